@@ -1,0 +1,94 @@
+"""Roles and what each may do. The one table every entry point (UI, API, CLI) checks."""
+
+from __future__ import annotations
+
+import enum
+
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(enum.StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    MANAGER = "manager"
+    EDITOR = "editor"
+    MODERATOR = "moderator"
+    ANALYST = "analyst"
+    CLIENT = "client"
+
+
+ROLE_LABELS = {
+    Role.OWNER: _("Owner"),
+    Role.ADMIN: _("Admin"),
+    Role.MANAGER: _("Manager"),
+    Role.EDITOR: _("Editor"),
+    Role.MODERATOR: _("Moderator"),
+    Role.ANALYST: _("Analyst"),
+    Role.CLIENT: _("Client"),
+}
+
+ROLE_HELP = {
+    Role.OWNER: _("Everything, including deleting the workspace and managing owners."),
+    Role.ADMIN: _("Everything except managing owners: channels, members, API keys, settings."),
+    Role.MANAGER: _("Plans, publishes, approves and answers the audience."),
+    Role.EDITOR: _("Writes drafts; cannot schedule, publish or approve."),
+    Role.MODERATOR: _("Works in the inbox only."),
+    Role.ANALYST: _("Reads analytics and reports; changes nothing."),
+    Role.CLIENT: _("Sees the plan and reports; approves or requests changes."),
+}
+
+
+class Perm(enum.StrEnum):
+    WORKSPACE_VIEW = "workspace.view"
+    WORKSPACE_MANAGE = "workspace.manage"
+    WORKSPACE_DELETE = "workspace.delete"
+    MEMBERS_VIEW = "members.view"
+    MEMBERS_MANAGE = "members.manage"
+    APIKEYS_MANAGE = "apikeys.manage"
+    CHANNELS_VIEW = "channels.view"
+    CHANNELS_MANAGE = "channels.manage"
+    POSTS_VIEW = "posts.view"
+    POSTS_EDIT = "posts.edit"  # create and edit drafts
+    POSTS_PUBLISH = "posts.publish"  # schedule, publish now, cancel, retry
+    POSTS_APPROVE = "posts.approve"
+    POSTS_CLIENT_REVIEW = "posts.client_review"
+    INBOX_VIEW = "inbox.view"
+    INBOX_REPLY = "inbox.reply"
+    ANALYTICS_VIEW = "analytics.view"
+    REPORTS_VIEW = "reports.view"
+
+
+_ALL = frozenset(Perm)
+_MANAGER = frozenset(
+    {
+        Perm.WORKSPACE_VIEW, Perm.MEMBERS_VIEW, Perm.CHANNELS_VIEW, Perm.POSTS_VIEW, Perm.POSTS_EDIT,
+        Perm.POSTS_PUBLISH, Perm.POSTS_APPROVE, Perm.INBOX_VIEW, Perm.INBOX_REPLY, Perm.ANALYTICS_VIEW,
+        Perm.REPORTS_VIEW,
+    }
+)
+
+PERMISSIONS: dict[Role, frozenset[Perm]] = {
+    Role.OWNER: _ALL,
+    Role.ADMIN: _ALL - {Perm.WORKSPACE_DELETE, Perm.POSTS_CLIENT_REVIEW},
+    Role.MANAGER: _MANAGER,
+    Role.EDITOR: frozenset({Perm.WORKSPACE_VIEW, Perm.CHANNELS_VIEW, Perm.POSTS_VIEW, Perm.POSTS_EDIT}),
+    Role.MODERATOR: frozenset({Perm.WORKSPACE_VIEW, Perm.CHANNELS_VIEW, Perm.INBOX_VIEW, Perm.INBOX_REPLY}),
+    Role.ANALYST: frozenset({Perm.WORKSPACE_VIEW, Perm.CHANNELS_VIEW, Perm.POSTS_VIEW, Perm.ANALYTICS_VIEW, Perm.REPORTS_VIEW}),
+    Role.CLIENT: frozenset({Perm.WORKSPACE_VIEW, Perm.POSTS_VIEW, Perm.POSTS_CLIENT_REVIEW, Perm.REPORTS_VIEW}),
+}
+
+#: Roles an actor of a given role may grant (and so also revoke).
+GRANTABLE: dict[Role, frozenset[Role]] = {
+    Role.OWNER: frozenset(Role),
+    Role.ADMIN: frozenset(Role) - {Role.OWNER},
+}
+
+
+def can(role: Role | str | None, perm: Perm) -> bool:
+    if role is None:
+        return False
+    return perm in PERMISSIONS.get(Role(role), frozenset())
+
+
+def may_grant(actor: Role | str, role: Role | str) -> bool:
+    return Role(role) in GRANTABLE.get(Role(actor), frozenset())

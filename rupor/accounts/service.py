@@ -1,0 +1,302 @@
+"""Public actions of the accounts domain: users, workspaces, members, invitations, API keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils.text import slugify
+
+from rupor.accounts.models import ApiKey, AuditEntry, Invitation, Membership, User, Workspace, validate_timezone
+from rupor.accounts.roles import Perm, Role, can, may_grant
+from rupor.core import clock
+
+API_KEY_PREFIX = "rpr_"
+INVITATION_TTL = dt.timedelta(days=7)
+
+
+class AccountsError(Exception):
+    """A request the accounts domain refuses; ``field`` names the offending input."""
+
+    def __init__(self, message: str, field: str | None = None, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a user (browser, CLI) or an API key, with their role in a workspace."""
+
+    workspace_id: int
+    role: Role
+    user_id: int | None = None
+    api_key_id: int | None = None
+    label: str = ""
+
+    def can(self, perm: Perm) -> bool:
+        return can(self.role, perm)
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    id: int
+    key: str  # shown once, never stored
+    prefix: str
+    role: Role
+
+
+def _hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+# -- users -------------------------------------------------------------------------------
+
+
+def create_user(email: str, password: str | None, *, name: str = "") -> User:
+    email = (email or "").strip().lower()
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        raise AccountsError(f"{email!r} is not an email address.", "email")
+    if User.objects.filter(email=email).exists():
+        raise AccountsError(f"A user with the email {email} already exists.", "email", 409)
+    if password is not None:
+        from django.contrib.auth.password_validation import validate_password
+        from django.core.exceptions import ValidationError
+
+        try:
+            validate_password(password, User(email=email, name=name))
+        except ValidationError as exc:
+            raise AccountsError(" ".join(exc.messages), "password") from exc
+    return User.objects.create_user(email, password, name=name)
+
+
+# -- workspaces --------------------------------------------------------------------------
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:50] or "workspace"
+    slug, n = base, 1
+    while Workspace.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def create_workspace(name: str, owner: User, *, timezone: str = "UTC") -> Workspace:
+    name = (name or "").strip()
+    if not name:
+        raise AccountsError("A workspace needs a name.", "name")
+    if len(name) > 120:
+        raise AccountsError("A workspace name has at most 120 characters.", "name")
+    try:
+        validate_timezone(timezone)
+    except Exception as exc:
+        raise AccountsError(f"{timezone!r} is not a known time zone (e.g. Europe/Moscow).", "timezone") from exc
+    with transaction.atomic():
+        workspace = Workspace.objects.create(name=name, slug=_unique_slug(name), timezone=timezone)
+        Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
+        from rupor.planning.service import create_default_rubrics
+
+        create_default_rubrics(workspace.pk)
+        record(workspace.pk, None, "workspace.create", "workspace", workspace.pk, f"created by {owner.email}", user_id=owner.pk)
+    return workspace
+
+
+def workspaces_for(user: User) -> list[Workspace]:
+    return list(Workspace.objects.filter(memberships__user=user).order_by("name"))
+
+
+def resolve_membership(user: User, slug: str | None) -> tuple[Workspace, Role] | None:
+    """The workspace a user is working in: ``slug`` if they belong to it, else their first."""
+    qs = Membership.objects.select_related("workspace").filter(user=user)
+    membership = qs.filter(workspace__slug=slug).first() if slug else None
+    if membership is None:
+        membership = qs.order_by("workspace__name").first()
+    if membership is None:
+        return None
+    return membership.workspace, Role(membership.role)
+
+
+def role_of(user: User, workspace: Workspace) -> Role | None:
+    membership = Membership.objects.filter(user=user, workspace=workspace).first()
+    return Role(membership.role) if membership else None
+
+
+def actor_for_user(user: User, workspace: Workspace) -> Actor | None:
+    role = role_of(user, workspace)
+    if role is None:
+        return None
+    return Actor(workspace.pk, role, user_id=user.pk, label=user.email)
+
+
+def members(workspace_id: int) -> QuerySet[Membership]:
+    return Membership.objects.select_related("user").filter(workspace_id=workspace_id).order_by("user__email")
+
+
+def _require(actor: Actor, perm: Perm) -> None:
+    if not actor.can(perm):
+        raise AccountsError("Your role does not allow this.", status=403)
+
+
+def add_member(actor: Actor, email: str, role: str) -> Membership:
+    _require(actor, Perm.MEMBERS_MANAGE)
+    role_value = _parse_role(role)
+    if not may_grant(actor.role, role_value):
+        raise AccountsError(f"A {actor.role.value} cannot grant the {role_value.value} role.", "role", 403)
+    user = User.objects.filter(email=(email or "").strip().lower()).first()
+    if user is None:
+        raise AccountsError(f"No user with the email {email}; invite them instead.", "email", 404)
+    try:
+        membership = Membership.objects.create(workspace_id=actor.workspace_id, user=user, role=role_value)
+    except IntegrityError as exc:
+        raise AccountsError(f"{email} is already a member of this workspace.", "email", 409) from exc
+    record(actor.workspace_id, actor, "member.add", "user", user.pk, f"{user.email} as {role_value.value}")
+    return membership
+
+
+def change_role(actor: Actor, membership_id: int, role: str) -> Membership:
+    _require(actor, Perm.MEMBERS_MANAGE)
+    role_value = _parse_role(role)
+    membership = Membership.objects.filter(pk=membership_id, workspace_id=actor.workspace_id).first()
+    if membership is None:
+        raise AccountsError("No such member.", status=404)
+    if not may_grant(actor.role, role_value) or not may_grant(actor.role, membership.role):
+        raise AccountsError(f"A {actor.role.value} cannot change a {membership.role} into a {role_value.value}.", "role", 403)
+    if membership.role == Role.OWNER and role_value != Role.OWNER:
+        _keep_an_owner(actor.workspace_id, membership)
+    membership.role = role_value
+    membership.save(update_fields=["role"])
+    record(actor.workspace_id, actor, "member.role", "user", membership.user_id, f"now {role_value.value}")
+    return membership
+
+
+def remove_member(actor: Actor, membership_id: int) -> None:
+    _require(actor, Perm.MEMBERS_MANAGE)
+    membership = Membership.objects.filter(pk=membership_id, workspace_id=actor.workspace_id).first()
+    if membership is None:
+        raise AccountsError("No such member.", status=404)
+    if not may_grant(actor.role, membership.role):
+        raise AccountsError(f"A {actor.role.value} cannot remove a {membership.role}.", status=403)
+    if membership.role == Role.OWNER:
+        _keep_an_owner(actor.workspace_id, membership)
+    membership.delete()
+    record(actor.workspace_id, actor, "member.remove", "user", membership.user_id, "")
+
+
+def _keep_an_owner(workspace_id: int, leaving: Membership) -> None:
+    others = Membership.objects.filter(workspace_id=workspace_id, role=Role.OWNER).exclude(pk=leaving.pk)
+    if not others.exists():
+        raise AccountsError("A workspace must keep at least one owner.", "role", 409)
+
+
+def _parse_role(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError as exc:
+        allowed = ", ".join(r.value for r in Role)
+        raise AccountsError(f"{role!r} is not a role; use one of: {allowed}.", "role") from exc
+
+
+# -- invitations -------------------------------------------------------------------------
+
+
+def invite(actor: Actor, email: str, role: str) -> tuple[Invitation, str]:
+    """Create an invitation; returns it and the secret token for the link (shown once)."""
+    _require(actor, Perm.MEMBERS_MANAGE)
+    email = (email or "").strip().lower()
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        raise AccountsError(f"{email!r} is not an email address.", "email")
+    role_value = _parse_role(role)
+    if not may_grant(actor.role, role_value):
+        raise AccountsError(f"A {actor.role.value} cannot grant the {role_value.value} role.", "role", 403)
+    if Membership.objects.filter(workspace_id=actor.workspace_id, user__email=email).exists():
+        raise AccountsError(f"{email} is already a member of this workspace.", "email", 409)
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        workspace_id=actor.workspace_id, email=email, role=role_value, token_hash=_hash(token),
+        invited_by_id=actor.user_id, expires_at=clock.now() + INVITATION_TTL,
+    )
+    record(actor.workspace_id, actor, "member.invite", "invitation", invitation.pk, f"{email} as {role_value.value}")
+    return invitation, token
+
+
+def find_invitation(token: str) -> Invitation | None:
+    invitation = Invitation.objects.select_related("workspace").filter(token_hash=_hash(token or "")).first()
+    if invitation is None or invitation.accepted_at or invitation.revoked_at or invitation.expires_at < clock.now():
+        return None
+    return invitation
+
+
+def accept_invitation(token: str, user: User) -> Membership:
+    with transaction.atomic():
+        invitation = find_invitation(token)
+        if invitation is None:
+            raise AccountsError("This invitation is invalid, used or expired; ask for a new one.", status=404)
+        membership, _created = Membership.objects.get_or_create(
+            workspace=invitation.workspace, user=user, defaults={"role": invitation.role}
+        )
+        invitation.accepted_at = clock.now()
+        invitation.save(update_fields=["accepted_at"])
+        record(invitation.workspace_id, None, "member.join", "user", user.pk, f"{user.email} accepted an invitation", user_id=user.pk)
+    return membership
+
+
+# -- API keys ----------------------------------------------------------------------------
+
+
+def create_api_key(actor: Actor | None, workspace: Workspace, role: str, *, name: str = "") -> NewApiKey:
+    """Create a key. ``actor`` is ``None`` only for the operator's CLI."""
+    if actor is not None:
+        _require(actor, Perm.APIKEYS_MANAGE)
+    role_value = _parse_role(role)
+    if actor is not None and not may_grant(actor.role, role_value):
+        raise AccountsError(f"A {actor.role.value} cannot create a key with the {role_value.value} role.", "role", 403)
+    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    prefix = key[:12]
+    row = ApiKey.objects.create(
+        workspace=workspace, name=(name or f"{role_value.value} key")[:100], role=role_value, prefix=prefix,
+        key_hash=_hash(key), created_by_id=actor.user_id if actor else None,
+    )
+    record(workspace.pk, actor, "apikey.create", "apikey", row.pk, f"{row.name} ({role_value.value})")
+    return NewApiKey(row.pk, key, prefix, role_value)
+
+
+def authenticate_api_key(key: str) -> Actor | None:
+    if not key or not key.startswith(API_KEY_PREFIX):
+        return None
+    row = ApiKey.objects.filter(key_hash=_hash(key), revoked_at__isnull=True).first()
+    if row is None:
+        return None
+    now = clock.now()
+    if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
+        ApiKey.objects.filter(pk=row.pk).update(last_used_at=now)
+    return Actor(row.workspace_id, Role(row.role), api_key_id=row.pk, label=f"API key {row.prefix}…")
+
+
+def revoke_api_key(actor: Actor, key_id: int) -> None:
+    _require(actor, Perm.APIKEYS_MANAGE)
+    updated = ApiKey.objects.filter(pk=key_id, workspace_id=actor.workspace_id, revoked_at__isnull=True).update(revoked_at=clock.now())
+    if not updated:
+        raise AccountsError("No such API key.", status=404)
+    record(actor.workspace_id, actor, "apikey.revoke", "apikey", key_id, "")
+
+
+# -- audit -------------------------------------------------------------------------------
+
+
+def record(
+    workspace_id: int, actor: Actor | None, action: str, object_type: str = "", object_id: object = "",
+    summary: str = "", *, user_id: int | None = None,
+) -> None:
+    AuditEntry.objects.create(
+        workspace_id=workspace_id,
+        actor_id=actor.user_id if actor else user_id,
+        actor_label=actor.label if actor else "",
+        action=action, object_type=object_type, object_id=str(object_id), summary=summary[:300],
+    )

@@ -1,0 +1,1 @@
+"""Infrastructure shared by every domain: clock, encryption, outbound HTTP, config."""

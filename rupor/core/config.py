@@ -1,0 +1,150 @@
+"""One typed settings object, read from the environment and validated at start-up.
+
+Every key is documented in ``rupor.env.example``; every CLI flag has an environment variable.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PLACEHOLDER_SECRETS = {"change-me", "changeme", "secret", "dev", "development", "insecure", "xxx"}
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message says which and how to fix it."""
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def _float(name: str, default: float, *, minimum: float = 0.0) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from exc
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}")
+    return value
+
+
+def _list(name: str, default: str = "") -> tuple[str, ...]:
+    return tuple(item.strip() for item in os.environ.get(name, default).split(",") if item.strip())
+
+
+def default_home() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "rupor"
+
+
+@dataclass(frozen=True)
+class Config:
+    home: Path
+    database_url: str | None
+    secret_key: str
+    old_secret_keys: tuple[str, ...]
+    debug: bool
+    base_url: str
+    allowed_hosts: tuple[str, ...]
+    redis_url: str | None
+    http_timeout: float
+    allow_private_urls: tuple[str, ...]
+    secure_cookies: bool
+    log_level: str
+    email_host: str | None
+    email_port: int
+    email_user: str
+    email_password: str
+    email_tls: bool
+    default_from_email: str
+    worker_poll_s: float
+    lease_s: float
+
+    @property
+    def media_root(self) -> Path:
+        return self.home / "media"
+
+
+def _secret_from_file(home: Path) -> str:
+    path = home / "secret_key"
+    if path.exists():
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            path.chmod(0o600)
+        return path.read_text().strip()
+    home.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def load() -> Config:
+    home = Path(os.environ.get("RUPOR_HOME") or default_home()).expanduser().resolve()
+    debug = _bool("RUPOR_DEBUG", False)
+    secret = os.environ.get("RUPOR_SECRET_KEY", "").strip()
+    if secret:
+        if (secret.lower() in PLACEHOLDER_SECRETS or len(secret) < 32) and not debug:
+            raise ConfigError(
+                "RUPOR_SECRET_KEY is a placeholder or shorter than 32 characters; "
+                "set a long random value or unset it to let Rupor generate one under RUPOR_HOME"
+            )
+    else:
+        home.mkdir(parents=True, exist_ok=True)
+        secret = _secret_from_file(home)
+    base_url = os.environ.get("RUPOR_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"RUPOR_BASE_URL must be an http(s) URL, not {base_url!r}")
+    hosts = _list("RUPOR_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+    if parts.hostname not in hosts and "*" not in hosts:
+        hosts = (*hosts, parts.hostname)
+    database_url = os.environ.get("DATABASE_URL") or None
+    if database_url and not database_url.startswith(("postgres://", "postgresql://", "sqlite://")):
+        raise ConfigError("DATABASE_URL must start with postgresql:// (or sqlite://)")
+    try:
+        email_port = int(os.environ.get("RUPOR_EMAIL_PORT", "587"))
+    except ValueError as exc:
+        raise ConfigError("RUPOR_EMAIL_PORT must be a port number") from exc
+    level = os.environ.get("RUPOR_LOG_LEVEL", "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(f"RUPOR_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {level!r}")
+    return Config(
+        home=home,
+        database_url=database_url,
+        secret_key=secret,
+        old_secret_keys=_list("RUPOR_OLD_SECRET_KEYS"),
+        debug=debug,
+        base_url=base_url,
+        allowed_hosts=hosts,
+        redis_url=os.environ.get("RUPOR_REDIS_URL") or None,
+        http_timeout=_float("RUPOR_HTTP_TIMEOUT", 20.0, minimum=0.1),
+        allow_private_urls=_list("RUPOR_ALLOW_PRIVATE_URLS"),
+        secure_cookies=_bool("RUPOR_SECURE_COOKIES", parts.scheme == "https"),
+        log_level=level,
+        email_host=os.environ.get("RUPOR_EMAIL_HOST") or None,
+        email_port=email_port,
+        email_user=os.environ.get("RUPOR_EMAIL_USER", ""),
+        email_password=os.environ.get("RUPOR_EMAIL_PASSWORD", ""),
+        email_tls=_bool("RUPOR_EMAIL_TLS", True),
+        default_from_email=os.environ.get("RUPOR_DEFAULT_FROM_EMAIL", "Rupor <rupor@localhost>"),
+        worker_poll_s=_float("RUPOR_WORKER_POLL_S", 1.0, minimum=0.01),
+        lease_s=_float("RUPOR_LEASE_S", 120.0, minimum=1.0),
+    )

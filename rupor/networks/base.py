@@ -1,0 +1,427 @@
+"""The adapter contract: one interface for every network, by capability.
+
+A network package (``rupor/networks/<name>/``) provides an :class:`Adapter` subclass and
+registers it in :mod:`rupor.networks.registry`. Domains use only the plain frozen dataclasses
+below; raw payloads never leave the network's package.
+
+Every method that talks to the network raises only :mod:`rupor.networks.errors` classes.
+Methods a network cannot do keep the default implementation, which raises
+:class:`~rupor.networks.errors.NotSupported`; ``capabilities`` must list exactly the methods
+that are implemented.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+from rupor.networks.errors import NotSupported
+
+
+class Capability(enum.StrEnum):
+    PUBLISH_TEXT = "publish_text"
+    PUBLISH_PHOTO = "publish_photo"
+    PUBLISH_ALBUM = "publish_album"
+    PUBLISH_VIDEO = "publish_video"
+    PUBLISH_POLL = "publish_poll"
+    PUBLISH_LINK = "publish_link"
+    FIRST_COMMENT = "first_comment"
+    EDIT = "edit"
+    DELETE = "delete"
+    PIN = "pin"
+    RECONCILE = "reconcile"  # can look a post up by its idempotency key / content after an unknown outcome
+    READ_COMMENTS = "read_comments"
+    REPLY_COMMENT = "reply_comment"
+    HIDE_COMMENT = "hide_comment"
+    DELETE_COMMENT = "delete_comment"
+    BAN_USER = "ban_user"
+    READ_MESSAGES = "read_messages"
+    SEND_MESSAGE = "send_message"
+    POST_METRICS = "post_metrics"
+    CHANNEL_METRICS = "channel_metrics"
+    PUBLIC_PAGES = "public_pages"
+    WEBHOOKS = "webhooks"
+    POLL_UPDATES = "poll_updates"
+    VERIFY = "verify"
+    REFRESH = "refresh"
+
+
+class TextUnit(enum.StrEnum):
+    CHARS = "chars"  # Unicode code points
+    UTF16 = "utf16"  # UTF-16 code units (Telegram)
+    GRAPHEMES = "graphemes"  # extended grapheme clusters (Bluesky)
+    BYTES = "bytes"  # UTF-8 bytes
+    WEIGHTED = "weighted"  # X's weighted characters
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Hard limits of a network, in its own units. ``None`` means "no limit known"."""
+
+    text_unit: TextUnit = TextUnit.CHARS
+    text_max: int | None = None
+    caption_max: int | None = None  # text limit when media is attached
+    media_max: int | None = None
+    album_min: int | None = None
+    album_max: int | None = None
+    photo_max_bytes: int | None = None
+    video_max_bytes: int | None = None
+    photo_types: tuple[str, ...] = ("image/jpeg", "image/png")
+    video_types: tuple[str, ...] = ("video/mp4",)
+    poll_options_min: int | None = None
+    poll_options_max: int | None = None
+    poll_question_max: int | None = None
+    poll_option_max: int | None = None
+    links_max: int | None = None
+    comment_max: int | None = None
+    message_max: int | None = None
+    delete_window: dt.timedelta | None = None
+    edit_window: dt.timedelta | None = None
+    posts_per_day: int | None = None
+
+
+@dataclass(frozen=True)
+class CredentialField:
+    """One field a person fills in to connect a channel (shown in the UI and API docs)."""
+
+    name: str
+    label: str
+    secret: bool = True
+    required: bool = True
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class ChannelAccess:
+    """Everything an adapter needs to act for one connected channel.
+
+    ``credentials`` is the decrypted mapping (never logged, never returned by the API);
+    ``base_url`` overrides the network's default API root (self-hosted endpoints, proxies,
+    emulators); ``settings`` holds non-secret per-channel options.
+    """
+
+    network: str
+    remote_id: str
+    credentials: Mapping[str, str]
+    base_url: str | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # credentials must never reach a log line
+        return f"ChannelAccess(network={self.network!r}, remote_id={self.remote_id!r}, base_url={self.base_url!r})"
+
+
+@dataclass(frozen=True)
+class Media:
+    kind: str  # "photo" | "video" | "document"
+    filename: str
+    content_type: str
+    data: bytes
+    width: int | None = None
+    height: int | None = None
+
+    def __repr__(self) -> str:
+        return f"Media({self.kind!r}, {self.filename!r}, {len(self.data)} bytes)"
+
+
+@dataclass(frozen=True)
+class Poll:
+    question: str
+    options: tuple[str, ...]
+    multiple: bool = False
+    anonymous: bool = True
+
+
+@dataclass(frozen=True)
+class Content:
+    """What one variant publishes on one channel."""
+
+    text: str = ""
+    media: tuple[Media, ...] = ()
+    poll: Poll | None = None
+    link: str | None = None
+    first_comment: str | None = None
+    pin: bool = False
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Progress(Protocol):
+    """Durable scratch space for multi-part publishing (uploads, album parts, first comment).
+
+    An adapter records each finished part with :meth:`save` *before* moving on, and on the next
+    attempt reads it back with :meth:`get` to resume instead of redoing the part.
+    """
+
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+    def save(self, key: str, value: Any) -> None: ...
+
+
+class MemoryProgress(dict[str, Any]):
+    """In-memory :class:`Progress` for tests and one-off calls."""
+
+    def save(self, key: str, value: Any) -> None:
+        self[key] = value
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    content: Content
+    idempotency_key: str  # created when the target was scheduled; stable across attempts
+    publish_at: dt.datetime | None = None  # native delayed publishing, where supported
+
+
+@dataclass(frozen=True)
+class Published:
+    remote_id: str
+    url: str | None = None
+    published_at: dt.datetime | None = None
+    excerpt: str = ""
+    #: True when the network needs a second step later (e.g. Instagram container processing).
+    waiting_on_platform: bool = False
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    """What verifying a connection learned about the channel."""
+
+    remote_id: str
+    name: str
+    url: str | None = None
+    members: int | None = None
+    can_publish: bool = True
+    notes: tuple[str, ...] = ()  # plain-language remarks ("The bot cannot read view counts")
+    expires_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Person:
+    remote_id: str
+    name: str = ""
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Comment:
+    remote_id: str
+    post_remote_id: str
+    author: Person
+    text: str
+    created_at: dt.datetime
+    parent_remote_id: str | None = None  # replied-to comment, for threads
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class Message:
+    remote_id: str
+    conversation_id: str
+    author: Person
+    text: str
+    created_at: dt.datetime
+    outgoing: bool = False
+
+
+@dataclass(frozen=True)
+class PostMetrics:
+    remote_id: str
+    read_at: dt.datetime
+    likes: int | None = None
+    reposts: int | None = None
+    comments: int | None = None
+    views: int | None = None
+    reach: int | None = None
+    reactions: Mapping[str, int] = field(default_factory=dict)
+    extra: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChannelMetrics:
+    read_at: dt.datetime
+    members: int | None = None
+    joins: int | None = None
+    leaves: int | None = None
+    extra: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PublicPost:
+    remote_id: str
+    text: str
+    published_at: dt.datetime
+    likes: int | None = None
+    reposts: int | None = None
+    comments: int | None = None
+    views: int | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class PublicPage:
+    remote_id: str
+    name: str
+    members: int | None
+    posts: tuple[PublicPost, ...] = ()
+    url: str | None = None
+
+
+class EventKind(enum.StrEnum):
+    COMMENT_NEW = "comment_new"
+    COMMENT_EDIT = "comment_edit"
+    COMMENT_DELETE = "comment_delete"
+    MESSAGE_NEW = "message_new"
+    MEMBER_JOIN = "member_join"
+    MEMBER_LEAVE = "member_leave"
+    POST_NEW = "post_new"
+    REACTIONS = "reactions"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened on a channel, from a webhook or from polling."""
+
+    kind: EventKind
+    remote_id: str  # unique per (network, kind) — the inbox stores each once
+    channel_remote_id: str
+    occurred_at: dt.datetime
+    comment: Comment | None = None
+    message: Message | None = None
+    person: Person | None = None
+    post_remote_id: str | None = None
+    counts: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    """What a webhook delivery meant, and what to answer the network."""
+
+    events: tuple[Event, ...] = ()
+    status: int = 200
+    body: bytes = b"ok"
+    content_type: str = "text/plain"
+
+
+@dataclass(frozen=True)
+class UpdatesPage:
+    events: tuple[Event, ...]
+    cursor: str | None  # persist it; pass it back on the next call
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a piece of content does not fit a network."""
+
+    field: str
+    message: str
+
+
+class Adapter:
+    """Base class of every network adapter. Subclasses set the class attributes and
+    override the methods named in ``capabilities``."""
+
+    network: ClassVar[str]
+    display_name: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    limits: ClassVar[Limits] = Limits()
+    credential_fields: ClassVar[tuple[CredentialField, ...]] = ()
+    default_base_url: ClassVar[str]
+    #: True when the network honours an idempotency key on create calls (VK guid, Mastodon
+    #: Idempotency-Key, Bluesky rkey): then an unknown outcome may be retried with the same key.
+    idempotent_publish: ClassVar[bool] = False
+
+    # -- text ---------------------------------------------------------------------------
+    def text_length(self, text: str) -> int:
+        from rupor.networks.text import measure
+
+        return measure(text, self.limits.text_unit)
+
+    def validate(self, content: Content) -> list[Problem]:
+        """Check content against this network's limits without any I/O."""
+        from rupor.networks.text import validate_against_limits
+
+        return validate_against_limits(self, content)
+
+    # -- connection ---------------------------------------------------------------------
+    def verify(self, channel: ChannelAccess) -> ChannelInfo:
+        raise NotSupported(f"{self.display_name} cannot verify credentials")
+
+    def refresh(self, channel: ChannelAccess) -> Mapping[str, str] | None:
+        """Return new credentials, or ``None`` when they do not expire."""
+        return None
+
+    # -- publishing ---------------------------------------------------------------------
+    def publish(self, channel: ChannelAccess, request: PublishRequest, progress: Progress) -> Published:
+        raise NotSupported(f"{self.display_name} cannot publish")
+
+    def find_published(self, channel: ChannelAccess, request: PublishRequest) -> Published | None:
+        """After an unknown outcome: the post if the network shows it exists, else ``None``."""
+        raise NotSupported(f"{self.display_name} cannot look up a post after an unknown outcome")
+
+    def complete(self, channel: ChannelAccess, request: PublishRequest, progress: Progress) -> Published:
+        """Second step of two-step publishing (``Published.waiting_on_platform``)."""
+        raise NotSupported(f"{self.display_name} has no second publishing step")
+
+    def edit(self, channel: ChannelAccess, remote_id: str, content: Content) -> None:
+        raise NotSupported(f"{self.display_name} cannot edit posts")
+
+    def delete(self, channel: ChannelAccess, remote_id: str) -> None:
+        raise NotSupported(f"{self.display_name} cannot delete posts")
+
+    def pin(self, channel: ChannelAccess, remote_id: str) -> None:
+        raise NotSupported(f"{self.display_name} cannot pin posts")
+
+    # -- conversation -------------------------------------------------------------------
+    def read_comments(
+        self, channel: ChannelAccess, post_remote_id: str, *, since: dt.datetime | None = None
+    ) -> Sequence[Comment]:
+        raise NotSupported(f"{self.display_name} cannot read comments")
+
+    def reply_comment(
+        self,
+        channel: ChannelAccess,
+        post_remote_id: str,
+        text: str,
+        *,
+        reply_to: str | None = None,
+        idempotency_key: str,
+    ) -> Comment:
+        raise NotSupported(f"{self.display_name} cannot reply to comments")
+
+    def hide_comment(self, channel: ChannelAccess, post_remote_id: str, comment_remote_id: str) -> None:
+        raise NotSupported(f"{self.display_name} cannot hide comments")
+
+    def delete_comment(self, channel: ChannelAccess, post_remote_id: str, comment_remote_id: str) -> None:
+        raise NotSupported(f"{self.display_name} cannot delete comments")
+
+    def ban_user(self, channel: ChannelAccess, user_remote_id: str, *, reason: str = "") -> None:
+        raise NotSupported(f"{self.display_name} cannot ban users")
+
+    def read_messages(self, channel: ChannelAccess, *, since: dt.datetime | None = None) -> Sequence[Message]:
+        raise NotSupported(f"{self.display_name} cannot read direct messages")
+
+    def send_message(
+        self, channel: ChannelAccess, conversation_id: str, text: str, *, idempotency_key: str
+    ) -> Message:
+        raise NotSupported(f"{self.display_name} cannot send direct messages")
+
+    # -- measurement --------------------------------------------------------------------
+    def post_metrics(self, channel: ChannelAccess, remote_ids: Sequence[str]) -> Sequence[PostMetrics]:
+        raise NotSupported(f"{self.display_name} cannot read post metrics")
+
+    def channel_metrics(self, channel: ChannelAccess) -> ChannelMetrics:
+        raise NotSupported(f"{self.display_name} cannot read channel metrics")
+
+    def public_page(self, channel: ChannelAccess, handle: str, *, limit: int = 20) -> PublicPage:
+        raise NotSupported(f"{self.display_name} cannot read other public pages")
+
+    # -- intake -------------------------------------------------------------------------
+    def handle_webhook(
+        self, channel: ChannelAccess, headers: Mapping[str, str], body: bytes
+    ) -> WebhookResult:
+        """Check a delivery's authenticity (secret), parse it, and say what to answer."""
+        raise NotSupported(f"{self.display_name} does not deliver webhooks")
+
+    def poll_updates(self, channel: ChannelAccess, cursor: str | None) -> UpdatesPage:
+        raise NotSupported(f"{self.display_name} cannot be polled for updates")

@@ -1,0 +1,95 @@
+"""The one error taxonomy every adapter maps its failures to (DESIGN.md, "Networks").
+
+The engine decides what to do from the *class* of the error alone, never from message text:
+
+===================  ===========================================  ======================
+class                meaning                                      engine reaction
+===================  ===========================================  ======================
+RateLimited          the network refused because of a limit;      retry after
+                     nothing happened                             ``retry_after``
+Transient            failed before the request had any effect     retry with backoff
+                     (connect error, 5xx that says "not done")
+AuthExpired          token expired/revoked; nothing happened      hold, ask to reconnect
+Rejected             the request is wrong or not allowed;         fail, tell a person
+                     nothing happened; retrying will not help
+Duplicate            the network says this exact thing exists     treat as published if
+                                                                  ``remote_id`` is known
+MediaProcessing      media still processing / failed processing   wait (two-step) or fail
+UnknownOutcome       the request may or may not have had effect   reconcile or
+                     (timeout after sending, reset, 5xx mid-way)  unconfirmed; never resend
+NotSupported         the network (or this channel) cannot do it   fail, tell a person
+===================  ===========================================  ======================
+
+``message`` is always a sentence a person understands ("The bot is not an administrator of
+the channel"); ``code`` is the network's own error code; ``excerpt`` is a short, redacted
+piece of the response for the attempt log.
+"""
+
+from __future__ import annotations
+
+
+class NetworkError(Exception):
+    """Base of every adapter error."""
+
+    kind = "error"
+    #: True when the request certainly had no effect on the network.
+    nothing_happened = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | int | None = None,
+        excerpt: str = "",
+        retry_after: float | None = None,
+        needs_person: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.excerpt = excerpt[:500]
+        self.retry_after = retry_after
+        self.needs_person = needs_person
+
+
+class RateLimited(NetworkError):
+    kind = "rate_limited"
+
+
+class Transient(NetworkError):
+    kind = "transient"
+
+
+class AuthExpired(NetworkError):
+    kind = "auth_expired"
+
+
+class Rejected(NetworkError):
+    kind = "rejected"
+
+
+class Duplicate(NetworkError):
+    kind = "duplicate"
+
+    def __init__(self, message: str, *, remote_id: str | None = None, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.remote_id = remote_id
+
+
+class MediaProcessing(NetworkError):
+    kind = "media_processing"
+
+
+class UnknownOutcome(NetworkError):
+    kind = "unknown_outcome"
+    nothing_happened = False
+
+
+class NotSupported(NetworkError):
+    kind = "not_supported"
+
+
+ERROR_KINDS = {
+    cls.kind: cls
+    for cls in (RateLimited, Transient, AuthExpired, Rejected, Duplicate, MediaProcessing, UnknownOutcome, NotSupported)
+}

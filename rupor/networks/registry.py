@@ -1,0 +1,68 @@
+"""Which networks exist, and their adapters and emulators.
+
+Adding a network: see ``docs/adding-a-network.md``. A network package registers itself here by
+name; domains look adapters up with :func:`adapter` and never import a network package directly.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rupor.networks.base import Adapter
+
+#: network key -> (module with ``Adapter`` subclass named ``adapter_class``, emulator factory path)
+NETWORKS: dict[str, tuple[str, str]] = {
+    "vk": ("rupor.networks.vk.adapter:VkAdapter", "rupor.networks.vk.emulator:create_app"),
+    "telegram": ("rupor.networks.telegram.adapter:TelegramAdapter", "rupor.networks.telegram.emulator:create_app"),
+    "ok": ("rupor.networks.ok.adapter:OkAdapter", "rupor.networks.ok.emulator:create_app"),
+}
+
+DISPLAY_NAMES: dict[str, str] = {
+    "vk": "VKontakte",
+    "telegram": "Telegram",
+    "ok": "Odnoklassniki",
+    "facebook": "Facebook",
+    "instagram": "Instagram",
+    "x": "X",
+    "youtube": "YouTube",
+    "linkedin": "LinkedIn",
+    "bluesky": "Bluesky",
+    "mastodon": "Mastodon",
+}
+
+
+def _load(path: str) -> Any:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def available() -> list[str]:
+    """Networks with a working adapter, in display order."""
+    out = []
+    for key in NETWORKS:
+        try:
+            _load(NETWORKS[key][0])
+        except (ImportError, AttributeError):
+            continue
+        out.append(key)
+    return out
+
+
+@cache
+def adapter(network: str) -> Adapter:
+    if network not in NETWORKS:
+        raise KeyError(f"unknown network {network!r}")
+    cls = _load(NETWORKS[network][0])
+    instance: Adapter = cls()
+    return instance
+
+
+def emulator_factory(network: str) -> Callable[..., Any]:
+    if network not in NETWORKS:
+        raise KeyError(f"unknown network {network!r}")
+    factory: Callable[..., Any] = _load(NETWORKS[network][1])
+    return factory

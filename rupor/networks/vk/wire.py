@@ -1,0 +1,163 @@
+"""VK API wire format: envelopes, error codes and the raw payloads the adapter reads.
+
+Everything here is VK-specific and stays inside ``rupor.networks.vk``. Facts come from the
+vendored schema (``schema_5199.json``, trimmed from VKCOM/vk-api-schema 5.199, MIT) and
+``shared/reference/platforms.md`` section 1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+API_VERSION = "5.199"
+DEFAULT_BASE_URL = "https://api.vk.com"
+
+#: Calls that create something visible and carry VK's own dedupe key (guid / random_id): an
+#: ambiguous failure there is an unknown outcome, which the engine may retry with the same key.
+KEYED_CREATES = frozenset({"wall.post", "wall.createComment", "messages.send"})
+#: Calls that change something but are harmless to repeat (edits, deletes, bans, orphan
+#: uploads and polls that are never attached): an ambiguous failure is safe to retry.
+SAFE_WRITES = frozenset({
+    "wall.edit", "wall.delete", "wall.deleteComment", "groups.ban", "photos.saveWallPhoto",
+    "photos.getWallUploadServer", "polls.create",
+})
+
+# VK error codes (errors.json).
+UNKNOWN = 1
+APP_DISABLED = 2
+UNKNOWN_METHOD = 3
+AUTH = 5
+TOO_MANY = 6
+PERMISSION = 7
+INVALID_REQUEST = 8
+FLOOD = 9
+SERVER = 10
+CAPTCHA = 14
+ACCESS = 15
+VALIDATION_REQUIRED = 17
+USER_DELETED = 18
+GROUP_AUTH = 27
+RATE_LIMIT = 29
+PARAM = 100
+PARAM_GROUP_ID = 125
+PARAM_PHOTO = 129
+ACCESS_GROUP = 203
+WALL_ACCESS_POST = 210
+WALL_ACCESS_COMMENT = 211
+WALL_ACCESS_REPLIES = 212
+WALL_ADD_REPLY = 213
+WALL_ADD_POST = 214
+WALL_LINKS_FORBIDDEN = 222
+WALL_REPLY_FLOOD = 223
+MESSAGES_BLACKLIST = 900
+MESSAGES_DENY = 901
+MESSAGES_PRIVACY = 902
+MESSAGES_TOO_LONG = 914
+
+
+@cache
+def schema() -> dict[str, Any]:
+    """The vendored, trimmed VK API schema: ``methods`` (token types, parameters) and ``errors``."""
+    data: dict[str, Any] = json.loads((Path(__file__).with_name("schema_5199.json")).read_text("utf-8"))
+    return data
+
+
+def error_description(code: int) -> str:
+    entry = schema()["errors"].get(str(code))
+    return str(entry["description"]) if entry else "Unknown error occurred"
+
+
+@dataclass(frozen=True)
+class ApiError:
+    """VK's error envelope: ``{"error": {"error_code", "error_msg", "request_params", ...}}``."""
+
+    code: int
+    msg: str
+    subcode: int | None = None
+    captcha_img: str | None = None
+    redirect_uri: str | None = None
+
+    @classmethod
+    def parse(cls, error: dict[str, Any]) -> ApiError:
+        return cls(
+            code=int(error.get("error_code", 0)),
+            msg=str(error.get("error_msg", "")),
+            subcode=int(error["error_subcode"]) if isinstance(error.get("error_subcode"), int) else None,
+            captcha_img=error.get("captcha_img"),
+            redirect_uri=error.get("redirect_uri"),
+        )
+
+
+def unwrap(payload: Any) -> tuple[Any, ApiError | None]:
+    """Split a decoded VK body into (response, error)."""
+    if not isinstance(payload, dict):
+        return None, ApiError(code=0, msg="the answer is not a VK envelope")
+    if "error" in payload and isinstance(payload["error"], dict):
+        return None, ApiError.parse(payload["error"])
+    if "response" in payload:
+        return payload["response"], None
+    return None, ApiError(code=0, msg="the answer has neither response nor error")
+
+
+def error_envelope(code: int, msg: str, params: dict[str, str], **extra: Any) -> dict[str, Any]:
+    """Build VK's error envelope (used by the emulator)."""
+    request_params = [{"key": k, "value": v} for k, v in params.items() if k != "access_token"]
+    return {"error": {"error_code": code, "error_msg": msg, "request_params": request_params, **extra}}
+
+
+def timestamp(value: Any) -> dt.datetime:
+    try:
+        return dt.datetime.fromtimestamp(int(value), dt.UTC)
+    except (TypeError, ValueError, OverflowError):
+        return dt.datetime.fromtimestamp(0, dt.UTC)
+
+
+def count_of(item: dict[str, Any], key: str) -> int | None:
+    """``likes``, ``reposts``, ``views`` and ``comments`` are ``{"count": N}`` objects on posts."""
+    value = item.get(key)
+    if isinstance(value, dict) and isinstance(value.get("count"), int):
+        return int(value["count"])
+    return None
+
+
+def post_remote_id(owner_id: int, post_id: int) -> str:
+    """Our remote id of a wall post: VK's own ``{owner_id}_{post_id}`` form."""
+    return f"{owner_id}_{post_id}"
+
+
+def split_post_id(remote_id: str) -> tuple[int, int]:
+    owner, _, post = remote_id.rpartition("_")
+    return int(owner), int(post)
+
+
+def post_url(owner_id: int, post_id: int) -> str:
+    return f"https://vk.com/wall{owner_id}_{post_id}"
+
+
+def comment_remote_id(owner_id: int, comment_id: int) -> str:
+    return f"{owner_id}_{comment_id}"
+
+
+def split_comment_id(remote_id: str) -> int:
+    return int(remote_id.rpartition("_")[2])
+
+
+def names_of(profiles: list[dict[str, Any]] | None, groups: list[dict[str, Any]] | None) -> dict[int, str]:
+    """Author names from an ``extended=1`` answer: users by positive id, communities by negative."""
+    names: dict[int, str] = {}
+    for p in profiles or ():
+        if isinstance(p, dict) and "id" in p:
+            names[int(p["id"])] = f"{p.get('first_name', '')} {p.get('last_name', '')}".strip()
+    for g in groups or ():
+        if isinstance(g, dict) and "id" in g:
+            names[-int(g["id"])] = str(g.get("name", ""))
+    return names
+
+
+def owner_url(owner_id: int) -> str:
+    return f"https://vk.com/id{owner_id}" if owner_id > 0 else f"https://vk.com/club{-owner_id}"

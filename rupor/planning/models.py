@@ -1,0 +1,104 @@
+"""The content plan: rubrics, posts, one variant per channel, and the media library."""
+
+from __future__ import annotations
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from rupor.accounts.models import User, Workspace
+from rupor.channels.models import Channel
+from rupor.core import clock
+
+
+class Rubric(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="rubrics")
+    name = models.CharField(_("name"), max_length=80)
+    color = models.CharField(_("colour"), max_length=7, default="#6b7280")
+    target_share = models.PositiveSmallIntegerField(
+        _("target share, %"), default=0, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    is_selling = models.BooleanField(_("selling content"), default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="unique_rubric_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Post(models.Model):
+    """One piece of content, planned once, published as one variant per channel."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        IN_REVIEW = "in_review", _("In review")
+        CLIENT_REVIEW = "client_review", _("Waiting for the client")
+        CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+        REJECTED = "rejected", _("Rejected")
+        SCHEDULED = "scheduled", _("Scheduled")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="posts")
+    title = models.CharField(_("internal title"), max_length=200, blank=True, default="")
+    text = models.TextField(_("shared text"), blank=True, default="")
+    rubric = models.ForeignKey(Rubric, null=True, blank=True, on_delete=models.SET_NULL, related_name="posts")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    scheduled_at = models.DateTimeField(_("publish at"), null=True, blank=True, db_index=True)
+    publish_late = models.BooleanField(default=False)
+    author = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="posts")
+    notes = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=clock.now)
+    updated_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["scheduled_at", "id"]
+        indexes = [models.Index(fields=["workspace", "scheduled_at"])]
+
+    def __str__(self) -> str:
+        return self.title or self.text[:60] or f"Post {self.pk}"
+
+
+class Media(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="media")
+    file = models.FileField(upload_to="media/%Y/%m/")
+    kind = models.CharField(max_length=16)  # photo | video | document
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64)
+    original_name = models.CharField(max_length=255)
+    uploaded_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class PostVariant(models.Model):
+    """The post as it will appear on one channel."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="variants")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="variants")
+    text = models.TextField(blank=True, default="")
+    link = models.URLField(max_length=2000, blank=True, default="")
+    poll = models.JSONField(null=True, blank=True)  # {"question", "options", "multiple", "anonymous"}
+    first_comment = models.TextField(blank=True, default="")
+    options = models.JSONField(default=dict, blank=True)
+    media = models.ManyToManyField(Media, through="VariantMedia", blank=True)
+
+    class Meta:
+        ordering = ["channel__network", "channel__name"]
+        constraints = [models.UniqueConstraint(fields=["post", "channel"], name="one_variant_per_channel")]
+
+
+class VariantMedia(models.Model):
+    variant = models.ForeignKey(PostVariant, on_delete=models.CASCADE)
+    media = models.ForeignKey(Media, on_delete=models.PROTECT)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]

@@ -1,0 +1,322 @@
+"""Public actions of the planning domain: rubrics, posts and their per-channel variants."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils.translation import gettext_noop
+
+from rupor.accounts.models import Workspace
+from rupor.accounts.roles import Perm
+from rupor.accounts.service import Actor, record
+from rupor.channels.models import Channel
+from rupor.core import clock
+from rupor.core.timezones import LocalTimeError, to_utc
+from rupor.networks import registry
+from rupor.networks.base import Content, Poll, Problem
+from rupor.networks.base import Media as MediaItem
+from rupor.planning.models import Media, Post, PostVariant, Rubric, VariantMedia
+from rupor.publishing import service as publishing
+
+DEFAULT_RUBRICS = [
+    # name, colour, target share %, selling
+    (gettext_noop("Useful"), "#2563eb", 40, False),
+    (gettext_noop("Selling"), "#dc2626", 20, True),
+    (gettext_noop("Entertaining"), "#f59e0b", 15, False),
+    (gettext_noop("Engagement"), "#16a34a", 15, False),
+    (gettext_noop("News"), "#7c3aed", 5, False),
+    (gettext_noop("Behind the scenes"), "#0d9488", 5, False),
+]
+
+
+def create_default_rubrics(workspace_id: int) -> None:
+    Rubric.objects.bulk_create(
+        [
+            Rubric(workspace_id=workspace_id, name=name, color=color, target_share=share, is_selling=selling, position=i)
+            for i, (name, color, share, selling) in enumerate(DEFAULT_RUBRICS)
+        ]
+    )
+
+
+# -- posts -------------------------------------------------------------------------------
+
+
+
+
+#: How far in the past a "scheduled" time may be and still count as "now" (clock skew, typing).
+PAST_GRACE = dt.timedelta(minutes=1)
+
+
+class PlanningError(Exception):
+    def __init__(self, message: str, field: str | None = None, status: int = 400, errors: Sequence[Problem] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.status = status
+        self.errors = list(errors)
+
+
+@dataclass(frozen=True)
+class VariantInput:
+    channel_id: int
+    text: str | None = None  # None: use the post's shared text
+    link: str = ""
+    poll: dict[str, Any] | None = None
+    first_comment: str = ""
+    media_ids: tuple[int, ...] = ()
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PostInput:
+    title: str = ""
+    text: str = ""
+    rubric_id: int | None = None
+    status: str = Post.Status.DRAFT
+    scheduled_at: dt.datetime | None = None
+    publish_now: bool = False
+    publish_late: bool = False
+    notes: str = ""
+    variants: tuple[VariantInput, ...] | None = None  # None on update: keep the variants
+
+
+def list_posts(
+    workspace_id: int, *, status: str | None = None, start: dt.datetime | None = None,
+    end: dt.datetime | None = None, channel_id: int | None = None,
+) -> QuerySet[Post]:
+    qs = Post.objects.filter(workspace_id=workspace_id).select_related("rubric", "author")
+    if status:
+        qs = qs.filter(status=status)
+    if start:
+        qs = qs.filter(scheduled_at__gte=start)
+    if end:
+        qs = qs.filter(scheduled_at__lt=end)
+    if channel_id:
+        qs = qs.filter(variants__channel_id=channel_id).distinct()
+    return qs.prefetch_related("variants__channel", "variants__variantmedia_set__media")
+
+
+def get_post(workspace_id: int, post_id: int) -> Post:
+    post = list_posts(workspace_id).filter(pk=post_id).first()
+    if post is None:
+        raise PlanningError("No such post.", status=404)
+    return post
+
+
+def variant_content(variant: PostVariant, *, with_data: bool = True) -> Content:
+    """The network-neutral content of a variant, as adapters take it."""
+    items = []
+    for vm in variant.variantmedia_set.all():
+        media = vm.media
+        data = b""
+        if with_data:
+            with media.file.open("rb") as handle:
+                data = handle.read()
+        else:
+            data = b"\0" * 0
+        items.append(MediaItem(media.kind, media.original_name, media.content_type, data, media.width, media.height))
+    poll = None
+    if variant.poll:
+        poll = Poll(
+            question=str(variant.poll.get("question", "")),
+            options=tuple(str(o) for o in variant.poll.get("options", [])),
+            multiple=bool(variant.poll.get("multiple", False)),
+            anonymous=bool(variant.poll.get("anonymous", True)),
+        )
+    return Content(
+        text=variant.text, media=tuple(items), poll=poll, link=variant.link or None,
+        first_comment=variant.first_comment or None, options=variant.options or {},
+    )
+
+
+def variant_problems(variant: PostVariant) -> list[Problem]:
+    """Everything that keeps a variant from fitting its network (empty when it fits)."""
+    network = variant.channel.network
+    if network not in registry.available():
+        return [Problem("channel", f"Rupor cannot publish to {registry.DISPLAY_NAMES.get(network, network)} yet.")]
+    adapter = registry.adapter(network)
+    content = variant_content(variant)
+    problems = adapter.validate(content)
+    return problems
+
+
+def _check_poll(poll: dict[str, Any] | None, index: int) -> dict[str, Any] | None:
+    if poll is None:
+        return None
+    if not isinstance(poll, dict):
+        raise PlanningError("A poll is an object with a question and options.", f"variants[{index}].poll")
+    question = str(poll.get("question", "")).strip()
+    options = poll.get("options")
+    if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
+        raise PlanningError("Poll options are a list of texts.", f"variants[{index}].poll.options")
+    return {
+        "question": question, "options": [o.strip() for o in options],
+        "multiple": bool(poll.get("multiple", False)), "anonymous": bool(poll.get("anonymous", True)),
+    }
+
+
+def _resolve_time(workspace: Workspace, data: PostInput) -> dt.datetime | None:
+    if data.publish_now:
+        return clock.now()
+    if data.scheduled_at is None:
+        return None
+    try:
+        return to_utc(data.scheduled_at, workspace.timezone)
+    except LocalTimeError as exc:
+        raise PlanningError(str(exc), "scheduled_at") from exc
+
+
+def _require(actor: Actor, perm: Perm) -> None:
+    if not actor.can(perm):
+        raise PlanningError("Your role does not allow this.", status=403)
+
+
+def _write_variants(workspace_id: int, post: Post, variants: Sequence[VariantInput]) -> None:
+    seen: set[int] = set()
+    channel_ids = [v.channel_id for v in variants]
+    channels = {c.pk: c for c in Channel.live.filter(workspace_id=workspace_id, pk__in=channel_ids)}
+    for index, v in enumerate(variants):
+        if v.channel_id not in channels:
+            raise PlanningError(f"Channel {v.channel_id} does not exist in this workspace.", f"variants[{index}].channel_id")
+        if v.channel_id in seen:
+            raise PlanningError("A post has one variant per channel; this channel is listed twice.", f"variants[{index}].channel_id")
+        seen.add(v.channel_id)
+    media_ids = {m for v in variants for m in v.media_ids}
+    media = {m.pk: m for m in Media.objects.filter(workspace_id=workspace_id, pk__in=media_ids)}
+    for index, v in enumerate(variants):
+        missing = [m for m in v.media_ids if m not in media]
+        if missing:
+            raise PlanningError(f"Media {missing[0]} does not exist in this workspace.", f"variants[{index}].media_ids")
+    keep = {v.channel_id for v in variants}
+    removed = list(post.variants.exclude(channel_id__in=keep).values_list("pk", flat=True))
+    if removed:
+        if publishing.has_started(removed):
+            raise PlanningError("A channel this post was already published to cannot be removed from it.", "variants", 409)
+        PostVariant.objects.filter(pk__in=removed).delete()
+    for index, v in enumerate(variants):
+        variant, _ = PostVariant.objects.get_or_create(post=post, channel_id=v.channel_id)
+        variant.text = post.text if v.text is None else v.text
+        variant.link = (v.link or "").strip()
+        variant.poll = _check_poll(v.poll, index)
+        variant.first_comment = v.first_comment or ""
+        variant.options = dict(v.options or {})
+        variant.save()
+        VariantMedia.objects.filter(variant=variant).delete()
+        VariantMedia.objects.bulk_create(
+            [VariantMedia(variant=variant, media_id=m, position=i) for i, m in enumerate(v.media_ids)]
+        )
+
+
+def _validate_for_schedule(post: Post) -> None:
+    variants = list(post.variants.select_related("channel").prefetch_related("variantmedia_set__media"))
+    if not variants:
+        raise PlanningError("Choose at least one channel before scheduling.", "variants")
+    errors: list[Problem] = []
+    for index, variant in enumerate(variants):
+        for problem in variant_problems(variant):
+            errors.append(Problem(f"variants[{index}].{problem.field}", f"{variant.channel.name}: {problem.message}"))
+    if errors:
+        raise PlanningError("Some variants do not fit their networks.", errors[0].field, 422, errors)
+
+
+def _sync(post: Post, actor: Actor) -> None:
+    plans = [publishing.VariantPlan(v.pk, v.channel_id) for v in post.variants.all()]
+    publishing.sync_targets(
+        post.workspace_id, plans, scheduled=post.status == Post.Status.SCHEDULED,
+        due_at=post.scheduled_at, publish_late=post.publish_late, actor=actor.label,
+    )
+
+
+def create_post(actor: Actor, data: PostInput) -> Post:
+    _require(actor, Perm.POSTS_EDIT)
+    workspace = Workspace.objects.get(pk=actor.workspace_id)
+    with transaction.atomic():
+        post = Post(workspace=workspace, author_id=actor.user_id)
+        _apply(actor, workspace, post, data, creating=True)
+    return get_post(workspace.pk, post.pk)
+
+
+def update_post(actor: Actor, post_id: int, data: PostInput, fields: set[str]) -> Post:
+    """Apply the ``fields`` of ``data`` that the caller actually sent."""
+    _require(actor, Perm.POSTS_EDIT)
+    workspace = Workspace.objects.get(pk=actor.workspace_id)
+    with transaction.atomic():
+        post = Post.objects.select_for_update().filter(workspace=workspace, pk=post_id).first()
+        if post is None:
+            raise PlanningError("No such post.", status=404)
+        if post.status == Post.Status.SCHEDULED and not actor.can(Perm.POSTS_PUBLISH):
+            raise PlanningError("This post is scheduled; only a manager can change it now.", status=403)
+        merged = PostInput(
+            title=data.title if "title" in fields else post.title,
+            text=data.text if "text" in fields else post.text,
+            rubric_id=data.rubric_id if "rubric_id" in fields else post.rubric_id,
+            status=data.status if "status" in fields else post.status,
+            scheduled_at=data.scheduled_at if "scheduled_at" in fields else post.scheduled_at,
+            publish_now=data.publish_now,
+            publish_late=data.publish_late if "publish_late" in fields else post.publish_late,
+            notes=data.notes if "notes" in fields else post.notes,
+            variants=data.variants if "variants" in fields else None,
+        )
+        _apply(actor, workspace, post, merged, creating=False, time_changed="scheduled_at" in fields or data.publish_now)
+    return get_post(workspace.pk, post.pk)
+
+
+def _apply(actor: Actor, workspace: Workspace, post: Post, data: PostInput, *, creating: bool, time_changed: bool = True) -> None:
+    status = data.status
+    if status not in Post.Status.values:
+        raise PlanningError(f"{status!r} is not a post status.", "status")
+    if status == Post.Status.SCHEDULED and not actor.can(Perm.POSTS_PUBLISH):
+        raise PlanningError("Your role can write drafts but not schedule them; ask a manager.", "status", 403)
+    if status not in (Post.Status.DRAFT, Post.Status.SCHEDULED, Post.Status.CANCELLED) and creating:
+        raise PlanningError("A new post is a draft or scheduled.", "status")
+    if len(data.title) > 200:
+        raise PlanningError("The internal title has at most 200 characters.", "title")
+    when = _resolve_time(workspace, data)
+    if when is not None and time_changed and status == Post.Status.SCHEDULED and when < clock.now() - PAST_GRACE:
+        raise PlanningError("This time is in the past; choose a later time or publish now.", "scheduled_at")
+    if status == Post.Status.SCHEDULED and when is None:
+        raise PlanningError("A scheduled post needs a time (or publish now).", "scheduled_at")
+    if data.rubric_id is not None and not workspace.rubrics.filter(pk=data.rubric_id).exists():
+        raise PlanningError(f"Rubric {data.rubric_id} does not exist in this workspace.", "rubric_id")
+    post.title = data.title.strip()
+    post.text = data.text
+    post.rubric_id = data.rubric_id
+    post.scheduled_at = when
+    post.publish_late = data.publish_late
+    post.notes = data.notes
+    post.status = status
+    post.updated_at = clock.now()
+    post.save()
+    if data.variants is not None:
+        _write_variants(workspace.pk, post, data.variants)
+    if status == Post.Status.SCHEDULED:
+        _validate_for_schedule(post)
+    if status == Post.Status.CANCELLED:
+        publishing.cancel_targets(list(post.variants.values_list("pk", flat=True)), actor=actor.label)
+    else:
+        _sync(post, actor)
+    record(workspace.pk, actor, "post.create" if creating else "post.update", "post", post.pk, f"{status}: {post}")
+
+
+def delete_post(actor: Actor, post_id: int) -> None:
+    _require(actor, Perm.POSTS_EDIT)
+    with transaction.atomic():
+        post = Post.objects.select_for_update().filter(workspace_id=actor.workspace_id, pk=post_id).first()
+        if post is None:
+            raise PlanningError("No such post.", status=404)
+        if post.status == Post.Status.SCHEDULED and not actor.can(Perm.POSTS_PUBLISH):
+            raise PlanningError("This post is scheduled; only a manager can delete it.", status=403)
+        variant_ids = list(post.variants.values_list("pk", flat=True))
+        if publishing.has_started(variant_ids):
+            raise PlanningError(
+                "This post is being or has been published; it stays in the plan as a record. Cancel what has not gone out instead.",
+                status=409,
+            )
+        label = str(post)
+        post.delete()
+        record(actor.workspace_id, actor, "post.delete", "post", post_id, label)

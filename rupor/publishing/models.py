@@ -1,0 +1,87 @@
+"""Publication targets (one variant on one channel), their transitions and attempts."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from rupor.accounts.models import Workspace
+from rupor.channels.models import Channel
+from rupor.core import clock
+from rupor.planning.models import PostVariant
+
+
+class TargetState(models.TextChoices):
+    DRAFT = "draft", _("Not scheduled")
+    SCHEDULED = "scheduled", _("Scheduled")
+    HELD = "held", _("Held: channel needs reconnecting")
+    PUBLISHING = "publishing", _("Publishing")
+    WAITING = "waiting", _("Waiting on the network")
+    PUBLISHED = "published", _("Published")
+    FAILED = "failed", _("Failed")
+    MISSED = "missed", _("Missed")
+    UNCONFIRMED = "unconfirmed", _("Unconfirmed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+ACTIVE_STATES = (TargetState.SCHEDULED, TargetState.PUBLISHING, TargetState.WAITING, TargetState.HELD)
+FINAL_STATES = (TargetState.PUBLISHED, TargetState.FAILED, TargetState.MISSED, TargetState.UNCONFIRMED, TargetState.CANCELLED)
+
+
+class PublicationTarget(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="targets")
+    variant = models.OneToOneField(PostVariant, on_delete=models.CASCADE, related_name="target")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="targets")
+    state = models.CharField(max_length=16, choices=TargetState.choices, default=TargetState.DRAFT, db_index=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    attempts = models.PositiveIntegerField(default=0)
+    lease_owner = models.CharField(max_length=80, blank=True, default="")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    publish_late = models.BooleanField(default=False)
+    progress = models.JSONField(default=dict, blank=True)
+    remote_id = models.CharField(max_length=200, blank=True, default="")
+    remote_url = models.URLField(max_length=500, blank=True, default="")
+    published_at = models.DateTimeField(null=True, blank=True)
+    error_kind = models.CharField(max_length=32, blank=True, default="")
+    error_message = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(default=clock.now)
+    updated_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="target_due_idx"),
+            models.Index(fields=["state", "lease_expires_at"], name="target_lease_idx"),
+            models.Index(fields=["workspace", "state"]),
+        ]
+
+
+class TargetEvent(models.Model):
+    """Every state transition, with time and cause. Append-only."""
+
+    target = models.ForeignKey(PublicationTarget, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=clock.now)
+    from_state = models.CharField(max_length=16)
+    to_state = models.CharField(max_length=16)
+    cause = models.CharField(max_length=300)
+    actor = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class Attempt(models.Model):
+    """One try at publishing a target, with what the network said (secrets redacted)."""
+
+    target = models.ForeignKey(PublicationTarget, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    worker = models.CharField(max_length=80)
+    started_at = models.DateTimeField(default=clock.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=32, blank=True, default="")  # published | error kind
+    message = models.CharField(max_length=500, blank=True, default="")
+    excerpt = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["started_at", "id"]
