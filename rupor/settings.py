@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "rupor.channels",
     "rupor.planning",
     "rupor.publishing",
+    "rupor.notifications",
     "rupor.web",
 ]
 
@@ -114,6 +115,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = CONFIG.home / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_URL = "/media/"
 MEDIA_ROOT = CONFIG.media_root
 WHITENOISE_USE_FINDERS = True

@@ -12,7 +12,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils.text import slugify
 
-from rupor.accounts.models import ApiKey, AuditEntry, Invitation, Membership, User, Workspace, validate_timezone
+from rupor.accounts.models import (
+    ApiKey,
+    AuditEntry,
+    Invitation,
+    Membership,
+    User,
+    Workspace,
+    validate_timezone,
+)
 from rupor.accounts.roles import Perm, Role, can, may_grant
 from rupor.core import clock
 

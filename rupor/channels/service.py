@@ -96,9 +96,13 @@ def _verify(network: str, probe: ChannelAccess) -> ChannelInfo | None:
     if network not in registry.available():
         return None
     try:
-        return registry.adapter(network).verify(probe)
+        info = registry.adapter(network).verify(probe)
     except NetworkError as exc:
         raise ChannelError(exc.message, "credentials", 422) from exc
+    if not info.can_publish:
+        reason = " ".join(info.notes) or "The connected account cannot publish to this channel."
+        raise ChannelError(reason, "credentials", 422)
+    return info
 
 
 def connect(actor: accounts.Actor, data: ChannelInput, *, verify: bool = True) -> Channel:

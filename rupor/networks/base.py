@@ -174,6 +174,22 @@ class PublishRequest:
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    """One published limit the engine must respect for a channel (DESIGN.md, engine invariant 5).
+
+    ``key`` names the bucket the limit counts against — per token, app, account or group, e.g.
+    ``"vk:community-token:<hash>"``; channels that share a token share the key. Never put a secret
+    in it (the engine hashes keys anyway). ``limit`` calls per ``per_s`` seconds; ``cost`` is how
+    many of those calls one publish makes (photo upload + post = 3, say).
+    """
+
+    key: str
+    limit: int
+    per_s: float
+    cost: int = 1
+
+
+@dataclass(frozen=True)
 class Published:
     remote_id: str
     url: str | None = None
@@ -354,6 +370,13 @@ class Adapter:
     # -- publishing ---------------------------------------------------------------------
     def publish(self, channel: ChannelAccess, request: PublishRequest, progress: Progress) -> Published:
         raise NotSupported(f"{self.display_name} cannot publish")
+
+    def rate_limits(self, channel: ChannelAccess, content: Content | None = None) -> Sequence[RateLimit]:
+        """The limits one publish of ``content`` on ``channel`` counts against (none by default).
+
+        The engine spaces calls so that no declared limit is ever reached, across all workers.
+        """
+        return ()
 
     def find_published(self, channel: ChannelAccess, request: PublishRequest) -> Published | None:
         """After an unknown outcome: the post if the network shows it exists, else ``None``."""

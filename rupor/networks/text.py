@@ -39,7 +39,7 @@ def _weigh(chunk: str) -> int:
     light = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
     total = 0
     for grapheme in _GRAPHEME.findall(chunk):
-        if any(0x1F000 <= ord(ch) for ch in grapheme):  # emoji sequence counts as 2
+        if any(ord(ch) >= 0x1F000 for ch in grapheme):  # emoji sequence counts as 2
             total += 2
             continue
         for ch in grapheme:

@@ -88,7 +88,7 @@ class PostVariant(models.Model):
     poll = models.JSONField(null=True, blank=True)  # {"question", "options", "multiple", "anonymous"}
     first_comment = models.TextField(blank=True, default="")
     options = models.JSONField(default=dict, blank=True)
-    media = models.ManyToManyField(Media, through="VariantMedia", blank=True)
+    media: models.ManyToManyField[Media, VariantMedia] = models.ManyToManyField(Media, through="VariantMedia", blank=True)
 
     class Meta:
         ordering = ["channel__network", "channel__name"]

@@ -141,8 +141,7 @@ def variant_problems(variant: PostVariant) -> list[Problem]:
         return [Problem("channel", f"Rupor cannot publish to {registry.DISPLAY_NAMES.get(network, network)} yet.")]
     adapter = registry.adapter(network)
     content = variant_content(variant)
-    problems = adapter.validate(content)
-    return problems
+    return adapter.validate(content)
 
 
 def _check_poll(poll: dict[str, Any] | None, index: int) -> dict[str, Any] | None:
@@ -320,3 +319,9 @@ def delete_post(actor: Actor, post_id: int) -> None:
         label = str(post)
         post.delete()
         record(actor.workspace_id, actor, "post.delete", "post", post_id, label)
+
+
+def content_for_variant(variant_id: int) -> tuple[str, Content]:
+    """(network, content) of a variant, for the publishing engine."""
+    variant = PostVariant.objects.select_related("channel").prefetch_related("variantmedia_set__media").get(pk=variant_id)
+    return variant.channel.network, variant_content(variant)

@@ -85,3 +85,30 @@ class Attempt(models.Model):
 
     class Meta:
         ordering = ["started_at", "id"]
+
+
+class WorkerHeartbeat(models.Model):
+    """One row per worker process, refreshed while it runs (the health page reads it)."""
+
+    worker_id = models.CharField(max_length=80, unique=True)
+    hostname = models.CharField(max_length=200, blank=True, default="")
+    pid = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(default=clock.now)
+    seen_at = models.DateTimeField(default=clock.now, db_index=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    in_flight = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-seen_at"]
+
+
+class RateBucket(models.Model):
+    """Shared rate-limit state: one row per bucket (GCRA "theoretical arrival time").
+
+    ``key`` is a SHA-256 of the adapter's bucket name, so no token ever lands here; ``tat`` is
+    epoch seconds: the earliest instant the next call may be made.
+    """
+
+    key = models.CharField(max_length=64, primary_key=True)
+    tat = models.FloatField(default=0.0)

@@ -131,11 +131,137 @@ def counts_by_state(workspace_id: int) -> dict[str, int]:
 
 @transaction.atomic
 def release_held(channel_id: int, *, actor: str = "") -> int:
-    """After a channel is reconnected, its held targets go out (now, or at their time)."""
+    """After a channel is reconnected, its held targets go out (now, or at their time).
+
+    Reconnecting is a person's explicit act on the held posts they were shown, so held targets
+    whose time has passed go out now rather than being marked missed.
+    """
     released = 0
+    now = clock.now()
     for target in PublicationTarget.objects.select_for_update().filter(channel_id=channel_id, state=TargetState.HELD):
         transition(target, TargetState.SCHEDULED, "channel reconnected", actor)
-        target.next_attempt_at = max(target.due_at or clock.now(), clock.now())
+        target.next_attempt_at = max(target.due_at or now, now)
+        if target.due_at is not None and target.due_at < now:
+            target.publish_late = True
+        target.lease_owner = ""
+        target.lease_expires_at = None
+        target.error_kind = target.error_message = ""
         target.save()
         released += 1
     return released
+
+
+class ActionError(Exception):
+    """A person's action on a target that its state does not allow."""
+
+    def __init__(self, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def _reschedule_now(target: PublicationTarget, cause: str, actor: str, *, late: bool) -> None:
+    now = clock.now()
+    transition(target, TargetState.SCHEDULED, cause, actor)
+    target.next_attempt_at = now
+    target.publish_late = target.publish_late or late
+    target.attempts = 0
+    target.lease_owner = ""
+    target.lease_expires_at = None
+    target.error_kind = target.error_message = ""
+    target.save()
+
+
+@transaction.atomic
+def retry_failed(workspace_id: int, target_ids: list[int] | None = None, *, actor: str = "") -> int:
+    """Bulk "retry failed" after a fix: failed targets go out again now (with the same
+    idempotency key). Returns how many were rescheduled."""
+    qs = PublicationTarget.objects.select_for_update().filter(workspace_id=workspace_id, state=TargetState.FAILED)
+    if target_ids is not None:
+        qs = qs.filter(pk__in=target_ids)
+    count = 0
+    for target in qs:
+        _reschedule_now(target, "retry requested", actor, late=True)
+        count += 1
+    return count
+
+
+@transaction.atomic
+def resolve_unconfirmed(target_id: int, resolution: str, *, actor: str = "", remote_url: str = "") -> str:
+    """A person looked at the channel: ``"published"`` (it is there) or ``"republish"`` (it is not;
+    send it again — with a fresh idempotency key, since the old one may be spent)."""
+    target = PublicationTarget.objects.select_for_update().filter(pk=target_id).first()
+    if target is None:
+        raise ActionError("No such publication.", 404)
+    if target.state != TargetState.UNCONFIRMED:
+        raise ActionError("Only an unconfirmed publication can be resolved this way.")
+    if resolution == "published":
+        transition(target, TargetState.PUBLISHED, "a person confirmed it is on the channel", actor)
+        target.published_at = target.published_at or clock.now()
+        if remote_url:
+            target.remote_url = remote_url[:500]
+        target.error_kind = target.error_message = ""
+        target.save()
+    elif resolution == "republish":
+        target.idempotency_key = new_idempotency_key()
+        target.progress = {}
+        _reschedule_now(target, "a person asked to publish it again", actor, late=True)
+    else:
+        raise ActionError("Choose “published” or “republish”.", 400)
+    return str(target.state)
+
+
+@transaction.atomic
+def publish_anyway(target_id: int, *, actor: str = "") -> str:
+    """A missed target goes out now, late, because a person asked."""
+    target = PublicationTarget.objects.select_for_update().filter(pk=target_id).first()
+    if target is None:
+        raise ActionError("No such publication.", 404)
+    if target.state != TargetState.MISSED:
+        raise ActionError("Only a missed publication can be published anyway.")
+    _reschedule_now(target, "publish anyway", actor, late=True)
+    return str(target.state)
+
+
+@dataclass(frozen=True)
+class AttemptView:
+    number: int
+    worker: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    outcome: str
+    message: str
+    excerpt: str
+
+
+@dataclass(frozen=True)
+class EventView:
+    at: dt.datetime
+    from_state: str
+    to_state: str
+    cause: str
+    actor: str
+
+
+@dataclass(frozen=True)
+class TargetHistory:
+    summary: TargetSummary
+    attempts: tuple[AttemptView, ...]
+    events: tuple[EventView, ...]
+
+
+def history(target_id: int) -> TargetHistory | None:
+    """A target's state, every attempt and every transition (what the post page shows)."""
+    t = PublicationTarget.objects.filter(pk=target_id).first()
+    if t is None:
+        return None
+    summary = TargetSummary(
+        t.pk, t.variant_id, t.channel_id, t.state, t.due_at, t.attempts, t.remote_id, t.remote_url,
+        t.published_at, t.error_kind, t.error_message,
+    )
+    attempts = tuple(
+        AttemptView(a.number, a.worker, a.started_at, a.finished_at, a.outcome, a.message, a.excerpt)
+        for a in t.attempt_log.all()
+    )
+    events = tuple(EventView(e.at, e.from_state, e.to_state, e.cause, e.actor) for e in t.events.all())
+    return TargetHistory(summary, attempts, events)

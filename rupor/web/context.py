@@ -3,19 +3,49 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+#: The sidebar: (url name, label, icon, permission needed). Later pages (calendar, plan, inbox,
+#: analytics) add a row here; the order is the order people work in.
+NAVIGATION: list[tuple[str, Any, str, str]] = [
+    ("web:dashboard", _("Dashboard"), "home", "workspace.view"),
+    ("web:posts", _("Posts"), "edit", "posts.view"),
+    ("web:channels", _("Channels"), "radio", "channels.view"),
+]
+ADMIN_NAVIGATION: list[tuple[str, Any, str, str]] = [
+    ("web:members", _("Members"), "users", "members.view"),
+    ("web:api_keys", _("API keys"), "key", "apikeys.manage"),
+    ("web:workspace_settings", _("Settings"), "settings", "workspace.manage"),
+]
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     from rupor.accounts import service
-    from rupor.accounts.roles import PERMISSIONS, Role
+    from rupor.accounts.roles import PERMISSIONS, ROLE_LABELS, Role
 
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
     role = getattr(request, "role", None)
+    perms = {p.value for p in PERMISSIONS.get(Role(role), frozenset())} if role else set()
+    match = getattr(request, "resolver_match", None)
+    here = f"{match.namespace}:{match.url_name}" if match and match.namespace else ""
+    section = here.split("_")[0] if here else ""
+
+    def items(rows: list[tuple[str, Any, str, str]]) -> list[dict[str, Any]]:
+        out = []
+        for name, label, icon, perm in rows:
+            if perm in perms:
+                active = here == name or (name != "web:dashboard" and section.startswith(name.rstrip("s")))
+                out.append({"url_name": name, "label": label, "icon": icon, "active": active})
+        return out
+
     return {
         "current_workspace": getattr(request, "workspace", None),
         "current_role": role,
-        "perms_in_workspace": {p.value for p in PERMISSIONS.get(Role(role), frozenset())} if role else set(),
+        "current_role_label": ROLE_LABELS[Role(role)] if role else "",
+        "perms_in_workspace": perms,
         "my_workspaces": service.workspaces_for(user),
+        "nav_main": items(NAVIGATION),
+        "nav_admin": items(ADMIN_NAVIGATION),
     }

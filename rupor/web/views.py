@@ -1,9 +1,813 @@
-from django.http import HttpRequest, HttpResponse
+"""Pages of the web UI. Views parse input, call a domain's service, and render; every view that
+touches a workspace checks the role's permission on the server (hidden links are not a check)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, Concatenate, ParamSpec
+
+from django import forms as djforms
+from django.conf import settings
+from django.contrib import auth, messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
+from django.core.exceptions import PermissionDenied
+from django.core.mail import send_mail
+from django.core.paginator import Paginator
+from django.db.models import F
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from rupor.accounts import service as accounts
+from rupor.accounts.middleware import SESSION_KEY
+from rupor.accounts.models import ApiKey, Invitation, User, Workspace
+from rupor.accounts.roles import GRANTABLE, ROLE_HELP, ROLE_LABELS, Perm, Role, can
+from rupor.channels import service as channels
+from rupor.channels.models import Channel
+from rupor.core import clock
+from rupor.core.timezones import to_utc, zone
+from rupor.networks import registry
+from rupor.networks.base import Content, CredentialField
+from rupor.planning import service as planning
+from rupor.planning.models import Post
+from rupor.publishing import service as publishing
+from rupor.publishing.models import TargetState
+from rupor.web import forms
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+View = Callable[Concatenate[HttpRequest, P], HttpResponseBase]
 
 
-def dashboard(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("Rupor")
+# -- access ------------------------------------------------------------------------------
 
 
-def login(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("login")
+def workspace_view(perm: Perm) -> Callable[[View[P]], View[P]]:
+    """Login required, a current workspace required, and ``perm`` in it — else 403.
+
+    Times render in the workspace's zone for the length of the request.
+    """
+
+    def decorate(view: View[P]) -> View[P]:
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
+            workspace: Workspace | None = getattr(request, "workspace", None)
+            if workspace is None:
+                messages.info(request, _("Create your first workspace to get started."))
+                return redirect("web:workspace_new")
+            if not can(request.role, perm):  # type: ignore[attr-defined]
+                raise PermissionDenied(_("Your role in this workspace does not allow this."))
+            timezone.activate(zone(workspace.timezone))
+            try:
+                return view(request, *args, **kwargs)
+            finally:
+                timezone.deactivate()
+
+        return wrapper
+
+    return decorate
+
+
+def _actor(request: HttpRequest) -> accounts.Actor:
+    user: User = request.user  # type: ignore[assignment]
+    workspace: Workspace = request.workspace  # type: ignore[attr-defined]
+    return accounts.Actor(workspace.pk, Role(request.role), user_id=user.pk, label=user.email)  # type: ignore[attr-defined]
+
+
+def _ws(request: HttpRequest) -> Workspace:
+    workspace: Workspace = request.workspace  # type: ignore[attr-defined]
+    return workspace
+
+
+def _bind_error(form: djforms.Form, field: str | None, message: str) -> None:
+    """Show a service's refusal next to the field it names (or above the form)."""
+    name = (field or "").split(".")[-1] if field else None
+    if field and field.startswith("credentials."):
+        name = forms.CRED_PREFIX + field.split(".", 1)[1]
+    form.add_error(name if name in form.fields else None, message)
+
+
+def _grantable(role: Role | str | None) -> list[Role]:
+    if role is None:
+        return []
+    allowed = GRANTABLE.get(Role(role), frozenset())
+    return [r for r in Role if r in allowed]
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return reverse(fallback)
+
+
+# -- sign in -----------------------------------------------------------------------------
+
+
+def _with_language(response: HttpResponseBase, language: str) -> HttpResponseBase:
+    if language and language in dict(settings.LANGUAGES):
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600, samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
+        )
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def login(request: HttpRequest) -> HttpResponseBase:
+    if request.user.is_authenticated:
+        return redirect("web:dashboard")
+    form = forms.LoginForm(request, data=request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.get_user()
+        auth.login(request, user)
+        return _with_language(redirect(_safe_next(request, "web:dashboard")), user.language)
+    return render(request, "web/login.html", {"form": form, "next": request.GET.get("next", "")})
+
+
+@require_POST
+def logout(request: HttpRequest) -> HttpResponseBase:
+    auth.logout(request)
+    messages.success(request, _("You are signed out."))
+    return redirect("web:login")
+
+
+@require_http_methods(["GET", "POST"])
+def accept_invitation(request: HttpRequest, token: str) -> HttpResponseBase:
+    invitation = accounts.find_invitation(token)
+    if invitation is None:
+        return render(request, "web/invitation.html", {"invalid": True}, status=404)
+    existing = User.objects.filter(email=invitation.email).first()
+    form = forms.AcceptInvitationForm(request.POST or None)
+    context: dict[str, Any] = {
+        "invitation": invitation, "role_label": ROLE_LABELS[Role(invitation.role)], "existing": existing, "form": form,
+    }
+    if request.user.is_authenticated:
+        if request.method == "POST":
+            return _join(request, token, request.user)
+        return render(request, "web/invitation.html", context)
+    if existing is not None:
+        # Someone with an account signs in first and comes back here to accept.
+        return render(request, "web/invitation.html", context)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = accounts.create_user(invitation.email, form.cleaned_data["password1"], name=form.cleaned_data["name"])
+        except accounts.AccountsError as exc:
+            _bind_error(form, "password1" if exc.field == "password" else exc.field, exc.message)
+        else:
+            auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return _join(request, token, user)
+    return render(request, "web/invitation.html", context)
+
+
+def _join(request: HttpRequest, token: str, user: User) -> HttpResponseBase:
+    try:
+        membership = accounts.accept_invitation(token, user)
+    except accounts.AccountsError as exc:
+        messages.error(request, exc.message)
+        return redirect("web:dashboard")
+    request.session[SESSION_KEY] = membership.workspace.slug
+    messages.success(request, _("Welcome to %(workspace)s.") % {"workspace": membership.workspace.name})
+    return redirect("web:dashboard")
+
+
+# -- workspaces --------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def workspace_new(request: HttpRequest) -> HttpResponseBase:
+    current = getattr(request, "workspace", None)
+    form = forms.WorkspaceForm(request.POST or None, initial={"timezone": current.timezone if current else "UTC"})
+    if request.method == "POST" and form.is_valid():
+        try:
+            workspace = accounts.create_workspace(
+                form.cleaned_data["name"], request.user, timezone=form.cleaned_data["timezone"]  # type: ignore[arg-type]
+            )
+        except accounts.AccountsError as exc:
+            _bind_error(form, exc.field, exc.message)
+        else:
+            request.session[SESSION_KEY] = workspace.slug
+            messages.success(request, _("Workspace “%(name)s” created. Connect a channel next.") % {"name": workspace.name})
+            return redirect("web:dashboard")
+    return render(request, "web/workspace_new.html", {"form": form, "tz_names": forms.timezone_names()})
+
+
+@login_required
+@require_POST
+def workspace_switch(request: HttpRequest) -> HttpResponseBase:
+    slug = request.POST.get("workspace", "")
+    workspace = Workspace.objects.filter(slug=slug).first()
+    if workspace is None or accounts.role_of(request.user, workspace) is None:  # type: ignore[arg-type]
+        raise Http404
+    request.session[SESSION_KEY] = workspace.slug
+    messages.info(request, _("You are now working in %(name)s.") % {"name": workspace.name})
+    nxt = _safe_next(request, "web:dashboard")
+    return redirect(nxt)
+
+
+def _update_workspace(actor: accounts.Actor, name: str, tz: str, late_window: int, approval: str) -> Workspace:
+    """Local stand-in for a missing ``accounts.service.update_workspace``."""
+    if not actor.can(Perm.WORKSPACE_MANAGE):
+        raise accounts.AccountsError(_("Your role does not allow this."), status=403)
+    workspace = Workspace.objects.get(pk=actor.workspace_id)
+    workspace.name, workspace.timezone = name.strip(), tz
+    workspace.late_window_minutes, workspace.approval = late_window, approval
+    workspace.full_clean(exclude=["slug"])
+    workspace.save(update_fields=["name", "timezone", "late_window_minutes", "approval"])
+    accounts.record(workspace.pk, actor, "workspace.update", "workspace", workspace.pk, f"{name} · {tz} · {approval}")
+    return workspace
+
+
+@workspace_view(Perm.WORKSPACE_MANAGE)
+@require_http_methods(["GET", "POST"])
+def workspace_settings(request: HttpRequest) -> HttpResponseBase:
+    ws = _ws(request)
+    initial = {"name": ws.name, "timezone": ws.timezone, "late_window_minutes": ws.late_window_minutes, "approval": ws.approval}
+    form = forms.WorkspaceSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            _update_workspace(_actor(request), data["name"], data["timezone"], data["late_window_minutes"], data["approval"])
+        except accounts.AccountsError as exc:
+            _bind_error(form, exc.field, exc.message)
+        else:
+            messages.success(request, _("Settings saved."))
+            return redirect("web:workspace_settings")
+    return render(request, "web/workspace_settings.html", {"form": form, "tz_names": forms.timezone_names()})
+
+
+# -- dashboard ---------------------------------------------------------------------------
+
+
+def _target_rows(posts: list[Post]) -> dict[int, list[dict[str, Any]]]:
+    """Per post: each channel with its publication target's state."""
+    variants = [v for p in posts for v in p.variants.all()]
+    states = publishing.summaries([v.pk for v in variants])
+    labels = dict(TargetState.choices)
+    rows: dict[int, list[dict[str, Any]]] = {}
+    for post in posts:
+        rows[post.pk] = []
+        for v in post.variants.all():
+            summary = states.get(v.pk)
+            state = summary.state if summary else TargetState.DRAFT
+            rows[post.pk].append(
+                {
+                    "channel": v.channel, "state": state, "label": labels.get(state, state),
+                    "error": summary.error_message if summary else "", "url": summary.remote_url if summary else "",
+                }
+            )
+    return rows
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponseBase:
+    if getattr(request, "workspace", None) is None:
+        return render(request, "web/welcome.html", {"form": forms.WorkspaceForm(initial={"timezone": "UTC"}), "tz_names": forms.timezone_names()})
+    return _dashboard(request)
+
+
+@workspace_view(Perm.WORKSPACE_VIEW)
+def _dashboard(request: HttpRequest) -> HttpResponseBase:
+    ws = _ws(request)
+    role = request.role  # type: ignore[attr-defined]
+    local_now = clock.now().astimezone(zone(ws.timezone))
+    today = local_now.date()
+    start = to_utc(dt.datetime.combine(today, dt.time()), ws.timezone)
+    end = to_utc(dt.datetime.combine(today + dt.timedelta(days=8), dt.time()), ws.timezone)
+    posts: list[Post] = []
+    days: list[dict[str, Any]] = []
+    if can(role, Perm.POSTS_VIEW):
+        posts = list(planning.list_posts(ws.pk, start=start, end=end).order_by("scheduled_at", "id"))
+        rows = _target_rows(posts)
+        by_day: dict[dt.date, list[dict[str, Any]]] = {}
+        for post in posts:
+            assert post.scheduled_at is not None
+            day = post.scheduled_at.astimezone(zone(ws.timezone)).date()
+            by_day.setdefault(day, []).append({"post": post, "targets": rows[post.pk]})
+        for offset in range(8):
+            day = today + dt.timedelta(days=offset)
+            days.append({"date": day, "is_today": offset == 0, "items": by_day.get(day, [])})
+    counts = publishing.counts_by_state(ws.pk) if can(role, Perm.POSTS_VIEW) else {}
+    state_counts = [
+        {"state": s, "label": label, "count": counts.get(s, 0)}
+        for s, label in TargetState.choices
+        if s in (TargetState.SCHEDULED, TargetState.PUBLISHED, TargetState.FAILED, TargetState.MISSED, TargetState.UNCONFIRMED, TargetState.HELD)
+    ]
+    channel_list = list(channels.list_channels(ws.pk)) if can(role, Perm.CHANNELS_VIEW) else []
+    attention = [c for c in channel_list if c.status == Channel.Status.RECONNECT]
+    post_total = planning.list_posts(ws.pk).count() if can(role, Perm.POSTS_VIEW) else 0
+    member_total = accounts.members(ws.pk).count()
+    steps: list[dict[str, Any]] = [
+        {"done": bool(channel_list), "title": _("Connect a channel"), "text": _("A Telegram channel, a VK community or another account."), "url": reverse("web:channels"), "perm": Perm.CHANNELS_MANAGE},
+        {"done": member_total > 1, "title": _("Invite your team"), "text": _("Give each person the role they need."), "url": reverse("web:members"), "perm": Perm.MEMBERS_MANAGE},
+        {"done": post_total > 0, "title": _("Plan your first post"), "text": _("Write once, adapt per channel, pick a time."), "url": reverse("web:post_new"), "perm": Perm.POSTS_EDIT},
+    ]
+    steps = [s for s in steps if can(role, s["perm"])]
+    return render(
+        request, "web/dashboard.html",
+        {
+            "days": days, "post_count_week": len(posts), "state_counts": state_counts, "attention": attention,
+            "steps": steps, "show_steps": any(not s["done"] for s in steps), "local_now": local_now,
+        },
+    )
+
+
+# -- members -----------------------------------------------------------------------------
+
+
+def _pending_invitations(workspace_id: int) -> list[Invitation]:
+    """Local stand-in for a missing ``accounts.service.pending_invitations``."""
+    return list(
+        Invitation.objects.filter(
+            workspace_id=workspace_id, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=clock.now()
+        ).order_by("-created_at")
+    )
+
+
+def _members_page(request: HttpRequest, invite_form: forms.InviteForm, **extra: Any) -> HttpResponse:
+    ws = _ws(request)
+    role = request.role  # type: ignore[attr-defined]
+    grantable = _grantable(role)
+    rows = []
+    for m in accounts.members(ws.pk):
+        rows.append(
+            {
+                "membership": m, "role_label": ROLE_LABELS[Role(m.role)],
+                "manageable": can(role, Perm.MEMBERS_MANAGE) and Role(m.role) in grantable and m.user_id != request.user.pk,
+                "form": forms.RoleForm(initial={"role": m.role}, roles=grantable, prefix=f"m{m.pk}"),
+            }
+        )
+    return render(
+        request, "web/members.html",
+        {
+            "rows": rows, "invite_form": invite_form,
+            "role_help": [(ROLE_LABELS[r], ROLE_HELP[r]) for r in Role],
+            "role_help_map": {r.value: ROLE_HELP[r] for r in Role},
+            "invitations": _pending_invitations(ws.pk) if can(role, Perm.MEMBERS_MANAGE) else [],
+            **extra,
+        },
+        status=extra.pop("status", 200),
+    )
+
+
+@workspace_view(Perm.MEMBERS_VIEW)
+@require_GET
+def members(request: HttpRequest) -> HttpResponseBase:
+    return _members_page(request, forms.InviteForm(roles=_grantable(request.role)))  # type: ignore[attr-defined]
+
+
+@workspace_view(Perm.MEMBERS_MANAGE)
+@require_POST
+def member_invite(request: HttpRequest) -> HttpResponseBase:
+    form = forms.InviteForm(request.POST, roles=_grantable(request.role))  # type: ignore[attr-defined]
+    if form.is_valid():
+        try:
+            invitation, token = accounts.invite(_actor(request), form.cleaned_data["email"], form.cleaned_data["role"])
+        except accounts.AccountsError as exc:
+            _bind_error(form, exc.field, exc.message)
+        else:
+            link = request.build_absolute_uri(reverse("web:invitation", args=[token]))
+            sent = _send_invitation(request, invitation, link)
+            # The link is shown once, in this response only; it is never stored in clear.
+            return _members_page(
+                request, forms.InviteForm(roles=_grantable(request.role)),  # type: ignore[attr-defined]
+                new_invitation={"email": invitation.email, "link": link, "sent": sent},
+            )
+    return _members_page(request, form, status=400)
+
+
+def _send_invitation(request: HttpRequest, invitation: Invitation, link: str) -> bool:
+    ws = _ws(request)
+    inviter = request.user.display_name  # type: ignore[union-attr]
+    subject = _("%(inviter)s invites you to %(workspace)s on Rupor") % {"inviter": inviter, "workspace": ws.name}
+    body = _(
+        "Hello,\n\n%(inviter)s invites you to the workspace “%(workspace)s” on Rupor as %(role)s.\n\n"
+        "Accept the invitation here (the link works for 7 days):\n%(link)s\n"
+    ) % {"inviter": inviter, "workspace": ws.name, "role": ROLE_LABELS[Role(invitation.role)], "link": link}
+    try:
+        send_mail(subject, body, None, [invitation.email])
+    except Exception:  # mail is a courtesy; the link on screen is the fallback
+        log.warning("could not send the invitation email for workspace %s", ws.pk, exc_info=True)
+        return False
+    return True
+
+
+@workspace_view(Perm.MEMBERS_MANAGE)
+@require_POST
+def member_role(request: HttpRequest, membership_id: int) -> HttpResponseBase:
+    form = forms.RoleForm(request.POST, roles=list(Role), prefix=f"m{membership_id}")
+    if not form.is_valid():
+        messages.error(request, _("Choose a role."))
+        return redirect("web:members")
+    try:
+        membership = accounts.change_role(_actor(request), membership_id, form.cleaned_data["role"])
+    except accounts.AccountsError as exc:
+        if exc.status == 404:
+            raise Http404 from exc
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, _("%(email)s is now %(role)s.") % {"email": membership.user.email, "role": ROLE_LABELS[Role(membership.role)]}
+        )
+    return redirect("web:members")
+
+
+@workspace_view(Perm.MEMBERS_MANAGE)
+@require_POST
+def member_remove(request: HttpRequest, membership_id: int) -> HttpResponseBase:
+    try:
+        accounts.remove_member(_actor(request), membership_id)
+    except accounts.AccountsError as exc:
+        if exc.status == 404:
+            raise Http404 from exc
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The member was removed from this workspace."))
+    return redirect("web:members")
+
+
+# -- API keys ----------------------------------------------------------------------------
+
+
+def _api_keys(workspace_id: int) -> list[ApiKey]:
+    """Local stand-in for a missing ``accounts.service.list_api_keys``."""
+    return list(ApiKey.objects.filter(workspace_id=workspace_id).order_by("revoked_at", "-created_at"))
+
+
+def _api_keys_page(request: HttpRequest, form: forms.ApiKeyForm, status: int = 200, **extra: Any) -> HttpResponse:
+    keys = [{"key": k, "role_label": ROLE_LABELS[Role(k.role)]} for k in _api_keys(_ws(request).pk)]
+    docs = request.build_absolute_uri("/api/v1/docs")
+    return render(request, "web/api_keys.html", {"form": form, "keys": keys, "docs_url": docs, **extra}, status=status)
+
+
+@workspace_view(Perm.APIKEYS_MANAGE)
+@require_http_methods(["GET", "POST"])
+def api_keys(request: HttpRequest) -> HttpResponseBase:
+    roles = _grantable(request.role)  # type: ignore[attr-defined]
+    if request.method == "POST":
+        form = forms.ApiKeyForm(request.POST, roles=roles)
+        if form.is_valid():
+            try:
+                new = accounts.create_api_key(_actor(request), _ws(request), form.cleaned_data["role"], name=form.cleaned_data["name"])
+            except accounts.AccountsError as exc:
+                _bind_error(form, exc.field, exc.message)
+            else:
+                return _api_keys_page(request, forms.ApiKeyForm(roles=roles), new_key=new, new_role=ROLE_LABELS[new.role])
+        return _api_keys_page(request, form, status=400)
+    return _api_keys_page(request, forms.ApiKeyForm(roles=roles))
+
+
+@workspace_view(Perm.APIKEYS_MANAGE)
+@require_POST
+def api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponseBase:
+    try:
+        accounts.revoke_api_key(_actor(request), key_id)
+    except accounts.AccountsError as exc:
+        raise Http404 from exc
+    messages.success(request, _("The key was revoked; anything using it stops working now."))
+    return redirect("web:api_keys")
+
+
+# -- channels ----------------------------------------------------------------------------
+
+
+def _credential_fields(network: str) -> tuple[CredentialField, ...] | None:
+    """The network's credential fields, or ``None`` when Rupor has no adapter for it yet."""
+    if network not in registry.available():
+        return None
+    return registry.adapter(network).credential_fields
+
+
+def _networks() -> list[dict[str, Any]]:
+    available = set(registry.available())
+    return [
+        {"key": key, "name": name, "available": key in available}
+        for key, name in registry.DISPLAY_NAMES.items()
+    ]
+
+
+@workspace_view(Perm.CHANNELS_VIEW)
+@require_GET
+def channel_list(request: HttpRequest) -> HttpResponseBase:
+    items = list(channels.list_channels(_ws(request).pk))
+    return render(request, "web/channels.html", {"channels": items, "networks": _networks()})
+
+
+@workspace_view(Perm.CHANNELS_MANAGE)
+@require_http_methods(["GET", "POST"])
+def channel_connect(request: HttpRequest, network: str) -> HttpResponseBase:
+    if network not in registry.DISPLAY_NAMES:
+        raise Http404
+    fields = _credential_fields(network)
+    if fields is None:
+        messages.info(request, _("Rupor cannot connect to %(network)s yet.") % {"network": registry.DISPLAY_NAMES[network]})
+        return redirect("web:channels")
+    form = forms.ChannelForm(request.POST or None, fields=fields)
+    if request.method == "POST" and form.is_valid():
+        data = channels.ChannelInput(
+            network=network, name=form.cleaned_data["name"], remote_id=form.cleaned_data["remote_id"],
+            credentials=form.credentials(), base_url=form.cleaned_data["base_url"],
+        )
+        try:
+            channel = channels.connect(_actor(request), data)
+        except channels.ChannelError as exc:
+            _bind_error(form, exc.field, exc.message)
+        else:
+            messages.success(request, _("%(name)s is connected.") % {"name": channel.name})
+            return redirect("web:channels")
+    return render(
+        request, "web/channel_form.html",
+        {"form": form, "network": network, "network_name": registry.DISPLAY_NAMES[network], "channel": None},
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+def _get_channel(request: HttpRequest, channel_id: int) -> Channel:
+    try:
+        return channels.get_channel(_ws(request).pk, channel_id)
+    except channels.ChannelError as exc:
+        raise Http404 from exc
+
+
+@workspace_view(Perm.CHANNELS_MANAGE)
+@require_http_methods(["GET", "POST"])
+def channel_edit(request: HttpRequest, channel_id: int) -> HttpResponseBase:
+    channel = _get_channel(request, channel_id)
+    fields = _credential_fields(channel.network) or ()
+    initial = {"name": channel.name, "base_url": channel.base_url, "status": "paused" if channel.status == Channel.Status.PAUSED else "active"}
+    for f in fields:
+        if not f.secret:
+            initial[forms.CRED_PREFIX + f.name] = channel.get_credentials().get(f.name, "")
+    form = forms.ChannelForm(request.POST or None, fields=fields, editing=True, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        changes: dict[str, Any] = {"name": form.cleaned_data["name"] or channel.name}
+        if (form.cleaned_data["base_url"] or "").rstrip("/") != channel.base_url:
+            changes["base_url"] = form.cleaned_data["base_url"]  # a new address is verified again
+        creds = form.credentials()
+        if creds:
+            changes["credentials"] = creds
+        if channel.status != Channel.Status.RECONNECT or form.cleaned_data["status"] == "paused":
+            changes["status"] = form.cleaned_data["status"]
+        try:
+            channels.update(_actor(request), channel.pk, changes)
+        except channels.ChannelError as exc:
+            _bind_error(form, exc.field, exc.message)
+        else:
+            messages.success(request, _("%(name)s is saved.") % {"name": changes["name"]})
+            return redirect("web:channels")
+    return render(
+        request, "web/channel_form.html",
+        {"form": form, "network": channel.network, "network_name": registry.DISPLAY_NAMES.get(channel.network, channel.network), "channel": channel},
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+@workspace_view(Perm.CHANNELS_MANAGE)
+@require_http_methods(["GET", "POST"])
+def channel_remove(request: HttpRequest, channel_id: int) -> HttpResponseBase:
+    channel = _get_channel(request, channel_id)
+    if request.method == "POST":
+        try:
+            channels.remove(_actor(request), channel.pk)
+        except channels.ChannelError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("%(name)s was removed.") % {"name": channel.name})
+        return redirect("web:channels")
+    return render(
+        request, "web/confirm.html",
+        {
+            "title": _("Remove %(name)s?") % {"name": channel.name},
+            "text": _("Posts not published yet on this channel are cancelled. Published posts keep their history."),
+            "action": _("Remove channel"), "cancel_url": reverse("web:channels"),
+        },
+    )
+
+
+# -- posts -------------------------------------------------------------------------------
+
+
+POST_STATUS_FILTERS = [Post.Status.DRAFT, Post.Status.SCHEDULED, Post.Status.IN_REVIEW, Post.Status.CANCELLED]
+
+
+@workspace_view(Perm.POSTS_VIEW)
+@require_GET
+def post_list(request: HttpRequest) -> HttpResponseBase:
+    ws = _ws(request)
+    status = request.GET.get("status", "")
+    if status not in Post.Status.values:
+        status = ""
+    channel_id: int | None = None
+    try:
+        channel_id = int(request.GET.get("channel", "") or 0) or None
+    except ValueError:
+        channel_id = None
+    qs = planning.list_posts(ws.pk, status=status or None, channel_id=channel_id).order_by(
+        F("scheduled_at").desc(nulls_first=True), "-id"
+    )
+    page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    posts = list(page.object_list)
+    rows = _target_rows(posts)
+    return render(
+        request, "web/posts.html",
+        {
+            "page": page, "items": [{"post": p, "targets": rows[p.pk]} for p in posts],
+            "status": status, "channel_id": channel_id, "statuses": Post.Status.choices,
+            "channels": list(channels.list_channels(ws.pk)), "filtered": bool(status or channel_id),
+        },
+    )
+
+
+def _statuses(role: str, current: str | None = None) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = [(Post.Status.DRAFT.value, Post.Status.DRAFT.label)]
+    if can(role, Perm.POSTS_PUBLISH):
+        out.append((Post.Status.SCHEDULED.value, Post.Status.SCHEDULED.label))
+    if current and current not in dict(out):
+        out.append((current, Post.Status(current).label))
+    return out
+
+
+def _post_form_page(request: HttpRequest, post: Post | None) -> HttpResponseBase:
+    ws = _ws(request)
+    role = request.role  # type: ignore[attr-defined]
+    channel_list = list(channels.list_channels(ws.pk))
+    rubrics = [(r.pk, r.name) for r in ws.rubrics.all()]
+    variants = {v.channel_id: v for v in post.variants.all()} if post else {}
+    statuses = _statuses(role, post.status if post else None)
+    initial: dict[str, Any] = {"status": Post.Status.DRAFT.value, "channels": []}
+    if post is not None:
+        local = timezone.localtime(post.scheduled_at) if post.scheduled_at else None
+        initial = {
+            "title": post.title, "text": post.text, "rubric": post.rubric_id, "channels": list(variants),
+            "scheduled_at": local.strftime(forms.LOCAL_INPUT_FORMAT) if local else "", "status": post.status,
+        }
+    form = forms.PostForm(
+        request.POST or None, initial=initial, channels=[(c.pk, c.name) for c in channel_list], rubrics=rubrics, statuses=statuses
+    )
+    checked = {int(c) for c in (request.POST.getlist("channels") if request.method == "POST" else initial["channels"]) if str(c).isdigit()}
+    shared = request.POST.get("text", "") if request.method == "POST" else (post.text if post else "")
+
+    def variant_text(channel: Channel) -> tuple[str, bool]:
+        if request.method == "POST":
+            text = request.POST.get(f"variant_text_{channel.pk}", "")
+            return (text or shared), (not text or text == shared)
+        variant = variants.get(channel.pk)
+        text = variant.text if variant else shared
+        return text, text == shared
+
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        chosen = [c for c in channel_list if c.pk in set(data["channels"])]
+        variant_inputs = tuple(
+            planning.VariantInput(channel_id=c.pk, text=request.POST.get(f"variant_text_{c.pk}") or None) for c in chosen
+        )
+        post_input = planning.PostInput(
+            title=data["title"], text=data["text"], rubric_id=data["rubric"], status=data["status"],
+            scheduled_at=data["scheduled_at"], variants=variant_inputs,
+            notes=post.notes if post else "", publish_late=post.publish_late if post else False,
+        )
+        try:
+            if post is None:
+                saved = planning.create_post(_actor(request), post_input)
+            else:
+                fields = {"title", "text", "rubric_id", "scheduled_at", "variants"}
+                if data["status"] != post.status:
+                    fields.add("status")
+                saved = planning.update_post(_actor(request), post.pk, post_input, fields)
+        except planning.PlanningError as exc:
+            if exc.status == 404:
+                raise Http404 from exc
+            field = exc.field or ""
+            if field.startswith("variants"):
+                field = "channels"
+            elif field == "rubric_id":
+                field = "rubric"
+            if exc.errors:
+                for problem in exc.errors:
+                    form.add_error("channels" if problem.field.startswith("variants") else None, problem.message)
+            else:
+                _bind_error(form, field, exc.message)
+        else:
+            if saved.status == Post.Status.SCHEDULED and saved.scheduled_at:
+                when = timezone.localtime(saved.scheduled_at)
+                messages.success(request, _("Scheduled for %(when)s.") % {"when": when.strftime("%Y-%m-%d %H:%M")})
+            else:
+                messages.success(request, _("Draft saved."))
+            return redirect("web:posts")
+    rows = []
+    for c in channel_list:
+        text, follows = variant_text(c)
+        rows.append({"channel": c, "checked": c.pk in checked, "text": text, "follows": follows})
+    return render(
+        request, "web/post_form.html",
+        {
+            "form": form, "post": post, "variant_rows": rows, "can_publish": can(role, Perm.POSTS_PUBLISH),
+            "tz": ws.timezone, "now_local": timezone.localtime(clock.now()).strftime(forms.LOCAL_INPUT_FORMAT),
+        },
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+@workspace_view(Perm.POSTS_EDIT)
+@require_http_methods(["GET", "POST"])
+def post_new(request: HttpRequest) -> HttpResponseBase:
+    return _post_form_page(request, None)
+
+
+def _get_post(request: HttpRequest, post_id: int) -> Post:
+    try:
+        return planning.get_post(_ws(request).pk, post_id)
+    except planning.PlanningError as exc:
+        raise Http404 from exc
+
+
+@workspace_view(Perm.POSTS_EDIT)
+@require_http_methods(["GET", "POST"])
+def post_edit(request: HttpRequest, post_id: int) -> HttpResponseBase:
+    return _post_form_page(request, _get_post(request, post_id))
+
+
+@workspace_view(Perm.POSTS_EDIT)
+@require_http_methods(["GET", "POST"])
+def post_delete(request: HttpRequest, post_id: int) -> HttpResponseBase:
+    post = _get_post(request, post_id)
+    if request.method == "POST":
+        try:
+            planning.delete_post(_actor(request), post.pk)
+        except planning.PlanningError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("The post was deleted."))
+        return redirect("web:posts")
+    return render(
+        request, "web/confirm.html",
+        {
+            "title": _("Delete this post?"), "text": str(post), "action": _("Delete post"), "cancel_url": reverse("web:posts"),
+        },
+    )
+
+
+@workspace_view(Perm.POSTS_EDIT)
+@require_POST
+def post_check(request: HttpRequest) -> HttpResponseBase:
+    """HTMX: the live counter of one variant — length in the network's unit and what does not fit."""
+    try:
+        channel_id = int(request.POST.get("channel", ""))
+    except ValueError as exc:
+        raise Http404 from exc
+    channel = _get_channel(request, channel_id)
+    text = request.POST.get(f"variant_text_{channel.pk}")
+    if text is None:
+        text = request.POST.get("text", "")
+    context: dict[str, Any] = {"channel": channel, "length": len(text), "limit": None, "unit": "", "problems": [], "supported": False}
+    if channel.network in registry.available():
+        adapter = registry.adapter(channel.network)
+        limit = adapter.limits.text_max
+        context.update(
+            supported=True, length=adapter.text_length(text), limit=limit, unit=adapter.limits.text_unit.value,
+            problems=[p.message for p in adapter.validate(Content(text=text))],
+        )
+        context["over"] = limit is not None and context["length"] > limit
+    return render(request, "web/_counter.html", context)
+
+
+# -- profile -----------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponseBase:
+    user: User = request.user  # type: ignore[assignment]
+    current_language = user.language or translation.get_language() or settings.LANGUAGE_CODE
+    profile_form = forms.ProfileForm(
+        request.POST if request.POST.get("form") == "profile" else None,
+        initial={"name": user.name, "language": current_language[:2]},
+    )
+    password_form = PasswordChangeForm(user, request.POST if request.POST.get("form") == "password" else None)
+    if request.method == "POST":
+        if request.POST.get("form") == "profile" and profile_form.is_valid():
+            # Local stand-in for a missing ``accounts.service.update_profile``.
+            user.name = profile_form.cleaned_data["name"].strip()
+            user.language = profile_form.cleaned_data["language"]
+            user.save(update_fields=["name", "language"])
+            translation.activate(user.language)
+            messages.success(request, _("Profile saved."))
+            return _with_language(redirect("web:profile"), user.language)
+        if request.POST.get("form") == "password" and password_form.is_valid():
+            password_form.save()
+            auth.update_session_auth_hash(request, password_form.user)
+            messages.success(request, _("Password changed."))
+            return redirect("web:profile")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "web/profile.html", {"profile_form": profile_form, "password_form": password_form}, status=status)

@@ -1,0 +1,30 @@
+# Rupor — the two commands:  make run   (set up and start the offline demo)
+#                             make test  (set up and run the whole test suite)
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+
+.PHONY: run test lint setup clean
+
+$(BIN)/rupor: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $(BIN)/rupor
+
+setup: $(BIN)/rupor
+
+run: setup
+	$(BIN)/rupor demo
+	$(BIN)/rupor serve --demo
+
+test: setup
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy rupor
+
+clean:
+	rm -rf $(VENV) build *.egg-info

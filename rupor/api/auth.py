@@ -1,0 +1,49 @@
+"""API authentication: workspace API keys (Bearer) or the browser session (with CSRF)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from ninja.security import APIKeyCookie, HttpBearer
+
+from rupor.accounts import service as accounts
+from rupor.accounts.models import Workspace
+
+WORKSPACE_HEADER = "X-Rupor-Workspace"
+
+
+class ApiKeyAuth(HttpBearer):
+    openapi_description = "A workspace API key: `Authorization: Bearer rpr_…`. The key's role applies."
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        actor = accounts.authenticate_api_key(token)
+        if actor is not None:
+            request.actor = actor  # type: ignore[attr-defined]
+        return actor
+
+
+class SessionWorkspaceAuth(APIKeyCookie):
+    """The browser session. Unsafe methods need the CSRF token; the workspace comes from the
+    ``X-Rupor-Workspace`` header (a slug) or the one selected in the UI."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+    openapi_description = "The browser session cookie (CSRF token required for writes)."
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        slug = request.headers.get(WORKSPACE_HEADER) or request.session.get("rupor_workspace")
+        if request.headers.get(WORKSPACE_HEADER):
+            workspace = Workspace.objects.filter(slug=slug, memberships__user=user).first()
+            if workspace is None:
+                return None
+            actor = accounts.actor_for_user(user, workspace)
+        else:
+            ctx = accounts.resolve_membership(user, slug)
+            actor = accounts.actor_for_user(user, ctx[0]) if ctx else None
+        if actor is not None:
+            request.actor = actor  # type: ignore[attr-defined]
+        return actor

@@ -1,0 +1,72 @@
+"""One error shape for every API failure: ``{"detail": str, "errors": [{"field", "message"}]}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from rupor.accounts.service import AccountsError
+from rupor.channels.service import ChannelError
+from rupor.planning.service import PlanningError
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, detail: str, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.field = field
+
+
+def body(detail: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"detail": detail, "errors": errors or []}
+
+
+def _field_of(loc: Any) -> str:
+    parts = [str(p) for p in (loc or []) if p not in ("body", "payload", "query", "path")]
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
+    return out or "body"
+
+
+def install(api: NinjaAPI) -> None:
+    @api.exception_handler(ValidationError)
+    def validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+        errors = []
+        for err in exc.errors:
+            message = str(err.get("msg", "Invalid value."))
+            message = message.removeprefix("Value error, ")
+            errors.append({"field": _field_of(err.get("loc")), "message": message})
+        return api.create_response(request, body("The request is not valid.", errors), status=422)
+
+    @api.exception_handler(AuthenticationError)
+    def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        return api.create_response(
+            request, body("Authentication required: send 'Authorization: Bearer <API key>' or log in."), status=401
+        )
+
+    @api.exception_handler(Http404)
+    def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+        return api.create_response(request, body("Not found."), status=404)
+
+    @api.exception_handler(HttpError)
+    def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        return api.create_response(request, body(str(exc.message) if hasattr(exc, "message") else str(exc)), status=exc.status_code)
+
+    @api.exception_handler(ApiError)
+    def api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+        errors = [{"field": exc.field, "message": exc.detail}] if exc.field else []
+        return api.create_response(request, body(exc.detail, errors), status=exc.status)
+
+    def domain(request: HttpRequest, exc: Any) -> HttpResponse:
+        errors = [{"field": p.field, "message": p.message} for p in getattr(exc, "errors", [])]
+        if not errors and exc.field:
+            errors = [{"field": exc.field, "message": exc.message}]
+        return api.create_response(request, body(exc.message, errors), status=exc.status)
+
+    for cls in (AccountsError, ChannelError, PlanningError):
+        api.add_exception_handler(cls, domain)

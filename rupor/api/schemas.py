@@ -1,0 +1,211 @@
+"""Request and response shapes of the REST API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from ninja import Schema
+from pydantic import Field, field_validator
+
+NETWORK_KEYS = Literal["vk", "telegram", "ok", "facebook", "instagram", "x", "youtube", "linkedin", "bluesky", "mastodon"]
+POST_STATUS = Literal["draft", "scheduled", "cancelled"]
+
+
+class ErrorItem(Schema):
+    field: str | None
+    message: str
+
+
+class ErrorOut(Schema):
+    detail: str
+    errors: list[ErrorItem] = []
+
+
+class WorkspaceOut(Schema):
+    id: int
+    name: str
+    slug: str
+    timezone: str
+    late_window_minutes: int
+    approval: str
+
+
+class MeOut(Schema):
+    kind: Literal["user", "api_key"]
+    email: str | None
+    name: str | None
+    workspace: WorkspaceOut
+    role: str
+    permissions: list[str]
+    workspaces: list[WorkspaceOut]
+
+
+class CredentialFieldOut(Schema):
+    name: str
+    label: str
+    secret: bool
+    required: bool
+    help: str
+
+
+class NetworkOut(Schema):
+    key: str
+    name: str
+    available: bool
+    capabilities: list[str]
+    credential_fields: list[CredentialFieldOut]
+    limits: dict[str, Any]
+
+
+class ChannelIn(Schema):
+    network: NETWORK_KEYS
+    name: str = Field("", max_length=120)
+    remote_id: str = Field("", max_length=120)
+    credentials: dict[str, str] = Field(default_factory=dict)
+    base_url: str = Field("", max_length=300)
+    settings: dict[str, Any] = Field(default_factory=dict)
+    color: str = Field("", pattern=r"^(#[0-9a-fA-F]{6})?$")
+    cadence_hours: int | None = Field(None, ge=1, le=24 * 90)
+    verify: bool = True
+
+
+class ChannelPatch(Schema):
+    name: str | None = Field(None, max_length=120)
+    credentials: dict[str, str] | None = None
+    base_url: str | None = Field(None, max_length=300)
+    settings: dict[str, Any] | None = None
+    color: str | None = Field(None, pattern=r"^(#[0-9a-fA-F]{6})?$")
+    cadence_hours: int | None = Field(None, ge=1, le=24 * 90)
+    status: Literal["active", "paused"] | None = None
+    verify: bool = True
+
+
+class ChannelOut(Schema):
+    id: int
+    network: str
+    name: str
+    remote_id: str
+    base_url: str
+    status: str
+    status_message: str
+    color: str
+    cadence_hours: int | None
+    has_credentials: bool
+    verified_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+class PollIn(Schema):
+    question: str = Field(..., max_length=300)
+    options: list[str] = Field(..., max_length=20)
+    multiple: bool = False
+    anonymous: bool = True
+
+
+class VariantIn(Schema):
+    channel_id: int = Field(..., ge=1, le=2**62)
+    text: str | None = Field(None, max_length=100_000)
+    link: str = Field("", max_length=2000)
+    poll: PollIn | None = None
+    first_comment: str = Field("", max_length=10_000)
+    media_ids: list[int] = Field(default_factory=list, max_length=20)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("link")
+    @classmethod
+    def _link(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.lower().startswith(("http://", "https://")):
+            raise ValueError("A link must start with http:// or https://")
+        return value
+
+
+class PostIn(Schema):
+    title: str = Field("", max_length=200)
+    text: str = Field("", max_length=100_000)
+    rubric_id: int | None = Field(None, ge=1, le=2**62)
+    status: POST_STATUS = "draft"
+    scheduled_at: dt.datetime | None = Field(
+        None, description="ISO 8601. With an offset it is exact; without one it is read in the workspace time zone."
+    )
+    publish_now: bool = False
+    publish_late: bool = False
+    notes: str = Field("", max_length=10_000)
+    variants: list[VariantIn] = Field(default_factory=list, max_length=50)
+
+
+class PostPatch(Schema):
+    title: str | None = Field(None, max_length=200)
+    text: str | None = Field(None, max_length=100_000)
+    rubric_id: int | None = Field(None, ge=1, le=2**62)
+    status: POST_STATUS | None = None
+    scheduled_at: dt.datetime | None = None
+    publish_now: bool = False
+    publish_late: bool | None = None
+    notes: str | None = Field(None, max_length=10_000)
+    variants: list[VariantIn] | None = Field(None, max_length=50)
+
+
+class TargetOut(Schema):
+    id: int | None
+    state: str
+    due_at: dt.datetime | None
+    attempts: int
+    remote_id: str
+    remote_url: str
+    published_at: dt.datetime | None
+    error_kind: str
+    error_message: str
+
+
+class ProblemOut(Schema):
+    field: str
+    message: str
+
+
+class VariantOut(Schema):
+    id: int
+    channel_id: int
+    channel_name: str
+    network: str
+    text: str
+    link: str
+    poll: dict[str, Any] | None
+    first_comment: str
+    media_ids: list[int]
+    length: int | None
+    problems: list[ProblemOut]
+    target: TargetOut
+
+
+class PostOut(Schema):
+    id: int
+    title: str
+    text: str
+    rubric_id: int | None
+    status: str
+    scheduled_at: dt.datetime | None
+    scheduled_at_local: str | None
+    timezone: str
+    publish_late: bool
+    notes: str
+    author: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    variants: list[VariantOut]
+
+
+class RubricOut(Schema):
+    id: int
+    name: str
+    color: str
+    target_share: int
+    is_selling: bool
+
+
+class MemberOut(Schema):
+    id: int
+    email: str
+    name: str
+    role: str

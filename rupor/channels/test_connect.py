@@ -1,0 +1,84 @@
+"""Connecting a channel verifies its credentials against the (emulated) network, in every entry point."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from click.testing import CliRunner
+
+from rupor.channels.models import Channel
+from rupor.networks import registry
+
+NETWORKS = [n for n in registry.NETWORKS if importlib.util.find_spec(f"rupor.networks.{n}.testing") is not None]
+
+
+@pytest.fixture(params=NETWORKS)
+def emulated(request):
+    testing = importlib.import_module(f"rupor.networks.{request.param}.testing")
+    emulator = testing.start()
+    yield request.param, testing, emulator
+    emulator.stop()
+
+
+@pytest.mark.django_db
+def test_api_connects_a_verified_channel_and_explains_failures(emulated, make_workspace, api_for):
+    network, testing, emulator = emulated
+    api = api_for(make_workspace(), "admin")
+    good = api.post("/channels", {
+        "network": network, "remote_id": str(testing.DEMO_REMOTE_ID), "credentials": testing.demo_credentials(),
+        "base_url": emulator.url,
+    })
+    assert good.status_code == 201, good.content
+    assert good.json()["verified_at"] is not None
+    assert good.json()["name"]  # learned from the network when not given
+    bad = testing.broken_channel(emulator, "bad_token")
+    res = api.post("/channels", {
+        "network": network, "remote_id": bad.remote_id, "credentials": dict(bad.credentials), "base_url": emulator.url,
+    })
+    assert res.status_code == 422
+    assert res.json()["errors"][0]["field"] == "credentials"
+    assert len(res.json()["detail"]) > 20  # a sentence, not a code
+    for secret in bad.credentials.values():
+        if len(secret) >= 8:
+            assert secret not in res.content.decode()
+    assert Channel.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_missing_credential_fields_are_named(make_workspace, api_for):
+    api = api_for(make_workspace(), "admin")
+    network = NETWORKS[0]
+    res = api.post("/channels", {"network": network, "remote_id": "1", "credentials": {}})
+    assert res.status_code == 400
+    assert res.json()["errors"][0]["field"].startswith("credentials.")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cli_and_api_key_commands(tmp_path, monkeypatch):
+    from rupor.cli.main import cli
+
+    runner = CliRunner()
+    res = runner.invoke(cli, ["createuser", "cli@example.com", "--password", "a long password 1"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(cli, ["workspace", "create", "CLI Brand", "--owner", "cli@example.com", "--timezone", "Asia/Seoul"])
+    assert res.exit_code == 0, res.output
+    slug = res.output.strip().splitlines()[-1]
+    assert slug == "cli-brand"
+    res = runner.invoke(cli, ["apikey", "create", "--workspace", slug, "--role", "analyst"])
+    assert res.exit_code == 0, res.output
+    key = res.output.strip().splitlines()[-1]
+    assert key.startswith("rpr_")
+    bad = runner.invoke(cli, ["workspace", "create", "X", "--owner", "cli@example.com", "--timezone", "Mars/Olympus"])
+    assert bad.exit_code != 0
+    assert "time zone" in bad.output
+    bad = runner.invoke(cli, ["apikey", "create", "--workspace", slug, "--role", "boss"])
+    assert bad.exit_code != 0
+    assert "not a role" in bad.output
+    bad = runner.invoke(cli, ["createuser", "not-an-email", "--password", "a long password 1"])
+    assert bad.exit_code != 0
+    assert "email" in bad.output
+    first = runner.invoke(cli, ["demo"])
+    second = runner.invoke(cli, ["demo"])
+    assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    assert first.output == second.output

@@ -1,0 +1,241 @@
+"""The ``rupor`` console script. Commands parse, call a domain action, print. Every flag has an
+environment variable (shown in ``--help``)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+
+console = Console(stderr=True)
+
+
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rupor.settings")
+    import django
+
+    from rupor.core.config import ConfigError
+
+    try:
+        django.setup()
+    except ConfigError as exc:
+        console.print(f"[red]Configuration error:[/red] {exc}")
+        sys.exit(2)
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    console.print(f"[red]Error:[/red] {message}")
+    sys.exit(code)
+
+
+def _migrate(verbosity: int = 0) -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=verbosity)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "RUPOR"})
+@click.version_option(package_name="rupor")
+def cli() -> None:
+    """Rupor: plan, publish exactly once, engage and measure across social networks."""
+
+
+@cli.command()
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    _django()
+    _migrate(verbosity=1)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="RUPOR_HOST", help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), envvar="RUPOR_PORT", help="Port to listen on.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256), envvar="RUPOR_THREADS", help="Web server threads.")
+@click.option("--worker/--no-worker", default=True, show_default=True, envvar="RUPOR_IN_PROCESS_WORKER",
+              help="Run the background worker inside this process (the embedded default).")
+@click.option("--demo/--no-demo", default=False, envvar="RUPOR_DEMO",
+              help="Start the emulated networks and the demo workspace (offline demo).")
+def serve(host: str, port: int, threads: int, worker: bool, demo: bool) -> None:
+    """Migrate, then serve the web app and API (and the in-process worker)."""
+    _django()
+    _migrate()
+    stop = threading.Event()
+    emulators: list[Any] = []
+    if demo:
+        from rupor.cli import demo as demo_mod
+
+        emulators = demo_mod.start_emulators()
+        info = demo_mod.ensure_demo()
+        console.print(f"[green]Demo ready.[/green] Log in as [bold]{info['email']}[/bold] with password [bold]{info['password']}[/bold]")
+    worker_thread = None
+    if worker:
+        from rupor.publishing.worker import run_worker
+
+        worker_thread = threading.Thread(target=run_worker, kwargs={"stop": stop}, name="rupor-worker", daemon=True)
+        worker_thread.start()
+    from waitress.server import create_server
+
+    from rupor.wsgi import application
+
+    server = create_server(application, host=host, port=port, threads=threads, ident="Rupor")
+
+    def shutdown(*_args: object) -> None:
+        stop.set()
+        server.close()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    console.print(f"Rupor is running at [bold]http://{host}:{port}/[/bold] (Ctrl+C to stop)")
+    try:
+        server.run()
+    except (OSError, ValueError):
+        pass  # closed by the signal handler
+    finally:
+        stop.set()
+        if worker_thread is not None:
+            worker_thread.join(timeout=30)
+        for emulator in emulators:
+            emulator.stop()
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Do all work that is due now, then exit.")
+@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 256), envvar="RUPOR_WORKER_CONCURRENCY",
+              help="Targets published at the same time by this process.")
+def worker(once: bool, concurrency: int) -> None:
+    """Run the background worker (publishing, retries, sweeps). Run as many as you like."""
+    _django()
+    from rupor.publishing.worker import run_worker
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    run_worker(once=once, stop=stop, concurrency=concurrency)
+
+
+@cli.command()
+@click.argument("email")
+@click.option("--password", envvar="RUPOR_CREATEUSER_PASSWORD", help="Password (asked for when omitted).")
+@click.option("--name", default="", help="Display name.")
+@click.option("--superuser", is_flag=True, help="Operator rights (Django admin).")
+def createuser(email: str, password: str | None, name: str, superuser: bool) -> None:
+    """Create a user who can log in."""
+    _django()
+    from rupor.accounts import service
+
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = service.create_user(email, password, name=name)
+    except service.AccountsError as exc:
+        _fail(exc.message)
+    if superuser:
+        user.is_staff = user.is_superuser = True
+        user.save(update_fields=["is_staff", "is_superuser"])
+    click.echo(user.email)
+
+
+@cli.group()
+def workspace() -> None:
+    """Manage workspaces."""
+
+
+@workspace.command("create")
+@click.argument("name")
+@click.option("--owner", required=True, help="Email of an existing user who will own it.")
+@click.option("--timezone", "tz", default="UTC", show_default=True, help="IANA time zone, e.g. Europe/Moscow.")
+def workspace_create(name: str, owner: str, tz: str) -> None:
+    """Create a workspace and print its slug."""
+    _django()
+    from rupor.accounts import service
+    from rupor.accounts.models import User
+
+    user = User.objects.filter(email=owner.strip().lower()).first()
+    if user is None:
+        _fail(f"No user with the email {owner}; create one with 'rupor createuser {owner}'.")
+    try:
+        ws = service.create_workspace(name, user, timezone=tz)
+    except service.AccountsError as exc:
+        _fail(exc.message)
+    click.echo(ws.slug)
+
+
+@workspace.command("list")
+def workspace_list() -> None:
+    """List workspaces."""
+    _django()
+    from rupor.accounts.models import Workspace
+
+    for ws in Workspace.objects.order_by("slug"):
+        click.echo(f"{ws.slug}\t{ws.name}\t{ws.timezone}")
+
+
+@cli.group()
+def apikey() -> None:
+    """Manage API keys."""
+
+
+@apikey.command("create")
+@click.option("--workspace", "slug", required=True, help="Workspace slug.")
+@click.option("--role", required=True, help="owner, admin, manager, editor, moderator, analyst or client.")
+@click.option("--name", default="", help="A label to recognise the key by.")
+def apikey_create(slug: str, role: str, name: str) -> None:
+    """Create an API key; the key is printed once, alone on the last line."""
+    _django()
+    from rupor.accounts import service
+    from rupor.accounts.models import Workspace
+
+    ws = Workspace.objects.filter(slug=slug).first()
+    if ws is None:
+        _fail(f"No workspace with the slug {slug!r} (see 'rupor workspace list').")
+    try:
+        key = service.create_api_key(None, ws, role, name=name)
+    except service.AccountsError as exc:
+        _fail(exc.message)
+    console.print(f"Created a {key.role.value} key for {ws.slug}. Store it now; it is not shown again.")
+    click.echo(key.key)
+
+
+@cli.command()
+def demo() -> None:
+    """Create (or show) the offline demo workspace and user. Safe to run again."""
+    _django()
+    _migrate()
+    from rupor.cli import demo as demo_mod
+
+    info = demo_mod.ensure_demo()
+    click.echo(f"workspace: {info['workspace']}")
+    click.echo(f"email: {info['email']}")
+    click.echo(f"password: {info['password']}")
+    console.print("Start it with 'rupor serve --demo' so the emulated networks run beside it.")
+
+
+@cli.command()
+@click.argument("network")
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="RUPOR_EMULATOR_HOST")
+@click.option("--port", default=8901, show_default=True, type=click.IntRange(1, 65535), envvar="RUPOR_EMULATOR_PORT")
+@click.option("--seed", default=0, show_default=True, type=int, envvar="RUPOR_EMULATOR_SEED", help="Seed for simulated engagement.")
+@click.option("--no-rate-limits", is_flag=True, help="Turn the network's rate limits off (benchmarks).")
+def emulate(network: str, host: str, port: int, seed: int, no_rate_limits: bool) -> None:
+    """Run the emulator of a network (vk, telegram, ok) as a standalone HTTP server."""
+    _django()
+    from rupor.networks import emulation, registry
+
+    if network not in registry.NETWORKS:
+        _fail(f"No emulator for {network!r}; choose one of: {', '.join(registry.NETWORKS)}.")
+    app = registry.emulator_factory(network)(seed=seed, rate_limits=not no_rate_limits)
+    console.print(f"{registry.DISPLAY_NAMES[network]} emulator on http://{host}:{port}/ (control API under /_emulator/)")
+    emulation.serve_forever(app, host, port)
+
+
+def main() -> None:
+    cli(prog_name="rupor")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Odnoklassniki (OK.ru): adapter, wire format and emulator for group topics."""

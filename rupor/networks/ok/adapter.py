@@ -1,0 +1,491 @@
+"""The Odnoklassniki (OK.ru) adapter: group topics, photos, polls, comments and statistics.
+
+It speaks OK's REST API (``fb.do``) itself: every call is a signed POST form (see
+:mod:`rupor.networks.ok.wire`). OK has no idempotency key, so a topic whose creation has an
+unknown outcome is reconciled by looking for its exact text among the group's recent topics
+(:meth:`OkAdapter.find_published`), never by posting again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from rupor.core import clock, http
+from rupor.networks import errors
+from rupor.networks.base import (
+    Adapter,
+    Capability,
+    ChannelAccess,
+    ChannelInfo,
+    ChannelMetrics,
+    Comment,
+    Content,
+    CredentialField,
+    Limits,
+    Person,
+    PostMetrics,
+    Problem,
+    Progress,
+    PublicPage,
+    PublicPost,
+    Published,
+    PublishRequest,
+    TextUnit,
+)
+from rupor.networks.ok import wire
+
+#: Methods whose repetition could duplicate something visible: an ambiguous failure is
+#: an unknown outcome, never "nothing happened".
+CREATE_METHODS = frozenset({"mediatopic.post", "discussions.addDiscussionComment"})
+STAT_FIELDS = "COMMENTS,LIKES,RESHARES,VIEWS,REACH"
+MANAGER_STATUSES = frozenset({"ADMIN", "MODERATOR", "EDITOR", "SUPER_MODERATOR", "ANALYST"})
+PUBLISHER_STATUSES = frozenset({"ADMIN", "MODERATOR", "EDITOR", "SUPER_MODERATOR"})
+
+_PERMISSION_MESSAGE = (
+    "Rupor's OK application has no permission to post to this group: the connected account must be an "
+    "administrator or moderator of the group, and the application needs the GROUP_CONTENT permission "
+    "(OK grants it on request to api-support@ok.ru)."
+)
+
+
+class OkAdapter(Adapter):
+    network = "ok"
+    display_name = "Odnoklassniki"
+    default_base_url = wire.DEFAULT_API_SERVER
+    idempotent_publish = False
+    capabilities = frozenset({
+        Capability.PUBLISH_TEXT,
+        Capability.PUBLISH_PHOTO,
+        Capability.PUBLISH_ALBUM,
+        Capability.PUBLISH_POLL,
+        Capability.PUBLISH_LINK,
+        Capability.FIRST_COMMENT,
+        Capability.DELETE,
+        Capability.RECONCILE,
+        Capability.READ_COMMENTS,
+        Capability.REPLY_COMMENT,
+        Capability.DELETE_COMMENT,
+        Capability.POST_METRICS,
+        Capability.CHANNEL_METRICS,
+        Capability.PUBLIC_PAGES,
+        Capability.VERIFY,
+    })
+    # OK publishes no hard text limit for topics; these are the limits we know of.
+    limits = Limits(
+        text_unit=TextUnit.CHARS,
+        photo_types=("image/jpeg", "image/png", "image/gif"),
+        poll_options_min=2,
+    )
+    credential_fields = (
+        CredentialField(
+            "application_key",
+            "Application public key",
+            secret=False,
+            help="The public key of your OK application. OK e-mails it when the application is registered; "
+            "it is also shown in the application's settings on ok.ru.",
+        ),
+        CredentialField(
+            "application_secret_key",
+            "Application secret key",
+            help="The secret key of the same OK application, from the same e-mail or settings page. "
+            "Rupor only uses it to sign requests and never sends it to OK.",
+        ),
+        CredentialField(
+            "access_token",
+            "Access token",
+            help="The long-lived access token of a group administrator, obtained when they allowed the "
+            "application (permissions VALUABLE_ACCESS, GROUP_CONTENT and LONG_ACCESS_TOKEN). It lives "
+            "30 days and every request extends it, so a group Rupor posts to or checks regularly stays "
+            "connected.",
+        ),
+    )
+    #: How far back reconciliation looks for a topic with the same text.
+    reconcile_window = dt.timedelta(hours=48)
+
+    # -- transport ---------------------------------------------------------------------------
+    def _api_root(self, channel: ChannelAccess) -> str:
+        return (channel.base_url or self.default_base_url).rstrip("/")
+
+    def _timeout(self, channel: ChannelAccess) -> float | None:
+        value = channel.settings.get("timeout")
+        return float(value) if value is not None else None
+
+    def _call(self, channel: ChannelAccess, method: str, params: Mapping[str, Any]) -> Any:
+        creds = channel.credentials
+        try:
+            data = wire.signed_params(
+                method,
+                params,
+                application_key=creds["application_key"],
+                application_secret_key=creds["application_secret_key"],
+                access_token=creds["access_token"],
+            )
+        except KeyError as exc:
+            raise errors.AuthExpired(f"The OK connection is missing its {exc.args[0]}; reconnect the group.") from exc
+        create = method in CREATE_METHODS
+        try:
+            with http.client(timeout=self._timeout(channel)) as client:
+                response = client.post(f"{self._api_root(channel)}/fb.do", data=data)
+        except httpx.TransportError as exc:
+            raise _transport_error(exc, create=create, what=method) from exc
+        return self._decode(response, method=method, create=create)
+
+    def _decode(self, response: httpx.Response, *, method: str, create: bool) -> Any:
+        excerpt = _excerpt(response.text)
+        if response.status_code == 429:
+            raise errors.RateLimited("OK asked Rupor to slow down.", code=429, excerpt=excerpt, retry_after=_retry_after(response))
+        if response.status_code >= 500:
+            message = "OK had a server error"
+            if create:
+                raise errors.UnknownOutcome(f"{message} while publishing; the post may or may not exist.", code=response.status_code, excerpt=excerpt)
+            raise errors.Transient(f"{message}; Rupor will try again.", code=response.status_code, excerpt=excerpt)
+        if response.status_code != 200:
+            raise errors.Rejected(f"OK answered with HTTP status {response.status_code}.", code=response.status_code, excerpt=excerpt)
+        try:
+            payload = response.json()
+        except ValueError as exc:
+            if create:
+                raise errors.UnknownOutcome("OK sent an unreadable answer while publishing.", excerpt=excerpt) from exc
+            raise errors.Transient("OK sent an unreadable answer.", excerpt=excerpt) from exc
+        if wire.is_error(payload):
+            raise error_for(payload, create=create)
+        return payload
+
+    # -- connection ---------------------------------------------------------------------------
+    def verify(self, channel: ChannelAccess) -> ChannelInfo:
+        gid = channel.remote_id
+        me = self._call(channel, "users.getCurrentUser", {})
+        uid = str(me.get("uid", ""))
+        groups = self._call(channel, "group.getInfo", {"uids": gid, "fields": "uid,name,shortname,members_count"})
+        if not groups:
+            raise errors.Rejected(f"There is no OK group with the id {gid}, or it is closed to this account.", code=wire.NOT_FOUND, needs_person=True)
+        group = groups[0]
+        relations = self._call(channel, "group.getUserGroupsByIds", {"group_id": gid, "uids": uid})
+        status = next((str(r.get("status", "")).upper() for r in relations or () if str(r.get("userId")) == uid), "")
+        can_post = bool(self._call(channel, "users.hasAppPermission", {"ext_perm": "GROUP_CONTENT"}))
+        notes = ["The access token lives 30 days and every request extends it; reconnect if the group is left idle for a month."]
+        if status not in PUBLISHER_STATUSES:
+            notes.append(f"{me.get('name') or 'The connected account'} is not an administrator or moderator of this group, so Rupor cannot publish here.")
+        if not can_post:
+            notes.append("The OK application has not been granted GROUP_CONTENT, so it cannot post to groups.")
+        return ChannelInfo(
+            remote_id=gid,
+            name=str(group.get("name", gid)),
+            url=_group_url(gid, group.get("shortname")),
+            members=_int(group.get("members_count")),
+            can_publish=status in PUBLISHER_STATUSES and can_post,
+            notes=tuple(notes),
+        )
+
+    # -- publishing ---------------------------------------------------------------------------
+    def validate(self, content: Content) -> list[Problem]:
+        problems = super().validate(content)
+        for index, item in enumerate(content.media):
+            if item.kind != "photo":
+                problems.append(Problem(f"media[{index}]", f"Rupor can only publish photos to {self.display_name}, not a {item.kind}."))
+        if content.pin:
+            problems.append(Problem("pin", f"Rupor cannot pin posts on {self.display_name}."))
+        return problems
+
+    def publish(self, channel: ChannelAccess, request: PublishRequest, progress: Progress) -> Published:
+        content = request.content
+        problems = self.validate(content)
+        if problems:
+            raise errors.Rejected(problems[0].message, needs_person=True)
+        gid = channel.remote_id
+        topic_id = progress.get("topic_id")
+        if not topic_id:
+            tokens = self._upload_photos(channel, content, progress)
+            poll = None
+            if content.poll is not None:
+                poll = wire.poll_block(content.poll.question, content.poll.options,
+                                       multiple=content.poll.multiple, anonymous=content.poll.anonymous)
+            publish_at = request.publish_at if request.publish_at and request.publish_at > clock.now() else None
+            attachment = wire.attachment_json(text=content.text, photo_tokens=tokens, poll=poll, link=content.link,
+                                              publish_at=publish_at)
+            result = self._call(channel, "mediatopic.post", {"type": "GROUP_THEME", "gid": gid, "attachment": attachment})
+            topic_id = str(result or "")
+            if topic_id in ("", "0"):
+                # OK answers 0 to applications it has not approved: nothing was published.
+                raise errors.Rejected("OK did not create the post: the application is not approved for publishing yet.",
+                                      excerpt=_excerpt(json.dumps(result)), needs_person=True)
+            progress.save("topic_id", topic_id)
+        if content.first_comment and not progress.get("first_comment_id"):
+            comment = self.reply_comment(channel, topic_id, content.first_comment, idempotency_key=request.idempotency_key)
+            progress.save("first_comment_id", comment.remote_id)
+        return Published(
+            remote_id=topic_id,
+            url=_topic_url(gid, topic_id),
+            published_at=request.publish_at if request.publish_at and request.publish_at > clock.now() else clock.now(),
+            excerpt=f"topic {topic_id}",
+        )
+
+    def _upload_photos(self, channel: ChannelAccess, content: Content, progress: Progress) -> list[str]:
+        photos = [m for m in content.media if m.kind == "photo"]
+        if not photos:
+            return []
+        saved = progress.get("photo_tokens")
+        if isinstance(saved, list) and len(saved) == len(photos):
+            return [str(t) for t in saved]
+        slot = self._call(channel, "photosV2.getUploadUrl", {"gid": channel.remote_id, "count": len(photos)})
+        upload_url = str(slot.get("upload_url", ""))
+        photo_ids = [str(p) for p in slot.get("photo_ids", ())]
+        if not upload_url or len(photo_ids) != len(photos):
+            raise errors.Transient("OK did not hand out an upload address for the photos.", excerpt=_excerpt(json.dumps(slot)))
+        files = [(f"pic{i + 1}", (m.filename, m.data, m.content_type)) for i, m in enumerate(photos)]
+        try:
+            with http.client(timeout=self._timeout(channel)) as client:
+                response = client.post(upload_url, files=files)
+        except httpx.TransportError as exc:
+            # Uploading again is harmless: an upload is not visible until a topic uses it.
+            raise _transport_error(exc, create=False, what="photo upload") from exc
+        payload = self._decode(response, method="photos.upload", create=False)
+        uploaded = payload.get("photos") or {}
+        try:
+            tokens = [str(uploaded[pid]["token"]) for pid in photo_ids]
+        except (KeyError, TypeError) as exc:
+            raise errors.Transient("OK did not confirm every uploaded photo.", excerpt=_excerpt(json.dumps(payload))) from exc
+        progress.save("photo_tokens", tokens)
+        return tokens
+
+    def find_published(self, channel: ChannelAccess, request: PublishRequest) -> Published | None:
+        text = request.content.text.strip()
+        if not text:
+            return None  # nothing distinctive to recognise the topic by
+        since = (request.publish_at or clock.now()) - self.reconcile_window
+        anchor: str | None = None
+        for _page in range(5):
+            params: dict[str, Any] = {"gid": channel.remote_id, "count": 50}
+            if anchor:
+                params["anchor"] = anchor
+            page = self._call(channel, "mediatopic.getTopics", params)
+            topics = page.get("media_topics") or []
+            for topic in topics:
+                created = wire.from_ms(topic.get("created_ms", 0))
+                if created < since:
+                    return None
+                if wire.topic_text(topic.get("media")).strip() == text:
+                    tid = str(topic["id"])
+                    return Published(remote_id=tid, url=_topic_url(channel.remote_id, tid), published_at=created,
+                                     excerpt=f"found topic {tid} by its text")
+            anchor = page.get("anchor")
+            if not page.get("has_more") or not anchor:
+                return None
+        return None
+
+    def delete(self, channel: ChannelAccess, remote_id: str) -> None:
+        try:
+            self._call(channel, "mediatopic.deleteTopic", {"topic_id": remote_id, "gid": channel.remote_id})
+        except errors.Rejected as exc:
+            if exc.code != wire.NOT_FOUND:
+                raise
+
+    # -- conversation ---------------------------------------------------------------------------
+    def read_comments(self, channel: ChannelAccess, post_remote_id: str, *, since: dt.datetime | None = None) -> Sequence[Comment]:
+        out: list[Comment] = []
+        anchor: str | None = None
+        for _page in range(50):
+            params: dict[str, Any] = {"discussionId": post_remote_id, "discussionType": "GROUP_TOPIC", "count": 100}
+            if anchor:
+                params["anchor"] = anchor
+            page = self._call(channel, "discussions.getComments", params)
+            names = {str(u.get("uid")): str(u.get("name") or " ".join(filter(None, (u.get("first_name"), u.get("last_name")))))
+                     for u in (page.get("entities") or {}).get("users", ())}
+            for raw in page.get("comments") or ():
+                comment = _comment(raw, post_remote_id, names)
+                if since is None or comment.created_at > since:
+                    out.append(comment)
+            anchor = page.get("anchor")
+            if not page.get("has_more") or not anchor or not page.get("comments"):
+                break
+        return out
+
+    def reply_comment(self, channel: ChannelAccess, post_remote_id: str, text: str, *, reply_to: str | None = None,
+                      idempotency_key: str) -> Comment:
+        # OK has no idempotency key for comments; the engine treats an unknown outcome accordingly.
+        params: dict[str, Any] = {"entityId": post_remote_id, "entityType": "GROUP_TOPIC", "comment": text, "as_admin": True}
+        if reply_to:
+            params["reply_to_comment_id"] = reply_to
+        result = self._call(channel, "discussions.addDiscussionComment", params)
+        comment_id = str(result.get("id") or result.get("comment_id") or "") if isinstance(result, dict) else str(result or "")
+        if not comment_id:
+            raise errors.UnknownOutcome("OK did not return the new comment's id.", excerpt=_excerpt(json.dumps(result)))
+        return Comment(remote_id=comment_id, post_remote_id=post_remote_id, author=Person(remote_id=channel.remote_id),
+                       text=text, created_at=clock.now(), parent_remote_id=reply_to)
+
+    def delete_comment(self, channel: ChannelAccess, post_remote_id: str, comment_remote_id: str) -> None:
+        try:
+            self._call(channel, "discussions.deleteDiscussionComment",
+                       {"entityId": post_remote_id, "entityType": "GROUP_TOPIC", "comment_id": comment_remote_id})
+        except errors.Rejected as exc:
+            if exc.code != wire.NOT_FOUND:
+                raise
+
+    # -- measurement ------------------------------------------------------------------------------
+    def post_metrics(self, channel: ChannelAccess, remote_ids: Sequence[str]) -> Sequence[PostMetrics]:
+        out: list[PostMetrics] = []
+        for remote_id in remote_ids:
+            try:
+                stat = self._call(channel, "group.getStatTopic", {"topic_id": remote_id, "fields": STAT_FIELDS})
+            except errors.Rejected as exc:
+                if exc.code == wire.NOT_FOUND:
+                    continue
+                raise
+            topic = stat.get("topic") or {}
+            out.append(PostMetrics(
+                remote_id=remote_id,
+                read_at=clock.now(),
+                likes=_int(topic.get("likes")),
+                reposts=_int(topic.get("reshares")),
+                comments=_int(topic.get("comments")),
+                views=_int(topic.get("views")),
+                reach=_int(topic.get("reach")),
+            ))
+        return out
+
+    def channel_metrics(self, channel: ChannelAccess) -> ChannelMetrics:
+        groups = self._call(channel, "group.getInfo", {"uids": channel.remote_id, "fields": "uid,members_count"})
+        if not groups:
+            raise errors.Rejected(f"There is no OK group with the id {channel.remote_id}.", code=wire.NOT_FOUND, needs_person=True)
+        return ChannelMetrics(read_at=clock.now(), members=_int(groups[0].get("members_count")))
+
+    def public_page(self, channel: ChannelAccess, handle: str, *, limit: int = 20) -> PublicPage:
+        gid = self._resolve_group(channel, handle)
+        groups = self._call(channel, "group.getInfo", {"uids": gid, "fields": "uid,name,shortname,members_count"})
+        if not groups:
+            raise errors.Rejected(f"There is no public OK group {handle!r}.", code=wire.NOT_FOUND)
+        group = groups[0]
+        page = self._call(channel, "mediatopic.getTopics", {"gid": gid, "count": max(1, min(limit, 100))})
+        posts = []
+        for topic in (page.get("media_topics") or [])[:limit]:
+            tid = str(topic["id"])
+            posts.append(PublicPost(
+                remote_id=tid,
+                text=wire.topic_text(topic.get("media")),
+                published_at=wire.from_ms(topic.get("created_ms", 0)),
+                likes=_int((topic.get("like_summary") or {}).get("count")),
+                reposts=_int((topic.get("reshare_summary") or {}).get("count")),
+                comments=_int((topic.get("discussion_summary") or {}).get("comments_count")),
+                url=_topic_url(gid, tid),
+            ))
+        return PublicPage(remote_id=gid, name=str(group.get("name", gid)), members=_int(group.get("members_count")),
+                          posts=tuple(posts), url=_group_url(gid, group.get("shortname")))
+
+    def _resolve_group(self, channel: ChannelAccess, handle: str) -> str:
+        handle = handle.strip()
+        if handle.isdigit():
+            return handle
+        match = re.search(r"(?:^|/)group/(\d+)", handle)
+        if match:
+            return match.group(1)
+        parts = urlsplit(handle if "://" in handle else f"https://ok.ru/{handle.lstrip('@/')}")
+        url = f"https://ok.ru{parts.path}" if "ok.ru" in (parts.hostname or "") or "://" not in handle else handle
+        info = self._call(channel, "url.getInfo", {"url": url})
+        if str(info.get("type", "")).upper() != "GROUP" or not info.get("objectId"):
+            raise errors.Rejected(f"{handle!r} is not an OK group.", code=wire.NOT_FOUND)
+        return str(info["objectId"])
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def error_for(payload: Mapping[str, Any], *, create: bool) -> errors.NetworkError:
+    """Map OK's ``error_code`` to the error taxonomy (never the message text)."""
+    try:
+        code = int(payload.get("error_code", wire.UNKNOWN))
+    except (TypeError, ValueError):
+        code = wire.UNKNOWN
+    excerpt = _excerpt(json.dumps(payload, ensure_ascii=False))
+    kw: dict[str, Any] = {"code": code, "excerpt": excerpt}
+    if code == wire.FLOOD_BLOCKED:
+        return errors.RateLimited("OK is limiting how often Rupor may call it; Rupor will slow down.", retry_after=5.0, **kw)
+    if code == wire.ACTION_BLOCKED:
+        return errors.RateLimited("OK has temporarily blocked this action for the account; Rupor will try later.", retry_after=300.0, **kw)
+    if code == wire.IP_BLOCKED:
+        return errors.RateLimited("OK has temporarily blocked requests from this server; Rupor will try later.", retry_after=900.0, **kw)
+    if code == wire.LIMIT_REACHED:
+        return errors.RateLimited("The account reached an OK limit for this action; Rupor will try again later.", retry_after=3600.0, **kw)
+    if code == wire.SERVICE:
+        return errors.Transient("OK is temporarily unavailable; Rupor will try again.", **kw)
+    if code == wire.UNKNOWN:
+        if create:
+            return errors.UnknownOutcome("OK reported an unknown error while publishing; the post may or may not exist.", **kw)
+        return errors.Transient("OK reported an unknown error; Rupor will try again.", **kw)
+    if code == wire.PARAM_SESSION_EXPIRED:
+        return errors.AuthExpired("The OK access token has expired or was revoked; reconnect the group.", needs_person=True, **kw)
+    if code == wire.PARAM_SESSION_KEY:
+        return errors.AuthExpired("OK did not accept the access token; reconnect the group.", needs_person=True, **kw)
+    if code == wire.PARAM_API_KEY:
+        return errors.AuthExpired("OK does not know this application key; check the keys and reconnect the group.", needs_person=True, **kw)
+    if code == wire.PARAM_SIGNATURE:
+        return errors.AuthExpired("OK rejected the request signature: the application secret key does not match the "
+                                  "application key or the token. Check the keys and reconnect the group.", needs_person=True, **kw)
+    if code == wire.PERMISSION_DENIED:
+        return errors.Rejected(_PERMISSION_MESSAGE, needs_person=True, **kw)
+    if code in (wire.NOT_ADMIN, wire.NOT_OWNER):
+        return errors.Rejected("The connected OK account is not an administrator of this group.", needs_person=True, **kw)
+    if code == wire.NOT_FOUND:
+        return errors.Rejected("OK cannot find that post or comment; it may have been deleted.", **kw)
+    if code == wire.PARAM:
+        return errors.Rejected("OK did not accept the post: some of its content or settings are not allowed.", needs_person=True, **kw)
+    return errors.Rejected("OK refused the request.", needs_person=True, **kw)
+
+
+def _transport_error(exc: httpx.TransportError, *, create: bool, what: str) -> errors.NetworkError:
+    if isinstance(exc, http.BlockedAddress):
+        return errors.Rejected(f"Rupor refuses to call this OK address: {exc}", needs_person=True)
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+        return errors.Transient("Rupor could not reach OK; nothing was sent. It will try again.", excerpt=type(exc).__name__)
+    if create:
+        return errors.UnknownOutcome("The connection to OK broke after the post was sent; it may or may not have been published.",
+                                     excerpt=type(exc).__name__)
+    return errors.Transient(f"The connection to OK broke during {what}; Rupor will try again.", excerpt=type(exc).__name__)
+
+
+def _comment(raw: Mapping[str, Any], post_remote_id: str, names: Mapping[str, str]) -> Comment:
+    if raw.get("date_ms"):
+        created = wire.from_ms(raw["date_ms"])
+    elif raw.get("date"):
+        created = wire.from_ok_datetime(str(raw["date"]))
+    else:
+        created = clock.now()
+    author_id = str(raw.get("author_id", ""))
+    return Comment(
+        remote_id=str(raw["id"]),
+        post_remote_id=post_remote_id,
+        author=Person(remote_id=author_id, name=str(raw.get("author_name") or names.get(author_id, "")),
+                      url=f"https://ok.ru/profile/{author_id}" if raw.get("author_type", "USER") == "USER" and author_id else None),
+        text=str(raw.get("text", "")),
+        created_at=created,
+        parent_remote_id=str(raw["reply_to_comment_id"]) if raw.get("reply_to_comment_id") else None,
+        deleted=bool(raw.get("deleted", False)),
+    )
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "")
+    return float(value) if value.isdigit() else None
+
+
+def _excerpt(text: str) -> str:
+    return re.sub(r"(access_token|session_key|sig)=[^&\s\"]+", r"\1=***", text)[:300]
+
+
+def _group_url(gid: str, shortname: Any) -> str:
+    return f"https://ok.ru/{shortname}" if shortname else f"https://ok.ru/group/{gid}"
+
+
+def _topic_url(gid: str, topic_id: str) -> str:
+    return f"https://ok.ru/group/{gid}/topic/{topic_id}"

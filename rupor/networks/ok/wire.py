@@ -1,0 +1,188 @@
+"""OK.ru (Odnoklassniki) wire format: request signing, payload shapes, error codes.
+
+Everything here follows the official REST documentation (https://apiok.ru/dev/methods/):
+
+* every method is reachable as ``{api_server}fb.do?method=<name>`` and as
+  ``{api_server}api/<group>/<name>``, with GET or POST (form) parameters;
+* common parameters: ``application_key``, ``format=json``, ``access_token`` (or ``session_key``)
+  and ``sig``;
+* ``sig = md5(sorted "key=value" pairs, no separator, without sig/access_token/session_key
+  + session_secret_key)`` in lower-case hex, where for a server call in a session
+  ``session_secret_key = md5(access_token + application_secret_key)`` (lower-case hex);
+* errors come back as ``{"error_code": N, "error_msg": "...", "error_data": null}`` (HTTP 200)
+  with the code repeated in the ``invocation-error`` header.
+
+Raw payloads never leave ``rupor/networks/ok/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+DEFAULT_API_SERVER = "https://api.ok.ru/"
+#: OK shows and accepts local times (``publishAt``, comment ``date``) in Moscow time.
+MOSCOW = ZoneInfo("Europe/Moscow")
+OK_DATETIME = "%Y-%m-%d %H:%M:%S"
+
+#: Parameters never part of the signature (apiok.ru "Calculating request signature").
+UNSIGNED = frozenset({"sig", "access_token", "session_key"})
+
+# -- error codes (https://apiok.ru/en/dev/errors) -------------------------------------------
+UNKNOWN = 1
+SERVICE = 2
+METHOD = 3
+REQUEST = 4
+ACTION_BLOCKED = 7
+FLOOD_BLOCKED = 8
+IP_BLOCKED = 9
+PERMISSION_DENIED = 10
+LIMIT_REACHED = 11
+CANCELLED = 12
+NOT_MULTIPART = 21
+NOT_ACTIVATED = 22
+NOT_YET_INVOLVED = 23
+NOT_OWNER = 24
+NOT_ADMIN = 50
+PARAM = 100
+PARAM_API_KEY = 101
+PARAM_SESSION_EXPIRED = 102
+PARAM_SESSION_KEY = 103
+PARAM_SIGNATURE = 104
+PARAM_RESIGNATURE = 105
+NOT_FOUND = 300
+
+ERROR_NAMES: dict[int, str] = {
+    UNKNOWN: "UNKNOWN",
+    SERVICE: "SERVICE",
+    METHOD: "METHOD",
+    REQUEST: "REQUEST",
+    ACTION_BLOCKED: "ACTION_BLOCKED",
+    FLOOD_BLOCKED: "FLOOD_BLOCKED",
+    IP_BLOCKED: "IP_BLOCKED",
+    PERMISSION_DENIED: "PERMISSION_DENIED",
+    LIMIT_REACHED: "LIMIT_REACHED",
+    CANCELLED: "CANCELLED",
+    NOT_MULTIPART: "NOT_MULTIPART",
+    NOT_ACTIVATED: "NOT_ACTIVATED",
+    NOT_YET_INVOLVED: "NOT_YET_INVOLVED",
+    NOT_OWNER: "NOT_OWNER",
+    NOT_ADMIN: "NOT_ADMIN",
+    PARAM: "PARAM",
+    PARAM_API_KEY: "PARAM_API_KEY",
+    PARAM_SESSION_EXPIRED: "PARAM_SESSION_EXPIRED",
+    PARAM_SESSION_KEY: "PARAM_SESSION_KEY",
+    PARAM_SIGNATURE: "PARAM_SIGNATURE",
+    PARAM_RESIGNATURE: "PARAM_RESIGNATURE",
+    NOT_FOUND: "NOT_FOUND",
+}
+
+
+def session_secret_key(access_token: str, application_secret_key: str) -> str:
+    """``md5(access_token + application_secret_key)`` in lower-case hex."""
+    return hashlib.md5((access_token + application_secret_key).encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def signature(params: Mapping[str, Any], secret: str) -> str:
+    """The ``sig`` of a parameter set for the given secret (session or application secret).
+
+    ``access_token``, ``session_key`` and ``sig`` itself are left out; the rest is sorted by
+    key, joined as ``key=value`` without separators, the secret appended, and md5'd.
+    """
+    joined = "".join(f"{key}={params[key]}" for key in sorted(params) if key not in UNSIGNED)
+    return hashlib.md5((joined + secret).encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def signed_params(
+    method: str,
+    params: Mapping[str, Any],
+    *,
+    application_key: str,
+    application_secret_key: str,
+    access_token: str,
+) -> dict[str, str]:
+    """All parameters of one session call to ``fb.do``, signed and with the token added."""
+    out = {key: _as_param(value) for key, value in params.items() if value is not None}
+    out.update({"method": method, "application_key": application_key, "format": "json"})
+    out["sig"] = signature(out, session_secret_key(access_token, application_secret_key))
+    out["access_token"] = access_token
+    return out
+
+
+def _as_param(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def error_payload(code: int, detail: str) -> dict[str, Any]:
+    """OK's error envelope: ``error_msg`` is ``"<NAME> : <detail>"`` as the API writes it."""
+    name = ERROR_NAMES.get(code, "UNKNOWN")
+    return {"error_code": code, "error_msg": f"{name} : {detail}", "error_data": None}
+
+
+def is_error(payload: Any) -> bool:
+    return isinstance(payload, dict) and "error_code" in payload
+
+
+# -- mediatopic attachment ------------------------------------------------------------------
+def attachment_json(
+    *,
+    text: str = "",
+    photo_tokens: tuple[str, ...] | list[str] = (),
+    poll: Mapping[str, Any] | None = None,
+    link: str | None = None,
+    publish_at: dt.datetime | None = None,
+    on_behalf_of_group: bool = True,
+) -> str:
+    """The ``attachment`` JSON of ``mediatopic.post`` (media blocks in display order)."""
+    media: list[dict[str, Any]] = []
+    if text:
+        media.append({"type": "text", "text": text})
+    if photo_tokens:
+        media.append({"type": "photo", "list": [{"id": token} for token in photo_tokens]})
+    if poll is not None:
+        media.append({"type": "poll", **poll})
+    if link:
+        media.append({"type": "link", "url": link})
+    body: dict[str, Any] = {"media": media}
+    if on_behalf_of_group:
+        body["onBehalfOfGroup"] = "true"
+    if publish_at is not None:
+        body["publishAt"] = to_ok_datetime(publish_at)
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def poll_block(question: str, answers: tuple[str, ...] | list[str], *, multiple: bool, anonymous: bool) -> dict[str, Any]:
+    options = [] if multiple else ["SingleChoice"]
+    if anonymous:
+        options.append("AnonymousVoting")
+    block: dict[str, Any] = {"question": question, "answers": [{"text": a} for a in answers]}
+    if options:
+        block["options"] = ",".join(options)
+    return block
+
+
+def topic_text(media: Sequence[Mapping[str, Any]] | None) -> str:
+    """The text of a topic: its text blocks joined by a blank line."""
+    parts = [str(block.get("text", "")) for block in media or () if block.get("type") == "text"]
+    return "\n\n".join(p for p in parts if p)
+
+
+# -- time -----------------------------------------------------------------------------------
+def to_ok_datetime(moment: dt.datetime) -> str:
+    return moment.astimezone(MOSCOW).strftime(OK_DATETIME)
+
+
+def from_ok_datetime(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, OK_DATETIME).replace(tzinfo=MOSCOW).astimezone(dt.UTC)
+
+
+def from_ms(value: Any) -> dt.datetime:
+    return dt.datetime.fromtimestamp(int(value) / 1000, dt.UTC)

@@ -1,0 +1,296 @@
+"""The Bot API's wire format: envelopes, errors, and updates turned into plain events.
+
+Raw payloads stay in this package; the adapter hands the rest of Rupor only the dataclasses
+of :mod:`rupor.networks.base` and the errors of :mod:`rupor.networks.errors`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from rupor.core.http import BlockedAddress
+from rupor.networks.base import Comment, Event, EventKind, Message, Person
+from rupor.networks.errors import (
+    AuthExpired,
+    NetworkError,
+    RateLimited,
+    Rejected,
+    Transient,
+    UnknownOutcome,
+)
+
+#: The update types Rupor asks for. ``message_reaction_count`` and ``chat_member`` are not in
+#: Telegram's default set and must be listed explicitly.
+ALLOWED_UPDATES = (
+    "message", "edited_message", "channel_post", "edited_channel_post",
+    "chat_member", "my_chat_member", "message_reaction_count",
+)
+
+
+@dataclass
+class ApiFailure(Exception):
+    """A Bot API ``{"ok": false}`` answer (or an unusable HTTP answer), before classification."""
+
+    status: int
+    description: str
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    method: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.method}: {self.status} {self.description}"
+
+    def excerpt(self) -> str:
+        body: dict[str, Any] = {"error_code": self.status, "description": self.description}
+        if self.parameters:
+            body["parameters"] = dict(self.parameters)
+        return json.dumps(body, ensure_ascii=False)[:300]
+
+
+def unwrap(response: httpx.Response, method: str) -> Any:
+    """The ``result`` of a successful call, or :class:`ApiFailure`."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("ok") is True and "result" in body:
+        return body["result"]
+    if isinstance(body, dict) and body.get("ok") is False:
+        # The docs advise trusting the HTTP status over error_code, which "may change".
+        status = response.status_code if response.status_code >= 400 else int(body.get("error_code") or 500)
+        raw = body.get("parameters")
+        parameters: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        raise ApiFailure(status, str(body.get("description", "")), parameters, method)
+    text = response.text[:120].replace("\n", " ")
+    raise ApiFailure(response.status_code if response.status_code >= 400 else 502, f"unexpected answer: {text}", {}, method)
+
+
+# Plain sentences for the descriptions people meet most. The error *class* never depends on
+# these; they only choose the sentence shown to a person.
+_PLAIN: tuple[tuple[str, str], ...] = (
+    ("chat not found", "The chat does not exist or the bot was removed from it."),
+    ("need administrator rights", "The bot is not an administrator of the channel."),
+    ("not enough rights to manage pinned", "The bot's administrator rights do not allow pinning messages."),
+    ("not enough rights", "The bot's administrator rights do not allow this."),
+    ("bot is not a member", "The bot is not a member of the chat. Add it as an administrator."),
+    ("bot was kicked", "The bot was removed from the chat. Add it back as an administrator."),
+    ("message caption is too long", "The caption is longer than Telegram allows (1024 characters)."),
+    ("message is too long", "The text is longer than Telegram allows (4096 characters)."),
+    ("can't parse entities", "The text's formatting is invalid, so Telegram refused it."),
+    ("message must be non-empty", "The text is empty once formatting is removed."),
+    ("message text is empty", "The text is empty."),
+    ("message can't be deleted", "Telegram no longer allows deleting this message (only within 48 hours of posting)."),
+    ("message to delete not found", "The message no longer exists."),
+    ("message to edit not found", "The message no longer exists."),
+    ("message can't be edited", "Telegram does not allow editing this message."),
+    ("message to pin not found", "The message no longer exists."),
+    ("message is not modified", "The new content is the same as the current one."),
+    ("message to be replied not found", "The message to reply to no longer exists."),
+    ("there is no caption in the message", "This message has no caption to edit."),
+    ("there is no text in the message", "This message has no text to edit; edit its caption instead."),
+    ("poll", "Telegram refused the poll: check the question and the options."),
+    ("image_process_failed", "Telegram could not read the image."),
+    ("photo_invalid_dimensions", "The image's dimensions are not accepted by Telegram."),
+    ("file is too big", "The file is larger than Telegram accepts."),
+    ("wrong file identifier", "Telegram could not find the file."),
+    ("media must include", "An album needs 2 to 10 photos or videos."),
+    ("too many messages to send as an album", "An album needs 2 to 10 photos or videos."),
+    ("non-anonymous polls", "Polls in channels must be anonymous."),
+)
+
+
+def plain_message(description: str) -> str:
+    lowered = description.lower()
+    for needle, sentence in _PLAIN:
+        if needle in lowered:
+            return sentence
+    return "Telegram refused the request."
+
+
+def classify(failure: ApiFailure, *, create: bool) -> NetworkError:
+    """Map a Bot API failure to the taxonomy, by HTTP status and ``parameters`` only."""
+    excerpt = failure.excerpt()
+    status = failure.status
+    if status == 429:
+        retry_after = failure.parameters.get("retry_after")
+        seconds = float(retry_after) if isinstance(retry_after, (int, float)) else 5.0
+        return RateLimited(
+            f"Telegram asked to slow down; retry in {int(seconds)} s.", code=429, excerpt=excerpt, retry_after=seconds
+        )
+    if status in (401, 404):
+        # 401: wrong or revoked token; 404: the token is malformed (the URL names no bot).
+        return AuthExpired("The bot token is invalid or was revoked.", code=status, excerpt=excerpt, needs_person=True)
+    if "migrate_to_chat_id" in failure.parameters:
+        new_id = failure.parameters["migrate_to_chat_id"]
+        return Rejected(
+            f"This group was upgraded to a supergroup with the new chat id {new_id}; update the channel to use it.",
+            code="migrate_to_chat_id", excerpt=f"migrate_to_chat_id={new_id} {excerpt}", needs_person=True,
+        )
+    if status == 403:
+        return Rejected(plain_message(failure.description) if "bot" in failure.description.lower()
+                        else "The bot may not act in this chat.", code=403, excerpt=excerpt, needs_person=True)
+    if status == 409:
+        return Rejected(
+            "Another program receives this bot's updates (a webhook is set or another poller runs).",
+            code=409, excerpt=excerpt, needs_person=True,
+        )
+    if status == 413:
+        return Rejected("The upload is larger than Telegram accepts (50 MB).", code=413, excerpt=excerpt)
+    if status >= 500:
+        if create:
+            return UnknownOutcome(
+                "Telegram answered with a server error; the message may or may not have been sent.",
+                code=status, excerpt=excerpt,
+            )
+        return Transient("Telegram answered with a server error.", code=status, excerpt=excerpt)
+    return Rejected(plain_message(failure.description), code=status, excerpt=excerpt,
+                    needs_person=status == 400 and "rights" in failure.description)
+
+
+def classify_transport(exc: httpx.HTTPError, *, create: bool) -> NetworkError:
+    """Map a transport failure: before sending is Transient, after sending is unknown."""
+    name = type(exc).__name__
+    if isinstance(exc, BlockedAddress):
+        return Rejected(f"The API address is not allowed: {exc}", code="blocked_address")
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)):
+        return Transient("Could not reach Telegram; nothing was sent.", code=name)
+    if create:
+        return UnknownOutcome(
+            "The connection to Telegram failed after the request was sent; the message may or may not exist.",
+            code=name,
+        )
+    return Transient("The connection to Telegram failed.", code=name)
+
+
+# -- updates ------------------------------------------------------------------------------------
+
+
+def _when(timestamp: Any) -> dt.datetime:
+    return dt.datetime.fromtimestamp(int(timestamp or 0), dt.UTC)
+
+
+def _person(user: Mapping[str, Any] | None, sender_chat: Mapping[str, Any] | None = None) -> Person:
+    if user:
+        name = " ".join(str(p) for p in (user.get("first_name"), user.get("last_name")) if p)
+        username = user.get("username")
+        return Person(str(user.get("id")), name, f"https://t.me/{username}" if username else None)
+    if sender_chat:
+        username = sender_chat.get("username")
+        return Person(str(sender_chat.get("id")), str(sender_chat.get("title", "")),
+                      f"https://t.me/{username}" if username else None)
+    return Person("", "")
+
+
+def comment_id(chat_id: Any, message_id: Any) -> str:
+    return f"{chat_id}:{message_id}"
+
+
+def parse_comment_id(remote_id: str) -> tuple[str, int]:
+    chat, _, message = remote_id.rpartition(":")
+    if not chat or not message.lstrip("-").isdigit():
+        raise ValueError(f"not a Telegram comment id: {remote_id!r}")
+    return chat, int(message)
+
+
+def post_of(message: Mapping[str, Any]) -> str | None:
+    """The channel post a discussion-group message belongs to, when the payload says so."""
+    reply = message.get("reply_to_message") or {}
+    if reply.get("is_automatic_forward"):
+        origin = reply.get("forward_origin") or {}
+        if origin.get("type") == "channel" and origin.get("message_id") is not None:
+            return str(origin["message_id"])
+    return None
+
+
+def to_comment(message: Mapping[str, Any]) -> Comment:
+    chat_id = (message.get("chat") or {}).get("id")
+    reply = message.get("reply_to_message") or {}
+    post = post_of(message)
+    parent = None
+    if reply and not reply.get("is_automatic_forward"):
+        parent = comment_id(chat_id, reply.get("message_id"))
+    return Comment(
+        remote_id=comment_id(chat_id, message.get("message_id")),
+        post_remote_id=post or "",
+        author=_person(message.get("from"), message.get("sender_chat")),
+        text=str(message.get("text") or message.get("caption") or ""),
+        created_at=_when(message.get("edit_date") or message.get("date")),
+        parent_remote_id=parent,
+    )
+
+
+def update_to_events(update: Mapping[str, Any], channel_remote_id: str, bot_id: int | None = None) -> list[Event]:
+    """Turn one Update into zero or more events (unknown kinds are skipped)."""
+    events: list[Event] = []
+    for kind_key, edited in (("message", False), ("edited_message", True)):
+        message = update.get(kind_key)
+        if not isinstance(message, dict) or message.get("is_automatic_forward"):
+            continue
+        sender = message.get("from") or {}
+        if bot_id is not None and sender.get("id") == bot_id:
+            continue
+        chat = message.get("chat") or {}
+        if chat.get("type") == "private":
+            events.append(Event(
+                kind=EventKind.MESSAGE_NEW, remote_id=comment_id(chat.get("id"), message.get("message_id")),
+                channel_remote_id=channel_remote_id, occurred_at=_when(message.get("date")),
+                message=Message(comment_id(chat.get("id"), message.get("message_id")), str(chat.get("id")),
+                                _person(sender), str(message.get("text") or ""), _when(message.get("date"))),
+                person=_person(sender),
+            ))
+            continue
+        if not (message.get("reply_to_message") or message.get("message_thread_id")):
+            continue  # chatter in the group that is not a comment on a post
+        comment = to_comment(message)
+        events.append(Event(
+            kind=EventKind.COMMENT_EDIT if edited else EventKind.COMMENT_NEW,
+            remote_id=comment.remote_id + (f"@{message.get('edit_date')}" if edited else ""),
+            channel_remote_id=channel_remote_id, occurred_at=comment.created_at, comment=comment,
+            person=comment.author, post_remote_id=comment.post_remote_id or None,
+        ))
+    for key in ("channel_post", "edited_channel_post"):
+        post = update.get(key)
+        if isinstance(post, dict) and key == "channel_post":
+            events.append(Event(
+                kind=EventKind.POST_NEW, remote_id=str(post.get("message_id")), channel_remote_id=channel_remote_id,
+                occurred_at=_when(post.get("date")), post_remote_id=str(post.get("message_id")),
+            ))
+    member = update.get("chat_member")
+    if isinstance(member, dict):
+        old = (member.get("old_chat_member") or {}).get("status")
+        new = (member.get("new_chat_member") or {}).get("status")
+        inside = {"member", "administrator", "creator", "restricted"}
+        user = (member.get("new_chat_member") or {}).get("user") or member.get("from")
+        kind = None
+        if new in inside and old not in inside:
+            kind = EventKind.MEMBER_JOIN
+        elif old in inside and new not in inside:
+            kind = EventKind.MEMBER_LEAVE
+        if kind is not None:
+            events.append(Event(
+                kind=kind, remote_id=f"{(member.get('chat') or {}).get('id')}:{(user or {}).get('id')}:{member.get('date')}",
+                channel_remote_id=channel_remote_id, occurred_at=_when(member.get("date")), person=_person(user),
+            ))
+    reactions = update.get("message_reaction_count")
+    if isinstance(reactions, dict):
+        events.append(Event(
+            kind=EventKind.REACTIONS,
+            remote_id=f"{(reactions.get('chat') or {}).get('id')}:{reactions.get('message_id')}:{reactions.get('date')}",
+            channel_remote_id=channel_remote_id, occurred_at=_when(reactions.get("date")),
+            post_remote_id=str(reactions.get("message_id")), counts=reaction_counts(reactions),
+        ))
+    return events
+
+
+def reaction_counts(update: Mapping[str, Any]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for item in update.get("reactions") or ():
+        reaction = item.get("type") or {}
+        key = reaction.get("emoji") or (f"custom:{reaction.get('custom_emoji_id')}" if reaction.get("type") == "custom_emoji" else str(reaction.get("type")))
+        counts[key] = counts.get(key, 0) + int(item.get("total_count") or 0)
+    return counts

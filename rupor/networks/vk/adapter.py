@@ -1,0 +1,679 @@
+"""VKontakte adapter: community walls, comments, community messages, statistics, Callback API.
+
+A VK channel is one community (``remote_id`` = its positive id). VK splits the work between
+two tokens (schema ``access_token_type``): ``wall.post``, photo upload, ``polls.create``,
+``wall.deleteComment``, ``groups.ban`` and ``stats.*`` accept only a *user* token (of a
+community administrator or editor), while messages, long poll and community replies use the
+*community* token. Every call is a form-encoded POST with ``v=5.199`` and the token in the
+``Authorization: Bearer`` header, so it never appears in VK's echoed ``request_params``.
+
+Idempotency: ``guid`` (from the target's idempotency key) goes on every ``wall.post`` and
+``wall.createComment``, ``random_id`` on ``messages.send``; so an ambiguous failure of those
+calls is an :class:`UnknownOutcome` that the engine may retry with the same key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import httpx
+
+from rupor.core import http
+from rupor.networks import errors
+from rupor.networks.base import (
+    Adapter,
+    Capability,
+    ChannelAccess,
+    ChannelInfo,
+    ChannelMetrics,
+    Comment,
+    Content,
+    CredentialField,
+    Event,
+    EventKind,
+    Limits,
+    Media,
+    MemoryProgress,
+    Message,
+    Person,
+    PostMetrics,
+    Problem,
+    Progress,
+    PublicPage,
+    PublicPost,
+    Published,
+    PublishRequest,
+    TextUnit,
+    UpdatesPage,
+    WebhookResult,
+)
+from rupor.networks.vk import wire
+
+USER, GROUP = "user_token", "group_token"
+_RATES = {USER: 3, GROUP: 20}
+
+
+class _Pacer:
+    """Keeps this process under VK's per-token limits (3/s user, 20/s community) so a
+    multi-call publish does not trip error 6 against itself. Shared limits across workers are
+    the engine's job; this only spaces our own consecutive calls. A call's slot is stamped
+    again when its answer arrives, so VK's own clock (which saw the call somewhere in between)
+    never counts more than the limit in one second."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: dict[str, deque[list[float]]] = {}
+
+    def wait(self, token: str, per_second: int) -> list[float]:
+        key = hashlib.sha256(token.encode()).hexdigest()
+        while True:
+            with self._lock:
+                calls = self._calls.setdefault(key, deque())
+                now = time.monotonic()
+                while calls and calls[0][0] <= now - 1.05:
+                    calls.popleft()
+                if len(calls) < per_second:
+                    slot = [now]
+                    calls.append(slot)
+                    return slot
+                delay = min(c[0] for c in calls) + 1.05 - now
+            time.sleep(max(delay, 0.01))
+
+    def finished(self, slot: list[float]) -> None:
+        with self._lock:
+            slot[0] = time.monotonic()
+
+
+_pacer = _Pacer()
+
+_ACCESS_MESSAGES = {
+    wire.PERMISSION: "VK refused: the token lacks a permission this action needs.",
+    wire.ACCESS: "VK denied access: the token's user or community may not do this.",
+    wire.GROUP_AUTH: "VK refused the community token for this action; it needs the administrator's user token.",
+    wire.ACCESS_GROUP: "VK denied access to the community.",
+    wire.WALL_ACCESS_POST: "The post is not available: it was deleted or the token may not see it.",
+    wire.WALL_ACCESS_COMMENT: "The comment is not available or may not be changed with this token.",
+    wire.WALL_ACCESS_REPLIES: "Comments on this post are not available to the token.",
+    wire.WALL_ADD_REPLY: "Comments on this post are closed or the author is not allowed to comment.",
+    wire.WALL_ADD_POST: "VK does not allow this user to post on the community wall: check that the user is an editor or administrator and the wall is not closed.",
+    wire.WALL_LINKS_FORBIDDEN: "VK does not allow links in this post.",
+    wire.APP_DISABLED: "The VK application is disabled; check it on dev.vk.com.",
+    wire.UNKNOWN_METHOD: "VK does not know this method (Rupor needs an update).",
+    wire.USER_DELETED: "The VK user was deleted or banned.",
+    wire.PARAM_GROUP_ID: "VK does not know this community.",
+    wire.PARAM_PHOTO: "VK rejected the photo.",
+    wire.MESSAGES_BLACKLIST: "This person has blocked messages from the community.",
+    wire.MESSAGES_DENY: "This person has not allowed the community to send them messages.",
+    wire.MESSAGES_PRIVACY: "This person's privacy settings do not allow messages from the community.",
+    wire.MESSAGES_TOO_LONG: "The message is too long for VK (9000 characters at most).",
+    28: "VK refused the application's authorization.",
+    23: "VK has disabled this method.",
+    22: "VK could not take the uploaded file.",
+}
+
+
+def _excerpt(payload: Any) -> str:
+    text = json.dumps(payload, ensure_ascii=False) if not isinstance(payload, str) else payload
+    return text[:300]
+
+
+class VkAdapter(Adapter):
+    network = "vk"
+    display_name = "VKontakte"
+    default_base_url = wire.DEFAULT_BASE_URL
+    idempotent_publish = True
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({
+        Capability.PUBLISH_TEXT, Capability.PUBLISH_PHOTO, Capability.PUBLISH_ALBUM, Capability.PUBLISH_POLL,
+        Capability.PUBLISH_LINK, Capability.FIRST_COMMENT, Capability.EDIT, Capability.DELETE,
+        Capability.RECONCILE, Capability.READ_COMMENTS, Capability.REPLY_COMMENT, Capability.DELETE_COMMENT,
+        Capability.BAN_USER, Capability.READ_MESSAGES, Capability.SEND_MESSAGE, Capability.POST_METRICS,
+        Capability.CHANNEL_METRICS, Capability.PUBLIC_PAGES, Capability.WEBHOOKS, Capability.POLL_UPDATES,
+        Capability.VERIFY,
+    })
+    limits = Limits(
+        text_unit=TextUnit.CHARS,
+        text_max=16384,  # [M] widely reported wall limit; VK documents none (platforms.md 1, "?")
+        media_max=10,  # photos + videos per post [V dev.vk.com]
+        album_min=2,
+        album_max=10,
+        photo_max_bytes=50 * 1024 * 1024,
+        photo_types=("image/jpeg", "image/png", "image/gif"),
+        poll_options_min=1,  # add_answers: 1 to 10 [V]
+        poll_options_max=10,
+        poll_option_max=100,  # [V dev.vk.com]
+        links_max=None,  # links in the text are fine; at most one link *attachment* (checked below)
+        comment_max=16384,
+        message_max=9000,  # messages.send maxLength [V schema]
+    )
+    credential_fields = (
+        CredentialField(
+            "user_token", "Administrator's user token",
+            help="An access token of a VK user who is an administrator or editor of the community, with the "
+                 "rights wall, photos, groups, stats and offline. VK lets only user tokens publish on a "
+                 "community wall, upload photos, create polls and read statistics.",
+        ),
+        CredentialField(
+            "group_token", "Community token",
+            help="Created in the community: Manage → Working with API → Access tokens, with the rights to "
+                 "manage the community, messages and wall. Rupor uses it to answer comments, read and send "
+                 "community messages and receive events.",
+        ),
+        CredentialField(
+            "callback_confirmation", "Callback API confirmation string", secret=False, required=False,
+            help="Only if VK should send events to Rupor: the 'string to be returned' shown under Manage → "
+                 "Working with API → Callback API.",
+        ),
+        CredentialField(
+            "callback_secret", "Callback API secret key", required=False,
+            help="The secret key you set under Callback API; Rupor refuses deliveries that do not carry it.",
+        ),
+    )
+
+    # -- transport -------------------------------------------------------------------------
+    def _base(self, channel: ChannelAccess) -> str:
+        return (channel.base_url or self.default_base_url).rstrip("/")
+
+    def _timeout(self, channel: ChannelAccess) -> float | None:
+        value = channel.settings.get("timeout")
+        return float(value) if value is not None else None
+
+    def _token(self, channel: ChannelAccess, which: str) -> str:
+        token = channel.credentials.get(which, "")
+        if not token:
+            label = "administrator's user token" if which == USER else "community token"
+            raise errors.AuthExpired(f"The VK {label} is missing; reconnect the community in Rupor.", needs_person=True)
+        return token
+
+    def call(self, channel: ChannelAccess, method: str, params: Mapping[str, Any], *, token: str = USER) -> Any:
+        """One VK API method call; returns ``response`` or raises a taxonomy error."""
+        secret = self._token(channel, token)
+        slot = _pacer.wait(secret, _RATES[token]) if channel.settings.get("pace", True) else None
+        data = {k: str(int(v) if isinstance(v, bool) else v) for k, v in params.items() if v is not None}
+        data["v"] = wire.API_VERSION
+        creating = method in wire.KEYED_CREATES
+        try:
+            with http.client(base_url=self._base(channel), timeout=self._timeout(channel),
+                             headers={"Authorization": f"Bearer {secret}"}) as client:
+                try:
+                    answer = client.post(f"/method/{method}", data=data)
+                finally:
+                    if slot is not None:
+                        _pacer.finished(slot)
+        except (httpx.ConnectError, httpx.ConnectTimeout, http.BlockedAddress) as exc:
+            raise errors.Transient(f"Could not reach VK ({type(exc).__name__}); nothing was sent.") from exc
+        except httpx.HTTPError as exc:
+            raise self._ambiguous(creating, f"The connection to VK failed during {method} ({type(exc).__name__}).") from exc
+        return self._parse(method, answer, creating, token)
+
+    def _ambiguous(self, creating: bool, message: str, **kwargs: Any) -> errors.NetworkError:
+        if creating:
+            return errors.UnknownOutcome(message + " VK may or may not have done it.", **kwargs)
+        return errors.Transient(message, **kwargs)
+
+    def _parse(self, method: str, answer: httpx.Response, creating: bool, token: str) -> Any:
+        if answer.status_code == 429:
+            raise errors.RateLimited("VK asks to slow down.", code=429, retry_after=1.0, excerpt=answer.text[:200])
+        if answer.status_code >= 500:
+            raise self._ambiguous(creating, f"VK answered with a server error ({answer.status_code}).",
+                                  code=answer.status_code, excerpt=answer.text[:200])
+        if answer.status_code != 200:
+            raise errors.Rejected(f"VK refused the request (HTTP {answer.status_code}).", code=answer.status_code,
+                                  excerpt=answer.text[:200])
+        try:
+            payload = answer.json()
+        except ValueError as exc:
+            raise self._ambiguous(creating, "VK sent an answer Rupor could not read.", excerpt=answer.text[:200]) from exc
+        response, error = wire.unwrap(payload)
+        if error is None:
+            return response
+        raise self._error(method, error, creating, token, _excerpt(payload))
+
+    def _error(self, method: str, error: wire.ApiError, creating: bool, token: str, excerpt: str) -> errors.NetworkError:
+        code = error.code
+        kw: dict[str, Any] = {"code": code, "excerpt": excerpt}
+        if code == wire.AUTH:
+            label = "administrator's user token" if token == USER else "community token"
+            return errors.AuthExpired(f"The VK {label} is invalid or has expired; reconnect the community in Rupor.",
+                                      needs_person=True, **kw)
+        if code == wire.TOO_MANY:
+            return errors.RateLimited("Too many requests to VK per second.", retry_after=1.0, **kw)
+        if code == wire.FLOOD:
+            return errors.RateLimited("VK flood control: too many similar actions; Rupor will wait before trying again.",
+                                      retry_after=600.0, **kw)
+        if code == wire.RATE_LIMIT:
+            return errors.RateLimited("VK's quota for this action is used up for now.", retry_after=3600.0, **kw)
+        if code in (219, 224):
+            return errors.RateLimited("VK limits advertising posts; Rupor will try again later.", retry_after=3600.0, **kw)
+        if code == wire.WALL_REPLY_FLOOD:
+            return errors.RateLimited("Too many replies in a row; VK asks to wait.", retry_after=600.0, **kw)
+        if code == wire.CAPTCHA:
+            return errors.Rejected("VK asks for a captcha: a person must sign in on vk.com with the administrator's "
+                                   "account, solve it, and then retry.", needs_person=True, **kw)
+        if code in (wire.VALIDATION_REQUIRED, 703):
+            return errors.Rejected("VK asks the administrator to confirm their account on vk.com before continuing.",
+                                   needs_person=True, **kw)
+        if code in (wire.UNKNOWN, wire.SERVER):
+            return self._ambiguous(creating, f"VK had an internal error ({code}) during {method}.", **kw)
+        if code == wire.PARAM:
+            return errors.Rejected(f"VK rejected a parameter of {method}: {error.msg}", **kw)
+        message = _ACCESS_MESSAGES.get(code, f"VK refused {method} (error {code}).")
+        return errors.Rejected(message, needs_person=code in _ACCESS_MESSAGES, **kw)
+
+    # -- text ------------------------------------------------------------------------------
+    def validate(self, content: Content) -> list[Problem]:
+        problems = super().validate(content)
+        if any(m.kind != "photo" for m in content.media):
+            problems.append(Problem("media", "Rupor publishes only photos to VK for now."))
+        if content.poll is not None and not content.text.strip() and not content.media:
+            problems.append(Problem("poll", "VK does not allow a poll as the only content of a post: add text or a photo."))
+        if content.first_comment is not None and len(content.first_comment) > (self.limits.comment_max or 0):
+            problems.append(Problem("first_comment", "The first comment is too long for VK."))
+        return problems
+
+    # -- connection ------------------------------------------------------------------------
+    def _gid(self, channel: ChannelAccess) -> int:
+        try:
+            return abs(int(channel.remote_id))
+        except ValueError as exc:
+            raise errors.Rejected("The VK community id must be a number.", needs_person=True) from exc
+
+    def verify(self, channel: ChannelAccess) -> ChannelInfo:
+        gid = self._gid(channel)
+        own = self.call(channel, "groups.getById", {}, token=GROUP)["groups"][0]
+        if int(own["id"]) != gid:
+            raise errors.Rejected(f"The community token belongs to another community ({own.get('name', own['id'])}).",
+                                  needs_person=True)
+        group = self.call(channel, "groups.getById", {"group_id": gid, "fields": "members_count,wall,can_post"})["groups"][0]
+        if not group.get("is_admin") or int(group.get("admin_level", 0)) < 2:
+            raise errors.Rejected("The VK user whose token was given is not an editor or administrator of the "
+                                  "community, so Rupor cannot publish there.", needs_person=True, code="not_admin")
+        if group.get("wall") == 0:
+            raise errors.Rejected("The community's wall is turned off; turn it on in the community settings.",
+                                  needs_person=True, code="wall_off")
+        notes = []
+        if group.get("wall") == 3:
+            notes.append("The wall is closed: only the community can post and members cannot comment.")
+        if int(group.get("admin_level", 0)) < 3:
+            notes.append("The user is an editor, not an administrator: Rupor cannot manage Callback API servers.")
+        return ChannelInfo(remote_id=str(gid), name=str(group.get("name", "")),
+                           url=f"https://vk.com/{group.get('screen_name') or f'club{gid}'}",
+                           members=group.get("members_count"), can_publish=True, notes=tuple(notes))
+
+    # -- publishing ------------------------------------------------------------------------
+    def _upload_photo(self, channel: ChannelAccess, gid: int, media: Media, server: dict[str, Any]) -> str:
+        try:
+            with http.client(timeout=self._timeout(channel)) as client:
+                answer = client.post(server["upload_url"], files={"photo": (media.filename, media.data, media.content_type)})
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise errors.Transient("Could not reach VK's upload server; nothing was sent.") from exc
+        except httpx.HTTPError as exc:  # an orphan upload is harmless: safe to redo
+            raise errors.Transient(f"The photo upload to VK failed ({type(exc).__name__}).") from exc
+        if answer.status_code != 200:
+            raise errors.Transient(f"VK's upload server answered {answer.status_code}.", code=answer.status_code)
+        try:
+            uploaded = answer.json()
+        except ValueError as exc:
+            raise errors.Transient("VK's upload server sent an unreadable answer.") from exc
+        if not isinstance(uploaded, dict) or uploaded.get("photo") in (None, "", "[]"):
+            raise errors.Rejected(f"VK did not accept {media.filename} as a photo.", code=wire.PARAM_PHOTO,
+                                  excerpt=_excerpt(uploaded))
+        saved = self.call(channel, "photos.saveWallPhoto", {
+            "group_id": gid, "photo": uploaded["photo"], "server": uploaded.get("server"), "hash": uploaded.get("hash"),
+        })
+        photo = saved[0]
+        return f"photo{photo['owner_id']}_{photo['id']}"
+
+    def publish(self, channel: ChannelAccess, request: PublishRequest, progress: Progress) -> Published:
+        content = request.content
+        gid = self._gid(channel)
+        attachments: list[str] = []
+        server: dict[str, Any] | None = None
+        for index, media in enumerate(content.media):
+            key = f"photo:{index}"
+            done = progress.get(key)
+            if not done:
+                if server is None:
+                    server = self.call(channel, "photos.getWallUploadServer", {"group_id": gid})
+                done = self._upload_photo(channel, gid, media, server)
+                progress.save(key, done)
+            attachments.append(str(done))
+        if content.poll is not None:
+            done = progress.get("poll")
+            if not done:
+                poll = content.poll
+                created = self.call(channel, "polls.create", {
+                    "owner_id": -gid, "question": poll.question, "is_anonymous": poll.anonymous,
+                    "is_multiple": poll.multiple, "add_answers": json.dumps(list(poll.options), ensure_ascii=False),
+                })
+                done = f"poll{created['owner_id']}_{created['id']}"
+                progress.save("poll", done)
+            attachments.append(str(done))
+        if content.link:
+            attachments.append(content.link)
+        params: dict[str, Any] = {"owner_id": -gid, "from_group": 1, "message": content.text or None,
+                                  "attachments": ",".join(attachments) or None, "guid": request.idempotency_key}
+        when = request.publish_at
+        now = dt.datetime.now(dt.UTC)
+        if when is not None and when > now + dt.timedelta(minutes=2):
+            params["publish_date"] = int(when.timestamp())
+        else:
+            when = None
+        post_id = progress.get("post_id")
+        if not post_id:
+            post_id = int(self.call(channel, "wall.post", params)["post_id"])
+            progress.save("post_id", post_id)
+        remote = wire.post_remote_id(-gid, int(post_id))
+        excerpt = f"post {remote}"
+        if content.first_comment and not progress.get("first_comment"):
+            try:
+                comment = self.call(channel, "wall.createComment", {
+                    "owner_id": -gid, "post_id": post_id, "from_group": gid, "message": content.first_comment,
+                    "guid": f"{request.idempotency_key}:first-comment",
+                }, token=GROUP)
+                progress.save("first_comment", comment["comment_id"])
+            except errors.Rejected as exc:
+                excerpt = f"post {remote}; the first comment failed: {exc.message}"
+        return Published(remote_id=remote, url=wire.post_url(-gid, int(post_id)), published_at=when or now, excerpt=excerpt)
+
+    def find_published(self, channel: ChannelAccess, request: PublishRequest) -> Published | None:
+        gid = self._gid(channel)
+        content = request.content
+        filters = ["owner"] + (["postponed"] if request.publish_at else [])
+        for filt in filters:
+            page = self.call(channel, "wall.get", {"owner_id": -gid, "count": 100, "filter": filt})
+            for item in page.get("items", []):
+                if item.get("text", "") != content.text:
+                    continue
+                kinds = [a.get("type") for a in item.get("attachments", [])]
+                if kinds.count("photo") != len(content.media) or (content.poll is not None) != ("poll" in kinds):
+                    continue
+                return Published(remote_id=wire.post_remote_id(int(item["owner_id"]), int(item["id"])),
+                                 url=wire.post_url(int(item["owner_id"]), int(item["id"])),
+                                 published_at=wire.timestamp(item.get("date")), excerpt="found on the wall")
+        return None
+
+    def edit(self, channel: ChannelAccess, remote_id: str, content: Content) -> None:
+        owner_id, post_id = wire.split_post_id(remote_id)
+        current = self.call(channel, "wall.getById", {"posts": remote_id}).get("items", [])
+        if not current:
+            raise errors.Rejected("The post is no longer on the wall.", code=wire.WALL_ACCESS_POST)
+        keep = [f"{a['type']}{a[a['type']]['owner_id']}_{a[a['type']]['id']}" for a in current[0].get("attachments", [])
+                if a.get("type") in ("photo", "poll", "video", "doc") and isinstance(a.get(a["type"]), dict)]
+        if content.media:
+            progress = MemoryProgress()
+            server = self.call(channel, "photos.getWallUploadServer", {"group_id": -owner_id})
+            keep = [a for a in keep if not a.startswith("photo")]
+            for index, media in enumerate(content.media):
+                keep.append(self._upload_photo(channel, -owner_id, media, server))
+                progress.save(f"photo:{index}", keep[-1])
+        if content.link:
+            keep.append(content.link)
+        self.call(channel, "wall.edit", {"owner_id": owner_id, "post_id": post_id, "message": content.text,
+                                         "attachments": ",".join(keep) or None})
+
+    def delete(self, channel: ChannelAccess, remote_id: str) -> None:
+        owner_id, post_id = wire.split_post_id(remote_id)
+        self.call(channel, "wall.delete", {"owner_id": owner_id, "post_id": post_id})
+
+    # -- conversation ----------------------------------------------------------------------
+    def _comment(self, raw: dict[str, Any], owner_id: int, post_id: int, names: Mapping[int, str]) -> Comment:
+        author = int(raw.get("from_id", 0))
+        parent = raw.get("reply_to_comment") or (raw.get("parents_stack") or [None])[-1]
+        return Comment(
+            remote_id=wire.comment_remote_id(owner_id, int(raw["id"])),
+            post_remote_id=wire.post_remote_id(owner_id, int(raw.get("post_id", post_id))),
+            author=Person(str(author), names.get(author, ""), wire.owner_url(author)),
+            text=str(raw.get("text", "")), created_at=wire.timestamp(raw.get("date")),
+            parent_remote_id=wire.comment_remote_id(owner_id, int(parent)) if parent else None,
+            deleted=bool(raw.get("deleted")),
+        )
+
+    def read_comments(self, channel: ChannelAccess, post_remote_id: str, *, since: dt.datetime | None = None) -> Sequence[Comment]:
+        owner_id, post_id = wire.split_post_id(post_remote_id)
+        out: list[Comment] = []
+        offset = 0
+        while True:
+            page = self.call(channel, "wall.getComments", {
+                "owner_id": owner_id, "post_id": post_id, "count": 100, "offset": offset, "sort": "asc",
+                "thread_items_count": 10, "extended": 1,
+            })
+            names = wire.names_of(page.get("profiles"), page.get("groups"))
+            items = page.get("items", [])
+            for raw in items:
+                out.append(self._comment(raw, owner_id, post_id, names))
+                thread = raw.get("thread") or {}
+                replies = thread.get("items", [])
+                if thread.get("count", 0) > len(replies):
+                    replies = self._thread(channel, owner_id, post_id, int(raw["id"]), names)
+                out.extend(self._comment(r, owner_id, post_id, names) for r in replies)
+            offset += len(items)
+            if not items or offset >= int(page.get("current_level_count", page.get("count", 0))):
+                break
+        if since is not None:
+            out = [c for c in out if c.created_at >= since]
+        return out
+
+    def _thread(self, channel: ChannelAccess, owner_id: int, post_id: int, comment_id: int, names: dict[int, str]) -> list[dict[str, Any]]:
+        replies: list[dict[str, Any]] = []
+        while True:
+            page = self.call(channel, "wall.getComments", {"owner_id": owner_id, "post_id": post_id, "comment_id": comment_id,
+                                                           "count": 100, "offset": len(replies), "sort": "asc", "extended": 1})
+            names.update(wire.names_of(page.get("profiles"), page.get("groups")))
+            items = page.get("items", [])
+            replies.extend(items)
+            if not items or len(replies) >= int(page.get("count", 0)):
+                return replies
+
+    def reply_comment(self, channel: ChannelAccess, post_remote_id: str, text: str, *, reply_to: str | None = None,
+                      idempotency_key: str) -> Comment:
+        owner_id, post_id = wire.split_post_id(post_remote_id)
+        gid = self._gid(channel)
+        params: dict[str, Any] = {"owner_id": owner_id, "post_id": post_id, "from_group": gid, "message": text,
+                                  "guid": idempotency_key}
+        if reply_to:
+            params["reply_to_comment"] = wire.split_comment_id(reply_to)
+        created = self.call(channel, "wall.createComment", params, token=GROUP)
+        return Comment(remote_id=wire.comment_remote_id(owner_id, int(created["comment_id"])), post_remote_id=post_remote_id,
+                       author=Person(str(-gid), "", wire.owner_url(-gid)), text=text, created_at=dt.datetime.now(dt.UTC),
+                       parent_remote_id=reply_to)
+
+    def delete_comment(self, channel: ChannelAccess, post_remote_id: str, comment_remote_id: str) -> None:
+        owner_id, _ = wire.split_post_id(post_remote_id)
+        self.call(channel, "wall.deleteComment", {"owner_id": owner_id, "comment_id": wire.split_comment_id(comment_remote_id)})
+
+    def ban_user(self, channel: ChannelAccess, user_remote_id: str, *, reason: str = "") -> None:
+        self.call(channel, "groups.ban", {"group_id": self._gid(channel), "owner_id": int(user_remote_id),
+                                          "comment": reason or None, "comment_visible": 1 if reason else None})
+
+    def _message(self, raw: dict[str, Any], names: Mapping[int, str]) -> Message:
+        author = int(raw.get("from_id", 0))
+        return Message(remote_id=str(raw["id"]), conversation_id=str(raw.get("peer_id", author)),
+                       author=Person(str(author), names.get(author, ""), wire.owner_url(author)),
+                       text=str(raw.get("text", "")), created_at=wire.timestamp(raw.get("date")),
+                       outgoing=bool(raw.get("out")))
+
+    def read_messages(self, channel: ChannelAccess, *, since: dt.datetime | None = None) -> Sequence[Message]:
+        convs = self.call(channel, "messages.getConversations", {"count": 200, "extended": 1}, token=GROUP)
+        names = wire.names_of(convs.get("profiles"), convs.get("groups"))
+        out: list[Message] = []
+        for item in convs.get("items", []):
+            last = item.get("last_message") or {}
+            if since is not None and wire.timestamp(last.get("date")) < since:
+                continue
+            peer = item["conversation"]["peer"]["id"]
+            history = self.call(channel, "messages.getHistory", {"peer_id": peer, "count": 200}, token=GROUP)
+            for raw in history.get("items", []):
+                message = self._message(raw, names)
+                if since is None or message.created_at >= since:
+                    out.append(message)
+        out.sort(key=lambda m: (m.created_at, int(m.remote_id)))
+        return out
+
+    def send_message(self, channel: ChannelAccess, conversation_id: str, text: str, *, idempotency_key: str) -> Message:
+        gid = self._gid(channel)
+        random_id = int.from_bytes(hashlib.sha256(idempotency_key.encode()).digest()[:4], "big") & 0x7FFFFFFF or 1
+        message_id = self.call(channel, "messages.send", {"peer_id": int(conversation_id), "random_id": random_id,
+                                                          "message": text}, token=GROUP)
+        return Message(remote_id=str(message_id), conversation_id=conversation_id,
+                       author=Person(str(-gid), "", wire.owner_url(-gid)), text=text,
+                       created_at=dt.datetime.now(dt.UTC), outgoing=True)
+
+    # -- measurement -----------------------------------------------------------------------
+    def post_metrics(self, channel: ChannelAccess, remote_ids: Sequence[str]) -> Sequence[PostMetrics]:
+        now = dt.datetime.now(dt.UTC)
+        items: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(remote_ids), 100):
+            chunk = remote_ids[start : start + 100]
+            for item in self.call(channel, "wall.getById", {"posts": ",".join(chunk)}).get("items", []):
+                items[wire.post_remote_id(int(item["owner_id"]), int(item["id"]))] = item
+        reach: dict[str, dict[str, Any]] = {}
+        gid = self._gid(channel)
+        own = [r for r in items if wire.split_post_id(r)[0] == -gid]
+        try:
+            for start in range(0, len(own), 30):
+                chunk = own[start : start + 30]
+                stats = self.call(channel, "stats.getPostReach", {"owner_id": -gid,
+                                                                   "post_ids": ",".join(str(wire.split_post_id(r)[1]) for r in chunk)})
+                for row in stats:
+                    reach[wire.post_remote_id(-gid, int(row["post_id"]))] = row
+        except errors.Rejected:
+            reach = {}  # statistics need admin rights; the counters still count
+        out = []
+        for remote in remote_ids:
+            item = items.get(remote)
+            if item is None:
+                continue
+            row = reach.get(remote, {})
+            extra = {k: int(row[k]) for k in ("reach_subscribers", "reach_viral", "reach_ads", "links", "to_group",
+                                              "join_group", "hide", "unsubscribe", "report") if isinstance(row.get(k), int)}
+            out.append(PostMetrics(remote_id=remote, read_at=now, likes=wire.count_of(item, "likes"),
+                                   reposts=wire.count_of(item, "reposts"), comments=wire.count_of(item, "comments"),
+                                   views=wire.count_of(item, "views"),
+                                   reach=int(row["reach_total"]) if isinstance(row.get("reach_total"), int) else None,
+                                   extra=extra))
+        return out
+
+    def channel_metrics(self, channel: ChannelAccess) -> ChannelMetrics:
+        gid = self._gid(channel)
+        group = self.call(channel, "groups.getById", {"group_id": gid, "fields": "members_count"}, token=GROUP)["groups"][0]
+        joins = leaves = None
+        extra: dict[str, int] = {}
+        try:
+            periods = self.call(channel, "stats.get", {"group_id": gid, "interval": "day", "intervals_count": 1})
+            if periods:
+                activity = periods[0].get("activity") or {}
+                joins, leaves = activity.get("subscribed", 0), activity.get("unsubscribed", 0)
+                reach = periods[0].get("reach") or {}
+                extra = {f"reach_{k}" if k != "reach" else "reach": int(v) for k, v in reach.items() if isinstance(v, int)}
+        except errors.Rejected:
+            pass  # statistics are closed to this user; members still count
+        return ChannelMetrics(read_at=dt.datetime.now(dt.UTC), members=group.get("members_count"), joins=joins,
+                              leaves=leaves, extra=extra)
+
+    def public_page(self, channel: ChannelAccess, handle: str, *, limit: int = 20) -> PublicPage:
+        ref = handle.strip().rstrip("/").rsplit("/", 1)[-1].lstrip("@")
+        group = self.call(channel, "groups.getById", {"group_id": ref, "fields": "members_count"})["groups"][0]
+        gid = int(group["id"])
+        page = self.call(channel, "wall.get", {"owner_id": -gid, "count": max(1, min(limit, 100)), "filter": "owner"})
+        posts = tuple(PublicPost(remote_id=wire.post_remote_id(-gid, int(i["id"])), text=str(i.get("text", "")),
+                                 published_at=wire.timestamp(i.get("date")), likes=wire.count_of(i, "likes"),
+                                 reposts=wire.count_of(i, "reposts"), comments=wire.count_of(i, "comments"),
+                                 views=wire.count_of(i, "views"), url=wire.post_url(-gid, int(i["id"])))
+                      for i in page.get("items", []))
+        return PublicPage(remote_id=str(gid), name=str(group.get("name", "")), members=group.get("members_count"),
+                          posts=posts, url=f"https://vk.com/{group.get('screen_name') or f'club{gid}'}")
+
+    # -- intake ----------------------------------------------------------------------------
+    def events_from(self, channel_id: str, update: Mapping[str, Any]) -> list[Event]:
+        """Map one Callback API / Long Poll update to our events (unknown types map to none)."""
+        kind = update.get("type")
+        obj = update.get("object") or {}
+        event_id = str(update.get("event_id", ""))
+        now = dt.datetime.now(dt.UTC)
+        if kind in ("wall_reply_new", "wall_reply_edit"):
+            owner_id = int(obj.get("post_owner_id", obj.get("owner_id", -int(channel_id))))
+            comment = self._comment(obj, owner_id, int(obj.get("post_id", 0)), {})
+            return [Event(kind=EventKind.COMMENT_NEW if kind == "wall_reply_new" else EventKind.COMMENT_EDIT,
+                          remote_id=comment.remote_id if kind == "wall_reply_new" else f"{comment.remote_id}:{event_id}",
+                          channel_remote_id=channel_id, occurred_at=comment.created_at, comment=comment,
+                          person=comment.author, post_remote_id=comment.post_remote_id)]
+        if kind == "wall_reply_delete":
+            owner_id = int(obj.get("owner_id", -int(channel_id)))
+            remote = wire.comment_remote_id(owner_id, int(obj["id"]))
+            post = wire.post_remote_id(owner_id, int(obj.get("post_id", 0)))
+            deleter = str(obj.get("deleter_id", obj.get("user_id", "")))
+            comment = Comment(remote_id=remote, post_remote_id=post, author=Person(str(obj.get("user_id", ""))), text="",
+                              created_at=now, deleted=True)
+            return [Event(kind=EventKind.COMMENT_DELETE, remote_id=remote, channel_remote_id=channel_id, occurred_at=now,
+                          comment=comment, person=Person(deleter), post_remote_id=post)]
+        if kind == "message_new":
+            raw = obj.get("message", obj)
+            message = self._message(raw, {})
+            return [Event(kind=EventKind.MESSAGE_NEW, remote_id=message.remote_id, channel_remote_id=channel_id,
+                          occurred_at=message.created_at, message=message, person=message.author)]
+        if kind in ("group_join", "group_leave"):
+            user = int(obj.get("user_id", 0))
+            return [Event(kind=EventKind.MEMBER_JOIN if kind == "group_join" else EventKind.MEMBER_LEAVE,
+                          remote_id=event_id or f"{kind}:{user}:{now.timestamp()}", channel_remote_id=channel_id,
+                          occurred_at=now, person=Person(str(user), "", wire.owner_url(user)))]
+        if kind == "wall_post_new":
+            remote = wire.post_remote_id(int(obj.get("owner_id", -int(channel_id))), int(obj.get("id", 0)))
+            return [Event(kind=EventKind.POST_NEW, remote_id=remote, channel_remote_id=channel_id,
+                          occurred_at=wire.timestamp(obj.get("date")), post_remote_id=remote)]
+        return []
+
+    def handle_webhook(self, channel: ChannelAccess, headers: Mapping[str, str], body: bytes) -> WebhookResult:
+        try:
+            update = json.loads(body)
+        except ValueError:
+            return WebhookResult(status=400, body=b"not a VK callback")
+        if not isinstance(update, dict) or "type" not in update:
+            return WebhookResult(status=400, body=b"not a VK callback")
+        gid = self._gid(channel)
+        if int(update.get("group_id", 0) or 0) != gid:
+            return WebhookResult(status=403, body=b"wrong community")
+        secret = channel.credentials.get("callback_secret", "")
+        if update["type"] == "confirmation":
+            code = channel.credentials.get("callback_confirmation", "") or str(channel.settings.get("callback_confirmation", ""))
+            if not code:
+                return WebhookResult(status=403, body=b"no confirmation string configured")
+            return WebhookResult(body=code.encode())
+        if secret and not hmac.compare_digest(str(update.get("secret", "")).encode(), secret.encode()):
+            return WebhookResult(status=403, body=b"wrong secret")
+        return WebhookResult(events=tuple(self.events_from(str(gid), update)))
+
+    def poll_updates(self, channel: ChannelAccess, cursor: str | None) -> UpdatesPage:
+        gid = self._gid(channel)
+        state = json.loads(cursor) if cursor else {}
+        if not state.get("key"):
+            server = self.call(channel, "groups.getLongPollServer", {"group_id": gid}, token=GROUP)
+            state = {"server": server["server"], "key": server["key"], "ts": state.get("ts") or server["ts"]}
+        wait = int(channel.settings.get("longpoll_wait", 0))
+        timeout = float(self._timeout(channel) or 10) + wait
+        try:
+            with http.client(timeout=timeout) as client:
+                answer = client.get(state["server"], params={"act": "a_check", "key": state["key"], "ts": state["ts"], "wait": wait})
+            payload = answer.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise errors.Transient(f"VK's long poll server did not answer ({type(exc).__name__}).") from exc
+        failed = payload.get("failed")
+        if failed == 1:
+            state["ts"] = str(payload.get("ts", state["ts"]))
+            return UpdatesPage(events=(), cursor=json.dumps(state))
+        if failed == 2:
+            return UpdatesPage(events=(), cursor=json.dumps({"ts": state["ts"]}))
+        if failed == 3:
+            return UpdatesPage(events=(), cursor=None)
+        events: list[Event] = []
+        for update in payload.get("updates", []):
+            events.extend(self.events_from(str(gid), update))
+        state["ts"] = str(payload.get("ts", state["ts"]))
+        return UpdatesPage(events=tuple(events), cursor=json.dumps(state))

@@ -1,0 +1,1444 @@
+"""A local VK API server that behaves like the real one (platforms.md section 1.12).
+
+Routes:
+
+* ``GET|POST /method/<name>`` — the API. ``v`` is mandatory (error 8); the token comes from
+  ``access_token`` or ``Authorization: Bearer``; token types are enforced per method from the
+  vendored schema (error 27 for a community token on a user-only method, 5 for an unknown
+  token); required parameters, integer/boolean types, minimum/maximum/maxLength/enum are
+  enforced from the schema (error 100, "One of the parameters specified was missing or
+  invalid: <name> is undefined"); per-token buckets of 3/s (user) and 20/s (community)
+  answer error 6. Errors come in a 200 body, as VK does.
+* ``POST /upload/wall`` — the upload URL ``photos.getWallUploadServer`` hands out (multipart,
+  field ``photo``), answering ``{"server", "photo", "hash"}``.
+* ``GET /lp/<group_id>?act=a_check&key=&ts=&wait=`` — Bots Long Poll, with ``failed`` 1/2/3.
+* ``/_emulator/*`` — faults, clock, state, ledger, reset (shared), plus VK extras:
+  ``POST /_emulator/vk/errors`` ``{"method", "code", "count"}`` queues a VK error (e.g. 14
+  captcha) for the next calls of a method; ``POST /_emulator/vk/audience_comment``
+  ``{"post": "-1_5", "text"}``; ``POST /_emulator/vk/audience_message`` ``{"text"}``;
+  ``GET /_emulator/vk/posts_with?marker=``; ``POST /_emulator/vk/longpoll``
+  ``{"expire_key": true}`` or ``{"lose_history": true}``.
+
+Modelled behaviour that VK does not document, marked as assumed:
+
+* a repeated ``wall.post`` with the same (user, owner_id, guid) returns the original
+  ``post_id`` and creates nothing (the same for ``wall.createComment`` per post);
+* a repeated ``messages.send`` with the same (sender, random_id != 0) returns the original
+  message id and sends nothing;
+* callback deliveries that do not get ``200 ok`` are retried ``callback_retries`` times
+  (default 5) with doubling delays starting at ``callback_retry_delay`` seconds (0.2).
+
+Engagement is deterministic from the seed and the emulator clock: views, likes and reposts
+grow towards a per-post potential; the simulated audience comments on posts older than 30
+minutes (of emulator time) and joins/leaves the demo community every emulated hour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import random
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import Scope
+
+from rupor.networks.emulation import EmulatorClock, FaultInjector, FaultMiddleware, control_routes
+from rupor.networks.vk import wire
+
+DEMO_GROUP_ID = 1
+COMPETITOR_GROUP_ID = 2
+ADMIN_USER_ID = 100
+OUTSIDER_USER_ID = 101
+ADMIN_TOKEN = "vk1.a.demo-admin-user-token"
+GROUP_TOKEN = "vk1.a.demo-community-token"
+OUTSIDER_TOKEN = "vk1.a.demo-outsider-user-token"
+CONFIRMATION_CODE = "a1b2c3d4"
+RATES = {"user": 3, "group": 20, "service": 5}
+WALL_ALBUM_ID = -14
+
+_FIRST = ("Anna", "Ivan", "Olga", "Dmitry", "Maria", "Sergey", "Elena", "Pavel", "Daria", "Nikita", "Yulia", "Artyom")
+_LAST = ("Smirnova", "Ivanov", "Kuznetsova", "Popov", "Sokolova", "Lebedev", "Kozlova", "Novikov", "Morozova", "Volkov")
+_AUDIENCE_LINES = (
+    "Great post, thank you!", "When is the next one?", "Interesting 🤔", "Agree with every word",
+    "Can you tell more about this?", "👍👍👍", "Shared it with friends", "Where can I buy it?",
+)
+_COMPETITOR_LINES = (
+    "New seasonal menu is here ☕", "Weekend discount: 20% on all drinks", "Meet our new barista Olga",
+    "How we roast our beans — a short story", "Vote: which syrup should we add next?", "We are open late this Friday",
+)
+_EVENT_TYPES = (
+    "message_new", "message_reply", "message_allow", "message_deny", "wall_reply_new", "wall_reply_edit",
+    "wall_reply_delete", "wall_reply_restore", "wall_post_new", "wall_repost", "group_join", "group_leave",
+    "like_add", "like_remove", "poll_vote_new", "user_block", "user_unblock",
+)
+
+
+class VkError(Exception):
+    def __init__(self, code: int, msg: str | None = None, **extra: Any) -> None:
+        super().__init__(msg or wire.error_description(code))
+        self.code = code
+        self.msg = msg or wire.error_description(code)
+        self.extra = extra
+
+
+def _param_error(detail: str) -> VkError:
+    return VkError(wire.PARAM, f"One of the parameters specified was missing or invalid: {detail}")
+
+
+@dataclass
+class Token:
+    kind: str  # user | group | service
+    owner: int  # user id, or group id for community tokens
+    valid: bool = True
+
+
+@dataclass
+class Group:
+    id: int
+    name: str
+    screen_name: str
+    type: str = "group"
+    is_closed: int = 0
+    wall: int = 2  # 0 off, 1 open, 2 limited, 3 closed
+    admins: dict[int, int] = field(default_factory=dict)  # user id -> admin_level (1 moder, 2 editor, 3 admin)
+    members: dict[int, int] = field(default_factory=dict)  # user id -> joined unix time
+    banned: dict[int, dict[str, Any]] = field(default_factory=dict)
+    joins: list[tuple[int, int]] = field(default_factory=list)  # (time, user id)
+    leaves: list[tuple[int, int]] = field(default_factory=list)
+    confirmation_code: str = CONFIRMATION_CODE
+    callback_servers: dict[int, dict[str, Any]] = field(default_factory=dict)
+    longpoll: dict[str, Any] = field(default_factory=dict)
+    events: deque[tuple[int, dict[str, Any]]] = field(default_factory=lambda: deque(maxlen=1000))
+    event_ts: int = 1
+    lp_key: str = ""
+
+
+@dataclass
+class Post:
+    id: int
+    owner_id: int
+    from_id: int
+    created_by: int
+    date: int
+    text: str
+    attachments: list[dict[str, Any]]
+    post_type: str = "post"  # post | postpone
+    guid: str | None = None
+    deleted: bool = False
+    close_comments: bool = False
+    is_pinned: bool = False
+    edited: int | None = None
+    audience_comments: int = 0
+
+
+@dataclass
+class WallComment:
+    id: int
+    owner_id: int
+    post_id: int
+    from_id: int
+    date: int
+    text: str
+    reply_to_comment: int | None
+    reply_to_user: int | None
+    parents_stack: list[int]
+    deleted: bool = False
+
+
+@dataclass
+class Msg:
+    id: int
+    group_id: int
+    peer_id: int
+    from_id: int
+    date: int
+    text: str
+    out: int
+    random_id: int = 0
+
+
+class Ctx:
+    """One API call: its parameters and the token that made it."""
+
+    def __init__(self, method: str, params: dict[str, str], token: Token, base_url: str) -> None:
+        self.method = method
+        self.params = params
+        self.token = token
+        self.base_url = base_url
+
+    def has(self, name: str) -> bool:
+        return self.params.get(name, "") != ""
+
+    def text(self, name: str, default: str = "") -> str:
+        return self.params.get(name, default)
+
+    def num(self, name: str, default: int | None = None) -> int | None:
+        raw = self.params.get(name, "")
+        if raw == "":
+            return default
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise _param_error(f"{name} not integer") from exc
+
+    def req_int(self, name: str) -> int:
+        value = self.num(name)
+        if value is None:
+            raise _param_error(f"{name} is undefined")
+        return value
+
+    def flag(self, name: str) -> bool:
+        return self.params.get(name, "0").lower() in ("1", "true")
+
+    def items(self, name: str) -> list[str]:
+        raw = self.params.get(name, "")
+        return [x.strip() for x in raw.split(",") if x.strip()]
+
+    @property
+    def user_id(self) -> int | None:
+        return self.token.owner if self.token.kind == "user" else None
+
+
+class VkEmulator:
+    """All state of one emulated VK, guarded by one lock."""
+
+    def __init__(self, seed: int = 0, rate_limits: bool = True, clock: EmulatorClock | None = None, **options: Any) -> None:
+        self.seed = seed
+        self.rate_limits = rate_limits
+        self.clock = clock or EmulatorClock()
+        self.options = options
+        self.lock = threading.RLock()
+        self.retries = int(options.get("callback_retries", 5))
+        self.retry_delay = float(options.get("callback_retry_delay", 0.2))
+        self.delivery_timeout = float(options.get("callback_timeout", 3.0))
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._wake = threading.Event()
+        self.reset()
+
+    # -- world ---------------------------------------------------------------------------
+    def reset(self) -> None:
+        with self.lock:
+            self.start = int(self.clock.timestamp())
+            self.tokens: dict[str, Token] = {
+                ADMIN_TOKEN: Token("user", ADMIN_USER_ID),
+                OUTSIDER_TOKEN: Token("user", OUTSIDER_USER_ID),
+                GROUP_TOKEN: Token("group", DEMO_GROUP_ID),
+            }
+            self.buckets: dict[str, deque[float]] = {}
+            self.groups: dict[int, Group] = {}
+            self.posts: dict[int, dict[int, Post]] = {}
+            self.comments: dict[int, dict[int, WallComment]] = {}
+            self.next_post: dict[int, int] = {}
+            self.next_comment: dict[int, int] = {}
+            self.post_guids: dict[tuple[int, int, str], int] = {}
+            self.comment_guids: dict[tuple[int, int, str], int] = {}
+            self.uploads: dict[str, dict[str, Any]] = {}
+            self.photos: dict[tuple[int, int], dict[str, Any]] = {}
+            self.polls: dict[tuple[int, int], dict[str, Any]] = {}
+            self.next_media = 457239017
+            self.messages: dict[int, list[Msg]] = {}
+            self.random_ids: dict[tuple[int, int], int] = {}
+            self.ledger: list[dict[str, Any]] = []
+            self.deliveries: list[dict[str, Any]] = []
+            self.pending: list[dict[str, Any]] = []
+            self.queued_errors: list[dict[str, Any]] = []
+            self.hours_done = 0
+            self.next_audience_user = 20000
+            self._seed_world()
+
+    def _seed_world(self) -> None:
+        rng = random.Random(f"vk:{self.seed}")
+        demo = Group(DEMO_GROUP_ID, "Rupor Demo", "rupor_demo", admins={ADMIN_USER_ID: 3}, wall=2)
+        for uid in range(10000, 10000 + 300 + rng.randint(0, 50)):
+            demo.members[uid] = self.start - rng.randint(86400, 86400 * 300)
+        demo.members[ADMIN_USER_ID] = self.start - 86400 * 400
+        demo.longpoll = {"enabled": True, "api_version": wire.API_VERSION, "events": set(_EVENT_TYPES)}
+        demo.lp_key = self._key("lp", DEMO_GROUP_ID, 0)
+        rival = Group(COMPETITOR_GROUP_ID, "Competitor Coffee", "competitor_coffee", type="page", wall=2, admins={999: 3})
+        for uid in range(30000, 30000 + 1200 + rng.randint(0, 400)):
+            rival.members[uid] = self.start - rng.randint(86400, 86400 * 700)
+        rival.lp_key = self._key("lp", COMPETITOR_GROUP_ID, 0)
+        self.groups = {g.id: g for g in (demo, rival)}
+        for i, text in enumerate(_COMPETITOR_LINES):
+            self._add_post(-COMPETITOR_GROUP_ID, -COMPETITOR_GROUP_ID, 999, self.start - (len(_COMPETITOR_LINES) - i) * 86400, text, [])
+
+    def _key(self, *parts: object) -> str:
+        return hashlib.sha256(":".join(map(str, (self.seed, *parts))).encode()).hexdigest()
+
+    def now(self) -> int:
+        return int(self.clock.timestamp())
+
+    def profile(self, uid: int) -> dict[str, Any]:
+        if uid == ADMIN_USER_ID:
+            first, last = "Vera", "Editor"
+        elif uid == OUTSIDER_USER_ID:
+            first, last = "Oleg", "Outsider"
+        else:
+            first, last = _FIRST[(uid * 7 + self.seed) % len(_FIRST)], _LAST[(uid * 3 + self.seed) % len(_LAST)]
+        return {"id": uid, "first_name": first, "last_name": last, "can_access_closed": True, "is_closed": False,
+                "photo_50": f"https://vk.com/images/camera_50.png?u={uid}"}
+
+    def _add_post(self, owner_id: int, from_id: int, created_by: int, date: int, text: str,
+                  attachments: list[dict[str, Any]], *, post_type: str = "post", guid: str | None = None,
+                  close_comments: bool = False) -> Post:
+        pid = self.next_post.get(owner_id, 1)
+        self.next_post[owner_id] = pid + 1
+        post = Post(pid, owner_id, from_id, created_by, date, text, attachments, post_type, guid, close_comments=close_comments)
+        self.posts.setdefault(owner_id, {})[pid] = post
+        return post
+
+    # -- engagement ----------------------------------------------------------------------
+    def _potential(self, post: Post) -> tuple[float, float, float, float]:
+        rng = random.Random(f"{self.seed}:{post.owner_id}:{post.id}")
+        group = self.groups.get(-post.owner_id)
+        members = len(group.members) if group else 100
+        return members * rng.uniform(0.3, 0.9) + 20, rng.uniform(0.03, 0.1), rng.uniform(0.002, 0.012), rng.uniform(0, 4)
+
+    def engagement(self, post: Post) -> dict[str, int]:
+        if post.post_type != "post":
+            return {"views": 0, "likes": 0, "reposts": 0, "reach": 0}
+        elapsed = max(0, self.now() - post.date)
+        potential, like_rate, repost_rate, _ = self._potential(post)
+        growth = 1 - math.exp(-elapsed / 7200)
+        views = int(potential * growth)
+        return {"views": views, "likes": int(views * like_rate), "reposts": int(views * repost_rate), "reach": int(views * 0.85)}
+
+    def tick(self) -> None:
+        """Bring the world up to the emulator clock: postponed posts, audience, members."""
+        with self.lock:
+            now = self.now()
+            for owner_posts in self.posts.values():
+                for post in owner_posts.values():
+                    if post.deleted:
+                        continue
+                    if post.post_type == "postpone" and post.date <= now:
+                        post.post_type = "post"
+                        self._post_event(post)
+                        self.ledger.append({"kind": "post_published", "owner_id": post.owner_id, "post_id": post.id})
+                    if post.post_type == "post" and post.owner_id == -DEMO_GROUP_ID:
+                        self._audience_comments(post, now)
+            hours = (now - self.start) // 3600
+            while self.hours_done < hours:
+                self.hours_done += 1
+                self._member_churn(self.hours_done)
+
+    def _audience_comments(self, post: Post, now: int) -> None:
+        elapsed = now - post.date
+        if elapsed < 1800:
+            return
+        *_, comment_potential = self._potential(post)
+        due = int(comment_potential * (1 - math.exp(-elapsed / 7200)) + 0.5)
+        while post.audience_comments < due:
+            post.audience_comments += 1
+            n = post.audience_comments
+            rng = random.Random(f"{self.seed}:c:{post.owner_id}:{post.id}:{n}")
+            uid = rng.randint(10000, 10300)
+            date = min(now, post.date + 1800 + n * 600)
+            self._create_comment(post, uid, rng.choice(_AUDIENCE_LINES), None, date)
+
+    def _member_churn(self, hour: int) -> None:
+        group = self.groups[DEMO_GROUP_ID]
+        rng = random.Random(f"{self.seed}:h:{hour}")
+        when = self.start + hour * 3600
+        for _ in range(rng.randint(0, 5)):
+            uid = self.next_audience_user
+            self.next_audience_user += 1
+            group.members[uid] = when
+            group.joins.append((when, uid))
+            self._event(group, "group_join", {"user_id": uid, "join_type": "join"})
+        for _ in range(rng.randint(0, 2)):
+            candidates = sorted(u for u in group.members if u != ADMIN_USER_ID)
+            uid = candidates[rng.randrange(len(candidates))]
+            del group.members[uid]
+            group.leaves.append((when, uid))
+            self._event(group, "group_leave", {"user_id": uid, "self": 1})
+
+    # -- events --------------------------------------------------------------------------
+    def _event(self, group: Group, kind: str, obj: dict[str, Any]) -> None:
+        event = {"group_id": group.id, "type": kind, "event_id": self._key("ev", group.id, group.event_ts, kind),
+                 "v": wire.API_VERSION, "object": obj}
+        group.events.append((group.event_ts, event))
+        group.event_ts += 1
+        for server in group.callback_servers.values():
+            if server["status"] == "ok" and kind in server["events"]:
+                self.pending.append({"server": server, "group": group.id, "body": {**event, "secret": server["secret_key"]}
+                                     if server["secret_key"] else event, "attempt": 0, "next_at": 0.0, "kind": kind})
+                self._ensure_worker()
+
+    def _post_event(self, post: Post) -> None:
+        group = self.groups.get(-post.owner_id)
+        if group is not None:
+            self._event(group, "wall_post_new", self.post_json(post, None))
+
+    def _ensure_worker(self) -> None:
+        self._wake.set()
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._worker, daemon=True, name="vk-emulator-callbacks")
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def _worker(self) -> None:
+        from rupor.core import http
+
+        while not self._stop.is_set():
+            self.tick()
+            with self.lock:
+                due = [d for d in self.pending if d["next_at"] <= time.monotonic()]
+            for item in due:
+                ok, detail = self._deliver(http, item)
+                with self.lock:
+                    item["attempt"] += 1
+                    record = {"server_id": item["server"]["id"], "type": item["kind"], "attempt": item["attempt"],
+                              "ok": ok, "detail": detail, "event_id": item["body"].get("event_id")}
+                    self.deliveries.append(record)
+                    if ok or item["attempt"] > self.retries:
+                        self.pending.remove(item)
+                    else:
+                        item["next_at"] = time.monotonic() + self.retry_delay * 2 ** (item["attempt"] - 1)
+            with self.lock:
+                busy = bool(self.pending)
+            self._wake.wait(0.05 if busy else 0.25)
+            self._wake.clear()
+
+    def _deliver(self, http: Any, item: dict[str, Any]) -> tuple[bool, str]:
+        server = item["server"]
+        try:
+            with http.client(timeout=self.delivery_timeout) as client:
+                answer = client.post(server["url"], content=json.dumps(item["body"], ensure_ascii=False).encode(),
+                                     headers={"Content-Type": "application/json"})
+        except Exception as exc:  # any failure is a failed delivery, retried like VK does
+            return False, type(exc).__name__
+        if item.get("confirmation"):
+            return True, answer.text
+        good = answer.status_code == 200 and answer.text.strip() == "ok"
+        return good, f"{answer.status_code} {answer.text[:40]}"
+
+    def _confirm(self, group: Group, server: dict[str, Any]) -> None:
+        from rupor.core import http
+
+        body: dict[str, Any] = {"type": "confirmation", "group_id": group.id}
+        if server["secret_key"]:
+            body["secret"] = server["secret_key"]
+        _ok, text = self._deliver(http, {"server": server, "body": body, "confirmation": True})
+        with self.lock:
+            server["status"] = "ok" if text.strip() == group.confirmation_code else "failed"
+
+    # -- dispatch ------------------------------------------------------------------------
+    def call(self, method: str, params: dict[str, str], bearer: str | None, base_url: str) -> dict[str, Any]:
+        try:
+            return {"response": self._call(method, params, bearer, base_url)}
+        except VkError as exc:
+            return wire.error_envelope(exc.code, exc.msg, {"oauth": "1", "method": method, **params}, **exc.extra)
+
+    def _call(self, method: str, params: dict[str, str], bearer: str | None, base_url: str) -> Any:
+        spec = wire.schema()["methods"].get(method)
+        handler = getattr(self, "m_" + method.replace(".", "_"), None)
+        if spec is None or handler is None:
+            raise VkError(wire.UNKNOWN_METHOD, "Unknown method passed")
+        version = params.get("v", "")
+        if not version:
+            raise VkError(wire.INVALID_REQUEST, 'Invalid request: v is required. Version param should be passed as "v". "version" param is invalid and not supported.')
+        try:
+            too_old = tuple(int(x) for x in version.split(".")[:2]) < (5, 81)
+        except ValueError:
+            too_old = True
+        if too_old:
+            raise VkError(wire.INVALID_REQUEST, 'Invalid request: versions below 5.81 are deprecated. Version param should be passed as "v".')
+        raw_token = params.get("access_token") or bearer or ""
+        token = self.tokens.get(raw_token)
+        if token is None or not token.valid:
+            detail = "no access_token passed." if not raw_token else "invalid access_token (4)."
+            raise VkError(wire.AUTH, f"User authorization failed: {detail}")
+        self._rate(raw_token, token)
+        if token.kind not in spec["access_token_type"]:
+            if token.kind == "group":
+                raise VkError(wire.GROUP_AUTH, "Group authorization failed: method is unavailable with group auth.")
+            raise VkError(wire.ACCESS, f"Access denied: method is unavailable with {token.kind} auth.")
+        self._validate(spec, params)
+        with self.lock:
+            for queued in self.queued_errors:
+                if queued["method"] in (None, method):
+                    queued["count"] -= 1
+                    if queued["count"] <= 0:
+                        self.queued_errors.remove(queued)
+                    extra: dict[str, Any] = {}
+                    if queued["code"] == wire.CAPTCHA:
+                        extra = {"captcha_sid": "1234567890", "captcha_img": f"{base_url}/captcha.php?sid=1234567890"}
+                    raise VkError(int(queued["code"]), queued.get("msg"), **extra)
+            self.tick()
+            return handler(Ctx(method, params, token, base_url))
+
+    def _rate(self, raw_token: str, token: Token) -> None:
+        if not self.rate_limits:
+            return
+        limit = RATES.get(token.kind, 3)
+        now = time.monotonic()
+        with self.lock:
+            bucket = self.buckets.setdefault(raw_token, deque())
+            while bucket and bucket[0] <= now - 1.0:
+                bucket.popleft()
+            if len(bucket) >= limit:
+                raise VkError(wire.TOO_MANY, "Too many requests per second")
+            bucket.append(now)
+
+    @staticmethod
+    def _validate(spec: dict[str, Any], params: dict[str, str]) -> None:
+        for p in spec["parameters"]:
+            name = p["name"]
+            raw = params.get(name, "")
+            if raw == "":
+                if p.get("required"):
+                    raise _param_error(f"{name} is undefined")
+                continue
+            kind = p["type"]
+            values = raw.split(",") if kind == "array" else [raw]
+            item_kind = p.get("items", {}).get("type", "string") if kind == "array" else kind
+            if kind == "array" and "maxItems" in p and len(values) > p["maxItems"]:
+                raise _param_error(f"{name} should contain at most {p['maxItems']} items")
+            for value in values:
+                if item_kind == "integer":
+                    try:
+                        number = int(value)
+                    except ValueError as exc:
+                        raise _param_error(f"{name} not integer") from exc
+                    if "minimum" in p and number < p["minimum"]:
+                        raise _param_error(f"{name} should be greater or equal to {p['minimum']}")
+                    if "maximum" in p and number > p["maximum"]:
+                        raise _param_error(f"{name} should be less or equal to {p['maximum']}")
+                    if "enum" in p and number not in p["enum"]:
+                        raise _param_error(f"{name} should be one of {p['enum']}")
+                elif item_kind == "number":
+                    try:
+                        float(value)
+                    except ValueError as exc:
+                        raise _param_error(f"{name} not number") from exc
+                elif item_kind == "boolean":
+                    if value.lower() not in ("0", "1", "true", "false"):
+                        raise _param_error(f"{name} should be 0 or 1")
+                elif item_kind == "string" and "enum" in p and value not in [str(x) for x in p["enum"]]:
+                    raise _param_error(f"{name} should be one of {', '.join(map(str, p['enum']))}")
+            if "maxLength" in p and len(raw) > p["maxLength"] and name not in ("message",):
+                raise _param_error(f"{name} is too long (max {p['maxLength']})")
+
+    # -- helpers -------------------------------------------------------------------------
+    def _group(self, ref: str | int | None) -> Group:
+        if ref is None or ref == "":
+            raise _param_error("group_id is undefined")
+        text = str(ref).strip()
+        match = re.fullmatch(r"(?:https?://)?(?:m\.)?(?:vk\.com|vk\.ru)/(.+)", text)
+        if match:
+            text = match.group(1).strip("/")
+        match = re.fullmatch(r"(?:club|public|event)(\d+)", text)
+        if match:
+            text = match.group(1)
+        if re.fullmatch(r"-?\d+", text):
+            group = self.groups.get(abs(int(text)))
+        else:
+            group = next((g for g in self.groups.values() if g.screen_name == text.lower()), None)
+        if group is None:
+            raise VkError(wire.PARAM_GROUP_ID, "Invalid group id")
+        return group
+
+    def _admin_level(self, ctx: Ctx, group: Group) -> int:
+        if ctx.token.kind == "group":
+            return 3 if ctx.token.owner == group.id else 0
+        return group.admins.get(ctx.token.owner, 0)
+
+    def _require_admin(self, ctx: Ctx, group: Group, level: int = 1) -> None:
+        if self._admin_level(ctx, group) < level:
+            raise VkError(wire.ACCESS, "Access denied: you are not an administrator of this community")
+
+    def _owner(self, ctx: Ctx) -> int:
+        owner = ctx.num("owner_id")
+        if owner is None:
+            if ctx.token.kind == "group":
+                return -ctx.token.owner
+            return ctx.token.owner
+        return owner
+
+    def _post(self, owner_id: int, post_id: int | None) -> Post:
+        post = self.posts.get(owner_id, {}).get(post_id or 0)
+        if post is None or post.deleted:
+            raise VkError(wire.WALL_ACCESS_POST, "Access to wall's post denied")
+        return post
+
+    def _attachments(self, ctx: Ctx) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        links = media = polls = 0
+        for item in ctx.items("attachments"):
+            if re.match(r"https?://", item):
+                links += 1
+                if links > 1:
+                    raise _param_error("attachments: only one link can be attached")
+                out.append({"type": "link", "link": {"url": item, "title": item.split("/")[2], "caption": "", "description": "", "is_favorite": False}})
+                continue
+            match = re.fullmatch(r"(photo|poll|video|doc|audio|album|page|note|market)(-?\d+)_(\d+)(?:_\w+)?", item)
+            if not match:
+                raise _param_error(f"attachments: {item} is invalid")
+            kind, m_owner, m_id = match.group(1), int(match.group(2)), int(match.group(3))
+            if kind == "photo":
+                photo = self.photos.get((m_owner, m_id))
+                if photo is None:
+                    raise _param_error(f"attachments: photo {m_owner}_{m_id} not found")
+                media += 1
+                out.append({"type": "photo", "photo": photo})
+            elif kind == "poll":
+                poll = self.polls.get((m_owner, m_id))
+                if poll is None:
+                    raise _param_error(f"attachments: poll {m_owner}_{m_id} not found")
+                polls += 1
+                out.append({"type": "poll", "poll": poll})
+            else:
+                media += 1 if kind == "video" else 0
+                out.append({"type": kind, kind: {"id": m_id, "owner_id": m_owner}})
+        if media > 10:
+            raise _param_error("attachments: too many media attachments (at most 10)")
+        if polls > 1:
+            raise _param_error("attachments: only one poll can be attached")
+        if polls and not ctx.text("message").strip() and len(out) == polls:
+            raise _param_error("attachments: a poll cannot be the only content of a post")
+        return out
+
+    def post_json(self, post: Post, ctx: Ctx | None) -> dict[str, Any]:
+        counts = self.engagement(post)
+        comments = [c for c in self.comments.get(post.owner_id, {}).values() if c.post_id == post.id and not c.deleted]
+        admin = ctx is not None and post.owner_id < 0 and -post.owner_id in self.groups and \
+            self._admin_level(ctx, self.groups[-post.owner_id]) >= 2
+        item: dict[str, Any] = {
+            "id": post.id, "owner_id": post.owner_id, "from_id": post.from_id, "date": post.date,
+            "text": post.text, "attachments": post.attachments, "post_type": post.post_type,
+            "comments": {"count": len(comments), "can_post": 0 if post.close_comments else 1, "groups_can_post": True},
+            "likes": {"count": counts["likes"], "user_likes": 0, "can_like": 1, "can_publish": 1},
+            "reposts": {"count": counts["reposts"], "user_reposted": 0},
+            "views": {"count": counts["views"]},
+            "post_source": {"type": "api"}, "marked_as_ads": 0, "is_favorite": False,
+            "hash": self._key("hash", post.owner_id, post.id)[:18],
+        }
+        if post.is_pinned:
+            item["is_pinned"] = 1
+        if post.edited:
+            item["edited"] = post.edited
+        if admin:
+            item.update({"created_by": post.created_by, "can_edit": 1, "can_delete": 1, "can_pin": 1})
+        return item
+
+    def _extended(self, owner_ids: set[int]) -> dict[str, Any]:
+        profiles = [self.profile(o) for o in sorted(owner_ids) if o > 0]
+        groups = [self.group_json(self.groups[-o], None, []) for o in sorted(owner_ids) if o < 0 and -o in self.groups]
+        return {"profiles": profiles, "groups": groups}
+
+    def group_json(self, group: Group, ctx: Ctx | None, fields: list[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": group.id, "name": group.name, "screen_name": group.screen_name, "is_closed": group.is_closed,
+            "type": group.type, "photo_50": f"https://vk.com/images/community_50.png?g={group.id}",
+            "photo_100": f"https://vk.com/images/community_100.png?g={group.id}",
+            "photo_200": f"https://vk.com/images/community_200.png?g={group.id}",
+        }
+        if ctx is not None and ctx.token.kind == "user":
+            level = group.admins.get(ctx.token.owner, 0)
+            out["is_admin"] = 1 if level else 0
+            if level:
+                out["admin_level"] = level
+            out["is_member"] = 1 if ctx.token.owner in group.members else 0
+            out["is_advertiser"] = 0
+        if "members_count" in fields:
+            out["members_count"] = len(group.members)
+        if "wall" in fields:
+            out["wall"] = group.wall
+        if "can_post" in fields and ctx is not None:
+            level = self._admin_level(ctx, group)
+            out["can_post"] = 1 if group.wall == 1 or (group.wall in (2, 3) and level >= 2) else 0
+        if "description" in fields:
+            out["description"] = f"{group.name} — a community on the Rupor VK emulator"
+        return out
+
+    # -- wall ----------------------------------------------------------------------------
+    def m_wall_post(self, ctx: Ctx) -> Any:
+        user = ctx.token.owner
+        owner_id = self._owner(ctx)
+        from_group = ctx.flag("from_group") and owner_id < 0
+        if owner_id < 0:
+            group = self._group(-owner_id)
+            level = self._admin_level(ctx, group)
+            if group.wall == 0 or (from_group and level < 2) or (group.wall in (2, 3) and level < 2):
+                raise VkError(wire.WALL_ADD_POST, "Access to adding post denied")
+        elif owner_id != user:
+            raise VkError(wire.WALL_ADD_POST, "Access to adding post denied")
+        guid = ctx.text("guid")
+        if guid:
+            known = self.post_guids.get((user, owner_id, guid))
+            if known is not None and known in self.posts.get(owner_id, {}) and not self.posts[owner_id][known].deleted:
+                return {"post_id": known}
+        if ctx.has("post_id"):  # publish a postponed post now
+            post = self._post(owner_id, ctx.num("post_id"))
+            if post.post_type == "postpone":
+                post.post_type, post.date = "post", self.now()
+                self._post_event(post)
+                self.ledger.append({"kind": "post_published", "owner_id": owner_id, "post_id": post.id})
+            return {"post_id": post.id}
+        message = ctx.text("message")
+        attachments = self._attachments(ctx)
+        if not message and not attachments:
+            raise _param_error("message is empty or invalid")
+        publish_date = ctx.num("publish_date")
+        now = self.now()
+        postponed = publish_date is not None and publish_date > now + 60
+        if postponed and publish_date is not None and publish_date > now + 365 * 86400:
+            raise _param_error("publish_date is invalid")
+        post = self._add_post(owner_id, owner_id if from_group else user, user,
+                              publish_date if postponed and publish_date else now, message, attachments,
+                              post_type="postpone" if postponed else "post", guid=guid or None,
+                              close_comments=ctx.flag("close_comments"))
+        if guid:
+            self.post_guids[(user, owner_id, guid)] = post.id
+        self.ledger.append({"kind": "post_created", "owner_id": owner_id, "post_id": post.id, "guid": guid,
+                            "text": message, "postponed": postponed, "attachments": ctx.items("attachments")})
+        if not postponed:
+            self._post_event(post)
+        return {"post_id": post.id}
+
+    def m_wall_edit(self, ctx: Ctx) -> Any:
+        owner_id = self._owner(ctx)
+        post = self._post(owner_id, ctx.req_int("post_id"))
+        if owner_id < 0:
+            self._require_admin(ctx, self._group(-owner_id), 2)
+        elif ctx.token.owner != owner_id:
+            raise VkError(wire.ACCESS, "Access denied: you cannot edit this post")
+        attachments = self._attachments(ctx) if ctx.has("attachments") else post.attachments
+        message = ctx.text("message") if "message" in ctx.params else post.text
+        if not message and not attachments:
+            raise _param_error("message is empty or invalid")
+        post.text, post.attachments, post.edited = message, attachments, self.now()
+        if ctx.has("publish_date") and post.post_type == "postpone":
+            post.date = ctx.num("publish_date") or post.date
+        self.ledger.append({"kind": "post_edited", "owner_id": owner_id, "post_id": post.id, "text": message})
+        return {"post_id": post.id}
+
+    def m_wall_delete(self, ctx: Ctx) -> Any:
+        owner_id = self._owner(ctx)
+        post = self.posts.get(owner_id, {}).get(ctx.num("post_id") or 0)
+        if post is None:
+            raise VkError(wire.WALL_ACCESS_POST, "Access to wall's post denied")
+        if owner_id < 0:
+            self._require_admin(ctx, self._group(-owner_id), 2)
+        elif ctx.token.owner != owner_id:
+            raise VkError(wire.ACCESS, "Access denied: you cannot delete this post")
+        if not post.deleted:
+            post.deleted = True
+            self.ledger.append({"kind": "post_deleted", "owner_id": owner_id, "post_id": post.id})
+        return 1
+
+    def _wall_owner(self, ctx: Ctx) -> int:
+        if ctx.has("owner_id"):
+            return ctx.req_int("owner_id")
+        domain = ctx.text("domain")
+        if domain:
+            if re.fullmatch(r"id\d+", domain):
+                return int(domain[2:])
+            return -self._group(domain).id
+        return ctx.token.owner
+
+    def m_wall_get(self, ctx: Ctx) -> Any:
+        owner_id = self._wall_owner(ctx)
+        count = ctx.num("count", 20) or 0
+        if count > 100:
+            raise _param_error("count should be less or equal to 100")
+        offset = ctx.num("offset", 0) or 0
+        filt = ctx.text("filter", "all")
+        posts = [p for p in self.posts.get(owner_id, {}).values() if not p.deleted]
+        if filt == "postponed":
+            if owner_id < 0:
+                self._require_admin(ctx, self._group(-owner_id), 2)
+            posts = [p for p in posts if p.post_type == "postpone"]
+        else:
+            posts = [p for p in posts if p.post_type == "post"]
+            if filt == "owner":
+                posts = [p for p in posts if p.from_id == owner_id]
+            elif filt == "others":
+                posts = [p for p in posts if p.from_id != owner_id]
+        posts.sort(key=lambda p: (not p.is_pinned, -p.date, -p.id))
+        page = posts[offset : offset + count]
+        out: dict[str, Any] = {"count": len(posts), "items": [self.post_json(p, ctx) for p in page]}
+        if ctx.flag("extended"):
+            out.update(self._extended({p.from_id for p in page} | {owner_id}))
+        return out
+
+    def m_wall_getById(self, ctx: Ctx) -> Any:
+        items = []
+        for ref in ctx.items("posts"):
+            match = re.fullmatch(r"(-?\d+)_(\d+)", ref)
+            if not match:
+                continue
+            post = self.posts.get(int(match.group(1)), {}).get(int(match.group(2)))
+            if post is not None and not post.deleted and (post.post_type == "post" or self._can_see_postponed(ctx, post)):
+                items.append(self.post_json(post, ctx))
+        out: dict[str, Any] = {"items": items}
+        if ctx.flag("extended"):
+            out.update(self._extended({i["from_id"] for i in items}))
+        return out
+
+    def _can_see_postponed(self, ctx: Ctx, post: Post) -> bool:
+        return post.owner_id < 0 and -post.owner_id in self.groups and self._admin_level(ctx, self.groups[-post.owner_id]) >= 2
+
+    def _create_comment(self, post: Post, from_id: int, text: str, reply_to: WallComment | None, date: int) -> WallComment:
+        cid = self.next_comment.get(post.owner_id, 1)
+        self.next_comment[post.owner_id] = cid + 1
+        stack: list[int] = []
+        if reply_to is not None:
+            stack = reply_to.parents_stack[:1] or [reply_to.id]
+        comment = WallComment(cid, post.owner_id, post.id, from_id, date, text,
+                              reply_to.id if reply_to else None, reply_to.from_id if reply_to else None, stack)
+        self.comments.setdefault(post.owner_id, {})[cid] = comment
+        self.ledger.append({"kind": "comment_created", "owner_id": post.owner_id, "post_id": post.id,
+                            "comment_id": cid, "from_id": from_id, "text": text})
+        group = self.groups.get(-post.owner_id)
+        if group is not None:
+            self._event(group, "wall_reply_new", {**self.comment_json(comment), "post_owner_id": post.owner_id})
+        return comment
+
+    def comment_json(self, c: WallComment) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": c.id, "from_id": c.from_id, "post_id": c.post_id, "owner_id": c.owner_id,
+                               "parents_stack": c.parents_stack, "date": c.date, "text": c.text,
+                               "likes": {"count": 0, "user_likes": 0, "can_like": 1}}
+        if c.reply_to_comment:
+            out["reply_to_comment"] = c.reply_to_comment
+            out["reply_to_user"] = c.reply_to_user
+        return out
+
+    def m_wall_createComment(self, ctx: Ctx) -> Any:
+        owner_id = self._owner(ctx)
+        post = self._post(owner_id, ctx.req_int("post_id"))
+        if post.post_type != "post":
+            raise VkError(wire.WALL_ACCESS_POST, "Access to wall's post denied")
+        group = self.groups.get(-owner_id) if owner_id < 0 else None
+        if ctx.token.kind == "group":
+            if group is None or ctx.token.owner != group.id:
+                raise VkError(wire.WALL_ACCESS_REPLIES, "Access to post comments denied")
+            from_id = -group.id
+        else:
+            from_id = ctx.token.owner
+            fg = ctx.num("from_group", 0) or 0
+            if fg:
+                if group is None or fg != group.id or self._admin_level(ctx, group) < 2:
+                    raise VkError(wire.ACCESS, "Access denied: you cannot comment on behalf of this community")
+                from_id = -group.id
+            if group is not None and from_id in group.banned:
+                raise VkError(wire.WALL_ADD_REPLY, "Access to status replies denied")
+        if post.close_comments and (group is None or self._admin_level(ctx, group) < 2):
+            raise VkError(wire.WALL_ADD_REPLY, "Access to status replies denied")
+        message = ctx.text("message")
+        if not message and not ctx.has("attachments") and not ctx.has("sticker_id"):
+            raise _param_error("message is undefined")
+        guid = ctx.text("guid")
+        if guid:
+            known = self.comment_guids.get((from_id, post.owner_id * 10**12 + post.id, guid))
+            if known is not None:
+                existing = self.comments[owner_id][known]
+                return {"comment_id": known, "parents_stack": existing.parents_stack}
+        reply_to = None
+        if ctx.has("reply_to_comment"):
+            reply_to = self.comments.get(owner_id, {}).get(ctx.req_int("reply_to_comment"))
+            if reply_to is None or reply_to.deleted or reply_to.post_id != post.id:
+                raise _param_error("reply_to_comment is invalid")
+        comment = self._create_comment(post, from_id, message, reply_to, self.now())
+        if guid:
+            self.comment_guids[(from_id, post.owner_id * 10**12 + post.id, guid)] = comment.id
+        return {"comment_id": comment.id, "parents_stack": comment.parents_stack}
+
+    def m_wall_getComments(self, ctx: Ctx) -> Any:
+        owner_id = self._owner(ctx)
+        post = self._post(owner_id, ctx.num("post_id"))
+        count = ctx.num("count", 10) or 0
+        if count > 100:
+            raise _param_error("count should be less or equal to 100")
+        offset = ctx.num("offset", 0) or 0
+        threads = ctx.num("thread_items_count", 0) or 0
+        alive = [c for c in self.comments.get(owner_id, {}).values() if c.post_id == post.id and not c.deleted]
+        parent = ctx.num("comment_id")
+        level = [c for c in alive if (c.parents_stack[:1] == [parent] if parent else not c.parents_stack)]
+        level.sort(key=lambda c: c.id, reverse=ctx.text("sort", "asc") == "desc")
+        start = ctx.num("start_comment_id")
+        if start:
+            level = [c for c in level if c.id >= start] if ctx.text("sort", "asc") != "desc" else [c for c in level if c.id <= start]
+        page = level[offset : offset + count]
+        items = []
+        for c in page:
+            item = self.comment_json(c)
+            if not parent:
+                replies = sorted((r for r in alive if r.parents_stack[:1] == [c.id]), key=lambda r: r.id)
+                item["thread"] = {"count": len(replies), "items": [self.comment_json(r) for r in replies[:threads]],
+                                  "can_post": True, "show_reply_button": True, "groups_can_post": True}
+            items.append(item)
+        out: dict[str, Any] = {"count": len(alive) if not parent else len(level), "items": items,
+                               "current_level_count": len(level), "can_post": not post.close_comments,
+                               "show_reply_button": True, "groups_can_post": True}
+        if ctx.flag("extended"):
+            owners = {c.from_id for c in page} | {r["from_id"] for i in items for r in i.get("thread", {}).get("items", [])}
+            out.update(self._extended(owners))
+        return out
+
+    def m_wall_deleteComment(self, ctx: Ctx) -> Any:
+        owner_id = self._owner(ctx)
+        comment = self.comments.get(owner_id, {}).get(ctx.req_int("comment_id"))
+        if comment is None:
+            raise VkError(wire.WALL_ACCESS_COMMENT, "Access to wall's comment denied")
+        group = self.groups.get(-owner_id)
+        if comment.from_id != ctx.token.owner and (group is None or self._admin_level(ctx, group) < 1):
+            raise VkError(wire.WALL_ACCESS_COMMENT, "Access to wall's comment denied")
+        if not comment.deleted:
+            comment.deleted = True
+            self.ledger.append({"kind": "comment_deleted", "owner_id": owner_id, "comment_id": comment.id})
+            if group is not None:
+                self._event(group, "wall_reply_delete", {"owner_id": owner_id, "id": comment.id, "user_id": ctx.token.owner,
+                                                          "deleter_id": ctx.token.owner, "post_id": comment.post_id})
+        return 1
+
+    # -- photos and polls ----------------------------------------------------------------
+    def m_photos_getWallUploadServer(self, ctx: Ctx) -> Any:
+        gid = ctx.num("group_id")
+        if gid is not None:
+            if gid < 0:
+                raise _param_error("group_id should be positive")
+            self._require_admin(ctx, self._group(gid), 2)
+        sig = self._key("upload", gid or 0, ctx.token.owner)[:16]
+        return {"upload_url": f"{ctx.base_url}/upload/wall?gid={gid or 0}&uid={ctx.token.owner}&sig={sig}",
+                "album_id": WALL_ALBUM_ID, "user_id": ctx.token.owner}
+
+    def upload(self, query: dict[str, str], data: bytes | None, filename: str) -> dict[str, Any]:
+        gid, uid = int(query.get("gid", "0") or 0), int(query.get("uid", "0") or 0)
+        if query.get("sig") != self._key("upload", gid, uid)[:16]:
+            return {"error": "invalid upload signature"}
+        server = 800000 + self.seed % 1000
+        if not data or not (data[:3] == b"\xff\xd8\xff" or data[:8] == b"\x89PNG\r\n\x1a\n" or data[:4] == b"GIF8"):
+            return {"server": server, "photo": "[]", "hash": hashlib.sha256(b"[]").hexdigest()[:32]}
+        with self.lock:
+            upload_id = self._key("file", len(self.uploads), hashlib.sha256(data).hexdigest())[:20]
+            self.uploads[upload_id] = {"gid": gid, "uid": uid, "size": len(data), "filename": filename, "photo_id": None}
+        photo = json.dumps([{"markers_restarted": True, "photo": upload_id, "sizes": [], "latitude": 0, "longitude": 0,
+                             "kid": self._key("kid", upload_id)[:32]}])
+        return {"server": server, "photo": photo, "hash": self._key("hash", photo)[:32]}
+
+    def m_photos_saveWallPhoto(self, ctx: Ctx) -> Any:
+        photo = ctx.text("photo")
+        if ctx.text("hash") != self._key("hash", photo)[:32]:
+            raise _param_error("hash is invalid")
+        try:
+            parts = json.loads(photo)
+            upload_id = parts[0]["photo"]
+        except (ValueError, LookupError, TypeError) as exc:
+            raise VkError(wire.PARAM_PHOTO, "Invalid photo") from exc
+        upload = self.uploads.get(upload_id)
+        gid = ctx.num("group_id") or 0
+        if upload is None or upload["gid"] != gid or upload["uid"] != ctx.token.owner:
+            raise VkError(wire.PARAM_PHOTO, "Invalid photo")
+        owner = -gid if gid else ctx.token.owner
+        if upload["photo_id"] is None:
+            pid = self.next_media
+            self.next_media += 1
+            upload["photo_id"] = pid
+            self.photos[(owner, pid)] = {
+                "id": pid, "album_id": WALL_ALBUM_ID, "owner_id": owner, "user_id": 100 if gid else ctx.token.owner,
+                "date": self.now(), "text": ctx.text("caption"), "has_tags": False,
+                "access_key": self._key("ak", pid)[:18], "web_view_token": self._key("wv", pid)[:18],
+                "sizes": [{"type": t, "width": w, "height": h, "url": f"https://sun9-1.userapi.com/emulated/{owner}_{pid}_{t}.jpg"}
+                          for t, w, h in (("s", 75, 56), ("m", 130, 97), ("x", 604, 453), ("y", 807, 605))],
+            }
+            self.ledger.append({"kind": "photo_saved", "owner_id": owner, "photo_id": pid})
+        return [self.photos[(owner, upload["photo_id"])]]
+
+    def m_polls_create(self, ctx: Ctx) -> Any:
+        question = ctx.text("question")
+        if not question.strip():
+            raise _param_error("question is undefined")
+        try:
+            answers = json.loads(ctx.text("add_answers") or "[]")
+        except ValueError as exc:
+            raise _param_error("add_answers is invalid") from exc
+        if not isinstance(answers, list) or not 1 <= len(answers) <= 10 or not all(isinstance(a, str) and a.strip() for a in answers):
+            raise _param_error("add_answers should be a JSON array of 1 to 10 answers")
+        if any(len(a) > 100 for a in answers):
+            raise _param_error("add_answers: an answer is longer than 100 characters")
+        owner = ctx.num("owner_id") or ctx.token.owner
+        if owner < 0:
+            self._require_admin(ctx, self._group(-owner), 2)
+        pid = self.next_media
+        self.next_media += 1
+        poll = {"id": pid, "owner_id": owner, "created": self.now(), "question": question, "votes": 0,
+                "answers": [{"id": pid * 10 + i, "rate": 0, "text": a, "votes": 0} for i, a in enumerate(answers)],
+                "anonymous": ctx.flag("is_anonymous"), "multiple": ctx.flag("is_multiple"), "answer_ids": [],
+                "end_date": ctx.num("end_date", 0), "closed": False, "is_board": False, "can_edit": True,
+                "can_vote": True, "can_report": False, "can_share": True, "author_id": ctx.token.owner,
+                "disable_unvote": ctx.flag("disable_unvote"), "embed_hash": self._key("poll", pid)[:20]}
+        self.polls[(owner, pid)] = poll
+        self.ledger.append({"kind": "poll_created", "owner_id": owner, "poll_id": pid})
+        return poll
+
+    # -- groups --------------------------------------------------------------------------
+    def m_groups_getById(self, ctx: Ctx) -> Any:
+        refs = ctx.items("group_ids") or ([ctx.text("group_id")] if ctx.has("group_id") else [])
+        if not refs:
+            if ctx.token.kind != "group":
+                raise _param_error("group_ids is undefined")
+            refs = [str(ctx.token.owner)]
+        fields = ctx.items("fields")
+        return {"groups": [self.group_json(self._group(r), ctx, fields) for r in refs], "profiles": []}
+
+    def m_groups_get(self, ctx: Ctx) -> Any:
+        uid = ctx.num("user_id") or ctx.token.owner
+        filters = set(ctx.items("filter"))
+        levels = {"moder": 1, "editor": 2, "admin": 3}
+        groups = []
+        for g in self.groups.values():
+            level = g.admins.get(uid, 0)
+            wanted = [levels[f] for f in filters if f in levels]
+            if wanted:
+                if level and level >= min(wanted):
+                    groups.append(g)
+            elif uid in g.members or level:
+                groups.append(g)
+        if ctx.flag("extended"):
+            return {"count": len(groups), "items": [self.group_json(g, ctx, ctx.items("fields")) for g in groups]}
+        return {"count": len(groups), "items": [g.id for g in groups]}
+
+    def m_groups_ban(self, ctx: Ctx) -> Any:
+        group = self._group(ctx.req_int("group_id"))
+        self._require_admin(ctx, group, 1)
+        target = ctx.num("owner_id")
+        if not target:
+            raise _param_error("owner_id is undefined")
+        if group.admins.get(target):
+            raise VkError(wire.ACCESS, "Access denied: you cannot ban a community manager")
+        group.banned[target] = {"end_date": ctx.num("end_date", 0), "reason": ctx.num("reason", 0), "comment": ctx.text("comment")}
+        self.ledger.append({"kind": "user_banned", "group_id": group.id, "owner_id": target})
+        self._event(group, "user_block", {"admin_id": ctx.token.owner, "user_id": target, "unblock_date": ctx.num("end_date", 0),
+                                          "reason": ctx.num("reason", 0), "comment": ctx.text("comment")})
+        return 1
+
+    def m_groups_getMembers(self, ctx: Ctx) -> Any:
+        group = self._group(ctx.text("group_id") or (str(ctx.token.owner) if ctx.token.kind == "group" else ""))
+        sort = ctx.text("sort", "id_asc")
+        if sort.startswith("time") and self._admin_level(ctx, group) < 1:
+            raise VkError(wire.ACCESS, "Access denied: sorting by time is available to managers only")
+        if ctx.text("filter") == "managers":
+            self._require_admin(ctx, group, 1)
+            roles = {1: "moderator", 2: "editor", 3: "administrator"}
+            items: list[Any] = [{"id": u, "role": roles[lv]} for u, lv in sorted(group.admins.items())]
+            return {"count": len(items), "items": items}
+        ids = sorted(group.members, key=lambda u: (group.members[u], u) if sort.startswith("time") else u,
+                     reverse=sort.endswith("desc"))
+        offset, count = ctx.num("offset", 0) or 0, ctx.num("count", 1000) or 0
+        page = ids[offset : offset + count]
+        if ctx.items("fields"):
+            return {"count": len(ids), "items": [self.profile(u) for u in page]}
+        return {"count": len(ids), "items": page}
+
+    def _managed_group(self, ctx: Ctx) -> Group:
+        group = self._group(ctx.req_int("group_id"))
+        self._require_admin(ctx, group, 3)
+        return group
+
+    def m_groups_getCallbackConfirmationCode(self, ctx: Ctx) -> Any:
+        return {"code": self._managed_group(ctx).confirmation_code}
+
+    def m_groups_addCallbackServer(self, ctx: Ctx) -> Any:
+        group = self._managed_group(ctx)
+        if len(group.callback_servers) >= 10:
+            raise VkError(2000, "Servers number limit is reached")
+        url = ctx.text("url")
+        if not re.match(r"https?://", url):
+            raise _param_error("url is invalid")
+        sid = max(group.callback_servers, default=0) + 1
+        server = {"id": sid, "title": ctx.text("title"), "creator_id": ctx.token.owner if ctx.token.kind == "user" else 0,
+                  "url": url, "secret_key": ctx.text("secret_key"), "status": "wait", "events": set(),
+                  "api_version": wire.API_VERSION}
+        group.callback_servers[sid] = server
+        self.ledger.append({"kind": "callback_server_added", "group_id": group.id, "server_id": sid})
+        threading.Thread(target=self._confirm, args=(group, server), daemon=True).start()
+        return {"server_id": sid}
+
+    def _server(self, ctx: Ctx, group: Group) -> dict[str, Any]:
+        server = group.callback_servers.get(ctx.num("server_id") or 0)
+        if server is None:
+            raise _param_error("server_id is invalid")
+        return server
+
+    def m_groups_editCallbackServer(self, ctx: Ctx) -> Any:
+        group = self._managed_group(ctx)
+        server = self._server(ctx, group)
+        server.update({"url": ctx.text("url") or server["url"], "title": ctx.text("title") or server["title"],
+                       "secret_key": ctx.text("secret_key", server["secret_key"]), "status": "wait"})
+        threading.Thread(target=self._confirm, args=(group, server), daemon=True).start()
+        return 1
+
+    def m_groups_deleteCallbackServer(self, ctx: Ctx) -> Any:
+        group = self._managed_group(ctx)
+        group.callback_servers.pop(self._server(ctx, group)["id"])
+        return 1
+
+    def m_groups_getCallbackServers(self, ctx: Ctx) -> Any:
+        group = self._managed_group(ctx)
+        wanted = {int(x) for x in ctx.items("server_ids")}
+        items = [{k: v for k, v in s.items() if k not in ("events", "api_version")}
+                 for s in group.callback_servers.values() if not wanted or s["id"] in wanted]
+        return {"count": len(items), "items": items}
+
+    def m_groups_setCallbackSettings(self, ctx: Ctx) -> Any:
+        group = self._managed_group(ctx)
+        server = self._server(ctx, group)
+        for name in _EVENT_TYPES:
+            if name in ctx.params:
+                (server["events"].add if ctx.flag(name) else server["events"].discard)(name)
+        if ctx.has("api_version"):
+            server["api_version"] = ctx.text("api_version")
+        return 1
+
+    def m_groups_getCallbackSettings(self, ctx: Ctx) -> Any:
+        group = self._managed_group(ctx)
+        server = self._server(ctx, group)
+        return {"api_version": server["api_version"], "events": {n: int(n in server["events"]) for n in _EVENT_TYPES}}
+
+    def m_groups_setLongPollSettings(self, ctx: Ctx) -> Any:
+        group = self._managed_group(ctx)
+        if "enabled" in ctx.params:
+            group.longpoll["enabled"] = ctx.flag("enabled")
+        events = group.longpoll.setdefault("events", set())
+        for name in _EVENT_TYPES:
+            if name in ctx.params:
+                (events.add if ctx.flag(name) else events.discard)(name)
+        return 1
+
+    def m_groups_getLongPollServer(self, ctx: Ctx) -> Any:
+        group = self._managed_group(ctx)
+        if not group.longpoll.get("enabled"):
+            raise VkError(wire.PARAM, "One of the parameters specified was missing or invalid: Long Poll is disabled in community settings")
+        return {"key": group.lp_key, "server": f"{ctx.base_url}/lp/{group.id}", "ts": str(group.event_ts)}
+
+    def longpoll(self, group_id: int, key: str, ts: str) -> tuple[dict[str, Any], bool]:
+        """One a_check; returns (answer, has_updates)."""
+        with self.lock:
+            self.tick()
+            group = self.groups.get(group_id)
+            if group is None or key != group.lp_key:
+                return {"failed": 2}, True
+            try:
+                wanted = int(ts)
+            except ValueError:
+                return {"failed": 1, "ts": str(group.event_ts)}, True
+            oldest = group.events[0][0] if group.events else group.event_ts
+            if wanted > group.event_ts or wanted < oldest:
+                return {"failed": 1, "ts": str(group.event_ts)}, True
+            allowed = group.longpoll.get("events", set())
+            updates = [e for t, e in group.events if t >= wanted and e["type"] in allowed]
+            return {"ts": str(group.event_ts), "updates": updates}, bool(updates)
+
+    # -- messages ------------------------------------------------------------------------
+    def _message_group(self, ctx: Ctx) -> Group:
+        if ctx.token.kind == "group":
+            return self.groups[ctx.token.owner]
+        group = self._group(ctx.num("group_id") or "")
+        self._require_admin(ctx, group, 1)
+        return group
+
+    def message_json(self, m: Msg) -> dict[str, Any]:
+        return {"id": m.id, "date": m.date, "peer_id": m.peer_id, "from_id": m.from_id, "text": m.text, "out": m.out,
+                "conversation_message_id": m.id, "random_id": m.random_id, "attachments": [], "fwd_messages": [],
+                "important": False, "is_hidden": False}
+
+    def add_message(self, group: Group, peer: int, from_id: int, text: str, out: int, random_id: int = 0) -> Msg:
+        box = self.messages.setdefault(group.id, [])
+        msg = Msg(len(box) + 1, group.id, peer, from_id, self.now(), text, out, random_id)
+        box.append(msg)
+        if not out:
+            self._event(group, "message_new", {"message": self.message_json(msg), "client_info": {
+                "button_actions": ["text"], "keyboard": True, "inline_keyboard": True, "carousel": True, "lang_id": 0}})
+        return msg
+
+    def m_messages_send(self, ctx: Ctx) -> Any:
+        group = self._message_group(ctx)
+        if "random_id" not in ctx.params:
+            raise _param_error("random_id is undefined")
+        random_id = ctx.num("random_id", 0) or 0
+        if len(ctx.text("message")) > 9000:
+            raise VkError(wire.MESSAGES_TOO_LONG, "Message is too long")
+        if not ctx.text("message") and not ctx.has("attachment") and not ctx.has("sticker_id"):
+            raise _param_error("message is undefined")
+        many = ctx.has("peer_ids")
+        peers = [int(x) for x in ctx.items("peer_ids")] if many else [ctx.num("peer_id") or ctx.num("user_id") or 0]
+        if peers == [0]:
+            raise _param_error("peer_id is undefined")
+        results = []
+        sender = -group.id
+        for peer in peers:
+            key = (sender, random_id)
+            if random_id and key in self.random_ids and not many:
+                return self.random_ids[key]
+            talked = any(m.peer_id == peer for m in self.messages.get(group.id, []))
+            if not talked:
+                if many:
+                    results.append({"peer_id": peer, "error": {"code": 901, "description": "Can't send messages for users without permission"}})
+                    continue
+                raise VkError(wire.MESSAGES_DENY, "Can't send messages for users without permission")
+            msg = self.add_message(group, peer, sender, ctx.text("message"), 1, random_id)
+            self.ledger.append({"kind": "message_sent", "group_id": group.id, "peer_id": peer, "message_id": msg.id,
+                                "random_id": random_id, "text": msg.text})
+            if random_id and not many:
+                self.random_ids[key] = msg.id
+            results.append({"peer_id": peer, "message_id": msg.id, "conversation_message_id": msg.id})
+        return results if many else results[0]["message_id"]
+
+    def m_messages_getConversations(self, ctx: Ctx) -> Any:
+        group = self._message_group(ctx)
+        box = self.messages.get(group.id, [])
+        last: dict[int, Msg] = {}
+        for m in box:
+            last[m.peer_id] = m
+        convs = sorted(last.values(), key=lambda m: -m.id)
+        offset, count = ctx.num("offset", 0) or 0, ctx.num("count", 20) or 0
+        items = [{"conversation": {"peer": {"id": m.peer_id, "type": "user", "local_id": m.peer_id},
+                                   "last_message_id": m.id, "in_read": m.id, "out_read": m.id,
+                                   "can_write": {"allowed": True}},
+                  "last_message": self.message_json(m)} for m in convs[offset : offset + count]]
+        out: dict[str, Any] = {"count": len(convs), "items": items}
+        if ctx.flag("extended"):
+            out["profiles"] = [self.profile(m.peer_id) for m in convs[offset : offset + count]]
+        return out
+
+    def m_messages_getHistory(self, ctx: Ctx) -> Any:
+        group = self._message_group(ctx)
+        peer = ctx.num("peer_id") or ctx.num("user_id")
+        if not peer:
+            raise _param_error("peer_id is undefined")
+        msgs = [m for m in self.messages.get(group.id, []) if m.peer_id == peer]
+        if ctx.num("rev", 0) != 1:
+            msgs.reverse()
+        offset, count = ctx.num("offset", 0) or 0, ctx.num("count", 20) or 0
+        return {"count": len(msgs), "items": [self.message_json(m) for m in msgs[max(0, offset) : max(0, offset) + count]]}
+
+    # -- stats ---------------------------------------------------------------------------
+    def m_stats_getPostReach(self, ctx: Ctx) -> Any:
+        owner_id = ctx.req_int("owner_id")
+        if owner_id >= 0 or -owner_id not in self.groups:
+            raise _param_error("owner_id is invalid")
+        self._require_admin(ctx, self.groups[-owner_id], 2)
+        out = []
+        for raw in ctx.items("post_ids"):
+            post = self._post(owner_id, int(raw))
+            e = self.engagement(post)
+            subs = int(e["reach"] * 0.8)
+            out.append({"post_id": post.id, "hide": 0, "join_group": e["likes"] // 20, "links": 0,
+                        "reach_subscribers": subs, "reach_total": e["reach"], "reach_viral": e["reach"] - subs,
+                        "reach_ads": 0, "report": 0, "to_group": e["likes"] // 10, "unsubscribe": 0, "sex_age": []})
+        return out
+
+    def m_stats_get(self, ctx: Ctx) -> Any:
+        group = self._group(ctx.num("group_id") or "")
+        self._require_admin(ctx, group, 2)
+        interval = {"day": 86400, "week": 7 * 86400, "month": 30 * 86400, "year": 365 * 86400}.get(ctx.text("interval", "day"))
+        now = self.now()
+        t_to = int(float(ctx.text("timestamp_to") or now))
+        if interval is None:
+            periods = [(0, t_to)]
+        else:
+            t_from = int(float(ctx.text("timestamp_from") or 0)) or t_to - interval * (ctx.num("intervals_count", 1) or 1)
+            start = t_from - t_from % interval
+            periods = [(s, s + interval) for s in range(start, t_to, interval)]
+            if not ctx.has("timestamp_from"):
+                periods = periods[-(ctx.num("intervals_count", 1) or 1) :]
+        out = []
+        for p_from, p_to in reversed(periods):
+            joined = sum(1 for t, _ in group.joins if p_from <= t < p_to)
+            left = sum(1 for t, _ in group.leaves if p_from <= t < p_to)
+            posts = [p for p in self.posts.get(-group.id, {}).values() if not p.deleted and p.post_type == "post" and p_from <= p.date < p_to]
+            reach = sum(self.engagement(p)["reach"] for p in posts)
+            out.append({"period_from": p_from, "period_to": p_to,
+                        "activity": {"subscribed": joined, "unsubscribed": left,
+                                     "likes": sum(self.engagement(p)["likes"] for p in posts),
+                                     "copies": sum(self.engagement(p)["reposts"] for p in posts),
+                                     "comments": sum(1 for c in self.comments.get(-group.id, {}).values() if p_from <= c.date < p_to)},
+                        "reach": {"reach": reach, "reach_subscribers": int(reach * 0.8), "mobile_reach": int(reach * 0.7)},
+                        "visitors": {"views": sum(self.engagement(p)["views"] for p in posts), "visitors": int(reach * 0.3)}})
+        return out
+
+    # -- emulator-only helpers -----------------------------------------------------------
+    def audience_comment(self, post_ref: str, text: str, user_id: int = 10007) -> str:
+        owner_id, post_id = wire.split_post_id(post_ref)
+        with self.lock:
+            post = self._post(owner_id, post_id)
+            comment = self._create_comment(post, user_id, text, None, self.now())
+            return wire.comment_remote_id(owner_id, comment.id)
+
+    def audience_message(self, text: str, user_id: int = 10011) -> int:
+        with self.lock:
+            group = self.groups[DEMO_GROUP_ID]
+            msg = self.add_message(group, user_id, user_id, text, 0)
+            self.ledger.append({"kind": "message_received", "group_id": group.id, "peer_id": user_id, "message_id": msg.id})
+            return msg.id
+
+    def posts_with(self, marker: str) -> int:
+        with self.lock:
+            self.tick()
+            return sum(1 for owner in self.posts.values() for p in owner.values()
+                       if not p.deleted and p.post_type == "post" and marker in p.text)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "now": self.now(),
+                "groups": [{"id": g.id, "name": g.name, "screen_name": g.screen_name, "members": len(g.members),
+                            "callback_servers": [{k: v for k, v in s.items() if k != "events"} | {"events": sorted(s["events"])}
+                                                 for s in g.callback_servers.values()],
+                            "event_ts": g.event_ts, "banned": sorted(g.banned)} for g in self.groups.values()],
+                "posts": [{"owner_id": p.owner_id, "id": p.id, "text": p.text, "post_type": p.post_type, "deleted": p.deleted,
+                           "date": p.date, "guid": p.guid, **self.engagement(p)}
+                          for owner in self.posts.values() for p in owner.values()],
+                "comments": [self.comment_json(c) | {"deleted": c.deleted} for o in self.comments.values() for c in o.values()],
+                "messages": [self.message_json(m) for box in self.messages.values() for m in box],
+                "deliveries": list(self.deliveries),
+            }
+
+
+def _method_of(scope: Scope, _body: bytes) -> str | None:
+    path: str = scope["path"]
+    if path.startswith("/method/"):
+        return path[len("/method/") :]
+    if path.startswith("/upload/"):
+        return "upload"
+    if path.startswith("/lp/"):
+        return "longpoll"
+    return None
+
+
+def _rate_limited(method: str) -> Response:
+    return JSONResponse(wire.error_envelope(wire.TOO_MANY, "Too many requests per second", {"oauth": "1", "method": method}))
+
+
+def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any:
+    """The emulated VK API as an ASGI app; ``app.state.emulator`` is the :class:`VkEmulator`."""
+    clock = EmulatorClock()
+    emulator = VkEmulator(seed=seed, rate_limits=rate_limits, clock=clock, **options)
+    injector = FaultInjector(seed=seed)
+
+    def base_url(request: Request) -> str:
+        return f"{request.url.scheme}://{request.url.netloc}"
+
+    async def api(request: Request) -> Response:
+        method = request.path_params["name"]
+        params: dict[str, str] = dict(request.query_params)
+        ctype = request.headers.get("content-type", "")
+        if request.method == "POST" and ("form" in ctype):
+            form = await request.form()
+            for key, value in form.multi_items():
+                if not isinstance(value, UploadFile):
+                    params[key] = value
+        auth = request.headers.get("authorization", "")
+        bearer = auth[7:].strip() if auth.lower().startswith("bearer ") else None
+        answer = await asyncio.to_thread(emulator.call, method, params, bearer, base_url(request))
+        return JSONResponse(answer)
+
+    async def upload(request: Request) -> Response:
+        data: bytes | None = None
+        filename = ""
+        if "multipart/form-data" in request.headers.get("content-type", ""):
+            form = await request.form()
+            item = form.get("photo")
+            if isinstance(item, UploadFile):
+                data = await item.read()
+                filename = item.filename or ""
+        answer = emulator.upload(dict(request.query_params), data, filename)
+        return JSONResponse(answer)
+
+    async def longpoll(request: Request) -> Response:
+        q = request.query_params
+        if q.get("act") != "a_check":
+            return JSONResponse({"failed": 2})
+        try:
+            wait = min(90.0, max(0.0, float(q.get("wait", "25"))))
+        except ValueError:
+            wait = 25.0
+        deadline = time.monotonic() + wait
+        gid = int(request.path_params["group_id"])
+        while True:
+            answer, ready = await asyncio.to_thread(emulator.longpoll, gid, q.get("key", ""), q.get("ts", ""))
+            if ready or time.monotonic() >= deadline:
+                return JSONResponse(answer)
+            await asyncio.sleep(0.05)
+
+    async def queue_error(request: Request) -> Response:
+        spec = json.loads(await request.body() or b"{}")
+        with emulator.lock:
+            emulator.queued_errors.append({"method": spec.get("method"), "code": int(spec["code"]),
+                                           "count": int(spec.get("count", 1)), "msg": spec.get("msg")})
+        return JSONResponse({"ok": True})
+
+    async def audience_comment(request: Request) -> Response:
+        spec = json.loads(await request.body() or b"{}")
+        try:
+            remote = emulator.audience_comment(str(spec["post"]), str(spec.get("text", "")), int(spec.get("user_id", 10007)))
+        except VkError as exc:
+            return JSONResponse({"error": exc.msg}, status_code=404)
+        return JSONResponse({"comment": remote})
+
+    async def audience_message(request: Request) -> Response:
+        spec = json.loads(await request.body() or b"{}")
+        mid = emulator.audience_message(str(spec.get("text", "")), int(spec.get("user_id", 10011)))
+        return JSONResponse({"message_id": mid, "peer_id": int(spec.get("user_id", 10011))})
+
+    async def posts_with(request: Request) -> Response:
+        return JSONResponse({"count": emulator.posts_with(request.query_params.get("marker", ""))})
+
+    async def longpoll_control(request: Request) -> Response:
+        spec = json.loads(await request.body() or b"{}")
+        with emulator.lock:
+            for group in emulator.groups.values():
+                if spec.get("expire_key") or spec.get("lose_history"):
+                    group.lp_key = emulator._key("lp", group.id, time.monotonic_ns())
+                if spec.get("lose_history"):
+                    group.events.clear()
+                    group.event_ts += 1000
+        return JSONResponse({"ok": True})
+
+    async def captcha(_request: Request) -> Response:
+        return PlainTextResponse("captcha image")
+
+    def reset() -> None:
+        emulator.reset()
+
+    routes = [
+        Route("/method/{name}", api, methods=["GET", "POST"]),
+        Route("/upload/wall", upload, methods=["POST"]),
+        Route("/lp/{group_id:int}", longpoll, methods=["GET", "POST"]),
+        Route("/captcha.php", captcha, methods=["GET"]),
+        Route("/_emulator/vk/errors", queue_error, methods=["POST"]),
+        Route("/_emulator/vk/audience_comment", audience_comment, methods=["POST"]),
+        Route("/_emulator/vk/audience_message", audience_message, methods=["POST"]),
+        Route("/_emulator/vk/posts_with", posts_with, methods=["GET"]),
+        Route("/_emulator/vk/longpoll", longpoll_control, methods=["POST"]),
+        *control_routes(injector, clock, emulator.snapshot, lambda: list(emulator.ledger), reset),
+    ]
+    inner = Starlette(routes=routes)
+    inner.state.emulator = emulator
+    inner.state.injector = injector
+    inner.state.clock = clock
+    app = FaultMiddleware(inner, injector, _method_of, _rate_limited)
+    app.state = SimpleNamespace(emulator=emulator, injector=injector, clock=clock)  # type: ignore[attr-defined]
+    app.emulator = emulator  # type: ignore[attr-defined]
+    return app
+
+

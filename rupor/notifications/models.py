@@ -1,0 +1,83 @@
+"""In-app notifications, outgoing webhook endpoints, and the outbox of deliveries."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from rupor.accounts.models import User, Workspace
+from rupor.core import clock, crypto
+
+SECRET_PURPOSE = "webhook-signing"
+
+
+class Notification(models.Model):
+    """Something a person should see in the app (one row per recipient; ``user`` empty = the
+    workspace as a whole, e.g. when it has no members yet)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="notifications")
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=40)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True, default="")
+    link = models.CharField(max_length=500, blank=True, default="")
+    target_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=clock.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["workspace", "user", "read_at"])]
+
+
+class WebhookEndpoint(models.Model):
+    """Where a workspace wants events POSTed, signed with HMAC-SHA256 of the body."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.URLField(max_length=500)
+    description = models.CharField(max_length=200, blank=True, default="")
+    events = models.JSONField(default=list, blank=True)  # empty = every event
+    secret_encrypted = models.TextField()
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def set_secret(self, secret: str) -> None:
+        self.secret_encrypted = crypto.encrypt(secret, SECRET_PURPOSE)
+
+    def get_secret(self) -> str:
+        return crypto.decrypt(self.secret_encrypted, SECRET_PURPOSE)
+
+    def wants(self, kind: str) -> bool:
+        return not self.events or kind in self.events
+
+
+class Delivery(models.Model):
+    """One email or webhook call to make (an outbox: written with the event, sent after)."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email"
+        WEBHOOK = "webhook"
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        SENT = "sent"
+        FAILED = "failed"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    endpoint = models.ForeignKey(WebhookEndpoint, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries")
+    to_email = models.EmailField(blank=True, default="")
+    kind = models.CharField(max_length=40)
+    payload = models.JSONField(default=dict)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=clock.now)
+    last_error = models.CharField(max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(default=clock.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]

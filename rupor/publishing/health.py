@@ -1,0 +1,101 @@
+"""What the health page shows: workers alive, backlog, lateness, failures per network."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Q
+
+from rupor.core import clock
+from rupor.publishing.models import Attempt, PublicationTarget, TargetState, WorkerHeartbeat
+
+#: A worker that has not checked in for this long is shown as gone.
+ALIVE_WITHIN = dt.timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class WorkerView:
+    worker_id: str
+    hostname: str
+    pid: int
+    started_at: dt.datetime
+    seen_at: dt.datetime
+    in_flight: int
+    done: int
+    alive: bool
+
+
+@dataclass(frozen=True)
+class HealthSnapshot:
+    at: dt.datetime
+    workers_alive: int
+    workers: tuple[WorkerView, ...]
+    backlog: int  # due now and not yet out
+    oldest_due_s: float | None  # how late the most overdue waiting target already is
+    p50_lateness_s: float | None  # over targets published in the last 24 h
+    p99_lateness_s: float | None
+    published_24h: int
+    failures_24h: dict[str, int]  # network -> failed, missed or unconfirmed targets
+    attempt_errors_24h: dict[str, int]  # error kind -> attempts that ended with it
+    counts: dict[str, int]  # state -> targets
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    index = min(len(values) - 1, max(0, round(q * (len(values) - 1))))
+    return values[index]
+
+
+def health_snapshot(workspace_id: int | None = None) -> HealthSnapshot:
+    """The engine's health, for one workspace or (``None``) the whole instance."""
+    now = clock.now()
+    since = now - dt.timedelta(hours=24)
+    targets = PublicationTarget.objects.all()
+    attempts = Attempt.objects.all()
+    if workspace_id is not None:
+        targets = targets.filter(workspace_id=workspace_id)
+        attempts = attempts.filter(target__workspace_id=workspace_id)
+    workers = tuple(
+        WorkerView(w.worker_id, w.hostname, w.pid, w.started_at, w.seen_at, w.in_flight, w.done,
+                   w.stopped_at is None and now - w.seen_at <= ALIVE_WITHIN)
+        for w in WorkerHeartbeat.objects.filter(seen_at__gte=since)[:100]
+    )
+    due = targets.filter(state=TargetState.SCHEDULED, next_attempt_at__lte=now)
+    oldest = due.order_by("due_at").values_list("due_at", flat=True).first()
+    lateness = [
+        max(0.0, (published - due_at).total_seconds())
+        for due_at, published in targets.filter(state=TargetState.PUBLISHED, published_at__gte=since, due_at__isnull=False)
+        .values_list("due_at", "published_at")[:100_000]
+        if published is not None and due_at is not None
+    ]
+    failures = {
+        row["channel__network"]: row["n"]
+        for row in targets.filter(
+            Q(state__in=[TargetState.FAILED, TargetState.MISSED, TargetState.UNCONFIRMED]), updated_at__gte=since
+        ).values("channel__network").annotate(n=Count("id"))
+    }
+    errors = {
+        row["outcome"]: row["n"]
+        for row in attempts.filter(started_at__gte=since).exclude(outcome__in=["", "published", "waiting"])
+        .values("outcome").annotate(n=Count("id"))
+    }
+    counts = {row["state"]: row["n"] for row in targets.values("state").annotate(n=Count("id"))}
+    return HealthSnapshot(
+        at=now,
+        workers_alive=sum(1 for w in workers if w.alive),
+        workers=workers,
+        backlog=due.count(),
+        oldest_due_s=(now - oldest).total_seconds() if oldest else None,
+        p50_lateness_s=_percentile(lateness, 0.50),
+        p99_lateness_s=_percentile(lateness, 0.99),
+        published_24h=len(lateness),
+        failures_24h=failures,
+        attempt_errors_24h=errors,
+        counts=counts,
+    )
+
+
+__all__ = ["HealthSnapshot", "WorkerView", "health_snapshot"]

@@ -1,0 +1,234 @@
+"""Rate limits shared by every worker (DESIGN.md, engine invariant 5).
+
+Each adapter declares the limits a publish counts against (:meth:`Adapter.rate_limits`: per
+token, app, account or group). The engine asks :func:`try_acquire` before each call: either every
+bucket has room *now* and all are charged at once, or nothing is charged and the caller learns how
+long to wait. Calls are therefore spaced evenly at ``per_s / limit`` (times a safety margin for
+network jitter), which never exceeds a "N per window" limit however the network counts it
+(fixed or sliding window), and reaches about ``MARGIN`` of the allowed rate.
+
+The algorithm is GCRA without burst: a bucket stores its *theoretical arrival time* (``tat``,
+epoch seconds); a call may go when ``tat <= now`` and moves ``tat`` to ``max(tat, now) + cost *
+interval``. When the network still answers "too many requests" (limits it does not publish,
+other software on the same token), :func:`penalize` pushes the buckets past its retry-after so
+that every worker backs off together.
+
+Backends: Redis (``RUPOR_REDIS_URL``: one Lua script, atomic), the database (a row per bucket in
+``publishing_ratebucket``, updated in one short transaction; works across processes on SQLite
+and PostgreSQL), and memory (one process only: tests, benchmarks, single-process setups).
+Real time (``time.time``) is used on purpose: networks count real seconds, not Rupor's clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from rupor.networks.base import RateLimit
+
+#: Share of the published rate the engine aims for; the rest absorbs arrival jitter.
+MARGIN = 0.93
+
+
+@dataclass(frozen=True)
+class _Charge:
+    key: str  # hashed
+    step: float  # seconds of bucket time one call of this publish uses
+
+
+def _charges(limits: Sequence[RateLimit], margin: float) -> list[_Charge]:
+    out: dict[str, float] = {}
+    for lim in limits:
+        if lim.limit <= 0 or lim.per_s <= 0:
+            continue
+        key = hashlib.sha256(lim.key.encode()).hexdigest()
+        step = lim.per_s / (lim.limit * margin) * max(1, lim.cost)
+        out[key] = max(out.get(key, 0.0), step)
+    return [_Charge(k, s) for k, s in sorted(out.items())]
+
+
+class Backend(Protocol):
+    def acquire(self, charges: list[_Charge], now: float) -> float: ...
+
+    def penalize(self, keys: list[str], until: float) -> None: ...
+
+
+class MemoryBackend:
+    """Buckets in this process only."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tat: dict[str, float] = {}
+
+    def acquire(self, charges: list[_Charge], now: float) -> float:
+        with self._lock:
+            wait = max((self._tat.get(c.key, 0.0) - now for c in charges), default=0.0)
+            if wait > 0:
+                return wait
+            for c in charges:
+                self._tat[c.key] = max(self._tat.get(c.key, 0.0), now) + c.step
+            return 0.0
+
+    def penalize(self, keys: list[str], until: float) -> None:
+        with self._lock:
+            for key in keys:
+                self._tat[key] = max(self._tat.get(key, 0.0), until)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._tat.clear()
+
+
+class DatabaseBackend:
+    """A row per bucket; each acquire is one short write transaction.
+
+    On PostgreSQL the rows are locked (``FOR UPDATE``, in key order so two workers never
+    deadlock); on SQLite the write transaction itself is the lock (``IMMEDIATE`` mode).
+    """
+
+    def acquire(self, charges: list[_Charge], now: float) -> float:
+        from rupor.publishing.models import RateBucket
+
+        keys = [c.key for c in charges]
+        with transaction.atomic():
+            rows = RateBucket.objects.filter(key__in=keys).order_by("key")
+            if connection.features.has_select_for_update:
+                rows = rows.select_for_update()
+            tat = {row.key: row.tat for row in rows}
+            if len(tat) < len(keys):
+                # First use of a bucket: create it, then lock it like the others.
+                RateBucket.objects.bulk_create(
+                    [RateBucket(key=k, tat=0.0) for k in keys if k not in tat], ignore_conflicts=True
+                )
+                tat = {row.key: row.tat for row in rows.all()}
+            wait = max((tat.get(k, 0.0) - now for k in keys), default=0.0)
+            if wait > 0:
+                return wait
+            for c in charges:
+                RateBucket.objects.filter(key=c.key).update(tat=max(tat.get(c.key, 0.0), now) + c.step)
+            return 0.0
+
+    def penalize(self, keys: list[str], until: float) -> None:
+        from django.db.models import Case, F, Value, When
+
+        from rupor.publishing.models import RateBucket
+
+        with transaction.atomic():
+            RateBucket.objects.bulk_create([RateBucket(key=k, tat=until) for k in keys], ignore_conflicts=True)
+            RateBucket.objects.filter(key__in=keys).update(
+                tat=Case(When(tat__lt=until, then=Value(until)), default=F("tat"))
+            )
+
+
+_LUA = """
+local now = tonumber(ARGV[1])
+local wait = 0
+for i, key in ipairs(KEYS) do
+  local tat = tonumber(redis.call('GET', key) or '0')
+  if tat - now > wait then wait = tat - now end
+end
+if wait > 0 then return tostring(wait) end
+for i, key in ipairs(KEYS) do
+  local tat = tonumber(redis.call('GET', key) or '0')
+  if tat < now then tat = now end
+  local step = tonumber(ARGV[i + 1])
+  redis.call('SET', key, tostring(tat + step), 'EX', math.ceil(step) + 3600)
+end
+return '0'
+"""
+
+
+class RedisBackend:
+    """Buckets in Redis, checked and charged by one Lua script (atomic across all workers)."""
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(url)
+        self._script = self._redis.register_script(_LUA)
+
+    def acquire(self, charges: list[_Charge], now: float) -> float:
+        keys = [f"rupor:rate:{c.key}" for c in charges]
+        result = self._script(keys=keys, args=[repr(now), *[repr(c.step) for c in charges]])
+        return float(result)
+
+    def penalize(self, keys: list[str], until: float) -> None:
+        pipe = self._redis.pipeline()
+        for key in keys:
+            full = f"rupor:rate:{key}"
+            current = self._redis.get(full)
+            if current is None or float(current) < until:
+                pipe.set(full, repr(until), ex=int(until - time.time()) + 3600)
+        pipe.execute()
+
+
+_backend: Backend | None = None
+_backend_lock = threading.Lock()
+
+
+def backend() -> Backend:
+    """The configured backend: Redis when ``RUPOR_REDIS_URL`` is set, else the database."""
+    global _backend
+    with _backend_lock:
+        if _backend is None:
+            url = getattr(settings, "RUPOR_REDIS_URL", None)
+            _backend = RedisBackend(url) if url else DatabaseBackend()
+        return _backend
+
+
+def use(new: Backend | str | None) -> Backend | None:
+    """Pick a backend explicitly (``"memory"``, ``"database"``, a Redis URL, an instance, or
+    ``None`` to go back to the configured one). Returns the previous one."""
+    global _backend
+    with _backend_lock:
+        previous = _backend
+        if new is None or isinstance(new, MemoryBackend | DatabaseBackend | RedisBackend):
+            _backend = new
+        elif new == "memory":
+            _backend = MemoryBackend()
+        elif new == "database":
+            _backend = DatabaseBackend()
+        elif isinstance(new, str):
+            _backend = RedisBackend(new)
+        else:
+            _backend = new
+        return previous
+
+
+def try_acquire(limits: Sequence[RateLimit], *, margin: float = MARGIN) -> float:
+    """Charge every bucket for one publish and return 0, or charge nothing and return the
+    seconds to wait before asking again."""
+    charges = _charges(limits, margin)
+    if not charges:
+        return 0.0
+    return backend().acquire(charges, time.time())
+
+
+def acquire(limits: Sequence[RateLimit], *, max_wait: float, margin: float = MARGIN) -> float:
+    """Wait (up to ``max_wait`` seconds) until the buckets have room, and charge them.
+
+    Returns 0 when charged, else the remaining wait (nothing charged): the caller should put
+    the work back and come later instead of holding a worker thread.
+    """
+    deadline = time.monotonic() + max_wait
+    while True:
+        wait = try_acquire(limits, margin=margin)
+        if wait <= 0:
+            return 0.0
+        if time.monotonic() + wait > deadline:
+            return wait
+        time.sleep(wait)
+
+
+def penalize(limits: Sequence[RateLimit], retry_after: float) -> None:
+    """The network said "too many requests": no worker calls these buckets for ``retry_after``."""
+    keys = [c.key for c in _charges(limits, MARGIN)]
+    if keys and retry_after > 0:
+        backend().penalize(keys, time.time() + retry_after)

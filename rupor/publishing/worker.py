@@ -1,0 +1,181 @@
+"""The worker loop: claim due targets, publish them on a thread pool, keep the books.
+
+``rupor worker`` calls :func:`run_worker`; ``rupor serve`` runs it on a background thread with a
+stop event. Any number of workers may run against one database: claims are atomic and leased
+(see :mod:`rupor.publishing.engine`). ``python -m rupor.publishing`` runs one directly
+(tests and benchmarks start worker processes this way).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from django.conf import settings
+from django.db import close_old_connections, connections
+
+from rupor.core import clock
+from rupor.publishing import engine
+from rupor.publishing.models import WorkerHeartbeat
+
+log = logging.getLogger(__name__)
+
+SWEEP_EVERY_S = 5.0
+NOTIFY_EVERY_S = 2.0
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def _heartbeat(worker_id: str, in_flight: int, done: int, *, stopped: bool = False) -> None:
+    now = clock.now()
+    WorkerHeartbeat.objects.update_or_create(
+        worker_id=worker_id,
+        defaults={"hostname": socket.gethostname()[:200], "pid": os.getpid(), "seen_at": now,
+                  "in_flight": in_flight, "done": done, "stopped_at": now if stopped else None},
+        create_defaults={"hostname": socket.gethostname()[:200], "pid": os.getpid(), "started_at": now,
+                         "seen_at": now, "in_flight": in_flight, "done": done},
+    )
+
+
+def _publish_in_thread(target_id: int, worker_id: str) -> str:
+    try:
+        return engine.publish_target(target_id, worker_id)
+    except Exception:
+        # The lease will expire and another pass reconciles the target; keep the worker alive.
+        log.exception("publishing target %s failed unexpectedly", target_id)
+        return "error"
+    finally:
+        close_old_connections()
+
+
+def _close_thread_connections(pool: ThreadPoolExecutor, threads: int) -> None:
+    """Close the database connection each pool thread opened (one task per thread: the barrier
+    keeps a thread from taking two)."""
+    barrier = threading.Barrier(threads, timeout=10)
+
+    def close() -> None:
+        connections.close_all()
+        try:
+            barrier.wait()
+        except threading.BrokenBarrierError:
+            pass
+
+    for future in [pool.submit(close) for _ in range(threads)]:
+        future.result()
+
+
+def _deliver_notifications() -> None:
+    from rupor.notifications import service as notifications
+
+    try:
+        notifications.deliver_pending(limit=20)
+    except Exception:
+        log.exception("delivering notifications failed")
+
+
+def run_worker(
+    *,
+    once: bool = False,
+    stop: threading.Event | None = None,
+    worker_id: str | None = None,
+    concurrency: int = 4,
+) -> int:
+    """Publish due targets until ``stop`` is set (or, with ``once``, until nothing is due).
+
+    Returns how many targets this worker handled. Each target is handled on one of
+    ``concurrency`` threads; the loop claims only as many as it has free threads (plus a small
+    read-ahead), so a busy worker never sits on leases another worker could use.
+    """
+    worker_id = worker_id or default_worker_id()
+    stop = stop or threading.Event()
+    poll_s = float(getattr(settings, "RUPOR_WORKER_POLL_S", 1.0))
+    lease_s = engine.lease_seconds()
+    concurrency = max(1, concurrency)
+    in_flight: dict[int, Future[str]] = {}
+    done = 0
+    last_beat = last_sweep = last_notify = 0.0
+    beat_every = max(0.2, min(5.0, lease_s / 3))
+    wake = threading.Event()
+
+    def finished(_f: Future[str]) -> None:
+        wake.set()
+
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="publish") as pool:
+        try:
+            while not stop.is_set():
+                now_m = time.monotonic()
+                for tid in [t for t, f in in_flight.items() if f.done()]:
+                    in_flight.pop(tid)
+                    done += 1
+                if now_m - last_beat >= beat_every:
+                    _heartbeat(worker_id, len(in_flight), done)
+                    engine.renew_leases(worker_id, list(in_flight))
+                    last_beat = now_m
+                if once or now_m - last_sweep >= SWEEP_EVERY_S:
+                    engine.sweep()
+                    last_sweep = now_m
+                if now_m - last_notify >= NOTIFY_EVERY_S:
+                    _deliver_notifications()
+                    last_notify = now_m
+                free = concurrency * 2 - len(in_flight)
+                claimed = engine.claim_due_targets(worker_id, free) if free > 0 else []
+                for tid in claimed:
+                    future = pool.submit(_publish_in_thread, tid, worker_id)
+                    future.add_done_callback(finished)
+                    in_flight[tid] = future
+                if once and not claimed and not in_flight:
+                    break
+                if not claimed:
+                    wake.clear()
+                    # Sleep until a thread frees up or the poll interval passes.
+                    waited = wake.wait(poll_s if not in_flight else min(poll_s, 0.05))
+                    if stop.is_set():
+                        break
+                    del waited
+                elif free - len(claimed) <= 0:
+                    wake.clear()
+                    wake.wait(min(poll_s, 0.05))
+        finally:
+            stop.set()
+            for future in in_flight.values():
+                future.result()
+            _close_thread_connections(pool, concurrency)
+            done += len(in_flight)
+            _deliver_notifications()
+            try:
+                _heartbeat(worker_id, 0, done, stopped=True)
+            finally:
+                connections.close_all()
+    return done
+
+
+class _Unlimited:
+    """Rate limiting switched off (engine-ceiling benchmarks only)."""
+
+    def acquire(self, charges: object, now: float) -> float:
+        return 0.0
+
+    def penalize(self, keys: object, until: float) -> None:
+        return None
+
+
+def configure(*, rate_limits: str = "configured", retry_base: float | None = None,
+              reconcile_delay: float | None = None) -> None:
+    """Tune this process's engine (tests and benchmarks; see ``python -m rupor.publishing``)."""
+    from rupor.publishing import ratelimit
+
+    if rate_limits == "off":
+        ratelimit.use(_Unlimited())  # type: ignore[arg-type]
+    elif rate_limits != "configured":
+        ratelimit.use(rate_limits)
+    if retry_base is not None:
+        engine.POLICY.backoff_base_s = retry_base
+    if reconcile_delay is not None:
+        engine.POLICY.reconcile_delay_s = reconcile_delay

@@ -1,0 +1,236 @@
+"""Forms of the web UI: they parse and check input; the domains' services decide."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Iterable, Sequence
+from functools import cache
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+from rupor.accounts.models import Workspace
+from rupor.accounts.roles import ROLE_LABELS, Role
+from rupor.networks.base import CredentialField
+
+LOCAL_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+@cache
+def timezone_names() -> tuple[str, ...]:
+    """IANA zone names people pick from (the legacy aliases left out)."""
+    names = {n for n in zoneinfo.available_timezones() if "/" in n and not n.startswith(("Etc/", "SystemV/", "US/"))}
+    return ("UTC", *sorted(names))
+
+
+def _choices(form: forms.Form, name: str) -> forms.ChoiceField:
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField)
+    return field
+
+
+def role_choices(roles: Iterable[Role]) -> list[tuple[str, Any]]:
+    allowed = set(roles)
+    return [(r.value, ROLE_LABELS[r]) for r in Role if r in allowed]
+
+
+class LoginForm(AuthenticationForm):
+    username = forms.EmailField(
+        label=_("Email"), widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
+    password = forms.CharField(
+        label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _("That email and password do not match an account. Check both and try again."),
+    }
+
+
+class TimezoneField(forms.CharField):
+    """A time zone typed or picked from a searchable list (an ``<input list>`` of IANA names)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("label", _("Time zone"))
+        kwargs.setdefault(
+            "help_text", _("Posts are planned and shown in this zone. Start typing a city, e.g. Moscow or Seoul.")
+        )
+        kwargs.setdefault("max_length", 64)
+        super().__init__(widget=forms.TextInput(attrs={"list": "tz-names", "autocomplete": "off"}), **kwargs)
+
+    def clean(self, value: Any) -> str:
+        name = str(super().clean(value)).strip()
+        if name not in zoneinfo.available_timezones():
+            raise forms.ValidationError(_("“%(name)s” is not a known time zone; pick one from the list."), params={"name": name})
+        return name
+
+
+class WorkspaceForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120, help_text=_("A brand or a client, e.g. “Coffee House Kazan”."))
+    timezone = TimezoneField()
+
+
+class WorkspaceSettingsForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    timezone = TimezoneField()
+    late_window_minutes = forms.IntegerField(
+        label=_("Late window, minutes"), min_value=1, max_value=7 * 24 * 60,
+        help_text=_("A post that could not go out within this many minutes of its time is marked missed instead of going out late."),
+    )
+    approval = forms.ChoiceField(
+        label=_("Approval"), choices=Workspace.Approval.choices, widget=forms.RadioSelect,
+        help_text=_("Who must approve a post before it can be scheduled."),
+    )
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label=_("Email"))
+    role = forms.ChoiceField(label=_("Role"), widget=forms.RadioSelect)
+
+    def __init__(self, *args: Any, roles: Sequence[Role], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choices(self, "role").choices = role_choices(roles)
+        self.fields["role"].initial = Role.EDITOR.value if Role.EDITOR in roles else (roles[0].value if roles else None)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), widget=forms.Select(attrs={"class": "inline"}))
+
+    def __init__(self, *args: Any, roles: Sequence[Role], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choices(self, "role").choices = role_choices(roles)
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"), max_length=100, required=False,
+        help_text=_("What the key is for, e.g. “CRM export” or “Zapier”."),
+    )
+    role = forms.ChoiceField(label=_("Role"), help_text=_("The key can do what this role can do, nothing more."))
+
+    def __init__(self, *args: Any, roles: Sequence[Role], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choices(self, "role").choices = role_choices(roles)
+        self.fields["role"].initial = Role.EDITOR.value
+
+
+CRED_PREFIX = "cred_"
+
+
+class ChannelForm(forms.Form):
+    """Connect (or reconnect) a channel: the network's own credential fields, then ours."""
+
+    name = forms.CharField(
+        label=_("Display name"), max_length=120, required=False,
+        help_text=_("How the channel is called in Rupor. Leave empty to use the name the network reports."),
+    )
+    remote_id = forms.CharField(
+        label=_("Remote id"), max_length=120, required=False,
+        help_text=_("The community, chat or page id. Leave empty when the network can tell it from the credentials."),
+    )
+    base_url = forms.URLField(
+        label=_("API base URL"), max_length=300, required=False, assume_scheme="https",
+        help_text=_("Only for self-hosted endpoints, proxies or emulators. Leave empty for the official API."),
+    )
+
+    def __init__(self, *args: Any, fields: Sequence[CredentialField], editing: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.credential_names = [f.name for f in fields]
+        for field in fields:
+            widget: forms.Widget
+            attrs = {"autocomplete": "off", "spellcheck": "false"}
+            if field.secret:
+                widget = forms.PasswordInput(attrs=attrs, render_value=False)
+            else:
+                widget = forms.TextInput(attrs=attrs)
+            help_text = field.help
+            if editing and field.secret:
+                help_text = " ".join(filter(None, [str(help_text), str(_("Leave empty to keep the current value."))]))
+            self.fields[CRED_PREFIX + field.name] = forms.CharField(
+                label=field.label, help_text=help_text, widget=widget, max_length=4000,
+                required=field.required and not editing, strip=True,
+            )
+        if editing:
+            del self.fields["remote_id"]
+            self.fields["status"] = forms.ChoiceField(
+                label=_("Status"), choices=[("active", _("Active")), ("paused", _("Paused: nothing is published"))],
+            )
+
+    def credentials(self) -> dict[str, str]:
+        return {
+            name: self.cleaned_data[CRED_PREFIX + name]
+            for name in self.credential_names
+            if self.cleaned_data.get(CRED_PREFIX + name)
+        }
+
+
+class PostForm(forms.Form):
+    """The simple composer: shared text, channels, a time and a status. Variant texts are read
+    from ``variant_text_<channel id>`` by the view (one per channel checked)."""
+
+    title = forms.CharField(
+        label=_("Internal title"), max_length=200, required=False,
+        help_text=_("Only your team sees it; helps find the post in the plan."),
+    )
+    text = forms.CharField(label=_("Shared text"), required=False, widget=forms.Textarea(attrs={"rows": 6}))
+    rubric = forms.TypedChoiceField(label=_("Rubric"), required=False, coerce=int, empty_value=None)
+    channels = forms.TypedMultipleChoiceField(
+        label=_("Channels"), coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    scheduled_at = forms.CharField(
+        label=_("Publish at"), required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_INPUT_FORMAT),
+    )
+    status = forms.ChoiceField(label=_("Status"), widget=forms.RadioSelect)
+
+    def __init__(
+        self, *args: Any, channels: Sequence[tuple[int, str]], rubrics: Sequence[tuple[int, str]],
+        statuses: Sequence[tuple[str, Any]], **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        _choices(self, "channels").choices = list(channels)
+        _choices(self, "rubric").choices = [("", _("No rubric")), *rubrics]
+        _choices(self, "status").choices = list(statuses)
+
+    def clean_scheduled_at(self) -> dt.datetime | None:
+        raw = (self.cleaned_data.get("scheduled_at") or "").strip()
+        if not raw:
+            return None
+        for fmt in (LOCAL_INPUT_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"):
+            try:
+                # Naive on purpose: the planning service reads it in the workspace's zone, DST rules included.
+                return dt.datetime.strptime(raw, fmt)  # noqa: DTZ007
+            except ValueError:
+                continue
+        raise forms.ValidationError(_("Enter a date and time, e.g. 2025-03-01 09:30."))
+
+
+class ProfileForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=150, required=False)
+    language = forms.ChoiceField(label=_("Language"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choices(self, "language").choices = [(code, name) for code, name in settings.LANGUAGES]
+
+
+class AcceptInvitationForm(forms.Form):
+    name = forms.CharField(label=_("Your name"), max_length=150, required=False)
+    password1 = forms.CharField(
+        label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 8 characters; not a common password."),
+    )
+    password2 = forms.CharField(
+        label=_("Password again"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("password1") and data.get("password2") and data["password1"] != data["password2"]:
+            self.add_error("password2", _("The two passwords differ."))
+        return data

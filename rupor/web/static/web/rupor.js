@@ -1,0 +1,77 @@
+/* Rupor — small behaviours on top of server-rendered pages. Everything works without it;
+   this only adds convenience (copy buttons, the composer's shared text, closing menus). */
+(function () {
+  "use strict";
+
+  // Copy buttons: <button data-copy="#id">.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) return;
+    var source = document.querySelector(button.getAttribute("data-copy"));
+    if (!source) return;
+    var text = source.textContent.trim();
+    var done = function () {
+      var label = button.querySelector(".copy-label");
+      if (label) {
+        var before = label.textContent;
+        label.textContent = button.getAttribute("data-copied") || "Copied";
+        setTimeout(function () { label.textContent = before; }, 1800);
+      }
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done);
+    } else {
+      var range = document.createRange();
+      range.selectNodeContents(source);
+      var sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(range);
+      try { document.execCommand("copy"); done(); } catch (e) { /* the text stays selected */ }
+    }
+  });
+
+  // Menus: close open <details class="menu"> on outside click and on Escape.
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.removeAttribute("open");
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      menu.removeAttribute("open");
+      var summary = menu.querySelector("summary");
+      if (summary) summary.focus();
+    });
+  });
+
+  // Composer: a channel's variant follows the shared text until someone edits it.
+  function setupComposer(form) {
+    var shared = form.querySelector("[name=text]");
+    var fire = function (el) { el.dispatchEvent(new Event("input", { bubbles: true })); };
+    form.querySelectorAll("[data-variant]").forEach(function (box) {
+      var id = box.getAttribute("data-variant");
+      var checkbox = form.querySelector("input[name=channels][value='" + id + "']");
+      var area = box.querySelector("textarea");
+      var sync = function () {
+        box.hidden = !checkbox.checked;
+        area.disabled = !checkbox.checked;
+        if (checkbox.checked) fire(area);
+      };
+      if (checkbox) { checkbox.addEventListener("change", sync); sync(); }
+      area.addEventListener("input", function (event) {
+        if (event.isTrusted) box.setAttribute("data-follows", area.value === shared.value ? "1" : "0");
+      });
+      var reset = box.querySelector("[data-reset]");
+      if (reset) reset.addEventListener("click", function () {
+        area.value = shared.value; box.setAttribute("data-follows", "1"); fire(area);
+      });
+    });
+    if (shared) shared.addEventListener("input", function () {
+      form.querySelectorAll("[data-variant][data-follows='1'] textarea").forEach(function (area) {
+        area.value = shared.value; fire(area);
+      });
+    });
+  }
+  document.querySelectorAll("form[data-composer]").forEach(setupComposer);
+})();
