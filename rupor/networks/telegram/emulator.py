@@ -28,7 +28,8 @@ and the server's documented behaviour, not from our adapter:
 Where it knowingly differs: webhooks may use plain ``http://`` on loopback hosts (the real
 server demands HTTPS), photo URLs are not fetched, and methods of the spec it does not model
 answer ``400 Bad Request: method is not implemented by the emulator`` after the spec's required
-parameters are checked.
+parameters are checked. MarkdownV2 and legacy Markdown are parsed with the common rules (escapes,
+reserved characters, unclosed entities), not every corner of TDLib's parser.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ from starlette.routing import Route
 from starlette.types import Scope
 
 from rupor.networks.emulation import EmulatorClock, FaultInjector, FaultMiddleware, control_routes
-from rupor.networks.telegram.formatting import EntityParseError, parse_html
+from rupor.networks.telegram.formatting import EntityParseError, parse_html, parse_markdown, parse_markdown_v2
 from rupor.networks.text import utf16_length
 
 SPEC: dict[str, Any] = json.loads(Path(__file__).with_name("api.json").read_text("utf-8"))
@@ -480,7 +481,10 @@ class Emulator:
                 except EntityParseError as exc:
                     raise _bad(f"can't parse entities: {exc}") from exc
             elif mode in ("markdown", "markdownv2"):
-                plain, parsed = text, []  # the emulator models HTML; Markdown text is kept as written
+                try:
+                    plain, parsed = (parse_markdown_v2 if mode == "markdownv2" else parse_markdown)(text)
+                except EntityParseError as exc:
+                    raise _bad(f"can't parse entities: {exc}") from exc
             else:
                 raise _bad("unsupported parse_mode")
         else:

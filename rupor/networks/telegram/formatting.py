@@ -231,3 +231,153 @@ def _close(opened: _Open, utf16_end: int, entities: list[dict[str, Any]], stack:
 def plain_length(html: str) -> int:
     """UTF-16 length of ``html`` after parsing (what Telegram's limits count)."""
     return utf16_length(parse_html(html)[0])
+
+
+_MDV2_RESERVED = set("_*[]()~`>#+-=|{}.!")
+_MDV2_NAMES = {
+    "bold": "Bold", "italic": "Italic", "underline": "Underline", "strikethrough": "Strikethrough",
+    "spoiler": "Spoiler", "text_link": "TextUrl", "code": "Code", "pre": "Pre",
+}
+
+
+def parse_markdown_v2(text: str) -> tuple[str, list[dict[str, Any]]]:
+    """Parse ``parse_mode=MarkdownV2`` (TDLib's rules): escapes, nesting, reserved characters."""
+    out: list[str] = []
+    utf16 = 0
+    stack: list[tuple[str, int, int]] = []  # (entity type, UTF-16 start, byte offset of the marker)
+    entities: list[dict[str, Any]] = []
+    n = len(text)
+    i = 0
+    line_start = True
+    quote_start: int | None = None
+    pre_language = ""
+
+    def emit(ch: str) -> None:
+        nonlocal utf16
+        out.append(ch)
+        utf16 += 2 if ord(ch) > 0xFFFF else 1
+
+    def close(kind: str, extra: dict[str, Any] | None = None) -> None:
+        _kind, start, _pos = stack.pop()
+        if utf16 > start:
+            entities.append({"offset": start, "length": utf16 - start, "type": kind, **(extra or {})})
+
+    while i < n:
+        c = text[i]
+        if c == "\n" and quote_start is not None:
+            if utf16 > quote_start:
+                entities.append({"offset": quote_start, "length": utf16 - quote_start, "type": "blockquote"})
+            quote_start = None
+        if c == "\\" and i + 1 < n and 0 < ord(text[i + 1]) <= 126:
+            emit(text[i + 1])
+            i += 2
+            line_start = False
+            continue
+        top = stack[-1][0] if stack else None
+        if top in ("code", "pre"):
+            marker = "```" if top == "pre" else "`"
+            if text.startswith(marker, i):
+                close(top, {"language": pre_language} if top == "pre" and pre_language else None)
+                i += len(marker)
+            else:
+                emit(c)
+                i += 1
+            continue
+        if c not in _MDV2_RESERVED:
+            emit(c)
+            line_start = c == "\n"
+            i += 1
+            continue
+        pos = _byte_offset(text, i)
+        if c == ">" and line_start:
+            quote_start = utf16
+            i += 1
+            line_start = False
+            continue
+        line_start = False
+        if text.startswith("```", i):
+            stack.append(("pre", utf16, pos))
+            i += 3
+            pre_language = ""
+            if i < n and text[i] != "\n":  # a language name up to the end of the line
+                end = text.find("\n", i)
+                pre_language = text[i : n if end < 0 else end].strip()
+                i = n if end < 0 else end + 1
+            elif i < n:
+                i += 1
+            continue
+        token, kind = ("__", "underline") if text.startswith("__", i) else ("||", "spoiler") if text.startswith("||", i) else (c, {
+            "*": "bold", "_": "italic", "~": "strikethrough", "`": "code", "[": "text_link"}.get(c, ""))
+        if c == "]" and top == "text_link":
+            i += 1
+            if i >= n or text[i] != "(":
+                raise EntityParseError(f"Can't find end of a URL at byte offset {pos}")
+            end = text.find(")", i)
+            if end < 0:
+                raise EntityParseError(f"Can't find end of a URL at byte offset {pos}")
+            close("text_link", {"url": text[i + 1 : end].replace("\\)", ")").replace("\\\\", "\\")})
+            i = end + 1
+            continue
+        if kind and kind != "text_link" and top == kind:
+            close(kind)
+            i += len(token)
+            continue
+        if kind and (kind == "text_link" or kind not in [k for k, _s, _p in stack]):
+            stack.append((kind, utf16, pos))
+            i += len(token)
+            continue
+        raise EntityParseError(f"Character '{c}' is reserved and must be escaped with the preceding '\\'")
+    if quote_start is not None and utf16 > quote_start:
+        entities.append({"offset": quote_start, "length": utf16 - quote_start, "type": "blockquote"})
+    if stack:
+        kind, _start, pos = stack[-1]
+        raise EntityParseError(f"Can't find end of {_MDV2_NAMES[kind]} entity at byte offset {pos}")
+    entities.sort(key=lambda e: (e["offset"], -e["length"]))
+    return "".join(out), entities
+
+
+def parse_markdown(text: str) -> tuple[str, list[dict[str, Any]]]:
+    """Legacy ``parse_mode=Markdown``: ``*bold*``, ``_italic_``, `` `code` ``, fenced pre, ``[text](url)``."""
+    out: list[str] = []
+    utf16 = 0
+    entities: list[dict[str, Any]] = []
+    n = len(text)
+    i = 0
+    markers = {"*": "bold", "_": "italic", "`": "code", "[": "text_link"}
+    while i < n:
+        c = text[i]
+        if c not in markers:
+            out.append(c)
+            utf16 += 2 if ord(c) > 0xFFFF else 1
+            i += 1
+            continue
+        pos = _byte_offset(text, i)
+        if text.startswith("```", i):
+            end = text.find("```", i + 3)
+            if end < 0:
+                raise EntityParseError(f"Can't find end of the entity starting at byte offset {pos}")
+            body = text[i + 3 : end]
+            out.append(body)
+            entities.append({"offset": utf16, "length": utf16_length(body), "type": "pre"})
+            utf16 += utf16_length(body)
+            i = end + 3
+            continue
+        closing = "]" if c == "[" else c
+        end = text.find(closing, i + 1)
+        if end < 0:
+            raise EntityParseError(f"Can't find end of the entity starting at byte offset {pos}")
+        body = text[i + 1 : end]
+        entity: dict[str, Any] = {"offset": utf16, "length": utf16_length(body), "type": markers[c]}
+        i = end + 1
+        if c == "[":
+            if i < n and text[i] == "(" and text.find(")", i) > 0:
+                close_at = text.find(")", i)
+                entity["url"] = text[i + 1 : close_at]
+                i = close_at + 1
+            else:
+                entity = {}
+        out.append(body)
+        if entity and entity["length"]:
+            entities.append(entity)
+        utf16 += utf16_length(body)
+    return "".join(out), entities

@@ -204,6 +204,15 @@ def test_malformed_html_is_refused_with_cant_parse_entities(em):
     assert ok(call(em, "sendMessage", chat_id=CHANNEL, text="<div>x</div>"))["text"] == "<div>x</div>"
 
 
+def test_markdown_v2_escaping_errors(em):
+    body = fail(call(em, "sendMessage", chat_id=CHANNEL, parse_mode="MarkdownV2", text="Price: 1.5"))
+    assert body["description"] == ("Bad Request: can't parse entities: Character '.' is reserved and must be "
+                                   "escaped with the preceding '\\'")
+    message = ok(call(em, "sendMessage", chat_id=CHANNEL, parse_mode="MarkdownV2", text="*Price:* 1\\.5"))
+    assert message["text"] == "Price: 1.5"
+    assert message["entities"] == [{"offset": 0, "length": 6, "type": "bold"}]
+
+
 def test_4096_limit_counts_utf16_after_parsing(em):
     ok(call(em, "sendMessage", chat_id=CHANNEL, parse_mode="HTML", text="<b>" + "a" * 4096 + "</b>"))
     ok(call(em, "sendMessage", chat_id=CHANNEL, text="😀" * 2048))

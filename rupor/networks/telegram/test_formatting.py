@@ -8,7 +8,14 @@ from hypothesis import strategies as st
 
 from rupor.networks.base import Content, Media, Poll
 from rupor.networks.telegram.adapter import TelegramAdapter
-from rupor.networks.telegram.formatting import EntityParseError, escape, parse_html, plain_length
+from rupor.networks.telegram.formatting import (
+    EntityParseError,
+    escape,
+    parse_html,
+    parse_markdown,
+    parse_markdown_v2,
+    plain_length,
+)
 from rupor.networks.text import utf16_length
 
 
@@ -93,3 +100,21 @@ def test_caption_limit_and_album_and_poll_rules():
     assert adapter.validate(Content(poll=Poll("Q?", tuple(str(i) for i in range(13)))))
     assert adapter.validate(Content(poll=Poll("Q?", ("a", "b"), anonymous=False)))
     assert not adapter.validate(Content(poll=Poll("Q?", ("a", "b"))))
+
+
+def test_markdown_v2_entities_escapes_and_reserved_characters():
+    text, entities = parse_markdown_v2("*bold* _it_ __u__ ~s~ ||sp|| [link](https://x.y) `co.de` 1\\.5 😀")
+    assert text == "bold it u s sp link co.de 1.5 😀"
+    assert [e["type"] for e in entities] == ["bold", "italic", "underline", "strikethrough", "spoiler", "text_link", "code"]
+    assert entities[5]["url"] == "https://x.y"
+    assert parse_markdown_v2("```python\nx = 1.\n```") == ("x = 1.\n", [{"offset": 0, "length": 7, "type": "pre", "language": "python"}])
+    with pytest.raises(EntityParseError, match="Character '.' is reserved and must be escaped with the preceding"):
+        parse_markdown_v2("Hello.")
+    with pytest.raises(EntityParseError, match="Can't find end of Bold entity at byte offset 0"):
+        parse_markdown_v2("*bold")
+
+
+def test_legacy_markdown():
+    assert parse_markdown("*b* _i_ [t](http://a) 1.5")[0] == "b i t 1.5"
+    with pytest.raises(EntityParseError, match="Can't find end of the entity starting at byte offset 0"):
+        parse_markdown("*b")
