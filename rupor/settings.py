@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "rupor.planning",
     "rupor.publishing",
     "rupor.notifications",
+    "rupor.inbox",
+    "rupor.analytics",
     "rupor.web",
 ]
 

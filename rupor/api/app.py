@@ -256,3 +256,8 @@ def delete_post(request: HttpRequest, post_id: int) -> Any:
     who = need(request, Perm.POSTS_EDIT)
     planning.delete_post(who, post_id)
     return Status(204, None)
+
+
+api.add_router("/", "rupor.api.planning_api.router")  # plan: rubrics, mix, queue, approvals, import/export, iCal, media
+api.add_router("/", "rupor.api.inbox_api.router")  # inbox: comments and messages, replies, moderation, polling, webhook URL
+api.add_router("/", "rupor.api.analytics_api.router")  # analytics: post and channel figures, collecting, competitors

@@ -233,6 +233,11 @@ def emulate(network: str, host: str, port: int, seed: int, no_rate_limits: bool)
     emulation.serve_forever(app, host, port)
 
 
+from rupor.cli.plan import plan  # noqa: E402
+
+cli.add_command(plan)
+
+
 def main() -> None:
     cli(prog_name="rupor")
 

@@ -8,14 +8,17 @@ starts) allowed that host and port. Direct use of ``httpx.Client`` elsewhere is 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
+import certifi
 import httpx
 
 from rupor import __version__
@@ -130,6 +133,12 @@ def default_timeout() -> httpx.Timeout:
     return httpx.Timeout(connect=min(5.0, seconds), read=seconds, write=seconds, pool=min(5.0, seconds))
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    # Loading the CA bundle costs ~60 ms; build it once per process, not once per client.
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def client(
     *,
     base_url: str = "",
@@ -145,7 +154,7 @@ def client(
         base_url=base_url,
         timeout=timeout if timeout is not None else default_timeout(),
         headers=all_headers,
-        transport=_GuardedTransport(max_bytes=max_bytes, retries=0),
+        transport=_GuardedTransport(max_bytes=max_bytes, retries=0, verify=_ssl_context()),
         follow_redirects=follow_redirects,
     )
 

@@ -38,6 +38,7 @@ class Post(models.Model):
         CLIENT_REVIEW = "client_review", _("Waiting for the client")
         CHANGES_REQUESTED = "changes_requested", _("Changes requested")
         REJECTED = "rejected", _("Rejected")
+        APPROVED = "approved", _("Approved, not scheduled")
         SCHEDULED = "scheduled", _("Scheduled")
         CANCELLED = "cancelled", _("Cancelled")
 
@@ -50,6 +51,8 @@ class Post(models.Model):
     publish_late = models.BooleanField(default=False)
     author = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="posts")
     notes = models.TextField(blank=True, default="")
+    #: When the post passed every approval step the workspace requires (None: not approved).
+    approved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=clock.now)
     updated_at = models.DateTimeField(default=clock.now)
 
@@ -71,6 +74,7 @@ class Media(models.Model):
     height = models.PositiveIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64)
     original_name = models.CharField(max_length=255)
+    thumbnail = models.FileField(upload_to="thumbs/%Y/%m/", blank=True, default="")
     uploaded_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=clock.now)
 
@@ -102,3 +106,76 @@ class VariantMedia(models.Model):
 
     class Meta:
         ordering = ["position"]
+
+
+# -- queue slots, approvals, client links, the iCal feed ----------------------------------
+
+
+class QueueSlot(models.Model):
+    """A recurring weekly posting time of a channel, as wall-clock time in the workspace zone.
+
+    Stored as (weekday, local time) rather than a UTC instant so that 10:00 stays 10:00 local
+    across daylight-saving changes.
+    """
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="queue_slots")
+    weekday = models.PositiveSmallIntegerField(validators=[MaxValueValidator(6)])  # Monday = 0
+    time = models.TimeField()
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["channel_id", "weekday", "time"]
+        constraints = [models.UniqueConstraint(fields=["channel", "weekday", "time"], name="one_slot_per_channel_time")]
+
+
+class Review(models.Model):
+    """One decision in a post's approval history (also mirrored in the audit trail)."""
+
+    class Stage(models.TextChoices):
+        INTERNAL = "internal", _("Internal review")
+        CLIENT = "client", _("Client review")
+
+    class Decision(models.TextChoices):
+        SUBMITTED = "submitted", _("Submitted for review")
+        APPROVED = "approved", _("Approved")
+        CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+        REJECTED = "rejected", _("Rejected")
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="reviews")
+    stage = models.CharField(max_length=16, choices=Stage.choices)
+    decision = models.CharField(max_length=20, choices=Decision.choices)
+    comment = models.TextField(blank=True, default="")
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_label = models.CharField(max_length=200, blank=True, default="")
+    at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class ClientLink(models.Model):
+    """An expiring magic link through which a client without an account reviews one post or a
+    period of the plan. Only a SHA-256 of the token is stored."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="client_links")
+    post = models.ForeignKey(Post, null=True, blank=True, on_delete=models.CASCADE, related_name="client_links")
+    period_start = models.DateTimeField(null=True, blank=True)
+    period_end = models.DateTimeField(null=True, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=clock.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class PlanFeed(models.Model):
+    """The workspace's secret iCal address. The token is stored hashed (for lookup) and
+    encrypted (so that people who may see the plan can copy the address again)."""
+
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="plan_feed")
+    token_hash = models.CharField(max_length=64, unique=True)
+    token_encrypted = models.TextField()
+    rotated_at = models.DateTimeField(default=clock.now)

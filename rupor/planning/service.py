@@ -261,11 +261,19 @@ def update_post(actor: Actor, post_id: int, data: PostInput, fields: set[str]) -
             notes=data.notes if "notes" in fields else post.notes,
             variants=data.variants if "variants" in fields else None,
         )
-        _apply(actor, workspace, post, merged, creating=False, time_changed="scheduled_at" in fields or data.publish_now)
+        _apply(
+            actor, workspace, post, merged, creating=False, time_changed="scheduled_at" in fields or data.publish_now,
+            content_changed=bool(fields & {"title", "text", "variants"}),
+        )
     return get_post(workspace.pk, post.pk)
 
 
-def _apply(actor: Actor, workspace: Workspace, post: Post, data: PostInput, *, creating: bool, time_changed: bool = True) -> None:
+def _apply(
+    actor: Actor, workspace: Workspace, post: Post, data: PostInput, *, creating: bool, time_changed: bool = True,
+    content_changed: bool = True,
+) -> None:
+    from rupor.planning import approvals  # approvals builds on this module
+
     status = data.status
     if status not in Post.Status.values:
         raise PlanningError(f"{status!r} is not a post status.", "status")
@@ -282,6 +290,15 @@ def _apply(actor: Actor, workspace: Workspace, post: Post, data: PostInput, *, c
         raise PlanningError("A scheduled post needs a time (or publish now).", "scheduled_at")
     if data.rubric_id is not None and not workspace.rubrics.filter(pk=data.rubric_id).exists():
         raise PlanningError(f"Rubric {data.rubric_id} does not exist in this workspace.", "rubric_id")
+    # Approval (docs/decisions/0005-approvals.md): changed content withdraws an approval, and a
+    # request to schedule becomes what the workspace's approval mode allows.
+    review = None
+    if workspace.approval != Workspace.Approval.NONE and content_changed and post.approved_at is not None:
+        post.approved_at = None
+        if status == Post.Status.APPROVED:
+            status = Post.Status.DRAFT
+    if status == Post.Status.SCHEDULED:
+        status, review = approvals.gate_schedule(actor, workspace, post, content_changed=content_changed)
     post.title = data.title.strip()
     post.text = data.text
     post.rubric_id = data.rubric_id
@@ -293,8 +310,9 @@ def _apply(actor: Actor, workspace: Workspace, post: Post, data: PostInput, *, c
     post.save()
     if data.variants is not None:
         _write_variants(workspace.pk, post, data.variants)
-    if status == Post.Status.SCHEDULED:
+    if status == Post.Status.SCHEDULED or review is not None:
         _validate_for_schedule(post)
+    approvals.after_save(actor, post, review)
     if status == Post.Status.CANCELLED:
         publishing.cancel_targets(list(post.variants.values_list("pk", flat=True)), actor=actor.label)
     else:

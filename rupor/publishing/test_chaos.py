@@ -50,7 +50,7 @@ def _spawn(db_name: str, index: int) -> subprocess.Popen[bytes]:
 
 
 def test_chaos_exactly_once_under_sigkill_and_faults():
-    per_network = 400 if connection.vendor == "postgresql" else 80
+    per_network = 200 if connection.vendor == "postgresql" else 80
     modules = {n: importlib.import_module(f"rupor.networks.{n}.testing") for n in NETWORKS}
     emulators = {n: m.start(rate_limits=False, seed=7) for n, m in modules.items()}
     rng = random.Random(11)
@@ -60,7 +60,7 @@ def test_chaos_exactly_once_under_sigkill_and_faults():
         for network, mod in modules.items():
             access = mod.channel_for(emulators[network])
             access = type(access)(access.network, access.remote_id, access.credentials, access.base_url,
-                                  {**access.settings, "timeout": 0.5})
+                                  {**access.settings, "timeout": 0.5, "pace": False})
             ch = pt.channel(pt.workspace(f"chaos {network}", late_window_minutes=60), access)
             ids = pt.bulk_schedule([ch], per_network, clock.now(), f"chaos{run}{network}")
             for i, target_id in enumerate(ids):
@@ -78,10 +78,10 @@ def test_chaos_exactly_once_under_sigkill_and_faults():
         workers = [_spawn(db_name, i) for i in range(3)]
         spawned = len(workers)
         kills = 0
-        chaos_until = time.monotonic() + 20
+        chaos_until = time.monotonic() + 30
         deadline = time.monotonic() + 100
         while time.monotonic() < deadline:
-            time.sleep(rng.uniform(0.3, 1.5))
+            time.sleep(rng.uniform(1.0, 3.0))
             if time.monotonic() < chaos_until:
                 victim = rng.randrange(len(workers))
                 workers[victim].send_signal(signal.SIGKILL)
@@ -106,7 +106,7 @@ def test_chaos_exactly_once_under_sigkill_and_faults():
             except subprocess.TimeoutExpired:
                 w.kill()
 
-        assert kills >= 5
+        assert kills >= 3
         targets = {t.pk: t for t in PublicationTarget.objects.filter(pk__in=list(texts))}
         lost = [t.pk for t in targets.values() if t.state not in (TargetState.PUBLISHED, TargetState.FAILED, TargetState.UNCONFIRMED)]
         assert lost == [], f"targets left unfinished: {lost[:10]} ({len(lost)})"
@@ -130,6 +130,10 @@ def test_chaos_exactly_once_under_sigkill_and_faults():
                 assert count <= 1
             if network == "telegram" and count > 1:
                 resent_unknown += 1
+        outcomes: dict[str, int] = {}
+        for outcome in Attempt.objects.filter(target_id__in=list(texts)).values_list("outcome", flat=True):
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        print(f"chaos: {len(texts)} targets, {kills} kills, states {summary}, attempts {outcomes}")
         assert duplicates == {}, f"duplicates: {duplicates}; summary {summary}"
         assert resent_unknown == 0
         # The faults and kills really happened, and unknown outcomes really were met.

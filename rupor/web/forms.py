@@ -197,6 +197,13 @@ class PostForm(forms.Form):
         _choices(self, "rubric").choices = [("", _("No rubric")), *rubrics]
         _choices(self, "status").choices = list(statuses)
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        variant_texts = [v for k, v in self.data.items() if k.startswith("variant_text_") and str(v).strip()]
+        if not str(data.get("text") or "").strip() and not str(data.get("title") or "").strip() and not variant_texts:
+            self.add_error("text", _("Write something first: a text or at least an internal title."))
+        return data
+
     def clean_scheduled_at(self) -> dt.datetime | None:
         raw = (self.cleaned_data.get("scheduled_at") or "").strip()
         if not raw:

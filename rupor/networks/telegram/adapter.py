@@ -146,8 +146,6 @@ class TelegramAdapter(Adapter):
                 problems.append(Problem(f"media[{index}]", "Telegram posts from Rupor support photos and videos only."))
         if content.poll is not None and not content.poll.anonymous:
             problems.append(Problem("poll.anonymous", "Polls in Telegram channels must be anonymous."))
-        if content.poll is not None and content.text and self.text_length(plain) > (self.limits.text_max or 0):
-            pass  # already reported by the generic check
         return problems
 
     # -- connection ---------------------------------------------------------------------------

@@ -35,17 +35,30 @@ def em():
     running = testing.start()
     yield running
     running.stop()
+    client = _CLIENTS.pop(running.url, None)
+    if client is not None:
+        client.close()
+
+
+_CLIENTS: dict[str, Any] = {}
+
+
+def _client(em):
+    # One client per emulator: building a client costs more than a call to a local server.
+    if em.url not in _CLIENTS:
+        _CLIENTS[em.url] = http.client(base_url=em.url, timeout=10)
+    return _CLIENTS[em.url]
 
 
 def call(em, method: str, via: str = "json", token: str = TOKEN, files: dict[str, Any] | None = None, **params: Any):
-    with http.client(base_url=em.url, timeout=10) as client:
-        path = f"/bot{token}/{method}"
-        if via == "get":
-            return client.get(path, params=params)
-        if via == "form" or files:
-            form = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
-            return client.post(path, data=form, files=files)
-        return client.post(path, json=params)
+    client = _client(em)
+    path = f"/bot{token}/{method}"
+    if via == "get":
+        return client.get(path, params=params)
+    if via == "form" or files:
+        form = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
+        return client.post(path, data=form, files=files)
+    return client.post(path, json=params)
 
 
 def ok(response) -> Any:

@@ -108,7 +108,7 @@ def test_markdown_v2_entities_escapes_and_reserved_characters():
     assert [e["type"] for e in entities] == ["bold", "italic", "underline", "strikethrough", "spoiler", "text_link", "code"]
     assert entities[5]["url"] == "https://x.y"
     assert parse_markdown_v2("```python\nx = 1.\n```") == ("x = 1.\n", [{"offset": 0, "length": 7, "type": "pre", "language": "python"}])
-    with pytest.raises(EntityParseError, match="Character '.' is reserved and must be escaped with the preceding"):
+    with pytest.raises(EntityParseError, match=r"Character '\.' is reserved and must be escaped with the preceding"):
         parse_markdown_v2("Hello.")
     with pytest.raises(EntityParseError, match="Can't find end of Bold entity at byte offset 0"):
         parse_markdown_v2("*bold")

@@ -70,3 +70,23 @@ def initials(text: str) -> str:
 @register.filter
 def get_item(mapping: dict[str, object], key: str) -> object:
     return mapping.get(key)
+
+
+# Date shapes per language: Django's MONTH_DAY_FORMAT for Russian uses the nominative month
+# ("26 Ноябрь"); a date needs the genitive ("26 ноября"), which is "E".
+_DATE_SHAPES = {
+    "en": {"day": "M j", "full": "M j, Y", "long": "l, F j, H:i"},
+    "ru": {"day": "j E", "full": "j E Y", "long": "l, j E, H:i"},
+    "ko": {"day": "n월 j일", "full": "Y년 n월 j일", "long": "n월 j일 l H:i"},
+}
+
+
+@register.filter(expects_localtime=True)
+def local_date(value: object, shape: str = "day") -> str:
+    from django.utils import formats, translation
+
+    if not value:
+        return ""
+    language = (translation.get_language() or "en")[:2]
+    fmt = _DATE_SHAPES.get(language, _DATE_SHAPES["en"]).get(shape, "M j")
+    return formats.date_format(value, fmt)  # type: ignore[arg-type]

@@ -1,0 +1,163 @@
+"""Analytics end to end: readings collected from the emulators through the API, append-only,
+with honest gaps (Telegram views) and named formulas."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from django.test import Client
+
+from rupor.analytics import jobs
+from rupor.analytics.models import ChannelMetricReading, MemberEvent, PostMetricReading
+from rupor.core import clock
+from rupor.inbox.testing import connect, publish
+from rupor.networks.telegram import testing as tg_testing
+from rupor.networks.vk import testing as vk_testing
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def vk_emu():
+    emulator = vk_testing.start(rate_limits=False)
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def vk(vk_emu, make_workspace, api_for):
+    ws = make_workspace("VK shop")
+    access = vk_testing.channel_for(vk_emu, settings={"pace": False})
+    return ws, connect(ws, access), access, api_for(ws, "analyst")
+
+
+def test_vk_post_metrics_collected_twice_are_two_readings_with_rates(vk, vk_emu):
+    ws, channel, access, api = vk
+    target = publish(channel, access, "Metrics post")
+    post_id = target.variant.post_id
+    res = api.get(f"/posts/{post_id}/metrics")
+    assert res.status_code == 200
+    assert res.json()["variants"][0]["readings"] == 0 and res.json()["variants"][0]["notes"]
+    first = api.post(f"/channels/{channel.pk}/metrics/collect", {})
+    assert first.status_code == 200, first.content
+    assert first.json()["post_readings"] == 1 and first.json()["channel_readings"] == 1
+    vk_testing.advance(vk_emu, 3 * 3600)  # the audience engages over emulator time
+    assert api.post(f"/channels/{channel.pk}/metrics/collect", {}).status_code == 200
+    readings = list(PostMetricReading.objects.filter(target_id=target.pk).order_by("read_at", "id"))
+    assert len(readings) == 2  # append-only: a second reading, not an overwrite
+    assert readings[1].views is not None and readings[1].views >= (readings[0].views or 0)
+
+    body = api.get(f"/posts/{post_id}/metrics").json()
+    variant = body["variants"][0]
+    assert variant["readings"] == 2 and variant["network"] == "vk"
+    assert variant["views"] == readings[1].views
+    e = (variant["likes"] or 0) + (variant["reposts"] or 0) + (variant["comments"] or 0)
+    assert variant["engagements"] == e
+    assert variant["followers"] == ChannelMetricReading.objects.filter(channel=channel).latest("read_at").members
+    if variant["followers"]:
+        assert variant["er_followers"] == pytest.approx(e / variant["followers"] * 100, abs=1e-3)
+    if variant["reach"]:
+        assert variant["er_reach"] == pytest.approx(e / variant["reach"] * 100, abs=1e-3)
+    assert variant["er_views"] == pytest.approx(e / variant["views"] * 100, abs=1e-3)
+    assert "ERR" in body["formulas"]["er_reach"] and "Popsters" in body["formulas"]["er_followers"]
+
+
+def test_vk_channel_growth_and_member_events_counted_once(vk, vk_emu, settings):
+    ws, channel, access, api = vk
+    settings.ROOT_URLCONF = "rupor.inbox.testing_urls"
+    start = clock.now() - dt.timedelta(minutes=1)
+    assert api.post(f"/channels/{channel.pk}/metrics/collect", {}).status_code == 200
+    vk_testing.advance(vk_emu, 5 * 3600)
+    clock.advance(dt.timedelta(hours=1))
+    assert api.post(f"/channels/{channel.pk}/metrics/collect", {}).status_code == 200
+    # A join pushed by the Callback API, delivered twice, counts once.
+    from rupor.inbox import hooks
+
+    path = hooks.hook_path(channel)
+    join = {"type": "group_join", "group_id": 1, "event_id": "join-77", "v": "5.199",
+            "object": {"user_id": 10077, "join_type": "join"}, "secret": "rupor-demo-secret"}
+    for _ in range(2):
+        assert Client().post(path, json.dumps(join), content_type="application/json").status_code == 200
+    assert MemberEvent.objects.filter(channel=channel).count() == 1
+    res = api.get(f"/channels/{channel.pk}/metrics", start=start.isoformat(), end=(clock.now() + dt.timedelta(minutes=1)).isoformat())
+    assert res.status_code == 200, res.content
+    body = res.json()
+    assert len(body["points"]) == 2
+    assert body["members_end"] - body["members_start"] == body["net_growth"]
+    assert body["joins"] == 1
+    if body["members_start"]:
+        assert body["growth_rate"] == pytest.approx(body["net_growth"] / body["members_start"] * 100, abs=1e-3)
+    assert "growth" in body["formulas"]["growth_rate"].lower()
+    bad = api.get(f"/channels/{channel.pk}/metrics", start="2025-01-02T00:00:00Z", end="2025-01-01T00:00:00Z")
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "end"
+    assert api.get(f"/channels/{channel.pk}/metrics", start="not a date").status_code == 422
+
+
+def test_telegram_views_are_none_and_said_so(make_workspace, api_for):
+    emulator = tg_testing.start(rate_limits=False)
+    try:
+        ws = make_workspace("TG")
+        api = api_for(ws, "owner")
+        access = tg_testing.channel_for(emulator)
+        channel = connect(ws, access)
+        target = publish(channel, access, "Views check")
+        res = api.post(f"/channels/{channel.pk}/metrics/collect", {})
+        assert res.status_code == 200, res.content
+        reading = PostMetricReading.objects.get(target_id=target.pk)
+        assert reading.views is None and reading.reach is None  # never an invented number
+        assert ChannelMetricReading.objects.get(channel=channel).members is not None
+        variant = api.get(f"/posts/{target.variant.post_id}/metrics").json()["variants"][0]
+        assert variant["views"] is None and variant["er_views"] is None and variant["er_reach"] is None
+        assert any("view counts" in n for n in variant["notes"])
+        # Competitor pages: the Bot API cannot read them — a plain message, not an error page.
+        res = api.get(f"/channels/{channel.pk}/competitors/durov")
+        assert res.status_code == 422 and "Telegram" in res.json()["detail"]
+    finally:
+        emulator.stop()
+
+
+def test_vk_competitor_page(vk):
+    ws, channel, access, api = vk
+    res = api.get(f"/channels/{channel.pk}/competitors/{vk_testing.COMPETITOR_HANDLE}")
+    assert res.status_code == 200, res.content
+    body = res.json()
+    assert body["name"] and body["members"] is not None and "Popsters" in body["formula"]
+    res = api.get(f"/channels/{channel.pk}/competitors/no_such_community_xyz")
+    assert 400 <= res.status_code < 500 and "detail" in res.json()
+
+
+def test_jobs_measure_hourly(vk, vk_emu):
+    ws, channel, access, api = vk
+    publish(channel, access, "Job metrics")
+    now = clock.now()
+    assert jobs.run_due(now) >= 1
+    assert ChannelMetricReading.objects.filter(channel=channel).count() == 1
+    assert PostMetricReading.objects.filter(channel=channel).count() == 1
+    assert jobs.run_due(now + dt.timedelta(minutes=10)) == 0
+    clock.advance(dt.timedelta(hours=2))
+    assert jobs.run_due(clock.now()) >= 1
+    assert PostMetricReading.objects.filter(channel=channel).count() == 2
+
+
+def test_roles_and_other_workspaces(vk, make_workspace, api_for):
+    ws, channel, access, analyst = vk
+    target = publish(channel, access, "Role metrics")
+    post_id = target.variant.post_id
+    endpoints = [("get", f"/posts/{post_id}/metrics"), ("get", f"/channels/{channel.pk}/metrics"),
+                 ("post", f"/channels/{channel.pk}/metrics/collect"),
+                 ("get", f"/channels/{channel.pk}/competitors/{vk_testing.COMPETITOR_HANDLE}")]
+    for role in ("editor", "moderator", "client"):
+        api = api_for(ws, role)
+        for method, path in endpoints:
+            res = api.get(path) if method == "get" else api.post(path, {})
+            assert res.status_code == 403, (role, path, res.status_code)
+    for method, path in endpoints:
+        res = analyst.get(path) if method == "get" else analyst.post(path, {})
+        assert res.status_code == 200, (path, res.content)
+    stranger = api_for(make_workspace("Other"), "owner")
+    for method, path in endpoints:
+        res = stranger.get(path) if method == "get" else stranger.post(path, {})
+        assert res.status_code == 404, (path, res.status_code)
+        assert "detail" in res.json()

@@ -1,0 +1,171 @@
+"""Analytics endpoints: post and channel figures (with the formulas they use), collecting
+readings now, and public pages of competitors."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from rupor.accounts.roles import Perm
+from rupor.analytics import service as analytics
+from rupor.api.errors import ApiError
+from rupor.api.schemas import ErrorOut
+from rupor.channels import service as channels
+from rupor.core import clock
+
+router = Router(tags=["analytics"])
+
+ERRORS: dict[int, Any] = dict.fromkeys((400, 401, 403, 404, 409, 422, 429, 502), ErrorOut)
+
+T = TypeVar("T")
+
+
+def _need(request: HttpRequest, perm: Perm) -> Any:
+    from rupor.api.app import need
+
+    return need(request, perm)
+
+
+def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    try:
+        return fn(*args, **kwargs)
+    except analytics.AnalyticsError as exc:
+        raise ApiError(exc.status, exc.message, exc.field) from exc
+
+
+class VariantMetricsOut(Schema):
+    variant_id: int
+    target_id: int
+    channel_id: int
+    network: str
+    remote_id: str
+    readings: int = Field(description="How many readings are stored for this variant")
+    read_at: dt.datetime | None
+    likes: int | None
+    reposts: int | None
+    comments: int | None
+    views: int | None = Field(description="null when the network does not report views (Telegram bots)")
+    reach: int | None
+    reactions: dict[str, int]
+    extra: dict[str, Any]
+    engagements: int | None = Field(description="E = likes + reposts + comments")
+    followers: int | None
+    er_reach: float | None = Field(description="ERR = E / reach x 100%")
+    er_followers: float | None = Field(description="ERpost (Popsters) = E / followers x 100%")
+    er_views: float | None = Field(description="ERview (Popsters) = E / views x 100%")
+    notes: list[str]
+
+
+class PostMetricsOut(Schema):
+    post_id: int
+    engagement_set: str
+    formulas: dict[str, str]
+    variants: list[VariantMetricsOut]
+
+
+class GrowthPointOut(Schema):
+    read_at: dt.datetime
+    members: int | None
+    joins: int | None
+    leaves: int | None
+
+
+class ChannelGrowthOut(Schema):
+    channel_id: int
+    network: str
+    start: dt.datetime
+    end: dt.datetime
+    points: list[GrowthPointOut]
+    members_start: int | None
+    members_end: int | None
+    net_growth: int | None
+    growth_rate: float | None
+    joins: int = Field(description="Joins Rupor received as events in the period (each counted once)")
+    leaves: int
+    notes: list[str]
+    formulas: dict[str, str]
+
+
+class GrowthFilters(Schema):
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+
+
+class CollectOut(Schema):
+    channel_id: int
+    channel_readings: int
+    post_readings: int
+    notes: list[str]
+
+
+class CompetitorPostOut(Schema):
+    remote_id: str
+    text: str
+    published_at: dt.datetime
+    likes: int | None
+    reposts: int | None
+    comments: int | None
+    views: int | None
+    url: str | None
+    er_followers: float | None
+
+
+class CompetitorOut(Schema):
+    remote_id: str
+    name: str
+    members: int | None
+    url: str | None
+    posts: list[CompetitorPostOut]
+    average_er_followers: float | None
+    formula: str
+
+
+@router.get("/posts/{post_id}/metrics", response={200: PostMetricsOut, **ERRORS}, summary="Latest figures of each variant, with engagement rates")
+def post_metrics(request: HttpRequest, post_id: int) -> Any:
+    who = _need(request, Perm.ANALYTICS_VIEW)
+    return dataclasses.asdict(_call(analytics.post_summary, who.workspace_id, post_id))
+
+
+@router.get("/channels/{channel_id}/metrics", response={200: ChannelGrowthOut, **ERRORS}, summary="Members, joins and leaves over a period (default: the last 30 days)")
+def channel_metrics(request: HttpRequest, channel_id: int, filters: Query[GrowthFilters]) -> Any:
+    who = _need(request, Perm.ANALYTICS_VIEW)
+    end = filters.end or clock.now()
+    start = filters.start or end - dt.timedelta(days=30)
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ApiError(422, "Give start and end with a time zone (e.g. 2025-01-01T00:00:00Z).", "start")
+    return dataclasses.asdict(_call(analytics.channel_growth, who.workspace_id, channel_id, start, end))
+
+
+@router.post("/channels/{channel_id}/metrics/collect", response={200: CollectOut, **ERRORS}, summary="Read the channel's and its posts' figures now")
+def collect(request: HttpRequest, channel_id: int) -> Any:
+    who = _need(request, Perm.ANALYTICS_VIEW)
+    channels.get_channel(who.workspace_id, channel_id)
+    counts = {"channel_readings": 0, "post_readings": 0}
+    notes: list[str] = []
+    failures: list[analytics.AnalyticsError] = []
+    for key, collect_fn in (("channel_readings", analytics.collect_channel_metrics),
+                            ("post_readings", analytics.collect_post_metrics)):
+        try:
+            result = collect_fn(channel_id)
+        except analytics.AnalyticsError as exc:
+            failures.append(exc)
+            notes.append(exc.message)
+            continue
+        counts[key] = result.readings
+        notes.extend(result.notes)
+    # One kind of figure the network cannot read is a note; a network failure is an error.
+    if len(failures) == 2 or any(f.status != 422 for f in failures):
+        raise ApiError(failures[-1].status, failures[-1].message, failures[-1].field)
+    return {"channel_id": channel_id, **counts, "notes": notes}
+
+
+@router.get("/channels/{channel_id}/competitors/{handle}", response={200: CompetitorOut, **ERRORS}, summary="Read another public page through this channel")
+def competitor(request: HttpRequest, channel_id: int, handle: str) -> Any:
+    who = _need(request, Perm.ANALYTICS_VIEW)
+    return dataclasses.asdict(_call(analytics.competitor_page, who, channel_id, handle))

@@ -1,0 +1,504 @@
+"""Plan endpoints: rubrics, mix meter, gaps, ideas, queue slots, approvals, import/export, iCal, media.
+
+Mounted by ``rupor/api/app.py`` with ``api.add_router("/", router)``. Views parse, call a planning
+action and render; every refusal is a :class:`~rupor.planning.service.PlanningError` rendered in
+the API's one error shape.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any, Literal
+
+from django.http import HttpRequest, HttpResponse
+from ninja import File, Query, Router, Schema
+from ninja.files import UploadedFile
+from ninja.responses import Status
+from pydantic import Field
+
+from rupor.accounts import service as accounts
+from rupor.accounts.models import Workspace
+from rupor.accounts.roles import Perm
+from rupor.api import schemas as s
+from rupor.core import clock
+from rupor.core.timezones import LocalTimeError, to_local, to_utc
+from rupor.planning import approvals, ical, mix, plan_io, slots
+from rupor.planning import media as media_lib
+from rupor.planning.models import Media, Post, Rubric
+from rupor.planning.service import PlanningError
+
+router = Router()
+
+ERR: dict[int, Any] = {}  # filled below once the schemas exist
+
+
+class ErrorItem(Schema):
+    field: str | None
+    message: str
+
+
+class ErrorOut(Schema):
+    detail: str
+    errors: list[ErrorItem] = []
+
+
+ERR.update(dict.fromkeys((400, 401, 403, 404, 409, 422), ErrorOut))
+
+
+def _actor(request: HttpRequest) -> accounts.Actor:
+    return request.auth  # type: ignore[attr-defined]
+
+
+def _need(request: HttpRequest, perm: Perm) -> accounts.Actor:
+    who = _actor(request)
+    if not who.can(perm):
+        raise PlanningError(f"Your role ({who.role.value}) does not allow this ({perm.value}).", status=403)
+    return who
+
+
+def _tz(who: accounts.Actor) -> str:
+    return str(Workspace.objects.values_list("timezone", flat=True).get(pk=who.workspace_id))
+
+
+def _period(who: accounts.Actor, start: dt.datetime | None, end: dt.datetime | None, days: int = 30) -> tuple[dt.datetime, dt.datetime]:
+    tz = _tz(who)
+    try:
+        begin = to_utc(start, tz) if start else clock.now()
+        finish = to_utc(end, tz) if end else begin + dt.timedelta(days=days)
+    except LocalTimeError as exc:
+        raise PlanningError(str(exc), "start" if start else "end") from exc
+    return begin, finish
+
+
+def _post_out(post: Post) -> dict[str, Any]:
+    from rupor.api.app import _post_out as render  # app.py mounts this router, so import late
+
+    return render(Post.objects.select_related("workspace", "rubric", "author").get(pk=post.pk))
+
+
+# -- rubrics ------------------------------------------------------------------------------
+
+
+class RubricIn(Schema):
+    name: str = Field(..., max_length=80)
+    color: str = Field("#6b7280", pattern=r"^#[0-9a-fA-F]{6}$")
+    target_share: int = Field(0, ge=0, le=100)
+    is_selling: bool = False
+    position: int | None = Field(None, ge=0, le=1000)
+
+
+class RubricOut(Schema):
+    id: int
+    name: str
+    color: str
+    target_share: int
+    is_selling: bool
+    position: int
+
+
+def _rubric_out(r: Rubric) -> dict[str, Any]:
+    return {"id": r.pk, "name": r.name, "color": r.color, "target_share": r.target_share, "is_selling": r.is_selling, "position": r.position}
+
+
+@router.get("/plan/rubrics", response={200: list[RubricOut], **ERR}, tags=["plan"], summary="Rubrics with their target shares")
+def list_rubrics(request: HttpRequest) -> Any:
+    who = _need(request, Perm.POSTS_VIEW)
+    return [_rubric_out(r) for r in mix.list_rubrics(who.workspace_id)]
+
+
+def _rubric_input(payload: RubricIn) -> mix.RubricInput:
+    return mix.RubricInput(payload.name, payload.color, payload.target_share, payload.is_selling, payload.position)
+
+
+@router.post("/plan/rubrics", response={201: RubricOut, **ERR}, tags=["plan"], summary="Create a rubric (target shares add up to at most 100 %)")
+def create_rubric(request: HttpRequest, payload: RubricIn) -> Any:
+    return Status(201, _rubric_out(mix.create_rubric(_actor(request), _rubric_input(payload))))
+
+
+@router.put("/plan/rubrics/{rubric_id}", response={200: RubricOut, **ERR}, tags=["plan"], summary="Change a rubric")
+def update_rubric(request: HttpRequest, rubric_id: int, payload: RubricIn) -> Any:
+    return _rubric_out(mix.update_rubric(_actor(request), rubric_id, _rubric_input(payload)))
+
+
+@router.delete("/plan/rubrics/{rubric_id}", response={204: None, **ERR}, tags=["plan"], summary="Delete a rubric (its posts stay, without a rubric)")
+def delete_rubric(request: HttpRequest, rubric_id: int) -> Any:
+    mix.delete_rubric(_actor(request), rubric_id)
+    return Status(204, None)
+
+
+# -- mix meter, gaps, ideas ---------------------------------------------------------------
+
+
+class PeriodQuery(Schema):
+    start: dt.datetime | None = Field(None, description="Default: now. Without an offset it is read in the workspace zone.")
+    end: dt.datetime | None = Field(None, description="Default: start + 30 days.")
+    channel_id: int | None = Field(None, ge=1, le=2**62)
+
+
+class RubricShareOut(Schema):
+    rubric_id: int | None
+    name: str
+    posts: int
+    share: float
+    target_share: int
+    is_selling: bool
+    over_target: bool
+
+
+class ChannelMixOut(Schema):
+    channel_id: int
+    channel_name: str
+    network: str
+    total: int
+    rubrics: list[RubricShareOut]
+    selling_share: float
+    selling_target: int
+    warnings: list[str]
+
+
+class MixOut(Schema):
+    start: dt.datetime
+    end: dt.datetime
+    timezone: str
+    channels: list[ChannelMixOut]
+
+
+@router.get("/plan/mix", response={200: MixOut, **ERR}, tags=["plan"], summary="Share of each rubric per channel against its target, with warnings")
+def get_mix(request: HttpRequest, q: Query[PeriodQuery]) -> Any:
+    who = _need(request, Perm.POSTS_VIEW)
+    start, end = _period(who, q.start, q.end)
+    report = mix.mix(who.workspace_id, start, end, q.channel_id)
+    return {"start": start, "end": end, "timezone": _tz(who), "channels": [dataclasses.asdict(c) for c in report]}
+
+
+class GapOut(Schema):
+    channel_id: int
+    channel_name: str
+    start: dt.datetime
+    end: dt.datetime
+    hours: float
+    cadence_hours: int
+    message: str
+
+
+@router.get("/plan/gaps", response={200: list[GapOut], **ERR}, tags=["plan"], summary="Stretches longer than a channel's cadence without a post")
+def get_gaps(request: HttpRequest, q: Query[PeriodQuery]) -> Any:
+    who = _need(request, Perm.POSTS_VIEW)
+    start, end = _period(who, q.start, q.end)
+    return [dataclasses.asdict(g) for g in mix.gaps(who.workspace_id, start, end, q.channel_id)]
+
+
+@router.get("/plan/ideas", response={200: list[s.PostOut], **ERR}, tags=["plan"], summary="Ideas backlog: drafts without a date (PostOut shape)")
+def get_ideas(request: HttpRequest) -> Any:
+    who = _need(request, Perm.POSTS_VIEW)
+    return [_post_out(p) for p in mix.ideas(who.workspace_id)[:500]]
+
+
+# -- queue --------------------------------------------------------------------------------
+
+
+class SlotIn(Schema):
+    channel_id: int = Field(..., ge=1, le=2**62)
+    weekday: int | str = Field(..., description="0 (Monday) to 6 (Sunday), or the English name")
+    time: dt.time = Field(..., description="HH:MM, wall-clock time in the workspace zone")
+
+
+class SlotOut(Schema):
+    id: int
+    channel_id: int
+    weekday: int
+    time: str
+
+
+def _slot_out(slot: slots.SlotView) -> dict[str, Any]:
+    return {"id": slot.id, "channel_id": slot.channel_id, "weekday": slot.weekday, "time": slot.time.strftime("%H:%M")}
+
+
+class ChannelQuery(Schema):
+    channel_id: int | None = Field(None, ge=1, le=2**62)
+
+
+@router.get("/queue/slots", response={200: list[SlotOut], **ERR}, tags=["queue"], summary="Weekly queue slots (workspace time zone)")
+def list_slots(request: HttpRequest, q: Query[ChannelQuery]) -> Any:
+    who = _need(request, Perm.POSTS_VIEW)
+    return [_slot_out(slot) for slot in slots.list_slots(who.workspace_id, q.channel_id)]
+
+
+@router.post("/queue/slots", response={201: SlotOut, **ERR}, tags=["queue"], summary="Add a weekly queue slot to a channel")
+def add_slot(request: HttpRequest, payload: SlotIn) -> Any:
+    return Status(201, _slot_out(slots.add_slot(_actor(request), payload.channel_id, payload.weekday, payload.time)))
+
+
+@router.delete("/queue/slots/{slot_id}", response={204: None, **ERR}, tags=["queue"], summary="Remove a queue slot")
+def delete_slot(request: HttpRequest, slot_id: int) -> Any:
+    slots.delete_slot(_actor(request), slot_id)
+    return Status(204, None)
+
+
+class NextQuery(Schema):
+    channel_id: int = Field(..., ge=1, le=2**62)
+
+
+class NextOut(Schema):
+    channel_id: int
+    at: dt.datetime
+    at_local: str
+    timezone: str
+
+
+@router.get("/queue/next", response={200: NextOut, **ERR}, tags=["queue"], summary="The channel's next free queue slot")
+def next_slot(request: HttpRequest, q: Query[NextQuery]) -> Any:
+    who = _need(request, Perm.POSTS_VIEW)
+    slots._channel(who.workspace_id, q.channel_id)
+    when = slots.next_free_slot(who.workspace_id, [q.channel_id])
+    if when is None:
+        raise PlanningError("This channel has no free queue slot in the next 12 weeks; add queue slots first.", "channel_id", 409)
+    tz = _tz(who)
+    return {"channel_id": q.channel_id, "at": when, "at_local": to_local(when, tz).isoformat(), "timezone": tz}
+
+
+@router.post("/posts/{post_id}/queue", response={200: s.PostOut, **ERR}, tags=["queue"], summary="Add a post to the queue: the next free slot of its channels")
+def queue_post(request: HttpRequest, post_id: int) -> Any:
+    return _post_out(slots.add_to_queue(_actor(request), post_id))
+
+
+# -- approvals ----------------------------------------------------------------------------
+
+
+class CommentIn(Schema):
+    comment: str = Field("", max_length=5000)
+
+
+class ClientDecisionIn(Schema):
+    decision: Literal["approve", "request_changes", "reject"]
+    comment: str = Field("", max_length=5000)
+
+
+class ReviewOut(Schema):
+    id: int
+    post_id: int
+    stage: str
+    decision: str
+    comment: str
+    actor: str
+    at: dt.datetime
+
+
+@router.post("/posts/{post_id}/submit", response={200: s.PostOut, **ERR}, tags=["approvals"], summary="Submit a post for review")
+def submit(request: HttpRequest, post_id: int, payload: CommentIn) -> Any:
+    return _post_out(approvals.submit(_actor(request), post_id, payload.comment))
+
+
+@router.post("/posts/{post_id}/approve", response={200: s.PostOut, **ERR}, tags=["approvals"], summary="Approve a post in review")
+def approve(request: HttpRequest, post_id: int, payload: CommentIn) -> Any:
+    return _post_out(approvals.approve(_actor(request), post_id, payload.comment))
+
+
+@router.post("/posts/{post_id}/request-changes", response={200: s.PostOut, **ERR}, tags=["approvals"], summary="Send a post back with a comment")
+def request_changes(request: HttpRequest, post_id: int, payload: CommentIn) -> Any:
+    return _post_out(approvals.request_changes(_actor(request), post_id, payload.comment))
+
+
+@router.post("/posts/{post_id}/reject", response={200: s.PostOut, **ERR}, tags=["approvals"], summary="Reject a post in review")
+def reject(request: HttpRequest, post_id: int, payload: CommentIn) -> Any:
+    return _post_out(approvals.reject(_actor(request), post_id, payload.comment))
+
+
+@router.post("/posts/{post_id}/client-review", response={200: s.PostOut, **ERR}, tags=["approvals"], summary="The client's decision (client accounts)")
+def client_review(request: HttpRequest, post_id: int, payload: ClientDecisionIn) -> Any:
+    return _post_out(approvals.client_review(_actor(request), post_id, payload.decision, payload.comment))
+
+
+@router.get("/posts/{post_id}/reviews", response={200: list[ReviewOut], **ERR}, tags=["approvals"], summary="The approval history of a post")
+def list_reviews(request: HttpRequest, post_id: int) -> Any:
+    who = _need(request, Perm.POSTS_VIEW)
+    return [dataclasses.asdict(r) for r in approvals.reviews(who.workspace_id, post_id)]
+
+
+class ClientLinkIn(Schema):
+    post_id: int | None = Field(None, ge=1, le=2**62)
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    expires_in_hours: int = Field(24 * 7, ge=1, le=24 * 60)
+
+
+class ClientLinkOut(Schema):
+    id: int
+    url: str
+    expires_at: dt.datetime
+    post_ids: list[int]
+
+
+@router.post("/plan/client-links", response={201: ClientLinkOut, **ERR}, tags=["approvals"], summary="A magic link for the client to review a post or a period without an account")
+def create_client_link(request: HttpRequest, payload: ClientLinkIn) -> Any:
+    who = _actor(request)
+    start = end = None
+    if payload.post_id is None:
+        start, end = _period(who, payload.start, payload.end)
+    link = approvals.client_link_for(
+        who, post_id=payload.post_id, start=start, end=end, ttl=dt.timedelta(hours=payload.expires_in_hours),
+    )
+    return Status(201, {"id": link.id, "url": link.url, "expires_at": link.expires_at, "post_ids": list(link.post_ids)})
+
+
+@router.delete("/plan/client-links/{link_id}", response={204: None, **ERR}, tags=["approvals"], summary="Revoke a review link")
+def revoke_client_link(request: HttpRequest, link_id: int) -> Any:
+    approvals.revoke_client_link(_actor(request), link_id)
+    return Status(204, None)
+
+
+# -- import / export ----------------------------------------------------------------------
+
+
+class ImportErrorItem(Schema):
+    field: str | None
+    message: str
+    row: int | None = None
+
+
+class PlannedChannelOut(Schema):
+    id: int
+    name: str
+    network: str
+    text: str
+
+
+class PlannedPostOut(Schema):
+    row: int
+    title: str
+    text: str
+    rubric: str
+    status: str
+    scheduled_at: dt.datetime | None
+    local_time: str | None
+    channels: list[PlannedChannelOut]
+    media_urls: list[str]
+
+
+class ImportOut(Schema):
+    dry_run: bool
+    created: list[int]
+    posts: list[PlannedPostOut]
+
+
+class ImportErrorOut(Schema):
+    detail: str
+    errors: list[ImportErrorItem]
+    posts: list[PlannedPostOut] = []
+
+
+def _planned_out(p: plan_io.PlannedPost) -> dict[str, Any]:
+    out = dataclasses.asdict(p)
+    out["local_time"] = p.local_time.strftime("%Y-%m-%d %H:%M") if p.local_time else None
+    return out
+
+
+class ImportQuery(Schema):
+    dry_run: bool = False
+
+
+@router.post(
+    "/plan/import", response={200: ImportOut, 201: ImportOut, 422: ImportErrorOut, **{k: v for k, v in ERR.items() if k != 422}},
+    tags=["plan"], summary="Import a CSV/XLSX plan (all or nothing); dry_run=true previews it",
+)
+def import_plan(request: HttpRequest, q: Query[ImportQuery], file: File[UploadedFile]) -> Any:
+    who = _need(request, Perm.POSTS_EDIT)
+    if (file.size or 0) > plan_io.MAX_FILE_BYTES:
+        raise PlanningError(f"The file is larger than {plan_io.MAX_FILE_BYTES // (1024 * 1024)} MB.", "file")
+    report = plan_io.import_plan(who, file.name or "", file.read(), dry_run=q.dry_run)
+    posts = [_planned_out(p) for p in report.posts]
+    if not report.ok:
+        rows = report.bad_rows
+        what = "would be" if q.dry_run else "was"
+        return Status(422, {
+            "detail": f"{len(rows)} row(s) are bad ({', '.join(map(str, rows))}); nothing {what} created.",
+            "errors": [{"field": f"row {p.row}", "message": p.message, "row": p.row} for p in report.problems],
+            "posts": posts,
+        })
+    return Status(200 if q.dry_run else 201, {"dry_run": q.dry_run, "created": report.created_ids, "posts": posts})
+
+
+class ExportQuery(Schema):
+    format: Literal["csv", "xlsx"] = "csv"
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+
+
+CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+@router.get("/plan/export", response={200: None, **ERR}, tags=["plan"], summary="The plan as CSV or XLSX, in the import format")
+def export_plan(request: HttpRequest, q: Query[ExportQuery]) -> Any:
+    who = _need(request, Perm.POSTS_VIEW)
+    tz = _tz(who)
+    try:
+        start = to_utc(q.start, tz) if q.start else None
+        end = to_utc(q.end, tz) if q.end else None
+    except LocalTimeError as exc:
+        raise PlanningError(str(exc), "start") from exc
+    data = plan_io.export_plan(who.workspace_id, q.format, start=start, end=end)
+    slug = Workspace.objects.values_list("slug", flat=True).get(pk=who.workspace_id)
+    response = HttpResponse(data, content_type=CONTENT_TYPES[q.format])
+    response["Content-Disposition"] = f'attachment; filename="{slug}-plan.{q.format}"'
+    return response
+
+
+# -- iCal ---------------------------------------------------------------------------------
+
+
+class FeedOut(Schema):
+    url: str
+
+
+@router.get("/plan/ical", response={200: FeedOut, **ERR}, tags=["plan"], summary="The secret iCal address of the workspace's plan")
+def get_feed(request: HttpRequest) -> Any:
+    return {"url": ical.feed_url(_actor(request))}
+
+
+@router.post("/plan/ical/rotate", response={200: FeedOut, **ERR}, tags=["plan"], summary="Replace the secret iCal address (the old one stops working)")
+def rotate_feed(request: HttpRequest) -> Any:
+    return {"url": ical.rotate_feed(_actor(request))}
+
+
+# -- media --------------------------------------------------------------------------------
+
+
+class MediaOut(Schema):
+    id: int
+    kind: str
+    content_type: str
+    size: int
+    width: int | None
+    height: int | None
+    sha256: str
+    original_name: str
+    url: str | None
+    thumbnail_url: str | None
+    created_at: dt.datetime
+
+
+def _media_out(m: Media) -> dict[str, Any]:
+    return {
+        "id": m.pk, "kind": m.kind, "content_type": m.content_type, "size": m.size, "width": m.width, "height": m.height,
+        "sha256": m.sha256, "original_name": m.original_name, "url": media_lib.media_url(m),
+        "thumbnail_url": media_lib.media_url(m, thumbnail=True), "created_at": m.created_at,
+    }
+
+
+@router.post("/media", response={201: MediaOut, **ERR}, tags=["media"], summary="Upload a picture or video to the media library")
+def upload_media(request: HttpRequest, file: File[UploadedFile]) -> Any:
+    who = _need(request, Perm.POSTS_EDIT)
+    if (file.size or 0) > media_lib.MAX_VIDEO_BYTES:
+        raise PlanningError("The file is larger than Rupor accepts.", "file")
+    return Status(201, _media_out(media_lib.save_media(who, file.name or "upload", file.read())))
+
+
+class MediaQuery(Schema):
+    kind: Literal["photo", "video"] | None = None
+
+
+@router.get("/media", response={200: list[MediaOut], **ERR}, tags=["media"], summary="The media library")
+def list_media(request: HttpRequest, q: Query[MediaQuery]) -> Any:
+    who = _need(request, Perm.POSTS_VIEW)
+    return [_media_out(m) for m in media_lib.list_media(who.workspace_id, q.kind)[:500]]

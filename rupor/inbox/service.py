@@ -1,0 +1,489 @@
+"""Public actions of the inbox domain: take in what the audience says, answer and moderate it.
+
+Items arrive by webhook (:mod:`rupor.inbox.hooks`) and by polling (:func:`poll_channel`); both
+go through :func:`ingest_events`, which stores each (channel, kind, remote id) once. Our own
+replies are stored as ``outgoing`` items *before* the network call, with an idempotency key
+the network honours where it can (VK ``guid``/``random_id``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+
+from rupor.accounts import service as accounts
+from rupor.accounts.roles import Perm
+from rupor.analytics import service as analytics
+from rupor.channels import service as channels
+from rupor.channels.models import Channel
+from rupor.core import clock
+from rupor.inbox.models import InboxItem, IntakeCursor, ItemKind, ItemStatus, SendState
+from rupor.networks import errors, registry
+from rupor.networks.base import Adapter, Capability, Comment, Event, EventKind, Message, Person
+
+log = logging.getLogger(__name__)
+
+#: Comments of posts Rupor published in this many days are read when a network has no update feed.
+READ_COMMENTS_DAYS = 14
+#: At most this many update pages are read per poll (each network pages at ~100 updates).
+MAX_PAGES = 10
+
+
+class InboxError(Exception):
+    def __init__(self, message: str, field: str | None = None, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.status = status
+
+
+def _failure(exc: errors.NetworkError) -> InboxError:
+    status = {errors.RateLimited: 429, errors.Transient: 502, errors.UnknownOutcome: 502}.get(type(exc), 422)
+    return InboxError(exc.message, status=status)
+
+
+@dataclass(frozen=True)
+class ItemView:
+    id: int
+    channel_id: int
+    network: str
+    kind: str
+    remote_id: str
+    conversation_remote_id: str
+    post_id: int | None
+    parent_remote_id: str
+    author_remote_id: str
+    author_name: str
+    author_url: str
+    text: str
+    occurred_at: dt.datetime
+    status: str
+    outgoing: bool
+    send_state: str
+    assigned_to_id: int | None
+
+
+def view(item: InboxItem) -> ItemView:
+    return ItemView(
+        id=item.pk, channel_id=item.channel_id, network=item.channel.network, kind=item.kind, remote_id=item.remote_id,
+        conversation_remote_id=item.conversation_remote_id, post_id=item.post_id, parent_remote_id=item.parent_remote_id,
+        author_remote_id=item.author_remote_id, author_name=item.author_name, author_url=item.author_url, text=item.text,
+        occurred_at=item.occurred_at, status=item.status, outgoing=item.outgoing, send_state=item.send_state,
+        assigned_to_id=item.assigned_to_id,
+    )
+
+
+# -- intake --------------------------------------------------------------------------------
+
+
+def _is_ours(channel: Channel, person: Person) -> bool:
+    """Whether the author is the channel itself (VK writes communities as negative ids)."""
+    rid = channel.remote_id.lstrip("-")
+    return bool(rid) and person.remote_id.lstrip("-") == rid and person.remote_id != ""
+
+
+def _upsert(channel: Channel, kind: str, remote_id: str, values: dict[str, object], *, edit: bool,
+            posts: dict[str, analytics.PublishedPost | None]) -> bool:
+    """Insert the item, or refresh the one already stored. Returns True when it was new."""
+    conv = str(values.get("conversation_remote_id") or "")
+    if kind == ItemKind.COMMENT and conv not in posts:
+        posts[conv] = analytics.find_published(channel.pk, conv)
+    post = posts.get(conv) if kind == ItemKind.COMMENT else None
+    existing = InboxItem.objects.filter(channel=channel, kind=kind, remote_id=remote_id).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                InboxItem.objects.create(
+                    workspace_id=channel.workspace_id, channel=channel, kind=kind, remote_id=remote_id,
+                    post_id=post.post_id if post else None, target_id=post.target_id if post else None,
+                    received_at=clock.now(), updated_at=clock.now(), **values,
+                )
+            return True
+        except IntegrityError:  # the same item arrived at the same moment by the other path
+            existing = InboxItem.objects.filter(channel=channel, kind=kind, remote_id=remote_id).first()
+            if existing is None:
+                raise
+    changed: list[str] = []
+    if values.get("status") == ItemStatus.DELETED and existing.status != ItemStatus.DELETED:
+        existing.status = ItemStatus.DELETED
+        changed.append("status")
+    elif edit and values.get("text") is not None and values["text"] != existing.text and existing.status != ItemStatus.DELETED:
+        existing.text = str(values["text"])
+        changed.append("text")
+    if post is not None and existing.post_id is None:
+        existing.post_id, existing.target_id = post.post_id, post.target_id
+        changed += ["post_id", "target_id"]
+    if changed:
+        existing.updated_at = clock.now()
+        existing.save(update_fields=[*changed, "updated_at"])
+    return False
+
+
+def _comment_values(channel: Channel, comment: Comment, *, deleted: bool = False) -> dict[str, object]:
+    ours = _is_ours(channel, comment.author)
+    values: dict[str, object] = {
+        "conversation_remote_id": comment.post_remote_id[:200], "parent_remote_id": (comment.parent_remote_id or "")[:200],
+        "author_remote_id": comment.author.remote_id[:200], "author_name": comment.author.name[:200],
+        "author_url": (comment.author.url or "")[:500], "text": comment.text, "occurred_at": comment.created_at,
+        "outgoing": ours, "status": ItemStatus.ANSWERED if ours else ItemStatus.NEW,
+    }
+    if deleted or comment.deleted:
+        values["status"] = ItemStatus.DELETED
+        values.pop("text")
+        values.pop("outgoing")
+    return values
+
+
+def _message_values(message: Message) -> dict[str, object]:
+    return {
+        "conversation_remote_id": message.conversation_id[:200], "author_remote_id": message.author.remote_id[:200],
+        "author_name": message.author.name[:200], "author_url": (message.author.url or "")[:500], "text": message.text,
+        "occurred_at": message.created_at, "outgoing": message.outgoing,
+        "status": ItemStatus.ANSWERED if message.outgoing else ItemStatus.NEW,
+    }
+
+
+def ingest_events(channel_id: int, events: Iterable[Event]) -> int:
+    """Store what the events say; safe to call again with the same events (idempotent).
+
+    Comments and messages become inbox items (once per remote id; an edit updates the text,
+    a delete marks the item deleted); joins/leaves and reaction totals go to analytics.
+    Returns how many new inbox items were stored.
+    """
+    channel = Channel.objects.filter(pk=channel_id).first()
+    if channel is None:
+        return 0
+    new = 0
+    posts: dict[str, analytics.PublishedPost | None] = {}
+    members: list[analytics.MemberChange] = []
+    for event in events:
+        if event.kind in (EventKind.COMMENT_NEW, EventKind.COMMENT_EDIT, EventKind.COMMENT_DELETE) and event.comment:
+            c = event.comment
+            if not c.post_remote_id and event.post_remote_id:
+                c = dataclasses.replace(c, post_remote_id=event.post_remote_id)
+            deleted = event.kind == EventKind.COMMENT_DELETE
+            new += _upsert(channel, ItemKind.COMMENT, c.remote_id[:200], _comment_values(channel, c, deleted=deleted),
+                           edit=event.kind == EventKind.COMMENT_EDIT, posts=posts)
+        elif event.kind == EventKind.MESSAGE_NEW and event.message:
+            new += _upsert(channel, ItemKind.MESSAGE, event.message.remote_id[:200], _message_values(event.message),
+                           edit=False, posts=posts)
+        elif event.kind in (EventKind.MEMBER_JOIN, EventKind.MEMBER_LEAVE):
+            members.append(analytics.MemberChange(
+                remote_id=event.remote_id, joined=event.kind == EventKind.MEMBER_JOIN, occurred_at=event.occurred_at,
+                person_remote_id=event.person.remote_id if event.person else "",
+            ))
+        elif event.kind == EventKind.REACTIONS and event.post_remote_id:
+            analytics.record_reactions(channel_id, event.post_remote_id, dict(event.counts), event.occurred_at)
+    if members:
+        analytics.record_member_events(channel_id, members)
+    return new
+
+
+def _adapter(channel: Channel) -> Adapter:
+    if channel.network not in registry.available():
+        name = registry.DISPLAY_NAMES.get(channel.network, channel.network)
+        raise InboxError(f"Rupor cannot talk to {name} yet.", status=422)
+    return registry.adapter(channel.network)
+
+
+@dataclass(frozen=True)
+class PollResult:
+    channel_id: int
+    new_items: int
+    events: int
+
+
+def poll_channel(channel_id: int) -> PollResult:
+    """Ask the network what is new on a channel and ingest it.
+
+    Networks with an update feed (VK long poll, Telegram ``getUpdates``) are read from the
+    stored cursor; the first time, and for networks without a feed (OK), the comments of posts
+    Rupor published in the last ``READ_COMMENTS_DAYS`` days are read as well.
+    """
+    channel = Channel.live.filter(pk=channel_id).first()
+    if channel is None:
+        raise InboxError("No such channel.", status=404)
+    adapter = _adapter(channel)
+    caps = adapter.capabilities
+    if not caps & {Capability.POLL_UPDATES, Capability.READ_COMMENTS, Capability.READ_MESSAGES}:
+        raise InboxError(f"{adapter.display_name} does not let Rupor read comments or messages.", status=422)
+    access = channels.access(channel)
+    state, _ = IntakeCursor.objects.get_or_create(channel=channel)
+    first = state.last_polled_at is None
+    events: list[Event] = []
+    try:
+        if Capability.POLL_UPDATES in caps:
+            cursor = state.cursor or None
+            for _page in range(MAX_PAGES):
+                page = adapter.poll_updates(access, cursor)
+                events.extend(page.events)
+                moved = page.cursor != cursor
+                cursor = page.cursor
+                state.cursor = cursor or ""
+                if not page.events or not moved:
+                    break
+        if Capability.READ_COMMENTS in caps and (first or Capability.POLL_UPDATES not in caps):
+            since = clock.now() - dt.timedelta(days=READ_COMMENTS_DAYS)
+            for post in analytics.published_posts(channel_id, since=since)[:100]:
+                for c in adapter.read_comments(access, post.remote_id):
+                    kind = EventKind.COMMENT_DELETE if c.deleted else EventKind.COMMENT_NEW
+                    events.append(Event(kind=kind, remote_id=c.remote_id, channel_remote_id=channel.remote_id,
+                                        occurred_at=c.created_at, comment=c, person=c.author,
+                                        post_remote_id=c.post_remote_id))
+        if Capability.READ_MESSAGES in caps and (first or Capability.POLL_UPDATES not in caps):
+            for m in adapter.read_messages(access, since=state.last_polled_at):
+                events.append(Event(kind=EventKind.MESSAGE_NEW, remote_id=m.remote_id, channel_remote_id=channel.remote_id,
+                                    occurred_at=m.created_at, message=m, person=m.author))
+    except errors.NetworkError as exc:
+        state.last_error = exc.message[:300]
+        state.last_polled_at = clock.now()
+        state.save()
+        new = ingest_events(channel_id, events)  # what was read before the failure still counts
+        if isinstance(exc, errors.AuthExpired):
+            channels.needs_reconnect(channel_id, exc.message)
+        raise _failure(exc) from exc
+    new = ingest_events(channel_id, events)
+    state.last_polled_at = clock.now()
+    state.last_error = ""
+    state.save()
+    return PollResult(channel_id=channel_id, new_items=new, events=len(events))
+
+
+def poll_now(actor: accounts.Actor, channel_id: int) -> PollResult:
+    """The "check now" button: poll one channel of the actor's workspace."""
+    if not actor.can(Perm.INBOX_VIEW):
+        raise InboxError("Your role does not allow this.", status=403)
+    channels.get_channel(actor.workspace_id, channel_id)
+    return poll_channel(channel_id)
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    status: str | None = None
+    channel_id: int | None = None
+    kind: str | None = None
+    post_id: int | None = None
+    include_outgoing: bool = True
+
+
+def list_items(workspace_id: int, filters: Filters | None = None) -> QuerySet[InboxItem]:
+    """Items of a workspace, newest first."""
+    f = filters or Filters()
+    if f.status is not None and f.status not in ItemStatus.values:
+        raise InboxError(f"{f.status!r} is not an inbox status; use one of {', '.join(ItemStatus.values)}.", "status", 422)
+    if f.kind is not None and f.kind not in ItemKind.values:
+        raise InboxError(f"{f.kind!r} is not an inbox kind; use one of {', '.join(ItemKind.values)}.", "kind", 422)
+    qs = InboxItem.objects.filter(workspace_id=workspace_id).select_related("channel")
+    if f.status:
+        qs = qs.filter(status=f.status)
+    if f.channel_id is not None:
+        qs = qs.filter(channel_id=f.channel_id)
+    if f.kind:
+        qs = qs.filter(kind=f.kind)
+    if f.post_id is not None:
+        qs = qs.filter(post_id=f.post_id)
+    if not f.include_outgoing:
+        qs = qs.filter(outgoing=False)
+    return qs
+
+
+def get_item(workspace_id: int, item_id: int) -> InboxItem:
+    item = InboxItem.objects.filter(workspace_id=workspace_id, pk=item_id).select_related("channel").first()
+    if item is None:
+        raise InboxError("No such inbox item.", status=404)
+    return item
+
+
+# -- answering and moderating --------------------------------------------------------------
+
+
+def _require(actor: accounts.Actor, perm: Perm) -> None:
+    if not actor.can(perm):
+        raise InboxError("Your role does not allow this.", status=403)
+
+
+def _settle(pending: InboxItem, remote_id: str, occurred_at: dt.datetime | None) -> InboxItem:
+    """Give a sent reply its network id. If the network's own event already brought the same
+    comment in (a webhook can beat the API's answer), keep that row and mark it ours."""
+    remote_id = remote_id[:200]
+    with transaction.atomic():
+        twin = (InboxItem.objects.select_for_update()
+                .filter(channel_id=pending.channel_id, kind=pending.kind, remote_id=remote_id).exclude(pk=pending.pk).first())
+        if twin is None:
+            pending.remote_id = remote_id
+            pending.send_state = SendState.SENT
+            pending.occurred_at = occurred_at or pending.occurred_at
+            pending.updated_at = clock.now()
+            pending.save()
+            return pending
+        key, by = pending.idempotency_key, pending.replied_by
+        pending.delete()
+        twin.outgoing = True
+        twin.status = ItemStatus.ANSWERED
+        twin.idempotency_key = key
+        twin.send_state = SendState.SENT
+        twin.replied_by = by
+        twin.parent_remote_id = twin.parent_remote_id or pending.parent_remote_id
+        twin.updated_at = clock.now()
+        twin.save()
+        return twin
+
+
+def reply(actor: accounts.Actor, item_id: int, text: str, *, idempotency_key: str | None = None) -> ItemView:
+    """Answer a comment (in its thread) or a direct message, as the channel.
+
+    The reply is stored first (``send_state`` "sending") with its idempotency key; a repeated
+    call with the same key returns the reply already sent instead of sending it again.
+    """
+    _require(actor, Perm.INBOX_REPLY)
+    item = get_item(actor.workspace_id, item_id)
+    text = (text or "").strip()
+    if not text:
+        raise InboxError("Write something to send.", "text", 422)
+    key = (idempotency_key or "").strip() or uuid.uuid4().hex
+    if len(key) > 64:
+        raise InboxError("The idempotency key is at most 64 characters.", "idempotency_key", 422)
+    channel = Channel.live.filter(pk=item.channel_id).first()
+    if channel is None:
+        raise InboxError("The channel was removed; Rupor can no longer answer there.", status=409)
+    adapter = _adapter(channel)
+    is_message = item.kind == ItemKind.MESSAGE
+    need = Capability.SEND_MESSAGE if is_message else Capability.REPLY_COMMENT
+    if need not in adapter.capabilities:
+        what = "answer direct messages" if is_message else "reply to comments"
+        raise InboxError(f"{adapter.display_name} does not let Rupor {what}; answer on {adapter.display_name} itself.",
+                         status=422)
+    limit = adapter.limits.message_max if is_message else adapter.limits.comment_max
+    if limit and adapter.text_length(text) > limit:
+        raise InboxError(f"The reply is too long for {adapter.display_name} ({limit} at most).", "text", 422)
+    if not is_message and item.status == ItemStatus.DELETED:
+        raise InboxError("This comment was deleted, so it cannot be answered.", status=409)
+    earlier = InboxItem.objects.filter(idempotency_key=key).select_related("channel").first()
+    if earlier is not None:
+        if earlier.workspace_id != actor.workspace_id or earlier.parent_remote_id != item.remote_id:
+            raise InboxError("This idempotency key was already used for another reply.", "idempotency_key", 409)
+        if earlier.send_state == SendState.SENT:
+            return view(earlier)
+        if not adapter.idempotent_publish:
+            raise InboxError(f"An earlier try of this reply may have reached {adapter.display_name}; check there "
+                             "before sending it again.", status=409)
+        pending = earlier  # the network honours the key: sending again cannot duplicate
+    else:
+        pending = InboxItem.objects.create(
+            workspace_id=actor.workspace_id, channel=channel, kind=ItemKind.MESSAGE if is_message else ItemKind.COMMENT,
+            remote_id=f"pending:{key}", conversation_remote_id=item.conversation_remote_id, post_id=item.post_id,
+            target_id=item.target_id, parent_remote_id=item.remote_id, author_remote_id="", author_name=channel.name,
+            text=text, occurred_at=clock.now(), status=ItemStatus.ANSWERED, outgoing=True, idempotency_key=key,
+            send_state=SendState.SENDING, replied_by=actor.label[:200],
+        )
+    access = channels.access(channel)
+    try:
+        if is_message:
+            sent_m = adapter.send_message(access, item.conversation_remote_id, text, idempotency_key=key)
+            remote, when = sent_m.remote_id, sent_m.created_at
+        else:
+            sent_c = adapter.reply_comment(access, item.conversation_remote_id, text, reply_to=item.remote_id,
+                                           idempotency_key=key)
+            remote, when = sent_c.remote_id, sent_c.created_at
+    except errors.NetworkError as exc:
+        if exc.nothing_happened:
+            pending.delete()
+        else:
+            pending.send_state = SendState.UNKNOWN
+            pending.save(update_fields=["send_state"])
+        raise _failure(exc) from exc
+    done = _settle(pending, remote, when)
+    if item.status == ItemStatus.NEW:
+        InboxItem.objects.filter(pk=item.pk, status=ItemStatus.NEW).update(status=ItemStatus.ANSWERED, updated_at=clock.now())
+    accounts.record(actor.workspace_id, actor, "inbox.reply", "inbox_item", item.pk, text[:100])
+    return view(InboxItem.objects.select_related("channel").get(pk=done.pk))
+
+
+def _moderate(actor: accounts.Actor, item_id: int, capability: Capability, verb: str) -> tuple[InboxItem, Adapter, Channel]:
+    _require(actor, Perm.INBOX_REPLY)
+    item = get_item(actor.workspace_id, item_id)
+    channel = Channel.live.filter(pk=item.channel_id).first()
+    if channel is None:
+        raise InboxError("The channel was removed; Rupor can no longer moderate there.", status=409)
+    adapter = _adapter(channel)
+    if capability != Capability.BAN_USER and item.kind != ItemKind.COMMENT:
+        raise InboxError(f"Only comments can be {verb}; {adapter.display_name} keeps direct messages as they are.", status=422)
+    if capability not in adapter.capabilities:
+        alternative = ""
+        if capability == Capability.HIDE_COMMENT and Capability.DELETE_COMMENT in adapter.capabilities:
+            alternative = " You can delete the comment instead."
+        action = {Capability.HIDE_COMMENT: "hide comments", Capability.DELETE_COMMENT: "delete comments",
+                  Capability.BAN_USER: "ban people"}[capability]
+        raise InboxError(f"{adapter.display_name} does not let Rupor {action}.{alternative}", status=422)
+    return item, adapter, channel
+
+
+def hide(actor: accounts.Actor, item_id: int) -> ItemView:
+    """Hide a comment from the public (where the network can)."""
+    item, adapter, channel = _moderate(actor, item_id, Capability.HIDE_COMMENT, "hidden")
+    if item.status in (ItemStatus.HIDDEN, ItemStatus.DELETED):
+        return view(item)
+    try:
+        adapter.hide_comment(channels.access(channel), item.conversation_remote_id, item.remote_id)
+    except errors.NetworkError as exc:
+        raise _failure(exc) from exc
+    item.status, item.updated_at = ItemStatus.HIDDEN, clock.now()
+    item.save(update_fields=["status", "updated_at"])
+    accounts.record(actor.workspace_id, actor, "inbox.hide", "inbox_item", item.pk, item.text[:100])
+    return view(item)
+
+
+def delete(actor: accounts.Actor, item_id: int) -> ItemView:
+    """Delete a comment on the network (the item stays in Rupor, marked deleted)."""
+    item, adapter, channel = _moderate(actor, item_id, Capability.DELETE_COMMENT, "deleted")
+    if item.status == ItemStatus.DELETED:
+        return view(item)
+    if item.remote_id.startswith("pending:"):
+        raise InboxError("This reply has not reached the network yet.", status=409)
+    try:
+        adapter.delete_comment(channels.access(channel), item.conversation_remote_id, item.remote_id)
+    except errors.NetworkError as exc:
+        raise _failure(exc) from exc
+    item.status, item.updated_at = ItemStatus.DELETED, clock.now()
+    item.save(update_fields=["status", "updated_at"])
+    accounts.record(actor.workspace_id, actor, "inbox.delete", "inbox_item", item.pk, item.text[:100])
+    return view(item)
+
+
+def ban(actor: accounts.Actor, item_id: int, *, reason: str = "") -> ItemView:
+    """Ban the item's author from the channel (community ban, discussion-group ban)."""
+    item, adapter, channel = _moderate(actor, item_id, Capability.BAN_USER, "banned")
+    if item.outgoing or not item.author_remote_id or _is_ours(channel, Person(item.author_remote_id)):
+        raise InboxError("This was written by the channel itself; there is nobody to ban.", status=422)
+    try:
+        adapter.ban_user(channels.access(channel), item.author_remote_id, reason=reason[:200])
+    except errors.NetworkError as exc:
+        raise _failure(exc) from exc
+    accounts.record(actor.workspace_id, actor, "inbox.ban", "inbox_item", item.pk,
+                    f"{item.author_name or item.author_remote_id}"[:100])
+    return view(item)
+
+
+def channels_to_poll(now: dt.datetime, interval: dt.timedelta) -> Sequence[int]:
+    """Active channels whose network can be polled and whose last poll is older than ``interval``."""
+    available = set(registry.available())
+    pollable = [n for n in available if registry.adapter(n).capabilities
+                & {Capability.POLL_UPDATES, Capability.READ_COMMENTS, Capability.READ_MESSAGES}]
+    cutoff = now - interval
+    ids = []
+    last = dict(IntakeCursor.objects.values_list("channel_id", "last_polled_at"))
+    for pk in Channel.live.filter(status=Channel.Status.ACTIVE, network__in=pollable).order_by("id").values_list("pk", flat=True):
+        at = last.get(pk)
+        if at is None or at < cutoff:
+            ids.append(pk)
+    return ids

@@ -1,0 +1,464 @@
+"""Import and export of the content plan as CSV or XLSX (columns: ``docs/plan-import-format.md``).
+
+An import is all or nothing: every row is checked first; when any row is bad nothing is created
+and every bad row is reported with its number as the spreadsheet shows it (the header is row 1).
+A dry run checks the same way and reports what would be created.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from rupor.accounts.models import Workspace
+from rupor.accounts.roles import Perm
+from rupor.accounts.service import Actor, record
+from rupor.channels.models import Channel
+from rupor.core import clock
+from rupor.core.timezones import LocalTimeError, to_local, to_utc
+from rupor.networks import registry
+from rupor.networks.base import Content
+from rupor.networks.base import Media as MediaItem
+from rupor.planning import media as media_lib
+from rupor.planning.models import Post
+from rupor.planning.service import PAST_GRACE, PlanningError, PostInput, VariantInput, create_post
+
+BASE_COLUMNS = ("date", "time", "channels", "rubric", "title", "text", "media_urls", "status")
+TEXT_PREFIX = "text_"
+IMPORT_STATUSES = (Post.Status.DRAFT, Post.Status.SCHEDULED)
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 5000
+MAX_MEDIA_PER_ROW = 10
+IMPORT_MEDIA_MAX_BYTES = 200 * 1024 * 1024
+FORMATS = ("csv", "xlsx")
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    row: int  # as the spreadsheet shows it: the header is row 1
+    message: str
+
+    def __str__(self) -> str:
+        return f"Row {self.row}: {self.message}"
+
+
+@dataclass(frozen=True)
+class PlannedChannel:
+    id: int
+    name: str
+    network: str
+    text: str
+
+
+@dataclass(frozen=True)
+class PlannedPost:
+    """One post an import row stands for."""
+
+    row: int
+    title: str
+    text: str
+    rubric: str
+    rubric_id: int | None
+    status: str
+    local_time: dt.datetime | None  # naive, wall-clock in the workspace zone
+    scheduled_at: dt.datetime | None  # UTC
+    channels: tuple[PlannedChannel, ...]
+    media_urls: tuple[str, ...]
+
+
+@dataclass
+class ImportReport:
+    dry_run: bool
+    posts: list[PlannedPost] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
+    created_ids: list[int] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def bad_rows(self) -> list[int]:
+        return sorted({p.row for p in self.problems})
+
+
+class ImportFileError(PlanningError):
+    """The file as a whole cannot be read (not CSV/XLSX, no header, unknown columns)."""
+
+
+# -- reading files ------------------------------------------------------------------------
+
+
+def format_of(filename: str) -> str:
+    suffix = filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
+    if suffix not in FORMATS:
+        raise ImportFileError(f"{filename or 'The file'} is neither .csv nor .xlsx.", "file")
+    return suffix
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def read_table(filename: str, data: bytes) -> list[list[str]]:
+    """Rows of cells as text (the header first)."""
+    if len(data) > MAX_FILE_BYTES:
+        raise ImportFileError(f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB.", "file")
+    kind = format_of(filename)
+    if kind == "csv":
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ImportFileError("The CSV file is not UTF-8 text; save it as “CSV UTF-8”.", "file") from exc
+        if "\x00" in text:
+            raise ImportFileError("The file is not a CSV text file.", "file")
+        first = text.split("\n", 1)[0]
+        delimiter = max((",", ";", "\t"), key=first.count) if first else ","
+        try:
+            rows = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)]
+        except csv.Error as exc:
+            raise ImportFileError(f"The CSV file is broken: {exc}.", "file") from exc
+        return rows
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (InvalidFileException, OSError, KeyError, ValueError, TypeError) as exc:
+        raise ImportFileError("The file is not a readable XLSX workbook.", "file") from exc
+    except Exception as exc:  # zipfile.BadZipFile and friends from a damaged workbook
+        raise ImportFileError("The file is not a readable XLSX workbook.", "file") from exc
+    try:
+        sheet = book.worksheets[0]
+        return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    finally:
+        book.close()
+
+
+def _columns(header: Sequence[str]) -> list[str]:
+    columns = [h.strip().lower() for h in header]
+    known = set(BASE_COLUMNS) | {TEXT_PREFIX + key for key in registry.DISPLAY_NAMES}
+    unknown = [c for c in columns if c and c not in known]
+    problems = []
+    if unknown:
+        problems.append(
+            f"Unknown column(s): {', '.join(unknown)}. Columns are {', '.join(BASE_COLUMNS)} and "
+            f"text_<network> ({', '.join(registry.DISPLAY_NAMES)})."
+        )
+    duplicates = sorted({c for c in columns if c and columns.count(c) > 1})
+    if duplicates:
+        problems.append(f"Column(s) appear twice: {', '.join(duplicates)}.")
+    if "channels" not in columns:
+        problems.append("The header has no 'channels' column.")
+    if "text" not in columns and not any(c.startswith(TEXT_PREFIX) for c in columns):
+        problems.append("The header has no 'text' (or text_<network>) column.")
+    if problems:
+        raise ImportFileError(" ".join(problems), "file", errors=[])
+    return columns
+
+
+# -- checking rows ------------------------------------------------------------------------
+
+
+_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::00)?")
+
+
+def _parse_date(value: str) -> dt.date:
+    value = value.strip()
+    if " " in value:  # a datetime cell from a spreadsheet
+        value = value.split(" ", 1)[0]
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"date {value!r} is not YYYY-MM-DD") from None
+
+
+def _parse_time(value: str) -> dt.time:
+    match = _TIME.fullmatch(value.strip())
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ValueError(f"time {value!r} is not HH:MM (24-hour)")
+    return dt.time(int(match[1]), int(match[2]))
+
+
+def _split(value: str) -> list[str]:
+    return [p.strip() for p in re.split(r"[,\n]", value) if p.strip()]
+
+
+class _Lookup:
+    def __init__(self, workspace: Workspace) -> None:
+        self.channels = list(Channel.live.filter(workspace=workspace))
+        self.by_id = {c.pk: c for c in self.channels}
+        self.by_name: dict[str, list[Channel]] = {}
+        for c in self.channels:
+            self.by_name.setdefault(c.name.strip().lower(), []).append(c)
+        self.rubrics = {r.name.strip().lower(): r for r in workspace.rubrics.all()}
+
+    def channel(self, ref: str) -> Channel:
+        if ref.isdigit() and int(ref) in self.by_id:
+            return self.by_id[int(ref)]
+        found = self.by_name.get(ref.lower(), [])
+        if len(found) > 1:
+            raise ValueError(f"channel name {ref!r} is ambiguous; use its id ({', '.join(str(c.pk) for c in found)})")
+        if not found:
+            raise ValueError(f"channel {ref!r} does not exist in this workspace")
+        return found[0]
+
+
+def _fits(channel: Channel, text: str, media_count: int) -> list[str]:
+    if channel.network not in registry.available():
+        return [f"Rupor cannot publish to {registry.DISPLAY_NAMES.get(channel.network, channel.network)} yet"]
+    placeholders = tuple(MediaItem("photo", f"media{i}", "image/jpeg", b"") for i in range(media_count))
+    problems = registry.adapter(channel.network).validate(Content(text=text, media=placeholders))
+    return [p.message.rstrip(".") for p in problems]
+
+
+def check_rows(actor: Actor, workspace: Workspace, table: list[list[str]]) -> ImportReport:
+    """Check every row; no side effects."""
+    report = ImportReport(dry_run=True)
+    if not table or not any(table[0]):
+        raise ImportFileError("The file is empty: the first row must name the columns.", "file")
+    columns = _columns(table[0])
+    if len(table) - 1 > MAX_ROWS:
+        raise ImportFileError(f"The file has {len(table) - 1} rows; import at most {MAX_ROWS} at a time.", "file")
+    lookup = _Lookup(workspace)
+    now = clock.now()
+    for index, cells in enumerate(table[1:], start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns):]):
+            report.problems.append(RowProblem(index, "the row has more cells than the header has columns"))
+            continue
+        row = {col: (cells[i].strip() if i < len(cells) else "") for i, col in enumerate(columns) if col}
+        errors: list[str] = []
+        # time
+        local_time = scheduled_at = None
+        date_text, time_text = row.get("date", ""), row.get("time", "")
+        try:
+            if date_text and " " in date_text.strip() and not time_text:
+                date_text, time_text = date_text.strip().split(" ", 1)
+            if date_text and not time_text:
+                errors.append("a date needs a time (HH:MM)")
+            elif time_text and not date_text:
+                errors.append("a time needs a date (YYYY-MM-DD)")
+            elif date_text:
+                local_time = dt.datetime.combine(_parse_date(date_text), _parse_time(time_text))
+                scheduled_at = to_utc(local_time, workspace.timezone)
+        except (ValueError, LocalTimeError) as exc:
+            errors.append(str(exc).rstrip("."))
+            local_time = scheduled_at = None
+        # status
+        status = (row.get("status") or Post.Status.DRAFT).lower()
+        if status not in IMPORT_STATUSES:
+            errors.append(f"status {status!r} is not draft or scheduled")
+        elif status == Post.Status.SCHEDULED:
+            if not actor.can(Perm.POSTS_PUBLISH):
+                errors.append("your role can import drafts but not scheduled posts")
+            if scheduled_at is None and not any("date" in e or "time" in e for e in errors):
+                errors.append("a scheduled post needs a date and a time")
+            elif scheduled_at is not None and scheduled_at < now - PAST_GRACE:
+                errors.append(f"{local_time:%Y-%m-%d %H:%M} is in the past")
+        # rubric
+        rubric_name = row.get("rubric", "")
+        rubric = lookup.rubrics.get(rubric_name.lower()) if rubric_name else None
+        if rubric_name and rubric is None:
+            errors.append(f"rubric {rubric_name!r} does not exist in this workspace")
+        title = row.get("title", "")
+        if len(title) > 200:
+            errors.append("the title is longer than 200 characters")
+        # media
+        media_urls = _split(row.get("media_urls", ""))
+        if len(media_urls) > MAX_MEDIA_PER_ROW:
+            errors.append(f"at most {MAX_MEDIA_PER_ROW} media URLs per row")
+        for url in media_urls:
+            problem = media_lib.check_remote_url(url)
+            if problem:
+                errors.append(problem.rstrip("."))
+        # channels and their texts
+        text = row.get("text", "")
+        planned: list[PlannedChannel] = []
+        refs = _split(row.get("channels", ""))
+        if not refs:
+            errors.append("no channels")
+        seen: set[int] = set()
+        for ref in refs:
+            try:
+                channel = lookup.channel(ref)
+            except ValueError as exc:
+                errors.append(str(exc))
+                continue
+            if channel.pk in seen:
+                continue
+            seen.add(channel.pk)
+            own = row.get(TEXT_PREFIX + channel.network, "")
+            variant_text = own or text
+            for problem in _fits(channel, variant_text, len(media_urls)):
+                errors.append(f"{channel.name}: {problem}")
+            planned.append(PlannedChannel(channel.pk, channel.name, channel.network, variant_text))
+        if errors:
+            report.problems.extend(RowProblem(index, e) for e in errors)
+            continue
+        report.posts.append(PlannedPost(
+            index, title, text, rubric.name if rubric else "", rubric.pk if rubric else None, status,
+            local_time, scheduled_at, tuple(planned), tuple(media_urls),
+        ))
+    if not report.posts and not report.problems:
+        raise ImportFileError("The file has a header but no rows.", "file")
+    return report
+
+
+# -- importing ----------------------------------------------------------------------------
+
+
+def import_plan(actor: Actor, filename: str, data: bytes, *, dry_run: bool = False) -> ImportReport:
+    """Check a CSV/XLSX plan and (unless ``dry_run``) create its posts, all or nothing."""
+    if not actor.can(Perm.POSTS_EDIT):
+        raise PlanningError("Your role does not allow importing posts.", status=403)
+    workspace = Workspace.objects.get(pk=actor.workspace_id)
+    table = read_table(filename, data)
+    report = check_rows(actor, workspace, table)
+    report.dry_run = dry_run
+    if dry_run or not report.ok:
+        return report
+    # Media first (network I/O stays outside the transaction); any failure stops the import.
+    downloads: dict[str, tuple[str, bytes]] = {}
+    for post in report.posts:
+        for url in post.media_urls:
+            if url in downloads:
+                continue
+            try:
+                name, blob = media_lib.fetch_remote(url, max_bytes=IMPORT_MEDIA_MAX_BYTES)
+                media_lib.inspect(blob, name)
+                downloads[url] = (name, blob)
+            except PlanningError as exc:
+                report.problems.append(RowProblem(post.row, exc.message.rstrip(".")))
+    if report.problems:
+        return report
+    try:
+        with transaction.atomic():
+            for post in report.posts:
+                try:
+                    media_ids = tuple(media_lib.save_media(actor, *downloads[url]).pk for url in post.media_urls)
+                    saved = create_post(actor, PostInput(
+                        title=post.title, text=post.text, rubric_id=post.rubric_id, status=post.status,
+                        scheduled_at=post.scheduled_at,
+                        variants=tuple(VariantInput(c.id, text=c.text, media_ids=media_ids) for c in post.channels),
+                    ))
+                    report.created_ids.append(saved.pk)
+                except PlanningError as exc:
+                    details = "; ".join(p.message for p in exc.errors) or exc.message
+                    report.problems.append(RowProblem(post.row, details.rstrip(".")))
+            if report.problems:
+                raise _Rollback
+    except _Rollback:
+        report.created_ids = []
+        return report
+    record(actor.workspace_id, actor, "plan.import", "workspace", actor.workspace_id,
+           f"{len(report.created_ids)} posts from {filename}")
+    return report
+
+
+class _Rollback(Exception):
+    pass
+
+
+# -- exporting ----------------------------------------------------------------------------
+
+
+def export_rows(workspace_id: int, *, start: dt.datetime | None = None, end: dt.datetime | None = None) -> list[list[str]]:
+    """The plan as rows (header first) in the import format; cancelled and rejected posts are left out."""
+    workspace = Workspace.objects.get(pk=workspace_id)
+    qs = (
+        Post.objects.filter(workspace=workspace).exclude(status__in=(Post.Status.CANCELLED, Post.Status.REJECTED))
+        .select_related("rubric").prefetch_related("variants__channel", "variants__variantmedia_set__media")
+        .order_by("scheduled_at", "id")
+    )
+    if start is not None:
+        qs = qs.filter(scheduled_at__gte=start)
+    if end is not None:
+        qs = qs.filter(scheduled_at__lt=end)
+    posts = list(qs)
+    names: dict[str, int] = {}
+    for channel in Channel.live.filter(workspace=workspace):
+        key = channel.name.strip().lower()
+        names[key] = names.get(key, 0) + 1
+
+    def ref(channel: Channel) -> str:
+        unique = names.get(channel.name.strip().lower()) == 1 and not channel.name.strip().isdigit() and "," not in channel.name
+        return channel.name.strip() if unique else str(channel.pk)
+
+    networks = sorted({v.channel.network for p in posts for v in p.variants.all() if v.text != p.text})
+    header = ["date", "time", "channels", "rubric", "title", "text", *(TEXT_PREFIX + n for n in networks), "media_urls", "status"]
+    rows = [header]
+    for post in posts:
+        local = to_local(post.scheduled_at, workspace.timezone) if post.scheduled_at else None
+        variants = list(post.variants.all())
+        per_network: dict[str, str] = {}
+        for v in variants:
+            if v.text != post.text:
+                per_network.setdefault(v.channel.network, v.text)
+        urls: list[str] = []
+        for v in variants[:1]:
+            urls = [media_lib.media_url(vm.media) or "" for vm in v.variantmedia_set.all()]
+        rows.append([
+            local.strftime("%Y-%m-%d") if local else "",
+            local.strftime("%H:%M") if local else "",
+            ", ".join(ref(v.channel) for v in variants),
+            post.rubric.name if post.rubric else "",
+            post.title,
+            post.text,
+            *(per_network.get(n, "") for n in networks),
+            ", ".join(u for u in urls if u),
+            Post.Status.SCHEDULED if post.status == Post.Status.SCHEDULED else Post.Status.DRAFT,
+        ])
+    return rows
+
+
+def render(rows: Iterable[Sequence[str]], fmt: str) -> bytes:
+    """CSV (UTF-8 with a byte-order mark, so that spreadsheet programs read Cyrillic right) or XLSX."""
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        for row in rows:
+            writer.writerow(row)
+        return ("\ufeff" + out.getvalue()).encode("utf-8")
+    if fmt == "xlsx":
+        import openpyxl
+
+        book = openpyxl.Workbook()
+        sheet = book.active
+        assert sheet is not None
+        sheet.title = "Plan"
+        for row in rows:
+            sheet.append(list(row))
+        for row_cells in sheet.iter_rows():
+            for cell in row_cells:
+                cell.data_type = "s"  # text cells throughout: a text starting with "=" never becomes a formula
+        for cell in sheet[1]:
+            cell.font = openpyxl.styles.Font(bold=True)
+        buffer = io.BytesIO()
+        book.save(buffer)
+        return buffer.getvalue()
+    raise PlanningError(f"{fmt!r} is not an export format; use csv or xlsx.", "format")
+
+
+def export_plan(workspace_id: int, fmt: str, *, start: dt.datetime | None = None, end: dt.datetime | None = None) -> bytes:
+    return render(export_rows(workspace_id, start=start, end=end), fmt)
