@@ -59,7 +59,6 @@ import django  # noqa: E402
 
 django.setup()
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
 
 from rupor.core import clock, http  # noqa: E402
 from rupor.networks.vk import testing as vk_testing  # noqa: E402
@@ -109,7 +108,7 @@ def run_workers(n: int, *, rate_limits: str, concurrency: int = 8, until_done: l
     for i in range(n):
         cmd = [sys.executable, "-c", (
             "import resource,sys,json;from rupor.publishing.__main__ import main;"
-            f"main(sys.argv[1:]);ru=resource.getrusage(resource.RUSAGE_SELF);"
+            "main(sys.argv[1:]);ru=resource.getrusage(resource.RUSAGE_SELF);"
             "print(json.dumps({'cpu':ru.ru_utime+ru.ru_stime,'rss_kb':ru.ru_maxrss}))"
         ), "--concurrency", str(concurrency), "--rate-limits", rate_limits, "--worker-id", f"bench-{i}",
             "--retry-base", "0.5"]
@@ -216,7 +215,7 @@ def main() -> None:
     capacity = emulator_capacity(emulator, 2.0 if args.quick else 5.0)
     print(f"[{VENDOR}] emulator capacity with a trivial client: {capacity:.0f} posts/s", flush=True)
     if args.quick:
-        result = ceiling(emulator, args.targets or 1500, 2, capacity)
+        result = ceiling(emulator, args.targets or 400, 2, capacity)
         result["database"] = VENDOR
         print(json.dumps(result))
         return

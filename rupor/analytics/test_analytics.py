@@ -34,7 +34,7 @@ def vk(vk_emu, make_workspace, api_for):
 
 
 def test_vk_post_metrics_collected_twice_are_two_readings_with_rates(vk, vk_emu):
-    ws, channel, access, api = vk
+    _ws, channel, access, api = vk
     target = publish(channel, access, "Metrics post")
     post_id = target.variant.post_id
     res = api.get(f"/posts/{post_id}/metrics")
@@ -65,7 +65,7 @@ def test_vk_post_metrics_collected_twice_are_two_readings_with_rates(vk, vk_emu)
 
 
 def test_vk_channel_growth_and_member_events_counted_once(vk, vk_emu, settings):
-    ws, channel, access, api = vk
+    _ws, channel, _access, api = vk
     settings.ROOT_URLCONF = "rupor.inbox.testing_urls"
     start = clock.now() - dt.timedelta(minutes=1)
     assert api.post(f"/channels/{channel.pk}/metrics/collect", {}).status_code == 200
@@ -119,7 +119,7 @@ def test_telegram_views_are_none_and_said_so(make_workspace, api_for):
 
 
 def test_vk_competitor_page(vk):
-    ws, channel, access, api = vk
+    _ws, channel, _access, api = vk
     res = api.get(f"/channels/{channel.pk}/competitors/{vk_testing.COMPETITOR_HANDLE}")
     assert res.status_code == 200, res.content
     body = res.json()
@@ -129,7 +129,7 @@ def test_vk_competitor_page(vk):
 
 
 def test_jobs_measure_hourly(vk, vk_emu):
-    ws, channel, access, api = vk
+    _ws, channel, access, _api = vk
     publish(channel, access, "Job metrics")
     now = clock.now()
     assert jobs.run_due(now) >= 1

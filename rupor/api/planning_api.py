@@ -12,8 +12,9 @@ import datetime as dt
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
-from ninja import File, Query, Router, Schema
-from ninja.files import UploadedFile
+from django.core.files.uploadedfile import UploadedFile
+from django.http.multipartparser import MultiPartParserError
+from ninja import Query, Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
@@ -69,6 +70,30 @@ def _period(who: accounts.Actor, start: dt.datetime | None, end: dt.datetime | N
     except LocalTimeError as exc:
         raise PlanningError(str(exc), "start" if start else "end") from exc
     return begin, finish
+
+
+def _upload(request: HttpRequest, limit: int) -> UploadedFile:
+    """The multipart ``file`` field, read here so that a broken body is a 400 in the API's shape."""
+    try:
+        upload = request.FILES.get("file")
+    except MultiPartParserError as exc:
+        raise PlanningError("The upload is not a valid multipart/form-data body.", "file") from exc
+    if upload is None:
+        raise PlanningError("Send the file as multipart/form-data in a field named 'file'.", "file")
+    if (upload.size or 0) > limit:
+        raise PlanningError(f"The file is larger than {limit // (1024 * 1024)} MB.", "file")
+    return upload
+
+
+FILE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["file"],
+            "properties": {"file": {"type": "string", "format": "binary"}},
+        }}},
+    },
+}
 
 
 def _post_out(post: Post) -> dict[str, Any]:
@@ -400,12 +425,11 @@ class ImportQuery(Schema):
 
 @router.post(
     "/plan/import", response={200: ImportOut, 201: ImportOut, 422: ImportErrorOut, **{k: v for k, v in ERR.items() if k != 422}},
-    tags=["plan"], summary="Import a CSV/XLSX plan (all or nothing); dry_run=true previews it",
+    tags=["plan"], summary="Import a CSV/XLSX plan (all or nothing); dry_run=true previews it", openapi_extra=FILE_BODY,
 )
-def import_plan(request: HttpRequest, q: Query[ImportQuery], file: File[UploadedFile]) -> Any:
+def import_plan(request: HttpRequest, q: Query[ImportQuery]) -> Any:
     who = _need(request, Perm.POSTS_EDIT)
-    if (file.size or 0) > plan_io.MAX_FILE_BYTES:
-        raise PlanningError(f"The file is larger than {plan_io.MAX_FILE_BYTES // (1024 * 1024)} MB.", "file")
+    file = _upload(request, plan_io.MAX_FILE_BYTES)
     report = plan_io.import_plan(who, file.name or "", file.read(), dry_run=q.dry_run)
     posts = [_planned_out(p) for p in report.posts]
     if not report.ok:
@@ -486,11 +510,11 @@ def _media_out(m: Media) -> dict[str, Any]:
     }
 
 
-@router.post("/media", response={201: MediaOut, **ERR}, tags=["media"], summary="Upload a picture or video to the media library")
-def upload_media(request: HttpRequest, file: File[UploadedFile]) -> Any:
+@router.post("/media", response={201: MediaOut, **ERR}, tags=["media"], summary="Upload a picture or video to the media library",
+             openapi_extra=FILE_BODY)
+def upload_media(request: HttpRequest) -> Any:
     who = _need(request, Perm.POSTS_EDIT)
-    if (file.size or 0) > media_lib.MAX_VIDEO_BYTES:
-        raise PlanningError("The file is larger than Rupor accepts.", "file")
+    file = _upload(request, media_lib.MAX_VIDEO_BYTES)
     return Status(201, _media_out(media_lib.save_media(who, file.name or "upload", file.read())))
 
 

@@ -76,7 +76,7 @@ def serve(host: str, port: int, threads: int, worker: bool, demo: bool) -> None:
     if worker:
         from rupor.publishing.worker import run_worker
 
-        worker_thread = threading.Thread(target=run_worker, kwargs={"stop": stop}, name="rupor-worker", daemon=True)
+        worker_thread = threading.Thread(target=run_worker, kwargs={"stop": stop, "jobs": True}, name="rupor-worker", daemon=True)
         worker_thread.start()
     from waitress.server import create_server
 
@@ -115,7 +115,7 @@ def worker(once: bool, concurrency: int) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    run_worker(once=once, stop=stop, concurrency=concurrency)
+    run_worker(once=once, stop=stop, concurrency=concurrency, jobs=True)
 
 
 @cli.command()

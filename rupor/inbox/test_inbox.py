@@ -17,6 +17,7 @@ from rupor.networks import registry
 from rupor.networks.ok import testing as ok_testing
 from rupor.networks.telegram import testing as tg_testing
 from rupor.networks.vk import testing as vk_testing
+from rupor.networks.vk.adapter import VkAdapter
 
 pytestmark = pytest.mark.django_db
 
@@ -57,14 +58,14 @@ def _deliver(path: str, body: dict, headers: dict | None = None):
 
 @pytest.mark.urls(HOOK_URLS)
 def test_vk_comment_by_webhook_and_polling_is_stored_once_and_answered_on_vk(vk, vk_emu):
-    ws, channel, access, api = vk
+    _ws, channel, access, api = vk
     assert api.post(f"/channels/{channel.pk}/poll", {}).status_code == 200  # sets the long-poll cursor
     target = publish(channel, access, "Autumn menu is out #inbox1")
     comment_id = vk_testing.audience_comment(vk_emu, target.remote_id, "Is there a vegan option?")
 
     # VK delivers the Callback API event (twice: VK retries when unsure), then polling sees it too.
     event = next(e for e in _vk_events(vk_emu, "wall_reply_new")
-                 if vk_testing.DEMO_REMOTE_ID and f"-1_{e['object']['id']}" == comment_id)
+                 if f"-1_{e['object']['id']}" == comment_id)
     path = _hook_path(api, channel.pk)
     for _ in range(2):
         res = _deliver(path, {**event, "secret": "rupor-demo-secret"})
@@ -114,7 +115,7 @@ def test_vk_comment_by_webhook_and_polling_is_stored_once_and_answered_on_vk(vk,
 
 @pytest.mark.urls(HOOK_URLS)
 def test_vk_message_reply_and_webhook_handshake(vk, vk_emu):
-    ws, channel, access, api = vk
+    _ws, channel, _access, api = vk
     path = _hook_path(api, channel.pk)
     # The Callback API confirmation handshake answers the community's confirmation string.
     res = _deliver(path, {"type": "confirmation", "group_id": 1})
@@ -235,7 +236,7 @@ def test_roles_and_other_workspaces(vk, vk_emu, make_workspace, api_for):
 
 
 def test_jobs_poll_due_channels_once_per_interval(vk, vk_emu):
-    ws, channel, access, api = vk
+    _ws, channel, access, _api = vk
     target = publish(channel, access, "Job check")
     comment_id = vk_testing.audience_comment(vk_emu, target.remote_id, "from the job")
     now = clock.now()
@@ -258,7 +259,7 @@ def test_vk_callback_api_delivers_to_the_live_hook(live_server, settings, make_w
         ws = make_workspace("Live")
         access = vk_testing.channel_for(emulator, settings={"pace": False})
         channel = connect(ws, access)
-        adapter = registry.adapter("vk")
+        adapter = VkAdapter()
         server = adapter.call(access, "groups.addCallbackServer", {"group_id": 1, "url": hooks.hook_url(channel),
                                                                   "title": "Rupor", "secret_key": "rupor-demo-secret"})
         adapter.call(access, "groups.setCallbackSettings", {"group_id": 1, "server_id": server["server_id"],

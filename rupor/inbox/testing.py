@@ -34,5 +34,4 @@ def publish(channel: Channel, access: ChannelAccess, text: str) -> PublicationTa
 def ledger(emulator: RunningEmulator) -> list[dict[str, Any]]:
     with http.client(base_url=emulator.url, timeout=5) as client:
         data: Any = client.get("/_emulator/ledger").json()
-    items = data.get("ledger", data.get("items", data)) if isinstance(data, dict) else data
-    return list(items)
+    return list(data)

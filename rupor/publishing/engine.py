@@ -159,13 +159,18 @@ class _Work:
     adapter: Adapter
     access: ChannelAccess
     request: PublishRequest
+    progress: dict[str, Any]
     attempt_id: int | None = None
 
 
 @contextmanager
-def _locked(target_id: int) -> Iterator[PublicationTarget | None]:
+def _locked(target_id: int, *, related: bool = False) -> Iterator[PublicationTarget | None]:
+    # ``related`` joins the channel and workspace in the same query: only the checks before an
+    # attempt (and the sweeper) read them; the hot path of an attempt reads the target alone.
     with transaction.atomic():
-        qs = PublicationTarget.objects.select_related("channel", "workspace").filter(pk=target_id)
+        qs = PublicationTarget.objects.filter(pk=target_id)
+        if related:
+            qs = qs.select_related("channel", "workspace")
         if connection.features.has_select_for_update:
             qs = qs.select_for_update(of=("self",))
         yield qs.first()
@@ -266,7 +271,7 @@ def _prepare(target: PublicationTarget) -> tuple[Adapter, ChannelAccess, Publish
 def _begin(target_id: int, worker_id: str) -> _Work | str:
     """Checks before any call; returns the work to do, or the state the target ended in."""
     now = clock.now()
-    with _locked(target_id) as target:
+    with _locked(target_id, related=True) as target:
         if target is None:
             return "gone"
         if not _ours(target, worker_id, now):
@@ -310,7 +315,7 @@ def _begin(target_id: int, worker_id: str) -> _Work | str:
                         message=" ".join(p.message for p in problems))
                 return str(target.state)
         return _Work(target.pk, target.workspace_id, target.channel_id, channel.network, str(target.state),
-                     adapter, access, request)
+                     adapter, access, request, dict(target.progress or {}))
 
 
 def _defer(work: _Work, worker_id: str, seconds: float, cause: str) -> str:
@@ -373,7 +378,7 @@ def _send(work: _Work, worker_id: str, note: str) -> str:
         return _defer(work, worker_id, wait, "waiting for rate-limit room")
     if not _start_attempt(work, worker_id, note):
         return "lost"
-    progress = _DbProgress(work.target_id, worker_id, _stored_progress(work.target_id))
+    progress = _DbProgress(work.target_id, worker_id, work.progress)
     try:
         published = work.adapter.publish(work.access, work.request, progress)
     except NetworkError as exc:
@@ -568,7 +573,7 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
         Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
     )
     for target_id in PublicationTarget.objects.filter(due, channel__status=Channel.Status.RECONNECT).values_list("pk", flat=True)[:500]:
-        with _locked(target_id) as target:
+        with _locked(target_id, related=True) as target:
             if target is not None and target.state == TargetState.SCHEDULED and (target.lease_expires_at is None or target.lease_expires_at < now):
                 _finish(target, TargetState.HELD, "channel needs reconnecting", kind=AuthExpired.kind,
                         message=target.channel.status_message or "The channel needs reconnecting.")
@@ -584,7 +589,7 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
     ).select_related("workspace").only("pk", "due_at", "workspace__late_window_minutes")[:500]
     for candidate in candidates:
         if candidate.due_at and now > candidate.due_at + dt.timedelta(minutes=candidate.workspace.late_window_minutes):
-            with _locked(candidate.pk) as target:
+            with _locked(candidate.pk, related=True) as target:
                 if target is not None and target.state == TargetState.SCHEDULED and _late(target, now) and (
                     target.lease_expires_at is None or target.lease_expires_at < now
                 ):

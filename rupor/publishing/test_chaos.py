@@ -130,10 +130,14 @@ def test_chaos_exactly_once_under_sigkill_and_faults():
                 assert count <= 1
             if network == "telegram" and count > 1:
                 resent_unknown += 1
+        injected = {}
+        for network, emulator in emulators.items():
+            with http.client(base_url=emulator.url, timeout=5) as client:
+                injected[network] = client.get("/_emulator/faults").json().get("injected")
         outcomes: dict[str, int] = {}
         for outcome in Attempt.objects.filter(target_id__in=list(texts)).values_list("outcome", flat=True):
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
-        print(f"chaos: {len(texts)} targets, {kills} kills, states {summary}, attempts {outcomes}")
+        print(f"chaos: {len(texts)} targets, {kills} kills, states {summary}, attempts {outcomes}, injected {injected}")
         assert duplicates == {}, f"duplicates: {duplicates}; summary {summary}"
         assert resent_unknown == 0
         # The faults and kills really happened, and unknown outcomes really were met.

@@ -20,7 +20,16 @@ from rupor.accounts.models import Workspace
 from rupor.channels.models import Channel
 from rupor.core import clock
 from rupor.networks import errors, registry
-from rupor.networks.base import Adapter, Capability, ChannelAccess, Content, Progress, Published, PublishRequest, RateLimit
+from rupor.networks.base import (
+    Adapter,
+    Capability,
+    ChannelAccess,
+    Content,
+    Progress,
+    Published,
+    PublishRequest,
+    RateLimit,
+)
 from rupor.planning.models import Post, PostVariant
 from rupor.publishing import service
 from rupor.publishing.models import PublicationTarget, TargetState
@@ -184,5 +193,5 @@ def register_scripted() -> None:
     registry.adapter.cache_clear()
 
 
-def scripted_access(network: str = "scripted", token: str = "t") -> ChannelAccess:
+def scripted_access(network: str = "scripted", token: str = "t") -> ChannelAccess:  # noqa: S107 - a fake network's token
     return ChannelAccess(network=network, remote_id="1", credentials={"token": token})

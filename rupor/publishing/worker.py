@@ -8,6 +8,7 @@ stop event. Any number of workers may run against one database: claims are atomi
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 SWEEP_EVERY_S = 5.0
 NOTIFY_EVERY_S = 2.0
+JOBS_EVERY_S = 30.0
 
 
 def default_worker_id() -> str:
@@ -62,10 +64,8 @@ def _close_thread_connections(pool: ThreadPoolExecutor, threads: int) -> None:
 
     def close() -> None:
         connections.close_all()
-        try:
+        with contextlib.suppress(threading.BrokenBarrierError):
             barrier.wait()
-        except threading.BrokenBarrierError:
-            pass
 
     for future in [pool.submit(close) for _ in range(threads)]:
         future.result()
@@ -80,18 +80,35 @@ def _deliver_notifications() -> None:
         log.exception("delivering notifications failed")
 
 
+def _run_periodic_jobs() -> None:
+    """Inbox polling and metric collection; each job decides itself what is due."""
+    from rupor.analytics import jobs as analytics_jobs
+    from rupor.inbox import jobs as inbox_jobs
+
+    for job in (inbox_jobs.run_due, analytics_jobs.run_due):
+        try:
+            job(clock.now())
+        except Exception:
+            log.exception("periodic job %s failed", job.__module__)
+        finally:
+            close_old_connections()
+
+
 def run_worker(
     *,
     once: bool = False,
     stop: threading.Event | None = None,
     worker_id: str | None = None,
     concurrency: int = 4,
+    jobs: bool = False,
 ) -> int:
     """Publish due targets until ``stop`` is set (or, with ``once``, until nothing is due).
 
     Returns how many targets this worker handled. Each target is handled on one of
     ``concurrency`` threads; the loop claims only as many as it has free threads (plus a small
-    read-ahead), so a busy worker never sits on leases another worker could use.
+    read-ahead), so a busy worker never sits on leases another worker could use. With ``jobs``
+    it also polls inboxes and collects metrics on a thread of its own (``rupor worker`` and
+    ``rupor serve`` turn this on; tests and benchmarks of publishing leave it off).
     """
     worker_id = worker_id or default_worker_id()
     stop = stop or threading.Event()
@@ -107,6 +124,9 @@ def run_worker(
     def finished(_f: Future[str]) -> None:
         wake.set()
 
+    jobs_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobs")
+    jobs_future: Future[None] | None = None
+    last_jobs = -JOBS_EVERY_S
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="publish") as pool:
         try:
             while not stop.is_set():
@@ -118,12 +138,16 @@ def run_worker(
                     _heartbeat(worker_id, len(in_flight), done)
                     engine.renew_leases(worker_id, list(in_flight))
                     last_beat = now_m
-                if once or now_m - last_sweep >= SWEEP_EVERY_S:
+                if now_m - last_sweep >= SWEEP_EVERY_S or (once and not in_flight):
                     engine.sweep()
                     last_sweep = now_m
                 if now_m - last_notify >= NOTIFY_EVERY_S:
                     _deliver_notifications()
                     last_notify = now_m
+                if jobs and now_m - last_jobs >= JOBS_EVERY_S and (jobs_future is None or jobs_future.done()):
+                    # Polling and metrics run beside publishing, never in its way.
+                    jobs_future = jobs_pool.submit(_run_periodic_jobs)
+                    last_jobs = now_m
                 free = concurrency * 2 - len(in_flight)
                 claimed = engine.claim_due_targets(worker_id, free) if free > 0 else []
                 for tid in claimed:
@@ -146,6 +170,10 @@ def run_worker(
             stop.set()
             for future in in_flight.values():
                 future.result()
+            if jobs_future is not None:
+                jobs_future.result()
+            jobs_pool.submit(connections.close_all).result()
+            jobs_pool.shutdown()
             _close_thread_connections(pool, concurrency)
             done += len(in_flight)
             _deliver_notifications()
@@ -172,7 +200,7 @@ def configure(*, rate_limits: str = "configured", retry_base: float | None = Non
     from rupor.publishing import ratelimit
 
     if rate_limits == "off":
-        ratelimit.use(_Unlimited())  # type: ignore[arg-type]
+        ratelimit.use(_Unlimited())
     elif rate_limits != "configured":
         ratelimit.use(rate_limits)
     if retry_base is not None:

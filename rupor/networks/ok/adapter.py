@@ -9,6 +9,7 @@ unknown outcome is reconciled by looking for its exact text among the group's re
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -37,6 +38,7 @@ from rupor.networks.base import (
     PublicPost,
     Published,
     PublishRequest,
+    RateLimit,
     TextUnit,
 )
 from rupor.networks.ok import wire
@@ -45,6 +47,10 @@ from rupor.networks.ok import wire
 #: an unknown outcome, never "nothing happened".
 CREATE_METHODS = frozenset({"mediatopic.post", "discussions.addDiscussionComment"})
 STAT_FIELDS = "COMMENTS,LIKES,RESHARES,VIEWS,REACH"
+#: OK publishes no request rate limit (platforms.md 3.7: "Rate limits are not published; expect
+#: errors 8 and 11"). Rupor assumes this many API calls per second per access token, and the
+#: emulator throttles at the same rate (8 FLOOD_BLOCKED), so the two stay consistent.
+ASSUMED_REQUESTS_PER_SECOND = 20
 MANAGER_STATUSES = frozenset({"ADMIN", "MODERATOR", "EDITOR", "SUPER_MODERATOR", "ANALYST"})
 PUBLISHER_STATUSES = frozenset({"ADMIN", "MODERATOR", "EDITOR", "SUPER_MODERATOR"})
 
@@ -193,6 +199,23 @@ class OkAdapter(Adapter):
         if content.pin:
             problems.append(Problem("pin", f"Rupor cannot pin posts on {self.display_name}."))
         return problems
+
+    def rate_limits(self, channel: ChannelAccess, content: Content | None = None) -> Sequence[RateLimit]:
+        """One bucket per access token (OK throttles per session with 8 FLOOD_BLOCKED).
+
+        OK publishes no numbers, so the rate is :data:`ASSUMED_REQUESTS_PER_SECOND`, the rate the
+        emulator enforces. ``cost`` counts the ``fb.do`` calls of one publish: one
+        ``photosV2.getUploadUrl`` for all photos (the multipart upload itself goes to the upload
+        server, not the API), ``mediatopic.post``, and ``discussions.addDiscussionComment`` for a
+        first comment.
+        """
+        token = channel.credentials.get("access_token", "")
+        cost = 1  # mediatopic.post
+        if content is not None:
+            cost += 1 if any(m.kind == "photo" for m in content.media) else 0
+            cost += 1 if content.first_comment else 0
+        key = f"ok:token:{hashlib.sha256(token.encode()).hexdigest()[:16]}"
+        return (RateLimit(key=key, limit=ASSUMED_REQUESTS_PER_SECOND, per_s=1.0, cost=cost),)
 
     def publish(self, channel: ChannelAccess, request: PublishRequest, progress: Progress) -> Published:
         content = request.content

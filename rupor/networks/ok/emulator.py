@@ -11,7 +11,8 @@ It behaves like https://api.ok.ru/ as documented on apiok.ru:
   method parameters → 100 PARAM, unknown method → 3 METHOD, no right → 10 PERMISSION_DENIED;
 * errors as ``{"error_code", "error_msg", "error_data"}`` with HTTP 200 and the
   ``invocation-error`` header;
-* throttling with 8 FLOOD_BLOCKED (per token, per second; ``rate_limits=False`` turns it off);
+* throttling with 8 FLOOD_BLOCKED per token at ``ASSUMED_REQUESTS_PER_SECOND`` calls per second
+  (OK publishes no limit; the adapter declares the same rate; ``rate_limits=False`` turns it off);
 * long access tokens live 30 days and any call extends them (at most once a day);
 * photo upload through ``photosV2.getUploadUrl`` → multipart POST to the returned
   ``upload_url`` (served here) → per-photo tokens used in the ``mediatopic.post`` attachment;
@@ -33,6 +34,7 @@ import hashlib
 import json
 import math
 import random
+import re
 import threading
 import time
 from collections import deque
@@ -51,6 +53,7 @@ from starlette.types import Scope
 
 from rupor.networks.emulation import EmulatorClock, FaultInjector, FaultMiddleware, control_routes
 from rupor.networks.ok import wire
+from rupor.networks.ok.adapter import ASSUMED_REQUESTS_PER_SECOND
 
 # -- the seeded world -----------------------------------------------------------------------
 DEMO_APP_ID = "512000000001"
@@ -166,7 +169,7 @@ class Topic:
 class OkEmulatorState:
     """Everything the emulated OK knows. All access goes through ``lock``."""
 
-    def __init__(self, seed: int = 0, rate_limits: bool = True, requests_per_second: int = 20, clock: EmulatorClock | None = None) -> None:
+    def __init__(self, seed: int = 0, rate_limits: bool = True, requests_per_second: int = ASSUMED_REQUESTS_PER_SECOND, clock: EmulatorClock | None = None) -> None:
         self.seed = seed
         self.rate_limits = rate_limits
         self.requests_per_second = requests_per_second
@@ -832,25 +835,48 @@ async def _params(request: Request) -> dict[str, str]:
     return params
 
 
+def _canonical(method: str) -> str:
+    """The registered spelling of a method: OK method names are case-insensitive (``dispatch``
+    looks them up lowercased), so fault filters must compare the same canonical name."""
+    return _METHODS_LOWER.get(method.lower(), method)
+
+
+_MULTIPART_FIELD = re.compile(rb'name="?method"?[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n([^\r\n]*)\r?\n')
+
+
 def _method_of(scope: Scope, body: bytes) -> str | None:
+    """The API method one request calls, for :class:`FaultMiddleware` (``None``: not an API call).
+
+    Parameters are merged like :func:`_params` does: query string first, then a form-encoded or
+    multipart POST body (which wins), and the name is canonicalised like :func:`_dispatch`.
+    """
     path = scope.get("path", "")
     if path.startswith("/upload.jsp"):
         return "photos.upload"
     if path.startswith("/api/"):
         parts = path.strip("/").split("/")
-        return ".".join(parts[1:3]) if len(parts) >= 3 else None
+        return _canonical(".".join(parts[1:3])) if len(parts) >= 3 else None
     if path.rstrip("/") != "/fb.do":
         return None
-    query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-    headers = dict(scope.get("headers", []))
-    if headers.get(b"content-type", b"").startswith(b"application/x-www-form-urlencoded"):
-        query.update(parse_qsl(body.decode("utf-8", "replace")))
-    return query.get("method", "fb.do")
+    params = dict(parse_qsl(scope.get("query_string", b"").decode("utf-8", "replace")))
+    ctype = b""
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"content-type":
+            ctype = value.lower()
+    if scope.get("method") == "POST":
+        if ctype.startswith(b"application/x-www-form-urlencoded"):
+            params.update(parse_qsl(body.decode("utf-8", "replace")))
+        elif ctype.startswith(b"multipart/form-data"):
+            found = _MULTIPART_FIELD.search(body)
+            if found:
+                params["method"] = found.group(1).decode("utf-8", "replace")
+    method = params.get("method")
+    return _canonical(method) if method else "fb.do"
 
 
 def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any:
     """The OK emulator as an ASGI app; ``app.state.emulator`` is its :class:`OkEmulatorState`."""
-    state = OkEmulatorState(seed=seed, rate_limits=rate_limits, requests_per_second=int(options.get("requests_per_second", 20)))
+    state = OkEmulatorState(seed=seed, rate_limits=rate_limits, requests_per_second=int(options.get("requests_per_second", ASSUMED_REQUESTS_PER_SECOND)))
     if options.get("base_url"):
         state.base_url = str(options["base_url"]).rstrip("/")
     injector = FaultInjector(seed=seed)

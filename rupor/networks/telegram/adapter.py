@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import hmac
 import json
 import time
@@ -47,6 +48,7 @@ from rupor.networks.base import (
     PublicPage,
     Published,
     PublishRequest,
+    RateLimit,
     TextUnit,
     UpdatesPage,
     WebhookResult,
@@ -57,6 +59,11 @@ from rupor.networks.telegram.formatting import EntityParseError, escape, parse_h
 
 DEFAULT_BASE_URL = "https://api.telegram.org"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+#: Bot FAQ "My bot is hitting limits" (platforms.md 2.5): about 30 messages/s per bot, about 1
+#: message/s in one chat (channels are chats too), at most 20 messages per minute in a group.
+BOT_PER_SECOND = 30
+CHAT_PER_SECOND = 1
+GROUP_PER_MINUTE = 20
 _NO_HISTORY = "The Telegram Bot API cannot read view counts or channel history; Rupor shows reactions and subscriber counts only."
 
 
@@ -184,6 +191,52 @@ class TelegramAdapter(Adapter):
         if username:
             return f"https://t.me/{username}/{message_id}"
         return f"https://t.me/c/{str(chat.get('id', ''))[4:]}/{message_id}"
+
+    @staticmethod
+    def _messages(content: Content | None) -> int:
+        """How many messages one publish of ``content`` puts into the chat.
+
+        ``sendMediaGroup`` counts once per item: it creates one Message per photo or video (the
+        result is an array of Messages) and the FAQ limits count messages, not API calls; the
+        emulator's flood control charges it the same way. A text before a poll is a message of
+        its own. ``pinChatMessage``, ``getChat`` and ``getUpdates`` send nothing.
+        """
+        if content is None:
+            return 1
+        if content.poll is not None:
+            return 2 if content.text.strip() or content.link else 1
+        return max(1, len(content.media))
+
+    def _is_group(self, channel: ChannelAccess) -> bool:
+        """Whether the chat is a group (20 messages a minute). ``settings["chat_type"]`` decides when
+        known; otherwise a negative id without the ``-100`` prefix is a basic group, and ``-100…``
+        ids and ``@usernames`` are taken for channels (Rupor's usual target): a supergroup then
+        meets Telegram's 429, which the engine honours for every worker."""
+        kind = str(channel.settings.get("chat_type", "")).lower()
+        if kind:
+            return kind in ("group", "supergroup")
+        chat = channel.remote_id.strip()
+        return chat.startswith("-") and not chat.startswith("-100")
+
+    def rate_limits(self, channel: ChannelAccess, content: Content | None = None) -> Sequence[RateLimit]:
+        """Per bot (30 messages/s), per chat (1 message/s), per group (20 messages/minute), and for
+        a first comment the same per-chat and per-group limits in the linked discussion group
+        (always a supergroup). Keys name the bot by a SHA-256 prefix of its token, never the token."""
+        token = channel.credentials.get("bot_token", "")
+        bot = hashlib.sha256(token.encode()).hexdigest()[:16]
+        chat = channel.remote_id.strip()
+        messages = self._messages(content)
+        comment = 1 if content is not None and content.first_comment else 0
+        limits = [
+            RateLimit(f"telegram:bot:{bot}", BOT_PER_SECOND, 1.0, messages + comment),
+            RateLimit(f"telegram:chat:{bot}:{chat}", CHAT_PER_SECOND, 1.0, messages),
+        ]
+        if self._is_group(channel):
+            limits.append(RateLimit(f"telegram:group:{bot}:{chat}", GROUP_PER_MINUTE, 60.0, messages))
+        if comment:
+            limits.append(RateLimit(f"telegram:discussion:{bot}:{chat}", CHAT_PER_SECOND, 1.0, comment))
+            limits.append(RateLimit(f"telegram:discussion-group:{bot}:{chat}", GROUP_PER_MINUTE, 60.0, comment))
+        return limits
 
     def publish(self, channel: ChannelAccess, request: PublishRequest, progress: Progress) -> Published:
         content = request.content
