@@ -11,8 +11,8 @@ import dataclasses
 import datetime as dt
 from typing import Any, Literal
 
-from django.http import HttpRequest, HttpResponse
 from django.core.files.uploadedfile import UploadedFile
+from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from ninja import Query, Router, Schema
 from ninja.responses import Status

@@ -14,7 +14,7 @@ from rupor.networks.ok import testing
 
 @pytest.fixture(scope="module")
 def em():
-    running = testing.start()
+    running = testing.start(rate_limits=False)
     yield running
     running.stop()
 
