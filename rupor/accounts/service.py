@@ -143,6 +143,28 @@ def actor_for_user(user: User, workspace: Workspace) -> Actor | None:
     return Actor(workspace.pk, role, user_id=user.pk, label=user.email)
 
 
+def update_workspace(actor: Actor, *, name: str, timezone: str, late_window_minutes: int, approval: str) -> Workspace:
+    """Change a workspace's name, time zone, late window and approval mode."""
+    _require(actor, Perm.WORKSPACE_MANAGE)
+    name = (name or "").strip()
+    if not name:
+        raise AccountsError("A workspace needs a name.", "name")
+    try:
+        validate_timezone(timezone)
+    except Exception as exc:
+        raise AccountsError(f"{timezone!r} is not a known time zone (e.g. Europe/Moscow).", "timezone") from exc
+    if approval not in Workspace.Approval.values:
+        raise AccountsError(f"{approval!r} is not an approval mode.", "approval")
+    if not 0 <= int(late_window_minutes) <= 7 * 24 * 60:
+        raise AccountsError("The late window is between 0 minutes and 7 days.", "late_window_minutes")
+    workspace = Workspace.objects.get(pk=actor.workspace_id)
+    workspace.name, workspace.timezone = name[:120], timezone
+    workspace.late_window_minutes, workspace.approval = int(late_window_minutes), approval
+    workspace.save(update_fields=["name", "timezone", "late_window_minutes", "approval"])
+    record(workspace.pk, actor, "workspace.update", "workspace", workspace.pk, f"{name} · {timezone} · {approval}")
+    return workspace
+
+
 def members(workspace_id: int) -> QuerySet[Membership]:
     return Membership.objects.select_related("user").filter(workspace_id=workspace_id).order_by("user__email")
 
@@ -241,6 +263,24 @@ def find_invitation(token: str) -> Invitation | None:
     return invitation
 
 
+def pending_invitations(workspace_id: int) -> list[Invitation]:
+    return list(
+        Invitation.objects.filter(
+            workspace_id=workspace_id, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=clock.now()
+        ).order_by("-created_at")
+    )
+
+
+def revoke_invitation(actor: Actor, invitation_id: int) -> None:
+    _require(actor, Perm.MEMBERS_MANAGE)
+    updated = Invitation.objects.filter(
+        pk=invitation_id, workspace_id=actor.workspace_id, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=clock.now())
+    if not updated:
+        raise AccountsError("No such invitation.", status=404)
+    record(actor.workspace_id, actor, "member.uninvite", "invitation", invitation_id, "")
+
+
 def accept_invitation(token: str, user: User) -> Membership:
     with transaction.atomic():
         invitation = find_invitation(token)
@@ -285,6 +325,11 @@ def authenticate_api_key(key: str) -> Actor | None:
     if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
         ApiKey.objects.filter(pk=row.pk).update(last_used_at=now)
     return Actor(row.workspace_id, Role(row.role), api_key_id=row.pk, label=f"API key {row.prefix}…")
+
+
+def api_keys(workspace_id: int) -> list[ApiKey]:
+    """A workspace's keys, live ones first (only prefixes are known; keys are never stored)."""
+    return list(ApiKey.objects.filter(workspace_id=workspace_id).order_by("revoked_at", "-created_at"))
 
 
 def revoke_api_key(actor: Actor, key_id: int) -> None:

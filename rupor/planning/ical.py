@@ -108,7 +108,8 @@ def render_feed(workspace: Workspace) -> bytes:
         event.add("last-modified", post.updated_at)
         event.add("dtstart", post.scheduled_at)
         event.add("dtend", post.scheduled_at + EVENT_LENGTH)
-        label = post.title or post.text.strip().splitlines()[0][:80] if (post.title or post.text.strip()) else f"Post {post.pk}"
+        first_line = post.text.strip().splitlines()[0][:80] if post.text.strip() else ""
+        label = post.title or first_line or f"Post {post.pk}"
         event.add("summary", f"[{networks}] {label}" if networks else label)
         lines = [
             f"Status: {post.get_status_display()}",

@@ -15,7 +15,9 @@ from pathlib import PurePath
 import httpx
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.http import FileResponse, Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from PIL import Image, UnidentifiedImageError
 
 from rupor.accounts.roles import Perm
@@ -172,3 +174,32 @@ def fetch_remote(url: str, *, max_bytes: int = MAX_PHOTO_BYTES) -> tuple[str, by
         raise PlanningError(f"{url} could not be downloaded ({type(exc).__name__}).", "media_urls") from exc
     name = PurePath(httpx.URL(url).path).name or "media"
     return name, data
+
+
+def serve_media(request: HttpRequest, path: str) -> HttpResponseBase:
+    """Serve an uploaded file to members of the workspace that owns it (404 for everyone else).
+
+    Media are private to their workspace until published, so they are not a public static tree.
+    """
+    from rupor.accounts.models import Membership
+    from rupor.accounts.roles import Role, can
+
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        raise Http404
+    media = Media.objects.filter(Q(file=path) | Q(thumbnail=path)).first()
+    if media is None:
+        raise Http404
+    membership = Membership.objects.filter(workspace_id=media.workspace_id, user=user).first()
+    if membership is None or not can(Role(membership.role), Perm.POSTS_VIEW):
+        raise Http404
+    field = media.file if media.file.name == path else media.thumbnail
+    try:
+        handle = field.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    content_type = media.content_type if field is media.file else "image/jpeg"
+    response = FileResponse(handle, content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -103,6 +103,18 @@ def format_of(filename: str) -> str:
     return suffix
 
 
+_FORMULA_START = ("=", "+", "@", "\t", "\r")
+
+
+def _guard(value: str) -> str:
+    """Keep a spreadsheet from running a cell as a formula (CSV injection): prefix a quote."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _unguard(value: str) -> str:
+    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_START) else value
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -134,7 +146,7 @@ def read_table(filename: str, data: bytes) -> list[list[str]]:
         first = text.split("\n", 1)[0]
         delimiter = max((",", ";", "\t"), key=first.count) if first else ","
         try:
-            rows = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)]
+            rows = [[_unguard(c.strip()) for c in row] for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)]
         except csv.Error as exc:
             raise ImportFileError(f"The CSV file is broken: {exc}.", "file") from exc
         return rows
@@ -438,7 +450,7 @@ def render(rows: Iterable[Sequence[str]], fmt: str) -> bytes:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         for row in rows:
-            writer.writerow(row)
+            writer.writerow([_guard(str(cell)) for cell in row])
         return ("\ufeff" + out.getvalue()).encode("utf-8")
     if fmt == "xlsx":
         import openpyxl

@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from rupor.accounts import service as accounts
 from rupor.accounts.middleware import SESSION_KEY
-from rupor.accounts.models import ApiKey, Invitation, User, Workspace
+from rupor.accounts.models import Invitation, User, Workspace
 from rupor.accounts.roles import GRANTABLE, ROLE_HELP, ROLE_LABELS, Perm, Role, can
 from rupor.channels import service as channels
 from rupor.channels.models import Channel
@@ -215,19 +215,6 @@ def workspace_switch(request: HttpRequest) -> HttpResponseBase:
     return redirect(nxt)
 
 
-def _update_workspace(actor: accounts.Actor, name: str, tz: str, late_window: int, approval: str) -> Workspace:
-    """Local stand-in for a missing ``accounts.service.update_workspace``."""
-    if not actor.can(Perm.WORKSPACE_MANAGE):
-        raise accounts.AccountsError(_("Your role does not allow this."), status=403)
-    workspace = Workspace.objects.get(pk=actor.workspace_id)
-    workspace.name, workspace.timezone = name.strip(), tz
-    workspace.late_window_minutes, workspace.approval = late_window, approval
-    workspace.full_clean(exclude=["slug"])
-    workspace.save(update_fields=["name", "timezone", "late_window_minutes", "approval"])
-    accounts.record(workspace.pk, actor, "workspace.update", "workspace", workspace.pk, f"{name} · {tz} · {approval}")
-    return workspace
-
-
 @workspace_view(Perm.WORKSPACE_MANAGE)
 @require_http_methods(["GET", "POST"])
 def workspace_settings(request: HttpRequest) -> HttpResponseBase:
@@ -237,7 +224,10 @@ def workspace_settings(request: HttpRequest) -> HttpResponseBase:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            _update_workspace(_actor(request), data["name"], data["timezone"], data["late_window_minutes"], data["approval"])
+            accounts.update_workspace(
+                _actor(request), name=data["name"], timezone=data["timezone"],
+                late_window_minutes=data["late_window_minutes"], approval=data["approval"],
+            )
         except accounts.AccountsError as exc:
             _bind_error(form, exc.field, exc.message)
         else:
@@ -326,15 +316,6 @@ def _dashboard(request: HttpRequest) -> HttpResponseBase:
 # -- members -----------------------------------------------------------------------------
 
 
-def _pending_invitations(workspace_id: int) -> list[Invitation]:
-    """Local stand-in for a missing ``accounts.service.pending_invitations``."""
-    return list(
-        Invitation.objects.filter(
-            workspace_id=workspace_id, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=clock.now()
-        ).order_by("-created_at")
-    )
-
-
 def _members_page(request: HttpRequest, invite_form: forms.InviteForm, **extra: Any) -> HttpResponse:
     ws = _ws(request)
     role = request.role  # type: ignore[attr-defined]
@@ -354,7 +335,7 @@ def _members_page(request: HttpRequest, invite_form: forms.InviteForm, **extra: 
             "rows": rows, "invite_form": invite_form,
             "role_help": [(ROLE_LABELS[r], ROLE_HELP[r]) for r in Role],
             "role_help_map": {r.value: ROLE_HELP[r] for r in Role},
-            "invitations": _pending_invitations(ws.pk) if can(role, Perm.MEMBERS_MANAGE) else [],
+            "invitations": accounts.pending_invitations(ws.pk) if can(role, Perm.MEMBERS_MANAGE) else [],
             **extra,
         },
         status=extra.pop("status", 200),
@@ -440,13 +421,8 @@ def member_remove(request: HttpRequest, membership_id: int) -> HttpResponseBase:
 # -- API keys ----------------------------------------------------------------------------
 
 
-def _api_keys(workspace_id: int) -> list[ApiKey]:
-    """Local stand-in for a missing ``accounts.service.list_api_keys``."""
-    return list(ApiKey.objects.filter(workspace_id=workspace_id).order_by("revoked_at", "-created_at"))
-
-
 def _api_keys_page(request: HttpRequest, form: forms.ApiKeyForm, status: int = 200, **extra: Any) -> HttpResponse:
-    keys = [{"key": k, "role_label": ROLE_LABELS[Role(k.role)]} for k in _api_keys(_ws(request).pk)]
+    keys = [{"key": k, "role_label": ROLE_LABELS[Role(k.role)]} for k in accounts.api_keys(_ws(request).pk)]
     docs = request.build_absolute_uri("/api/v1/docs")
     return render(request, "web/api_keys.html", {"form": form, "keys": keys, "docs_url": docs, **extra}, status=status)
 

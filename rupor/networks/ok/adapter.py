@@ -70,6 +70,7 @@ class OkAdapter(Adapter):
         Capability.PUBLISH_TEXT,
         Capability.PUBLISH_PHOTO,
         Capability.PUBLISH_ALBUM,
+        Capability.PUBLISH_VIDEO,
         Capability.PUBLISH_POLL,
         Capability.PUBLISH_LINK,
         Capability.FIRST_COMMENT,
@@ -87,6 +88,8 @@ class OkAdapter(Adapter):
     limits = Limits(
         text_unit=TextUnit.CHARS,
         photo_types=("image/jpeg", "image/png", "image/gif"),
+        video_types=wire.VIDEO_TYPES,
+        video_max_bytes=wire.VIDEO_MAX_BYTES,
         poll_options_min=2,
     )
     credential_fields = (
@@ -194,8 +197,13 @@ class OkAdapter(Adapter):
     def validate(self, content: Content) -> list[Problem]:
         problems = super().validate(content)
         for index, item in enumerate(content.media):
-            if item.kind != "photo":
-                problems.append(Problem(f"media[{index}]", f"Rupor can only publish photos to {self.display_name}, not a {item.kind}."))
+            if item.kind not in ("photo", "video"):
+                problems.append(Problem(f"media[{index}]", f"{self.display_name} posts take photos and videos, not a {item.kind}."))
+            elif item.kind == "video" and item.content_type in wire.VIDEO_TYPES:
+                if len(item.data) < wire.VIDEO_MIN_BYTES:
+                    problems.append(Problem(f"media[{index}]", f"{item.filename} is too small: {self.display_name} takes videos of 16 KB or more."))
+                elif not wire.looks_like_video(item.data):
+                    problems.append(Problem(f"media[{index}]", f"{item.filename} does not look like a video file {self.display_name} can play."))
         if content.pin:
             problems.append(Problem("pin", f"Rupor cannot pin posts on {self.display_name}."))
         return problems
@@ -206,13 +214,15 @@ class OkAdapter(Adapter):
         OK publishes no numbers, so the rate is :data:`ASSUMED_REQUESTS_PER_SECOND`, the rate the
         emulator enforces. ``cost`` counts the ``fb.do`` calls of one publish: one
         ``photosV2.getUploadUrl`` for all photos (the multipart upload itself goes to the upload
-        server, not the API), ``mediatopic.post``, and ``discussions.addDiscussionComment`` for a
-        first comment.
+        server, not the API), one ``video.getUploadUrl`` per video (its upload goes to the video
+        upload server), ``mediatopic.post``, and ``discussions.addDiscussionComment`` for a first
+        comment.
         """
         token = channel.credentials.get("access_token", "")
         cost = 1  # mediatopic.post
         if content is not None:
             cost += 1 if any(m.kind == "photo" for m in content.media) else 0
+            cost += sum(1 for m in content.media if m.kind == "video")
             cost += 1 if content.first_comment else 0
         key = f"ok:token:{hashlib.sha256(token.encode()).hexdigest()[:16]}"
         return (RateLimit(key=key, limit=ASSUMED_REQUESTS_PER_SECOND, per_s=1.0, cost=cost),)
@@ -226,13 +236,14 @@ class OkAdapter(Adapter):
         topic_id = progress.get("topic_id")
         if not topic_id:
             tokens = self._upload_photos(channel, content, progress)
+            videos = self._upload_videos(channel, content, progress)
             poll = None
             if content.poll is not None:
                 poll = wire.poll_block(content.poll.question, content.poll.options,
                                        multiple=content.poll.multiple, anonymous=content.poll.anonymous)
             publish_at = request.publish_at if request.publish_at and request.publish_at > clock.now() else None
-            attachment = wire.attachment_json(text=content.text, photo_tokens=tokens, poll=poll, link=content.link,
-                                              publish_at=publish_at)
+            attachment = wire.attachment_json(text=content.text, photo_tokens=tokens, video_ids=videos, poll=poll,
+                                              link=content.link, publish_at=publish_at)
             result = self._call(channel, "mediatopic.post", {"type": "GROUP_THEME", "gid": gid, "attachment": attachment})
             topic_id = str(result or "")
             if topic_id in ("", "0"):
@@ -277,6 +288,52 @@ class OkAdapter(Adapter):
             raise errors.Transient("OK did not confirm every uploaded photo.", excerpt=_excerpt(json.dumps(payload))) from exc
         progress.save("photo_tokens", tokens)
         return tokens
+
+    def _upload_videos(self, channel: ChannelAccess, content: Content, progress: Progress) -> list[str]:
+        """``video.getUploadUrl`` (``post_form``: the upload belongs to a post) → POST the file to
+        ``upload_url`` → the video id goes into the topic's ``movie`` block. Each finished video
+        is saved under ``video:<n>``, so a retry of the topic never uploads it again."""
+        out: list[str] = []
+        for index, media in enumerate(m for m in content.media if m.kind == "video"):
+            key = f"video:{index}"
+            done = progress.get(key)
+            if done:
+                out.append(str(done))
+                continue
+            slot = progress.get(f"{key}:slot")
+            if not isinstance(slot, dict) or not slot.get("upload_url"):
+                answer = self._call(channel, "video.getUploadUrl", {
+                    "gid": channel.remote_id, "file_name": media.filename, "file_size": len(media.data), "post_form": True,
+                })
+                if not isinstance(answer, dict) or not answer.get("upload_url") or not answer.get("video_id"):
+                    raise errors.Transient("OK did not hand out an upload address for the video.",
+                                           excerpt=_excerpt(json.dumps(answer)))
+                slot = {"upload_url": str(answer["upload_url"]), "video_id": str(answer["video_id"])}
+                progress.save(f"{key}:slot", slot)
+            try:
+                with http.client(timeout=self._timeout(channel)) as client:
+                    response = client.post(str(slot["upload_url"]),
+                                           files={"file": (media.filename, media.data, media.content_type)})
+            except httpx.TransportError as exc:
+                # The video is not visible until a topic uses it: uploading again is harmless.
+                raise _transport_error(exc, create=False, what="video upload") from exc
+            if response.status_code >= 500 or response.status_code == 429:
+                raise errors.Transient(f"OK's video upload server answered {response.status_code}; Rupor will try again.",
+                                       code=response.status_code)
+            payload: Any = None
+            if response.content.strip():
+                try:
+                    payload = response.json()
+                except ValueError:
+                    payload = None
+            if response.status_code != 200 or wire.is_error(payload):
+                progress.save(f"{key}:slot", None)  # that upload address is spent; a retry asks for a new one
+                code = payload.get("error_code") if isinstance(payload, dict) else response.status_code
+                raise errors.Rejected(f"OK did not accept {media.filename} as a video.", code=code,
+                                      excerpt=_excerpt(response.text), needs_person=True)
+            progress.save(key, slot["video_id"])
+            out.append(str(slot["video_id"]))
+        return out
 
     def find_published(self, channel: ChannelAccess, request: PublishRequest) -> Published | None:
         text = request.content.text.strip()

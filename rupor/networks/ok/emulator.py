@@ -16,6 +16,11 @@ It behaves like https://api.ok.ru/ as documented on apiok.ru:
 * long access tokens live 30 days and any call extends them (at most once a day);
 * photo upload through ``photosV2.getUploadUrl`` → multipart POST to the returned
   ``upload_url`` (served here) → per-photo tokens used in the ``mediatopic.post`` attachment;
+* video upload through ``video.getUploadUrl`` (``gid``/``uid``, ``file_name``, ``file_size``,
+  ``post_form``; ``PARAM : FileToSmall`` under 16 KB, ``FileToLarge`` over 1 GB, ``BadFormat``
+  for a non-video file name) → POST of the file (multipart, any file field, or the raw body) to
+  ``upload_url`` (``/upload/video``) → ``{"type": "movie", "list": [{"id": video_id}]}`` in the
+  ``mediatopic.post`` attachment; ``video.update`` sets title, description, tags, privacy;
 * **no idempotency**: posting the same attachment twice creates two topics, as on OK.
 
 State lives in memory per instance; likes, views, reshares, audience comments and members
@@ -185,7 +190,7 @@ class OkEmulatorState:
         self.rng = random.Random(self.seed)
         self._next_id = 800000000000000 + self.seed * 1000
         self.apps = {DEMO_APP_KEY: DEMO_APP_SECRET}
-        full = frozenset({"VALUABLE_ACCESS", "GROUP_CONTENT", "PHOTO_CONTENT", "LONG_ACCESS_TOKEN"})
+        full = frozenset({"VALUABLE_ACCESS", "GROUP_CONTENT", "PHOTO_CONTENT", "VIDEO_CONTENT", "LONG_ACCESS_TOKEN"})
         self.tokens: dict[str, Token] = {
             DEMO_TOKEN: Token(DEMO_UID, DEMO_APP_KEY, full, now + LONG_TOKEN_TTL_S),
             NO_CONTENT_TOKEN: Token(DEMO_UID, DEMO_APP_KEY, frozenset({"VALUABLE_ACCESS", "LONG_ACCESS_TOKEN"}), now + LONG_TOKEN_TTL_S),
@@ -205,6 +210,8 @@ class OkEmulatorState:
         self.topics: dict[str, Topic] = {}
         self.uploads: dict[str, dict[str, Any]] = {}  # photo_id -> {gid, expires, token}
         self.photo_tokens: dict[str, str] = {}  # token -> photo_id
+        self.videos: dict[str, dict[str, Any]] = {}  # video_id -> {gid, uid, title, declared_size, uploaded, ...}
+        self.video_uploads = 0
         self.ledger: list[dict[str, Any]] = []
         self.calls: dict[str, deque[float]] = {}
         for index, text in enumerate(COMPETITOR_POSTS):
@@ -285,6 +292,9 @@ class OkEmulatorState:
                      "comments": len([c for c in t.comments if not c.deleted]), **self.counts(t)}
                     for t in self.topics.values()
                 ],
+                "videos": [{"id": vid, "gid": v["gid"], "title": v["title"], "uploaded": v["uploaded"], "size": v["size"]}
+                           for vid, v in self.videos.items()],
+                "video_uploads": self.video_uploads,
                 "tokens": {tok[:8] + "…": {"uid": t.uid, "expires_at": t.expires_at, "revoked": t.revoked} for tok, t in self.tokens.items()},
             }
 
@@ -372,6 +382,8 @@ def _topic_json(state: OkEmulatorState, topic: Topic) -> dict[str, Any]:
     for block in topic.media:
         if block.get("type") == "photo":
             media.append({"type": "photo", "photo_refs": [f"photo:{p['id']}" for p in block.get("list", [])]})
+        elif block.get("type") == "movie":
+            media.append({"type": "movie", "movie_refs": [f"movie:{m['id']}" for m in block.get("list", [])]})
         else:
             media.append(dict(block))
     owner_ref = f"group:{topic.gid}" if topic.gid else f"user:{topic.owner_uid}"
@@ -497,6 +509,55 @@ def photos_commit(call: Call) -> Any:
     return {"photos": [{"photo_id": pid, "status": "SUCCESS", "assigned_photo_id": call.state.new_id()}]}
 
 
+def video_get_upload_url(call: Call) -> Any:
+    gid = call.params.get("gid") or None
+    if gid:
+        call.need_permission("GROUP_CONTENT")
+        if not call.is_manager(call.group(gid)):
+            raise ApiError(wire.PERMISSION_DENIED, "User is not allowed to upload videos to this group")
+    else:
+        call.need_permission("VIDEO_CONTENT")
+    file_name = call.params.get("file_name") or "video"
+    if "." in file_name and file_name.rsplit(".", 1)[1].lower() not in wire.VIDEO_EXTENSIONS:
+        raise ApiError(wire.PARAM, "BadFormat")
+    size = call.opt_int("file_size", 0, 0, 2**62)
+    if 0 < size < wire.VIDEO_MIN_BYTES:
+        raise ApiError(wire.PARAM, "FileToSmall")
+    if size > wire.VIDEO_MAX_BYTES:
+        raise ApiError(wire.PARAM, "FileToLarge")
+    kind = call.params.get("attachment_type")
+    if kind and kind.upper() not in ("MOVIE", "VIDEO", "AUDIO_RECORDING"):
+        raise ApiError(wire.PARAM, f"Invalid value of parameter attachment_type: {kind}")
+    vid = call.state.new_id()
+    sig = hashlib.sha256(f"{call.state.seed}:video:{vid}".encode()).hexdigest()[:20]
+    call.state.videos[vid] = {"gid": gid, "uid": call.uid, "title": file_name.rsplit(".", 1)[0], "description": "",
+                              "tags": "", "privacy": "PUBLIC", "declared_size": size, "uploaded": False, "size": 0,
+                              "post_form": call.opt_bool("post_form"), "sig": sig, "created": call.state.now()}
+    call.state.record("video_created", video_id=vid, gid=gid, file_name=file_name)
+    return {"video_id": int(vid), "upload_url": f"{call.state.base_url}/upload/video?vid={vid}&sig={sig}"}
+
+
+def video_update(call: Call) -> Any:
+    vid = call.require("vid")
+    video = call.state.videos.get(vid)
+    if video is None:
+        raise ApiError(wire.NOT_FOUND, f"Video {vid} not found")
+    if video["uid"] != call.uid and not (video["gid"] and call.is_manager(call.group(video["gid"]))):
+        raise ApiError(wire.PERMISSION_DENIED, "User cannot edit this video")
+    privacy = call.params.get("privacy")
+    if privacy and privacy.upper() not in ("PUBLIC", "FRIENDS", "PRIVATE", "GROUP_MEMBERS"):
+        raise ApiError(wire.PARAM, f"Invalid value of parameter privacy: {privacy}")
+    for name in ("title", "description", "tags"):
+        if call.params.get(name) is not None:
+            video[name] = call.params[name]
+    if privacy:
+        video["privacy"] = privacy.upper()
+    if call.params.get("publish") is not None:
+        video["published"] = call.opt_bool("publish")
+    call.state.record("video_updated", video_id=vid)
+    return {"success": True}
+
+
 def _parse_attachment(call: Call, raw: str) -> tuple[list[dict[str, Any]], float | None, bool]:
     try:
         body = json.loads(raw)
@@ -520,6 +581,18 @@ def _parse_attachment(call: Call, raw: str) -> tuple[list[dict[str, Any]], float
                 if token not in call.state.photo_tokens:
                     raise ApiError(wire.PARAM, "Invalid attachment: unknown photo token")
             media.append({"type": "photo", "list": [{"id": i["id"]} for i in items]})
+        elif kind == "movie":
+            items = block.get("list")
+            if not isinstance(items, list) or not items:
+                raise ApiError(wire.PARAM, "Invalid attachment: movie media needs a list")
+            for item in items:
+                vid = str(item.get("id", "")) if isinstance(item, dict) else ""
+                video = call.state.videos.get(vid)
+                if video is None or not video["uploaded"]:
+                    raise ApiError(wire.PARAM, f"Invalid attachment: unknown video {vid or '?'}")
+                if video["uid"] != call.uid:
+                    raise ApiError(wire.PERMISSION_DENIED, f"Video {vid} belongs to another user")
+            media.append({"type": "movie", "list": [{"id": str(i["id"])} for i in items]})
         elif kind == "poll":
             answers = block.get("answers")
             if not str(block.get("question", "")).strip() or not isinstance(answers, list) or len(answers) < 2:
@@ -569,7 +642,9 @@ def mediatopic_post(call: Call) -> Any:
         if kind.startswith("GROUP"):
             raise ApiError(wire.PARAM, "Parameter gid is required for group topics")
         topic = call.state._new_topic(None, call.uid, f"user:{call.uid}", media, now, visible)
-    call.state.record("topic_created", id=topic.id, gid=gid, text=topic.text, publish_at=publish_at)
+    call.state.record("topic_created", id=topic.id, gid=gid, text=topic.text, publish_at=publish_at,
+                      media=[b["type"] for b in media],
+                      movies=[m["id"] for b in media if b["type"] == "movie" for m in b["list"]])
     return topic.id
 
 
@@ -757,6 +832,8 @@ METHODS: dict[str, MethodSpec] = {
     "url.getInfo": MethodSpec(url_get_info, "optional"),
     "photosV2.getUploadUrl": MethodSpec(photos_get_upload_url, "required"),
     "photosV2.commit": MethodSpec(photos_commit, "required"),
+    "video.getUploadUrl": MethodSpec(video_get_upload_url, "required"),
+    "video.update": MethodSpec(video_update, "required"),
     "mediatopic.post": MethodSpec(mediatopic_post, "required"),
     "mediatopic.deleteTopic": MethodSpec(mediatopic_delete_topic, "required"),
     "mediatopic.getByIds": MethodSpec(mediatopic_get_by_ids, "optional"),
@@ -853,6 +930,8 @@ def _method_of(scope: Scope, body: bytes) -> str | None:
     path = scope.get("path", "")
     if path.startswith("/upload.jsp"):
         return "photos.upload"
+    if path.startswith("/upload/video"):
+        return "video.upload"
     if path.startswith("/api/"):
         parts = path.strip("/").split("/")
         return _canonical(".".join(parts[1:3])) if len(parts) >= 3 else None
@@ -923,6 +1002,32 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any:
                 state.record("photo_uploaded", photo_id=pid, bytes=len(data))
         return JSONResponse({"photos": photos})
 
+    async def upload_video(request: Request) -> Response:
+        vid = request.query_params.get("vid", "")
+        data = b""
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            form = await request.form()
+            for _key, value in form.multi_items():
+                if isinstance(value, UploadFile):
+                    data = await value.read()
+                    break
+        else:
+            data = await request.body()
+        with state.lock:
+            video = state.videos.get(vid)
+            if video is None or request.query_params.get("sig") != video["sig"]:
+                return _reply(wire.error_payload(wire.PARAM, "Upload URL is invalid or expired"), wire.PARAM)
+            if not data:
+                return _reply(wire.error_payload(wire.PARAM, "Empty file"), wire.PARAM)
+            if len(data) < wire.VIDEO_MIN_BYTES:
+                return _reply(wire.error_payload(wire.PARAM, "FileToSmall"), wire.PARAM)
+            if not wire.looks_like_video(data):
+                return _reply(wire.error_payload(wire.PARAM, "BadFormat"), wire.PARAM)
+            state.video_uploads += 1
+            video.update(uploaded=True, size=len(data))
+            state.record("video_uploaded", video_id=vid, bytes=len(data))
+        return JSONResponse({})
+
     async def audience_comment(request: Request) -> Response:
         spec = json.loads(await request.body() or b"{}")
         try:
@@ -951,6 +1056,7 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any:
         Route("/fb.do", fb_do, methods=["GET", "POST"]),
         Route("/api/{group}/{name}", api_path, methods=["GET", "POST"]),
         Route("/upload.jsp", upload, methods=["POST"]),
+        Route("/upload/video", upload_video, methods=["POST"]),
         Route("/_emulator/audience/comment", audience_comment, methods=["POST"]),
         Route("/_emulator/posts_with", posts_with, methods=["GET"]),
         Route("/_emulator/tokens/revoke", expire_token, methods=["POST"]),

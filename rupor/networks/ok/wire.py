@@ -136,6 +136,7 @@ def attachment_json(
     *,
     text: str = "",
     photo_tokens: tuple[str, ...] | list[str] = (),
+    video_ids: tuple[str, ...] | list[str] = (),
     poll: Mapping[str, Any] | None = None,
     link: str | None = None,
     publish_at: dt.datetime | None = None,
@@ -147,6 +148,8 @@ def attachment_json(
         media.append({"type": "text", "text": text})
     if photo_tokens:
         media.append({"type": "photo", "list": [{"id": token} for token in photo_tokens]})
+    if video_ids:
+        media.append({"type": "movie", "list": [{"id": _video_id(v)} for v in video_ids]})
     if poll is not None:
         media.append({"type": "poll", **poll})
     if link:
@@ -157,6 +160,12 @@ def attachment_json(
     if publish_at is not None:
         body["publishAt"] = to_ok_datetime(publish_at)
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def _video_id(value: str) -> int | str:
+    """OK's video ids are numbers; send them as JSON numbers like ``video.getUploadUrl`` returns them."""
+    text = str(value)
+    return int(text) if text.isdigit() else text
 
 
 def poll_block(question: str, answers: tuple[str, ...] | list[str], *, multiple: bool, anonymous: bool) -> dict[str, Any]:
@@ -173,6 +182,36 @@ def topic_text(media: Sequence[Mapping[str, Any]] | None) -> str:
     """The text of a topic: its text blocks joined by a blank line."""
     parts = [str(block.get("text", "")) for block in media or () if block.get("type") == "text"]
     return "\n\n".join(p for p in parts if p)
+
+
+# -- video ---------------------------------------------------------------------------------
+#: ``video.getUploadUrl`` refuses files under 16 KB (``PARAM : FileToSmall``) and over 1 GB
+#: (``PARAM : FileToLarge``) [V apiok/documentation video.getUploadUrl].
+VIDEO_MIN_BYTES = 16 * 1024
+VIDEO_MAX_BYTES = 1024**3
+VIDEO_TYPES = (
+    "video/mp4", "video/quicktime", "video/x-msvideo", "video/avi", "video/3gpp", "video/mpeg", "video/x-flv",
+    "video/x-ms-wmv", "video/x-matroska", "video/webm", "video/ogg", "video/mp2t", "video/x-m4v",
+)
+VIDEO_EXTENSIONS = frozenset({
+    "mp4", "m4v", "mov", "qt", "avi", "3gp", "3g2", "mpeg", "mpg", "mpe", "vob", "flv", "f4v", "wmv", "asf",
+    "mkv", "webm", "ogv", "ogg", "ts", "mts", "m2ts", "rm", "rmvb", "dv", "divx", "xvid",
+})
+
+
+def looks_like_video(data: bytes) -> bool:
+    """True when ``data`` starts like a video container (MP4/MOV, Matroska/WebM, AVI, MPEG PS/TS,
+    FLV, ASF/WMV, Ogg, RealMedia)."""
+    head = data[:16]
+    return (
+        head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free")
+        or head[:4] == b"\x1a\x45\xdf\xa3"
+        or (head[:4] == b"RIFF" and head[8:11] == b"AVI")
+        or head[:4] in (b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3", b"OggS", b".RMF")
+        or (head[:1] == b"G" and data[188:189] == b"G")
+        or head[:3] == b"FLV"
+        or head[:4] == b"\x30\x26\xb2\x75"
+    )
 
 
 # -- time -----------------------------------------------------------------------------------

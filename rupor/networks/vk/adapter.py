@@ -135,6 +135,7 @@ _ACCESS_MESSAGES = {
     wire.USER_DELETED: "The VK user was deleted or banned.",
     wire.PARAM_GROUP_ID: "VK does not know this community.",
     wire.PARAM_PHOTO: "VK rejected the photo.",
+    wire.ACCESS_VIDEO: "VK does not let this user add videos to the community: check that the user is an editor or administrator.",
     wire.MESSAGES_BLACKLIST: "This person has blocked messages from the community.",
     wire.MESSAGES_DENY: "This person has not allowed the community to send them messages.",
     wire.MESSAGES_PRIVACY: "This person's privacy settings do not allow messages from the community.",
@@ -161,7 +162,8 @@ class VkAdapter(Adapter):
     default_base_url = wire.DEFAULT_BASE_URL
     idempotent_publish = True
     capabilities: ClassVar[frozenset[Capability]] = frozenset({
-        Capability.PUBLISH_TEXT, Capability.PUBLISH_PHOTO, Capability.PUBLISH_ALBUM, Capability.PUBLISH_POLL,
+        Capability.PUBLISH_TEXT, Capability.PUBLISH_PHOTO, Capability.PUBLISH_ALBUM, Capability.PUBLISH_VIDEO,
+        Capability.PUBLISH_POLL,
         Capability.PUBLISH_LINK, Capability.FIRST_COMMENT, Capability.EDIT, Capability.DELETE,
         Capability.RECONCILE, Capability.READ_COMMENTS, Capability.REPLY_COMMENT, Capability.DELETE_COMMENT,
         Capability.BAN_USER, Capability.READ_MESSAGES, Capability.SEND_MESSAGE, Capability.POST_METRICS,
@@ -176,6 +178,8 @@ class VkAdapter(Adapter):
         album_max=10,
         photo_max_bytes=50 * 1024 * 1024,
         photo_types=("image/jpeg", "image/png", "image/gif"),
+        video_types=wire.VIDEO_TYPES,
+        video_max_bytes=256 * 1024**3,  # [M] VK Video's current upload limit (256 GB)
         poll_options_min=1,  # add_answers: 1 to 10 [V]
         poll_options_max=10,
         poll_option_max=100,  # [V dev.vk.com]
@@ -300,10 +304,13 @@ class VkAdapter(Adapter):
     # -- text ------------------------------------------------------------------------------
     def validate(self, content: Content) -> list[Problem]:
         problems = super().validate(content)
-        if any(m.kind != "photo" for m in content.media):
-            problems.append(Problem("media", "Rupor publishes only photos to VK for now."))
+        for index, media in enumerate(content.media):
+            if media.kind not in ("photo", "video"):
+                problems.append(Problem(f"media[{index}]", f"VK posts take photos and videos; {media.filename} is a {media.kind}."))
+            elif media.kind == "video" and media.content_type in wire.VIDEO_TYPES and not wire.looks_like_video(media.data):
+                problems.append(Problem(f"media[{index}]", f"{media.filename} does not look like a video file VK can play."))
         if content.poll is not None and not content.text.strip() and not content.media:
-            problems.append(Problem("poll", "VK does not allow a poll as the only content of a post: add text or a photo."))
+            problems.append(Problem("poll", "VK does not allow a poll as the only content of a post: add text, a photo or a video."))
         if content.first_comment is not None and len(content.first_comment) > (self.limits.comment_max or 0):
             problems.append(Problem("first_comment", "The first comment is too long for VK."))
         return problems
@@ -361,6 +368,41 @@ class VkAdapter(Adapter):
         photo = saved[0]
         return f"photo{photo['owner_id']}_{photo['id']}"
 
+    def _upload_video(self, channel: ChannelAccess, gid: int, media: Media, description: str, progress: Progress,
+                      key: str) -> str:
+        """``video.save`` → multipart upload (field ``video_file``) → ``video{owner_id}_{video_id}``.
+
+        The ``video.save`` answer is kept under ``{key}:slot`` so a retry after a failed upload
+        sends the file to the same video instead of creating another empty one.
+        """
+        slot = progress.get(f"{key}:slot")
+        if not isinstance(slot, dict) or not slot.get("upload_url"):
+            title = str(media.filename.rsplit(".", 1)[0] or "Video")[:128]
+            slot = self.call(channel, "video.save", {"group_id": gid, "name": title, "description": description or None,
+                                                     "wallpost": 0})
+            slot = {k: slot.get(k) for k in ("upload_url", "video_id", "owner_id")}
+            progress.save(f"{key}:slot", slot)
+        try:
+            with http.client(timeout=self._timeout(channel)) as client:
+                answer = client.post(str(slot["upload_url"]),
+                                     files={"video_file": (media.filename, media.data, media.content_type)})
+        except (httpx.ConnectError, httpx.ConnectTimeout, http.BlockedAddress) as exc:
+            raise errors.Transient("Could not reach VK's video upload server; nothing was sent.") from exc
+        except httpx.HTTPError as exc:  # the video is not on the wall until wall.post: safe to upload again
+            raise errors.Transient(f"The video upload to VK failed ({type(exc).__name__}).") from exc
+        if answer.status_code != 200:
+            raise errors.Transient(f"VK's video upload server answered {answer.status_code}.", code=answer.status_code)
+        try:
+            uploaded = answer.json()
+        except ValueError as exc:
+            raise errors.Transient("VK's video upload server sent an unreadable answer.") from exc
+        if not isinstance(uploaded, dict) or "video_id" not in uploaded:
+            progress.save(f"{key}:slot", None)  # that upload address is spent; a retry asks for a new one
+            raise errors.Rejected(f"VK did not accept {media.filename} as a video.", code=wire.UPLOAD,
+                                  excerpt=_excerpt(uploaded), needs_person=True)
+        owner_id = int(uploaded.get("owner_id", slot.get("owner_id") or -gid))
+        return wire.video_attachment(owner_id, int(uploaded["video_id"]))
+
     def rate_limits(self, channel: ChannelAccess, content: Content | None = None) -> Sequence[RateLimit]:
         """VK's published per-token limits (platforms.md 1.9): 3 requests/s for a user token, 20/s
         for a community token; channels sharing a token share the bucket. Keys carry a SHA-256
@@ -368,14 +410,16 @@ class VkAdapter(Adapter):
 
         ``cost`` counts one publish's API calls per token: on the user token ``wall.post``, plus
         ``photos.getWallUploadServer`` once and ``photos.saveWallPhoto`` per photo (the multipart
-        upload goes to the upload server, not the API), plus ``polls.create``; on the community
-        token the first comment's ``wall.createComment``.
+        upload goes to the upload server, not the API), plus ``video.save`` per video (its upload
+        goes to the upload server too), plus ``polls.create``; on the community token the first
+        comment's ``wall.createComment``.
         """
         user = 1  # wall.post
         community = 0
         if content is not None:
-            photos = len(content.media)
+            photos = sum(1 for m in content.media if m.kind == "photo")
             user += (1 + photos) if photos else 0
+            user += sum(1 for m in content.media if m.kind == "video")
             user += 1 if content.poll is not None else 0
             community += 1 if content.first_comment else 0
         limits = [RateLimit(f"vk:user:{_digest(channel.credentials.get(USER, ''))}", _RATES[USER], 1.0, user)]
@@ -390,12 +434,15 @@ class VkAdapter(Adapter):
         attachments: list[str] = []
         server: dict[str, Any] | None = None
         for index, media in enumerate(content.media):
-            key = f"photo:{index}"
+            key = f"{media.kind}:{index}"
             done = progress.get(key)
             if not done:
-                if server is None:
-                    server = self.call(channel, "photos.getWallUploadServer", {"group_id": gid})
-                done = self._upload_photo(channel, gid, media, server)
+                if media.kind == "video":
+                    done = self._upload_video(channel, gid, media, content.text, progress, key)
+                else:
+                    if server is None:
+                        server = self.call(channel, "photos.getWallUploadServer", {"group_id": gid})
+                    done = self._upload_photo(channel, gid, media, server)
                 progress.save(key, done)
             attachments.append(str(done))
         if content.poll is not None:
@@ -446,7 +493,9 @@ class VkAdapter(Adapter):
                 if item.get("text", "") != content.text:
                     continue
                 kinds = [a.get("type") for a in item.get("attachments", [])]
-                if kinds.count("photo") != len(content.media) or (content.poll is not None) != ("poll" in kinds):
+                if kinds.count("photo") != sum(1 for m in content.media if m.kind == "photo") or \
+                        kinds.count("video") != sum(1 for m in content.media if m.kind == "video") or \
+                        (content.poll is not None) != ("poll" in kinds):
                     continue
                 return Published(remote_id=wire.post_remote_id(int(item["owner_id"]), int(item["id"])),
                                  url=wire.post_url(int(item["owner_id"]), int(item["id"])),
@@ -462,11 +511,16 @@ class VkAdapter(Adapter):
                 if a.get("type") in ("photo", "poll", "video", "doc") and isinstance(a.get(a["type"]), dict)]
         if content.media:
             progress = MemoryProgress()
-            server = self.call(channel, "photos.getWallUploadServer", {"group_id": -owner_id})
-            keep = [a for a in keep if not a.startswith("photo")]
+            server: dict[str, Any] | None = None
+            keep = [a for a in keep if not a.startswith(("photo", "video"))]
             for index, media in enumerate(content.media):
-                keep.append(self._upload_photo(channel, -owner_id, media, server))
-                progress.save(f"photo:{index}", keep[-1])
+                if media.kind == "video":
+                    keep.append(self._upload_video(channel, -owner_id, media, content.text, progress, f"video:{index}"))
+                else:
+                    if server is None:
+                        server = self.call(channel, "photos.getWallUploadServer", {"group_id": -owner_id})
+                    keep.append(self._upload_photo(channel, -owner_id, media, server))
+                progress.save(f"{media.kind}:{index}", keep[-1])
         if content.link:
             keep.append(content.link)
         self.call(channel, "wall.edit", {"owner_id": owner_id, "post_id": post_id, "message": content.text,

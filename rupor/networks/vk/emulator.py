@@ -11,6 +11,10 @@ Routes:
   answer error 6. Errors come in a 200 body, as VK does.
 * ``POST /upload/wall`` — the upload URL ``photos.getWallUploadServer`` hands out (multipart,
   field ``photo``), answering ``{"server", "photo", "hash"}``.
+* ``POST /upload/video`` — the ``upload_url`` of ``video.save`` (multipart, field
+  ``video_file``), answering ``{"size", "video_id", "owner_id", "video_hash"}``; a file that is
+  not a video container answers ``{"error": ...}``. The video can then be attached as
+  ``video{owner_id}_{video_id}`` (an unknown video in ``attachments`` is error 100).
 * ``GET /lp/<group_id>?act=a_check&key=&ts=&wait=`` — Bots Long Poll, with ``failed`` 1/2/3.
 * ``/_emulator/*`` — faults, clock, state, ledger, reset (shared), plus VK extras:
   ``POST /_emulator/vk/errors`` ``{"method", "code", "count"}`` queues a VK error (e.g. 14
@@ -249,6 +253,8 @@ class VkEmulator:
             self.uploads: dict[str, dict[str, Any]] = {}
             self.photos: dict[tuple[int, int], dict[str, Any]] = {}
             self.polls: dict[tuple[int, int], dict[str, Any]] = {}
+            self.videos: dict[tuple[int, int], dict[str, Any]] = {}
+            self.video_uploads = 0
             self.next_media = 457239017
             self.messages: dict[int, list[Msg]] = {}
             self.random_ids: dict[tuple[int, int], int] = {}
@@ -605,6 +611,12 @@ class VkEmulator:
                     raise _param_error(f"attachments: poll {m_owner}_{m_id} not found")
                 polls += 1
                 out.append({"type": "poll", "poll": poll})
+            elif kind == "video":
+                video = self.videos.get((m_owner, m_id))
+                if video is None:
+                    raise _param_error(f"attachments: video {m_owner}_{m_id} not found")
+                media += 1
+                out.append({"type": "video", "video": self.video_json(video)})
             else:
                 media += 1 if kind == "video" else 0
                 out.append({"type": kind, kind: {"id": m_id, "owner_id": m_owner}})
@@ -963,6 +975,79 @@ class VkEmulator:
             self.ledger.append({"kind": "photo_saved", "owner_id": owner, "photo_id": pid})
         return [self.photos[(owner, upload["photo_id"])]]
 
+    # -- video -------------------------------------------------------------------------------
+    def m_video_save(self, ctx: Ctx) -> Any:
+        gid = ctx.num("group_id")
+        if gid is not None:
+            group = self._group(gid)
+            if self._admin_level(ctx, group) < 2:
+                raise VkError(wire.ACCESS_VIDEO, "Access denied")
+        owner = -gid if gid else ctx.token.owner
+        vid = self.next_media
+        self.next_media += 1
+        link = ctx.text("link")
+        video = {
+            "id": vid, "owner_id": owner, "title": ctx.text("name") or "Video", "description": ctx.text("description"),
+            "date": self.now(), "access_key": self._key("vak", owner, vid)[:18], "uploaded": bool(link),
+            "is_private": ctx.flag("is_private"), "wallpost": ctx.flag("wallpost"), "link": link or None,
+            "album_id": ctx.num("album_id"), "no_comments": ctx.flag("no_comments"), "repeat": ctx.flag("repeat"),
+            "created_by": ctx.token.owner, "size": 0,
+        }
+        self.videos[(owner, vid)] = video
+        self.ledger.append({"kind": "video_saved", "owner_id": owner, "video_id": vid})
+        sig = self._key("vupload", owner, vid)[:16]
+        out = {"upload_url": f"{ctx.base_url}/upload/video?oid={owner}&vid={vid}&sig={sig}", "video_id": vid,
+               "owner_id": owner, "title": video["title"], "description": video["description"]}
+        if video["is_private"] or gid is None:
+            out["access_key"] = video["access_key"]
+        return out
+
+    def upload_video(self, query: dict[str, str], data: bytes | None, filename: str) -> dict[str, Any]:
+        try:
+            owner, vid = int(query.get("oid", "")), int(query.get("vid", ""))
+        except ValueError:
+            return {"error": "invalid upload url"}
+        if query.get("sig") != self._key("vupload", owner, vid)[:16]:
+            return {"error": "invalid upload signature"}
+        if not data:
+            return {"error": "no file: send it as multipart field video_file"}
+        if not wire.looks_like_video(data):
+            return {"error": "invalid video file: unsupported format"}
+        with self.lock:
+            video = self.videos.get((owner, vid))
+            if video is None:
+                return {"error": "video not found"}
+            self.video_uploads += 1
+            video.update(uploaded=True, size=len(data), filename=filename, date=self.now())
+            self.ledger.append({"kind": "video_uploaded", "owner_id": owner, "video_id": vid, "bytes": len(data)})
+            if video["wallpost"] and not video.get("posted"):
+                video["posted"] = True
+                post = self._add_post(owner, owner, int(video["created_by"]), self.now(), video["description"],
+                                      [{"type": "video", "video": self.video_json(video)}])
+                self.ledger.append({"kind": "post_created", "owner_id": owner, "post_id": post.id, "guid": "",
+                                    "text": post.text, "postponed": False,
+                                    "attachments": [wire.video_attachment(owner, vid)]})
+                self._post_event(post)
+            return {"size": len(data), "video_id": vid, "owner_id": owner,
+                    "video_hash": self._key("vhash", owner, vid)[:32]}
+
+    def video_json(self, video: dict[str, Any]) -> dict[str, Any]:
+        owner, vid = video["owner_id"], video["id"]
+        out: dict[str, Any] = {
+            "id": vid, "owner_id": owner, "title": video["title"], "description": video["description"],
+            "duration": max(1, int(video["size"]) // 100000) if video["uploaded"] else 0, "date": video["date"],
+            "comments": 0, "views": 0, "local_views": 0, "type": "video", "access_key": video["access_key"],
+            "can_edit": 1, "can_add": 1, "is_private": 1 if video["is_private"] else 0,
+            "image": [{"url": f"https://sun9-1.userapi.com/emulated/video{owner}_{vid}_{w}.jpg", "width": w, "height": h,
+                       "with_padding": 1} for w, h in ((130, 96), (320, 240), (800, 450))],
+            "player": f"https://vk.com/video_ext.php?oid={owner}&id={vid}&hash={video['access_key']}",
+        }
+        if not video["uploaded"]:
+            out["processing"] = 1
+        if video.get("link"):
+            out["platform"] = "external"
+        return out
+
     def m_polls_create(self, ctx: Ctx) -> Any:
         question = ctx.text("question")
         if not question.strip():
@@ -1310,6 +1395,9 @@ class VkEmulator:
                           for owner in self.posts.values() for p in owner.values()],
                 "comments": [self.comment_json(c) | {"deleted": c.deleted} for o in self.comments.values() for c in o.values()],
                 "messages": [self.message_json(m) for box in self.messages.values() for m in box],
+                "videos": [{"owner_id": v["owner_id"], "id": v["id"], "title": v["title"], "uploaded": v["uploaded"],
+                            "size": v["size"]} for v in self.videos.values()],
+                "video_uploads": self.video_uploads,
                 "deliveries": list(self.deliveries),
             }
 
@@ -1318,6 +1406,8 @@ def _method_of(scope: Scope, _body: bytes) -> str | None:
     path: str = scope["path"]
     if path.startswith("/method/"):
         return path[len("/method/") :]
+    if path.startswith("/upload/video"):
+        return "video.upload"
     if path.startswith("/upload/"):
         return "upload"
     if path.startswith("/lp/"):
@@ -1362,6 +1452,18 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any:
                 data = await item.read()
                 filename = item.filename or ""
         answer = emulator.upload(dict(request.query_params), data, filename)
+        return JSONResponse(answer)
+
+    async def upload_video(request: Request) -> Response:
+        data: bytes | None = None
+        filename = ""
+        if "multipart/form-data" in request.headers.get("content-type", ""):
+            form = await request.form()
+            item = form.get("video_file")
+            if isinstance(item, UploadFile):
+                data = await item.read()
+                filename = item.filename or ""
+        answer = await asyncio.to_thread(emulator.upload_video, dict(request.query_params), data, filename)
         return JSONResponse(answer)
 
     async def longpoll(request: Request) -> Response:
@@ -1423,6 +1525,7 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any:
     routes = [
         Route("/method/{name}", api, methods=["GET", "POST"]),
         Route("/upload/wall", upload, methods=["POST"]),
+        Route("/upload/video", upload_video, methods=["POST"]),
         Route("/lp/{group_id:int}", longpoll, methods=["GET", "POST"]),
         Route("/captcha.php", captcha, methods=["GET"]),
         Route("/_emulator/vk/errors", queue_error, methods=["POST"]),

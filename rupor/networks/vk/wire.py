@@ -24,7 +24,7 @@ KEYED_CREATES = frozenset({"wall.post", "wall.createComment", "messages.send"})
 #: uploads and polls that are never attached): an ambiguous failure is safe to retry.
 SAFE_WRITES = frozenset({
     "wall.edit", "wall.delete", "wall.deleteComment", "groups.ban", "photos.saveWallPhoto",
-    "photos.getWallUploadServer", "polls.create",
+    "photos.getWallUploadServer", "polls.create", "video.save",
 })
 
 # VK error codes (errors.json).
@@ -41,12 +41,14 @@ CAPTCHA = 14
 ACCESS = 15
 VALIDATION_REQUIRED = 17
 USER_DELETED = 18
+UPLOAD = 22
 GROUP_AUTH = 27
 RATE_LIMIT = 29
 PARAM = 100
 PARAM_GROUP_ID = 125
 PARAM_PHOTO = 129
 ACCESS_GROUP = 203
+ACCESS_VIDEO = 204
 WALL_ACCESS_POST = 210
 WALL_ACCESS_COMMENT = 211
 WALL_ACCESS_REPLIES = 212
@@ -157,6 +159,34 @@ def names_of(profiles: list[dict[str, Any]] | None, groups: list[dict[str, Any]]
         if isinstance(g, dict) and "id" in g:
             names[-int(g["id"])] = str(g.get("name", ""))
     return names
+
+
+#: Video containers VK's upload server takes (vk.com/faq: AVI, MP4, 3GP, MPEG, MOV, FLV, F4V, WMV,
+#: MKV, WEBM, VOB, RM, RMVB, M4V, MPG, OGV, TS, M2TS, MTS), as the MIME types Rupor sees.
+VIDEO_TYPES = (
+    "video/mp4", "video/quicktime", "video/x-msvideo", "video/avi", "video/3gpp", "video/mpeg", "video/x-flv",
+    "video/x-ms-wmv", "video/x-matroska", "video/webm", "video/ogg", "video/mp2t", "video/x-m4v",
+)
+
+
+def looks_like_video(data: bytes) -> bool:
+    """True when ``data`` starts like a video container (ISO BMFF/MP4/MOV, Matroska/WebM, AVI,
+    MPEG program/transport stream, FLV, ASF/WMV, Ogg, RealMedia)."""
+    head = data[:16]
+    return (
+        head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free")
+        or head[:4] == b"\x1a\x45\xdf\xa3"
+        or (head[:4] == b"RIFF" and head[8:11] == b"AVI")
+        or head[:4] in (b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3", b"OggS", b".RMF")
+        or (head[:1] == b"G" and data[188:189] == b"G")
+        or head[:3] == b"FLV"
+        or head[:4] == b"\x30\x26\xb2\x75"
+    )
+
+
+def video_attachment(owner_id: int, video_id: int) -> str:
+    """The ``attachments`` item of an uploaded video: ``video{owner_id}_{video_id}``."""
+    return f"video{owner_id}_{video_id}"
 
 
 def owner_url(owner_id: int) -> str:
