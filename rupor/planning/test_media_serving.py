@@ -33,7 +33,7 @@ def test_media_are_private_to_their_workspace(make_user, make_workspace):
     response = member.get(url)
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png"
-    assert b"".join(response.streaming_content).startswith(b"\x89PNG")
+    assert response.getvalue().startswith(b"\x89PNG")
 
     stranger = make_user("stranger@example.com")
     make_workspace("Other brand", owner=stranger)
