@@ -82,3 +82,28 @@ def test_cli_and_api_key_commands(tmp_path, monkeypatch):
     second = runner.invoke(cli, ["demo"])
     assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
     assert first.output == second.output
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cli_connect_verifies_and_explains(emulated, make_workspace):
+    from rupor.cli.main import cli
+
+    network, testing, emulator = emulated
+    ws = make_workspace("CLI connect")
+    runner = CliRunner()
+    creds = [f"--credential={k}={v}" for k, v in testing.demo_credentials().items()]
+    ok = runner.invoke(cli, ["channel", "connect", "--workspace", ws.slug, "--network", network,
+                             "--remote-id", str(testing.DEMO_REMOTE_ID), "--base-url", emulator.url, *creds])
+    assert ok.exit_code == 0, ok.output
+    assert "verified" in ok.output
+    bad = testing.broken_channel(emulator, "bad_token")
+    bad_creds = [f"--credential={k}={v}" for k, v in bad.credentials.items()]
+    res = runner.invoke(cli, ["channel", "connect", "--workspace", ws.slug, "--network", network,
+                              "--remote-id", bad.remote_id, "--base-url", emulator.url, *bad_creds])
+    assert res.exit_code == 1
+    assert "Error (credentials):" in res.output
+    listing = runner.invoke(cli, ["channel", "list", "--workspace", ws.slug])
+    assert listing.exit_code == 0 and network in listing.output
+    for secret in testing.demo_credentials().values():
+        if len(secret) >= 8:
+            assert secret not in listing.output

@@ -233,9 +233,11 @@ def emulate(network: str, host: str, port: int, seed: int, no_rate_limits: bool)
     emulation.serve_forever(app, host, port)
 
 
+from rupor.cli.channel import channel  # noqa: E402
 from rupor.cli.plan import plan  # noqa: E402
 
 cli.add_command(plan)
+cli.add_command(channel)
 
 
 def main() -> None:
