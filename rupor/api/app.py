@@ -261,3 +261,4 @@ def delete_post(request: HttpRequest, post_id: int) -> Any:
 api.add_router("/", "rupor.api.planning_api.router")  # plan: rubrics, mix, queue, approvals, import/export, iCal, media
 api.add_router("/", "rupor.api.inbox_api.router")  # inbox: comments and messages, replies, moderation, polling, webhook URL
 api.add_router("/", "rupor.api.analytics_api.router")  # analytics: post and channel figures, collecting, competitors
+api.add_router("/", "rupor.api.publishing_api.router")  # publishing: target history, resolve, retry, publish anyway, health
