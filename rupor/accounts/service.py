@@ -23,19 +23,14 @@ from rupor.accounts.models import (
 )
 from rupor.accounts.roles import Perm, Role, can, may_grant
 from rupor.core import clock
+from rupor.core.errors import DomainError
 
 API_KEY_PREFIX = "rpr_"
 INVITATION_TTL = dt.timedelta(days=7)
 
 
-class AccountsError(Exception):
+class AccountsError(DomainError):
     """A request the accounts domain refuses; ``field`` names the offending input."""
-
-    def __init__(self, message: str, field: str | None = None, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.status = status
 
 
 @dataclass(frozen=True)

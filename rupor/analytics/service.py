@@ -22,6 +22,7 @@ from rupor.analytics.models import ChannelMetricReading, MemberEvent, PostMetric
 from rupor.channels import service as channels
 from rupor.channels.models import Channel
 from rupor.core import clock
+from rupor.core.errors import DomainError
 from rupor.networks import errors, registry
 from rupor.networks.base import Adapter, Capability
 from rupor.publishing.models import PublicationTarget, TargetState
@@ -43,18 +44,13 @@ FORMULAS: dict[str, str] = {
 }
 
 
-class AnalyticsError(Exception):
-    def __init__(self, message: str, field: str | None = None, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.status = status
+class AnalyticsError(DomainError):
+    """A request the analytics domain refuses."""
 
 
-def network_failure(exc: errors.NetworkError) -> AnalyticsError:
+def network_failure(exc: errors.NetworkError) -> DomainError:
     """A network error as a plain message with an HTTP status for the entry points."""
-    status = {errors.RateLimited: 429, errors.Transient: 502, errors.UnknownOutcome: 502}.get(type(exc), 422)
-    return AnalyticsError(exc.message, status=status)
+    return AnalyticsError.from_network(exc)
 
 
 # -- posts Rupor published -----------------------------------------------------------------

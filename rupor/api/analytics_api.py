@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
@@ -14,6 +13,7 @@ from pydantic import Field
 
 from rupor.accounts.roles import Perm
 from rupor.analytics import service as analytics
+from rupor.api.auth import need as _need
 from rupor.api.errors import ApiError
 from rupor.api.schemas import ErrorOut
 from rupor.channels import service as channels
@@ -23,20 +23,10 @@ router = Router(tags=["analytics"])
 
 ERRORS: dict[int, Any] = dict.fromkeys((400, 401, 403, 404, 409, 422, 429, 502), ErrorOut)
 
-T = TypeVar("T")
 
 
-def _need(request: HttpRequest, perm: Perm) -> Any:
-    from rupor.api.app import need
-
-    return need(request, perm)
 
 
-def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    try:
-        return fn(*args, **kwargs)
-    except analytics.AnalyticsError as exc:
-        raise ApiError(exc.status, exc.message, exc.field) from exc
 
 
 class VariantMetricsOut(Schema):
@@ -129,7 +119,7 @@ class CompetitorOut(Schema):
 @router.get("/posts/{post_id}/metrics", response={200: PostMetricsOut, **ERRORS}, summary="Latest figures of each variant, with engagement rates")
 def post_metrics(request: HttpRequest, post_id: int) -> Any:
     who = _need(request, Perm.ANALYTICS_VIEW)
-    return dataclasses.asdict(_call(analytics.post_summary, who.workspace_id, post_id))
+    return dataclasses.asdict(analytics.post_summary(who.workspace_id, post_id))
 
 
 @router.get("/channels/{channel_id}/metrics", response={200: ChannelGrowthOut, **ERRORS}, summary="Members, joins and leaves over a period (default: the last 30 days)")
@@ -139,7 +129,7 @@ def channel_metrics(request: HttpRequest, channel_id: int, filters: Query[Growth
     start = filters.start or end - dt.timedelta(days=30)
     if start.tzinfo is None or end.tzinfo is None:
         raise ApiError(422, "Give start and end with a time zone (e.g. 2025-01-01T00:00:00Z).", "start")
-    return dataclasses.asdict(_call(analytics.channel_growth, who.workspace_id, channel_id, start, end))
+    return dataclasses.asdict(analytics.channel_growth(who.workspace_id, channel_id, start, end))
 
 
 @router.post("/channels/{channel_id}/metrics/collect", response={200: CollectOut, **ERRORS}, summary="Read the channel's and its posts' figures now")
@@ -168,4 +158,4 @@ def collect(request: HttpRequest, channel_id: int) -> Any:
 @router.get("/channels/{channel_id}/competitors/{handle}", response={200: CompetitorOut, **ERRORS}, summary="Read another public page through this channel")
 def competitor(request: HttpRequest, channel_id: int, handle: str) -> Any:
     who = _need(request, Perm.ANALYTICS_VIEW)
-    return dataclasses.asdict(_call(analytics.competitor_page, who, channel_id, handle))
+    return dataclasses.asdict(analytics.competitor_page(who, channel_id, handle))

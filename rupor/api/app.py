@@ -14,7 +14,7 @@ from rupor.accounts import service as accounts
 from rupor.accounts.models import User, Workspace
 from rupor.accounts.roles import PERMISSIONS, Perm
 from rupor.api import schemas as s
-from rupor.api.auth import ApiKeyAuth, SessionWorkspaceAuth
+from rupor.api.auth import ApiKeyAuth, SessionWorkspaceAuth, actor, need
 from rupor.api.errors import ApiError, install
 from rupor.channels import service as channels
 from rupor.channels.models import Channel
@@ -41,15 +41,6 @@ install(api)
 ERRORS: dict[int, Any] = {400: s.ErrorOut, 401: s.ErrorOut, 403: s.ErrorOut, 404: s.ErrorOut, 409: s.ErrorOut, 422: s.ErrorOut}
 
 
-def actor(request: HttpRequest) -> accounts.Actor:
-    return request.auth  # type: ignore[attr-defined]
-
-
-def need(request: HttpRequest, perm: Perm) -> accounts.Actor:
-    who = actor(request)
-    if not who.can(perm):
-        raise ApiError(403, f"Your role ({who.role.value}) does not allow this ({perm.value}).")
-    return who
 
 
 def _workspace_out(w: Workspace) -> dict[str, Any]:

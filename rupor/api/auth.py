@@ -10,6 +10,8 @@ from ninja.security import APIKeyCookie, HttpBearer
 
 from rupor.accounts import service as accounts
 from rupor.accounts.models import Workspace
+from rupor.accounts.roles import Perm
+from rupor.api.errors import ApiError
 
 WORKSPACE_HEADER = "X-Rupor-Workspace"
 
@@ -47,3 +49,16 @@ class SessionWorkspaceAuth(APIKeyCookie):
         if actor is not None:
             request.actor = actor  # type: ignore[attr-defined]
         return actor
+
+
+def actor(request: HttpRequest) -> accounts.Actor:
+    """Who is calling (set by the authentication classes above)."""
+    return request.auth  # type: ignore[attr-defined]
+
+
+def need(request: HttpRequest, perm: Perm) -> accounts.Actor:
+    """The caller, if their role allows ``perm``; a 403 in the API's error shape otherwise."""
+    who = actor(request)
+    if not who.can(perm):
+        raise ApiError(403, f"Your role ({who.role.value}) does not allow this ({perm.value}).")
+    return who

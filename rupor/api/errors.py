@@ -9,9 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from rupor.accounts.service import AccountsError
-from rupor.channels.service import ChannelError
-from rupor.planning.service import PlanningError
+from rupor.core.errors import DomainError
 
 
 class ApiError(Exception):
@@ -54,6 +52,11 @@ def install(api: NinjaAPI) -> None:
     def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
         return api.create_response(request, body("Not found."), status=404)
 
+    @api.exception_handler(OverflowError)
+    def out_of_range(request: HttpRequest, exc: OverflowError) -> HttpResponse:
+        # An id beyond what the database can hold names nothing that exists.
+        return api.create_response(request, body("A number in the request is out of range."), status=400)
+
     @api.exception_handler(RequestDataTooBig)
     def too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
         return api.create_response(request, body("The request body is too large."), status=413)
@@ -73,5 +76,4 @@ def install(api: NinjaAPI) -> None:
             errors = [{"field": exc.field, "message": exc.message}]
         return api.create_response(request, body(exc.message, errors), status=exc.status)
 
-    for cls in (AccountsError, ChannelError, PlanningError):
-        api.add_exception_handler(cls, domain)
+    api.add_exception_handler(DomainError, domain)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
@@ -14,7 +13,7 @@ from ninja.responses import Status
 from pydantic import Field
 
 from rupor.accounts.roles import Perm
-from rupor.api.errors import ApiError
+from rupor.api.auth import need as _need
 from rupor.api.schemas import ErrorOut
 from rupor.channels import service as channels
 from rupor.inbox import hooks
@@ -24,21 +23,10 @@ router = Router(tags=["inbox"])
 
 ERRORS: dict[int, Any] = dict.fromkeys((400, 401, 403, 404, 409, 422, 429, 502), ErrorOut)
 
-T = TypeVar("T")
 
 
-def _need(request: HttpRequest, perm: Perm) -> Any:
-    from rupor.api.app import need
-
-    return need(request, perm)
 
 
-def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a domain action; its errors become the API's error shape."""
-    try:
-        return fn(*args, **kwargs)
-    except inbox.InboxError as exc:
-        raise ApiError(exc.status, exc.message, exc.field) from exc
 
 
 class ItemOut(Schema):
@@ -102,38 +90,38 @@ def _out(item: inbox.ItemView) -> dict[str, Any]:
 def list_inbox(request: HttpRequest, filters: Query[InboxFilters]) -> Any:
     who = _need(request, Perm.INBOX_VIEW)
     f = inbox.Filters(status=filters.status, channel_id=filters.channel_id, kind=filters.kind, post_id=filters.post_id)
-    items = _call(inbox.list_items, who.workspace_id, f)
+    items = inbox.list_items(who.workspace_id, f)
     return [_out(inbox.view(i)) for i in items[: filters.limit]]
 
 
 @router.post("/inbox/{item_id}/reply", response={201: ItemOut, **ERRORS}, summary="Answer a comment or message as the channel")
 def reply(request: HttpRequest, item_id: int, payload: ReplyIn) -> Any:
     who = _need(request, Perm.INBOX_REPLY)
-    return Status(201, _out(_call(inbox.reply, who, item_id, payload.text, idempotency_key=payload.idempotency_key)))
+    return Status(201, _out(inbox.reply(who, item_id, payload.text, idempotency_key=payload.idempotency_key)))
 
 
 @router.post("/inbox/{item_id}/hide", response={200: ItemOut, **ERRORS}, summary="Hide a comment (where the network allows)")
 def hide(request: HttpRequest, item_id: int) -> Any:
     who = _need(request, Perm.INBOX_REPLY)
-    return _out(_call(inbox.hide, who, item_id))
+    return _out(inbox.hide(who, item_id))
 
 
 @router.post("/inbox/{item_id}/delete", response={200: ItemOut, **ERRORS}, summary="Delete a comment on the network")
 def delete(request: HttpRequest, item_id: int) -> Any:
     who = _need(request, Perm.INBOX_REPLY)
-    return _out(_call(inbox.delete, who, item_id))
+    return _out(inbox.delete(who, item_id))
 
 
 @router.post("/inbox/{item_id}/ban", response={200: ItemOut, **ERRORS}, summary="Ban the author from the channel")
 def ban(request: HttpRequest, item_id: int, payload: BanIn | None = None) -> Any:
     who = _need(request, Perm.INBOX_REPLY)
-    return _out(_call(inbox.ban, who, item_id, reason=payload.reason if payload else ""))
+    return _out(inbox.ban(who, item_id, reason=payload.reason if payload else ""))
 
 
 @router.post("/channels/{channel_id}/poll", response={200: PollOut, **ERRORS}, summary="Check the channel for new comments and messages now")
 def poll(request: HttpRequest, channel_id: int) -> Any:
     who = _need(request, Perm.INBOX_VIEW)
-    return dataclasses.asdict(_call(inbox.poll_now, who, channel_id))
+    return dataclasses.asdict(inbox.poll_now(who, channel_id))
 
 
 @router.get("/channels/{channel_id}/hook", response={200: HookOut, **ERRORS}, summary="The webhook URL to configure on the network (admins)")

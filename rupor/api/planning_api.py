@@ -22,6 +22,8 @@ from rupor.accounts import service as accounts
 from rupor.accounts.models import Workspace
 from rupor.accounts.roles import Perm
 from rupor.api import schemas as s
+from rupor.api.auth import actor as _actor
+from rupor.api.auth import need as _need
 from rupor.core import clock
 from rupor.core.timezones import LocalTimeError, to_local, to_utc
 from rupor.planning import approvals, ical, mix, plan_io, slots
@@ -45,17 +47,6 @@ class ErrorOut(Schema):
 
 
 ERR.update(dict.fromkeys((400, 401, 403, 404, 409, 422), ErrorOut))
-
-
-def _actor(request: HttpRequest) -> accounts.Actor:
-    return request.auth  # type: ignore[attr-defined]
-
-
-def _need(request: HttpRequest, perm: Perm) -> accounts.Actor:
-    who = _actor(request)
-    if not who.can(perm):
-        raise PlanningError(f"Your role ({who.role.value}) does not allow this ({perm.value}).", status=403)
-    return who
 
 
 def _tz(who: accounts.Actor) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.db import transaction
 from django.http import HttpRequest
@@ -11,6 +11,7 @@ from ninja import Router, Schema
 from pydantic import Field
 
 from rupor.accounts.roles import Perm
+from rupor.api.auth import need as _need
 from rupor.api.errors import ApiError
 from rupor.publishing import health
 from rupor.publishing import service as publishing
@@ -27,13 +28,11 @@ class ResolveIn(Schema):
 
 
 class RetryIn(Schema):
-    target_ids: list[int] | None = Field(None, max_length=1000, description="Only these; all failed targets when omitted.")
+    target_ids: list[Annotated[int, Field(ge=1, le=2**62)]] | None = Field(
+        None, max_length=1000, description="Only these; all failed targets when omitted."
+    )
 
 
-def _need(request: HttpRequest, perm: Perm) -> Any:
-    from rupor.api.app import need
-
-    return need(request, perm)
 
 
 def _own_target(workspace_id: int, target_id: int) -> None:

@@ -15,17 +15,14 @@ from rupor.accounts import service as accounts
 from rupor.accounts.roles import Perm
 from rupor.channels.models import Channel
 from rupor.core import clock
+from rupor.core.errors import DomainError
 from rupor.networks import registry
 from rupor.networks.base import ChannelAccess, ChannelInfo
 from rupor.networks.errors import NetworkError
 
 
-class ChannelError(Exception):
-    def __init__(self, message: str, field: str | None = None, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.status = status
+class ChannelError(DomainError):
+    """A request the channels domain refuses."""
 
 
 @dataclass(frozen=True)

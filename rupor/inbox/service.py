@@ -24,6 +24,7 @@ from rupor.analytics import service as analytics
 from rupor.channels import service as channels
 from rupor.channels.models import Channel
 from rupor.core import clock
+from rupor.core.errors import DomainError
 from rupor.inbox.models import InboxItem, IntakeCursor, ItemKind, ItemStatus, SendState
 from rupor.networks import errors, registry
 from rupor.networks.base import Adapter, Capability, Comment, Event, EventKind, Message, Person
@@ -36,17 +37,12 @@ READ_COMMENTS_DAYS = 14
 MAX_PAGES = 10
 
 
-class InboxError(Exception):
-    def __init__(self, message: str, field: str | None = None, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.status = status
+class InboxError(DomainError):
+    """A request the inbox domain refuses."""
 
 
-def _failure(exc: errors.NetworkError) -> InboxError:
-    status = {errors.RateLimited: 429, errors.Transient: 502, errors.UnknownOutcome: 502}.get(type(exc), 422)
-    return InboxError(exc.message, status=status)
+def _failure(exc: errors.NetworkError) -> DomainError:
+    return InboxError.from_network(exc)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from rupor.accounts.roles import Perm
 from rupor.accounts.service import Actor, record
 from rupor.channels.models import Channel
 from rupor.core import clock
+from rupor.core.errors import DomainError
 from rupor.core.timezones import LocalTimeError, to_utc
 from rupor.networks import registry
 from rupor.networks.base import Content, Poll, Problem
@@ -52,13 +53,8 @@ def create_default_rubrics(workspace_id: int) -> None:
 PAST_GRACE = dt.timedelta(minutes=1)
 
 
-class PlanningError(Exception):
-    def __init__(self, message: str, field: str | None = None, status: int = 400, errors: Sequence[Problem] = ()) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.status = status
-        self.errors = list(errors)
+class PlanningError(DomainError):
+    """A request the planning domain refuses."""
 
 
 @dataclass(frozen=True)
