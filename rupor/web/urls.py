@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rupor.web import views
+from rupor.web import calendar_views, plan_views, views
 
 app_name = "web"
 urlpatterns = [
@@ -27,4 +27,6 @@ urlpatterns = [
     path("posts/check/", views.post_check, name="post_check"),
     path("posts/<int:post_id>/edit/", views.post_edit, name="post_edit"),
     path("posts/<int:post_id>/delete/", views.post_delete, name="post_delete"),
+    *calendar_views.urlpatterns,
+    *plan_views.urlpatterns,
 ]
