@@ -339,3 +339,32 @@ def content_for_variant(variant_id: int) -> tuple[str, Content]:
     """(network, content) of a variant, for the publishing engine."""
     variant = PostVariant.objects.select_related("channel").prefetch_related("variantmedia_set__media").get(pk=variant_id)
     return variant.channel.network, variant_content(variant)
+
+
+def reschedule_post(actor: Actor, post_id: int, when: dt.datetime) -> Post:
+    """Move a post (or an idea) to another time, as the calendar's drag and drop does.
+
+    ``when`` is wall-clock time in the workspace zone (naive) or an aware instant. A post that is
+    being or has been published stays where it went out; a time in the past is refused whatever
+    the post's status; an approved post that gets a future time is scheduled by those who may.
+    Everything else (DST gaps, roles, approvals) is :func:`update_post`'s.
+    """
+    _require(actor, Perm.POSTS_EDIT)
+    post = Post.objects.filter(workspace_id=actor.workspace_id, pk=post_id).first()
+    if post is None:
+        raise PlanningError("No such post.", status=404)
+    if publishing.has_started(list(post.variants.values_list("pk", flat=True))):
+        raise PlanningError("This post is being or has been published; it stays at the time it went out.", "scheduled_at", 409)
+    workspace = Workspace.objects.get(pk=actor.workspace_id)
+    try:
+        instant = to_utc(when, workspace.timezone)
+    except LocalTimeError as exc:
+        raise PlanningError(str(exc), "scheduled_at") from exc
+    if instant < clock.now() - PAST_GRACE:
+        raise PlanningError("This time is in the past; choose a later time.", "scheduled_at")
+    fields = {"scheduled_at"}
+    data = PostInput(scheduled_at=when)
+    if post.status == Post.Status.APPROVED and actor.can(Perm.POSTS_PUBLISH):
+        fields.add("status")
+        data = PostInput(scheduled_at=when, status=Post.Status.SCHEDULED)
+    return update_post(actor, post_id, data, fields)

@@ -5,11 +5,15 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-#: The sidebar: (url name, label, icon, permission needed). Later pages (calendar, plan, inbox,
-#: analytics) add a row here; the order is the order people work in.
+#: The sidebar: (url name, label, icon, permission needed). Later pages (inbox, analytics) add a
+#: row here; the order is the order people work in.
 NAVIGATION: list[tuple[str, Any, str, str]] = [
     ("web:dashboard", _("Dashboard"), "home", "workspace.view"),
+    ("web:calendar", _("Calendar"), "calendar", "posts.view"),
     ("web:posts", _("Posts"), "edit", "posts.view"),
+    ("web:plan", _("Plan"), "layers", "posts.view"),
+    ("web:queue", _("Queue"), "clock", "posts.view"),
+    ("web:media", _("Media"), "image", "posts.view"),
     ("web:channels", _("Channels"), "radio", "channels.view"),
 ]
 ADMIN_NAVIGATION: list[tuple[str, Any, str, str]] = [

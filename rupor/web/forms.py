@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -169,24 +171,32 @@ class ChannelForm(forms.Form):
         }
 
 
+#: What the composer's buttons ask for. ``save`` keeps the post's status (a new post is a draft).
+POST_ACTIONS = ("save", "draft", "schedule", "now", "queue", "submit")
+
+
 class PostForm(forms.Form):
-    """The simple composer: shared text, channels, a time and a status. Variant texts are read
-    from ``variant_text_<channel id>`` by the view (one per channel checked)."""
+    """The composer: shared text, channels, a time and what to do (``action``). Each channel's
+    variant is read by :func:`read_variant` from the ``variant_*_<channel id>`` fields."""
 
     title = forms.CharField(
         label=_("Internal title"), max_length=200, required=False,
         help_text=_("Only your team sees it; helps find the post in the plan."),
     )
     text = forms.CharField(label=_("Shared text"), required=False, widget=forms.Textarea(attrs={"rows": 6}))
-    rubric = forms.TypedChoiceField(label=_("Rubric"), required=False, coerce=int, empty_value=None)
+    rubric = forms.TypedChoiceField(
+        label=_("Rubric"), required=False, coerce=int, empty_value=None, widget=forms.Select(attrs={"form": "composer"}),
+    )
     channels = forms.TypedMultipleChoiceField(
         label=_("Channels"), coerce=int, required=False, widget=forms.CheckboxSelectMultiple
     )
     scheduled_at = forms.CharField(
         label=_("Publish at"), required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_INPUT_FORMAT),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "form": "composer"}, format=LOCAL_INPUT_FORMAT),
     )
-    status = forms.ChoiceField(label=_("Status"), widget=forms.RadioSelect)
+    #: Older clients send a status instead of an action; the buttons send ``action``.
+    status = forms.ChoiceField(label=_("Status"), required=False, widget=forms.HiddenInput)
+    action = forms.ChoiceField(required=False, choices=[(a, a) for a in POST_ACTIONS], widget=forms.HiddenInput)
 
     def __init__(
         self, *args: Any, channels: Sequence[tuple[int, str]], rubrics: Sequence[tuple[int, str]],
@@ -200,21 +210,111 @@ class PostForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         variant_texts = [v for k, v in self.data.items() if k.startswith("variant_text_") and str(v).strip()]
-        if not str(data.get("text") or "").strip() and not str(data.get("title") or "").strip() and not variant_texts:
+        media_keys = [k for k in self.data if k == "media" or (k.startswith("variant_media_") and not k.startswith("variant_media_follows_"))]
+        getlist = getattr(self.data, "getlist", lambda k: [self.data.get(k)])
+        has_media = any(str(v or "").strip() for k in media_keys for v in getlist(k))
+        has_poll = any(k.startswith("variant_poll_question_") and str(v).strip() for k, v in self.data.items())
+        if not str(data.get("text") or "").strip() and not str(data.get("title") or "").strip() and not variant_texts \
+                and not has_media and not has_poll:
             self.add_error("text", _("Write something first: a text or at least an internal title."))
         return data
 
     def clean_scheduled_at(self) -> dt.datetime | None:
-        raw = (self.cleaned_data.get("scheduled_at") or "").strip()
-        if not raw:
+        return parse_local_time(self.cleaned_data.get("scheduled_at") or "")
+
+
+def parse_local_time(raw: str) -> dt.datetime | None:
+    """A wall-clock time typed in the composer (naive: the workspace's zone is applied later)."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    for fmt in (LOCAL_INPUT_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"):
+        try:
+            # Naive on purpose: the planning service reads it in the workspace's zone, DST rules included.
+            return dt.datetime.strptime(raw, fmt)  # noqa: DTZ007
+        except ValueError:
+            continue
+    raise forms.ValidationError(_("Enter a date and time, e.g. 2025-03-01 09:30."))
+
+
+def read_ids(values: Iterable[str]) -> list[int]:
+    """Media ids in the order given, each once; anything that is not a number is dropped."""
+    out: list[int] = []
+    for value in values:
+        value = str(value).strip()
+        if value.isdigit() and int(value) not in out:
+            out.append(int(value))
+    return out
+
+
+@dataclass
+class VariantDraft:
+    """One channel's variant as typed in the composer (or as saved, when editing)."""
+
+    channel_id: int
+    text: str = ""
+    follows: bool = True  # the text follows the shared text
+    media_ids: list[int] = dataclasses.field(default_factory=list)
+    media_follows: bool = True  # the media follow the shared selection
+    link: str = ""
+    first_comment: str = ""
+    poll_on: bool = False
+    poll_question: str = ""
+    poll_options: list[str] = dataclasses.field(default_factory=lambda: ["", ""])
+    poll_multiple: bool = False
+    poll_anonymous: bool = True
+    html: bool = False  # Telegram: the text is Telegram HTML
+
+    def poll(self) -> dict[str, Any] | None:
+        if not self.poll_on:
             return None
-        for fmt in (LOCAL_INPUT_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"):
-            try:
-                # Naive on purpose: the planning service reads it in the workspace's zone, DST rules included.
-                return dt.datetime.strptime(raw, fmt)  # noqa: DTZ007
-            except ValueError:
-                continue
-        raise forms.ValidationError(_("Enter a date and time, e.g. 2025-03-01 09:30."))
+        return {
+            "question": self.poll_question.strip(), "options": [o.strip() for o in self.poll_options if o.strip()],
+            "multiple": self.poll_multiple, "anonymous": self.poll_anonymous,
+        }
+
+    def options(self) -> dict[str, Any]:
+        return {"format": "html"} if self.html else {}
+
+    @property
+    def has_extras(self) -> bool:
+        return bool(self.link or self.first_comment or self.poll_on or self.html)
+
+
+def read_variant(data: Mapping[str, Any], channel_id: int, *, shared_text: str, shared_media: Sequence[int]) -> VariantDraft:
+    """The variant of ``channel_id`` from the composer's fields (``data`` is ``request.POST``)."""
+    c = channel_id
+
+    def one(name: str) -> str:
+        return str(data.get(f"{name}_{c}", "") or "")
+
+    def many(name: str) -> list[str]:
+        getlist = getattr(data, "getlist", None)
+        values = getlist(f"{name}_{c}") if getlist else data.get(f"{name}_{c}", [])
+        return [str(v) for v in (values if isinstance(values, list | tuple) else [values])]
+
+    text = one("variant_text")
+    own_media = read_ids(many("variant_media"))
+    follows_field = data.get(f"variant_media_follows_{c}")
+    media_follows = (follows_field == "1") if follows_field is not None else not own_media
+    options = many("variant_poll_option")
+    while len(options) < 2:
+        options.append("")
+    return VariantDraft(
+        channel_id=c,
+        text=text or shared_text,
+        follows=not text or text == shared_text,
+        media_ids=list(shared_media) if media_follows else own_media,
+        media_follows=media_follows,
+        link=one("variant_link").strip(),
+        first_comment=one("variant_first_comment"),
+        poll_on=one("variant_poll") == "1",
+        poll_question=one("variant_poll_question"),
+        poll_options=options,
+        poll_multiple=bool(one("variant_poll_multiple")),
+        poll_anonymous=bool(one("variant_poll_anonymous")) if one("variant_poll") == "1" else True,
+        html=one("variant_format") == "html",
+    )
 
 
 class ProfileForm(forms.Form):

@@ -27,6 +27,10 @@ urlpatterns = [
     path("posts/check/", views.post_check, name="post_check"),
     path("posts/<int:post_id>/edit/", views.post_edit, name="post_edit"),
     path("posts/<int:post_id>/delete/", views.post_delete, name="post_delete"),
+    path("posts/media/", views.post_media_library, name="post_media_library"),
+    path("posts/media/upload/", views.post_media_upload, name="post_media_upload"),
+    path("posts/<int:post_id>/review/", views.post_review, name="post_review"),
+    path("posts/<int:post_id>/client-link/", views.post_client_link, name="post_client_link"),
     *calendar_views.urlpatterns,
     *plan_views.urlpatterns,
 ]

@@ -45,33 +45,5 @@
     });
   });
 
-  // Composer: a channel's variant follows the shared text until someone edits it.
-  function setupComposer(form) {
-    var shared = form.querySelector("[name=text]");
-    var fire = function (el) { el.dispatchEvent(new Event("input", { bubbles: true })); };
-    form.querySelectorAll("[data-variant]").forEach(function (box) {
-      var id = box.getAttribute("data-variant");
-      var checkbox = form.querySelector("input[name=channels][value='" + id + "']");
-      var area = box.querySelector("textarea");
-      var sync = function () {
-        box.hidden = !checkbox.checked;
-        area.disabled = !checkbox.checked;
-        if (checkbox.checked) fire(area);
-      };
-      if (checkbox) { checkbox.addEventListener("change", sync); sync(); }
-      area.addEventListener("input", function (event) {
-        if (event.isTrusted) box.setAttribute("data-follows", area.value === shared.value ? "1" : "0");
-      });
-      var reset = box.querySelector("[data-reset]");
-      if (reset) reset.addEventListener("click", function () {
-        area.value = shared.value; box.setAttribute("data-follows", "1"); fire(area);
-      });
-    });
-    if (shared) shared.addEventListener("input", function () {
-      form.querySelectorAll("[data-variant][data-follows='1'] textarea").forEach(function (area) {
-        area.value = shared.value; fire(area);
-      });
-    });
-  }
-  document.querySelectorAll("form[data-composer]").forEach(setupComposer);
+  // The composer (shared text, media, polls, previews) lives in composer.js.
 })();

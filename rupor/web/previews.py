@@ -1,0 +1,352 @@
+"""What a post will look like on its network, and whether it fits: the context of
+``web/_preview.html``.
+
+Two entry points, both returning the dict the template takes as ``p``::
+
+    {% include "web/_preview.html" with p=preview %}
+
+* :func:`variant_preview` for a saved :class:`~rupor.planning.models.PostVariant`;
+* :func:`content_preview` for content being typed (the composer's live check).
+
+The template is self-contained; a page that includes it loads ``static/web/composer.css``.
+
+Nothing a person typed reaches the page unescaped. Telegram HTML (``options["format"] ==
+"html"``) is parsed with the Telegram adapter's own parser (the Bot API's rules) and rebuilt
+from the resulting entities with a fixed set of tags, so only what Telegram would render is
+rendered, and markup Telegram refuses is shown as the problem it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from rupor.channels.models import Channel
+from rupor.networks import registry
+from rupor.networks.base import Content, Poll, Problem
+from rupor.networks.base import Media as MediaItem
+from rupor.planning.models import Media, PostVariant
+
+#: VK folds a long wall post after about this many characters or lines behind "Show more…".
+VK_FOLD_CHARS = 300
+VK_FOLD_LINES = 6
+#: Bytes of a video file read to let adapters recognise its container.
+_HEAD_BYTES = 64
+
+_URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]", re.IGNORECASE)
+_TAG = re.compile(r"(?<![\w#])#[\w]+", re.UNICODE)
+_TOKEN = re.compile(f"{_URL.pattern}|{_TAG.pattern}", re.IGNORECASE | re.UNICODE)
+
+
+# -- content and checks ----------------------------------------------------------------------
+
+
+class _StoredBytes(bytes):
+    """The first bytes of a stored file whose ``len()`` is the whole file's size.
+
+    Adapters check media by type, size (``len(data)``) and, for videos, the container's first
+    bytes; reading a whole video on every keystroke of the composer would be wasteful.
+    """
+
+    size: int
+
+    def __new__(cls, head: bytes, size: int) -> _StoredBytes:
+        obj = super().__new__(cls, head)
+        obj.size = size
+        return obj
+
+    def __len__(self) -> int:
+        return self.size
+
+
+def _media_item(media: Media) -> MediaItem:
+    head = b""
+    if media.kind == "video":
+        try:
+            with media.file.open("rb") as handle:
+                head = handle.read(_HEAD_BYTES)
+        except (FileNotFoundError, ValueError, OSError):
+            head = b""
+    return MediaItem(media.kind, media.original_name, media.content_type, _StoredBytes(head, media.size), media.width, media.height)
+
+
+def _poll(poll: Mapping[str, Any] | None) -> Poll | None:
+    if not poll:
+        return None
+    return Poll(
+        question=str(poll.get("question", "")).strip(),
+        options=tuple(str(o).strip() for o in poll.get("options", []) or []),
+        multiple=bool(poll.get("multiple", False)),
+        anonymous=bool(poll.get("anonymous", True)),
+    )
+
+
+def build_content(
+    *, text: str, media: Sequence[Media] = (), link: str = "", poll: Mapping[str, Any] | None = None,
+    first_comment: str = "", options: Mapping[str, Any] | None = None,
+) -> Content:
+    """The network-neutral :class:`Content` of what was typed, as the publishing engine will build it."""
+    return Content(
+        text=text, media=tuple(_media_item(m) for m in media), poll=_poll(poll), link=(link or "").strip() or None,
+        first_comment=first_comment or None, options=dict(options or {}),
+    )
+
+
+def link_problem(link: str) -> str | None:
+    """Why ``link`` cannot be a post's link (``None`` when it can)."""
+    link = (link or "").strip()
+    if not link:
+        return None
+    parts = urlsplit(link)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in link):
+        return "The link must be a full web address starting with http:// or https://."
+    if len(link) > 2000:
+        return "The link is longer than 2000 characters."
+    return None
+
+
+def problems_for(channel: Channel, content: Content) -> list[Problem]:
+    """Everything that keeps ``content`` from fitting ``channel``'s network (empty when it fits)."""
+    network = channel.network
+    if network not in registry.available():
+        name = registry.DISPLAY_NAMES.get(network, network)
+        return [Problem("channel", f"Rupor cannot publish to {name} yet.")]
+    problems = registry.adapter(network).validate(content)
+    why = link_problem(content.link or "")
+    if why:
+        problems.append(Problem("link", why))
+    return problems
+
+
+# -- text rendering ------------------------------------------------------------------------
+
+
+def _linkify(text: str, *, links: bool = True) -> str:
+    """Escape ``text``; web addresses become links and hashtags are marked, as networks show them."""
+    if not links:
+        return str(escape(text))
+    out: list[str] = []
+    pos = 0
+    for match in _TOKEN.finditer(text):
+        out.append(str(escape(text[pos : match.start()])))
+        token = match.group(0)
+        if token.startswith("#"):
+            out.append(str(format_html('<span class="pv-tag">{}</span>', token)))
+        else:
+            out.append(str(format_html('<a href="{}" target="_blank" rel="noopener noreferrer nofollow">{}</a>', token, token)))
+        pos = match.end()
+    out.append(str(escape(text[pos:])))
+    return "".join(out)
+
+
+_ENTITY_TAGS = {
+    "bold": ("<strong>", "</strong>"), "italic": ("<em>", "</em>"), "underline": ("<u>", "</u>"),
+    "strikethrough": ("<s>", "</s>"), "spoiler": ('<span class="tg-spoiler">', "</span>"),
+    "code": ("<code>", "</code>"), "pre": ("<pre><code>", "</code></pre>"),
+    "blockquote": ("<blockquote>", "</blockquote>"),
+    "expandable_blockquote": ('<blockquote class="expandable">', "</blockquote>"),
+}
+
+
+def _open_close(entity: Mapping[str, Any]) -> tuple[str, str]:
+    kind = entity.get("type")
+    if kind == "text_link":
+        url = str(entity.get("url", ""))
+        if urlsplit(url).scheme in ("http", "https"):
+            return str(format_html('<a href="{}" target="_blank" rel="noopener noreferrer nofollow">', url)), "</a>"
+        return '<span class="pv-link">', "</span>"
+    return _ENTITY_TAGS.get(str(kind), ("", ""))
+
+
+def render_entities(plain: str, entities: Sequence[Mapping[str, Any]]) -> SafeString:
+    """HTML of ``plain`` text with Telegram ``MessageEntity`` dicts (UTF-16 offsets) applied.
+
+    Only the fixed tags of :data:`_ENTITY_TAGS` (and safe links) are produced; every character
+    of the text is escaped.
+    """
+    index_of: dict[int, int] = {}
+    unit = 0
+    for i, char in enumerate(plain):
+        index_of[unit] = i
+        unit += 2 if ord(char) > 0xFFFF else 1
+    index_of[unit] = len(plain)
+    spans: list[tuple[int, int, Mapping[str, Any]]] = []
+    for entity in entities:
+        start = index_of.get(int(entity.get("offset", 0)))
+        end = index_of.get(int(entity.get("offset", 0)) + int(entity.get("length", 0)))
+        if start is not None and end is not None and end > start:
+            spans.append((start, end, entity))
+    spans.sort(key=lambda s: (s[0], -s[1]))
+
+    def render(lo: int, hi: int, items: list[tuple[int, int, Mapping[str, Any]]], links: bool) -> str:
+        out: list[str] = []
+        pos = lo
+        i = 0
+        while i < len(items):
+            start, end, entity = items[i]
+            if start < pos:  # overlaps what was rendered already (malformed nesting): ignore it
+                i += 1
+                continue
+            out.append(_linkify(plain[pos:start], links=links))
+            inner: list[tuple[int, int, Mapping[str, Any]]] = []
+            j = i + 1
+            while j < len(items) and items[j][0] < end:
+                inner.append((items[j][0], min(items[j][1], end), items[j][2]))
+                j += 1
+            kind = entity.get("type")
+            opening, closing = _open_close(entity)
+            nested_links = links and kind not in ("text_link", "code", "pre")
+            out.append(opening + render(start, end, inner, nested_links) + closing)
+            pos = end
+            i = j
+        out.append(_linkify(plain[pos:hi], links=links))
+        return "".join(out)
+
+    return mark_safe(render(0, len(plain), spans, True))  # noqa: S308 - built from escaped text and fixed tags
+
+
+def _telegram_text(text: str, options: Mapping[str, Any]) -> tuple[str, SafeString, str]:
+    """(plain text as Telegram counts it, HTML to show, formatting error or "")."""
+    if options.get("format") == "html":
+        from rupor.networks.telegram.formatting import EntityParseError, parse_html
+
+        try:
+            plain, entities = parse_html(text)
+        except EntityParseError as exc:
+            return text, mark_safe(_linkify(text)), str(exc)  # noqa: S308 - escaped by _linkify
+        return plain, render_entities(plain, entities), ""
+    return text, mark_safe(_linkify(text)), ""  # noqa: S308 - escaped by _linkify
+
+
+def _fold(text: str) -> tuple[str, str]:
+    """VK's fold: (shown, hidden behind "Show more…")."""
+    lines = text.split("\n")
+    cut = len(text)
+    if len(lines) > VK_FOLD_LINES:
+        cut = len("\n".join(lines[:VK_FOLD_LINES]))
+    if cut > VK_FOLD_CHARS:
+        cut = VK_FOLD_CHARS
+        space = text.rfind(" ", 0, cut)
+        if space > VK_FOLD_CHARS // 2:
+            cut = space
+    if cut >= len(text.rstrip()):
+        return text, ""
+    return text[:cut].rstrip(), text[cut:].lstrip(" ")
+
+
+# -- the preview -----------------------------------------------------------------------------
+
+
+def _media_view(media: Media) -> dict[str, Any]:
+    thumb = media.thumbnail.url if media.thumbnail else (media.file.url if media.kind == "photo" and media.file else "")
+    return {
+        "id": media.pk, "kind": media.kind, "name": media.original_name, "thumb": thumb,
+        "url": media.file.url if media.file else "", "width": media.width, "height": media.height,
+    }
+
+
+def _layout(count: int) -> str:
+    return f"n{count}" if count <= 4 else "many"
+
+
+def _initials(name: str) -> str:
+    words = [w for w in name.replace("@", " ").replace("_", " ").split() if w]
+    return "".join(w[0] for w in words[:2]).upper() or "?"
+
+
+def content_preview(
+    channel: Channel, *, text: str, media: Sequence[Media] = (), link: str = "",
+    poll: Mapping[str, Any] | None = None, first_comment: str = "", when: dt.datetime | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The context of ``web/_preview.html`` for content typed for ``channel``.
+
+    ``media`` are library items in their order; ``poll`` is ``{"question", "options",
+    "multiple", "anonymous"}`` or ``None``; ``when`` is an aware time (shown in the active
+    zone) or ``None`` for "not scheduled"; ``options`` are the variant's options
+    (``{"format": "html"}`` makes Telegram text HTML). Also returns the live counter's values
+    (``length``, ``limit``, ``unit``, ``over``) and ``problems`` (plain-language strings).
+    """
+    options = dict(options or {})
+    link = (link or "").strip()
+    network = channel.network
+    supported = network in registry.available()
+    content = build_content(text=text, media=media, link=link, poll=poll, first_comment=first_comment, options=options)
+    problems = problems_for(channel, content)
+    measured = text
+    format_error = ""
+    more: SafeString = mark_safe("")
+    if network == "telegram":
+        measured, body, format_error = _telegram_text(text, options)
+    elif network == "vk":
+        shown, hidden = _fold(text)
+        body = mark_safe(_linkify(shown))  # noqa: S308 - escaped by _linkify
+        more = mark_safe(_linkify(hidden))  # noqa: S308 - escaped by _linkify
+    else:
+        body = mark_safe(_linkify(text))  # noqa: S308 - escaped by _linkify
+    length = len(measured)
+    limit: int | None = None
+    unit = "chars"
+    if supported:
+        adapter = registry.adapter(network)
+        limits = adapter.limits
+        length = adapter.text_length(measured)
+        limit = limits.caption_max if media and limits.caption_max is not None else limits.text_max
+        unit = limits.text_unit.value
+    parsed_poll = content.poll
+    items = [_media_view(m) for m in media]
+    link_view = None
+    if link and not link_problem(link):
+        parts = urlsplit(link)
+        link_view = {"url": link, "domain": parts.netloc.lower().removeprefix("www."), "path": parts.path.strip("/")}
+    # Telegram appends the link to the text when the text does not contain it (the adapter's _body).
+    link_appended = network == "telegram" and bool(link) and link not in text
+    return {
+        "network": network,
+        "network_name": registry.DISPLAY_NAMES.get(network, network),
+        "channel_id": channel.pk,
+        "channel_name": channel.name,
+        "initials": _initials(channel.name),
+        "when": when,
+        "body": body,
+        "more": more,
+        "has_text": bool(text.strip()),
+        "media": items,
+        "photos": [m for m in items if m["kind"] == "photo"],
+        "layout": _layout(len(items)),
+        "poll": {
+            "question": parsed_poll.question, "options": list(parsed_poll.options),
+            "multiple": parsed_poll.multiple, "anonymous": parsed_poll.anonymous,
+        } if parsed_poll else None,
+        "link": link_view,
+        "link_appended": link_appended,
+        "first_comment": first_comment.strip(),
+        "empty": not text.strip() and not items and parsed_poll is None and not link,
+        "supported": supported,
+        "length": length,
+        "limit": limit,
+        "unit": unit,
+        "over": limit is not None and length > limit,
+        "problems": [p.message for p in problems],
+        "problem_fields": [p.field for p in problems],
+        "format_error": format_error,
+        "html": options.get("format") == "html",
+    }
+
+
+def variant_preview(variant: PostVariant) -> dict[str, Any]:
+    """The context of ``web/_preview.html`` for a saved variant (its post's time included).
+
+    Prefetch ``variantmedia_set__media`` and select ``channel``/``post`` to avoid extra queries.
+    """
+    media = [vm.media for vm in variant.variantmedia_set.all()]
+    return content_preview(
+        variant.channel, text=variant.text, media=media, link=variant.link, poll=variant.poll,
+        first_comment=variant.first_comment, when=variant.post.scheduled_at, options=variant.options or {},
+    )
