@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import importlib
 import logging
 import os
 import re
 import secrets
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +42,7 @@ from rupor.planning import approvals, mix, plan_io, slots
 from rupor.planning import media as media_lib
 from rupor.planning.models import ClientLink, Media, Post, Review
 from rupor.planning.service import PlanningError
+from rupor.web import previews
 from rupor.web.views import _actor, _safe_next, _ws, workspace_view
 
 log = logging.getLogger(__name__)
@@ -732,15 +731,6 @@ def plan_export(request: HttpRequest) -> HttpResponseBase:
 # -- the client's review page (public, through a magic link) --------------------------------
 
 
-def _preview_function() -> Callable[[Any], dict[str, Any]] | None:
-    try:
-        module = importlib.import_module("rupor.web.previews")
-    except ImportError:
-        return None
-    found = getattr(module, "variant_preview", None)
-    return found if callable(found) else None
-
-
 def _private(response: HttpResponseBase) -> HttpResponseBase:
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex, nofollow"
@@ -756,7 +746,6 @@ DECISION_LABELS: dict[str, Any] = {
 
 
 def _review_items(token: str, workspace_id: int, errors: dict[int, dict[str, str]]) -> list[dict[str, Any]]:
-    preview = _preview_function()
     items = []
     for post in approvals.link_posts(token):
         waiting = post.status == Post.Status.CLIENT_REVIEW
@@ -768,13 +757,9 @@ def _review_items(token: str, workspace_id: int, errors: dict[int, dict[str, str
             last = decided[-1]
         variants = []
         for variant in post.variants.select_related("channel", "post").prefetch_related("variantmedia_set__media"):
-            shown = preview(variant) if preview is not None else None
-            if shown is not None:
-                _client_media_urls(shown, token)
-            variants.append({
-                "variant": variant, "channel": variant.channel, "preview": shown,
-                "media_count": len(variant.variantmedia_set.all()),
-            })
+            shown = previews.variant_preview(variant)
+            _client_media_urls(shown, token)
+            variants.append({"variant": variant, "channel": variant.channel, "preview": shown})
         items.append({
             "post": post, "waiting": waiting, "variants": variants, "last": last,
             "result": DECISION_LABELS.get(last.decision) if last else "", "errors": errors.get(post.pk, {}),
@@ -800,7 +785,7 @@ def _review_context(token: str, link: approvals.ClientLinkView, errors: dict[int
     return {
         "error": stray[0] if stray else "",
         "workspace": workspace, "items": items, "waiting_count": len(waiting), "decided_count": len(items) - len(waiting),
-        "link": link, "token": token, "tz": workspace.timezone, "has_previews": _preview_function() is not None,
+        "link": link, "token": token, "tz": workspace.timezone,
     }
 
 
