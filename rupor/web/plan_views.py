@@ -25,7 +25,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.dates import WEEKDAYS
+from django.utils.dates import WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -442,7 +442,7 @@ def _queue_page(request: HttpRequest, forms: dict[int, SlotForm] | None = None, 
     cards = []
     for channel in channels.list_channels(ws.pk).order_by("network", "name"):
         mine = by_channel.get(channel.pk, [])
-        days = [{"weekday": i, "name": WEEKDAYS[i], "slots": [s for s in mine if s.weekday == i]} for i in range(7)]
+        days = [{"weekday": i, "name": WEEKDAYS[i], "short": WEEKDAYS_ABBR[i], "slots": [s for s in mine if s.weekday == i]} for i in range(7)]
         cards.append({
             "channel": channel, "days": days, "count": len(mine),
             "form": forms.get(channel.pk) or SlotForm(prefix=f"c{channel.pk}", initial={"weekday": 0, "time": "10:00"}),

@@ -923,7 +923,9 @@ def _post_form_page(request: HttpRequest, post: Post | None) -> HttpResponseBase
             "tz": ws.timezone, "now_local": timezone.localtime(clock.now()).strftime(forms.LOCAL_INPUT_FORMAT),
             "shared_media": [library[m] for m in shared_media if m in library], "actions": _composer_actions(request, post),
             "review": _review_context(request, post) if post is not None else None, "queue_url": _queue_url(),
-            "media_types": ",".join(sorted(media_lib.EXTENSIONS)), **extra,
+            "media_types": ",".join(sorted(media_lib.EXTENSIONS)),
+            "max_photo_mb": media_lib.MAX_PHOTO_BYTES // (1024 * 1024), "max_video_mb": media_lib.MAX_VIDEO_BYTES // (1024 * 1024),
+            **extra,
         },
         status=400 if (form.is_bound and form.errors) or extra else 200,
     )
