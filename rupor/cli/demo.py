@@ -16,6 +16,8 @@ from rupor.networks.emulation import RunningEmulator
 DEMO_EMAIL = "demo@rupor.local"
 DEMO_PASSWORD = "rupor-demo"  # a local, offline demo: the README says to not expose it
 DEMO_WORKSPACE = "Rupor Demo"
+#: Queue slots of every demo channel: weekday (Monday = 0) and local time.
+DEMO_SLOTS = [(0, dt.time(10, 0)), (2, dt.time(10, 0)), (4, dt.time(10, 0)), (1, dt.time(18, 30)), (3, dt.time(18, 30))]
 
 
 def _port_base() -> int:
@@ -49,6 +51,7 @@ def ensure_demo() -> dict[str, str]:
     from rupor.channels import service as channels
     from rupor.channels.models import Channel
     from rupor.planning import service as planning
+    from rupor.planning import slots
 
     with transaction.atomic():
         user = User.objects.filter(email=DEMO_EMAIL).first()
@@ -72,6 +75,10 @@ def ensure_demo() -> dict[str, str]:
                 ),
                 verify=False,
             )
+        for channel in Channel.live.filter(workspace=workspace):
+            if not channel.queue_slots.exists():  # a weekly rhythm, so "Add to queue" works at once
+                for weekday, time in DEMO_SLOTS:
+                    slots.add_slot(owner, channel.pk, weekday, time)
         if not workspace.posts.exists():
             demo_channels = list(Channel.live.filter(workspace=workspace))
             now = clock.now()
