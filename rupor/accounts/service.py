@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from rupor.accounts.models import (
     ApiKey,
@@ -21,7 +22,7 @@ from rupor.accounts.models import (
     Workspace,
     validate_timezone,
 )
-from rupor.accounts.roles import Perm, Role, can, may_grant
+from rupor.accounts.roles import ROLE_LABELS, Perm, Role, can, may_grant
 from rupor.core import clock
 from rupor.core.errors import DomainError
 
@@ -59,15 +60,20 @@ def _hash(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+def _role_name(role: str) -> str:
+    """A role as it stands inside a sentence, in the active language ("owner", "владелец")."""
+    return str(ROLE_LABELS[Role(role)]).lower()
+
+
 # -- users -------------------------------------------------------------------------------
 
 
 def create_user(email: str, password: str | None, *, name: str = "") -> User:
     email = (email or "").strip().lower()
     if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
-        raise AccountsError(f"{email!r} is not an email address.", "email")
+        raise AccountsError(_("%(email)s is not an email address.") % {"email": repr(email)}, "email")
     if User.objects.filter(email=email).exists():
-        raise AccountsError(f"A user with the email {email} already exists.", "email", 409)
+        raise AccountsError(_("A user with the email %(email)s already exists.") % {"email": email}, "email", 409)
     if password is not None:
         from django.contrib.auth.password_validation import validate_password
         from django.core.exceptions import ValidationError
@@ -94,13 +100,15 @@ def _unique_slug(name: str) -> str:
 def create_workspace(name: str, owner: User, *, timezone: str = "UTC") -> Workspace:
     name = (name or "").strip()
     if not name:
-        raise AccountsError("A workspace needs a name.", "name")
+        raise AccountsError(_("A workspace needs a name."), "name")
     if len(name) > 120:
-        raise AccountsError("A workspace name has at most 120 characters.", "name")
+        raise AccountsError(_("A workspace name has at most 120 characters."), "name")
     try:
         validate_timezone(timezone)
     except Exception as exc:
-        raise AccountsError(f"{timezone!r} is not a known time zone (e.g. Europe/Moscow).", "timezone") from exc
+        raise AccountsError(
+            _("%(value)s is not a known time zone (e.g. Europe/Moscow).") % {"value": repr(timezone)}, "timezone",
+        ) from exc
     with transaction.atomic():
         workspace = Workspace.objects.create(name=name, slug=_unique_slug(name), timezone=timezone)
         Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
@@ -143,15 +151,17 @@ def update_workspace(actor: Actor, *, name: str, timezone: str, late_window_minu
     _require(actor, Perm.WORKSPACE_MANAGE)
     name = (name or "").strip()
     if not name:
-        raise AccountsError("A workspace needs a name.", "name")
+        raise AccountsError(_("A workspace needs a name."), "name")
     try:
         validate_timezone(timezone)
     except Exception as exc:
-        raise AccountsError(f"{timezone!r} is not a known time zone (e.g. Europe/Moscow).", "timezone") from exc
+        raise AccountsError(
+            _("%(value)s is not a known time zone (e.g. Europe/Moscow).") % {"value": repr(timezone)}, "timezone",
+        ) from exc
     if approval not in Workspace.Approval.values:
-        raise AccountsError(f"{approval!r} is not an approval mode.", "approval")
+        raise AccountsError(_("%(value)s is not an approval mode.") % {"value": repr(approval)}, "approval")
     if not 0 <= int(late_window_minutes) <= 7 * 24 * 60:
-        raise AccountsError("The late window is between 0 minutes and 7 days.", "late_window_minutes")
+        raise AccountsError(_("The late window is between 0 minutes and 7 days."), "late_window_minutes")
     workspace = Workspace.objects.get(pk=actor.workspace_id)
     workspace.name, workspace.timezone = name[:120], timezone
     workspace.late_window_minutes, workspace.approval = int(late_window_minutes), approval
@@ -166,21 +176,25 @@ def members(workspace_id: int) -> QuerySet[Membership]:
 
 def _require(actor: Actor, perm: Perm) -> None:
     if not actor.can(perm):
-        raise AccountsError("Your role does not allow this.", status=403)
+        raise AccountsError(_("Your role does not allow this."), status=403)
 
 
 def add_member(actor: Actor, email: str, role: str) -> Membership:
     _require(actor, Perm.MEMBERS_MANAGE)
     role_value = _parse_role(role)
     if not may_grant(actor.role, role_value):
-        raise AccountsError(f"A {actor.role.value} cannot grant the {role_value.value} role.", "role", 403)
+        raise AccountsError(
+            _("The %(role)s role cannot grant the %(new)s role.")
+            % {"role": _role_name(actor.role), "new": _role_name(role_value)},
+            "role", 403,
+        )
     user = User.objects.filter(email=(email or "").strip().lower()).first()
     if user is None:
-        raise AccountsError(f"No user with the email {email}; invite them instead.", "email", 404)
+        raise AccountsError(_("No user with the email %(email)s; invite them instead.") % {"email": email}, "email", 404)
     try:
         membership = Membership.objects.create(workspace_id=actor.workspace_id, user=user, role=role_value)
     except IntegrityError as exc:
-        raise AccountsError(f"{email} is already a member of this workspace.", "email", 409) from exc
+        raise AccountsError(_("%(email)s is already a member of this workspace.") % {"email": email}, "email", 409) from exc
     record(actor.workspace_id, actor, "member.add", "user", user.pk, f"{user.email} as {role_value.value}")
     return membership
 
@@ -190,9 +204,13 @@ def change_role(actor: Actor, membership_id: int, role: str) -> Membership:
     role_value = _parse_role(role)
     membership = Membership.objects.filter(pk=membership_id, workspace_id=actor.workspace_id).first()
     if membership is None:
-        raise AccountsError("No such member.", status=404)
+        raise AccountsError(_("No such member."), status=404)
     if not may_grant(actor.role, role_value) or not may_grant(actor.role, membership.role):
-        raise AccountsError(f"A {actor.role.value} cannot change a {membership.role} into a {role_value.value}.", "role", 403)
+        raise AccountsError(
+            _("The %(role)s role cannot change a member's role from %(old)s to %(new)s.")
+            % {"role": _role_name(actor.role), "old": _role_name(membership.role), "new": _role_name(role_value)},
+            "role", 403,
+        )
     if membership.role == Role.OWNER and role_value != Role.OWNER:
         _keep_an_owner(actor.workspace_id, membership)
     membership.role = role_value
@@ -205,9 +223,13 @@ def remove_member(actor: Actor, membership_id: int) -> None:
     _require(actor, Perm.MEMBERS_MANAGE)
     membership = Membership.objects.filter(pk=membership_id, workspace_id=actor.workspace_id).first()
     if membership is None:
-        raise AccountsError("No such member.", status=404)
+        raise AccountsError(_("No such member."), status=404)
     if not may_grant(actor.role, membership.role):
-        raise AccountsError(f"A {actor.role.value} cannot remove a {membership.role}.", status=403)
+        raise AccountsError(
+            _("The %(role)s role cannot remove a member with the %(old)s role.")
+            % {"role": _role_name(actor.role), "old": _role_name(membership.role)},
+            status=403,
+        )
     if membership.role == Role.OWNER:
         _keep_an_owner(actor.workspace_id, membership)
     membership.delete()
@@ -217,7 +239,7 @@ def remove_member(actor: Actor, membership_id: int) -> None:
 def _keep_an_owner(workspace_id: int, leaving: Membership) -> None:
     others = Membership.objects.filter(workspace_id=workspace_id, role=Role.OWNER).exclude(pk=leaving.pk)
     if not others.exists():
-        raise AccountsError("A workspace must keep at least one owner.", "role", 409)
+        raise AccountsError(_("A workspace must keep at least one owner."), "role", 409)
 
 
 def _parse_role(role: str) -> Role:
@@ -225,7 +247,7 @@ def _parse_role(role: str) -> Role:
         return Role(role)
     except ValueError as exc:
         allowed = ", ".join(r.value for r in Role)
-        raise AccountsError(f"{role!r} is not a role; use one of: {allowed}.", "role") from exc
+        raise AccountsError(_("%(value)s is not a role; use one of: %(allowed)s.") % {"value": repr(role), "allowed": allowed}, "role") from exc
 
 
 # -- invitations -------------------------------------------------------------------------
@@ -236,12 +258,16 @@ def invite(actor: Actor, email: str, role: str) -> tuple[Invitation, str]:
     _require(actor, Perm.MEMBERS_MANAGE)
     email = (email or "").strip().lower()
     if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
-        raise AccountsError(f"{email!r} is not an email address.", "email")
+        raise AccountsError(_("%(email)s is not an email address.") % {"email": repr(email)}, "email")
     role_value = _parse_role(role)
     if not may_grant(actor.role, role_value):
-        raise AccountsError(f"A {actor.role.value} cannot grant the {role_value.value} role.", "role", 403)
+        raise AccountsError(
+            _("The %(role)s role cannot grant the %(new)s role.")
+            % {"role": _role_name(actor.role), "new": _role_name(role_value)},
+            "role", 403,
+        )
     if Membership.objects.filter(workspace_id=actor.workspace_id, user__email=email).exists():
-        raise AccountsError(f"{email} is already a member of this workspace.", "email", 409)
+        raise AccountsError(_("%(email)s is already a member of this workspace.") % {"email": email}, "email", 409)
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
         workspace_id=actor.workspace_id, email=email, role=role_value, token_hash=_hash(token),
@@ -272,7 +298,7 @@ def revoke_invitation(actor: Actor, invitation_id: int) -> None:
         pk=invitation_id, workspace_id=actor.workspace_id, accepted_at__isnull=True, revoked_at__isnull=True
     ).update(revoked_at=clock.now())
     if not updated:
-        raise AccountsError("No such invitation.", status=404)
+        raise AccountsError(_("No such invitation."), status=404)
     record(actor.workspace_id, actor, "member.uninvite", "invitation", invitation_id, "")
 
 
@@ -280,7 +306,7 @@ def accept_invitation(token: str, user: User) -> Membership:
     with transaction.atomic():
         invitation = find_invitation(token)
         if invitation is None:
-            raise AccountsError("This invitation is invalid, used or expired; ask for a new one.", status=404)
+            raise AccountsError(_("This invitation is invalid, used or expired; ask for a new one."), status=404)
         membership, _created = Membership.objects.get_or_create(
             workspace=invitation.workspace, user=user, defaults={"role": invitation.role}
         )
@@ -299,7 +325,11 @@ def create_api_key(actor: Actor | None, workspace: Workspace, role: str, *, name
         _require(actor, Perm.APIKEYS_MANAGE)
     role_value = _parse_role(role)
     if actor is not None and not may_grant(actor.role, role_value):
-        raise AccountsError(f"A {actor.role.value} cannot create a key with the {role_value.value} role.", "role", 403)
+        raise AccountsError(
+            _("The %(role)s role cannot create a key with the %(new)s role.")
+            % {"role": _role_name(actor.role), "new": _role_name(role_value)},
+            "role", 403,
+        )
     key = API_KEY_PREFIX + secrets.token_urlsafe(32)
     prefix = key[:12]
     row = ApiKey.objects.create(
@@ -331,7 +361,7 @@ def revoke_api_key(actor: Actor, key_id: int) -> None:
     _require(actor, Perm.APIKEYS_MANAGE)
     updated = ApiKey.objects.filter(pk=key_id, workspace_id=actor.workspace_id, revoked_at__isnull=True).update(revoked_at=clock.now())
     if not updated:
-        raise AccountsError("No such API key.", status=404)
+        raise AccountsError(_("No such API key."), status=404)
     record(actor.workspace_id, actor, "apikey.revoke", "apikey", key_id, "")
 
 

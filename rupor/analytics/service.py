@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from rupor.accounts.roles import Perm
 from rupor.accounts.service import Actor
@@ -102,15 +104,18 @@ def find_published(channel_id: int, remote_post_id: str) -> PublishedPost | None
 def _channel_and_adapter(channel_id: int, capability: Capability | None) -> tuple[Channel, Adapter]:
     channel = Channel.live.filter(pk=channel_id).first()
     if channel is None:
-        raise AnalyticsError("No such channel.", status=404)
+        raise AnalyticsError(_("No such channel."), status=404)
     name = registry.DISPLAY_NAMES.get(channel.network, channel.network)
     if channel.network not in registry.available():
-        raise AnalyticsError(f"Rupor cannot talk to {name} yet.", status=422)
+        raise AnalyticsError(_("Rupor cannot talk to %(network)s yet.") % {"network": name}, status=422)
     adapter = registry.adapter(channel.network)
     if capability is not None and capability not in adapter.capabilities:
-        what = {Capability.POST_METRICS: "post statistics", Capability.CHANNEL_METRICS: "channel statistics",
-                Capability.PUBLIC_PAGES: "other public pages"}.get(capability, capability.value)
-        raise AnalyticsError(f"{name} does not let Rupor read {what}.", status=422)
+        refusal = {Capability.POST_METRICS: _("%(network)s does not let Rupor read post statistics."),
+                   Capability.CHANNEL_METRICS: _("%(network)s does not let Rupor read channel statistics."),
+                   Capability.PUBLIC_PAGES: _("%(network)s does not let Rupor read other public pages.")}.get(capability)
+        if refusal is None:
+            refusal = _("%(network)s does not let Rupor read %(what)s.")
+        raise AnalyticsError(refusal % {"network": name, "what": capability.value}, status=422)
     return channel, adapter
 
 
@@ -127,7 +132,7 @@ def collect_post_metrics(channel_id: int, *, days: int = COLLECT_DAYS) -> Collec
     channel, adapter = _channel_and_adapter(channel_id, Capability.POST_METRICS)
     posts = published_posts(channel_id, since=clock.now() - dt.timedelta(days=days))
     if not posts:
-        return CollectResult(channel_id, 0, ("Rupor has not published on this channel recently.",))
+        return CollectResult(channel_id, 0, (_("Rupor has not published on this channel recently."),))
     by_remote = {p.remote_id: p for p in posts}
     try:
         metrics = adapter.post_metrics(channels.access(channel), list(by_remote))
@@ -160,7 +165,10 @@ def collect_channel_metrics(channel_id: int) -> CollectResult:
     notes = []
     name = registry.DISPLAY_NAMES.get(channel.network, channel.network)
     if m.joins is None:
-        notes.append(f"{name} does not report joins and leaves on request; Rupor counts those it receives as events.")
+        notes.append(
+            _("%(network)s does not report joins and leaves on request; Rupor counts those it receives as events.")
+            % {"network": name}
+        )
     return CollectResult(channel_id, 1, tuple(notes))
 
 
@@ -228,8 +236,9 @@ def engagements(likes: int | None, reposts: int | None, comments: int | None) ->
     return sum(parts) if parts else None
 
 
-_FIELD_WORDS = {"views": "view counts", "reach": "reach", "likes": "likes or reactions", "reposts": "reposts",
-                "comments": "comment counts"}
+_FIELD_WORDS = {"views": gettext_noop("view counts"), "reach": gettext_noop("reach"),
+                "likes": gettext_noop("likes or reactions"), "reposts": gettext_noop("reposts"),
+                "comments": gettext_noop("comment counts")}  # translated where they are used
 
 
 def _missing_notes(network: str, reading: PostMetricReading) -> list[str]:
@@ -237,8 +246,9 @@ def _missing_notes(network: str, reading: PostMetricReading) -> list[str]:
     missing = [f for f in ("views", "reach", "likes", "reposts", "comments") if getattr(reading, f) is None]
     if not missing:
         return []
-    words = ", ".join(_FIELD_WORDS[f] for f in missing)
-    return [f"{name} does not give Rupor {words} for this post; no number is shown rather than a guess."]
+    words = ", ".join(_(_FIELD_WORDS[f]) for f in missing)
+    return [_("%(network)s does not give Rupor %(figures)s for this post; no number is shown rather than a guess.")
+            % {"network": name, "figures": words}]
 
 
 @dataclass(frozen=True)
@@ -320,8 +330,8 @@ def post_summary(workspace_id: int, post_id: int) -> PostSummary:
         count = PostMetricReading.objects.filter(channel_id=t.channel_id, target_id=t.pk).count()
         name = registry.DISPLAY_NAMES.get(t.channel.network, t.channel.network)
         if not readings:
-            note = (f"Not measured yet on {name}." if t.state == TargetState.PUBLISHED
-                    else f"Not published on {name}, so there is nothing to measure.")
+            note = (_("Not measured yet on %(network)s.") if t.state == TargetState.PUBLISHED
+                    else _("Not published on %(network)s, so there is nothing to measure.")) % {"network": name}
             out.append(VariantMetrics(variant_id=t.variant_id, target_id=t.pk, channel_id=t.channel_id,
                                       network=t.channel.network, remote_id=t.remote_id, readings=0, notes=(note,)))
             continue
@@ -331,7 +341,7 @@ def post_summary(workspace_id: int, post_id: int) -> PostSummary:
         merged = PostMetricReading(**{k: m.get(k) for k in ("likes", "reposts", "comments", "views", "reach")})
         notes = _missing_notes(t.channel.network, merged)
         if followers is None:
-            notes.append("The channel's member count has not been read yet, so the rate by followers is unknown.")
+            notes.append(_("The channel's member count has not been read yet, so the rate by followers is unknown."))
         out.append(VariantMetrics(
             variant_id=t.variant_id, target_id=t.pk, channel_id=t.channel_id, network=t.channel.network,
             remote_id=t.remote_id, readings=count, read_at=m["read_at"], likes=m.get("likes"), reposts=m.get("reposts"),
@@ -371,9 +381,9 @@ def channel_growth(workspace_id: int, channel_id: int, start: dt.datetime, end: 
     """Members over ``[start, end]`` from the channel's readings, plus joins and leaves counted
     from the events the network delivered in that window."""
     if start.tzinfo is None or end.tzinfo is None:
-        raise AnalyticsError("Give start and end with a time zone.", "start")
+        raise AnalyticsError(_("Give start and end with a time zone."), "start")
     if end < start:
-        raise AnalyticsError("The end must not be before the start.", "end")
+        raise AnalyticsError(_("The end must not be before the start."), "end")
     channel = channels.get_channel(workspace_id, channel_id)
     readings = list(ChannelMetricReading.objects.filter(channel_id=channel_id, read_at__gte=start, read_at__lte=end,
                                                         source="poll").order_by("read_at", "id")[:5000])
@@ -385,7 +395,7 @@ def channel_growth(workspace_id: int, channel_id: int, start: dt.datetime, end: 
     events = MemberEvent.objects.filter(channel_id=channel_id, occurred_at__gte=start, occurred_at__lte=end)
     notes = []
     if len(with_members) < 2:
-        notes.append("Fewer than two member counts were read in this period, so growth cannot be computed yet.")
+        notes.append(_("Fewer than two member counts were read in this period, so growth cannot be computed yet."))
     return ChannelGrowth(
         channel_id=channel_id, network=channel.network, start=start, end=end, points=points, members_start=first,
         members_end=last, net_growth=net, growth_rate=_pct(net, first) if len(with_members) >= 2 else None,
@@ -421,10 +431,10 @@ class CompetitorPage:
 def competitor_page(actor: Actor, channel_id: int, handle: str) -> CompetitorPage:
     """Read another public page through one of our channels (for competitor analysis)."""
     if not actor.can(Perm.ANALYTICS_VIEW):
-        raise AnalyticsError("Your role does not allow this.", status=403)
+        raise AnalyticsError(_("Your role does not allow this."), status=403)
     handle = (handle or "").strip()
     if not handle or len(handle) > 200:
-        raise AnalyticsError("Give the page's address or short name.", "handle", 422)
+        raise AnalyticsError(_("Give the page's address or short name."), "handle", 422)
     channels.get_channel(actor.workspace_id, channel_id)
     # No capability check: the adapter's own NotSupported says best why it cannot (Telegram).
     channel, adapter = _channel_and_adapter(channel_id, None)

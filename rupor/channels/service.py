@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from rupor.accounts import service as accounts
 from rupor.accounts.roles import Perm
@@ -39,7 +40,7 @@ class ChannelInput:
 
 def _require(actor: accounts.Actor, perm: Perm) -> None:
     if not actor.can(perm):
-        raise ChannelError("Your role does not allow this.", status=403)
+        raise ChannelError(_("Your role does not allow this."), status=403)
 
 
 def list_channels(workspace_id: int) -> QuerySet[Channel]:
@@ -49,7 +50,7 @@ def list_channels(workspace_id: int) -> QuerySet[Channel]:
 def get_channel(workspace_id: int, channel_id: int) -> Channel:
     channel = Channel.live.filter(workspace_id=workspace_id, pk=channel_id).first()
     if channel is None:
-        raise ChannelError("No such channel.", status=404)
+        raise ChannelError(_("No such channel."), status=404)
     return channel
 
 
@@ -68,7 +69,7 @@ def _validate_base_url(url: str) -> str:
     try:
         URLValidator(schemes=["http", "https"])(url)
     except ValidationError as exc:
-        raise ChannelError(f"{url!r} is not an http(s) URL.", "base_url") from exc
+        raise ChannelError(_("%(url)s is not an http(s) URL.") % {"url": repr(url)}, "base_url") from exc
     return url.rstrip("/")
 
 
@@ -82,10 +83,15 @@ def _validate_credentials(network: str, credentials: Mapping[str, str] | None) -
         known = {f.name for f in adapter.credential_fields}
         for field in adapter.credential_fields:
             if field.required and not creds.get(field.name, "").strip():
-                raise ChannelError(f"{field.label} is required to connect {adapter.display_name}.", f"credentials.{field.name}")
+                raise ChannelError(
+                    _("%(field)s is required to connect %(network)s.") % {"field": field.label, "network": adapter.display_name},
+                    f"credentials.{field.name}",
+                )
         unknown = set(creds) - known
         if unknown and known:
-            raise ChannelError(f"Unknown credential field(s): {', '.join(sorted(unknown))}.", "credentials")
+            raise ChannelError(
+                _("Unknown credential field(s): %(fields)s.") % {"fields": ", ".join(sorted(unknown))}, "credentials",
+            )
     return creds
 
 
@@ -97,7 +103,7 @@ def _verify(network: str, probe: ChannelAccess) -> ChannelInfo | None:
     except NetworkError as exc:
         raise ChannelError(exc.message, "credentials", 422) from exc
     if not info.can_publish:
-        reason = " ".join(info.notes) or "The connected account cannot publish to this channel."
+        reason = " ".join(info.notes) or _("The connected account cannot publish to this channel.")
         raise ChannelError(reason, "credentials", 422)
     return info
 
@@ -106,7 +112,11 @@ def connect(actor: accounts.Actor, data: ChannelInput, *, verify: bool = True) -
     """Register a channel; when an adapter exists and ``verify`` is set, check the credentials first."""
     _require(actor, Perm.CHANNELS_MANAGE)
     if data.network not in registry.DISPLAY_NAMES:
-        raise ChannelError(f"Unknown network {data.network!r}; use one of: {', '.join(registry.DISPLAY_NAMES)}.", "network")
+        raise ChannelError(
+            _("Unknown network %(network)s; use one of: %(networks)s.")
+            % {"network": repr(data.network), "networks": ", ".join(registry.DISPLAY_NAMES)},
+            "network",
+        )
     creds = _validate_credentials(data.network, data.credentials)
     base_url = _validate_base_url(data.base_url)
     remote_id = (data.remote_id or "").strip()
@@ -117,7 +127,7 @@ def connect(actor: accounts.Actor, data: ChannelInput, *, verify: bool = True) -
     if info is not None and not remote_id:
         remote_id = info.remote_id
     if not remote_id:
-        raise ChannelError("The remote id (community, chat or group id) is required.", "remote_id")
+        raise ChannelError(_("The remote id (community, chat or group id) is required."), "remote_id")
     name = (data.name or (info.name if info else "") or remote_id).strip()[:120]
     channel = Channel(
         workspace_id=actor.workspace_id, network=data.network, name=name, remote_id=remote_id[:120],
@@ -131,7 +141,7 @@ def connect(actor: accounts.Actor, data: ChannelInput, *, verify: bool = True) -
         with transaction.atomic():
             channel.save()
     except IntegrityError as exc:
-        raise ChannelError("This account is already connected in this workspace.", "remote_id", 409) from exc
+        raise ChannelError(_("This account is already connected in this workspace."), "remote_id", 409) from exc
     accounts.record(actor.workspace_id, actor, "channel.connect", "channel", channel.pk, str(channel))
     return channel
 
@@ -143,7 +153,7 @@ def update(actor: accounts.Actor, channel_id: int, changes: Mapping[str, Any], *
     if "name" in changes and changes["name"] is not None:
         name = str(changes["name"]).strip()
         if not name:
-            raise ChannelError("The display name cannot be empty.", "name")
+            raise ChannelError(_("The display name cannot be empty."), "name")
         channel.name = name[:120]
     if "base_url" in changes and changes["base_url"] is not None:
         channel.base_url = _validate_base_url(changes["base_url"])
@@ -161,7 +171,7 @@ def update(actor: accounts.Actor, channel_id: int, changes: Mapping[str, Any], *
     if changes.get("status") is not None:
         status = str(changes["status"])
         if status not in (Channel.Status.ACTIVE, Channel.Status.PAUSED):
-            raise ChannelError("Status can be set to active or paused.", "status")
+            raise ChannelError(_("Status can be set to active or paused."), "status")
         channel.status = status
     if reverify and verify:
         info = _verify(channel.network, access(channel))

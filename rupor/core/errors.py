@@ -22,6 +22,7 @@ class DomainError(Exception):
     per-field ``errors`` (objects with ``field`` and ``message``)."""
 
     def __init__(self, message: str, field: str | None = None, status: int = 400, errors: Sequence[Any] = ()) -> None:
+        message = str(message)  # a lazily translated text becomes the plain str the API serialises
         super().__init__(message)
         self.message = message
         self.field = field

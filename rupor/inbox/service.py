@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from rupor.accounts import service as accounts
 from rupor.accounts.roles import Perm
@@ -185,7 +186,7 @@ def ingest_events(channel_id: int, events: Iterable[Event]) -> int:
 def _adapter(channel: Channel) -> Adapter:
     if channel.network not in registry.available():
         name = registry.DISPLAY_NAMES.get(channel.network, channel.network)
-        raise InboxError(f"Rupor cannot talk to {name} yet.", status=422)
+        raise InboxError(_("Rupor cannot talk to %(network)s yet.") % {"network": name}, status=422)
     return registry.adapter(channel.network)
 
 
@@ -205,13 +206,15 @@ def poll_channel(channel_id: int) -> PollResult:
     """
     channel = Channel.live.filter(pk=channel_id).first()
     if channel is None:
-        raise InboxError("No such channel.", status=404)
+        raise InboxError(_("No such channel."), status=404)
     adapter = _adapter(channel)
     caps = adapter.capabilities
     if not caps & {Capability.POLL_UPDATES, Capability.READ_COMMENTS, Capability.READ_MESSAGES}:
-        raise InboxError(f"{adapter.display_name} does not let Rupor read comments or messages.", status=422)
+        raise InboxError(
+            _("%(network)s does not let Rupor read comments or messages.") % {"network": adapter.display_name}, status=422,
+        )
     access = channels.access(channel)
-    state, _ = IntakeCursor.objects.get_or_create(channel=channel)
+    state, _created = IntakeCursor.objects.get_or_create(channel=channel)
     first = state.last_polled_at is None
     events: list[Event] = []
     try:
@@ -255,7 +258,7 @@ def poll_channel(channel_id: int) -> PollResult:
 def poll_now(actor: accounts.Actor, channel_id: int) -> PollResult:
     """The "check now" button: poll one channel of the actor's workspace."""
     if not actor.can(Perm.INBOX_VIEW):
-        raise InboxError("Your role does not allow this.", status=403)
+        raise InboxError(_("Your role does not allow this."), status=403)
     channels.get_channel(actor.workspace_id, channel_id)
     return poll_channel(channel_id)
 
@@ -276,9 +279,17 @@ def list_items(workspace_id: int, filters: Filters | None = None) -> QuerySet[In
     """Items of a workspace, newest first."""
     f = filters or Filters()
     if f.status is not None and f.status not in ItemStatus.values:
-        raise InboxError(f"{f.status!r} is not an inbox status; use one of {', '.join(ItemStatus.values)}.", "status", 422)
+        raise InboxError(
+            _("%(value)s is not an inbox status; use one of %(allowed)s.")
+            % {"value": repr(f.status), "allowed": ", ".join(ItemStatus.values)},
+            "status", 422,
+        )
     if f.kind is not None and f.kind not in ItemKind.values:
-        raise InboxError(f"{f.kind!r} is not an inbox kind; use one of {', '.join(ItemKind.values)}.", "kind", 422)
+        raise InboxError(
+            _("%(value)s is not an inbox kind; use one of %(allowed)s.")
+            % {"value": repr(f.kind), "allowed": ", ".join(ItemKind.values)},
+            "kind", 422,
+        )
     qs = InboxItem.objects.filter(workspace_id=workspace_id).select_related("channel")
     if f.status:
         qs = qs.filter(status=f.status)
@@ -296,7 +307,7 @@ def list_items(workspace_id: int, filters: Filters | None = None) -> QuerySet[In
 def get_item(workspace_id: int, item_id: int) -> InboxItem:
     item = InboxItem.objects.filter(workspace_id=workspace_id, pk=item_id).select_related("channel").first()
     if item is None:
-        raise InboxError("No such inbox item.", status=404)
+        raise InboxError(_("No such inbox item."), status=404)
     return item
 
 
@@ -305,7 +316,7 @@ def get_item(workspace_id: int, item_id: int) -> InboxItem:
 
 def _require(actor: accounts.Actor, perm: Perm) -> None:
     if not actor.can(perm):
-        raise InboxError("Your role does not allow this.", status=403)
+        raise InboxError(_("Your role does not allow this."), status=403)
 
 
 def _settle(pending: InboxItem, remote_id: str, occurred_at: dt.datetime | None) -> InboxItem:
@@ -345,34 +356,42 @@ def reply(actor: accounts.Actor, item_id: int, text: str, *, idempotency_key: st
     item = get_item(actor.workspace_id, item_id)
     text = (text or "").strip()
     if not text:
-        raise InboxError("Write something to send.", "text", 422)
+        raise InboxError(_("Write something to send."), "text", 422)
     key = (idempotency_key or "").strip() or uuid.uuid4().hex
     if len(key) > 64:
-        raise InboxError("The idempotency key is at most 64 characters.", "idempotency_key", 422)
+        raise InboxError(_("The idempotency key is at most 64 characters."), "idempotency_key", 422)
     channel = Channel.live.filter(pk=item.channel_id).first()
     if channel is None:
-        raise InboxError("The channel was removed; Rupor can no longer answer there.", status=409)
+        raise InboxError(_("The channel was removed; Rupor can no longer answer there."), status=409)
     adapter = _adapter(channel)
     is_message = item.kind == ItemKind.MESSAGE
     need = Capability.SEND_MESSAGE if is_message else Capability.REPLY_COMMENT
     if need not in adapter.capabilities:
-        what = "answer direct messages" if is_message else "reply to comments"
-        raise InboxError(f"{adapter.display_name} does not let Rupor {what}; answer on {adapter.display_name} itself.",
-                         status=422)
+        if is_message:
+            refusal = _("%(network)s does not let Rupor answer direct messages; answer on %(network)s itself.")
+        else:
+            refusal = _("%(network)s does not let Rupor reply to comments; answer on %(network)s itself.")
+        raise InboxError(refusal % {"network": adapter.display_name}, status=422)
     limit = adapter.limits.message_max if is_message else adapter.limits.comment_max
     if limit and adapter.text_length(text) > limit:
-        raise InboxError(f"The reply is too long for {adapter.display_name} ({limit} at most).", "text", 422)
+        raise InboxError(
+            _("The reply is too long for %(network)s (%(limit)s at most).") % {"network": adapter.display_name, "limit": limit},
+            "text", 422,
+        )
     if not is_message and item.status == ItemStatus.DELETED:
-        raise InboxError("This comment was deleted, so it cannot be answered.", status=409)
+        raise InboxError(_("This comment was deleted, so it cannot be answered."), status=409)
     earlier = InboxItem.objects.filter(idempotency_key=key).select_related("channel").first()
     if earlier is not None:
         if earlier.workspace_id != actor.workspace_id or earlier.parent_remote_id != item.remote_id:
-            raise InboxError("This idempotency key was already used for another reply.", "idempotency_key", 409)
+            raise InboxError(_("This idempotency key was already used for another reply."), "idempotency_key", 409)
         if earlier.send_state == SendState.SENT:
             return view(earlier)
         if not adapter.idempotent_publish:
-            raise InboxError(f"An earlier try of this reply may have reached {adapter.display_name}; check there "
-                             "before sending it again.", status=409)
+            raise InboxError(
+                _("An earlier try of this reply may have reached %(network)s; check there before sending it again.")
+                % {"network": adapter.display_name},
+                status=409,
+            )
         pending = earlier  # the network honours the key: sending again cannot duplicate
     else:
         pending = InboxItem.objects.create(
@@ -410,17 +429,23 @@ def _moderate(actor: accounts.Actor, item_id: int, capability: Capability, verb:
     item = get_item(actor.workspace_id, item_id)
     channel = Channel.live.filter(pk=item.channel_id).first()
     if channel is None:
-        raise InboxError("The channel was removed; Rupor can no longer moderate there.", status=409)
+        raise InboxError(_("The channel was removed; Rupor can no longer moderate there."), status=409)
     adapter = _adapter(channel)
+    network = {"network": adapter.display_name}
     if capability != Capability.BAN_USER and item.kind != ItemKind.COMMENT:
-        raise InboxError(f"Only comments can be {verb}; {adapter.display_name} keeps direct messages as they are.", status=422)
+        only_comments = {  # the verbs _moderate is called with for comments: hidden, deleted
+            "hidden": _("Only comments can be hidden; %(network)s keeps direct messages as they are."),
+            "deleted": _("Only comments can be deleted; %(network)s keeps direct messages as they are."),
+        }[verb]
+        raise InboxError(only_comments % network, status=422)
     if capability not in adapter.capabilities:
         alternative = ""
         if capability == Capability.HIDE_COMMENT and Capability.DELETE_COMMENT in adapter.capabilities:
-            alternative = " You can delete the comment instead."
-        action = {Capability.HIDE_COMMENT: "hide comments", Capability.DELETE_COMMENT: "delete comments",
-                  Capability.BAN_USER: "ban people"}[capability]
-        raise InboxError(f"{adapter.display_name} does not let Rupor {action}.{alternative}", status=422)
+            alternative = " " + _("You can delete the comment instead.")
+        refusal = {Capability.HIDE_COMMENT: _("%(network)s does not let Rupor hide comments."),
+                   Capability.DELETE_COMMENT: _("%(network)s does not let Rupor delete comments."),
+                   Capability.BAN_USER: _("%(network)s does not let Rupor ban people.")}[capability]
+        raise InboxError(refusal % network + alternative, status=422)
     return item, adapter, channel
 
 
@@ -445,7 +470,7 @@ def delete(actor: accounts.Actor, item_id: int) -> ItemView:
     if item.status == ItemStatus.DELETED:
         return view(item)
     if item.remote_id.startswith("pending:"):
-        raise InboxError("This reply has not reached the network yet.", status=409)
+        raise InboxError(_("This reply has not reached the network yet."), status=409)
     try:
         adapter.delete_comment(channels.access(channel), item.conversation_remote_id, item.remote_id)
     except errors.NetworkError as exc:
@@ -460,7 +485,7 @@ def ban(actor: accounts.Actor, item_id: int, *, reason: str = "") -> ItemView:
     """Ban the item's author from the channel (community ban, discussion-group ban)."""
     item, adapter, channel = _moderate(actor, item_id, Capability.BAN_USER, "banned")
     if item.outgoing or not item.author_remote_id or _is_ours(channel, Person(item.author_remote_id)):
-        raise InboxError("This was written by the channel itself; there is nobody to ban.", status=422)
+        raise InboxError(_("This was written by the channel itself; there is nobody to ban."), status=422)
     try:
         adapter.ban_user(channels.access(channel), item.author_remote_id, reason=reason[:200])
     except errors.NetworkError as exc:

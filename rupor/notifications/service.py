@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from rupor.accounts.models import Membership
 from rupor.core import clock, http
@@ -132,7 +133,7 @@ def mark_read(workspace_id: int, user_id: int | None, ids: list[int] | None = No
 def create_endpoint(workspace_id: int, url: str, *, events: list[str] | None = None, description: str = "") -> NewEndpoint:
     """Add a webhook endpoint; its signing secret is returned once and stored encrypted."""
     if not url.startswith(("http://", "https://")):
-        raise ValueError("A webhook URL starts with http:// or https://.")
+        raise ValueError(_("A webhook URL starts with http:// or https://."))
     secret = "whsec_" + secrets.token_urlsafe(32)
     endpoint = WebhookEndpoint(workspace_id=workspace_id, url=url, events=list(events or []), description=description)
     endpoint.set_secret(secret)

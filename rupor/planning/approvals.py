@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
 
 from rupor.accounts.models import Workspace
 from rupor.accounts.roles import Perm, Role
@@ -65,9 +67,10 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _require(actor: Actor, perm: Perm, message: str = "Your role does not allow this.") -> None:
+def _require(actor: Actor, perm: Perm, message: str = gettext_noop("Your role does not allow this.")) -> None:
+    """``message`` is an untranslated English text (marked with ``gettext_noop``), translated here."""
     if not actor.can(perm):
-        raise PlanningError(message, status=403)
+        raise PlanningError(_(message), status=403)
 
 
 def _mode(workspace_id: int) -> str:
@@ -77,7 +80,7 @@ def _mode(workspace_id: int) -> str:
 def _locked(workspace_id: int, post_id: int) -> Post:
     post = Post.objects.select_for_update().filter(workspace_id=workspace_id, pk=post_id).first()
     if post is None:
-        raise PlanningError("No such post.", status=404)
+        raise PlanningError(_("No such post."), status=404)
     return post
 
 
@@ -148,9 +151,14 @@ def submit(actor: Actor, post_id: int, comment: str = "") -> Post:
     with transaction.atomic():
         post = _locked(actor.workspace_id, post_id)
         if _mode(actor.workspace_id) == Workspace.Approval.NONE:
-            raise PlanningError("This workspace has no approval step; a manager can schedule the post directly.", "status", 409)
+            raise PlanningError(
+                _("This workspace has no approval step; a manager can schedule the post directly."), "status", 409,
+            )
         if post.status not in SUBMITTABLE:
-            raise PlanningError(f"A post that is {post.get_status_display().lower()} cannot be submitted for review.", "status", 409)
+            raise PlanningError(
+                _("A post that is %(status)s cannot be submitted for review.") % {"status": post.get_status_display().lower()},
+                "status", 409,
+            )
         _validate_for_schedule(post)
         post.approved_at = None
         _set_status(post, Post.Status.IN_REVIEW)
@@ -161,11 +169,11 @@ def submit(actor: Actor, post_id: int, comment: str = "") -> Post:
 
 def approve(actor: Actor, post_id: int, comment: str = "") -> Post:
     """A reviewer approves; with client review the post then waits for the client."""
-    _require(actor, Perm.POSTS_APPROVE, "Only reviewers (managers, admins, owners) can approve posts.")
+    _require(actor, Perm.POSTS_APPROVE, gettext_noop("Only reviewers (managers, admins, owners) can approve posts."))
     with transaction.atomic():
         post = _locked(actor.workspace_id, post_id)
         if post.status != Post.Status.IN_REVIEW:
-            raise PlanningError("Only a post in review can be approved.", "status", 409)
+            raise PlanningError(_("Only a post in review can be approved."), "status", 409)
         _validate_for_schedule(post)
         _log(post, actor, Review.Stage.INTERNAL, Review.Decision.APPROVED, comment.strip())
         if _mode(actor.workspace_id) == Workspace.Approval.CLIENT:
@@ -178,7 +186,7 @@ def approve(actor: Actor, post_id: int, comment: str = "") -> Post:
 
 def _decline(actor: Actor | None, post: Post, decision: str, comment: str, stage: str, label: str = "") -> None:
     if decision == Review.Decision.CHANGES_REQUESTED and not comment.strip():
-        raise PlanningError("Say what should change: a comment is required.", "comment")
+        raise PlanningError(_("Say what should change: a comment is required."), "comment")
     post.approved_at = None
     _set_status(post, decision)  # the decision names the status it leads to
     _sync(post, actor or _link_actor(post.workspace_id))
@@ -187,21 +195,21 @@ def _decline(actor: Actor | None, post: Post, decision: str, comment: str, stage
 
 def request_changes(actor: Actor, post_id: int, comment: str) -> Post:
     """A reviewer sends the post back to its author with a comment."""
-    _require(actor, Perm.POSTS_APPROVE, "Only reviewers (managers, admins, owners) can request changes.")
+    _require(actor, Perm.POSTS_APPROVE, gettext_noop("Only reviewers (managers, admins, owners) can request changes."))
     with transaction.atomic():
         post = _locked(actor.workspace_id, post_id)
         if post.status not in (Post.Status.IN_REVIEW, Post.Status.CLIENT_REVIEW, Post.Status.APPROVED, Post.Status.SCHEDULED):
-            raise PlanningError("Changes can be requested only for a post in review or approved.", "status", 409)
+            raise PlanningError(_("Changes can be requested only for a post in review or approved."), "status", 409)
         _decline(actor, post, Review.Decision.CHANGES_REQUESTED, comment, Review.Stage.INTERNAL)
     return get_post(actor.workspace_id, post_id)
 
 
 def reject(actor: Actor, post_id: int, comment: str = "") -> Post:
-    _require(actor, Perm.POSTS_APPROVE, "Only reviewers (managers, admins, owners) can reject posts.")
+    _require(actor, Perm.POSTS_APPROVE, gettext_noop("Only reviewers (managers, admins, owners) can reject posts."))
     with transaction.atomic():
         post = _locked(actor.workspace_id, post_id)
         if post.status not in (Post.Status.IN_REVIEW, Post.Status.CLIENT_REVIEW):
-            raise PlanningError("Only a post in review can be rejected.", "status", 409)
+            raise PlanningError(_("Only a post in review can be rejected."), "status", 409)
         _decline(actor, post, Review.Decision.REJECTED, comment, Review.Stage.INTERNAL)
     return get_post(actor.workspace_id, post_id)
 
@@ -215,9 +223,14 @@ def _link_actor(workspace_id: int) -> Actor:
 
 def _client_decision(actor: Actor | None, post: Post, decision: str, comment: str, label: str) -> None:
     if decision not in DECISIONS:
-        raise PlanningError(f"{decision!r} is not a decision; use one of: {', '.join(DECISIONS)}.", "decision")
+        raise PlanningError(
+            _("%(decision)s is not a decision; use one of: %(decisions)s.") % {
+                "decision": repr(decision), "decisions": ", ".join(DECISIONS),
+            },
+            "decision",
+        )
     if post.status != Post.Status.CLIENT_REVIEW:
-        raise PlanningError("This post is not waiting for the client's decision.", "status", 409)
+        raise PlanningError(_("This post is not waiting for the client's decision."), "status", 409)
     if decision == "approve":
         _log(post, actor, Review.Stage.CLIENT, Review.Decision.APPROVED, comment.strip(), label=label)
         _finish_approval(post, actor or _link_actor(post.workspace_id))
@@ -229,7 +242,7 @@ def _client_decision(actor: Actor | None, post: Post, decision: str, comment: st
 
 def client_review(actor: Actor, post_id: int, decision: str, comment: str = "") -> Post:
     """A client with an account decides on a post waiting for them."""
-    _require(actor, Perm.POSTS_CLIENT_REVIEW, "Only the client (or an owner) decides in client review.")
+    _require(actor, Perm.POSTS_CLIENT_REVIEW, gettext_noop("Only the client (or an owner) decides in client review."))
     with transaction.atomic():
         post = _locked(actor.workspace_id, post_id)
         _client_decision(actor, post, decision, comment, actor.label)
@@ -245,21 +258,28 @@ def client_link_for(
     ttl: dt.timedelta = CLIENT_LINK_TTL,
 ) -> ClientLinkView:
     """Create a magic link for one post or for the posts of a period; the URL is shown once."""
-    _require(actor, Perm.POSTS_APPROVE, "Only reviewers (managers, admins, owners) can send posts to the client.")
+    _require(actor, Perm.POSTS_APPROVE, gettext_noop("Only reviewers (managers, admins, owners) can send posts to the client."))
     if _mode(actor.workspace_id) != Workspace.Approval.CLIENT:
-        raise PlanningError("This workspace does not use client approval; turn it on in the workspace settings.", "approval", 409)
+        raise PlanningError(
+            _("This workspace does not use client approval; turn it on in the workspace settings."), "approval", 409,
+        )
     if ttl <= dt.timedelta(0) or ttl > CLIENT_LINK_MAX_TTL:
-        raise PlanningError(f"A review link lives between 1 hour and {CLIENT_LINK_MAX_TTL.days} days.", "expires_in_hours")
+        days = CLIENT_LINK_MAX_TTL.days
+        raise PlanningError(
+            ngettext("A review link lives between 1 hour and %(days)s day.",
+                     "A review link lives between 1 hour and %(days)s days.", days) % {"days": days},
+            "expires_in_hours",
+        )
     if post_id is None and (start is None or end is None):
-        raise PlanningError("Name a post, or a period with a start and an end.", "post_id")
+        raise PlanningError(_("Name a post, or a period with a start and an end."), "post_id")
     if start is not None and end is not None and end <= start:
-        raise PlanningError("The period ends before it starts.", "end")
+        raise PlanningError(_("The period ends before it starts."), "end")
     if post_id is not None:
         post = Post.objects.filter(workspace_id=actor.workspace_id, pk=post_id).first()
         if post is None:
-            raise PlanningError("No such post.", "post_id", 404)
+            raise PlanningError(_("No such post."), "post_id", 404)
         if post.status != Post.Status.CLIENT_REVIEW:
-            raise PlanningError("This post is not waiting for the client; approve it internally first.", "post_id", 409)
+            raise PlanningError(_("This post is not waiting for the client; approve it internally first."), "post_id", 409)
     token = secrets.token_urlsafe(32)
     link = ClientLink.objects.create(
         workspace_id=actor.workspace_id, post_id=post_id, period_start=None if post_id else start,
@@ -310,12 +330,12 @@ def client_decide(token: str, decision: str, comment: str = "", post_id: int | N
     with transaction.atomic():
         link = _live_link(token)
         if link is None:
-            raise PlanningError("This review link is invalid or has expired; ask for a new one.", status=404)
+            raise PlanningError(_("This review link is invalid or has expired; ask for a new one."), status=404)
         target = link.post_id if link.post_id is not None else post_id
         if target is None:
-            raise PlanningError("Choose the post you decide on.", "post_id")
+            raise PlanningError(_("Choose the post you decide on."), "post_id")
         if target not in {p.pk for p in _covered(link)}:
-            raise PlanningError("This link does not cover that post.", "post_id", 404)
+            raise PlanningError(_("This link does not cover that post."), "post_id", 404)
         post = _locked(link.workspace_id, target)
         _client_decision(None, post, decision, comment, CLIENT_LABEL)
     return get_post(link.workspace_id, target)
@@ -325,7 +345,7 @@ def revoke_client_link(actor: Actor, link_id: int) -> None:
     _require(actor, Perm.POSTS_APPROVE)
     updated = ClientLink.objects.filter(pk=link_id, workspace_id=actor.workspace_id, revoked_at__isnull=True).update(revoked_at=clock.now())
     if not updated:
-        raise PlanningError("No such review link.", status=404)
+        raise PlanningError(_("No such review link."), status=404)
     record(actor.workspace_id, actor, "post.review.link_revoke", "client_link", link_id, "")
 
 
@@ -335,7 +355,7 @@ def revoke_client_link(actor: Actor, link_id: int) -> None:
 def reviews(workspace_id: int, post_id: int) -> list[ReviewView]:
     """The approval history of a post, oldest first."""
     if not Post.objects.filter(workspace_id=workspace_id, pk=post_id).exists():
-        raise PlanningError("No such post.", status=404)
+        raise PlanningError(_("No such post."), status=404)
     return [
         ReviewView(r.pk, r.post_id, r.stage, r.decision, r.comment, r.actor_label, r.at)
         for r in Review.objects.filter(post_id=post_id)

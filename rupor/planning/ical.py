@@ -18,6 +18,7 @@ import secrets
 from django.conf import settings
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from icalendar import Calendar, Event
 
@@ -51,7 +52,7 @@ def _new_token() -> str:
 def feed_url(actor: Actor) -> str:
     """The secret address of the workspace's feed (created on first use)."""
     if not actor.can(Perm.POSTS_VIEW):
-        raise PlanningError("Your role does not allow seeing the plan.", status=403)
+        raise PlanningError(_("Your role does not allow seeing the plan."), status=403)
     with transaction.atomic():
         feed = PlanFeed.objects.select_for_update().filter(workspace_id=actor.workspace_id).first()
         if feed is None:
@@ -67,7 +68,7 @@ def feed_url(actor: Actor) -> str:
 def rotate_feed(actor: Actor) -> str:
     """Replace the secret address; the old one stops working immediately."""
     if not actor.can(Perm.POSTS_PUBLISH):
-        raise PlanningError("Only managers, admins and owners can replace the calendar address.", status=403)
+        raise PlanningError(_("Only managers, admins and owners can replace the calendar address."), status=403)
     token = _new_token()
     with transaction.atomic():
         PlanFeed.objects.update_or_create(

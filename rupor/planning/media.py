@@ -18,6 +18,7 @@ from django.core.files.base import ContentFile
 from django.db.models import Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest
 from django.http.response import HttpResponseBase
+from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from rupor.accounts.roles import Perm
@@ -59,14 +60,18 @@ def inspect(data: bytes, filename: str = "") -> MediaInfo:
     """What a file really is, judged by its bytes; raises :class:`PlanningError` for files the
     library does not take (unknown type, broken picture, too large, too small, too many pixels)."""
     size = len(data)
-    name = filename or "the file"
+    name = filename or _("The file")
     if size == 0:
-        raise PlanningError(f"{name} is empty.", "file")
+        raise PlanningError(_("%(name)s is empty.") % {"name": name}, "file")
     digest = hashlib.sha256(data).hexdigest()
     video = _video_type(data)
     if video is not None:
         if size > MAX_VIDEO_BYTES:
-            raise PlanningError(f"{name} is {size // (1024 * 1024)} MB; videos may be at most {MAX_VIDEO_BYTES // (1024 * 1024)} MB.", "file")
+            raise PlanningError(
+                _("%(name)s is %(mb)s MB; videos may be at most %(max)s MB.")
+                % {"name": name, "mb": size // (1024 * 1024), "max": MAX_VIDEO_BYTES // (1024 * 1024)},
+                "file",
+            )
         return MediaInfo("video", video, size, None, None, digest)
     try:
         with warnings.catch_warnings():
@@ -77,18 +82,35 @@ def inspect(data: bytes, filename: str = "") -> MediaInfo:
                 image.verify()
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise PlanningError(
-            f"{name} is not a picture or video Rupor can publish (JPEG, PNG, GIF, WebP, MP4, MOV, WebM).", "file",
+            _("%(name)s is not a picture or video Rupor can publish (JPEG, PNG, GIF, WebP, MP4, MOV, WebM).")
+            % {"name": name},
+            "file",
         ) from exc
     except Exception as exc:  # Pillow raises many kinds of errors for damaged files
-        raise PlanningError(f"{name} looks like a picture but is damaged.", "file") from exc
+        raise PlanningError(_("%(name)s looks like a picture but is damaged.") % {"name": name}, "file") from exc
     if fmt not in PHOTO_FORMATS:
-        raise PlanningError(f"{name} is a {fmt or 'picture'} file; use JPEG, PNG, GIF or WebP.", "file")
+        raise PlanningError(
+            _("%(name)s is a %(format)s file; use JPEG, PNG, GIF or WebP.") % {"name": name, "format": fmt or _("picture")},
+            "file",
+        )
     if size > MAX_PHOTO_BYTES:
-        raise PlanningError(f"{name} is {size // (1024 * 1024)} MB; pictures may be at most {MAX_PHOTO_BYTES // (1024 * 1024)} MB.", "file")
+        raise PlanningError(
+            _("%(name)s is %(mb)s MB; pictures may be at most %(max)s MB.")
+            % {"name": name, "mb": size // (1024 * 1024), "max": MAX_PHOTO_BYTES // (1024 * 1024)},
+            "file",
+        )
     if max(width, height) > MAX_SIDE_PX:
-        raise PlanningError(f"{name} is {width}x{height} px; a side may be at most {MAX_SIDE_PX} px.", "file")
+        raise PlanningError(
+            _("%(name)s is %(width)sx%(height)s px; a side may be at most %(max)s px.")
+            % {"name": name, "width": width, "height": height, "max": MAX_SIDE_PX},
+            "file",
+        )
     if min(width, height) < MIN_SIDE_PX:
-        raise PlanningError(f"{name} is {width}x{height} px; a side must be at least {MIN_SIDE_PX} px.", "file")
+        raise PlanningError(
+            _("%(name)s is %(width)sx%(height)s px; a side must be at least %(min)s px.")
+            % {"name": name, "width": width, "height": height, "min": MIN_SIDE_PX},
+            "file",
+        )
     return MediaInfo("photo", PHOTO_FORMATS[fmt], size, width, height, digest)
 
 
@@ -110,7 +132,7 @@ def _safe_name(filename: str, content_type: str) -> str:
 def save_media(actor: Actor, filename: str, data: bytes) -> Media:
     """Check and store an upload in the workspace's library (deduplicated by SHA-256)."""
     if not actor.can(Perm.POSTS_EDIT):
-        raise PlanningError("Your role does not allow uploading media.", status=403)
+        raise PlanningError(_("Your role does not allow uploading media."), status=403)
     info = inspect(data, filename)
     existing = Media.objects.filter(workspace_id=actor.workspace_id, sha256=info.sha256).first()
     if existing is not None:
@@ -147,9 +169,9 @@ def check_remote_url(url: str) -> str | None:
     """Why ``url`` cannot be a media address (syntax only), or ``None`` when it can."""
     parsed = httpx.URL(url) if url.lower().startswith(("http://", "https://")) else None
     if parsed is None:
-        return f"{url!r} is not an http(s) address."
+        return _("%(url)s is not an http(s) address.") % {"url": repr(url)}
     if not parsed.host:
-        return f"{url!r} has no host."
+        return _("%(url)s has no host.") % {"url": repr(url)}
     return None
 
 
@@ -164,14 +186,22 @@ def fetch_remote(url: str, *, max_bytes: int = MAX_PHOTO_BYTES) -> tuple[str, by
     try:
         with http.client(follow_redirects=True, max_bytes=max_bytes) as client, client.stream("GET", url) as response:
             if response.status_code >= 400:
-                raise PlanningError(f"{url} answered HTTP {response.status_code}.", "media_urls")
+                raise PlanningError(
+                    _("%(url)s answered HTTP %(status)s.") % {"url": url, "status": response.status_code}, "media_urls",
+                )
             data = http.read_capped(response, max_bytes)
     except http.BlockedAddress as exc:
-        raise PlanningError(f"{url} points to a private or local address, which Rupor does not fetch.", "media_urls") from exc
+        raise PlanningError(
+            _("%(url)s points to a private or local address, which Rupor does not fetch.") % {"url": url}, "media_urls",
+        ) from exc
     except http.ResponseTooLarge as exc:
-        raise PlanningError(f"{url} is larger than {max_bytes // (1024 * 1024)} MB.", "media_urls") from exc
+        raise PlanningError(
+            _("%(url)s is larger than %(max)s MB.") % {"url": url, "max": max_bytes // (1024 * 1024)}, "media_urls",
+        ) from exc
     except httpx.HTTPError as exc:
-        raise PlanningError(f"{url} could not be downloaded ({type(exc).__name__}).", "media_urls") from exc
+        raise PlanningError(
+            _("%(url)s could not be downloaded (%(error)s).") % {"url": url, "error": type(exc).__name__}, "media_urls",
+        ) from exc
     name = PurePath(httpx.URL(url).path).name or "media"
     return name, data
 

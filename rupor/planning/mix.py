@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet, Sum
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from rupor.accounts.roles import Perm
 from rupor.accounts.service import Actor, record
@@ -49,28 +51,29 @@ def list_rubrics(workspace_id: int) -> QuerySet[Rubric]:
 
 def _require(actor: Actor) -> None:
     if not actor.can(Perm.POSTS_PUBLISH):
-        raise PlanningError("Only managers, admins and owners can change rubrics.", status=403)
+        raise PlanningError(_("Only managers, admins and owners can change rubrics."), status=403)
 
 
 def _check(workspace_id: int, data: RubricInput, exclude_id: int | None = None) -> None:
     name = data.name.strip()
     if not name:
-        raise PlanningError("A rubric needs a name.", "name")
+        raise PlanningError(_("A rubric needs a name."), "name")
     if len(name) > 80:
-        raise PlanningError("A rubric name has at most 80 characters.", "name")
+        raise PlanningError(_("A rubric name has at most 80 characters."), "name")
     if not re.fullmatch(r"#[0-9a-fA-F]{6}", data.color or ""):
-        raise PlanningError("A colour is written like #2563eb.", "color")
+        raise PlanningError(_("A colour is written like #2563eb."), "color")
     if not 0 <= data.target_share <= 100:
-        raise PlanningError("A target share is between 0 and 100 %.", "target_share")
+        raise PlanningError(_("A target share is between 0 and 100 %."), "target_share")
     others = Rubric.objects.filter(workspace_id=workspace_id)
     if exclude_id is not None:
         others = others.exclude(pk=exclude_id)
     if others.filter(name__iexact=name).exists():
-        raise PlanningError(f"There is already a rubric called {name!r}.", "name", 409)
+        raise PlanningError(_("There is already a rubric called %(name)s.") % {"name": repr(name)}, "name", 409)
     total = (others.aggregate(total=Sum("target_share"))["total"] or 0) + data.target_share
     if total > 100:
         raise PlanningError(
-            f"Target shares would add up to {total} %; they may add up to at most 100 %. Lower another rubric first.",
+            _("Target shares would add up to %(total)s %%; they may add up to at most 100 %%. Lower another rubric first.")
+            % {"total": total},
             "target_share",
         )
 
@@ -88,7 +91,9 @@ def create_rubric(actor: Actor, data: RubricInput) -> Rubric:
                 target_share=data.target_share, is_selling=data.is_selling, position=position,
             )
     except IntegrityError as exc:
-        raise PlanningError(f"There is already a rubric called {data.name.strip()!r}.", "name", 409) from exc
+        raise PlanningError(
+            _("There is already a rubric called %(name)s.") % {"name": repr(data.name.strip())}, "name", 409,
+        ) from exc
     record(actor.workspace_id, actor, "rubric.create", "rubric", rubric.pk, f"{rubric.name} ({rubric.target_share} %)")
     return rubric
 
@@ -97,7 +102,7 @@ def update_rubric(actor: Actor, rubric_id: int, data: RubricInput) -> Rubric:
     _require(actor)
     rubric = Rubric.objects.filter(workspace_id=actor.workspace_id, pk=rubric_id).first()
     if rubric is None:
-        raise PlanningError("No such rubric.", status=404)
+        raise PlanningError(_("No such rubric."), status=404)
     _check(actor.workspace_id, data, exclude_id=rubric.pk)
     rubric.name = data.name.strip()
     rubric.color = data.color.lower()
@@ -115,7 +120,7 @@ def delete_rubric(actor: Actor, rubric_id: int) -> None:
     _require(actor)
     rubric = Rubric.objects.filter(workspace_id=actor.workspace_id, pk=rubric_id).first()
     if rubric is None:
-        raise PlanningError("No such rubric.", status=404)
+        raise PlanningError(_("No such rubric."), status=404)
     name = rubric.name
     rubric.delete()
     record(actor.workspace_id, actor, "rubric.delete", "rubric", rubric_id, name)
@@ -152,15 +157,15 @@ def _channels(workspace_id: int, channel_id: int | None) -> list[Channel]:
     if channel_id is not None:
         qs = qs.filter(pk=channel_id)
         if not qs.exists():
-            raise PlanningError(f"Channel {channel_id} does not exist in this workspace.", "channel_id", 404)
+            raise PlanningError(_("Channel %(id)s does not exist in this workspace.") % {"id": channel_id}, "channel_id", 404)
     return list(qs.order_by("network", "name"))
 
 
 def _check_period(start: dt.datetime, end: dt.datetime) -> None:
     if end <= start:
-        raise PlanningError("The period ends before it starts.", "end")
+        raise PlanningError(_("The period ends before it starts."), "end")
     if end - start > dt.timedelta(days=400):
-        raise PlanningError("A period is at most 400 days long.", "end")
+        raise PlanningError(_("A period is at most 400 days long."), "end")
 
 
 def mix(workspace_id: int, start: dt.datetime, end: dt.datetime, channel_id: int | None = None) -> list[ChannelMix]:
@@ -193,12 +198,16 @@ def mix(workspace_id: int, start: dt.datetime, end: dt.datetime, channel_id: int
         selling_share = round(sum(s.share for s in shares if s.is_selling), 1)
         if total and selling_share > selling_target:
             warnings.append(
-                f"Selling posts are {selling_share:g} % of {channel.name}'s plan, above the {selling_target} % target: "
-                "add useful, entertaining or engagement posts."
+                _("Selling posts are %(share)s %% of %(channel)s's plan, above the %(target)s %% target: "
+                  "add useful, entertaining or engagement posts.")
+                % {"share": f"{selling_share:g}", "channel": channel.name, "target": selling_target}
             )
         for s in shares:
             if s.over_target:
-                warnings.append(f"{s.name} is {s.share:g} % of the plan, above its {s.target_share} % target.")
+                warnings.append(
+                    _("%(rubric)s is %(share)s %% of the plan, above its %(target)s %% target.")
+                    % {"rubric": s.name, "share": f"{s.share:g}", "target": s.target_share}
+                )
         out.append(ChannelMix(channel.pk, channel.name, channel.network, total, tuple(shares), selling_share,
                               selling_target, tuple(warnings)))
     return out
@@ -239,9 +248,13 @@ def gaps(workspace_id: int, start: dt.datetime, end: dt.datetime, channel_id: in
         for moment in [*times, end]:
             if moment - previous > limit:
                 hours = round((moment - previous).total_seconds() / 3600, 1)
+                # A fraction of an hour takes the plural form of 2 in English, Russian and Korean.
+                count = int(hours) if hours.is_integer() else 2
                 out.append(Gap(
                     channel.pk, channel.name, previous, moment, hours, cadence,
-                    f"{channel.name} has no post for {hours:g} hours (its cadence is {cadence} h).",
+                    ngettext("%(channel)s has no post for %(hours)s hour (its cadence is %(cadence)s h).",
+                             "%(channel)s has no post for %(hours)s hours (its cadence is %(cadence)s h).", count)
+                    % {"channel": channel.name, "hours": f"{hours:g}", "cadence": cadence},
                 ))
             previous = max(previous, moment)
     return out

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from rupor.accounts.models import Workspace
 from rupor.accounts.roles import Perm
@@ -46,7 +48,7 @@ class RowProblem:
     message: str
 
     def __str__(self) -> str:
-        return f"Row {self.row}: {self.message}"
+        return _("Row %(row)s: %(message)s") % {"row": self.row, "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ class ImportFileError(PlanningError):
 def format_of(filename: str) -> str:
     suffix = filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
     if suffix not in FORMATS:
-        raise ImportFileError(f"{filename or 'The file'} is neither .csv nor .xlsx.", "file")
+        raise ImportFileError(_("%(name)s is neither .csv nor .xlsx.") % {"name": filename or _("The file")}, "file")
     return suffix
 
 
@@ -134,21 +136,21 @@ def _cell(value: Any) -> str:
 def read_table(filename: str, data: bytes) -> list[list[str]]:
     """Rows of cells as text (the header first)."""
     if len(data) > MAX_FILE_BYTES:
-        raise ImportFileError(f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB.", "file")
+        raise ImportFileError(_("The file is larger than %(max)s MB.") % {"max": MAX_FILE_BYTES // (1024 * 1024)}, "file")
     kind = format_of(filename)
     if kind == "csv":
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise ImportFileError("The CSV file is not UTF-8 text; save it as “CSV UTF-8”.", "file") from exc
+            raise ImportFileError(_("The CSV file is not UTF-8 text; save it as “CSV UTF-8”."), "file") from exc
         if "\x00" in text:
-            raise ImportFileError("The file is not a CSV text file.", "file")
+            raise ImportFileError(_("The file is not a CSV text file."), "file")
         first = text.split("\n", 1)[0]
         delimiter = max((",", ";", "\t"), key=first.count) if first else ","
         try:
             rows = [[_unguard(c.strip()) for c in row] for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)]
         except csv.Error as exc:
-            raise ImportFileError(f"The CSV file is broken: {exc}.", "file") from exc
+            raise ImportFileError(_("The CSV file is broken: %(error)s.") % {"error": exc}, "file") from exc
         return rows
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
@@ -156,9 +158,9 @@ def read_table(filename: str, data: bytes) -> list[list[str]]:
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (InvalidFileException, OSError, KeyError, ValueError, TypeError) as exc:
-        raise ImportFileError("The file is not a readable XLSX workbook.", "file") from exc
+        raise ImportFileError(_("The file is not a readable XLSX workbook."), "file") from exc
     except Exception as exc:  # zipfile.BadZipFile and friends from a damaged workbook
-        raise ImportFileError("The file is not a readable XLSX workbook.", "file") from exc
+        raise ImportFileError(_("The file is not a readable XLSX workbook."), "file") from exc
     try:
         sheet = book.worksheets[0]
         return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
@@ -173,16 +175,18 @@ def _columns(header: Sequence[str]) -> list[str]:
     problems = []
     if unknown:
         problems.append(
-            f"Unknown column(s): {', '.join(unknown)}. Columns are {', '.join(BASE_COLUMNS)} and "
-            f"text_<network> ({', '.join(registry.DISPLAY_NAMES)})."
+            _("Unknown column(s): %(unknown)s. Columns are %(columns)s and text_<network> (%(networks)s).") % {
+                "unknown": ", ".join(unknown), "columns": ", ".join(BASE_COLUMNS),
+                "networks": ", ".join(registry.DISPLAY_NAMES),
+            }
         )
     duplicates = sorted({c for c in columns if c and columns.count(c) > 1})
     if duplicates:
-        problems.append(f"Column(s) appear twice: {', '.join(duplicates)}.")
+        problems.append(_("Column(s) appear twice: %(columns)s.") % {"columns": ", ".join(duplicates)})
     if "channels" not in columns:
-        problems.append("The header has no 'channels' column.")
+        problems.append(_("The header has no 'channels' column."))
     if "text" not in columns and not any(c.startswith(TEXT_PREFIX) for c in columns):
-        problems.append("The header has no 'text' (or text_<network>) column.")
+        problems.append(_("The header has no 'text' (or text_<network>) column."))
     if problems:
         raise ImportFileError(" ".join(problems), "file", errors=[])
     return columns
@@ -201,13 +205,13 @@ def _parse_date(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"date {value!r} is not YYYY-MM-DD") from None
+        raise ValueError(_("date %(value)s is not YYYY-MM-DD") % {"value": repr(value)}) from None
 
 
 def _parse_time(value: str) -> dt.time:
     match = _TIME.fullmatch(value.strip())
     if not match or int(match[1]) > 23 or int(match[2]) > 59:
-        raise ValueError(f"time {value!r} is not HH:MM (24-hour)")
+        raise ValueError(_("time %(value)s is not HH:MM (24-hour)") % {"value": repr(value)})
     return dt.time(int(match[1]), int(match[2]))
 
 
@@ -229,15 +233,18 @@ class _Lookup:
             return self.by_id[int(ref)]
         found = self.by_name.get(ref.lower(), [])
         if len(found) > 1:
-            raise ValueError(f"channel name {ref!r} is ambiguous; use its id ({', '.join(str(c.pk) for c in found)})")
+            raise ValueError(
+                _("channel name %(name)s is ambiguous; use its id (%(ids)s)")
+                % {"name": repr(ref), "ids": ", ".join(str(c.pk) for c in found)}
+            )
         if not found:
-            raise ValueError(f"channel {ref!r} does not exist in this workspace")
+            raise ValueError(_("channel %(name)s does not exist in this workspace") % {"name": repr(ref)})
         return found[0]
 
 
 def _fits(channel: Channel, text: str, media_count: int) -> list[str]:
     if channel.network not in registry.available():
-        return [f"Rupor cannot publish to {registry.DISPLAY_NAMES.get(channel.network, channel.network)} yet"]
+        return [_("Rupor cannot publish to %(network)s yet") % {"network": registry.DISPLAY_NAMES.get(channel.network, channel.network)}]
     placeholders = tuple(MediaItem("photo", f"media{i}", "image/jpeg", b"") for i in range(media_count))
     problems = registry.adapter(channel.network).validate(Content(text=text, media=placeholders))
     return [p.message.rstrip(".") for p in problems]
@@ -247,17 +254,22 @@ def check_rows(actor: Actor, workspace: Workspace, table: list[list[str]]) -> Im
     """Check every row; no side effects."""
     report = ImportReport(dry_run=True)
     if not table or not any(table[0]):
-        raise ImportFileError("The file is empty: the first row must name the columns.", "file")
+        raise ImportFileError(_("The file is empty: the first row must name the columns."), "file")
     columns = _columns(table[0])
     if len(table) - 1 > MAX_ROWS:
-        raise ImportFileError(f"The file has {len(table) - 1} rows; import at most {MAX_ROWS} at a time.", "file")
+        count = len(table) - 1
+        raise ImportFileError(
+            ngettext("The file has %(rows)s row; import at most %(max)s at a time.",
+                     "The file has %(rows)s rows; import at most %(max)s at a time.", count) % {"rows": count, "max": MAX_ROWS},
+            "file",
+        )
     lookup = _Lookup(workspace)
     now = clock.now()
     for index, cells in enumerate(table[1:], start=2):
         if not any(c.strip() for c in cells):
             continue
         if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns):]):
-            report.problems.append(RowProblem(index, "the row has more cells than the header has columns"))
+            report.problems.append(RowProblem(index, _("the row has more cells than the header has columns")))
             continue
         row = {col: (cells[i].strip() if i < len(cells) else "") for i, col in enumerate(columns) if col}
         errors: list[str] = []
@@ -268,38 +280,40 @@ def check_rows(actor: Actor, workspace: Workspace, table: list[list[str]]) -> Im
             if date_text and " " in date_text.strip() and not time_text:
                 date_text, time_text = date_text.strip().split(" ", 1)
             if date_text and not time_text:
-                errors.append("a date needs a time (HH:MM)")
+                errors.append(_("a date needs a time (HH:MM)"))
             elif time_text and not date_text:
-                errors.append("a time needs a date (YYYY-MM-DD)")
+                errors.append(_("a time needs a date (YYYY-MM-DD)"))
             elif date_text:
                 local_time = dt.datetime.combine(_parse_date(date_text), _parse_time(time_text))
                 scheduled_at = to_utc(local_time, workspace.timezone)
         except (ValueError, LocalTimeError) as exc:
             errors.append(str(exc).rstrip("."))
             local_time = scheduled_at = None
+        time_problem = bool(errors)  # only date and time problems so far
         # status
         status = (row.get("status") or Post.Status.DRAFT).lower()
         if status not in IMPORT_STATUSES:
-            errors.append(f"status {status!r} is not draft or scheduled")
+            errors.append(_("status %(status)s is not draft or scheduled") % {"status": repr(status)})
         elif status == Post.Status.SCHEDULED:
             if not actor.can(Perm.POSTS_PUBLISH):
-                errors.append("your role can import drafts but not scheduled posts")
-            if scheduled_at is None and not any("date" in e or "time" in e for e in errors):
-                errors.append("a scheduled post needs a date and a time")
+                errors.append(_("your role can import drafts but not scheduled posts"))
+            if scheduled_at is None and not time_problem:
+                errors.append(_("a scheduled post needs a date and a time"))
             elif scheduled_at is not None and scheduled_at < now - PAST_GRACE:
-                errors.append(f"{local_time:%Y-%m-%d %H:%M} is in the past")
+                errors.append(_("%(time)s is in the past") % {"time": f"{local_time:%Y-%m-%d %H:%M}"})
         # rubric
         rubric_name = row.get("rubric", "")
         rubric = lookup.rubrics.get(rubric_name.lower()) if rubric_name else None
         if rubric_name and rubric is None:
-            errors.append(f"rubric {rubric_name!r} does not exist in this workspace")
+            errors.append(_("rubric %(name)s does not exist in this workspace") % {"name": repr(rubric_name)})
         title = row.get("title", "")
         if len(title) > 200:
-            errors.append("the title is longer than 200 characters")
+            errors.append(_("the title is longer than 200 characters"))
         # media
         media_urls = _split(row.get("media_urls", ""))
         if len(media_urls) > MAX_MEDIA_PER_ROW:
-            errors.append(f"at most {MAX_MEDIA_PER_ROW} media URLs per row")
+            errors.append(ngettext("at most %(max)s media URL per row", "at most %(max)s media URLs per row", MAX_MEDIA_PER_ROW)
+                          % {"max": MAX_MEDIA_PER_ROW})
         for url in media_urls:
             problem = media_lib.check_remote_url(url)
             if problem:
@@ -309,7 +323,7 @@ def check_rows(actor: Actor, workspace: Workspace, table: list[list[str]]) -> Im
         planned: list[PlannedChannel] = []
         refs = _split(row.get("channels", ""))
         if not refs:
-            errors.append("no channels")
+            errors.append(_("no channels"))
         seen: set[int] = set()
         for ref in refs:
             try:
@@ -333,7 +347,7 @@ def check_rows(actor: Actor, workspace: Workspace, table: list[list[str]]) -> Im
             local_time, scheduled_at, tuple(planned), tuple(media_urls),
         ))
     if not report.posts and not report.problems:
-        raise ImportFileError("The file has a header but no rows.", "file")
+        raise ImportFileError(_("The file has a header but no rows."), "file")
     return report
 
 
@@ -343,7 +357,7 @@ def check_rows(actor: Actor, workspace: Workspace, table: list[list[str]]) -> Im
 def import_plan(actor: Actor, filename: str, data: bytes, *, dry_run: bool = False) -> ImportReport:
     """Check a CSV/XLSX plan and (unless ``dry_run``) create its posts, all or nothing."""
     if not actor.can(Perm.POSTS_EDIT):
-        raise PlanningError("Your role does not allow importing posts.", status=403)
+        raise PlanningError(_("Your role does not allow importing posts."), status=403)
     workspace = Workspace.objects.get(pk=actor.workspace_id)
     table = read_table(filename, data)
     report = check_rows(actor, workspace, table)
@@ -469,7 +483,7 @@ def render(rows: Iterable[Sequence[str]], fmt: str) -> bytes:
         buffer = io.BytesIO()
         book.save(buffer)
         return buffer.getvalue()
-    raise PlanningError(f"{fmt!r} is not an export format; use csv or xlsx.", "format")
+    raise PlanningError(_("%(format)s is not an export format; use csv or xlsx.") % {"format": repr(fmt)}, "format")
 
 
 def export_plan(workspace_id: int, fmt: str, *, start: dt.datetime | None = None, end: dt.datetime | None = None) -> bytes:

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from rupor.accounts.models import Workspace
@@ -100,7 +101,7 @@ def list_posts(
 def get_post(workspace_id: int, post_id: int) -> Post:
     post = list_posts(workspace_id).filter(pk=post_id).first()
     if post is None:
-        raise PlanningError("No such post.", status=404)
+        raise PlanningError(_("No such post."), status=404)
     return post
 
 
@@ -134,7 +135,7 @@ def variant_problems(variant: PostVariant) -> list[Problem]:
     """Everything that keeps a variant from fitting its network (empty when it fits)."""
     network = variant.channel.network
     if network not in registry.available():
-        return [Problem("channel", f"Rupor cannot publish to {registry.DISPLAY_NAMES.get(network, network)} yet.")]
+        return [Problem("channel", _("Rupor cannot publish to %(network)s yet.") % {"network": registry.DISPLAY_NAMES.get(network, network)})]
     adapter = registry.adapter(network)
     content = variant_content(variant)
     return adapter.validate(content)
@@ -144,11 +145,11 @@ def _check_poll(poll: dict[str, Any] | None, index: int) -> dict[str, Any] | Non
     if poll is None:
         return None
     if not isinstance(poll, dict):
-        raise PlanningError("A poll is an object with a question and options.", f"variants[{index}].poll")
+        raise PlanningError(_("A poll is an object with a question and options."), f"variants[{index}].poll")
     question = str(poll.get("question", "")).strip()
     options = poll.get("options")
     if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
-        raise PlanningError("Poll options are a list of texts.", f"variants[{index}].poll.options")
+        raise PlanningError(_("Poll options are a list of texts."), f"variants[{index}].poll.options")
     return {
         "question": question, "options": [o.strip() for o in options],
         "multiple": bool(poll.get("multiple", False)), "anonymous": bool(poll.get("anonymous", True)),
@@ -168,7 +169,7 @@ def _resolve_time(workspace: Workspace, data: PostInput) -> dt.datetime | None:
 
 def _require(actor: Actor, perm: Perm) -> None:
     if not actor.can(perm):
-        raise PlanningError("Your role does not allow this.", status=403)
+        raise PlanningError(_("Your role does not allow this."), status=403)
 
 
 def _write_variants(workspace_id: int, post: Post, variants: Sequence[VariantInput]) -> None:
@@ -177,24 +178,30 @@ def _write_variants(workspace_id: int, post: Post, variants: Sequence[VariantInp
     channels = {c.pk: c for c in Channel.live.filter(workspace_id=workspace_id, pk__in=channel_ids)}
     for index, v in enumerate(variants):
         if v.channel_id not in channels:
-            raise PlanningError(f"Channel {v.channel_id} does not exist in this workspace.", f"variants[{index}].channel_id")
+            raise PlanningError(
+                _("Channel %(id)s does not exist in this workspace.") % {"id": v.channel_id}, f"variants[{index}].channel_id",
+            )
         if v.channel_id in seen:
-            raise PlanningError("A post has one variant per channel; this channel is listed twice.", f"variants[{index}].channel_id")
+            raise PlanningError(
+                _("A post has one variant per channel; this channel is listed twice."), f"variants[{index}].channel_id",
+            )
         seen.add(v.channel_id)
     media_ids = {m for v in variants for m in v.media_ids}
     media = {m.pk: m for m in Media.objects.filter(workspace_id=workspace_id, pk__in=media_ids)}
     for index, v in enumerate(variants):
         missing = [m for m in v.media_ids if m not in media]
         if missing:
-            raise PlanningError(f"Media {missing[0]} does not exist in this workspace.", f"variants[{index}].media_ids")
+            raise PlanningError(
+                _("Media %(id)s does not exist in this workspace.") % {"id": missing[0]}, f"variants[{index}].media_ids",
+            )
     keep = {v.channel_id for v in variants}
     removed = list(post.variants.exclude(channel_id__in=keep).values_list("pk", flat=True))
     if removed:
         if publishing.has_started(removed):
-            raise PlanningError("A channel this post was already published to cannot be removed from it.", "variants", 409)
+            raise PlanningError(_("A channel this post was already published to cannot be removed from it."), "variants", 409)
         PostVariant.objects.filter(pk__in=removed).delete()
     for index, v in enumerate(variants):
-        variant, _ = PostVariant.objects.get_or_create(post=post, channel_id=v.channel_id)
+        variant, _created = PostVariant.objects.get_or_create(post=post, channel_id=v.channel_id)
         variant.text = post.text if v.text is None else v.text
         variant.link = (v.link or "").strip()
         variant.poll = _check_poll(v.poll, index)
@@ -210,13 +217,13 @@ def _write_variants(workspace_id: int, post: Post, variants: Sequence[VariantInp
 def _validate_for_schedule(post: Post) -> None:
     variants = list(post.variants.select_related("channel").prefetch_related("variantmedia_set__media"))
     if not variants:
-        raise PlanningError("Choose at least one channel before scheduling.", "variants")
+        raise PlanningError(_("Choose at least one channel before scheduling."), "variants")
     errors: list[Problem] = []
     for index, variant in enumerate(variants):
         for problem in variant_problems(variant):
             errors.append(Problem(f"variants[{index}].{problem.field}", f"{variant.channel.name}: {problem.message}"))
     if errors:
-        raise PlanningError("Some variants do not fit their networks.", errors[0].field, 422, errors)
+        raise PlanningError(_("Some variants do not fit their networks."), errors[0].field, 422, errors)
 
 
 def _sync(post: Post, actor: Actor) -> None:
@@ -243,9 +250,9 @@ def update_post(actor: Actor, post_id: int, data: PostInput, fields: set[str]) -
     with transaction.atomic():
         post = Post.objects.select_for_update().filter(workspace=workspace, pk=post_id).first()
         if post is None:
-            raise PlanningError("No such post.", status=404)
+            raise PlanningError(_("No such post."), status=404)
         if post.status == Post.Status.SCHEDULED and not actor.can(Perm.POSTS_PUBLISH):
-            raise PlanningError("This post is scheduled; only a manager can change it now.", status=403)
+            raise PlanningError(_("This post is scheduled; only a manager can change it now."), status=403)
         merged = PostInput(
             title=data.title if "title" in fields else post.title,
             text=data.text if "text" in fields else post.text,
@@ -272,20 +279,20 @@ def _apply(
 
     status = data.status
     if status not in Post.Status.values:
-        raise PlanningError(f"{status!r} is not a post status.", "status")
+        raise PlanningError(_("%(status)s is not a post status.") % {"status": repr(status)}, "status")
     if status == Post.Status.SCHEDULED and not actor.can(Perm.POSTS_PUBLISH):
-        raise PlanningError("Your role can write drafts but not schedule them; ask a manager.", "status", 403)
+        raise PlanningError(_("Your role can write drafts but not schedule them; ask a manager."), "status", 403)
     if status not in (Post.Status.DRAFT, Post.Status.SCHEDULED, Post.Status.CANCELLED) and creating:
-        raise PlanningError("A new post is a draft or scheduled.", "status")
+        raise PlanningError(_("A new post is a draft or scheduled."), "status")
     if len(data.title) > 200:
-        raise PlanningError("The internal title has at most 200 characters.", "title")
+        raise PlanningError(_("The internal title has at most 200 characters."), "title")
     when = _resolve_time(workspace, data)
     if when is not None and time_changed and status == Post.Status.SCHEDULED and when < clock.now() - PAST_GRACE:
-        raise PlanningError("This time is in the past; choose a later time or publish now.", "scheduled_at")
+        raise PlanningError(_("This time is in the past; choose a later time or publish now."), "scheduled_at")
     if status == Post.Status.SCHEDULED and when is None:
-        raise PlanningError("A scheduled post needs a time (or publish now).", "scheduled_at")
+        raise PlanningError(_("A scheduled post needs a time (or publish now)."), "scheduled_at")
     if data.rubric_id is not None and not workspace.rubrics.filter(pk=data.rubric_id).exists():
-        raise PlanningError(f"Rubric {data.rubric_id} does not exist in this workspace.", "rubric_id")
+        raise PlanningError(_("Rubric %(id)s does not exist in this workspace.") % {"id": data.rubric_id}, "rubric_id")
     # Approval (docs/decisions/0005-approvals.md): changed content withdraws an approval, and a
     # request to schedule becomes what the workspace's approval mode allows.
     review = None
@@ -321,13 +328,14 @@ def delete_post(actor: Actor, post_id: int) -> None:
     with transaction.atomic():
         post = Post.objects.select_for_update().filter(workspace_id=actor.workspace_id, pk=post_id).first()
         if post is None:
-            raise PlanningError("No such post.", status=404)
+            raise PlanningError(_("No such post."), status=404)
         if post.status == Post.Status.SCHEDULED and not actor.can(Perm.POSTS_PUBLISH):
-            raise PlanningError("This post is scheduled; only a manager can delete it.", status=403)
+            raise PlanningError(_("This post is scheduled; only a manager can delete it."), status=403)
         variant_ids = list(post.variants.values_list("pk", flat=True))
         if publishing.has_started(variant_ids):
             raise PlanningError(
-                "This post is being or has been published; it stays in the plan as a record. Cancel what has not gone out instead.",
+                _("This post is being or has been published; it stays in the plan as a record. "
+                  "Cancel what has not gone out instead."),
                 status=409,
             )
         label = str(post)
@@ -352,16 +360,18 @@ def reschedule_post(actor: Actor, post_id: int, when: dt.datetime) -> Post:
     _require(actor, Perm.POSTS_EDIT)
     post = Post.objects.filter(workspace_id=actor.workspace_id, pk=post_id).first()
     if post is None:
-        raise PlanningError("No such post.", status=404)
+        raise PlanningError(_("No such post."), status=404)
     if publishing.has_started(list(post.variants.values_list("pk", flat=True))):
-        raise PlanningError("This post is being or has been published; it stays at the time it went out.", "scheduled_at", 409)
+        raise PlanningError(
+            _("This post is being or has been published; it stays at the time it went out."), "scheduled_at", 409,
+        )
     workspace = Workspace.objects.get(pk=actor.workspace_id)
     try:
         instant = to_utc(when, workspace.timezone)
     except LocalTimeError as exc:
         raise PlanningError(str(exc), "scheduled_at") from exc
     if instant < clock.now() - PAST_GRACE:
-        raise PlanningError("This time is in the past; choose a later time.", "scheduled_at")
+        raise PlanningError(_("This time is in the past; choose a later time."), "scheduled_at")
     fields = {"scheduled_at"}
     data = PostInput(scheduled_at=when)
     if post.status == Post.Status.APPROVED and actor.can(Perm.POSTS_PUBLISH):

@@ -15,6 +15,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from rupor.accounts.models import Workspace
 from rupor.accounts.roles import Perm
@@ -28,6 +30,13 @@ from rupor.planning.service import PlanningError, PostInput, get_post, update_po
 #: How far ahead "next free slot" looks.
 HORIZON_DAYS = 7 * 12
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+#: Weekday names as they stand inside a sentence ("… already has a slot on Monday at 10:00.").
+WEEKDAY_NAMES = (
+    pgettext_lazy("weekday in a sentence", "Monday"), pgettext_lazy("weekday in a sentence", "Tuesday"),
+    pgettext_lazy("weekday in a sentence", "Wednesday"), pgettext_lazy("weekday in a sentence", "Thursday"),
+    pgettext_lazy("weekday in a sentence", "Friday"), pgettext_lazy("weekday in a sentence", "Saturday"),
+    pgettext_lazy("weekday in a sentence", "Sunday"),
+)
 #: Posts in these states do not occupy a slot.
 NOT_OCCUPYING = (Post.Status.CANCELLED, Post.Status.REJECTED)
 
@@ -43,7 +52,7 @@ class SlotView:
 def _channel(workspace_id: int, channel_id: int, field: str = "channel_id") -> Channel:
     channel = Channel.live.filter(workspace_id=workspace_id, pk=channel_id).first()
     if channel is None:
-        raise PlanningError(f"Channel {channel_id} does not exist in this workspace.", field, 404)
+        raise PlanningError(_("Channel %(id)s does not exist in this workspace.") % {"id": channel_id}, field, 404)
     return channel
 
 
@@ -64,12 +73,12 @@ def parse_weekday(value: int | str) -> int:
         for index, full in enumerate(WEEKDAYS):
             if len(name) >= 2 and full.startswith(name):
                 return index
-    raise PlanningError("A weekday is 0 (Monday) to 6 (Sunday), or its English name.", "weekday")
+    raise PlanningError(_("A weekday is 0 (Monday) to 6 (Sunday), or its English name."), "weekday")
 
 
 def add_slot(actor: Actor, channel_id: int, weekday: int | str, time: dt.time) -> SlotView:
     if not actor.can(Perm.POSTS_PUBLISH):
-        raise PlanningError("Your role does not allow changing the queue.", status=403)
+        raise PlanningError(_("Your role does not allow changing the queue."), status=403)
     channel = _channel(actor.workspace_id, channel_id)
     day = parse_weekday(weekday)
     time = time.replace(second=0, microsecond=0, tzinfo=None)
@@ -77,17 +86,21 @@ def add_slot(actor: Actor, channel_id: int, weekday: int | str, time: dt.time) -
         with transaction.atomic():
             slot = QueueSlot.objects.create(channel=channel, weekday=day, time=time)
     except IntegrityError as exc:
-        raise PlanningError(f"{channel.name} already has a slot on {WEEKDAYS[day].title()} at {time:%H:%M}.", "time", 409) from exc
+        raise PlanningError(
+            _("%(channel)s already has a slot on %(weekday)s at %(time)s.")
+            % {"channel": channel.name, "weekday": WEEKDAY_NAMES[day], "time": f"{time:%H:%M}"},
+            "time", 409,
+        ) from exc
     record(actor.workspace_id, actor, "queue.slot.add", "channel", channel.pk, f"{WEEKDAYS[day]} {time:%H:%M}")
     return SlotView(slot.pk, channel.pk, day, time)
 
 
 def delete_slot(actor: Actor, slot_id: int) -> None:
     if not actor.can(Perm.POSTS_PUBLISH):
-        raise PlanningError("Your role does not allow changing the queue.", status=403)
+        raise PlanningError(_("Your role does not allow changing the queue."), status=403)
     slot = QueueSlot.objects.filter(pk=slot_id, channel__workspace_id=actor.workspace_id).first()
     if slot is None:
-        raise PlanningError("No such queue slot.", status=404)
+        raise PlanningError(_("No such queue slot."), status=404)
     slot.delete()
     record(actor.workspace_id, actor, "queue.slot.delete", "channel", slot.channel_id, f"{WEEKDAYS[slot.weekday]} {slot.time:%H:%M}")
 
@@ -131,15 +144,16 @@ def next_free_slot(workspace_id: int, channel_ids: list[int], *, after: dt.datet
 def add_to_queue(actor: Actor, post_id: int) -> Post:
     """Give the post the next free slot of its channels (scheduling it when the actor may)."""
     if not actor.can(Perm.POSTS_EDIT):
-        raise PlanningError("Your role does not allow this.", status=403)
+        raise PlanningError(_("Your role does not allow this."), status=403)
     post = get_post(actor.workspace_id, post_id)
     channel_ids = [v.channel_id for v in post.variants.all()]
     if not channel_ids:
-        raise PlanningError("Choose at least one channel before adding the post to the queue.", "variants")
+        raise PlanningError(_("Choose at least one channel before adding the post to the queue."), "variants")
     when = next_free_slot(actor.workspace_id, channel_ids, exclude_post_id=post.pk)
     if when is None:
         raise PlanningError(
-            "None of this post's channels has a free queue slot in the next 12 weeks; add queue slots first.", "channel_id", 409,
+            _("None of this post's channels has a free queue slot in the next 12 weeks; add queue slots first."),
+            "channel_id", 409,
         )
     status = Post.Status.SCHEDULED if actor.can(Perm.POSTS_PUBLISH) else post.status
     if status in (Post.Status.CANCELLED, Post.Status.APPROVED) and not actor.can(Perm.POSTS_PUBLISH):
