@@ -91,7 +91,10 @@ def list_networks(request: HttpRequest) -> Any:
             out.append({
                 "key": key, "name": name, "available": True,
                 "capabilities": sorted(c.value for c in adapter.capabilities),
-                "credential_fields": [dataclasses.asdict(f) for f in adapter.credential_fields],
+                "credential_fields": [
+                    {**dataclasses.asdict(f), "label": str(f.label), "help": str(f.help)}  # lazy translations
+                    for f in adapter.credential_fields
+                ],
                 "limits": limits,
             })
         else:

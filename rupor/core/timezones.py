@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
+from django.utils.translation import gettext as _
+
 
 class LocalTimeError(ValueError):
     """The local time does not exist (clocks jumped forward over it)."""
@@ -27,7 +29,8 @@ def to_utc(value: dt.datetime, tz_name: str) -> dt.datetime:
     round_trip = local.astimezone(dt.UTC).astimezone(tz)
     if round_trip.replace(tzinfo=None) != value:
         raise LocalTimeError(
-            f"{value:%Y-%m-%d %H:%M} does not exist in {tz_name}: the clocks jump forward over it."
+            _("%(time)s does not exist in %(zone)s: the clocks jump forward over it.")
+            % {"time": f"{value:%Y-%m-%d %H:%M}", "zone": tz_name}
         )
     return local.astimezone(dt.UTC)
 

@@ -16,9 +16,12 @@ import datetime as dt
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from rupor.networks.errors import NotSupported
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise
 
 
 class Capability(enum.StrEnum):
@@ -85,13 +88,17 @@ class Limits:
 
 @dataclass(frozen=True)
 class CredentialField:
-    """One field a person fills in to connect a channel (shown in the UI and API docs)."""
+    """One field a person fills in to connect a channel (shown in the UI and API docs).
+
+    ``label`` and ``help`` are usually ``gettext_lazy`` strings, translated when rendered; call
+    ``str()`` on them where a plain string is needed (JSON, pydantic).
+    """
 
     name: str
-    label: str
+    label: _StrOrPromise
     secret: bool = True
     required: bool = True
-    help: str = ""
+    help: _StrOrPromise = ""
 
 
 @dataclass(frozen=True)

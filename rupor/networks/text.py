@@ -6,6 +6,8 @@ import re
 from typing import TYPE_CHECKING
 
 import regex
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, npgettext, pgettext
 
 from rupor.networks.base import Content, Limits, Problem, TextUnit
 
@@ -64,47 +66,111 @@ def count_links(text: str) -> int:
     return len(_URL.findall(text))
 
 
+def kind_name(kind: str) -> str:
+    """A media kind ("photo", "video", "document") in the active language; unknown kinds as given."""
+    names = {
+        "photo": pgettext("media kind", "photo"),
+        "video": pgettext("media kind", "video"),
+        "document": pgettext("media kind", "document"),
+    }
+    return names.get(kind, kind)
+
+
+def unit_name(unit: TextUnit, count: int) -> str:
+    """The unit's name for ``count`` of it, in the active language (English: the unit's value)."""
+    if unit == TextUnit.UTF16:
+        return npgettext("text length unit", "utf16", "utf16", count)
+    if unit == TextUnit.GRAPHEMES:
+        return npgettext("text length unit", "graphemes", "graphemes", count)
+    if unit == TextUnit.BYTES:
+        return npgettext("text length unit", "bytes", "bytes", count)
+    if unit == TextUnit.WEIGHTED:
+        return npgettext("text length unit", "weighted", "weighted", count)
+    return npgettext("text length unit", "chars", "chars", count)
+
+
 def validate_against_limits(adapter: Adapter, content: Content) -> list[Problem]:
-    """Generic checks from :class:`Limits`; adapters add their own rules on top."""
+    """Generic checks from :class:`Limits`; adapters add their own rules on top.
+
+    Messages are in the active language (English when none is active, as in the worker).
+    """
     limits: Limits = adapter.limits
     problems: list[Problem] = []
     name = adapter.display_name
     unit = limits.text_unit
     length = adapter.text_length(content.text)
-    text_max = limits.caption_max if content.media and limits.caption_max is not None else limits.text_max
+    caption = bool(content.media) and limits.caption_max is not None
+    text_max = limits.caption_max if caption else limits.text_max
     if text_max is not None and length > text_max:
-        what = "caption" if content.media and limits.caption_max is not None else "text"
-        problems.append(Problem("text", f"{name} allows {text_max} {unit.value} in a {what}; this one has {length}."))
+        args = {"network": name, "max": text_max, "unit": unit_name(unit, text_max), "length": length}
+        if caption:
+            message = _("%(network)s allows %(max)s %(unit)s in a caption; this one has %(length)s.") % args
+        else:
+            message = _("%(network)s allows %(max)s %(unit)s in a text; this one has %(length)s.") % args
+        problems.append(Problem("text", message))
     if not content.text.strip() and not content.media and content.poll is None and not content.link:
-        problems.append(Problem("text", "The post is empty: add text, media, a poll or a link."))
+        problems.append(Problem("text", _("The post is empty: add text, media, a poll or a link.")))
     media_count = len(content.media)
     if limits.media_max is not None and media_count > limits.media_max:
-        problems.append(Problem("media", f"{name} allows at most {limits.media_max} media items; this post has {media_count}."))
+        problems.append(Problem("media", ngettext(
+            "%(network)s allows at most %(max)s media item; this post has %(count)s.",
+            "%(network)s allows at most %(max)s media items; this post has %(count)s.",
+            limits.media_max,
+        ) % {"network": name, "max": limits.media_max, "count": media_count}))
     for index, item in enumerate(content.media):
         allowed = limits.photo_types if item.kind == "photo" else limits.video_types
         if item.kind in ("photo", "video") and item.content_type not in allowed:
-            problems.append(Problem(f"media[{index}]", f"{name} does not accept {item.content_type} as a {item.kind}."))
+            args = {"network": name, "type": item.content_type}
+            if item.kind == "photo":
+                message = _("%(network)s does not accept %(type)s as a photo.") % args
+            else:
+                message = _("%(network)s does not accept %(type)s as a video.") % args
+            problems.append(Problem(f"media[{index}]", message))
         cap = limits.photo_max_bytes if item.kind == "photo" else limits.video_max_bytes
         if cap is not None and len(item.data) > cap:
-            problems.append(Problem(f"media[{index}]", f"{item.filename} is {len(item.data)} bytes; {name} allows {cap}."))
+            problems.append(Problem(f"media[{index}]", ngettext(
+                "%(file)s is %(size)s byte; %(network)s allows %(max)s.",
+                "%(file)s is %(size)s bytes; %(network)s allows %(max)s.",
+                len(item.data),
+            ) % {"file": item.filename, "size": len(item.data), "network": name, "max": cap}))
     if content.poll is not None:
         poll = content.poll
         n = len(poll.options)
         if limits.poll_options_min is not None and n < limits.poll_options_min:
-            problems.append(Problem("poll.options", f"{name} needs at least {limits.poll_options_min} poll options."))
+            problems.append(Problem("poll.options", ngettext(
+                "%(network)s needs at least %(min)s poll option.",
+                "%(network)s needs at least %(min)s poll options.",
+                limits.poll_options_min,
+            ) % {"network": name, "min": limits.poll_options_min}))
         if limits.poll_options_max is not None and n > limits.poll_options_max:
-            problems.append(Problem("poll.options", f"{name} allows at most {limits.poll_options_max} poll options."))
+            problems.append(Problem("poll.options", ngettext(
+                "%(network)s allows at most %(max)s poll option.",
+                "%(network)s allows at most %(max)s poll options.",
+                limits.poll_options_max,
+            ) % {"network": name, "max": limits.poll_options_max}))
         if limits.poll_question_max is not None and len(poll.question) > limits.poll_question_max:
-            problems.append(Problem("poll.question", f"{name} allows {limits.poll_question_max} characters in a poll question."))
+            problems.append(Problem("poll.question", ngettext(
+                "%(network)s allows %(max)s character in a poll question.",
+                "%(network)s allows %(max)s characters in a poll question.",
+                limits.poll_question_max,
+            ) % {"network": name, "max": limits.poll_question_max}))
         if not poll.question.strip():
-            problems.append(Problem("poll.question", "The poll needs a question."))
+            problems.append(Problem("poll.question", _("The poll needs a question.")))
         for index, option in enumerate(poll.options):
             if limits.poll_option_max is not None and len(option) > limits.poll_option_max:
-                problems.append(Problem(f"poll.options[{index}]", f"{name} allows {limits.poll_option_max} characters in a poll option."))
+                problems.append(Problem(f"poll.options[{index}]", ngettext(
+                    "%(network)s allows %(max)s character in a poll option.",
+                    "%(network)s allows %(max)s characters in a poll option.",
+                    limits.poll_option_max,
+                ) % {"network": name, "max": limits.poll_option_max}))
             if not option.strip():
-                problems.append(Problem(f"poll.options[{index}]", "Poll options cannot be empty."))
+                problems.append(Problem(f"poll.options[{index}]", _("Poll options cannot be empty.")))
     if limits.links_max is not None:
         links = count_links(content.text) + (1 if content.link else 0)
         if links > limits.links_max:
-            problems.append(Problem("link", f"{name} allows at most {limits.links_max} link(s) in a post."))
+            problems.append(Problem("link", ngettext(
+                "%(network)s allows at most %(max)s link in a post.",
+                "%(network)s allows at most %(max)s links in a post.",
+                limits.links_max,
+            ) % {"network": name, "max": limits.links_max}))
     return problems

@@ -17,6 +17,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from rupor.core import clock, http
 from rupor.networks import errors
@@ -42,6 +44,7 @@ from rupor.networks.base import (
     TextUnit,
 )
 from rupor.networks.ok import wire
+from rupor.networks.text import kind_name
 
 #: Methods whose repetition could duplicate something visible: an ambiguous failure is
 #: an unknown outcome, never "nothing happened".
@@ -95,24 +98,30 @@ class OkAdapter(Adapter):
     credential_fields = (
         CredentialField(
             "application_key",
-            "Application public key",
+            gettext_lazy("Application public key"),
             secret=False,
-            help="The public key of your OK application. OK e-mails it when the application is registered; "
-            "it is also shown in the application's settings on ok.ru.",
+            help=gettext_lazy(
+                "The public key of your OK application. OK e-mails it when the application is registered; "
+                "it is also shown in the application's settings on ok.ru."
+            ),
         ),
         CredentialField(
             "application_secret_key",
-            "Application secret key",
-            help="The secret key of the same OK application, from the same e-mail or settings page. "
-            "Rupor only uses it to sign requests and never sends it to OK.",
+            gettext_lazy("Application secret key"),
+            help=gettext_lazy(
+                "The secret key of the same OK application, from the same e-mail or settings page. "
+                "Rupor only uses it to sign requests and never sends it to OK."
+            ),
         ),
         CredentialField(
             "access_token",
-            "Access token",
-            help="The long-lived access token of a group administrator, obtained when they allowed the "
-            "application (permissions VALUABLE_ACCESS, GROUP_CONTENT and LONG_ACCESS_TOKEN). It lives "
-            "30 days and every request extends it, so a group Rupor posts to or checks regularly stays "
-            "connected.",
+            gettext_lazy("Access token"),
+            help=gettext_lazy(
+                "The long-lived access token of a group administrator, obtained when they allowed the "
+                "application (permissions VALUABLE_ACCESS, GROUP_CONTENT and LONG_ACCESS_TOKEN). It lives "
+                "30 days and every request extends it, so a group Rupor posts to or checks regularly stays "
+                "connected."
+            ),
         ),
     )
     #: How far back reconciliation looks for a topic with the same text.
@@ -174,16 +183,19 @@ class OkAdapter(Adapter):
         uid = str(me.get("uid", ""))
         groups = self._call(channel, "group.getInfo", {"uids": gid, "fields": "uid,name,shortname,members_count"})
         if not groups:
-            raise errors.Rejected(f"There is no OK group with the id {gid}, or it is closed to this account.", code=wire.NOT_FOUND, needs_person=True)
+            raise errors.Rejected(_("There is no OK group with the id %(id)s, or it is closed to this account.") % {"id": gid},
+                                  code=wire.NOT_FOUND, needs_person=True)
         group = groups[0]
         relations = self._call(channel, "group.getUserGroupsByIds", {"group_id": gid, "uids": uid})
         status = next((str(r.get("status", "")).upper() for r in relations or () if str(r.get("userId")) == uid), "")
         can_post = bool(self._call(channel, "users.hasAppPermission", {"ext_perm": "GROUP_CONTENT"}))
-        notes = ["The access token lives 30 days and every request extends it; reconnect if the group is left idle for a month."]
+        notes = [_("The access token lives 30 days and every request extends it; reconnect if the group is left idle "
+                   "for a month.")]
         if status not in PUBLISHER_STATUSES:
-            notes.append(f"{me.get('name') or 'The connected account'} is not an administrator or moderator of this group, so Rupor cannot publish here.")
+            notes.append(_("%(account)s is not an administrator or moderator of this group, so Rupor cannot publish here.")
+                         % {"account": me.get("name") or _("The connected account")})
         if not can_post:
-            notes.append("The OK application has not been granted GROUP_CONTENT, so it cannot post to groups.")
+            notes.append(_("The OK application has not been granted GROUP_CONTENT, so it cannot post to groups."))
         return ChannelInfo(
             remote_id=gid,
             name=str(group.get("name", gid)),
@@ -198,14 +210,17 @@ class OkAdapter(Adapter):
         problems = super().validate(content)
         for index, item in enumerate(content.media):
             if item.kind not in ("photo", "video"):
-                problems.append(Problem(f"media[{index}]", f"{self.display_name} posts take photos and videos, not a {item.kind}."))
+                problems.append(Problem(f"media[{index}]", _("%(network)s posts take photos and videos, not a %(kind)s.")
+                                        % {"network": self.display_name, "kind": kind_name(item.kind)}))
             elif item.kind == "video" and item.content_type in wire.VIDEO_TYPES:
                 if len(item.data) < wire.VIDEO_MIN_BYTES:
-                    problems.append(Problem(f"media[{index}]", f"{item.filename} is too small: {self.display_name} takes videos of 16 KB or more."))
+                    problems.append(Problem(f"media[{index}]", _("%(file)s is too small: %(network)s takes videos of 16 KB or more.")
+                                            % {"file": item.filename, "network": self.display_name}))
                 elif not wire.looks_like_video(item.data):
-                    problems.append(Problem(f"media[{index}]", f"{item.filename} does not look like a video file {self.display_name} can play."))
+                    problems.append(Problem(f"media[{index}]", _("%(file)s does not look like a video file %(network)s can play.")
+                                            % {"file": item.filename, "network": self.display_name}))
         if content.pin:
-            problems.append(Problem("pin", f"Rupor cannot pin posts on {self.display_name}."))
+            problems.append(Problem("pin", _("Rupor cannot pin posts on %(network)s.") % {"network": self.display_name}))
         return problems
 
     def rate_limits(self, channel: ChannelAccess, content: Content | None = None) -> Sequence[RateLimit]:

@@ -29,6 +29,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import httpx
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from rupor.core import clock, http
 from rupor.networks.base import (
@@ -64,7 +66,6 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 BOT_PER_SECOND = 30
 CHAT_PER_SECOND = 1
 GROUP_PER_MINUTE = 20
-_NO_HISTORY = "The Telegram Bot API cannot read view counts or channel history; Rupor shows reactions and subscriber counts only."
 
 
 class TelegramAdapter(Adapter):
@@ -87,11 +88,11 @@ class TelegramAdapter(Adapter):
         comment_max=4096, message_max=4096, delete_window=dt.timedelta(hours=48),
     )
     credential_fields: ClassVar[tuple[CredentialField, ...]] = (
-        CredentialField("bot_token", "Bot token", help="From @BotFather, like 123456:ABC-DEF…"),
+        CredentialField("bot_token", gettext_lazy("Bot token"), help=gettext_lazy("From @BotFather, like 123456:ABC-DEF…")),
         CredentialField(
-            "webhook_secret", "Webhook secret", required=False,
-            help="Optional: 1 to 256 letters, digits, _ or -. Telegram sends it with every update so Rupor can "
-                 "tell real deliveries from forged ones.",
+            "webhook_secret", gettext_lazy("Webhook secret"), required=False,
+            help=gettext_lazy("Optional: 1 to 256 letters, digits, _ or -. Telegram sends it with every update so Rupor "
+                              "can tell real deliveries from forged ones."),
         ),
     )
 
@@ -143,16 +144,16 @@ class TelegramAdapter(Adapter):
             try:
                 plain = parse_html(content.text)[0]
             except EntityParseError as exc:
-                problems.append(Problem("text", f"The formatting is invalid: {exc}."))
+                problems.append(Problem("text", _("The formatting is invalid: %(error)s.") % {"error": exc}))
         measured = dataclasses.replace(content, text=plain)
         problems.extend(super().validate(measured))
         if content.poll is not None and content.media:
-            problems.append(Problem("poll", "Telegram cannot attach photos or videos to a poll; post them separately."))
+            problems.append(Problem("poll", _("Telegram cannot attach photos or videos to a poll; post them separately.")))
         for index, item in enumerate(content.media):
             if item.kind not in ("photo", "video"):
-                problems.append(Problem(f"media[{index}]", "Telegram posts from Rupor support photos and videos only."))
+                problems.append(Problem(f"media[{index}]", _("Telegram posts from Rupor support photos and videos only.")))
         if content.poll is not None and not content.poll.anonymous:
-            problems.append(Problem("poll.anonymous", "Polls in Telegram channels must be anonymous."))
+            problems.append(Problem("poll.anonymous", _("Polls in Telegram channels must be anonymous.")))
         return problems
 
     # -- connection ---------------------------------------------------------------------------
@@ -164,19 +165,21 @@ class TelegramAdapter(Adapter):
         status = member.get("status")
         is_channel = chat.get("type") == "channel"
         if status not in ("administrator", "creator") and (is_channel or status in ("left", "kicked")):
-            raise Rejected("The bot is not an administrator of the channel.", code="not_admin",
+            raise Rejected(_("The bot is not an administrator of the channel."), code="not_admin",
                                excerpt=f"status={status}", needs_person=True)
         if is_channel and status == "administrator" and not member.get("can_post_messages"):
-            raise Rejected("The bot is an administrator of the channel but may not post messages; "
-                           "turn on “Post messages” in its administrator rights.",
+            raise Rejected(_("The bot is an administrator of the channel but may not post messages; "
+                             "turn on “Post messages” in its administrator rights."),
                            code="no_post_rights", excerpt="can_post_messages=false", needs_person=True)
         members = self._call(channel, "getChatMemberCount", {"chat_id": chat["id"]})
-        notes = [_NO_HISTORY]
+        notes = [_("The Telegram Bot API cannot read view counts or channel history; Rupor shows reactions and "
+                   "subscriber counts only.")]
         if is_channel:
             if chat.get("linked_chat_id"):
-                notes.append("Comments come from the channel's linked discussion group; the bot must be a member of it.")
+                notes.append(_("Comments come from the channel's linked discussion group; the bot must be a member of it."))
             else:
-                notes.append("The channel has no linked discussion group, so it has no comments and first comments cannot be posted.")
+                notes.append(_("The channel has no linked discussion group, so it has no comments and first comments "
+                               "cannot be posted."))
         username = chat.get("username")
         return ChannelInfo(
             remote_id=str(chat["id"]), name=str(chat.get("title") or username or chat["id"]),

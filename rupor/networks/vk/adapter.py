@@ -25,6 +25,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import httpx
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from rupor.core import http
 from rupor.networks import errors
@@ -56,6 +58,7 @@ from rupor.networks.base import (
     UpdatesPage,
     WebhookResult,
 )
+from rupor.networks.text import kind_name
 from rupor.networks.vk import wire
 
 USER, GROUP = "user_token", "group_token"
@@ -189,25 +192,31 @@ class VkAdapter(Adapter):
     )
     credential_fields = (
         CredentialField(
-            "user_token", "Administrator's user token",
-            help="An access token of a VK user who is an administrator or editor of the community, with the "
-                 "rights wall, photos, groups, stats and offline. VK lets only user tokens publish on a "
-                 "community wall, upload photos, create polls and read statistics.",
+            "user_token", gettext_lazy("Administrator's user token"),
+            help=gettext_lazy(
+                "An access token of a VK user who is an administrator or editor of the community, with the "
+                "rights wall, photos, groups, stats and offline. VK lets only user tokens publish on a "
+                "community wall, upload photos, create polls and read statistics."
+            ),
         ),
         CredentialField(
-            "group_token", "Community token",
-            help="Created in the community: Manage → Working with API → Access tokens, with the rights to "
-                 "manage the community, messages and wall. Rupor uses it to answer comments, read and send "
-                 "community messages and receive events.",
+            "group_token", gettext_lazy("Community token"),
+            help=gettext_lazy(
+                "Created in the community: Manage → Working with API → Access tokens, with the rights to "
+                "manage the community, messages and wall. Rupor uses it to answer comments, read and send "
+                "community messages and receive events."
+            ),
         ),
         CredentialField(
-            "callback_confirmation", "Callback API confirmation string", secret=False, required=False,
-            help="Only if VK should send events to Rupor: the 'string to be returned' shown under Manage → "
-                 "Working with API → Callback API.",
+            "callback_confirmation", gettext_lazy("Callback API confirmation string"), secret=False, required=False,
+            help=gettext_lazy(
+                "Only if VK should send events to Rupor: the 'string to be returned' shown under Manage → "
+                "Working with API → Callback API."
+            ),
         ),
         CredentialField(
-            "callback_secret", "Callback API secret key", required=False,
-            help="The secret key you set under Callback API; Rupor refuses deliveries that do not carry it.",
+            "callback_secret", gettext_lazy("Callback API secret key"), required=False,
+            help=gettext_lazy("The secret key you set under Callback API; Rupor refuses deliveries that do not carry it."),
         ),
     )
 
@@ -306,13 +315,15 @@ class VkAdapter(Adapter):
         problems = super().validate(content)
         for index, media in enumerate(content.media):
             if media.kind not in ("photo", "video"):
-                problems.append(Problem(f"media[{index}]", f"VK posts take photos and videos; {media.filename} is a {media.kind}."))
+                problems.append(Problem(f"media[{index}]", _("VK posts take photos and videos; %(file)s is a %(kind)s.")
+                                        % {"file": media.filename, "kind": kind_name(media.kind)}))
             elif media.kind == "video" and media.content_type in wire.VIDEO_TYPES and not wire.looks_like_video(media.data):
-                problems.append(Problem(f"media[{index}]", f"{media.filename} does not look like a video file VK can play."))
+                problems.append(Problem(f"media[{index}]", _("%(file)s does not look like a video file VK can play.")
+                                        % {"file": media.filename}))
         if content.poll is not None and not content.text.strip() and not content.media:
-            problems.append(Problem("poll", "VK does not allow a poll as the only content of a post: add text, a photo or a video."))
+            problems.append(Problem("poll", _("VK does not allow a poll as the only content of a post: add text, a photo or a video.")))
         if content.first_comment is not None and len(content.first_comment) > (self.limits.comment_max or 0):
-            problems.append(Problem("first_comment", "The first comment is too long for VK."))
+            problems.append(Problem("first_comment", _("The first comment is too long for VK.")))
         return problems
 
     # -- connection ------------------------------------------------------------------------
@@ -320,26 +331,27 @@ class VkAdapter(Adapter):
         try:
             return abs(int(channel.remote_id))
         except ValueError as exc:
-            raise errors.Rejected("The VK community id must be a number.", needs_person=True) from exc
+            raise errors.Rejected(_("The VK community id must be a number."), needs_person=True) from exc
 
     def verify(self, channel: ChannelAccess) -> ChannelInfo:
         gid = self._gid(channel)
         own = self.call(channel, "groups.getById", {}, token=GROUP)["groups"][0]
         if int(own["id"]) != gid:
-            raise errors.Rejected(f"The community token belongs to another community ({own.get('name', own['id'])}).",
+            raise errors.Rejected(_("The community token belongs to another community (%(name)s).")
+                                  % {"name": own.get("name", own["id"])},
                                   needs_person=True)
         group = self.call(channel, "groups.getById", {"group_id": gid, "fields": "members_count,wall,can_post"})["groups"][0]
         if not group.get("is_admin") or int(group.get("admin_level", 0)) < 2:
-            raise errors.Rejected("The VK user whose token was given is not an editor or administrator of the "
-                                  "community, so Rupor cannot publish there.", needs_person=True, code="not_admin")
+            raise errors.Rejected(_("The VK user whose token was given is not an editor or administrator of the "
+                                    "community, so Rupor cannot publish there."), needs_person=True, code="not_admin")
         if group.get("wall") == 0:
-            raise errors.Rejected("The community's wall is turned off; turn it on in the community settings.",
+            raise errors.Rejected(_("The community's wall is turned off; turn it on in the community settings."),
                                   needs_person=True, code="wall_off")
         notes = []
         if group.get("wall") == 3:
-            notes.append("The wall is closed: only the community can post and members cannot comment.")
+            notes.append(_("The wall is closed: only the community can post and members cannot comment."))
         if int(group.get("admin_level", 0)) < 3:
-            notes.append("The user is an editor, not an administrator: Rupor cannot manage Callback API servers.")
+            notes.append(_("The user is an editor, not an administrator: Rupor cannot manage Callback API servers."))
         return ChannelInfo(remote_id=str(gid), name=str(group.get("name", "")),
                            url=f"https://vk.com/{group.get('screen_name') or f'club{gid}'}",
                            members=group.get("members_count"), can_publish=True, notes=tuple(notes))
