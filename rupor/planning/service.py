@@ -349,6 +349,18 @@ def content_for_variant(variant_id: int) -> tuple[str, Content]:
     return variant.channel.network, variant_content(variant)
 
 
+def text_only_contents(variant_ids: list[int]) -> dict[int, tuple[str, Content]]:
+    """(network, content) of each variant without media, read together (for a claimed batch).
+
+    Variants with media are left out: their files are read when their attempt starts
+    (:func:`content_for_variant`), never a whole batch at once.
+    """
+    if not variant_ids:
+        return {}
+    variants = PostVariant.objects.filter(pk__in=variant_ids).select_related("channel").prefetch_related("variantmedia_set")
+    return {v.pk: (v.channel.network, variant_content(v)) for v in variants if not v.variantmedia_set.all()}
+
+
 def reschedule_post(actor: Actor, post_id: int, when: dt.datetime) -> Post:
     """Move a post (or an idea) to another time, as the calendar's drag and drop does.
 

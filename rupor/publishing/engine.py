@@ -9,6 +9,13 @@ Read DESIGN.md, "The publishing engine (invariants)", first. In short:
   the channel and the late window at run time, waits for the shared rate-limit buckets, moves the
   target to ``publishing`` and stores an :class:`Attempt` *before* calling the network, then
   records the outcome by error class (never by message text).
+* The worker claims in batches (:func:`claim_batch`: the claim plus one read of the targets, their
+  channels, workspaces and text-only contents) and calls :func:`publish_claimed`. The common case
+  — scheduled, due, active channel, in its window — is decided from that snapshot and then
+  *started* by one conditional write that re-checks state, lease, due time and channel status
+  while it moves the target to ``publishing``, records the transition and stores the attempt;
+  success is *finished* by one write (attempt closed, target published, transition recorded).
+  Every other case, and any snapshot that no longer holds, takes the locked path (:func:`_begin`).
 * A target found in ``publishing`` with its lease expired had a call in flight when its worker
   stopped or when the outcome was unknown: it is *reconciled* — re-sent with the same
   idempotency key where the network honours one, else looked up on the network, else marked
@@ -19,11 +26,15 @@ Read DESIGN.md, "The publishing engine (invariants)", first. In short:
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import random
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -35,7 +46,7 @@ from rupor.channels.models import Channel
 from rupor.core import clock
 from rupor.core.logging import redact
 from rupor.networks import registry
-from rupor.networks.base import Adapter, ChannelAccess, Published, PublishRequest
+from rupor.networks.base import Adapter, ChannelAccess, Content, Published, PublishRequest
 from rupor.networks.errors import (
     AuthExpired,
     Duplicate,
@@ -48,7 +59,7 @@ from rupor.networks.errors import (
     UnknownOutcome,
 )
 from rupor.publishing import ratelimit
-from rupor.publishing.models import Attempt, PublicationTarget, TargetState
+from rupor.publishing.models import Attempt, PublicationTarget, TargetEvent, TargetState
 from rupor.publishing.service import transition
 
 log = logging.getLogger(__name__)
@@ -68,6 +79,8 @@ class Policy:
     waiting_max_polls: int = 60
     #: Wait inline for the rate limiter up to this long; longer waits put the target back.
     inline_rate_wait_s: float = 2.0
+    #: While another thread of the process waits for the same buckets, put targets back this long.
+    rate_defer_s: float = 1.0
 
 
 POLICY = Policy()
@@ -79,13 +92,35 @@ def lease_seconds() -> float:
 
 # -- claiming -----------------------------------------------------------------------------
 
-_CLAIMABLE = """
-    c.status = 'active' AND (
-        (t.state IN ('scheduled', 'waiting') AND t.next_attempt_at <= %s
-         AND (t.lease_expires_at IS NULL OR t.lease_expires_at < %s))
-        OR (t.state = 'publishing' AND (t.lease_expires_at IS NULL OR t.lease_expires_at < %s))
+#: The three ways a target is due; each is one range of an index, ``(state, next_attempt_at)``
+#: or ``(state, lease_expires_at)``, read in order and only as far as the claim needs. (One
+#: ``OR`` of the three made both databases read and sort *every* due target on each claim.)
+_DUE_BRANCHES = (
+    "t.state = 'scheduled' AND t.next_attempt_at <= %(now)s AND (t.lease_expires_at IS NULL OR t.lease_expires_at < %(now)s)",
+    "t.state = 'waiting' AND t.next_attempt_at <= %(now)s AND (t.lease_expires_at IS NULL OR t.lease_expires_at < %(now)s)",
+    "t.state = 'publishing' AND (t.lease_expires_at IS NULL OR t.lease_expires_at < %(now)s)",
+)
+
+
+def _claim_sql(postgres: bool) -> str:
+    branch = (
+        "SELECT t.id, t.next_attempt_at FROM publishing_publicationtarget t "
+        "JOIN channels_channel c ON c.id = t.channel_id "
+        "WHERE c.status = 'active' AND {cond} ORDER BY t.next_attempt_at LIMIT %(limit)s"
     )
-"""
+    update = (
+        "UPDATE publishing_publicationtarget SET lease_owner = %(owner)s, lease_expires_at = %(expires)s "
+        "WHERE id IN (SELECT id FROM ({union}) u ORDER BY next_attempt_at, id LIMIT %(limit)s) "
+        "AND (lease_expires_at IS NULL OR lease_expires_at < %(now)s) RETURNING id"
+    )
+    if postgres:
+        # Locking clauses are not allowed inside a UNION: lock each branch in its own CTE.
+        ctes = ", ".join(f"b{i} AS ({branch.format(cond=cond)} FOR UPDATE OF t SKIP LOCKED)"
+                         for i, cond in enumerate(_DUE_BRANCHES))
+        union = " UNION ALL ".join(f"SELECT * FROM b{i}" for i in range(len(_DUE_BRANCHES)))  # noqa: S608 - constants
+        return f"WITH {ctes} " + update.format(union=union)
+    union = " UNION ALL ".join(f"SELECT * FROM ({branch.format(cond=cond)})" for cond in _DUE_BRANCHES)  # noqa: S608
+    return update.format(union=union)
 
 
 def claim_due_targets(worker_id: str, limit: int, now: dt.datetime | None = None) -> list[int]:
@@ -100,20 +135,9 @@ def claim_due_targets(worker_id: str, limit: int, now: dt.datetime | None = None
     now = now or clock.now()
     expires = now + dt.timedelta(seconds=lease_seconds())
     ops = connection.ops
-    now_db = ops.adapt_datetimefield_value(now)
-    lock = " FOR UPDATE OF t SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-    sql = f"""
-        UPDATE publishing_publicationtarget SET lease_owner = %s, lease_expires_at = %s
-        WHERE id IN (
-            SELECT t.id FROM publishing_publicationtarget t
-            JOIN channels_channel c ON c.id = t.channel_id
-            WHERE {_CLAIMABLE}
-            ORDER BY t.next_attempt_at, t.id LIMIT %s{lock}
-        )
-        AND (lease_expires_at IS NULL OR lease_expires_at < %s)
-        RETURNING id
-    """  # noqa: S608 - only constant fragments are interpolated
-    params = [worker_id[:80], ops.adapt_datetimefield_value(expires), now_db, now_db, now_db, limit, now_db]
+    sql = _claim_sql(connection.features.has_select_for_update_skip_locked)
+    params = {"owner": worker_id[:80], "expires": ops.adapt_datetimefield_value(expires),
+              "now": ops.adapt_datetimefield_value(now), "limit": limit}
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         return sorted(row[0] for row in cursor.fetchall())
@@ -125,6 +149,140 @@ def renew_leases(worker_id: str, target_ids: list[int]) -> None:
         PublicationTarget.objects.filter(pk__in=target_ids, lease_owner=worker_id).update(
             lease_expires_at=clock.now() + dt.timedelta(seconds=lease_seconds())
         )
+
+
+def seconds_until_due(now: dt.datetime | None = None, *, at_most: float) -> float:
+    """How long until the next scheduled target falls due (at most ``at_most``): an idle worker
+    sleeps that long instead of a whole poll interval, so a post is claimed at its time."""
+    now = now or clock.now()
+    nxt = PublicationTarget.objects.filter(
+        state__in=(TargetState.SCHEDULED, TargetState.WAITING), next_attempt_at__gt=now,
+        next_attempt_at__lte=now + dt.timedelta(seconds=at_most),
+    ).order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first()
+    return at_most if nxt is None else max(0.005, (nxt - now).total_seconds())
+
+
+# -- a claimed batch, read in one go ---------------------------------------------------------
+
+
+@dataclass
+class Claim:
+    """What the checks before an attempt need, read for a whole claimed batch in one query.
+
+    It is a snapshot: every decision taken from it is either re-checked by the conditional
+    write that starts the attempt (state, lease, due time, channel status) or handed to the
+    locked path (:func:`_begin`), which re-reads everything.
+    """
+
+    id: int
+    state: str
+    lease_owner: str
+    lease_expires_at: dt.datetime | None
+    next_attempt_at: dt.datetime | None
+    due_at: dt.datetime | None
+    publish_late: bool
+    idempotency_key: str
+    variant_id: int
+    channel_id: int
+    workspace_id: int
+    progress: dict[str, Any]
+    channel_status: str
+    channel_network: str
+    channel_remote_id: str
+    channel_base_url: str
+    channel_settings: dict[str, Any]
+    channel_credentials: str  # encrypted, as stored
+    late_window_minutes: int
+    content: tuple[str, Content] | None = field(default=None, repr=False)
+    read_at: float = 0.0  # time.monotonic() when read
+
+
+#: Content read with a claimed batch is used only this soon after it was read; a target that
+#: waited longer in the worker (behind rate limits, say) reads its content again, so an edit
+#: made meanwhile is what goes out, as when each attempt read its own.
+CONTENT_FRESH_S = 1.0
+
+
+_CLAIM_FIELDS = {
+    "id": "pk", "state": "state", "lease_owner": "lease_owner", "lease_expires_at": "lease_expires_at",
+    "next_attempt_at": "next_attempt_at", "due_at": "due_at", "publish_late": "publish_late",
+    "idempotency_key": "idempotency_key", "variant_id": "variant_id", "channel_id": "channel_id",
+    "workspace_id": "workspace_id", "progress": "progress", "channel_status": "channel__status",
+    "channel_network": "channel__network", "channel_remote_id": "channel__remote_id",
+    "channel_base_url": "channel__base_url", "channel_settings": "channel__settings",
+    "channel_credentials": "channel__credentials_encrypted", "late_window_minutes": "workspace__late_window_minutes",
+}
+
+
+def read_claims(target_ids: list[int]) -> list[Claim]:
+    """Snapshots of these targets with their channel and workspace (one query), plus the
+    content of text-only variants (two more); in the order given."""
+    if not target_ids:
+        return []
+    rows = PublicationTarget.objects.filter(pk__in=target_ids).values(*_CLAIM_FIELDS.values())
+    by_id = {}
+    for row in rows:
+        claim = Claim(**{name: row[column] for name, column in _CLAIM_FIELDS.items()})
+        claim.progress = dict(claim.progress or {})
+        claim.channel_settings = dict(claim.channel_settings or {})
+        by_id[claim.id] = claim
+    claims = [by_id[i] for i in target_ids if i in by_id]
+    from rupor.planning import service as planning
+
+    contents = planning.text_only_contents([c.variant_id for c in claims if c.state == TargetState.SCHEDULED])
+    read_at = time.monotonic()
+    for claim in claims:
+        claim.content = contents.get(claim.variant_id)
+        claim.read_at = read_at
+    return claims
+
+
+def claim_batch(worker_id: str, limit: int, now: dt.datetime | None = None) -> list[Claim]:
+    """:func:`claim_due_targets`, returning what publishing them needs (:func:`publish_claimed`)."""
+    return read_claims(claim_due_targets(worker_id, limit, now))
+
+
+class _AccessCache:
+    """Decrypted channel access, kept per channel while its stored row is unchanged.
+
+    The key is everything :func:`channels.access` reads from the row (network, remote id, base
+    URL, settings and the *encrypted* credentials), so a reconnect, a credential refresh or a
+    settings change is a different key: nothing to invalidate by hand. Bounded (LRU); the
+    plaintext lives in this process's memory only, as it does during any attempt.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._items: OrderedDict[tuple[Any, ...], ChannelAccess] = OrderedDict()
+
+    def get(self, claim: Claim) -> ChannelAccess:
+        key = (claim.channel_id, claim.channel_network, claim.channel_remote_id, claim.channel_base_url,
+               json.dumps(claim.channel_settings, sort_keys=True, default=str), claim.channel_credentials)
+        with self._lock:
+            access = self._items.get(key)
+            if access is not None:
+                self._items.move_to_end(key)
+        if access is None:
+            access = channels.access(Channel(
+                pk=claim.channel_id, network=claim.channel_network, remote_id=claim.channel_remote_id,
+                base_url=claim.channel_base_url, settings=claim.channel_settings,
+                credentials_encrypted=claim.channel_credentials,
+            ))
+            with self._lock:
+                self._items[key] = access
+                while len(self._items) > self._size:
+                    self._items.popitem(last=False)
+        # A fresh object each time: an adapter may not share mutable state across threads.
+        return ChannelAccess(access.network, access.remote_id, dict(access.credentials), access.base_url,
+                             dict(access.settings))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_access_cache = _AccessCache()
 
 
 # -- one attempt ----------------------------------------------------------------------------
@@ -161,6 +319,8 @@ class _Work:
     request: PublishRequest
     progress: dict[str, Any]
     attempt_id: int | None = None
+    #: Built from a :class:`Claim` snapshot (not under the lock): start with :func:`_start_fast`.
+    fast: bool = False
 
 
 @contextmanager
@@ -320,6 +480,14 @@ def _begin(target_id: int, worker_id: str) -> _Work | str:
 
 def _defer(work: _Work, worker_id: str, seconds: float, cause: str) -> str:
     """Put a claimed target back for later without counting an attempt (rate limit room)."""
+    if work.state == TargetState.SCHEDULED:
+        # The common case in one conditional write: still scheduled and ours.
+        now = clock.now()
+        released = PublicationTarget.objects.filter(
+            pk=work.target_id, state=TargetState.SCHEDULED, lease_owner=worker_id, lease_expires_at__gte=now,
+        ).update(lease_owner="", lease_expires_at=None, next_attempt_at=now + dt.timedelta(seconds=seconds))
+        if released:
+            return str(TargetState.SCHEDULED)
     with _locked(work.target_id) as target:
         if target is None or not _ours(target, worker_id, clock.now()):
             return "gone" if target is None else str(target.state)
@@ -351,9 +519,45 @@ def _start_attempt(work: _Work, worker_id: str, note: str) -> bool:
         return True
 
 
+_waiters_lock = threading.Lock()
+_waiters: set[tuple[str, ...]] = set()
+_put_back_until: dict[tuple[str, ...], float] = {}  # monotonic time of the last target put back, per buckets
+
+
 def _rate_wait(work: _Work) -> float:
+    """0 once the shared buckets are charged for this call; else how long to put the target back.
+
+    Only one thread of a process waits inline for a given set of buckets: the others put their
+    targets back and serve other channels meanwhile, instead of every thread sleeping behind one
+    busy token while other networks' posts queue up. Targets put back for the same buckets are
+    spread one bucket interval apart (the first ``rate_defer_s`` away), roughly when their turn
+    comes, so a long queue on one token is not claimed and put back again every second.
+    """
     limits = list(work.adapter.rate_limits(work.access, work.request.content))
-    return ratelimit.acquire(limits, max_wait=POLICY.inline_rate_wait_s) if limits else 0.0
+    if not limits:
+        return 0.0
+    wait = ratelimit.try_acquire(limits)
+    if wait <= 0:
+        return 0.0
+    key = tuple(sorted(lim.key for lim in limits))
+    with _waiters_lock:
+        busy = key in _waiters
+        if not busy:
+            _waiters.add(key)
+    if busy:
+        step = ratelimit.interval(limits)
+        with _waiters_lock:
+            now = time.monotonic()
+            at = max(now + max(wait, POLICY.rate_defer_s), _put_back_until.get(key, 0.0) + step)
+            _put_back_until[key] = at
+            for stale in [k for k, until in _put_back_until.items() if until < now]:
+                del _put_back_until[stale]
+        return at - now + random.uniform(0, step / 2)
+    try:
+        return ratelimit.acquire(limits, max_wait=POLICY.inline_rate_wait_s)
+    finally:
+        with _waiters_lock:
+            _waiters.discard(key)
 
 
 def publish_target(target_id: int, worker_id: str) -> str:
@@ -361,23 +565,170 @@ def publish_target(target_id: int, worker_id: str) -> str:
 
     Quietly does nothing when the lease is no longer ours or the target needs no work.
     """
-    begun = _begin(target_id, worker_id)
-    if isinstance(begun, str):
-        return begun
-    work = begun
-    if work.state == TargetState.WAITING:
-        return _complete_waiting(work, worker_id)
-    if work.state == TargetState.PUBLISHING:
-        return _reconcile(work, worker_id)
-    return _send(work, worker_id, "publishing")
+    claims = read_claims([target_id])
+    if not claims:
+        return "gone"
+    return publish_claimed(claims[0], worker_id)
+
+
+def publish_claimed(claim: Claim, worker_id: str) -> str:
+    """:func:`publish_target` for a target read by :func:`claim_batch`.
+
+    The common case (a scheduled target, due, of an active channel, in its window, whose content
+    fits) is decided from the snapshot and started by one conditional write; anything else, or a
+    snapshot that no longer holds, goes through :func:`_begin`, which locks and re-reads.
+    """
+    work = _begin_fast(claim, worker_id)
+    if work is None:
+        begun = _begin(claim.id, worker_id)
+        if isinstance(begun, str):
+            return begun
+        work = begun
+    return publish_claimed_work(work, worker_id)
+
+
+def _begin_fast(claim: Claim, worker_id: str) -> _Work | None:
+    """The checks of :func:`_begin` for the common case, from the snapshot; ``None`` when the
+    target needs the locked path (anything but "scheduled, due, active channel, in time, fits")."""
+    now = clock.now()
+    if (claim.state != TargetState.SCHEDULED or claim.lease_owner != worker_id
+            or claim.lease_expires_at is None or claim.lease_expires_at < now
+            or claim.channel_status != Channel.Status.ACTIVE
+            or claim.next_attempt_at is None or claim.next_attempt_at > now):
+        return None
+    if not claim.publish_late and claim.due_at is not None and now > claim.due_at + dt.timedelta(minutes=claim.late_window_minutes):
+        return None
+    try:
+        if claim.content is not None and time.monotonic() - claim.read_at <= CONTENT_FRESH_S:
+            network, content = claim.content
+        else:
+            from rupor.planning import service as planning
+
+            network, content = planning.content_for_variant(claim.variant_id)
+        adapter = registry.adapter(network)
+        access = _access_cache.get(claim)
+        if adapter.validate(content):
+            return None
+    except Exception:  # the locked path meets the same problem and records it
+        return None
+    request = PublishRequest(content=content, idempotency_key=claim.idempotency_key)
+    return _Work(claim.id, claim.workspace_id, claim.channel_id, network, str(claim.state), adapter, access, request,
+                 dict(claim.progress), fast=True)
+
+
+# Hot-path statements, written out: the ORM's per-statement cost is most of the engine's CPU.
+_T = PublicationTarget._meta.db_table
+_E = TargetEvent._meta.db_table
+_A = Attempt._meta.db_table
+
+
+def _db_time(value: dt.datetime | None) -> Any:
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+# The statements of an attempt's two writes. PostgreSQL runs each write as one statement (data-
+# modifying CTEs: one round trip, atomic on its own); SQLite runs the same statements one by one
+# in a transaction. Either way the target's conditional UPDATE decides whether anything is written.
+_START_TARGET = (
+    f"UPDATE {_T} SET state = %(to)s, attempts = attempts + 1, updated_at = %(at)s "  # noqa: S608 - constants only
+    "WHERE id = %(id)s AND state = %(from)s AND lease_owner = %(owner)s AND lease_expires_at >= %(at)s "
+    f"AND next_attempt_at <= %(at)s AND channel_id IN (SELECT id FROM {Channel._meta.db_table} WHERE status = %(active)s) "
+    "RETURNING id, attempts"
+)
+_EVENT_COLUMNS = f"INSERT INTO {_E} (target_id, at, from_state, to_state, cause, actor)"
+_ATTEMPT_COLUMNS = f"INSERT INTO {_A} (target_id, number, worker, started_at, finished_at, outcome, message, excerpt)"
+_CLOSE_ATTEMPT = (
+    f"UPDATE {_A} SET finished_at = %(at)s, outcome = %(outcome)s, message = %(message)s, excerpt = %(excerpt)s "  # noqa: S608
+    "WHERE id = %(attempt)s"
+)
+_PUBLISHED_TARGET = (
+    f"UPDATE {_T} SET state = %(to)s, remote_id = %(remote_id)s, remote_url = %(remote_url)s, published_at = %(at)s, "  # noqa: S608
+    "lease_owner = '', lease_expires_at = NULL, next_attempt_at = NULL, error_kind = '', error_message = '', "
+    "updated_at = %(at)s WHERE id = %(id)s AND state = %(from)s RETURNING id"
+)
+
+
+def _one_statement() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _start_fast(work: _Work, worker_id: str, note: str) -> bool:
+    """Move a scheduled target to ``publishing``, record the transition and store the attempt,
+    atomically, *before* the call; the update's condition re-checks what the snapshot said
+    (still scheduled and due, lease ours and live, channel active). False: it did not hold,
+    nothing was written."""
+    params = {"at": _db_time(clock.now()), "id": work.target_id, "from": TargetState.SCHEDULED,
+              "to": TargetState.PUBLISHING, "owner": worker_id, "active": Channel.Status.ACTIVE,
+              "cause": note[:300], "actor": worker_id[:200], "worker": worker_id[:80]}
+    if _one_statement():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH t AS ({_START_TARGET}), "  # noqa: S608 - constants only
+                f"e AS ({_EVENT_COLUMNS} SELECT id, %(at)s, %(from)s, %(to)s, %(cause)s, %(actor)s FROM t) "
+                f"{_ATTEMPT_COLUMNS} SELECT id, attempts, %(worker)s, %(at)s, NULL, '', '', '' FROM t RETURNING id",
+                params,
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return False
+        work.attempt_id = int(row[0])
+        return True
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_START_TARGET, params)
+        row = cursor.fetchone()
+        if row is None:
+            return False
+        cursor.execute(f"{_EVENT_COLUMNS} VALUES (%(id)s, %(at)s, %(from)s, %(to)s, %(cause)s, %(actor)s)", params)
+        params["number"] = int(row[1])
+        cursor.execute(f"{_ATTEMPT_COLUMNS} VALUES (%(id)s, %(number)s, %(worker)s, %(at)s, NULL, '', '', '')", params)
+        work.attempt_id = int(cursor.lastrowid)
+    return True
+
+
+def _published_fast(work: _Work, published: Published, cause: str, outcome: str, message: str) -> bool:
+    """Close the attempt, mark the target published and record the transition, atomically; the
+    target part only when it is still ``publishing`` (else False, and the caller settles it
+    under the lock; the attempt is closed either way)."""
+    params = {"at": _db_time(clock.now()), "id": work.target_id, "from": TargetState.PUBLISHING,
+              "to": TargetState.PUBLISHED, "attempt": work.attempt_id, "outcome": outcome[:32],
+              "message": message[:500], "excerpt": redact(published.excerpt)[:2000],
+              "remote_id": published.remote_id[:200], "remote_url": (published.url or "")[:500], "cause": cause[:300]}
+    if _one_statement():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH a AS ({_CLOSE_ATTEMPT}), t AS ({_PUBLISHED_TARGET}) "  # noqa: S608 - constants only
+                f"{_EVENT_COLUMNS} SELECT id, %(at)s, %(from)s, %(to)s, %(cause)s, '' FROM t RETURNING target_id",
+                params,
+            )
+            return cursor.fetchone() is not None
+    with transaction.atomic(), connection.cursor() as cursor:
+        if work.attempt_id is not None:
+            cursor.execute(_CLOSE_ATTEMPT, params)
+        cursor.execute(_PUBLISHED_TARGET, params)
+        if cursor.fetchone() is None:
+            return False
+        cursor.execute(f"{_EVENT_COLUMNS} VALUES (%(id)s, %(at)s, %(from)s, %(to)s, %(cause)s, '')", params)
+    return True
 
 
 def _send(work: _Work, worker_id: str, note: str) -> str:
     wait = _rate_wait(work)
     if wait > 0:
         return _defer(work, worker_id, wait, "waiting for rate-limit room")
-    if not _start_attempt(work, worker_id, note):
-        return "lost"
+    if work.fast and work.state == TargetState.SCHEDULED and _start_fast(work, worker_id, note):
+        pass
+    else:
+        if work.fast:
+            # The snapshot no longer holds: re-check everything under the lock (this settles a
+            # target that was paused, rescheduled, cancelled or taken over meanwhile).
+            begun = _begin(work.target_id, worker_id)
+            if isinstance(begun, str):
+                return begun
+            if begun.state != TargetState.SCHEDULED:
+                return publish_claimed_work(begun, worker_id)
+            work = begun
+        if not _start_attempt(work, worker_id, note):
+            return "lost"
     progress = _DbProgress(work.target_id, worker_id, work.progress)
     try:
         published = work.adapter.publish(work.access, work.request, progress)
@@ -391,15 +742,28 @@ def _send(work: _Work, worker_id: str, note: str) -> str:
     return _record_success(work, worker_id, published)
 
 
+def publish_claimed_work(work: _Work, worker_id: str) -> str:
+    """Continue with work :func:`_begin` returned for a target that is not plainly scheduled."""
+    if work.state == TargetState.WAITING:
+        return _complete_waiting(work, worker_id)
+    if work.state == TargetState.PUBLISHING:
+        return _reconcile(work, worker_id)
+    return _send(work, worker_id, "publishing")
+
+
 def _stored_progress(target_id: int) -> dict[str, Any]:
     value = PublicationTarget.objects.filter(pk=target_id).values_list("progress", flat=True).first()
     return dict(value or {})
 
 
 def _record_success(work: _Work, worker_id: str, published: Published, cause: str = "published") -> str:
-    _close_attempt(work.attempt_id, "waiting" if published.waiting_on_platform else "published",
-                   "Published." if not published.waiting_on_platform else "Sent; the network is still processing it.",
-                   published.excerpt)
+    outcome = "waiting" if published.waiting_on_platform else "published"
+    message = "Published." if not published.waiting_on_platform else "Sent; the network is still processing it."
+    if not published.waiting_on_platform:
+        if _published_fast(work, published, cause, outcome, message):
+            return str(TargetState.PUBLISHED)
+    else:
+        _close_attempt(work.attempt_id, outcome, message, published.excerpt)
     with _locked(work.target_id) as target:
         if target is None:
             return "gone"

@@ -86,34 +86,49 @@ class MemoryBackend:
             self._tat.clear()
 
 
-class DatabaseBackend:
-    """A row per bucket; each acquire is one short write transaction.
+class _NoRoom(Exception):
+    """A bucket had no room: undo the charges already made in this transaction."""
 
-    On PostgreSQL the rows are locked (``FOR UPDATE``, in key order so two workers never
-    deadlock); on SQLite the write transaction itself is the lock (``IMMEDIATE`` mode).
+
+class DatabaseBackend:
+    """A row per bucket; an acquire is one short write transaction of one conditional
+    ``UPDATE`` per bucket (one, for most publishes).
+
+    Each ``UPDATE`` charges its bucket only if it has room (``tat <= now``) and locks the row;
+    the buckets are charged in key order, so two workers never deadlock, and when one has no
+    room the transaction is rolled back: all or nothing. Only then are the buckets read, to
+    say how long to wait. On SQLite the write transaction itself is the lock (``IMMEDIATE``).
     """
 
     def acquire(self, charges: list[_Charge], now: float) -> float:
         from rupor.publishing.models import RateBucket
 
-        keys = [c.key for c in charges]
-        with transaction.atomic():
-            rows = RateBucket.objects.filter(key__in=keys).order_by("key")
-            if connection.features.has_select_for_update:
-                rows = rows.select_for_update()
-            tat = {row.key: row.tat for row in rows}
-            if len(tat) < len(keys):
-                # First use of a bucket: create it, then lock it like the others.
-                RateBucket.objects.bulk_create(
-                    [RateBucket(key=k, tat=0.0) for k in keys if k not in tat], ignore_conflicts=True
-                )
-                tat = {row.key: row.tat for row in rows.all()}
-            wait = max((tat.get(k, 0.0) - now for k in keys), default=0.0)
+        table = RateBucket._meta.db_table
+        key = connection.ops.quote_name("key")
+        sql = (f"UPDATE {table} SET tat = (CASE WHEN tat < %s THEN %s ELSE tat END) + %s "  # noqa: S608 - constants only
+               f"WHERE {key} = %s AND tat <= %s")
+        for _ in range(3):
+            try:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    for c in charges:
+                        cursor.execute(sql, [now, now, c.step, c.key, now])
+                        if cursor.rowcount != 1:
+                            raise _NoRoom
+                return 0.0
+            except _NoRoom:
+                pass
+            tat = dict(RateBucket.objects.filter(key__in=[c.key for c in charges]).values_list("key", "tat"))
+            missing = [c.key for c in charges if c.key not in tat]
+            if missing:
+                # First use of a bucket: create it, then try again.
+                RateBucket.objects.bulk_create([RateBucket(key=k, tat=0.0) for k in missing], ignore_conflicts=True)
+                continue
+            wait = max(tat[c.key] - now for c in charges)
             if wait > 0:
                 return wait
-            for c in charges:
-                RateBucket.objects.filter(key=c.key).update(tat=max(tat.get(c.key, 0.0), now) + c.step)
-            return 0.0
+            # Every bucket has room now: one was created (or freed) by another worker
+            # between our write and our read. Try again; never report room we did not charge.
+        return 1e-3
 
     def penalize(self, keys: list[str], until: float) -> None:
         from django.db.models import Case, F, Value, When
@@ -225,6 +240,11 @@ def acquire(limits: Sequence[RateLimit], *, max_wait: float, margin: float = MAR
         if time.monotonic() + wait > deadline:
             return wait
         time.sleep(wait)
+
+
+def interval(limits: Sequence[RateLimit], *, margin: float = MARGIN) -> float:
+    """Seconds between two such calls at the paced rate (the slowest of their buckets)."""
+    return max((c.step for c in _charges(limits, margin)), default=0.0)
 
 
 def penalize(limits: Sequence[RateLimit], retry_after: float) -> None:

@@ -46,15 +46,34 @@ def _heartbeat(worker_id: str, in_flight: int, done: int, *, stopped: bool = Fal
     )
 
 
-def _publish_in_thread(target_id: int, worker_id: str) -> str:
+#: A publishing thread keeps its database connection between targets (opening one costs more
+#: than an attempt's statements); it is checked after every target and recycled this often.
+RECYCLE_CONNECTIONS_S = 60.0
+_thread_state = threading.local()
+
+
+def _publish_in_thread(claim: engine.Claim, worker_id: str) -> str:
     try:
-        return engine.publish_target(target_id, worker_id)
+        return engine.publish_claimed(claim, worker_id)
     except Exception:
         # The lease will expire and another pass reconciles the target; keep the worker alive.
-        log.exception("publishing target %s failed unexpectedly", target_id)
+        log.exception("publishing target %s failed unexpectedly", claim.id)
         return "error"
     finally:
+        _tidy_connections()
+
+
+def _tidy_connections() -> None:
+    """Drop a connection that saw an error and is no longer usable (or was left in a
+    transaction), and every connection now and then; otherwise keep it for the next target."""
+    now = time.monotonic()
+    if now - getattr(_thread_state, "recycled", 0.0) >= RECYCLE_CONNECTIONS_S:
+        _thread_state.recycled = now
         close_old_connections()
+        return
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None and (conn.errors_occurred or conn.in_atomic_block or not conn.get_autocommit()):
+            conn.close_if_unusable_or_obsolete()
 
 
 def _close_thread_connections(pool: ThreadPoolExecutor, threads: int) -> None:
@@ -105,8 +124,12 @@ def run_worker(
     """Publish due targets until ``stop`` is set (or, with ``once``, until nothing is due).
 
     Returns how many targets this worker handled. Each target is handled on one of
-    ``concurrency`` threads; the loop claims only as many as it has free threads (plus a small
-    read-ahead), so a busy worker never sits on leases another worker could use. With ``jobs``
+    ``concurrency`` threads, which overlap the network calls' waits (measured: 1, 4, 8 and 16
+    threads publish about 9, 36, 68 and 128 targets/s against a network answering in 100 ms).
+    The loop claims in batches, topping up to twice ``concurrency`` when half is left, so a
+    busy worker holds few leases another worker could use and each claim serves several
+    targets. An idle worker sleeps until the next target falls due (at most a poll interval).
+    Threads keep their database connection between targets. With ``jobs``
     it also polls inboxes and collects metrics on a thread of its own (``rupor worker`` and
     ``rupor serve`` turn this on; tests and benchmarks of publishing leave it off).
     """
@@ -116,6 +139,9 @@ def run_worker(
     lease_s = engine.lease_seconds()
     concurrency = max(1, concurrency)
     in_flight: dict[int, Future[str]] = {}
+    # Claim in batches: when at most ``concurrency`` targets are left in hand, top up to twice
+    # that, so threads never starve and each claim (and its one read) serves many targets.
+    refill_at = concurrency
     done = 0
     last_beat = last_sweep = last_notify = 0.0
     beat_every = max(0.2, min(5.0, lease_s / 3))
@@ -149,17 +175,19 @@ def run_worker(
                     jobs_future = jobs_pool.submit(_run_periodic_jobs)
                     last_jobs = now_m
                 free = concurrency * 2 - len(in_flight)
-                claimed = engine.claim_due_targets(worker_id, free) if free > 0 else []
-                for tid in claimed:
-                    future = pool.submit(_publish_in_thread, tid, worker_id)
+                claimed = engine.claim_batch(worker_id, free) if len(in_flight) <= refill_at else []
+                for claim in claimed:
+                    future = pool.submit(_publish_in_thread, claim, worker_id)
                     future.add_done_callback(finished)
-                    in_flight[tid] = future
+                    in_flight[claim.id] = future
                 if once and not claimed and not in_flight:
                     break
                 if not claimed:
                     wake.clear()
-                    # Sleep until a thread frees up or the poll interval passes.
-                    waited = wake.wait(poll_s if not in_flight else min(poll_s, 0.05))
+                    # Sleep until a thread frees up, the next target falls due or the poll
+                    # interval passes (targets due earlier than planned are found by polling).
+                    idle = engine.seconds_until_due(at_most=poll_s) if not in_flight else min(poll_s, 0.05)
+                    waited = wake.wait(idle)
                     if stop.is_set():
                         break
                     del waited

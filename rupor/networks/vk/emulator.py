@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import heapq
 import json
 import math
 import random
@@ -264,6 +265,11 @@ class VkEmulator:
             self.queued_errors: list[dict[str, Any]] = []
             self.hours_done = 0
             self.next_audience_user = 20000
+            # What tick() has to look at, so that it does not walk every post on every call:
+            # postponed posts, and demo-community posts by the time they can draw comments.
+            self._postponed: set[tuple[int, int]] = set()
+            self._young: list[tuple[int, int]] = []  # heap of (date, post id): demo posts < 30 min old
+            self._mature: set[int] = set()  # demo post ids 30 min old or more
             self._seed_world()
 
     def _seed_world(self) -> None:
@@ -305,7 +311,16 @@ class VkEmulator:
         self.next_post[owner_id] = pid + 1
         post = Post(pid, owner_id, from_id, created_by, date, text, attachments, post_type, guid, close_comments=close_comments)
         self.posts.setdefault(owner_id, {})[pid] = post
+        if post_type == "postpone":
+            self._postponed.add((owner_id, pid))
+        else:
+            self._went_live(post)
         return post
+
+    def _went_live(self, post: Post) -> None:
+        """A post became a published one (its date no longer changes): watch it for comments."""
+        if post.owner_id == -DEMO_GROUP_ID and post.post_type == "post":
+            heapq.heappush(self._young, (post.date, post.id))
 
     # -- engagement ----------------------------------------------------------------------
     def _potential(self, post: Post) -> tuple[float, float, float, float]:
@@ -327,16 +342,24 @@ class VkEmulator:
         """Bring the world up to the emulator clock: postponed posts, audience, members."""
         with self.lock:
             now = self.now()
-            for owner_posts in self.posts.values():
-                for post in owner_posts.values():
-                    if post.deleted:
-                        continue
-                    if post.post_type == "postpone" and post.date <= now:
-                        post.post_type = "post"
-                        self._post_event(post)
-                        self.ledger.append({"kind": "post_published", "owner_id": post.owner_id, "post_id": post.id})
-                    if post.post_type == "post" and post.owner_id == -DEMO_GROUP_ID:
-                        self._audience_comments(post, now)
+            # Only postponed posts and demo posts at least 30 minutes old can change here (a
+            # younger post draws no comments yet); visit those in the order of self.posts.
+            while self._young and self._young[0][0] <= now - 1800:
+                self._mature.add(heapq.heappop(self._young)[1])
+            owners = {owner: i for i, owner in enumerate(self.posts)}
+            candidates = set(self._postponed) | {(-DEMO_GROUP_ID, pid) for pid in self._mature}
+            for owner_id, pid in sorted(candidates, key=lambda key: (owners.get(key[0], 0), key[1])):
+                post = self.posts[owner_id][pid]
+                if post.deleted:
+                    continue
+                if post.post_type == "postpone" and post.date <= now:
+                    post.post_type = "post"
+                    self._post_event(post)
+                    self.ledger.append({"kind": "post_published", "owner_id": post.owner_id, "post_id": post.id})
+                    self._postponed.discard((owner_id, pid))
+                    self._went_live(post)  # (an old one moves on to _mature at the next tick)
+                if post.post_type == "post" and post.owner_id == -DEMO_GROUP_ID:
+                    self._audience_comments(post, now)
             hours = (now - self.start) // 3600
             while self.hours_done < hours:
                 self.hours_done += 1
@@ -702,6 +725,8 @@ class VkEmulator:
             post = self._post(owner_id, ctx.num("post_id"))
             if post.post_type == "postpone":
                 post.post_type, post.date = "post", self.now()
+                self._postponed.discard((owner_id, post.id))
+                self._went_live(post)
                 self._post_event(post)
                 self.ledger.append({"kind": "post_published", "owner_id": owner_id, "post_id": post.id})
             return {"post_id": post.id}
