@@ -3,9 +3,6 @@ channel, write a draft, switch the language."""
 
 from __future__ import annotations
 
-import os
-import pathlib
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,44 +12,17 @@ from rupor.channels import service as channels
 from rupor.channels.models import Channel
 from rupor.networks import registry
 from rupor.planning.models import Post
+from rupor.web.browser_testing import MARKS, expect, sign_in
 
-CHROMIUM = pathlib.Path("/usr/bin/chromium")
 PASSWORD = "a-long-enough-passphrase-42"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed at /usr/bin/chromium (apt-get install chromium)"),
-    # Playwright's sync API runs an event loop in this thread; the ORM calls here are ours, not async code.
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = MARKS
 
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings: Any) -> None:
     # The production hasher is slow on purpose; a dozen users per test would take seconds.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        instance = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        yield instance
-        instance.close()
-
-
-@pytest.fixture
-def page(browser: Any, live_server: Any) -> Iterator[Any]:
-    context = browser.new_context(base_url=live_server.url, locale="en-US")
-    tab = context.new_page()
-    tab.set_default_timeout(10_000)
-    yield tab
-    context.close()
 
 
 @pytest.fixture
@@ -63,18 +33,8 @@ def anna(db: Any) -> Any:
     return user
 
 
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
-
-
 def _sign_in(page: Any) -> None:
-    page.goto("/login/")
-    page.get_by_label("Email").fill("anna@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/")
+    sign_in(page, "anna@example.com", PASSWORD)
 
 
 def test_sign_in_and_switch_workspace(page: Any, anna: Any) -> None:

@@ -4,8 +4,6 @@ with the keyboard, and see a refusal explained, the way a person would."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import pathlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,17 +16,13 @@ from rupor.networks import registry
 from rupor.planning import service as planning
 from rupor.planning.models import Post
 from rupor.publishing.models import PublicationTarget, TargetState
+from rupor.web.browser_testing import MARKS, expect, open_page, sign_in
 
-CHROMIUM = pathlib.Path("/usr/bin/chromium")
 PASSWORD = "a-long-enough-passphrase-42"
 # Thursday 20 March 2025, 10:00 in Berlin; the clocks go forward on Sunday 30 March.
 NOW = dt.datetime(2025, 3, 20, 9, 0, tzinfo=dt.UTC)
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed at /usr/bin/chromium (apt-get install chromium)"),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = MARKS
 
 
 @pytest.fixture(autouse=True)
@@ -36,32 +30,10 @@ def fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        instance = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        yield instance
-        instance.close()
-
-
 @pytest.fixture
 def page(browser: Any, live_server: Any) -> Iterator[Any]:
-    context = browser.new_context(base_url=live_server.url, locale="en-US", viewport={"width": 1440, "height": 1600})
-    tab = context.new_page()
-    tab.set_default_timeout(10_000)
-    yield tab
-    context.close()
-
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
+    with open_page(browser, live_server.url, locale="en-US", viewport={"width": 1440, "height": 1600}) as tab:
+        yield tab
 
 
 def _local(year: int, month: int, day: int, hour: int, minute: int) -> dt.datetime:
@@ -91,11 +63,7 @@ def plan(db: Any) -> dict[str, Any]:
 
 
 def _sign_in(page: Any) -> None:
-    page.goto("/login/")
-    page.get_by_label("Email").fill("anna@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/")
+    sign_in(page, "anna@example.com", PASSWORD)
 
 
 def _chip(page: Any, post: Post) -> Any:

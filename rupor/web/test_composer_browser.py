@@ -18,15 +18,11 @@ from rupor.channels import service as channels
 from rupor.channels.models import Channel
 from rupor.networks import registry
 from rupor.planning.models import Post
+from rupor.web.browser_testing import MARKS, expect, open_page
 
-CHROMIUM = pathlib.Path("/usr/bin/chromium")
 PASSWORD = "a-long-enough-passphrase-42"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed at /usr/bin/chromium (apt-get install chromium)"),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = MARKS
 
 
 @pytest.fixture(autouse=True)
@@ -35,32 +31,10 @@ def _settings(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        instance = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        yield instance
-        instance.close()
-
-
 @pytest.fixture
 def page(browser: Any, live_server: Any) -> Iterator[Any]:
-    context = browser.new_context(base_url=live_server.url, locale="en-US", viewport={"width": 1360, "height": 1000})
-    tab = context.new_page()
-    tab.set_default_timeout(10_000)
-    yield tab
-    context.close()
-
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
+    with open_page(browser, live_server.url, locale="en-US", viewport={"width": 1360, "height": 1000}) as tab:
+        yield tab
 
 
 def _connect(actor: accounts.Actor, network: str, name: str, remote_id: str) -> Channel:

@@ -4,9 +4,7 @@ through the magic link (no account), and a manager imports a plan after its prev
 from __future__ import annotations
 
 import datetime as dt
-import os
 import pathlib
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,49 +18,17 @@ from rupor.networks import registry
 from rupor.planning import approvals
 from rupor.planning import service as planning
 from rupor.planning.models import Post
+from rupor.web.browser_testing import MARKS, expect
 
-CHROMIUM = pathlib.Path("/usr/bin/chromium")
 PASSWORD = "a-long-enough-passphrase-42"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed at /usr/bin/chromium (apt-get install chromium)"),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = MARKS
 
 
 @pytest.fixture(autouse=True)
 def _setup(settings: Any, tmp_path: pathlib.Path) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.RUPOR_HOME = tmp_path / "home"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        instance = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        yield instance
-        instance.close()
-
-
-@pytest.fixture
-def page(browser: Any, live_server: Any) -> Iterator[Any]:
-    context = browser.new_context(base_url=live_server.url, locale="en-US")
-    tab = context.new_page()
-    tab.set_default_timeout(10_000)
-    yield tab
-    context.close()
-
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
 
 
 @pytest.fixture

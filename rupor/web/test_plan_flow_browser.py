@@ -9,8 +9,6 @@ emulators' own records.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import pathlib
 import urllib.parse
 import uuid
 from collections.abc import Iterator
@@ -30,16 +28,12 @@ from rupor.publishing import ratelimit
 from rupor.publishing import testing as pt
 from rupor.publishing.models import PublicationTarget, TargetState
 from rupor.publishing.worker import run_worker
+from rupor.web.browser_testing import MARKS, expect, open_page
 
-CHROMIUM = pathlib.Path("/usr/bin/chromium")
 PASSWORD = "a-long-enough-passphrase-42"
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)  # Monday, 12:00 in Moscow
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed at /usr/bin/chromium (apt-get install chromium)"),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = MARKS
 
 
 @pytest.fixture(autouse=True)
@@ -61,25 +55,6 @@ def emulators() -> Iterator[dict[str, RunningEmulator]]:
         emulator.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        instance = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        yield instance
-        instance.close()
-
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
-
-
 @pytest.fixture
 def studio(db: Any, emulators: dict[str, RunningEmulator]) -> tuple[Channel, Channel]:
     user = accounts.create_user("anna@example.com", PASSWORD, name="Anna")
@@ -91,13 +66,11 @@ def studio(db: Any, emulators: dict[str, RunningEmulator]) -> tuple[Channel, Cha
 
 
 def test_compose_schedule_drag_and_the_client_approves(
-    browser: Any, live_server: Any, studio: tuple[Channel, Channel], emulators: dict[str, RunningEmulator],
+    page: Any, browser: Any, live_server: Any, studio: tuple[Channel, Channel], emulators: dict[str, RunningEmulator],
 ) -> None:
     vk, tg = studio
     marker = f"flow-{uuid.uuid4().hex[:8]}"
-    team = browser.new_context(base_url=live_server.url, locale="en-US", viewport={"width": 1440, "height": 1000})
-    page = team.new_page()
-    page.set_default_timeout(10_000)
+    page.set_viewport_size({"width": 1440, "height": 1000})
 
     # 1. Compose for two networks and send it for approval at Tuesday 10 March, 10:30 Moscow time.
     page.goto("/login/")
@@ -140,16 +113,13 @@ def test_compose_schedule_drag_and_the_client_approves(
     assert path.startswith("/review/")
 
     # 4. The client, with no account and no session, approves it.
-    client = browser.new_context(base_url=live_server.url, locale="en-US")
-    review = client.new_page()
-    review.set_default_timeout(10_000)
-    review.goto(path)
-    card = review.locator(f"#post-{post.pk}")
-    expect(card).to_contain_text("Thursday, March 12, 10:30")
-    expect(card).to_contain_text("lavender latte")
-    card.get_by_role("button", name="Approve").click()
-    expect(review.locator(f"#post-{post.pk}")).to_contain_text("You approved this post.")
-    client.close()
+    with open_page(browser, live_server.url) as review:
+        review.goto(path)
+        card = review.locator(f"#post-{post.pk}")
+        expect(card).to_contain_text("Thursday, March 12, 10:30")
+        expect(card).to_contain_text("lavender latte")
+        card.get_by_role("button", name="Approve").click()
+        expect(review.locator(f"#post-{post.pk}")).to_contain_text("You approved this post.")
     post.refresh_from_db()
     assert post.status == Post.Status.SCHEDULED
     targets = list(PublicationTarget.objects.filter(variant__post=post))
@@ -171,4 +141,3 @@ def test_compose_schedule_drag_and_the_client_approves(
     page.goto("/calendar/?date=2026-03-01")
     expect(page.locator(f'td[data-date="2026-03-12"] .cal-item[data-post-id="{post.pk}"]')).to_be_visible()
     expect(page.locator(f'.cal-item[data-post-id="{post.pk}"] .cal-chip')).to_have_attribute("draggable", "false")
-    team.close()

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from rupor.web.browser_testing import launch, open_page
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One Chromium for the whole run (each test opens its own context)."""
+    with launch() as instance:
+        yield instance
+
+
+@pytest.fixture
+def page(browser: Any, live_server: Any) -> Iterator[Any]:
+    """A tab on the live server in English (modules that need another viewport define their own)."""
+    with open_page(browser, live_server.url) as tab:
+        yield tab
