@@ -53,7 +53,7 @@ def _spawn(db_name: str, index: int) -> subprocess.Popen[bytes]:
 
 
 def test_chaos_exactly_once_under_sigkill_and_faults():
-    per_network = 200 if connection.vendor == "postgresql" else 80
+    per_network = 1000 if connection.vendor == "postgresql" else 300
     modules = {n: importlib.import_module(f"rupor.networks.{n}.testing") for n in NETWORKS}
     emulators = {n: m.start(rate_limits=False, seed=7) for n, m in modules.items()}
     rng = random.Random(11)

@@ -126,6 +126,7 @@ class OkAdapter(Adapter):
     )
     #: How far back reconciliation looks for a topic with the same text.
     reconcile_window = dt.timedelta(hours=48)
+    reconcile_pages = 20  # of 100 topics
 
     # -- transport ---------------------------------------------------------------------------
     def _api_root(self, channel: ChannelAccess) -> str:
@@ -351,13 +352,21 @@ class OkAdapter(Adapter):
         return out
 
     def find_published(self, channel: ChannelAccess, request: PublishRequest) -> Published | None:
+        """The group's topic with this text among those of the last :attr:`reconcile_window`.
+
+        ``None`` only when the listing reaches topics older than that without a match: then the
+        post certainly is not there. A listing too long to read through within
+        :attr:`reconcile_pages` pages cannot tell, so that is :class:`UnknownOutcome` (the
+        engine checks again later and finally asks a person) — never "not there", which would
+        send the post a second time.
+        """
         text = request.content.text.strip()
         if not text:
             return None  # nothing distinctive to recognise the topic by
         since = (request.publish_at or clock.now()) - self.reconcile_window
         anchor: str | None = None
-        for _page in range(5):
-            params: dict[str, Any] = {"gid": channel.remote_id, "count": 50}
+        for _page in range(self.reconcile_pages):
+            params: dict[str, Any] = {"gid": channel.remote_id, "count": 100}
             if anchor:
                 params["anchor"] = anchor
             page = self._call(channel, "mediatopic.getTopics", params)
@@ -373,7 +382,10 @@ class OkAdapter(Adapter):
             anchor = page.get("anchor")
             if not page.get("has_more") or not anchor:
                 return None
-        return None
+        raise errors.UnknownOutcome(
+            "The group has too many recent topics for Rupor to check whether the post went out.",
+            excerpt=f"searched {self.reconcile_pages * 100} topics",
+        )
 
     def delete(self, channel: ChannelAccess, remote_id: str) -> None:
         try:

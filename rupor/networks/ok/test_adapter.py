@@ -142,6 +142,21 @@ def test_find_published_returns_none_when_absent(em, adapter):
     assert adapter.find_published(testing.channel_for(em), request(f"never posted {marker()}")) is None
 
 
+def test_a_lookup_that_cannot_read_far_enough_is_unknown_not_absent(em, adapter):
+    """"Not found" makes the engine send again, so it must mean "certainly not there"."""
+    channel = testing.channel_for(em)
+    req = request(f"buried {marker()}")
+    adapter.publish(channel, req, MemoryProgress())
+    for i in range(100):  # a busy group: a hundred newer topics on top of ours
+        adapter.publish(channel, request(f"newer {i} {marker()}"), MemoryProgress())
+    adapter.reconcile_pages = 1
+    with pytest.raises(errors.UnknownOutcome):
+        adapter.find_published(channel, req)
+    adapter.reconcile_pages = 2
+    found = adapter.find_published(channel, req)
+    assert found is not None and em.app.state.emulator.topics[found.remote_id].text == req.content.text
+
+
 def test_server_error_on_publish_is_unknown_but_on_read_is_transient(em, adapter):
     channel = testing.channel_for(em)
     testing.faults(em, {"queue": [{"kind": "5xx", "method": "mediatopic.post"}]})
