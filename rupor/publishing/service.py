@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from rupor.core import clock
 from rupor.publishing.models import ACTIVE_STATES, PublicationTarget, TargetEvent, TargetState
@@ -265,3 +266,21 @@ def history(target_id: int) -> TargetHistory | None:
     )
     events = tuple(EventView(e.at, e.from_state, e.to_state, e.cause, e.actor) for e in t.events.all())
     return TargetHistory(summary, attempts, events)
+
+
+#: States a person has to look at: what failed, what could not be confirmed, what was missed and
+#: what waits for a reconnection.
+ATTENTION_STATES = (TargetState.FAILED, TargetState.UNCONFIRMED, TargetState.MISSED, TargetState.HELD)
+
+
+def needing_attention(workspace_id: int) -> QuerySet[PublicationTarget]:
+    """The workspace's targets a person has to act on, most recently due first."""
+    return (
+        PublicationTarget.objects.filter(workspace_id=workspace_id, state__in=ATTENTION_STATES)
+        .select_related("channel", "variant__post")
+        .order_by("-due_at", "-id")
+    )
+
+
+def in_workspace(workspace_id: int, target_id: int) -> bool:
+    return PublicationTarget.objects.filter(pk=target_id, workspace_id=workspace_id).exists()

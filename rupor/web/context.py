@@ -14,6 +14,7 @@ NAVIGATION: list[tuple[str, Any, str, str]] = [
     ("web:plan", _("Plan"), "layers", "posts.view"),
     ("web:queue", _("Queue"), "clock", "posts.view"),
     ("web:media", _("Media"), "image", "posts.view"),
+    ("web:publishing", _("Publishing"), "refresh", "posts.view"),
     ("web:channels", _("Channels"), "radio", "channels.view"),
 ]
 ADMIN_NAVIGATION: list[tuple[str, Any, str, str]] = [

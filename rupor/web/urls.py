@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rupor.web import calendar_views, plan_views, views
+from rupor.web import calendar_views, plan_views, publishing_views, views
 
 app_name = "web"
 urlpatterns = [
@@ -33,4 +33,5 @@ urlpatterns = [
     path("posts/<int:post_id>/client-link/", views.post_client_link, name="post_client_link"),
     *calendar_views.urlpatterns,
     *plan_views.urlpatterns,
+    *publishing_views.urlpatterns,
 ]

@@ -258,6 +258,7 @@ def _target_rows(posts: list[Post]) -> dict[int, list[dict[str, Any]]]:
                 {
                     "channel": v.channel, "state": state, "label": labels.get(state, state),
                     "error": summary.error_message if summary else "", "url": summary.remote_url if summary else "",
+                    "target_id": summary.id if summary else None,
                 }
             )
     return rows

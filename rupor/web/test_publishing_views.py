@@ -1,0 +1,120 @@
+"""The publishing page: health, the targets that need a person and the one-click actions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from rupor.accounts import service as accounts
+from rupor.accounts.models import Workspace
+from rupor.core import clock
+from rupor.networks.telegram import testing as telegram_testing
+from rupor.publishing import testing as pt
+from rupor.publishing.models import PublicationTarget, TargetState
+
+PASSWORD = "a-long-enough-passphrase-42"
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _client(email: str) -> Client:
+    client = Client()
+    assert client.login(username=email, password=PASSWORD)
+    return client
+
+
+@pytest.fixture
+def world(db: Any) -> dict[str, Any]:
+    owner = accounts.create_user("owner@example.com", PASSWORD)
+    ws = accounts.create_workspace("Coffee House", owner, timezone="Europe/Moscow")
+    actor = accounts.actor_for_user(owner, ws)
+    assert actor is not None
+    accounts.create_user("viewer@example.com", PASSWORD)
+    accounts.add_member(actor, "viewer@example.com", "editor")
+    access = telegram_testing.channel_for(type("E", (), {"url": "http://127.0.0.1:9"})())  # never called here
+    channel = pt.channel(ws, access, name="Coffee TG")
+    when = clock.now() - dt.timedelta(hours=2)
+    targets = {}
+    for state in (TargetState.UNCONFIRMED, TargetState.MISSED, TargetState.FAILED, TargetState.PUBLISHED):
+        target = pt.schedule(channel, f"post {state}", when)
+        PublicationTarget.objects.filter(pk=target.pk).update(state=state, error_message=f"why {state}")
+        targets[state] = target.pk
+    other_owner = accounts.create_user("other@example.com", PASSWORD)
+    other = accounts.create_workspace("Other", other_owner)
+    other_channel = pt.channel(Workspace.objects.get(pk=other.pk), access, name="Other TG")
+    foreign = pt.schedule(other_channel, "theirs", when)
+    PublicationTarget.objects.filter(pk=foreign.pk).update(state=TargetState.FAILED)
+    return {"ws": ws, "targets": targets, "foreign": foreign.pk}
+
+
+def _state(target_id: int) -> str:
+    return PublicationTarget.objects.get(pk=target_id).state
+
+
+def test_the_page_lists_what_needs_a_person_with_its_actions(world: dict[str, Any]) -> None:
+    html = _client("owner@example.com").get(reverse("web:publishing")).content.decode()
+    for state in (TargetState.UNCONFIRMED, TargetState.MISSED, TargetState.FAILED):
+        assert f"why {state}" in html
+    assert "why published" not in html  # published targets need nobody
+    assert "theirs" not in html  # another workspace's never shows
+    assert "It is there" in html and "Publish again" in html and "Publish anyway" in html
+    assert "Retry 1 failed publication" in html
+    assert "Workers alive" in html
+
+
+def test_it_is_there_and_publish_again_resolve_an_unconfirmed_post(world: dict[str, Any]) -> None:
+    client = _client("owner@example.com")
+    target = world["targets"][TargetState.UNCONFIRMED]
+    response = client.post(reverse("web:publishing_act", args=[target]), {"action": "published"}, follow=True)
+    assert "Marked as published" in response.content.decode()
+    assert _state(target) == TargetState.PUBLISHED
+    # Once resolved, the same click is refused with a reason, and nothing changes.
+    response = client.post(reverse("web:publishing_act", args=[target]), {"action": "republish"}, follow=True)
+    assert response.status_code == 200 and _state(target) == TargetState.PUBLISHED
+    assert "message error" in response.content.decode()
+
+
+def test_publish_anyway_and_retry_reschedule_now(world: dict[str, Any]) -> None:
+    client = _client("owner@example.com")
+    missed, failed = world["targets"][TargetState.MISSED], world["targets"][TargetState.FAILED]
+    client.post(reverse("web:publishing_act", args=[missed]), {"action": "anyway"})
+    client.post(reverse("web:publishing_act", args=[failed]), {"action": "retry"})
+    assert _state(missed) == TargetState.SCHEDULED and _state(failed) == TargetState.SCHEDULED
+    assert PublicationTarget.objects.get(pk=missed).publish_late
+
+
+def test_retry_all_failed_touches_only_this_workspace(world: dict[str, Any]) -> None:
+    response = _client("owner@example.com").post(reverse("web:publishing_retry_all"), follow=True)
+    assert "1 failed publication goes out again now." in response.content.decode()
+    assert _state(world["targets"][TargetState.FAILED]) == TargetState.SCHEDULED
+    assert _state(world["foreign"]) == TargetState.FAILED
+
+
+def test_viewers_see_but_cannot_act_and_other_workspaces_are_404(world: dict[str, Any]) -> None:
+    viewer = _client("viewer@example.com")
+    html = viewer.get(reverse("web:publishing")).content.decode()
+    assert "why failed" in html and "Publish anyway" not in html
+    target = world["targets"][TargetState.MISSED]
+    assert viewer.post(reverse("web:publishing_act", args=[target]), {"action": "anyway"}).status_code == 403
+    assert _state(target) == TargetState.MISSED
+    owner = _client("owner@example.com")
+    assert owner.get(reverse("web:publishing_target", args=[world["foreign"]])).status_code == 404
+    assert owner.post(reverse("web:publishing_act", args=[world["foreign"]]), {"action": "retry"}).status_code == 404
+    assert _state(world["foreign"]) == TargetState.FAILED
+    assert owner.post(reverse("web:publishing_act", args=[target]), {"action": "explode"}).status_code == 302
+    assert _state(target) == TargetState.MISSED
+
+
+def test_a_targets_history_shows_its_transitions(world: dict[str, Any]) -> None:
+    client = _client("owner@example.com")
+    target = world["targets"][TargetState.MISSED]
+    client.post(reverse("web:publishing_act", args=[target]), {"action": "anyway", "next": "target"})
+    html = client.get(reverse("web:publishing_target", args=[target])).content.decode()
+    assert "Publication history" in html and "owner@example.com" in html and "scheduled" in html
