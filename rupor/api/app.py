@@ -7,8 +7,11 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Query
+from ninja.parser import Parser
 from ninja.responses import Status
+from ninja.types import DictStrAny
 
 from rupor.accounts import service as accounts
 from rupor.accounts.models import User, Workspace
@@ -24,7 +27,31 @@ from rupor.planning import service as planning
 from rupor.planning.models import Post, PostVariant
 from rupor.publishing import service as publishing
 
+
+def _nul_in(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_nul_in(k) or _nul_in(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_nul_in(v) for v in value)
+    return False
+
+
+class TextParser(Parser):
+    """JSON bodies without NUL characters: no database stores them (PostgreSQL refuses them
+    outright), so they are refused here with a clear 400. Queries and form fields are
+    :class:`rupor.core.middleware.RefuseNulMiddleware`'s."""
+
+    def parse_body(self, request: HttpRequest) -> DictStrAny:
+        data = super().parse_body(request)
+        if _nul_in(data):
+            raise ApiError(400, _("Text must not contain NUL characters (\\u0000)."))
+        return data
+
+
 api = NinjaAPI(
+    parser=TextParser(),
     title="Rupor API",
     version="1",
     description=(

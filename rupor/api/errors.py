@@ -63,6 +63,8 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        if isinstance(exc.__cause__, ApiError):  # our parser's refusal, wrapped by django-ninja
+            return api_error(request, exc.__cause__)
         return api.create_response(request, body(str(exc.message) if hasattr(exc, "message") else str(exc)), status=exc.status_code)
 
     @api.exception_handler(ApiError)

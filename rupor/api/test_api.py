@@ -233,3 +233,16 @@ def test_session_auth_needs_csrf_for_writes(make_workspace, make_user):
     assert client.get("/api/v1/me").status_code == 200
     res = client.post("/api/v1/posts", "{}", content_type="application/json")
     assert res.status_code in (401, 403)
+
+
+def test_nul_characters_are_refused_with_a_clear_400(make_workspace, api_for) -> None:
+    """No database keeps U+0000 (PostgreSQL refuses it with an error): the API says so first."""
+    api = api_for(make_workspace())
+    for response in (
+        api.post("/plan/rubrics", {"name": "News\x00", "target_share": 5}),
+        api.post("/posts", {"text": "hello\x00"}),
+        api.get("/posts", status="draft\x00"),
+    ):
+        assert response.status_code == 400, response.content
+        assert "NUL" in response.json()["detail"]
+    assert api.get("/plan/rubrics").status_code == 200
