@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class RefuseNulMiddleware:
@@ -13,7 +18,8 @@ class RefuseNulMiddleware:
 
     No database keeps U+0000 in text (PostgreSQL refuses it with an error), and Django's form
     fields already reject it; this covers the fields views read directly and the API's forms.
-    Uploaded files are not fields and may hold any bytes. JSON bodies are the API parser's.
+    Uploaded files are not fields and may hold any bytes. API bodies (JSON or forms) are the
+    API's own: its parser refuses NUL in JSON.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -21,8 +27,12 @@ class RefuseNulMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         fields = list(request.GET.lists())
-        if request.method == "POST" and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            fields += list(request.POST.lists())
+        # The API reads its own bodies (and answers a malformed one in its error shape).
+        if request.method == "POST" and not request.path.startswith("/api/") and request.content_type in FORM_TYPES:
+            # A malformed or oversized body is not this check's to answer: Django's own handling
+            # (an empty form, or its 400) applies as it would without this middleware.
+            with contextlib.suppress(MultiPartParserError, UnreadablePostError, RequestDataTooBig, TooManyFieldsSent):
+                fields += list(request.POST.lists())
         for key, values in fields:
             if "\x00" in key or any("\x00" in v for v in values):
                 message = _("Text must not contain NUL characters (\\u0000).")
