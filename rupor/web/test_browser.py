@@ -19,12 +19,6 @@ PASSWORD = "a-long-enough-passphrase-42"
 pytestmark = MARKS
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    # The production hasher is slow on purpose; a dozen users per test would take seconds.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def anna(db: Any) -> Any:
     user = accounts.create_user("anna@example.com", PASSWORD, name="Anna")

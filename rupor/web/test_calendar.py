@@ -34,11 +34,6 @@ BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 NOW = dt.datetime(2025, 3, 20, 9, 0, tzinfo=dt.UTC)
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @dataclass
 class Cal:
     ws: Workspace

@@ -25,11 +25,6 @@ NOW = dt.datetime(2025, 3, 20, 9, 0, tzinfo=dt.UTC)
 pytestmark = MARKS
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def page(browser: Any, live_server: Any) -> Iterator[Any]:
     with open_page(browser, live_server.url, locale="en-US", viewport={"width": 1440, "height": 1600}) as tab:

@@ -27,7 +27,6 @@ pytestmark = MARKS
 
 @pytest.fixture(autouse=True)
 def _settings(settings: Any, tmp_path: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = str(tmp_path / "media")
 
 

@@ -27,7 +27,6 @@ pytestmark = MARKS
 
 @pytest.fixture(autouse=True)
 def _setup(settings: Any, tmp_path: pathlib.Path) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.RUPOR_HOME = tmp_path / "home"
 
 

@@ -38,7 +38,6 @@ pytestmark = MARKS
 
 @pytest.fixture(autouse=True)
 def _settings(settings: Any, tmp_path: Any) -> Iterator[None]:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = str(tmp_path / "media")
     previous = ratelimit.use("memory")
     clock.freeze(NOW)

@@ -38,7 +38,6 @@ NOW = dt.datetime(2030, 3, 1, 6, 0, tzinfo=dt.UTC)  # 09:00 in Moscow, a Friday
 
 @pytest.fixture(autouse=True)
 def _setup(settings: Any, tmp_path: Path) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.RUPOR_HOME = tmp_path / "home"
     clock.freeze(NOW)

@@ -19,11 +19,6 @@ from rupor.publishing.models import PublicationTarget, TargetState
 PASSWORD = "a-long-enough-passphrase-42"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _client(email: str) -> Client:
     client = Client()
     assert client.login(username=email, password=PASSWORD)

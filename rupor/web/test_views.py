@@ -26,12 +26,6 @@ from rupor.planning.models import Post
 PASSWORD = "a-long-enough-passphrase-42"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    # The production hasher is slow on purpose; a dozen users per test would take seconds.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @dataclass
 class World:
     ws: Workspace

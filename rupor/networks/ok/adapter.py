@@ -42,6 +42,7 @@ from rupor.networks.base import (
     PublishRequest,
     RateLimit,
     TextUnit,
+    looks_like_video,
 )
 from rupor.networks.ok import wire
 from rupor.networks.text import kind_name
@@ -217,7 +218,7 @@ class OkAdapter(Adapter):
                 if len(item.data) < wire.VIDEO_MIN_BYTES:
                     problems.append(Problem(f"media[{index}]", _("%(file)s is too small: %(network)s takes videos of 16 KB or more.")
                                             % {"file": item.filename, "network": self.display_name}))
-                elif not wire.looks_like_video(item.data):
+                elif not looks_like_video(item.data):
                     problems.append(Problem(f"media[{index}]", _("%(file)s does not look like a video file %(network)s can play.")
                                             % {"file": item.filename, "network": self.display_name}))
         if content.pin:

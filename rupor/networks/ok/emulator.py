@@ -56,6 +56,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Scope
 
+from rupor.networks.base import looks_like_video
 from rupor.networks.emulation import EmulatorClock, FaultInjector, FaultMiddleware, control_routes
 from rupor.networks.ok import wire
 from rupor.networks.ok.adapter import ASSUMED_REQUESTS_PER_SECOND
@@ -1021,7 +1022,7 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any:
                 return _reply(wire.error_payload(wire.PARAM, "Empty file"), wire.PARAM)
             if len(data) < wire.VIDEO_MIN_BYTES:
                 return _reply(wire.error_payload(wire.PARAM, "FileToSmall"), wire.PARAM)
-            if not wire.looks_like_video(data):
+            if not looks_like_video(data):
                 return _reply(wire.error_payload(wire.PARAM, "BadFormat"), wire.PARAM)
             state.video_uploads += 1
             video.update(uploaded=True, size=len(data))

@@ -199,21 +199,6 @@ VIDEO_EXTENSIONS = frozenset({
 })
 
 
-def looks_like_video(data: bytes) -> bool:
-    """True when ``data`` starts like a video container (MP4/MOV, Matroska/WebM, AVI, MPEG PS/TS,
-    FLV, ASF/WMV, Ogg, RealMedia)."""
-    head = data[:16]
-    return (
-        head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free")
-        or head[:4] == b"\x1a\x45\xdf\xa3"
-        or (head[:4] == b"RIFF" and head[8:11] == b"AVI")
-        or head[:4] in (b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3", b"OggS", b".RMF")
-        or (head[:1] == b"G" and data[188:189] == b"G")
-        or head[:3] == b"FLV"
-        or head[:4] == b"\x30\x26\xb2\x75"
-    )
-
-
 # -- time -----------------------------------------------------------------------------------
 def to_ok_datetime(moment: dt.datetime) -> str:
     return moment.astimezone(MOSCOW).strftime(OK_DATETIME)

@@ -57,6 +57,7 @@ from rupor.networks.base import (
     TextUnit,
     UpdatesPage,
     WebhookResult,
+    looks_like_video,
 )
 from rupor.networks.text import kind_name
 from rupor.networks.vk import wire
@@ -317,7 +318,7 @@ class VkAdapter(Adapter):
             if media.kind not in ("photo", "video"):
                 problems.append(Problem(f"media[{index}]", _("VK posts take photos and videos; %(file)s is a %(kind)s.")
                                         % {"file": media.filename, "kind": kind_name(media.kind)}))
-            elif media.kind == "video" and media.content_type in wire.VIDEO_TYPES and not wire.looks_like_video(media.data):
+            elif media.kind == "video" and media.content_type in wire.VIDEO_TYPES and not looks_like_video(media.data):
                 problems.append(Problem(f"media[{index}]", _("%(file)s does not look like a video file VK can play.")
                                         % {"file": media.filename}))
         if content.poll is not None and not content.text.strip() and not content.media:

@@ -60,6 +60,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Scope
 
+from rupor.networks.base import looks_like_video
 from rupor.networks.emulation import EmulatorClock, FaultInjector, FaultMiddleware, control_routes
 from rupor.networks.vk import wire
 
@@ -1036,7 +1037,7 @@ class VkEmulator:
             return {"error": "invalid upload signature"}
         if not data:
             return {"error": "no file: send it as multipart field video_file"}
-        if not wire.looks_like_video(data):
+        if not looks_like_video(data):
             return {"error": "invalid video file: unsupported format"}
         with self.lock:
             video = self.videos.get((owner, vid))
