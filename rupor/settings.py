@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from rupor.core import config as _config
 
 CONFIG = _config.load()
+_config.secure_home(CONFIG)
 BASE_DIR = Path(__file__).resolve().parent
 
 SECRET_KEY = CONFIG.secret_key
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "rupor.core.headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -130,6 +132,14 @@ SESSION_COOKIE_SECURE = CONFIG.secure_cookies
 CSRF_COOKIE_SECURE = CONFIG.secure_cookies
 SESSION_COOKIE_AGE = 14 * 24 * 3600
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Uploaded media and the directories holding it are the operator's alone (umask: config.secure_home).
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+# Uploads over 2.5 MB are spooled to a file in chunks, never held whole; in RUPOR_HOME rather than
+# /tmp (often memory-backed tmpfs), so that storing one is a rename into MEDIA_ROOT.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_TEMP_DIR = str(CONFIG.home / "uploads")
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(mode=0o700, parents=True, exist_ok=True)
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 

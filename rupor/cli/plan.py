@@ -1,7 +1,8 @@
 """``rupor plan import|export``: the content plan as CSV or XLSX (format: docs/plan-import-format.md).
 
 Exit codes: 0 done; 1 the file has bad rows (each named with its row number and reason, nothing
-created) or cannot be read; 2 usage errors (unknown workspace, bad option).
+created), cannot be read, or is beyond the limits (size, rows, columns; see the format document);
+2 usage errors (unknown workspace, bad option).
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ def import_command(file: Path, slug: str, dry_run: bool) -> None:
     from rupor.planning import plan_io
     from rupor.planning.service import PlanningError
 
+    if file.stat().st_size > plan_io.MAX_FILE_BYTES:  # refused before it is read
+        err.print(f"[red]Error:[/red] {file.name}: the file is larger than {plan_io.MAX_FILE_BYTES // (1024 * 1024)} MB.")
+        sys.exit(1)
     try:
         report = plan_io.import_plan(actor, file.name, file.read_bytes(), dry_run=dry_run)
     except PlanningError as exc:

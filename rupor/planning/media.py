@@ -2,34 +2,51 @@
 with size, dimensions, SHA-256 and a thumbnail for pictures.
 
 The same file uploaded twice to a workspace is stored once (matched by SHA-256).
+
+Files are handled by reference: an upload is hashed in chunks and streamed (or moved) to storage,
+never read whole into memory, and a picture's pixel count is checked from its header before
+anything is decoded (``MAX_PIXELS``). A file that a post uses cannot be deleted (``delete_media``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePath
+from typing import IO
 
 import httpx
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.db.models import Q, QuerySet
+from django.core.files.base import ContentFile, File
+from django.db import transaction
+from django.db.models import ProtectedError, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from PIL import Image, UnidentifiedImageError
 
 from rupor.accounts.roles import Perm
 from rupor.accounts.service import Actor, record
 from rupor.core import http
-from rupor.planning.models import Media
+from rupor.core.urls import url_problem
+from rupor.planning.models import Media, Post, VariantMedia
 from rupor.planning.service import PlanningError
 
 MAX_PHOTO_BYTES = 30 * 1024 * 1024
 MAX_VIDEO_BYTES = 1024 * 1024 * 1024
 MAX_SIDE_PX = 12_000
+#: Pictures are refused above this many pixels, judged from the header before decoding: a 40 MP
+#: picture decodes to at most 160 MB (RGBA), while a 10 KB PNG may declare 9,400 x 9,400 px.
+MAX_PIXELS = 40_000_000
+# Pillow's own guard, for every decode in the process: warn above MAX_PIXELS, refuse above twice it.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+CHUNK_BYTES = 1024 * 1024
 MIN_SIDE_PX = 10
 THUMBNAIL_PX = 320
 PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
@@ -56,69 +73,150 @@ def _video_type(data: bytes) -> str | None:
     return None
 
 
-def inspect(data: bytes, filename: str = "") -> MediaInfo:
+#: What the library takes: the bytes themselves (small files, downloads) or a file by reference
+#: (an upload Django spooled to disk, a file on disk); a reference is never read whole.
+Source = bytes | File
+
+
+@contextmanager
+def _opened(source: Source) -> Iterator[IO[bytes]]:
+    if isinstance(source, bytes):
+        yield io.BytesIO(source)
+        return
+    was_closed = source.closed
+    if was_closed:
+        source.open("rb")
+    try:
+        source.seek(0)
+        yield source  # a django File proxies read/seek/tell
+    finally:
+        if was_closed:
+            source.close()
+
+
+def _size(handle: IO[bytes]) -> int:
+    handle.seek(0, io.SEEK_END)
+    size = handle.tell()
+    handle.seek(0)
+    return size
+
+
+def _sha256(handle: IO[bytes]) -> str:
+    handle.seek(0)
+    digest = hashlib.sha256()
+    while chunk := handle.read(CHUNK_BYTES):
+        digest.update(chunk)
+    handle.seek(0)
+    return digest.hexdigest()
+
+
+def _too_many_pixels(name: str, width: int | None = None, height: int | None = None) -> PlanningError:
+    limit = MAX_PIXELS // 1_000_000
+    if width and height:
+        return PlanningError(
+            _("%(name)s is %(width)sx%(height)s px (%(mp)s megapixels); pictures may have at most %(max)s megapixels.")
+            % {"name": name, "width": width, "height": height, "mp": width * height // 1_000_000, "max": limit},
+            "file",
+        )
+    return PlanningError(
+        _("%(name)s has more pixels than Rupor opens; pictures may have at most %(max)s megapixels.") % {"name": name, "max": limit},
+        "file",
+    )
+
+
+def inspect(source: Source, filename: str = "") -> MediaInfo:
     """What a file really is, judged by its bytes; raises :class:`PlanningError` for files the
-    library does not take (unknown type, broken picture, too large, too small, too many pixels)."""
-    size = len(data)
+    library does not take (unknown type, broken picture, too large, too small, too many pixels).
+
+    Reads the file in chunks and decodes no pixels: a picture's size comes from its header."""
     name = filename or _("The file")
-    if size == 0:
-        raise PlanningError(_("%(name)s is empty.") % {"name": name}, "file")
-    digest = hashlib.sha256(data).hexdigest()
-    video = _video_type(data)
-    if video is not None:
-        if size > MAX_VIDEO_BYTES:
+    with _opened(source) as handle:
+        size = _size(handle)
+        if size == 0:
+            raise PlanningError(_("%(name)s is empty.") % {"name": name}, "file")
+        video = _video_type(handle.read(16))
+        if video is not None:
+            if size > MAX_VIDEO_BYTES:
+                raise PlanningError(
+                    _("%(name)s is %(mb)s MB; videos may be at most %(max)s MB.")
+                    % {"name": name, "mb": size // (1024 * 1024), "max": MAX_VIDEO_BYTES // (1024 * 1024)},
+                    "file",
+                )
+            return MediaInfo("video", video, size, None, None, _sha256(handle))
+        if size > MAX_PHOTO_BYTES:
+            handle.seek(0)
+            try:
+                with Image.open(handle) as probe:
+                    fmt = probe.format or ""
+            except Exception:  # not a picture at all: the message below names the types
+                fmt = ""
+            if fmt:
+                raise PlanningError(
+                    _("%(name)s is %(mb)s MB; pictures may be at most %(max)s MB.")
+                    % {"name": name, "mb": size // (1024 * 1024), "max": MAX_PHOTO_BYTES // (1024 * 1024)},
+                    "file",
+                )
+        handle.seek(0)
+        try:
+            with warnings.catch_warnings():
+                # Between MAX_PIXELS and twice it Pillow only warns: the check below names the size.
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(handle) as image:  # lazy: reads the header, decodes nothing
+                    fmt = image.format or ""
+                    width, height = image.size
+                    if width * height > MAX_PIXELS:
+                        raise _too_many_pixels(name, width, height)
+                    image.verify()  # checks the file's structure without decoding pixels
+        except Image.DecompressionBombError as exc:  # over twice MAX_PIXELS: Pillow refuses to open it
+            raise _too_many_pixels(name) from exc
+        except PlanningError:
+            raise
+        except UnidentifiedImageError as exc:
             raise PlanningError(
-                _("%(name)s is %(mb)s MB; videos may be at most %(max)s MB.")
-                % {"name": name, "mb": size // (1024 * 1024), "max": MAX_VIDEO_BYTES // (1024 * 1024)},
+                _("%(name)s is not a picture or video Rupor can publish (JPEG, PNG, GIF, WebP, MP4, MOV, WebM).")
+                % {"name": name},
+                "file",
+            ) from exc
+        except Exception as exc:  # Pillow raises many kinds of errors for damaged files
+            raise PlanningError(_("%(name)s looks like a picture but is damaged.") % {"name": name}, "file") from exc
+        if fmt not in PHOTO_FORMATS:
+            raise PlanningError(
+                _("%(name)s is a %(format)s file; use JPEG, PNG, GIF or WebP.") % {"name": name, "format": fmt or _("picture")},
                 "file",
             )
-        return MediaInfo("video", video, size, None, None, digest)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                fmt = image.format or ""
-                width, height = image.size
-                image.verify()
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise PlanningError(
-            _("%(name)s is not a picture or video Rupor can publish (JPEG, PNG, GIF, WebP, MP4, MOV, WebM).")
-            % {"name": name},
-            "file",
-        ) from exc
-    except Exception as exc:  # Pillow raises many kinds of errors for damaged files
-        raise PlanningError(_("%(name)s looks like a picture but is damaged.") % {"name": name}, "file") from exc
-    if fmt not in PHOTO_FORMATS:
-        raise PlanningError(
-            _("%(name)s is a %(format)s file; use JPEG, PNG, GIF or WebP.") % {"name": name, "format": fmt or _("picture")},
-            "file",
-        )
-    if size > MAX_PHOTO_BYTES:
-        raise PlanningError(
-            _("%(name)s is %(mb)s MB; pictures may be at most %(max)s MB.")
-            % {"name": name, "mb": size // (1024 * 1024), "max": MAX_PHOTO_BYTES // (1024 * 1024)},
-            "file",
-        )
-    if max(width, height) > MAX_SIDE_PX:
-        raise PlanningError(
-            _("%(name)s is %(width)sx%(height)s px; a side may be at most %(max)s px.")
-            % {"name": name, "width": width, "height": height, "max": MAX_SIDE_PX},
-            "file",
-        )
-    if min(width, height) < MIN_SIDE_PX:
-        raise PlanningError(
-            _("%(name)s is %(width)sx%(height)s px; a side must be at least %(min)s px.")
-            % {"name": name, "width": width, "height": height, "min": MIN_SIDE_PX},
-            "file",
-        )
-    return MediaInfo("photo", PHOTO_FORMATS[fmt], size, width, height, digest)
+        if size > MAX_PHOTO_BYTES:
+            raise PlanningError(
+                _("%(name)s is %(mb)s MB; pictures may be at most %(max)s MB.")
+                % {"name": name, "mb": size // (1024 * 1024), "max": MAX_PHOTO_BYTES // (1024 * 1024)},
+                "file",
+            )
+        if max(width, height) > MAX_SIDE_PX:
+            raise PlanningError(
+                _("%(name)s is %(width)sx%(height)s px; a side may be at most %(max)s px.")
+                % {"name": name, "width": width, "height": height, "max": MAX_SIDE_PX},
+                "file",
+            )
+        if min(width, height) < MIN_SIDE_PX:
+            raise PlanningError(
+                _("%(name)s is %(width)sx%(height)s px; a side must be at least %(min)s px.")
+                % {"name": name, "width": width, "height": height, "min": MIN_SIDE_PX},
+                "file",
+            )
+        return MediaInfo("photo", PHOTO_FORMATS[fmt], size, width, height, _sha256(handle))
 
 
-def _thumbnail(data: bytes) -> bytes:
-    with Image.open(io.BytesIO(data)) as image:
-        image.seek(0)
+def _thumbnail(source: Source) -> bytes:
+    """A small JPEG, decoded at reduced size where the format allows (JPEG's draft mode)."""
+    with _opened(source) as handle, Image.open(handle) as opened:
+        opened.seek(0)
+        opened.draft("RGB", (THUMBNAIL_PX * 2, THUMBNAIL_PX * 2))  # JPEG decodes at 1/2..1/8 scale
+        image: Image.Image = opened
+        if image.mode in ("1", "P"):
+            # Palette pictures resize only by nearest neighbour: shrink roughly first, then properly.
+            image.thumbnail((THUMBNAIL_PX * 4, THUMBNAIL_PX * 4), Image.Resampling.NEAREST)
+            image = image.convert("RGBA")
+        image.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
         thumb = image.convert("RGB")
-        thumb.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
         out = io.BytesIO()
         thumb.save(out, "JPEG", quality=80)
     return out.getvalue()
@@ -129,26 +227,88 @@ def _safe_name(filename: str, content_type: str) -> str:
     return f"{stem}.{EXTENSIONS.get(content_type, 'bin')}"
 
 
-def save_media(actor: Actor, filename: str, data: bytes) -> Media:
-    """Check and store an upload in the workspace's library (deduplicated by SHA-256)."""
+def store_media(actor: Actor, filename: str, source: Source) -> tuple[Media, bool]:
+    """Check and store an upload in the workspace's library (deduplicated by SHA-256); returns the
+    library's item and whether it is new. ``source`` is streamed to storage, never read whole."""
     if not actor.can(Perm.POSTS_EDIT):
         raise PlanningError(_("Your role does not allow uploading media."), status=403)
-    info = inspect(data, filename)
+    info = inspect(source, filename)
     existing = Media.objects.filter(workspace_id=actor.workspace_id, sha256=info.sha256).first()
     if existing is not None:
-        return existing
+        return existing, False
     media = Media(
         workspace_id=actor.workspace_id, kind=info.kind, content_type=info.content_type, size=info.size,
         width=info.width, height=info.height, sha256=info.sha256,
         original_name=(PurePath(filename).name or "upload")[:255], uploaded_by_id=actor.user_id,
     )
     name = _safe_name(filename, info.content_type)
-    media.file.save(name, ContentFile(data), save=False)
-    if info.kind == "photo":
-        media.thumbnail.save(f"{PurePath(name).stem}-thumb.jpg", ContentFile(_thumbnail(data)), save=False)
+    # The thumbnail first: storing an upload Django spooled to disk may move that file away.
+    try:
+        thumbnail = _thumbnail(source) if info.kind == "photo" else None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:  # a header that lied about the rest
+        raise PlanningError(_("%(name)s looks like a picture but is damaged.") % {"name": filename or _("The file")}, "file") from exc
+    media.file.save(name, ContentFile(source) if isinstance(source, bytes) else source, save=False)
+    if thumbnail is not None:
+        media.thumbnail.save(f"{PurePath(name).stem}-thumb.jpg", ContentFile(thumbnail), save=False)
     media.save()
     record(actor.workspace_id, actor, "media.upload", "media", media.pk, f"{media.original_name} ({info.content_type}, {info.size} bytes)")
-    return media
+    return media, True
+
+
+def save_media(actor: Actor, filename: str, source: Source) -> Media:
+    """Check and store an upload in the workspace's library (deduplicated by SHA-256)."""
+    return store_media(actor, filename, source)[0]
+
+
+def _post_label(post: Post) -> str:
+    return _("“%(post)s” (%(status)s)") % {"post": str(post)[:60], "status": post.get_status_display()}
+
+
+def delete_media(actor: Actor, media_id: int) -> None:
+    """Delete an unused file of the library: its file, thumbnail and record.
+
+    Refused while any post uses it, whatever the post's state: a draft or a scheduled post would
+    lose a picture its author chose, and a published post keeps its media as the record of what
+    went out. The refusal names the posts, so that a person can take the file out of them first.
+    """
+    if not actor.can(Perm.POSTS_EDIT):
+        raise PlanningError(_("Your role does not allow deleting media."), status=403)
+    media = Media.objects.filter(pk=media_id, workspace_id=actor.workspace_id).first()
+    if media is None:
+        raise PlanningError(_("No such file in the media library."), status=404)
+    try:
+        with transaction.atomic():
+            _refuse_if_used(media)
+            files = [f.name for f in (media.file, media.thumbnail) if f]
+            storage = media.file.storage
+            summary = f"{media.original_name} ({media.content_type}, {media.size} bytes)"
+            media.delete()
+            record(actor.workspace_id, actor, "media.delete", "media", media_id, summary)
+            transaction.on_commit(lambda: [storage.delete(name) for name in files])
+    except ProtectedError:  # a post took the file up between the check and the delete
+        _refuse_if_used(media)
+        raise
+
+
+def _refuse_if_used(media: Media) -> None:
+    posts = list(Post.objects.filter(variants__variantmedia__media=media).distinct().order_by("-id")[:6])
+    if not posts:
+        return
+    count = Post.objects.filter(variants__variantmedia__media=media).distinct().count()
+    named = ", ".join(_post_label(p) for p in posts[:5])
+    if count > 5:
+        named = ngettext("%(posts)s and %(n)s more post", "%(posts)s and %(n)s more posts", count - 5) % {
+            "posts": named, "n": count - 5,
+        }
+    raise PlanningError(
+        ngettext(
+            "%(name)s is used by a post: %(posts)s. Take it out of the post first; a published post keeps its media.",
+            "%(name)s is used by %(n)s posts: %(posts)s. Take it out of those posts first; published posts keep their media.",
+            count,
+        ) % {"name": media.original_name, "n": count, "posts": named},
+        "media",
+        409,
+    )
 
 
 def list_media(workspace_id: int, kind: str | None = None) -> QuerySet[Media]:
@@ -156,6 +316,15 @@ def list_media(workspace_id: int, kind: str | None = None) -> QuerySet[Media]:
     if kind:
         qs = qs.filter(kind=kind)
     return qs.order_by("-created_at", "-id")
+
+
+def use_counts(media_ids: list[int]) -> dict[int, int]:
+    """How many posts use each of these files (files no post uses are left out)."""
+    rows = VariantMedia.objects.filter(media_id__in=media_ids).values_list("media_id", "variant__post_id").distinct()
+    counts: dict[int, int] = {}
+    for media_id, _post_id in rows:
+        counts[media_id] = counts.get(media_id, 0) + 1
+    return counts
 
 
 def media_url(media: Media, *, thumbnail: bool = False) -> str | None:
@@ -167,16 +336,12 @@ def media_url(media: Media, *, thumbnail: bool = False) -> str | None:
 
 def check_remote_url(url: str) -> str | None:
     """Why ``url`` cannot be a media address (syntax only), or ``None`` when it can."""
-    parsed = httpx.URL(url) if url.lower().startswith(("http://", "https://")) else None
-    if parsed is None:
-        return _("%(url)s is not an http(s) address.") % {"url": repr(url)}
-    if not parsed.host:
-        return _("%(url)s has no host.") % {"url": repr(url)}
-    return None
+    return url_problem(url)
 
 
-def fetch_remote(url: str, *, max_bytes: int = MAX_PHOTO_BYTES) -> tuple[str, bytes]:
-    """Download a media file through the guarded HTTP client; returns ``(filename, data)``.
+def fetch_remote(url: str, *, max_bytes: int = MAX_PHOTO_BYTES) -> tuple[str, File]:
+    """Download a media file through the guarded HTTP client; returns ``(filename, file)``, the file
+    spooled to disk in chunks beyond a few MB (the caller closes it).
 
     Raises :class:`PlanningError` with a plain reason when the address cannot be used.
     """
@@ -189,7 +354,19 @@ def fetch_remote(url: str, *, max_bytes: int = MAX_PHOTO_BYTES) -> tuple[str, by
                 raise PlanningError(
                     _("%(url)s answered HTTP %(status)s.") % {"url": url, "status": response.status_code}, "media_urls",
                 )
-            data = http.read_capped(response, max_bytes)
+            spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115  # handed to the caller, who closes it
+                max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, dir=settings.FILE_UPLOAD_TEMP_DIR,
+            )
+            received = 0
+            try:
+                for chunk in response.iter_bytes():
+                    received += len(chunk)
+                    if received > max_bytes:
+                        raise http.ResponseTooLarge(f"response exceeds the cap of {max_bytes} bytes")
+                    spool.write(chunk)
+            except BaseException:
+                spool.close()
+                raise
     except http.BlockedAddress as exc:
         raise PlanningError(
             _("%(url)s points to a private or local address, which Rupor does not fetch.") % {"url": url}, "media_urls",
@@ -203,7 +380,8 @@ def fetch_remote(url: str, *, max_bytes: int = MAX_PHOTO_BYTES) -> tuple[str, by
             _("%(url)s could not be downloaded (%(error)s).") % {"url": url, "error": type(exc).__name__}, "media_urls",
         ) from exc
     name = PurePath(httpx.URL(url).path).name or "media"
-    return name, data
+    spool.seek(0)
+    return name, File(spool, name=name)
 
 
 def serve_media(request: HttpRequest, path: str) -> HttpResponseBase:

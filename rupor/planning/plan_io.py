@@ -11,10 +11,13 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterable, Sequence
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from xml.etree.ElementTree import ParseError, XMLPullParser
 
+from django.core.files.base import File
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -36,10 +39,25 @@ BASE_COLUMNS = ("date", "time", "channels", "rubric", "title", "text", "media_ur
 TEXT_PREFIX = "text_"
 IMPORT_STATUSES = (Post.Status.DRAFT, Post.Status.SCHEDULED)
 MAX_FILE_BYTES = 10 * 1024 * 1024
-MAX_ROWS = 5000
+MAX_ROWS = 5000  # after the header
+MAX_COLUMNS = 64
+MAX_CELL_CHARS = 32_767  # what Excel itself allows in a cell
 MAX_MEDIA_PER_ROW = 10
 IMPORT_MEDIA_MAX_BYTES = 200 * 1024 * 1024
 FORMATS = ("csv", "xlsx")
+
+# An XLSX file is a zip of XML parts. These limits are checked on the zip's directory before any
+# part is decompressed, so a 10 MB file cannot unpack to gigabytes (a "zip bomb"); the sizes a zip
+# declares are enforced by ``zipfile`` while reading, so a lying entry stops at its declared size.
+XLSX_MAX_ENTRIES = 500
+XLSX_MAX_TOTAL_BYTES = 100 * 1024 * 1024  # all parts together, uncompressed
+XLSX_MAX_SHEET_BYTES = 50 * 1024 * 1024  # one worksheet or the shared-strings table, uncompressed
+XLSX_MAX_PART_BYTES = 5 * 1024 * 1024  # any other XML part (openpyxl parses these whole)
+XLSX_MAX_RATIO = 200  # uncompressed / compressed, for parts over 1 MB
+XLSX_MAX_SHARED_STRINGS = (MAX_ROWS + 1) * MAX_COLUMNS  # no more distinct texts than the cells we read
+XLSX_MAX_ROW_ELEMENTS = 100_000  # empty formatted rows are tolerated up to this many
+_SHEET_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_SHARED_STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
 
 
 @dataclass(frozen=True)
@@ -105,11 +123,14 @@ def format_of(filename: str) -> str:
     return suffix
 
 
-_FORMULA_START = ("=", "+", "@", "\t", "\r")
+#: What makes a spreadsheet read a cell as a formula (CSV injection): the ASCII signs, their
+#: full-width forms (which some spreadsheet programs also take), and a leading tab or carriage return.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def _guard(value: str) -> str:
-    """Keep a spreadsheet from running a cell as a formula (CSV injection): prefix a quote."""
+    """Keep a spreadsheet from running a cell as a formula (CSV injection): prefix a quote.
+    The import takes the quote off again, so an exported plan imports unchanged."""
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
@@ -133,39 +154,268 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
-def read_table(filename: str, data: bytes) -> list[list[str]]:
-    """Rows of cells as text (the header first)."""
-    if len(data) > MAX_FILE_BYTES:
-        raise ImportFileError(_("The file is larger than %(max)s MB.") % {"max": MAX_FILE_BYTES // (1024 * 1024)}, "file")
-    kind = format_of(filename)
-    if kind == "csv":
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ImportFileError(_("The CSV file is not UTF-8 text; save it as “CSV UTF-8”."), "file") from exc
-        if "\x00" in text:
-            raise ImportFileError(_("The file is not a CSV text file."), "file")
-        first = text.split("\n", 1)[0]
-        delimiter = max((",", ";", "\t"), key=first.count) if first else ","
-        try:
-            rows = [[_unguard(c.strip()) for c in row] for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)]
-        except csv.Error as exc:
-            raise ImportFileError(_("The CSV file is broken: %(error)s.") % {"error": exc}, "file") from exc
-        return rows
+def _limits() -> str:
+    return _("A plan file may have at most %(rows)s rows after the header and %(columns)s columns.") % {
+        "rows": MAX_ROWS, "columns": MAX_COLUMNS,
+    }
+
+
+def _too_many_rows() -> ImportFileError:
+    return ImportFileError(
+        _("The file has more than %(max)s rows after the header.") % {"max": MAX_ROWS} + " " + _limits(), "file",
+    )
+
+
+def _too_many_columns() -> ImportFileError:
+    return ImportFileError(
+        _("The file has more than %(max)s columns.") % {"max": MAX_COLUMNS} + " " + _limits(), "file",
+    )
+
+
+def _too_long_cell() -> ImportFileError:
+    return ImportFileError(
+        _("A cell has more than %(max)s characters, more than a spreadsheet holds.") % {"max": MAX_CELL_CHARS}, "file",
+    )
+
+
+def _unreadable_xlsx() -> ImportFileError:
+    return ImportFileError(_("The file is not a readable XLSX workbook."), "file")
+
+
+def _unpacks_too_large(part: str = "", limit: int = XLSX_MAX_TOTAL_BYTES) -> ImportFileError:
+    if part:
+        message = _("A part of the workbook (%(part)s) unpacks to more than %(mb)s MB; it is not a plan Rupor can import. "
+                    "Save the plan as a new file and try again.") % {"part": part[:80], "mb": limit // (1024 * 1024)}
+    else:
+        message = _("The workbook unpacks to more than %(mb)s MB; it is not a plan Rupor can import. "
+                    "Save the plan as a new file and try again.") % {"mb": limit // (1024 * 1024)}
+    return ImportFileError(message, "file")
+
+
+def _compressed_too_much(part: str) -> ImportFileError:
+    return ImportFileError(
+        _("A part of the workbook (%(part)s) is compressed more than %(ratio)s times, as zip bombs are; "
+          "it is not a plan Rupor can import.") % {"part": part[:80], "ratio": XLSX_MAX_RATIO},
+        "file",
+    )
+
+
+def _bounded(rows: Iterable[list[str]]) -> list[list[str]]:
+    """At most the header and MAX_ROWS rows, each of at most MAX_COLUMNS cells of MAX_CELL_CHARS."""
+    table: list[list[str]] = []
+    for cells in rows:
+        while cells and not cells[-1]:
+            cells.pop()  # trailing empty cells are no columns
+        if len(table) > MAX_ROWS:
+            if cells:
+                raise _too_many_rows()
+            continue  # empty lines after the last row
+        if len(cells) > MAX_COLUMNS:
+            raise _too_many_columns()
+        if any(len(c) > MAX_CELL_CHARS for c in cells):
+            raise _too_long_cell()
+        table.append(cells)
+    while table and not any(table[-1]):
+        table.pop()
+    return table
+
+
+def _read_csv(data: bytes) -> list[list[str]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(_("The CSV file is not UTF-8 text; save it as “CSV UTF-8”."), "file") from exc
+    if "\x00" in text:
+        raise ImportFileError(_("The file is not a CSV text file."), "file")
+    first = text.split("\n", 1)[0]
+    delimiter = max((",", ";", "\t"), key=first.count) if first else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        return _bounded([_unguard(c.strip()) for c in row] for row in reader)
+    except csv.Error as exc:
+        raise ImportFileError(_("The CSV file is broken: %(error)s.") % {"error": exc}, "file") from exc
+
+
+def _check_zip(archive: zipfile.ZipFile) -> str | None:
+    """Refuse a workbook whose parts would unpack too large; returns the shared-strings part's name."""
+    entries = archive.infolist()
+    if len(entries) > XLSX_MAX_ENTRIES:
+        raise ImportFileError(
+            _("The workbook has more than %(max)s parts; it is not a plan Rupor can import.") % {"max": XLSX_MAX_ENTRIES},
+            "file",
+        )
+    if sum(e.file_size for e in entries) > XLSX_MAX_TOTAL_BYTES:
+        raise _unpacks_too_large()
+    names = {e.filename for e in entries}
+    strings = None
+    if "[Content_Types].xml" in names:
+        types = archive.getinfo("[Content_Types].xml")
+        if types.file_size > XLSX_MAX_PART_BYTES:
+            raise _unpacks_too_large(types.filename, XLSX_MAX_PART_BYTES)
+        for event, element in _iterparse(archive, types, XLSX_MAX_PART_BYTES):
+            if event == "start" and element.tag.endswith("}Override") and element.get("ContentType") == _SHARED_STRINGS_TYPE:
+                strings = (element.get("PartName") or "").lstrip("/")
+                break
+    for entry in entries:
+        big_part = entry.filename.startswith("xl/worksheets/") or entry.filename == strings
+        is_xml = entry.filename.endswith((".xml", ".rels"))
+        limit = XLSX_MAX_SHEET_BYTES if big_part or not is_xml else XLSX_MAX_PART_BYTES
+        if entry.file_size > limit:
+            raise _unpacks_too_large(entry.filename, limit)
+        if entry.file_size > 1024 * 1024 and entry.file_size > XLSX_MAX_RATIO * max(entry.compress_size, 1):
+            raise _compressed_too_much(entry.filename)
+    return strings if strings in names else None
+
+
+def _iterparse(archive: zipfile.ZipFile, entry: zipfile.ZipInfo | str, max_bytes: int) -> Iterator[tuple[str, Any]]:
+    """("start"/"end", element) events of one XML part, read in chunks and never past ``max_bytes``.
+
+    Once the caller has seen an element end, the element is dropped from its parent, so memory
+    stays flat however many elements the part has (read what you need at "start" or "end").
+    """
+    parser = XMLPullParser(events=("start", "end"))
+    open_elements: list[Any] = []
+    read = 0
+    try:
+        with archive.open(entry) as source:
+            while True:
+                chunk = source.read(64 * 1024)
+                read += len(chunk)
+                if read > max_bytes:
+                    raise _unpacks_too_large(str(getattr(entry, "filename", entry)), max_bytes)
+                if chunk:
+                    parser.feed(chunk)
+                else:
+                    parser.close()
+                for event, element in parser.read_events():  # type: ignore[misc]  # only start/end events, each a pair
+                    if event == "start":
+                        open_elements.append(element)
+                    yield event, element
+                    if event == "end":
+                        open_elements.pop()
+                        if open_elements:
+                            open_elements[-1].clear()
+                if not chunk:
+                    return
+    except (ParseError, zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
+        raise _unreadable_xlsx() from exc
+
+
+_STRING_ITEM = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si[\s>/]")
+
+
+def _check_shared_strings(archive: zipfile.ZipFile, name: str) -> None:
+    """A table of more distinct texts than the cells we read would only fill memory. The items are
+    counted in the raw XML (no parsing, so this takes a moment even for a hostile table)."""
+    count = read = 0
+    tail = b""
+    try:
+        with archive.open(name) as source:
+            while chunk := source.read(256 * 1024):
+                read += len(chunk)
+                if read > XLSX_MAX_SHEET_BYTES:
+                    raise _unpacks_too_large(name, XLSX_MAX_SHEET_BYTES)
+                window = tail + chunk  # an item cut between two chunks is found whole here
+                count += sum(1 for m in _STRING_ITEM.finditer(window) if m.end() > len(tail))  # not counted before
+                tail = window[-40:]
+                if count > XLSX_MAX_SHARED_STRINGS:
+                    raise ImportFileError(
+                        _("The workbook holds more than %(max)s different texts.") % {"max": XLSX_MAX_SHARED_STRINGS}
+                        + " " + _limits(),
+                        "file",
+                    )
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
+        raise _unreadable_xlsx() from exc
+
+
+_CELL_REF = re.compile(r"([A-Za-z]{1,3})?(\d+)?")
+
+
+def _column_number(letters: str) -> int:
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + ord(letter) - ord("A") + 1
+    return number
+
+
+def _sheet_extent(archive: zipfile.ZipFile, path: str) -> tuple[int, int]:
+    """The last row and column that hold a value, found by reading the sheet's cells themselves
+    (the sheet's declared dimension is not trusted); refuses a sheet beyond the limits."""
+    last_row = last_column = 0
+    row_number = column = rows_seen = 0
+    cell_has_value = False
+    for event, element in _iterparse(archive, path, XLSX_MAX_SHEET_BYTES):
+        tag = element.tag
+        if event == "start":
+            if tag == _SHEET_MAIN + "row":
+                rows_seen += 1
+                if rows_seen > XLSX_MAX_ROW_ELEMENTS:
+                    raise _too_many_rows()
+                ref = element.get("r")
+                row_number = int(ref) if ref and ref.isdigit() else row_number + 1
+                column = 0
+            elif tag == _SHEET_MAIN + "c":
+                match = _CELL_REF.fullmatch(element.get("r") or "")
+                if match is None:
+                    raise _unreadable_xlsx()
+                column = _column_number(match[1]) if match[1] else column + 1
+                cell_has_value = False
+        elif tag in (_SHEET_MAIN + "v", _SHEET_MAIN + "t"):
+            text = element.text or ""
+            if len(text) > MAX_CELL_CHARS:
+                raise _too_long_cell()
+            cell_has_value = cell_has_value or bool(text)
+        elif tag == _SHEET_MAIN + "c" and cell_has_value:
+            if column > MAX_COLUMNS:
+                raise _too_many_columns()
+            if row_number > MAX_ROWS + 1:
+                raise _too_many_rows()
+            last_row, last_column = max(last_row, row_number), max(last_column, column)
+    return last_row, last_column
+
+
+def _read_xlsx(data: bytes) -> list[list[str]]:
     import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError, TypeError) as exc:
-        raise ImportFileError(_("The file is not a readable XLSX workbook."), "file") from exc
-    except Exception as exc:  # zipfile.BadZipFile and friends from a damaged workbook
-        raise ImportFileError(_("The file is not a readable XLSX workbook."), "file") from exc
-    try:
-        sheet = book.worksheets[0]
-        return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-    finally:
-        book.close()
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise _unreadable_xlsx() from exc
+    with archive:
+        strings = _check_zip(archive)
+        if strings is not None:
+            _check_shared_strings(archive, strings)
+        try:
+            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except Exception as exc:  # a damaged workbook raises anything from KeyError to zipfile.BadZipFile
+            raise _unreadable_xlsx() from exc
+        try:
+            if not book.worksheets:
+                raise _unreadable_xlsx()
+            sheet = book.worksheets[0]
+            path = getattr(sheet, "_worksheet_path", None)
+            if not isinstance(path, str) or path not in archive.namelist():
+                raise _unreadable_xlsx()
+            last_row, last_column = _sheet_extent(archive, path)
+            if not last_row:
+                return []
+            # max_row and max_col are given, so openpyxl never pads rows to the declared dimension.
+            rows = sheet.iter_rows(min_row=1, max_row=last_row, max_col=last_column, values_only=True)
+            return _bounded([_unguard(_cell(v)) for v in row] for row in rows)
+        except ImportFileError:
+            raise
+        except Exception as exc:
+            raise _unreadable_xlsx() from exc
+        finally:
+            book.close()
+
+
+def read_table(filename: str, data: bytes) -> list[list[str]]:
+    """Rows of cells as text (the header first), read within fixed bounds of size, rows, columns and
+    cell length whatever the file claims about itself."""
+    if len(data) > MAX_FILE_BYTES:
+        raise ImportFileError(_("The file is larger than %(max)s MB.") % {"max": MAX_FILE_BYTES // (1024 * 1024)}, "file")
+    return _read_csv(data) if format_of(filename) == "csv" else _read_xlsx(data)
 
 
 def _columns(header: Sequence[str]) -> list[str]:
@@ -365,15 +615,24 @@ def import_plan(actor: Actor, filename: str, data: bytes, *, dry_run: bool = Fal
     if dry_run or not report.ok:
         return report
     # Media first (network I/O stays outside the transaction); any failure stops the import.
-    downloads: dict[str, tuple[str, bytes]] = {}
+    # Each download is spooled to disk beyond a few MB, so a plan of many videos does not fill memory.
+    downloads: dict[str, tuple[str, File]] = {}
+    try:
+        return _import_checked(actor, filename, report, downloads)
+    finally:
+        for _name, handle in downloads.values():
+            handle.close()
+
+
+def _import_checked(actor: Actor, filename: str, report: ImportReport, downloads: dict[str, tuple[str, File]]) -> ImportReport:
     for post in report.posts:
         for url in post.media_urls:
             if url in downloads:
                 continue
             try:
-                name, blob = media_lib.fetch_remote(url, max_bytes=IMPORT_MEDIA_MAX_BYTES)
-                media_lib.inspect(blob, name)
-                downloads[url] = (name, blob)
+                name, handle = media_lib.fetch_remote(url, max_bytes=IMPORT_MEDIA_MAX_BYTES)
+                downloads[url] = (name, handle)
+                media_lib.inspect(handle, name)
             except PlanningError as exc:
                 report.problems.append(RowProblem(post.row, exc.message.rstrip(".")))
     if report.problems:
@@ -478,6 +737,8 @@ def render(rows: Iterable[Sequence[str]], fmt: str) -> bytes:
         for row_cells in sheet.iter_rows():
             for cell in row_cells:
                 cell.data_type = "s"  # text cells throughout: a text starting with "=" never becomes a formula
+                if isinstance(cell.value, str) and cell.value.startswith(_FORMULA_START):
+                    cell.quotePrefix = True  # and stays text when someone edits the cell
         for cell in sheet[1]:
             cell.font = openpyxl.styles.Font(bold=True)
         buffer = io.BytesIO()
