@@ -136,8 +136,8 @@ def collect_post_metrics(channel_id: int, *, days: int = COLLECT_DAYS) -> Collec
     by_remote = {p.remote_id: p for p in posts}
     try:
         metrics = adapter.post_metrics(channels.access(channel), list(by_remote))
-    except errors.NetworkError as exc:
-        raise network_failure(exc) from exc
+    except errors.READ_ERRORS as exc:
+        raise network_failure(errors.as_network_error(exc, adapter.display_name)) from exc
     now = clock.now()
     rows = []
     for m in metrics:
@@ -156,8 +156,8 @@ def collect_channel_metrics(channel_id: int) -> CollectResult:
     channel, adapter = _channel_and_adapter(channel_id, Capability.CHANNEL_METRICS)
     try:
         m = adapter.channel_metrics(channels.access(channel))
-    except errors.NetworkError as exc:
-        raise network_failure(exc) from exc
+    except errors.READ_ERRORS as exc:
+        raise network_failure(errors.as_network_error(exc, adapter.display_name)) from exc
     ChannelMetricReading.objects.create(
         workspace_id=channel.workspace_id, channel_id=channel.pk, read_at=clock.now(), members=m.members,
         joins=m.joins, leaves=m.leaves, extra=dict(m.extra), source="poll",

@@ -14,6 +14,14 @@ from rupor.networks.registry import DISPLAY_NAMES
 NETWORK_CHOICES = [(key, label) for key, label in DISPLAY_NAMES.items()]
 
 
+#: The periodic jobs that record their failures on a channel (``Channel.last_error_job``).
+JOB_LABELS = {
+    "inbox": _("Inbox polling"),
+    "metrics": _("Metric collection"),
+    "webhook": _("Webhook delivery"),
+}
+
+
 class LiveChannels(models.Manager["Channel"]):
     def get_queryset(self) -> models.QuerySet[Channel]:
         return super().get_queryset().exclude(status="archived")
@@ -38,6 +46,11 @@ class Channel(models.Model):
     color = models.CharField(max_length=7, blank=True, default="")
     cadence_hours = models.PositiveIntegerField(null=True, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
+    # The last failure of a periodic job on this channel (inbox polling, metric collection), for a
+    # person to see on the channel list and the publishing page; the job's next success clears it.
+    last_error = models.CharField(_("last error"), max_length=500, blank=True, default="")
+    last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
+    last_error_job = models.CharField(_("failed job"), max_length=40, blank=True, default="")
     created_at = models.DateTimeField(default=clock.now)
     updated_at = models.DateTimeField(default=clock.now)
 
@@ -56,6 +69,10 @@ class Channel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_network_display()})"
+
+    @property
+    def last_error_job_label(self) -> str:
+        return str(JOB_LABELS.get(self.last_error_job, self.last_error_job))
 
     # Credentials never leave this model in plain text except through these two methods.
     def set_credentials(self, values: dict[str, Any]) -> None:

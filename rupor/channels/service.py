@@ -6,17 +6,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from rupor.accounts import service as accounts
 from rupor.accounts.roles import Perm
+from rupor.channels import options
 from rupor.channels.models import Channel
 from rupor.core import clock
 from rupor.core.errors import DomainError
+from rupor.core.urls import url_problem
+from rupor.networks import errors as network_errors
 from rupor.networks import registry
 from rupor.networks.base import ChannelAccess, ChannelInfo
 from rupor.networks.errors import NetworkError
@@ -55,21 +56,67 @@ def get_channel(workspace_id: int, channel_id: int) -> Channel:
 
 
 def access(channel: Channel) -> ChannelAccess:
-    """What an adapter needs to act for this channel (credentials decrypted in memory only)."""
+    """What an adapter needs to act for this channel (credentials decrypted in memory only).
+
+    Raises :class:`ChannelError` (field ``settings.<key>``) when a stored setting does not fit
+    the schema (written by an older version or by hand): only this channel stops, with a reason.
+    """
+    try:
+        settings = options.check_stored(channel.settings)
+    except options.SettingError as exc:
+        raise ChannelError(
+            _("This channel's settings need fixing: %(problem)s Saving the channel resets what is wrong to the default.")
+            % {"problem": exc.message}, exc.field, 422,
+        ) from exc
     return ChannelAccess(
         network=channel.network, remote_id=channel.remote_id, credentials=channel.get_credentials(),
-        base_url=channel.base_url or None, settings=dict(channel.settings or {}),
+        base_url=channel.base_url or None, settings=settings,
     )
+
+
+def visible_settings(channel: Channel) -> dict[str, Any]:
+    """The channel's settings as people may see them (Rupor's own secrets left out)."""
+    stored = channel.settings if isinstance(channel.settings, Mapping) else {}
+    return {k: v for k, v in stored.items() if k not in options.INTERNAL_KEYS}
+
+
+def _clean_settings(values: Mapping[str, Any] | None, keep: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    try:
+        return options.clean_settings(values, keep=keep)
+    except options.SettingError as exc:
+        raise ChannelError(exc.message, exc.field) from exc
+
+
+def _secret_fields(network: str, stored: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(name, label) of each credential field that is a secret; without an adapter, every stored one."""
+    if network in registry.available():
+        return [(f.name, str(f.label)) for f in registry.adapter(network).credential_fields if f.secret]
+    return [(name, name) for name in sorted(stored)]
+
+
+def _require_secrets_for_new_address(channel: Channel, new_creds: Mapping[str, Any] | None) -> None:
+    """A stored secret goes only to the address it was entered for: a new base URL needs every
+    secret field entered again, whatever the entry point and whether or not it verifies."""
+    given = {str(k) for k, v in (new_creds or {}).items() if str(v).strip()}
+    stored = channel.get_credentials()
+    # A secret that was never stored (an optional one) cannot travel; every stored one must be new.
+    missing = [(name, label) for name, label in _secret_fields(channel.network, stored)
+               if stored.get(name, "").strip() and name not in given]
+    if missing:
+        raise ChannelError(
+            _("A new API base URL needs the secrets entered again, so the stored ones are never sent to another "
+              "address: %(fields)s.") % {"fields": ", ".join(label for _name, label in missing)},
+            f"credentials.{missing[0][0]}",
+        )
 
 
 def _validate_base_url(url: str) -> str:
     url = (url or "").strip()
     if not url:
         return ""
-    try:
-        URLValidator(schemes=["http", "https"])(url)
-    except ValidationError as exc:
-        raise ChannelError(_("%(url)s is not an http(s) URL.") % {"url": repr(url)}, "base_url") from exc
+    problem = url_problem(url, max_length=300)
+    if problem:
+        raise ChannelError(problem, "base_url")
     return url.rstrip("/")
 
 
@@ -102,6 +149,11 @@ def _verify(network: str, probe: ChannelAccess) -> ChannelInfo | None:
         info = registry.adapter(network).verify(probe)
     except NetworkError as exc:
         raise ChannelError(exc.message, "credentials", 422) from exc
+    except network_errors.SHAPE_ERRORS as exc:
+        # An answer of a shape the adapter did not expect (not the network's API, or a changed
+        # one): refuse plainly instead of failing the request.
+        failure = network_errors.as_network_error(exc, registry.DISPLAY_NAMES.get(network, network))
+        raise ChannelError(failure.message, "base_url", 422) from exc
     if not info.can_publish:
         reason = " ".join(info.notes) or _("The connected account cannot publish to this channel.")
         raise ChannelError(reason, "credentials", 422)
@@ -119,10 +171,11 @@ def connect(actor: accounts.Actor, data: ChannelInput, *, verify: bool = True) -
         )
     creds = _validate_credentials(data.network, data.credentials)
     base_url = _validate_base_url(data.base_url)
+    settings = _clean_settings(data.settings)
     remote_id = (data.remote_id or "").strip()
     info: ChannelInfo | None = None
     if verify:
-        probe = ChannelAccess(data.network, remote_id, creds, base_url or None, dict(data.settings or {}))
+        probe = ChannelAccess(data.network, remote_id, creds, base_url or None, dict(settings))
         info = _verify(data.network, probe)
     if info is not None and not remote_id:
         remote_id = info.remote_id
@@ -131,7 +184,7 @@ def connect(actor: accounts.Actor, data: ChannelInput, *, verify: bool = True) -
     name = (data.name or (info.name if info else "") or remote_id).strip()[:120]
     channel = Channel(
         workspace_id=actor.workspace_id, network=data.network, name=name, remote_id=remote_id[:120],
-        base_url=base_url, settings=dict(data.settings or {}), color=data.color or "", cadence_hours=data.cadence_hours,
+        base_url=base_url, settings=settings, color=data.color or "", cadence_hours=data.cadence_hours,
     )
     channel.set_credentials(creds)
     if info is not None:
@@ -156,14 +209,23 @@ def update(actor: accounts.Actor, channel_id: int, changes: Mapping[str, Any], *
             raise ChannelError(_("The display name cannot be empty."), "name")
         channel.name = name[:120]
     if "base_url" in changes and changes["base_url"] is not None:
-        channel.base_url = _validate_base_url(changes["base_url"])
-        reverify = True
+        base_url = _validate_base_url(changes["base_url"])
+        if base_url != channel.base_url:
+            _require_secrets_for_new_address(channel, changes.get("credentials"))
+            channel.base_url = base_url
+            reverify = True
     if changes.get("credentials") is not None:
         merged = {**channel.get_credentials(), **{str(k): str(v) for k, v in changes["credentials"].items()}}
         channel.set_credentials(_validate_credentials(channel.network, merged))
         reverify = True
+    # Saving a channel (from any entry point) drops stored settings the schema does not accept,
+    # such as those an older version wrote: the adapters' defaults apply again.
+    stored = channel.settings if isinstance(channel.settings, Mapping) else {}
+    kept = {k: v for k, v in stored.items() if k in options.INTERNAL_KEYS or _fits(k, v)}
+    repaired = kept != channel.settings
+    channel.settings = kept
     if changes.get("settings") is not None:
-        channel.settings = {**(channel.settings or {}), **dict(changes["settings"])}
+        channel.settings = _clean_settings(changes["settings"], keep=kept)
     if changes.get("color") is not None:
         channel.color = str(changes["color"])[:7]
     if "cadence_hours" in changes:
@@ -179,6 +241,9 @@ def update(actor: accounts.Actor, channel_id: int, changes: Mapping[str, Any], *
             channel.verified_at = clock.now()
             channel.status = Channel.Status.ACTIVE
             channel.status_message = " ".join(info.notes)[:300]
+    if reverify or repaired or changes.get("settings") is not None:
+        # A person changed what the jobs use: let them try again at their next pass.
+        channel.last_error, channel.last_error_at, channel.last_error_job = "", None, ""
     channel.updated_at = clock.now()
     channel.save()
     accounts.record(actor.workspace_id, actor, "channel.update", "channel", channel.pk, str(channel))
@@ -187,6 +252,16 @@ def update(actor: accounts.Actor, channel_id: int, changes: Mapping[str, Any], *
 
         publishing.release_held(channel.pk)
     return channel
+
+
+def _fits(key: str, value: Any) -> bool:
+    if key not in options.OPTIONS:
+        return False
+    try:
+        options.check_stored({key: value})
+    except options.SettingError:
+        return False
+    return True
 
 
 def remove(actor: accounts.Actor, channel_id: int) -> None:
@@ -211,3 +286,22 @@ def remove(actor: accounts.Actor, channel_id: int) -> None:
 def needs_reconnect(channel_id: int, message: str) -> None:
     """Called by the engine when credentials expired: hold the channel, ask a person."""
     Channel.objects.filter(pk=channel_id).update(status=Channel.Status.RECONNECT, status_message=message[:300], updated_at=clock.now())
+
+
+def record_job_error(channel_id: int, job: str, message: str) -> None:
+    """A periodic job (``inbox`` polling, ``metrics`` collection) failed on this channel: keep the
+    reason where people see it (channel list, publishing page, API) until the job succeeds."""
+    Channel.objects.filter(pk=channel_id).update(
+        last_error=str(message)[:500], last_error_at=clock.now(), last_error_job=job[:40],
+    )
+
+
+def clear_job_error(channel_id: int, job: str) -> None:
+    """The job succeeded on this channel: forget the failure it recorded (not another job's)."""
+    Channel.objects.filter(pk=channel_id, last_error_job=job).update(last_error="", last_error_at=None, last_error_job="")
+
+
+def channels_with_errors(workspace_id: int | None = None) -> QuerySet[Channel]:
+    """Live channels whose last periodic job failed, newest failure first (``None``: every workspace)."""
+    qs = Channel.live.exclude(last_error="").order_by("-last_error_at", "pk")
+    return qs if workspace_id is None else qs.filter(workspace_id=workspace_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -23,9 +23,36 @@ def _operator(slug: str) -> Any:
     return Actor(workspace.pk, Role.OWNER, label="command line")
 
 
+def _pairs(items: tuple[str, ...], flag: str) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            click.echo(f"Error: {flag} takes NAME=VALUE, not {item.split('=')[0]!r}…", err=True)
+            sys.exit(2)
+        values[key.strip()] = value
+    return values
+
+
+def _settings(items: tuple[str, ...]) -> dict[str, object]:
+    from rupor.channels import options
+
+    return {key: options.parse_text(key, value) for key, value in _pairs(items, "--setting").items()}
+
+
+def _fail(exc: Any) -> NoReturn:
+    where = f" ({exc.field})" if exc.field else ""
+    click.echo(f"Error{where}: {exc.message}", err=True)
+    sys.exit(1)
+
+
+SETTING_HELP = ("A channel setting, e.g. --setting timeout=10 (repeat for each; checked against its type and bounds: "
+                "timeout, pace, longpoll_wait, callback_confirmation, chat_type, forward_attempts, forward_wait_s).")
+
+
 @click.group()
 def channel() -> None:
-    """Connect and list channels."""
+    """Connect, change and list channels."""
 
 
 @channel.command("connect")
@@ -36,30 +63,52 @@ def channel() -> None:
 @click.option("--credential", "credentials", multiple=True, metavar="FIELD=VALUE",
               help="A credential field, e.g. --credential bot_token=123:ABC (repeat for each field).")
 @click.option("--base-url", default="", help="API base URL override (self-hosted endpoint, proxy, emulator).")
+@click.option("--setting", "settings", multiple=True, metavar="NAME=VALUE", help=SETTING_HELP)
 @click.option("--verify/--no-verify", default=True, show_default=True, help="Check the credentials with the network first.")
-def connect(slug: str, network: str, remote_id: str, name: str, credentials: tuple[str, ...], base_url: str, verify: bool) -> None:
+def connect(slug: str, network: str, remote_id: str, name: str, credentials: tuple[str, ...], base_url: str,
+            settings: tuple[str, ...], verify: bool) -> None:
     """Connect a channel; the credentials are checked with the network and stored encrypted."""
     actor = _operator(slug)
     from rupor.channels import service
 
-    values: dict[str, str] = {}
-    for item in credentials:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            click.echo(f"Error: --credential takes FIELD=VALUE, not {item.split('=')[0]!r}…", err=True)
-            sys.exit(2)
-        values[key.strip()] = value
+    values = _pairs(credentials, "--credential")
     try:
         created = service.connect(
             actor,
-            service.ChannelInput(network=network, name=name, remote_id=remote_id, credentials=values, base_url=base_url),
+            service.ChannelInput(network=network, name=name, remote_id=remote_id, credentials=values, base_url=base_url,
+                                 settings=_settings(settings)),
             verify=verify,
         )
     except service.ChannelError as exc:
-        where = f" ({exc.field})" if exc.field else ""
-        click.echo(f"Error{where}: {exc.message}", err=True)
-        sys.exit(1)
+        _fail(exc)
     click.echo(f"{created.pk}\t{created.network}\t{created.name}\t{'verified' if created.verified_at else 'not verified'}")
+
+
+@channel.command("update")
+@click.option("--workspace", "slug", required=True, help="Workspace slug.")
+@click.argument("channel_id", type=click.IntRange(1, 2**62))
+@click.option("--name", default=None, help="New display name.")
+@click.option("--credential", "credentials", multiple=True, metavar="FIELD=VALUE",
+              help="A new credential value (repeat for each field); a new --base-url needs every secret field again.")
+@click.option("--base-url", default=None, help="New API base URL; the stored secrets are never sent to it, so give them again.")
+@click.option("--setting", "settings", multiple=True, metavar="NAME=VALUE", help=SETTING_HELP)
+@click.option("--verify/--no-verify", default=True, show_default=True, help="Check new credentials or a new address with the network first.")
+def update(slug: str, channel_id: int, name: str | None, credentials: tuple[str, ...], base_url: str | None,
+           settings: tuple[str, ...], verify: bool) -> None:
+    """Change a channel: its name, credentials, API base URL or settings."""
+    actor = _operator(slug)
+    from rupor.channels import service
+
+    changes: dict[str, Any] = {"name": name, "base_url": base_url}
+    if credentials:
+        changes["credentials"] = _pairs(credentials, "--credential")
+    if settings:
+        changes["settings"] = _settings(settings)
+    try:
+        changed = service.update(actor, channel_id, changes, verify=verify)
+    except service.ChannelError as exc:
+        _fail(exc)
+    click.echo(f"{changed.pk}\t{changed.network}\t{changed.name}\t{changed.status}")
 
 
 @channel.command("list")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -28,20 +29,31 @@ log = logging.getLogger(__name__)
 #: Deliveries larger than this are refused before parsing (networks send a few KB at most).
 MAX_BODY = 1024 * 1024
 
+#: What parsing a body of the wrong shape raises (JSON nested too deep is a RecursionError).
+MALFORMED = (LookupError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError)
+
+#: The name a webhook failure on our side is recorded under (``Channel.last_error_job``).
+JOB = "webhook"
+
+
+def _stored(channel: Channel) -> dict[str, Any]:
+    # Settings that are not an object (damaged by hand) hold no webhook secret.
+    return dict(channel.settings) if isinstance(channel.settings, dict) else {}
+
 
 def hook_token(channel: Channel) -> str:
     """The channel's webhook secret, created (and saved) on first use."""
-    token = str((channel.settings or {}).get("hook_token") or "")
+    token = str(_stored(channel).get("hook_token") or "")
     if token:
         return token
     with transaction.atomic():
         fresh = Channel.objects.select_for_update().get(pk=channel.pk)
-        token = str((fresh.settings or {}).get("hook_token") or "")
+        token = str(_stored(fresh).get("hook_token") or "")
         if not token:
             token = secrets.token_urlsafe(24)
-            fresh.settings = {**(fresh.settings or {}), "hook_token": token}
+            fresh.settings = {**_stored(fresh), "hook_token": token}
             fresh.save(update_fields=["settings"])
-    channel.settings = {**(channel.settings or {}), "hook_token": token}
+    channel.settings = {**_stored(channel), "hook_token": token}
     return token
 
 
@@ -58,7 +70,7 @@ def hook_url(channel: Channel) -> str:
 @require_POST
 def network_hook(request: HttpRequest, network: str, channel_id: int, token: str) -> HttpResponse:
     channel = Channel.live.filter(pk=channel_id, network=network).first()
-    expected = str((channel.settings or {}).get("hook_token") or "") if channel else ""
+    expected = str(_stored(channel).get("hook_token") or "") if channel else ""
     if channel is None or not expected or not hmac.compare_digest(token.encode(), expected.encode()):
         raise Http404("no such hook")
     if network not in registry.available():
@@ -69,12 +81,25 @@ def network_hook(request: HttpRequest, network: str, channel_id: int, token: str
     headers = dict(request.headers.items())
     adapter = registry.adapter(network)
     try:
-        result = adapter.handle_webhook(channels.access(channel), headers, body)
+        access = channels.access(channel)
+    except channels.ChannelError as exc:
+        # Our side is misconfigured (stored settings): say so on the channel, and ask the
+        # network to deliver again later rather than drop the event.
+        channels.record_job_error(channel.pk, JOB, exc.message)
+        return HttpResponse(b"unavailable", status=503, content_type="text/plain")
+    try:
+        result = adapter.handle_webhook(access, headers, body)
     except errors.NotSupported:
         raise Http404("no such hook") from None
     except errors.NetworkError as exc:
         log.warning("webhook for channel %s refused: %s", channel_id, exc.message)
         return HttpResponse(b"error", status=400, content_type="text/plain")
+    except MALFORMED as exc:
+        # A body of a shape the network never sends (wrong types, missing fields, absurd
+        # numbers or nesting): whoever sent it gets a 400, whatever the adapter tripped on.
+        log.warning("malformed webhook body for channel %s (%s)", channel_id, type(exc).__name__)
+        return HttpResponse(b"malformed", status=400, content_type="text/plain")
     if result.events:
         service.ingest_events(channel.pk, result.events)
+    channels.clear_job_error(channel.pk, JOB)
     return HttpResponse(result.body, status=result.status, content_type=result.content_type)

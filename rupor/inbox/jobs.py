@@ -5,6 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.utils.translation import gettext as _
+
+from rupor.channels import service as channels
+from rupor.core.errors import DomainError
 from rupor.inbox import service
 
 log = logging.getLogger(__name__)
@@ -12,17 +16,37 @@ log = logging.getLogger(__name__)
 #: How often each channel is polled for new comments and messages (webhooks arrive at once).
 INTERVAL = dt.timedelta(minutes=2)
 
+#: The name this job records its failures under (``Channel.last_error_job``).
+JOB = "inbox"
+
 
 def run_due(now: dt.datetime, *, interval: dt.timedelta = INTERVAL) -> int:
     """Poll every active channel whose last poll is older than ``interval``.
 
-    Returns how many new inbox items were stored. A failing channel is logged (and its cursor
-    keeps the message for the UI) and tried again at the next interval.
+    Returns how many new inbox items were stored. A channel that fails, for whatever reason (the
+    network refused, answered garbage, its stored settings are broken), gets the reason recorded
+    on it for people to see and is tried again at the next interval; the other channels are
+    polled all the same. A success clears the recorded failure.
     """
     new = 0
+    # A channel whose polling failed within the interval waits for the next one (a failure
+    # before the poll started, such as broken settings, does not move its cursor's clock).
+    failed = set(channels.channels_with_errors().filter(last_error_job=JOB, last_error_at__gte=now - interval)
+                 .values_list("pk", flat=True))
     for channel_id in service.channels_to_poll(now, interval):
+        if channel_id in failed:
+            continue
         try:
             new += service.poll_channel(channel_id).new_items
-        except service.InboxError as exc:
+        except DomainError as exc:
             log.warning("polling channel %s failed: %s", channel_id, exc.message)
+            channels.record_job_error(channel_id, JOB, exc.message)
+        except Exception as exc:
+            # One channel's unexpected failure never stops the others.
+            log.exception("polling channel %s failed unexpectedly", channel_id)
+            channels.record_job_error(
+                channel_id, JOB, _("Polling failed unexpectedly (%(kind)s); see the server log.") % {"kind": type(exc).__name__},
+            )
+        else:
+            channels.clear_job_error(channel_id, JOB)
     return new

@@ -26,6 +26,7 @@ from rupor.channels import service as channels
 from rupor.channels.models import Channel
 from rupor.core import clock
 from rupor.core.errors import DomainError
+from rupor.core.urls import http_url_or_empty
 from rupor.inbox.models import InboxItem, IntakeCursor, ItemKind, ItemStatus, SendState
 from rupor.networks import errors, registry
 from rupor.networks.base import Adapter, Capability, Comment, Event, EventKind, Message, Person
@@ -128,7 +129,7 @@ def _comment_values(channel: Channel, comment: Comment, *, deleted: bool = False
     values: dict[str, object] = {
         "conversation_remote_id": comment.post_remote_id[:200], "parent_remote_id": (comment.parent_remote_id or "")[:200],
         "author_remote_id": comment.author.remote_id[:200], "author_name": comment.author.name[:200],
-        "author_url": (comment.author.url or "")[:500], "text": comment.text, "occurred_at": comment.created_at,
+        "author_url": http_url_or_empty(comment.author.url, max_length=500), "text": comment.text, "occurred_at": comment.created_at,
         "outgoing": ours, "status": ItemStatus.ANSWERED if ours else ItemStatus.NEW,
     }
     if deleted or comment.deleted:
@@ -141,7 +142,7 @@ def _comment_values(channel: Channel, comment: Comment, *, deleted: bool = False
 def _message_values(message: Message) -> dict[str, object]:
     return {
         "conversation_remote_id": message.conversation_id[:200], "author_remote_id": message.author.remote_id[:200],
-        "author_name": message.author.name[:200], "author_url": (message.author.url or "")[:500], "text": message.text,
+        "author_name": message.author.name[:200], "author_url": http_url_or_empty(message.author.url, max_length=500), "text": message.text,
         "occurred_at": message.created_at, "outgoing": message.outgoing,
         "status": ItemStatus.ANSWERED if message.outgoing else ItemStatus.NEW,
     }
@@ -240,7 +241,8 @@ def poll_channel(channel_id: int) -> PollResult:
             for m in adapter.read_messages(access, since=state.last_polled_at):
                 events.append(Event(kind=EventKind.MESSAGE_NEW, remote_id=m.remote_id, channel_remote_id=channel.remote_id,
                                     occurred_at=m.created_at, message=m, person=m.author))
-    except errors.NetworkError as exc:
+    except errors.READ_ERRORS as raised:
+        exc = errors.as_network_error(raised, adapter.display_name)  # garbage from the network is its error
         state.last_error = exc.message[:300]
         state.last_polled_at = clock.now()
         state.save()

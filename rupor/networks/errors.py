@@ -27,6 +27,8 @@ piece of the response for the attempt log.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 
 class NetworkError(Exception):
     """Base of every adapter error."""
@@ -87,6 +89,32 @@ class UnknownOutcome(NetworkError):
 
 class NotSupported(NetworkError):
     kind = "not_supported"
+
+
+class MalformedAnswer(Transient):
+    """The network answered, but not in the shape its API documents (an API change, a wrong base
+    URL, a proxy's page): decided from the exception class the parsing raised, never its text.
+    Raised around *reads* (verify, polling, metrics), where nothing happened; an answer like that
+    to a create is an unknown outcome, which the engine decides."""
+
+
+#: What adapter code raises when an answer has the wrong shape (a missing key, a string where an
+#: object was expected, a number out of range, JSON nested too deep).
+SHAPE_ERRORS: tuple[type[Exception], ...] = (LookupError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError)
+
+#: A taxonomy error or an answer of the wrong shape: what a read from a network may raise.
+READ_ERRORS: tuple[type[Exception], ...] = (NetworkError, *SHAPE_ERRORS)
+
+
+def as_network_error(exc: Exception, network: str) -> NetworkError:
+    """``exc`` itself when it is already in the taxonomy, else a :class:`MalformedAnswer`."""
+    if isinstance(exc, NetworkError):
+        return exc
+    return MalformedAnswer(
+        _("%(network)s answered in a form Rupor does not understand (%(kind)s); check the channel's API base URL.")
+        % {"network": network, "kind": type(exc).__name__},
+        needs_person=True,
+    )
 
 
 ERROR_KINDS = {

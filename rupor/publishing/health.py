@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q
 
+from rupor.channels import service as channels
 from rupor.core import clock
 from rupor.publishing.models import Attempt, PublicationTarget, TargetState, WorkerHeartbeat
 
@@ -27,6 +28,18 @@ class WorkerView:
 
 
 @dataclass(frozen=True)
+class ChannelErrorView:
+    """A channel whose last periodic job (inbox polling, metric collection, a webhook) failed."""
+
+    channel_id: int
+    name: str
+    network: str
+    job: str  # translated name of the job
+    message: str
+    at: dt.datetime | None
+
+
+@dataclass(frozen=True)
 class HealthSnapshot:
     at: dt.datetime
     workers_alive: int
@@ -39,6 +52,7 @@ class HealthSnapshot:
     failures_24h: dict[str, int]  # network -> failed, missed or unconfirmed targets
     attempt_errors_24h: dict[str, int]  # error kind -> attempts that ended with it
     counts: dict[str, int]  # state -> targets
+    channel_errors: tuple[ChannelErrorView, ...] = ()  # newest failure first
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -83,6 +97,10 @@ def health_snapshot(workspace_id: int | None = None) -> HealthSnapshot:
         .values("outcome").annotate(n=Count("id"))
     }
     counts = {row["state"]: row["n"] for row in targets.values("state").annotate(n=Count("id"))}
+    channel_errors = tuple(
+        ChannelErrorView(c.pk, c.name, c.network, c.last_error_job_label, c.last_error, c.last_error_at)
+        for c in channels.channels_with_errors(workspace_id)[:100]
+    )
     return HealthSnapshot(
         at=now,
         workers_alive=sum(1 for w in workers if w.alive),
@@ -95,7 +113,8 @@ def health_snapshot(workspace_id: int | None = None) -> HealthSnapshot:
         failures_24h=failures,
         attempt_errors_24h=errors,
         counts=counts,
+        channel_errors=channel_errors,
     )
 
 
-__all__ = ["HealthSnapshot", "WorkerView", "health_snapshot"]
+__all__ = ["ChannelErrorView", "HealthSnapshot", "WorkerView", "health_snapshot"]

@@ -99,8 +99,19 @@ def _deliver_notifications() -> None:
         log.exception("delivering notifications failed")
 
 
+def _sweep() -> None:
+    """The engine's safety net (expired leases, missed targets); a failure is logged and the
+    next pass tries again, so the worker keeps publishing."""
+    try:
+        engine.sweep()
+    except Exception:
+        log.exception("sweeping failed")
+        close_old_connections()
+
+
 def _run_periodic_jobs() -> None:
-    """Inbox polling and metric collection; each job decides itself what is due."""
+    """Inbox polling and metric collection; each job decides itself what is due, and records a
+    channel's failure on that channel and goes on with the rest (see each ``jobs.run_due``)."""
     from rupor.analytics import jobs as analytics_jobs
     from rupor.inbox import jobs as inbox_jobs
 
@@ -165,7 +176,7 @@ def run_worker(
                     engine.renew_leases(worker_id, list(in_flight))
                     last_beat = now_m
                 if now_m - last_sweep >= SWEEP_EVERY_S or (once and not in_flight):
-                    engine.sweep()
+                    _sweep()
                     last_sweep = now_m
                 if now_m - last_notify >= NOTIFY_EVERY_S:
                     _deliver_notifications()
