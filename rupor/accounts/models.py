@@ -141,3 +141,18 @@ class AuditEntry(models.Model):
 
     class Meta:
         ordering = ["-at"]
+
+
+class AuthFailure(models.Model):
+    """One failed sign-in or API-key attempt, kept for the throttle's window (``throttle.py``).
+
+    ``key`` is a SHA-256 of what was counted (an email, an address), so the table never holds
+    the addresses or the emails people mistyped.
+    """
+
+    scope = models.CharField(max_length=16)
+    key = models.CharField(max_length=64)
+    at = models.DateTimeField(default=clock.now, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["scope", "key", "at"], name="authfailure_lookup")]

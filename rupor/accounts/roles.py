@@ -48,6 +48,7 @@ class Perm(enum.StrEnum):
     CHANNELS_VIEW = "channels.view"
     CHANNELS_MANAGE = "channels.manage"
     POSTS_VIEW = "posts.view"
+    POSTS_INTERNAL = "posts.internal"  # internal notes, authors' and reviewers' emails, attempt logs
     POSTS_EDIT = "posts.edit"  # create and edit drafts
     POSTS_PUBLISH = "posts.publish"  # schedule, publish now, cancel, retry
     POSTS_APPROVE = "posts.approve"
@@ -61,7 +62,7 @@ class Perm(enum.StrEnum):
 _ALL = frozenset(Perm)
 _MANAGER = frozenset(
     {
-        Perm.WORKSPACE_VIEW, Perm.MEMBERS_VIEW, Perm.CHANNELS_VIEW, Perm.POSTS_VIEW, Perm.POSTS_EDIT,
+        Perm.WORKSPACE_VIEW, Perm.MEMBERS_VIEW, Perm.CHANNELS_VIEW, Perm.POSTS_VIEW, Perm.POSTS_INTERNAL, Perm.POSTS_EDIT,
         Perm.POSTS_PUBLISH, Perm.POSTS_APPROVE, Perm.INBOX_VIEW, Perm.INBOX_REPLY, Perm.ANALYTICS_VIEW,
         Perm.REPORTS_VIEW,
     }
@@ -71,9 +72,11 @@ PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.OWNER: _ALL,
     Role.ADMIN: _ALL - {Perm.WORKSPACE_DELETE, Perm.POSTS_CLIENT_REVIEW},
     Role.MANAGER: _MANAGER,
-    Role.EDITOR: frozenset({Perm.WORKSPACE_VIEW, Perm.CHANNELS_VIEW, Perm.POSTS_VIEW, Perm.POSTS_EDIT}),
+    Role.EDITOR: frozenset({Perm.WORKSPACE_VIEW, Perm.CHANNELS_VIEW, Perm.POSTS_VIEW, Perm.POSTS_INTERNAL, Perm.POSTS_EDIT}),
     Role.MODERATOR: frozenset({Perm.WORKSPACE_VIEW, Perm.CHANNELS_VIEW, Perm.INBOX_VIEW, Perm.INBOX_REPLY}),
-    Role.ANALYST: frozenset({Perm.WORKSPACE_VIEW, Perm.CHANNELS_VIEW, Perm.POSTS_VIEW, Perm.ANALYTICS_VIEW, Perm.REPORTS_VIEW}),
+    Role.ANALYST: frozenset(
+        {Perm.WORKSPACE_VIEW, Perm.CHANNELS_VIEW, Perm.POSTS_VIEW, Perm.POSTS_INTERNAL, Perm.ANALYTICS_VIEW, Perm.REPORTS_VIEW}
+    ),
     Role.CLIENT: frozenset({Perm.WORKSPACE_VIEW, Perm.POSTS_VIEW, Perm.POSTS_CLIENT_REVIEW, Perm.REPORTS_VIEW}),
 }
 

@@ -219,7 +219,11 @@ def change_role(actor: Actor, membership_id: int, role: str) -> Membership:
     return membership
 
 
-def remove_member(actor: Actor, membership_id: int) -> None:
+def remove_member(actor: Actor, membership_id: int) -> int:
+    """Remove a member and revoke the API keys they created in this workspace (returns how many).
+
+    The workspace's iCal address is the plan's domain; entry points replace it after this.
+    """
     _require(actor, Perm.MEMBERS_MANAGE)
     membership = Membership.objects.filter(pk=membership_id, workspace_id=actor.workspace_id).first()
     if membership is None:
@@ -232,8 +236,14 @@ def remove_member(actor: Actor, membership_id: int) -> None:
         )
     if membership.role == Role.OWNER:
         _keep_an_owner(actor.workspace_id, membership)
-    membership.delete()
-    record(actor.workspace_id, actor, "member.remove", "user", membership.user_id, "")
+    with transaction.atomic():
+        membership.delete()
+        # Leaving revokes access: the keys this person created here stop working with them.
+        revoked = ApiKey.objects.filter(
+            workspace_id=actor.workspace_id, created_by_id=membership.user_id, revoked_at__isnull=True
+        ).update(revoked_at=clock.now())
+        record(actor.workspace_id, actor, "member.remove", "user", membership.user_id, f"{revoked} API key(s) revoked")
+    return revoked
 
 
 def _keep_an_owner(workspace_id: int, leaving: Membership) -> None:
@@ -307,6 +317,12 @@ def accept_invitation(token: str, user: User) -> Membership:
         invitation = find_invitation(token)
         if invitation is None:
             raise AccountsError(_("This invitation is invalid, used or expired; ask for a new one."), status=404)
+        if user.email.lower() != invitation.email.lower():
+            raise AccountsError(
+                _("This invitation is for %(email)s. Sign in as %(email)s (or sign up with that address) to accept it.")
+                % {"email": invitation.email},
+                status=403,
+            )
         membership, _created = Membership.objects.get_or_create(
             workspace=invitation.workspace, user=user, defaults={"role": invitation.role}
         )

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from ninja.security import APIKeyCookie, HttpBearer
 
 from rupor.accounts import service as accounts
+from rupor.accounts import throttle
 from rupor.accounts.models import Workspace
 from rupor.accounts.roles import Perm
 from rupor.api.errors import ApiError
@@ -20,9 +21,19 @@ class ApiKeyAuth(HttpBearer):
     openapi_description = "A workspace API key: `Authorization: Bearer rpr_…`. The key's role applies."
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
+        address = throttle.client_address(request)
+        wait = throttle.wait_seconds((throttle.API_KEY_ADDRESS, address))
+        if wait:
+            # Refused before the key is looked at, so guessing cannot go on at full speed.
+            raise ApiError(
+                429,
+                f"Too many requests with an unknown API key from this address; try again in {wait} seconds.",
+            )
         actor = accounts.authenticate_api_key(token)
         if actor is not None:
             request.actor = actor  # type: ignore[attr-defined]
+        else:
+            throttle.record_failure((throttle.API_KEY_ADDRESS, address))
         return actor
 
 

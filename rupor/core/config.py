@@ -81,6 +81,34 @@ class Config:
         return self.home / "media"
 
 
+def _private_dir(path: Path) -> None:
+    """Create ``path`` (0700), or tighten it to 0700 if others could read or enter it."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if stat.S_IMODE(path.stat().st_mode) & 0o077:
+        path.chmod(0o700)
+
+
+def _private_file(path: Path) -> None:
+    if path.is_file() and stat.S_IMODE(path.stat().st_mode) & 0o077:
+        path.chmod(0o600)
+
+
+def secure_home(config: Config) -> None:
+    """Keep ``RUPOR_HOME`` the operator's alone: it holds the database, keys, mail and media.
+
+    The process umask becomes 077, so every file Rupor writes from now on (SQLite and its WAL,
+    mail in files, media, thumbnails) is 0600 and every directory 0700; what already exists at
+    the top level is tightened once, at start-up.
+    """
+    os.umask(0o077)
+    _private_dir(config.home)
+    _private_dir(config.media_root)
+    _private_dir(config.home / "mail")
+    for path in config.home.iterdir():
+        if path.name.startswith(("rupor.sqlite3", "secret_key")):
+            _private_file(path)
+
+
 def _secret_from_file(home: Path) -> str:
     path = home / "secret_key"
     if path.exists():
@@ -88,7 +116,7 @@ def _secret_from_file(home: Path) -> str:
         if mode & 0o077:
             path.chmod(0o600)
         return path.read_text().strip()
-    home.mkdir(parents=True, exist_ok=True)
+    _private_dir(home)
     key = secrets.token_urlsafe(48)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -107,7 +135,7 @@ def load() -> Config:
                 "set a long random value or unset it to let Rupor generate one under RUPOR_HOME"
             )
     else:
-        home.mkdir(parents=True, exist_ok=True)
+        _private_dir(home)
         secret = _secret_from_file(home)
     base_url = os.environ.get("RUPOR_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
     parts = urlsplit(base_url)

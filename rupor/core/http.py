@@ -13,12 +13,13 @@ import ipaddress
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
 import certifi
+import httpcore
 import httpx
 
 from rupor import __version__
@@ -58,15 +59,91 @@ def _configured_allowlist() -> set[tuple[str, int | None]]:
     return out
 
 
-def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    return not (
-        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
-        or ip.is_reserved or ip.is_unspecified
-    )
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 form carries (mapped, 6to4, NAT64), if any."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def is_public_address(ip: IPAddress) -> bool:
+    """Whether Rupor may connect to ``ip`` without the operator's say-so.
+
+    IPv6 forms that carry an IPv4 address are judged by that address, so ``::ffff:127.0.0.1``,
+    ``2002:a9fe:a9fe::`` and ``64:ff9b::a9fe:a9fe`` are as local as what they wrap. ``is_global``
+    already refuses private, loopback, link-local (the cloud metadata addresses 169.254.169.254
+    and fd00:ec2::254 among them) and carrier-grade NAT (100.64.0.0/10); multicast and reserved
+    ranges are refused explicitly because older Pythons call some of them global.
+    """
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.scope_id:
+            return False
+        inner = _embedded_ipv4(ip)
+        if inner is not None:
+            return is_public_address(inner)
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
+
+
+def _trusted(host: str, port: int | None) -> bool:
+    with _allowed_lock:
+        trusted = set(_allowed_origins)
+    trusted |= _configured_allowlist()
+    return (host, port) in trusted or (host, None) in trusted
+
+
+def _parse_literal(host: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
+def vetted_addresses(host: str, port: int) -> list[str]:
+    """Resolve ``host`` once and return its addresses, all of them checked.
+
+    Raises :class:`BlockedAddress` if any address is not public (one bad answer is enough: a
+    resolver that mixes them is not to be trusted), unless the origin is allowed; then the
+    addresses are returned as they are.
+    """
+    host = host.lower().strip("[]")
+    literal = _parse_literal(host)
+    if literal is not None:
+        addresses = [str(literal)]
+    else:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise httpx.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not addresses:
+        raise httpx.ConnectError(f"cannot resolve {host}")
+    if _trusted(host, port) or _trusted(host, None):
+        return addresses
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if not is_public_address(ip) or "%" in address:
+            raise BlockedAddress(
+                f"{host} resolves to a private or local address ({ip}); "
+                "allow it with RUPOR_ALLOW_PRIVATE_URLS if this is intended"
+            )
+    return addresses
 
 
 def check_url(url: str) -> None:
-    """Raise :class:`BlockedAddress` unless ``url`` may be called."""
+    """Raise :class:`BlockedAddress` unless ``url`` may be called.
+
+    Only a pre-flight check for callers that want an early answer: the connection itself is made
+    by :class:`_GuardedBackend`, which resolves and checks again and connects to the checked IP.
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise BlockedAddress(f"only http and https URLs may be called, not {parts.scheme!r}")
@@ -74,22 +151,36 @@ def check_url(url: str) -> None:
     if not host:
         raise BlockedAddress("the URL has no host")
     port = parts.port
-    with _allowed_lock:
-        trusted = set(_allowed_origins)
-    trusted |= _configured_allowlist()
-    if (host, port) in trusted or (host, None) in trusted:
+    if _trusted(host, port):
         return
-    try:
-        infos = socket.getaddrinfo(host, port or (443 if parts.scheme == "https" else 80))
-    except socket.gaierror as exc:
-        raise httpx.ConnectError(f"cannot resolve {host}: {exc}") from exc
-    for info in infos:
-        ip = ipaddress.ip_address(info[4][0])
-        if not _is_public(ip):
-            raise BlockedAddress(
-                f"{host} resolves to a private or local address ({ip}); "
-                "allow it with RUPOR_ALLOW_PRIVATE_URLS if this is intended"
-            )
+    vetted_addresses(host, port or (443 if parts.scheme == "https" else 80))
+
+
+class _GuardedBackend(httpcore.SyncBackend):
+    """Connects only to addresses it resolved and checked itself (no DNS rebinding).
+
+    httpcore hands us the URL's host name; we resolve it once, check every answer, and open the
+    socket to the checked IP. TLS still runs against the host name (httpcore passes the origin's
+    name as SNI and the certificate is verified for it), and the Host header is untouched.
+    """
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        addresses = vetted_addresses(host, port)
+        last: Exception | None = None
+        for address in addresses:
+            try:
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        assert last is not None  # addresses is never empty
+        raise last
 
 
 class _CappedStream(httpx.SyncByteStream):
@@ -110,12 +201,25 @@ class _CappedStream(httpx.SyncByteStream):
 
 
 class _GuardedTransport(httpx.HTTPTransport):
-    def __init__(self, max_bytes: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, max_bytes: int, *, verify: ssl.SSLContext) -> None:
+        super().__init__(verify=verify, retries=0, trust_env=False)
+        # httpx does not let us pass a network backend, so build its pool again with ours:
+        # every connection is opened by _GuardedBackend to an address it has just checked.
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=verify,
+            max_connections=httpx.Limits().max_connections,
+            max_keepalive_connections=httpx.Limits().max_keepalive_connections,
+            keepalive_expiry=httpx.Limits().keepalive_expiry,
+            retries=0,
+            network_backend=_GuardedBackend(),
+        )
         self._max_bytes = max_bytes
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        check_url(str(request.url))
+        if request.url.scheme not in ("http", "https"):
+            raise BlockedAddress(f"only http and https URLs may be called, not {request.url.scheme!r}")
+        if not request.url.host:
+            raise BlockedAddress("the URL has no host")
         response = super().handle_request(request)
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self._max_bytes:
@@ -154,8 +258,10 @@ def client(
         base_url=base_url,
         timeout=timeout if timeout is not None else default_timeout(),
         headers=all_headers,
-        transport=_GuardedTransport(max_bytes=max_bytes, retries=0, verify=_ssl_context()),
+        transport=_GuardedTransport(max_bytes=max_bytes, verify=_ssl_context()),
         follow_redirects=follow_redirects,
+        # Proxies from the environment would open connections the guard never sees.
+        trust_env=False,
     )
 
 

@@ -45,5 +45,12 @@
     });
   });
 
+  // Confirmations: <form data-confirm="Question?"> asks before submitting (no inline handlers:
+  // the Content-Security-Policy forbids them).
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); event.stopPropagation(); }
+  }, true);
+
   // The composer (shared text, media, polls, previews) lives in composer.js.
 })();

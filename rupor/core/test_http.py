@@ -1,0 +1,192 @@
+"""The outbound guard: one resolution, every answer checked, the connection made to that answer."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+
+from rupor.core import http
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    seen: list[tuple[str, str]] = []
+    redirect_to: str | None = None
+
+    def do_GET(self) -> None:
+        type(self).seen.append((self.path, self.headers.get("Host", "")))
+        if type(self).redirect_to and self.path == "/go":
+            self.send_response(302)
+            self.send_header("Location", type(self).redirect_to or "")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = b"local secret"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def local_server() -> Iterator[tuple[int, type[_Recorder]]]:
+    handler = type("Handler", (_Recorder,), {"seen": [], "redirect_to": None})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1], handler
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def fake_dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[list[str]]]:
+    """Names ending in .test answer from a script, one answer per lookup; the rest resolve as usual."""
+    answers: dict[str, list[list[str]]] = {}
+    lookups: dict[str, int] = {}
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if not name.endswith(".test"):
+            return real(host, port, *args, **kwargs)
+        script = answers[name]
+        index = min(lookups.get(name, 0), len(script) - 1)
+        lookups[name] = lookups.get(name, 0) + 1
+        out = []
+        for address in script[index]:
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            sockaddr = (
+                (address, int(port or 0), 0, 0) if family == socket.AF_INET6 else (address, int(port or 0))
+            )
+            out.append((family, socket.SOCK_STREAM, 6, "", sockaddr))
+        return out
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    answers["__lookups__"] = lookups  # type: ignore[assignment]
+    return answers
+
+
+QUICK = httpx.Timeout(0.5)
+
+
+def test_a_rebinding_name_is_connected_to_the_address_that_was_checked(local_server, fake_dns, monkeypatch):
+    port, handler = local_server
+    # First lookup: a public address (passes the check); every later lookup: loopback.
+    fake_dns["rebind.test"] = [["8.8.8.8"], ["127.0.0.1"]]
+    dialled: list[tuple[str, int]] = []
+    real_connect = socket.create_connection
+
+    def create_connection(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+        dialled.append(address)
+        if address[0] != "127.0.0.1":  # no test reaches the internet
+            raise ConnectionRefusedError(f"test: refusing to dial {address[0]}")
+        return real_connect(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    with http.client(timeout=QUICK) as c, pytest.raises(httpx.ConnectError):
+        c.get(f"http://rebind.test:{port}/")
+    # The socket went to the address that was checked, not to a second, rebound lookup.
+    assert dialled == [("8.8.8.8", port)]
+    assert handler.seen == []
+    assert fake_dns["__lookups__"]["rebind.test"] == 1
+
+
+def test_a_name_with_one_private_answer_among_public_ones_is_refused(local_server, fake_dns):
+    port, handler = local_server
+    fake_dns["mixed.test"] = [["8.8.8.8", "127.0.0.1"]]
+    with http.client(timeout=QUICK) as c, pytest.raises(http.BlockedAddress):
+        c.get(f"http://mixed.test:{port}/")
+    assert handler.seen == []
+
+
+def test_an_allowed_name_is_connected_to_its_resolved_address_with_its_own_host_header(
+    local_server, fake_dns
+):
+    port, handler = local_server
+    fake_dns["emulator.test"] = [["127.0.0.1"]]
+    http.allow_origin(f"http://emulator.test:{port}")
+    with http.client(timeout=QUICK) as c:
+        response = c.get(f"http://emulator.test:{port}/hello")
+    assert response.text == "local secret"
+    assert handler.seen == [("/hello", f"emulator.test:{port}")]
+
+
+def test_the_operator_allow_list_still_lets_rupor_call_local_services(local_server, settings):
+    port, _handler = local_server
+    settings.RUPOR_ALLOW_PRIVATE_URLS = (f"127.0.0.1:{port}",)
+    with http.client(timeout=QUICK) as c:
+        assert c.get(f"http://127.0.0.1:{port}/ok").status_code == 200
+    settings.RUPOR_ALLOW_PRIVATE_URLS = ()
+    with http.client(timeout=QUICK) as c, pytest.raises(http.BlockedAddress):
+        c.get(f"http://127.0.0.1:{port}/ok")
+
+
+def test_redirects_are_checked_again(local_server, fake_dns, settings):
+    port, handler = local_server
+    settings.RUPOR_ALLOW_PRIVATE_URLS = (f"127.0.0.1:{port}",)
+    handler.redirect_to = "http://169.254.169.254/latest/meta-data/"
+    with http.client(timeout=QUICK, follow_redirects=True) as c, pytest.raises(http.BlockedAddress):
+        c.get(f"http://127.0.0.1:{port}/go")
+    fake_dns["sneaky.test"] = [["127.0.0.1"]]
+    handler.redirect_to = f"http://sneaky.test:{port}/inside"
+    with http.client(timeout=QUICK, follow_redirects=True) as c, pytest.raises(http.BlockedAddress):
+        c.get(f"http://127.0.0.1:{port}/go")
+    assert [path for path, _ in handler.seen] == ["/go", "/go"]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "0.0.0.0",
+        "255.255.255.255",
+        "100.64.0.1",
+        "100.127.255.254",  # carrier-grade NAT
+        "169.254.169.254",
+        "fd00:ec2::254",  # cloud metadata (AWS, GCP, Azure; AWS IPv6)
+        "224.0.0.1",
+        "240.0.0.1",
+        "192.0.2.1",
+        "198.18.0.1",
+        "::1",
+        "::",
+        "fe80::1",
+        "fc00::1",
+        "ff02::1",
+        "2001:db8::1",
+        "::ffff:127.0.0.1",
+        "::ffff:169.254.169.254",
+        "::ffff:100.64.0.1",  # IPv4-mapped
+        "2002:7f00:1::",
+        "2002:a9fe:a9fe::1",  # 6to4 wrapping loopback and metadata
+        "64:ff9b::7f00:1",
+        "64:ff9b::a9fe:a9fe",
+        "64:ff9b::a40:1",  # NAT64 wrapping local ones
+    ],
+)
+def test_special_addresses_are_refused(address):
+    assert not http.is_public_address(ipaddress.ip_address(address))
+    url = f"http://[{address}]/" if ":" in address else f"http://{address}/"
+    with http.client(timeout=QUICK) as c, pytest.raises(http.BlockedAddress):
+        c.get(url)
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["8.8.8.8", "93.184.215.14", "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808"],
+)
+def test_public_addresses_are_allowed(address):
+    assert http.is_public_address(ipaddress.ip_address(address))
