@@ -56,12 +56,33 @@ class Post(models.Model):
     created_at = models.DateTimeField(default=clock.now)
     updated_at = models.DateTimeField(default=clock.now)
 
+    #: What happened to it on its channels (published, failed, ...), derived from its publication
+    #: targets by :func:`rupor.planning.service.with_publication`; ``None``: nothing has started.
+    publication: str | None = None
+    publication_label: str = ""
+
     class Meta:
         ordering = ["scheduled_at", "id"]
         indexes = [models.Index(fields=["workspace", "scheduled_at"])]
 
     def __str__(self) -> str:
         return self.title or self.text[:60] or f"Post {self.pk}"
+
+    @property
+    def shown_status(self) -> str:
+        """The status people see: what happened on the channels once publishing started, else
+        where the post is in the plan."""
+        return self.publication or self.status
+
+    @property
+    def shown_status_label(self) -> str:
+        return self.publication_label or str(self.get_status_display())
+
+    @property
+    def shown_badge(self) -> str:
+        """CSS classes of the status badge (the stylesheet knows the plan and target states)."""
+        extra = {"partially_published": "warn", "needs_attention": "warn"}.get(self.shown_status, "")
+        return f"{self.shown_status} {extra}".strip()
 
 
 class Media(models.Model):

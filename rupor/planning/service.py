@@ -19,8 +19,9 @@ from rupor.channels.models import Channel
 from rupor.core import clock
 from rupor.core.errors import DomainError
 from rupor.core.timezones import LocalTimeError, to_utc
+from rupor.core.urls import url_problem
 from rupor.networks import registry
-from rupor.networks.base import Content, Poll, Problem
+from rupor.networks.base import Capability, Content, Poll, Problem
 from rupor.networks.base import Media as MediaItem
 from rupor.planning.models import Media, Post, PostVariant, Rubric, VariantMedia
 from rupor.publishing import service as publishing
@@ -82,13 +83,44 @@ class PostInput:
     variants: tuple[VariantInput, ...] | None = None  # None on update: keep the variants
 
 
+#: Every status a person may see or filter by: where the post is in the plan, then what happened
+#: to it on its channels (see :func:`with_publication`).
+SHOWN_STATUSES: list[tuple[str, Any]] = [*Post.Status.choices, *publishing.PostPublication.choices]
+
+
+def publication_by_post(workspace_id: int) -> dict[int, str]:
+    """Post id → publication status, for the workspace's posts whose publishing has started."""
+    started = publishing.started_variant_ids(workspace_id)
+    post_ids = set(PostVariant.objects.filter(pk__in=started).values_list("post_id", flat=True))
+    groups: dict[int, list[int]] = {}
+    for post_id, variant_id in PostVariant.objects.filter(post_id__in=post_ids).values_list("post_id", "pk"):
+        groups.setdefault(post_id, []).append(variant_id)
+    return {k: v for k, v in publishing.publication_statuses(groups).items() if v is not None}
+
+
+def with_publication(posts: Sequence[Post]) -> Sequence[Post]:
+    """Set each post's ``publication`` (and its label) from its targets, in one query."""
+    groups = {p.pk: [v.pk for v in p.variants.all()] for p in posts}
+    found = publishing.publication_statuses(groups)
+    labels = dict(publishing.PostPublication.choices)
+    for post in posts:
+        post.publication = found.get(post.pk)
+        post.publication_label = str(labels[post.publication]) if post.publication else ""
+    return posts
+
+
 def list_posts(
     workspace_id: int, *, status: str | None = None, start: dt.datetime | None = None,
     end: dt.datetime | None = None, channel_id: int | None = None,
 ) -> QuerySet[Post]:
+    """The workspace's posts; ``status`` is any of :data:`SHOWN_STATUSES` (a plan status matches
+    only posts whose publishing has not started: a published post is not "scheduled")."""
     qs = Post.objects.filter(workspace_id=workspace_id).select_related("rubric", "author")
-    if status:
-        qs = qs.filter(status=status)
+    if status in publishing.PostPublication.values:
+        found = publication_by_post(workspace_id)
+        qs = qs.filter(pk__in=[pk for pk, shown in found.items() if shown == status])
+    elif status:
+        qs = qs.filter(status=status).exclude(pk__in=list(publication_by_post(workspace_id)))
     if start:
         qs = qs.filter(scheduled_at__gte=start)
     if end:
@@ -96,6 +128,11 @@ def list_posts(
     if channel_id:
         qs = qs.filter(variants__channel_id=channel_id).distinct()
     return qs.prefetch_related("variants__channel", "variants__variantmedia_set__media")
+
+
+def post_of_variant(workspace_id: int, variant_id: int) -> Post | None:
+    """The post a variant belongs to (``None`` when it is not this workspace's)."""
+    return Post.objects.filter(workspace_id=workspace_id, variants__pk=variant_id).first()
 
 
 def get_post(workspace_id: int, post_id: int) -> Post:
@@ -203,7 +240,11 @@ def _write_variants(workspace_id: int, post: Post, variants: Sequence[VariantInp
     for index, v in enumerate(variants):
         variant, _created = PostVariant.objects.get_or_create(post=post, channel_id=v.channel_id)
         variant.text = post.text if v.text is None else v.text
-        variant.link = (v.link or "").strip()
+        link = (v.link or "").strip()
+        problem = url_problem(link) if link else None
+        if problem:
+            raise PlanningError(problem, f"variants[{index}].link")
+        variant.link = link
         variant.poll = _check_poll(v.poll, index)
         variant.first_comment = v.first_comment or ""
         variant.options = dict(v.options or {})
@@ -253,6 +294,11 @@ def update_post(actor: Actor, post_id: int, data: PostInput, fields: set[str]) -
             raise PlanningError(_("No such post."), status=404)
         if post.status == Post.Status.SCHEDULED and not actor.can(Perm.POSTS_PUBLISH):
             raise PlanningError(_("This post is scheduled; only a manager can change it now."), status=403)
+        variant_ids = list(post.variants.values_list("pk", flat=True))
+        out = publishing.published_variants(variant_ids)
+        if publishing.has_started(variant_ids):
+            fields = _keep_time_of_started(workspace, post, data, fields)
+        before = _sent_content(out)
         merged = PostInput(
             title=data.title if "title" in fields else post.title,
             text=data.text if "text" in fields else post.text,
@@ -268,7 +314,62 @@ def update_post(actor: Actor, post_id: int, data: PostInput, fields: set[str]) -
             actor, workspace, post, merged, creating=False, time_changed="scheduled_at" in fields or data.publish_now,
             content_changed=bool(fields & {"title", "text", "variants"}),
         )
+        if out:
+            _edit_published(actor, post, before)
     return get_post(workspace.pk, post.pk)
+
+
+def _keep_time_of_started(workspace: Workspace, post: Post, data: PostInput, fields: set[str]) -> set[str]:
+    """A post that is being or has been published stays at the time it went out: the same time
+    sent back (as a form does) is no change; another time, or "publish now", is refused."""
+    if not data.publish_now and "scheduled_at" not in fields:
+        return fields
+    same = False
+    if not data.publish_now and data.scheduled_at is not None and post.scheduled_at is not None:
+        try:
+            same = abs(to_utc(data.scheduled_at, workspace.timezone) - post.scheduled_at) < dt.timedelta(minutes=1)
+        except LocalTimeError:
+            same = False
+    if not same:
+        raise PlanningError(
+            _("This post is being or has been published; it stays at the time it went out."), "scheduled_at", 409,
+        )
+    return fields - {"scheduled_at"}
+
+
+def _sent_content(out: dict[int, str]) -> dict[int, Content]:
+    return {v.pk: variant_content(v, with_data=False) for v in
+            PostVariant.objects.filter(pk__in=list(out)).select_related("channel").prefetch_related("variantmedia_set__media")}
+
+
+def _edit_published(actor: Actor, post: Post, before: dict[int, Content]) -> None:
+    """Send what changed in the published variants out as edits (docs/decisions/0007-published-posts.md).
+
+    A network that cannot edit a published post refuses the whole save: the person is told
+    that the copy on that network cannot change, rather than the plan quietly differing from it.
+    """
+    changed = [v for v in PostVariant.objects.filter(pk__in=list(before)).select_related("channel")
+               .prefetch_related("variantmedia_set__media") if variant_content(v, with_data=False) != before[v.pk]]
+    if not changed:
+        return
+    for variant in changed:
+        network = variant.channel.network
+        if network not in registry.available() or Capability.EDIT not in registry.adapter(network).capabilities:
+            raise PlanningError(
+                _("%(network)s does not let a published post be edited, so the post on %(channel)s cannot change. "
+                  "Nothing was saved; to say something new there, write a new post.")
+                % {"network": registry.DISPLAY_NAMES.get(network, network), "channel": variant.channel.name},
+                "text", 409,
+            )
+        problems = variant_problems(variant)
+        if problems:
+            raise PlanningError(f"{variant.channel.name}: {problems[0].message}", "text", 422)
+    if post.status != Post.Status.SCHEDULED:
+        raise PlanningError(
+            _("This post has been published. In this workspace a change needs approval before it goes out, "
+              "and a published post cannot wait for it: nothing was saved."), "text", 403,
+        )
+    publishing.request_edits([v.pk for v in changed], actor=actor.label)
 
 
 def _apply(
@@ -284,6 +385,7 @@ def _apply(
         raise PlanningError(_("Your role can write drafts but not schedule them; ask a manager."), "status", 403)
     if status not in (Post.Status.DRAFT, Post.Status.SCHEDULED, Post.Status.CANCELLED) and creating:
         raise PlanningError(_("A new post is a draft or scheduled."), "status")
+    approvals.check_status_change(actor, post, status, creating=creating)
     if len(data.title) > 200:
         raise PlanningError(_("The internal title has at most 200 characters."), "title")
     when = _resolve_time(workspace, data)
@@ -296,6 +398,7 @@ def _apply(
     # Approval (docs/decisions/0005-approvals.md): changed content withdraws an approval, and a
     # request to schedule becomes what the workspace's approval mode allows.
     review = None
+    seen_by_client = approvals.fingerprint_before_edit(post, creating=creating)
     if workspace.approval != Workspace.Approval.NONE and content_changed and post.approved_at is not None:
         post.approved_at = None
         if status == Post.Status.APPROVED:
@@ -313,6 +416,9 @@ def _apply(
     post.save()
     if data.variants is not None:
         _write_variants(workspace.pk, post, data.variants)
+    edited = approvals.after_content_edit(actor, post, seen_by_client)
+    if edited is not None:
+        status, review = post.status, edited
     if status == Post.Status.SCHEDULED or review is not None:
         _validate_for_schedule(post)
     approvals.after_save(actor, post, review)

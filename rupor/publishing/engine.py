@@ -20,6 +20,12 @@ Read DESIGN.md, "The publishing engine (invariants)", first. In short:
   stopped or when the outcome was unknown: it is *reconciled* — re-sent with the same
   idempotency key where the network honours one, else looked up on the network, else marked
   ``unconfirmed`` for a person. It is never re-sent blindly.
+* A published target whose content a person changed is ``editing`` (see
+  :func:`rupor.publishing.service.request_edits`): :func:`_edit` sends the change with the
+  adapter's ``edit`` as a recorded attempt and moves it back to ``published``. An edit sets the
+  post's content to what is saved, so repeating one is harmless: edits are retried after an
+  unknown outcome too, within their own bound; a refused edit leaves the post as it was on the
+  network and says so on the target.
 * :func:`sweep` is the safety net: missed targets, held channels, stale waiting ones.
 """
 
@@ -46,7 +52,15 @@ from rupor.channels.models import Channel
 from rupor.core import clock
 from rupor.core.logging import redact
 from rupor.networks import registry
-from rupor.networks.base import Adapter, ChannelAccess, Content, Published, PublishRequest
+from rupor.networks.base import (
+    Adapter,
+    Capability,
+    ChannelAccess,
+    Content,
+    Problem,
+    Published,
+    PublishRequest,
+)
 from rupor.networks.errors import (
     AuthExpired,
     Duplicate,
@@ -92,13 +106,14 @@ def lease_seconds() -> float:
 
 # -- claiming -----------------------------------------------------------------------------
 
-#: The three ways a target is due; each is one range of an index, ``(state, next_attempt_at)``
+#: The four ways a target is due; each is one range of an index, ``(state, next_attempt_at)``
 #: or ``(state, lease_expires_at)``, read in order and only as far as the claim needs. (One
 #: ``OR`` of the three made both databases read and sort *every* due target on each claim.)
 _DUE_BRANCHES = (
     "t.state = 'scheduled' AND t.next_attempt_at <= %(now)s AND (t.lease_expires_at IS NULL OR t.lease_expires_at < %(now)s)",
     "t.state = 'waiting' AND t.next_attempt_at <= %(now)s AND (t.lease_expires_at IS NULL OR t.lease_expires_at < %(now)s)",
     "t.state = 'publishing' AND (t.lease_expires_at IS NULL OR t.lease_expires_at < %(now)s)",
+    "t.state = 'editing' AND t.next_attempt_at <= %(now)s AND (t.lease_expires_at IS NULL OR t.lease_expires_at < %(now)s)",
 )
 
 
@@ -156,7 +171,7 @@ def seconds_until_due(now: dt.datetime | None = None, *, at_most: float) -> floa
     sleeps that long instead of a whole poll interval, so a post is claimed at its time."""
     now = now or clock.now()
     nxt = PublicationTarget.objects.filter(
-        state__in=(TargetState.SCHEDULED, TargetState.WAITING), next_attempt_at__gt=now,
+        state__in=(TargetState.SCHEDULED, TargetState.WAITING, TargetState.EDITING), next_attempt_at__gt=now,
         next_attempt_at__lte=now + dt.timedelta(seconds=at_most),
     ).order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first()
     return at_most if nxt is None else max(0.005, (nxt - now).total_seconds())
@@ -369,6 +384,7 @@ _TITLES: dict[str, str] = {
     TargetState.UNCONFIRMED: "A post needs checking: Rupor cannot tell whether it went out",
     TargetState.MISSED: "A post missed its time",
     TargetState.HELD: "A channel needs reconnecting; its posts are on hold",
+    "edit_failed": "An edit of a published post did not reach the network",
 }
 
 
@@ -437,7 +453,7 @@ def _begin(target_id: int, worker_id: str) -> _Work | str:
         if not _ours(target, worker_id, now):
             return str(target.state)
         channel = target.channel
-        if target.state not in (TargetState.SCHEDULED, TargetState.PUBLISHING, TargetState.WAITING):
+        if target.state not in (TargetState.SCHEDULED, TargetState.PUBLISHING, TargetState.WAITING, TargetState.EDITING):
             _release(target)
             target.save(update_fields=["lease_owner", "lease_expires_at"])
             return str(target.state)
@@ -449,7 +465,7 @@ def _begin(target_id: int, worker_id: str) -> _Work | str:
                 _release(target)
                 target.save(update_fields=["lease_owner", "lease_expires_at"])
             return str(target.state)
-        if target.state in (TargetState.SCHEDULED, TargetState.WAITING) and (
+        if target.state in (TargetState.SCHEDULED, TargetState.WAITING, TargetState.EDITING) and (
             target.next_attempt_at is None or target.next_attempt_at > now
         ):
             # Rescheduled (or unscheduled) by a person after the claim: not due any more.
@@ -473,6 +489,13 @@ def _begin(target_id: int, worker_id: str) -> _Work | str:
             if problems:
                 _finish(target, TargetState.FAILED, "content does not fit the network", kind=Rejected.kind,
                         message=" ".join(p.message for p in problems))
+                return str(target.state)
+        if target.state == TargetState.EDITING:
+            problems = adapter.validate(request.content) if Capability.EDIT in adapter.capabilities else [
+                Problem("", f"{adapter.display_name} does not let published posts be edited.")]
+            if problems:
+                _edit_settled(target, "the edit does not fit the network", kind=Rejected.kind,
+                              message=" ".join(p.message for p in problems))
                 return str(target.state)
         return _Work(target.pk, target.workspace_id, target.channel_id, channel.network, str(target.state),
                      adapter, access, request, dict(target.progress or {}))
@@ -748,6 +771,8 @@ def publish_claimed_work(work: _Work, worker_id: str) -> str:
         return _complete_waiting(work, worker_id)
     if work.state == TargetState.PUBLISHING:
         return _reconcile(work, worker_id)
+    if work.state == TargetState.EDITING:
+        return _edit(work, worker_id)
     return _send(work, worker_id, "publishing")
 
 
@@ -918,6 +943,76 @@ def _complete_waiting(work: _Work, worker_id: str) -> str:
                         message=exc.message)
             return str(target.state)
     return _record_success(work, worker_id, published, "the network finished the post")
+
+
+# -- edits of published posts ------------------------------------------------------------------
+
+
+def _edit_settled(target: PublicationTarget, cause: str, *, kind: str = "", message: str = "") -> None:
+    """An edit is over: the target is ``published`` again; a refusal is kept on it for people to
+    see (the post on the network is as it was before the edit)."""
+    transition(target, TargetState.PUBLISHED, cause)
+    _release(target)
+    target.next_attempt_at = None
+    target.error_kind = kind[:32]
+    target.error_message = (f"The edit did not go out; the post on the network is unchanged. {message}" if kind else "")[:500]
+    target.updated_at = clock.now()
+    target.save()
+    if kind:
+        _notify(target, "edit_failed", target.error_message)
+
+
+def _edit(work: _Work, worker_id: str) -> str:
+    """One attempt at sending a published target's saved content as an edit."""
+    wait = _rate_wait(work)
+    if wait > 0:
+        return _defer(work, worker_id, wait, "waiting for rate-limit room to edit")
+    with _locked(work.target_id) as target:
+        if target is None or not _ours(target, worker_id, clock.now()) or target.state != TargetState.EDITING:
+            return "lost"
+        _close_dangling_attempts(target)
+        target.attempts += 1
+        target.updated_at = clock.now()
+        target.save()
+        remote_id = target.remote_id
+        tries = target.attempts - int((target.progress or {}).get("edit_from", 0))
+        work.attempt_id = Attempt.objects.create(target=target, number=target.attempts, worker=worker_id[:80]).pk
+    try:
+        work.adapter.edit(work.access, remote_id, work.request.content)
+    except NetworkError as exc:
+        error = exc
+    except Exception as exc:
+        log.exception("adapter %s crashed editing target %s", work.network, work.target_id)
+        error = UnknownOutcome(f"Rupor hit an internal error while editing: {type(exc).__name__}")
+    else:
+        _close_attempt(work.attempt_id, "edited", "Edited on the network.")
+        with _locked(work.target_id) as target:
+            if target is None or target.state != TargetState.EDITING:
+                return "gone" if target is None else str(target.state)
+            _edit_settled(target, "edited on the network")
+            return str(target.state)
+    _close_attempt(work.attempt_id, error.kind, error.message, error.excerpt)
+    if isinstance(error, RateLimited):
+        ratelimit.penalize(list(work.adapter.rate_limits(work.access, work.request.content)), error.retry_after or 1.0)
+    with _locked(work.target_id) as target:
+        if target is None or target.state != TargetState.EDITING:
+            return "gone" if target is None else str(target.state)
+        # An edit replaces the post's content with the same content each time: repeating it after
+        # an unknown outcome is as safe as after a known failure.
+        retryable = isinstance(error, RateLimited | Transient | MediaProcessing | UnknownOutcome | AuthExpired)
+        if retryable and tries < POLICY.max_attempts:
+            if isinstance(error, AuthExpired):
+                channels.needs_reconnect(target.channel_id, error.message)
+            delay = _backoff(tries, error.retry_after if isinstance(error, RateLimited) else None)
+            target.next_attempt_at = clock.now() + dt.timedelta(seconds=delay)
+            target.error_kind = error.kind[:32]
+            target.error_message = f"The edit will be tried again: {error.message}"[:500]
+            _release(target)
+            target.save()
+        else:
+            cause = f"edit gave up after {tries} attempts" if retryable else "the network refused the edit"
+            _edit_settled(target, cause, kind=error.kind, message=error.message)
+        return str(target.state)
 
 
 # -- the sweeper ------------------------------------------------------------------------------

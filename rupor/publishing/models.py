@@ -18,6 +18,8 @@ class TargetState(models.TextChoices):
     PUBLISHING = "publishing", _("Publishing")
     WAITING = "waiting", _("Waiting on the network")
     PUBLISHED = "published", _("Published")
+    #: Published, with a change a person saved going out to the network as an edit.
+    EDITING = "editing", _("Published; sending an edit")
     FAILED = "failed", _("Failed")
     MISSED = "missed", _("Missed")
     UNCONFIRMED = "unconfirmed", _("Unconfirmed")

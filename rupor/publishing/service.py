@@ -10,12 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy
 
 from rupor.core import clock
+from rupor.core.urls import url_problem
 from rupor.publishing.models import ACTIVE_STATES, PublicationTarget, TargetEvent, TargetState
 
 
@@ -38,6 +41,109 @@ class TargetSummary:
 class VariantPlan:
     variant_id: int
     channel_id: int
+
+
+class PostPublication(models.TextChoices):
+    """What happened to a post on its channels, derived from its targets' states.
+
+    A post whose targets have not started (or that has none) has no publication status: its own
+    planning status (draft, scheduled, ...) says where it is. See :func:`derive_status`.
+    """
+
+    PUBLISHING = "publishing", gettext_lazy("Publishing")
+    PUBLISHED = "published", gettext_lazy("Published")
+    PARTIALLY_PUBLISHED = "partially_published", gettext_lazy("Partially published")
+    FAILED = "failed", gettext_lazy("Failed")
+    NEEDS_ATTENTION = "needs_attention", gettext_lazy("Needs attention")
+
+
+#: Target states that mean "it is on the network" (an edit in flight changes nothing about that).
+_OUT = (TargetState.PUBLISHED, TargetState.EDITING)
+#: A person has to decide: the outcome is unknown, or the channel must be reconnected first.
+_UNSURE = (TargetState.UNCONFIRMED, TargetState.HELD)
+#: Definitely did not go out, and will not without a person.
+_NOT_OUT = (TargetState.FAILED, TargetState.MISSED)
+_IN_FLIGHT = (TargetState.PUBLISHING, TargetState.WAITING)
+
+
+def derive_status(states: Iterable[str]) -> str | None:
+    """A post's publication status from its targets' states (cancelled targets do not count).
+
+    In order: nothing started → ``None``; every target out → ``published``; any unconfirmed or
+    held → ``needs_attention``; any failed or missed → ``partially_published`` when some are out,
+    else ``failed``; any in flight, or some out and the rest still scheduled → ``publishing``;
+    some out and the rest taken off the schedule (draft) → ``partially_published``.
+    """
+    counted = [s for s in states if s != TargetState.CANCELLED]
+    out = sum(1 for s in counted if s in _OUT)
+    if not counted:
+        return None
+    if out == len(counted):
+        return PostPublication.PUBLISHED
+    if any(s in _UNSURE for s in counted):
+        return PostPublication.NEEDS_ATTENTION
+    if any(s in _NOT_OUT for s in counted):
+        return PostPublication.PARTIALLY_PUBLISHED if out else PostPublication.FAILED
+    if any(s in _IN_FLIGHT for s in counted):
+        return PostPublication.PUBLISHING
+    if out:
+        pending = any(s == TargetState.SCHEDULED for s in counted)
+        return PostPublication.PUBLISHING if pending else PostPublication.PARTIALLY_PUBLISHED
+    return None
+
+
+def publication_statuses(groups: Mapping[int, Iterable[int]]) -> dict[int, str | None]:
+    """:func:`derive_status` for each group of variant ids (a post's), in one query.
+
+    Derived on read from the targets, so whatever path moved a target (the engine's fast path
+    included) the answer follows it without anyone writing a second copy.
+    """
+    wanted = {key: list(ids) for key, ids in groups.items()}
+    states: dict[int, str] = dict(
+        PublicationTarget.objects.filter(variant_id__in=[v for ids in wanted.values() for v in ids])
+        .values_list("variant_id", "state")
+    )
+    return {key: derive_status(states[v] for v in ids if v in states) for key, ids in wanted.items()}
+
+
+def started_variant_ids(workspace_id: int) -> list[int]:
+    """Variants of the workspace whose target has left the schedule (in flight, out or failed):
+    the only ones whose post can have a publication status."""
+    return list(
+        PublicationTarget.objects.filter(workspace_id=workspace_id)
+        .exclude(state__in=(TargetState.DRAFT, TargetState.SCHEDULED, TargetState.CANCELLED))
+        .values_list("variant_id", flat=True)
+    )
+
+
+def published_variants(variant_ids: list[int]) -> dict[int, str]:
+    """Variant id → remote id of those of ``variant_ids`` that are on their network."""
+    return dict(
+        PublicationTarget.objects.filter(variant_id__in=variant_ids, state__in=_OUT).values_list("variant_id", "remote_id")
+    )
+
+
+@transaction.atomic
+def request_edits(variant_ids: list[int], *, actor: str = "") -> int:
+    """Send the saved content of these published variants to their networks as edits.
+
+    Each published target moves to ``editing`` and is due now; a worker sends the edit as an
+    attempt (recorded like any other) and moves it back to ``published``. A target that is
+    already editing simply takes the newest content when its attempt starts. Returns how many
+    targets were asked to edit.
+    """
+    count = 0
+    now = clock.now()
+    for target in PublicationTarget.objects.select_for_update().filter(variant_id__in=variant_ids, state__in=_OUT):
+        if target.state == TargetState.PUBLISHED:
+            transition(target, TargetState.EDITING, "edit requested", actor)
+            # Edit attempts are bounded on their own; publishing's count stays as it was.
+            target.progress = {**(target.progress or {}), "edit_from": target.attempts}
+        target.next_attempt_at = now
+        target.error_kind = target.error_message = ""
+        target.save()
+        count += 1
+    return count
 
 
 def new_idempotency_key() -> str:
@@ -77,7 +183,8 @@ def sync_targets(
                 state=TargetState.DRAFT, idempotency_key=new_idempotency_key(),
             )
             target.save()
-        if target.state in (TargetState.PUBLISHING, TargetState.WAITING, TargetState.PUBLISHED, TargetState.UNCONFIRMED):
+        if target.state in (TargetState.PUBLISHING, TargetState.WAITING, TargetState.PUBLISHED, TargetState.EDITING,
+                            TargetState.UNCONFIRMED):
             continue
         if scheduled and due_at is not None:
             if target.state != TargetState.SCHEDULED or target.due_at != due_at:
@@ -108,7 +215,8 @@ def has_started(variant_ids: list[int]) -> bool:
     """True when any of these variants is being or has been published (then it cannot be deleted silently)."""
     return PublicationTarget.objects.filter(
         variant_id__in=variant_ids,
-        state__in=[TargetState.PUBLISHING, TargetState.WAITING, TargetState.PUBLISHED, TargetState.UNCONFIRMED],
+        state__in=[TargetState.PUBLISHING, TargetState.WAITING, TargetState.PUBLISHED, TargetState.EDITING,
+                   TargetState.UNCONFIRMED],
     ).exists()
 
 
@@ -197,10 +305,13 @@ def resolve_unconfirmed(target_id: int, resolution: str, *, actor: str = "", rem
     if target.state != TargetState.UNCONFIRMED:
         raise ActionError("Only an unconfirmed publication can be resolved this way.")
     if resolution == "published":
+        problem = url_problem(remote_url.strip(), max_length=500) if remote_url.strip() else None
+        if problem:
+            raise ActionError(problem, 400)
         transition(target, TargetState.PUBLISHED, "a person confirmed it is on the channel", actor)
         target.published_at = target.published_at or clock.now()
         if remote_url:
-            target.remote_url = remote_url[:500]
+            target.remote_url = remote_url.strip()
         target.error_kind = target.error_message = ""
         target.save()
     elif resolution == "republish":

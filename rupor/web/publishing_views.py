@@ -3,18 +3,25 @@ resolutions (it is there / publish again / publish anyway / retry) and each targ
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+from urllib.parse import urlsplit, urlunsplit
+
 from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from rupor.accounts.roles import Perm, can
+from rupor.channels.models import Channel
 from rupor.networks import registry
+from rupor.planning import service as planning
 from rupor.publishing import health
 from rupor.publishing import service as publishing
 from rupor.publishing.models import TargetState
@@ -51,17 +58,92 @@ def overview(request: HttpRequest) -> HttpResponseBase:
     })
 
 
-@workspace_view(Perm.POSTS_VIEW)
+def network_address(remote_url: str, base_url: str) -> str:
+    """Where a person sees the post on its network: the address the network gave, or, for a
+    channel that talks to a stand-in at its own address (the demo's emulators), the same page
+    there. Empty when the network gave none: no link is better than a made-up one."""
+    if not remote_url:
+        return ""
+    parsed = urlsplit(remote_url)
+    if parsed.scheme not in ("http", "https"):
+        return ""
+    if not base_url:
+        return remote_url
+    base = urlsplit(base_url)
+    return urlunsplit((base.scheme, base.netloc, parsed.path, parsed.query, ""))
+
+
+def _outcome_labels() -> dict[str, str]:
+    labels = {str(k): str(v) for k, v in TargetState.choices}
+    labels.update({
+        "edited": _("Edited"), "waiting": _("Sent; the network is still processing it"),
+        "rate_limited": _("Rate limited"), "transient": _("Temporary error"), "auth_expired": _("Credentials expired"),
+        "rejected": _("Refused by the network"), "duplicate": _("Already on the network"),
+        "media_processing": _("Media still processing"), "unknown_outcome": _("Outcome unknown"),
+        "not_supported": _("Not supported by the network"),
+    })
+    return labels
+
+
+def _known_causes() -> dict[str, str]:
+    """The engine's fixed causes and messages (stored in English, as recorded), in the reader's
+    language; anything else (a network's own words) is shown as it was recorded."""
+    return {
+        "publishing": _("Publishing started"), "published": _("Published"), "Published.": _("Published."),
+        "edit requested": _("Edit requested"), "edited on the network": _("Edited on the network"),
+        "Edited on the network.": _("Edited on the network."), "unscheduled": _("Taken off the schedule"),
+        "cancelled": _("Cancelled"), "retry requested": _("Retry requested"), "publish anyway": _("Publish anyway"),
+        "channel reconnected": _("Channel reconnected"), "channel needs reconnecting": _("Channel needs reconnecting"),
+        "channel removed": _("Channel removed"), "credentials expired": _("Credentials expired"),
+        "a person confirmed it is on the channel": _("A person confirmed it is on the channel"),
+        "a person asked to publish it again": _("A person asked to publish it again"),
+        "the network refused the post": _("The network refused the post"),
+        "the network refused the edit": _("The network refused the edit"),
+        "not published within the late window": _("Not published within the late window"),
+        "outcome unknown; will check": _("Outcome unknown; Rupor will check"),
+        "sent; waiting for the network to finish": _("Sent; waiting for the network to finish"),
+        "Sent; the network is still processing it.": _("Sent; the network is still processing it."),
+    }
+
+
+_SCHEDULED_FOR = re.compile(r"^(re)?scheduled for (\S+)$")
+
+
+def _cause(text: str, known: dict[str, str]) -> str:
+    if text in known:
+        return known[text]
+    found = _SCHEDULED_FOR.match(text)
+    if found:
+        try:
+            when = dt.datetime.fromisoformat(found.group(2))
+        except ValueError:
+            return text
+        local = timezone.localtime(when).strftime("%Y-%m-%d %H:%M")
+        return (_("Rescheduled for %(when)s") if found.group(1) else _("Scheduled for %(when)s")) % {"when": local}
+    return text
+
+
+@workspace_view(Perm.POSTS_INTERNAL)  # attempt logs are the team's, not the client's
 @require_GET
 def target(request: HttpRequest, target_id: int) -> HttpResponseBase:
     _own(request, target_id)
     found = publishing.history(target_id)
     if found is None:
         raise Http404
-    chosen = next(iter(publishing.needing_attention(_ws(request).pk).filter(pk=target_id)), None)
+    ws = _ws(request)
+    chosen = next(iter(publishing.needing_attention(ws.pk).filter(pk=target_id)), None)
+    channel = Channel.objects.filter(workspace_id=ws.pk, pk=found.summary.channel_id).first()
+    labels = _outcome_labels()
+    known = _known_causes()
     return render(request, "web/publishing_target.html", {
-        "h": found, "target": chosen, "state_label": dict(TargetState.choices).get(found.summary.state, found.summary.state),
+        "h": found, "target": chosen, "state_label": labels.get(found.summary.state, found.summary.state),
         "can_act": can(request.role, Perm.POSTS_PUBLISH),  # type: ignore[attr-defined]
+        "post": planning.post_of_variant(ws.pk, found.summary.variant_id), "channel": channel,
+        "network_url": network_address(found.summary.remote_url, channel.base_url if channel else ""),
+        "attempts": [{"a": a, "outcome": labels.get(a.outcome, a.outcome), "message": _cause(a.message, known)}
+                     for a in found.attempts],
+        "events": [{"e": e, "from": labels.get(e.from_state, e.from_state), "to": labels.get(e.to_state, e.to_state),
+                    "cause": _cause(e.cause, known)} for e in found.events],
     })
 
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import html
 import json
 import math
 import random
@@ -52,7 +53,7 @@ from urllib.parse import parse_qsl, urlsplit
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Scope
 
@@ -1053,8 +1054,22 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any:
         with state.lock:
             return list(state.ledger)
 
+    async def topic_page(request: Request) -> Response:
+        # The public page of a group topic, at the address the adapter returns
+        # (ok.ru/group/<gid>/topic/<id>), so the demo's "open on the network" leads somewhere. Read-only.
+        gid, tid = str(request.path_params["gid"]), str(request.path_params["tid"])
+        with state.lock:
+            topic = state.topics.get(tid)
+            if topic is None or topic.deleted or str(topic.gid) != gid:
+                return PlainTextResponse("Not found", status_code=404)
+            text = topic.text
+        body = html.escape(text).replace("\n", "<br>")
+        return HTMLResponse(f"<!doctype html><meta charset='utf-8'><title>OK topic {html.escape(tid)}</title>"
+                            f"<h1>OK (emulator): group {html.escape(gid)}, topic {html.escape(tid)}</h1><article>{body}</article>")
+
     routes = [
         Route("/fb.do", fb_do, methods=["GET", "POST"]),
+        Route("/group/{gid}/topic/{tid}", topic_page, methods=["GET"]),
         Route("/api/{group}/{name}", api_path, methods=["GET", "POST"]),
         Route("/upload.jsp", upload, methods=["POST"]),
         Route("/upload/video", upload_video, methods=["POST"]),

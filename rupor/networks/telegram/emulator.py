@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import html
 import itertools
 import json
 import math
@@ -54,7 +55,7 @@ from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Scope
 
@@ -1368,12 +1369,34 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Starl
         with emu.lock:
             return list(emu.ledger)
 
+    async def post_page(request: Request) -> Response:
+        # The public page of a channel post, at the address the adapter returns (t.me/<username>/<id>
+        # or t.me/c/<id>/<id>), so the demo's "open on the network" leads somewhere. Read-only.
+        name, message_id = str(request.path_params.get("name", "")), int(request.path_params["message_id"])
+        with emu.lock:
+            if "internal" in request.path_params:
+                chat = emu.chats.get(int(f"-100{request.path_params['internal']}"))
+            else:
+                chat = next((c for c in emu.chats.values() if c.username and c.username.lower() == name.lower()), None)
+            stored = emu.messages.get((chat.id, message_id)) if chat is not None else None
+            if chat is None or stored is None or stored.deleted:
+                return PlainTextResponse("Not found", status_code=404)
+            title = chat.title
+            text = str(stored.payload.get("text") or stored.payload.get("caption") or "")
+            edited = "edit_date" in stored.payload
+        body = html.escape(text).replace("\n", "<br>")
+        note = "<p><small>edited</small></p>" if edited else ""
+        return HTMLResponse(f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>"
+                            f"<h1>Telegram (emulator): {html.escape(title)}</h1><article>{body}</article>{note}")
+
     routes = [
         *control_routes(injector, emu.clock, emu.snapshot, ledger, emu.reset),
         Route("/_emulator/audience/comment", audience_comment, methods=["POST"]),
         Route("/_emulator/revoke", revoke, methods=["POST"]),
         Route("/_emulator/bot_status", bot_status, methods=["POST"]),
         Route("/file/bot{token}/{path:path}", file_route, methods=["GET"]),
+        Route("/c/{internal:int}/{message_id:int}", post_page, methods=["GET"]),
+        Route("/{name}/{message_id:int}", post_page, methods=["GET"]),
         Route("/{rest:path}", api, methods=["GET", "POST"]),
     ]
     app = Starlette(routes=routes, middleware=[

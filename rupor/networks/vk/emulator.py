@@ -42,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import heapq
+import html
 import json
 import math
 import random
@@ -56,7 +57,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Scope
 
@@ -1545,6 +1546,23 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any:
     async def captcha(_request: Request) -> Response:
         return PlainTextResponse("captcha image")
 
+    async def post_page(request: Request) -> Response:
+        # The public page of a post, at the address the adapter returns (vk.com/wall<owner>_<id>),
+        # so the demo's "open on the network" leads somewhere. Read-only.
+        try:
+            owner_id, post_id = int(request.path_params["owner_id"]), int(request.path_params["post_id"])
+        except ValueError:
+            return PlainTextResponse("Not found", status_code=404)
+        with emulator.lock:
+            post = emulator.posts.get(owner_id, {}).get(post_id)
+            if post is None or post.deleted:
+                return PlainTextResponse("Not found", status_code=404)
+            text, edited = post.text, post.edited
+        body = html.escape(text).replace("\n", "<br>")
+        note = "<p><small>edited</small></p>" if edited else ""
+        return HTMLResponse(f"<!doctype html><meta charset='utf-8'><title>VK post wall{owner_id}_{post_id}</title>"
+                            f"<h1>VK (emulator): wall{owner_id}_{post_id}</h1><article>{body}</article>{note}")
+
     def reset() -> None:
         emulator.reset()
 
@@ -1554,6 +1572,7 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any:
         Route("/upload/video", upload_video, methods=["POST"]),
         Route("/lp/{group_id:int}", longpoll, methods=["GET", "POST"]),
         Route("/captcha.php", captcha, methods=["GET"]),
+        Route("/wall{owner_id}_{post_id}", post_page, methods=["GET"]),
         Route("/_emulator/vk/errors", queue_error, methods=["POST"]),
         Route("/_emulator/vk/audience_comment", audience_comment, methods=["POST"]),
         Route("/_emulator/vk/audience_message", audience_message, methods=["POST"]),
