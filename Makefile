@@ -15,9 +15,13 @@ $(BIN)/rupor: pyproject.toml requirements.lock
 
 setup: $(BIN)/rupor
 
+# Another port when 8000 (or the emulators' 8901-8903) is taken: make run PORT=8011 DEMO_PORT_BASE=8911
+PORT           ?= $(or $(RUPOR_PORT),8000)
+DEMO_PORT_BASE ?= $(or $(RUPOR_DEMO_PORT_BASE),8901)
+
 run: setup
 	$(BIN)/rupor demo
-	$(BIN)/rupor serve --demo
+	$(BIN)/rupor serve --demo --port $(PORT) --demo-port-base $(DEMO_PORT_BASE)
 
 test: setup
 	$(BIN)/pytest

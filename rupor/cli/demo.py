@@ -6,6 +6,7 @@ import datetime as dt
 import importlib
 import os
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
@@ -45,13 +46,16 @@ def start_emulators() -> list[RunningEmulator]:
     return running
 
 
-def ensure_demo() -> dict[str, str]:
+def ensure_demo(*, verify: bool = False) -> dict[str, str]:
+    """Create the demo user, workspace, channels and plan once; later calls keep them pointing at
+    the emulators. ``verify`` (the emulators are running) checks each channel with its emulator."""
     from rupor.accounts import service as accounts
     from rupor.accounts.models import User, Workspace
     from rupor.channels import service as channels
     from rupor.channels.models import Channel
     from rupor.planning import service as planning
     from rupor.planning import slots
+    from rupor.planning.models import Rubric
 
     with transaction.atomic():
         user = User.objects.filter(email=DEMO_EMAIL).first()
@@ -65,36 +69,90 @@ def ensure_demo() -> dict[str, str]:
         urls = demo_urls()
         for network in registry.available():
             testing = _testing(network)
-            if testing is None or Channel.live.filter(workspace=workspace, network=network).exists():
+            if testing is None:
                 continue
-            channels.connect(
-                owner,
-                channels.ChannelInput(
-                    network=network, name=f"{registry.DISPLAY_NAMES[network]} demo", remote_id=str(testing.DEMO_REMOTE_ID),
-                    credentials=testing.demo_credentials(), base_url=urls[network],
-                ),
-                verify=False,
-            )
+            try:
+                with transaction.atomic():
+                    _attach_demo_channel(owner, workspace, network, urls[network], verify=verify)
+            except channels.ChannelError:
+                if not verify:
+                    raise
+                # An emulator that does not answer as expected: the channel shows "Not verified" and the demo runs.
+                _attach_demo_channel(owner, workspace, network, urls[network], verify=False)
         for channel in Channel.live.filter(workspace=workspace):
             if not channel.queue_slots.exists():  # a weekly rhythm, so "Add to queue" works at once
                 for weekday, time in DEMO_SLOTS:
                     slots.add_slot(owner, channel.pk, weekday, time)
         if not workspace.posts.exists():
             demo_channels = list(Channel.live.filter(workspace=workspace))
-            now = clock.now()
-            samples = [
-                ("Welcome to Rupor", "Hello from Rupor! This post goes out to every demo channel in two minutes.", dt.timedelta(minutes=2)),
-                ("Weekly tips", "Three tips for a healthy content plan: mostly useful posts, regular rhythm, answer every question.", dt.timedelta(hours=3)),
-                ("Poll idea", "Which topic should we cover next week?", None),
-            ]
-            for title, text, delay in samples:
+            rubrics = {r.name: r.pk for r in Rubric.objects.filter(workspace=workspace)}
+            for title, text, rubric, when in _samples(clock.now(), ZoneInfo(workspace.timezone)):
                 planning.create_post(
                     owner,
                     planning.PostInput(
-                        title=title, text=text,
-                        status="scheduled" if delay else "draft",
-                        scheduled_at=(now + delay) if delay else None,
+                        title=title, text=text, rubric_id=rubrics.get(rubric),
+                        status="scheduled" if when else "draft", scheduled_at=when,
                         variants=tuple(planning.VariantInput(channel_id=c.pk) for c in demo_channels),
                     ),
                 )
     return {"workspace": workspace.slug, "email": DEMO_EMAIL, "password": DEMO_PASSWORD}
+
+
+def _attach_demo_channel(owner: Any, workspace: Any, network: str, url: str, *, verify: bool) -> None:
+    """Connect the demo channel of ``network`` to its emulator at ``url`` once; later, follow the
+    emulator when it moved (another --demo-port-base) and check it when it was never checked."""
+    from rupor.channels import service as channels
+    from rupor.channels.models import Channel
+
+    testing = _testing(network)
+    assert testing is not None
+    live = Channel.live.filter(workspace=workspace, network=network)
+    existing = live.filter(remote_id=str(testing.DEMO_REMOTE_ID)).first()
+    if existing is None and not live.exists():
+        channels.connect(
+            owner,
+            channels.ChannelInput(
+                network=network, name=f"{registry.DISPLAY_NAMES[network]} demo", remote_id=str(testing.DEMO_REMOTE_ID),
+                credentials=testing.demo_credentials(), base_url=url,
+            ),
+            verify=verify,
+        )
+    elif existing is not None and (existing.base_url != url or (verify and existing.verified_at is None)):
+        # A new address needs the secrets again (they are the emulator's own demo credentials).
+        channels.update(owner, existing.pk, {"base_url": url, "credentials": testing.demo_credentials()}, verify=verify)
+
+
+#: The demo's plan after the welcome post: title, text, rubric (one of the default ones). Three
+#: selling posts in nine put selling content past its 20 % share, so the mix meter warns at once.
+DEMO_PLAN = [
+    ("Weekly tips", "Three tips for a healthy content plan: mostly useful posts, regular rhythm, answer every question.", "Useful"),
+    ("House blend", "Our new house blend is here: -15 % on every bag this week.", "Selling"),
+    ("How we roast", "From green bean to your cup: how long we roast, and why.", "Useful"),
+    ("Espresso mood", "Today, as told by our espresso machine.", "Entertaining"),
+    ("Loyalty card", "Every sixth coffee is on us with the new loyalty card.", "Selling"),
+    ("Morning prep", "6:30 in the kitchen: what happens before we open.", "Behind the scenes"),
+    ("Brewing at home", "Five mistakes that make home coffee bitter, and how to avoid them.", "Useful"),
+    ("Gift sets", "Gift sets for the holidays, wrapped and ready.", "Selling"),
+]
+
+
+def _samples(now: dt.datetime, tz: ZoneInfo) -> list[tuple[str, str, str, dt.datetime | None]]:
+    """The demo's posts: one in two minutes, then the plan at 10:00 and 18:30 on the coming days,
+    inside this month when enough of it is left (the plan page's mix meter shows this month)."""
+    local = now.astimezone(tz)
+    month_end = (local.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    days_left = (month_end.date() - local.date()).days - 1
+    per_day = 2 if days_left * 2 >= len(DEMO_PLAN) or days_left < 2 else 3
+    times = [dt.time(10, 0), dt.time(18, 30), dt.time(14, 0)][:per_day]
+    planned: list[dt.datetime] = []
+    day = local.date() + dt.timedelta(days=1)
+    while len(planned) < len(DEMO_PLAN):
+        planned += [dt.datetime.combine(day, t, tzinfo=tz).astimezone(dt.UTC) for t in times]
+        day += dt.timedelta(days=1)
+    out: list[tuple[str, str, str, dt.datetime | None]] = [
+        ("Welcome to Rupor", "Hello from Rupor! This post goes out to every demo channel in two minutes.", "News",
+         now + dt.timedelta(minutes=2)),
+    ]
+    out += [(title, text, rubric, when) for (title, text, rubric), when in zip(DEMO_PLAN, sorted(planned), strict=False)]
+    out.append(("Poll idea", "Which topic should we cover next week?", "Engagement", None))
+    return out

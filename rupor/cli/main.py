@@ -3,14 +3,17 @@ environment variable (shown in ``--help``)."""
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
+import socket
 import sys
 import threading
 from typing import Any, NoReturn
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 console = Console(stderr=True)
 
@@ -29,7 +32,7 @@ def _django() -> None:
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
-    console.print(f"[red]Error:[/red] {message}")
+    console.print(f"[red]Error:[/red] {escape(message)}")
     sys.exit(code)
 
 
@@ -52,6 +55,52 @@ def migrate() -> None:
     _migrate(verbosity=1)
 
 
+def served_base_url(host: str, port: int) -> str:
+    """The address a browser on this machine reaches ``rupor serve --host HOST --port PORT`` at.
+
+    A wildcard host (0.0.0.0, ::) has no single address; 127.0.0.1 is right for this machine, and
+    RUPOR_BASE_URL names the public one.
+    """
+    if host in ("", "0.0.0.0", "::", "[::]"):  # the wildcard: no single address to show
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def _port_is_free(host: str, port: int) -> bool:
+    """Whether this process could listen on ``host:port`` now (a bad host or a privileged port ends
+    the command with a plain sentence)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        _fail(f"Cannot listen on {host!r}: {exc.strerror or exc}. Give an address of this machine with --host.")
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        # waitress and uvicorn set SO_REUSEADDR too, so a port in TIME_WAIT is not "taken".
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return False
+            if exc.errno == errno.EACCES:
+                _fail(f"Port {port} on {host} needs administrator rights; choose one above 1023 with --port.")
+            _fail(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.")
+    return True
+
+
+def _free_ports_after(host: str, start: int, size: int, *, avoid: int | None = None) -> int:
+    """The first of ``size`` consecutive free ports from ``start`` on, to suggest in a message."""
+    base = start
+    while base + size <= 65535:
+        block = range(base, base + size)
+        if avoid not in block and all(_port_is_free(host, p) for p in block):
+            return base
+        base += 1
+    return start
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="RUPOR_HOST", help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), envvar="RUPOR_PORT", help="Port to listen on.")
@@ -60,8 +109,26 @@ def migrate() -> None:
               help="Run the background worker inside this process (the embedded default).")
 @click.option("--demo/--no-demo", default=False, envvar="RUPOR_DEMO",
               help="Start the emulated networks and the demo workspace (offline demo).")
-def serve(host: str, port: int, threads: int, worker: bool, demo: bool) -> None:
+@click.option("--demo-port-base", default=8901, show_default=True, type=click.IntRange(1, 65533), envvar="RUPOR_DEMO_PORT_BASE",
+              help="With --demo: the first of the three emulator ports (VK, Telegram, OK use it and the next two).")
+def serve(host: str, port: int, threads: int, worker: bool, demo: bool, demo_port_base: int) -> None:
     """Migrate, then serve the web app and API (and the in-process worker)."""
+    # Check the ports before anything else, so a taken one is a plain sentence, not a traceback.
+    if not _port_is_free(host, port):
+        free = _free_ports_after(host, port, 1)
+        _fail(f"Port {port} is already in use on {host}, so Rupor cannot listen there. Stop the program that uses it, "
+              f"or choose another port: 'make run PORT={free}' or 'rupor serve --port {free}'.")
+    if demo:
+        os.environ["RUPOR_DEMO_PORT_BASE"] = str(demo_port_base)
+        taken = [p for p in range(demo_port_base, demo_port_base + 3) if not _port_is_free("127.0.0.1", p)]
+        if taken:
+            free = _free_ports_after("127.0.0.1", demo_port_base + 3, 3, avoid=port)
+            _fail(f"Port {taken[0]} is already in use, so the demo's network emulators (ports {demo_port_base}\u2013"
+                  f"{demo_port_base + 2}) cannot start. Stop the program that uses it, or choose other ports: "
+                  f"'make run DEMO_PORT_BASE={free}' or 'rupor serve --demo --demo-port-base {free}'.")
+    if not os.environ.get("RUPOR_BASE_URL"):
+        # Links Rupor shows (iCal feed, invitations, webhooks, review links) point where it really serves.
+        os.environ["RUPOR_BASE_URL"] = served_base_url(host, port)
     _django()
     _migrate()
     stop = threading.Event()
@@ -69,8 +136,12 @@ def serve(host: str, port: int, threads: int, worker: bool, demo: bool) -> None:
     if demo:
         from rupor.cli import demo as demo_mod
 
-        emulators = demo_mod.start_emulators()
-        info = demo_mod.ensure_demo()
+        try:
+            emulators = demo_mod.start_emulators()
+        except OSError as exc:  # taken between the check and now
+            _fail(f"The demo's network emulators cannot start: {exc.strerror or exc}. "
+                  "Choose other ports with 'rupor serve --demo --demo-port-base 8911'.")
+        info = demo_mod.ensure_demo(verify=True)
         console.print(f"[green]Demo ready.[/green] Log in as [bold]{info['email']}[/bold] with password [bold]{info['password']}[/bold]")
     worker_thread = None
     if worker:
@@ -82,7 +153,13 @@ def serve(host: str, port: int, threads: int, worker: bool, demo: bool) -> None:
 
     from rupor.wsgi import application
 
-    server = create_server(application, host=host, port=port, threads=threads, ident="Rupor")
+    try:
+        server = create_server(application, host=host, port=port, threads=threads, ident="Rupor")
+    except OSError as exc:  # taken between the check and now
+        for emulator in emulators:
+            emulator.stop()
+        _fail(f"Rupor cannot listen on {host}:{port}: {exc.strerror or exc}. "
+              "Choose another port: 'make run PORT=8011' or 'rupor serve --port 8011'.")
 
     def shutdown(*_args: object) -> None:
         stop.set()
@@ -228,6 +305,9 @@ def emulate(network: str, host: str, port: int, seed: int, no_rate_limits: bool)
 
     if network not in registry.NETWORKS:
         _fail(f"No emulator for {network!r}; choose one of: {', '.join(registry.NETWORKS)}.")
+    if not _port_is_free(host, port):
+        _fail(f"Port {port} is already in use on {host}, so the emulator cannot listen there. "
+              f"Choose another port: 'rupor emulate {network} --port {_free_ports_after(host, port + 1, 1)}'.")
     app = registry.emulator_factory(network)(seed=seed, rate_limits=not no_rate_limits)
     console.print(f"{registry.DISPLAY_NAMES[network]} emulator on http://{host}:{port}/ (control API under /_emulator/)")
     emulation.serve_forever(app, host, port)
@@ -238,6 +318,22 @@ from rupor.cli.plan import plan  # noqa: E402
 
 cli.add_command(plan)
 cli.add_command(channel)
+
+
+def _show_envvars(command: click.Command, prefix: str) -> None:
+    """Name each flag's environment variable in ``--help``: its own, or the one ``auto_envvar_prefix``
+    gives it (RUPOR_<COMMAND>_<FLAG>), which click reads but does not show by itself."""
+    for param in command.params:
+        if isinstance(param, click.Option) and param.expose_value and not param.hidden:
+            if param.envvar is None:
+                param.envvar = f"{prefix}_{(param.name or '').upper()}"
+            param.show_envvar = True
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            _show_envvars(sub, f"{prefix}_{name.replace('-', '_').upper()}")
+
+
+_show_envvars(cli, "RUPOR")
 
 
 def main() -> None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -49,6 +52,12 @@ def _wait(url: str, proc: subprocess.Popen[bytes], seconds: float = 60) -> httpx
     raise AssertionError(f"{url} did not answer within {seconds} s")
 
 
+def _readme_api_example() -> str:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("With the demo running (`make run`), paste this", 1)[1]
+    return section.split("```sh\n", 1)[1].split("```", 1)[0]
+
+
 def test_serve_demo_end_to_end(tmp_path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "RUPOR_SECRET_KEY")}
@@ -71,6 +80,24 @@ def test_serve_demo_end_to_end(tmp_path):
         assert {c["network"] for c in channels} >= {"vk", "ok"}
         posts = httpx.get(f"http://127.0.0.1:{port}/api/v1/posts", headers=headers, timeout=5).json()  # noqa: TID251
         assert any(p["status"] == "scheduled" for p in posts)
+        # RUPOR_BASE_URL is unset: every address Rupor shows points where it really serves.
+        out = subprocess.run([*cmd, "apikey", "create", "--workspace", "rupor-demo", "--role", "admin"],
+                             env=env, capture_output=True, text=True, check=True)
+        admin = {"Authorization": f"Bearer {out.stdout.strip().splitlines()[-1]}"}
+        served = f"http://127.0.0.1:{port}/"
+        feed = httpx.get(f"{served}api/v1/plan/ical", headers=admin, timeout=5).json()  # noqa: TID251
+        assert feed["url"].startswith(served), feed
+        hook = httpx.get(f"{served}api/v1/channels/{channels[0]['id']}/hook", headers=admin, timeout=5).json()  # noqa: TID251
+        assert hook["url"].startswith(served), hook
+        # The README's API example, pasted as it is (but for the port), schedules a post on every channel.
+        if shutil.which("curl"):
+            script = _readme_api_example().replace("http://127.0.0.1:8000/", served).replace(".venv/bin/rupor", f"{sys.executable} -m rupor.cli.main")
+            pasted = subprocess.run(["bash", "-euo", "pipefail", "-c", script], env=env, capture_output=True, text=True, timeout=60)
+            assert pasted.returncode == 0, pasted.stderr
+            posts = httpx.get(f"{served}api/v1/posts", headers=headers, timeout=5).json()  # noqa: TID251
+            hello = [p for p in posts if p["text"] == "Hello"]
+            assert len(hello) == 1 and hello[0]["status"] == "scheduled", pasted.stdout
+            assert {v["channel_id"] for v in hello[0]["variants"]} == {c["id"] for c in channels}
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -79,3 +106,44 @@ def test_serve_demo_end_to_end(tmp_path):
             proc.kill()
             raise
     assert proc.returncode == 0, proc.stdout.read() if proc.stdout else b""
+
+
+def _serve_with_port_taken(tmp_path, args: list[str], taken: int) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "RUPOR_SECRET_KEY")}
+    env["RUPOR_HOME"] = str(tmp_path / "home")
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", taken))
+        holder.listen()
+        return subprocess.run([sys.executable, "-m", "rupor.cli.main", "serve", *args], env=env,
+                              capture_output=True, text=True, timeout=60)
+
+
+def test_taken_port_is_a_plain_sentence_with_the_way_out(tmp_path):
+    port = _free_port()
+    done = _serve_with_port_taken(tmp_path, ["--port", str(port), "--no-worker"], port)
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "Traceback" not in output
+    assert f"Port {port} is already in use" in output
+    suggested = re.search(r"make run PORT=(\d+)' or 'rupor serve --port (\d+)'", " ".join(output.split()))
+    assert suggested and suggested.group(1) == suggested.group(2) and int(suggested.group(1)) != port, output
+
+
+def test_taken_emulator_port_is_a_plain_sentence_with_the_way_out(tmp_path):
+    port, base = _free_port(), _free_block(3)
+    done = _serve_with_port_taken(tmp_path, ["--port", str(port), "--demo", "--demo-port-base", str(base)], base + 1)
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "Traceback" not in output
+    assert f"Port {base + 1} is already in use" in output and "emulators" in output
+    suggested = re.search(r"make run DEMO_PORT_BASE=(\d+)' or 'rupor serve --demo --demo-port-base (\d+)'", " ".join(output.split()))
+    assert suggested and suggested.group(1) == suggested.group(2), output
+    assert int(suggested.group(1)) not in range(base - 2, base + 3)  # a block that leaves the taken port out
+
+
+def test_served_base_url_is_an_address_a_browser_can_open():
+    from rupor.cli.main import served_base_url
+
+    assert served_base_url("127.0.0.1", 8011) == "http://127.0.0.1:8011"
+    assert served_base_url("0.0.0.0", 8011) == "http://127.0.0.1:8011"
+    assert served_base_url("::1", 8011) == "http://[::1]:8011"

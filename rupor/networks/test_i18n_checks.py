@@ -31,21 +31,51 @@ def _messages(adapter, content: Content) -> list[str]:
 
 
 def test_telegram_over_length_is_english_by_default():
-    assert _messages(TG, LONG) == ["Telegram allows 4096 utf16 in a text; this one has 5000."]
+    assert _messages(TG, LONG) == ["Telegram allows 4,096 characters in a text (emoji count as 2); this one has 5,000."]
     captioned = Content(text="a" * 1100, media=(PHOTO,))
-    assert _messages(TG, captioned) == ["Telegram allows 1024 utf16 in a caption; this one has 1100."]
+    assert _messages(TG, captioned) == ["Telegram allows 1,024 characters in a caption (emoji count as 2); this one has 1,100."]
 
 
 def test_telegram_over_length_in_russian_and_korean():
     with translation.override("ru"):
-        assert _messages(TG, LONG) == ["Telegram: в тексте максимум 4096 единиц UTF-16, а в этом — 5000."]
+        assert _messages(TG, LONG) == [
+            "Telegram: в тексте максимум 4\xa0096 символов (эмодзи считается за два), а в этом — 5\xa0000."]
         captioned = Content(text="a" * 1100, media=(PHOTO,))
         # 1024 takes the "2-4" plural form in Russian.
-        assert _messages(TG, captioned) == ["Telegram: в подписи максимум 1024 единицы UTF-16, а в этой — 1100."]
+        assert _messages(TG, captioned) == [
+            "Telegram: в подписи максимум 1\xa0024 символа (эмодзи считается за два), а в этой — 1\xa0100."]
     with translation.override("ko"):
-        assert _messages(TG, LONG) == ["Telegram의 텍스트는 최대 4096 UTF-16 단위까지 허용되지만 이 텍스트는 5000입니다."]
+        assert _messages(TG, LONG) == [
+            "Telegram 텍스트는 최대 4,096자까지 허용되지만(이모지는 2자로 계산) 이 텍스트는 5,000자입니다."]
     # Leaving the override restores English: nothing sticks to the adapter.
-    assert _messages(TG, LONG) == ["Telegram allows 4096 utf16 in a text; this one has 5000."]
+    assert _messages(TG, LONG) == ["Telegram allows 4,096 characters in a text (emoji count as 2); this one has 5,000."]
+
+
+def test_every_text_limit_names_the_network_the_grouped_number_and_the_unit_in_words():
+    from rupor.networks.base import TextUnit
+    from rupor.networks.text import text_limit_message
+
+    plain = text_limit_message("VK", TextUnit.CHARS, 16384, 20000, caption=False)
+    assert plain == "VK allows 16,384 characters in a text; this one has 20,000."
+    assert "(a Latin letter takes 1 byte" in text_limit_message("Net", TextUnit.BYTES, 5000, 5001, caption=False)
+    assert "5,000 bytes" in text_limit_message("Net", TextUnit.BYTES, 5000, 5001, caption=False)
+    assert "(a link counts as 23" in text_limit_message("X", TextUnit.WEIGHTED, 280, 300, caption=True)
+    assert "(an emoji or a letter with accents counts as 1)" in text_limit_message("N", TextUnit.GRAPHEMES, 500, 501, caption=False)
+    for unit in TextUnit:
+        for caption in (False, True):
+            message = text_limit_message("Net", unit, 1000, 1001, caption=caption)
+            assert "1,000" in message and "1,001" in message, message
+            assert not {"utf16", "graphemes", "weighted", "chars"} & set(message.split()), message
+
+
+def test_file_size_limit_in_plain_units():
+    from rupor.networks.base import Limits
+
+    class Tiny(TelegramAdapter):
+        limits = Limits(photo_max_bytes=5 * 1024 * 1024)
+
+    big = Content(text="hi", media=(Media("photo", "big.png", "image/png", b"x" * (6 * 1024 * 1024)),))
+    assert "big.png is 6.0\xa0MB; Telegram allows at most 5.0\xa0MB." in _messages(Tiny(), big)
 
 
 def test_counts_take_russian_plural_forms():

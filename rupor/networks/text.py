@@ -6,6 +6,8 @@ import re
 from typing import TYPE_CHECKING
 
 import regex
+from django.template.defaultfilters import filesizeformat
+from django.utils import formats, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, npgettext, pgettext
 
@@ -76,17 +78,47 @@ def kind_name(kind: str) -> str:
     return names.get(kind, kind)
 
 
+def number(value: int) -> str:
+    """``value`` with the active language's thousands separators (4,096 / 4 096); English when no
+    language is active (the worker)."""
+    if translation.get_language() is None:
+        with translation.override("en"):
+            return formats.number_format(value, force_grouping=True)
+    return formats.number_format(value, force_grouping=True)
+
+
 def unit_name(unit: TextUnit, count: int) -> str:
-    """The unit's name for ``count`` of it, in the active language (English: the unit's value)."""
-    if unit == TextUnit.UTF16:
-        return npgettext("text length unit", "utf16", "utf16", count)
-    if unit == TextUnit.GRAPHEMES:
-        return npgettext("text length unit", "graphemes", "graphemes", count)
+    """The unit's name for ``count`` of it in plain words, in the active language."""
     if unit == TextUnit.BYTES:
-        return npgettext("text length unit", "bytes", "bytes", count)
+        return npgettext("text length unit", "byte", "bytes", count)
+    return npgettext("text length unit", "character", "characters", count)
+
+
+def unit_caveat(unit: TextUnit) -> str:
+    """How the network counts when it is not one per character, in plain words ("" when it is)."""
+    if unit == TextUnit.UTF16:
+        return _("emoji count as 2")
+    if unit == TextUnit.GRAPHEMES:
+        return _("an emoji or a letter with accents counts as 1")
+    if unit == TextUnit.BYTES:
+        return _("a Latin letter takes 1 byte, a Cyrillic letter 2, an emoji 4")
     if unit == TextUnit.WEIGHTED:
-        return npgettext("text length unit", "weighted", "weighted", count)
-    return npgettext("text length unit", "chars", "chars", count)
+        return _("a link counts as 23; emoji and Chinese, Japanese or Korean characters as 2")
+    return ""
+
+
+def text_limit_message(network: str, unit: TextUnit, limit: int, length: int, *, caption: bool) -> str:
+    """The text-length problem in the user's words: "Telegram allows 4,096 characters in a text
+    (emoji count as 2); this one has 4,100." — network, grouped numbers, unit, and how it counts."""
+    args = {"network": network, "max": number(limit), "unit": unit_name(unit, limit), "length": number(length),
+            "caveat": unit_caveat(unit)}
+    if caption and args["caveat"]:
+        return _("%(network)s allows %(max)s %(unit)s in a caption (%(caveat)s); this one has %(length)s.") % args
+    if caption:
+        return _("%(network)s allows %(max)s %(unit)s in a caption; this one has %(length)s.") % args
+    if args["caveat"]:
+        return _("%(network)s allows %(max)s %(unit)s in a text (%(caveat)s); this one has %(length)s.") % args
+    return _("%(network)s allows %(max)s %(unit)s in a text; this one has %(length)s.") % args
 
 
 def validate_against_limits(adapter: Adapter, content: Content) -> list[Problem]:
@@ -102,12 +134,7 @@ def validate_against_limits(adapter: Adapter, content: Content) -> list[Problem]
     caption = bool(content.media) and limits.caption_max is not None
     text_max = limits.caption_max if caption else limits.text_max
     if text_max is not None and length > text_max:
-        args = {"network": name, "max": text_max, "unit": unit_name(unit, text_max), "length": length}
-        if caption:
-            message = _("%(network)s allows %(max)s %(unit)s in a caption; this one has %(length)s.") % args
-        else:
-            message = _("%(network)s allows %(max)s %(unit)s in a text; this one has %(length)s.") % args
-        problems.append(Problem("text", message))
+        problems.append(Problem("text", text_limit_message(name, unit, text_max, length, caption=caption)))
     if not content.text.strip() and not content.media and content.poll is None and not content.link:
         problems.append(Problem("text", _("The post is empty: add text, media, a poll or a link.")))
     media_count = len(content.media)
@@ -116,7 +143,7 @@ def validate_against_limits(adapter: Adapter, content: Content) -> list[Problem]
             "%(network)s allows at most %(max)s media item; this post has %(count)s.",
             "%(network)s allows at most %(max)s media items; this post has %(count)s.",
             limits.media_max,
-        ) % {"network": name, "max": limits.media_max, "count": media_count}))
+        ) % {"network": name, "max": number(limits.media_max), "count": number(media_count)}))
     for index, item in enumerate(content.media):
         allowed = limits.photo_types if item.kind == "photo" else limits.video_types
         if item.kind in ("photo", "video") and item.content_type not in allowed:
@@ -128,11 +155,8 @@ def validate_against_limits(adapter: Adapter, content: Content) -> list[Problem]
             problems.append(Problem(f"media[{index}]", message))
         cap = limits.photo_max_bytes if item.kind == "photo" else limits.video_max_bytes
         if cap is not None and len(item.data) > cap:
-            problems.append(Problem(f"media[{index}]", ngettext(
-                "%(file)s is %(size)s byte; %(network)s allows %(max)s.",
-                "%(file)s is %(size)s bytes; %(network)s allows %(max)s.",
-                len(item.data),
-            ) % {"file": item.filename, "size": len(item.data), "network": name, "max": cap}))
+            problems.append(Problem(f"media[{index}]", _("%(file)s is %(size)s; %(network)s allows at most %(max)s.") % {
+                "file": item.filename, "size": filesizeformat(len(item.data)), "network": name, "max": filesizeformat(cap)}))
     if content.poll is not None:
         poll = content.poll
         n = len(poll.options)
@@ -141,19 +165,19 @@ def validate_against_limits(adapter: Adapter, content: Content) -> list[Problem]
                 "%(network)s needs at least %(min)s poll option.",
                 "%(network)s needs at least %(min)s poll options.",
                 limits.poll_options_min,
-            ) % {"network": name, "min": limits.poll_options_min}))
+            ) % {"network": name, "min": number(limits.poll_options_min)}))
         if limits.poll_options_max is not None and n > limits.poll_options_max:
             problems.append(Problem("poll.options", ngettext(
                 "%(network)s allows at most %(max)s poll option.",
                 "%(network)s allows at most %(max)s poll options.",
                 limits.poll_options_max,
-            ) % {"network": name, "max": limits.poll_options_max}))
+            ) % {"network": name, "max": number(limits.poll_options_max)}))
         if limits.poll_question_max is not None and len(poll.question) > limits.poll_question_max:
             problems.append(Problem("poll.question", ngettext(
                 "%(network)s allows %(max)s character in a poll question.",
                 "%(network)s allows %(max)s characters in a poll question.",
                 limits.poll_question_max,
-            ) % {"network": name, "max": limits.poll_question_max}))
+            ) % {"network": name, "max": number(limits.poll_question_max)}))
         if not poll.question.strip():
             problems.append(Problem("poll.question", _("The poll needs a question.")))
         for index, option in enumerate(poll.options):
@@ -162,7 +186,7 @@ def validate_against_limits(adapter: Adapter, content: Content) -> list[Problem]
                     "%(network)s allows %(max)s character in a poll option.",
                     "%(network)s allows %(max)s characters in a poll option.",
                     limits.poll_option_max,
-                ) % {"network": name, "max": limits.poll_option_max}))
+                ) % {"network": name, "max": number(limits.poll_option_max)}))
             if not option.strip():
                 problems.append(Problem(f"poll.options[{index}]", _("Poll options cannot be empty.")))
     if limits.links_max is not None:
@@ -172,5 +196,5 @@ def validate_against_limits(adapter: Adapter, content: Content) -> list[Problem]
                 "%(network)s allows at most %(max)s link in a post.",
                 "%(network)s allows at most %(max)s links in a post.",
                 limits.links_max,
-            ) % {"network": name, "max": limits.links_max}))
+            ) % {"network": name, "max": number(limits.links_max)}))
     return problems

@@ -8,6 +8,7 @@ drag and drop and swaps in the re-rendered body after a move. Every move goes th
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import zoneinfo
 from dataclasses import dataclass, replace
@@ -23,6 +24,7 @@ from django.utils import formats, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from rupor.accounts import service as accounts
@@ -35,6 +37,7 @@ from rupor.planning import service as planning
 from rupor.planning.models import Post
 from rupor.publishing import service as publishing
 from rupor.publishing.models import TargetState
+from rupor.web import forms
 from rupor.web.templatetags.rupor_ui import local_date
 from rupor.web.views import _actor, _ws, workspace_view
 
@@ -52,7 +55,7 @@ MIN_YEAR, MAX_YEAR = 1970, 2200
 _COLOR = re.compile(r"^#[0-9a-fA-F]{3,8}$")
 
 # What a post shows as its state: the publication targets win once anything went out.
-_DONE = (TargetState.PUBLISHED, TargetState.UNCONFIRMED)
+_DONE = (TargetState.PUBLISHED, TargetState.EDITING, TargetState.UNCONFIRMED)
 _BUSY = (TargetState.PUBLISHING, TargetState.WAITING)
 _BAD = (TargetState.FAILED, TargetState.MISSED)
 #: Left out unless asked for by the status filter.
@@ -64,17 +67,14 @@ _MONTH_SHAPES = {"en": "F Y", "ru": "F Y", "ko": "Y년 n월"}
 
 
 def _state_labels() -> dict[str, str]:
-    labels: dict[str, str] = {str(value): str(label) for value, label in Post.Status.choices}
-    labels.update(
-        published=str(TargetState.PUBLISHED.label), publishing=str(TargetState.PUBLISHING.label),
-        failed=_("Failed or missed"), held=_("Held: channel needs reconnecting"),
-    )
+    labels: dict[str, str] = {str(value): str(label) for value, label in planning.SHOWN_STATUSES}
+    labels.update(failed=_("Failed or missed"))
     return labels
 
 
 STATUS_FILTERS = (
-    "scheduled", "published", "failed", "publishing", "held", "draft", "in_review", "client_review",
-    "changes_requested", "approved", "rejected", "cancelled",
+    "scheduled", "published", "partially_published", "failed", "needs_attention", "publishing", "draft", "in_review",
+    "client_review", "changes_requested", "approved", "rejected", "cancelled",
 )
 
 
@@ -113,11 +113,7 @@ class CalState:
 
 
 def _int(value: str | None) -> int | None:
-    try:
-        number = int(value or "")
-    except ValueError:
-        return None
-    return number if number > 0 else None
+    return forms.parse_id(value)
 
 
 def parse_state(params: QueryDict, today: dt.date) -> CalState:
@@ -178,15 +174,8 @@ def _exists(local: dt.datetime, tz_name: str) -> bool:
 
 
 def _post_state(post: Post, target_states: list[str]) -> str:
-    if any(s in _BAD for s in target_states):
-        return "failed"
-    if TargetState.HELD in target_states:
-        return "held"
-    if any(s in _BUSY for s in target_states):
-        return "publishing"
-    if any(s in _DONE for s in target_states):
-        return "published"
-    return str(post.status)
+    # The one derivation every page and the API use (publishing.derive_status).
+    return publishing.derive_status(target_states) or str(post.status)
 
 
 def _chips(
@@ -260,6 +249,22 @@ def _dst_notes(start: dt.date, end: dt.date, tz: zoneinfo.ZoneInfo) -> list[dict
     return notes
 
 
+def week_scroll_hour(post_hours: list[int], now_hour: int | None) -> int:
+    """The hour the week view opens at: the earliest of the week's first post and now (when the
+    week is this one), so nothing planned sits above the fold; 08:00 in an empty week of another time."""
+    candidates = [*post_hours, *([now_hour] if now_hour is not None else [])]
+    return min(candidates) if candidates else WEEK_SCROLL_HOUR
+
+
+def hidden_post_labels(total: int) -> str:
+    """JSON for the week view's "N posts earlier" / "N posts later" marks, one text per count (the
+    script counts the posts scrolled out of view; the plural forms come from here)."""
+    return json.dumps({
+        "earlier": {n: ngettext("%(count)s post earlier", "%(count)s posts earlier", n) % {"count": n} for n in range(1, total + 1)},
+        "later": {n: ngettext("%(count)s post later", "%(count)s posts later", n) % {"count": n} for n in range(1, total + 1)},
+    }, ensure_ascii=False)
+
+
 def build_context(request: HttpRequest, state: CalState, *, message: str = "", level: str = "") -> dict[str, Any]:
     ws = _ws(request)
     role: str = request.role  # type: ignore[attr-defined]
@@ -328,9 +333,14 @@ def build_context(request: HttpRequest, state: CalState, *, message: str = "", l
                         "is_now": d == today and hour == local_now.hour,
                     }
                 )
-            hours.append({"hour": hour, "label": f"{hour:02d}:00", "cells": cells, "scroll_to": hour == WEEK_SCROLL_HOUR})
+            hours.append({"hour": hour, "label": f"{hour:02d}:00", "cells": cells})
+        week_chips = [c for d in days for c in by_day.get(d, [])]
+        scroll_hour = week_scroll_hour([c["local"].hour for c in week_chips], local_now.hour if today in days else None)
+        for row in hours:
+            row["scroll_to"] = row["hour"] == scroll_hour
         context.update(
             hours=hours, now_percent=round(local_now.minute / 60 * 100, 1),
+            hidden_labels=hidden_post_labels(len(week_chips)),
             title=f"{local_date(first, 'day')} \u2013 {local_date(last, 'full')}",
             prev_url=reverse("web:calendar") + state.query(day=first - dt.timedelta(days=7), explicit_day=True),
             next_url=reverse("web:calendar") + state.query(day=first + dt.timedelta(days=7), explicit_day=True),

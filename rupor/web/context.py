@@ -4,6 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 #: The sidebar: (url name, label, icon, permission needed). Later pages (inbox, analytics) add a
 #: row here; the order is the order people work in.
@@ -14,7 +15,7 @@ NAVIGATION: list[tuple[str, Any, str, str]] = [
     ("web:plan", _("Plan"), "layers", "posts.view"),
     ("web:queue", _("Queue"), "clock", "posts.view"),
     ("web:media", _("Media"), "image", "posts.view"),
-    ("web:publishing", _("Publishing"), "refresh", "posts.view"),
+    ("web:publishing", pgettext_lazy("section", "Publishing"), "refresh", "posts.view"),  # the section, not the state
     ("web:channels", _("Channels"), "radio", "channels.view"),
 ]
 ADMIN_NAVIGATION: list[tuple[str, Any, str, str]] = [

@@ -192,7 +192,7 @@ def test_a_post_partly_out_cannot_be_dragged(cal: Cal) -> None:
     PublicationTarget.objects.filter(variant__post=post, channel=cal.tg).update(state=TargetState.PUBLISHED)
     PublicationTarget.objects.filter(variant__post=post, channel=cal.vk).update(state=TargetState.FAILED)
     html = _client(cal.owner, cal.ws).get(reverse("web:calendar")).content.decode()
-    assert "cal-chip state-failed" in _cell(html, "2025-03-21")
+    assert "cal-chip state-partially_published" in _cell(html, "2025-03-21")
     assert f'data-move-id="{post.pk}"' not in html
     assert _move(_client(cal.owner, cal.ws), post, "2025-03-25T10:00").status_code == 409
 

@@ -284,7 +284,7 @@ def test_an_over_limit_variant_is_refused_where_it_is(world: World) -> None:
     assert response.status_code == 400
     page = response.content.decode()
     assert "Some variants do not fit their networks" in page
-    assert "Telegram allows 1024 utf16 in a caption; this one has 1100." in page
+    assert "Telegram allows 1,024 characters in a caption (emoji count as 2); this one has 1,100." in page
     assert "variant refused" in page
     assert not Post.objects.filter(title="Launch").exists()
 

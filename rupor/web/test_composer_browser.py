@@ -94,7 +94,7 @@ def test_compose_for_two_networks_with_media_and_poll_then_schedule(page: Any, s
     page.get_by_label("Shared text").press_sequentially(" Come early!")
     expect(vk_preview).to_contain_text("Come early!")
     expect(tg_preview).to_contain_text("Come early!")
-    expect(page.locator(f"#counter-{tg.pk}")).to_contain_text("UTF-16")
+    expect(page.locator(f"#counter-{tg.pk}")).to_contain_text("characters (emoji count as 2)")
 
     # Upload a picture into the shared media: every variant gets it, both previews show it.
     page.locator("#media-slot-shared [data-media-open]").click()

@@ -44,13 +44,75 @@
 
   function scrollBox() { return document.querySelector("[data-cal-scroll]"); }
 
+  // The week opens at the hour the server chose (the week's first post, or now).
   function scrollToMorning() {
     var box = scrollBox();
     var row = box && box.querySelector("[data-scroll-here]");
     var head = box && box.querySelector("thead");
     if (!row) return;
     box.scrollTop += row.getBoundingClientRect().top - box.getBoundingClientRect().top - (head ? head.offsetHeight : 0);
+    markHidden();
   }
+
+  // Posts scrolled out of the week's view above or below get a sign: "2 posts earlier ↑".
+  function hiddenPosts(box) {
+    var head = box.querySelector("thead");
+    var rect = box.getBoundingClientRect();
+    var top = rect.top + (head ? head.offsetHeight : 0);
+    var above = [], below = [];
+    box.querySelectorAll("tbody .cal-item").forEach(function (item) {
+      var r = item.getBoundingClientRect();
+      if (r.bottom <= top + 1) above.push(item);
+      else if (r.top >= rect.bottom - 1) below.push(item);
+    });
+    return { above: above, below: below };
+  }
+
+  function markHidden() {
+    var box = scrollBox();
+    var frame = box && box.closest(".cal-week-frame");
+    if (!frame) return;
+    var labels = {};
+    try { labels = JSON.parse(box.getAttribute("data-hidden-labels") || "{}"); } catch (e) { labels = {}; }
+    var hidden = hiddenPosts(box);
+    var head = box.querySelector("thead");
+    var earlierMark = frame.querySelector("[data-cal-earlier]");
+    if (earlierMark && head) earlierMark.style.top = (head.offsetHeight + 6) + "px";  // under the day names, however tall
+    [["earlier", hidden.above, "[data-cal-earlier]"], ["later", hidden.below, "[data-cal-later]"]].forEach(function (spec) {
+      var mark = frame.querySelector(spec[2]);
+      if (!mark) return;
+      var n = spec[1].length;
+      mark.hidden = n === 0;
+      var text = (labels[spec[0]] || {})[n] || String(n);
+      mark.querySelector("[data-cal-mark-text]").textContent = text;
+    });
+  }
+
+  function revealHidden(direction) {
+    var box = scrollBox();
+    if (!box) return;
+    var hidden = hiddenPosts(box);
+    var item = direction === "earlier" ? hidden.above[hidden.above.length - 1] : hidden.below[0];
+    var row = item && item.closest("tr");
+    var head = box.querySelector("thead");
+    if (!row) return;
+    // the nearest hidden post's hour comes to the top (earlier) or into view at the bottom (later)
+    var offset = row.getBoundingClientRect().top - box.getBoundingClientRect().top - (head ? head.offsetHeight : 0);
+    if (direction === "later") offset -= box.clientHeight - (head ? head.offsetHeight : 0) - row.offsetHeight;
+    box.scrollTop += offset;
+    markHidden();
+    var chip = item.querySelector(".cal-chip");
+    if (chip && chip.focus) chip.focus({ preventScroll: true });
+  }
+
+  document.addEventListener("scroll", function (event) {
+    if (event.target && event.target.matches && event.target.matches("[data-cal-scroll]")) markHidden();
+  }, true);
+  window.addEventListener("resize", markHidden);
+  document.addEventListener("click", function (event) {
+    var mark = event.target.closest && event.target.closest(".cal-hidden-mark");
+    if (mark) revealHidden(mark.hasAttribute("data-cal-earlier") ? "earlier" : "later");
+  });
 
   function move(id, when, opts) {
     var body = calBody();
@@ -75,6 +137,7 @@
       body.replaceWith(fresh);
       var newBox = scrollBox();
       if (newBox) newBox.scrollTop = scrolled;
+      markHidden();
       var note = fresh.querySelector("template[data-cal-message]");
       if (note) say(note.content.textContent.trim(), note.getAttribute("data-level"));
       var item = fresh.querySelector('.cal-item[data-post-id="' + id + '"]');

@@ -1,0 +1,32 @@
+"""The composer's preview shows the post as it will look, without figures it does not have yet."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rupor.accounts.roles import Role
+from rupor.web import test_composer
+from rupor.web.test_composer import World, _check
+
+world = test_composer.world  # the composer tests' workspace, channels and media
+
+
+def _preview(body: str, channel_id: int) -> str:
+    match = re.search(rf'id="preview-{channel_id}"[^>]*>(.*)', body, re.S)
+    assert match, body
+    return match.group(1)
+
+
+@pytest.mark.parametrize("network", ["vk", "tg", "ok"])
+def test_preview_invents_no_view_counts_or_other_figures(world: World, network: str) -> None:
+    channel = getattr(world, network)
+    body = _check(world.client(Role.EDITOR), channel, variant_text="Hello there", variant_first_comment="Details below")
+    shown = _preview(body, channel.pk)
+    text = re.sub(r"<[^>]+>", " ", shown)
+    text = re.sub(r"\b\d{1,2}:\d{2}\b", " ", text)  # the planned time, when there is one
+    assert "Hello there" in text
+    assert not re.search(r"\d", text), text  # no "👁 1", no likes or shares the post does not have
+    assert "pv-views" not in shown
+    assert "{#" not in shown  # template comments stay comments
