@@ -87,10 +87,10 @@ FILE_BODY: dict[str, Any] = {
 }
 
 
-def _post_out(post: Post) -> dict[str, Any]:
+def _post_out(post: Post, who: accounts.Actor | None = None) -> dict[str, Any]:
     from rupor.api.app import _post_out as render  # app.py mounts this router, so import late
 
-    return render(Post.objects.select_related("workspace", "rubric", "author").get(pk=post.pk))
+    return render(Post.objects.select_related("workspace", "rubric", "author").get(pk=post.pk), who)
 
 
 # -- rubrics ------------------------------------------------------------------------------
@@ -208,7 +208,7 @@ def get_gaps(request: HttpRequest, q: Query[PeriodQuery]) -> Any:
 @router.get("/plan/ideas", response={200: list[s.PostOut], **ERR}, tags=["plan"], summary="Ideas backlog: drafts without a date (PostOut shape)")
 def get_ideas(request: HttpRequest) -> Any:
     who = _need(request, Perm.POSTS_VIEW)
-    return [_post_out(p) for p in mix.ideas(who.workspace_id)[:500]]
+    return [_post_out(p, who) for p in mix.ideas(who.workspace_id)[:500]]
 
 
 # -- queue --------------------------------------------------------------------------------
@@ -289,6 +289,11 @@ class CommentIn(Schema):
 class ClientDecisionIn(Schema):
     decision: Literal["approve", "request_changes", "reject"]
     comment: str = Field("", max_length=5000)
+    fingerprint: str | None = Field(None, max_length=64, description="The post's content_fingerprint as you saw it; an approval of a post that changed since is refused (409).")
+
+
+class ApproveIn(CommentIn):
+    fingerprint: str | None = Field(None, max_length=64, description="The post's content_fingerprint as you saw it; an approval of a post that changed since is refused (409).")
 
 
 class ReviewOut(Schema):
@@ -307,8 +312,8 @@ def submit(request: HttpRequest, post_id: int, payload: CommentIn) -> Any:
 
 
 @router.post("/posts/{post_id}/approve", response={200: s.PostOut, **ERR}, tags=["approvals"], summary="Approve a post in review")
-def approve(request: HttpRequest, post_id: int, payload: CommentIn) -> Any:
-    return _post_out(approvals.approve(_actor(request), post_id, payload.comment))
+def approve(request: HttpRequest, post_id: int, payload: ApproveIn) -> Any:
+    return _post_out(approvals.approve(_actor(request), post_id, payload.comment, seen=payload.fingerprint))
 
 
 @router.post("/posts/{post_id}/request-changes", response={200: s.PostOut, **ERR}, tags=["approvals"], summary="Send a post back with a comment")
@@ -323,13 +328,19 @@ def reject(request: HttpRequest, post_id: int, payload: CommentIn) -> Any:
 
 @router.post("/posts/{post_id}/client-review", response={200: s.PostOut, **ERR}, tags=["approvals"], summary="The client's decision (client accounts)")
 def client_review(request: HttpRequest, post_id: int, payload: ClientDecisionIn) -> Any:
-    return _post_out(approvals.client_review(_actor(request), post_id, payload.decision, payload.comment))
+    who = _actor(request)
+    return _post_out(approvals.client_review(who, post_id, payload.decision, payload.comment, seen=payload.fingerprint), who)
 
 
 @router.get("/posts/{post_id}/reviews", response={200: list[ReviewOut], **ERR}, tags=["approvals"], summary="The approval history of a post")
 def list_reviews(request: HttpRequest, post_id: int) -> Any:
     who = _need(request, Perm.POSTS_VIEW)
-    return [dataclasses.asdict(r) for r in approvals.reviews(who.workspace_id, post_id)]
+    out = [dataclasses.asdict(r) for r in approvals.reviews(who.workspace_id, post_id)]
+    if not who.can(Perm.POSTS_INTERNAL):  # the client sees decisions, not the team's addresses
+        for row in out:
+            if row["actor"] != who.label:
+                row["actor"] = ""
+    return out
 
 
 class ClientLinkIn(Schema):
@@ -506,7 +517,7 @@ def _media_out(m: Media) -> dict[str, Any]:
 def upload_media(request: HttpRequest) -> Any:
     who = _need(request, Perm.POSTS_EDIT)
     file = _upload(request, media_lib.MAX_VIDEO_BYTES)
-    return Status(201, _media_out(media_lib.save_media(who, file.name or "upload", file.read())))
+    return Status(201, _media_out(media_lib.save_media(who, file.name or "upload", file)))  # streamed, never read whole
 
 
 class MediaQuery(Schema):
@@ -517,3 +528,10 @@ class MediaQuery(Schema):
 def list_media(request: HttpRequest, q: Query[MediaQuery]) -> Any:
     who = _need(request, Perm.POSTS_VIEW)
     return [_media_out(m) for m in media_lib.list_media(who.workspace_id, q.kind)[:500]]
+
+
+@router.delete("/media/{media_id}", response={204: None, **ERR}, tags=["media"],
+               summary="Delete an unused file from the media library (409 naming the posts that use it)")
+def delete_media(request: HttpRequest, media_id: int) -> Any:
+    media_lib.delete_media(_actor(request), media_id)
+    return Status(204, None)

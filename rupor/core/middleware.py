@@ -27,8 +27,9 @@ class RefuseNulMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         fields = list(request.GET.lists())
-        # The API reads its own bodies (and answers a malformed one in its error shape).
-        if request.method == "POST" and not request.path.startswith("/api/") and request.content_type in FORM_TYPES:
+        # The API reads its own bodies (and answers a malformed one in its error shape); webhooks
+        # read theirs raw (reading it here as a form would leave them nothing to read).
+        if request.method == "POST" and not request.path.startswith(("/api/", "/hooks/")) and request.content_type in FORM_TYPES:
             # A malformed or oversized body is not this check's to answer: Django's own handling
             # (an empty form, or its 400) applies as it would without this middleware.
             with contextlib.suppress(MultiPartParserError, UnreadablePostError, RequestDataTooBig, TooManyFieldsSent):

@@ -13,12 +13,19 @@ The rules (see ``docs/decisions/0005-approvals.md``):
 Only a fully approved post is scheduled for publishing: on final approval it becomes ``scheduled``
 when it has a future time, otherwise ``approved`` (waiting for a time). Changing the content of
 an approved post withdraws the approval. Every decision lands in :class:`Review` and the audit trail.
+
+Approved means approved: review statuses change only through the actions below (never by editing a
+post's status), and what a reviewer or the client approves is what they saw. A change to the content
+of a post waiting for the client sends it back to internal review (:func:`after_content_edit`; a
+reviewer's own change counts as their approval again), and a decision may carry the
+:func:`content_fingerprint` of what the page showed: approving content that changed since is refused.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass
 
@@ -31,7 +38,7 @@ from rupor.accounts.models import Workspace
 from rupor.accounts.roles import Perm, Role
 from rupor.accounts.service import Actor, record
 from rupor.core import clock
-from rupor.planning.models import ClientLink, Post, Review
+from rupor.planning.models import ClientLink, Post, PostVariant, Review, VariantMedia
 from rupor.planning.service import PAST_GRACE, PlanningError, _sync, _validate_for_schedule, get_post
 
 CLIENT_LINK_TTL = dt.timedelta(days=7)
@@ -40,6 +47,13 @@ CLIENT_LABEL = "client (review link)"
 
 #: Statuses from which a post may be submitted for review.
 SUBMITTABLE = (Post.Status.DRAFT, Post.Status.CHANGES_REQUESTED, Post.Status.REJECTED)
+#: Statuses in which a post waits for a reviewer's or the client's decision.
+AWAITING_DECISION = (Post.Status.IN_REVIEW, Post.Status.CLIENT_REVIEW)
+#: Statuses only the approval actions set (an edit of a post never does).
+REVIEW_STATUSES = (
+    Post.Status.IN_REVIEW, Post.Status.CLIENT_REVIEW, Post.Status.CHANGES_REQUESTED, Post.Status.REJECTED,
+    Post.Status.APPROVED,
+)
 DECISIONS = ("approve", "request_changes", "reject")
 
 
@@ -110,7 +124,63 @@ def _finish_approval(post: Post, actor: Actor) -> None:
     _sync(post, actor)
 
 
+# -- what was seen ------------------------------------------------------------------------
+
+
+def content_fingerprint(post: Post) -> str:
+    """A digest of everything a reviewer judges: the title, the shared text and each variant's
+    channel, text, link, poll, first comment, options and media (by their bytes' hash).
+
+    Pages that ask for a decision send it back with the decision, so that an approval is of
+    exactly what was shown; read from the database, never from a prefetched cache.
+    """
+    variants = []
+    for v in PostVariant.objects.filter(post_id=post.pk).order_by("channel_id"):
+        media = list(VariantMedia.objects.filter(variant_id=v.pk).order_by("position", "id").values_list("media_id", "media__sha256"))
+        variants.append([v.channel_id, v.text, v.link, v.poll, v.first_comment, v.options, media])
+    seen = {"title": post.title, "text": post.text, "variants": variants}
+    return hashlib.sha256(json.dumps(seen, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()[:32]
+
+
+def _check_seen(post: Post, seen: str | None) -> None:
+    if seen is not None and seen != content_fingerprint(post):
+        raise PlanningError(
+            _("This post changed after you opened it. Look at it again before you approve it."), "fingerprint", 409,
+        )
+
+
 # -- the hook planning.service calls ------------------------------------------------------
+
+
+def check_status_change(actor: Actor, post: Post, status: str, *, creating: bool) -> None:
+    """An edit never moves a post into or between review statuses: that is what submit, approve
+    and the client's decision are for (an editor could otherwise mark their own post approved)."""
+    if creating or status == post.status or status not in REVIEW_STATUSES:
+        return
+    raise PlanningError(
+        _("A post is sent for review, approved or sent back only through the review actions, not by setting its status."),
+        "status", 403 if not actor.can(Perm.POSTS_APPROVE) else 409,
+    )
+
+
+def fingerprint_before_edit(post: Post, *, creating: bool) -> str | None:
+    """What the client is looking at, for a post that waits for them (``None`` otherwise)."""
+    if creating or post.pk is None or post.status != Post.Status.CLIENT_REVIEW:
+        return None
+    return content_fingerprint(post)
+
+
+def after_content_edit(actor: Actor, post: Post, before: str | None) -> str | None:
+    """A post waiting for the client whose content an edit changed: back to internal review, or,
+    when the person who changed it may approve, approved again by them (recorded either way).
+    Returns the review to log (see :func:`after_save`), or ``None`` when nothing changed."""
+    if before is None or post.status != Post.Status.CLIENT_REVIEW or content_fingerprint(post) == before:
+        return None
+    if actor.can(Perm.POSTS_APPROVE):
+        return "reapproved"
+    post.approved_at = None
+    _set_status(post, Post.Status.IN_REVIEW)
+    return "resubmitted"
 
 
 def gate_schedule(actor: Actor, workspace: Workspace, post: Post, *, content_changed: bool) -> tuple[str, str | None]:
@@ -140,6 +210,12 @@ def after_save(actor: Actor, post: Post, review: str | None) -> None:
         _log(post, actor, Review.Stage.INTERNAL, Review.Decision.APPROVED, "Approved by scheduling it.")
     elif review == "submitted":
         _log(post, actor, Review.Stage.INTERNAL, Review.Decision.SUBMITTED, "")
+    elif review == "resubmitted":
+        _log(post, actor, Review.Stage.INTERNAL, Review.Decision.SUBMITTED,
+             "Changed while waiting for the client: back in internal review.")
+    elif review == "reapproved":
+        _log(post, actor, Review.Stage.INTERNAL, Review.Decision.APPROVED,
+             "Changed while waiting for the client, and approved by the reviewer who changed it.")
 
 
 # -- internal review ----------------------------------------------------------------------
@@ -167,13 +243,15 @@ def submit(actor: Actor, post_id: int, comment: str = "") -> Post:
     return get_post(actor.workspace_id, post_id)
 
 
-def approve(actor: Actor, post_id: int, comment: str = "") -> Post:
-    """A reviewer approves; with client review the post then waits for the client."""
+def approve(actor: Actor, post_id: int, comment: str = "", *, seen: str | None = None) -> Post:
+    """A reviewer approves; with client review the post then waits for the client. ``seen``: the
+    :func:`content_fingerprint` of what the reviewer looked at (refused when the post changed)."""
     _require(actor, Perm.POSTS_APPROVE, gettext_noop("Only reviewers (managers, admins, owners) can approve posts."))
     with transaction.atomic():
         post = _locked(actor.workspace_id, post_id)
         if post.status != Post.Status.IN_REVIEW:
             raise PlanningError(_("Only a post in review can be approved."), "status", 409)
+        _check_seen(post, seen)
         _validate_for_schedule(post)
         _log(post, actor, Review.Stage.INTERNAL, Review.Decision.APPROVED, comment.strip())
         if _mode(actor.workspace_id) == Workspace.Approval.CLIENT:
@@ -221,7 +299,7 @@ def _link_actor(workspace_id: int) -> Actor:
     return Actor(workspace_id, Role.CLIENT, label=CLIENT_LABEL)
 
 
-def _client_decision(actor: Actor | None, post: Post, decision: str, comment: str, label: str) -> None:
+def _client_decision(actor: Actor | None, post: Post, decision: str, comment: str, label: str, seen: str | None = None) -> None:
     if decision not in DECISIONS:
         raise PlanningError(
             _("%(decision)s is not a decision; use one of: %(decisions)s.") % {
@@ -232,6 +310,7 @@ def _client_decision(actor: Actor | None, post: Post, decision: str, comment: st
     if post.status != Post.Status.CLIENT_REVIEW:
         raise PlanningError(_("This post is not waiting for the client's decision."), "status", 409)
     if decision == "approve":
+        _check_seen(post, seen)
         _log(post, actor, Review.Stage.CLIENT, Review.Decision.APPROVED, comment.strip(), label=label)
         _finish_approval(post, actor or _link_actor(post.workspace_id))
     elif decision == "request_changes":
@@ -240,12 +319,12 @@ def _client_decision(actor: Actor | None, post: Post, decision: str, comment: st
         _decline(actor, post, Review.Decision.REJECTED, comment, Review.Stage.CLIENT, label)
 
 
-def client_review(actor: Actor, post_id: int, decision: str, comment: str = "") -> Post:
-    """A client with an account decides on a post waiting for them."""
+def client_review(actor: Actor, post_id: int, decision: str, comment: str = "", *, seen: str | None = None) -> Post:
+    """A client with an account decides on a post waiting for them (``seen``: see :func:`approve`)."""
     _require(actor, Perm.POSTS_CLIENT_REVIEW, gettext_noop("Only the client (or an owner) decides in client review."))
     with transaction.atomic():
         post = _locked(actor.workspace_id, post_id)
-        _client_decision(actor, post, decision, comment, actor.label)
+        _client_decision(actor, post, decision, comment, actor.label, seen)
     return get_post(actor.workspace_id, post_id)
 
 
@@ -325,8 +404,9 @@ def link_posts(token: str) -> list[Post]:
     return [] if link is None else _covered(link)
 
 
-def client_decide(token: str, decision: str, comment: str = "", post_id: int | None = None) -> Post:
-    """The client's decision through a magic link. ``post_id`` is needed for period links."""
+def client_decide(token: str, decision: str, comment: str = "", post_id: int | None = None, *, seen: str | None = None) -> Post:
+    """The client's decision through a magic link. ``post_id`` is needed for period links;
+    ``seen`` is the :func:`content_fingerprint` the review page showed (see :func:`approve`)."""
     with transaction.atomic():
         link = _live_link(token)
         if link is None:
@@ -337,7 +417,7 @@ def client_decide(token: str, decision: str, comment: str = "", post_id: int | N
         if target not in {p.pk for p in _covered(link)}:
             raise PlanningError(_("This link does not cover that post."), "post_id", 404)
         post = _locked(link.workspace_id, target)
-        _client_decision(None, post, decision, comment, CLIENT_LABEL)
+        _client_decision(None, post, decision, comment, CLIENT_LABEL, seen)
     return get_post(link.workspace_id, target)
 
 

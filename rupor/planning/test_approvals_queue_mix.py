@@ -12,6 +12,7 @@ from rupor.accounts.service import Actor
 from rupor.channels.models import Channel
 from rupor.core import clock
 from rupor.planning import approvals, slots
+from rupor.planning import service as planning
 from rupor.planning.models import Post
 from rupor.planning.service import PlanningError
 from rupor.publishing.models import PublicationTarget
@@ -185,6 +186,115 @@ def test_scheduling_in_an_approval_workspace(make_workspace, api_for):
     assert res.status_code == 409 and "no approval" in res.json()["detail"]
 
 
+def _waiting_for_client(ws, editor, manager, channel):
+    post_id = _draft(editor, channel)
+    assert editor.post(f"/posts/{post_id}/submit", {}).status_code == 200
+    assert manager.post(f"/posts/{post_id}/approve", {}).json()["status"] == "client_review"
+    token = approvals.client_link_for(Actor(ws.pk, Role.MANAGER, label="m"), post_id=post_id).url.rsplit("/", 1)[1]
+    return post_id, token
+
+
+def _client_workspace(make_workspace):
+    ws = make_workspace()
+    ws.approval = Workspace.Approval.CLIENT
+    ws.save()
+    return ws
+
+
+@pytest.mark.parametrize("change", [{"text": "Sneaky"}, {"title": "New title"}, "link"])
+def test_an_editor_change_while_the_client_reviews_sends_the_post_back(make_workspace, api_for, change):
+    """Approved means approved: the client never approves content the reviewer did not see."""
+    ws = _client_workspace(make_workspace)
+    channel = _channel(ws)
+    editor, manager = api_for(ws, "editor"), api_for(ws, "manager")
+    post_id, token = _waiting_for_client(ws, editor, manager, channel)
+    body = change if isinstance(change, dict) else {"variants": [{"channel_id": channel.pk, "link": "https://example.com/x"}]}
+    res = editor.patch(f"/posts/{post_id}", body)
+    assert res.status_code == 200, res.content
+    assert res.json()["status"] == "in_review"
+    with pytest.raises(PlanningError) as exc:
+        approvals.client_decide(token, "approve")
+    assert exc.value.status == 409
+    assert Post.objects.get(pk=post_id).status == Post.Status.IN_REVIEW
+    assert _targets(post_id) == ["draft"]
+    history = [(r["stage"], r["decision"], r["comment"]) for r in manager.get(f"/posts/{post_id}/reviews").json()]
+    assert history[-1][:2] == ("internal", "submitted") and "waiting for the client" in history[-1][2]
+    # The reviewer approves the new content; the client then approves what they are shown.
+    assert manager.post(f"/posts/{post_id}/approve", {}).json()["status"] == "client_review"
+    assert approvals.client_decide(token, "approve").status == Post.Status.SCHEDULED
+
+
+def test_saving_unchanged_content_keeps_the_client_review(make_workspace, api_for):
+    ws = _client_workspace(make_workspace)
+    channel = _channel(ws)
+    editor, manager = api_for(ws, "editor"), api_for(ws, "manager")
+    post_id, token = _waiting_for_client(ws, editor, manager, channel)
+    res = editor.patch(f"/posts/{post_id}", {"text": "Hello", "notes": "internal note"})
+    assert res.json()["status"] == "client_review"
+    assert approvals.client_decide(token, "approve").status == Post.Status.SCHEDULED
+
+
+def test_a_reviewer_change_while_the_client_reviews_is_their_approval_again(make_workspace, api_for):
+    ws = _client_workspace(make_workspace)
+    channel = _channel(ws)
+    editor, manager = api_for(ws, "editor"), api_for(ws, "manager")
+    post_id, _token = _waiting_for_client(ws, editor, manager, channel)
+    res = manager.patch(f"/posts/{post_id}", {"text": "Better"})
+    assert res.json()["status"] == "client_review"
+    decisions = [(r["decision"], r["comment"]) for r in manager.get(f"/posts/{post_id}/reviews").json()]
+    assert decisions[-1][0] == "approved" and "changed it" in decisions[-1][1]
+
+
+def test_the_client_cannot_approve_content_that_changed_after_they_looked(make_workspace, api_for):
+    ws = _client_workspace(make_workspace)
+    channel = _channel(ws)
+    editor, manager, client = api_for(ws, "editor"), api_for(ws, "manager"), api_for(ws, "client")
+    post_id, token = _waiting_for_client(ws, editor, manager, channel)
+    seen = client.get(f"/posts/{post_id}").json()["content_fingerprint"]
+    assert seen
+    # While the client reads, a reviewer changes the text (it stays with the client).
+    assert manager.patch(f"/posts/{post_id}", {"text": "Changed meanwhile"}).json()["status"] == "client_review"
+    res = client.post(f"/posts/{post_id}/client-review", {"decision": "approve", "fingerprint": seen})
+    assert res.status_code == 409 and "changed after you opened it" in res.json()["detail"]
+    with pytest.raises(PlanningError) as exc:
+        approvals.client_decide(token, "approve", seen=seen)
+    assert exc.value.status == 409
+    assert Post.objects.get(pk=post_id).status == Post.Status.CLIENT_REVIEW
+    fresh = client.get(f"/posts/{post_id}").json()["content_fingerprint"]
+    res = client.post(f"/posts/{post_id}/client-review", {"decision": "approve", "fingerprint": fresh})
+    assert res.status_code == 200 and res.json()["plan_status"] == "scheduled"
+
+
+def test_a_reviewer_cannot_approve_content_that_changed_after_they_looked(make_workspace, api_for):
+    ws = make_workspace()
+    ws.approval = Workspace.Approval.INTERNAL
+    ws.save()
+    channel = _channel(ws)
+    editor, manager = api_for(ws, "editor"), api_for(ws, "manager")
+    post_id = _draft(editor, channel)
+    editor.post(f"/posts/{post_id}/submit", {})
+    seen = manager.get(f"/posts/{post_id}").json()["content_fingerprint"]
+    editor.patch(f"/posts/{post_id}", {"text": "Edited after submitting"})
+    res = manager.post(f"/posts/{post_id}/approve", {"fingerprint": seen})
+    assert res.status_code == 409
+    assert Post.objects.get(pk=post_id).status == Post.Status.IN_REVIEW
+
+
+@pytest.mark.parametrize("status", ["approved", "client_review", "in_review", "changes_requested", "rejected"])
+def test_an_edit_never_sets_a_review_status(make_workspace, api_for, status):
+    """Without this, an editor could mark their own post approved and skip every reviewer."""
+    ws = _client_workspace(make_workspace)
+    channel = _channel(ws)
+    editor = api_for(ws, "editor")
+    post_id = _draft(editor, channel)
+    for role, code in ((Role.EDITOR, 403), (Role.MANAGER, 409)):
+        assert api_for(ws, role.value).patch(f"/posts/{post_id}", {"status": status}).status_code in (403, 409, 422)
+        with pytest.raises(PlanningError) as exc:
+            planning.update_post(Actor(ws.pk, role, label=role.value), post_id, planning.PostInput(status=status), {"status"})
+        assert exc.value.status == code and exc.value.field == "status"
+    assert Post.objects.get(pk=post_id).status == Post.Status.DRAFT
+
+
 # -- queue slots --------------------------------------------------------------------------
 
 
@@ -306,3 +416,62 @@ def test_ideas_backlog_lists_undated_drafts(make_workspace, api_for):
     idea = manager.post("/posts", {"text": "Someday", "variants": [{"channel_id": channel.pk}]}).json()["id"]
     _draft(manager, channel)
     assert [p["id"] for p in manager.get("/plan/ideas").json()] == [idea]
+
+
+def test_the_review_page_refuses_an_approval_of_content_that_changed_since_it_was_shown(make_workspace, api_for):
+    import re
+
+    from django.test import Client
+
+    ws = _client_workspace(make_workspace)
+    channel = _channel(ws)
+    editor, manager = api_for(ws, "editor"), api_for(ws, "manager")
+    post_id, token = _waiting_for_client(ws, editor, manager, channel)
+    page = Client().get(f"/review/{token}/").content.decode()
+    seen = re.search(r'name="fingerprint" value="([0-9a-f]+)"', page)
+    assert seen is not None
+    manager.patch(f"/posts/{post_id}", {"text": "Changed while the client reads"})
+    res = Client().post(f"/review/{token}/", {"post": post_id, "decision": "approve", "fingerprint": seen[1]})
+    assert res.status_code == 400
+    assert "changed after you opened it" in res.content.decode()
+    assert Post.objects.get(pk=post_id).status == Post.Status.CLIENT_REVIEW
+    fresh = re.search(r'name="fingerprint" value="([0-9a-f]+)"', res.content.decode())
+    assert fresh is not None and fresh[1] != seen[1]
+    res = Client().post(f"/review/{token}/", {"post": post_id, "decision": "approve", "fingerprint": fresh[1]})
+    assert res.status_code == 302
+    assert Post.objects.get(pk=post_id).status == Post.Status.SCHEDULED
+
+
+def test_the_composer_review_panel_refuses_a_stale_approval(make_workspace, make_user, api_for, settings):
+    import re
+
+    from django.test import Client
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    from rupor.accounts import service as accounts
+    from rupor.accounts.middleware import SESSION_KEY
+
+    boss = make_user("boss@example.com")
+    ws = make_workspace(owner=boss)
+    ws.approval = Workspace.Approval.INTERNAL
+    ws.save()
+    reviewer = make_user("reviewer@example.com")
+    boss_actor = accounts.actor_for_user(boss, ws)
+    assert boss_actor is not None
+    accounts.add_member(boss_actor, reviewer.email, "manager")
+    channel = _channel(ws)
+    editor = api_for(ws, "editor")
+    post_id = _draft(editor, channel)
+    editor.post(f"/posts/{post_id}/submit", {})
+    client = Client()
+    client.force_login(reviewer)
+    session = client.session
+    session[SESSION_KEY] = ws.slug
+    session.save()
+    page = client.get(f"/posts/{post_id}/edit/").content.decode()
+    seen = re.search(r'name="fingerprint" value="([0-9a-f]+)"', page)
+    assert seen is not None
+    editor.patch(f"/posts/{post_id}", {"text": "Edited after the reviewer opened it"})
+    res = client.post(f"/posts/{post_id}/review/", {"decision": "approve", "fingerprint": seen[1]}, HTTP_HX_REQUEST="true")
+    assert res.status_code == 422 and "changed after you opened it" in res.content.decode()
+    assert Post.objects.get(pk=post_id).status == Post.Status.IN_REVIEW

@@ -237,13 +237,27 @@ def parse_local_time(raw: str) -> dt.datetime | None:
     raise forms.ValidationError(_("Enter a date and time, e.g. 2025-03-01 09:30."))
 
 
+#: The largest id a database column holds (64-bit signed); anything above is no object's id.
+MAX_ID = 2**63 - 1
+
+
+def parse_id(value: object) -> int | None:
+    """A database id typed or sent by a person (query string, form field), or ``None`` when it
+    is not one: not a plain number, zero, negative, or too large for any database column."""
+    text = str(value if value is not None else "").strip()
+    if not text.isascii() or not text.isdigit():
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
 def read_ids(values: Iterable[str]) -> list[int]:
-    """Media ids in the order given, each once; anything that is not a number is dropped."""
+    """Media ids in the order given, each once; anything that is not an id is dropped."""
     out: list[int] = []
     for value in values:
-        value = str(value).strip()
-        if value.isdigit() and int(value) not in out:
-            out.append(int(value))
+        number = parse_id(value)
+        if number is not None and number not in out:
+            out.append(number)
     return out
 
 
