@@ -23,6 +23,7 @@ from rupor.channels import service as channels
 from rupor.channels.models import Channel
 from rupor.core.timezones import to_local
 from rupor.networks import registry
+from rupor.planning import approvals
 from rupor.planning import service as planning
 from rupor.planning.models import Post, PostVariant
 from rupor.publishing import service as publishing
@@ -137,6 +138,8 @@ def _channel_out(c: Channel) -> dict[str, Any]:
         "id": c.pk, "network": c.network, "name": c.name, "remote_id": c.remote_id, "base_url": c.base_url,
         "status": c.status, "status_message": c.status_message, "color": c.color, "cadence_hours": c.cadence_hours,
         "has_credentials": bool(c.credentials_encrypted), "verified_at": c.verified_at, "created_at": c.created_at,
+        "settings": channels.visible_settings(c), "last_error": c.last_error, "last_error_at": c.last_error_at,
+        "last_error_job": c.last_error_job,
     }
 
 
@@ -197,17 +200,25 @@ def _variant_out(v: PostVariant, summary: publishing.TargetSummary | None) -> di
     }
 
 
-def _post_out(p: Post) -> dict[str, Any]:
+def _post_out(p: Post, who: accounts.Actor | None = None) -> dict[str, Any]:
+    """A post as the API shows it; ``who`` without ``posts.internal`` (the client) sees no internal
+    notes, no author's email and no error text from the attempts."""
     variants = list(p.variants.all())
     sums = publishing.summaries([v.pk for v in variants])
     tz = p.workspace.timezone
+    publication = publishing.derive_status(t.state for t in sums.values())
+    internal = who is None or who.can(Perm.POSTS_INTERNAL)
+    if not internal:
+        sums = {k: dataclasses.replace(t, error_message="") for k, t in sums.items()}
     return {
-        "id": p.pk, "title": p.title, "text": p.text, "rubric_id": p.rubric_id, "status": p.status,
+        "id": p.pk, "title": p.title, "text": p.text, "rubric_id": p.rubric_id, "status": publication or p.status,
+        "plan_status": p.status,
         "scheduled_at": p.scheduled_at,
         "scheduled_at_local": to_local(p.scheduled_at, tz).isoformat() if p.scheduled_at else None,
-        "timezone": tz, "publish_late": p.publish_late, "notes": p.notes,
-        "author": p.author.email if p.author else None, "created_at": p.created_at, "updated_at": p.updated_at,
+        "timezone": tz, "publish_late": p.publish_late, "notes": p.notes if internal else "",
+        "author": p.author.email if p.author and internal else None, "created_at": p.created_at, "updated_at": p.updated_at,
         "variants": [_variant_out(v, sums.get(v.pk)) for v in variants],
+        "content_fingerprint": approvals.content_fingerprint(p) if p.status in approvals.AWAITING_DECISION else None,
     }
 
 
@@ -231,12 +242,12 @@ class PostFilters(s.Schema):
 @api.get("/posts", response={200: list[s.PostOut], **ERRORS}, tags=["posts"], summary="Posts of the plan, with each target's state")
 def list_posts(request: HttpRequest, filters: Query[PostFilters]) -> Any:
     who = need(request, Perm.POSTS_VIEW)
-    if filters.status and filters.status not in Post.Status.values:
+    if filters.status and filters.status not in dict(planning.SHOWN_STATUSES):
         raise ApiError(422, f"{filters.status!r} is not a post status.", "status")
     qs = planning.list_posts(
         who.workspace_id, status=filters.status, start=filters.start, end=filters.end, channel_id=filters.channel_id
     ).select_related("workspace")
-    return [_post_out(p) for p in qs[:500]]
+    return [_post_out(p, who) for p in qs[:500]]
 
 
 @api.post("/posts", response={201: s.PostOut, **ERRORS}, tags=["posts"], summary="Create a post with one variant per channel")
@@ -253,7 +264,7 @@ def create_post(request: HttpRequest, payload: s.PostIn) -> Any:
 @api.get("/posts/{post_id}", response={200: s.PostOut, **ERRORS}, tags=["posts"], summary="One post, its variants and their publication state")
 def get_post(request: HttpRequest, post_id: int) -> Any:
     who = need(request, Perm.POSTS_VIEW)
-    return _post_out(planning.get_post(who.workspace_id, post_id))
+    return _post_out(planning.get_post(who.workspace_id, post_id), who)
 
 
 @api.patch("/posts/{post_id}", response={200: s.PostOut, **ERRORS}, tags=["posts"], summary="Edit, schedule, reschedule or cancel a post")

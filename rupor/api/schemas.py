@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from ninja import Schema
-from pydantic import Field, field_validator
+from pydantic import Field
 
 NETWORK_KEYS = Literal["vk", "telegram", "ok", "facebook", "instagram", "x", "youtube", "linkedin", "bluesky", "mastodon"]
 POST_STATUS = Literal["draft", "scheduled", "cancelled"]
@@ -64,7 +64,7 @@ class ChannelIn(Schema):
     remote_id: str = Field("", max_length=120)
     credentials: dict[str, str] = Field(default_factory=dict)
     base_url: str = Field("", max_length=300)
-    settings: dict[str, Any] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(default_factory=dict, description="Per-channel options, each checked against its type and bounds: timeout (0.1-120 s), pace, longpoll_wait (0-90 s), callback_confirmation, chat_type, forward_attempts (1-20), forward_wait_s (0-10 s)")
     color: str = Field("", pattern=r"^(#[0-9a-fA-F]{6})?$")
     cadence_hours: int | None = Field(None, ge=1, le=24 * 90)
     verify: bool = True
@@ -74,7 +74,7 @@ class ChannelPatch(Schema):
     name: str | None = Field(None, max_length=120)
     credentials: dict[str, str] | None = None
     base_url: str | None = Field(None, max_length=300)
-    settings: dict[str, Any] | None = None
+    settings: dict[str, Any] | None = Field(None, description="Options to change (null removes one); unknown names and out-of-range values are refused with a 400 naming the field")
     color: str | None = Field(None, pattern=r"^(#[0-9a-fA-F]{6})?$")
     cadence_hours: int | None = Field(None, ge=1, le=24 * 90)
     status: Literal["active", "paused"] | None = None
@@ -94,6 +94,10 @@ class ChannelOut(Schema):
     has_credentials: bool
     verified_at: dt.datetime | None
     created_at: dt.datetime
+    settings: dict[str, Any] = Field(default_factory=dict, description="Per-channel options (see PATCH); the webhook secret is never shown")
+    last_error: str = Field("", description="Why the last periodic job on this channel failed; empty once it succeeds")
+    last_error_at: dt.datetime | None = None
+    last_error_job: str = Field("", description="Which job failed: inbox, metrics or webhook")
 
 
 class PollIn(Schema):
@@ -106,19 +110,11 @@ class PollIn(Schema):
 class VariantIn(Schema):
     channel_id: int = Field(..., ge=1, le=2**62)
     text: str | None = Field(None, max_length=100_000)
-    link: str = Field("", max_length=2000)
+    link: str = Field("", max_length=2000)  # an absolute http(s) address (planning refuses others)
     poll: PollIn | None = None
     first_comment: str = Field("", max_length=10_000)
     media_ids: list[int] = Field(default_factory=list, max_length=20)
     options: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("link")
-    @classmethod
-    def _link(cls, value: str) -> str:
-        value = value.strip()
-        if value and not value.lower().startswith(("http://", "https://")):
-            raise ValueError("A link must start with http:// or https://")
-        return value
 
 
 class PostIn(Schema):
@@ -184,7 +180,11 @@ class PostOut(Schema):
     title: str
     text: str
     rubric_id: int | None
-    status: str
+    status: str = Field(
+        ..., description="What people see: once publishing has started, what happened on the channels (publishing, "
+        "published, partially_published, failed, needs_attention); before that, plan_status.",
+    )
+    plan_status: str = Field(..., description="Where the post is in the plan: draft, in_review, ..., scheduled, cancelled.")
     scheduled_at: dt.datetime | None
     scheduled_at_local: str | None
     timezone: str
@@ -194,6 +194,10 @@ class PostOut(Schema):
     created_at: dt.datetime
     updated_at: dt.datetime
     variants: list[VariantOut]
+    content_fingerprint: str | None = Field(
+        None, description="While the post waits for a decision (in_review, client_review): a digest of its content. "
+        "Send it as `fingerprint` with an approval, and the approval is refused if the post changed since.",
+    )
 
 
 class RubricOut(Schema):

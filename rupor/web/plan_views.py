@@ -7,7 +7,6 @@ permission each action needs is the one the API uses for it; the services check 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import os
 import re
@@ -498,14 +497,17 @@ def slot_delete(request: HttpRequest, slot_id: int) -> HttpResponseBase:
 ACCEPT = ",".join(sorted(media_lib.EXTENSIONS))
 
 
-def _media_page(request: HttpRequest, errors: list[str] | None = None, status: int = 200) -> HttpResponse:
+def _media_page(request: HttpRequest, errors: list[str] | None = None, status: int = 200, delete_error: str = "") -> HttpResponse:
     ws = _ws(request)
     kind = request.GET.get("kind", "")
     if kind not in ("photo", "video"):
         kind = ""
     items = list(media_lib.list_media(ws.pk, kind or None)[:200])
+    uses = media_lib.use_counts([m.pk for m in items])
+    for item in items:
+        item.used_by = uses.get(item.pk, 0)  # type: ignore[attr-defined]
     return render(request, "web/media.html", {
-        "items": items, "kind": kind, "errors": errors or [], "accept": ACCEPT,
+        "items": items, "kind": kind, "errors": errors or [], "accept": ACCEPT, "delete_error": delete_error,
         "max_photo_mb": media_lib.MAX_PHOTO_BYTES // (1024 * 1024), "max_video_mb": media_lib.MAX_VIDEO_BYTES // (1024 * 1024),
         "may_upload": can(request.role, Perm.POSTS_EDIT),  # type: ignore[attr-defined]
         "total": media_lib.list_media(ws.pk).count(),
@@ -517,6 +519,8 @@ def _media_page(request: HttpRequest, errors: list[str] | None = None, status: i
 def media_library(request: HttpRequest) -> HttpResponseBase:
     if request.method != "POST":
         return _media_page(request)
+    if "delete" in request.POST:  # /media/<path> is the file server, so deleting posts here
+        return _media_delete(request)
     if not can(request.role, Perm.POSTS_EDIT):  # type: ignore[attr-defined]
         return _media_page(request, [_("Your role does not allow uploading media.")], status=403)
     uploads = request.FILES.getlist("files")
@@ -530,23 +534,36 @@ def media_library(request: HttpRequest) -> HttpResponseBase:
         if (upload.size or 0) > media_lib.MAX_VIDEO_BYTES:
             errors.append(_("%(name)s is larger than %(mb)s MB.") % {"name": name, "mb": media_lib.MAX_VIDEO_BYTES // (1024 * 1024)})
             continue
-        data = b"".join(upload.chunks())
-        seen = Media.objects.filter(workspace_id=actor.workspace_id, sha256=hashlib.sha256(data).hexdigest()).exists()
         try:
-            media_lib.save_media(actor, name, data)
+            _media, new = media_lib.store_media(actor, name, upload)  # streamed from Django's upload, never read whole
         except PlanningError as exc:
             errors.append(exc.message)
             continue
-        if seen:
-            known += 1
-        else:
+        if new:
             added += 1
+        else:
+            known += 1
     if added:
         messages.success(request, ngettext("%(n)s file added to the library.", "%(n)s files added to the library.", added) % {"n": added})
     if known:
         messages.info(request, ngettext("%(n)s file was already in the library.", "%(n)s files were already in the library.", known) % {"n": known})
     if errors:
         return _media_page(request, errors, status=400)
+    return redirect("web:media")
+
+
+def _media_delete(request: HttpRequest) -> HttpResponseBase:
+    try:
+        media_id = int(request.POST.get("delete", ""))
+    except ValueError:
+        media_id = 0
+    if not 0 < media_id < 2**63:
+        media_id = 0  # no such file (and no database overflow)
+    try:
+        media_lib.delete_media(_actor(request), media_id)
+    except PlanningError as exc:
+        return _media_page(request, status=exc.status, delete_error=exc.message)
+    messages.success(request, _("The file was deleted from the library."))
     return redirect("web:media")
 
 
@@ -657,7 +674,7 @@ def plan_import(request: HttpRequest) -> HttpResponseBase:
             raise plan_io.ImportFileError(
                 _("The file is larger than %(mb)s MB.") % {"mb": plan_io.MAX_FILE_BYTES // (1024 * 1024)}, "file",
             )
-        data = b"".join(upload.chunks())
+        data = b"".join(upload.chunks())  # at most MAX_FILE_BYTES (checked above); read_table bounds the rest
         report = plan_io.import_plan(_actor(request), name, data, dry_run=True)
     except PlanningError as exc:
         form.add_error("file", exc.message)
@@ -745,8 +762,11 @@ DECISION_LABELS: dict[str, Any] = {
 }
 
 
-def _review_items(token: str, workspace_id: int, errors: dict[int, dict[str, str]]) -> list[dict[str, Any]]:
-    items = []
+def _sent_posts(token: str, workspace_id: int) -> list[tuple[Post, bool, Any]]:
+    """The posts a link shows: those it covers that were sent to the client, as (post, waiting for
+    the client, the client's last decision). The page and its media route both use this, so a draft
+    in the period, or its pictures, never reach the client."""
+    sent = []
     for post in approvals.link_posts(token):
         waiting = post.status == Post.Status.CLIENT_REVIEW
         last = None
@@ -755,6 +775,13 @@ def _review_items(token: str, workspace_id: int, errors: dict[int, dict[str, str
             if not decided:
                 continue  # covered by the period but never sent to the client
             last = decided[-1]
+        sent.append((post, waiting, last))
+    return sent
+
+
+def _review_items(token: str, workspace_id: int, errors: dict[int, dict[str, str]]) -> list[dict[str, Any]]:
+    items = []
+    for post, waiting, last in _sent_posts(token, workspace_id):
         variants = []
         for variant in post.variants.select_related("channel", "post").prefetch_related("variantmedia_set__media"):
             shown = previews.variant_preview(variant)
@@ -763,6 +790,7 @@ def _review_items(token: str, workspace_id: int, errors: dict[int, dict[str, str
         items.append({
             "post": post, "waiting": waiting, "variants": variants, "last": last,
             "result": DECISION_LABELS.get(last.decision) if last else "", "errors": errors.get(post.pk, {}),
+            "fingerprint": approvals.content_fingerprint(post) if waiting else "",
             "comment": errors.get(post.pk, {}).get("typed", ""),
         })
     return items
@@ -820,7 +848,7 @@ def client_review(request: HttpRequest, token: str) -> HttpResponseBase:
     except ValueError:
         post_id = 0
     try:
-        approvals.client_decide(token, decision, comment, post_id or None)
+        approvals.client_decide(token, decision, comment, post_id or None, seen=request.POST.get("fingerprint") or None)
     except PlanningError as exc:
         if exc.status == 404 and exc.field != "post_id":
             return _review_invalid(request)
@@ -847,11 +875,12 @@ def client_review(request: HttpRequest, token: str) -> HttpResponseBase:
 
 @require_GET
 def client_review_media(request: HttpRequest, token: str, media_id: int) -> HttpResponseBase:
-    """A picture or video of a post the link covers, for the client without an account."""
+    """A picture or video of a post the link shows (covered and sent to the client), for the client
+    without an account; any other file, a draft's included, is a 404."""
     link = approvals.find_client_link(token)
     if link is None:
         raise Http404
-    post_ids = [p.pk for p in approvals.link_posts(token)]
+    post_ids = [post.pk for post, _waiting, _last in _sent_posts(token, link.workspace_id)]
     media = Media.objects.filter(
         pk=media_id, workspace_id=link.workspace_id, variantmedia__variant__post_id__in=post_ids,
     ).first()

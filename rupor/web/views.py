@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib import auth, messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.core.mail import send_mail
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -26,9 +26,11 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from rupor.accounts import service as accounts
+from rupor.accounts import throttle
 from rupor.accounts.middleware import SESSION_KEY
 from rupor.accounts.models import Invitation, User, Workspace
 from rupor.accounts.roles import GRANTABLE, ROLE_HELP, ROLE_LABELS, Perm, Role, can
@@ -37,8 +39,8 @@ from rupor.channels.models import Channel
 from rupor.core import clock
 from rupor.core.timezones import to_utc, zone
 from rupor.networks import registry
-from rupor.networks.base import CredentialField
-from rupor.planning import approvals, slots
+from rupor.networks.base import Capability, CredentialField
+from rupor.planning import approvals, ical, slots
 from rupor.planning import media as media_lib
 from rupor.planning import service as planning
 from rupor.planning.models import Media, Post, PostVariant, Review
@@ -76,6 +78,7 @@ def workspace_view(perm: Perm) -> Callable[[View[P]], View[P]]:
             finally:
                 timezone.deactivate()
 
+        wrapper.required_perm = perm  # type: ignore[attr-defined]  # read by the role matrix test
         return wrapper
 
     return decorate
@@ -109,7 +112,8 @@ def _grantable(role: Role | str | None) -> list[Role]:
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+    # Only a path on this site: redirect() would read a bare word ("abc") as a view name.
+    if (target.startswith("/") and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure())):
         return target
     return reverse(fallback)
 
@@ -131,18 +135,38 @@ def login(request: HttpRequest) -> HttpResponseBase:
     if request.user.is_authenticated:
         return redirect("web:dashboard")
     form = forms.LoginForm(request, data=request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        user = form.get_user()
-        auth.login(request, user)
-        return _with_language(redirect(_safe_next(request, "web:dashboard")), user.language)
-    return render(request, "web/login.html", {"form": form, "next": request.GET.get("next", "")})
+    status, throttled = 200, ""
+    if request.method == "POST":
+        checks = (
+            (throttle.SIGN_IN_ACCOUNT, request.POST.get("username", "")),
+            (throttle.SIGN_IN_ADDRESS, throttle.client_address(request)),
+        )
+        wait = throttle.wait_seconds(*checks)
+        if wait:
+            # Refused before the password is looked at, so a right guess teaches nothing.
+            form = forms.LoginForm(request, data=None, initial={"username": request.POST.get("username", "")})
+            throttled = ngettext(
+                "Too many failed sign-ins for this account or from this address. Wait %(count)d second and try again.",
+                "Too many failed sign-ins for this account or from this address. Wait %(count)d seconds and try again.",
+                wait,
+            ) % {"count": wait}
+            status = 429
+        elif form.is_valid():
+            user = form.get_user()
+            throttle.clear(throttle.SIGN_IN_ACCOUNT, user.email)
+            auth.login(request, user)
+            return _with_language(redirect(_safe_next(request, "web:dashboard")), user.language)
+        elif form.has_error(NON_FIELD_ERRORS, "invalid_login"):
+            throttle.record_failure(*checks)
+    context = {"form": form, "next": request.GET.get("next", ""), "throttled": throttled}
+    return render(request, "web/login.html", context, status=status)
 
 
 @require_POST
 def logout(request: HttpRequest) -> HttpResponseBase:
     auth.logout(request)
     messages.success(request, _("You are signed out."))
-    return redirect("web:login")
+    return redirect(_safe_next(request, "web:login"))
 
 
 @require_http_methods(["GET", "POST"])
@@ -156,6 +180,9 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponseBase:
         "invitation": invitation, "role_label": ROLE_LABELS[Role(invitation.role)], "existing": existing, "form": form,
     }
     if request.user.is_authenticated:
+        if request.user.email.lower() != invitation.email.lower():
+            # The invitation belongs to its address: another account cannot take it.
+            return render(request, "web/invitation.html", {**context, "wrong_account": True}, status=403)
         if request.method == "POST":
             return _join(request, token, request.user)
         return render(request, "web/invitation.html", context)
@@ -283,7 +310,7 @@ def _dashboard(request: HttpRequest) -> HttpResponseBase:
     posts: list[Post] = []
     days: list[dict[str, Any]] = []
     if can(role, Perm.POSTS_VIEW):
-        posts = list(planning.list_posts(ws.pk, start=start, end=end).order_by("scheduled_at", "id"))
+        posts = list(planning.with_publication(list(planning.list_posts(ws.pk, start=start, end=end).order_by("scheduled_at", "id"))))
         rows = _target_rows(posts)
         by_day: dict[dt.date, list[dict[str, Any]]] = {}
         for post in posts:
@@ -413,13 +440,23 @@ def member_role(request: HttpRequest, membership_id: int) -> HttpResponseBase:
 @require_POST
 def member_remove(request: HttpRequest, membership_id: int) -> HttpResponseBase:
     try:
-        accounts.remove_member(_actor(request), membership_id)
+        with transaction.atomic():
+            revoked = accounts.remove_member(_actor(request), membership_id)
+            # The calendar address may have been copied by the person leaving: replace it.
+            ical.rotate_feed(_actor(request))
     except accounts.AccountsError as exc:
         if exc.status == 404:
             raise Http404 from exc
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("The member was removed from this workspace."))
+        messages.success(
+            request,
+            ngettext(
+                "The member was removed from this workspace; %(count)d API key they created was revoked and the calendar (iCal) address was replaced.",
+                "The member was removed from this workspace; %(count)d API keys they created were revoked and the calendar (iCal) address was replaced.",
+                revoked,
+            ) % {"count": revoked},
+        )
     return redirect("web:members")
 
 
@@ -587,24 +624,20 @@ POST_STATUS_FILTERS = [Post.Status.DRAFT, Post.Status.SCHEDULED, Post.Status.IN_
 def post_list(request: HttpRequest) -> HttpResponseBase:
     ws = _ws(request)
     status = request.GET.get("status", "")
-    if status not in Post.Status.values:
+    if status not in dict(planning.SHOWN_STATUSES):
         status = ""
-    channel_id: int | None = None
-    try:
-        channel_id = int(request.GET.get("channel", "") or 0) or None
-    except ValueError:
-        channel_id = None
+    channel_id = forms.parse_id(request.GET.get("channel"))
     qs = planning.list_posts(ws.pk, status=status or None, channel_id=channel_id).order_by(
         F("scheduled_at").desc(nulls_first=True), "-id"
     )
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
-    posts = list(page.object_list)
+    posts = list(planning.with_publication(list(page.object_list)))
     rows = _target_rows(posts)
     return render(
         request, "web/posts.html",
         {
             "page": page, "items": [{"post": p, "targets": rows[p.pk]} for p in posts],
-            "status": status, "channel_id": channel_id, "statuses": Post.Status.choices,
+            "status": status, "channel_id": channel_id, "statuses": planning.SHOWN_STATUSES,
             "channels": list(channels.list_channels(ws.pk)), "filtered": bool(status or channel_id),
         },
     )
@@ -653,6 +686,8 @@ def _composer_actions(request: HttpRequest, post: Post | None) -> dict[str, Any]
         note = "" if may_publish else _("Your role writes drafts; a manager schedules them.")
     if approved and mode != Workspace.Approval.NONE:
         note = _("Approved. Changing the text, media or channels withdraws the approval.")
+    if post is not None and publishing.has_started([v.pk for v in post.variants.all()]):
+        return _published_actions(post, may_publish)
     return {
         "save_label": _("Save changes") if post and status not in (Post.Status.DRAFT,) else _("Save draft"),
         "unschedule": post is not None and status == Post.Status.SCHEDULED and may_publish,
@@ -666,6 +701,26 @@ def _composer_actions(request: HttpRequest, post: Post | None) -> dict[str, Any]
     }
 
 
+def _published_actions(post: Post, may_publish: bool) -> dict[str, Any]:
+    """A post that is being or has been published keeps its time; a saved change goes out as an
+    edit where the network allows it, and the page says where it does not."""
+    out = publishing.published_variants([v.pk for v in post.variants.all()])
+    fixed = sorted({
+        registry.DISPLAY_NAMES.get(v.channel.network, v.channel.network) for v in post.variants.all()
+        if v.pk in out and (v.channel.network not in registry.available()
+                            or Capability.EDIT not in registry.adapter(v.channel.network).capabilities)
+    })
+    note = _("Published: it stays at the time it went out. Saving a change sends it to the networks as an edit.")
+    if fixed:
+        note = _("Published: it stays at the time it went out. %(networks)s cannot edit a published post, so a change "
+                 "to this post is refused; write a new post instead.") % {"networks": ", ".join(fixed)}
+    return {
+        "save_label": _("Save and edit on the networks") if not fixed else _("Save changes"),
+        "unschedule": False, "schedule": False, "schedule_label": "", "now": False, "queue": False, "submit": False,
+        "note": note, "warn": bool(fixed), "published": True,
+    }
+
+
 def _review_context(request: HttpRequest, post: Post, **extra: Any) -> dict[str, Any]:
     ws = _ws(request)
     role = request.role  # type: ignore[attr-defined]
@@ -676,7 +731,9 @@ def _review_context(request: HttpRequest, post: Post, **extra: Any) -> dict[str,
         "post": post, "mode": mode, "mode_label": Workspace.Approval(mode).label,
         "reviews": [
             {"decision": r.decision, "label": Review.Decision(r.decision).label, "stage_label": Review.Stage(r.stage).label,
-             "actor": r.actor, "at": r.at, "comment": r.comment}
+             # The client sees decisions, not the team's email addresses.
+             "actor": r.actor if can(role, Perm.POSTS_INTERNAL) or r.actor == request.user.email else "",  # type: ignore[union-attr]
+             "at": r.at, "comment": r.comment}
             for r in approvals.reviews(ws.pk, post.pk)
         ],
         "can_approve": may_approve and status == Post.Status.IN_REVIEW,
@@ -684,6 +741,7 @@ def _review_context(request: HttpRequest, post: Post, **extra: Any) -> dict[str,
             Post.Status.IN_REVIEW, Post.Status.CLIENT_REVIEW, Post.Status.APPROVED, Post.Status.SCHEDULED),
         "can_reject": may_approve and status in (Post.Status.IN_REVIEW, Post.Status.CLIENT_REVIEW),
         "can_link": may_approve and mode == Workspace.Approval.CLIENT and status == Post.Status.CLIENT_REVIEW,
+        "fingerprint": approvals.content_fingerprint(post) if status in approvals.AWAITING_DECISION else "",
         "error": "", "comment": "", "new_link": None,
     }
     context.update(extra)
@@ -889,7 +947,7 @@ def _post_form_page(request: HttpRequest, post: Post | None) -> HttpResponseBase
     form = forms.PostForm(
         request.POST or None, initial=initial, channels=[(c.pk, c.name) for c in channel_list], rubrics=rubrics, statuses=statuses
     )
-    checked = {int(c) for c in (request.POST.getlist("channels") if request.method == "POST" else initial["channels"]) if str(c).isdigit()}
+    checked = set(forms.read_ids(request.POST.getlist("channels") if request.method == "POST" else initial["channels"]))
     _shared_text, shared_media, drafts = _composer_state(request, post, channel_list)
     wanted_ids = set(shared_media) | {m for d in drafts.values() for m in d.media_ids}
     library = {m.pk: m for m in Media.objects.filter(workspace_id=ws.pk, pk__in=wanted_ids)}
@@ -946,9 +1004,11 @@ def post_new(request: HttpRequest) -> HttpResponseBase:
 
 def _get_post(request: HttpRequest, post_id: int) -> Post:
     try:
-        return planning.get_post(_ws(request).pk, post_id)
+        post = planning.get_post(_ws(request).pk, post_id)
     except planning.PlanningError as exc:
         raise Http404 from exc
+    planning.with_publication([post])
+    return post
 
 
 @workspace_view(Perm.POSTS_EDIT)
@@ -1038,7 +1098,7 @@ def post_media_upload(request: HttpRequest) -> HttpResponseBase:
     if (upload.size or 0) > limit:
         return JsonResponse({"error": _("%(name)s is larger than %(mb)s MB.") % {"name": upload.name, "mb": limit // (1024 * 1024)}}, status=400)
     try:
-        media = media_lib.save_media(_actor(request), upload.name or "upload", upload.read())
+        media = media_lib.save_media(_actor(request), upload.name or "upload", upload)  # streamed, never read whole
     except planning.PlanningError as exc:
         if exc.status == 403:
             raise PermissionDenied(exc.message) from exc
@@ -1067,8 +1127,10 @@ def post_review(request: HttpRequest, post_id: int) -> HttpResponseBase:
     htmx = request.headers.get("HX-Request") == "true"
     if action is None:
         return HttpResponse(_("Unknown decision."), status=400)
+    # An approval is of what the page showed (approvals.content_fingerprint).
+    seen = {"seen": request.POST.get("fingerprint") or None} if decision == "approve" else {}
     try:
-        saved = action(_actor(request), post.pk, comment)
+        saved = action(_actor(request), post.pk, comment, **seen)
     except planning.PlanningError as exc:
         if exc.status == 403:
             raise PermissionDenied(exc.message) from exc
