@@ -129,6 +129,7 @@ def channel_metrics(request: HttpRequest, channel_id: int, filters: Query[Growth
     start = filters.start or end - dt.timedelta(days=30)
     if start.tzinfo is None or end.tzinfo is None:
         raise ApiError(422, "Give start and end with a time zone (e.g. 2025-01-01T00:00:00Z).", "start")
+    start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)  # no database sees an offset it cannot store
     return dataclasses.asdict(analytics.channel_growth(who.workspace_id, channel_id, start, end))
 
 

@@ -19,6 +19,7 @@ from rupor.accounts.roles import PERMISSIONS, Perm
 from rupor.api import schemas as s
 from rupor.api.auth import ApiKeyAuth, SessionWorkspaceAuth, actor, need
 from rupor.api.errors import ApiError, install
+from rupor.api.planning_api import instant
 from rupor.channels import service as channels
 from rupor.channels.models import Channel
 from rupor.core.timezones import to_local
@@ -244,8 +245,10 @@ def list_posts(request: HttpRequest, filters: Query[PostFilters]) -> Any:
     who = need(request, Perm.POSTS_VIEW)
     if filters.status and filters.status not in dict(planning.SHOWN_STATUSES):
         raise ApiError(422, f"{filters.status!r} is not a post status.", "status")
+    start = instant(who, filters.start, "start") if filters.start else None
+    end = instant(who, filters.end, "end") if filters.end else None
     qs = planning.list_posts(
-        who.workspace_id, status=filters.status, start=filters.start, end=filters.end, channel_id=filters.channel_id
+        who.workspace_id, status=filters.status, start=start, end=end, channel_id=filters.channel_id
     ).select_related("workspace")
     return [_post_out(p, who) for p in qs[:500]]
 

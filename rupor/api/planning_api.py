@@ -53,13 +53,18 @@ def _tz(who: accounts.Actor) -> str:
     return str(Workspace.objects.values_list("timezone", flat=True).get(pk=who.workspace_id))
 
 
-def _period(who: accounts.Actor, start: dt.datetime | None, end: dt.datetime | None, days: int = 30) -> tuple[dt.datetime, dt.datetime]:
-    tz = _tz(who)
+def instant(who: accounts.Actor, value: dt.datetime, field: str) -> dt.datetime:
+    """A time given to the API, in UTC: with an offset it is converted (so no database sees an
+    offset it cannot store, such as -18:20); without one it is read in the workspace's zone."""
     try:
-        begin = to_utc(start, tz) if start else clock.now()
-        finish = to_utc(end, tz) if end else begin + dt.timedelta(days=days)
+        return to_utc(value, _tz(who))
     except LocalTimeError as exc:
-        raise PlanningError(str(exc), "start" if start else "end") from exc
+        raise PlanningError(str(exc), field) from exc
+
+
+def _period(who: accounts.Actor, start: dt.datetime | None, end: dt.datetime | None, days: int = 30) -> tuple[dt.datetime, dt.datetime]:
+    begin = instant(who, start, "start") if start else clock.now()
+    finish = instant(who, end, "end") if end else begin + dt.timedelta(days=days)
     return begin, finish
 
 

@@ -246,3 +246,22 @@ def test_nul_characters_are_refused_with_a_clear_400(make_workspace, api_for) ->
         assert response.status_code == 400, response.content
         assert "NUL" in response.json()["detail"]
     assert api.get("/plan/rubrics").status_code == 200
+
+
+def test_time_filters_take_any_offset_and_the_workspace_zone(make_workspace, api_for):
+    """An offset no real zone has (-18:20; PostgreSQL stores at most ±15:59) is still a time:
+    it is converted before any query. A time without one is read in the workspace's zone."""
+    ws = make_workspace(timezone="Europe/Berlin")
+    api = api_for(ws, "manager")
+    admin = api_for(ws, "admin")
+    channel = _channel(admin, remote_id="a").json()["id"]
+    post = api.post("/posts", {"text": "Hello", "scheduled_at": "2099-01-15T10:30:00", "variants": [{"channel_id": channel}]})
+    assert post.status_code == 201, post.content
+    odd = api.get("/posts", start="1998-11-08T05:22:03-18:20")
+    assert odd.status_code == 200, odd.content
+    assert [p["id"] for p in odd.json()] == [post.json()["id"]]
+    # 10:30 in Berlin is 09:30 UTC: a naive 10:00 (Berlin) starts before it, 10:31 after it.
+    assert len(api.get("/posts", start="2099-01-15T10:00:00").json()) == 1
+    assert api.get("/posts", start="2099-01-15T10:31:00").json() == []
+    growth = api.get(f"/channels/{channel}/metrics", start="1998-11-08T05:22:03-18:20", end="1998-11-10T05:22:03+15:59")
+    assert growth.status_code == 200, growth.content
