@@ -406,6 +406,8 @@ class Adapter:
     def read_comments(
         self, channel: ChannelAccess, post_remote_id: str, *, since: dt.datetime | None = None
     ) -> Sequence[Comment]:
+        """The post's comments (newer than ``since`` when given). A post deleted on the network
+        has none: that is an empty list, not an error of the channel."""
         raise NotSupported(f"{self.display_name} cannot read comments")
 
     def reply_comment(

@@ -160,6 +160,19 @@ def test_comments_round_trip(net):
         assert "Thank you!" in texts
 
 
+def test_comments_of_a_post_deleted_on_the_network_are_none(net):
+    """Someone deleted the post in the network's own app: it has no comments left, which is not
+    a failure of the channel (polling goes on without recording an error)."""
+    network, adapter, testing, emulator = net
+    if Capability.READ_COMMENTS not in adapter.capabilities or Capability.DELETE not in adapter.capabilities:
+        pytest.skip(f"{network} cannot read comments or delete posts")
+    channel = testing.channel_for(emulator)
+    post = adapter.publish(channel, _request("Here today"), MemoryProgress())
+    testing.audience_comment(emulator, post.remote_id, "First!")
+    adapter.delete(channel, post.remote_id)
+    assert list(adapter.read_comments(channel, post.remote_id)) == []
+
+
 def test_validation_counts_in_the_network_unit(net):
     _network, adapter, _testing, _emulator = net
     assert adapter.validate(Content(text="")) != []  # empty posts are refused everywhere

@@ -403,7 +403,12 @@ class OkAdapter(Adapter):
             params: dict[str, Any] = {"discussionId": post_remote_id, "discussionType": "GROUP_TOPIC", "count": 100}
             if anchor:
                 params["anchor"] = anchor
-            page = self._call(channel, "discussions.getComments", params)
+            try:
+                page = self._call(channel, "discussions.getComments", params)
+            except errors.Rejected as exc:
+                if exc.code == wire.NOT_FOUND:  # the topic was deleted on OK: no comments are left
+                    return []
+                raise
             names = {str(u.get("uid")): str(u.get("name") or " ".join(filter(None, (u.get("first_name"), u.get("last_name")))))
                      for u in (page.get("entities") or {}).get("users", ())}
             for raw in page.get("comments") or ():

@@ -561,10 +561,15 @@ class VkAdapter(Adapter):
         out: list[Comment] = []
         offset = 0
         while True:
-            page = self.call(channel, "wall.getComments", {
-                "owner_id": owner_id, "post_id": post_id, "count": 100, "offset": offset, "sort": "asc",
-                "thread_items_count": 10, "extended": 1,
-            })
+            try:
+                page = self.call(channel, "wall.getComments", {
+                    "owner_id": owner_id, "post_id": post_id, "count": 100, "offset": offset, "sort": "asc",
+                    "thread_items_count": 10, "extended": 1,
+                })
+            except errors.Rejected as exc:
+                if exc.code == wire.WALL_ACCESS_POST:  # the post was deleted on VK: no comments are left
+                    return []
+                raise
             names = wire.names_of(page.get("profiles"), page.get("groups"))
             items = page.get("items", [])
             for raw in items:
