@@ -130,7 +130,7 @@ def test_telegram_html_is_rendered_as_telegram_would(world: World) -> None:
     assert 'href="https://example.com/x"' in body
     assert "javascript:" not in body
     # Counted after parsing, in UTF-16 units: "Bold and a link and bad" is 23.
-    assert ">23</span> / 4096" in body
+    assert ">23</span> / 4,096" in body
     # Without the formatting switch the tags are plain text, as Telegram shows them.
     plain = _check(client, world.tg, variant_text="<b>Bold</b>")
     assert "<strong>" not in plain and "&lt;b&gt;Bold&lt;/b&gt;" in plain
@@ -171,7 +171,14 @@ def test_media_problems_are_shown_live(world: World) -> None:
     assert "at most 10 media items" in body
     # A Telegram caption is at most 1024 UTF-16 units.
     body = _check(client, world.tg, variant_text="a" * 1025, variant_media=[world.photo.pk], variant_media_follows="0")
-    assert "1025</span> / 1024" in body and 'class="counter over"' in body
+    assert "1,025</span> / 1,024" in body and 'class="counter over"' in body
+
+
+def test_the_counter_groups_thousands_as_the_language_does(world: World) -> None:
+    client = world.client(Role.EDITOR)
+    assert '<span class="count">12</span> / 4,096' in _check(client, world.tg, text="Hello, world")
+    client.cookies["django_language"] = "ru"
+    assert '<span class="count">12</span> / 4\xa0096' in _check(client, world.tg, text="Hello, world")
 
 
 def test_poll_and_link_problems_are_shown_live(world: World) -> None:

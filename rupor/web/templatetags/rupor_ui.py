@@ -6,6 +6,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from rupor.networks import text
 from rupor.networks.registry import DISPLAY_NAMES
 
 register = template.Library()
@@ -57,6 +58,12 @@ def network_name(key: str) -> str:
 
 _ABBR = {"vk": "VK", "telegram": "TG", "ok": "OK", "facebook": "FB", "instagram": "IG", "x": "X",
          "youtube": "YT", "linkedin": "in", "bluesky": "BS", "mastodon": "M"}
+
+
+@register.filter
+def grouped(value: int) -> str:
+    """A count with the language's thousands separators (4,096 / 4 096), as limit messages say it."""
+    return text.number(int(value))
 
 
 @register.filter
