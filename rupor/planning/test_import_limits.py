@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import os
-import tracemalloc
 import zipfile
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +23,7 @@ from rupor.channels.models import Channel
 from rupor.cli.main import cli
 from rupor.planning import plan_io
 from rupor.planning.models import Post
+from rupor.planning.testing import measured
 
 pytestmark = pytest.mark.django_db
 
@@ -117,15 +117,6 @@ def _huge_shared_strings(count: int) -> bytes:
     return _rezip(_workbook(GOOD_ROWS), change, extra={"xl/sharedStrings.xml": xml})
 
 
-def _measured(call: Callable[[], Any]) -> tuple[Any, int]:
-    tracemalloc.start()
-    try:
-        result = call()
-        _current, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return result, peak
-
 
 def _api_import(api: Any, name: str, data: bytes, dry_run: bool = True) -> Any:
     path = "/api/v1/plan/import" + ("?dry_run=true" if dry_run else "")
@@ -137,7 +128,7 @@ def test_a_lying_dimension_costs_nothing_and_the_real_rows_import(world: Any) ->
     _ws, _owner, api = world
     data = _lying_dimension()
     assert len(data) < 8192
-    response, peak = _measured(lambda: _api_import(api, "plan.xlsx", data))
+    response, peak = measured(lambda: _api_import(api, "plan.xlsx", data))
     assert response.status_code == 200, response.content
     assert [p["text"] for p in response.json()["posts"]] == ["Hello"]
     assert peak < MEMORY_BOUND, f"{peak / 1e6:.0f} MB"
@@ -196,7 +187,7 @@ def test_hostile_workbooks_are_refused_in_little_memory(world: Any, case: str) -
     data = build()
     assert len(data) <= plan_io.MAX_FILE_BYTES
     for dry_run in (True, False):
-        response, peak = _measured(lambda: _api_import(api, "plan.xlsx", data, dry_run=dry_run))  # noqa: B023  # called at once
+        response, peak = measured(lambda: _api_import(api, "plan.xlsx", data, dry_run=dry_run))  # noqa: B023  # called at once
         assert response.status_code == 400, response.content
         detail = response.json()["detail"]
         assert expected in detail, detail
@@ -232,7 +223,7 @@ def test_web_import_page_refuses_a_hostile_workbook(world: Any) -> None:
     browser = Client()
     browser.force_login(owner)
     data = HOSTILE["a value in the last row Excel has"][0]()
-    response, peak = _measured(lambda: browser.post("/plan/import/", {"file": SimpleUploadedFile("plan.xlsx", data)}))
+    response, peak = measured(lambda: browser.post("/plan/import/", {"file": SimpleUploadedFile("plan.xlsx", data)}))
     assert response.status_code == 400
     assert f"more than {plan_io.MAX_ROWS} rows after the header" in response.content.decode()
     assert peak < MEMORY_BOUND

@@ -10,9 +10,7 @@ import os
 import struct
 import subprocess
 import sys
-import tracemalloc
 import zlib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ from PIL import Image
 from rupor.accounts import service as accounts
 from rupor.planning import media as media_lib
 from rupor.planning.models import Media
+from rupor.planning.testing import measured
 
 pytestmark = pytest.mark.django_db
 
@@ -156,15 +155,6 @@ def _post_streamed(client: Client, url: str, body: Path, content_type: str, **he
         return client.generic("POST", url, b"", **environ)
 
 
-def _measured(call: Callable[[], Any]) -> tuple[Any, int]:
-    tracemalloc.start()
-    try:
-        result = call()
-        _current, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return result, peak
-
 
 @pytest.fixture
 def video(tmp_path: Path) -> Path:
@@ -189,19 +179,19 @@ def test_a_big_upload_streams_to_disk(owner: Any, api_for: Any, video: Path, whe
         api = api_for(ws, "editor")
         assert api.get("/media").status_code == 200  # the first request loads code; measure the upload only
         body, content_type = _multipart_body(video, "file", "clip.mp4")
-        response, peak = _measured(lambda: _post_streamed(
+        response, peak = measured(lambda: _post_streamed(
             api.client, "/api/v1/media", body, content_type, HTTP_AUTHORIZATION=f"Bearer {api.key}",
         ))
         assert response.status_code == 201, response.content
     elif where == "media page":
         client = _signed_in(user)
         body, content_type = _multipart_body(video, "files", "clip.mp4")
-        response, peak = _measured(lambda: _post_streamed(client, "/media/", body, content_type))
+        response, peak = measured(lambda: _post_streamed(client, "/media/", body, content_type))
         assert response.status_code == 302, response.content[:500]
     else:
         client = _signed_in(user)
         body, content_type = _multipart_body(video, "file", "clip.mp4")
-        response, peak = _measured(lambda: _post_streamed(client, "/posts/media/upload/", body, content_type))
+        response, peak = measured(lambda: _post_streamed(client, "/posts/media/upload/", body, content_type))
         assert response.status_code == 201, response.content[:500]
     stored = Media.objects.get(workspace=ws)
     assert stored.kind == "video" and stored.size == size
@@ -259,7 +249,7 @@ def test_a_plan_import_spools_downloaded_media_to_disk(owner: Any, served_video:
     plan = f"channels,text,media_urls\nOur VK,With a video,{served_video}\nOur VK,The same video again,{served_video}\n".encode()
     with http.trusted(served_video):
         plan_io.import_plan(actor, "plan.csv", plan, dry_run=True)  # the first run loads code; measure the next
-        report, peak = _measured(lambda: plan_io.import_plan(actor, "plan.csv", plan))
+        report, peak = measured(lambda: plan_io.import_plan(actor, "plan.csv", plan))
     assert report.ok, report.problems
     stored = Media.objects.get(workspace=ws)
     assert stored.size == video.stat().st_size and stored.kind == "video"
