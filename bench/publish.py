@@ -126,14 +126,27 @@ print(count[0] / (time.monotonic() - start))
 """
 
 
-def emulator_capacity(emulator: Any, seconds: float, *, keep_alive: bool = True, processes: int = 2,
-                      threads: int = 4) -> float:
+def emulator_capacity(
+    emulator: Any, seconds: float, *, keep_alive: bool = True, processes: int = 2, threads: int = 4
+) -> float:
     """Posts per second the emulator takes from a trivial client: plain HTTP from other
     processes (no engine, no database), like the workers' calls."""
     creds = vk_testing.demo_credentials()
-    args = [sys.executable, "-c", _PROBE, str(ROOT), emulator.url, creds["user_token"], vk_testing.DEMO_REMOTE_ID,
-            str(seconds), str(threads), "1" if keep_alive else "0"]
-    procs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) for _ in range(processes)]
+    args = [
+        sys.executable,
+        "-c",
+        _PROBE,
+        str(ROOT),
+        emulator.url,
+        creds["user_token"],
+        vk_testing.DEMO_REMOTE_ID,
+        str(seconds),
+        str(threads),
+        "1" if keep_alive else "0",
+    ]
+    procs = [
+        subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) for _ in range(processes)
+    ]
     return sum(float(p.communicate(timeout=seconds + 60)[0].decode().strip() or 0) for p in procs)
 
 
@@ -203,8 +216,11 @@ class Workers:
                 cmd += ["--rate-limits", rate_limits]
             if self.concurrency is not None:
                 cmd += ["--concurrency", str(self.concurrency)]
-            self.procs.append(subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                               env=os.environ))
+            self.procs.append(
+                subprocess.Popen(
+                    cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=os.environ
+                )
+            )
         deadline = time.monotonic() + 120
         while WorkerHeartbeat.objects.filter(worker_id__in=self.ids).count() < n:
             if time.monotonic() > deadline:
@@ -225,8 +241,13 @@ class Workers:
                 stats.append(json.loads(out.decode().strip().splitlines()[-1]))
             except (ValueError, IndexError):
                 stats.append({"cpu": 0.0, "rss_kb": 0, "statements": 0})
-        return {"cpu": cpu, "server_cpu": server, "emulator_cpu": own, "rss_mb": max(s["rss_kb"] for s in stats) / 1024,
-                "statements": sum(s["statements"] for s in stats)}
+        return {
+            "cpu": cpu,
+            "server_cpu": server,
+            "emulator_cpu": own,
+            "rss_mb": max(s["rss_kb"] for s in stats) / 1024,
+            "statements": sum(s["statements"] for s in stats),
+        }
 
 
 def _fresh_table() -> None:
@@ -253,10 +274,15 @@ def _make_due(ids: list[int], at: dt.datetime, *, per_s: float | None = None) ->
         return
     shift = FAR - at
     # bulk_schedule made them in id order: spread them evenly, ``per_s`` a second, far away...
-    rows = [PublicationTarget(pk=target_id, due_at=FAR + dt.timedelta(seconds=i / per_s)) for i, target_id in enumerate(ids)]
+    rows = [
+        PublicationTarget(pk=target_id, due_at=FAR + dt.timedelta(seconds=i / per_s))
+        for i, target_id in enumerate(ids)
+    ]
     PublicationTarget.objects.bulk_update(rows, ["due_at"], batch_size=500)
     # ...then bring them all forward in one statement.
-    PublicationTarget.objects.filter(pk__in=ids).update(due_at=F("due_at") - shift, next_attempt_at=F("due_at") - shift)
+    PublicationTarget.objects.filter(pk__in=ids).update(
+        due_at=F("due_at") - shift, next_attempt_at=F("due_at") - shift
+    )
 
 
 def _wait_final(timeout: float) -> None:
@@ -270,7 +296,9 @@ def _wait_final(timeout: float) -> None:
 
 
 def _published(ids: list[int]) -> list[tuple[dt.datetime, dt.datetime]]:
-    rows = PublicationTarget.objects.filter(pk__in=ids, state=TargetState.PUBLISHED).values_list("due_at", "published_at")
+    rows = PublicationTarget.objects.filter(pk__in=ids, state=TargetState.PUBLISHED).values_list(
+        "due_at", "published_at"
+    )
     return [(d, p) for d, p in rows if d and p]
 
 
@@ -301,18 +329,27 @@ def ceiling(emulator: Any, targets: int, workers: int, capacity: float) -> dict[
     published = len(rows)
     elapsed = max((p - due).total_seconds() for _, p in rows) if rows else 0.0
     dupes = max(0, vk_testing.posts_with(emulator, marker) - published)
-    settled = PublicationTarget.objects.filter(pk__in=ids, state__in=[TargetState.FAILED, TargetState.UNCONFIRMED]).count()
+    settled = PublicationTarget.objects.filter(
+        pk__in=ids, state__in=[TargetState.FAILED, TargetState.UNCONFIRMED]
+    ).count()
     rate = published / elapsed if elapsed else 0.0
     return {
-        "workers": workers, "targets": targets, "published": published, "duplicates": dupes,
-        "lost": targets - published - settled, "failed_or_unconfirmed": settled,
-        "throughput_per_s": round(rate, 1), "p50_lateness_s": percentile(late, 0.5), "p99_lateness_s": percentile(late, 0.99),
+        "workers": workers,
+        "targets": targets,
+        "published": published,
+        "duplicates": dupes,
+        "lost": targets - published - settled,
+        "failed_or_unconfirmed": settled,
+        "throughput_per_s": round(rate, 1),
+        "p50_lateness_s": percentile(late, 0.5),
+        "p99_lateness_s": percentile(late, 0.99),
         "cpu_s_per_1000": round(run["cpu"] / max(1, published) * 1000, 2),
         "db_server_cpu_s_per_1000": round(run["server_cpu"] / max(1, published) * 1000, 2),
         "emulator_cpu_s_per_1000": round(run["emulator_cpu"] / max(1, published) * 1000, 2),
         "statements_per_target": round(run["statements"] / max(1, published), 2),
         "peak_rss_mb_per_worker": round(run["rss_mb"], 1),
-        "ceiling_per_s": round(capacity, 1), "ratio": round(rate / capacity, 3) if capacity else None,
+        "ceiling_per_s": round(capacity, 1),
+        "ratio": round(rate / capacity, 3) if capacity else None,
     }
 
 
@@ -323,15 +360,30 @@ def _share(ids: list[int], allowed: float, start: dt.datetime, end: dt.datetime)
     """Call rate over the measured window against ``allowed``: calls are the attempts (each
     stored right after its rate-limit charge, just before its call), timed from the first to
     the last (n calls spaced by the limit take n - 1 intervals)."""
-    times = sorted(Attempt.objects.filter(target_id__in=ids, started_at__gte=start, started_at__lte=end)
-                   .values_list("started_at", flat=True))
-    published = PublicationTarget.objects.filter(pk__in=ids, state=TargetState.PUBLISHED, published_at__lte=end).count()
+    times = sorted(
+        Attempt.objects.filter(target_id__in=ids, started_at__gte=start, started_at__lte=end).values_list(
+            "started_at", flat=True
+        )
+    )
+    published = PublicationTarget.objects.filter(
+        pk__in=ids, state=TargetState.PUBLISHED, published_at__lte=end
+    ).count()
     if len(times) < 2:
-        return {"calls": len(times), "published": published, "achieved_per_s": None, "allowed_per_s": allowed,
-                "share_of_allowed": None}
+        return {
+            "calls": len(times),
+            "published": published,
+            "achieved_per_s": None,
+            "allowed_per_s": allowed,
+            "share_of_allowed": None,
+        }
     achieved = (len(times) - 1) / (times[-1] - times[0]).total_seconds()
-    return {"calls": len(times), "published": published, "achieved_per_s": round(achieved, 3),
-            "allowed_per_s": round(allowed, 3), "share_of_allowed": round(achieved / allowed, 3)}
+    return {
+        "calls": len(times),
+        "published": published,
+        "achieved_per_s": round(achieved, 3),
+        "allowed_per_s": round(allowed, 3),
+        "share_of_allowed": round(achieved / allowed, 3),
+    }
 
 
 def saturation(seconds: float) -> dict[str, Any]:
@@ -343,15 +395,25 @@ def saturation(seconds: float) -> dict[str, Any]:
         _fresh_table()
         vk_chan = vk_channels(vk, 1, pace=True)  # the pacer is on in production too
         ws = pt.workspace("bench telegram", late_window_minutes=600)
-        tg_chan = pt.channel(ws, tg_testing.channel_for(tg, settings={"forward_wait_s": 0.0}), name="tg channel")
-        tg_group_access = tg_testing.channel_for(tg, remote_id=tg_testing.DISCUSSION_GROUP_ID,
-                                                 settings={"chat_type": "supergroup", "forward_wait_s": 0.0})
+        tg_chan = pt.channel(
+            ws, tg_testing.channel_for(tg, settings={"forward_wait_s": 0.0}), name="tg channel"
+        )
+        tg_group_access = tg_testing.channel_for(
+            tg,
+            remote_id=tg_testing.DISCUSSION_GROUP_ID,
+            settings={"chat_type": "supergroup", "forward_wait_s": 0.0},
+        )
         tg_group = pt.channel(ws, tg_group_access, name="tg group")
         # More than can go out in the window at the allowed rates.
-        plan = {"vk_user_token": (vk_chan, 3.0, 1 + int(seconds * 3 * 1.2)),
-                "telegram_channel": ([tg_chan], 1.0, 1 + int(seconds * 1.2)),
-                "telegram_group": ([tg_group], 20 / 60, 1 + int(seconds / 3 * 1.2))}
-        ids = {name: _schedule_far(chans, n, f"sat-{name}-{time.monotonic_ns()}") for name, (chans, _, n) in plan.items()}
+        plan = {
+            "vk_user_token": (vk_chan, 3.0, 1 + int(seconds * 3 * 1.2)),
+            "telegram_channel": ([tg_chan], 1.0, 1 + int(seconds * 1.2)),
+            "telegram_group": ([tg_group], 20 / 60, 1 + int(seconds / 3 * 1.2)),
+        }
+        ids = {
+            name: _schedule_far(chans, n, f"sat-{name}-{time.monotonic_ns()}")
+            for name, (chans, _, n) in plan.items()
+        }
         pool = Workers(2, tag="sat")
         start = clock.now() + dt.timedelta(seconds=LEAD_S)
         for chunk in ids.values():
@@ -362,7 +424,9 @@ def saturation(seconds: float) -> dict[str, Any]:
         out: dict[str, Any] = {"seconds": seconds, "workers": 2}
         for name, (_, allowed, _) in plan.items():
             row = _share(ids[name], allowed, start, end)
-            row["rate_limit_errors"] = Attempt.objects.filter(target_id__in=ids[name], outcome="rate_limited").count()
+            row["rate_limit_errors"] = Attempt.objects.filter(
+                target_id__in=ids[name], outcome="rate_limited"
+            ).count()
             out[name] = row
         out["rate_limit_errors"] = sum(out[name]["rate_limit_errors"] for name in plan)
         shares = [out[name]["share_of_allowed"] for name in plan if out[name]["share_of_allowed"] is not None]
@@ -388,9 +452,17 @@ def lateness_under_load(emulator: Any, per_s: int, seconds: int, workers: int = 
     run = pool.stop()
     rows = _published(ids)
     late = _lateness(rows)
-    return {"rate_per_s": per_s, "seconds": seconds, "workers": workers, "targets": len(ids), "published": len(rows),
-            "p50_lateness_s": percentile(late, 0.5), "p99_lateness_s": percentile(late, 0.99),
-            "max_lateness_s": percentile(late, 1.0), "cpu_s_per_1000": round(run["cpu"] / max(1, len(rows)) * 1000, 2)}
+    return {
+        "rate_per_s": per_s,
+        "seconds": seconds,
+        "workers": workers,
+        "targets": len(ids),
+        "published": len(rows),
+        "p50_lateness_s": percentile(late, 0.5),
+        "p99_lateness_s": percentile(late, 0.99),
+        "max_lateness_s": percentile(late, 1.0),
+        "cpu_s_per_1000": round(run["cpu"] / max(1, len(rows)) * 1000, 2),
+    }
 
 
 # -- main ------------------------------------------------------------------------------------
@@ -401,8 +473,12 @@ def _say(label: str, row: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="400 targets, 2 workers, the ceiling only (< 1 minute)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="400 targets, 2 workers, the ceiling only (< 1 minute)"
+    )
     parser.add_argument("--targets", type=int, default=None, help="targets per ceiling run (default 20,000)")
     parser.add_argument("--workers", default="1,2,4", help="worker counts for the ceiling (default 1,2,4)")
     parser.add_argument("--only", choices=["ceiling", "ratelimit", "lateness"], default=None)
@@ -410,21 +486,35 @@ def main() -> None:
     parser.add_argument("--load-seconds", type=int, default=60)
     parser.add_argument("--load-rate", type=int, default=200)
     parser.add_argument("--load-workers", type=int, default=4)
-    parser.add_argument("--concurrency", type=int, default=None,
-                        help="threads per worker (default: the worker's own default, as a person runs it)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="threads per worker (default: the worker's own default, as a person runs it)",
+    )
     args = parser.parse_args()
     Workers.concurrency = args.concurrency
-    results: dict[str, Any] = {"database": VENDOR, "cpus": os.cpu_count(), "quick": args.quick,
-                               "concurrency": args.concurrency or "default"}
+    results: dict[str, Any] = {
+        "database": VENDOR,
+        "cpus": os.cpu_count(),
+        "quick": args.quick,
+        "concurrency": args.concurrency or "default",
+    }
     print(f"[{VENDOR}] {os.cpu_count()} CPUs; emulators run in this process", flush=True)
     emulator = vk_testing.start(rate_limits=False)
     try:
         if args.quick or args.only in (None, "ceiling"):
             capacity = emulator_capacity(emulator, 2.0 if args.quick else 5.0)
             fresh = emulator_capacity(emulator, 2.0 if args.quick else 5.0, keep_alive=False)
-            results.update(emulator_capacity_per_s=round(capacity, 1), emulator_capacity_new_connection_per_s=round(fresh, 1))
-            print(f"emulator capacity with a trivial client: {capacity:.0f} posts/s with keep-alive, "
-                  f"{fresh:.0f} posts/s with a connection per post", flush=True)
+            results.update(
+                emulator_capacity_per_s=round(capacity, 1),
+                emulator_capacity_new_connection_per_s=round(fresh, 1),
+            )
+            print(
+                f"emulator capacity with a trivial client: {capacity:.0f} posts/s with keep-alive, "
+                f"{fresh:.0f} posts/s with a connection per post",
+                flush=True,
+            )
             counts = [2] if args.quick else [int(w) for w in args.workers.split(",")]
             results["ceiling"] = []
             for workers in counts:
@@ -432,16 +522,31 @@ def main() -> None:
                 _say(f"ceiling, {workers} worker(s)", row)
                 results["ceiling"].append(row)
             best = max(results["ceiling"], key=lambda r: r["throughput_per_s"])
-            results.update({k: best[k] for k in ("targets", "published", "duplicates", "lost", "throughput_per_s",
-                                                 "ceiling_per_s", "ratio", "p99_lateness_s", "cpu_s_per_1000",
-                                                 "statements_per_target")})
+            results.update(
+                {
+                    k: best[k]
+                    for k in (
+                        "targets",
+                        "published",
+                        "duplicates",
+                        "lost",
+                        "throughput_per_s",
+                        "ceiling_per_s",
+                        "ratio",
+                        "p99_lateness_s",
+                        "cpu_s_per_1000",
+                        "statements_per_target",
+                    )
+                }
+            )
             results["best_workers"] = best["workers"]
         if not args.quick and args.only in (None, "ratelimit"):
             results["saturation"] = saturation(args.saturation_seconds)
             _say("rate-limit saturation", results["saturation"])
         if not args.quick and args.only in (None, "lateness"):
-            results["lateness_under_load"] = lateness_under_load(emulator, args.load_rate, args.load_seconds,
-                                                                 args.load_workers)
+            results["lateness_under_load"] = lateness_under_load(
+                emulator, args.load_rate, args.load_seconds, args.load_workers
+            )
             _say("lateness under load", results["lateness_under_load"])
             if "ceiling" not in results:
                 load = results["lateness_under_load"]

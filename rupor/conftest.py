@@ -36,10 +36,14 @@ class Api:
         return self.client.get(f"/api/v1{path}", params, headers=self._headers())
 
     def post(self, path: str, data: Any) -> Any:
-        return self.client.post(f"/api/v1{path}", json.dumps(data), content_type="application/json", headers=self._headers())
+        return self.client.post(
+            f"/api/v1{path}", json.dumps(data), content_type="application/json", headers=self._headers()
+        )
 
     def patch(self, path: str, data: Any) -> Any:
-        return self.client.patch(f"/api/v1{path}", json.dumps(data), content_type="application/json", headers=self._headers())
+        return self.client.patch(
+            f"/api/v1{path}", json.dumps(data), content_type="application/json", headers=self._headers()
+        )
 
     def delete(self, path: str) -> Any:
         return self.client.delete(f"/api/v1{path}", headers=self._headers())

@@ -81,7 +81,9 @@ TEMPLATES = [
 ]
 
 if CONFIG.database_url:
-    DATABASES = {"default": dj_database_url.parse(CONFIG.database_url, conn_max_age=60, conn_health_checks=True)}
+    DATABASES = {
+        "default": dj_database_url.parse(CONFIG.database_url, conn_max_age=60, conn_health_checks=True)
+    }
 else:
     CONFIG.home.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -156,7 +158,9 @@ else:
 DEFAULT_FROM_EMAIL = CONFIG.default_from_email
 
 if CONFIG.redis_url:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CONFIG.redis_url}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CONFIG.redis_url}
+    }
 
 LOGGING = {
     "version": 1,

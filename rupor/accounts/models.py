@@ -19,7 +19,9 @@ ROLE_CHOICES = [(r.value, ROLE_LABELS[r]) for r in Role]
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
-        raise ValidationError(_("%(value)s is not a known time zone (e.g. Europe/Moscow)."), params={"value": value})
+        raise ValidationError(
+            _("%(value)s is not a known time zone (e.g. Europe/Moscow)."), params={"value": value}
+        )
 
 
 class UserManager(BaseUserManager["User"]):
@@ -71,7 +73,8 @@ class Workspace(models.Model):
     slug = models.SlugField(_("slug"), max_length=60, unique=True)
     timezone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_timezone])
     late_window_minutes = models.PositiveIntegerField(
-        _("late window (minutes)"), default=30,
+        _("late window (minutes)"),
+        default=30,
         help_text=_("A post that could not go out within this many minutes of its time is marked missed."),
     )
     approval = models.CharField(_("approval"), max_length=16, choices=Approval.choices, default=Approval.NONE)

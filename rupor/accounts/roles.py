@@ -62,8 +62,17 @@ class Perm(enum.StrEnum):
 _ALL = frozenset(Perm)
 _MANAGER = frozenset(
     {
-        Perm.WORKSPACE_VIEW, Perm.MEMBERS_VIEW, Perm.CHANNELS_VIEW, Perm.POSTS_VIEW, Perm.POSTS_INTERNAL, Perm.POSTS_EDIT,
-        Perm.POSTS_PUBLISH, Perm.POSTS_APPROVE, Perm.INBOX_VIEW, Perm.INBOX_REPLY, Perm.ANALYTICS_VIEW,
+        Perm.WORKSPACE_VIEW,
+        Perm.MEMBERS_VIEW,
+        Perm.CHANNELS_VIEW,
+        Perm.POSTS_VIEW,
+        Perm.POSTS_INTERNAL,
+        Perm.POSTS_EDIT,
+        Perm.POSTS_PUBLISH,
+        Perm.POSTS_APPROVE,
+        Perm.INBOX_VIEW,
+        Perm.INBOX_REPLY,
+        Perm.ANALYTICS_VIEW,
         Perm.REPORTS_VIEW,
     }
 )
@@ -72,12 +81,23 @@ PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.OWNER: _ALL,
     Role.ADMIN: _ALL - {Perm.WORKSPACE_DELETE, Perm.POSTS_CLIENT_REVIEW},
     Role.MANAGER: _MANAGER,
-    Role.EDITOR: frozenset({Perm.WORKSPACE_VIEW, Perm.CHANNELS_VIEW, Perm.POSTS_VIEW, Perm.POSTS_INTERNAL, Perm.POSTS_EDIT}),
+    Role.EDITOR: frozenset(
+        {Perm.WORKSPACE_VIEW, Perm.CHANNELS_VIEW, Perm.POSTS_VIEW, Perm.POSTS_INTERNAL, Perm.POSTS_EDIT}
+    ),
     Role.MODERATOR: frozenset({Perm.WORKSPACE_VIEW, Perm.CHANNELS_VIEW, Perm.INBOX_VIEW, Perm.INBOX_REPLY}),
     Role.ANALYST: frozenset(
-        {Perm.WORKSPACE_VIEW, Perm.CHANNELS_VIEW, Perm.POSTS_VIEW, Perm.POSTS_INTERNAL, Perm.ANALYTICS_VIEW, Perm.REPORTS_VIEW}
+        {
+            Perm.WORKSPACE_VIEW,
+            Perm.CHANNELS_VIEW,
+            Perm.POSTS_VIEW,
+            Perm.POSTS_INTERNAL,
+            Perm.ANALYTICS_VIEW,
+            Perm.REPORTS_VIEW,
+        }
     ),
-    Role.CLIENT: frozenset({Perm.WORKSPACE_VIEW, Perm.POSTS_VIEW, Perm.POSTS_CLIENT_REVIEW, Perm.REPORTS_VIEW}),
+    Role.CLIENT: frozenset(
+        {Perm.WORKSPACE_VIEW, Perm.POSTS_VIEW, Perm.POSTS_CLIENT_REVIEW, Perm.REPORTS_VIEW}
+    ),
 }
 
 #: Roles an actor of a given role may grant (and so also revoke).

@@ -73,7 +73,9 @@ def create_user(email: str, password: str | None, *, name: str = "") -> User:
     if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
         raise AccountsError(_("%(email)s is not an email address.") % {"email": repr(email)}, "email")
     if User.objects.filter(email=email).exists():
-        raise AccountsError(_("A user with the email %(email)s already exists.") % {"email": email}, "email", 409)
+        raise AccountsError(
+            _("A user with the email %(email)s already exists.") % {"email": email}, "email", 409
+        )
     if password is not None:
         from django.contrib.auth.password_validation import validate_password
         from django.core.exceptions import ValidationError
@@ -107,7 +109,8 @@ def create_workspace(name: str, owner: User, *, timezone: str = "UTC") -> Worksp
         validate_timezone(timezone)
     except Exception as exc:
         raise AccountsError(
-            _("%(value)s is not a known time zone (e.g. Europe/Moscow).") % {"value": repr(timezone)}, "timezone",
+            _("%(value)s is not a known time zone (e.g. Europe/Moscow).") % {"value": repr(timezone)},
+            "timezone",
         ) from exc
     with transaction.atomic():
         workspace = Workspace.objects.create(name=name, slug=_unique_slug(name), timezone=timezone)
@@ -115,7 +118,15 @@ def create_workspace(name: str, owner: User, *, timezone: str = "UTC") -> Worksp
         from rupor.planning.service import create_default_rubrics
 
         create_default_rubrics(workspace.pk)
-        record(workspace.pk, None, "workspace.create", "workspace", workspace.pk, f"created by {owner.email}", user_id=owner.pk)
+        record(
+            workspace.pk,
+            None,
+            "workspace.create",
+            "workspace",
+            workspace.pk,
+            f"created by {owner.email}",
+            user_id=owner.pk,
+        )
     return workspace
 
 
@@ -146,7 +157,9 @@ def actor_for_user(user: User, workspace: Workspace) -> Actor | None:
     return Actor(workspace.pk, role, user_id=user.pk, label=user.email)
 
 
-def update_workspace(actor: Actor, *, name: str, timezone: str, late_window_minutes: int, approval: str) -> Workspace:
+def update_workspace(
+    actor: Actor, *, name: str, timezone: str, late_window_minutes: int, approval: str
+) -> Workspace:
     """Change a workspace's name, time zone, late window and approval mode."""
     _require(actor, Perm.WORKSPACE_MANAGE)
     name = (name or "").strip()
@@ -156,7 +169,8 @@ def update_workspace(actor: Actor, *, name: str, timezone: str, late_window_minu
         validate_timezone(timezone)
     except Exception as exc:
         raise AccountsError(
-            _("%(value)s is not a known time zone (e.g. Europe/Moscow).") % {"value": repr(timezone)}, "timezone",
+            _("%(value)s is not a known time zone (e.g. Europe/Moscow).") % {"value": repr(timezone)},
+            "timezone",
         ) from exc
     if approval not in Workspace.Approval.values:
         raise AccountsError(_("%(value)s is not an approval mode.") % {"value": repr(approval)}, "approval")
@@ -166,7 +180,14 @@ def update_workspace(actor: Actor, *, name: str, timezone: str, late_window_minu
     workspace.name, workspace.timezone = name[:120], timezone
     workspace.late_window_minutes, workspace.approval = int(late_window_minutes), approval
     workspace.save(update_fields=["name", "timezone", "late_window_minutes", "approval"])
-    record(workspace.pk, actor, "workspace.update", "workspace", workspace.pk, f"{name} · {timezone} · {approval}")
+    record(
+        workspace.pk,
+        actor,
+        "workspace.update",
+        "workspace",
+        workspace.pk,
+        f"{name} · {timezone} · {approval}",
+    )
     return workspace
 
 
@@ -186,15 +207,20 @@ def add_member(actor: Actor, email: str, role: str) -> Membership:
         raise AccountsError(
             _("The %(role)s role cannot grant the %(new)s role.")
             % {"role": _role_name(actor.role), "new": _role_name(role_value)},
-            "role", 403,
+            "role",
+            403,
         )
     user = User.objects.filter(email=(email or "").strip().lower()).first()
     if user is None:
-        raise AccountsError(_("No user with the email %(email)s; invite them instead.") % {"email": email}, "email", 404)
+        raise AccountsError(
+            _("No user with the email %(email)s; invite them instead.") % {"email": email}, "email", 404
+        )
     try:
         membership = Membership.objects.create(workspace_id=actor.workspace_id, user=user, role=role_value)
     except IntegrityError as exc:
-        raise AccountsError(_("%(email)s is already a member of this workspace.") % {"email": email}, "email", 409) from exc
+        raise AccountsError(
+            _("%(email)s is already a member of this workspace.") % {"email": email}, "email", 409
+        ) from exc
     record(actor.workspace_id, actor, "member.add", "user", user.pk, f"{user.email} as {role_value.value}")
     return membership
 
@@ -208,8 +234,13 @@ def change_role(actor: Actor, membership_id: int, role: str) -> Membership:
     if not may_grant(actor.role, role_value) or not may_grant(actor.role, membership.role):
         raise AccountsError(
             _("The %(role)s role cannot change a member's role from %(old)s to %(new)s.")
-            % {"role": _role_name(actor.role), "old": _role_name(membership.role), "new": _role_name(role_value)},
-            "role", 403,
+            % {
+                "role": _role_name(actor.role),
+                "old": _role_name(membership.role),
+                "new": _role_name(role_value),
+            },
+            "role",
+            403,
         )
     if membership.role == Role.OWNER and role_value != Role.OWNER:
         _keep_an_owner(actor.workspace_id, membership)
@@ -242,7 +273,14 @@ def remove_member(actor: Actor, membership_id: int) -> int:
         revoked = ApiKey.objects.filter(
             workspace_id=actor.workspace_id, created_by_id=membership.user_id, revoked_at__isnull=True
         ).update(revoked_at=clock.now())
-        record(actor.workspace_id, actor, "member.remove", "user", membership.user_id, f"{revoked} API key(s) revoked")
+        record(
+            actor.workspace_id,
+            actor,
+            "member.remove",
+            "user",
+            membership.user_id,
+            f"{revoked} API key(s) revoked",
+        )
     return revoked
 
 
@@ -257,7 +295,11 @@ def _parse_role(role: str) -> Role:
         return Role(role)
     except ValueError as exc:
         allowed = ", ".join(r.value for r in Role)
-        raise AccountsError(_("%(value)s is not a role; use one of: %(allowed)s.") % {"value": repr(role), "allowed": allowed}, "role") from exc
+        raise AccountsError(
+            _("%(value)s is not a role; use one of: %(allowed)s.")
+            % {"value": repr(role), "allowed": allowed},
+            "role",
+        ) from exc
 
 
 # -- invitations -------------------------------------------------------------------------
@@ -274,22 +316,41 @@ def invite(actor: Actor, email: str, role: str) -> tuple[Invitation, str]:
         raise AccountsError(
             _("The %(role)s role cannot grant the %(new)s role.")
             % {"role": _role_name(actor.role), "new": _role_name(role_value)},
-            "role", 403,
+            "role",
+            403,
         )
     if Membership.objects.filter(workspace_id=actor.workspace_id, user__email=email).exists():
-        raise AccountsError(_("%(email)s is already a member of this workspace.") % {"email": email}, "email", 409)
+        raise AccountsError(
+            _("%(email)s is already a member of this workspace.") % {"email": email}, "email", 409
+        )
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
-        workspace_id=actor.workspace_id, email=email, role=role_value, token_hash=_hash(token),
-        invited_by_id=actor.user_id, expires_at=clock.now() + INVITATION_TTL,
+        workspace_id=actor.workspace_id,
+        email=email,
+        role=role_value,
+        token_hash=_hash(token),
+        invited_by_id=actor.user_id,
+        expires_at=clock.now() + INVITATION_TTL,
     )
-    record(actor.workspace_id, actor, "member.invite", "invitation", invitation.pk, f"{email} as {role_value.value}")
+    record(
+        actor.workspace_id,
+        actor,
+        "member.invite",
+        "invitation",
+        invitation.pk,
+        f"{email} as {role_value.value}",
+    )
     return invitation, token
 
 
 def find_invitation(token: str) -> Invitation | None:
     invitation = Invitation.objects.select_related("workspace").filter(token_hash=_hash(token or "")).first()
-    if invitation is None or invitation.accepted_at or invitation.revoked_at or invitation.expires_at < clock.now():
+    if (
+        invitation is None
+        or invitation.accepted_at
+        or invitation.revoked_at
+        or invitation.expires_at < clock.now()
+    ):
         return None
     return invitation
 
@@ -297,7 +358,10 @@ def find_invitation(token: str) -> Invitation | None:
 def pending_invitations(workspace_id: int) -> list[Invitation]:
     return list(
         Invitation.objects.filter(
-            workspace_id=workspace_id, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=clock.now()
+            workspace_id=workspace_id,
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=clock.now(),
         ).order_by("-created_at")
     )
 
@@ -316,10 +380,14 @@ def accept_invitation(token: str, user: User) -> Membership:
     with transaction.atomic():
         invitation = find_invitation(token)
         if invitation is None:
-            raise AccountsError(_("This invitation is invalid, used or expired; ask for a new one."), status=404)
+            raise AccountsError(
+                _("This invitation is invalid, used or expired; ask for a new one."), status=404
+            )
         if user.email.lower() != invitation.email.lower():
             raise AccountsError(
-                _("This invitation is for %(email)s. Sign in as %(email)s (or sign up with that address) to accept it.")
+                _(
+                    "This invitation is for %(email)s. Sign in as %(email)s (or sign up with that address) to accept it."
+                )
                 % {"email": invitation.email},
                 status=403,
             )
@@ -328,7 +396,15 @@ def accept_invitation(token: str, user: User) -> Membership:
         )
         invitation.accepted_at = clock.now()
         invitation.save(update_fields=["accepted_at"])
-        record(invitation.workspace_id, None, "member.join", "user", user.pk, f"{user.email} accepted an invitation", user_id=user.pk)
+        record(
+            invitation.workspace_id,
+            None,
+            "member.join",
+            "user",
+            user.pk,
+            f"{user.email} accepted an invitation",
+            user_id=user.pk,
+        )
     return membership
 
 
@@ -344,13 +420,18 @@ def create_api_key(actor: Actor | None, workspace: Workspace, role: str, *, name
         raise AccountsError(
             _("The %(role)s role cannot create a key with the %(new)s role.")
             % {"role": _role_name(actor.role), "new": _role_name(role_value)},
-            "role", 403,
+            "role",
+            403,
         )
     key = API_KEY_PREFIX + secrets.token_urlsafe(32)
     prefix = key[:12]
     row = ApiKey.objects.create(
-        workspace=workspace, name=(name or f"{role_value.value} key")[:100], role=role_value, prefix=prefix,
-        key_hash=_hash(key), created_by_id=actor.user_id if actor else None,
+        workspace=workspace,
+        name=(name or f"{role_value.value} key")[:100],
+        role=role_value,
+        prefix=prefix,
+        key_hash=_hash(key),
+        created_by_id=actor.user_id if actor else None,
     )
     record(workspace.pk, actor, "apikey.create", "apikey", row.pk, f"{row.name} ({role_value.value})")
     return NewApiKey(row.pk, key, prefix, role_value)
@@ -375,7 +456,9 @@ def api_keys(workspace_id: int) -> list[ApiKey]:
 
 def revoke_api_key(actor: Actor, key_id: int) -> None:
     _require(actor, Perm.APIKEYS_MANAGE)
-    updated = ApiKey.objects.filter(pk=key_id, workspace_id=actor.workspace_id, revoked_at__isnull=True).update(revoked_at=clock.now())
+    updated = ApiKey.objects.filter(
+        pk=key_id, workspace_id=actor.workspace_id, revoked_at__isnull=True
+    ).update(revoked_at=clock.now())
     if not updated:
         raise AccountsError(_("No such API key."), status=404)
     record(actor.workspace_id, actor, "apikey.revoke", "apikey", key_id, "")
@@ -385,12 +468,21 @@ def revoke_api_key(actor: Actor, key_id: int) -> None:
 
 
 def record(
-    workspace_id: int, actor: Actor | None, action: str, object_type: str = "", object_id: object = "",
-    summary: str = "", *, user_id: int | None = None,
+    workspace_id: int,
+    actor: Actor | None,
+    action: str,
+    object_type: str = "",
+    object_id: object = "",
+    summary: str = "",
+    *,
+    user_id: int | None = None,
 ) -> None:
     AuditEntry.objects.create(
         workspace_id=workspace_id,
         actor_id=actor.user_id if actor else user_id,
         actor_label=actor.label if actor else "",
-        action=action, object_type=object_type, object_id=str(object_id), summary=summary[:300],
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        summary=summary[:300],
     )

@@ -38,16 +38,34 @@ def run_due(now: dt.datetime, *, interval: dt.timedelta = INTERVAL) -> int:
     cutoff = now - interval
     done = 0
     live = Channel.live.filter(status=Channel.Status.ACTIVE, network__in=available).order_by("id")
-    last_channel = dict(ChannelMetricReading.objects.filter(source="poll").values("channel_id")
-                        .annotate(at=Max("read_at")).values_list("channel_id", "at"))
-    last_post = dict(PostMetricReading.objects.filter(source="poll").values("channel_id")
-                     .annotate(at=Max("read_at")).values_list("channel_id", "at"))
+    last_channel = dict(
+        ChannelMetricReading.objects.filter(source="poll")
+        .values("channel_id")
+        .annotate(at=Max("read_at"))
+        .values_list("channel_id", "at")
+    )
+    last_post = dict(
+        PostMetricReading.objects.filter(source="poll")
+        .values("channel_id")
+        .annotate(at=Max("read_at"))
+        .values_list("channel_id", "at")
+    )
     for channel in live:
-        if channel.last_error_job == JOB and channel.last_error_at is not None and channel.last_error_at >= cutoff:
+        if (
+            channel.last_error_job == JOB
+            and channel.last_error_at is not None
+            and channel.last_error_at >= cutoff
+        ):
             continue  # failed within the interval: not again before the next one
         caps = registry.adapter(channel.network).capabilities
-        due_channel = Capability.CHANNEL_METRICS in caps and (last_channel.get(channel.pk) or dt.datetime.min.replace(tzinfo=dt.UTC)) < cutoff
-        due_posts = Capability.POST_METRICS in caps and (last_post.get(channel.pk) or dt.datetime.min.replace(tzinfo=dt.UTC)) < cutoff
+        due_channel = (
+            Capability.CHANNEL_METRICS in caps
+            and (last_channel.get(channel.pk) or dt.datetime.min.replace(tzinfo=dt.UTC)) < cutoff
+        )
+        due_posts = (
+            Capability.POST_METRICS in caps
+            and (last_post.get(channel.pk) or dt.datetime.min.replace(tzinfo=dt.UTC)) < cutoff
+        )
         if not (due_channel or due_posts):
             continue
         try:
@@ -66,8 +84,10 @@ def run_due(now: dt.datetime, *, interval: dt.timedelta = INTERVAL) -> int:
             # One channel's unexpected failure never stops the others.
             log.exception("measuring channel %s failed unexpectedly", channel.pk)
             channels.record_job_error(
-                channel.pk, JOB,
-                _("Collecting statistics failed unexpectedly (%(kind)s); see the server log.") % {"kind": type(exc).__name__},
+                channel.pk,
+                JOB,
+                _("Collecting statistics failed unexpectedly (%(kind)s); see the server log.")
+                % {"kind": type(exc).__name__},
             )
         else:
             channels.clear_job_error(channel.pk, JOB)

@@ -31,7 +31,9 @@ class PostMetricReading(models.Model):
 
     class Meta:
         ordering = ["read_at", "id"]
-        indexes = [models.Index(fields=["channel", "remote_post_id", "read_at"], name="post_reading_series_idx")]
+        indexes = [
+            models.Index(fields=["channel", "remote_post_id", "read_at"], name="post_reading_series_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.remote_post_id} at {self.read_at:%Y-%m-%d %H:%M}"
@@ -76,7 +78,9 @@ class MemberEvent(models.Model):
 
     class Meta:
         ordering = ["occurred_at", "id"]
-        constraints = [models.UniqueConstraint(fields=["channel", "kind", "remote_id"], name="member_event_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "kind", "remote_id"], name="member_event_once")
+        ]
         indexes = [models.Index(fields=["channel", "occurred_at"], name="member_event_series_idx")]
 
     def __str__(self) -> str:

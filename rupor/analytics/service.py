@@ -39,7 +39,7 @@ ENGAGEMENT_SET = "likes + reposts + comments (Telegram: likes = the sum of emoji
 FORMULAS: dict[str, str] = {
     "er_reach": "ERR (engagement rate by reach) = (likes + reposts + comments) / reach x 100%",
     "er_followers": "ERpost (engagement rate by followers, Popsters) = (likes + reposts + comments) / followers x 100%; "
-                    "followers = the channel's latest member count read at or before the post's reading",
+    "followers = the channel's latest member count read at or before the post's reading",
     "er_views": "ERview (engagement rate by views, Popsters) = (likes + reposts + comments) / views x 100%",
     "growth_rate": "Follower growth rate = (members at end - members at start) / members at start x 100%",
     "net_growth": "Net growth = members at end - members at start",
@@ -70,15 +70,23 @@ class PublishedPost:
 
 def _published(qs: Any) -> list[PublishedPost]:
     return [
-        PublishedPost(target_id=t.pk, post_id=t.variant.post_id, variant_id=t.variant_id, channel_id=t.channel_id,
-                      remote_id=t.remote_id, published_at=t.published_at)
+        PublishedPost(
+            target_id=t.pk,
+            post_id=t.variant.post_id,
+            variant_id=t.variant_id,
+            channel_id=t.channel_id,
+            remote_id=t.remote_id,
+            published_at=t.published_at,
+        )
         for t in qs.select_related("variant")
     ]
 
 
 def published_posts(channel_id: int, *, since: dt.datetime | None = None) -> list[PublishedPost]:
     """Posts Rupor published on a channel (newest first), optionally only those since ``since``."""
-    qs = PublicationTarget.objects.filter(channel_id=channel_id, state=TargetState.PUBLISHED).exclude(remote_id="")
+    qs = PublicationTarget.objects.filter(channel_id=channel_id, state=TargetState.PUBLISHED).exclude(
+        remote_id=""
+    )
     if since is not None:
         qs = qs.filter(published_at__gte=since)
     return _published(qs.order_by("-published_at", "-id"))
@@ -92,7 +100,9 @@ def find_published(channel_id: int, remote_post_id: str) -> PublishedPost | None
     exact = _published(qs.filter(remote_id=remote_post_id)[:1])
     if exact:
         return exact[0]
-    for post in _published(qs.filter(remote_id__contains=",").filter(remote_id__contains=remote_post_id)[:20]):
+    for post in _published(
+        qs.filter(remote_id__contains=",").filter(remote_id__contains=remote_post_id)[:20]
+    ):
         if remote_post_id in post.remote_id.split(","):
             return post
     return None
@@ -110,9 +120,11 @@ def _channel_and_adapter(channel_id: int, capability: Capability | None) -> tupl
         raise AnalyticsError(_("Rupor cannot talk to %(network)s yet.") % {"network": name}, status=422)
     adapter = registry.adapter(channel.network)
     if capability is not None and capability not in adapter.capabilities:
-        refusal = {Capability.POST_METRICS: _("%(network)s does not let Rupor read post statistics."),
-                   Capability.CHANNEL_METRICS: _("%(network)s does not let Rupor read channel statistics."),
-                   Capability.PUBLIC_PAGES: _("%(network)s does not let Rupor read other public pages.")}.get(capability)
+        refusal = {
+            Capability.POST_METRICS: _("%(network)s does not let Rupor read post statistics."),
+            Capability.CHANNEL_METRICS: _("%(network)s does not let Rupor read channel statistics."),
+            Capability.PUBLIC_PAGES: _("%(network)s does not let Rupor read other public pages."),
+        }.get(capability)
         if refusal is None:
             refusal = _("%(network)s does not let Rupor read %(what)s.")
         raise AnalyticsError(refusal % {"network": name, "what": capability.value}, status=422)
@@ -142,13 +154,27 @@ def collect_post_metrics(channel_id: int, *, days: int = COLLECT_DAYS) -> Collec
     rows = []
     for m in metrics:
         post = by_remote.get(m.remote_id)
-        rows.append(PostMetricReading(
-            workspace_id=channel.workspace_id, channel_id=channel.pk, target_id=post.target_id if post else None,
-            remote_post_id=m.remote_id, read_at=now, likes=m.likes, reposts=m.reposts, comments=m.comments,
-            views=m.views, reach=m.reach, reactions=dict(m.reactions), extra=dict(m.extra), source="poll",
-        ))
+        rows.append(
+            PostMetricReading(
+                workspace_id=channel.workspace_id,
+                channel_id=channel.pk,
+                target_id=post.target_id if post else None,
+                remote_post_id=m.remote_id,
+                read_at=now,
+                likes=m.likes,
+                reposts=m.reposts,
+                comments=m.comments,
+                views=m.views,
+                reach=m.reach,
+                reactions=dict(m.reactions),
+                extra=dict(m.extra),
+                source="poll",
+            )
+        )
     PostMetricReading.objects.bulk_create(rows)
-    return CollectResult(channel_id, len(rows), tuple(_missing_notes(channel.network, rows[-1]) if rows else ()))
+    return CollectResult(
+        channel_id, len(rows), tuple(_missing_notes(channel.network, rows[-1]) if rows else ())
+    )
 
 
 def collect_channel_metrics(channel_id: int) -> CollectResult:
@@ -159,14 +185,22 @@ def collect_channel_metrics(channel_id: int) -> CollectResult:
     except errors.READ_ERRORS as exc:
         raise network_failure(errors.as_network_error(exc, adapter.display_name)) from exc
     ChannelMetricReading.objects.create(
-        workspace_id=channel.workspace_id, channel_id=channel.pk, read_at=clock.now(), members=m.members,
-        joins=m.joins, leaves=m.leaves, extra=dict(m.extra), source="poll",
+        workspace_id=channel.workspace_id,
+        channel_id=channel.pk,
+        read_at=clock.now(),
+        members=m.members,
+        joins=m.joins,
+        leaves=m.leaves,
+        extra=dict(m.extra),
+        source="poll",
     )
     notes = []
     name = registry.DISPLAY_NAMES.get(channel.network, channel.network)
     if m.joins is None:
         notes.append(
-            _("%(network)s does not report joins and leaves on request; Rupor counts those it receives as events.")
+            _(
+                "%(network)s does not report joins and leaves on request; Rupor counts those it receives as events."
+            )
             % {"network": name}
         )
     return CollectResult(channel_id, 1, tuple(notes))
@@ -190,9 +224,12 @@ def record_member_events(channel_id: int, changes: Iterable[MemberChange]) -> in
         try:
             with transaction.atomic():
                 MemberEvent.objects.create(
-                    workspace_id=channel.workspace_id, channel_id=channel_id, remote_id=change.remote_id[:200],
+                    workspace_id=channel.workspace_id,
+                    channel_id=channel_id,
+                    remote_id=change.remote_id[:200],
                     kind=MemberEvent.Kind.JOIN if change.joined else MemberEvent.Kind.LEAVE,
-                    person_remote_id=change.person_remote_id[:200], occurred_at=change.occurred_at,
+                    person_remote_id=change.person_remote_id[:200],
+                    occurred_at=change.occurred_at,
                 )
             new += 1
         except IntegrityError:
@@ -209,14 +246,20 @@ def record_reactions(channel_id: int, remote_post_id: str, counts: dict[str, int
     channel = Channel.objects.filter(pk=channel_id).first()
     if channel is None:
         return False
-    if PostMetricReading.objects.filter(channel_id=channel_id, remote_post_id=remote_post_id, read_at=at,
-                                        source="event", reactions=counts).exists():
+    if PostMetricReading.objects.filter(
+        channel_id=channel_id, remote_post_id=remote_post_id, read_at=at, source="event", reactions=counts
+    ).exists():
         return False
     post = find_published(channel_id, remote_post_id)
     PostMetricReading.objects.create(
-        workspace_id=channel.workspace_id, channel_id=channel_id, target_id=post.target_id if post else None,
-        remote_post_id=(post.remote_id if post else remote_post_id), read_at=at, likes=sum(counts.values()),
-        reactions=dict(counts), source="event",
+        workspace_id=channel.workspace_id,
+        channel_id=channel_id,
+        target_id=post.target_id if post else None,
+        remote_post_id=(post.remote_id if post else remote_post_id),
+        read_at=at,
+        likes=sum(counts.values()),
+        reactions=dict(counts),
+        source="event",
     )
     return True
 
@@ -236,9 +279,13 @@ def engagements(likes: int | None, reposts: int | None, comments: int | None) ->
     return sum(parts) if parts else None
 
 
-_FIELD_WORDS = {"views": gettext_noop("view counts"), "reach": gettext_noop("reach"),
-                "likes": gettext_noop("likes or reactions"), "reposts": gettext_noop("reposts"),
-                "comments": gettext_noop("comment counts")}  # translated where they are used
+_FIELD_WORDS = {
+    "views": gettext_noop("view counts"),
+    "reach": gettext_noop("reach"),
+    "likes": gettext_noop("likes or reactions"),
+    "reposts": gettext_noop("reposts"),
+    "comments": gettext_noop("comment counts"),
+}  # translated where they are used
 
 
 def _missing_notes(network: str, reading: PostMetricReading) -> list[str]:
@@ -247,8 +294,12 @@ def _missing_notes(network: str, reading: PostMetricReading) -> list[str]:
     if not missing:
         return []
     words = ", ".join(_(_FIELD_WORDS[f]) for f in missing)
-    return [_("%(network)s does not give Rupor %(figures)s for this post; no number is shown rather than a guess.")
-            % {"network": name, "figures": words}]
+    return [
+        _(
+            "%(network)s does not give Rupor %(figures)s for this post; no number is shown rather than a guess."
+        )
+        % {"network": name, "figures": words}
+    ]
 
 
 @dataclass(frozen=True)
@@ -284,10 +335,17 @@ class PostSummary:
 
 
 def _followers_at(channel_id: int, at: dt.datetime) -> int | None:
-    reading = (ChannelMetricReading.objects.filter(channel_id=channel_id, read_at__lte=at, members__isnull=False)
-               .order_by("-read_at", "-id").first())
+    reading = (
+        ChannelMetricReading.objects.filter(channel_id=channel_id, read_at__lte=at, members__isnull=False)
+        .order_by("-read_at", "-id")
+        .first()
+    )
     if reading is None:  # read the channel after the post: still the best figure we have
-        reading = ChannelMetricReading.objects.filter(channel_id=channel_id, members__isnull=False).order_by("read_at", "id").first()
+        reading = (
+            ChannelMetricReading.objects.filter(channel_id=channel_id, members__isnull=False)
+            .order_by("read_at", "id")
+            .first()
+        )
     return reading.members if reading else None
 
 
@@ -322,33 +380,73 @@ def post_summary(workspace_id: int, post_id: int) -> PostSummary:
     from rupor.planning import service as planning
 
     planning.get_post(workspace_id, post_id)  # 404 for other workspaces
-    targets = (PublicationTarget.objects.filter(workspace_id=workspace_id, variant__post_id=post_id)
-               .select_related("channel").order_by("id"))
+    targets = (
+        PublicationTarget.objects.filter(workspace_id=workspace_id, variant__post_id=post_id)
+        .select_related("channel")
+        .order_by("id")
+    )
     out = []
     for t in targets:
-        readings = list(PostMetricReading.objects.filter(channel_id=t.channel_id, target_id=t.pk).order_by("-read_at", "-id")[:10])
+        readings = list(
+            PostMetricReading.objects.filter(channel_id=t.channel_id, target_id=t.pk).order_by(
+                "-read_at", "-id"
+            )[:10]
+        )
         count = PostMetricReading.objects.filter(channel_id=t.channel_id, target_id=t.pk).count()
         name = registry.DISPLAY_NAMES.get(t.channel.network, t.channel.network)
         if not readings:
-            note = (_("Not measured yet on %(network)s.") if t.state == TargetState.PUBLISHED
-                    else _("Not published on %(network)s, so there is nothing to measure.")) % {"network": name}
-            out.append(VariantMetrics(variant_id=t.variant_id, target_id=t.pk, channel_id=t.channel_id,
-                                      network=t.channel.network, remote_id=t.remote_id, readings=0, notes=(note,)))
+            note = (
+                _("Not measured yet on %(network)s.")
+                if t.state == TargetState.PUBLISHED
+                else _("Not published on %(network)s, so there is nothing to measure.")
+            ) % {"network": name}
+            out.append(
+                VariantMetrics(
+                    variant_id=t.variant_id,
+                    target_id=t.pk,
+                    channel_id=t.channel_id,
+                    network=t.channel.network,
+                    remote_id=t.remote_id,
+                    readings=0,
+                    notes=(note,),
+                )
+            )
             continue
         m = _merge(readings)
         e = engagements(m.get("likes"), m.get("reposts"), m.get("comments"))
         followers = _followers_at(t.channel_id, m["read_at"])
-        merged = PostMetricReading(**{k: m.get(k) for k in ("likes", "reposts", "comments", "views", "reach")})
+        merged = PostMetricReading(
+            **{k: m.get(k) for k in ("likes", "reposts", "comments", "views", "reach")}
+        )
         notes = _missing_notes(t.channel.network, merged)
         if followers is None:
-            notes.append(_("The channel's member count has not been read yet, so the rate by followers is unknown."))
-        out.append(VariantMetrics(
-            variant_id=t.variant_id, target_id=t.pk, channel_id=t.channel_id, network=t.channel.network,
-            remote_id=t.remote_id, readings=count, read_at=m["read_at"], likes=m.get("likes"), reposts=m.get("reposts"),
-            comments=m.get("comments"), views=m.get("views"), reach=m.get("reach"), reactions=m["reactions"],
-            extra=m["extra"], engagements=e, followers=followers, er_reach=_pct(e, m.get("reach")),
-            er_followers=_pct(e, followers), er_views=_pct(e, m.get("views")), notes=tuple(notes),
-        ))
+            notes.append(
+                _("The channel's member count has not been read yet, so the rate by followers is unknown.")
+            )
+        out.append(
+            VariantMetrics(
+                variant_id=t.variant_id,
+                target_id=t.pk,
+                channel_id=t.channel_id,
+                network=t.channel.network,
+                remote_id=t.remote_id,
+                readings=count,
+                read_at=m["read_at"],
+                likes=m.get("likes"),
+                reposts=m.get("reposts"),
+                comments=m.get("comments"),
+                views=m.get("views"),
+                reach=m.get("reach"),
+                reactions=m["reactions"],
+                extra=m["extra"],
+                engagements=e,
+                followers=followers,
+                er_reach=_pct(e, m.get("reach")),
+                er_followers=_pct(e, followers),
+                er_views=_pct(e, m.get("views")),
+                notes=tuple(notes),
+            )
+        )
     return PostSummary(post_id=post_id, variants=tuple(out))
 
 
@@ -374,7 +472,9 @@ class ChannelGrowth:
     joins: int
     leaves: int
     notes: tuple[str, ...] = ()
-    formulas: dict[str, str] = field(default_factory=lambda: {k: FORMULAS[k] for k in ("net_growth", "growth_rate")})
+    formulas: dict[str, str] = field(
+        default_factory=lambda: {k: FORMULAS[k] for k in ("net_growth", "growth_rate")}
+    )
 
 
 def channel_growth(workspace_id: int, channel_id: int, start: dt.datetime, end: dt.datetime) -> ChannelGrowth:
@@ -385,8 +485,11 @@ def channel_growth(workspace_id: int, channel_id: int, start: dt.datetime, end: 
     if end < start:
         raise AnalyticsError(_("The end must not be before the start."), "end")
     channel = channels.get_channel(workspace_id, channel_id)
-    readings = list(ChannelMetricReading.objects.filter(channel_id=channel_id, read_at__gte=start, read_at__lte=end,
-                                                        source="poll").order_by("read_at", "id")[:5000])
+    readings = list(
+        ChannelMetricReading.objects.filter(
+            channel_id=channel_id, read_at__gte=start, read_at__lte=end, source="poll"
+        ).order_by("read_at", "id")[:5000]
+    )
     points = tuple(GrowthPoint(r.read_at, r.members, r.joins, r.leaves) for r in readings)
     with_members = [r.members for r in readings if r.members is not None]
     first = with_members[0] if with_members else None
@@ -395,11 +498,21 @@ def channel_growth(workspace_id: int, channel_id: int, start: dt.datetime, end: 
     events = MemberEvent.objects.filter(channel_id=channel_id, occurred_at__gte=start, occurred_at__lte=end)
     notes = []
     if len(with_members) < 2:
-        notes.append(_("Fewer than two member counts were read in this period, so growth cannot be computed yet."))
+        notes.append(
+            _("Fewer than two member counts were read in this period, so growth cannot be computed yet.")
+        )
     return ChannelGrowth(
-        channel_id=channel_id, network=channel.network, start=start, end=end, points=points, members_start=first,
-        members_end=last, net_growth=net, growth_rate=_pct(net, first) if len(with_members) >= 2 else None,
-        joins=events.filter(kind=MemberEvent.Kind.JOIN).count(), leaves=events.filter(kind=MemberEvent.Kind.LEAVE).count(),
+        channel_id=channel_id,
+        network=channel.network,
+        start=start,
+        end=end,
+        points=points,
+        members_start=first,
+        members_end=last,
+        net_growth=net,
+        growth_rate=_pct(net, first) if len(with_members) >= 2 else None,
+        joins=events.filter(kind=MemberEvent.Kind.JOIN).count(),
+        leaves=events.filter(kind=MemberEvent.Kind.LEAVE).count(),
         notes=tuple(notes),
     )
 
@@ -443,13 +556,27 @@ def competitor_page(actor: Actor, channel_id: int, handle: str) -> CompetitorPag
     except errors.NetworkError as exc:
         raise network_failure(exc) from exc
     posts = tuple(
-        CompetitorPost(remote_id=p.remote_id, text=p.text, published_at=p.published_at, likes=p.likes, reposts=p.reposts,
-                       comments=p.comments, views=p.views, url=p.url,
-                       er_followers=_pct(engagements(p.likes, p.reposts, p.comments), page.members))
+        CompetitorPost(
+            remote_id=p.remote_id,
+            text=p.text,
+            published_at=p.published_at,
+            likes=p.likes,
+            reposts=p.reposts,
+            comments=p.comments,
+            views=p.views,
+            url=p.url,
+            er_followers=_pct(engagements(p.likes, p.reposts, p.comments), page.members),
+        )
         for p in page.posts
     )
     total = [engagements(p.likes, p.reposts, p.comments) for p in posts]
     known = [e for e in total if e is not None]
     average = _pct(sum(known), page.members * len(known)) if known and page.members else None
-    return CompetitorPage(remote_id=page.remote_id, name=page.name, members=page.members, url=page.url, posts=posts,
-                          average_er_followers=average)
+    return CompetitorPage(
+        remote_id=page.remote_id,
+        name=page.name,
+        members=page.members,
+        url=page.url,
+        posts=posts,
+        average_er_followers=average,
+    )

@@ -55,7 +55,9 @@ def test_vk_post_metrics_collected_twice_are_two_readings_with_rates(vk, vk_emu)
     assert variant["views"] == readings[1].views
     e = (variant["likes"] or 0) + (variant["reposts"] or 0) + (variant["comments"] or 0)
     assert variant["engagements"] == e
-    assert variant["followers"] == ChannelMetricReading.objects.filter(channel=channel).latest("read_at").members
+    assert (
+        variant["followers"] == ChannelMetricReading.objects.filter(channel=channel).latest("read_at").members
+    )
     if variant["followers"]:
         assert variant["er_followers"] == pytest.approx(e / variant["followers"] * 100, abs=1e-3)
     if variant["reach"]:
@@ -76,19 +78,31 @@ def test_vk_channel_growth_and_member_events_counted_once(vk, vk_emu, settings):
     from rupor.inbox import hooks
 
     path = hooks.hook_path(channel)
-    join = {"type": "group_join", "group_id": 1, "event_id": "join-77", "v": "5.199",
-            "object": {"user_id": 10077, "join_type": "join"}, "secret": "rupor-demo-secret"}
+    join = {
+        "type": "group_join",
+        "group_id": 1,
+        "event_id": "join-77",
+        "v": "5.199",
+        "object": {"user_id": 10077, "join_type": "join"},
+        "secret": "rupor-demo-secret",
+    }
     for _ in range(2):
         assert Client().post(path, json.dumps(join), content_type="application/json").status_code == 200
     assert MemberEvent.objects.filter(channel=channel).count() == 1
-    res = api.get(f"/channels/{channel.pk}/metrics", start=start.isoformat(), end=(clock.now() + dt.timedelta(minutes=1)).isoformat())
+    res = api.get(
+        f"/channels/{channel.pk}/metrics",
+        start=start.isoformat(),
+        end=(clock.now() + dt.timedelta(minutes=1)).isoformat(),
+    )
     assert res.status_code == 200, res.content
     body = res.json()
     assert len(body["points"]) == 2
     assert body["members_end"] - body["members_start"] == body["net_growth"]
     assert body["joins"] == 1
     if body["members_start"]:
-        assert body["growth_rate"] == pytest.approx(body["net_growth"] / body["members_start"] * 100, abs=1e-3)
+        assert body["growth_rate"] == pytest.approx(
+            body["net_growth"] / body["members_start"] * 100, abs=1e-3
+        )
     assert "growth" in body["formulas"]["growth_rate"].lower()
     bad = api.get(f"/channels/{channel.pk}/metrics", start="2025-01-02T00:00:00Z", end="2025-01-01T00:00:00Z")
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "end"
@@ -145,9 +159,12 @@ def test_roles_and_other_workspaces(vk, make_workspace, api_for):
     ws, channel, access, analyst = vk
     target = publish(channel, access, "Role metrics")
     post_id = target.variant.post_id
-    endpoints = [("get", f"/posts/{post_id}/metrics"), ("get", f"/channels/{channel.pk}/metrics"),
-                 ("post", f"/channels/{channel.pk}/metrics/collect"),
-                 ("get", f"/channels/{channel.pk}/competitors/{vk_testing.COMPETITOR_HANDLE}")]
+    endpoints = [
+        ("get", f"/posts/{post_id}/metrics"),
+        ("get", f"/channels/{channel.pk}/metrics"),
+        ("post", f"/channels/{channel.pk}/metrics/collect"),
+        ("get", f"/channels/{channel.pk}/competitors/{vk_testing.COMPETITOR_HANDLE}"),
+    ]
     for role in ("editor", "moderator", "client"):
         api = api_for(ws, role)
         for method, path in endpoints:

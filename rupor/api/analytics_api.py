@@ -24,11 +24,6 @@ router = Router(tags=["analytics"])
 ERRORS: dict[int, Any] = dict.fromkeys((400, 401, 403, 404, 409, 422, 429, 502), ErrorOut)
 
 
-
-
-
-
-
 class VariantMetricsOut(Schema):
     variant_id: int
     target_id: int
@@ -116,32 +111,49 @@ class CompetitorOut(Schema):
     formula: str
 
 
-@router.get("/posts/{post_id}/metrics", response={200: PostMetricsOut, **ERRORS}, summary="Latest figures of each variant, with engagement rates")
+@router.get(
+    "/posts/{post_id}/metrics",
+    response={200: PostMetricsOut, **ERRORS},
+    summary="Latest figures of each variant, with engagement rates",
+)
 def post_metrics(request: HttpRequest, post_id: int) -> Any:
     who = _need(request, Perm.ANALYTICS_VIEW)
     return dataclasses.asdict(analytics.post_summary(who.workspace_id, post_id))
 
 
-@router.get("/channels/{channel_id}/metrics", response={200: ChannelGrowthOut, **ERRORS}, summary="Members, joins and leaves over a period (default: the last 30 days)")
+@router.get(
+    "/channels/{channel_id}/metrics",
+    response={200: ChannelGrowthOut, **ERRORS},
+    summary="Members, joins and leaves over a period (default: the last 30 days)",
+)
 def channel_metrics(request: HttpRequest, channel_id: int, filters: Query[GrowthFilters]) -> Any:
     who = _need(request, Perm.ANALYTICS_VIEW)
     end = filters.end or clock.now()
     start = filters.start or end - dt.timedelta(days=30)
     if start.tzinfo is None or end.tzinfo is None:
         raise ApiError(422, "Give start and end with a time zone (e.g. 2025-01-01T00:00:00Z).", "start")
-    start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)  # no database sees an offset it cannot store
+    start, end = (
+        start.astimezone(dt.UTC),
+        end.astimezone(dt.UTC),
+    )  # no database sees an offset it cannot store
     return dataclasses.asdict(analytics.channel_growth(who.workspace_id, channel_id, start, end))
 
 
-@router.post("/channels/{channel_id}/metrics/collect", response={200: CollectOut, **ERRORS}, summary="Read the channel's and its posts' figures now")
+@router.post(
+    "/channels/{channel_id}/metrics/collect",
+    response={200: CollectOut, **ERRORS},
+    summary="Read the channel's and its posts' figures now",
+)
 def collect(request: HttpRequest, channel_id: int) -> Any:
     who = _need(request, Perm.ANALYTICS_VIEW)
     channels.get_channel(who.workspace_id, channel_id)
     counts = {"channel_readings": 0, "post_readings": 0}
     notes: list[str] = []
     failures: list[analytics.AnalyticsError] = []
-    for key, collect_fn in (("channel_readings", analytics.collect_channel_metrics),
-                            ("post_readings", analytics.collect_post_metrics)):
+    for key, collect_fn in (
+        ("channel_readings", analytics.collect_channel_metrics),
+        ("post_readings", analytics.collect_post_metrics),
+    ):
         try:
             result = collect_fn(channel_id)
         except analytics.AnalyticsError as exc:
@@ -156,7 +168,11 @@ def collect(request: HttpRequest, channel_id: int) -> Any:
     return {"channel_id": channel_id, **counts, "notes": notes}
 
 
-@router.get("/channels/{channel_id}/competitors/{handle}", response={200: CompetitorOut, **ERRORS}, summary="Read another public page through this channel")
+@router.get(
+    "/channels/{channel_id}/competitors/{handle}",
+    response={200: CompetitorOut, **ERRORS},
+    summary="Read another public page through this channel",
+)
 def competitor(request: HttpRequest, channel_id: int, handle: str) -> Any:
     who = _need(request, Perm.ANALYTICS_VIEW)
     return dataclasses.asdict(analytics.competitor_page(who, channel_id, handle))

@@ -45,7 +45,9 @@ def install(api: NinjaAPI) -> None:
     @api.exception_handler(AuthenticationError)
     def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
         return api.create_response(
-            request, body("Authentication required: send 'Authorization: Bearer <API key>' or log in."), status=401
+            request,
+            body("Authentication required: send 'Authorization: Bearer <API key>' or log in."),
+            status=401,
         )
 
     @api.exception_handler(Http404)
@@ -65,7 +67,9 @@ def install(api: NinjaAPI) -> None:
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         if isinstance(exc.__cause__, ApiError):  # our parser's refusal, wrapped by django-ninja
             return api_error(request, exc.__cause__)
-        return api.create_response(request, body(str(exc.message) if hasattr(exc, "message") else str(exc)), status=exc.status_code)
+        return api.create_response(
+            request, body(str(exc.message) if hasattr(exc, "message") else str(exc)), status=exc.status_code
+        )
 
     @api.exception_handler(ApiError)
     def api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:

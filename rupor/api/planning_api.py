@@ -62,7 +62,9 @@ def instant(who: accounts.Actor, value: dt.datetime, field: str) -> dt.datetime:
         raise PlanningError(str(exc), field) from exc
 
 
-def _period(who: accounts.Actor, start: dt.datetime | None, end: dt.datetime | None, days: int = 30) -> tuple[dt.datetime, dt.datetime]:
+def _period(
+    who: accounts.Actor, start: dt.datetime | None, end: dt.datetime | None, days: int = 30
+) -> tuple[dt.datetime, dt.datetime]:
     begin = instant(who, start, "start") if start else clock.now()
     finish = instant(who, end, "end") if end else begin + dt.timedelta(days=days)
     return begin, finish
@@ -84,10 +86,15 @@ def _upload(request: HttpRequest, limit: int) -> UploadedFile:
 FILE_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {"multipart/form-data": {"schema": {
-            "type": "object", "required": ["file"],
-            "properties": {"file": {"type": "string", "format": "binary"}},
-        }}},
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
     },
 }
 
@@ -119,30 +126,56 @@ class RubricOut(Schema):
 
 
 def _rubric_out(r: Rubric) -> dict[str, Any]:
-    return {"id": r.pk, "name": r.name, "color": r.color, "target_share": r.target_share, "is_selling": r.is_selling, "position": r.position}
+    return {
+        "id": r.pk,
+        "name": r.name,
+        "color": r.color,
+        "target_share": r.target_share,
+        "is_selling": r.is_selling,
+        "position": r.position,
+    }
 
 
-@router.get("/plan/rubrics", response={200: list[RubricOut], **ERR}, tags=["plan"], summary="Rubrics with their target shares")
+@router.get(
+    "/plan/rubrics",
+    response={200: list[RubricOut], **ERR},
+    tags=["plan"],
+    summary="Rubrics with their target shares",
+)
 def list_rubrics(request: HttpRequest) -> Any:
     who = _need(request, Perm.POSTS_VIEW)
     return [_rubric_out(r) for r in mix.list_rubrics(who.workspace_id)]
 
 
 def _rubric_input(payload: RubricIn) -> mix.RubricInput:
-    return mix.RubricInput(payload.name, payload.color, payload.target_share, payload.is_selling, payload.position)
+    return mix.RubricInput(
+        payload.name, payload.color, payload.target_share, payload.is_selling, payload.position
+    )
 
 
-@router.post("/plan/rubrics", response={201: RubricOut, **ERR}, tags=["plan"], summary="Create a rubric (target shares add up to at most 100 %)")
+@router.post(
+    "/plan/rubrics",
+    response={201: RubricOut, **ERR},
+    tags=["plan"],
+    summary="Create a rubric (target shares add up to at most 100 %)",
+)
 def create_rubric(request: HttpRequest, payload: RubricIn) -> Any:
     return Status(201, _rubric_out(mix.create_rubric(_actor(request), _rubric_input(payload))))
 
 
-@router.put("/plan/rubrics/{rubric_id}", response={200: RubricOut, **ERR}, tags=["plan"], summary="Change a rubric")
+@router.put(
+    "/plan/rubrics/{rubric_id}", response={200: RubricOut, **ERR}, tags=["plan"], summary="Change a rubric"
+)
 def update_rubric(request: HttpRequest, rubric_id: int, payload: RubricIn) -> Any:
     return _rubric_out(mix.update_rubric(_actor(request), rubric_id, _rubric_input(payload)))
 
 
-@router.delete("/plan/rubrics/{rubric_id}", response={204: None, **ERR}, tags=["plan"], summary="Delete a rubric (its posts stay, without a rubric)")
+@router.delete(
+    "/plan/rubrics/{rubric_id}",
+    response={204: None, **ERR},
+    tags=["plan"],
+    summary="Delete a rubric (its posts stay, without a rubric)",
+)
 def delete_rubric(request: HttpRequest, rubric_id: int) -> Any:
     mix.delete_rubric(_actor(request), rubric_id)
     return Status(204, None)
@@ -152,7 +185,9 @@ def delete_rubric(request: HttpRequest, rubric_id: int) -> Any:
 
 
 class PeriodQuery(Schema):
-    start: dt.datetime | None = Field(None, description="Default: now. Without an offset it is read in the workspace zone.")
+    start: dt.datetime | None = Field(
+        None, description="Default: now. Without an offset it is read in the workspace zone."
+    )
     end: dt.datetime | None = Field(None, description="Default: start + 30 days.")
     channel_id: int | None = Field(None, ge=1, le=2**62)
 
@@ -185,12 +220,22 @@ class MixOut(Schema):
     channels: list[ChannelMixOut]
 
 
-@router.get("/plan/mix", response={200: MixOut, **ERR}, tags=["plan"], summary="Share of each rubric per channel against its target, with warnings")
+@router.get(
+    "/plan/mix",
+    response={200: MixOut, **ERR},
+    tags=["plan"],
+    summary="Share of each rubric per channel against its target, with warnings",
+)
 def get_mix(request: HttpRequest, q: Query[PeriodQuery]) -> Any:
     who = _need(request, Perm.POSTS_VIEW)
     start, end = _period(who, q.start, q.end)
     report = mix.mix(who.workspace_id, start, end, q.channel_id)
-    return {"start": start, "end": end, "timezone": _tz(who), "channels": [dataclasses.asdict(c) for c in report]}
+    return {
+        "start": start,
+        "end": end,
+        "timezone": _tz(who),
+        "channels": [dataclasses.asdict(c) for c in report],
+    }
 
 
 class GapOut(Schema):
@@ -203,14 +248,24 @@ class GapOut(Schema):
     message: str
 
 
-@router.get("/plan/gaps", response={200: list[GapOut], **ERR}, tags=["plan"], summary="Stretches longer than a channel's cadence without a post")
+@router.get(
+    "/plan/gaps",
+    response={200: list[GapOut], **ERR},
+    tags=["plan"],
+    summary="Stretches longer than a channel's cadence without a post",
+)
 def get_gaps(request: HttpRequest, q: Query[PeriodQuery]) -> Any:
     who = _need(request, Perm.POSTS_VIEW)
     start, end = _period(who, q.start, q.end)
     return [dataclasses.asdict(g) for g in mix.gaps(who.workspace_id, start, end, q.channel_id)]
 
 
-@router.get("/plan/ideas", response={200: list[s.PostOut], **ERR}, tags=["plan"], summary="Ideas backlog: drafts without a date (PostOut shape)")
+@router.get(
+    "/plan/ideas",
+    response={200: list[s.PostOut], **ERR},
+    tags=["plan"],
+    summary="Ideas backlog: drafts without a date (PostOut shape)",
+)
 def get_ideas(request: HttpRequest) -> Any:
     who = _need(request, Perm.POSTS_VIEW)
     return [_post_out(p, who) for p in mix.ideas(who.workspace_id)[:500]]
@@ -233,25 +288,44 @@ class SlotOut(Schema):
 
 
 def _slot_out(slot: slots.SlotView) -> dict[str, Any]:
-    return {"id": slot.id, "channel_id": slot.channel_id, "weekday": slot.weekday, "time": slot.time.strftime("%H:%M")}
+    return {
+        "id": slot.id,
+        "channel_id": slot.channel_id,
+        "weekday": slot.weekday,
+        "time": slot.time.strftime("%H:%M"),
+    }
 
 
 class ChannelQuery(Schema):
     channel_id: int | None = Field(None, ge=1, le=2**62)
 
 
-@router.get("/queue/slots", response={200: list[SlotOut], **ERR}, tags=["queue"], summary="Weekly queue slots (workspace time zone)")
+@router.get(
+    "/queue/slots",
+    response={200: list[SlotOut], **ERR},
+    tags=["queue"],
+    summary="Weekly queue slots (workspace time zone)",
+)
 def list_slots(request: HttpRequest, q: Query[ChannelQuery]) -> Any:
     who = _need(request, Perm.POSTS_VIEW)
     return [_slot_out(slot) for slot in slots.list_slots(who.workspace_id, q.channel_id)]
 
 
-@router.post("/queue/slots", response={201: SlotOut, **ERR}, tags=["queue"], summary="Add a weekly queue slot to a channel")
+@router.post(
+    "/queue/slots",
+    response={201: SlotOut, **ERR},
+    tags=["queue"],
+    summary="Add a weekly queue slot to a channel",
+)
 def add_slot(request: HttpRequest, payload: SlotIn) -> Any:
-    return Status(201, _slot_out(slots.add_slot(_actor(request), payload.channel_id, payload.weekday, payload.time)))
+    return Status(
+        201, _slot_out(slots.add_slot(_actor(request), payload.channel_id, payload.weekday, payload.time))
+    )
 
 
-@router.delete("/queue/slots/{slot_id}", response={204: None, **ERR}, tags=["queue"], summary="Remove a queue slot")
+@router.delete(
+    "/queue/slots/{slot_id}", response={204: None, **ERR}, tags=["queue"], summary="Remove a queue slot"
+)
 def delete_slot(request: HttpRequest, slot_id: int) -> Any:
     slots.delete_slot(_actor(request), slot_id)
     return Status(204, None)
@@ -268,18 +342,37 @@ class NextOut(Schema):
     timezone: str
 
 
-@router.get("/queue/next", response={200: NextOut, **ERR}, tags=["queue"], summary="The channel's next free queue slot")
+@router.get(
+    "/queue/next",
+    response={200: NextOut, **ERR},
+    tags=["queue"],
+    summary="The channel's next free queue slot",
+)
 def next_slot(request: HttpRequest, q: Query[NextQuery]) -> Any:
     who = _need(request, Perm.POSTS_VIEW)
     slots._channel(who.workspace_id, q.channel_id)
     when = slots.next_free_slot(who.workspace_id, [q.channel_id])
     if when is None:
-        raise PlanningError("This channel has no free queue slot in the next 12 weeks; add queue slots first.", "channel_id", 409)
+        raise PlanningError(
+            "This channel has no free queue slot in the next 12 weeks; add queue slots first.",
+            "channel_id",
+            409,
+        )
     tz = _tz(who)
-    return {"channel_id": q.channel_id, "at": when, "at_local": to_local(when, tz).isoformat(), "timezone": tz}
+    return {
+        "channel_id": q.channel_id,
+        "at": when,
+        "at_local": to_local(when, tz).isoformat(),
+        "timezone": tz,
+    }
 
 
-@router.post("/posts/{post_id}/queue", response={200: s.PostOut, **ERR}, tags=["queue"], summary="Add a post to the queue: the next free slot of its channels")
+@router.post(
+    "/posts/{post_id}/queue",
+    response={200: s.PostOut, **ERR},
+    tags=["queue"],
+    summary="Add a post to the queue: the next free slot of its channels",
+)
 def queue_post(request: HttpRequest, post_id: int) -> Any:
     return _post_out(slots.add_to_queue(_actor(request), post_id))
 
@@ -294,11 +387,19 @@ class CommentIn(Schema):
 class ClientDecisionIn(Schema):
     decision: Literal["approve", "request_changes", "reject"]
     comment: str = Field("", max_length=5000)
-    fingerprint: str | None = Field(None, max_length=64, description="The post's content_fingerprint as you saw it; an approval of a post that changed since is refused (409).")
+    fingerprint: str | None = Field(
+        None,
+        max_length=64,
+        description="The post's content_fingerprint as you saw it; an approval of a post that changed since is refused (409).",
+    )
 
 
 class ApproveIn(CommentIn):
-    fingerprint: str | None = Field(None, max_length=64, description="The post's content_fingerprint as you saw it; an approval of a post that changed since is refused (409).")
+    fingerprint: str | None = Field(
+        None,
+        max_length=64,
+        description="The post's content_fingerprint as you saw it; an approval of a post that changed since is refused (409).",
+    )
 
 
 class ReviewOut(Schema):
@@ -311,33 +412,66 @@ class ReviewOut(Schema):
     at: dt.datetime
 
 
-@router.post("/posts/{post_id}/submit", response={200: s.PostOut, **ERR}, tags=["approvals"], summary="Submit a post for review")
+@router.post(
+    "/posts/{post_id}/submit",
+    response={200: s.PostOut, **ERR},
+    tags=["approvals"],
+    summary="Submit a post for review",
+)
 def submit(request: HttpRequest, post_id: int, payload: CommentIn) -> Any:
     return _post_out(approvals.submit(_actor(request), post_id, payload.comment))
 
 
-@router.post("/posts/{post_id}/approve", response={200: s.PostOut, **ERR}, tags=["approvals"], summary="Approve a post in review")
+@router.post(
+    "/posts/{post_id}/approve",
+    response={200: s.PostOut, **ERR},
+    tags=["approvals"],
+    summary="Approve a post in review",
+)
 def approve(request: HttpRequest, post_id: int, payload: ApproveIn) -> Any:
     return _post_out(approvals.approve(_actor(request), post_id, payload.comment, seen=payload.fingerprint))
 
 
-@router.post("/posts/{post_id}/request-changes", response={200: s.PostOut, **ERR}, tags=["approvals"], summary="Send a post back with a comment")
+@router.post(
+    "/posts/{post_id}/request-changes",
+    response={200: s.PostOut, **ERR},
+    tags=["approvals"],
+    summary="Send a post back with a comment",
+)
 def request_changes(request: HttpRequest, post_id: int, payload: CommentIn) -> Any:
     return _post_out(approvals.request_changes(_actor(request), post_id, payload.comment))
 
 
-@router.post("/posts/{post_id}/reject", response={200: s.PostOut, **ERR}, tags=["approvals"], summary="Reject a post in review")
+@router.post(
+    "/posts/{post_id}/reject",
+    response={200: s.PostOut, **ERR},
+    tags=["approvals"],
+    summary="Reject a post in review",
+)
 def reject(request: HttpRequest, post_id: int, payload: CommentIn) -> Any:
     return _post_out(approvals.reject(_actor(request), post_id, payload.comment))
 
 
-@router.post("/posts/{post_id}/client-review", response={200: s.PostOut, **ERR}, tags=["approvals"], summary="The client's decision (client accounts)")
+@router.post(
+    "/posts/{post_id}/client-review",
+    response={200: s.PostOut, **ERR},
+    tags=["approvals"],
+    summary="The client's decision (client accounts)",
+)
 def client_review(request: HttpRequest, post_id: int, payload: ClientDecisionIn) -> Any:
     who = _actor(request)
-    return _post_out(approvals.client_review(who, post_id, payload.decision, payload.comment, seen=payload.fingerprint), who)
+    return _post_out(
+        approvals.client_review(who, post_id, payload.decision, payload.comment, seen=payload.fingerprint),
+        who,
+    )
 
 
-@router.get("/posts/{post_id}/reviews", response={200: list[ReviewOut], **ERR}, tags=["approvals"], summary="The approval history of a post")
+@router.get(
+    "/posts/{post_id}/reviews",
+    response={200: list[ReviewOut], **ERR},
+    tags=["approvals"],
+    summary="The approval history of a post",
+)
 def list_reviews(request: HttpRequest, post_id: int) -> Any:
     who = _need(request, Perm.POSTS_VIEW)
     out = [dataclasses.asdict(r) for r in approvals.reviews(who.workspace_id, post_id)]
@@ -362,19 +496,35 @@ class ClientLinkOut(Schema):
     post_ids: list[int]
 
 
-@router.post("/plan/client-links", response={201: ClientLinkOut, **ERR}, tags=["approvals"], summary="A magic link for the client to review a post or a period without an account")
+@router.post(
+    "/plan/client-links",
+    response={201: ClientLinkOut, **ERR},
+    tags=["approvals"],
+    summary="A magic link for the client to review a post or a period without an account",
+)
 def create_client_link(request: HttpRequest, payload: ClientLinkIn) -> Any:
     who = _actor(request)
     start = end = None
     if payload.post_id is None:
         start, end = _period(who, payload.start, payload.end)
     link = approvals.client_link_for(
-        who, post_id=payload.post_id, start=start, end=end, ttl=dt.timedelta(hours=payload.expires_in_hours),
+        who,
+        post_id=payload.post_id,
+        start=start,
+        end=end,
+        ttl=dt.timedelta(hours=payload.expires_in_hours),
     )
-    return Status(201, {"id": link.id, "url": link.url, "expires_at": link.expires_at, "post_ids": list(link.post_ids)})
+    return Status(
+        201, {"id": link.id, "url": link.url, "expires_at": link.expires_at, "post_ids": list(link.post_ids)}
+    )
 
 
-@router.delete("/plan/client-links/{link_id}", response={204: None, **ERR}, tags=["approvals"], summary="Revoke a review link")
+@router.delete(
+    "/plan/client-links/{link_id}",
+    response={204: None, **ERR},
+    tags=["approvals"],
+    summary="Revoke a review link",
+)
 def revoke_client_link(request: HttpRequest, link_id: int) -> Any:
     approvals.revoke_client_link(_actor(request), link_id)
     return Status(204, None)
@@ -431,8 +581,16 @@ class ImportQuery(Schema):
 
 
 @router.post(
-    "/plan/import", response={200: ImportOut, 201: ImportOut, 422: ImportErrorOut, **{k: v for k, v in ERR.items() if k != 422}},
-    tags=["plan"], summary="Import a CSV/XLSX plan (all or nothing); dry_run=true previews it", openapi_extra=FILE_BODY,
+    "/plan/import",
+    response={
+        200: ImportOut,
+        201: ImportOut,
+        422: ImportErrorOut,
+        **{k: v for k, v in ERR.items() if k != 422},
+    },
+    tags=["plan"],
+    summary="Import a CSV/XLSX plan (all or nothing); dry_run=true previews it",
+    openapi_extra=FILE_BODY,
 )
 def import_plan(request: HttpRequest, q: Query[ImportQuery]) -> Any:
     who = _need(request, Perm.POSTS_EDIT)
@@ -442,12 +600,19 @@ def import_plan(request: HttpRequest, q: Query[ImportQuery]) -> Any:
     if not report.ok:
         rows = report.bad_rows
         what = "would be" if q.dry_run else "was"
-        return Status(422, {
-            "detail": f"{len(rows)} row(s) are bad ({', '.join(map(str, rows))}); nothing {what} created.",
-            "errors": [{"field": f"row {p.row}", "message": p.message, "row": p.row} for p in report.problems],
-            "posts": posts,
-        })
-    return Status(200 if q.dry_run else 201, {"dry_run": q.dry_run, "created": report.created_ids, "posts": posts})
+        return Status(
+            422,
+            {
+                "detail": f"{len(rows)} row(s) are bad ({', '.join(map(str, rows))}); nothing {what} created.",
+                "errors": [
+                    {"field": f"row {p.row}", "message": p.message, "row": p.row} for p in report.problems
+                ],
+                "posts": posts,
+            },
+        )
+    return Status(
+        200 if q.dry_run else 201, {"dry_run": q.dry_run, "created": report.created_ids, "posts": posts}
+    )
 
 
 class ExportQuery(Schema):
@@ -456,10 +621,18 @@ class ExportQuery(Schema):
     end: dt.datetime | None = None
 
 
-CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 
-@router.get("/plan/export", response={200: None, **ERR}, tags=["plan"], summary="The plan as CSV or XLSX, in the import format")
+@router.get(
+    "/plan/export",
+    response={200: None, **ERR},
+    tags=["plan"],
+    summary="The plan as CSV or XLSX, in the import format",
+)
 def export_plan(request: HttpRequest, q: Query[ExportQuery]) -> Any:
     who = _need(request, Perm.POSTS_VIEW)
     tz = _tz(who)
@@ -482,12 +655,22 @@ class FeedOut(Schema):
     url: str
 
 
-@router.get("/plan/ical", response={200: FeedOut, **ERR}, tags=["plan"], summary="The secret iCal address of the workspace's plan")
+@router.get(
+    "/plan/ical",
+    response={200: FeedOut, **ERR},
+    tags=["plan"],
+    summary="The secret iCal address of the workspace's plan",
+)
 def get_feed(request: HttpRequest) -> Any:
     return {"url": ical.feed_url(_actor(request))}
 
 
-@router.post("/plan/ical/rotate", response={200: FeedOut, **ERR}, tags=["plan"], summary="Replace the secret iCal address (the old one stops working)")
+@router.post(
+    "/plan/ical/rotate",
+    response={200: FeedOut, **ERR},
+    tags=["plan"],
+    summary="Replace the secret iCal address (the old one stops working)",
+)
 def rotate_feed(request: HttpRequest) -> Any:
     return {"url": ical.rotate_feed(_actor(request))}
 
@@ -511,18 +694,33 @@ class MediaOut(Schema):
 
 def _media_out(m: Media) -> dict[str, Any]:
     return {
-        "id": m.pk, "kind": m.kind, "content_type": m.content_type, "size": m.size, "width": m.width, "height": m.height,
-        "sha256": m.sha256, "original_name": m.original_name, "url": media_lib.media_url(m),
-        "thumbnail_url": media_lib.media_url(m, thumbnail=True), "created_at": m.created_at,
+        "id": m.pk,
+        "kind": m.kind,
+        "content_type": m.content_type,
+        "size": m.size,
+        "width": m.width,
+        "height": m.height,
+        "sha256": m.sha256,
+        "original_name": m.original_name,
+        "url": media_lib.media_url(m),
+        "thumbnail_url": media_lib.media_url(m, thumbnail=True),
+        "created_at": m.created_at,
     }
 
 
-@router.post("/media", response={201: MediaOut, **ERR}, tags=["media"], summary="Upload a picture or video to the media library",
-             openapi_extra=FILE_BODY)
+@router.post(
+    "/media",
+    response={201: MediaOut, **ERR},
+    tags=["media"],
+    summary="Upload a picture or video to the media library",
+    openapi_extra=FILE_BODY,
+)
 def upload_media(request: HttpRequest) -> Any:
     who = _need(request, Perm.POSTS_EDIT)
     file = _upload(request, media_lib.MAX_VIDEO_BYTES)
-    return Status(201, _media_out(media_lib.save_media(who, file.name or "upload", file)))  # streamed, never read whole
+    return Status(
+        201, _media_out(media_lib.save_media(who, file.name or "upload", file))
+    )  # streamed, never read whole
 
 
 class MediaQuery(Schema):
@@ -535,8 +733,12 @@ def list_media(request: HttpRequest, q: Query[MediaQuery]) -> Any:
     return [_media_out(m) for m in media_lib.list_media(who.workspace_id, q.kind)[:500]]
 
 
-@router.delete("/media/{media_id}", response={204: None, **ERR}, tags=["media"],
-               summary="Delete an unused file from the media library (409 naming the posts that use it)")
+@router.delete(
+    "/media/{media_id}",
+    response={204: None, **ERR},
+    tags=["media"],
+    summary="Delete an unused file from the media library (409 naming the posts that use it)",
+)
 def delete_media(request: HttpRequest, media_id: int) -> Any:
     media_lib.delete_media(_actor(request), media_id)
     return Status(204, None)

@@ -33,8 +33,6 @@ class RetryIn(Schema):
     )
 
 
-
-
 def _own_target(workspace_id: int, target_id: int) -> None:
     if not PublicationTarget.objects.filter(pk=target_id, workspace_id=workspace_id).exists():
         raise ApiError(404, "Not found.")
@@ -49,14 +47,20 @@ def _act(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 # Registered before /targets/{target_id}: URL patterns match in order.
-@router.post("/targets/retry-failed", response={200: dict[str, Any]}, summary="Retry failed publications after a fix")
+@router.post(
+    "/targets/retry-failed", response={200: dict[str, Any]}, summary="Retry failed publications after a fix"
+)
 def retry_failed(request: HttpRequest, payload: RetryIn) -> Any:
     who = _need(request, Perm.POSTS_PUBLISH)
     count = _act(publishing.retry_failed, who.workspace_id, payload.target_ids, actor=who.label)
     return {"rescheduled": count}
 
 
-@router.get("/targets/{target_id}", response={200: dict[str, Any]}, summary="A publication target: state, every attempt and transition")
+@router.get(
+    "/targets/{target_id}",
+    response={200: dict[str, Any]},
+    summary="A publication target: state, every attempt and transition",
+)
 def target_history(request: HttpRequest, target_id: int) -> Any:
     who = _need(request, Perm.POSTS_INTERNAL)  # attempt logs are the team's, not the client's
     _own_target(who.workspace_id, target_id)
@@ -66,15 +70,29 @@ def target_history(request: HttpRequest, target_id: int) -> Any:
     return dataclasses.asdict(found)
 
 
-@router.post("/targets/{target_id}/resolve", response={200: dict[str, Any]}, summary="Resolve an unconfirmed publication with one click")
+@router.post(
+    "/targets/{target_id}/resolve",
+    response={200: dict[str, Any]},
+    summary="Resolve an unconfirmed publication with one click",
+)
 def resolve(request: HttpRequest, target_id: int, payload: ResolveIn) -> Any:
     who = _need(request, Perm.POSTS_PUBLISH)
     _own_target(who.workspace_id, target_id)
-    state = _act(publishing.resolve_unconfirmed, target_id, payload.resolution, actor=who.label, remote_url=payload.remote_url)
+    state = _act(
+        publishing.resolve_unconfirmed,
+        target_id,
+        payload.resolution,
+        actor=who.label,
+        remote_url=payload.remote_url,
+    )
     return {"id": target_id, "state": state}
 
 
-@router.post("/targets/{target_id}/publish-anyway", response={200: dict[str, Any]}, summary="Publish a missed target now, late")
+@router.post(
+    "/targets/{target_id}/publish-anyway",
+    response={200: dict[str, Any]},
+    summary="Publish a missed target now, late",
+)
 def publish_anyway(request: HttpRequest, target_id: int) -> Any:
     who = _need(request, Perm.POSTS_PUBLISH)
     _own_target(who.workspace_id, target_id)
@@ -82,7 +100,11 @@ def publish_anyway(request: HttpRequest, target_id: int) -> Any:
     return {"id": target_id, "state": state}
 
 
-@router.get("/health", response={200: dict[str, Any]}, summary="Workers alive, backlog, lateness and failures per network")
+@router.get(
+    "/health",
+    response={200: dict[str, Any]},
+    summary="Workers alive, backlog, lateness and failures per network",
+)
 def engine_health(request: HttpRequest) -> Any:
     who = _need(request, Perm.CHANNELS_VIEW)
     return dataclasses.asdict(health.health_snapshot(who.workspace_id))

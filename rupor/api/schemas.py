@@ -8,7 +8,9 @@ from typing import Any, Literal
 from ninja import Schema
 from pydantic import Field
 
-NETWORK_KEYS = Literal["vk", "telegram", "ok", "facebook", "instagram", "x", "youtube", "linkedin", "bluesky", "mastodon"]
+NETWORK_KEYS = Literal[
+    "vk", "telegram", "ok", "facebook", "instagram", "x", "youtube", "linkedin", "bluesky", "mastodon"
+]
 POST_STATUS = Literal["draft", "scheduled", "cancelled"]
 
 
@@ -64,7 +66,10 @@ class ChannelIn(Schema):
     remote_id: str = Field("", max_length=120)
     credentials: dict[str, str] = Field(default_factory=dict)
     base_url: str = Field("", max_length=300)
-    settings: dict[str, Any] = Field(default_factory=dict, description="Per-channel options, each checked against its type and bounds: timeout (0.1-120 s), pace, longpoll_wait (0-90 s), callback_confirmation, chat_type, forward_attempts (1-20), forward_wait_s (0-10 s)")
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Per-channel options, each checked against its type and bounds: timeout (0.1-120 s), pace, longpoll_wait (0-90 s), callback_confirmation, chat_type, forward_attempts (1-20), forward_wait_s (0-10 s)",
+    )
     color: str = Field("", pattern=r"^(#[0-9a-fA-F]{6})?$")
     cadence_hours: int | None = Field(None, ge=1, le=24 * 90)
     verify: bool = True
@@ -74,7 +79,10 @@ class ChannelPatch(Schema):
     name: str | None = Field(None, max_length=120)
     credentials: dict[str, str] | None = None
     base_url: str | None = Field(None, max_length=300)
-    settings: dict[str, Any] | None = Field(None, description="Options to change (null removes one); unknown names and out-of-range values are refused with a 400 naming the field")
+    settings: dict[str, Any] | None = Field(
+        None,
+        description="Options to change (null removes one); unknown names and out-of-range values are refused with a 400 naming the field",
+    )
     color: str | None = Field(None, pattern=r"^(#[0-9a-fA-F]{6})?$")
     cadence_hours: int | None = Field(None, ge=1, le=24 * 90)
     status: Literal["active", "paused"] | None = None
@@ -94,8 +102,12 @@ class ChannelOut(Schema):
     has_credentials: bool
     verified_at: dt.datetime | None
     created_at: dt.datetime
-    settings: dict[str, Any] = Field(default_factory=dict, description="Per-channel options (see PATCH); the webhook secret is never shown")
-    last_error: str = Field("", description="Why the last periodic job on this channel failed; empty once it succeeds")
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description="Per-channel options (see PATCH); the webhook secret is never shown"
+    )
+    last_error: str = Field(
+        "", description="Why the last periodic job on this channel failed; empty once it succeeds"
+    )
     last_error_at: dt.datetime | None = None
     last_error_job: str = Field("", description="Which job failed: inbox, metrics or webhook")
 
@@ -123,7 +135,8 @@ class PostIn(Schema):
     rubric_id: int | None = Field(None, ge=1, le=2**62)
     status: POST_STATUS = "draft"
     scheduled_at: dt.datetime | None = Field(
-        None, description="ISO 8601. With an offset it is exact; without one it is read in the workspace time zone."
+        None,
+        description="ISO 8601. With an offset it is exact; without one it is read in the workspace time zone.",
     )
     publish_now: bool = False
     publish_late: bool = False
@@ -181,10 +194,13 @@ class PostOut(Schema):
     text: str
     rubric_id: int | None
     status: str = Field(
-        ..., description="What people see: once publishing has started, what happened on the channels (publishing, "
+        ...,
+        description="What people see: once publishing has started, what happened on the channels (publishing, "
         "published, partially_published, failed, needs_attention); before that, plan_status.",
     )
-    plan_status: str = Field(..., description="Where the post is in the plan: draft, in_review, ..., scheduled, cancelled.")
+    plan_status: str = Field(
+        ..., description="Where the post is in the plan: draft, in_review, ..., scheduled, cancelled."
+    )
     scheduled_at: dt.datetime | None
     scheduled_at_local: str | None
     timezone: str
@@ -195,7 +211,8 @@ class PostOut(Schema):
     updated_at: dt.datetime
     variants: list[VariantOut]
     content_fingerprint: str | None = Field(
-        None, description="While the post waits for a decision (in_review, client_review): a digest of its content. "
+        None,
+        description="While the post waits for a decision (in_review, client_review): a digest of its content. "
         "Send it as `fingerprint` with an approval, and the approval is refused if the post changed since.",
     )
 

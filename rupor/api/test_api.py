@@ -16,7 +16,13 @@ SECRET = "s3cr3t-token-value-never-shown-0123456789"
 
 
 def _channel(api, **extra):
-    body = {"network": "mastodon", "name": "Our Mastodon", "remote_id": "acct-1", "credentials": {"token": SECRET}, "verify": False}
+    body = {
+        "network": "mastodon",
+        "name": "Our Mastodon",
+        "remote_id": "acct-1",
+        "credentials": {"token": SECRET},
+        "verify": False,
+    }
     body.update(extra)
     return api.post("/channels", body)
 
@@ -47,7 +53,10 @@ def test_channel_lifecycle_and_credentials_never_returned(make_workspace, api_fo
     assert res.json()["has_credentials"] is True
     listing = api.get("/channels")
     one = api.get(f"/channels/{channel_id}")
-    patched = api.patch(f"/channels/{channel_id}", {"name": "Renamed", "credentials": {"token": SECRET + "x"}, "verify": False})
+    patched = api.patch(
+        f"/channels/{channel_id}",
+        {"name": "Renamed", "credentials": {"token": SECRET + "x"}, "verify": False},
+    )
     assert patched.status_code == 200
     assert patched.json()["name"] == "Renamed"
     for response in (res, listing, one, patched):
@@ -87,7 +96,9 @@ def test_posts_with_variants_and_targets(make_workspace, api_for):
     admin = api_for(ws, "admin")
     a = _channel(admin, remote_id="a").json()["id"]
     b = _channel(admin, remote_id="b").json()["id"]
-    res = api.post("/posts", {"text": "Hello", "variants": [{"channel_id": a}, {"channel_id": b, "text": "Hi B"}]})
+    res = api.post(
+        "/posts", {"text": "Hello", "variants": [{"channel_id": a}, {"channel_id": b, "text": "Hi B"}]}
+    )
     assert res.status_code == 201, res.content
     post = res.json()
     assert post["status"] == "draft"
@@ -111,7 +122,15 @@ def test_post_validation_messages(make_workspace, api_for):
     api = api_for(ws, "owner")
     ch = _channel(api).json()["id"]
     cases = [
-        ({"text": "x", "status": "scheduled", "scheduled_at": "2001-01-01T00:00:00Z", "variants": [{"channel_id": ch}]}, "scheduled_at"),
+        (
+            {
+                "text": "x",
+                "status": "scheduled",
+                "scheduled_at": "2001-01-01T00:00:00Z",
+                "variants": [{"channel_id": ch}],
+            },
+            "scheduled_at",
+        ),
         ({"text": "x", "status": "scheduled", "variants": [{"channel_id": ch}]}, "scheduled_at"),
         ({"text": "x", "variants": [{"channel_id": 999999}]}, "variants[0].channel_id"),
         ({"text": "x", "variants": [{"channel_id": ch}, {"channel_id": ch}]}, "variants[1].channel_id"),
@@ -119,8 +138,19 @@ def test_post_validation_messages(make_workspace, api_for):
         ({"text": "x", "status": "published"}, "status"),
         ({"text": "x", "variants": [{"channel_id": ch, "link": "javascript:alert(1)"}]}, "variants[0].link"),
         # 02:30 on the last Sunday of March does not exist in Berlin.
-        ({"text": "x", "status": "scheduled", "scheduled_at": "2099-03-29T02:30:00", "variants": [{"channel_id": ch}]}, "scheduled_at"),
-        ({"text": "x", "status": "scheduled", "scheduled_at": "2099-01-01T10:00:00Z", "variants": []}, "variants"),
+        (
+            {
+                "text": "x",
+                "status": "scheduled",
+                "scheduled_at": "2099-03-29T02:30:00",
+                "variants": [{"channel_id": ch}],
+            },
+            "scheduled_at",
+        ),
+        (
+            {"text": "x", "status": "scheduled", "scheduled_at": "2099-01-01T10:00:00Z", "variants": []},
+            "variants",
+        ),
     ]
     for body, field in cases:
         res = api.post("/posts", body)
@@ -138,9 +168,22 @@ def test_editor_writes_drafts_but_cannot_schedule(make_workspace, api_for):
     ch = _channel(owner).json()["id"]
     draft = editor.post("/posts", {"text": "draft", "variants": [{"channel_id": ch}]})
     assert draft.status_code == 201
-    scheduled = editor.post("/posts", {"text": "x", "status": "scheduled", "scheduled_at": "2099-01-01T10:00:00Z", "variants": [{"channel_id": ch}]})
+    scheduled = editor.post(
+        "/posts",
+        {
+            "text": "x",
+            "status": "scheduled",
+            "scheduled_at": "2099-01-01T10:00:00Z",
+            "variants": [{"channel_id": ch}],
+        },
+    )
     assert scheduled.status_code == 403
-    assert editor.patch(f"/posts/{draft.json()['id']}", {"status": "scheduled", "scheduled_at": "2099-01-01T10:00:00Z"}).status_code == 403
+    assert (
+        editor.patch(
+            f"/posts/{draft.json()['id']}", {"status": "scheduled", "scheduled_at": "2099-01-01T10:00:00Z"}
+        ).status_code
+        == 403
+    )
 
 
 @pytest.mark.parametrize("role", [r.value for r in Role])
@@ -255,7 +298,10 @@ def test_time_filters_take_any_offset_and_the_workspace_zone(make_workspace, api
     api = api_for(ws, "manager")
     admin = api_for(ws, "admin")
     channel = _channel(admin, remote_id="a").json()["id"]
-    post = api.post("/posts", {"text": "Hello", "scheduled_at": "2099-01-15T10:30:00", "variants": [{"channel_id": channel}]})
+    post = api.post(
+        "/posts",
+        {"text": "Hello", "scheduled_at": "2099-01-15T10:30:00", "variants": [{"channel_id": channel}]},
+    )
     assert post.status_code == 201, post.content
     odd = api.get("/posts", start="1998-11-08T05:22:03-18:20")
     assert odd.status_code == 200, odd.content
@@ -263,5 +309,7 @@ def test_time_filters_take_any_offset_and_the_workspace_zone(make_workspace, api
     # 10:30 in Berlin is 09:30 UTC: a naive 10:00 (Berlin) starts before it, 10:31 after it.
     assert len(api.get("/posts", start="2099-01-15T10:00:00").json()) == 1
     assert api.get("/posts", start="2099-01-15T10:31:00").json() == []
-    growth = api.get(f"/channels/{channel}/metrics", start="1998-11-08T05:22:03-18:20", end="1998-11-10T05:22:03+15:59")
+    growth = api.get(
+        f"/channels/{channel}/metrics", start="1998-11-08T05:22:03-18:20", end="1998-11-10T05:22:03+15:59"
+    )
     assert growth.status_code == 200, growth.content

@@ -21,7 +21,9 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 def auth_headers(db, make_workspace, api_for):
     ws = make_workspace("Fuzz")
     api = api_for(ws, "owner")
-    channel = api.post("/channels", {"network": "mastodon", "remote_id": "fuzz", "name": "Fuzz", "verify": False}).json()["id"]
+    channel = api.post(
+        "/channels", {"network": "mastodon", "remote_id": "fuzz", "name": "Fuzz", "verify": False}
+    ).json()["id"]
     api.post("/posts", {"text": "seed", "variants": [{"channel_id": channel}]})
     return {"Authorization": f"Bearer {api.key}"}
 
@@ -50,5 +52,9 @@ def test_no_server_errors(case, auth_headers):
     response = send(case, auth_headers)
     assert response.status_code < 500, (case.method, case.formatted_path, case.body, response.content[:500])
     if response.status_code >= 400 and response.status_code != 405:
-        assert response["Content-Type"].startswith("application/json"), (case.formatted_path, response.status_code, response.content[:300])
+        assert response["Content-Type"].startswith("application/json"), (
+            case.formatted_path,
+            response.status_code,
+            response.content[:300],
+        )
         assert "detail" in response.json()

@@ -19,7 +19,10 @@ def _post(api, channels: list[int], states: list[str]) -> int:
 def test_status_and_filter(make_workspace, api_for):
     api = api_for(make_workspace(), "owner")
     channels = [
-        api.post("/channels", {"network": "mastodon", "remote_id": f"acct-{i}", "credentials": {"token": "t"}, "verify": False}).json()["id"]
+        api.post(
+            "/channels",
+            {"network": "mastodon", "remote_id": f"acct-{i}", "credentials": {"token": "t"}, "verify": False},
+        ).json()["id"]
         for i in range(3)
     ]
     published = _post(api, channels, [TargetState.PUBLISHED] * 3)
@@ -52,9 +55,14 @@ def test_status_and_filter(make_workspace, api_for):
 
 def test_a_published_post_keeps_its_time_through_the_api(make_workspace, api_for):
     api = api_for(make_workspace(), "owner")
-    channel = api.post("/channels", {"network": "mastodon", "remote_id": "acct", "credentials": {"token": "t"}, "verify": False}).json()["id"]
-    post = api.post("/posts", {"text": "hello", "scheduled_at": "2039-01-01T10:00:00+00:00",
-                               "variants": [{"channel_id": channel}]}).json()
+    channel = api.post(
+        "/channels",
+        {"network": "mastodon", "remote_id": "acct", "credentials": {"token": "t"}, "verify": False},
+    ).json()["id"]
+    post = api.post(
+        "/posts",
+        {"text": "hello", "scheduled_at": "2039-01-01T10:00:00+00:00", "variants": [{"channel_id": channel}]},
+    ).json()
     PublicationTarget.objects.filter(variant_id=post["variants"][0]["id"]).update(state=TargetState.PUBLISHED)
     moved = api.patch(f"/posts/{post['id']}", {"scheduled_at": "2040-01-01T10:00:00+00:00"})
     assert moved.status_code == 409 and moved.json()["errors"][0]["field"] == "scheduled_at"

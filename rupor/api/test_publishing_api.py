@@ -10,7 +10,10 @@ pytestmark = pytest.mark.django_db
 
 
 def _target(api, state: str) -> int:
-    channel = api.post("/channels", {"network": "mastodon", "remote_id": f"acct-{state}", "credentials": {"token": "t"}, "verify": False}).json()["id"]
+    channel = api.post(
+        "/channels",
+        {"network": "mastodon", "remote_id": f"acct-{state}", "credentials": {"token": "t"}, "verify": False},
+    ).json()["id"]
     post = api.post("/posts", {"text": "hello", "variants": [{"channel_id": channel}]}).json()
     target_id = PublicationTarget.objects.get(variant_id=post["variants"][0]["id"]).pk
     PublicationTarget.objects.filter(pk=target_id).update(state=state, error_message="why")
@@ -25,7 +28,10 @@ def test_resolve_retry_and_publish_anyway(make_workspace, api_for):
     failed = _target(owner, TargetState.FAILED)
     missed = _target(owner, TargetState.MISSED)
 
-    res = api.post(f"/targets/{unconfirmed}/resolve", {"resolution": "published", "remote_url": "https://example.com/p/1"})
+    res = api.post(
+        f"/targets/{unconfirmed}/resolve",
+        {"resolution": "published", "remote_url": "https://example.com/p/1"},
+    )
     assert res.status_code == 200 and res.json()["state"] == "published"
     again = api.post(f"/targets/{unconfirmed}/resolve", {"resolution": "republish"})
     assert again.status_code == 409 and again.json()["detail"]

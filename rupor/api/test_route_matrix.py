@@ -115,7 +115,11 @@ def _value(name: str, node: dict[str, Any], ids: dict[str, Any]) -> Any:
     if name in ids and kind in ("integer", None):
         return ids[name]
     if kind == "object":
-        return {prop: _value(prop, sub, ids) for prop, sub in node.get("properties", {}).items() if prop in node.get("required", [])}
+        return {
+            prop: _value(prop, sub, ids)
+            for prop, sub in node.get("properties", {}).items()
+            if prop in node.get("required", [])
+        }
     if kind == "array":
         return []
     if kind == "integer":
@@ -155,15 +159,28 @@ def _world(name: str) -> tuple[Workspace, dict[str, Any], dict[Role, str]]:
     headers = {"Authorization": f"Bearer {keys[Role.OWNER]}"}
 
     def call(method: str, path: str, body: Any = None) -> Any:
-        res = getattr(client, method)(f"/api/v1{path}", json.dumps(body or {}), content_type="application/json", headers=headers)
+        res = getattr(client, method)(
+            f"/api/v1{path}", json.dumps(body or {}), content_type="application/json", headers=headers
+        )
         assert res.status_code < 300, (path, res.content)
         return res.json() if res.content else None
 
     # A closed local port: routes that talk to the network fail fast and never reach the internet.
-    channel = call("post", "/channels", {"network": "telegram", "remote_id": f"{name}-acct", "credentials": {"bot_token": "1:x"},
-                                         "base_url": "http://127.0.0.1:9", "verify": False})["id"]
+    channel = call(
+        "post",
+        "/channels",
+        {
+            "network": "telegram",
+            "remote_id": f"{name}-acct",
+            "credentials": {"bot_token": "1:x"},
+            "base_url": "http://127.0.0.1:9",
+            "verify": False,
+        },
+    )["id"]
     post = call("post", "/posts", {"text": f"{name} post", "variants": [{"channel_id": channel}]})["id"]
-    waiting = call("post", "/posts", {"text": f"{name} for the client", "variants": [{"channel_id": channel}]})["id"]
+    waiting = call(
+        "post", "/posts", {"text": f"{name} for the client", "variants": [{"channel_id": channel}]}
+    )["id"]
     call("post", f"/posts/{waiting}/submit")
     call("post", f"/posts/{waiting}/approve")
     call("post", "/plan/client-links", {"post_id": waiting, "expires_in_hours": 24})
@@ -175,14 +192,29 @@ def _world(name: str) -> tuple[Workspace, dict[str, Any], dict[Role, str]]:
     assert client.post("/api/v1/media", {"file": picture}, headers=headers).status_code == 201
     now = clock.now()
     comment_id = f"-100{len(name)}:5"  # Telegram's chat:message shape
-    inbox.ingest_events(channel, [Event(EventKind.COMMENT_NEW, f"{name}-c1", f"{name}-acct", now,
-                                        comment=Comment(comment_id, "-100:1", Person("u1", "Someone"), "hi", now))])
+    inbox.ingest_events(
+        channel,
+        [
+            Event(
+                EventKind.COMMENT_NEW,
+                f"{name}-c1",
+                f"{name}-acct",
+                now,
+                comment=Comment(comment_id, "-100:1", Person("u1", "Someone"), "hi", now),
+            )
+        ],
+    )
     ids = {
-        "channel_id": channel, "post_id": post, "waiting_id": waiting,
+        "channel_id": channel,
+        "post_id": post,
+        "waiting_id": waiting,
         "rubric_id": Rubric.objects.filter(workspace=ws).first().pk,  # type: ignore[union-attr]
-        "slot_id": QueueSlot.objects.get(channel_id=channel).pk, "link_id": ClientLink.objects.get(workspace=ws).pk,
-        "media_id": Media.objects.get(workspace=ws).pk, "item_id": InboxItem.objects.get(channel_id=channel).pk,
-        "target_id": PublicationTarget.objects.filter(variant__post_id=post).get().pk, "handle": "someone",
+        "slot_id": QueueSlot.objects.get(channel_id=channel).pk,
+        "link_id": ClientLink.objects.get(workspace=ws).pk,
+        "media_id": Media.objects.get(workspace=ws).pk,
+        "item_id": InboxItem.objects.get(channel_id=channel).pk,
+        "target_id": PublicationTarget.objects.filter(variant__post_id=post).get().pk,
+        "handle": "someone",
     }
     assert Channel.objects.filter(pk=channel, workspace=ws).exists()
     return ws, ids, keys
@@ -193,15 +225,23 @@ def _path(op: Op, ids: dict[str, Any]) -> str:
     for param in op.params:
         assert param in ids, f"{op.key}: no test object for {param!r}; add one to _world()"
         # Decisions are on the post that waits for one.
-        value = ids["waiting_id"] if param == "post_id" and op.path.endswith(("/approve", "/client-review", "/reject", "/request-changes")) else ids[param]
+        value = (
+            ids["waiting_id"]
+            if param == "post_id"
+            and op.path.endswith(("/approve", "/client-review", "/reject", "/request-changes"))
+            else ids[param]
+        )
         path = path.replace("{" + param + "}", str(value))
     return path
 
 
 def _query(op: Op, ids: dict[str, Any]) -> str:
     spec = SCHEMA["paths"]["/api/v1" + op.path][op.method.lower()]
-    wanted = {p["name"]: _value(p["name"], p.get("schema", {}), ids)
-              for p in spec.get("parameters", []) if p.get("in") == "query" and p.get("required")}
+    wanted = {
+        p["name"]: _value(p["name"], p.get("schema", {}), ids)
+        for p in spec.get("parameters", [])
+        if p.get("in") == "query" and p.get("required")
+    }
     return "?" + "&".join(f"{k}={v}" for k, v in wanted.items()) if wanted else ""
 
 
@@ -214,20 +254,28 @@ def _send(client: Client, key: str, op: Op, path: str, ids: dict[str, Any]) -> A
     kind, data = body
     if kind == "multipart":
         return client.post(url, data, headers=headers)
-    return getattr(client, op.method.lower())(url, json.dumps(data), content_type="application/json", headers=headers)
+    return getattr(client, op.method.lower())(
+        url, json.dumps(data), content_type="application/json", headers=headers
+    )
 
 
 def test_every_route_has_a_known_permission() -> None:
     ops = operations()
     assert len(ops) > 50
-    unknown = [op.key for op in ops if not _NEED.search(inspect.getsource(op.view)) and op.key not in SERVICE_PERMS]
-    assert not unknown, f"routes whose permission this test does not know (call need() or list them in SERVICE_PERMS): {unknown}"
+    unknown = [
+        op.key for op in ops if not _NEED.search(inspect.getsource(op.view)) and op.key not in SERVICE_PERMS
+    ]
+    assert not unknown, (
+        f"routes whose permission this test does not know (call need() or list them in SERVICE_PERMS): {unknown}"
+    )
     stale = set(SERVICE_PERMS) - {op.key for op in ops}
     assert not stale, f"SERVICE_PERMS lists routes that no longer exist: {stale}"
 
 
 @pytest.mark.parametrize("role", list(Role))
-def test_every_route_answers_each_role_as_the_permission_table_says(role: Role, settings: Any, tmp_path: Any) -> None:
+def test_every_route_answers_each_role_as_the_permission_table_says(
+    role: Role, settings: Any, tmp_path: Any
+) -> None:
     settings.MEDIA_ROOT = str(tmp_path / "media")
     _ws, ids, keys = _world("alpha")
     client = Client(raise_request_exception=False)
@@ -267,7 +315,11 @@ def test_another_workspaces_ids_answer_404_on_every_route(settings: Any, tmp_pat
     assert checked >= 25
     assert not problems, problems
     # Nothing of theirs changed or went away.
-    for model, pk in ((Channel, their_ids["channel_id"]), (Media, their_ids["media_id"]), (QueueSlot, their_ids["slot_id"]),
-                      (Rubric, their_ids["rubric_id"])):
+    for model, pk in (
+        (Channel, their_ids["channel_id"]),
+        (Media, their_ids["media_id"]),
+        (QueueSlot, their_ids["slot_id"]),
+        (Rubric, their_ids["rubric_id"]),
+    ):
         assert model.objects.filter(pk=pk).exists(), model
     assert ClientLink.objects.get(pk=their_ids["link_id"]).revoked_at is None

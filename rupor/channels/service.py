@@ -65,12 +65,19 @@ def access(channel: Channel) -> ChannelAccess:
         settings = options.check_stored(channel.settings)
     except options.SettingError as exc:
         raise ChannelError(
-            _("This channel's settings need fixing: %(problem)s Saving the channel resets what is wrong to the default.")
-            % {"problem": exc.message}, exc.field, 422,
+            _(
+                "This channel's settings need fixing: %(problem)s Saving the channel resets what is wrong to the default."
+            )
+            % {"problem": exc.message},
+            exc.field,
+            422,
         ) from exc
     return ChannelAccess(
-        network=channel.network, remote_id=channel.remote_id, credentials=channel.get_credentials(),
-        base_url=channel.base_url or None, settings=settings,
+        network=channel.network,
+        remote_id=channel.remote_id,
+        credentials=channel.get_credentials(),
+        base_url=channel.base_url or None,
+        settings=settings,
     )
 
 
@@ -80,7 +87,9 @@ def visible_settings(channel: Channel) -> dict[str, Any]:
     return {k: v for k, v in stored.items() if k not in options.INTERNAL_KEYS}
 
 
-def _clean_settings(values: Mapping[str, Any] | None, keep: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def _clean_settings(
+    values: Mapping[str, Any] | None, keep: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     try:
         return options.clean_settings(values, keep=keep)
     except options.SettingError as exc:
@@ -100,12 +109,18 @@ def _require_secrets_for_new_address(channel: Channel, new_creds: Mapping[str, A
     given = {str(k) for k, v in (new_creds or {}).items() if str(v).strip()}
     stored = channel.get_credentials()
     # A secret that was never stored (an optional one) cannot travel; every stored one must be new.
-    missing = [(name, label) for name, label in _secret_fields(channel.network, stored)
-               if stored.get(name, "").strip() and name not in given]
+    missing = [
+        (name, label)
+        for name, label in _secret_fields(channel.network, stored)
+        if stored.get(name, "").strip() and name not in given
+    ]
     if missing:
         raise ChannelError(
-            _("A new API base URL needs the secrets entered again, so the stored ones are never sent to another "
-              "address: %(fields)s.") % {"fields": ", ".join(label for _name, label in missing)},
+            _(
+                "A new API base URL needs the secrets entered again, so the stored ones are never sent to another "
+                "address: %(fields)s."
+            )
+            % {"fields": ", ".join(label for _name, label in missing)},
             f"credentials.{missing[0][0]}",
         )
 
@@ -131,13 +146,15 @@ def _validate_credentials(network: str, credentials: Mapping[str, str] | None) -
         for field in adapter.credential_fields:
             if field.required and not creds.get(field.name, "").strip():
                 raise ChannelError(
-                    _("%(field)s is required to connect %(network)s.") % {"field": field.label, "network": adapter.display_name},
+                    _("%(field)s is required to connect %(network)s.")
+                    % {"field": field.label, "network": adapter.display_name},
                     f"credentials.{field.name}",
                 )
         unknown = set(creds) - known
         if unknown and known:
             raise ChannelError(
-                _("Unknown credential field(s): %(fields)s.") % {"fields": ", ".join(sorted(unknown))}, "credentials",
+                _("Unknown credential field(s): %(fields)s.") % {"fields": ", ".join(sorted(unknown))},
+                "credentials",
             )
     return creds
 
@@ -183,8 +200,14 @@ def connect(actor: accounts.Actor, data: ChannelInput, *, verify: bool = True) -
         raise ChannelError(_("The remote id (community, chat or group id) is required."), "remote_id")
     name = (data.name or (info.name if info else "") or remote_id).strip()[:120]
     channel = Channel(
-        workspace_id=actor.workspace_id, network=data.network, name=name, remote_id=remote_id[:120],
-        base_url=base_url, settings=settings, color=data.color or "", cadence_hours=data.cadence_hours,
+        workspace_id=actor.workspace_id,
+        network=data.network,
+        name=name,
+        remote_id=remote_id[:120],
+        base_url=base_url,
+        settings=settings,
+        color=data.color or "",
+        cadence_hours=data.cadence_hours,
     )
     channel.set_credentials(creds)
     if info is not None:
@@ -194,12 +217,16 @@ def connect(actor: accounts.Actor, data: ChannelInput, *, verify: bool = True) -
         with transaction.atomic():
             channel.save()
     except IntegrityError as exc:
-        raise ChannelError(_("This account is already connected in this workspace."), "remote_id", 409) from exc
+        raise ChannelError(
+            _("This account is already connected in this workspace."), "remote_id", 409
+        ) from exc
     accounts.record(actor.workspace_id, actor, "channel.connect", "channel", channel.pk, str(channel))
     return channel
 
 
-def update(actor: accounts.Actor, channel_id: int, changes: Mapping[str, Any], *, verify: bool = True) -> Channel:
+def update(
+    actor: accounts.Actor, channel_id: int, changes: Mapping[str, Any], *, verify: bool = True
+) -> Channel:
     _require(actor, Perm.CHANNELS_MANAGE)
     channel = get_channel(actor.workspace_id, channel_id)
     reverify = False
@@ -285,20 +312,26 @@ def remove(actor: accounts.Actor, channel_id: int) -> None:
 
 def needs_reconnect(channel_id: int, message: str) -> None:
     """Called by the engine when credentials expired: hold the channel, ask a person."""
-    Channel.objects.filter(pk=channel_id).update(status=Channel.Status.RECONNECT, status_message=message[:300], updated_at=clock.now())
+    Channel.objects.filter(pk=channel_id).update(
+        status=Channel.Status.RECONNECT, status_message=message[:300], updated_at=clock.now()
+    )
 
 
 def record_job_error(channel_id: int, job: str, message: str) -> None:
     """A periodic job (``inbox`` polling, ``metrics`` collection) failed on this channel: keep the
     reason where people see it (channel list, publishing page, API) until the job succeeds."""
     Channel.objects.filter(pk=channel_id).update(
-        last_error=str(message)[:500], last_error_at=clock.now(), last_error_job=job[:40],
+        last_error=str(message)[:500],
+        last_error_at=clock.now(),
+        last_error_job=job[:40],
     )
 
 
 def clear_job_error(channel_id: int, job: str) -> None:
     """The job succeeded on this channel: forget the failure it recorded (not another job's)."""
-    Channel.objects.filter(pk=channel_id, last_error_job=job).update(last_error="", last_error_at=None, last_error_job="")
+    Channel.objects.filter(pk=channel_id, last_error_job=job).update(
+        last_error="", last_error_at=None, last_error_job=""
+    )
 
 
 def channels_with_errors(workspace_id: int | None = None) -> QuerySet[Channel]:

@@ -10,7 +10,9 @@ from click.testing import CliRunner
 from rupor.channels.models import Channel
 from rupor.networks import registry
 
-NETWORKS = [n for n in registry.NETWORKS if importlib.util.find_spec(f"rupor.networks.{n}.testing") is not None]
+NETWORKS = [
+    n for n in registry.NETWORKS if importlib.util.find_spec(f"rupor.networks.{n}.testing") is not None
+]
 
 
 @pytest.fixture(params=NETWORKS)
@@ -25,17 +27,28 @@ def emulated(request):
 def test_api_connects_a_verified_channel_and_explains_failures(emulated, make_workspace, api_for):
     network, testing, emulator = emulated
     api = api_for(make_workspace(), "admin")
-    good = api.post("/channels", {
-        "network": network, "remote_id": str(testing.DEMO_REMOTE_ID), "credentials": testing.demo_credentials(),
-        "base_url": emulator.url,
-    })
+    good = api.post(
+        "/channels",
+        {
+            "network": network,
+            "remote_id": str(testing.DEMO_REMOTE_ID),
+            "credentials": testing.demo_credentials(),
+            "base_url": emulator.url,
+        },
+    )
     assert good.status_code == 201, good.content
     assert good.json()["verified_at"] is not None
     assert good.json()["name"]  # learned from the network when not given
     bad = testing.broken_channel(emulator, "bad_token")
-    res = api.post("/channels", {
-        "network": network, "remote_id": bad.remote_id, "credentials": dict(bad.credentials), "base_url": emulator.url,
-    })
+    res = api.post(
+        "/channels",
+        {
+            "network": network,
+            "remote_id": bad.remote_id,
+            "credentials": dict(bad.credentials),
+            "base_url": emulator.url,
+        },
+    )
     assert res.status_code == 422
     assert res.json()["errors"][0]["field"] == "credentials"
     assert len(res.json()["detail"]) > 20  # a sentence, not a code
@@ -61,7 +74,9 @@ def test_cli_and_api_key_commands(tmp_path, monkeypatch):
     runner = CliRunner()
     res = runner.invoke(cli, ["createuser", "cli@example.com", "--password", "a long password 1"])
     assert res.exit_code == 0, res.output
-    res = runner.invoke(cli, ["workspace", "create", "CLI Brand", "--owner", "cli@example.com", "--timezone", "Asia/Seoul"])
+    res = runner.invoke(
+        cli, ["workspace", "create", "CLI Brand", "--owner", "cli@example.com", "--timezone", "Asia/Seoul"]
+    )
     assert res.exit_code == 0, res.output
     slug = res.output.strip().splitlines()[-1]
     assert slug == "cli-brand"
@@ -69,7 +84,9 @@ def test_cli_and_api_key_commands(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     key = res.output.strip().splitlines()[-1]
     assert key.startswith("rpr_")
-    bad = runner.invoke(cli, ["workspace", "create", "X", "--owner", "cli@example.com", "--timezone", "Mars/Olympus"])
+    bad = runner.invoke(
+        cli, ["workspace", "create", "X", "--owner", "cli@example.com", "--timezone", "Mars/Olympus"]
+    )
     assert bad.exit_code != 0
     assert "time zone" in bad.output
     bad = runner.invoke(cli, ["apikey", "create", "--workspace", slug, "--role", "boss"])
@@ -92,14 +109,42 @@ def test_cli_connect_verifies_and_explains(emulated, make_workspace):
     ws = make_workspace("CLI connect")
     runner = CliRunner()
     creds = [f"--credential={k}={v}" for k, v in testing.demo_credentials().items()]
-    ok = runner.invoke(cli, ["channel", "connect", "--workspace", ws.slug, "--network", network,
-                             "--remote-id", str(testing.DEMO_REMOTE_ID), "--base-url", emulator.url, *creds])
+    ok = runner.invoke(
+        cli,
+        [
+            "channel",
+            "connect",
+            "--workspace",
+            ws.slug,
+            "--network",
+            network,
+            "--remote-id",
+            str(testing.DEMO_REMOTE_ID),
+            "--base-url",
+            emulator.url,
+            *creds,
+        ],
+    )
     assert ok.exit_code == 0, ok.output
     assert "verified" in ok.output
     bad = testing.broken_channel(emulator, "bad_token")
     bad_creds = [f"--credential={k}={v}" for k, v in bad.credentials.items()]
-    res = runner.invoke(cli, ["channel", "connect", "--workspace", ws.slug, "--network", network,
-                              "--remote-id", bad.remote_id, "--base-url", emulator.url, *bad_creds])
+    res = runner.invoke(
+        cli,
+        [
+            "channel",
+            "connect",
+            "--workspace",
+            ws.slug,
+            "--network",
+            network,
+            "--remote-id",
+            bad.remote_id,
+            "--base-url",
+            emulator.url,
+            *bad_creds,
+        ],
+    )
     assert res.exit_code == 1
     assert "Error (credentials):" in res.output
     listing = runner.invoke(cli, ["channel", "list", "--workspace", ws.slug])

@@ -46,8 +46,10 @@ def _fail(exc: Any) -> NoReturn:
     sys.exit(1)
 
 
-SETTING_HELP = ("A channel setting, e.g. --setting timeout=10 (repeat for each; checked against its type and bounds: "
-                "timeout, pace, longpoll_wait, callback_confirmation, chat_type, forward_attempts, forward_wait_s).")
+SETTING_HELP = (
+    "A channel setting, e.g. --setting timeout=10 (repeat for each; checked against its type and bounds: "
+    "timeout, pace, longpoll_wait, callback_confirmation, chat_type, forward_attempts, forward_wait_s)."
+)
 
 
 @click.group()
@@ -58,15 +60,35 @@ def channel() -> None:
 @channel.command("connect")
 @click.option("--workspace", "slug", required=True, help="Workspace slug.")
 @click.option("--network", required=True, help="vk, telegram, ok, …")
-@click.option("--remote-id", default="", help="Community, chat or group id (learned from the network when possible).")
+@click.option(
+    "--remote-id", default="", help="Community, chat or group id (learned from the network when possible)."
+)
 @click.option("--name", default="", help="Display name (learned from the network when omitted).")
-@click.option("--credential", "credentials", multiple=True, metavar="FIELD=VALUE",
-              help="A credential field, e.g. --credential bot_token=123:ABC (repeat for each field).")
+@click.option(
+    "--credential",
+    "credentials",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="A credential field, e.g. --credential bot_token=123:ABC (repeat for each field).",
+)
 @click.option("--base-url", default="", help="API base URL override (self-hosted endpoint, proxy, emulator).")
 @click.option("--setting", "settings", multiple=True, metavar="NAME=VALUE", help=SETTING_HELP)
-@click.option("--verify/--no-verify", default=True, show_default=True, help="Check the credentials with the network first.")
-def connect(slug: str, network: str, remote_id: str, name: str, credentials: tuple[str, ...], base_url: str,
-            settings: tuple[str, ...], verify: bool) -> None:
+@click.option(
+    "--verify/--no-verify",
+    default=True,
+    show_default=True,
+    help="Check the credentials with the network first.",
+)
+def connect(
+    slug: str,
+    network: str,
+    remote_id: str,
+    name: str,
+    credentials: tuple[str, ...],
+    base_url: str,
+    settings: tuple[str, ...],
+    verify: bool,
+) -> None:
     """Connect a channel; the credentials are checked with the network and stored encrypted."""
     actor = _operator(slug)
     from rupor.channels import service
@@ -75,26 +97,55 @@ def connect(slug: str, network: str, remote_id: str, name: str, credentials: tup
     try:
         created = service.connect(
             actor,
-            service.ChannelInput(network=network, name=name, remote_id=remote_id, credentials=values, base_url=base_url,
-                                 settings=_settings(settings)),
+            service.ChannelInput(
+                network=network,
+                name=name,
+                remote_id=remote_id,
+                credentials=values,
+                base_url=base_url,
+                settings=_settings(settings),
+            ),
             verify=verify,
         )
     except service.ChannelError as exc:
         _fail(exc)
-    click.echo(f"{created.pk}\t{created.network}\t{created.name}\t{'verified' if created.verified_at else 'not verified'}")
+    click.echo(
+        f"{created.pk}\t{created.network}\t{created.name}\t{'verified' if created.verified_at else 'not verified'}"
+    )
 
 
 @channel.command("update")
 @click.option("--workspace", "slug", required=True, help="Workspace slug.")
 @click.argument("channel_id", type=click.IntRange(1, 2**62))
 @click.option("--name", default=None, help="New display name.")
-@click.option("--credential", "credentials", multiple=True, metavar="FIELD=VALUE",
-              help="A new credential value (repeat for each field); a new --base-url needs every secret field again.")
-@click.option("--base-url", default=None, help="New API base URL; the stored secrets are never sent to it, so give them again.")
+@click.option(
+    "--credential",
+    "credentials",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="A new credential value (repeat for each field); a new --base-url needs every secret field again.",
+)
+@click.option(
+    "--base-url",
+    default=None,
+    help="New API base URL; the stored secrets are never sent to it, so give them again.",
+)
 @click.option("--setting", "settings", multiple=True, metavar="NAME=VALUE", help=SETTING_HELP)
-@click.option("--verify/--no-verify", default=True, show_default=True, help="Check new credentials or a new address with the network first.")
-def update(slug: str, channel_id: int, name: str | None, credentials: tuple[str, ...], base_url: str | None,
-           settings: tuple[str, ...], verify: bool) -> None:
+@click.option(
+    "--verify/--no-verify",
+    default=True,
+    show_default=True,
+    help="Check new credentials or a new address with the network first.",
+)
+def update(
+    slug: str,
+    channel_id: int,
+    name: str | None,
+    credentials: tuple[str, ...],
+    base_url: str | None,
+    settings: tuple[str, ...],
+    verify: bool,
+) -> None:
     """Change a channel: its name, credentials, API base URL or settings."""
     actor = _operator(slug)
     from rupor.channels import service

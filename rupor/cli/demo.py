@@ -18,7 +18,13 @@ DEMO_EMAIL = "demo@rupor.local"
 DEMO_PASSWORD = "rupor-demo"  # a local, offline demo: the README says to not expose it
 DEMO_WORKSPACE = "Rupor Demo"
 #: Queue slots of every demo channel: weekday (Monday = 0) and local time.
-DEMO_SLOTS = [(0, dt.time(10, 0)), (2, dt.time(10, 0)), (4, dt.time(10, 0)), (1, dt.time(18, 30)), (3, dt.time(18, 30))]
+DEMO_SLOTS = [
+    (0, dt.time(10, 0)),
+    (2, dt.time(10, 0)),
+    (4, dt.time(10, 0)),
+    (1, dt.time(18, 30)),
+    (3, dt.time(18, 30)),
+]
 
 
 def _port_base() -> int:
@@ -90,8 +96,11 @@ def ensure_demo(*, verify: bool = False) -> dict[str, str]:
                 planning.create_post(
                     owner,
                     planning.PostInput(
-                        title=title, text=text, rubric_id=rubrics.get(rubric),
-                        status="scheduled" if when else "draft", scheduled_at=when,
+                        title=title,
+                        text=text,
+                        rubric_id=rubrics.get(rubric),
+                        status="scheduled" if when else "draft",
+                        scheduled_at=when,
                         variants=tuple(planning.VariantInput(channel_id=c.pk) for c in demo_channels),
                     ),
                 )
@@ -112,20 +121,29 @@ def _attach_demo_channel(owner: Any, workspace: Any, network: str, url: str, *, 
         channels.connect(
             owner,
             channels.ChannelInput(
-                network=network, name=f"{registry.DISPLAY_NAMES[network]} demo", remote_id=str(testing.DEMO_REMOTE_ID),
-                credentials=testing.demo_credentials(), base_url=url,
+                network=network,
+                name=f"{registry.DISPLAY_NAMES[network]} demo",
+                remote_id=str(testing.DEMO_REMOTE_ID),
+                credentials=testing.demo_credentials(),
+                base_url=url,
             ),
             verify=verify,
         )
     elif existing is not None and (existing.base_url != url or (verify and existing.verified_at is None)):
         # A new address needs the secrets again (they are the emulator's own demo credentials).
-        channels.update(owner, existing.pk, {"base_url": url, "credentials": testing.demo_credentials()}, verify=verify)
+        channels.update(
+            owner, existing.pk, {"base_url": url, "credentials": testing.demo_credentials()}, verify=verify
+        )
 
 
 #: The demo's plan after the welcome post: title, text, rubric (one of the default ones). Three
 #: selling posts in nine put selling content past its 20 % share, so the mix meter warns at once.
 DEMO_PLAN = [
-    ("Weekly tips", "Three tips for a healthy content plan: mostly useful posts, regular rhythm, answer every question.", "Useful"),
+    (
+        "Weekly tips",
+        "Three tips for a healthy content plan: mostly useful posts, regular rhythm, answer every question.",
+        "Useful",
+    ),
     ("House blend", "Our new house blend is here: -15 % on every bag this week.", "Selling"),
     ("How we roast", "From green bean to your cup: how long we roast, and why.", "Useful"),
     ("Espresso mood", "Today, as told by our espresso machine.", "Entertaining"),
@@ -150,9 +168,16 @@ def _samples(now: dt.datetime, tz: ZoneInfo) -> list[tuple[str, str, str, dt.dat
         planned += [dt.datetime.combine(day, t, tzinfo=tz).astimezone(dt.UTC) for t in times]
         day += dt.timedelta(days=1)
     out: list[tuple[str, str, str, dt.datetime | None]] = [
-        ("Welcome to Rupor", "Hello from Rupor! This post goes out to every demo channel in two minutes.", "News",
-         now + dt.timedelta(minutes=2)),
+        (
+            "Welcome to Rupor",
+            "Hello from Rupor! This post goes out to every demo channel in two minutes.",
+            "News",
+            now + dt.timedelta(minutes=2),
+        ),
     ]
-    out += [(title, text, rubric, when) for (title, text, rubric), when in zip(DEMO_PLAN, sorted(planned), strict=False)]
+    out += [
+        (title, text, rubric, when)
+        for (title, text, rubric), when in zip(DEMO_PLAN, sorted(planned), strict=False)
+    ]
     out.append(("Poll idea", "Which topic should we cover next week?", "Engagement", None))
     return out

@@ -74,7 +74,9 @@ def _port_is_free(host: str, port: int) -> bool:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
-        _fail(f"Cannot listen on {host!r}: {exc.strerror or exc}. Give an address of this machine with --host.")
+        _fail(
+            f"Cannot listen on {host!r}: {exc.strerror or exc}. Give an address of this machine with --host."
+        )
     family, kind, proto, _name, address = infos[0]
     with socket.socket(family, kind, proto) as probe:
         # waitress and uvicorn set SO_REUSEADDR too, so a port in TIME_WAIT is not "taken".
@@ -102,30 +104,65 @@ def _free_ports_after(host: str, start: int, size: int, *, avoid: int | None = N
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, envvar="RUPOR_HOST", help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), envvar="RUPOR_PORT", help="Port to listen on.")
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256), envvar="RUPOR_THREADS", help="Web server threads.")
-@click.option("--worker/--no-worker", default=True, show_default=True, envvar="RUPOR_IN_PROCESS_WORKER",
-              help="Run the background worker inside this process (the embedded default).")
-@click.option("--demo/--no-demo", default=False, envvar="RUPOR_DEMO",
-              help="Start the emulated networks and the demo workspace (offline demo).")
-@click.option("--demo-port-base", default=8901, show_default=True, type=click.IntRange(1, 65533), envvar="RUPOR_DEMO_PORT_BASE",
-              help="With --demo: the first of the three emulator ports (VK, Telegram, OK use it and the next two).")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, envvar="RUPOR_HOST", help="Address to listen on."
+)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    envvar="RUPOR_PORT",
+    help="Port to listen on.",
+)
+@click.option(
+    "--threads",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    envvar="RUPOR_THREADS",
+    help="Web server threads.",
+)
+@click.option(
+    "--worker/--no-worker",
+    default=True,
+    show_default=True,
+    envvar="RUPOR_IN_PROCESS_WORKER",
+    help="Run the background worker inside this process (the embedded default).",
+)
+@click.option(
+    "--demo/--no-demo",
+    default=False,
+    envvar="RUPOR_DEMO",
+    help="Start the emulated networks and the demo workspace (offline demo).",
+)
+@click.option(
+    "--demo-port-base",
+    default=8901,
+    show_default=True,
+    type=click.IntRange(1, 65533),
+    envvar="RUPOR_DEMO_PORT_BASE",
+    help="With --demo: the first of the three emulator ports (VK, Telegram, OK use it and the next two).",
+)
 def serve(host: str, port: int, threads: int, worker: bool, demo: bool, demo_port_base: int) -> None:
     """Migrate, then serve the web app and API (and the in-process worker)."""
     # Check the ports before anything else, so a taken one is a plain sentence, not a traceback.
     if not _port_is_free(host, port):
         free = _free_ports_after(host, port, 1)
-        _fail(f"Port {port} is already in use on {host}, so Rupor cannot listen there. Stop the program that uses it, "
-              f"or choose another port: 'make run PORT={free}' or 'rupor serve --port {free}'.")
+        _fail(
+            f"Port {port} is already in use on {host}, so Rupor cannot listen there. Stop the program that uses it, "
+            f"or choose another port: 'make run PORT={free}' or 'rupor serve --port {free}'."
+        )
     if demo:
         os.environ["RUPOR_DEMO_PORT_BASE"] = str(demo_port_base)
         taken = [p for p in range(demo_port_base, demo_port_base + 3) if not _port_is_free("127.0.0.1", p)]
         if taken:
             free = _free_ports_after("127.0.0.1", demo_port_base + 3, 3, avoid=port)
-            _fail(f"Port {taken[0]} is already in use, so the demo's network emulators (ports {demo_port_base}\u2013"
-                  f"{demo_port_base + 2}) cannot start. Stop the program that uses it, or choose other ports: "
-                  f"'make run DEMO_PORT_BASE={free}' or 'rupor serve --demo --demo-port-base {free}'.")
+            _fail(
+                f"Port {taken[0]} is already in use, so the demo's network emulators (ports {demo_port_base}\u2013"
+                f"{demo_port_base + 2}) cannot start. Stop the program that uses it, or choose other ports: "
+                f"'make run DEMO_PORT_BASE={free}' or 'rupor serve --demo --demo-port-base {free}'."
+            )
     if not os.environ.get("RUPOR_BASE_URL"):
         # Links Rupor shows (iCal feed, invitations, webhooks, review links) point where it really serves.
         os.environ["RUPOR_BASE_URL"] = served_base_url(host, port)
@@ -139,15 +176,21 @@ def serve(host: str, port: int, threads: int, worker: bool, demo: bool, demo_por
         try:
             emulators = demo_mod.start_emulators()
         except OSError as exc:  # taken between the check and now
-            _fail(f"The demo's network emulators cannot start: {exc.strerror or exc}. "
-                  "Choose other ports with 'rupor serve --demo --demo-port-base 8911'.")
+            _fail(
+                f"The demo's network emulators cannot start: {exc.strerror or exc}. "
+                "Choose other ports with 'rupor serve --demo --demo-port-base 8911'."
+            )
         info = demo_mod.ensure_demo(verify=True)
-        console.print(f"[green]Demo ready.[/green] Log in as [bold]{info['email']}[/bold] with password [bold]{info['password']}[/bold]")
+        console.print(
+            f"[green]Demo ready.[/green] Log in as [bold]{info['email']}[/bold] with password [bold]{info['password']}[/bold]"
+        )
     worker_thread = None
     if worker:
         from rupor.publishing.worker import run_worker
 
-        worker_thread = threading.Thread(target=run_worker, kwargs={"stop": stop, "jobs": True}, name="rupor-worker", daemon=True)
+        worker_thread = threading.Thread(
+            target=run_worker, kwargs={"stop": stop, "jobs": True}, name="rupor-worker", daemon=True
+        )
         worker_thread.start()
     from waitress.server import create_server
 
@@ -158,8 +201,10 @@ def serve(host: str, port: int, threads: int, worker: bool, demo: bool, demo_por
     except OSError as exc:  # taken between the check and now
         for emulator in emulators:
             emulator.stop()
-        _fail(f"Rupor cannot listen on {host}:{port}: {exc.strerror or exc}. "
-              "Choose another port: 'make run PORT=8011' or 'rupor serve --port 8011'.")
+        _fail(
+            f"Rupor cannot listen on {host}:{port}: {exc.strerror or exc}. "
+            "Choose another port: 'make run PORT=8011' or 'rupor serve --port 8011'."
+        )
 
     def shutdown(*_args: object) -> None:
         stop.set()
@@ -182,8 +227,14 @@ def serve(host: str, port: int, threads: int, worker: bool, demo: bool, demo_por
 
 @cli.command()
 @click.option("--once", is_flag=True, help="Do all work that is due now, then exit.")
-@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 256), envvar="RUPOR_WORKER_CONCURRENCY",
-              help="Targets published at the same time by this process.")
+@click.option(
+    "--concurrency",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    envvar="RUPOR_WORKER_CONCURRENCY",
+    help="Targets published at the same time by this process.",
+)
 def worker(once: bool, concurrency: int) -> None:
     """Run the background worker (publishing, retries, sweeps). Run as many as you like."""
     _django()
@@ -225,7 +276,9 @@ def workspace() -> None:
 @workspace.command("create")
 @click.argument("name")
 @click.option("--owner", required=True, help="Email of an existing user who will own it.")
-@click.option("--timezone", "tz", default="UTC", show_default=True, help="IANA time zone, e.g. Europe/Moscow.")
+@click.option(
+    "--timezone", "tz", default="UTC", show_default=True, help="IANA time zone, e.g. Europe/Moscow."
+)
 def workspace_create(name: str, owner: str, tz: str) -> None:
     """Create a workspace and print its slug."""
     _django()
@@ -295,8 +348,17 @@ def demo() -> None:
 @cli.command()
 @click.argument("network")
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="RUPOR_EMULATOR_HOST")
-@click.option("--port", default=8901, show_default=True, type=click.IntRange(1, 65535), envvar="RUPOR_EMULATOR_PORT")
-@click.option("--seed", default=0, show_default=True, type=int, envvar="RUPOR_EMULATOR_SEED", help="Seed for simulated engagement.")
+@click.option(
+    "--port", default=8901, show_default=True, type=click.IntRange(1, 65535), envvar="RUPOR_EMULATOR_PORT"
+)
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    type=int,
+    envvar="RUPOR_EMULATOR_SEED",
+    help="Seed for simulated engagement.",
+)
 @click.option("--no-rate-limits", is_flag=True, help="Turn the network's rate limits off (benchmarks).")
 def emulate(network: str, host: str, port: int, seed: int, no_rate_limits: bool) -> None:
     """Run the emulator of a network (vk, telegram, ok) as a standalone HTTP server."""
@@ -306,10 +368,14 @@ def emulate(network: str, host: str, port: int, seed: int, no_rate_limits: bool)
     if network not in registry.NETWORKS:
         _fail(f"No emulator for {network!r}; choose one of: {', '.join(registry.NETWORKS)}.")
     if not _port_is_free(host, port):
-        _fail(f"Port {port} is already in use on {host}, so the emulator cannot listen there. "
-              f"Choose another port: 'rupor emulate {network} --port {_free_ports_after(host, port + 1, 1)}'.")
+        _fail(
+            f"Port {port} is already in use on {host}, so the emulator cannot listen there. "
+            f"Choose another port: 'rupor emulate {network} --port {_free_ports_after(host, port + 1, 1)}'."
+        )
     app = registry.emulator_factory(network)(seed=seed, rate_limits=not no_rate_limits)
-    console.print(f"{registry.DISPLAY_NAMES[network]} emulator on http://{host}:{port}/ (control API under /_emulator/)")
+    console.print(
+        f"{registry.DISPLAY_NAMES[network]} emulator on http://{host}:{port}/ (control API under /_emulator/)"
+    )
     emulation.serve_forever(app, host, port)
 
 

@@ -47,7 +47,9 @@ def plan() -> None:
 @plan.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--workspace", "slug", required=True, envvar="RUPOR_WORKSPACE", help="Workspace slug.")
-@click.option("--dry-run", is_flag=True, help="Check the file and show what would be created; create nothing.")
+@click.option(
+    "--dry-run", is_flag=True, help="Check the file and show what would be created; create nothing."
+)
 def import_command(file: Path, slug: str, dry_run: bool) -> None:
     """Import posts from FILE (.csv or .xlsx). Nothing is created when any row is bad."""
     workspace, actor = _workspace_actor(slug)
@@ -55,7 +57,9 @@ def import_command(file: Path, slug: str, dry_run: bool) -> None:
     from rupor.planning.service import PlanningError
 
     if file.stat().st_size > plan_io.MAX_FILE_BYTES:  # refused before it is read
-        err.print(f"[red]Error:[/red] {file.name}: the file is larger than {plan_io.MAX_FILE_BYTES // (1024 * 1024)} MB.")
+        err.print(
+            f"[red]Error:[/red] {file.name}: the file is larger than {plan_io.MAX_FILE_BYTES // (1024 * 1024)} MB."
+        )
         sys.exit(1)
     try:
         report = plan_io.import_plan(actor, file.name, file.read_bytes(), dry_run=dry_run)
@@ -68,13 +72,19 @@ def import_command(file: Path, slug: str, dry_run: bool) -> None:
         rows = report.bad_rows
         err.print(f"{len(rows)} bad row(s) ({', '.join(map(str, rows))}); nothing was created.")
         sys.exit(1)
-    table = Table(title=f"{'Would create' if dry_run else 'Created'} {len(report.posts)} post(s) in {workspace.name} ({workspace.timezone})")
+    table = Table(
+        title=f"{'Would create' if dry_run else 'Created'} {len(report.posts)} post(s) in {workspace.name} ({workspace.timezone})"
+    )
     for column in ("row", "when (local)", "status", "channels", "rubric", "text"):
         table.add_column(column)
     for post in report.posts:
         table.add_row(
-            str(post.row), post.local_time.strftime("%Y-%m-%d %H:%M") if post.local_time else "idea (no date)", post.status,
-            ", ".join(c.name for c in post.channels), post.rubric, (post.title or post.text)[:60],
+            str(post.row),
+            post.local_time.strftime("%Y-%m-%d %H:%M") if post.local_time else "idea (no date)",
+            post.status,
+            ", ".join(c.name for c in post.channels),
+            post.rubric,
+            (post.title or post.text)[:60],
         )
     out.print(table)
     if not dry_run:
@@ -83,9 +93,21 @@ def import_command(file: Path, slug: str, dry_run: bool) -> None:
 
 @plan.command("export")
 @click.option("--workspace", "slug", required=True, envvar="RUPOR_WORKSPACE", help="Workspace slug.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True, envvar="RUPOR_EXPORT_FORMAT")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, envvar="RUPOR_EXPORT_OUTPUT",
-              help="File to write (default: standard output).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "xlsx"]),
+    default="csv",
+    show_default=True,
+    envvar="RUPOR_EXPORT_FORMAT",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    envvar="RUPOR_EXPORT_OUTPUT",
+    help="File to write (default: standard output).",
+)
 def export_command(slug: str, fmt: str, output: Path | None) -> None:
     """Export the plan in the import format."""
     workspace, _actor = _workspace_actor(slug)

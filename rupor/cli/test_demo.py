@@ -66,7 +66,9 @@ def test_demo_plan_fills_the_mix_meter(emulators):
         assert channel.warnings  # selling past its share: the meter has something to say at once
 
 
-@pytest.mark.parametrize("today", ["2026-12-04T09:00:00+00:00", "2026-12-30T21:30:00+00:00", "2026-12-31T20:59:00+00:00"])
+@pytest.mark.parametrize(
+    "today", ["2026-12-04T09:00:00+00:00", "2026-12-30T21:30:00+00:00", "2026-12-31T20:59:00+00:00"]
+)
 def test_demo_plan_is_in_the_future_and_mostly_this_month(today):
     from zoneinfo import ZoneInfo
 

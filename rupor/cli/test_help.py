@@ -11,7 +11,9 @@ from click.testing import CliRunner
 from rupor.cli.main import cli
 
 
-def _commands(command: click.Command, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+def _commands(
+    command: click.Command, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], click.Command]]:
     yield path, command
     if isinstance(command, click.Group):
         for name, sub in command.commands.items():
@@ -35,5 +37,7 @@ def test_help_names_every_flags_environment_variable(path, command):
 
 def test_the_named_environment_variable_is_the_one_read():
     # an option that had none of its own: click reads RUPOR_<COMMAND>_<FLAG>, and --help says so
-    result = CliRunner().invoke(cli, ["emulate", "no-such-network"], env={"RUPOR_EMULATE_NO_RATE_LIMITS": "maybe"})
+    result = CliRunner().invoke(
+        cli, ["emulate", "no-such-network"], env={"RUPOR_EMULATE_NO_RATE_LIMITS": "maybe"}
+    )
     assert "RUPOR_EMULATE_NO_RATE_LIMITS" in result.output  # click names the variable it could not read

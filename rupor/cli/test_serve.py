@@ -44,7 +44,9 @@ def _wait(url: str, proc: subprocess.Popen[bytes], seconds: float = 60) -> httpx
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"rupor serve exited early with {proc.returncode}: {proc.stdout.read() if proc.stdout else ''!r}")
+            raise AssertionError(
+                f"rupor serve exited early with {proc.returncode}: {proc.stdout.read() if proc.stdout else ''!r}"
+            )
         try:
             return httpx.get(url, timeout=2)  # noqa: TID251 - the test is an outside client
         except httpx.TransportError:
@@ -63,15 +65,25 @@ def test_serve_demo_end_to_end(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "RUPOR_SECRET_KEY")}
     env.update({"RUPOR_HOME": str(tmp_path / "home"), "RUPOR_DEMO_PORT_BASE": str(_free_block(3))})
     cmd = [sys.executable, "-m", "rupor.cli.main"]
-    proc = subprocess.Popen([*cmd, "serve", "--port", str(port), "--demo"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [*cmd, "serve", "--port", str(port), "--demo"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         login = _wait(f"http://127.0.0.1:{port}/login/", proc)
         assert login.status_code == 200
         assert (tmp_path / "home" / "rupor.sqlite3").exists()
         secret = tmp_path / "home" / "secret_key"
         assert oct(secret.stat().st_mode & 0o777) == "0o600"
-        out = subprocess.run([*cmd, "apikey", "create", "--workspace", "rupor-demo", "--role", "analyst"],
-                             env=env, capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [*cmd, "apikey", "create", "--workspace", "rupor-demo", "--role", "analyst"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         key = out.stdout.strip().splitlines()[-1]
         headers = {"Authorization": f"Bearer {key}"}
         me = httpx.get(f"http://127.0.0.1:{port}/api/v1/me", headers=headers, timeout=5)  # noqa: TID251
@@ -81,8 +93,13 @@ def test_serve_demo_end_to_end(tmp_path):
         posts = httpx.get(f"http://127.0.0.1:{port}/api/v1/posts", headers=headers, timeout=5).json()  # noqa: TID251
         assert any(p["status"] == "scheduled" for p in posts)
         # RUPOR_BASE_URL is unset: every address Rupor shows points where it really serves.
-        out = subprocess.run([*cmd, "apikey", "create", "--workspace", "rupor-demo", "--role", "admin"],
-                             env=env, capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [*cmd, "apikey", "create", "--workspace", "rupor-demo", "--role", "admin"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         admin = {"Authorization": f"Bearer {out.stdout.strip().splitlines()[-1]}"}
         served = f"http://127.0.0.1:{port}/"
         feed = httpx.get(f"{served}api/v1/plan/ical", headers=admin, timeout=5).json()  # noqa: TID251
@@ -91,8 +108,18 @@ def test_serve_demo_end_to_end(tmp_path):
         assert hook["url"].startswith(served), hook
         # The README's API example, pasted as it is (but for the port), schedules a post on every channel.
         if shutil.which("curl"):
-            script = _readme_api_example().replace("http://127.0.0.1:8000/", served).replace(".venv/bin/rupor", f"{sys.executable} -m rupor.cli.main")
-            pasted = subprocess.run(["bash", "-euo", "pipefail", "-c", script], env=env, capture_output=True, text=True, timeout=60)
+            script = (
+                _readme_api_example()
+                .replace("http://127.0.0.1:8000/", served)
+                .replace(".venv/bin/rupor", f"{sys.executable} -m rupor.cli.main")
+            )
+            pasted = subprocess.run(
+                ["bash", "-euo", "pipefail", "-c", script],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             assert pasted.returncode == 0, pasted.stderr
             posts = httpx.get(f"{served}api/v1/posts", headers=headers, timeout=5).json()  # noqa: TID251
             hello = [p for p in posts if p["text"] == "Hello"]
@@ -114,8 +141,13 @@ def _serve_with_port_taken(tmp_path, args: list[str], taken: int) -> subprocess.
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", taken))
         holder.listen()
-        return subprocess.run([sys.executable, "-m", "rupor.cli.main", "serve", *args], env=env,
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "rupor.cli.main", "serve", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
 
 def test_taken_port_is_a_plain_sentence_with_the_way_out(tmp_path):
@@ -131,12 +163,17 @@ def test_taken_port_is_a_plain_sentence_with_the_way_out(tmp_path):
 
 def test_taken_emulator_port_is_a_plain_sentence_with_the_way_out(tmp_path):
     port, base = _free_port(), _free_block(3)
-    done = _serve_with_port_taken(tmp_path, ["--port", str(port), "--demo", "--demo-port-base", str(base)], base + 1)
+    done = _serve_with_port_taken(
+        tmp_path, ["--port", str(port), "--demo", "--demo-port-base", str(base)], base + 1
+    )
     output = done.stdout + done.stderr
     assert done.returncode != 0
     assert "Traceback" not in output
     assert f"Port {base + 1} is already in use" in output and "emulators" in output
-    suggested = re.search(r"make run DEMO_PORT_BASE=(\d+)' or 'rupor serve --demo --demo-port-base (\d+)'", " ".join(output.split()))
+    suggested = re.search(
+        r"make run DEMO_PORT_BASE=(\d+)' or 'rupor serve --demo --demo-port-base (\d+)'",
+        " ".join(output.split()),
+    )
     assert suggested and suggested.group(1) == suggested.group(2), output
     assert int(suggested.group(1)) not in range(base - 2, base + 3)  # a block that leaves the taken port out
 

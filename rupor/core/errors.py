@@ -21,7 +21,9 @@ class DomainError(Exception):
     ``status`` (400 bad input, 403 role, 404 not here, 409 state, 422 does not fit), and optional
     per-field ``errors`` (objects with ``field`` and ``message``)."""
 
-    def __init__(self, message: str, field: str | None = None, status: int = 400, errors: Sequence[Any] = ()) -> None:
+    def __init__(
+        self, message: str, field: str | None = None, status: int = 400, errors: Sequence[Any] = ()
+    ) -> None:
         message = str(message)  # a lazily translated text becomes the plain str the API serialises
         super().__init__(message)
         self.message = message

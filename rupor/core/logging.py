@@ -6,7 +6,10 @@ import logging
 import re
 
 _PATTERNS = [
-    re.compile(r"(access_token|token|secret|password|api[_-]?key|authorization|session_secret_key|sig)(\"?\s*[:=]\s*\"?)([^\s\"&,;]+)", re.I),
+    re.compile(
+        r"(access_token|token|secret|password|api[_-]?key|authorization|session_secret_key|sig)(\"?\s*[:=]\s*\"?)([^\s\"&,;]+)",
+        re.I,
+    ),
     re.compile(r"(Bearer\s+)([A-Za-z0-9._~+/=-]+)", re.I),
     re.compile(r"(/bot)(\d+:[A-Za-z0-9_-]+)"),  # Telegram bot token inside a URL
     re.compile(r"(rpr_)([A-Za-z0-9_-]{8,})"),  # Rupor API keys

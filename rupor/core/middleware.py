@@ -29,16 +29,24 @@ class RefuseNulMiddleware:
         fields = list(request.GET.lists())
         # The API reads its own bodies (and answers a malformed one in its error shape); webhooks
         # read theirs raw (reading it here as a form would leave them nothing to read).
-        if request.method == "POST" and not request.path.startswith(("/api/", "/hooks/")) and request.content_type in FORM_TYPES:
+        if (
+            request.method == "POST"
+            and not request.path.startswith(("/api/", "/hooks/"))
+            and request.content_type in FORM_TYPES
+        ):
             # A malformed or oversized body is not this check's to answer: Django's own handling
             # (an empty form, or its 400) applies as it would without this middleware.
-            with contextlib.suppress(MultiPartParserError, UnreadablePostError, RequestDataTooBig, TooManyFieldsSent):
+            with contextlib.suppress(
+                MultiPartParserError, UnreadablePostError, RequestDataTooBig, TooManyFieldsSent
+            ):
                 fields += list(request.POST.lists())
         for key, values in fields:
             if "\x00" in key or any("\x00" in v for v in values):
                 message = _("Text must not contain NUL characters (\\u0000).")
                 if request.path.startswith("/api/"):
                     field = key.replace("\x00", "")
-                    return JsonResponse({"detail": message, "errors": [{"field": field, "message": message}]}, status=400)
+                    return JsonResponse(
+                        {"detail": message, "errors": [{"field": field, "message": message}]}, status=400
+                    )
                 return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
         return self.get_response(request)

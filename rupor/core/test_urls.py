@@ -41,7 +41,12 @@ UNSAFE = [
     "http:\\\\evil.example\\x",
     "https://example.com/" + "a" * 2100,
 ]
-SAFE = ["https://example.com/p/1", "http://127.0.0.1:8081/feed?x=1#top", "HTTPS://Example.com", "https://пример.рф/пост"]
+SAFE = [
+    "https://example.com/p/1",
+    "http://127.0.0.1:8081/feed?x=1#top",
+    "HTTPS://Example.com",
+    "https://пример.рф/пост",
+]
 
 
 @pytest.mark.parametrize("value", UNSAFE)
@@ -68,13 +73,18 @@ def test_empty_is_no_link() -> None:
 
 
 def _channel(api: Any, remote_id: str = "acct") -> int:
-    res = api.post("/channels", {"network": "mastodon", "remote_id": remote_id, "credentials": {"token": "t"}, "verify": False})
+    res = api.post(
+        "/channels",
+        {"network": "mastodon", "remote_id": remote_id, "credentials": {"token": "t"}, "verify": False},
+    )
     assert res.status_code == 201, res.content
     return int(res.json()["id"])
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("link", ["javascript:alert(document.cookie)", "data:text/html,x", " java\tscript:x", "/p/1"])
+@pytest.mark.parametrize(
+    "link", ["javascript:alert(document.cookie)", "data:text/html,x", " java\tscript:x", "/p/1"]
+)
 def test_a_variant_link_must_be_http_through_the_api(make_workspace: Any, api_for: Any, link: str) -> None:
     api = api_for(make_workspace(), "owner")
     ch = _channel(api)
@@ -82,7 +92,9 @@ def test_a_variant_link_must_be_http_through_the_api(make_workspace: Any, api_fo
     assert res.status_code == 400, res.content
     assert res.json()["errors"][0]["field"] == "variants[0].link" and res.json()["detail"]
     assert not PostVariant.objects.exists()
-    good = api.post("/posts", {"text": "t", "variants": [{"channel_id": ch, "link": "https://example.com/a"}]})
+    good = api.post(
+        "/posts", {"text": "t", "variants": [{"channel_id": ch, "link": "https://example.com/a"}]}
+    )
     assert good.status_code == 201
     post = good.json()["id"]
     res = api.patch(f"/posts/{post}", {"variants": [{"channel_id": ch, "link": link}]})
@@ -91,7 +103,9 @@ def test_a_variant_link_must_be_http_through_the_api(make_workspace: Any, api_fo
 
 
 @pytest.mark.django_db
-def test_a_variant_link_must_be_http_in_the_composer(make_workspace: Any, make_user: Any, api_for: Any) -> None:
+def test_a_variant_link_must_be_http_in_the_composer(
+    make_workspace: Any, make_user: Any, api_for: Any
+) -> None:
     user = make_user("writer@example.com")
     ws = make_workspace(owner=user)
     ch = _channel(api_for(ws, "owner"))
@@ -100,9 +114,15 @@ def test_a_variant_link_must_be_http_in_the_composer(make_workspace: Any, make_u
     session = client.session
     session[SESSION_KEY] = ws.slug
     session.save()
-    res = client.post(reverse("web:post_new"), {
-        "text": "hello", "channels": [str(ch)], "status": "draft", f"variant_link_{ch}": "javascript:alert(1)",
-    })
+    res = client.post(
+        reverse("web:post_new"),
+        {
+            "text": "hello",
+            "channels": [str(ch)],
+            "status": "draft",
+            f"variant_link_{ch}": "javascript:alert(1)",
+        },
+    )
     assert res.status_code == 400  # the form again, with the reason
     assert "is not an http(s) address" in res.content.decode()
     assert not PostVariant.objects.exists()
@@ -110,7 +130,12 @@ def test_a_variant_link_must_be_http_in_the_composer(make_workspace: Any, make_u
 
 @pytest.mark.django_db
 def test_a_media_address_must_be_http() -> None:
-    for value in ("javascript:alert(1)", "data:image/png;base64,AAAA", "//cdn.example/x.png", "https://cdn.exa\nmple/x.png"):
+    for value in (
+        "javascript:alert(1)",
+        "data:image/png;base64,AAAA",
+        "//cdn.example/x.png",
+        "https://cdn.exa\nmple/x.png",
+    ):
         assert media_lib.check_remote_url(value) is not None
     assert media_lib.check_remote_url("https://cdn.example/x.png") is None
 
@@ -122,18 +147,24 @@ def test_a_confirmed_post_address_must_be_http(make_workspace: Any, api_for: Any
     post = api.post("/posts", {"text": "hello", "variants": [{"channel_id": ch}]}).json()
     target = PublicationTarget.objects.get(variant_id=post["variants"][0]["id"])
     PublicationTarget.objects.filter(pk=target.pk).update(state=TargetState.UNCONFIRMED)
-    res = api.post(f"/targets/{target.pk}/resolve", {"resolution": "published", "remote_url": "javascript:alert(1)"})
+    res = api.post(
+        f"/targets/{target.pk}/resolve", {"resolution": "published", "remote_url": "javascript:alert(1)"}
+    )
     assert res.status_code == 400 and "http" in res.json()["detail"]
     target.refresh_from_db()
     assert target.state == TargetState.UNCONFIRMED and target.remote_url == ""
-    ok = api.post(f"/targets/{target.pk}/resolve", {"resolution": "published", "remote_url": "https://example.com/p/9"})
+    ok = api.post(
+        f"/targets/{target.pk}/resolve", {"resolution": "published", "remote_url": "https://example.com/p/9"}
+    )
     assert ok.status_code == 200
     target.refresh_from_db()
     assert target.remote_url == "https://example.com/p/9"
 
 
 @pytest.mark.django_db
-def test_a_confirmed_post_address_must_be_http_on_the_publishing_page(make_workspace: Any, make_user: Any, api_for: Any) -> None:
+def test_a_confirmed_post_address_must_be_http_on_the_publishing_page(
+    make_workspace: Any, make_user: Any, api_for: Any
+) -> None:
     user = make_user("boss@example.com")
     ws = make_workspace(owner=user)
     api = api_for(ws, "owner")
@@ -142,8 +173,11 @@ def test_a_confirmed_post_address_must_be_http_on_the_publishing_page(make_works
     PublicationTarget.objects.filter(pk=target.pk).update(state=TargetState.UNCONFIRMED)
     client = Client()
     client.force_login(user)
-    res = client.post(reverse("web:publishing_act", args=[target.pk]),
-                      {"action": "published", "remote_url": "data:text/html,x"}, follow=True)
+    res = client.post(
+        reverse("web:publishing_act", args=[target.pk]),
+        {"action": "published", "remote_url": "data:text/html,x"},
+        follow=True,
+    )
     assert res.status_code == 200
     assert "is not an http(s) address" in res.content.decode()
     target.refresh_from_db()
@@ -151,17 +185,29 @@ def test_a_confirmed_post_address_must_be_http_on_the_publishing_page(make_works
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("base_url", ["javascript:alert(1)", "file:///etc/passwd", "//host.example", "http://ho\tst.example"])
+@pytest.mark.parametrize(
+    "base_url", ["javascript:alert(1)", "file:///etc/passwd", "//host.example", "http://ho\tst.example"]
+)
 def test_a_channel_base_url_must_be_http(make_workspace: Any, api_for: Any, base_url: str) -> None:
     api = api_for(make_workspace(), "owner")
-    res = api.post("/channels", {"network": "mastodon", "remote_id": "acct", "credentials": {"token": "t"},
-                                 "base_url": base_url, "verify": False})
+    res = api.post(
+        "/channels",
+        {
+            "network": "mastodon",
+            "remote_id": "acct",
+            "credentials": {"token": "t"},
+            "base_url": base_url,
+            "verify": False,
+        },
+    )
     assert res.status_code == 400, res.content
     assert res.json()["errors"][0]["field"] == "base_url"
 
 
 @pytest.mark.django_db
-def test_inbox_keeps_an_item_whose_profile_link_is_not_http_without_the_link(make_workspace: Any, api_for: Any) -> None:
+def test_inbox_keeps_an_item_whose_profile_link_is_not_http_without_the_link(
+    make_workspace: Any, api_for: Any
+) -> None:
     api = api_for(make_workspace(), "owner")
     ch = _channel(api, "inbox-acct")
     now = clock.now()
@@ -169,9 +215,16 @@ def test_inbox_keeps_an_item_whose_profile_link_is_not_http_without_the_link(mak
     good = Person("u2", "Alice", "https://social.example/@alice")
     events = [
         Event(EventKind.COMMENT_NEW, "c1", "inbox-acct", now, comment=Comment("c1", "p1", bad, "hi", now)),
-        Event(EventKind.COMMENT_NEW, "c2", "inbox-acct", now, comment=Comment("c2", "p1", good, "hello", now)),
-        Event(EventKind.MESSAGE_NEW, "m1", "inbox-acct", now + dt.timedelta(seconds=1),
-              message=Message("m1", "conv", Person("u3", "Eve", "data:text/html,x"), "dm", now)),
+        Event(
+            EventKind.COMMENT_NEW, "c2", "inbox-acct", now, comment=Comment("c2", "p1", good, "hello", now)
+        ),
+        Event(
+            EventKind.MESSAGE_NEW,
+            "m1",
+            "inbox-acct",
+            now + dt.timedelta(seconds=1),
+            message=Message("m1", "conv", Person("u3", "Eve", "data:text/html,x"), "dm", now),
+        ),
     ]
     inbox.ingest_events(ch, events)
     urls = dict(InboxItem.objects.values_list("remote_id", "author_url"))

@@ -41,10 +41,14 @@ def url_problem(value: str, *, max_length: int = MAX_URL_LENGTH) -> str | None:
     if len(value) > max_length:
         return _("This address is longer than %(max)s characters.") % {"max": max_length}
     if _has_hidden_characters(value):
-        return _("%(url)s contains spaces or invisible characters; paste the address again.") % {"url": repr(shown)}
+        return _("%(url)s contains spaces or invisible characters; paste the address again.") % {
+            "url": repr(shown)
+        }
     scheme, sep, _rest = value.partition(":")
     if not sep or scheme.lower() not in {"http", "https"}:
-        return _("%(url)s is not an http(s) address: a link starts with http:// or https://.") % {"url": repr(shown)}
+        return _("%(url)s is not an http(s) address: a link starts with http:// or https://.") % {
+            "url": repr(shown)
+        }
     try:
         _VALIDATOR(value)
     except ValidationError:

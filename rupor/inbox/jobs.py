@@ -31,8 +31,11 @@ def run_due(now: dt.datetime, *, interval: dt.timedelta = INTERVAL) -> int:
     new = 0
     # A channel whose polling failed within the interval waits for the next one (a failure
     # before the poll started, such as broken settings, does not move its cursor's clock).
-    failed = set(channels.channels_with_errors().filter(last_error_job=JOB, last_error_at__gte=now - interval)
-                 .values_list("pk", flat=True))
+    failed = set(
+        channels.channels_with_errors()
+        .filter(last_error_job=JOB, last_error_at__gte=now - interval)
+        .values_list("pk", flat=True)
+    )
     for channel_id in service.channels_to_poll(now, interval):
         if channel_id in failed:
             continue
@@ -45,7 +48,10 @@ def run_due(now: dt.datetime, *, interval: dt.timedelta = INTERVAL) -> int:
             # One channel's unexpected failure never stops the others.
             log.exception("polling channel %s failed unexpectedly", channel_id)
             channels.record_job_error(
-                channel_id, JOB, _("Polling failed unexpectedly (%(kind)s); see the server log.") % {"kind": type(exc).__name__},
+                channel_id,
+                JOB,
+                _("Polling failed unexpectedly (%(kind)s); see the server log.")
+                % {"kind": type(exc).__name__},
             )
         else:
             channels.clear_job_error(channel_id, JOB)

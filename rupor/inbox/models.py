@@ -55,21 +55,31 @@ class InboxItem(models.Model):
     occurred_at = models.DateTimeField(default=clock.now)
     received_at = models.DateTimeField(default=clock.now)
     updated_at = models.DateTimeField(default=clock.now)
-    status = models.CharField(max_length=16, choices=ItemStatus.choices, default=ItemStatus.NEW, db_index=True)
-    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+")
+    status = models.CharField(
+        max_length=16, choices=ItemStatus.choices, default=ItemStatus.NEW, db_index=True
+    )
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     outgoing = models.BooleanField(default=False)
     #: Our replies only: created before the network call, sent as guid/random_id where honoured.
     idempotency_key = models.CharField(max_length=64, blank=True, default="")
-    send_state = models.CharField(max_length=16, choices=SendState.choices, blank=True, default=SendState.NONE)
+    send_state = models.CharField(
+        max_length=16, choices=SendState.choices, blank=True, default=SendState.NONE
+    )
     replied_by = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["channel", "kind", "remote_id"], name="inbox_item_once_per_remote_id"),
-            models.UniqueConstraint(fields=["idempotency_key"], condition=~models.Q(idempotency_key=""),
-                                    name="inbox_reply_key_unique"),
+            models.UniqueConstraint(
+                fields=["channel", "kind", "remote_id"], name="inbox_item_once_per_remote_id"
+            ),
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="inbox_reply_key_unique",
+            ),
         ]
         indexes = [models.Index(fields=["workspace", "status", "occurred_at"], name="inbox_ws_status_idx")]
 

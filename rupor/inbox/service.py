@@ -70,10 +70,22 @@ class ItemView:
 
 def view(item: InboxItem) -> ItemView:
     return ItemView(
-        id=item.pk, channel_id=item.channel_id, network=item.channel.network, kind=item.kind, remote_id=item.remote_id,
-        conversation_remote_id=item.conversation_remote_id, post_id=item.post_id, parent_remote_id=item.parent_remote_id,
-        author_remote_id=item.author_remote_id, author_name=item.author_name, author_url=item.author_url, text=item.text,
-        occurred_at=item.occurred_at, status=item.status, outgoing=item.outgoing, send_state=item.send_state,
+        id=item.pk,
+        channel_id=item.channel_id,
+        network=item.channel.network,
+        kind=item.kind,
+        remote_id=item.remote_id,
+        conversation_remote_id=item.conversation_remote_id,
+        post_id=item.post_id,
+        parent_remote_id=item.parent_remote_id,
+        author_remote_id=item.author_remote_id,
+        author_name=item.author_name,
+        author_url=item.author_url,
+        text=item.text,
+        occurred_at=item.occurred_at,
+        status=item.status,
+        outgoing=item.outgoing,
+        send_state=item.send_state,
         assigned_to_id=item.assigned_to_id,
     )
 
@@ -87,8 +99,15 @@ def _is_ours(channel: Channel, person: Person) -> bool:
     return bool(rid) and person.remote_id.lstrip("-") == rid and person.remote_id != ""
 
 
-def _upsert(channel: Channel, kind: str, remote_id: str, values: dict[str, object], *, edit: bool,
-            posts: dict[str, analytics.PublishedPost | None]) -> bool:
+def _upsert(
+    channel: Channel,
+    kind: str,
+    remote_id: str,
+    values: dict[str, object],
+    *,
+    edit: bool,
+    posts: dict[str, analytics.PublishedPost | None],
+) -> bool:
     """Insert the item, or refresh the one already stored. Returns True when it was new."""
     conv = str(values.get("conversation_remote_id") or "")
     if kind == ItemKind.COMMENT and conv not in posts:
@@ -99,9 +118,15 @@ def _upsert(channel: Channel, kind: str, remote_id: str, values: dict[str, objec
         try:
             with transaction.atomic():
                 InboxItem.objects.create(
-                    workspace_id=channel.workspace_id, channel=channel, kind=kind, remote_id=remote_id,
-                    post_id=post.post_id if post else None, target_id=post.target_id if post else None,
-                    received_at=clock.now(), updated_at=clock.now(), **values,
+                    workspace_id=channel.workspace_id,
+                    channel=channel,
+                    kind=kind,
+                    remote_id=remote_id,
+                    post_id=post.post_id if post else None,
+                    target_id=post.target_id if post else None,
+                    received_at=clock.now(),
+                    updated_at=clock.now(),
+                    **values,
                 )
             return True
         except IntegrityError:  # the same item arrived at the same moment by the other path
@@ -112,7 +137,12 @@ def _upsert(channel: Channel, kind: str, remote_id: str, values: dict[str, objec
     if values.get("status") == ItemStatus.DELETED and existing.status != ItemStatus.DELETED:
         existing.status = ItemStatus.DELETED
         changed.append("status")
-    elif edit and values.get("text") is not None and values["text"] != existing.text and existing.status != ItemStatus.DELETED:
+    elif (
+        edit
+        and values.get("text") is not None
+        and values["text"] != existing.text
+        and existing.status != ItemStatus.DELETED
+    ):
         existing.text = str(values["text"])
         changed.append("text")
     if post is not None and existing.post_id is None:
@@ -127,10 +157,15 @@ def _upsert(channel: Channel, kind: str, remote_id: str, values: dict[str, objec
 def _comment_values(channel: Channel, comment: Comment, *, deleted: bool = False) -> dict[str, object]:
     ours = _is_ours(channel, comment.author)
     values: dict[str, object] = {
-        "conversation_remote_id": comment.post_remote_id[:200], "parent_remote_id": (comment.parent_remote_id or "")[:200],
-        "author_remote_id": comment.author.remote_id[:200], "author_name": comment.author.name[:200],
-        "author_url": http_url_or_empty(comment.author.url, max_length=500), "text": comment.text, "occurred_at": comment.created_at,
-        "outgoing": ours, "status": ItemStatus.ANSWERED if ours else ItemStatus.NEW,
+        "conversation_remote_id": comment.post_remote_id[:200],
+        "parent_remote_id": (comment.parent_remote_id or "")[:200],
+        "author_remote_id": comment.author.remote_id[:200],
+        "author_name": comment.author.name[:200],
+        "author_url": http_url_or_empty(comment.author.url, max_length=500),
+        "text": comment.text,
+        "occurred_at": comment.created_at,
+        "outgoing": ours,
+        "status": ItemStatus.ANSWERED if ours else ItemStatus.NEW,
     }
     if deleted or comment.deleted:
         values["status"] = ItemStatus.DELETED
@@ -141,9 +176,13 @@ def _comment_values(channel: Channel, comment: Comment, *, deleted: bool = False
 
 def _message_values(message: Message) -> dict[str, object]:
     return {
-        "conversation_remote_id": message.conversation_id[:200], "author_remote_id": message.author.remote_id[:200],
-        "author_name": message.author.name[:200], "author_url": http_url_or_empty(message.author.url, max_length=500), "text": message.text,
-        "occurred_at": message.created_at, "outgoing": message.outgoing,
+        "conversation_remote_id": message.conversation_id[:200],
+        "author_remote_id": message.author.remote_id[:200],
+        "author_name": message.author.name[:200],
+        "author_url": http_url_or_empty(message.author.url, max_length=500),
+        "text": message.text,
+        "occurred_at": message.created_at,
+        "outgoing": message.outgoing,
         "status": ItemStatus.ANSWERED if message.outgoing else ItemStatus.NEW,
     }
 
@@ -162,23 +201,44 @@ def ingest_events(channel_id: int, events: Iterable[Event]) -> int:
     posts: dict[str, analytics.PublishedPost | None] = {}
     members: list[analytics.MemberChange] = []
     for event in events:
-        if event.kind in (EventKind.COMMENT_NEW, EventKind.COMMENT_EDIT, EventKind.COMMENT_DELETE) and event.comment:
+        if (
+            event.kind in (EventKind.COMMENT_NEW, EventKind.COMMENT_EDIT, EventKind.COMMENT_DELETE)
+            and event.comment
+        ):
             c = event.comment
             if not c.post_remote_id and event.post_remote_id:
                 c = dataclasses.replace(c, post_remote_id=event.post_remote_id)
             deleted = event.kind == EventKind.COMMENT_DELETE
-            new += _upsert(channel, ItemKind.COMMENT, c.remote_id[:200], _comment_values(channel, c, deleted=deleted),
-                           edit=event.kind == EventKind.COMMENT_EDIT, posts=posts)
+            new += _upsert(
+                channel,
+                ItemKind.COMMENT,
+                c.remote_id[:200],
+                _comment_values(channel, c, deleted=deleted),
+                edit=event.kind == EventKind.COMMENT_EDIT,
+                posts=posts,
+            )
         elif event.kind == EventKind.MESSAGE_NEW and event.message:
-            new += _upsert(channel, ItemKind.MESSAGE, event.message.remote_id[:200], _message_values(event.message),
-                           edit=False, posts=posts)
+            new += _upsert(
+                channel,
+                ItemKind.MESSAGE,
+                event.message.remote_id[:200],
+                _message_values(event.message),
+                edit=False,
+                posts=posts,
+            )
         elif event.kind in (EventKind.MEMBER_JOIN, EventKind.MEMBER_LEAVE):
-            members.append(analytics.MemberChange(
-                remote_id=event.remote_id, joined=event.kind == EventKind.MEMBER_JOIN, occurred_at=event.occurred_at,
-                person_remote_id=event.person.remote_id if event.person else "",
-            ))
+            members.append(
+                analytics.MemberChange(
+                    remote_id=event.remote_id,
+                    joined=event.kind == EventKind.MEMBER_JOIN,
+                    occurred_at=event.occurred_at,
+                    person_remote_id=event.person.remote_id if event.person else "",
+                )
+            )
         elif event.kind == EventKind.REACTIONS and event.post_remote_id:
-            analytics.record_reactions(channel_id, event.post_remote_id, dict(event.counts), event.occurred_at)
+            analytics.record_reactions(
+                channel_id, event.post_remote_id, dict(event.counts), event.occurred_at
+            )
     if members:
         analytics.record_member_events(channel_id, members)
     return new
@@ -212,7 +272,9 @@ def poll_channel(channel_id: int) -> PollResult:
     caps = adapter.capabilities
     if not caps & {Capability.POLL_UPDATES, Capability.READ_COMMENTS, Capability.READ_MESSAGES}:
         raise InboxError(
-            _("%(network)s does not let Rupor read comments or messages.") % {"network": adapter.display_name}, status=422,
+            _("%(network)s does not let Rupor read comments or messages.")
+            % {"network": adapter.display_name},
+            status=422,
         )
     access = channels.access(channel)
     state, _created = IntakeCursor.objects.get_or_create(channel=channel)
@@ -234,13 +296,29 @@ def poll_channel(channel_id: int) -> PollResult:
             for post in analytics.published_posts(channel_id, since=since)[:100]:
                 for c in adapter.read_comments(access, post.remote_id):
                     kind = EventKind.COMMENT_DELETE if c.deleted else EventKind.COMMENT_NEW
-                    events.append(Event(kind=kind, remote_id=c.remote_id, channel_remote_id=channel.remote_id,
-                                        occurred_at=c.created_at, comment=c, person=c.author,
-                                        post_remote_id=c.post_remote_id))
+                    events.append(
+                        Event(
+                            kind=kind,
+                            remote_id=c.remote_id,
+                            channel_remote_id=channel.remote_id,
+                            occurred_at=c.created_at,
+                            comment=c,
+                            person=c.author,
+                            post_remote_id=c.post_remote_id,
+                        )
+                    )
         if Capability.READ_MESSAGES in caps and (first or Capability.POLL_UPDATES not in caps):
             for m in adapter.read_messages(access, since=state.last_polled_at):
-                events.append(Event(kind=EventKind.MESSAGE_NEW, remote_id=m.remote_id, channel_remote_id=channel.remote_id,
-                                    occurred_at=m.created_at, message=m, person=m.author))
+                events.append(
+                    Event(
+                        kind=EventKind.MESSAGE_NEW,
+                        remote_id=m.remote_id,
+                        channel_remote_id=channel.remote_id,
+                        occurred_at=m.created_at,
+                        message=m,
+                        person=m.author,
+                    )
+                )
     except errors.READ_ERRORS as raised:
         exc = errors.as_network_error(raised, adapter.display_name)  # garbage from the network is its error
         state.last_error = exc.message[:300]
@@ -284,13 +362,15 @@ def list_items(workspace_id: int, filters: Filters | None = None) -> QuerySet[In
         raise InboxError(
             _("%(value)s is not an inbox status; use one of %(allowed)s.")
             % {"value": repr(f.status), "allowed": ", ".join(ItemStatus.values)},
-            "status", 422,
+            "status",
+            422,
         )
     if f.kind is not None and f.kind not in ItemKind.values:
         raise InboxError(
             _("%(value)s is not an inbox kind; use one of %(allowed)s.")
             % {"value": repr(f.kind), "allowed": ", ".join(ItemKind.values)},
-            "kind", 422,
+            "kind",
+            422,
         )
     qs = InboxItem.objects.filter(workspace_id=workspace_id).select_related("channel")
     if f.status:
@@ -326,8 +406,12 @@ def _settle(pending: InboxItem, remote_id: str, occurred_at: dt.datetime | None)
     comment in (a webhook can beat the API's answer), keep that row and mark it ours."""
     remote_id = remote_id[:200]
     with transaction.atomic():
-        twin = (InboxItem.objects.select_for_update()
-                .filter(channel_id=pending.channel_id, kind=pending.kind, remote_id=remote_id).exclude(pk=pending.pk).first())
+        twin = (
+            InboxItem.objects.select_for_update()
+            .filter(channel_id=pending.channel_id, kind=pending.kind, remote_id=remote_id)
+            .exclude(pk=pending.pk)
+            .first()
+        )
         if twin is None:
             pending.remote_id = remote_id
             pending.send_state = SendState.SENT
@@ -370,38 +454,58 @@ def reply(actor: accounts.Actor, item_id: int, text: str, *, idempotency_key: st
     need = Capability.SEND_MESSAGE if is_message else Capability.REPLY_COMMENT
     if need not in adapter.capabilities:
         if is_message:
-            refusal = _("%(network)s does not let Rupor answer direct messages; answer on %(network)s itself.")
+            refusal = _(
+                "%(network)s does not let Rupor answer direct messages; answer on %(network)s itself."
+            )
         else:
             refusal = _("%(network)s does not let Rupor reply to comments; answer on %(network)s itself.")
         raise InboxError(refusal % {"network": adapter.display_name}, status=422)
     limit = adapter.limits.message_max if is_message else adapter.limits.comment_max
     if limit and adapter.text_length(text) > limit:
         raise InboxError(
-            _("The reply is too long for %(network)s (%(limit)s at most).") % {"network": adapter.display_name, "limit": limit},
-            "text", 422,
+            _("The reply is too long for %(network)s (%(limit)s at most).")
+            % {"network": adapter.display_name, "limit": limit},
+            "text",
+            422,
         )
     if not is_message and item.status == ItemStatus.DELETED:
         raise InboxError(_("This comment was deleted, so it cannot be answered."), status=409)
     earlier = InboxItem.objects.filter(idempotency_key=key).select_related("channel").first()
     if earlier is not None:
         if earlier.workspace_id != actor.workspace_id or earlier.parent_remote_id != item.remote_id:
-            raise InboxError(_("This idempotency key was already used for another reply."), "idempotency_key", 409)
+            raise InboxError(
+                _("This idempotency key was already used for another reply."), "idempotency_key", 409
+            )
         if earlier.send_state == SendState.SENT:
             return view(earlier)
         if not adapter.idempotent_publish:
             raise InboxError(
-                _("An earlier try of this reply may have reached %(network)s; check there before sending it again.")
+                _(
+                    "An earlier try of this reply may have reached %(network)s; check there before sending it again."
+                )
                 % {"network": adapter.display_name},
                 status=409,
             )
         pending = earlier  # the network honours the key: sending again cannot duplicate
     else:
         pending = InboxItem.objects.create(
-            workspace_id=actor.workspace_id, channel=channel, kind=ItemKind.MESSAGE if is_message else ItemKind.COMMENT,
-            remote_id=f"pending:{key}", conversation_remote_id=item.conversation_remote_id, post_id=item.post_id,
-            target_id=item.target_id, parent_remote_id=item.remote_id, author_remote_id="", author_name=channel.name,
-            text=text, occurred_at=clock.now(), status=ItemStatus.ANSWERED, outgoing=True, idempotency_key=key,
-            send_state=SendState.SENDING, replied_by=actor.label[:200],
+            workspace_id=actor.workspace_id,
+            channel=channel,
+            kind=ItemKind.MESSAGE if is_message else ItemKind.COMMENT,
+            remote_id=f"pending:{key}",
+            conversation_remote_id=item.conversation_remote_id,
+            post_id=item.post_id,
+            target_id=item.target_id,
+            parent_remote_id=item.remote_id,
+            author_remote_id="",
+            author_name=channel.name,
+            text=text,
+            occurred_at=clock.now(),
+            status=ItemStatus.ANSWERED,
+            outgoing=True,
+            idempotency_key=key,
+            send_state=SendState.SENDING,
+            replied_by=actor.label[:200],
         )
     access = channels.access(channel)
     try:
@@ -409,8 +513,9 @@ def reply(actor: accounts.Actor, item_id: int, text: str, *, idempotency_key: st
             sent_m = adapter.send_message(access, item.conversation_remote_id, text, idempotency_key=key)
             remote, when = sent_m.remote_id, sent_m.created_at
         else:
-            sent_c = adapter.reply_comment(access, item.conversation_remote_id, text, reply_to=item.remote_id,
-                                           idempotency_key=key)
+            sent_c = adapter.reply_comment(
+                access, item.conversation_remote_id, text, reply_to=item.remote_id, idempotency_key=key
+            )
             remote, when = sent_c.remote_id, sent_c.created_at
     except errors.NetworkError as exc:
         if exc.nothing_happened:
@@ -421,12 +526,16 @@ def reply(actor: accounts.Actor, item_id: int, text: str, *, idempotency_key: st
         raise _failure(exc) from exc
     done = _settle(pending, remote, when)
     if item.status == ItemStatus.NEW:
-        InboxItem.objects.filter(pk=item.pk, status=ItemStatus.NEW).update(status=ItemStatus.ANSWERED, updated_at=clock.now())
+        InboxItem.objects.filter(pk=item.pk, status=ItemStatus.NEW).update(
+            status=ItemStatus.ANSWERED, updated_at=clock.now()
+        )
     accounts.record(actor.workspace_id, actor, "inbox.reply", "inbox_item", item.pk, text[:100])
     return view(InboxItem.objects.select_related("channel").get(pk=done.pk))
 
 
-def _moderate(actor: accounts.Actor, item_id: int, capability: Capability, verb: str) -> tuple[InboxItem, Adapter, Channel]:
+def _moderate(
+    actor: accounts.Actor, item_id: int, capability: Capability, verb: str
+) -> tuple[InboxItem, Adapter, Channel]:
     _require(actor, Perm.INBOX_REPLY)
     item = get_item(actor.workspace_id, item_id)
     channel = Channel.live.filter(pk=item.channel_id).first()
@@ -444,9 +553,11 @@ def _moderate(actor: accounts.Actor, item_id: int, capability: Capability, verb:
         alternative = ""
         if capability == Capability.HIDE_COMMENT and Capability.DELETE_COMMENT in adapter.capabilities:
             alternative = " " + _("You can delete the comment instead.")
-        refusal = {Capability.HIDE_COMMENT: _("%(network)s does not let Rupor hide comments."),
-                   Capability.DELETE_COMMENT: _("%(network)s does not let Rupor delete comments."),
-                   Capability.BAN_USER: _("%(network)s does not let Rupor ban people.")}[capability]
+        refusal = {
+            Capability.HIDE_COMMENT: _("%(network)s does not let Rupor hide comments."),
+            Capability.DELETE_COMMENT: _("%(network)s does not let Rupor delete comments."),
+            Capability.BAN_USER: _("%(network)s does not let Rupor ban people."),
+        }[capability]
         raise InboxError(refusal % network + alternative, status=422)
     return item, adapter, channel
 
@@ -492,20 +603,34 @@ def ban(actor: accounts.Actor, item_id: int, *, reason: str = "") -> ItemView:
         adapter.ban_user(channels.access(channel), item.author_remote_id, reason=reason[:200])
     except errors.NetworkError as exc:
         raise _failure(exc) from exc
-    accounts.record(actor.workspace_id, actor, "inbox.ban", "inbox_item", item.pk,
-                    f"{item.author_name or item.author_remote_id}"[:100])
+    accounts.record(
+        actor.workspace_id,
+        actor,
+        "inbox.ban",
+        "inbox_item",
+        item.pk,
+        f"{item.author_name or item.author_remote_id}"[:100],
+    )
     return view(item)
 
 
 def channels_to_poll(now: dt.datetime, interval: dt.timedelta) -> Sequence[int]:
     """Active channels whose network can be polled and whose last poll is older than ``interval``."""
     available = set(registry.available())
-    pollable = [n for n in available if registry.adapter(n).capabilities
-                & {Capability.POLL_UPDATES, Capability.READ_COMMENTS, Capability.READ_MESSAGES}]
+    pollable = [
+        n
+        for n in available
+        if registry.adapter(n).capabilities
+        & {Capability.POLL_UPDATES, Capability.READ_COMMENTS, Capability.READ_MESSAGES}
+    ]
     cutoff = now - interval
     ids = []
     last = dict(IntakeCursor.objects.values_list("channel_id", "last_polled_at"))
-    for pk in Channel.live.filter(status=Channel.Status.ACTIVE, network__in=pollable).order_by("id").values_list("pk", flat=True):
+    for pk in (
+        Channel.live.filter(status=Channel.Status.ACTIVE, network__in=pollable)
+        .order_by("id")
+        .values_list("pk", flat=True)
+    ):
         at = last.get(pk)
         if at is None or at < cutoff:
             ids.append(pk)

@@ -43,7 +43,7 @@ def _hook_path(api, channel_id: int) -> str:
     res = api.get(f"/channels/{channel_id}/hook")
     assert res.status_code == 200, res.content
     url = res.json()["url"]
-    return url[url.index("/hooks/"):]
+    return url[url.index("/hooks/") :]
 
 
 def _vk_events(emulator, kind: str) -> list[dict]:
@@ -64,8 +64,7 @@ def test_vk_comment_by_webhook_and_polling_is_stored_once_and_answered_on_vk(vk,
     comment_id = vk_testing.audience_comment(vk_emu, target.remote_id, "Is there a vegan option?")
 
     # VK delivers the Callback API event (twice: VK retries when unsure), then polling sees it too.
-    event = next(e for e in _vk_events(vk_emu, "wall_reply_new")
-                 if f"-1_{e['object']['id']}" == comment_id)
+    event = next(e for e in _vk_events(vk_emu, "wall_reply_new") if f"-1_{e['object']['id']}" == comment_id)
     path = _hook_path(api, channel.pk)
     for _ in range(2):
         res = _deliver(path, {**event, "secret": "rupor-demo-secret"})
@@ -83,16 +82,26 @@ def test_vk_comment_by_webhook_and_polling_is_stored_once_and_answered_on_vk(vk,
     assert [i["id"] for i in listing] == [item.pk]
 
     # Reply through Rupor: lands on VK as the community, in the thread, once per key.
-    res = api.post(f"/inbox/{item.pk}/reply", {"text": "Yes, the pumpkin soup!", "idempotency_key": "reply-1"})
+    res = api.post(
+        f"/inbox/{item.pk}/reply", {"text": "Yes, the pumpkin soup!", "idempotency_key": "reply-1"}
+    )
     assert res.status_code == 201, res.content
     reply = res.json()
     assert reply["outgoing"] is True and reply["send_state"] == "sent"
-    again = api.post(f"/inbox/{item.pk}/reply", {"text": "Yes, the pumpkin soup!", "idempotency_key": "reply-1"})
+    again = api.post(
+        f"/inbox/{item.pk}/reply", {"text": "Yes, the pumpkin soup!", "idempotency_key": "reply-1"}
+    )
     assert again.status_code == 201 and again.json()["id"] == reply["id"]
-    on_vk = [c for c in registry.adapter("vk").read_comments(access, target.remote_id) if c.text == "Yes, the pumpkin soup!"]
+    on_vk = [
+        c
+        for c in registry.adapter("vk").read_comments(access, target.remote_id)
+        if c.text == "Yes, the pumpkin soup!"
+    ]
     assert len(on_vk) == 1
     assert on_vk[0].parent_remote_id == comment_id and on_vk[0].author.remote_id == "-1"
-    created = [e for e in ledger(vk_emu) if e["kind"] == "comment_created" and e["text"] == "Yes, the pumpkin soup!"]
+    created = [
+        e for e in ledger(vk_emu) if e["kind"] == "comment_created" and e["text"] == "Yes, the pumpkin soup!"
+    ]
     assert [c["from_id"] for c in created] == [-1]  # once, as the community
     item.refresh_from_db()
     assert item.status == "answered"
@@ -106,10 +115,15 @@ def test_vk_comment_by_webhook_and_polling_is_stored_once_and_answered_on_vk(vk,
     assert "hide" in res.json()["detail"] and "delete" in res.json()["detail"]
     res = api.post(f"/inbox/{item.pk}/ban", {"reason": "spam"})
     assert res.status_code == 200, res.content
-    assert any(e["kind"] == "user_banned" and int(e["owner_id"]) == int(item.author_remote_id) for e in ledger(vk_emu))
+    assert any(
+        e["kind"] == "user_banned" and int(e["owner_id"]) == int(item.author_remote_id)
+        for e in ledger(vk_emu)
+    )
     res = api.post(f"/inbox/{item.pk}/delete", {})
     assert res.status_code == 200 and res.json()["status"] == "deleted"
-    remaining = [c for c in registry.adapter("vk").read_comments(access, target.remote_id) if c.remote_id == comment_id]
+    remaining = [
+        c for c in registry.adapter("vk").read_comments(access, target.remote_id) if c.remote_id == comment_id
+    ]
     assert not remaining or remaining[0].deleted
 
 
@@ -119,10 +133,27 @@ def test_vk_message_reply_and_webhook_handshake(vk, vk_emu):
     path = _hook_path(api, channel.pk)
     # The Callback API confirmation handshake answers the community's confirmation string.
     res = _deliver(path, {"type": "confirmation", "group_id": 1})
-    assert res.status_code == 200 and res.content.decode() == vk_testing.demo_credentials()["callback_confirmation"]
+    assert (
+        res.status_code == 200
+        and res.content.decode() == vk_testing.demo_credentials()["callback_confirmation"]
+    )
     # A wrong secret is refused by the adapter; a wrong token or channel is a 404.
-    event = {"type": "message_new", "group_id": 1, "event_id": "e1", "v": "5.199",
-             "object": {"message": {"id": 999, "from_id": 10011, "peer_id": 10011, "date": int(time.time()), "text": "hi", "out": 0}}}
+    event = {
+        "type": "message_new",
+        "group_id": 1,
+        "event_id": "e1",
+        "v": "5.199",
+        "object": {
+            "message": {
+                "id": 999,
+                "from_id": 10011,
+                "peer_id": 10011,
+                "date": int(time.time()),
+                "text": "hi",
+                "out": 0,
+            }
+        },
+    }
     assert _deliver(path, {**event, "secret": "nope"}).status_code == 403
     assert _deliver(path.replace(path.split("/")[-2], "x" * 32), event).status_code == 404
     assert _deliver(path.replace(f"/{channel.pk}/", f"/{channel.pk + 999}/"), event).status_code == 404
@@ -134,7 +165,11 @@ def test_vk_message_reply_and_webhook_handshake(vk, vk_emu):
     item = InboxItem.objects.get(channel=channel, kind="message", remote_id=str(message_id))
     res = api.post(f"/inbox/{item.pk}/reply", {"text": "We do, 10 to 18."})
     assert res.status_code == 201, res.content
-    sent = [e for e in ledger(vk_emu) if e["kind"] == "message_sent" and int(e["peer_id"]) == int(item.conversation_remote_id)]
+    sent = [
+        e
+        for e in ledger(vk_emu)
+        if e["kind"] == "message_sent" and int(e["peer_id"]) == int(item.conversation_remote_id)
+    ]
     assert len(sent) == 1
     # Messages cannot be deleted or hidden through Rupor: a plain message, not an error page.
     res = api.post(f"/inbox/{item.pk}/delete", {})
@@ -159,8 +194,11 @@ def test_telegram_comment_by_polling_reply_delete_and_ban(make_workspace, api_fo
         res = api.post(f"/inbox/{item.pk}/reply", {"text": "See you at 8!"})
         assert res.status_code == 201, res.content
         chat, message = res.json()["remote_id"].split(":")
-        sent = [e for e in ledger(emulator) if e["kind"] == "message_sent" and e["chat_id"] == int(chat)
-                and e["message_id"] == int(message)]
+        sent = [
+            e
+            for e in ledger(emulator)
+            if e["kind"] == "message_sent" and e["chat_id"] == int(chat) and e["message_id"] == int(message)
+        ]
         assert len(sent) == 1 and chat == tg_testing.DISCUSSION_GROUP_ID
         res = api.post(f"/inbox/{item.pk}/hide", {})
         assert res.status_code == 422
@@ -170,8 +208,10 @@ def test_telegram_comment_by_polling_reply_delete_and_ban(make_workspace, api_fo
         res = api.post(f"/inbox/{item.pk}/delete", {})
         assert res.status_code == 200 and res.json()["status"] == "deleted"
         group, number = comment_id.split(":")
-        assert any(e["kind"] == "message_deleted" and e["chat_id"] == int(group) and e["message_id"] == int(number)
-                   for e in ledger(emulator))
+        assert any(
+            e["kind"] == "message_deleted" and e["chat_id"] == int(group) and e["message_id"] == int(number)
+            for e in ledger(emulator)
+        )
     finally:
         emulator.stop()
 
@@ -191,7 +231,11 @@ def test_ok_comments_by_reading_posts_and_reply(make_workspace, api_for):
         assert item.post_id == target.variant.post_id
         res = api.post(f"/inbox/{item.pk}/reply", {"text": "Until Sunday."})
         assert res.status_code == 201, res.content
-        replies = [c for c in registry.adapter("ok").read_comments(access, target.remote_id) if c.text == "Until Sunday."]
+        replies = [
+            c
+            for c in registry.adapter("ok").read_comments(access, target.remote_id)
+            if c.text == "Until Sunday."
+        ]
         assert len(replies) == 1
         res = api.post(f"/inbox/{item.pk}/ban", {})
         assert res.status_code == 422 and "ban" in res.json()["detail"]
@@ -209,10 +253,15 @@ def test_roles_and_other_workspaces(vk, vk_emu, make_workspace, api_for):
     owner.post(f"/channels/{channel.pk}/poll", {})
     item = InboxItem.objects.filter(channel=channel, outgoing=False).first()
     assert item is not None
-    endpoints = [("get", "/inbox", None), ("post", f"/inbox/{item.pk}/reply", {"text": "x"}),
-                 ("post", f"/inbox/{item.pk}/hide", {}), ("post", f"/inbox/{item.pk}/delete", {}),
-                 ("post", f"/inbox/{item.pk}/ban", {}), ("post", f"/channels/{channel.pk}/poll", {}),
-                 ("get", f"/channels/{channel.pk}/hook", None)]
+    endpoints = [
+        ("get", "/inbox", None),
+        ("post", f"/inbox/{item.pk}/reply", {"text": "x"}),
+        ("post", f"/inbox/{item.pk}/hide", {}),
+        ("post", f"/inbox/{item.pk}/delete", {}),
+        ("post", f"/inbox/{item.pk}/ban", {}),
+        ("post", f"/channels/{channel.pk}/poll", {}),
+        ("get", f"/channels/{channel.pk}/hook", None),
+    ]
     for role in ("editor", "client", "analyst"):
         api = api_for(ws, role)
         for method, path, body in endpoints:
@@ -228,8 +277,12 @@ def test_roles_and_other_workspaces(vk, vk_emu, make_workspace, api_for):
         res = stranger.get(path) if method == "get" else stranger.post(path, body)
         assert res.status_code == 404, (path, res.status_code)
     # Bad input is a 4xx in the error shape, never a 500.
-    for path, body in ((f"/inbox/{item.pk}/reply", {"text": ""}), (f"/inbox/{item.pk}/reply", {}),
-                       (f"/inbox/{item.pk}/reply", {"text": "x", "idempotency_key": "k" * 65}), ("/inbox/abc/hide", {})):
+    for path, body in (
+        (f"/inbox/{item.pk}/reply", {"text": ""}),
+        (f"/inbox/{item.pk}/reply", {}),
+        (f"/inbox/{item.pk}/reply", {"text": "x", "idempotency_key": "k" * 65}),
+        ("/inbox/abc/hide", {}),
+    ):
         res = owner.post(path, body)
         assert 400 <= res.status_code < 500 and "detail" in res.json(), (path, res.content)
     assert owner.get("/inbox", status="bogus").status_code == 422
@@ -260,10 +313,21 @@ def test_vk_callback_api_delivers_to_the_live_hook(live_server, settings, make_w
         access = vk_testing.channel_for(emulator, settings={"pace": False})
         channel = connect(ws, access)
         adapter = VkAdapter()
-        server = adapter.call(access, "groups.addCallbackServer", {"group_id": 1, "url": hooks.hook_url(channel),
-                                                                  "title": "Rupor", "secret_key": "rupor-demo-secret"})
-        adapter.call(access, "groups.setCallbackSettings", {"group_id": 1, "server_id": server["server_id"],
-                                                            "wall_reply_new": 1, "group_join": 1})
+        server = adapter.call(
+            access,
+            "groups.addCallbackServer",
+            {
+                "group_id": 1,
+                "url": hooks.hook_url(channel),
+                "title": "Rupor",
+                "secret_key": "rupor-demo-secret",
+            },
+        )
+        adapter.call(
+            access,
+            "groups.setCallbackSettings",
+            {"group_id": 1, "server_id": server["server_id"], "wall_reply_new": 1, "group_join": 1},
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             servers = adapter.call(access, "groups.getCallbackServers", {"group_id": 1})["items"]

@@ -23,9 +23,13 @@ def publish(channel: Channel, access: ChannelAccess, text: str) -> PublicationTa
     """Publish ``text`` through the adapter and record it as a published target of a Rupor post."""
     target = publishing_testing.schedule(channel, text)
     key = uuid.uuid4().hex
-    published = registry.adapter(channel.network).publish(access, PublishRequest(Content(text=text), key), MemoryProgress())
+    published = registry.adapter(channel.network).publish(
+        access, PublishRequest(Content(text=text), key), MemoryProgress()
+    )
     PublicationTarget.objects.filter(pk=target.pk).update(
-        state=TargetState.PUBLISHED, remote_id=published.remote_id, published_at=published.published_at or clock.now(),
+        state=TargetState.PUBLISHED,
+        remote_id=published.remote_id,
+        published_at=published.published_at or clock.now(),
     )
     target.refresh_from_db()
     return target

@@ -134,8 +134,11 @@ class FaultInjector:
                 return None, latency
             roll = self._rng.random()
             for kind, p in (
-                ("5xx", self.p_5xx), ("429", self.p_429), ("reset", self.p_reset),
-                ("timeout_after", self.p_timeout_after), ("reset_after", self.p_reset_after),
+                ("5xx", self.p_5xx),
+                ("429", self.p_429),
+                ("reset", self.p_reset),
+                ("timeout_after", self.p_timeout_after),
+                ("reset_after", self.p_reset_after),
             ):
                 if roll < p:
                     self.injected[kind] = self.injected.get(kind, 0) + 1
@@ -172,7 +175,9 @@ class FaultMiddleware:
         self.injector = injector
         self.method_of = method_of
         self.rate_limited = rate_limited
-        self.server_error = server_error or (lambda _m: Response("<html><body>502 Bad Gateway</body></html>", 502, media_type="text/html"))
+        self.server_error = server_error or (
+            lambda _m: Response("<html><body>502 Bad Gateway</body></html>", 502, media_type="text/html")
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith("/_emulator"):
@@ -305,9 +310,13 @@ class RunningEmulator:
         sock.bind((host, port))
         self._sock = sock
         self.host, self.port = sock.getsockname()[:2]
-        config = uvicorn.Config(app, log_level="critical", access_log=False, lifespan="off", timeout_keep_alive=30)
+        config = uvicorn.Config(
+            app, log_level="critical", access_log=False, lifespan="off", timeout_keep_alive=30
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"emulator:{self.port}")
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"emulator:{self.port}"
+        )
 
     @property
     def url(self) -> str:

@@ -100,7 +100,14 @@ class MalformedAnswer(Transient):
 
 #: What adapter code raises when an answer has the wrong shape (a missing key, a string where an
 #: object was expected, a number out of range, JSON nested too deep).
-SHAPE_ERRORS: tuple[type[Exception], ...] = (LookupError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError)
+SHAPE_ERRORS: tuple[type[Exception], ...] = (
+    LookupError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    ArithmeticError,
+    RecursionError,
+)
 
 #: A taxonomy error or an answer of the wrong shape: what a read from a network may raise.
 READ_ERRORS: tuple[type[Exception], ...] = (NetworkError, *SHAPE_ERRORS)
@@ -111,7 +118,9 @@ def as_network_error(exc: Exception, network: str) -> NetworkError:
     if isinstance(exc, NetworkError):
         return exc
     return MalformedAnswer(
-        _("%(network)s answered in a form Rupor does not understand (%(kind)s); check the channel's API base URL.")
+        _(
+            "%(network)s answered in a form Rupor does not understand (%(kind)s); check the channel's API base URL."
+        )
         % {"network": network, "kind": type(exc).__name__},
         needs_person=True,
     )
@@ -119,5 +128,14 @@ def as_network_error(exc: Exception, network: str) -> NetworkError:
 
 ERROR_KINDS = {
     cls.kind: cls
-    for cls in (RateLimited, Transient, AuthExpired, Rejected, Duplicate, MediaProcessing, UnknownOutcome, NotSupported)
+    for cls in (
+        RateLimited,
+        Transient,
+        AuthExpired,
+        Rejected,
+        Duplicate,
+        MediaProcessing,
+        UnknownOutcome,
+        NotSupported,
+    )
 }

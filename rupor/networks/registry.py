@@ -17,7 +17,10 @@ if TYPE_CHECKING:
 #: network key -> (module with ``Adapter`` subclass named ``adapter_class``, emulator factory path)
 NETWORKS: dict[str, tuple[str, str]] = {
     "vk": ("rupor.networks.vk.adapter:VkAdapter", "rupor.networks.vk.emulator:create_app"),
-    "telegram": ("rupor.networks.telegram.adapter:TelegramAdapter", "rupor.networks.telegram.emulator:create_app"),
+    "telegram": (
+        "rupor.networks.telegram.adapter:TelegramAdapter",
+        "rupor.networks.telegram.emulator:create_app",
+    ),
     "ok": ("rupor.networks.ok.adapter:OkAdapter", "rupor.networks.ok.emulator:create_app"),
 }
 

@@ -20,18 +20,30 @@ from rupor.networks import registry
 from rupor.networks.base import Adapter, Capability, Content, MemoryProgress, PublishRequest
 from rupor.networks.errors import AuthExpired, NetworkError, RateLimited, Rejected, Transient, UnknownOutcome
 
-NETWORKS = [n for n in registry.NETWORKS if importlib.util.find_spec(f"rupor.networks.{n}.testing") is not None]
+NETWORKS = [
+    n for n in registry.NETWORKS if importlib.util.find_spec(f"rupor.networks.{n}.testing") is not None
+]
 
 #: Which base-class method implements each capability.
 CAPABILITY_METHODS = {
-    Capability.EDIT: "edit", Capability.DELETE: "delete", Capability.PIN: "pin",
-    Capability.RECONCILE: "find_published", Capability.READ_COMMENTS: "read_comments",
-    Capability.REPLY_COMMENT: "reply_comment", Capability.HIDE_COMMENT: "hide_comment",
-    Capability.DELETE_COMMENT: "delete_comment", Capability.BAN_USER: "ban_user",
-    Capability.READ_MESSAGES: "read_messages", Capability.SEND_MESSAGE: "send_message",
-    Capability.POST_METRICS: "post_metrics", Capability.CHANNEL_METRICS: "channel_metrics",
-    Capability.PUBLIC_PAGES: "public_page", Capability.WEBHOOKS: "handle_webhook",
-    Capability.POLL_UPDATES: "poll_updates", Capability.VERIFY: "verify", Capability.PUBLISH_TEXT: "publish",
+    Capability.EDIT: "edit",
+    Capability.DELETE: "delete",
+    Capability.PIN: "pin",
+    Capability.RECONCILE: "find_published",
+    Capability.READ_COMMENTS: "read_comments",
+    Capability.REPLY_COMMENT: "reply_comment",
+    Capability.HIDE_COMMENT: "hide_comment",
+    Capability.DELETE_COMMENT: "delete_comment",
+    Capability.BAN_USER: "ban_user",
+    Capability.READ_MESSAGES: "read_messages",
+    Capability.SEND_MESSAGE: "send_message",
+    Capability.POST_METRICS: "post_metrics",
+    Capability.CHANNEL_METRICS: "channel_metrics",
+    Capability.PUBLIC_PAGES: "public_page",
+    Capability.WEBHOOKS: "handle_webhook",
+    Capability.POLL_UPDATES: "poll_updates",
+    Capability.VERIFY: "verify",
+    Capability.PUBLISH_TEXT: "publish",
 }
 
 
@@ -154,7 +166,9 @@ def test_comments_round_trip(net):
     comments = adapter.read_comments(channel, post.remote_id)
     assert any(c.remote_id == str(comment_id) and "Love it!" in c.text for c in comments)
     if Capability.REPLY_COMMENT in adapter.capabilities:
-        reply = adapter.reply_comment(channel, post.remote_id, "Thank you!", reply_to=str(comment_id), idempotency_key=uuid.uuid4().hex)
+        reply = adapter.reply_comment(
+            channel, post.remote_id, "Thank you!", reply_to=str(comment_id), idempotency_key=uuid.uuid4().hex
+        )
         assert reply.remote_id
         texts = [c.text for c in adapter.read_comments(channel, post.remote_id)]
         assert "Thank you!" in texts

@@ -31,24 +31,33 @@ def _messages(adapter, content: Content) -> list[str]:
 
 
 def test_telegram_over_length_is_english_by_default():
-    assert _messages(TG, LONG) == ["Telegram allows 4,096 characters in a text (emoji count as 2); this one has 5,000."]
+    assert _messages(TG, LONG) == [
+        "Telegram allows 4,096 characters in a text (emoji count as 2); this one has 5,000."
+    ]
     captioned = Content(text="a" * 1100, media=(PHOTO,))
-    assert _messages(TG, captioned) == ["Telegram allows 1,024 characters in a caption (emoji count as 2); this one has 1,100."]
+    assert _messages(TG, captioned) == [
+        "Telegram allows 1,024 characters in a caption (emoji count as 2); this one has 1,100."
+    ]
 
 
 def test_telegram_over_length_in_russian_and_korean():
     with translation.override("ru"):
         assert _messages(TG, LONG) == [
-            "Telegram: в тексте максимум 4\xa0096 символов (эмодзи считается за два), а в этом — 5\xa0000."]
+            "Telegram: в тексте максимум 4\xa0096 символов (эмодзи считается за два), а в этом — 5\xa0000."
+        ]
         captioned = Content(text="a" * 1100, media=(PHOTO,))
         # 1024 takes the "2-4" plural form in Russian.
         assert _messages(TG, captioned) == [
-            "Telegram: в подписи максимум 1\xa0024 символа (эмодзи считается за два), а в этой — 1\xa0100."]
+            "Telegram: в подписи максимум 1\xa0024 символа (эмодзи считается за два), а в этой — 1\xa0100."
+        ]
     with translation.override("ko"):
         assert _messages(TG, LONG) == [
-            "Telegram 텍스트는 최대 4,096자까지 허용되지만(이모지는 2자로 계산) 이 텍스트는 5,000자입니다."]
+            "Telegram 텍스트는 최대 4,096자까지 허용되지만(이모지는 2자로 계산) 이 텍스트는 5,000자입니다."
+        ]
     # Leaving the override restores English: nothing sticks to the adapter.
-    assert _messages(TG, LONG) == ["Telegram allows 4,096 characters in a text (emoji count as 2); this one has 5,000."]
+    assert _messages(TG, LONG) == [
+        "Telegram allows 4,096 characters in a text (emoji count as 2); this one has 5,000."
+    ]
 
 
 def test_every_text_limit_names_the_network_the_grouped_number_and_the_unit_in_words():
@@ -57,10 +66,14 @@ def test_every_text_limit_names_the_network_the_grouped_number_and_the_unit_in_w
 
     plain = text_limit_message("VK", TextUnit.CHARS, 16384, 20000, caption=False)
     assert plain == "VK allows 16,384 characters in a text; this one has 20,000."
-    assert "(a Latin letter takes 1 byte" in text_limit_message("Net", TextUnit.BYTES, 5000, 5001, caption=False)
+    assert "(a Latin letter takes 1 byte" in text_limit_message(
+        "Net", TextUnit.BYTES, 5000, 5001, caption=False
+    )
     assert "5,000 bytes" in text_limit_message("Net", TextUnit.BYTES, 5000, 5001, caption=False)
     assert "(a link counts as 23" in text_limit_message("X", TextUnit.WEIGHTED, 280, 300, caption=True)
-    assert "(an emoji or a letter with accents counts as 1)" in text_limit_message("N", TextUnit.GRAPHEMES, 500, 501, caption=False)
+    assert "(an emoji or a letter with accents counts as 1)" in text_limit_message(
+        "N", TextUnit.GRAPHEMES, 500, 501, caption=False
+    )
     for unit in TextUnit:
         for caption in (False, True):
             message = text_limit_message("Net", unit, 1000, 1001, caption=caption)
@@ -91,8 +104,12 @@ def test_adapter_specific_checks_are_translated():
     document = Content(text="hi", media=(Media("document", "a.pdf", "application/pdf", b"%PDF"),))
     assert "VK posts take photos and videos; a.pdf is a document." in _messages(VkAdapter(), document)
     with translation.override("ru"):
-        assert "К постам ВКонтакте можно прикрепить фото и видео, а a.pdf — документ." in _messages(VkAdapter(), document)
-        assert "Rupor не умеет закреплять посты в Odnoklassniki." in _messages(OkAdapter(), Content(text="hi", pin=True))
+        assert "К постам ВКонтакте можно прикрепить фото и видео, а a.pdf — документ." in _messages(
+            VkAdapter(), document
+        )
+        assert "Rupor не умеет закреплять посты в Odnoklassniki." in _messages(
+            OkAdapter(), Content(text="hi", pin=True)
+        )
 
 
 def test_credential_labels_are_lazy_and_render_in_the_active_language():
@@ -126,7 +143,13 @@ def test_dst_gap_refusal_in_russian():
     gap = dt.datetime(2025, 3, 30, 2, 30)  # a naive wall-clock time is the input here
     with pytest.raises(LocalTimeError) as caught:
         to_utc(gap, "Europe/Berlin")
-    assert str(caught.value) == "2025-03-30 02:30 does not exist in Europe/Berlin: the clocks jump forward over it."
+    assert (
+        str(caught.value)
+        == "2025-03-30 02:30 does not exist in Europe/Berlin: the clocks jump forward over it."
+    )
     with translation.override("ru"), pytest.raises(LocalTimeError) as caught:
         to_utc(gap, "Europe/Berlin")
-    assert str(caught.value) == "Времени 2025-03-30 02:30 нет в поясе Europe/Berlin: в этот момент часы переводят вперёд."
+    assert (
+        str(caught.value)
+        == "Времени 2025-03-30 02:30 нет в поясе Europe/Berlin: в этот момент часы переводят вперёд."
+    )

@@ -110,14 +110,24 @@ def unit_caveat(unit: TextUnit) -> str:
 def text_limit_message(network: str, unit: TextUnit, limit: int, length: int, *, caption: bool) -> str:
     """The text-length problem in the user's words: "Telegram allows 4,096 characters in a text
     (emoji count as 2); this one has 4,100." — network, grouped numbers, unit, and how it counts."""
-    args = {"network": network, "max": number(limit), "unit": unit_name(unit, limit), "length": number(length),
-            "caveat": unit_caveat(unit)}
+    args = {
+        "network": network,
+        "max": number(limit),
+        "unit": unit_name(unit, limit),
+        "length": number(length),
+        "caveat": unit_caveat(unit),
+    }
     if caption and args["caveat"]:
-        return _("%(network)s allows %(max)s %(unit)s in a caption (%(caveat)s); this one has %(length)s.") % args
+        return (
+            _("%(network)s allows %(max)s %(unit)s in a caption (%(caveat)s); this one has %(length)s.")
+            % args
+        )
     if caption:
         return _("%(network)s allows %(max)s %(unit)s in a caption; this one has %(length)s.") % args
     if args["caveat"]:
-        return _("%(network)s allows %(max)s %(unit)s in a text (%(caveat)s); this one has %(length)s.") % args
+        return (
+            _("%(network)s allows %(max)s %(unit)s in a text (%(caveat)s); this one has %(length)s.") % args
+        )
     return _("%(network)s allows %(max)s %(unit)s in a text; this one has %(length)s.") % args
 
 
@@ -139,11 +149,17 @@ def validate_against_limits(adapter: Adapter, content: Content) -> list[Problem]
         problems.append(Problem("text", _("The post is empty: add text, media, a poll or a link.")))
     media_count = len(content.media)
     if limits.media_max is not None and media_count > limits.media_max:
-        problems.append(Problem("media", ngettext(
-            "%(network)s allows at most %(max)s media item; this post has %(count)s.",
-            "%(network)s allows at most %(max)s media items; this post has %(count)s.",
-            limits.media_max,
-        ) % {"network": name, "max": number(limits.media_max), "count": number(media_count)}))
+        problems.append(
+            Problem(
+                "media",
+                ngettext(
+                    "%(network)s allows at most %(max)s media item; this post has %(count)s.",
+                    "%(network)s allows at most %(max)s media items; this post has %(count)s.",
+                    limits.media_max,
+                )
+                % {"network": name, "max": number(limits.media_max), "count": number(media_count)},
+            )
+        )
     for index, item in enumerate(content.media):
         allowed = limits.photo_types if item.kind == "photo" else limits.video_types
         if item.kind in ("photo", "video") and item.content_type not in allowed:
@@ -155,46 +171,86 @@ def validate_against_limits(adapter: Adapter, content: Content) -> list[Problem]
             problems.append(Problem(f"media[{index}]", message))
         cap = limits.photo_max_bytes if item.kind == "photo" else limits.video_max_bytes
         if cap is not None and len(item.data) > cap:
-            problems.append(Problem(f"media[{index}]", _("%(file)s is %(size)s; %(network)s allows at most %(max)s.") % {
-                "file": item.filename, "size": filesizeformat(len(item.data)), "network": name, "max": filesizeformat(cap)}))
+            problems.append(
+                Problem(
+                    f"media[{index}]",
+                    _("%(file)s is %(size)s; %(network)s allows at most %(max)s.")
+                    % {
+                        "file": item.filename,
+                        "size": filesizeformat(len(item.data)),
+                        "network": name,
+                        "max": filesizeformat(cap),
+                    },
+                )
+            )
     if content.poll is not None:
         poll = content.poll
         n = len(poll.options)
         if limits.poll_options_min is not None and n < limits.poll_options_min:
-            problems.append(Problem("poll.options", ngettext(
-                "%(network)s needs at least %(min)s poll option.",
-                "%(network)s needs at least %(min)s poll options.",
-                limits.poll_options_min,
-            ) % {"network": name, "min": number(limits.poll_options_min)}))
+            problems.append(
+                Problem(
+                    "poll.options",
+                    ngettext(
+                        "%(network)s needs at least %(min)s poll option.",
+                        "%(network)s needs at least %(min)s poll options.",
+                        limits.poll_options_min,
+                    )
+                    % {"network": name, "min": number(limits.poll_options_min)},
+                )
+            )
         if limits.poll_options_max is not None and n > limits.poll_options_max:
-            problems.append(Problem("poll.options", ngettext(
-                "%(network)s allows at most %(max)s poll option.",
-                "%(network)s allows at most %(max)s poll options.",
-                limits.poll_options_max,
-            ) % {"network": name, "max": number(limits.poll_options_max)}))
+            problems.append(
+                Problem(
+                    "poll.options",
+                    ngettext(
+                        "%(network)s allows at most %(max)s poll option.",
+                        "%(network)s allows at most %(max)s poll options.",
+                        limits.poll_options_max,
+                    )
+                    % {"network": name, "max": number(limits.poll_options_max)},
+                )
+            )
         if limits.poll_question_max is not None and len(poll.question) > limits.poll_question_max:
-            problems.append(Problem("poll.question", ngettext(
-                "%(network)s allows %(max)s character in a poll question.",
-                "%(network)s allows %(max)s characters in a poll question.",
-                limits.poll_question_max,
-            ) % {"network": name, "max": number(limits.poll_question_max)}))
+            problems.append(
+                Problem(
+                    "poll.question",
+                    ngettext(
+                        "%(network)s allows %(max)s character in a poll question.",
+                        "%(network)s allows %(max)s characters in a poll question.",
+                        limits.poll_question_max,
+                    )
+                    % {"network": name, "max": number(limits.poll_question_max)},
+                )
+            )
         if not poll.question.strip():
             problems.append(Problem("poll.question", _("The poll needs a question.")))
         for index, option in enumerate(poll.options):
             if limits.poll_option_max is not None and len(option) > limits.poll_option_max:
-                problems.append(Problem(f"poll.options[{index}]", ngettext(
-                    "%(network)s allows %(max)s character in a poll option.",
-                    "%(network)s allows %(max)s characters in a poll option.",
-                    limits.poll_option_max,
-                ) % {"network": name, "max": number(limits.poll_option_max)}))
+                problems.append(
+                    Problem(
+                        f"poll.options[{index}]",
+                        ngettext(
+                            "%(network)s allows %(max)s character in a poll option.",
+                            "%(network)s allows %(max)s characters in a poll option.",
+                            limits.poll_option_max,
+                        )
+                        % {"network": name, "max": number(limits.poll_option_max)},
+                    )
+                )
             if not option.strip():
                 problems.append(Problem(f"poll.options[{index}]", _("Poll options cannot be empty.")))
     if limits.links_max is not None:
         links = count_links(content.text) + (1 if content.link else 0)
         if links > limits.links_max:
-            problems.append(Problem("link", ngettext(
-                "%(network)s allows at most %(max)s link in a post.",
-                "%(network)s allows at most %(max)s links in a post.",
-                limits.links_max,
-            ) % {"network": name, "max": number(limits.links_max)}))
+            problems.append(
+                Problem(
+                    "link",
+                    ngettext(
+                        "%(network)s allows at most %(max)s link in a post.",
+                        "%(network)s allows at most %(max)s links in a post.",
+                        limits.links_max,
+                    )
+                    % {"network": name, "max": number(limits.links_max)},
+                )
+            )
     return problems

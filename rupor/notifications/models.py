@@ -15,7 +15,9 @@ class Notification(models.Model):
     workspace as a whole, e.g. when it has no members yet)."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="notifications")
-    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
     kind = models.CharField(max_length=40)
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True, default="")
@@ -67,7 +69,9 @@ class Delivery(models.Model):
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="deliveries")
     channel = models.CharField(max_length=10, choices=Channel.choices)
-    endpoint = models.ForeignKey(WebhookEndpoint, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
     to_email = models.EmailField(blank=True, default="")
     kind = models.CharField(max_length=40)
     payload = models.JSONField(default=dict)

@@ -77,30 +77,70 @@ def notify(
     """Record a notification for every member and queue its email and webhook deliveries."""
     now = clock.now()
     members = list(
-        Membership.objects.filter(workspace_id=workspace_id, user__is_active=True).values_list("user_id", "user__email")
+        Membership.objects.filter(workspace_id=workspace_id, user__is_active=True).values_list(
+            "user_id", "user__email"
+        )
     )
     rows = [
-        Notification(workspace_id=workspace_id, user_id=uid, kind=kind, title=title[:200], body=body,
-                     link=link[:500], target_id=target_id, created_at=now)
+        Notification(
+            workspace_id=workspace_id,
+            user_id=uid,
+            kind=kind,
+            title=title[:200],
+            body=body,
+            link=link[:500],
+            target_id=target_id,
+            created_at=now,
+        )
         for uid, _ in members
-    ] or [Notification(workspace_id=workspace_id, kind=kind, title=title[:200], body=body, link=link[:500],
-                       target_id=target_id, created_at=now)]
+    ] or [
+        Notification(
+            workspace_id=workspace_id,
+            kind=kind,
+            title=title[:200],
+            body=body,
+            link=link[:500],
+            target_id=target_id,
+            created_at=now,
+        )
+    ]
     Notification.objects.bulk_create(rows)
     payload = {
-        "event": kind, "workspace_id": workspace_id, "title": title, "message": body,
-        "target_id": target_id, "channel_id": channel_id, "link": link, "occurred_at": now.isoformat(),
+        "event": kind,
+        "workspace_id": workspace_id,
+        "title": title,
+        "message": body,
+        "target_id": target_id,
+        "channel_id": channel_id,
+        "link": link,
+        "occurred_at": now.isoformat(),
     }
     deliveries = []
     if email:
         deliveries += [
-            Delivery(workspace_id=workspace_id, channel=Delivery.Channel.EMAIL, to_email=address, kind=kind,
-                     payload=payload, next_attempt_at=now)
-            for _, address in members if address
+            Delivery(
+                workspace_id=workspace_id,
+                channel=Delivery.Channel.EMAIL,
+                to_email=address,
+                kind=kind,
+                payload=payload,
+                next_attempt_at=now,
+            )
+            for _, address in members
+            if address
         ]
     for endpoint in WebhookEndpoint.objects.filter(workspace_id=workspace_id, active=True):
         if endpoint.wants(kind):
-            deliveries.append(Delivery(workspace_id=workspace_id, channel=Delivery.Channel.WEBHOOK, endpoint=endpoint,
-                                       kind=kind, payload={**payload, "delivery": uuid.uuid4().hex}, next_attempt_at=now))
+            deliveries.append(
+                Delivery(
+                    workspace_id=workspace_id,
+                    channel=Delivery.Channel.WEBHOOK,
+                    endpoint=endpoint,
+                    kind=kind,
+                    payload={**payload, "delivery": uuid.uuid4().hex},
+                    next_attempt_at=now,
+                )
+            )
     Delivery.objects.bulk_create(deliveries)
 
 
@@ -109,12 +149,16 @@ def _mine(workspace_id: int, user_id: int | None) -> QuerySet[Notification]:
     return qs.filter(user__isnull=True) if user_id is None else qs.filter(user_id=user_id)
 
 
-def list_notifications(workspace_id: int, user_id: int | None, *, unread_only: bool = False, limit: int = 50) -> list[NotificationView]:
+def list_notifications(
+    workspace_id: int, user_id: int | None, *, unread_only: bool = False, limit: int = 50
+) -> list[NotificationView]:
     qs = _mine(workspace_id, user_id)
     if unread_only:
         qs = qs.filter(read_at__isnull=True)
     return [
-        NotificationView(n.pk, n.kind, n.title, n.body, n.link, n.target_id, n.created_at, n.read_at is not None)
+        NotificationView(
+            n.pk, n.kind, n.title, n.body, n.link, n.target_id, n.created_at, n.read_at is not None
+        )
         for n in qs[:limit]
     ]
 
@@ -130,12 +174,16 @@ def mark_read(workspace_id: int, user_id: int | None, ids: list[int] | None = No
     return qs.update(read_at=clock.now())
 
 
-def create_endpoint(workspace_id: int, url: str, *, events: list[str] | None = None, description: str = "") -> NewEndpoint:
+def create_endpoint(
+    workspace_id: int, url: str, *, events: list[str] | None = None, description: str = ""
+) -> NewEndpoint:
     """Add a webhook endpoint; its signing secret is returned once and stored encrypted."""
     if not url.startswith(("http://", "https://")):
         raise ValueError(_("A webhook URL starts with http:// or https://."))
     secret = "whsec_" + secrets.token_urlsafe(32)
-    endpoint = WebhookEndpoint(workspace_id=workspace_id, url=url, events=list(events or []), description=description)
+    endpoint = WebhookEndpoint(
+        workspace_id=workspace_id, url=url, events=list(events or []), description=description
+    )
     endpoint.set_secret(secret)
     endpoint.save()
     return NewEndpoint(endpoint.pk, endpoint.url, secret)
@@ -174,12 +222,15 @@ def deliver_pending(limit: int = 20) -> int:
     each delivery is taken by a conditional update before it is sent."""
     now = clock.now()
     sent = 0
-    due = list(Delivery.objects.filter(state=Delivery.State.PENDING, next_attempt_at__lte=now)
-               .select_related("endpoint")[:limit])
+    due = list(
+        Delivery.objects.filter(state=Delivery.State.PENDING, next_attempt_at__lte=now).select_related(
+            "endpoint"
+        )[:limit]
+    )
     for delivery in due:
-        taken = Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.PENDING,
-                                        next_attempt_at=delivery.next_attempt_at).update(
-            next_attempt_at=now + dt.timedelta(minutes=2), attempts=delivery.attempts + 1)
+        taken = Delivery.objects.filter(
+            pk=delivery.pk, state=Delivery.State.PENDING, next_attempt_at=delivery.next_attempt_at
+        ).update(next_attempt_at=now + dt.timedelta(minutes=2), attempts=delivery.attempts + 1)
         if not taken:
             continue
         delivery.attempts += 1
@@ -193,12 +244,15 @@ def deliver_pending(limit: int = 20) -> int:
             final = delivery.attempts >= MAX_DELIVERY_ATTEMPTS
             with transaction.atomic():
                 Delivery.objects.filter(pk=delivery.pk).update(
-                    state=Delivery.State.FAILED if final else Delivery.State.PENDING, last_error=error,
-                    next_attempt_at=now + dt.timedelta(seconds=min(3600, 15 * 2 ** delivery.attempts)),
+                    state=Delivery.State.FAILED if final else Delivery.State.PENDING,
+                    last_error=error,
+                    next_attempt_at=now + dt.timedelta(seconds=min(3600, 15 * 2**delivery.attempts)),
                 )
             log.warning("delivery %s (%s) failed: %s", delivery.pk, delivery.channel, error)
             continue
-        Delivery.objects.filter(pk=delivery.pk).update(state=Delivery.State.SENT, sent_at=clock.now(), last_error="")
+        Delivery.objects.filter(pk=delivery.pk).update(
+            state=Delivery.State.SENT, sent_at=clock.now(), last_error=""
+        )
         sent += 1
     return sent
 
@@ -206,7 +260,15 @@ def deliver_pending(limit: int = 20) -> int:
 def recent_deliveries(workspace_id: int, limit: int = 50) -> list[dict[str, Any]]:
     rows = Delivery.objects.filter(workspace_id=workspace_id).order_by("-id")[:limit]
     return [
-        {"id": d.pk, "channel": d.channel, "kind": d.kind, "state": d.state, "attempts": d.attempts,
-         "last_error": d.last_error, "created_at": d.created_at, "sent_at": d.sent_at}
+        {
+            "id": d.pk,
+            "channel": d.channel,
+            "kind": d.kind,
+            "state": d.state,
+            "attempts": d.attempts,
+            "last_error": d.last_error,
+            "created_at": d.created_at,
+            "sent_at": d.sent_at,
+        }
         for d in rows
     ]

@@ -51,7 +51,10 @@ SUBMITTABLE = (Post.Status.DRAFT, Post.Status.CHANGES_REQUESTED, Post.Status.REJ
 AWAITING_DECISION = (Post.Status.IN_REVIEW, Post.Status.CLIENT_REVIEW)
 #: Statuses only the approval actions set (an edit of a post never does).
 REVIEW_STATUSES = (
-    Post.Status.IN_REVIEW, Post.Status.CLIENT_REVIEW, Post.Status.CHANGES_REQUESTED, Post.Status.REJECTED,
+    Post.Status.IN_REVIEW,
+    Post.Status.CLIENT_REVIEW,
+    Post.Status.CHANGES_REQUESTED,
+    Post.Status.REJECTED,
     Post.Status.APPROVED,
 )
 DECISIONS = ("approve", "request_changes", "reject")
@@ -98,11 +101,17 @@ def _locked(workspace_id: int, post_id: int) -> Post:
     return post
 
 
-def _log(post: Post, actor: Actor | None, stage: str, decision: str, comment: str, *, label: str = "") -> None:
+def _log(
+    post: Post, actor: Actor | None, stage: str, decision: str, comment: str, *, label: str = ""
+) -> None:
     who = actor.label if actor else label
     Review.objects.create(
-        post=post, stage=stage, decision=decision, comment=comment,
-        actor_id=actor.user_id if actor else None, actor_label=who[:200],
+        post=post,
+        stage=stage,
+        decision=decision,
+        comment=comment,
+        actor_id=actor.user_id if actor else None,
+        actor_label=who[:200],
     )
     summary = f"{stage} {decision}: {post}" + (f" — {comment}" if comment else "")
     record(post.workspace_id, actor, f"post.review.{decision}", "post", post.pk, summary)
@@ -136,16 +145,24 @@ def content_fingerprint(post: Post) -> str:
     """
     variants = []
     for v in PostVariant.objects.filter(post_id=post.pk).order_by("channel_id"):
-        media = list(VariantMedia.objects.filter(variant_id=v.pk).order_by("position", "id").values_list("media_id", "media__sha256"))
+        media = list(
+            VariantMedia.objects.filter(variant_id=v.pk)
+            .order_by("position", "id")
+            .values_list("media_id", "media__sha256")
+        )
         variants.append([v.channel_id, v.text, v.link, v.poll, v.first_comment, v.options, media])
     seen = {"title": post.title, "text": post.text, "variants": variants}
-    return hashlib.sha256(json.dumps(seen, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()[:32]
+    return hashlib.sha256(
+        json.dumps(seen, sort_keys=True, ensure_ascii=False, default=str).encode()
+    ).hexdigest()[:32]
 
 
 def _check_seen(post: Post, seen: str | None) -> None:
     if seen is not None and seen != content_fingerprint(post):
         raise PlanningError(
-            _("This post changed after you opened it. Look at it again before you approve it."), "fingerprint", 409,
+            _("This post changed after you opened it. Look at it again before you approve it."),
+            "fingerprint",
+            409,
         )
 
 
@@ -158,8 +175,11 @@ def check_status_change(actor: Actor, post: Post, status: str, *, creating: bool
     if creating or status == post.status or status not in REVIEW_STATUSES:
         return
     raise PlanningError(
-        _("A post is sent for review, approved or sent back only through the review actions, not by setting its status."),
-        "status", 403 if not actor.can(Perm.POSTS_APPROVE) else 409,
+        _(
+            "A post is sent for review, approved or sent back only through the review actions, not by setting its status."
+        ),
+        "status",
+        403 if not actor.can(Perm.POSTS_APPROVE) else 409,
     )
 
 
@@ -183,7 +203,9 @@ def after_content_edit(actor: Actor, post: Post, before: str | None) -> str | No
     return "resubmitted"
 
 
-def gate_schedule(actor: Actor, workspace: Workspace, post: Post, *, content_changed: bool) -> tuple[str, str | None]:
+def gate_schedule(
+    actor: Actor, workspace: Workspace, post: Post, *, content_changed: bool
+) -> tuple[str, str | None]:
     """What a request to schedule ``post`` becomes under the workspace's approval mode.
 
     Returns ``(status, review_to_log)``: ``review_to_log`` is ``"self_approved"`` when the
@@ -211,11 +233,21 @@ def after_save(actor: Actor, post: Post, review: str | None) -> None:
     elif review == "submitted":
         _log(post, actor, Review.Stage.INTERNAL, Review.Decision.SUBMITTED, "")
     elif review == "resubmitted":
-        _log(post, actor, Review.Stage.INTERNAL, Review.Decision.SUBMITTED,
-             "Changed while waiting for the client: back in internal review.")
+        _log(
+            post,
+            actor,
+            Review.Stage.INTERNAL,
+            Review.Decision.SUBMITTED,
+            "Changed while waiting for the client: back in internal review.",
+        )
     elif review == "reapproved":
-        _log(post, actor, Review.Stage.INTERNAL, Review.Decision.APPROVED,
-             "Changed while waiting for the client, and approved by the reviewer who changed it.")
+        _log(
+            post,
+            actor,
+            Review.Stage.INTERNAL,
+            Review.Decision.APPROVED,
+            "Changed while waiting for the client, and approved by the reviewer who changed it.",
+        )
 
 
 # -- internal review ----------------------------------------------------------------------
@@ -228,12 +260,16 @@ def submit(actor: Actor, post_id: int, comment: str = "") -> Post:
         post = _locked(actor.workspace_id, post_id)
         if _mode(actor.workspace_id) == Workspace.Approval.NONE:
             raise PlanningError(
-                _("This workspace has no approval step; a manager can schedule the post directly."), "status", 409,
+                _("This workspace has no approval step; a manager can schedule the post directly."),
+                "status",
+                409,
             )
         if post.status not in SUBMITTABLE:
             raise PlanningError(
-                _("A post that is %(status)s cannot be submitted for review.") % {"status": post.get_status_display().lower()},
-                "status", 409,
+                _("A post that is %(status)s cannot be submitted for review.")
+                % {"status": post.get_status_display().lower()},
+                "status",
+                409,
             )
         _validate_for_schedule(post)
         post.approved_at = None
@@ -246,7 +282,11 @@ def submit(actor: Actor, post_id: int, comment: str = "") -> Post:
 def approve(actor: Actor, post_id: int, comment: str = "", *, seen: str | None = None) -> Post:
     """A reviewer approves; with client review the post then waits for the client. ``seen``: the
     :func:`content_fingerprint` of what the reviewer looked at (refused when the post changed)."""
-    _require(actor, Perm.POSTS_APPROVE, gettext_noop("Only reviewers (managers, admins, owners) can approve posts."))
+    _require(
+        actor,
+        Perm.POSTS_APPROVE,
+        gettext_noop("Only reviewers (managers, admins, owners) can approve posts."),
+    )
     with transaction.atomic():
         post = _locked(actor.workspace_id, post_id)
         if post.status != Post.Status.IN_REVIEW:
@@ -262,7 +302,9 @@ def approve(actor: Actor, post_id: int, comment: str = "", *, seen: str | None =
     return get_post(actor.workspace_id, post_id)
 
 
-def _decline(actor: Actor | None, post: Post, decision: str, comment: str, stage: str, label: str = "") -> None:
+def _decline(
+    actor: Actor | None, post: Post, decision: str, comment: str, stage: str, label: str = ""
+) -> None:
     if decision == Review.Decision.CHANGES_REQUESTED and not comment.strip():
         raise PlanningError(_("Say what should change: a comment is required."), "comment")
     post.approved_at = None
@@ -273,17 +315,30 @@ def _decline(actor: Actor | None, post: Post, decision: str, comment: str, stage
 
 def request_changes(actor: Actor, post_id: int, comment: str) -> Post:
     """A reviewer sends the post back to its author with a comment."""
-    _require(actor, Perm.POSTS_APPROVE, gettext_noop("Only reviewers (managers, admins, owners) can request changes."))
+    _require(
+        actor,
+        Perm.POSTS_APPROVE,
+        gettext_noop("Only reviewers (managers, admins, owners) can request changes."),
+    )
     with transaction.atomic():
         post = _locked(actor.workspace_id, post_id)
-        if post.status not in (Post.Status.IN_REVIEW, Post.Status.CLIENT_REVIEW, Post.Status.APPROVED, Post.Status.SCHEDULED):
-            raise PlanningError(_("Changes can be requested only for a post in review or approved."), "status", 409)
+        if post.status not in (
+            Post.Status.IN_REVIEW,
+            Post.Status.CLIENT_REVIEW,
+            Post.Status.APPROVED,
+            Post.Status.SCHEDULED,
+        ):
+            raise PlanningError(
+                _("Changes can be requested only for a post in review or approved."), "status", 409
+            )
         _decline(actor, post, Review.Decision.CHANGES_REQUESTED, comment, Review.Stage.INTERNAL)
     return get_post(actor.workspace_id, post_id)
 
 
 def reject(actor: Actor, post_id: int, comment: str = "") -> Post:
-    _require(actor, Perm.POSTS_APPROVE, gettext_noop("Only reviewers (managers, admins, owners) can reject posts."))
+    _require(
+        actor, Perm.POSTS_APPROVE, gettext_noop("Only reviewers (managers, admins, owners) can reject posts.")
+    )
     with transaction.atomic():
         post = _locked(actor.workspace_id, post_id)
         if post.status not in (Post.Status.IN_REVIEW, Post.Status.CLIENT_REVIEW):
@@ -299,11 +354,15 @@ def _link_actor(workspace_id: int) -> Actor:
     return Actor(workspace_id, Role.CLIENT, label=CLIENT_LABEL)
 
 
-def _client_decision(actor: Actor | None, post: Post, decision: str, comment: str, label: str, seen: str | None = None) -> None:
+def _client_decision(
+    actor: Actor | None, post: Post, decision: str, comment: str, label: str, seen: str | None = None
+) -> None:
     if decision not in DECISIONS:
         raise PlanningError(
-            _("%(decision)s is not a decision; use one of: %(decisions)s.") % {
-                "decision": repr(decision), "decisions": ", ".join(DECISIONS),
+            _("%(decision)s is not a decision; use one of: %(decisions)s.")
+            % {
+                "decision": repr(decision),
+                "decisions": ", ".join(DECISIONS),
             },
             "decision",
         )
@@ -319,9 +378,15 @@ def _client_decision(actor: Actor | None, post: Post, decision: str, comment: st
         _decline(actor, post, Review.Decision.REJECTED, comment, Review.Stage.CLIENT, label)
 
 
-def client_review(actor: Actor, post_id: int, decision: str, comment: str = "", *, seen: str | None = None) -> Post:
+def client_review(
+    actor: Actor, post_id: int, decision: str, comment: str = "", *, seen: str | None = None
+) -> Post:
     """A client with an account decides on a post waiting for them (``seen``: see :func:`approve`)."""
-    _require(actor, Perm.POSTS_CLIENT_REVIEW, gettext_noop("Only the client (or an owner) decides in client review."))
+    _require(
+        actor,
+        Perm.POSTS_CLIENT_REVIEW,
+        gettext_noop("Only the client (or an owner) decides in client review."),
+    )
     with transaction.atomic():
         post = _locked(actor.workspace_id, post_id)
         _client_decision(actor, post, decision, comment, actor.label, seen)
@@ -333,20 +398,34 @@ def _base_url() -> str:
 
 
 def client_link_for(
-    actor: Actor, *, post_id: int | None = None, start: dt.datetime | None = None, end: dt.datetime | None = None,
+    actor: Actor,
+    *,
+    post_id: int | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
     ttl: dt.timedelta = CLIENT_LINK_TTL,
 ) -> ClientLinkView:
     """Create a magic link for one post or for the posts of a period; the URL is shown once."""
-    _require(actor, Perm.POSTS_APPROVE, gettext_noop("Only reviewers (managers, admins, owners) can send posts to the client."))
+    _require(
+        actor,
+        Perm.POSTS_APPROVE,
+        gettext_noop("Only reviewers (managers, admins, owners) can send posts to the client."),
+    )
     if _mode(actor.workspace_id) != Workspace.Approval.CLIENT:
         raise PlanningError(
-            _("This workspace does not use client approval; turn it on in the workspace settings."), "approval", 409,
+            _("This workspace does not use client approval; turn it on in the workspace settings."),
+            "approval",
+            409,
         )
     if ttl <= dt.timedelta(0) or ttl > CLIENT_LINK_MAX_TTL:
         days = CLIENT_LINK_MAX_TTL.days
         raise PlanningError(
-            ngettext("A review link lives between 1 hour and %(days)s day.",
-                     "A review link lives between 1 hour and %(days)s days.", days) % {"days": days},
+            ngettext(
+                "A review link lives between 1 hour and %(days)s day.",
+                "A review link lives between 1 hour and %(days)s days.",
+                days,
+            )
+            % {"days": days},
             "expires_in_hours",
         )
     if post_id is None and (start is None or end is None):
@@ -358,16 +437,30 @@ def client_link_for(
         if post is None:
             raise PlanningError(_("No such post."), "post_id", 404)
         if post.status != Post.Status.CLIENT_REVIEW:
-            raise PlanningError(_("This post is not waiting for the client; approve it internally first."), "post_id", 409)
+            raise PlanningError(
+                _("This post is not waiting for the client; approve it internally first."), "post_id", 409
+            )
     token = secrets.token_urlsafe(32)
     link = ClientLink.objects.create(
-        workspace_id=actor.workspace_id, post_id=post_id, period_start=None if post_id else start,
-        period_end=None if post_id else end, token_hash=_hash(token), created_by_id=actor.user_id,
+        workspace_id=actor.workspace_id,
+        post_id=post_id,
+        period_start=None if post_id else start,
+        period_end=None if post_id else end,
+        token_hash=_hash(token),
+        created_by_id=actor.user_id,
         expires_at=clock.now() + ttl,
     )
-    record(actor.workspace_id, actor, "post.review.link", "client_link", link.pk,
-           f"review link for post {post_id}" if post_id else f"review link for {start:%Y-%m-%d}..{end:%Y-%m-%d}")
-    return ClientLinkView(link.pk, actor.workspace_id, _pending(link), link.expires_at, f"{_base_url()}/review/{token}")
+    record(
+        actor.workspace_id,
+        actor,
+        "post.review.link",
+        "client_link",
+        link.pk,
+        f"review link for post {post_id}" if post_id else f"review link for {start:%Y-%m-%d}..{end:%Y-%m-%d}",
+    )
+    return ClientLinkView(
+        link.pk, actor.workspace_id, _pending(link), link.expires_at, f"{_base_url()}/review/{token}"
+    )
 
 
 def _covered(link: ClientLink) -> list[Post]:
@@ -404,13 +497,17 @@ def link_posts(token: str) -> list[Post]:
     return [] if link is None else _covered(link)
 
 
-def client_decide(token: str, decision: str, comment: str = "", post_id: int | None = None, *, seen: str | None = None) -> Post:
+def client_decide(
+    token: str, decision: str, comment: str = "", post_id: int | None = None, *, seen: str | None = None
+) -> Post:
     """The client's decision through a magic link. ``post_id`` is needed for period links;
     ``seen`` is the :func:`content_fingerprint` the review page showed (see :func:`approve`)."""
     with transaction.atomic():
         link = _live_link(token)
         if link is None:
-            raise PlanningError(_("This review link is invalid or has expired; ask for a new one."), status=404)
+            raise PlanningError(
+                _("This review link is invalid or has expired; ask for a new one."), status=404
+            )
         target = link.post_id if link.post_id is not None else post_id
         if target is None:
             raise PlanningError(_("Choose the post you decide on."), "post_id")
@@ -423,7 +520,9 @@ def client_decide(token: str, decision: str, comment: str = "", post_id: int | N
 
 def revoke_client_link(actor: Actor, link_id: int) -> None:
     _require(actor, Perm.POSTS_APPROVE)
-    updated = ClientLink.objects.filter(pk=link_id, workspace_id=actor.workspace_id, revoked_at__isnull=True).update(revoked_at=clock.now())
+    updated = ClientLink.objects.filter(
+        pk=link_id, workspace_id=actor.workspace_id, revoked_at__isnull=True
+    ).update(revoked_at=clock.now())
     if not updated:
         raise PlanningError(_("No such review link."), status=404)
     record(actor.workspace_id, actor, "post.review.link_revoke", "client_link", link_id, "")

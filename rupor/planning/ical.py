@@ -58,7 +58,9 @@ def feed_url(actor: Actor) -> str:
         if feed is None:
             token = _new_token()
             PlanFeed.objects.create(
-                workspace_id=actor.workspace_id, token_hash=_hash(token), token_encrypted=crypto.encrypt(token, CRYPTO_PURPOSE),
+                workspace_id=actor.workspace_id,
+                token_hash=_hash(token),
+                token_encrypted=crypto.encrypt(token, CRYPTO_PURPOSE),
             )
             record(actor.workspace_id, actor, "plan.ical.create", "workspace", actor.workspace_id, "")
             return _url(token)
@@ -68,14 +70,27 @@ def feed_url(actor: Actor) -> str:
 def rotate_feed(actor: Actor) -> str:
     """Replace the secret address; the old one stops working immediately."""
     if not actor.can(Perm.POSTS_PUBLISH):
-        raise PlanningError(_("Only managers, admins and owners can replace the calendar address."), status=403)
+        raise PlanningError(
+            _("Only managers, admins and owners can replace the calendar address."), status=403
+        )
     token = _new_token()
     with transaction.atomic():
         PlanFeed.objects.update_or_create(
             workspace_id=actor.workspace_id,
-            defaults={"token_hash": _hash(token), "token_encrypted": crypto.encrypt(token, CRYPTO_PURPOSE), "rotated_at": clock.now()},
+            defaults={
+                "token_hash": _hash(token),
+                "token_encrypted": crypto.encrypt(token, CRYPTO_PURPOSE),
+                "rotated_at": clock.now(),
+            },
         )
-        record(actor.workspace_id, actor, "plan.ical.rotate", "workspace", actor.workspace_id, "the old address stopped working")
+        record(
+            actor.workspace_id,
+            actor,
+            "plan.ical.rotate",
+            "workspace",
+            actor.workspace_id,
+            "the old address stopped working",
+        )
     return _url(token)
 
 
@@ -94,8 +109,12 @@ def render_feed(workspace: Workspace) -> bytes:
     cal.add("x-wr-calname", f"{workspace.name} — content plan")
     cal.add("x-wr-timezone", workspace.timezone)
     posts = (
-        Post.objects.filter(workspace=workspace, scheduled_at__gte=now - PAST_WINDOW, scheduled_at__lt=now + FUTURE_WINDOW)
-        .exclude(status__in=LEFT_OUT).select_related("rubric").prefetch_related("variants__channel")
+        Post.objects.filter(
+            workspace=workspace, scheduled_at__gte=now - PAST_WINDOW, scheduled_at__lt=now + FUTURE_WINDOW
+        )
+        .exclude(status__in=LEFT_OUT)
+        .select_related("rubric")
+        .prefetch_related("variants__channel")
         .order_by("scheduled_at", "id")
     )
     host = str(settings.RUPOR_BASE_URL).split("://", 1)[-1].split("/", 1)[0]

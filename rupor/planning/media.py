@@ -50,8 +50,15 @@ CHUNK_BYTES = 1024 * 1024
 MIN_SIDE_PX = 10
 THUMBNAIL_PX = 320
 PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
-EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp",
-              "video/mp4": "mp4", "video/quicktime": "mov", "video/webm": "webm"}
+EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/gif": "gif",
+    "image/webp": "webp",
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+    "video/webm": "webm",
+}
 
 
 @dataclass(frozen=True)
@@ -114,12 +121,21 @@ def _too_many_pixels(name: str, width: int | None = None, height: int | None = N
     limit = MAX_PIXELS // 1_000_000
     if width and height:
         return PlanningError(
-            _("%(name)s is %(width)sx%(height)s px (%(mp)s megapixels); pictures may have at most %(max)s megapixels.")
-            % {"name": name, "width": width, "height": height, "mp": width * height // 1_000_000, "max": limit},
+            _(
+                "%(name)s is %(width)sx%(height)s px (%(mp)s megapixels); pictures may have at most %(max)s megapixels."
+            )
+            % {
+                "name": name,
+                "width": width,
+                "height": height,
+                "mp": width * height // 1_000_000,
+                "max": limit,
+            },
             "file",
         )
     return PlanningError(
-        _("%(name)s has more pixels than Rupor opens; pictures may have at most %(max)s megapixels.") % {"name": name, "max": limit},
+        _("%(name)s has more pixels than Rupor opens; pictures may have at most %(max)s megapixels.")
+        % {"name": name, "max": limit},
         "file",
     )
 
@@ -173,15 +189,20 @@ def inspect(source: Source, filename: str = "") -> MediaInfo:
             raise
         except UnidentifiedImageError as exc:
             raise PlanningError(
-                _("%(name)s is not a picture or video Rupor can publish (JPEG, PNG, GIF, WebP, MP4, MOV, WebM).")
+                _(
+                    "%(name)s is not a picture or video Rupor can publish (JPEG, PNG, GIF, WebP, MP4, MOV, WebM)."
+                )
                 % {"name": name},
                 "file",
             ) from exc
         except Exception as exc:  # Pillow raises many kinds of errors for damaged files
-            raise PlanningError(_("%(name)s looks like a picture but is damaged.") % {"name": name}, "file") from exc
+            raise PlanningError(
+                _("%(name)s looks like a picture but is damaged.") % {"name": name}, "file"
+            ) from exc
         if fmt not in PHOTO_FORMATS:
             raise PlanningError(
-                _("%(name)s is a %(format)s file; use JPEG, PNG, GIF or WebP.") % {"name": name, "format": fmt or _("picture")},
+                _("%(name)s is a %(format)s file; use JPEG, PNG, GIF or WebP.")
+                % {"name": name, "format": fmt or _("picture")},
                 "file",
             )
         if size > MAX_PHOTO_BYTES:
@@ -223,7 +244,10 @@ def _thumbnail(source: Source) -> bytes:
 
 
 def _safe_name(filename: str, content_type: str) -> str:
-    stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in PurePath(filename or "upload").stem)[:60] or "upload"
+    stem = (
+        "".join(c if c.isalnum() or c in "-_" else "-" for c in PurePath(filename or "upload").stem)[:60]
+        or "upload"
+    )
     return f"{stem}.{EXTENSIONS.get(content_type, 'bin')}"
 
 
@@ -237,21 +261,41 @@ def store_media(actor: Actor, filename: str, source: Source) -> tuple[Media, boo
     if existing is not None:
         return existing, False
     media = Media(
-        workspace_id=actor.workspace_id, kind=info.kind, content_type=info.content_type, size=info.size,
-        width=info.width, height=info.height, sha256=info.sha256,
-        original_name=(PurePath(filename).name or "upload")[:255], uploaded_by_id=actor.user_id,
+        workspace_id=actor.workspace_id,
+        kind=info.kind,
+        content_type=info.content_type,
+        size=info.size,
+        width=info.width,
+        height=info.height,
+        sha256=info.sha256,
+        original_name=(PurePath(filename).name or "upload")[:255],
+        uploaded_by_id=actor.user_id,
     )
     name = _safe_name(filename, info.content_type)
     # The thumbnail first: storing an upload Django spooled to disk may move that file away.
     try:
         thumbnail = _thumbnail(source) if info.kind == "photo" else None
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:  # a header that lied about the rest
-        raise PlanningError(_("%(name)s looks like a picture but is damaged.") % {"name": filename or _("The file")}, "file") from exc
+    except (
+        OSError,
+        ValueError,
+        SyntaxError,
+        Image.DecompressionBombError,
+    ) as exc:  # a header that lied about the rest
+        raise PlanningError(
+            _("%(name)s looks like a picture but is damaged.") % {"name": filename or _("The file")}, "file"
+        ) from exc
     media.file.save(name, ContentFile(source) if isinstance(source, bytes) else source, save=False)
     if thumbnail is not None:
         media.thumbnail.save(f"{PurePath(name).stem}-thumb.jpg", ContentFile(thumbnail), save=False)
     media.save()
-    record(actor.workspace_id, actor, "media.upload", "media", media.pk, f"{media.original_name} ({info.content_type}, {info.size} bytes)")
+    record(
+        actor.workspace_id,
+        actor,
+        "media.upload",
+        "media",
+        media.pk,
+        f"{media.original_name} ({info.content_type}, {info.size} bytes)",
+    )
     return media, True
 
 
@@ -298,14 +342,16 @@ def _refuse_if_used(media: Media) -> None:
     named = ", ".join(_post_label(p) for p in posts[:5])
     if count > 5:
         named = ngettext("%(posts)s and %(n)s more post", "%(posts)s and %(n)s more posts", count - 5) % {
-            "posts": named, "n": count - 5,
+            "posts": named,
+            "n": count - 5,
         }
     raise PlanningError(
         ngettext(
             "%(name)s is used by a post: %(posts)s. Take it out of the post first; a published post keeps its media.",
             "%(name)s is used by %(n)s posts: %(posts)s. Take it out of those posts first; published posts keep their media.",
             count,
-        ) % {"name": media.original_name, "n": count, "posts": named},
+        )
+        % {"name": media.original_name, "n": count, "posts": named},
         "media",
         409,
     )
@@ -320,7 +366,11 @@ def list_media(workspace_id: int, kind: str | None = None) -> QuerySet[Media]:
 
 def use_counts(media_ids: list[int]) -> dict[int, int]:
     """How many posts use each of these files (files no post uses are left out)."""
-    rows = VariantMedia.objects.filter(media_id__in=media_ids).values_list("media_id", "variant__post_id").distinct()
+    rows = (
+        VariantMedia.objects.filter(media_id__in=media_ids)
+        .values_list("media_id", "variant__post_id")
+        .distinct()
+    )
     counts: dict[int, int] = {}
     for media_id, _post_id in rows:
         counts[media_id] = counts.get(media_id, 0) + 1
@@ -349,13 +399,18 @@ def fetch_remote(url: str, *, max_bytes: int = MAX_PHOTO_BYTES) -> tuple[str, Fi
     if problem:
         raise PlanningError(problem, "media_urls")
     try:
-        with http.client(follow_redirects=True, max_bytes=max_bytes) as client, client.stream("GET", url) as response:
+        with (
+            http.client(follow_redirects=True, max_bytes=max_bytes) as client,
+            client.stream("GET", url) as response,
+        ):
             if response.status_code >= 400:
                 raise PlanningError(
-                    _("%(url)s answered HTTP %(status)s.") % {"url": url, "status": response.status_code}, "media_urls",
+                    _("%(url)s answered HTTP %(status)s.") % {"url": url, "status": response.status_code},
+                    "media_urls",
                 )
             spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115  # handed to the caller, who closes it
-                max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, dir=settings.FILE_UPLOAD_TEMP_DIR,
+                max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE,
+                dir=settings.FILE_UPLOAD_TEMP_DIR,
             )
             received = 0
             try:
@@ -369,15 +424,18 @@ def fetch_remote(url: str, *, max_bytes: int = MAX_PHOTO_BYTES) -> tuple[str, Fi
                 raise
     except http.BlockedAddress as exc:
         raise PlanningError(
-            _("%(url)s points to a private or local address, which Rupor does not fetch.") % {"url": url}, "media_urls",
+            _("%(url)s points to a private or local address, which Rupor does not fetch.") % {"url": url},
+            "media_urls",
         ) from exc
     except http.ResponseTooLarge as exc:
         raise PlanningError(
-            _("%(url)s is larger than %(max)s MB.") % {"url": url, "max": max_bytes // (1024 * 1024)}, "media_urls",
+            _("%(url)s is larger than %(max)s MB.") % {"url": url, "max": max_bytes // (1024 * 1024)},
+            "media_urls",
         ) from exc
     except httpx.HTTPError as exc:
         raise PlanningError(
-            _("%(url)s could not be downloaded (%(error)s).") % {"url": url, "error": type(exc).__name__}, "media_urls",
+            _("%(url)s could not be downloaded (%(error)s).") % {"url": url, "error": type(exc).__name__},
+            "media_urls",
         ) from exc
     name = PurePath(httpx.URL(url).path).name or "media"
     spool.seek(0)

@@ -68,11 +68,15 @@ def _check(workspace_id: int, data: RubricInput, exclude_id: int | None = None) 
     if exclude_id is not None:
         others = others.exclude(pk=exclude_id)
     if others.filter(name__iexact=name).exists():
-        raise PlanningError(_("There is already a rubric called %(name)s.") % {"name": repr(name)}, "name", 409)
+        raise PlanningError(
+            _("There is already a rubric called %(name)s.") % {"name": repr(name)}, "name", 409
+        )
     total = (others.aggregate(total=Sum("target_share"))["total"] or 0) + data.target_share
     if total > 100:
         raise PlanningError(
-            _("Target shares would add up to %(total)s %%; they may add up to at most 100 %%. Lower another rubric first.")
+            _(
+                "Target shares would add up to %(total)s %%; they may add up to at most 100 %%. Lower another rubric first."
+            )
             % {"total": total},
             "target_share",
         )
@@ -87,14 +91,27 @@ def create_rubric(actor: Actor, data: RubricInput) -> Rubric:
     try:
         with transaction.atomic():
             rubric = Rubric.objects.create(
-                workspace_id=actor.workspace_id, name=data.name.strip(), color=data.color.lower(),
-                target_share=data.target_share, is_selling=data.is_selling, position=position,
+                workspace_id=actor.workspace_id,
+                name=data.name.strip(),
+                color=data.color.lower(),
+                target_share=data.target_share,
+                is_selling=data.is_selling,
+                position=position,
             )
     except IntegrityError as exc:
         raise PlanningError(
-            _("There is already a rubric called %(name)s.") % {"name": repr(data.name.strip())}, "name", 409,
+            _("There is already a rubric called %(name)s.") % {"name": repr(data.name.strip())},
+            "name",
+            409,
         ) from exc
-    record(actor.workspace_id, actor, "rubric.create", "rubric", rubric.pk, f"{rubric.name} ({rubric.target_share} %)")
+    record(
+        actor.workspace_id,
+        actor,
+        "rubric.create",
+        "rubric",
+        rubric.pk,
+        f"{rubric.name} ({rubric.target_share} %)",
+    )
     return rubric
 
 
@@ -111,7 +128,14 @@ def update_rubric(actor: Actor, rubric_id: int, data: RubricInput) -> Rubric:
     if data.position is not None:
         rubric.position = data.position
     rubric.save()
-    record(actor.workspace_id, actor, "rubric.update", "rubric", rubric.pk, f"{rubric.name} ({rubric.target_share} %)")
+    record(
+        actor.workspace_id,
+        actor,
+        "rubric.update",
+        "rubric",
+        rubric.pk,
+        f"{rubric.name} ({rubric.target_share} %)",
+    )
     return rubric
 
 
@@ -157,7 +181,9 @@ def _channels(workspace_id: int, channel_id: int | None) -> list[Channel]:
     if channel_id is not None:
         qs = qs.filter(pk=channel_id)
         if not qs.exists():
-            raise PlanningError(_("Channel %(id)s does not exist in this workspace.") % {"id": channel_id}, "channel_id", 404)
+            raise PlanningError(
+                _("Channel %(id)s does not exist in this workspace.") % {"id": channel_id}, "channel_id", 404
+            )
     return list(qs.order_by("network", "name"))
 
 
@@ -168,18 +194,30 @@ def _check_period(start: dt.datetime, end: dt.datetime) -> None:
         raise PlanningError(_("A period is at most 400 days long."), "end")
 
 
-def mix(workspace_id: int, start: dt.datetime, end: dt.datetime, channel_id: int | None = None) -> list[ChannelMix]:
+def mix(
+    workspace_id: int, start: dt.datetime, end: dt.datetime, channel_id: int | None = None
+) -> list[ChannelMix]:
     """Share of each rubric per channel in ``[start, end)`` against its target."""
     _check_period(start, end)
     rubrics = list(list_rubrics(workspace_id))
     selling = [r for r in rubrics if r.is_selling]
-    selling_target = sum(r.target_share for r in selling) if any(r.target_share for r in selling) else DEFAULT_SELLING_SHARE
+    selling_target = (
+        sum(r.target_share for r in selling)
+        if any(r.target_share for r in selling)
+        else DEFAULT_SELLING_SHARE
+    )
     out = []
     for channel in _channels(workspace_id, channel_id):
         counts: dict[int | None, int] = {}
-        rows = PostVariant.objects.filter(
-            channel=channel, post__scheduled_at__gte=start, post__scheduled_at__lt=end,
-        ).exclude(post__status__in=NOT_PLANNED).values_list("post__rubric_id", flat=True)
+        rows = (
+            PostVariant.objects.filter(
+                channel=channel,
+                post__scheduled_at__gte=start,
+                post__scheduled_at__lt=end,
+            )
+            .exclude(post__status__in=NOT_PLANNED)
+            .values_list("post__rubric_id", flat=True)
+        )
         for rubric_id in rows:
             counts[rubric_id] = counts.get(rubric_id, 0) + 1
         total = sum(counts.values())
@@ -198,8 +236,10 @@ def mix(workspace_id: int, start: dt.datetime, end: dt.datetime, channel_id: int
         selling_share = round(sum(s.share for s in shares if s.is_selling), 1)
         if total and selling_share > selling_target:
             warnings.append(
-                _("Selling posts are %(share)s %% of %(channel)s's plan, above the %(target)s %% target: "
-                  "add useful, entertaining or engagement posts.")
+                _(
+                    "Selling posts are %(share)s %% of %(channel)s's plan, above the %(target)s %% target: "
+                    "add useful, entertaining or engagement posts."
+                )
                 % {"share": f"{selling_share:g}", "channel": channel.name, "target": selling_target}
             )
         for s in shares:
@@ -208,8 +248,18 @@ def mix(workspace_id: int, start: dt.datetime, end: dt.datetime, channel_id: int
                     _("%(rubric)s is %(share)s %% of the plan, above its %(target)s %% target.")
                     % {"rubric": s.name, "share": f"{s.share:g}", "target": s.target_share}
                 )
-        out.append(ChannelMix(channel.pk, channel.name, channel.network, total, tuple(shares), selling_share,
-                              selling_target, tuple(warnings)))
+        out.append(
+            ChannelMix(
+                channel.pk,
+                channel.name,
+                channel.network,
+                total,
+                tuple(shares),
+                selling_share,
+                selling_target,
+                tuple(warnings),
+            )
+        )
     return out
 
 
@@ -228,7 +278,9 @@ class Gap:
 
 
 def _planned_times(channel: Channel) -> QuerySet[PostVariant]:
-    return PostVariant.objects.filter(channel=channel, post__scheduled_at__isnull=False).exclude(post__status__in=NOT_PLANNED)
+    return PostVariant.objects.filter(channel=channel, post__scheduled_at__isnull=False).exclude(
+        post__status__in=NOT_PLANNED
+    )
 
 
 def gaps(workspace_id: int, start: dt.datetime, end: dt.datetime, channel_id: int | None = None) -> list[Gap]:
@@ -240,22 +292,37 @@ def gaps(workspace_id: int, start: dt.datetime, end: dt.datetime, channel_id: in
         limit = dt.timedelta(hours=cadence)
         before = _planned_times(channel).filter(post__scheduled_at__lt=start).order_by("-post__scheduled_at")
         last = before.values_list("post__scheduled_at", flat=True).first()
-        times: list[dt.datetime] = sorted({
-            t for t in _planned_times(channel).filter(post__scheduled_at__gte=start, post__scheduled_at__lt=end)
-            .values_list("post__scheduled_at", flat=True) if t is not None
-        })
+        times: list[dt.datetime] = sorted(
+            {
+                t
+                for t in _planned_times(channel)
+                .filter(post__scheduled_at__gte=start, post__scheduled_at__lt=end)
+                .values_list("post__scheduled_at", flat=True)
+                if t is not None
+            }
+        )
         previous = last if last is not None and start - last < limit else start
         for moment in [*times, end]:
             if moment - previous > limit:
                 hours = round((moment - previous).total_seconds() / 3600, 1)
                 # A fraction of an hour takes the plural form of 2 in English, Russian and Korean.
                 count = int(hours) if hours.is_integer() else 2
-                out.append(Gap(
-                    channel.pk, channel.name, previous, moment, hours, cadence,
-                    ngettext("%(channel)s has no post for %(hours)s hour (its cadence is %(cadence)s h).",
-                             "%(channel)s has no post for %(hours)s hours (its cadence is %(cadence)s h).", count)
-                    % {"channel": channel.name, "hours": f"{hours:g}", "cadence": cadence},
-                ))
+                out.append(
+                    Gap(
+                        channel.pk,
+                        channel.name,
+                        previous,
+                        moment,
+                        hours,
+                        cadence,
+                        ngettext(
+                            "%(channel)s has no post for %(hours)s hour (its cadence is %(cadence)s h).",
+                            "%(channel)s has no post for %(hours)s hours (its cadence is %(cadence)s h).",
+                            count,
+                        )
+                        % {"channel": channel.name, "hours": f"{hours:g}", "cadence": cadence},
+                    )
+                )
             previous = max(previous, moment)
     return out
 
@@ -267,5 +334,7 @@ def ideas(workspace_id: int) -> QuerySet[Post]:
     """Drafts without a date: the backlog the plan is filled from."""
     return (
         Post.objects.filter(workspace_id=workspace_id, status=Post.Status.DRAFT, scheduled_at__isnull=True)
-        .select_related("rubric", "author").prefetch_related("variants__channel").order_by("-updated_at", "-id")
+        .select_related("rubric", "author")
+        .prefetch_related("variants__channel")
+        .order_by("-updated_at", "-id")
     )

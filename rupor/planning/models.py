@@ -113,7 +113,9 @@ class PostVariant(models.Model):
     poll = models.JSONField(null=True, blank=True)  # {"question", "options", "multiple", "anonymous"}
     first_comment = models.TextField(blank=True, default="")
     options = models.JSONField(default=dict, blank=True)
-    media: models.ManyToManyField[Media, VariantMedia] = models.ManyToManyField(Media, through="VariantMedia", blank=True)
+    media: models.ManyToManyField[Media, VariantMedia] = models.ManyToManyField(
+        Media, through="VariantMedia", blank=True
+    )
 
     class Meta:
         ordering = ["channel__network", "channel__name"]
@@ -146,7 +148,9 @@ class QueueSlot(models.Model):
 
     class Meta:
         ordering = ["channel_id", "weekday", "time"]
-        constraints = [models.UniqueConstraint(fields=["channel", "weekday", "time"], name="one_slot_per_channel_time")]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "weekday", "time"], name="one_slot_per_channel_time")
+        ]
 
 
 class Review(models.Model):
@@ -179,7 +183,9 @@ class ClientLink(models.Model):
     period of the plan. Only a SHA-256 of the token is stored."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="client_links")
-    post = models.ForeignKey(Post, null=True, blank=True, on_delete=models.CASCADE, related_name="client_links")
+    post = models.ForeignKey(
+        Post, null=True, blank=True, on_delete=models.CASCADE, related_name="client_links"
+    )
     period_start = models.DateTimeField(null=True, blank=True)
     period_end = models.DateTimeField(null=True, blank=True)
     token_hash = models.CharField(max_length=64, unique=True)

@@ -119,7 +119,9 @@ class ImportFileError(PlanningError):
 def format_of(filename: str) -> str:
     suffix = filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
     if suffix not in FORMATS:
-        raise ImportFileError(_("%(name)s is neither .csv nor .xlsx.") % {"name": filename or _("The file")}, "file")
+        raise ImportFileError(
+            _("%(name)s is neither .csv nor .xlsx.") % {"name": filename or _("The file")}, "file"
+        )
     return suffix
 
 
@@ -156,25 +158,30 @@ def _cell(value: Any) -> str:
 
 def _limits() -> str:
     return _("A plan file may have at most %(rows)s rows after the header and %(columns)s columns.") % {
-        "rows": MAX_ROWS, "columns": MAX_COLUMNS,
+        "rows": MAX_ROWS,
+        "columns": MAX_COLUMNS,
     }
 
 
 def _too_many_rows() -> ImportFileError:
     return ImportFileError(
-        _("The file has more than %(max)s rows after the header.") % {"max": MAX_ROWS} + " " + _limits(), "file",
+        _("The file has more than %(max)s rows after the header.") % {"max": MAX_ROWS} + " " + _limits(),
+        "file",
     )
 
 
 def _too_many_columns() -> ImportFileError:
     return ImportFileError(
-        _("The file has more than %(max)s columns.") % {"max": MAX_COLUMNS} + " " + _limits(), "file",
+        _("The file has more than %(max)s columns.") % {"max": MAX_COLUMNS} + " " + _limits(),
+        "file",
     )
 
 
 def _too_long_cell() -> ImportFileError:
     return ImportFileError(
-        _("A cell has more than %(max)s characters, more than a spreadsheet holds.") % {"max": MAX_CELL_CHARS}, "file",
+        _("A cell has more than %(max)s characters, more than a spreadsheet holds.")
+        % {"max": MAX_CELL_CHARS},
+        "file",
     )
 
 
@@ -184,18 +191,25 @@ def _unreadable_xlsx() -> ImportFileError:
 
 def _unpacks_too_large(part: str = "", limit: int = XLSX_MAX_TOTAL_BYTES) -> ImportFileError:
     if part:
-        message = _("A part of the workbook (%(part)s) unpacks to more than %(mb)s MB; it is not a plan Rupor can import. "
-                    "Save the plan as a new file and try again.") % {"part": part[:80], "mb": limit // (1024 * 1024)}
+        message = _(
+            "A part of the workbook (%(part)s) unpacks to more than %(mb)s MB; it is not a plan Rupor can import. "
+            "Save the plan as a new file and try again."
+        ) % {"part": part[:80], "mb": limit // (1024 * 1024)}
     else:
-        message = _("The workbook unpacks to more than %(mb)s MB; it is not a plan Rupor can import. "
-                    "Save the plan as a new file and try again.") % {"mb": limit // (1024 * 1024)}
+        message = _(
+            "The workbook unpacks to more than %(mb)s MB; it is not a plan Rupor can import. "
+            "Save the plan as a new file and try again."
+        ) % {"mb": limit // (1024 * 1024)}
     return ImportFileError(message, "file")
 
 
 def _compressed_too_much(part: str) -> ImportFileError:
     return ImportFileError(
-        _("A part of the workbook (%(part)s) is compressed more than %(ratio)s times, as zip bombs are; "
-          "it is not a plan Rupor can import.") % {"part": part[:80], "ratio": XLSX_MAX_RATIO},
+        _(
+            "A part of the workbook (%(part)s) is compressed more than %(ratio)s times, as zip bombs are; "
+            "it is not a plan Rupor can import."
+        )
+        % {"part": part[:80], "ratio": XLSX_MAX_RATIO},
         "file",
     )
 
@@ -241,7 +255,8 @@ def _check_zip(archive: zipfile.ZipFile) -> str | None:
     entries = archive.infolist()
     if len(entries) > XLSX_MAX_ENTRIES:
         raise ImportFileError(
-            _("The workbook has more than %(max)s parts; it is not a plan Rupor can import.") % {"max": XLSX_MAX_ENTRIES},
+            _("The workbook has more than %(max)s parts; it is not a plan Rupor can import.")
+            % {"max": XLSX_MAX_ENTRIES},
             "file",
         )
     if sum(e.file_size for e in entries) > XLSX_MAX_TOTAL_BYTES:
@@ -253,7 +268,11 @@ def _check_zip(archive: zipfile.ZipFile) -> str | None:
         if types.file_size > XLSX_MAX_PART_BYTES:
             raise _unpacks_too_large(types.filename, XLSX_MAX_PART_BYTES)
         for event, element in _iterparse(archive, types, XLSX_MAX_PART_BYTES):
-            if event == "start" and element.tag.endswith("}Override") and element.get("ContentType") == _SHARED_STRINGS_TYPE:
+            if (
+                event == "start"
+                and element.tag.endswith("}Override")
+                and element.get("ContentType") == _SHARED_STRINGS_TYPE
+            ):
                 strings = (element.get("PartName") or "").lstrip("/")
                 break
     for entry in entries:
@@ -267,7 +286,9 @@ def _check_zip(archive: zipfile.ZipFile) -> str | None:
     return strings if strings in names else None
 
 
-def _iterparse(archive: zipfile.ZipFile, entry: zipfile.ZipInfo | str, max_bytes: int) -> Iterator[tuple[str, Any]]:
+def _iterparse(
+    archive: zipfile.ZipFile, entry: zipfile.ZipInfo | str, max_bytes: int
+) -> Iterator[tuple[str, Any]]:
     """("start"/"end", element) events of one XML part, read in chunks and never past ``max_bytes``.
 
     Once the caller has seen an element end, the element is dropped from its parent, so memory
@@ -316,12 +337,16 @@ def _check_shared_strings(archive: zipfile.ZipFile, name: str) -> None:
                 if read > XLSX_MAX_SHEET_BYTES:
                     raise _unpacks_too_large(name, XLSX_MAX_SHEET_BYTES)
                 window = tail + chunk  # an item cut between two chunks is found whole here
-                count += sum(1 for m in _STRING_ITEM.finditer(window) if m.end() > len(tail))  # not counted before
+                count += sum(
+                    1 for m in _STRING_ITEM.finditer(window) if m.end() > len(tail)
+                )  # not counted before
                 tail = window[-40:]
                 if count > XLSX_MAX_SHARED_STRINGS:
                     raise ImportFileError(
-                        _("The workbook holds more than %(max)s different texts.") % {"max": XLSX_MAX_SHARED_STRINGS}
-                        + " " + _limits(),
+                        _("The workbook holds more than %(max)s different texts.")
+                        % {"max": XLSX_MAX_SHARED_STRINGS}
+                        + " "
+                        + _limits(),
                         "file",
                     )
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
@@ -414,7 +439,9 @@ def read_table(filename: str, data: bytes) -> list[list[str]]:
     """Rows of cells as text (the header first), read within fixed bounds of size, rows, columns and
     cell length whatever the file claims about itself."""
     if len(data) > MAX_FILE_BYTES:
-        raise ImportFileError(_("The file is larger than %(max)s MB.") % {"max": MAX_FILE_BYTES // (1024 * 1024)}, "file")
+        raise ImportFileError(
+            _("The file is larger than %(max)s MB.") % {"max": MAX_FILE_BYTES // (1024 * 1024)}, "file"
+        )
     return _read_csv(data) if format_of(filename) == "csv" else _read_xlsx(data)
 
 
@@ -425,8 +452,10 @@ def _columns(header: Sequence[str]) -> list[str]:
     problems = []
     if unknown:
         problems.append(
-            _("Unknown column(s): %(unknown)s. Columns are %(columns)s and text_<network> (%(networks)s).") % {
-                "unknown": ", ".join(unknown), "columns": ", ".join(BASE_COLUMNS),
+            _("Unknown column(s): %(unknown)s. Columns are %(columns)s and text_<network> (%(networks)s).")
+            % {
+                "unknown": ", ".join(unknown),
+                "columns": ", ".join(BASE_COLUMNS),
                 "networks": ", ".join(registry.DISPLAY_NAMES),
             }
         )
@@ -494,7 +523,10 @@ class _Lookup:
 
 def _fits(channel: Channel, text: str, media_count: int) -> list[str]:
     if channel.network not in registry.available():
-        return [_("Rupor cannot publish to %(network)s yet") % {"network": registry.DISPLAY_NAMES.get(channel.network, channel.network)}]
+        return [
+            _("Rupor cannot publish to %(network)s yet")
+            % {"network": registry.DISPLAY_NAMES.get(channel.network, channel.network)}
+        ]
     placeholders = tuple(MediaItem("photo", f"media{i}", "image/jpeg", b"") for i in range(media_count))
     problems = registry.adapter(channel.network).validate(Content(text=text, media=placeholders))
     return [p.message.rstrip(".") for p in problems]
@@ -509,8 +541,12 @@ def check_rows(actor: Actor, workspace: Workspace, table: list[list[str]]) -> Im
     if len(table) - 1 > MAX_ROWS:
         count = len(table) - 1
         raise ImportFileError(
-            ngettext("The file has %(rows)s row; import at most %(max)s at a time.",
-                     "The file has %(rows)s rows; import at most %(max)s at a time.", count) % {"rows": count, "max": MAX_ROWS},
+            ngettext(
+                "The file has %(rows)s row; import at most %(max)s at a time.",
+                "The file has %(rows)s rows; import at most %(max)s at a time.",
+                count,
+            )
+            % {"rows": count, "max": MAX_ROWS},
             "file",
         )
     lookup = _Lookup(workspace)
@@ -518,7 +554,7 @@ def check_rows(actor: Actor, workspace: Workspace, table: list[list[str]]) -> Im
     for index, cells in enumerate(table[1:], start=2):
         if not any(c.strip() for c in cells):
             continue
-        if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns):]):
+        if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns) :]):
             report.problems.append(RowProblem(index, _("the row has more cells than the header has columns")))
             continue
         row = {col: (cells[i].strip() if i < len(cells) else "") for i, col in enumerate(columns) if col}
@@ -562,8 +598,14 @@ def check_rows(actor: Actor, workspace: Workspace, table: list[list[str]]) -> Im
         # media
         media_urls = _split(row.get("media_urls", ""))
         if len(media_urls) > MAX_MEDIA_PER_ROW:
-            errors.append(ngettext("at most %(max)s media URL per row", "at most %(max)s media URLs per row", MAX_MEDIA_PER_ROW)
-                          % {"max": MAX_MEDIA_PER_ROW})
+            errors.append(
+                ngettext(
+                    "at most %(max)s media URL per row",
+                    "at most %(max)s media URLs per row",
+                    MAX_MEDIA_PER_ROW,
+                )
+                % {"max": MAX_MEDIA_PER_ROW}
+            )
         for url in media_urls:
             problem = media_lib.check_remote_url(url)
             if problem:
@@ -592,10 +634,20 @@ def check_rows(actor: Actor, workspace: Workspace, table: list[list[str]]) -> Im
         if errors:
             report.problems.extend(RowProblem(index, e) for e in errors)
             continue
-        report.posts.append(PlannedPost(
-            index, title, text, rubric.name if rubric else "", rubric.pk if rubric else None, status,
-            local_time, scheduled_at, tuple(planned), tuple(media_urls),
-        ))
+        report.posts.append(
+            PlannedPost(
+                index,
+                title,
+                text,
+                rubric.name if rubric else "",
+                rubric.pk if rubric else None,
+                status,
+                local_time,
+                scheduled_at,
+                tuple(planned),
+                tuple(media_urls),
+            )
+        )
     if not report.posts and not report.problems:
         raise ImportFileError(_("The file has a header but no rows."), "file")
     return report
@@ -624,7 +676,9 @@ def import_plan(actor: Actor, filename: str, data: bytes, *, dry_run: bool = Fal
             handle.close()
 
 
-def _import_checked(actor: Actor, filename: str, report: ImportReport, downloads: dict[str, tuple[str, File]]) -> ImportReport:
+def _import_checked(
+    actor: Actor, filename: str, report: ImportReport, downloads: dict[str, tuple[str, File]]
+) -> ImportReport:
     for post in report.posts:
         for url in post.media_urls:
             if url in downloads:
@@ -641,12 +695,22 @@ def _import_checked(actor: Actor, filename: str, report: ImportReport, downloads
         with transaction.atomic():
             for post in report.posts:
                 try:
-                    media_ids = tuple(media_lib.save_media(actor, *downloads[url]).pk for url in post.media_urls)
-                    saved = create_post(actor, PostInput(
-                        title=post.title, text=post.text, rubric_id=post.rubric_id, status=post.status,
-                        scheduled_at=post.scheduled_at,
-                        variants=tuple(VariantInput(c.id, text=c.text, media_ids=media_ids) for c in post.channels),
-                    ))
+                    media_ids = tuple(
+                        media_lib.save_media(actor, *downloads[url]).pk for url in post.media_urls
+                    )
+                    saved = create_post(
+                        actor,
+                        PostInput(
+                            title=post.title,
+                            text=post.text,
+                            rubric_id=post.rubric_id,
+                            status=post.status,
+                            scheduled_at=post.scheduled_at,
+                            variants=tuple(
+                                VariantInput(c.id, text=c.text, media_ids=media_ids) for c in post.channels
+                            ),
+                        ),
+                    )
                     report.created_ids.append(saved.pk)
                 except PlanningError as exc:
                     details = "; ".join(p.message for p in exc.errors) or exc.message
@@ -656,8 +720,14 @@ def _import_checked(actor: Actor, filename: str, report: ImportReport, downloads
     except _Rollback:
         report.created_ids = []
         return report
-    record(actor.workspace_id, actor, "plan.import", "workspace", actor.workspace_id,
-           f"{len(report.created_ids)} posts from {filename}")
+    record(
+        actor.workspace_id,
+        actor,
+        "plan.import",
+        "workspace",
+        actor.workspace_id,
+        f"{len(report.created_ids)} posts from {filename}",
+    )
     return report
 
 
@@ -668,12 +738,16 @@ class _Rollback(Exception):
 # -- exporting ----------------------------------------------------------------------------
 
 
-def export_rows(workspace_id: int, *, start: dt.datetime | None = None, end: dt.datetime | None = None) -> list[list[str]]:
+def export_rows(
+    workspace_id: int, *, start: dt.datetime | None = None, end: dt.datetime | None = None
+) -> list[list[str]]:
     """The plan as rows (header first) in the import format; cancelled and rejected posts are left out."""
     workspace = Workspace.objects.get(pk=workspace_id)
     qs = (
-        Post.objects.filter(workspace=workspace).exclude(status__in=(Post.Status.CANCELLED, Post.Status.REJECTED))
-        .select_related("rubric").prefetch_related("variants__channel", "variants__variantmedia_set__media")
+        Post.objects.filter(workspace=workspace)
+        .exclude(status__in=(Post.Status.CANCELLED, Post.Status.REJECTED))
+        .select_related("rubric")
+        .prefetch_related("variants__channel", "variants__variantmedia_set__media")
         .order_by("scheduled_at", "id")
     )
     if start is not None:
@@ -687,11 +761,25 @@ def export_rows(workspace_id: int, *, start: dt.datetime | None = None, end: dt.
         names[key] = names.get(key, 0) + 1
 
     def ref(channel: Channel) -> str:
-        unique = names.get(channel.name.strip().lower()) == 1 and not channel.name.strip().isdigit() and "," not in channel.name
+        unique = (
+            names.get(channel.name.strip().lower()) == 1
+            and not channel.name.strip().isdigit()
+            and "," not in channel.name
+        )
         return channel.name.strip() if unique else str(channel.pk)
 
     networks = sorted({v.channel.network for p in posts for v in p.variants.all() if v.text != p.text})
-    header = ["date", "time", "channels", "rubric", "title", "text", *(TEXT_PREFIX + n for n in networks), "media_urls", "status"]
+    header = [
+        "date",
+        "time",
+        "channels",
+        "rubric",
+        "title",
+        "text",
+        *(TEXT_PREFIX + n for n in networks),
+        "media_urls",
+        "status",
+    ]
     rows = [header]
     for post in posts:
         local = to_local(post.scheduled_at, workspace.timezone) if post.scheduled_at else None
@@ -703,17 +791,19 @@ def export_rows(workspace_id: int, *, start: dt.datetime | None = None, end: dt.
         urls: list[str] = []
         for v in variants[:1]:
             urls = [media_lib.media_url(vm.media) or "" for vm in v.variantmedia_set.all()]
-        rows.append([
-            local.strftime("%Y-%m-%d") if local else "",
-            local.strftime("%H:%M") if local else "",
-            ", ".join(ref(v.channel) for v in variants),
-            post.rubric.name if post.rubric else "",
-            post.title,
-            post.text,
-            *(per_network.get(n, "") for n in networks),
-            ", ".join(u for u in urls if u),
-            Post.Status.SCHEDULED if post.status == Post.Status.SCHEDULED else Post.Status.DRAFT,
-        ])
+        rows.append(
+            [
+                local.strftime("%Y-%m-%d") if local else "",
+                local.strftime("%H:%M") if local else "",
+                ", ".join(ref(v.channel) for v in variants),
+                post.rubric.name if post.rubric else "",
+                post.title,
+                post.text,
+                *(per_network.get(n, "") for n in networks),
+                ", ".join(u for u in urls if u),
+                Post.Status.SCHEDULED if post.status == Post.Status.SCHEDULED else Post.Status.DRAFT,
+            ]
+        )
     return rows
 
 
@@ -736,7 +826,9 @@ def render(rows: Iterable[Sequence[str]], fmt: str) -> bytes:
             sheet.append(list(row))
         for row_cells in sheet.iter_rows():
             for cell in row_cells:
-                cell.data_type = "s"  # text cells throughout: a text starting with "=" never becomes a formula
+                cell.data_type = (
+                    "s"  # text cells throughout: a text starting with "=" never becomes a formula
+                )
                 if isinstance(cell.value, str) and cell.value.startswith(_FORMULA_START):
                     cell.quotePrefix = True  # and stays text when someone edits the cell
         for cell in sheet[1]:
@@ -744,8 +836,12 @@ def render(rows: Iterable[Sequence[str]], fmt: str) -> bytes:
         buffer = io.BytesIO()
         book.save(buffer)
         return buffer.getvalue()
-    raise PlanningError(_("%(format)s is not an export format; use csv or xlsx.") % {"format": repr(fmt)}, "format")
+    raise PlanningError(
+        _("%(format)s is not an export format; use csv or xlsx.") % {"format": repr(fmt)}, "format"
+    )
 
 
-def export_plan(workspace_id: int, fmt: str, *, start: dt.datetime | None = None, end: dt.datetime | None = None) -> bytes:
+def export_plan(
+    workspace_id: int, fmt: str, *, start: dt.datetime | None = None, end: dt.datetime | None = None
+) -> bytes:
     return render(export_rows(workspace_id, start=start, end=end), fmt)

@@ -40,15 +40,20 @@ DEFAULT_RUBRICS = [
 def create_default_rubrics(workspace_id: int) -> None:
     Rubric.objects.bulk_create(
         [
-            Rubric(workspace_id=workspace_id, name=name, color=color, target_share=share, is_selling=selling, position=i)
+            Rubric(
+                workspace_id=workspace_id,
+                name=name,
+                color=color,
+                target_share=share,
+                is_selling=selling,
+                position=i,
+            )
             for i, (name, color, share, selling) in enumerate(DEFAULT_RUBRICS)
         ]
     )
 
 
 # -- posts -------------------------------------------------------------------------------
-
-
 
 
 #: How far in the past a "scheduled" time may be and still count as "now" (clock skew, typing).
@@ -110,8 +115,12 @@ def with_publication(posts: Sequence[Post]) -> Sequence[Post]:
 
 
 def list_posts(
-    workspace_id: int, *, status: str | None = None, start: dt.datetime | None = None,
-    end: dt.datetime | None = None, channel_id: int | None = None,
+    workspace_id: int,
+    *,
+    status: str | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    channel_id: int | None = None,
 ) -> QuerySet[Post]:
     """The workspace's posts; ``status`` is any of :data:`SHOWN_STATUSES` (a plan status matches
     only posts whose publishing has not started: a published post is not "scheduled")."""
@@ -153,7 +162,9 @@ def variant_content(variant: PostVariant, *, with_data: bool = True) -> Content:
                 data = handle.read()
         else:
             data = b"\0" * 0
-        items.append(MediaItem(media.kind, media.original_name, media.content_type, data, media.width, media.height))
+        items.append(
+            MediaItem(media.kind, media.original_name, media.content_type, data, media.width, media.height)
+        )
     poll = None
     if variant.poll:
         poll = Poll(
@@ -163,8 +174,12 @@ def variant_content(variant: PostVariant, *, with_data: bool = True) -> Content:
             anonymous=bool(variant.poll.get("anonymous", True)),
         )
     return Content(
-        text=variant.text, media=tuple(items), poll=poll, link=variant.link or None,
-        first_comment=variant.first_comment or None, options=variant.options or {},
+        text=variant.text,
+        media=tuple(items),
+        poll=poll,
+        link=variant.link or None,
+        first_comment=variant.first_comment or None,
+        options=variant.options or {},
     )
 
 
@@ -172,7 +187,13 @@ def variant_problems(variant: PostVariant) -> list[Problem]:
     """Everything that keeps a variant from fitting its network (empty when it fits)."""
     network = variant.channel.network
     if network not in registry.available():
-        return [Problem("channel", _("Rupor cannot publish to %(network)s yet.") % {"network": registry.DISPLAY_NAMES.get(network, network)})]
+        return [
+            Problem(
+                "channel",
+                _("Rupor cannot publish to %(network)s yet.")
+                % {"network": registry.DISPLAY_NAMES.get(network, network)},
+            )
+        ]
     adapter = registry.adapter(network)
     content = variant_content(variant)
     return adapter.validate(content)
@@ -188,8 +209,10 @@ def _check_poll(poll: dict[str, Any] | None, index: int) -> dict[str, Any] | Non
     if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
         raise PlanningError(_("Poll options are a list of texts."), f"variants[{index}].poll.options")
     return {
-        "question": question, "options": [o.strip() for o in options],
-        "multiple": bool(poll.get("multiple", False)), "anonymous": bool(poll.get("anonymous", True)),
+        "question": question,
+        "options": [o.strip() for o in options],
+        "multiple": bool(poll.get("multiple", False)),
+        "anonymous": bool(poll.get("anonymous", True)),
     }
 
 
@@ -216,11 +239,13 @@ def _write_variants(workspace_id: int, post: Post, variants: Sequence[VariantInp
     for index, v in enumerate(variants):
         if v.channel_id not in channels:
             raise PlanningError(
-                _("Channel %(id)s does not exist in this workspace.") % {"id": v.channel_id}, f"variants[{index}].channel_id",
+                _("Channel %(id)s does not exist in this workspace.") % {"id": v.channel_id},
+                f"variants[{index}].channel_id",
             )
         if v.channel_id in seen:
             raise PlanningError(
-                _("A post has one variant per channel; this channel is listed twice."), f"variants[{index}].channel_id",
+                _("A post has one variant per channel; this channel is listed twice."),
+                f"variants[{index}].channel_id",
             )
         seen.add(v.channel_id)
     media_ids = {m for v in variants for m in v.media_ids}
@@ -229,13 +254,16 @@ def _write_variants(workspace_id: int, post: Post, variants: Sequence[VariantInp
         missing = [m for m in v.media_ids if m not in media]
         if missing:
             raise PlanningError(
-                _("Media %(id)s does not exist in this workspace.") % {"id": missing[0]}, f"variants[{index}].media_ids",
+                _("Media %(id)s does not exist in this workspace.") % {"id": missing[0]},
+                f"variants[{index}].media_ids",
             )
     keep = {v.channel_id for v in variants}
     removed = list(post.variants.exclude(channel_id__in=keep).values_list("pk", flat=True))
     if removed:
         if publishing.has_started(removed):
-            raise PlanningError(_("A channel this post was already published to cannot be removed from it."), "variants", 409)
+            raise PlanningError(
+                _("A channel this post was already published to cannot be removed from it."), "variants", 409
+            )
         PostVariant.objects.filter(pk__in=removed).delete()
     for index, v in enumerate(variants):
         variant, _created = PostVariant.objects.get_or_create(post=post, channel_id=v.channel_id)
@@ -262,7 +290,9 @@ def _validate_for_schedule(post: Post) -> None:
     errors: list[Problem] = []
     for index, variant in enumerate(variants):
         for problem in variant_problems(variant):
-            errors.append(Problem(f"variants[{index}].{problem.field}", f"{variant.channel.name}: {problem.message}"))
+            errors.append(
+                Problem(f"variants[{index}].{problem.field}", f"{variant.channel.name}: {problem.message}")
+            )
     if errors:
         raise PlanningError(_("Some variants do not fit their networks."), errors[0].field, 422, errors)
 
@@ -270,8 +300,12 @@ def _validate_for_schedule(post: Post) -> None:
 def _sync(post: Post, actor: Actor) -> None:
     plans = [publishing.VariantPlan(v.pk, v.channel_id) for v in post.variants.all()]
     publishing.sync_targets(
-        post.workspace_id, plans, scheduled=post.status == Post.Status.SCHEDULED,
-        due_at=post.scheduled_at, publish_late=post.publish_late, actor=actor.label,
+        post.workspace_id,
+        plans,
+        scheduled=post.status == Post.Status.SCHEDULED,
+        due_at=post.scheduled_at,
+        publish_late=post.publish_late,
+        actor=actor.label,
     )
 
 
@@ -311,7 +345,12 @@ def update_post(actor: Actor, post_id: int, data: PostInput, fields: set[str]) -
             variants=data.variants if "variants" in fields else None,
         )
         _apply(
-            actor, workspace, post, merged, creating=False, time_changed="scheduled_at" in fields or data.publish_now,
+            actor,
+            workspace,
+            post,
+            merged,
+            creating=False,
+            time_changed="scheduled_at" in fields or data.publish_now,
             content_changed=bool(fields & {"title", "text", "variants"}),
         )
         if out:
@@ -327,19 +366,27 @@ def _keep_time_of_started(workspace: Workspace, post: Post, data: PostInput, fie
     same = False
     if not data.publish_now and data.scheduled_at is not None and post.scheduled_at is not None:
         try:
-            same = abs(to_utc(data.scheduled_at, workspace.timezone) - post.scheduled_at) < dt.timedelta(minutes=1)
+            same = abs(to_utc(data.scheduled_at, workspace.timezone) - post.scheduled_at) < dt.timedelta(
+                minutes=1
+            )
         except LocalTimeError:
             same = False
     if not same:
         raise PlanningError(
-            _("This post is being or has been published; it stays at the time it went out."), "scheduled_at", 409,
+            _("This post is being or has been published; it stays at the time it went out."),
+            "scheduled_at",
+            409,
         )
     return fields - {"scheduled_at"}
 
 
 def _sent_content(out: dict[int, str]) -> dict[int, Content]:
-    return {v.pk: variant_content(v, with_data=False) for v in
-            PostVariant.objects.filter(pk__in=list(out)).select_related("channel").prefetch_related("variantmedia_set__media")}
+    return {
+        v.pk: variant_content(v, with_data=False)
+        for v in PostVariant.objects.filter(pk__in=list(out))
+        .select_related("channel")
+        .prefetch_related("variantmedia_set__media")
+    }
 
 
 def _edit_published(actor: Actor, post: Post, before: dict[int, Content]) -> None:
@@ -348,32 +395,53 @@ def _edit_published(actor: Actor, post: Post, before: dict[int, Content]) -> Non
     A network that cannot edit a published post refuses the whole save: the person is told
     that the copy on that network cannot change, rather than the plan quietly differing from it.
     """
-    changed = [v for v in PostVariant.objects.filter(pk__in=list(before)).select_related("channel")
-               .prefetch_related("variantmedia_set__media") if variant_content(v, with_data=False) != before[v.pk]]
+    changed = [
+        v
+        for v in PostVariant.objects.filter(pk__in=list(before))
+        .select_related("channel")
+        .prefetch_related("variantmedia_set__media")
+        if variant_content(v, with_data=False) != before[v.pk]
+    ]
     if not changed:
         return
     for variant in changed:
         network = variant.channel.network
-        if network not in registry.available() or Capability.EDIT not in registry.adapter(network).capabilities:
+        if (
+            network not in registry.available()
+            or Capability.EDIT not in registry.adapter(network).capabilities
+        ):
             raise PlanningError(
-                _("%(network)s does not let a published post be edited, so the post on %(channel)s cannot change. "
-                  "Nothing was saved; to say something new there, write a new post.")
+                _(
+                    "%(network)s does not let a published post be edited, so the post on %(channel)s cannot change. "
+                    "Nothing was saved; to say something new there, write a new post."
+                )
                 % {"network": registry.DISPLAY_NAMES.get(network, network), "channel": variant.channel.name},
-                "text", 409,
+                "text",
+                409,
             )
         problems = variant_problems(variant)
         if problems:
             raise PlanningError(f"{variant.channel.name}: {problems[0].message}", "text", 422)
     if post.status != Post.Status.SCHEDULED:
         raise PlanningError(
-            _("This post has been published. In this workspace a change needs approval before it goes out, "
-              "and a published post cannot wait for it: nothing was saved."), "text", 403,
+            _(
+                "This post has been published. In this workspace a change needs approval before it goes out, "
+                "and a published post cannot wait for it: nothing was saved."
+            ),
+            "text",
+            403,
         )
     publishing.request_edits([v.pk for v in changed], actor=actor.label)
 
 
 def _apply(
-    actor: Actor, workspace: Workspace, post: Post, data: PostInput, *, creating: bool, time_changed: bool = True,
+    actor: Actor,
+    workspace: Workspace,
+    post: Post,
+    data: PostInput,
+    *,
+    creating: bool,
+    time_changed: bool = True,
     content_changed: bool = True,
 ) -> None:
     from rupor.planning import approvals  # approvals builds on this module
@@ -382,19 +450,30 @@ def _apply(
     if status not in Post.Status.values:
         raise PlanningError(_("%(status)s is not a post status.") % {"status": repr(status)}, "status")
     if status == Post.Status.SCHEDULED and not actor.can(Perm.POSTS_PUBLISH):
-        raise PlanningError(_("Your role can write drafts but not schedule them; ask a manager."), "status", 403)
+        raise PlanningError(
+            _("Your role can write drafts but not schedule them; ask a manager."), "status", 403
+        )
     if status not in (Post.Status.DRAFT, Post.Status.SCHEDULED, Post.Status.CANCELLED) and creating:
         raise PlanningError(_("A new post is a draft or scheduled."), "status")
     approvals.check_status_change(actor, post, status, creating=creating)
     if len(data.title) > 200:
         raise PlanningError(_("The internal title has at most 200 characters."), "title")
     when = _resolve_time(workspace, data)
-    if when is not None and time_changed and status == Post.Status.SCHEDULED and when < clock.now() - PAST_GRACE:
-        raise PlanningError(_("This time is in the past; choose a later time or publish now."), "scheduled_at")
+    if (
+        when is not None
+        and time_changed
+        and status == Post.Status.SCHEDULED
+        and when < clock.now() - PAST_GRACE
+    ):
+        raise PlanningError(
+            _("This time is in the past; choose a later time or publish now."), "scheduled_at"
+        )
     if status == Post.Status.SCHEDULED and when is None:
         raise PlanningError(_("A scheduled post needs a time (or publish now)."), "scheduled_at")
     if data.rubric_id is not None and not workspace.rubrics.filter(pk=data.rubric_id).exists():
-        raise PlanningError(_("Rubric %(id)s does not exist in this workspace.") % {"id": data.rubric_id}, "rubric_id")
+        raise PlanningError(
+            _("Rubric %(id)s does not exist in this workspace.") % {"id": data.rubric_id}, "rubric_id"
+        )
     # Approval (docs/decisions/0005-approvals.md): changed content withdraws an approval, and a
     # request to schedule becomes what the workspace's approval mode allows.
     review = None
@@ -426,7 +505,14 @@ def _apply(
         publishing.cancel_targets(list(post.variants.values_list("pk", flat=True)), actor=actor.label)
     else:
         _sync(post, actor)
-    record(workspace.pk, actor, "post.create" if creating else "post.update", "post", post.pk, f"{status}: {post}")
+    record(
+        workspace.pk,
+        actor,
+        "post.create" if creating else "post.update",
+        "post",
+        post.pk,
+        f"{status}: {post}",
+    )
 
 
 def delete_post(actor: Actor, post_id: int) -> None:
@@ -440,8 +526,10 @@ def delete_post(actor: Actor, post_id: int) -> None:
         variant_ids = list(post.variants.values_list("pk", flat=True))
         if publishing.has_started(variant_ids):
             raise PlanningError(
-                _("This post is being or has been published; it stays in the plan as a record. "
-                  "Cancel what has not gone out instead."),
+                _(
+                    "This post is being or has been published; it stays in the plan as a record. "
+                    "Cancel what has not gone out instead."
+                ),
                 status=409,
             )
         label = str(post)
@@ -451,7 +539,11 @@ def delete_post(actor: Actor, post_id: int) -> None:
 
 def content_for_variant(variant_id: int) -> tuple[str, Content]:
     """(network, content) of a variant, for the publishing engine."""
-    variant = PostVariant.objects.select_related("channel").prefetch_related("variantmedia_set__media").get(pk=variant_id)
+    variant = (
+        PostVariant.objects.select_related("channel")
+        .prefetch_related("variantmedia_set__media")
+        .get(pk=variant_id)
+    )
     return variant.channel.network, variant_content(variant)
 
 
@@ -463,7 +555,11 @@ def text_only_contents(variant_ids: list[int]) -> dict[int, tuple[str, Content]]
     """
     if not variant_ids:
         return {}
-    variants = PostVariant.objects.filter(pk__in=variant_ids).select_related("channel").prefetch_related("variantmedia_set")
+    variants = (
+        PostVariant.objects.filter(pk__in=variant_ids)
+        .select_related("channel")
+        .prefetch_related("variantmedia_set")
+    )
     return {v.pk: (v.channel.network, variant_content(v)) for v in variants if not v.variantmedia_set.all()}
 
 
@@ -481,7 +577,9 @@ def reschedule_post(actor: Actor, post_id: int, when: dt.datetime) -> Post:
         raise PlanningError(_("No such post."), status=404)
     if publishing.has_started(list(post.variants.values_list("pk", flat=True))):
         raise PlanningError(
-            _("This post is being or has been published; it stays at the time it went out."), "scheduled_at", 409,
+            _("This post is being or has been published; it stays at the time it went out."),
+            "scheduled_at",
+            409,
         )
     workspace = Workspace.objects.get(pk=actor.workspace_id)
     try:

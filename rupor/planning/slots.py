@@ -32,9 +32,12 @@ HORIZON_DAYS = 7 * 12
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 #: Weekday names as they stand inside a sentence ("… already has a slot on Monday at 10:00.").
 WEEKDAY_NAMES = (
-    pgettext_lazy("weekday in a sentence", "Monday"), pgettext_lazy("weekday in a sentence", "Tuesday"),
-    pgettext_lazy("weekday in a sentence", "Wednesday"), pgettext_lazy("weekday in a sentence", "Thursday"),
-    pgettext_lazy("weekday in a sentence", "Friday"), pgettext_lazy("weekday in a sentence", "Saturday"),
+    pgettext_lazy("weekday in a sentence", "Monday"),
+    pgettext_lazy("weekday in a sentence", "Tuesday"),
+    pgettext_lazy("weekday in a sentence", "Wednesday"),
+    pgettext_lazy("weekday in a sentence", "Thursday"),
+    pgettext_lazy("weekday in a sentence", "Friday"),
+    pgettext_lazy("weekday in a sentence", "Saturday"),
     pgettext_lazy("weekday in a sentence", "Sunday"),
 )
 #: Posts in these states do not occupy a slot.
@@ -52,15 +55,21 @@ class SlotView:
 def _channel(workspace_id: int, channel_id: int, field: str = "channel_id") -> Channel:
     channel = Channel.live.filter(workspace_id=workspace_id, pk=channel_id).first()
     if channel is None:
-        raise PlanningError(_("Channel %(id)s does not exist in this workspace.") % {"id": channel_id}, field, 404)
+        raise PlanningError(
+            _("Channel %(id)s does not exist in this workspace.") % {"id": channel_id}, field, 404
+        )
     return channel
 
 
 def list_slots(workspace_id: int, channel_id: int | None = None) -> list[SlotView]:
-    qs = QueueSlot.objects.filter(channel__workspace_id=workspace_id).exclude(channel__status=Channel.Status.ARCHIVED)
+    qs = QueueSlot.objects.filter(channel__workspace_id=workspace_id).exclude(
+        channel__status=Channel.Status.ARCHIVED
+    )
     if channel_id is not None:
         qs = qs.filter(channel_id=channel_id)
-    return [SlotView(s.pk, s.channel_id, s.weekday, s.time) for s in qs.order_by("channel_id", "weekday", "time")]
+    return [
+        SlotView(s.pk, s.channel_id, s.weekday, s.time) for s in qs.order_by("channel_id", "weekday", "time")
+    ]
 
 
 def parse_weekday(value: int | str) -> int:
@@ -89,9 +98,12 @@ def add_slot(actor: Actor, channel_id: int, weekday: int | str, time: dt.time) -
         raise PlanningError(
             _("%(channel)s already has a slot on %(weekday)s at %(time)s.")
             % {"channel": channel.name, "weekday": WEEKDAY_NAMES[day], "time": f"{time:%H:%M}"},
-            "time", 409,
+            "time",
+            409,
         ) from exc
-    record(actor.workspace_id, actor, "queue.slot.add", "channel", channel.pk, f"{WEEKDAYS[day]} {time:%H:%M}")
+    record(
+        actor.workspace_id, actor, "queue.slot.add", "channel", channel.pk, f"{WEEKDAYS[day]} {time:%H:%M}"
+    )
     return SlotView(slot.pk, channel.pk, day, time)
 
 
@@ -102,7 +114,14 @@ def delete_slot(actor: Actor, slot_id: int) -> None:
     if slot is None:
         raise PlanningError(_("No such queue slot."), status=404)
     slot.delete()
-    record(actor.workspace_id, actor, "queue.slot.delete", "channel", slot.channel_id, f"{WEEKDAYS[slot.weekday]} {slot.time:%H:%M}")
+    record(
+        actor.workspace_id,
+        actor,
+        "queue.slot.delete",
+        "channel",
+        slot.channel_id,
+        f"{WEEKDAYS[slot.weekday]} {slot.time:%H:%M}",
+    )
 
 
 def slot_instant(day: dt.date, time: dt.time, tz_name: str) -> dt.datetime:
@@ -113,8 +132,13 @@ def slot_instant(day: dt.date, time: dt.time, tz_name: str) -> dt.datetime:
     return dt.datetime.combine(day, time).replace(tzinfo=tz, fold=0).astimezone(dt.UTC)
 
 
-def next_free_slot(workspace_id: int, channel_ids: list[int], *, after: dt.datetime | None = None,
-                   exclude_post_id: int | None = None) -> dt.datetime | None:
+def next_free_slot(
+    workspace_id: int,
+    channel_ids: list[int],
+    *,
+    after: dt.datetime | None = None,
+    exclude_post_id: int | None = None,
+) -> dt.datetime | None:
     """Earliest slot of any of ``channel_ids`` after ``after`` (default now) that none of them uses."""
     workspace = Workspace.objects.get(pk=workspace_id)
     after = after or clock.now()
@@ -126,7 +150,9 @@ def next_free_slot(workspace_id: int, channel_ids: list[int], *, after: dt.datet
         by_day.setdefault(weekday, []).append(time)
     horizon_end = after + dt.timedelta(days=HORIZON_DAYS + 1)
     taken_qs = PostVariant.objects.filter(
-        channel_id__in=channel_ids, post__scheduled_at__gte=after, post__scheduled_at__lt=horizon_end,
+        channel_id__in=channel_ids,
+        post__scheduled_at__gte=after,
+        post__scheduled_at__lt=horizon_end,
     ).exclude(post__status__in=NOT_OCCUPYING)
     if exclude_post_id is not None:
         taken_qs = taken_qs.exclude(post_id=exclude_post_id)
@@ -152,8 +178,11 @@ def add_to_queue(actor: Actor, post_id: int) -> Post:
     when = next_free_slot(actor.workspace_id, channel_ids, exclude_post_id=post.pk)
     if when is None:
         raise PlanningError(
-            _("None of this post's channels has a free queue slot in the next 12 weeks; add queue slots first."),
-            "channel_id", 409,
+            _(
+                "None of this post's channels has a free queue slot in the next 12 weeks; add queue slots first."
+            ),
+            "channel_id",
+            409,
         )
     status = Post.Status.SCHEDULED if actor.can(Perm.POSTS_PUBLISH) else post.status
     if status in (Post.Status.CANCELLED, Post.Status.APPROVED) and not actor.can(Perm.POSTS_PUBLISH):

@@ -49,7 +49,9 @@ def test_internal_and_client_approval_through_a_magic_link(make_workspace, api_f
     editor, manager, client = api_for(ws, "editor"), api_for(ws, "manager"), api_for(ws, "client")
     post_id = _draft(editor, channel)
 
-    assert editor.post(f"/posts/{post_id}/approve", {}).status_code == 403  # not yet in review, and not a reviewer
+    assert (
+        editor.post(f"/posts/{post_id}/approve", {}).status_code == 403
+    )  # not yet in review, and not a reviewer
     res = editor.post(f"/posts/{post_id}/submit", {"comment": "please check"})
     assert res.status_code == 200, res.content
     assert res.json()["status"] == "in_review"
@@ -77,7 +79,9 @@ def test_internal_and_client_approval_through_a_magic_link(make_workspace, api_f
 
     history = manager.get(f"/posts/{post_id}/reviews").json()
     assert [(r["stage"], r["decision"]) for r in history] == [
-        ("internal", "submitted"), ("internal", "approved"), ("client", "approved"),
+        ("internal", "submitted"),
+        ("internal", "approved"),
+        ("client", "approved"),
     ]
     assert history[2]["comment"] == "Looks great" and history[2]["actor"] == approvals.CLIENT_LABEL
     actions = set(AuditEntry.objects.filter(workspace=ws).values_list("action", flat=True))
@@ -163,18 +167,36 @@ def test_scheduling_in_an_approval_workspace(make_workspace, api_for):
     channel = _channel(ws)
     manager = api_for(ws, "manager")
     # A reviewer scheduling a post approves it by doing so (recorded).
-    res = manager.post("/posts", {"text": "Hi", "status": "scheduled", "scheduled_at": FUTURE, "variants": [{"channel_id": channel.pk}]})
+    res = manager.post(
+        "/posts",
+        {
+            "text": "Hi",
+            "status": "scheduled",
+            "scheduled_at": FUTURE,
+            "variants": [{"channel_id": channel.pk}],
+        },
+    )
     assert res.status_code == 201 and res.json()["status"] == "scheduled"
     post_id = res.json()["id"]
     assert [r["decision"] for r in manager.get(f"/posts/{post_id}/reviews").json()] == ["approved"]
     # Client mode: the manager's scheduling is the internal approval; the client still decides.
     ws.approval = Workspace.Approval.CLIENT
     ws.save()
-    res = manager.post("/posts", {"text": "Hi", "status": "scheduled", "scheduled_at": FUTURE, "variants": [{"channel_id": channel.pk}]})
+    res = manager.post(
+        "/posts",
+        {
+            "text": "Hi",
+            "status": "scheduled",
+            "scheduled_at": FUTURE,
+            "variants": [{"channel_id": channel.pk}],
+        },
+    )
     assert res.json()["status"] == "client_review"
     assert _targets(res.json()["id"]) == ["draft"]
     # Changing the content of a client-approved post sends it back to the client.
-    token = approvals.client_link_for(Actor(ws.pk, Role.MANAGER, label="m"), post_id=res.json()["id"]).url.rsplit("/", 1)[1]
+    token = approvals.client_link_for(
+        Actor(ws.pk, Role.MANAGER, label="m"), post_id=res.json()["id"]
+    ).url.rsplit("/", 1)[1]
     approvals.client_decide(token, "approve")
     changed = manager.patch(f"/posts/{res.json()['id']}", {"text": "Changed"})
     assert changed.json()["status"] == "client_review"
@@ -190,7 +212,9 @@ def _waiting_for_client(ws, editor, manager, channel):
     post_id = _draft(editor, channel)
     assert editor.post(f"/posts/{post_id}/submit", {}).status_code == 200
     assert manager.post(f"/posts/{post_id}/approve", {}).json()["status"] == "client_review"
-    token = approvals.client_link_for(Actor(ws.pk, Role.MANAGER, label="m"), post_id=post_id).url.rsplit("/", 1)[1]
+    token = approvals.client_link_for(Actor(ws.pk, Role.MANAGER, label="m"), post_id=post_id).url.rsplit(
+        "/", 1
+    )[1]
     return post_id, token
 
 
@@ -208,7 +232,11 @@ def test_an_editor_change_while_the_client_reviews_sends_the_post_back(make_work
     channel = _channel(ws)
     editor, manager = api_for(ws, "editor"), api_for(ws, "manager")
     post_id, token = _waiting_for_client(ws, editor, manager, channel)
-    body = change if isinstance(change, dict) else {"variants": [{"channel_id": channel.pk, "link": "https://example.com/x"}]}
+    body = (
+        change
+        if isinstance(change, dict)
+        else {"variants": [{"channel_id": channel.pk, "link": "https://example.com/x"}]}
+    )
     res = editor.patch(f"/posts/{post_id}", body)
     assert res.status_code == 200, res.content
     assert res.json()["status"] == "in_review"
@@ -217,7 +245,9 @@ def test_an_editor_change_while_the_client_reviews_sends_the_post_back(make_work
     assert exc.value.status == 409
     assert Post.objects.get(pk=post_id).status == Post.Status.IN_REVIEW
     assert _targets(post_id) == ["draft"]
-    history = [(r["stage"], r["decision"], r["comment"]) for r in manager.get(f"/posts/{post_id}/reviews").json()]
+    history = [
+        (r["stage"], r["decision"], r["comment"]) for r in manager.get(f"/posts/{post_id}/reviews").json()
+    ]
     assert history[-1][:2] == ("internal", "submitted") and "waiting for the client" in history[-1][2]
     # The reviewer approves the new content; the client then approves what they are shown.
     assert manager.post(f"/posts/{post_id}/approve", {}).json()["status"] == "client_review"
@@ -253,7 +283,9 @@ def test_the_client_cannot_approve_content_that_changed_after_they_looked(make_w
     seen = client.get(f"/posts/{post_id}").json()["content_fingerprint"]
     assert seen
     # While the client reads, a reviewer changes the text (it stays with the client).
-    assert manager.patch(f"/posts/{post_id}", {"text": "Changed meanwhile"}).json()["status"] == "client_review"
+    assert (
+        manager.patch(f"/posts/{post_id}", {"text": "Changed meanwhile"}).json()["status"] == "client_review"
+    )
     res = client.post(f"/posts/{post_id}/client-review", {"decision": "approve", "fingerprint": seen})
     assert res.status_code == 409 and "changed after you opened it" in res.json()["detail"]
     with pytest.raises(PlanningError) as exc:
@@ -280,7 +312,9 @@ def test_a_reviewer_cannot_approve_content_that_changed_after_they_looked(make_w
     assert Post.objects.get(pk=post_id).status == Post.Status.IN_REVIEW
 
 
-@pytest.mark.parametrize("status", ["approved", "client_review", "in_review", "changes_requested", "rejected"])
+@pytest.mark.parametrize(
+    "status", ["approved", "client_review", "in_review", "changes_requested", "rejected"]
+)
 def test_an_edit_never_sets_a_review_status(make_workspace, api_for, status):
     """Without this, an editor could mark their own post approved and skip every reviewer."""
     ws = _client_workspace(make_workspace)
@@ -288,9 +322,15 @@ def test_an_edit_never_sets_a_review_status(make_workspace, api_for, status):
     editor = api_for(ws, "editor")
     post_id = _draft(editor, channel)
     for role, code in ((Role.EDITOR, 403), (Role.MANAGER, 409)):
-        assert api_for(ws, role.value).patch(f"/posts/{post_id}", {"status": status}).status_code in (403, 409, 422)
+        assert api_for(ws, role.value).patch(f"/posts/{post_id}", {"status": status}).status_code in (
+            403,
+            409,
+            422,
+        )
         with pytest.raises(PlanningError) as exc:
-            planning.update_post(Actor(ws.pk, role, label=role.value), post_id, planning.PostInput(status=status), {"status"})
+            planning.update_post(
+                Actor(ws.pk, role, label=role.value), post_id, planning.PostInput(status=status), {"status"}
+            )
         assert exc.value.status == code and exc.value.field == "status"
     assert Post.objects.get(pk=post_id).status == Post.Status.DRAFT
 
@@ -304,17 +344,28 @@ def test_queue_slots_keep_local_time_across_dst(make_workspace, api_for):
     manager = api_for(ws, "manager")
     res = manager.post("/queue/slots", {"channel_id": channel.pk, "weekday": "monday", "time": "10:00"})
     assert res.status_code == 201, res.content
-    assert manager.post("/queue/slots", {"channel_id": channel.pk, "weekday": 0, "time": "10:00"}).status_code == 409
+    assert (
+        manager.post("/queue/slots", {"channel_id": channel.pk, "weekday": 0, "time": "10:00"}).status_code
+        == 409
+    )
     clock.freeze(dt.datetime(2026, 3, 20, 12, 0, tzinfo=dt.UTC))  # Friday, winter time (UTC+1)
     nxt = manager.get("/queue/next", channel_id=channel.pk).json()
-    assert nxt["at"].startswith("2026-03-23T09:00:00") and nxt["at_local"].startswith("2026-03-23T10:00:00+01:00")
+    assert nxt["at"].startswith("2026-03-23T09:00:00") and nxt["at_local"].startswith(
+        "2026-03-23T10:00:00+01:00"
+    )
     clock.freeze(dt.datetime(2026, 3, 27, 12, 0, tzinfo=dt.UTC))  # clocks go forward on Sunday 29 March
     nxt = manager.get("/queue/next", channel_id=channel.pk).json()
-    assert nxt["at"].startswith("2026-03-30T08:00:00") and nxt["at_local"].startswith("2026-03-30T10:00:00+02:00")
+    assert nxt["at"].startswith("2026-03-30T08:00:00") and nxt["at_local"].startswith(
+        "2026-03-30T10:00:00+02:00"
+    )
     # A slot inside the spring-forward gap moves forward by the gap.
-    assert slots.slot_instant(dt.date(2026, 3, 29), dt.time(2, 30), "Europe/Berlin") == dt.datetime(2026, 3, 29, 1, 30, tzinfo=dt.UTC)
+    assert slots.slot_instant(dt.date(2026, 3, 29), dt.time(2, 30), "Europe/Berlin") == dt.datetime(
+        2026, 3, 29, 1, 30, tzinfo=dt.UTC
+    )
     # And back in autumn: 10:00 local is 09:00 UTC again.
-    assert slots.slot_instant(dt.date(2026, 11, 2), dt.time(10, 0), "Europe/Berlin") == dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
+    assert slots.slot_instant(dt.date(2026, 11, 2), dt.time(10, 0), "Europe/Berlin") == dt.datetime(
+        2026, 11, 2, 9, 0, tzinfo=dt.UTC
+    )
 
 
 def test_add_to_queue_takes_the_next_free_slot(make_workspace, api_for):
@@ -323,20 +374,37 @@ def test_add_to_queue_takes_the_next_free_slot(make_workspace, api_for):
     manager, editor = api_for(ws, "manager"), api_for(ws, "editor")
     clock.freeze(dt.datetime(2030, 1, 7, 5, 0, tzinfo=dt.UTC))  # Monday 08:00 Moscow
     for day, time in ((0, "09:00"), (0, "18:00")):
-        assert manager.post("/queue/slots", {"channel_id": tg.pk, "weekday": day, "time": time}).status_code == 201
-    assert manager.post("/queue/slots", {"channel_id": vk.pk, "weekday": 1, "time": "12:00"}).status_code == 201
-    assert editor.post("/queue/slots", {"channel_id": vk.pk, "weekday": 2, "time": "12:00"}).status_code == 403
-    first = manager.post("/posts", {"text": "One", "variants": [{"channel_id": tg.pk}, {"channel_id": vk.pk}]}).json()["id"]
+        assert (
+            manager.post("/queue/slots", {"channel_id": tg.pk, "weekday": day, "time": time}).status_code
+            == 201
+        )
+    assert (
+        manager.post("/queue/slots", {"channel_id": vk.pk, "weekday": 1, "time": "12:00"}).status_code == 201
+    )
+    assert (
+        editor.post("/queue/slots", {"channel_id": vk.pk, "weekday": 2, "time": "12:00"}).status_code == 403
+    )
+    first = manager.post(
+        "/posts", {"text": "One", "variants": [{"channel_id": tg.pk}, {"channel_id": vk.pk}]}
+    ).json()["id"]
     res = manager.post(f"/posts/{first}/queue", {})
     assert res.status_code == 200, res.content
-    assert res.json()["status"] == "scheduled" and res.json()["scheduled_at_local"].startswith("2030-01-07T09:00:00+03:00")
+    assert res.json()["status"] == "scheduled" and res.json()["scheduled_at_local"].startswith(
+        "2030-01-07T09:00:00+03:00"
+    )
     second = manager.post("/posts", {"text": "Two", "variants": [{"channel_id": tg.pk}]}).json()["id"]
-    assert manager.post(f"/posts/{second}/queue", {}).json()["scheduled_at_local"].startswith("2030-01-07T18:00:00")
+    assert (
+        manager.post(f"/posts/{second}/queue", {})
+        .json()["scheduled_at_local"]
+        .startswith("2030-01-07T18:00:00")
+    )
     assert manager.get("/queue/next", channel_id=vk.pk).json()["at_local"].startswith("2030-01-08T12:00:00")
     # An editor queues a draft: it gets the time but stays a draft.
     third = editor.post("/posts", {"text": "Three", "variants": [{"channel_id": vk.pk}]}).json()["id"]
     res = editor.post(f"/posts/{third}/queue", {})
-    assert res.json()["status"] == "draft" and res.json()["scheduled_at_local"].startswith("2030-01-08T12:00:00")
+    assert res.json()["status"] == "draft" and res.json()["scheduled_at_local"].startswith(
+        "2030-01-08T12:00:00"
+    )
     listing = manager.get("/queue/slots", channel_id=tg.pk).json()
     assert [(s["weekday"], s["time"]) for s in listing] == [(0, "09:00"), (0, "18:00")]
     assert manager.delete(f"/queue/slots/{listing[0]['id']}").status_code == 204
@@ -362,8 +430,12 @@ def test_rubric_crud_and_share_validation(make_workspace, api_for):
     assert manager.post("/plan/rubrics", {"name": "X", "color": "red"}).status_code == 422
     assert editor.post("/plan/rubrics", {"name": "Cases"}).status_code == 403
     useful = rubrics["Useful"]
-    res = manager.client.put(f"/api/v1/plan/rubrics/{useful['id']}", data='{"name": "Useful", "target_share": 30, "color": "#2563EB"}',
-                             content_type="application/json", headers=manager._headers())
+    res = manager.client.put(
+        f"/api/v1/plan/rubrics/{useful['id']}",
+        data='{"name": "Useful", "target_share": 30, "color": "#2563EB"}',
+        content_type="application/json",
+        headers=manager._headers(),
+    )
     assert res.status_code == 200 and res.json()["target_share"] == 30
     created = manager.post("/plan/rubrics", {"name": "Cases", "target_share": 10})
     assert created.status_code == 201, created.content
@@ -386,7 +458,9 @@ def test_mix_meter_warns_when_selling_exceeds_its_share(make_workspace, api_for)
     shares = {r["name"]: r for r in mix["rubrics"]}
     assert shares["Selling"]["over_target"] and shares["Useful"]["share"] == 60.0
     assert any("Selling posts are 40 %" in w for w in mix["warnings"])
-    balanced = manager.get("/plan/mix", start="2030-01-03T00:00:00", end="2030-01-31T00:00:00", channel_id=channel.pk).json()
+    balanced = manager.get(
+        "/plan/mix", start="2030-01-03T00:00:00", end="2030-01-31T00:00:00", channel_id=channel.pk
+    ).json()
     assert balanced["channels"][0]["warnings"] == []
     assert manager.get("/plan/mix", start="2030-02-01T00:00:00", end="2030-01-01T00:00:00").status_code == 400
 
@@ -418,7 +492,9 @@ def test_ideas_backlog_lists_undated_drafts(make_workspace, api_for):
     assert [p["id"] for p in manager.get("/plan/ideas").json()] == [idea]
 
 
-def test_the_review_page_refuses_an_approval_of_content_that_changed_since_it_was_shown(make_workspace, api_for):
+def test_the_review_page_refuses_an_approval_of_content_that_changed_since_it_was_shown(
+    make_workspace, api_for
+):
     import re
 
     from django.test import Client
@@ -437,7 +513,9 @@ def test_the_review_page_refuses_an_approval_of_content_that_changed_since_it_wa
     assert Post.objects.get(pk=post_id).status == Post.Status.CLIENT_REVIEW
     fresh = re.search(r'name="fingerprint" value="([0-9a-f]+)"', res.content.decode())
     assert fresh is not None and fresh[1] != seen[1]
-    res = Client().post(f"/review/{token}/", {"post": post_id, "decision": "approve", "fingerprint": fresh[1]})
+    res = Client().post(
+        f"/review/{token}/", {"post": post_id, "decision": "approve", "fingerprint": fresh[1]}
+    )
     assert res.status_code == 302
     assert Post.objects.get(pk=post_id).status == Post.Status.SCHEDULED
 
@@ -472,6 +550,8 @@ def test_the_composer_review_panel_refuses_a_stale_approval(make_workspace, make
     seen = re.search(r'name="fingerprint" value="([0-9a-f]+)"', page)
     assert seen is not None
     editor.patch(f"/posts/{post_id}", {"text": "Edited after the reviewer opened it"})
-    res = client.post(f"/posts/{post_id}/review/", {"decision": "approve", "fingerprint": seen[1]}, HTTP_HX_REQUEST="true")
+    res = client.post(
+        f"/posts/{post_id}/review/", {"decision": "approve", "fingerprint": seen[1]}, HTTP_HX_REQUEST="true"
+    )
     assert res.status_code == 422 and "changed after you opened it" in res.content.decode()
     assert Post.objects.get(pk=post_id).status == Post.Status.IN_REVIEW

@@ -50,7 +50,9 @@ def test_a_past_time_is_refused_in_the_active_language(world):
     assert russian.field == english.field and russian.status == english.status
 
     with translation.override("ko"):
-        assert _refusal(actor, past).message == "이미 지난 시간입니다. 더 늦은 시간을 고르거나 지금 게시하세요."
+        assert (
+            _refusal(actor, past).message == "이미 지난 시간입니다. 더 늦은 시간을 고르거나 지금 게시하세요."
+        )
 
     # Back outside the override: English again.
     assert _refusal(actor, past).message == english.message
@@ -82,11 +84,14 @@ def test_import_row_problems_are_translated_with_their_values(world):
     ]
 
 
-@pytest.mark.parametrize(("rows", "russian"), [
-    (5001, "В файле 5001 строка; за раз можно импортировать не больше 5000."),
-    (5003, "В файле 5003 строки; за раз можно импортировать не больше 5000."),
-    (5005, "В файле 5005 строк; за раз можно импортировать не больше 5000."),
-])
+@pytest.mark.parametrize(
+    ("rows", "russian"),
+    [
+        (5001, "В файле 5001 строка; за раз можно импортировать не больше 5000."),
+        (5003, "В файле 5003 строки; за раз можно импортировать не больше 5000."),
+        (5005, "В файле 5005 строк; за раз можно импортировать не больше 5000."),
+    ],
+)
 def test_counts_take_the_right_plural_form(world, rows, russian):
     ws, _channel, actor = world
     table = [["channels", "text"], *([["Our Telegram", "x"]] * rows)]
@@ -112,12 +117,20 @@ def test_a_taken_slot_names_the_weekday_in_the_sentence(world):
 def test_the_api_answers_in_the_language_the_client_asks_for(world, api_for):
     ws, channel, _actor = world
     api = api_for(ws, "manager")
-    body = {"text": "x", "status": "scheduled", "scheduled_at": "2026-03-01T10:00:00",
-            "variants": [{"channel_id": channel.pk}]}
+    body = {
+        "text": "x",
+        "status": "scheduled",
+        "scheduled_at": "2026-03-01T10:00:00",
+        "variants": [{"channel_id": channel.pk}],
+    }
     english = api.post("/posts", body)
     assert english.status_code == 400, english.content
     assert english.json()["detail"] == "This time is in the past; choose a later time or publish now."
-    russian = api.client.post("/api/v1/posts", body, content_type="application/json",
-                              headers={**api._headers(), "Accept-Language": "ru"})
+    russian = api.client.post(
+        "/api/v1/posts",
+        body,
+        content_type="application/json",
+        headers={**api._headers(), "Accept-Language": "ru"},
+    )
     assert russian.status_code == 400, russian.content
     assert russian.json()["detail"] == "Это время уже прошло; выберите время позже или опубликуйте сейчас."

@@ -54,11 +54,16 @@ def _workbook(rows: list[list[Any]]) -> bytes:
 GOOD_ROWS = [["channels", "text"], ["Our Telegram", "Hello"]]
 
 
-def _rezip(data: bytes, change: Callable[[str, bytes], bytes] = lambda _n, b: b, extra: dict[str, Any] | None = None) -> bytes:
+def _rezip(
+    data: bytes, change: Callable[[str, bytes], bytes] = lambda _n, b: b, extra: dict[str, Any] | None = None
+) -> bytes:
     """The workbook with its parts rewritten by ``change`` and ``extra`` parts added (bytes, or a
     callable that writes a large part in chunks)."""
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
         for info in source.infolist():
             target.writestr(info.filename, change(info.filename, source.read(info.filename)))
         for name, content in (extra or {}).items():
@@ -79,7 +84,9 @@ def _sheet_xml(body: str, dimension: str = "A1:B2") -> bytes:
 
 
 def _with_sheet(xml: bytes) -> bytes:
-    return _rezip(_workbook(GOOD_ROWS), lambda name, body: xml if name == "xl/worksheets/sheet1.xml" else body)
+    return _rezip(
+        _workbook(GOOD_ROWS), lambda name, body: xml if name == "xl/worksheets/sheet1.xml" else body
+    )
 
 
 def _inline_row(number: int, cells: list[tuple[str, str]]) -> str:
@@ -89,7 +96,9 @@ def _inline_row(number: int, cells: list[tuple[str, str]]) -> str:
 
 def _lying_dimension() -> bytes:
     """A few KB: a header and one row, but the sheet says it spans every row and column Excel has."""
-    body = _inline_row(1, [("A", "channels"), ("B", "text")]) + _inline_row(2, [("A", "Our Telegram"), ("B", "Hello")])
+    body = _inline_row(1, [("A", "channels"), ("B", "text")]) + _inline_row(
+        2, [("A", "Our Telegram"), ("B", "Hello")]
+    )
     return _with_sheet(_sheet_xml(body, dimension="A1:XFD1048576"))
 
 
@@ -108,14 +117,15 @@ def _huge_shared_strings(count: int) -> bytes:
         '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
         f'count="{count}" uniqueCount="{count}">{strings}</sst>'
     ).encode()
-    override = (b'<Override PartName="/xl/sharedStrings.xml" '
-                b'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+    override = (
+        b'<Override PartName="/xl/sharedStrings.xml" '
+        b'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>'
+    )
 
     def change(name: str, body: bytes) -> bytes:
         return body.replace(b"</Types>", override) if name == "[Content_Types].xml" else body
 
     return _rezip(_workbook(GOOD_ROWS), change, extra={"xl/sharedStrings.xml": xml})
-
 
 
 def _api_import(api: Any, name: str, data: bytes, dry_run: bool = True) -> Any:
@@ -137,8 +147,12 @@ def test_a_lying_dimension_costs_nothing_and_the_real_rows_import(world: Any) ->
 
 HOSTILE: dict[str, tuple[Callable[[], bytes], str]] = {
     "a value in the last row Excel has": (
-        lambda: _with_sheet(_sheet_xml(_inline_row(1, [("A", "channels"), ("B", "text")]) + _inline_row(1048576, [("A", "x")]),
-                                       dimension="A1:XFD1048576")),
+        lambda: _with_sheet(
+            _sheet_xml(
+                _inline_row(1, [("A", "channels"), ("B", "text")]) + _inline_row(1048576, [("A", "x")]),
+                dimension="A1:XFD1048576",
+            )
+        ),
         f"more than {plan_io.MAX_ROWS} rows after the header",
     ),
     "too many rows": (
@@ -146,7 +160,9 @@ HOSTILE: dict[str, tuple[Callable[[], bytes], str]] = {
         f"more than {plan_io.MAX_ROWS} rows after the header",
     ),
     "too many columns": (
-        lambda: _workbook([["channels", "text"], ["Our Telegram", "x", *([""] * plan_io.MAX_COLUMNS), "far right"]]),
+        lambda: _workbook(
+            [["channels", "text"], ["Our Telegram", "x", *([""] * plan_io.MAX_COLUMNS), "far right"]]
+        ),
         f"more than {plan_io.MAX_COLUMNS} columns",
     ),
     "a value in column XFD": (
@@ -162,11 +178,16 @@ HOSTILE: dict[str, tuple[Callable[[], bytes], str]] = {
         "A part of the workbook (docProps/padding.xml) is compressed more than 200 times",
     ),
     "a big XML part": (
-        lambda: _rezip(_workbook(GOOD_ROWS), extra={"docProps/custom.xml": os.urandom(3 * 1024 * 1024).hex().encode()}),
+        lambda: _rezip(
+            _workbook(GOOD_ROWS), extra={"docProps/custom.xml": os.urandom(3 * 1024 * 1024).hex().encode()}
+        ),
         "A part of the workbook (docProps/custom.xml) unpacks to more than 5 MB",
     ),
     "too many parts": (
-        lambda: _rezip(_workbook(GOOD_ROWS), extra={f"xl/parts/{i}.xml": b"<a/>" for i in range(plan_io.XLSX_MAX_ENTRIES)}),
+        lambda: _rezip(
+            _workbook(GOOD_ROWS),
+            extra={f"xl/parts/{i}.xml": b"<a/>" for i in range(plan_io.XLSX_MAX_ENTRIES)},
+        ),
         f"more than {plan_io.XLSX_MAX_ENTRIES} parts",
     ),
     "a huge shared-strings table": (
@@ -174,7 +195,9 @@ HOSTILE: dict[str, tuple[Callable[[], bytes], str]] = {
         f"more than {plan_io.XLSX_MAX_SHARED_STRINGS} different texts",
     ),
     "a cell longer than a spreadsheet holds": (
-        lambda: _with_sheet(_sheet_xml(_inline_row(1, [("A", "channels"), ("B", "x" * (plan_io.MAX_CELL_CHARS + 1))]))),
+        lambda: _with_sheet(
+            _sheet_xml(_inline_row(1, [("A", "channels"), ("B", "x" * (plan_io.MAX_CELL_CHARS + 1))]))
+        ),
         f"more than {plan_io.MAX_CELL_CHARS} characters",
     ),
 }
@@ -197,12 +220,24 @@ def test_hostile_workbooks_are_refused_in_little_memory(world: Any, case: str) -
     assert Post.objects.count() == 0
 
 
-@pytest.mark.parametrize(("content", "expected"), [
-    ("channels,text\n" + "Our Telegram,x\n" * (plan_io.MAX_ROWS + 1), f"more than {plan_io.MAX_ROWS} rows after the header"),
-    ("channels,text\nOur Telegram,x" + "," * plan_io.MAX_COLUMNS + "far right\n", f"more than {plan_io.MAX_COLUMNS} columns"),
-    ("channels,text\nOur Telegram," + "x" * (plan_io.MAX_CELL_CHARS + 1) + "\n", f"more than {plan_io.MAX_CELL_CHARS} characters"),
-    ("channels,text\nOur Telegram," + "x" * 200_000 + "\n", "The CSV file is broken"),
-])
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            "channels,text\n" + "Our Telegram,x\n" * (plan_io.MAX_ROWS + 1),
+            f"more than {plan_io.MAX_ROWS} rows after the header",
+        ),
+        (
+            "channels,text\nOur Telegram,x" + "," * plan_io.MAX_COLUMNS + "far right\n",
+            f"more than {plan_io.MAX_COLUMNS} columns",
+        ),
+        (
+            "channels,text\nOur Telegram," + "x" * (plan_io.MAX_CELL_CHARS + 1) + "\n",
+            f"more than {plan_io.MAX_CELL_CHARS} characters",
+        ),
+        ("channels,text\nOur Telegram," + "x" * 200_000 + "\n", "The CSV file is broken"),
+    ],
+)
 def test_csv_is_bounded_too(world: Any, content: str, expected: str) -> None:
     _ws, _owner, api = world
     response = _api_import(api, "plan.csv", content.encode())
@@ -212,9 +247,13 @@ def test_csv_is_bounded_too(world: Any, content: str, expected: str) -> None:
 
 
 def test_the_row_limit_itself_is_allowed_and_blank_lines_after_it_are_ignored(world: Any) -> None:
-    rows = plan_io.read_table("plan.csv", ("channels,text\n" + "Our Telegram,x\n" * plan_io.MAX_ROWS + "\n\n,,\n").encode())
+    rows = plan_io.read_table(
+        "plan.csv", ("channels,text\n" + "Our Telegram,x\n" * plan_io.MAX_ROWS + "\n\n,,\n").encode()
+    )
     assert len(rows) == plan_io.MAX_ROWS + 1
-    rows = plan_io.read_table("plan.xlsx", _workbook([["channels", "text"], *([["Our Telegram", "x"]] * plan_io.MAX_ROWS)]))
+    rows = plan_io.read_table(
+        "plan.xlsx", _workbook([["channels", "text"], *([["Our Telegram", "x"]] * plan_io.MAX_ROWS)])
+    )
     assert len(rows) == plan_io.MAX_ROWS + 1
 
 
@@ -223,7 +262,9 @@ def test_web_import_page_refuses_a_hostile_workbook(world: Any) -> None:
     browser = Client()
     browser.force_login(owner)
     data = HOSTILE["a value in the last row Excel has"][0]()
-    response, peak = measured(lambda: browser.post("/plan/import/", {"file": SimpleUploadedFile("plan.xlsx", data)}))
+    response, peak = measured(
+        lambda: browser.post("/plan/import/", {"file": SimpleUploadedFile("plan.xlsx", data)})
+    )
     assert response.status_code == 400
     assert f"more than {plan_io.MAX_ROWS} rows after the header" in response.content.decode()
     assert peak < MEMORY_BOUND
@@ -250,5 +291,8 @@ def test_the_refusal_is_translated(world: Any) -> None:
     data = HOSTILE["too many columns"][0]()
     with translation.override("ru"), pytest.raises(plan_io.ImportFileError) as caught:
         plan_io.read_table("plan.xlsx", data)
-    assert "64" in caught.value.message and "5000" in caught.value.message and "columns" not in caught.value.message
-
+    assert (
+        "64" in caught.value.message
+        and "5000" in caught.value.message
+        and "columns" not in caught.value.message
+    )

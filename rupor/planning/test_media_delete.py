@@ -44,13 +44,20 @@ def world(make_user: Any, make_workspace: Any) -> Any:
 
 def _use(actor: Any, channel: Channel, media: Media, *, text: str, scheduled: bool) -> planning.Post:
     when = dt.datetime(2099, 3, 1, 7, tzinfo=dt.UTC) if scheduled else None
-    return planning.create_post(actor, planning.PostInput(
-        text=text, status="scheduled" if scheduled else "draft", scheduled_at=when,
-        variants=(planning.VariantInput(channel.pk, media_ids=(media.pk,)),),
-    ))
+    return planning.create_post(
+        actor,
+        planning.PostInput(
+            text=text,
+            status="scheduled" if scheduled else "draft",
+            scheduled_at=when,
+            variants=(planning.VariantInput(channel.pk, media_ids=(media.pk,)),),
+        ),
+    )
 
 
-def test_an_unused_file_is_deleted_with_its_thumbnail_and_an_audit_record(world: Any, django_capture_on_commit_callbacks: Any) -> None:
+def test_an_unused_file_is_deleted_with_its_thumbnail_and_an_audit_record(
+    world: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     _owner, ws, actor, _channel = world
     item = media_lib.save_media(actor, "sunrise.png", _png((200, 30, 30)))
     names = [item.file.name, item.thumbnail.name]
@@ -60,7 +67,11 @@ def test_an_unused_file_is_deleted_with_its_thumbnail_and_an_audit_record(world:
     assert not Media.objects.filter(pk=item.pk).exists()
     assert not any(default_storage.exists(name) for name in names)
     entry = AuditEntry.objects.get(workspace=ws, action="media.delete")
-    assert entry.object_id == str(item.pk) and "sunrise.png" in entry.summary and entry.actor_label == actor.label
+    assert (
+        entry.object_id == str(item.pk)
+        and "sunrise.png" in entry.summary
+        and entry.actor_label == actor.label
+    )
 
 
 def test_a_file_a_post_uses_is_kept_and_the_refusal_names_the_posts(world: Any) -> None:
@@ -81,7 +92,9 @@ def test_a_file_a_post_uses_is_kept_and_the_refusal_names_the_posts(world: Any) 
     assert not AuditEntry.objects.filter(action="media.delete").exists()
 
 
-def test_api_delete_roles_tenancy_and_refusal(world: Any, api_for: Any, make_user: Any, make_workspace: Any) -> None:
+def test_api_delete_roles_tenancy_and_refusal(
+    world: Any, api_for: Any, make_user: Any, make_workspace: Any
+) -> None:
     _owner, ws, actor, channel = world
     free = media_lib.save_media(actor, "free.png", _png((9, 9, 9)))
     used = media_lib.save_media(actor, "used.png", _png((8, 8, 8)))

@@ -38,7 +38,12 @@ def test_upload_checks_content_and_makes_a_thumbnail(make_workspace, api_for):
     res = _upload(editor, "photo.png", _png())
     assert res.status_code == 201, res.content
     body = res.json()
-    assert (body["kind"], body["content_type"], body["width"], body["height"]) == ("photo", "image/png", 64, 48)
+    assert (body["kind"], body["content_type"], body["width"], body["height"]) == (
+        "photo",
+        "image/png",
+        64,
+        48,
+    )
     assert len(body["sha256"]) == 64 and body["thumbnail_url"] and body["url"]
     # The same bytes again are the same library item; a JPEG named .png is recognised as JPEG.
     assert _upload(editor, "again.png", _png()).json()["id"] == body["id"]
@@ -68,10 +73,20 @@ def test_ical_feed_at_a_secret_address(make_workspace, api_for, client):
     ws = make_workspace("Acme", timezone="Europe/Berlin")
     channel = Channel.objects.create(workspace=ws, network="telegram", name="TG", remote_id="@tg")
     manager, analyst = api_for(ws, "manager"), api_for(ws, "analyst")
-    res = manager.post("/posts", {"title": "Spring sale", "text": "Hi", "status": "scheduled", "scheduled_at": "2099-03-01T10:00:00",
-                                  "variants": [{"channel_id": channel.pk}]})
+    res = manager.post(
+        "/posts",
+        {
+            "title": "Spring sale",
+            "text": "Hi",
+            "status": "scheduled",
+            "scheduled_at": "2099-03-01T10:00:00",
+            "variants": [{"channel_id": channel.pk}],
+        },
+    )
     assert res.status_code == 201, res.content
-    manager.post("/posts", {"text": "Cancelled one", "status": "cancelled", "scheduled_at": "2099-03-02T10:00:00"})
+    manager.post(
+        "/posts", {"text": "Cancelled one", "status": "cancelled", "scheduled_at": "2099-03-02T10:00:00"}
+    )
     url = analyst.get("/plan/ical").json()["url"]
     assert url.endswith(".ics") and "/ical/" in url
     assert manager.get("/plan/ical").json()["url"] == url  # stable until rotated

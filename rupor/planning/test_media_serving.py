@@ -66,16 +66,28 @@ def test_a_period_review_link_serves_only_media_of_posts_sent_to_the_client(make
     when = dt.datetime(2099, 3, 5, 7, tzinfo=dt.UTC)
     sent_picture = media_mod.save_media(actor, "sent.png", _png())
     draft_picture = media_mod.save_media(actor, "draft.png", _png(colour=(1, 2, 3)))
-    sent = planning.create_post(actor, planning.PostInput(
-        text="For the client", status="scheduled", scheduled_at=when,
-        variants=(planning.VariantInput(channel.pk, media_ids=(sent_picture.pk,)),),
-    ))
-    draft = planning.create_post(actor, planning.PostInput(
-        text="Not ready", status="draft", scheduled_at=when + dt.timedelta(hours=1),
-        variants=(planning.VariantInput(channel.pk, media_ids=(draft_picture.pk,)),),
-    ))
+    sent = planning.create_post(
+        actor,
+        planning.PostInput(
+            text="For the client",
+            status="scheduled",
+            scheduled_at=when,
+            variants=(planning.VariantInput(channel.pk, media_ids=(sent_picture.pk,)),),
+        ),
+    )
+    draft = planning.create_post(
+        actor,
+        planning.PostInput(
+            text="Not ready",
+            status="draft",
+            scheduled_at=when + dt.timedelta(hours=1),
+            variants=(planning.VariantInput(channel.pk, media_ids=(draft_picture.pk,)),),
+        ),
+    )
     assert sent.status == Post.Status.CLIENT_REVIEW and draft.status == Post.Status.DRAFT
-    link = approvals.client_link_for(actor, start=when - dt.timedelta(days=1), end=when + dt.timedelta(days=1))
+    link = approvals.client_link_for(
+        actor, start=when - dt.timedelta(days=1), end=when + dt.timedelta(days=1)
+    )
     token = link.url.rsplit("/", 1)[1]
     assert {p.pk for p in approvals.link_posts(token)} == {sent.pk, draft.pk}  # the period covers both
 

@@ -49,15 +49,23 @@ def test_csv_preview_then_import(world):
     assert preview["dry_run"] and preview["created"] == []
     assert [p["row"] for p in preview["posts"]] == [2, 3, 4]
     first = preview["posts"][0]
-    assert first["local_time"] == "2099-03-01 10:00" and first["scheduled_at"].startswith("2099-03-01T07:00:00")
-    assert {c["name"]: c["text"] for c in first["channels"]} == {"Our Telegram": "Shared text", "Our VK": "Пост для вконтакте"}
+    assert first["local_time"] == "2099-03-01 10:00" and first["scheduled_at"].startswith(
+        "2099-03-01T07:00:00"
+    )
+    assert {c["name"]: c["text"] for c in first["channels"]} == {
+        "Our Telegram": "Shared text",
+        "Our VK": "Пост для вконтакте",
+    }
     assert Post.objects.count() == 0
     res = _upload(api, content)
     assert res.status_code == 201, res.content
     assert len(res.json()["created"]) == 3
     launch = Post.objects.get(title="Launch")
     assert launch.status == "scheduled" and launch.rubric is not None and launch.rubric.name == "Useful"
-    assert {v.channel.network: v.text for v in launch.variants.select_related("channel")} == {"telegram": "Shared text", "vk": "Пост для вконтакте"}
+    assert {v.channel.network: v.text for v in launch.variants.select_related("channel")} == {
+        "telegram": "Shared text",
+        "vk": "Пост для вконтакте",
+    }
     idea = Post.objects.get(title="Idea")
     assert idea.scheduled_at is None and idea.status == "draft"
 
@@ -81,23 +89,33 @@ def test_bad_rows_are_named_and_nothing_is_created(world):
         rows = {e["row"] for e in body["errors"]}
         assert rows == {3, 4, 5, 6, 7}
         messages = " | ".join(f"{e['field']}: {e['message']}" for e in body["errors"])
-        for expected in ("row 3: channel 'Nowhere' does not exist", "row 4: 2001-01-01 10:00 is in the past",
-                         "row 5: Our Telegram: Telegram allows 4", "not YYYY-MM-DD", "rubric 'Nonsense' does not exist",
-                         "'ftp://files/x.jpg' is not an http(s) address", "status 'published'", "row 7: a date needs a time"):
+        for expected in (
+            "row 3: channel 'Nowhere' does not exist",
+            "row 4: 2001-01-01 10:00 is in the past",
+            "row 5: Our Telegram: Telegram allows 4",
+            "not YYYY-MM-DD",
+            "rubric 'Nonsense' does not exist",
+            "'ftp://files/x.jpg' is not an http(s) address",
+            "status 'published'",
+            "row 7: a date needs a time",
+        ):
             assert expected in messages, (expected, messages)
     assert Post.objects.count() == 0
 
 
-@pytest.mark.parametrize(("content", "name", "expected"), [
-    (b"date,time,chanels,text\n2099-01-01,10:00,x,y\n", "plan.csv", "Unknown column(s): chanels"),
-    (b"date,text\n", "plan.csv", "no 'channels' column"),
-    (b"", "plan.csv", "empty"),
-    (b"channels,text\n\"Our VK,broken\n", "plan.csv", "broken"),
-    (b"\xff\xfe\x00garbage", "plan.csv", "UTF-8"),
-    (b"PK\x03\x04 not really a workbook", "plan.xlsx", "XLSX"),
-    (b"channels,text\n", "plan.txt", "neither .csv nor .xlsx"),
-    (b"channels,text\n", "plan.csv", "no rows"),
-])
+@pytest.mark.parametrize(
+    ("content", "name", "expected"),
+    [
+        (b"date,time,chanels,text\n2099-01-01,10:00,x,y\n", "plan.csv", "Unknown column(s): chanels"),
+        (b"date,text\n", "plan.csv", "no 'channels' column"),
+        (b"", "plan.csv", "empty"),
+        (b'channels,text\n"Our VK,broken\n', "plan.csv", "broken"),
+        (b"\xff\xfe\x00garbage", "plan.csv", "UTF-8"),
+        (b"PK\x03\x04 not really a workbook", "plan.xlsx", "XLSX"),
+        (b"channels,text\n", "plan.txt", "neither .csv nor .xlsx"),
+        (b"channels,text\n", "plan.csv", "no rows"),
+    ],
+)
 def test_unreadable_files_are_refused_with_a_reason(world, content, name, expected):
     _ws, _tg, _vk, api = world
     res = _upload(api, content, name=name, dry_run=True)
@@ -108,7 +126,9 @@ def test_unreadable_files_are_refused_with_a_reason(world, content, name, expect
 
 def test_semicolon_csv_and_xlsx_cells(world):
     _ws, _tg, _vk, api = world
-    res = _upload(api, "\ufeffdate;time;channels;text\n2099-05-01;09:15;Our VK;Привет\n".encode(), dry_run=True)
+    res = _upload(
+        api, "\ufeffdate;time;channels;text\n2099-05-01;09:15;Our VK;Привет\n".encode(), dry_run=True
+    )
     assert res.status_code == 200, res.content
     book = openpyxl.Workbook()
     sheet = book.active
@@ -125,7 +145,14 @@ def test_semicolon_csv_and_xlsx_cells(world):
 
 def _snapshot(posts):
     return sorted(
-        (p["local_time"] or "", p["title"], p["text"], p["rubric"], p["status"], tuple(sorted((c["id"], c["text"]) for c in p["channels"])))
+        (
+            p["local_time"] or "",
+            p["title"],
+            p["text"],
+            p["rubric"],
+            p["status"],
+            tuple(sorted((c["id"], c["text"]) for c in p["channels"])),
+        )
         for p in posts
     )
 
@@ -161,7 +188,10 @@ def test_cli_import_and_export(world, tmp_path):
     ws, tg, _vk, _api = world
     runner = CliRunner()
     bad = tmp_path / "bad.csv"
-    bad.write_text(HEADER + "2099-03-01,10:00,Our VK,,,ok,,,draft\n2099-03-01,10:00,Ghost,,,x,,,draft\n2001-01-01,09:00,Our VK,,,x,,,scheduled\n")
+    bad.write_text(
+        HEADER
+        + "2099-03-01,10:00,Our VK,,,ok,,,draft\n2099-03-01,10:00,Ghost,,,x,,,draft\n2001-01-01,09:00,Our VK,,,x,,,scheduled\n"
+    )
     result = runner.invoke(cli, ["plan", "import", str(bad), "--workspace", ws.slug])
     assert result.exit_code == 1
     output = result.output + (result.stderr if result.stderr_bytes is not None else "")
@@ -176,7 +206,9 @@ def test_cli_import_and_export(world, tmp_path):
     assert result.exit_code == 0, result.output
     assert Post.objects.count() == 3
     out = tmp_path / "plan.xlsx"
-    result = runner.invoke(cli, ["plan", "export", "--workspace", ws.slug, "--format", "xlsx", "--output", str(out)])
+    result = runner.invoke(
+        cli, ["plan", "export", "--workspace", ws.slug, "--format", "xlsx", "--output", str(out)]
+    )
     assert result.exit_code == 0, result.output
     rows = plan_io.read_table("plan.xlsx", out.read_bytes())
     assert rows[0][:3] == ["date", "time", "channels"] and len(rows) == 4
@@ -189,20 +221,28 @@ def test_cli_import_and_export(world, tmp_path):
     assert result.exit_code == 1 and "XLSX" in result.output
 
 
-@pytest.mark.parametrize("prefix", ["=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20"])  # and full-width =+-@
+@pytest.mark.parametrize(
+    "prefix", ["=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20"]
+)  # and full-width =+-@
 def test_export_guards_every_formula_prefix_and_the_import_takes_the_guard_off(prefix):
     """CSV injection: a cell a spreadsheet could run as a formula gets a leading quote in CSV (and
     the quote-prefix style in XLSX, where cells are text); importing the export gives the text back."""
-    text = f"{prefix}HYPERLINK(\"http://evil.example/\")"
+    text = f'{prefix}HYPERLINK("http://evil.example/")'
     rows = [["channels", "text"], ["Our VK", text]]
     exported_csv = plan_io.render(rows, "csv").decode("utf-8-sig")
     assert f"'{prefix}HYPERLINK" in exported_csv
     back = plan_io.read_table("plan.csv", plan_io.render(rows, "csv"))[1][1]
-    assert back == text or (prefix == "\r" and back == "\n" + text[1:])  # csv reads a lone CR in a field as LF
+    assert back == text or (
+        prefix == "\r" and back == "\n" + text[1:]
+    )  # csv reads a lone CR in a field as LF
     book = openpyxl.load_workbook(io.BytesIO(plan_io.render(rows, "xlsx")))
     cell = book.active["B2"]
-    assert cell.value.strip() == text.strip() and cell.data_type == "s" and cell.quotePrefix  # XML reads CR as LF
-    assert plan_io.read_table("plan.xlsx", plan_io.render(rows, "xlsx"))[1][1] == text.strip()  # cells are trimmed
+    assert (
+        cell.value.strip() == text.strip() and cell.data_type == "s" and cell.quotePrefix
+    )  # XML reads CR as LF
+    assert (
+        plan_io.read_table("plan.xlsx", plan_io.render(rows, "xlsx"))[1][1] == text.strip()
+    )  # cells are trimmed
 
 
 def test_export_leaves_ordinary_text_alone():

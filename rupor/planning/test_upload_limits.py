@@ -57,7 +57,10 @@ def test_a_pixel_bomb_is_refused_from_its_header(owner: Any) -> None:
     assert len(bomb) < 200 * 1024
     with pytest.raises(media_lib.PlanningError) as caught:
         media_lib.save_media(actor, "bomb.png", bomb)
-    assert caught.value.message == "bomb.png has more pixels than Rupor opens; pictures may have at most 40 megapixels."
+    assert (
+        caught.value.message
+        == "bomb.png has more pixels than Rupor opens; pictures may have at most 40 megapixels."
+    )
     assert not Media.objects.exists()
 
 
@@ -73,12 +76,12 @@ def test_a_picture_over_the_cap_is_refused_naming_its_size(owner: Any) -> None:
 
 def test_the_pixel_bomb_costs_little_memory(tmp_path: Path) -> None:
     """Measured in a fresh process (decoded pixels live outside Python's allocator, so
-    tracemalloc cannot see them): refusing the bomb adds almost nothing to the process's peak,
-where decoding it for a thumbnail adds about 85 MB.
+        tracemalloc cannot see them): refusing the bomb adds almost nothing to the process's peak,
+    where decoding it for a thumbnail adds about 85 MB.
 
-    The peak is the process's own high-water mark (VmHWM), not getrusage's ru_maxrss: Linux
-    carries the forking parent's peak into ru_maxrss across exec, so a big test runner would
-    be counted as the child's."""
+        The peak is the process's own high-water mark (VmHWM), not getrusage's ru_maxrss: Linux
+        carries the forking parent's peak into ru_maxrss across exec, so a big test runner would
+        be counted as the child's."""
     bomb = tmp_path / "bomb.png"
     bomb.write_bytes(_pixel_bomb())
     script = (
@@ -98,8 +101,14 @@ where decoding it for a thumbnail adds about 85 MB.
         "print(json.dumps({'refused': refused, 'added_kb': peak_kb() - before}))\n"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "rupor.settings"}
-    done = subprocess.run([sys.executable, "-c", script, str(bomb)], capture_output=True, text=True, env=env, check=True,
-                          cwd=Path(__file__).resolve().parents[2])
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(bomb)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert "megapixels" in result["refused"]
     assert result["added_kb"] < 16 * 1024, f"{result['added_kb'] // 1024} MB"
@@ -132,15 +141,21 @@ def _write_video(handle: Any, megabytes: int = VIDEO_MB) -> None:
         handle.write(block)
 
 
-def _multipart_body(path: Path, field: str, filename: str, extra: dict[str, str] | None = None) -> tuple[Path, str]:
+def _multipart_body(
+    path: Path, field: str, filename: str, extra: dict[str, str] | None = None
+) -> tuple[Path, str]:
     """A multipart/form-data body on disk, so that the test client never holds it in memory."""
     boundary = "rupor-test-boundary-7f3a"
     body = path.with_suffix(".body")
     with body.open("wb") as out:
         for name, value in (extra or {}).items():
-            out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
-        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
-                  "Content-Type: application/octet-stream\r\n\r\n".encode())
+            out.write(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            )
+        out.write(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n".encode()
+        )
         with path.open("rb") as source:
             while chunk := source.read(1024 * 1024):
                 out.write(chunk)
@@ -149,11 +164,14 @@ def _multipart_body(path: Path, field: str, filename: str, extra: dict[str, str]
 
 
 def _post_streamed(client: Client, url: str, body: Path, content_type: str, **headers: Any) -> Any:
-    environ: dict[str, Any] = {"CONTENT_LENGTH": str(body.stat().st_size), "CONTENT_TYPE": content_type, **headers}
+    environ: dict[str, Any] = {
+        "CONTENT_LENGTH": str(body.stat().st_size),
+        "CONTENT_TYPE": content_type,
+        **headers,
+    }
     with body.open("rb") as stream:
         environ["wsgi.input"] = stream  # the body is read from disk as the server reads it
         return client.generic("POST", url, b"", **environ)
-
 
 
 @pytest.fixture
@@ -179,9 +197,15 @@ def test_a_big_upload_streams_to_disk(owner: Any, api_for: Any, video: Path, whe
         api = api_for(ws, "editor")
         assert api.get("/media").status_code == 200  # the first request loads code; measure the upload only
         body, content_type = _multipart_body(video, "file", "clip.mp4")
-        response, peak = measured(lambda: _post_streamed(
-            api.client, "/api/v1/media", body, content_type, HTTP_AUTHORIZATION=f"Bearer {api.key}",
-        ))
+        response, peak = measured(
+            lambda: _post_streamed(
+                api.client,
+                "/api/v1/media",
+                body,
+                content_type,
+                HTTP_AUTHORIZATION=f"Bearer {api.key}",
+            )
+        )
         assert response.status_code == 201, response.content
     elif where == "media page":
         client = _signed_in(user)
@@ -203,9 +227,13 @@ def test_a_big_upload_streams_to_disk(owner: Any, api_for: Any, video: Path, whe
 def test_uploading_the_same_file_twice_keeps_one(owner: Any, video: Path) -> None:
     _user, _ws, actor = owner
     with video.open("rb") as handle:
-        first = media_lib.store_media(actor, "clip.mp4", SimpleUploadedFile("clip.mp4", handle.read(2 * 1024 * 1024)))
+        first = media_lib.store_media(
+            actor, "clip.mp4", SimpleUploadedFile("clip.mp4", handle.read(2 * 1024 * 1024))
+        )
     with video.open("rb") as handle:
-        again = media_lib.store_media(actor, "again.mp4", SimpleUploadedFile("again.mp4", handle.read(2 * 1024 * 1024)))
+        again = media_lib.store_media(
+            actor, "again.mp4", SimpleUploadedFile("again.mp4", handle.read(2 * 1024 * 1024))
+        )
     assert first[1] is True and again == (first[0], False)
 
 
@@ -248,7 +276,9 @@ def test_a_plan_import_spools_downloaded_media_to_disk(owner: Any, served_video:
     Channel.objects.create(workspace=ws, network="vk", name="Our VK", remote_id="-1")
     plan = f"channels,text,media_urls\nOur VK,With a video,{served_video}\nOur VK,The same video again,{served_video}\n".encode()
     with http.trusted(served_video):
-        plan_io.import_plan(actor, "plan.csv", plan, dry_run=True)  # the first run loads code; measure the next
+        plan_io.import_plan(
+            actor, "plan.csv", plan, dry_run=True
+        )  # the first run loads code; measure the next
         report, peak = measured(lambda: plan_io.import_plan(actor, "plan.csv", plan))
     assert report.ok, report.problems
     stored = Media.objects.get(workspace=ws)

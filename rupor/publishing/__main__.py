@@ -13,12 +13,16 @@ import threading
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rupor.publishing", description="Run one Rupor publishing worker.")
+    parser = argparse.ArgumentParser(
+        prog="python -m rupor.publishing", description="Run one Rupor publishing worker."
+    )
     parser.add_argument("--once", action="store_true", help="publish what is due, then exit")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--worker-id", default=None)
     parser.add_argument("--database-name", default=None, help="use this database (tests, benchmarks)")
-    parser.add_argument("--rate-limits", choices=["configured", "database", "memory", "off"], default="configured")
+    parser.add_argument(
+        "--rate-limits", choices=["configured", "database", "memory", "off"], default="configured"
+    )
     parser.add_argument("--retry-base", type=float, default=None, help="first backoff in seconds")
     parser.add_argument("--reconcile-delay", type=float, default=None)
     args = parser.parse_args(argv)
@@ -32,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
     from rupor.publishing import worker
 
-    worker.configure(rate_limits=args.rate_limits, retry_base=args.retry_base, reconcile_delay=args.reconcile_delay)
+    worker.configure(
+        rate_limits=args.rate_limits, retry_base=args.retry_base, reconcile_delay=args.reconcile_delay
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -130,8 +130,10 @@ def _claim_sql(postgres: bool) -> str:
     )
     if postgres:
         # Locking clauses are not allowed inside a UNION: lock each branch in its own CTE.
-        ctes = ", ".join(f"b{i} AS ({branch.format(cond=cond)} FOR UPDATE OF t SKIP LOCKED)"
-                         for i, cond in enumerate(_DUE_BRANCHES))
+        ctes = ", ".join(
+            f"b{i} AS ({branch.format(cond=cond)} FOR UPDATE OF t SKIP LOCKED)"
+            for i, cond in enumerate(_DUE_BRANCHES)
+        )
         union = " UNION ALL ".join(f"SELECT * FROM b{i}" for i in range(len(_DUE_BRANCHES)))  # noqa: S608 - constants
         return f"WITH {ctes} " + update.format(union=union)
     union = " UNION ALL ".join(f"SELECT * FROM ({branch.format(cond=cond)})" for cond in _DUE_BRANCHES)  # noqa: S608
@@ -151,8 +153,12 @@ def claim_due_targets(worker_id: str, limit: int, now: dt.datetime | None = None
     expires = now + dt.timedelta(seconds=lease_seconds())
     ops = connection.ops
     sql = _claim_sql(connection.features.has_select_for_update_skip_locked)
-    params = {"owner": worker_id[:80], "expires": ops.adapt_datetimefield_value(expires),
-              "now": ops.adapt_datetimefield_value(now), "limit": limit}
+    params = {
+        "owner": worker_id[:80],
+        "expires": ops.adapt_datetimefield_value(expires),
+        "now": ops.adapt_datetimefield_value(now),
+        "limit": limit,
+    }
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         return sorted(row[0] for row in cursor.fetchall())
@@ -170,10 +176,16 @@ def seconds_until_due(now: dt.datetime | None = None, *, at_most: float) -> floa
     """How long until the next scheduled target falls due (at most ``at_most``): an idle worker
     sleeps that long instead of a whole poll interval, so a post is claimed at its time."""
     now = now or clock.now()
-    nxt = PublicationTarget.objects.filter(
-        state__in=(TargetState.SCHEDULED, TargetState.WAITING, TargetState.EDITING), next_attempt_at__gt=now,
-        next_attempt_at__lte=now + dt.timedelta(seconds=at_most),
-    ).order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first()
+    nxt = (
+        PublicationTarget.objects.filter(
+            state__in=(TargetState.SCHEDULED, TargetState.WAITING, TargetState.EDITING),
+            next_attempt_at__gt=now,
+            next_attempt_at__lte=now + dt.timedelta(seconds=at_most),
+        )
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
     return at_most if nxt is None else max(0.005, (nxt - now).total_seconds())
 
 
@@ -219,13 +231,25 @@ CONTENT_FRESH_S = 1.0
 
 
 _CLAIM_FIELDS = {
-    "id": "pk", "state": "state", "lease_owner": "lease_owner", "lease_expires_at": "lease_expires_at",
-    "next_attempt_at": "next_attempt_at", "due_at": "due_at", "publish_late": "publish_late",
-    "idempotency_key": "idempotency_key", "variant_id": "variant_id", "channel_id": "channel_id",
-    "workspace_id": "workspace_id", "progress": "progress", "channel_status": "channel__status",
-    "channel_network": "channel__network", "channel_remote_id": "channel__remote_id",
-    "channel_base_url": "channel__base_url", "channel_settings": "channel__settings",
-    "channel_credentials": "channel__credentials_encrypted", "late_window_minutes": "workspace__late_window_minutes",
+    "id": "pk",
+    "state": "state",
+    "lease_owner": "lease_owner",
+    "lease_expires_at": "lease_expires_at",
+    "next_attempt_at": "next_attempt_at",
+    "due_at": "due_at",
+    "publish_late": "publish_late",
+    "idempotency_key": "idempotency_key",
+    "variant_id": "variant_id",
+    "channel_id": "channel_id",
+    "workspace_id": "workspace_id",
+    "progress": "progress",
+    "channel_status": "channel__status",
+    "channel_network": "channel__network",
+    "channel_remote_id": "channel__remote_id",
+    "channel_base_url": "channel__base_url",
+    "channel_settings": "channel__settings",
+    "channel_credentials": "channel__credentials_encrypted",
+    "late_window_minutes": "workspace__late_window_minutes",
 }
 
 
@@ -272,25 +296,37 @@ class _AccessCache:
         self._items: OrderedDict[tuple[Any, ...], ChannelAccess] = OrderedDict()
 
     def get(self, claim: Claim) -> ChannelAccess:
-        key = (claim.channel_id, claim.channel_network, claim.channel_remote_id, claim.channel_base_url,
-               json.dumps(claim.channel_settings, sort_keys=True, default=str), claim.channel_credentials)
+        key = (
+            claim.channel_id,
+            claim.channel_network,
+            claim.channel_remote_id,
+            claim.channel_base_url,
+            json.dumps(claim.channel_settings, sort_keys=True, default=str),
+            claim.channel_credentials,
+        )
         with self._lock:
             access = self._items.get(key)
             if access is not None:
                 self._items.move_to_end(key)
         if access is None:
-            access = channels.access(Channel(
-                pk=claim.channel_id, network=claim.channel_network, remote_id=claim.channel_remote_id,
-                base_url=claim.channel_base_url, settings=claim.channel_settings,
-                credentials_encrypted=claim.channel_credentials,
-            ))
+            access = channels.access(
+                Channel(
+                    pk=claim.channel_id,
+                    network=claim.channel_network,
+                    remote_id=claim.channel_remote_id,
+                    base_url=claim.channel_base_url,
+                    settings=claim.channel_settings,
+                    credentials_encrypted=claim.channel_credentials,
+                )
+            )
             with self._lock:
                 self._items[key] = access
                 while len(self._items) > self._size:
                     self._items.popitem(last=False)
         # A fresh object each time: an adapter may not share mutable state across threads.
-        return ChannelAccess(access.network, access.remote_id, dict(access.credentials), access.base_url,
-                             dict(access.settings))
+        return ChannelAccess(
+            access.network, access.remote_id, dict(access.credentials), access.base_url, dict(access.settings)
+        )
 
     def clear(self) -> None:
         with self._lock:
@@ -353,8 +389,10 @@ def _locked(target_id: int, *, related: bool = False) -> Iterator[PublicationTar
 
 def _ours(target: PublicationTarget | None, worker_id: str, now: dt.datetime) -> bool:
     return bool(
-        target is not None and target.lease_owner == worker_id
-        and target.lease_expires_at is not None and target.lease_expires_at >= now
+        target is not None
+        and target.lease_owner == worker_id
+        and target.lease_expires_at is not None
+        and target.lease_expires_at >= now
     )
 
 
@@ -374,7 +412,11 @@ def _notify(target: PublicationTarget, kind: str, message: str) -> None:
     from rupor.notifications import service as notifications
 
     notifications.notify(
-        target.workspace_id, kind, _TITLES.get(kind, kind), message, target_id=target.pk,
+        target.workspace_id,
+        kind,
+        _TITLES.get(kind, kind),
+        message,
+        target_id=target.pk,
         channel_id=target.channel_id,
     )
 
@@ -388,7 +430,9 @@ _TITLES: dict[str, str] = {
 }
 
 
-def _finish(target: PublicationTarget, to_state: str, cause: str, *, kind: str = "", message: str = "") -> None:
+def _finish(
+    target: PublicationTarget, to_state: str, cause: str, *, kind: str = "", message: str = ""
+) -> None:
     """Move to a state that needs no more work from a worker and save."""
     if target.state != to_state:
         transition(target, to_state, cause)
@@ -430,7 +474,8 @@ def _close_attempt(attempt_id: int | None, outcome: str, message: str, excerpt: 
 def _close_dangling_attempts(target: PublicationTarget) -> None:
     """Attempts left open by a worker that stopped mid-call: their outcome is unknown."""
     Attempt.objects.filter(target=target, finished_at__isnull=True).update(
-        finished_at=clock.now(), outcome=UnknownOutcome.kind,
+        finished_at=clock.now(),
+        outcome=UnknownOutcome.kind,
         message="The worker stopped during this attempt; the outcome is unknown.",
     )
 
@@ -453,14 +498,24 @@ def _begin(target_id: int, worker_id: str) -> _Work | str:
         if not _ours(target, worker_id, now):
             return str(target.state)
         channel = target.channel
-        if target.state not in (TargetState.SCHEDULED, TargetState.PUBLISHING, TargetState.WAITING, TargetState.EDITING):
+        if target.state not in (
+            TargetState.SCHEDULED,
+            TargetState.PUBLISHING,
+            TargetState.WAITING,
+            TargetState.EDITING,
+        ):
             _release(target)
             target.save(update_fields=["lease_owner", "lease_expires_at"])
             return str(target.state)
         if channel.status != Channel.Status.ACTIVE:
             if channel.status == Channel.Status.RECONNECT and target.state == TargetState.SCHEDULED:
-                _finish(target, TargetState.HELD, "channel needs reconnecting", kind=AuthExpired.kind,
-                        message=channel.status_message or "The channel needs reconnecting.")
+                _finish(
+                    target,
+                    TargetState.HELD,
+                    "channel needs reconnecting",
+                    kind=AuthExpired.kind,
+                    message=channel.status_message or "The channel needs reconnecting.",
+                )
             else:
                 _release(target)
                 target.save(update_fields=["lease_owner", "lease_expires_at"])
@@ -474,31 +529,62 @@ def _begin(target_id: int, worker_id: str) -> _Work | str:
             return str(target.state)
         if target.state == TargetState.SCHEDULED and _late(target, now):
             late_by = int((now - (target.due_at or now)).total_seconds() // 60)
-            _finish(target, TargetState.MISSED, f"not published within the late window ({late_by} min late)",
-                    kind="missed", message=f"Rupor could not publish this post within {target.workspace.late_window_minutes} "
-                    "minutes of its time, so it was not posted late. Use “publish anyway” to post it now.")
+            _finish(
+                target,
+                TargetState.MISSED,
+                f"not published within the late window ({late_by} min late)",
+                kind="missed",
+                message=f"Rupor could not publish this post within {target.workspace.late_window_minutes} "
+                "minutes of its time, so it was not posted late. Use “publish anyway” to post it now.",
+            )
             return str(target.state)
         try:
             adapter, access, request = _prepare(target)
         except (KeyError, ImportError, AttributeError) as exc:
-            _finish(target, TargetState.FAILED, "network unavailable", kind=NotSupported.kind,
-                    message=f"Rupor cannot publish to this network: {exc}")
+            _finish(
+                target,
+                TargetState.FAILED,
+                "network unavailable",
+                kind=NotSupported.kind,
+                message=f"Rupor cannot publish to this network: {exc}",
+            )
             return str(target.state)
         if target.state == TargetState.SCHEDULED:
             problems = adapter.validate(request.content)
             if problems:
-                _finish(target, TargetState.FAILED, "content does not fit the network", kind=Rejected.kind,
-                        message=" ".join(p.message for p in problems))
+                _finish(
+                    target,
+                    TargetState.FAILED,
+                    "content does not fit the network",
+                    kind=Rejected.kind,
+                    message=" ".join(p.message for p in problems),
+                )
                 return str(target.state)
         if target.state == TargetState.EDITING:
-            problems = adapter.validate(request.content) if Capability.EDIT in adapter.capabilities else [
-                Problem("", f"{adapter.display_name} does not let published posts be edited.")]
+            problems = (
+                adapter.validate(request.content)
+                if Capability.EDIT in adapter.capabilities
+                else [Problem("", f"{adapter.display_name} does not let published posts be edited.")]
+            )
             if problems:
-                _edit_settled(target, "the edit does not fit the network", kind=Rejected.kind,
-                              message=" ".join(p.message for p in problems))
+                _edit_settled(
+                    target,
+                    "the edit does not fit the network",
+                    kind=Rejected.kind,
+                    message=" ".join(p.message for p in problems),
+                )
                 return str(target.state)
-        return _Work(target.pk, target.workspace_id, target.channel_id, channel.network, str(target.state),
-                     adapter, access, request, dict(target.progress or {}))
+        return _Work(
+            target.pk,
+            target.workspace_id,
+            target.channel_id,
+            channel.network,
+            str(target.state),
+            adapter,
+            access,
+            request,
+            dict(target.progress or {}),
+        )
 
 
 def _defer(work: _Work, worker_id: str, seconds: float, cause: str) -> str:
@@ -507,7 +593,10 @@ def _defer(work: _Work, worker_id: str, seconds: float, cause: str) -> str:
         # The common case in one conditional write: still scheduled and ours.
         now = clock.now()
         released = PublicationTarget.objects.filter(
-            pk=work.target_id, state=TargetState.SCHEDULED, lease_owner=worker_id, lease_expires_at__gte=now,
+            pk=work.target_id,
+            state=TargetState.SCHEDULED,
+            lease_owner=worker_id,
+            lease_expires_at__gte=now,
         ).update(lease_owner="", lease_expires_at=None, next_attempt_at=now + dt.timedelta(seconds=seconds))
         if released:
             return str(TargetState.SCHEDULED)
@@ -538,7 +627,9 @@ def _start_attempt(work: _Work, worker_id: str, note: str) -> bool:
         target.attempts += 1
         target.updated_at = clock.now()
         target.save()
-        work.attempt_id = Attempt.objects.create(target=target, number=target.attempts, worker=worker_id[:80]).pk
+        work.attempt_id = Attempt.objects.create(
+            target=target, number=target.attempts, worker=worker_id[:80]
+        ).pk
         return True
 
 
@@ -614,12 +705,21 @@ def _begin_fast(claim: Claim, worker_id: str) -> _Work | None:
     """The checks of :func:`_begin` for the common case, from the snapshot; ``None`` when the
     target needs the locked path (anything but "scheduled, due, active channel, in time, fits")."""
     now = clock.now()
-    if (claim.state != TargetState.SCHEDULED or claim.lease_owner != worker_id
-            or claim.lease_expires_at is None or claim.lease_expires_at < now
-            or claim.channel_status != Channel.Status.ACTIVE
-            or claim.next_attempt_at is None or claim.next_attempt_at > now):
+    if (
+        claim.state != TargetState.SCHEDULED
+        or claim.lease_owner != worker_id
+        or claim.lease_expires_at is None
+        or claim.lease_expires_at < now
+        or claim.channel_status != Channel.Status.ACTIVE
+        or claim.next_attempt_at is None
+        or claim.next_attempt_at > now
+    ):
         return None
-    if not claim.publish_late and claim.due_at is not None and now > claim.due_at + dt.timedelta(minutes=claim.late_window_minutes):
+    if (
+        not claim.publish_late
+        and claim.due_at is not None
+        and now > claim.due_at + dt.timedelta(minutes=claim.late_window_minutes)
+    ):
         return None
     try:
         if claim.content is not None and time.monotonic() - claim.read_at <= CONTENT_FRESH_S:
@@ -635,8 +735,18 @@ def _begin_fast(claim: Claim, worker_id: str) -> _Work | None:
     except Exception:  # the locked path meets the same problem and records it
         return None
     request = PublishRequest(content=content, idempotency_key=claim.idempotency_key)
-    return _Work(claim.id, claim.workspace_id, claim.channel_id, network, str(claim.state), adapter, access, request,
-                 dict(claim.progress), fast=True)
+    return _Work(
+        claim.id,
+        claim.workspace_id,
+        claim.channel_id,
+        network,
+        str(claim.state),
+        adapter,
+        access,
+        request,
+        dict(claim.progress),
+        fast=True,
+    )
 
 
 # Hot-path statements, written out: the ORM's per-statement cost is most of the engine's CPU.
@@ -659,7 +769,9 @@ _START_TARGET = (
     "RETURNING id, attempts"
 )
 _EVENT_COLUMNS = f"INSERT INTO {_E} (target_id, at, from_state, to_state, cause, actor)"
-_ATTEMPT_COLUMNS = f"INSERT INTO {_A} (target_id, number, worker, started_at, finished_at, outcome, message, excerpt)"
+_ATTEMPT_COLUMNS = (
+    f"INSERT INTO {_A} (target_id, number, worker, started_at, finished_at, outcome, message, excerpt)"
+)
 _CLOSE_ATTEMPT = (
     f"UPDATE {_A} SET finished_at = %(at)s, outcome = %(outcome)s, message = %(message)s, excerpt = %(excerpt)s "  # noqa: S608
     "WHERE id = %(attempt)s"
@@ -680,9 +792,17 @@ def _start_fast(work: _Work, worker_id: str, note: str) -> bool:
     atomically, *before* the call; the update's condition re-checks what the snapshot said
     (still scheduled and due, lease ours and live, channel active). False: it did not hold,
     nothing was written."""
-    params = {"at": _db_time(clock.now()), "id": work.target_id, "from": TargetState.SCHEDULED,
-              "to": TargetState.PUBLISHING, "owner": worker_id, "active": Channel.Status.ACTIVE,
-              "cause": note[:300], "actor": worker_id[:200], "worker": worker_id[:80]}
+    params = {
+        "at": _db_time(clock.now()),
+        "id": work.target_id,
+        "from": TargetState.SCHEDULED,
+        "to": TargetState.PUBLISHING,
+        "owner": worker_id,
+        "active": Channel.Status.ACTIVE,
+        "cause": note[:300],
+        "actor": worker_id[:200],
+        "worker": worker_id[:80],
+    }
     if _one_statement():
         with connection.cursor() as cursor:
             cursor.execute(
@@ -701,9 +821,13 @@ def _start_fast(work: _Work, worker_id: str, note: str) -> bool:
         row = cursor.fetchone()
         if row is None:
             return False
-        cursor.execute(f"{_EVENT_COLUMNS} VALUES (%(id)s, %(at)s, %(from)s, %(to)s, %(cause)s, %(actor)s)", params)
+        cursor.execute(
+            f"{_EVENT_COLUMNS} VALUES (%(id)s, %(at)s, %(from)s, %(to)s, %(cause)s, %(actor)s)", params
+        )
         params["number"] = int(row[1])
-        cursor.execute(f"{_ATTEMPT_COLUMNS} VALUES (%(id)s, %(number)s, %(worker)s, %(at)s, NULL, '', '', '')", params)
+        cursor.execute(
+            f"{_ATTEMPT_COLUMNS} VALUES (%(id)s, %(number)s, %(worker)s, %(at)s, NULL, '', '', '')", params
+        )
         work.attempt_id = int(cursor.lastrowid)
     return True
 
@@ -712,10 +836,19 @@ def _published_fast(work: _Work, published: Published, cause: str, outcome: str,
     """Close the attempt, mark the target published and record the transition, atomically; the
     target part only when it is still ``publishing`` (else False, and the caller settles it
     under the lock; the attempt is closed either way)."""
-    params = {"at": _db_time(clock.now()), "id": work.target_id, "from": TargetState.PUBLISHING,
-              "to": TargetState.PUBLISHED, "attempt": work.attempt_id, "outcome": outcome[:32],
-              "message": message[:500], "excerpt": redact(published.excerpt)[:2000],
-              "remote_id": published.remote_id[:200], "remote_url": (published.url or "")[:500], "cause": cause[:300]}
+    params = {
+        "at": _db_time(clock.now()),
+        "id": work.target_id,
+        "from": TargetState.PUBLISHING,
+        "to": TargetState.PUBLISHED,
+        "attempt": work.attempt_id,
+        "outcome": outcome[:32],
+        "message": message[:500],
+        "excerpt": redact(published.excerpt)[:2000],
+        "remote_id": published.remote_id[:200],
+        "remote_url": (published.url or "")[:500],
+        "cause": cause[:300],
+    }
     if _one_statement():
         with connection.cursor() as cursor:
             cursor.execute(
@@ -761,7 +894,11 @@ def _send(work: _Work, worker_id: str, note: str) -> str:
         # A bug (ours or the adapter's) after the request may have gone out: the outcome is
         # unknown, so treat it like one rather than retrying blindly.
         log.exception("adapter %s crashed publishing target %s", work.network, work.target_id)
-        return _record_error(work, worker_id, UnknownOutcome(f"Rupor hit an internal error while publishing: {type(exc).__name__}"))
+        return _record_error(
+            work,
+            worker_id,
+            UnknownOutcome(f"Rupor hit an internal error while publishing: {type(exc).__name__}"),
+        )
     return _record_success(work, worker_id, published)
 
 
@@ -783,7 +920,9 @@ def _stored_progress(target_id: int) -> dict[str, Any]:
 
 def _record_success(work: _Work, worker_id: str, published: Published, cause: str = "published") -> str:
     outcome = "waiting" if published.waiting_on_platform else "published"
-    message = "Published." if not published.waiting_on_platform else "Sent; the network is still processing it."
+    message = (
+        "Published." if not published.waiting_on_platform else "Sent; the network is still processing it."
+    )
     if not published.waiting_on_platform:
         if _published_fast(work, published, cause, outcome, message):
             return str(TargetState.PUBLISHED)
@@ -809,8 +948,13 @@ def _record_success(work: _Work, worker_id: str, published: Published, cause: st
 
 def _retry_or_fail(target: PublicationTarget, exc: NetworkError, worker_id: str) -> None:
     if target.attempts >= POLICY.max_attempts:
-        _finish(target, TargetState.FAILED, f"gave up after {target.attempts} attempts", kind=exc.kind,
-                message=f"Gave up after {target.attempts} attempts. Last error: {exc.message}")
+        _finish(
+            target,
+            TargetState.FAILED,
+            f"gave up after {target.attempts} attempts",
+            kind=exc.kind,
+            message=f"Gave up after {target.attempts} attempts. Last error: {exc.message}",
+        )
         return
     delay = _backoff(target.attempts, exc.retry_after if isinstance(exc, RateLimited) else None)
     if target.state != TargetState.SCHEDULED:
@@ -825,7 +969,9 @@ def _retry_or_fail(target: PublicationTarget, exc: NetworkError, worker_id: str)
 def _record_error(work: _Work, worker_id: str, exc: NetworkError) -> str:
     _close_attempt(work.attempt_id, exc.kind, exc.message, exc.excerpt)
     if isinstance(exc, RateLimited):
-        ratelimit.penalize(list(work.adapter.rate_limits(work.access, work.request.content)), exc.retry_after or 1.0)
+        ratelimit.penalize(
+            list(work.adapter.rate_limits(work.access, work.request.content)), exc.retry_after or 1.0
+        )
     with _locked(work.target_id) as target:
         if target is None:
             return "gone"
@@ -833,10 +979,17 @@ def _record_error(work: _Work, worker_id: str, exc: NetworkError) -> str:
             return str(target.state)  # another worker took over; it decides
         if isinstance(exc, Duplicate):
             if exc.remote_id:
-                _mark_published(target, Published(remote_id=exc.remote_id), "the network already has this post")
+                _mark_published(
+                    target, Published(remote_id=exc.remote_id), "the network already has this post"
+                )
             else:
-                _finish(target, TargetState.UNCONFIRMED, "the network says it already has this post",
-                        kind=exc.kind, message=exc.message)
+                _finish(
+                    target,
+                    TargetState.UNCONFIRMED,
+                    "the network says it already has this post",
+                    kind=exc.kind,
+                    message=exc.message,
+                )
         elif isinstance(exc, UnknownOutcome) or not exc.nothing_happened:
             _unknown(target, work, exc, worker_id)
         elif isinstance(exc, AuthExpired):
@@ -845,7 +998,9 @@ def _record_error(work: _Work, worker_id: str, exc: NetworkError) -> str:
         elif isinstance(exc, RateLimited | Transient | MediaProcessing):
             _retry_or_fail(target, exc, worker_id)
         else:  # Rejected, NotSupported and anything else known to have had no effect
-            _finish(target, TargetState.FAILED, "the network refused the post", kind=exc.kind, message=exc.message)
+            _finish(
+                target, TargetState.FAILED, "the network refused the post", kind=exc.kind, message=exc.message
+            )
         return str(target.state)
 
 
@@ -853,8 +1008,13 @@ def _unknown(target: PublicationTarget, work: _Work, exc: NetworkError, worker_i
     """The request may have gone out. Keep the target ``publishing`` under a short lease so
     that it is reconciled a little later (by any worker)."""
     if target.attempts >= POLICY.max_attempts:
-        _finish(target, TargetState.UNCONFIRMED, "outcome unknown after the last attempt", kind=exc.kind,
-                message=f"{exc.message} Rupor cannot tell whether the post went out; please check the channel.")
+        _finish(
+            target,
+            TargetState.UNCONFIRMED,
+            "outcome unknown after the last attempt",
+            kind=exc.kind,
+            message=f"{exc.message} Rupor cannot tell whether the post went out; please check the channel.",
+        )
         return
     if target.state != TargetState.PUBLISHING:
         transition(target, TargetState.PUBLISHING, "outcome unknown; will check", worker_id)
@@ -885,11 +1045,15 @@ def _reconcile(work: _Work, worker_id: str) -> str:
         with _locked(work.target_id) as target:
             if target is None or target.state != TargetState.PUBLISHING:
                 return "gone" if target is None else str(target.state)
-            _finish(target, TargetState.UNCONFIRMED, "outcome unknown and the network cannot be searched",
-                    kind=UnknownOutcome.kind,
-                    message=(target.error_message + " " if target.error_message else "")
-                    + "The network does not let Rupor check whether the post went out: please look at the channel "
-                    "and choose “it is there” or “publish again”.")
+            _finish(
+                target,
+                TargetState.UNCONFIRMED,
+                "outcome unknown and the network cannot be searched",
+                kind=UnknownOutcome.kind,
+                message=(target.error_message + " " if target.error_message else "")
+                + "The network does not let Rupor check whether the post went out: please look at the channel "
+                "and choose “it is there” or “publish again”.",
+            )
             return str(target.state)
     except NetworkError as exc:
         with _locked(work.target_id) as target:
@@ -899,11 +1063,18 @@ def _reconcile(work: _Work, worker_id: str) -> str:
                 channels.needs_reconnect(target.channel_id, exc.message)
             target.attempts = attempts + 1  # a lookup counts against the bound too
             if target.attempts >= POLICY.max_attempts or isinstance(exc, Rejected):
-                _finish(target, TargetState.UNCONFIRMED, "could not check whether the post went out",
-                        kind=UnknownOutcome.kind, message=f"Rupor could not check whether the post went out: {exc.message}")
+                _finish(
+                    target,
+                    TargetState.UNCONFIRMED,
+                    "could not check whether the post went out",
+                    kind=UnknownOutcome.kind,
+                    message=f"Rupor could not check whether the post went out: {exc.message}",
+                )
             else:
                 target.lease_owner = ""
-                target.lease_expires_at = clock.now() + dt.timedelta(seconds=_backoff(target.attempts, exc.retry_after))
+                target.lease_expires_at = clock.now() + dt.timedelta(
+                    seconds=_backoff(target.attempts, exc.retry_after)
+                )
                 target.save()
             return str(target.state)
     if found is not None:
@@ -929,7 +1100,8 @@ def _complete_waiting(work: _Work, worker_id: str) -> str:
             still_working = isinstance(exc, MediaProcessing | Transient | RateLimited | UnknownOutcome)
             if still_working and target.attempts < POLICY.max_attempts + POLICY.waiting_max_polls:
                 target.next_attempt_at = clock.now() + dt.timedelta(
-                    seconds=max(POLICY.waiting_poll_s, exc.retry_after or 0.0))
+                    seconds=max(POLICY.waiting_poll_s, exc.retry_after or 0.0)
+                )
                 target.error_kind, target.error_message = exc.kind, exc.message[:500]
                 _release(target)
                 target.save()
@@ -939,8 +1111,13 @@ def _complete_waiting(work: _Work, worker_id: str) -> str:
                 target.save()
                 channels.needs_reconnect(target.channel_id, exc.message)
             else:
-                _finish(target, TargetState.FAILED, "the network did not finish the post", kind=exc.kind,
-                        message=exc.message)
+                _finish(
+                    target,
+                    TargetState.FAILED,
+                    "the network did not finish the post",
+                    kind=exc.kind,
+                    message=exc.message,
+                )
             return str(target.state)
     return _record_success(work, worker_id, published, "the network finished the post")
 
@@ -955,7 +1132,9 @@ def _edit_settled(target: PublicationTarget, cause: str, *, kind: str = "", mess
     _release(target)
     target.next_attempt_at = None
     target.error_kind = kind[:32]
-    target.error_message = (f"The edit did not go out; the post on the network is unchanged. {message}" if kind else "")[:500]
+    target.error_message = (
+        f"The edit did not go out; the post on the network is unchanged. {message}" if kind else ""
+    )[:500]
     target.updated_at = clock.now()
     target.save()
     if kind:
@@ -976,7 +1155,9 @@ def _edit(work: _Work, worker_id: str) -> str:
         target.save()
         remote_id = target.remote_id
         tries = target.attempts - int((target.progress or {}).get("edit_from", 0))
-        work.attempt_id = Attempt.objects.create(target=target, number=target.attempts, worker=worker_id[:80]).pk
+        work.attempt_id = Attempt.objects.create(
+            target=target, number=target.attempts, worker=worker_id[:80]
+        ).pk
     try:
         work.adapter.edit(work.access, remote_id, work.request.content)
     except NetworkError as exc:
@@ -993,13 +1174,17 @@ def _edit(work: _Work, worker_id: str) -> str:
             return str(target.state)
     _close_attempt(work.attempt_id, error.kind, error.message, error.excerpt)
     if isinstance(error, RateLimited):
-        ratelimit.penalize(list(work.adapter.rate_limits(work.access, work.request.content)), error.retry_after or 1.0)
+        ratelimit.penalize(
+            list(work.adapter.rate_limits(work.access, work.request.content)), error.retry_after or 1.0
+        )
     with _locked(work.target_id) as target:
         if target is None or target.state != TargetState.EDITING:
             return "gone" if target is None else str(target.state)
         # An edit replaces the post's content with the same content each time: repeating it after
         # an unknown outcome is as safe as after a known failure.
-        retryable = isinstance(error, RateLimited | Transient | MediaProcessing | UnknownOutcome | AuthExpired)
+        retryable = isinstance(
+            error, RateLimited | Transient | MediaProcessing | UnknownOutcome | AuthExpired
+        )
         if retryable and tries < POLICY.max_attempts:
             if isinstance(error, AuthExpired):
                 channels.needs_reconnect(target.channel_id, error.message)
@@ -1031,28 +1216,60 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
     due = Q(state=TargetState.SCHEDULED, next_attempt_at__lte=now) & (
         Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
     )
-    for target_id in PublicationTarget.objects.filter(due, channel__status=Channel.Status.RECONNECT).values_list("pk", flat=True)[:500]:
+    for target_id in PublicationTarget.objects.filter(
+        due, channel__status=Channel.Status.RECONNECT
+    ).values_list("pk", flat=True)[:500]:
         with _locked(target_id, related=True) as target:
-            if target is not None and target.state == TargetState.SCHEDULED and (target.lease_expires_at is None or target.lease_expires_at < now):
-                _finish(target, TargetState.HELD, "channel needs reconnecting", kind=AuthExpired.kind,
-                        message=target.channel.status_message or "The channel needs reconnecting.")
+            if (
+                target is not None
+                and target.state == TargetState.SCHEDULED
+                and (target.lease_expires_at is None or target.lease_expires_at < now)
+            ):
+                _finish(
+                    target,
+                    TargetState.HELD,
+                    "channel needs reconnecting",
+                    kind=AuthExpired.kind,
+                    message=target.channel.status_message or "The channel needs reconnecting.",
+                )
                 counts["held"] += 1
-    for target_id in PublicationTarget.objects.filter(due, channel__status=Channel.Status.ARCHIVED).values_list("pk", flat=True)[:500]:
+    for target_id in PublicationTarget.objects.filter(
+        due, channel__status=Channel.Status.ARCHIVED
+    ).values_list("pk", flat=True)[:500]:
         with _locked(target_id) as target:
             if target is not None and target.state == TargetState.SCHEDULED:
-                _finish(target, TargetState.CANCELLED, "channel removed", kind="cancelled", message="The channel was removed.")
+                _finish(
+                    target,
+                    TargetState.CANCELLED,
+                    "channel removed",
+                    kind="cancelled",
+                    message="The channel was removed.",
+                )
                 counts["cancelled"] += 1
     # Missed: only consider targets whose due time is older than the smallest possible window.
-    candidates = PublicationTarget.objects.filter(due, publish_late=False, due_at__lt=now).exclude(
-        channel__status=Channel.Status.ACTIVE
-    ).select_related("workspace").only("pk", "due_at", "workspace__late_window_minutes")[:500]
+    candidates = (
+        PublicationTarget.objects.filter(due, publish_late=False, due_at__lt=now)
+        .exclude(channel__status=Channel.Status.ACTIVE)
+        .select_related("workspace")
+        .only("pk", "due_at", "workspace__late_window_minutes")[:500]
+    )
     for candidate in candidates:
-        if candidate.due_at and now > candidate.due_at + dt.timedelta(minutes=candidate.workspace.late_window_minutes):
+        if candidate.due_at and now > candidate.due_at + dt.timedelta(
+            minutes=candidate.workspace.late_window_minutes
+        ):
             with _locked(candidate.pk, related=True) as target:
-                if target is not None and target.state == TargetState.SCHEDULED and _late(target, now) and (
-                    target.lease_expires_at is None or target.lease_expires_at < now
+                if (
+                    target is not None
+                    and target.state == TargetState.SCHEDULED
+                    and _late(target, now)
+                    and (target.lease_expires_at is None or target.lease_expires_at < now)
                 ):
-                    _finish(target, TargetState.MISSED, "not published within the late window", kind="missed",
-                            message="The channel was paused or unavailable when this post was due, so it was not posted late.")
+                    _finish(
+                        target,
+                        TargetState.MISSED,
+                        "not published within the late window",
+                        kind="missed",
+                        message="The channel was paused or unavailable when this post was due, so it was not posted late.",
+                    )
                     counts["missed"] += 1
     return counts

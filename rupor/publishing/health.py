@@ -73,28 +73,42 @@ def health_snapshot(workspace_id: int | None = None) -> HealthSnapshot:
         targets = targets.filter(workspace_id=workspace_id)
         attempts = attempts.filter(target__workspace_id=workspace_id)
     workers = tuple(
-        WorkerView(w.worker_id, w.hostname, w.pid, w.started_at, w.seen_at, w.in_flight, w.done,
-                   w.stopped_at is None and now - w.seen_at <= ALIVE_WITHIN)
+        WorkerView(
+            w.worker_id,
+            w.hostname,
+            w.pid,
+            w.started_at,
+            w.seen_at,
+            w.in_flight,
+            w.done,
+            w.stopped_at is None and now - w.seen_at <= ALIVE_WITHIN,
+        )
         for w in WorkerHeartbeat.objects.filter(seen_at__gte=since)[:100]
     )
     due = targets.filter(state=TargetState.SCHEDULED, next_attempt_at__lte=now)
     oldest = due.order_by("due_at").values_list("due_at", flat=True).first()
     lateness = [
         max(0.0, (published - due_at).total_seconds())
-        for due_at, published in targets.filter(state=TargetState.PUBLISHED, published_at__gte=since, due_at__isnull=False)
-        .values_list("due_at", "published_at")[:100_000]
+        for due_at, published in targets.filter(
+            state=TargetState.PUBLISHED, published_at__gte=since, due_at__isnull=False
+        ).values_list("due_at", "published_at")[:100_000]
         if published is not None and due_at is not None
     ]
     failures = {
         row["channel__network"]: row["n"]
         for row in targets.filter(
-            Q(state__in=[TargetState.FAILED, TargetState.MISSED, TargetState.UNCONFIRMED]), updated_at__gte=since
-        ).values("channel__network").annotate(n=Count("id"))
+            Q(state__in=[TargetState.FAILED, TargetState.MISSED, TargetState.UNCONFIRMED]),
+            updated_at__gte=since,
+        )
+        .values("channel__network")
+        .annotate(n=Count("id"))
     }
     errors = {
         row["outcome"]: row["n"]
-        for row in attempts.filter(started_at__gte=since).exclude(outcome__in=["", "published", "waiting"])
-        .values("outcome").annotate(n=Count("id"))
+        for row in attempts.filter(started_at__gte=since)
+        .exclude(outcome__in=["", "published", "waiting"])
+        .values("outcome")
+        .annotate(n=Count("id"))
     }
     counts = {row["state"]: row["n"] for row in targets.values("state").annotate(n=Count("id"))}
     channel_errors = tuple(

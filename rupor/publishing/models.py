@@ -27,14 +27,22 @@ class TargetState(models.TextChoices):
 
 
 ACTIVE_STATES = (TargetState.SCHEDULED, TargetState.PUBLISHING, TargetState.WAITING, TargetState.HELD)
-FINAL_STATES = (TargetState.PUBLISHED, TargetState.FAILED, TargetState.MISSED, TargetState.UNCONFIRMED, TargetState.CANCELLED)
+FINAL_STATES = (
+    TargetState.PUBLISHED,
+    TargetState.FAILED,
+    TargetState.MISSED,
+    TargetState.UNCONFIRMED,
+    TargetState.CANCELLED,
+)
 
 
 class PublicationTarget(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="targets")
     variant = models.OneToOneField(PostVariant, on_delete=models.CASCADE, related_name="target")
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="targets")
-    state = models.CharField(max_length=16, choices=TargetState.choices, default=TargetState.DRAFT, db_index=True)
+    state = models.CharField(
+        max_length=16, choices=TargetState.choices, default=TargetState.DRAFT, db_index=True
+    )
     due_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=64, unique=True)

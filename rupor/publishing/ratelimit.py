@@ -105,8 +105,10 @@ class DatabaseBackend:
 
         table = RateBucket._meta.db_table
         key = connection.ops.quote_name("key")
-        sql = (f"UPDATE {table} SET tat = (CASE WHEN tat < %s THEN %s ELSE tat END) + %s "  # noqa: S608 - constants only
-               f"WHERE {key} = %s AND tat <= %s")
+        sql = (
+            f"UPDATE {table} SET tat = (CASE WHEN tat < %s THEN %s ELSE tat END) + %s "  # noqa: S608 - constants only
+            f"WHERE {key} = %s AND tat <= %s"
+        )
         for _ in range(3):
             try:
                 with transaction.atomic(), connection.cursor() as cursor:
@@ -121,7 +123,9 @@ class DatabaseBackend:
             missing = [c.key for c in charges if c.key not in tat]
             if missing:
                 # First use of a bucket: create it, then try again.
-                RateBucket.objects.bulk_create([RateBucket(key=k, tat=0.0) for k in missing], ignore_conflicts=True)
+                RateBucket.objects.bulk_create(
+                    [RateBucket(key=k, tat=0.0) for k in missing], ignore_conflicts=True
+                )
                 continue
             wait = max(tat[c.key] - now for c in charges)
             if wait > 0:
@@ -136,7 +140,9 @@ class DatabaseBackend:
         from rupor.publishing.models import RateBucket
 
         with transaction.atomic():
-            RateBucket.objects.bulk_create([RateBucket(key=k, tat=until) for k in keys], ignore_conflicts=True)
+            RateBucket.objects.bulk_create(
+                [RateBucket(key=k, tat=until) for k in keys], ignore_conflicts=True
+            )
             RateBucket.objects.filter(key__in=keys).update(
                 tat=Case(When(tat__lt=until, then=Value(until)), default=F("tat"))
             )

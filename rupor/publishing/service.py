@@ -100,8 +100,9 @@ def publication_statuses(groups: Mapping[int, Iterable[int]]) -> dict[int, str |
     """
     wanted = {key: list(ids) for key, ids in groups.items()}
     states: dict[int, str] = dict(
-        PublicationTarget.objects.filter(variant_id__in=[v for ids in wanted.values() for v in ids])
-        .values_list("variant_id", "state")
+        PublicationTarget.objects.filter(
+            variant_id__in=[v for ids in wanted.values() for v in ids]
+        ).values_list("variant_id", "state")
     )
     return {key: derive_status(states[v] for v in ids if v in states) for key, ids in wanted.items()}
 
@@ -119,7 +120,9 @@ def started_variant_ids(workspace_id: int) -> list[int]:
 def published_variants(variant_ids: list[int]) -> dict[int, str]:
     """Variant id → remote id of those of ``variant_ids`` that are on their network."""
     return dict(
-        PublicationTarget.objects.filter(variant_id__in=variant_ids, state__in=_OUT).values_list("variant_id", "remote_id")
+        PublicationTarget.objects.filter(variant_id__in=variant_ids, state__in=_OUT).values_list(
+            "variant_id", "remote_id"
+        )
     )
 
 
@@ -134,7 +137,9 @@ def request_edits(variant_ids: list[int], *, actor: str = "") -> int:
     """
     count = 0
     now = clock.now()
-    for target in PublicationTarget.objects.select_for_update().filter(variant_id__in=variant_ids, state__in=_OUT):
+    for target in PublicationTarget.objects.select_for_update().filter(
+        variant_id__in=variant_ids, state__in=_OUT
+    ):
         if target.state == TargetState.PUBLISHED:
             transition(target, TargetState.EDITING, "edit requested", actor)
             # Edit attempts are bounded on their own; publishing's count stays as it was.
@@ -152,7 +157,9 @@ def new_idempotency_key() -> str:
 
 def transition(target: PublicationTarget, to_state: str, cause: str, actor: str = "") -> None:
     """Record a state change (the caller saves the target in the same transaction)."""
-    TargetEvent.objects.create(target=target, from_state=target.state, to_state=to_state, cause=cause[:300], actor=actor[:200])
+    TargetEvent.objects.create(
+        target=target, from_state=target.state, to_state=to_state, cause=cause[:300], actor=actor[:200]
+    )
     target.state = to_state
     target.updated_at = clock.now()
 
@@ -174,17 +181,30 @@ def sync_targets(
     not, targets that have not started yet go back to draft. Targets that are publishing or done
     are never touched here.
     """
-    existing = {t.variant_id: t for t in PublicationTarget.objects.select_for_update().filter(variant_id__in=[v.variant_id for v in variants])}
+    existing = {
+        t.variant_id: t
+        for t in PublicationTarget.objects.select_for_update().filter(
+            variant_id__in=[v.variant_id for v in variants]
+        )
+    }
     for plan in variants:
         target = existing.get(plan.variant_id)
         if target is None:
             target = PublicationTarget(
-                workspace_id=workspace_id, variant_id=plan.variant_id, channel_id=plan.channel_id,
-                state=TargetState.DRAFT, idempotency_key=new_idempotency_key(),
+                workspace_id=workspace_id,
+                variant_id=plan.variant_id,
+                channel_id=plan.channel_id,
+                state=TargetState.DRAFT,
+                idempotency_key=new_idempotency_key(),
             )
             target.save()
-        if target.state in (TargetState.PUBLISHING, TargetState.WAITING, TargetState.PUBLISHED, TargetState.EDITING,
-                            TargetState.UNCONFIRMED):
+        if target.state in (
+            TargetState.PUBLISHING,
+            TargetState.WAITING,
+            TargetState.PUBLISHED,
+            TargetState.EDITING,
+            TargetState.UNCONFIRMED,
+        ):
             continue
         if scheduled and due_at is not None:
             if target.state != TargetState.SCHEDULED or target.due_at != due_at:
@@ -205,7 +225,13 @@ def sync_targets(
 @transaction.atomic
 def cancel_targets(variant_ids: list[int], *, actor: str = "") -> None:
     for target in PublicationTarget.objects.select_for_update().filter(variant_id__in=variant_ids):
-        if target.state in (TargetState.DRAFT, TargetState.SCHEDULED, TargetState.HELD, TargetState.FAILED, TargetState.MISSED):
+        if target.state in (
+            TargetState.DRAFT,
+            TargetState.SCHEDULED,
+            TargetState.HELD,
+            TargetState.FAILED,
+            TargetState.MISSED,
+        ):
             transition(target, TargetState.CANCELLED, "cancelled", actor)
             target.next_attempt_at = None
             target.save()
@@ -215,8 +241,13 @@ def has_started(variant_ids: list[int]) -> bool:
     """True when any of these variants is being or has been published (then it cannot be deleted silently)."""
     return PublicationTarget.objects.filter(
         variant_id__in=variant_ids,
-        state__in=[TargetState.PUBLISHING, TargetState.WAITING, TargetState.PUBLISHED, TargetState.EDITING,
-                   TargetState.UNCONFIRMED],
+        state__in=[
+            TargetState.PUBLISHING,
+            TargetState.WAITING,
+            TargetState.PUBLISHED,
+            TargetState.EDITING,
+            TargetState.UNCONFIRMED,
+        ],
     ).exists()
 
 
@@ -225,8 +256,17 @@ def summaries(variant_ids: list[int]) -> dict[int, TargetSummary]:
     out: dict[int, TargetSummary] = {}
     for t in PublicationTarget.objects.filter(variant_id__in=variant_ids):
         out[t.variant_id] = TargetSummary(
-            t.pk, t.variant_id, t.channel_id, t.state, t.due_at, t.attempts, t.remote_id, t.remote_url,
-            t.published_at, t.error_kind, t.error_message,
+            t.pk,
+            t.variant_id,
+            t.channel_id,
+            t.state,
+            t.due_at,
+            t.attempts,
+            t.remote_id,
+            t.remote_url,
+            t.published_at,
+            t.error_kind,
+            t.error_message,
         )
     return out
 
@@ -247,7 +287,9 @@ def release_held(channel_id: int, *, actor: str = "") -> int:
     """
     released = 0
     now = clock.now()
-    for target in PublicationTarget.objects.select_for_update().filter(channel_id=channel_id, state=TargetState.HELD):
+    for target in PublicationTarget.objects.select_for_update().filter(
+        channel_id=channel_id, state=TargetState.HELD
+    ):
         transition(target, TargetState.SCHEDULED, "channel reconnected", actor)
         target.next_attempt_at = max(target.due_at or now, now)
         if target.due_at is not None and target.due_at < now:
@@ -285,7 +327,9 @@ def _reschedule_now(target: PublicationTarget, cause: str, actor: str, *, late: 
 def retry_failed(workspace_id: int, target_ids: list[int] | None = None, *, actor: str = "") -> int:
     """Bulk "retry failed" after a fix: failed targets go out again now (with the same
     idempotency key). Returns how many were rescheduled."""
-    qs = PublicationTarget.objects.select_for_update().filter(workspace_id=workspace_id, state=TargetState.FAILED)
+    qs = PublicationTarget.objects.select_for_update().filter(
+        workspace_id=workspace_id, state=TargetState.FAILED
+    )
     if target_ids is not None:
         qs = qs.filter(pk__in=target_ids)
     count = 0
@@ -368,8 +412,17 @@ def history(target_id: int) -> TargetHistory | None:
     if t is None:
         return None
     summary = TargetSummary(
-        t.pk, t.variant_id, t.channel_id, t.state, t.due_at, t.attempts, t.remote_id, t.remote_url,
-        t.published_at, t.error_kind, t.error_message,
+        t.pk,
+        t.variant_id,
+        t.channel_id,
+        t.state,
+        t.due_at,
+        t.attempts,
+        t.remote_id,
+        t.remote_url,
+        t.published_at,
+        t.error_kind,
+        t.error_message,
     )
     attempts = tuple(
         AttemptView(a.number, a.worker, a.started_at, a.finished_at, a.outcome, a.message, a.excerpt)

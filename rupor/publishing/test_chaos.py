@@ -31,8 +31,15 @@ from rupor.publishing.models import Attempt, PublicationTarget, TargetState
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 NETWORKS = ("vk", "telegram", "ok")
-FAULTS = {"p_5xx": 0.03, "p_429": 0.03, "p_reset": 0.02, "p_timeout_after": 0.02, "p_reset_after": 0.02,
-          "hang_s": 1.0, "latency_ms": [0, 5]}
+FAULTS = {
+    "p_5xx": 0.03,
+    "p_429": 0.03,
+    "p_reset": 0.02,
+    "p_timeout_after": 0.02,
+    "p_reset_after": 0.02,
+    "hang_s": 1.0,
+    "latency_ms": [0, 5],
+}
 ROOT = Path(__file__).resolve().parents[2]
 LOG = Path(os.environ.get("RUPOR_HOME", "/tmp")) / "chaos-workers.log"
 
@@ -42,13 +49,34 @@ def _spawn(db_name: str, index: int) -> subprocess.Popen[bytes]:
     # under kills and faults, and the injected 429s still exercise the rate-limited path.
     # Rate-limit sharing has its own tests in test_engine.py and bench/publish.py.
     env = dict(os.environ)
-    env.update(RUPOR_LEASE_S="2", RUPOR_WORKER_POLL_S="0.05", RUPOR_ALLOW_PRIVATE_URLS="127.0.0.1",
-               RUPOR_LOG_LEVEL="ERROR")
+    env.update(
+        RUPOR_LEASE_S="2",
+        RUPOR_WORKER_POLL_S="0.05",
+        RUPOR_ALLOW_PRIVATE_URLS="127.0.0.1",
+        RUPOR_LOG_LEVEL="ERROR",
+    )
     return subprocess.Popen(
-        [sys.executable, "-m", "rupor.publishing", "--database-name", db_name, "--concurrency", "4",
-         "--retry-base", "0.2", "--reconcile-delay", "0.5", "--rate-limits", "off",
-         "--worker-id", f"chaos-{index}"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=LOG.open("ab"),
+        [
+            sys.executable,
+            "-m",
+            "rupor.publishing",
+            "--database-name",
+            db_name,
+            "--concurrency",
+            "4",
+            "--retry-base",
+            "0.2",
+            "--reconcile-delay",
+            "0.5",
+            "--rate-limits",
+            "off",
+            "--worker-id",
+            f"chaos-{index}",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=LOG.open("ab"),
     )
 
 
@@ -62,8 +90,13 @@ def test_chaos_exactly_once_under_sigkill_and_faults():
         texts: dict[int, tuple[str, str]] = {}
         for network, mod in modules.items():
             access = mod.channel_for(emulators[network])
-            access = type(access)(access.network, access.remote_id, access.credentials, access.base_url,
-                                  {**access.settings, "timeout": 0.5, "pace": False})
+            access = type(access)(
+                access.network,
+                access.remote_id,
+                access.credentials,
+                access.base_url,
+                {**access.settings, "timeout": 0.5, "pace": False},
+            )
             ch = pt.channel(pt.workspace(f"chaos {network}", late_window_minutes=60), access)
             ids = pt.bulk_schedule([ch], per_network, clock.now(), f"chaos{run}{network}")
             for i, target_id in enumerate(ids):
@@ -75,7 +108,9 @@ def test_chaos_exactly_once_under_sigkill_and_faults():
             texts[target_id] = (network, marked)
         for emulator in emulators.values():
             with http.client(base_url=emulator.url, timeout=5) as client:
-                client.post("/_emulator/faults", json={**FAULTS, "seed": rng.randrange(1000)}).raise_for_status()
+                client.post(
+                    "/_emulator/faults", json={**FAULTS, "seed": rng.randrange(1000)}
+                ).raise_for_status()
 
         db_name = connection.settings_dict["NAME"]
         workers = [_spawn(db_name, i) for i in range(3)]
@@ -96,9 +131,18 @@ def test_chaos_exactly_once_under_sigkill_and_faults():
                 for emulator in emulators.values():
                     with http.client(base_url=emulator.url, timeout=5) as client:
                         client.delete("/_emulator/faults")
-            active = PublicationTarget.objects.filter(pk__in=list(texts)).exclude(
-                state__in=[TargetState.PUBLISHED, TargetState.FAILED, TargetState.UNCONFIRMED, TargetState.MISSED]
-            ).count()
+            active = (
+                PublicationTarget.objects.filter(pk__in=list(texts))
+                .exclude(
+                    state__in=[
+                        TargetState.PUBLISHED,
+                        TargetState.FAILED,
+                        TargetState.UNCONFIRMED,
+                        TargetState.MISSED,
+                    ]
+                )
+                .count()
+            )
             if active == 0 and time.monotonic() > chaos_until:
                 break
         for w in workers:
@@ -111,7 +155,11 @@ def test_chaos_exactly_once_under_sigkill_and_faults():
 
         assert kills >= 3
         targets = {t.pk: t for t in PublicationTarget.objects.filter(pk__in=list(texts))}
-        lost = [t.pk for t in targets.values() if t.state not in (TargetState.PUBLISHED, TargetState.FAILED, TargetState.UNCONFIRMED)]
+        lost = [
+            t.pk
+            for t in targets.values()
+            if t.state not in (TargetState.PUBLISHED, TargetState.FAILED, TargetState.UNCONFIRMED)
+        ]
         assert lost == [], f"targets left unfinished: {lost[:10]} ({len(lost)})"
         duplicates: dict[str, int] = {}
         resent_unknown = 0
@@ -124,7 +172,9 @@ def test_chaos_exactly_once_under_sigkill_and_faults():
             if count > 1:
                 duplicates[network] = duplicates.get(network, 0) + 1
             if t.state == TargetState.PUBLISHED:
-                assert count == 1, f"{network} target {target_id} is published but the network has {count} posts"
+                assert count == 1, (
+                    f"{network} target {target_id} is published but the network has {count} posts"
+                )
             elif t.state == TargetState.FAILED:
                 assert t.error_message, "a failed target says why"
                 assert count == 0, f"{network} target {target_id} failed but the network has {count} posts"
@@ -140,7 +190,9 @@ def test_chaos_exactly_once_under_sigkill_and_faults():
         outcomes: dict[str, int] = {}
         for outcome in Attempt.objects.filter(target_id__in=list(texts)).values_list("outcome", flat=True):
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
-        print(f"chaos: {len(texts)} targets, {kills} kills, states {summary}, attempts {outcomes}, injected {injected}")
+        print(
+            f"chaos: {len(texts)} targets, {kills} kills, states {summary}, attempts {outcomes}, injected {injected}"
+        )
         assert duplicates == {}, f"duplicates: {duplicates}; summary {summary}"
         assert resent_unknown == 0
         # The faults and kills really happened, and unknown outcomes really were met.

@@ -33,8 +33,10 @@ POST_KIND = {"vk": ("post_created", "post_published"), "telegram": ("message_sen
 
 @pytest.fixture(scope="module")
 def emulators():
-    running = {name: importlib.import_module(f"rupor.networks.{name}.testing").start(rate_limits=False)
-               for name in ("vk", "telegram", "ok")}
+    running = {
+        name: importlib.import_module(f"rupor.networks.{name}.testing").start(rate_limits=False)
+        for name in ("vk", "telegram", "ok")
+    }
     yield running
     for emulator in running.values():
         emulator.stop()
@@ -81,12 +83,14 @@ def test_saving_a_published_post_sends_an_edit_not_a_second_post(emulators, netw
     post_id = target.variant.post_id
     before = _ledger(emulators[network])
     follow = (planning.VariantInput(channel_id=target.channel_id),)  # the variant follows the shared text
-    planning.update_post(actor, post_id, planning.PostInput(text="Better words", variants=follow), {"text", "variants"})
+    planning.update_post(
+        actor, post_id, planning.PostInput(text="Better words", variants=follow), {"text", "variants"}
+    )
     target.refresh_from_db()
     assert target.state == TargetState.EDITING
     target = _settle(target.pk, TargetState.PUBLISHED)
     assert (target.state, target.error_message) == (TargetState.PUBLISHED, "")
-    new = _ledger(emulators[network])[len(before):]
+    new = _ledger(emulators[network])[len(before) :]
     kinds = [e["kind"] for e in new]
     assert EDIT_KIND[network] in kinds
     assert not any(k in POST_KIND[network] for k in kinds)
@@ -102,8 +106,14 @@ def test_ok_cannot_edit_a_published_post_and_nothing_is_saved(emulators):
     target, actor = _published(emulators, "ok")
     post_id = target.variant.post_id
     with pytest.raises(planning.PlanningError) as refused:
-        planning.update_post(actor, post_id, planning.PostInput(
-            text="Other words", variants=(planning.VariantInput(channel_id=target.channel_id),)), {"text", "variants"})
+        planning.update_post(
+            actor,
+            post_id,
+            planning.PostInput(
+                text="Other words", variants=(planning.VariantInput(channel_id=target.channel_id),)
+            ),
+            {"text", "variants"},
+        )
     assert refused.value.status == 409
     assert "cannot change" in refused.value.message
     target.refresh_from_db()
@@ -121,8 +131,12 @@ def test_a_published_post_keeps_its_time(emulators):
     with pytest.raises(planning.PlanningError):
         planning.update_post(actor, post.pk, planning.PostInput(publish_now=True), set())
     # The same time sent back with a change of text (as the composer does) is no change of time.
-    planning.update_post(actor, post.pk, planning.PostInput(text="Kept time", scheduled_at=post.scheduled_at),
-                         {"text", "scheduled_at"})
+    planning.update_post(
+        actor,
+        post.pk,
+        planning.PostInput(text="Kept time", scheduled_at=post.scheduled_at),
+        {"text", "scheduled_at"},
+    )
     assert Post.objects.get(pk=post.pk).scheduled_at == post.scheduled_at
 
 
@@ -135,7 +149,9 @@ def _faults(emulator: RunningEmulator, spec: dict[str, Any]) -> None:
 
 def _edit(target: PublicationTarget, actor: Actor, text: str) -> None:
     follow = (planning.VariantInput(channel_id=target.channel_id),)
-    planning.update_post(actor, target.variant.post_id, planning.PostInput(text=text, variants=follow), {"text", "variants"})
+    planning.update_post(
+        actor, target.variant.post_id, planning.PostInput(text=text, variants=follow), {"text", "variants"}
+    )
 
 
 @pytest.mark.parametrize("kind", ["429", "5xx", "timeout_after"])
@@ -149,13 +165,15 @@ def test_an_edit_is_retried_after_an_error_and_lands_once(emulators, kind):
     assert (target.state, target.error_message) == (TargetState.PUBLISHED, "")
     outcomes = [a.outcome for a in Attempt.objects.filter(target=target)]
     assert outcomes[0] == "published" and outcomes[-1] == "edited" and len(outcomes) >= 3
-    kinds = [e["kind"] for e in _ledger(emulators["vk"])[len(before):]]
+    kinds = [e["kind"] for e in _ledger(emulators["vk"])[len(before) :]]
     assert "post_created" not in kinds and "post_edited" in kinds
 
 
 def test_a_refused_edit_leaves_the_post_published_and_says_why(emulators):
     target, actor = _published(emulators, "vk")
-    registry.adapter("vk").delete(channels.access(target.channel), target.remote_id)  # gone from the wall meanwhile
+    registry.adapter("vk").delete(
+        channels.access(target.channel), target.remote_id
+    )  # gone from the wall meanwhile
     _edit(target, actor, "Too late words")
     target = _settle(target.pk, TargetState.PUBLISHED)
     assert target.state == TargetState.PUBLISHED

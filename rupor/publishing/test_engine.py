@@ -38,7 +38,9 @@ def _setup():
     ratelimit.use(previous)
 
 
-def make(network: str = "scripted", *, late: int = 30, due: dt.datetime | None = None, text: str = "hello", **kw):
+def make(
+    network: str = "scripted", *, late: int = 30, due: dt.datetime | None = None, text: str = "hello", **kw
+):
     ws = pt.workspace(late_window_minutes=late)
     ch = pt.channel(ws, pt.scripted_access(network))
     return pt.schedule(ch, text, due or T0, **kw)
@@ -241,12 +243,15 @@ def _die_mid_call(t: PublicationTarget, *, sent: bool) -> None:
         adapter.ledger.append({"id": "p1", "key": t.idempotency_key, "text": "hello", "upload": None})
 
 
-@pytest.mark.parametrize(("network", "sent", "final", "posts"), [
-    ("scripted", True, TargetState.UNCONFIRMED, 1),
-    ("scripted_idem", True, TargetState.PUBLISHED, 1),
-    ("scripted_search", True, TargetState.PUBLISHED, 1),
-    ("scripted_search", False, TargetState.PUBLISHED, 1),
-])
+@pytest.mark.parametrize(
+    ("network", "sent", "final", "posts"),
+    [
+        ("scripted", True, TargetState.UNCONFIRMED, 1),
+        ("scripted_idem", True, TargetState.PUBLISHED, 1),
+        ("scripted_search", True, TargetState.PUBLISHED, 1),
+        ("scripted_search", False, TargetState.PUBLISHED, 1),
+    ],
+)
 def test_killed_worker_lease_expires_and_target_is_reconciled(network, sent, final, posts):
     t = make(network)
     _die_mid_call(t, sent=sent)
@@ -316,7 +321,9 @@ def test_rescheduled_after_claim_is_not_sent_early():
     t = make()
     assert engine.claim_due_targets("w", 5) == [t.pk]
     later = T0 + dt.timedelta(hours=1)
-    service.sync_targets(t.workspace_id, [service.VariantPlan(t.variant_id, t.channel_id)], scheduled=True, due_at=later)
+    service.sync_targets(
+        t.workspace_id, [service.VariantPlan(t.variant_id, t.channel_id)], scheduled=True, due_at=later
+    )
     assert engine.publish_target(t.pk, "w") == TargetState.SCHEDULED
     assert pt.ScriptedAdapter.ledger == []
 

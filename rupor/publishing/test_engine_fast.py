@@ -67,12 +67,22 @@ def test_a_claimed_batch_publishes_with_few_statements_and_records_everything():
     for target_id in [c.id for c in claims]:
         t = PublicationTarget.objects.get(pk=target_id)
         assert (t.state, t.attempts, t.lease_owner, t.lease_expires_at, t.next_attempt_at) == (
-            TargetState.PUBLISHED, 1, "", None, None)
+            TargetState.PUBLISHED,
+            1,
+            "",
+            None,
+            None,
+        )
         assert t.published_at == T0 and t.remote_id.startswith("p")
         assert _path(target_id) == ["scheduled", "publishing", "published"]
         attempt = Attempt.objects.get(target_id=target_id)
         assert (attempt.number, attempt.worker, attempt.outcome, attempt.started_at, attempt.finished_at) == (
-            1, "w", "published", T0, T0)
+            1,
+            "w",
+            "published",
+            T0,
+            T0,
+        )
     assert len(pt.ScriptedAdapter.ledger) == 11
     assert sorted(ids) == sorted(PublicationTarget.objects.values_list("pk", flat=True))
 
@@ -85,7 +95,9 @@ def test_the_attempt_is_stored_before_the_call():
 
     def spy(self, channel, request, progress):
         row = PublicationTarget.objects.get(pk=t.pk)
-        seen.append((row.state, Attempt.objects.filter(target=row, finished_at__isnull=True).count(), _path(t.pk)))
+        seen.append(
+            (row.state, Attempt.objects.filter(target=row, finished_at__isnull=True).count(), _path(t.pk))
+        )
         return original(self, channel, request, progress)
 
     pt.ScriptedAdapter.publish = spy  # type: ignore[method-assign]
@@ -113,7 +125,9 @@ def test_rescheduled_after_the_claim_is_not_sent_early():
     t = pt.schedule(ch, "hello", T0)
     [claim] = engine.claim_batch("w", 5)
     later = T0 + dt.timedelta(hours=1)
-    service.sync_targets(t.workspace_id, [service.VariantPlan(t.variant_id, t.channel_id)], scheduled=True, due_at=later)
+    service.sync_targets(
+        t.workspace_id, [service.VariantPlan(t.variant_id, t.channel_id)], scheduled=True, due_at=later
+    )
     assert engine.publish_claimed(claim, "w") == TargetState.SCHEDULED
     assert PublicationTarget.objects.get(pk=t.pk).next_attempt_at == later
     assert pt.ScriptedAdapter.ledger == []
@@ -149,7 +163,10 @@ def test_a_lease_lost_between_the_claim_and_the_call_is_left_alone():
     PublicationTarget.objects.filter(pk=t.pk).update(lease_owner="other")
     assert engine.publish_claimed(claim, "slow") == TargetState.SCHEDULED
     assert pt.ScriptedAdapter.ledger == []
-    assert (PublicationTarget.objects.get(pk=t.pk).lease_owner, Attempt.objects.filter(target_id=t.pk).count()) == ("other", 0)
+    assert (
+        PublicationTarget.objects.get(pk=t.pk).lease_owner,
+        Attempt.objects.filter(target_id=t.pk).count(),
+    ) == ("other", 0)
 
 
 def test_content_edited_while_a_claim_waited_is_read_again():
@@ -266,7 +283,9 @@ def test_database_buckets_first_use_by_many_workers_at_once_charges_one():
         barrier = threading.Barrier(4)
         waits: list[float] = []
 
-        def take(limits: list[RateLimit] = limits, barrier: threading.Barrier = barrier, waits: list[float] = waits) -> None:
+        def take(
+            limits: list[RateLimit] = limits, barrier: threading.Barrier = barrier, waits: list[float] = waits
+        ) -> None:
             barrier.wait()
             try:
                 waits.append(ratelimit.try_acquire(limits))

@@ -77,14 +77,21 @@ def settle(ids: list[int], timeout: float = 30.0) -> dict[str, int]:
         time.sleep(0.1)
 
 
-def setup_target(emulators, network: str, access=None, text: str | None = None) -> tuple[PublicationTarget, str]:
+def setup_target(
+    emulators, network: str, access=None, text: str | None = None
+) -> tuple[PublicationTarget, str]:
     mod = _testing(network)
     if network not in emulators:
         pytest.skip(f"the {network} emulator is not available")
     emulator = emulators[network]
     access = access or mod.channel_for(emulator)
-    access = type(access)(access.network, access.remote_id, access.credentials, access.base_url,
-                          {**access.settings, "timeout": 0.5})
+    access = type(access)(
+        access.network,
+        access.remote_id,
+        access.credentials,
+        access.base_url,
+        {**access.settings, "timeout": 0.5},
+    )
     ws = pt.workspace()
     ch = pt.channel(ws, access)
     marker = f"m{uuid.uuid4().hex[:10]}"
@@ -121,15 +128,21 @@ def test_nothing_happened_errors_are_retried(emulators, network, kind):
     assert posts == 1
 
 
-@pytest.mark.parametrize(("network", "expected"), [
-    ("vk", TargetState.PUBLISHED),  # guid: re-sent with the same key, VK keeps one post
-    ("ok", TargetState.PUBLISHED),  # looked up on the group's feed and found
-    ("telegram", TargetState.UNCONFIRMED),  # cannot know: a person decides
-])
+@pytest.mark.parametrize(
+    ("network", "expected"),
+    [
+        ("vk", TargetState.PUBLISHED),  # guid: re-sent with the same key, VK keeps one post
+        ("ok", TargetState.PUBLISHED),  # looked up on the group's feed and found
+        ("telegram", TargetState.UNCONFIRMED),  # cannot know: a person decides
+    ],
+)
 @pytest.mark.parametrize("kind", ["timeout_after", "reset_after"])
 def test_unknown_outcome_never_posts_twice(emulators, network, expected, kind):
     t, marker = setup_target(emulators, network)
-    faults(emulators[network], {"hang_s": 2, "queue": [{"kind": kind, "method": POST_METHOD[network], "count": 1}]})
+    faults(
+        emulators[network],
+        {"hang_s": 2, "queue": [{"kind": kind, "method": POST_METHOD[network], "count": 1}]},
+    )
     states = settle([t.pk])
     faults(emulators[network], {})
     assert states == {expected: 1}

@@ -22,17 +22,49 @@ UTC = dt.UTC
 
 CASES = [
     # zone, local wall time typed, expected UTC instant
-    ("Europe/Moscow", dt.datetime(2011, 3, 26, 12, 0), dt.datetime(2011, 3, 26, 9, 0, tzinfo=UTC)),  # UTC+3 (winter)
-    ("Europe/Moscow", dt.datetime(2011, 3, 27, 12, 0), dt.datetime(2011, 3, 27, 8, 0, tzinfo=UTC)),  # permanent UTC+4
-    ("Europe/Moscow", dt.datetime(2014, 10, 25, 12, 0), dt.datetime(2014, 10, 25, 8, 0, tzinfo=UTC)),  # still UTC+4
-    ("Europe/Moscow", dt.datetime(2014, 10, 26, 12, 0), dt.datetime(2014, 10, 26, 9, 0, tzinfo=UTC)),  # back to UTC+3
-    ("Europe/Moscow", dt.datetime(2014, 10, 26, 1, 30), dt.datetime(2014, 10, 25, 21, 30, tzinfo=UTC)),  # ambiguous: first
+    (
+        "Europe/Moscow",
+        dt.datetime(2011, 3, 26, 12, 0),
+        dt.datetime(2011, 3, 26, 9, 0, tzinfo=UTC),
+    ),  # UTC+3 (winter)
+    (
+        "Europe/Moscow",
+        dt.datetime(2011, 3, 27, 12, 0),
+        dt.datetime(2011, 3, 27, 8, 0, tzinfo=UTC),
+    ),  # permanent UTC+4
+    (
+        "Europe/Moscow",
+        dt.datetime(2014, 10, 25, 12, 0),
+        dt.datetime(2014, 10, 25, 8, 0, tzinfo=UTC),
+    ),  # still UTC+4
+    (
+        "Europe/Moscow",
+        dt.datetime(2014, 10, 26, 12, 0),
+        dt.datetime(2014, 10, 26, 9, 0, tzinfo=UTC),
+    ),  # back to UTC+3
+    (
+        "Europe/Moscow",
+        dt.datetime(2014, 10, 26, 1, 30),
+        dt.datetime(2014, 10, 25, 21, 30, tzinfo=UTC),
+    ),  # ambiguous: first
     ("Europe/Berlin", dt.datetime(2024, 3, 31, 3, 30), dt.datetime(2024, 3, 31, 1, 30, tzinfo=UTC)),
-    ("Europe/Berlin", dt.datetime(2024, 10, 27, 2, 30), dt.datetime(2024, 10, 27, 0, 30, tzinfo=UTC)),  # ambiguous: first
+    (
+        "Europe/Berlin",
+        dt.datetime(2024, 10, 27, 2, 30),
+        dt.datetime(2024, 10, 27, 0, 30, tzinfo=UTC),
+    ),  # ambiguous: first
     ("America/New_York", dt.datetime(2024, 3, 10, 3, 30), dt.datetime(2024, 3, 10, 7, 30, tzinfo=UTC)),
-    ("America/New_York", dt.datetime(2024, 11, 3, 1, 30), dt.datetime(2024, 11, 3, 5, 30, tzinfo=UTC)),  # ambiguous: first
+    (
+        "America/New_York",
+        dt.datetime(2024, 11, 3, 1, 30),
+        dt.datetime(2024, 11, 3, 5, 30, tzinfo=UTC),
+    ),  # ambiguous: first
     ("Asia/Seoul", dt.datetime(2024, 6, 1, 9, 0), dt.datetime(2024, 6, 1, 0, 0, tzinfo=UTC)),  # no DST today
-    ("Asia/Seoul", dt.datetime(1988, 6, 1, 9, 0), dt.datetime(1988, 6, 1, 23, 0, tzinfo=UTC) - dt.timedelta(days=1)),  # 1988 DST, UTC+10
+    (
+        "Asia/Seoul",
+        dt.datetime(1988, 6, 1, 9, 0),
+        dt.datetime(1988, 6, 1, 23, 0, tzinfo=UTC) - dt.timedelta(days=1),
+    ),  # 1988 DST, UTC+10
 ]
 
 GAPS = [
@@ -62,8 +94,15 @@ def _actor(tz: str) -> tuple[Actor, int]:
 def test_local_time_becomes_the_right_instant_and_goes_out_then(tz, local, expected):
     clock.freeze(expected - dt.timedelta(days=1))
     actor, channel_id = _actor(tz)
-    post = planning.create_post(actor, planning.PostInput(
-        text="tz", status="scheduled", scheduled_at=local, variants=(planning.VariantInput(channel_id=channel_id),)))
+    post = planning.create_post(
+        actor,
+        planning.PostInput(
+            text="tz",
+            status="scheduled",
+            scheduled_at=local,
+            variants=(planning.VariantInput(channel_id=channel_id),),
+        ),
+    )
     target = PublicationTarget.objects.get(variant__post_id=post.pk)
     assert target.due_at == expected
     # The calendar shows the same wall time the person typed.
@@ -81,8 +120,15 @@ def test_times_skipped_by_spring_forward_are_refused(tz, local):
     clock.freeze(dt.datetime(2010, 1, 1, tzinfo=UTC))
     actor, channel_id = _actor(tz)
     with pytest.raises(planning.PlanningError):
-        planning.create_post(actor, planning.PostInput(
-            text="gap", status="scheduled", scheduled_at=local, variants=(planning.VariantInput(channel_id=channel_id),)))
+        planning.create_post(
+            actor,
+            planning.PostInput(
+                text="gap",
+                status="scheduled",
+                scheduled_at=local,
+                variants=(planning.VariantInput(channel_id=channel_id),),
+            ),
+        )
 
 
 def test_daily_slot_keeps_wall_time_across_a_dst_change():
@@ -91,9 +137,15 @@ def test_daily_slot_keeps_wall_time_across_a_dst_change():
     actor, channel_id = _actor("Europe/Berlin")
     dues = []
     for day in (30, 31):
-        post = planning.create_post(actor, planning.PostInput(
-            text=f"d{day}", status="scheduled", scheduled_at=dt.datetime(2024, 3, day, 10, 0),
-            variants=(planning.VariantInput(channel_id=channel_id),)))
+        post = planning.create_post(
+            actor,
+            planning.PostInput(
+                text=f"d{day}",
+                status="scheduled",
+                scheduled_at=dt.datetime(2024, 3, day, 10, 0),
+                variants=(planning.VariantInput(channel_id=channel_id),),
+            ),
+        )
         dues.append(PublicationTarget.objects.get(variant__post_id=post.pk).due_at)
     assert dues[0] is not None and dues[1] is not None
     assert dues[1] - dues[0] == dt.timedelta(hours=23)

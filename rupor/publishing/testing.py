@@ -37,58 +37,101 @@ from rupor.publishing.models import PublicationTarget, TargetState
 
 def workspace(name: str = "Test", *, tz: str = "UTC", late_window_minutes: int = 30) -> Workspace:
     slug = f"{name.lower().replace(' ', '-')}-{uuid.uuid4().hex[:6]}"
-    return Workspace.objects.create(name=name, slug=slug, timezone=tz, late_window_minutes=late_window_minutes)
+    return Workspace.objects.create(
+        name=name, slug=slug, timezone=tz, late_window_minutes=late_window_minutes
+    )
 
 
-def channel(ws: Workspace, access: ChannelAccess, *, name: str = "", status: str = Channel.Status.ACTIVE) -> Channel:
+def channel(
+    ws: Workspace, access: ChannelAccess, *, name: str = "", status: str = Channel.Status.ACTIVE
+) -> Channel:
     """A connected channel for ``access`` (one per workspace and remote account)."""
     ch = Channel(
-        workspace=ws, network=access.network, name=name or f"{access.network} {access.remote_id}",
-        remote_id=access.remote_id, base_url=access.base_url or "", settings=dict(access.settings), status=status,
+        workspace=ws,
+        network=access.network,
+        name=name or f"{access.network} {access.remote_id}",
+        remote_id=access.remote_id,
+        base_url=access.base_url or "",
+        settings=dict(access.settings),
+        status=status,
     )
     ch.set_credentials(dict(access.credentials))
     ch.save()
     return ch
 
 
-def schedule(ch: Channel, text: str, due_at: dt.datetime | None = None, *, publish_late: bool = False, **variant: Any) -> PublicationTarget:
+def schedule(
+    ch: Channel, text: str, due_at: dt.datetime | None = None, *, publish_late: bool = False, **variant: Any
+) -> PublicationTarget:
     """One post with one variant on ``ch``, scheduled at ``due_at`` (default: now)."""
     due_at = due_at or clock.now()
     with transaction.atomic():
-        post = Post.objects.create(workspace_id=ch.workspace_id, text=text, status=Post.Status.SCHEDULED,
-                                   scheduled_at=due_at, publish_late=publish_late)
+        post = Post.objects.create(
+            workspace_id=ch.workspace_id,
+            text=text,
+            status=Post.Status.SCHEDULED,
+            scheduled_at=due_at,
+            publish_late=publish_late,
+        )
         v = PostVariant.objects.create(post=post, channel=ch, text=text, **variant)
-        service.sync_targets(ch.workspace_id, [service.VariantPlan(v.pk, ch.pk)], scheduled=True, due_at=due_at,
-                             publish_late=publish_late)
+        service.sync_targets(
+            ch.workspace_id,
+            [service.VariantPlan(v.pk, ch.pk)],
+            scheduled=True,
+            due_at=due_at,
+            publish_late=publish_late,
+        )
     return PublicationTarget.objects.get(variant=v)
 
 
-def bulk_schedule(channels: list[Channel], count: int, due_at: dt.datetime, marker: str, *, batch: int = 2000) -> list[int]:
+def bulk_schedule(
+    channels: list[Channel], count: int, due_at: dt.datetime, marker: str, *, batch: int = 2000
+) -> list[int]:
     """``count`` targets spread round-robin over ``channels``, text ``"<marker> #<i>"`` (fast path
     for chaos tests and benchmarks; the same rows :func:`schedule` makes)."""
     ids: list[int] = []
     for start in range(0, count, batch):
         n = min(batch, count - start)
         with transaction.atomic():
-            posts = Post.objects.bulk_create([
-                Post(workspace_id=channels[(start + i) % len(channels)].workspace_id, text=f"{marker} #{start + i}",
-                     status=Post.Status.SCHEDULED, scheduled_at=due_at) for i in range(n)
-            ])
-            variants = PostVariant.objects.bulk_create([
-                PostVariant(post=p, channel=channels[(start + i) % len(channels)], text=p.text) for i, p in enumerate(posts)
-            ])
-            targets = PublicationTarget.objects.bulk_create([
-                PublicationTarget(
-                    workspace_id=v.channel.workspace_id, variant=v, channel=v.channel, state=TargetState.SCHEDULED,
-                    due_at=due_at, next_attempt_at=due_at, idempotency_key=service.new_idempotency_key(),
-                ) for v in variants
-            ])
+            posts = Post.objects.bulk_create(
+                [
+                    Post(
+                        workspace_id=channels[(start + i) % len(channels)].workspace_id,
+                        text=f"{marker} #{start + i}",
+                        status=Post.Status.SCHEDULED,
+                        scheduled_at=due_at,
+                    )
+                    for i in range(n)
+                ]
+            )
+            variants = PostVariant.objects.bulk_create(
+                [
+                    PostVariant(post=p, channel=channels[(start + i) % len(channels)], text=p.text)
+                    for i, p in enumerate(posts)
+                ]
+            )
+            targets = PublicationTarget.objects.bulk_create(
+                [
+                    PublicationTarget(
+                        workspace_id=v.channel.workspace_id,
+                        variant=v,
+                        channel=v.channel,
+                        state=TargetState.SCHEDULED,
+                        due_at=due_at,
+                        next_attempt_at=due_at,
+                        idempotency_key=service.new_idempotency_key(),
+                    )
+                    for v in variants
+                ]
+            )
             ids += [t.pk for t in targets]
     return ids
 
 
 def states(ids: Iterable[int] | None = None) -> dict[str, int]:
-    qs = PublicationTarget.objects.all() if ids is None else PublicationTarget.objects.filter(pk__in=list(ids))
+    qs = (
+        PublicationTarget.objects.all() if ids is None else PublicationTarget.objects.filter(pk__in=list(ids))
+    )
     out: dict[str, int] = {}
     for s in qs.values_list("state", flat=True):
         out[s] = out.get(s, 0) + 1
@@ -152,8 +195,12 @@ class ScriptedAdapter(Adapter):
         if not progress.get("upload"):
             progress.save("upload", f"u-{len(self.ledger)}")
         with self.lock:
-            post = {"id": f"p{len(self.ledger) + 1}", "key": request.idempotency_key, "text": request.content.text,
-                    "upload": progress.get("upload")}
+            post = {
+                "id": f"p{len(self.ledger) + 1}",
+                "key": request.idempotency_key,
+                "text": request.content.text,
+                "upload": progress.get("upload"),
+            }
             self.ledger.append(post)
         if outcome in ("timeout_after", "reset_after"):
             raise errors.UnknownOutcome("The network did not answer after the post was sent.")

@@ -39,10 +39,22 @@ def _heartbeat(worker_id: str, in_flight: int, done: int, *, stopped: bool = Fal
     now = clock.now()
     WorkerHeartbeat.objects.update_or_create(
         worker_id=worker_id,
-        defaults={"hostname": socket.gethostname()[:200], "pid": os.getpid(), "seen_at": now,
-                  "in_flight": in_flight, "done": done, "stopped_at": now if stopped else None},
-        create_defaults={"hostname": socket.gethostname()[:200], "pid": os.getpid(), "started_at": now,
-                         "seen_at": now, "in_flight": in_flight, "done": done},
+        defaults={
+            "hostname": socket.gethostname()[:200],
+            "pid": os.getpid(),
+            "seen_at": now,
+            "in_flight": in_flight,
+            "done": done,
+            "stopped_at": now if stopped else None,
+        },
+        create_defaults={
+            "hostname": socket.gethostname()[:200],
+            "pid": os.getpid(),
+            "started_at": now,
+            "seen_at": now,
+            "in_flight": in_flight,
+            "done": done,
+        },
     )
 
 
@@ -72,7 +84,9 @@ def _tidy_connections() -> None:
         close_old_connections()
         return
     for conn in connections.all(initialized_only=True):
-        if conn.connection is not None and (conn.errors_occurred or conn.in_atomic_block or not conn.get_autocommit()):
+        if conn.connection is not None and (
+            conn.errors_occurred or conn.in_atomic_block or not conn.get_autocommit()
+        ):
             conn.close_if_unusable_or_obsolete()
 
 
@@ -233,8 +247,9 @@ class _Unlimited:
         return None
 
 
-def configure(*, rate_limits: str = "configured", retry_base: float | None = None,
-              reconcile_delay: float | None = None) -> None:
+def configure(
+    *, rate_limits: str = "configured", retry_base: float | None = None, reconcile_delay: float | None = None
+) -> None:
     """Tune this process's engine (tests and benchmarks; see ``python -m rupor.publishing``)."""
     from rupor.publishing import ratelimit
 

@@ -15,14 +15,22 @@ from typing import Any
 import pytest
 
 CHROMIUM = pathlib.Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 
 #: ``pytestmark`` of every browser test module: Playwright's sync API runs an event loop in this
 #: thread (the ORM calls in the tests are ours, not async code), and the live server needs
 #: committed data.
 MARKS = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed at /usr/bin/chromium (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="Chromium is not installed at /usr/bin/chromium (apt-get install chromium)",
+    ),
     pytest.mark.django_db(transaction=True),
 ]
 

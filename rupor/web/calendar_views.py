@@ -73,8 +73,19 @@ def _state_labels() -> dict[str, str]:
 
 
 STATUS_FILTERS = (
-    "scheduled", "published", "partially_published", "failed", "needs_attention", "publishing", "draft", "in_review",
-    "client_review", "changes_requested", "approved", "rejected", "cancelled",
+    "scheduled",
+    "published",
+    "partially_published",
+    "failed",
+    "needs_attention",
+    "publishing",
+    "draft",
+    "in_review",
+    "client_review",
+    "changes_requested",
+    "approved",
+    "rejected",
+    "cancelled",
 )
 
 
@@ -130,9 +141,13 @@ def parse_state(params: QueryDict, today: dt.date) -> CalState:
         rubric = ""
     status = params.get("status", "")
     return CalState(
-        view=view if view in VIEWS else "month", day=day, explicit_day=explicit,
+        view=view if view in VIEWS else "month",
+        day=day,
+        explicit_day=explicit,
         color=params.get("color", "rubric") if params.get("color") in COLOR_MODES else "rubric",
-        channel=_int(params.get("channel")), rubric=rubric, status=status if status in STATUS_FILTERS else "",
+        channel=_int(params.get("channel")),
+        rubric=rubric,
+        status=status if status in STATUS_FILTERS else "",
         author=_int(params.get("author")),
     )
 
@@ -158,7 +173,7 @@ def _shape(shapes: dict[str, str]) -> str:
 
 
 def when_label(local: dt.datetime) -> str:
-    """"Tue 3 Mar, 10:00" in the current language."""
+    """ "Tue 3 Mar, 10:00" in the current language."""
     return formats.date_format(local, _shape(_WHEN_SHAPES))
 
 
@@ -179,7 +194,12 @@ def _post_state(post: Post, target_states: list[str]) -> str:
 
 
 def _chips(
-    posts: list[Post], tz: zoneinfo.ZoneInfo, *, role: str, color_mode: str, labels: dict[str, str],
+    posts: list[Post],
+    tz: zoneinfo.ZoneInfo,
+    *,
+    role: str,
+    color_mode: str,
+    labels: dict[str, str],
 ) -> list[dict[str, Any]]:
     variant_ids = [v.pk for p in posts for v in p.variants.all()]
     summaries = publishing.summaries(variant_ids)
@@ -197,19 +217,27 @@ def _chips(
         local = post.scheduled_at.astimezone(tz) if post.scheduled_at else None
         started = any(s in _DONE or s in _BUSY for s in target_states)
         movable = (
-            can_edit and not started and state not in HIDDEN_STATES
+            can_edit
+            and not started
+            and state not in HIDDEN_STATES
             and (post.status != Post.Status.SCHEDULED or can_publish)
         )
         rubric_color = post.rubric.color if post.rubric and _COLOR.match(post.rubric.color or "") else ""
         label = post.title or Truncator(" ".join(post.text.split())).chars(70) or _("Untitled post")
         out.append(
             {
-                "post": post, "local": local, "state": state, "state_label": labels.get(state, state),
-                "networks": networks, "channels": ", ".join(v.channel.name for v in variants),
+                "post": post,
+                "local": local,
+                "state": state,
+                "state_label": labels.get(state, state),
+                "networks": networks,
+                "channels": ", ".join(v.channel.name for v in variants),
                 "color": rubric_color if color_mode == "rubric" else "",
                 "net_class": networks[0] if color_mode == "network" and networks else "",
-                "rubric": _(post.rubric.name) if post.rubric else "", "label": label,
-                "movable": movable, "can_edit": can_edit,
+                "rubric": _(post.rubric.name) if post.rubric else "",
+                "label": label,
+                "movable": movable,
+                "can_edit": can_edit,
                 "when_input": local.strftime(INPUT_FORMAT) if local else "",
                 "time_of_day": local.strftime("%H:%M") if local else "",
             }
@@ -259,13 +287,24 @@ def week_scroll_hour(post_hours: list[int], now_hour: int | None) -> int:
 def hidden_post_labels(total: int) -> str:
     """JSON for the week view's "N posts earlier" / "N posts later" marks, one text per count (the
     script counts the posts scrolled out of view; the plural forms come from here)."""
-    return json.dumps({
-        "earlier": {n: ngettext("%(count)s post earlier", "%(count)s posts earlier", n) % {"count": n} for n in range(1, total + 1)},
-        "later": {n: ngettext("%(count)s post later", "%(count)s posts later", n) % {"count": n} for n in range(1, total + 1)},
-    }, ensure_ascii=False)
+    return json.dumps(
+        {
+            "earlier": {
+                n: ngettext("%(count)s post earlier", "%(count)s posts earlier", n) % {"count": n}
+                for n in range(1, total + 1)
+            },
+            "later": {
+                n: ngettext("%(count)s post later", "%(count)s posts later", n) % {"count": n}
+                for n in range(1, total + 1)
+            },
+        },
+        ensure_ascii=False,
+    )
 
 
-def build_context(request: HttpRequest, state: CalState, *, message: str = "", level: str = "") -> dict[str, Any]:
+def build_context(
+    request: HttpRequest, state: CalState, *, message: str = "", level: str = ""
+) -> dict[str, Any]:
     ws = _ws(request)
     role: str = request.role  # type: ignore[attr-defined]
     tz = zone(ws.timezone)
@@ -276,7 +315,10 @@ def build_context(request: HttpRequest, state: CalState, *, message: str = "", l
     channel_list = list(channels.list_channels(ws.pk))
 
     qs = planning.list_posts(
-        ws.pk, start=_day_start(first, tz), end=_day_start(last + dt.timedelta(days=1), tz), channel_id=state.channel,
+        ws.pk,
+        start=_day_start(first, tz),
+        end=_day_start(last + dt.timedelta(days=1), tz),
+        channel_id=state.channel,
     )
     posts = list(_filter(qs, state).order_by("scheduled_at", "id"))
     chips = _chips(posts, tz, role=role, color_mode=state.color, labels=labels)
@@ -296,27 +338,45 @@ def build_context(request: HttpRequest, state: CalState, *, message: str = "", l
         by_day.setdefault(chip["local"].date(), []).append(chip)
 
     context: dict[str, Any] = {
-        "state": state, "today": today, "local_now": local_now, "tz_name": ws.timezone,
-        "tz_offset": _offset_label(local_now), "dst_notes": _dst_notes(first, last, tz),
-        "ideas": ideas, "ideas_more": len(idea_posts) > IDEAS_SHOWN, "post_count": len(chips),
-        "can_edit": can(role, Perm.POSTS_EDIT), "can_publish": can(role, Perm.POSTS_PUBLISH),
-        "message": message, "level": level, "move_url": reverse("web:calendar_move"),
-        "here": reverse("web:calendar") + state.query(), "idea_time": IDEA_TIME.strftime("%H:%M"),
+        "state": state,
+        "today": today,
+        "local_now": local_now,
+        "tz_name": ws.timezone,
+        "tz_offset": _offset_label(local_now),
+        "dst_notes": _dst_notes(first, last, tz),
+        "ideas": ideas,
+        "ideas_more": len(idea_posts) > IDEAS_SHOWN,
+        "post_count": len(chips),
+        "can_edit": can(role, Perm.POSTS_EDIT),
+        "can_publish": can(role, Perm.POSTS_PUBLISH),
+        "message": message,
+        "level": level,
+        "move_url": reverse("web:calendar_move"),
+        "here": reverse("web:calendar") + state.query(),
+        "idea_time": IDEA_TIME.strftime("%H:%M"),
         "today_url": reverse("web:calendar") + state.query(day=today, explicit_day=False),
         "month_url": reverse("web:calendar") + state.query(view="month"),
         "week_url": reverse("web:calendar") + state.query(view="week"),
         "color_urls": {mode: reverse("web:calendar") + state.query(color=mode) for mode in COLOR_MODES},
         "clear_url": reverse("web:calendar") + state.query(channel=None, rubric="", status="", author=None),
-        "now_input": local_now.strftime(INPUT_FORMAT), "new_post_url": reverse("web:post_new"),
+        "now_input": local_now.strftime(INPUT_FORMAT),
+        "new_post_url": reverse("web:post_new"),
         "rubrics": [
-            {"id": r.pk, "name": _(r.name), "color": r.color if _COLOR.match(r.color or "") else ""} for r in ws.rubrics.all()
+            {"id": r.pk, "name": _(r.name), "color": r.color if _COLOR.match(r.color or "") else ""}
+            for r in ws.rubrics.all()
         ],
-        "channels": channel_list, "networks": sorted({c.network for c in channel_list}),
+        "channels": channel_list,
+        "networks": sorted({c.network for c in channel_list}),
     }
     if state.view == "week":
         days = [first + dt.timedelta(days=i) for i in range(7)]
         context["days"] = [
-            {"date": d, "is_today": d == today, "is_past": d < today, "day_label": formats.date_format(d, _shape(_DAY_SHAPES))}
+            {
+                "date": d,
+                "is_today": d == today,
+                "is_past": d < today,
+                "day_label": formats.date_format(d, _shape(_DAY_SHAPES)),
+            }
             for d in days
         ]
         hours = []
@@ -327,7 +387,9 @@ def build_context(request: HttpRequest, state: CalState, *, message: str = "", l
                 items = [c for c in by_day.get(d, []) if c["local"].hour == hour]
                 cells.append(
                     {
-                        "date": d, "hour": hour, "items": items,
+                        "date": d,
+                        "hour": hour,
+                        "items": items,
                         "is_past": slot.replace(tzinfo=tz) + dt.timedelta(hours=1) <= local_now,
                         "gap": not _exists(slot.replace(minute=30), ws.timezone),
                         "is_now": d == today and hour == local_now.hour,
@@ -335,15 +397,20 @@ def build_context(request: HttpRequest, state: CalState, *, message: str = "", l
                 )
             hours.append({"hour": hour, "label": f"{hour:02d}:00", "cells": cells})
         week_chips = [c for d in days for c in by_day.get(d, [])]
-        scroll_hour = week_scroll_hour([c["local"].hour for c in week_chips], local_now.hour if today in days else None)
+        scroll_hour = week_scroll_hour(
+            [c["local"].hour for c in week_chips], local_now.hour if today in days else None
+        )
         for row in hours:
             row["scroll_to"] = row["hour"] == scroll_hour
         context.update(
-            hours=hours, now_percent=round(local_now.minute / 60 * 100, 1),
+            hours=hours,
+            now_percent=round(local_now.minute / 60 * 100, 1),
             hidden_labels=hidden_post_labels(len(week_chips)),
             title=f"{local_date(first, 'day')} \u2013 {local_date(last, 'full')}",
-            prev_url=reverse("web:calendar") + state.query(day=first - dt.timedelta(days=7), explicit_day=True),
-            next_url=reverse("web:calendar") + state.query(day=first + dt.timedelta(days=7), explicit_day=True),
+            prev_url=reverse("web:calendar")
+            + state.query(day=first - dt.timedelta(days=7), explicit_day=True),
+            next_url=reverse("web:calendar")
+            + state.query(day=first + dt.timedelta(days=7), explicit_day=True),
         )
     else:
         month_first = state.day.replace(day=1)
@@ -355,9 +422,14 @@ def build_context(request: HttpRequest, state: CalState, *, message: str = "", l
                 items = by_day.get(day, [])
                 week.append(
                     {
-                        "date": day, "in_month": day.month == month_first.month, "is_today": day == today,
-                        "is_past": day < today, "visible": items[:DAY_VISIBLE], "more": items[DAY_VISIBLE:],
-                        "count": len(items), "new_at": f"{day.isoformat()}T{IDEA_TIME:%H:%M}",
+                        "date": day,
+                        "in_month": day.month == month_first.month,
+                        "is_today": day == today,
+                        "is_past": day < today,
+                        "visible": items[:DAY_VISIBLE],
+                        "more": items[DAY_VISIBLE:],
+                        "count": len(items),
+                        "new_at": f"{day.isoformat()}T{IDEA_TIME:%H:%M}",
                     }
                 )
                 day += dt.timedelta(days=1)
@@ -398,8 +470,10 @@ def calendar(request: HttpRequest) -> HttpResponseBase:
         feed_url = ""
     labels = _state_labels()
     context.update(
-        feed_url=feed_url, authors=[m.user for m in accounts.members(ws.pk)],
-        statuses=[(s, labels[s]) for s in STATUS_FILTERS], can_rotate=can(role, Perm.POSTS_PUBLISH),
+        feed_url=feed_url,
+        authors=[m.user for m in accounts.members(ws.pk)],
+        statuses=[(s, labels[s]) for s in STATUS_FILTERS],
+        can_rotate=can(role, Perm.POSTS_PUBLISH),
     )
     return render(request, "web/calendar.html", context)
 
@@ -408,7 +482,8 @@ def _back(request: HttpRequest) -> str:
     target = request.POST.get("next") or ""
     calendar_path = reverse("web:calendar")
     if (
-        target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure())
+        target
+        and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure())
         and urlsplit(target).path == calendar_path
     ):
         return target
@@ -477,7 +552,10 @@ def calendar_feed_rotate(request: HttpRequest) -> HttpResponseBase:
     except planning.PlanningError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("The calendar address was replaced; the old one stopped working. Update your subscriptions."))
+        messages.success(
+            request,
+            _("The calendar address was replaced; the old one stopped working. Update your subscriptions."),
+        )
     return redirect(_back(request) + "#subscribe")
 
 

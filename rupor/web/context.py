@@ -15,7 +15,12 @@ NAVIGATION: list[tuple[str, Any, str, str]] = [
     ("web:plan", _("Plan"), "layers", "posts.view"),
     ("web:queue", _("Queue"), "clock", "posts.view"),
     ("web:media", _("Media"), "image", "posts.view"),
-    ("web:publishing", pgettext_lazy("section", "Publishing"), "refresh", "posts.view"),  # the section, not the state
+    (
+        "web:publishing",
+        pgettext_lazy("section", "Publishing"),
+        "refresh",
+        "posts.view",
+    ),  # the section, not the state
     ("web:channels", _("Channels"), "radio", "channels.view"),
 ]
 ADMIN_NAVIGATION: list[tuple[str, Any, str, str]] = [

@@ -25,7 +25,11 @@ LOCAL_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
 @cache
 def timezone_names() -> tuple[str, ...]:
     """IANA zone names people pick from (the legacy aliases left out)."""
-    names = {n for n in zoneinfo.available_timezones() if "/" in n and not n.startswith(("Etc/", "SystemV/", "US/"))}
+    names = {
+        n
+        for n in zoneinfo.available_timezones()
+        if "/" in n and not n.startswith(("Etc/", "SystemV/", "US/"))
+    }
     return ("UTC", *sorted(names))
 
 
@@ -45,7 +49,9 @@ class LoginForm(AuthenticationForm):
         label=_("Email"), widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
     )
     password = forms.CharField(
-        label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
     error_messages = {
@@ -60,7 +66,8 @@ class TimezoneField(forms.CharField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("label", _("Time zone"))
         kwargs.setdefault(
-            "help_text", _("Posts are planned and shown in this zone. Start typing a city, e.g. Moscow or Seoul.")
+            "help_text",
+            _("Posts are planned and shown in this zone. Start typing a city, e.g. Moscow or Seoul."),
         )
         kwargs.setdefault("max_length", 64)
         super().__init__(widget=forms.TextInput(attrs={"list": "tz-names", "autocomplete": "off"}), **kwargs)
@@ -68,12 +75,16 @@ class TimezoneField(forms.CharField):
     def clean(self, value: Any) -> str:
         name = str(super().clean(value)).strip()
         if name not in zoneinfo.available_timezones():
-            raise forms.ValidationError(_("“%(name)s” is not a known time zone; pick one from the list."), params={"name": name})
+            raise forms.ValidationError(
+                _("“%(name)s” is not a known time zone; pick one from the list."), params={"name": name}
+            )
         return name
 
 
 class WorkspaceForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=120, help_text=_("A brand or a client, e.g. “Coffee House Kazan”."))
+    name = forms.CharField(
+        label=_("Name"), max_length=120, help_text=_("A brand or a client, e.g. “Coffee House Kazan”.")
+    )
     timezone = TimezoneField()
 
 
@@ -81,11 +92,17 @@ class WorkspaceSettingsForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=120)
     timezone = TimezoneField()
     late_window_minutes = forms.IntegerField(
-        label=_("Late window, minutes"), min_value=1, max_value=7 * 24 * 60,
-        help_text=_("A post that could not go out within this many minutes of its time is marked missed instead of going out late."),
+        label=_("Late window, minutes"),
+        min_value=1,
+        max_value=7 * 24 * 60,
+        help_text=_(
+            "A post that could not go out within this many minutes of its time is marked missed instead of going out late."
+        ),
     )
     approval = forms.ChoiceField(
-        label=_("Approval"), choices=Workspace.Approval.choices, widget=forms.RadioSelect,
+        label=_("Approval"),
+        choices=Workspace.Approval.choices,
+        widget=forms.RadioSelect,
         help_text=_("Who must approve a post before it can be scheduled."),
     )
 
@@ -97,7 +114,9 @@ class InviteForm(forms.Form):
     def __init__(self, *args: Any, roles: Sequence[Role], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _choices(self, "role").choices = role_choices(roles)
-        self.fields["role"].initial = Role.EDITOR.value if Role.EDITOR in roles else (roles[0].value if roles else None)
+        self.fields["role"].initial = (
+            Role.EDITOR.value if Role.EDITOR in roles else (roles[0].value if roles else None)
+        )
 
 
 class RoleForm(forms.Form):
@@ -110,10 +129,14 @@ class RoleForm(forms.Form):
 
 class ApiKeyForm(forms.Form):
     name = forms.CharField(
-        label=_("Name"), max_length=100, required=False,
+        label=_("Name"),
+        max_length=100,
+        required=False,
         help_text=_("What the key is for, e.g. “CRM export” or “Zapier”."),
     )
-    role = forms.ChoiceField(label=_("Role"), help_text=_("The key can do what this role can do, nothing more."))
+    role = forms.ChoiceField(
+        label=_("Role"), help_text=_("The key can do what this role can do, nothing more.")
+    )
 
     def __init__(self, *args: Any, roles: Sequence[Role], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -128,19 +151,32 @@ class ChannelForm(forms.Form):
     """Connect (or reconnect) a channel: the network's own credential fields, then ours."""
 
     name = forms.CharField(
-        label=_("Display name"), max_length=120, required=False,
+        label=_("Display name"),
+        max_length=120,
+        required=False,
         help_text=_("How the channel is called in Rupor. Leave empty to use the name the network reports."),
     )
     remote_id = forms.CharField(
-        label=_("Remote id"), max_length=120, required=False,
-        help_text=_("The community, chat or page id. Leave empty when the network can tell it from the credentials."),
+        label=_("Remote id"),
+        max_length=120,
+        required=False,
+        help_text=_(
+            "The community, chat or page id. Leave empty when the network can tell it from the credentials."
+        ),
     )
     base_url = forms.URLField(
-        label=_("API base URL"), max_length=300, required=False, assume_scheme="https",
-        help_text=_("Only for self-hosted endpoints, proxies or emulators. Leave empty for the official API."),
+        label=_("API base URL"),
+        max_length=300,
+        required=False,
+        assume_scheme="https",
+        help_text=_(
+            "Only for self-hosted endpoints, proxies or emulators. Leave empty for the official API."
+        ),
     )
 
-    def __init__(self, *args: Any, fields: Sequence[CredentialField], editing: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, fields: Sequence[CredentialField], editing: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.credential_names = [f.name for f in fields]
         for field in fields:
@@ -152,15 +188,22 @@ class ChannelForm(forms.Form):
                 widget = forms.TextInput(attrs=attrs)
             help_text = field.help
             if editing and field.secret:
-                help_text = " ".join(filter(None, [str(help_text), str(_("Leave empty to keep the current value."))]))
+                help_text = " ".join(
+                    filter(None, [str(help_text), str(_("Leave empty to keep the current value."))])
+                )
             self.fields[CRED_PREFIX + field.name] = forms.CharField(
-                label=field.label, help_text=help_text, widget=widget, max_length=4000,
-                required=field.required and not editing, strip=True,
+                label=field.label,
+                help_text=help_text,
+                widget=widget,
+                max_length=4000,
+                required=field.required and not editing,
+                strip=True,
             )
         if editing:
             del self.fields["remote_id"]
             self.fields["status"] = forms.ChoiceField(
-                label=_("Status"), choices=[("active", _("Active")), ("paused", _("Paused: nothing is published"))],
+                label=_("Status"),
+                choices=[("active", _("Active")), ("paused", _("Paused: nothing is published"))],
             )
 
     def credentials(self) -> dict[str, str]:
@@ -180,27 +223,42 @@ class PostForm(forms.Form):
     variant is read by :func:`read_variant` from the ``variant_*_<channel id>`` fields."""
 
     title = forms.CharField(
-        label=_("Internal title"), max_length=200, required=False,
+        label=_("Internal title"),
+        max_length=200,
+        required=False,
         help_text=_("Only your team sees it; helps find the post in the plan."),
     )
     text = forms.CharField(label=_("Shared text"), required=False, widget=forms.Textarea(attrs={"rows": 6}))
     rubric = forms.TypedChoiceField(
-        label=_("Rubric"), required=False, coerce=int, empty_value=None, widget=forms.Select(attrs={"form": "composer"}),
+        label=_("Rubric"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        widget=forms.Select(attrs={"form": "composer"}),
     )
     channels = forms.TypedMultipleChoiceField(
         label=_("Channels"), coerce=int, required=False, widget=forms.CheckboxSelectMultiple
     )
     scheduled_at = forms.CharField(
-        label=_("Publish at"), required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "form": "composer"}, format=LOCAL_INPUT_FORMAT),
+        label=_("Publish at"),
+        required=False,
+        widget=forms.DateTimeInput(
+            attrs={"type": "datetime-local", "form": "composer"}, format=LOCAL_INPUT_FORMAT
+        ),
     )
     #: Older clients send a status instead of an action; the buttons send ``action``.
     status = forms.ChoiceField(label=_("Status"), required=False, widget=forms.HiddenInput)
-    action = forms.ChoiceField(required=False, choices=[(a, a) for a in POST_ACTIONS], widget=forms.HiddenInput)
+    action = forms.ChoiceField(
+        required=False, choices=[(a, a) for a in POST_ACTIONS], widget=forms.HiddenInput
+    )
 
     def __init__(
-        self, *args: Any, channels: Sequence[tuple[int, str]], rubrics: Sequence[tuple[int, str]],
-        statuses: Sequence[tuple[str, Any]], **kwargs: Any,
+        self,
+        *args: Any,
+        channels: Sequence[tuple[int, str]],
+        rubrics: Sequence[tuple[int, str]],
+        statuses: Sequence[tuple[str, Any]],
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         _choices(self, "channels").choices = list(channels)
@@ -210,12 +268,23 @@ class PostForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         variant_texts = [v for k, v in self.data.items() if k.startswith("variant_text_") and str(v).strip()]
-        media_keys = [k for k in self.data if k == "media" or (k.startswith("variant_media_") and not k.startswith("variant_media_follows_"))]
+        media_keys = [
+            k
+            for k in self.data
+            if k == "media" or (k.startswith("variant_media_") and not k.startswith("variant_media_follows_"))
+        ]
         getlist = getattr(self.data, "getlist", lambda k: [self.data.get(k)])
         has_media = any(str(v or "").strip() for k in media_keys for v in getlist(k))
-        has_poll = any(k.startswith("variant_poll_question_") and str(v).strip() for k, v in self.data.items())
-        if not str(data.get("text") or "").strip() and not str(data.get("title") or "").strip() and not variant_texts \
-                and not has_media and not has_poll:
+        has_poll = any(
+            k.startswith("variant_poll_question_") and str(v).strip() for k, v in self.data.items()
+        )
+        if (
+            not str(data.get("text") or "").strip()
+            and not str(data.get("title") or "").strip()
+            and not variant_texts
+            and not has_media
+            and not has_poll
+        ):
             self.add_error("text", _("Write something first: a text or at least an internal title."))
         return data
 
@@ -283,8 +352,10 @@ class VariantDraft:
         if not self.poll_on:
             return None
         return {
-            "question": self.poll_question.strip(), "options": [o.strip() for o in self.poll_options if o.strip()],
-            "multiple": self.poll_multiple, "anonymous": self.poll_anonymous,
+            "question": self.poll_question.strip(),
+            "options": [o.strip() for o in self.poll_options if o.strip()],
+            "multiple": self.poll_multiple,
+            "anonymous": self.poll_anonymous,
         }
 
     def options(self) -> dict[str, Any]:
@@ -295,7 +366,9 @@ class VariantDraft:
         return bool(self.link or self.first_comment or self.poll_on or self.html)
 
 
-def read_variant(data: Mapping[str, Any], channel_id: int, *, shared_text: str, shared_media: Sequence[int]) -> VariantDraft:
+def read_variant(
+    data: Mapping[str, Any], channel_id: int, *, shared_text: str, shared_media: Sequence[int]
+) -> VariantDraft:
     """The variant of ``channel_id`` from the composer's fields (``data`` is ``request.POST``)."""
     c = channel_id
 
@@ -343,11 +416,15 @@ class ProfileForm(forms.Form):
 class AcceptInvitationForm(forms.Form):
     name = forms.CharField(label=_("Your name"), max_length=150, required=False)
     password1 = forms.CharField(
-        label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=_("At least 8 characters; not a common password."),
     )
     password2 = forms.CharField(
-        label=_("Password again"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        label=_("Password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
     def clean(self) -> dict[str, Any]:

@@ -124,9 +124,17 @@ def parse_period(data: QueryDict, tz: str) -> Period:
         start_day = _parse_date(start_text) if start_text else None
         end_day = _parse_date(end_text) if end_text else None
         if start_day is None:
-            errors["start"] = _("Pick the first day of the period.") if not start_text else _("This is not a date (YYYY-MM-DD).")
+            errors["start"] = (
+                _("Pick the first day of the period.")
+                if not start_text
+                else _("This is not a date (YYYY-MM-DD).")
+            )
         if end_day is None:
-            errors["end"] = _("Pick the last day of the period.") if not end_text else _("This is not a date (YYYY-MM-DD).")
+            errors["end"] = (
+                _("Pick the last day of the period.")
+                if not end_text
+                else _("This is not a date (YYYY-MM-DD).")
+            )
         if start_day and end_day:
             if end_day < start_day:
                 errors["end"] = _("The period ends before it starts.")
@@ -134,7 +142,9 @@ def parse_period(data: QueryDict, tz: str) -> Period:
                 errors["end"] = _("A period is at most %(days)s days long.") % {"days": MAX_PERIOD_DAYS}
             else:
                 first, last, is_month = start_day, end_day, False
-    return Period(first, last, _midnight(first, tz), _midnight(last + dt.timedelta(days=1), tz), is_month, errors)
+    return Period(
+        first, last, _midnight(first, tz), _midnight(last + dt.timedelta(days=1), tz), is_month, errors
+    )
 
 
 def _local_input(moment: dt.datetime, tz: str) -> str:
@@ -162,12 +172,20 @@ def _suggested_time(gap: mix.Gap) -> dt.datetime:
 def _share_rows(channel_mix: mix.ChannelMix, colours: dict[int, str]) -> list[dict[str, Any]]:
     rows = []
     for share in channel_mix.rubrics:
-        rows.append({
-            "name": _(share.name) if share.name else "", "rubric_id": share.rubric_id, "posts": share.posts, "share": share.share,
-            "target": share.target_share, "selling": share.is_selling, "over": share.over_target,
-            "colour": colours.get(share.rubric_id or 0, "#9aa3b2"),
-            "width": f"{min(share.share, 100.0):.1f}%", "target_left": f"{min(share.target_share, 100)}%",
-        })
+        rows.append(
+            {
+                "name": _(share.name) if share.name else "",
+                "rubric_id": share.rubric_id,
+                "posts": share.posts,
+                "share": share.share,
+                "target": share.target_share,
+                "selling": share.is_selling,
+                "over": share.over_target,
+                "colour": colours.get(share.rubric_id or 0, "#9aa3b2"),
+                "width": f"{min(share.share, 100.0):.1f}%",
+                "target_left": f"{min(share.target_share, 100)}%",
+            }
+        )
     return rows
 
 
@@ -186,28 +204,46 @@ def _mix_cards(ws: Workspace, period: Period) -> tuple[list[dict[str, Any]], lis
         selling = [s for s in m.rubrics if s.is_selling]
         # With one selling rubric its own warning repeats the 80/20 one; say it once.
         over = [s for s in m.rubrics if s.over_target] if not (over_selling and len(selling) == 1) else []
-        cards.append({
-            "mix": m, "rows": _share_rows(m, colours), "over_selling": over_selling,
-            "selling_width": f"{min(m.selling_share, 100.0):.1f}%", "selling_left": f"{min(m.selling_target, 100)}%",
-            "has_selling": any(s.is_selling for s in m.rubrics),
-            "over_rubrics": [{"name": _(s.name), "share": s.share, "target": s.target_share} for s in over],
-        })
+        cards.append(
+            {
+                "mix": m,
+                "rows": _share_rows(m, colours),
+                "over_selling": over_selling,
+                "selling_width": f"{min(m.selling_share, 100.0):.1f}%",
+                "selling_left": f"{min(m.selling_target, 100)}%",
+                "has_selling": any(s.is_selling for s in m.rubrics),
+                "over_rubrics": [
+                    {"name": _(s.name), "share": s.share, "target": s.target_share} for s in over
+                ],
+            }
+        )
     gaps = []
     for g in gap_list:
-        gaps.append({
-            "gap": g, "past": g.end <= clock.now(), "network": networks.get(g.channel_id, ""), "cadence": _cadence_label(g.cadence_hours),
-            "length": timesince(g.start, g.end, depth=2),
-            "new_url": reverse("web:post_new") + "?" + urlencode({
-                "scheduled_at": _local_input(_suggested_time(g), ws.timezone), "channel": g.channel_id,
-            }),
-        })
+        gaps.append(
+            {
+                "gap": g,
+                "past": g.end <= clock.now(),
+                "network": networks.get(g.channel_id, ""),
+                "cadence": _cadence_label(g.cadence_hours),
+                "length": timesince(g.start, g.end, depth=2),
+                "new_url": reverse("web:post_new")
+                + "?"
+                + urlencode(
+                    {
+                        "scheduled_at": _local_input(_suggested_time(g), ws.timezone),
+                        "channel": g.channel_id,
+                    }
+                ),
+            }
+        )
     return cards, gaps, ""
 
 
 def _client_links(ws: Workspace) -> list[ClientLink]:
     return list(
         ClientLink.objects.filter(workspace=ws, revoked_at__isnull=True, expires_at__gt=clock.now())
-        .select_related("post", "created_by").order_by("-created_at")[:50]
+        .select_related("post", "created_by")
+        .order_by("-created_at")[:50]
     )
 
 
@@ -220,14 +256,27 @@ def _plan_context(request: HttpRequest, period: Period, **extra: Any) -> dict[st
     pending = 0
     if may_link:
         pending = Post.objects.filter(
-            workspace=ws, status=Post.Status.CLIENT_REVIEW, scheduled_at__gte=period.start, scheduled_at__lt=period.end,
+            workspace=ws,
+            status=Post.Status.CLIENT_REVIEW,
+            scheduled_at__gte=period.start,
+            scheduled_at__lt=period.end,
         ).count()
     return {
-        "period": period, "cards": cards, "gaps": gaps, "mix_error": mix_error, "ideas": ideas,
-        "has_rubrics": mix.list_rubrics(ws.pk).exists(), "has_channels": channels.list_channels(ws.pk).exists(),
-        "may_link": may_link, "client_mode": ws.approval == Workspace.Approval.CLIENT,
-        "links": _client_links(ws) if may_link else [], "lifetimes": LINK_LIFETIMES_DAYS, "pending_in_period": pending,
-        "tab": "plan", "tz": ws.timezone, **extra,
+        "period": period,
+        "cards": cards,
+        "gaps": gaps,
+        "mix_error": mix_error,
+        "ideas": ideas,
+        "has_rubrics": mix.list_rubrics(ws.pk).exists(),
+        "has_channels": channels.list_channels(ws.pk).exists(),
+        "may_link": may_link,
+        "client_mode": ws.approval == Workspace.Approval.CLIENT,
+        "links": _client_links(ws) if may_link else [],
+        "lifetimes": LINK_LIFETIMES_DAYS,
+        "pending_in_period": pending,
+        "tab": "plan",
+        "tz": ws.timezone,
+        **extra,
     }
 
 
@@ -235,7 +284,9 @@ def _plan_context(request: HttpRequest, period: Period, **extra: Any) -> dict[st
 @require_GET
 def plan(request: HttpRequest) -> HttpResponseBase:
     period = parse_period(request.GET, _ws(request).timezone)
-    return render(request, "web/plan.html", _plan_context(request, period), status=400 if period.errors else 200)
+    return render(
+        request, "web/plan.html", _plan_context(request, period), status=400 if period.errors else 200
+    )
 
 
 @workspace_view(Perm.POSTS_EDIT)
@@ -251,9 +302,15 @@ def idea_queue(request: HttpRequest, post_id: int) -> HttpResponseBase:
     else:
         assert post.scheduled_at is not None
         when = timezone.localtime(post.scheduled_at)
-        messages.success(request, _("“%(post)s” takes the queue slot on %(when)s (%(tz)s).") % {
-            "post": str(post)[:60], "when": when.strftime("%Y-%m-%d %H:%M"), "tz": _ws(request).timezone,
-        })
+        messages.success(
+            request,
+            _("“%(post)s” takes the queue slot on %(when)s (%(tz)s).")
+            % {
+                "post": str(post)[:60],
+                "when": when.strftime("%Y-%m-%d %H:%M"),
+                "tz": _ws(request).timezone,
+            },
+        )
     return redirect(_safe_next(request, "web:plan"))
 
 
@@ -277,14 +334,17 @@ def client_link_create(request: HttpRequest) -> HttpResponseBase:
         error = _("Choose how long the link works.")
     else:
         try:
-            link = approvals.client_link_for(_actor(request), start=period.start, end=period.end, ttl=dt.timedelta(days=days))
+            link = approvals.client_link_for(
+                _actor(request), start=period.start, end=period.end, ttl=dt.timedelta(days=days)
+            )
         except PlanningError as exc:
             error = exc.message
         else:
             token = link.url.rsplit("/", 1)[-1]
             new_link = {
                 "url": request.build_absolute_uri(reverse("web:client_review", args=[token])),
-                "expires_at": link.expires_at, "count": len(link.post_ids),
+                "expires_at": link.expires_at,
+                "count": len(link.post_ids),
             }
     context = _plan_context(request, period, new_link=new_link, link_error=error)
     status = 400 if error else 201
@@ -310,23 +370,35 @@ def client_link_revoke(request: HttpRequest, link_id: int) -> HttpResponseBase:
 class RubricForm(djforms.Form):
     name = djforms.CharField(label=gettext_lazy("Name"), required=False, max_length=200)
     color = djforms.CharField(
-        label=gettext_lazy("Colour"), required=False, max_length=7, initial="#6b7280",
+        label=gettext_lazy("Colour"),
+        required=False,
+        max_length=7,
+        initial="#6b7280",
         widget=djforms.TextInput(attrs={"type": "color"}),
     )
     target_share = djforms.IntegerField(
-        label=gettext_lazy("Target share, %"), required=False, initial=0,
+        label=gettext_lazy("Target share, %"),
+        required=False,
+        initial=0,
         widget=djforms.NumberInput(attrs={"min": 0, "max": 100, "step": 1}),
-        help_text=gettext_lazy("The share of a channel's plan this rubric should have. All targets add up to at most 100 %."),
+        help_text=gettext_lazy(
+            "The share of a channel's plan this rubric should have. All targets add up to at most 100 %."
+        ),
     )
     is_selling = djforms.BooleanField(
-        label=gettext_lazy("Selling content"), required=False,
-        help_text=gettext_lazy("Offers, prices, calls to buy. The plan warns when selling posts take more than their share."),
+        label=gettext_lazy("Selling content"),
+        required=False,
+        help_text=gettext_lazy(
+            "Offers, prices, calls to buy. The plan warns when selling posts take more than their share."
+        ),
     )
 
     def to_input(self) -> mix.RubricInput:
         data = self.cleaned_data
         return mix.RubricInput(
-            name=data["name"] or "", color=data["color"] or "#6b7280", target_share=data["target_share"] or 0,
+            name=data["name"] or "",
+            color=data["color"] or "#6b7280",
+            target_share=data["target_share"] or 0,
             is_selling=bool(data["is_selling"]),
         )
 
@@ -335,24 +407,43 @@ def _rubric_error(form: RubricForm, exc: PlanningError) -> None:
     form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
-def _rubrics_page(request: HttpRequest, new_form: RubricForm | None = None, edit: tuple[int, RubricForm] | None = None,
-                  status: int = 200) -> HttpResponse:
+def _rubrics_page(
+    request: HttpRequest,
+    new_form: RubricForm | None = None,
+    edit: tuple[int, RubricForm] | None = None,
+    status: int = 200,
+) -> HttpResponse:
     ws = _ws(request)
     rows: list[dict[str, Any]] = []
     for rubric in mix.list_rubrics(ws.pk):
         if edit is not None and edit[0] == rubric.pk:
             form, is_open = edit[1], True
         else:
-            form = RubricForm(prefix=f"r{rubric.pk}", initial={
-                "name": rubric.name, "color": rubric.color, "target_share": rubric.target_share, "is_selling": rubric.is_selling,
-            })
+            form = RubricForm(
+                prefix=f"r{rubric.pk}",
+                initial={
+                    "name": rubric.name,
+                    "color": rubric.color,
+                    "target_share": rubric.target_share,
+                    "is_selling": rubric.is_selling,
+                },
+            )
             is_open = False
         rows.append({"rubric": rubric, "form": form, "open": is_open, "posts": rubric.posts.count()})
     total = sum(r["rubric"].target_share for r in rows)
-    return render(request, "web/plan_rubrics.html", {
-        "rows": rows, "form": new_form or RubricForm(prefix="new"), "total": total, "left": max(0, 100 - total),
-        "may_manage": can(request.role, Perm.POSTS_PUBLISH), "tab": "rubrics",  # type: ignore[attr-defined]
-    }, status=status)
+    return render(
+        request,
+        "web/plan_rubrics.html",
+        {
+            "rows": rows,
+            "form": new_form or RubricForm(prefix="new"),
+            "total": total,
+            "left": max(0, 100 - total),
+            "may_manage": can(request.role, Perm.POSTS_PUBLISH),  # type: ignore[attr-defined]  # set by workspace_view
+            "tab": "rubrics",
+        },
+        status=status,
+    )
 
 
 @workspace_view(Perm.POSTS_VIEW)
@@ -411,12 +502,18 @@ def rubric_delete(request: HttpRequest, rubric_id: int) -> HttpResponseBase:
 
 class SlotForm(djforms.Form):
     weekday = djforms.TypedChoiceField(
-        label=gettext_lazy("Day"), coerce=int, choices=[(i, WEEKDAYS[i]) for i in range(7)],
+        label=gettext_lazy("Day"),
+        coerce=int,
+        choices=[(i, WEEKDAYS[i]) for i in range(7)],
     )
     time = djforms.TimeField(
-        label=gettext_lazy("Time"), input_formats=["%H:%M", "%H:%M:%S"],
+        label=gettext_lazy("Time"),
+        input_formats=["%H:%M", "%H:%M:%S"],
         widget=djforms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-        error_messages={"invalid": gettext_lazy("Write the time as HH:MM, e.g. 10:30."), "required": gettext_lazy("Pick a time.")},
+        error_messages={
+            "invalid": gettext_lazy("Write the time as HH:MM, e.g. 10:30."),
+            "required": gettext_lazy("Pick a time."),
+        },
     )
 
 
@@ -432,7 +529,9 @@ def _next_free(ws: Workspace, channel_id: int, count: int = 5) -> list[dt.dateti
     return out
 
 
-def _queue_page(request: HttpRequest, forms: dict[int, SlotForm] | None = None, status: int = 200) -> HttpResponse:
+def _queue_page(
+    request: HttpRequest, forms: dict[int, SlotForm] | None = None, status: int = 200
+) -> HttpResponse:
     ws = _ws(request)
     forms = forms or {}
     by_channel: dict[int, list[slots.SlotView]] = {}
@@ -441,15 +540,35 @@ def _queue_page(request: HttpRequest, forms: dict[int, SlotForm] | None = None, 
     cards = []
     for channel in channels.list_channels(ws.pk).order_by("network", "name"):
         mine = by_channel.get(channel.pk, [])
-        days = [{"weekday": i, "name": WEEKDAYS[i], "short": WEEKDAYS_ABBR[i], "slots": [s for s in mine if s.weekday == i]} for i in range(7)]
-        cards.append({
-            "channel": channel, "days": days, "count": len(mine),
-            "form": forms.get(channel.pk) or SlotForm(prefix=f"c{channel.pk}", initial={"weekday": 0, "time": "10:00"}),
-            "next": _next_free(ws, channel.pk) if mine else [],
-        })
-    return render(request, "web/queue.html", {
-        "cards": cards, "tz": ws.timezone, "may_manage": can(request.role, Perm.POSTS_PUBLISH),  # type: ignore[attr-defined]
-    }, status=status)
+        days = [
+            {
+                "weekday": i,
+                "name": WEEKDAYS[i],
+                "short": WEEKDAYS_ABBR[i],
+                "slots": [s for s in mine if s.weekday == i],
+            }
+            for i in range(7)
+        ]
+        cards.append(
+            {
+                "channel": channel,
+                "days": days,
+                "count": len(mine),
+                "form": forms.get(channel.pk)
+                or SlotForm(prefix=f"c{channel.pk}", initial={"weekday": 0, "time": "10:00"}),
+                "next": _next_free(ws, channel.pk) if mine else [],
+            }
+        )
+    return render(
+        request,
+        "web/queue.html",
+        {
+            "cards": cards,
+            "tz": ws.timezone,
+            "may_manage": can(request.role, Perm.POSTS_PUBLISH),  # type: ignore[attr-defined]
+        },
+        status=status,
+    )
 
 
 @workspace_view(Perm.POSTS_VIEW)
@@ -468,15 +587,23 @@ def slot_add(request: HttpRequest, channel_id: int) -> HttpResponseBase:
     form = SlotForm(request.POST, prefix=f"c{channel.pk}")
     if form.is_valid():
         try:
-            slot = slots.add_slot(_actor(request), channel.pk, form.cleaned_data["weekday"], form.cleaned_data["time"])
+            slot = slots.add_slot(
+                _actor(request), channel.pk, form.cleaned_data["weekday"], form.cleaned_data["time"]
+            )
         except PlanningError as exc:
             if exc.status == 404:
                 raise Http404 from exc
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
-            messages.success(request, _("%(channel)s: a slot every %(day)s at %(time)s.") % {
-                "channel": channel.name, "day": WEEKDAYS[slot.weekday], "time": slot.time.strftime("%H:%M"),
-            })
+            messages.success(
+                request,
+                _("%(channel)s: a slot every %(day)s at %(time)s.")
+                % {
+                    "channel": channel.name,
+                    "day": WEEKDAYS[slot.weekday],
+                    "time": slot.time.strftime("%H:%M"),
+                },
+            )
             return redirect(reverse("web:queue") + f"#channel-{channel.pk}")
     return _queue_page(request, {channel.pk: form}, status=400)
 
@@ -497,7 +624,9 @@ def slot_delete(request: HttpRequest, slot_id: int) -> HttpResponseBase:
 ACCEPT = ",".join(sorted(media_lib.EXTENSIONS))
 
 
-def _media_page(request: HttpRequest, errors: list[str] | None = None, status: int = 200, delete_error: str = "") -> HttpResponse:
+def _media_page(
+    request: HttpRequest, errors: list[str] | None = None, status: int = 200, delete_error: str = ""
+) -> HttpResponse:
     ws = _ws(request)
     kind = request.GET.get("kind", "")
     if kind not in ("photo", "video"):
@@ -506,12 +635,22 @@ def _media_page(request: HttpRequest, errors: list[str] | None = None, status: i
     uses = media_lib.use_counts([m.pk for m in items])
     for item in items:
         item.used_by = uses.get(item.pk, 0)  # type: ignore[attr-defined]
-    return render(request, "web/media.html", {
-        "items": items, "kind": kind, "errors": errors or [], "accept": ACCEPT, "delete_error": delete_error,
-        "max_photo_mb": media_lib.MAX_PHOTO_BYTES // (1024 * 1024), "max_video_mb": media_lib.MAX_VIDEO_BYTES // (1024 * 1024),
-        "may_upload": can(request.role, Perm.POSTS_EDIT),  # type: ignore[attr-defined]
-        "total": media_lib.list_media(ws.pk).count(),
-    }, status=status)
+    return render(
+        request,
+        "web/media.html",
+        {
+            "items": items,
+            "kind": kind,
+            "errors": errors or [],
+            "accept": ACCEPT,
+            "delete_error": delete_error,
+            "max_photo_mb": media_lib.MAX_PHOTO_BYTES // (1024 * 1024),
+            "max_video_mb": media_lib.MAX_VIDEO_BYTES // (1024 * 1024),
+            "may_upload": can(request.role, Perm.POSTS_EDIT),  # type: ignore[attr-defined]
+            "total": media_lib.list_media(ws.pk).count(),
+        },
+        status=status,
+    )
 
 
 @workspace_view(Perm.POSTS_VIEW)
@@ -532,10 +671,15 @@ def media_library(request: HttpRequest) -> HttpResponseBase:
     for upload in uploads:
         name = upload.name or "upload"
         if (upload.size or 0) > media_lib.MAX_VIDEO_BYTES:
-            errors.append(_("%(name)s is larger than %(mb)s MB.") % {"name": name, "mb": media_lib.MAX_VIDEO_BYTES // (1024 * 1024)})
+            errors.append(
+                _("%(name)s is larger than %(mb)s MB.")
+                % {"name": name, "mb": media_lib.MAX_VIDEO_BYTES // (1024 * 1024)}
+            )
             continue
         try:
-            _media, new = media_lib.store_media(actor, name, upload)  # streamed from Django's upload, never read whole
+            _media, new = media_lib.store_media(
+                actor, name, upload
+            )  # streamed from Django's upload, never read whole
         except PlanningError as exc:
             errors.append(exc.message)
             continue
@@ -544,9 +688,19 @@ def media_library(request: HttpRequest) -> HttpResponseBase:
         else:
             known += 1
     if added:
-        messages.success(request, ngettext("%(n)s file added to the library.", "%(n)s files added to the library.", added) % {"n": added})
+        messages.success(
+            request,
+            ngettext("%(n)s file added to the library.", "%(n)s files added to the library.", added)
+            % {"n": added},
+        )
     if known:
-        messages.info(request, ngettext("%(n)s file was already in the library.", "%(n)s files were already in the library.", known) % {"n": known})
+        messages.info(
+            request,
+            ngettext(
+                "%(n)s file was already in the library.", "%(n)s files were already in the library.", known
+            )
+            % {"n": known},
+        )
     if errors:
         return _media_page(request, errors, status=400)
     return redirect("web:media")
@@ -573,7 +727,11 @@ def _media_delete(request: HttpRequest) -> HttpResponseBase:
 class ImportForm(djforms.Form):
     file = djforms.FileField(
         label=gettext_lazy("Plan file (.csv or .xlsx)"),
-        widget=djforms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}),
+        widget=djforms.ClearableFileInput(
+            attrs={
+                "accept": ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            }
+        ),
         error_messages={"required": gettext_lazy("Choose a CSV or XLSX file.")},
     )
 
@@ -622,33 +780,68 @@ def _forget_import(request: HttpRequest) -> None:
 
 
 COLUMNS: list[tuple[str, Any, Any]] = [
-    ("date", gettext_lazy("with time"), gettext_lazy("YYYY-MM-DD. Leave date and time empty for an idea (a draft without a date).")),
-    ("time", gettext_lazy("with date"), gettext_lazy("HH:MM, 24-hour, wall-clock time in the workspace time zone.")),
+    (
+        "date",
+        gettext_lazy("with time"),
+        gettext_lazy("YYYY-MM-DD. Leave date and time empty for an idea (a draft without a date)."),
+    ),
+    (
+        "time",
+        gettext_lazy("with date"),
+        gettext_lazy("HH:MM, 24-hour, wall-clock time in the workspace time zone."),
+    ),
     ("channels", gettext_lazy("yes"), gettext_lazy("Channel names or ids, separated by commas.")),
     ("rubric", gettext_lazy("no"), gettext_lazy("Rubric name.")),
     ("title", gettext_lazy("no"), gettext_lazy("Internal title, up to 200 characters.")),
     ("text", gettext_lazy("yes, or text_<network>"), gettext_lazy("The shared text of the post.")),
-    ("text_<network>", gettext_lazy("no"), gettext_lazy("Text for the channels of one network, e.g. text_vk, text_telegram, text_ok.")),
-    ("media_urls", gettext_lazy("no"), gettext_lazy("Up to 10 http(s) addresses, separated by commas; downloaded into the media library on import.")),
-    ("status", gettext_lazy("no"), gettext_lazy("draft (default) or scheduled; a scheduled row needs a future date and time.")),
+    (
+        "text_<network>",
+        gettext_lazy("no"),
+        gettext_lazy("Text for the channels of one network, e.g. text_vk, text_telegram, text_ok."),
+    ),
+    (
+        "media_urls",
+        gettext_lazy("no"),
+        gettext_lazy(
+            "Up to 10 http(s) addresses, separated by commas; downloaded into the media library on import."
+        ),
+    ),
+    (
+        "status",
+        gettext_lazy("no"),
+        gettext_lazy("draft (default) or scheduled; a scheduled row needs a future date and time."),
+    ),
 ]
 
 
-def _import_page(request: HttpRequest, form: ImportForm | None = None, status: int = 200, **extra: Any) -> HttpResponse:
+def _import_page(
+    request: HttpRequest, form: ImportForm | None = None, status: int = 200, **extra: Any
+) -> HttpResponse:
     ws = _ws(request)
     today = timezone.localtime(clock.now()).date()
-    return render(request, "web/plan_import.html", {
-        "form": form or ImportForm(), "columns": COLUMNS, "tab": "import", "tz": ws.timezone,
-        "may_import": can(request.role, Perm.POSTS_EDIT),  # type: ignore[attr-defined]
-        "networks": ", ".join(f"text_{key}" for key in registry.DISPLAY_NAMES),
-        "export_start": today.replace(day=1).isoformat(), "max_mb": plan_io.MAX_FILE_BYTES // (1024 * 1024),
-        **extra,
-    }, status=status)
+    return render(
+        request,
+        "web/plan_import.html",
+        {
+            "form": form or ImportForm(),
+            "columns": COLUMNS,
+            "tab": "import",
+            "tz": ws.timezone,
+            "may_import": can(request.role, Perm.POSTS_EDIT),  # type: ignore[attr-defined]
+            "networks": ", ".join(f"text_{key}" for key in registry.DISPLAY_NAMES),
+            "export_start": today.replace(day=1).isoformat(),
+            "max_mb": plan_io.MAX_FILE_BYTES // (1024 * 1024),
+            **extra,
+        },
+        status=status,
+    )
 
 
 def _report_context(report: plan_io.ImportReport) -> dict[str, Any]:
     return {
-        "posts": report.posts, "problems": report.problems, "bad_rows": report.bad_rows,
+        "posts": report.posts,
+        "problems": report.problems,
+        "bad_rows": report.bad_rows,
         "row_count": len(report.posts) + len(report.bad_rows),
     }
 
@@ -672,7 +865,8 @@ def plan_import(request: HttpRequest) -> HttpResponseBase:
         fmt = plan_io.format_of(name)
         if (upload.size or 0) > plan_io.MAX_FILE_BYTES:
             raise plan_io.ImportFileError(
-                _("The file is larger than %(mb)s MB.") % {"mb": plan_io.MAX_FILE_BYTES // (1024 * 1024)}, "file",
+                _("The file is larger than %(mb)s MB.") % {"mb": plan_io.MAX_FILE_BYTES // (1024 * 1024)},
+                "file",
             )
         data = b"".join(upload.chunks())  # at most MAX_FILE_BYTES (checked above); read_table bounds the rest
         report = plan_io.import_plan(_actor(request), name, data, dry_run=True)
@@ -685,7 +879,11 @@ def plan_import(request: HttpRequest) -> HttpResponseBase:
         return _import_page(request, form, status=400, preview=context, filename=name)
     token = _stash(data, fmt)
     request.session[IMPORT_SESSION_KEY] = {
-        "token": token, "fmt": fmt, "name": name[:200], "workspace": _ws(request).pk, "at": clock.now().timestamp(),
+        "token": token,
+        "fmt": fmt,
+        "name": name[:200],
+        "workspace": _ws(request).pk,
+        "at": clock.now().timestamp(),
     }
     return _import_page(request, preview=context, filename=name, token=token)
 
@@ -693,7 +891,11 @@ def plan_import(request: HttpRequest) -> HttpResponseBase:
 def _import_confirm(request: HttpRequest) -> HttpResponseBase:
     entry = request.session.get(IMPORT_SESSION_KEY)
     stale = _("This preview is no longer available; upload the file again.")
-    if not isinstance(entry, dict) or entry.get("token") != request.POST.get("token") or entry.get("workspace") != _ws(request).pk:
+    if (
+        not isinstance(entry, dict)
+        or entry.get("token") != request.POST.get("token")
+        or entry.get("workspace") != _ws(request).pk
+    ):
         return _import_page(request, status=409, page_error=stale)
     stashed = _stashed_path(entry)
     age = clock.now().timestamp() - float(entry.get("at", 0))
@@ -709,16 +911,29 @@ def _import_confirm(request: HttpRequest) -> HttpResponseBase:
         return _import_page(request, status=400, page_error=exc.message)
     _forget_import(request)
     if not report.ok:
-        return _import_page(request, status=400, preview=_report_context(report), filename=name,
-                            page_error=_("Nothing was imported: the plan changed since the preview or a media file failed."))
+        return _import_page(
+            request,
+            status=400,
+            preview=_report_context(report),
+            filename=name,
+            page_error=_("Nothing was imported: the plan changed since the preview or a media file failed."),
+        )
     count = len(report.created_ids)
-    messages.success(request, ngettext("Imported %(n)s post from %(file)s.", "Imported %(n)s posts from %(file)s.", count) % {
-        "n": count, "file": name,
-    })
+    messages.success(
+        request,
+        ngettext("Imported %(n)s post from %(file)s.", "Imported %(n)s posts from %(file)s.", count)
+        % {
+            "n": count,
+            "file": name,
+        },
+    )
     return redirect("web:posts")
 
 
-CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 
 @workspace_view(Perm.POSTS_VIEW)
@@ -733,7 +948,9 @@ def plan_export(request: HttpRequest) -> HttpResponseBase:
     first = _parse_date(start_text) if start_text else None
     last = _parse_date(end_text) if end_text else None
     if (start_text and first is None) or (end_text and last is None) or (first and last and last < first):
-        messages.error(request, _("The export period is not valid: pick a first and a last day, or leave both empty."))
+        messages.error(
+            request, _("The export period is not valid: pick a first and a last day, or leave both empty.")
+        )
         return redirect("web:plan_import")
     if first:
         start = _midnight(first, ws.timezone)
@@ -783,16 +1000,24 @@ def _review_items(token: str, workspace_id: int, errors: dict[int, dict[str, str
     items = []
     for post, waiting, last in _sent_posts(token, workspace_id):
         variants = []
-        for variant in post.variants.select_related("channel", "post").prefetch_related("variantmedia_set__media"):
+        for variant in post.variants.select_related("channel", "post").prefetch_related(
+            "variantmedia_set__media"
+        ):
             shown = previews.variant_preview(variant)
             _client_media_urls(shown, token)
             variants.append({"variant": variant, "channel": variant.channel, "preview": shown})
-        items.append({
-            "post": post, "waiting": waiting, "variants": variants, "last": last,
-            "result": DECISION_LABELS.get(last.decision) if last else "", "errors": errors.get(post.pk, {}),
-            "fingerprint": approvals.content_fingerprint(post) if waiting else "",
-            "comment": errors.get(post.pk, {}).get("typed", ""),
-        })
+        items.append(
+            {
+                "post": post,
+                "waiting": waiting,
+                "variants": variants,
+                "last": last,
+                "result": DECISION_LABELS.get(last.decision) if last else "",
+                "errors": errors.get(post.pk, {}),
+                "fingerprint": approvals.content_fingerprint(post) if waiting else "",
+                "comment": errors.get(post.pk, {}).get("typed", ""),
+            }
+        )
     return items
 
 
@@ -804,7 +1029,9 @@ def _client_media_urls(preview: dict[str, Any], token: str) -> None:
         item["thumb"] = f"{base}?thumbnail=1" if item.get("thumb") else ""
 
 
-def _review_context(token: str, link: approvals.ClientLinkView, errors: dict[int, dict[str, str]] | None = None) -> dict[str, Any]:
+def _review_context(
+    token: str, link: approvals.ClientLinkView, errors: dict[int, dict[str, str]] | None = None
+) -> dict[str, Any]:
     workspace = Workspace.objects.get(pk=link.workspace_id)
     items = _review_items(token, workspace.pk, errors or {})
     waiting = [i for i in items if i["waiting"]]
@@ -812,8 +1039,13 @@ def _review_context(token: str, link: approvals.ClientLinkView, errors: dict[int
     stray = [e["form"] for pk, e in (errors or {}).items() if pk not in shown and "form" in e]
     return {
         "error": stray[0] if stray else "",
-        "workspace": workspace, "items": items, "waiting_count": len(waiting), "decided_count": len(items) - len(waiting),
-        "link": link, "token": token, "tz": workspace.timezone,
+        "workspace": workspace,
+        "items": items,
+        "waiting_count": len(waiting),
+        "decided_count": len(items) - len(waiting),
+        "link": link,
+        "token": token,
+        "tz": workspace.timezone,
     }
 
 
@@ -821,8 +1053,15 @@ def _review_invalid(request: HttpRequest) -> HttpResponseBase:
     return _private(render(request, "web/review_invalid.html", status=404))
 
 
-def _render_review(request: HttpRequest, token: str, link: approvals.ClientLinkView, errors: dict[int, dict[str, str]] | None = None,
-                   status: int = 200, partial: bool = False, notice: str = "") -> HttpResponseBase:
+def _render_review(
+    request: HttpRequest,
+    token: str,
+    link: approvals.ClientLinkView,
+    errors: dict[int, dict[str, str]] | None = None,
+    status: int = 200,
+    partial: bool = False,
+    notice: str = "",
+) -> HttpResponseBase:
     context = _review_context(token, link, errors)
     context["notice"] = notice
     timezone.activate(zone(context["tz"]))
@@ -848,7 +1087,9 @@ def client_review(request: HttpRequest, token: str) -> HttpResponseBase:
     except ValueError:
         post_id = 0
     try:
-        approvals.client_decide(token, decision, comment, post_id or None, seen=request.POST.get("fingerprint") or None)
+        approvals.client_decide(
+            token, decision, comment, post_id or None, seen=request.POST.get("fingerprint") or None
+        )
     except PlanningError as exc:
         if exc.status == 404 and exc.field != "post_id":
             return _review_invalid(request)
@@ -882,7 +1123,9 @@ def client_review_media(request: HttpRequest, token: str, media_id: int) -> Http
         raise Http404
     post_ids = [post.pk for post, _waiting, _last in _sent_posts(token, link.workspace_id)]
     media = Media.objects.filter(
-        pk=media_id, workspace_id=link.workspace_id, variantmedia__variant__post_id__in=post_ids,
+        pk=media_id,
+        workspace_id=link.workspace_id,
+        variantmedia__variant__post_id__in=post_ids,
     ).first()
     if media is None:
         raise Http404
@@ -917,5 +1160,7 @@ urlpatterns: list[URLPattern] = [
     path("media/", media_library, name="media"),
     path("review/<str:token>/", client_review, name="client_review"),
     path("review/<str:token>", client_review, name="client_review_bare"),
-    path("review/<str:token>/media/<int:media_id>/", client_review_media, name="client_review_media"),  # the link approvals builds has no slash
+    path(
+        "review/<str:token>/media/<int:media_id>/", client_review_media, name="client_review_media"
+    ),  # the link approvals builds has no slash
 ]

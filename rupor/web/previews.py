@@ -73,7 +73,14 @@ def _media_item(media: Media) -> MediaItem:
                 head = handle.read(_HEAD_BYTES)
         except (FileNotFoundError, ValueError, OSError):
             head = b""
-    return MediaItem(media.kind, media.original_name, media.content_type, _StoredBytes(head, media.size), media.width, media.height)
+    return MediaItem(
+        media.kind,
+        media.original_name,
+        media.content_type,
+        _StoredBytes(head, media.size),
+        media.width,
+        media.height,
+    )
 
 
 def _poll(poll: Mapping[str, Any] | None) -> Poll | None:
@@ -88,13 +95,22 @@ def _poll(poll: Mapping[str, Any] | None) -> Poll | None:
 
 
 def build_content(
-    *, text: str, media: Sequence[Media] = (), link: str = "", poll: Mapping[str, Any] | None = None,
-    first_comment: str = "", options: Mapping[str, Any] | None = None,
+    *,
+    text: str,
+    media: Sequence[Media] = (),
+    link: str = "",
+    poll: Mapping[str, Any] | None = None,
+    first_comment: str = "",
+    options: Mapping[str, Any] | None = None,
 ) -> Content:
     """The network-neutral :class:`Content` of what was typed, as the publishing engine will build it."""
     return Content(
-        text=text, media=tuple(_media_item(m) for m in media), poll=_poll(poll), link=(link or "").strip() or None,
-        first_comment=first_comment or None, options=dict(options or {}),
+        text=text,
+        media=tuple(_media_item(m) for m in media),
+        poll=_poll(poll),
+        link=(link or "").strip() or None,
+        first_comment=first_comment or None,
+        options=dict(options or {}),
     )
 
 
@@ -139,16 +155,26 @@ def _linkify(text: str, *, links: bool = True) -> str:
         if token.startswith("#"):
             out.append(str(format_html('<span class="pv-tag">{}</span>', token)))
         else:
-            out.append(str(format_html('<a href="{}" target="_blank" rel="noopener noreferrer nofollow">{}</a>', token, token)))
+            out.append(
+                str(
+                    format_html(
+                        '<a href="{}" target="_blank" rel="noopener noreferrer nofollow">{}</a>', token, token
+                    )
+                )
+            )
         pos = match.end()
     out.append(str(escape(text[pos:])))
     return "".join(out)
 
 
 _ENTITY_TAGS = {
-    "bold": ("<strong>", "</strong>"), "italic": ("<em>", "</em>"), "underline": ("<u>", "</u>"),
-    "strikethrough": ("<s>", "</s>"), "spoiler": ('<span class="tg-spoiler">', "</span>"),
-    "code": ("<code>", "</code>"), "pre": ("<pre><code>", "</code></pre>"),
+    "bold": ("<strong>", "</strong>"),
+    "italic": ("<em>", "</em>"),
+    "underline": ("<u>", "</u>"),
+    "strikethrough": ("<s>", "</s>"),
+    "spoiler": ('<span class="tg-spoiler">', "</span>"),
+    "code": ("<code>", "</code>"),
+    "pre": ("<pre><code>", "</code></pre>"),
     "blockquote": ("<blockquote>", "</blockquote>"),
     "expandable_blockquote": ('<blockquote class="expandable">', "</blockquote>"),
 }
@@ -159,7 +185,9 @@ def _open_close(entity: Mapping[str, Any]) -> tuple[str, str]:
     if kind == "text_link":
         url = str(entity.get("url", ""))
         if urlsplit(url).scheme in ("http", "https"):
-            return str(format_html('<a href="{}" target="_blank" rel="noopener noreferrer nofollow">', url)), "</a>"
+            return str(
+                format_html('<a href="{}" target="_blank" rel="noopener noreferrer nofollow">', url)
+            ), "</a>"
         return '<span class="pv-link">', "</span>"
     return _ENTITY_TAGS.get(str(kind), ("", ""))
 
@@ -244,10 +272,19 @@ def _fold(text: str) -> tuple[str, str]:
 
 
 def _media_view(media: Media) -> dict[str, Any]:
-    thumb = media.thumbnail.url if media.thumbnail else (media.file.url if media.kind == "photo" and media.file else "")
+    thumb = (
+        media.thumbnail.url
+        if media.thumbnail
+        else (media.file.url if media.kind == "photo" and media.file else "")
+    )
     return {
-        "id": media.pk, "kind": media.kind, "name": media.original_name, "thumb": thumb,
-        "url": media.file.url if media.file else "", "width": media.width, "height": media.height,
+        "id": media.pk,
+        "kind": media.kind,
+        "name": media.original_name,
+        "thumb": thumb,
+        "url": media.file.url if media.file else "",
+        "width": media.width,
+        "height": media.height,
     }
 
 
@@ -261,8 +298,14 @@ def _initials(name: str) -> str:
 
 
 def content_preview(
-    channel: Channel, *, text: str, media: Sequence[Media] = (), link: str = "",
-    poll: Mapping[str, Any] | None = None, first_comment: str = "", when: dt.datetime | None = None,
+    channel: Channel,
+    *,
+    text: str,
+    media: Sequence[Media] = (),
+    link: str = "",
+    poll: Mapping[str, Any] | None = None,
+    first_comment: str = "",
+    when: dt.datetime | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The context of ``web/_preview.html`` for content typed for ``channel``.
@@ -277,7 +320,9 @@ def content_preview(
     link = (link or "").strip()
     network = channel.network
     supported = network in registry.available()
-    content = build_content(text=text, media=media, link=link, poll=poll, first_comment=first_comment, options=options)
+    content = build_content(
+        text=text, media=media, link=link, poll=poll, first_comment=first_comment, options=options
+    )
     problems = problems_for(channel, content)
     measured = text
     format_error = ""
@@ -304,7 +349,11 @@ def content_preview(
     link_view = None
     if link and not link_problem(link):
         parts = urlsplit(link)
-        link_view = {"url": link, "domain": parts.netloc.lower().removeprefix("www."), "path": parts.path.strip("/")}
+        link_view = {
+            "url": link,
+            "domain": parts.netloc.lower().removeprefix("www."),
+            "path": parts.path.strip("/"),
+        }
     # Telegram appends the link to the text when the text does not contain it (the adapter's _body).
     link_appended = network == "telegram" and bool(link) and link not in text
     return {
@@ -321,9 +370,13 @@ def content_preview(
         "photos": [m for m in items if m["kind"] == "photo"],
         "layout": _layout(len(items)),
         "poll": {
-            "question": parsed_poll.question, "options": list(parsed_poll.options),
-            "multiple": parsed_poll.multiple, "anonymous": parsed_poll.anonymous,
-        } if parsed_poll else None,
+            "question": parsed_poll.question,
+            "options": list(parsed_poll.options),
+            "multiple": parsed_poll.multiple,
+            "anonymous": parsed_poll.anonymous,
+        }
+        if parsed_poll
+        else None,
         "link": link_view,
         "link_appended": link_appended,
         "first_comment": first_comment.strip(),
@@ -347,6 +400,12 @@ def variant_preview(variant: PostVariant) -> dict[str, Any]:
     """
     media = [vm.media for vm in variant.variantmedia_set.all()]
     return content_preview(
-        variant.channel, text=variant.text, media=media, link=variant.link, poll=variant.poll,
-        first_comment=variant.first_comment, when=variant.post.scheduled_at, options=variant.options or {},
+        variant.channel,
+        text=variant.text,
+        media=media,
+        link=variant.link,
+        poll=variant.poll,
+        first_comment=variant.first_comment,
+        when=variant.post.scheduled_at,
+        options=variant.options or {},
     )

@@ -50,12 +50,23 @@ def overview(request: HttpRequest) -> HttpResponseBase:
     snapshot = health.health_snapshot(ws.pk) if can(role, Perm.CHANNELS_VIEW) else None
     failures = sorted((snapshot.failures_24h if snapshot else {}).items())
     labels = dict(TargetState.choices)
-    return render(request, "web/publishing.html", {
-        "targets": targets, "snapshot": snapshot, "can_act": can(role, Perm.POSTS_PUBLISH),
-        "failed_count": sum(1 for t in targets if t.state == TargetState.FAILED),
-        "failures": [{"network": n, "name": registry.DISPLAY_NAMES.get(n, n), "count": c} for n, c in failures],
-        "counts": [{"state": s, "label": labels.get(s, s), "count": c} for s, c in sorted((snapshot.counts if snapshot else {}).items())],
-    })
+    return render(
+        request,
+        "web/publishing.html",
+        {
+            "targets": targets,
+            "snapshot": snapshot,
+            "can_act": can(role, Perm.POSTS_PUBLISH),
+            "failed_count": sum(1 for t in targets if t.state == TargetState.FAILED),
+            "failures": [
+                {"network": n, "name": registry.DISPLAY_NAMES.get(n, n), "count": c} for n, c in failures
+            ],
+            "counts": [
+                {"state": s, "label": labels.get(s, s), "count": c}
+                for s, c in sorted((snapshot.counts if snapshot else {}).items())
+            ],
+        },
+    )
 
 
 def network_address(remote_url: str, base_url: str) -> str:
@@ -75,13 +86,20 @@ def network_address(remote_url: str, base_url: str) -> str:
 
 def _outcome_labels() -> dict[str, str]:
     labels = {str(k): str(v) for k, v in TargetState.choices}
-    labels.update({
-        "edited": _("Edited"), "waiting": _("Sent; the network is still processing it"),
-        "rate_limited": _("Rate limited"), "transient": _("Temporary error"), "auth_expired": _("Credentials expired"),
-        "rejected": _("Refused by the network"), "duplicate": _("Already on the network"),
-        "media_processing": _("Media still processing"), "unknown_outcome": _("Outcome unknown"),
-        "not_supported": _("Not supported by the network"),
-    })
+    labels.update(
+        {
+            "edited": _("Edited"),
+            "waiting": _("Sent; the network is still processing it"),
+            "rate_limited": _("Rate limited"),
+            "transient": _("Temporary error"),
+            "auth_expired": _("Credentials expired"),
+            "rejected": _("Refused by the network"),
+            "duplicate": _("Already on the network"),
+            "media_processing": _("Media still processing"),
+            "unknown_outcome": _("Outcome unknown"),
+            "not_supported": _("Not supported by the network"),
+        }
+    )
     return labels
 
 
@@ -89,12 +107,20 @@ def _known_causes() -> dict[str, str]:
     """The engine's fixed causes and messages (stored in English, as recorded), in the reader's
     language; anything else (a network's own words) is shown as it was recorded."""
     return {
-        "publishing": _("Publishing started"), "published": _("Published"), "Published.": _("Published."),
-        "edit requested": _("Edit requested"), "edited on the network": _("Edited on the network"),
-        "Edited on the network.": _("Edited on the network."), "unscheduled": _("Taken off the schedule"),
-        "cancelled": _("Cancelled"), "retry requested": _("Retry requested"), "publish anyway": _("Publish anyway"),
-        "channel reconnected": _("Channel reconnected"), "channel needs reconnecting": _("Channel needs reconnecting"),
-        "channel removed": _("Channel removed"), "credentials expired": _("Credentials expired"),
+        "publishing": _("Publishing started"),
+        "published": _("Published"),
+        "Published.": _("Published."),
+        "edit requested": _("Edit requested"),
+        "edited on the network": _("Edited on the network"),
+        "Edited on the network.": _("Edited on the network."),
+        "unscheduled": _("Taken off the schedule"),
+        "cancelled": _("Cancelled"),
+        "retry requested": _("Retry requested"),
+        "publish anyway": _("Publish anyway"),
+        "channel reconnected": _("Channel reconnected"),
+        "channel needs reconnecting": _("Channel needs reconnecting"),
+        "channel removed": _("Channel removed"),
+        "credentials expired": _("Credentials expired"),
         "a person confirmed it is on the channel": _("A person confirmed it is on the channel"),
         "a person asked to publish it again": _("A person asked to publish it again"),
         "the network refused the post": _("The network refused the post"),
@@ -119,7 +145,9 @@ def _cause(text: str, known: dict[str, str]) -> str:
         except ValueError:
             return text
         local = timezone.localtime(when).strftime("%Y-%m-%d %H:%M")
-        return (_("Rescheduled for %(when)s") if found.group(1) else _("Scheduled for %(when)s")) % {"when": local}
+        return (_("Rescheduled for %(when)s") if found.group(1) else _("Scheduled for %(when)s")) % {
+            "when": local
+        }
     return text
 
 
@@ -135,16 +163,32 @@ def target(request: HttpRequest, target_id: int) -> HttpResponseBase:
     channel = Channel.objects.filter(workspace_id=ws.pk, pk=found.summary.channel_id).first()
     labels = _outcome_labels()
     known = _known_causes()
-    return render(request, "web/publishing_target.html", {
-        "h": found, "target": chosen, "state_label": labels.get(found.summary.state, found.summary.state),
-        "can_act": can(request.role, Perm.POSTS_PUBLISH),  # type: ignore[attr-defined]
-        "post": planning.post_of_variant(ws.pk, found.summary.variant_id), "channel": channel,
-        "network_url": network_address(found.summary.remote_url, channel.base_url if channel else ""),
-        "attempts": [{"a": a, "outcome": labels.get(a.outcome, a.outcome), "message": _cause(a.message, known)}
-                     for a in found.attempts],
-        "events": [{"e": e, "from": labels.get(e.from_state, e.from_state), "to": labels.get(e.to_state, e.to_state),
-                    "cause": _cause(e.cause, known)} for e in found.events],
-    })
+    return render(
+        request,
+        "web/publishing_target.html",
+        {
+            "h": found,
+            "target": chosen,
+            "state_label": labels.get(found.summary.state, found.summary.state),
+            "can_act": can(request.role, Perm.POSTS_PUBLISH),  # type: ignore[attr-defined]
+            "post": planning.post_of_variant(ws.pk, found.summary.variant_id),
+            "channel": channel,
+            "network_url": network_address(found.summary.remote_url, channel.base_url if channel else ""),
+            "attempts": [
+                {"a": a, "outcome": labels.get(a.outcome, a.outcome), "message": _cause(a.message, known)}
+                for a in found.attempts
+            ],
+            "events": [
+                {
+                    "e": e,
+                    "from": labels.get(e.from_state, e.from_state),
+                    "to": labels.get(e.to_state, e.to_state),
+                    "cause": _cause(e.cause, known),
+                }
+                for e in found.events
+            ],
+        },
+    )
 
 
 @workspace_view(Perm.POSTS_PUBLISH)
@@ -159,7 +203,9 @@ def act(request: HttpRequest, target_id: int) -> HttpResponseBase:
     try:
         with transaction.atomic():
             if action in ("published", "republish"):
-                publishing.resolve_unconfirmed(target_id, action, actor=actor, remote_url=request.POST.get("remote_url", "").strip())
+                publishing.resolve_unconfirmed(
+                    target_id, action, actor=actor, remote_url=request.POST.get("remote_url", "").strip()
+                )
             elif action == "anyway":
                 publishing.publish_anyway(target_id, actor=actor)
             else:
@@ -167,12 +213,15 @@ def act(request: HttpRequest, target_id: int) -> HttpResponseBase:
     except publishing.ActionError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, {
-            "published": _("Marked as published. Nothing is sent again."),
-            "republish": _("It goes out again now, as a new post."),
-            "anyway": _("It goes out now, late, as you asked."),
-            "retry": _("It goes out again now."),
-        }[action])
+        messages.success(
+            request,
+            {
+                "published": _("Marked as published. Nothing is sent again."),
+                "republish": _("It goes out again now, as a new post."),
+                "anyway": _("It goes out now, late, as you asked."),
+                "retry": _("It goes out again now."),
+            }[action],
+        )
     if request.POST.get("next") == "target":
         return redirect("web:publishing_target", target_id=target_id)
     return redirect("web:publishing")
@@ -184,8 +233,15 @@ def retry_all(request: HttpRequest) -> HttpResponseBase:
     with transaction.atomic():
         count = publishing.retry_failed(_ws(request).pk, None, actor=_actor(request).label)
     if count:
-        messages.success(request, ngettext("%(n)s failed publication goes out again now.",
-                                           "%(n)s failed publications go out again now.", count) % {"n": count})
+        messages.success(
+            request,
+            ngettext(
+                "%(n)s failed publication goes out again now.",
+                "%(n)s failed publications go out again now.",
+                count,
+            )
+            % {"n": count},
+        )
     else:
         messages.info(request, _("There is nothing failed to retry."))
     return redirect("web:publishing")

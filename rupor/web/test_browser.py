@@ -60,7 +60,9 @@ def test_connect_a_channel_then_write_a_draft(page: Any, anna: Any) -> None:
             page.get_by_label("Remote id").fill(tg.DEMO_REMOTE_ID)
             page.get_by_label("API base URL").fill(emulator.url)
             page.get_by_role("button", name="Verify and connect").click()
-            assert page.locator(".has-error, .form-errors").first.is_visible()  # the network's refusal, in words
+            assert page.locator(
+                ".has-error, .form-errors"
+            ).first.is_visible()  # the network's refusal, in words
             for name, value in tg.demo_credentials().items():
                 page.locator(f"[name=cred_{name}]").fill(value)
             page.get_by_role("button", name="Verify and connect").click()
@@ -73,7 +75,11 @@ def test_connect_a_channel_then_write_a_draft(page: Any, anna: Any) -> None:
         workspace = accounts.workspaces_for(user)[0]
         actor = accounts.actor_for_user(user, workspace)
         assert actor is not None
-        channels.connect(actor, channels.ChannelInput(network="telegram", name="Coffee news", remote_id="@coffee"), verify=False)
+        channels.connect(
+            actor,
+            channels.ChannelInput(network="telegram", name="Coffee news", remote_id="@coffee"),
+            verify=False,
+        )
         page.goto("/channels/")
     channel = Channel.live.get()
     assert channel.name in page.locator("table").inner_text()

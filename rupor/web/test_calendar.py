@@ -47,7 +47,9 @@ class Cal:
 
 
 def _local(year: int, month: int, day: int, hour: int, minute: int) -> dt.datetime:
-    return dt.datetime(year, month, day, hour, minute)  # wall-clock time in the workspace zone, as people type it
+    return dt.datetime(
+        year, month, day, hour, minute
+    )  # wall-clock time in the workspace zone, as people type it
 
 
 def _connect(actor: accounts.Actor, network: str, name: str) -> Channel:
@@ -55,7 +57,10 @@ def _connect(actor: accounts.Actor, network: str, name: str) -> Channel:
 
     creds = {f.name: "x" for f in registry.adapter(network).credential_fields if f.required}
     return channels.connect(
-        actor, channels.ChannelInput(network=network, name=name, remote_id=f"@{name.lower().replace(' ', '')}", credentials=creds),
+        actor,
+        channels.ChannelInput(
+            network=network, name=name, remote_id=f"@{name.lower().replace(' ', '')}", credentials=creds
+        ),
         verify=False,
     )
 
@@ -63,7 +68,10 @@ def _connect(actor: accounts.Actor, network: str, name: str) -> Channel:
 @pytest.fixture
 def cal(db: Any) -> Cal:
     clock.freeze(NOW)
-    users = {role: accounts.create_user(f"{role.value}@example.com", PASSWORD, name=role.value.title()) for role in Role}
+    users = {
+        role: accounts.create_user(f"{role.value}@example.com", PASSWORD, name=role.value.title())
+        for role in Role
+    }
     owner = users[Role.OWNER]
     ws = accounts.create_workspace("Berlin Bakery", owner, timezone="Europe/Berlin")
     actor = accounts.actor_for_user(owner, ws)
@@ -86,14 +94,22 @@ def _schedule(actor: accounts.Actor, channel: Channel, text: str, when: dt.datet
     return planning.create_post(
         actor,
         planning.PostInput(
-            text=text, status=Post.Status.SCHEDULED, scheduled_at=when, variants=(planning.VariantInput(channel.pk),), **extra
+            text=text,
+            status=Post.Status.SCHEDULED,
+            scheduled_at=when,
+            variants=(planning.VariantInput(channel.pk),),
+            **extra,
         ),
     )
 
 
-def _draft(actor: accounts.Actor, channel: Channel | None, text: str, when: dt.datetime | None = None, **extra: Any) -> Post:
+def _draft(
+    actor: accounts.Actor, channel: Channel | None, text: str, when: dt.datetime | None = None, **extra: Any
+) -> Post:
     variants = (planning.VariantInput(channel.pk),) if channel else ()
-    return planning.create_post(actor, planning.PostInput(text=text, scheduled_at=when, variants=variants, **extra))
+    return planning.create_post(
+        actor, planning.PostInput(text=text, scheduled_at=when, variants=variants, **extra)
+    )
 
 
 def _client(user: User, workspace: Workspace) -> Client:
@@ -118,9 +134,13 @@ def _slot(html: str, date: str, hour: int) -> str:
     return match.group(1)
 
 
-def _move(client: Client, post: Post, when: str, *, htmx: bool = True, next_url: str = "/calendar/?date=2025-03-20") -> Any:
+def _move(
+    client: Client, post: Post, when: str, *, htmx: bool = True, next_url: str = "/calendar/?date=2025-03-20"
+) -> Any:
     headers = {"HX-Request": "true"} if htmx else {}
-    return client.post(reverse("web:calendar_move"), {"post": post.pk, "when": when, "next": next_url}, headers=headers)
+    return client.post(
+        reverse("web:calendar_move"), {"post": post.pk, "when": when, "next": next_url}, headers=headers
+    )
 
 
 # -- rendering -------------------------------------------------------------------------------------
@@ -129,7 +149,9 @@ def _move(client: Client, post: Post, when: str, *, htmx: bool = True, next_url:
 def test_month_shows_posts_in_their_local_day_across_the_dst_change(cal: Cal) -> None:
     before = _schedule(cal.actor, cal.tg, "Croissant day before the change", _local(2025, 3, 28, 10, 0))
     after = _schedule(cal.actor, cal.vk, "Pretzel day after the change", _local(2025, 3, 31, 10, 0))
-    late = _schedule(cal.actor, cal.tg, "Late-night post", _local(2025, 3, 25, 23, 30))  # 22:30 UTC, still the 25th here
+    late = _schedule(
+        cal.actor, cal.tg, "Late-night post", _local(2025, 3, 25, 23, 30)
+    )  # 22:30 UTC, still the 25th here
     assert before.scheduled_at == dt.datetime(2025, 3, 28, 9, 0, tzinfo=dt.UTC)
     assert after.scheduled_at == dt.datetime(2025, 3, 31, 8, 0, tzinfo=dt.UTC)
 
@@ -169,7 +191,11 @@ def test_week_shows_posts_in_their_hour_cells(cal: Cal) -> None:
 
 
 def test_week_marks_the_hour_that_does_not_exist(cal: Cal) -> None:
-    html = _client(cal.owner, cal.ws).get(reverse("web:calendar"), {"view": "week", "date": "2025-03-30"}).content.decode()
+    html = (
+        _client(cal.owner, cal.ws)
+        .get(reverse("web:calendar"), {"view": "week", "date": "2025-03-30"})
+        .content.decode()
+    )
     gap = re.search(r'<td class="cal-slot gap"[^>]*data-date="2025-03-30" data-hour="2"', html)
     assert gap is not None and "data-drop" not in gap.group(0)  # nothing can be dropped into 02:00-03:00
     assert re.search(r'<td class="cal-slot"[^>]*data-drop data-date="2025-03-30" data-hour="3"', html)
@@ -186,8 +212,10 @@ def test_odd_dates_fall_back_to_today(cal: Cal, date: str) -> None:
 def test_a_post_partly_out_cannot_be_dragged(cal: Cal) -> None:
     post = _schedule(cal.actor, cal.tg, "Half out", _local(2025, 3, 21, 10, 0))
     planning.update_post(
-        cal.actor, post.pk,
-        planning.PostInput(variants=(planning.VariantInput(cal.tg.pk), planning.VariantInput(cal.vk.pk))), {"variants"},
+        cal.actor,
+        post.pk,
+        planning.PostInput(variants=(planning.VariantInput(cal.tg.pk), planning.VariantInput(cal.vk.pk))),
+        {"variants"},
     )
     PublicationTarget.objects.filter(variant__post=post, channel=cal.tg).update(state=TargetState.PUBLISHED)
     PublicationTarget.objects.filter(variant__post=post, channel=cal.vk).update(state=TargetState.FAILED)
@@ -202,7 +230,9 @@ def test_navigation_keeps_the_filters(cal: Cal) -> None:
     html = _client(cal.owner, cal.ws).get(reverse("web:calendar"), params).content.decode()
     assert f'href="/calendar/?date=2025-02-01&amp;color=network&amp;channel={cal.tg.pk}"' in html
     assert f'href="/calendar/?date=2025-04-01&amp;color=network&amp;channel={cal.tg.pk}"' in html
-    assert f'href="/calendar/?view=week&amp;date=2025-03-10&amp;color=network&amp;channel={cal.tg.pk}"' in html
+    assert (
+        f'href="/calendar/?view=week&amp;date=2025-03-10&amp;color=network&amp;channel={cal.tg.pk}"' in html
+    )
 
 
 def test_filters_by_channel_rubric_status_and_author(cal: Cal) -> None:
@@ -251,7 +281,9 @@ def test_colour_by_rubric_or_network(cal: Cal) -> None:
     client = _client(cal.owner, cal.ws)
     by_rubric = _cell(client.get(reverse("web:calendar")).content.decode(), "2025-03-24")
     assert f"--chip: {rubric.color}" in by_rubric and "net-vk" not in by_rubric
-    by_network = _cell(client.get(reverse("web:calendar"), {"color": "network"}).content.decode(), "2025-03-24")
+    by_network = _cell(
+        client.get(reverse("web:calendar"), {"color": "network"}).content.decode(), "2025-03-24"
+    )
     assert "net-vk" in by_network and "--chip:" not in by_network
 
 
@@ -269,10 +301,18 @@ def test_query_count_does_not_grow_with_posts(cal: Cal, django_assert_max_num_qu
     client = _client(cal.owner, cal.ws)
 
     def add(day: int) -> None:
-        post = _schedule(cal.actor, cal.tg, f"Post {day}", _local(2025, 3, day, 10, 0), rubric_id=rubric.pk if rubric else None)
+        post = _schedule(
+            cal.actor,
+            cal.tg,
+            f"Post {day}",
+            _local(2025, 3, day, 10, 0),
+            rubric_id=rubric.pk if rubric else None,
+        )
         planning.update_post(
-            cal.actor, post.pk,
-            planning.PostInput(variants=(planning.VariantInput(cal.tg.pk), planning.VariantInput(cal.vk.pk))), {"variants"},
+            cal.actor,
+            post.pk,
+            planning.PostInput(variants=(planning.VariantInput(cal.tg.pk), planning.VariantInput(cal.vk.pk))),
+            {"variants"},
         )
         _draft(cal.actor, cal.vk, f"Idea {day}", rubric_id=rubric.pk if rubric else None)
 
@@ -343,14 +383,18 @@ def test_drag_to_another_day_keeps_the_local_time_and_resyncs_targets(cal: Cal) 
 
 def test_the_answer_renders_the_period_the_user_was_looking_at(cal: Cal) -> None:
     post = _schedule(cal.actor, cal.tg, "Weekly post", _local(2025, 3, 25, 9, 30))
-    html = _move(_client(cal.owner, cal.ws), post, "2025-03-26T14:30", next_url="/calendar/?view=week&date=2025-03-25").content.decode()
+    html = _move(
+        _client(cal.owner, cal.ws), post, "2025-03-26T14:30", next_url="/calendar/?view=week&date=2025-03-25"
+    ).content.decode()
     assert "Weekly post" in _slot(html, "2025-03-26", 14)
 
 
 def test_move_without_script_redirects_back_with_a_message(cal: Cal) -> None:
     post = _schedule(cal.actor, cal.tg, "Keyboard move", _local(2025, 3, 25, 9, 30))
     client = _client(cal.owner, cal.ws)
-    response = _move(client, post, "2025-03-27T16:45", htmx=False, next_url="/calendar/?view=week&date=2025-03-25")
+    response = _move(
+        client, post, "2025-03-27T16:45", htmx=False, next_url="/calendar/?view=week&date=2025-03-25"
+    )
     assert response.status_code == 302 and response["Location"] == "/calendar/?view=week&date=2025-03-25"
     page = client.get(response["Location"]).content.decode()
     assert "Moved to Thu 27 Mar, 16:45." in page
@@ -445,7 +489,9 @@ def test_moving_with_approvals_keeps_the_approval(cal: Cal) -> None:
     manager = _client(cal.users[Role.MANAGER], cal.ws)
     assert _move(manager, post, "2025-03-29T10:00").status_code == 200
     post.refresh_from_db()
-    assert post.status == Post.Status.SCHEDULED and post.approved_at is not None  # the time is not the content
+    assert (
+        post.status == Post.Status.SCHEDULED and post.approved_at is not None
+    )  # the time is not the content
 
 
 def test_an_approved_post_waiting_for_a_time_is_scheduled_when_given_one(cal: Cal) -> None:
@@ -461,4 +507,7 @@ def test_move_requires_csrf(cal: Cal) -> None:
     post = _schedule(cal.actor, cal.tg, "CSRF", _local(2025, 3, 28, 10, 0))
     client = Client(enforce_csrf_checks=True)
     client.force_login(cal.owner)
-    assert client.post(reverse("web:calendar_move"), {"post": post.pk, "when": "2025-03-29T10:00"}).status_code == 403
+    assert (
+        client.post(reverse("web:calendar_move"), {"post": post.pk, "when": "2025-03-29T10:00"}).status_code
+        == 403
+    )

@@ -44,16 +44,22 @@ def plan(db: Any) -> dict[str, Any]:
     assert actor is not None
     creds = {f.name: "x" for f in registry.adapter("telegram").credential_fields if f.required}
     channel = channels.connect(
-        actor, channels.ChannelInput(network="telegram", name="Bakery news", remote_id="@bakery", credentials=creds), verify=False,
+        actor,
+        channels.ChannelInput(network="telegram", name="Bakery news", remote_id="@bakery", credentials=creds),
+        verify=False,
     )
     post = planning.create_post(
         actor,
         planning.PostInput(
-            text="Croissants are back", status=Post.Status.SCHEDULED, scheduled_at=_local(2025, 3, 24, 10, 0),
+            text="Croissants are back",
+            status=Post.Status.SCHEDULED,
+            scheduled_at=_local(2025, 3, 24, 10, 0),
             variants=(planning.VariantInput(channel.pk),),
         ),
     )
-    idea = planning.create_post(actor, planning.PostInput(text="Easter menu idea", variants=(planning.VariantInput(channel.pk),)))
+    idea = planning.create_post(
+        actor, planning.PostInput(text="Easter menu idea", variants=(planning.VariantInput(channel.pk),))
+    )
     return {"post": post, "idea": idea, "channel": channel}
 
 
@@ -114,7 +120,9 @@ def test_move_with_the_keyboard_and_see_a_refusal(page: Any, plan: dict[str, Any
     field.fill("2025-03-30T02:30")  # does not exist in Berlin: the clocks jump from 02:00 to 03:00
     page.keyboard.press("Enter")
     expect(page.locator("#cal-live .message.error")).to_contain_text("does not exist in Europe/Berlin")
-    expect(page.locator('td[data-date="2025-03-24"] .cal-chip')).to_contain_text("Croissants are back")  # nothing moved
+    expect(page.locator('td[data-date="2025-03-24"] .cal-chip')).to_contain_text(
+        "Croissants are back"
+    )  # nothing moved
     expect(page.locator(f'.cal-item[data-post-id="{post.pk}"] .cal-move-btn')).to_be_focused()
 
     page.keyboard.press("Enter")

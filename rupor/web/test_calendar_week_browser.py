@@ -39,25 +39,41 @@ def week(db: Any) -> dict[str, Post]:
     assert actor is not None
     creds = {f.name: "x" for f in registry.adapter("telegram").credential_fields if f.required}
     channel = channels.connect(
-        actor, channels.ChannelInput(network="telegram", name="Bakery news", remote_id="@bakery", credentials=creds), verify=False,
+        actor,
+        channels.ChannelInput(network="telegram", name="Bakery news", remote_id="@bakery", credentials=creds),
+        verify=False,
     )
     posts = {}
-    for name, when in [("Dawn bake", dt.datetime(2025, 3, 17, 6, 0)), ("Breakfast", dt.datetime(2025, 3, 18, 7, 30)),
-                       ("Late special", dt.datetime(2025, 3, 22, 22, 0))]:
-        posts[name] = planning.create_post(actor, planning.PostInput(
-            text=name, status=Post.Status.DRAFT, scheduled_at=when, variants=(planning.VariantInput(channel.pk),)))
+    for name, when in [
+        ("Dawn bake", dt.datetime(2025, 3, 17, 6, 0)),
+        ("Breakfast", dt.datetime(2025, 3, 18, 7, 30)),
+        ("Late special", dt.datetime(2025, 3, 22, 22, 0)),
+    ]:
+        posts[name] = planning.create_post(
+            actor,
+            planning.PostInput(
+                text=name,
+                status=Post.Status.DRAFT,
+                scheduled_at=when,
+                variants=(planning.VariantInput(channel.pk),),
+            ),
+        )
     return posts
 
 
 def _in_view(page: Any, text: str) -> bool:
-    return bool(page.evaluate(
-        """(text) => {
+    return bool(
+        page.evaluate(
+            """(text) => {
             const box = document.querySelector('[data-cal-scroll]');
             const b = box.getBoundingClientRect(), top = b.top + box.querySelector('thead').offsetHeight;
             const item = [...box.querySelectorAll('.cal-chip')].find((c) => c.textContent.includes(text));
             const r = item.getBoundingClientRect();
             return r.top >= top - 1 && r.bottom <= b.bottom + 1;
-        }""", text))
+        }""",
+            text,
+        )
+    )
 
 
 def test_week_opens_at_the_first_post_and_signs_the_hidden_ones(page: Any, week: dict[str, Post]) -> None:
@@ -97,13 +113,24 @@ def test_month_entries_show_their_time_and_every_network_at_1366(page: Any, week
     channel_ids = [late.variants.get().channel_id]
     for network, remote in (("vk", "1"), ("ok", "2")):
         creds = {f.name: "x" for f in registry.adapter(network).credential_fields if f.required}
-        channel_ids.append(channels.connect(
-            actor, channels.ChannelInput(network=network, name=f"Bakery {network}", remote_id=remote, credentials=creds), verify=False,
-        ).pk)
-    planning.create_post(actor, planning.PostInput(
-        text="All three", status=Post.Status.DRAFT, scheduled_at=dt.datetime(2025, 3, 22, 9, 0),
-        variants=tuple(planning.VariantInput(pk) for pk in channel_ids),
-    ))
+        channel_ids.append(
+            channels.connect(
+                actor,
+                channels.ChannelInput(
+                    network=network, name=f"Bakery {network}", remote_id=remote, credentials=creds
+                ),
+                verify=False,
+            ).pk
+        )
+    planning.create_post(
+        actor,
+        planning.PostInput(
+            text="All three",
+            status=Post.Status.DRAFT,
+            scheduled_at=dt.datetime(2025, 3, 22, 9, 0),
+            variants=tuple(planning.VariantInput(pk) for pk in channel_ids),
+        ),
+    )
     sign_in(page, "anna@example.com", PASSWORD)
     page.goto("/calendar/?date=2025-03-20")
     chip = page.locator('td[data-date="2025-03-22"] .cal-chip', has_text="All three")
@@ -119,7 +146,8 @@ def test_month_entries_show_their_time_and_every_network_at_1366(page: Any, week
               .filter((el) => !inside(el.getBoundingClientRect(), c) ||
                               !inside(el.getBoundingClientRect(), el.parentElement.getBoundingClientRect()))
               .map((el) => chip.textContent.trim().slice(0, 20) + ': ' + el.textContent.trim());
-        })""")
+        })"""
+    )
     assert clipped == []
     if _screens():
         page.locator(".cal-month").screenshot(path="/work/screens/h5/month-1366.png")

@@ -40,7 +40,9 @@ def _fast_and_private(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
-def _png(width: int = 64, height: int = 48, fmt: str = "PNG", colour: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+def _png(
+    width: int = 64, height: int = 48, fmt: str = "PNG", colour: tuple[int, int, int] = (200, 30, 30)
+) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (width, height), colour).save(out, fmt)
     return out.getvalue()
@@ -49,7 +51,9 @@ def _png(width: int = 64, height: int = 48, fmt: str = "PNG", colour: tuple[int,
 def _connect(actor: accounts.Actor, network: str, name: str, remote_id: str) -> Channel:
     creds = {f.name: "x" for f in registry.adapter(network).credential_fields if f.required}
     return channels.connect(
-        actor, channels.ChannelInput(network=network, name=name, remote_id=remote_id, credentials=creds), verify=False
+        actor,
+        channels.ChannelInput(network=network, name=name, remote_id=remote_id, credentials=creds),
+        verify=False,
     )
 
 
@@ -75,7 +79,10 @@ class World:
 
 @pytest.fixture
 def world(db: Any) -> World:
-    users = {role: accounts.create_user(f"{role.value}@example.com", PASSWORD, name=role.value.title()) for role in Role}
+    users = {
+        role: accounts.create_user(f"{role.value}@example.com", PASSWORD, name=role.value.title())
+        for role in Role
+    }
     ws = accounts.create_workspace("Alpha", users[Role.OWNER], timezone="Europe/Moscow")
     owner = accounts.actor_for_user(users[Role.OWNER], ws)
     assert owner is not None
@@ -124,7 +131,9 @@ def test_script_in_the_text_is_escaped_in_every_preview(world: World) -> None:
 
 def test_telegram_html_is_rendered_as_telegram_would(world: World) -> None:
     client = world.client(Role.EDITOR)
-    text = '<b>Bold</b> and <a href="https://example.com/x">a link</a> and <a href="javascript:alert(1)">bad</a>'
+    text = (
+        '<b>Bold</b> and <a href="https://example.com/x">a link</a> and <a href="javascript:alert(1)">bad</a>'
+    )
     body = _check(client, world.tg, variant_text=text, variant_format="html")
     assert "<strong>Bold</strong>" in body
     assert 'href="https://example.com/x"' in body
@@ -137,7 +146,10 @@ def test_telegram_html_is_rendered_as_telegram_would(world: World) -> None:
 
 
 def test_render_entities_nests_and_escapes() -> None:
-    html = previews.render_entities("a<b> 😀 bold", [{"offset": 8, "length": 4, "type": "bold"}, {"offset": 0, "length": 12, "type": "italic"}])
+    html = previews.render_entities(
+        "a<b> 😀 bold",
+        [{"offset": 8, "length": 4, "type": "bold"}, {"offset": 0, "length": 12, "type": "italic"}],
+    )
     assert str(html) == "<em>a&lt;b&gt; 😀 <strong>bold</strong></em>"
 
 
@@ -145,9 +157,17 @@ def test_vk_preview_folds_long_text_and_shows_media_poll_link(world: World) -> N
     client = world.client(Role.EDITOR)
     long_text = "Word " * 120
     body = _check(
-        client, world.vk, variant_text=long_text, variant_media=[world.photo.pk], variant_media_follows="0",
-        variant_link="https://example.com/article", variant_poll="1", variant_poll_question="Coffee or tea?",
-        variant_poll_option=["Coffee", "Tea"], variant_poll_anonymous="1", variant_first_comment="Details below",
+        client,
+        world.vk,
+        variant_text=long_text,
+        variant_media=[world.photo.pk],
+        variant_media_follows="0",
+        variant_link="https://example.com/article",
+        variant_poll="1",
+        variant_poll_question="Coffee or tea?",
+        variant_poll_option=["Coffee", "Tea"],
+        variant_poll_anonymous="1",
+        variant_first_comment="Details below",
     )
     assert "Show more…" in body
     assert world.photo.thumbnail.url in body
@@ -170,7 +190,9 @@ def test_media_problems_are_shown_live(world: World) -> None:
     body = _check(client, world.tg, text="Hi", media=many)  # the shared selection, followed by default
     assert "at most 10 media items" in body
     # A Telegram caption is at most 1024 UTF-16 units.
-    body = _check(client, world.tg, variant_text="a" * 1025, variant_media=[world.photo.pk], variant_media_follows="0")
+    body = _check(
+        client, world.tg, variant_text="a" * 1025, variant_media=[world.photo.pk], variant_media_follows="0"
+    )
     assert "1,025</span> / 1,024" in body and 'class="counter over"' in body
 
 
@@ -183,16 +205,40 @@ def test_the_counter_groups_thousands_as_the_language_does(world: World) -> None
 
 def test_poll_and_link_problems_are_shown_live(world: World) -> None:
     client = world.client(Role.EDITOR)
-    body = _check(client, world.vk, variant_text="Vote", variant_poll="1", variant_poll_question="Which?",
-                  variant_poll_option=[f"Option {i}" for i in range(11)], variant_poll_anonymous="1")
+    body = _check(
+        client,
+        world.vk,
+        variant_text="Vote",
+        variant_poll="1",
+        variant_poll_question="Which?",
+        variant_poll_option=[f"Option {i}" for i in range(11)],
+        variant_poll_anonymous="1",
+    )
     assert "at most 10 poll options" in body
-    body = _check(client, world.tg, variant_poll="1", variant_poll_question="Which?", variant_poll_option=["A", "B"])
+    body = _check(
+        client, world.tg, variant_poll="1", variant_poll_question="Which?", variant_poll_option=["A", "B"]
+    )
     assert "must be anonymous" in body  # the anonymous box was left unticked
-    body = _check(client, world.tg, variant_text="x", variant_poll="1", variant_poll_question="Q",
-                  variant_poll_option=["A", "B"], variant_poll_anonymous="1", variant_media=[world.photo.pk], variant_media_follows="0")
+    body = _check(
+        client,
+        world.tg,
+        variant_text="x",
+        variant_poll="1",
+        variant_poll_question="Q",
+        variant_poll_option=["A", "B"],
+        variant_poll_anonymous="1",
+        variant_media=[world.photo.pk],
+        variant_media_follows="0",
+    )
     assert "cannot attach photos or videos to a poll" in body
-    body = _check(client, world.ok, variant_poll="1", variant_poll_question="Q", variant_poll_option=["Only one", ""],
-                  variant_poll_anonymous="1")
+    body = _check(
+        client,
+        world.ok,
+        variant_poll="1",
+        variant_poll_question="Q",
+        variant_poll_option=["Only one", ""],
+        variant_poll_anonymous="1",
+    )
     assert "at least 2 poll options" in body
     body = _check(client, world.vk, variant_text="x", variant_link="example.com/no-scheme")
     assert "starting with http:// or https://" in body
@@ -200,12 +246,20 @@ def test_poll_and_link_problems_are_shown_live(world: World) -> None:
 
 def test_media_of_another_workspace_cannot_be_attached(world: World) -> None:
     client = world.client(Role.MANAGER)
-    body = _check(client, world.vk, variant_text="x", variant_media=[world.other_media.pk], variant_media_follows="0")
+    body = _check(
+        client, world.vk, variant_text="x", variant_media=[world.other_media.pk], variant_media_follows="0"
+    )
     assert f"Media {world.other_media.pk} is not in this workspace" in body
     assert world.other_media.file.url not in body
-    response = client.post(reverse("web:post_new"), {
-        "text": "Borrowed", "channels": [world.vk.pk], "media": [world.other_media.pk], "action": "save",
-    })
+    response = client.post(
+        reverse("web:post_new"),
+        {
+            "text": "Borrowed",
+            "channels": [world.vk.pk],
+            "media": [world.other_media.pk],
+            "action": "save",
+        },
+    )
     assert response.status_code == 400
     assert f"Media {world.other_media.pk} does not exist in this workspace" in response.content.decode()
     assert not Post.objects.filter(text="Borrowed").exists()
@@ -228,7 +282,9 @@ def test_upload_from_the_composer(world: World) -> None:
     assert bad.status_code == 400
     assert "not a picture or video" in bad.json()["error"]
     assert client.post(url, {}).status_code == 400
-    assert world.client(Role.ANALYST).post(url, {"file": SimpleUploadedFile("a.png", _png())}).status_code == 403
+    assert (
+        world.client(Role.ANALYST).post(url, {"file": SimpleUploadedFile("a.png", _png())}).status_code == 403
+    )
 
 
 # -- saving: drafts, variants, time -------------------------------------------------------------------
@@ -236,12 +292,19 @@ def test_upload_from_the_composer(world: World) -> None:
 
 def _composer(world: World, **extra: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "text": "Shared words", "title": "Launch", "channels": [world.vk.pk, world.tg.pk], "media": [world.photo.pk],
-        f"variant_text_{world.tg.pk}": "Telegram words", f"variant_media_follows_{world.tg.pk}": "1",
+        "text": "Shared words",
+        "title": "Launch",
+        "channels": [world.vk.pk, world.tg.pk],
+        "media": [world.photo.pk],
+        f"variant_text_{world.tg.pk}": "Telegram words",
+        f"variant_media_follows_{world.tg.pk}": "1",
         f"variant_media_follows_{world.vk.pk}": "1",
-        f"variant_link_{world.vk.pk}": "https://example.com/launch", f"variant_first_comment_{world.vk.pk}": "First!",
-        f"variant_poll_{world.vk.pk}": "1", f"variant_poll_question_{world.vk.pk}": "Coming?",
-        f"variant_poll_option_{world.vk.pk}": ["Yes", "No"], f"variant_poll_anonymous_{world.vk.pk}": "1",
+        f"variant_link_{world.vk.pk}": "https://example.com/launch",
+        f"variant_first_comment_{world.vk.pk}": "First!",
+        f"variant_poll_{world.vk.pk}": "1",
+        f"variant_poll_question_{world.vk.pk}": "Coming?",
+        f"variant_poll_option_{world.vk.pk}": ["Yes", "No"],
+        f"variant_poll_anonymous_{world.vk.pk}": "1",
     }
     data.update(extra)
     return data
@@ -266,28 +329,50 @@ def test_draft_keeps_media_poll_link_and_first_comment_per_variant(world: World)
 
 
 def test_scheduled_at_in_the_query_prefills_the_time(world: World) -> None:
-    page = world.client(Role.MANAGER).get(reverse("web:post_new"), {"scheduled_at": "2031-05-04T10:30"}).content.decode()
+    page = (
+        world.client(Role.MANAGER)
+        .get(reverse("web:post_new"), {"scheduled_at": "2031-05-04T10:30"})
+        .content.decode()
+    )
     assert 'value="2031-05-04T10:30"' in page
-    assert world.client(Role.MANAGER).get(reverse("web:post_new"), {"scheduled_at": "garbage"}).status_code == 200
+    assert (
+        world.client(Role.MANAGER).get(reverse("web:post_new"), {"scheduled_at": "garbage"}).status_code
+        == 200
+    )
 
 
 def test_a_refusal_keeps_everything_typed(world: World) -> None:
     client = world.client(Role.MANAGER)
-    response = client.post(reverse("web:post_new"), _composer(world, action="schedule", scheduled_at="2020-01-01T10:00"))
+    response = client.post(
+        reverse("web:post_new"), _composer(world, action="schedule", scheduled_at="2020-01-01T10:00")
+    )
     assert response.status_code == 400
     assert "past" in response.context["form"].errors["scheduled_at"][0]
     page = response.content.decode()
-    for kept in ("Shared words", "Telegram words", 'value="Coming?"', 'value="Yes"', "https://example.com/launch", "First!",
-                 f'name="media" value="{world.photo.pk}"'):
+    for kept in (
+        "Shared words",
+        "Telegram words",
+        'value="Coming?"',
+        'value="Yes"',
+        "https://example.com/launch",
+        "First!",
+        f'name="media" value="{world.photo.pk}"',
+    ):
         assert kept in page, kept
     assert not Post.objects.filter(title="Launch").exists()
 
 
 def test_an_over_limit_variant_is_refused_where_it_is(world: World) -> None:
     client = world.client(Role.MANAGER)
-    response = client.post(reverse("web:post_new"), _composer(
-        world, action="schedule", scheduled_at=_future(), **{f"variant_text_{world.tg.pk}": "a" * 1100},
-    ))
+    response = client.post(
+        reverse("web:post_new"),
+        _composer(
+            world,
+            action="schedule",
+            scheduled_at=_future(),
+            **{f"variant_text_{world.tg.pk}": "a" * 1100},
+        ),
+    )
     assert response.status_code == 400
     page = response.content.decode()
     assert "Some variants do not fit their networks" in page
@@ -310,7 +395,9 @@ def test_schedule_and_post_now(world: World) -> None:
     assert response.status_code == 302
     now_post = Post.objects.get(title="Now")
     assert now_post.status == Post.Status.SCHEDULED
-    assert now_post.scheduled_at is not None and abs((now_post.scheduled_at - clock.now()).total_seconds()) < 60
+    assert (
+        now_post.scheduled_at is not None and abs((now_post.scheduled_at - clock.now()).total_seconds()) < 60
+    )
     assert "Publishing now" in client.get(reverse("web:posts")).content.decode()
 
 
@@ -358,7 +445,9 @@ def test_internal_approval_by_role(world: World) -> None:
     page = editor.get(reverse("web:post_new")).content.decode()
     assert 'value="submit"' in page and 'value="schedule"' not in page
     assert "approved before they are scheduled" in page
-    response = editor.post(reverse("web:post_new"), _composer(world, action="submit", scheduled_at="2031-06-01T09:30"))
+    response = editor.post(
+        reverse("web:post_new"), _composer(world, action="submit", scheduled_at="2031-06-01T09:30")
+    )
     assert response.status_code == 302
     post = Post.objects.get(title="Launch")
     assert post.status == Post.Status.IN_REVIEW
@@ -369,10 +458,16 @@ def test_internal_approval_by_role(world: World) -> None:
     page = manager.get(reverse("web:post_edit", args=[post.pk])).content.decode()
     assert 'value="approve"' in page and "Submitted for review" in page
     # Requesting changes needs a comment: the panel says so and keeps what was typed.
-    response = manager.post(review_url, {"decision": "request_changes", "comment": "  "}, headers={"HX-Request": "true"})
+    response = manager.post(
+        review_url, {"decision": "request_changes", "comment": "  "}, headers={"HX-Request": "true"}
+    )
     assert response.status_code == 422
     assert "a comment is required" in response.content.decode()
-    response = manager.post(review_url, {"decision": "request_changes", "comment": "Shorter, please"}, headers={"HX-Request": "true"})
+    response = manager.post(
+        review_url,
+        {"decision": "request_changes", "comment": "Shorter, please"},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 204 and response["HX-Redirect"] == reverse("web:post_edit", args=[post.pk])
     post.refresh_from_db()
     assert post.status == Post.Status.CHANGES_REQUESTED
@@ -393,18 +488,24 @@ def test_reject_and_manager_self_approval(world: World) -> None:
     manager = world.client(Role.MANAGER)
     page = manager.get(reverse("web:post_new")).content.decode()
     assert "Approve and schedule" in page
-    response = manager.post(reverse("web:post_new"), _composer(world, action="schedule", scheduled_at="2031-06-01T09:30"))
+    response = manager.post(
+        reverse("web:post_new"), _composer(world, action="schedule", scheduled_at="2031-06-01T09:30")
+    )
     assert response.status_code == 302
     post = Post.objects.get(title="Launch")
     assert post.status == Post.Status.SCHEDULED
     assert Review.objects.filter(post=post, decision="approved").exists()
-    other = planning.create_post(world.owner, planning.PostInput(text="Meh", variants=(planning.VariantInput(world.vk.pk),)))
+    other = planning.create_post(
+        world.owner, planning.PostInput(text="Meh", variants=(planning.VariantInput(world.vk.pk),))
+    )
     from rupor.planning import approvals
 
     editor_actor = accounts.actor_for_user(world.users[Role.EDITOR], world.ws)
     assert editor_actor is not None
     approvals.submit(editor_actor, other.pk)
-    response = manager.post(reverse("web:post_review", args=[other.pk]), {"decision": "reject", "comment": "Off-brand"})
+    response = manager.post(
+        reverse("web:post_review", args=[other.pk]), {"decision": "reject", "comment": "Off-brand"}
+    )
     assert response.status_code == 302
     other.refresh_from_db()
     assert other.status == Post.Status.REJECTED
@@ -415,7 +516,9 @@ def test_client_mode_and_the_client_link(world: World) -> None:
     manager = world.client(Role.MANAGER)
     page = manager.get(reverse("web:post_new")).content.decode()
     assert "Send to the client" in page and 'value="now"' not in page
-    response = manager.post(reverse("web:post_new"), _composer(world, action="schedule", scheduled_at="2031-06-01T09:30"))
+    response = manager.post(
+        reverse("web:post_new"), _composer(world, action="schedule", scheduled_at="2031-06-01T09:30")
+    )
     post = Post.objects.get(title="Launch")
     assert post.status == Post.Status.CLIENT_REVIEW
     assert response.status_code == 302 and response["Location"] == reverse("web:post_edit", args=[post.pk])
@@ -437,8 +540,12 @@ def test_client_mode_and_the_client_link(world: World) -> None:
 
 def test_client_link_refused_when_the_post_does_not_wait_for_the_client(world: World) -> None:
     _set_mode(world, Workspace.Approval.CLIENT)
-    post = planning.create_post(world.owner, planning.PostInput(text="Draft", variants=(planning.VariantInput(world.vk.pk),)))
-    response = world.client(Role.MANAGER).post(reverse("web:post_client_link", args=[post.pk]), headers={"HX-Request": "true"})
+    post = planning.create_post(
+        world.owner, planning.PostInput(text="Draft", variants=(planning.VariantInput(world.vk.pk),))
+    )
+    response = world.client(Role.MANAGER).post(
+        reverse("web:post_client_link", args=[post.pk]), headers={"HX-Request": "true"}
+    )
     assert response.status_code == 422
     assert "not waiting for the client" in response.content.decode()
 
@@ -449,8 +556,12 @@ def test_review_views_of_another_workspace_answer_404(world: World) -> None:
     actor = accounts.actor_for_user(stranger, other)
     assert actor is not None
     channel = _connect(actor, "vk", "Beta VK", "9")
-    post = planning.create_post(actor, planning.PostInput(text="Theirs", variants=(planning.VariantInput(channel.pk),)))
+    post = planning.create_post(
+        actor, planning.PostInput(text="Theirs", variants=(planning.VariantInput(channel.pk),))
+    )
     manager = world.client(Role.MANAGER)
-    assert manager.post(reverse("web:post_review", args=[post.pk]), {"decision": "approve"}).status_code == 404
+    assert (
+        manager.post(reverse("web:post_review", args=[post.pk]), {"decision": "approve"}).status_code == 404
+    )
     assert manager.post(reverse("web:post_client_link", args=[post.pk])).status_code == 404
     assert manager.post(reverse("web:post_check"), {"channel": channel.pk}).status_code == 404

@@ -38,7 +38,11 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
 
 def _connect(actor: accounts.Actor, network: str, name: str, remote_id: str) -> Channel:
     creds = {f.name: "x" for f in registry.adapter(network).credential_fields if f.required}
-    return channels.connect(actor, channels.ChannelInput(network=network, name=name, remote_id=remote_id, credentials=creds), verify=False)
+    return channels.connect(
+        actor,
+        channels.ChannelInput(network=network, name=name, remote_id=remote_id, credentials=creds),
+        verify=False,
+    )
 
 
 @pytest.fixture
@@ -47,7 +51,9 @@ def setup(db: Any) -> tuple[Channel, Channel]:
     ws = accounts.create_workspace("Coffee House", user, timezone="Europe/Moscow")
     actor = accounts.actor_for_user(user, ws)
     assert actor is not None
-    return _connect(actor, "vk", "Coffee House VK", "1"), _connect(actor, "telegram", "Coffee House", "@coffee")
+    return _connect(actor, "vk", "Coffee House VK", "1"), _connect(
+        actor, "telegram", "Coffee House", "@coffee"
+    )
 
 
 def _png(path: pathlib.Path) -> pathlib.Path:
@@ -72,7 +78,9 @@ def _shot(page: Any, name: str) -> None:
         page.set_viewport_size({"width": 1360, "height": 1000})
 
 
-def test_compose_for_two_networks_with_media_and_poll_then_schedule(page: Any, setup: tuple[Channel, Channel], tmp_path: Any) -> None:
+def test_compose_for_two_networks_with_media_and_poll_then_schedule(
+    page: Any, setup: tuple[Channel, Channel], tmp_path: Any
+) -> None:
     vk, tg = setup
     page.goto("/login/")
     page.get_by_label("Email").fill("anna@example.com")
@@ -87,7 +95,9 @@ def test_compose_for_two_networks_with_media_and_poll_then_schedule(page: Any, s
     vk_preview, tg_preview = page.locator(f"#preview-{vk.pk}"), page.locator(f"#preview-{tg.pk}")
     expect(vk_preview).to_be_visible()
     expect(tg_preview).to_be_visible()
-    page.get_by_label("Shared text").fill("Fresh croissants every morning at https://coffee.example/menu #breakfast")
+    page.get_by_label("Shared text").fill(
+        "Fresh croissants every morning at https://coffee.example/menu #breakfast"
+    )
     expect(vk_preview.locator(".pv-text")).to_contain_text("Fresh croissants every morning")
     expect(tg_preview.locator(".pv-text")).to_contain_text("Fresh croissants every morning")
     expect(vk_preview.locator(".pv-text a")).to_have_attribute("href", "https://coffee.example/menu")
@@ -143,7 +153,9 @@ def test_compose_for_two_networks_with_media_and_poll_then_schedule(page: Any, s
     assert all(len(v.variantmedia_set.all()) == 1 for v in variants.values())
 
     # The same post in Russian.
-    page.context.add_cookies([{"name": "django_language", "value": "ru", "url": page.url.split("/posts")[0] + "/"}])
+    page.context.add_cookies(
+        [{"name": "django_language", "value": "ru", "url": page.url.split("/posts")[0] + "/"}]
+    )
     page.goto(f"/posts/{post.pk}/edit/")
     expect(page.locator(f"#preview-{vk.pk} .pv-poll")).to_be_visible()
     _shot(page, "composer-ru.png")
@@ -152,7 +164,9 @@ def test_compose_for_two_networks_with_media_and_poll_then_schedule(page: Any, s
     from rupor.accounts.models import Workspace
 
     Workspace.objects.update(approval=Workspace.Approval.CLIENT)
-    page.context.add_cookies([{"name": "django_language", "value": "en", "url": page.url.split("/posts")[0] + "/"}])
+    page.context.add_cookies(
+        [{"name": "django_language", "value": "en", "url": page.url.split("/posts")[0] + "/"}]
+    )
     page.goto(f"/posts/{post.pk}/edit/")
     expect(page.locator("#review-panel")).to_contain_text("the client approve")
     expect(page.get_by_role("button", name="Send to the client")).to_be_visible()

@@ -26,9 +26,27 @@ PASSWORD = "a-long-enough-passphrase-42"
 pytestmark = MARKS
 
 WORDS = {
-    "en-US": ("Delete…", "Delete", "The file was deleted from the library.", "is used by a post", "rows after the header"),
-    "ru-RU": ("Удалить…", "Удалить", "Файл удалён из медиатеки.", "используется в 1 посте", "строк после заголовка"),
-    "ko-KR": ("삭제…", "삭제", "파일을 라이브러리에서 삭제했습니다.", "게시물 1개에서 사용 중입니다", "머리글 아래"),
+    "en-US": (
+        "Delete…",
+        "Delete",
+        "The file was deleted from the library.",
+        "is used by a post",
+        "rows after the header",
+    ),
+    "ru-RU": (
+        "Удалить…",
+        "Удалить",
+        "Файл удалён из медиатеки.",
+        "используется в 1 посте",
+        "строк после заголовка",
+    ),
+    "ko-KR": (
+        "삭제…",
+        "삭제",
+        "파일을 라이브러리에서 삭제했습니다.",
+        "게시물 1개에서 사용 중입니다",
+        "머리글 아래",
+    ),
 }
 
 
@@ -56,7 +74,10 @@ def _hostile_workbook(tmp_path: pathlib.Path) -> pathlib.Path:
 
 @pytest.mark.parametrize("locale", list(WORDS))
 def test_delete_an_unused_file_keep_a_used_one_and_refuse_a_hostile_import(
-    browser: Any, live_server: Any, locale: str, tmp_path: pathlib.Path,
+    browser: Any,
+    live_server: Any,
+    locale: str,
+    tmp_path: pathlib.Path,
 ) -> None:
     owner = accounts.create_user("owner@example.com", PASSWORD)
     ws = accounts.create_workspace("Coffee House", owner)
@@ -65,10 +86,15 @@ def test_delete_an_unused_file_keep_a_used_one_and_refuse_a_hostile_import(
     channel = Channel.objects.create(workspace=ws, network="telegram", name="Our Telegram", remote_id="@ours")
     used = media_lib.save_media(actor, "spring-menu.png", _png((200, 120, 40)))
     unused = media_lib.save_media(actor, "old-banner.png", _png((40, 120, 200)))
-    planning.create_post(actor, planning.PostInput(
-        text="Spring menu is here", status="scheduled", scheduled_at=dt.datetime(2099, 3, 5, 7, tzinfo=dt.UTC),
-        variants=(planning.VariantInput(channel.pk, media_ids=(used.pk,)),),
-    ))
+    planning.create_post(
+        actor,
+        planning.PostInput(
+            text="Spring menu is here",
+            status="scheduled",
+            scheduled_at=dt.datetime(2099, 3, 5, 7, tzinfo=dt.UTC),
+            variants=(planning.VariantInput(channel.pk, media_ids=(used.pk,)),),
+        ),
+    )
     open_words, delete_words, deleted_words, refused_words, rows_words = WORDS[locale]
     lang = locale[:2]
 

@@ -21,9 +21,40 @@ pytestmark = pytest.mark.django_db
 HUGE = "99999999999999999999"
 ODD_VALUES = [HUGE, "-1", "abc", "1e400", "\uff10\uff11", "", "2024-13-45", "9999-12-31T23:59", "0001-01-01"]
 #: Query parameters the web views read (besides form fields, which are collected from the forms).
-QUERY_KEYS = ["status", "channel", "rubric", "author", "page", "view", "date", "start", "end", "month", "kind", "format",
-              "scheduled_at", "next", "thumbnail", "post", "when", "days", "decision", "action", "remote_url", "workspace",
-              "channels", "media", "preview", "token", "form", "delete", "color", "title", "text", "comment"]
+QUERY_KEYS = [
+    "status",
+    "channel",
+    "rubric",
+    "author",
+    "page",
+    "view",
+    "date",
+    "start",
+    "end",
+    "month",
+    "kind",
+    "format",
+    "scheduled_at",
+    "next",
+    "thumbnail",
+    "post",
+    "when",
+    "days",
+    "decision",
+    "action",
+    "remote_url",
+    "workspace",
+    "channels",
+    "media",
+    "preview",
+    "token",
+    "form",
+    "delete",
+    "color",
+    "title",
+    "text",
+    "comment",
+]
 #: Pages whose POST destroys what later pages need: they go last.
 LAST = ("delete", "remove", "revoke", "logout", "switch")
 
@@ -44,8 +75,17 @@ def _ordered() -> list[Route]:
 def _odd_data(world: World, value: str) -> dict[str, str]:
     channel = world.ids["channel_id"]
     data = dict.fromkeys([*QUERY_KEYS, *_form_fields()], value)
-    for name in ("variant_text", "variant_link", "variant_media", "variant_media_follows", "variant_poll", "variant_poll_question",
-                 "variant_poll_option", "variant_first_comment", "variant_format"):
+    for name in (
+        "variant_text",
+        "variant_link",
+        "variant_media",
+        "variant_media_follows",
+        "variant_poll",
+        "variant_poll_question",
+        "variant_poll_option",
+        "variant_first_comment",
+        "variant_format",
+    ):
         data[f"{name}_{channel}"] = value
     data[f"m{world.ids['membership_id']}-role"] = value
     return data
@@ -102,7 +142,9 @@ def test_every_public_page_survives_odd_tokens() -> None:
         kwargs = {p: ("x" * 300 if p in ("token", "network", "path") else HUGE) for p in route.params}
         url = reverse(route.name, kwargs=kwargs)
         for method in ("get", "post"):
-            status = getattr(client, method)(url, {"post": HUGE, "decision": "approve", "fingerprint": "x"}).status_code
+            status = getattr(client, method)(
+                url, {"post": HUGE, "decision": "approve", "fingerprint": "x"}
+            ).status_code
             if status >= 500:
                 problems.append((route.name, method, status))
     assert not problems, problems

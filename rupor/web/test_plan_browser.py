@@ -42,23 +42,34 @@ def studio(db: Any) -> tuple[accounts.Actor, Channel]:
     if "telegram" in registry.available():
         creds = {f.name: "x" for f in registry.adapter("telegram").credential_fields if f.required} or creds
     channel = channels.connect(
-        actor, channels.ChannelInput(network="telegram", name="Coffee news", remote_id="@coffee", credentials=creds), verify=False,
+        actor,
+        channels.ChannelInput(network="telegram", name="Coffee news", remote_id="@coffee", credentials=creds),
+        verify=False,
     )
     return actor, channel
 
 
-def test_client_approves_and_asks_for_changes_through_the_magic_link(page: Any, studio: tuple[accounts.Actor, Channel]) -> None:
+def test_client_approves_and_asks_for_changes_through_the_magic_link(
+    page: Any, studio: tuple[accounts.Actor, Channel]
+) -> None:
     actor, channel = studio
     soon = clock.now() + dt.timedelta(days=2)
     ids = []
     for offset, text in ((0, "Spring menu is here"), (1, "Meet our barista")):
-        post = planning.create_post(actor, planning.PostInput(
-            text=text, status="scheduled", scheduled_at=soon + dt.timedelta(days=offset),
-            variants=(planning.VariantInput(channel.pk),),
-        ))
+        post = planning.create_post(
+            actor,
+            planning.PostInput(
+                text=text,
+                status="scheduled",
+                scheduled_at=soon + dt.timedelta(days=offset),
+                variants=(planning.VariantInput(channel.pk),),
+            ),
+        )
         assert post.status == Post.Status.CLIENT_REVIEW
         ids.append(post.pk)
-    link = approvals.client_link_for(actor, start=soon - dt.timedelta(hours=1), end=soon + dt.timedelta(days=3))
+    link = approvals.client_link_for(
+        actor, start=soon - dt.timedelta(hours=1), end=soon + dt.timedelta(days=3)
+    )
     token = link.url.rsplit("/", 1)[1]
 
     page.goto(f"/review/{token}/")
@@ -74,7 +85,9 @@ def test_client_approves_and_asks_for_changes_through_the_magic_link(page: Any, 
 
     second = page.locator(f"#post-{ids[1]}")
     second.get_by_role("button", name="Request changes").click()
-    expect(page.locator(f"#comment-{ids[1]}-err")).to_have_text("Say what should change: a comment is required.")
+    expect(page.locator(f"#comment-{ids[1]}-err")).to_have_text(
+        "Say what should change: a comment is required."
+    )
     page.locator(f"#comment-{ids[1]}").fill("A warmer photo, please")
     page.locator(f"#post-{ids[1]}").get_by_role("button", name="Request changes").click()
     expect(page.locator(".review-done")).to_contain_text("Thank you!")
@@ -86,18 +99,24 @@ def test_client_approves_and_asks_for_changes_through_the_magic_link(page: Any, 
     expect(page.locator("h1")).to_have_text("This review link does not work")
 
 
-def test_import_preview_then_confirm(page: Any, studio: tuple[accounts.Actor, Channel], tmp_path: pathlib.Path) -> None:
+def test_import_preview_then_confirm(
+    page: Any, studio: tuple[accounts.Actor, Channel], tmp_path: pathlib.Path
+) -> None:
     page.goto("/login/")
     page.get_by_label("Email").fill("anna@example.com")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/")
     bad = tmp_path / "bad.csv"
-    bad.write_text("date,time,channels,text\n2099-03-10,10:00,Coffee news,Fine\n2099-03-11,7pm,Coffee news,Bad time\n,,Nowhere,No channel\n")
+    bad.write_text(
+        "date,time,channels,text\n2099-03-10,10:00,Coffee news,Fine\n2099-03-11,7pm,Coffee news,Bad time\n,,Nowhere,No channel\n"
+    )
     page.goto("/plan/import/")
     page.get_by_label("Plan file (.csv or .xlsx)").set_input_files(str(bad))
     page.get_by_role("button", name="Check the file").click()
-    expect(page.locator(".import-preview .callout")).to_contain_text("2 rows have problems; nothing will be imported.")
+    expect(page.locator(".import-preview .callout")).to_contain_text(
+        "2 rows have problems; nothing will be imported."
+    )
     rows = page.locator(".problems-table tbody tr")
     expect(rows).to_have_count(2)
     expect(rows.nth(0)).to_contain_text("3")
@@ -105,7 +124,9 @@ def test_import_preview_then_confirm(page: Any, studio: tuple[accounts.Actor, Ch
     expect(page.get_by_role("button", name="Import 1 post")).to_have_count(0)
 
     good = tmp_path / "good.csv"
-    good.write_text("date,time,channels,text\n2099-03-10,10:00,Coffee news,Five ways to brew\n,,Coffee news,An idea\n")
+    good.write_text(
+        "date,time,channels,text\n2099-03-10,10:00,Coffee news,Five ways to brew\n,,Coffee news,An idea\n"
+    )
     page.get_by_label("Plan file (.csv or .xlsx)").set_input_files(str(good))
     page.get_by_role("button", name="Check the file").click()
     table = page.locator(".preview-table")

@@ -48,7 +48,10 @@ def _settings(settings: Any, tmp_path: Any) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def emulators() -> Iterator[dict[str, RunningEmulator]]:
-    running = {"vk": vk_testing.start(rate_limits=False), "telegram": telegram_testing.start(rate_limits=False)}
+    running = {
+        "vk": vk_testing.start(rate_limits=False),
+        "telegram": telegram_testing.start(rate_limits=False),
+    }
     yield running
     for emulator in running.values():
         emulator.stop()
@@ -65,7 +68,11 @@ def studio(db: Any, emulators: dict[str, RunningEmulator]) -> tuple[Channel, Cha
 
 
 def test_compose_schedule_drag_and_the_client_approves(
-    page: Any, browser: Any, live_server: Any, studio: tuple[Channel, Channel], emulators: dict[str, RunningEmulator],
+    page: Any,
+    browser: Any,
+    live_server: Any,
+    studio: tuple[Channel, Channel],
+    emulators: dict[str, RunningEmulator],
 ) -> None:
     vk, tg = studio
     marker = f"flow-{uuid.uuid4().hex[:8]}"
@@ -90,7 +97,9 @@ def test_compose_schedule_drag_and_the_client_approves(
     post = Post.objects.get(text__contains=marker)
     assert post.status == Post.Status.CLIENT_REVIEW
     assert post.variants.count() == 2
-    assert not PublicationTarget.objects.filter(variant__post=post, state=TargetState.SCHEDULED).exists()  # not approved yet
+    assert not PublicationTarget.objects.filter(
+        variant__post=post, state=TargetState.SCHEDULED
+    ).exists()  # not approved yet
 
     # 2. The calendar shows it on the 10th at 10:30; drag it to Thursday the 12th.
     page.goto("/calendar/?date=2026-03-01")
@@ -139,4 +148,6 @@ def test_compose_schedule_drag_and_the_client_approves(
     # The team sees it published in the calendar.
     page.goto("/calendar/?date=2026-03-01")
     expect(page.locator(f'td[data-date="2026-03-12"] .cal-item[data-post-id="{post.pk}"]')).to_be_visible()
-    expect(page.locator(f'.cal-item[data-post-id="{post.pk}"] .cal-chip')).to_have_attribute("draggable", "false")
+    expect(page.locator(f'.cal-item[data-post-id="{post.pk}"] .cal-chip')).to_have_attribute(
+        "draggable", "false"
+    )

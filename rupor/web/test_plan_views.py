@@ -65,7 +65,9 @@ def _connect(actor: accounts.Actor, name: str, remote_id: str) -> Channel:
     if "telegram" in registry.available():
         creds = {f.name: "x" for f in registry.adapter("telegram").credential_fields if f.required} or creds
     return channels.connect(
-        actor, channels.ChannelInput(network="telegram", name=name, remote_id=remote_id, credentials=creds), verify=False,
+        actor,
+        channels.ChannelInput(network="telegram", name=name, remote_id=remote_id, credentials=creds),
+        verify=False,
     )
 
 
@@ -77,7 +79,10 @@ def _png(color: str = "red", size: tuple[int, int] = (64, 48)) -> bytes:
 
 @pytest.fixture
 def world(db: Any) -> World:
-    users = {role: accounts.create_user(f"{role.value}@example.com", PASSWORD, name=role.value.title()) for role in Role}
+    users = {
+        role: accounts.create_user(f"{role.value}@example.com", PASSWORD, name=role.value.title())
+        for role in Role
+    }
     ws = accounts.create_workspace("Alpha", users[Role.OWNER], timezone="Europe/Moscow")
     owner = accounts.actor_for_user(users[Role.OWNER], ws)
     assert owner is not None
@@ -96,11 +101,26 @@ def world(db: Any) -> World:
     other_channel = _connect(other_actor, "Beta news", "@beta")
     Rubric.objects.filter(workspace=other).delete()
     other_rubric = mix.create_rubric(other_actor, mix.RubricInput("Secret rubric", "#000000", 10))
-    other_post = planning.create_post(other_actor, planning.PostInput(text="Beta idea", variants=(planning.VariantInput(other_channel.pk),)))
+    other_post = planning.create_post(
+        other_actor, planning.PostInput(text="Beta idea", variants=(planning.VariantInput(other_channel.pk),))
+    )
     other_slot = slots.add_slot(other_actor, other_channel.pk, 0, dt.time(9)).id
     other_media = media_lib.save_media(other_actor, "beta.png", _png("blue"))
-    return World(ws, users, owner, channel, useful, offers, other, other_actor, other_channel, other_rubric, other_post,
-                 other_slot, other_media)
+    return World(
+        ws,
+        users,
+        owner,
+        channel,
+        useful,
+        offers,
+        other,
+        other_actor,
+        other_channel,
+        other_rubric,
+        other_post,
+        other_slot,
+        other_media,
+    )
 
 
 def _client(user: User, workspace: Workspace | None = None, **kwargs: Any) -> Client:
@@ -113,13 +133,26 @@ def _client(user: User, workspace: Workspace | None = None, **kwargs: Any) -> Cl
     return client
 
 
-def _post(actor: accounts.Actor, channel: Channel, *, when: str | None = None, rubric: Rubric | None = None,
-          text: str = "Hello", status: str = "scheduled") -> Post:
+def _post(
+    actor: accounts.Actor,
+    channel: Channel,
+    *,
+    when: str | None = None,
+    rubric: Rubric | None = None,
+    text: str = "Hello",
+    status: str = "scheduled",
+) -> Post:
     scheduled = dt.datetime.fromisoformat(when).replace(tzinfo=dt.UTC) if when else None
-    return planning.create_post(actor, planning.PostInput(
-        text=text, rubric_id=rubric.pk if rubric else None, scheduled_at=scheduled,
-        status=status if scheduled else "draft", variants=(planning.VariantInput(channel.pk),),
-    ))
+    return planning.create_post(
+        actor,
+        planning.PostInput(
+            text=text,
+            rubric_id=rubric.pk if rubric else None,
+            scheduled_at=scheduled,
+            status=status if scheduled else "draft",
+            variants=(planning.VariantInput(channel.pk),),
+        ),
+    )
 
 
 def _text(response: Any) -> str:
@@ -149,23 +182,51 @@ def test_plan_pages_need_a_signed_in_user(db: Any) -> None:
 def test_writes_are_refused_without_the_permission_the_api_uses(world: World, role: Role) -> None:
     client = _client(world.users[role], world.ws)
     idea = _post(world.owner, world.channel)
-    before = (Rubric.objects.count(), QueueSlot.objects.count(), Media.objects.count(), Post.objects.count(), ClientLink.objects.count())
+    before = (
+        Rubric.objects.count(),
+        QueueSlot.objects.count(),
+        Media.objects.count(),
+        Post.objects.count(),
+        ClientLink.objects.count(),
+    )
     writes = [
-        (reverse("web:plan_rubric_create"), {"new-name": "X", "new-color": "#111111", "new-target_share": 0}, Perm.POSTS_PUBLISH),
-        (reverse("web:plan_rubric_update", args=[world.useful.pk]), {f"r{world.useful.pk}-name": "Hacked"}, Perm.POSTS_PUBLISH),
+        (
+            reverse("web:plan_rubric_create"),
+            {"new-name": "X", "new-color": "#111111", "new-target_share": 0},
+            Perm.POSTS_PUBLISH,
+        ),
+        (
+            reverse("web:plan_rubric_update", args=[world.useful.pk]),
+            {f"r{world.useful.pk}-name": "Hacked"},
+            Perm.POSTS_PUBLISH,
+        ),
         (reverse("web:plan_rubric_delete", args=[world.offers.pk]), {}, Perm.POSTS_PUBLISH),
-        (reverse("web:queue_slot_add", args=[world.channel.pk]), {f"c{world.channel.pk}-weekday": 1, f"c{world.channel.pk}-time": "10:00"}, Perm.POSTS_PUBLISH),
+        (
+            reverse("web:queue_slot_add", args=[world.channel.pk]),
+            {f"c{world.channel.pk}-weekday": 1, f"c{world.channel.pk}-time": "10:00"},
+            Perm.POSTS_PUBLISH,
+        ),
         (reverse("web:plan_idea_queue", args=[idea.pk]), {}, Perm.POSTS_EDIT),
         (reverse("web:plan_client_link"), {"month": "2030-03", "days": 7}, Perm.POSTS_APPROVE),
         (reverse("web:media"), {"files": [io.BytesIO(_png())]}, Perm.POSTS_EDIT),
-        (reverse("web:plan_import"), {"action": "preview", "file": io.BytesIO(b"channels,text\nAlpha news,Hi\n")}, Perm.POSTS_EDIT),
+        (
+            reverse("web:plan_import"),
+            {"action": "preview", "file": io.BytesIO(b"channels,text\nAlpha news,Hi\n")},
+            Perm.POSTS_EDIT,
+        ),
     ]
     for url, data, perm in writes:
         response = client.post(url, data)
         if not can(role, perm):
             assert response.status_code == 403, (url, role, response.status_code)
     if not can(role, Perm.POSTS_EDIT):
-        after = (Rubric.objects.count(), QueueSlot.objects.count(), Media.objects.count(), Post.objects.count(), ClientLink.objects.count())
+        after = (
+            Rubric.objects.count(),
+            QueueSlot.objects.count(),
+            Media.objects.count(),
+            Post.objects.count(),
+            ClientLink.objects.count(),
+        )
         assert after == before
         assert Rubric.objects.get(pk=world.useful.pk).name == "Useful"
         assert Post.objects.get(pk=idea.pk).scheduled_at is None
@@ -225,14 +286,19 @@ def test_ideas_backlog_and_add_to_queue(world: World) -> None:
     assert "An idea for spring" in html and "Add to queue" in html
     assert reverse("web:post_edit", args=[idea.pk]) in html
     # No slots yet: the service's reason is shown, nothing changes.
-    response = manager.post(reverse("web:plan_idea_queue", args=[idea.pk]), {"next": "/plan/?month=2030-03"}, follow=True)
+    response = manager.post(
+        reverse("web:plan_idea_queue", args=[idea.pk]), {"next": "/plan/?month=2030-03"}, follow=True
+    )
     assert response.redirect_chain[-1][0] == "/plan/?month=2030-03"
     assert "add queue slots first" in _text(response)
     assert Post.objects.get(pk=idea.pk).scheduled_at is None
     slots.add_slot(world.owner, world.channel.pk, 0, dt.time(10))  # Mondays 10:00 Moscow
     response = manager.post(reverse("web:plan_idea_queue", args=[idea.pk]), follow=True)
     post = Post.objects.get(pk=idea.pk)
-    assert post.scheduled_at == dt.datetime(2030, 3, 4, 7, 0, tzinfo=dt.UTC) and post.status == Post.Status.SCHEDULED
+    assert (
+        post.scheduled_at == dt.datetime(2030, 3, 4, 7, 0, tzinfo=dt.UTC)
+        and post.status == Post.Status.SCHEDULED
+    )
     assert "takes the queue slot on 2030-03-04 10:00 (Europe/Moscow)" in _text(response)
     # An editor may queue an idea, which stays a draft; another workspace's post is a 404.
     second = _post(world.owner, world.channel, text="Second idea")
@@ -268,21 +334,34 @@ def test_rubrics_add_edit_delete_with_errors_at_the_field(world: World) -> None:
     assert response.status_code == 400 and response.context["form"].errors["target_share"]
     assert Rubric.objects.filter(workspace=world.ws).count() == 2
 
-    response = manager.post(url, {"new-name": "Fun", "new-color": "#00AA00", "new-target_share": 20, "new-is_selling": ""})
+    response = manager.post(
+        url, {"new-name": "Fun", "new-color": "#00AA00", "new-target_share": 20, "new-is_selling": ""}
+    )
     assert response.status_code == 302
     fun = Rubric.objects.get(workspace=world.ws, name="Fun")
     assert (fun.color, fun.target_share, fun.is_selling) == ("#00aa00", 20, False)
 
     edit = reverse("web:plan_rubric_update", args=[fun.pk])
-    response = manager.post(edit, {f"r{fun.pk}-name": "Fun", f"r{fun.pk}-color": "#00aa00", f"r{fun.pk}-target_share": 50})
+    response = manager.post(
+        edit, {f"r{fun.pk}-name": "Fun", f"r{fun.pk}-color": "#00aa00", f"r{fun.pk}-target_share": 50}
+    )
     assert response.status_code == 400
     row = next(r for r in response.context["rows"] if r["rubric"].pk == fun.pk)
     assert row["open"] and "add up to 130 %" in row["form"].errors["target_share"][0]
-    response = manager.post(edit, {f"r{fun.pk}-name": "Offers", f"r{fun.pk}-color": "#00aa00", f"r{fun.pk}-target_share": 5})
+    response = manager.post(
+        edit, {f"r{fun.pk}-name": "Offers", f"r{fun.pk}-color": "#00aa00", f"r{fun.pk}-target_share": 5}
+    )
     row = next(r for r in response.context["rows"] if r["rubric"].pk == fun.pk)
     assert "already a rubric called 'Offers'" in row["form"].errors["name"][0]
-    response = manager.post(edit, {f"r{fun.pk}-name": "Fun & games", f"r{fun.pk}-color": "#123456",
-                                   f"r{fun.pk}-target_share": 15, f"r{fun.pk}-is_selling": "on"})
+    response = manager.post(
+        edit,
+        {
+            f"r{fun.pk}-name": "Fun & games",
+            f"r{fun.pk}-color": "#123456",
+            f"r{fun.pk}-target_share": 15,
+            f"r{fun.pk}-is_selling": "on",
+        },
+    )
     assert response.status_code == 302
     fun.refresh_from_db()
     assert (fun.name, fun.color, fun.target_share, fun.is_selling) == ("Fun & games", "#123456", 15, True)
@@ -291,7 +370,12 @@ def test_rubrics_add_edit_delete_with_errors_at_the_field(world: World) -> None:
     assert not Rubric.objects.filter(pk=fun.pk).exists()
     # Another workspace's rubric is a 404 and stays as it was.
     other = world.other_rubric
-    assert manager.post(reverse("web:plan_rubric_update", args=[other.pk]), {f"r{other.pk}-name": "Mine"}).status_code == 404
+    assert (
+        manager.post(
+            reverse("web:plan_rubric_update", args=[other.pk]), {f"r{other.pk}-name": "Mine"}
+        ).status_code
+        == 404
+    )
     assert manager.post(reverse("web:plan_rubric_delete", args=[other.pk])).status_code == 404
     assert Rubric.objects.get(pk=other.pk).name == "Secret rubric"
 
@@ -332,7 +416,9 @@ def test_queue_slots_add_remove_next_free_and_errors(world: World) -> None:
     assert "Next free slots" in html and "Europe/Moscow" in html and "2 slots a week" in html
     # A planned post occupies its slot.
     _post(world.owner, world.channel, when="2030-03-04T07:00")
-    card = next(c for c in manager.get(reverse("web:queue")).context["cards"] if c["channel"].pk == world.channel.pk)
+    card = next(
+        c for c in manager.get(reverse("web:queue")).context["cards"] if c["channel"].pk == world.channel.pk
+    )
     assert card["next"][0] == dt.datetime(2030, 3, 7, 15, 30, tzinfo=dt.UTC)
 
     slot = QueueSlot.objects.get(channel=world.channel, weekday=3)
@@ -340,7 +426,12 @@ def test_queue_slots_add_remove_next_free_and_errors(world: World) -> None:
     assert not QueueSlot.objects.filter(pk=slot.pk).exists()
     # Another workspace's channel and slot are 404s.
     other = world.other_channel.pk
-    assert manager.post(reverse("web:queue_slot_add", args=[other]), {f"c{other}-weekday": 1, f"c{other}-time": "10:00"}).status_code == 404
+    assert (
+        manager.post(
+            reverse("web:queue_slot_add", args=[other]), {f"c{other}-weekday": 1, f"c{other}-time": "10:00"}
+        ).status_code
+        == 404
+    )
     assert manager.post(reverse("web:queue_slot_delete", args=[world.other_slot])).status_code == 404
     assert QueueSlot.objects.filter(pk=world.other_slot).exists()
 
@@ -355,7 +446,13 @@ def test_queue_next_slots_keep_wall_clock_time_across_dst(db: Any, make_user: An
     clock.freeze(dt.datetime(2030, 3, 20, 12, 0, tzinfo=dt.UTC))
     page = _client(user, ws).get(reverse("web:queue"))
     times = page.context["cards"][0]["next"]
-    assert [t.hour for t in times] == [9, 8, 8, 8, 8]  # UTC: 10:00 CET on 24 March, then 10:00 CEST from the 31st
+    assert [t.hour for t in times] == [
+        9,
+        8,
+        8,
+        8,
+        8,
+    ]  # UTC: 10:00 CET on 24 March, then 10:00 CEST from the 31st
     assert _text(page).count("10:00") >= 6  # the weekly chip and five next slots, all 10:00 local
 
 
@@ -441,7 +538,11 @@ def test_import_preview_then_confirm_creates_the_posts(world: World, settings: A
     response = manager.post(reverse("web:plan_import"), {"action": "confirm", "token": "x" * 32})
     assert response.status_code == 409 and Post.objects.count() == before
     response = manager.post(reverse("web:plan_import"), {"action": "confirm", "token": token}, follow=True)
-    assert response.redirect_chain, (response.status_code, response.context.get("page_error"), response.context.get("preview"))
+    assert response.redirect_chain, (
+        response.status_code,
+        response.context.get("page_error"),
+        response.context.get("preview"),
+    )
     assert response.redirect_chain[-1][0] == reverse("web:posts")
     assert "Imported 2 posts from march.csv." in _text(response)
     assert Post.objects.count() == before + 2
@@ -473,7 +574,9 @@ def test_import_xlsx_and_a_stale_preview(world: World, settings: Any) -> None:
     assert response.status_code == 200 and response.context["token"]
     clock.advance(dt.timedelta(hours=2))
     before = Post.objects.count()
-    response = manager.post(reverse("web:plan_import"), {"action": "confirm", "token": response.context["token"]})
+    response = manager.post(
+        reverse("web:plan_import"), {"action": "confirm", "token": response.context["token"]}
+    )
     assert response.status_code == 409 and "upload the file again" in _text(response)
     assert Post.objects.count() == before
     assert not list(_stash_dir(settings).iterdir())
@@ -505,7 +608,9 @@ def test_a_broken_import_creates_nothing_and_lists_every_bad_row(world: World, s
         response = _upload(manager, name, data)
         assert response.status_code == 400, name
         assert reason in response.context["form"].errors["file"][0], (name, response.context["form"].errors)
-    assert manager.post(reverse("web:plan_import"), {"action": "preview"}).context["form"].errors["file"] == ["Choose a CSV or XLSX file."]
+    assert manager.post(reverse("web:plan_import"), {"action": "preview"}).context["form"].errors["file"] == [
+        "Choose a CSV or XLSX file."
+    ]
     assert Post.objects.count() == before
 
 
@@ -521,12 +626,16 @@ def test_export_downloads_csv_and_xlsx(world: World) -> None:
     assert body.startswith("date,time,channels,rubric,title,text")
     assert "2030-03-10,10:00,Alpha news,Useful,,Exported post" in body and "Later post" in body
     assert "Beta idea" not in body
-    response = analyst.get(reverse("web:plan_export"), {"format": "xlsx", "start": "2030-03-01", "end": "2030-03-31"})
+    response = analyst.get(
+        reverse("web:plan_export"), {"format": "xlsx", "start": "2030-03-01", "end": "2030-03-31"}
+    )
     assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).worksheets[0]
     texts = [row[5] for row in sheet.iter_rows(values_only=True)]
     assert texts == ["text", "Exported post"]
-    response = analyst.get(reverse("web:plan_export"), {"format": "csv", "start": "2030-03-31", "end": "2030-03-01"}, follow=True)
+    response = analyst.get(
+        reverse("web:plan_export"), {"format": "csv", "start": "2030-03-31", "end": "2030-03-01"}, follow=True
+    )
     assert "The export period is not valid" in _text(response)
     assert analyst.get(reverse("web:plan_export"), {"format": "pdf"}).status_code == 404
     client = _client(world.users[Role.MODERATOR], world.ws)
@@ -548,7 +657,9 @@ def _waiting(world: World, when: str, text: str) -> Post:
 
 
 def _make_link(world: World, month: str = "2030-03") -> str:
-    response = _client(world.users[Role.MANAGER], world.ws).post(reverse("web:plan_client_link"), {"month": month, "days": 7})
+    response = _client(world.users[Role.MANAGER], world.ws).post(
+        reverse("web:plan_client_link"), {"month": month, "days": 7}
+    )
     assert response.status_code == 201, response.context.get("link_error")
     url = response.context["new_link"]["url"]
     assert url.startswith("http://testserver/review/") and url in response.content.decode()
@@ -569,15 +680,29 @@ def test_manager_creates_and_revokes_a_period_review_link(world: World) -> None:
     assert response.context["new_link"]["expires_at"] == NOW + dt.timedelta(days=3)
     assert manager.post(reverse("web:plan_client_link"), {"month": "2030-03", "days": 99}).status_code == 400
     # HTMX gets the card alone.
-    response = manager.post(reverse("web:plan_client_link"), {"month": "2030-03", "days": 7}, headers={"HX-Request": "true"})
-    assert response.status_code == 200 and response.content.decode().lstrip().startswith('<section class="card" id="client-links"')
+    response = manager.post(
+        reverse("web:plan_client_link"), {"month": "2030-03", "days": 7}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200 and response.content.decode().lstrip().startswith(
+        '<section class="card" id="client-links"'
+    )
     link = ClientLink.objects.filter(workspace=world.ws).first()
     assert link is not None
-    assert _client(world.users[Role.EDITOR], world.ws).post(reverse("web:plan_client_link_revoke", args=[link.pk])).status_code == 403
+    assert (
+        _client(world.users[Role.EDITOR], world.ws)
+        .post(reverse("web:plan_client_link_revoke", args=[link.pk]))
+        .status_code
+        == 403
+    )
     assert manager.post(reverse("web:plan_client_link_revoke", args=[link.pk])).status_code == 302
     assert ClientLink.objects.get(pk=link.pk).revoked_at is not None
-    beta_link = ClientLink.objects.create(workspace=world.other, token_hash="0" * 64, expires_at=NOW + dt.timedelta(days=1),
-                                          period_start=NOW, period_end=NOW + dt.timedelta(days=1))
+    beta_link = ClientLink.objects.create(
+        workspace=world.other,
+        token_hash="0" * 64,
+        expires_at=NOW + dt.timedelta(days=1),
+        period_start=NOW,
+        period_end=NOW + dt.timedelta(days=1),
+    )
     assert manager.post(reverse("web:plan_client_link_revoke", args=[beta_link.pk])).status_code == 404
     assert ClientLink.objects.get(pk=beta_link.pk).revoked_at is None
 
@@ -608,24 +733,42 @@ def test_client_approves_requests_changes_and_rejects_through_the_link(world: Wo
     assert Post.objects.get(pk=first.pk).status == Post.Status.CLIENT_REVIEW
 
     # Request changes needs a comment: the error sits at that post's comment field.
-    response = guest.post(url, {"post": second.pk, "decision": "request_changes", "comment": "  ", "csrfmiddlewaretoken": csrf})
+    response = guest.post(
+        url, {"post": second.pk, "decision": "request_changes", "comment": "  ", "csrfmiddlewaretoken": csrf}
+    )
     assert response.status_code == 400
     assert f'id="comment-{second.pk}-err"' in response.content.decode()
     assert "Say what should change: a comment is required." in _text(response)
     assert Post.objects.get(pk=second.pk).status == Post.Status.CLIENT_REVIEW
 
-    response = guest.post(url, {"post": first.pk, "decision": "approve", "csrfmiddlewaretoken": csrf}, follow=True)
+    response = guest.post(
+        url, {"post": first.pk, "decision": "approve", "csrfmiddlewaretoken": csrf}, follow=True
+    )
     assert "Thank you: the post is approved." in _text(response)
     assert Post.objects.get(pk=first.pk).status == Post.Status.SCHEDULED
-    assert "You approved this post." in _text(response) and "2 posts wait for your decision." in _text(response)
+    assert "You approved this post." in _text(response) and "2 posts wait for your decision." in _text(
+        response
+    )
 
-    response = guest.post(url, {"post": second.pk, "decision": "request_changes", "comment": "Warmer photo, please",
-                                "csrfmiddlewaretoken": csrf}, headers={"HX-Request": "true"})
-    assert response.status_code == 200 and response.content.decode().lstrip().startswith("<div id=\"review-list\"")
+    response = guest.post(
+        url,
+        {
+            "post": second.pk,
+            "decision": "request_changes",
+            "comment": "Warmer photo, please",
+            "csrfmiddlewaretoken": csrf,
+        },
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200 and response.content.decode().lstrip().startswith(
+        '<div id="review-list"'
+    )
     assert "the team will make the changes you asked for" in _text(response)
     assert Post.objects.get(pk=second.pk).status == Post.Status.CHANGES_REQUESTED
 
-    response = guest.post(url, {"post": third.pk, "decision": "reject", "csrfmiddlewaretoken": csrf}, follow=True)
+    response = guest.post(
+        url, {"post": third.pk, "decision": "reject", "csrfmiddlewaretoken": csrf}, follow=True
+    )
     assert Post.objects.get(pk=third.pk).status == Post.Status.REJECTED
     html = _text(response)
     assert "Thank you!" in html and "You have decided on every post." in html
@@ -634,8 +777,12 @@ def test_client_approves_requests_changes_and_rejects_through_the_link(world: Wo
     # A decided post cannot be decided again; a post the link does not cover is refused.
     response = guest.post(url, {"post": first.pk, "decision": "reject", "csrfmiddlewaretoken": csrf})
     assert response.status_code == 400 and "not waiting for the client" in _text(response)
-    response = guest.post(url, {"post": world.other_post.pk, "decision": "approve", "csrfmiddlewaretoken": csrf})
-    assert response.status_code == 400 and Post.objects.get(pk=world.other_post.pk).status == Post.Status.DRAFT
+    response = guest.post(
+        url, {"post": world.other_post.pk, "decision": "approve", "csrfmiddlewaretoken": csrf}
+    )
+    assert (
+        response.status_code == 400 and Post.objects.get(pk=world.other_post.pk).status == Post.Status.DRAFT
+    )
     # The link built by the service has no trailing slash; it works too.
     assert guest.get(url.rstrip("/")).status_code == 200
 
@@ -651,7 +798,9 @@ def test_expired_revoked_and_unknown_links_answer_a_clear_404(world: World) -> N
         assert response["Referrer-Policy"] == "no-referrer"
     clock.advance(dt.timedelta(days=8))
     response = Client().get(url)
-    assert response.status_code == 404 and "Ask the person who sent it to you for a new one." in _text(response)
+    assert response.status_code == 404 and "Ask the person who sent it to you for a new one." in _text(
+        response
+    )
     response = Client().post(url, {"post": post.pk, "decision": "approve"})
     assert response.status_code == 404
     assert Post.objects.get(pk=post.pk).status == Post.Status.CLIENT_REVIEW
@@ -664,10 +813,15 @@ def test_expired_revoked_and_unknown_links_answer_a_clear_404(world: World) -> N
 def test_client_sees_the_posts_media_through_the_link_only(world: World) -> None:
     _client_mode(world)
     picture = media_lib.save_media(world.owner, "menu.png", _png("yellow", (120, 80)))
-    post = planning.create_post(world.owner, planning.PostInput(
-        text="With a picture", status="scheduled", scheduled_at=dt.datetime(2030, 3, 5, 7, tzinfo=dt.UTC),
-        variants=(planning.VariantInput(world.channel.pk, media_ids=(picture.pk,)),),
-    ))
+    post = planning.create_post(
+        world.owner,
+        planning.PostInput(
+            text="With a picture",
+            status="scheduled",
+            scheduled_at=dt.datetime(2030, 3, 5, 7, tzinfo=dt.UTC),
+            variants=(planning.VariantInput(world.channel.pk, media_ids=(picture.pk,)),),
+        ),
+    )
     assert post.status == Post.Status.CLIENT_REVIEW
     url = _make_link(world)
     token = url.strip("/").rsplit("/", 1)[1]
@@ -681,7 +835,9 @@ def test_client_sees_the_posts_media_through_the_link_only(world: World) -> None
     with picture.file.open("rb") as original:
         assert response["Content-Type"] == "image/png" and response.getvalue() == original.read()
     # Media of posts the link does not cover, or of another workspace, are not served.
-    assert guest.get(reverse("web:client_review_media", args=[token, world.other_media.pk])).status_code == 404
+    assert (
+        guest.get(reverse("web:client_review_media", args=[token, world.other_media.pk])).status_code == 404
+    )
     stray = media_lib.save_media(world.owner, "stray.png", _png("black", (50, 50)))
     assert guest.get(reverse("web:client_review_media", args=[token, stray.pk])).status_code == 404
     assert guest.get(reverse("web:client_review_media", args=["x" * 43, picture.pk])).status_code == 404

@@ -22,7 +22,9 @@ def _preview(body: str, channel_id: int) -> str:
 @pytest.mark.parametrize("network", ["vk", "tg", "ok"])
 def test_preview_invents_no_view_counts_or_other_figures(world: World, network: str) -> None:
     channel = getattr(world, network)
-    body = _check(world.client(Role.EDITOR), channel, variant_text="Hello there", variant_first_comment="Details below")
+    body = _check(
+        world.client(Role.EDITOR), channel, variant_text="Hello there", variant_first_comment="Details below"
+    )
     shown = _preview(body, channel.pk)
     text = re.sub(r"<[^>]+>", " ", shown)
     text = re.sub(r"\b\d{1,2}:\d{2}\b", " ", text)  # the planned time, when there is one

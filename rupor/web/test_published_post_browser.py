@@ -71,15 +71,23 @@ def published(db: Any, emulators: dict[str, Any]) -> Post:
     assert actor is not None
     vk = pt.channel(ws, vk_testing.channel_for(emulators["vk"]), name="Coffee VK")
     tg = pt.channel(ws, tg_testing.channel_for(emulators["telegram"]), name="Coffee Telegram")
-    post = planning.create_post(actor, planning.PostInput(
-        title="Croissants", text="Fresh croissants at nine", status=Post.Status.SCHEDULED, publish_now=True,
-        variants=(planning.VariantInput(vk.pk), planning.VariantInput(tg.pk)),
-    ))
+    post = planning.create_post(
+        actor,
+        planning.PostInput(
+            title="Croissants",
+            text="Fresh croissants at nine",
+            status=Post.Status.SCHEDULED,
+            publish_now=True,
+            variants=(planning.VariantInput(vk.pk), planning.VariantInput(tg.pk)),
+        ),
+    )
     assert _settle(post, TargetState.PUBLISHED) == {TargetState.PUBLISHED}
     return post
 
 
-def test_a_published_post_says_so_and_is_edited_not_reposted(page: Any, published: Post, emulators: dict[str, Any]) -> None:
+def test_a_published_post_says_so_and_is_edited_not_reposted(
+    page: Any, published: Post, emulators: dict[str, Any]
+) -> None:
     sign_in(page, "anna@example.com", PASSWORD)
     page.goto("/posts/")
     row = page.locator("article.post-row", has_text="Croissants")
@@ -90,7 +98,9 @@ def test_a_published_post_says_so_and_is_edited_not_reposted(page: Any, publishe
     expect(page.locator("h1 [data-status]")).to_have_text("Published")
     assert page.get_by_role("button", name="Post now").count() == 0
     assert page.get_by_role("button", name="Add to queue").count() == 0
-    expect(page.locator(".composer-note")).to_contain_text("Saving a change sends it to the networks as an edit.")
+    expect(page.locator(".composer-note")).to_contain_text(
+        "Saving a change sends it to the networks as an edit."
+    )
     _shot(page, "post-published-en")
     page.goto("/")
     expect(page.locator(".slot [data-status]").first).to_have_text("Published")
@@ -105,8 +115,8 @@ def test_a_published_post_says_so_and_is_edited_not_reposted(page: Any, publishe
     page.get_by_role("button", name="Save and edit on the networks").click()
     page.wait_for_url("**/posts/")
     assert _settle(published, TargetState.PUBLISHED) == {TargetState.PUBLISHED}
-    new_vk = _ledger(emulators["vk"])[len(before["vk"]):]
-    new_tg = _ledger(emulators["telegram"])[len(before["telegram"]):]
+    new_vk = _ledger(emulators["vk"])[len(before["vk"]) :]
+    new_tg = _ledger(emulators["telegram"])[len(before["telegram"]) :]
     assert "post_edited" in new_vk and "post_created" not in new_vk
     assert "message_edited" in new_tg and "message_sent" not in new_tg
 

@@ -19,10 +19,16 @@ from rupor.web.test_composer import World, _fast_and_private, world  # noqa: F40
 
 
 def _published(w: World, channels: list[Channel], text: str = "Out there") -> Post:
-    post = planning.create_post(w.owner, planning.PostInput(
-        title=text, text=text, status=Post.Status.SCHEDULED, publish_now=True,
-        variants=tuple(planning.VariantInput(c.pk) for c in channels),
-    ))
+    post = planning.create_post(
+        w.owner,
+        planning.PostInput(
+            title=text,
+            text=text,
+            status=Post.Status.SCHEDULED,
+            publish_now=True,
+            variants=tuple(planning.VariantInput(c.pk) for c in channels),
+        ),
+    )
     PublicationTarget.objects.filter(variant__post=post).update(state=TargetState.PUBLISHED, remote_id="1_1")
     return post
 
@@ -30,16 +36,27 @@ def _published(w: World, channels: list[Channel], text: str = "Out there") -> Po
 def _form(w: World, post: Post, text: str) -> dict[str, Any]:
     local = timezone.localtime(post.scheduled_at, timezone=ZoneInfo(w.ws.timezone))
     channels = [v.channel_id for v in post.variants.all()]
-    return {"text": text, "title": post.title, "channels": channels, "action": "save",
-            "scheduled_at": local.strftime("%Y-%m-%dT%H:%M")}
+    return {
+        "text": text,
+        "title": post.title,
+        "channels": channels,
+        "action": "save",
+        "scheduled_at": local.strftime("%Y-%m-%dT%H:%M"),
+    }
 
 
 def test_the_list_says_published_and_filters_by_it(world: World) -> None:  # noqa: F811
     done = _published(world, [world.vk, world.tg])
-    waiting = planning.create_post(world.owner, planning.PostInput(
-        title="Later", text="Later", status=Post.Status.SCHEDULED, scheduled_at=timezone.now() + dt.timedelta(days=3),
-        variants=(planning.VariantInput(world.vk.pk),),
-    ))
+    waiting = planning.create_post(
+        world.owner,
+        planning.PostInput(
+            title="Later",
+            text="Later",
+            status=Post.Status.SCHEDULED,
+            scheduled_at=timezone.now() + dt.timedelta(days=3),
+            variants=(planning.VariantInput(world.vk.pk),),
+        ),
+    )
     client = world.client(Role.MANAGER)
     html = client.get(reverse("web:posts")).content.decode()
     assert 'data-status="published">Published</span>' in html
@@ -76,7 +93,9 @@ def test_a_network_that_cannot_edit_says_so_and_refuses(world: World) -> None:  
     assert response.status_code == 400
     assert "does not let a published post be edited" in response.content.decode()
     assert Post.objects.get(pk=post.pk).text == "Out there"
-    assert set(PublicationTarget.objects.filter(variant__post=post).values_list("state", flat=True)) == {TargetState.PUBLISHED}
+    assert set(PublicationTarget.objects.filter(variant__post=post).values_list("state", flat=True)) == {
+        TargetState.PUBLISHED
+    }
 
 
 def test_a_new_time_for_a_published_post_is_refused(world: World) -> None:  # noqa: F811
@@ -93,7 +112,9 @@ def test_a_new_time_for_a_published_post_is_refused(world: World) -> None:  # no
 def test_the_calendar_shows_and_filters_the_status(world: World) -> None:  # noqa: F811
     done = _published(world, [world.vk, world.tg])
     half = _published(world, [world.vk, world.tg], text="Half out")
-    PublicationTarget.objects.filter(variant__post=half, channel=world.tg).update(state=TargetState.UNCONFIRMED)
+    PublicationTarget.objects.filter(variant__post=half, channel=world.tg).update(
+        state=TargetState.UNCONFIRMED
+    )
     client = world.client(Role.MANAGER)
     link_done = reverse("web:post_edit", args=[done.pk])
     link_half = reverse("web:post_edit", args=[half.pk])

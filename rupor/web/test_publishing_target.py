@@ -52,8 +52,13 @@ def test_it_names_the_post_and_channel_in_the_workspace_zone(world: dict[str, An
     assert "Open on the network" not in html  # the network gave no address
 
 
-@pytest.mark.parametrize(("language", "words"), [("ru", ("Ошибка", "Запланировано", "Запланировано на 2030-01-15 18:00")),
-                                                       ("ko", ("실패", "예약됨", "2030-01-15 18:00에 예약됨"))])
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("ru", ("Ошибка", "Запланировано", "Запланировано на 2030-01-15 18:00")),
+        ("ko", ("실패", "예약됨", "2030-01-15 18:00에 예약됨")),
+    ],
+)
 def test_states_are_translated(world: dict[str, Any], language: str, words: tuple[str, ...]) -> None:
     html = _client(language).get(reverse("web:publishing_target", args=[world["target"]])).content.decode()
     for word in words:
@@ -65,7 +70,10 @@ def test_the_address_is_the_networks_or_the_stand_ins() -> None:
     assert network_address("", "http://127.0.0.1:8101") == ""
     assert network_address("javascript:alert(1)", "") == ""
     assert network_address("https://vk.com/wall-1_5", "") == "https://vk.com/wall-1_5"
-    assert network_address("https://vk.com/wall-1_5", "http://127.0.0.1:8101/") == "http://127.0.0.1:8101/wall-1_5"
+    assert (
+        network_address("https://vk.com/wall-1_5", "http://127.0.0.1:8101/")
+        == "http://127.0.0.1:8101/wall-1_5"
+    )
 
 
 @pytest.mark.django_db(transaction=True)

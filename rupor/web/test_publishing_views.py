@@ -101,7 +101,10 @@ def test_viewers_see_but_cannot_act_and_other_workspaces_are_404(world: dict[str
     assert _state(target) == TargetState.MISSED
     owner = _client("owner@example.com")
     assert owner.get(reverse("web:publishing_target", args=[world["foreign"]])).status_code == 404
-    assert owner.post(reverse("web:publishing_act", args=[world["foreign"]]), {"action": "retry"}).status_code == 404
+    assert (
+        owner.post(reverse("web:publishing_act", args=[world["foreign"]]), {"action": "retry"}).status_code
+        == 404
+    )
     assert _state(world["foreign"]) == TargetState.FAILED
     assert owner.post(reverse("web:publishing_act", args=[target]), {"action": "explode"}).status_code == 302
     assert _state(target) == TargetState.MISSED

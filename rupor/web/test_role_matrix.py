@@ -36,8 +36,16 @@ from rupor.publishing.models import PublicationTarget
 pytestmark = pytest.mark.django_db
 
 #: Pages anyone may open (they check a token or sign people in themselves).
-PUBLIC = {"web:login", "web:logout", "web:invitation", "web:client_review", "web:client_review_bare",
-          "web:client_review_media", "ical-feed", "network-hook"}
+PUBLIC = {
+    "web:login",
+    "web:logout",
+    "web:invitation",
+    "web:client_review",
+    "web:client_review_bare",
+    "web:client_review_media",
+    "ical-feed",
+    "network-hook",
+}
 #: Pages for any signed-in person, whatever their role (they choose or create a workspace).
 SIGNED_IN = {"web:dashboard", "web:profile", "web:workspace_new", "web:workspace_switch"}
 #: Pages that answer 404 (not 403) to someone who may not see them, so as not to confirm the file exists.
@@ -87,7 +95,10 @@ class World:
 
 
 def _world(name: str, settings: Any) -> World:
-    users = {role: accounts.create_user(f"{role.value}@{name.lower()}.example", "a-long-enough-passphrase-42") for role in Role}
+    users = {
+        role: accounts.create_user(f"{role.value}@{name.lower()}.example", "a-long-enough-passphrase-42")
+        for role in Role
+    }
     ws = accounts.create_workspace(name, users[Role.OWNER], timezone="Europe/Moscow")
     ws.approval = Workspace.Approval.CLIENT
     ws.save()
@@ -96,13 +107,31 @@ def _world(name: str, settings: Any) -> World:
     for role in Role:
         if role != Role.OWNER:
             accounts.add_member(owner, users[role].email, role.value)
-    channel = channels.connect(owner, channels.ChannelInput(
-        network="telegram", name=f"{name} TG", remote_id=f"@{name.lower()}", credentials={"bot_token": "1:x"}), verify=False)
+    channel = channels.connect(
+        owner,
+        channels.ChannelInput(
+            network="telegram",
+            name=f"{name} TG",
+            remote_id=f"@{name.lower()}",
+            credentials={"bot_token": "1:x"},
+        ),
+        verify=False,
+    )
     media = media_lib.save_media(owner, "red.png", _png())
-    post = planning.create_post(owner, planning.PostInput(
-        text=f"{name} plan", variants=(planning.VariantInput(channel_id=channel.pk, media_ids=(media.pk,)),)))
-    review = planning.create_post(owner, planning.PostInput(
-        text=f"{name} for the client", variants=(planning.VariantInput(channel_id=channel.pk, media_ids=(media.pk,)),)))
+    post = planning.create_post(
+        owner,
+        planning.PostInput(
+            text=f"{name} plan",
+            variants=(planning.VariantInput(channel_id=channel.pk, media_ids=(media.pk,)),),
+        ),
+    )
+    review = planning.create_post(
+        owner,
+        planning.PostInput(
+            text=f"{name} for the client",
+            variants=(planning.VariantInput(channel_id=channel.pk, media_ids=(media.pk,)),),
+        ),
+    )
     approvals.submit(owner, review.pk)
     approvals.approve(owner, review.pk)
     link = approvals.client_link_for(owner, post_id=review.pk)
@@ -111,14 +140,22 @@ def _world(name: str, settings: Any) -> World:
     invitation, invitation_token = accounts.invite(owner, f"new@{name.lower()}.example", "editor")
     del invitation
     ids = {
-        "post_id": post.pk, "channel_id": channel.pk, "rubric_id": Rubric.objects.filter(workspace=ws).first().pk,  # type: ignore[union-attr]
-        "slot_id": slot.id, "link_id": ClientLink.objects.get(workspace=ws).pk, "key_id": ApiKey.objects.get(workspace=ws).pk,
+        "post_id": post.pk,
+        "channel_id": channel.pk,
+        "rubric_id": Rubric.objects.filter(workspace=ws).first().pk,  # type: ignore[union-attr]
+        "slot_id": slot.id,
+        "link_id": ClientLink.objects.get(workspace=ws).pk,
+        "key_id": ApiKey.objects.get(workspace=ws).pk,
         "membership_id": Membership.objects.get(workspace=ws, user=users[Role.EDITOR]).pk,
         "target_id": PublicationTarget.objects.filter(variant__post=post).get().pk,
-        "media_id": media.pk, "path": media.file.name, "network": "telegram",
-        "review_token": link.url.rsplit("/", 1)[1], "invitation_token": invitation_token,
+        "media_id": media.pk,
+        "path": media.file.name,
+        "network": "telegram",
+        "review_token": link.url.rsplit("/", 1)[1],
+        "invitation_token": invitation_token,
         "ical_token": ical.feed_url(owner).rsplit("/", 1)[1].removesuffix(".ics"),
-        "hook_token": hooks.hook_token(Channel.objects.get(pk=channel.pk)), "key": key,
+        "hook_token": hooks.hook_token(Channel.objects.get(pk=channel.pk)),
+        "key": key,
     }
     return World(ws, users, ids)
 
@@ -134,11 +171,16 @@ def _kwargs(route: Route, world: World) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for param in route.params:
         if param == "token":
-            key = {"web:invitation": "invitation_token", "ical-feed": "ical_token", "network-hook": "hook_token"}.get(
-                route.name, "review_token")
+            key = {
+                "web:invitation": "invitation_token",
+                "ical-feed": "ical_token",
+                "network-hook": "hook_token",
+            }.get(route.name, "review_token")
             out[param] = world.ids[key]
         else:
-            assert param in world.ids, f"{route.name}: no test object for the URL parameter {param!r}; add one to _world()"
+            assert param in world.ids, (
+                f"{route.name}: no test object for the URL parameter {param!r}; add one to _world()"
+            )
             out[param] = world.ids[param]
     return out
 
@@ -163,13 +205,19 @@ def _perm(route: Route) -> Perm | None:
 
 
 def test_every_page_declares_its_permission_or_is_listed_as_public() -> None:
-    undeclared = [r.name for r in routes() if _perm(r) is None and r.name not in PUBLIC | SIGNED_IN | set(NOT_FOUND_WHEN_FORBIDDEN)]
+    undeclared = [
+        r.name
+        for r in routes()
+        if _perm(r) is None and r.name not in PUBLIC | SIGNED_IN | set(NOT_FOUND_WHEN_FORBIDDEN)
+    ]
     assert not undeclared, f"pages without workspace_view(Perm...): {undeclared}"
     assert len(routes()) > 30
 
 
 @pytest.mark.parametrize("role", list(Role))
-def test_every_page_answers_each_role_as_the_permission_table_says(two: tuple[World, World], role: Role) -> None:
+def test_every_page_answers_each_role_as_the_permission_table_says(
+    two: tuple[World, World], role: Role
+) -> None:
     world, _other = two
     client = _client(world, role)
     problems = []
@@ -188,7 +236,9 @@ def test_every_page_answers_each_role_as_the_permission_table_says(two: tuple[Wo
         if not ok:
             problems.append((route.name, url, "allowed" if allowed else "forbidden", status))
         post_perm = POST_PERMS.get(route.name)
-        if (not allowed and route.name not in NOT_FOUND_WHEN_FORBIDDEN) or (post_perm and not can(role, post_perm)):
+        if (not allowed and route.name not in NOT_FOUND_WHEN_FORBIDDEN) or (
+            post_perm and not can(role, post_perm)
+        ):
             # Nor may a POST get past the check (it would change something).
             posted = client.post(url, {}).status_code
             if posted != 403:
@@ -214,10 +264,14 @@ def test_another_workspaces_ids_answer_404_on_every_page_and_verb(two: tuple[Wor
     mine, theirs = two
     owner = _client(mine, Role.OWNER)
     before = {
-        "posts": Post.objects.filter(workspace=theirs.ws).count(), "slots": QueueSlot.objects.filter(channel__workspace=theirs.ws).count(),
-        "rubrics": Rubric.objects.filter(workspace=theirs.ws).count(), "links": ClientLink.objects.filter(workspace=theirs.ws, revoked_at=None).count(),
-        "members": Membership.objects.filter(workspace=theirs.ws).count(), "keys": ApiKey.objects.filter(workspace=theirs.ws, revoked_at=None).count(),
-        "channels": Channel.objects.filter(workspace=theirs.ws).count(), "media": Media.objects.filter(workspace=theirs.ws).count(),
+        "posts": Post.objects.filter(workspace=theirs.ws).count(),
+        "slots": QueueSlot.objects.filter(channel__workspace=theirs.ws).count(),
+        "rubrics": Rubric.objects.filter(workspace=theirs.ws).count(),
+        "links": ClientLink.objects.filter(workspace=theirs.ws, revoked_at=None).count(),
+        "members": Membership.objects.filter(workspace=theirs.ws).count(),
+        "keys": ApiKey.objects.filter(workspace=theirs.ws, revoked_at=None).count(),
+        "channels": Channel.objects.filter(workspace=theirs.ws).count(),
+        "media": Media.objects.filter(workspace=theirs.ws).count(),
     }
     problems = []
     checked = 0
@@ -230,8 +284,16 @@ def test_another_workspaces_ids_answer_404_on_every_page_and_verb(two: tuple[Wor
         mixed = World(mine.ws, mine.users, {**mine.ids, **{p: theirs.ids[p] for p in ids}})
         url = _url(route, mixed)
         # A body valid enough to reach the object lookup (the member role form is prefixed by its id).
-        body = {"name": "pwned", "action": "published", "role": "client", "weekday": "0", "time": "11:00",
-                "decision": "approve", "text": "pwned", f"m{theirs.ids['membership_id']}-role": "client"}
+        body = {
+            "name": "pwned",
+            "action": "published",
+            "role": "client",
+            "weekday": "0",
+            "time": "11:00",
+            "decision": "approve",
+            "text": "pwned",
+            f"m{theirs.ids['membership_id']}-role": "client",
+        }
         for method in ("get", "post"):
             status = getattr(owner, method)(url, body).status_code
             if status not in (404, 405):
@@ -239,9 +301,13 @@ def test_another_workspaces_ids_answer_404_on_every_page_and_verb(two: tuple[Wor
     assert checked >= 15
     assert not problems, problems
     after = {
-        "posts": Post.objects.filter(workspace=theirs.ws).count(), "slots": QueueSlot.objects.filter(channel__workspace=theirs.ws).count(),
-        "rubrics": Rubric.objects.filter(workspace=theirs.ws).count(), "links": ClientLink.objects.filter(workspace=theirs.ws, revoked_at=None).count(),
-        "members": Membership.objects.filter(workspace=theirs.ws).count(), "keys": ApiKey.objects.filter(workspace=theirs.ws, revoked_at=None).count(),
-        "channels": Channel.objects.filter(workspace=theirs.ws).count(), "media": Media.objects.filter(workspace=theirs.ws).count(),
+        "posts": Post.objects.filter(workspace=theirs.ws).count(),
+        "slots": QueueSlot.objects.filter(channel__workspace=theirs.ws).count(),
+        "rubrics": Rubric.objects.filter(workspace=theirs.ws).count(),
+        "links": ClientLink.objects.filter(workspace=theirs.ws, revoked_at=None).count(),
+        "members": Membership.objects.filter(workspace=theirs.ws).count(),
+        "keys": ApiKey.objects.filter(workspace=theirs.ws, revoked_at=None).count(),
+        "channels": Channel.objects.filter(workspace=theirs.ws).count(),
+        "media": Media.objects.filter(workspace=theirs.ws).count(),
     }
     assert after == before

@@ -15,7 +15,9 @@ from rupor.web.test_composer import World
 world = test_composer.world  # the composer tests' workspace and members
 
 
-@pytest.mark.parametrize(("lang", "section", "state"), [("ru", "Публикации", "Публикуется"), ("ko", "게시", "게시 중")])
+@pytest.mark.parametrize(
+    ("lang", "section", "state"), [("ru", "Публикации", "Публикуется"), ("ko", "게시", "게시 중")]
+)
 def test_publishing_section_is_named_as_a_section(world: World, lang: str, section: str, state: str) -> None:
     client = world.client(Role.OWNER)
     client.cookies["django_language"] = lang

@@ -45,13 +45,18 @@ def _channel(actor: accounts.Actor, name: str, remote_id: str) -> Channel:
     if network in registry.available():
         creds = {f.name: "x" for f in registry.adapter(network).credential_fields if f.required} or creds
     return channels.connect(
-        actor, channels.ChannelInput(network=network, name=name, remote_id=remote_id, credentials=creds), verify=False
+        actor,
+        channels.ChannelInput(network=network, name=name, remote_id=remote_id, credentials=creds),
+        verify=False,
     )
 
 
 @pytest.fixture
 def world(db: Any) -> World:
-    users = {role: accounts.create_user(f"{role.value}@example.com", PASSWORD, name=role.value.title()) for role in Role}
+    users = {
+        role: accounts.create_user(f"{role.value}@example.com", PASSWORD, name=role.value.title())
+        for role in Role
+    }
     owner = users[Role.OWNER]
     ws = accounts.create_workspace("Alpha", owner, timezone="Europe/Moscow")
     owner_actor = accounts.actor_for_user(owner, ws)
@@ -60,14 +65,18 @@ def world(db: Any) -> World:
         if role is not Role.OWNER:
             accounts.add_member(owner_actor, user.email, role.value)
     channel = _channel(owner_actor, "Alpha news", "@alpha")
-    post = planning.create_post(owner_actor, planning.PostInput(text="Hello", variants=(planning.VariantInput(channel.pk),)))
+    post = planning.create_post(
+        owner_actor, planning.PostInput(text="Hello", variants=(planning.VariantInput(channel.pk),))
+    )
 
     stranger = accounts.create_user("stranger@example.com", PASSWORD)
     other = accounts.create_workspace("Beta", stranger)
     other_actor = accounts.actor_for_user(stranger, other)
     assert other_actor is not None
     other_channel = _channel(other_actor, "Beta news", "@beta")
-    other_post = planning.create_post(other_actor, planning.PostInput(text="Secret", variants=(planning.VariantInput(other_channel.pk),)))
+    other_post = planning.create_post(
+        other_actor, planning.PostInput(text="Secret", variants=(planning.VariantInput(other_channel.pk),))
+    )
     other_key = ApiKey.objects.get(pk=accounts.create_api_key(other_actor, other, "editor").id)
     accounts.create_user("beta-editor@example.com", PASSWORD)
     other_membership = accounts.add_member(other_actor, "beta-editor@example.com", "editor")
@@ -131,13 +140,26 @@ def test_pages_need_a_signed_in_user(db: Any) -> None:
 @pytest.mark.parametrize("role", list(Role))
 def test_writes_are_refused_for_roles_without_the_permission(world: World, role: Role) -> None:
     client = _client(world.users[role], world.ws)
-    before = (Post.objects.count(), Channel.objects.count(), Invitation.objects.count(), ApiKey.objects.count())
+    before = (
+        Post.objects.count(),
+        Channel.objects.count(),
+        Invitation.objects.count(),
+        ApiKey.objects.count(),
+    )
     writes = [
         (reverse("web:post_new"), {"text": "x", "status": "draft"}, Perm.POSTS_EDIT),
-        (reverse("web:channel_connect", args=["telegram"]), {"remote_id": "@new", "cred_bot_token": "1:a"}, Perm.CHANNELS_MANAGE),
+        (
+            reverse("web:channel_connect", args=["telegram"]),
+            {"remote_id": "@new", "cred_bot_token": "1:a"},
+            Perm.CHANNELS_MANAGE,
+        ),
         (reverse("web:member_invite"), {"email": "new@example.com", "role": "editor"}, Perm.MEMBERS_MANAGE),
         (reverse("web:api_keys"), {"role": "analyst"}, Perm.APIKEYS_MANAGE),
-        (reverse("web:workspace_settings"), {"name": "Hacked", "timezone": "UTC", "late_window_minutes": 5, "approval": "none"}, Perm.WORKSPACE_MANAGE),
+        (
+            reverse("web:workspace_settings"),
+            {"name": "Hacked", "timezone": "UTC", "late_window_minutes": 5, "approval": "none"},
+            Perm.WORKSPACE_MANAGE,
+        ),
         (reverse("web:post_delete", args=[world.post.pk]), {}, Perm.POSTS_EDIT),
         (reverse("web:channel_remove", args=[world.channel.pk]), {}, Perm.CHANNELS_MANAGE),
     ]
@@ -146,7 +168,12 @@ def test_writes_are_refused_for_roles_without_the_permission(world: World, role:
         if not can(role, perm):
             assert response.status_code == 403, (url, role)
     if not any(can(role, perm) for _u, _d, perm in writes):
-        assert (Post.objects.count(), Channel.objects.count(), Invitation.objects.count(), ApiKey.objects.count()) == before
+        assert (
+            Post.objects.count(),
+            Channel.objects.count(),
+            Invitation.objects.count(),
+            ApiKey.objects.count(),
+        ) == before
         assert Workspace.objects.get(pk=world.ws.pk).name == "Alpha"
 
 
@@ -185,7 +212,10 @@ def test_objects_of_another_workspace_answer_404(world: World) -> None:
     ]
     for url in posts:
         assert client.post(url, {f"m{world.other_membership.pk}-role": "admin"}).status_code == 404, url
-    assert client.post(reverse("web:post_check"), {"channel": world.other_channel.pk, "text": "x"}).status_code == 404
+    assert (
+        client.post(reverse("web:post_check"), {"channel": world.other_channel.pk, "text": "x"}).status_code
+        == 404
+    )
     assert client.post(reverse("web:workspace_switch"), {"workspace": world.other.slug}).status_code == 404
     # Nothing of the other workspace changed.
     assert Post.objects.filter(pk=world.other_post.pk).exists()
@@ -219,7 +249,9 @@ def test_forms_need_the_csrf_token(world: World) -> None:
     assert not Post.objects.filter(text="no token").exists()
     page = client.get(reverse("web:post_new"))
     token = page.cookies["csrftoken"].value
-    response = client.post(reverse("web:post_new"), {"text": "with token", "status": "draft", "csrfmiddlewaretoken": token})
+    response = client.post(
+        reverse("web:post_new"), {"text": "with token", "status": "draft", "csrfmiddlewaretoken": token}
+    )
     assert response.status_code == 302
     assert Post.objects.filter(text="with token").exists()
     for name in ("web:logout", "web:workspace_switch", "web:member_invite"):
@@ -231,7 +263,9 @@ def test_forms_need_the_csrf_token(world: World) -> None:
 
 def test_scheduling_without_a_time_shows_a_field_error_and_creates_nothing(world: World) -> None:
     client = _client(world.users[Role.MANAGER], world.ws)
-    response = client.post(reverse("web:post_new"), {"text": "No time", "channels": [world.channel.pk], "status": "scheduled"})
+    response = client.post(
+        reverse("web:post_new"), {"text": "No time", "channels": [world.channel.pk], "status": "scheduled"}
+    )
     assert response.status_code == 400
     assert response.context["form"].errors["scheduled_at"]
     assert not Post.objects.filter(text="No time").exists()
@@ -241,7 +275,12 @@ def test_a_time_in_the_past_is_refused(world: World) -> None:
     client = _client(world.users[Role.MANAGER], world.ws)
     response = client.post(
         reverse("web:post_new"),
-        {"text": "Too late", "channels": [world.channel.pk], "status": "scheduled", "scheduled_at": "2020-01-01T10:00"},
+        {
+            "text": "Too late",
+            "channels": [world.channel.pk],
+            "status": "scheduled",
+            "scheduled_at": "2020-01-01T10:00",
+        },
     )
     assert response.status_code == 400
     assert "past" in response.context["form"].errors["scheduled_at"][0]
@@ -250,7 +289,9 @@ def test_a_time_in_the_past_is_refused(world: World) -> None:
 
 def test_a_garbled_time_is_a_field_error(world: World) -> None:
     client = _client(world.users[Role.OWNER], world.ws)
-    response = client.post(reverse("web:post_new"), {"text": "x1", "status": "draft", "scheduled_at": "tomorrow-ish"})
+    response = client.post(
+        reverse("web:post_new"), {"text": "x1", "status": "draft", "scheduled_at": "tomorrow-ish"}
+    )
     assert response.status_code == 400
     assert response.context["form"].errors["scheduled_at"]
     assert not Post.objects.filter(text="x1").exists()
@@ -261,8 +302,11 @@ def test_draft_with_per_channel_variant_text(world: World) -> None:
     response = client.post(
         reverse("web:post_new"),
         {
-            "text": "Shared words", "channels": [world.channel.pk], "status": "draft",
-            f"variant_text_{world.channel.pk}": "Telegram words", "scheduled_at": "2030-06-01T09:30",
+            "text": "Shared words",
+            "channels": [world.channel.pk],
+            "status": "draft",
+            f"variant_text_{world.channel.pk}": "Telegram words",
+            "scheduled_at": "2030-06-01T09:30",
         },
     )
     assert response.status_code == 302
@@ -296,15 +340,22 @@ def test_bad_workspace_input(world: World) -> None:
     assert response.context["form"].errors["name"]
     assert Workspace.objects.count() == count
     response = client.post(
-        reverse("web:workspace_settings"), {"name": "Alpha 2", "timezone": "Europe/Nowhere", "late_window_minutes": 30, "approval": "none"}
+        reverse("web:workspace_settings"),
+        {"name": "Alpha 2", "timezone": "Europe/Nowhere", "late_window_minutes": 30, "approval": "none"},
     )
     assert response.context["form"].errors["timezone"]
     response = client.post(
-        reverse("web:workspace_settings"), {"name": "Alpha 2", "timezone": "Asia/Seoul", "late_window_minutes": 45, "approval": "internal"}
+        reverse("web:workspace_settings"),
+        {"name": "Alpha 2", "timezone": "Asia/Seoul", "late_window_minutes": 45, "approval": "internal"},
     )
     assert response.status_code == 302
     ws = Workspace.objects.get(pk=world.ws.pk)
-    assert (ws.name, ws.timezone, ws.late_window_minutes, ws.approval) == ("Alpha 2", "Asia/Seoul", 45, "internal")
+    assert (ws.name, ws.timezone, ws.late_window_minutes, ws.approval) == (
+        "Alpha 2",
+        "Asia/Seoul",
+        45,
+        "internal",
+    )
 
 
 def test_creating_a_workspace_switches_to_it(world: World) -> None:
@@ -322,7 +373,9 @@ def test_channel_connect_missing_credentials_is_a_field_error(world: World) -> N
         pytest.skip("the Telegram adapter is not available")
     client = _client(world.users[Role.ADMIN], world.ws)
     count = Channel.objects.count()
-    response = client.post(reverse("web:channel_connect", args=[network]), {"remote_id": "@x", "base_url": "not a url"})
+    response = client.post(
+        reverse("web:channel_connect", args=[network]), {"remote_id": "@x", "base_url": "not a url"}
+    )
     assert response.status_code == 400
     form = response.context["form"]
     assert form.errors["cred_bot_token"] and form.errors["base_url"]
@@ -338,7 +391,14 @@ def test_connecting_against_the_emulator_verifies_and_explains_failures(world: W
     try:
         client = _client(world.users[Role.ADMIN], world.ws)
         url = reverse("web:channel_connect", args=["telegram"])
-        bad = client.post(url, {"remote_id": tg.DEMO_REMOTE_ID, "base_url": emulator.url, "cred_bot_token": "7000000001:AAE-revoked-000000000000000000000"})
+        bad = client.post(
+            url,
+            {
+                "remote_id": tg.DEMO_REMOTE_ID,
+                "base_url": emulator.url,
+                "cred_bot_token": "7000000001:AAE-revoked-000000000000000000000",
+            },
+        )
         assert bad.status_code == 400
         assert bad.context["form"].errors  # a plain sentence from the network's error taxonomy
         assert not Channel.objects.filter(remote_id=tg.DEMO_REMOTE_ID).exists()
@@ -358,7 +418,9 @@ def test_connecting_against_the_emulator_verifies_and_explains_failures(world: W
 
 def test_channel_edit_and_remove(world: World) -> None:
     client = _client(world.users[Role.OWNER], world.ws)
-    response = client.post(reverse("web:channel_edit", args=[world.channel.pk]), {"name": "Renamed", "status": "paused"})
+    response = client.post(
+        reverse("web:channel_edit", args=[world.channel.pk]), {"name": "Renamed", "status": "paused"}
+    )
     assert response.status_code == 302
     channel = Channel.objects.get(pk=world.channel.pk)
     assert (channel.name, channel.status) == ("Renamed", "paused")
@@ -377,10 +439,15 @@ def test_live_counter_counts_in_the_network_unit(world: World) -> None:
     if "telegram" in registry.available():
         limit = registry.adapter("telegram").limits.text_max
         assert ">6</span>" in body  # three emoji are six UTF-16 units on Telegram
-        too_long = client.post(url, {"channel": world.channel.pk, f"variant_text_{world.channel.pk}": "a" * ((limit or 0) + 1)})
+        too_long = client.post(
+            url, {"channel": world.channel.pk, f"variant_text_{world.channel.pk}": "a" * ((limit or 0) + 1)}
+        )
         assert 'class="counter over"' in too_long.content.decode()
     assert client.post(url, {"channel": "x"}).status_code == 404
-    assert _client(world.users[Role.ANALYST], world.ws).post(url, {"channel": world.channel.pk}).status_code == 403
+    assert (
+        _client(world.users[Role.ANALYST], world.ws).post(url, {"channel": world.channel.pk}).status_code
+        == 403
+    )
 
 
 # -- members, invitations, keys -----------------------------------------------------------------
@@ -423,10 +490,17 @@ def test_change_role_and_remove_member(world: World) -> None:
     client = _client(world.users[Role.ADMIN], world.ws)
     membership = Membership.objects.get(workspace=world.ws, user=world.users[Role.EDITOR])
     owner_membership = Membership.objects.get(workspace=world.ws, user=world.users[Role.OWNER])
-    assert client.post(reverse("web:member_role", args=[membership.pk]), {f"m{membership.pk}-role": "manager"}).status_code == 302
+    assert (
+        client.post(
+            reverse("web:member_role", args=[membership.pk]), {f"m{membership.pk}-role": "manager"}
+        ).status_code
+        == 302
+    )
     assert Membership.objects.get(pk=membership.pk).role == "manager"
     # An admin cannot touch an owner.
-    client.post(reverse("web:member_role", args=[owner_membership.pk]), {f"m{owner_membership.pk}-role": "client"})
+    client.post(
+        reverse("web:member_role", args=[owner_membership.pk]), {f"m{owner_membership.pk}-role": "client"}
+    )
     assert Membership.objects.get(pk=owner_membership.pk).role == "owner"
     client.post(reverse("web:member_remove", args=[owner_membership.pk]))
     assert Membership.objects.filter(pk=owner_membership.pk).exists()
@@ -456,7 +530,10 @@ def test_login_logout(world: World) -> None:
     client = Client()
     wrong = client.post(reverse("web:login"), {"username": "owner@example.com", "password": "nope"})
     assert wrong.status_code == 200 and wrong.context["form"].non_field_errors()
-    ok = client.post(reverse("web:login"), {"username": "owner@example.com", "password": PASSWORD, "next": "https://evil.example/"})
+    ok = client.post(
+        reverse("web:login"),
+        {"username": "owner@example.com", "password": PASSWORD, "next": "https://evil.example/"},
+    )
     assert ok.status_code == 302 and ok["Location"] == reverse("web:dashboard")
     assert client.get(reverse("web:dashboard")).status_code == 200
     assert client.get(reverse("web:logout")).status_code == 405
@@ -484,11 +561,19 @@ def test_profile_and_language(world: World) -> None:
     assert 'lang="ru"' in page and "Панель" in page
     client.post(reverse("set_language"), {"language": "ko", "next": "/"})
     assert "대시보드" in client.get(reverse("web:dashboard")).content.decode()
-    bad = client.post(reverse("web:profile"), {"form": "password", "old_password": "wrong", "new_password1": "x", "new_password2": "y"})
+    bad = client.post(
+        reverse("web:profile"),
+        {"form": "password", "old_password": "wrong", "new_password1": "x", "new_password2": "y"},
+    )
     assert bad.status_code == 400 and bad.context["password_form"].errors
     good = client.post(
         reverse("web:profile"),
-        {"form": "password", "old_password": PASSWORD, "new_password1": "another-long-passphrase-7", "new_password2": "another-long-passphrase-7"},
+        {
+            "form": "password",
+            "old_password": PASSWORD,
+            "new_password1": "another-long-passphrase-7",
+            "new_password2": "another-long-passphrase-7",
+        },
     )
     assert good.status_code == 302
     assert client.get(reverse("web:dashboard")).status_code == 200  # still signed in
@@ -499,9 +584,16 @@ def test_dashboard_shows_the_week_in_the_workspace_zone(world: World) -> None:
     actor = accounts.actor_for_user(manager, world.ws)
     assert actor is not None
     soon = (clock.now() + dt.timedelta(days=2)).astimezone(dt.UTC).replace(tzinfo=None)
-    planning.create_post(actor, planning.PostInput(text="Upcoming launch", scheduled_at=soon, variants=(planning.VariantInput(world.channel.pk),)))
+    planning.create_post(
+        actor,
+        planning.PostInput(
+            text="Upcoming launch", scheduled_at=soon, variants=(planning.VariantInput(world.channel.pk),)
+        ),
+    )
     page = _client(manager, world.ws).get(reverse("web:dashboard")).content.decode()
     assert "Upcoming launch" in page
     assert "Europe/Moscow" in page
-    moderator_page = _client(world.users[Role.MODERATOR], world.ws).get(reverse("web:dashboard")).content.decode()
+    moderator_page = (
+        _client(world.users[Role.MODERATOR], world.ws).get(reverse("web:dashboard")).content.decode()
+    )
     assert "Upcoming launch" not in moderator_page

@@ -113,7 +113,9 @@ def _grantable(role: Role | str | None) -> list[Role]:
 def _safe_next(request: HttpRequest, fallback: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     # Only a path on this site: redirect() would read a bare word ("abc") as a view name.
-    if (target.startswith("/") and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure())):
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return reverse(fallback)
 
@@ -124,7 +126,10 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
 def _with_language(response: HttpResponseBase, language: str) -> HttpResponseBase:
     if language and language in dict(settings.LANGUAGES):
         response.set_cookie(
-            settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600, samesite="Lax",
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
             secure=settings.SESSION_COOKIE_SECURE,
         )
     return response
@@ -177,7 +182,10 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponseBase:
     existing = User.objects.filter(email=invitation.email).first()
     form = forms.AcceptInvitationForm(request.POST or None)
     context: dict[str, Any] = {
-        "invitation": invitation, "role_label": ROLE_LABELS[Role(invitation.role)], "existing": existing, "form": form,
+        "invitation": invitation,
+        "role_label": ROLE_LABELS[Role(invitation.role)],
+        "existing": existing,
+        "form": form,
     }
     if request.user.is_authenticated:
         if request.user.email.lower() != invitation.email.lower():
@@ -191,7 +199,9 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponseBase:
         return render(request, "web/invitation.html", context)
     if request.method == "POST" and form.is_valid():
         try:
-            user = accounts.create_user(invitation.email, form.cleaned_data["password1"], name=form.cleaned_data["name"])
+            user = accounts.create_user(
+                invitation.email, form.cleaned_data["password1"], name=form.cleaned_data["name"]
+            )
         except accounts.AccountsError as exc:
             _bind_error(form, "password1" if exc.field == "password" else exc.field, exc.message)
         else:
@@ -218,17 +228,23 @@ def _join(request: HttpRequest, token: str, user: User) -> HttpResponseBase:
 @require_http_methods(["GET", "POST"])
 def workspace_new(request: HttpRequest) -> HttpResponseBase:
     current = getattr(request, "workspace", None)
-    form = forms.WorkspaceForm(request.POST or None, initial={"timezone": current.timezone if current else "UTC"})
+    form = forms.WorkspaceForm(
+        request.POST or None, initial={"timezone": current.timezone if current else "UTC"}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             workspace = accounts.create_workspace(
-                form.cleaned_data["name"], request.user, timezone=form.cleaned_data["timezone"]  # type: ignore[arg-type]
+                form.cleaned_data["name"],
+                request.user,  # type: ignore[arg-type]  # login_required: an authenticated User
+                timezone=form.cleaned_data["timezone"],
             )
         except accounts.AccountsError as exc:
             _bind_error(form, exc.field, exc.message)
         else:
             request.session[SESSION_KEY] = workspace.slug
-            messages.success(request, _("Workspace “%(name)s” created. Connect a channel next.") % {"name": workspace.name})
+            messages.success(
+                request, _("Workspace “%(name)s” created. Connect a channel next.") % {"name": workspace.name}
+            )
             return redirect("web:dashboard")
     return render(request, "web/workspace_new.html", {"form": form, "tz_names": forms.timezone_names()})
 
@@ -250,14 +266,22 @@ def workspace_switch(request: HttpRequest) -> HttpResponseBase:
 @require_http_methods(["GET", "POST"])
 def workspace_settings(request: HttpRequest) -> HttpResponseBase:
     ws = _ws(request)
-    initial = {"name": ws.name, "timezone": ws.timezone, "late_window_minutes": ws.late_window_minutes, "approval": ws.approval}
+    initial = {
+        "name": ws.name,
+        "timezone": ws.timezone,
+        "late_window_minutes": ws.late_window_minutes,
+        "approval": ws.approval,
+    }
     form = forms.WorkspaceSettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             accounts.update_workspace(
-                _actor(request), name=data["name"], timezone=data["timezone"],
-                late_window_minutes=data["late_window_minutes"], approval=data["approval"],
+                _actor(request),
+                name=data["name"],
+                timezone=data["timezone"],
+                late_window_minutes=data["late_window_minutes"],
+                approval=data["approval"],
             )
         except accounts.AccountsError as exc:
             _bind_error(form, exc.field, exc.message)
@@ -283,8 +307,11 @@ def _target_rows(posts: list[Post]) -> dict[int, list[dict[str, Any]]]:
             state = summary.state if summary else TargetState.DRAFT
             rows[post.pk].append(
                 {
-                    "channel": v.channel, "state": state, "label": labels.get(state, state),
-                    "error": summary.error_message if summary else "", "url": summary.remote_url if summary else "",
+                    "channel": v.channel,
+                    "state": state,
+                    "label": labels.get(state, state),
+                    "error": summary.error_message if summary else "",
+                    "url": summary.remote_url if summary else "",
                     "target_id": summary.id if summary else None,
                 }
             )
@@ -295,7 +322,11 @@ def _target_rows(posts: list[Post]) -> dict[int, list[dict[str, Any]]]:
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponseBase:
     if getattr(request, "workspace", None) is None:
-        return render(request, "web/welcome.html", {"form": forms.WorkspaceForm(initial={"timezone": "UTC"}), "tz_names": forms.timezone_names()})
+        return render(
+            request,
+            "web/welcome.html",
+            {"form": forms.WorkspaceForm(initial={"timezone": "UTC"}), "tz_names": forms.timezone_names()},
+        )
     return _dashboard(request)
 
 
@@ -310,7 +341,11 @@ def _dashboard(request: HttpRequest) -> HttpResponseBase:
     posts: list[Post] = []
     days: list[dict[str, Any]] = []
     if can(role, Perm.POSTS_VIEW):
-        posts = list(planning.with_publication(list(planning.list_posts(ws.pk, start=start, end=end).order_by("scheduled_at", "id"))))
+        posts = list(
+            planning.with_publication(
+                list(planning.list_posts(ws.pk, start=start, end=end).order_by("scheduled_at", "id"))
+            )
+        )
         rows = _target_rows(posts)
         by_day: dict[dt.date, list[dict[str, Any]]] = {}
         for post in posts:
@@ -324,23 +359,55 @@ def _dashboard(request: HttpRequest) -> HttpResponseBase:
     state_counts = [
         {"state": s, "label": label, "count": counts.get(s, 0)}
         for s, label in TargetState.choices
-        if s in (TargetState.SCHEDULED, TargetState.PUBLISHED, TargetState.FAILED, TargetState.MISSED, TargetState.UNCONFIRMED, TargetState.HELD)
+        if s
+        in (
+            TargetState.SCHEDULED,
+            TargetState.PUBLISHED,
+            TargetState.FAILED,
+            TargetState.MISSED,
+            TargetState.UNCONFIRMED,
+            TargetState.HELD,
+        )
     ]
     channel_list = list(channels.list_channels(ws.pk)) if can(role, Perm.CHANNELS_VIEW) else []
     attention = [c for c in channel_list if c.status == Channel.Status.RECONNECT]
     post_total = planning.list_posts(ws.pk).count() if can(role, Perm.POSTS_VIEW) else 0
     member_total = accounts.members(ws.pk).count()
     steps: list[dict[str, Any]] = [
-        {"done": bool(channel_list), "title": _("Connect a channel"), "text": _("A Telegram channel, a VK community or another account."), "url": reverse("web:channels"), "perm": Perm.CHANNELS_MANAGE},
-        {"done": member_total > 1, "title": _("Invite your team"), "text": _("Give each person the role they need."), "url": reverse("web:members"), "perm": Perm.MEMBERS_MANAGE},
-        {"done": post_total > 0, "title": _("Plan your first post"), "text": _("Write once, adapt per channel, pick a time."), "url": reverse("web:post_new"), "perm": Perm.POSTS_EDIT},
+        {
+            "done": bool(channel_list),
+            "title": _("Connect a channel"),
+            "text": _("A Telegram channel, a VK community or another account."),
+            "url": reverse("web:channels"),
+            "perm": Perm.CHANNELS_MANAGE,
+        },
+        {
+            "done": member_total > 1,
+            "title": _("Invite your team"),
+            "text": _("Give each person the role they need."),
+            "url": reverse("web:members"),
+            "perm": Perm.MEMBERS_MANAGE,
+        },
+        {
+            "done": post_total > 0,
+            "title": _("Plan your first post"),
+            "text": _("Write once, adapt per channel, pick a time."),
+            "url": reverse("web:post_new"),
+            "perm": Perm.POSTS_EDIT,
+        },
     ]
     steps = [s for s in steps if can(role, s["perm"])]
     return render(
-        request, "web/dashboard.html",
+        request,
+        "web/dashboard.html",
         {
-            "days": days, "post_count_week": len(posts), "state_counts": state_counts, "attention": attention,
-            "steps": steps, "show_steps": any(not s["done"] for s in steps), "local_now": local_now,
+            "days": days,
+            "post_count_week": len(posts),
+            "state_counts": state_counts,
+            "attention": attention,
+            "steps": steps,
+            "show_steps": any(not s["done"] for s in steps),
+            "local_now": local_now,
         },
     )
 
@@ -356,15 +423,20 @@ def _members_page(request: HttpRequest, invite_form: forms.InviteForm, **extra: 
     for m in accounts.members(ws.pk):
         rows.append(
             {
-                "membership": m, "role_label": ROLE_LABELS[Role(m.role)],
-                "manageable": can(role, Perm.MEMBERS_MANAGE) and Role(m.role) in grantable and m.user_id != request.user.pk,
+                "membership": m,
+                "role_label": ROLE_LABELS[Role(m.role)],
+                "manageable": can(role, Perm.MEMBERS_MANAGE)
+                and Role(m.role) in grantable
+                and m.user_id != request.user.pk,
                 "form": forms.RoleForm(initial={"role": m.role}, roles=grantable, prefix=f"m{m.pk}"),
             }
         )
     return render(
-        request, "web/members.html",
+        request,
+        "web/members.html",
         {
-            "rows": rows, "invite_form": invite_form,
+            "rows": rows,
+            "invite_form": invite_form,
             "role_help": [(ROLE_LABELS[r], ROLE_HELP[r]) for r in Role],
             "role_help_map": {r.value: ROLE_HELP[r] for r in Role},
             "invitations": accounts.pending_invitations(ws.pk) if can(role, Perm.MEMBERS_MANAGE) else [],
@@ -386,7 +458,9 @@ def member_invite(request: HttpRequest) -> HttpResponseBase:
     form = forms.InviteForm(request.POST, roles=_grantable(request.role))  # type: ignore[attr-defined]
     if form.is_valid():
         try:
-            invitation, token = accounts.invite(_actor(request), form.cleaned_data["email"], form.cleaned_data["role"])
+            invitation, token = accounts.invite(
+                _actor(request), form.cleaned_data["email"], form.cleaned_data["role"]
+            )
         except accounts.AccountsError as exc:
             _bind_error(form, exc.field, exc.message)
         else:
@@ -394,7 +468,8 @@ def member_invite(request: HttpRequest) -> HttpResponseBase:
             sent = _send_invitation(request, invitation, link)
             # The link is shown once, in this response only; it is never stored in clear.
             return _members_page(
-                request, forms.InviteForm(roles=_grantable(request.role)),  # type: ignore[attr-defined]
+                request,
+                forms.InviteForm(roles=_grantable(request.role)),  # type: ignore[attr-defined]
                 new_invitation={"email": invitation.email, "link": link, "sent": sent},
             )
     return _members_page(request, form, status=400)
@@ -403,7 +478,10 @@ def member_invite(request: HttpRequest) -> HttpResponseBase:
 def _send_invitation(request: HttpRequest, invitation: Invitation, link: str) -> bool:
     ws = _ws(request)
     inviter = request.user.display_name  # type: ignore[union-attr]
-    subject = _("%(inviter)s invites you to %(workspace)s on Rupor") % {"inviter": inviter, "workspace": ws.name}
+    subject = _("%(inviter)s invites you to %(workspace)s on Rupor") % {
+        "inviter": inviter,
+        "workspace": ws.name,
+    }
     body = _(
         "Hello,\n\n%(inviter)s invites you to the workspace “%(workspace)s” on Rupor as %(role)s.\n\n"
         "Accept the invitation here (the link works for 7 days):\n%(link)s\n"
@@ -431,7 +509,9 @@ def member_role(request: HttpRequest, membership_id: int) -> HttpResponseBase:
         messages.error(request, exc.message)
     else:
         messages.success(
-            request, _("%(email)s is now %(role)s.") % {"email": membership.user.email, "role": ROLE_LABELS[Role(membership.role)]}
+            request,
+            _("%(email)s is now %(role)s.")
+            % {"email": membership.user.email, "role": ROLE_LABELS[Role(membership.role)]},
         )
     return redirect("web:members")
 
@@ -455,7 +535,8 @@ def member_remove(request: HttpRequest, membership_id: int) -> HttpResponseBase:
                 "The member was removed from this workspace; %(count)d API key they created was revoked and the calendar (iCal) address was replaced.",
                 "The member was removed from this workspace; %(count)d API keys they created were revoked and the calendar (iCal) address was replaced.",
                 revoked,
-            ) % {"count": revoked},
+            )
+            % {"count": revoked},
         )
     return redirect("web:members")
 
@@ -463,10 +544,14 @@ def member_remove(request: HttpRequest, membership_id: int) -> HttpResponseBase:
 # -- API keys ----------------------------------------------------------------------------
 
 
-def _api_keys_page(request: HttpRequest, form: forms.ApiKeyForm, status: int = 200, **extra: Any) -> HttpResponse:
+def _api_keys_page(
+    request: HttpRequest, form: forms.ApiKeyForm, status: int = 200, **extra: Any
+) -> HttpResponse:
     keys = [{"key": k, "role_label": ROLE_LABELS[Role(k.role)]} for k in accounts.api_keys(_ws(request).pk)]
     docs = request.build_absolute_uri("/api/v1/docs")
-    return render(request, "web/api_keys.html", {"form": form, "keys": keys, "docs_url": docs, **extra}, status=status)
+    return render(
+        request, "web/api_keys.html", {"form": form, "keys": keys, "docs_url": docs, **extra}, status=status
+    )
 
 
 @workspace_view(Perm.APIKEYS_MANAGE)
@@ -477,11 +562,15 @@ def api_keys(request: HttpRequest) -> HttpResponseBase:
         form = forms.ApiKeyForm(request.POST, roles=roles)
         if form.is_valid():
             try:
-                new = accounts.create_api_key(_actor(request), _ws(request), form.cleaned_data["role"], name=form.cleaned_data["name"])
+                new = accounts.create_api_key(
+                    _actor(request), _ws(request), form.cleaned_data["role"], name=form.cleaned_data["name"]
+                )
             except accounts.AccountsError as exc:
                 _bind_error(form, exc.field, exc.message)
             else:
-                return _api_keys_page(request, forms.ApiKeyForm(roles=roles), new_key=new, new_role=ROLE_LABELS[new.role])
+                return _api_keys_page(
+                    request, forms.ApiKeyForm(roles=roles), new_key=new, new_role=ROLE_LABELS[new.role]
+                )
         return _api_keys_page(request, form, status=400)
     return _api_keys_page(request, forms.ApiKeyForm(roles=roles))
 
@@ -529,13 +618,19 @@ def channel_connect(request: HttpRequest, network: str) -> HttpResponseBase:
         raise Http404
     fields = _credential_fields(network)
     if fields is None:
-        messages.info(request, _("Rupor cannot connect to %(network)s yet.") % {"network": registry.DISPLAY_NAMES[network]})
+        messages.info(
+            request,
+            _("Rupor cannot connect to %(network)s yet.") % {"network": registry.DISPLAY_NAMES[network]},
+        )
         return redirect("web:channels")
     form = forms.ChannelForm(request.POST or None, fields=fields)
     if request.method == "POST" and form.is_valid():
         data = channels.ChannelInput(
-            network=network, name=form.cleaned_data["name"], remote_id=form.cleaned_data["remote_id"],
-            credentials=form.credentials(), base_url=form.cleaned_data["base_url"],
+            network=network,
+            name=form.cleaned_data["name"],
+            remote_id=form.cleaned_data["remote_id"],
+            credentials=form.credentials(),
+            base_url=form.cleaned_data["base_url"],
         )
         try:
             channel = channels.connect(_actor(request), data)
@@ -545,7 +640,8 @@ def channel_connect(request: HttpRequest, network: str) -> HttpResponseBase:
             messages.success(request, _("%(name)s is connected.") % {"name": channel.name})
             return redirect("web:channels")
     return render(
-        request, "web/channel_form.html",
+        request,
+        "web/channel_form.html",
         {"form": form, "network": network, "network_name": registry.DISPLAY_NAMES[network], "channel": None},
         status=400 if form.is_bound and form.errors else 200,
     )
@@ -563,7 +659,11 @@ def _get_channel(request: HttpRequest, channel_id: int) -> Channel:
 def channel_edit(request: HttpRequest, channel_id: int) -> HttpResponseBase:
     channel = _get_channel(request, channel_id)
     fields = _credential_fields(channel.network) or ()
-    initial = {"name": channel.name, "base_url": channel.base_url, "status": "paused" if channel.status == Channel.Status.PAUSED else "active"}
+    initial = {
+        "name": channel.name,
+        "base_url": channel.base_url,
+        "status": "paused" if channel.status == Channel.Status.PAUSED else "active",
+    }
     for f in fields:
         if not f.secret:
             initial[forms.CRED_PREFIX + f.name] = channel.get_credentials().get(f.name, "")
@@ -585,8 +685,14 @@ def channel_edit(request: HttpRequest, channel_id: int) -> HttpResponseBase:
             messages.success(request, _("%(name)s is saved.") % {"name": changes["name"]})
             return redirect("web:channels")
     return render(
-        request, "web/channel_form.html",
-        {"form": form, "network": channel.network, "network_name": registry.DISPLAY_NAMES.get(channel.network, channel.network), "channel": channel},
+        request,
+        "web/channel_form.html",
+        {
+            "form": form,
+            "network": channel.network,
+            "network_name": registry.DISPLAY_NAMES.get(channel.network, channel.network),
+            "channel": channel,
+        },
         status=400 if form.is_bound and form.errors else 200,
     )
 
@@ -604,11 +710,15 @@ def channel_remove(request: HttpRequest, channel_id: int) -> HttpResponseBase:
             messages.success(request, _("%(name)s was removed.") % {"name": channel.name})
         return redirect("web:channels")
     return render(
-        request, "web/confirm.html",
+        request,
+        "web/confirm.html",
         {
             "title": _("Remove %(name)s?") % {"name": channel.name},
-            "text": _("Posts not published yet on this channel are cancelled. Published posts keep their history."),
-            "action": _("Remove channel"), "cancel_url": reverse("web:channels"),
+            "text": _(
+                "Posts not published yet on this channel are cancelled. Published posts keep their history."
+            ),
+            "action": _("Remove channel"),
+            "cancel_url": reverse("web:channels"),
         },
     )
 
@@ -634,11 +744,16 @@ def post_list(request: HttpRequest) -> HttpResponseBase:
     posts = list(planning.with_publication(list(page.object_list)))
     rows = _target_rows(posts)
     return render(
-        request, "web/posts.html",
+        request,
+        "web/posts.html",
         {
-            "page": page, "items": [{"post": p, "targets": rows[p.pk]} for p in posts],
-            "status": status, "channel_id": channel_id, "statuses": planning.SHOWN_STATUSES,
-            "channels": list(channels.list_channels(ws.pk)), "filtered": bool(status or channel_id),
+            "page": page,
+            "items": [{"post": p, "targets": rows[p.pk]} for p in posts],
+            "status": status,
+            "channel_id": channel_id,
+            "statuses": planning.SHOWN_STATUSES,
+            "channels": list(channels.list_channels(ws.pk)),
+            "filtered": bool(status or channel_id),
         },
     )
 
@@ -672,15 +787,23 @@ def _composer_actions(request: HttpRequest, post: Post | None) -> dict[str, Any]
     schedule = may_publish and (not needs_review or may_approve)
     if needs_review and may_approve and mode == Workspace.Approval.CLIENT:
         schedule_label = _("Send to the client")
-        note = _("The client approves posts in this workspace: this sends the post to the client, and it is scheduled once they approve.")
+        note = _(
+            "The client approves posts in this workspace: this sends the post to the client, and it is scheduled once they approve."
+        )
     elif needs_review and may_approve:
         schedule_label = _("Approve and schedule")
-        note = _("Posts in this workspace are approved before they are scheduled; scheduling it yourself counts as your approval.")
+        note = _(
+            "Posts in this workspace are approved before they are scheduled; scheduling it yourself counts as your approval."
+        )
     elif needs_review:
         schedule_label = ""
-        note = _("Posts in this workspace are approved before they are scheduled: submit it for review, and a reviewer's approval schedules it for its time.")
+        note = _(
+            "Posts in this workspace are approved before they are scheduled: submit it for review, and a reviewer's approval schedules it for its time."
+        )
         if mode == Workspace.Approval.CLIENT:
-            note = _("Posts in this workspace are approved by a reviewer and then by the client before they are scheduled: submit it for review.")
+            note = _(
+                "Posts in this workspace are approved by a reviewer and then by the client before they are scheduled: submit it for review."
+            )
     else:
         schedule_label = _("Update schedule") if status == Post.Status.SCHEDULED else _("Schedule")
         note = "" if may_publish else _("Your role writes drafts; a manager schedules them.")
@@ -705,19 +828,36 @@ def _published_actions(post: Post, may_publish: bool) -> dict[str, Any]:
     """A post that is being or has been published keeps its time; a saved change goes out as an
     edit where the network allows it, and the page says where it does not."""
     out = publishing.published_variants([v.pk for v in post.variants.all()])
-    fixed = sorted({
-        registry.DISPLAY_NAMES.get(v.channel.network, v.channel.network) for v in post.variants.all()
-        if v.pk in out and (v.channel.network not in registry.available()
-                            or Capability.EDIT not in registry.adapter(v.channel.network).capabilities)
-    })
-    note = _("Published: it stays at the time it went out. Saving a change sends it to the networks as an edit.")
+    fixed = sorted(
+        {
+            registry.DISPLAY_NAMES.get(v.channel.network, v.channel.network)
+            for v in post.variants.all()
+            if v.pk in out
+            and (
+                v.channel.network not in registry.available()
+                or Capability.EDIT not in registry.adapter(v.channel.network).capabilities
+            )
+        }
+    )
+    note = _(
+        "Published: it stays at the time it went out. Saving a change sends it to the networks as an edit."
+    )
     if fixed:
-        note = _("Published: it stays at the time it went out. %(networks)s cannot edit a published post, so a change "
-                 "to this post is refused; write a new post instead.") % {"networks": ", ".join(fixed)}
+        note = _(
+            "Published: it stays at the time it went out. %(networks)s cannot edit a published post, so a change "
+            "to this post is refused; write a new post instead."
+        ) % {"networks": ", ".join(fixed)}
     return {
         "save_label": _("Save and edit on the networks") if not fixed else _("Save changes"),
-        "unschedule": False, "schedule": False, "schedule_label": "", "now": False, "queue": False, "submit": False,
-        "note": note, "warn": bool(fixed), "published": True,
+        "unschedule": False,
+        "schedule": False,
+        "schedule_label": "",
+        "now": False,
+        "queue": False,
+        "submit": False,
+        "note": note,
+        "warn": bool(fixed),
+        "published": True,
     }
 
 
@@ -728,21 +868,32 @@ def _review_context(request: HttpRequest, post: Post, **extra: Any) -> dict[str,
     status = post.status
     mode = ws.approval
     context = {
-        "post": post, "mode": mode, "mode_label": Workspace.Approval(mode).label,
+        "post": post,
+        "mode": mode,
+        "mode_label": Workspace.Approval(mode).label,
         "reviews": [
-            {"decision": r.decision, "label": Review.Decision(r.decision).label, "stage_label": Review.Stage(r.stage).label,
-             # The client sees decisions, not the team's email addresses.
-             "actor": r.actor if can(role, Perm.POSTS_INTERNAL) or r.actor == request.user.email else "",  # type: ignore[union-attr]
-             "at": r.at, "comment": r.comment}
+            {
+                "decision": r.decision,
+                "label": Review.Decision(r.decision).label,
+                "stage_label": Review.Stage(r.stage).label,
+                # The client sees decisions, not the team's email addresses.
+                "actor": r.actor if can(role, Perm.POSTS_INTERNAL) or r.actor == request.user.email else "",  # type: ignore[union-attr]
+                "at": r.at,
+                "comment": r.comment,
+            }
             for r in approvals.reviews(ws.pk, post.pk)
         ],
         "can_approve": may_approve and status == Post.Status.IN_REVIEW,
-        "can_request_changes": may_approve and mode != Workspace.Approval.NONE and status in (
-            Post.Status.IN_REVIEW, Post.Status.CLIENT_REVIEW, Post.Status.APPROVED, Post.Status.SCHEDULED),
+        "can_request_changes": may_approve
+        and mode != Workspace.Approval.NONE
+        and status
+        in (Post.Status.IN_REVIEW, Post.Status.CLIENT_REVIEW, Post.Status.APPROVED, Post.Status.SCHEDULED),
         "can_reject": may_approve and status in (Post.Status.IN_REVIEW, Post.Status.CLIENT_REVIEW),
         "can_link": may_approve and mode == Workspace.Approval.CLIENT and status == Post.Status.CLIENT_REVIEW,
         "fingerprint": approvals.content_fingerprint(post) if status in approvals.AWAITING_DECISION else "",
-        "error": "", "comment": "", "new_link": None,
+        "error": "",
+        "comment": "",
+        "new_link": None,
     }
     context.update(extra)
     return context
@@ -767,21 +918,31 @@ def _draft_of(variant: PostVariant) -> forms.VariantDraft:
     while len(options) < 2:
         options.append("")
     return forms.VariantDraft(
-        channel_id=variant.channel_id, text=variant.text, follows=variant.text == variant.post.text,
-        media_ids=[vm.media_id for vm in variant.variantmedia_set.all()], link=variant.link,
-        first_comment=variant.first_comment, poll_on=bool(variant.poll), poll_question=str(poll.get("question", "")),
-        poll_options=options, poll_multiple=bool(poll.get("multiple", False)), poll_anonymous=bool(poll.get("anonymous", True)),
+        channel_id=variant.channel_id,
+        text=variant.text,
+        follows=variant.text == variant.post.text,
+        media_ids=[vm.media_id for vm in variant.variantmedia_set.all()],
+        link=variant.link,
+        first_comment=variant.first_comment,
+        poll_on=bool(variant.poll),
+        poll_question=str(poll.get("question", "")),
+        poll_options=options,
+        poll_multiple=bool(poll.get("multiple", False)),
+        poll_anonymous=bool(poll.get("anonymous", True)),
         html=(variant.options or {}).get("format") == "html",
     )
 
 
-def _composer_state(request: HttpRequest, post: Post | None, channel_list: list[Channel]) -> tuple[str, list[int], dict[int, forms.VariantDraft]]:
+def _composer_state(
+    request: HttpRequest, post: Post | None, channel_list: list[Channel]
+) -> tuple[str, list[int], dict[int, forms.VariantDraft]]:
     """(shared text, shared media ids, each channel's variant) as typed, or as saved when editing."""
     if request.method == "POST":
         shared_text = request.POST.get("text", "")
         shared_media = forms.read_ids(request.POST.getlist("media"))
         drafts = {
-            c.pk: forms.read_variant(request.POST, c.pk, shared_text=shared_text, shared_media=shared_media) for c in channel_list
+            c.pk: forms.read_variant(request.POST, c.pk, shared_text=shared_text, shared_media=shared_media)
+            for c in channel_list
         }
         return shared_text, shared_media, drafts
     shared_text = post.text if post else ""
@@ -798,21 +959,35 @@ def _composer_state(request: HttpRequest, post: Post | None, channel_list: list[
     return shared_text, shared_media, drafts
 
 
-def _variant_preview(channel: Channel, draft: forms.VariantDraft, media: dict[int, Media], when: dt.datetime | None) -> dict[str, Any]:
+def _variant_preview(
+    channel: Channel, draft: forms.VariantDraft, media: dict[int, Media], when: dt.datetime | None
+) -> dict[str, Any]:
     items = [media[m] for m in draft.media_ids if m in media]
     preview = previews.content_preview(
-        channel, text=draft.text, media=items, link=draft.link, poll=draft.poll(), first_comment=draft.first_comment,
-        when=when, options=draft.options(),
+        channel,
+        text=draft.text,
+        media=items,
+        link=draft.link,
+        poll=draft.poll(),
+        first_comment=draft.first_comment,
+        when=when,
+        options=draft.options(),
     )
     missing = [m for m in draft.media_ids if m not in media]
     if missing:
-        preview["problems"].insert(0, _("Media %(id)s is not in this workspace's library.") % {"id": missing[0]})
+        preview["problems"].insert(
+            0, _("Media %(id)s is not in this workspace's library.") % {"id": missing[0]}
+        )
     return preview
 
 
 def _save_post(
-    request: HttpRequest, post: Post | None, form: forms.PostForm, chosen: list[Channel],
-    drafts: dict[int, forms.VariantDraft], rows: list[dict[str, Any]],
+    request: HttpRequest,
+    post: Post | None,
+    form: forms.PostForm,
+    chosen: list[Channel],
+    drafts: dict[int, forms.VariantDraft],
+    rows: list[dict[str, Any]],
 ) -> HttpResponseBase | dict[str, Any]:
     """Apply the composer's action; a response on success, else the extra context of the refusal."""
     ws = _ws(request)
@@ -831,7 +1006,11 @@ def _save_post(
     elif action in ("schedule", "now"):
         status = Post.Status.SCHEDULED
     elif action in ("queue", "submit"):
-        status = current if current in (Post.Status.DRAFT, Post.Status.CHANGES_REQUESTED, Post.Status.REJECTED) else Post.Status.DRAFT
+        status = (
+            current
+            if current in (Post.Status.DRAFT, Post.Status.CHANGES_REQUESTED, Post.Status.REJECTED)
+            else Post.Status.DRAFT
+        )
     if action in ("schedule", "now", "queue", "submit"):
         if not chosen:
             form.add_error("channels", _("Choose at least one channel first."))
@@ -840,22 +1019,41 @@ def _save_post(
         if unfit:
             for row in unfit:
                 row["refused"] = True
-            form.add_error(None, _("Some variants do not fit their networks; fix what is marked in each channel below."))
+            form.add_error(
+                None, _("Some variants do not fit their networks; fix what is marked in each channel below.")
+            )
             return {}
-    if action == "queue" and slots.next_free_slot(ws.pk, [c.pk for c in chosen], exclude_post_id=post.pk if post else None) is None:
+    if (
+        action == "queue"
+        and slots.next_free_slot(ws.pk, [c.pk for c in chosen], exclude_post_id=post.pk if post else None)
+        is None
+    ):
         return {"queue_error": True}
     variant_inputs = tuple(
         planning.VariantInput(
-            channel_id=c.pk, text=drafts[c.pk].text if not drafts[c.pk].follows else None, link=drafts[c.pk].link,
-            poll=drafts[c.pk].poll(), first_comment=drafts[c.pk].first_comment, media_ids=tuple(drafts[c.pk].media_ids),
-            options={**{k: v for k, v in post_variant_options(post, c.pk).items() if k != "format"}, **drafts[c.pk].options()},
+            channel_id=c.pk,
+            text=drafts[c.pk].text if not drafts[c.pk].follows else None,
+            link=drafts[c.pk].link,
+            poll=drafts[c.pk].poll(),
+            first_comment=drafts[c.pk].first_comment,
+            media_ids=tuple(drafts[c.pk].media_ids),
+            options={
+                **{k: v for k, v in post_variant_options(post, c.pk).items() if k != "format"},
+                **drafts[c.pk].options(),
+            },
         )
         for c in chosen
     )
     post_input = planning.PostInput(
-        title=data["title"], text=data["text"], rubric_id=data["rubric"], status=status,
-        scheduled_at=None if action in ("now", "queue") else data["scheduled_at"], publish_now=action == "now",
-        variants=variant_inputs, notes=post.notes if post else "", publish_late=post.publish_late if post else False,
+        title=data["title"],
+        text=data["text"],
+        rubric_id=data["rubric"],
+        status=status,
+        scheduled_at=None if action in ("now", "queue") else data["scheduled_at"],
+        publish_now=action == "now",
+        variants=variant_inputs,
+        notes=post.notes if post else "",
+        publish_late=post.publish_late if post else False,
     )
     try:
         with transaction.atomic():
@@ -908,18 +1106,28 @@ def _after_save(request: HttpRequest, saved: Post, action: str) -> HttpResponseB
     if status == Post.Status.SCHEDULED and action == "now":
         messages.success(request, _("Publishing now. Follow its state on each channel in the list below."))
     elif status == Post.Status.SCHEDULED and action == "queue":
-        messages.success(request, _("Added to the queue: it takes the slot on %(when)s (%(tz)s).") % {"when": when, "tz": tz})
+        messages.success(
+            request,
+            _("Added to the queue: it takes the slot on %(when)s (%(tz)s).") % {"when": when, "tz": tz},
+        )
     elif status == Post.Status.SCHEDULED:
         messages.success(request, _("Scheduled for %(when)s (%(tz)s).") % {"when": when, "tz": tz})
     elif status == Post.Status.IN_REVIEW:
         messages.success(request, _("Sent for review. It is scheduled once a reviewer approves it."))
     elif status == Post.Status.CLIENT_REVIEW:
-        messages.success(request, _("Approved on your side; now it waits for the client. Get a review link for them below."))
+        messages.success(
+            request,
+            _("Approved on your side; now it waits for the client. Get a review link for them below."),
+        )
         return redirect("web:post_edit", saved.pk)
     elif status == Post.Status.APPROVED:
         messages.success(request, _("Approved. It has no time ahead yet: pick a time to schedule it."))
     elif action == "queue" and when:
-        messages.success(request, _("The post takes the queue slot on %(when)s (%(tz)s); a manager schedules it.") % {"when": when, "tz": tz})
+        messages.success(
+            request,
+            _("The post takes the queue slot on %(when)s (%(tz)s); a manager schedules it.")
+            % {"when": when, "tz": tz},
+        )
     else:
         messages.success(request, _("Draft saved."))
     return redirect("web:posts")
@@ -934,7 +1142,10 @@ def _post_form_page(request: HttpRequest, post: Post | None) -> HttpResponseBase
     initial: dict[str, Any] = {"channels": []}
     if post is not None:
         initial = {
-            "title": post.title, "text": post.text, "rubric": post.rubric_id, "channels": [v.channel_id for v in post.variants.all()],
+            "title": post.title,
+            "text": post.text,
+            "rubric": post.rubric_id,
+            "channels": [v.channel_id for v in post.variants.all()],
             "scheduled_at": _local_input(post.scheduled_at),
         }
     else:
@@ -945,9 +1156,15 @@ def _post_form_page(request: HttpRequest, post: Post | None) -> HttpResponseBase
         except djforms.ValidationError:
             pass
     form = forms.PostForm(
-        request.POST or None, initial=initial, channels=[(c.pk, c.name) for c in channel_list], rubrics=rubrics, statuses=statuses
+        request.POST or None,
+        initial=initial,
+        channels=[(c.pk, c.name) for c in channel_list],
+        rubrics=rubrics,
+        statuses=statuses,
     )
-    checked = set(forms.read_ids(request.POST.getlist("channels") if request.method == "POST" else initial["channels"]))
+    checked = set(
+        forms.read_ids(request.POST.getlist("channels") if request.method == "POST" else initial["channels"])
+    )
     _shared_text, shared_media, drafts = _composer_state(request, post, channel_list)
     wanted_ids = set(shared_media) | {m for d in drafts.values() for m in d.media_ids}
     library = {m.pk: m for m in Media.objects.filter(workspace_id=ws.pk, pk__in=wanted_ids)}
@@ -958,16 +1175,28 @@ def _post_form_page(request: HttpRequest, post: Post | None) -> HttpResponseBase
             naive = None
         when = _aware(ws, naive)
     else:
-        when = post.scheduled_at if post else _aware(ws, forms.parse_local_time(initial.get("scheduled_at", "")))
+        when = (
+            post.scheduled_at if post else _aware(ws, forms.parse_local_time(initial.get("scheduled_at", "")))
+        )
     rows = []
     for c in channel_list:
         draft = drafts[c.pk]
         preview = _variant_preview(c, draft, library, when)
-        rows.append({
-            "channel": c, "checked": c.pk in checked, "draft": draft, "text": draft.text, "follows": draft.follows,
-            "media": [library[m] for m in draft.media_ids if m in library], "preview": preview, "refused": False,
-            "poll_max": _poll_max(c.network), "media_field": f"variant_media_{c.pk}", "id_suffix": str(c.pk),
-        })
+        rows.append(
+            {
+                "channel": c,
+                "checked": c.pk in checked,
+                "draft": draft,
+                "text": draft.text,
+                "follows": draft.follows,
+                "media": [library[m] for m in draft.media_ids if m in library],
+                "preview": preview,
+                "refused": False,
+                "poll_max": _poll_max(c.network),
+                "media_field": f"variant_media_{c.pk}",
+                "id_suffix": str(c.pk),
+            }
+        )
     extra: dict[str, Any] = {}
     if request.method == "POST" and form.is_valid():
         chosen = [c for c in channel_list if c.pk in set(form.cleaned_data["channels"])]
@@ -976,14 +1205,22 @@ def _post_form_page(request: HttpRequest, post: Post | None) -> HttpResponseBase
             return outcome
         extra = outcome
     return render(
-        request, "web/post_form.html",
+        request,
+        "web/post_form.html",
         {
-            "form": form, "post": post, "variant_rows": rows, "can_publish": can(role, Perm.POSTS_PUBLISH),
-            "tz": ws.timezone, "now_local": timezone.localtime(clock.now()).strftime(forms.LOCAL_INPUT_FORMAT),
-            "shared_media": [library[m] for m in shared_media if m in library], "actions": _composer_actions(request, post),
-            "review": _review_context(request, post) if post is not None else None, "queue_url": _queue_url(),
+            "form": form,
+            "post": post,
+            "variant_rows": rows,
+            "can_publish": can(role, Perm.POSTS_PUBLISH),
+            "tz": ws.timezone,
+            "now_local": timezone.localtime(clock.now()).strftime(forms.LOCAL_INPUT_FORMAT),
+            "shared_media": [library[m] for m in shared_media if m in library],
+            "actions": _composer_actions(request, post),
+            "review": _review_context(request, post) if post is not None else None,
+            "queue_url": _queue_url(),
             "media_types": ",".join(sorted(media_lib.EXTENSIONS)),
-            "max_photo_mb": media_lib.MAX_PHOTO_BYTES // (1024 * 1024), "max_video_mb": media_lib.MAX_VIDEO_BYTES // (1024 * 1024),
+            "max_photo_mb": media_lib.MAX_PHOTO_BYTES // (1024 * 1024),
+            "max_video_mb": media_lib.MAX_VIDEO_BYTES // (1024 * 1024),
             **extra,
         },
         status=400 if (form.is_bound and form.errors) or extra else 200,
@@ -1030,9 +1267,13 @@ def post_delete(request: HttpRequest, post_id: int) -> HttpResponseBase:
             messages.success(request, _("The post was deleted."))
         return redirect("web:posts")
     return render(
-        request, "web/confirm.html",
+        request,
+        "web/confirm.html",
         {
-            "title": _("Delete this post?"), "text": str(post), "action": _("Delete post"), "cancel_url": reverse("web:posts"),
+            "title": _("Delete this post?"),
+            "text": str(post),
+            "action": _("Delete post"),
+            "cancel_url": reverse("web:posts"),
         },
     )
 
@@ -1058,8 +1299,14 @@ def post_check(request: HttpRequest) -> HttpResponseBase:
         when = None
     preview = _variant_preview(channel, draft, library, when)
     context: dict[str, Any] = {
-        "channel": channel, "p": preview, "length": preview["length"], "limit": preview["limit"], "unit": preview["unit"],
-        "problems": preview["problems"], "supported": preview["supported"], "over": preview["over"],
+        "channel": channel,
+        "p": preview,
+        "length": preview["length"],
+        "limit": preview["limit"],
+        "unit": preview["unit"],
+        "problems": preview["problems"],
+        "supported": preview["supported"],
+        "over": preview["over"],
         "oob": request.POST.get("preview", "1") != "0",
     }
     return render(request, "web/_composer_check.html", context)
@@ -1071,8 +1318,14 @@ def post_check(request: HttpRequest) -> HttpResponseBase:
 def _media_json(media: Media) -> dict[str, Any]:
     thumb = media.thumbnail.url if media.thumbnail else (media.file.url if media.kind == "photo" else "")
     return {
-        "id": media.pk, "name": media.original_name, "kind": media.kind, "thumb": thumb, "content_type": media.content_type,
-        "size": media.size, "width": media.width, "height": media.height,
+        "id": media.pk,
+        "name": media.original_name,
+        "kind": media.kind,
+        "thumb": thumb,
+        "content_type": media.content_type,
+        "size": media.size,
+        "width": media.width,
+        "height": media.height,
     }
 
 
@@ -1081,7 +1334,11 @@ def _media_json(media: Media) -> dict[str, Any]:
 def post_media_library(request: HttpRequest) -> HttpResponseBase:
     """HTMX: the workspace's media library as tiles to pick from in the composer."""
     items = list(media_lib.list_media(_ws(request).pk)[:200])
-    return render(request, "web/_composer_library.html", {"items": items, "thumbs": {m.pk: _media_json(m)["thumb"] for m in items}})
+    return render(
+        request,
+        "web/_composer_library.html",
+        {"items": items, "thumbs": {m.pk: _media_json(m)["thumb"] for m in items}},
+    )
 
 
 @workspace_view(Perm.POSTS_EDIT)
@@ -1096,9 +1353,17 @@ def post_media_upload(request: HttpRequest) -> HttpResponseBase:
         return JsonResponse({"error": _("Choose a picture or video to upload.")}, status=400)
     limit = media_lib.MAX_VIDEO_BYTES
     if (upload.size or 0) > limit:
-        return JsonResponse({"error": _("%(name)s is larger than %(mb)s MB.") % {"name": upload.name, "mb": limit // (1024 * 1024)}}, status=400)
+        return JsonResponse(
+            {
+                "error": _("%(name)s is larger than %(mb)s MB.")
+                % {"name": upload.name, "mb": limit // (1024 * 1024)}
+            },
+            status=400,
+        )
     try:
-        media = media_lib.save_media(_actor(request), upload.name or "upload", upload)  # streamed, never read whole
+        media = media_lib.save_media(
+            _actor(request), upload.name or "upload", upload
+        )  # streamed, never read whole
     except planning.PlanningError as exc:
         if exc.status == 403:
             raise PermissionDenied(exc.message) from exc
@@ -1107,11 +1372,15 @@ def post_media_upload(request: HttpRequest) -> HttpResponseBase:
 
 
 def _review_reply(request: HttpRequest, post: Post, *, status: int = 200, **extra: Any) -> HttpResponseBase:
-    return render(request, "web/_review_panel.html", {"r": _review_context(request, post, **extra)}, status=status)
+    return render(
+        request, "web/_review_panel.html", {"r": _review_context(request, post, **extra)}, status=status
+    )
 
 
 REVIEW_DECISIONS: dict[str, Callable[..., Post]] = {
-    "approve": approvals.approve, "request_changes": approvals.request_changes, "reject": approvals.reject,
+    "approve": approvals.approve,
+    "request_changes": approvals.request_changes,
+    "reject": approvals.reject,
     "submit": approvals.submit,
 }
 
@@ -1137,13 +1406,18 @@ def post_review(request: HttpRequest, post_id: int) -> HttpResponseBase:
         if exc.status == 404:
             raise Http404 from exc
         if htmx:
-            return _review_reply(request, post, status=422, error=exc.message, comment=comment, decision=decision)
+            return _review_reply(
+                request, post, status=422, error=exc.message, comment=comment, decision=decision
+            )
         messages.error(request, exc.message)
         return redirect("web:post_edit", post.pk)
     labels: dict[str, str] = {
-        Post.Status.IN_REVIEW: _("Sent for review."), Post.Status.CLIENT_REVIEW: _("Approved; now it waits for the client."),
-        Post.Status.SCHEDULED: _("Approved and scheduled."), Post.Status.APPROVED: _("Approved. Pick a time ahead to schedule it."),
-        Post.Status.CHANGES_REQUESTED: _("Changes requested; the author sees your comment."), Post.Status.REJECTED: _("Rejected."),
+        Post.Status.IN_REVIEW: _("Sent for review."),
+        Post.Status.CLIENT_REVIEW: _("Approved; now it waits for the client."),
+        Post.Status.SCHEDULED: _("Approved and scheduled."),
+        Post.Status.APPROVED: _("Approved. Pick a time ahead to schedule it."),
+        Post.Status.CHANGES_REQUESTED: _("Changes requested; the author sees your comment."),
+        Post.Status.REJECTED: _("Rejected."),
     }
     messages.success(request, labels.get(saved.status, _("Saved.")))
     target = reverse("web:post_edit", args=[post.pk])
@@ -1171,7 +1445,9 @@ def post_client_link(request: HttpRequest, post_id: int) -> HttpResponseBase:
         return redirect("web:post_edit", post.pk)
     if htmx:
         return _review_reply(request, post, new_link=link)
-    messages.success(request, _("Send this review link to the client (it is shown once): %(url)s") % {"url": link.url})
+    messages.success(
+        request, _("Send this review link to the client (it is shown once): %(url)s") % {"url": link.url}
+    )
     return redirect("web:post_edit", post.pk)
 
 
@@ -1203,4 +1479,9 @@ def profile(request: HttpRequest) -> HttpResponseBase:
             messages.success(request, _("Password changed."))
             return redirect("web:profile")
     status = 400 if request.method == "POST" else 200
-    return render(request, "web/profile.html", {"profile_form": profile_form, "password_form": password_form}, status=status)
+    return render(
+        request,
+        "web/profile.html",
+        {"profile_form": profile_form, "password_form": password_form},
+        status=status,
+    )

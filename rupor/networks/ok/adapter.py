@@ -70,24 +70,26 @@ class OkAdapter(Adapter):
     display_name = "Odnoklassniki"
     default_base_url = wire.DEFAULT_API_SERVER
     idempotent_publish = False
-    capabilities = frozenset({
-        Capability.PUBLISH_TEXT,
-        Capability.PUBLISH_PHOTO,
-        Capability.PUBLISH_ALBUM,
-        Capability.PUBLISH_VIDEO,
-        Capability.PUBLISH_POLL,
-        Capability.PUBLISH_LINK,
-        Capability.FIRST_COMMENT,
-        Capability.DELETE,
-        Capability.RECONCILE,
-        Capability.READ_COMMENTS,
-        Capability.REPLY_COMMENT,
-        Capability.DELETE_COMMENT,
-        Capability.POST_METRICS,
-        Capability.CHANNEL_METRICS,
-        Capability.PUBLIC_PAGES,
-        Capability.VERIFY,
-    })
+    capabilities = frozenset(
+        {
+            Capability.PUBLISH_TEXT,
+            Capability.PUBLISH_PHOTO,
+            Capability.PUBLISH_ALBUM,
+            Capability.PUBLISH_VIDEO,
+            Capability.PUBLISH_POLL,
+            Capability.PUBLISH_LINK,
+            Capability.FIRST_COMMENT,
+            Capability.DELETE,
+            Capability.RECONCILE,
+            Capability.READ_COMMENTS,
+            Capability.REPLY_COMMENT,
+            Capability.DELETE_COMMENT,
+            Capability.POST_METRICS,
+            Capability.CHANNEL_METRICS,
+            Capability.PUBLIC_PAGES,
+            Capability.VERIFY,
+        }
+    )
     # OK publishes no hard text limit for topics; these are the limits we know of.
     limits = Limits(
         text_unit=TextUnit.CHARS,
@@ -148,7 +150,9 @@ class OkAdapter(Adapter):
                 access_token=creds["access_token"],
             )
         except KeyError as exc:
-            raise errors.AuthExpired(f"The OK connection is missing its {exc.args[0]}; reconnect the group.") from exc
+            raise errors.AuthExpired(
+                f"The OK connection is missing its {exc.args[0]}; reconnect the group."
+            ) from exc
         create = method in CREATE_METHODS
         try:
             with http.client(timeout=self._timeout(channel)) as client:
@@ -160,19 +164,33 @@ class OkAdapter(Adapter):
     def _decode(self, response: httpx.Response, *, method: str, create: bool) -> Any:
         excerpt = _excerpt(response.text)
         if response.status_code == 429:
-            raise errors.RateLimited("OK asked Rupor to slow down.", code=429, excerpt=excerpt, retry_after=_retry_after(response))
+            raise errors.RateLimited(
+                "OK asked Rupor to slow down.", code=429, excerpt=excerpt, retry_after=_retry_after(response)
+            )
         if response.status_code >= 500:
             message = "OK had a server error"
             if create:
-                raise errors.UnknownOutcome(f"{message} while publishing; the post may or may not exist.", code=response.status_code, excerpt=excerpt)
-            raise errors.Transient(f"{message}; Rupor will try again.", code=response.status_code, excerpt=excerpt)
+                raise errors.UnknownOutcome(
+                    f"{message} while publishing; the post may or may not exist.",
+                    code=response.status_code,
+                    excerpt=excerpt,
+                )
+            raise errors.Transient(
+                f"{message}; Rupor will try again.", code=response.status_code, excerpt=excerpt
+            )
         if response.status_code != 200:
-            raise errors.Rejected(f"OK answered with HTTP status {response.status_code}.", code=response.status_code, excerpt=excerpt)
+            raise errors.Rejected(
+                f"OK answered with HTTP status {response.status_code}.",
+                code=response.status_code,
+                excerpt=excerpt,
+            )
         try:
             payload = response.json()
         except ValueError as exc:
             if create:
-                raise errors.UnknownOutcome("OK sent an unreadable answer while publishing.", excerpt=excerpt) from exc
+                raise errors.UnknownOutcome(
+                    "OK sent an unreadable answer while publishing.", excerpt=excerpt
+                ) from exc
             raise errors.Transient("OK sent an unreadable answer.", excerpt=excerpt) from exc
         if wire.is_error(payload):
             raise error_for(payload, create=create)
@@ -183,21 +201,38 @@ class OkAdapter(Adapter):
         gid = channel.remote_id
         me = self._call(channel, "users.getCurrentUser", {})
         uid = str(me.get("uid", ""))
-        groups = self._call(channel, "group.getInfo", {"uids": gid, "fields": "uid,name,shortname,members_count"})
+        groups = self._call(
+            channel, "group.getInfo", {"uids": gid, "fields": "uid,name,shortname,members_count"}
+        )
         if not groups:
-            raise errors.Rejected(_("There is no OK group with the id %(id)s, or it is closed to this account.") % {"id": gid},
-                                  code=wire.NOT_FOUND, needs_person=True)
+            raise errors.Rejected(
+                _("There is no OK group with the id %(id)s, or it is closed to this account.") % {"id": gid},
+                code=wire.NOT_FOUND,
+                needs_person=True,
+            )
         group = groups[0]
         relations = self._call(channel, "group.getUserGroupsByIds", {"group_id": gid, "uids": uid})
-        status = next((str(r.get("status", "")).upper() for r in relations or () if str(r.get("userId")) == uid), "")
+        status = next(
+            (str(r.get("status", "")).upper() for r in relations or () if str(r.get("userId")) == uid), ""
+        )
         can_post = bool(self._call(channel, "users.hasAppPermission", {"ext_perm": "GROUP_CONTENT"}))
-        notes = [_("The access token lives 30 days and every request extends it; reconnect if the group is left idle "
-                   "for a month.")]
+        notes = [
+            _(
+                "The access token lives 30 days and every request extends it; reconnect if the group is left idle "
+                "for a month."
+            )
+        ]
         if status not in PUBLISHER_STATUSES:
-            notes.append(_("%(account)s is not an administrator or moderator of this group, so Rupor cannot publish here.")
-                         % {"account": me.get("name") or _("The connected account")})
+            notes.append(
+                _(
+                    "%(account)s is not an administrator or moderator of this group, so Rupor cannot publish here."
+                )
+                % {"account": me.get("name") or _("The connected account")}
+            )
         if not can_post:
-            notes.append(_("The OK application has not been granted GROUP_CONTENT, so it cannot post to groups."))
+            notes.append(
+                _("The OK application has not been granted GROUP_CONTENT, so it cannot post to groups.")
+            )
         return ChannelInfo(
             remote_id=gid,
             name=str(group.get("name", gid)),
@@ -212,17 +247,34 @@ class OkAdapter(Adapter):
         problems = super().validate(content)
         for index, item in enumerate(content.media):
             if item.kind not in ("photo", "video"):
-                problems.append(Problem(f"media[{index}]", _("%(network)s posts take photos and videos, not a %(kind)s.")
-                                        % {"network": self.display_name, "kind": kind_name(item.kind)}))
+                problems.append(
+                    Problem(
+                        f"media[{index}]",
+                        _("%(network)s posts take photos and videos, not a %(kind)s.")
+                        % {"network": self.display_name, "kind": kind_name(item.kind)},
+                    )
+                )
             elif item.kind == "video" and item.content_type in wire.VIDEO_TYPES:
                 if len(item.data) < wire.VIDEO_MIN_BYTES:
-                    problems.append(Problem(f"media[{index}]", _("%(file)s is too small: %(network)s takes videos of 16 KB or more.")
-                                            % {"file": item.filename, "network": self.display_name}))
+                    problems.append(
+                        Problem(
+                            f"media[{index}]",
+                            _("%(file)s is too small: %(network)s takes videos of 16 KB or more.")
+                            % {"file": item.filename, "network": self.display_name},
+                        )
+                    )
                 elif not looks_like_video(item.data):
-                    problems.append(Problem(f"media[{index}]", _("%(file)s does not look like a video file %(network)s can play.")
-                                            % {"file": item.filename, "network": self.display_name}))
+                    problems.append(
+                        Problem(
+                            f"media[{index}]",
+                            _("%(file)s does not look like a video file %(network)s can play.")
+                            % {"file": item.filename, "network": self.display_name},
+                        )
+                    )
         if content.pin:
-            problems.append(Problem("pin", _("Rupor cannot pin posts on %(network)s.") % {"network": self.display_name}))
+            problems.append(
+                Problem("pin", _("Rupor cannot pin posts on %(network)s.") % {"network": self.display_name})
+            )
         return problems
 
     def rate_limits(self, channel: ChannelAccess, content: Content | None = None) -> Sequence[RateLimit]:
@@ -256,25 +308,46 @@ class OkAdapter(Adapter):
             videos = self._upload_videos(channel, content, progress)
             poll = None
             if content.poll is not None:
-                poll = wire.poll_block(content.poll.question, content.poll.options,
-                                       multiple=content.poll.multiple, anonymous=content.poll.anonymous)
-            publish_at = request.publish_at if request.publish_at and request.publish_at > clock.now() else None
-            attachment = wire.attachment_json(text=content.text, photo_tokens=tokens, video_ids=videos, poll=poll,
-                                              link=content.link, publish_at=publish_at)
-            result = self._call(channel, "mediatopic.post", {"type": "GROUP_THEME", "gid": gid, "attachment": attachment})
+                poll = wire.poll_block(
+                    content.poll.question,
+                    content.poll.options,
+                    multiple=content.poll.multiple,
+                    anonymous=content.poll.anonymous,
+                )
+            publish_at = (
+                request.publish_at if request.publish_at and request.publish_at > clock.now() else None
+            )
+            attachment = wire.attachment_json(
+                text=content.text,
+                photo_tokens=tokens,
+                video_ids=videos,
+                poll=poll,
+                link=content.link,
+                publish_at=publish_at,
+            )
+            result = self._call(
+                channel, "mediatopic.post", {"type": "GROUP_THEME", "gid": gid, "attachment": attachment}
+            )
             topic_id = str(result or "")
             if topic_id in ("", "0"):
                 # OK answers 0 to applications it has not approved: nothing was published.
-                raise errors.Rejected("OK did not create the post: the application is not approved for publishing yet.",
-                                      excerpt=_excerpt(json.dumps(result)), needs_person=True)
+                raise errors.Rejected(
+                    "OK did not create the post: the application is not approved for publishing yet.",
+                    excerpt=_excerpt(json.dumps(result)),
+                    needs_person=True,
+                )
             progress.save("topic_id", topic_id)
         if content.first_comment and not progress.get("first_comment_id"):
-            comment = self.reply_comment(channel, topic_id, content.first_comment, idempotency_key=request.idempotency_key)
+            comment = self.reply_comment(
+                channel, topic_id, content.first_comment, idempotency_key=request.idempotency_key
+            )
             progress.save("first_comment_id", comment.remote_id)
         return Published(
             remote_id=topic_id,
             url=_topic_url(gid, topic_id),
-            published_at=request.publish_at if request.publish_at and request.publish_at > clock.now() else clock.now(),
+            published_at=request.publish_at
+            if request.publish_at and request.publish_at > clock.now()
+            else clock.now(),
             excerpt=f"topic {topic_id}",
         )
 
@@ -289,7 +362,9 @@ class OkAdapter(Adapter):
         upload_url = str(slot.get("upload_url", ""))
         photo_ids = [str(p) for p in slot.get("photo_ids", ())]
         if not upload_url or len(photo_ids) != len(photos):
-            raise errors.Transient("OK did not hand out an upload address for the photos.", excerpt=_excerpt(json.dumps(slot)))
+            raise errors.Transient(
+                "OK did not hand out an upload address for the photos.", excerpt=_excerpt(json.dumps(slot))
+            )
         files = [(f"pic{i + 1}", (m.filename, m.data, m.content_type)) for i, m in enumerate(photos)]
         try:
             with http.client(timeout=self._timeout(channel)) as client:
@@ -302,7 +377,9 @@ class OkAdapter(Adapter):
         try:
             tokens = [str(uploaded[pid]["token"]) for pid in photo_ids]
         except (KeyError, TypeError) as exc:
-            raise errors.Transient("OK did not confirm every uploaded photo.", excerpt=_excerpt(json.dumps(payload))) from exc
+            raise errors.Transient(
+                "OK did not confirm every uploaded photo.", excerpt=_excerpt(json.dumps(payload))
+            ) from exc
         progress.save("photo_tokens", tokens)
         return tokens
 
@@ -319,24 +396,37 @@ class OkAdapter(Adapter):
                 continue
             slot = progress.get(f"{key}:slot")
             if not isinstance(slot, dict) or not slot.get("upload_url"):
-                answer = self._call(channel, "video.getUploadUrl", {
-                    "gid": channel.remote_id, "file_name": media.filename, "file_size": len(media.data), "post_form": True,
-                })
+                answer = self._call(
+                    channel,
+                    "video.getUploadUrl",
+                    {
+                        "gid": channel.remote_id,
+                        "file_name": media.filename,
+                        "file_size": len(media.data),
+                        "post_form": True,
+                    },
+                )
                 if not isinstance(answer, dict) or not answer.get("upload_url") or not answer.get("video_id"):
-                    raise errors.Transient("OK did not hand out an upload address for the video.",
-                                           excerpt=_excerpt(json.dumps(answer)))
+                    raise errors.Transient(
+                        "OK did not hand out an upload address for the video.",
+                        excerpt=_excerpt(json.dumps(answer)),
+                    )
                 slot = {"upload_url": str(answer["upload_url"]), "video_id": str(answer["video_id"])}
                 progress.save(f"{key}:slot", slot)
             try:
                 with http.client(timeout=self._timeout(channel)) as client:
-                    response = client.post(str(slot["upload_url"]),
-                                           files={"file": (media.filename, media.data, media.content_type)})
+                    response = client.post(
+                        str(slot["upload_url"]),
+                        files={"file": (media.filename, media.data, media.content_type)},
+                    )
             except httpx.TransportError as exc:
                 # The video is not visible until a topic uses it: uploading again is harmless.
                 raise _transport_error(exc, create=False, what="video upload") from exc
             if response.status_code >= 500 or response.status_code == 429:
-                raise errors.Transient(f"OK's video upload server answered {response.status_code}; Rupor will try again.",
-                                       code=response.status_code)
+                raise errors.Transient(
+                    f"OK's video upload server answered {response.status_code}; Rupor will try again.",
+                    code=response.status_code,
+                )
             payload: Any = None
             if response.content.strip():
                 try:
@@ -346,8 +436,12 @@ class OkAdapter(Adapter):
             if response.status_code != 200 or wire.is_error(payload):
                 progress.save(f"{key}:slot", None)  # that upload address is spent; a retry asks for a new one
                 code = payload.get("error_code") if isinstance(payload, dict) else response.status_code
-                raise errors.Rejected(f"OK did not accept {media.filename} as a video.", code=code,
-                                      excerpt=_excerpt(response.text), needs_person=True)
+                raise errors.Rejected(
+                    f"OK did not accept {media.filename} as a video.",
+                    code=code,
+                    excerpt=_excerpt(response.text),
+                    needs_person=True,
+                )
             progress.save(key, slot["video_id"])
             out.append(str(slot["video_id"]))
         return out
@@ -378,8 +472,12 @@ class OkAdapter(Adapter):
                     return None
                 if wire.topic_text(topic.get("media")).strip() == text:
                     tid = str(topic["id"])
-                    return Published(remote_id=tid, url=_topic_url(channel.remote_id, tid), published_at=created,
-                                     excerpt=f"found topic {tid} by its text")
+                    return Published(
+                        remote_id=tid,
+                        url=_topic_url(channel.remote_id, tid),
+                        published_at=created,
+                        excerpt=f"found topic {tid} by its text",
+                    )
             anchor = page.get("anchor")
             if not page.get("has_more") or not anchor:
                 return None
@@ -396,11 +494,17 @@ class OkAdapter(Adapter):
                 raise
 
     # -- conversation ---------------------------------------------------------------------------
-    def read_comments(self, channel: ChannelAccess, post_remote_id: str, *, since: dt.datetime | None = None) -> Sequence[Comment]:
+    def read_comments(
+        self, channel: ChannelAccess, post_remote_id: str, *, since: dt.datetime | None = None
+    ) -> Sequence[Comment]:
         out: list[Comment] = []
         anchor: str | None = None
         for _page in range(50):
-            params: dict[str, Any] = {"discussionId": post_remote_id, "discussionType": "GROUP_TOPIC", "count": 100}
+            params: dict[str, Any] = {
+                "discussionId": post_remote_id,
+                "discussionType": "GROUP_TOPIC",
+                "count": 100,
+            }
             if anchor:
                 params["anchor"] = anchor
             try:
@@ -409,8 +513,12 @@ class OkAdapter(Adapter):
                 if exc.code == wire.NOT_FOUND:  # the topic was deleted on OK: no comments are left
                     return []
                 raise
-            names = {str(u.get("uid")): str(u.get("name") or " ".join(filter(None, (u.get("first_name"), u.get("last_name")))))
-                     for u in (page.get("entities") or {}).get("users", ())}
+            names = {
+                str(u.get("uid")): str(
+                    u.get("name") or " ".join(filter(None, (u.get("first_name"), u.get("last_name"))))
+                )
+                for u in (page.get("entities") or {}).get("users", ())
+            }
             for raw in page.get("comments") or ():
                 comment = _comment(raw, post_remote_id, names)
                 if since is None or comment.created_at > since:
@@ -420,23 +528,50 @@ class OkAdapter(Adapter):
                 break
         return out
 
-    def reply_comment(self, channel: ChannelAccess, post_remote_id: str, text: str, *, reply_to: str | None = None,
-                      idempotency_key: str) -> Comment:
+    def reply_comment(
+        self,
+        channel: ChannelAccess,
+        post_remote_id: str,
+        text: str,
+        *,
+        reply_to: str | None = None,
+        idempotency_key: str,
+    ) -> Comment:
         # OK has no idempotency key for comments; the engine treats an unknown outcome accordingly.
-        params: dict[str, Any] = {"entityId": post_remote_id, "entityType": "GROUP_TOPIC", "comment": text, "as_admin": True}
+        params: dict[str, Any] = {
+            "entityId": post_remote_id,
+            "entityType": "GROUP_TOPIC",
+            "comment": text,
+            "as_admin": True,
+        }
         if reply_to:
             params["reply_to_comment_id"] = reply_to
         result = self._call(channel, "discussions.addDiscussionComment", params)
-        comment_id = str(result.get("id") or result.get("comment_id") or "") if isinstance(result, dict) else str(result or "")
+        comment_id = (
+            str(result.get("id") or result.get("comment_id") or "")
+            if isinstance(result, dict)
+            else str(result or "")
+        )
         if not comment_id:
-            raise errors.UnknownOutcome("OK did not return the new comment's id.", excerpt=_excerpt(json.dumps(result)))
-        return Comment(remote_id=comment_id, post_remote_id=post_remote_id, author=Person(remote_id=channel.remote_id),
-                       text=text, created_at=clock.now(), parent_remote_id=reply_to)
+            raise errors.UnknownOutcome(
+                "OK did not return the new comment's id.", excerpt=_excerpt(json.dumps(result))
+            )
+        return Comment(
+            remote_id=comment_id,
+            post_remote_id=post_remote_id,
+            author=Person(remote_id=channel.remote_id),
+            text=text,
+            created_at=clock.now(),
+            parent_remote_id=reply_to,
+        )
 
     def delete_comment(self, channel: ChannelAccess, post_remote_id: str, comment_remote_id: str) -> None:
         try:
-            self._call(channel, "discussions.deleteDiscussionComment",
-                       {"entityId": post_remote_id, "entityType": "GROUP_TOPIC", "comment_id": comment_remote_id})
+            self._call(
+                channel,
+                "discussions.deleteDiscussionComment",
+                {"entityId": post_remote_id, "entityType": "GROUP_TOPIC", "comment_id": comment_remote_id},
+            )
         except errors.Rejected as exc:
             if exc.code != wire.NOT_FOUND:
                 raise
@@ -446,32 +581,44 @@ class OkAdapter(Adapter):
         out: list[PostMetrics] = []
         for remote_id in remote_ids:
             try:
-                stat = self._call(channel, "group.getStatTopic", {"topic_id": remote_id, "fields": STAT_FIELDS})
+                stat = self._call(
+                    channel, "group.getStatTopic", {"topic_id": remote_id, "fields": STAT_FIELDS}
+                )
             except errors.Rejected as exc:
                 if exc.code == wire.NOT_FOUND:
                     continue
                 raise
             topic = stat.get("topic") or {}
-            out.append(PostMetrics(
-                remote_id=remote_id,
-                read_at=clock.now(),
-                likes=_int(topic.get("likes")),
-                reposts=_int(topic.get("reshares")),
-                comments=_int(topic.get("comments")),
-                views=_int(topic.get("views")),
-                reach=_int(topic.get("reach")),
-            ))
+            out.append(
+                PostMetrics(
+                    remote_id=remote_id,
+                    read_at=clock.now(),
+                    likes=_int(topic.get("likes")),
+                    reposts=_int(topic.get("reshares")),
+                    comments=_int(topic.get("comments")),
+                    views=_int(topic.get("views")),
+                    reach=_int(topic.get("reach")),
+                )
+            )
         return out
 
     def channel_metrics(self, channel: ChannelAccess) -> ChannelMetrics:
-        groups = self._call(channel, "group.getInfo", {"uids": channel.remote_id, "fields": "uid,members_count"})
+        groups = self._call(
+            channel, "group.getInfo", {"uids": channel.remote_id, "fields": "uid,members_count"}
+        )
         if not groups:
-            raise errors.Rejected(f"There is no OK group with the id {channel.remote_id}.", code=wire.NOT_FOUND, needs_person=True)
+            raise errors.Rejected(
+                f"There is no OK group with the id {channel.remote_id}.",
+                code=wire.NOT_FOUND,
+                needs_person=True,
+            )
         return ChannelMetrics(read_at=clock.now(), members=_int(groups[0].get("members_count")))
 
     def public_page(self, channel: ChannelAccess, handle: str, *, limit: int = 20) -> PublicPage:
         gid = self._resolve_group(channel, handle)
-        groups = self._call(channel, "group.getInfo", {"uids": gid, "fields": "uid,name,shortname,members_count"})
+        groups = self._call(
+            channel, "group.getInfo", {"uids": gid, "fields": "uid,name,shortname,members_count"}
+        )
         if not groups:
             raise errors.Rejected(f"There is no public OK group {handle!r}.", code=wire.NOT_FOUND)
         group = groups[0]
@@ -479,17 +626,24 @@ class OkAdapter(Adapter):
         posts = []
         for topic in (page.get("media_topics") or [])[:limit]:
             tid = str(topic["id"])
-            posts.append(PublicPost(
-                remote_id=tid,
-                text=wire.topic_text(topic.get("media")),
-                published_at=wire.from_ms(topic.get("created_ms", 0)),
-                likes=_int((topic.get("like_summary") or {}).get("count")),
-                reposts=_int((topic.get("reshare_summary") or {}).get("count")),
-                comments=_int((topic.get("discussion_summary") or {}).get("comments_count")),
-                url=_topic_url(gid, tid),
-            ))
-        return PublicPage(remote_id=gid, name=str(group.get("name", gid)), members=_int(group.get("members_count")),
-                          posts=tuple(posts), url=_group_url(gid, group.get("shortname")))
+            posts.append(
+                PublicPost(
+                    remote_id=tid,
+                    text=wire.topic_text(topic.get("media")),
+                    published_at=wire.from_ms(topic.get("created_ms", 0)),
+                    likes=_int((topic.get("like_summary") or {}).get("count")),
+                    reposts=_int((topic.get("reshare_summary") or {}).get("count")),
+                    comments=_int((topic.get("discussion_summary") or {}).get("comments_count")),
+                    url=_topic_url(gid, tid),
+                )
+            )
+        return PublicPage(
+            remote_id=gid,
+            name=str(group.get("name", gid)),
+            members=_int(group.get("members_count")),
+            posts=tuple(posts),
+            url=_group_url(gid, group.get("shortname")),
+        )
 
     def _resolve_group(self, channel: ChannelAccess, handle: str) -> str:
         handle = handle.strip()
@@ -499,7 +653,11 @@ class OkAdapter(Adapter):
         if match:
             return match.group(1)
         parts = urlsplit(handle if "://" in handle else f"https://ok.ru/{handle.lstrip('@/')}")
-        url = f"https://ok.ru{parts.path}" if "ok.ru" in (parts.hostname or "") or "://" not in handle else handle
+        url = (
+            f"https://ok.ru{parts.path}"
+            if "ok.ru" in (parts.hostname or "") or "://" not in handle
+            else handle
+        )
         info = self._call(channel, "url.getInfo", {"url": url})
         if str(info.get("type", "")).upper() != "GROUP" or not info.get("objectId"):
             raise errors.Rejected(f"{handle!r} is not an OK group.", code=wire.NOT_FOUND)
@@ -516,36 +674,70 @@ def error_for(payload: Mapping[str, Any], *, create: bool) -> errors.NetworkErro
     excerpt = _excerpt(json.dumps(payload, ensure_ascii=False))
     kw: dict[str, Any] = {"code": code, "excerpt": excerpt}
     if code == wire.FLOOD_BLOCKED:
-        return errors.RateLimited("OK is limiting how often Rupor may call it; Rupor will slow down.", retry_after=5.0, **kw)
+        return errors.RateLimited(
+            "OK is limiting how often Rupor may call it; Rupor will slow down.", retry_after=5.0, **kw
+        )
     if code == wire.ACTION_BLOCKED:
-        return errors.RateLimited("OK has temporarily blocked this action for the account; Rupor will try later.", retry_after=300.0, **kw)
+        return errors.RateLimited(
+            "OK has temporarily blocked this action for the account; Rupor will try later.",
+            retry_after=300.0,
+            **kw,
+        )
     if code == wire.IP_BLOCKED:
-        return errors.RateLimited("OK has temporarily blocked requests from this server; Rupor will try later.", retry_after=900.0, **kw)
+        return errors.RateLimited(
+            "OK has temporarily blocked requests from this server; Rupor will try later.",
+            retry_after=900.0,
+            **kw,
+        )
     if code == wire.LIMIT_REACHED:
-        return errors.RateLimited("The account reached an OK limit for this action; Rupor will try again later.", retry_after=3600.0, **kw)
+        return errors.RateLimited(
+            "The account reached an OK limit for this action; Rupor will try again later.",
+            retry_after=3600.0,
+            **kw,
+        )
     if code == wire.SERVICE:
         return errors.Transient("OK is temporarily unavailable; Rupor will try again.", **kw)
     if code == wire.UNKNOWN:
         if create:
-            return errors.UnknownOutcome("OK reported an unknown error while publishing; the post may or may not exist.", **kw)
+            return errors.UnknownOutcome(
+                "OK reported an unknown error while publishing; the post may or may not exist.", **kw
+            )
         return errors.Transient("OK reported an unknown error; Rupor will try again.", **kw)
     if code == wire.PARAM_SESSION_EXPIRED:
-        return errors.AuthExpired("The OK access token has expired or was revoked; reconnect the group.", needs_person=True, **kw)
+        return errors.AuthExpired(
+            "The OK access token has expired or was revoked; reconnect the group.", needs_person=True, **kw
+        )
     if code == wire.PARAM_SESSION_KEY:
-        return errors.AuthExpired("OK did not accept the access token; reconnect the group.", needs_person=True, **kw)
+        return errors.AuthExpired(
+            "OK did not accept the access token; reconnect the group.", needs_person=True, **kw
+        )
     if code == wire.PARAM_API_KEY:
-        return errors.AuthExpired("OK does not know this application key; check the keys and reconnect the group.", needs_person=True, **kw)
+        return errors.AuthExpired(
+            "OK does not know this application key; check the keys and reconnect the group.",
+            needs_person=True,
+            **kw,
+        )
     if code == wire.PARAM_SIGNATURE:
-        return errors.AuthExpired("OK rejected the request signature: the application secret key does not match the "
-                                  "application key or the token. Check the keys and reconnect the group.", needs_person=True, **kw)
+        return errors.AuthExpired(
+            "OK rejected the request signature: the application secret key does not match the "
+            "application key or the token. Check the keys and reconnect the group.",
+            needs_person=True,
+            **kw,
+        )
     if code == wire.PERMISSION_DENIED:
         return errors.Rejected(_PERMISSION_MESSAGE, needs_person=True, **kw)
     if code in (wire.NOT_ADMIN, wire.NOT_OWNER):
-        return errors.Rejected("The connected OK account is not an administrator of this group.", needs_person=True, **kw)
+        return errors.Rejected(
+            "The connected OK account is not an administrator of this group.", needs_person=True, **kw
+        )
     if code == wire.NOT_FOUND:
         return errors.Rejected("OK cannot find that post or comment; it may have been deleted.", **kw)
     if code == wire.PARAM:
-        return errors.Rejected("OK did not accept the post: some of its content or settings are not allowed.", needs_person=True, **kw)
+        return errors.Rejected(
+            "OK did not accept the post: some of its content or settings are not allowed.",
+            needs_person=True,
+            **kw,
+        )
     return errors.Rejected("OK refused the request.", needs_person=True, **kw)
 
 
@@ -553,11 +745,17 @@ def _transport_error(exc: httpx.TransportError, *, create: bool, what: str) -> e
     if isinstance(exc, http.BlockedAddress):
         return errors.Rejected(f"Rupor refuses to call this OK address: {exc}", needs_person=True)
     if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
-        return errors.Transient("Rupor could not reach OK; nothing was sent. It will try again.", excerpt=type(exc).__name__)
+        return errors.Transient(
+            "Rupor could not reach OK; nothing was sent. It will try again.", excerpt=type(exc).__name__
+        )
     if create:
-        return errors.UnknownOutcome("The connection to OK broke after the post was sent; it may or may not have been published.",
-                                     excerpt=type(exc).__name__)
-    return errors.Transient(f"The connection to OK broke during {what}; Rupor will try again.", excerpt=type(exc).__name__)
+        return errors.UnknownOutcome(
+            "The connection to OK broke after the post was sent; it may or may not have been published.",
+            excerpt=type(exc).__name__,
+        )
+    return errors.Transient(
+        f"The connection to OK broke during {what}; Rupor will try again.", excerpt=type(exc).__name__
+    )
 
 
 def _comment(raw: Mapping[str, Any], post_remote_id: str, names: Mapping[str, str]) -> Comment:
@@ -571,8 +769,13 @@ def _comment(raw: Mapping[str, Any], post_remote_id: str, names: Mapping[str, st
     return Comment(
         remote_id=str(raw["id"]),
         post_remote_id=post_remote_id,
-        author=Person(remote_id=author_id, name=str(raw.get("author_name") or names.get(author_id, "")),
-                      url=f"https://ok.ru/profile/{author_id}" if raw.get("author_type", "USER") == "USER" and author_id else None),
+        author=Person(
+            remote_id=author_id,
+            name=str(raw.get("author_name") or names.get(author_id, "")),
+            url=f"https://ok.ru/profile/{author_id}"
+            if raw.get("author_type", "USER") == "USER" and author_id
+            else None,
+        ),
         text=str(raw.get("text", "")),
         created_at=created,
         parent_remote_id=str(raw["reply_to_comment_id"]) if raw.get("reply_to_comment_id") else None,

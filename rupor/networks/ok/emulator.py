@@ -176,7 +176,13 @@ class Topic:
 class OkEmulatorState:
     """Everything the emulated OK knows. All access goes through ``lock``."""
 
-    def __init__(self, seed: int = 0, rate_limits: bool = True, requests_per_second: int = ASSUMED_REQUESTS_PER_SECOND, clock: EmulatorClock | None = None) -> None:
+    def __init__(
+        self,
+        seed: int = 0,
+        rate_limits: bool = True,
+        requests_per_second: int = ASSUMED_REQUESTS_PER_SECOND,
+        clock: EmulatorClock | None = None,
+    ) -> None:
         self.seed = seed
         self.rate_limits = rate_limits
         self.requests_per_second = requests_per_second
@@ -192,36 +198,77 @@ class OkEmulatorState:
         self.rng = random.Random(self.seed)
         self._next_id = 800000000000000 + self.seed * 1000
         self.apps = {DEMO_APP_KEY: DEMO_APP_SECRET}
-        full = frozenset({"VALUABLE_ACCESS", "GROUP_CONTENT", "PHOTO_CONTENT", "VIDEO_CONTENT", "LONG_ACCESS_TOKEN"})
+        full = frozenset(
+            {"VALUABLE_ACCESS", "GROUP_CONTENT", "PHOTO_CONTENT", "VIDEO_CONTENT", "LONG_ACCESS_TOKEN"}
+        )
         self.tokens: dict[str, Token] = {
             DEMO_TOKEN: Token(DEMO_UID, DEMO_APP_KEY, full, now + LONG_TOKEN_TTL_S),
-            NO_CONTENT_TOKEN: Token(DEMO_UID, DEMO_APP_KEY, frozenset({"VALUABLE_ACCESS", "LONG_ACCESS_TOKEN"}), now + LONG_TOKEN_TTL_S),
+            NO_CONTENT_TOKEN: Token(
+                DEMO_UID,
+                DEMO_APP_KEY,
+                frozenset({"VALUABLE_ACCESS", "LONG_ACCESS_TOKEN"}),
+                now + LONG_TOKEN_TTL_S,
+            ),
             EXPIRED_TOKEN: Token(DEMO_UID, DEMO_APP_KEY, full, now - 3600),
         }
         self.users: dict[str, tuple[str, str]] = {DEMO_UID: ("Анна", "Демидова")}
         for uid, first, last in AUDIENCE:
             self.users[uid] = (first, last)
         self.groups: dict[str, Group] = {
-            DEMO_GID: Group(DEMO_GID, "Rupor Demo Bakery", "ruporbakery", "Свежая выпечка каждый день", 1200,
-                            admins={DEMO_UID}, join_rate_per_h=3.0 + self.seed % 3, leave_rate_per_h=1.0),
-            NO_RIGHTS_GID: Group(NO_RIGHTS_GID, "Городской клуб любителей кофе", "coffeeclub", "Клуб", 5400,
-                                 members={DEMO_UID}, join_rate_per_h=2.0, leave_rate_per_h=1.5),
-            COMPETITOR_GID: Group(COMPETITOR_GID, "Rival News", COMPETITOR_SHORTNAME, "Новости конкурента", 48200,
-                                  join_rate_per_h=9.0, leave_rate_per_h=4.0),
+            DEMO_GID: Group(
+                DEMO_GID,
+                "Rupor Demo Bakery",
+                "ruporbakery",
+                "Свежая выпечка каждый день",
+                1200,
+                admins={DEMO_UID},
+                join_rate_per_h=3.0 + self.seed % 3,
+                leave_rate_per_h=1.0,
+            ),
+            NO_RIGHTS_GID: Group(
+                NO_RIGHTS_GID,
+                "Городской клуб любителей кофе",
+                "coffeeclub",
+                "Клуб",
+                5400,
+                members={DEMO_UID},
+                join_rate_per_h=2.0,
+                leave_rate_per_h=1.5,
+            ),
+            COMPETITOR_GID: Group(
+                COMPETITOR_GID,
+                "Rival News",
+                COMPETITOR_SHORTNAME,
+                "Новости конкурента",
+                48200,
+                join_rate_per_h=9.0,
+                leave_rate_per_h=4.0,
+            ),
         }
         self.topics: dict[str, Topic] = {}
         self.uploads: dict[str, dict[str, Any]] = {}  # photo_id -> {gid, expires, token}
         self.photo_tokens: dict[str, str] = {}  # token -> photo_id
-        self.videos: dict[str, dict[str, Any]] = {}  # video_id -> {gid, uid, title, declared_size, uploaded, ...}
+        self.videos: dict[
+            str, dict[str, Any]
+        ] = {}  # video_id -> {gid, uid, title, declared_size, uploaded, ...}
         self.video_uploads = 0
         self.ledger: list[dict[str, Any]] = []
         self.calls: dict[str, deque[float]] = {}
         for index, text in enumerate(COMPETITOR_POSTS):
             created = now - (len(COMPETITOR_POSTS) - index) * 6 * 3600
-            self._new_topic(COMPETITOR_GID, None, f"group:{COMPETITOR_GID}", [{"type": "text", "text": text}], created, created)
+            self._new_topic(
+                COMPETITOR_GID,
+                None,
+                f"group:{COMPETITOR_GID}",
+                [{"type": "text", "text": text}],
+                created,
+                created,
+            )
         for index, text in enumerate(("Добро пожаловать в нашу пекарню!", "Сегодня в меню: круассаны")):
             created = now - (2 - index) * 24 * 3600
-            self._new_topic(DEMO_GID, None, f"group:{DEMO_GID}", [{"type": "text", "text": text}], created, created)
+            self._new_topic(
+                DEMO_GID, None, f"group:{DEMO_GID}", [{"type": "text", "text": text}], created, created
+            )
 
     def reset(self) -> None:
         with self.lock:
@@ -231,7 +278,15 @@ class OkEmulatorState:
         self._next_id += 1 + self.rng.randrange(7)
         return str(self._next_id)
 
-    def _new_topic(self, gid: str | None, owner_uid: str | None, author_ref: str, media: list[dict[str, Any]], created: float, visible_at: float) -> Topic:
+    def _new_topic(
+        self,
+        gid: str | None,
+        owner_uid: str | None,
+        author_ref: str,
+        media: list[dict[str, Any]],
+        created: float,
+        visible_at: float,
+    ) -> Topic:
         tid = self.new_id()
         digest = hashlib.sha256(f"{self.seed}:{tid}".encode()).digest()
         rates = tuple(0.5 + b / 255 for b in digest[:4])
@@ -245,7 +300,13 @@ class OkEmulatorState:
 
     def members(self, group: Group) -> int:
         hours = max(0.0, self.now() - self.started) / 3600
-        return group.base_members + len(group.members) + len(group.admins) + int(group.join_rate_per_h * hours) - int(group.leave_rate_per_h * hours)
+        return (
+            group.base_members
+            + len(group.members)
+            + len(group.admins)
+            + int(group.join_rate_per_h * hours)
+            - int(group.leave_rate_per_h * hours)
+        )
 
     def counts(self, topic: Topic) -> dict[str, int]:
         age_min = max(0.0, self.now() - topic.visible_at) / 60
@@ -267,7 +328,9 @@ class OkEmulatorState:
             pick = random.Random(f"{self.seed}:{topic.id}:{k}")
             uid = AUDIENCE[pick.randrange(len(AUDIENCE))][0]
             text = AUDIENCE_LINES[pick.randrange(len(AUDIENCE_LINES))]
-            topic.comments.append(OkComment(self.new_id(), topic.id, uid, "USER", text, self.now(), audience=True))
+            topic.comments.append(
+                OkComment(self.new_id(), topic.id, uid, "USER", text, self.now(), audience=True)
+            )
             topic.audience_comments += 1
 
     def audience_comment(self, topic_id: str, text: str, uid: str | None = None) -> str:
@@ -288,20 +351,42 @@ class OkEmulatorState:
     def dump(self) -> dict[str, Any]:
         with self.lock:
             return {
-                "groups": {gid: {"name": g.name, "members": self.members(g)} for gid, g in self.groups.items()},
+                "groups": {
+                    gid: {"name": g.name, "members": self.members(g)} for gid, g in self.groups.items()
+                },
                 "topics": [
-                    {"id": t.id, "gid": t.gid, "text": t.text, "deleted": t.deleted, "created_ms": int(t.created * 1000),
-                     "comments": len([c for c in t.comments if not c.deleted]), **self.counts(t)}
+                    {
+                        "id": t.id,
+                        "gid": t.gid,
+                        "text": t.text,
+                        "deleted": t.deleted,
+                        "created_ms": int(t.created * 1000),
+                        "comments": len([c for c in t.comments if not c.deleted]),
+                        **self.counts(t),
+                    }
                     for t in self.topics.values()
                 ],
-                "videos": [{"id": vid, "gid": v["gid"], "title": v["title"], "uploaded": v["uploaded"], "size": v["size"]}
-                           for vid, v in self.videos.items()],
+                "videos": [
+                    {
+                        "id": vid,
+                        "gid": v["gid"],
+                        "title": v["title"],
+                        "uploaded": v["uploaded"],
+                        "size": v["size"],
+                    }
+                    for vid, v in self.videos.items()
+                ],
                 "video_uploads": self.video_uploads,
-                "tokens": {tok[:8] + "…": {"uid": t.uid, "expires_at": t.expires_at, "revoked": t.revoked} for tok, t in self.tokens.items()},
+                "tokens": {
+                    tok[:8] + "…": {"uid": t.uid, "expires_at": t.expires_at, "revoked": t.revoked}
+                    for tok, t in self.tokens.items()
+                },
             }
 
     def record(self, kind: str, **data: Any) -> None:
-        self.ledger.append({"kind": kind, "at": dt.datetime.fromtimestamp(self.now(), dt.UTC).isoformat(), **data})
+        self.ledger.append(
+            {"kind": kind, "at": dt.datetime.fromtimestamp(self.now(), dt.UTC).isoformat(), **data}
+        )
 
 
 # -- request context --------------------------------------------------------------------------
@@ -352,7 +437,9 @@ class Call:
 
     def need_permission(self, name: str) -> None:
         if self.token is not None and name not in self.token.permissions:
-            raise ApiError(wire.PERMISSION_DENIED, f"Application has no permission {name} granted by the user")
+            raise ApiError(
+                wire.PERMISSION_DENIED, f"Application has no permission {name} granted by the user"
+            )
 
 
 Handler = Callable[[Call], Any]
@@ -433,8 +520,15 @@ def _visible(state: OkEmulatorState, topic: Topic) -> bool:
 # -- methods -----------------------------------------------------------------------------------
 def users_get_current_user(call: Call) -> Any:
     first, last = call.state.users[call.uid]
-    return {"uid": call.uid, "first_name": first, "last_name": last, "name": f"{first} {last}",
-            "gender": "female", "locale": "ru", "pic_1": f"https://i.mycdn.me/i?r=user{call.uid}"}
+    return {
+        "uid": call.uid,
+        "first_name": first,
+        "last_name": last,
+        "name": f"{first} {last}",
+        "gender": "female",
+        "locale": "ru",
+        "pic_1": f"https://i.mycdn.me/i?r=user{call.uid}",
+    }
 
 
 def users_has_app_permission(call: Call) -> Any:
@@ -447,7 +541,11 @@ def group_get_info(call: Call) -> Any:
     if len(uids) > 100:
         raise ApiError(wire.PARAM, "Too many uids: at most 100")
     fields = set(call.require("fields").split(","))
-    return [_group_json(call.state, call.state.groups[u.strip()], fields) for u in uids if u.strip() in call.state.groups]
+    return [
+        _group_json(call.state, call.state.groups[u.strip()], fields)
+        for u in uids
+        if u.strip() in call.state.groups
+    ]
 
 
 def group_get_user_groups_by_ids(call: Call) -> Any:
@@ -472,7 +570,9 @@ def group_get_counters(call: Call) -> Any:
     kinds = {k.strip().lower() for k in call.require("counterTypes").split(",")}
     known = {
         "members": call.state.members(group),
-        "themes": sum(1 for t in call.state.topics.values() if t.gid == group.gid and _visible(call.state, t)),
+        "themes": sum(
+            1 for t in call.state.topics.values() if t.gid == group.gid and _visible(call.state, t)
+        ),
     }
     return {"counters": {k: v for k, v in known.items() if k in kinds}}
 
@@ -492,11 +592,15 @@ def photos_get_upload_url(call: Call) -> Any:
     if gid:
         call.group(gid)
     elif "PHOTO_CONTENT" not in (call.token.permissions if call.token else frozenset()):
-        raise ApiError(wire.PERMISSION_DENIED, "Application has no permission PHOTO_CONTENT granted by the user")
+        raise ApiError(
+            wire.PERMISSION_DENIED, "Application has no permission PHOTO_CONTENT granted by the user"
+        )
     expires = int(call.state.now() * 1000) + UPLOAD_TTL_MS
     ids = []
     for _ in range(count):
-        pid = base64.urlsafe_b64encode(hashlib.sha256(f"{call.state.seed}:{call.state.new_id()}".encode()).digest()[:18]).decode()
+        pid = base64.urlsafe_b64encode(
+            hashlib.sha256(f"{call.state.seed}:{call.state.new_id()}".encode()).digest()[:18]
+        ).decode()
         call.state.uploads[pid] = {"gid": gid, "expires_ms": expires, "token": None}
         ids.append(pid)
     upload_url = f"{call.state.base_url}/upload.jsp?api=true&photoIds={','.join(ids)}&expires={expires}"
@@ -532,9 +636,20 @@ def video_get_upload_url(call: Call) -> Any:
         raise ApiError(wire.PARAM, f"Invalid value of parameter attachment_type: {kind}")
     vid = call.state.new_id()
     sig = hashlib.sha256(f"{call.state.seed}:video:{vid}".encode()).hexdigest()[:20]
-    call.state.videos[vid] = {"gid": gid, "uid": call.uid, "title": file_name.rsplit(".", 1)[0], "description": "",
-                              "tags": "", "privacy": "PUBLIC", "declared_size": size, "uploaded": False, "size": 0,
-                              "post_form": call.opt_bool("post_form"), "sig": sig, "created": call.state.now()}
+    call.state.videos[vid] = {
+        "gid": gid,
+        "uid": call.uid,
+        "title": file_name.rsplit(".", 1)[0],
+        "description": "",
+        "tags": "",
+        "privacy": "PUBLIC",
+        "declared_size": size,
+        "uploaded": False,
+        "size": 0,
+        "post_form": call.opt_bool("post_form"),
+        "sig": sig,
+        "created": call.state.now(),
+    }
     call.state.record("video_created", video_id=vid, gid=gid, file_name=file_name)
     return {"video_id": int(vid), "upload_url": f"{call.state.base_url}/upload/video?vid={vid}&sig={sig}"}
 
@@ -597,12 +712,24 @@ def _parse_attachment(call: Call, raw: str) -> tuple[list[dict[str, Any]], float
             media.append({"type": "movie", "list": [{"id": str(i["id"])} for i in items]})
         elif kind == "poll":
             answers = block.get("answers")
-            if not str(block.get("question", "")).strip() or not isinstance(answers, list) or len(answers) < 2:
-                raise ApiError(wire.PARAM, "Invalid attachment: a poll needs a question and at least two answers")
+            if (
+                not str(block.get("question", "")).strip()
+                or not isinstance(answers, list)
+                or len(answers) < 2
+            ):
+                raise ApiError(
+                    wire.PARAM, "Invalid attachment: a poll needs a question and at least two answers"
+                )
             if any(not str(a.get("text", "")).strip() for a in answers if isinstance(a, dict)):
                 raise ApiError(wire.PARAM, "Invalid attachment: poll answers cannot be empty")
-            media.append({"type": "poll", "question": block["question"], "answers": [{"text": a["text"]} for a in answers],
-                          "options": str(block.get("options", ""))})
+            media.append(
+                {
+                    "type": "poll",
+                    "question": block["question"],
+                    "answers": [{"text": a["text"]} for a in answers],
+                    "options": str(block.get("options", "")),
+                }
+            )
         elif kind == "link":
             url = str(block.get("url", ""))
             if not url.startswith(("http://", "https://")):
@@ -620,7 +747,9 @@ def _parse_attachment(call: Call, raw: str) -> tuple[list[dict[str, Any]], float
         try:
             publish_at = wire.from_ok_datetime(str(body["publishAt"])).timestamp()
         except ValueError as exc:
-            raise ApiError(wire.PARAM, "Invalid attachment: publishAt must look like 2026-05-01 10:00:00") from exc
+            raise ApiError(
+                wire.PARAM, "Invalid attachment: publishAt must look like 2026-05-01 10:00:00"
+            ) from exc
     on_behalf = str(body.get("onBehalfOfGroup", "false")).lower() == "true"
     return media, publish_at, on_behalf
 
@@ -644,9 +773,15 @@ def mediatopic_post(call: Call) -> Any:
         if kind.startswith("GROUP"):
             raise ApiError(wire.PARAM, "Parameter gid is required for group topics")
         topic = call.state._new_topic(None, call.uid, f"user:{call.uid}", media, now, visible)
-    call.state.record("topic_created", id=topic.id, gid=gid, text=topic.text, publish_at=publish_at,
-                      media=[b["type"] for b in media],
-                      movies=[m["id"] for b in media if b["type"] == "movie" for m in b["list"]])
+    call.state.record(
+        "topic_created",
+        id=topic.id,
+        gid=gid,
+        text=topic.text,
+        publish_at=publish_at,
+        media=[b["type"] for b in media],
+        movies=[m["id"] for b in media if b["type"] == "movie" for m in b["list"]],
+    )
     return topic.id
 
 
@@ -674,7 +809,11 @@ def mediatopic_get_by_ids(call: Call) -> Any:
     ids = [t.strip() for t in call.require("topic_ids").split(",") if t.strip()]
     if len(ids) > 100:
         raise ApiError(wire.PARAM, "Too many topic_ids: at most 100")
-    topics = [call.state.topics[i] for i in ids if i in call.state.topics and _visible(call.state, call.state.topics[i])]
+    topics = [
+        call.state.topics[i]
+        for i in ids
+        if i in call.state.topics and _visible(call.state, call.state.topics[i])
+    ]
     return {"media_topics": [_topic_json(call.state, t) for t in topics]}
 
 
@@ -687,10 +826,16 @@ def mediatopic_get_topics(call: Call) -> Any:
         call.group(gid)
     count = call.opt_int("count", 20, 1, 100)
     try:
-        offset = int(base64.urlsafe_b64decode(call.params["anchor"]).decode()) if call.params.get("anchor") else 0
+        offset = (
+            int(base64.urlsafe_b64decode(call.params["anchor"]).decode()) if call.params.get("anchor") else 0
+        )
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(wire.PARAM, "Invalid anchor") from exc
-    mine = [t for t in call.state.topics.values() if _visible(call.state, t) and ((gid and t.gid == gid) or (not gid and t.owner_uid == uid))]
+    mine = [
+        t
+        for t in call.state.topics.values()
+        if _visible(call.state, t) and ((gid and t.gid == gid) or (not gid and t.owner_uid == uid))
+    ]
     mine.sort(key=lambda t: (t.visible_at, int(t.id)), reverse=True)
     page = mine[offset : offset + count]
     end = offset + len(page)
@@ -701,20 +846,43 @@ def mediatopic_get_topics(call: Call) -> Any:
     }
 
 
-STAT_FIELDS = ("COMMENTS", "LIKES", "RESHARES", "VIEWS", "REACH", "REACH_EARNED", "REACH_OWN", "ENGAGEMENT",
-               "FEEDBACK", "CONTENT_OPENS", "LINK_CLICKS", "VIDEO_PLAYS", "NEGATIVES", "COMPLAINTS", "HIDES_FROM_FEED")
+STAT_FIELDS = (
+    "COMMENTS",
+    "LIKES",
+    "RESHARES",
+    "VIEWS",
+    "REACH",
+    "REACH_EARNED",
+    "REACH_OWN",
+    "ENGAGEMENT",
+    "FEEDBACK",
+    "CONTENT_OPENS",
+    "LINK_CLICKS",
+    "VIDEO_PLAYS",
+    "NEGATIVES",
+    "COMPLAINTS",
+    "HIDES_FROM_FEED",
+)
 
 
 def _stat_json(call: Call, topic: Topic, fields: list[str]) -> dict[str, Any]:
     counts = call.state.counts(topic)
     values = {
-        "COMMENTS": counts["comments"], "LIKES": counts["likes"], "RESHARES": counts["reshares"],
-        "VIEWS": counts["views"], "REACH": counts["reach"], "REACH_EARNED": counts["reach"] // 4,
+        "COMMENTS": counts["comments"],
+        "LIKES": counts["likes"],
+        "RESHARES": counts["reshares"],
+        "VIEWS": counts["views"],
+        "REACH": counts["reach"],
+        "REACH_EARNED": counts["reach"] // 4,
         "REACH_OWN": counts["reach"] - counts["reach"] // 4,
         "ENGAGEMENT": counts["likes"] + counts["comments"] + counts["reshares"],
         "FEEDBACK": counts["likes"] + counts["comments"] + counts["reshares"],
-        "CONTENT_OPENS": counts["views"] // 10, "LINK_CLICKS": 0, "VIDEO_PLAYS": 0,
-        "NEGATIVES": 0, "COMPLAINTS": 0, "HIDES_FROM_FEED": 0,
+        "CONTENT_OPENS": counts["views"] // 10,
+        "LINK_CLICKS": 0,
+        "VIDEO_PLAYS": 0,
+        "NEGATIVES": 0,
+        "COMPLAINTS": 0,
+        "HIDES_FROM_FEED": 0,
     }
     out: dict[str, Any] = {"id": topic.id, "created_ms": int(topic.visible_at * 1000)}
     for name in fields:
@@ -743,8 +911,14 @@ def group_get_stat_topics(call: Call) -> Any:
     start = int(call.params.get("start_time") or 0) / 1000
     end = int(call.params.get("end_time") or 0) / 1000 or call.state.now()
     count = call.opt_int("count", 100, 1, 100)
-    topics = [t for t in call.state.topics.values()
-              if t.gid == group.gid and _visible(call.state, t) and start <= t.visible_at <= end and call.state.counts(t)["views"] > 0]
+    topics = [
+        t
+        for t in call.state.topics.values()
+        if t.gid == group.gid
+        and _visible(call.state, t)
+        and start <= t.visible_at <= end
+        and call.state.counts(t)["views"] > 0
+    ]
     topics.sort(key=lambda t: t.visible_at, reverse=True)
     return {"topics": [_stat_json(call, t, fields) for t in topics[:count]]}
 
@@ -767,7 +941,9 @@ def discussions_get_comments(call: Call) -> Any:
     live = [c for c in topic.comments if not c.deleted or call.opt_bool("includeRemoved")]
     live.sort(key=lambda c: (c.created, int(c.id)))
     try:
-        offset = int(base64.urlsafe_b64decode(call.params["anchor"]).decode()) if call.params.get("anchor") else 0
+        offset = (
+            int(base64.urlsafe_b64decode(call.params["anchor"]).decode()) if call.params.get("anchor") else 0
+        )
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(wire.PARAM, "Invalid anchor") from exc
     page = live[offset : offset + count]
@@ -779,8 +955,17 @@ def discussions_get_comments(call: Call) -> Any:
         "comments": [_comment_json(call.state, c) for c in page],
         "anchor": base64.urlsafe_b64encode(str(end).encode()).decode(),
         "has_more": end < len(live),
-        "entities": {"users": [{"uid": u, "first_name": call.state.users[u][0], "last_name": call.state.users[u][1],
-                                "name": " ".join(call.state.users[u])} for u in users]},
+        "entities": {
+            "users": [
+                {
+                    "uid": u,
+                    "first_name": call.state.users[u][0],
+                    "last_name": call.state.users[u][1],
+                    "name": " ".join(call.state.users[u]),
+                }
+                for u in users
+            ]
+        },
     }
 
 
@@ -957,7 +1142,11 @@ def _method_of(scope: Scope, body: bytes) -> str | None:
 
 def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any:
     """The OK emulator as an ASGI app; ``app.state.emulator`` is its :class:`OkEmulatorState`."""
-    state = OkEmulatorState(seed=seed, rate_limits=rate_limits, requests_per_second=int(options.get("requests_per_second", ASSUMED_REQUESTS_PER_SECOND)))
+    state = OkEmulatorState(
+        seed=seed,
+        rate_limits=rate_limits,
+        requests_per_second=int(options.get("requests_per_second", ASSUMED_REQUESTS_PER_SECOND)),
+    )
     if options.get("base_url"):
         state.base_url = str(options["base_url"]).rstrip("/")
     injector = FaultInjector(seed=seed)
@@ -982,7 +1171,9 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any:
     async def upload(request: Request) -> Response:
         ids = [i for i in request.query_params.get("photoIds", "").split(",") if i]
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-            return _reply(wire.error_payload(wire.NOT_MULTIPART, "Request is not multipart"), wire.NOT_MULTIPART)
+            return _reply(
+                wire.error_payload(wire.NOT_MULTIPART, "Request is not multipart"), wire.NOT_MULTIPART
+            )
         form = await request.form()
         items = [(k, v) for k, v in form.multi_items() if isinstance(v, UploadFile)]
         files = [v for _k, v in sorted(items, key=lambda kv: (len(kv[0]), kv[0]))]  # pic1, pic2, …, pic10
@@ -997,7 +1188,9 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any:
                 data = await upload_file.read()
                 if not data:
                     return _reply(wire.error_payload(wire.PARAM, "Empty file"), wire.PARAM)
-                token = base64.b64encode(hashlib.sha256(f"{state.seed}:{pid}:{len(data)}".encode() + data[:64]).digest()).decode()
+                token = base64.b64encode(
+                    hashlib.sha256(f"{state.seed}:{pid}:{len(data)}".encode() + data[:64]).digest()
+                ).decode()
                 state.uploads[pid]["token"] = token
                 state.photo_tokens[token] = pid
                 photos[pid] = {"token": token}
@@ -1064,8 +1257,10 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any:
                 return PlainTextResponse("Not found", status_code=404)
             text = topic.text
         body = html.escape(text).replace("\n", "<br>")
-        return HTMLResponse(f"<!doctype html><meta charset='utf-8'><title>OK topic {html.escape(tid)}</title>"
-                            f"<h1>OK (emulator): group {html.escape(gid)}, topic {html.escape(tid)}</h1><article>{body}</article>")
+        return HTMLResponse(
+            f"<!doctype html><meta charset='utf-8'><title>OK topic {html.escape(tid)}</title>"
+            f"<h1>OK (emulator): group {html.escape(gid)}, topic {html.escape(tid)}</h1><article>{body}</article>"
+        )
 
     routes = [
         Route("/fb.do", fb_do, methods=["GET", "POST"]),
@@ -1083,7 +1278,9 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any:
     inner.state.injector = injector
 
     def rate_limited(_method: str) -> Response:
-        return _reply(wire.error_payload(wire.FLOOD_BLOCKED, "Too many requests, try again later"), wire.FLOOD_BLOCKED)
+        return _reply(
+            wire.error_payload(wire.FLOOD_BLOCKED, "Too many requests, try again later"), wire.FLOOD_BLOCKED
+        )
 
     app = FaultMiddleware(inner, injector, _method_of, rate_limited)
     app.state = SimpleNamespace(emulator=state, injector=injector)  # type: ignore[attr-defined]

@@ -72,9 +72,16 @@ def test_verify_token_without_group_content(em, adapter):
 def test_publish_text_link_poll_album_and_first_comment(em, adapter):
     channel = testing.channel_for(em)
     text = f"Всем привет 👋 {marker()}"
-    req = request(text, media=(Media("photo", "a.jpg", "image/jpeg", JPEG), Media("photo", "b.png", "image/png", b"\x89PNG" + b"1" * 20)),
-                  poll=Poll("Какой хлеб?", ("Ржаной", "Белый"), multiple=True), link="https://example.org/menu",
-                  first_comment="Меню по ссылке")
+    req = request(
+        text,
+        media=(
+            Media("photo", "a.jpg", "image/jpeg", JPEG),
+            Media("photo", "b.png", "image/png", b"\x89PNG" + b"1" * 20),
+        ),
+        poll=Poll("Какой хлеб?", ("Ржаной", "Белый"), multiple=True),
+        link="https://example.org/menu",
+        first_comment="Меню по ссылке",
+    )
     progress = MemoryProgress()
     published = adapter.publish(channel, req, progress)
     assert published.url == f"https://ok.ru/group/{testing.DEMO_REMOTE_ID}/topic/{published.remote_id}"
@@ -143,7 +150,7 @@ def test_find_published_returns_none_when_absent(em, adapter):
 
 
 def test_a_lookup_that_cannot_read_far_enough_is_unknown_not_absent(em, adapter):
-    """"Not found" makes the engine send again, so it must mean "certainly not there"."""
+    """ "Not found" makes the engine send again, so it must mean "certainly not there"."""
     channel = testing.channel_for(em)
     req = request(f"buried {marker()}")
     adapter.publish(channel, req, MemoryProgress())
@@ -209,7 +216,9 @@ def test_bad_token_is_auth_expired(em, adapter):
 
 
 def test_wrong_secret_key_is_auth_expired_with_plain_message(em, adapter):
-    channel = testing.channel_for(em, credentials={**testing.demo_credentials(), "application_secret_key": "WRONG"})
+    channel = testing.channel_for(
+        em, credentials={**testing.demo_credentials(), "application_secret_key": "WRONG"}
+    )
     with pytest.raises(errors.AuthExpired) as caught:
         adapter.verify(channel)
     assert caught.value.code == wire.PARAM_SIGNATURE
@@ -234,7 +243,9 @@ def test_comments_read_reply_delete(em, adapter):
     question = next(c for c in comments if c.remote_id == audience_id)
     assert question.author.name
     assert question.author.remote_id
-    reply = adapter.reply_comment(channel, published.remote_id, "100 ₽", reply_to=audience_id, idempotency_key="r1")
+    reply = adapter.reply_comment(
+        channel, published.remote_id, "100 ₽", reply_to=audience_id, idempotency_key="r1"
+    )
     again = {c.remote_id: c for c in adapter.read_comments(channel, published.remote_id)}
     assert again[reply.remote_id].parent_remote_id == audience_id
     assert again[reply.remote_id].author.remote_id == testing.DEMO_REMOTE_ID
@@ -247,7 +258,10 @@ def test_comments_read_reply_delete(em, adapter):
 def test_reply_timeout_is_unknown_outcome(em, adapter):
     channel = testing.channel_for(em, settings={"timeout": 0.5})
     published = adapter.publish(testing.channel_for(em), request(f"c {marker()}"), MemoryProgress())
-    testing.faults(em, {"hang_s": 1.5, "queue": [{"kind": "timeout_after", "method": "discussions.addDiscussionComment"}]})
+    testing.faults(
+        em,
+        {"hang_s": 1.5, "queue": [{"kind": "timeout_after", "method": "discussions.addDiscussionComment"}]},
+    )
     with pytest.raises(errors.UnknownOutcome):
         adapter.reply_comment(channel, published.remote_id, "hi", idempotency_key="k")
 
@@ -271,7 +285,10 @@ def test_metrics_grow_with_time_and_delete(em, adapter):
     assert any(e["kind"] == "topic_deleted" and e["id"] == published.remote_id for e in ledger(em))
 
 
-@pytest.mark.parametrize("handle", ["rivalnews", "https://ok.ru/rivalnews", emu.COMPETITOR_GID, f"https://ok.ru/group/{emu.COMPETITOR_GID}"])
+@pytest.mark.parametrize(
+    "handle",
+    ["rivalnews", "https://ok.ru/rivalnews", emu.COMPETITOR_GID, f"https://ok.ru/group/{emu.COMPETITOR_GID}"],
+)
 def test_public_page_of_competitor(em, adapter, handle):
     page = adapter.public_page(testing.channel_for(em), handle, limit=3)
     assert page.remote_id == emu.COMPETITOR_GID
@@ -290,10 +307,18 @@ def test_public_page_unknown_handle_is_rejected(em, adapter):
 def test_capabilities_are_implemented(adapter):
     from rupor.networks.base import Adapter, Capability
 
-    method_of = {Capability.PUBLISH_TEXT: "publish", Capability.DELETE: "delete", Capability.RECONCILE: "find_published",
-                 Capability.READ_COMMENTS: "read_comments", Capability.REPLY_COMMENT: "reply_comment",
-                 Capability.DELETE_COMMENT: "delete_comment", Capability.POST_METRICS: "post_metrics",
-                 Capability.CHANNEL_METRICS: "channel_metrics", Capability.PUBLIC_PAGES: "public_page", Capability.VERIFY: "verify"}
+    method_of = {
+        Capability.PUBLISH_TEXT: "publish",
+        Capability.DELETE: "delete",
+        Capability.RECONCILE: "find_published",
+        Capability.READ_COMMENTS: "read_comments",
+        Capability.REPLY_COMMENT: "reply_comment",
+        Capability.DELETE_COMMENT: "delete_comment",
+        Capability.POST_METRICS: "post_metrics",
+        Capability.CHANNEL_METRICS: "channel_metrics",
+        Capability.PUBLIC_PAGES: "public_page",
+        Capability.VERIFY: "verify",
+    }
     for cap, name in method_of.items():
         assert cap in adapter.capabilities
         assert getattr(type(adapter), name) is not getattr(Adapter, name)
@@ -301,16 +326,33 @@ def test_capabilities_are_implemented(adapter):
 
 
 # -- error mapping, from payloads shaped like OK's -------------------------------------------------
-@pytest.mark.parametrize(("code", "create", "kind"), [
-    (1, True, errors.UnknownOutcome), (1, False, errors.Transient), (2, True, errors.Transient),
-    (3, False, errors.Rejected), (7, True, errors.RateLimited), (8, True, errors.RateLimited),
-    (9, False, errors.RateLimited), (10, True, errors.Rejected), (11, True, errors.RateLimited),
-    (50, True, errors.Rejected), (100, True, errors.Rejected), (101, False, errors.AuthExpired),
-    (102, True, errors.AuthExpired), (103, True, errors.AuthExpired), (104, True, errors.AuthExpired),
-    (300, False, errors.Rejected),
-])
+@pytest.mark.parametrize(
+    ("code", "create", "kind"),
+    [
+        (1, True, errors.UnknownOutcome),
+        (1, False, errors.Transient),
+        (2, True, errors.Transient),
+        (3, False, errors.Rejected),
+        (7, True, errors.RateLimited),
+        (8, True, errors.RateLimited),
+        (9, False, errors.RateLimited),
+        (10, True, errors.Rejected),
+        (11, True, errors.RateLimited),
+        (50, True, errors.Rejected),
+        (100, True, errors.Rejected),
+        (101, False, errors.AuthExpired),
+        (102, True, errors.AuthExpired),
+        (103, True, errors.AuthExpired),
+        (104, True, errors.AuthExpired),
+        (300, False, errors.Rejected),
+    ],
+)
 def test_error_codes_map_by_code(code, create, kind):
-    payload = {"error_code": code, "error_msg": f"{wire.ERROR_NAMES.get(code, 'X')} : whatever", "error_data": None}
+    payload = {
+        "error_code": code,
+        "error_msg": f"{wire.ERROR_NAMES.get(code, 'X')} : whatever",
+        "error_data": None,
+    }
     error = error_for(payload, create=create)
     assert type(error) is kind
     assert error.code == code

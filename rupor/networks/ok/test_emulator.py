@@ -19,7 +19,9 @@ def em():
     running.stop()
 
 
-def sign(params: dict[str, str], token: str | None = emu.DEMO_TOKEN, app_secret: str = emu.DEMO_APP_SECRET) -> dict[str, str]:
+def sign(
+    params: dict[str, str], token: str | None = emu.DEMO_TOKEN, app_secret: str = emu.DEMO_APP_SECRET
+) -> dict[str, str]:
     """Sign by hand, straight from the documentation."""
     params = {"application_key": emu.DEMO_APP_KEY, "format": "json", **params}
     secret = hashlib.md5((token + app_secret).encode()).hexdigest() if token else app_secret
@@ -56,7 +58,11 @@ def test_wrong_signature_is_104_with_header(em):
     params["sig"] = "0" * 32
     r = call(em, params)
     assert r.status_code == 200
-    assert r.json() == {"error_code": 104, "error_msg": "PARAM_SIGNATURE : Invalid signature", "error_data": None}
+    assert r.json() == {
+        "error_code": 104,
+        "error_msg": "PARAM_SIGNATURE : Invalid signature",
+        "error_data": None,
+    }
     assert r.headers["invocation-error"] == "104"
 
 
@@ -73,7 +79,10 @@ def test_unknown_application_key_is_101(em):
 
 def test_unknown_and_expired_tokens_are_102(em):
     assert call(em, sign({"method": "users.getCurrentUser"}, token="tkn1unknown")).json()["error_code"] == 102
-    assert call(em, sign({"method": "users.getCurrentUser"}, token=emu.EXPIRED_TOKEN)).json()["error_code"] == 102
+    assert (
+        call(em, sign({"method": "users.getCurrentUser"}, token=emu.EXPIRED_TOKEN)).json()["error_code"]
+        == 102
+    )
 
 
 def test_session_method_without_session_is_103(em):
@@ -89,17 +98,20 @@ def test_unknown_method_is_3(em):
     assert call(em, sign({"method": "nothing.here"})).json()["error_code"] == 3
 
 
-@pytest.mark.parametrize(("method", "params"), [
-    ("mediatopic.post", {"type": "GROUP_THEME", "gid": emu.DEMO_GID}),
-    ("group.getInfo", {"fields": "name"}),
-    ("group.getInfo", {"uids": emu.DEMO_GID}),
-    ("discussions.getComments", {"discussionType": "GROUP_TOPIC"}),
-    ("discussions.addDiscussionComment", {"entityType": "GROUP_TOPIC", "comment": "x"}),
-    ("mediatopic.deleteTopic", {}),
-    ("group.getStatTopic", {"fields": "LIKES"}),
-    ("group.getUserGroupsByIds", {"group_id": emu.DEMO_GID}),
-    ("users.hasAppPermission", {}),
-])
+@pytest.mark.parametrize(
+    ("method", "params"),
+    [
+        ("mediatopic.post", {"type": "GROUP_THEME", "gid": emu.DEMO_GID}),
+        ("group.getInfo", {"fields": "name"}),
+        ("group.getInfo", {"uids": emu.DEMO_GID}),
+        ("discussions.getComments", {"discussionType": "GROUP_TOPIC"}),
+        ("discussions.addDiscussionComment", {"entityType": "GROUP_TOPIC", "comment": "x"}),
+        ("mediatopic.deleteTopic", {}),
+        ("group.getStatTopic", {"fields": "LIKES"}),
+        ("group.getUserGroupsByIds", {"group_id": emu.DEMO_GID}),
+        ("users.hasAppPermission", {}),
+    ],
+)
 def test_missing_required_parameters_are_100(em, method, params):
     body = call(em, sign({"method": method, **params})).json()
     assert body["error_code"] == 100, body
@@ -111,8 +123,12 @@ def attachment(text: str, **extra) -> str:
 
 
 def test_post_to_group_returns_topic_id_and_is_not_deduplicated(em):
-    params = {"method": "mediatopic.post", "type": "GROUP_THEME", "gid": emu.DEMO_GID,
-              "attachment": attachment("twice-marker", onBehalfOfGroup="true")}
+    params = {
+        "method": "mediatopic.post",
+        "type": "GROUP_THEME",
+        "gid": emu.DEMO_GID,
+        "attachment": attachment("twice-marker", onBehalfOfGroup="true"),
+    }
     first = call(em, sign(params)).json()
     second = call(em, sign(params)).json()
     assert isinstance(first, str)
@@ -124,22 +140,56 @@ def test_post_to_group_returns_topic_id_and_is_not_deduplicated(em):
 
 
 def test_bad_attachment_is_100(em):
-    for bad in ("not json", json.dumps({"media": []}), json.dumps({"media": [{"type": "photo", "list": [{"id": "fake"}]}]}),
-                json.dumps({"media": [{"type": "poll", "question": "Q", "answers": [{"text": "one"}]}]})):
-        body = call(em, sign({"method": "mediatopic.post", "type": "GROUP_THEME", "gid": emu.DEMO_GID, "attachment": bad})).json()
+    for bad in (
+        "not json",
+        json.dumps({"media": []}),
+        json.dumps({"media": [{"type": "photo", "list": [{"id": "fake"}]}]}),
+        json.dumps({"media": [{"type": "poll", "question": "Q", "answers": [{"text": "one"}]}]}),
+    ):
+        body = call(
+            em,
+            sign(
+                {"method": "mediatopic.post", "type": "GROUP_THEME", "gid": emu.DEMO_GID, "attachment": bad}
+            ),
+        ).json()
         assert body["error_code"] == 100
 
 
 def test_gid_needs_group_type(em):
-    body = call(em, sign({"method": "mediatopic.post", "type": "USER", "gid": emu.DEMO_GID, "attachment": attachment("x")})).json()
+    body = call(
+        em,
+        sign(
+            {"method": "mediatopic.post", "type": "USER", "gid": emu.DEMO_GID, "attachment": attachment("x")}
+        ),
+    ).json()
     assert body["error_code"] == 100
 
 
 def test_no_rights_and_no_permission_are_10(em):
-    body = call(em, sign({"method": "mediatopic.post", "type": "GROUP_THEME", "gid": emu.NO_RIGHTS_GID, "attachment": attachment("x")})).json()
+    body = call(
+        em,
+        sign(
+            {
+                "method": "mediatopic.post",
+                "type": "GROUP_THEME",
+                "gid": emu.NO_RIGHTS_GID,
+                "attachment": attachment("x"),
+            }
+        ),
+    ).json()
     assert body["error_code"] == 10
-    body = call(em, sign({"method": "mediatopic.post", "type": "GROUP_THEME", "gid": emu.DEMO_GID, "attachment": attachment("x")},
-                         token=emu.NO_CONTENT_TOKEN)).json()
+    body = call(
+        em,
+        sign(
+            {
+                "method": "mediatopic.post",
+                "type": "GROUP_THEME",
+                "gid": emu.DEMO_GID,
+                "attachment": attachment("x"),
+            },
+            token=emu.NO_CONTENT_TOKEN,
+        ),
+    ).json()
     assert body["error_code"] == 10
 
 
@@ -150,31 +200,70 @@ def test_photo_upload_flow(em):
     with http.client(timeout=5) as client:
         not_multipart = client.post(slot["upload_url"], data={"pic1": "x"}).json()
         assert not_multipart["error_code"] == 21
-        r = client.post(slot["upload_url"], files=[("pic1", ("a.jpg", b"\xff\xd8one", "image/jpeg")),
-                                                   ("pic2", ("b.png", b"\x89PNGtwo", "image/png"))])
+        r = client.post(
+            slot["upload_url"],
+            files=[
+                ("pic1", ("a.jpg", b"\xff\xd8one", "image/jpeg")),
+                ("pic2", ("b.png", b"\x89PNGtwo", "image/png")),
+            ],
+        )
     photos = r.json()["photos"]
     tokens = [photos[pid]["token"] for pid in slot["photo_ids"]]
-    att = json.dumps({"media": [{"type": "text", "text": "album"}, {"type": "photo", "list": [{"id": t} for t in tokens]}]})
-    topic_id = call(em, sign({"method": "mediatopic.post", "type": "GROUP_THEME", "gid": emu.DEMO_GID, "attachment": att})).json()
-    topics = call(em, sign({"method": "mediatopic.getByIds", "topic_ids": topic_id, "fields": "media_topic.*"})).json()["media_topics"]
+    att = json.dumps(
+        {"media": [{"type": "text", "text": "album"}, {"type": "photo", "list": [{"id": t} for t in tokens]}]}
+    )
+    topic_id = call(
+        em, sign({"method": "mediatopic.post", "type": "GROUP_THEME", "gid": emu.DEMO_GID, "attachment": att})
+    ).json()
+    topics = call(
+        em, sign({"method": "mediatopic.getByIds", "topic_ids": topic_id, "fields": "media_topic.*"})
+    ).json()["media_topics"]
     assert topics[0]["media"][1] == {"type": "photo", "photo_refs": [f"photo:{t}" for t in tokens]}
 
 
 def test_topics_comments_and_stats(em):
-    topic_id = call(em, sign({"method": "mediatopic.post", "type": "GROUP_THEME", "gid": emu.DEMO_GID,
-                              "attachment": attachment("stats-marker")})).json()
-    comment_id = call(em, sign({"method": "discussions.addDiscussionComment", "entityId": topic_id,
-                                "entityType": "GROUP_TOPIC", "comment": "Админ тут", "as_admin": "true"})).json()
+    topic_id = call(
+        em,
+        sign(
+            {
+                "method": "mediatopic.post",
+                "type": "GROUP_THEME",
+                "gid": emu.DEMO_GID,
+                "attachment": attachment("stats-marker"),
+            }
+        ),
+    ).json()
+    comment_id = call(
+        em,
+        sign(
+            {
+                "method": "discussions.addDiscussionComment",
+                "entityId": topic_id,
+                "entityType": "GROUP_TOPIC",
+                "comment": "Админ тут",
+                "as_admin": "true",
+            }
+        ),
+    ).json()
     audience_id = testing.audience_comment(em, topic_id, "Вопрос от зрителя")
-    page = call(em, sign({"method": "discussions.getComments", "discussionId": topic_id, "discussionType": "GROUP_TOPIC"})).json()
+    page = call(
+        em,
+        sign(
+            {"method": "discussions.getComments", "discussionId": topic_id, "discussionType": "GROUP_TOPIC"}
+        ),
+    ).json()
     by_id = {c["id"]: c for c in page["comments"]}
     assert by_id[comment_id]["author_type"] == "GROUP"
     assert by_id[audience_id]["text"] == "Вопрос от зрителя"
     assert len(by_id[audience_id]["date"]) == 19  # "YYYY-MM-DD HH:MM:SS"
     assert {"anchor", "has_more"} <= set(page)
-    before = call(em, sign({"method": "group.getStatTopic", "topic_id": topic_id, "fields": "LIKES,VIEWS,COMMENTS"})).json()["topic"]
+    before = call(
+        em, sign({"method": "group.getStatTopic", "topic_id": topic_id, "fields": "LIKES,VIEWS,COMMENTS"})
+    ).json()["topic"]
     testing.advance_clock(em, 6 * 3600)
-    after = call(em, sign({"method": "group.getStatTopic", "topic_id": topic_id, "fields": "LIKES,VIEWS,COMMENTS"})).json()["topic"]
+    after = call(
+        em, sign({"method": "group.getStatTopic", "topic_id": topic_id, "fields": "LIKES,VIEWS,COMMENTS"})
+    ).json()["topic"]
     assert after["views"] > before["views"]
     assert after["comments"] >= 2
     listing = call(em, sign({"method": "mediatopic.getTopics", "gid": emu.DEMO_GID, "count": "5"})).json()
@@ -182,12 +271,16 @@ def test_topics_comments_and_stats(em):
     deleted = call(em, sign({"method": "mediatopic.deleteTopic", "topic_id": topic_id})).json()
     assert deleted["success"] is True
     assert deleted["restore_id"]
-    assert call(em, sign({"method": "mediatopic.deleteTopic", "topic_id": topic_id})).json()["error_code"] == 300
+    assert (
+        call(em, sign({"method": "mediatopic.deleteTopic", "topic_id": topic_id})).json()["error_code"] == 300
+    )
 
 
 def test_stat_fields_are_validated(em):
     topics = call(em, sign({"method": "mediatopic.getTopics", "gid": emu.DEMO_GID})).json()["media_topics"]
-    body = call(em, sign({"method": "group.getStatTopic", "topic_id": topics[0]["id"], "fields": "BOGUS"})).json()
+    body = call(
+        em, sign({"method": "group.getStatTopic", "topic_id": topics[0]["id"], "fields": "BOGUS"})
+    ).json()
     assert body["error_code"] == 100
 
 
@@ -197,9 +290,13 @@ def test_url_get_info_resolves_group_shortname(em):
 
 
 def test_user_group_status(em):
-    rows = call(em, sign({"method": "group.getUserGroupsByIds", "group_id": emu.DEMO_GID, "uids": emu.DEMO_UID})).json()
+    rows = call(
+        em, sign({"method": "group.getUserGroupsByIds", "group_id": emu.DEMO_GID, "uids": emu.DEMO_UID})
+    ).json()
     assert rows == [{"groupId": emu.DEMO_GID, "userId": emu.DEMO_UID, "status": "ADMIN"}]
-    rows = call(em, sign({"method": "group.getUserGroupsByIds", "group_id": emu.NO_RIGHTS_GID, "uids": emu.DEMO_UID})).json()
+    rows = call(
+        em, sign({"method": "group.getUserGroupsByIds", "group_id": emu.NO_RIGHTS_GID, "uids": emu.DEMO_UID})
+    ).json()
     assert rows[0]["status"] == "ACTIVE"
 
 
@@ -219,11 +316,17 @@ def test_long_token_is_extended_by_calls():
 
 def test_rate_limit_is_flood_blocked_and_can_be_turned_off():
     limited = emu.create_app(requests_per_second=3).state.emulator
-    codes = [emu.dispatch(limited, sign({"method": "users.getCurrentUser"}), "users.getCurrentUser")[1] for _ in range(6)]
+    codes = [
+        emu.dispatch(limited, sign({"method": "users.getCurrentUser"}), "users.getCurrentUser")[1]
+        for _ in range(6)
+    ]
     assert codes[:3] == [None, None, None]
     assert 8 in codes[3:]
     free = emu.create_app(rate_limits=False, requests_per_second=3).state.emulator
-    assert all(emu.dispatch(free, sign({"method": "users.getCurrentUser"}), "users.getCurrentUser")[1] is None for _ in range(10))
+    assert all(
+        emu.dispatch(free, sign({"method": "users.getCurrentUser"}), "users.getCurrentUser")[1] is None
+        for _ in range(10)
+    )
 
 
 class FixedClock(emu.EmulatorClock):

@@ -35,14 +35,20 @@ def test_cost_counts_upload_url_post_and_first_comment():
     cost = [adapter.rate_limits(demo_channel(), Content(text="x", media=photos(n)))[0].cost for n in range(4)]
     # One photosV2.getUploadUrl serves every photo of the post; the upload goes to upload.jsp.
     assert cost == [1, 2, 2, 2]
-    assert adapter.rate_limits(demo_channel(), Content(text="x", media=photos(2), first_comment="c"))[0].cost == 3
+    assert (
+        adapter.rate_limits(demo_channel(), Content(text="x", media=photos(2), first_comment="c"))[0].cost
+        == 3
+    )
 
 
 def test_channels_sharing_a_token_share_the_bucket():
     other = ChannelAccess("ok", "999", testing.demo_credentials())
     assert adapter.rate_limits(other)[0].key == adapter.rate_limits(demo_channel())[0].key
     creds = {**testing.demo_credentials(), "access_token": "another"}
-    assert adapter.rate_limits(ChannelAccess("ok", "999", creds))[0].key != adapter.rate_limits(demo_channel())[0].key
+    assert (
+        adapter.rate_limits(ChannelAccess("ok", "999", creds))[0].key
+        != adapter.rate_limits(demo_channel())[0].key
+    )
 
 
 @pytest.fixture
@@ -53,8 +59,13 @@ def em():
 
 
 def _signed(method: str, **params: str) -> dict[str, str]:
-    return wire.signed_params(method, params, application_key=emu.DEMO_APP_KEY,
-                              application_secret_key=emu.DEMO_APP_SECRET, access_token=emu.DEMO_TOKEN)
+    return wire.signed_params(
+        method,
+        params,
+        application_key=emu.DEMO_APP_KEY,
+        application_secret_key=emu.DEMO_APP_SECRET,
+        access_token=emu.DEMO_TOKEN,
+    )
 
 
 def _post_topic(i: int) -> dict[str, str]:
@@ -64,9 +75,13 @@ def _post_topic(i: int) -> dict[str, str]:
 
 def test_faults_fire_for_the_named_method_only(em):
     with http.client(base_url=em.url, timeout=5) as client:
-        client.post("/_emulator/faults", json={"p_5xx": 0.1, "methods": ["mediatopic.post"], "seed": 4}).raise_for_status()
+        client.post(
+            "/_emulator/faults", json={"p_5xx": 0.1, "methods": ["mediatopic.post"], "seed": 4}
+        ).raise_for_status()
         failed = sum(client.post("/fb.do", data=_post_topic(i)).status_code >= 500 for i in range(200))
-        others = sum(client.post("/fb.do", data=_signed("users.getCurrentUser")).status_code >= 500 for _ in range(50))
+        others = sum(
+            client.post("/fb.do", data=_signed("users.getCurrentUser")).status_code >= 500 for _ in range(50)
+        )
         injected = client.get("/_emulator/faults").json()["injected"]
     assert 8 <= failed <= 35  # about 10% of 200
     assert others == 0
@@ -76,7 +91,9 @@ def test_faults_fire_for_the_named_method_only(em):
 @pytest.mark.parametrize("how", ["form", "query", "multipart", "api-path", "other-case"])
 def test_method_is_found_however_the_call_is_sent(em, how):
     with http.client(base_url=em.url, timeout=5) as client:
-        client.post("/_emulator/faults", json={"queue": [{"kind": "5xx", "method": "mediatopic.post"}]}).raise_for_status()
+        client.post(
+            "/_emulator/faults", json={"queue": [{"kind": "5xx", "method": "mediatopic.post"}]}
+        ).raise_for_status()
         params = _post_topic(0)
         if how == "form":
             answer = client.post("/fb.do", data=params)
@@ -89,11 +106,17 @@ def test_method_is_found_however_the_call_is_sent(em, how):
             answer = client.post("/api/mediatopic/post", data=rest)
         else:
             # OK method names are case-insensitive: the emulator runs "MediaTopic.post" as mediatopic.post.
-            cased = wire.signed_params("MediaTopic.post", {k: v for k, v in params.items()
-                                                           if k not in ("method", "sig", "access_token",
-                                                                        "application_key", "format")},
-                                       application_key=emu.DEMO_APP_KEY, application_secret_key=emu.DEMO_APP_SECRET,
-                                       access_token=emu.DEMO_TOKEN)
+            cased = wire.signed_params(
+                "MediaTopic.post",
+                {
+                    k: v
+                    for k, v in params.items()
+                    if k not in ("method", "sig", "access_token", "application_key", "format")
+                },
+                application_key=emu.DEMO_APP_KEY,
+                application_secret_key=emu.DEMO_APP_SECRET,
+                access_token=emu.DEMO_TOKEN,
+            )
             answer = client.post("/fb.do", data=cased)
         queue_left = client.get("/_emulator/faults").json()["queue"]
     assert answer.status_code == 502, answer.text
@@ -103,7 +126,9 @@ def test_method_is_found_however_the_call_is_sent(em, how):
 
 def test_an_unmatched_call_is_not_faulted(em):
     with http.client(base_url=em.url, timeout=5) as client:
-        client.post("/_emulator/faults", json={"queue": [{"kind": "5xx", "method": "mediatopic.post"}]}).raise_for_status()
+        client.post(
+            "/_emulator/faults", json={"queue": [{"kind": "5xx", "method": "mediatopic.post"}]}
+        ).raise_for_status()
         answer = client.post("/fb.do", data=_signed("users.getCurrentUser"))
         assert client.get("/_emulator/faults").json()["queue"] == 1
     assert answer.status_code == 200 and "uid" in answer.json()

@@ -46,8 +46,13 @@ def state(em: RunningEmulator) -> emu.OkEmulatorState:
 
 
 def call(em: RunningEmulator, method: str, **params: Any) -> Any:
-    signed = wire.signed_params(method, params, application_key=emu.DEMO_APP_KEY,
-                                application_secret_key=emu.DEMO_APP_SECRET, access_token=emu.DEMO_TOKEN)
+    signed = wire.signed_params(
+        method,
+        params,
+        application_key=emu.DEMO_APP_KEY,
+        application_secret_key=emu.DEMO_APP_SECRET,
+        access_token=emu.DEMO_TOKEN,
+    )
     with http.client(base_url=em.url, timeout=5) as client:
         return client.post("/fb.do", data=signed).json()
 
@@ -122,23 +127,46 @@ def test_rate_limit_cost_counts_video_upload_url(channel):
 # -- the emulator against the documented protocol ------------------------------------------------
 def test_emulator_get_upload_url_errors(em):
     gid = emu.DEMO_GID
-    assert call(em, "video.getUploadUrl", gid=gid, file_name="a.mp4", file_size=100)["error_msg"] == "PARAM : FileToSmall"
-    assert call(em, "video.getUploadUrl", gid=gid, file_name="a.mp4", file_size=2 * 1024**3)["error_msg"] == "PARAM : FileToLarge"
-    assert call(em, "video.getUploadUrl", gid=gid, file_name="a.txt", file_size=0)["error_msg"] == "PARAM : BadFormat"
-    assert call(em, "video.getUploadUrl", gid=emu.NO_RIGHTS_GID, file_name="a.mp4")["error_code"] == wire.PERMISSION_DENIED
+    assert (
+        call(em, "video.getUploadUrl", gid=gid, file_name="a.mp4", file_size=100)["error_msg"]
+        == "PARAM : FileToSmall"
+    )
+    assert (
+        call(em, "video.getUploadUrl", gid=gid, file_name="a.mp4", file_size=2 * 1024**3)["error_msg"]
+        == "PARAM : FileToLarge"
+    )
+    assert (
+        call(em, "video.getUploadUrl", gid=gid, file_name="a.txt", file_size=0)["error_msg"]
+        == "PARAM : BadFormat"
+    )
+    assert (
+        call(em, "video.getUploadUrl", gid=emu.NO_RIGHTS_GID, file_name="a.mp4")["error_code"]
+        == wire.PERMISSION_DENIED
+    )
 
 
 def test_emulator_upload_update_and_movie_attachment(em):
-    slot = call(em, "video.getUploadUrl", gid=emu.DEMO_GID, file_name="doc.mp4", file_size=len(MP4), post_form="true")
+    slot = call(
+        em, "video.getUploadUrl", gid=emu.DEMO_GID, file_name="doc.mp4", file_size=len(MP4), post_form="true"
+    )
     assert isinstance(slot["video_id"], int) and slot["upload_url"]
-    attachment = json.dumps({"media": [{"type": "movie", "list": [{"id": slot["video_id"]}]}], "onBehalfOfGroup": "true"})
+    attachment = json.dumps(
+        {"media": [{"type": "movie", "list": [{"id": slot["video_id"]}]}], "onBehalfOfGroup": "true"}
+    )
     early = call(em, "mediatopic.post", type="GROUP_THEME", gid=emu.DEMO_GID, attachment=attachment)
     assert early["error_code"] == wire.PARAM  # not uploaded yet
     with http.client(timeout=5) as client:
         assert client.post(slot["upload_url"], content=JPEG * 400).json()["error_msg"] == "PARAM : BadFormat"
-        assert client.post(slot["upload_url"], files={"data": ("doc.mp4", MP4, "video/mp4")}).status_code == 200
-    assert call(em, "video.update", vid=slot["video_id"], title="Doc title", publish="true") == {"success": True}
+        assert (
+            client.post(slot["upload_url"], files={"data": ("doc.mp4", MP4, "video/mp4")}).status_code == 200
+        )
+    assert call(em, "video.update", vid=slot["video_id"], title="Doc title", publish="true") == {
+        "success": True
+    }
     topic_id = call(em, "mediatopic.post", type="GROUP_THEME", gid=emu.DEMO_GID, attachment=attachment)
     assert isinstance(topic_id, str) and topic_id
     unknown = json.dumps({"media": [{"type": "movie", "list": [{"id": 123}]}]})
-    assert call(em, "mediatopic.post", type="GROUP_THEME", gid=emu.DEMO_GID, attachment=unknown)["error_code"] == wire.PARAM
+    assert (
+        call(em, "mediatopic.post", type="GROUP_THEME", gid=emu.DEMO_GID, attachment=unknown)["error_code"]
+        == wire.PARAM
+    )

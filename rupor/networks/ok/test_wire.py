@@ -22,16 +22,28 @@ def test_session_secret_is_md5_of_token_and_app_secret_lowercase():
 def test_signature_follows_the_documented_recipe():
     # apiok.ru: drop access_token/sig, sort by key, join key=value without separators,
     # append the session secret, md5, lower case.
-    params = {"method": "users.getCurrentUser", "application_key": "CBAKEY", "format": "json",
-              "access_token": "tkn1abc", "sig": "ignored"}
+    params = {
+        "method": "users.getCurrentUser",
+        "application_key": "CBAKEY",
+        "format": "json",
+        "access_token": "tkn1abc",
+        "sig": "ignored",
+    }
     secret = hashlib.md5(b"tkn1abcAPPSECRET").hexdigest()
-    expected = hashlib.md5(("application_key=CBAKEYformat=jsonmethod=users.getCurrentUser" + secret).encode()).hexdigest()
+    expected = hashlib.md5(
+        ("application_key=CBAKEYformat=jsonmethod=users.getCurrentUser" + secret).encode()
+    ).hexdigest()
     assert wire.signature(params, secret) == expected
 
 
 def test_signed_params_carry_token_unsigned_and_utf8_values():
-    out = wire.signed_params("mediatopic.post", {"gid": "1", "attachment": '{"media":[{"type":"text","text":"Привет"}]}'},
-                             application_key="K", application_secret_key="S", access_token="T")
+    out = wire.signed_params(
+        "mediatopic.post",
+        {"gid": "1", "attachment": '{"media":[{"type":"text","text":"Привет"}]}'},
+        application_key="K",
+        application_secret_key="S",
+        access_token="T",
+    )
     assert out["access_token"] == "T"
     assert out["format"] == "json"
     assert out["method"] == "mediatopic.post"
@@ -40,16 +52,24 @@ def test_signed_params_carry_token_unsigned_and_utf8_values():
 
 
 def test_attachment_matches_documented_shape():
-    body = json.loads(wire.attachment_json(
-        text="Hi", photo_tokens=["tok1", "tok2"], link="https://apiok.ru",
-        poll=wire.poll_block("Do you like our API?", ["Yes", "No"], multiple=False, anonymous=True),
-        publish_at=dt.datetime(2026, 5, 1, 7, 0, tzinfo=dt.UTC),
-    ))
+    body = json.loads(
+        wire.attachment_json(
+            text="Hi",
+            photo_tokens=["tok1", "tok2"],
+            link="https://apiok.ru",
+            poll=wire.poll_block("Do you like our API?", ["Yes", "No"], multiple=False, anonymous=True),
+            publish_at=dt.datetime(2026, 5, 1, 7, 0, tzinfo=dt.UTC),
+        )
+    )
     assert body["media"] == [
         {"type": "text", "text": "Hi"},
         {"type": "photo", "list": [{"id": "tok1"}, {"id": "tok2"}]},
-        {"type": "poll", "question": "Do you like our API?", "answers": [{"text": "Yes"}, {"text": "No"}],
-         "options": "SingleChoice,AnonymousVoting"},
+        {
+            "type": "poll",
+            "question": "Do you like our API?",
+            "answers": [{"text": "Yes"}, {"text": "No"}],
+            "options": "SingleChoice,AnonymousVoting",
+        },
         {"type": "link", "url": "https://apiok.ru"},
     ]
     assert body["onBehalfOfGroup"] == "true"
@@ -58,10 +78,17 @@ def test_attachment_matches_documented_shape():
 
 def test_error_payload_is_oks_envelope():
     assert wire.error_payload(104, "Invalid signature") == {
-        "error_code": 104, "error_msg": "PARAM_SIGNATURE : Invalid signature", "error_data": None}
+        "error_code": 104,
+        "error_msg": "PARAM_SIGNATURE : Invalid signature",
+        "error_data": None,
+    }
 
 
-@given(st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2090, 1, 1), timezones=st.just(dt.UTC)))
+@given(
+    st.datetimes(
+        min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2090, 1, 1), timezones=st.just(dt.UTC)
+    )
+)
 def test_ok_datetime_round_trip(moment):
     moment = moment.replace(microsecond=0)
     assert wire.from_ok_datetime(wire.to_ok_datetime(moment)) == moment

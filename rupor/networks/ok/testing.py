@@ -43,7 +43,9 @@ def channel_for(emulator: RunningEmulator, **overrides: Any) -> ChannelAccess:
 def broken_channel(emulator: RunningEmulator, problem: str) -> ChannelAccess:
     """``bad_token``: an unknown token; ``no_rights``: a group the account does not manage."""
     if problem == "bad_token":
-        return channel_for(emulator, credentials={**demo_credentials(), "access_token": "tkn1revoked" + "x" * 40})
+        return channel_for(
+            emulator, credentials={**demo_credentials(), "access_token": "tkn1revoked" + "x" * 40}
+        )
     if problem == "no_rights":
         return channel_for(emulator, remote_id=emu.NO_RIGHTS_GID)
     if problem == "expired_token":
@@ -62,7 +64,9 @@ def _post(emulator: RunningEmulator, path: str, body: dict[str, Any]) -> Any:
 
 def audience_comment(emulator: RunningEmulator, post_remote_id: str, text: str) -> str:
     """A simulated group member comments on a topic; returns the comment id."""
-    return str(_post(emulator, "/_emulator/audience/comment", {"topic_id": post_remote_id, "text": text})["id"])
+    return str(
+        _post(emulator, "/_emulator/audience/comment", {"topic_id": post_remote_id, "text": text})["id"]
+    )
 
 
 def posts_with(emulator: RunningEmulator, marker: str) -> int:

@@ -84,7 +84,9 @@ ERROR_NAMES: dict[int, str] = {
 
 def session_secret_key(access_token: str, application_secret_key: str) -> str:
     """``md5(access_token + application_secret_key)`` in lower-case hex."""
-    return hashlib.md5((access_token + application_secret_key).encode("utf-8"), usedforsecurity=False).hexdigest()
+    return hashlib.md5(
+        (access_token + application_secret_key).encode("utf-8"), usedforsecurity=False
+    ).hexdigest()
 
 
 def signature(params: Mapping[str, Any], secret: str) -> str:
@@ -168,7 +170,9 @@ def _video_id(value: str) -> int | str:
     return int(text) if text.isdigit() else text
 
 
-def poll_block(question: str, answers: tuple[str, ...] | list[str], *, multiple: bool, anonymous: bool) -> dict[str, Any]:
+def poll_block(
+    question: str, answers: tuple[str, ...] | list[str], *, multiple: bool, anonymous: bool
+) -> dict[str, Any]:
     options = [] if multiple else ["SingleChoice"]
     if anonymous:
         options.append("AnonymousVoting")
@@ -190,13 +194,51 @@ def topic_text(media: Sequence[Mapping[str, Any]] | None) -> str:
 VIDEO_MIN_BYTES = 16 * 1024
 VIDEO_MAX_BYTES = 1024**3
 VIDEO_TYPES = (
-    "video/mp4", "video/quicktime", "video/x-msvideo", "video/avi", "video/3gpp", "video/mpeg", "video/x-flv",
-    "video/x-ms-wmv", "video/x-matroska", "video/webm", "video/ogg", "video/mp2t", "video/x-m4v",
+    "video/mp4",
+    "video/quicktime",
+    "video/x-msvideo",
+    "video/avi",
+    "video/3gpp",
+    "video/mpeg",
+    "video/x-flv",
+    "video/x-ms-wmv",
+    "video/x-matroska",
+    "video/webm",
+    "video/ogg",
+    "video/mp2t",
+    "video/x-m4v",
 )
-VIDEO_EXTENSIONS = frozenset({
-    "mp4", "m4v", "mov", "qt", "avi", "3gp", "3g2", "mpeg", "mpg", "mpe", "vob", "flv", "f4v", "wmv", "asf",
-    "mkv", "webm", "ogv", "ogg", "ts", "mts", "m2ts", "rm", "rmvb", "dv", "divx", "xvid",
-})
+VIDEO_EXTENSIONS = frozenset(
+    {
+        "mp4",
+        "m4v",
+        "mov",
+        "qt",
+        "avi",
+        "3gp",
+        "3g2",
+        "mpeg",
+        "mpg",
+        "mpe",
+        "vob",
+        "flv",
+        "f4v",
+        "wmv",
+        "asf",
+        "mkv",
+        "webm",
+        "ogv",
+        "ogg",
+        "ts",
+        "mts",
+        "m2ts",
+        "rm",
+        "rmvb",
+        "dv",
+        "divx",
+        "xvid",
+    }
+)
 
 
 # -- time -----------------------------------------------------------------------------------

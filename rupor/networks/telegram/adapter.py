@@ -73,33 +73,73 @@ class TelegramAdapter(Adapter):
     display_name: ClassVar[str] = "Telegram"
     default_base_url: ClassVar[str] = DEFAULT_BASE_URL
     idempotent_publish: ClassVar[bool] = False
-    capabilities: ClassVar[frozenset[Capability]] = frozenset({
-        Capability.PUBLISH_TEXT, Capability.PUBLISH_PHOTO, Capability.PUBLISH_ALBUM, Capability.PUBLISH_VIDEO,
-        Capability.PUBLISH_POLL, Capability.PUBLISH_LINK, Capability.FIRST_COMMENT, Capability.EDIT,
-        Capability.DELETE, Capability.PIN, Capability.REPLY_COMMENT, Capability.DELETE_COMMENT,
-        Capability.BAN_USER, Capability.POST_METRICS, Capability.CHANNEL_METRICS, Capability.WEBHOOKS,
-        Capability.POLL_UPDATES, Capability.VERIFY,
-    })
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.PUBLISH_TEXT,
+            Capability.PUBLISH_PHOTO,
+            Capability.PUBLISH_ALBUM,
+            Capability.PUBLISH_VIDEO,
+            Capability.PUBLISH_POLL,
+            Capability.PUBLISH_LINK,
+            Capability.FIRST_COMMENT,
+            Capability.EDIT,
+            Capability.DELETE,
+            Capability.PIN,
+            Capability.REPLY_COMMENT,
+            Capability.DELETE_COMMENT,
+            Capability.BAN_USER,
+            Capability.POST_METRICS,
+            Capability.CHANNEL_METRICS,
+            Capability.WEBHOOKS,
+            Capability.POLL_UPDATES,
+            Capability.VERIFY,
+        }
+    )
     limits: ClassVar[Limits] = Limits(
-        text_unit=TextUnit.UTF16, text_max=4096, caption_max=1024, media_max=10, album_min=2, album_max=10,
-        photo_max_bytes=10 * 1024 * 1024, video_max_bytes=50 * 1024 * 1024,
-        photo_types=("image/jpeg", "image/png"), video_types=("video/mp4",),
-        poll_options_min=1, poll_options_max=12, poll_question_max=300, poll_option_max=100,
-        comment_max=4096, message_max=4096, delete_window=dt.timedelta(hours=48),
+        text_unit=TextUnit.UTF16,
+        text_max=4096,
+        caption_max=1024,
+        media_max=10,
+        album_min=2,
+        album_max=10,
+        photo_max_bytes=10 * 1024 * 1024,
+        video_max_bytes=50 * 1024 * 1024,
+        photo_types=("image/jpeg", "image/png"),
+        video_types=("video/mp4",),
+        poll_options_min=1,
+        poll_options_max=12,
+        poll_question_max=300,
+        poll_option_max=100,
+        comment_max=4096,
+        message_max=4096,
+        delete_window=dt.timedelta(hours=48),
     )
     credential_fields: ClassVar[tuple[CredentialField, ...]] = (
-        CredentialField("bot_token", gettext_lazy("Bot token"), help=gettext_lazy("From @BotFather, like 123456:ABC-DEF…")),
         CredentialField(
-            "webhook_secret", gettext_lazy("Webhook secret"), required=False,
-            help=gettext_lazy("Optional: 1 to 256 letters, digits, _ or -. Telegram sends it with every update so Rupor "
-                              "can tell real deliveries from forged ones."),
+            "bot_token", gettext_lazy("Bot token"), help=gettext_lazy("From @BotFather, like 123456:ABC-DEF…")
+        ),
+        CredentialField(
+            "webhook_secret",
+            gettext_lazy("Webhook secret"),
+            required=False,
+            help=gettext_lazy(
+                "Optional: 1 to 256 letters, digits, _ or -. Telegram sends it with every update so Rupor "
+                "can tell real deliveries from forged ones."
+            ),
         ),
     )
 
     # -- plumbing -----------------------------------------------------------------------------
 
-    def _call(self, channel: ChannelAccess, method: str, params: Mapping[str, Any] | None = None, *,
-              create: bool = False, files: Mapping[str, Media] | None = None) -> Any:
+    def _call(
+        self,
+        channel: ChannelAccess,
+        method: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        create: bool = False,
+        files: Mapping[str, Media] | None = None,
+    ) -> Any:
         token = channel.credentials.get("bot_token", "")
         base = (channel.base_url or self.default_base_url).rstrip("/")
         timeout = channel.settings.get("timeout")
@@ -148,10 +188,14 @@ class TelegramAdapter(Adapter):
         measured = dataclasses.replace(content, text=plain)
         problems.extend(super().validate(measured))
         if content.poll is not None and content.media:
-            problems.append(Problem("poll", _("Telegram cannot attach photos or videos to a poll; post them separately.")))
+            problems.append(
+                Problem("poll", _("Telegram cannot attach photos or videos to a poll; post them separately."))
+            )
         for index, item in enumerate(content.media):
             if item.kind not in ("photo", "video"):
-                problems.append(Problem(f"media[{index}]", _("Telegram posts from Rupor support photos and videos only.")))
+                problems.append(
+                    Problem(f"media[{index}]", _("Telegram posts from Rupor support photos and videos only."))
+                )
         if content.poll is not None and not content.poll.anonymous:
             problems.append(Problem("poll.anonymous", _("Polls in Telegram channels must be anonymous.")))
         return problems
@@ -165,25 +209,50 @@ class TelegramAdapter(Adapter):
         status = member.get("status")
         is_channel = chat.get("type") == "channel"
         if status not in ("administrator", "creator") and (is_channel or status in ("left", "kicked")):
-            raise Rejected(_("The bot is not an administrator of the channel."), code="not_admin",
-                               excerpt=f"status={status}", needs_person=True)
+            raise Rejected(
+                _("The bot is not an administrator of the channel."),
+                code="not_admin",
+                excerpt=f"status={status}",
+                needs_person=True,
+            )
         if is_channel and status == "administrator" and not member.get("can_post_messages"):
-            raise Rejected(_("The bot is an administrator of the channel but may not post messages; "
-                             "turn on “Post messages” in its administrator rights."),
-                           code="no_post_rights", excerpt="can_post_messages=false", needs_person=True)
+            raise Rejected(
+                _(
+                    "The bot is an administrator of the channel but may not post messages; "
+                    "turn on “Post messages” in its administrator rights."
+                ),
+                code="no_post_rights",
+                excerpt="can_post_messages=false",
+                needs_person=True,
+            )
         members = self._call(channel, "getChatMemberCount", {"chat_id": chat["id"]})
-        notes = [_("The Telegram Bot API cannot read view counts or channel history; Rupor shows reactions and "
-                   "subscriber counts only.")]
+        notes = [
+            _(
+                "The Telegram Bot API cannot read view counts or channel history; Rupor shows reactions and "
+                "subscriber counts only."
+            )
+        ]
         if is_channel:
             if chat.get("linked_chat_id"):
-                notes.append(_("Comments come from the channel's linked discussion group; the bot must be a member of it."))
+                notes.append(
+                    _(
+                        "Comments come from the channel's linked discussion group; the bot must be a member of it."
+                    )
+                )
             else:
-                notes.append(_("The channel has no linked discussion group, so it has no comments and first comments "
-                               "cannot be posted."))
+                notes.append(
+                    _(
+                        "The channel has no linked discussion group, so it has no comments and first comments "
+                        "cannot be posted."
+                    )
+                )
         username = chat.get("username")
         return ChannelInfo(
-            remote_id=str(chat["id"]), name=str(chat.get("title") or username or chat["id"]),
-            url=f"https://t.me/{username}" if username else None, members=int(members), can_publish=True,
+            remote_id=str(chat["id"]),
+            name=str(chat.get("title") or username or chat["id"]),
+            url=f"https://t.me/{username}" if username else None,
+            members=int(members),
+            can_publish=True,
             notes=tuple(notes),
         )
 
@@ -238,22 +307,29 @@ class TelegramAdapter(Adapter):
             limits.append(RateLimit(f"telegram:group:{bot}:{chat}", GROUP_PER_MINUTE, 60.0, messages))
         if comment:
             limits.append(RateLimit(f"telegram:discussion:{bot}:{chat}", CHAT_PER_SECOND, 1.0, comment))
-            limits.append(RateLimit(f"telegram:discussion-group:{bot}:{chat}", GROUP_PER_MINUTE, 60.0, comment))
+            limits.append(
+                RateLimit(f"telegram:discussion-group:{bot}:{chat}", GROUP_PER_MINUTE, 60.0, comment)
+            )
         return limits
 
     def publish(self, channel: ChannelAccess, request: PublishRequest, progress: Progress) -> Published:
         content = request.content
         problems = self.validate(content)
         if problems:
-            raise Rejected(problems[0].message, code="invalid_content", excerpt="; ".join(p.message for p in problems))
+            raise Rejected(
+                problems[0].message, code="invalid_content", excerpt="; ".join(p.message for p in problems)
+            )
         chat_id = self._chat(channel)
         linked: int | None = progress.get("linked_chat_id")
         if content.first_comment and linked is None and not progress.get("message_ids"):
             chat = self._call(channel, "getChat", {"chat_id": chat_id})
             linked = chat.get("linked_chat_id")
             if not linked:
-                raise Rejected("The channel has no linked discussion group, so a first comment cannot be posted.",
-                               code="no_discussion_group", needs_person=True)
+                raise Rejected(
+                    "The channel has no linked discussion group, so a first comment cannot be posted.",
+                    code="no_discussion_group",
+                    needs_person=True,
+                )
             progress.save("linked_chat_id", linked)
             progress.save("channel_chat", {"id": chat["id"], "username": chat.get("username")})
         ids: list[int] | None = progress.get("message_ids")
@@ -265,18 +341,26 @@ class TelegramAdapter(Adapter):
         chat_info: dict[str, Any] = progress.get("chat") or {}
         excerpt = f"message_ids={','.join(map(str, ids))}"
         if content.pin and not progress.get("pinned"):
-            self._call(channel, "pinChatMessage", {"chat_id": chat_id, "message_id": ids[0], "disable_notification": True})
+            self._call(
+                channel,
+                "pinChatMessage",
+                {"chat_id": chat_id, "message_id": ids[0], "disable_notification": True},
+            )
             progress.save("pinned", True)
         if content.first_comment and not progress.get("first_comment"):
             note = self._first_comment(channel, chat_info, ids[0], content, progress)
             if note:
                 excerpt += f"; {note}"
         return Published(
-            remote_id=",".join(str(i) for i in ids), url=self._url(chat_info, ids[0]),
-            published_at=clock.now(), excerpt=excerpt,
+            remote_id=",".join(str(i) for i in ids),
+            url=self._url(chat_info, ids[0]),
+            published_at=clock.now(),
+            excerpt=excerpt,
         )
 
-    def _send(self, channel: ChannelAccess, chat_id: str, content: Content, progress: Progress) -> list[dict[str, Any]]:
+    def _send(
+        self, channel: ChannelAccess, chat_id: str, content: Content, progress: Progress
+    ) -> list[dict[str, Any]]:
         html = self._body(content)
         base: dict[str, Any] = {"chat_id": chat_id, "parse_mode": "HTML"}
         if content.options.get("silent"):
@@ -290,8 +374,11 @@ class TelegramAdapter(Adapter):
                 progress.save("intro", sent)
             poll = content.poll
             params = {
-                "chat_id": chat_id, "question": poll.question, "options": [{"text": o} for o in poll.options],
-                "is_anonymous": poll.anonymous, "allows_multiple_answers": poll.multiple,
+                "chat_id": chat_id,
+                "question": poll.question,
+                "options": [{"text": o} for o in poll.options],
+                "is_anonymous": poll.anonymous,
+                "allows_multiple_answers": poll.multiple,
             }
             message = self._call(channel, "sendPoll", params, create=True)
             return [*sent, message]
@@ -326,8 +413,14 @@ class TelegramAdapter(Adapter):
         result: list[dict[str, Any]] = self._call(channel, "sendMediaGroup", params, create=True, files=files)
         return result
 
-    def _first_comment(self, channel: ChannelAccess, chat: Mapping[str, Any], post_id: int, content: Content,
-                       progress: Progress) -> str:
+    def _first_comment(
+        self,
+        channel: ChannelAccess,
+        chat: Mapping[str, Any],
+        post_id: int,
+        content: Content,
+        progress: Progress,
+    ) -> str:
         """Reply to the post's automatic forward in the discussion group; returns a note if it could not."""
         linked = progress.get("linked_chat_id")
         forward_id = progress.get("forward_id")
@@ -337,10 +430,17 @@ class TelegramAdapter(Adapter):
                 return "first comment not posted: the post's copy in the discussion group did not arrive"
             progress.save("forward_id", forward_id)
         text = self._html(content.first_comment or "", content.options)
-        message = self._call(channel, "sendMessage", {
-            "chat_id": linked, "text": text, "parse_mode": "HTML",
-            "reply_parameters": {"message_id": forward_id},
-        }, create=True)
+        message = self._call(
+            channel,
+            "sendMessage",
+            {
+                "chat_id": linked,
+                "text": text,
+                "parse_mode": "HTML",
+                "reply_parameters": {"message_id": forward_id},
+            },
+            create=True,
+        )
         progress.save("first_comment", wire.comment_id(linked, message["message_id"]))
         return f"first_comment={linked}:{message['message_id']}"
 
@@ -349,9 +449,15 @@ class TelegramAdapter(Adapter):
         attempts = int(channel.settings.get("forward_attempts", 5))
         for attempt in range(attempts):
             try:
-                updates = self._call(channel, "getUpdates", {
-                    "limit": 100, "timeout": 0, "allowed_updates": list(wire.ALLOWED_UPDATES),
-                })
+                updates = self._call(
+                    channel,
+                    "getUpdates",
+                    {
+                        "limit": 100,
+                        "timeout": 0,
+                        "allowed_updates": list(wire.ALLOWED_UPDATES),
+                    },
+                )
             except Rejected as exc:
                 if exc.code == 409:  # a webhook receives the forward instead
                     return None
@@ -359,8 +465,11 @@ class TelegramAdapter(Adapter):
             for update in updates:
                 message = update.get("message") or {}
                 origin = message.get("forward_origin") or {}
-                if (message.get("is_automatic_forward") and origin.get("message_id") == post_id
-                        and (channel_chat_id is None or (origin.get("chat") or {}).get("id") == channel_chat_id)):
+                if (
+                    message.get("is_automatic_forward")
+                    and origin.get("message_id") == post_id
+                    and (channel_chat_id is None or (origin.get("chat") or {}).get("id") == channel_chat_id)
+                ):
                     return int(message["message_id"])
             if attempt + 1 < attempts:
                 time.sleep(float(channel.settings.get("forward_wait_s", 0.5)))
@@ -385,7 +494,11 @@ class TelegramAdapter(Adapter):
         if content.media or content.options.get("caption"):
             method, params = ("editMessageCaption", {"caption": html})
         try:
-            self._call(channel, method, {"chat_id": self._chat(channel), "message_id": first, "parse_mode": "HTML", **params})
+            self._call(
+                channel,
+                method,
+                {"chat_id": self._chat(channel), "message_id": first, "parse_mode": "HTML", **params},
+            )
         except Rejected as exc:
             # Editing to the same content is "not modified": the edit is already in place.
             if "not modified" in exc.excerpt:
@@ -395,16 +508,24 @@ class TelegramAdapter(Adapter):
     def delete(self, channel: ChannelAccess, remote_id: str) -> None:
         for message_id in self._ids(remote_id):
             try:
-                self._call(channel, "deleteMessage", {"chat_id": self._chat(channel), "message_id": message_id})
+                self._call(
+                    channel, "deleteMessage", {"chat_id": self._chat(channel), "message_id": message_id}
+                )
             except Rejected as exc:
                 if "message to delete not found" in exc.excerpt:
                     continue  # already gone: deleting is done
                 raise
 
     def pin(self, channel: ChannelAccess, remote_id: str) -> None:
-        self._call(channel, "pinChatMessage", {
-            "chat_id": self._chat(channel), "message_id": self._ids(remote_id)[0], "disable_notification": True,
-        })
+        self._call(
+            channel,
+            "pinChatMessage",
+            {
+                "chat_id": self._chat(channel),
+                "message_id": self._ids(remote_id)[0],
+                "disable_notification": True,
+            },
+        )
 
     # -- conversation -------------------------------------------------------------------------
 
@@ -414,23 +535,43 @@ class TelegramAdapter(Adapter):
             return int(chat["id"])
         linked = chat.get("linked_chat_id")
         if not linked:
-            raise Rejected("The channel has no linked discussion group, so it has no comments.",
-                           code="no_discussion_group", needs_person=True)
+            raise Rejected(
+                "The channel has no linked discussion group, so it has no comments.",
+                code="no_discussion_group",
+                needs_person=True,
+            )
         return int(linked)
 
-    def reply_comment(self, channel: ChannelAccess, post_remote_id: str, text: str, *,
-                      reply_to: str | None = None, idempotency_key: str) -> Comment:
+    def reply_comment(
+        self,
+        channel: ChannelAccess,
+        post_remote_id: str,
+        text: str,
+        *,
+        reply_to: str | None = None,
+        idempotency_key: str,
+    ) -> Comment:
         if reply_to is None:
-            raise Rejected("Choose a comment to reply to: the Bot API cannot find a post's thread on its own.",
-                           code="reply_to_required")
+            raise Rejected(
+                "Choose a comment to reply to: the Bot API cannot find a post's thread on its own.",
+                code="reply_to_required",
+            )
         group, message_id = wire.parse_comment_id(reply_to)
-        sent = self._call(channel, "sendMessage", {
-            "chat_id": group, "text": escape(text), "parse_mode": "HTML",
-            "reply_parameters": {"message_id": message_id},
-        }, create=True)
+        sent = self._call(
+            channel,
+            "sendMessage",
+            {
+                "chat_id": group,
+                "text": escape(text),
+                "parse_mode": "HTML",
+                "reply_parameters": {"message_id": message_id},
+            },
+            create=True,
+        )
         comment = wire.to_comment(sent)
-        return dataclasses.replace(comment, post_remote_id=comment.post_remote_id or post_remote_id,
-                                   parent_remote_id=reply_to)
+        return dataclasses.replace(
+            comment, post_remote_id=comment.post_remote_id or post_remote_id, parent_remote_id=reply_to
+        )
 
     def delete_comment(self, channel: ChannelAccess, post_remote_id: str, comment_remote_id: str) -> None:
         group, message_id = wire.parse_comment_id(comment_remote_id)
@@ -455,9 +596,15 @@ class TelegramAdapter(Adapter):
         wanted = {self._ids(r)[0]: r for r in remote_ids}
         latest: dict[int, dict[str, int]] = {}
         try:
-            updates = self._call(channel, "getUpdates", {
-                "limit": 100, "timeout": 0, "allowed_updates": list(wire.ALLOWED_UPDATES),
-            })
+            updates = self._call(
+                channel,
+                "getUpdates",
+                {
+                    "limit": 100,
+                    "timeout": 0,
+                    "allowed_updates": list(wire.ALLOWED_UPDATES),
+                },
+            )
         except Rejected as exc:
             if exc.code != 409:
                 raise
@@ -470,11 +617,15 @@ class TelegramAdapter(Adapter):
         out = []
         for message_id, remote_id in wanted.items():
             reactions = latest.get(message_id)
-            out.append(PostMetrics(
-                remote_id=remote_id, read_at=now, views=None,
-                likes=sum(reactions.values()) if reactions is not None else None,
-                reactions=reactions or {},
-            ))
+            out.append(
+                PostMetrics(
+                    remote_id=remote_id,
+                    read_at=now,
+                    views=None,
+                    likes=sum(reactions.values()) if reactions is not None else None,
+                    reactions=reactions or {},
+                )
+            )
         return out
 
     def channel_metrics(self, channel: ChannelAccess) -> ChannelMetrics:
@@ -494,7 +645,9 @@ class TelegramAdapter(Adapter):
         head = token.split(":", 1)[0]
         return int(head) if head.isdigit() else None
 
-    def handle_webhook(self, channel: ChannelAccess, headers: Mapping[str, str], body: bytes) -> WebhookResult:
+    def handle_webhook(
+        self, channel: ChannelAccess, headers: Mapping[str, str], body: bytes
+    ) -> WebhookResult:
         expected = channel.credentials.get("webhook_secret", "")
         if expected:
             given = next((v for k, v in headers.items() if k.lower() == SECRET_HEADER.lower()), "")

@@ -90,16 +90,47 @@ DEFAULT_UPDATES = frozenset(
 SEND_METHODS = frozenset({"sendmessage", "sendphoto", "sendvideo", "sendmediagroup", "sendpoll"})
 
 _AUDIENCE_NAMES = (
-    "Anna", "Boris", "Chen", "Dasha", "Elif", "Farid", "Gleb", "Hana", "Igor", "Jae-won",
-    "Katya", "Lev", "Mina", "Nikita", "Olga", "Pavel", "Rustam", "Sofia", "Timur", "Yulia",
+    "Anna",
+    "Boris",
+    "Chen",
+    "Dasha",
+    "Elif",
+    "Farid",
+    "Gleb",
+    "Hana",
+    "Igor",
+    "Jae-won",
+    "Katya",
+    "Lev",
+    "Mina",
+    "Nikita",
+    "Olga",
+    "Pavel",
+    "Rustam",
+    "Sofia",
+    "Timur",
+    "Yulia",
 )
 _COMMENTS = (
-    "Great post, thanks!", "Интересно, расскажите подробнее?", "Where can I read more?",
-    "👍👍", "Согласен полностью", "좋은 정보 감사합니다", "When is the next one?", "Отличная новость 🔥",
+    "Great post, thanks!",
+    "Интересно, расскажите подробнее?",
+    "Where can I read more?",
+    "👍👍",
+    "Согласен полностью",
+    "좋은 정보 감사합니다",
+    "When is the next one?",
+    "Отличная новость 🔥",
 )
 _ADMIN_FLAGS = (
-    "can_manage_chat", "can_delete_messages", "can_manage_video_chats", "can_restrict_members",
-    "can_promote_members", "can_change_info", "can_invite_users", "can_post_stories", "can_edit_stories",
+    "can_manage_chat",
+    "can_delete_messages",
+    "can_manage_video_chats",
+    "can_restrict_members",
+    "can_promote_members",
+    "can_change_info",
+    "can_invite_users",
+    "can_post_stories",
+    "can_edit_stories",
     "can_delete_stories",
 )
 _REACTIONS = ("👍", "❤", "🔥", "🎉", "👏")
@@ -145,7 +176,8 @@ def error_body(code: int, description: str, parameters: dict[str, Any] | None = 
 def too_many(retry_after: int) -> JSONResponse:
     retry_after = max(1, int(retry_after))
     return JSONResponse(
-        error_body(429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}), status_code=429
+        error_body(429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}),
+        status_code=429,
     )
 
 
@@ -230,7 +262,9 @@ async def read_params(request: Request, body: bytes) -> Params:
             for key, item in form.multi_items():
                 if isinstance(item, UploadFile):
                     data = await item.read()
-                    files[key] = Upload(item.filename or key, item.content_type or "application/octet-stream", data)
+                    files[key] = Upload(
+                        item.filename or key, item.content_type or "application/octet-stream", data
+                    )
                 else:
                     values[key] = item
     return Params(values, files)
@@ -363,45 +397,103 @@ class Emulator:
             uid = 100_000_001 + index
             self.users[uid] = {"id": uid, "is_bot": False, "first_name": name, "language_code": "en"}
         channel_rights = {
-            "can_manage_chat": True, "can_delete_messages": True, "can_manage_video_chats": False,
-            "can_restrict_members": True, "can_promote_members": False, "can_change_info": True,
-            "can_invite_users": True, "can_post_stories": False, "can_edit_stories": False,
-            "can_delete_stories": False, "can_post_messages": True, "can_edit_messages": True,
+            "can_manage_chat": True,
+            "can_delete_messages": True,
+            "can_manage_video_chats": False,
+            "can_restrict_members": True,
+            "can_promote_members": False,
+            "can_change_info": True,
+            "can_invite_users": True,
+            "can_post_stories": False,
+            "can_edit_stories": False,
+            "can_delete_stories": False,
+            "can_post_messages": True,
+            "can_edit_messages": True,
         }
         group_rights = {
-            "can_manage_chat": True, "can_delete_messages": True, "can_manage_video_chats": False,
-            "can_restrict_members": True, "can_promote_members": False, "can_change_info": False,
-            "can_invite_users": True, "can_post_stories": False, "can_edit_stories": False,
-            "can_delete_stories": False, "can_pin_messages": True, "can_manage_topics": False,
+            "can_manage_chat": True,
+            "can_delete_messages": True,
+            "can_manage_video_chats": False,
+            "can_restrict_members": True,
+            "can_promote_members": False,
+            "can_change_info": False,
+            "can_invite_users": True,
+            "can_post_stories": False,
+            "can_edit_stories": False,
+            "can_delete_stories": False,
+            "can_pin_messages": True,
+            "can_manage_topics": False,
         }
         rng = random.Random(self.seed)
-        self._add_chat(Chat(
-            DEMO_CHANNEL_ID, "channel", "Rupor Demo", "rupor_demo", "News from the Rupor demo",
-            linked_chat_id=DISCUSSION_GROUP_ID, members=1200 + rng.randint(0, 300), next_message_id=101,
-            bot_status={DEMO_BOT_ID: "administrator", OTHER_BOT_ID: "left"},
-            bot_rights={DEMO_BOT_ID: channel_rights}, created=now,
-        ))
-        self._add_chat(Chat(
-            DISCUSSION_GROUP_ID, "supergroup", "Rupor Demo Chat", "rupor_demo_chat", "Comments on @rupor_demo",
-            linked_chat_id=DEMO_CHANNEL_ID, members=180 + rng.randint(0, 40), next_message_id=501,
-            bot_status={DEMO_BOT_ID: "administrator", OTHER_BOT_ID: "left"},
-            bot_rights={DEMO_BOT_ID: group_rights}, created=now,
-        ))
-        self._add_chat(Chat(
-            OTHER_CHANNEL_ID, "channel", "Someone Else's Channel", "rupor_other", "A channel where the bot only reads",
-            members=5400, next_message_id=2001,
-            bot_status={DEMO_BOT_ID: "member", OTHER_BOT_ID: "left"}, created=now,
-        ))
-        self._add_chat(Chat(
-            UPGRADED_SUPERGROUP_ID, "supergroup", "Rupor Team", None, "Upgraded from a basic group",
-            members=42, next_message_id=31,
-            bot_status={DEMO_BOT_ID: "administrator", OTHER_BOT_ID: "left"},
-            bot_rights={DEMO_BOT_ID: group_rights}, created=now,
-        ))
-        self._add_chat(Chat(
-            OLD_GROUP_ID, "group", "Rupor Team", None, migrated_to=UPGRADED_SUPERGROUP_ID, members=42,
-            bot_status={DEMO_BOT_ID: "member", OTHER_BOT_ID: "left"}, created=now,
-        ))
+        self._add_chat(
+            Chat(
+                DEMO_CHANNEL_ID,
+                "channel",
+                "Rupor Demo",
+                "rupor_demo",
+                "News from the Rupor demo",
+                linked_chat_id=DISCUSSION_GROUP_ID,
+                members=1200 + rng.randint(0, 300),
+                next_message_id=101,
+                bot_status={DEMO_BOT_ID: "administrator", OTHER_BOT_ID: "left"},
+                bot_rights={DEMO_BOT_ID: channel_rights},
+                created=now,
+            )
+        )
+        self._add_chat(
+            Chat(
+                DISCUSSION_GROUP_ID,
+                "supergroup",
+                "Rupor Demo Chat",
+                "rupor_demo_chat",
+                "Comments on @rupor_demo",
+                linked_chat_id=DEMO_CHANNEL_ID,
+                members=180 + rng.randint(0, 40),
+                next_message_id=501,
+                bot_status={DEMO_BOT_ID: "administrator", OTHER_BOT_ID: "left"},
+                bot_rights={DEMO_BOT_ID: group_rights},
+                created=now,
+            )
+        )
+        self._add_chat(
+            Chat(
+                OTHER_CHANNEL_ID,
+                "channel",
+                "Someone Else's Channel",
+                "rupor_other",
+                "A channel where the bot only reads",
+                members=5400,
+                next_message_id=2001,
+                bot_status={DEMO_BOT_ID: "member", OTHER_BOT_ID: "left"},
+                created=now,
+            )
+        )
+        self._add_chat(
+            Chat(
+                UPGRADED_SUPERGROUP_ID,
+                "supergroup",
+                "Rupor Team",
+                None,
+                "Upgraded from a basic group",
+                members=42,
+                next_message_id=31,
+                bot_status={DEMO_BOT_ID: "administrator", OTHER_BOT_ID: "left"},
+                bot_rights={DEMO_BOT_ID: group_rights},
+                created=now,
+            )
+        )
+        self._add_chat(
+            Chat(
+                OLD_GROUP_ID,
+                "group",
+                "Rupor Team",
+                None,
+                migrated_to=UPGRADED_SUPERGROUP_ID,
+                members=42,
+                bot_status={DEMO_BOT_ID: "member", OTHER_BOT_ID: "left"},
+                created=now,
+            )
+        )
         self._joined = 0  # simulated subscribers who joined the demo channel so far
         self._comments_made: set[tuple[int, int, int]] = set()
         self._reported_reactions: dict[tuple[int, int], tuple[float, dict[str, int]]] = {}
@@ -438,7 +530,9 @@ class Emulator:
             raise ApiError(401, "Unauthorized")
         return bot
 
-    def resolve(self, raw: str, bot: BotState, *, write: bool = False, missing: str = "chat_id is empty") -> Chat:
+    def resolve(
+        self, raw: str, bot: BotState, *, write: bool = False, missing: str = "chat_id is empty"
+    ) -> Chat:
         raw = raw.strip()
         if not raw:
             raise _bad(missing)
@@ -457,23 +551,35 @@ class Emulator:
         if chat.type == "group" and chat.migrated_to is not None and write:
             raise _bad("group chat was upgraded to a supergroup chat", migrate_to_chat_id=chat.migrated_to)
         if status == "kicked":
-            kind = "channel" if chat.type == "channel" else ("supergroup" if chat.type == "supergroup" else "group")
+            kind = (
+                "channel"
+                if chat.type == "channel"
+                else ("supergroup" if chat.type == "supergroup" else "group")
+            )
             raise ApiError(403, f"Forbidden: bot was kicked from the {kind} chat")
         if status == "left" and (write or not chat.username):
-            kind = "channel" if chat.type == "channel" else ("supergroup" if chat.type == "supergroup" else "group")
+            kind = (
+                "channel"
+                if chat.type == "channel"
+                else ("supergroup" if chat.type == "supergroup" else "group")
+            )
             if not chat.username and not write:
                 raise _bad("chat not found")
             raise ApiError(403, f"Forbidden: bot is not a member of the {kind} chat")
         return chat
 
     def can(self, chat: Chat, bot: BotState, right: str) -> bool:
-        return chat.bot_status.get(bot.id) == "administrator" and chat.bot_rights.get(bot.id, {}).get(right, False)
+        return chat.bot_status.get(bot.id) == "administrator" and chat.bot_rights.get(bot.id, {}).get(
+            right, False
+        )
 
     def check_can_send(self, chat: Chat, bot: BotState) -> None:
         if chat.type == "channel" and not self.can(chat, bot, "can_post_messages"):
             raise _bad("need administrator rights in the channel chat")
 
-    def text_and_entities(self, text: str, parse_mode: str, entities: Any, *, limit: int, caption: bool) -> tuple[str, list[dict[str, Any]]]:
+    def text_and_entities(
+        self, text: str, parse_mode: str, entities: Any, *, limit: int, caption: bool
+    ) -> tuple[str, list[dict[str, Any]]]:
         mode = parse_mode.strip().lower()
         if mode and mode != "none" and text:
             if mode == "html":
@@ -506,7 +612,9 @@ class Emulator:
         now = self.now()
         waits: list[float] = []
         global_rate = 1000 if paid else self.global_per_second
-        checks: list[tuple[Any, float, float]] = [(("global", bot.id), float(global_rate), float(global_rate))]
+        checks: list[tuple[Any, float, float]] = [
+            (("global", bot.id), float(global_rate), float(global_rate))
+        ]
         if not paid:
             checks.append((("chat", bot.id, chat.id), float(self.chat_burst), 1.0))
         for key, capacity, rate in checks:
@@ -532,7 +640,9 @@ class Emulator:
     def new_file_id(self, kind: str, data: bytes, extension: str) -> tuple[str, str]:
         number = next(self._file_ids)
         digest = hashlib.sha256(f"{self.seed}:{kind}:{number}".encode()).digest()
-        file_id = {"photo": "AgACAgIAAxkBAA", "video": "BAACAgIAAxkBAA"}.get(kind, "BQACAgIAAxkBAA") + base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
+        file_id = {"photo": "AgACAgIAAxkBAA", "video": "BAACAgIAAxkBAA"}.get(
+            kind, "BQACAgIAAxkBAA"
+        ) + base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
         unique = "AQAD" + base64.urlsafe_b64encode(digest[24:32]).decode().rstrip("=")
         path = f"{kind}s/file_{number}.{extension}"
         self.files[file_id] = (path, data, unique)
@@ -540,7 +650,9 @@ class Emulator:
 
     # -- messages ------------------------------------------------------------------------------
 
-    def store(self, chat: Chat, payload: dict[str, Any], *, bot: BotState | None, date: float | None = None) -> Stored:
+    def store(
+        self, chat: Chat, payload: dict[str, Any], *, bot: BotState | None, date: float | None = None
+    ) -> Stored:
         message_id = chat.next_message_id
         chat.next_message_id += 1
         when = self.now() if date is None else date
@@ -566,7 +678,9 @@ class Emulator:
                 continue
             bot.updates.append({"update_id": next(self._update_ids), kind: payload, "_at": self.now()})
 
-    def post_to_chat(self, bot: BotState, chat: Chat, payload: dict[str, Any], reply_to: Stored | None = None) -> Stored:
+    def post_to_chat(
+        self, bot: BotState, chat: Chat, payload: dict[str, Any], reply_to: Stored | None = None
+    ) -> Stored:
         extra: dict[str, Any] = {}
         if reply_to is not None:
             thread = reply_to.payload.get("message_thread_id")
@@ -585,12 +699,26 @@ class Emulator:
 
     def forward_to_discussion(self, channel: Chat, post: Stored) -> None:
         group = self.chats[channel.linked_chat_id or 0]
-        content = {k: v for k, v in post.payload.items() if k not in ("message_id", "chat", "date", "sender_chat")}
-        origin = {"type": "channel", "chat": channel.short(), "message_id": post.message_id, "date": int(post.date)}
-        forward = self.store(group, {
-            "sender_chat": channel.short(), "is_automatic_forward": True, "forward_origin": origin,
-            **content,
-        }, bot=None, date=post.date)
+        content = {
+            k: v for k, v in post.payload.items() if k not in ("message_id", "chat", "date", "sender_chat")
+        }
+        origin = {
+            "type": "channel",
+            "chat": channel.short(),
+            "message_id": post.message_id,
+            "date": int(post.date),
+        }
+        forward = self.store(
+            group,
+            {
+                "sender_chat": channel.short(),
+                "is_automatic_forward": True,
+                "forward_origin": origin,
+                **content,
+            },
+            bot=None,
+            date=post.date,
+        )
         forward.forward_of = (channel.id, post.message_id)
         post.forward_id = forward.message_id
         self.enqueue("message", forward.payload)
@@ -603,12 +731,19 @@ class Emulator:
         group = self.chats[channel.linked_chat_id or 0]
         forward = self.messages[(group.id, post.forward_id)]
         user = self.users[user_id]
-        stored = self.store(group, {
-            "from": user, "message_thread_id": forward.message_id,
-            "reply_to_message": {k: v for k, v in forward.payload.items() if k != "reply_to_message"},
-            "text": text,
-        }, bot=None)
-        self.record("comment_created", chat_id=group.id, message_id=stored.message_id, post_message_id=post.message_id)
+        stored = self.store(
+            group,
+            {
+                "from": user,
+                "message_thread_id": forward.message_id,
+                "reply_to_message": {k: v for k, v in forward.payload.items() if k != "reply_to_message"},
+                "text": text,
+            },
+            bot=None,
+        )
+        self.record(
+            "comment_created", chat_id=group.id, message_id=stored.message_id, post_message_id=post.message_id
+        )
         self.enqueue("message", stored.payload)
         return stored
 
@@ -629,11 +764,16 @@ class Emulator:
             uid = 200_000_000 + self._joined
             user = {"id": uid, "is_bot": False, "first_name": f"Reader {self._joined}"}
             self.users[uid] = user
-            self.enqueue("chat_member", {
-                "chat": channel.short(), "from": user, "date": int(now),
-                "old_chat_member": {"status": "left", "user": user},
-                "new_chat_member": {"status": "member", "user": user},
-            })
+            self.enqueue(
+                "chat_member",
+                {
+                    "chat": channel.short(),
+                    "from": user,
+                    "date": int(now),
+                    "old_chat_member": {"status": "left", "user": user},
+                    "new_chat_member": {"status": "member", "user": user},
+                },
+            )
             self.record("member_joined", chat_id=channel.id, user_id=uid)
         self._joined = max(self._joined, due)
         if now - self._last_simulated < 0.5:
@@ -646,8 +786,14 @@ class Emulator:
             plan = self._plans.get((chat_id, message_id))
             if plan is None:
                 rng = random.Random(f"{self.seed}:{chat_id}:{message_id}")
-                comments = [(rng.uniform(300, 7200), 100_000_001 + rng.randrange(len(_AUDIENCE_NAMES)), rng.choice(_COMMENTS))
-                            for _ in range(rng.randint(0, 3))]
+                comments = [
+                    (
+                        rng.uniform(300, 7200),
+                        100_000_001 + rng.randrange(len(_AUDIENCE_NAMES)),
+                        rng.choice(_COMMENTS),
+                    )
+                    for _ in range(rng.randint(0, 3))
+                ]
                 plan = self._plans[(chat_id, message_id)] = (comments, rng.uniform(5, 60))
             elapsed = max(0.0, now - post.date)
             if elapsed > 30 * 24 * 3600:
@@ -661,10 +807,20 @@ class Emulator:
             last_at, last = self._reported_reactions.get((chat_id, message_id), (post.date, {}))
             if counts != last and now - last_at >= 60:
                 self._reported_reactions[(chat_id, message_id)] = (now, counts)
-                self.enqueue("message_reaction_count", {
-                    "chat": channel.short(), "message_id": message_id, "date": int(now),
-                    "reactions": [{"type": {"type": "emoji", "emoji": e}, "total_count": n} for e, n in counts.items() if n],
-                }, only_admin_of=channel)
+                self.enqueue(
+                    "message_reaction_count",
+                    {
+                        "chat": channel.short(),
+                        "message_id": message_id,
+                        "date": int(now),
+                        "reactions": [
+                            {"type": {"type": "emoji", "emoji": e}, "total_count": n}
+                            for e, n in counts.items()
+                            if n
+                        ],
+                    },
+                    only_admin_of=channel,
+                )
 
     @staticmethod
     def reactions(scale: float, elapsed: float) -> dict[str, int]:
@@ -681,11 +837,25 @@ class Emulator:
         with self.lock:
             return {
                 "now": int(self.now()),
-                "chats": {str(c.id): {**c.short(), "members": c.members, "linked_chat_id": c.linked_chat_id,
-                                      "pinned": c.pinned} for c in self.chats.values()},
-                "messages": [{"chat_id": m.chat_id, "message_id": m.message_id, "deleted": m.deleted,
-                              "text": m.payload.get("text") or m.payload.get("caption"),
-                              "automatic_forward": m.forward_of is not None} for m in self.messages.values()],
+                "chats": {
+                    str(c.id): {
+                        **c.short(),
+                        "members": c.members,
+                        "linked_chat_id": c.linked_chat_id,
+                        "pinned": c.pinned,
+                    }
+                    for c in self.chats.values()
+                },
+                "messages": [
+                    {
+                        "chat_id": m.chat_id,
+                        "message_id": m.message_id,
+                        "deleted": m.deleted,
+                        "text": m.payload.get("text") or m.payload.get("caption"),
+                        "automatic_forward": m.forward_of is not None,
+                    }
+                    for m in self.messages.values()
+                ],
                 "pending_updates": {str(b.id): len(b.updates) for b in self.bots.values()},
                 "webhooks": {str(b.id): b.webhook_url for b in self.bots.values() if b.webhook_url},
             }
@@ -721,14 +891,24 @@ def _reply_target(emu: Emulator, params: Params, chat: Chat) -> Stored | None:
 
 
 def m_getme(emu: Emulator, bot: BotState, params: Params) -> Any:
-    return {**bot.user(), "can_join_groups": True, "can_read_all_group_messages": False,
-            "supports_inline_queries": False, "can_connect_to_business": False, "has_main_web_app": False}
+    return {
+        **bot.user(),
+        "can_join_groups": True,
+        "can_read_all_group_messages": False,
+        "supports_inline_queries": False,
+        "can_connect_to_business": False,
+        "has_main_web_app": False,
+    }
 
 
 def m_sendmessage(emu: Emulator, bot: BotState, params: Params) -> Any:
     text, entities = emu.text_and_entities(
-        params.text("text"), params.text("parse_mode"), params.json("entities", "can't parse entities JSON object"),
-        limit=TEXT_MAX, caption=False)
+        params.text("text"),
+        params.text("parse_mode"),
+        params.json("entities", "can't parse entities JSON object"),
+        limit=TEXT_MAX,
+        caption=False,
+    )
     chat = emu.resolve(params.text("chat_id"), bot, write=True)
     emu.check_can_send(chat, bot)
     reply_to = _reply_target(emu, params, chat)
@@ -747,8 +927,12 @@ def _caption(emu: Emulator, params: Params, prefix: str = "") -> dict[str, Any]:
     if not caption:
         return {}
     plain, entities = emu.text_and_entities(
-        caption, params.text("parse_mode"), params.json("caption_entities", "can't parse entities JSON object"),
-        limit=CAPTION_MAX, caption=True)
+        caption,
+        params.text("parse_mode"),
+        params.json("caption_entities", "can't parse entities JSON object"),
+        limit=CAPTION_MAX,
+        caption=True,
+    )
     out: dict[str, Any] = {"caption": plain} if plain else {}
     if entities:
         out["caption_entities"] = entities
@@ -769,8 +953,15 @@ def _photo_sizes(emu: Emulator, data: bytes, extension: str) -> list[dict[str, A
         scale = min(1.0, box / max(width, height))
         w, h = max(1, round(width * scale)), max(1, round(height * scale))
         file_id, unique = emu.new_file_id("photo", data, extension)
-        sizes.append({"file_id": file_id, "file_unique_id": unique, "file_size": len(data) if scale == 1 else len(data) // 2,
-                      "width": w, "height": h})
+        sizes.append(
+            {
+                "file_id": file_id,
+                "file_unique_id": unique,
+                "file_size": len(data) if scale == 1 else len(data) // 2,
+                "width": w,
+                "height": h,
+            }
+        )
         if scale == 1.0:
             break
     return sizes
@@ -779,7 +970,7 @@ def _photo_sizes(emu: Emulator, data: bytes, extension: str) -> list[dict[str, A
 def _input_file(emu: Emulator, params: Params, value: str, field_name: str) -> Upload | str | None:
     """An upload (``attach://`` or the field itself), a known file_id / URL, or ``None``."""
     if value.startswith("attach://"):
-        return params.files.get(value[len("attach://"):])
+        return params.files.get(value[len("attach://") :])
     if value:
         return value
     return params.files.get(field_name)
@@ -792,7 +983,15 @@ def _photo(emu: Emulator, source: Upload | str) -> list[dict[str, Any]]:
     if source in emu.files:
         _path, data, unique = emu.files[source]
         size = image_size(data) or (1280, 720)
-        return [{"file_id": source, "file_unique_id": unique, "width": size[0], "height": size[1], "file_size": len(data)}]
+        return [
+            {
+                "file_id": source,
+                "file_unique_id": unique,
+                "width": size[0],
+                "height": size[1],
+                "file_size": len(data),
+            }
+        ]
     if source.startswith(("http://", "https://")):
         file_id, unique = emu.new_file_id("photo", b"", "jpg")
         return [{"file_id": file_id, "file_unique_id": unique, "width": 1280, "height": 720}]
@@ -804,11 +1003,20 @@ def _video(emu: Emulator, source: Upload | str, params: dict[str, Any]) -> dict[
         if len(source.data) > UPLOAD_MAX_BYTES:
             raise ApiError(413, "Request Entity Too Large")
         file_id, unique = emu.new_file_id("video", source.data, "mp4")
-        return {"file_id": file_id, "file_unique_id": unique, "width": int(params.get("width") or 0),
-                "height": int(params.get("height") or 0), "duration": int(params.get("duration") or 0),
-                "file_name": source.filename, "mime_type": source.content_type, "file_size": len(source.data)}
+        return {
+            "file_id": file_id,
+            "file_unique_id": unique,
+            "width": int(params.get("width") or 0),
+            "height": int(params.get("height") or 0),
+            "duration": int(params.get("duration") or 0),
+            "file_name": source.filename,
+            "mime_type": source.content_type,
+            "file_size": len(source.data),
+        }
     if source in emu.files or source.startswith(("http://", "https://")):
-        file_id, unique = (source, emu.files[source][2]) if source in emu.files else emu.new_file_id("video", b"", "mp4")
+        file_id, unique = (
+            (source, emu.files[source][2]) if source in emu.files else emu.new_file_id("video", b"", "mp4")
+        )
         return {"file_id": file_id, "file_unique_id": unique, "width": 0, "height": 0, "duration": 0}
     raise _bad("wrong file identifier/HTTP URL specified")
 
@@ -858,8 +1066,12 @@ def m_sendmediagroup(emu: Emulator, bot: BotState, params: Params) -> Any:
         caption: dict[str, Any] = {}
         if item.get("caption"):
             plain, entities = emu.text_and_entities(
-                str(item["caption"]), str(item.get("parse_mode", "")), item.get("caption_entities"),
-                limit=CAPTION_MAX, caption=True)
+                str(item["caption"]),
+                str(item.get("parse_mode", "")),
+                item.get("caption_entities"),
+                limit=CAPTION_MAX,
+                caption=True,
+            )
             caption = {"caption": plain, **({"caption_entities": entities} if entities else {})}
         prepared.append((kind, source, item, caption))
     kinds = {kind for kind, *_ in prepared}
@@ -881,13 +1093,28 @@ def m_sendmediagroup(emu: Emulator, bot: BotState, params: Params) -> Any:
         else:
             if isinstance(source, Upload):
                 file_id, unique = emu.new_file_id(kind, source.data, "bin")
-                contents.append({kind: {"file_id": file_id, "file_unique_id": unique, "file_name": source.filename,
-                                        "mime_type": source.content_type, "file_size": len(source.data)}, **caption})
+                contents.append(
+                    {
+                        kind: {
+                            "file_id": file_id,
+                            "file_unique_id": unique,
+                            "file_name": source.filename,
+                            "mime_type": source.content_type,
+                            "file_size": len(source.data),
+                        },
+                        **caption,
+                    }
+                )
             else:
-                contents.append({kind: {"file_id": source, "file_unique_id": "AQAD" + source[-8:]}, **caption})
+                contents.append(
+                    {kind: {"file_id": source, "file_unique_id": "AQAD" + source[-8:]}, **caption}
+                )
     emu.take_rate(bot, chat, len(contents), paid=params.flag("allow_paid_broadcast"))
     group_id = str(next(emu._media_group_ids))
-    return [emu.post_to_chat(bot, chat, {"media_group_id": group_id, **content}, reply_to).payload for content in contents]
+    return [
+        emu.post_to_chat(bot, chat, {"media_group_id": group_id, **content}, reply_to).payload
+        for content in contents
+    ]
 
 
 def m_sendpoll(emu: Emulator, bot: BotState, params: Params) -> Any:
@@ -932,11 +1159,17 @@ def m_sendpoll(emu: Emulator, bot: BotState, params: Params) -> Any:
     reply_to = _reply_target(emu, params, chat)
     emu.take_rate(bot, chat, paid=params.flag("allow_paid_broadcast"))
     poll: dict[str, Any] = {
-        "id": str(next(emu._poll_ids)), "question": question,
+        "id": str(next(emu._poll_ids)),
+        "question": question,
         "options": [{"persistent_id": str(i), "text": t, "voter_count": 0} for i, t in enumerate(texts)],
-        "total_voter_count": 0, "is_closed": params.flag("is_closed"), "is_anonymous": is_anonymous,
-        "type": poll_type, "allows_multiple_answers": params.flag("allows_multiple_answers"),
-        "allows_revoting": params.flag("allows_revoting") if params.has("allows_revoting") else poll_type != "quiz",
+        "total_voter_count": 0,
+        "is_closed": params.flag("is_closed"),
+        "is_anonymous": is_anonymous,
+        "type": poll_type,
+        "allows_multiple_answers": params.flag("allows_multiple_answers"),
+        "allows_revoting": params.flag("allows_revoting")
+        if params.has("allows_revoting")
+        else poll_type != "quiz",
         "members_only": params.flag("members_only"),
     }
     if open_period:
@@ -953,7 +1186,11 @@ def _editable(emu: Emulator, bot: BotState, params: Params) -> tuple[Chat, Store
     stored = _message_for(emu, chat, params.integer("message_id"), "message to edit")
     if stored.by_bot != bot.id:
         raise _bad("message can't be edited")
-    if chat.type == "channel" and not emu.can(chat, bot, "can_edit_messages") and not emu.can(chat, bot, "can_post_messages"):
+    if (
+        chat.type == "channel"
+        and not emu.can(chat, bot, "can_edit_messages")
+        and not emu.can(chat, bot, "can_post_messages")
+    ):
         raise _bad("need administrator rights in the channel chat")
     return chat, stored
 
@@ -973,14 +1210,20 @@ def _edited(emu: Emulator, chat: Chat, stored: Stored) -> Any:
 
 def m_editmessagetext(emu: Emulator, bot: BotState, params: Params) -> Any:
     text, entities = emu.text_and_entities(
-        params.text("text"), params.text("parse_mode"), params.json("entities", "can't parse entities JSON object"),
-        limit=TEXT_MAX, caption=False)
+        params.text("text"),
+        params.text("parse_mode"),
+        params.json("entities", "can't parse entities JSON object"),
+        limit=TEXT_MAX,
+        caption=False,
+    )
     chat, stored = _editable(emu, bot, params)
     if "text" not in stored.payload:
         raise _bad("there is no text in the message to edit")
     if stored.payload.get("text") == text and stored.payload.get("entities", []) == entities:
-        raise _bad("message is not modified: specified new message content and reply markup are exactly the same "
-                   "as a current content and reply markup of the message")
+        raise _bad(
+            "message is not modified: specified new message content and reply markup are exactly the same "
+            "as a current content and reply markup of the message"
+        )
     stored.payload["text"] = text
     stored.payload.pop("entities", None)
     if entities:
@@ -993,9 +1236,13 @@ def m_editmessagecaption(emu: Emulator, bot: BotState, params: Params) -> Any:
     chat, stored = _editable(emu, bot, params)
     if not any(k in stored.payload for k in ("photo", "video", "document", "audio", "animation")):
         raise _bad("there is no caption in the message to edit")
-    if stored.payload.get("caption") == caption.get("caption") and stored.payload.get("caption_entities") == caption.get("caption_entities"):
-        raise _bad("message is not modified: specified new message content and reply markup are exactly the same "
-                   "as a current content and reply markup of the message")
+    if stored.payload.get("caption") == caption.get("caption") and stored.payload.get(
+        "caption_entities"
+    ) == caption.get("caption_entities"):
+        raise _bad(
+            "message is not modified: specified new message content and reply markup are exactly the same "
+            "as a current content and reply markup of the message"
+        )
     stored.payload.pop("caption", None)
     stored.payload.pop("caption_entities", None)
     stored.payload.update(caption)
@@ -1012,7 +1259,8 @@ def m_deletemessage(emu: Emulator, bot: BotState, params: Params) -> Any:
     stored = _message_for(emu, chat, message_id, "message to delete")
     own = stored.by_bot == bot.id
     allowed = emu.can(chat, bot, "can_delete_messages") or (
-        own and (chat.type != "channel" or emu.can(chat, bot, "can_post_messages")))
+        own and (chat.type != "channel" or emu.can(chat, bot, "can_post_messages"))
+    )
     if not allowed or emu.now() - stored.date > DELETE_WINDOW_S:
         raise _bad("message can't be deleted")
     stored.deleted = True
@@ -1045,9 +1293,16 @@ def m_unpinchatmessage(emu: Emulator, bot: BotState, params: Params) -> Any:
 def m_getchat(emu: Emulator, bot: BotState, params: Params) -> Any:
     chat = emu.resolve(params.text("chat_id"), bot)
     info: dict[str, Any] = {
-        **chat.short(), "accent_color_id": abs(chat.id) % 7, "max_reaction_count": 11,
-        "accepted_gift_types": {"unlimited_gifts": False, "limited_gifts": False, "unique_gifts": False,
-                                "premium_subscription": False, "gifts_from_channels": False},
+        **chat.short(),
+        "accent_color_id": abs(chat.id) % 7,
+        "max_reaction_count": 11,
+        "accepted_gift_types": {
+            "unlimited_gifts": False,
+            "limited_gifts": False,
+            "unique_gifts": False,
+            "premium_subscription": False,
+            "gifts_from_channels": False,
+        },
     }
     if chat.username:
         info["active_usernames"] = [chat.username]
@@ -1058,7 +1313,11 @@ def m_getchat(emu: Emulator, bot: BotState, params: Params) -> Any:
     if chat.pinned is not None and (chat.id, chat.pinned) in emu.messages:
         info["pinned_message"] = emu.messages[(chat.id, chat.pinned)].payload
     if chat.type in ("group", "supergroup"):
-        info["permissions"] = {"can_send_messages": True, "can_send_polls": True, "can_add_web_page_previews": True}
+        info["permissions"] = {
+            "can_send_messages": True,
+            "can_send_polls": True,
+            "can_add_web_page_previews": True,
+        }
     return info
 
 
@@ -1077,8 +1336,14 @@ def m_getchatmember(emu: Emulator, bot: BotState, params: Params) -> Any:
             status = chat.bot_status.get(other.id, "left")
             if status == "administrator":
                 rights = chat.bot_rights.get(other.id, {})
-                return {"status": "administrator", "user": other.user(), "can_be_edited": False, "is_anonymous": False,
-                        **dict.fromkeys(_ADMIN_FLAGS, False), **rights}
+                return {
+                    "status": "administrator",
+                    "user": other.user(),
+                    "can_be_edited": False,
+                    "is_anonymous": False,
+                    **dict.fromkeys(_ADMIN_FLAGS, False),
+                    **rights,
+                }
             if status == "kicked":
                 return {"status": "kicked", "user": other.user(), "until_date": 0}
             return {"status": status, "user": other.user()}
@@ -1090,7 +1355,10 @@ def m_getchatmember(emu: Emulator, bot: BotState, params: Params) -> Any:
 
 def m_getupdates_sync(emu: Emulator, bot: BotState, params: Params) -> list[dict[str, Any]]:
     if bot.webhook_url:
-        raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first")
+        raise ApiError(
+            409,
+            "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+        )
     if params.has("allowed_updates"):
         allowed = params.json("allowed_updates", "can't parse allowed_updates JSON object")
         if isinstance(allowed, list):
@@ -1149,8 +1417,11 @@ def m_deletewebhook(emu: Emulator, bot: BotState, params: Params) -> Any:
 
 
 def m_getwebhookinfo(emu: Emulator, bot: BotState, params: Params) -> Any:
-    info: dict[str, Any] = {"url": bot.webhook_url, "has_custom_certificate": False,
-                            "pending_update_count": len(bot.updates)}
+    info: dict[str, Any] = {
+        "url": bot.webhook_url,
+        "has_custom_certificate": False,
+        "pending_update_count": len(bot.updates),
+    }
     if bot.webhook_url:
         info["max_connections"] = bot.webhook_max_connections
         if bot.allowed != DEFAULT_UPDATES:
@@ -1181,19 +1452,36 @@ def m_banchatmember(emu: Emulator, bot: BotState, params: Params) -> Any:
 
 
 HANDLERS = {
-    "getme": m_getme, "sendmessage": m_sendmessage, "sendphoto": m_sendphoto, "sendvideo": m_sendvideo,
-    "sendmediagroup": m_sendmediagroup, "sendpoll": m_sendpoll, "editmessagetext": m_editmessagetext,
-    "editmessagecaption": m_editmessagecaption, "deletemessage": m_deletemessage,
-    "pinchatmessage": m_pinchatmessage, "unpinchatmessage": m_unpinchatmessage, "getchat": m_getchat,
-    "getchatmembercount": m_getchatmembercount, "getchatmember": m_getchatmember,
-    "getupdates": m_getupdates_sync, "setwebhook": m_setwebhook, "deletewebhook": m_deletewebhook,
-    "getwebhookinfo": m_getwebhookinfo, "getfile": m_getfile, "banchatmember": m_banchatmember,
+    "getme": m_getme,
+    "sendmessage": m_sendmessage,
+    "sendphoto": m_sendphoto,
+    "sendvideo": m_sendvideo,
+    "sendmediagroup": m_sendmediagroup,
+    "sendpoll": m_sendpoll,
+    "editmessagetext": m_editmessagetext,
+    "editmessagecaption": m_editmessagecaption,
+    "deletemessage": m_deletemessage,
+    "pinchatmessage": m_pinchatmessage,
+    "unpinchatmessage": m_unpinchatmessage,
+    "getchat": m_getchat,
+    "getchatmembercount": m_getchatmembercount,
+    "getchatmember": m_getchatmember,
+    "getupdates": m_getupdates_sync,
+    "setwebhook": m_setwebhook,
+    "deletewebhook": m_deletewebhook,
+    "getwebhookinfo": m_getwebhookinfo,
+    "getfile": m_getfile,
+    "banchatmember": m_banchatmember,
 }
 
 
 def check_required(method: str, params: Params) -> None:
     """The spec's required parameters, checked the way the server reports them (chat last)."""
-    fields = [f for f in METHODS[method].get("fields", []) if f["required"] and (method, f["name"]) not in _NOT_ENFORCED]
+    fields = [
+        f
+        for f in METHODS[method].get("fields", [])
+        if f["required"] and (method, f["name"]) not in _NOT_ENFORCED
+    ]
     fields.sort(key=lambda f: f["name"] == "chat_id")
     for spec_field in fields:
         name = spec_field["name"]
@@ -1227,7 +1515,9 @@ def _deliver_loop(emu: Emulator, bot: BotState) -> None:
         error: str | None = None
         try:
             with http.client(timeout=5.0) as client:
-                response = client.post(url, content=json.dumps(update, ensure_ascii=False).encode(), headers=headers)
+                response = client.post(
+                    url, content=json.dumps(update, ensure_ascii=False).encode(), headers=headers
+                )
             if not 200 <= response.status_code < 300:
                 error = f"Wrong response from the webhook: {response.status_code} {response.reason_phrase}"
         except Exception as exc:  # any failure to deliver is recorded and retried, like the real server
@@ -1248,7 +1538,9 @@ def _deliver_loop(emu: Emulator, bot: BotState) -> None:
 def _ensure_delivery(emu: Emulator, bot: BotState) -> None:
     if bot.webhook_url and emu._webhook_threads.get(bot.id) is not bot:
         emu._webhook_threads[bot.id] = bot
-        threading.Thread(target=_deliver_loop, args=(emu, bot), daemon=True, name=f"tg-webhook-{bot.id}").start()
+        threading.Thread(
+            target=_deliver_loop, args=(emu, bot), daemon=True, name=f"tg-webhook-{bot.id}"
+        ).start()
 
 
 # -- the ASGI app -------------------------------------------------------------------------------
@@ -1337,7 +1629,9 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Starl
         with emu.lock:
             post = emu.messages.get((int(spec.get("chat_id", DEMO_CHANNEL_ID)), int(spec["message_id"])))
             if post is None or post.deleted or post.forward_id is None:
-                return JSONResponse({"error": "no such channel post with a discussion thread"}, status_code=404)
+                return JSONResponse(
+                    {"error": "no such channel post with a discussion thread"}, status_code=404
+                )
             user_id = int(spec.get("user_id", 100_000_001))
             if user_id not in emu.users:
                 return JSONResponse({"error": "unknown user"}, status_code=400)
@@ -1377,7 +1671,9 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Starl
             if "internal" in request.path_params:
                 chat = emu.chats.get(int(f"-100{request.path_params['internal']}"))
             else:
-                chat = next((c for c in emu.chats.values() if c.username and c.username.lower() == name.lower()), None)
+                chat = next(
+                    (c for c in emu.chats.values() if c.username and c.username.lower() == name.lower()), None
+                )
             stored = emu.messages.get((chat.id, message_id)) if chat is not None else None
             if chat is None or stored is None or stored.deleted:
                 return PlainTextResponse("Not found", status_code=404)
@@ -1386,8 +1682,10 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Starl
             edited = "edit_date" in stored.payload
         body = html.escape(text).replace("\n", "<br>")
         note = "<p><small>edited</small></p>" if edited else ""
-        return HTMLResponse(f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>"
-                            f"<h1>Telegram (emulator): {html.escape(title)}</h1><article>{body}</article>{note}")
+        return HTMLResponse(
+            f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<h1>Telegram (emulator): {html.escape(title)}</h1><article>{body}</article>{note}"
+        )
 
     routes = [
         *control_routes(injector, emu.clock, emu.snapshot, ledger, emu.reset),
@@ -1399,9 +1697,14 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Starl
         Route("/{name}/{message_id:int}", post_page, methods=["GET"]),
         Route("/{rest:path}", api, methods=["GET", "POST"]),
     ]
-    app = Starlette(routes=routes, middleware=[
-        Middleware(FaultMiddleware, injector=injector, method_of=method_of, rate_limited=lambda _m: too_many(5)),
-    ])
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(
+                FaultMiddleware, injector=injector, method_of=method_of, rate_limited=lambda _m: too_many(5)
+            ),
+        ],
+    )
     app.state.emulator = emu
     app.state.injector = injector
     app.state.clock = emu.clock

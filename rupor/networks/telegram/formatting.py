@@ -16,12 +16,21 @@ from rupor.networks.text import utf16_length
 
 #: tag -> entity type (``None``: handled specially)
 _TAGS: dict[str, str | None] = {
-    "b": "bold", "strong": "bold",
-    "i": "italic", "em": "italic",
-    "u": "underline", "ins": "underline",
-    "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough",
-    "tg-spoiler": "spoiler", "span": "spoiler",
-    "a": None, "code": "code", "pre": "pre", "blockquote": "blockquote",
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "span": "spoiler",
+    "a": None,
+    "code": "code",
+    "pre": "pre",
+    "blockquote": "blockquote",
     "tg-emoji": "custom_emoji",
 }
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
@@ -132,7 +141,9 @@ def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
             raise EntityParseError(f"Unclosed start tag at byte offset {_byte_offset(text, begin)}")
         tag = text[begin + 1 : i].lower()
         if tag not in _TAGS:
-            raise EntityParseError(f'Unsupported start tag "{tag}" at byte offset {_byte_offset(text, begin)}')
+            raise EntityParseError(
+                f'Unsupported start tag "{tag}" at byte offset {_byte_offset(text, begin)}'
+            )
         attrs: dict[str, str] = {}
         while True:
             while i < n and text[i].isspace():
@@ -185,12 +196,18 @@ def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
                     i += 1
                 value_chars.append(text[token_start:i].lower())
                 if i < n and not text[i].isspace() and text[i] != ">":
-                    raise EntityParseError(f"Unexpected end of name token at byte offset {_byte_offset(text, token_start)}")
+                    raise EntityParseError(
+                        f"Unexpected end of name token at byte offset {_byte_offset(text, token_start)}"
+                    )
             attrs[attr] = "".join(value_chars)
         if tag == "span" and attrs.get("class") != "tg-spoiler":
-            raise EntityParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(text, begin)}')
+            raise EntityParseError(
+                f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(text, begin)}'
+            )
         if tag == "tg-emoji" and not attrs.get("emoji-id", "").isdigit():
-            raise EntityParseError(f'Tag "tg-emoji" must have attribute "emoji-id" at byte offset {_byte_offset(text, begin)}')
+            raise EntityParseError(
+                f'Tag "tg-emoji" must have attribute "emoji-id" at byte offset {_byte_offset(text, begin)}'
+            )
         stack.append(_Open(tag, utf16, _byte_offset(text, begin), attrs))
     if stack:
         raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1].tag}"')
@@ -213,7 +230,7 @@ def _close(opened: _Open, utf16_end: int, entities: list[dict[str, Any]], stack:
     elif tag == "code" and stack and stack[-1].tag == "pre":
         language = opened.attrs.get("class", "")
         if language.startswith("language-"):
-            stack[-1].attrs["language"] = language[len("language-"):]
+            stack[-1].attrs["language"] = language[len("language-") :]
         return  # merged into the enclosing pre
     elif tag == "pre":
         entity["type"] = "pre"
@@ -235,8 +252,14 @@ def plain_length(html: str) -> int:
 
 _MDV2_RESERVED = set("_*[]()~`>#+-=|{}.!")
 _MDV2_NAMES = {
-    "bold": "Bold", "italic": "Italic", "underline": "Underline", "strikethrough": "Strikethrough",
-    "spoiler": "Spoiler", "text_link": "TextUrl", "code": "Code", "pre": "Pre",
+    "bold": "Bold",
+    "italic": "Italic",
+    "underline": "Underline",
+    "strikethrough": "Strikethrough",
+    "spoiler": "Spoiler",
+    "text_link": "TextUrl",
+    "code": "Code",
+    "pre": "Pre",
 }
 
 
@@ -306,8 +329,16 @@ def parse_markdown_v2(text: str) -> tuple[str, list[dict[str, Any]]]:
             elif i < n:
                 i += 1
             continue
-        token, kind = ("__", "underline") if text.startswith("__", i) else ("||", "spoiler") if text.startswith("||", i) else (c, {
-            "*": "bold", "_": "italic", "~": "strikethrough", "`": "code", "[": "text_link"}.get(c, ""))
+        token, kind = (
+            ("__", "underline")
+            if text.startswith("__", i)
+            else ("||", "spoiler")
+            if text.startswith("||", i)
+            else (
+                c,
+                {"*": "bold", "_": "italic", "~": "strikethrough", "`": "code", "[": "text_link"}.get(c, ""),
+            )
+        )
         if c == "]" and top == "text_link":
             i += 1
             if i >= n or text[i] != "(":

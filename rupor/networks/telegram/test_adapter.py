@@ -46,7 +46,11 @@ def em():
 
 
 def publish(em, content: Content, channel=None, progress=None, key: str = "k1"):
-    return A.publish(channel or testing.channel_for(em), PublishRequest(content, key), progress if progress is not None else MemoryProgress())
+    return A.publish(
+        channel or testing.channel_for(em),
+        PublishRequest(content, key),
+        progress if progress is not None else MemoryProgress(),
+    )
 
 
 def faults(em, **spec: Any) -> None:
@@ -103,8 +107,14 @@ def test_verify_and_publish_without_admin_rights_are_rejected_plainly(em):
 
 def test_verify_admin_without_post_right(em):
     with http.client(base_url=em.url, timeout=5) as client:
-        client.post("/_emulator/bot_status", json={"chat_id": emu.DEMO_CHANNEL_ID, "status": "administrator",
-                                                   "rights": {"can_post_messages": False}})
+        client.post(
+            "/_emulator/bot_status",
+            json={
+                "chat_id": emu.DEMO_CHANNEL_ID,
+                "status": "administrator",
+                "rights": {"can_post_messages": False},
+            },
+        )
     with pytest.raises(Rejected) as caught:
         A.verify(testing.channel_for(em))
     assert "may not post" in caught.value.message
@@ -137,8 +147,9 @@ def test_publish_text_is_escaped_html_and_counted(em):
 
 
 def test_publish_html_and_link(em):
-    published = publish(em, Content(text="<b>Big</b> news", link="https://example.com/a?b=1&c=2",
-                                    options={"format": "html"}))
+    published = publish(
+        em, Content(text="<b>Big</b> news", link="https://example.com/a?b=1&c=2", options={"format": "html"})
+    )
     message = testing._emulator(em).messages[(emu.DEMO_CHANNEL_ID, int(published.remote_id))].payload
     assert message["text"] == "Big news\n\nhttps://example.com/a?b=1&c=2"
     assert message["entities"] == [{"offset": 0, "length": 3, "type": "bold"}]
@@ -170,7 +181,9 @@ def test_publish_refuses_invalid_content_before_sending(em):
 
 def test_pin_and_first_comment_in_the_discussion_group(em):
     progress = MemoryProgress()
-    published = publish(em, Content(text="with comment", pin=True, first_comment="First! <3"), progress=progress)
+    published = publish(
+        em, Content(text="with comment", pin=True, first_comment="First! <3"), progress=progress
+    )
     state = testing._emulator(em)
     assert state.chats[emu.DEMO_CHANNEL_ID].pinned == int(published.remote_id)
     group, comment_id = wire.parse_comment_id(progress["first_comment"])
@@ -201,8 +214,15 @@ def test_edit_delete_and_pin(em):
     assert state.messages[(emu.DEMO_CHANNEL_ID, int(published.remote_id))].payload["text"] == "after"
     A.pin(channel, published.remote_id)
     album = publish(em, Content(text="cap", media=(Media("photo", "a.png", "image/png", png()),) * 2))
-    A.edit(channel, album.remote_id, Content(text="new cap", media=(Media("photo", "a.png", "image/png", png()),)))
-    assert state.messages[(emu.DEMO_CHANNEL_ID, int(album.remote_id.split(",")[0]))].payload["caption"] == "new cap"
+    A.edit(
+        channel,
+        album.remote_id,
+        Content(text="new cap", media=(Media("photo", "a.png", "image/png", png()),)),
+    )
+    assert (
+        state.messages[(emu.DEMO_CHANNEL_ID, int(album.remote_id.split(",")[0]))].payload["caption"]
+        == "new cap"
+    )
     A.delete(channel, album.remote_id)
     A.delete(channel, album.remote_id)  # already gone is fine
     assert testing.posts_with(em, "new cap") == 0
@@ -248,7 +268,9 @@ def test_real_flood_control_maps_to_rate_limited():
 
 
 def test_server_error_on_send_is_unknown_but_on_read_is_transient(em):
-    faults(em, queue=[{"kind": "5xx", "method": "sendMessage"}, {"kind": "5xx", "method": "getChatMemberCount"}])
+    faults(
+        em, queue=[{"kind": "5xx", "method": "sendMessage"}, {"kind": "5xx", "method": "getChatMemberCount"}]
+    )
     with pytest.raises(UnknownOutcome):
         publish(em, Content(text="x"))
     with pytest.raises(Transient):
@@ -275,7 +297,11 @@ def test_connect_error_is_transient():
     url = closed.url
     closed._sock.close()
     with http.trusted(url), pytest.raises(Transient):
-        A.publish(testing.channel_for(closed, base_url=url), PublishRequest(Content(text="x"), "k"), MemoryProgress())
+        A.publish(
+            testing.channel_for(closed, base_url=url),
+            PublishRequest(Content(text="x"), "k"),
+            MemoryProgress(),
+        )
 
 
 # -- conversation and updates -------------------------------------------------------------------
@@ -293,7 +319,9 @@ def test_poll_updates_turns_comments_into_events_with_a_cursor(em):
     assert comments[0].comment.post_remote_id == published.remote_id
     assert comments[0].remote_id == comment_id
     assert A.poll_updates(channel, page.cursor).events == ()
-    reply = A.reply_comment(channel, published.remote_id, "Thanks <3", reply_to=comment_id, idempotency_key="r1")
+    reply = A.reply_comment(
+        channel, published.remote_id, "Thanks <3", reply_to=comment_id, idempotency_key="r1"
+    )
     assert reply.parent_remote_id == comment_id
     assert reply.text == "Thanks <3"
     A.delete_comment(channel, published.remote_id, comment_id)
@@ -363,7 +391,9 @@ def test_webhook_delivery_with_secret_and_retries(em):
             assert result.status == 200
             events.extend(result.events)
         assert [e.comment.text for e in events if e.comment] == ["via webhook"]
-        forged = A.handle_webhook(channel, {"X-Telegram-Bot-Api-Secret-Token": "guess"}, receiver.bodies[0][1])
+        forged = A.handle_webhook(
+            channel, {"X-Telegram-Bot-Api-Secret-Token": "guess"}, receiver.bodies[0][1]
+        )
         assert forged.status == 403
         assert forged.events == ()
         info = testing._emulator(em).bots[emu.DEMO_TOKEN]
@@ -384,34 +414,89 @@ def test_docs_shaped_error_envelopes_classify_by_status_and_parameters():
             wire.unwrap(response, "sendMessage")
         return wire.classify(caught.value, create=True)
 
-    limited = failure(429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 17",
-                            "parameters": {"retry_after": 17}})
+    limited = failure(
+        429,
+        {
+            "ok": False,
+            "error_code": 429,
+            "description": "Too Many Requests: retry after 17",
+            "parameters": {"retry_after": 17},
+        },
+    )
     assert isinstance(limited, RateLimited)
     assert limited.retry_after == 17
-    migrated = failure(400, {"ok": False, "error_code": 400, "description": "Bad Request: group chat was upgraded to a supergroup chat",
-                             "parameters": {"migrate_to_chat_id": -1001234567890}})
+    migrated = failure(
+        400,
+        {
+            "ok": False,
+            "error_code": 400,
+            "description": "Bad Request: group chat was upgraded to a supergroup chat",
+            "parameters": {"migrate_to_chat_id": -1001234567890},
+        },
+    )
     assert isinstance(migrated, Rejected)
     assert migrated.code == "migrate_to_chat_id"
     assert "-1001234567890" in migrated.excerpt
-    assert isinstance(failure(401, {"ok": False, "error_code": 401, "description": "Unauthorized"}), AuthExpired)
-    assert isinstance(failure(403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was kicked from the channel chat"}), Rejected)
-    assert isinstance(failure(502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}), UnknownOutcome)
-    assert isinstance(failure(409, {"ok": False, "error_code": 409, "description": "Conflict: terminated by other getUpdates request"}), Rejected)
+    assert isinstance(
+        failure(401, {"ok": False, "error_code": 401, "description": "Unauthorized"}), AuthExpired
+    )
+    assert isinstance(
+        failure(
+            403,
+            {
+                "ok": False,
+                "error_code": 403,
+                "description": "Forbidden: bot was kicked from the channel chat",
+            },
+        ),
+        Rejected,
+    )
+    assert isinstance(
+        failure(502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}), UnknownOutcome
+    )
+    assert isinstance(
+        failure(
+            409,
+            {
+                "ok": False,
+                "error_code": 409,
+                "description": "Conflict: terminated by other getUpdates request",
+            },
+        ),
+        Rejected,
+    )
     assert wire.unwrap(httpx.Response(200, json={"ok": True, "result": True}), "deleteMessage") is True
     with pytest.raises(wire.ApiFailure):
         wire.unwrap(httpx.Response(502, text="<html>502 Bad Gateway</html>"), "sendMessage")
 
 
 def test_docs_shaped_updates_become_events():
-    forward = {"message_id": 12, "sender_chat": {"id": -1001, "title": "Ch", "type": "channel"},
-               "chat": {"id": -1002, "title": "Chat", "type": "supergroup"}, "date": 1700000000,
-               "is_automatic_forward": True,
-               "forward_origin": {"type": "channel", "chat": {"id": -1001, "title": "Ch", "type": "channel"},
-                                  "message_id": 77, "date": 1700000000}, "text": "post"}
-    comment = {"update_id": 10, "message": {
-        "message_id": 13, "from": {"id": 5, "is_bot": False, "first_name": "Ann", "username": "ann"},
-        "chat": {"id": -1002, "title": "Chat", "type": "supergroup"}, "date": 1700000100,
-        "message_thread_id": 12, "reply_to_message": forward, "text": "hello"}}
+    forward = {
+        "message_id": 12,
+        "sender_chat": {"id": -1001, "title": "Ch", "type": "channel"},
+        "chat": {"id": -1002, "title": "Chat", "type": "supergroup"},
+        "date": 1700000000,
+        "is_automatic_forward": True,
+        "forward_origin": {
+            "type": "channel",
+            "chat": {"id": -1001, "title": "Ch", "type": "channel"},
+            "message_id": 77,
+            "date": 1700000000,
+        },
+        "text": "post",
+    }
+    comment = {
+        "update_id": 10,
+        "message": {
+            "message_id": 13,
+            "from": {"id": 5, "is_bot": False, "first_name": "Ann", "username": "ann"},
+            "chat": {"id": -1002, "title": "Chat", "type": "supergroup"},
+            "date": 1700000100,
+            "message_thread_id": 12,
+            "reply_to_message": forward,
+            "text": "hello",
+        },
+    }
     events = wire.update_to_events(comment, "-1001")
     assert len(events) == 1
     assert events[0].kind is EventKind.COMMENT_NEW
@@ -419,18 +504,32 @@ def test_docs_shaped_updates_become_events():
     assert events[0].comment.post_remote_id == "77"
     assert events[0].comment.author.name == "Ann"
     assert wire.update_to_events({"update_id": 11, "message": forward}, "-1001") == []
-    reactions = {"update_id": 12, "message_reaction_count": {
-        "chat": {"id": -1001, "title": "Ch", "type": "channel"}, "message_id": 77, "date": 1700000200,
-        "reactions": [{"type": {"type": "emoji", "emoji": "👍"}, "total_count": 5},
-                      {"type": {"type": "paid"}, "total_count": 2}]}}
+    reactions = {
+        "update_id": 12,
+        "message_reaction_count": {
+            "chat": {"id": -1001, "title": "Ch", "type": "channel"},
+            "message_id": 77,
+            "date": 1700000200,
+            "reactions": [
+                {"type": {"type": "emoji", "emoji": "👍"}, "total_count": 5},
+                {"type": {"type": "paid"}, "total_count": 2},
+            ],
+        },
+    }
     event = wire.update_to_events(reactions, "-1001")[0]
     assert event.kind is EventKind.REACTIONS
     assert event.counts == {"👍": 5, "paid": 2}
     assert event.post_remote_id == "77"
-    joined = {"update_id": 13, "chat_member": {
-        "chat": {"id": -1001, "title": "Ch", "type": "channel"}, "from": {"id": 6, "is_bot": False, "first_name": "B"},
-        "date": 1700000300, "old_chat_member": {"status": "left", "user": {"id": 6, "is_bot": False, "first_name": "B"}},
-        "new_chat_member": {"status": "member", "user": {"id": 6, "is_bot": False, "first_name": "B"}}}}
+    joined = {
+        "update_id": 13,
+        "chat_member": {
+            "chat": {"id": -1001, "title": "Ch", "type": "channel"},
+            "from": {"id": 6, "is_bot": False, "first_name": "B"},
+            "date": 1700000300,
+            "old_chat_member": {"status": "left", "user": {"id": 6, "is_bot": False, "first_name": "B"}},
+            "new_chat_member": {"status": "member", "user": {"id": 6, "is_bot": False, "first_name": "B"}},
+        },
+    }
     assert wire.update_to_events(joined, "-1001")[0].kind is EventKind.MEMBER_JOIN
     body = json.dumps(comment).encode()
     channel = ChannelAccess("telegram", "-1001", {"bot_token": "1:x", "webhook_secret": "s"})

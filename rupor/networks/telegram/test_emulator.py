@@ -26,8 +26,12 @@ def png(width: int = 64, height: int = 48) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     raw = b"".join(b"\x00" + b"\x80" * (width * 3) for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture
@@ -50,7 +54,9 @@ def _client(em):
     return _CLIENTS[em.url]
 
 
-def call(em, method: str, via: str = "json", token: str = TOKEN, files: dict[str, Any] | None = None, **params: Any):
+def call(
+    em, method: str, via: str = "json", token: str = TOKEN, files: dict[str, Any] | None = None, **params: Any
+):
     client = _client(em)
     path = f"/bot{token}/{method}"
     if via == "get":
@@ -90,16 +96,26 @@ def conforms(value: Any, type_name: str, path: str = "") -> list[str]:
         if not isinstance(value, list):
             return [f"{path}: expected an array"]
         return [p for i, item in enumerate(value) for p in conforms(item, type_name[9:], f"{path}[{i}]")]
-    primitive: dict[str, Any] = {"Integer": int, "String": str, "Boolean": bool, "Float": (int, float), "True": bool}
+    primitive: dict[str, Any] = {
+        "Integer": int,
+        "String": str,
+        "Boolean": bool,
+        "Float": (int, float),
+        "True": bool,
+    }
     if type_name in primitive:
-        ok_type = isinstance(value, primitive[type_name]) and not (type_name == "Integer" and isinstance(value, bool))
+        ok_type = isinstance(value, primitive[type_name]) and not (
+            type_name == "Integer" and isinstance(value, bool)
+        )
         return [] if ok_type else [f"{path}: expected {type_name}, got {value!r}"]
     spec = TYPES.get(type_name)
     if spec is None:
         return []
     if spec.get("subtypes"):
         attempts = [conforms(value, sub, path) for sub in spec["subtypes"]]
-        return [] if any(not a for a in attempts) else [f"{path}: matches no subtype of {type_name}: {attempts}"]
+        return (
+            [] if any(not a for a in attempts) else [f"{path}: matches no subtype of {type_name}: {attempts}"]
+        )
     if not isinstance(value, dict):
         return [f"{path}: expected an object {type_name}"]
     fields = {f["name"]: f for f in spec.get("fields", [])}
@@ -140,7 +156,11 @@ def test_method_names_are_case_insensitive(em):
 
 
 def test_unknown_token_is_401_and_unknown_method_404(em):
-    assert fail(call(em, "getMe", token="123:nope")) == {"ok": False, "error_code": 401, "description": "Unauthorized"}
+    assert fail(call(em, "getMe", token="123:nope")) == {
+        "ok": False,
+        "error_code": 401,
+        "description": "Unauthorized",
+    }
     assert fail(call(em, "sendTelepathy")) == {"ok": False, "error_code": 404, "description": "Not Found"}
     with http.client(base_url=em.url, timeout=5) as client:
         assert client.get("/nothing-here").status_code == 404
@@ -179,7 +199,11 @@ def _minimal(method: str) -> tuple[dict[str, Any], dict[str, Any]]:
 @pytest.mark.parametrize("method", sorted(emu.HANDLERS))
 def test_every_required_parameter_of_the_spec_is_enforced(em, method):
     spec = emu.METHODS[method]
-    required = [f["name"] for f in spec.get("fields", []) if f["required"] and (method, f["name"]) not in emu._NOT_ENFORCED]
+    required = [
+        f["name"]
+        for f in spec.get("fields", [])
+        if f["required"] and (method, f["name"]) not in emu._NOT_ENFORCED
+    ]
     params, files = _minimal(method)
     for name in required:
         assert name in params or name in files, f"test setup lacks {name} for {method}"
@@ -191,36 +215,56 @@ def test_every_required_parameter_of_the_spec_is_enforced(em, method):
 
 
 def test_required_parameter_messages_match_the_server(em):
-    assert fail(call(em, "sendMessage", chat_id=CHANNEL))["description"] == "Bad Request: message text is empty"
+    assert (
+        fail(call(em, "sendMessage", chat_id=CHANNEL))["description"] == "Bad Request: message text is empty"
+    )
     assert fail(call(em, "sendMessage", text="x"))["description"] == "Bad Request: chat_id is empty"
-    assert fail(call(em, "sendPhoto", chat_id=CHANNEL))["description"] == "Bad Request: there is no photo in the request"
-    assert fail(call(em, "deleteMessage", chat_id=CHANNEL))["description"] == "Bad Request: message identifier is not specified"
+    assert (
+        fail(call(em, "sendPhoto", chat_id=CHANNEL))["description"]
+        == "Bad Request: there is no photo in the request"
+    )
+    assert (
+        fail(call(em, "deleteMessage", chat_id=CHANNEL))["description"]
+        == "Bad Request: message identifier is not specified"
+    )
 
 
 # -- text and entities ------------------------------------------------------------------------
 
 
 def test_html_is_parsed_and_entities_returned(em):
-    message = ok(call(em, "sendMessage", chat_id=CHANNEL, parse_mode="HTML", text="<b>Hi</b> &lt;3 😀 <i>x</i>"))
+    message = ok(
+        call(em, "sendMessage", chat_id=CHANNEL, parse_mode="HTML", text="<b>Hi</b> &lt;3 😀 <i>x</i>")
+    )
     assert message["text"] == "Hi <3 😀 x"
-    assert message["entities"] == [{"offset": 0, "length": 2, "type": "bold"}, {"offset": 9, "length": 1, "type": "italic"}]
+    assert message["entities"] == [
+        {"offset": 0, "length": 2, "type": "bold"},
+        {"offset": 9, "length": 1, "type": "italic"},
+    ]
     assert_conforms(message, "Message")
 
 
 def test_malformed_html_is_refused_with_cant_parse_entities(em):
     body = fail(call(em, "sendMessage", chat_id=CHANNEL, parse_mode="HTML", text="<b>bold</i>"))
-    assert body["description"] == ('Bad Request: can\'t parse entities: Unmatched end tag at byte offset 7, '
-                                   'expected "</b>", found "</i>"')
+    assert body["description"] == (
+        "Bad Request: can't parse entities: Unmatched end tag at byte offset 7, "
+        'expected "</b>", found "</i>"'
+    )
     body = fail(call(em, "sendMessage", chat_id=CHANNEL, parse_mode="HTML", text="<div>x</div>"))
-    assert body["description"] == 'Bad Request: can\'t parse entities: Unsupported start tag "div" at byte offset 0'
+    assert (
+        body["description"]
+        == 'Bad Request: can\'t parse entities: Unsupported start tag "div" at byte offset 0'
+    )
     # Without parse_mode the same text is literal.
     assert ok(call(em, "sendMessage", chat_id=CHANNEL, text="<div>x</div>"))["text"] == "<div>x</div>"
 
 
 def test_markdown_v2_escaping_errors(em):
     body = fail(call(em, "sendMessage", chat_id=CHANNEL, parse_mode="MarkdownV2", text="Price: 1.5"))
-    assert body["description"] == ("Bad Request: can't parse entities: Character '.' is reserved and must be "
-                                   "escaped with the preceding '\\'")
+    assert body["description"] == (
+        "Bad Request: can't parse entities: Character '.' is reserved and must be "
+        "escaped with the preceding '\\'"
+    )
     message = ok(call(em, "sendMessage", chat_id=CHANNEL, parse_mode="MarkdownV2", text="*Price:* 1\\.5"))
     assert message["text"] == "Price: 1.5"
     assert message["entities"] == [{"offset": 0, "length": 6, "type": "bold"}]
@@ -229,8 +273,14 @@ def test_markdown_v2_escaping_errors(em):
 def test_4096_limit_counts_utf16_after_parsing(em):
     ok(call(em, "sendMessage", chat_id=CHANNEL, parse_mode="HTML", text="<b>" + "a" * 4096 + "</b>"))
     ok(call(em, "sendMessage", chat_id=CHANNEL, text="😀" * 2048))
-    assert fail(call(em, "sendMessage", chat_id=CHANNEL, text="😀" * 2048 + "a"))["description"] == "Bad Request: message is too long"
-    assert fail(call(em, "sendMessage", chat_id=CHANNEL, text="a" * 4097))["description"] == "Bad Request: message is too long"
+    assert (
+        fail(call(em, "sendMessage", chat_id=CHANNEL, text="😀" * 2048 + "a"))["description"]
+        == "Bad Request: message is too long"
+    )
+    assert (
+        fail(call(em, "sendMessage", chat_id=CHANNEL, text="a" * 4097))["description"]
+        == "Bad Request: message is too long"
+    )
 
 
 def test_caption_limit_is_1024_and_photo_is_a_real_multipart_upload(em):
@@ -241,7 +291,9 @@ def test_caption_limit_is_1024_and_photo_is_a_real_multipart_upload(em):
     assert message["photo"][-1]["height"] == 600
     body = fail(call(em, "sendPhoto", chat_id=CHANNEL, caption="ж" * 1025, files=files))
     assert body["description"] == "Bad Request: message caption is too long"
-    body = fail(call(em, "sendPhoto", chat_id=CHANNEL, files={"photo": ("p.png", b"not an image", "image/png")}))
+    body = fail(
+        call(em, "sendPhoto", chat_id=CHANNEL, files={"photo": ("p.png", b"not an image", "image/png")})
+    )
     assert body["description"] == "Bad Request: IMAGE_PROCESS_FAILED"
     # The file can be downloaded back through getFile and /file/bot<token>/<path>.
     info = ok(call(em, "getFile", file_id=message["photo"][-1]["file_id"]))
@@ -261,9 +313,15 @@ def test_media_group_with_attach_needs_2_to_10_items(em):
     assert messages[0]["caption"] == "Album"
     for message in messages:
         assert_conforms(message, "Message")
-    assert fail(call(em, "sendMediaGroup", chat_id=CHANNEL, media=media[:1], files=files))["error_code"] == 400
+    assert (
+        fail(call(em, "sendMediaGroup", chat_id=CHANNEL, media=media[:1], files=files))["error_code"] == 400
+    )
     assert fail(call(em, "sendMediaGroup", chat_id=CHANNEL, media=media, files=files))["error_code"] == 400
-    body = fail(call(em, "sendMediaGroup", chat_id=CHANNEL, media=[{"type": "photo", "media": "attach://missing"}] * 2))
+    body = fail(
+        call(
+            em, "sendMediaGroup", chat_id=CHANNEL, media=[{"type": "photo", "media": "attach://missing"}] * 2
+        )
+    )
     assert body["description"] == "Bad Request: can't parse InputMedia: media not found"
 
 
@@ -272,10 +330,23 @@ def test_poll_limits_follow_the_spec(em):
     assert_conforms(poll, "Message")
     assert poll["poll"]["is_anonymous"] is True
     assert [o["text"] for o in poll["poll"]["options"]] == ["Mon", "Fri"]
-    assert fail(call(em, "sendPoll", chat_id=CHANNEL, question="Q" * 301, options=["a", "b"]))["error_code"] == 400
-    assert fail(call(em, "sendPoll", chat_id=CHANNEL, question="Q", options=[str(i) for i in range(13)]))["error_code"] == 400
+    assert (
+        fail(call(em, "sendPoll", chat_id=CHANNEL, question="Q" * 301, options=["a", "b"]))["error_code"]
+        == 400
+    )
+    assert (
+        fail(call(em, "sendPoll", chat_id=CHANNEL, question="Q", options=[str(i) for i in range(13)]))[
+            "error_code"
+        ]
+        == 400
+    )
     assert fail(call(em, "sendPoll", chat_id=CHANNEL, question="Q", options=["a" * 101]))["error_code"] == 400
-    assert fail(call(em, "sendPoll", chat_id=CHANNEL, question="Q", options=["a", "b"], is_anonymous=False))["error_code"] == 400
+    assert (
+        fail(call(em, "sendPoll", chat_id=CHANNEL, question="Q", options=["a", "b"], is_anonymous=False))[
+            "error_code"
+        ]
+        == 400
+    )
 
 
 # -- chats and rights -------------------------------------------------------------------------
@@ -296,12 +367,19 @@ def test_get_chat_member_count_and_member_conform(em):
 
 
 def test_chat_not_found_not_admin_and_migrated_group(em):
-    assert fail(call(em, "sendMessage", chat_id="@no_such_channel", text="x"))["description"] == "Bad Request: chat not found"
+    assert (
+        fail(call(em, "sendMessage", chat_id="@no_such_channel", text="x"))["description"]
+        == "Bad Request: chat not found"
+    )
     body = fail(call(em, "sendMessage", chat_id=emu.OTHER_CHANNEL_ID, text="x"))
     assert body["description"] == "Bad Request: need administrator rights in the channel chat"
     body = fail(call(em, "sendMessage", chat_id=emu.OLD_GROUP_ID, text="x"))
-    assert body == {"ok": False, "error_code": 400, "description": "Bad Request: group chat was upgraded to a supergroup chat",
-                    "parameters": {"migrate_to_chat_id": emu.UPGRADED_SUPERGROUP_ID}}
+    assert body == {
+        "ok": False,
+        "error_code": 400,
+        "description": "Bad Request: group chat was upgraded to a supergroup chat",
+        "parameters": {"migrate_to_chat_id": emu.UPGRADED_SUPERGROUP_ID},
+    }
     ok(call(em, "sendMessage", chat_id=emu.UPGRADED_SUPERGROUP_ID, text="x"))
 
 
@@ -326,15 +404,24 @@ def test_edit_not_modified_delete_window_and_pin(em):
     assert "edit_date" in edited
     body = fail(call(em, "editMessageText", chat_id=CHANNEL, message_id=mid, text="v2"))
     assert body["description"].startswith("Bad Request: message is not modified")
-    assert fail(call(em, "editMessageCaption", chat_id=CHANNEL, message_id=mid, caption="c"))["error_code"] == 400
+    assert (
+        fail(call(em, "editMessageCaption", chat_id=CHANNEL, message_id=mid, caption="c"))["error_code"]
+        == 400
+    )
     assert ok(call(em, "pinChatMessage", chat_id=CHANNEL, message_id=mid)) is True
     assert ok(call(em, "getChat", chat_id=CHANNEL))["pinned_message"]["message_id"] == mid
     old = ok(call(em, "sendMessage", chat_id=CHANNEL, text="old"))["message_id"]
     advance(em, 48 * 3600 - 60)
     assert ok(call(em, "deleteMessage", chat_id=CHANNEL, message_id=mid)) is True
-    assert fail(call(em, "deleteMessage", chat_id=CHANNEL, message_id=mid))["description"] == "Bad Request: message to delete not found"
+    assert (
+        fail(call(em, "deleteMessage", chat_id=CHANNEL, message_id=mid))["description"]
+        == "Bad Request: message to delete not found"
+    )
     advance(em, 120)
-    assert fail(call(em, "deleteMessage", chat_id=CHANNEL, message_id=old))["description"] == "Bad Request: message can't be deleted"
+    assert (
+        fail(call(em, "deleteMessage", chat_id=CHANNEL, message_id=old))["description"]
+        == "Bad Request: message can't be deleted"
+    )
 
 
 # -- flood control ----------------------------------------------------------------------------
@@ -354,7 +441,10 @@ def test_chat_flood_limit_answers_429_with_retry_after(em):
 def test_group_limit_is_20_per_minute():
     running = testing.start(chat_burst=100)
     try:
-        results = [call(running, "sendMessage", chat_id=emu.UPGRADED_SUPERGROUP_ID, text=str(i)).json() for i in range(21)]
+        results = [
+            call(running, "sendMessage", chat_id=emu.UPGRADED_SUPERGROUP_ID, text=str(i)).json()
+            for i in range(21)
+        ]
         assert all(r["ok"] for r in results[:20])
         assert results[20]["error_code"] == 429
         assert results[20]["parameters"]["retry_after"] >= 1
@@ -374,7 +464,12 @@ def test_injected_429_is_the_real_json(em):
     with http.client(base_url=em.url, timeout=5) as client:
         client.post("/_emulator/faults", json={"queue": [{"kind": "429", "method": "sendMessage"}]})
     body = fail(call(em, "sendMessage", chat_id=CHANNEL, text="x"))
-    assert body == {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 5", "parameters": {"retry_after": 5}}
+    assert body == {
+        "ok": False,
+        "error_code": 429,
+        "description": "Too Many Requests: retry after 5",
+        "parameters": {"retry_after": 5},
+    }
 
 
 # -- updates ----------------------------------------------------------------------------------
@@ -386,7 +481,12 @@ def test_channel_posts_are_forwarded_to_the_discussion_group(em):
     forwards = [u["message"] for u in updates if u.get("message", {}).get("is_automatic_forward")]
     assert len(forwards) == 1
     assert forwards[0]["chat"]["id"] == GROUP
-    assert forwards[0]["forward_origin"] == {"type": "channel", "chat": post["chat"], "message_id": post["message_id"], "date": post["date"]}
+    assert forwards[0]["forward_origin"] == {
+        "type": "channel",
+        "chat": post["chat"],
+        "message_id": post["message_id"],
+        "date": post["date"],
+    }
     for update in updates:
         assert_conforms(update, "Update")
 
@@ -413,7 +513,10 @@ def test_get_updates_conflicts_with_a_webhook(em):
     body = fail(call(em, "getUpdates"))
     assert body["error_code"] == 409
     assert body["description"].startswith("Conflict: can't use getUpdates method while webhook is active")
-    assert fail(call(em, "setWebhook", url="https://example.com/h", secret_token="bad token!"))["error_code"] == 400
+    assert (
+        fail(call(em, "setWebhook", url="https://example.com/h", secret_token="bad token!"))["error_code"]
+        == 400
+    )
     assert fail(call(em, "setWebhook", url="http://example.com/h"))["error_code"] == 400
     ok(call(em, "deleteWebhook"))
     assert ok(call(em, "getUpdates")) == []
@@ -448,7 +551,9 @@ def test_audience_is_deterministic_for_a_seed():
         try:
             call(running, "sendMessage", chat_id=CHANNEL, text="seeded")
             advance(running, 3 * 3600)
-            return [u["message"]["text"] for u in call(running, "getUpdates").json()["result"] if "message" in u]
+            return [
+                u["message"]["text"] for u in call(running, "getUpdates").json()["result"] if "message" in u
+            ]
         finally:
             running.stop()
 

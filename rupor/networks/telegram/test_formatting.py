@@ -20,7 +20,9 @@ from rupor.networks.text import utf16_length
 
 
 def test_supported_tags_become_entities_with_utf16_offsets():
-    text, entities = parse_html('😀 <b>bold</b> <i>it</i> <a href="https://t.me/x">link</a> <tg-spoiler>s</tg-spoiler>')
+    text, entities = parse_html(
+        '😀 <b>bold</b> <i>it</i> <a href="https://t.me/x">link</a> <tg-spoiler>s</tg-spoiler>'
+    )
     assert text == "😀 bold it link s"
     assert entities == [
         {"offset": 3, "length": 4, "type": "bold"},
@@ -49,16 +51,19 @@ def test_the_four_named_entities_and_numeric_references_are_decoded():
     assert parse_html("&lt;b&gt; &amp; &quot;x&quot; &#128512; &#x41; &nbsp;")[0] == '<b> & "x" 😀 A &nbsp;'
 
 
-@pytest.mark.parametrize(("html", "message"), [
-    ("<x>hi</x>", 'Unsupported start tag "x" at byte offset 0'),
-    ("<b>hi</i>", 'Unmatched end tag at byte offset 5, expected "</b>", found "</i>"'),
-    ("hi</b>", "Unexpected end tag at byte offset 2"),
-    ("<b>hi", 'Can\'t find end tag corresponding to start tag "b"'),
-    ("<b", "Unclosed start tag at byte offset 0"),
-    ("<b>x</b", "Unclosed end tag at byte offset 4"),
-    ('<span class="x">s</span>', 'Tag "span" must have class "tg-spoiler" at byte offset 0'),
-    ("ж <b>x</b> a < b", 'Unsupported start tag "" at byte offset 14'),
-])
+@pytest.mark.parametrize(
+    ("html", "message"),
+    [
+        ("<x>hi</x>", 'Unsupported start tag "x" at byte offset 0'),
+        ("<b>hi</i>", 'Unmatched end tag at byte offset 5, expected "</b>", found "</i>"'),
+        ("hi</b>", "Unexpected end tag at byte offset 2"),
+        ("<b>hi", 'Can\'t find end tag corresponding to start tag "b"'),
+        ("<b", "Unclosed start tag at byte offset 0"),
+        ("<b>x</b", "Unclosed end tag at byte offset 4"),
+        ('<span class="x">s</span>', 'Tag "span" must have class "tg-spoiler" at byte offset 0'),
+        ("ж <b>x</b> a < b", 'Unsupported start tag "" at byte offset 14'),
+    ],
+)
 def test_malformed_markup_gives_tdlib_messages(html, message):
     with pytest.raises(EntityParseError) as caught:
         parse_html(html)
@@ -71,7 +76,13 @@ def test_escaped_text_parses_back_to_itself(text):
     assert plain_length(escape(text)) == utf16_length(text)
 
 
-@given(st.lists(st.sampled_from(["a", "ж", "한", "😀", "e\u0301", "👍🏽", "\u0301", "&", "<"]), min_size=1, max_size=2500).map("".join))
+@given(
+    st.lists(
+        st.sampled_from(["a", "ж", "한", "😀", "e\u0301", "👍🏽", "\u0301", "&", "<"]),
+        min_size=1,
+        max_size=2500,
+    ).map("".join)
+)
 def test_adapter_limit_is_utf16_units(text):
     adapter = TelegramAdapter()
     problems = adapter.validate(Content(text=text))
@@ -105,10 +116,23 @@ def test_caption_limit_and_album_and_poll_rules():
 def test_markdown_v2_entities_escapes_and_reserved_characters():
     text, entities = parse_markdown_v2("*bold* _it_ __u__ ~s~ ||sp|| [link](https://x.y) `co.de` 1\\.5 😀")
     assert text == "bold it u s sp link co.de 1.5 😀"
-    assert [e["type"] for e in entities] == ["bold", "italic", "underline", "strikethrough", "spoiler", "text_link", "code"]
+    assert [e["type"] for e in entities] == [
+        "bold",
+        "italic",
+        "underline",
+        "strikethrough",
+        "spoiler",
+        "text_link",
+        "code",
+    ]
     assert entities[5]["url"] == "https://x.y"
-    assert parse_markdown_v2("```python\nx = 1.\n```") == ("x = 1.\n", [{"offset": 0, "length": 7, "type": "pre", "language": "python"}])
-    with pytest.raises(EntityParseError, match=r"Character '\.' is reserved and must be escaped with the preceding"):
+    assert parse_markdown_v2("```python\nx = 1.\n```") == (
+        "x = 1.\n",
+        [{"offset": 0, "length": 7, "type": "pre", "language": "python"}],
+    )
+    with pytest.raises(
+        EntityParseError, match=r"Character '\.' is reserved and must be escaped with the preceding"
+    ):
         parse_markdown_v2("Hello.")
     with pytest.raises(EntityParseError, match="Can't find end of Bold entity at byte offset 0"):
         parse_markdown_v2("*bold")

@@ -31,14 +31,23 @@ def test_channel_post_counts_against_the_bot_and_the_chat():
 
 
 def test_groups_also_get_20_messages_a_minute():
-    for access in (channel("-4012345"), channel("-1001234567890", chat_type="supergroup"), channel("@g", chat_type="group")):
+    for access in (
+        channel("-4012345"),
+        channel("-1001234567890", chat_type="supergroup"),
+        channel("@g", chat_type="group"),
+    ):
         group = by_kind(adapter.rate_limits(access, Content(text="hi")))["group"]
         assert (group.limit, group.per_s, group.cost) == (20, 60.0, 1)
-    assert "group" not in by_kind(adapter.rate_limits(channel("@news", chat_type="channel"), Content(text="hi")))
+    assert "group" not in by_kind(
+        adapter.rate_limits(channel("@news", chat_type="channel"), Content(text="hi"))
+    )
 
 
 def test_album_counts_one_message_per_item_and_text_before_poll_counts():
-    costs = [by_kind(adapter.rate_limits(channel(), Content(text="x", media=photos(n))))["chat"].cost for n in range(1, 11)]
+    costs = [
+        by_kind(adapter.rate_limits(channel(), Content(text="x", media=photos(n))))["chat"].cost
+        for n in range(1, 11)
+    ]
     assert costs == list(range(1, 11))
     poll = by_kind(adapter.rate_limits(channel(), Content(text="intro", poll=Poll("Q?", ("a", "b")))))
     assert poll["chat"].cost == 2

@@ -35,8 +35,11 @@ def demo_credentials() -> dict[str, str]:
 
 def channel_for(emulator: RunningEmulator, **overrides: Any) -> ChannelAccess:
     values: dict[str, Any] = {
-        "network": "telegram", "remote_id": DEMO_REMOTE_ID, "credentials": demo_credentials(),
-        "base_url": emulator.url, "settings": {"forward_wait_s": 0.05},
+        "network": "telegram",
+        "remote_id": DEMO_REMOTE_ID,
+        "credentials": demo_credentials(),
+        "base_url": emulator.url,
+        "settings": {"forward_wait_s": 0.05},
     }
     values.update(overrides)
     return ChannelAccess(**values)
@@ -45,7 +48,9 @@ def channel_for(emulator: RunningEmulator, **overrides: Any) -> ChannelAccess:
 def broken_channel(emulator: RunningEmulator, problem: str) -> ChannelAccess:
     """``bad_token``: a token the server does not know; ``no_rights``: a channel where the bot is not an admin."""
     if problem == "bad_token":
-        return channel_for(emulator, credentials={"bot_token": "7000000001:AAE-this-token-was-revoked-000000000"})
+        return channel_for(
+            emulator, credentials={"bot_token": "7000000001:AAE-this-token-was-revoked-000000000"}
+        )
     if problem == "no_rights":
         return channel_for(emulator, remote_id=OTHER_CHANNEL_ID)
     raise ValueError(f"unknown problem {problem!r}")
@@ -70,11 +75,19 @@ def posts_with(emulator: RunningEmulator, marker: str) -> int:
     state = _emulator(emulator)
     with state.lock:
         return sum(
-            1 for m in state.messages.values()
-            if not m.deleted and m.forward_of is None and m.by_bot is not None
+            1
+            for m in state.messages.values()
+            if not m.deleted
+            and m.forward_of is None
+            and m.by_bot is not None
             and state.chats[m.chat_id].type == "channel"
-            and marker in str(m.payload.get("text") or m.payload.get("caption") or
-                              (m.payload.get("poll") or {}).get("question") or "")
+            and marker
+            in str(
+                m.payload.get("text")
+                or m.payload.get("caption")
+                or (m.payload.get("poll") or {}).get("question")
+                or ""
+            )
         )
 
 

@@ -28,8 +28,13 @@ from rupor.networks.errors import (
 #: The update types Rupor asks for. ``message_reaction_count`` and ``chat_member`` are not in
 #: Telegram's default set and must be listed explicitly.
 ALLOWED_UPDATES = (
-    "message", "edited_message", "channel_post", "edited_channel_post",
-    "chat_member", "my_chat_member", "message_reaction_count",
+    "message",
+    "edited_message",
+    "channel_post",
+    "edited_channel_post",
+    "chat_member",
+    "my_chat_member",
+    "message_reaction_count",
 )
 
 
@@ -67,7 +72,9 @@ def unwrap(response: httpx.Response, method: str) -> Any:
         parameters: dict[str, Any] = raw if isinstance(raw, dict) else {}
         raise ApiFailure(status, str(body.get("description", "")), parameters, method)
     text = response.text[:120].replace("\n", " ")
-    raise ApiFailure(response.status_code if response.status_code >= 400 else 502, f"unexpected answer: {text}", {}, method)
+    raise ApiFailure(
+        response.status_code if response.status_code >= 400 else 502, f"unexpected answer: {text}", {}, method
+    )
 
 
 # Plain sentences for the descriptions people meet most. The error *class* never depends on
@@ -84,7 +91,10 @@ _PLAIN: tuple[tuple[str, str], ...] = (
     ("can't parse entities", "The text's formatting is invalid, so Telegram refused it."),
     ("message must be non-empty", "The text is empty once formatting is removed."),
     ("message text is empty", "The text is empty."),
-    ("message can't be deleted", "Telegram no longer allows deleting this message (only within 48 hours of posting)."),
+    (
+        "message can't be deleted",
+        "Telegram no longer allows deleting this message (only within 48 hours of posting).",
+    ),
     ("message to delete not found", "The message no longer exists."),
     ("message to edit not found", "The message no longer exists."),
     ("message can't be edited", "Telegram does not allow editing this message."),
@@ -120,24 +130,39 @@ def classify(failure: ApiFailure, *, create: bool) -> NetworkError:
         retry_after = failure.parameters.get("retry_after")
         seconds = float(retry_after) if isinstance(retry_after, (int, float)) else 5.0
         return RateLimited(
-            f"Telegram asked to slow down; retry in {int(seconds)} s.", code=429, excerpt=excerpt, retry_after=seconds
+            f"Telegram asked to slow down; retry in {int(seconds)} s.",
+            code=429,
+            excerpt=excerpt,
+            retry_after=seconds,
         )
     if status in (401, 404):
         # 401: wrong or revoked token; 404: the token is malformed (the URL names no bot).
-        return AuthExpired("The bot token is invalid or was revoked.", code=status, excerpt=excerpt, needs_person=True)
+        return AuthExpired(
+            "The bot token is invalid or was revoked.", code=status, excerpt=excerpt, needs_person=True
+        )
     if "migrate_to_chat_id" in failure.parameters:
         new_id = failure.parameters["migrate_to_chat_id"]
         return Rejected(
             f"This group was upgraded to a supergroup with the new chat id {new_id}; update the channel to use it.",
-            code="migrate_to_chat_id", excerpt=f"migrate_to_chat_id={new_id} {excerpt}", needs_person=True,
+            code="migrate_to_chat_id",
+            excerpt=f"migrate_to_chat_id={new_id} {excerpt}",
+            needs_person=True,
         )
     if status == 403:
-        return Rejected(plain_message(failure.description) if "bot" in failure.description.lower()
-                        else "The bot may not act in this chat.", code=403, excerpt=excerpt, needs_person=True)
+        return Rejected(
+            plain_message(failure.description)
+            if "bot" in failure.description.lower()
+            else "The bot may not act in this chat.",
+            code=403,
+            excerpt=excerpt,
+            needs_person=True,
+        )
     if status == 409:
         return Rejected(
             "Another program receives this bot's updates (a webhook is set or another poller runs).",
-            code=409, excerpt=excerpt, needs_person=True,
+            code=409,
+            excerpt=excerpt,
+            needs_person=True,
         )
     if status == 413:
         return Rejected("The upload is larger than Telegram accepts (50 MB).", code=413, excerpt=excerpt)
@@ -145,11 +170,16 @@ def classify(failure: ApiFailure, *, create: bool) -> NetworkError:
         if create:
             return UnknownOutcome(
                 "Telegram answered with a server error; the message may or may not have been sent.",
-                code=status, excerpt=excerpt,
+                code=status,
+                excerpt=excerpt,
             )
         return Transient("Telegram answered with a server error.", code=status, excerpt=excerpt)
-    return Rejected(plain_message(failure.description), code=status, excerpt=excerpt,
-                    needs_person=status == 400 and "rights" in failure.description)
+    return Rejected(
+        plain_message(failure.description),
+        code=status,
+        excerpt=excerpt,
+        needs_person=status == 400 and "rights" in failure.description,
+    )
 
 
 def classify_transport(exc: httpx.HTTPError, *, create: bool) -> NetworkError:
@@ -157,7 +187,9 @@ def classify_transport(exc: httpx.HTTPError, *, create: bool) -> NetworkError:
     name = type(exc).__name__
     if isinstance(exc, BlockedAddress):
         return Rejected(f"The API address is not allowed: {exc}", code="blocked_address")
-    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)):
+    if isinstance(
+        exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+    ):
         return Transient("Could not reach Telegram; nothing was sent.", code=name)
     if create:
         return UnknownOutcome(
@@ -181,8 +213,11 @@ def _person(user: Mapping[str, Any] | None, sender_chat: Mapping[str, Any] | Non
         return Person(str(user.get("id")), name, f"https://t.me/{username}" if username else None)
     if sender_chat:
         username = sender_chat.get("username")
-        return Person(str(sender_chat.get("id")), str(sender_chat.get("title", "")),
-                      f"https://t.me/{username}" if username else None)
+        return Person(
+            str(sender_chat.get("id")),
+            str(sender_chat.get("title", "")),
+            f"https://t.me/{username}" if username else None,
+        )
     return Person("", "")
 
 
@@ -224,7 +259,9 @@ def to_comment(message: Mapping[str, Any]) -> Comment:
     )
 
 
-def update_to_events(update: Mapping[str, Any], channel_remote_id: str, bot_id: int | None = None) -> list[Event]:
+def update_to_events(
+    update: Mapping[str, Any], channel_remote_id: str, bot_id: int | None = None
+) -> list[Event]:
     """Turn one Update into zero or more events (unknown kinds are skipped)."""
     events: list[Event] = []
     for kind_key, edited in (("message", False), ("edited_message", True)):
@@ -236,30 +273,49 @@ def update_to_events(update: Mapping[str, Any], channel_remote_id: str, bot_id: 
             continue
         chat = message.get("chat") or {}
         if chat.get("type") == "private":
-            events.append(Event(
-                kind=EventKind.MESSAGE_NEW, remote_id=comment_id(chat.get("id"), message.get("message_id")),
-                channel_remote_id=channel_remote_id, occurred_at=_when(message.get("date")),
-                message=Message(comment_id(chat.get("id"), message.get("message_id")), str(chat.get("id")),
-                                _person(sender), str(message.get("text") or ""), _when(message.get("date"))),
-                person=_person(sender),
-            ))
+            events.append(
+                Event(
+                    kind=EventKind.MESSAGE_NEW,
+                    remote_id=comment_id(chat.get("id"), message.get("message_id")),
+                    channel_remote_id=channel_remote_id,
+                    occurred_at=_when(message.get("date")),
+                    message=Message(
+                        comment_id(chat.get("id"), message.get("message_id")),
+                        str(chat.get("id")),
+                        _person(sender),
+                        str(message.get("text") or ""),
+                        _when(message.get("date")),
+                    ),
+                    person=_person(sender),
+                )
+            )
             continue
         if not (message.get("reply_to_message") or message.get("message_thread_id")):
             continue  # chatter in the group that is not a comment on a post
         comment = to_comment(message)
-        events.append(Event(
-            kind=EventKind.COMMENT_EDIT if edited else EventKind.COMMENT_NEW,
-            remote_id=comment.remote_id + (f"@{message.get('edit_date')}" if edited else ""),
-            channel_remote_id=channel_remote_id, occurred_at=comment.created_at, comment=comment,
-            person=comment.author, post_remote_id=comment.post_remote_id or None,
-        ))
+        events.append(
+            Event(
+                kind=EventKind.COMMENT_EDIT if edited else EventKind.COMMENT_NEW,
+                remote_id=comment.remote_id + (f"@{message.get('edit_date')}" if edited else ""),
+                channel_remote_id=channel_remote_id,
+                occurred_at=comment.created_at,
+                comment=comment,
+                person=comment.author,
+                post_remote_id=comment.post_remote_id or None,
+            )
+        )
     for key in ("channel_post", "edited_channel_post"):
         post = update.get(key)
         if isinstance(post, dict) and key == "channel_post":
-            events.append(Event(
-                kind=EventKind.POST_NEW, remote_id=str(post.get("message_id")), channel_remote_id=channel_remote_id,
-                occurred_at=_when(post.get("date")), post_remote_id=str(post.get("message_id")),
-            ))
+            events.append(
+                Event(
+                    kind=EventKind.POST_NEW,
+                    remote_id=str(post.get("message_id")),
+                    channel_remote_id=channel_remote_id,
+                    occurred_at=_when(post.get("date")),
+                    post_remote_id=str(post.get("message_id")),
+                )
+            )
     member = update.get("chat_member")
     if isinstance(member, dict):
         old = (member.get("old_chat_member") or {}).get("status")
@@ -272,18 +328,27 @@ def update_to_events(update: Mapping[str, Any], channel_remote_id: str, bot_id: 
         elif old in inside and new not in inside:
             kind = EventKind.MEMBER_LEAVE
         if kind is not None:
-            events.append(Event(
-                kind=kind, remote_id=f"{(member.get('chat') or {}).get('id')}:{(user or {}).get('id')}:{member.get('date')}",
-                channel_remote_id=channel_remote_id, occurred_at=_when(member.get("date")), person=_person(user),
-            ))
+            events.append(
+                Event(
+                    kind=kind,
+                    remote_id=f"{(member.get('chat') or {}).get('id')}:{(user or {}).get('id')}:{member.get('date')}",
+                    channel_remote_id=channel_remote_id,
+                    occurred_at=_when(member.get("date")),
+                    person=_person(user),
+                )
+            )
     reactions = update.get("message_reaction_count")
     if isinstance(reactions, dict):
-        events.append(Event(
-            kind=EventKind.REACTIONS,
-            remote_id=f"{(reactions.get('chat') or {}).get('id')}:{reactions.get('message_id')}:{reactions.get('date')}",
-            channel_remote_id=channel_remote_id, occurred_at=_when(reactions.get("date")),
-            post_remote_id=str(reactions.get("message_id")), counts=reaction_counts(reactions),
-        ))
+        events.append(
+            Event(
+                kind=EventKind.REACTIONS,
+                remote_id=f"{(reactions.get('chat') or {}).get('id')}:{reactions.get('message_id')}:{reactions.get('date')}",
+                channel_remote_id=channel_remote_id,
+                occurred_at=_when(reactions.get("date")),
+                post_remote_id=str(reactions.get("message_id")),
+                counts=reaction_counts(reactions),
+            )
+        )
     return events
 
 
@@ -291,6 +356,10 @@ def reaction_counts(update: Mapping[str, Any]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for item in update.get("reactions") or ():
         reaction = item.get("type") or {}
-        key = reaction.get("emoji") or (f"custom:{reaction.get('custom_emoji_id')}" if reaction.get("type") == "custom_emoji" else str(reaction.get("type")))
+        key = reaction.get("emoji") or (
+            f"custom:{reaction.get('custom_emoji_id')}"
+            if reaction.get("type") == "custom_emoji"
+            else str(reaction.get("type"))
+        )
         counts[key] = counts.get(key, 0) + int(item.get("total_count") or 0)
     return counts

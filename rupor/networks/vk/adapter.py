@@ -165,15 +165,32 @@ class VkAdapter(Adapter):
     display_name = "VKontakte"
     default_base_url = wire.DEFAULT_BASE_URL
     idempotent_publish = True
-    capabilities: ClassVar[frozenset[Capability]] = frozenset({
-        Capability.PUBLISH_TEXT, Capability.PUBLISH_PHOTO, Capability.PUBLISH_ALBUM, Capability.PUBLISH_VIDEO,
-        Capability.PUBLISH_POLL,
-        Capability.PUBLISH_LINK, Capability.FIRST_COMMENT, Capability.EDIT, Capability.DELETE,
-        Capability.RECONCILE, Capability.READ_COMMENTS, Capability.REPLY_COMMENT, Capability.DELETE_COMMENT,
-        Capability.BAN_USER, Capability.READ_MESSAGES, Capability.SEND_MESSAGE, Capability.POST_METRICS,
-        Capability.CHANNEL_METRICS, Capability.PUBLIC_PAGES, Capability.WEBHOOKS, Capability.POLL_UPDATES,
-        Capability.VERIFY,
-    })
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.PUBLISH_TEXT,
+            Capability.PUBLISH_PHOTO,
+            Capability.PUBLISH_ALBUM,
+            Capability.PUBLISH_VIDEO,
+            Capability.PUBLISH_POLL,
+            Capability.PUBLISH_LINK,
+            Capability.FIRST_COMMENT,
+            Capability.EDIT,
+            Capability.DELETE,
+            Capability.RECONCILE,
+            Capability.READ_COMMENTS,
+            Capability.REPLY_COMMENT,
+            Capability.DELETE_COMMENT,
+            Capability.BAN_USER,
+            Capability.READ_MESSAGES,
+            Capability.SEND_MESSAGE,
+            Capability.POST_METRICS,
+            Capability.CHANNEL_METRICS,
+            Capability.PUBLIC_PAGES,
+            Capability.WEBHOOKS,
+            Capability.POLL_UPDATES,
+            Capability.VERIFY,
+        }
+    )
     limits = Limits(
         text_unit=TextUnit.CHARS,
         text_max=16384,  # [M] widely reported wall limit; VK documents none (platforms.md 1, "?")
@@ -193,7 +210,8 @@ class VkAdapter(Adapter):
     )
     credential_fields = (
         CredentialField(
-            "user_token", gettext_lazy("Administrator's user token"),
+            "user_token",
+            gettext_lazy("Administrator's user token"),
             help=gettext_lazy(
                 "An access token of a VK user who is an administrator or editor of the community, with the "
                 "rights wall, photos, groups, stats and offline. VK lets only user tokens publish on a "
@@ -201,7 +219,8 @@ class VkAdapter(Adapter):
             ),
         ),
         CredentialField(
-            "group_token", gettext_lazy("Community token"),
+            "group_token",
+            gettext_lazy("Community token"),
             help=gettext_lazy(
                 "Created in the community: Manage → Working with API → Access tokens, with the rights to "
                 "manage the community, messages and wall. Rupor uses it to answer comments, read and send "
@@ -209,15 +228,22 @@ class VkAdapter(Adapter):
             ),
         ),
         CredentialField(
-            "callback_confirmation", gettext_lazy("Callback API confirmation string"), secret=False, required=False,
+            "callback_confirmation",
+            gettext_lazy("Callback API confirmation string"),
+            secret=False,
+            required=False,
             help=gettext_lazy(
                 "Only if VK should send events to Rupor: the 'string to be returned' shown under Manage → "
                 "Working with API → Callback API."
             ),
         ),
         CredentialField(
-            "callback_secret", gettext_lazy("Callback API secret key"), required=False,
-            help=gettext_lazy("The secret key you set under Callback API; Rupor refuses deliveries that do not carry it."),
+            "callback_secret",
+            gettext_lazy("Callback API secret key"),
+            required=False,
+            help=gettext_lazy(
+                "The secret key you set under Callback API; Rupor refuses deliveries that do not carry it."
+            ),
         ),
     )
 
@@ -233,10 +259,14 @@ class VkAdapter(Adapter):
         token = channel.credentials.get(which, "")
         if not token:
             label = "administrator's user token" if which == USER else "community token"
-            raise errors.AuthExpired(f"The VK {label} is missing; reconnect the community in Rupor.", needs_person=True)
+            raise errors.AuthExpired(
+                f"The VK {label} is missing; reconnect the community in Rupor.", needs_person=True
+            )
         return token
 
-    def call(self, channel: ChannelAccess, method: str, params: Mapping[str, Any], *, token: str = USER) -> Any:
+    def call(
+        self, channel: ChannelAccess, method: str, params: Mapping[str, Any], *, token: str = USER
+    ) -> Any:
         """One VK API method call; returns ``response`` or raises a taxonomy error."""
         secret = self._token(channel, token)
         slot = _pacer.wait(secret, _RATES[token]) if channel.settings.get("pace", True) else None
@@ -244,8 +274,11 @@ class VkAdapter(Adapter):
         data["v"] = wire.API_VERSION
         creating = method in wire.KEYED_CREATES
         try:
-            with http.client(base_url=self._base(channel), timeout=self._timeout(channel),
-                             headers={"Authorization": f"Bearer {secret}"}) as client:
+            with http.client(
+                base_url=self._base(channel),
+                timeout=self._timeout(channel),
+                headers={"Authorization": f"Bearer {secret}"},
+            ) as client:
                 try:
                     answer = client.post(f"/method/{method}", data=data)
                 finally:
@@ -254,7 +287,9 @@ class VkAdapter(Adapter):
         except (httpx.ConnectError, httpx.ConnectTimeout, http.BlockedAddress) as exc:
             raise errors.Transient(f"Could not reach VK ({type(exc).__name__}); nothing was sent.") from exc
         except httpx.HTTPError as exc:
-            raise self._ambiguous(creating, f"The connection to VK failed during {method} ({type(exc).__name__}).") from exc
+            raise self._ambiguous(
+                creating, f"The connection to VK failed during {method} ({type(exc).__name__})."
+            ) from exc
         return self._parse(method, answer, creating, token)
 
     def _ambiguous(self, creating: bool, message: str, **kwargs: Any) -> errors.NetworkError:
@@ -264,46 +299,76 @@ class VkAdapter(Adapter):
 
     def _parse(self, method: str, answer: httpx.Response, creating: bool, token: str) -> Any:
         if answer.status_code == 429:
-            raise errors.RateLimited("VK asks to slow down.", code=429, retry_after=1.0, excerpt=answer.text[:200])
+            raise errors.RateLimited(
+                "VK asks to slow down.", code=429, retry_after=1.0, excerpt=answer.text[:200]
+            )
         if answer.status_code >= 500:
-            raise self._ambiguous(creating, f"VK answered with a server error ({answer.status_code}).",
-                                  code=answer.status_code, excerpt=answer.text[:200])
+            raise self._ambiguous(
+                creating,
+                f"VK answered with a server error ({answer.status_code}).",
+                code=answer.status_code,
+                excerpt=answer.text[:200],
+            )
         if answer.status_code != 200:
-            raise errors.Rejected(f"VK refused the request (HTTP {answer.status_code}).", code=answer.status_code,
-                                  excerpt=answer.text[:200])
+            raise errors.Rejected(
+                f"VK refused the request (HTTP {answer.status_code}).",
+                code=answer.status_code,
+                excerpt=answer.text[:200],
+            )
         try:
             payload = answer.json()
         except ValueError as exc:
-            raise self._ambiguous(creating, "VK sent an answer Rupor could not read.", excerpt=answer.text[:200]) from exc
+            raise self._ambiguous(
+                creating, "VK sent an answer Rupor could not read.", excerpt=answer.text[:200]
+            ) from exc
         response, error = wire.unwrap(payload)
         if error is None:
             return response
         raise self._error(method, error, creating, token, _excerpt(payload))
 
-    def _error(self, method: str, error: wire.ApiError, creating: bool, token: str, excerpt: str) -> errors.NetworkError:
+    def _error(
+        self, method: str, error: wire.ApiError, creating: bool, token: str, excerpt: str
+    ) -> errors.NetworkError:
         code = error.code
         kw: dict[str, Any] = {"code": code, "excerpt": excerpt}
         if code == wire.AUTH:
             label = "administrator's user token" if token == USER else "community token"
-            return errors.AuthExpired(f"The VK {label} is invalid or has expired; reconnect the community in Rupor.",
-                                      needs_person=True, **kw)
+            return errors.AuthExpired(
+                f"The VK {label} is invalid or has expired; reconnect the community in Rupor.",
+                needs_person=True,
+                **kw,
+            )
         if code == wire.TOO_MANY:
             return errors.RateLimited("Too many requests to VK per second.", retry_after=1.0, **kw)
         if code == wire.FLOOD:
-            return errors.RateLimited("VK flood control: too many similar actions; Rupor will wait before trying again.",
-                                      retry_after=600.0, **kw)
+            return errors.RateLimited(
+                "VK flood control: too many similar actions; Rupor will wait before trying again.",
+                retry_after=600.0,
+                **kw,
+            )
         if code == wire.RATE_LIMIT:
-            return errors.RateLimited("VK's quota for this action is used up for now.", retry_after=3600.0, **kw)
+            return errors.RateLimited(
+                "VK's quota for this action is used up for now.", retry_after=3600.0, **kw
+            )
         if code in (219, 224):
-            return errors.RateLimited("VK limits advertising posts; Rupor will try again later.", retry_after=3600.0, **kw)
+            return errors.RateLimited(
+                "VK limits advertising posts; Rupor will try again later.", retry_after=3600.0, **kw
+            )
         if code == wire.WALL_REPLY_FLOOD:
             return errors.RateLimited("Too many replies in a row; VK asks to wait.", retry_after=600.0, **kw)
         if code == wire.CAPTCHA:
-            return errors.Rejected("VK asks for a captcha: a person must sign in on vk.com with the administrator's "
-                                   "account, solve it, and then retry.", needs_person=True, **kw)
+            return errors.Rejected(
+                "VK asks for a captcha: a person must sign in on vk.com with the administrator's "
+                "account, solve it, and then retry.",
+                needs_person=True,
+                **kw,
+            )
         if code in (wire.VALIDATION_REQUIRED, 703):
-            return errors.Rejected("VK asks the administrator to confirm their account on vk.com before continuing.",
-                                   needs_person=True, **kw)
+            return errors.Rejected(
+                "VK asks the administrator to confirm their account on vk.com before continuing.",
+                needs_person=True,
+                **kw,
+            )
         if code in (wire.UNKNOWN, wire.SERVER):
             return self._ambiguous(creating, f"VK had an internal error ({code}) during {method}.", **kw)
         if code == wire.PARAM:
@@ -316,13 +381,33 @@ class VkAdapter(Adapter):
         problems = super().validate(content)
         for index, media in enumerate(content.media):
             if media.kind not in ("photo", "video"):
-                problems.append(Problem(f"media[{index}]", _("VK posts take photos and videos; %(file)s is a %(kind)s.")
-                                        % {"file": media.filename, "kind": kind_name(media.kind)}))
-            elif media.kind == "video" and media.content_type in wire.VIDEO_TYPES and not looks_like_video(media.data):
-                problems.append(Problem(f"media[{index}]", _("%(file)s does not look like a video file VK can play.")
-                                        % {"file": media.filename}))
+                problems.append(
+                    Problem(
+                        f"media[{index}]",
+                        _("VK posts take photos and videos; %(file)s is a %(kind)s.")
+                        % {"file": media.filename, "kind": kind_name(media.kind)},
+                    )
+                )
+            elif (
+                media.kind == "video"
+                and media.content_type in wire.VIDEO_TYPES
+                and not looks_like_video(media.data)
+            ):
+                problems.append(
+                    Problem(
+                        f"media[{index}]",
+                        _("%(file)s does not look like a video file VK can play.") % {"file": media.filename},
+                    )
+                )
         if content.poll is not None and not content.text.strip() and not content.media:
-            problems.append(Problem("poll", _("VK does not allow a poll as the only content of a post: add text, a photo or a video.")))
+            problems.append(
+                Problem(
+                    "poll",
+                    _(
+                        "VK does not allow a poll as the only content of a post: add text, a photo or a video."
+                    ),
+                )
+            )
         if content.first_comment is not None and len(content.first_comment) > (self.limits.comment_max or 0):
             problems.append(Problem("first_comment", _("The first comment is too long for VK.")))
         return problems
@@ -338,51 +423,86 @@ class VkAdapter(Adapter):
         gid = self._gid(channel)
         own = self.call(channel, "groups.getById", {}, token=GROUP)["groups"][0]
         if int(own["id"]) != gid:
-            raise errors.Rejected(_("The community token belongs to another community (%(name)s).")
-                                  % {"name": own.get("name", own["id"])},
-                                  needs_person=True)
-        group = self.call(channel, "groups.getById", {"group_id": gid, "fields": "members_count,wall,can_post"})["groups"][0]
+            raise errors.Rejected(
+                _("The community token belongs to another community (%(name)s).")
+                % {"name": own.get("name", own["id"])},
+                needs_person=True,
+            )
+        group = self.call(
+            channel, "groups.getById", {"group_id": gid, "fields": "members_count,wall,can_post"}
+        )["groups"][0]
         if not group.get("is_admin") or int(group.get("admin_level", 0)) < 2:
-            raise errors.Rejected(_("The VK user whose token was given is not an editor or administrator of the "
-                                    "community, so Rupor cannot publish there."), needs_person=True, code="not_admin")
+            raise errors.Rejected(
+                _(
+                    "The VK user whose token was given is not an editor or administrator of the "
+                    "community, so Rupor cannot publish there."
+                ),
+                needs_person=True,
+                code="not_admin",
+            )
         if group.get("wall") == 0:
-            raise errors.Rejected(_("The community's wall is turned off; turn it on in the community settings."),
-                                  needs_person=True, code="wall_off")
+            raise errors.Rejected(
+                _("The community's wall is turned off; turn it on in the community settings."),
+                needs_person=True,
+                code="wall_off",
+            )
         notes = []
         if group.get("wall") == 3:
             notes.append(_("The wall is closed: only the community can post and members cannot comment."))
         if int(group.get("admin_level", 0)) < 3:
-            notes.append(_("The user is an editor, not an administrator: Rupor cannot manage Callback API servers."))
-        return ChannelInfo(remote_id=str(gid), name=str(group.get("name", "")),
-                           url=f"https://vk.com/{group.get('screen_name') or f'club{gid}'}",
-                           members=group.get("members_count"), can_publish=True, notes=tuple(notes))
+            notes.append(
+                _("The user is an editor, not an administrator: Rupor cannot manage Callback API servers.")
+            )
+        return ChannelInfo(
+            remote_id=str(gid),
+            name=str(group.get("name", "")),
+            url=f"https://vk.com/{group.get('screen_name') or f'club{gid}'}",
+            members=group.get("members_count"),
+            can_publish=True,
+            notes=tuple(notes),
+        )
 
     # -- publishing ------------------------------------------------------------------------
     def _upload_photo(self, channel: ChannelAccess, gid: int, media: Media, server: dict[str, Any]) -> str:
         try:
             with http.client(timeout=self._timeout(channel)) as client:
-                answer = client.post(server["upload_url"], files={"photo": (media.filename, media.data, media.content_type)})
+                answer = client.post(
+                    server["upload_url"], files={"photo": (media.filename, media.data, media.content_type)}
+                )
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise errors.Transient("Could not reach VK's upload server; nothing was sent.") from exc
         except httpx.HTTPError as exc:  # an orphan upload is harmless: safe to redo
             raise errors.Transient(f"The photo upload to VK failed ({type(exc).__name__}).") from exc
         if answer.status_code != 200:
-            raise errors.Transient(f"VK's upload server answered {answer.status_code}.", code=answer.status_code)
+            raise errors.Transient(
+                f"VK's upload server answered {answer.status_code}.", code=answer.status_code
+            )
         try:
             uploaded = answer.json()
         except ValueError as exc:
             raise errors.Transient("VK's upload server sent an unreadable answer.") from exc
         if not isinstance(uploaded, dict) or uploaded.get("photo") in (None, "", "[]"):
-            raise errors.Rejected(f"VK did not accept {media.filename} as a photo.", code=wire.PARAM_PHOTO,
-                                  excerpt=_excerpt(uploaded))
-        saved = self.call(channel, "photos.saveWallPhoto", {
-            "group_id": gid, "photo": uploaded["photo"], "server": uploaded.get("server"), "hash": uploaded.get("hash"),
-        })
+            raise errors.Rejected(
+                f"VK did not accept {media.filename} as a photo.",
+                code=wire.PARAM_PHOTO,
+                excerpt=_excerpt(uploaded),
+            )
+        saved = self.call(
+            channel,
+            "photos.saveWallPhoto",
+            {
+                "group_id": gid,
+                "photo": uploaded["photo"],
+                "server": uploaded.get("server"),
+                "hash": uploaded.get("hash"),
+            },
+        )
         photo = saved[0]
         return f"photo{photo['owner_id']}_{photo['id']}"
 
-    def _upload_video(self, channel: ChannelAccess, gid: int, media: Media, description: str, progress: Progress,
-                      key: str) -> str:
+    def _upload_video(
+        self, channel: ChannelAccess, gid: int, media: Media, description: str, progress: Progress, key: str
+    ) -> str:
         """``video.save`` → multipart upload (field ``video_file``) → ``video{owner_id}_{video_id}``.
 
         The ``video.save`` answer is kept under ``{key}:slot`` so a retry after a failed upload
@@ -391,28 +511,39 @@ class VkAdapter(Adapter):
         slot = progress.get(f"{key}:slot")
         if not isinstance(slot, dict) or not slot.get("upload_url"):
             title = str(media.filename.rsplit(".", 1)[0] or "Video")[:128]
-            slot = self.call(channel, "video.save", {"group_id": gid, "name": title, "description": description or None,
-                                                     "wallpost": 0})
+            slot = self.call(
+                channel,
+                "video.save",
+                {"group_id": gid, "name": title, "description": description or None, "wallpost": 0},
+            )
             slot = {k: slot.get(k) for k in ("upload_url", "video_id", "owner_id")}
             progress.save(f"{key}:slot", slot)
         try:
             with http.client(timeout=self._timeout(channel)) as client:
-                answer = client.post(str(slot["upload_url"]),
-                                     files={"video_file": (media.filename, media.data, media.content_type)})
+                answer = client.post(
+                    str(slot["upload_url"]),
+                    files={"video_file": (media.filename, media.data, media.content_type)},
+                )
         except (httpx.ConnectError, httpx.ConnectTimeout, http.BlockedAddress) as exc:
             raise errors.Transient("Could not reach VK's video upload server; nothing was sent.") from exc
         except httpx.HTTPError as exc:  # the video is not on the wall until wall.post: safe to upload again
             raise errors.Transient(f"The video upload to VK failed ({type(exc).__name__}).") from exc
         if answer.status_code != 200:
-            raise errors.Transient(f"VK's video upload server answered {answer.status_code}.", code=answer.status_code)
+            raise errors.Transient(
+                f"VK's video upload server answered {answer.status_code}.", code=answer.status_code
+            )
         try:
             uploaded = answer.json()
         except ValueError as exc:
             raise errors.Transient("VK's video upload server sent an unreadable answer.") from exc
         if not isinstance(uploaded, dict) or "video_id" not in uploaded:
             progress.save(f"{key}:slot", None)  # that upload address is spent; a retry asks for a new one
-            raise errors.Rejected(f"VK did not accept {media.filename} as a video.", code=wire.UPLOAD,
-                                  excerpt=_excerpt(uploaded), needs_person=True)
+            raise errors.Rejected(
+                f"VK did not accept {media.filename} as a video.",
+                code=wire.UPLOAD,
+                excerpt=_excerpt(uploaded),
+                needs_person=True,
+            )
         owner_id = int(uploaded.get("owner_id", slot.get("owner_id") or -gid))
         return wire.video_attachment(owner_id, int(uploaded["video_id"]))
 
@@ -437,8 +568,14 @@ class VkAdapter(Adapter):
             community += 1 if content.first_comment else 0
         limits = [RateLimit(f"vk:user:{_digest(channel.credentials.get(USER, ''))}", _RATES[USER], 1.0, user)]
         if community:
-            limits.append(RateLimit(f"vk:community:{_digest(channel.credentials.get(GROUP, ''))}",
-                                    _RATES[GROUP], 1.0, community))
+            limits.append(
+                RateLimit(
+                    f"vk:community:{_digest(channel.credentials.get(GROUP, ''))}",
+                    _RATES[GROUP],
+                    1.0,
+                    community,
+                )
+            )
         return limits
 
     def publish(self, channel: ChannelAccess, request: PublishRequest, progress: Progress) -> Published:
@@ -462,17 +599,29 @@ class VkAdapter(Adapter):
             done = progress.get("poll")
             if not done:
                 poll = content.poll
-                created = self.call(channel, "polls.create", {
-                    "owner_id": -gid, "question": poll.question, "is_anonymous": poll.anonymous,
-                    "is_multiple": poll.multiple, "add_answers": json.dumps(list(poll.options), ensure_ascii=False),
-                })
+                created = self.call(
+                    channel,
+                    "polls.create",
+                    {
+                        "owner_id": -gid,
+                        "question": poll.question,
+                        "is_anonymous": poll.anonymous,
+                        "is_multiple": poll.multiple,
+                        "add_answers": json.dumps(list(poll.options), ensure_ascii=False),
+                    },
+                )
                 done = f"poll{created['owner_id']}_{created['id']}"
                 progress.save("poll", done)
             attachments.append(str(done))
         if content.link:
             attachments.append(content.link)
-        params: dict[str, Any] = {"owner_id": -gid, "from_group": 1, "message": content.text or None,
-                                  "attachments": ",".join(attachments) or None, "guid": request.idempotency_key}
+        params: dict[str, Any] = {
+            "owner_id": -gid,
+            "from_group": 1,
+            "message": content.text or None,
+            "attachments": ",".join(attachments) or None,
+            "guid": request.idempotency_key,
+        }
         when = request.publish_at
         now = dt.datetime.now(dt.UTC)
         if when is not None and when > now + dt.timedelta(minutes=2):
@@ -487,14 +636,24 @@ class VkAdapter(Adapter):
         excerpt = f"post {remote}"
         if content.first_comment and not progress.get("first_comment"):
             try:
-                comment = self.call(channel, "wall.createComment", {
-                    "owner_id": -gid, "post_id": post_id, "from_group": gid, "message": content.first_comment,
-                    "guid": f"{request.idempotency_key}:first-comment",
-                }, token=GROUP)
+                comment = self.call(
+                    channel,
+                    "wall.createComment",
+                    {
+                        "owner_id": -gid,
+                        "post_id": post_id,
+                        "from_group": gid,
+                        "message": content.first_comment,
+                        "guid": f"{request.idempotency_key}:first-comment",
+                    },
+                    token=GROUP,
+                )
                 progress.save("first_comment", comment["comment_id"])
             except errors.Rejected as exc:
                 excerpt = f"post {remote}; the first comment failed: {exc.message}"
-        return Published(remote_id=remote, url=wire.post_url(-gid, int(post_id)), published_at=when or now, excerpt=excerpt)
+        return Published(
+            remote_id=remote, url=wire.post_url(-gid, int(post_id)), published_at=when or now, excerpt=excerpt
+        )
 
     def find_published(self, channel: ChannelAccess, request: PublishRequest) -> Published | None:
         gid = self._gid(channel)
@@ -506,13 +665,18 @@ class VkAdapter(Adapter):
                 if item.get("text", "") != content.text:
                     continue
                 kinds = [a.get("type") for a in item.get("attachments", [])]
-                if kinds.count("photo") != sum(1 for m in content.media if m.kind == "photo") or \
-                        kinds.count("video") != sum(1 for m in content.media if m.kind == "video") or \
-                        (content.poll is not None) != ("poll" in kinds):
+                if (
+                    kinds.count("photo") != sum(1 for m in content.media if m.kind == "photo")
+                    or kinds.count("video") != sum(1 for m in content.media if m.kind == "video")
+                    or (content.poll is not None) != ("poll" in kinds)
+                ):
                     continue
-                return Published(remote_id=wire.post_remote_id(int(item["owner_id"]), int(item["id"])),
-                                 url=wire.post_url(int(item["owner_id"]), int(item["id"])),
-                                 published_at=wire.timestamp(item.get("date")), excerpt="found on the wall")
+                return Published(
+                    remote_id=wire.post_remote_id(int(item["owner_id"]), int(item["id"])),
+                    url=wire.post_url(int(item["owner_id"]), int(item["id"])),
+                    published_at=wire.timestamp(item.get("date")),
+                    excerpt="found on the wall",
+                )
         return None
 
     def edit(self, channel: ChannelAccess, remote_id: str, content: Content) -> None:
@@ -520,15 +684,22 @@ class VkAdapter(Adapter):
         current = self.call(channel, "wall.getById", {"posts": remote_id}).get("items", [])
         if not current:
             raise errors.Rejected("The post is no longer on the wall.", code=wire.WALL_ACCESS_POST)
-        keep = [f"{a['type']}{a[a['type']]['owner_id']}_{a[a['type']]['id']}" for a in current[0].get("attachments", [])
-                if a.get("type") in ("photo", "poll", "video", "doc") and isinstance(a.get(a["type"]), dict)]
+        keep = [
+            f"{a['type']}{a[a['type']]['owner_id']}_{a[a['type']]['id']}"
+            for a in current[0].get("attachments", [])
+            if a.get("type") in ("photo", "poll", "video", "doc") and isinstance(a.get(a["type"]), dict)
+        ]
         if content.media:
             progress = MemoryProgress()
             server: dict[str, Any] | None = None
             keep = [a for a in keep if not a.startswith(("photo", "video"))]
             for index, media in enumerate(content.media):
                 if media.kind == "video":
-                    keep.append(self._upload_video(channel, -owner_id, media, content.text, progress, f"video:{index}"))
+                    keep.append(
+                        self._upload_video(
+                            channel, -owner_id, media, content.text, progress, f"video:{index}"
+                        )
+                    )
                 else:
                     if server is None:
                         server = self.call(channel, "photos.getWallUploadServer", {"group_id": -owner_id})
@@ -536,8 +707,16 @@ class VkAdapter(Adapter):
                 progress.save(f"{media.kind}:{index}", keep[-1])
         if content.link:
             keep.append(content.link)
-        self.call(channel, "wall.edit", {"owner_id": owner_id, "post_id": post_id, "message": content.text,
-                                         "attachments": ",".join(keep) or None})
+        self.call(
+            channel,
+            "wall.edit",
+            {
+                "owner_id": owner_id,
+                "post_id": post_id,
+                "message": content.text,
+                "attachments": ",".join(keep) or None,
+            },
+        )
 
     def delete(self, channel: ChannelAccess, remote_id: str) -> None:
         owner_id, post_id = wire.split_post_id(remote_id)
@@ -551,21 +730,33 @@ class VkAdapter(Adapter):
             remote_id=wire.comment_remote_id(owner_id, int(raw["id"])),
             post_remote_id=wire.post_remote_id(owner_id, int(raw.get("post_id", post_id))),
             author=Person(str(author), names.get(author, ""), wire.owner_url(author)),
-            text=str(raw.get("text", "")), created_at=wire.timestamp(raw.get("date")),
+            text=str(raw.get("text", "")),
+            created_at=wire.timestamp(raw.get("date")),
             parent_remote_id=wire.comment_remote_id(owner_id, int(parent)) if parent else None,
             deleted=bool(raw.get("deleted")),
         )
 
-    def read_comments(self, channel: ChannelAccess, post_remote_id: str, *, since: dt.datetime | None = None) -> Sequence[Comment]:
+    def read_comments(
+        self, channel: ChannelAccess, post_remote_id: str, *, since: dt.datetime | None = None
+    ) -> Sequence[Comment]:
         owner_id, post_id = wire.split_post_id(post_remote_id)
         out: list[Comment] = []
         offset = 0
         while True:
             try:
-                page = self.call(channel, "wall.getComments", {
-                    "owner_id": owner_id, "post_id": post_id, "count": 100, "offset": offset, "sort": "asc",
-                    "thread_items_count": 10, "extended": 1,
-                })
+                page = self.call(
+                    channel,
+                    "wall.getComments",
+                    {
+                        "owner_id": owner_id,
+                        "post_id": post_id,
+                        "count": 100,
+                        "offset": offset,
+                        "sort": "asc",
+                        "thread_items_count": 10,
+                        "extended": 1,
+                    },
+                )
             except errors.Rejected as exc:
                 if exc.code == wire.WALL_ACCESS_POST:  # the post was deleted on VK: no comments are left
                     return []
@@ -586,44 +777,90 @@ class VkAdapter(Adapter):
             out = [c for c in out if c.created_at >= since]
         return out
 
-    def _thread(self, channel: ChannelAccess, owner_id: int, post_id: int, comment_id: int, names: dict[int, str]) -> list[dict[str, Any]]:
+    def _thread(
+        self, channel: ChannelAccess, owner_id: int, post_id: int, comment_id: int, names: dict[int, str]
+    ) -> list[dict[str, Any]]:
         replies: list[dict[str, Any]] = []
         while True:
-            page = self.call(channel, "wall.getComments", {"owner_id": owner_id, "post_id": post_id, "comment_id": comment_id,
-                                                           "count": 100, "offset": len(replies), "sort": "asc", "extended": 1})
+            page = self.call(
+                channel,
+                "wall.getComments",
+                {
+                    "owner_id": owner_id,
+                    "post_id": post_id,
+                    "comment_id": comment_id,
+                    "count": 100,
+                    "offset": len(replies),
+                    "sort": "asc",
+                    "extended": 1,
+                },
+            )
             names.update(wire.names_of(page.get("profiles"), page.get("groups")))
             items = page.get("items", [])
             replies.extend(items)
             if not items or len(replies) >= int(page.get("count", 0)):
                 return replies
 
-    def reply_comment(self, channel: ChannelAccess, post_remote_id: str, text: str, *, reply_to: str | None = None,
-                      idempotency_key: str) -> Comment:
+    def reply_comment(
+        self,
+        channel: ChannelAccess,
+        post_remote_id: str,
+        text: str,
+        *,
+        reply_to: str | None = None,
+        idempotency_key: str,
+    ) -> Comment:
         owner_id, post_id = wire.split_post_id(post_remote_id)
         gid = self._gid(channel)
-        params: dict[str, Any] = {"owner_id": owner_id, "post_id": post_id, "from_group": gid, "message": text,
-                                  "guid": idempotency_key}
+        params: dict[str, Any] = {
+            "owner_id": owner_id,
+            "post_id": post_id,
+            "from_group": gid,
+            "message": text,
+            "guid": idempotency_key,
+        }
         if reply_to:
             params["reply_to_comment"] = wire.split_comment_id(reply_to)
         created = self.call(channel, "wall.createComment", params, token=GROUP)
-        return Comment(remote_id=wire.comment_remote_id(owner_id, int(created["comment_id"])), post_remote_id=post_remote_id,
-                       author=Person(str(-gid), "", wire.owner_url(-gid)), text=text, created_at=dt.datetime.now(dt.UTC),
-                       parent_remote_id=reply_to)
+        return Comment(
+            remote_id=wire.comment_remote_id(owner_id, int(created["comment_id"])),
+            post_remote_id=post_remote_id,
+            author=Person(str(-gid), "", wire.owner_url(-gid)),
+            text=text,
+            created_at=dt.datetime.now(dt.UTC),
+            parent_remote_id=reply_to,
+        )
 
     def delete_comment(self, channel: ChannelAccess, post_remote_id: str, comment_remote_id: str) -> None:
         owner_id, _ = wire.split_post_id(post_remote_id)
-        self.call(channel, "wall.deleteComment", {"owner_id": owner_id, "comment_id": wire.split_comment_id(comment_remote_id)})
+        self.call(
+            channel,
+            "wall.deleteComment",
+            {"owner_id": owner_id, "comment_id": wire.split_comment_id(comment_remote_id)},
+        )
 
     def ban_user(self, channel: ChannelAccess, user_remote_id: str, *, reason: str = "") -> None:
-        self.call(channel, "groups.ban", {"group_id": self._gid(channel), "owner_id": int(user_remote_id),
-                                          "comment": reason or None, "comment_visible": 1 if reason else None})
+        self.call(
+            channel,
+            "groups.ban",
+            {
+                "group_id": self._gid(channel),
+                "owner_id": int(user_remote_id),
+                "comment": reason or None,
+                "comment_visible": 1 if reason else None,
+            },
+        )
 
     def _message(self, raw: dict[str, Any], names: Mapping[int, str]) -> Message:
         author = int(raw.get("from_id", 0))
-        return Message(remote_id=str(raw["id"]), conversation_id=str(raw.get("peer_id", author)),
-                       author=Person(str(author), names.get(author, ""), wire.owner_url(author)),
-                       text=str(raw.get("text", "")), created_at=wire.timestamp(raw.get("date")),
-                       outgoing=bool(raw.get("out")))
+        return Message(
+            remote_id=str(raw["id"]),
+            conversation_id=str(raw.get("peer_id", author)),
+            author=Person(str(author), names.get(author, ""), wire.owner_url(author)),
+            text=str(raw.get("text", "")),
+            created_at=wire.timestamp(raw.get("date")),
+            outgoing=bool(raw.get("out")),
+        )
 
     def read_messages(self, channel: ChannelAccess, *, since: dt.datetime | None = None) -> Sequence[Message]:
         convs = self.call(channel, "messages.getConversations", {"count": 200, "extended": 1}, token=GROUP)
@@ -642,14 +879,27 @@ class VkAdapter(Adapter):
         out.sort(key=lambda m: (m.created_at, int(m.remote_id)))
         return out
 
-    def send_message(self, channel: ChannelAccess, conversation_id: str, text: str, *, idempotency_key: str) -> Message:
+    def send_message(
+        self, channel: ChannelAccess, conversation_id: str, text: str, *, idempotency_key: str
+    ) -> Message:
         gid = self._gid(channel)
-        random_id = int.from_bytes(hashlib.sha256(idempotency_key.encode()).digest()[:4], "big") & 0x7FFFFFFF or 1
-        message_id = self.call(channel, "messages.send", {"peer_id": int(conversation_id), "random_id": random_id,
-                                                          "message": text}, token=GROUP)
-        return Message(remote_id=str(message_id), conversation_id=conversation_id,
-                       author=Person(str(-gid), "", wire.owner_url(-gid)), text=text,
-                       created_at=dt.datetime.now(dt.UTC), outgoing=True)
+        random_id = (
+            int.from_bytes(hashlib.sha256(idempotency_key.encode()).digest()[:4], "big") & 0x7FFFFFFF or 1
+        )
+        message_id = self.call(
+            channel,
+            "messages.send",
+            {"peer_id": int(conversation_id), "random_id": random_id, "message": text},
+            token=GROUP,
+        )
+        return Message(
+            remote_id=str(message_id),
+            conversation_id=conversation_id,
+            author=Person(str(-gid), "", wire.owner_url(-gid)),
+            text=text,
+            created_at=dt.datetime.now(dt.UTC),
+            outgoing=True,
+        )
 
     # -- measurement -----------------------------------------------------------------------
     def post_metrics(self, channel: ChannelAccess, remote_ids: Sequence[str]) -> Sequence[PostMetrics]:
@@ -665,8 +915,11 @@ class VkAdapter(Adapter):
         try:
             for start in range(0, len(own), 30):
                 chunk = own[start : start + 30]
-                stats = self.call(channel, "stats.getPostReach", {"owner_id": -gid,
-                                                                   "post_ids": ",".join(str(wire.split_post_id(r)[1]) for r in chunk)})
+                stats = self.call(
+                    channel,
+                    "stats.getPostReach",
+                    {"owner_id": -gid, "post_ids": ",".join(str(wire.split_post_id(r)[1]) for r in chunk)},
+                )
                 for row in stats:
                     reach[wire.post_remote_id(-gid, int(row["post_id"]))] = row
         except errors.Rejected:
@@ -677,44 +930,94 @@ class VkAdapter(Adapter):
             if item is None:
                 continue
             row = reach.get(remote, {})
-            extra = {k: int(row[k]) for k in ("reach_subscribers", "reach_viral", "reach_ads", "links", "to_group",
-                                              "join_group", "hide", "unsubscribe", "report") if isinstance(row.get(k), int)}
-            out.append(PostMetrics(remote_id=remote, read_at=now, likes=wire.count_of(item, "likes"),
-                                   reposts=wire.count_of(item, "reposts"), comments=wire.count_of(item, "comments"),
-                                   views=wire.count_of(item, "views"),
-                                   reach=int(row["reach_total"]) if isinstance(row.get("reach_total"), int) else None,
-                                   extra=extra))
+            extra = {
+                k: int(row[k])
+                for k in (
+                    "reach_subscribers",
+                    "reach_viral",
+                    "reach_ads",
+                    "links",
+                    "to_group",
+                    "join_group",
+                    "hide",
+                    "unsubscribe",
+                    "report",
+                )
+                if isinstance(row.get(k), int)
+            }
+            out.append(
+                PostMetrics(
+                    remote_id=remote,
+                    read_at=now,
+                    likes=wire.count_of(item, "likes"),
+                    reposts=wire.count_of(item, "reposts"),
+                    comments=wire.count_of(item, "comments"),
+                    views=wire.count_of(item, "views"),
+                    reach=int(row["reach_total"]) if isinstance(row.get("reach_total"), int) else None,
+                    extra=extra,
+                )
+            )
         return out
 
     def channel_metrics(self, channel: ChannelAccess) -> ChannelMetrics:
         gid = self._gid(channel)
-        group = self.call(channel, "groups.getById", {"group_id": gid, "fields": "members_count"}, token=GROUP)["groups"][0]
+        group = self.call(
+            channel, "groups.getById", {"group_id": gid, "fields": "members_count"}, token=GROUP
+        )["groups"][0]
         joins = leaves = None
         extra: dict[str, int] = {}
         try:
-            periods = self.call(channel, "stats.get", {"group_id": gid, "interval": "day", "intervals_count": 1})
+            periods = self.call(
+                channel, "stats.get", {"group_id": gid, "interval": "day", "intervals_count": 1}
+            )
             if periods:
                 activity = periods[0].get("activity") or {}
                 joins, leaves = activity.get("subscribed", 0), activity.get("unsubscribed", 0)
                 reach = periods[0].get("reach") or {}
-                extra = {f"reach_{k}" if k != "reach" else "reach": int(v) for k, v in reach.items() if isinstance(v, int)}
+                extra = {
+                    f"reach_{k}" if k != "reach" else "reach": int(v)
+                    for k, v in reach.items()
+                    if isinstance(v, int)
+                }
         except errors.Rejected:
             pass  # statistics are closed to this user; members still count
-        return ChannelMetrics(read_at=dt.datetime.now(dt.UTC), members=group.get("members_count"), joins=joins,
-                              leaves=leaves, extra=extra)
+        return ChannelMetrics(
+            read_at=dt.datetime.now(dt.UTC),
+            members=group.get("members_count"),
+            joins=joins,
+            leaves=leaves,
+            extra=extra,
+        )
 
     def public_page(self, channel: ChannelAccess, handle: str, *, limit: int = 20) -> PublicPage:
         ref = handle.strip().rstrip("/").rsplit("/", 1)[-1].lstrip("@")
-        group = self.call(channel, "groups.getById", {"group_id": ref, "fields": "members_count"})["groups"][0]
+        group = self.call(channel, "groups.getById", {"group_id": ref, "fields": "members_count"})["groups"][
+            0
+        ]
         gid = int(group["id"])
-        page = self.call(channel, "wall.get", {"owner_id": -gid, "count": max(1, min(limit, 100)), "filter": "owner"})
-        posts = tuple(PublicPost(remote_id=wire.post_remote_id(-gid, int(i["id"])), text=str(i.get("text", "")),
-                                 published_at=wire.timestamp(i.get("date")), likes=wire.count_of(i, "likes"),
-                                 reposts=wire.count_of(i, "reposts"), comments=wire.count_of(i, "comments"),
-                                 views=wire.count_of(i, "views"), url=wire.post_url(-gid, int(i["id"])))
-                      for i in page.get("items", []))
-        return PublicPage(remote_id=str(gid), name=str(group.get("name", "")), members=group.get("members_count"),
-                          posts=posts, url=f"https://vk.com/{group.get('screen_name') or f'club{gid}'}")
+        page = self.call(
+            channel, "wall.get", {"owner_id": -gid, "count": max(1, min(limit, 100)), "filter": "owner"}
+        )
+        posts = tuple(
+            PublicPost(
+                remote_id=wire.post_remote_id(-gid, int(i["id"])),
+                text=str(i.get("text", "")),
+                published_at=wire.timestamp(i.get("date")),
+                likes=wire.count_of(i, "likes"),
+                reposts=wire.count_of(i, "reposts"),
+                comments=wire.count_of(i, "comments"),
+                views=wire.count_of(i, "views"),
+                url=wire.post_url(-gid, int(i["id"])),
+            )
+            for i in page.get("items", [])
+        )
+        return PublicPage(
+            remote_id=str(gid),
+            name=str(group.get("name", "")),
+            members=group.get("members_count"),
+            posts=posts,
+            url=f"https://vk.com/{group.get('screen_name') or f'club{gid}'}",
+        )
 
     # -- intake ----------------------------------------------------------------------------
     def events_from(self, channel_id: str, update: Mapping[str, Any]) -> list[Event]:
@@ -726,36 +1029,83 @@ class VkAdapter(Adapter):
         if kind in ("wall_reply_new", "wall_reply_edit"):
             owner_id = int(obj.get("post_owner_id", obj.get("owner_id", -int(channel_id))))
             comment = self._comment(obj, owner_id, int(obj.get("post_id", 0)), {})
-            return [Event(kind=EventKind.COMMENT_NEW if kind == "wall_reply_new" else EventKind.COMMENT_EDIT,
-                          remote_id=comment.remote_id if kind == "wall_reply_new" else f"{comment.remote_id}:{event_id}",
-                          channel_remote_id=channel_id, occurred_at=comment.created_at, comment=comment,
-                          person=comment.author, post_remote_id=comment.post_remote_id)]
+            return [
+                Event(
+                    kind=EventKind.COMMENT_NEW if kind == "wall_reply_new" else EventKind.COMMENT_EDIT,
+                    remote_id=comment.remote_id
+                    if kind == "wall_reply_new"
+                    else f"{comment.remote_id}:{event_id}",
+                    channel_remote_id=channel_id,
+                    occurred_at=comment.created_at,
+                    comment=comment,
+                    person=comment.author,
+                    post_remote_id=comment.post_remote_id,
+                )
+            ]
         if kind == "wall_reply_delete":
             owner_id = int(obj.get("owner_id", -int(channel_id)))
             remote = wire.comment_remote_id(owner_id, int(obj["id"]))
             post = wire.post_remote_id(owner_id, int(obj.get("post_id", 0)))
             deleter = str(obj.get("deleter_id", obj.get("user_id", "")))
-            comment = Comment(remote_id=remote, post_remote_id=post, author=Person(str(obj.get("user_id", ""))), text="",
-                              created_at=now, deleted=True)
-            return [Event(kind=EventKind.COMMENT_DELETE, remote_id=remote, channel_remote_id=channel_id, occurred_at=now,
-                          comment=comment, person=Person(deleter), post_remote_id=post)]
+            comment = Comment(
+                remote_id=remote,
+                post_remote_id=post,
+                author=Person(str(obj.get("user_id", ""))),
+                text="",
+                created_at=now,
+                deleted=True,
+            )
+            return [
+                Event(
+                    kind=EventKind.COMMENT_DELETE,
+                    remote_id=remote,
+                    channel_remote_id=channel_id,
+                    occurred_at=now,
+                    comment=comment,
+                    person=Person(deleter),
+                    post_remote_id=post,
+                )
+            ]
         if kind == "message_new":
             raw = obj.get("message", obj)
             message = self._message(raw, {})
-            return [Event(kind=EventKind.MESSAGE_NEW, remote_id=message.remote_id, channel_remote_id=channel_id,
-                          occurred_at=message.created_at, message=message, person=message.author)]
+            return [
+                Event(
+                    kind=EventKind.MESSAGE_NEW,
+                    remote_id=message.remote_id,
+                    channel_remote_id=channel_id,
+                    occurred_at=message.created_at,
+                    message=message,
+                    person=message.author,
+                )
+            ]
         if kind in ("group_join", "group_leave"):
             user = int(obj.get("user_id", 0))
-            return [Event(kind=EventKind.MEMBER_JOIN if kind == "group_join" else EventKind.MEMBER_LEAVE,
-                          remote_id=event_id or f"{kind}:{user}:{now.timestamp()}", channel_remote_id=channel_id,
-                          occurred_at=now, person=Person(str(user), "", wire.owner_url(user)))]
+            return [
+                Event(
+                    kind=EventKind.MEMBER_JOIN if kind == "group_join" else EventKind.MEMBER_LEAVE,
+                    remote_id=event_id or f"{kind}:{user}:{now.timestamp()}",
+                    channel_remote_id=channel_id,
+                    occurred_at=now,
+                    person=Person(str(user), "", wire.owner_url(user)),
+                )
+            ]
         if kind == "wall_post_new":
             remote = wire.post_remote_id(int(obj.get("owner_id", -int(channel_id))), int(obj.get("id", 0)))
-            return [Event(kind=EventKind.POST_NEW, remote_id=remote, channel_remote_id=channel_id,
-                          occurred_at=wire.timestamp(obj.get("date")), post_remote_id=remote)]
+            return [
+                Event(
+                    kind=EventKind.POST_NEW,
+                    remote_id=remote,
+                    channel_remote_id=channel_id,
+                    occurred_at=wire.timestamp(obj.get("date")),
+                    post_remote_id=remote,
+                )
+            ]
         return []
 
-    def handle_webhook(self, channel: ChannelAccess, headers: Mapping[str, str], body: bytes) -> WebhookResult:
+    def handle_webhook(
+        self, channel: ChannelAccess, headers: Mapping[str, str], body: bytes
+    ) -> WebhookResult:
         try:
             update = json.loads(body)
         except ValueError:
@@ -767,7 +1117,9 @@ class VkAdapter(Adapter):
             return WebhookResult(status=403, body=b"wrong community")
         secret = channel.credentials.get("callback_secret", "")
         if update["type"] == "confirmation":
-            code = channel.credentials.get("callback_confirmation", "") or str(channel.settings.get("callback_confirmation", ""))
+            code = channel.credentials.get("callback_confirmation", "") or str(
+                channel.settings.get("callback_confirmation", "")
+            )
             if not code:
                 return WebhookResult(status=403, body=b"no confirmation string configured")
             return WebhookResult(body=code.encode())
@@ -785,7 +1137,10 @@ class VkAdapter(Adapter):
         timeout = float(self._timeout(channel) or 10) + wait
         try:
             with http.client(timeout=timeout) as client:
-                answer = client.get(state["server"], params={"act": "a_check", "key": state["key"], "ts": state["ts"], "wait": wait})
+                answer = client.get(
+                    state["server"],
+                    params={"act": "a_check", "key": state["key"], "ts": state["ts"], "wait": wait},
+                )
             payload = answer.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise errors.Transient(f"VK's long poll server did not answer ({type(exc).__name__}).") from exc

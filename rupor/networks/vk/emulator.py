@@ -76,20 +76,68 @@ CONFIRMATION_CODE = "a1b2c3d4"
 RATES = {"user": 3, "group": 20, "service": 5}
 WALL_ALBUM_ID = -14
 
-_FIRST = ("Anna", "Ivan", "Olga", "Dmitry", "Maria", "Sergey", "Elena", "Pavel", "Daria", "Nikita", "Yulia", "Artyom")
-_LAST = ("Smirnova", "Ivanov", "Kuznetsova", "Popov", "Sokolova", "Lebedev", "Kozlova", "Novikov", "Morozova", "Volkov")
+_FIRST = (
+    "Anna",
+    "Ivan",
+    "Olga",
+    "Dmitry",
+    "Maria",
+    "Sergey",
+    "Elena",
+    "Pavel",
+    "Daria",
+    "Nikita",
+    "Yulia",
+    "Artyom",
+)
+_LAST = (
+    "Smirnova",
+    "Ivanov",
+    "Kuznetsova",
+    "Popov",
+    "Sokolova",
+    "Lebedev",
+    "Kozlova",
+    "Novikov",
+    "Morozova",
+    "Volkov",
+)
 _AUDIENCE_LINES = (
-    "Great post, thank you!", "When is the next one?", "Interesting 🤔", "Agree with every word",
-    "Can you tell more about this?", "👍👍👍", "Shared it with friends", "Where can I buy it?",
+    "Great post, thank you!",
+    "When is the next one?",
+    "Interesting 🤔",
+    "Agree with every word",
+    "Can you tell more about this?",
+    "👍👍👍",
+    "Shared it with friends",
+    "Where can I buy it?",
 )
 _COMPETITOR_LINES = (
-    "New seasonal menu is here ☕", "Weekend discount: 20% on all drinks", "Meet our new barista Olga",
-    "How we roast our beans — a short story", "Vote: which syrup should we add next?", "We are open late this Friday",
+    "New seasonal menu is here ☕",
+    "Weekend discount: 20% on all drinks",
+    "Meet our new barista Olga",
+    "How we roast our beans — a short story",
+    "Vote: which syrup should we add next?",
+    "We are open late this Friday",
 )
 _EVENT_TYPES = (
-    "message_new", "message_reply", "message_allow", "message_deny", "wall_reply_new", "wall_reply_edit",
-    "wall_reply_delete", "wall_reply_restore", "wall_post_new", "wall_repost", "group_join", "group_leave",
-    "like_add", "like_remove", "poll_vote_new", "user_block", "user_unblock",
+    "message_new",
+    "message_reply",
+    "message_allow",
+    "message_deny",
+    "wall_reply_new",
+    "wall_reply_edit",
+    "wall_reply_delete",
+    "wall_reply_restore",
+    "wall_post_new",
+    "wall_repost",
+    "group_join",
+    "group_leave",
+    "like_add",
+    "like_remove",
+    "poll_vote_new",
+    "user_block",
+    "user_unblock",
 )
 
 
@@ -120,7 +168,9 @@ class Group:
     type: str = "group"
     is_closed: int = 0
     wall: int = 2  # 0 off, 1 open, 2 limited, 3 closed
-    admins: dict[int, int] = field(default_factory=dict)  # user id -> admin_level (1 moder, 2 editor, 3 admin)
+    admins: dict[int, int] = field(
+        default_factory=dict
+    )  # user id -> admin_level (1 moder, 2 editor, 3 admin)
     members: dict[int, int] = field(default_factory=dict)  # user id -> joined unix time
     banned: dict[int, dict[str, Any]] = field(default_factory=dict)
     joins: list[tuple[int, int]] = field(default_factory=list)  # (time, user id)
@@ -222,7 +272,9 @@ class Ctx:
 class VkEmulator:
     """All state of one emulated VK, guarded by one lock."""
 
-    def __init__(self, seed: int = 0, rate_limits: bool = True, clock: EmulatorClock | None = None, **options: Any) -> None:
+    def __init__(
+        self, seed: int = 0, rate_limits: bool = True, clock: EmulatorClock | None = None, **options: Any
+    ) -> None:
         self.seed = seed
         self.rate_limits = rate_limits
         self.clock = clock or EmulatorClock()
@@ -282,13 +334,27 @@ class VkEmulator:
         demo.members[ADMIN_USER_ID] = self.start - 86400 * 400
         demo.longpoll = {"enabled": True, "api_version": wire.API_VERSION, "events": set(_EVENT_TYPES)}
         demo.lp_key = self._key("lp", DEMO_GROUP_ID, 0)
-        rival = Group(COMPETITOR_GROUP_ID, "Competitor Coffee", "competitor_coffee", type="page", wall=2, admins={999: 3})
+        rival = Group(
+            COMPETITOR_GROUP_ID,
+            "Competitor Coffee",
+            "competitor_coffee",
+            type="page",
+            wall=2,
+            admins={999: 3},
+        )
         for uid in range(30000, 30000 + 1200 + rng.randint(0, 400)):
             rival.members[uid] = self.start - rng.randint(86400, 86400 * 700)
         rival.lp_key = self._key("lp", COMPETITOR_GROUP_ID, 0)
         self.groups = {g.id: g for g in (demo, rival)}
         for i, text in enumerate(_COMPETITOR_LINES):
-            self._add_post(-COMPETITOR_GROUP_ID, -COMPETITOR_GROUP_ID, 999, self.start - (len(_COMPETITOR_LINES) - i) * 86400, text, [])
+            self._add_post(
+                -COMPETITOR_GROUP_ID,
+                -COMPETITOR_GROUP_ID,
+                999,
+                self.start - (len(_COMPETITOR_LINES) - i) * 86400,
+                text,
+                [],
+            )
 
     def _key(self, *parts: object) -> str:
         return hashlib.sha256(":".join(map(str, (self.seed, *parts))).encode()).hexdigest()
@@ -302,16 +368,46 @@ class VkEmulator:
         elif uid == OUTSIDER_USER_ID:
             first, last = "Oleg", "Outsider"
         else:
-            first, last = _FIRST[(uid * 7 + self.seed) % len(_FIRST)], _LAST[(uid * 3 + self.seed) % len(_LAST)]
-        return {"id": uid, "first_name": first, "last_name": last, "can_access_closed": True, "is_closed": False,
-                "photo_50": f"https://vk.com/images/camera_50.png?u={uid}"}
+            first, last = (
+                _FIRST[(uid * 7 + self.seed) % len(_FIRST)],
+                _LAST[(uid * 3 + self.seed) % len(_LAST)],
+            )
+        return {
+            "id": uid,
+            "first_name": first,
+            "last_name": last,
+            "can_access_closed": True,
+            "is_closed": False,
+            "photo_50": f"https://vk.com/images/camera_50.png?u={uid}",
+        }
 
-    def _add_post(self, owner_id: int, from_id: int, created_by: int, date: int, text: str,
-                  attachments: list[dict[str, Any]], *, post_type: str = "post", guid: str | None = None,
-                  close_comments: bool = False) -> Post:
+    def _add_post(
+        self,
+        owner_id: int,
+        from_id: int,
+        created_by: int,
+        date: int,
+        text: str,
+        attachments: list[dict[str, Any]],
+        *,
+        post_type: str = "post",
+        guid: str | None = None,
+        close_comments: bool = False,
+    ) -> Post:
         pid = self.next_post.get(owner_id, 1)
         self.next_post[owner_id] = pid + 1
-        post = Post(pid, owner_id, from_id, created_by, date, text, attachments, post_type, guid, close_comments=close_comments)
+        post = Post(
+            pid,
+            owner_id,
+            from_id,
+            created_by,
+            date,
+            text,
+            attachments,
+            post_type,
+            guid,
+            close_comments=close_comments,
+        )
         self.posts.setdefault(owner_id, {})[pid] = post
         if post_type == "postpone":
             self._postponed.add((owner_id, pid))
@@ -329,7 +425,12 @@ class VkEmulator:
         rng = random.Random(f"{self.seed}:{post.owner_id}:{post.id}")
         group = self.groups.get(-post.owner_id)
         members = len(group.members) if group else 100
-        return members * rng.uniform(0.3, 0.9) + 20, rng.uniform(0.03, 0.1), rng.uniform(0.002, 0.012), rng.uniform(0, 4)
+        return (
+            members * rng.uniform(0.3, 0.9) + 20,
+            rng.uniform(0.03, 0.1),
+            rng.uniform(0.002, 0.012),
+            rng.uniform(0, 4),
+        )
 
     def engagement(self, post: Post) -> dict[str, int]:
         if post.post_type != "post":
@@ -338,7 +439,12 @@ class VkEmulator:
         potential, like_rate, repost_rate, _ = self._potential(post)
         growth = 1 - math.exp(-elapsed / 7200)
         views = int(potential * growth)
-        return {"views": views, "likes": int(views * like_rate), "reposts": int(views * repost_rate), "reach": int(views * 0.85)}
+        return {
+            "views": views,
+            "likes": int(views * like_rate),
+            "reposts": int(views * repost_rate),
+            "reach": int(views * 0.85),
+        }
 
     def tick(self) -> None:
         """Bring the world up to the emulator clock: postponed posts, audience, members."""
@@ -357,7 +463,9 @@ class VkEmulator:
                 if post.post_type == "postpone" and post.date <= now:
                     post.post_type = "post"
                     self._post_event(post)
-                    self.ledger.append({"kind": "post_published", "owner_id": post.owner_id, "post_id": post.id})
+                    self.ledger.append(
+                        {"kind": "post_published", "owner_id": post.owner_id, "post_id": post.id}
+                    )
                     self._postponed.discard((owner_id, pid))
                     self._went_live(post)  # (an old one moves on to _mature at the next tick)
                 if post.post_type == "post" and post.owner_id == -DEMO_GROUP_ID:
@@ -400,14 +508,27 @@ class VkEmulator:
 
     # -- events --------------------------------------------------------------------------
     def _event(self, group: Group, kind: str, obj: dict[str, Any]) -> None:
-        event = {"group_id": group.id, "type": kind, "event_id": self._key("ev", group.id, group.event_ts, kind),
-                 "v": wire.API_VERSION, "object": obj}
+        event = {
+            "group_id": group.id,
+            "type": kind,
+            "event_id": self._key("ev", group.id, group.event_ts, kind),
+            "v": wire.API_VERSION,
+            "object": obj,
+        }
         group.events.append((group.event_ts, event))
         group.event_ts += 1
         for server in group.callback_servers.values():
             if server["status"] == "ok" and kind in server["events"]:
-                self.pending.append({"server": server, "group": group.id, "body": {**event, "secret": server["secret_key"]}
-                                     if server["secret_key"] else event, "attempt": 0, "next_at": 0.0, "kind": kind})
+                self.pending.append(
+                    {
+                        "server": server,
+                        "group": group.id,
+                        "body": {**event, "secret": server["secret_key"]} if server["secret_key"] else event,
+                        "attempt": 0,
+                        "next_at": 0.0,
+                        "kind": kind,
+                    }
+                )
                 self._ensure_worker()
 
     def _post_event(self, post: Post) -> None:
@@ -436,8 +557,14 @@ class VkEmulator:
                 ok, detail = self._deliver(http, item)
                 with self.lock:
                     item["attempt"] += 1
-                    record = {"server_id": item["server"]["id"], "type": item["kind"], "attempt": item["attempt"],
-                              "ok": ok, "detail": detail, "event_id": item["body"].get("event_id")}
+                    record = {
+                        "server_id": item["server"]["id"],
+                        "type": item["kind"],
+                        "attempt": item["attempt"],
+                        "ok": ok,
+                        "detail": detail,
+                        "event_id": item["body"].get("event_id"),
+                    }
                     self.deliveries.append(record)
                     if ok or item["attempt"] > self.retries:
                         self.pending.remove(item)
@@ -452,8 +579,11 @@ class VkEmulator:
         server = item["server"]
         try:
             with http.client(timeout=self.delivery_timeout) as client:
-                answer = client.post(server["url"], content=json.dumps(item["body"], ensure_ascii=False).encode(),
-                                     headers={"Content-Type": "application/json"})
+                answer = client.post(
+                    server["url"],
+                    content=json.dumps(item["body"], ensure_ascii=False).encode(),
+                    headers={"Content-Type": "application/json"},
+                )
         except Exception as exc:  # any failure is a failed delivery, retried like VK does
             return False, type(exc).__name__
         if item.get("confirmation"):
@@ -476,7 +606,9 @@ class VkEmulator:
         try:
             return {"response": self._call(method, params, bearer, base_url)}
         except VkError as exc:
-            return wire.error_envelope(exc.code, exc.msg, {"oauth": "1", "method": method, **params}, **exc.extra)
+            return wire.error_envelope(
+                exc.code, exc.msg, {"oauth": "1", "method": method, **params}, **exc.extra
+            )
 
     def _call(self, method: str, params: dict[str, str], bearer: str | None, base_url: str) -> Any:
         spec = wire.schema()["methods"].get(method)
@@ -485,13 +617,19 @@ class VkEmulator:
             raise VkError(wire.UNKNOWN_METHOD, "Unknown method passed")
         version = params.get("v", "")
         if not version:
-            raise VkError(wire.INVALID_REQUEST, 'Invalid request: v is required. Version param should be passed as "v". "version" param is invalid and not supported.')
+            raise VkError(
+                wire.INVALID_REQUEST,
+                'Invalid request: v is required. Version param should be passed as "v". "version" param is invalid and not supported.',
+            )
         try:
             too_old = tuple(int(x) for x in version.split(".")[:2]) < (5, 81)
         except ValueError:
             too_old = True
         if too_old:
-            raise VkError(wire.INVALID_REQUEST, 'Invalid request: versions below 5.81 are deprecated. Version param should be passed as "v".')
+            raise VkError(
+                wire.INVALID_REQUEST,
+                'Invalid request: versions below 5.81 are deprecated. Version param should be passed as "v".',
+            )
         raw_token = params.get("access_token") or bearer or ""
         token = self.tokens.get(raw_token)
         if token is None or not token.valid:
@@ -500,7 +638,9 @@ class VkEmulator:
         self._rate(raw_token, token)
         if token.kind not in spec["access_token_type"]:
             if token.kind == "group":
-                raise VkError(wire.GROUP_AUTH, "Group authorization failed: method is unavailable with group auth.")
+                raise VkError(
+                    wire.GROUP_AUTH, "Group authorization failed: method is unavailable with group auth."
+                )
             raise VkError(wire.ACCESS, f"Access denied: method is unavailable with {token.kind} auth.")
         self._validate(spec, params)
         with self.lock:
@@ -511,7 +651,10 @@ class VkEmulator:
                         self.queued_errors.remove(queued)
                     extra: dict[str, Any] = {}
                     if queued["code"] == wire.CAPTCHA:
-                        extra = {"captcha_sid": "1234567890", "captcha_img": f"{base_url}/captcha.php?sid=1234567890"}
+                        extra = {
+                            "captcha_sid": "1234567890",
+                            "captcha_img": f"{base_url}/captcha.php?sid=1234567890",
+                        }
                     raise VkError(int(queued["code"]), queued.get("msg"), **extra)
             self.tick()
             return handler(Ctx(method, params, token, base_url))
@@ -618,9 +761,22 @@ class VkEmulator:
                 links += 1
                 if links > 1:
                     raise _param_error("attachments: only one link can be attached")
-                out.append({"type": "link", "link": {"url": item, "title": item.split("/")[2], "caption": "", "description": "", "is_favorite": False}})
+                out.append(
+                    {
+                        "type": "link",
+                        "link": {
+                            "url": item,
+                            "title": item.split("/")[2],
+                            "caption": "",
+                            "description": "",
+                            "is_favorite": False,
+                        },
+                    }
+                )
                 continue
-            match = re.fullmatch(r"(photo|poll|video|doc|audio|album|page|note|market)(-?\d+)_(\d+)(?:_\w+)?", item)
+            match = re.fullmatch(
+                r"(photo|poll|video|doc|audio|album|page|note|market)(-?\d+)_(\d+)(?:_\w+)?", item
+            )
             if not match:
                 raise _param_error(f"attachments: {item} is invalid")
             kind, m_owner, m_id = match.group(1), int(match.group(2)), int(match.group(3))
@@ -655,17 +811,34 @@ class VkEmulator:
 
     def post_json(self, post: Post, ctx: Ctx | None) -> dict[str, Any]:
         counts = self.engagement(post)
-        comments = [c for c in self.comments.get(post.owner_id, {}).values() if c.post_id == post.id and not c.deleted]
-        admin = ctx is not None and post.owner_id < 0 and -post.owner_id in self.groups and \
-            self._admin_level(ctx, self.groups[-post.owner_id]) >= 2
+        comments = [
+            c for c in self.comments.get(post.owner_id, {}).values() if c.post_id == post.id and not c.deleted
+        ]
+        admin = (
+            ctx is not None
+            and post.owner_id < 0
+            and -post.owner_id in self.groups
+            and self._admin_level(ctx, self.groups[-post.owner_id]) >= 2
+        )
         item: dict[str, Any] = {
-            "id": post.id, "owner_id": post.owner_id, "from_id": post.from_id, "date": post.date,
-            "text": post.text, "attachments": post.attachments, "post_type": post.post_type,
-            "comments": {"count": len(comments), "can_post": 0 if post.close_comments else 1, "groups_can_post": True},
+            "id": post.id,
+            "owner_id": post.owner_id,
+            "from_id": post.from_id,
+            "date": post.date,
+            "text": post.text,
+            "attachments": post.attachments,
+            "post_type": post.post_type,
+            "comments": {
+                "count": len(comments),
+                "can_post": 0 if post.close_comments else 1,
+                "groups_can_post": True,
+            },
             "likes": {"count": counts["likes"], "user_likes": 0, "can_like": 1, "can_publish": 1},
             "reposts": {"count": counts["reposts"], "user_reposted": 0},
             "views": {"count": counts["views"]},
-            "post_source": {"type": "api"}, "marked_as_ads": 0, "is_favorite": False,
+            "post_source": {"type": "api"},
+            "marked_as_ads": 0,
+            "is_favorite": False,
             "hash": self._key("hash", post.owner_id, post.id)[:18],
         }
         if post.is_pinned:
@@ -678,13 +851,21 @@ class VkEmulator:
 
     def _extended(self, owner_ids: set[int]) -> dict[str, Any]:
         profiles = [self.profile(o) for o in sorted(owner_ids) if o > 0]
-        groups = [self.group_json(self.groups[-o], None, []) for o in sorted(owner_ids) if o < 0 and -o in self.groups]
+        groups = [
+            self.group_json(self.groups[-o], None, [])
+            for o in sorted(owner_ids)
+            if o < 0 and -o in self.groups
+        ]
         return {"profiles": profiles, "groups": groups}
 
     def group_json(self, group: Group, ctx: Ctx | None, fields: list[str]) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "id": group.id, "name": group.name, "screen_name": group.screen_name, "is_closed": group.is_closed,
-            "type": group.type, "photo_50": f"https://vk.com/images/community_50.png?g={group.id}",
+            "id": group.id,
+            "name": group.name,
+            "screen_name": group.screen_name,
+            "is_closed": group.is_closed,
+            "type": group.type,
+            "photo_50": f"https://vk.com/images/community_50.png?g={group.id}",
             "photo_100": f"https://vk.com/images/community_100.png?g={group.id}",
             "photo_200": f"https://vk.com/images/community_200.png?g={group.id}",
         }
@@ -721,7 +902,11 @@ class VkEmulator:
         guid = ctx.text("guid")
         if guid:
             known = self.post_guids.get((user, owner_id, guid))
-            if known is not None and known in self.posts.get(owner_id, {}) and not self.posts[owner_id][known].deleted:
+            if (
+                known is not None
+                and known in self.posts.get(owner_id, {})
+                and not self.posts[owner_id][known].deleted
+            ):
                 return {"post_id": known}
         if ctx.has("post_id"):  # publish a postponed post now
             post = self._post(owner_id, ctx.num("post_id"))
@@ -741,14 +926,30 @@ class VkEmulator:
         postponed = publish_date is not None and publish_date > now + 60
         if postponed and publish_date is not None and publish_date > now + 365 * 86400:
             raise _param_error("publish_date is invalid")
-        post = self._add_post(owner_id, owner_id if from_group else user, user,
-                              publish_date if postponed and publish_date else now, message, attachments,
-                              post_type="postpone" if postponed else "post", guid=guid or None,
-                              close_comments=ctx.flag("close_comments"))
+        post = self._add_post(
+            owner_id,
+            owner_id if from_group else user,
+            user,
+            publish_date if postponed and publish_date else now,
+            message,
+            attachments,
+            post_type="postpone" if postponed else "post",
+            guid=guid or None,
+            close_comments=ctx.flag("close_comments"),
+        )
         if guid:
             self.post_guids[(user, owner_id, guid)] = post.id
-        self.ledger.append({"kind": "post_created", "owner_id": owner_id, "post_id": post.id, "guid": guid,
-                            "text": message, "postponed": postponed, "attachments": ctx.items("attachments")})
+        self.ledger.append(
+            {
+                "kind": "post_created",
+                "owner_id": owner_id,
+                "post_id": post.id,
+                "guid": guid,
+                "text": message,
+                "postponed": postponed,
+                "attachments": ctx.items("attachments"),
+            }
+        )
         if not postponed:
             self._post_event(post)
         return {"post_id": post.id}
@@ -826,7 +1027,11 @@ class VkEmulator:
             if not match:
                 continue
             post = self.posts.get(int(match.group(1)), {}).get(int(match.group(2)))
-            if post is not None and not post.deleted and (post.post_type == "post" or self._can_see_postponed(ctx, post)):
+            if (
+                post is not None
+                and not post.deleted
+                and (post.post_type == "post" or self._can_see_postponed(ctx, post))
+            ):
                 items.append(self.post_json(post, ctx))
         out: dict[str, Any] = {"items": items}
         if ctx.flag("extended"):
@@ -834,28 +1039,60 @@ class VkEmulator:
         return out
 
     def _can_see_postponed(self, ctx: Ctx, post: Post) -> bool:
-        return post.owner_id < 0 and -post.owner_id in self.groups and self._admin_level(ctx, self.groups[-post.owner_id]) >= 2
+        return (
+            post.owner_id < 0
+            and -post.owner_id in self.groups
+            and self._admin_level(ctx, self.groups[-post.owner_id]) >= 2
+        )
 
-    def _create_comment(self, post: Post, from_id: int, text: str, reply_to: WallComment | None, date: int) -> WallComment:
+    def _create_comment(
+        self, post: Post, from_id: int, text: str, reply_to: WallComment | None, date: int
+    ) -> WallComment:
         cid = self.next_comment.get(post.owner_id, 1)
         self.next_comment[post.owner_id] = cid + 1
         stack: list[int] = []
         if reply_to is not None:
             stack = reply_to.parents_stack[:1] or [reply_to.id]
-        comment = WallComment(cid, post.owner_id, post.id, from_id, date, text,
-                              reply_to.id if reply_to else None, reply_to.from_id if reply_to else None, stack)
+        comment = WallComment(
+            cid,
+            post.owner_id,
+            post.id,
+            from_id,
+            date,
+            text,
+            reply_to.id if reply_to else None,
+            reply_to.from_id if reply_to else None,
+            stack,
+        )
         self.comments.setdefault(post.owner_id, {})[cid] = comment
-        self.ledger.append({"kind": "comment_created", "owner_id": post.owner_id, "post_id": post.id,
-                            "comment_id": cid, "from_id": from_id, "text": text})
+        self.ledger.append(
+            {
+                "kind": "comment_created",
+                "owner_id": post.owner_id,
+                "post_id": post.id,
+                "comment_id": cid,
+                "from_id": from_id,
+                "text": text,
+            }
+        )
         group = self.groups.get(-post.owner_id)
         if group is not None:
-            self._event(group, "wall_reply_new", {**self.comment_json(comment), "post_owner_id": post.owner_id})
+            self._event(
+                group, "wall_reply_new", {**self.comment_json(comment), "post_owner_id": post.owner_id}
+            )
         return comment
 
     def comment_json(self, c: WallComment) -> dict[str, Any]:
-        out: dict[str, Any] = {"id": c.id, "from_id": c.from_id, "post_id": c.post_id, "owner_id": c.owner_id,
-                               "parents_stack": c.parents_stack, "date": c.date, "text": c.text,
-                               "likes": {"count": 0, "user_likes": 0, "can_like": 1}}
+        out: dict[str, Any] = {
+            "id": c.id,
+            "from_id": c.from_id,
+            "post_id": c.post_id,
+            "owner_id": c.owner_id,
+            "parents_stack": c.parents_stack,
+            "date": c.date,
+            "text": c.text,
+            "likes": {"count": 0, "user_likes": 0, "can_like": 1},
+        }
         if c.reply_to_comment:
             out["reply_to_comment"] = c.reply_to_comment
             out["reply_to_user"] = c.reply_to_user
@@ -876,7 +1113,9 @@ class VkEmulator:
             fg = ctx.num("from_group", 0) or 0
             if fg:
                 if group is None or fg != group.id or self._admin_level(ctx, group) < 2:
-                    raise VkError(wire.ACCESS, "Access denied: you cannot comment on behalf of this community")
+                    raise VkError(
+                        wire.ACCESS, "Access denied: you cannot comment on behalf of this community"
+                    )
                 from_id = -group.id
             if group is not None and from_id in group.banned:
                 raise VkError(wire.WALL_ADD_REPLY, "Access to status replies denied")
@@ -909,27 +1148,45 @@ class VkEmulator:
             raise _param_error("count should be less or equal to 100")
         offset = ctx.num("offset", 0) or 0
         threads = ctx.num("thread_items_count", 0) or 0
-        alive = [c for c in self.comments.get(owner_id, {}).values() if c.post_id == post.id and not c.deleted]
+        alive = [
+            c for c in self.comments.get(owner_id, {}).values() if c.post_id == post.id and not c.deleted
+        ]
         parent = ctx.num("comment_id")
         level = [c for c in alive if (c.parents_stack[:1] == [parent] if parent else not c.parents_stack)]
         level.sort(key=lambda c: c.id, reverse=ctx.text("sort", "asc") == "desc")
         start = ctx.num("start_comment_id")
         if start:
-            level = [c for c in level if c.id >= start] if ctx.text("sort", "asc") != "desc" else [c for c in level if c.id <= start]
+            level = (
+                [c for c in level if c.id >= start]
+                if ctx.text("sort", "asc") != "desc"
+                else [c for c in level if c.id <= start]
+            )
         page = level[offset : offset + count]
         items = []
         for c in page:
             item = self.comment_json(c)
             if not parent:
                 replies = sorted((r for r in alive if r.parents_stack[:1] == [c.id]), key=lambda r: r.id)
-                item["thread"] = {"count": len(replies), "items": [self.comment_json(r) for r in replies[:threads]],
-                                  "can_post": True, "show_reply_button": True, "groups_can_post": True}
+                item["thread"] = {
+                    "count": len(replies),
+                    "items": [self.comment_json(r) for r in replies[:threads]],
+                    "can_post": True,
+                    "show_reply_button": True,
+                    "groups_can_post": True,
+                }
             items.append(item)
-        out: dict[str, Any] = {"count": len(alive) if not parent else len(level), "items": items,
-                               "current_level_count": len(level), "can_post": not post.close_comments,
-                               "show_reply_button": True, "groups_can_post": True}
+        out: dict[str, Any] = {
+            "count": len(alive) if not parent else len(level),
+            "items": items,
+            "current_level_count": len(level),
+            "can_post": not post.close_comments,
+            "show_reply_button": True,
+            "groups_can_post": True,
+        }
         if ctx.flag("extended"):
-            owners = {c.from_id for c in page} | {r["from_id"] for i in items for r in i.get("thread", {}).get("items", [])}
+            owners = {c.from_id for c in page} | {
+                r["from_id"] for i in items for r in i.get("thread", {}).get("items", [])
+            }
             out.update(self._extended(owners))
         return out
 
@@ -945,8 +1202,17 @@ class VkEmulator:
             comment.deleted = True
             self.ledger.append({"kind": "comment_deleted", "owner_id": owner_id, "comment_id": comment.id})
             if group is not None:
-                self._event(group, "wall_reply_delete", {"owner_id": owner_id, "id": comment.id, "user_id": ctx.token.owner,
-                                                          "deleter_id": ctx.token.owner, "post_id": comment.post_id})
+                self._event(
+                    group,
+                    "wall_reply_delete",
+                    {
+                        "owner_id": owner_id,
+                        "id": comment.id,
+                        "user_id": ctx.token.owner,
+                        "deleter_id": ctx.token.owner,
+                        "post_id": comment.post_id,
+                    },
+                )
         return 1
 
     # -- photos and polls ----------------------------------------------------------------
@@ -957,21 +1223,42 @@ class VkEmulator:
                 raise _param_error("group_id should be positive")
             self._require_admin(ctx, self._group(gid), 2)
         sig = self._key("upload", gid or 0, ctx.token.owner)[:16]
-        return {"upload_url": f"{ctx.base_url}/upload/wall?gid={gid or 0}&uid={ctx.token.owner}&sig={sig}",
-                "album_id": WALL_ALBUM_ID, "user_id": ctx.token.owner}
+        return {
+            "upload_url": f"{ctx.base_url}/upload/wall?gid={gid or 0}&uid={ctx.token.owner}&sig={sig}",
+            "album_id": WALL_ALBUM_ID,
+            "user_id": ctx.token.owner,
+        }
 
     def upload(self, query: dict[str, str], data: bytes | None, filename: str) -> dict[str, Any]:
         gid, uid = int(query.get("gid", "0") or 0), int(query.get("uid", "0") or 0)
         if query.get("sig") != self._key("upload", gid, uid)[:16]:
             return {"error": "invalid upload signature"}
         server = 800000 + self.seed % 1000
-        if not data or not (data[:3] == b"\xff\xd8\xff" or data[:8] == b"\x89PNG\r\n\x1a\n" or data[:4] == b"GIF8"):
+        if not data or not (
+            data[:3] == b"\xff\xd8\xff" or data[:8] == b"\x89PNG\r\n\x1a\n" or data[:4] == b"GIF8"
+        ):
             return {"server": server, "photo": "[]", "hash": hashlib.sha256(b"[]").hexdigest()[:32]}
         with self.lock:
             upload_id = self._key("file", len(self.uploads), hashlib.sha256(data).hexdigest())[:20]
-            self.uploads[upload_id] = {"gid": gid, "uid": uid, "size": len(data), "filename": filename, "photo_id": None}
-        photo = json.dumps([{"markers_restarted": True, "photo": upload_id, "sizes": [], "latitude": 0, "longitude": 0,
-                             "kid": self._key("kid", upload_id)[:32]}])
+            self.uploads[upload_id] = {
+                "gid": gid,
+                "uid": uid,
+                "size": len(data),
+                "filename": filename,
+                "photo_id": None,
+            }
+        photo = json.dumps(
+            [
+                {
+                    "markers_restarted": True,
+                    "photo": upload_id,
+                    "sizes": [],
+                    "latitude": 0,
+                    "longitude": 0,
+                    "kid": self._key("kid", upload_id)[:32],
+                }
+            ]
+        )
         return {"server": server, "photo": photo, "hash": self._key("hash", photo)[:32]}
 
     def m_photos_saveWallPhoto(self, ctx: Ctx) -> Any:
@@ -993,11 +1280,24 @@ class VkEmulator:
             self.next_media += 1
             upload["photo_id"] = pid
             self.photos[(owner, pid)] = {
-                "id": pid, "album_id": WALL_ALBUM_ID, "owner_id": owner, "user_id": 100 if gid else ctx.token.owner,
-                "date": self.now(), "text": ctx.text("caption"), "has_tags": False,
-                "access_key": self._key("ak", pid)[:18], "web_view_token": self._key("wv", pid)[:18],
-                "sizes": [{"type": t, "width": w, "height": h, "url": f"https://sun9-1.userapi.com/emulated/{owner}_{pid}_{t}.jpg"}
-                          for t, w, h in (("s", 75, 56), ("m", 130, 97), ("x", 604, 453), ("y", 807, 605))],
+                "id": pid,
+                "album_id": WALL_ALBUM_ID,
+                "owner_id": owner,
+                "user_id": 100 if gid else ctx.token.owner,
+                "date": self.now(),
+                "text": ctx.text("caption"),
+                "has_tags": False,
+                "access_key": self._key("ak", pid)[:18],
+                "web_view_token": self._key("wv", pid)[:18],
+                "sizes": [
+                    {
+                        "type": t,
+                        "width": w,
+                        "height": h,
+                        "url": f"https://sun9-1.userapi.com/emulated/{owner}_{pid}_{t}.jpg",
+                    }
+                    for t, w, h in (("s", 75, 56), ("m", 130, 97), ("x", 604, 453), ("y", 807, 605))
+                ],
             }
             self.ledger.append({"kind": "photo_saved", "owner_id": owner, "photo_id": pid})
         return [self.photos[(owner, upload["photo_id"])]]
@@ -1014,17 +1314,32 @@ class VkEmulator:
         self.next_media += 1
         link = ctx.text("link")
         video = {
-            "id": vid, "owner_id": owner, "title": ctx.text("name") or "Video", "description": ctx.text("description"),
-            "date": self.now(), "access_key": self._key("vak", owner, vid)[:18], "uploaded": bool(link),
-            "is_private": ctx.flag("is_private"), "wallpost": ctx.flag("wallpost"), "link": link or None,
-            "album_id": ctx.num("album_id"), "no_comments": ctx.flag("no_comments"), "repeat": ctx.flag("repeat"),
-            "created_by": ctx.token.owner, "size": 0,
+            "id": vid,
+            "owner_id": owner,
+            "title": ctx.text("name") or "Video",
+            "description": ctx.text("description"),
+            "date": self.now(),
+            "access_key": self._key("vak", owner, vid)[:18],
+            "uploaded": bool(link),
+            "is_private": ctx.flag("is_private"),
+            "wallpost": ctx.flag("wallpost"),
+            "link": link or None,
+            "album_id": ctx.num("album_id"),
+            "no_comments": ctx.flag("no_comments"),
+            "repeat": ctx.flag("repeat"),
+            "created_by": ctx.token.owner,
+            "size": 0,
         }
         self.videos[(owner, vid)] = video
         self.ledger.append({"kind": "video_saved", "owner_id": owner, "video_id": vid})
         sig = self._key("vupload", owner, vid)[:16]
-        out = {"upload_url": f"{ctx.base_url}/upload/video?oid={owner}&vid={vid}&sig={sig}", "video_id": vid,
-               "owner_id": owner, "title": video["title"], "description": video["description"]}
+        out = {
+            "upload_url": f"{ctx.base_url}/upload/video?oid={owner}&vid={vid}&sig={sig}",
+            "video_id": vid,
+            "owner_id": owner,
+            "title": video["title"],
+            "description": video["description"],
+        }
         if video["is_private"] or gid is None:
             out["access_key"] = video["access_key"]
         return out
@@ -1046,27 +1361,64 @@ class VkEmulator:
                 return {"error": "video not found"}
             self.video_uploads += 1
             video.update(uploaded=True, size=len(data), filename=filename, date=self.now())
-            self.ledger.append({"kind": "video_uploaded", "owner_id": owner, "video_id": vid, "bytes": len(data)})
+            self.ledger.append(
+                {"kind": "video_uploaded", "owner_id": owner, "video_id": vid, "bytes": len(data)}
+            )
             if video["wallpost"] and not video.get("posted"):
                 video["posted"] = True
-                post = self._add_post(owner, owner, int(video["created_by"]), self.now(), video["description"],
-                                      [{"type": "video", "video": self.video_json(video)}])
-                self.ledger.append({"kind": "post_created", "owner_id": owner, "post_id": post.id, "guid": "",
-                                    "text": post.text, "postponed": False,
-                                    "attachments": [wire.video_attachment(owner, vid)]})
+                post = self._add_post(
+                    owner,
+                    owner,
+                    int(video["created_by"]),
+                    self.now(),
+                    video["description"],
+                    [{"type": "video", "video": self.video_json(video)}],
+                )
+                self.ledger.append(
+                    {
+                        "kind": "post_created",
+                        "owner_id": owner,
+                        "post_id": post.id,
+                        "guid": "",
+                        "text": post.text,
+                        "postponed": False,
+                        "attachments": [wire.video_attachment(owner, vid)],
+                    }
+                )
                 self._post_event(post)
-            return {"size": len(data), "video_id": vid, "owner_id": owner,
-                    "video_hash": self._key("vhash", owner, vid)[:32]}
+            return {
+                "size": len(data),
+                "video_id": vid,
+                "owner_id": owner,
+                "video_hash": self._key("vhash", owner, vid)[:32],
+            }
 
     def video_json(self, video: dict[str, Any]) -> dict[str, Any]:
         owner, vid = video["owner_id"], video["id"]
         out: dict[str, Any] = {
-            "id": vid, "owner_id": owner, "title": video["title"], "description": video["description"],
-            "duration": max(1, int(video["size"]) // 100000) if video["uploaded"] else 0, "date": video["date"],
-            "comments": 0, "views": 0, "local_views": 0, "type": "video", "access_key": video["access_key"],
-            "can_edit": 1, "can_add": 1, "is_private": 1 if video["is_private"] else 0,
-            "image": [{"url": f"https://sun9-1.userapi.com/emulated/video{owner}_{vid}_{w}.jpg", "width": w, "height": h,
-                       "with_padding": 1} for w, h in ((130, 96), (320, 240), (800, 450))],
+            "id": vid,
+            "owner_id": owner,
+            "title": video["title"],
+            "description": video["description"],
+            "duration": max(1, int(video["size"]) // 100000) if video["uploaded"] else 0,
+            "date": video["date"],
+            "comments": 0,
+            "views": 0,
+            "local_views": 0,
+            "type": "video",
+            "access_key": video["access_key"],
+            "can_edit": 1,
+            "can_add": 1,
+            "is_private": 1 if video["is_private"] else 0,
+            "image": [
+                {
+                    "url": f"https://sun9-1.userapi.com/emulated/video{owner}_{vid}_{w}.jpg",
+                    "width": w,
+                    "height": h,
+                    "with_padding": 1,
+                }
+                for w, h in ((130, 96), (320, 240), (800, 450))
+            ],
             "player": f"https://vk.com/video_ext.php?oid={owner}&id={vid}&hash={video['access_key']}",
         }
         if not video["uploaded"]:
@@ -1083,7 +1435,11 @@ class VkEmulator:
             answers = json.loads(ctx.text("add_answers") or "[]")
         except ValueError as exc:
             raise _param_error("add_answers is invalid") from exc
-        if not isinstance(answers, list) or not 1 <= len(answers) <= 10 or not all(isinstance(a, str) and a.strip() for a in answers):
+        if (
+            not isinstance(answers, list)
+            or not 1 <= len(answers) <= 10
+            or not all(isinstance(a, str) and a.strip() for a in answers)
+        ):
             raise _param_error("add_answers should be a JSON array of 1 to 10 answers")
         if any(len(a) > 100 for a in answers):
             raise _param_error("add_answers: an answer is longer than 100 characters")
@@ -1092,12 +1448,29 @@ class VkEmulator:
             self._require_admin(ctx, self._group(-owner), 2)
         pid = self.next_media
         self.next_media += 1
-        poll = {"id": pid, "owner_id": owner, "created": self.now(), "question": question, "votes": 0,
-                "answers": [{"id": pid * 10 + i, "rate": 0, "text": a, "votes": 0} for i, a in enumerate(answers)],
-                "anonymous": ctx.flag("is_anonymous"), "multiple": ctx.flag("is_multiple"), "answer_ids": [],
-                "end_date": ctx.num("end_date", 0), "closed": False, "is_board": False, "can_edit": True,
-                "can_vote": True, "can_report": False, "can_share": True, "author_id": ctx.token.owner,
-                "disable_unvote": ctx.flag("disable_unvote"), "embed_hash": self._key("poll", pid)[:20]}
+        poll = {
+            "id": pid,
+            "owner_id": owner,
+            "created": self.now(),
+            "question": question,
+            "votes": 0,
+            "answers": [
+                {"id": pid * 10 + i, "rate": 0, "text": a, "votes": 0} for i, a in enumerate(answers)
+            ],
+            "anonymous": ctx.flag("is_anonymous"),
+            "multiple": ctx.flag("is_multiple"),
+            "answer_ids": [],
+            "end_date": ctx.num("end_date", 0),
+            "closed": False,
+            "is_board": False,
+            "can_edit": True,
+            "can_vote": True,
+            "can_report": False,
+            "can_share": True,
+            "author_id": ctx.token.owner,
+            "disable_unvote": ctx.flag("disable_unvote"),
+            "embed_hash": self._key("poll", pid)[:20],
+        }
         self.polls[(owner, pid)] = poll
         self.ledger.append({"kind": "poll_created", "owner_id": owner, "poll_id": pid})
         return poll
@@ -1126,7 +1499,10 @@ class VkEmulator:
             elif uid in g.members or level:
                 groups.append(g)
         if ctx.flag("extended"):
-            return {"count": len(groups), "items": [self.group_json(g, ctx, ctx.items("fields")) for g in groups]}
+            return {
+                "count": len(groups),
+                "items": [self.group_json(g, ctx, ctx.items("fields")) for g in groups],
+            }
         return {"count": len(groups), "items": [g.id for g in groups]}
 
     def m_groups_ban(self, ctx: Ctx) -> Any:
@@ -1137,14 +1513,29 @@ class VkEmulator:
             raise _param_error("owner_id is undefined")
         if group.admins.get(target):
             raise VkError(wire.ACCESS, "Access denied: you cannot ban a community manager")
-        group.banned[target] = {"end_date": ctx.num("end_date", 0), "reason": ctx.num("reason", 0), "comment": ctx.text("comment")}
+        group.banned[target] = {
+            "end_date": ctx.num("end_date", 0),
+            "reason": ctx.num("reason", 0),
+            "comment": ctx.text("comment"),
+        }
         self.ledger.append({"kind": "user_banned", "group_id": group.id, "owner_id": target})
-        self._event(group, "user_block", {"admin_id": ctx.token.owner, "user_id": target, "unblock_date": ctx.num("end_date", 0),
-                                          "reason": ctx.num("reason", 0), "comment": ctx.text("comment")})
+        self._event(
+            group,
+            "user_block",
+            {
+                "admin_id": ctx.token.owner,
+                "user_id": target,
+                "unblock_date": ctx.num("end_date", 0),
+                "reason": ctx.num("reason", 0),
+                "comment": ctx.text("comment"),
+            },
+        )
         return 1
 
     def m_groups_getMembers(self, ctx: Ctx) -> Any:
-        group = self._group(ctx.text("group_id") or (str(ctx.token.owner) if ctx.token.kind == "group" else ""))
+        group = self._group(
+            ctx.text("group_id") or (str(ctx.token.owner) if ctx.token.kind == "group" else "")
+        )
         sort = ctx.text("sort", "id_asc")
         if sort.startswith("time") and self._admin_level(ctx, group) < 1:
             raise VkError(wire.ACCESS, "Access denied: sorting by time is available to managers only")
@@ -1153,8 +1544,11 @@ class VkEmulator:
             roles = {1: "moderator", 2: "editor", 3: "administrator"}
             items: list[Any] = [{"id": u, "role": roles[lv]} for u, lv in sorted(group.admins.items())]
             return {"count": len(items), "items": items}
-        ids = sorted(group.members, key=lambda u: (group.members[u], u) if sort.startswith("time") else u,
-                     reverse=sort.endswith("desc"))
+        ids = sorted(
+            group.members,
+            key=lambda u: (group.members[u], u) if sort.startswith("time") else u,
+            reverse=sort.endswith("desc"),
+        )
         offset, count = ctx.num("offset", 0) or 0, ctx.num("count", 1000) or 0
         page = ids[offset : offset + count]
         if ctx.items("fields"):
@@ -1177,9 +1571,16 @@ class VkEmulator:
         if not re.match(r"https?://", url):
             raise _param_error("url is invalid")
         sid = max(group.callback_servers, default=0) + 1
-        server = {"id": sid, "title": ctx.text("title"), "creator_id": ctx.token.owner if ctx.token.kind == "user" else 0,
-                  "url": url, "secret_key": ctx.text("secret_key"), "status": "wait", "events": set(),
-                  "api_version": wire.API_VERSION}
+        server = {
+            "id": sid,
+            "title": ctx.text("title"),
+            "creator_id": ctx.token.owner if ctx.token.kind == "user" else 0,
+            "url": url,
+            "secret_key": ctx.text("secret_key"),
+            "status": "wait",
+            "events": set(),
+            "api_version": wire.API_VERSION,
+        }
         group.callback_servers[sid] = server
         self.ledger.append({"kind": "callback_server_added", "group_id": group.id, "server_id": sid})
         threading.Thread(target=self._confirm, args=(group, server), daemon=True).start()
@@ -1194,8 +1595,14 @@ class VkEmulator:
     def m_groups_editCallbackServer(self, ctx: Ctx) -> Any:
         group = self._managed_group(ctx)
         server = self._server(ctx, group)
-        server.update({"url": ctx.text("url") or server["url"], "title": ctx.text("title") or server["title"],
-                       "secret_key": ctx.text("secret_key", server["secret_key"]), "status": "wait"})
+        server.update(
+            {
+                "url": ctx.text("url") or server["url"],
+                "title": ctx.text("title") or server["title"],
+                "secret_key": ctx.text("secret_key", server["secret_key"]),
+                "status": "wait",
+            }
+        )
         threading.Thread(target=self._confirm, args=(group, server), daemon=True).start()
         return 1
 
@@ -1207,8 +1614,11 @@ class VkEmulator:
     def m_groups_getCallbackServers(self, ctx: Ctx) -> Any:
         group = self._managed_group(ctx)
         wanted = {int(x) for x in ctx.items("server_ids")}
-        items = [{k: v for k, v in s.items() if k not in ("events", "api_version")}
-                 for s in group.callback_servers.values() if not wanted or s["id"] in wanted]
+        items = [
+            {k: v for k, v in s.items() if k not in ("events", "api_version")}
+            for s in group.callback_servers.values()
+            if not wanted or s["id"] in wanted
+        ]
         return {"count": len(items), "items": items}
 
     def m_groups_setCallbackSettings(self, ctx: Ctx) -> Any:
@@ -1224,7 +1634,10 @@ class VkEmulator:
     def m_groups_getCallbackSettings(self, ctx: Ctx) -> Any:
         group = self._managed_group(ctx)
         server = self._server(ctx, group)
-        return {"api_version": server["api_version"], "events": {n: int(n in server["events"]) for n in _EVENT_TYPES}}
+        return {
+            "api_version": server["api_version"],
+            "events": {n: int(n in server["events"]) for n in _EVENT_TYPES},
+        }
 
     def m_groups_setLongPollSettings(self, ctx: Ctx) -> Any:
         group = self._managed_group(ctx)
@@ -1239,7 +1652,10 @@ class VkEmulator:
     def m_groups_getLongPollServer(self, ctx: Ctx) -> Any:
         group = self._managed_group(ctx)
         if not group.longpoll.get("enabled"):
-            raise VkError(wire.PARAM, "One of the parameters specified was missing or invalid: Long Poll is disabled in community settings")
+            raise VkError(
+                wire.PARAM,
+                "One of the parameters specified was missing or invalid: Long Poll is disabled in community settings",
+            )
         return {"key": group.lp_key, "server": f"{ctx.base_url}/lp/{group.id}", "ts": str(group.event_ts)}
 
     def longpoll(self, group_id: int, key: str, ts: str) -> tuple[dict[str, Any], bool]:
@@ -1269,17 +1685,42 @@ class VkEmulator:
         return group
 
     def message_json(self, m: Msg) -> dict[str, Any]:
-        return {"id": m.id, "date": m.date, "peer_id": m.peer_id, "from_id": m.from_id, "text": m.text, "out": m.out,
-                "conversation_message_id": m.id, "random_id": m.random_id, "attachments": [], "fwd_messages": [],
-                "important": False, "is_hidden": False}
+        return {
+            "id": m.id,
+            "date": m.date,
+            "peer_id": m.peer_id,
+            "from_id": m.from_id,
+            "text": m.text,
+            "out": m.out,
+            "conversation_message_id": m.id,
+            "random_id": m.random_id,
+            "attachments": [],
+            "fwd_messages": [],
+            "important": False,
+            "is_hidden": False,
+        }
 
-    def add_message(self, group: Group, peer: int, from_id: int, text: str, out: int, random_id: int = 0) -> Msg:
+    def add_message(
+        self, group: Group, peer: int, from_id: int, text: str, out: int, random_id: int = 0
+    ) -> Msg:
         box = self.messages.setdefault(group.id, [])
         msg = Msg(len(box) + 1, group.id, peer, from_id, self.now(), text, out, random_id)
         box.append(msg)
         if not out:
-            self._event(group, "message_new", {"message": self.message_json(msg), "client_info": {
-                "button_actions": ["text"], "keyboard": True, "inline_keyboard": True, "carousel": True, "lang_id": 0}})
+            self._event(
+                group,
+                "message_new",
+                {
+                    "message": self.message_json(msg),
+                    "client_info": {
+                        "button_actions": ["text"],
+                        "keyboard": True,
+                        "inline_keyboard": True,
+                        "carousel": True,
+                        "lang_id": 0,
+                    },
+                },
+            )
         return msg
 
     def m_messages_send(self, ctx: Ctx) -> Any:
@@ -1292,7 +1733,11 @@ class VkEmulator:
         if not ctx.text("message") and not ctx.has("attachment") and not ctx.has("sticker_id"):
             raise _param_error("message is undefined")
         many = ctx.has("peer_ids")
-        peers = [int(x) for x in ctx.items("peer_ids")] if many else [ctx.num("peer_id") or ctx.num("user_id") or 0]
+        peers = (
+            [int(x) for x in ctx.items("peer_ids")]
+            if many
+            else [ctx.num("peer_id") or ctx.num("user_id") or 0]
+        )
         if peers == [0]:
             raise _param_error("peer_id is undefined")
         results = []
@@ -1304,12 +1749,28 @@ class VkEmulator:
             talked = any(m.peer_id == peer for m in self.messages.get(group.id, []))
             if not talked:
                 if many:
-                    results.append({"peer_id": peer, "error": {"code": 901, "description": "Can't send messages for users without permission"}})
+                    results.append(
+                        {
+                            "peer_id": peer,
+                            "error": {
+                                "code": 901,
+                                "description": "Can't send messages for users without permission",
+                            },
+                        }
+                    )
                     continue
                 raise VkError(wire.MESSAGES_DENY, "Can't send messages for users without permission")
             msg = self.add_message(group, peer, sender, ctx.text("message"), 1, random_id)
-            self.ledger.append({"kind": "message_sent", "group_id": group.id, "peer_id": peer, "message_id": msg.id,
-                                "random_id": random_id, "text": msg.text})
+            self.ledger.append(
+                {
+                    "kind": "message_sent",
+                    "group_id": group.id,
+                    "peer_id": peer,
+                    "message_id": msg.id,
+                    "random_id": random_id,
+                    "text": msg.text,
+                }
+            )
             if random_id and not many:
                 self.random_ids[key] = msg.id
             results.append({"peer_id": peer, "message_id": msg.id, "conversation_message_id": msg.id})
@@ -1323,10 +1784,19 @@ class VkEmulator:
             last[m.peer_id] = m
         convs = sorted(last.values(), key=lambda m: -m.id)
         offset, count = ctx.num("offset", 0) or 0, ctx.num("count", 20) or 0
-        items = [{"conversation": {"peer": {"id": m.peer_id, "type": "user", "local_id": m.peer_id},
-                                   "last_message_id": m.id, "in_read": m.id, "out_read": m.id,
-                                   "can_write": {"allowed": True}},
-                  "last_message": self.message_json(m)} for m in convs[offset : offset + count]]
+        items = [
+            {
+                "conversation": {
+                    "peer": {"id": m.peer_id, "type": "user", "local_id": m.peer_id},
+                    "last_message_id": m.id,
+                    "in_read": m.id,
+                    "out_read": m.id,
+                    "can_write": {"allowed": True},
+                },
+                "last_message": self.message_json(m),
+            }
+            for m in convs[offset : offset + count]
+        ]
         out: dict[str, Any] = {"count": len(convs), "items": items}
         if ctx.flag("extended"):
             out["profiles"] = [self.profile(m.peer_id) for m in convs[offset : offset + count]]
@@ -1341,7 +1811,10 @@ class VkEmulator:
         if ctx.num("rev", 0) != 1:
             msgs.reverse()
         offset, count = ctx.num("offset", 0) or 0, ctx.num("count", 20) or 0
-        return {"count": len(msgs), "items": [self.message_json(m) for m in msgs[max(0, offset) : max(0, offset) + count]]}
+        return {
+            "count": len(msgs),
+            "items": [self.message_json(m) for m in msgs[max(0, offset) : max(0, offset) + count]],
+        }
 
     # -- stats ---------------------------------------------------------------------------
     def m_stats_getPostReach(self, ctx: Ctx) -> Any:
@@ -1354,21 +1827,38 @@ class VkEmulator:
             post = self._post(owner_id, int(raw))
             e = self.engagement(post)
             subs = int(e["reach"] * 0.8)
-            out.append({"post_id": post.id, "hide": 0, "join_group": e["likes"] // 20, "links": 0,
-                        "reach_subscribers": subs, "reach_total": e["reach"], "reach_viral": e["reach"] - subs,
-                        "reach_ads": 0, "report": 0, "to_group": e["likes"] // 10, "unsubscribe": 0, "sex_age": []})
+            out.append(
+                {
+                    "post_id": post.id,
+                    "hide": 0,
+                    "join_group": e["likes"] // 20,
+                    "links": 0,
+                    "reach_subscribers": subs,
+                    "reach_total": e["reach"],
+                    "reach_viral": e["reach"] - subs,
+                    "reach_ads": 0,
+                    "report": 0,
+                    "to_group": e["likes"] // 10,
+                    "unsubscribe": 0,
+                    "sex_age": [],
+                }
+            )
         return out
 
     def m_stats_get(self, ctx: Ctx) -> Any:
         group = self._group(ctx.num("group_id") or "")
         self._require_admin(ctx, group, 2)
-        interval = {"day": 86400, "week": 7 * 86400, "month": 30 * 86400, "year": 365 * 86400}.get(ctx.text("interval", "day"))
+        interval = {"day": 86400, "week": 7 * 86400, "month": 30 * 86400, "year": 365 * 86400}.get(
+            ctx.text("interval", "day")
+        )
         now = self.now()
         t_to = int(float(ctx.text("timestamp_to") or now))
         if interval is None:
             periods = [(0, t_to)]
         else:
-            t_from = int(float(ctx.text("timestamp_from") or 0)) or t_to - interval * (ctx.num("intervals_count", 1) or 1)
+            t_from = int(float(ctx.text("timestamp_from") or 0)) or t_to - interval * (
+                ctx.num("intervals_count", 1) or 1
+            )
             start = t_from - t_from % interval
             periods = [(s, s + interval) for s in range(start, t_to, interval)]
             if not ctx.has("timestamp_from"):
@@ -1377,15 +1867,36 @@ class VkEmulator:
         for p_from, p_to in reversed(periods):
             joined = sum(1 for t, _ in group.joins if p_from <= t < p_to)
             left = sum(1 for t, _ in group.leaves if p_from <= t < p_to)
-            posts = [p for p in self.posts.get(-group.id, {}).values() if not p.deleted and p.post_type == "post" and p_from <= p.date < p_to]
+            posts = [
+                p
+                for p in self.posts.get(-group.id, {}).values()
+                if not p.deleted and p.post_type == "post" and p_from <= p.date < p_to
+            ]
             reach = sum(self.engagement(p)["reach"] for p in posts)
-            out.append({"period_from": p_from, "period_to": p_to,
-                        "activity": {"subscribed": joined, "unsubscribed": left,
-                                     "likes": sum(self.engagement(p)["likes"] for p in posts),
-                                     "copies": sum(self.engagement(p)["reposts"] for p in posts),
-                                     "comments": sum(1 for c in self.comments.get(-group.id, {}).values() if p_from <= c.date < p_to)},
-                        "reach": {"reach": reach, "reach_subscribers": int(reach * 0.8), "mobile_reach": int(reach * 0.7)},
-                        "visitors": {"views": sum(self.engagement(p)["views"] for p in posts), "visitors": int(reach * 0.3)}})
+            out.append(
+                {
+                    "period_from": p_from,
+                    "period_to": p_to,
+                    "activity": {
+                        "subscribed": joined,
+                        "unsubscribed": left,
+                        "likes": sum(self.engagement(p)["likes"] for p in posts),
+                        "copies": sum(self.engagement(p)["reposts"] for p in posts),
+                        "comments": sum(
+                            1 for c in self.comments.get(-group.id, {}).values() if p_from <= c.date < p_to
+                        ),
+                    },
+                    "reach": {
+                        "reach": reach,
+                        "reach_subscribers": int(reach * 0.8),
+                        "mobile_reach": int(reach * 0.7),
+                    },
+                    "visitors": {
+                        "views": sum(self.engagement(p)["views"] for p in posts),
+                        "visitors": int(reach * 0.3),
+                    },
+                }
+            )
         return out
 
     # -- emulator-only helpers -----------------------------------------------------------
@@ -1400,30 +1911,70 @@ class VkEmulator:
         with self.lock:
             group = self.groups[DEMO_GROUP_ID]
             msg = self.add_message(group, user_id, user_id, text, 0)
-            self.ledger.append({"kind": "message_received", "group_id": group.id, "peer_id": user_id, "message_id": msg.id})
+            self.ledger.append(
+                {"kind": "message_received", "group_id": group.id, "peer_id": user_id, "message_id": msg.id}
+            )
             return msg.id
 
     def posts_with(self, marker: str) -> int:
         with self.lock:
             self.tick()
-            return sum(1 for owner in self.posts.values() for p in owner.values()
-                       if not p.deleted and p.post_type == "post" and marker in p.text)
+            return sum(
+                1
+                for owner in self.posts.values()
+                for p in owner.values()
+                if not p.deleted and p.post_type == "post" and marker in p.text
+            )
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
             return {
                 "now": self.now(),
-                "groups": [{"id": g.id, "name": g.name, "screen_name": g.screen_name, "members": len(g.members),
-                            "callback_servers": [{k: v for k, v in s.items() if k != "events"} | {"events": sorted(s["events"])}
-                                                 for s in g.callback_servers.values()],
-                            "event_ts": g.event_ts, "banned": sorted(g.banned)} for g in self.groups.values()],
-                "posts": [{"owner_id": p.owner_id, "id": p.id, "text": p.text, "post_type": p.post_type, "deleted": p.deleted,
-                           "date": p.date, "guid": p.guid, **self.engagement(p)}
-                          for owner in self.posts.values() for p in owner.values()],
-                "comments": [self.comment_json(c) | {"deleted": c.deleted} for o in self.comments.values() for c in o.values()],
+                "groups": [
+                    {
+                        "id": g.id,
+                        "name": g.name,
+                        "screen_name": g.screen_name,
+                        "members": len(g.members),
+                        "callback_servers": [
+                            {k: v for k, v in s.items() if k != "events"} | {"events": sorted(s["events"])}
+                            for s in g.callback_servers.values()
+                        ],
+                        "event_ts": g.event_ts,
+                        "banned": sorted(g.banned),
+                    }
+                    for g in self.groups.values()
+                ],
+                "posts": [
+                    {
+                        "owner_id": p.owner_id,
+                        "id": p.id,
+                        "text": p.text,
+                        "post_type": p.post_type,
+                        "deleted": p.deleted,
+                        "date": p.date,
+                        "guid": p.guid,
+                        **self.engagement(p),
+                    }
+                    for owner in self.posts.values()
+                    for p in owner.values()
+                ],
+                "comments": [
+                    self.comment_json(c) | {"deleted": c.deleted}
+                    for o in self.comments.values()
+                    for c in o.values()
+                ],
                 "messages": [self.message_json(m) for box in self.messages.values() for m in box],
-                "videos": [{"owner_id": v["owner_id"], "id": v["id"], "title": v["title"], "uploaded": v["uploaded"],
-                            "size": v["size"]} for v in self.videos.values()],
+                "videos": [
+                    {
+                        "owner_id": v["owner_id"],
+                        "id": v["id"],
+                        "title": v["title"],
+                        "uploaded": v["uploaded"],
+                        "size": v["size"],
+                    }
+                    for v in self.videos.values()
+                ],
                 "video_uploads": self.video_uploads,
                 "deliveries": list(self.deliveries),
             }
@@ -1443,7 +1994,9 @@ def _method_of(scope: Scope, _body: bytes) -> str | None:
 
 
 def _rate_limited(method: str) -> Response:
-    return JSONResponse(wire.error_envelope(wire.TOO_MANY, "Too many requests per second", {"oauth": "1", "method": method}))
+    return JSONResponse(
+        wire.error_envelope(wire.TOO_MANY, "Too many requests per second", {"oauth": "1", "method": method})
+    )
 
 
 def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any:
@@ -1512,14 +2065,22 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any:
     async def queue_error(request: Request) -> Response:
         spec = json.loads(await request.body() or b"{}")
         with emulator.lock:
-            emulator.queued_errors.append({"method": spec.get("method"), "code": int(spec["code"]),
-                                           "count": int(spec.get("count", 1)), "msg": spec.get("msg")})
+            emulator.queued_errors.append(
+                {
+                    "method": spec.get("method"),
+                    "code": int(spec["code"]),
+                    "count": int(spec.get("count", 1)),
+                    "msg": spec.get("msg"),
+                }
+            )
         return JSONResponse({"ok": True})
 
     async def audience_comment(request: Request) -> Response:
         spec = json.loads(await request.body() or b"{}")
         try:
-            remote = emulator.audience_comment(str(spec["post"]), str(spec.get("text", "")), int(spec.get("user_id", 10007)))
+            remote = emulator.audience_comment(
+                str(spec["post"]), str(spec.get("text", "")), int(spec.get("user_id", 10007))
+            )
         except VkError as exc:
             return JSONResponse({"error": exc.msg}, status_code=404)
         return JSONResponse({"comment": remote})
@@ -1560,8 +2121,10 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any:
             text, edited = post.text, post.edited
         body = html.escape(text).replace("\n", "<br>")
         note = "<p><small>edited</small></p>" if edited else ""
-        return HTMLResponse(f"<!doctype html><meta charset='utf-8'><title>VK post wall{owner_id}_{post_id}</title>"
-                            f"<h1>VK (emulator): wall{owner_id}_{post_id}</h1><article>{body}</article>{note}")
+        return HTMLResponse(
+            f"<!doctype html><meta charset='utf-8'><title>VK post wall{owner_id}_{post_id}</title>"
+            f"<h1>VK (emulator): wall{owner_id}_{post_id}</h1><article>{body}</article>{note}"
+        )
 
     def reset() -> None:
         emulator.reset()
@@ -1588,5 +2151,3 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any:
     app.state = SimpleNamespace(emulator=emulator, injector=injector, clock=clock)  # type: ignore[attr-defined]
     app.emulator = emulator  # type: ignore[attr-defined]
     return app
-
-

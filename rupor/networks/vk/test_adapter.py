@@ -71,8 +71,13 @@ def test_publish_text_exactly_once(vk, channel):
 
 def test_publish_album_poll_link_and_first_comment(vk, channel):
     marker = f"rich-{key()}"
-    content = Content(text=marker, media=(photo("1.png"), Media("photo", "2.jpg", "image/jpeg", JPEG), photo("3.png")),
-                      poll=Poll("Which one?", ("A", "B")), link="https://example.com/post", first_comment="Details inside")
+    content = Content(
+        text=marker,
+        media=(photo("1.png"), Media("photo", "2.jpg", "image/jpeg", JPEG), photo("3.png")),
+        poll=Poll("Which one?", ("A", "B")),
+        link="https://example.com/post",
+        first_comment="Details inside",
+    )
     published = adapter.publish(channel, PublishRequest(content, key()), MemoryProgress())
     entry = next(e for e in ledger(vk, "post_created") if e["text"] == marker)
     kinds = [a[:4] for a in entry["attachments"]]
@@ -114,7 +119,9 @@ def test_reset_after_and_5xx_on_create_are_unknown(vk, channel):
     for fault in ("reset_after", "5xx"):
         testing.faults(vk, {"queue": [{"kind": fault, "method": "wall.post"}]})
         with pytest.raises(errors.UnknownOutcome):
-            adapter.publish(channel, PublishRequest(Content(text=f"{fault}-{key()}"), key()), MemoryProgress())
+            adapter.publish(
+                channel, PublishRequest(Content(text=f"{fault}-{key()}"), key()), MemoryProgress()
+            )
 
 
 def test_faults_on_reads_are_transient(vk, channel):
@@ -130,11 +137,21 @@ def test_connect_error_is_transient():
         adapter.publish(channel, PublishRequest(Content(text="x"), key()), MemoryProgress())
 
 
-@pytest.mark.parametrize(("code", "cls"), [
-    (6, errors.RateLimited), (9, errors.RateLimited), (29, errors.RateLimited), (5, errors.AuthExpired),
-    (14, errors.Rejected), (15, errors.Rejected), (214, errors.Rejected), (100, errors.Rejected),
-    (10, errors.UnknownOutcome), (1, errors.UnknownOutcome),
-])
+@pytest.mark.parametrize(
+    ("code", "cls"),
+    [
+        (6, errors.RateLimited),
+        (9, errors.RateLimited),
+        (29, errors.RateLimited),
+        (5, errors.AuthExpired),
+        (14, errors.Rejected),
+        (15, errors.Rejected),
+        (214, errors.Rejected),
+        (100, errors.Rejected),
+        (10, errors.UnknownOutcome),
+        (1, errors.UnknownOutcome),
+    ],
+)
 def test_error_codes_on_wall_post(vk, channel, code, cls):
     testing.queue_error(vk, "wall.post", code)
     with pytest.raises(cls) as caught:
@@ -156,19 +173,29 @@ def test_error_10_on_read_is_transient(vk, channel):
 
 def test_no_rights_publish_is_rejected_plainly(vk):
     with pytest.raises(errors.Rejected) as caught:
-        adapter.publish(testing.broken_channel(vk, "no_rights"), PublishRequest(Content(text="x"), key()), MemoryProgress())
+        adapter.publish(
+            testing.broken_channel(vk, "no_rights"),
+            PublishRequest(Content(text="x"), key()),
+            MemoryProgress(),
+        )
     assert caught.value.code == 214
     assert "editor or administrator" in caught.value.message
 
 
 def test_bad_token_publish_is_auth_expired(vk):
     with pytest.raises(errors.AuthExpired):
-        adapter.publish(testing.broken_channel(vk, "bad_token"), PublishRequest(Content(text="x"), key()), MemoryProgress())
+        adapter.publish(
+            testing.broken_channel(vk, "bad_token"),
+            PublishRequest(Content(text="x"), key()),
+            MemoryProgress(),
+        )
 
 
 def test_edit_and_delete(vk, channel):
     marker = f"edit-{key()}"
-    published = adapter.publish(channel, PublishRequest(Content(text=marker, media=(photo(),)), key()), MemoryProgress())
+    published = adapter.publish(
+        channel, PublishRequest(Content(text=marker, media=(photo(),)), key()), MemoryProgress()
+    )
     adapter.edit(channel, published.remote_id, Content(text=marker + " edited"))
     post = next(p for p in testing.state(vk).snapshot()["posts"] if p["text"].startswith(marker))
     assert post["text"] == marker + " edited"
@@ -187,11 +214,17 @@ def test_scheduled_publish_uses_publish_date(vk, channel):
 
 
 def test_comments_reply_delete_and_ban(vk, channel):
-    published = adapter.publish(channel, PublishRequest(Content(text=f"talk-{key()}"), key()), MemoryProgress())
+    published = adapter.publish(
+        channel, PublishRequest(Content(text=f"talk-{key()}"), key()), MemoryProgress()
+    )
     remote = testing.audience_comment(vk, published.remote_id, "Is it vegan?")
     reply_key = key()
-    reply = adapter.reply_comment(channel, published.remote_id, "Yes!", reply_to=remote, idempotency_key=reply_key)
-    again = adapter.reply_comment(channel, published.remote_id, "Yes!", reply_to=remote, idempotency_key=reply_key)
+    reply = adapter.reply_comment(
+        channel, published.remote_id, "Yes!", reply_to=remote, idempotency_key=reply_key
+    )
+    again = adapter.reply_comment(
+        channel, published.remote_id, "Yes!", reply_to=remote, idempotency_key=reply_key
+    )
     assert reply.remote_id == again.remote_id
     comments = adapter.read_comments(channel, published.remote_id)
     assert [c.text for c in comments] == ["Is it vegan?", "Yes!"]
@@ -218,7 +251,9 @@ def test_messages_read_and_send_once(vk, channel):
 
 
 def test_metrics_grow_with_time(vk, channel):
-    published = adapter.publish(channel, PublishRequest(Content(text=f"metrics-{key()}"), key()), MemoryProgress())
+    published = adapter.publish(
+        channel, PublishRequest(Content(text=f"metrics-{key()}"), key()), MemoryProgress()
+    )
     testing.advance(vk, 3 * 3600)
     [metrics] = adapter.post_metrics(channel, [published.remote_id])
     assert metrics.views
@@ -248,11 +283,21 @@ def test_poll_updates(vk, channel):
 
 # -- webhooks, against payloads shaped like dev.vk.com's Callback API examples ---------------
 
+
 def test_webhook_confirmation_and_secret(channel):
     result = adapter.handle_webhook(channel, {}, b'{"type": "confirmation", "group_id": 1}')
     assert result.status == 200
     assert result.body == testing.demo_credentials()["callback_confirmation"].encode()
-    wrong = json.dumps({"type": "wall_reply_new", "group_id": 1, "event_id": "e", "v": "5.199", "secret": "nope", "object": {}})
+    wrong = json.dumps(
+        {
+            "type": "wall_reply_new",
+            "group_id": 1,
+            "event_id": "e",
+            "v": "5.199",
+            "secret": "nope",
+            "object": {},
+        }
+    )
     assert adapter.handle_webhook(channel, {}, wrong.encode()).status == 403
     assert adapter.handle_webhook(channel, {}, b'{"type": "confirmation", "group_id": 2}').status == 403
     assert adapter.handle_webhook(channel, {}, b"not json").status == 400
@@ -261,9 +306,22 @@ def test_webhook_confirmation_and_secret(channel):
 def test_webhook_events(channel):
     secret = testing.demo_credentials()["callback_secret"]
     base = {"group_id": 1, "v": "5.199", "secret": secret}
-    reply = {**base, "type": "wall_reply_new", "event_id": "a1", "object": {
-        "id": 7, "from_id": 10005, "date": 1700000000, "text": "Nice", "post_owner_id": -1, "post_id": 3,
-        "parents_stack": [5], "reply_to_comment": 5, "reply_to_user": 10004}}
+    reply = {
+        **base,
+        "type": "wall_reply_new",
+        "event_id": "a1",
+        "object": {
+            "id": 7,
+            "from_id": 10005,
+            "date": 1700000000,
+            "text": "Nice",
+            "post_owner_id": -1,
+            "post_id": 3,
+            "parents_stack": [5],
+            "reply_to_comment": 5,
+            "reply_to_user": 10004,
+        },
+    }
     result = adapter.handle_webhook(channel, {}, json.dumps(reply).encode())
     assert result.body == b"ok"
     assert result.status == 200
@@ -273,15 +331,36 @@ def test_webhook_events(channel):
     assert event.comment.remote_id == "-1_7"
     assert event.comment.post_remote_id == "-1_3"
     assert event.comment.parent_remote_id == "-1_5"
-    message = {**base, "type": "message_new", "event_id": "b2", "object": {"message": {
-        "id": 12, "date": 1700000001, "peer_id": 10005, "from_id": 10005, "text": "Hi", "out": 0}, "client_info": {}}}
+    message = {
+        **base,
+        "type": "message_new",
+        "event_id": "b2",
+        "object": {
+            "message": {
+                "id": 12,
+                "date": 1700000001,
+                "peer_id": 10005,
+                "from_id": 10005,
+                "text": "Hi",
+                "out": 0,
+            },
+            "client_info": {},
+        },
+    }
     [event] = adapter.handle_webhook(channel, {}, json.dumps(message).encode()).events
     assert event.message is not None
     assert event.kind is EventKind.MESSAGE_NEW
     assert event.message.conversation_id == "10005"
     join = {**base, "type": "group_join", "event_id": "c3", "object": {"user_id": 10006, "join_type": "join"}}
-    assert adapter.handle_webhook(channel, {}, json.dumps(join).encode()).events[0].kind is EventKind.MEMBER_JOIN
-    delete = {**base, "type": "wall_reply_delete", "event_id": "d4", "object": {"owner_id": -1, "id": 7, "user_id": 100, "post_id": 3}}
+    assert (
+        adapter.handle_webhook(channel, {}, json.dumps(join).encode()).events[0].kind is EventKind.MEMBER_JOIN
+    )
+    delete = {
+        **base,
+        "type": "wall_reply_delete",
+        "event_id": "d4",
+        "object": {"owner_id": -1, "id": 7, "user_id": 100, "post_id": 3},
+    }
     [event] = adapter.handle_webhook(channel, {}, json.dumps(delete).encode()).events
     assert event.comment is not None
     assert event.kind is EventKind.COMMENT_DELETE
@@ -292,6 +371,7 @@ def test_webhook_events(channel):
 
 # -- content rules and text ------------------------------------------------------------------
 
+
 def test_validate_rules():
     assert not adapter.validate(Content(text="hello https://a.example https://b.example"))
     problems = adapter.validate(Content(poll=Poll("Q?", ("a", "b"))))
@@ -301,7 +381,11 @@ def test_validate_rules():
     assert adapter.validate(Content(text="x" * 16385))
 
 
-@given(st.lists(st.sampled_from(["\u0430", "\u0451", "👍", "👨‍👩‍👧", "e\u0301", "漢", "a"]), max_size=60).map("".join))
+@given(
+    st.lists(st.sampled_from(["\u0430", "\u0451", "👍", "👨‍👩‍👧", "e\u0301", "漢", "a"]), max_size=60).map(
+        "".join
+    )
+)
 def test_text_length_counts_code_points(text):
     assert adapter.text_length(text) == len(text)
     over = adapter.validate(Content(text=text + "x" * (16385 - len(text))))

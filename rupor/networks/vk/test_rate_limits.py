@@ -49,7 +49,10 @@ def test_costs_count_every_api_call_per_token():
 
 
 def test_cost_grows_with_photos():
-    costs = [by_key(adapter.rate_limits(channel(), Content(text="x", media=photos(n))))["user"].cost for n in range(5)]
+    costs = [
+        by_key(adapter.rate_limits(channel(), Content(text="x", media=photos(n))))["user"].cost
+        for n in range(5)
+    ]
     assert costs == [1, 3, 4, 5, 6]
     assert by_key(adapter.rate_limits(channel(), None))["user"].cost == 1
 
@@ -62,7 +65,9 @@ def test_keys_carry_no_secret_and_follow_the_token():
     # Channels sharing a token share the bucket; another token is another bucket.
     other_channel = ChannelAccess("vk", "456", {"user_token": USER_TOKEN, "group_token": "other"})
     assert by_key(adapter.rate_limits(other_channel))["user"].key == by_key(limits)["user"].key
-    assert by_key(adapter.rate_limits(channel(user_token="another")))["user"].key != by_key(limits)["user"].key
+    assert (
+        by_key(adapter.rate_limits(channel(user_token="another")))["user"].key != by_key(limits)["user"].key
+    )
 
 
 def test_pacer_never_slows_calls_the_engine_already_spaced():

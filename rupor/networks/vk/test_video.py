@@ -120,7 +120,9 @@ def test_validate_refuses_wrong_content_types():
 def test_rate_limit_cost_counts_video_save(channel):
     (limit,) = adapter.rate_limits(channel, Content(text="x", media=(video(), video())))
     assert limit.cost == 3  # two video.save + wall.post
-    (limit,) = adapter.rate_limits(channel, Content(text="x", media=(video(), Media("photo", "a.png", "image/png", PNG))))
+    (limit,) = adapter.rate_limits(
+        channel, Content(text="x", media=(video(), Media("photo", "a.png", "image/png", PNG)))
+    )
     assert limit.cost == 4  # video.save + getWallUploadServer + saveWallPhoto + wall.post
 
 
@@ -137,7 +139,9 @@ def test_emulator_video_save_upload_attach(vk):
     answer = _upload(saved["upload_url"], "video_file", MP4)
     assert answer["video_id"] == saved["video_id"] and answer["owner_id"] == -1 and answer["size"] == len(MP4)
     assert answer["video_hash"]
-    post = call(vk, "wall.post", owner_id=-1, from_group=1, attachments=f"video-1_{saved['video_id']}")["response"]
+    post = call(vk, "wall.post", owner_id=-1, from_group=1, attachments=f"video-1_{saved['video_id']}")[
+        "response"
+    ]
     assert post["post_id"]
 
 
@@ -154,6 +158,8 @@ def test_emulator_video_rules(vk):
 
 
 def test_emulator_wallpost_flag_posts_the_video(vk):
-    saved = call(vk, "video.save", group_id=1, name="auto", description="auto-posted video", wallpost=1)["response"]
+    saved = call(vk, "video.save", group_id=1, name="auto", description="auto-posted video", wallpost=1)[
+        "response"
+    ]
     _upload(saved["upload_url"], "video_file", MP4)
     assert testing.posts_with(vk, "auto-posted video") == 1

@@ -29,8 +29,13 @@ def start(**options: Any) -> RunningEmulator:
 
 
 def channel_for(emulator: RunningEmulator, **overrides: Any) -> ChannelAccess:
-    fields: dict[str, Any] = {"network": "vk", "remote_id": DEMO_REMOTE_ID, "credentials": demo_credentials(),
-                              "base_url": emulator.url, "settings": {}}
+    fields: dict[str, Any] = {
+        "network": "vk",
+        "remote_id": DEMO_REMOTE_ID,
+        "credentials": demo_credentials(),
+        "base_url": emulator.url,
+        "settings": {},
+    }
     fields.update(overrides)
     return ChannelAccess(**fields)
 
@@ -57,7 +62,9 @@ def _post(emulator: RunningEmulator, path: str, body: dict[str, Any]) -> dict[st
 
 def audience_comment(emulator: RunningEmulator, post_remote_id: str, text: str) -> str:
     """A simulated community member comments on a post; returns the comment's remote id."""
-    return str(_post(emulator, "/_emulator/vk/audience_comment", {"post": post_remote_id, "text": text})["comment"])
+    return str(
+        _post(emulator, "/_emulator/vk/audience_comment", {"post": post_remote_id, "text": text})["comment"]
+    )
 
 
 def audience_message(emulator: RunningEmulator, text: str) -> str:

@@ -22,10 +22,18 @@ DEFAULT_BASE_URL = "https://api.vk.com"
 KEYED_CREATES = frozenset({"wall.post", "wall.createComment", "messages.send"})
 #: Calls that change something but are harmless to repeat (edits, deletes, bans, orphan
 #: uploads and polls that are never attached): an ambiguous failure is safe to retry.
-SAFE_WRITES = frozenset({
-    "wall.edit", "wall.delete", "wall.deleteComment", "groups.ban", "photos.saveWallPhoto",
-    "photos.getWallUploadServer", "polls.create", "video.save",
-})
+SAFE_WRITES = frozenset(
+    {
+        "wall.edit",
+        "wall.delete",
+        "wall.deleteComment",
+        "groups.ban",
+        "photos.saveWallPhoto",
+        "photos.getWallUploadServer",
+        "polls.create",
+        "video.save",
+    }
+)
 
 # VK error codes (errors.json).
 UNKNOWN = 1
@@ -164,8 +172,19 @@ def names_of(profiles: list[dict[str, Any]] | None, groups: list[dict[str, Any]]
 #: Video containers VK's upload server takes (vk.com/faq: AVI, MP4, 3GP, MPEG, MOV, FLV, F4V, WMV,
 #: MKV, WEBM, VOB, RM, RMVB, M4V, MPG, OGV, TS, M2TS, MTS), as the MIME types Rupor sees.
 VIDEO_TYPES = (
-    "video/mp4", "video/quicktime", "video/x-msvideo", "video/avi", "video/3gpp", "video/mpeg", "video/x-flv",
-    "video/x-ms-wmv", "video/x-matroska", "video/webm", "video/ogg", "video/mp2t", "video/x-m4v",
+    "video/mp4",
+    "video/quicktime",
+    "video/x-msvideo",
+    "video/avi",
+    "video/3gpp",
+    "video/mpeg",
+    "video/x-flv",
+    "video/x-ms-wmv",
+    "video/x-matroska",
+    "video/webm",
+    "video/ogg",
+    "video/mp2t",
+    "video/x-m4v",
 )
 
 

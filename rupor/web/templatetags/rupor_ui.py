@@ -47,7 +47,9 @@ def icon(name: str, size: int = 18) -> SafeString:
     return format_html(
         '<svg class="icon" width="{}" height="{}" viewBox="0 0 24 24" fill="none" stroke="currentColor" '
         'stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true" focusable="false">{}</svg>',
-        size, size, mark_safe(body),  # noqa: S308 - constant markup defined above
+        size,
+        size,
+        mark_safe(body),  # noqa: S308 - constant markup defined above
     )
 
 
@@ -56,8 +58,18 @@ def network_name(key: str) -> str:
     return DISPLAY_NAMES.get(key, key)
 
 
-_ABBR = {"vk": "VK", "telegram": "TG", "ok": "OK", "facebook": "FB", "instagram": "IG", "x": "X",
-         "youtube": "YT", "linkedin": "in", "bluesky": "BS", "mastodon": "M"}
+_ABBR = {
+    "vk": "VK",
+    "telegram": "TG",
+    "ok": "OK",
+    "facebook": "FB",
+    "instagram": "IG",
+    "x": "X",
+    "youtube": "YT",
+    "linkedin": "in",
+    "bluesky": "BS",
+    "mastodon": "M",
+}
 
 
 @register.filter
