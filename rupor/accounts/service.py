@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.dispatch import Signal
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -99,6 +100,12 @@ def _unique_slug(name: str) -> str:
     return slug
 
 
+#: Sent (with ``workspace_id``) inside the transaction that creates a workspace, so another
+#: domain sets up its part of a new workspace (planning: the default rubrics) without accounts
+#: knowing it; a receiver that raises undoes the whole creation.
+workspace_created = Signal()
+
+
 def create_workspace(name: str, owner: User, *, timezone: str = "UTC") -> Workspace:
     name = (name or "").strip()
     if not name:
@@ -115,9 +122,7 @@ def create_workspace(name: str, owner: User, *, timezone: str = "UTC") -> Worksp
     with transaction.atomic():
         workspace = Workspace.objects.create(name=name, slug=_unique_slug(name), timezone=timezone)
         Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
-        from rupor.planning.service import create_default_rubrics
-
-        create_default_rubrics(workspace.pk)
+        workspace_created.send(sender=Workspace, workspace_id=workspace.pk)
         record(
             workspace.pk,
             None,
@@ -145,7 +150,8 @@ def resolve_membership(user: User, slug: str | None) -> tuple[Workspace, Role] |
     return membership.workspace, Role(membership.role)
 
 
-def role_of(user: User, workspace: Workspace) -> Role | None:
+def role_of(user: User, workspace: Workspace | int) -> Role | None:
+    """The user's role in a workspace (given as the object or its id), or None for a stranger."""
     membership = Membership.objects.filter(user=user, workspace=workspace).first()
     return Role(membership.role) if membership else None
 

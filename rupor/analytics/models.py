@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from django.db import models
 
-from rupor.accounts.models import Workspace
-from rupor.channels.models import Channel
 from rupor.core import clock
 
 
 class PostMetricReading(models.Model):
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="post_readings")
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="post_readings")
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="post_readings"
+    )
+    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE, related_name="post_readings")
     #: The publication target (one variant on one channel) whose post was read.
     target_id = models.IntegerField(null=True, blank=True, db_index=True)
     remote_post_id = models.CharField(max_length=200)
@@ -40,8 +40,10 @@ class PostMetricReading(models.Model):
 
 
 class ChannelMetricReading(models.Model):
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="channel_readings")
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="channel_readings")
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="channel_readings"
+    )
+    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE, related_name="channel_readings")
     read_at = models.DateTimeField(default=clock.now)
     members = models.IntegerField(null=True, blank=True)
     joins = models.IntegerField(null=True, blank=True)
@@ -69,8 +71,10 @@ class MemberEvent(models.Model):
         JOIN = "join"
         LEAVE = "leave"
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="member_events")
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="member_events")
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="member_events"
+    )
+    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE, related_name="member_events")
     remote_id = models.CharField(max_length=200)
     kind = models.CharField(max_length=8, choices=Kind.choices)
     person_remote_id = models.CharField(max_length=200, blank=True, default="")

@@ -27,7 +27,7 @@ from rupor.core import clock
 from rupor.core.errors import DomainError
 from rupor.networks import errors, registry
 from rupor.networks.base import Adapter, Capability
-from rupor.publishing.models import PublicationTarget, TargetState
+from rupor.publishing import service as publishing
 
 log = logging.getLogger(__name__)
 
@@ -52,60 +52,7 @@ class AnalyticsError(DomainError):
 
 def network_failure(exc: errors.NetworkError) -> DomainError:
     """A network error as a plain message with an HTTP status for the entry points."""
-    return AnalyticsError.from_network(exc)
-
-
-# -- posts Rupor published -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PublishedPost:
-    target_id: int
-    post_id: int
-    variant_id: int
-    channel_id: int
-    remote_id: str
-    published_at: dt.datetime | None
-
-
-def _published(qs: Any) -> list[PublishedPost]:
-    return [
-        PublishedPost(
-            target_id=t.pk,
-            post_id=t.variant.post_id,
-            variant_id=t.variant_id,
-            channel_id=t.channel_id,
-            remote_id=t.remote_id,
-            published_at=t.published_at,
-        )
-        for t in qs.select_related("variant")
-    ]
-
-
-def published_posts(channel_id: int, *, since: dt.datetime | None = None) -> list[PublishedPost]:
-    """Posts Rupor published on a channel (newest first), optionally only those since ``since``."""
-    qs = PublicationTarget.objects.filter(channel_id=channel_id, state=TargetState.PUBLISHED).exclude(
-        remote_id=""
-    )
-    if since is not None:
-        qs = qs.filter(published_at__gte=since)
-    return _published(qs.order_by("-published_at", "-id"))
-
-
-def find_published(channel_id: int, remote_post_id: str) -> PublishedPost | None:
-    """The Rupor post behind a network's post id (albums count by any of their message ids)."""
-    if not remote_post_id:
-        return None
-    qs = PublicationTarget.objects.filter(channel_id=channel_id).exclude(remote_id="")
-    exact = _published(qs.filter(remote_id=remote_post_id)[:1])
-    if exact:
-        return exact[0]
-    for post in _published(
-        qs.filter(remote_id__contains=",").filter(remote_id__contains=remote_post_id)[:20]
-    ):
-        if remote_post_id in post.remote_id.split(","):
-            return post
-    return None
+    return AnalyticsError(exc.message, status=errors.http_status(exc))
 
 
 # -- collecting ----------------------------------------------------------------------------
@@ -142,7 +89,7 @@ def collect_post_metrics(channel_id: int, *, days: int = COLLECT_DAYS) -> Collec
     """Read the counters of posts Rupor published on the channel in the last ``days`` days and
     append one reading per post. Figures the network does not give stay ``None``."""
     channel, adapter = _channel_and_adapter(channel_id, Capability.POST_METRICS)
-    posts = published_posts(channel_id, since=clock.now() - dt.timedelta(days=days))
+    posts = publishing.published_posts(channel_id, since=clock.now() - dt.timedelta(days=days))
     if not posts:
         return CollectResult(channel_id, 0, (_("Rupor has not published on this channel recently."),))
     by_remote = {p.remote_id: p for p in posts}
@@ -250,7 +197,7 @@ def record_reactions(channel_id: int, remote_post_id: str, counts: dict[str, int
         channel_id=channel_id, remote_post_id=remote_post_id, read_at=at, source="event", reactions=counts
     ).exists():
         return False
-    post = find_published(channel_id, remote_post_id)
+    post = publishing.find_published(channel_id, remote_post_id)
     PostMetricReading.objects.create(
         workspace_id=channel.workspace_id,
         channel_id=channel_id,
@@ -380,32 +327,28 @@ def post_summary(workspace_id: int, post_id: int) -> PostSummary:
     from rupor.planning import service as planning
 
     planning.get_post(workspace_id, post_id)  # 404 for other workspaces
-    targets = (
-        PublicationTarget.objects.filter(workspace_id=workspace_id, variant__post_id=post_id)
-        .select_related("channel")
-        .order_by("id")
-    )
+    targets = publishing.post_targets(workspace_id, post_id)
     out = []
     for t in targets:
         readings = list(
-            PostMetricReading.objects.filter(channel_id=t.channel_id, target_id=t.pk).order_by(
+            PostMetricReading.objects.filter(channel_id=t.channel_id, target_id=t.target_id).order_by(
                 "-read_at", "-id"
             )[:10]
         )
-        count = PostMetricReading.objects.filter(channel_id=t.channel_id, target_id=t.pk).count()
-        name = registry.DISPLAY_NAMES.get(t.channel.network, t.channel.network)
+        count = PostMetricReading.objects.filter(channel_id=t.channel_id, target_id=t.target_id).count()
+        name = registry.DISPLAY_NAMES.get(t.network, t.network)
         if not readings:
             note = (
                 _("Not measured yet on %(network)s.")
-                if t.state == TargetState.PUBLISHED
+                if t.published
                 else _("Not published on %(network)s, so there is nothing to measure.")
             ) % {"network": name}
             out.append(
                 VariantMetrics(
                     variant_id=t.variant_id,
-                    target_id=t.pk,
+                    target_id=t.target_id,
                     channel_id=t.channel_id,
-                    network=t.channel.network,
+                    network=t.network,
                     remote_id=t.remote_id,
                     readings=0,
                     notes=(note,),
@@ -418,7 +361,7 @@ def post_summary(workspace_id: int, post_id: int) -> PostSummary:
         merged = PostMetricReading(
             **{k: m.get(k) for k in ("likes", "reposts", "comments", "views", "reach")}
         )
-        notes = _missing_notes(t.channel.network, merged)
+        notes = _missing_notes(t.network, merged)
         if followers is None:
             notes.append(
                 _("The channel's member count has not been read yet, so the rate by followers is unknown.")
@@ -426,9 +369,9 @@ def post_summary(workspace_id: int, post_id: int) -> PostSummary:
         out.append(
             VariantMetrics(
                 variant_id=t.variant_id,
-                target_id=t.pk,
+                target_id=t.target_id,
                 channel_id=t.channel_id,
-                network=t.channel.network,
+                network=t.network,
                 remote_id=t.remote_id,
                 readings=count,
                 read_at=m["read_at"],

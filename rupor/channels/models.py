@@ -7,7 +7,6 @@ from typing import Any
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from rupor.accounts.models import Workspace
 from rupor.core import clock, crypto
 from rupor.networks.registry import DISPLAY_NAMES
 
@@ -34,7 +33,7 @@ class Channel(models.Model):
         PAUSED = "paused", _("Paused")
         ARCHIVED = "archived", _("Removed")
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="channels")
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="channels")
     network = models.CharField(_("network"), max_length=20, choices=NETWORK_CHOICES)
     name = models.CharField(_("display name"), max_length=120)
     remote_id = models.CharField(_("remote id"), max_length=120)

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.dispatch import Signal
 from django.utils.translation import gettext as _
 
 from rupor.accounts import service as accounts
@@ -21,6 +22,13 @@ from rupor.networks import errors as network_errors
 from rupor.networks import registry
 from rupor.networks.base import ChannelAccess, ChannelInfo
 from rupor.networks.errors import NetworkError
+
+#: Sent (with ``channel_id``) when a person's change verified a channel again; publishing
+#: releases the targets it held for reconnection. Channels never imports publishing.
+channel_reconnected = Signal()
+#: Sent (with ``channel_id``, ``variant_ids`` and ``actor``) when a channel with posts is
+#: archived instead of deleted; publishing cancels what has not gone out.
+channel_archived = Signal()
 
 
 class ChannelError(DomainError):
@@ -275,9 +283,7 @@ def update(
     channel.save()
     accounts.record(actor.workspace_id, actor, "channel.update", "channel", channel.pk, str(channel))
     if reverify and channel.status == Channel.Status.ACTIVE:
-        from rupor.publishing import service as publishing
-
-        publishing.release_held(channel.pk)
+        channel_reconnected.send(sender=Channel, channel_id=channel.pk)
     return channel
 
 
@@ -298,9 +304,12 @@ def remove(actor: accounts.Actor, channel_id: int) -> None:
     if channel.variants.exists():
         # Posts planned or published on it keep their history: archive instead of deleting,
         # and stop anything that has not gone out yet.
-        from rupor.publishing import service as publishing
-
-        publishing.cancel_targets(list(channel.variants.values_list("pk", flat=True)), actor=actor.label)
+        channel_archived.send(
+            sender=Channel,
+            channel_id=channel.pk,
+            variant_ids=list(channel.variants.values_list("pk", flat=True)),
+            actor=actor.label,
+        )
         channel.status = Channel.Status.ARCHIVED
         channel.credentials_encrypted = ""
         channel.updated_at = clock.now()

@@ -186,10 +186,14 @@ def serve(host: str, port: int, threads: int, worker: bool, demo: bool, demo_por
         )
     worker_thread = None
     if worker:
+        from rupor.cli.jobs import periodic_jobs
         from rupor.publishing.worker import run_worker
 
         worker_thread = threading.Thread(
-            target=run_worker, kwargs={"stop": stop, "jobs": True}, name="rupor-worker", daemon=True
+            target=run_worker,
+            kwargs={"stop": stop, "jobs": periodic_jobs()},
+            name="rupor-worker",
+            daemon=True,
         )
         worker_thread.start()
     from waitress.server import create_server
@@ -238,12 +242,13 @@ def serve(host: str, port: int, threads: int, worker: bool, demo: bool, demo_por
 def worker(once: bool, concurrency: int) -> None:
     """Run the background worker (publishing, retries, sweeps). Run as many as you like."""
     _django()
+    from rupor.cli.jobs import periodic_jobs
     from rupor.publishing.worker import run_worker
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    run_worker(once=once, stop=stop, concurrency=concurrency, jobs=True)
+    run_worker(once=once, stop=stop, concurrency=concurrency, jobs=periodic_jobs())
 
 
 @cli.command()

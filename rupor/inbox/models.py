@@ -10,8 +10,6 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from rupor.accounts.models import Workspace
-from rupor.channels.models import Channel
 from rupor.core import clock
 
 
@@ -38,8 +36,8 @@ class SendState(models.TextChoices):
 
 
 class InboxItem(models.Model):
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="inbox_items")
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="inbox_items")
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="inbox_items")
+    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE, related_name="inbox_items")
     kind = models.CharField(max_length=16, choices=ItemKind.choices)
     remote_id = models.CharField(max_length=200)
     #: The post a comment belongs to, or the conversation (peer) of a direct message.
@@ -90,7 +88,7 @@ class InboxItem(models.Model):
 class IntakeCursor(models.Model):
     """Where polling a channel stands: the adapter's opaque cursor and when it last ran."""
 
-    channel = models.OneToOneField(Channel, on_delete=models.CASCADE, related_name="intake_cursor")
+    channel = models.OneToOneField("channels.Channel", on_delete=models.CASCADE, related_name="intake_cursor")
     cursor = models.TextField(blank=True, default="")
     last_polled_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True, default="")

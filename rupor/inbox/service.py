@@ -30,6 +30,7 @@ from rupor.core.urls import http_url_or_empty
 from rupor.inbox.models import InboxItem, IntakeCursor, ItemKind, ItemStatus, SendState
 from rupor.networks import errors, registry
 from rupor.networks.base import Adapter, Capability, Comment, Event, EventKind, Message, Person
+from rupor.publishing import service as publishing
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class InboxError(DomainError):
 
 
 def _failure(exc: errors.NetworkError) -> DomainError:
-    return InboxError.from_network(exc)
+    return InboxError(exc.message, status=errors.http_status(exc))
 
 
 @dataclass(frozen=True)
@@ -106,12 +107,12 @@ def _upsert(
     values: dict[str, object],
     *,
     edit: bool,
-    posts: dict[str, analytics.PublishedPost | None],
+    posts: dict[str, publishing.PublishedPost | None],
 ) -> bool:
     """Insert the item, or refresh the one already stored. Returns True when it was new."""
     conv = str(values.get("conversation_remote_id") or "")
     if kind == ItemKind.COMMENT and conv not in posts:
-        posts[conv] = analytics.find_published(channel.pk, conv)
+        posts[conv] = publishing.find_published(channel.pk, conv)
     post = posts.get(conv) if kind == ItemKind.COMMENT else None
     existing = InboxItem.objects.filter(channel=channel, kind=kind, remote_id=remote_id).first()
     if existing is None:
@@ -198,7 +199,7 @@ def ingest_events(channel_id: int, events: Iterable[Event]) -> int:
     if channel is None:
         return 0
     new = 0
-    posts: dict[str, analytics.PublishedPost | None] = {}
+    posts: dict[str, publishing.PublishedPost | None] = {}
     members: list[analytics.MemberChange] = []
     for event in events:
         if (
@@ -293,7 +294,7 @@ def poll_channel(channel_id: int) -> PollResult:
                     break
         if Capability.READ_COMMENTS in caps and (first or Capability.POLL_UPDATES not in caps):
             since = clock.now() - dt.timedelta(days=READ_COMMENTS_DAYS)
-            for post in analytics.published_posts(channel_id, since=since)[:100]:
+            for post in publishing.published_posts(channel_id, since=since)[:100]:
                 for c in adapter.read_comments(access, post.remote_id):
                     kind = EventKind.COMMENT_DELETE if c.deleted else EventKind.COMMENT_NEW
                     events.append(

@@ -139,3 +139,18 @@ ERROR_KINDS = {
         NotSupported,
     )
 }
+
+
+#: HTTP status for a network failure reported to a person: wait and retry (429), the network is
+#: unreachable or silent (502), or it refused (422).
+_HTTP_STATUS: dict[type[NetworkError], int] = {
+    RateLimited: 429,
+    Transient: 502,
+    UnknownOutcome: 502,
+}
+
+
+def http_status(exc: NetworkError) -> int:
+    """The status a person's request gets when ``exc`` ends it (a domain raises its own
+    ``DomainError`` with it; the exact class counts, so a malformed answer is a 422)."""
+    return _HTTP_STATUS.get(type(exc), 422)

@@ -447,8 +447,8 @@ def serve_media(request: HttpRequest, path: str) -> HttpResponseBase:
 
     Media are private to their workspace until published, so they are not a public static tree.
     """
-    from rupor.accounts.models import Membership
-    from rupor.accounts.roles import Role, can
+    from rupor.accounts import service as accounts
+    from rupor.accounts.roles import can
 
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
@@ -456,8 +456,8 @@ def serve_media(request: HttpRequest, path: str) -> HttpResponseBase:
     media = Media.objects.filter(Q(file=path) | Q(thumbnail=path)).first()
     if media is None:
         raise Http404
-    membership = Membership.objects.filter(workspace_id=media.workspace_id, user=user).first()
-    if membership is None or not can(Role(membership.role), Perm.POSTS_VIEW):
+    role = accounts.role_of(user, media.workspace_id)
+    if role is None or not can(role, Perm.POSTS_VIEW):
         raise Http404
     field = media.file if media.file.name == path else media.thumbnail
     try:

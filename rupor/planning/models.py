@@ -6,13 +6,11 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from rupor.accounts.models import User, Workspace
-from rupor.channels.models import Channel
 from rupor.core import clock
 
 
 class Rubric(models.Model):
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="rubrics")
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="rubrics")
     name = models.CharField(_("name"), max_length=80)
     color = models.CharField(_("colour"), max_length=7, default="#6b7280")
     target_share = models.PositiveSmallIntegerField(
@@ -42,14 +40,16 @@ class Post(models.Model):
         SCHEDULED = "scheduled", _("Scheduled")
         CANCELLED = "cancelled", _("Cancelled")
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="posts")
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="posts")
     title = models.CharField(_("internal title"), max_length=200, blank=True, default="")
     text = models.TextField(_("shared text"), blank=True, default="")
     rubric = models.ForeignKey(Rubric, null=True, blank=True, on_delete=models.SET_NULL, related_name="posts")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True)
     scheduled_at = models.DateTimeField(_("publish at"), null=True, blank=True, db_index=True)
     publish_late = models.BooleanField(default=False)
-    author = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="posts")
+    author = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="posts"
+    )
     notes = models.TextField(blank=True, default="")
     #: When the post passed every approval step the workspace requires (None: not approved).
     approved_at = models.DateTimeField(null=True, blank=True)
@@ -86,7 +86,7 @@ class Post(models.Model):
 
 
 class Media(models.Model):
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="media")
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="media")
     file = models.FileField(upload_to="media/%Y/%m/")
     kind = models.CharField(max_length=16)  # photo | video | document
     content_type = models.CharField(max_length=100)
@@ -96,7 +96,9 @@ class Media(models.Model):
     sha256 = models.CharField(max_length=64)
     original_name = models.CharField(max_length=255)
     thumbnail = models.FileField(upload_to="thumbs/%Y/%m/", blank=True, default="")
-    uploaded_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    uploaded_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
@@ -107,7 +109,7 @@ class PostVariant(models.Model):
     """The post as it will appear on one channel."""
 
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="variants")
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="variants")
+    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE, related_name="variants")
     text = models.TextField(blank=True, default="")
     link = models.URLField(max_length=2000, blank=True, default="")
     poll = models.JSONField(null=True, blank=True)  # {"question", "options", "multiple", "anonymous"}
@@ -141,7 +143,7 @@ class QueueSlot(models.Model):
     across daylight-saving changes.
     """
 
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="queue_slots")
+    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE, related_name="queue_slots")
     weekday = models.PositiveSmallIntegerField(validators=[MaxValueValidator(6)])  # Monday = 0
     time = models.TimeField()
     created_at = models.DateTimeField(default=clock.now)
@@ -170,7 +172,9 @@ class Review(models.Model):
     stage = models.CharField(max_length=16, choices=Stage.choices)
     decision = models.CharField(max_length=20, choices=Decision.choices)
     comment = models.TextField(blank=True, default="")
-    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     actor_label = models.CharField(max_length=200, blank=True, default="")
     at = models.DateTimeField(default=clock.now)
 
@@ -182,14 +186,16 @@ class ClientLink(models.Model):
     """An expiring magic link through which a client without an account reviews one post or a
     period of the plan. Only a SHA-256 of the token is stored."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="client_links")
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="client_links")
     post = models.ForeignKey(
         Post, null=True, blank=True, on_delete=models.CASCADE, related_name="client_links"
     )
     period_start = models.DateTimeField(null=True, blank=True)
     period_end = models.DateTimeField(null=True, blank=True)
     token_hash = models.CharField(max_length=64, unique=True)
-    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=clock.now)
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -202,7 +208,7 @@ class PlanFeed(models.Model):
     """The workspace's secret iCal address. The token is stored hashed (for lookup) and
     encrypted (so that people who may see the plan can copy the address again)."""
 
-    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="plan_feed")
+    workspace = models.OneToOneField("accounts.Workspace", on_delete=models.CASCADE, related_name="plan_feed")
     token_hash = models.CharField(max_length=64, unique=True)
     token_encrypted = models.TextField()
     rotated_at = models.DateTimeField(default=clock.now)

@@ -1,6 +1,28 @@
+from typing import Any
+
 from django.apps import AppConfig
 
 
 class PublishingConfig(AppConfig):
     name = "rupor.publishing"
     label = "publishing"
+
+    def ready(self) -> None:
+        # Channels announces what happened to a channel; publishing reacts, so channels never
+        # imports publishing (see ARCHITECTURE.md, "Rules of the road").
+        from rupor.channels import service as channels
+
+        channels.channel_reconnected.connect(_release_held, dispatch_uid="publishing.release_held")
+        channels.channel_archived.connect(_cancel_targets, dispatch_uid="publishing.cancel_targets")
+
+
+def _release_held(sender: object, *, channel_id: int, **_kwargs: Any) -> None:
+    from rupor.publishing import service
+
+    service.release_held(channel_id)
+
+
+def _cancel_targets(sender: object, *, variant_ids: list[int], actor: str, **_kwargs: Any) -> None:
+    from rupor.publishing import service
+
+    service.cancel_targets(variant_ids, actor=actor)

@@ -74,7 +74,7 @@ from rupor.networks.errors import (
 )
 from rupor.publishing import ratelimit
 from rupor.publishing.models import Attempt, PublicationTarget, TargetEvent, TargetState
-from rupor.publishing.service import transition
+from rupor.publishing.service import content_for_variant, text_only_contents, transition
 
 log = logging.getLogger(__name__)
 
@@ -266,9 +266,7 @@ def read_claims(target_ids: list[int]) -> list[Claim]:
         claim.channel_settings = dict(claim.channel_settings or {})
         by_id[claim.id] = claim
     claims = [by_id[i] for i in target_ids if i in by_id]
-    from rupor.planning import service as planning
-
-    contents = planning.text_only_contents([c.variant_id for c in claims if c.state == TargetState.SCHEDULED])
+    contents = text_only_contents([c.variant_id for c in claims if c.state == TargetState.SCHEDULED])
     read_at = time.monotonic()
     for claim in claims:
         claim.content = contents.get(claim.variant_id)
@@ -481,9 +479,7 @@ def _close_dangling_attempts(target: PublicationTarget) -> None:
 
 
 def _prepare(target: PublicationTarget) -> tuple[Adapter, ChannelAccess, PublishRequest]:
-    from rupor.planning import service as planning
-
-    network, content = planning.content_for_variant(target.variant_id)
+    network, content = content_for_variant(target.variant_id)
     adapter = registry.adapter(network)
     request = PublishRequest(content=content, idempotency_key=target.idempotency_key)
     return adapter, channels.access(target.channel), request
@@ -725,9 +721,7 @@ def _begin_fast(claim: Claim, worker_id: str) -> _Work | None:
         if claim.content is not None and time.monotonic() - claim.read_at <= CONTENT_FRESH_S:
             network, content = claim.content
         else:
-            from rupor.planning import service as planning
-
-            network, content = planning.content_for_variant(claim.variant_id)
+            network, content = content_for_variant(claim.variant_id)
         adapter = registry.adapter(network)
         access = _access_cache.get(claim)
         if adapter.validate(content):

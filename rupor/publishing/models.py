@@ -5,10 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from rupor.accounts.models import Workspace
-from rupor.channels.models import Channel
 from rupor.core import clock
-from rupor.planning.models import PostVariant
 
 
 class TargetState(models.TextChoices):
@@ -37,9 +34,9 @@ FINAL_STATES = (
 
 
 class PublicationTarget(models.Model):
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="targets")
-    variant = models.OneToOneField(PostVariant, on_delete=models.CASCADE, related_name="target")
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="targets")
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="targets")
+    variant = models.OneToOneField("planning.PostVariant", on_delete=models.CASCADE, related_name="target")
+    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE, related_name="targets")
     state = models.CharField(
         max_length=16, choices=TargetState.choices, default=TargetState.DRAFT, db_index=True
     )

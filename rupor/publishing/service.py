@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from django.db import models, transaction
@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from rupor.core import clock
 from rupor.core.urls import url_problem
+from rupor.networks.base import Content
 from rupor.publishing.models import ACTIVE_STATES, PublicationTarget, TargetEvent, TargetState
 
 
@@ -448,3 +449,128 @@ def needing_attention(workspace_id: int) -> QuerySet[PublicationTarget]:
 
 def in_workspace(workspace_id: int, target_id: int) -> bool:
     return PublicationTarget.objects.filter(pk=target_id, workspace_id=workspace_id).exists()
+
+
+# -- posts Rupor published (what the inbox and analytics read) -----------------------------
+
+
+@dataclass(frozen=True)
+class PublishedPost:
+    target_id: int
+    post_id: int
+    variant_id: int
+    channel_id: int
+    remote_id: str
+    published_at: dt.datetime | None
+
+
+def _published(qs: QuerySet[PublicationTarget]) -> list[PublishedPost]:
+    return [
+        PublishedPost(
+            target_id=t.pk,
+            post_id=t.variant.post_id,
+            variant_id=t.variant_id,
+            channel_id=t.channel_id,
+            remote_id=t.remote_id,
+            published_at=t.published_at,
+        )
+        for t in qs.select_related("variant")
+    ]
+
+
+def published_posts(channel_id: int, *, since: dt.datetime | None = None) -> list[PublishedPost]:
+    """Posts Rupor published on a channel (newest first), optionally only those since ``since``."""
+    qs = PublicationTarget.objects.filter(channel_id=channel_id, state=TargetState.PUBLISHED).exclude(
+        remote_id=""
+    )
+    if since is not None:
+        qs = qs.filter(published_at__gte=since)
+    return _published(qs.order_by("-published_at", "-id"))
+
+
+def find_published(channel_id: int, remote_post_id: str) -> PublishedPost | None:
+    """The Rupor post behind a network's post id (albums count by any of their message ids)."""
+    if not remote_post_id:
+        return None
+    qs = PublicationTarget.objects.filter(channel_id=channel_id).exclude(remote_id="")
+    exact = _published(qs.filter(remote_id=remote_post_id)[:1])
+    if exact:
+        return exact[0]
+    for post in _published(
+        qs.filter(remote_id__contains=",").filter(remote_id__contains=remote_post_id)[:20]
+    ):
+        if remote_post_id in post.remote_id.split(","):
+            return post
+    return None
+
+
+@dataclass(frozen=True)
+class PostTarget:
+    """One variant of a post on one channel, as analytics reads it."""
+
+    target_id: int
+    variant_id: int
+    channel_id: int
+    network: str
+    remote_id: str
+    published: bool
+
+
+def post_targets(workspace_id: int, post_id: int) -> list[PostTarget]:
+    """The targets of a post in a workspace, oldest first."""
+    targets = (
+        PublicationTarget.objects.filter(workspace_id=workspace_id, variant__post_id=post_id)
+        .select_related("channel")
+        .order_by("id")
+    )
+    return [
+        PostTarget(
+            target_id=t.pk,
+            variant_id=t.variant_id,
+            channel_id=t.channel_id,
+            network=t.channel.network,
+            remote_id=t.remote_id,
+            published=t.state == TargetState.PUBLISHED,
+        )
+        for t in targets
+    ]
+
+
+# -- what the engine publishes ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContentSource:
+    """How the engine reads a variant's (network, content): ``one`` reads one variant with its
+    media, ``text_only`` reads many variants without media together (variants with media are
+    left out). Planning provides it at start-up, so publishing never imports planning."""
+
+    one: Callable[[int], tuple[str, Content]]
+    text_only: Callable[[list[int]], dict[int, tuple[str, Content]]]
+
+
+_content_source: ContentSource | None = None
+
+
+def provide_contents(source: ContentSource) -> None:
+    """Set where the engine reads what to publish (planning's AppConfig.ready calls this)."""
+    global _content_source
+    _content_source = source
+
+
+def _source() -> ContentSource:
+    if _content_source is None:
+        raise RuntimeError("No content source: rupor.planning must be in INSTALLED_APPS.")
+    return _content_source
+
+
+def content_for_variant(variant_id: int) -> tuple[str, Content]:
+    """(network, content) of a variant, read when its attempt starts."""
+    return _source().one(variant_id)
+
+
+def text_only_contents(variant_ids: list[int]) -> dict[int, tuple[str, Content]]:
+    """(network, content) of each variant without media, read together for a claimed batch."""
+    if not variant_ids:
+        return {}
+    return _source().text_only(variant_ids)

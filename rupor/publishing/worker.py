@@ -9,12 +9,14 @@ stop event. Any number of workers may run against one database: claims are atomi
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import os
 import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.conf import settings
@@ -123,13 +125,15 @@ def _sweep() -> None:
         close_old_connections()
 
 
-def _run_periodic_jobs() -> None:
-    """Inbox polling and metric collection; each job decides itself what is due, and records a
-    channel's failure on that channel and goes on with the rest (see each ``jobs.run_due``)."""
-    from rupor.analytics import jobs as analytics_jobs
-    from rupor.inbox import jobs as inbox_jobs
+#: A periodic job: called with the current time, it decides itself what is due.
+PeriodicJob = Callable[[dt.datetime], object]
 
-    for job in (inbox_jobs.run_due, analytics_jobs.run_due):
+
+def _run_periodic_jobs(jobs: Sequence[PeriodicJob]) -> None:
+    """The entry point's periodic jobs (inbox polling and metric collection, see
+    :mod:`rupor.cli.jobs`); each records a channel's failure on that channel and goes on with
+    the rest, and a job that raises is logged without stopping the others."""
+    for job in jobs:
         try:
             job(clock.now())
         except Exception:
@@ -144,7 +148,7 @@ def run_worker(
     stop: threading.Event | None = None,
     worker_id: str | None = None,
     concurrency: int = 4,
-    jobs: bool = False,
+    jobs: Sequence[PeriodicJob] = (),
 ) -> int:
     """Publish due targets until ``stop`` is set (or, with ``once``, until nothing is due).
 
@@ -154,9 +158,9 @@ def run_worker(
     The loop claims in batches, topping up to twice ``concurrency`` when half is left, so a
     busy worker holds few leases another worker could use and each claim serves several
     targets. An idle worker sleeps until the next target falls due (at most a poll interval).
-    Threads keep their database connection between targets. With ``jobs``
-    it also polls inboxes and collects metrics on a thread of its own (``rupor worker`` and
-    ``rupor serve`` turn this on; tests and benchmarks of publishing leave it off).
+    Threads keep their database connection between targets. It runs ``jobs`` (periodic jobs the
+    entry point composes: ``rupor worker`` and ``rupor serve`` pass inbox polling and metric
+    collection; tests and benchmarks of publishing pass none) on a thread of its own.
     """
     worker_id = worker_id or default_worker_id()
     stop = stop or threading.Event()
@@ -197,7 +201,7 @@ def run_worker(
                     last_notify = now_m
                 if jobs and now_m - last_jobs >= JOBS_EVERY_S and (jobs_future is None or jobs_future.done()):
                     # Polling and metrics run beside publishing, never in its way.
-                    jobs_future = jobs_pool.submit(_run_periodic_jobs)
+                    jobs_future = jobs_pool.submit(_run_periodic_jobs, jobs)
                     last_jobs = now_m
                 free = concurrency * 2 - len(in_flight)
                 claimed = engine.claim_batch(worker_id, free) if len(in_flight) <= refill_at else []

@@ -1,0 +1,19 @@
+"""The periodic jobs the worker runs beside publishing, composed here at the entry point.
+
+Publishing knows nothing of the inbox or analytics: ``rupor worker`` and ``rupor serve`` hand
+this list to :func:`rupor.publishing.worker.run_worker`, which calls each job with the current
+time on a thread of its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+
+
+def periodic_jobs() -> Sequence[Callable[[dt.datetime], object]]:
+    """Inbox polling, then metric collection; each job decides itself what is due."""
+    from rupor.analytics import jobs as analytics_jobs
+    from rupor.inbox import jobs as inbox_jobs
+
+    return (inbox_jobs.run_due, analytics_jobs.run_due)

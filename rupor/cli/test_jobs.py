@@ -1,0 +1,11 @@
+"""The worker's periodic jobs are composed here, at the entry point, not inside publishing."""
+
+from __future__ import annotations
+
+from rupor.analytics import jobs as analytics_jobs
+from rupor.cli.jobs import periodic_jobs
+from rupor.inbox import jobs as inbox_jobs
+
+
+def test_rupor_worker_polls_inboxes_then_collects_metrics():
+    assert list(periodic_jobs()) == [inbox_jobs.run_due, analytics_jobs.run_due]
