@@ -870,7 +870,7 @@ def _start_fast(work: _Work, worker_id: str, note: str) -> bool:
         work.attempt_id = int(row[0])
         return True
     with transaction.atomic(), connection.cursor() as cursor:
-        row = _START.run(cursor, params)
+        row = _START.run_each(cursor, params)
         if row is None:
             return False
         params["number"] = int(row[1])
@@ -903,7 +903,7 @@ def _published_fast(work: _Work, published: Published, cause: str, outcome: str,
     with transaction.atomic(), connection.cursor() as cursor:
         if work.attempt_id is not None:
             cursor.execute(_CLOSE_ATTEMPT, params)
-        return _PUBLISHED.run(cursor, params) is not None
+        return _PUBLISHED.run_each(cursor, params) is not None
 
 
 #: An attempt a programming error stopped (recorded on the attempt; never a network's answer).

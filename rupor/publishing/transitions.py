@@ -105,6 +105,10 @@ class Move:
             cursor.execute(self._one, params)
             row = cursor.fetchone()
             return None if row is None else tuple(row)
+        return self.run_each(cursor, params)
+
+    def run_each(self, cursor: Any, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        """:meth:`run` as separate statements (any database; the caller's transaction)."""
         cursor.execute(self.update, params)
         row = cursor.fetchone()
         if row is not None:
