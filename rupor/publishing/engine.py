@@ -27,6 +27,11 @@ Read DESIGN.md, "The publishing engine (invariants)", first. In short:
   unknown outcome too, within their own bound; a refused edit leaves the post as it was on the
   network and says so on the target.
 * :func:`sweep` is the safety net: missed targets, held channels, stale waiting ones.
+* Every state change, fast or locked, is a :class:`rupor.publishing.transitions.Move` the table
+  ``models.TRANSITIONS`` allows. An attempt returns the state it left the target in, or an
+  :class:`Outcome`. Only a ``networks.errors`` class is the network's answer; any other exception
+  is a bug: its attempt is closed as ``internal_error`` and it propagates (the worker logs it), and
+  the target is left under its lease, reconciled when the lease expires (ARCHITECTURE.md, 11).
 """
 
 from __future__ import annotations
@@ -41,9 +46,11 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection, transaction
 from django.db.models import Q
 
@@ -73,10 +80,30 @@ from rupor.networks.errors import (
     UnknownOutcome,
 )
 from rupor.publishing import ratelimit
-from rupor.publishing.models import Attempt, PublicationTarget, TargetEvent, TargetState
-from rupor.publishing.service import content_for_variant, text_only_contents, transition
+from rupor.publishing.models import Attempt, PublicationTarget, TargetState
+from rupor.publishing.service import content_for_variant, text_only_contents
+from rupor.publishing.transitions import Move, transition
 
 log = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    """What an attempt reports when there is no state of the target to report."""
+
+    #: The target was deleted meanwhile.
+    GONE = "gone"
+    #: The lease is no longer this worker's (another took over, or it expired): nothing written.
+    LOST = "lost"
+    #: A programming error stopped the attempt (the worker logs it; the lease is left to expire).
+    ERROR = "error"
+
+
+#: An attempt's result: the state it left the target in, or an :class:`Outcome`.
+Result = TargetState | Outcome
+
+
+def _state(target: PublicationTarget | None) -> Result:
+    return Outcome.GONE if target is None else TargetState(target.state)
 
 
 @dataclass
@@ -478,21 +505,35 @@ def _close_dangling_attempts(target: PublicationTarget) -> None:
     )
 
 
-def _prepare(target: PublicationTarget) -> tuple[Adapter, ChannelAccess, PublishRequest]:
+def _adapter(network: str) -> Adapter | None:
+    """The network's adapter, or ``None`` when this installation has none that loads (an unknown
+    network, or its module or class missing). Any other error is a bug and propagates."""
+    if network not in registry.NETWORKS:
+        return None
+    try:
+        return registry.adapter(network)
+    except (ImportError, AttributeError):
+        return None
+
+
+def _prepare(target: PublicationTarget) -> tuple[Adapter, ChannelAccess, PublishRequest] | None:
+    """What an attempt needs; ``None`` when there is no adapter for the channel's network."""
     network, content = content_for_variant(target.variant_id)
-    adapter = registry.adapter(network)
+    adapter = _adapter(network)
+    if adapter is None:
+        return None
     request = PublishRequest(content=content, idempotency_key=target.idempotency_key)
     return adapter, channels.access(target.channel), request
 
 
-def _begin(target_id: int, worker_id: str) -> _Work | str:
+def _begin(target_id: int, worker_id: str) -> _Work | Result:
     """Checks before any call; returns the work to do, or the state the target ended in."""
     now = clock.now()
     with _locked(target_id, related=True) as target:
         if target is None:
-            return "gone"
+            return Outcome.GONE
         if not _ours(target, worker_id, now):
-            return str(target.state)
+            return _state(target)
         channel = target.channel
         if target.state not in (
             TargetState.SCHEDULED,
@@ -502,7 +543,7 @@ def _begin(target_id: int, worker_id: str) -> _Work | str:
         ):
             _release(target)
             target.save(update_fields=["lease_owner", "lease_expires_at"])
-            return str(target.state)
+            return _state(target)
         if channel.status != Channel.Status.ACTIVE:
             if channel.status == Channel.Status.RECONNECT and target.state == TargetState.SCHEDULED:
                 _finish(
@@ -515,14 +556,14 @@ def _begin(target_id: int, worker_id: str) -> _Work | str:
             else:
                 _release(target)
                 target.save(update_fields=["lease_owner", "lease_expires_at"])
-            return str(target.state)
+            return _state(target)
         if target.state in (TargetState.SCHEDULED, TargetState.WAITING, TargetState.EDITING) and (
             target.next_attempt_at is None or target.next_attempt_at > now
         ):
             # Rescheduled (or unscheduled) by a person after the claim: not due any more.
             _release(target)
             target.save(update_fields=["lease_owner", "lease_expires_at"])
-            return str(target.state)
+            return _state(target)
         if target.state == TargetState.SCHEDULED and _late(target, now):
             late_by = int((now - (target.due_at or now)).total_seconds() // 60)
             _finish(
@@ -533,18 +574,12 @@ def _begin(target_id: int, worker_id: str) -> _Work | str:
                 message=f"Rupor could not publish this post within {target.workspace.late_window_minutes} "
                 "minutes of its time, so it was not posted late. Use “publish anyway” to post it now.",
             )
-            return str(target.state)
-        try:
-            adapter, access, request = _prepare(target)
-        except (KeyError, ImportError, AttributeError) as exc:
-            _finish(
-                target,
-                TargetState.FAILED,
-                "network unavailable",
-                kind=NotSupported.kind,
-                message=f"Rupor cannot publish to this network: {exc}",
-            )
-            return str(target.state)
+            return _state(target)
+        prepared = _prepare(target)
+        if prepared is None:
+            _no_adapter(target, channel.network)
+            return _state(target)
+        adapter, access, request = prepared
         if target.state == TargetState.SCHEDULED:
             problems = adapter.validate(request.content)
             if problems:
@@ -555,7 +590,7 @@ def _begin(target_id: int, worker_id: str) -> _Work | str:
                     kind=Rejected.kind,
                     message=" ".join(p.message for p in problems),
                 )
-                return str(target.state)
+                return _state(target)
         if target.state == TargetState.EDITING:
             problems = (
                 adapter.validate(request.content)
@@ -569,7 +604,7 @@ def _begin(target_id: int, worker_id: str) -> _Work | str:
                     kind=Rejected.kind,
                     message=" ".join(p.message for p in problems),
                 )
-                return str(target.state)
+                return _state(target)
         return _Work(
             target.pk,
             target.workspace_id,
@@ -583,7 +618,32 @@ def _begin(target_id: int, worker_id: str) -> _Work | str:
         )
 
 
-def _defer(work: _Work, worker_id: str, seconds: float, cause: str) -> str:
+def _no_adapter(target: PublicationTarget, network: str) -> None:
+    """This installation cannot talk to the channel's network (any more). Nothing is sent; what
+    may already have been sent stays a question for a person, and a published post stays
+    published."""
+    message = f"Rupor has no working adapter for the network {network!r}."
+    if target.state == TargetState.SCHEDULED:
+        _finish(
+            target,
+            TargetState.FAILED,
+            "network unavailable",
+            kind=NotSupported.kind,
+            message=f"Rupor cannot publish to this network: {message}",
+        )
+    elif target.state == TargetState.EDITING:
+        _edit_settled(target, "network unavailable", kind=NotSupported.kind, message=message)
+    else:  # publishing or waiting: it may be on the network
+        _finish(
+            target,
+            TargetState.UNCONFIRMED,
+            "network unavailable; outcome unknown",
+            kind=NotSupported.kind,
+            message=f"{message} It cannot check whether the post went out; please look at the channel.",
+        )
+
+
+def _defer(work: _Work, worker_id: str, seconds: float, cause: str) -> Result:
     """Put a claimed target back for later without counting an attempt (rate limit room)."""
     if work.state == TargetState.SCHEDULED:
         # The common case in one conditional write: still scheduled and ours.
@@ -595,10 +655,10 @@ def _defer(work: _Work, worker_id: str, seconds: float, cause: str) -> str:
             lease_expires_at__gte=now,
         ).update(lease_owner="", lease_expires_at=None, next_attempt_at=now + dt.timedelta(seconds=seconds))
         if released:
-            return str(TargetState.SCHEDULED)
+            return TargetState.SCHEDULED
     with _locked(work.target_id) as target:
         if target is None or not _ours(target, worker_id, clock.now()):
-            return "gone" if target is None else str(target.state)
+            return _state(target)
         if target.state == TargetState.PUBLISHING:
             # A reconciliation waits under its (expired-at-retry-time) lease.
             target.lease_owner = ""
@@ -608,7 +668,7 @@ def _defer(work: _Work, worker_id: str, seconds: float, cause: str) -> str:
             target.next_attempt_at = clock.now() + dt.timedelta(seconds=seconds)
         target.save(update_fields=["lease_owner", "lease_expires_at", "next_attempt_at"])
         log.debug("target %s deferred %.2fs: %s", target.pk, seconds, cause)
-        return str(target.state)
+        return _state(target)
 
 
 def _start_attempt(work: _Work, worker_id: str, note: str) -> bool:
@@ -670,18 +730,18 @@ def _rate_wait(work: _Work) -> float:
             _waiters.discard(key)
 
 
-def publish_target(target_id: int, worker_id: str) -> str:
+def publish_target(target_id: int, worker_id: str) -> Result:
     """Make one attempt on a target this worker has claimed; return the state it is left in.
 
     Quietly does nothing when the lease is no longer ours or the target needs no work.
     """
     claims = read_claims([target_id])
     if not claims:
-        return "gone"
+        return Outcome.GONE
     return publish_claimed(claims[0], worker_id)
 
 
-def publish_claimed(claim: Claim, worker_id: str) -> str:
+def publish_claimed(claim: Claim, worker_id: str) -> Result:
     """:func:`publish_target` for a target read by :func:`claim_batch`.
 
     The common case (a scheduled target, due, of an active channel, in its window, whose content
@@ -717,16 +777,18 @@ def _begin_fast(claim: Claim, worker_id: str) -> _Work | None:
         and now > claim.due_at + dt.timedelta(minutes=claim.late_window_minutes)
     ):
         return None
-    try:
-        if claim.content is not None and time.monotonic() - claim.read_at <= CONTENT_FRESH_S:
-            network, content = claim.content
-        else:
+    if claim.content is not None and time.monotonic() - claim.read_at <= CONTENT_FRESH_S:
+        network, content = claim.content
+    else:
+        try:
             network, content = content_for_variant(claim.variant_id)
-        adapter = registry.adapter(network)
-        access = _access_cache.get(claim)
-        if adapter.validate(content):
+        except ObjectDoesNotExist:  # deleted since the claim: the locked path finds it gone
             return None
-    except Exception:  # the locked path meets the same problem and records it
+    adapter = _adapter(network)
+    if adapter is None:  # the locked path records it
+        return None
+    access = _access_cache.get(claim)
+    if adapter.validate(content):  # the locked path records the problems
         return None
     request = PublishRequest(content=content, idempotency_key=claim.idempotency_key)
     return _Work(
@@ -744,25 +806,30 @@ def _begin_fast(claim: Claim, worker_id: str) -> _Work | None:
 
 
 # Hot-path statements, written out: the ORM's per-statement cost is most of the engine's CPU.
-_T = PublicationTarget._meta.db_table
-_E = TargetEvent._meta.db_table
+# The state changes themselves are :class:`Move`\s, as on every other path; an attempt's two
+# writes add the attempt's own statements around them. PostgreSQL runs each write as one statement
+# (data-modifying CTEs: one round trip, atomic on its own); SQLite runs the same statements one by
+# one in a transaction. Either way the target's conditional UPDATE decides whether anything is
+# written.
 _A = Attempt._meta.db_table
 
-
-def _db_time(value: dt.datetime | None) -> Any:
-    return connection.ops.adapt_datetimefield_value(value)
-
-
-# The statements of an attempt's two writes. PostgreSQL runs each write as one statement (data-
-# modifying CTEs: one round trip, atomic on its own); SQLite runs the same statements one by one
-# in a transaction. Either way the target's conditional UPDATE decides whether anything is written.
-_START_TARGET = (
-    f"UPDATE {_T} SET state = %(to)s, attempts = attempts + 1, updated_at = %(at)s "  # noqa: S608 - constants only
-    "WHERE id = %(id)s AND state = %(from)s AND lease_owner = %(owner)s AND lease_expires_at >= %(at)s "
-    f"AND next_attempt_at <= %(at)s AND channel_id IN (SELECT id FROM {Channel._meta.db_table} WHERE status = %(active)s) "
-    "RETURNING id, attempts"
+#: scheduled -> publishing, re-checking what the snapshot said: still due, lease ours and live,
+#: channel active.
+_CHANNEL_ACTIVE = f"channel_id IN (SELECT id FROM {Channel._meta.db_table} WHERE status = %(active)s)"  # noqa: S608
+_START = Move(
+    TargetState.SCHEDULED,
+    TargetState.PUBLISHING,
+    set="attempts = attempts + 1",
+    where="lease_owner = %(owner)s AND lease_expires_at >= %(at)s AND next_attempt_at <= %(at)s AND "
+    + _CHANNEL_ACTIVE,
+    returning="attempts",
 )
-_EVENT_COLUMNS = f"INSERT INTO {_E} (target_id, at, from_state, to_state, cause, actor)"
+_PUBLISHED = Move(
+    TargetState.PUBLISHING,
+    TargetState.PUBLISHED,
+    set="remote_id = %(remote_id)s, remote_url = %(remote_url)s, published_at = %(at)s, "
+    "lease_owner = '', lease_expires_at = NULL, next_attempt_at = NULL, error_kind = '', error_message = ''",
+)
 _ATTEMPT_COLUMNS = (
     f"INSERT INTO {_A} (target_id, number, worker, started_at, finished_at, outcome, message, excerpt)"
 )
@@ -770,11 +837,10 @@ _CLOSE_ATTEMPT = (
     f"UPDATE {_A} SET finished_at = %(at)s, outcome = %(outcome)s, message = %(message)s, excerpt = %(excerpt)s "  # noqa: S608
     "WHERE id = %(attempt)s"
 )
-_PUBLISHED_TARGET = (
-    f"UPDATE {_T} SET state = %(to)s, remote_id = %(remote_id)s, remote_url = %(remote_url)s, published_at = %(at)s, "  # noqa: S608
-    "lease_owner = '', lease_expires_at = NULL, next_attempt_at = NULL, error_kind = '', error_message = '', "
-    "updated_at = %(at)s WHERE id = %(id)s AND state = %(from)s RETURNING id"
+_START_ONE = _START.statement(
+    then=f"{_ATTEMPT_COLUMNS} SELECT id, attempts, %(worker)s, %(at)s, NULL, '', '', '' FROM t RETURNING id"  # noqa: S608
 )
+_PUBLISHED_ONE = _PUBLISHED.statement(before=[_CLOSE_ATTEMPT])
 
 
 def _one_statement() -> bool:
@@ -786,38 +852,22 @@ def _start_fast(work: _Work, worker_id: str, note: str) -> bool:
     atomically, *before* the call; the update's condition re-checks what the snapshot said
     (still scheduled and due, lease ours and live, channel active). False: it did not hold,
     nothing was written."""
-    params = {
-        "at": _db_time(clock.now()),
-        "id": work.target_id,
-        "from": TargetState.SCHEDULED,
-        "to": TargetState.PUBLISHING,
-        "owner": worker_id,
-        "active": Channel.Status.ACTIVE,
-        "cause": note[:300],
-        "actor": worker_id[:200],
-        "worker": worker_id[:80],
-    }
+    params = _START.params(
+        work.target_id, clock.now(), note, worker_id, owner=worker_id, active=Channel.Status.ACTIVE
+    )
+    params["worker"] = worker_id[:80]
     if _one_statement():
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"WITH t AS ({_START_TARGET}), "  # noqa: S608 - constants only
-                f"e AS ({_EVENT_COLUMNS} SELECT id, %(at)s, %(from)s, %(to)s, %(cause)s, %(actor)s FROM t) "
-                f"{_ATTEMPT_COLUMNS} SELECT id, attempts, %(worker)s, %(at)s, NULL, '', '', '' FROM t RETURNING id",
-                params,
-            )
+            cursor.execute(_START_ONE, params)
             row = cursor.fetchone()
         if row is None:
             return False
         work.attempt_id = int(row[0])
         return True
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_START_TARGET, params)
-        row = cursor.fetchone()
+        row = _START.run_each(cursor, params)
         if row is None:
             return False
-        cursor.execute(
-            f"{_EVENT_COLUMNS} VALUES (%(id)s, %(at)s, %(from)s, %(to)s, %(cause)s, %(actor)s)", params
-        )
         params["number"] = int(row[1])
         cursor.execute(
             f"{_ATTEMPT_COLUMNS} VALUES (%(id)s, %(number)s, %(worker)s, %(at)s, NULL, '', '', '')", params
@@ -830,38 +880,53 @@ def _published_fast(work: _Work, published: Published, cause: str, outcome: str,
     """Close the attempt, mark the target published and record the transition, atomically; the
     target part only when it is still ``publishing`` (else False, and the caller settles it
     under the lock; the attempt is closed either way)."""
-    params = {
-        "at": _db_time(clock.now()),
-        "id": work.target_id,
-        "from": TargetState.PUBLISHING,
-        "to": TargetState.PUBLISHED,
-        "attempt": work.attempt_id,
-        "outcome": outcome[:32],
-        "message": message[:500],
-        "excerpt": redact(published.excerpt)[:2000],
-        "remote_id": published.remote_id[:200],
-        "remote_url": (published.url or "")[:500],
-        "cause": cause[:300],
-    }
+    params = _PUBLISHED.params(
+        work.target_id,
+        clock.now(),
+        cause,
+        attempt=work.attempt_id,
+        outcome=outcome[:32],
+        message=message[:500],
+        excerpt=redact(published.excerpt)[:2000],
+        remote_id=published.remote_id[:200],
+        remote_url=(published.url or "")[:500],
+    )
     if _one_statement():
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"WITH a AS ({_CLOSE_ATTEMPT}), t AS ({_PUBLISHED_TARGET}) "  # noqa: S608 - constants only
-                f"{_EVENT_COLUMNS} SELECT id, %(at)s, %(from)s, %(to)s, %(cause)s, '' FROM t RETURNING target_id",
-                params,
-            )
+            cursor.execute(_PUBLISHED_ONE, params)
             return cursor.fetchone() is not None
     with transaction.atomic(), connection.cursor() as cursor:
         if work.attempt_id is not None:
             cursor.execute(_CLOSE_ATTEMPT, params)
-        cursor.execute(_PUBLISHED_TARGET, params)
-        if cursor.fetchone() is None:
-            return False
-        cursor.execute(f"{_EVENT_COLUMNS} VALUES (%(id)s, %(at)s, %(from)s, %(to)s, %(cause)s, '')", params)
-    return True
+        return _PUBLISHED.run_each(cursor, params) is not None
 
 
-def _send(work: _Work, worker_id: str, note: str) -> str:
+#: An attempt a programming error stopped (recorded on the attempt; never a network's answer).
+INTERNAL_ERROR = "internal_error"
+
+
+@contextmanager
+def _crash_recorded(work: _Work) -> Iterator[None]:
+    """Around a network call: an exception that is not a :class:`NetworkError` is a bug (ours
+    or an adapter's), not the network's answer. The open attempt is closed as an internal error
+    and the exception propagates (the worker logs it with its traceback); the target keeps its
+    state and its lease, so when the lease expires it is handled as if the worker had stopped
+    mid-call: reconciled, never re-sent blindly, and never recorded as refused by the network."""
+    try:
+        yield
+    except NetworkError:
+        raise
+    except Exception:
+        _close_attempt(
+            work.attempt_id,
+            INTERNAL_ERROR,
+            "Rupor hit an internal error during this attempt; whether it reached the network is checked "
+            "before anything is sent again.",
+        )
+        raise
+
+
+def _send(work: _Work, worker_id: str, note: str) -> Result:
     wait = _rate_wait(work)
     if wait > 0:
         return _defer(work, worker_id, wait, "waiting for rate-limit room")
@@ -878,25 +943,17 @@ def _send(work: _Work, worker_id: str, note: str) -> str:
                 return publish_claimed_work(begun, worker_id)
             work = begun
         if not _start_attempt(work, worker_id, note):
-            return "lost"
+            return Outcome.LOST
     progress = _DbProgress(work.target_id, worker_id, work.progress)
     try:
-        published = work.adapter.publish(work.access, work.request, progress)
+        with _crash_recorded(work):
+            published = work.adapter.publish(work.access, work.request, progress)
     except NetworkError as exc:
         return _record_error(work, worker_id, exc)
-    except Exception as exc:
-        # A bug (ours or the adapter's) after the request may have gone out: the outcome is
-        # unknown, so treat it like one rather than retrying blindly.
-        log.exception("adapter %s crashed publishing target %s", work.network, work.target_id)
-        return _record_error(
-            work,
-            worker_id,
-            UnknownOutcome(f"Rupor hit an internal error while publishing: {type(exc).__name__}"),
-        )
     return _record_success(work, worker_id, published)
 
 
-def publish_claimed_work(work: _Work, worker_id: str) -> str:
+def publish_claimed_work(work: _Work, worker_id: str) -> Result:
     """Continue with work :func:`_begin` returned for a target that is not plainly scheduled."""
     if work.state == TargetState.WAITING:
         return _complete_waiting(work, worker_id)
@@ -912,21 +969,21 @@ def _stored_progress(target_id: int) -> dict[str, Any]:
     return dict(value or {})
 
 
-def _record_success(work: _Work, worker_id: str, published: Published, cause: str = "published") -> str:
+def _record_success(work: _Work, worker_id: str, published: Published, cause: str = "published") -> Result:
     outcome = "waiting" if published.waiting_on_platform else "published"
     message = (
         "Published." if not published.waiting_on_platform else "Sent; the network is still processing it."
     )
     if not published.waiting_on_platform:
         if _published_fast(work, published, cause, outcome, message):
-            return str(TargetState.PUBLISHED)
+            return TargetState.PUBLISHED
     else:
         _close_attempt(work.attempt_id, outcome, message, published.excerpt)
     with _locked(work.target_id) as target:
         if target is None:
-            return "gone"
+            return Outcome.GONE
         if target.state in (TargetState.PUBLISHED, TargetState.CANCELLED):
-            return str(target.state)
+            return _state(target)
         # A definite answer from the network wins even when our lease ran out meanwhile.
         if published.waiting_on_platform:
             if target.state != TargetState.WAITING:
@@ -935,9 +992,9 @@ def _record_success(work: _Work, worker_id: str, published: Published, cause: st
             target.next_attempt_at = clock.now() + dt.timedelta(seconds=POLICY.waiting_poll_s)
             _release(target)
             target.save()
-            return str(target.state)
+            return _state(target)
         _mark_published(target, published, cause)
-        return str(target.state)
+        return _state(target)
 
 
 def _retry_or_fail(target: PublicationTarget, exc: NetworkError, worker_id: str) -> None:
@@ -960,7 +1017,7 @@ def _retry_or_fail(target: PublicationTarget, exc: NetworkError, worker_id: str)
     target.save()
 
 
-def _record_error(work: _Work, worker_id: str, exc: NetworkError) -> str:
+def _record_error(work: _Work, worker_id: str, exc: NetworkError) -> Result:
     _close_attempt(work.attempt_id, exc.kind, exc.message, exc.excerpt)
     if isinstance(exc, RateLimited):
         ratelimit.penalize(
@@ -968,9 +1025,9 @@ def _record_error(work: _Work, worker_id: str, exc: NetworkError) -> str:
         )
     with _locked(work.target_id) as target:
         if target is None:
-            return "gone"
+            return Outcome.GONE
         if not _ours(target, worker_id, clock.now()) and target.lease_owner != worker_id:
-            return str(target.state)  # another worker took over; it decides
+            return _state(target)  # another worker took over; it decides
         if isinstance(exc, Duplicate):
             if exc.remote_id:
                 _mark_published(
@@ -995,7 +1052,7 @@ def _record_error(work: _Work, worker_id: str, exc: NetworkError) -> str:
             _finish(
                 target, TargetState.FAILED, "the network refused the post", kind=exc.kind, message=exc.message
             )
-        return str(target.state)
+        return _state(target)
 
 
 def _unknown(target: PublicationTarget, work: _Work, exc: NetworkError, worker_id: str) -> None:
@@ -1020,13 +1077,15 @@ def _unknown(target: PublicationTarget, work: _Work, exc: NetworkError, worker_i
     target.save()
 
 
-def _reconcile(work: _Work, worker_id: str) -> str:
+def _reconcile(work: _Work, worker_id: str) -> Result:
     """A ``publishing`` target under an expired lease: a call was (maybe) in flight."""
     with _locked(work.target_id) as target:
         if target is None or not _ours(target, worker_id, clock.now()):
-            return "lost"
+            return Outcome.LOST
         _close_dangling_attempts(target)
         attempts = target.attempts
+        if work.adapter.idempotent_publish and _out_of_attempts(target):
+            return _state(target)
     if work.adapter.idempotent_publish:
         # The network drops a repeat of the same key: sending again is safe and settles it.
         return _send(work, worker_id, "re-sent with the same idempotency key after an unknown outcome")
@@ -1038,7 +1097,7 @@ def _reconcile(work: _Work, worker_id: str) -> str:
     except NotSupported:
         with _locked(work.target_id) as target:
             if target is None or target.state != TargetState.PUBLISHING:
-                return "gone" if target is None else str(target.state)
+                return _state(target)
             _finish(
                 target,
                 TargetState.UNCONFIRMED,
@@ -1048,11 +1107,11 @@ def _reconcile(work: _Work, worker_id: str) -> str:
                 + "The network does not let Rupor check whether the post went out: please look at the channel "
                 "and choose “it is there” or “publish again”.",
             )
-            return str(target.state)
+            return _state(target)
     except NetworkError as exc:
         with _locked(work.target_id) as target:
             if target is None or target.state != TargetState.PUBLISHING:
-                return "gone" if target is None else str(target.state)
+                return _state(target)
             if isinstance(exc, AuthExpired):
                 channels.needs_reconnect(target.channel_id, exc.message)
             target.attempts = attempts + 1  # a lookup counts against the bound too
@@ -1070,27 +1129,51 @@ def _reconcile(work: _Work, worker_id: str) -> str:
                     seconds=_backoff(target.attempts, exc.retry_after)
                 )
                 target.save()
-            return str(target.state)
+            return _state(target)
     if found is not None:
         return _record_success(work, worker_id, found, "found on the network after an unknown outcome")
+    if attempts >= POLICY.max_attempts:
+        with _locked(work.target_id) as target:
+            if target is None or target.state != TargetState.PUBLISHING:
+                return _state(target)
+            _out_of_attempts(target)
+            return _state(target)
     # The network can be searched and shows no such post: nothing went out, sending is safe.
     return _send(work, worker_id, "not found on the network after an unknown outcome; sending again")
 
 
-def _complete_waiting(work: _Work, worker_id: str) -> str:
+def _out_of_attempts(target: PublicationTarget) -> bool:
+    """A reconciliation sends again only within the bound on attempts. Attempts that end with the
+    network's answer are bounded where the answer is recorded; this bounds the ones that did not
+    (a worker stopped, or an internal error, mid-call): then a person checks the channel."""
+    if target.attempts < POLICY.max_attempts:
+        return False
+    _finish(
+        target,
+        TargetState.UNCONFIRMED,
+        "outcome unknown after the last attempt",
+        kind=UnknownOutcome.kind,
+        message="Rupor stopped during its last attempt (see the attempts) and cannot tell whether the "
+        "post went out; please check the channel.",
+    )
+    return True
+
+
+def _complete_waiting(work: _Work, worker_id: str) -> Result:
     wait = _rate_wait(work)
     if wait > 0:
         return _defer(work, worker_id, wait, "waiting for rate-limit room")
     if not _start_attempt(work, worker_id, "finishing two-step publishing"):
-        return "lost"
+        return Outcome.LOST
     progress = _DbProgress(work.target_id, worker_id, _stored_progress(work.target_id))
     try:
-        published = work.adapter.complete(work.access, work.request, progress)
+        with _crash_recorded(work):
+            published = work.adapter.complete(work.access, work.request, progress)
     except NetworkError as exc:
         _close_attempt(work.attempt_id, exc.kind, exc.message, exc.excerpt)
         with _locked(work.target_id) as target:
             if target is None or target.state != TargetState.WAITING:
-                return "gone" if target is None else str(target.state)
+                return _state(target)
             still_working = isinstance(exc, MediaProcessing | Transient | RateLimited | UnknownOutcome)
             if still_working and target.attempts < POLICY.max_attempts + POLICY.waiting_max_polls:
                 target.next_attempt_at = clock.now() + dt.timedelta(
@@ -1112,7 +1195,7 @@ def _complete_waiting(work: _Work, worker_id: str) -> str:
                     kind=exc.kind,
                     message=exc.message,
                 )
-            return str(target.state)
+            return _state(target)
     return _record_success(work, worker_id, published, "the network finished the post")
 
 
@@ -1135,37 +1218,46 @@ def _edit_settled(target: PublicationTarget, cause: str, *, kind: str = "", mess
         _notify(target, "edit_failed", target.error_message)
 
 
-def _edit(work: _Work, worker_id: str) -> str:
+def _edit(work: _Work, worker_id: str) -> Result:
     """One attempt at sending a published target's saved content as an edit."""
     wait = _rate_wait(work)
     if wait > 0:
         return _defer(work, worker_id, wait, "waiting for rate-limit room to edit")
     with _locked(work.target_id) as target:
         if target is None or not _ours(target, worker_id, clock.now()) or target.state != TargetState.EDITING:
-            return "lost"
+            return Outcome.LOST
         _close_dangling_attempts(target)
+        tries = target.attempts - int((target.progress or {}).get("edit_from", 0))
+        if tries >= POLICY.max_attempts:
+            # Only attempts stopped by an internal error or a stopped worker end up here: a
+            # network's answer settles the edit at its last attempt.
+            _edit_settled(
+                target,
+                f"edit gave up after {tries} attempts",
+                kind=INTERNAL_ERROR,
+                message="Rupor could not finish sending it; see the attempts.",
+            )
+            return _state(target)
         target.attempts += 1
         target.updated_at = clock.now()
         target.save()
         remote_id = target.remote_id
-        tries = target.attempts - int((target.progress or {}).get("edit_from", 0))
+        tries += 1
         work.attempt_id = Attempt.objects.create(
             target=target, number=target.attempts, worker=worker_id[:80]
         ).pk
     try:
-        work.adapter.edit(work.access, remote_id, work.request.content)
+        with _crash_recorded(work):
+            work.adapter.edit(work.access, remote_id, work.request.content)
     except NetworkError as exc:
         error = exc
-    except Exception as exc:
-        log.exception("adapter %s crashed editing target %s", work.network, work.target_id)
-        error = UnknownOutcome(f"Rupor hit an internal error while editing: {type(exc).__name__}")
     else:
         _close_attempt(work.attempt_id, "edited", "Edited on the network.")
         with _locked(work.target_id) as target:
             if target is None or target.state != TargetState.EDITING:
-                return "gone" if target is None else str(target.state)
+                return _state(target)
             _edit_settled(target, "edited on the network")
-            return str(target.state)
+            return _state(target)
     _close_attempt(work.attempt_id, error.kind, error.message, error.excerpt)
     if isinstance(error, RateLimited):
         ratelimit.penalize(
@@ -1173,7 +1265,7 @@ def _edit(work: _Work, worker_id: str) -> str:
         )
     with _locked(work.target_id) as target:
         if target is None or target.state != TargetState.EDITING:
-            return "gone" if target is None else str(target.state)
+            return _state(target)
         # An edit replaces the post's content with the same content each time: repeating it after
         # an unknown outcome is as safe as after a known failure.
         retryable = isinstance(
@@ -1191,7 +1283,7 @@ def _edit(work: _Work, worker_id: str) -> str:
         else:
             cause = f"edit gave up after {tries} attempts" if retryable else "the network refused the edit"
             _edit_settled(target, cause, kind=error.kind, message=error.message)
-        return str(target.state)
+        return _state(target)
 
 
 # -- the sweeper ------------------------------------------------------------------------------

@@ -32,6 +32,36 @@ FINAL_STATES = (
     TargetState.CANCELLED,
 )
 
+_S = TargetState
+
+#: Every state change a target may make: the engine's and people's. A change not listed here is
+#: a bug, refused by :func:`rupor.publishing.transitions.check` (on every path, fast or not).
+TRANSITIONS: dict[str, frozenset[str]] = {
+    _S.DRAFT: frozenset({_S.SCHEDULED, _S.CANCELLED}),
+    # scheduled -> scheduled is a reschedule (recorded like any other change).
+    _S.SCHEDULED: frozenset(
+        {_S.SCHEDULED, _S.DRAFT, _S.PUBLISHING, _S.HELD, _S.MISSED, _S.FAILED, _S.CANCELLED}
+    ),
+    _S.HELD: frozenset({_S.SCHEDULED, _S.DRAFT, _S.CANCELLED}),
+    # -> scheduled: a retry after an error known to have had no effect.
+    _S.PUBLISHING: frozenset({_S.PUBLISHED, _S.WAITING, _S.SCHEDULED, _S.FAILED, _S.UNCONFIRMED, _S.HELD}),
+    _S.WAITING: frozenset({_S.PUBLISHED, _S.FAILED, _S.UNCONFIRMED}),
+    _S.PUBLISHED: frozenset({_S.EDITING}),
+    _S.EDITING: frozenset({_S.PUBLISHED}),
+    _S.FAILED: frozenset({_S.SCHEDULED, _S.DRAFT, _S.CANCELLED}),
+    _S.MISSED: frozenset({_S.SCHEDULED, _S.DRAFT, _S.CANCELLED}),
+    _S.UNCONFIRMED: frozenset({_S.PUBLISHED, _S.SCHEDULED}),
+    _S.CANCELLED: frozenset({_S.SCHEDULED}),
+}
+#: A definite answer from the network ("published", or "sent, still processing") is recorded
+#: whatever happened to the target meanwhile (a slow call whose lease another worker took over
+#: and retried, say): the post is on the network, so saying otherwise would invite a second one.
+#: Not over a cancellation, a publication already recorded or an edit in flight.
+for _from, _to in list(TRANSITIONS.items()):
+    if _from not in (_S.PUBLISHED, _S.CANCELLED, _S.EDITING):
+        TRANSITIONS[_from] = _to | {s for s in (_S.PUBLISHED, _S.WAITING) if s != _from}
+del _from, _to
+
 
 class PublicationTarget(models.Model):
     workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="targets")

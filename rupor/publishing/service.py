@@ -20,7 +20,8 @@ from django.utils.translation import gettext_lazy
 from rupor.core import clock
 from rupor.core.urls import url_problem
 from rupor.networks.base import Content
-from rupor.publishing.models import ACTIVE_STATES, PublicationTarget, TargetEvent, TargetState
+from rupor.publishing.models import ACTIVE_STATES, PublicationTarget, TargetState
+from rupor.publishing.transitions import transition
 
 
 @dataclass(frozen=True)
@@ -154,15 +155,6 @@ def request_edits(variant_ids: list[int], *, actor: str = "") -> int:
 
 def new_idempotency_key() -> str:
     return uuid.uuid4().hex
-
-
-def transition(target: PublicationTarget, to_state: str, cause: str, actor: str = "") -> None:
-    """Record a state change (the caller saves the target in the same transaction)."""
-    TargetEvent.objects.create(
-        target=target, from_state=target.state, to_state=to_state, cause=cause[:300], actor=actor[:200]
-    )
-    target.state = to_state
-    target.updated_at = clock.now()
 
 
 @transaction.atomic

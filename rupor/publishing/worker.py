@@ -66,13 +66,15 @@ RECYCLE_CONNECTIONS_S = 60.0
 _thread_state = threading.local()
 
 
-def _publish_in_thread(claim: engine.Claim, worker_id: str) -> str:
+def _publish_in_thread(claim: engine.Claim, worker_id: str) -> engine.Result:
     try:
         return engine.publish_claimed(claim, worker_id)
     except Exception:
-        # The lease will expire and another pass reconciles the target; keep the worker alive.
-        log.exception("publishing target %s failed unexpectedly", claim.id)
-        return "error"
+        # A bug, or the database going away: said loudly, with the traceback, and never recorded
+        # as the network's answer. The target keeps its state and lease; when the lease expires
+        # it is claimed again (reconciled if a call may have gone out). Keep the worker alive.
+        log.exception("publishing target %s stopped on an internal error; its lease will expire", claim.id)
+        return engine.Outcome.ERROR
     finally:
         _tidy_connections()
 
@@ -167,7 +169,7 @@ def run_worker(
     poll_s = float(getattr(settings, "RUPOR_WORKER_POLL_S", 1.0))
     lease_s = engine.lease_seconds()
     concurrency = max(1, concurrency)
-    in_flight: dict[int, Future[str]] = {}
+    in_flight: dict[int, Future[engine.Result]] = {}
     # Claim in batches: when at most ``concurrency`` targets are left in hand, top up to twice
     # that, so threads never starve and each claim (and its one read) serves many targets.
     refill_at = concurrency
@@ -176,7 +178,7 @@ def run_worker(
     beat_every = max(0.2, min(5.0, lease_s / 3))
     wake = threading.Event()
 
-    def finished(_f: Future[str]) -> None:
+    def finished(_f: Future[engine.Result]) -> None:
         wake.set()
 
     jobs_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobs")
