@@ -31,13 +31,13 @@ T0 = dt.datetime(2030, 1, 15, 9, 0, tzinfo=dt.UTC)
 
 @pytest.fixture(autouse=True)
 def _setup():
-    pt.register_scripted()
     for cls in pt.SCRIPTED.values():
         cls.reset()
     clock.freeze(T0)
     previous = ratelimit.use("memory")
     engine._access_cache.clear()
-    yield
+    with pt.scripted_networks():
+        yield
     clock.reset()
     ratelimit.use(previous)
 

@@ -71,22 +71,22 @@ def test_every_mix_keeps_the_rules(size):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_status_follows_the_engine_fast_path():
-    pt.register_scripted()
     for cls in pt.SCRIPTED.values():
         cls.reset()
     t0 = dt.datetime(2030, 1, 15, 9, 0, tzinfo=dt.UTC)
     clock.freeze(t0)
     previous = ratelimit.use("memory")
-    try:
-        ws = pt.workspace()
-        ch = pt.channel(ws, pt.scripted_access("scripted", "t"))
-        target = pt.schedule(ch, "status follows", t0)
-        groups = {1: [target.variant_id]}
-        assert service.publication_statuses(groups) == {1: None}
-        claims = engine.claim_batch("w", 5)
-        assert [c.id for c in claims] == [target.pk]
-        assert engine.publish_claimed(claims[0], "w") == TargetState.PUBLISHED
-        assert service.publication_statuses(groups) == {1: P.PUBLISHED}
-    finally:
-        clock.reset()
-        ratelimit.use(previous)
+    with pt.scripted_networks():
+        try:
+            ws = pt.workspace()
+            ch = pt.channel(ws, pt.scripted_access("scripted", "t"))
+            target = pt.schedule(ch, "status follows", t0)
+            groups = {1: [target.variant_id]}
+            assert service.publication_statuses(groups) == {1: None}
+            claims = engine.claim_batch("w", 5)
+            assert [c.id for c in claims] == [target.pk]
+            assert engine.publish_claimed(claims[0], "w") == TargetState.PUBLISHED
+            assert service.publication_statuses(groups) == {1: P.PUBLISHED}
+        finally:
+            clock.reset()
+            ratelimit.use(previous)

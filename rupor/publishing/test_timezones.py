@@ -76,10 +76,10 @@ GAPS = [
 
 @pytest.fixture(autouse=True)
 def _scripted():
-    pt.register_scripted()
     pt.ScriptedAdapter.reset()
     previous = ratelimit.use("memory")
-    yield
+    with pt.scripted_networks():
+        yield
     clock.reset()
     ratelimit.use(previous)
 

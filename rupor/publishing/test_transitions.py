@@ -25,13 +25,13 @@ S = TargetState
 
 @pytest.fixture(autouse=True)
 def _setup():
-    pt.register_scripted()
     for cls in pt.SCRIPTED.values():
         cls.reset()
     clock.freeze(T0)
     previous = ratelimit.use("memory")
     engine._access_cache.clear()
-    yield
+    with pt.scripted_networks():
+        yield
     clock.reset()
     ratelimit.use(previous)
 

@@ -7,11 +7,12 @@ against what the "network" recorded, exactly as with the HTTP emulators.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import uuid
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 from django.db import transaction
@@ -233,11 +234,20 @@ class ScriptedSearchable(ScriptedAdapter):
 SCRIPTED = {cls.network: cls for cls in (ScriptedAdapter, ScriptedIdempotent, ScriptedSearchable)}
 
 
-def register_scripted() -> None:
-    """Make the scripted networks known to the registry (tests only)."""
+@contextlib.contextmanager
+def scripted_networks() -> Iterator[None]:
+    """Make the scripted networks known to the registry while the block runs (tests only); they
+    are gone again afterwards, so no later test (the demo's, say) meets a network without an
+    emulator."""
     for name, cls in SCRIPTED.items():
         registry.NETWORKS[name] = (f"{cls.__module__}:{cls.__name__}", "")
     registry.adapter.cache_clear()
+    try:
+        yield
+    finally:
+        for name in SCRIPTED:
+            registry.NETWORKS.pop(name, None)
+        registry.adapter.cache_clear()
 
 
 def scripted_access(network: str = "scripted", token: str = "t") -> ChannelAccess:  # noqa: S107 - a fake network's token
