@@ -26,7 +26,7 @@ import httpx
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from rupor.core import http
+from rupor.core import clock, http
 from rupor.networks import errors
 from rupor.networks.base import (
     Adapter,
@@ -568,7 +568,7 @@ class VkAdapter(Adapter):
             "guid": request.idempotency_key,
         }
         when = request.publish_at
-        now = dt.datetime.now(dt.UTC)
+        now = clock.now()
         if when is not None and when > now + dt.timedelta(minutes=2):
             params["publish_date"] = int(when.timestamp())
         else:
@@ -772,7 +772,7 @@ class VkAdapter(Adapter):
             post_remote_id=post_remote_id,
             author=Person(str(-gid), "", wire.owner_url(-gid)),
             text=text,
-            created_at=dt.datetime.now(dt.UTC),
+            created_at=clock.now(),
             parent_remote_id=reply_to,
         )
 
@@ -842,13 +842,13 @@ class VkAdapter(Adapter):
             conversation_id=conversation_id,
             author=Person(str(-gid), "", wire.owner_url(-gid)),
             text=text,
-            created_at=dt.datetime.now(dt.UTC),
+            created_at=clock.now(),
             outgoing=True,
         )
 
     # -- measurement -----------------------------------------------------------------------
     def post_metrics(self, channel: ChannelAccess, remote_ids: Sequence[str]) -> Sequence[PostMetrics]:
-        now = dt.datetime.now(dt.UTC)
+        now = clock.now()
         items: dict[str, dict[str, Any]] = {}
         for start in range(0, len(remote_ids), 100):
             chunk = remote_ids[start : start + 100]
@@ -927,7 +927,7 @@ class VkAdapter(Adapter):
         except errors.Rejected:
             pass  # statistics are closed to this user; members still count
         return ChannelMetrics(
-            read_at=dt.datetime.now(dt.UTC),
+            read_at=clock.now(),
             members=group.get("members_count"),
             joins=joins,
             leaves=leaves,
@@ -970,7 +970,7 @@ class VkAdapter(Adapter):
         kind = update.get("type")
         obj = update.get("object") or {}
         event_id = str(update.get("event_id", ""))
-        now = dt.datetime.now(dt.UTC)
+        now = clock.now()
         if kind in ("wall_reply_new", "wall_reply_edit"):
             owner_id = int(obj.get("post_owner_id", obj.get("owner_id", -int(channel_id))))
             comment = self._comment(obj, owner_id, int(obj.get("post_id", 0)), {})
