@@ -21,6 +21,17 @@ def _reset_clock():
     clock.reset()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Each test starts with empty rate-limit buckets of its own (in memory: network calls pace
+    through them without a database); tests of the shared backends pick one explicitly."""
+    from rupor.publishing import ratelimit
+
+    previous = ratelimit.use("memory")
+    yield
+    ratelimit.use(previous)
+
+
 @dataclass
 class Api:
     """A JSON client for /api/v1 authenticated by an API key."""

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -457,6 +458,24 @@ class Adapter:
 
     def poll_updates(self, channel: ChannelAccess, cursor: str | None) -> UpdatesPage:
         raise NotSupported(f"{self.display_name} cannot be polled for updates")
+
+
+CallWindow = Callable[[Sequence[RateLimit]], AbstractContextManager[None]]
+_call_window: CallWindow | None = None
+
+
+def install_call_window(window: CallWindow | None) -> None:
+    """Install the shared limiter every network call goes through (the publishing app installs
+    :func:`rupor.publishing.ratelimit.window` when Django starts; ``None`` removes it)."""
+    global _call_window
+    _call_window = window
+
+
+def call_window(limits: Sequence[RateLimit]) -> AbstractContextManager[None]:
+    """Hold one call's place in ``limits`` (``cost`` ignored) for as long as the call is in
+    flight, waiting for room first; the network then never counts more than ``limit`` calls in
+    ``per_s``. Without an installed limiter (a bare adapter outside Rupor), calls go unpaced."""
+    return _call_window(limits) if _call_window is not None else nullcontext()
 
 
 def looks_like_video(data: bytes) -> bool:

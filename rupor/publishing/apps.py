@@ -15,6 +15,11 @@ class PublishingConfig(AppConfig):
         channels.channel_reconnected.connect(_release_held, dispatch_uid="publishing.release_held")
         channels.channel_archived.connect(_cancel_targets, dispatch_uid="publishing.cancel_targets")
 
+        from rupor.networks.base import install_call_window
+        from rupor.publishing import ratelimit
+
+        install_call_window(ratelimit.window)
+
 
 def _release_held(sender: object, *, channel_id: int, **_kwargs: Any) -> None:
     from rupor.publishing import service

@@ -13,6 +13,15 @@ interval``. When the network still answers "too many requests" (limits it does n
 other software on the same token), :func:`penalize` pushes the buckets past its retry-after so
 that every worker backs off together.
 
+Even spacing is measured where the call is *charged*, but a network counts a call when it
+*arrives*. VK (and OK) count calls per token in one-second windows: with arrival jitter (a
+busy machine, two workers) a call charged on time can land in the same window as the three
+before it. So every network call also goes through :func:`window`, the same buckets seen the
+way the network counts them: at most ``limit`` calls in any ``per_s`` seconds (plus
+``WINDOW_SLACK``), each call holding its slot from before it is sent until its answer is back
+(the network saw it somewhere in between), shared by every worker and process. Adapters reach
+it through :func:`rupor.networks.base.call_window`; :class:`PublishingConfig` installs it.
+
 Backends: Redis (``RUPOR_REDIS_URL``: one Lua script, atomic), the database (a row per bucket in
 ``publishing_ratebucket``, updated in one short transaction; works across processes on SQLite
 and PostgreSQL), and memory (one process only: tests, benchmarks, single-process setups).
@@ -24,7 +33,8 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -35,6 +45,10 @@ from rupor.networks.base import RateLimit
 
 #: Share of the published rate the engine aims for; the rest absorbs arrival jitter.
 MARGIN = 0.93
+#: A call window is this much longer than the network's, for clock rounding at its end.
+WINDOW_SLACK = 1.02
+#: How long a call in flight may hold its window slot: a worker that dies mid-call frees it then.
+CALL_LEASE_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -59,6 +73,15 @@ class Backend(Protocol):
 
     def penalize(self, keys: list[str], until: float) -> None: ...
 
+    def take_slot(self, slots: list[str], now: float, hold: float) -> tuple[float, str]:
+        """Mark the slot free longest ago (``tat <= now``) as held until ``hold`` and return
+        ``(0, slot)``; or, when none is free, ``(seconds until one is, "")``."""
+        ...
+
+    def put_slot(self, slot: str, held: float, free_at: float) -> None:
+        """Set a slot taken with ``hold=held`` free at ``free_at``, unless it was taken again."""
+        ...
+
 
 class MemoryBackend:
     """Buckets in this process only."""
@@ -80,6 +103,19 @@ class MemoryBackend:
         with self._lock:
             for key in keys:
                 self._tat[key] = max(self._tat.get(key, 0.0), until)
+
+    def take_slot(self, slots: list[str], now: float, hold: float) -> tuple[float, str]:
+        with self._lock:
+            tat, slot = min((self._tat.get(k, 0.0), k) for k in slots)
+            if tat > now:
+                return tat - now, ""
+            self._tat[slot] = hold
+            return 0.0, slot
+
+    def put_slot(self, slot: str, held: float, free_at: float) -> None:
+        with self._lock:
+            if self._tat.get(slot) == held:
+                self._tat[slot] = free_at
 
     def reset(self) -> None:
         with self._lock:
@@ -134,6 +170,30 @@ class DatabaseBackend:
             # between our write and our read. Try again; never report room we did not charge.
         return 1e-3
 
+    def take_slot(self, slots: list[str], now: float, hold: float) -> tuple[float, str]:
+        from rupor.publishing.models import RateBucket
+
+        for _ in range(5):
+            tat = dict(RateBucket.objects.filter(key__in=slots).values_list("key", "tat"))
+            missing = [k for k in slots if k not in tat]
+            if missing:
+                RateBucket.objects.bulk_create(
+                    [RateBucket(key=k, tat=0.0) for k in missing], ignore_conflicts=True
+                )
+                continue
+            free, slot = min((t, k) for k, t in tat.items())
+            if free > now:
+                return free - now, ""
+            # Taken only if nobody took it since we read it (one conditional UPDATE, atomic).
+            if RateBucket.objects.filter(key=slot, tat__lte=now).update(tat=hold) == 1:
+                return 0.0, slot
+        return 1e-3, ""
+
+    def put_slot(self, slot: str, held: float, free_at: float) -> None:
+        from rupor.publishing.models import RateBucket
+
+        RateBucket.objects.filter(key=slot, tat=held).update(tat=free_at)
+
     def penalize(self, keys: list[str], until: float) -> None:
         from django.db.models import Case, F, Value, When
 
@@ -166,6 +226,26 @@ return '0'
 """
 
 
+_TAKE_SLOT = """
+local now = tonumber(ARGV[1])
+local best, best_tat = nil, nil
+for i, key in ipairs(KEYS) do
+  local tat = tonumber(redis.call('GET', key) or '0')
+  if best_tat == nil or tat < best_tat then best, best_tat = key, tat end
+end
+if best_tat > now then return {tostring(best_tat - now), ''} end
+redis.call('SET', best, ARGV[2], 'EX', math.ceil(tonumber(ARGV[2]) - now) + 3600)
+return {'0', best}
+"""
+
+_PUT_SLOT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', 3600)
+end
+return 0
+"""
+
+
 class RedisBackend:
     """Buckets in Redis, checked and charged by one Lua script (atomic across all workers)."""
 
@@ -174,11 +254,22 @@ class RedisBackend:
 
         self._redis = redis.Redis.from_url(url)
         self._script = self._redis.register_script(_LUA)
+        self._take = self._redis.register_script(_TAKE_SLOT)
+        self._put = self._redis.register_script(_PUT_SLOT)
 
     def acquire(self, charges: list[_Charge], now: float) -> float:
         keys = [f"rupor:rate:{c.key}" for c in charges]
         result = self._script(keys=keys, args=[repr(now), *[repr(c.step) for c in charges]])
         return float(result)
+
+    def take_slot(self, slots: list[str], now: float, hold: float) -> tuple[float, str]:
+        keys = [f"rupor:rate:{k}" for k in slots]
+        wait, slot = self._take(keys=keys, args=[repr(now), repr(hold)])
+        slot = slot.decode() if isinstance(slot, bytes) else str(slot)
+        return float(wait), slot.removeprefix("rupor:rate:")
+
+    def put_slot(self, slot: str, held: float, free_at: float) -> None:
+        self._put(keys=[f"rupor:rate:{slot}"], args=[repr(held), repr(free_at)])
 
     def penalize(self, keys: list[str], until: float) -> None:
         pipe = self._redis.pipeline()
@@ -258,3 +349,44 @@ def penalize(limits: Sequence[RateLimit], retry_after: float) -> None:
     keys = [c.key for c in _charges(limits, MARGIN)]
     if keys and retry_after > 0:
         backend().penalize(keys, time.time() + retry_after)
+
+
+def _slots(lim: RateLimit) -> list[str]:
+    # A bucket's window is ``limit`` slot rows, apart from its spacing row (another key).
+    return [hashlib.sha256(f"{lim.key}#call-slot-{i}".encode()).hexdigest() for i in range(lim.limit)]
+
+
+@contextmanager
+def window(limits: Sequence[RateLimit], *, max_wait: float = CALL_LEASE_S) -> Iterator[None]:
+    """Hold one slot of every bucket for one network call (``cost`` is ignored: this is one call).
+
+    Waits until each bucket has had fewer than ``limit`` calls in the last ``per_s *
+    WINDOW_SLACK`` seconds, counting a call from before it was sent to after its answer came,
+    so the network never counts more than ``limit`` in one of its windows however late a call
+    arrives. Raises :class:`TimeoutError` after ``max_wait`` seconds without room (nothing held).
+    """
+    held: list[tuple[str, float, float]] = []  # slot, hold, window
+    deadline = time.monotonic() + max_wait
+    store = backend()
+    try:
+        for lim in sorted((lim for lim in limits if lim.limit > 0 and lim.per_s > 0), key=lambda x: x.key):
+            span = lim.per_s * WINDOW_SLACK
+            while True:
+                now = time.time()
+                hold = now + CALL_LEASE_S + span
+                wait, slot = store.take_slot(_slots(lim), now, hold)
+                if not wait:
+                    held.append((slot, hold, span))
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(
+                        f"No room in the call window of {lim.key.split(':')[0]} in {max_wait:.0f} s."
+                    )
+                # A slot still in flight frees a whole window after its answer: look again then.
+                time.sleep(min(wait, span, left))
+        yield
+    finally:
+        done = time.time()
+        for slot, hold, span in held:
+            store.put_slot(slot, hold, done + span)

@@ -252,6 +252,12 @@ class _Unlimited:
     def penalize(self, keys: object, until: float) -> None:
         return None
 
+    def take_slot(self, slots: list[str], now: float, hold: float) -> tuple[float, str]:
+        return 0.0, ""
+
+    def put_slot(self, slot: str, held: float, free_at: float) -> None:
+        return None
+
 
 def configure(
     *, rate_limits: str = "configured", retry_base: float | None = None, reconcile_delay: float | None = None

@@ -42,6 +42,7 @@ from rupor.networks.base import (
     PublishRequest,
     RateLimit,
     TextUnit,
+    call_window,
     looks_like_video,
 )
 from rupor.networks.ok import wire
@@ -155,7 +156,10 @@ class OkAdapter(Adapter):
             ) from exc
         create = method in CREATE_METHODS
         try:
-            with http.client(timeout=self._timeout(channel)) as client:
+            with (
+                http.client(timeout=self._timeout(channel)) as client,
+                call_window(self.rate_limits(channel)),
+            ):
                 response = client.post(f"{self._api_root(channel)}/fb.do", data=data)
         except httpx.TransportError as exc:
             raise _transport_error(exc, create=create, what=method) from exc

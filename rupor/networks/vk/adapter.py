@@ -18,17 +18,15 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import threading
-import time
-from collections import deque
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from typing import Any, ClassVar
 
 import httpx
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from rupor.core import http
+from rupor.core import clock, http
 from rupor.networks import errors
 from rupor.networks.base import (
     Adapter,
@@ -57,6 +55,7 @@ from rupor.networks.base import (
     TextUnit,
     UpdatesPage,
     WebhookResult,
+    call_window,
     looks_like_video,
 )
 from rupor.networks.text import kind_name
@@ -64,64 +63,6 @@ from rupor.networks.vk import wire
 
 USER, GROUP = "user_token", "group_token"
 _RATES = {USER: 3, GROUP: 20}
-
-
-#: The pacer's share of VK's published rate. It is above the engine's margin
-#: (``rupor.publishing.ratelimit.MARGIN`` = 0.93), so calls the engine has already spaced never
-#: wait here; only calls bunched inside one process do.
-_PACE_SHARE = 0.95
-#: VK counts calls per second; a little more than that covers float rounding.
-_WINDOW_S = 1.02
-
-
-class _Pacer:
-    """Spaces this process's calls on one token at VK's per-token rate.
-
-    The engine declares each publish's ``cost`` against a shared bucket (:meth:`VkAdapter.rate_limits`)
-    and reserves ``cost`` call slots for it across all workers, but it cannot spread the calls
-    *inside* one publish: a post with three photos makes five user-token calls, and sent back to
-    back they would break 3 per second on their own (error 6). So, within a process:
-
-    * consecutive calls on a token start at least ``1 / (rate * _PACE_SHARE)`` seconds apart (no
-      burst). That interval is shorter than the engine's, so a publish the engine has spaced is
-      not delayed again, and a publish's own calls fit inside the slots the engine reserved;
-    * at most ``rate`` calls in any ``_WINDOW_S``, where a call's time is stamped again when its
-      answer arrives: VK saw it somewhere in between, so its own clock never counts more than
-      the limit in one second, whatever the network jitter.
-
-    It also paces multi-call reads (comment threads, metrics), which the engine does not schedule.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._next: dict[str, float] = {}
-        self._calls: dict[str, deque[list[float]]] = {}
-
-    def wait(self, token: str, per_second: int) -> list[float]:
-        key = hashlib.sha256(token.encode()).hexdigest()
-        interval = 1.0 / (per_second * _PACE_SHARE)
-        while True:
-            with self._lock:
-                calls = self._calls.setdefault(key, deque())
-                now = time.monotonic()
-                while calls and calls[0][0] <= now - _WINDOW_S:
-                    calls.popleft()
-                delay = self._next.get(key, 0.0) - now
-                if len(calls) >= per_second:
-                    delay = max(delay, min(c[0] for c in calls) + _WINDOW_S - now)
-                if delay <= 0:
-                    slot = [now]
-                    calls.append(slot)
-                    self._next[key] = now + interval
-                    return slot
-            time.sleep(max(delay, 0.005))
-
-    def finished(self, slot: list[float]) -> None:
-        with self._lock:
-            slot[0] = time.monotonic()
-
-
-_pacer = _Pacer()
 
 _ACCESS_MESSAGES = {
     wire.PERMISSION: "VK refused: the token lacks a permission this action needs.",
@@ -269,21 +210,25 @@ class VkAdapter(Adapter):
     ) -> Any:
         """One VK API method call; returns ``response`` or raises a taxonomy error."""
         secret = self._token(channel, token)
-        slot = _pacer.wait(secret, _RATES[token]) if channel.settings.get("pace", True) else None
+        bucket = f"vk:{'user' if token == USER else 'community'}:{_digest(secret)}"
+        window = (
+            call_window([RateLimit(bucket, _RATES[token], 1.0)])
+            if channel.settings.get("pace", True)
+            else nullcontext()
+        )
         data = {k: str(int(v) if isinstance(v, bool) else v) for k, v in params.items() if v is not None}
         data["v"] = wire.API_VERSION
         creating = method in wire.KEYED_CREATES
         try:
-            with http.client(
-                base_url=self._base(channel),
-                timeout=self._timeout(channel),
-                headers={"Authorization": f"Bearer {secret}"},
-            ) as client:
-                try:
-                    answer = client.post(f"/method/{method}", data=data)
-                finally:
-                    if slot is not None:
-                        _pacer.finished(slot)
+            with (
+                http.client(
+                    base_url=self._base(channel),
+                    timeout=self._timeout(channel),
+                    headers={"Authorization": f"Bearer {secret}"},
+                ) as client,
+                window,
+            ):
+                answer = client.post(f"/method/{method}", data=data)
         except (httpx.ConnectError, httpx.ConnectTimeout, http.BlockedAddress) as exc:
             raise errors.Transient(f"Could not reach VK ({type(exc).__name__}); nothing was sent.") from exc
         except httpx.HTTPError as exc:
@@ -623,7 +568,7 @@ class VkAdapter(Adapter):
             "guid": request.idempotency_key,
         }
         when = request.publish_at
-        now = dt.datetime.now(dt.UTC)
+        now = clock.now()
         if when is not None and when > now + dt.timedelta(minutes=2):
             params["publish_date"] = int(when.timestamp())
         else:
@@ -827,7 +772,7 @@ class VkAdapter(Adapter):
             post_remote_id=post_remote_id,
             author=Person(str(-gid), "", wire.owner_url(-gid)),
             text=text,
-            created_at=dt.datetime.now(dt.UTC),
+            created_at=clock.now(),
             parent_remote_id=reply_to,
         )
 
@@ -897,13 +842,13 @@ class VkAdapter(Adapter):
             conversation_id=conversation_id,
             author=Person(str(-gid), "", wire.owner_url(-gid)),
             text=text,
-            created_at=dt.datetime.now(dt.UTC),
+            created_at=clock.now(),
             outgoing=True,
         )
 
     # -- measurement -----------------------------------------------------------------------
     def post_metrics(self, channel: ChannelAccess, remote_ids: Sequence[str]) -> Sequence[PostMetrics]:
-        now = dt.datetime.now(dt.UTC)
+        now = clock.now()
         items: dict[str, dict[str, Any]] = {}
         for start in range(0, len(remote_ids), 100):
             chunk = remote_ids[start : start + 100]
@@ -982,7 +927,7 @@ class VkAdapter(Adapter):
         except errors.Rejected:
             pass  # statistics are closed to this user; members still count
         return ChannelMetrics(
-            read_at=dt.datetime.now(dt.UTC),
+            read_at=clock.now(),
             members=group.get("members_count"),
             joins=joins,
             leaves=leaves,
@@ -1025,7 +970,7 @@ class VkAdapter(Adapter):
         kind = update.get("type")
         obj = update.get("object") or {}
         event_id = str(update.get("event_id", ""))
-        now = dt.datetime.now(dt.UTC)
+        now = clock.now()
         if kind in ("wall_reply_new", "wall_reply_edit"):
             owner_id = int(obj.get("post_owner_id", obj.get("owner_id", -int(channel_id))))
             comment = self._comment(obj, owner_id, int(obj.get("post_id", 0)), {})

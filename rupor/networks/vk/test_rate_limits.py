@@ -1,14 +1,12 @@
-"""VK's declared rate limits (platforms.md 1.9) and the in-process pacer working with the engine."""
+"""VK's declared rate limits (platforms.md 1.9) and the shared call window working with the engine."""
 
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 
 from rupor.networks import errors
 from rupor.networks.base import ChannelAccess, Content, Media, MemoryProgress, Poll, PublishRequest
-from rupor.networks.vk import adapter as vk_adapter
 from rupor.networks.vk import testing
 from rupor.networks.vk.adapter import VkAdapter
 from rupor.publishing import ratelimit
@@ -70,17 +68,7 @@ def test_keys_carry_no_secret_and_follow_the_token():
     )
 
 
-def test_pacer_never_slows_calls_the_engine_already_spaced():
-    # The engine spaces a bucket's calls at per_s / (limit * MARGIN); the pacer's interval is
-    # shorter, so it only acts on calls bunched inside one process.
-    assert vk_adapter._PACE_SHARE > ratelimit.MARGIN
-    pacer = vk_adapter._Pacer()
-    pacer.wait("t", 3)
-    reserved = pacer._next[next(iter(pacer._next))]
-    assert reserved - time.monotonic() <= 1.0 / (3 * ratelimit.MARGIN)
-
-
-def test_engine_limits_plus_pacer_keep_concurrent_multi_call_publishes_under_vk_limits():
+def test_engine_limits_plus_call_window_keep_concurrent_multi_call_publishes_under_vk_limits():
     """Two 'workers' publish photo posts through the engine's limiter against an emulator that
     enforces 3/s per user token: none of them meets error 6."""
     running = testing.start()  # rate limits on
