@@ -341,7 +341,9 @@ def send_test(workspace_id: int, endpoint_id: int) -> DeliveryView:
             "delivery": uuid.uuid4().hex,
         },
         attempts=1,
-        next_attempt_at=now,
+        # Out of the workers' reach while it is sent here (and if this process dies mid-send,
+        # an ordinary retry an hour later).
+        next_attempt_at=now + dt.timedelta(hours=1),
         state=Delivery.State.PENDING,
     )
     try:
