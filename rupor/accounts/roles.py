@@ -45,6 +45,7 @@ class Perm(enum.StrEnum):
     MEMBERS_VIEW = "members.view"
     MEMBERS_MANAGE = "members.manage"
     APIKEYS_MANAGE = "apikeys.manage"
+    WEBHOOKS_MANAGE = "webhooks.manage"  # outgoing notification webhooks: register, test, delete
     CHANNELS_VIEW = "channels.view"
     CHANNELS_MANAGE = "channels.manage"
     POSTS_VIEW = "posts.view"

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ninja import Schema
 from pydantic import Field
 
-NETWORK_KEYS = Literal[
-    "vk", "telegram", "ok", "facebook", "instagram", "x", "youtube", "linkedin", "bluesky", "mastodon"
-]
+from rupor.networks import registry
+
+if TYPE_CHECKING:
+    NETWORK_KEYS = str
+else:  # the registry's keys, as an enum in the OpenAPI schema
+    NETWORK_KEYS = Literal[tuple(registry.DISPLAY_NAMES)]
 POST_STATUS = Literal["draft", "scheduled", "cancelled"]
 
 

@@ -29,6 +29,7 @@ from rupor.core import clock
 from rupor.inbox import service as inbox
 from rupor.inbox.models import InboxItem
 from rupor.networks.base import Comment, Event, EventKind, Person
+from rupor.notifications.models import WebhookEndpoint
 from rupor.planning.models import ClientLink, Media, QueueSlot, Rubric
 from rupor.publishing.models import PublicationTarget
 
@@ -149,6 +150,15 @@ def _body(op: Op, ids: dict[str, Any]) -> tuple[str, Any] | None:
 # -- the world -------------------------------------------------------------------------------
 
 
+def _webhook_endpoint(ws: Workspace) -> int:
+    """A webhook endpoint on a closed local port (stored directly: registering one checks the
+    address, and the outbound guard refuses this one when a test event is sent)."""
+    endpoint = WebhookEndpoint(workspace=ws, url="http://127.0.0.1:9/hook")
+    endpoint.set_secret("whsec_test")
+    endpoint.save()
+    return endpoint.pk
+
+
 def _world(name: str) -> tuple[Workspace, dict[str, Any], dict[Role, str]]:
     owner = accounts.create_user(f"owner@{name}.example", "a-long-enough-passphrase-42")
     ws = accounts.create_workspace(name, owner, timezone="Europe/Moscow")
@@ -215,6 +225,7 @@ def _world(name: str) -> tuple[Workspace, dict[str, Any], dict[Role, str]]:
         "item_id": InboxItem.objects.get(channel_id=channel).pk,
         "target_id": PublicationTarget.objects.filter(variant__post_id=post).get().pk,
         "handle": "someone",
+        "endpoint_id": _webhook_endpoint(ws),
     }
     assert Channel.objects.filter(pk=channel, workspace=ws).exists()
     return ws, ids, keys
@@ -320,6 +331,7 @@ def test_another_workspaces_ids_answer_404_on_every_route(settings: Any, tmp_pat
         (Media, their_ids["media_id"]),
         (QueueSlot, their_ids["slot_id"]),
         (Rubric, their_ids["rubric_id"]),
+        (WebhookEndpoint, their_ids["endpoint_id"]),
     ):
         assert model.objects.filter(pk=pk).exists(), model
     assert ClientLink.objects.get(pk=their_ids["link_id"]).revoked_at is None

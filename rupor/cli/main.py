@@ -386,9 +386,11 @@ def emulate(network: str, host: str, port: int, seed: int, no_rate_limits: bool)
 
 from rupor.cli.channel import channel  # noqa: E402
 from rupor.cli.plan import plan  # noqa: E402
+from rupor.cli.webhook import webhook  # noqa: E402
 
 cli.add_command(plan)
 cli.add_command(channel)
+cli.add_command(webhook)
 
 
 def _show_envvars(command: click.Command, prefix: str) -> None:

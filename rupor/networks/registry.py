@@ -37,6 +37,31 @@ DISPLAY_NAMES: dict[str, str] = {
     "mastodon": "Mastodon",
 }
 
+#: The short mark shown where a full name does not fit (calendar chips, channel badges); the same
+#: keys as :data:`DISPLAY_NAMES`.
+ABBREVIATIONS: dict[str, str] = {
+    "vk": "VK",
+    "telegram": "TG",
+    "ok": "OK",
+    "facebook": "FB",
+    "instagram": "IG",
+    "x": "X",
+    "youtube": "YT",
+    "linkedin": "in",
+    "bluesky": "BS",
+    "mastodon": "M",
+}
+
+
+def display_name(network: str) -> str:
+    """The network's name for people; an unknown key is shown as it is."""
+    return DISPLAY_NAMES.get(network, network)
+
+
+def abbreviation(network: str) -> str:
+    """The network's short mark; an unknown key gives its first two letters."""
+    return ABBREVIATIONS.get(network, network[:2].upper())
+
 
 def _load(path: str) -> Any:
     module, _, name = path.partition(":")

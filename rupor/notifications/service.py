@@ -5,6 +5,11 @@ notification per member, plus pending email and webhook deliveries (an outbox). 
 :func:`deliver_pending` to send those with retries, so a slow mail server or webhook receiver
 never holds up publishing. Webhook bodies are signed: ``X-Rupor-Signature: sha256=<hex>``, the
 HMAC-SHA256 of the exact body bytes with the endpoint's secret.
+
+Webhook endpoints are registered by people whose role has ``webhooks.manage`` (web settings page,
+API, CLI): the address must be an absolute http(s) URL that passes the outbound address guard,
+the signing secret is shown once and stored encrypted, and :func:`send_test` sends a ``test``
+event at once so the person sees whether their receiver accepts it.
 """
 
 from __future__ import annotations
@@ -19,20 +24,40 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from rupor.accounts.models import Membership
 from rupor.core import clock, http
+from rupor.core.errors import DomainError
+from rupor.core.urls import clean_http_url
 from rupor.notifications.models import Delivery, Notification, WebhookEndpoint
 
 log = logging.getLogger(__name__)
 
 MAX_DELIVERY_ATTEMPTS = 8
 SIGNATURE_HEADER = "X-Rupor-Signature"
+MAX_ENDPOINTS = 20
+
+#: The events a webhook endpoint may receive (the publishing engine's ``notify`` kinds), with a
+#: label for people. ``test`` is sent only when someone asks for it.
+EVENTS: dict[str, Any] = {
+    "failed": gettext_lazy("A post failed to publish"),
+    "unconfirmed": gettext_lazy("A post needs checking: Rupor cannot tell whether it went out"),
+    "missed": gettext_lazy("A post missed its time"),
+    "held": gettext_lazy("A channel needs reconnecting; its posts are on hold"),
+    "edit_failed": gettext_lazy("An edit of a published post did not reach the network"),
+}
+TEST_EVENT = "test"
+
+
+class NotificationsError(DomainError):
+    """A refused webhook registration or action."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +77,32 @@ class NewEndpoint:
     id: int
     url: str
     secret: str  # shown once
+
+    def __repr__(self) -> str:
+        return f"NewEndpoint(id={self.id}, url={self.url!r}, secret=…)"
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    id: int
+    endpoint_id: int | None
+    kind: str
+    state: str
+    attempts: int
+    last_error: str
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class EndpointView:
+    id: int
+    url: str
+    description: str
+    events: tuple[str, ...]  # empty = every event
+    active: bool
+    created_at: dt.datetime
+    recent: tuple[DeliveryView, ...]  # newest first
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -174,23 +225,141 @@ def mark_read(workspace_id: int, user_id: int | None, ids: list[int] | None = No
     return qs.update(read_at=clock.now())
 
 
+def _clean_events(events: list[str] | None) -> list[str]:
+    chosen = list(dict.fromkeys(events or []))
+    unknown = [e for e in chosen if e not in EVENTS]
+    if unknown:
+        raise NotificationsError(
+            _("Unknown event %(event)s; the events are: %(known)s.")
+            % {"event": repr(unknown[0]), "known": ", ".join(EVENTS)},
+            "events",
+        )
+    return chosen
+
+
 def create_endpoint(
     workspace_id: int, url: str, *, events: list[str] | None = None, description: str = ""
 ) -> NewEndpoint:
-    """Add a webhook endpoint; its signing secret is returned once and stored encrypted."""
-    if not url.startswith(("http://", "https://")):
-        raise ValueError(_("A webhook URL starts with http:// or https://."))
+    """Add a webhook endpoint; its signing secret is returned once and stored encrypted.
+
+    The address must be an absolute http(s) URL that the outbound guard lets Rupor call (no
+    private or local addresses unless the operator allowed them)."""
+    cleaned = clean_http_url(url, field="url", max_length=500)
+    if not cleaned:
+        raise NotificationsError(_("Enter the address Rupor should send events to."), "url")
+    try:
+        http.check_url(cleaned)
+    except http.BlockedAddress as exc:
+        raise NotificationsError(
+            _(
+                "Rupor may not call this address: it is private or local. The operator can allow it "
+                "with RUPOR_ALLOW_PRIVATE_URLS."
+            ),
+            "url",
+        ) from exc
+    except httpx.HTTPError:  # cannot resolve it now: the first delivery will say so
+        log.info("webhook host not resolvable at registration")
+    chosen = _clean_events(events)
+    if len(description) > 200:
+        raise NotificationsError(_("The description is longer than 200 characters."), "description")
+    if WebhookEndpoint.objects.filter(workspace_id=workspace_id).count() >= MAX_ENDPOINTS:
+        raise NotificationsError(
+            _("A workspace may have at most %(max)s webhook endpoints.") % {"max": MAX_ENDPOINTS},
+            "url",
+            status=409,
+        )
     secret = "whsec_" + secrets.token_urlsafe(32)
     endpoint = WebhookEndpoint(
-        workspace_id=workspace_id, url=url, events=list(events or []), description=description
+        workspace_id=workspace_id, url=cleaned, events=chosen, description=description.strip()
     )
     endpoint.set_secret(secret)
     endpoint.save()
     return NewEndpoint(endpoint.pk, endpoint.url, secret)
 
 
+def _delivery_view(d: Delivery) -> DeliveryView:
+    return DeliveryView(
+        d.pk, d.endpoint_id, d.kind, d.state, d.attempts, d.last_error, d.created_at, d.sent_at
+    )
+
+
+def endpoints(workspace_id: int, *, recent: int = 5, only: int | None = None) -> list[EndpointView]:
+    """The workspace's webhook endpoints, each with its ``recent`` latest deliveries."""
+    out = []
+    qs = WebhookEndpoint.objects.filter(workspace_id=workspace_id)
+    for e in qs if only is None else qs.filter(pk=only):
+        rows = Delivery.objects.filter(workspace_id=workspace_id, endpoint=e).order_by("-id")[:recent]
+        out.append(
+            EndpointView(
+                e.pk,
+                e.url,
+                e.description,
+                tuple(e.events),
+                e.active,
+                e.created_at,
+                tuple(_delivery_view(d) for d in rows),
+            )
+        )
+    return out
+
+
+def endpoint(workspace_id: int, endpoint_id: int, *, recent: int = 20) -> EndpointView:
+    """One endpoint of the workspace; another workspace's is not found (404)."""
+    for found in endpoints(workspace_id, recent=recent, only=endpoint_id):
+        return found
+    raise NotificationsError(_("No such webhook endpoint."), status=404)
+
+
 def remove_endpoint(workspace_id: int, endpoint_id: int) -> None:
-    WebhookEndpoint.objects.filter(workspace_id=workspace_id, pk=endpoint_id).delete()
+    """Delete an endpoint and its deliveries; another workspace's is not found (404)."""
+    deleted, _rows = WebhookEndpoint.objects.filter(workspace_id=workspace_id, pk=endpoint_id).delete()
+    if not deleted:
+        raise NotificationsError(_("No such webhook endpoint."), status=404)
+
+
+def send_test(workspace_id: int, endpoint_id: int) -> DeliveryView:
+    """Send a ``test`` event to one endpoint now and return how it went. A failed test is
+    recorded and not retried (the person is watching and can send another)."""
+    found = WebhookEndpoint.objects.filter(workspace_id=workspace_id, pk=endpoint_id).first()
+    if found is None:
+        raise NotificationsError(_("No such webhook endpoint."), status=404)
+    now = clock.now()
+    delivery = Delivery.objects.create(
+        workspace_id=workspace_id,
+        channel=Delivery.Channel.WEBHOOK,
+        endpoint=found,
+        kind=TEST_EVENT,
+        payload={
+            "event": TEST_EVENT,
+            "workspace_id": workspace_id,
+            "title": "Test event",
+            "message": "Rupor is checking that this endpoint receives its events.",
+            "target_id": None,
+            "channel_id": None,
+            "link": "",
+            "occurred_at": now.isoformat(),
+            "delivery": uuid.uuid4().hex,
+        },
+        attempts=1,
+        # Out of the workers' reach while it is sent here (and if this process dies mid-send,
+        # an ordinary retry an hour later).
+        next_attempt_at=now + dt.timedelta(hours=1),
+        state=Delivery.State.PENDING,
+    )
+    try:
+        _webhook(delivery, force=True)
+    except Exception as exc:
+        delivery.state = Delivery.State.FAILED
+        delivery.last_error = _error_text(exc)
+    else:
+        delivery.state = Delivery.State.SENT
+        delivery.sent_at = clock.now()
+    delivery.save(update_fields=["state", "last_error", "sent_at"])
+    return _delivery_view(delivery)
+
+
+def _error_text(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:300]
 
 
 def _email(delivery: Delivery) -> None:
@@ -200,9 +369,9 @@ def _email(delivery: Delivery) -> None:
     send_mail(f"[Rupor] {p.get('title', '')}", f"{p.get('message', '')}{link}", None, [delivery.to_email])
 
 
-def _webhook(delivery: Delivery) -> None:
+def _webhook(delivery: Delivery, *, force: bool = False) -> None:
     endpoint = delivery.endpoint
-    if endpoint is None or not endpoint.active:
+    if endpoint is None or not (endpoint.active or force):
         return
     body = json.dumps(delivery.payload, ensure_ascii=False, sort_keys=True).encode()
     headers = {
@@ -240,7 +409,7 @@ def deliver_pending(limit: int = 20) -> int:
             else:
                 _webhook(delivery)
         except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"[:300]
+            error = _error_text(exc)
             final = delivery.attempts >= MAX_DELIVERY_ATTEMPTS
             with transaction.atomic():
                 Delivery.objects.filter(pk=delivery.pk).update(
@@ -257,18 +426,6 @@ def deliver_pending(limit: int = 20) -> int:
     return sent
 
 
-def recent_deliveries(workspace_id: int, limit: int = 50) -> list[dict[str, Any]]:
+def recent_deliveries(workspace_id: int, limit: int = 50) -> list[DeliveryView]:
     rows = Delivery.objects.filter(workspace_id=workspace_id).order_by("-id")[:limit]
-    return [
-        {
-            "id": d.pk,
-            "channel": d.channel,
-            "kind": d.kind,
-            "state": d.state,
-            "attempts": d.attempts,
-            "last_error": d.last_error,
-            "created_at": d.created_at,
-            "sent_at": d.sent_at,
-        }
-        for d in rows
-    ]
+    return [_delivery_view(d) for d in rows]

@@ -348,7 +348,6 @@ def build_context(
         "ideas_more": len(idea_posts) > IDEAS_SHOWN,
         "post_count": len(chips),
         "can_edit": can(role, Perm.POSTS_EDIT),
-        "can_publish": can(role, Perm.POSTS_PUBLISH),
         "message": message,
         "level": level,
         "move_url": reverse("web:calendar_move"),

@@ -144,6 +144,28 @@ class ApiKeyForm(forms.Form):
         self.fields["role"].initial = Role.EDITOR.value
 
 
+class WebhookForm(forms.Form):
+    """Register an outgoing webhook endpoint (the service checks the address)."""
+
+    url = forms.CharField(
+        label=_("Endpoint URL"),
+        max_length=500,
+        help_text=_("An https:// address of your receiver; Rupor POSTs signed JSON to it."),
+        widget=forms.URLInput(attrs={"placeholder": "https://example.com/rupor-hook", "inputmode": "url"}),
+    )
+    description = forms.CharField(label=_("Description"), max_length=200, required=False)
+    events = forms.MultipleChoiceField(
+        label=_("Events"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every event."),
+    )
+
+    def __init__(self, *args: Any, events: Mapping[str, Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choices(self, "events").choices = [(key, label) for key, label in events.items()]
+
+
 CRED_PREFIX = "cred_"
 
 

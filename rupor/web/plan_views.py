@@ -818,7 +818,6 @@ def _import_page(
     request: HttpRequest, form: ImportForm | None = None, status: int = 200, **extra: Any
 ) -> HttpResponse:
     ws = _ws(request)
-    today = timezone.localtime(clock.now()).date()
     return render(
         request,
         "web/plan_import.html",
@@ -829,7 +828,6 @@ def _import_page(
             "tz": ws.timezone,
             "may_import": can(request.role, Perm.POSTS_EDIT),  # type: ignore[attr-defined]
             "networks": ", ".join(f"text_{key}" for key in registry.DISPLAY_NAMES),
-            "export_start": today.replace(day=1).isoformat(),
             "max_mb": plan_io.MAX_FILE_BYTES // (1024 * 1024),
             **extra,
         },
@@ -842,7 +840,6 @@ def _report_context(report: plan_io.ImportReport) -> dict[str, Any]:
         "posts": report.posts,
         "problems": report.problems,
         "bad_rows": report.bad_rows,
-        "row_count": len(report.posts) + len(report.bad_rows),
     }
 
 

@@ -239,17 +239,18 @@ def render_entities(plain: str, entities: Sequence[Mapping[str, Any]]) -> SafeSt
     return mark_safe(render(0, len(plain), spans, True))  # noqa: S308 - built from escaped text and fixed tags
 
 
-def _telegram_text(text: str, options: Mapping[str, Any]) -> tuple[str, SafeString, str]:
-    """(plain text as Telegram counts it, HTML to show, formatting error or "")."""
+def _telegram_text(text: str, options: Mapping[str, Any]) -> tuple[str, SafeString]:
+    """(plain text as Telegram counts it, HTML to show). Markup Telegram would refuse is shown as
+    typed; the refusal itself is one of the variant's problems (``problems_for``)."""
     if options.get("format") == "html":
         from rupor.networks.telegram.formatting import EntityParseError, parse_html
 
         try:
             plain, entities = parse_html(text)
-        except EntityParseError as exc:
-            return text, mark_safe(_linkify(text)), str(exc)  # noqa: S308 - escaped by _linkify
-        return plain, render_entities(plain, entities), ""
-    return text, mark_safe(_linkify(text)), ""  # noqa: S308 - escaped by _linkify
+        except EntityParseError:
+            return text, mark_safe(_linkify(text))  # noqa: S308 - escaped by _linkify
+        return plain, render_entities(plain, entities)
+    return text, mark_safe(_linkify(text))  # noqa: S308 - escaped by _linkify
 
 
 def _fold(text: str) -> tuple[str, str]:
@@ -325,10 +326,9 @@ def content_preview(
     )
     problems = problems_for(channel, content)
     measured = text
-    format_error = ""
     more: SafeString = mark_safe("")
     if network == "telegram":
-        measured, body, format_error = _telegram_text(text, options)
+        measured, body = _telegram_text(text, options)
     elif network == "vk":
         shown, hidden = _fold(text)
         body = mark_safe(_linkify(shown))  # noqa: S308 - escaped by _linkify
@@ -367,7 +367,6 @@ def content_preview(
         "more": more,
         "has_text": bool(text.strip()),
         "media": items,
-        "photos": [m for m in items if m["kind"] == "photo"],
         "layout": _layout(len(items)),
         "poll": {
             "question": parsed_poll.question,
@@ -387,8 +386,6 @@ def content_preview(
         "unit": unit,
         "over": limit is not None and length > limit,
         "problems": [p.message for p in problems],
-        "problem_fields": [p.field for p in problems],
-        "format_error": format_error,
         "html": options.get("format") == "html",
     }
 

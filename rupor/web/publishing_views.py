@@ -49,7 +49,6 @@ def overview(request: HttpRequest) -> HttpResponseBase:
     targets = list(publishing.needing_attention(ws.pk)[:200])
     snapshot = health.health_snapshot(ws.pk) if can(role, Perm.CHANNELS_VIEW) else None
     failures = sorted((snapshot.failures_24h if snapshot else {}).items())
-    labels = dict(TargetState.choices)
     return render(
         request,
         "web/publishing.html",
@@ -60,10 +59,6 @@ def overview(request: HttpRequest) -> HttpResponseBase:
             "failed_count": sum(1 for t in targets if t.state == TargetState.FAILED),
             "failures": [
                 {"network": n, "name": registry.DISPLAY_NAMES.get(n, n), "count": c} for n, c in failures
-            ],
-            "counts": [
-                {"state": s, "label": labels.get(s, s), "count": c}
-                for s, c in sorted((snapshot.counts if snapshot else {}).items())
             ],
         },
     )

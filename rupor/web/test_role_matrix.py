@@ -27,6 +27,7 @@ from rupor.accounts.roles import Perm, Role, can
 from rupor.channels import service as channels
 from rupor.channels.models import Channel
 from rupor.inbox import hooks
+from rupor.notifications.models import Delivery, WebhookEndpoint
 from rupor.planning import approvals, ical, slots
 from rupor.planning import media as media_lib
 from rupor.planning import service as planning
@@ -94,6 +95,15 @@ class World:
     ids: dict[str, Any]  # URL parameter -> value in this workspace
 
 
+def _webhook_endpoint(ws: Workspace) -> int:
+    """A webhook endpoint on a closed local port (stored directly: registering one checks the
+    address, and the outbound guard refuses this one when a test event is sent)."""
+    endpoint = WebhookEndpoint(workspace=ws, url="http://127.0.0.1:9/hook")
+    endpoint.set_secret("whsec_test")
+    endpoint.save()
+    return endpoint.pk
+
+
 def _world(name: str, settings: Any) -> World:
     users = {
         role: accounts.create_user(f"{role.value}@{name.lower()}.example", "a-long-enough-passphrase-42")
@@ -156,6 +166,7 @@ def _world(name: str, settings: Any) -> World:
         "ical_token": ical.feed_url(owner).rsplit("/", 1)[1].removesuffix(".ics"),
         "hook_token": hooks.hook_token(Channel.objects.get(pk=channel.pk)),
         "key": key,
+        "endpoint_id": _webhook_endpoint(ws),
     }
     return World(ws, users, ids)
 
@@ -272,6 +283,8 @@ def test_another_workspaces_ids_answer_404_on_every_page_and_verb(two: tuple[Wor
         "keys": ApiKey.objects.filter(workspace=theirs.ws, revoked_at=None).count(),
         "channels": Channel.objects.filter(workspace=theirs.ws).count(),
         "media": Media.objects.filter(workspace=theirs.ws).count(),
+        "webhooks": WebhookEndpoint.objects.filter(workspace=theirs.ws).count(),
+        "deliveries": Delivery.objects.filter(workspace=theirs.ws).count(),
     }
     problems = []
     checked = 0
@@ -309,5 +322,7 @@ def test_another_workspaces_ids_answer_404_on_every_page_and_verb(two: tuple[Wor
         "keys": ApiKey.objects.filter(workspace=theirs.ws, revoked_at=None).count(),
         "channels": Channel.objects.filter(workspace=theirs.ws).count(),
         "media": Media.objects.filter(workspace=theirs.ws).count(),
+        "webhooks": WebhookEndpoint.objects.filter(workspace=theirs.ws).count(),
+        "deliveries": Delivery.objects.filter(workspace=theirs.ws).count(),
     }
     assert after == before

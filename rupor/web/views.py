@@ -40,6 +40,7 @@ from rupor.core import clock
 from rupor.core.timezones import to_utc, zone
 from rupor.networks import registry
 from rupor.networks.base import Capability, CredentialField
+from rupor.notifications import service as notifications
 from rupor.planning import approvals, ical, slots
 from rupor.planning import media as media_lib
 from rupor.planning import service as planning
@@ -265,14 +266,7 @@ def workspace_switch(request: HttpRequest) -> HttpResponseBase:
 @workspace_view(Perm.WORKSPACE_MANAGE)
 @require_http_methods(["GET", "POST"])
 def workspace_settings(request: HttpRequest) -> HttpResponseBase:
-    ws = _ws(request)
-    initial = {
-        "name": ws.name,
-        "timezone": ws.timezone,
-        "late_window_minutes": ws.late_window_minutes,
-        "approval": ws.approval,
-    }
-    form = forms.WorkspaceSettingsForm(request.POST or None, initial=initial)
+    form = forms.WorkspaceSettingsForm(request.POST or None, initial=_settings_initial(_ws(request)))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -288,7 +282,80 @@ def workspace_settings(request: HttpRequest) -> HttpResponseBase:
         else:
             messages.success(request, _("Settings saved."))
             return redirect("web:workspace_settings")
-    return render(request, "web/workspace_settings.html", {"form": form, "tz_names": forms.timezone_names()})
+    return _settings_page(request, form)
+
+
+def _settings_initial(ws: Workspace) -> dict[str, Any]:
+    return {
+        "name": ws.name,
+        "timezone": ws.timezone,
+        "late_window_minutes": ws.late_window_minutes,
+        "approval": ws.approval,
+    }
+
+
+def _settings_page(
+    request: HttpRequest,
+    form: forms.WorkspaceSettingsForm | None = None,
+    webhook_form: forms.WebhookForm | None = None,
+    status: int = 200,
+    **extra: Any,
+) -> HttpResponse:
+    """The settings page: the workspace's own settings and, for those allowed, its webhooks."""
+    ws = _ws(request)
+    if form is None:
+        form = forms.WorkspaceSettingsForm(initial=_settings_initial(ws))
+    context: dict[str, Any] = {"form": form, "tz_names": forms.timezone_names(), **extra}
+    if can(request.role, Perm.WEBHOOKS_MANAGE):  # type: ignore[attr-defined]
+        context["webhooks"] = notifications.endpoints(ws.pk)
+        context["webhook_form"] = webhook_form or forms.WebhookForm(events=notifications.EVENTS)
+        context["event_labels"] = notifications.EVENTS
+        context["signature_header"] = notifications.SIGNATURE_HEADER
+    return render(request, "web/workspace_settings.html", context, status=status)
+
+
+@workspace_view(Perm.WEBHOOKS_MANAGE)
+@require_POST
+def webhook_create(request: HttpRequest) -> HttpResponseBase:
+    form = forms.WebhookForm(request.POST, events=notifications.EVENTS)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            new = notifications.create_endpoint(
+                _ws(request).pk, data["url"], events=data["events"], description=data["description"]
+            )
+        except notifications.NotificationsError as exc:
+            _bind_error(form, exc.field, exc.message)
+        else:
+            return _settings_page(request, new_endpoint=new)
+    return _settings_page(request, webhook_form=form, status=400)
+
+
+@workspace_view(Perm.WEBHOOKS_MANAGE)
+@require_POST
+def webhook_delete(request: HttpRequest, endpoint_id: int) -> HttpResponseBase:
+    try:
+        notifications.remove_endpoint(_ws(request).pk, endpoint_id)
+    except notifications.NotificationsError as exc:
+        raise Http404 from exc
+    messages.success(request, _("The webhook endpoint was deleted; Rupor sends it nothing more."))
+    return redirect("web:workspace_settings")
+
+
+@workspace_view(Perm.WEBHOOKS_MANAGE)
+@require_POST
+def webhook_test(request: HttpRequest, endpoint_id: int) -> HttpResponseBase:
+    try:
+        result = notifications.send_test(_ws(request).pk, endpoint_id)
+    except notifications.NotificationsError as exc:
+        raise Http404 from exc
+    if result.state == "sent":
+        messages.success(request, _("The test event was delivered."))
+    else:
+        messages.error(
+            request, _("The test event was not delivered: %(error)s") % {"error": result.last_error}
+        )
+    return redirect("web:workspace_settings")
 
 
 # -- dashboard ---------------------------------------------------------------------------

@@ -6,8 +6,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from rupor.networks import text
-from rupor.networks.registry import DISPLAY_NAMES
+from rupor.networks import registry, text
 
 register = template.Library()
 
@@ -55,21 +54,7 @@ def icon(name: str, size: int = 18) -> SafeString:
 
 @register.filter
 def network_name(key: str) -> str:
-    return DISPLAY_NAMES.get(key, key)
-
-
-_ABBR = {
-    "vk": "VK",
-    "telegram": "TG",
-    "ok": "OK",
-    "facebook": "FB",
-    "instagram": "IG",
-    "x": "X",
-    "youtube": "YT",
-    "linkedin": "in",
-    "bluesky": "BS",
-    "mastodon": "M",
-}
+    return registry.display_name(key)
 
 
 @register.filter
@@ -80,7 +65,7 @@ def grouped(value: int) -> str:
 
 @register.filter
 def network_abbr(key: str) -> str:
-    return _ABBR.get(key, key[:2].upper())
+    return registry.abbreviation(key)
 
 
 @register.filter
