@@ -97,6 +97,9 @@ class Membership(models.Model):
         constraints = [models.UniqueConstraint(fields=["workspace", "user"], name="one_membership_per_user")]
         ordering = ["workspace__name"]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} in workspace {self.workspace_id} as {self.role}"
+
 
 class Invitation(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
@@ -111,6 +114,9 @@ class Invitation(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"invitation of {self.email} to workspace {self.workspace_id} as {self.role}"
 
 
 class ApiKey(models.Model):
@@ -129,6 +135,9 @@ class ApiKey(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"API key {self.prefix}… ({self.name or self.role}) of workspace {self.workspace_id}"
+
 
 class AuditEntry(models.Model):
     """Who did what, in which workspace. Append-only."""
@@ -145,6 +154,11 @@ class AuditEntry(models.Model):
     class Meta:
         ordering = ["-at"]
 
+    def __str__(self) -> str:
+        return (
+            f"{self.at:%Y-%m-%d %H:%M} {self.actor_label}: {self.action} {self.object_type} {self.object_id}"
+        )
+
 
 class AuthFailure(models.Model):
     """One failed sign-in or API-key attempt, kept for the throttle's window (``throttle.py``).
@@ -159,3 +173,6 @@ class AuthFailure(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["scope", "key", "at"], name="authfailure_lookup")]
+
+    def __str__(self) -> str:
+        return f"failed {self.scope} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -1,4 +1,4 @@
-"""Metric readings: append-only time series per post and per channel (DESIGN.md).
+"""Metric readings: append-only time series per post and per channel.
 
 A figure a network cannot read (Telegram view counts, say) is stored as ``NULL``, never as 0.
 """

@@ -1,8 +1,8 @@
 """Public actions of the analytics domain: collect readings, and derive figures from them.
 
 Readings are append-only time series (``PostMetricReading``, ``ChannelMetricReading``); every
-derived figure names its formula (see ``FORMULAS``; definitions from
-``reference/metrics.md`` §1.2 and §1.4). A figure a network cannot read is ``None`` with a note
+derived figure names its formula (``FORMULAS``, shown beside every figure: the industry's
+ERR, ERpost and ERview definitions). A figure a network cannot read is ``None`` with a note
 that says so — Rupor never shows a guessed number.
 """
 
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 #: Posts published by Rupor in the last this many days are measured by ``collect_post_metrics``.
 COLLECT_DAYS = 30
 
-#: The engagement set E and the formulas shown to people (metrics.md §1.2, §1.4).
+#: The engagement set E and the formulas shown to people (the definitions LiveDune and Popsters publish).
 ENGAGEMENT_SET = "likes + reposts + comments (Telegram: likes = the sum of emoji reactions)"
 FORMULAS: dict[str, str] = {
     "er_reach": "ERR (engagement rate by reach) = (likes + reposts + comments) / reach x 100%",

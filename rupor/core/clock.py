@@ -1,4 +1,4 @@
-"""The one source of "now" (DESIGN.md, engine invariant 7).
+"""The one source of "now" (ARCHITECTURE.md, engine invariant 7).
 
 Every domain asks this module for the time so that tests and emulators can move the
 clock without monkeypatching the standard library.

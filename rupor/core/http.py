@@ -1,4 +1,4 @@
-"""The one choke point for outbound HTTP (STYLE.md, "One choke point").
+"""The one choke point for outbound HTTP (ARCHITECTURE.md, "Rules of the road").
 
 Every call Rupor makes to the outside world goes through :func:`client`: it sets connect and
 read timeouts, the user agent, a response-size cap, and an address guard that refuses private,

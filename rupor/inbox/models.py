@@ -1,7 +1,7 @@
 """What the audience said (comments, direct messages, mentions) and what we answered.
 
 An item is stored once per (channel, kind, remote id): webhooks and polling may both deliver
-the same comment, and either may deliver it many times (DESIGN.md, "Data the product keeps").
+the same comment, and either may deliver it many times.
 """
 
 from __future__ import annotations

@@ -433,7 +433,7 @@ def _settle(pending: InboxItem, remote_id: str, occurred_at: dt.datetime | None)
         return twin
 
 
-def reply(actor: accounts.Actor, item_id: int, text: str, *, idempotency_key: str | None = None) -> ItemView:
+def reply(actor: accounts.Actor, item_id: int, text: str, *, idempotency_key: str | None = None) -> ItemView:  # noqa: C901 - each network refuses replies for its own reasons, checked in one place before any call
     """Answer a comment (in its thread) or a direct message, as the channel.
 
     The reply is stored first (``send_state`` "sending") with its idempotency key; a repeated

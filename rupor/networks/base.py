@@ -183,7 +183,7 @@ class PublishRequest:
 
 @dataclass(frozen=True)
 class RateLimit:
-    """One published limit the engine must respect for a channel (DESIGN.md, engine invariant 5).
+    """One published limit the engine must respect for a channel (ARCHITECTURE.md, engine invariant 5).
 
     ``key`` names the bucket the limit counts against — per token, app, account or group, e.g.
     ``"vk:community-token:<hash>"``; channels that share a token share the key. Never put a secret

@@ -1,4 +1,4 @@
-"""The one error taxonomy every adapter maps its failures to (DESIGN.md, "Networks").
+"""The one error taxonomy every adapter maps its failures to (ARCHITECTURE.md, "Rules of the road").
 
 The engine decides what to do from the *class* of the error alone, never from message text:
 

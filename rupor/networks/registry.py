@@ -1,6 +1,6 @@
 """Which networks exist, and their adapters and emulators.
 
-Adding a network: see ``docs/adding-a-network.md``. A network package registers itself here by
+Adding a network: see ARCHITECTURE.md, "Adding a network". A network package registers itself here by
 name; domains look adapters up with :func:`adapter` and never import a network package directly.
 """
 

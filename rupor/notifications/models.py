@@ -30,6 +30,9 @@ class Notification(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["workspace", "user", "read_at"])]
 
+    def __str__(self) -> str:
+        return f"{self.kind} for user {self.user_id}: {self.title}"
+
 
 class WebhookEndpoint(models.Model):
     """Where a workspace wants events POSTed, signed with HMAC-SHA256 of the body."""
@@ -44,6 +47,9 @@ class WebhookEndpoint(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"webhook {self.url} of workspace {self.workspace_id}"
 
     def set_secret(self, secret: str) -> None:
         self.secret_encrypted = crypto.encrypt(secret, SECRET_PURPOSE)
@@ -85,3 +91,6 @@ class Delivery(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["state", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.channel} delivery {self.pk}: {self.state}"

@@ -140,7 +140,7 @@ def _too_many_pixels(name: str, width: int | None = None, height: int | None = N
     )
 
 
-def inspect(source: Source, filename: str = "") -> MediaInfo:
+def inspect(source: Source, filename: str = "") -> MediaInfo:  # noqa: C901 - one refusal per rule, in the order a person should hear them
     """What a file really is, judged by its bytes; raises :class:`PlanningError` for files the
     library does not take (unknown type, broken picture, too large, too small, too many pixels).
 
@@ -164,7 +164,12 @@ def inspect(source: Source, filename: str = "") -> MediaInfo:
             try:
                 with Image.open(handle) as probe:
                     fmt = probe.format or ""
-            except Exception:  # not a picture at all: the message below names the types
+            except (
+                OSError,
+                ValueError,
+                SyntaxError,
+                Image.DecompressionBombError,
+            ):  # not a picture at all: the message below names the types
                 fmt = ""
             if fmt:
                 raise PlanningError(

@@ -104,6 +104,9 @@ class Media(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"{self.kind} {self.original_name} ({self.size} bytes)"
+
 
 class PostVariant(models.Model):
     """The post as it will appear on one channel."""
@@ -123,6 +126,9 @@ class PostVariant(models.Model):
         ordering = ["channel__network", "channel__name"]
         constraints = [models.UniqueConstraint(fields=["post", "channel"], name="one_variant_per_channel")]
 
+    def __str__(self) -> str:
+        return f"variant of post {self.post_id} for channel {self.channel_id}"
+
 
 class VariantMedia(models.Model):
     variant = models.ForeignKey(PostVariant, on_delete=models.CASCADE)
@@ -132,8 +138,10 @@ class VariantMedia(models.Model):
     class Meta:
         ordering = ["position"]
 
+    # -- queue slots, approvals, client links, the iCal feed ----------------------------------
 
-# -- queue slots, approvals, client links, the iCal feed ----------------------------------
+    def __str__(self) -> str:
+        return f"media {self.media_id} at {self.position} in variant {self.variant_id}"
 
 
 class QueueSlot(models.Model):
@@ -153,6 +161,9 @@ class QueueSlot(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["channel", "weekday", "time"], name="one_slot_per_channel_time")
         ]
+
+    def __str__(self) -> str:
+        return f"slot of channel {self.channel_id}: weekday {self.weekday} at {self.time:%H:%M}"
 
 
 class Review(models.Model):
@@ -181,6 +192,9 @@ class Review(models.Model):
     class Meta:
         ordering = ["at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.stage} review of post {self.post_id}: {self.decision}"
+
 
 class ClientLink(models.Model):
     """An expiring magic link through which a client without an account reviews one post or a
@@ -203,6 +217,9 @@ class ClientLink(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"client link {self.pk} of workspace {self.workspace_id}"
+
 
 class PlanFeed(models.Model):
     """The workspace's secret iCal address. The token is stored hashed (for lookup) and
@@ -212,3 +229,6 @@ class PlanFeed(models.Model):
     token_hash = models.CharField(max_length=64, unique=True)
     token_encrypted = models.TextField()
     rotated_at = models.DateTimeField(default=clock.now)
+
+    def __str__(self) -> str:
+        return f"iCal feed of workspace {self.workspace_id}"

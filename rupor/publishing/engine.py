@@ -1,6 +1,6 @@
 """The publishing engine: claim due targets, publish each exactly once, record everything.
 
-Read DESIGN.md, "The publishing engine (invariants)", first. In short:
+Read ARCHITECTURE.md, "The publishing engine (invariants)", first. In short:
 
 * :func:`claim_due_targets` takes a lease on due targets in one atomic statement
   (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite a single conditional ``UPDATE ...

@@ -93,6 +93,9 @@ class PublicationTarget(models.Model):
             models.Index(fields=["workspace", "state"]),
         ]
 
+    def __str__(self) -> str:
+        return f"target {self.pk} (variant {self.variant_id} on channel {self.channel_id}): {self.state}"
+
 
 class TargetEvent(models.Model):
     """Every state transition, with time and cause. Append-only."""
@@ -106,6 +109,9 @@ class TargetEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"target {self.target_id}: {self.from_state} -> {self.to_state} ({self.cause})"
 
 
 class Attempt(models.Model):
@@ -123,6 +129,9 @@ class Attempt(models.Model):
     class Meta:
         ordering = ["started_at", "id"]
 
+    def __str__(self) -> str:
+        return f"attempt {self.number} of target {self.target_id}: {self.outcome or 'running'}"
+
 
 class WorkerHeartbeat(models.Model):
     """One row per worker process, refreshed while it runs (the health page reads it)."""
@@ -139,6 +148,9 @@ class WorkerHeartbeat(models.Model):
     class Meta:
         ordering = ["-seen_at"]
 
+    def __str__(self) -> str:
+        return f"worker {self.worker_id} on {self.hostname}"
+
 
 class RateBucket(models.Model):
     """Shared rate-limit state: one row per bucket (GCRA "theoretical arrival time").
@@ -149,3 +161,6 @@ class RateBucket(models.Model):
 
     key = models.CharField(max_length=64, primary_key=True)
     tat = models.FloatField(default=0.0)
+
+    def __str__(self) -> str:
+        return f"rate bucket {self.key}"

@@ -1,4 +1,4 @@
-"""Rate limits shared by every worker (DESIGN.md, engine invariant 5).
+"""Rate limits shared by every worker (ARCHITECTURE.md, engine invariant 5).
 
 Each adapter declares the limits a publish counts against (:meth:`Adapter.rate_limits`: per
 token, app, account or group). The engine asks :func:`try_acquire` before each call: either every

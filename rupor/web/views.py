@@ -37,7 +37,7 @@ from rupor.accounts.roles import GRANTABLE, ROLE_HELP, ROLE_LABELS, Perm, Role, 
 from rupor.channels import service as channels
 from rupor.channels.models import Channel
 from rupor.core import clock
-from rupor.core.timezones import to_utc, zone
+from rupor.core.timezones import LocalTimeError, to_utc, zone
 from rupor.networks import registry
 from rupor.networks.base import Capability, CredentialField
 from rupor.notifications import service as notifications
@@ -975,7 +975,7 @@ def _aware(ws: Workspace, naive: dt.datetime | None) -> dt.datetime | None:
         return None
     try:
         return to_utc(naive, ws.timezone)
-    except Exception:  # a time inside a DST gap: the service explains it on save
+    except LocalTimeError:  # a time inside a DST gap: the service explains it on save
         return None
 
 
@@ -1048,7 +1048,7 @@ def _variant_preview(
     return preview
 
 
-def _save_post(
+def _save_post(  # noqa: C901 - the composer's buttons; moves into planning's compose action
     request: HttpRequest,
     post: Post | None,
     form: forms.PostForm,

@@ -52,7 +52,7 @@ from rupor.networks.text import kind_name
 #: an unknown outcome, never "nothing happened".
 CREATE_METHODS = frozenset({"mediatopic.post", "discussions.addDiscussionComment"})
 STAT_FIELDS = "COMMENTS,LIKES,RESHARES,VIEWS,REACH"
-#: OK publishes no request rate limit (platforms.md 3.7: "Rate limits are not published; expect
+#: OK publishes no request rate limit (docs/networks.md §3.2: "Rate limits are not published; expect
 #: errors 8 and 11"). Rupor assumes this many API calls per second per access token, and the
 #: emulator throttles at the same rate (8 FLOOD_BLOCKED), so the two stay consistent.
 ASSUMED_REQUESTS_PER_SECOND = 20
@@ -669,7 +669,7 @@ class OkAdapter(Adapter):
 
 
 # -- helpers ------------------------------------------------------------------------------------
-def error_for(payload: Mapping[str, Any], *, create: bool) -> errors.NetworkError:
+def error_for(payload: Mapping[str, Any], *, create: bool) -> errors.NetworkError:  # noqa: C901 - one branch per documented OK error code: the code's table
     """Map OK's ``error_code`` to the error taxonomy (never the message text)."""
     try:
         code = int(payload.get("error_code", wire.UNKNOWN))

@@ -1,4 +1,4 @@
-"""OK's declared rate limit (none is published: platforms.md 3.7) matches the emulator's throttle,
+"""OK's declared rate limit (none is published: docs/networks.md §3.2) matches the emulator's throttle,
 and fault injection selects OK calls by method name whatever way the method is sent."""
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ from rupor.networks.telegram.formatting import EntityParseError, escape, parse_h
 
 DEFAULT_BASE_URL = "https://api.telegram.org"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-#: Bot FAQ "My bot is hitting limits" (platforms.md 2.5): about 30 messages/s per bot, about 1
+#: Bot FAQ "My bot is hitting limits" (docs/networks.md §2.3): about 30 messages/s per bot, about 1
 #: message/s in one chat (channels are chats too), at most 20 messages per minute in a group.
 BOT_PER_SECOND = 30
 CHAT_PER_SECOND = 1

@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.middleware import Middleware
@@ -1117,7 +1118,7 @@ def m_sendmediagroup(emu: Emulator, bot: BotState, params: Params) -> Any:
     ]
 
 
-def m_sendpoll(emu: Emulator, bot: BotState, params: Params) -> Any:
+def m_sendpoll(emu: Emulator, bot: BotState, params: Params) -> Any:  # noqa: C901 - every sendPoll rule of the Bot API, in the spec's order
     question = params.text("question").strip()
     if not question:
         raise _bad("poll question must be non-empty")
@@ -1520,7 +1521,10 @@ def _deliver_loop(emu: Emulator, bot: BotState) -> None:
                 )
             if not 200 <= response.status_code < 300:
                 error = f"Wrong response from the webhook: {response.status_code} {response.reason_phrase}"
-        except Exception as exc:  # any failure to deliver is recorded and retried, like the real server
+        except (
+            httpx.HTTPError,
+            OSError,
+        ) as exc:  # a failed delivery is recorded and retried, like the real server
             error = f"Connection failed: {type(exc).__name__}"
         with emu.lock:
             if error is None:
@@ -1573,7 +1577,7 @@ def _fail(error: ApiError) -> JSONResponse:
     return JSONResponse(error_body(error.code, error.description, error.parameters), status_code=error.code)
 
 
-def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Starlette:
+def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Starlette:  # noqa: C901 - the emulator's route table
     """The emulated Bot API as an ASGI app; ``app.state.emulator`` and ``app.state.injector`` for tests.
 
     Options: ``chat_burst`` (messages a chat tolerates in a burst, default 20),

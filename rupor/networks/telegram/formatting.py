@@ -90,7 +90,7 @@ def _decode_entity(text: str, pos: int) -> tuple[str, int] | None:
     return char, end
 
 
-def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
+def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:  # noqa: C901 - a parser: one branch per tag and entity Telegram documents
     """Return (plain text, MessageEntity dicts) or raise :class:`EntityParseError`."""
     out: list[str] = []
     utf16 = 0
@@ -263,7 +263,7 @@ _MDV2_NAMES = {
 }
 
 
-def parse_markdown_v2(text: str) -> tuple[str, list[dict[str, Any]]]:
+def parse_markdown_v2(text: str) -> tuple[str, list[dict[str, Any]]]:  # noqa: C901 - a parser: one branch per MarkdownV2 entity
     """Parse ``parse_mode=MarkdownV2`` (TDLib's rules): escapes, nesting, reserved characters."""
     out: list[str] = []
     utf16 = 0

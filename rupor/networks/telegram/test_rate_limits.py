@@ -1,4 +1,4 @@
-"""Telegram's declared flood limits (Bot FAQ, platforms.md 2.5) match what a publish sends."""
+"""Telegram's declared flood limits (Bot FAQ, docs/networks.md §2.3) match what a publish sends."""
 
 from __future__ import annotations
 

@@ -134,7 +134,7 @@ class VkAdapter(Adapter):
     )
     limits = Limits(
         text_unit=TextUnit.CHARS,
-        text_max=16384,  # [M] widely reported wall limit; VK documents none (platforms.md 1, "?")
+        text_max=16384,  # [M] widely reported wall limit; VK documents none (docs/networks.md §1.5)
         media_max=10,  # photos + videos per post [V dev.vk.com]
         album_min=2,
         album_max=10,
@@ -493,7 +493,7 @@ class VkAdapter(Adapter):
         return wire.video_attachment(owner_id, int(uploaded["video_id"]))
 
     def rate_limits(self, channel: ChannelAccess, content: Content | None = None) -> Sequence[RateLimit]:
-        """VK's published per-token limits (platforms.md 1.9): 3 requests/s for a user token, 20/s
+        """VK's published per-token limits (docs/networks.md §1.3): 3 requests/s for a user token, 20/s
         for a community token; channels sharing a token share the bucket. Keys carry a SHA-256
         prefix of the token, never the token.
 

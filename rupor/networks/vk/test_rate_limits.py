@@ -1,4 +1,4 @@
-"""VK's declared rate limits (platforms.md 1.9) and the shared call window working with the engine."""
+"""VK's declared rate limits (docs/networks.md §1.3) and the shared call window working with the engine."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Everything here is VK-specific and stays inside ``rupor.networks.vk``. Facts come from the
 vendored schema (``schema_5199.json``, trimmed from VKCOM/vk-api-schema 5.199, MIT) and
-``shared/reference/platforms.md`` section 1.
+``docs/networks.md`` section 1.
 """
 
 from __future__ import annotations
