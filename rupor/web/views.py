@@ -469,7 +469,6 @@ def _dashboard(request: HttpRequest) -> HttpResponseBase:
         "web/dashboard.html",
         {
             "days": days,
-            "post_count_week": len(posts),
             "state_counts": state_counts,
             "attention": attention,
             "steps": steps,
@@ -937,7 +936,6 @@ def _review_context(request: HttpRequest, post: Post, **extra: Any) -> dict[str,
     context = {
         "post": post,
         "mode": mode,
-        "mode_label": Workspace.Approval(mode).label,
         "reviews": [
             {
                 "decision": r.decision,
@@ -1278,14 +1276,11 @@ def _post_form_page(request: HttpRequest, post: Post | None) -> HttpResponseBase
             "form": form,
             "post": post,
             "variant_rows": rows,
-            "can_publish": can(role, Perm.POSTS_PUBLISH),
             "tz": ws.timezone,
-            "now_local": timezone.localtime(clock.now()).strftime(forms.LOCAL_INPUT_FORMAT),
             "shared_media": [library[m] for m in shared_media if m in library],
             "actions": _composer_actions(request, post),
             "review": _review_context(request, post) if post is not None else None,
             "queue_url": _queue_url(),
-            "media_types": ",".join(sorted(media_lib.EXTENSIONS)),
             "max_photo_mb": media_lib.MAX_PHOTO_BYTES // (1024 * 1024),
             "max_video_mb": media_lib.MAX_VIDEO_BYTES // (1024 * 1024),
             **extra,
