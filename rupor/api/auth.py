@@ -44,7 +44,7 @@ class SessionWorkspaceAuth(APIKeyCookie):
     param_name = settings.SESSION_COOKIE_NAME
     openapi_description = "The browser session cookie (CSRF token required for writes)."
 
-    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:  # noqa: ARG002 - django-ninja's APIKeyCookie signature; the session is read by Django
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return None

@@ -43,7 +43,7 @@ def install(api: NinjaAPI) -> None:
         return api.create_response(request, body("The request is not valid.", errors), status=422)
 
     @api.exception_handler(AuthenticationError)
-    def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    def unauthenticated(request: HttpRequest, _exc: AuthenticationError) -> HttpResponse:
         return api.create_response(
             request,
             body("Authentication required: send 'Authorization: Bearer <API key>' or log in."),
@@ -51,16 +51,16 @@ def install(api: NinjaAPI) -> None:
         )
 
     @api.exception_handler(Http404)
-    def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    def not_found(request: HttpRequest, _exc: Http404) -> HttpResponse:
         return api.create_response(request, body("Not found."), status=404)
 
     @api.exception_handler(OverflowError)
-    def out_of_range(request: HttpRequest, exc: OverflowError) -> HttpResponse:
+    def out_of_range(request: HttpRequest, _exc: OverflowError) -> HttpResponse:
         # An id beyond what the database can hold names nothing that exists.
         return api.create_response(request, body("A number in the request is out of range."), status=400)
 
     @api.exception_handler(RequestDataTooBig)
-    def too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    def too_big(request: HttpRequest, _exc: RequestDataTooBig) -> HttpResponse:
         return api.create_response(request, body("The request body is too large."), status=413)
 
     @api.exception_handler(HttpError)

@@ -21,7 +21,7 @@ class PlanningConfig(AppConfig):
         )
 
 
-def _default_rubrics(sender: object, *, workspace_id: int, **_kwargs: Any) -> None:
+def _default_rubrics(sender: object, *, workspace_id: int, **_kwargs: Any) -> None:  # noqa: ARG001 - Django passes signal receivers sender by keyword
     from rupor.planning.service import create_default_rubrics
 
     create_default_rubrics(workspace_id)

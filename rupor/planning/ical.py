@@ -146,7 +146,7 @@ def render_feed(workspace: Workspace) -> bytes:
 
 
 @require_GET
-def feed_view(request: HttpRequest, token: str) -> HttpResponse:
+def feed_view(request: HttpRequest, token: str) -> HttpResponse:  # noqa: ARG001 - a Django view's signature; the token alone names the feed
     """``GET /ical/<token>.ics``: the feed, or 404 for an unknown or rotated token."""
     workspace = workspace_for_token(token)
     if workspace is None:

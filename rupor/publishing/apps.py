@@ -21,13 +21,13 @@ class PublishingConfig(AppConfig):
         install_call_window(ratelimit.window)
 
 
-def _release_held(sender: object, *, channel_id: int, **_kwargs: Any) -> None:
+def _release_held(sender: object, *, channel_id: int, **_kwargs: Any) -> None:  # noqa: ARG001 - Django passes signal receivers sender by keyword
     from rupor.publishing import service
 
     service.release_held(channel_id)
 
 
-def _cancel_targets(sender: object, *, variant_ids: list[int], actor: str, **_kwargs: Any) -> None:
+def _cancel_targets(sender: object, *, variant_ids: list[int], actor: str, **_kwargs: Any) -> None:  # noqa: ARG001 - Django passes signal receivers sender by keyword
     from rupor.publishing import service
 
     service.cancel_targets(variant_ids, actor=actor)

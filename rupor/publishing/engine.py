@@ -1042,7 +1042,7 @@ def _record_error(work: _Work, worker_id: str, exc: NetworkError) -> Result:
                     message=exc.message,
                 )
         elif isinstance(exc, UnknownOutcome) or not exc.nothing_happened:
-            _unknown(target, work, exc, worker_id)
+            _unknown(target, exc, worker_id)
         elif isinstance(exc, AuthExpired):
             _finish(target, TargetState.HELD, "credentials expired", kind=exc.kind, message=exc.message)
             channels.needs_reconnect(target.channel_id, exc.message)
@@ -1055,7 +1055,7 @@ def _record_error(work: _Work, worker_id: str, exc: NetworkError) -> Result:
         return _state(target)
 
 
-def _unknown(target: PublicationTarget, work: _Work, exc: NetworkError, worker_id: str) -> None:
+def _unknown(target: PublicationTarget, exc: NetworkError, worker_id: str) -> None:
     """The request may have gone out. Keep the target ``publishing`` under a short lease so
     that it is reconciled a little later (by any worker)."""
     if target.attempts >= POLICY.max_attempts:

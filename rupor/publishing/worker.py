@@ -246,16 +246,16 @@ def run_worker(
 class _Unlimited:
     """Rate limiting switched off (engine-ceiling benchmarks only)."""
 
-    def acquire(self, charges: object, now: float) -> float:
+    def acquire(self, charges: object, now: float) -> float:  # noqa: ARG002 - the limiter's interface; switched off, it ignores what it is given
         return 0.0
 
-    def penalize(self, keys: object, until: float) -> None:
+    def penalize(self, keys: object, until: float) -> None:  # noqa: ARG002 - the limiter's interface; switched off, it ignores what it is given
         return None
 
-    def take_slot(self, slots: list[str], now: float, hold: float) -> tuple[float, str]:
+    def take_slot(self, slots: list[str], now: float, hold: float) -> tuple[float, str]:  # noqa: ARG002 - the limiter's interface; switched off, it ignores what it is given
         return 0.0, ""
 
-    def put_slot(self, slot: str, held: float, free_at: float) -> None:
+    def put_slot(self, slot: str, held: float, free_at: float) -> None:  # noqa: ARG002 - the limiter's interface; switched off, it ignores what it is given
         return None
 
 

@@ -876,7 +876,7 @@ def _composer_actions(request: HttpRequest, post: Post | None) -> dict[str, Any]
     if approved and mode != Workspace.Approval.NONE:
         note = _("Approved. Changing the text, media or channels withdraws the approval.")
     if post is not None and publishing.has_started([v.pk for v in post.variants.all()]):
-        return _published_actions(post, may_publish)
+        return _published_actions(post)
     return {
         "save_label": _("Save changes") if post and status not in (Post.Status.DRAFT,) else _("Save draft"),
         "unschedule": post is not None and status == Post.Status.SCHEDULED and may_publish,
@@ -890,7 +890,7 @@ def _composer_actions(request: HttpRequest, post: Post | None) -> dict[str, Any]
     }
 
 
-def _published_actions(post: Post, may_publish: bool) -> dict[str, Any]:
+def _published_actions(post: Post) -> dict[str, Any]:
     """A post that is being or has been published keeps its time; a saved change goes out as an
     edit where the network allows it, and the page says where it does not."""
     out = publishing.published_variants([v.pk for v in post.variants.all()])

@@ -163,9 +163,9 @@ class OkAdapter(Adapter):
                 response = client.post(f"{self._api_root(channel)}/fb.do", data=data)
         except httpx.TransportError as exc:
             raise _transport_error(exc, create=create, what=method) from exc
-        return self._decode(response, method=method, create=create)
+        return self._decode(response, create=create)
 
-    def _decode(self, response: httpx.Response, *, method: str, create: bool) -> Any:
+    def _decode(self, response: httpx.Response, *, create: bool) -> Any:
         excerpt = _excerpt(response.text)
         if response.status_code == 429:
             raise errors.RateLimited(
@@ -376,7 +376,7 @@ class OkAdapter(Adapter):
         except httpx.TransportError as exc:
             # Uploading again is harmless: an upload is not visible until a topic uses it.
             raise _transport_error(exc, create=False, what="photo upload") from exc
-        payload = self._decode(response, method="photos.upload", create=False)
+        payload = self._decode(response, create=False)
         uploaded = payload.get("photos") or {}
         try:
             tokens = [str(uploaded[pid]["token"]) for pid in photo_ids]
@@ -539,7 +539,7 @@ class OkAdapter(Adapter):
         text: str,
         *,
         reply_to: str | None = None,
-        idempotency_key: str,
+        idempotency_key: str,  # noqa: ARG002 - the port passes it; OK has no idempotency key for comments
     ) -> Comment:
         # OK has no idempotency key for comments; the engine treats an unknown outcome accordingly.
         params: dict[str, Any] = {

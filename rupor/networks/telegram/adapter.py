@@ -549,7 +549,7 @@ class TelegramAdapter(Adapter):
         text: str,
         *,
         reply_to: str | None = None,
-        idempotency_key: str,
+        idempotency_key: str,  # noqa: ARG002 - the port's signature; the Bot API takes no such parameter
     ) -> Comment:
         if reply_to is None:
             raise Rejected(
@@ -573,7 +573,7 @@ class TelegramAdapter(Adapter):
             comment, post_remote_id=comment.post_remote_id or post_remote_id, parent_remote_id=reply_to
         )
 
-    def delete_comment(self, channel: ChannelAccess, post_remote_id: str, comment_remote_id: str) -> None:
+    def delete_comment(self, channel: ChannelAccess, post_remote_id: str, comment_remote_id: str) -> None:  # noqa: ARG002 - the port's signature; the Bot API takes no such parameter
         group, message_id = wire.parse_comment_id(comment_remote_id)
         try:
             self._call(channel, "deleteMessage", {"chat_id": group, "message_id": message_id})
@@ -581,7 +581,7 @@ class TelegramAdapter(Adapter):
             if "message to delete not found" not in exc.excerpt:
                 raise
 
-    def ban_user(self, channel: ChannelAccess, user_remote_id: str, *, reason: str = "") -> None:
+    def ban_user(self, channel: ChannelAccess, user_remote_id: str, *, reason: str = "") -> None:  # noqa: ARG002 - the port's signature; the Bot API takes no such parameter
         group = self._discussion(channel)
         self._call(channel, "banChatMember", {"chat_id": group, "user_id": int(user_remote_id)})
 
@@ -632,7 +632,7 @@ class TelegramAdapter(Adapter):
         members = self._call(channel, "getChatMemberCount", {"chat_id": self._chat(channel)})
         return ChannelMetrics(read_at=clock.now(), members=int(members))
 
-    def public_page(self, channel: ChannelAccess, handle: str, *, limit: int = 20) -> PublicPage:
+    def public_page(self, channel: ChannelAccess, handle: str, *, limit: int = 20) -> PublicPage:  # noqa: ARG002 - the port's signature; the Bot API takes no such parameter
         raise NotSupported(
             "The Telegram Bot API cannot read other channels' posts or view counts; that needs a Telegram "
             "user account (MTProto client), which Rupor does not use."

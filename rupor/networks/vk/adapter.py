@@ -1049,7 +1049,10 @@ class VkAdapter(Adapter):
         return []
 
     def handle_webhook(
-        self, channel: ChannelAccess, headers: Mapping[str, str], body: bytes
+        self,
+        channel: ChannelAccess,
+        headers: Mapping[str, str],  # noqa: ARG002 - the port's signature; VK's Callback API signs nothing in headers
+        body: bytes,
     ) -> WebhookResult:
         try:
             update = json.loads(body)
