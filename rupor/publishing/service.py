@@ -244,23 +244,27 @@ def has_started(variant_ids: list[int]) -> bool:
     ).exists()
 
 
+def _summary(t: PublicationTarget) -> TargetSummary:
+    return TargetSummary(
+        t.pk,
+        t.variant_id,
+        t.channel_id,
+        t.state,
+        t.due_at,
+        t.attempts,
+        t.remote_id,
+        t.remote_url,
+        t.published_at,
+        t.error_kind,
+        t.error_message,
+    )
+
+
 def summaries(variant_ids: list[int]) -> dict[int, TargetSummary]:
     """Target state per variant id."""
     out: dict[int, TargetSummary] = {}
     for t in PublicationTarget.objects.filter(variant_id__in=variant_ids):
-        out[t.variant_id] = TargetSummary(
-            t.pk,
-            t.variant_id,
-            t.channel_id,
-            t.state,
-            t.due_at,
-            t.attempts,
-            t.remote_id,
-            t.remote_url,
-            t.published_at,
-            t.error_kind,
-            t.error_message,
-        )
+        out[t.variant_id] = _summary(t)
     return out
 
 
@@ -404,19 +408,7 @@ def history(target_id: int) -> TargetHistory | None:
     t = PublicationTarget.objects.filter(pk=target_id).first()
     if t is None:
         return None
-    summary = TargetSummary(
-        t.pk,
-        t.variant_id,
-        t.channel_id,
-        t.state,
-        t.due_at,
-        t.attempts,
-        t.remote_id,
-        t.remote_url,
-        t.published_at,
-        t.error_kind,
-        t.error_message,
-    )
+    summary = _summary(t)
     attempts = tuple(
         AttemptView(a.number, a.worker, a.started_at, a.finished_at, a.outcome, a.message, a.excerpt)
         for a in t.attempt_log.all()

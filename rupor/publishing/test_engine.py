@@ -15,7 +15,7 @@ from rupor.channels.models import Channel
 from rupor.core import clock
 from rupor.networks import errors
 from rupor.notifications.models import Notification
-from rupor.publishing import engine, ratelimit, service
+from rupor.publishing import engine, service
 from rupor.publishing import testing as pt
 from rupor.publishing.models import Attempt, PublicationTarget, TargetEvent, TargetState
 from rupor.publishing.worker import run_worker
@@ -27,15 +27,9 @@ T0 = dt.datetime(2030, 1, 15, 9, 0, tzinfo=dt.UTC)
 
 @pytest.fixture(autouse=True)
 def _setup():
-    for cls in pt.SCRIPTED.values():
-        cls.reset()
-    clock.freeze(T0)
-    previous = ratelimit.use("memory")
     engine.POLICY.reconcile_delay_s = 5.0
-    with pt.scripted_networks():
+    with pt.scripted_engine(T0):
         yield
-    clock.reset()
-    ratelimit.use(previous)
 
 
 def make(

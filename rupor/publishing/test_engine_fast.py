@@ -31,15 +31,8 @@ T0 = dt.datetime(2030, 1, 15, 9, 0, tzinfo=dt.UTC)
 
 @pytest.fixture(autouse=True)
 def _setup():
-    for cls in pt.SCRIPTED.values():
-        cls.reset()
-    clock.freeze(T0)
-    previous = ratelimit.use("memory")
-    engine._access_cache.clear()
-    with pt.scripted_networks():
+    with pt.scripted_engine(T0):
         yield
-    clock.reset()
-    ratelimit.use(previous)
 
 
 def _channel(network: str = "scripted", token: str = "t") -> Channel:

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 
 from rupor.core import clock
 from rupor.notifications.models import Notification
-from rupor.publishing import engine, ratelimit, service
+from rupor.publishing import engine, service
 from rupor.publishing import testing as pt
 from rupor.publishing.models import TRANSITIONS, Attempt, PublicationTarget, TargetEvent, TargetState
 from rupor.publishing.transitions import InvalidTransition, Move, StaleTarget, transition
@@ -25,15 +25,8 @@ S = TargetState
 
 @pytest.fixture(autouse=True)
 def _setup():
-    for cls in pt.SCRIPTED.values():
-        cls.reset()
-    clock.freeze(T0)
-    previous = ratelimit.use("memory")
-    engine._access_cache.clear()
-    with pt.scripted_networks():
+    with pt.scripted_engine(T0):
         yield
-    clock.reset()
-    ratelimit.use(previous)
 
 
 def _target(network: str = "scripted") -> PublicationTarget:

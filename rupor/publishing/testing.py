@@ -235,6 +235,25 @@ SCRIPTED = {cls.network: cls for cls in (ScriptedAdapter, ScriptedIdempotent, Sc
 
 
 @contextlib.contextmanager
+def scripted_engine(at: dt.datetime) -> Iterator[None]:
+    """The world of an engine test: scripted networks with fresh scripts, the clock frozen at
+    ``at``, in-memory rate limits and no cached channel access; all put back afterwards."""
+    from rupor.publishing import engine, ratelimit
+
+    for cls in SCRIPTED.values():
+        cls.reset()
+    clock.freeze(at)
+    previous = ratelimit.use("memory")
+    engine._access_cache.clear()
+    try:
+        with scripted_networks():
+            yield
+    finally:
+        clock.reset()
+        ratelimit.use(previous)
+
+
+@contextlib.contextmanager
 def scripted_networks() -> Iterator[None]:
     """Make the scripted networks known to the registry while the block runs (tests only); they
     are gone again afterwards, so no later test (the demo's, say) meets a network without an
