@@ -38,8 +38,8 @@ from rupor.planning.models import Post
 from rupor.publishing import service as publishing
 from rupor.publishing.models import TargetState
 from rupor.web import forms
+from rupor.web.base import _actor, _ws, workspace_request, workspace_view
 from rupor.web.templatetags.rupor_ui import local_date
-from rupor.web.views import _actor, _ws, workspace_view
 
 VIEWS = ("month", "week")
 COLOR_MODES = ("rubric", "network")
@@ -306,7 +306,7 @@ def build_context(
     request: HttpRequest, state: CalState, *, message: str = "", level: str = ""
 ) -> dict[str, Any]:
     ws = _ws(request)
-    role: str = request.role  # type: ignore[attr-defined]
+    role: str = workspace_request(request).role
     tz = zone(ws.timezone)
     local_now = clock.now().astimezone(tz)
     today = local_now.date()
@@ -459,7 +459,7 @@ def _today(request: HttpRequest) -> dt.date:
 @require_GET
 def calendar(request: HttpRequest) -> HttpResponseBase:
     ws = _ws(request)
-    role: str = request.role  # type: ignore[attr-defined]
+    role: str = workspace_request(request).role
     state = parse_state(request.GET, _today(request))
     context = build_context(request, state)
     feed_url = ""

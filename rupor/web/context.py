@@ -1,10 +1,14 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+if TYPE_CHECKING:
+    from rupor.accounts.models import Workspace
+    from rupor.accounts.roles import Role
 
 #: The sidebar: (url name, label, icon, permission needed). Later pages (inbox, analytics) add a
 #: row here; the order is the order people work in.
@@ -32,13 +36,16 @@ ADMIN_NAVIGATION: list[tuple[str, Any, str, str]] = [
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     from rupor.accounts import service
-    from rupor.accounts.roles import PERMISSIONS, ROLE_LABELS, Role
+    from rupor.accounts.roles import PERMISSIONS, ROLE_LABELS
 
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    role = getattr(request, "role", None)
-    perms = {p.value for p in PERMISSIONS.get(Role(role), frozenset())} if role else set()
+    # RuporRequest's attributes, read with a default: a page rendered before
+    # CurrentWorkspaceMiddleware ran (an early refusal) has neither.
+    role: Role | None = getattr(request, "role", None)
+    workspace: Workspace | None = getattr(request, "workspace", None)
+    perms = {p.value for p in PERMISSIONS.get(role, frozenset())} if role else set()
     match = getattr(request, "resolver_match", None)
     here = f"{match.namespace}:{match.url_name}" if match and match.namespace else ""
     section = here.split("_")[0] if here else ""
@@ -52,9 +59,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         return out
 
     return {
-        "current_workspace": getattr(request, "workspace", None),
+        "current_workspace": workspace,
         "current_role": role,
-        "current_role_label": ROLE_LABELS[Role(role)] if role else "",
+        "current_role_label": ROLE_LABELS[role] if role else "",
         "perms_in_workspace": perms,
         "my_workspaces": service.workspaces_for(user),
         "nav_main": items(NAVIGATION),

@@ -322,7 +322,7 @@ def parse_local_time(raw: str) -> dt.datetime | None:
     for fmt in (LOCAL_INPUT_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"):
         try:
             # Naive on purpose: the planning service reads it in the workspace's zone, DST rules included.
-            return dt.datetime.strptime(raw, fmt)  # noqa: DTZ007
+            return dt.datetime.strptime(raw, fmt)  # noqa: DTZ007 - naive on purpose (the line above)
         except ValueError:
             continue
     raise forms.ValidationError(_("Enter a date and time, e.g. 2025-03-01 09:30."))

@@ -42,7 +42,7 @@ from rupor.planning import media as media_lib
 from rupor.planning.models import ClientLink, Media, Post, Review
 from rupor.planning.service import PlanningError
 from rupor.web import previews
-from rupor.web.views import _actor, _safe_next, _ws, workspace_view
+from rupor.web.base import _actor, _safe_next, _ws, workspace_request, workspace_view
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +249,7 @@ def _client_links(ws: Workspace) -> list[ClientLink]:
 
 def _plan_context(request: HttpRequest, period: Period, **extra: Any) -> dict[str, Any]:
     ws = _ws(request)
-    role = request.role  # type: ignore[attr-defined]
+    role = workspace_request(request).role
     cards, gaps, mix_error = _mix_cards(ws, period)
     ideas = list(mix.ideas(ws.pk)[:50])
     may_link = can(role, Perm.POSTS_APPROVE)
@@ -439,7 +439,7 @@ def _rubrics_page(
             "form": new_form or RubricForm(prefix="new"),
             "total": total,
             "left": max(0, 100 - total),
-            "may_manage": can(request.role, Perm.POSTS_PUBLISH),  # type: ignore[attr-defined]  # set by workspace_view
+            "may_manage": can(workspace_request(request).role, Perm.POSTS_PUBLISH),
             "tab": "rubrics",
         },
         status=status,
@@ -565,7 +565,7 @@ def _queue_page(
         {
             "cards": cards,
             "tz": ws.timezone,
-            "may_manage": can(request.role, Perm.POSTS_PUBLISH),  # type: ignore[attr-defined]
+            "may_manage": can(workspace_request(request).role, Perm.POSTS_PUBLISH),
         },
         status=status,
     )
@@ -634,7 +634,7 @@ def _media_page(
     items = list(media_lib.list_media(ws.pk, kind or None)[:200])
     uses = media_lib.use_counts([m.pk for m in items])
     for item in items:
-        item.used_by = uses.get(item.pk, 0)  # type: ignore[attr-defined]
+        item.used_by = uses.get(item.pk, 0)  # type: ignore[attr-defined]  # a display-only mark for the template
     return render(
         request,
         "web/media.html",
@@ -646,7 +646,7 @@ def _media_page(
             "delete_error": delete_error,
             "max_photo_mb": media_lib.MAX_PHOTO_BYTES // (1024 * 1024),
             "max_video_mb": media_lib.MAX_VIDEO_BYTES // (1024 * 1024),
-            "may_upload": can(request.role, Perm.POSTS_EDIT),  # type: ignore[attr-defined]
+            "may_upload": can(workspace_request(request).role, Perm.POSTS_EDIT),
             "total": media_lib.list_media(ws.pk).count(),
         },
         status=status,
@@ -660,7 +660,7 @@ def media_library(request: HttpRequest) -> HttpResponseBase:
         return _media_page(request)
     if "delete" in request.POST:  # /media/<path> is the file server, so deleting posts here
         return _media_delete(request)
-    if not can(request.role, Perm.POSTS_EDIT):  # type: ignore[attr-defined]
+    if not can(workspace_request(request).role, Perm.POSTS_EDIT):
         return _media_page(request, [_("Your role does not allow uploading media.")], status=403)
     uploads = request.FILES.getlist("files")
     if not uploads:
@@ -826,7 +826,7 @@ def _import_page(
             "columns": COLUMNS,
             "tab": "import",
             "tz": ws.timezone,
-            "may_import": can(request.role, Perm.POSTS_EDIT),  # type: ignore[attr-defined]
+            "may_import": can(workspace_request(request).role, Perm.POSTS_EDIT),
             "networks": ", ".join(f"text_{key}" for key in registry.DISPLAY_NAMES),
             "max_mb": plan_io.MAX_FILE_BYTES // (1024 * 1024),
             **extra,
@@ -849,7 +849,7 @@ def plan_import(request: HttpRequest) -> HttpResponseBase:
     _sweep_imports()
     if request.method != "POST":
         return _import_page(request)
-    if not can(request.role, Perm.POSTS_EDIT):  # type: ignore[attr-defined]
+    if not can(workspace_request(request).role, Perm.POSTS_EDIT):
         return _import_page(request, status=403, page_error=_("Your role does not allow importing posts."))
     if request.POST.get("action") == "confirm":
         return _import_confirm(request)

@@ -25,7 +25,7 @@ from rupor.planning import service as planning
 from rupor.publishing import health
 from rupor.publishing import service as publishing
 from rupor.publishing.models import TargetState
-from rupor.web.views import _actor, _ws, workspace_view
+from rupor.web.base import _actor, _ws, workspace_request, workspace_view
 
 #: The one-click actions: form value -> (allowed in state, what it does).
 ACTIONS = {
@@ -45,7 +45,7 @@ def _own(request: HttpRequest, target_id: int) -> None:
 @require_GET
 def overview(request: HttpRequest) -> HttpResponseBase:
     ws = _ws(request)
-    role = request.role  # type: ignore[attr-defined]
+    role = workspace_request(request).role
     targets = list(publishing.needing_attention(ws.pk)[:200])
     snapshot = health.health_snapshot(ws.pk) if can(role, Perm.CHANNELS_VIEW) else None
     failures = sorted((snapshot.failures_24h if snapshot else {}).items())
@@ -165,7 +165,7 @@ def target(request: HttpRequest, target_id: int) -> HttpResponseBase:
             "h": found,
             "target": chosen,
             "state_label": labels.get(found.summary.state, found.summary.state),
-            "can_act": can(request.role, Perm.POSTS_PUBLISH),  # type: ignore[attr-defined]
+            "can_act": can(workspace_request(request).role, Perm.POSTS_PUBLISH),
             "post": planning.post_of_variant(ws.pk, found.summary.variant_id),
             "channel": channel,
             "network_url": network_address(found.summary.remote_url, channel.base_url if channel else ""),

@@ -96,4 +96,4 @@ def local_date(value: object, shape: str = "day") -> str:
         return ""
     language = (translation.get_language() or "en")[:2]
     fmt = _DATE_SHAPES.get(language, _DATE_SHAPES["en"]).get(shape, "M j")
-    return formats.date_format(value, fmt)  # type: ignore[arg-type]
+    return formats.date_format(value, fmt)  # type: ignore[arg-type]  # a template value: a date or datetime, checked truthy above
