@@ -14,14 +14,11 @@ from pydantic import Field
 from rupor.accounts.roles import Perm
 from rupor.analytics import service as analytics
 from rupor.api.auth import need as _need
-from rupor.api.errors import ApiError
-from rupor.api.schemas import ErrorOut
+from rupor.api.errors import ERRORS, ApiError
 from rupor.channels import service as channels
 from rupor.core import clock
 
 router = Router(tags=["analytics"])
-
-ERRORS: dict[int, Any] = dict.fromkeys((400, 401, 403, 404, 409, 422, 429, 502), ErrorOut)
 
 
 class VariantMetricsOut(Schema):

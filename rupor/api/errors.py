@@ -1,15 +1,39 @@
-"""One error shape for every API failure: ``{"detail": str, "errors": [{"field", "message"}]}``."""
+"""One error shape for every API failure: ``{"detail": str, "errors": [{"field", "message"}]}``.
+
+:class:`ErrorOut` is that shape in the OpenAPI document (every operation lists :data:`ERRORS`);
+:func:`install` renders every refusal in it, and :class:`ErrorShapeMiddleware` gives it to the
+answers that no API view wrote (an unknown address, a method not allowed, a server error).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from rupor.core.errors import DomainError
+
+API_PREFIX = "/api/"
+
+
+class ErrorItem(Schema):
+    field: str | None
+    message: str
+
+
+class ErrorOut(Schema):
+    """Every 4xx and 5xx answer of the API: what went wrong, and per field where one is to blame."""
+
+    detail: str
+    errors: list[ErrorItem] = []
+
+
+#: The error answers every operation documents, all in the one shape.
+ERRORS: dict[int, Any] = dict.fromkeys((400, 401, 403, 404, 405, 409, 413, 422, 429, 500, 502), ErrorOut)
 
 
 class ApiError(Exception):
@@ -83,3 +107,36 @@ def install(api: NinjaAPI) -> None:
         return api.create_response(request, body(exc.message, errors), status=exc.status)
 
     api.add_exception_handler(DomainError, domain)
+
+
+#: What an answer that no API view wrote says (by status), in the one error shape.
+_PLAIN_DETAIL = {
+    404: "Not found.",
+    405: "Method not allowed.",
+    500: "Internal error: the request failed on the server (it is logged).",
+}
+
+
+class ErrorShapeMiddleware:
+    """Answers under ``/api/`` that no API view shaped — an unknown address (404), a method the
+    address does not take (405, with ``Allow``), Django's server error page (500) or any other
+    non-JSON error — are given the one error shape, so a client never parses HTML or plain text."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code < 400
+            or not request.path.startswith(API_PREFIX)
+            or response.get("Content-Type", "").startswith("application/json")
+        ):
+            return response
+        detail = _PLAIN_DETAIL.get(response.status_code) or f"{response.reason_phrase}."
+        shaped = JsonResponse(body(detail), status=response.status_code)
+        for name, value in response.items():  # Allow, Retry-After, Vary, … (not the body's own)
+            if name.lower() not in ("content-type", "content-length"):
+                shaped[name] = value
+        shaped.cookies = response.cookies
+        return shaped

@@ -14,14 +14,12 @@ from pydantic import Field
 
 from rupor.accounts.roles import Perm
 from rupor.api.auth import need as _need
-from rupor.api.schemas import ErrorOut
+from rupor.api.errors import ERRORS
 from rupor.channels import service as channels
 from rupor.inbox import hooks
 from rupor.inbox import service as inbox
 
 router = Router(tags=["inbox"])
-
-ERRORS: dict[int, Any] = dict.fromkeys((400, 401, 403, 404, 409, 422, 429, 502), ErrorOut)
 
 
 class ItemOut(Schema):

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from rupor.accounts.roles import Perm
 from rupor.api.auth import need as _need
+from rupor.api.errors import ERRORS
 from rupor.notifications import service as notifications
 
 router = Router(tags=["webhooks"])
@@ -40,7 +41,9 @@ def _out(e: notifications.EndpointView) -> dict[str, Any]:
 
 
 @router.get(
-    "/webhooks", response={200: list[dict[str, Any]]}, summary="Webhook endpoints, with recent deliveries"
+    "/webhooks",
+    response={200: list[dict[str, Any]], **ERRORS},
+    summary="Webhook endpoints, with recent deliveries",
 )
 def list_webhooks(request: HttpRequest) -> Any:
     who = _need(request, Perm.WEBHOOKS_MANAGE)
@@ -49,7 +52,7 @@ def list_webhooks(request: HttpRequest) -> Any:
 
 @router.post(
     "/webhooks",
-    response={201: dict[str, Any]},
+    response={201: dict[str, Any], **ERRORS},
     summary="Register a webhook endpoint; its signing secret is in this answer only",
 )
 def create_webhook(request: HttpRequest, payload: WebhookIn) -> Any:
@@ -63,7 +66,7 @@ def create_webhook(request: HttpRequest, payload: WebhookIn) -> Any:
 
 @router.get(
     "/webhooks/{endpoint_id}",
-    response={200: dict[str, Any]},
+    response={200: dict[str, Any], **ERRORS},
     summary="One webhook endpoint and its latest deliveries",
 )
 def get_webhook(request: HttpRequest, endpoint_id: int) -> Any:
@@ -71,7 +74,7 @@ def get_webhook(request: HttpRequest, endpoint_id: int) -> Any:
     return _out(notifications.endpoint(who.workspace_id, endpoint_id))
 
 
-@router.delete("/webhooks/{endpoint_id}", response={204: None}, summary="Delete a webhook endpoint")
+@router.delete("/webhooks/{endpoint_id}", response={204: None, **ERRORS}, summary="Delete a webhook endpoint")
 def delete_webhook(request: HttpRequest, endpoint_id: int) -> Any:
     who = _need(request, Perm.WEBHOOKS_MANAGE)
     notifications.remove_endpoint(who.workspace_id, endpoint_id)
@@ -80,7 +83,7 @@ def delete_webhook(request: HttpRequest, endpoint_id: int) -> Any:
 
 @router.post(
     "/webhooks/{endpoint_id}/test",
-    response={200: dict[str, Any]},
+    response={200: dict[str, Any], **ERRORS},
     summary="Send a test event now and report how the endpoint answered",
 )
 def test_webhook(request: HttpRequest, endpoint_id: int) -> Any:

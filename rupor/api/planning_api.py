@@ -24,6 +24,7 @@ from rupor.accounts.roles import Perm
 from rupor.api import schemas as s
 from rupor.api.auth import actor as _actor
 from rupor.api.auth import need as _need
+from rupor.api.errors import ERRORS, ErrorItem, ErrorOut
 from rupor.core import clock
 from rupor.core.timezones import LocalTimeError, to_local, to_utc
 from rupor.planning import approvals, ical, mix, plan_io, slots
@@ -33,20 +34,7 @@ from rupor.planning.service import PlanningError
 
 router = Router()
 
-ERR: dict[int, Any] = {}  # filled below once the schemas exist
-
-
-class ErrorItem(Schema):
-    field: str | None
-    message: str
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: list[ErrorItem] = []
-
-
-ERR.update(dict.fromkeys((400, 401, 403, 404, 409, 422), ErrorOut))
+ERR = ERRORS  # every error in the API's one shape
 
 
 def _tz(who: accounts.Actor) -> str:
@@ -100,7 +88,7 @@ FILE_BODY: dict[str, Any] = {
 
 
 def _post_out(post: Post, who: accounts.Actor | None = None) -> dict[str, Any]:
-    from rupor.api.app import _post_out as render  # app.py mounts this router, so import late
+    from rupor.api.posts_api import post_out as render  # posts_api imports instant() from here
 
     return render(Post.objects.select_related("workspace", "rubric", "author").get(pk=post.pk), who)
 
@@ -533,9 +521,7 @@ def revoke_client_link(request: HttpRequest, link_id: int) -> Any:
 # -- import / export ----------------------------------------------------------------------
 
 
-class ImportErrorItem(Schema):
-    field: str | None
-    message: str
+class ImportErrorItem(ErrorItem):
     row: int | None = None
 
 
@@ -564,9 +550,10 @@ class ImportOut(Schema):
     posts: list[PlannedPostOut]
 
 
-class ImportErrorOut(Schema):
-    detail: str
-    errors: list[ImportErrorItem]
+class ImportErrorOut(ErrorOut):
+    """The one error shape; each error also names its row, and ``posts`` are the rows as read."""
+
+    errors: list[ImportErrorItem]  # type: ignore[assignment]  # items with a row: still the one shape
     posts: list[PlannedPostOut] = []
 
 

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from rupor.accounts.roles import Perm
 from rupor.api.auth import need as _need
-from rupor.api.errors import ApiError
+from rupor.api.errors import ERRORS, ApiError
 from rupor.publishing import health
 from rupor.publishing import service as publishing
 from rupor.publishing.models import PublicationTarget
@@ -48,7 +48,9 @@ def _act(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 # Registered before /targets/{target_id}: URL patterns match in order.
 @router.post(
-    "/targets/retry-failed", response={200: dict[str, Any]}, summary="Retry failed publications after a fix"
+    "/targets/retry-failed",
+    response={200: dict[str, Any], **ERRORS},
+    summary="Retry failed publications after a fix",
 )
 def retry_failed(request: HttpRequest, payload: RetryIn) -> Any:
     who = _need(request, Perm.POSTS_PUBLISH)
@@ -58,7 +60,7 @@ def retry_failed(request: HttpRequest, payload: RetryIn) -> Any:
 
 @router.get(
     "/targets/{target_id}",
-    response={200: dict[str, Any]},
+    response={200: dict[str, Any], **ERRORS},
     summary="A publication target: state, every attempt and transition",
 )
 def target_history(request: HttpRequest, target_id: int) -> Any:
@@ -72,7 +74,7 @@ def target_history(request: HttpRequest, target_id: int) -> Any:
 
 @router.post(
     "/targets/{target_id}/resolve",
-    response={200: dict[str, Any]},
+    response={200: dict[str, Any], **ERRORS},
     summary="Resolve an unconfirmed publication with one click",
 )
 def resolve(request: HttpRequest, target_id: int, payload: ResolveIn) -> Any:
@@ -90,7 +92,7 @@ def resolve(request: HttpRequest, target_id: int, payload: ResolveIn) -> Any:
 
 @router.post(
     "/targets/{target_id}/publish-anyway",
-    response={200: dict[str, Any]},
+    response={200: dict[str, Any], **ERRORS},
     summary="Publish a missed target now, late",
 )
 def publish_anyway(request: HttpRequest, target_id: int) -> Any:
@@ -102,7 +104,7 @@ def publish_anyway(request: HttpRequest, target_id: int) -> Any:
 
 @router.get(
     "/health",
-    response={200: dict[str, Any]},
+    response={200: dict[str, Any], **ERRORS},
     summary="Workers alive, backlog, lateness and failures per network",
 )
 def engine_health(request: HttpRequest) -> Any:

@@ -1,4 +1,4 @@
-"""Request and response shapes of the REST API."""
+"""Request and response shapes of the REST API (the error shape is ``errors.ErrorOut``)."""
 
 from __future__ import annotations
 
@@ -15,16 +15,6 @@ if TYPE_CHECKING:
 else:  # the registry's keys, as an enum in the OpenAPI schema
     NETWORK_KEYS = Literal[tuple(registry.DISPLAY_NAMES)]
 POST_STATUS = Literal["draft", "scheduled", "cancelled"]
-
-
-class ErrorItem(Schema):
-    field: str | None
-    message: str
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: list[ErrorItem] = []
 
 
 class WorkspaceOut(Schema):

@@ -1,0 +1,76 @@
+"""The caller and their workspace: who is calling (``/me``), the members, the rubrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router
+
+from rupor.accounts import service as accounts
+from rupor.accounts.models import User, Workspace
+from rupor.accounts.roles import PERMISSIONS, Perm
+from rupor.api import schemas as s
+from rupor.api.auth import actor, need
+from rupor.api.errors import ERRORS
+
+router = Router()
+
+
+def _workspace_out(w: Workspace) -> dict[str, Any]:
+    return {
+        "id": w.pk,
+        "name": w.name,
+        "slug": w.slug,
+        "timezone": w.timezone,
+        "late_window_minutes": w.late_window_minutes,
+        "approval": w.approval,
+    }
+
+
+@router.get(
+    "/me",
+    response={200: s.MeOut, **ERRORS},
+    tags=["workspace"],
+    summary="Who is calling, in which workspace, with which role",
+)
+def me(request: HttpRequest) -> Any:
+    who = actor(request)
+    workspace = Workspace.objects.get(pk=who.workspace_id)
+    user = User.objects.filter(pk=who.user_id).first() if who.user_id else None
+    return {
+        "kind": "user" if user else "api_key",
+        "email": user.email if user else None,
+        "name": user.name if user else None,
+        "workspace": _workspace_out(workspace),
+        "role": who.role.value,
+        "permissions": sorted(p.value for p in PERMISSIONS[who.role]),
+        "workspaces": [_workspace_out(w) for w in accounts.workspaces_for(user)]
+        if user
+        else [_workspace_out(workspace)],
+    }
+
+
+@router.get(
+    "/members",
+    response={200: list[s.MemberOut], **ERRORS},
+    tags=["workspace"],
+    summary="Members of the workspace",
+)
+def list_members(request: HttpRequest) -> Any:
+    who = need(request, Perm.MEMBERS_VIEW)
+    return [
+        {"id": m.pk, "email": m.user.email, "name": m.user.name, "role": m.role}
+        for m in accounts.members(who.workspace_id)
+    ]
+
+
+@router.get(
+    "/rubrics",
+    response={200: list[s.RubricOut], **ERRORS},
+    tags=["planning"],
+    summary="Rubrics of the content plan",
+)
+def list_rubrics(request: HttpRequest) -> Any:
+    who = need(request, Perm.POSTS_VIEW)
+    return list(Workspace.objects.get(pk=who.workspace_id).rubrics.all())
