@@ -218,7 +218,7 @@ def _world(name: str) -> tuple[Workspace, dict[str, Any], dict[Role, str]]:
         "channel_id": channel,
         "post_id": post,
         "waiting_id": waiting,
-        "rubric_id": Rubric.objects.filter(workspace=ws).first().pk,  # type: ignore[union-attr]
+        "rubric_id": Rubric.objects.filter(workspace=ws).first().pk,  # type: ignore[union-attr]  # a new workspace has its default rubrics
         "slot_id": QueueSlot.objects.get(channel_id=channel).pk,
         "link_id": ClientLink.objects.get(workspace=ws).pk,
         "media_id": Media.objects.get(workspace=ws).pk,

@@ -92,7 +92,7 @@ def _odd_data(world: World, value: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("role", list(Role))
-def test_odd_query_and_form_values_never_answer_a_server_error(two: tuple[World, World], role: Role) -> None:  # noqa: F811
+def test_odd_query_and_form_values_never_answer_a_server_error(two: tuple[World, World], role: Role) -> None:  # noqa: F811 - the fixture imported above, as pytest hands it in
     world, _other = two
     client = _client(world, role)
     client.raise_request_exception = False
@@ -112,7 +112,7 @@ def test_odd_query_and_form_values_never_answer_a_server_error(two: tuple[World,
     assert not problems, problems
 
 
-def test_impossible_ids_in_urls_are_not_found(two: tuple[World, World]) -> None:  # noqa: F811
+def test_impossible_ids_in_urls_are_not_found(two: tuple[World, World]) -> None:  # noqa: F811 - the fixture imported above, as pytest hands it in
     world, _other = two
     client = _client(world, Role.OWNER)
     client.raise_request_exception = False

@@ -45,7 +45,7 @@ def _form(w: World, post: Post, text: str) -> dict[str, Any]:
     }
 
 
-def test_the_list_says_published_and_filters_by_it(world: World) -> None:  # noqa: F811
+def test_the_list_says_published_and_filters_by_it(world: World) -> None:  # noqa: F811 - the fixture imported above, as pytest hands it in
     done = _published(world, [world.vk, world.tg])
     waiting = planning.create_post(
         world.owner,
@@ -70,7 +70,7 @@ def test_the_list_says_published_and_filters_by_it(world: World) -> None:  # noq
     assert 'data-status="published"' in dashboard
 
 
-def test_a_published_post_offers_no_post_now_and_sends_an_edit(world: World) -> None:  # noqa: F811
+def test_a_published_post_offers_no_post_now_and_sends_an_edit(world: World) -> None:  # noqa: F811 - the fixture imported above, as pytest hands it in
     post = _published(world, [world.vk, world.tg])
     client = world.client(Role.MANAGER)
     page = client.get(reverse("web:post_edit", args=[post.pk])).content.decode()
@@ -84,7 +84,7 @@ def test_a_published_post_offers_no_post_now_and_sends_an_edit(world: World) -> 
     assert Post.objects.get(pk=post.pk).scheduled_at == post.scheduled_at
 
 
-def test_a_network_that_cannot_edit_says_so_and_refuses(world: World) -> None:  # noqa: F811
+def test_a_network_that_cannot_edit_says_so_and_refuses(world: World) -> None:  # noqa: F811 - the fixture imported above, as pytest hands it in
     post = _published(world, [world.ok])
     client = world.client(Role.MANAGER)
     page = client.get(reverse("web:post_edit", args=[post.pk])).content.decode()
@@ -98,7 +98,7 @@ def test_a_network_that_cannot_edit_says_so_and_refuses(world: World) -> None:  
     }
 
 
-def test_a_new_time_for_a_published_post_is_refused(world: World) -> None:  # noqa: F811
+def test_a_new_time_for_a_published_post_is_refused(world: World) -> None:  # noqa: F811 - the fixture imported above, as pytest hands it in
     post = _published(world, [world.vk])
     client = world.client(Role.MANAGER)
     data = _form(world, post, "Out there")
@@ -109,7 +109,7 @@ def test_a_new_time_for_a_published_post_is_refused(world: World) -> None:  # no
     assert Post.objects.get(pk=post.pk).scheduled_at == post.scheduled_at
 
 
-def test_the_calendar_shows_and_filters_the_status(world: World) -> None:  # noqa: F811
+def test_the_calendar_shows_and_filters_the_status(world: World) -> None:  # noqa: F811 - the fixture imported above, as pytest hands it in
     done = _published(world, [world.vk, world.tg])
     half = _published(world, [world.vk, world.tg], text="Half out")
     PublicationTarget.objects.filter(variant__post=half, channel=world.tg).update(
@@ -129,7 +129,7 @@ def test_the_calendar_shows_and_filters_the_status(world: World) -> None:  # noq
     assert 'value="needs_attention"' in html and 'value="partially_published"' in html
 
 
-def test_partly_published_names_only_the_published_network_that_cannot_edit(world: World) -> None:  # noqa: F811
+def test_partly_published_names_only_the_published_network_that_cannot_edit(world: World) -> None:  # noqa: F811 - the fixture imported above, as pytest hands it in
     post = _published(world, [world.vk, world.ok])
     PublicationTarget.objects.filter(variant__post=post, channel=world.ok).update(state=TargetState.FAILED)
     client = world.client(Role.MANAGER)

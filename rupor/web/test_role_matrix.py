@@ -152,7 +152,7 @@ def _world(name: str, settings: Any) -> World:
     ids = {
         "post_id": post.pk,
         "channel_id": channel.pk,
-        "rubric_id": Rubric.objects.filter(workspace=ws).first().pk,  # type: ignore[union-attr]
+        "rubric_id": Rubric.objects.filter(workspace=ws).first().pk,  # type: ignore[union-attr]  # a new workspace has its default rubrics
         "slot_id": slot.id,
         "link_id": ClientLink.objects.get(workspace=ws).pk,
         "key_id": ApiKey.objects.get(workspace=ws).pk,
