@@ -134,6 +134,8 @@ class ErrorShapeMiddleware:
         ):
             return response
         detail = _PLAIN_DETAIL.get(response.status_code) or f"{response.reason_phrase}."
+        if response.status_code == 405 and response.has_header("Allow"):
+            detail = f"Method not allowed here; this address takes {response['Allow']}."
         shaped = JsonResponse(body(detail), status=response.status_code)
         for name, value in response.items():  # Allow, Retry-After, Vary, … (not the body's own)
             if name.lower() not in ("content-type", "content-length"):

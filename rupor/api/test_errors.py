@@ -73,8 +73,9 @@ def test_an_unknown_address_and_a_wrong_method_get_the_shape_too(make_workspace,
     api_ = api_for(make_workspace(), "owner")
     assert_error_shape(api_.get("/no-such-thing"), 404)
     wrong = api_.client.put("/api/v1/me", headers=api_._headers())
-    assert_error_shape(wrong, 405)
+    data = assert_error_shape(wrong, 405)
     assert "GET" in wrong["Allow"]
+    assert "GET" in data["detail"]
 
 
 def test_a_server_error_under_the_api_is_answered_in_the_shape():
