@@ -6,6 +6,8 @@ The same file uploaded twice to a workspace is stored once (matched by SHA-256).
 Files are handled by reference: an upload is hashed in chunks and streamed (or moved) to storage,
 never read whole into memory, and a picture's pixel count is checked from its header before
 anything is decoded (``MAX_PIXELS``). A file that a post uses cannot be deleted (``delete_media``).
+Its first bytes are stored with its size, type and dimensions (``Media.head``), so that checking
+or listing a post never opens the file (``service.media_reference``).
 """
 
 from __future__ import annotations
