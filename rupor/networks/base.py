@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import io
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import IO, TYPE_CHECKING, Any, ClassVar, Protocol
 
 from rupor.networks.errors import NotSupported
 
@@ -121,17 +122,56 @@ class ChannelAccess:
         return f"ChannelAccess(network={self.network!r}, remote_id={self.remote_id!r}, base_url={self.base_url!r})"
 
 
+#: Bytes of a file's beginning a :class:`Media` carries for recognising its container.
+HEAD_BYTES = 256
+
+#: Opens one media file for reading: returns a binary file object that is also a context manager
+#: (``with media.open() as handle``). Each call opens the file afresh.
+MediaOpener = Callable[[], IO[bytes]]
+
+
 @dataclass(frozen=True)
 class Media:
+    """One attached file, by reference: its facts, its first bytes and a way to open it.
+
+    Checks read ``size``, ``width``/``height`` and ``head`` (the first :data:`HEAD_BYTES` bytes,
+    enough for :func:`looks_like_video`); only an upload opens the file, with ``open()``, and
+    streams it. ``open`` takes no part in equality: two references to the same facts are equal.
+    """
+
     kind: str  # "photo" | "video" | "document"
     filename: str
     content_type: str
-    data: bytes
+    size: int
+    open: MediaOpener = field(compare=False)
+    head: bytes = b""
     width: int | None = None
     height: int | None = None
 
+    @classmethod
+    def from_bytes(
+        cls,
+        kind: str,
+        filename: str,
+        content_type: str,
+        data: bytes,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> Media:
+        """A reference to bytes already in memory (tests, small generated files)."""
+        return cls(
+            kind,
+            filename,
+            content_type,
+            len(data),
+            lambda: io.BytesIO(data),
+            data[:HEAD_BYTES],
+            width,
+            height,
+        )
+
     def __repr__(self) -> str:
-        return f"Media({self.kind!r}, {self.filename!r}, {len(self.data)} bytes)"
+        return f"Media({self.kind!r}, {self.filename!r}, {self.size} bytes)"
 
 
 @dataclass(frozen=True)
@@ -480,7 +520,8 @@ def call_window(limits: Sequence[RateLimit]) -> AbstractContextManager[None]:
 
 def looks_like_video(data: bytes) -> bool:
     """True when ``data`` starts like a video container (ISO BMFF/MP4/MOV, Matroska/WebM, AVI,
-    MPEG program/transport stream, FLV, ASF/WMV, Ogg, RealMedia)."""
+    MPEG program/transport stream, FLV, ASF/WMV, Ogg, RealMedia). The first 189 bytes are
+    enough (a :class:`Media`'s ``head``)."""
     head = data[:16]
     return (
         head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free")

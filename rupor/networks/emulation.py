@@ -24,6 +24,8 @@ import datetime as dt
 import json
 import random
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections import deque
@@ -339,6 +341,70 @@ class RunningEmulator:
         self._thread.join(timeout=10)
 
     def __enter__(self) -> RunningEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+_SERVE = (
+    "import sys\n"
+    "from rupor.networks import emulation, registry\n"
+    "network, host, port, limits = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == '1'\n"
+    "emulation.serve_forever(registry.emulator_factory(network)(seed=0, rate_limits=limits), host, port)\n"
+)
+
+
+class EmulatorProcess:
+    """An emulator served by a process of its own, for tests that measure the client alone
+    (tracemalloc, CPU): the server's work and memory stay out of the figures. Has ``url``, as
+    :class:`RunningEmulator` does, so the ``testing.channel_for`` helpers take it; its state is
+    read over the control API only."""
+
+    def __init__(self, network: str, host: str = "127.0.0.1", *, rate_limits: bool = False) -> None:
+        self.network, self.host, self.rate_limits = network, host, rate_limits
+        with socket.socket() as sock:
+            sock.bind((host, 0))
+            self.port = int(sock.getsockname()[1])
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> EmulatorProcess:
+        from rupor.core import http
+
+        argv = [
+            sys.executable,
+            "-c",
+            _SERVE,
+            self.network,
+            self.host,
+            str(self.port),
+            "1" if self.rate_limits else "0",
+        ]
+        # Our own interpreter and a fixed script; the network is looked up in the registry.
+        self._process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603 - see above
+        http.allow_origin(self.url)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection((self.host, self.port), timeout=1):
+                    return self
+            except OSError:
+                if time.monotonic() > deadline or self._process.poll() is not None:
+                    self.stop()
+                    raise RuntimeError(f"the {self.network} emulator did not start") from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+            self._process = None
+
+    def __enter__(self) -> EmulatorProcess:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -23,7 +23,7 @@ from rupor.networks.vk.adapter import VkAdapter
 
 TG = TelegramAdapter()
 LONG = Content(text="a" * 5000)
-PHOTO = Media("photo", "a.png", "image/png", b"x" * 10)
+PHOTO = Media.from_bytes("photo", "a.png", "image/png", b"x" * 10)
 
 
 def _messages(adapter, content: Content) -> list[str]:
@@ -87,7 +87,9 @@ def test_file_size_limit_in_plain_units():
     class Tiny(TelegramAdapter):
         limits = Limits(photo_max_bytes=5 * 1024 * 1024)
 
-    big = Content(text="hi", media=(Media("photo", "big.png", "image/png", b"x" * (6 * 1024 * 1024)),))
+    big = Content(
+        text="hi", media=(Media.from_bytes("photo", "big.png", "image/png", b"x" * (6 * 1024 * 1024)),)
+    )
     assert "big.png is 6.0\xa0MB; Telegram allows at most 5.0\xa0MB." in _messages(Tiny(), big)
 
 
@@ -101,7 +103,7 @@ def test_counts_take_russian_plural_forms():
 
 
 def test_adapter_specific_checks_are_translated():
-    document = Content(text="hi", media=(Media("document", "a.pdf", "application/pdf", b"%PDF"),))
+    document = Content(text="hi", media=(Media.from_bytes("document", "a.pdf", "application/pdf", b"%PDF"),))
     assert "VK posts take photos and videos; a.pdf is a document." in _messages(VkAdapter(), document)
     with translation.override("ru"):
         assert "К постам ВКонтакте можно прикрепить фото и видео, а a.pdf — документ." in _messages(

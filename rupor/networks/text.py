@@ -170,14 +170,14 @@ def validate_against_limits(adapter: Adapter, content: Content) -> list[Problem]
                 message = _("%(network)s does not accept %(type)s as a video.") % args
             problems.append(Problem(f"media[{index}]", message))
         cap = limits.photo_max_bytes if item.kind == "photo" else limits.video_max_bytes
-        if cap is not None and len(item.data) > cap:
+        if cap is not None and item.size > cap:
             problems.append(
                 Problem(
                     f"media[{index}]",
                     _("%(file)s is %(size)s; %(network)s allows at most %(max)s.")
                     % {
                         "file": item.filename,
-                        "size": filesizeformat(len(item.data)),
+                        "size": filesizeformat(item.size),
                         "network": name,
                         "max": filesizeformat(cap),
                     },

@@ -6,6 +6,8 @@ The same file uploaded twice to a workspace is stored once (matched by SHA-256).
 Files are handled by reference: an upload is hashed in chunks and streamed (or moved) to storage,
 never read whole into memory, and a picture's pixel count is checked from its header before
 anything is decoded (``MAX_PIXELS``). A file that a post uses cannot be deleted (``delete_media``).
+Its first bytes are stored with its size, type and dimensions (``Media.head``), so that checking
+or listing a post never opens the file (``service.media_reference``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from rupor.accounts.roles import Perm
 from rupor.accounts.service import Actor, record
 from rupor.core import http
 from rupor.core.urls import url_problem
+from rupor.networks.base import HEAD_BYTES
 from rupor.planning.models import Media, Post, VariantMedia
 from rupor.planning.service import PlanningError
 
@@ -69,6 +72,7 @@ class MediaInfo:
     width: int | None
     height: int | None
     sha256: str
+    head: bytes = b""  # the first HEAD_BYTES bytes, for adapters to recognise the container
 
 
 def _video_type(data: bytes) -> str | None:
@@ -150,7 +154,8 @@ def inspect(source: Source, filename: str = "") -> MediaInfo:  # noqa: C901 - on
         size = _size(handle)
         if size == 0:
             raise PlanningError(_("%(name)s is empty.") % {"name": name}, "file")
-        video = _video_type(handle.read(16))
+        head = handle.read(HEAD_BYTES)
+        video = _video_type(head)
         if video is not None:
             if size > MAX_VIDEO_BYTES:
                 raise PlanningError(
@@ -158,7 +163,7 @@ def inspect(source: Source, filename: str = "") -> MediaInfo:  # noqa: C901 - on
                     % {"name": name, "mb": size // (1024 * 1024), "max": MAX_VIDEO_BYTES // (1024 * 1024)},
                     "file",
                 )
-            return MediaInfo("video", video, size, None, None, _sha256(handle))
+            return MediaInfo("video", video, size, None, None, _sha256(handle), head)
         if size > MAX_PHOTO_BYTES:
             handle.seek(0)
             try:
@@ -228,7 +233,7 @@ def inspect(source: Source, filename: str = "") -> MediaInfo:  # noqa: C901 - on
                 % {"name": name, "width": width, "height": height, "min": MIN_SIDE_PX},
                 "file",
             )
-        return MediaInfo("photo", PHOTO_FORMATS[fmt], size, width, height, _sha256(handle))
+        return MediaInfo("photo", PHOTO_FORMATS[fmt], size, width, height, _sha256(handle), head)
 
 
 def _thumbnail(source: Source) -> bytes:
@@ -273,6 +278,7 @@ def store_media(actor: Actor, filename: str, source: Source) -> tuple[Media, boo
         width=info.width,
         height=info.height,
         sha256=info.sha256,
+        head=info.head,
         original_name=(PurePath(filename).name or "upload")[:255],
         uploaded_by_id=actor.user_id,
     )

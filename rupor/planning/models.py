@@ -94,6 +94,9 @@ class Media(models.Model):
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64)
+    #: The file's first bytes (networks.base.HEAD_BYTES), stored at upload so that checking a
+    #: post (is this video really one?) never opens the file.
+    head = models.BinaryField(max_length=256, default=b"", blank=True, editable=False)
     original_name = models.CharField(max_length=255)
     thumbnail = models.FileField(upload_to="thumbs/%Y/%m/", blank=True, default="")
     uploaded_by = models.ForeignKey(

@@ -527,7 +527,9 @@ def _fits(channel: Channel, text: str, media_count: int) -> list[str]:
             _("Rupor cannot publish to %(network)s yet")
             % {"network": registry.DISPLAY_NAMES.get(channel.network, channel.network)}
         ]
-    placeholders = tuple(MediaItem("photo", f"media{i}", "image/jpeg", b"") for i in range(media_count))
+    placeholders = tuple(
+        MediaItem.from_bytes("photo", f"media{i}", "image/jpeg", b"") for i in range(media_count)
+    )
     problems = registry.adapter(channel.network).validate(Content(text=text, media=placeholders))
     return [p.message.rstrip(".") for p in problems]
 

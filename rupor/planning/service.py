@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any, cast
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -151,20 +151,32 @@ def get_post(workspace_id: int, post_id: int) -> Post:
     return post
 
 
-def variant_content(variant: PostVariant, *, with_data: bool = True) -> Content:
-    """The network-neutral content of a variant, as adapters take it."""
-    items = []
-    for vm in variant.variantmedia_set.all():
-        media = vm.media
-        data = b""
-        if with_data:
-            with media.file.open("rb") as handle:
-                data = handle.read()
-        else:
-            data = b"\0" * 0
-        items.append(
-            MediaItem(media.kind, media.original_name, media.content_type, data, media.width, media.height)
-        )
+def media_reference(media: Media) -> MediaItem:
+    """A library item as adapters take it: the stored facts and a way to open the file.
+
+    Nothing here opens the file: size, type, dimensions and the first bytes were stored when it
+    was uploaded; the adapter streams the file from storage only while it uploads it."""
+    storage, name = media.file.storage, media.file.name
+
+    def open_file() -> IO[bytes]:
+        # A django File: read, seek, fileno (httpx sends its length) and a context manager.
+        return cast("IO[bytes]", storage.open(name, "rb"))
+
+    return MediaItem(
+        media.kind,
+        media.original_name,
+        media.content_type,
+        media.size,
+        open_file,
+        bytes(media.head),
+        media.width,
+        media.height,
+    )
+
+
+def variant_content(variant: PostVariant) -> Content:
+    """The network-neutral content of a variant, as adapters take it (media by reference)."""
+    items = [media_reference(vm.media) for vm in variant.variantmedia_set.all()]
     poll = None
     if variant.poll:
         poll = Poll(
@@ -382,7 +394,7 @@ def _keep_time_of_started(workspace: Workspace, post: Post, data: PostInput, fie
 
 def _sent_content(out: dict[int, str]) -> dict[int, Content]:
     return {
-        v.pk: variant_content(v, with_data=False)
+        v.pk: variant_content(v)
         for v in PostVariant.objects.filter(pk__in=list(out))
         .select_related("channel")
         .prefetch_related("variantmedia_set__media")
@@ -400,7 +412,7 @@ def _edit_published(actor: Actor, post: Post, before: dict[int, Content]) -> Non
         for v in PostVariant.objects.filter(pk__in=list(before))
         .select_related("channel")
         .prefetch_related("variantmedia_set__media")
-        if variant_content(v, with_data=False) != before[v.pk]
+        if variant_content(v) != before[v.pk]
     ]
     if not changed:
         return
@@ -550,8 +562,8 @@ def content_for_variant(variant_id: int) -> tuple[str, Content]:
 def text_only_contents(variant_ids: list[int]) -> dict[int, tuple[str, Content]]:
     """(network, content) of each variant without media, read together (for a claimed batch).
 
-    Variants with media are left out: their files are read when their attempt starts
-    (:func:`content_for_variant`), never a whole batch at once.
+    Variants with media are left out: each is read when its attempt starts
+    (:func:`content_for_variant`).
     """
     if not variant_ids:
         return {}

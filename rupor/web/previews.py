@@ -30,14 +30,12 @@ from django.utils.safestring import SafeString, mark_safe
 from rupor.channels.models import Channel
 from rupor.networks import registry
 from rupor.networks.base import Content, Poll, Problem
-from rupor.networks.base import Media as MediaItem
 from rupor.planning.models import Media, PostVariant
+from rupor.planning.service import media_reference
 
 #: VK folds a long wall post after about this many characters or lines behind "Show more…".
 VK_FOLD_CHARS = 300
 VK_FOLD_LINES = 6
-#: Bytes of a video file read to let adapters recognise its container.
-_HEAD_BYTES = 64
 
 _URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]", re.IGNORECASE)
 _TAG = re.compile(r"(?<![\w#])#[\w]+", re.UNICODE)
@@ -45,42 +43,6 @@ _TOKEN = re.compile(f"{_URL.pattern}|{_TAG.pattern}", re.IGNORECASE | re.UNICODE
 
 
 # -- content and checks ----------------------------------------------------------------------
-
-
-class _StoredBytes(bytes):
-    """The first bytes of a stored file whose ``len()`` is the whole file's size.
-
-    Adapters check media by type, size (``len(data)``) and, for videos, the container's first
-    bytes; reading a whole video on every keystroke of the composer would be wasteful.
-    """
-
-    size: int
-
-    def __new__(cls, head: bytes, size: int) -> _StoredBytes:
-        obj = super().__new__(cls, head)
-        obj.size = size
-        return obj
-
-    def __len__(self) -> int:
-        return self.size
-
-
-def _media_item(media: Media) -> MediaItem:
-    head = b""
-    if media.kind == "video":
-        try:
-            with media.file.open("rb") as handle:
-                head = handle.read(_HEAD_BYTES)
-        except (FileNotFoundError, ValueError, OSError):
-            head = b""
-    return MediaItem(
-        media.kind,
-        media.original_name,
-        media.content_type,
-        _StoredBytes(head, media.size),
-        media.width,
-        media.height,
-    )
 
 
 def _poll(poll: Mapping[str, Any] | None) -> Poll | None:
@@ -106,7 +68,7 @@ def build_content(
     """The network-neutral :class:`Content` of what was typed, as the publishing engine will build it."""
     return Content(
         text=text,
-        media=tuple(_media_item(m) for m in media),
+        media=tuple(media_reference(m) for m in media),
         poll=_poll(poll),
         link=(link or "").strip() or None,
         first_comment=first_comment or None,

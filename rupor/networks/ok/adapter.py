@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -259,7 +260,7 @@ class OkAdapter(Adapter):
                     )
                 )
             elif item.kind == "video" and item.content_type in wire.VIDEO_TYPES:
-                if len(item.data) < wire.VIDEO_MIN_BYTES:
+                if item.size < wire.VIDEO_MIN_BYTES:
                     problems.append(
                         Problem(
                             f"media[{index}]",
@@ -267,7 +268,7 @@ class OkAdapter(Adapter):
                             % {"file": item.filename, "network": self.display_name},
                         )
                     )
-                elif not looks_like_video(item.data):
+                elif not looks_like_video(item.head):
                     problems.append(
                         Problem(
                             f"media[{index}]",
@@ -369,9 +370,12 @@ class OkAdapter(Adapter):
             raise errors.Transient(
                 "OK did not hand out an upload address for the photos.", excerpt=_excerpt(json.dumps(slot))
             )
-        files = [(f"pic{i + 1}", (m.filename, m.data, m.content_type)) for i, m in enumerate(photos)]
         try:
-            with http.client(timeout=self._timeout(channel)) as client:
+            with http.client(timeout=self._timeout(channel)) as client, ExitStack() as opened:
+                files = [
+                    (f"pic{i + 1}", (m.filename, opened.enter_context(m.open()), m.content_type))
+                    for i, m in enumerate(photos)
+                ]
                 response = client.post(upload_url, files=files)
         except httpx.TransportError as exc:
             # Uploading again is harmless: an upload is not visible until a topic uses it.
@@ -406,7 +410,7 @@ class OkAdapter(Adapter):
                     {
                         "gid": channel.remote_id,
                         "file_name": media.filename,
-                        "file_size": len(media.data),
+                        "file_size": media.size,
                         "post_form": True,
                     },
                 )
@@ -418,10 +422,10 @@ class OkAdapter(Adapter):
                 slot = {"upload_url": str(answer["upload_url"]), "video_id": str(answer["video_id"])}
                 progress.save(f"{key}:slot", slot)
             try:
-                with http.client(timeout=self._timeout(channel)) as client:
+                with http.client(timeout=self._timeout(channel)) as client, media.open() as handle:
                     response = client.post(
                         str(slot["upload_url"]),
-                        files={"file": (media.filename, media.data, media.content_type)},
+                        files={"file": (media.filename, handle, media.content_type)},
                     )
             except httpx.TransportError as exc:
                 # The video is not visible until a topic uses it: uploading again is harmless.

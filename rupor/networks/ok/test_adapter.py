@@ -75,8 +75,8 @@ def test_publish_text_link_poll_album_and_first_comment(em, adapter):
     req = request(
         text,
         media=(
-            Media("photo", "a.jpg", "image/jpeg", JPEG),
-            Media("photo", "b.png", "image/png", b"\x89PNG" + b"1" * 20),
+            Media.from_bytes("photo", "a.jpg", "image/jpeg", JPEG),
+            Media.from_bytes("photo", "b.png", "image/png", b"\x89PNG" + b"1" * 20),
         ),
         poll=Poll("Какой хлеб?", ("Ржаной", "Белый"), multiple=True),
         link="https://example.org/menu",
@@ -111,7 +111,9 @@ def test_scheduled_topic_uses_publish_at(em, adapter):
 
 def test_resume_skips_finished_upload(em, adapter):
     channel = testing.channel_for(em)
-    req = request(f"resume {marker()}", media=(Media("photo", "a.jpg", "image/jpeg", JPEG + b"resume"),))
+    req = request(
+        f"resume {marker()}", media=(Media.from_bytes("photo", "a.jpg", "image/jpeg", JPEG + b"resume"),)
+    )
     progress = MemoryProgress()
     testing.faults(em, {"queue": [{"kind": "429", "method": "mediatopic.post"}]})
     with pytest.raises(errors.RateLimited):

@@ -16,7 +16,7 @@ adapter = OkAdapter()
 
 
 def photos(n: int) -> tuple[Media, ...]:
-    return tuple(Media("photo", f"{i}.png", "image/png", PNG) for i in range(n))
+    return tuple(Media.from_bytes("photo", f"{i}.png", "image/png", PNG) for i in range(n))
 
 
 def demo_channel() -> ChannelAccess:

@@ -58,7 +58,7 @@ def call(em: RunningEmulator, method: str, **params: Any) -> Any:
 
 
 def video(name: str = "clip.mp4", data: bytes = MP4, content_type: str = "video/mp4") -> Media:
-    return Media("video", name, content_type, data)
+    return Media.from_bytes("video", name, content_type, data)
 
 
 def test_capability_declared():
@@ -68,7 +68,7 @@ def test_capability_declared():
 def test_video_topic_end_to_end(em, channel):
     marker = f"video-{uuid.uuid4().hex[:8]}"
     before = state(em).video_uploads
-    content = Content(text=marker, media=(Media("photo", "a.jpg", "image/jpeg", JPEG), video()))
+    content = Content(text=marker, media=(Media.from_bytes("photo", "a.jpg", "image/jpeg", JPEG), video()))
     published = adapter.publish(channel, PublishRequest(content, uuid.uuid4().hex), MemoryProgress())
     assert state(em).video_uploads == before + 1
     created = [e for e in state(em).ledger if e["kind"] == "topic_created" and e["text"] == marker]

@@ -111,8 +111,8 @@ def test_validate_rejects_video_and_accepts_photos():
     from rupor.networks.base import Media, Poll
 
     adapter = OkAdapter()
-    video = Media("video", "a.mp4", "video/mp4", b"x")
+    video = Media.from_bytes("video", "a.mp4", "video/mp4", b"x")
     assert any(p.field == "media[0]" for p in adapter.validate(Content(text="x", media=(video,))))
-    photo = Media("photo", "a.jpg", "image/jpeg", b"x")
+    photo = Media.from_bytes("photo", "a.jpg", "image/jpeg", b"x")
     assert adapter.validate(Content(text="x", media=(photo,))) == []
     assert adapter.validate(Content(text="x", poll=Poll("Q", ("only",))))

@@ -26,6 +26,7 @@ import hmac
 import json
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from typing import Any, ClassVar
 
 import httpx
@@ -144,10 +145,16 @@ class TelegramAdapter(Adapter):
         base = (channel.base_url or self.default_base_url).rstrip("/")
         timeout = channel.settings.get("timeout")
         try:
-            with http.client(base_url=base, timeout=float(timeout) if timeout else None) as client:
+            with (
+                http.client(base_url=base, timeout=float(timeout) if timeout else None) as client,
+                ExitStack() as opened,
+            ):
                 if files:
                     form = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (params or {}).items()}
-                    upload = {name: (m.filename, m.data, m.content_type) for name, m in files.items()}
+                    upload = {
+                        name: (m.filename, opened.enter_context(m.open()), m.content_type)
+                        for name, m in files.items()
+                    }
                     response = client.post(f"/bot{token}/{method}", data=form, files=upload)
                 else:
                     response = client.post(f"/bot{token}/{method}", json=dict(params or {}))

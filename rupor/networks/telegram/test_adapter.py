@@ -157,8 +157,10 @@ def test_publish_html_and_link(em):
 
 
 def test_publish_photo_video_album_and_poll(em):
-    photo = Media("photo", "p.png", "image/png", png(320, 200))
-    video = Media("video", "v.mp4", "video/mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100, 640, 360)
+    photo = Media.from_bytes("photo", "p.png", "image/png", png(320, 200))
+    video = Media.from_bytes(
+        "video", "v.mp4", "video/mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100, 640, 360
+    )
     single = publish(em, Content(text="photo-caption", media=(photo,)))
     album = publish(em, Content(text="album-caption", media=(photo, video, photo)))
     clip = publish(em, Content(text="video-caption", media=(video,)))
@@ -213,11 +215,13 @@ def test_edit_delete_and_pin(em):
     state = testing._emulator(em)
     assert state.messages[(emu.DEMO_CHANNEL_ID, int(published.remote_id))].payload["text"] == "after"
     A.pin(channel, published.remote_id)
-    album = publish(em, Content(text="cap", media=(Media("photo", "a.png", "image/png", png()),) * 2))
+    album = publish(
+        em, Content(text="cap", media=(Media.from_bytes("photo", "a.png", "image/png", png()),) * 2)
+    )
     A.edit(
         channel,
         album.remote_id,
-        Content(text="new cap", media=(Media("photo", "a.png", "image/png", png()),)),
+        Content(text="new cap", media=(Media.from_bytes("photo", "a.png", "image/png", png()),)),
     )
     assert (
         state.messages[(emu.DEMO_CHANNEL_ID, int(album.remote_id.split(",")[0]))].payload["caption"]

@@ -104,7 +104,7 @@ def test_limits_count_emoji_as_two_and_combining_marks_separately():
 
 def test_caption_limit_and_album_and_poll_rules():
     adapter = TelegramAdapter()
-    photo = Media("photo", "a.png", "image/png", b"x")
+    photo = Media.from_bytes("photo", "a.png", "image/png", b"x")
     assert adapter.validate(Content(text="a" * 1025, media=(photo,)))
     assert not adapter.validate(Content(text="a" * 1024, media=(photo,)))
     assert adapter.validate(Content(text="a", media=(photo,) * 11))

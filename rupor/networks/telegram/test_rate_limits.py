@@ -16,7 +16,7 @@ def channel(remote_id: str = "-1001234567890", **settings: str) -> ChannelAccess
 
 
 def photos(n: int) -> tuple[Media, ...]:
-    return tuple(Media("photo", f"{i}.png", "image/png", PNG) for i in range(n))
+    return tuple(Media.from_bytes("photo", f"{i}.png", "image/png", PNG) for i in range(n))
 
 
 def by_kind(limits):

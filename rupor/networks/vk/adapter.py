@@ -336,7 +336,7 @@ class VkAdapter(Adapter):
             elif (
                 media.kind == "video"
                 and media.content_type in wire.VIDEO_TYPES
-                and not looks_like_video(media.data)
+                and not looks_like_video(media.head)
             ):
                 problems.append(
                     Problem(
@@ -410,9 +410,9 @@ class VkAdapter(Adapter):
     # -- publishing ------------------------------------------------------------------------
     def _upload_photo(self, channel: ChannelAccess, gid: int, media: Media, server: dict[str, Any]) -> str:
         try:
-            with http.client(timeout=self._timeout(channel)) as client:
+            with http.client(timeout=self._timeout(channel)) as client, media.open() as handle:
                 answer = client.post(
-                    server["upload_url"], files={"photo": (media.filename, media.data, media.content_type)}
+                    server["upload_url"], files={"photo": (media.filename, handle, media.content_type)}
                 )
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise errors.Transient("Could not reach VK's upload server; nothing was sent.") from exc
@@ -464,10 +464,10 @@ class VkAdapter(Adapter):
             slot = {k: slot.get(k) for k in ("upload_url", "video_id", "owner_id")}
             progress.save(f"{key}:slot", slot)
         try:
-            with http.client(timeout=self._timeout(channel)) as client:
+            with http.client(timeout=self._timeout(channel)) as client, media.open() as handle:
                 answer = client.post(
                     str(slot["upload_url"]),
-                    files={"video_file": (media.filename, media.data, media.content_type)},
+                    files={"video_file": (media.filename, handle, media.content_type)},
                 )
         except (httpx.ConnectError, httpx.ConnectTimeout, http.BlockedAddress) as exc:
             raise errors.Transient("Could not reach VK's video upload server; nothing was sent.") from exc

@@ -38,7 +38,7 @@ def key() -> str:
 
 
 def photo(name: str = "a.png") -> Media:
-    return Media("photo", name, "image/png", PNG)
+    return Media.from_bytes("photo", name, "image/png", PNG)
 
 
 def ledger(vk, kind: str) -> list[dict]:
@@ -73,7 +73,7 @@ def test_publish_album_poll_link_and_first_comment(vk, channel):
     marker = f"rich-{key()}"
     content = Content(
         text=marker,
-        media=(photo("1.png"), Media("photo", "2.jpg", "image/jpeg", JPEG), photo("3.png")),
+        media=(photo("1.png"), Media.from_bytes("photo", "2.jpg", "image/jpeg", JPEG), photo("3.png")),
         poll=Poll("Which one?", ("A", "B")),
         link="https://example.com/post",
         first_comment="Details inside",

@@ -23,7 +23,7 @@ def channel(**credentials: str) -> ChannelAccess:
 
 
 def photos(n: int) -> tuple[Media, ...]:
-    return tuple(Media("photo", f"{i}.png", "image/png", PNG) for i in range(n))
+    return tuple(Media.from_bytes("photo", f"{i}.png", "image/png", PNG) for i in range(n))
 
 
 def by_key(limits):

@@ -47,7 +47,7 @@ def call(vk: RunningEmulator, method: str, token: str = emu.ADMIN_TOKEN, **param
 
 
 def video(name: str = "clip.mp4", data: bytes = MP4, content_type: str = "video/mp4") -> Media:
-    return Media("video", name, content_type, data)
+    return Media.from_bytes("video", name, content_type, data)
 
 
 def uploads(vk) -> int:
@@ -61,7 +61,7 @@ def test_capability_declared():
 def test_video_post_end_to_end(vk, channel):
     marker = f"video-{uuid.uuid4().hex[:8]}"
     before = uploads(vk)
-    content = Content(text=marker, media=(video(), Media("photo", "a.png", "image/png", PNG)))
+    content = Content(text=marker, media=(video(), Media.from_bytes("photo", "a.png", "image/png", PNG)))
     published = adapter.publish(channel, PublishRequest(content, uuid.uuid4().hex), MemoryProgress())
     assert uploads(vk) == before + 1
     created = [e for e in testing.state(vk).ledger if e["kind"] == "post_created" and e["text"] == marker]
@@ -111,7 +111,9 @@ def test_validate_refuses_wrong_content_types():
     assert problems[0].message == "VKontakte does not accept text/plain as a video."
     fake = adapter.validate(Content(text="x", media=(video("fake.mp4", PNG),)))
     assert fake and "does not look like a video" in fake[0].message
-    doc = adapter.validate(Content(text="x", media=(Media("document", "a.pdf", "application/pdf", b"%PDF"),)))
+    doc = adapter.validate(
+        Content(text="x", media=(Media.from_bytes("document", "a.pdf", "application/pdf", b"%PDF"),))
+    )
     assert doc and "photos and videos" in doc[0].message
     assert adapter.validate(Content(text="x", media=(video(),))) == []
     assert len(adapter.validate(Content(text="x", media=tuple(video() for _ in range(11))))) == 1
@@ -121,7 +123,7 @@ def test_rate_limit_cost_counts_video_save(channel):
     (limit,) = adapter.rate_limits(channel, Content(text="x", media=(video(), video())))
     assert limit.cost == 3  # two video.save + wall.post
     (limit,) = adapter.rate_limits(
-        channel, Content(text="x", media=(video(), Media("photo", "a.png", "image/png", PNG)))
+        channel, Content(text="x", media=(video(), Media.from_bytes("photo", "a.png", "image/png", PNG)))
     )
     assert limit.cost == 4  # video.save + getWallUploadServer + saveWallPhoto + wall.post
 
