@@ -41,7 +41,7 @@ from rupor.core.timezones import LocalTimeError, to_utc, zone
 from rupor.networks import registry
 from rupor.networks.base import Capability, CredentialField
 from rupor.notifications import service as notifications
-from rupor.planning import approvals, ical, slots
+from rupor.planning import approvals, compose, ical
 from rupor.planning import media as media_lib
 from rupor.planning import service as planning
 from rupor.planning.models import Media, Post, PostVariant, Review
@@ -824,15 +824,6 @@ def post_list(request: HttpRequest) -> HttpResponseBase:
     )
 
 
-def _statuses(role: str, current: str | None = None) -> list[tuple[str, Any]]:
-    out: list[tuple[str, Any]] = [(Post.Status.DRAFT.value, Post.Status.DRAFT.label)]
-    if can(role, Perm.POSTS_PUBLISH):
-        out.append((Post.Status.SCHEDULED.value, Post.Status.SCHEDULED.label))
-    if current and current not in dict(out):
-        out.append((current, Post.Status(current).label))
-    return out
-
-
 def _queue_url() -> str:
     try:
         return reverse("web:queue")
@@ -1046,7 +1037,7 @@ def _variant_preview(
     return preview
 
 
-def _save_post(  # noqa: C901 - the composer's buttons; moves into planning's compose action
+def _save_post(
     request: HttpRequest,
     post: Post | None,
     form: forms.PostForm,
@@ -1054,47 +1045,13 @@ def _save_post(  # noqa: C901 - the composer's buttons; moves into planning's co
     drafts: dict[int, forms.VariantDraft],
     rows: list[dict[str, Any]],
 ) -> HttpResponseBase | dict[str, Any]:
-    """Apply the composer's action; a response on success, else the extra context of the refusal."""
-    ws = _ws(request)
-    actor = _actor(request)
+    """Apply the composer's button through planning's compose action; a response on success,
+    else the extra context of the refusal (its reasons bound to the form's fields)."""
     data = form.cleaned_data
-    action = data.get("action") or ""
     legacy = data.get("status") or ""
-    if not action:
-        action = "schedule" if legacy == Post.Status.SCHEDULED else "save"
-    current = post.status if post else Post.Status.DRAFT
-    status: str = current
-    if action == "save" and legacy:
-        status = legacy
-    elif action == "draft":
-        status = Post.Status.DRAFT
-    elif action in ("schedule", "now"):
-        status = Post.Status.SCHEDULED
-    elif action in ("queue", "submit"):
-        status = (
-            current
-            if current in (Post.Status.DRAFT, Post.Status.CHANGES_REQUESTED, Post.Status.REJECTED)
-            else Post.Status.DRAFT
-        )
-    if action in ("schedule", "now", "queue", "submit"):
-        if not chosen:
-            form.add_error("channels", _("Choose at least one channel first."))
-            return {}
-        unfit = [r for r in rows if r["checked"] and r["preview"]["problems"]]
-        if unfit:
-            for row in unfit:
-                row["refused"] = True
-            form.add_error(
-                None, _("Some variants do not fit their networks; fix what is marked in each channel below.")
-            )
-            return {}
-    if (
-        action == "queue"
-        and slots.next_free_slot(ws.pk, [c.pk for c in chosen], exclude_post_id=post.pk if post else None)
-        is None
-    ):
-        return {"queue_error": True}
-    variant_inputs = tuple(
+    action = data.get("action") or ("schedule" if legacy == Post.Status.SCHEDULED else "save")
+    intent = compose.Intent(action)
+    variants = tuple(
         planning.VariantInput(
             channel_id=c.pk,
             text=drafts[c.pk].text if not drafts[c.pk].follows else None,
@@ -1109,49 +1066,65 @@ def _save_post(  # noqa: C901 - the composer's buttons; moves into planning's co
         )
         for c in chosen
     )
-    post_input = planning.PostInput(
-        title=data["title"],
-        text=data["text"],
-        rubric_id=data["rubric"],
-        status=status,
-        scheduled_at=None if action in ("now", "queue") else data["scheduled_at"],
-        publish_now=action == "now",
-        variants=variant_inputs,
-        notes=post.notes if post else "",
-        publish_late=post.publish_late if post else False,
+    fields = compose.COMPOSER_FIELDS | ({"status"} if intent == compose.Intent.SAVE and legacy else set())
+    result = compose.compose(
+        compose.ComposeRequest(
+            actor=_actor(request),
+            post=planning.PostInput(
+                title=data["title"],
+                text=data["text"],
+                rubric_id=data["rubric"],
+                status=legacy or (post.status if post else Post.Status.DRAFT),
+                scheduled_at=data["scheduled_at"],
+                variants=variants,
+                notes=post.notes if post else "",
+                publish_late=post.publish_late if post else False,
+            ),
+            intent=intent,
+            post_id=post.pk if post else None,
+            fields=frozenset(fields),
+        )
     )
-    try:
-        with transaction.atomic():
-            if post is None:
-                saved = planning.create_post(actor, post_input)
-            else:
-                fields = {"title", "text", "rubric_id", "scheduled_at", "variants"}
-                if status != post.status:
-                    fields.add("status")
-                saved = planning.update_post(actor, post.pk, post_input, fields)
-            if action == "queue":
-                saved = slots.add_to_queue(actor, saved.pk)
-            elif action == "submit":
-                saved = approvals.submit(actor, saved.pk)
-    except planning.PlanningError as exc:
-        if exc.status == 404:
-            raise Http404 from exc
-        if action == "queue" and exc.field == "channel_id":
-            return {"queue_error": True}
-        field = exc.field or ""
-        if exc.errors:
-            for problem in exc.errors:
-                form.add_error(None, problem.message)
-        elif field.startswith("variants"):
-            form.add_error("channels", exc.message)
-        elif field in ("scheduled_at", "title", "text"):
-            form.add_error(field, exc.message)
-        elif field == "rubric_id":
-            form.add_error("rubric", exc.message)
-        else:
-            form.add_error(None, exc.message)
+    if result.post is not None and result.ok:
+        return _after_save(request, result.post, action)
+    return _bind_refusal(form, result, rows)
+
+
+def _bind_refusal(
+    form: forms.PostForm, result: compose.ComposeResult, rows: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Show a refused save on the composer: each reason on its field, unfit channels marked."""
+    if result.status == 404:
+        raise Http404
+    if result.reason == compose.Reason.NO_QUEUE_SLOT:
+        return {"queue_error": True}
+    if result.reason == compose.Reason.NO_CHANNELS:
+        form.add_error("channels", result.refusals[0].message)
         return {}
-    return _after_save(request, saved, action)
+    if result.reason == compose.Reason.UNFIT:
+        unfit = {r.channel_id for r in result.refusals}
+        for row in rows:
+            if row["channel"].pk in unfit:
+                row["refused"] = True
+        form.add_error(
+            None, _("Some variants do not fit their networks; fix what is marked in each channel below.")
+        )
+        return {}
+    error = result.error
+    if error is not None and error.errors:
+        for problem in error.errors:
+            form.add_error(None, problem.message)
+        return {}
+    refusal = result.refusals[0]
+    if refusal.field.startswith("variants"):
+        form.add_error("channels", refusal.message)
+    elif refusal.field in ("scheduled_at", "title", "text"):
+        form.add_error(refusal.field, refusal.message)
+    elif refusal.field == "rubric_id":
+        form.add_error("rubric", refusal.message)
+    else:
+        form.add_error(None, refusal.message)
+    return {}
 
 
 def post_variant_options(post: Post | None, channel_id: int) -> dict[str, Any]:
@@ -1200,10 +1173,9 @@ def _after_save(request: HttpRequest, saved: Post, action: str) -> HttpResponseB
 
 def _post_form_page(request: HttpRequest, post: Post | None) -> HttpResponseBase:
     ws = _ws(request)
-    role = request.role  # type: ignore[attr-defined]
     channel_list = list(channels.list_channels(ws.pk))
     rubrics = [(r.pk, r.name) for r in ws.rubrics.all()]
-    statuses = _statuses(role, post.status if post else None)
+    statuses = compose.statuses_offered(_actor(request), post.status if post else None)
     initial: dict[str, Any] = {"channels": []}
     if post is not None:
         initial = {
