@@ -24,7 +24,7 @@ from rupor.channels import service as channels
 from rupor.channels.models import Channel
 from rupor.core.timezones import to_local
 from rupor.networks import registry
-from rupor.planning import approvals
+from rupor.planning import approvals, compose
 from rupor.planning import service as planning
 from rupor.planning.models import Post, PostVariant
 from rupor.publishing import service as publishing
@@ -403,7 +403,7 @@ def create_post(request: HttpRequest, payload: s.PostIn) -> Any:
         notes=payload.notes,
         variants=_variant_inputs(payload.variants),
     )
-    return Status(201, _post_out(planning.create_post(who, data)))
+    return Status(201, _post_out(compose.compose(compose.ComposeRequest(who, data)).raise_if_refused()))
 
 
 @api.get(
@@ -440,7 +440,8 @@ def patch_post(request: HttpRequest, post_id: int, payload: s.PostPatch) -> Any:
         notes=payload.notes or "",
         variants=_variant_inputs(payload.variants) if payload.variants is not None else None,
     )
-    return _post_out(planning.update_post(who, post_id, data, set(sent)))
+    request_ = compose.ComposeRequest(who, data, post_id=post_id, fields=frozenset(sent))
+    return _post_out(compose.compose(request_).raise_if_refused())
 
 
 @api.delete(
