@@ -112,7 +112,7 @@ class ComposeResult:
             return self.post
         if self.error is not None:
             raise self.error
-        first = self.refusals[0] if self.refusals else Refusal("", _("Nothing was saved."))
+        first = self.refusals[0]  # a refused result always says why
         errors = [Problem(r.field, r.message) for r in self.refusals] if len(self.refusals) > 1 else []
         raise PlanningError(first.message, first.field or None, self.status, errors)
 
@@ -191,7 +191,7 @@ def variant_refusals(
             options=v.options,
         )
         out.extend(
-            Refusal(f"variants[{index}].{p.field}", p.message, channel.pk)
+            Refusal(f"variants[{index}].{p.field}", f"{channel.name}: {p.message}", channel.pk)
             for p in content.content_problems(channel, built)
         )
     return out

@@ -31,11 +31,14 @@ from rupor.core.timezones import LocalTimeError, to_local, to_utc
 from rupor.networks import registry
 from rupor.networks.base import Content
 from rupor.networks.base import Media as MediaItem
+from rupor.planning import compose, content
 from rupor.planning import media as media_lib
 from rupor.planning.models import Post
-from rupor.planning.service import PAST_GRACE, PlanningError, PostInput, VariantInput, create_post
+from rupor.planning.service import PAST_GRACE, PlanningError, PostInput, VariantInput
 
 BASE_COLUMNS = ("date", "time", "channels", "rubric", "title", "text", "media_urls", "status")
+#: Columns an import also takes (written by an export only when a post has one).
+OPTIONAL_COLUMNS = ("link",)
 TEXT_PREFIX = "text_"
 IMPORT_STATUSES = (Post.Status.DRAFT, Post.Status.SCHEDULED)
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -91,6 +94,7 @@ class PlannedPost:
     scheduled_at: dt.datetime | None  # UTC
     channels: tuple[PlannedChannel, ...]
     media_urls: tuple[str, ...]
+    link: str = ""
 
 
 @dataclass
@@ -447,7 +451,7 @@ def read_table(filename: str, data: bytes) -> list[list[str]]:
 
 def _columns(header: Sequence[str]) -> list[str]:
     columns = [h.strip().lower() for h in header]
-    known = set(BASE_COLUMNS) | {TEXT_PREFIX + key for key in registry.DISPLAY_NAMES}
+    known = set(BASE_COLUMNS) | set(OPTIONAL_COLUMNS) | {TEXT_PREFIX + key for key in registry.DISPLAY_NAMES}
     unknown = [c for c in columns if c and c not in known]
     problems = []
     if unknown:
@@ -455,7 +459,7 @@ def _columns(header: Sequence[str]) -> list[str]:
             _("Unknown column(s): %(unknown)s. Columns are %(columns)s and text_<network> (%(networks)s).")
             % {
                 "unknown": ", ".join(unknown),
-                "columns": ", ".join(BASE_COLUMNS),
+                "columns": ", ".join((*BASE_COLUMNS, *OPTIONAL_COLUMNS)),
                 "networks": ", ".join(registry.DISPLAY_NAMES),
             }
         )
@@ -521,15 +525,13 @@ class _Lookup:
         return found[0]
 
 
-def _fits(channel: Channel, text: str, media_count: int) -> list[str]:
-    if channel.network not in registry.available():
-        return [
-            _("Rupor cannot publish to %(network)s yet")
-            % {"network": registry.DISPLAY_NAMES.get(channel.network, channel.network)}
-        ]
+def _fits(channel: Channel, text: str, media_count: int, link: str) -> list[str]:
+    """What keeps the row's variant from fitting its channel: the composer's own check
+    (``content.content_problems``: the network's limits and the link), with placeholder media
+    until the files are downloaded."""
     placeholders = tuple(MediaItem("photo", f"media{i}", "image/jpeg", b"") for i in range(media_count))
-    problems = registry.adapter(channel.network).validate(Content(text=text, media=placeholders))
-    return [p.message.rstrip(".") for p in problems]
+    found = content.content_problems(channel, Content(text=text, media=placeholders, link=link or None))
+    return [p.message.rstrip(".") for p in found]
 
 
 def check_rows(actor: Actor, workspace: Workspace, table: list[list[str]]) -> ImportReport:  # noqa: C901 - one check per column of the import format; moves with import staging into plan_io
@@ -612,6 +614,7 @@ def check_rows(actor: Actor, workspace: Workspace, table: list[list[str]]) -> Im
                 errors.append(problem.rstrip("."))
         # channels and their texts
         text = row.get("text", "")
+        link = row.get("link", "")
         planned: list[PlannedChannel] = []
         refs = _split(row.get("channels", ""))
         if not refs:
@@ -628,7 +631,7 @@ def check_rows(actor: Actor, workspace: Workspace, table: list[list[str]]) -> Im
             seen.add(channel.pk)
             own = row.get(TEXT_PREFIX + channel.network, "")
             variant_text = own or text
-            for problem in _fits(channel, variant_text, len(media_urls)):
+            for problem in _fits(channel, variant_text, len(media_urls), link):
                 errors.append(f"{channel.name}: {problem}")
             planned.append(PlannedChannel(channel.pk, channel.name, channel.network, variant_text))
         if errors:
@@ -646,6 +649,7 @@ def check_rows(actor: Actor, workspace: Workspace, table: list[list[str]]) -> Im
                 scheduled_at,
                 tuple(planned),
                 tuple(media_urls),
+                link,
             )
         )
     if not report.posts and not report.problems:
@@ -698,19 +702,25 @@ def _import_checked(
                     media_ids = tuple(
                         media_lib.save_media(actor, *downloads[url]).pk for url in post.media_urls
                     )
-                    saved = create_post(
-                        actor,
-                        PostInput(
-                            title=post.title,
-                            text=post.text,
-                            rubric_id=post.rubric_id,
-                            status=post.status,
-                            scheduled_at=post.scheduled_at,
-                            variants=tuple(
-                                VariantInput(c.id, text=c.text, media_ids=media_ids) for c in post.channels
+                    saved = compose.compose(
+                        compose.ComposeRequest(
+                            actor,
+                            PostInput(
+                                title=post.title,
+                                text=post.text,
+                                rubric_id=post.rubric_id,
+                                status=post.status,
+                                scheduled_at=post.scheduled_at,
+                                variants=tuple(
+                                    VariantInput(c.id, text=c.text, link=post.link, media_ids=media_ids)
+                                    for c in post.channels
+                                ),
                             ),
-                        ),
-                    )
+                            intent=compose.Intent.SCHEDULE
+                            if post.status == Post.Status.SCHEDULED
+                            else compose.Intent.SAVE,
+                        )
+                    ).raise_if_refused()
                     report.created_ids.append(saved.pk)
                 except PlanningError as exc:
                     details = "; ".join(p.message for p in exc.errors) or exc.message
@@ -769,6 +779,7 @@ def export_rows(
         return channel.name.strip() if unique else str(channel.pk)
 
     networks = sorted({v.channel.network for p in posts for v in p.variants.all() if v.text != p.text})
+    with_link = any(v.link for p in posts for v in p.variants.all())
     header = [
         "date",
         "time",
@@ -777,6 +788,7 @@ def export_rows(
         "title",
         "text",
         *(TEXT_PREFIX + n for n in networks),
+        *(["link"] if with_link else []),
         "media_urls",
         "status",
     ]
@@ -800,6 +812,7 @@ def export_rows(
                 post.title,
                 post.text,
                 *(per_network.get(n, "") for n in networks),
+                *([next((v.link for v in variants if v.link), "")] if with_link else []),
                 ", ".join(u for u in urls if u),
                 Post.Status.SCHEDULED if post.status == Post.Status.SCHEDULED else Post.Status.DRAFT,
             ]

@@ -807,6 +807,11 @@ COLUMNS: list[tuple[str, Any, Any]] = [
         ),
     ),
     (
+        "link",
+        gettext_lazy("no"),
+        gettext_lazy("An http(s) address attached to the post on every channel of the row."),
+    ),
+    (
         "status",
         gettext_lazy("no"),
         gettext_lazy("draft (default) or scheduled; a scheduled row needs a future date and time."),
