@@ -10,13 +10,19 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import logging
+import os
 import re
+import secrets
+import time
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import ParseError, XMLPullParser
 
+from django.conf import settings
 from django.core.files.base import File
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -35,6 +41,8 @@ from rupor.planning import compose, content
 from rupor.planning import media as media_lib
 from rupor.planning.models import Post
 from rupor.planning.service import PAST_GRACE, PlanningError, PostInput, VariantInput
+
+log = logging.getLogger(__name__)
 
 BASE_COLUMNS = ("date", "time", "channels", "rubric", "title", "text", "media_urls", "status")
 #: Columns an import also takes (written by an export only when a post has one).
@@ -743,6 +751,129 @@ def _import_checked(
 
 class _Rollback(Exception):
     pass
+
+
+# -- staging: check, preview, commit -------------------------------------------------------
+
+#: How long a checked file waits for the person to confirm the import.
+STAGE_TTL = dt.timedelta(hours=1)
+_STAGE_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+
+
+@dataclass(frozen=True)
+class StagedImport:
+    """A checked plan file kept for the confirm step (the file itself waits on disk, private)."""
+
+    token: str
+    fmt: str
+    name: str
+    workspace_id: int
+    at: float  # when it was checked, POSIX seconds of clock.now()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "token": self.token,
+            "fmt": self.fmt,
+            "name": self.name,
+            "workspace": self.workspace_id,
+            "at": self.at,
+        }
+
+    @classmethod
+    def from_dict(cls, entry: Any) -> StagedImport | None:
+        """The staged import :meth:`as_dict` wrote, or ``None`` for anything else."""
+        if not isinstance(entry, dict):
+            return None
+        token, fmt = str(entry.get("token", "")), str(entry.get("fmt", ""))
+        if not _STAGE_TOKEN.fullmatch(token) or fmt not in FORMATS:
+            return None
+        try:
+            workspace_id, at = int(entry.get("workspace", 0)), float(entry.get("at", 0))
+        except (TypeError, ValueError):
+            return None
+        return cls(token, fmt, str(entry.get("name") or f"plan.{fmt}")[:200], workspace_id, at)
+
+    @property
+    def path(self) -> Path:
+        return _stage_dir() / f"{self.token}.{self.fmt}"
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What an import would create; ``staged`` (kept for :func:`commit`) only when every row is good."""
+
+    name: str
+    report: ImportReport
+    staged: StagedImport | None
+
+
+class StaleImport(PlanningError):
+    """The preview to confirm is gone (expired, discarded, or another workspace's)."""
+
+
+def _stage_dir() -> Path:
+    folder = Path(settings.RUPOR_HOME) / "tmp" / "plan-import"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder
+
+
+def sweep_staged() -> None:
+    """Delete previews older than :data:`STAGE_TTL` (the confirm step must follow soon).
+
+    File times are the operating system's, so this compares with its clock, not ``clock.now()``.
+    """
+    limit = time.time() - STAGE_TTL.total_seconds()
+    for item in _stage_dir().glob("*"):
+        try:
+            if item.is_file() and item.stat().st_mtime < limit:
+                item.unlink()
+        except OSError:
+            log.warning("could not remove the stale import preview %s", item.name)
+
+
+def preview(actor: Actor, upload: File) -> Preview:
+    """Check an uploaded plan file (nothing is created) and keep it for :func:`commit` when it is good."""
+    sweep_staged()
+    name = upload.name or ""
+    fmt = format_of(name)
+    if (upload.size or 0) > MAX_FILE_BYTES:
+        raise ImportFileError(
+            _("The file is larger than %(mb)s MB.") % {"mb": MAX_FILE_BYTES // (1024 * 1024)}, "file"
+        )
+    data = b"".join(upload.chunks())  # at most MAX_FILE_BYTES (checked above); read_table bounds the rest
+    report = import_plan(actor, name, data, dry_run=True)
+    if not report.ok:
+        return Preview(name, report, None)
+    token = secrets.token_urlsafe(24)
+    staged = StagedImport(token, fmt, name[:200], actor.workspace_id, clock.now().timestamp())
+    fd = os.open(staged.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    return Preview(name, report, staged)
+
+
+def discard(staged: StagedImport | None) -> None:
+    """Forget a preview (its file is deleted)."""
+    if staged is not None:
+        staged.path.unlink(missing_ok=True)
+
+
+def commit(actor: Actor, staged: StagedImport | None) -> ImportReport:
+    """Import a previewed file, checked again (the plan may have changed since), all or nothing."""
+    age = clock.now().timestamp() - staged.at if staged is not None else 0.0
+    if (
+        staged is None
+        or staged.workspace_id != actor.workspace_id
+        or not staged.path.is_file()
+        or age > STAGE_TTL.total_seconds()
+    ):
+        discard(staged)
+        raise StaleImport(_("This preview is no longer available; upload the file again."), status=409)
+    try:
+        data = staged.path.read_bytes()
+    finally:
+        discard(staged)
+    return import_plan(actor, staged.name, data)
 
 
 # -- exporting ----------------------------------------------------------------------------
