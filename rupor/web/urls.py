@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rupor.web import calendar_views, plan_views, publishing_views, views
+from rupor.web import calendar_views, composer_views, plan_views, publishing_views, views
 
 app_name = "web"
 urlpatterns = [
@@ -25,15 +25,15 @@ urlpatterns = [
     path("channels/connect/<str:network>/", views.channel_connect, name="channel_connect"),
     path("channels/<int:channel_id>/edit/", views.channel_edit, name="channel_edit"),
     path("channels/<int:channel_id>/remove/", views.channel_remove, name="channel_remove"),
-    path("posts/", views.post_list, name="posts"),
-    path("posts/new/", views.post_new, name="post_new"),
-    path("posts/check/", views.post_check, name="post_check"),
-    path("posts/<int:post_id>/edit/", views.post_edit, name="post_edit"),
-    path("posts/<int:post_id>/delete/", views.post_delete, name="post_delete"),
-    path("posts/media/", views.post_media_library, name="post_media_library"),
-    path("posts/media/upload/", views.post_media_upload, name="post_media_upload"),
-    path("posts/<int:post_id>/review/", views.post_review, name="post_review"),
-    path("posts/<int:post_id>/client-link/", views.post_client_link, name="post_client_link"),
+    path("posts/", composer_views.post_list, name="posts"),
+    path("posts/new/", composer_views.post_new, name="post_new"),
+    path("posts/check/", composer_views.post_check, name="post_check"),
+    path("posts/<int:post_id>/edit/", composer_views.post_edit, name="post_edit"),
+    path("posts/<int:post_id>/delete/", composer_views.post_delete, name="post_delete"),
+    path("posts/media/", composer_views.post_media_library, name="post_media_library"),
+    path("posts/media/upload/", composer_views.post_media_upload, name="post_media_upload"),
+    path("posts/<int:post_id>/review/", composer_views.post_review, name="post_review"),
+    path("posts/<int:post_id>/client-link/", composer_views.post_client_link, name="post_client_link"),
     *calendar_views.urlpatterns,
     *plan_views.urlpatterns,
     *publishing_views.urlpatterns,

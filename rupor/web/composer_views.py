@@ -1,0 +1,732 @@
+"""The posts list and the composer: writing a post with a variant per channel, its media, its
+review. The composer's rules (buttons, approval gate, checks) are planning's compose action
+(``planning/compose.py``); these views parse the form, call it and render."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from django import forms as djforms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import F
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from rupor.accounts.models import Workspace
+from rupor.accounts.roles import Perm, can
+from rupor.channels import service as channels
+from rupor.channels.models import Channel
+from rupor.core.timezones import LocalTimeError, to_utc
+from rupor.networks import registry
+from rupor.networks.base import Capability
+from rupor.planning import approvals, compose
+from rupor.planning import media as media_lib
+from rupor.planning import service as planning
+from rupor.planning.models import Media, Post, PostVariant, Review
+from rupor.publishing import service as publishing
+from rupor.web import forms, previews
+from rupor.web.views import _actor, _get_channel, _target_rows, _ws, workspace_view
+
+# -- posts -------------------------------------------------------------------------------
+
+
+POST_STATUS_FILTERS = [Post.Status.DRAFT, Post.Status.SCHEDULED, Post.Status.IN_REVIEW, Post.Status.CANCELLED]
+
+
+@workspace_view(Perm.POSTS_VIEW)
+@require_GET
+def post_list(request: HttpRequest) -> HttpResponseBase:
+    ws = _ws(request)
+    status = request.GET.get("status", "")
+    if status not in dict(planning.SHOWN_STATUSES):
+        status = ""
+    channel_id = forms.parse_id(request.GET.get("channel"))
+    qs = planning.list_posts(ws.pk, status=status or None, channel_id=channel_id).order_by(
+        F("scheduled_at").desc(nulls_first=True), "-id"
+    )
+    page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    posts = list(planning.with_publication(list(page.object_list)))
+    rows = _target_rows(posts)
+    return render(
+        request,
+        "web/posts.html",
+        {
+            "page": page,
+            "items": [{"post": p, "targets": rows[p.pk]} for p in posts],
+            "status": status,
+            "channel_id": channel_id,
+            "statuses": planning.SHOWN_STATUSES,
+            "channels": list(channels.list_channels(ws.pk)),
+            "filtered": bool(status or channel_id),
+        },
+    )
+
+
+def _queue_url() -> str:
+    try:
+        return reverse("web:queue")
+    except NoReverseMatch:
+        return "/queue/"
+
+
+def _composer_actions(request: HttpRequest, post: Post | None) -> dict[str, Any]:
+    """Which buttons the composer offers this person for this post, and what it tells them."""
+    ws = _ws(request)
+    role = request.role  # type: ignore[attr-defined]
+    mode = ws.approval
+    may_publish = can(role, Perm.POSTS_PUBLISH)
+    may_approve = can(role, Perm.POSTS_APPROVE)
+    status = post.status if post else Post.Status.DRAFT
+    approved = post is not None and post.approved_at is not None
+    needs_review = mode != Workspace.Approval.NONE and not approved
+    schedule = may_publish and (not needs_review or may_approve)
+    if needs_review and may_approve and mode == Workspace.Approval.CLIENT:
+        schedule_label = _("Send to the client")
+        note = _(
+            "The client approves posts in this workspace: this sends the post to the client, and it is scheduled once they approve."
+        )
+    elif needs_review and may_approve:
+        schedule_label = _("Approve and schedule")
+        note = _(
+            "Posts in this workspace are approved before they are scheduled; scheduling it yourself counts as your approval."
+        )
+    elif needs_review:
+        schedule_label = ""
+        note = _(
+            "Posts in this workspace are approved before they are scheduled: submit it for review, and a reviewer's approval schedules it for its time."
+        )
+        if mode == Workspace.Approval.CLIENT:
+            note = _(
+                "Posts in this workspace are approved by a reviewer and then by the client before they are scheduled: submit it for review."
+            )
+    else:
+        schedule_label = _("Update schedule") if status == Post.Status.SCHEDULED else _("Schedule")
+        note = "" if may_publish else _("Your role writes drafts; a manager schedules them.")
+    if approved and mode != Workspace.Approval.NONE:
+        note = _("Approved. Changing the text, media or channels withdraws the approval.")
+    if post is not None and publishing.has_started([v.pk for v in post.variants.all()]):
+        return _published_actions(post)
+    return {
+        "save_label": _("Save changes") if post and status not in (Post.Status.DRAFT,) else _("Save draft"),
+        "unschedule": post is not None and status == Post.Status.SCHEDULED and may_publish,
+        "schedule": schedule,
+        "schedule_label": schedule_label,
+        "now": schedule and not (needs_review and mode == Workspace.Approval.CLIENT),
+        "queue": schedule,
+        "submit": needs_review and not may_approve and status in approvals.SUBMITTABLE,
+        "note": note,
+        "warn": needs_review and not may_approve,
+    }
+
+
+def _published_actions(post: Post) -> dict[str, Any]:
+    """A post that is being or has been published keeps its time; a saved change goes out as an
+    edit where the network allows it, and the page says where it does not."""
+    out = publishing.published_variants([v.pk for v in post.variants.all()])
+    fixed = sorted(
+        {
+            registry.DISPLAY_NAMES.get(v.channel.network, v.channel.network)
+            for v in post.variants.all()
+            if v.pk in out
+            and (
+                v.channel.network not in registry.available()
+                or Capability.EDIT not in registry.adapter(v.channel.network).capabilities
+            )
+        }
+    )
+    note = _(
+        "Published: it stays at the time it went out. Saving a change sends it to the networks as an edit."
+    )
+    if fixed:
+        note = _(
+            "Published: it stays at the time it went out. %(networks)s cannot edit a published post, so a change "
+            "to this post is refused; write a new post instead."
+        ) % {"networks": ", ".join(fixed)}
+    return {
+        "save_label": _("Save and edit on the networks") if not fixed else _("Save changes"),
+        "unschedule": False,
+        "schedule": False,
+        "schedule_label": "",
+        "now": False,
+        "queue": False,
+        "submit": False,
+        "note": note,
+        "warn": bool(fixed),
+        "published": True,
+    }
+
+
+def _review_context(request: HttpRequest, post: Post, **extra: Any) -> dict[str, Any]:
+    ws = _ws(request)
+    role = request.role  # type: ignore[attr-defined]
+    may_approve = can(role, Perm.POSTS_APPROVE)
+    status = post.status
+    mode = ws.approval
+    context = {
+        "post": post,
+        "mode": mode,
+        "reviews": [
+            {
+                "decision": r.decision,
+                "label": Review.Decision(r.decision).label,
+                "stage_label": Review.Stage(r.stage).label,
+                # The client sees decisions, not the team's email addresses.
+                "actor": r.actor if can(role, Perm.POSTS_INTERNAL) or r.actor == request.user.email else "",  # type: ignore[union-attr]
+                "at": r.at,
+                "comment": r.comment,
+            }
+            for r in approvals.reviews(ws.pk, post.pk)
+        ],
+        "can_approve": may_approve and status == Post.Status.IN_REVIEW,
+        "can_request_changes": may_approve
+        and mode != Workspace.Approval.NONE
+        and status
+        in (Post.Status.IN_REVIEW, Post.Status.CLIENT_REVIEW, Post.Status.APPROVED, Post.Status.SCHEDULED),
+        "can_reject": may_approve and status in (Post.Status.IN_REVIEW, Post.Status.CLIENT_REVIEW),
+        "can_link": may_approve and mode == Workspace.Approval.CLIENT and status == Post.Status.CLIENT_REVIEW,
+        "fingerprint": approvals.content_fingerprint(post) if status in approvals.AWAITING_DECISION else "",
+        "error": "",
+        "comment": "",
+        "new_link": None,
+    }
+    context.update(extra)
+    return context
+
+
+def _local_input(value: dt.datetime | None) -> str:
+    return timezone.localtime(value).strftime(forms.LOCAL_INPUT_FORMAT) if value else ""
+
+
+def _aware(ws: Workspace, naive: dt.datetime | None) -> dt.datetime | None:
+    if naive is None:
+        return None
+    try:
+        return to_utc(naive, ws.timezone)
+    except LocalTimeError:  # a time inside a DST gap: the service explains it on save
+        return None
+
+
+def _draft_of(variant: PostVariant) -> forms.VariantDraft:
+    poll = variant.poll or {}
+    options = [str(o) for o in poll.get("options", [])] or ["", ""]
+    while len(options) < 2:
+        options.append("")
+    return forms.VariantDraft(
+        channel_id=variant.channel_id,
+        text=variant.text,
+        follows=variant.text == variant.post.text,
+        media_ids=[vm.media_id for vm in variant.variantmedia_set.all()],
+        link=variant.link,
+        first_comment=variant.first_comment,
+        poll_on=bool(variant.poll),
+        poll_question=str(poll.get("question", "")),
+        poll_options=options,
+        poll_multiple=bool(poll.get("multiple", False)),
+        poll_anonymous=bool(poll.get("anonymous", True)),
+        html=(variant.options or {}).get("format") == "html",
+    )
+
+
+def _composer_state(
+    request: HttpRequest, post: Post | None, channel_list: list[Channel]
+) -> tuple[str, list[int], dict[int, forms.VariantDraft]]:
+    """(shared text, shared media ids, each channel's variant) as typed, or as saved when editing."""
+    if request.method == "POST":
+        shared_text = request.POST.get("text", "")
+        shared_media = forms.read_ids(request.POST.getlist("media"))
+        drafts = {
+            c.pk: forms.read_variant(request.POST, c.pk, shared_text=shared_text, shared_media=shared_media)
+            for c in channel_list
+        }
+        return shared_text, shared_media, drafts
+    shared_text = post.text if post else ""
+    variants = {v.channel_id: v for v in post.variants.all()} if post else {}
+    drafts = {c.pk: _draft_of(variants[c.pk]) for c in channel_list if c.pk in variants}
+    lists = [d.media_ids for d in drafts.values()]
+    shared_media = max(lists, key=lists.count) if lists else []
+    for c in channel_list:
+        draft = drafts.get(c.pk)
+        if draft is None:
+            drafts[c.pk] = forms.VariantDraft(channel_id=c.pk, text=shared_text, media_ids=list(shared_media))
+        else:
+            draft.media_follows = draft.media_ids == shared_media
+    return shared_text, shared_media, drafts
+
+
+def _variant_preview(
+    channel: Channel, draft: forms.VariantDraft, media: dict[int, Media], when: dt.datetime | None
+) -> dict[str, Any]:
+    items = [media[m] for m in draft.media_ids if m in media]
+    preview = previews.content_preview(
+        channel,
+        text=draft.text,
+        media=items,
+        link=draft.link,
+        poll=draft.poll(),
+        first_comment=draft.first_comment,
+        when=when,
+        options=draft.options(),
+    )
+    missing = [m for m in draft.media_ids if m not in media]
+    if missing:
+        preview["problems"].insert(
+            0, _("Media %(id)s is not in this workspace's library.") % {"id": missing[0]}
+        )
+    return preview
+
+
+def _save_post(
+    request: HttpRequest,
+    post: Post | None,
+    form: forms.PostForm,
+    chosen: list[Channel],
+    drafts: dict[int, forms.VariantDraft],
+    rows: list[dict[str, Any]],
+) -> HttpResponseBase | dict[str, Any]:
+    """Apply the composer's button through planning's compose action; a response on success,
+    else the extra context of the refusal (its reasons bound to the form's fields)."""
+    data = form.cleaned_data
+    legacy = data.get("status") or ""
+    action = data.get("action") or ("schedule" if legacy == Post.Status.SCHEDULED else "save")
+    intent = compose.Intent(action)
+    variants = tuple(
+        planning.VariantInput(
+            channel_id=c.pk,
+            text=drafts[c.pk].text if not drafts[c.pk].follows else None,
+            link=drafts[c.pk].link,
+            poll=drafts[c.pk].poll(),
+            first_comment=drafts[c.pk].first_comment,
+            media_ids=tuple(drafts[c.pk].media_ids),
+            options={
+                **{k: v for k, v in post_variant_options(post, c.pk).items() if k != "format"},
+                **drafts[c.pk].options(),
+            },
+        )
+        for c in chosen
+    )
+    fields = compose.COMPOSER_FIELDS | ({"status"} if intent == compose.Intent.SAVE and legacy else set())
+    result = compose.compose(
+        compose.ComposeRequest(
+            actor=_actor(request),
+            post=planning.PostInput(
+                title=data["title"],
+                text=data["text"],
+                rubric_id=data["rubric"],
+                status=legacy or (post.status if post else Post.Status.DRAFT),
+                scheduled_at=data["scheduled_at"],
+                variants=variants,
+                notes=post.notes if post else "",
+                publish_late=post.publish_late if post else False,
+            ),
+            intent=intent,
+            post_id=post.pk if post else None,
+            fields=frozenset(fields),
+        )
+    )
+    if result.post is not None and result.ok:
+        return _after_save(request, result.post, action)
+    return _bind_refusal(form, result, rows)
+
+
+def _bind_refusal(
+    form: forms.PostForm, result: compose.ComposeResult, rows: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Show a refused save on the composer: each reason on its field, unfit channels marked."""
+    if result.status == 404:
+        raise Http404
+    if result.reason == compose.Reason.NO_QUEUE_SLOT:
+        return {"queue_error": True}
+    if result.reason == compose.Reason.NO_CHANNELS:
+        form.add_error("channels", result.refusals[0].message)
+        return {}
+    if result.reason == compose.Reason.UNFIT:
+        unfit = {r.channel_id for r in result.refusals}
+        for row in rows:
+            if row["channel"].pk in unfit:
+                row["refused"] = True
+        form.add_error(
+            None, _("Some variants do not fit their networks; fix what is marked in each channel below.")
+        )
+        return {}
+    error = result.error
+    if error is not None and error.errors:
+        for problem in error.errors:
+            form.add_error(None, problem.message)
+        return {}
+    refusal = result.refusals[0]
+    if refusal.field.startswith("variants"):
+        form.add_error("channels", refusal.message)
+    elif refusal.field in ("scheduled_at", "title", "text"):
+        form.add_error(refusal.field, refusal.message)
+    elif refusal.field == "rubric_id":
+        form.add_error("rubric", refusal.message)
+    else:
+        form.add_error(None, refusal.message)
+    return {}
+
+
+def post_variant_options(post: Post | None, channel_id: int) -> dict[str, Any]:
+    """The options a saved variant already has (kept when the composer saves it again)."""
+    if post is None:
+        return {}
+    for variant in post.variants.all():
+        if variant.channel_id == channel_id:
+            return dict(variant.options or {})
+    return {}
+
+
+def _after_save(request: HttpRequest, saved: Post, action: str) -> HttpResponseBase:
+    tz = _ws(request).timezone
+    when = timezone.localtime(saved.scheduled_at).strftime("%Y-%m-%d %H:%M") if saved.scheduled_at else ""
+    status = saved.status
+    if status == Post.Status.SCHEDULED and action == "now":
+        messages.success(request, _("Publishing now. Follow its state on each channel in the list below."))
+    elif status == Post.Status.SCHEDULED and action == "queue":
+        messages.success(
+            request,
+            _("Added to the queue: it takes the slot on %(when)s (%(tz)s).") % {"when": when, "tz": tz},
+        )
+    elif status == Post.Status.SCHEDULED:
+        messages.success(request, _("Scheduled for %(when)s (%(tz)s).") % {"when": when, "tz": tz})
+    elif status == Post.Status.IN_REVIEW:
+        messages.success(request, _("Sent for review. It is scheduled once a reviewer approves it."))
+    elif status == Post.Status.CLIENT_REVIEW:
+        messages.success(
+            request,
+            _("Approved on your side; now it waits for the client. Get a review link for them below."),
+        )
+        return redirect("web:post_edit", saved.pk)
+    elif status == Post.Status.APPROVED:
+        messages.success(request, _("Approved. It has no time ahead yet: pick a time to schedule it."))
+    elif action == "queue" and when:
+        messages.success(
+            request,
+            _("The post takes the queue slot on %(when)s (%(tz)s); a manager schedules it.")
+            % {"when": when, "tz": tz},
+        )
+    else:
+        messages.success(request, _("Draft saved."))
+    return redirect("web:posts")
+
+
+def _post_form_page(request: HttpRequest, post: Post | None) -> HttpResponseBase:
+    ws = _ws(request)
+    channel_list = list(channels.list_channels(ws.pk))
+    rubrics = [(r.pk, r.name) for r in ws.rubrics.all()]
+    statuses = compose.statuses_offered(_actor(request), post.status if post else None)
+    initial: dict[str, Any] = {"channels": []}
+    if post is not None:
+        initial = {
+            "title": post.title,
+            "text": post.text,
+            "rubric": post.rubric_id,
+            "channels": [v.channel_id for v in post.variants.all()],
+            "scheduled_at": _local_input(post.scheduled_at),
+        }
+    else:
+        wanted = request.GET.get("scheduled_at", "")
+        try:
+            if forms.parse_local_time(wanted):
+                initial["scheduled_at"] = wanted[:16]
+        except djforms.ValidationError:
+            pass
+    form = forms.PostForm(
+        request.POST or None,
+        initial=initial,
+        channels=[(c.pk, c.name) for c in channel_list],
+        rubrics=rubrics,
+        statuses=statuses,
+    )
+    checked = set(
+        forms.read_ids(request.POST.getlist("channels") if request.method == "POST" else initial["channels"])
+    )
+    _shared_text, shared_media, drafts = _composer_state(request, post, channel_list)
+    wanted_ids = set(shared_media) | {m for d in drafts.values() for m in d.media_ids}
+    library = {m.pk: m for m in Media.objects.filter(workspace_id=ws.pk, pk__in=wanted_ids)}
+    if request.method == "POST":
+        try:
+            naive = forms.parse_local_time(request.POST.get("scheduled_at", ""))
+        except djforms.ValidationError:
+            naive = None
+        when = _aware(ws, naive)
+    else:
+        when = (
+            post.scheduled_at if post else _aware(ws, forms.parse_local_time(initial.get("scheduled_at", "")))
+        )
+    rows = []
+    for c in channel_list:
+        draft = drafts[c.pk]
+        preview = _variant_preview(c, draft, library, when)
+        rows.append(
+            {
+                "channel": c,
+                "checked": c.pk in checked,
+                "draft": draft,
+                "text": draft.text,
+                "follows": draft.follows,
+                "media": [library[m] for m in draft.media_ids if m in library],
+                "preview": preview,
+                "refused": False,
+                "poll_max": _poll_max(c.network),
+                "media_field": f"variant_media_{c.pk}",
+                "id_suffix": str(c.pk),
+            }
+        )
+    extra: dict[str, Any] = {}
+    if request.method == "POST" and form.is_valid():
+        chosen = [c for c in channel_list if c.pk in set(form.cleaned_data["channels"])]
+        outcome = _save_post(request, post, form, chosen, drafts, rows)
+        if isinstance(outcome, HttpResponseBase):
+            return outcome
+        extra = outcome
+    return render(
+        request,
+        "web/post_form.html",
+        {
+            "form": form,
+            "post": post,
+            "variant_rows": rows,
+            "tz": ws.timezone,
+            "shared_media": [library[m] for m in shared_media if m in library],
+            "actions": _composer_actions(request, post),
+            "review": _review_context(request, post) if post is not None else None,
+            "queue_url": _queue_url(),
+            "max_photo_mb": media_lib.MAX_PHOTO_BYTES // (1024 * 1024),
+            "max_video_mb": media_lib.MAX_VIDEO_BYTES // (1024 * 1024),
+            **extra,
+        },
+        status=400 if (form.is_bound and form.errors) or extra else 200,
+    )
+
+
+def _poll_max(network: str) -> int:
+    if network in registry.available():
+        return registry.adapter(network).limits.poll_options_max or 10
+    return 10
+
+
+@workspace_view(Perm.POSTS_EDIT)
+@require_http_methods(["GET", "POST"])
+def post_new(request: HttpRequest) -> HttpResponseBase:
+    return _post_form_page(request, None)
+
+
+def _get_post(request: HttpRequest, post_id: int) -> Post:
+    try:
+        post = planning.get_post(_ws(request).pk, post_id)
+    except planning.PlanningError as exc:
+        raise Http404 from exc
+    planning.with_publication([post])
+    return post
+
+
+@workspace_view(Perm.POSTS_EDIT)
+@require_http_methods(["GET", "POST"])
+def post_edit(request: HttpRequest, post_id: int) -> HttpResponseBase:
+    return _post_form_page(request, _get_post(request, post_id))
+
+
+@workspace_view(Perm.POSTS_EDIT)
+@require_http_methods(["GET", "POST"])
+def post_delete(request: HttpRequest, post_id: int) -> HttpResponseBase:
+    post = _get_post(request, post_id)
+    if request.method == "POST":
+        try:
+            planning.delete_post(_actor(request), post.pk)
+        except planning.PlanningError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("The post was deleted."))
+        return redirect("web:posts")
+    return render(
+        request,
+        "web/confirm.html",
+        {
+            "title": _("Delete this post?"),
+            "text": str(post),
+            "action": _("Delete post"),
+            "cancel_url": reverse("web:posts"),
+        },
+    )
+
+
+@workspace_view(Perm.POSTS_EDIT)
+@require_POST
+def post_check(request: HttpRequest) -> HttpResponseBase:
+    """HTMX: one variant checked live — its length in the network's unit, what does not fit its
+    network (text, media, poll, link, first comment), and its preview (swapped out of band)."""
+    try:
+        channel_id = int(request.POST.get("channel", ""))
+    except ValueError as exc:
+        raise Http404 from exc
+    channel = _get_channel(request, channel_id)
+    ws = _ws(request)
+    shared_text = request.POST.get("text", "")
+    shared_media = forms.read_ids(request.POST.getlist("media"))
+    draft = forms.read_variant(request.POST, channel.pk, shared_text=shared_text, shared_media=shared_media)
+    library = {m.pk: m for m in Media.objects.filter(workspace_id=ws.pk, pk__in=draft.media_ids)}
+    try:
+        when = _aware(ws, forms.parse_local_time(request.POST.get("scheduled_at", "")))
+    except djforms.ValidationError:
+        when = None
+    preview = _variant_preview(channel, draft, library, when)
+    context: dict[str, Any] = {
+        "channel": channel,
+        "p": preview,
+        "length": preview["length"],
+        "limit": preview["limit"],
+        "unit": preview["unit"],
+        "problems": preview["problems"],
+        "supported": preview["supported"],
+        "over": preview["over"],
+        "oob": request.POST.get("preview", "1") != "0",
+    }
+    return render(request, "web/_composer_check.html", context)
+
+
+# -- posts: media, approvals ----------------------------------------------------------------------
+
+
+def _media_json(media: Media) -> dict[str, Any]:
+    thumb = media.thumbnail.url if media.thumbnail else (media.file.url if media.kind == "photo" else "")
+    return {
+        "id": media.pk,
+        "name": media.original_name,
+        "kind": media.kind,
+        "thumb": thumb,
+        "content_type": media.content_type,
+        "size": media.size,
+        "width": media.width,
+        "height": media.height,
+    }
+
+
+@workspace_view(Perm.POSTS_EDIT)
+@require_GET
+def post_media_library(request: HttpRequest) -> HttpResponseBase:
+    """HTMX: the workspace's media library as tiles to pick from in the composer."""
+    items = list(media_lib.list_media(_ws(request).pk)[:200])
+    return render(
+        request,
+        "web/_composer_library.html",
+        {"items": items, "thumbs": {m.pk: _media_json(m)["thumb"] for m in items}},
+    )
+
+
+@workspace_view(Perm.POSTS_EDIT)
+@require_POST
+def post_media_upload(request: HttpRequest) -> HttpResponseBase:
+    """Upload a picture or video into the library from the composer (JSON for the picker)."""
+    try:
+        upload = request.FILES.get("file")
+    except MultiPartParserError:
+        upload = None
+    if upload is None:
+        return JsonResponse({"error": _("Choose a picture or video to upload.")}, status=400)
+    limit = media_lib.MAX_VIDEO_BYTES
+    if (upload.size or 0) > limit:
+        return JsonResponse(
+            {
+                "error": _("%(name)s is larger than %(mb)s MB.")
+                % {"name": upload.name, "mb": limit // (1024 * 1024)}
+            },
+            status=400,
+        )
+    try:
+        media = media_lib.save_media(
+            _actor(request), upload.name or "upload", upload
+        )  # streamed, never read whole
+    except planning.PlanningError as exc:
+        if exc.status == 403:
+            raise PermissionDenied(exc.message) from exc
+        return JsonResponse({"error": exc.message}, status=400)
+    return JsonResponse(_media_json(media), status=201)
+
+
+def _review_reply(request: HttpRequest, post: Post, *, status: int = 200, **extra: Any) -> HttpResponseBase:
+    return render(
+        request, "web/_review_panel.html", {"r": _review_context(request, post, **extra)}, status=status
+    )
+
+
+REVIEW_DECISIONS: dict[str, Callable[..., Post]] = {
+    "approve": approvals.approve,
+    "request_changes": approvals.request_changes,
+    "reject": approvals.reject,
+    "submit": approvals.submit,
+}
+
+
+@workspace_view(Perm.POSTS_VIEW)
+@require_POST
+def post_review(request: HttpRequest, post_id: int) -> HttpResponseBase:
+    """Submit, approve, request changes or reject; the service checks who may do which."""
+    post = _get_post(request, post_id)
+    decision = request.POST.get("decision", "")
+    comment = request.POST.get("comment", "")
+    action = REVIEW_DECISIONS.get(decision)
+    htmx = request.headers.get("HX-Request") == "true"
+    if action is None:
+        return HttpResponse(_("Unknown decision."), status=400)
+    # An approval is of what the page showed (approvals.content_fingerprint).
+    seen = {"seen": request.POST.get("fingerprint") or None} if decision == "approve" else {}
+    try:
+        saved = action(_actor(request), post.pk, comment, **seen)
+    except planning.PlanningError as exc:
+        if exc.status == 403:
+            raise PermissionDenied(exc.message) from exc
+        if exc.status == 404:
+            raise Http404 from exc
+        if htmx:
+            return _review_reply(
+                request, post, status=422, error=exc.message, comment=comment, decision=decision
+            )
+        messages.error(request, exc.message)
+        return redirect("web:post_edit", post.pk)
+    labels: dict[str, str] = {
+        Post.Status.IN_REVIEW: _("Sent for review."),
+        Post.Status.CLIENT_REVIEW: _("Approved; now it waits for the client."),
+        Post.Status.SCHEDULED: _("Approved and scheduled."),
+        Post.Status.APPROVED: _("Approved. Pick a time ahead to schedule it."),
+        Post.Status.CHANGES_REQUESTED: _("Changes requested; the author sees your comment."),
+        Post.Status.REJECTED: _("Rejected."),
+    }
+    messages.success(request, labels.get(saved.status, _("Saved.")))
+    target = reverse("web:post_edit", args=[post.pk])
+    if htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = target
+        return response
+    return redirect(target)
+
+
+@workspace_view(Perm.POSTS_APPROVE)
+@require_POST
+def post_client_link(request: HttpRequest, post_id: int) -> HttpResponseBase:
+    """Create a client review link for this post; the address is shown once."""
+    post = _get_post(request, post_id)
+    htmx = request.headers.get("HX-Request") == "true"
+    try:
+        link = approvals.client_link_for(_actor(request), post_id=post.pk)
+    except planning.PlanningError as exc:
+        if exc.status == 403:
+            raise PermissionDenied(exc.message) from exc
+        if htmx:
+            return _review_reply(request, post, status=422, error=exc.message)
+        messages.error(request, exc.message)
+        return redirect("web:post_edit", post.pk)
+    if htmx:
+        return _review_reply(request, post, new_link=link)
+    messages.success(
+        request, _("Send this review link to the client (it is shown once): %(url)s") % {"url": link.url}
+    )
+    return redirect("web:post_edit", post.pk)
