@@ -18,13 +18,16 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from rupor.accounts.models import Workspace
 from rupor.accounts.roles import Perm
 from rupor.accounts.service import Actor
 from rupor.channels import service as channels
-from rupor.networks.base import Problem
+from rupor.networks import registry
+from rupor.networks.base import Capability, Problem
 from rupor.planning import approvals, content, slots
 from rupor.planning.models import Media, Post
 from rupor.planning.service import PlanningError, PostInput, VariantInput, create_post, get_post, update_post
+from rupor.publishing import service as publishing
 
 
 class Intent(StrEnum):
@@ -148,6 +151,75 @@ def statuses_offered(actor: Actor, current: str | None = None) -> list[tuple[str
     if current and current not in dict(out):
         out.append((current, Post.Status(current).label))
     return out
+
+
+@dataclass(frozen=True)
+class Offer:
+    """Which of the composer's buttons a person may press for a post, and why (the approval gate
+    as the composer shows it; :func:`compose` enforces the same rules whatever is pressed)."""
+
+    mode: str  # the workspace's approval mode (Workspace.Approval)
+    status: str  # the post's status (a draft for a new post)
+    may_publish: bool
+    may_approve: bool
+    approved: bool  # approved, and not changed since
+    needs_review: bool  # the workspace approves posts and this one is not approved yet
+    schedule: bool  # schedule (or approve and schedule, or send to the client)
+    now: bool
+    queue: bool
+    submit: bool
+    unschedule: bool
+    published: bool = False  # publishing has started: the post keeps its time
+    fixed_networks: tuple[str, ...] = ()  # networks of its published variants that cannot edit them
+
+    @property
+    def by_client(self) -> bool:
+        return self.mode == Workspace.Approval.CLIENT
+
+
+def offer(actor: Actor, post: Post | None) -> Offer:
+    """The buttons the composer offers ``actor`` for ``post`` (``None``: a new post)."""
+    mode = Workspace.objects.values_list("approval", flat=True).get(pk=actor.workspace_id)
+    may_publish = actor.can(Perm.POSTS_PUBLISH)
+    may_approve = actor.can(Perm.POSTS_APPROVE)
+    status = post.status if post else Post.Status.DRAFT
+    approved = post is not None and post.approved_at is not None
+    needs_review = mode != Workspace.Approval.NONE and not approved
+    base = Offer(
+        mode=mode,
+        status=status,
+        may_publish=may_publish,
+        may_approve=may_approve,
+        approved=approved,
+        needs_review=needs_review,
+        schedule=False,
+        now=False,
+        queue=False,
+        submit=False,
+        unschedule=False,
+    )
+    variants = list(post.variants.all()) if post is not None else []
+    if variants and publishing.has_started([v.pk for v in variants]):
+        out = publishing.published_variants([v.pk for v in variants])
+        fixed = {
+            registry.DISPLAY_NAMES.get(v.channel.network, v.channel.network)
+            for v in variants
+            if v.pk in out
+            and (
+                v.channel.network not in registry.available()
+                or Capability.EDIT not in registry.adapter(v.channel.network).capabilities
+            )
+        }
+        return replace(base, published=True, fixed_networks=tuple(sorted(fixed)))
+    schedule = may_publish and (not needs_review or may_approve)
+    return replace(
+        base,
+        schedule=schedule,
+        now=schedule and not (needs_review and mode == Workspace.Approval.CLIENT),
+        queue=schedule,
+        submit=needs_review and not may_approve and status in approvals.SUBMITTABLE,
+        unschedule=post is not None and status == Post.Status.SCHEDULED and may_publish,
+    )
 
 
 def variant_refusals(

@@ -27,12 +27,10 @@ from rupor.channels import service as channels
 from rupor.channels.models import Channel
 from rupor.core.timezones import LocalTimeError, to_utc
 from rupor.networks import registry
-from rupor.networks.base import Capability
 from rupor.planning import approvals, compose
 from rupor.planning import media as media_lib
 from rupor.planning import service as planning
 from rupor.planning.models import Media, Post, PostVariant, Review
-from rupor.publishing import service as publishing
 from rupor.web import forms, previews
 from rupor.web.views import _actor, _get_channel, _target_rows, _ws, workspace_view
 
@@ -79,17 +77,12 @@ def _queue_url() -> str:
 
 
 def _composer_actions(request: HttpRequest, post: Post | None) -> dict[str, Any]:
-    """Which buttons the composer offers this person for this post, and what it tells them."""
-    ws = _ws(request)
-    role = request.role  # type: ignore[attr-defined]
-    mode = ws.approval
-    may_publish = can(role, Perm.POSTS_PUBLISH)
-    may_approve = can(role, Perm.POSTS_APPROVE)
-    status = post.status if post else Post.Status.DRAFT
-    approved = post is not None and post.approved_at is not None
-    needs_review = mode != Workspace.Approval.NONE and not approved
-    schedule = may_publish and (not needs_review or may_approve)
-    if needs_review and may_approve and mode == Workspace.Approval.CLIENT:
+    """What the composer's buttons say (which ones are offered is planning's: compose.offer)."""
+    offered = compose.offer(_actor(request), post)
+    if offered.published:
+        return _published_actions(offered)
+    needs_review, may_approve = offered.needs_review, offered.may_approve
+    if needs_review and may_approve and offered.by_client:
         schedule_label = _("Send to the client")
         note = _(
             "The client approves posts in this workspace: this sends the post to the client, and it is scheduled once they approve."
@@ -104,45 +97,32 @@ def _composer_actions(request: HttpRequest, post: Post | None) -> dict[str, Any]
         note = _(
             "Posts in this workspace are approved before they are scheduled: submit it for review, and a reviewer's approval schedules it for its time."
         )
-        if mode == Workspace.Approval.CLIENT:
+        if offered.by_client:
             note = _(
                 "Posts in this workspace are approved by a reviewer and then by the client before they are scheduled: submit it for review."
             )
     else:
-        schedule_label = _("Update schedule") if status == Post.Status.SCHEDULED else _("Schedule")
-        note = "" if may_publish else _("Your role writes drafts; a manager schedules them.")
-    if approved and mode != Workspace.Approval.NONE:
+        schedule_label = _("Update schedule") if offered.status == Post.Status.SCHEDULED else _("Schedule")
+        note = "" if offered.may_publish else _("Your role writes drafts; a manager schedules them.")
+    if offered.approved and offered.mode != Workspace.Approval.NONE:
         note = _("Approved. Changing the text, media or channels withdraws the approval.")
-    if post is not None and publishing.has_started([v.pk for v in post.variants.all()]):
-        return _published_actions(post)
     return {
-        "save_label": _("Save changes") if post and status not in (Post.Status.DRAFT,) else _("Save draft"),
-        "unschedule": post is not None and status == Post.Status.SCHEDULED and may_publish,
-        "schedule": schedule,
+        "save_label": _("Save changes") if post and offered.status != Post.Status.DRAFT else _("Save draft"),
+        "unschedule": offered.unschedule,
+        "schedule": offered.schedule,
         "schedule_label": schedule_label,
-        "now": schedule and not (needs_review and mode == Workspace.Approval.CLIENT),
-        "queue": schedule,
-        "submit": needs_review and not may_approve and status in approvals.SUBMITTABLE,
+        "now": offered.now,
+        "queue": offered.queue,
+        "submit": offered.submit,
         "note": note,
         "warn": needs_review and not may_approve,
     }
 
 
-def _published_actions(post: Post) -> dict[str, Any]:
+def _published_actions(offered: compose.Offer) -> dict[str, Any]:
     """A post that is being or has been published keeps its time; a saved change goes out as an
     edit where the network allows it, and the page says where it does not."""
-    out = publishing.published_variants([v.pk for v in post.variants.all()])
-    fixed = sorted(
-        {
-            registry.DISPLAY_NAMES.get(v.channel.network, v.channel.network)
-            for v in post.variants.all()
-            if v.pk in out
-            and (
-                v.channel.network not in registry.available()
-                or Capability.EDIT not in registry.adapter(v.channel.network).capabilities
-            )
-        }
-    )
+    fixed = offered.fixed_networks
     note = _(
         "Published: it stays at the time it went out. Saving a change sends it to the networks as an edit."
     )
