@@ -542,7 +542,7 @@ def _fits(channel: Channel, text: str, media_count: int, link: str) -> list[str]
     return [p.message.rstrip(".") for p in found]
 
 
-def check_rows(actor: Actor, workspace: Workspace, table: list[list[str]]) -> ImportReport:  # noqa: C901 - one check per column of the import format; moves with import staging into plan_io
+def check_rows(actor: Actor, workspace: Workspace, table: list[list[str]]) -> ImportReport:  # noqa: C901 - one check per column of the import format
     """Check every row; no side effects."""
     report = ImportReport(dry_run=True)
     if not table or not any(table[0]):
