@@ -18,7 +18,7 @@ from rupor.api.errors import ERRORS, ApiError
 from rupor.api.planning_api import instant
 from rupor.core.timezones import to_local
 from rupor.networks import registry
-from rupor.planning import approvals
+from rupor.planning import approvals, compose
 from rupor.planning import service as planning
 from rupor.planning.models import Post, PostVariant
 from rupor.publishing import service as publishing
@@ -153,7 +153,7 @@ def create_post(request: HttpRequest, payload: s.PostIn) -> Any:
         notes=payload.notes,
         variants=_variant_inputs(payload.variants),
     )
-    return Status(201, post_out(planning.create_post(who, data)))
+    return Status(201, post_out(compose.compose(compose.ComposeRequest(who, data)).raise_if_refused()))
 
 
 @router.get(
@@ -190,7 +190,8 @@ def patch_post(request: HttpRequest, post_id: int, payload: s.PostPatch) -> Any:
         notes=payload.notes or "",
         variants=_variant_inputs(payload.variants) if payload.variants is not None else None,
     )
-    return post_out(planning.update_post(who, post_id, data, set(sent)))
+    request_ = compose.ComposeRequest(who, data, post_id=post_id, fields=frozenset(sent))
+    return post_out(compose.compose(request_).raise_if_refused())
 
 
 @router.delete(

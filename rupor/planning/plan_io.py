@@ -10,13 +10,19 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import logging
+import os
 import re
+import secrets
+import time
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import ParseError, XMLPullParser
 
+from django.conf import settings
 from django.core.files.base import File
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -31,11 +37,16 @@ from rupor.core.timezones import LocalTimeError, to_local, to_utc
 from rupor.networks import registry
 from rupor.networks.base import Content
 from rupor.networks.base import Media as MediaItem
+from rupor.planning import compose, content
 from rupor.planning import media as media_lib
 from rupor.planning.models import Post
-from rupor.planning.service import PAST_GRACE, PlanningError, PostInput, VariantInput, create_post
+from rupor.planning.service import PAST_GRACE, PlanningError, PostInput, VariantInput
+
+log = logging.getLogger(__name__)
 
 BASE_COLUMNS = ("date", "time", "channels", "rubric", "title", "text", "media_urls", "status")
+#: Columns an import also takes (written by an export only when a post has one).
+OPTIONAL_COLUMNS = ("link",)
 TEXT_PREFIX = "text_"
 IMPORT_STATUSES = (Post.Status.DRAFT, Post.Status.SCHEDULED)
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -91,6 +102,7 @@ class PlannedPost:
     scheduled_at: dt.datetime | None  # UTC
     channels: tuple[PlannedChannel, ...]
     media_urls: tuple[str, ...]
+    link: str = ""
 
 
 @dataclass
@@ -447,7 +459,7 @@ def read_table(filename: str, data: bytes) -> list[list[str]]:
 
 def _columns(header: Sequence[str]) -> list[str]:
     columns = [h.strip().lower() for h in header]
-    known = set(BASE_COLUMNS) | {TEXT_PREFIX + key for key in registry.DISPLAY_NAMES}
+    known = set(BASE_COLUMNS) | set(OPTIONAL_COLUMNS) | {TEXT_PREFIX + key for key in registry.DISPLAY_NAMES}
     unknown = [c for c in columns if c and c not in known]
     problems = []
     if unknown:
@@ -455,7 +467,7 @@ def _columns(header: Sequence[str]) -> list[str]:
             _("Unknown column(s): %(unknown)s. Columns are %(columns)s and text_<network> (%(networks)s).")
             % {
                 "unknown": ", ".join(unknown),
-                "columns": ", ".join(BASE_COLUMNS),
+                "columns": ", ".join((*BASE_COLUMNS, *OPTIONAL_COLUMNS)),
                 "networks": ", ".join(registry.DISPLAY_NAMES),
             }
         )
@@ -521,20 +533,18 @@ class _Lookup:
         return found[0]
 
 
-def _fits(channel: Channel, text: str, media_count: int) -> list[str]:
-    if channel.network not in registry.available():
-        return [
-            _("Rupor cannot publish to %(network)s yet")
-            % {"network": registry.DISPLAY_NAMES.get(channel.network, channel.network)}
-        ]
+def _fits(channel: Channel, text: str, media_count: int, link: str) -> list[str]:
+    """What keeps the row's variant from fitting its channel: the composer's own check
+    (``content.content_problems``: the network's limits and the link), with placeholder media
+    until the files are downloaded."""
     placeholders = tuple(
         MediaItem.from_bytes("photo", f"media{i}", "image/jpeg", b"") for i in range(media_count)
     )
-    problems = registry.adapter(channel.network).validate(Content(text=text, media=placeholders))
-    return [p.message.rstrip(".") for p in problems]
+    found = content.content_problems(channel, Content(text=text, media=placeholders, link=link or None))
+    return [p.message.rstrip(".") for p in found]
 
 
-def check_rows(actor: Actor, workspace: Workspace, table: list[list[str]]) -> ImportReport:  # noqa: C901 - one check per column of the import format; moves with import staging into plan_io
+def check_rows(actor: Actor, workspace: Workspace, table: list[list[str]]) -> ImportReport:  # noqa: C901 - one check per column of the import format
     """Check every row; no side effects."""
     report = ImportReport(dry_run=True)
     if not table or not any(table[0]):
@@ -614,6 +624,7 @@ def check_rows(actor: Actor, workspace: Workspace, table: list[list[str]]) -> Im
                 errors.append(problem.rstrip("."))
         # channels and their texts
         text = row.get("text", "")
+        link = row.get("link", "")
         planned: list[PlannedChannel] = []
         refs = _split(row.get("channels", ""))
         if not refs:
@@ -630,7 +641,7 @@ def check_rows(actor: Actor, workspace: Workspace, table: list[list[str]]) -> Im
             seen.add(channel.pk)
             own = row.get(TEXT_PREFIX + channel.network, "")
             variant_text = own or text
-            for problem in _fits(channel, variant_text, len(media_urls)):
+            for problem in _fits(channel, variant_text, len(media_urls), link):
                 errors.append(f"{channel.name}: {problem}")
             planned.append(PlannedChannel(channel.pk, channel.name, channel.network, variant_text))
         if errors:
@@ -648,6 +659,7 @@ def check_rows(actor: Actor, workspace: Workspace, table: list[list[str]]) -> Im
                 scheduled_at,
                 tuple(planned),
                 tuple(media_urls),
+                link,
             )
         )
     if not report.posts and not report.problems:
@@ -700,19 +712,25 @@ def _import_checked(
                     media_ids = tuple(
                         media_lib.save_media(actor, *downloads[url]).pk for url in post.media_urls
                     )
-                    saved = create_post(
-                        actor,
-                        PostInput(
-                            title=post.title,
-                            text=post.text,
-                            rubric_id=post.rubric_id,
-                            status=post.status,
-                            scheduled_at=post.scheduled_at,
-                            variants=tuple(
-                                VariantInput(c.id, text=c.text, media_ids=media_ids) for c in post.channels
+                    saved = compose.compose(
+                        compose.ComposeRequest(
+                            actor,
+                            PostInput(
+                                title=post.title,
+                                text=post.text,
+                                rubric_id=post.rubric_id,
+                                status=post.status,
+                                scheduled_at=post.scheduled_at,
+                                variants=tuple(
+                                    VariantInput(c.id, text=c.text, link=post.link, media_ids=media_ids)
+                                    for c in post.channels
+                                ),
                             ),
-                        ),
-                    )
+                            intent=compose.Intent.SCHEDULE
+                            if post.status == Post.Status.SCHEDULED
+                            else compose.Intent.SAVE,
+                        )
+                    ).raise_if_refused()
                     report.created_ids.append(saved.pk)
                 except PlanningError as exc:
                     details = "; ".join(p.message for p in exc.errors) or exc.message
@@ -735,6 +753,129 @@ def _import_checked(
 
 class _Rollback(Exception):
     pass
+
+
+# -- staging: check, preview, commit -------------------------------------------------------
+
+#: How long a checked file waits for the person to confirm the import.
+STAGE_TTL = dt.timedelta(hours=1)
+_STAGE_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+
+
+@dataclass(frozen=True)
+class StagedImport:
+    """A checked plan file kept for the confirm step (the file itself waits on disk, private)."""
+
+    token: str
+    fmt: str
+    name: str
+    workspace_id: int
+    at: float  # when it was checked, POSIX seconds of clock.now()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "token": self.token,
+            "fmt": self.fmt,
+            "name": self.name,
+            "workspace": self.workspace_id,
+            "at": self.at,
+        }
+
+    @classmethod
+    def from_dict(cls, entry: Any) -> StagedImport | None:
+        """The staged import :meth:`as_dict` wrote, or ``None`` for anything else."""
+        if not isinstance(entry, dict):
+            return None
+        token, fmt = str(entry.get("token", "")), str(entry.get("fmt", ""))
+        if not _STAGE_TOKEN.fullmatch(token) or fmt not in FORMATS:
+            return None
+        try:
+            workspace_id, at = int(entry.get("workspace", 0)), float(entry.get("at", 0))
+        except (TypeError, ValueError):
+            return None
+        return cls(token, fmt, str(entry.get("name") or f"plan.{fmt}")[:200], workspace_id, at)
+
+    @property
+    def path(self) -> Path:
+        return _stage_dir() / f"{self.token}.{self.fmt}"
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What an import would create; ``staged`` (kept for :func:`commit`) only when every row is good."""
+
+    name: str
+    report: ImportReport
+    staged: StagedImport | None
+
+
+class StaleImport(PlanningError):
+    """The preview to confirm is gone (expired, discarded, or another workspace's)."""
+
+
+def _stage_dir() -> Path:
+    folder = Path(settings.RUPOR_HOME) / "tmp" / "plan-import"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder
+
+
+def sweep_staged() -> None:
+    """Delete previews older than :data:`STAGE_TTL` (the confirm step must follow soon).
+
+    File times are the operating system's, so this compares with its clock, not ``clock.now()``.
+    """
+    limit = time.time() - STAGE_TTL.total_seconds()
+    for item in _stage_dir().glob("*"):
+        try:
+            if item.is_file() and item.stat().st_mtime < limit:
+                item.unlink()
+        except OSError:
+            log.warning("could not remove the stale import preview %s", item.name)
+
+
+def preview(actor: Actor, upload: File) -> Preview:
+    """Check an uploaded plan file (nothing is created) and keep it for :func:`commit` when it is good."""
+    sweep_staged()
+    name = upload.name or ""
+    fmt = format_of(name)
+    if (upload.size or 0) > MAX_FILE_BYTES:
+        raise ImportFileError(
+            _("The file is larger than %(mb)s MB.") % {"mb": MAX_FILE_BYTES // (1024 * 1024)}, "file"
+        )
+    data = b"".join(upload.chunks())  # at most MAX_FILE_BYTES (checked above); read_table bounds the rest
+    report = import_plan(actor, name, data, dry_run=True)
+    if not report.ok:
+        return Preview(name, report, None)
+    token = secrets.token_urlsafe(24)
+    staged = StagedImport(token, fmt, name[:200], actor.workspace_id, clock.now().timestamp())
+    fd = os.open(staged.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    return Preview(name, report, staged)
+
+
+def discard(staged: StagedImport | None) -> None:
+    """Forget a preview (its file is deleted)."""
+    if staged is not None:
+        staged.path.unlink(missing_ok=True)
+
+
+def commit(actor: Actor, staged: StagedImport | None) -> ImportReport:
+    """Import a previewed file, checked again (the plan may have changed since), all or nothing."""
+    age = clock.now().timestamp() - staged.at if staged is not None else 0.0
+    if (
+        staged is None
+        or staged.workspace_id != actor.workspace_id
+        or not staged.path.is_file()
+        or age > STAGE_TTL.total_seconds()
+    ):
+        discard(staged)
+        raise StaleImport(_("This preview is no longer available; upload the file again."), status=409)
+    try:
+        data = staged.path.read_bytes()
+    finally:
+        discard(staged)
+    return import_plan(actor, staged.name, data)
 
 
 # -- exporting ----------------------------------------------------------------------------
@@ -771,6 +912,7 @@ def export_rows(
         return channel.name.strip() if unique else str(channel.pk)
 
     networks = sorted({v.channel.network for p in posts for v in p.variants.all() if v.text != p.text})
+    with_link = any(v.link for p in posts for v in p.variants.all())
     header = [
         "date",
         "time",
@@ -779,6 +921,7 @@ def export_rows(
         "title",
         "text",
         *(TEXT_PREFIX + n for n in networks),
+        *(["link"] if with_link else []),
         "media_urls",
         "status",
     ]
@@ -802,6 +945,7 @@ def export_rows(
                 post.title,
                 post.text,
                 *(per_network.get(n, "") for n in networks),
+                *([next((v.link for v in variants if v.link), "")] if with_link else []),
                 ", ".join(u for u in urls if u),
                 Post.Status.SCHEDULED if post.status == Post.Status.SCHEDULED else Post.Status.DRAFT,
             ]

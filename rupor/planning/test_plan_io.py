@@ -248,3 +248,25 @@ def test_export_guards_every_formula_prefix_and_the_import_takes_the_guard_off(p
 def test_export_leaves_ordinary_text_alone():
     exported = plan_io.render([["text"], ["Hello - world"], ["50% off"]], "csv").decode("utf-8-sig")
     assert "'" not in exported
+
+
+def test_a_staged_preview_is_committed_once_and_only_in_its_workspace(world, make_workspace):
+    from rupor.accounts.roles import Role
+    from rupor.accounts.service import Actor
+
+    ws, tg, _vk, _api = world
+    actor = Actor(ws.pk, Role.MANAGER, label="m")
+    upload = SimpleUploadedFile("plan.csv", GOOD.replace("{tg}", str(tg.pk)).encode())
+    checked = plan_io.preview(actor, upload)
+    assert checked.report.ok and checked.staged is not None and Post.objects.count() == 0
+    entry = plan_io.StagedImport.from_dict(checked.staged.as_dict())
+    other = Actor(make_workspace("Other").pk, Role.MANAGER, label="m")
+    with pytest.raises(plan_io.StaleImport):
+        plan_io.commit(other, entry)
+    assert Post.objects.count() == 0
+    checked = plan_io.preview(
+        actor, SimpleUploadedFile("plan.csv", GOOD.replace("{tg}", str(tg.pk)).encode())
+    )
+    assert len(plan_io.commit(actor, checked.staged).created_ids) == 3
+    with pytest.raises(plan_io.StaleImport):
+        plan_io.commit(actor, checked.staged)  # a preview is imported once

@@ -14,6 +14,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
+from pydantic import BaseModel, ConfigDict
 
 from rupor.accounts.models import Workspace
 from rupor.accounts.roles import ROLE_LABELS, Role
@@ -242,7 +243,7 @@ POST_ACTIONS = ("save", "draft", "schedule", "now", "queue", "submit")
 
 class PostForm(forms.Form):
     """The composer: shared text, channels, a time and what to do (``action``). Each channel's
-    variant is read by :func:`read_variant` from the ``variant_*_<channel id>`` fields."""
+    variant is a :class:`VariantRow` read from the ``variant_<name>_<channel id>`` fields."""
 
     title = forms.CharField(
         label=_("Internal title"),
@@ -283,29 +284,21 @@ class PostForm(forms.Form):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.channel_choices = list(channels)
         _choices(self, "channels").choices = list(channels)
         _choices(self, "rubric").choices = [("", _("No rubric")), *rubrics]
         _choices(self, "status").choices = list(statuses)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        variant_texts = [v for k, v in self.data.items() if k.startswith("variant_text_") and str(v).strip()]
-        media_keys = [
-            k
-            for k in self.data
-            if k == "media" or (k.startswith("variant_media_") and not k.startswith("variant_media_follows_"))
-        ]
+        rows = [VariantRow.from_post(self.data, channel_id) for channel_id, _name in self.channel_choices]
         getlist = getattr(self.data, "getlist", lambda k: [self.data.get(k)])
-        has_media = any(str(v or "").strip() for k in media_keys for v in getlist(k))
-        has_poll = any(
-            k.startswith("variant_poll_question_") and str(v).strip() for k, v in self.data.items()
-        )
+        has_shared_media = any(str(v or "").strip() for v in getlist("media"))
         if (
             not str(data.get("text") or "").strip()
             and not str(data.get("title") or "").strip()
-            and not variant_texts
-            and not has_media
-            and not has_poll
+            and not has_shared_media
+            and not any(row.has_content for row in rows)
         ):
             self.add_error("text", _("Write something first: a text or at least an internal title."))
         return data
@@ -388,42 +381,88 @@ class VariantDraft:
         return bool(self.link or self.first_comment or self.poll_on or self.html)
 
 
+class VariantRow(BaseModel):
+    """One channel's row of the composer as posted: its fields are ``variant_<name>_<channel id>``
+    (``variant_text_12``, ``variant_link_12``…), read for each of the workspace's channels by name,
+    never by scanning the form's keys."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channel_id: int
+    text: str = ""
+    media: tuple[int, ...] = ()  # the row's own media (when it does not follow the shared ones)
+    media_follows: bool | None = None  # None: the field was not sent
+    link: str = ""
+    first_comment: str = ""
+    poll: bool = False
+    poll_question: str = ""
+    poll_options: tuple[str, ...] = ()
+    poll_multiple: bool = False
+    poll_anonymous: bool = False
+    format: str = ""
+
+    @classmethod
+    def from_post(cls, data: Mapping[str, Any], channel_id: int) -> VariantRow:
+        """The row of ``channel_id`` from the composer's fields (``data`` is ``request.POST``)."""
+
+        def one(name: str) -> str:
+            return str(data.get(f"variant_{name}_{channel_id}", "") or "")
+
+        def many(name: str) -> list[str]:
+            key = f"variant_{name}_{channel_id}"
+            getlist = getattr(data, "getlist", None)
+            values = getlist(key) if getlist else data.get(key, [])
+            return [str(v) for v in (values if isinstance(values, list | tuple) else [values])]
+
+        follows = data.get(f"variant_media_follows_{channel_id}")
+        return cls(
+            channel_id=channel_id,
+            text=one("text"),
+            media=tuple(read_ids(many("media"))),
+            media_follows=None if follows is None else follows == "1",
+            link=one("link").strip(),
+            first_comment=one("first_comment"),
+            poll=one("poll") == "1",
+            poll_question=one("poll_question"),
+            poll_options=tuple(many("poll_option")),
+            poll_multiple=bool(one("poll_multiple")),
+            poll_anonymous=bool(one("poll_anonymous")),
+            format=one("format"),
+        )
+
+    @property
+    def has_content(self) -> bool:
+        """Something was written in the row itself (a text, media or a poll question)."""
+        return bool(self.text.strip() or self.media or self.poll_question.strip())
+
+    def draft(self, *, shared_text: str, shared_media: Sequence[int]) -> VariantDraft:
+        """The variant this row stands for, the shared text and media filled in where it follows them."""
+        media_follows = self.media_follows if self.media_follows is not None else not self.media
+        options = list(self.poll_options)
+        while len(options) < 2:
+            options.append("")
+        return VariantDraft(
+            channel_id=self.channel_id,
+            text=self.text or shared_text,
+            follows=not self.text or self.text == shared_text,
+            media_ids=list(shared_media) if media_follows else list(self.media),
+            media_follows=media_follows,
+            link=self.link,
+            first_comment=self.first_comment,
+            poll_on=self.poll,
+            poll_question=self.poll_question,
+            poll_options=options,
+            poll_multiple=self.poll_multiple,
+            poll_anonymous=self.poll_anonymous if self.poll else True,
+            html=self.format == "html",
+        )
+
+
 def read_variant(
     data: Mapping[str, Any], channel_id: int, *, shared_text: str, shared_media: Sequence[int]
 ) -> VariantDraft:
     """The variant of ``channel_id`` from the composer's fields (``data`` is ``request.POST``)."""
-    c = channel_id
-
-    def one(name: str) -> str:
-        return str(data.get(f"{name}_{c}", "") or "")
-
-    def many(name: str) -> list[str]:
-        getlist = getattr(data, "getlist", None)
-        values = getlist(f"{name}_{c}") if getlist else data.get(f"{name}_{c}", [])
-        return [str(v) for v in (values if isinstance(values, list | tuple) else [values])]
-
-    text = one("variant_text")
-    own_media = read_ids(many("variant_media"))
-    follows_field = data.get(f"variant_media_follows_{c}")
-    media_follows = (follows_field == "1") if follows_field is not None else not own_media
-    options = many("variant_poll_option")
-    while len(options) < 2:
-        options.append("")
-    return VariantDraft(
-        channel_id=c,
-        text=text or shared_text,
-        follows=not text or text == shared_text,
-        media_ids=list(shared_media) if media_follows else own_media,
-        media_follows=media_follows,
-        link=one("variant_link").strip(),
-        first_comment=one("variant_first_comment"),
-        poll_on=one("variant_poll") == "1",
-        poll_question=one("variant_poll_question"),
-        poll_options=options,
-        poll_multiple=bool(one("variant_poll_multiple")),
-        poll_anonymous=bool(one("variant_poll_anonymous")) if one("variant_poll") == "1" else True,
-        html=one("variant_format") == "html",
-    )
+    return VariantRow.from_post(data, channel_id).draft(shared_text=shared_text, shared_media=shared_media)
 
 
 class ProfileForm(forms.Form):

@@ -8,17 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import re
-import secrets
-import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from django import forms as djforms
-from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import redirect, render
@@ -48,9 +43,7 @@ log = logging.getLogger(__name__)
 
 MAX_PERIOD_DAYS = 400
 LINK_LIFETIMES_DAYS = (1, 3, 7, 14, 30)
-IMPORT_TTL = dt.timedelta(hours=1)
 IMPORT_SESSION_KEY = "rupor_plan_import"
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 
 
@@ -736,47 +729,12 @@ class ImportForm(djforms.Form):
     )
 
 
-def _import_dir() -> Path:
-    folder = Path(settings.RUPOR_HOME) / "tmp" / "plan-import"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return folder
-
-
-def _sweep_imports() -> None:
-    """Delete previews older than an hour (the confirm step must follow soon).
-
-    File times are the operating system's, so this compares with its clock, not ``clock.now()``.
-    """
-    limit = time.time() - IMPORT_TTL.total_seconds()
-    for item in _import_dir().glob("*"):
-        try:
-            if item.is_file() and item.stat().st_mtime < limit:
-                item.unlink()
-        except OSError:
-            log.warning("could not remove the stale import preview %s", item.name)
-
-
-def _stash(data: bytes, fmt: str) -> str:
-    token = secrets.token_urlsafe(24)
-    fd = os.open(_import_dir() / f"{token}.{fmt}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-    return token
-
-
-def _stashed_path(entry: dict[str, Any]) -> Path | None:
-    token, fmt = str(entry.get("token", "")), str(entry.get("fmt", ""))
-    if not _TOKEN.fullmatch(token) or fmt not in plan_io.FORMATS:
-        return None
-    return _import_dir() / f"{token}.{fmt}"
+def _staged(request: HttpRequest) -> plan_io.StagedImport | None:
+    return plan_io.StagedImport.from_dict(request.session.get(IMPORT_SESSION_KEY))
 
 
 def _forget_import(request: HttpRequest) -> None:
-    entry = request.session.pop(IMPORT_SESSION_KEY, None)
-    if isinstance(entry, dict):
-        stashed = _stashed_path(entry)
-        if stashed is not None:
-            stashed.unlink(missing_ok=True)
+    plan_io.discard(plan_io.StagedImport.from_dict(request.session.pop(IMPORT_SESSION_KEY, None)))
 
 
 COLUMNS: list[tuple[str, Any, Any]] = [
@@ -805,6 +763,11 @@ COLUMNS: list[tuple[str, Any, Any]] = [
         gettext_lazy(
             "Up to 10 http(s) addresses, separated by commas; downloaded into the media library on import."
         ),
+    ),
+    (
+        "link",
+        gettext_lazy("no"),
+        gettext_lazy("An http(s) address attached to the post on every channel of the row."),
     ),
     (
         "status",
@@ -846,8 +809,9 @@ def _report_context(report: plan_io.ImportReport) -> dict[str, Any]:
 @workspace_view(Perm.POSTS_VIEW)
 @require_http_methods(["GET", "POST"])
 def plan_import(request: HttpRequest) -> HttpResponseBase:
-    _sweep_imports()
+    """Upload a plan file, see what it would create (plan_io.preview), then confirm (plan_io.commit)."""
     if request.method != "POST":
+        plan_io.sweep_staged()
         return _import_page(request)
     if not can(workspace_request(request).role, Perm.POSTS_EDIT):
         return _import_page(request, status=403, page_error=_("Your role does not allow importing posts."))
@@ -856,63 +820,38 @@ def plan_import(request: HttpRequest) -> HttpResponseBase:
     form = ImportForm(request.POST, request.FILES)
     if not form.is_valid():
         return _import_page(request, form, status=400)
-    upload = form.cleaned_data["file"]
-    name = upload.name or ""
     try:
-        fmt = plan_io.format_of(name)
-        if (upload.size or 0) > plan_io.MAX_FILE_BYTES:
-            raise plan_io.ImportFileError(
-                _("The file is larger than %(mb)s MB.") % {"mb": plan_io.MAX_FILE_BYTES // (1024 * 1024)},
-                "file",
-            )
-        data = b"".join(upload.chunks())  # at most MAX_FILE_BYTES (checked above); read_table bounds the rest
-        report = plan_io.import_plan(_actor(request), name, data, dry_run=True)
+        checked = plan_io.preview(_actor(request), form.cleaned_data["file"])
     except PlanningError as exc:
         form.add_error("file", exc.message)
         return _import_page(request, form, status=400)
     _forget_import(request)
-    context = _report_context(report)
-    if not report.ok:
-        return _import_page(request, form, status=400, preview=context, filename=name)
-    token = _stash(data, fmt)
-    request.session[IMPORT_SESSION_KEY] = {
-        "token": token,
-        "fmt": fmt,
-        "name": name[:200],
-        "workspace": _ws(request).pk,
-        "at": clock.now().timestamp(),
-    }
-    return _import_page(request, preview=context, filename=name, token=token)
+    context = _report_context(checked.report)
+    if checked.staged is None:
+        return _import_page(request, form, status=400, preview=context, filename=checked.name)
+    request.session[IMPORT_SESSION_KEY] = checked.staged.as_dict()
+    return _import_page(request, preview=context, filename=checked.name, token=checked.staged.token)
 
 
 def _import_confirm(request: HttpRequest) -> HttpResponseBase:
-    entry = request.session.get(IMPORT_SESSION_KEY)
-    stale = _("This preview is no longer available; upload the file again.")
-    if (
-        not isinstance(entry, dict)
-        or entry.get("token") != request.POST.get("token")
-        or entry.get("workspace") != _ws(request).pk
-    ):
-        return _import_page(request, status=409, page_error=stale)
-    stashed = _stashed_path(entry)
-    age = clock.now().timestamp() - float(entry.get("at", 0))
-    if stashed is None or not stashed.is_file() or age > IMPORT_TTL.total_seconds():
-        _forget_import(request)
-        return _import_page(request, status=409, page_error=stale)
-    name = str(entry.get("name", "plan." + str(entry["fmt"])))
-    data = stashed.read_bytes()
+    staged = _staged(request)
+    if staged is None or staged.token != request.POST.get("token") or staged.workspace_id != _ws(request).pk:
+        return _import_page(
+            request, status=409, page_error=_("This preview is no longer available; upload the file again.")
+        )
+    request.session.pop(IMPORT_SESSION_KEY, None)
     try:
-        report = plan_io.import_plan(_actor(request), name, data)
+        report = plan_io.commit(_actor(request), staged)
+    except plan_io.StaleImport as exc:
+        return _import_page(request, status=409, page_error=exc.message)
     except PlanningError as exc:
-        _forget_import(request)
         return _import_page(request, status=400, page_error=exc.message)
-    _forget_import(request)
     if not report.ok:
         return _import_page(
             request,
             status=400,
             preview=_report_context(report),
-            filename=name,
+            filename=staged.name,
             page_error=_("Nothing was imported: the plan changed since the preview or a media file failed."),
         )
     count = len(report.created_ids)
@@ -921,7 +860,7 @@ def _import_confirm(request: HttpRequest) -> HttpResponseBase:
         ngettext("Imported %(n)s post from %(file)s.", "Imported %(n)s posts from %(file)s.", count)
         % {
             "n": count,
-            "file": name,
+            "file": staged.name,
         },
     )
     return redirect("web:posts")

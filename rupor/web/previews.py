@@ -28,10 +28,10 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from rupor.channels.models import Channel
+from rupor.core.urls import url_problem
 from rupor.networks import registry
-from rupor.networks.base import Content, Poll, Problem
+from rupor.planning import content as planned
 from rupor.planning.models import Media, PostVariant
-from rupor.planning.service import media_reference
 
 #: VK folds a long wall post after about this many characters or lines behind "Show more…".
 VK_FOLD_CHARS = 300
@@ -44,62 +44,9 @@ _TOKEN = re.compile(f"{_URL.pattern}|{_TAG.pattern}", re.IGNORECASE | re.UNICODE
 
 # -- content and checks ----------------------------------------------------------------------
 
-
-def _poll(poll: Mapping[str, Any] | None) -> Poll | None:
-    if not poll:
-        return None
-    return Poll(
-        question=str(poll.get("question", "")).strip(),
-        options=tuple(str(o).strip() for o in poll.get("options", []) or []),
-        multiple=bool(poll.get("multiple", False)),
-        anonymous=bool(poll.get("anonymous", True)),
-    )
-
-
-def build_content(
-    *,
-    text: str,
-    media: Sequence[Media] = (),
-    link: str = "",
-    poll: Mapping[str, Any] | None = None,
-    first_comment: str = "",
-    options: Mapping[str, Any] | None = None,
-) -> Content:
-    """The network-neutral :class:`Content` of what was typed, as the publishing engine will build it."""
-    return Content(
-        text=text,
-        media=tuple(media_reference(m) for m in media),
-        poll=_poll(poll),
-        link=(link or "").strip() or None,
-        first_comment=first_comment or None,
-        options=dict(options or {}),
-    )
-
-
-def link_problem(link: str) -> str | None:
-    """Why ``link`` cannot be a post's link (``None`` when it can)."""
-    link = (link or "").strip()
-    if not link:
-        return None
-    parts = urlsplit(link)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in link):
-        return "The link must be a full web address starting with http:// or https://."
-    if len(link) > 2000:
-        return "The link is longer than 2000 characters."
-    return None
-
-
-def problems_for(channel: Channel, content: Content) -> list[Problem]:
-    """Everything that keeps ``content`` from fitting ``channel``'s network (empty when it fits)."""
-    network = channel.network
-    if network not in registry.available():
-        name = registry.DISPLAY_NAMES.get(network, network)
-        return [Problem("channel", f"Rupor cannot publish to {name} yet.")]
-    problems = registry.adapter(network).validate(content)
-    why = link_problem(content.link or "")
-    if why:
-        problems.append(Problem("link", why))
-    return problems
+# What the content is and whether it fits is planning's (the compose action checks the same).
+build_content = planned.build_content
+problems_for = planned.content_problems
 
 
 # -- text rendering ------------------------------------------------------------------------
@@ -309,7 +256,7 @@ def content_preview(
     parsed_poll = content.poll
     items = [_media_view(m) for m in media]
     link_view = None
-    if link and not link_problem(link):
+    if link and not url_problem(link):
         parts = urlsplit(link)
         link_view = {
             "url": link,

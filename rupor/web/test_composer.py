@@ -241,7 +241,7 @@ def test_poll_and_link_problems_are_shown_live(world: World) -> None:
     )
     assert "at least 2 poll options" in body
     body = _check(client, world.vk, variant_text="x", variant_link="example.com/no-scheme")
-    assert "starting with http:// or https://" in body
+    assert "a link starts with http:// or https://" in body
 
 
 def test_media_of_another_workspace_cannot_be_attached(world: World) -> None:

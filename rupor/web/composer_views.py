@@ -1,6 +1,6 @@
-"""Posts and the composer: the post list, writing and editing a post, its media, the review
-panel and the client's link. Views parse input, call a domain's service, and render; every view
-that touches a workspace checks the role's permission on the server (hidden links are not a check)."""
+"""The posts list and the composer: writing a post with a variant per channel, its media, its
+review. The composer's rules (buttons, approval gate, checks) are planning's compose action
+(``planning/compose.py``); these views parse the form, call it and render."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from django import forms as djforms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.http.multipartparser import MultiPartParserError
@@ -28,14 +27,12 @@ from rupor.channels import service as channels
 from rupor.channels.models import Channel
 from rupor.core.timezones import LocalTimeError, to_utc
 from rupor.networks import registry
-from rupor.networks.base import Capability
-from rupor.planning import approvals, slots
+from rupor.planning import approvals, compose
 from rupor.planning import media as media_lib
 from rupor.planning import service as planning
 from rupor.planning.models import Media, Post, PostVariant, Review
-from rupor.publishing import service as publishing
 from rupor.web import forms, previews
-from rupor.web.base import _actor, _get_channel, _target_rows, _ws, workspace_view
+from rupor.web.base import WorkspaceRequest, _actor, _get_channel, _target_rows, _ws, workspace_view
 
 # -- posts -------------------------------------------------------------------------------
 
@@ -45,7 +42,7 @@ POST_STATUS_FILTERS = [Post.Status.DRAFT, Post.Status.SCHEDULED, Post.Status.IN_
 
 @workspace_view(Perm.POSTS_VIEW)
 @require_GET
-def post_list(request: HttpRequest) -> HttpResponseBase:
+def post_list(request: WorkspaceRequest) -> HttpResponseBase:
     ws = _ws(request)
     status = request.GET.get("status", "")
     if status not in dict(planning.SHOWN_STATUSES):
@@ -72,15 +69,6 @@ def post_list(request: HttpRequest) -> HttpResponseBase:
     )
 
 
-def _statuses(role: str, current: str | None = None) -> list[tuple[str, Any]]:
-    out: list[tuple[str, Any]] = [(Post.Status.DRAFT.value, Post.Status.DRAFT.label)]
-    if can(role, Perm.POSTS_PUBLISH):
-        out.append((Post.Status.SCHEDULED.value, Post.Status.SCHEDULED.label))
-    if current and current not in dict(out):
-        out.append((current, Post.Status(current).label))
-    return out
-
-
 def _queue_url() -> str:
     try:
         return reverse("web:queue")
@@ -88,18 +76,13 @@ def _queue_url() -> str:
         return "/queue/"
 
 
-def _composer_actions(request: HttpRequest, post: Post | None) -> dict[str, Any]:
-    """Which buttons the composer offers this person for this post, and what it tells them."""
-    ws = _ws(request)
-    role = request.role  # type: ignore[attr-defined]
-    mode = ws.approval
-    may_publish = can(role, Perm.POSTS_PUBLISH)
-    may_approve = can(role, Perm.POSTS_APPROVE)
-    status = post.status if post else Post.Status.DRAFT
-    approved = post is not None and post.approved_at is not None
-    needs_review = mode != Workspace.Approval.NONE and not approved
-    schedule = may_publish and (not needs_review or may_approve)
-    if needs_review and may_approve and mode == Workspace.Approval.CLIENT:
+def _composer_actions(request: WorkspaceRequest, post: Post | None) -> dict[str, Any]:
+    """What the composer's buttons say (which ones are offered is planning's: compose.offer)."""
+    offered = compose.offer(_actor(request), post)
+    if offered.published:
+        return _published_actions(offered)
+    needs_review, may_approve = offered.needs_review, offered.may_approve
+    if needs_review and may_approve and offered.by_client:
         schedule_label = _("Send to the client")
         note = _(
             "The client approves posts in this workspace: this sends the post to the client, and it is scheduled once they approve."
@@ -114,45 +97,32 @@ def _composer_actions(request: HttpRequest, post: Post | None) -> dict[str, Any]
         note = _(
             "Posts in this workspace are approved before they are scheduled: submit it for review, and a reviewer's approval schedules it for its time."
         )
-        if mode == Workspace.Approval.CLIENT:
+        if offered.by_client:
             note = _(
                 "Posts in this workspace are approved by a reviewer and then by the client before they are scheduled: submit it for review."
             )
     else:
-        schedule_label = _("Update schedule") if status == Post.Status.SCHEDULED else _("Schedule")
-        note = "" if may_publish else _("Your role writes drafts; a manager schedules them.")
-    if approved and mode != Workspace.Approval.NONE:
+        schedule_label = _("Update schedule") if offered.status == Post.Status.SCHEDULED else _("Schedule")
+        note = "" if offered.may_publish else _("Your role writes drafts; a manager schedules them.")
+    if offered.approved and offered.mode != Workspace.Approval.NONE:
         note = _("Approved. Changing the text, media or channels withdraws the approval.")
-    if post is not None and publishing.has_started([v.pk for v in post.variants.all()]):
-        return _published_actions(post)
     return {
-        "save_label": _("Save changes") if post and status not in (Post.Status.DRAFT,) else _("Save draft"),
-        "unschedule": post is not None and status == Post.Status.SCHEDULED and may_publish,
-        "schedule": schedule,
+        "save_label": _("Save changes") if post and offered.status != Post.Status.DRAFT else _("Save draft"),
+        "unschedule": offered.unschedule,
+        "schedule": offered.schedule,
         "schedule_label": schedule_label,
-        "now": schedule and not (needs_review and mode == Workspace.Approval.CLIENT),
-        "queue": schedule,
-        "submit": needs_review and not may_approve and status in approvals.SUBMITTABLE,
+        "now": offered.now,
+        "queue": offered.queue,
+        "submit": offered.submit,
         "note": note,
         "warn": needs_review and not may_approve,
     }
 
 
-def _published_actions(post: Post) -> dict[str, Any]:
+def _published_actions(offered: compose.Offer) -> dict[str, Any]:
     """A post that is being or has been published keeps its time; a saved change goes out as an
     edit where the network allows it, and the page says where it does not."""
-    out = publishing.published_variants([v.pk for v in post.variants.all()])
-    fixed = sorted(
-        {
-            registry.DISPLAY_NAMES.get(v.channel.network, v.channel.network)
-            for v in post.variants.all()
-            if v.pk in out
-            and (
-                v.channel.network not in registry.available()
-                or Capability.EDIT not in registry.adapter(v.channel.network).capabilities
-            )
-        }
-    )
+    fixed = offered.fixed_networks
     note = _(
         "Published: it stays at the time it went out. Saving a change sends it to the networks as an edit."
     )
@@ -175,9 +145,9 @@ def _published_actions(post: Post) -> dict[str, Any]:
     }
 
 
-def _review_context(request: HttpRequest, post: Post, **extra: Any) -> dict[str, Any]:
+def _review_context(request: WorkspaceRequest, post: Post, **extra: Any) -> dict[str, Any]:
     ws = _ws(request)
-    role = request.role  # type: ignore[attr-defined]
+    role = request.role
     may_approve = can(role, Perm.POSTS_APPROVE)
     status = post.status
     mode = ws.approval
@@ -190,7 +160,7 @@ def _review_context(request: HttpRequest, post: Post, **extra: Any) -> dict[str,
                 "label": Review.Decision(r.decision).label,
                 "stage_label": Review.Stage(r.stage).label,
                 # The client sees decisions, not the team's email addresses.
-                "actor": r.actor if can(role, Perm.POSTS_INTERNAL) or r.actor == request.user.email else "",  # type: ignore[union-attr]
+                "actor": r.actor if can(role, Perm.POSTS_INTERNAL) or r.actor == request.user.email else "",
                 "at": r.at,
                 "comment": r.comment,
             }
@@ -294,55 +264,21 @@ def _variant_preview(
     return preview
 
 
-def _save_post(  # noqa: C901 - the composer's buttons; moves into planning's compose action
-    request: HttpRequest,
+def _save_post(
+    request: WorkspaceRequest,
     post: Post | None,
     form: forms.PostForm,
     chosen: list[Channel],
     drafts: dict[int, forms.VariantDraft],
     rows: list[dict[str, Any]],
 ) -> HttpResponseBase | dict[str, Any]:
-    """Apply the composer's action; a response on success, else the extra context of the refusal."""
-    ws = _ws(request)
-    actor = _actor(request)
+    """Apply the composer's button through planning's compose action; a response on success,
+    else the extra context of the refusal (its reasons bound to the form's fields)."""
     data = form.cleaned_data
-    action = data.get("action") or ""
     legacy = data.get("status") or ""
-    if not action:
-        action = "schedule" if legacy == Post.Status.SCHEDULED else "save"
-    current = post.status if post else Post.Status.DRAFT
-    status: str = current
-    if action == "save" and legacy:
-        status = legacy
-    elif action == "draft":
-        status = Post.Status.DRAFT
-    elif action in ("schedule", "now"):
-        status = Post.Status.SCHEDULED
-    elif action in ("queue", "submit"):
-        status = (
-            current
-            if current in (Post.Status.DRAFT, Post.Status.CHANGES_REQUESTED, Post.Status.REJECTED)
-            else Post.Status.DRAFT
-        )
-    if action in ("schedule", "now", "queue", "submit"):
-        if not chosen:
-            form.add_error("channels", _("Choose at least one channel first."))
-            return {}
-        unfit = [r for r in rows if r["checked"] and r["preview"]["problems"]]
-        if unfit:
-            for row in unfit:
-                row["refused"] = True
-            form.add_error(
-                None, _("Some variants do not fit their networks; fix what is marked in each channel below.")
-            )
-            return {}
-    if (
-        action == "queue"
-        and slots.next_free_slot(ws.pk, [c.pk for c in chosen], exclude_post_id=post.pk if post else None)
-        is None
-    ):
-        return {"queue_error": True}
-    variant_inputs = tuple(
+    action = data.get("action") or ("schedule" if legacy == Post.Status.SCHEDULED else "save")
+    intent = compose.Intent(action)
+    variants = tuple(
         planning.VariantInput(
             channel_id=c.pk,
             text=drafts[c.pk].text if not drafts[c.pk].follows else None,
@@ -357,49 +293,65 @@ def _save_post(  # noqa: C901 - the composer's buttons; moves into planning's co
         )
         for c in chosen
     )
-    post_input = planning.PostInput(
-        title=data["title"],
-        text=data["text"],
-        rubric_id=data["rubric"],
-        status=status,
-        scheduled_at=None if action in ("now", "queue") else data["scheduled_at"],
-        publish_now=action == "now",
-        variants=variant_inputs,
-        notes=post.notes if post else "",
-        publish_late=post.publish_late if post else False,
+    fields = compose.COMPOSER_FIELDS | ({"status"} if intent == compose.Intent.SAVE and legacy else set())
+    result = compose.compose(
+        compose.ComposeRequest(
+            actor=_actor(request),
+            post=planning.PostInput(
+                title=data["title"],
+                text=data["text"],
+                rubric_id=data["rubric"],
+                status=legacy or (post.status if post else Post.Status.DRAFT),
+                scheduled_at=data["scheduled_at"],
+                variants=variants,
+                notes=post.notes if post else "",
+                publish_late=post.publish_late if post else False,
+            ),
+            intent=intent,
+            post_id=post.pk if post else None,
+            fields=frozenset(fields),
+        )
     )
-    try:
-        with transaction.atomic():
-            if post is None:
-                saved = planning.create_post(actor, post_input)
-            else:
-                fields = {"title", "text", "rubric_id", "scheduled_at", "variants"}
-                if status != post.status:
-                    fields.add("status")
-                saved = planning.update_post(actor, post.pk, post_input, fields)
-            if action == "queue":
-                saved = slots.add_to_queue(actor, saved.pk)
-            elif action == "submit":
-                saved = approvals.submit(actor, saved.pk)
-    except planning.PlanningError as exc:
-        if exc.status == 404:
-            raise Http404 from exc
-        if action == "queue" and exc.field == "channel_id":
-            return {"queue_error": True}
-        field = exc.field or ""
-        if exc.errors:
-            for problem in exc.errors:
-                form.add_error(None, problem.message)
-        elif field.startswith("variants"):
-            form.add_error("channels", exc.message)
-        elif field in ("scheduled_at", "title", "text"):
-            form.add_error(field, exc.message)
-        elif field == "rubric_id":
-            form.add_error("rubric", exc.message)
-        else:
-            form.add_error(None, exc.message)
+    if result.post is not None and result.ok:
+        return _after_save(request, result.post, action)
+    return _bind_refusal(form, result, rows)
+
+
+def _bind_refusal(
+    form: forms.PostForm, result: compose.ComposeResult, rows: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Show a refused save on the composer: each reason on its field, unfit channels marked."""
+    if result.status == 404:
+        raise Http404
+    if result.reason == compose.Reason.NO_QUEUE_SLOT:
+        return {"queue_error": True}
+    if result.reason == compose.Reason.NO_CHANNELS:
+        form.add_error("channels", result.refusals[0].message)
         return {}
-    return _after_save(request, saved, action)
+    if result.reason == compose.Reason.UNFIT:
+        unfit = {r.channel_id for r in result.refusals}
+        for row in rows:
+            if row["channel"].pk in unfit:
+                row["refused"] = True
+        form.add_error(
+            None, _("Some variants do not fit their networks; fix what is marked in each channel below.")
+        )
+        return {}
+    error = result.error
+    if error is not None and error.errors:
+        for problem in error.errors:
+            form.add_error(None, problem.message)
+        return {}
+    refusal = result.refusals[0]
+    if refusal.field.startswith("variants"):
+        form.add_error("channels", refusal.message)
+    elif refusal.field in ("scheduled_at", "title", "text"):
+        form.add_error(refusal.field, refusal.message)
+    elif refusal.field == "rubric_id":
+        form.add_error("rubric", refusal.message)
+    else:
+        form.add_error(None, refusal.message)
+    return {}
 
 
 def post_variant_options(post: Post | None, channel_id: int) -> dict[str, Any]:
@@ -412,7 +364,7 @@ def post_variant_options(post: Post | None, channel_id: int) -> dict[str, Any]:
     return {}
 
 
-def _after_save(request: HttpRequest, saved: Post, action: str) -> HttpResponseBase:
+def _after_save(request: WorkspaceRequest, saved: Post, action: str) -> HttpResponseBase:
     tz = _ws(request).timezone
     when = timezone.localtime(saved.scheduled_at).strftime("%Y-%m-%d %H:%M") if saved.scheduled_at else ""
     status = saved.status
@@ -446,12 +398,11 @@ def _after_save(request: HttpRequest, saved: Post, action: str) -> HttpResponseB
     return redirect("web:posts")
 
 
-def _post_form_page(request: HttpRequest, post: Post | None) -> HttpResponseBase:
+def _post_form_page(request: WorkspaceRequest, post: Post | None) -> HttpResponseBase:
     ws = _ws(request)
-    role = request.role  # type: ignore[attr-defined]
     channel_list = list(channels.list_channels(ws.pk))
     rubrics = [(r.pk, r.name) for r in ws.rubrics.all()]
-    statuses = _statuses(role, post.status if post else None)
+    statuses = compose.statuses_offered(_actor(request), post.status if post else None)
     initial: dict[str, Any] = {"channels": []}
     if post is not None:
         initial = {
@@ -545,11 +496,11 @@ def _poll_max(network: str) -> int:
 
 @workspace_view(Perm.POSTS_EDIT)
 @require_http_methods(["GET", "POST"])
-def post_new(request: HttpRequest) -> HttpResponseBase:
+def post_new(request: WorkspaceRequest) -> HttpResponseBase:
     return _post_form_page(request, None)
 
 
-def _get_post(request: HttpRequest, post_id: int) -> Post:
+def _get_post(request: WorkspaceRequest, post_id: int) -> Post:
     try:
         post = planning.get_post(_ws(request).pk, post_id)
     except planning.PlanningError as exc:
@@ -560,13 +511,13 @@ def _get_post(request: HttpRequest, post_id: int) -> Post:
 
 @workspace_view(Perm.POSTS_EDIT)
 @require_http_methods(["GET", "POST"])
-def post_edit(request: HttpRequest, post_id: int) -> HttpResponseBase:
+def post_edit(request: WorkspaceRequest, post_id: int) -> HttpResponseBase:
     return _post_form_page(request, _get_post(request, post_id))
 
 
 @workspace_view(Perm.POSTS_EDIT)
 @require_http_methods(["GET", "POST"])
-def post_delete(request: HttpRequest, post_id: int) -> HttpResponseBase:
+def post_delete(request: WorkspaceRequest, post_id: int) -> HttpResponseBase:
     post = _get_post(request, post_id)
     if request.method == "POST":
         try:
@@ -590,7 +541,7 @@ def post_delete(request: HttpRequest, post_id: int) -> HttpResponseBase:
 
 @workspace_view(Perm.POSTS_EDIT)
 @require_POST
-def post_check(request: HttpRequest) -> HttpResponseBase:
+def post_check(request: WorkspaceRequest) -> HttpResponseBase:
     """HTMX: one variant checked live — its length in the network's unit, what does not fit its
     network (text, media, poll, link, first comment), and its preview (swapped out of band)."""
     try:
@@ -641,7 +592,7 @@ def _media_json(media: Media) -> dict[str, Any]:
 
 @workspace_view(Perm.POSTS_EDIT)
 @require_GET
-def post_media_library(request: HttpRequest) -> HttpResponseBase:
+def post_media_library(request: WorkspaceRequest) -> HttpResponseBase:
     """HTMX: the workspace's media library as tiles to pick from in the composer."""
     items = list(media_lib.list_media(_ws(request).pk)[:200])
     return render(
@@ -653,7 +604,7 @@ def post_media_library(request: HttpRequest) -> HttpResponseBase:
 
 @workspace_view(Perm.POSTS_EDIT)
 @require_POST
-def post_media_upload(request: HttpRequest) -> HttpResponseBase:
+def post_media_upload(request: WorkspaceRequest) -> HttpResponseBase:
     """Upload a picture or video into the library from the composer (JSON for the picker)."""
     try:
         upload = request.FILES.get("file")
@@ -681,7 +632,9 @@ def post_media_upload(request: HttpRequest) -> HttpResponseBase:
     return JsonResponse(_media_json(media), status=201)
 
 
-def _review_reply(request: HttpRequest, post: Post, *, status: int = 200, **extra: Any) -> HttpResponseBase:
+def _review_reply(
+    request: WorkspaceRequest, post: Post, *, status: int = 200, **extra: Any
+) -> HttpResponseBase:
     return render(
         request, "web/_review_panel.html", {"r": _review_context(request, post, **extra)}, status=status
     )
@@ -697,7 +650,7 @@ REVIEW_DECISIONS: dict[str, Callable[..., Post]] = {
 
 @workspace_view(Perm.POSTS_VIEW)
 @require_POST
-def post_review(request: HttpRequest, post_id: int) -> HttpResponseBase:
+def post_review(request: WorkspaceRequest, post_id: int) -> HttpResponseBase:
     """Submit, approve, request changes or reject; the service checks who may do which."""
     post = _get_post(request, post_id)
     decision = request.POST.get("decision", "")
@@ -740,7 +693,7 @@ def post_review(request: HttpRequest, post_id: int) -> HttpResponseBase:
 
 @workspace_view(Perm.POSTS_APPROVE)
 @require_POST
-def post_client_link(request: HttpRequest, post_id: int) -> HttpResponseBase:
+def post_client_link(request: WorkspaceRequest, post_id: int) -> HttpResponseBase:
     """Create a client review link for this post; the address is shown once."""
     post = _get_post(request, post_id)
     htmx = request.headers.get("HX-Request") == "true"

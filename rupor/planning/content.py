@@ -1,0 +1,66 @@
+"""What a variant's content is, and whether it fits its network: the one check the composer's
+live preview, the compose action and the plan import share (network limits, polls, media, link)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from rupor.channels.service import Channel
+from rupor.core.urls import url_problem
+from rupor.networks import registry
+from rupor.networks.base import Content, Poll, Problem
+from rupor.planning.models import Media
+from rupor.planning.service import media_reference
+
+
+def poll_of(poll: Mapping[str, Any] | None) -> Poll | None:
+    if not poll:
+        return None
+    return Poll(
+        question=str(poll.get("question", "")).strip(),
+        options=tuple(str(o).strip() for o in poll.get("options", []) or []),
+        multiple=bool(poll.get("multiple", False)),
+        anonymous=bool(poll.get("anonymous", True)),
+    )
+
+
+def build_content(
+    *,
+    text: str,
+    media: Sequence[Media] = (),
+    link: str = "",
+    poll: Mapping[str, Any] | None = None,
+    first_comment: str = "",
+    options: Mapping[str, Any] | None = None,
+) -> Content:
+    """The network-neutral :class:`Content` of what was typed, as the publishing engine will build it."""
+    return Content(
+        text=text,
+        media=tuple(media_reference(m) for m in media),
+        poll=poll_of(poll),
+        link=(link or "").strip() or None,
+        first_comment=first_comment or None,
+        options=dict(options or {}),
+    )
+
+
+def content_problems(channel: Channel, content: Content) -> list[Problem]:
+    """Everything that keeps ``content`` from fitting ``channel``'s network (empty when it fits):
+    the network's own limits and the one link check (``core/urls.py``)."""
+    network = channel.network
+    if network not in registry.available():
+        return [
+            Problem(
+                "channel",
+                _("Rupor cannot publish to %(network)s yet.")
+                % {"network": registry.DISPLAY_NAMES.get(network, network)},
+            )
+        ]
+    problems = registry.adapter(network).validate(content)
+    why = url_problem(content.link) if content.link else None
+    if why:
+        problems.append(Problem("link", why))
+    return problems
