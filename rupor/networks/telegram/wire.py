@@ -14,16 +14,10 @@ from typing import Any
 
 import httpx
 
-from rupor.core.http import BlockedAddress
+from rupor.core import http
+from rupor.networks import errors, transport
 from rupor.networks.base import Comment, Event, EventKind, Message, Person
-from rupor.networks.errors import (
-    AuthExpired,
-    NetworkError,
-    RateLimited,
-    Rejected,
-    Transient,
-    UnknownOutcome,
-)
+from rupor.networks.errors import AuthExpired, NetworkError, RateLimited, Rejected
 
 #: The update types Rupor asks for. ``message_reaction_count`` and ``chat_member`` are not in
 #: Telegram's default set and must be listed explicitly.
@@ -167,13 +161,9 @@ def classify(failure: ApiFailure, *, create: bool) -> NetworkError:
     if status == 413:
         return Rejected("The upload is larger than Telegram accepts (50 MB).", code=413, excerpt=excerpt)
     if status >= 500:
-        if create:
-            return UnknownOutcome(
-                "Telegram answered with a server error; the message may or may not have been sent.",
-                code=status,
-                excerpt=excerpt,
-            )
-        return Transient("Telegram answered with a server error.", code=status, excerpt=excerpt)
+        return errors.ambiguous(
+            create, "Telegram answered with a server error.", code=status, excerpt=excerpt
+        )
     return Rejected(
         plain_message(failure.description),
         code=status,
@@ -182,21 +172,13 @@ def classify(failure: ApiFailure, *, create: bool) -> NetworkError:
     )
 
 
-def classify_transport(exc: httpx.HTTPError, *, create: bool) -> NetworkError:
-    """Map a transport failure: before sending is Transient, after sending is unknown."""
-    name = type(exc).__name__
-    if isinstance(exc, BlockedAddress):
-        return Rejected(f"The API address is not allowed: {exc}", code="blocked_address")
-    if isinstance(
-        exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
-    ):
-        return Transient("Could not reach Telegram; nothing was sent.", code=name)
-    if create:
-        return UnknownOutcome(
-            "The connection to Telegram failed after the request was sent; the message may or may not exist.",
-            code=name,
-        )
-    return Transient("The connection to Telegram failed.", code=name)
+def send(url: str, *, create: bool, timeout: Any = None, **body: Any) -> httpx.Response:
+    """One Bot API request on the shared pool; a transport failure is a taxonomy error (with the
+    cause dropped: the URL carries the bot token)."""
+    try:
+        return http.request("POST", url, timeout=float(timeout) if timeout else None, **body)
+    except httpx.HTTPError as exc:
+        raise transport.transport_error(exc, network="Telegram", creates=create) from None
 
 
 # -- updates ------------------------------------------------------------------------------------
