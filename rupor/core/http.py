@@ -222,16 +222,16 @@ class _CappedStream(httpx.SyncByteStream):
 
 class _GuardedTransport(httpx.HTTPTransport):
     def __init__(
-        self, max_bytes: int, *, verify: ssl.SSLContext, keepalive_expiry: float | None = None
+        self, max_bytes: int, *, verify: ssl.SSLContext, max_connections: int | None = 100
     ) -> None:
         super().__init__(verify=verify, retries=0, trust_env=False)
         # httpx does not let us pass a network backend, so build its pool again with ours:
         # every connection is opened by _GuardedBackend to an address it has just checked.
         self._pool = httpcore.ConnectionPool(
             ssl_context=verify,
-            max_connections=httpx.Limits().max_connections,
+            max_connections=max_connections,
             max_keepalive_connections=httpx.Limits().max_keepalive_connections,
-            keepalive_expiry=keepalive_expiry if keepalive_expiry is not None else KEEPALIVE_EXPIRY,
+            keepalive_expiry=KEEPALIVE_EXPIRY,
             retries=0,
             network_backend=_GuardedBackend(),
         )
@@ -324,7 +324,11 @@ class _Pools:
             if found is None:
                 found = httpx.Client(
                     headers={"User-Agent": USER_AGENT},
-                    transport=_GuardedTransport(max_bytes=DEFAULT_MAX_BYTES, verify=_ssl_context()),
+                    # No cap on connections: a thread never waits for another's; idle ones beyond
+                    # httpx's 20 per origin are closed.
+                    transport=_GuardedTransport(
+                        max_bytes=DEFAULT_MAX_BYTES, verify=_ssl_context(), max_connections=None
+                    ),
                     cookies=_NoCookies(),
                     follow_redirects=False,
                     trust_env=False,

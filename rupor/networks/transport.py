@@ -18,6 +18,7 @@ network's ``wire.py`` table (:class:`~rupor.networks.errors.CodeRule`).
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 import httpx
@@ -91,19 +92,19 @@ def status_error(
     ``retry_after`` is the network's usual wait for a 429 without a ``Retry-After`` header.
     """
     status = response.status_code
-    if status == 429:
+    if status == HTTPStatus.TOO_MANY_REQUESTS:
         header = response.headers.get("retry-after", "")
         return errors.RateLimited(
             f"{network} asks to slow down.",
-            code=429,
+            code=HTTPStatus.TOO_MANY_REQUESTS,
             excerpt=excerpt,
             retry_after=float(header) if header.isdigit() else retry_after,
         )
-    if status >= 500:
+    if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
         return errors.ambiguous(
             creates, f"{network} answered with a server error ({status}).", code=status, excerpt=excerpt
         )
-    if not 200 <= status < 300:
+    if not HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES:
         return errors.Rejected(
             f"{network} refused the request (HTTP {status}).", code=status, excerpt=excerpt
         )

@@ -455,7 +455,7 @@ class TelegramAdapter(Adapter):
                     },
                 )
             except Rejected as exc:
-                if exc.code == 409:  # a webhook receives the forward instead
+                if exc.code == wire.Code.CONFLICT:  # a webhook receives the forward instead
                     return None
                 raise
             for update in updates:
@@ -602,7 +602,7 @@ class TelegramAdapter(Adapter):
                 },
             )
         except Rejected as exc:
-            if exc.code != 409:
+            if exc.code != wire.Code.CONFLICT:
                 raise
             updates = []
         for update in updates:

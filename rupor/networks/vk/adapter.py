@@ -965,11 +965,12 @@ class VkAdapter(Adapter):
         wait = int(channel.settings.get("longpoll_wait", 0))
         timeout = float(self._timeout(channel) or 10) + wait
         try:
-            with http.client(timeout=timeout) as client:
-                answer = client.get(
-                    state["server"],
-                    params={"act": "a_check", "key": state["key"], "ts": state["ts"], "wait": wait},
-                )
+            answer = http.request(
+                "GET",
+                state["server"],
+                timeout=timeout,
+                params={"act": "a_check", "key": state["key"], "ts": state["ts"], "wait": wait},
+            )
             payload = answer.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise errors.Transient(f"VK's long poll server did not answer ({type(exc).__name__}).") from exc
