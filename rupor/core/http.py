@@ -221,9 +221,7 @@ class _CappedStream(httpx.SyncByteStream):
 
 
 class _GuardedTransport(httpx.HTTPTransport):
-    def __init__(
-        self, max_bytes: int, *, verify: ssl.SSLContext, max_connections: int | None = 100
-    ) -> None:
+    def __init__(self, max_bytes: int, *, verify: ssl.SSLContext, max_connections: int | None = 100) -> None:
         super().__init__(verify=verify, retries=0, trust_env=False)
         # httpx does not let us pass a network backend, so build its pool again with ours:
         # every connection is opened by _GuardedBackend to an address it has just checked.
