@@ -163,9 +163,7 @@ class OkAdapter(Adapter):
 
     def _decode(self, response: httpx.Response, *, create: bool) -> Any:
         excerpt = _excerpt(response.text)
-        failed = transport.status_error(
-            response, network="OK", creates=create, excerpt=excerpt, retry_after=_retry_after(response)
-        )
+        failed = transport.status_error(response, network="OK", creates=create, excerpt=excerpt)
         if failed is not None:
             raise failed
         payload = transport.json_body(response, network="OK", creates=create, excerpt=excerpt)
@@ -686,11 +684,6 @@ def _int(value: Any) -> int | None:
         return int(value) if value is not None else None
     except (TypeError, ValueError):
         return None
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "")
-    return float(value) if value.isdigit() else None
 
 
 def _excerpt(text: str) -> str:
