@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from rupor.accounts import service as accounts
 from rupor.accounts.models import User, Workspace
@@ -19,6 +20,14 @@ from rupor.core import clock
 def _reset_clock():
     yield
     clock.reset()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a view that activates a person's language (the
+    profile page) leaves it active in the thread, which would leak into the next test."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

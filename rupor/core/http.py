@@ -1,15 +1,31 @@
 """The one choke point for outbound HTTP (ARCHITECTURE.md, "Rules of the road").
 
-Every call Rupor makes to the outside world goes through :func:`client`: it sets connect and
-read timeouts, the user agent, a response-size cap, and an address guard that refuses private,
-loopback and link-local addresses unless the operator (or Rupor itself, for the emulators it
-starts) allowed that host and port. Direct use of ``httpx.Client`` elsewhere is banned by ruff.
+Every call Rupor makes to the outside world goes through :func:`client` (a client of its own,
+closed after use) or :func:`request` (the shared keep-alive pool of the URL's origin, for the
+networks' API calls): both set connect and read timeouts, the user agent, a response-size cap,
+and an address guard that refuses private, loopback and link-local addresses unless the
+operator (or Rupor itself, for the emulators it starts) allowed that host and port. Direct use
+of ``httpx.Client`` elsewhere is banned by ruff.
+
+Kept-alive connections and the guard: the guard runs when a connection is *opened* (every
+connection of a pool is opened by :class:`_GuardedBackend`), so reusing one never reaches an
+address that was not checked.
+
+Kept-alive connections and creates: a request written on a connection the server has already
+closed fails after its bytes left, which for a create is an unknown outcome. So an idle
+connection is reused only for :data:`KEEPALIVE_EXPIRY` seconds, below the idle timeouts servers
+commonly keep (5 s and more), and a connection the server closed while idle is noticed before
+reuse (httpcore checks that an idle socket has nothing to read). Nothing is ever sent twice
+here: retrying is the caller's decision, by the error class (``networks/errors.py``).
 """
 
 from __future__ import annotations
 
+import atexit
 import functools
+import http.cookiejar
 import ipaddress
+import os
 import socket
 import ssl
 import threading
@@ -26,6 +42,10 @@ from rupor import __version__
 
 USER_AGENT = f"Rupor/{__version__} (+https://github.com/rupor-social/rupor)"
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
+#: Seconds an idle pooled connection may be reused: below the shortest idle timeout servers
+#: commonly keep (5 s: Apache httpd, Node.js, uvicorn; nginx 75 s), so Rupor drops an idle
+#: connection before the server does and a request never goes out on one the server closed.
+KEEPALIVE_EXPIRY = 4.0
 
 _allowed_lock = threading.Lock()
 _allowed_origins: set[tuple[str, int | None]] = set()
@@ -201,15 +221,15 @@ class _CappedStream(httpx.SyncByteStream):
 
 
 class _GuardedTransport(httpx.HTTPTransport):
-    def __init__(self, max_bytes: int, *, verify: ssl.SSLContext) -> None:
+    def __init__(self, max_bytes: int, *, verify: ssl.SSLContext, max_connections: int | None = 100) -> None:
         super().__init__(verify=verify, retries=0, trust_env=False)
         # httpx does not let us pass a network backend, so build its pool again with ours:
         # every connection is opened by _GuardedBackend to an address it has just checked.
         self._pool = httpcore.ConnectionPool(
             ssl_context=verify,
-            max_connections=httpx.Limits().max_connections,
+            max_connections=max_connections,
             max_keepalive_connections=httpx.Limits().max_keepalive_connections,
-            keepalive_expiry=httpx.Limits().keepalive_expiry,
+            keepalive_expiry=KEEPALIVE_EXPIRY,
             retries=0,
             network_backend=_GuardedBackend(),
         )
@@ -263,6 +283,106 @@ def client(
         # Proxies from the environment would open connections the guard never sees.
         trust_env=False,
     )
+
+
+class _NoCookies(http.cookiejar.CookieJar):
+    """A cookie jar that keeps nothing: a shared client must not carry one call's cookies to another."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:  # noqa: ARG002 - the stdlib's signature
+        return None
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:  # noqa: ARG002 - the stdlib's signature
+        return None
+
+
+class _Pools:
+    """One keep-alive client per origin, shared by every thread of the process.
+
+    httpx clients (and httpcore's connection pool under them) are safe to share between
+    threads. A forked process starts with pools of its own: sockets are never shared with the
+    parent. Cookies are never kept, so nothing one call receives is sent with another.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self._clients: dict[tuple[str, str, int | None], httpx.Client] = {}
+
+    @staticmethod
+    def _origin(url: str) -> tuple[str, str, int | None]:
+        parts = urlsplit(url)
+        return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+
+    def get(self, url: str) -> httpx.Client:
+        origin = self._origin(url)
+        with self._lock:
+            if self._pid != os.getpid():
+                self._pid, self._clients = os.getpid(), {}
+            found = self._clients.get(origin)
+            if found is None:
+                found = httpx.Client(
+                    headers={"User-Agent": USER_AGENT},
+                    # No cap on connections: a thread never waits for another's; idle ones beyond
+                    # httpx's 20 per origin are closed.
+                    transport=_GuardedTransport(
+                        max_bytes=DEFAULT_MAX_BYTES, verify=_ssl_context(), max_connections=None
+                    ),
+                    cookies=_NoCookies(),
+                    follow_redirects=False,
+                    trust_env=False,
+                )
+                self._clients[origin] = found
+            return found
+
+    def close(self, url: str | None = None) -> None:
+        """Close the pool of ``url``'s origin, or every pool (at shutdown)."""
+        with self._lock:
+            if self._pid != os.getpid():
+                self._pid, self._clients = os.getpid(), {}
+            if url is None:
+                closing, self._clients = list(self._clients.values()), {}
+            else:
+                one = self._clients.pop(self._origin(url), None)
+                closing = [one] if one is not None else []
+        for item in closing:
+            item.close()
+
+
+_pools = _Pools()
+atexit.register(_pools.close)
+
+
+def request(
+    method: str,
+    url: str,
+    *,
+    timeout: httpx.Timeout | float | None = None,
+    headers: dict[str, str] | None = None,
+    params: dict[str, Any] | None = None,
+    data: dict[str, Any] | None = None,
+    json: Any = None,
+    files: dict[str, Any] | None = None,
+) -> httpx.Response:
+    """One request on the shared keep-alive pool of ``url``'s origin (absolute URL), read whole.
+
+    The same guard, user agent and size cap as :func:`client`; no redirects, no cookies. Safe to
+    call from any thread; the pools are closed when the process exits (:func:`close_pools`).
+    """
+    return _pools.get(url).request(
+        method,
+        url,
+        timeout=timeout if timeout is not None else default_timeout(),
+        headers=headers,
+        params=params,
+        data=data,
+        json=json,
+        files=files,
+    )
+
+
+def close_pools(url: str | None = None) -> None:
+    """Close the shared pool of ``url``'s origin (a server that went away), or all of them."""
+    _pools.close(url)
 
 
 def read_capped(response: httpx.Response, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:

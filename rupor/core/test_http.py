@@ -190,3 +190,158 @@ def test_special_addresses_are_refused(address):
 )
 def test_public_addresses_are_allowed(address):
     assert http.is_public_address(ipaddress.ip_address(address))
+
+
+# -- the shared keep-alive pools ------------------------------------------------------------------
+
+
+class _KeepAlive(BaseHTTPRequestHandler):
+    """An HTTP/1.1 server that keeps connections alive and closes one idle for ``timeout`` seconds
+    (``StreamRequestHandler`` sets it on the socket; a timed-out read ends the connection)."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = 0.5
+    connections: list[int] = []
+    posts: list[str] = []
+    cookies: list[str] = []
+
+    def setup(self) -> None:
+        super().setup()
+        type(self).connections.append(self.client_address[1])
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
+        type(self).posts.append(body)
+        type(self).cookies.append(self.headers.get("Cookie", ""))
+        if self.path == "/drop":  # read the request, then go away without an answer
+            self.close_connection = True
+            return
+        if self.path == "/slow":
+            threading.Event().wait(0.4)
+        answer = f"echo:{body}".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(answer)))
+        self.send_header("Set-Cookie", "session=from-the-server; Path=/")
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def keepalive_server() -> Iterator[tuple[str, type[_KeepAlive]]]:
+    handler = type("Handler", (_KeepAlive,), {"connections": [], "posts": [], "cookies": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    http.allow_origin(url)
+    yield url, handler
+    http.close_pools(url)
+    server.shutdown()
+    server.server_close()
+
+
+def test_calls_in_a_row_share_one_kept_alive_connection(keepalive_server):
+    url, handler = keepalive_server
+    for n in range(3):
+        assert http.request("POST", f"{url}/api", data={"n": n}, timeout=QUICK).text == f"echo:n={n}"
+    assert len(handler.connections) == 1
+    assert handler.posts == ["n=0", "n=1", "n=2"]
+
+
+def test_a_connection_the_server_closed_while_idle_is_not_used_for_the_next_create(
+    keepalive_server, monkeypatch
+):
+    url, handler = keepalive_server
+    # Rupor would keep the connection longer than this server does: the server's close is
+    # noticed before reuse, and the create goes out once, on a new connection, and succeeds.
+    monkeypatch.setattr(http, "KEEPALIVE_EXPIRY", 30.0)
+    http.close_pools(url)
+    assert http.request("POST", f"{url}/create", data={"post": "one"}, timeout=QUICK).status_code == 200
+    threading.Event().wait(handler.timeout + 0.3)  # the server closes the idle connection
+    answer = http.request("POST", f"{url}/create", data={"post": "two"}, timeout=QUICK)
+    assert answer.text == "echo:post=two"
+    assert handler.posts == ["post=one", "post=two"]
+    assert len(handler.connections) == 2
+
+
+def test_an_idle_connection_is_dropped_before_the_server_would_drop_it(keepalive_server, monkeypatch):
+    url, handler = keepalive_server
+    monkeypatch.setattr(http, "KEEPALIVE_EXPIRY", 0.1)  # below the server's 0.5 s
+    http.close_pools(url)
+    http.request("POST", f"{url}/a", data={"n": 1}, timeout=QUICK)
+    threading.Event().wait(0.25)
+    http.request("POST", f"{url}/a", data={"n": 2}, timeout=QUICK)
+    assert len(handler.connections) == 2
+    assert handler.posts == ["n=1", "n=2"]
+
+
+def test_a_request_that_left_is_never_sent_again(keepalive_server):
+    url, handler = keepalive_server
+    with pytest.raises(httpx.RemoteProtocolError):
+        http.request("POST", f"{url}/drop", data={"post": "once"}, timeout=QUICK)
+    assert handler.posts == ["post=once"]
+    # The pool is still good for the next call.
+    assert http.request("POST", f"{url}/next", data={"n": 1}, timeout=QUICK).text == "echo:n=1"
+
+
+def test_a_late_answer_never_reaches_the_next_call(keepalive_server):
+    url, _handler = keepalive_server
+    with pytest.raises(httpx.ReadTimeout):
+        http.request("POST", f"{url}/slow", data={"n": "late"}, timeout=0.1)
+    assert http.request("POST", f"{url}/fast", data={"n": "next"}, timeout=QUICK).text == "echo:n=next"
+
+
+def test_threads_share_the_pool_and_each_gets_its_own_answer(keepalive_server):
+    url, handler = keepalive_server
+    answers: dict[str, str] = {}
+    failures: list[BaseException] = []
+
+    def work(thread: int) -> None:
+        try:
+            for n in range(15):
+                key = f"{thread}-{n}"
+                answers[key] = http.request("POST", f"{url}/x", data={"k": key}, timeout=2.0).text
+        except BaseException as exc:  # noqa: BLE001 - a failure in a thread is reported by the test
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    assert answers == {key: f"echo:k={key}" for key in answers} and len(answers) == 90
+    assert len(handler.connections) <= 6  # connections were reused, not opened per call
+
+
+def test_the_pool_keeps_no_cookies(keepalive_server):
+    url, handler = keepalive_server
+    http.request("POST", f"{url}/a", data={"n": 1}, timeout=QUICK)
+    http.request("POST", f"{url}/a", data={"n": 2}, timeout=QUICK)
+    assert handler.cookies == ["", ""]
+
+
+def test_the_guard_holds_for_pooled_connections(local_server, fake_dns, settings, monkeypatch):
+    port, handler = local_server
+    with pytest.raises(http.BlockedAddress):
+        http.request("GET", f"http://127.0.0.1:{port}/pooled", timeout=QUICK)
+    fake_dns["pooled-mixed.test"] = [["8.8.8.8", "127.0.0.1"]]
+    with pytest.raises(http.BlockedAddress):
+        http.request("GET", f"http://pooled-mixed.test:{port}/", timeout=QUICK)
+    fake_dns["pooled-rebind.test"] = [["8.8.8.8"], ["127.0.0.1"]]
+    dialled: list[tuple[str, int]] = []
+
+    def create_connection(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+        dialled.append(address)
+        raise ConnectionRefusedError(f"test: refusing to dial {address[0]}")
+
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    with pytest.raises(httpx.ConnectError):
+        http.request("GET", f"http://pooled-rebind.test:{port}/", timeout=QUICK)
+    assert dialled == [("8.8.8.8", port)]
+    assert handler.seen == []
+    http.close_pools()

@@ -339,6 +339,9 @@ class RunningEmulator:
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=10)
+        from rupor.core.http import close_pools
+
+        close_pools(self.url)  # its kept-alive connections lead nowhere now
 
     def __enter__(self) -> RunningEmulator:
         return self.start()

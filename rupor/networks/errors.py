@@ -27,6 +27,9 @@ piece of the response for the attempt log.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 from django.utils.translation import gettext as _
 
 
@@ -89,6 +92,62 @@ class UnknownOutcome(NetworkError):
 
 class NotSupported(NetworkError):
     kind = "not_supported"
+
+
+def ambiguous(
+    creates: bool,
+    message: str,
+    *,
+    code: str | int | None = None,
+    excerpt: str = "",
+    needs_person: bool = False,
+) -> NetworkError:
+    """An answer that does not say whether the call had effect: on a call that creates something
+    an :class:`UnknownOutcome` (reconciled, never sent again blindly), on any other call (a read,
+    an edit, a delete: safe to repeat) a :class:`Transient`."""
+    if creates:
+        message += " It may or may not have been done."
+        return UnknownOutcome(message, code=code, excerpt=excerpt, needs_person=needs_person)
+    return Transient(message, code=code, excerpt=excerpt, needs_person=needs_person)
+
+
+@dataclass(frozen=True)
+class CodeRule:
+    """What one of a network's error codes means: a row of the network's table in its ``wire.py``.
+
+    ``kind`` is the class to raise; :class:`UnknownOutcome` there means *ambiguous* (see
+    :func:`ambiguous`): an unknown outcome on a create, transient on anything else. ``message``
+    may name ``{method}``, ``{code}``, ``{detail}`` (the network's own text) and any field the
+    adapter passes to :func:`from_code`.
+    """
+
+    kind: type[NetworkError]
+    message: str
+    retry_after: float | None = None
+    needs_person: bool = False
+
+
+def from_code(
+    rules: Mapping[int, CodeRule],
+    code: int,
+    *,
+    default: CodeRule,
+    creates: bool,
+    excerpt: str = "",
+    **fields: object,
+) -> NetworkError:
+    """The taxonomy error of a network error ``code`` by the network's table (never its text)."""
+    rule = rules.get(code, default)
+    message = rule.message.format(code=code, **fields)
+    if rule.kind is UnknownOutcome:
+        return ambiguous(creates, message, code=int(code), excerpt=excerpt, needs_person=rule.needs_person)
+    return rule.kind(
+        message,
+        code=int(code),
+        excerpt=excerpt,
+        retry_after=rule.retry_after,
+        needs_person=rule.needs_person,
+    )
 
 
 class MalformedAnswer(Transient):

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from rupor.core import clock, http
-from rupor.networks import errors
+from rupor.networks import errors, transport
 from rupor.networks.base import (
     Adapter,
     Capability,
@@ -59,12 +59,6 @@ STAT_FIELDS = "COMMENTS,LIKES,RESHARES,VIEWS,REACH"
 ASSUMED_REQUESTS_PER_SECOND = 20
 MANAGER_STATUSES = frozenset({"ADMIN", "MODERATOR", "EDITOR", "SUPER_MODERATOR", "ANALYST"})
 PUBLISHER_STATUSES = frozenset({"ADMIN", "MODERATOR", "EDITOR", "SUPER_MODERATOR"})
-
-_PERMISSION_MESSAGE = (
-    "Rupor's OK application has no permission to post to this group: the connected account must be an "
-    "administrator or moderator of the group, and the application needs the GROUP_CONTENT permission "
-    "(OK grants it on request to api-support@ok.ru)."
-)
 
 
 class OkAdapter(Adapter):
@@ -156,47 +150,24 @@ class OkAdapter(Adapter):
                 f"The OK connection is missing its {exc.args[0]}; reconnect the group."
             ) from exc
         create = method in CREATE_METHODS
-        try:
-            with (
-                http.client(timeout=self._timeout(channel)) as client,
-                call_window(self.rate_limits(channel)),
-            ):
-                response = client.post(f"{self._api_root(channel)}/fb.do", data=data)
-        except httpx.TransportError as exc:
-            raise _transport_error(exc, create=create, what=method) from exc
+        with call_window(self.rate_limits(channel)):
+            response = transport.send(
+                "OK",
+                "POST",
+                f"{self._api_root(channel)}/fb.do",
+                creates=create,
+                what=method,
+                timeout=self._timeout(channel),
+                data=data,
+            )
         return self._decode(response, create=create)
 
     def _decode(self, response: httpx.Response, *, create: bool) -> Any:
         excerpt = _excerpt(response.text)
-        if response.status_code == 429:
-            raise errors.RateLimited(
-                "OK asked Rupor to slow down.", code=429, excerpt=excerpt, retry_after=_retry_after(response)
-            )
-        if response.status_code >= 500:
-            message = "OK had a server error"
-            if create:
-                raise errors.UnknownOutcome(
-                    f"{message} while publishing; the post may or may not exist.",
-                    code=response.status_code,
-                    excerpt=excerpt,
-                )
-            raise errors.Transient(
-                f"{message}; Rupor will try again.", code=response.status_code, excerpt=excerpt
-            )
-        if response.status_code != 200:
-            raise errors.Rejected(
-                f"OK answered with HTTP status {response.status_code}.",
-                code=response.status_code,
-                excerpt=excerpt,
-            )
-        try:
-            payload = response.json()
-        except ValueError as exc:
-            if create:
-                raise errors.UnknownOutcome(
-                    "OK sent an unreadable answer while publishing.", excerpt=excerpt
-                ) from exc
-            raise errors.Transient("OK sent an unreadable answer.", excerpt=excerpt) from exc
+        failed = transport.status_error(response, network="OK", creates=create, excerpt=excerpt)
+        if failed is not None:
+            raise failed
+        payload = transport.json_body(response, network="OK", creates=create, excerpt=excerpt)
         if wire.is_error(payload):
             raise error_for(payload, create=create)
         return payload
@@ -212,7 +183,7 @@ class OkAdapter(Adapter):
         if not groups:
             raise errors.Rejected(
                 _("There is no OK group with the id %(id)s, or it is closed to this account.") % {"id": gid},
-                code=wire.NOT_FOUND,
+                code=wire.Code.NOT_FOUND,
                 needs_person=True,
             )
         group = groups[0]
@@ -498,7 +469,7 @@ class OkAdapter(Adapter):
         try:
             self._call(channel, "mediatopic.deleteTopic", {"topic_id": remote_id, "gid": channel.remote_id})
         except errors.Rejected as exc:
-            if exc.code != wire.NOT_FOUND:
+            if exc.code != wire.Code.NOT_FOUND:
                 raise
 
     # -- conversation ---------------------------------------------------------------------------
@@ -518,7 +489,7 @@ class OkAdapter(Adapter):
             try:
                 page = self._call(channel, "discussions.getComments", params)
             except errors.Rejected as exc:
-                if exc.code == wire.NOT_FOUND:  # the topic was deleted on OK: no comments are left
+                if exc.code == wire.Code.NOT_FOUND:  # the topic was deleted on OK: no comments are left
                     return []
                 raise
             names = {
@@ -581,7 +552,7 @@ class OkAdapter(Adapter):
                 {"entityId": post_remote_id, "entityType": "GROUP_TOPIC", "comment_id": comment_remote_id},
             )
         except errors.Rejected as exc:
-            if exc.code != wire.NOT_FOUND:
+            if exc.code != wire.Code.NOT_FOUND:
                 raise
 
     # -- measurement ------------------------------------------------------------------------------
@@ -593,7 +564,7 @@ class OkAdapter(Adapter):
                     channel, "group.getStatTopic", {"topic_id": remote_id, "fields": STAT_FIELDS}
                 )
             except errors.Rejected as exc:
-                if exc.code == wire.NOT_FOUND:
+                if exc.code == wire.Code.NOT_FOUND:
                     continue
                 raise
             topic = stat.get("topic") or {}
@@ -617,7 +588,7 @@ class OkAdapter(Adapter):
         if not groups:
             raise errors.Rejected(
                 f"There is no OK group with the id {channel.remote_id}.",
-                code=wire.NOT_FOUND,
+                code=wire.Code.NOT_FOUND,
                 needs_person=True,
             )
         return ChannelMetrics(read_at=clock.now(), members=_int(groups[0].get("members_count")))
@@ -628,7 +599,7 @@ class OkAdapter(Adapter):
             channel, "group.getInfo", {"uids": gid, "fields": "uid,name,shortname,members_count"}
         )
         if not groups:
-            raise errors.Rejected(f"There is no public OK group {handle!r}.", code=wire.NOT_FOUND)
+            raise errors.Rejected(f"There is no public OK group {handle!r}.", code=wire.Code.NOT_FOUND)
         group = groups[0]
         page = self._call(channel, "mediatopic.getTopics", {"gid": gid, "count": max(1, min(limit, 100))})
         posts = []
@@ -668,102 +639,23 @@ class OkAdapter(Adapter):
         )
         info = self._call(channel, "url.getInfo", {"url": url})
         if str(info.get("type", "")).upper() != "GROUP" or not info.get("objectId"):
-            raise errors.Rejected(f"{handle!r} is not an OK group.", code=wire.NOT_FOUND)
+            raise errors.Rejected(f"{handle!r} is not an OK group.", code=wire.Code.NOT_FOUND)
         return str(info["objectId"])
 
 
 # -- helpers ------------------------------------------------------------------------------------
-def error_for(payload: Mapping[str, Any], *, create: bool) -> errors.NetworkError:  # noqa: C901 - one branch per documented OK error code: the code's table
-    """Map OK's ``error_code`` to the error taxonomy (never the message text)."""
+def error_for(payload: Mapping[str, Any], *, create: bool) -> errors.NetworkError:
+    """Map OK's ``error_code`` to the error taxonomy by ``wire.ERRORS`` (never the message text)."""
     try:
-        code = int(payload.get("error_code", wire.UNKNOWN))
+        code = int(payload.get("error_code", wire.Code.UNKNOWN))
     except (TypeError, ValueError):
-        code = wire.UNKNOWN
+        code = wire.Code.UNKNOWN
     excerpt = _excerpt(json.dumps(payload, ensure_ascii=False))
-    kw: dict[str, Any] = {"code": code, "excerpt": excerpt}
-    if code == wire.FLOOD_BLOCKED:
-        return errors.RateLimited(
-            "OK is limiting how often Rupor may call it; Rupor will slow down.", retry_after=5.0, **kw
-        )
-    if code == wire.ACTION_BLOCKED:
-        return errors.RateLimited(
-            "OK has temporarily blocked this action for the account; Rupor will try later.",
-            retry_after=300.0,
-            **kw,
-        )
-    if code == wire.IP_BLOCKED:
-        return errors.RateLimited(
-            "OK has temporarily blocked requests from this server; Rupor will try later.",
-            retry_after=900.0,
-            **kw,
-        )
-    if code == wire.LIMIT_REACHED:
-        return errors.RateLimited(
-            "The account reached an OK limit for this action; Rupor will try again later.",
-            retry_after=3600.0,
-            **kw,
-        )
-    if code == wire.SERVICE:
-        return errors.Transient("OK is temporarily unavailable; Rupor will try again.", **kw)
-    if code == wire.UNKNOWN:
-        if create:
-            return errors.UnknownOutcome(
-                "OK reported an unknown error while publishing; the post may or may not exist.", **kw
-            )
-        return errors.Transient("OK reported an unknown error; Rupor will try again.", **kw)
-    if code == wire.PARAM_SESSION_EXPIRED:
-        return errors.AuthExpired(
-            "The OK access token has expired or was revoked; reconnect the group.", needs_person=True, **kw
-        )
-    if code == wire.PARAM_SESSION_KEY:
-        return errors.AuthExpired(
-            "OK did not accept the access token; reconnect the group.", needs_person=True, **kw
-        )
-    if code == wire.PARAM_API_KEY:
-        return errors.AuthExpired(
-            "OK does not know this application key; check the keys and reconnect the group.",
-            needs_person=True,
-            **kw,
-        )
-    if code == wire.PARAM_SIGNATURE:
-        return errors.AuthExpired(
-            "OK rejected the request signature: the application secret key does not match the "
-            "application key or the token. Check the keys and reconnect the group.",
-            needs_person=True,
-            **kw,
-        )
-    if code == wire.PERMISSION_DENIED:
-        return errors.Rejected(_PERMISSION_MESSAGE, needs_person=True, **kw)
-    if code in (wire.NOT_ADMIN, wire.NOT_OWNER):
-        return errors.Rejected(
-            "The connected OK account is not an administrator of this group.", needs_person=True, **kw
-        )
-    if code == wire.NOT_FOUND:
-        return errors.Rejected("OK cannot find that post or comment; it may have been deleted.", **kw)
-    if code == wire.PARAM:
-        return errors.Rejected(
-            "OK did not accept the post: some of its content or settings are not allowed.",
-            needs_person=True,
-            **kw,
-        )
-    return errors.Rejected("OK refused the request.", needs_person=True, **kw)
+    return errors.from_code(wire.ERRORS, code, default=wire.OTHER_ERROR, creates=create, excerpt=excerpt)
 
 
 def _transport_error(exc: httpx.TransportError, *, create: bool, what: str) -> errors.NetworkError:
-    if isinstance(exc, http.BlockedAddress):
-        return errors.Rejected(f"Rupor refuses to call this OK address: {exc}", needs_person=True)
-    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
-        return errors.Transient(
-            "Rupor could not reach OK; nothing was sent. It will try again.", excerpt=type(exc).__name__
-        )
-    if create:
-        return errors.UnknownOutcome(
-            "The connection to OK broke after the post was sent; it may or may not have been published.",
-            excerpt=type(exc).__name__,
-        )
-    return errors.Transient(
-        f"The connection to OK broke during {what}; Rupor will try again.", excerpt=type(exc).__name__
-    )
+    return transport.transport_error(exc, network="OK", creates=create, what=what)
 
 
 def _comment(raw: Mapping[str, Any], post_remote_id: str, names: Mapping[str, str]) -> Comment:
@@ -796,11 +688,6 @@ def _int(value: Any) -> int | None:
         return int(value) if value is not None else None
     except (TypeError, ValueError):
         return None
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "")
-    return float(value) if value.isdigit() else None
 
 
 def _excerpt(text: str) -> str:

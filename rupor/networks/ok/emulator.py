@@ -399,7 +399,7 @@ class Call:
     def require(self, name: str) -> str:
         value = self.params.get(name)
         if value is None or value == "":
-            raise ApiError(wire.PARAM, f"Missing required parameter {name}")
+            raise ApiError(wire.Code.PARAM, f"Missing required parameter {name}")
         return value
 
     def opt_int(self, name: str, default: int, low: int, high: int) -> int:
@@ -409,9 +409,9 @@ class Call:
         try:
             value = int(raw)
         except ValueError as exc:
-            raise ApiError(wire.PARAM, f"Invalid value of parameter {name}: {raw}") from exc
+            raise ApiError(wire.Code.PARAM, f"Invalid value of parameter {name}: {raw}") from exc
         if not low <= value <= high:
-            raise ApiError(wire.PARAM, f"Parameter {name} must be between {low} and {high}")
+            raise ApiError(wire.Code.PARAM, f"Parameter {name} must be between {low} and {high}")
         return value
 
     def opt_bool(self, name: str) -> bool:
@@ -422,14 +422,14 @@ class Call:
         if self.token is None:
             uid = self.params.get("uid")
             if not uid:
-                raise ApiError(wire.PARAM_SESSION_KEY, "Session key is required for this method")
+                raise ApiError(wire.Code.PARAM_SESSION_KEY, "Session key is required for this method")
             return uid
         return self.token.uid
 
     def group(self, gid: str) -> Group:
         group = self.state.groups.get(gid)
         if group is None:
-            raise ApiError(wire.NOT_FOUND, f"Group {gid} not found")
+            raise ApiError(wire.Code.NOT_FOUND, f"Group {gid} not found")
         return group
 
     def is_manager(self, group: Group) -> bool:
@@ -438,7 +438,7 @@ class Call:
     def need_permission(self, name: str) -> None:
         if self.token is not None and name not in self.token.permissions:
             raise ApiError(
-                wire.PERMISSION_DENIED, f"Application has no permission {name} granted by the user"
+                wire.Code.PERMISSION_DENIED, f"Application has no permission {name} granted by the user"
             )
 
 
@@ -539,7 +539,7 @@ def users_has_app_permission(call: Call) -> Any:
 def group_get_info(call: Call) -> Any:
     uids = [u for u in call.require("uids").split(",") if u.strip()]
     if len(uids) > 100:
-        raise ApiError(wire.PARAM, "Too many uids: at most 100")
+        raise ApiError(wire.Code.PARAM, "Too many uids: at most 100")
     fields = set(call.require("fields").split(","))
     return [
         _group_json(call.state, call.state.groups[u.strip()], fields)
@@ -593,7 +593,7 @@ def photos_get_upload_url(call: Call) -> Any:
         call.group(gid)
     elif "PHOTO_CONTENT" not in (call.token.permissions if call.token else frozenset()):
         raise ApiError(
-            wire.PERMISSION_DENIED, "Application has no permission PHOTO_CONTENT granted by the user"
+            wire.Code.PERMISSION_DENIED, "Application has no permission PHOTO_CONTENT granted by the user"
         )
     expires = int(call.state.now() * 1000) + UPLOAD_TTL_MS
     ids = []
@@ -611,7 +611,7 @@ def photos_commit(call: Call) -> Any:
     pid = call.require("photo_id")
     token = call.require("token")
     if call.state.photo_tokens.get(token) != pid:
-        raise ApiError(wire.PARAM, "Invalid photo token")
+        raise ApiError(wire.Code.PARAM, "Invalid photo token")
     return {"photos": [{"photo_id": pid, "status": "SUCCESS", "assigned_photo_id": call.state.new_id()}]}
 
 
@@ -620,20 +620,20 @@ def video_get_upload_url(call: Call) -> Any:
     if gid:
         call.need_permission("GROUP_CONTENT")
         if not call.is_manager(call.group(gid)):
-            raise ApiError(wire.PERMISSION_DENIED, "User is not allowed to upload videos to this group")
+            raise ApiError(wire.Code.PERMISSION_DENIED, "User is not allowed to upload videos to this group")
     else:
         call.need_permission("VIDEO_CONTENT")
     file_name = call.params.get("file_name") or "video"
     if "." in file_name and file_name.rsplit(".", 1)[1].lower() not in wire.VIDEO_EXTENSIONS:
-        raise ApiError(wire.PARAM, "BadFormat")
+        raise ApiError(wire.Code.PARAM, "BadFormat")
     size = call.opt_int("file_size", 0, 0, 2**62)
     if 0 < size < wire.VIDEO_MIN_BYTES:
-        raise ApiError(wire.PARAM, "FileToSmall")
+        raise ApiError(wire.Code.PARAM, "FileToSmall")
     if size > wire.VIDEO_MAX_BYTES:
-        raise ApiError(wire.PARAM, "FileToLarge")
+        raise ApiError(wire.Code.PARAM, "FileToLarge")
     kind = call.params.get("attachment_type")
     if kind and kind.upper() not in ("MOVIE", "VIDEO", "AUDIO_RECORDING"):
-        raise ApiError(wire.PARAM, f"Invalid value of parameter attachment_type: {kind}")
+        raise ApiError(wire.Code.PARAM, f"Invalid value of parameter attachment_type: {kind}")
     vid = call.state.new_id()
     sig = hashlib.sha256(f"{call.state.seed}:video:{vid}".encode()).hexdigest()[:20]
     call.state.videos[vid] = {
@@ -658,12 +658,12 @@ def video_update(call: Call) -> Any:
     vid = call.require("vid")
     video = call.state.videos.get(vid)
     if video is None:
-        raise ApiError(wire.NOT_FOUND, f"Video {vid} not found")
+        raise ApiError(wire.Code.NOT_FOUND, f"Video {vid} not found")
     if video["uid"] != call.uid and not (video["gid"] and call.is_manager(call.group(video["gid"]))):
-        raise ApiError(wire.PERMISSION_DENIED, "User cannot edit this video")
+        raise ApiError(wire.Code.PERMISSION_DENIED, "User cannot edit this video")
     privacy = call.params.get("privacy")
     if privacy and privacy.upper() not in ("PUBLIC", "FRIENDS", "PRIVATE", "GROUP_MEMBERS"):
-        raise ApiError(wire.PARAM, f"Invalid value of parameter privacy: {privacy}")
+        raise ApiError(wire.Code.PARAM, f"Invalid value of parameter privacy: {privacy}")
     for name in ("title", "description", "tags"):
         if call.params.get(name) is not None:
             video[name] = call.params[name]
@@ -679,36 +679,36 @@ def _parse_attachment(call: Call, raw: str) -> tuple[list[dict[str, Any]], float
     try:
         body = json.loads(raw)
     except ValueError as exc:
-        raise ApiError(wire.PARAM, "Invalid attachment: not a JSON document") from exc
+        raise ApiError(wire.Code.PARAM, "Invalid attachment: not a JSON document") from exc
     if not isinstance(body, dict) or not isinstance(body.get("media"), list) or not body["media"]:
-        raise ApiError(wire.PARAM, "Invalid attachment: media list is required")
+        raise ApiError(wire.Code.PARAM, "Invalid attachment: media list is required")
     media: list[dict[str, Any]] = []
     for block in body["media"]:
         kind = block.get("type") if isinstance(block, dict) else None
         if kind == "text":
             if not isinstance(block.get("text"), str):
-                raise ApiError(wire.PARAM, "Invalid attachment: text media needs a text")
+                raise ApiError(wire.Code.PARAM, "Invalid attachment: text media needs a text")
             media.append({"type": "text", "text": block["text"]})
         elif kind == "photo":
             items = block.get("list")
             if not isinstance(items, list) or not items:
-                raise ApiError(wire.PARAM, "Invalid attachment: photo media needs a list")
+                raise ApiError(wire.Code.PARAM, "Invalid attachment: photo media needs a list")
             for item in items:
                 token = item.get("id") if isinstance(item, dict) else None
                 if token not in call.state.photo_tokens:
-                    raise ApiError(wire.PARAM, "Invalid attachment: unknown photo token")
+                    raise ApiError(wire.Code.PARAM, "Invalid attachment: unknown photo token")
             media.append({"type": "photo", "list": [{"id": i["id"]} for i in items]})
         elif kind == "movie":
             items = block.get("list")
             if not isinstance(items, list) or not items:
-                raise ApiError(wire.PARAM, "Invalid attachment: movie media needs a list")
+                raise ApiError(wire.Code.PARAM, "Invalid attachment: movie media needs a list")
             for item in items:
                 vid = str(item.get("id", "")) if isinstance(item, dict) else ""
                 video = call.state.videos.get(vid)
                 if video is None or not video["uploaded"]:
-                    raise ApiError(wire.PARAM, f"Invalid attachment: unknown video {vid or '?'}")
+                    raise ApiError(wire.Code.PARAM, f"Invalid attachment: unknown video {vid or '?'}")
                 if video["uid"] != call.uid:
-                    raise ApiError(wire.PERMISSION_DENIED, f"Video {vid} belongs to another user")
+                    raise ApiError(wire.Code.PERMISSION_DENIED, f"Video {vid} belongs to another user")
             media.append({"type": "movie", "list": [{"id": str(i["id"])} for i in items]})
         elif kind == "poll":
             answers = block.get("answers")
@@ -718,10 +718,10 @@ def _parse_attachment(call: Call, raw: str) -> tuple[list[dict[str, Any]], float
                 or len(answers) < 2
             ):
                 raise ApiError(
-                    wire.PARAM, "Invalid attachment: a poll needs a question and at least two answers"
+                    wire.Code.PARAM, "Invalid attachment: a poll needs a question and at least two answers"
                 )
             if any(not str(a.get("text", "")).strip() for a in answers if isinstance(a, dict)):
-                raise ApiError(wire.PARAM, "Invalid attachment: poll answers cannot be empty")
+                raise ApiError(wire.Code.PARAM, "Invalid attachment: poll answers cannot be empty")
             media.append(
                 {
                     "type": "poll",
@@ -733,22 +733,22 @@ def _parse_attachment(call: Call, raw: str) -> tuple[list[dict[str, Any]], float
         elif kind == "link":
             url = str(block.get("url", ""))
             if not url.startswith(("http://", "https://")):
-                raise ApiError(wire.PARAM, "Invalid attachment: link media needs an http(s) url")
+                raise ApiError(wire.Code.PARAM, "Invalid attachment: link media needs an http(s) url")
             media.append({"type": "link", "url": url})
         else:
-            raise ApiError(wire.PARAM, f"Invalid attachment: unsupported media type {kind!r}")
+            raise ApiError(wire.Code.PARAM, f"Invalid attachment: unsupported media type {kind!r}")
     publish_at: float | None = None
     if body.get("publishAtMs") not in (None, ""):
         try:
             publish_at = int(body["publishAtMs"]) / 1000
         except (TypeError, ValueError) as exc:
-            raise ApiError(wire.PARAM, "Invalid attachment: publishAtMs") from exc
+            raise ApiError(wire.Code.PARAM, "Invalid attachment: publishAtMs") from exc
     elif body.get("publishAt") not in (None, ""):
         try:
             publish_at = wire.from_ok_datetime(str(body["publishAt"])).timestamp()
         except ValueError as exc:
             raise ApiError(
-                wire.PARAM, "Invalid attachment: publishAt must look like 2026-05-01 10:00:00"
+                wire.Code.PARAM, "Invalid attachment: publishAt must look like 2026-05-01 10:00:00"
             ) from exc
     on_behalf = str(body.get("onBehalfOfGroup", "false")).lower() == "true"
     return media, publish_at, on_behalf
@@ -762,16 +762,16 @@ def mediatopic_post(call: Call) -> Any:
     visible = max(now, publish_at) if publish_at else now
     if gid:
         if kind not in ("GROUP_THEME", "GROUP_THEME_PROMO", "GROUP_SUGGESTED"):
-            raise ApiError(wire.PARAM, "Parameter gid requires type=GROUP_THEME or GROUP_THEME_PROMO")
+            raise ApiError(wire.Code.PARAM, "Parameter gid requires type=GROUP_THEME or GROUP_THEME_PROMO")
         call.need_permission("GROUP_CONTENT")
         group = call.group(gid)
         if kind != "GROUP_SUGGESTED" and not call.is_manager(group):
-            raise ApiError(wire.PERMISSION_DENIED, "User is not allowed to publish in this group")
+            raise ApiError(wire.Code.PERMISSION_DENIED, "User is not allowed to publish in this group")
         author = f"group:{gid}" if on_behalf and call.is_manager(group) else f"user:{call.uid}"
         topic = call.state._new_topic(gid, None, author, media, now, visible)
     else:
         if kind.startswith("GROUP"):
-            raise ApiError(wire.PARAM, "Parameter gid is required for group topics")
+            raise ApiError(wire.Code.PARAM, "Parameter gid is required for group topics")
         topic = call.state._new_topic(None, call.uid, f"user:{call.uid}", media, now, visible)
     call.state.record(
         "topic_created",
@@ -788,12 +788,12 @@ def mediatopic_post(call: Call) -> Any:
 def _topic_for_manager(call: Call, topic_id: str) -> Topic:
     topic = call.state.topics.get(topic_id)
     if topic is None or topic.deleted:
-        raise ApiError(wire.NOT_FOUND, f"Topic {topic_id} not found")
+        raise ApiError(wire.Code.NOT_FOUND, f"Topic {topic_id} not found")
     if topic.gid:
         if not call.is_manager(call.group(topic.gid)):
-            raise ApiError(wire.PERMISSION_DENIED, "User is not an administrator of the group")
+            raise ApiError(wire.Code.PERMISSION_DENIED, "User is not an administrator of the group")
     elif topic.owner_uid != call.uid:
-        raise ApiError(wire.PERMISSION_DENIED, "User is not the owner of the topic")
+        raise ApiError(wire.Code.PERMISSION_DENIED, "User is not the owner of the topic")
     return topic
 
 
@@ -808,7 +808,7 @@ def mediatopic_delete_topic(call: Call) -> Any:
 def mediatopic_get_by_ids(call: Call) -> Any:
     ids = [t.strip() for t in call.require("topic_ids").split(",") if t.strip()]
     if len(ids) > 100:
-        raise ApiError(wire.PARAM, "Too many topic_ids: at most 100")
+        raise ApiError(wire.Code.PARAM, "Too many topic_ids: at most 100")
     topics = [
         call.state.topics[i]
         for i in ids
@@ -821,7 +821,7 @@ def mediatopic_get_topics(call: Call) -> Any:
     gid = call.params.get("gid")
     uid = call.params.get("uid")
     if not gid and not uid:
-        raise ApiError(wire.PARAM, "Missing required parameter gid")
+        raise ApiError(wire.Code.PARAM, "Missing required parameter gid")
     if gid:
         call.group(gid)
     count = call.opt_int("count", 20, 1, 100)
@@ -830,7 +830,7 @@ def mediatopic_get_topics(call: Call) -> Any:
             int(base64.urlsafe_b64decode(call.params["anchor"]).decode()) if call.params.get("anchor") else 0
         )
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(wire.PARAM, "Invalid anchor") from exc
+        raise ApiError(wire.Code.PARAM, "Invalid anchor") from exc
     mine = [
         t
         for t in call.state.topics.values()
@@ -894,7 +894,7 @@ def _stat_fields(call: Call) -> list[str]:
     fields = [f.strip().upper() for f in call.require("fields").split(",") if f.strip()]
     unknown = [f for f in fields if f not in STAT_FIELDS]
     if unknown:
-        raise ApiError(wire.PARAM, f"Invalid value of parameter fields: {','.join(unknown)}")
+        raise ApiError(wire.Code.PARAM, f"Invalid value of parameter fields: {','.join(unknown)}")
     return fields
 
 
@@ -906,7 +906,7 @@ def group_get_stat_topic(call: Call) -> Any:
 def group_get_stat_topics(call: Call) -> Any:
     group = call.group(call.require("gid"))
     if not call.is_manager(group):
-        raise ApiError(wire.PERMISSION_DENIED, "User is not an administrator of the group")
+        raise ApiError(wire.Code.PERMISSION_DENIED, "User is not an administrator of the group")
     fields = _stat_fields(call)
     start = int(call.params.get("start_time") or 0) / 1000
     end = int(call.params.get("end_time") or 0) / 1000 or call.state.now()
@@ -927,10 +927,10 @@ def _discussion(call: Call, id_param: str, type_param: str) -> Topic:
     topic_id = call.require(id_param)
     kind = call.require(type_param)
     if kind not in ("GROUP_TOPIC", "USER_STATUS", "USER_TOPIC"):
-        raise ApiError(wire.PARAM, f"Invalid value of parameter {type_param}: {kind}")
+        raise ApiError(wire.Code.PARAM, f"Invalid value of parameter {type_param}: {kind}")
     topic = call.state.topics.get(topic_id)
     if topic is None or not _visible(call.state, topic):
-        raise ApiError(wire.NOT_FOUND, f"Discussion {topic_id} not found")
+        raise ApiError(wire.Code.NOT_FOUND, f"Discussion {topic_id} not found")
     call.state.counts(topic)
     return topic
 
@@ -945,7 +945,7 @@ def discussions_get_comments(call: Call) -> Any:
             int(base64.urlsafe_b64decode(call.params["anchor"]).decode()) if call.params.get("anchor") else 0
         )
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(wire.PARAM, "Invalid anchor") from exc
+        raise ApiError(wire.Code.PARAM, "Invalid anchor") from exc
     page = live[offset : offset + count]
     end = offset + len(page)
     users = sorted({c.author_id for c in page if c.author_type == "USER" and c.author_id in call.state.users})
@@ -974,11 +974,11 @@ def discussions_add_comment(call: Call) -> Any:
     text = call.require("comment")
     reply_to = call.params.get("reply_to_comment_id") or None
     if reply_to and not any(c.id == reply_to and not c.deleted for c in topic.comments):
-        raise ApiError(wire.NOT_FOUND, f"Comment {reply_to} not found")
+        raise ApiError(wire.Code.NOT_FOUND, f"Comment {reply_to} not found")
     as_admin = call.opt_bool("as_admin")
     if as_admin:
         if not topic.gid or not call.is_manager(call.group(topic.gid)):
-            raise ApiError(wire.PERMISSION_DENIED, "User cannot comment on behalf of the group")
+            raise ApiError(wire.Code.PERMISSION_DENIED, "User cannot comment on behalf of the group")
         author, author_type = topic.gid, "GROUP"
     else:
         author, author_type = call.uid, "USER"
@@ -993,10 +993,10 @@ def discussions_delete_comment(call: Call) -> Any:
     comment_id = call.require("comment_id")
     comment = next((c for c in topic.comments if c.id == comment_id and not c.deleted), None)
     if comment is None:
-        raise ApiError(wire.NOT_FOUND, f"Comment {comment_id} not found")
+        raise ApiError(wire.Code.NOT_FOUND, f"Comment {comment_id} not found")
     own = comment.author_id == call.uid
     if not own and not (topic.gid and call.is_manager(call.group(topic.gid))):
-        raise ApiError(wire.PERMISSION_DENIED, "User cannot delete this comment")
+        raise ApiError(wire.Code.PERMISSION_DENIED, "User cannot delete this comment")
     comment.deleted = True
     call.state.record("comment_deleted", id=comment.id, topic_id=topic.id)
     return True
@@ -1043,19 +1043,19 @@ def dispatch(state: OkEmulatorState, params: dict[str, str], method: str | None)
 def _dispatch(state: OkEmulatorState, params: dict[str, str], method: str | None) -> Any:
     app_key = params.get("application_key")
     if not app_key or app_key not in state.apps:
-        raise ApiError(wire.PARAM_API_KEY, "Application key is missing or unknown")
+        raise ApiError(wire.Code.PARAM_API_KEY, "Application key is missing or unknown")
     sig = params.get("sig")
     if not sig:
-        raise ApiError(wire.PARAM_SIGNATURE, "No signature specified")
+        raise ApiError(wire.Code.PARAM_SIGNATURE, "No signature specified")
     access = params.get("access_token") or params.get("session_key")
     secret = wire.session_secret_key(access, state.apps[app_key]) if access else state.apps[app_key]
     if sig.lower() != wire.signature(params, secret):
-        raise ApiError(wire.PARAM_SIGNATURE, "Invalid signature")
+        raise ApiError(wire.Code.PARAM_SIGNATURE, "Invalid signature")
     if not method:
-        raise ApiError(wire.PARAM, "Missing required parameter method")
+        raise ApiError(wire.Code.PARAM, "Missing required parameter method")
     name = _METHODS_LOWER.get(method.lower())
     if name is None:
-        raise ApiError(wire.METHOD, f"Method {method} does not exist")
+        raise ApiError(wire.Code.METHOD, f"Method {method} does not exist")
     spec = METHODS[name]
     with state.lock:
         token: Token | None = None
@@ -1063,12 +1063,12 @@ def _dispatch(state: OkEmulatorState, params: dict[str, str], method: str | None
             token = state.tokens.get(access)
             now = state.now()
             if token is None or token.revoked or token.expires_at <= now or token.app_key != app_key:
-                raise ApiError(wire.PARAM_SESSION_EXPIRED, "Session expired")
+                raise ApiError(wire.Code.PARAM_SESSION_EXPIRED, "Session expired")
             if now - token.extended_at >= 24 * 3600:  # any call extends a long token, once a day
                 token.expires_at = now + LONG_TOKEN_TTL_S
                 token.extended_at = now
         elif spec.session == "required":
-            raise ApiError(wire.PARAM_SESSION_KEY, "Session key is required for this method")
+            raise ApiError(wire.Code.PARAM_SESSION_KEY, "Session key is required for this method")
         if state.rate_limits:
             key = access or app_key
             window = state.calls.setdefault(key, deque())
@@ -1076,7 +1076,7 @@ def _dispatch(state: OkEmulatorState, params: dict[str, str], method: str | None
             while window and real_now - window[0] >= 1.0:
                 window.popleft()
             if len(window) >= state.requests_per_second:
-                raise ApiError(wire.FLOOD_BLOCKED, "Too many requests, try again later")
+                raise ApiError(wire.Code.FLOOD_BLOCKED, "Too many requests, try again later")
             window.append(real_now)
         return spec.handler(Call(state, params, token))
 
@@ -1172,7 +1172,8 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
         ids = [i for i in request.query_params.get("photoIds", "").split(",") if i]
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
             return _reply(
-                wire.error_payload(wire.NOT_MULTIPART, "Request is not multipart"), wire.NOT_MULTIPART
+                wire.error_payload(wire.Code.NOT_MULTIPART, "Request is not multipart"),
+                wire.Code.NOT_MULTIPART,
             )
         form = await request.form()
         items = [(k, v) for k, v in form.multi_items() if isinstance(v, UploadFile)]
@@ -1180,14 +1181,18 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
         with state.lock:
             now_ms = int(state.now() * 1000)
             if not ids or any(i not in state.uploads or state.uploads[i]["expires_ms"] < now_ms for i in ids):
-                return _reply(wire.error_payload(wire.PARAM, "Upload URL is invalid or expired"), wire.PARAM)
+                return _reply(
+                    wire.error_payload(wire.Code.PARAM, "Upload URL is invalid or expired"), wire.Code.PARAM
+                )
             if not files or len(files) > len(ids):
-                return _reply(wire.error_payload(wire.PARAM, "Expected one file per photo id"), wire.PARAM)
+                return _reply(
+                    wire.error_payload(wire.Code.PARAM, "Expected one file per photo id"), wire.Code.PARAM
+                )
             photos = {}
             for pid, upload_file in zip(ids, files, strict=False):
                 data = await upload_file.read()
                 if not data:
-                    return _reply(wire.error_payload(wire.PARAM, "Empty file"), wire.PARAM)
+                    return _reply(wire.error_payload(wire.Code.PARAM, "Empty file"), wire.Code.PARAM)
                 token = base64.b64encode(
                     hashlib.sha256(f"{state.seed}:{pid}:{len(data)}".encode() + data[:64]).digest()
                 ).decode()
@@ -1211,13 +1216,15 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
         with state.lock:
             video = state.videos.get(vid)
             if video is None or request.query_params.get("sig") != video["sig"]:
-                return _reply(wire.error_payload(wire.PARAM, "Upload URL is invalid or expired"), wire.PARAM)
+                return _reply(
+                    wire.error_payload(wire.Code.PARAM, "Upload URL is invalid or expired"), wire.Code.PARAM
+                )
             if not data:
-                return _reply(wire.error_payload(wire.PARAM, "Empty file"), wire.PARAM)
+                return _reply(wire.error_payload(wire.Code.PARAM, "Empty file"), wire.Code.PARAM)
             if len(data) < wire.VIDEO_MIN_BYTES:
-                return _reply(wire.error_payload(wire.PARAM, "FileToSmall"), wire.PARAM)
+                return _reply(wire.error_payload(wire.Code.PARAM, "FileToSmall"), wire.Code.PARAM)
             if not looks_like_video(data):
-                return _reply(wire.error_payload(wire.PARAM, "BadFormat"), wire.PARAM)
+                return _reply(wire.error_payload(wire.Code.PARAM, "BadFormat"), wire.Code.PARAM)
             state.video_uploads += 1
             video.update(uploaded=True, size=len(data))
             state.record("video_uploaded", video_id=vid, bytes=len(data))
@@ -1279,7 +1286,8 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
 
     def rate_limited(_method: str) -> Response:
         return _reply(
-            wire.error_payload(wire.FLOOD_BLOCKED, "Too many requests, try again later"), wire.FLOOD_BLOCKED
+            wire.error_payload(wire.Code.FLOOD_BLOCKED, "Too many requests, try again later"),
+            wire.Code.FLOOD_BLOCKED,
         )
 
     app = FaultMiddleware(inner, injector, _method_of, rate_limited)

@@ -180,7 +180,7 @@ def test_injected_throttling_is_rate_limited(em, adapter):
     testing.faults(em, {"queue": [{"kind": "429", "method": "group.getInfo"}]})
     with pytest.raises(errors.RateLimited) as caught:
         adapter.channel_metrics(testing.channel_for(em))
-    assert caught.value.code == wire.FLOOD_BLOCKED
+    assert caught.value.code == wire.Code.FLOOD_BLOCKED
     assert caught.value.retry_after
 
 
@@ -212,7 +212,7 @@ def test_connect_error_is_transient(adapter):
 def test_bad_token_is_auth_expired(em, adapter):
     with pytest.raises(errors.AuthExpired) as caught:
         adapter.publish(testing.broken_channel(em, "bad_token"), request("x"), MemoryProgress())
-    assert caught.value.code == wire.PARAM_SESSION_EXPIRED
+    assert caught.value.code == wire.Code.PARAM_SESSION_EXPIRED
     with pytest.raises(errors.AuthExpired):
         adapter.verify(testing.broken_channel(em, "expired_token"))
 
@@ -223,7 +223,7 @@ def test_wrong_secret_key_is_auth_expired_with_plain_message(em, adapter):
     )
     with pytest.raises(errors.AuthExpired) as caught:
         adapter.verify(channel)
-    assert caught.value.code == wire.PARAM_SIGNATURE
+    assert caught.value.code == wire.Code.PARAM_SIGNATURE
     assert "secret key" in caught.value.message
     assert testing.demo_credentials()["access_token"] not in caught.value.excerpt
 
@@ -352,7 +352,7 @@ def test_capabilities_are_implemented(adapter):
 def test_error_codes_map_by_code(code, create, kind):
     payload = {
         "error_code": code,
-        "error_msg": f"{wire.ERROR_NAMES.get(code, 'X')} : whatever",
+        "error_msg": f"{wire.error_name(code, 'X')} : whatever",
         "error_data": None,
     }
     error = error_for(payload, create=create)

@@ -141,7 +141,7 @@ def test_emulator_get_upload_url_errors(em):
     )
     assert (
         call(em, "video.getUploadUrl", gid=emu.NO_RIGHTS_GID, file_name="a.mp4")["error_code"]
-        == wire.PERMISSION_DENIED
+        == wire.Code.PERMISSION_DENIED
     )
 
 
@@ -154,7 +154,7 @@ def test_emulator_upload_update_and_movie_attachment(em):
         {"media": [{"type": "movie", "list": [{"id": slot["video_id"]}]}], "onBehalfOfGroup": "true"}
     )
     early = call(em, "mediatopic.post", type="GROUP_THEME", gid=emu.DEMO_GID, attachment=attachment)
-    assert early["error_code"] == wire.PARAM  # not uploaded yet
+    assert early["error_code"] == wire.Code.PARAM  # not uploaded yet
     with http.client(timeout=5) as client:
         assert client.post(slot["upload_url"], content=JPEG * 400).json()["error_msg"] == "PARAM : BadFormat"
         assert (
@@ -168,5 +168,5 @@ def test_emulator_upload_update_and_movie_attachment(em):
     unknown = json.dumps({"media": [{"type": "movie", "list": [{"id": 123}]}]})
     assert (
         call(em, "mediatopic.post", type="GROUP_THEME", gid=emu.DEMO_GID, attachment=unknown)["error_code"]
-        == wire.PARAM
+        == wire.Code.PARAM
     )

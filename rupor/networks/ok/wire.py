@@ -21,8 +21,11 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from enum import IntEnum
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from rupor.networks.errors import AuthExpired, CodeRule, RateLimited, Rejected, Transient, UnknownOutcome
 
 DEFAULT_API_SERVER = "https://api.ok.ru/"
 #: OK shows and accepts local times (``publishAt``, comment ``date``) in Moscow time.
@@ -32,54 +35,99 @@ OK_DATETIME = "%Y-%m-%d %H:%M:%S"
 #: Parameters never part of the signature (apiok.ru "Calculating request signature").
 UNSIGNED = frozenset({"sig", "access_token", "session_key"})
 
-# -- error codes (https://apiok.ru/en/dev/errors) -------------------------------------------
-UNKNOWN = 1
-SERVICE = 2
-METHOD = 3
-REQUEST = 4
-ACTION_BLOCKED = 7
-FLOOD_BLOCKED = 8
-IP_BLOCKED = 9
-PERMISSION_DENIED = 10
-LIMIT_REACHED = 11
-CANCELLED = 12
-NOT_MULTIPART = 21
-NOT_ACTIVATED = 22
-NOT_YET_INVOLVED = 23
-NOT_OWNER = 24
-NOT_ADMIN = 50
-PARAM = 100
-PARAM_API_KEY = 101
-PARAM_SESSION_EXPIRED = 102
-PARAM_SESSION_KEY = 103
-PARAM_SIGNATURE = 104
-PARAM_RESIGNATURE = 105
-NOT_FOUND = 300
 
-ERROR_NAMES: dict[int, str] = {
-    UNKNOWN: "UNKNOWN",
-    SERVICE: "SERVICE",
-    METHOD: "METHOD",
-    REQUEST: "REQUEST",
-    ACTION_BLOCKED: "ACTION_BLOCKED",
-    FLOOD_BLOCKED: "FLOOD_BLOCKED",
-    IP_BLOCKED: "IP_BLOCKED",
-    PERMISSION_DENIED: "PERMISSION_DENIED",
-    LIMIT_REACHED: "LIMIT_REACHED",
-    CANCELLED: "CANCELLED",
-    NOT_MULTIPART: "NOT_MULTIPART",
-    NOT_ACTIVATED: "NOT_ACTIVATED",
-    NOT_YET_INVOLVED: "NOT_YET_INVOLVED",
-    NOT_OWNER: "NOT_OWNER",
-    NOT_ADMIN: "NOT_ADMIN",
-    PARAM: "PARAM",
-    PARAM_API_KEY: "PARAM_API_KEY",
-    PARAM_SESSION_EXPIRED: "PARAM_SESSION_EXPIRED",
-    PARAM_SESSION_KEY: "PARAM_SESSION_KEY",
-    PARAM_SIGNATURE: "PARAM_SIGNATURE",
-    PARAM_RESIGNATURE: "PARAM_RESIGNATURE",
-    NOT_FOUND: "NOT_FOUND",
+# -- error codes (https://apiok.ru/en/dev/errors) -------------------------------------------
+class Code(IntEnum):
+    """OK's error codes, by the names OK's ``error_msg`` starts with."""
+
+    UNKNOWN = 1
+    SERVICE = 2
+    METHOD = 3
+    REQUEST = 4
+    ACTION_BLOCKED = 7
+    FLOOD_BLOCKED = 8
+    IP_BLOCKED = 9
+    PERMISSION_DENIED = 10
+    LIMIT_REACHED = 11
+    CANCELLED = 12
+    NOT_MULTIPART = 21
+    NOT_ACTIVATED = 22
+    NOT_YET_INVOLVED = 23
+    NOT_OWNER = 24
+    NOT_ADMIN = 50
+    PARAM = 100
+    PARAM_API_KEY = 101
+    PARAM_SESSION_EXPIRED = 102
+    PARAM_SESSION_KEY = 103
+    PARAM_SIGNATURE = 104
+    PARAM_RESIGNATURE = 105
+    NOT_FOUND = 300
+
+
+_PERSON = {"needs_person": True}
+
+#: What each OK error code means (never its text). ``UnknownOutcome`` rows are ambiguous: an
+#: unknown outcome on a create, transient on anything else.
+ERRORS: dict[int, CodeRule] = {
+    Code.FLOOD_BLOCKED: CodeRule(
+        RateLimited, "OK is limiting how often Rupor may call it; Rupor will slow down.", retry_after=5.0
+    ),
+    Code.ACTION_BLOCKED: CodeRule(
+        RateLimited,
+        "OK has temporarily blocked this action for the account; Rupor will try later.",
+        retry_after=300.0,
+    ),
+    Code.IP_BLOCKED: CodeRule(
+        RateLimited,
+        "OK has temporarily blocked requests from this server; Rupor will try later.",
+        retry_after=900.0,
+    ),
+    Code.LIMIT_REACHED: CodeRule(
+        RateLimited,
+        "The account reached an OK limit for this action; Rupor will try again later.",
+        retry_after=3600.0,
+    ),
+    Code.SERVICE: CodeRule(Transient, "OK is temporarily unavailable; Rupor will try again."),
+    Code.UNKNOWN: CodeRule(UnknownOutcome, "OK reported an unknown error."),
+    Code.PARAM_SESSION_EXPIRED: CodeRule(
+        AuthExpired, "The OK access token has expired or was revoked; reconnect the group.", **_PERSON
+    ),
+    Code.PARAM_SESSION_KEY: CodeRule(
+        AuthExpired, "OK did not accept the access token; reconnect the group.", **_PERSON
+    ),
+    Code.PARAM_API_KEY: CodeRule(
+        AuthExpired,
+        "OK does not know this application key; check the keys and reconnect the group.",
+        **_PERSON,
+    ),
+    Code.PARAM_SIGNATURE: CodeRule(
+        AuthExpired,
+        "OK rejected the request signature: the application secret key does not match the "
+        "application key or the token. Check the keys and reconnect the group.",
+        **_PERSON,
+    ),
+    Code.PERMISSION_DENIED: CodeRule(
+        Rejected,
+        "Rupor's OK application has no permission to post to this group: the connected account must be an "
+        "administrator or moderator of the group, and the application needs the GROUP_CONTENT permission "
+        "(OK grants it on request to api-support@ok.ru).",
+        **_PERSON,
+    ),
+    Code.NOT_ADMIN: CodeRule(
+        Rejected, "The connected OK account is not an administrator of this group.", **_PERSON
+    ),
+    Code.NOT_OWNER: CodeRule(
+        Rejected, "The connected OK account is not an administrator of this group.", **_PERSON
+    ),
+    Code.NOT_FOUND: CodeRule(Rejected, "OK cannot find that post or comment; it may have been deleted."),
+    Code.PARAM: CodeRule(
+        Rejected,
+        "OK did not accept the post: some of its content or settings are not allowed.",
+        **_PERSON,
+    ),
 }
+#: Any other code: refused, for a person to look at.
+OTHER_ERROR = CodeRule(Rejected, "OK refused the request.", **_PERSON)
 
 
 def session_secret_key(access_token: str, application_secret_key: str) -> str:
@@ -123,9 +171,17 @@ def _as_param(value: Any) -> str:
     return str(value)
 
 
+def error_name(code: int, default: str = "UNKNOWN") -> str:
+    """The name OK gives an error code (``error_msg`` starts with it)."""
+    try:
+        return Code(code).name
+    except ValueError:
+        return default
+
+
 def error_payload(code: int, detail: str) -> dict[str, Any]:
     """OK's error envelope: ``error_msg`` is ``"<NAME> : <detail>"`` as the API writes it."""
-    name = ERROR_NAMES.get(code, "UNKNOWN")
+    name = error_name(code)
     return {"error_code": code, "error_msg": f"{name} : {detail}", "error_data": None}
 
 

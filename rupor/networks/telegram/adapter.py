@@ -29,11 +29,10 @@ from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from typing import Any, ClassVar
 
-import httpx
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from rupor.core import clock, http
+from rupor.core import clock
 from rupor.networks.base import (
     Adapter,
     Capability,
@@ -144,22 +143,17 @@ class TelegramAdapter(Adapter):
         token = channel.credentials.get("bot_token", "")
         base = (channel.base_url or self.default_base_url).rstrip("/")
         timeout = channel.settings.get("timeout")
-        try:
-            with (
-                http.client(base_url=base, timeout=float(timeout) if timeout else None) as client,
-                ExitStack() as opened,
-            ):
-                if files:
-                    form = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (params or {}).items()}
-                    upload = {
-                        name: (m.filename, opened.enter_context(m.open()), m.content_type)
-                        for name, m in files.items()
-                    }
-                    response = client.post(f"/bot{token}/{method}", data=form, files=upload)
-                else:
-                    response = client.post(f"/bot{token}/{method}", json=dict(params or {}))
-        except httpx.HTTPError as exc:
-            raise wire.classify_transport(exc, create=create) from None
+        url = f"{base}/bot{token}/{method}"
+        if files:
+            form = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (params or {}).items()}
+            with ExitStack() as opened:
+                upload = {
+                    name: (m.filename, opened.enter_context(m.open()), m.content_type)
+                    for name, m in files.items()
+                }
+                response = wire.send(url, create=create, timeout=timeout, data=form, files=upload)
+        else:
+            response = wire.send(url, create=create, timeout=timeout, json=dict(params or {}))
         try:
             return wire.unwrap(response, method)
         except wire.ApiFailure as failure:
@@ -466,7 +460,7 @@ class TelegramAdapter(Adapter):
                     },
                 )
             except Rejected as exc:
-                if exc.code == 409:  # a webhook receives the forward instead
+                if exc.code == wire.Code.CONFLICT:  # a webhook receives the forward instead
                     return None
                 raise
             for update in updates:
@@ -613,7 +607,7 @@ class TelegramAdapter(Adapter):
                 },
             )
         except Rejected as exc:
-            if exc.code != 409:
+            if exc.code != wire.Code.CONFLICT:
                 raise
             updates = []
         for update in updates:

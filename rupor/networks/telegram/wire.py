@@ -10,20 +10,15 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Any
 
 import httpx
 
-from rupor.core.http import BlockedAddress
+from rupor.core import http
+from rupor.networks import errors, transport
 from rupor.networks.base import Comment, Event, EventKind, Message, Person
-from rupor.networks.errors import (
-    AuthExpired,
-    NetworkError,
-    RateLimited,
-    Rejected,
-    Transient,
-    UnknownOutcome,
-)
+from rupor.networks.errors import AuthExpired, NetworkError, RateLimited, Rejected
 
 #: The update types Rupor asks for. ``message_reaction_count`` and ``chat_member`` are not in
 #: Telegram's default set and must be listed explicitly.
@@ -36,6 +31,21 @@ ALLOWED_UPDATES = (
     "my_chat_member",
     "message_reaction_count",
 )
+
+
+class Code(IntEnum):
+    """The Bot API's ``error_code``: an HTTP status, named by what it means there (the docs advise
+    trusting the HTTP status over ``error_code``, which "may change")."""
+
+    BAD_REQUEST = 400
+    UNAUTHORIZED = 401  # a wrong or revoked token
+    FORBIDDEN = 403  # the bot may not act in this chat
+    NOT_FOUND = 404  # a malformed token: the URL names no bot
+    CONFLICT = 409  # a webhook is set, or another getUpdates poller runs
+    TOO_LARGE = 413
+    FLOOD = 429  # with parameters.retry_after
+    SERVER_ERROR = 500
+    BAD_GATEWAY = 502
 
 
 @dataclass
@@ -67,13 +77,20 @@ def unwrap(response: httpx.Response, method: str) -> Any:
         return body["result"]
     if isinstance(body, dict) and body.get("ok") is False:
         # The docs advise trusting the HTTP status over error_code, which "may change".
-        status = response.status_code if response.status_code >= 400 else int(body.get("error_code") or 500)
+        status = (
+            response.status_code
+            if response.status_code >= Code.BAD_REQUEST
+            else int(body.get("error_code") or Code.SERVER_ERROR)
+        )
         raw = body.get("parameters")
         parameters: dict[str, Any] = raw if isinstance(raw, dict) else {}
         raise ApiFailure(status, str(body.get("description", "")), parameters, method)
     text = response.text[:120].replace("\n", " ")
     raise ApiFailure(
-        response.status_code if response.status_code >= 400 else 502, f"unexpected answer: {text}", {}, method
+        response.status_code if response.status_code >= Code.BAD_REQUEST else Code.BAD_GATEWAY,
+        f"unexpected answer: {text}",
+        {},
+        method,
     )
 
 
@@ -126,16 +143,16 @@ def classify(failure: ApiFailure, *, create: bool) -> NetworkError:
     """Map a Bot API failure to the taxonomy, by HTTP status and ``parameters`` only."""
     excerpt = failure.excerpt()
     status = failure.status
-    if status == 429:
+    if status == Code.FLOOD:
         retry_after = failure.parameters.get("retry_after")
         seconds = float(retry_after) if isinstance(retry_after, (int, float)) else 5.0
         return RateLimited(
             f"Telegram asked to slow down; retry in {int(seconds)} s.",
-            code=429,
+            code=Code.FLOOD,
             excerpt=excerpt,
             retry_after=seconds,
         )
-    if status in (401, 404):
+    if status in (Code.UNAUTHORIZED, Code.NOT_FOUND):
         # 401: wrong or revoked token; 404: the token is malformed (the URL names no bot).
         return AuthExpired(
             "The bot token is invalid or was revoked.", code=status, excerpt=excerpt, needs_person=True
@@ -148,55 +165,45 @@ def classify(failure: ApiFailure, *, create: bool) -> NetworkError:
             excerpt=f"migrate_to_chat_id={new_id} {excerpt}",
             needs_person=True,
         )
-    if status == 403:
+    if status == Code.FORBIDDEN:
         return Rejected(
             plain_message(failure.description)
             if "bot" in failure.description.lower()
             else "The bot may not act in this chat.",
-            code=403,
+            code=Code.FORBIDDEN,
             excerpt=excerpt,
             needs_person=True,
         )
-    if status == 409:
+    if status == Code.CONFLICT:
         return Rejected(
             "Another program receives this bot's updates (a webhook is set or another poller runs).",
-            code=409,
+            code=Code.CONFLICT,
             excerpt=excerpt,
             needs_person=True,
         )
-    if status == 413:
-        return Rejected("The upload is larger than Telegram accepts (50 MB).", code=413, excerpt=excerpt)
-    if status >= 500:
-        if create:
-            return UnknownOutcome(
-                "Telegram answered with a server error; the message may or may not have been sent.",
-                code=status,
-                excerpt=excerpt,
-            )
-        return Transient("Telegram answered with a server error.", code=status, excerpt=excerpt)
+    if status == Code.TOO_LARGE:
+        return Rejected(
+            "The upload is larger than Telegram accepts (50 MB).", code=Code.TOO_LARGE, excerpt=excerpt
+        )
+    if status >= Code.SERVER_ERROR:
+        return errors.ambiguous(
+            create, "Telegram answered with a server error.", code=status, excerpt=excerpt
+        )
     return Rejected(
         plain_message(failure.description),
         code=status,
         excerpt=excerpt,
-        needs_person=status == 400 and "rights" in failure.description,
+        needs_person=status == Code.BAD_REQUEST and "rights" in failure.description,
     )
 
 
-def classify_transport(exc: httpx.HTTPError, *, create: bool) -> NetworkError:
-    """Map a transport failure: before sending is Transient, after sending is unknown."""
-    name = type(exc).__name__
-    if isinstance(exc, BlockedAddress):
-        return Rejected(f"The API address is not allowed: {exc}", code="blocked_address")
-    if isinstance(
-        exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
-    ):
-        return Transient("Could not reach Telegram; nothing was sent.", code=name)
-    if create:
-        return UnknownOutcome(
-            "The connection to Telegram failed after the request was sent; the message may or may not exist.",
-            code=name,
-        )
-    return Transient("The connection to Telegram failed.", code=name)
+def send(url: str, *, create: bool, timeout: Any = None, **body: Any) -> httpx.Response:
+    """One Bot API request on the shared pool; a transport failure is a taxonomy error (with the
+    cause dropped: the URL carries the bot token)."""
+    try:
+        return http.request("POST", url, timeout=float(timeout) if timeout else None, **body)
+    except httpx.HTTPError as exc:
+        raise transport.transport_error(exc, network="Telegram", creates=create) from None
 
 
 # -- updates ------------------------------------------------------------------------------------

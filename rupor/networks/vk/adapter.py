@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from rupor.core import clock, http
-from rupor.networks import errors
+from rupor.networks import errors, transport
 from rupor.networks.base import (
     Adapter,
     Capability,
@@ -64,41 +64,10 @@ from rupor.networks.vk import wire
 USER, GROUP = "user_token", "group_token"
 _RATES = {USER: 3, GROUP: 20}
 
-_ACCESS_MESSAGES = {
-    wire.PERMISSION: "VK refused: the token lacks a permission this action needs.",
-    wire.ACCESS: "VK denied access: the token's user or community may not do this.",
-    wire.GROUP_AUTH: "VK refused the community token for this action; it needs the administrator's user token.",
-    wire.ACCESS_GROUP: "VK denied access to the community.",
-    wire.WALL_ACCESS_POST: "The post is not available: it was deleted or the token may not see it.",
-    wire.WALL_ACCESS_COMMENT: "The comment is not available or may not be changed with this token.",
-    wire.WALL_ACCESS_REPLIES: "Comments on this post are not available to the token.",
-    wire.WALL_ADD_REPLY: "Comments on this post are closed or the author is not allowed to comment.",
-    wire.WALL_ADD_POST: "VK does not allow this user to post on the community wall: check that the user is an editor or administrator and the wall is not closed.",
-    wire.WALL_LINKS_FORBIDDEN: "VK does not allow links in this post.",
-    wire.APP_DISABLED: "The VK application is disabled; check it on dev.vk.com.",
-    wire.UNKNOWN_METHOD: "VK does not know this method (Rupor needs an update).",
-    wire.USER_DELETED: "The VK user was deleted or banned.",
-    wire.PARAM_GROUP_ID: "VK does not know this community.",
-    wire.PARAM_PHOTO: "VK rejected the photo.",
-    wire.ACCESS_VIDEO: "VK does not let this user add videos to the community: check that the user is an editor or administrator.",
-    wire.MESSAGES_BLACKLIST: "This person has blocked messages from the community.",
-    wire.MESSAGES_DENY: "This person has not allowed the community to send them messages.",
-    wire.MESSAGES_PRIVACY: "This person's privacy settings do not allow messages from the community.",
-    wire.MESSAGES_TOO_LONG: "The message is too long for VK (9000 characters at most).",
-    28: "VK refused the application's authorization.",
-    23: "VK has disabled this method.",
-    22: "VK could not take the uploaded file.",
-}
-
 
 def _digest(token: str) -> str:
     """A short, non-reversible name for a token (rate-limit keys must never carry a secret)."""
     return hashlib.sha256(token.encode()).hexdigest()[:16]
-
-
-def _excerpt(payload: Any) -> str:
-    text = json.dumps(payload, ensure_ascii=False) if not isinstance(payload, str) else payload
-    return text[:300]
 
 
 class VkAdapter(Adapter):
@@ -218,108 +187,20 @@ class VkAdapter(Adapter):
         )
         data = {k: str(int(v) if isinstance(v, bool) else v) for k, v in params.items() if v is not None}
         data["v"] = wire.API_VERSION
-        creating = method in wire.KEYED_CREATES
-        try:
-            with (
-                http.client(
-                    base_url=self._base(channel),
-                    timeout=self._timeout(channel),
-                    headers={"Authorization": f"Bearer {secret}"},
-                ) as client,
-                window,
-            ):
-                answer = client.post(f"/method/{method}", data=data)
-        except (httpx.ConnectError, httpx.ConnectTimeout, http.BlockedAddress) as exc:
-            raise errors.Transient(f"Could not reach VK ({type(exc).__name__}); nothing was sent.") from exc
-        except httpx.HTTPError as exc:
-            raise self._ambiguous(
-                creating, f"The connection to VK failed during {method} ({type(exc).__name__})."
-            ) from exc
-        return self._parse(method, answer, creating, token)
-
-    def _ambiguous(self, creating: bool, message: str, **kwargs: Any) -> errors.NetworkError:
-        if creating:
-            return errors.UnknownOutcome(message + " VK may or may not have done it.", **kwargs)
-        return errors.Transient(message, **kwargs)
-
-    def _parse(self, method: str, answer: httpx.Response, creating: bool, token: str) -> Any:
-        if answer.status_code == 429:
-            raise errors.RateLimited(
-                "VK asks to slow down.", code=429, retry_after=1.0, excerpt=answer.text[:200]
+        creates = method in wire.KEYED_CREATES
+        with window:
+            answer = transport.send(
+                "VK",
+                "POST",
+                f"{self._base(channel)}/method/{method}",
+                creates=creates,
+                what=method,
+                timeout=self._timeout(channel),
+                headers={"Authorization": f"Bearer {secret}"},
+                data=data,
             )
-        if answer.status_code >= 500:
-            raise self._ambiguous(
-                creating,
-                f"VK answered with a server error ({answer.status_code}).",
-                code=answer.status_code,
-                excerpt=answer.text[:200],
-            )
-        if answer.status_code != 200:
-            raise errors.Rejected(
-                f"VK refused the request (HTTP {answer.status_code}).",
-                code=answer.status_code,
-                excerpt=answer.text[:200],
-            )
-        try:
-            payload = answer.json()
-        except ValueError as exc:
-            raise self._ambiguous(
-                creating, "VK sent an answer Rupor could not read.", excerpt=answer.text[:200]
-            ) from exc
-        response, error = wire.unwrap(payload)
-        if error is None:
-            return response
-        raise self._error(method, error, creating, token, _excerpt(payload))
-
-    def _error(
-        self, method: str, error: wire.ApiError, creating: bool, token: str, excerpt: str
-    ) -> errors.NetworkError:
-        code = error.code
-        kw: dict[str, Any] = {"code": code, "excerpt": excerpt}
-        if code == wire.AUTH:
-            label = "administrator's user token" if token == USER else "community token"
-            return errors.AuthExpired(
-                f"The VK {label} is invalid or has expired; reconnect the community in Rupor.",
-                needs_person=True,
-                **kw,
-            )
-        if code == wire.TOO_MANY:
-            return errors.RateLimited("Too many requests to VK per second.", retry_after=1.0, **kw)
-        if code == wire.FLOOD:
-            return errors.RateLimited(
-                "VK flood control: too many similar actions; Rupor will wait before trying again.",
-                retry_after=600.0,
-                **kw,
-            )
-        if code == wire.RATE_LIMIT:
-            return errors.RateLimited(
-                "VK's quota for this action is used up for now.", retry_after=3600.0, **kw
-            )
-        if code in (219, 224):
-            return errors.RateLimited(
-                "VK limits advertising posts; Rupor will try again later.", retry_after=3600.0, **kw
-            )
-        if code == wire.WALL_REPLY_FLOOD:
-            return errors.RateLimited("Too many replies in a row; VK asks to wait.", retry_after=600.0, **kw)
-        if code == wire.CAPTCHA:
-            return errors.Rejected(
-                "VK asks for a captcha: a person must sign in on vk.com with the administrator's "
-                "account, solve it, and then retry.",
-                needs_person=True,
-                **kw,
-            )
-        if code in (wire.VALIDATION_REQUIRED, 703):
-            return errors.Rejected(
-                "VK asks the administrator to confirm their account on vk.com before continuing.",
-                needs_person=True,
-                **kw,
-            )
-        if code in (wire.UNKNOWN, wire.SERVER):
-            return self._ambiguous(creating, f"VK had an internal error ({code}) during {method}.", **kw)
-        if code == wire.PARAM:
-            return errors.Rejected(f"VK rejected a parameter of {method}: {error.msg}", **kw)
-        message = _ACCESS_MESSAGES.get(code, f"VK refused {method} (error {code}).")
-        return errors.Rejected(message, needs_person=code in _ACCESS_MESSAGES, **kw)
+        label = "administrator's user token" if token == USER else "community token"
+        return wire.parse(method, answer, creates=creates, token=label)
 
     # -- text ------------------------------------------------------------------------------
     def validate(self, content: Content) -> list[Problem]:
@@ -429,8 +310,8 @@ class VkAdapter(Adapter):
         if not isinstance(uploaded, dict) or uploaded.get("photo") in (None, "", "[]"):
             raise errors.Rejected(
                 f"VK did not accept {media.filename} as a photo.",
-                code=wire.PARAM_PHOTO,
-                excerpt=_excerpt(uploaded),
+                code=wire.Code.PARAM_PHOTO,
+                excerpt=wire.excerpt_of(uploaded),
             )
         saved = self.call(
             channel,
@@ -485,8 +366,8 @@ class VkAdapter(Adapter):
             progress.save(f"{key}:slot", None)  # that upload address is spent; a retry asks for a new one
             raise errors.Rejected(
                 f"VK did not accept {media.filename} as a video.",
-                code=wire.UPLOAD,
-                excerpt=_excerpt(uploaded),
+                code=wire.Code.UPLOAD,
+                excerpt=wire.excerpt_of(uploaded),
                 needs_person=True,
             )
         owner_id = int(uploaded.get("owner_id", slot.get("owner_id") or -gid))
@@ -628,7 +509,7 @@ class VkAdapter(Adapter):
         owner_id, post_id = wire.split_post_id(remote_id)
         current = self.call(channel, "wall.getById", {"posts": remote_id}).get("items", [])
         if not current:
-            raise errors.Rejected("The post is no longer on the wall.", code=wire.WALL_ACCESS_POST)
+            raise errors.Rejected("The post is no longer on the wall.", code=wire.Code.WALL_ACCESS_POST)
         keep = [
             f"{a['type']}{a[a['type']]['owner_id']}_{a[a['type']]['id']}"
             for a in current[0].get("attachments", [])
@@ -703,7 +584,7 @@ class VkAdapter(Adapter):
                     },
                 )
             except errors.Rejected as exc:
-                if exc.code == wire.WALL_ACCESS_POST:  # the post was deleted on VK: no comments are left
+                if exc.code == wire.Code.WALL_ACCESS_POST:  # the post was deleted on VK: no comments are left
                     return []
                 raise
             names = wire.names_of(page.get("profiles"), page.get("groups"))
@@ -1084,11 +965,12 @@ class VkAdapter(Adapter):
         wait = int(channel.settings.get("longpoll_wait", 0))
         timeout = float(self._timeout(channel) or 10) + wait
         try:
-            with http.client(timeout=timeout) as client:
-                answer = client.get(
-                    state["server"],
-                    params={"act": "a_check", "key": state["key"], "ts": state["ts"], "wait": wait},
-                )
+            answer = http.request(
+                "GET",
+                state["server"],
+                timeout=timeout,
+                params={"act": "a_check", "key": state["key"], "ts": state["ts"], "wait": wait},
+            )
             payload = answer.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise errors.Transient(f"VK's long poll server did not answer ({type(exc).__name__}).") from exc

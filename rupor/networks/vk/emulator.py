@@ -151,7 +151,7 @@ class VkError(Exception):
 
 
 def _param_error(detail: str) -> VkError:
-    return VkError(wire.PARAM, f"One of the parameters specified was missing or invalid: {detail}")
+    return VkError(wire.Code.PARAM, f"One of the parameters specified was missing or invalid: {detail}")
 
 
 @dataclass
@@ -615,11 +615,11 @@ class VkEmulator:
         spec = wire.schema()["methods"].get(method)
         handler = getattr(self, "m_" + method.replace(".", "_"), None)
         if spec is None or handler is None:
-            raise VkError(wire.UNKNOWN_METHOD, "Unknown method passed")
+            raise VkError(wire.Code.UNKNOWN_METHOD, "Unknown method passed")
         version = params.get("v", "")
         if not version:
             raise VkError(
-                wire.INVALID_REQUEST,
+                wire.Code.INVALID_REQUEST,
                 'Invalid request: v is required. Version param should be passed as "v". "version" param is invalid and not supported.',
             )
         try:
@@ -628,21 +628,21 @@ class VkEmulator:
             too_old = True
         if too_old:
             raise VkError(
-                wire.INVALID_REQUEST,
+                wire.Code.INVALID_REQUEST,
                 'Invalid request: versions below 5.81 are deprecated. Version param should be passed as "v".',
             )
         raw_token = params.get("access_token") or bearer or ""
         token = self.tokens.get(raw_token)
         if token is None or not token.valid:
             detail = "no access_token passed." if not raw_token else "invalid access_token (4)."
-            raise VkError(wire.AUTH, f"User authorization failed: {detail}")
+            raise VkError(wire.Code.AUTH, f"User authorization failed: {detail}")
         self._rate(raw_token, token)
         if token.kind not in spec["access_token_type"]:
             if token.kind == "group":
                 raise VkError(
-                    wire.GROUP_AUTH, "Group authorization failed: method is unavailable with group auth."
+                    wire.Code.GROUP_AUTH, "Group authorization failed: method is unavailable with group auth."
                 )
-            raise VkError(wire.ACCESS, f"Access denied: method is unavailable with {token.kind} auth.")
+            raise VkError(wire.Code.ACCESS, f"Access denied: method is unavailable with {token.kind} auth.")
         self._validate(spec, params)
         with self.lock:
             for queued in self.queued_errors:
@@ -651,7 +651,7 @@ class VkEmulator:
                     if queued["count"] <= 0:
                         self.queued_errors.remove(queued)
                     extra: dict[str, Any] = {}
-                    if queued["code"] == wire.CAPTCHA:
+                    if queued["code"] == wire.Code.CAPTCHA:
                         extra = {
                             "captcha_sid": "1234567890",
                             "captcha_img": f"{base_url}/captcha.php?sid=1234567890",
@@ -670,7 +670,7 @@ class VkEmulator:
             while bucket and bucket[0] <= now - 1.0:
                 bucket.popleft()
             if len(bucket) >= limit:
-                raise VkError(wire.TOO_MANY, "Too many requests per second")
+                raise VkError(wire.Code.TOO_MANY, "Too many requests per second")
             bucket.append(now)
 
     @staticmethod
@@ -728,7 +728,7 @@ class VkEmulator:
         else:
             group = next((g for g in self.groups.values() if g.screen_name == text.lower()), None)
         if group is None:
-            raise VkError(wire.PARAM_GROUP_ID, "Invalid group id")
+            raise VkError(wire.Code.PARAM_GROUP_ID, "Invalid group id")
         return group
 
     def _admin_level(self, ctx: Ctx, group: Group) -> int:
@@ -738,7 +738,7 @@ class VkEmulator:
 
     def _require_admin(self, ctx: Ctx, group: Group, level: int = 1) -> None:
         if self._admin_level(ctx, group) < level:
-            raise VkError(wire.ACCESS, "Access denied: you are not an administrator of this community")
+            raise VkError(wire.Code.ACCESS, "Access denied: you are not an administrator of this community")
 
     def _owner(self, ctx: Ctx) -> int:
         owner = ctx.num("owner_id")
@@ -751,7 +751,7 @@ class VkEmulator:
     def _post(self, owner_id: int, post_id: int | None) -> Post:
         post = self.posts.get(owner_id, {}).get(post_id or 0)
         if post is None or post.deleted:
-            raise VkError(wire.WALL_ACCESS_POST, "Access to wall's post denied")
+            raise VkError(wire.Code.WALL_ACCESS_POST, "Access to wall's post denied")
         return post
 
     def _attachments(self, ctx: Ctx) -> list[dict[str, Any]]:
@@ -897,9 +897,9 @@ class VkEmulator:
             group = self._group(-owner_id)
             level = self._admin_level(ctx, group)
             if group.wall == 0 or (from_group and level < 2) or (group.wall in (2, 3) and level < 2):
-                raise VkError(wire.WALL_ADD_POST, "Access to adding post denied")
+                raise VkError(wire.Code.WALL_ADD_POST, "Access to adding post denied")
         elif owner_id != user:
-            raise VkError(wire.WALL_ADD_POST, "Access to adding post denied")
+            raise VkError(wire.Code.WALL_ADD_POST, "Access to adding post denied")
         guid = ctx.text("guid")
         if guid:
             known = self.post_guids.get((user, owner_id, guid))
@@ -961,7 +961,7 @@ class VkEmulator:
         if owner_id < 0:
             self._require_admin(ctx, self._group(-owner_id), 2)
         elif ctx.token.owner != owner_id:
-            raise VkError(wire.ACCESS, "Access denied: you cannot edit this post")
+            raise VkError(wire.Code.ACCESS, "Access denied: you cannot edit this post")
         attachments = self._attachments(ctx) if ctx.has("attachments") else post.attachments
         message = ctx.text("message") if "message" in ctx.params else post.text
         if not message and not attachments:
@@ -976,11 +976,11 @@ class VkEmulator:
         owner_id = self._owner(ctx)
         post = self.posts.get(owner_id, {}).get(ctx.num("post_id") or 0)
         if post is None:
-            raise VkError(wire.WALL_ACCESS_POST, "Access to wall's post denied")
+            raise VkError(wire.Code.WALL_ACCESS_POST, "Access to wall's post denied")
         if owner_id < 0:
             self._require_admin(ctx, self._group(-owner_id), 2)
         elif ctx.token.owner != owner_id:
-            raise VkError(wire.ACCESS, "Access denied: you cannot delete this post")
+            raise VkError(wire.Code.ACCESS, "Access denied: you cannot delete this post")
         if not post.deleted:
             post.deleted = True
             self.ledger.append({"kind": "post_deleted", "owner_id": owner_id, "post_id": post.id})
@@ -1103,11 +1103,11 @@ class VkEmulator:
         owner_id = self._owner(ctx)
         post = self._post(owner_id, ctx.req_int("post_id"))
         if post.post_type != "post":
-            raise VkError(wire.WALL_ACCESS_POST, "Access to wall's post denied")
+            raise VkError(wire.Code.WALL_ACCESS_POST, "Access to wall's post denied")
         group = self.groups.get(-owner_id) if owner_id < 0 else None
         if ctx.token.kind == "group":
             if group is None or ctx.token.owner != group.id:
-                raise VkError(wire.WALL_ACCESS_REPLIES, "Access to post comments denied")
+                raise VkError(wire.Code.WALL_ACCESS_REPLIES, "Access to post comments denied")
             from_id = -group.id
         else:
             from_id = ctx.token.owner
@@ -1115,13 +1115,13 @@ class VkEmulator:
             if fg:
                 if group is None or fg != group.id or self._admin_level(ctx, group) < 2:
                     raise VkError(
-                        wire.ACCESS, "Access denied: you cannot comment on behalf of this community"
+                        wire.Code.ACCESS, "Access denied: you cannot comment on behalf of this community"
                     )
                 from_id = -group.id
             if group is not None and from_id in group.banned:
-                raise VkError(wire.WALL_ADD_REPLY, "Access to status replies denied")
+                raise VkError(wire.Code.WALL_ADD_REPLY, "Access to status replies denied")
         if post.close_comments and (group is None or self._admin_level(ctx, group) < 2):
-            raise VkError(wire.WALL_ADD_REPLY, "Access to status replies denied")
+            raise VkError(wire.Code.WALL_ADD_REPLY, "Access to status replies denied")
         message = ctx.text("message")
         if not message and not ctx.has("attachments") and not ctx.has("sticker_id"):
             raise _param_error("message is undefined")
@@ -1195,10 +1195,10 @@ class VkEmulator:
         owner_id = self._owner(ctx)
         comment = self.comments.get(owner_id, {}).get(ctx.req_int("comment_id"))
         if comment is None:
-            raise VkError(wire.WALL_ACCESS_COMMENT, "Access to wall's comment denied")
+            raise VkError(wire.Code.WALL_ACCESS_COMMENT, "Access to wall's comment denied")
         group = self.groups.get(-owner_id)
         if comment.from_id != ctx.token.owner and (group is None or self._admin_level(ctx, group) < 1):
-            raise VkError(wire.WALL_ACCESS_COMMENT, "Access to wall's comment denied")
+            raise VkError(wire.Code.WALL_ACCESS_COMMENT, "Access to wall's comment denied")
         if not comment.deleted:
             comment.deleted = True
             self.ledger.append({"kind": "comment_deleted", "owner_id": owner_id, "comment_id": comment.id})
@@ -1270,11 +1270,11 @@ class VkEmulator:
             parts = json.loads(photo)
             upload_id = parts[0]["photo"]
         except (ValueError, LookupError, TypeError) as exc:
-            raise VkError(wire.PARAM_PHOTO, "Invalid photo") from exc
+            raise VkError(wire.Code.PARAM_PHOTO, "Invalid photo") from exc
         upload = self.uploads.get(upload_id)
         gid = ctx.num("group_id") or 0
         if upload is None or upload["gid"] != gid or upload["uid"] != ctx.token.owner:
-            raise VkError(wire.PARAM_PHOTO, "Invalid photo")
+            raise VkError(wire.Code.PARAM_PHOTO, "Invalid photo")
         owner = -gid if gid else ctx.token.owner
         if upload["photo_id"] is None:
             pid = self.next_media
@@ -1309,7 +1309,7 @@ class VkEmulator:
         if gid is not None:
             group = self._group(gid)
             if self._admin_level(ctx, group) < 2:
-                raise VkError(wire.ACCESS_VIDEO, "Access denied")
+                raise VkError(wire.Code.ACCESS_VIDEO, "Access denied")
         owner = -gid if gid else ctx.token.owner
         vid = self.next_media
         self.next_media += 1
@@ -1513,7 +1513,7 @@ class VkEmulator:
         if not target:
             raise _param_error("owner_id is undefined")
         if group.admins.get(target):
-            raise VkError(wire.ACCESS, "Access denied: you cannot ban a community manager")
+            raise VkError(wire.Code.ACCESS, "Access denied: you cannot ban a community manager")
         group.banned[target] = {
             "end_date": ctx.num("end_date", 0),
             "reason": ctx.num("reason", 0),
@@ -1539,7 +1539,7 @@ class VkEmulator:
         )
         sort = ctx.text("sort", "id_asc")
         if sort.startswith("time") and self._admin_level(ctx, group) < 1:
-            raise VkError(wire.ACCESS, "Access denied: sorting by time is available to managers only")
+            raise VkError(wire.Code.ACCESS, "Access denied: sorting by time is available to managers only")
         if ctx.text("filter") == "managers":
             self._require_admin(ctx, group, 1)
             roles = {1: "moderator", 2: "editor", 3: "administrator"}
@@ -1654,7 +1654,7 @@ class VkEmulator:
         group = self._managed_group(ctx)
         if not group.longpoll.get("enabled"):
             raise VkError(
-                wire.PARAM,
+                wire.Code.PARAM,
                 "One of the parameters specified was missing or invalid: Long Poll is disabled in community settings",
             )
         return {"key": group.lp_key, "server": f"{ctx.base_url}/lp/{group.id}", "ts": str(group.event_ts)}
@@ -1730,7 +1730,7 @@ class VkEmulator:
             raise _param_error("random_id is undefined")
         random_id = ctx.num("random_id", 0) or 0
         if len(ctx.text("message")) > 9000:
-            raise VkError(wire.MESSAGES_TOO_LONG, "Message is too long")
+            raise VkError(wire.Code.MESSAGES_TOO_LONG, "Message is too long")
         if not ctx.text("message") and not ctx.has("attachment") and not ctx.has("sticker_id"):
             raise _param_error("message is undefined")
         many = ctx.has("peer_ids")
@@ -1760,7 +1760,7 @@ class VkEmulator:
                         }
                     )
                     continue
-                raise VkError(wire.MESSAGES_DENY, "Can't send messages for users without permission")
+                raise VkError(wire.Code.MESSAGES_DENY, "Can't send messages for users without permission")
             msg = self.add_message(group, peer, sender, ctx.text("message"), 1, random_id)
             self.ledger.append(
                 {
@@ -1996,7 +1996,9 @@ def _method_of(scope: Scope, _body: bytes) -> str | None:
 
 def _rate_limited(method: str) -> Response:
     return JSONResponse(
-        wire.error_envelope(wire.TOO_MANY, "Too many requests per second", {"oauth": "1", "method": method})
+        wire.error_envelope(
+            wire.Code.TOO_MANY, "Too many requests per second", {"oauth": "1", "method": method}
+        )
     )
 
 

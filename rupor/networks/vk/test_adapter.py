@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rupor.core import http
 from rupor.networks import errors
 from rupor.networks.base import Content, EventKind, Media, MemoryProgress, Poll, PublishRequest
 from rupor.networks.vk import testing
@@ -132,6 +133,7 @@ def test_faults_on_reads_are_transient(vk, channel):
 
 
 def test_connect_error_is_transient():
+    http.allow_origin("http://127.0.0.1:9")  # a connection refused, not the address guard
     channel = testing.channel_for(type("E", (), {"url": "http://127.0.0.1:9"})(), settings={"pace": False})
     with pytest.raises(errors.Transient):
         adapter.publish(channel, PublishRequest(Content(text="x"), key()), MemoryProgress())

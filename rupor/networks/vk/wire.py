@@ -10,9 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from enum import IntEnum
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+import httpx
+
+from rupor.networks import errors, transport
+from rupor.networks.errors import AuthExpired, CodeRule, RateLimited, Rejected, UnknownOutcome
 
 API_VERSION = "5.199"
 DEFAULT_BASE_URL = "https://api.vk.com"
@@ -35,39 +41,47 @@ SAFE_WRITES = frozenset(
     }
 )
 
-# VK error codes (errors.json).
-UNKNOWN = 1
-APP_DISABLED = 2
-UNKNOWN_METHOD = 3
-AUTH = 5
-TOO_MANY = 6
-PERMISSION = 7
-INVALID_REQUEST = 8
-FLOOD = 9
-SERVER = 10
-CAPTCHA = 14
-ACCESS = 15
-VALIDATION_REQUIRED = 17
-USER_DELETED = 18
-UPLOAD = 22
-GROUP_AUTH = 27
-RATE_LIMIT = 29
-PARAM = 100
-PARAM_GROUP_ID = 125
-PARAM_PHOTO = 129
-ACCESS_GROUP = 203
-ACCESS_VIDEO = 204
-WALL_ACCESS_POST = 210
-WALL_ACCESS_COMMENT = 211
-WALL_ACCESS_REPLIES = 212
-WALL_ADD_REPLY = 213
-WALL_ADD_POST = 214
-WALL_LINKS_FORBIDDEN = 222
-WALL_REPLY_FLOOD = 223
-MESSAGES_BLACKLIST = 900
-MESSAGES_DENY = 901
-MESSAGES_PRIVACY = 902
-MESSAGES_TOO_LONG = 914
+
+class Code(IntEnum):
+    """VK's error codes (the schema's ``errors``), by the schema's names."""
+
+    UNKNOWN = 1
+    APP_DISABLED = 2
+    UNKNOWN_METHOD = 3
+    AUTH = 5
+    TOO_MANY = 6
+    PERMISSION = 7
+    INVALID_REQUEST = 8
+    FLOOD = 9
+    SERVER = 10
+    CAPTCHA = 14
+    ACCESS = 15
+    VALIDATION_REQUIRED = 17
+    USER_DELETED = 18
+    UPLOAD = 22
+    METHOD_DISABLED = 23
+    GROUP_AUTH = 27
+    APP_AUTH = 28
+    RATE_LIMIT = 29
+    PARAM = 100
+    PARAM_GROUP_ID = 125
+    PARAM_PHOTO = 129
+    ACCESS_GROUP = 203
+    ACCESS_VIDEO = 204
+    WALL_ACCESS_POST = 210
+    WALL_ACCESS_COMMENT = 211
+    WALL_ACCESS_REPLIES = 212
+    WALL_ADD_REPLY = 213
+    WALL_ADD_POST = 214
+    WALL_ADS_PUBLISHED = 219
+    WALL_LINKS_FORBIDDEN = 222
+    WALL_REPLY_FLOOD = 223
+    WALL_ADS_POST_LIMIT = 224
+    GROUP_NEED_2FA = 703
+    MESSAGES_BLACKLIST = 900
+    MESSAGES_DENY = 901
+    MESSAGES_PRIVACY = 902
+    MESSAGES_TOO_LONG = 914
 
 
 @cache
@@ -112,6 +126,145 @@ def unwrap(payload: Any) -> tuple[Any, ApiError | None]:
     if "response" in payload:
         return payload["response"], None
     return None, ApiError(code=0, msg="the answer has neither response nor error")
+
+
+_PERSON = {"needs_person": True}
+
+#: What each VK error code means (never its text). ``UnknownOutcome`` rows are ambiguous: an
+#: unknown outcome on a create, transient on anything else.
+ERRORS: dict[int, CodeRule] = {
+    Code.AUTH: CodeRule(
+        AuthExpired, "The VK {token} is invalid or has expired; reconnect the community in Rupor.", **_PERSON
+    ),
+    Code.TOO_MANY: CodeRule(RateLimited, "Too many requests to VK per second.", retry_after=1.0),
+    Code.FLOOD: CodeRule(
+        RateLimited,
+        "VK flood control: too many similar actions; Rupor will wait before trying again.",
+        retry_after=600.0,
+    ),
+    Code.RATE_LIMIT: CodeRule(
+        RateLimited, "VK's quota for this action is used up for now.", retry_after=3600.0
+    ),
+    Code.WALL_ADS_PUBLISHED: CodeRule(
+        RateLimited, "VK limits advertising posts; Rupor will try again later.", retry_after=3600.0
+    ),
+    Code.WALL_ADS_POST_LIMIT: CodeRule(
+        RateLimited, "VK limits advertising posts; Rupor will try again later.", retry_after=3600.0
+    ),
+    Code.WALL_REPLY_FLOOD: CodeRule(
+        RateLimited, "Too many replies in a row; VK asks to wait.", retry_after=600.0
+    ),
+    Code.CAPTCHA: CodeRule(
+        Rejected,
+        "VK asks for a captcha: a person must sign in on vk.com with the administrator's "
+        "account, solve it, and then retry.",
+        **_PERSON,
+    ),
+    Code.VALIDATION_REQUIRED: CodeRule(
+        Rejected, "VK asks the administrator to confirm their account on vk.com before continuing.", **_PERSON
+    ),
+    Code.GROUP_NEED_2FA: CodeRule(
+        Rejected, "VK asks the administrator to confirm their account on vk.com before continuing.", **_PERSON
+    ),
+    Code.UNKNOWN: CodeRule(UnknownOutcome, "VK had an internal error ({code}) during {method}."),
+    Code.SERVER: CodeRule(UnknownOutcome, "VK had an internal error ({code}) during {method}."),
+    Code.PARAM: CodeRule(Rejected, "VK rejected a parameter of {method}: {detail}"),
+    Code.PERMISSION: CodeRule(
+        Rejected, "VK refused: the token lacks a permission this action needs.", **_PERSON
+    ),
+    Code.ACCESS: CodeRule(
+        Rejected, "VK denied access: the token's user or community may not do this.", **_PERSON
+    ),
+    Code.GROUP_AUTH: CodeRule(
+        Rejected,
+        "VK refused the community token for this action; it needs the administrator's user token.",
+        **_PERSON,
+    ),
+    Code.ACCESS_GROUP: CodeRule(Rejected, "VK denied access to the community.", **_PERSON),
+    Code.WALL_ACCESS_POST: CodeRule(
+        Rejected, "The post is not available: it was deleted or the token may not see it.", **_PERSON
+    ),
+    Code.WALL_ACCESS_COMMENT: CodeRule(
+        Rejected, "The comment is not available or may not be changed with this token.", **_PERSON
+    ),
+    Code.WALL_ACCESS_REPLIES: CodeRule(
+        Rejected, "Comments on this post are not available to the token.", **_PERSON
+    ),
+    Code.WALL_ADD_REPLY: CodeRule(
+        Rejected, "Comments on this post are closed or the author is not allowed to comment.", **_PERSON
+    ),
+    Code.WALL_ADD_POST: CodeRule(
+        Rejected,
+        "VK does not allow this user to post on the community wall: check that the user is an editor or "
+        "administrator and the wall is not closed.",
+        **_PERSON,
+    ),
+    Code.WALL_LINKS_FORBIDDEN: CodeRule(Rejected, "VK does not allow links in this post.", **_PERSON),
+    Code.APP_DISABLED: CodeRule(
+        Rejected, "The VK application is disabled; check it on dev.vk.com.", **_PERSON
+    ),
+    Code.UNKNOWN_METHOD: CodeRule(
+        Rejected, "VK does not know this method (Rupor needs an update).", **_PERSON
+    ),
+    Code.USER_DELETED: CodeRule(Rejected, "The VK user was deleted or banned.", **_PERSON),
+    Code.PARAM_GROUP_ID: CodeRule(Rejected, "VK does not know this community.", **_PERSON),
+    Code.PARAM_PHOTO: CodeRule(Rejected, "VK rejected the photo.", **_PERSON),
+    Code.ACCESS_VIDEO: CodeRule(
+        Rejected,
+        "VK does not let this user add videos to the community: check that the user is an editor or "
+        "administrator.",
+        **_PERSON,
+    ),
+    Code.MESSAGES_BLACKLIST: CodeRule(
+        Rejected, "This person has blocked messages from the community.", **_PERSON
+    ),
+    Code.MESSAGES_DENY: CodeRule(
+        Rejected, "This person has not allowed the community to send them messages.", **_PERSON
+    ),
+    Code.MESSAGES_PRIVACY: CodeRule(
+        Rejected, "This person's privacy settings do not allow messages from the community.", **_PERSON
+    ),
+    Code.MESSAGES_TOO_LONG: CodeRule(
+        Rejected, "The message is too long for VK (9000 characters at most).", **_PERSON
+    ),
+    Code.APP_AUTH: CodeRule(Rejected, "VK refused the application's authorization.", **_PERSON),
+    Code.METHOD_DISABLED: CodeRule(Rejected, "VK has disabled this method.", **_PERSON),
+    Code.UPLOAD: CodeRule(Rejected, "VK could not take the uploaded file.", **_PERSON),
+}
+#: Any other code: refused, nothing happened.
+OTHER_ERROR = CodeRule(Rejected, "VK refused {method} (error {code}).")
+
+
+def excerpt_of(payload: Any) -> str:
+    text = json.dumps(payload, ensure_ascii=False) if not isinstance(payload, str) else payload
+    return text[:300]
+
+
+def parse(method: str, answer: httpx.Response, *, creates: bool, token: str) -> Any:
+    """The ``response`` of a method call, or the taxonomy error its answer means.
+
+    ``token`` names the token used ("administrator's user token", "community token") for the
+    sentence a person reads when VK refuses it.
+    """
+    failed = transport.status_error(
+        answer, network="VK", creates=creates, excerpt=answer.text[:200], retry_after=1.0
+    )
+    if failed is not None:
+        raise failed
+    payload = transport.json_body(answer, network="VK", creates=creates, excerpt=answer.text[:200])
+    response, error = unwrap(payload)
+    if error is None:
+        return response
+    raise errors.from_code(
+        ERRORS,
+        error.code,
+        default=OTHER_ERROR,
+        creates=creates,
+        excerpt=excerpt_of(payload),
+        method=method,
+        detail=error.msg,
+        token=token,
+    )
 
 
 def error_envelope(code: int, msg: str, params: dict[str, str], **extra: Any) -> dict[str, Any]:
