@@ -176,3 +176,54 @@ def load() -> Config:
         worker_poll_s=_float("RUPOR_WORKER_POLL_S", 1.0, minimum=0.01),
         lease_s=_float("RUPOR_LEASE_S", 120.0, minimum=1.0),
     )
+
+
+# -- reading the running settings ----------------------------------------------------------------
+#
+# ``rupor.settings`` copies the loaded :class:`Config` into Django's settings as ``RUPOR_*``; code
+# reads them back only through these functions, which give each value its type. They read Django's
+# live settings (not the Config object) so a test's ``settings`` override is what the code sees.
+
+
+def _live(name: str, default: object) -> object:
+    from django.conf import settings  # here: core is importable before Django is configured
+
+    return getattr(settings, name, default) if settings.configured else default
+
+
+def base_url() -> str:
+    """Where people reach this Rupor (links in mail, feeds, webhooks), without a trailing slash."""
+    return str(_live("RUPOR_BASE_URL", "http://127.0.0.1:8000")).rstrip("/")
+
+
+def home() -> Path:
+    return Path(str(_live("RUPOR_HOME", default_home())))
+
+
+def http_timeout() -> float:
+    return float(str(_live("RUPOR_HTTP_TIMEOUT", 20.0)))
+
+
+def allow_private_urls() -> tuple[str, ...]:
+    value = _live("RUPOR_ALLOW_PRIVATE_URLS", ())
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+    return tuple(str(item) for item in value) if isinstance(value, list | tuple | set | frozenset) else ()
+
+
+def redis_url() -> str | None:
+    value = _live("RUPOR_REDIS_URL", None)
+    return str(value) if value else None
+
+
+def worker_poll_s() -> float:
+    return float(str(_live("RUPOR_WORKER_POLL_S", 1.0)))
+
+
+def lease_s() -> float:
+    return float(str(_live("RUPOR_LEASE_S", 120.0)))
+
+
+def old_secret_keys() -> tuple[str, ...]:
+    value = _live("RUPOR_OLD_SECRET_KEYS", ())
+    return tuple(str(item) for item in value) if isinstance(value, list | tuple) else ()

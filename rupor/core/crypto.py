@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
+from rupor.core import config
+
 
 class DecryptionError(Exception):
     """A stored secret could not be decrypted with any configured key."""
@@ -34,7 +36,7 @@ def _fernet(purpose: str, secrets: tuple[str, ...]) -> MultiFernet:
 
 
 def _current(purpose: str) -> MultiFernet:
-    secrets = (settings.SECRET_KEY, *getattr(settings, "RUPOR_OLD_SECRET_KEYS", ()))
+    secrets = (settings.SECRET_KEY, *config.old_secret_keys())
     return _fernet(purpose, tuple(secrets))
 
 

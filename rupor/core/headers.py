@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+
+from rupor.core import config
 
 #: Scripts and styles come from Rupor's own static files only; no inline script, no plugins, no
 #: framing, forms post only to Rupor. ``style-src-attr 'unsafe-inline'``: the plan's meters,
@@ -48,6 +49,6 @@ class SecurityHeadersMiddleware:
             response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         # Behind a TLS-terminating proxy the request looks like plain http, so the configured
         # address decides (browsers ignore the header on plain http anyway).
-        if str(getattr(settings, "RUPOR_BASE_URL", "")).startswith("https://"):
+        if config.base_url().startswith("https://"):
             response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response

@@ -39,6 +39,7 @@ import httpcore
 import httpx
 
 from rupor import __version__
+from rupor.core import config
 
 USER_AGENT = f"Rupor/{__version__} (+https://github.com/rupor-social/rupor)"
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
@@ -67,11 +68,8 @@ def allow_origin(url: str) -> None:
 
 
 def _configured_allowlist() -> set[tuple[str, int | None]]:
-    from django.conf import settings
-
     out: set[tuple[str, int | None]] = set()
-    items = getattr(settings, "RUPOR_ALLOW_PRIVATE_URLS", ()) if settings.configured else ()
-    for item in items:
+    for item in config.allow_private_urls():
         host, _, port = item.strip().rpartition(":") if item.count(":") == 1 else (item.strip(), "", "")
         if not host:
             host, port = item.strip(), ""
@@ -251,9 +249,7 @@ class _GuardedTransport(httpx.HTTPTransport):
 
 def default_timeout() -> httpx.Timeout:
     """Timeouts from ``RUPOR_HTTP_TIMEOUT`` (seconds to read; connect is capped at 5)."""
-    from django.conf import settings
-
-    seconds = float(getattr(settings, "RUPOR_HTTP_TIMEOUT", 20.0)) if settings.configured else 20.0
+    seconds = config.http_timeout()
     return httpx.Timeout(connect=min(5.0, seconds), read=seconds, write=seconds, pool=min(5.0, seconds))
 
 

@@ -13,7 +13,6 @@ import logging
 import secrets
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -21,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from rupor.channels import service as channels
 from rupor.channels.models import Channel
+from rupor.core import config
 from rupor.inbox import service
 from rupor.networks import errors, registry
 
@@ -63,7 +63,7 @@ def hook_path(channel: Channel) -> str:
 
 def hook_url(channel: Channel) -> str:
     """The absolute URL to configure on the network for this channel's events."""
-    return str(settings.RUPOR_BASE_URL).rstrip("/") + hook_path(channel)
+    return config.base_url() + hook_path(channel)
 
 
 @csrf_exempt

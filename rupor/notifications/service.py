@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import QuerySet
@@ -33,7 +32,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from rupor.accounts.models import Membership
-from rupor.core import clock, http
+from rupor.core import clock, config, http
 from rupor.core.errors import DomainError
 from rupor.core.urls import clean_http_url
 from rupor.notifications.models import Delivery, Notification, WebhookEndpoint
@@ -364,7 +363,7 @@ def _error_text(exc: Exception) -> str:
 
 def _email(delivery: Delivery) -> None:
     p = delivery.payload
-    base = getattr(settings, "RUPOR_BASE_URL", "")
+    base = config.base_url()
     link = f"\n\n{base}{p.get('link')}" if p.get("link") else ""
     send_mail(f"[Rupor] {p.get('title', '')}", f"{p.get('message', '')}{link}", None, [delivery.to_email])
 

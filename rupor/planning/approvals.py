@@ -29,7 +29,6 @@ import json
 import secrets
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
@@ -37,7 +36,7 @@ from django.utils.translation import gettext_noop, ngettext
 from rupor.accounts.models import Workspace
 from rupor.accounts.roles import Perm, Role
 from rupor.accounts.service import Actor, record
-from rupor.core import clock
+from rupor.core import clock, config
 from rupor.planning.models import ClientLink, Post, PostVariant, Review, VariantMedia
 from rupor.planning.service import PAST_GRACE, PlanningError, _sync, _validate_for_schedule, get_post
 
@@ -394,7 +393,7 @@ def client_review(
 
 
 def _base_url() -> str:
-    return str(getattr(settings, "RUPOR_BASE_URL", "http://127.0.0.1:8000")).rstrip("/")
+    return config.base_url()
 
 
 def client_link_for(

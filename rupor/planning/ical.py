@@ -15,7 +15,6 @@ import datetime as dt
 import hashlib
 import secrets
 
-from django.conf import settings
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -25,7 +24,7 @@ from icalendar import Calendar, Event
 from rupor.accounts.models import Workspace
 from rupor.accounts.roles import Perm
 from rupor.accounts.service import Actor, record
-from rupor.core import clock, crypto
+from rupor.core import clock, config, crypto
 from rupor.networks.registry import DISPLAY_NAMES
 from rupor.planning.models import PlanFeed, Post
 from rupor.planning.service import PlanningError
@@ -42,7 +41,7 @@ def _hash(token: str) -> str:
 
 
 def _url(token: str) -> str:
-    return f"{str(settings.RUPOR_BASE_URL).rstrip('/')}/ical/{token}.ics"
+    return f"{config.base_url()}/ical/{token}.ics"
 
 
 def _new_token() -> str:
@@ -117,7 +116,7 @@ def render_feed(workspace: Workspace) -> bytes:
         .prefetch_related("variants__channel")
         .order_by("scheduled_at", "id")
     )
-    host = str(settings.RUPOR_BASE_URL).split("://", 1)[-1].split("/", 1)[0]
+    host = config.base_url().split("://", 1)[-1].split("/", 1)[0]
     for post in posts:
         assert post.scheduled_at is not None
         channels = [v.channel for v in post.variants.all()]

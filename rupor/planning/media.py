@@ -35,7 +35,7 @@ from PIL import Image, UnidentifiedImageError
 
 from rupor.accounts.roles import Perm
 from rupor.accounts.service import Actor, record
-from rupor.core import http
+from rupor.core import config, http
 from rupor.core.urls import url_problem
 from rupor.networks.base import HEAD_BYTES
 from rupor.planning.models import Media, Post, VariantMedia
@@ -392,7 +392,7 @@ def media_url(media: Media, *, thumbnail: bool = False) -> str | None:
     field = media.thumbnail if thumbnail else media.file
     if not field:
         return None
-    return f"{str(settings.RUPOR_BASE_URL).rstrip('/')}{field.url}"
+    return f"{config.base_url()}{field.url}"
 
 
 def check_remote_url(url: str) -> str | None:

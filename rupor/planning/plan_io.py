@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import ParseError, XMLPullParser
 
-from django.conf import settings
 from django.core.files.base import File
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -32,7 +31,7 @@ from rupor.accounts.models import Workspace
 from rupor.accounts.roles import Perm
 from rupor.accounts.service import Actor, record
 from rupor.channels.models import Channel
-from rupor.core import clock
+from rupor.core import clock, config
 from rupor.core.timezones import LocalTimeError, to_local, to_utc
 from rupor.networks import registry
 from rupor.networks.base import Content
@@ -814,7 +813,7 @@ class StaleImport(PlanningError):
 
 
 def _stage_dir() -> Path:
-    folder = Path(settings.RUPOR_HOME) / "tmp" / "plan-import"
+    folder = config.home() / "tmp" / "plan-import"
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     return folder
 

@@ -49,14 +49,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection, transaction
 from django.db.models import Q
 
 from rupor.channels import service as channels
 from rupor.channels.models import Channel
-from rupor.core import clock
+from rupor.core import clock, config
 from rupor.core.logging import redact
 from rupor.networks import registry
 from rupor.networks.base import (
@@ -128,7 +127,7 @@ POLICY = Policy()
 
 
 def lease_seconds() -> float:
-    return float(getattr(settings, "RUPOR_LEASE_S", 120.0))
+    return config.lease_s()
 
 
 # -- claiming -----------------------------------------------------------------------------

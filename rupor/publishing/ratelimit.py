@@ -38,9 +38,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
-from django.conf import settings
 from django.db import connection, transaction
 
+from rupor.core import config
 from rupor.networks.base import RateLimit
 
 #: Share of the published rate the engine aims for; the rest absorbs arrival jitter.
@@ -290,7 +290,7 @@ def backend() -> Backend:
     global _backend
     with _backend_lock:
         if _backend is None:
-            url = getattr(settings, "RUPOR_REDIS_URL", None)
+            url = config.redis_url()
             _backend = RedisBackend(url) if url else DatabaseBackend()
         return _backend
 

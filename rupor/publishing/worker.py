@@ -19,10 +19,9 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from django.conf import settings
 from django.db import close_old_connections, connections
 
-from rupor.core import clock
+from rupor.core import clock, config
 from rupor.publishing import engine
 from rupor.publishing.models import WorkerHeartbeat
 
@@ -166,7 +165,7 @@ def run_worker(
     """
     worker_id = worker_id or default_worker_id()
     stop = stop or threading.Event()
-    poll_s = float(getattr(settings, "RUPOR_WORKER_POLL_S", 1.0))
+    poll_s = config.worker_poll_s()
     lease_s = engine.lease_seconds()
     concurrency = max(1, concurrency)
     in_flight: dict[int, Future[engine.Result]] = {}
