@@ -70,17 +70,17 @@ def _setup_env() -> str:
 
 VENDOR = _setup_env()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rupor.settings")
-import django  # noqa: E402
+import django  # noqa: E402 - the environment (database, home) is set up first
 
 django.setup()
-from django.core.management import call_command  # noqa: E402
-from django.db.models import F  # noqa: E402
+from django.core.management import call_command  # noqa: E402 - the environment (database, home) is set up first
+from django.db.models import F  # noqa: E402 - the environment (database, home) is set up first
 
-from rupor.core import clock  # noqa: E402
-from rupor.networks.telegram import testing as tg_testing  # noqa: E402
-from rupor.networks.vk import testing as vk_testing  # noqa: E402
-from rupor.publishing import testing as pt  # noqa: E402
-from rupor.publishing.models import Attempt, PublicationTarget, TargetState, WorkerHeartbeat  # noqa: E402
+from rupor.core import clock  # noqa: E402 - the environment (database, home) is set up first
+from rupor.networks.telegram import testing as tg_testing  # noqa: E402 - the environment (database, home) is set up first
+from rupor.networks.vk import testing as vk_testing  # noqa: E402 - the environment (database, home) is set up first
+from rupor.publishing import testing as pt  # noqa: E402 - the environment (database, home) is set up first
+from rupor.publishing.models import Attempt, PublicationTarget, TargetState, WorkerHeartbeat  # noqa: E402 - the environment (database, home) is set up first
 
 call_command("migrate", verbosity=0)
 TICK = os.sysconf("SC_CLK_TCK")

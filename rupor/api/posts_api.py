@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Schema
 from ninja.responses import Status
 
 from rupor.accounts import service as accounts
@@ -109,7 +109,7 @@ def _variant_inputs(items: list[s.VariantIn]) -> tuple[planning.VariantInput, ..
     )
 
 
-class PostFilters(s.Schema):
+class PostFilters(Schema):
     status: str | None = None
     channel_id: int | None = None
     start: dt.datetime | None = None

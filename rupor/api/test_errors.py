@@ -4,7 +4,7 @@ whoever refused: the request parser, the permission check, the domain, the route
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError
@@ -35,7 +35,7 @@ def assert_error_shape(response: Any, status: int) -> dict[str, Any]:
         assert set(item) == {"field", "message"}
         assert item["field"] is None or isinstance(item["field"], str)
         assert isinstance(item["message"], str) and item["message"]
-    return data
+    return cast(dict[str, Any], data)
 
 
 def test_a_validation_error_names_each_field(make_workspace, api_for):

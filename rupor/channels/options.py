@@ -53,7 +53,7 @@ OPTIONS: dict[str, Option] = {
 }
 
 
-def _number(kind: type, value: Any) -> float | int | None:
+def _number(kind: type[int] | type[float], value: Any) -> float | int | None:
     # bool is an int in Python; a JSON true is not a number of seconds.
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None

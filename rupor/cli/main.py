@@ -384,9 +384,9 @@ def emulate(network: str, host: str, port: int, seed: int, no_rate_limits: bool)
     emulation.serve_forever(app, host, port)
 
 
-from rupor.cli.channel import channel  # noqa: E402
-from rupor.cli.plan import plan  # noqa: E402
-from rupor.cli.webhook import webhook  # noqa: E402
+from rupor.cli.channel import channel  # noqa: E402 - the command groups register on `main`, defined above
+from rupor.cli.plan import plan  # noqa: E402 - the command groups register on `main`, defined above
+from rupor.cli.webhook import webhook  # noqa: E402 - the command groups register on `main`, defined above
 
 cli.add_command(plan)
 cli.add_command(channel)

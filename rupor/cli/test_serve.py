@@ -86,11 +86,11 @@ def test_serve_demo_end_to_end(tmp_path):
         )
         key = out.stdout.strip().splitlines()[-1]
         headers = {"Authorization": f"Bearer {key}"}
-        me = httpx.get(f"http://127.0.0.1:{port}/api/v1/me", headers=headers, timeout=5)  # noqa: TID251
+        me = httpx.get(f"http://127.0.0.1:{port}/api/v1/me", headers=headers, timeout=5)  # noqa: TID251 - a real outside client of the served process, not Rupor's guarded one
         assert me.status_code == 200 and me.json()["role"] == "analyst"
-        channels = httpx.get(f"http://127.0.0.1:{port}/api/v1/channels", headers=headers, timeout=5).json()  # noqa: TID251
+        channels = httpx.get(f"http://127.0.0.1:{port}/api/v1/channels", headers=headers, timeout=5).json()  # noqa: TID251 - a real outside client of the served process, not Rupor's guarded one
         assert {c["network"] for c in channels} >= {"vk", "ok"}
-        posts = httpx.get(f"http://127.0.0.1:{port}/api/v1/posts", headers=headers, timeout=5).json()  # noqa: TID251
+        posts = httpx.get(f"http://127.0.0.1:{port}/api/v1/posts", headers=headers, timeout=5).json()  # noqa: TID251 - a real outside client of the served process, not Rupor's guarded one
         assert any(p["status"] == "scheduled" for p in posts)
         # RUPOR_BASE_URL is unset: every address Rupor shows points where it really serves.
         out = subprocess.run(
@@ -102,9 +102,9 @@ def test_serve_demo_end_to_end(tmp_path):
         )
         admin = {"Authorization": f"Bearer {out.stdout.strip().splitlines()[-1]}"}
         served = f"http://127.0.0.1:{port}/"
-        feed = httpx.get(f"{served}api/v1/plan/ical", headers=admin, timeout=5).json()  # noqa: TID251
+        feed = httpx.get(f"{served}api/v1/plan/ical", headers=admin, timeout=5).json()  # noqa: TID251 - a real outside client of the served process, not Rupor's guarded one
         assert feed["url"].startswith(served), feed
-        hook = httpx.get(f"{served}api/v1/channels/{channels[0]['id']}/hook", headers=admin, timeout=5).json()  # noqa: TID251
+        hook = httpx.get(f"{served}api/v1/channels/{channels[0]['id']}/hook", headers=admin, timeout=5).json()  # noqa: TID251 - a real outside client of the served process, not Rupor's guarded one
         assert hook["url"].startswith(served), hook
         # The README's API example, pasted as it is (but for the port), schedules a post on every channel.
         if shutil.which("curl"):
@@ -121,7 +121,7 @@ def test_serve_demo_end_to_end(tmp_path):
                 timeout=60,
             )
             assert pasted.returncode == 0, pasted.stderr
-            posts = httpx.get(f"{served}api/v1/posts", headers=headers, timeout=5).json()  # noqa: TID251
+            posts = httpx.get(f"{served}api/v1/posts", headers=headers, timeout=5).json()  # noqa: TID251 - a real outside client of the served process, not Rupor's guarded one
             hello = [p for p in posts if p["text"] == "Hello"]
             assert len(hello) == 1 and hello[0]["status"] == "scheduled", pasted.stdout
             assert {v["channel_id"] for v in hello[0]["variants"]} == {c["id"] for c in channels}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -42,17 +43,17 @@ def vk(vk_emu, make_workspace, api_for):
 def _hook_path(api, channel_id: int) -> str:
     res = api.get(f"/channels/{channel_id}/hook")
     assert res.status_code == 200, res.content
-    url = res.json()["url"]
+    url = str(res.json()["url"])
     return url[url.index("/hooks/") :]
 
 
-def _vk_events(emulator, kind: str) -> list[dict]:
+def _vk_events(emulator, kind: str) -> list[dict[str, Any]]:
     state = vk_testing.state(emulator)
     with state.lock:
         return [dict(e) for _, e in state.groups[1].events if e["type"] == kind]
 
 
-def _deliver(path: str, body: dict, headers: dict | None = None):
+def _deliver(path: str, body: dict[str, Any], headers: dict[str, str] | None = None):
     return Client().post(path, json.dumps(body), content_type="application/json", headers=headers or {})
 
 

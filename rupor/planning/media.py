@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import IO
+from typing import IO, TypeAlias
 
 import httpx
 from django.conf import settings
@@ -86,7 +86,7 @@ def _video_type(data: bytes) -> str | None:
 
 #: What the library takes: the bytes themselves (small files, downloads) or a file by reference
 #: (an upload Django spooled to disk, a file on disk); a reference is never read whole.
-Source = bytes | File
+Source: TypeAlias = "bytes | File[bytes]"
 
 
 @contextmanager
@@ -400,7 +400,7 @@ def check_remote_url(url: str) -> str | None:
     return url_problem(url)
 
 
-def fetch_remote(url: str, *, max_bytes: int = MAX_PHOTO_BYTES) -> tuple[str, File]:
+def fetch_remote(url: str, *, max_bytes: int = MAX_PHOTO_BYTES) -> tuple[str, File[bytes]]:
     """Download a media file through the guarded HTTP client; returns ``(filename, file)``, the file
     spooled to disk in chunks beyond a few MB (the caller closes it).
 

@@ -681,7 +681,7 @@ def import_plan(actor: Actor, filename: str, data: bytes, *, dry_run: bool = Fal
         return report
     # Media first (network I/O stays outside the transaction); any failure stops the import.
     # Each download is spooled to disk beyond a few MB, so a plan of many videos does not fill memory.
-    downloads: dict[str, tuple[str, File]] = {}
+    downloads: dict[str, tuple[str, File[bytes]]] = {}
     try:
         return _import_checked(actor, filename, report, downloads)
     finally:
@@ -690,7 +690,7 @@ def import_plan(actor: Actor, filename: str, data: bytes, *, dry_run: bool = Fal
 
 
 def _import_checked(
-    actor: Actor, filename: str, report: ImportReport, downloads: dict[str, tuple[str, File]]
+    actor: Actor, filename: str, report: ImportReport, downloads: dict[str, tuple[str, File[bytes]]]
 ) -> ImportReport:
     for post in report.posts:
         for url in post.media_urls:
@@ -832,7 +832,7 @@ def sweep_staged() -> None:
             log.warning("could not remove the stale import preview %s", item.name)
 
 
-def preview(actor: Actor, upload: File) -> Preview:
+def preview(actor: Actor, upload: File[bytes]) -> Preview:
     """Check an uploaded plan file (nothing is created) and keep it for :func:`commit` when it is good."""
     sweep_staged()
     name = upload.name or ""

@@ -21,7 +21,7 @@ from rupor.accounts.models import AuditEntry
 from rupor.channels.models import Channel
 from rupor.planning import media as media_lib
 from rupor.planning import service as planning
-from rupor.planning.models import Media
+from rupor.planning.models import Media, Post
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ def world(make_user: Any, make_workspace: Any) -> Any:
     return owner, ws, actor, channel
 
 
-def _use(actor: Any, channel: Channel, media: Media, *, text: str, scheduled: bool) -> planning.Post:
+def _use(actor: Any, channel: Channel, media: Media, *, text: str, scheduled: bool) -> Post:
     when = dt.datetime(2099, 3, 1, 7, tzinfo=dt.UTC) if scheduled else None
     return planning.create_post(
         actor,

@@ -46,7 +46,7 @@ class CountingStorage(FileSystemStorage):
 
     opened: ClassVar[list[str]] = []
 
-    def open(self, name: str, mode: str = "rb") -> File:
+    def open(self, name: str, mode: str = "rb") -> File[bytes]:
         CountingStorage.opened.append(name)
         return super().open(name, mode)
 

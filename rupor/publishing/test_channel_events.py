@@ -11,9 +11,9 @@ from rupor.accounts.roles import Role
 from rupor.accounts.service import Actor
 from rupor.channels import service as channels
 from rupor.channels.models import Channel
-from rupor.publishing import service
 from rupor.publishing import testing as pt
 from rupor.publishing.models import PublicationTarget, TargetState
+from rupor.publishing.transitions import transition
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,7 +34,7 @@ def test_a_reconnected_channel_releases_its_held_targets():
     ch = pt.channel(ws, pt.scripted_access())
     target = pt.schedule(ch, "held")
     with transaction.atomic():
-        service.transition(target, TargetState.HELD, "the token expired")
+        transition(target, TargetState.HELD, "the token expired")
         target.save()
 
     with transaction.atomic():

@@ -74,7 +74,7 @@ class Move:
 
     def event_of(self, source: str) -> str:
         """The event's insert for the row a CTE named ``source`` moved."""
-        return f"{_EVENT} SELECT id, %(at)s, %(from)s, %(to)s, %(cause)s, %(actor)s FROM {source}"  # noqa: S608
+        return f"{_EVENT} SELECT id, %(at)s, %(from)s, %(to)s, %(cause)s, %(actor)s FROM {source}"  # noqa: S608 - table names from the models; values are bound parameters
 
     def params(
         self, target_id: int, at: dt.datetime, cause: str, actor: str = "", **more: Any

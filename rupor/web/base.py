@@ -5,7 +5,7 @@ domain; each parses input, calls a domain's service and renders."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
+from functools import update_wrapper
 from typing import Any, Concatenate, ParamSpec, cast
 
 from django import forms as djforms
@@ -63,9 +63,7 @@ def workspace_view(perm: Perm) -> Callable[[WorkspacePage[P]], View[P]]:
     """
 
     def decorate(view: WorkspacePage[P]) -> View[P]:
-        @login_required
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
+        def wrapper(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
             here = cast(RuporRequest, request)  # CurrentWorkspaceMiddleware has run
             if here.workspace is None or here.role is None:
                 messages.info(request, _("Create your first workspace to get started."))
@@ -79,8 +77,10 @@ def workspace_view(perm: Perm) -> Callable[[WorkspacePage[P]], View[P]]:
             finally:
                 timezone.deactivate()
 
+        update_wrapper(wrapper, view)
         wrapper.required_perm = perm  # type: ignore[attr-defined]  # a mark on the function, read by the role matrix test
-        return wrapper
+        guarded: View[P] = login_required(wrapper)
+        return guarded
 
     return decorate
 

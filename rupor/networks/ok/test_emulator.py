@@ -8,6 +8,7 @@ import json
 import pytest
 
 from rupor.core import http
+from rupor.networks.emulation import EmulatorClock
 from rupor.networks.ok import emulator as emu
 from rupor.networks.ok import testing
 
@@ -329,13 +330,13 @@ def test_rate_limit_is_flood_blocked_and_can_be_turned_off():
     )
 
 
-class FixedClock(emu.EmulatorClock):
+class FixedClock(EmulatorClock):
     def __init__(self) -> None:
         super().__init__()
         self.base = 1_800_000_000.0
 
     def timestamp(self) -> float:
-        return self.base + self._offset
+        return float(self.base + self._offset)
 
 
 def test_engagement_is_deterministic_for_a_seed_and_grows_with_time():

@@ -60,7 +60,8 @@ def faults(em, **spec: Any) -> None:
 
 def ledger(em) -> list[dict[str, Any]]:
     with http.client(base_url=em.url, timeout=5) as client:
-        return client.get("/_emulator/ledger").json()
+        entries: list[dict[str, Any]] = client.get("/_emulator/ledger").json()
+        return entries
 
 
 def test_registry_finds_adapter_and_emulator():

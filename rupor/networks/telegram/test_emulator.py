@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import struct
 import zlib
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -78,7 +78,7 @@ def fail(response) -> dict[str, Any]:
     body = response.json()
     assert body["ok"] is False, body
     assert response.status_code == body["error_code"]
-    return body
+    return cast(dict[str, Any], body)
 
 
 def advance(em, seconds: float) -> None:

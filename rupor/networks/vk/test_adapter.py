@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -42,7 +43,7 @@ def photo(name: str = "a.png") -> Media:
     return Media.from_bytes("photo", name, "image/png", PNG)
 
 
-def ledger(vk, kind: str) -> list[dict]:
+def ledger(vk, kind: str) -> list[dict[str, Any]]:
     return [e for e in testing.state(vk).ledger if e["kind"] == kind]
 
 

@@ -33,7 +33,8 @@ def call(
     if token:
         data["access_token"] = token
     with http.client(base_url=vk.url, timeout=5) as client:
-        return client.post(f"/method/{method}", data=data).json()
+        answer: dict[str, Any] = client.post(f"/method/{method}", data=data).json()
+        return answer
 
 
 def test_v_is_mandatory(vk):

@@ -43,7 +43,8 @@ def _clear_faults(vk):
 def call(vk: RunningEmulator, method: str, token: str = emu.ADMIN_TOKEN, **params: Any) -> dict[str, Any]:
     data = {"v": "5.199", "access_token": token, **{k: str(v) for k, v in params.items()}}
     with http.client(base_url=vk.url, timeout=5) as client:
-        return client.post(f"/method/{method}", data=data).json()
+        answer: dict[str, Any] = client.post(f"/method/{method}", data=data).json()
+        return answer
 
 
 def video(name: str = "clip.mp4", data: bytes = MP4, content_type: str = "video/mp4") -> Media:
@@ -131,7 +132,8 @@ def test_rate_limit_cost_counts_video_save(channel):
 # -- the emulator against the documented protocol ------------------------------------------------
 def _upload(url: str, field: str, data: bytes) -> dict[str, Any]:
     with http.client(timeout=5) as client:
-        return client.post(url, files={field: ("v.mp4", data, "video/mp4")}).json()
+        answer: dict[str, Any] = client.post(url, files={field: ("v.mp4", data, "video/mp4")}).json()
+        return answer
 
 
 def test_emulator_video_save_upload_attach(vk):
