@@ -29,6 +29,8 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -114,10 +116,36 @@ def verify_signature(secret: str, body: bytes, header: str) -> bool:
     return hmac.compare_digest(sign(secret, body), header or "")
 
 
+def _in_language(text: str | Promise, language: str) -> str:
+    """``text`` in ``language`` (a member's choice; blank: the active language)."""
+    if not language:
+        return str(text)
+    with translation.override(language):
+        return str(text)
+
+
+def event_title(kind: str) -> str | Promise:
+    """The title people see for an event of :data:`EVENTS` (translated when rendered)."""
+    return EVENTS.get(kind, kind)
+
+
+def notify_event(
+    workspace_id: int,
+    kind: str,
+    body: str,
+    *,
+    target_id: int | None = None,
+    channel_id: int | None = None,
+) -> None:
+    """:func:`notify` of an event of :data:`EVENTS`, titled as the registry names it, in each
+    member's language."""
+    notify(workspace_id, kind, event_title(kind), body, target_id=target_id, channel_id=channel_id)
+
+
 def notify(
     workspace_id: int,
     kind: str,
-    title: str,
+    title: str | Promise,
     body: str,
     *,
     link: str = "",
@@ -125,11 +153,14 @@ def notify(
     channel_id: int | None = None,
     email: bool = True,
 ) -> None:
-    """Record a notification for every member and queue its email and webhook deliveries."""
+    """Record a notification for every member and queue its email and webhook deliveries.
+
+    A translatable ``title`` is rendered in each member's language for their notification and
+    email, and in the active language for webhooks."""
     now = clock.now()
     members = list(
         Membership.objects.filter(workspace_id=workspace_id, user__is_active=True).values_list(
-            "user_id", "user__email"
+            "user_id", "user__email", "user__language"
         )
     )
     rows = [
@@ -137,18 +168,18 @@ def notify(
             workspace_id=workspace_id,
             user_id=uid,
             kind=kind,
-            title=title[:200],
+            title=_in_language(title, language)[:200],
             body=body,
             link=link[:500],
             target_id=target_id,
             created_at=now,
         )
-        for uid, _ in members
+        for uid, _, language in members
     ] or [
         Notification(
             workspace_id=workspace_id,
             kind=kind,
-            title=title[:200],
+            title=str(title)[:200],
             body=body,
             link=link[:500],
             target_id=target_id,
@@ -159,7 +190,7 @@ def notify(
     payload = {
         "event": kind,
         "workspace_id": workspace_id,
-        "title": title,
+        "title": str(title),
         "message": body,
         "target_id": target_id,
         "channel_id": channel_id,
@@ -174,10 +205,10 @@ def notify(
                 channel=Delivery.Channel.EMAIL,
                 to_email=address,
                 kind=kind,
-                payload=payload,
+                payload={**payload, "title": _in_language(title, language)},
                 next_attempt_at=now,
             )
-            for _, address in members
+            for _, address, language in members
             if address
         ]
     for endpoint in WebhookEndpoint.objects.filter(workspace_id=workspace_id, active=True):

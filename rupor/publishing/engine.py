@@ -53,6 +53,7 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection, transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from rupor.channels import service as channels
 from rupor.channels.models import Channel
@@ -79,6 +80,7 @@ from rupor.networks.errors import (
     Transient,
     UnknownOutcome,
 )
+from rupor.notifications import service as notifications
 from rupor.publishing import ratelimit
 from rupor.publishing.models import Attempt, PublicationTarget, TargetState
 from rupor.publishing.service import content_for_variant, text_only_contents
@@ -434,25 +436,14 @@ def _backoff(attempt: int, retry_after: float | None = None) -> float:
 
 
 def _notify(target: PublicationTarget, kind: str, message: str) -> None:
-    from rupor.notifications import service as notifications
-
-    notifications.notify(
-        target.workspace_id,
-        kind,
-        _TITLES.get(kind, kind),
-        message,
-        target_id=target.pk,
-        channel_id=target.channel_id,
+    notifications.notify_event(
+        target.workspace_id, kind, message, target_id=target.pk, channel_id=target.channel_id
     )
 
 
-_TITLES: dict[str, str] = {
-    TargetState.FAILED: "A post failed to publish",
-    TargetState.UNCONFIRMED: "A post needs checking: Rupor cannot tell whether it went out",
-    TargetState.MISSED: "A post missed its time",
-    TargetState.HELD: "A channel needs reconnecting; its posts are on hold",
-    "edit_failed": "An edit of a published post did not reach the network",
-}
+#: The states whose arrival people are told about (each an event of ``notifications.EVENTS``,
+#: which names it for people; "edit_failed" is told by :func:`_edit_settled`).
+_NOTIFIED = frozenset({TargetState.FAILED, TargetState.UNCONFIRMED, TargetState.MISSED, TargetState.HELD})
 
 
 def _finish(
@@ -470,7 +461,7 @@ def _finish(
         target.error_message = (message or cause)[:500]
     target.updated_at = clock.now()
     target.save()
-    if to_state in _TITLES:
+    if to_state in _NOTIFIED:
         _notify(target, to_state, target.error_message)
 
 
@@ -1159,7 +1150,42 @@ def _out_of_attempts(target: PublicationTarget) -> bool:
     return True
 
 
+def _complete_crashed_out(target: PublicationTarget) -> bool:
+    """The second step is bounded against bugs too: a ``complete`` that raised something other
+    than a network's answer on each of the last ``max_attempts`` attempts is not tried again.
+    The first step went out, so the post may yet appear: a person checks the channel (it is
+    never marked failed, ARCHITECTURE.md, 11)."""
+    recent = list(
+        Attempt.objects.filter(target=target)
+        .order_by("-number")
+        .values_list("outcome", flat=True)[: POLICY.max_attempts]
+    )
+    if len(recent) < POLICY.max_attempts or any(outcome != INTERNAL_ERROR for outcome in recent):
+        return False
+    _finish(
+        target,
+        TargetState.UNCONFIRMED,
+        f"finishing gave up after {len(recent)} internal errors",
+        kind=INTERNAL_ERROR,
+        message=_(
+            "Rupor hit an internal error each of the last %(count)s times it tried to finish this "
+            "post, so it stopped trying. The network may still publish it: please look at the channel "
+            "and choose “it is there” or “publish again”."
+        )
+        % {"count": len(recent)},
+    )
+    return True
+
+
 def _complete_waiting(work: _Work, worker_id: str) -> Result:
+    with _locked(work.target_id) as target:
+        if target is None:
+            return Outcome.GONE
+        if not _ours(target, worker_id, clock.now()) or target.state != TargetState.WAITING:
+            return Outcome.LOST
+        _close_dangling_attempts(target)
+        if _complete_crashed_out(target):
+            return _state(target)
     wait = _rate_wait(work)
     if wait > 0:
         return _defer(work, worker_id, wait, "waiting for rate-limit room")

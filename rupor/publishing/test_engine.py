@@ -10,10 +10,15 @@ import datetime as dt
 import threading
 
 import pytest
+from django.utils import translation
 
+from rupor.accounts import service as accounts
+from rupor.accounts.models import Membership, User
+from rupor.accounts.roles import Role
 from rupor.channels.models import Channel
 from rupor.core import clock
 from rupor.networks import errors
+from rupor.notifications import service as notifications
 from rupor.notifications.models import Notification
 from rupor.publishing import engine, service
 from rupor.publishing import testing as pt
@@ -128,6 +133,27 @@ def test_rejected_fails_at_once_with_plain_message_and_notifies():
     assert service.retry_failed(t.workspace_id) == 1
     drain()
     assert reload(t).state == TargetState.PUBLISHED
+
+
+def test_notifications_are_titled_by_the_event_registry_in_each_members_language():
+    owner = accounts.create_user("owner@example.com", None)
+    ws = accounts.create_workspace("Titles", owner)
+    for email, language in (("ru@example.com", "ru"), ("ko@example.com", "ko")):
+        user = accounts.create_user(email, None)
+        User.objects.filter(pk=user.pk).update(language=language)
+        Membership.objects.create(workspace=ws, user=user, role=Role.EDITOR)
+    t = pt.schedule(pt.channel(ws, pt.scripted_access()), "hello", T0)
+    pt.ScriptedAdapter.reset(errors.Rejected("No.", code=403))
+    drain()
+    assert reload(t).state == TargetState.FAILED
+    titles = dict(Notification.objects.filter(target_id=t.pk).values_list("user__email", "title"))
+    assert titles == {
+        "owner@example.com": "A post failed to publish",
+        "ru@example.com": "Пост не удалось опубликовать",
+        "ko@example.com": "게시물을 게시하지 못했습니다",
+    }
+    with translation.override("en"):
+        assert titles["owner@example.com"] == str(notifications.EVENTS["failed"])
 
 
 def test_auth_expired_holds_the_channel_and_reconnect_releases():
