@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from rupor.accounts import service as accounts
 from rupor.accounts.models import User, Workspace
@@ -19,6 +20,14 @@ from rupor.core import clock
 def _reset_clock():
     yield
     clock.reset()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """The test client runs requests in the test's thread and the locale middleware leaves the
+    request's language active: put the default back, so no later test reads Korean."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

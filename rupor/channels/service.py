@@ -26,6 +26,9 @@ from rupor.networks.errors import NetworkError
 #: Sent (with ``channel_id``) when a person's change verified a channel again; publishing
 #: releases the targets it held for reconnection. Channels never imports publishing.
 channel_reconnected = Signal()
+#: Sent (with ``channel_id``) when a person's save fixed or changed an active channel's stored
+#: settings; publishing releases the targets it held because those settings did not fit.
+channel_settings_fixed = Signal()
 #: Sent (with ``channel_id``, ``variant_ids`` and ``actor``) when a channel with posts is
 #: archived instead of deleted; publishing cancels what has not gone out.
 channel_archived = Signal()
@@ -253,14 +256,7 @@ def update(
         merged = {**channel.get_credentials(), **{str(k): str(v) for k, v in changes["credentials"].items()}}
         channel.set_credentials(_validate_credentials(channel.network, merged))
         reverify = True
-    # Saving a channel (from any entry point) drops stored settings the schema does not accept,
-    # such as those an older version wrote: the adapters' defaults apply again.
-    stored = channel.settings if isinstance(channel.settings, Mapping) else {}
-    kept = {k: v for k, v in stored.items() if k in options.INTERNAL_KEYS or _fits(k, v)}
-    repaired = kept != channel.settings
-    channel.settings = kept
-    if changes.get("settings") is not None:
-        channel.settings = _clean_settings(changes["settings"], keep=kept)
+    settings_changed = _save_settings(channel, changes.get("settings"))
     if changes.get("color") is not None:
         channel.color = str(changes["color"])[:7]
     if "cadence_hours" in changes:
@@ -276,7 +272,7 @@ def update(
             channel.verified_at = clock.now()
             channel.status = Channel.Status.ACTIVE
             channel.status_message = " ".join(info.notes)[:300]
-    if reverify or repaired or changes.get("settings") is not None:
+    if reverify or settings_changed:
         # A person changed what the jobs use: let them try again at their next pass.
         channel.last_error, channel.last_error_at, channel.last_error_job = "", None, ""
     channel.updated_at = clock.now()
@@ -284,7 +280,23 @@ def update(
     accounts.record(actor.workspace_id, actor, "channel.update", "channel", channel.pk, str(channel))
     if reverify and channel.status == Channel.Status.ACTIVE:
         channel_reconnected.send(sender=Channel, channel_id=channel.pk)
+    if settings_changed and channel.status == Channel.Status.ACTIVE:
+        channel_settings_fixed.send(sender=Channel, channel_id=channel.pk)
     return channel
+
+
+def _save_settings(channel: Channel, values: Mapping[str, Any] | None) -> bool:
+    """Put the settings a save writes on ``channel``: ``values`` (``None``: none given) over what
+    is stored. Saving a channel (from any entry point) drops stored settings the schema does not
+    accept, such as those an older version wrote: the adapters' defaults apply again. True when
+    something was repaired or settings were given."""
+    stored = channel.settings if isinstance(channel.settings, Mapping) else {}
+    kept = {k: v for k, v in stored.items() if k in options.INTERNAL_KEYS or _fits(k, v)}
+    repaired = kept != channel.settings
+    channel.settings = kept
+    if values is not None:
+        channel.settings = _clean_settings(values, keep=kept)
+    return repaired or values is not None
 
 
 def _fits(key: str, value: Any) -> bool:

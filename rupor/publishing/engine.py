@@ -83,7 +83,7 @@ from rupor.networks.errors import (
 from rupor.notifications import service as notifications
 from rupor.publishing import ratelimit
 from rupor.publishing.models import Attempt, PublicationTarget, TargetState
-from rupor.publishing.service import content_for_variant, text_only_contents
+from rupor.publishing.service import HELD_FOR_SETTINGS, content_for_variant, text_only_contents
 from rupor.publishing.transitions import Move, transition
 
 log = logging.getLogger(__name__)
@@ -566,7 +566,11 @@ def _begin(target_id: int, worker_id: str) -> _Work | Result:
                 "minutes of its time, so it was not posted late. Use “publish anyway” to post it now.",
             )
             return _state(target)
-        prepared = _prepare(target)
+        try:
+            prepared = _prepare(target)
+        except channels.ChannelError as exc:
+            _settings_broken(target, exc.message)
+            return _state(target)
         if prepared is None:
             _no_adapter(target, channel.network)
             return _state(target)
@@ -607,6 +611,29 @@ def _begin(target_id: int, worker_id: str) -> _Work | Result:
             request,
             dict(target.progress or {}),
         )
+
+
+def _settings_broken(target: PublicationTarget, message: str) -> None:
+    """The channel's stored settings do not fit the schema (an older version or a hand edit
+    wrote them): nothing can be sent until a person fixes them. The channel says why (its
+    ``last_error``); a scheduled target is held, like one of a channel that needs reconnecting,
+    and released when the settings are saved (``channels.channel_settings_fixed``). One that
+    may already be on the network (publishing, waiting, editing) is not held, since a release
+    would send it again: it keeps its state and is looked at again a lease period later."""
+    channels.record_job_error(target.channel_id, "publishing", message)
+    if target.state == TargetState.SCHEDULED:
+        _finish(
+            target, TargetState.HELD, "channel settings need fixing", kind=HELD_FOR_SETTINGS, message=message
+        )
+        return
+    later = clock.now() + dt.timedelta(seconds=lease_seconds())
+    target.lease_owner = ""
+    if target.state == TargetState.PUBLISHING:
+        target.lease_expires_at = later  # a reconciliation is due when its lease expires
+    else:
+        target.lease_expires_at = None
+        target.next_attempt_at = later
+    target.save(update_fields=["lease_owner", "lease_expires_at", "next_attempt_at"])
 
 
 def _no_adapter(target: PublicationTarget, network: str) -> None:
@@ -778,7 +805,10 @@ def _begin_fast(claim: Claim, worker_id: str) -> _Work | None:
     adapter = _adapter(network)
     if adapter is None:  # the locked path records it
         return None
-    access = _access_cache.get(claim)
+    try:
+        access = _access_cache.get(claim)
+    except channels.ChannelError:  # stored settings that do not fit: the locked path holds it
+        return None
     if adapter.validate(content):  # the locked path records the problems
         return None
     request = PublishRequest(content=content, idempotency_key=claim.idempotency_key)
