@@ -35,7 +35,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from rupor.accounts.models import Membership
-from rupor.core import clock, http
+from rupor.core import backoff, clock, http
 from rupor.core.errors import DomainError
 from rupor.core.urls import clean_http_url
 from rupor.notifications.models import Delivery, Notification, WebhookEndpoint
@@ -43,6 +43,10 @@ from rupor.notifications.models import Delivery, Notification, WebhookEndpoint
 log = logging.getLogger(__name__)
 
 MAX_DELIVERY_ATTEMPTS = 8
+#: A failed delivery is tried again after up to 30 s, then up to twice as long each time, at
+#: most an hour (core/backoff.py).
+DELIVERY_RETRY_BASE_S = 30.0
+DELIVERY_RETRY_MAX_S = 3600.0
 SIGNATURE_HEADER = "X-Rupor-Signature"
 MAX_ENDPOINTS = 20
 
@@ -446,7 +450,12 @@ def deliver_pending(limit: int = 20) -> int:
                 Delivery.objects.filter(pk=delivery.pk).update(
                     state=Delivery.State.FAILED if final else Delivery.State.PENDING,
                     last_error=error,
-                    next_attempt_at=now + dt.timedelta(seconds=min(3600, 15 * 2**delivery.attempts)),
+                    next_attempt_at=now
+                    + dt.timedelta(
+                        seconds=backoff.delay(
+                            delivery.attempts, base=DELIVERY_RETRY_BASE_S, cap=DELIVERY_RETRY_MAX_S
+                        )
+                    ),
                 )
             log.warning("delivery %s (%s) failed: %s", delivery.pk, delivery.channel, error)
             continue

@@ -57,7 +57,7 @@ from django.utils.translation import gettext as _
 
 from rupor.channels import service as channels
 from rupor.channels.models import Channel
-from rupor.core import clock
+from rupor.core import backoff, clock
 from rupor.core.logging import redact
 from rupor.networks import registry
 from rupor.networks.base import (
@@ -429,10 +429,9 @@ def _release(target: PublicationTarget) -> None:
 
 
 def _backoff(attempt: int, retry_after: float | None = None) -> float:
-    if retry_after is not None and retry_after > 0:
-        return retry_after + random.uniform(0, min(1.0, retry_after * 0.1))
-    base = min(POLICY.backoff_max_s, POLICY.backoff_base_s * 2 ** max(0, attempt - 1))
-    return base / 2 + random.uniform(0, base / 2)  # "equal jitter"
+    return backoff.delay(
+        attempt, base=POLICY.backoff_base_s, cap=POLICY.backoff_max_s, retry_after=retry_after
+    )
 
 
 def _notify(target: PublicationTarget, kind: str, message: str) -> None:
