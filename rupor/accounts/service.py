@@ -201,6 +201,25 @@ def members(workspace_id: int) -> QuerySet[Membership]:
     return Membership.objects.select_related("user").filter(workspace_id=workspace_id).order_by("user__email")
 
 
+@dataclass(frozen=True)
+class Recipient:
+    """An active member as notifications reach them."""
+
+    user_id: int
+    email: str
+    language: str  # blank: the installation's language
+
+
+def recipients(workspace_id: int) -> list[Recipient]:
+    """The workspace's active members, to notify."""
+    return [
+        Recipient(user_id, email or "", language or "")
+        for user_id, email, language in Membership.objects.filter(
+            workspace_id=workspace_id, user__is_active=True
+        ).values_list("user_id", "user__email", "user__language")
+    ]
+
+
 def _require(actor: Actor, perm: Perm) -> None:
     if not actor.can(perm):
         raise AccountsError(_("Your role does not allow this."), status=403)

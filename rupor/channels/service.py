@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,10 @@ channel_settings_fixed = Signal()
 channel_archived = Signal()
 
 
+#: A channel's status, for other domains to compare with (``Channel.Status``).
+Status = Channel.Status
+
+
 class ChannelError(DomainError):
     """A request the channels domain refuses."""
 
@@ -57,6 +62,26 @@ def _require(actor: accounts.Actor, perm: Perm) -> None:
 
 def list_channels(workspace_id: int) -> QuerySet[Channel]:
     return Channel.live.filter(workspace_id=workspace_id)
+
+
+@dataclass(frozen=True)
+class JobChannel:
+    """An active channel as a periodic job (inbox polling, metric collection) picks it."""
+
+    id: int
+    network: str
+    last_error_job: str  # the job that last failed on it ('' when none)
+    last_error_at: dt.datetime | None
+
+
+def active_channels(networks: Iterable[str]) -> list[JobChannel]:
+    """Every workspace's active channels on these networks, in the order they were connected."""
+    return [
+        JobChannel(*row)
+        for row in Channel.live.filter(status=Channel.Status.ACTIVE, network__in=list(networks))
+        .order_by("id")
+        .values_list("pk", "network", "last_error_job", "last_error_at")
+    ]
 
 
 def get_channel(workspace_id: int, channel_id: int) -> Channel:
@@ -89,6 +114,22 @@ def access(channel: Channel) -> ChannelAccess:
         credentials=channel.get_credentials(),
         base_url=channel.base_url or None,
         settings=settings,
+    )
+
+
+def access_from_stored(
+    *, network: str, remote_id: str, base_url: str, settings: Any, credentials_encrypted: str
+) -> ChannelAccess:
+    """:func:`access` for a channel's stored values read with another query (the publishing
+    engine reads a claimed batch's channels in the same one as its targets)."""
+    return access(
+        Channel(
+            network=network,
+            remote_id=remote_id,
+            base_url=base_url,
+            settings=settings,
+            credentials_encrypted=credentials_encrypted,
+        )
     )
 
 

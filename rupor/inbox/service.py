@@ -627,12 +627,8 @@ def channels_to_poll(now: dt.datetime, interval: dt.timedelta) -> Sequence[int]:
     cutoff = now - interval
     ids = []
     last = dict(IntakeCursor.objects.values_list("channel_id", "last_polled_at"))
-    for pk in (
-        Channel.live.filter(status=Channel.Status.ACTIVE, network__in=pollable)
-        .order_by("id")
-        .values_list("pk", flat=True)
-    ):
-        at = last.get(pk)
+    for channel in channels.active_channels(pollable):
+        at = last.get(channel.id)
         if at is None or at < cutoff:
-            ids.append(pk)
+            ids.append(channel.id)
     return ids

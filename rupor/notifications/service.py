@@ -34,7 +34,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from rupor.accounts.models import Membership
+from rupor.accounts import service as accounts
 from rupor.core import backoff, clock, http
 from rupor.core.errors import DomainError
 from rupor.core.urls import clean_http_url
@@ -162,23 +162,19 @@ def notify(
     A translatable ``title`` is rendered in each member's language for their notification and
     email, and in the active language for webhooks."""
     now = clock.now()
-    members = list(
-        Membership.objects.filter(workspace_id=workspace_id, user__is_active=True).values_list(
-            "user_id", "user__email", "user__language"
-        )
-    )
+    members = accounts.recipients(workspace_id)
     rows = [
         Notification(
             workspace_id=workspace_id,
-            user_id=uid,
+            user_id=member.user_id,
             kind=kind,
-            title=_in_language(title, language)[:200],
+            title=_in_language(title, member.language)[:200],
             body=body,
             link=link[:500],
             target_id=target_id,
             created_at=now,
         )
-        for uid, _, language in members
+        for member in members
     ] or [
         Notification(
             workspace_id=workspace_id,
@@ -207,13 +203,13 @@ def notify(
             Delivery(
                 workspace_id=workspace_id,
                 channel=Delivery.Channel.EMAIL,
-                to_email=address,
+                to_email=member.email,
                 kind=kind,
-                payload={**payload, "title": _in_language(title, language)},
+                payload={**payload, "title": _in_language(title, member.language)},
                 next_attempt_at=now,
             )
-            for _, address, language in members
-            if address
+            for member in members
+            if member.email
         ]
     for endpoint in WebhookEndpoint.objects.filter(workspace_id=workspace_id, active=True):
         if endpoint.wants(kind):

@@ -56,7 +56,6 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from rupor.channels import service as channels
-from rupor.channels.models import Channel
 from rupor.core import backoff, clock
 from rupor.core.logging import redact
 from rupor.networks import registry
@@ -336,15 +335,12 @@ class _AccessCache:
             if access is not None:
                 self._items.move_to_end(key)
         if access is None:
-            access = channels.access(
-                Channel(
-                    pk=claim.channel_id,
-                    network=claim.channel_network,
-                    remote_id=claim.channel_remote_id,
-                    base_url=claim.channel_base_url,
-                    settings=claim.channel_settings,
-                    credentials_encrypted=claim.channel_credentials,
-                )
+            access = channels.access_from_stored(
+                network=claim.channel_network,
+                remote_id=claim.channel_remote_id,
+                base_url=claim.channel_base_url,
+                settings=claim.channel_settings,
+                credentials_encrypted=claim.channel_credentials,
             )
             with self._lock:
                 self._items[key] = access
@@ -534,8 +530,8 @@ def _begin(target_id: int, worker_id: str) -> _Work | Result:
             _release(target)
             target.save(update_fields=["lease_owner", "lease_expires_at"])
             return _state(target)
-        if channel.status != Channel.Status.ACTIVE:
-            if channel.status == Channel.Status.RECONNECT and target.state == TargetState.SCHEDULED:
+        if channel.status != channels.Status.ACTIVE:
+            if channel.status == channels.Status.RECONNECT and target.state == TargetState.SCHEDULED:
                 _finish(
                     target,
                     TargetState.HELD,
@@ -783,7 +779,7 @@ def _begin_fast(claim: Claim, worker_id: str) -> _Work | None:
         or claim.lease_owner != worker_id
         or claim.lease_expires_at is None
         or claim.lease_expires_at < now
-        or claim.channel_status != Channel.Status.ACTIVE
+        or claim.channel_status != channels.Status.ACTIVE
         or claim.next_attempt_at is None
         or claim.next_attempt_at > now
     ):
@@ -835,7 +831,7 @@ _A = Attempt._meta.db_table
 
 #: scheduled -> publishing, re-checking what the snapshot said: still due, lease ours and live,
 #: channel active.
-_CHANNEL_ACTIVE = f"channel_id IN (SELECT id FROM {Channel._meta.db_table} WHERE status = %(active)s)"  # noqa: S608
+_CHANNEL_ACTIVE = "channel_id IN (SELECT id FROM channels_channel WHERE status = %(active)s)"
 _START = Move(
     TargetState.SCHEDULED,
     TargetState.PUBLISHING,
@@ -873,7 +869,7 @@ def _start_fast(work: _Work, worker_id: str, note: str) -> bool:
     (still scheduled and due, lease ours and live, channel active). False: it did not hold,
     nothing was written."""
     params = _START.params(
-        work.target_id, clock.now(), note, worker_id, owner=worker_id, active=Channel.Status.ACTIVE
+        work.target_id, clock.now(), note, worker_id, owner=worker_id, active=channels.Status.ACTIVE
     )
     params["worker"] = worker_id[:80]
     if _one_statement():
@@ -1358,7 +1354,7 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
         Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
     )
     for target_id in PublicationTarget.objects.filter(
-        due, channel__status=Channel.Status.RECONNECT
+        due, channel__status=channels.Status.RECONNECT
     ).values_list("pk", flat=True)[:500]:
         with _locked(target_id, related=True) as target:
             if (
@@ -1375,7 +1371,7 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
                 )
                 counts["held"] += 1
     for target_id in PublicationTarget.objects.filter(
-        due, channel__status=Channel.Status.ARCHIVED
+        due, channel__status=channels.Status.ARCHIVED
     ).values_list("pk", flat=True)[:500]:
         with _locked(target_id) as target:
             if target is not None and target.state == TargetState.SCHEDULED:
@@ -1390,7 +1386,7 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
     # Missed: only consider targets whose due time is older than the smallest possible window.
     candidates = (
         PublicationTarget.objects.filter(due, publish_late=False, due_at__lt=now)
-        .exclude(channel__status=Channel.Status.ACTIVE)
+        .exclude(channel__status=channels.Status.ACTIVE)
         .select_related("workspace")
         .only("pk", "due_at", "workspace__late_window_minutes")[:500]
     )
