@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hmac
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -62,6 +64,70 @@ def _require(actor: accounts.Actor, perm: Perm) -> None:
 
 def list_channels(workspace_id: int) -> QuerySet[Channel]:
     return Channel.live.filter(workspace_id=workspace_id)
+
+
+@dataclass(frozen=True)
+class ChannelRef:
+    """A channel as other domains act on it; its credentials only through :func:`access_for`."""
+
+    id: int
+    workspace_id: int
+    network: str
+    remote_id: str
+    name: str
+
+
+def find_channel(channel_id: int, *, network: str = "", removed_too: bool = False) -> ChannelRef | None:
+    """The channel with this id (and network, if given); ``None`` when there is none or, unless
+    ``removed_too``, it was removed."""
+    qs = (Channel.objects if removed_too else Channel.live).filter(pk=channel_id)
+    if network:
+        qs = qs.filter(network=network)
+    row = qs.values_list("pk", "workspace_id", "network", "remote_id", "name").first()
+    return None if row is None else ChannelRef(*row)
+
+
+def access_for(channel_id: int) -> ChannelAccess:
+    """:func:`access` for the channel with this id (:class:`ChannelError` 404 when it is gone)."""
+    channel = Channel.objects.filter(pk=channel_id).first()
+    if channel is None:
+        raise ChannelError(_("No such channel."), status=404)
+    return access(channel)
+
+
+def _stored_settings(value: Any) -> dict[str, Any]:
+    # Settings that are not an object (damaged by hand) hold no webhook secret.
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def hook_token(channel_id: int) -> str:
+    """The channel's webhook secret (kept in its settings, never written from outside), created
+    and saved on first use."""
+    stored = Channel.objects.filter(pk=channel_id).values_list("settings", flat=True).first()
+    token = str(_stored_settings(stored).get("hook_token") or "")
+    if token:
+        return token
+    with transaction.atomic():
+        fresh = Channel.objects.select_for_update().get(pk=channel_id)
+        token = str(_stored_settings(fresh.settings).get("hook_token") or "")
+        if not token:
+            token = secrets.token_urlsafe(24)
+            fresh.settings = {**_stored_settings(fresh.settings), "hook_token": token}
+            fresh.save(update_fields=["settings"])
+    return token
+
+
+def hook_channel(network: str, channel_id: int, token: str) -> ChannelRef | None:
+    """The live channel a webhook URL names, if its secret matches (compared in constant time)."""
+    row = (
+        Channel.live.filter(pk=channel_id, network=network)
+        .values_list("pk", "workspace_id", "network", "remote_id", "name", "settings")
+        .first()
+    )
+    expected = str(_stored_settings(row[5]).get("hook_token") or "") if row else ""
+    if row is None or not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+        return None
+    return ChannelRef(*row[:5])
 
 
 @dataclass(frozen=True)

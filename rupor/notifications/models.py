@@ -13,7 +13,9 @@ class Notification(models.Model):
     """Something a person should see in the app (one row per recipient; ``user`` empty = the
     workspace as a whole, e.g. when it has no members yet)."""
 
-    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="notifications")
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="notifications"
+    )
     user = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
     )
@@ -36,7 +38,9 @@ class Notification(models.Model):
 class WebhookEndpoint(models.Model):
     """Where a workspace wants events POSTed, signed with HMAC-SHA256 of the body."""
 
-    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="webhook_endpoints")
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="webhook_endpoints"
+    )
     url = models.URLField(max_length=500)
     description = models.CharField(max_length=200, blank=True, default="")
     events = models.JSONField(default=list, blank=True)  # empty = every event
