@@ -201,6 +201,15 @@ def members(workspace_id: int) -> QuerySet[Membership]:
     return Membership.objects.select_related("user").filter(workspace_id=workspace_id).order_by("user__email")
 
 
+#: A workspace's approval modes (``Workspace.Approval``), for other domains to compare with.
+Approval = Workspace.Approval
+
+
+def approval_mode(workspace_id: int) -> str:
+    """The workspace's approval mode (a value of :data:`Approval`)."""
+    return str(Workspace.objects.values_list("approval", flat=True).get(pk=workspace_id))
+
+
 @dataclass(frozen=True)
 class Recipient:
     """An active member as notifications reach them."""

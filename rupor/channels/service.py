@@ -75,6 +75,18 @@ class ChannelRef:
     network: str
     remote_id: str
     name: str
+    cadence_hours: int | None  # how often a person wants a post on it (None: no cadence)
+
+
+#: The columns of a :class:`ChannelRef`, in its order.
+_REF = ("pk", "workspace_id", "network", "remote_id", "name", "cadence_hours")
+
+
+def workspace_channels(workspace_id: int) -> list[ChannelRef]:
+    """The workspace's live channels, by network and name."""
+    return [
+        ChannelRef(*row) for row in list_channels(workspace_id).order_by("network", "name").values_list(*_REF)
+    ]
 
 
 def find_channel(channel_id: int, *, network: str = "", removed_too: bool = False) -> ChannelRef | None:
@@ -83,7 +95,7 @@ def find_channel(channel_id: int, *, network: str = "", removed_too: bool = Fals
     qs = (Channel.objects if removed_too else Channel.live).filter(pk=channel_id)
     if network:
         qs = qs.filter(network=network)
-    row = qs.values_list("pk", "workspace_id", "network", "remote_id", "name").first()
+    row = qs.values_list(*_REF).first()
     return None if row is None else ChannelRef(*row)
 
 
@@ -119,15 +131,11 @@ def hook_token(channel_id: int) -> str:
 
 def hook_channel(network: str, channel_id: int, token: str) -> ChannelRef | None:
     """The live channel a webhook URL names, if its secret matches (compared in constant time)."""
-    row = (
-        Channel.live.filter(pk=channel_id, network=network)
-        .values_list("pk", "workspace_id", "network", "remote_id", "name", "settings")
-        .first()
-    )
-    expected = str(_stored_settings(row[5]).get("hook_token") or "") if row else ""
+    row = Channel.live.filter(pk=channel_id, network=network).values_list(*_REF, "settings").first()
+    expected = str(_stored_settings(row[-1]).get("hook_token") or "") if row else ""
     if row is None or not expected or not hmac.compare_digest(token.encode(), expected.encode()):
         return None
-    return ChannelRef(*row[:5])
+    return ChannelRef(*row[:-1])
 
 
 @dataclass(frozen=True)

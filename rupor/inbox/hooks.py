@@ -9,7 +9,7 @@ use and kept in ``channel.settings["hook_token"]``; a wrong network, channel or 
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import Protocol
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse

@@ -483,7 +483,9 @@ def _apply(
         if status == Post.Status.APPROVED:
             status = Post.Status.DRAFT
     if status == Post.Status.SCHEDULED:
-        status, review = approvals.gate_schedule(actor, workspace, post, content_changed=content_changed)
+        status, review = approvals.gate_schedule(
+            actor, workspace.approval, post, content_changed=content_changed
+        )
     post.title = data.title.strip()
     post.text = data.text
     post.rubric_id = data.rubric_id
