@@ -201,6 +201,23 @@ def members(workspace_id: int) -> QuerySet[Membership]:
     return Membership.objects.select_related("user").filter(workspace_id=workspace_id).order_by("user__email")
 
 
+@dataclass(frozen=True)
+class WorkspaceInfo:
+    """A workspace as other domains show and plan it."""
+
+    id: int
+    name: str
+    slug: str
+    timezone: str
+
+
+def workspace_info(workspace_id: int) -> WorkspaceInfo:
+    """The workspace's name, slug and zone."""
+    return WorkspaceInfo(
+        *Workspace.objects.values_list("pk", "name", "slug", "timezone").get(pk=workspace_id)
+    )
+
+
 #: A workspace's approval modes (``Workspace.Approval``), for other domains to compare with.
 Approval = Workspace.Approval
 
