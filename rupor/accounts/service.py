@@ -209,12 +209,13 @@ class WorkspaceInfo:
     name: str
     slug: str
     timezone: str
+    approval: str  # a value of Approval
 
 
 def workspace_info(workspace_id: int) -> WorkspaceInfo:
-    """The workspace's name, slug and zone."""
+    """The workspace's name, slug, zone and approval mode."""
     return WorkspaceInfo(
-        *Workspace.objects.values_list("pk", "name", "slug", "timezone").get(pk=workspace_id)
+        *Workspace.objects.values_list("pk", "name", "slug", "timezone", "approval").get(pk=workspace_id)
     )
 
 

@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from rupor.accounts.models import Workspace
+from rupor.accounts import service as accounts
 from rupor.accounts.roles import Perm
 from rupor.accounts.service import Actor, record
 from rupor.channels.models import Channel
@@ -216,7 +216,7 @@ def _check_poll(poll: dict[str, Any] | None, index: int) -> dict[str, Any] | Non
     }
 
 
-def _resolve_time(workspace: Workspace, data: PostInput) -> dt.datetime | None:
+def _resolve_time(workspace: accounts.WorkspaceInfo, data: PostInput) -> dt.datetime | None:
     if data.publish_now:
         return clock.now()
     if data.scheduled_at is None:
@@ -311,19 +311,19 @@ def _sync(post: Post, actor: Actor) -> None:
 
 def create_post(actor: Actor, data: PostInput) -> Post:
     _require(actor, Perm.POSTS_EDIT)
-    workspace = Workspace.objects.get(pk=actor.workspace_id)
+    workspace = accounts.workspace_info(actor.workspace_id)
     with transaction.atomic():
-        post = Post(workspace=workspace, author_id=actor.user_id)
+        post = Post(workspace_id=workspace.id, author_id=actor.user_id)
         _apply(actor, workspace, post, data, creating=True)
-    return get_post(workspace.pk, post.pk)
+    return get_post(workspace.id, post.pk)
 
 
 def update_post(actor: Actor, post_id: int, data: PostInput, fields: set[str]) -> Post:
     """Apply the ``fields`` of ``data`` that the caller actually sent."""
     _require(actor, Perm.POSTS_EDIT)
-    workspace = Workspace.objects.get(pk=actor.workspace_id)
+    workspace = accounts.workspace_info(actor.workspace_id)
     with transaction.atomic():
-        post = Post.objects.select_for_update().filter(workspace=workspace, pk=post_id).first()
+        post = Post.objects.select_for_update().filter(workspace_id=workspace.id, pk=post_id).first()
         if post is None:
             raise PlanningError(_("No such post."), status=404)
         if post.status == Post.Status.SCHEDULED and not actor.can(Perm.POSTS_PUBLISH):
@@ -355,10 +355,12 @@ def update_post(actor: Actor, post_id: int, data: PostInput, fields: set[str]) -
         )
         if out:
             _edit_published(actor, post, before)
-    return get_post(workspace.pk, post.pk)
+    return get_post(workspace.id, post.pk)
 
 
-def _keep_time_of_started(workspace: Workspace, post: Post, data: PostInput, fields: set[str]) -> set[str]:
+def _keep_time_of_started(
+    workspace: accounts.WorkspaceInfo, post: Post, data: PostInput, fields: set[str]
+) -> set[str]:
     """A post that is being or has been published stays at the time it went out: the same time
     sent back (as a form does) is no change; another time, or "publish now", is refused."""
     if not data.publish_now and "scheduled_at" not in fields:
@@ -436,7 +438,7 @@ def _edit_published(actor: Actor, post: Post, before: dict[int, Content]) -> Non
 
 def _apply(
     actor: Actor,
-    workspace: Workspace,
+    workspace: accounts.WorkspaceInfo,
     post: Post,
     data: PostInput,
     *,
@@ -470,7 +472,10 @@ def _apply(
         )
     if status == Post.Status.SCHEDULED and when is None:
         raise PlanningError(_("A scheduled post needs a time (or publish now)."), "scheduled_at")
-    if data.rubric_id is not None and not workspace.rubrics.filter(pk=data.rubric_id).exists():
+    if (
+        data.rubric_id is not None
+        and not Rubric.objects.filter(workspace_id=workspace.id, pk=data.rubric_id).exists()
+    ):
         raise PlanningError(
             _("Rubric %(id)s does not exist in this workspace.") % {"id": data.rubric_id}, "rubric_id"
         )
@@ -478,7 +483,7 @@ def _apply(
     # request to schedule becomes what the workspace's approval mode allows.
     review = None
     seen_by_client = approvals.fingerprint_before_edit(post, creating=creating)
-    if workspace.approval != Workspace.Approval.NONE and content_changed and post.approved_at is not None:
+    if workspace.approval != accounts.Approval.NONE and content_changed and post.approved_at is not None:
         post.approved_at = None
         if status == Post.Status.APPROVED:
             status = Post.Status.DRAFT
@@ -496,7 +501,7 @@ def _apply(
     post.updated_at = clock.now()
     post.save()
     if data.variants is not None:
-        _write_variants(workspace.pk, post, data.variants)
+        _write_variants(workspace.id, post, data.variants)
     edited = approvals.after_content_edit(actor, post, seen_by_client)
     if edited is not None:
         status, review = post.status, edited
@@ -508,7 +513,7 @@ def _apply(
     else:
         _sync(post, actor)
     record(
-        workspace.pk,
+        workspace.id,
         actor,
         "post.create" if creating else "post.update",
         "post",
@@ -583,7 +588,7 @@ def reschedule_post(actor: Actor, post_id: int, when: dt.datetime) -> Post:
             "scheduled_at",
             409,
         )
-    workspace = Workspace.objects.get(pk=actor.workspace_id)
+    workspace = accounts.workspace_info(actor.workspace_id)
     try:
         instant = to_utc(when, workspace.timezone)
     except LocalTimeError as exc:
