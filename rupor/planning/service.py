@@ -15,7 +15,7 @@ from django.utils.translation import gettext_noop
 from rupor.accounts import service as accounts
 from rupor.accounts.roles import Perm
 from rupor.accounts.service import Actor, record
-from rupor.channels.models import Channel
+from rupor.channels import service as channels
 from rupor.core import clock
 from rupor.core.errors import DomainError
 from rupor.core.timezones import LocalTimeError, to_utc
@@ -234,10 +234,9 @@ def _require(actor: Actor, perm: Perm) -> None:
 
 def _write_variants(workspace_id: int, post: Post, variants: Sequence[VariantInput]) -> None:
     seen: set[int] = set()
-    channel_ids = [v.channel_id for v in variants]
-    channels = {c.pk: c for c in Channel.live.filter(workspace_id=workspace_id, pk__in=channel_ids)}
+    live = {c.id for c in channels.workspace_channels(workspace_id)}
     for index, v in enumerate(variants):
-        if v.channel_id not in channels:
+        if v.channel_id not in live:
             raise PlanningError(
                 _("Channel %(id)s does not exist in this workspace.") % {"id": v.channel_id},
                 f"variants[{index}].channel_id",
