@@ -201,6 +201,52 @@ def members(workspace_id: int) -> QuerySet[Membership]:
     return Membership.objects.select_related("user").filter(workspace_id=workspace_id).order_by("user__email")
 
 
+@dataclass(frozen=True)
+class WorkspaceInfo:
+    """A workspace as other domains show and plan it."""
+
+    id: int
+    name: str
+    slug: str
+    timezone: str
+    approval: str  # a value of Approval
+
+
+def workspace_info(workspace_id: int) -> WorkspaceInfo:
+    """The workspace's name, slug, zone and approval mode."""
+    return WorkspaceInfo(
+        *Workspace.objects.values_list("pk", "name", "slug", "timezone", "approval").get(pk=workspace_id)
+    )
+
+
+#: A workspace's approval modes (``Workspace.Approval``), for other domains to compare with.
+Approval = Workspace.Approval
+
+
+def approval_mode(workspace_id: int) -> str:
+    """The workspace's approval mode (a value of :data:`Approval`)."""
+    return str(Workspace.objects.values_list("approval", flat=True).get(pk=workspace_id))
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """An active member as notifications reach them."""
+
+    user_id: int
+    email: str
+    language: str  # blank: the installation's language
+
+
+def recipients(workspace_id: int) -> list[Recipient]:
+    """The workspace's active members, to notify."""
+    return [
+        Recipient(user_id, email or "", language or "")
+        for user_id, email, language in Membership.objects.filter(
+            workspace_id=workspace_id, user__is_active=True
+        ).values_list("user_id", "user__email", "user__language")
+    ]
+
+
 def _require(actor: Actor, perm: Perm) -> None:
     if not actor.can(perm):
         raise AccountsError(_("Your role does not allow this."), status=403)

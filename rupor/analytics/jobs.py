@@ -11,7 +11,6 @@ from django.utils.translation import gettext as _
 from rupor.analytics import service
 from rupor.analytics.models import ChannelMetricReading, PostMetricReading
 from rupor.channels import service as channels
-from rupor.channels.models import Channel
 from rupor.core.errors import DomainError
 from rupor.networks import errors, registry
 from rupor.networks.base import Capability
@@ -37,7 +36,7 @@ def run_due(now: dt.datetime, *, interval: dt.timedelta = INTERVAL) -> int:
     available = set(registry.available())
     cutoff = now - interval
     done = 0
-    live = Channel.live.filter(status=Channel.Status.ACTIVE, network__in=available).order_by("id")
+    live = channels.active_channels(available)
     last_channel = dict(
         ChannelMetricReading.objects.filter(source="poll")
         .values("channel_id")
@@ -60,35 +59,35 @@ def run_due(now: dt.datetime, *, interval: dt.timedelta = INTERVAL) -> int:
         caps = registry.adapter(channel.network).capabilities
         due_channel = (
             Capability.CHANNEL_METRICS in caps
-            and (last_channel.get(channel.pk) or dt.datetime.min.replace(tzinfo=dt.UTC)) < cutoff
+            and (last_channel.get(channel.id) or dt.datetime.min.replace(tzinfo=dt.UTC)) < cutoff
         )
         due_posts = (
             Capability.POST_METRICS in caps
-            and (last_post.get(channel.pk) or dt.datetime.min.replace(tzinfo=dt.UTC)) < cutoff
+            and (last_post.get(channel.id) or dt.datetime.min.replace(tzinfo=dt.UTC)) < cutoff
         )
         if not (due_channel or due_posts):
             continue
         try:
             if due_channel:
-                service.collect_channel_metrics(channel.pk)
+                service.collect_channel_metrics(channel.id)
             if due_posts:
-                service.collect_post_metrics(channel.pk)
+                service.collect_post_metrics(channel.id)
             done += 1
         except DomainError as exc:
-            log.warning("measuring channel %s failed: %s", channel.pk, exc.message)
-            channels.record_job_error(channel.pk, JOB, exc.message)
+            log.warning("measuring channel %s failed: %s", channel.id, exc.message)
+            channels.record_job_error(channel.id, JOB, exc.message)
             cause = exc.__cause__
             if isinstance(cause, errors.AuthExpired):
-                channels.needs_reconnect(channel.pk, cause.message)
+                channels.needs_reconnect(channel.id, cause.message)
         except Exception as exc:
             # One channel's unexpected failure never stops the others.
-            log.exception("measuring channel %s failed unexpectedly", channel.pk)
+            log.exception("measuring channel %s failed unexpectedly", channel.id)
             channels.record_job_error(
-                channel.pk,
+                channel.id,
                 JOB,
                 _("Collecting statistics failed unexpectedly (%(kind)s); see the server log.")
                 % {"kind": type(exc).__name__},
             )
         else:
-            channels.clear_job_error(channel.pk, JOB)
+            channels.clear_job_error(channel.id, JOB)
     return done

@@ -22,7 +22,6 @@ from rupor.accounts.roles import Perm
 from rupor.accounts.service import Actor
 from rupor.analytics.models import ChannelMetricReading, MemberEvent, PostMetricReading
 from rupor.channels import service as channels
-from rupor.channels.models import Channel
 from rupor.core import clock
 from rupor.core.errors import DomainError
 from rupor.networks import errors, registry
@@ -58,8 +57,10 @@ def network_failure(exc: errors.NetworkError) -> DomainError:
 # -- collecting ----------------------------------------------------------------------------
 
 
-def _channel_and_adapter(channel_id: int, capability: Capability | None) -> tuple[Channel, Adapter]:
-    channel = Channel.live.filter(pk=channel_id).first()
+def _channel_and_adapter(
+    channel_id: int, capability: Capability | None
+) -> tuple[channels.ChannelRef, Adapter]:
+    channel = channels.find_channel(channel_id)
     if channel is None:
         raise AnalyticsError(_("No such channel."), status=404)
     name = registry.DISPLAY_NAMES.get(channel.network, channel.network)
@@ -94,7 +95,7 @@ def collect_post_metrics(channel_id: int, *, days: int = COLLECT_DAYS) -> Collec
         return CollectResult(channel_id, 0, (_("Rupor has not published on this channel recently."),))
     by_remote = {p.remote_id: p for p in posts}
     try:
-        metrics = adapter.post_metrics(channels.access(channel), list(by_remote))
+        metrics = adapter.post_metrics(channels.access_for(channel.id), list(by_remote))
     except errors.READ_ERRORS as exc:
         raise network_failure(errors.as_network_error(exc, adapter.display_name)) from exc
     now = clock.now()
@@ -104,7 +105,7 @@ def collect_post_metrics(channel_id: int, *, days: int = COLLECT_DAYS) -> Collec
         rows.append(
             PostMetricReading(
                 workspace_id=channel.workspace_id,
-                channel_id=channel.pk,
+                channel_id=channel.id,
                 target_id=post.target_id if post else None,
                 remote_post_id=m.remote_id,
                 read_at=now,
@@ -128,12 +129,12 @@ def collect_channel_metrics(channel_id: int) -> CollectResult:
     """Read members (and joins/leaves where the network reports them) and append one reading."""
     channel, adapter = _channel_and_adapter(channel_id, Capability.CHANNEL_METRICS)
     try:
-        m = adapter.channel_metrics(channels.access(channel))
+        m = adapter.channel_metrics(channels.access_for(channel.id))
     except errors.READ_ERRORS as exc:
         raise network_failure(errors.as_network_error(exc, adapter.display_name)) from exc
     ChannelMetricReading.objects.create(
         workspace_id=channel.workspace_id,
-        channel_id=channel.pk,
+        channel_id=channel.id,
         read_at=clock.now(),
         members=m.members,
         joins=m.joins,
@@ -163,7 +164,7 @@ class MemberChange:
 
 def record_member_events(channel_id: int, changes: Iterable[MemberChange]) -> int:
     """Store joins/leaves the network pushed; each remote id once. Returns how many were new."""
-    channel = Channel.objects.filter(pk=channel_id).first()
+    channel = channels.find_channel(channel_id, removed_too=True)
     if channel is None:
         return 0
     new = 0
@@ -190,7 +191,7 @@ def record_reactions(channel_id: int, remote_post_id: str, counts: dict[str, int
     Views, reposts and comments are unknown in such a reading and stay ``None``. A repeated
     delivery of the same totals at the same time adds nothing.
     """
-    channel = Channel.objects.filter(pk=channel_id).first()
+    channel = channels.find_channel(channel_id, removed_too=True)
     if channel is None:
         return False
     if PostMetricReading.objects.filter(
@@ -495,7 +496,7 @@ def competitor_page(actor: Actor, channel_id: int, handle: str) -> CompetitorPag
     # No capability check: the adapter's own NotSupported says best why it cannot (Telegram).
     channel, adapter = _channel_and_adapter(channel_id, None)
     try:
-        page = adapter.public_page(channels.access(channel), handle)
+        page = adapter.public_page(channels.access_for(channel.id), handle)
     except errors.NetworkError as exc:
         raise network_failure(exc) from exc
     posts = tuple(

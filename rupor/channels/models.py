@@ -18,6 +18,7 @@ JOB_LABELS = {
     "inbox": _("Inbox polling"),
     "metrics": _("Metric collection"),
     "webhook": _("Webhook delivery"),
+    "publishing": _("Publishing"),
 }
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+import hmac
+import secrets
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,9 +29,16 @@ from rupor.networks.errors import NetworkError
 #: Sent (with ``channel_id``) when a person's change verified a channel again; publishing
 #: releases the targets it held for reconnection. Channels never imports publishing.
 channel_reconnected = Signal()
+#: Sent (with ``channel_id``) when a person's save fixed or changed an active channel's stored
+#: settings; publishing releases the targets it held because those settings did not fit.
+channel_settings_fixed = Signal()
 #: Sent (with ``channel_id``, ``variant_ids`` and ``actor``) when a channel with posts is
 #: archived instead of deleted; publishing cancels what has not gone out.
 channel_archived = Signal()
+
+
+#: A channel's status, for other domains to compare with (``Channel.Status``).
+Status = Channel.Status
 
 
 class ChannelError(DomainError):
@@ -54,6 +64,98 @@ def _require(actor: accounts.Actor, perm: Perm) -> None:
 
 def list_channels(workspace_id: int) -> QuerySet[Channel]:
     return Channel.live.filter(workspace_id=workspace_id)
+
+
+@dataclass(frozen=True)
+class ChannelRef:
+    """A channel as other domains act on it; its credentials only through :func:`access_for`."""
+
+    id: int
+    workspace_id: int
+    network: str
+    remote_id: str
+    name: str
+    cadence_hours: int | None  # how often a person wants a post on it (None: no cadence)
+
+
+#: The columns of a :class:`ChannelRef`, in its order.
+_REF = ("pk", "workspace_id", "network", "remote_id", "name", "cadence_hours")
+
+
+def workspace_channels(workspace_id: int) -> list[ChannelRef]:
+    """The workspace's live channels, by network and name."""
+    return [
+        ChannelRef(*row) for row in list_channels(workspace_id).order_by("network", "name").values_list(*_REF)
+    ]
+
+
+def find_channel(channel_id: int, *, network: str = "", removed_too: bool = False) -> ChannelRef | None:
+    """The channel with this id (and network, if given); ``None`` when there is none or, unless
+    ``removed_too``, it was removed."""
+    qs = (Channel.objects if removed_too else Channel.live).filter(pk=channel_id)
+    if network:
+        qs = qs.filter(network=network)
+    row = qs.values_list(*_REF).first()
+    return None if row is None else ChannelRef(*row)
+
+
+def access_for(channel_id: int) -> ChannelAccess:
+    """:func:`access` for the channel with this id (:class:`ChannelError` 404 when it is gone)."""
+    channel = Channel.objects.filter(pk=channel_id).first()
+    if channel is None:
+        raise ChannelError(_("No such channel."), status=404)
+    return access(channel)
+
+
+def _stored_settings(value: Any) -> dict[str, Any]:
+    # Settings that are not an object (damaged by hand) hold no webhook secret.
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def hook_token(channel_id: int) -> str:
+    """The channel's webhook secret (kept in its settings, never written from outside), created
+    and saved on first use."""
+    stored = Channel.objects.filter(pk=channel_id).values_list("settings", flat=True).first()
+    token = str(_stored_settings(stored).get("hook_token") or "")
+    if token:
+        return token
+    with transaction.atomic():
+        fresh = Channel.objects.select_for_update().get(pk=channel_id)
+        token = str(_stored_settings(fresh.settings).get("hook_token") or "")
+        if not token:
+            token = secrets.token_urlsafe(24)
+            fresh.settings = {**_stored_settings(fresh.settings), "hook_token": token}
+            fresh.save(update_fields=["settings"])
+    return token
+
+
+def hook_channel(network: str, channel_id: int, token: str) -> ChannelRef | None:
+    """The live channel a webhook URL names, if its secret matches (compared in constant time)."""
+    row = Channel.live.filter(pk=channel_id, network=network).values_list(*_REF, "settings").first()
+    expected = str(_stored_settings(row[-1]).get("hook_token") or "") if row else ""
+    if row is None or not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+        return None
+    return ChannelRef(*row[:-1])
+
+
+@dataclass(frozen=True)
+class JobChannel:
+    """An active channel as a periodic job (inbox polling, metric collection) picks it."""
+
+    id: int
+    network: str
+    last_error_job: str  # the job that last failed on it ('' when none)
+    last_error_at: dt.datetime | None
+
+
+def active_channels(networks: Iterable[str]) -> list[JobChannel]:
+    """Every workspace's active channels on these networks, in the order they were connected."""
+    return [
+        JobChannel(*row)
+        for row in Channel.live.filter(status=Channel.Status.ACTIVE, network__in=list(networks))
+        .order_by("id")
+        .values_list("pk", "network", "last_error_job", "last_error_at")
+    ]
 
 
 def get_channel(workspace_id: int, channel_id: int) -> Channel:
@@ -86,6 +188,22 @@ def access(channel: Channel) -> ChannelAccess:
         credentials=channel.get_credentials(),
         base_url=channel.base_url or None,
         settings=settings,
+    )
+
+
+def access_from_stored(
+    *, network: str, remote_id: str, base_url: str, settings: Any, credentials_encrypted: str
+) -> ChannelAccess:
+    """:func:`access` for a channel's stored values read with another query (the publishing
+    engine reads a claimed batch's channels in the same one as its targets)."""
+    return access(
+        Channel(
+            network=network,
+            remote_id=remote_id,
+            base_url=base_url,
+            settings=settings,
+            credentials_encrypted=credentials_encrypted,
+        )
     )
 
 
@@ -253,14 +371,7 @@ def update(
         merged = {**channel.get_credentials(), **{str(k): str(v) for k, v in changes["credentials"].items()}}
         channel.set_credentials(_validate_credentials(channel.network, merged))
         reverify = True
-    # Saving a channel (from any entry point) drops stored settings the schema does not accept,
-    # such as those an older version wrote: the adapters' defaults apply again.
-    stored = channel.settings if isinstance(channel.settings, Mapping) else {}
-    kept = {k: v for k, v in stored.items() if k in options.INTERNAL_KEYS or _fits(k, v)}
-    repaired = kept != channel.settings
-    channel.settings = kept
-    if changes.get("settings") is not None:
-        channel.settings = _clean_settings(changes["settings"], keep=kept)
+    settings_changed = _save_settings(channel, changes.get("settings"))
     if changes.get("color") is not None:
         channel.color = str(changes["color"])[:7]
     if "cadence_hours" in changes:
@@ -276,7 +387,7 @@ def update(
             channel.verified_at = clock.now()
             channel.status = Channel.Status.ACTIVE
             channel.status_message = " ".join(info.notes)[:300]
-    if reverify or repaired or changes.get("settings") is not None:
+    if reverify or settings_changed:
         # A person changed what the jobs use: let them try again at their next pass.
         channel.last_error, channel.last_error_at, channel.last_error_job = "", None, ""
     channel.updated_at = clock.now()
@@ -284,7 +395,23 @@ def update(
     accounts.record(actor.workspace_id, actor, "channel.update", "channel", channel.pk, str(channel))
     if reverify and channel.status == Channel.Status.ACTIVE:
         channel_reconnected.send(sender=Channel, channel_id=channel.pk)
+    if settings_changed and channel.status == Channel.Status.ACTIVE:
+        channel_settings_fixed.send(sender=Channel, channel_id=channel.pk)
     return channel
+
+
+def _save_settings(channel: Channel, values: Mapping[str, Any] | None) -> bool:
+    """Put the settings a save writes on ``channel``: ``values`` (``None``: none given) over what
+    is stored. Saving a channel (from any entry point) drops stored settings the schema does not
+    accept, such as those an older version wrote: the adapters' defaults apply again. True when
+    something was repaired or settings were given."""
+    stored = channel.settings if isinstance(channel.settings, Mapping) else {}
+    kept = {k: v for k, v in stored.items() if k in options.INTERNAL_KEYS or _fits(k, v)}
+    repaired = kept != channel.settings
+    channel.settings = kept
+    if values is not None:
+        channel.settings = _clean_settings(values, keep=kept)
+    return repaired or values is not None
 
 
 def _fits(key: str, value: Any) -> bool:

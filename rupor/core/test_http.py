@@ -72,7 +72,7 @@ def fake_dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[list[str]]]:
         return out
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    answers["__lookups__"] = lookups  # type: ignore[assignment] - the fake resolver also reports its lookups under this key
+    answers["__lookups__"] = lookups  # type: ignore[assignment]  # the fake resolver also reports its lookups under this key
     return answers
 
 

@@ -8,18 +8,14 @@ use and kept in ``channel.settings["hook_token"]``; a wrong network, channel or 
 
 from __future__ import annotations
 
-import hmac
 import logging
-import secrets
-from typing import Any
+from typing import Protocol
 
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from rupor.channels import service as channels
-from rupor.channels.models import Channel
 from rupor.core import config
 from rupor.inbox import service
 from rupor.networks import errors, registry
@@ -36,32 +32,26 @@ MALFORMED = (LookupError, TypeError, ValueError, AttributeError, ArithmeticError
 JOB = "webhook"
 
 
-def _stored(channel: Channel) -> dict[str, Any]:
-    # Settings that are not an object (damaged by hand) hold no webhook secret.
-    return dict(channel.settings) if isinstance(channel.settings, dict) else {}
+class _Channel(Protocol):
+    """A channel row (or anything naming one by ``id`` and ``network``)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def network(self) -> str: ...
 
 
-def hook_token(channel: Channel) -> str:
+def hook_token(channel: _Channel) -> str:
     """The channel's webhook secret, created (and saved) on first use."""
-    token = str(_stored(channel).get("hook_token") or "")
-    if token:
-        return token
-    with transaction.atomic():
-        fresh = Channel.objects.select_for_update().get(pk=channel.pk)
-        token = str(_stored(fresh).get("hook_token") or "")
-        if not token:
-            token = secrets.token_urlsafe(24)
-            fresh.settings = {**_stored(fresh), "hook_token": token}
-            fresh.save(update_fields=["settings"])
-    channel.settings = {**_stored(channel), "hook_token": token}
-    return token
+    return channels.hook_token(channel.id)
 
 
-def hook_path(channel: Channel) -> str:
-    return f"/hooks/{channel.network}/{channel.pk}/{hook_token(channel)}/"
+def hook_path(channel: _Channel) -> str:
+    return f"/hooks/{channel.network}/{channel.id}/{hook_token(channel)}/"
 
 
-def hook_url(channel: Channel) -> str:
+def hook_url(channel: _Channel) -> str:
     """The absolute URL to configure on the network for this channel's events."""
     return config.base_url() + hook_path(channel)
 
@@ -69,9 +59,8 @@ def hook_url(channel: Channel) -> str:
 @csrf_exempt
 @require_POST
 def network_hook(request: HttpRequest, network: str, channel_id: int, token: str) -> HttpResponse:
-    channel = Channel.live.filter(pk=channel_id, network=network).first()
-    expected = str(_stored(channel).get("hook_token") or "") if channel else ""
-    if channel is None or not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+    channel = channels.hook_channel(network, channel_id, token)
+    if channel is None:
         raise Http404("no such hook")
     if network not in registry.available():
         raise Http404("no such hook")
@@ -81,11 +70,11 @@ def network_hook(request: HttpRequest, network: str, channel_id: int, token: str
     headers = dict(request.headers.items())
     adapter = registry.adapter(network)
     try:
-        access = channels.access(channel)
+        access = channels.access_for(channel.id)
     except channels.ChannelError as exc:
         # Our side is misconfigured (stored settings): say so on the channel, and ask the
         # network to deliver again later rather than drop the event.
-        channels.record_job_error(channel.pk, JOB, exc.message)
+        channels.record_job_error(channel.id, JOB, exc.message)
         return HttpResponse(b"unavailable", status=503, content_type="text/plain")
     try:
         result = adapter.handle_webhook(access, headers, body)
@@ -100,6 +89,6 @@ def network_hook(request: HttpRequest, network: str, channel_id: int, token: str
         log.warning("malformed webhook body for channel %s (%s)", channel_id, type(exc).__name__)
         return HttpResponse(b"malformed", status=400, content_type="text/plain")
     if result.events:
-        service.ingest_events(channel.pk, result.events)
-    channels.clear_job_error(channel.pk, JOB)
+        service.ingest_events(channel.id, result.events)
+    channels.clear_job_error(channel.id, JOB)
     return HttpResponse(result.body, status=result.status, content_type=result.content_type)

@@ -23,7 +23,6 @@ from rupor.accounts import service as accounts
 from rupor.accounts.roles import Perm
 from rupor.analytics import service as analytics
 from rupor.channels import service as channels
-from rupor.channels.models import Channel
 from rupor.core import clock
 from rupor.core.errors import DomainError
 from rupor.core.urls import http_url_or_empty
@@ -94,14 +93,14 @@ def view(item: InboxItem) -> ItemView:
 # -- intake --------------------------------------------------------------------------------
 
 
-def _is_ours(channel: Channel, person: Person) -> bool:
+def _is_ours(channel: channels.ChannelRef, person: Person) -> bool:
     """Whether the author is the channel itself (VK writes communities as negative ids)."""
     rid = channel.remote_id.lstrip("-")
     return bool(rid) and person.remote_id.lstrip("-") == rid and person.remote_id != ""
 
 
 def _upsert(
-    channel: Channel,
+    channel: channels.ChannelRef,
     kind: str,
     remote_id: str,
     values: dict[str, object],
@@ -112,15 +111,15 @@ def _upsert(
     """Insert the item, or refresh the one already stored. Returns True when it was new."""
     conv = str(values.get("conversation_remote_id") or "")
     if kind == ItemKind.COMMENT and conv not in posts:
-        posts[conv] = publishing.find_published(channel.pk, conv)
+        posts[conv] = publishing.find_published(channel.id, conv)
     post = posts.get(conv) if kind == ItemKind.COMMENT else None
-    existing = InboxItem.objects.filter(channel=channel, kind=kind, remote_id=remote_id).first()
+    existing = InboxItem.objects.filter(channel_id=channel.id, kind=kind, remote_id=remote_id).first()
     if existing is None:
         try:
             with transaction.atomic():
                 InboxItem.objects.create(
                     workspace_id=channel.workspace_id,
-                    channel=channel,
+                    channel_id=channel.id,
                     kind=kind,
                     remote_id=remote_id,
                     post_id=post.post_id if post else None,
@@ -131,7 +130,7 @@ def _upsert(
                 )
             return True
         except IntegrityError:  # the same item arrived at the same moment by the other path
-            existing = InboxItem.objects.filter(channel=channel, kind=kind, remote_id=remote_id).first()
+            existing = InboxItem.objects.filter(channel_id=channel.id, kind=kind, remote_id=remote_id).first()
             if existing is None:
                 raise
     changed: list[str] = []
@@ -155,7 +154,9 @@ def _upsert(
     return False
 
 
-def _comment_values(channel: Channel, comment: Comment, *, deleted: bool = False) -> dict[str, object]:
+def _comment_values(
+    channel: channels.ChannelRef, comment: Comment, *, deleted: bool = False
+) -> dict[str, object]:
     ours = _is_ours(channel, comment.author)
     values: dict[str, object] = {
         "conversation_remote_id": comment.post_remote_id[:200],
@@ -195,7 +196,7 @@ def ingest_events(channel_id: int, events: Iterable[Event]) -> int:
     a delete marks the item deleted); joins/leaves and reaction totals go to analytics.
     Returns how many new inbox items were stored.
     """
-    channel = Channel.objects.filter(pk=channel_id).first()
+    channel = channels.find_channel(channel_id, removed_too=True)
     if channel is None:
         return 0
     new = 0
@@ -245,7 +246,7 @@ def ingest_events(channel_id: int, events: Iterable[Event]) -> int:
     return new
 
 
-def _adapter(channel: Channel) -> Adapter:
+def _adapter(channel: channels.ChannelRef) -> Adapter:
     if channel.network not in registry.available():
         name = registry.DISPLAY_NAMES.get(channel.network, channel.network)
         raise InboxError(_("Rupor cannot talk to %(network)s yet.") % {"network": name}, status=422)
@@ -266,7 +267,7 @@ def poll_channel(channel_id: int) -> PollResult:
     stored cursor; the first time, and for networks without a feed (OK), the comments of posts
     Rupor published in the last ``READ_COMMENTS_DAYS`` days are read as well.
     """
-    channel = Channel.live.filter(pk=channel_id).first()
+    channel = channels.find_channel(channel_id)
     if channel is None:
         raise InboxError(_("No such channel."), status=404)
     adapter = _adapter(channel)
@@ -277,8 +278,8 @@ def poll_channel(channel_id: int) -> PollResult:
             % {"network": adapter.display_name},
             status=422,
         )
-    access = channels.access(channel)
-    state, _created = IntakeCursor.objects.get_or_create(channel=channel)
+    access = channels.access_for(channel.id)
+    state, _created = IntakeCursor.objects.get_or_create(channel_id=channel.id)
     first = state.last_polled_at is None
     events: list[Event] = []
     try:
@@ -447,7 +448,7 @@ def reply(actor: accounts.Actor, item_id: int, text: str, *, idempotency_key: st
     key = (idempotency_key or "").strip() or uuid.uuid4().hex
     if len(key) > 64:
         raise InboxError(_("The idempotency key is at most 64 characters."), "idempotency_key", 422)
-    channel = Channel.live.filter(pk=item.channel_id).first()
+    channel = channels.find_channel(item.channel_id)
     if channel is None:
         raise InboxError(_("The channel was removed; Rupor can no longer answer there."), status=409)
     adapter = _adapter(channel)
@@ -491,7 +492,7 @@ def reply(actor: accounts.Actor, item_id: int, text: str, *, idempotency_key: st
     else:
         pending = InboxItem.objects.create(
             workspace_id=actor.workspace_id,
-            channel=channel,
+            channel_id=channel.id,
             kind=ItemKind.MESSAGE if is_message else ItemKind.COMMENT,
             remote_id=f"pending:{key}",
             conversation_remote_id=item.conversation_remote_id,
@@ -508,7 +509,7 @@ def reply(actor: accounts.Actor, item_id: int, text: str, *, idempotency_key: st
             send_state=SendState.SENDING,
             replied_by=actor.label[:200],
         )
-    access = channels.access(channel)
+    access = channels.access_for(channel.id)
     try:
         if is_message:
             sent_m = adapter.send_message(access, item.conversation_remote_id, text, idempotency_key=key)
@@ -536,10 +537,10 @@ def reply(actor: accounts.Actor, item_id: int, text: str, *, idempotency_key: st
 
 def _moderate(
     actor: accounts.Actor, item_id: int, capability: Capability, verb: str
-) -> tuple[InboxItem, Adapter, Channel]:
+) -> tuple[InboxItem, Adapter, channels.ChannelRef]:
     _require(actor, Perm.INBOX_REPLY)
     item = get_item(actor.workspace_id, item_id)
-    channel = Channel.live.filter(pk=item.channel_id).first()
+    channel = channels.find_channel(item.channel_id)
     if channel is None:
         raise InboxError(_("The channel was removed; Rupor can no longer moderate there."), status=409)
     adapter = _adapter(channel)
@@ -569,7 +570,7 @@ def hide(actor: accounts.Actor, item_id: int) -> ItemView:
     if item.status in (ItemStatus.HIDDEN, ItemStatus.DELETED):
         return view(item)
     try:
-        adapter.hide_comment(channels.access(channel), item.conversation_remote_id, item.remote_id)
+        adapter.hide_comment(channels.access_for(channel.id), item.conversation_remote_id, item.remote_id)
     except errors.NetworkError as exc:
         raise _failure(exc) from exc
     item.status, item.updated_at = ItemStatus.HIDDEN, clock.now()
@@ -586,7 +587,7 @@ def delete(actor: accounts.Actor, item_id: int) -> ItemView:
     if item.remote_id.startswith("pending:"):
         raise InboxError(_("This reply has not reached the network yet."), status=409)
     try:
-        adapter.delete_comment(channels.access(channel), item.conversation_remote_id, item.remote_id)
+        adapter.delete_comment(channels.access_for(channel.id), item.conversation_remote_id, item.remote_id)
     except errors.NetworkError as exc:
         raise _failure(exc) from exc
     item.status, item.updated_at = ItemStatus.DELETED, clock.now()
@@ -601,7 +602,7 @@ def ban(actor: accounts.Actor, item_id: int, *, reason: str = "") -> ItemView:
     if item.outgoing or not item.author_remote_id or _is_ours(channel, Person(item.author_remote_id)):
         raise InboxError(_("This was written by the channel itself; there is nobody to ban."), status=422)
     try:
-        adapter.ban_user(channels.access(channel), item.author_remote_id, reason=reason[:200])
+        adapter.ban_user(channels.access_for(channel.id), item.author_remote_id, reason=reason[:200])
     except errors.NetworkError as exc:
         raise _failure(exc) from exc
     accounts.record(
@@ -627,12 +628,8 @@ def channels_to_poll(now: dt.datetime, interval: dt.timedelta) -> Sequence[int]:
     cutoff = now - interval
     ids = []
     last = dict(IntakeCursor.objects.values_list("channel_id", "last_polled_at"))
-    for pk in (
-        Channel.live.filter(status=Channel.Status.ACTIVE, network__in=pollable)
-        .order_by("id")
-        .values_list("pk", flat=True)
-    ):
-        at = last.get(pk)
+    for channel in channels.active_channels(pollable):
+        at = last.get(channel.id)
         if at is None or at < cutoff:
-            ids.append(pk)
+            ids.append(channel.id)
     return ids

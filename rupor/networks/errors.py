@@ -77,7 +77,7 @@ class Duplicate(NetworkError):
     kind = "duplicate"
 
     def __init__(self, message: str, *, remote_id: str | None = None, **kwargs: object) -> None:
-        super().__init__(message, **kwargs)  # type: ignore[arg-type] - kwargs are NetworkError's keyword fields, passed through
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]  # kwargs are NetworkError's keyword fields, passed through
         self.remote_id = remote_id
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.db import models
 
-from rupor.accounts.models import User, Workspace
 from rupor.core import clock, crypto
 
 SECRET_PURPOSE = "webhook-signing"
@@ -14,9 +13,11 @@ class Notification(models.Model):
     """Something a person should see in the app (one row per recipient; ``user`` empty = the
     workspace as a whole, e.g. when it has no members yet)."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="notifications")
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="notifications"
+    )
     user = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+        "accounts.User", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
     )
     kind = models.CharField(max_length=40)
     title = models.CharField(max_length=200)
@@ -37,7 +38,9 @@ class Notification(models.Model):
 class WebhookEndpoint(models.Model):
     """Where a workspace wants events POSTed, signed with HMAC-SHA256 of the body."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="webhook_endpoints"
+    )
     url = models.URLField(max_length=500)
     description = models.CharField(max_length=200, blank=True, default="")
     events = models.JSONField(default=list, blank=True)  # empty = every event
@@ -73,7 +76,7 @@ class Delivery(models.Model):
         SENT = "sent"
         FAILED = "failed"
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="deliveries")
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="deliveries")
     channel = models.CharField(max_length=10, choices=Channel.choices)
     endpoint = models.ForeignKey(
         WebhookEndpoint, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"

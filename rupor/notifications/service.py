@@ -28,11 +28,13 @@ import httpx
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from rupor.accounts.models import Membership
-from rupor.core import clock, config, http
+from rupor.accounts import service as accounts
+from rupor.core import backoff, clock, config, http
 from rupor.core.errors import DomainError
 from rupor.core.urls import clean_http_url
 from rupor.notifications.models import Delivery, Notification, WebhookEndpoint
@@ -40,6 +42,10 @@ from rupor.notifications.models import Delivery, Notification, WebhookEndpoint
 log = logging.getLogger(__name__)
 
 MAX_DELIVERY_ATTEMPTS = 8
+#: A failed delivery is tried again after up to 30 s, then up to twice as long each time, at
+#: most an hour (core/backoff.py).
+DELIVERY_RETRY_BASE_S = 30.0
+DELIVERY_RETRY_MAX_S = 3600.0
 SIGNATURE_HEADER = "X-Rupor-Signature"
 MAX_ENDPOINTS = 20
 
@@ -113,10 +119,37 @@ def verify_signature(secret: str, body: bytes, header: str) -> bool:
     return hmac.compare_digest(sign(secret, body), header or "")
 
 
+def _in_language(text: str | Promise, language: str) -> str:
+    """``text`` in ``language`` (a member's choice; blank: the active language)."""
+    if not language:
+        return str(text)
+    with translation.override(language):
+        return str(text)
+
+
+def event_title(kind: str) -> str | Promise:
+    """The title people see for an event of :data:`EVENTS` (translated when rendered)."""
+    title: str | Promise = EVENTS.get(kind, kind)
+    return title
+
+
+def notify_event(
+    workspace_id: int,
+    kind: str,
+    body: str,
+    *,
+    target_id: int | None = None,
+    channel_id: int | None = None,
+) -> None:
+    """:func:`notify` of an event of :data:`EVENTS`, titled as the registry names it, in each
+    member's language."""
+    notify(workspace_id, kind, event_title(kind), body, target_id=target_id, channel_id=channel_id)
+
+
 def notify(
     workspace_id: int,
     kind: str,
-    title: str,
+    title: str | Promise,
     body: str,
     *,
     link: str = "",
@@ -124,30 +157,29 @@ def notify(
     channel_id: int | None = None,
     email: bool = True,
 ) -> None:
-    """Record a notification for every member and queue its email and webhook deliveries."""
+    """Record a notification for every member and queue its email and webhook deliveries.
+
+    A translatable ``title`` is rendered in each member's language for their notification and
+    email, and in the active language for webhooks."""
     now = clock.now()
-    members = list(
-        Membership.objects.filter(workspace_id=workspace_id, user__is_active=True).values_list(
-            "user_id", "user__email"
-        )
-    )
+    members = accounts.recipients(workspace_id)
     rows = [
         Notification(
             workspace_id=workspace_id,
-            user_id=uid,
+            user_id=member.user_id,
             kind=kind,
-            title=title[:200],
+            title=_in_language(title, member.language)[:200],
             body=body,
             link=link[:500],
             target_id=target_id,
             created_at=now,
         )
-        for uid, _ in members
+        for member in members
     ] or [
         Notification(
             workspace_id=workspace_id,
             kind=kind,
-            title=title[:200],
+            title=str(title)[:200],
             body=body,
             link=link[:500],
             target_id=target_id,
@@ -158,7 +190,7 @@ def notify(
     payload = {
         "event": kind,
         "workspace_id": workspace_id,
-        "title": title,
+        "title": str(title),
         "message": body,
         "target_id": target_id,
         "channel_id": channel_id,
@@ -171,13 +203,13 @@ def notify(
             Delivery(
                 workspace_id=workspace_id,
                 channel=Delivery.Channel.EMAIL,
-                to_email=address,
+                to_email=member.email,
                 kind=kind,
-                payload=payload,
+                payload={**payload, "title": _in_language(title, member.language)},
                 next_attempt_at=now,
             )
-            for _, address in members
-            if address
+            for member in members
+            if member.email
         ]
     for endpoint in WebhookEndpoint.objects.filter(workspace_id=workspace_id, active=True):
         if endpoint.wants(kind):
@@ -414,7 +446,12 @@ def deliver_pending(limit: int = 20) -> int:
                 Delivery.objects.filter(pk=delivery.pk).update(
                     state=Delivery.State.FAILED if final else Delivery.State.PENDING,
                     last_error=error,
-                    next_attempt_at=now + dt.timedelta(seconds=min(3600, 15 * 2**delivery.attempts)),
+                    next_attempt_at=now
+                    + dt.timedelta(
+                        seconds=backoff.delay(
+                            delivery.attempts, base=DELIVERY_RETRY_BASE_S, cap=DELIVERY_RETRY_MAX_S
+                        )
+                    ),
                 )
             log.warning("delivery %s (%s) failed: %s", delivery.pk, delivery.channel, error)
             continue

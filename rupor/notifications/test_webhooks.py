@@ -4,6 +4,7 @@ every role and another workspace's endpoints checked on each entry point."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -24,6 +25,7 @@ from rupor.accounts.models import User, Workspace
 from rupor.accounts.roles import Perm, Role, can
 from rupor.cli.main import cli
 from rupor.conftest import Api
+from rupor.core import backoff, clock
 from rupor.notifications import service as notifications
 from rupor.notifications.models import Delivery, WebhookEndpoint
 
@@ -111,6 +113,30 @@ def test_registered_through_the_api_an_event_arrives_signed(
 
     one = api.get(f"/webhooks/{created['id']}").json()
     assert [(d["kind"], d["state"]) for d in one["recent_deliveries"]] == [("failed", "sent")]
+
+
+def test_a_failed_delivery_is_retried_after_a_growing_jittered_delay(
+    make_workspace: Callable[..., Workspace], api_for: Callable[..., Api], receiver: Receiver
+) -> None:
+    ws = make_workspace()
+    api_for(ws, "owner").post("/webhooks", {"url": receiver.url})
+    receiver.status = 500
+    clock.freeze(dt.datetime(2030, 1, 15, 9, 0, tzinfo=dt.UTC))
+    backoff.seed(3)
+    try:
+        notifications.notify(ws.pk, "failed", "A post failed to publish", "VK said no", email=False)
+        for attempt in range(1, 5):
+            assert notifications.deliver_pending() == 0
+            pending = Delivery.objects.get()
+            assert (pending.state, pending.attempts) == (Delivery.State.PENDING, attempt)
+            wait = (pending.next_attempt_at - clock.now()).total_seconds()
+            assert 0 <= wait <= notifications.DELIVERY_RETRY_BASE_S * 2 ** (attempt - 1)
+            clock.advance(dt.timedelta(seconds=wait))
+    finally:
+        backoff.seed(None)
+    receiver.status = 200
+    assert notifications.deliver_pending() == 1
+    assert Delivery.objects.get().state == Delivery.State.SENT
 
 
 def test_a_test_event_reports_how_the_receiver_answered(

@@ -33,7 +33,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
-from rupor.accounts.models import Workspace
+from rupor.accounts import service as accounts
 from rupor.accounts.roles import Perm, Role
 from rupor.accounts.service import Actor, record
 from rupor.core import clock, config
@@ -90,7 +90,7 @@ def _require(actor: Actor, perm: Perm, message: str = gettext_noop("Your role do
 
 
 def _mode(workspace_id: int) -> str:
-    return str(Workspace.objects.values_list("approval", flat=True).get(pk=workspace_id))
+    return accounts.approval_mode(workspace_id)
 
 
 def _locked(workspace_id: int, post_id: int) -> Post:
@@ -202,22 +202,19 @@ def after_content_edit(actor: Actor, post: Post, before: str | None) -> str | No
     return "resubmitted"
 
 
-def gate_schedule(
-    actor: Actor, workspace: Workspace, post: Post, *, content_changed: bool
-) -> tuple[str, str | None]:
-    """What a request to schedule ``post`` becomes under the workspace's approval mode.
+def gate_schedule(actor: Actor, mode: str, post: Post, *, content_changed: bool) -> tuple[str, str | None]:
+    """What a request to schedule ``post`` becomes under the workspace's approval ``mode``.
 
     Returns ``(status, review_to_log)``: ``review_to_log`` is ``"self_approved"`` when the
     actor's own scheduling counts as the internal approval (logged after the post is saved).
     """
-    mode = workspace.approval
-    if mode == Workspace.Approval.NONE:
+    if mode == accounts.Approval.NONE:
         return Post.Status.SCHEDULED, None
     if post.approved_at is not None and not content_changed:
         return Post.Status.SCHEDULED, None
     if not actor.can(Perm.POSTS_APPROVE):
         return Post.Status.IN_REVIEW, "submitted"
-    if mode == Workspace.Approval.CLIENT:
+    if mode == accounts.Approval.CLIENT:
         return Post.Status.CLIENT_REVIEW, "self_approved"
     return Post.Status.SCHEDULED, "self_approved"
 
@@ -257,7 +254,7 @@ def submit(actor: Actor, post_id: int, comment: str = "") -> Post:
     _require(actor, Perm.POSTS_EDIT)
     with transaction.atomic():
         post = _locked(actor.workspace_id, post_id)
-        if _mode(actor.workspace_id) == Workspace.Approval.NONE:
+        if _mode(actor.workspace_id) == accounts.Approval.NONE:
             raise PlanningError(
                 _("This workspace has no approval step; a manager can schedule the post directly."),
                 "status",
@@ -293,7 +290,7 @@ def approve(actor: Actor, post_id: int, comment: str = "", *, seen: str | None =
         _check_seen(post, seen)
         _validate_for_schedule(post)
         _log(post, actor, Review.Stage.INTERNAL, Review.Decision.APPROVED, comment.strip())
-        if _mode(actor.workspace_id) == Workspace.Approval.CLIENT:
+        if _mode(actor.workspace_id) == accounts.Approval.CLIENT:
             _set_status(post, Post.Status.CLIENT_REVIEW)
             _sync(post, actor)
         else:
@@ -410,7 +407,7 @@ def client_link_for(
         Perm.POSTS_APPROVE,
         gettext_noop("Only reviewers (managers, admins, owners) can send posts to the client."),
     )
-    if _mode(actor.workspace_id) != Workspace.Approval.CLIENT:
+    if _mode(actor.workspace_id) != accounts.Approval.CLIENT:
         raise PlanningError(
             _("This workspace does not use client approval; turn it on in the workspace settings."),
             "approval",

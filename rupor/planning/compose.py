@@ -18,7 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from rupor.accounts.models import Workspace
+from rupor.accounts import service as accounts
 from rupor.accounts.roles import Perm
 from rupor.accounts.service import Actor
 from rupor.channels import service as channels
@@ -158,7 +158,7 @@ class Offer:
     """Which of the composer's buttons a person may press for a post, and why (the approval gate
     as the composer shows it; :func:`compose` enforces the same rules whatever is pressed)."""
 
-    mode: str  # the workspace's approval mode (Workspace.Approval)
+    mode: str  # the workspace's approval mode (accounts.Approval)
     status: str  # the post's status (a draft for a new post)
     may_publish: bool
     may_approve: bool
@@ -174,17 +174,17 @@ class Offer:
 
     @property
     def by_client(self) -> bool:
-        return self.mode == Workspace.Approval.CLIENT
+        return self.mode == accounts.Approval.CLIENT
 
 
 def offer(actor: Actor, post: Post | None) -> Offer:
     """The buttons the composer offers ``actor`` for ``post`` (``None``: a new post)."""
-    mode = Workspace.objects.values_list("approval", flat=True).get(pk=actor.workspace_id)
+    mode = accounts.approval_mode(actor.workspace_id)
     may_publish = actor.can(Perm.POSTS_PUBLISH)
     may_approve = actor.can(Perm.POSTS_APPROVE)
     status = post.status if post else Post.Status.DRAFT
     approved = post is not None and post.approved_at is not None
-    needs_review = mode != Workspace.Approval.NONE and not approved
+    needs_review = mode != accounts.Approval.NONE and not approved
     base = Offer(
         mode=mode,
         status=status,
@@ -215,7 +215,7 @@ def offer(actor: Actor, post: Post | None) -> Offer:
     return replace(
         base,
         schedule=schedule,
-        now=schedule and not (needs_review and mode == Workspace.Approval.CLIENT),
+        now=schedule and not (needs_review and mode == accounts.Approval.CLIENT),
         queue=schedule,
         submit=needs_review and not may_approve and status in approvals.SUBMITTABLE,
         unschedule=post is not None and status == Post.Status.SCHEDULED and may_publish,

@@ -4,16 +4,22 @@ live preview, the compose action and the plan import share (network limits, poll
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from django.utils.translation import gettext as _
 
-from rupor.channels.service import Channel
 from rupor.core.urls import url_problem
 from rupor.networks import registry
 from rupor.networks.base import Content, Poll, Problem
 from rupor.planning.models import Media
 from rupor.planning.service import media_reference
+
+
+class OnNetwork(Protocol):
+    """A channel as the content check needs it (a row or a ``channels.ChannelRef``)."""
+
+    @property
+    def network(self) -> str: ...
 
 
 def poll_of(poll: Mapping[str, Any] | None) -> Poll | None:
@@ -47,7 +53,7 @@ def build_content(
     )
 
 
-def content_problems(channel: Channel, content: Content) -> list[Problem]:
+def content_problems(channel: OnNetwork, content: Content) -> list[Problem]:
     """Everything that keeps ``content`` from fitting ``channel``'s network (empty when it fits):
     the network's own limits and the one link check (``core/urls.py``)."""
     network = channel.network

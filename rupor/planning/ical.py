@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from icalendar import Calendar, Event
 
-from rupor.accounts.models import Workspace
+from rupor.accounts import service as accounts
 from rupor.accounts.roles import Perm
 from rupor.accounts.service import Actor, record
 from rupor.core import clock, config, crypto
@@ -93,12 +93,14 @@ def rotate_feed(actor: Actor) -> str:
     return _url(token)
 
 
-def workspace_for_token(token: str) -> Workspace | None:
-    feed = PlanFeed.objects.select_related("workspace").filter(token_hash=_hash(token or "")).first()
-    return feed.workspace if feed else None
+def workspace_for_token(token: str) -> accounts.WorkspaceInfo | None:
+    feed = (
+        PlanFeed.objects.filter(token_hash=_hash(token or "")).values_list("workspace_id", flat=True).first()
+    )
+    return accounts.workspace_info(feed) if feed is not None else None
 
 
-def render_feed(workspace: Workspace) -> bytes:
+def render_feed(workspace: accounts.WorkspaceInfo) -> bytes:
     """The plan from three months back to a year ahead as an iCalendar document."""
     now = clock.now()
     cal = Calendar()
@@ -109,7 +111,9 @@ def render_feed(workspace: Workspace) -> bytes:
     cal.add("x-wr-timezone", workspace.timezone)
     posts = (
         Post.objects.filter(
-            workspace=workspace, scheduled_at__gte=now - PAST_WINDOW, scheduled_at__lt=now + FUTURE_WINDOW
+            workspace_id=workspace.id,
+            scheduled_at__gte=now - PAST_WINDOW,
+            scheduled_at__lt=now + FUTURE_WINDOW,
         )
         .exclude(status__in=LEFT_OUT)
         .select_related("rubric")
@@ -122,7 +126,7 @@ def render_feed(workspace: Workspace) -> bytes:
         channels = [v.channel for v in post.variants.all()]
         networks = ", ".join(sorted({DISPLAY_NAMES.get(c.network, c.network) for c in channels}))
         event = Event()
-        event.add("uid", f"post-{post.pk}-{workspace.pk}@{host}")
+        event.add("uid", f"post-{post.pk}-{workspace.id}@{host}")
         event.add("dtstamp", post.updated_at)
         event.add("last-modified", post.updated_at)
         event.add("dtstart", post.scheduled_at)

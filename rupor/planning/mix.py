@@ -24,7 +24,7 @@ from django.utils.translation import ngettext
 
 from rupor.accounts.roles import Perm
 from rupor.accounts.service import Actor, record
-from rupor.channels.models import Channel
+from rupor.channels import service as channels
 from rupor.planning.models import Post, PostVariant, Rubric
 from rupor.planning.service import PlanningError
 
@@ -176,15 +176,15 @@ class ChannelMix:
     warnings: tuple[str, ...]
 
 
-def _channels(workspace_id: int, channel_id: int | None) -> list[Channel]:
-    qs = Channel.live.filter(workspace_id=workspace_id)
+def _channels(workspace_id: int, channel_id: int | None) -> list[channels.ChannelRef]:
+    found = channels.workspace_channels(workspace_id)
     if channel_id is not None:
-        qs = qs.filter(pk=channel_id)
-        if not qs.exists():
+        found = [c for c in found if c.id == channel_id]
+        if not found:
             raise PlanningError(
                 _("Channel %(id)s does not exist in this workspace.") % {"id": channel_id}, "channel_id", 404
             )
-    return list(qs.order_by("network", "name"))
+    return found
 
 
 def _check_period(start: dt.datetime, end: dt.datetime) -> None:
@@ -211,7 +211,7 @@ def mix(
         counts: dict[int | None, int] = {}
         rows = (
             PostVariant.objects.filter(
-                channel=channel,
+                channel_id=channel.id,
                 post__scheduled_at__gte=start,
                 post__scheduled_at__lt=end,
             )
@@ -250,7 +250,7 @@ def mix(
                 )
         out.append(
             ChannelMix(
-                channel.pk,
+                channel.id,
                 channel.name,
                 channel.network,
                 total,
@@ -277,8 +277,8 @@ class Gap:
     message: str
 
 
-def _planned_times(channel: Channel) -> QuerySet[PostVariant]:
-    return PostVariant.objects.filter(channel=channel, post__scheduled_at__isnull=False).exclude(
+def _planned_times(channel: channels.ChannelRef) -> QuerySet[PostVariant]:
+    return PostVariant.objects.filter(channel_id=channel.id, post__scheduled_at__isnull=False).exclude(
         post__status__in=NOT_PLANNED
     )
 
@@ -309,7 +309,7 @@ def gaps(workspace_id: int, start: dt.datetime, end: dt.datetime, channel_id: in
                 count = int(hours) if hours.is_integer() else 2
                 out.append(
                     Gap(
-                        channel.pk,
+                        channel.id,
                         channel.name,
                         previous,
                         moment,

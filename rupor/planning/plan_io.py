@@ -19,7 +19,7 @@ import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from xml.etree.ElementTree import ParseError, XMLPullParser
 
 from django.core.files.base import File
@@ -27,10 +27,10 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from rupor.accounts.models import Workspace
+from rupor.accounts import service as accounts
 from rupor.accounts.roles import Perm
 from rupor.accounts.service import Actor, record
-from rupor.channels.models import Channel
+from rupor.channels import service as channels
 from rupor.core import clock, config
 from rupor.core.timezones import LocalTimeError, to_local, to_utc
 from rupor.networks import registry
@@ -38,7 +38,7 @@ from rupor.networks.base import Content
 from rupor.networks.base import Media as MediaItem
 from rupor.planning import compose, content
 from rupor.planning import media as media_lib
-from rupor.planning.models import Post
+from rupor.planning.models import Post, Rubric
 from rupor.planning.service import PAST_GRACE, PlanningError, PostInput, VariantInput
 
 log = logging.getLogger(__name__)
@@ -509,30 +509,40 @@ def _split(value: str) -> list[str]:
     return [p.strip() for p in re.split(r"[,\n]", value) if p.strip()]
 
 
+class _Named(Protocol):
+    """A channel as the export names it (a variant's channel row)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
+
+
 class _Lookup:
-    def __init__(self, workspace: Workspace) -> None:
-        self.channels = list(Channel.live.filter(workspace=workspace))
-        self.by_id = {c.pk: c for c in self.channels}
-        self.by_name: dict[str, list[Channel]] = {}
+    def __init__(self, workspace_id: int) -> None:
+        self.channels = channels.workspace_channels(workspace_id)
+        self.by_id = {c.id: c for c in self.channels}
+        self.by_name: dict[str, list[channels.ChannelRef]] = {}
         for c in self.channels:
             self.by_name.setdefault(c.name.strip().lower(), []).append(c)
-        self.rubrics = {r.name.strip().lower(): r for r in workspace.rubrics.all()}
+        self.rubrics = {r.name.strip().lower(): r for r in Rubric.objects.filter(workspace_id=workspace_id)}
 
-    def channel(self, ref: str) -> Channel:
+    def channel(self, ref: str) -> channels.ChannelRef:
         if ref.isdigit() and int(ref) in self.by_id:
             return self.by_id[int(ref)]
         found = self.by_name.get(ref.lower(), [])
         if len(found) > 1:
             raise ValueError(
                 _("channel name %(name)s is ambiguous; use its id (%(ids)s)")
-                % {"name": repr(ref), "ids": ", ".join(str(c.pk) for c in found)}
+                % {"name": repr(ref), "ids": ", ".join(str(c.id) for c in found)}
             )
         if not found:
             raise ValueError(_("channel %(name)s does not exist in this workspace") % {"name": repr(ref)})
         return found[0]
 
 
-def _fits(channel: Channel, text: str, media_count: int, link: str) -> list[str]:
+def _fits(channel: channels.ChannelRef, text: str, media_count: int, link: str) -> list[str]:
     """What keeps the row's variant from fitting its channel: the composer's own check
     (``content.content_problems``: the network's limits and the link), with placeholder media
     until the files are downloaded."""
@@ -543,7 +553,7 @@ def _fits(channel: Channel, text: str, media_count: int, link: str) -> list[str]
     return [p.message.rstrip(".") for p in found]
 
 
-def check_rows(actor: Actor, workspace: Workspace, table: list[list[str]]) -> ImportReport:  # noqa: C901 - one check per column of the import format
+def check_rows(actor: Actor, workspace: accounts.WorkspaceInfo, table: list[list[str]]) -> ImportReport:  # noqa: C901 - one check per column of the import format
     """Check every row; no side effects."""
     report = ImportReport(dry_run=True)
     if not table or not any(table[0]):
@@ -560,7 +570,7 @@ def check_rows(actor: Actor, workspace: Workspace, table: list[list[str]]) -> Im
             % {"rows": count, "max": MAX_ROWS},
             "file",
         )
-    lookup = _Lookup(workspace)
+    lookup = _Lookup(workspace.id)
     now = clock.now()
     for index, cells in enumerate(table[1:], start=2):
         if not any(c.strip() for c in cells):
@@ -635,14 +645,14 @@ def check_rows(actor: Actor, workspace: Workspace, table: list[list[str]]) -> Im
             except ValueError as exc:
                 errors.append(str(exc))
                 continue
-            if channel.pk in seen:
+            if channel.id in seen:
                 continue
-            seen.add(channel.pk)
+            seen.add(channel.id)
             own = row.get(TEXT_PREFIX + channel.network, "")
             variant_text = own or text
             for problem in _fits(channel, variant_text, len(media_urls), link):
                 errors.append(f"{channel.name}: {problem}")
-            planned.append(PlannedChannel(channel.pk, channel.name, channel.network, variant_text))
+            planned.append(PlannedChannel(channel.id, channel.name, channel.network, variant_text))
         if errors:
             report.problems.extend(RowProblem(index, e) for e in errors)
             continue
@@ -673,7 +683,7 @@ def import_plan(actor: Actor, filename: str, data: bytes, *, dry_run: bool = Fal
     """Check a CSV/XLSX plan and (unless ``dry_run``) create its posts, all or nothing."""
     if not actor.can(Perm.POSTS_EDIT):
         raise PlanningError(_("Your role does not allow importing posts."), status=403)
-    workspace = Workspace.objects.get(pk=actor.workspace_id)
+    workspace = accounts.workspace_info(actor.workspace_id)
     table = read_table(filename, data)
     report = check_rows(actor, workspace, table)
     report.dry_run = dry_run
@@ -884,9 +894,9 @@ def export_rows(
     workspace_id: int, *, start: dt.datetime | None = None, end: dt.datetime | None = None
 ) -> list[list[str]]:
     """The plan as rows (header first) in the import format; cancelled and rejected posts are left out."""
-    workspace = Workspace.objects.get(pk=workspace_id)
+    workspace = accounts.workspace_info(workspace_id)
     qs = (
-        Post.objects.filter(workspace=workspace)
+        Post.objects.filter(workspace_id=workspace.id)
         .exclude(status__in=(Post.Status.CANCELLED, Post.Status.REJECTED))
         .select_related("rubric")
         .prefetch_related("variants__channel", "variants__variantmedia_set__media")
@@ -898,17 +908,17 @@ def export_rows(
         qs = qs.filter(scheduled_at__lt=end)
     posts = list(qs)
     names: dict[str, int] = {}
-    for channel in Channel.live.filter(workspace=workspace):
-        key = channel.name.strip().lower()
+    for known in channels.workspace_channels(workspace.id):
+        key = known.name.strip().lower()
         names[key] = names.get(key, 0) + 1
 
-    def ref(channel: Channel) -> str:
+    def ref(channel: _Named) -> str:
         unique = (
             names.get(channel.name.strip().lower()) == 1
             and not channel.name.strip().isdigit()
             and "," not in channel.name
         )
-        return channel.name.strip() if unique else str(channel.pk)
+        return channel.name.strip() if unique else str(channel.id)
 
     networks = sorted({v.channel.network for p in posts for v in p.variants.all() if v.text != p.text})
     with_link = any(v.link for p in posts for v in p.variants.all())

@@ -12,10 +12,10 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from rupor.accounts.models import Workspace
+from rupor.accounts import service as accounts
 from rupor.accounts.roles import Perm
 from rupor.accounts.service import Actor, record
-from rupor.channels.models import Channel
+from rupor.channels import service as channels
 from rupor.core import clock
 from rupor.core.errors import DomainError
 from rupor.core.timezones import LocalTimeError, to_utc
@@ -228,7 +228,7 @@ def _check_poll(poll: dict[str, Any] | None, index: int) -> dict[str, Any] | Non
     }
 
 
-def _resolve_time(workspace: Workspace, data: PostInput) -> dt.datetime | None:
+def _resolve_time(workspace: accounts.WorkspaceInfo, data: PostInput) -> dt.datetime | None:
     if data.publish_now:
         return clock.now()
     if data.scheduled_at is None:
@@ -246,10 +246,9 @@ def _require(actor: Actor, perm: Perm) -> None:
 
 def _write_variants(workspace_id: int, post: Post, variants: Sequence[VariantInput]) -> None:
     seen: set[int] = set()
-    channel_ids = [v.channel_id for v in variants]
-    channels = {c.pk: c for c in Channel.live.filter(workspace_id=workspace_id, pk__in=channel_ids)}
+    live = {c.id for c in channels.workspace_channels(workspace_id)}
     for index, v in enumerate(variants):
-        if v.channel_id not in channels:
+        if v.channel_id not in live:
             raise PlanningError(
                 _("Channel %(id)s does not exist in this workspace.") % {"id": v.channel_id},
                 f"variants[{index}].channel_id",
@@ -323,19 +322,19 @@ def _sync(post: Post, actor: Actor) -> None:
 
 def create_post(actor: Actor, data: PostInput) -> Post:
     _require(actor, Perm.POSTS_EDIT)
-    workspace = Workspace.objects.get(pk=actor.workspace_id)
+    workspace = accounts.workspace_info(actor.workspace_id)
     with transaction.atomic():
-        post = Post(workspace=workspace, author_id=actor.user_id)
+        post = Post(workspace_id=workspace.id, author_id=actor.user_id)
         _apply(actor, workspace, post, data, creating=True)
-    return get_post(workspace.pk, post.pk)
+    return get_post(workspace.id, post.pk)
 
 
 def update_post(actor: Actor, post_id: int, data: PostInput, fields: set[str]) -> Post:
     """Apply the ``fields`` of ``data`` that the caller actually sent."""
     _require(actor, Perm.POSTS_EDIT)
-    workspace = Workspace.objects.get(pk=actor.workspace_id)
+    workspace = accounts.workspace_info(actor.workspace_id)
     with transaction.atomic():
-        post = Post.objects.select_for_update().filter(workspace=workspace, pk=post_id).first()
+        post = Post.objects.select_for_update().filter(workspace_id=workspace.id, pk=post_id).first()
         if post is None:
             raise PlanningError(_("No such post."), status=404)
         if post.status == Post.Status.SCHEDULED and not actor.can(Perm.POSTS_PUBLISH):
@@ -367,10 +366,12 @@ def update_post(actor: Actor, post_id: int, data: PostInput, fields: set[str]) -
         )
         if out:
             _edit_published(actor, post, before)
-    return get_post(workspace.pk, post.pk)
+    return get_post(workspace.id, post.pk)
 
 
-def _keep_time_of_started(workspace: Workspace, post: Post, data: PostInput, fields: set[str]) -> set[str]:
+def _keep_time_of_started(
+    workspace: accounts.WorkspaceInfo, post: Post, data: PostInput, fields: set[str]
+) -> set[str]:
     """A post that is being or has been published stays at the time it went out: the same time
     sent back (as a form does) is no change; another time, or "publish now", is refused."""
     if not data.publish_now and "scheduled_at" not in fields:
@@ -448,7 +449,7 @@ def _edit_published(actor: Actor, post: Post, before: dict[int, Content]) -> Non
 
 def _apply(
     actor: Actor,
-    workspace: Workspace,
+    workspace: accounts.WorkspaceInfo,
     post: Post,
     data: PostInput,
     *,
@@ -482,7 +483,10 @@ def _apply(
         )
     if status == Post.Status.SCHEDULED and when is None:
         raise PlanningError(_("A scheduled post needs a time (or publish now)."), "scheduled_at")
-    if data.rubric_id is not None and not workspace.rubrics.filter(pk=data.rubric_id).exists():
+    if (
+        data.rubric_id is not None
+        and not Rubric.objects.filter(workspace_id=workspace.id, pk=data.rubric_id).exists()
+    ):
         raise PlanningError(
             _("Rubric %(id)s does not exist in this workspace.") % {"id": data.rubric_id}, "rubric_id"
         )
@@ -490,12 +494,14 @@ def _apply(
     # request to schedule becomes what the workspace's approval mode allows.
     review = None
     seen_by_client = approvals.fingerprint_before_edit(post, creating=creating)
-    if workspace.approval != Workspace.Approval.NONE and content_changed and post.approved_at is not None:
+    if workspace.approval != accounts.Approval.NONE and content_changed and post.approved_at is not None:
         post.approved_at = None
         if status == Post.Status.APPROVED:
             status = Post.Status.DRAFT
     if status == Post.Status.SCHEDULED:
-        status, review = approvals.gate_schedule(actor, workspace, post, content_changed=content_changed)
+        status, review = approvals.gate_schedule(
+            actor, workspace.approval, post, content_changed=content_changed
+        )
     post.title = data.title.strip()
     post.text = data.text
     post.rubric_id = data.rubric_id
@@ -506,7 +512,7 @@ def _apply(
     post.updated_at = clock.now()
     post.save()
     if data.variants is not None:
-        _write_variants(workspace.pk, post, data.variants)
+        _write_variants(workspace.id, post, data.variants)
     edited = approvals.after_content_edit(actor, post, seen_by_client)
     if edited is not None:
         status, review = post.status, edited
@@ -518,7 +524,7 @@ def _apply(
     else:
         _sync(post, actor)
     record(
-        workspace.pk,
+        workspace.id,
         actor,
         "post.create" if creating else "post.update",
         "post",
@@ -593,7 +599,7 @@ def reschedule_post(actor: Actor, post_id: int, when: dt.datetime) -> Post:
             "scheduled_at",
             409,
         )
-    workspace = Workspace.objects.get(pk=actor.workspace_id)
+    workspace = accounts.workspace_info(actor.workspace_id)
     try:
         instant = to_utc(when, workspace.timezone)
     except LocalTimeError as exc:

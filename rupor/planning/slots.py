@@ -18,10 +18,10 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
-from rupor.accounts.models import Workspace
+from rupor.accounts import service as accounts
 from rupor.accounts.roles import Perm
 from rupor.accounts.service import Actor, record
-from rupor.channels.models import Channel
+from rupor.channels import service as channels
 from rupor.core import clock
 from rupor.core.timezones import zone
 from rupor.planning.models import Post, PostVariant, QueueSlot
@@ -52,9 +52,9 @@ class SlotView:
     time: dt.time
 
 
-def _channel(workspace_id: int, channel_id: int, field: str = "channel_id") -> Channel:
-    channel = Channel.live.filter(workspace_id=workspace_id, pk=channel_id).first()
-    if channel is None:
+def _channel(workspace_id: int, channel_id: int, field: str = "channel_id") -> channels.ChannelRef:
+    channel = channels.find_channel(channel_id)
+    if channel is None or channel.workspace_id != workspace_id:
         raise PlanningError(
             _("Channel %(id)s does not exist in this workspace.") % {"id": channel_id}, field, 404
         )
@@ -63,7 +63,7 @@ def _channel(workspace_id: int, channel_id: int, field: str = "channel_id") -> C
 
 def list_slots(workspace_id: int, channel_id: int | None = None) -> list[SlotView]:
     qs = QueueSlot.objects.filter(channel__workspace_id=workspace_id).exclude(
-        channel__status=Channel.Status.ARCHIVED
+        channel__status=channels.Status.ARCHIVED
     )
     if channel_id is not None:
         qs = qs.filter(channel_id=channel_id)
@@ -93,7 +93,7 @@ def add_slot(actor: Actor, channel_id: int, weekday: int | str, time: dt.time) -
     time = time.replace(second=0, microsecond=0, tzinfo=None)
     try:
         with transaction.atomic():
-            slot = QueueSlot.objects.create(channel=channel, weekday=day, time=time)
+            slot = QueueSlot.objects.create(channel_id=channel.id, weekday=day, time=time)
     except IntegrityError as exc:
         raise PlanningError(
             _("%(channel)s already has a slot on %(weekday)s at %(time)s.")
@@ -102,9 +102,9 @@ def add_slot(actor: Actor, channel_id: int, weekday: int | str, time: dt.time) -
             409,
         ) from exc
     record(
-        actor.workspace_id, actor, "queue.slot.add", "channel", channel.pk, f"{WEEKDAYS[day]} {time:%H:%M}"
+        actor.workspace_id, actor, "queue.slot.add", "channel", channel.id, f"{WEEKDAYS[day]} {time:%H:%M}"
     )
-    return SlotView(slot.pk, channel.pk, day, time)
+    return SlotView(slot.pk, channel.id, day, time)
 
 
 def delete_slot(actor: Actor, slot_id: int) -> None:
@@ -140,7 +140,7 @@ def next_free_slot(
     exclude_post_id: int | None = None,
 ) -> dt.datetime | None:
     """Earliest slot of any of ``channel_ids`` after ``after`` (default now) that none of them uses."""
-    workspace = Workspace.objects.get(pk=workspace_id)
+    workspace = accounts.workspace_info(workspace_id)
     after = after or clock.now()
     slots = list(QueueSlot.objects.filter(channel_id__in=channel_ids).values_list("weekday", "time"))
     if not slots:

@@ -10,7 +10,7 @@ import pytest
 from django.utils import translation
 
 from rupor.accounts.roles import Role
-from rupor.accounts.service import Actor
+from rupor.accounts.service import Actor, workspace_info
 from rupor.channels.models import Channel
 from rupor.core import clock
 from rupor.planning import plan_io, slots
@@ -66,7 +66,7 @@ def test_import_row_problems_are_translated_with_their_values(world):
         ["2099-03-01", "", "Our Telegram", "x", "draft"],
     ]
 
-    report = plan_io.check_rows(actor, ws, table)
+    report = plan_io.check_rows(actor, workspace_info(ws.pk), table)
     assert [(p.row, p.message) for p in report.problems] == [
         (2, "2026-03-01 10:00 is in the past"),
         (2, "channel 'Nowhere' does not exist in this workspace"),
@@ -75,7 +75,7 @@ def test_import_row_problems_are_translated_with_their_values(world):
     assert str(report.problems[0]) == "Row 2: 2026-03-01 10:00 is in the past"
 
     with translation.override("ru"):
-        report = plan_io.check_rows(actor, ws, table)
+        report = plan_io.check_rows(actor, workspace_info(ws.pk), table)
         assert str(report.problems[0]) == "Строка 2: 2026-03-01 10:00 уже в прошлом"
     assert [(p.row, p.message) for p in report.problems] == [
         (2, "2026-03-01 10:00 уже в прошлом"),
@@ -96,10 +96,10 @@ def test_counts_take_the_right_plural_form(world, rows, russian):
     ws, _channel, actor = world
     table = [["channels", "text"], *([["Our Telegram", "x"]] * rows)]
     with pytest.raises(plan_io.ImportFileError) as english:
-        plan_io.check_rows(actor, ws, table)
+        plan_io.check_rows(actor, workspace_info(ws.pk), table)
     assert english.value.message == f"The file has {rows} rows; import at most 5000 at a time."
     with translation.override("ru"), pytest.raises(plan_io.ImportFileError) as caught:
-        plan_io.check_rows(actor, ws, table)
+        plan_io.check_rows(actor, workspace_info(ws.pk), table)
     assert caught.value.message == russian
 
 

@@ -52,10 +52,10 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection, transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from rupor.channels import service as channels
-from rupor.channels.models import Channel
-from rupor.core import clock, config
+from rupor.core import backoff, clock, config
 from rupor.core.logging import redact
 from rupor.networks import registry
 from rupor.networks.base import (
@@ -78,9 +78,10 @@ from rupor.networks.errors import (
     Transient,
     UnknownOutcome,
 )
+from rupor.notifications import service as notifications
 from rupor.publishing import ratelimit
 from rupor.publishing.models import Attempt, PublicationTarget, TargetState
-from rupor.publishing.service import content_for_variant, text_only_contents
+from rupor.publishing.service import HELD_FOR_SETTINGS, content_for_variant, text_only_contents
 from rupor.publishing.transitions import Move, transition
 
 log = logging.getLogger(__name__)
@@ -333,15 +334,12 @@ class _AccessCache:
             if access is not None:
                 self._items.move_to_end(key)
         if access is None:
-            access = channels.access(
-                Channel(
-                    pk=claim.channel_id,
-                    network=claim.channel_network,
-                    remote_id=claim.channel_remote_id,
-                    base_url=claim.channel_base_url,
-                    settings=claim.channel_settings,
-                    credentials_encrypted=claim.channel_credentials,
-                )
+            access = channels.access_from_stored(
+                network=claim.channel_network,
+                remote_id=claim.channel_remote_id,
+                base_url=claim.channel_base_url,
+                settings=claim.channel_settings,
+                credentials_encrypted=claim.channel_credentials,
             )
             with self._lock:
                 self._items[key] = access
@@ -426,32 +424,20 @@ def _release(target: PublicationTarget) -> None:
 
 
 def _backoff(attempt: int, retry_after: float | None = None) -> float:
-    if retry_after is not None and retry_after > 0:
-        return retry_after + random.uniform(0, min(1.0, retry_after * 0.1))
-    base = min(POLICY.backoff_max_s, POLICY.backoff_base_s * 2 ** max(0, attempt - 1))
-    return base / 2 + random.uniform(0, base / 2)  # "equal jitter"
-
-
-def _notify(target: PublicationTarget, kind: str, message: str) -> None:
-    from rupor.notifications import service as notifications
-
-    notifications.notify(
-        target.workspace_id,
-        kind,
-        _TITLES.get(kind, kind),
-        message,
-        target_id=target.pk,
-        channel_id=target.channel_id,
+    return backoff.delay(
+        attempt, base=POLICY.backoff_base_s, cap=POLICY.backoff_max_s, retry_after=retry_after
     )
 
 
-_TITLES: dict[str, str] = {
-    TargetState.FAILED: "A post failed to publish",
-    TargetState.UNCONFIRMED: "A post needs checking: Rupor cannot tell whether it went out",
-    TargetState.MISSED: "A post missed its time",
-    TargetState.HELD: "A channel needs reconnecting; its posts are on hold",
-    "edit_failed": "An edit of a published post did not reach the network",
-}
+def _notify(target: PublicationTarget, kind: str, message: str) -> None:
+    notifications.notify_event(
+        target.workspace_id, kind, message, target_id=target.pk, channel_id=target.channel_id
+    )
+
+
+#: The states whose arrival people are told about (each an event of ``notifications.EVENTS``,
+#: which names it for people; "edit_failed" is told by :func:`_edit_settled`).
+_NOTIFIED = frozenset({TargetState.FAILED, TargetState.UNCONFIRMED, TargetState.MISSED, TargetState.HELD})
 
 
 def _finish(
@@ -469,7 +455,7 @@ def _finish(
         target.error_message = (message or cause)[:500]
     target.updated_at = clock.now()
     target.save()
-    if to_state in _TITLES:
+    if to_state in _NOTIFIED:
         _notify(target, to_state, target.error_message)
 
 
@@ -543,8 +529,8 @@ def _begin(target_id: int, worker_id: str) -> _Work | Result:
             _release(target)
             target.save(update_fields=["lease_owner", "lease_expires_at"])
             return _state(target)
-        if channel.status != Channel.Status.ACTIVE:
-            if channel.status == Channel.Status.RECONNECT and target.state == TargetState.SCHEDULED:
+        if channel.status != channels.Status.ACTIVE:
+            if channel.status == channels.Status.RECONNECT and target.state == TargetState.SCHEDULED:
                 _finish(
                     target,
                     TargetState.HELD,
@@ -574,7 +560,11 @@ def _begin(target_id: int, worker_id: str) -> _Work | Result:
                 "minutes of its time, so it was not posted late. Use “publish anyway” to post it now.",
             )
             return _state(target)
-        prepared = _prepare(target)
+        try:
+            prepared = _prepare(target)
+        except channels.ChannelError as exc:
+            _settings_broken(target, exc.message)
+            return _state(target)
         if prepared is None:
             _no_adapter(target, channel.network)
             return _state(target)
@@ -615,6 +605,29 @@ def _begin(target_id: int, worker_id: str) -> _Work | Result:
             request,
             dict(target.progress or {}),
         )
+
+
+def _settings_broken(target: PublicationTarget, message: str) -> None:
+    """The channel's stored settings do not fit the schema (an older version or a hand edit
+    wrote them): nothing can be sent until a person fixes them. The channel says why (its
+    ``last_error``); a scheduled target is held, like one of a channel that needs reconnecting,
+    and released when the settings are saved (``channels.channel_settings_fixed``). One that
+    may already be on the network (publishing, waiting, editing) is not held, since a release
+    would send it again: it keeps its state and is looked at again a lease period later."""
+    channels.record_job_error(target.channel_id, "publishing", message)
+    if target.state == TargetState.SCHEDULED:
+        _finish(
+            target, TargetState.HELD, "channel settings need fixing", kind=HELD_FOR_SETTINGS, message=message
+        )
+        return
+    later = clock.now() + dt.timedelta(seconds=lease_seconds())
+    target.lease_owner = ""
+    if target.state == TargetState.PUBLISHING:
+        target.lease_expires_at = later  # a reconciliation is due when its lease expires
+    else:
+        target.lease_expires_at = None
+        target.next_attempt_at = later
+    target.save(update_fields=["lease_owner", "lease_expires_at", "next_attempt_at"])
 
 
 def _no_adapter(target: PublicationTarget, network: str) -> None:
@@ -765,7 +778,7 @@ def _begin_fast(claim: Claim, worker_id: str) -> _Work | None:
         or claim.lease_owner != worker_id
         or claim.lease_expires_at is None
         or claim.lease_expires_at < now
-        or claim.channel_status != Channel.Status.ACTIVE
+        or claim.channel_status != channels.Status.ACTIVE
         or claim.next_attempt_at is None
         or claim.next_attempt_at > now
     ):
@@ -786,7 +799,10 @@ def _begin_fast(claim: Claim, worker_id: str) -> _Work | None:
     adapter = _adapter(network)
     if adapter is None:  # the locked path records it
         return None
-    access = _access_cache.get(claim)
+    try:
+        access = _access_cache.get(claim)
+    except channels.ChannelError:  # stored settings that do not fit: the locked path holds it
+        return None
     if adapter.validate(content):  # the locked path records the problems
         return None
     request = PublishRequest(content=content, idempotency_key=claim.idempotency_key)
@@ -814,7 +830,7 @@ _A = Attempt._meta.db_table
 
 #: scheduled -> publishing, re-checking what the snapshot said: still due, lease ours and live,
 #: channel active.
-_CHANNEL_ACTIVE = f"channel_id IN (SELECT id FROM {Channel._meta.db_table} WHERE status = %(active)s)"  # noqa: S608
+_CHANNEL_ACTIVE = "channel_id IN (SELECT id FROM channels_channel WHERE status = %(active)s)"
 _START = Move(
     TargetState.SCHEDULED,
     TargetState.PUBLISHING,
@@ -852,7 +868,7 @@ def _start_fast(work: _Work, worker_id: str, note: str) -> bool:
     (still scheduled and due, lease ours and live, channel active). False: it did not hold,
     nothing was written."""
     params = _START.params(
-        work.target_id, clock.now(), note, worker_id, owner=worker_id, active=Channel.Status.ACTIVE
+        work.target_id, clock.now(), note, worker_id, owner=worker_id, active=channels.Status.ACTIVE
     )
     params["worker"] = worker_id[:80]
     if _one_statement():
@@ -1158,7 +1174,42 @@ def _out_of_attempts(target: PublicationTarget) -> bool:
     return True
 
 
+def _complete_crashed_out(target: PublicationTarget) -> bool:
+    """The second step is bounded against bugs too: a ``complete`` that raised something other
+    than a network's answer on each of the last ``max_attempts`` attempts is not tried again.
+    The first step went out, so the post may yet appear: a person checks the channel (it is
+    never marked failed, ARCHITECTURE.md, 11)."""
+    recent = list(
+        Attempt.objects.filter(target=target)
+        .order_by("-number")
+        .values_list("outcome", flat=True)[: POLICY.max_attempts]
+    )
+    if len(recent) < POLICY.max_attempts or any(outcome != INTERNAL_ERROR for outcome in recent):
+        return False
+    _finish(
+        target,
+        TargetState.UNCONFIRMED,
+        f"finishing gave up after {len(recent)} internal errors",
+        kind=INTERNAL_ERROR,
+        message=_(
+            "Rupor hit an internal error each of the last %(count)s times it tried to finish this "
+            "post, so it stopped trying. The network may still publish it: please look at the channel "
+            "and choose “it is there” or “publish again”."
+        )
+        % {"count": len(recent)},
+    )
+    return True
+
+
 def _complete_waiting(work: _Work, worker_id: str) -> Result:
+    with _locked(work.target_id) as target:
+        if target is None:
+            return Outcome.GONE
+        if not _ours(target, worker_id, clock.now()) or target.state != TargetState.WAITING:
+            return Outcome.LOST
+        _close_dangling_attempts(target)
+        if _complete_crashed_out(target):
+            return _state(target)
     wait = _rate_wait(work)
     if wait > 0:
         return _defer(work, worker_id, wait, "waiting for rate-limit room")
@@ -1302,7 +1353,7 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
         Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
     )
     for target_id in PublicationTarget.objects.filter(
-        due, channel__status=Channel.Status.RECONNECT
+        due, channel__status=channels.Status.RECONNECT
     ).values_list("pk", flat=True)[:500]:
         with _locked(target_id, related=True) as target:
             if (
@@ -1319,7 +1370,7 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
                 )
                 counts["held"] += 1
     for target_id in PublicationTarget.objects.filter(
-        due, channel__status=Channel.Status.ARCHIVED
+        due, channel__status=channels.Status.ARCHIVED
     ).values_list("pk", flat=True)[:500]:
         with _locked(target_id) as target:
             if target is not None and target.state == TargetState.SCHEDULED:
@@ -1334,7 +1385,7 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
     # Missed: only consider targets whose due time is older than the smallest possible window.
     candidates = (
         PublicationTarget.objects.filter(due, publish_late=False, due_at__lt=now)
-        .exclude(channel__status=Channel.Status.ACTIVE)
+        .exclude(channel__status=channels.Status.ACTIVE)
         .select_related("workspace")
         .only("pk", "due_at", "workspace__late_window_minutes")[:500]
     )

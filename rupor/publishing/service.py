@@ -275,19 +275,27 @@ def counts_by_state(workspace_id: int) -> dict[str, int]:
     return dict(out)
 
 
+#: ``error_kind`` of a target held because its channel's stored settings do not fit the schema.
+HELD_FOR_SETTINGS = "settings"
+
+
 @transaction.atomic
-def release_held(channel_id: int, *, actor: str = "") -> int:
-    """After a channel is reconnected, its held targets go out (now, or at their time).
+def release_held(
+    channel_id: int, *, actor: str = "", only_kind: str = "", cause: str = "channel reconnected"
+) -> int:
+    """After a channel is reconnected, its held targets go out (now, or at their time);
+    ``only_kind``: only those held for that ``error_kind`` (settings that did not fit, say).
 
     Reconnecting is a person's explicit act on the held posts they were shown, so held targets
     whose time has passed go out now rather than being marked missed.
     """
     released = 0
     now = clock.now()
-    for target in PublicationTarget.objects.select_for_update().filter(
-        channel_id=channel_id, state=TargetState.HELD
-    ):
-        transition(target, TargetState.SCHEDULED, "channel reconnected", actor)
+    held = PublicationTarget.objects.select_for_update().filter(channel_id=channel_id, state=TargetState.HELD)
+    if only_kind:
+        held = held.filter(error_kind=only_kind)
+    for target in held:
+        transition(target, TargetState.SCHEDULED, cause, actor)
         target.next_attempt_at = max(target.due_at or now, now)
         if target.due_at is not None and target.due_at < now:
             target.publish_late = True

@@ -179,7 +179,7 @@ def test_a_refused_edit_leaves_the_post_published_and_says_why(emulators):
     assert target.state == TargetState.PUBLISHED
     assert target.error_kind == "rejected"
     assert "The edit did not go out; the post on the network is unchanged." in target.error_message
-    assert Attempt.objects.filter(target=target).last().outcome == "rejected"  # type: ignore[union-attr] - the attempt exists: the publish above made it
+    assert Attempt.objects.filter(target=target).last().outcome == "rejected"  # type: ignore[union-attr]  # the attempt exists: the publish above made it
     assert Notification.objects.filter(kind="edit_failed", target_id=target.pk).exists()
 
 

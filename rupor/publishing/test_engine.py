@@ -7,13 +7,21 @@ against the network's own record. Tests against the HTTP emulators are in test_n
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 
 import pytest
+from django.utils import translation
 
+from rupor.accounts import service as accounts
+from rupor.accounts.models import Membership, User
+from rupor.accounts.roles import Role
+from rupor.accounts.service import Actor
+from rupor.channels import service as channels
 from rupor.channels.models import Channel
 from rupor.core import clock
 from rupor.networks import errors
+from rupor.notifications import service as notifications
 from rupor.notifications.models import Notification
 from rupor.publishing import engine, service
 from rupor.publishing import testing as pt
@@ -83,7 +91,7 @@ def test_transient_error_backs_off_then_publishes():
     assert t.error_kind == "transient"
     assert t.next_attempt_at is not None
     delay = (t.next_attempt_at - T0).total_seconds()
-    assert engine.POLICY.backoff_base_s / 2 <= delay <= engine.POLICY.backoff_base_s
+    assert 0 <= delay <= engine.POLICY.backoff_base_s  # full jitter (core/backoff.py)
     clock.advance(dt.timedelta(seconds=delay))
     drain()
     t = reload(t)
@@ -128,6 +136,54 @@ def test_rejected_fails_at_once_with_plain_message_and_notifies():
     assert service.retry_failed(t.workspace_id) == 1
     drain()
     assert reload(t).state == TargetState.PUBLISHED
+
+
+def test_notifications_are_titled_by_the_event_registry_in_each_members_language():
+    owner = accounts.create_user("owner@example.com", None)
+    ws = accounts.create_workspace("Titles", owner)
+    for email, language in (("ru@example.com", "ru"), ("ko@example.com", "ko")):
+        user = accounts.create_user(email, None)
+        User.objects.filter(pk=user.pk).update(language=language)
+        Membership.objects.create(workspace=ws, user=user, role=Role.EDITOR)
+    t = pt.schedule(pt.channel(ws, pt.scripted_access()), "hello", T0)
+    pt.ScriptedAdapter.reset(errors.Rejected("No.", code=403))
+    drain()
+    assert reload(t).state == TargetState.FAILED
+    titles = dict(Notification.objects.filter(target_id=t.pk).values_list("user__email", "title"))
+    assert titles == {
+        "owner@example.com": "A post failed to publish",
+        "ru@example.com": "Пост не удалось опубликовать",
+        "ko@example.com": "게시물을 게시하지 못했습니다",
+    }
+    with translation.override("en"):
+        assert titles["owner@example.com"] == str(notifications.EVENTS["failed"])
+
+
+def test_broken_channel_settings_hold_the_target_until_a_person_saves_the_channel(caplog):
+    t = make()
+    # A value no save could have stored (an older version, a hand edit of the database).
+    Channel.objects.filter(pk=t.channel_id).update(settings={"timeout": "soon", "pace": True})
+    with caplog.at_level(logging.ERROR):
+        drain()
+        clock.advance(dt.timedelta(seconds=engine.lease_seconds() + 1))
+        drain()
+    assert caplog.text == ""  # not an internal error
+    t = reload(t)
+    assert (t.state, t.error_kind) == (TargetState.HELD, service.HELD_FOR_SETTINGS)
+    assert "settings need fixing" in t.error_message and "timeout" in t.error_message
+    channel = Channel.objects.get(pk=t.channel_id)
+    assert (channel.status, channel.last_error_job) == (Channel.Status.ACTIVE, "publishing")
+    assert "timeout" in channel.last_error
+    assert pt.ScriptedAdapter.calls == [] and Attempt.objects.count() == 0
+    assert Notification.objects.filter(target_id=t.pk, kind="held").exists()
+    # Saving the channel drops what does not fit; the held post goes out.
+    channels.update(Actor(t.workspace_id, Role.OWNER, label="owner"), t.channel_id, {"name": "Fixed"})
+    channel = Channel.objects.get(pk=t.channel_id)
+    assert (channel.settings, channel.last_error) == ({"pace": True}, "")
+    assert reload(t).state == TargetState.SCHEDULED
+    drain()
+    assert reload(t).state == TargetState.PUBLISHED
+    assert len(pt.ScriptedAdapter.ledger) == 1
 
 
 def test_auth_expired_holds_the_channel_and_reconnect_releases():

@@ -93,11 +93,11 @@ def test_the_attempt_is_stored_before_the_call():
         )
         return original(self, channel, request, progress)
 
-    pt.ScriptedAdapter.publish = spy  # type: ignore[method-assign] - a spy on the test adapter, restored below
+    pt.ScriptedAdapter.publish = spy  # type: ignore[method-assign]  # a spy on the test adapter, restored below
     try:
         engine.publish_claimed(engine.claim_batch("w", 5)[0], "w")
     finally:
-        pt.ScriptedAdapter.publish = original  # type: ignore[method-assign] - a spy on the test adapter, restored below
+        pt.ScriptedAdapter.publish = original  # type: ignore[method-assign]  # a spy on the test adapter, restored below
     assert seen == [(TargetState.PUBLISHING, 1, ["scheduled", "publishing"])]
 
 

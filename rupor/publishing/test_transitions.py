@@ -158,6 +158,46 @@ def test_a_crash_every_time_ends_with_a_person_not_a_loop():
     assert len(pt.ScriptedIdempotent.calls) == engine.POLICY.max_attempts
 
 
+def test_a_crash_finishing_two_step_publishing_every_time_ends_with_a_person_not_a_loop(caplog):
+    t = _target("scripted_two_step")
+    pt.ScriptedTwoStep.reset(finish=[RuntimeError("a bug")] * 50)
+    _drain()
+    assert _reload(t).state == S.WAITING  # sent; the network is processing it
+    with caplog.at_level(logging.ERROR):
+        for _ in range(engine.POLICY.max_attempts + 3):
+            clock.advance(dt.timedelta(seconds=engine.lease_seconds() + 1))
+            _drain()
+    assert "RuntimeError" in caplog.text  # each crash surfaced with its traceback
+    t = _reload(t)
+    # The first step went out, so the post may still appear: a person checks, it is not "failed".
+    assert (t.state, t.error_kind) == (S.UNCONFIRMED, engine.INTERNAL_ERROR)
+    assert "internal error each of the last 8 times" in t.error_message
+    assert pt.ScriptedTwoStep.finishes == engine.POLICY.max_attempts
+    assert len(pt.ScriptedTwoStep.ledger) == 1
+    outcomes = [a.outcome for a in Attempt.objects.filter(target=t)]
+    assert outcomes == ["waiting"] + [engine.INTERNAL_ERROR] * engine.POLICY.max_attempts
+    assert _path(t)[-1] == (S.WAITING, S.UNCONFIRMED)
+    assert set(Notification.objects.values_list("kind", flat=True)) == {"unconfirmed"}
+
+
+def test_a_crash_finishing_two_step_publishing_once_is_tried_again():
+    t = _target("scripted_two_step")
+    pt.ScriptedTwoStep.reset(finish=[RuntimeError("a bug")])
+    _drain()
+    clock.advance(dt.timedelta(seconds=engine.POLICY.waiting_poll_s))
+    _drain()  # the crash: the target keeps its state and its lease
+    assert (_reload(t).state, _reload(t).lease_owner) == (S.WAITING, "w")
+    clock.advance(dt.timedelta(seconds=engine.lease_seconds() + 1))
+    _drain()
+    t = _reload(t)
+    assert t.state == S.PUBLISHED and len(pt.ScriptedTwoStep.ledger) == 1
+    assert [a.outcome for a in Attempt.objects.filter(target=t)] == [
+        "waiting",
+        engine.INTERNAL_ERROR,
+        "published",
+    ]
+
+
 def test_a_bug_before_the_call_leaves_the_target_scheduled(monkeypatch, caplog):
     t = _target()
 

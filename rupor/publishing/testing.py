@@ -231,7 +231,41 @@ class ScriptedSearchable(ScriptedAdapter):
         return Published(remote_id=found["id"]) if found else None
 
 
-SCRIPTED = {cls.network: cls for cls in (ScriptedAdapter, ScriptedIdempotent, ScriptedSearchable)}
+class ScriptedTwoStep(ScriptedIdempotent):
+    """Two-step publishing: ``publish`` sends the post and the network is still processing it
+    (``waiting_on_platform``); ``complete`` consumes ``finish_script`` (``"ok"`` or an exception
+    instance to raise), one outcome per call, and answers "published" when it runs out."""
+
+    network = "scripted_two_step"
+    finish_script: ClassVar[deque[Any]] = deque()
+    finishes: ClassVar[int] = 0
+
+    @classmethod
+    def reset(cls, *outcomes: Any, finish: Iterable[Any] = ()) -> None:
+        super().reset(*outcomes)
+        with cls.lock:
+            cls.finish_script = deque(finish)
+            cls.finishes = 0
+
+    def publish(self, channel: ChannelAccess, request: PublishRequest, progress: Progress) -> Published:
+        published = super().publish(channel, request, progress)
+        return Published(remote_id=published.remote_id, waiting_on_platform=True)
+
+    def complete(self, channel: ChannelAccess, request: PublishRequest, progress: Progress) -> Published:
+        with self.lock:
+            type(self).finishes += 1
+            outcome = self.finish_script.popleft() if self.finish_script else "ok"
+        if isinstance(outcome, BaseException):
+            raise outcome
+        post = self._existing(request.idempotency_key)
+        if post is None:
+            raise errors.Rejected("The network has no such post to finish.")
+        return Published(remote_id=post["id"], url=f"https://scripted.invalid/{post['id']}")
+
+
+SCRIPTED = {
+    cls.network: cls for cls in (ScriptedAdapter, ScriptedIdempotent, ScriptedSearchable, ScriptedTwoStep)
+}
 
 
 @contextlib.contextmanager

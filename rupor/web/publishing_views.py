@@ -113,6 +113,8 @@ def _known_causes() -> dict[str, str]:
         "retry requested": _("Retry requested"),
         "publish anyway": _("Publish anyway"),
         "channel reconnected": _("Channel reconnected"),
+        "channel settings need fixing": _("Channel settings need fixing"),
+        "channel settings fixed": _("Channel settings fixed"),
         "channel needs reconnecting": _("Channel needs reconnecting"),
         "channel removed": _("Channel removed"),
         "credentials expired": _("Credentials expired"),

@@ -290,7 +290,7 @@ class OkEmulatorState:
         tid = self.new_id()
         digest = hashlib.sha256(f"{self.seed}:{tid}".encode()).digest()
         rates = tuple(0.5 + b / 255 for b in digest[:4])
-        topic = Topic(tid, gid, owner_uid, author_ref, media, created, visible_at, rates)  # type: ignore[arg-type] - the four engagement rates are a fixed-size tuple built from four digest bytes
+        topic = Topic(tid, gid, owner_uid, author_ref, media, created, visible_at, rates)  # type: ignore[arg-type]  # the four engagement rates are a fixed-size tuple built from four digest bytes
         self.topics[tid] = topic
         return topic
 
@@ -1291,7 +1291,7 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
         )
 
     app = FaultMiddleware(inner, injector, _method_of, rate_limited)
-    app.state = SimpleNamespace(emulator=state, injector=injector)  # type: ignore[attr-defined] - Starlette's app has no declared slot for the emulator; tests and the demo reach it here
-    app.emulator = state  # type: ignore[attr-defined] - Starlette's app has no declared slot for the emulator; tests and the demo reach it here
+    app.state = SimpleNamespace(emulator=state, injector=injector)  # type: ignore[attr-defined]  # Starlette's app has no declared slot for the emulator; tests and the demo reach it here
+    app.emulator = state  # type: ignore[attr-defined]  # Starlette's app has no declared slot for the emulator; tests and the demo reach it here
     app.injector = injector
     return app

@@ -97,5 +97,5 @@ def advance(emulator: RunningEmulator, seconds: float) -> None:
 
 
 def _emulator(emulator: RunningEmulator) -> emu_module.Emulator:
-    state: emu_module.Emulator = emulator.app.state.emulator  # type: ignore[attr-defined] - the emulator object the app factory hung on its state
+    state: emu_module.Emulator = emulator.app.state.emulator  # type: ignore[attr-defined]  # the emulator object the app factory hung on its state
     return state

@@ -2151,6 +2151,6 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
     inner.state.injector = injector
     inner.state.clock = clock
     app = FaultMiddleware(inner, injector, _method_of, _rate_limited)
-    app.state = SimpleNamespace(emulator=emulator, injector=injector, clock=clock)  # type: ignore[attr-defined] - Starlette's app has no declared slot for the emulator; tests and the demo reach it here
-    app.emulator = emulator  # type: ignore[attr-defined] - Starlette's app has no declared slot for the emulator; tests and the demo reach it here
+    app.state = SimpleNamespace(emulator=emulator, injector=injector, clock=clock)  # type: ignore[attr-defined]  # Starlette's app has no declared slot for the emulator; tests and the demo reach it here
+    app.emulator = emulator  # type: ignore[attr-defined]  # Starlette's app has no declared slot for the emulator; tests and the demo reach it here
     return app
