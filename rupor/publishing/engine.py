@@ -163,7 +163,7 @@ def _claim_sql(postgres: bool) -> str:
         )
         union = " UNION ALL ".join(f"SELECT * FROM b{i}" for i in range(len(_DUE_BRANCHES)))  # noqa: S608 - constants
         return f"WITH {ctes} " + update.format(union=union)
-    union = " UNION ALL ".join(f"SELECT * FROM ({branch.format(cond=cond)})" for cond in _DUE_BRANCHES)  # noqa: S608
+    union = " UNION ALL ".join(f"SELECT * FROM ({branch.format(cond=cond)})" for cond in _DUE_BRANCHES)  # noqa: S608 - the branches are constants of this module; values are bound parameters
     return update.format(union=union)
 
 
@@ -849,11 +849,11 @@ _ATTEMPT_COLUMNS = (
     f"INSERT INTO {_A} (target_id, number, worker, started_at, finished_at, outcome, message, excerpt)"
 )
 _CLOSE_ATTEMPT = (
-    f"UPDATE {_A} SET finished_at = %(at)s, outcome = %(outcome)s, message = %(message)s, excerpt = %(excerpt)s "  # noqa: S608
+    f"UPDATE {_A} SET finished_at = %(at)s, outcome = %(outcome)s, message = %(message)s, excerpt = %(excerpt)s "  # noqa: S608 - table and column names from the models; values are bound parameters
     "WHERE id = %(attempt)s"
 )
 _START_ONE = _START.statement(
-    then=f"{_ATTEMPT_COLUMNS} SELECT id, attempts, %(worker)s, %(at)s, NULL, '', '', '' FROM t RETURNING id"  # noqa: S608
+    then=f"{_ATTEMPT_COLUMNS} SELECT id, attempts, %(worker)s, %(at)s, NULL, '', '', '' FROM t RETURNING id"  # noqa: S608 - table and column names from the models; values are bound parameters
 )
 _PUBLISHED_ONE = _PUBLISHED.statement(before=[_CLOSE_ATTEMPT])
 
