@@ -21,6 +21,8 @@ class ItemKind(models.TextChoices):
 
 class ItemStatus(models.TextChoices):
     NEW = "new", _("New")
+    IN_PROGRESS = "in_progress", _("In progress")
+    DONE = "done", _("Done")
     ANSWERED = "answered", _("Answered")
     HIDDEN = "hidden", _("Hidden")
     DELETED = "deleted", _("Deleted")

@@ -348,6 +348,12 @@ def poll_now(actor: accounts.Actor, channel_id: int) -> PollResult:
 # -- reading -------------------------------------------------------------------------------
 
 
+#: What still waits for an answer: nobody answered, or someone is on it.
+WAITING = (ItemStatus.NEW, ItemStatus.IN_PROGRESS)
+#: The statuses a person sets by hand; the others follow from what happens on the network.
+WORK_STATUSES = (ItemStatus.NEW, ItemStatus.IN_PROGRESS, ItemStatus.DONE)
+
+
 @dataclass(frozen=True)
 class Filters:
     status: str | None = None
@@ -355,6 +361,10 @@ class Filters:
     kind: str | None = None
     post_id: int | None = None
     include_outgoing: bool = True
+    network: str | None = None
+    assigned_to_id: int | None = None
+    #: Only what the audience wrote that still waits for an answer (see WAITING).
+    unanswered: bool = False
 
 
 def list_items(workspace_id: int, filters: Filters | None = None) -> QuerySet[InboxItem]:
@@ -385,7 +395,49 @@ def list_items(workspace_id: int, filters: Filters | None = None) -> QuerySet[In
         qs = qs.filter(post_id=f.post_id)
     if not f.include_outgoing:
         qs = qs.filter(outgoing=False)
+    if f.network:
+        qs = qs.filter(channel__network=f.network)
+    if f.assigned_to_id is not None:
+        qs = qs.filter(assigned_to_id=f.assigned_to_id)
+    if f.unanswered:
+        qs = qs.filter(outgoing=False, status__in=WAITING)
     return qs
+
+
+def waiting_count(workspace_id: int) -> int:
+    """How many items the audience wrote still wait for an answer (the sidebar's counter)."""
+    return InboxItem.objects.filter(workspace_id=workspace_id, outgoing=False, status__in=WAITING).count()
+
+
+def thread(workspace_id: int, item_id: int) -> list[InboxItem]:
+    """The item with its conversation, oldest first: every comment under the same post, or every
+    message with the same person, ours included."""
+    item = get_item(workspace_id, item_id)
+    if not item.conversation_remote_id:
+        return [item]
+    return list(
+        InboxItem.objects.filter(
+            workspace_id=workspace_id,
+            channel_id=item.channel_id,
+            kind=item.kind,
+            conversation_remote_id=item.conversation_remote_id,
+        )
+        .select_related("channel")
+        .order_by("occurred_at", "id")
+    )
+
+
+def replies_to(workspace_id: int, item_id: int, *, besides_key: str = "") -> int:
+    """How many of our replies answer this item: the web page remembers it when it is loaded and
+    tells the person when a teammate answered in the meantime. ``besides_key``: not counting the
+    reply sent with this idempotency key (the same person pressing "send" twice)."""
+    item = get_item(workspace_id, item_id)
+    replies = InboxItem.objects.filter(
+        workspace_id=workspace_id, channel_id=item.channel_id, outgoing=True, parent_remote_id=item.remote_id
+    )
+    if besides_key:
+        replies = replies.exclude(idempotency_key=besides_key)
+    return replies.count()
 
 
 def get_item(workspace_id: int, item_id: int) -> InboxItem:
@@ -527,8 +579,8 @@ def reply(actor: accounts.Actor, item_id: int, text: str, *, idempotency_key: st
             pending.save(update_fields=["send_state"])
         raise _failure(exc) from exc
     done = _settle(pending, remote, when)
-    if item.status == ItemStatus.NEW:
-        InboxItem.objects.filter(pk=item.pk, status=ItemStatus.NEW).update(
+    if item.status in WAITING:
+        InboxItem.objects.filter(pk=item.pk, status__in=WAITING).update(
             status=ItemStatus.ANSWERED, updated_at=clock.now()
         )
     accounts.record(actor.workspace_id, actor, "inbox.reply", "inbox_item", item.pk, text[:100])
@@ -613,6 +665,37 @@ def ban(actor: accounts.Actor, item_id: int, *, reason: str = "") -> ItemView:
         item.pk,
         f"{item.author_name or item.author_remote_id}"[:100],
     )
+    return view(item)
+
+
+def set_status(actor: accounts.Actor, item_id: int, status: str) -> ItemView:
+    """Mark where the team stands with an item: new, in progress or done."""
+    _require(actor, Perm.INBOX_REPLY)
+    if status not in WORK_STATUSES:
+        raise InboxError(
+            _("%(value)s is not a status a person sets; use one of %(allowed)s.")
+            % {"value": repr(status), "allowed": ", ".join(WORK_STATUSES)},
+            "status",
+            422,
+        )
+    item = get_item(actor.workspace_id, item_id)
+    if item.status != status:
+        item.status, item.updated_at = status, clock.now()
+        item.save(update_fields=["status", "updated_at"])
+        accounts.record(actor.workspace_id, actor, "inbox.status", "inbox_item", item.pk, status)
+    return view(item)
+
+
+def assign(actor: accounts.Actor, item_id: int, user_id: int | None) -> ItemView:
+    """Give an item to a member of the workspace (``None``: to nobody)."""
+    _require(actor, Perm.INBOX_REPLY)
+    item = get_item(actor.workspace_id, item_id)
+    if user_id is not None and not accounts.members(actor.workspace_id).filter(user_id=user_id).exists():
+        raise InboxError(_("Only a member of this workspace can take an item."), "assigned_to", 422)
+    if item.assigned_to_id != user_id:
+        item.assigned_to_id, item.updated_at = user_id, clock.now()
+        item.save(update_fields=["assigned_to", "updated_at"])
+        accounts.record(actor.workspace_id, actor, "inbox.assign", "inbox_item", item.pk, str(user_id or ""))
     return view(item)
 
 

@@ -10,8 +10,8 @@ if TYPE_CHECKING:
     from rupor.accounts.models import Workspace
     from rupor.accounts.roles import Role
 
-#: The sidebar: (url name, label, icon, permission needed). Later pages (inbox, analytics) add a
-#: row here; the order is the order people work in.
+#: The sidebar: (url name, label, icon, permission needed). Later pages (analytics) add a row
+#: here; the order is the order people work in.
 NAVIGATION: list[tuple[str, Any, str, str]] = [
     ("web:dashboard", _("Dashboard"), "home", "workspace.view"),
     ("web:calendar", _("Calendar"), "calendar", "posts.view"),
@@ -25,6 +25,7 @@ NAVIGATION: list[tuple[str, Any, str, str]] = [
         "refresh",
         "posts.view",
     ),  # the section, not the state
+    ("web:inbox", _("Inbox"), "mail", "inbox.view"),
     ("web:channels", _("Channels"), "radio", "channels.view"),
 ]
 ADMIN_NAVIGATION: list[tuple[str, Any, str, str]] = [
@@ -37,6 +38,7 @@ ADMIN_NAVIGATION: list[tuple[str, Any, str, str]] = [
 def navigation(request: HttpRequest) -> dict[str, Any]:
     from rupor.accounts import service
     from rupor.accounts.roles import PERMISSIONS, ROLE_LABELS
+    from rupor.inbox import service as inbox
 
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
@@ -50,12 +52,23 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     here = f"{match.namespace}:{match.url_name}" if match and match.namespace else ""
     section = here.split("_")[0] if here else ""
 
+    # The inbox's counter: what the audience wrote that still waits for an answer.
+    counts = {"web:inbox": inbox.waiting_count(workspace.pk)} if workspace and "inbox.view" in perms else {}
+
     def items(rows: list[tuple[str, Any, str, str]]) -> list[dict[str, Any]]:
         out = []
         for name, label, icon, perm in rows:
             if perm in perms:
                 active = here == name or (name != "web:dashboard" and section.startswith(name.rstrip("s")))
-                out.append({"url_name": name, "label": label, "icon": icon, "active": active})
+                out.append(
+                    {
+                        "url_name": name,
+                        "label": label,
+                        "icon": icon,
+                        "active": active,
+                        "count": counts.get(name),
+                    }
+                )
         return out
 
     return {

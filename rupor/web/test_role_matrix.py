@@ -27,6 +27,7 @@ from rupor.accounts.roles import Perm, Role, can
 from rupor.channels import service as channels
 from rupor.channels.models import Channel
 from rupor.inbox import hooks
+from rupor.inbox.models import InboxItem
 from rupor.notifications.models import Delivery, WebhookEndpoint
 from rupor.planning import approvals, ical, slots
 from rupor.planning import media as media_lib
@@ -167,6 +168,9 @@ def _world(name: str, settings: Any) -> World:
         "hook_token": hooks.hook_token(Channel.objects.get(pk=channel.pk)),
         "key": key,
         "endpoint_id": _webhook_endpoint(ws),
+        "item_id": InboxItem.objects.create(
+            workspace=ws, channel_id=channel.pk, kind="comment", remote_id="1", text=f"{name} comment"
+        ).pk,
     }
     return World(ws, users, ids)
 
@@ -285,6 +289,7 @@ def test_another_workspaces_ids_answer_404_on_every_page_and_verb(two: tuple[Wor
         "media": Media.objects.filter(workspace=theirs.ws).count(),
         "webhooks": WebhookEndpoint.objects.filter(workspace=theirs.ws).count(),
         "deliveries": Delivery.objects.filter(workspace=theirs.ws).count(),
+        "inbox": list(InboxItem.objects.filter(workspace=theirs.ws).values_list("status", "assigned_to")),
     }
     problems = []
     checked = 0
@@ -324,5 +329,6 @@ def test_another_workspaces_ids_answer_404_on_every_page_and_verb(two: tuple[Wor
         "media": Media.objects.filter(workspace=theirs.ws).count(),
         "webhooks": WebhookEndpoint.objects.filter(workspace=theirs.ws).count(),
         "deliveries": Delivery.objects.filter(workspace=theirs.ws).count(),
+        "inbox": list(InboxItem.objects.filter(workspace=theirs.ws).values_list("status", "assigned_to")),
     }
     assert after == before

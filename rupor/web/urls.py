@@ -6,6 +6,7 @@ from rupor.web import (
     channel_views,
     composer_views,
     dashboard_views,
+    inbox_views,
     notification_views,
     plan_views,
     publishing_views,
@@ -50,4 +51,5 @@ urlpatterns = [
     *calendar_views.urlpatterns,
     *plan_views.urlpatterns,
     *publishing_views.urlpatterns,
+    *inbox_views.urlpatterns,
 ]
