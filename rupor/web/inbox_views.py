@@ -127,6 +127,27 @@ def _item(request: HttpRequest, item_id: int) -> InboxItem:
         raise Http404 from exc
 
 
+def _nested(conversation: list[InboxItem]) -> list[InboxItem]:
+    """The thread in reading order: each comment followed by the replies to it (and theirs).
+    Anything whose parents go round in a circle comes last, in time order, never lost."""
+    known = {m.remote_id for m in conversation}
+    children: dict[str, list[InboxItem]] = {}
+    for m in conversation:
+        nested = m.kind == "comment" and m.parent_remote_id in known and m.parent_remote_id != m.remote_id
+        children.setdefault(m.parent_remote_id if nested else "", []).append(m)
+    out: list[InboxItem] = []
+    seen: set[int] = set()
+    stack = list(reversed(children.get("", [])))
+    while stack:
+        m = stack.pop()
+        if m.pk in seen:
+            continue
+        seen.add(m.pk)
+        out.append(m)
+        stack.extend(reversed(children.get(m.remote_id, [])))
+    return out + [m for m in conversation if m.pk not in seen]
+
+
 def _render_item(
     request: HttpRequest,
     item: InboxItem,
@@ -140,7 +161,7 @@ def _render_item(
 ) -> HttpResponseBase:
     here = workspace_request(request)
     ws_id = here.workspace.pk
-    conversation = inbox.thread(ws_id, item.pk)
+    conversation = _nested(inbox.thread(ws_id, item.pk))
     return render(
         request,
         "web/inbox_item.html",
@@ -151,6 +172,7 @@ def _render_item(
             "can_act": can(here.role, Perm.INBOX_REPLY),
             "members": accounts.members(ws_id),
             "work_statuses": [(s.value, s.label) for s in inbox.WORK_STATUSES],
+            "work_status_values": [s.value for s in inbox.WORK_STATUSES],
             "text": text,
             "key": key or uuid.uuid4().hex,
             "seen": inbox.replies_to(ws_id, item.pk) if seen is None else seen,

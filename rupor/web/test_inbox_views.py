@@ -264,3 +264,18 @@ def test_hide_says_vk_cannot_then_delete_and_ban(on_vk: dict[str, Any], vk_emu: 
     assert "The comment is deleted." in html
     item.refresh_from_db()
     assert item.status == "deleted"
+
+
+def test_the_thread_puts_each_reply_under_its_comment(world: dict[str, Any]) -> None:
+    channel, now = world["channel"], clock.now()
+    first = _item(channel, "10", "First comment", occurred_at=now - dt.timedelta(minutes=30))
+    _item(channel, "11", "Second comment", occurred_at=now - dt.timedelta(minutes=20))
+    _item(channel, "12", "Reply to the first", parent_remote_id="10", outgoing=True, occurred_at=now)
+    _item(channel, "13", "Loops on itself", parent_remote_id="13", occurred_at=now - dt.timedelta(minutes=1))
+    html = (
+        _client(world["users"]["moderator"]).get(reverse("web:inbox_item", args=[first.pk])).content.decode()
+    )
+    order = [
+        html.index(t) for t in ("First comment", "Reply to the first", "Second comment", "Loops on itself")
+    ]
+    assert order == sorted(order)
