@@ -24,6 +24,7 @@ from rupor.inbox import service as inbox
 from rupor.inbox.models import InboxItem, ItemStatus
 from rupor.networks import registry
 from rupor.planning.models import Post
+from rupor.web import forms
 from rupor.web.base import _actor, _ws, workspace_request, workspace_view
 
 #: How often the list asks for what is new, in seconds.
@@ -51,7 +52,7 @@ class ListQuery:
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return forms.parse_id(value)
 
 
 def _query(params: QueryDict) -> ListQuery:
@@ -234,7 +235,12 @@ def inbox_act(request: HttpRequest, item_id: int) -> HttpResponseBase:
         elif action == "status":
             inbox.set_status(actor, item.pk, request.POST.get("status", ""))
         else:
-            inbox.assign(actor, item.pk, _int(request.POST.get("assigned_to")))
+            raw = request.POST.get("assigned_to", "")
+            if raw and _int(raw) is None:  # not "nobody", and no one's id
+                raise inbox.InboxError(
+                    _("Only a member of this workspace can take an item."), "assigned_to", 422
+                )
+            inbox.assign(actor, item.pk, _int(raw))
     except DomainError as exc:
         messages.error(request, str(exc))
     else:

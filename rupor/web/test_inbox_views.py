@@ -167,6 +167,8 @@ def test_status_and_assignee_from_the_thread(world: dict[str, Any]) -> None:
         url, {"action": "assign", "assigned_to": world["theirs"].channel.workspace.pk + 999}, follow=True
     )
     assert "Only a member" in res.content.decode()
+    res = client.post(url, {"action": "assign", "assigned_to": "nobody?"}, follow=True)
+    assert "Only a member" in res.content.decode()
     res = client.post(url, {"action": "status", "status": "answered"}, follow=True)
     assert "not a status a person sets" in res.content.decode()
     item.refresh_from_db()
