@@ -62,9 +62,12 @@ _SPAM_WORDS = regex.compile(
     r"(?i)\b(?:free money|earn \$?\d+|make money|work from home|click (?:here|the link)|buy now|"
     r"limited offer|promo ?code|discount code|crypto|bitcoin|forex|casino|betting|giveaway|"
     r"follow (?:me|back)|dm me|check (?:out )?my (?:page|profile|channel)|subscribe to my|"
+    r"you(?:'ve| have)? won|winner|prize|claim (?:your|now)|cash (?:prize|reward)|urgent!?|"
+    r"guaranteed|voucher|ringtone|txt \w+|text \w+ to \d+|reply (?:stop|yes|win)|call now|"
+    r"free (?:entry|gift|trial|iphone|ticket)|unsubscribe|opt.?out|"
     r"заработ\w*|доход\w*|казино|ставк\w* на спорт|крипт\w*|промокод\w*|скидк\w*|акци[яиюей]\w*|"
     r"подпис\w* на (?:мой|наш) канал|переходи\w*|пиши в (?:лс|личку|директ)|бесплатн\w*|"
-    r"розыгрыш\w*|оплата сразу|без вложений)|"
+    r"розыгрыш\w*|оплата сразу|без вложений)\b|£\s?\d+|"
     r"(?:부업|수익|무료|할인|이벤트|코인|카지노|토토|대출|광고|구독|팔로우|링크|클릭|문의\s*(?:주세요|는)|"
     r"카톡|텔레그램|오픈채팅|선착순)"
 )
@@ -72,13 +75,14 @@ _SPAM_WORDS = regex.compile(
 _QUESTION_WORDS = regex.compile(
     r"(?i)^(?:how|when|where|why|what|which|who|whom|whose|is|are|was|were|do|does|did|can|could|"
     r"will|would|should|shall|may|has|have|any ?one|any ?body)\b|"
-    r"(?i)\b(?:how (?:do|can|much|many|long)|is there|are there|can (?:i|you|we)|could you|"
-    r"do you (?:have|know|ship|sell)|when will|where can|what is|what's)\b|"
-    r"(?i)(?:^|[\s,])(?:как|когда|где|почему|зачем|сколько|какой|какая|какое|какие|кто|что|чем|"
-    r"куда|откуда|ли|подскажите|скажите|можно ли|есть ли)(?=[\s,?]|$)|"
-    r"(?:언제|어디|어떻게|왜|뭐|무엇|얼마|몇|누가|누구|어느|어떤|나요|까요|ㄹ까요|습니까|니까\?|인가요|"
-    r"건가요|되나요|있나요|없나요|하나요|가요\?|죠\?)"
+    r"(?i)\b(?:is there|are there|can (?:i|you|we)|could you|do you (?:have|know|ship|sell)|"
+    r"when will|where can)\b|"
+    r"(?i)^(?:как|когда|где|почему|зачем|сколько|какой|какая|какое|какие|кто|куда|откуда|"
+    r"подскажите|скажите|можно ли|есть ли)(?=[\s,?]|$)|"
+    r"(?i)(?:^|[\s,])(?:подскажите|не подскажете|можно ли|есть ли|сколько стоит)(?=[\s,?]|$)|"
+    r"(?:나요|까요|습니까|인가요|건가요|되나요|있나요|없나요|하나요|을까|ㄹ까)\s*[.~!]*$"
 )
+
 
 _COMPLAINT_WORDS = regex.compile(
     r"(?i)\b(?:refund|money back|return(?:ed)?|broken|broke|defect\w*|faulty|damaged|not working|"

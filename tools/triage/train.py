@@ -40,12 +40,12 @@ def embeddings(folder: Path, examples: list[data.Example]) -> np.ndarray:
     return np.stack([known[k] for k in keys]).astype(np.float32)
 
 
-def fit(x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, l2: float = 1e-3, steps: int = 600):
+def fit(x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, l2: float = 1e-4, steps: int = 3000):
     d = x.shape[1]
     w = np.zeros((d, 3), dtype=np.float32)
     b = np.zeros(3, dtype=np.float32)
     onehot = np.eye(3, dtype=np.float32)[y]
-    lr = 2.0
+    lr = 4.0
     for _ in range(steps):
         p = triage.softmax(x @ w + b)
         g = (p - onehot) * sample_weight[:, None] / sample_weight.sum()
@@ -65,7 +65,7 @@ def weights_for(examples: list[data.Example]) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data")
-    parser.add_argument("--l2", type=float, default=1e-3)
+    parser.add_argument("--l2", type=float, default=1e-4)
     parser.add_argument("--out", default=str(triage.WEIGHTS_PATH))
     args = parser.parse_args()
     folder = data.data_dir(args.data)
