@@ -118,3 +118,16 @@ def test_rules_alone():
     assert triage.is_question("Сколько стоит доставка")
     assert triage.is_question("배송비는 얼마예요?")
     assert not triage.is_question("Thanks for everything.")
+
+
+def test_nothing_is_fetched_at_run_time(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("triage tried to reach the network")
+
+    monkeypatch.setattr("socket.socket.connect", refuse)
+    monkeypatch.setattr("socket.create_connection", refuse)
+    triage._language_detector.cache_clear()  # load the language model again, with no network
+    triage._encoder.cache_clear()
+    [result] = classify(["Where is my refund? The item arrived broken."])
+    assert result == Triage(label="complaint", negativity=result.negativity, language="en")
+    assert result.negativity >= 0.6
