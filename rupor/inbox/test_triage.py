@@ -131,3 +131,30 @@ def test_nothing_is_fetched_at_run_time(monkeypatch):
     [result] = classify(["Where is my refund? The item arrived broken."])
     assert result == Triage(label="complaint", negativity=result.negativity, language="en")
     assert result.negativity >= 0.6
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("How much does delivery to Seoul cost?", "en"),
+        ("Сколько стоит доставка в Казань?", "ru"),
+        ("언제 배송되나요?", "ko"),
+    ],
+)
+def test_a_question_about_delivery_or_orders_is_a_question_not_a_complaint(text, language):
+    # Delivery, orders and support are what complaints are about, and what questions are about.
+    (result,) = classify([text])
+    assert (result.label, result.language) == ("question", language)
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("I am so disappointed, the parcel was delayed again", "en"),
+        ("Доставку задержали на неделю, очень разочарован", "ru"),
+        ("배송이 너무 늦어요 정말 실망입니다", "ko"),
+    ],
+)
+def test_disappointment_with_a_delivery_is_a_complaint(text, language):
+    (result,) = classify([text])
+    assert (result.label, result.language) == ("complaint", language)

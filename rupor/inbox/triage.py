@@ -87,15 +87,23 @@ _QUESTION_WORDS = regex.compile(
 _COMPLAINT_WORDS = regex.compile(
     r"(?i)\b(?:refund|money back|return(?:ed)?|broken|broke|defect\w*|faulty|damaged|not working|"
     r"doesn'?t work|does not work|stopped working|won'?t (?:work|turn|start|load)|never (?:arrived|came|received)|"
-    r"didn'?t (?:arrive|receive|get)|haven'?t (?:received|got)|still (?:waiting|no)|delivery|delivered|"
-    r"shipping|shipment|order|charged|overcharged|bill(?:ed|ing)?|customer service|support|"
-    r"complain\w*|scam\w*|rip-?off|worst service|cancel\w*|crash\w*|bug|error|unacceptable|"
+    r"didn'?t (?:arrive|receive|get)|haven'?t (?:received|got)|still (?:waiting|no)|"
+    r"charged|overcharged|bill(?:ed|ing)?|"
+    r"complain\w*|disappoint\w*|too late|delayed|scam\w*|rip-?off|worst service|cancel\w*|crash\w*|bug|error|unacceptable|"
     r"возврат\w*|верн\w+ деньги|деньги назад|слома\w*|сломан\w*|брак\w*|не работа\w*|перестал\w*|"
-    r"не приш\w*|не доставил\w*|доставк\w*|заказ\w*|курьер\w*|поддержк\w*|оператор\w*|списал\w*|"
+    r"не приш\w*|не доставил\w*|списал\w*|"
     r"жалоб\w*|претензи\w*|обман\w*|развод\w*|отмен\w*|ошибк\w*|глюч\w*|вис\w*|зависа\w*|"
-    r"безобрази\w*|не отвеча\w*|жду уже|до сих пор)|"
-    r"(?:환불|반품|교환|고장|불량|파손|배송|택배|주문|결제|취소|오류|에러|먹통|안\s?돼|안\s?되|작동\s?안|"
-    r"고객센터|상담원|연락이?\s?없|답변이?\s?없|아직도|사기|최악의 서비스|항의)"
+    r"безобрази\w*|не отвеча\w*|жду уже|до сих пор|разочаров\w*|опозда\w*|задерж\w*)|"
+    r"(?:환불|반품|교환|고장|불량|파손|취소|실망|늦어|늦게|오류|에러|먹통|안\s?돼|안\s?되|작동\s?안|"
+    r"연락이?\s?없|답변이?\s?없|아직도|사기|최악의 서비스|항의)"
+)
+
+#: What complaints are usually about, but questions too ("how much is delivery?"): these count
+#: towards a complaint only when the text is clearly negative, never against a question.
+_COMPLAINT_TOPICS = regex.compile(
+    r"(?i)\b(?:delivery|delivered|shipping|shipment|order|customer service|support|"
+    r"доставк\w*|заказ\w*|курьер\w*|поддержк\w*|оператор\w*)|"
+    r"(?:배송|택배|주문|결제|고객센터|상담원)"
 )
 
 
@@ -230,7 +238,7 @@ def decide(text: str, negative: float, positive: float) -> str:
     if is_question(text) and negative < 0.75:
         return "question"
     if negative >= NEGATIVE_AT:
-        return "complaint" if complaint else "negative"
+        return "complaint" if complaint or _COMPLAINT_TOPICS.search(text) else "negative"
     if positive >= PRAISE_AT:
         return "praise"
     return "neutral"
