@@ -42,13 +42,25 @@ class ItemOut(Schema):
     outgoing: bool = Field(description="True for the channel's own replies")
     send_state: str = Field(description="Own replies: sending, sent, or unknown (the network did not answer)")
     assigned_to_id: int | None
+    label: str = Field(
+        description="Triage: complaint, negative, question, praise, spam or neutral; empty until read"
+    )
+    negativity: float | None = Field(description="0.0-1.0 as triage read it; null until read")
+    language: str = Field(
+        description="The language triage detected (ISO 639-1, 'und' unknown); empty until read"
+    )
 
 
 class InboxFilters(Schema):
-    status: Literal["new", "answered", "hidden", "deleted"] | None = None
+    status: Literal["new", "in_progress", "done", "answered", "hidden", "deleted"] | None = None
     channel_id: int | None = None
     kind: Literal["comment", "message", "mention"] | None = None
     post_id: int | None = None
+    label: Literal["complaint", "negative", "question", "praise", "spam", "neutral"] | None = None
+    sort: Literal["urgent", "newest"] = Field(
+        "newest",
+        description="urgent: complaints and negativity first, then questions, newest first within each",
+    )
     limit: int = Field(200, ge=1, le=1000)
 
 
@@ -86,7 +98,12 @@ def _out(item: inbox.ItemView) -> dict[str, Any]:
 def list_inbox(request: HttpRequest, filters: Query[InboxFilters]) -> Any:
     who = _need(request, Perm.INBOX_VIEW)
     f = inbox.Filters(
-        status=filters.status, channel_id=filters.channel_id, kind=filters.kind, post_id=filters.post_id
+        status=filters.status,
+        channel_id=filters.channel_id,
+        kind=filters.kind,
+        post_id=filters.post_id,
+        label=filters.label,
+        urgent_first=filters.sort == "urgent",
     )
     items = inbox.list_items(who.workspace_id, f)
     return [_out(inbox.view(i)) for i in items[: filters.limit]]

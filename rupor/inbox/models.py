@@ -13,6 +13,17 @@ from django.utils.translation import gettext_lazy as _
 from rupor.core import clock
 
 
+class Label(models.TextChoices):
+    """What an item is, as triage (``inbox/triage.py``) reads it; blank until it has run."""
+
+    COMPLAINT = "complaint", _("Complaint")
+    NEGATIVE = "negative", _("Negative")
+    QUESTION = "question", _("Question")
+    PRAISE = "praise", _("Praise")
+    SPAM = "spam", _("Spam")
+    NEUTRAL = "neutral", _("Neutral")
+
+
 class ItemKind(models.TextChoices):
     COMMENT = "comment", _("Comment")
     MESSAGE = "message", _("Direct message")
@@ -62,6 +73,11 @@ class InboxItem(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     outgoing = models.BooleanField(default=False)
+    # Triage of what the audience wrote (blank / null until the worker's triage job has read it;
+    # an edit on the network clears them so the new text is read again).
+    label = models.CharField(max_length=16, choices=Label.choices, blank=True, default="")
+    negativity = models.FloatField(null=True, blank=True)
+    language = models.CharField(max_length=8, blank=True, default="")
     #: Our replies only: created before the network call, sent as guid/random_id where honoured.
     idempotency_key = models.CharField(max_length=64, blank=True, default="")
     send_state = models.CharField(

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils.translation import gettext as _
 
 from rupor.accounts import service as accounts
@@ -26,7 +26,7 @@ from rupor.channels import service as channels
 from rupor.core import clock
 from rupor.core.errors import DomainError
 from rupor.core.urls import http_url_or_empty
-from rupor.inbox.models import InboxItem, IntakeCursor, ItemKind, ItemStatus, SendState
+from rupor.inbox.models import InboxItem, IntakeCursor, ItemKind, ItemStatus, Label, SendState
 from rupor.networks import errors, registry
 from rupor.networks.base import Adapter, Capability, Comment, Event, EventKind, Message, Person
 from rupor.publishing import service as publishing
@@ -66,6 +66,9 @@ class ItemView:
     outgoing: bool
     send_state: str
     assigned_to_id: int | None
+    label: str
+    negativity: float | None
+    language: str
 
 
 def view(item: InboxItem) -> ItemView:
@@ -87,6 +90,9 @@ def view(item: InboxItem) -> ItemView:
         outgoing=item.outgoing,
         send_state=item.send_state,
         assigned_to_id=item.assigned_to_id,
+        label=item.label,
+        negativity=item.negativity,
+        language=item.language,
     )
 
 
@@ -144,7 +150,8 @@ def _upsert(
         and existing.status != ItemStatus.DELETED
     ):
         existing.text = str(values["text"])
-        changed.append("text")
+        existing.label, existing.negativity, existing.language = "", None, ""
+        changed += ["text", "label", "negativity", "language"]
     if post is not None and existing.post_id is None:
         existing.post_id, existing.target_id = post.post_id, post.target_id
         changed += ["post_id", "target_id"]
@@ -365,6 +372,9 @@ class Filters:
     assigned_to_id: int | None = None
     #: Only what the audience wrote that still waits for an answer (see WAITING).
     unanswered: bool = False
+    label: str | None = None
+    #: Complaints and negativity first, then questions, then the rest; newest first within each.
+    urgent_first: bool = False
 
 
 def list_items(workspace_id: int, filters: Filters | None = None) -> QuerySet[InboxItem]:
@@ -401,7 +411,51 @@ def list_items(workspace_id: int, filters: Filters | None = None) -> QuerySet[In
         qs = qs.filter(assigned_to_id=f.assigned_to_id)
     if f.unanswered:
         qs = qs.filter(outgoing=False, status__in=WAITING)
+    if f.label is not None:
+        if f.label not in Label.values:
+            raise InboxError(
+                _("%(value)s is not an inbox label; use one of %(allowed)s.")
+                % {"value": repr(f.label), "allowed": ", ".join(Label.values)},
+                "label",
+                422,
+            )
+        qs = qs.filter(label=f.label)
+    if f.urgent_first:
+        qs = qs.annotate(
+            urgency=Case(
+                *(When(label=label, then=Value(rank)) for label, rank in URGENCY.items()),
+                default=Value(len(URGENCY)),
+                output_field=IntegerField(),
+            )
+        ).order_by("urgency", "-occurred_at", "-id")
     return qs
+
+
+#: The order of attention in the inbox (lower first); every other label, and items triage has not
+#: read yet, come after these.
+URGENCY: dict[str, int] = {Label.COMPLAINT: 0, Label.NEGATIVE: 1, Label.QUESTION: 2}
+
+#: Items read by one triage pass (the classifier batches internally).
+TRIAGE_BATCH = 256
+
+
+def triage_pending(limit: int = TRIAGE_BATCH) -> int:
+    """Label up to ``limit`` items the audience wrote that triage has not read yet (oldest first);
+    returns how many. The classifier runs offline; it is imported here, on first use, because
+    loading it takes about a second and most processes never need it."""
+    from rupor.inbox import triage  # here: heavy (numpy, the encoder), and only the worker triages
+
+    pending = list(
+        InboxItem.objects.filter(label="", outgoing=False)
+        .order_by("received_at", "id")
+        .only("id", "text")[:limit]
+    )
+    if not pending:
+        return 0
+    for item, found in zip(pending, triage.classify([i.text for i in pending]), strict=True):
+        item.label, item.negativity, item.language = found.label, found.negativity, found.language
+    InboxItem.objects.bulk_update(pending, ["label", "negativity", "language"])
+    return len(pending)
 
 
 def waiting_count(workspace_id: int) -> int:

@@ -12,6 +12,7 @@ from django.test import Client
 
 from rupor.core import clock, http
 from rupor.inbox import hooks, jobs
+from rupor.inbox import service as inbox_service
 from rupor.inbox.models import InboxItem
 from rupor.inbox.testing import connect, ledger, publish
 from rupor.networks import registry
@@ -81,6 +82,12 @@ def test_vk_comment_by_webhook_and_polling_is_stored_once_and_answered_on_vk(vk,
 
     listing = api.get("/inbox", status="new", channel_id=channel.pk, kind="comment").json()
     assert [i["id"] for i in listing] == [item.pk]
+    assert (listing[0]["label"], listing[0]["negativity"]) == ("", None)  # triage has not run yet
+    assert inbox_service.triage_pending() == 1
+    (read,) = api.get("/inbox", label="question", sort="urgent").json()
+    assert (read["id"], read["label"], read["language"]) == (item.pk, "question", "en")
+    assert 0.0 <= read["negativity"] <= 1.0
+    assert api.get("/inbox", label="angry").status_code == 422
 
     # Reply through Rupor: lands on VK as the community, in the thread, once per key.
     res = api.post(

@@ -21,7 +21,7 @@ from rupor.accounts.roles import Perm, can
 from rupor.channels import service as channels
 from rupor.core.errors import DomainError
 from rupor.inbox import service as inbox
-from rupor.inbox.models import InboxItem, ItemStatus
+from rupor.inbox.models import InboxItem, ItemStatus, Label
 from rupor.networks import registry
 from rupor.planning.models import Post
 from rupor.web import forms
@@ -43,11 +43,19 @@ class ListQuery:
     assignee: int | None
     mine: bool
     unanswered: bool
+    label: str = ""
+    newest: bool = False  # newest first, instead of complaints and questions first
 
     @property
     def filtered(self) -> bool:
         return bool(
-            self.channel_id or self.network or self.status or self.assignee or self.mine or self.unanswered
+            self.channel_id
+            or self.network
+            or self.status
+            or self.assignee
+            or self.mine
+            or self.unanswered
+            or self.label
         )
 
 
@@ -58,6 +66,7 @@ def _int(value: str | None) -> int | None:
 def _query(params: QueryDict) -> ListQuery:
     status = params.get("status", "")
     network = params.get("network", "")
+    label = params.get("label", "")
     return ListQuery(
         channel_id=_int(params.get("channel")),
         network=network if network in registry.DISPLAY_NAMES else "",
@@ -65,6 +74,8 @@ def _query(params: QueryDict) -> ListQuery:
         assignee=_int(params.get("assignee")),
         mine=params.get("mine") == "1",
         unanswered=params.get("unanswered") == "1",
+        label=label if label in Label.values else "",
+        newest=params.get("sort") == "newest",
     )
 
 
@@ -84,6 +95,8 @@ def _list_context(request: HttpRequest) -> dict[str, Any]:
         network=q.network or None,
         assigned_to_id=assignee,
         unanswered=q.unanswered,
+        label=q.label or None,
+        urgent_first=not q.newest,
         include_outgoing=False,
     )
     items = list(inbox.list_items(here.workspace.pk, filters).select_related("assigned_to")[:PAGE])
@@ -109,6 +122,7 @@ def inbox_page(request: HttpRequest) -> HttpResponseBase:
             "channels": channels.list_channels(ws.pk),
             "networks": [(n, registry.DISPLAY_NAMES.get(n, n)) for n in in_use],
             "statuses": ItemStatus.choices,
+            "labels": Label.choices,
             "members": accounts.members(ws.pk),
         },
     )

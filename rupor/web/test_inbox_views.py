@@ -19,6 +19,7 @@ from rupor.core import clock
 from rupor.inbox import service as inbox
 from rupor.inbox.models import InboxItem
 from rupor.inbox.testing import connect, ledger, publish
+from rupor.networks.base import Comment, Event, EventKind, Person
 from rupor.networks.emulation import RunningEmulator
 from rupor.networks.telegram import testing as telegram_testing
 from rupor.networks.vk import testing as vk_testing
@@ -281,3 +282,61 @@ def test_the_thread_puts_each_reply_under_its_comment(world: dict[str, Any]) -> 
         html.index(t) for t in ("First comment", "Reply to the first", "Second comment", "Loops on itself")
     ]
     assert order == sorted(order)
+
+
+def test_triage_labels_what_the_audience_wrote_and_the_list_puts_complaints_and_questions_first(
+    world: dict[str, Any],
+) -> None:
+    tg, now = world["channel"], clock.now()
+    _item(tg, "6", "Great post, thanks a lot!", occurred_at=now - dt.timedelta(minutes=1))
+    _item(
+        tg,
+        "7",
+        "Заказ так и не пришёл, поддержка молчит, верните деньги",
+        occurred_at=now - dt.timedelta(hours=5),
+    )
+    _item(tg, "8", "Our reply", outgoing=True, occurred_at=now)
+    _item(tg, "9", "Do you have oat milk?", occurred_at=now - dt.timedelta(hours=2))
+    assert inbox.triage_pending() == 8  # all that the audience wrote, in both workspaces
+    labels = dict(InboxItem.objects.filter(workspace_id=world["ws"].pk).values_list("text", "label"))
+    assert labels["Заказ так и не пришёл, поддержка молчит, верните деньги"] == "complaint"
+    assert labels["Great post, thanks a lot!"] == "praise"
+    assert labels["Do you have oat milk?"] == "question"
+    assert labels["Our reply"] == ""  # what we wrote is not triaged
+    assert inbox.triage_pending() == 0
+
+    client = _client(world["users"]["moderator"])
+    html = client.get(reverse("web:inbox_list")).content.decode()
+    # The five-hour-old complaint comes before the question, and both before newer praise.
+    order = [html.index(t) for t in ("верните деньги", "oat milk", "Great post")]
+    assert order == sorted(order)
+    assert 'class="badge label-complaint"' in html
+    html = client.get(reverse("web:inbox_list"), {"sort": "newest"}).content.decode()
+    assert html.index("Great post") < html.index("Fresh question") < html.index("верните деньги")
+    html = client.get(reverse("web:inbox_list"), {"label": "praise"}).content.decode()
+    assert "Great post" in html and "oat milk" not in html
+
+
+def test_an_edit_on_the_network_is_triaged_again(world: dict[str, Any]) -> None:
+    tg, now = world["channel"], clock.now()
+
+    def comment(kind: EventKind, text: str) -> Event:
+        said = Comment("c-edit", "post-1", Person("77", "Ann"), text, now)
+        return Event(kind, f"{kind}-{text}", tg.remote_id, now, comment=said)
+
+    assert inbox.ingest_events(tg.pk, [comment(EventKind.COMMENT_NEW, "Lovely coffee, thank you!")]) == 1
+    inbox.triage_pending()
+    item = InboxItem.objects.get(channel=tg, remote_id="c-edit")
+    assert item.label == "praise"
+    inbox.ingest_events(tg.pk, [comment(EventKind.COMMENT_EDIT, "The cup was broken, I want a refund")])
+    item.refresh_from_db()
+    assert (item.label, item.negativity) == ("", None)  # the new text waits for triage
+    assert inbox.triage_pending() == 1
+    item.refresh_from_db()
+    assert item.label == "complaint"
+
+
+def test_an_unknown_label_filter_is_explained(world: dict[str, Any]) -> None:
+    with pytest.raises(inbox.InboxError) as caught:
+        list(inbox.list_items(world["ws"].pk, inbox.Filters(label="angry")))
+    assert caught.value.status == 422 and "complaint" in caught.value.message
