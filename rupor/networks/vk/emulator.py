@@ -47,6 +47,7 @@ minutes (of emulator time) and joins/leaves the demo community every emulated ho
 from __future__ import annotations
 
 import asyncio
+import collections
 import hashlib
 import heapq
 import html
@@ -330,6 +331,8 @@ class VkEmulator:
             self.deliveries: list[dict[str, Any]] = []
             self.pending: list[dict[str, Any]] = []
             self.queued_errors: list[dict[str, Any]] = []
+            #: How many times each method was answered (tests check that lookups are batched).
+            self.calls: collections.Counter[str] = collections.Counter()
             self.hours_done = 0
             self.next_audience_user = 20000
             # What tick() has to look at, so that it does not walk every post on every call:
@@ -692,6 +695,7 @@ class VkEmulator:
                         }
                     raise VkError(int(queued["code"]), queued.get("msg"), **extra)
             self.tick()
+            self.calls[method] += 1
             return handler(Ctx(method, params, token, base_url))
 
     def _rate(self, raw_token: str, token: Token) -> None:
