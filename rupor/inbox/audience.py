@@ -84,8 +84,8 @@ def _norm(values: list[float]) -> list[float]:
 
 
 #: One item as the ranking reads it: channel id, network, channel's remote id, kind, remote id,
-#: conversation, parent, author id, name, link, avatar, followers, when.
-_Row = tuple[int, str, str, str, str, str, str, str, str, str, str, int | None, dt.datetime]
+#: conversation, parent, author id, name, link, avatar, followers, when, item id.
+_Row = tuple[int, str, str, str, str, str, str, str, str, str, str, int | None, dt.datetime, int]
 
 
 @dataclass
@@ -101,6 +101,7 @@ class _Person:
     posts: set[tuple[int, str]] = field(default_factory=set)
     received: int = 0
     repliers: set[int] = field(default_factory=set)
+    latest: list[int] = field(default_factory=list)  # ids of their newest items, newest last
 
 
 def _audience(
@@ -121,6 +122,7 @@ def _audience(
             "author_avatar_url",
             "author_followers",
             "occurred_at",
+            "id",
         )
     )
 
@@ -157,7 +159,7 @@ def leaders(
     index: dict[tuple[str, str], int] = {}
     people: list[_Person] = []
     written: dict[tuple[int, str], int] = {}  # (channel, comment remote id) -> its author
-    for ch, net, _own, kind, rid, conv, _parent, author, name, url, avatar, followers, at in rows:
+    for ch, net, _own, kind, rid, conv, _parent, author, name, url, avatar, followers, at, pk in rows:
         who = index.setdefault((net, author), len(index))
         if who == len(people):
             people.append(_Person())
@@ -165,6 +167,7 @@ def leaders(
         seen.name, seen.url, seen.avatar = name or seen.name, url or seen.url, avatar or seen.avatar
         seen.followers = followers if followers is not None else seen.followers
         seen.last = at
+        seen.latest = [*seen.latest, pk][-LATEST:]
         seen.items += 1
         if kind == ItemKind.COMMENT:
             seen.posts.add((ch, conv))
@@ -196,7 +199,7 @@ def leaders(
     ]
     order = sorted(range(n), key=lambda i: (-scores[i], -people[i].items, people[i].name))[:limit]
     keys = {i: key for key, i in index.items()}
-    latest = _latest(qs, [keys[i] for i in order])
+    latest = _latest([pk for i in order for pk in people[i].latest])
     out = []
     for i in order:
         (net, author), p = keys[i], people[i]
@@ -216,7 +219,7 @@ def leaders(
                 influence=round(influence[i], 3),
                 score=round(scores[i], 1),
                 last_at=p.last,
-                latest=tuple(latest.get((net, author), ())),
+                latest=tuple(latest[pk] for pk in reversed(p.latest) if pk in latest),
             )
         )
     return out
@@ -249,17 +252,7 @@ def _parents_before(
             written[(ch, rid)] = index[(net, author)]
 
 
-def _latest(qs: QuerySet[InboxItem], keys: list[tuple[str, str]]) -> dict[tuple[str, str], list[LatestItem]]:
-    """Each person's newest items in the period (one query for everyone shown)."""
-    out: dict[tuple[str, str], list[LatestItem]] = defaultdict(list)
-    if not keys:
-        return out
-    wanted = set(keys)
-    rows = qs.filter(author_remote_id__in={a for _, a in keys}).order_by("-occurred_at", "-id")
-    for pk, net, author, text, at, kind in rows.values_list(
-        "id", "channel__network", "author_remote_id", "text", "occurred_at", "kind"
-    ).iterator():
-        key = (net, author)
-        if key in wanted and len(out[key]) < LATEST:
-            out[key].append(LatestItem(pk, text[:280], at, kind))
-    return out
+def _latest(ids: list[int]) -> dict[int, LatestItem]:
+    """The items shown with each person (their newest, already picked): one query for all."""
+    rows = InboxItem.objects.filter(pk__in=ids).values_list("id", "text", "occurred_at", "kind")
+    return {pk: LatestItem(pk, text[:280], at, kind) for pk, text, at, kind in rows}
