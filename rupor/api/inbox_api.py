@@ -15,6 +15,7 @@ from pydantic import Field
 from rupor.accounts.roles import Perm
 from rupor.api.auth import need as _need
 from rupor.api.errors import ERRORS
+from rupor.api.schemas import NETWORK_KEYS
 from rupor.channels import service as channels
 from rupor.inbox import hooks
 from rupor.inbox import service as inbox
@@ -49,6 +50,46 @@ class ItemOut(Schema):
     language: str = Field(
         description="The language triage detected (ISO 639-1, 'und' unknown); empty until read"
     )
+    author_avatar_url: str = Field(
+        description="The author's picture where the network gives one (VK, OK; Telegram: none); empty until looked up"
+    )
+    author_followers: int | None = Field(
+        description="The author's followers (reach): VK people and communities; null where the network does not say (Telegram, OK)"
+    )
+    priority: float = Field(
+        description="How much the item needs a person now: label, the author's reach, time waited (0 to about 85)"
+    )
+
+
+class LatestItemOut(Schema):
+    id: int
+    kind: str
+    text: str
+    occurred_at: dt.datetime
+
+
+class PersonOut(Schema):
+    network: str
+    remote_id: str = Field(description="The person's id on the network")
+    name: str
+    url: str = Field(description="Their profile on the network")
+    avatar_url: str
+    followers: int | None = Field(description="Their followers where the network says (VK); null otherwise")
+    items: int = Field(description="What they wrote in the period")
+    posts: int = Field(description="Distinct posts they commented on")
+    replies_received: int = Field(description="Comments of others that answer theirs")
+    repliers: int = Field(description="Distinct people who answered them")
+    influence: float = Field(description="PageRank over the reply graph, relative to the top person (0-1)")
+    score: float = Field(description="0-100: 40% influence, 30% activity, 20% replies received, 10% reach")
+    last_at: dt.datetime
+    latest: list[LatestItemOut]
+
+
+class PeopleFilters(Schema):
+    days: int = Field(30, ge=1, le=3650, description="The period: the last this many days")
+    channel_id: int | None = None
+    network: NETWORK_KEYS | None = None
+    limit: int = Field(50, ge=1, le=500)
 
 
 class InboxFilters(Schema):
@@ -57,9 +98,13 @@ class InboxFilters(Schema):
     kind: Literal["comment", "message", "mention"] | None = None
     post_id: int | None = None
     label: Literal["complaint", "negative", "question", "praise", "spam", "neutral"] | None = None
+    unanswered: bool = Field(
+        False,
+        description="Only what still waits for an answer and no reply of ours answers; with label=question: the unanswered questions",
+    )
     sort: Literal["urgent", "newest"] = Field(
         "newest",
-        description="urgent: complaints and negativity first, then questions, newest first within each",
+        description="urgent: highest priority first (label, the author's reach, time waited), then newest",
     )
     limit: int = Field(200, ge=1, le=1000)
 
@@ -103,10 +148,24 @@ def list_inbox(request: HttpRequest, filters: Query[InboxFilters]) -> Any:
         kind=filters.kind,
         post_id=filters.post_id,
         label=filters.label,
+        unanswered=filters.unanswered,
         urgent_first=filters.sort == "urgent",
     )
     items = inbox.list_items(who.workspace_id, f)
     return [_out(inbox.view(i)) for i in items[: filters.limit]]
+
+
+@router.get(
+    "/inbox/people",
+    response={200: list[PersonOut], **ERRORS},
+    summary="Opinion leaders: the audience ranked by engagement and the replies they draw",
+)
+def people(request: HttpRequest, filters: Query[PeopleFilters]) -> Any:
+    who = _need(request, Perm.INBOX_VIEW)
+    found = inbox.opinion_leaders(
+        who, days=filters.days, channel_id=filters.channel_id, network=filters.network, limit=filters.limit
+    )
+    return [dataclasses.asdict(p) for p in found]
 
 
 @router.post(

@@ -15,6 +15,10 @@ from rupor.core import config
 #: framing, forms post only to Rupor. ``style-src-attr 'unsafe-inline'``: the plan's meters,
 #: rubric colours and the calendar's "now" line are data-driven style attributes;
 #: ``style-src-elem 'self'`` still refuses any injected <style> element.
+#: Where the inbox's author avatars come from (the networks' own picture hosts: VK's userapi
+#: and vk.com, OK's mycdn and okcdn); pages load them with ``referrerpolicy="no-referrer"``.
+AVATAR_HOSTS = "https://*.userapi.com https://vk.com https://*.vk.com https://*.mycdn.me https://*.okcdn.ru"
+
 CONTENT_SECURITY_POLICY = "; ".join(
     (
         "default-src 'self'",
@@ -22,7 +26,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "style-src 'self' 'unsafe-inline'",
         "style-src-elem 'self'",
         "style-src-attr 'unsafe-inline'",
-        "img-src 'self' data: blob:",
+        f"img-src 'self' data: blob: {AVATAR_HOSTS}",
         "media-src 'self' blob:",
         "font-src 'self'",
         "connect-src 'self'",

@@ -62,6 +62,12 @@ class InboxItem(models.Model):
     author_remote_id = models.CharField(max_length=200, blank=True, default="")
     author_name = models.CharField(max_length=200, blank=True, default="")
     author_url = models.CharField(max_length=500, blank=True, default="")
+    #: The author's profile as the network gave it when polling looked them up (networks with
+    #: Capability.LOOKUP_PEOPLE): a small picture, and their followers (reach) where it says.
+    author_avatar_url = models.CharField(max_length=500, blank=True, default="")
+    author_followers = models.PositiveIntegerField(null=True, blank=True)
+    #: When the author's profile was last looked up (null: not yet; polling fills it in batches).
+    author_looked_up_at = models.DateTimeField(null=True, blank=True)
     text = models.TextField(blank=True, default="")
     occurred_at = models.DateTimeField(default=clock.now)
     received_at = models.DateTimeField(default=clock.now)

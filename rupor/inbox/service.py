@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
 from rupor.accounts import service as accounts
@@ -26,9 +26,19 @@ from rupor.channels import service as channels
 from rupor.core import clock
 from rupor.core.errors import DomainError
 from rupor.core.urls import http_url_or_empty
+from rupor.inbox import audience, priority
 from rupor.inbox.models import InboxItem, IntakeCursor, ItemKind, ItemStatus, Label, SendState
 from rupor.networks import errors, registry
-from rupor.networks.base import Adapter, Capability, Comment, Event, EventKind, Message, Person
+from rupor.networks.base import (
+    Adapter,
+    Capability,
+    ChannelAccess,
+    Comment,
+    Event,
+    EventKind,
+    Message,
+    Person,
+)
 from rupor.publishing import service as publishing
 
 log = logging.getLogger(__name__)
@@ -69,6 +79,11 @@ class ItemView:
     label: str
     negativity: float | None
     language: str
+    author_avatar_url: str = ""
+    #: The author's followers (their reach) where the network says; None when it does not.
+    author_followers: int | None = None
+    #: How much the item needs a person now (inbox/priority.py; docs/inbox-triage.md).
+    priority: float = 0.0
 
 
 def view(item: InboxItem) -> ItemView:
@@ -93,6 +108,9 @@ def view(item: InboxItem) -> ItemView:
         label=item.label,
         negativity=item.negativity,
         language=item.language,
+        author_avatar_url=item.author_avatar_url,
+        author_followers=item.author_followers,
+        priority=priority.priority_of(item, clock.now()),
     )
 
 
@@ -218,16 +236,20 @@ def ingest_events(channel_id: int, events: Iterable[Event]) -> int:
             if not c.post_remote_id and event.post_remote_id:
                 c = dataclasses.replace(c, post_remote_id=event.post_remote_id)
             deleted = event.kind == EventKind.COMMENT_DELETE
-            new += _upsert(
+            values = _comment_values(channel, c, deleted=deleted)
+            fresh = _upsert(
                 channel,
                 ItemKind.COMMENT,
                 c.remote_id[:200],
-                _comment_values(channel, c, deleted=deleted),
+                values,
                 edit=event.kind == EventKind.COMMENT_EDIT,
                 posts=posts,
             )
+            new += fresh
+            if fresh and values.get("outgoing") and values.get("parent_remote_id"):
+                _answered_on_network(channel.id, ItemKind.COMMENT, remote_id=str(values["parent_remote_id"]))
         elif event.kind == EventKind.MESSAGE_NEW and event.message:
-            new += _upsert(
+            fresh = _upsert(
                 channel,
                 ItemKind.MESSAGE,
                 event.message.remote_id[:200],
@@ -235,6 +257,14 @@ def ingest_events(channel_id: int, events: Iterable[Event]) -> int:
                 edit=False,
                 posts=posts,
             )
+            new += fresh
+            if fresh and event.message.outgoing:
+                _answered_on_network(
+                    channel.id,
+                    ItemKind.MESSAGE,
+                    conversation=event.message.conversation_id[:200],
+                    before=event.message.created_at,
+                )
         elif event.kind in (EventKind.MEMBER_JOIN, EventKind.MEMBER_LEAVE):
             members.append(
                 analytics.MemberChange(
@@ -251,6 +281,72 @@ def ingest_events(channel_id: int, events: Iterable[Event]) -> int:
     if members:
         analytics.record_member_events(channel_id, members)
     return new
+
+
+def _answered_on_network(
+    channel_id: int,
+    kind: str,
+    *,
+    remote_id: str = "",
+    conversation: str = "",
+    before: dt.datetime | None = None,
+) -> None:
+    """The channel answered on the network itself (in its own app, not through Rupor): what
+    that answers no longer waits. A comment's reply answers its parent; an outgoing message
+    answers the person's earlier messages in that conversation."""
+    waiting = InboxItem.objects.filter(channel_id=channel_id, kind=kind, outgoing=False, status__in=WAITING)
+    if remote_id:
+        waiting = waiting.filter(remote_id=remote_id)
+    else:
+        waiting = waiting.filter(conversation_remote_id=conversation, occurred_at__lte=before or clock.now())
+    waiting.update(status=ItemStatus.ANSWERED, updated_at=clock.now())
+
+
+#: At most this many people are looked up per poll of a channel (the adapters batch them:
+#: VK 1000 a call, OK 100); the rest wait for the next poll.
+LOOKUP_PER_POLL = 1000
+
+
+def _look_up_authors(channel: channels.ChannelRef, adapter: Adapter, access: ChannelAccess) -> int:
+    """Give the channel's items whose author was never looked up the author's profile
+    (avatar, followers, and name or link where the item had none), asking the network once for
+    all of them; every item of a person is updated, so they all show the newest profile. Items
+    from webhooks are filled in by the next poll. Returns how many people were looked up."""
+    ids = [
+        rid
+        for rid in InboxItem.objects.filter(
+            channel_id=channel.id, outgoing=False, author_looked_up_at__isnull=True
+        )
+        .exclude(author_remote_id="")
+        .order_by()
+        .values_list("author_remote_id", flat=True)
+        .distinct()[:LOOKUP_PER_POLL]
+        if not _is_ours(channel, Person(rid))
+    ]
+    if not ids:
+        return 0
+    try:
+        people = {p.remote_id: p for p in adapter.people(access, ids)}
+    except errors.READ_ERRORS as raised:  # the profiles are a nicety: the poll itself succeeded
+        log.warning("inbox: looking people up on channel %s failed: %s", channel.id, raised)
+        return 0
+    now = clock.now()
+    for rid in ids:
+        person = people.get(rid)
+        mine = InboxItem.objects.filter(channel_id=channel.id, author_remote_id=rid)
+        if person is None:  # the network does not know them (any more): do not ask again
+            mine.update(author_looked_up_at=now)
+            continue
+        mine.update(
+            author_avatar_url=http_url_or_empty(person.avatar_url, max_length=500),
+            author_followers=person.followers,
+            author_looked_up_at=now,
+        )
+        if person.name:
+            mine.filter(author_name="").update(author_name=person.name[:200])
+        if person.url:
+            mine.filter(author_url="").update(author_url=http_url_or_empty(person.url, max_length=500))
+    return len(ids)
 
 
 def _adapter(channel: channels.ChannelRef) -> Adapter:
@@ -338,6 +434,8 @@ def poll_channel(channel_id: int) -> PollResult:
             channels.needs_reconnect(channel_id, exc.message)
         raise _failure(exc) from exc
     new = ingest_events(channel_id, events)
+    if Capability.LOOKUP_PEOPLE in caps:
+        _look_up_authors(channel, adapter, access)
     state.last_polled_at = clock.now()
     state.last_error = ""
     state.save()
@@ -370,10 +468,12 @@ class Filters:
     include_outgoing: bool = True
     network: str | None = None
     assigned_to_id: int | None = None
-    #: Only what the audience wrote that still waits for an answer (see WAITING).
+    #: Only what the audience wrote that still waits for an answer (see WAITING) and that no
+    #: reply of ours answers (with ``label="question"``: the unanswered questions).
     unanswered: bool = False
     label: str | None = None
-    #: Complaints and negativity first, then questions, then the rest; newest first within each.
+    #: Highest priority first (inbox/priority.py: label, the author's reach, time waited), then
+    #: newest first.
     urgent_first: bool = False
 
 
@@ -410,7 +510,10 @@ def list_items(workspace_id: int, filters: Filters | None = None) -> QuerySet[In
     if f.assigned_to_id is not None:
         qs = qs.filter(assigned_to_id=f.assigned_to_id)
     if f.unanswered:
-        qs = qs.filter(outgoing=False, status__in=WAITING)
+        ours = InboxItem.objects.filter(
+            channel_id=OuterRef("channel_id"), outgoing=True, parent_remote_id=OuterRef("remote_id")
+        )
+        qs = qs.filter(outgoing=False, status__in=WAITING).exclude(Exists(ours))
     if f.label is not None:
         if f.label not in Label.values:
             raise InboxError(
@@ -421,19 +524,11 @@ def list_items(workspace_id: int, filters: Filters | None = None) -> QuerySet[In
             )
         qs = qs.filter(label=f.label)
     if f.urgent_first:
-        qs = qs.annotate(
-            urgency=Case(
-                *(When(label=label, then=Value(rank)) for label, rank in URGENCY.items()),
-                default=Value(len(URGENCY)),
-                output_field=IntegerField(),
-            )
-        ).order_by("urgency", "-occurred_at", "-id")
+        qs = qs.annotate(priority=priority.priority_expression(clock.now())).order_by(
+            "-priority", "-occurred_at", "-id"
+        )
     return qs
 
-
-#: The order of attention in the inbox (lower first); every other label, and items triage has not
-#: read yet, come after these.
-URGENCY: dict[str, int] = {Label.COMPLAINT: 0, Label.NEGATIVE: 1, Label.QUESTION: 2}
 
 #: Items read by one triage pass (the classifier batches internally).
 TRIAGE_BATCH = 256
@@ -456,6 +551,43 @@ def triage_pending(limit: int = TRIAGE_BATCH) -> int:
         item.label, item.negativity, item.language = found.label, found.negativity, found.language
     InboxItem.objects.bulk_update(pending, ["label", "negativity", "language"])
     return len(pending)
+
+
+#: The periods the people page offers, in days (any 1-3650 is accepted).
+PEOPLE_PERIODS = (7, 30, 90, 365)
+
+
+def opinion_leaders(
+    actor: accounts.Actor,
+    *,
+    days: int = 30,
+    channel_id: int | None = None,
+    network: str | None = None,
+    limit: int = 50,
+) -> list[audience.Leader]:
+    """The people of the actor's workspace audience ranked by how much they engage and how much
+    others answer them, over the last ``days`` (inbox/audience.py; docs/inbox-triage.md)."""
+    _require(actor, Perm.INBOX_VIEW)
+    if not 1 <= days <= 3650:
+        raise InboxError(_("The period is 1 to 3650 days."), "days", 422)
+    if not 1 <= limit <= 500:
+        raise InboxError(_("Ask for 1 to 500 people."), "limit", 422)
+    if network and network not in registry.DISPLAY_NAMES:
+        raise InboxError(
+            _("%(value)s is not a network; use one of %(allowed)s.")
+            % {"value": repr(network), "allowed": ", ".join(registry.DISPLAY_NAMES)},
+            "network",
+            422,
+        )
+    if channel_id is not None:
+        channels.get_channel(actor.workspace_id, channel_id)  # another workspace's channel: 404
+    return audience.leaders(
+        actor.workspace_id,
+        since=clock.now() - dt.timedelta(days=days),
+        channel_id=channel_id,
+        network=network or None,
+        limit=limit,
+    )
 
 
 def waiting_count(workspace_id: int) -> int:

@@ -52,6 +52,7 @@ class Capability(enum.StrEnum):
     POLL_UPDATES = "poll_updates"
     VERIFY = "verify"
     REFRESH = "refresh"
+    LOOKUP_PEOPLE = "lookup_people"  # profiles (avatar, followers) of commenters, in batches
 
 
 class TextUnit(enum.StrEnum):
@@ -265,6 +266,10 @@ class Person:
     remote_id: str
     name: str = ""
     url: str | None = None
+    #: A small square picture of the person, where the network gives a public one.
+    avatar_url: str | None = None
+    #: How many people follow them (their reach), where the network says; None when it does not.
+    followers: int | None = None
 
 
 @dataclass(frozen=True)
@@ -470,6 +475,11 @@ class Adapter:
 
     def ban_user(self, channel: ChannelAccess, user_remote_id: str, *, reason: str = "") -> None:
         raise NotSupported(f"{self.display_name} cannot ban users")
+
+    def people(self, channel: ChannelAccess, remote_ids: Sequence[str]) -> Sequence[Person]:
+        """Profiles of these people (name, link, avatar, followers where the network gives them),
+        in as few calls as the network allows; people it does not know are left out."""
+        raise NotSupported(f"{self.display_name} cannot look people up")
 
     def read_messages(self, channel: ChannelAccess, *, since: dt.datetime | None = None) -> Sequence[Message]:
         raise NotSupported(f"{self.display_name} cannot read direct messages")

@@ -35,6 +35,7 @@ CAPABILITY_METHODS = {
     Capability.HIDE_COMMENT: "hide_comment",
     Capability.DELETE_COMMENT: "delete_comment",
     Capability.BAN_USER: "ban_user",
+    Capability.LOOKUP_PEOPLE: "people",
     Capability.READ_MESSAGES: "read_messages",
     Capability.SEND_MESSAGE: "send_message",
     Capability.POST_METRICS: "post_metrics",
@@ -172,6 +173,25 @@ def test_comments_round_trip(net):
         assert reply.remote_id
         texts = [c.text for c in adapter.read_comments(channel, post.remote_id)]
         assert "Thank you!" in texts
+
+
+def test_commenters_can_be_looked_up_in_one_batch(net):
+    """The inbox asks for the profiles of everyone who wrote, in batches: each person comes back
+    once with a name and a link; avatars are public http(s) pictures; unknown ids are left out."""
+    network, adapter, testing, emulator = net
+    if Capability.LOOKUP_PEOPLE not in adapter.capabilities:
+        pytest.skip(f"{network} cannot look people up")
+    channel = testing.channel_for(emulator)
+    post = adapter.publish(channel, _request("Who are you?"), MemoryProgress())
+    testing.audience_comment(emulator, post.remote_id, "Me!")
+    authors = {c.author.remote_id for c in adapter.read_comments(channel, post.remote_id)}
+    found = adapter.people(channel, [*sorted(authors), *sorted(authors), "999999999999"])
+    assert {p.remote_id for p in found} == authors
+    for person in found:
+        assert person.name and person.url
+        assert person.avatar_url is None or person.avatar_url.startswith("https://")
+        assert person.followers is None or person.followers >= 0
+    assert adapter.people(channel, []) == []
 
 
 def test_comments_of_a_post_deleted_on_the_network_are_none(net):

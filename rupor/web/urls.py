@@ -8,6 +8,7 @@ from rupor.web import (
     dashboard_views,
     inbox_views,
     notification_views,
+    people_views,
     plan_views,
     publishing_views,
 )
@@ -51,5 +52,6 @@ urlpatterns = [
     *calendar_views.urlpatterns,
     *plan_views.urlpatterns,
     *publishing_views.urlpatterns,
+    *people_views.urlpatterns,
     *inbox_views.urlpatterns,
 ]

@@ -57,6 +57,8 @@ STAT_FIELDS = "COMMENTS,LIKES,RESHARES,VIEWS,REACH"
 #: errors 8 and 11"). Rupor assumes this many API calls per second per access token, and the
 #: emulator throttles at the same rate (8 FLOOD_BLOCKED), so the two stay consistent.
 ASSUMED_REQUESTS_PER_SECOND = 20
+#: ``users.getInfo`` takes at most 100 ids a call.
+USERS_PER_CALL = 100
 MANAGER_STATUSES = frozenset({"ADMIN", "MODERATOR", "EDITOR", "SUPER_MODERATOR", "ANALYST"})
 PUBLISHER_STATUSES = frozenset({"ADMIN", "MODERATOR", "EDITOR", "SUPER_MODERATOR"})
 
@@ -78,6 +80,7 @@ class OkAdapter(Adapter):
             Capability.DELETE,
             Capability.RECONCILE,
             Capability.READ_COMMENTS,
+            Capability.LOOKUP_PEOPLE,
             Capability.REPLY_COMMENT,
             Capability.DELETE_COMMENT,
             Capability.POST_METRICS,
@@ -505,6 +508,38 @@ class OkAdapter(Adapter):
             anchor = page.get("anchor")
             if not page.get("has_more") or not anchor or not page.get("comments"):
                 break
+        return out
+
+    def people(self, channel: ChannelAccess, remote_ids: Sequence[str]) -> Sequence[Person]:
+        """``users.getInfo`` (100 ids a call): name, profile link and picture; OK gives no
+        follower count for people, so ``followers`` stays unknown."""
+        uids = sorted({r for r in remote_ids if r.isdigit()})
+        out: list[Person] = []
+        for start in range(0, len(uids), USERS_PER_CALL):
+            found = self._call(
+                channel,
+                "users.getInfo",
+                {
+                    "uids": ",".join(uids[start : start + USERS_PER_CALL]),
+                    "fields": "uid,name,first_name,last_name,pic128x128,pic50x50,url_profile",
+                },
+            )
+            for raw in found if isinstance(found, list) else ():
+                if not isinstance(raw, dict) or not raw.get("uid"):
+                    continue
+                uid = str(raw["uid"])
+                picture = raw.get("pic128x128") or raw.get("pic50x50")
+                out.append(
+                    Person(
+                        uid,
+                        str(
+                            raw.get("name")
+                            or " ".join(filter(None, (raw.get("first_name"), raw.get("last_name"))))
+                        ),
+                        str(raw.get("url_profile") or f"https://ok.ru/profile/{uid}"),
+                        avatar_url=picture if isinstance(picture, str) else None,
+                    )
+                )
         return out
 
     def reply_comment(

@@ -536,6 +536,37 @@ def users_has_app_permission(call: Call) -> Any:
     return call.token is not None and perm in call.token.permissions
 
 
+#: The user fields ``users.getInfo`` answers here (OK's docs list many more; it has no follower
+#: count for people, so none is modelled).
+USER_FIELDS = frozenset(
+    {"uid", "first_name", "last_name", "name", "pic50x50", "pic128x128", "pic190x190", "url_profile"}
+)
+
+
+def users_get_info(call: Call) -> Any:
+    uids = [u.strip() for u in call.require("uids").split(",") if u.strip()]
+    if len(uids) > 100:
+        raise ApiError(wire.Code.PARAM, "Too many uids: at most 100")
+    fields = {f.strip().lower() for f in call.require("fields").split(",")} & USER_FIELDS
+    out = []
+    for uid in uids:
+        if uid not in call.state.users:
+            continue  # OK leaves unknown people out of the answer
+        first, last = call.state.users[uid]
+        full: dict[str, Any] = {
+            "uid": uid,
+            "first_name": first,
+            "last_name": last,
+            "name": f"{first} {last}",
+            "pic50x50": f"https://i.mycdn.me/i?r=user{uid}&fn=sqr_50",
+            "pic128x128": f"https://i.mycdn.me/i?r=user{uid}&fn=sqr_128",
+            "pic190x190": f"https://i.mycdn.me/i?r=user{uid}&fn=sqr_190",
+            "url_profile": f"https://ok.ru/profile/{uid}",
+        }
+        out.append({k: v for k, v in full.items() if k in fields or k == "uid"})
+    return out
+
+
 def group_get_info(call: Call) -> Any:
     uids = [u for u in call.require("uids").split(",") if u.strip()]
     if len(uids) > 100:
@@ -1011,6 +1042,7 @@ class MethodSpec:
 METHODS: dict[str, MethodSpec] = {
     "users.getCurrentUser": MethodSpec(users_get_current_user, "required"),
     "users.hasAppPermission": MethodSpec(users_has_app_permission, "required"),
+    "users.getInfo": MethodSpec(users_get_info, "optional"),
     "group.getInfo": MethodSpec(group_get_info, "optional"),
     "group.getUserGroupsByIds": MethodSpec(group_get_user_groups_by_ids, "optional"),
     "group.getCounters": MethodSpec(group_get_counters, "optional"),

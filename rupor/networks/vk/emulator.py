@@ -19,7 +19,8 @@ Routes:
 * ``/_emulator/*`` — faults, clock, state, ledger, reset (shared), plus VK extras:
   ``POST /_emulator/vk/errors`` ``{"method", "code", "count"}`` queues a VK error (e.g. 14
   captcha) for the next calls of a method; ``POST /_emulator/vk/audience_comment``
-  ``{"post": "-1_5", "text"}``; ``POST /_emulator/vk/audience_message`` ``{"text"}``;
+  ``{"post": "-1_5", "text", "user_id"?, "reply_to"?}`` (``reply_to``: a comment id on that
+  post, as a reply in its thread); ``POST /_emulator/vk/audience_message`` ``{"text"}``;
   ``GET /_emulator/vk/posts_with?marker=``; ``POST /_emulator/vk/longpoll``
   ``{"expire_key": true}`` or ``{"lose_history": true}``.
 
@@ -32,6 +33,12 @@ Modelled behaviour that VK does not document, marked as assumed:
 * callback deliveries that do not get ``200 ok`` are retried ``callback_retries`` times
   (default 5) with doubling delays starting at ``callback_retry_delay`` seconds (0.2).
 
+``users.get`` answers every positive id (names as in ``extended`` answers); ``photo_*`` and
+``followers_count`` only when asked in ``fields``, followers deterministic from the seed and the
+id (spread from 0 to about 100 000, like real audiences: most have few, a few have many); user
+``DEACTIVATED_USER_ID`` is a deleted page, ids above ``MAX_USER_ID`` are no page at all (left
+out; error 113 when none is one) (``deactivated``, no photo or followers, as VK does).
+
 Engagement is deterministic from the seed and the emulator clock: views, likes and reposts
 grow towards a per-post potential; the simulated audience comments on posts older than 30
 minutes (of emulator time) and joins/leaves the demo community every emulated hour.
@@ -40,6 +47,7 @@ minutes (of emulator time) and joins/leaves the demo community every emulated ho
 from __future__ import annotations
 
 import asyncio
+import collections
 import hashlib
 import heapq
 import html
@@ -70,6 +78,11 @@ DEMO_GROUP_ID = 1
 COMPETITOR_GROUP_ID = 2
 ADMIN_USER_ID = 100
 OUTSIDER_USER_ID = 101
+#: No VK page has an id above this (ids are allocated in order): users.get leaves them out, and
+#: answers error 113 when none of the asked ids is a page.
+MAX_USER_ID = 1_100_000_000
+#: A deleted VK page: users.get answers it with ``deactivated`` and none of the asked fields.
+DEACTIVATED_USER_ID = 10099
 ADMIN_TOKEN = "vk1.a.demo-admin-user-token"
 GROUP_TOKEN = "vk1.a.demo-community-token"
 OUTSIDER_TOKEN = "vk1.a.demo-outsider-user-token"
@@ -318,6 +331,8 @@ class VkEmulator:
             self.deliveries: list[dict[str, Any]] = []
             self.pending: list[dict[str, Any]] = []
             self.queued_errors: list[dict[str, Any]] = []
+            #: How many times each method was answered (tests check that lookups are batched).
+            self.calls: collections.Counter[str] = collections.Counter()
             self.hours_done = 0
             self.next_audience_user = 20000
             # What tick() has to look at, so that it does not walk every post on every call:
@@ -381,6 +396,28 @@ class VkEmulator:
             "is_closed": False,
             "photo_50": f"https://vk.com/images/camera_50.png?u={uid}",
         }
+
+    def followers(self, uid: int) -> int:
+        """How many follow a user: heavy-tailed (most have tens, a few tens of thousands)."""
+        if uid == ADMIN_USER_ID:
+            return 340
+        spread = int(self._key("followers", uid)[:4], 16) / 0xFFFF  # 0..1, uniform
+        return int(10 ** (spread * 5)) - 1
+
+    def user_json(self, uid: int, fields: list[str]) -> dict[str, Any]:
+        """One ``users.get`` item with the asked ``fields`` this emulator models."""
+        out = self.profile(uid)
+        out.pop("photo_50")
+        if uid == DEACTIVATED_USER_ID:
+            return {**out, "first_name": "DELETED", "last_name": "", "deactivated": "deleted"}
+        for size in (50, 100, 200):
+            if f"photo_{size}" in fields:
+                out[f"photo_{size}"] = f"https://vk.com/images/camera_{size}.png?u={uid}"
+        if "followers_count" in fields:
+            out["followers_count"] = self.followers(uid)
+        if "screen_name" in fields:
+            out["screen_name"] = f"id{uid}"
+        return out
 
     def _add_post(
         self,
@@ -658,6 +695,7 @@ class VkEmulator:
                         }
                     raise VkError(int(queued["code"]), queued.get("msg"), **extra)
             self.tick()
+            self.calls[method] += 1
             return handler(Ctx(method, params, token, base_url))
 
     def _rate(self, raw_token: str, token: Token) -> None:
@@ -1476,6 +1514,27 @@ class VkEmulator:
         self.ledger.append({"kind": "poll_created", "owner_id": owner, "poll_id": pid})
         return poll
 
+    # -- users ---------------------------------------------------------------------------
+    def m_users_get(self, ctx: Ctx) -> Any:
+        refs = ctx.items("user_ids")
+        if not refs:
+            if ctx.token.kind != "user":
+                return []  # no "current user" behind a community or service token
+            refs = [str(ctx.token.owner)]
+        fields = ctx.items("fields")
+        out = []
+        for ref in refs:
+            uid = (
+                int(ref)
+                if ref.isdigit()
+                else (int(ref[2:]) if ref.startswith("id") and ref[2:].isdigit() else 0)
+            )
+            if 0 < uid <= MAX_USER_ID:
+                out.append(self.user_json(uid, fields))
+        if not out:
+            raise VkError(wire.Code.INVALID_USER_ID, "Invalid user id")
+        return out
+
     # -- groups --------------------------------------------------------------------------
     def m_groups_getById(self, ctx: Ctx) -> Any:
         refs = ctx.items("group_ids") or ([ctx.text("group_id")] if ctx.has("group_id") else [])
@@ -1901,11 +1960,16 @@ class VkEmulator:
         return out
 
     # -- emulator-only helpers -----------------------------------------------------------
-    def audience_comment(self, post_ref: str, text: str, user_id: int = 10007) -> str:
+    def audience_comment(
+        self, post_ref: str, text: str, user_id: int = 10007, reply_to: int | None = None
+    ) -> str:
         owner_id, post_id = wire.split_post_id(post_ref)
         with self.lock:
             post = self._post(owner_id, post_id)
-            comment = self._create_comment(post, user_id, text, None, self.now())
+            parent = self.comments.get(owner_id, {}).get(reply_to) if reply_to else None
+            if reply_to and (parent is None or parent.post_id != post.id):
+                raise VkError(wire.Code.PARAM, "reply_to_comment: no such comment on this post")
+            comment = self._create_comment(post, user_id, text, parent, self.now())
             return wire.comment_remote_id(owner_id, comment.id)
 
     def audience_message(self, text: str, user_id: int = 10011) -> int:
@@ -2082,7 +2146,10 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
         spec = json.loads(await request.body() or b"{}")
         try:
             remote = emulator.audience_comment(
-                str(spec["post"]), str(spec.get("text", "")), int(spec.get("user_id", 10007))
+                str(spec["post"]),
+                str(spec.get("text", "")),
+                int(spec.get("user_id", 10007)),
+                int(spec["reply_to"]) if spec.get("reply_to") else None,
             )
         except VkError as exc:
             return JSONResponse({"error": exc.msg}, status_code=404)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from rupor.core import http
 from rupor.networks import errors
 from rupor.networks.base import Content, EventKind, Media, MemoryProgress, Poll, PublishRequest
+from rupor.networks.vk import emulator as emu
 from rupor.networks.vk import testing
 from rupor.networks.vk.adapter import VkAdapter
 
@@ -406,3 +407,30 @@ def test_pacing_keeps_a_multi_call_publish_under_vk_rate_limits():
     finally:
         testing.state(running).stop()
         running.stop()
+
+
+def test_people_are_looked_up_with_avatar_and_followers(channel):
+    """users.get (photo_100, followers_count) for people, groups.getById (members_count as
+    reach) for communities; a deleted page keeps its name but has no avatar or followers."""
+    found = {
+        p.remote_id: p
+        for p in adapter.people(channel, ["10007", "10008", "-1", str(emu.DEACTIVATED_USER_ID)])
+    }
+    assert set(found) == {"10007", "10008", "-1", str(emu.DEACTIVATED_USER_ID)}
+    person = found["10007"]
+    assert person.url == "https://vk.com/id10007"
+    assert person.avatar_url and person.avatar_url.startswith("https://vk.com/images/camera_100.png")
+    assert isinstance(person.followers, int) and person.followers >= 0
+    community = found["-1"]
+    assert community.url == "https://vk.com/club1" and community.name
+    assert community.followers is not None and community.avatar_url
+    gone = found[str(emu.DEACTIVATED_USER_ID)]
+    assert gone.avatar_url is None and gone.followers is None
+    assert adapter.people(channel, [str(emu.MAX_USER_ID + 1)]) == []  # VK's error 113: nobody
+
+
+def test_people_lookups_are_batched_by_vk_limits(channel):
+    """1500 people take two users.get calls: the emulator refuses more than 1000 ids in one
+    (error 100, from the schema's maxItems), so all of them coming back proves the split."""
+    ids = [str(20000 + i) for i in range(1500)]
+    assert len(adapter.people(channel, ids)) == 1500

@@ -60,11 +60,23 @@ def _post(emulator: RunningEmulator, path: str, body: dict[str, Any]) -> dict[st
         return data
 
 
-def audience_comment(emulator: RunningEmulator, post_remote_id: str, text: str) -> str:
-    """A simulated community member comments on a post; returns the comment's remote id."""
-    return str(
-        _post(emulator, "/_emulator/vk/audience_comment", {"post": post_remote_id, "text": text})["comment"]
-    )
+def audience_comment(
+    emulator: RunningEmulator,
+    post_remote_id: str,
+    text: str,
+    *,
+    user_id: int | None = None,
+    reply_to: str | None = None,
+) -> str:
+    """A simulated community member (``user_id``, else the emulator's usual one) comments on a
+    post, or replies in the thread of the comment ``reply_to`` (a remote id such as "-1_7");
+    returns the comment's remote id."""
+    body: dict[str, Any] = {"post": post_remote_id, "text": text}
+    if user_id is not None:
+        body["user_id"] = user_id
+    if reply_to is not None:
+        body["reply_to"] = int(reply_to.rsplit("_", 1)[-1])
+    return str(_post(emulator, "/_emulator/vk/audience_comment", body)["comment"])
 
 
 def audience_message(emulator: RunningEmulator, text: str) -> str:

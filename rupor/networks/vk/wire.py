@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import cache
@@ -18,6 +19,7 @@ from typing import Any
 import httpx
 
 from rupor.networks import errors, transport
+from rupor.networks.base import Person
 from rupor.networks.errors import AuthExpired, CodeRule, RateLimited, Rejected, UnknownOutcome
 
 API_VERSION = "5.199"
@@ -64,6 +66,7 @@ class Code(IntEnum):
     APP_AUTH = 28
     RATE_LIMIT = 29
     PARAM = 100
+    INVALID_USER_ID = 113
     PARAM_GROUP_ID = 125
     PARAM_PHOTO = 129
     ACCESS_GROUP = 203
@@ -207,6 +210,7 @@ ERRORS: dict[int, CodeRule] = {
         Rejected, "VK does not know this method (Rupor needs an update).", **_PERSON
     ),
     Code.USER_DELETED: CodeRule(Rejected, "The VK user was deleted or banned.", **_PERSON),
+    Code.INVALID_USER_ID: CodeRule(Rejected, "VK does not know this user.", **_PERSON),
     Code.PARAM_GROUP_ID: CodeRule(Rejected, "VK does not know this community.", **_PERSON),
     Code.PARAM_PHOTO: CodeRule(Rejected, "VK rejected the photo.", **_PERSON),
     Code.ACCESS_VIDEO: CodeRule(
@@ -344,6 +348,44 @@ VIDEO_TYPES = (
 def video_attachment(owner_id: int, video_id: int) -> str:
     """The ``attachments`` item of an uploaded video: ``video{owner_id}_{video_id}``."""
     return f"video{owner_id}_{video_id}"
+
+
+#: ``users.get`` takes at most 1000 ids a call (schema: user_ids maxItems); ``groups.getById``
+#: documents no maximum, and 500 keeps the request well under VK's URL and body limits.
+USERS_PER_CALL = 1000
+GROUPS_PER_CALL = 500
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def user_person(raw: Mapping[str, Any]) -> Person:
+    """A ``users.get`` profile: a deleted or banned one (``deactivated``) carries no photo or
+    followers, so none are read from it."""
+    uid = int(raw["id"])
+    alive = not raw.get("deactivated")
+    photo = raw.get("photo_100") or raw.get("photo_50")
+    return Person(
+        str(uid),
+        f"{raw.get('first_name', '')} {raw.get('last_name', '')}".strip(),
+        owner_url(uid),
+        avatar_url=str(photo) if alive and isinstance(photo, str) else None,
+        followers=_count(raw.get("followers_count")) if alive else None,
+    )
+
+
+def group_person(raw: Mapping[str, Any]) -> Person:
+    """A ``groups.getById`` community: its members are its reach."""
+    gid = int(raw["id"])
+    photo = raw.get("photo_100") or raw.get("photo_50")
+    return Person(
+        str(-gid),
+        str(raw.get("name", "")),
+        owner_url(-gid),
+        avatar_url=str(photo) if isinstance(photo, str) else None,
+        followers=_count(raw.get("members_count")),
+    )
 
 
 def owner_url(owner_id: int) -> str:

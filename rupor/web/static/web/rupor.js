@@ -3,6 +3,22 @@
 (function () {
   "use strict";
 
+  // Author avatars come from the networks' picture hosts; one that does not load (a page
+  // deleted since, no network reachable) goes away so the initial behind it shows.
+  var dropBroken = function (img) { if (img.parentNode) img.parentNode.removeChild(img); };
+  document.addEventListener("error", function (event) {
+    var img = event.target;
+    if (img && img.tagName === "IMG" && img.closest && img.closest(".avatar")) dropBroken(img);
+  }, true);
+  var sweepAvatars = function () {
+    document.querySelectorAll(".avatar img").forEach(function (img) {
+      if (img.complete && img.naturalWidth === 0) dropBroken(img);
+    });
+  };
+  document.addEventListener("DOMContentLoaded", sweepAvatars);
+  window.addEventListener("load", sweepAvatars);
+  document.addEventListener("htmx:afterSwap", function () { setTimeout(sweepAvatars, 1500); });
+
   // Copy buttons: <button data-copy="#id">.
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-copy]");
