@@ -291,6 +291,15 @@ def list_notifications(
     ]
 
 
+def unread_of_kind(workspace_id: int, user_id: int, kind: str, *, limit: int = 5) -> list[NotificationView]:
+    """A member's unread notifications of one event, newest first (the inbox shows its own)."""
+    qs = _mine(workspace_id, user_id).filter(kind=kind, read_at__isnull=True).order_by("-created_at", "-id")
+    return [
+        NotificationView(n.pk, n.kind, n.title, n.body, n.link, n.target_id, n.created_at, False)
+        for n in qs[:limit]
+    ]
+
+
 def unread_count(workspace_id: int, user_id: int | None) -> int:
     return _mine(workspace_id, user_id).filter(read_at__isnull=True).count()
 
