@@ -193,7 +193,7 @@ DEMO_COMMENTS: dict[str, list[str]] = {
         "원두 정말 맛있어요! 매일 아침 마시고 있어요 ☕",
     ],
     "telegram": [
-        "А во сколько вы открываетесь в субботу?",
+        "Подскажите, во сколько вы открываетесь в субботу?",
         "EARN $5000 A WEEK FROM HOME!!! Crypto bonus 100% guaranteed, click the link in my profile",
         "오늘 게시물 잘 봤습니다.",
     ],
