@@ -54,6 +54,9 @@ SERVICE_PERMS: dict[str, Perm | None] = {
     "GET /plan/ical": Perm.POSTS_VIEW,
     "POST /plan/ical/rotate": Perm.POSTS_PUBLISH,
     "DELETE /media/{media_id}": Perm.POSTS_EDIT,
+    # An API key has no person, so the only views it may change are shared ones: managers and above.
+    "PATCH /inbox/views/{view_id}": Perm.POSTS_APPROVE,
+    "DELETE /inbox/views/{view_id}": Perm.POSTS_APPROVE,
 }
 _NEED = re.compile(r"(?<![A-Za-z0-9])_?need\(\s*request\s*,\s*Perm\.([A-Z_]+)\s*\)")
 
@@ -226,6 +229,7 @@ def _world(name: str) -> tuple[Workspace, dict[str, Any], dict[Role, str]]:
         "target_id": PublicationTarget.objects.filter(variant__post_id=post).get().pk,
         "handle": "someone",
         "endpoint_id": _webhook_endpoint(ws),
+        "view_id": call("post", "/inbox/views", {"name": f"{name} view", "shared": True})["id"],
     }
     assert Channel.objects.filter(pk=channel, workspace=ws).exists()
     return ws, ids, keys
