@@ -292,8 +292,12 @@ def inbox_view_save(request: HttpRequest) -> HttpResponseBase:
 @workspace_view(Perm.INBOX_VIEW)
 @require_POST
 def inbox_view_act(request: HttpRequest, view_id: int) -> HttpResponseBase:
-    """Rename or delete a saved view."""
+    """Rename or delete a saved view (another workspace's, or someone's personal one, is a 404)."""
     actor = _actor(request)
+    try:
+        inbox.get_view(actor, view_id)
+    except inbox.InboxError as exc:
+        raise Http404 from exc
     try:
         if request.POST.get("action") == "delete":
             gone = inbox.get_view(actor, view_id)
