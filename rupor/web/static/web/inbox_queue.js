@@ -22,7 +22,7 @@
     var out = document.getElementById("picked-count");
     var all = document.getElementById("pick-all");
     var n = picked().length;
-    if (out) out.textContent = n ? out.getAttribute("data-some").replace("%(n)s", n) : out.getAttribute("data-none");
+    if (out) out.textContent = n ? out.getAttribute("data-some").replace("{n}", n) : out.getAttribute("data-none");
     rows().forEach(function (row) {
       var box = row.querySelector("input[name=ids]");
       row.classList.toggle("picked", !!(box && box.checked));
