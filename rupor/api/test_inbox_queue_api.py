@@ -23,8 +23,12 @@ NOWHERE = type("E", (), {"url": "http://127.0.0.1:9"})()
 
 
 def _comment(channel, remote_id: str, at: dt.datetime) -> int:
-    comment = Comment(remote_id, "post-1", Person(f"9{remote_id}", f"Reader {remote_id}"), f"Text {remote_id}", at)
-    inbox.ingest_events(channel.pk, [Event(EventKind.COMMENT_NEW, remote_id, channel.remote_id, at, comment=comment)])
+    comment = Comment(
+        remote_id, "post-1", Person(f"9{remote_id}", f"Reader {remote_id}"), f"Text {remote_id}", at
+    )
+    inbox.ingest_events(
+        channel.pk, [Event(EventKind.COMMENT_NEW, remote_id, channel.remote_id, at, comment=comment)]
+    )
     return InboxItem.objects.get(channel=channel, remote_id=remote_id).pk
 
 
@@ -32,7 +36,9 @@ def _comment(channel, remote_id: str, at: dt.datetime) -> int:
 def setup(make_workspace, make_user, api_for):
     owner, mod = make_user("owner@example.com"), make_user("mod@example.com")
     ws = make_workspace("Coffee", owner=owner)
-    accounts.add_member(accounts.actor_for_user(owner, ws), mod.email, "moderator")
+    actor = accounts.actor_for_user(owner, ws)
+    assert actor is not None
+    accounts.add_member(actor, mod.email, "moderator")
     channel = connect(ws, telegram_testing.channel_for(NOWHERE), name="Coffee TG")
     now = clock.now()
     ids = [_comment(channel, str(n), now - dt.timedelta(hours=n)) for n in range(5)]
@@ -79,7 +85,9 @@ def test_pages_follow_the_link_header(setup):
         if not link:
             break
         assert res.headers["X-Next-Cursor"] in link and "unanswered=true" in link  # filters are kept
-        path = re.match(r'<([^>]+)>; rel="next"', link).group(1)
+        found = re.match(r'<([^>]+)>; rel="next"', link)
+        assert found is not None
+        path = found.group(1)
         res = api.client.get(path, headers=api._headers())
     assert seen == ids
     bad = api.get("/inbox", after="garbage")

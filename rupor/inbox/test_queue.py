@@ -25,7 +25,9 @@ NOWHERE = type("E", (), {"url": "http://127.0.0.1:9"})()  # the channel is never
 
 def _comment(channel, remote_id: str, text: str, at: dt.datetime) -> int:
     comment = Comment(remote_id, "post-1", Person(f"9{remote_id}", f"Reader {remote_id}"), text, at)
-    inbox.ingest_events(channel.pk, [Event(EventKind.COMMENT_NEW, remote_id, channel.remote_id, at, comment=comment)])
+    inbox.ingest_events(
+        channel.pk, [Event(EventKind.COMMENT_NEW, remote_id, channel.remote_id, at, comment=comment)]
+    )
     return InboxItem.objects.get(channel=channel, remote_id=remote_id).pk
 
 
@@ -34,6 +36,7 @@ def team(make_workspace, make_user):
     owner, moderator, analyst = make_user("owner@example.com"), make_user("mod@example.com"), make_user()
     ws = make_workspace("Coffee", owner=owner, timezone="Europe/Moscow")
     actor = accounts.actor_for_user(owner, ws)
+    assert actor is not None
     accounts.add_member(actor, moderator.email, "moderator")
     accounts.add_member(actor, analyst.email, "analyst")
     channel = connect(ws, telegram_testing.channel_for(NOWHERE), name="Coffee TG")
@@ -49,7 +52,9 @@ def team(make_workspace, make_user):
 
 def test_bulk_changes_what_it_may_and_names_what_it_may_not(team, make_workspace):
     now = clock.now()
-    mine = [_comment(team["channel"], str(n), f"Question {n}", now - dt.timedelta(minutes=n)) for n in range(3)]
+    mine = [
+        _comment(team["channel"], str(n), f"Question {n}", now - dt.timedelta(minutes=n)) for n in range(3)
+    ]
     other_ws = make_workspace("Elsewhere")
     stranger = connect(other_ws, telegram_testing.channel_for(NOWHERE), name="Theirs")
     theirs = _comment(stranger, "77", "Not yours", now)
@@ -65,9 +70,10 @@ def test_bulk_changes_what_it_may_and_names_what_it_may_not(team, make_workspace
 
     assigned = inbox.bulk_apply(team["owner"], mine[:2], "assign", user_id=team["moderator_user"].pk)
     assert assigned.done == mine[:2]
-    assert list(InboxItem.objects.filter(pk__in=mine[:2]).values_list("assigned_to_id", flat=True)) == [
-        team["moderator_user"].pk
-    ] * 2
+    assert (
+        list(InboxItem.objects.filter(pk__in=mine[:2]).values_list("assigned_to_id", flat=True))
+        == [team["moderator_user"].pk] * 2
+    )
     to_nobody = inbox.bulk_apply(team["owner"], mine[:2], "assign", user_id=None)
     assert to_nobody.done == mine[:2] and not InboxItem.objects.filter(assigned_to__isnull=False).exists()
 
@@ -119,7 +125,9 @@ def test_pages_in_urgent_order(team):
 
 def test_days_are_the_workspaces_days(team):
     # 21:30 UTC on 1 March is 00:30 on 2 March in Moscow (UTC+3).
-    late = _comment(team["channel"], "1", "Just after midnight", dt.datetime(2026, 3, 1, 21, 30, tzinfo=dt.UTC))
+    late = _comment(
+        team["channel"], "1", "Just after midnight", dt.datetime(2026, 3, 1, 21, 30, tzinfo=dt.UTC)
+    )
     early = _comment(team["channel"], "2", "Evening", dt.datetime(2026, 3, 1, 20, 30, tzinfo=dt.UTC))
     start, end = inbox.day_bounds(team["ws"].pk, dt.date(2026, 3, 2), dt.date(2026, 3, 2))
     found = inbox.list_items(team["ws"].pk, inbox.Filters(occurred_from=start, occurred_before=end))
@@ -132,7 +140,9 @@ def test_days_are_the_workspaces_days(team):
 
 def test_saved_views_personal_and_shared(team):
     owner, moderator = team["owner"], team["moderator"]
-    mine = inbox.save_view(moderator, "  My   complaints ", {"label": "complaint", "unanswered": "1", "junk": "x"})
+    mine = inbox.save_view(
+        moderator, "  My   complaints ", {"label": "complaint", "unanswered": "1", "junk": "x"}
+    )
     assert mine.name == "My complaints" and mine.filters == {"label": "complaint", "unanswered": "1"}
     with pytest.raises(inbox.InboxError) as no_share:
         inbox.save_view(moderator, "For all", {}, shared=True)  # a moderator is not a manager

@@ -35,7 +35,9 @@ def _shot(page: Any, name: str) -> None:
 
 def _comment(channel: Any, remote_id: str, text: str, at: dt.datetime) -> int:
     comment = Comment(remote_id, "post-1", Person(f"9{remote_id}", f"Reader {remote_id}"), text, at)
-    inbox.ingest_events(channel.pk, [Event(EventKind.COMMENT_NEW, remote_id, channel.remote_id, at, comment=comment)])
+    inbox.ingest_events(
+        channel.pk, [Event(EventKind.COMMENT_NEW, remote_id, channel.remote_id, at, comment=comment)]
+    )
     return InboxItem.objects.get(channel=channel, remote_id=remote_id).pk
 
 
@@ -49,7 +51,9 @@ def queue(db: Any) -> dict[str, Any]:
     return {"owner": owner, "ids": ids}
 
 
-def test_keyboard_shortcuts_on_the_list_and_the_thread(browser: Any, live_server: Any, queue: dict[str, Any]) -> None:
+def test_keyboard_shortcuts_on_the_list_and_the_thread(
+    browser: Any, live_server: Any, queue: dict[str, Any]
+) -> None:
     ids = queue["ids"]
     with open_page(browser, live_server.url, viewport={"width": 1280, "height": 900}) as page:
         errors: list[str] = []
@@ -141,8 +145,16 @@ def test_tick_items_bulk_done_and_show_more(browser: Any, live_server: Any, queu
         expect(page.locator(f"#item-{ids[54]}")).to_be_visible()
 
 
-@pytest.mark.parametrize(("locale", "words"), [("ru-RU", ("Горячие клавиши", "Выбрать все на странице")), ("ko-KR", ("키보드 단축키", "이 페이지 모두 선택"))])
-def test_the_queue_in_russian_and_korean(browser: Any, live_server: Any, queue: dict[str, Any], locale: str, words: tuple[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("locale", "words"),
+    [
+        ("ru-RU", ("Горячие клавиши", "Выбрать все на странице")),
+        ("ko-KR", ("키보드 단축키", "이 페이지 모두 선택")),
+    ],
+)
+def test_the_queue_in_russian_and_korean(
+    browser: Any, live_server: Any, queue: dict[str, Any], locale: str, words: tuple[str, str]
+) -> None:
     with open_page(browser, live_server.url, locale=locale, viewport={"width": 1280, "height": 900}) as page:
         sign_in_localized(page)
         page.goto("/inbox/")

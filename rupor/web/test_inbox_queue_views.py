@@ -36,7 +36,9 @@ def _client(user: User) -> Client:
 
 def _comment(channel: Any, remote_id: str, text: str, at: dt.datetime) -> InboxItem:
     comment = Comment(remote_id, "post-1", Person(f"9{remote_id}", f"Reader {remote_id}"), text, at)
-    inbox.ingest_events(channel.pk, [Event(EventKind.COMMENT_NEW, remote_id, channel.remote_id, at, comment=comment)])
+    inbox.ingest_events(
+        channel.pk, [Event(EventKind.COMMENT_NEW, remote_id, channel.remote_id, at, comment=comment)]
+    )
     return InboxItem.objects.get(channel=channel, remote_id=remote_id)
 
 
@@ -50,13 +52,17 @@ def team(db: Any) -> dict[str, Any]:
     accounts.add_member(owner, "analyst@example.com", "analyst")
     channel = connect(ws, telegram_testing.channel_for(NOWHERE), name="Coffee TG")
     other = accounts.create_workspace("Other", accounts.create_user("other@example.com", PASSWORD))
-    theirs = _comment(connect(other, telegram_testing.channel_for(NOWHERE)), "99", "Their secret", clock.now())
+    theirs = _comment(
+        connect(other, telegram_testing.channel_for(NOWHERE)), "99", "Their secret", clock.now()
+    )
     return {"ws": ws, "users": users, "channel": channel, "theirs": theirs}
 
 
 def test_bulk_status_assign_and_done_with_per_item_refusals(team: dict[str, Any]) -> None:
     now = clock.now()
-    items = [_comment(team["channel"], str(n), f"Question {n}", now - dt.timedelta(minutes=n)) for n in range(3)]
+    items = [
+        _comment(team["channel"], str(n), f"Question {n}", now - dt.timedelta(minutes=n)) for n in range(3)
+    ]
     ids = [str(i.pk) for i in items]
     client = _client(team["users"]["moderator"])
     back = "label=&unanswered=1&view=&after=zzz"
@@ -74,7 +80,8 @@ def test_bulk_status_assign_and_done_with_per_item_refusals(team: dict[str, Any]
 
     owner = team["users"]["owner"]
     res = _client(owner).post(
-        reverse("web:inbox_bulk"), {"ids": ids[:2], "action": "assign", "assigned_to": team["users"]["moderator"].pk}
+        reverse("web:inbox_bulk"),
+        {"ids": ids[:2], "action": "assign", "assigned_to": team["users"]["moderator"].pk},
     )
     assert res.status_code == 302
     assert Notification.objects.filter(user=team["users"]["moderator"], kind="inbox_assigned").count() == 2
@@ -99,7 +106,12 @@ def test_bulk_status_assign_and_done_with_per_item_refusals(team: dict[str, Any]
     res = client.post(reverse("web:inbox_bulk"), {"action": "done"}, follow=True)
     assert "Choose at least one item." in res.content.decode()
     # The analyst may look at nothing in the inbox, let alone change it.
-    assert _client(team["users"]["analyst"]).post(reverse("web:inbox_bulk"), {"ids": ids, "action": "done"}).status_code == 403
+    assert (
+        _client(team["users"]["analyst"])
+        .post(reverse("web:inbox_bulk"), {"ids": ids, "action": "done"})
+        .status_code
+        == 403
+    )
 
 
 def test_saved_views_save_open_rename_delete(team: dict[str, Any]) -> None:
@@ -118,7 +130,9 @@ def test_saved_views_save_open_rename_delete(team: dict[str, Any]) -> None:
     # A moderator may not share; the owner may, and everyone sees a shared view.
     client.post(reverse("web:inbox_view_save"), {"name": "All", "shared": "1", "back": ""})
     assert SavedView.objects.count() == 1
-    _client(team["users"]["owner"]).post(reverse("web:inbox_view_save"), {"name": "Waiting", "shared": "1", "back": "unanswered=1"})
+    _client(team["users"]["owner"]).post(
+        reverse("web:inbox_view_save"), {"name": "Waiting", "shared": "1", "back": "unanswered=1"}
+    )
     page = client.get(reverse("web:inbox")).content.decode()
     assert "My complaints" in page and "Waiting" in page
     assert "My complaints" not in _client(team["users"]["owner"]).get(reverse("web:inbox")).content.decode()
