@@ -102,7 +102,7 @@ def test_keyboard_shortcuts_on_the_list_and_the_thread(
         expect(page.locator("#reply-text")).to_have_value("reply draft with e and a")
         page.locator("h1").click()
         page.keyboard.press("e")  # on the thread too: marks done (it already is) through the form
-        page.wait_for_load_state("networkidle")
+        expect(page.get_by_text("Status changed.")).to_be_visible()
 
         # From the list, r opens the item with the reply box focused.
         page.goto("/inbox/?sort=newest")
