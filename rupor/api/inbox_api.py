@@ -7,18 +7,20 @@ import dataclasses
 import datetime as dt
 from typing import Any, Literal
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
 from rupor.accounts.roles import Perm
+from rupor.api.auth import actor as _actor
 from rupor.api.auth import need as _need
 from rupor.api.errors import ERRORS
 from rupor.api.schemas import NETWORK_KEYS
 from rupor.channels import service as channels
 from rupor.inbox import hooks
 from rupor.inbox import service as inbox
+from rupor.networks import registry
 
 router = Router(tags=["inbox"])
 
@@ -107,6 +109,45 @@ class InboxFilters(Schema):
         description="urgent: highest priority first (label, the author's reach, time waited), then newest",
     )
     limit: int = Field(200, ge=1, le=1000)
+    network: str | None = Field(
+        None, max_length=40, description="Only this network's channels (vk, telegram, ok)"
+    )
+    assigned_to_id: int | None = Field(None, description="Only items given to this member (user id)")
+    unassigned: bool = Field(False, description="Only items given to nobody")
+    date_from: dt.date | None = Field(
+        None,
+        alias="from",
+        description="Only items from this day on, in the workspace's time zone (YYYY-MM-DD)",
+    )
+    date_to: dt.date | None = Field(
+        None, alias="to", description="Only items up to this day, included, in the workspace's time zone"
+    )
+    after: str = Field(
+        "",
+        max_length=200,
+        description="The cursor of the next page (the Link header's rel=next gives the whole address)",
+    )
+
+
+class SavedViewOut(Schema):
+    id: int
+    name: str
+    shared: bool = Field(description="Seen by the whole workspace")
+    owner_id: int | None
+    filters: dict[str, str] = Field(
+        description="The list's filters: channel, network, status, assignee, label, mine, unanswered, sort, from, to"
+    )
+    mine: bool = Field(description="Saved by the caller")
+
+
+class SavedViewIn(Schema):
+    name: str = Field(..., min_length=1, max_length=80)
+    shared: bool = False
+    filters: dict[str, str] = Field(default_factory=dict)
+
+
+class RenameIn(Schema):
+    name: str = Field(..., min_length=1, max_length=80)
 
 
 class ReplyIn(Schema):
@@ -139,9 +180,23 @@ def _out(item: inbox.ItemView) -> dict[str, Any]:
     return dataclasses.asdict(item)
 
 
-@router.get("/inbox", response={200: list[ItemOut], **ERRORS}, summary="Comments and messages, newest first")
-def list_inbox(request: HttpRequest, filters: Query[InboxFilters]) -> Any:
+@router.get(
+    "/inbox",
+    response={200: list[ItemOut], **ERRORS},
+    summary="Comments and messages, newest first",
+    description="Pages by cursor: when more items follow, the `Link` header holds the next page's "
+    'address (`<…>; rel="next"`) and `X-Next-Cursor` its cursor. Pages are keyed on the order, so items '
+    "arriving meanwhile neither repeat nor skip one.",
+)
+def list_inbox(request: HttpRequest, response: HttpResponse, filters: Query[InboxFilters]) -> Any:
     who = _need(request, Perm.INBOX_VIEW)
+    start, end = inbox.day_bounds(who.workspace_id, filters.date_from, filters.date_to)
+    if filters.network is not None and filters.network not in registry.DISPLAY_NAMES:
+        raise inbox.InboxError(
+            f"{filters.network!r} is not a network; use one of {', '.join(registry.DISPLAY_NAMES)}.",
+            "network",
+            422,
+        )
     f = inbox.Filters(
         status=filters.status,
         channel_id=filters.channel_id,
@@ -150,9 +205,128 @@ def list_inbox(request: HttpRequest, filters: Query[InboxFilters]) -> Any:
         label=filters.label,
         unanswered=filters.unanswered,
         urgent_first=filters.sort == "urgent",
+        network=filters.network,
+        assigned_to_id=filters.assigned_to_id,
+        unassigned=filters.unassigned,
+        occurred_from=start,
+        occurred_before=end,
     )
-    items = inbox.list_items(who.workspace_id, f)
-    return [_out(inbox.view(i)) for i in items[: filters.limit]]
+    page = inbox.page_items(who.workspace_id, f, after=filters.after, limit=filters.limit)
+    if page.next_cursor:
+        query = request.GET.copy()
+        query["after"] = page.next_cursor
+        response["Link"] = f'<{request.path}?{query.urlencode()}>; rel="next"'
+        response["X-Next-Cursor"] = page.next_cursor
+    return [_out(inbox.view(i)) for i in page.items]
+
+
+class BulkIn(Schema):
+    ids: list[int] = Field(..., max_length=500, description="The items to change (at least one)")
+    action: Literal["status", "assign", "done"]
+    status: Literal["new", "in_progress", "done"] | None = Field(None, description="With action=status")
+    assigned_to_id: int | None = Field(
+        None, description="With action=assign: a member's user id, or null for nobody"
+    )
+
+
+class BulkFailureOut(Schema):
+    id: int
+    message: str
+    status: int = Field(description="The HTTP status the item alone would have been refused with")
+
+
+class BulkOut(Schema):
+    done: list[int]
+    failed: list[BulkFailureOut]
+
+
+@router.post(
+    "/inbox/bulk",
+    response={200: BulkOut, **ERRORS},
+    summary="Set the status of, assign, or mark done many items at once",
+    description="Each item is checked and recorded as if changed alone; those that cannot be changed "
+    "are listed in `failed` with the reason, and the others are changed all the same.",
+)
+def bulk(request: HttpRequest, payload: BulkIn) -> Any:
+    who = _need(request, Perm.INBOX_REPLY)
+    result = inbox.bulk_apply(
+        who, payload.ids, payload.action, status=payload.status or "", user_id=payload.assigned_to_id
+    )
+    return {
+        "done": result.done,
+        "failed": [{"id": f.item_id, "message": f.message, "status": f.status} for f in result.failed],
+    }
+
+
+class StatusIn(Schema):
+    status: Literal["new", "in_progress", "done"]
+
+
+class AssignIn(Schema):
+    assigned_to_id: int | None = Field(..., description="A member's user id, or null for nobody")
+
+
+@router.get("/inbox/views", response={200: list[SavedViewOut], **ERRORS}, summary="Saved inbox views")
+def list_views(request: HttpRequest) -> Any:
+    who = _need(request, Perm.INBOX_VIEW)
+    return [dataclasses.asdict(v) for v in inbox.saved_views(who)]
+
+
+@router.post(
+    "/inbox/views",
+    response={201: SavedViewOut, **ERRORS},
+    summary="Save filters under a name (shared with the workspace: managers and above)",
+)
+def create_view(request: HttpRequest, payload: SavedViewIn) -> Any:
+    who = _need(request, Perm.INBOX_VIEW)
+    return Status(
+        201, dataclasses.asdict(inbox.save_view(who, payload.name, payload.filters, shared=payload.shared))
+    )
+
+
+@router.get("/inbox/views/{int:view_id}", response={200: SavedViewOut, **ERRORS}, summary="One saved view")
+def get_view(request: HttpRequest, view_id: int) -> Any:
+    who = _need(request, Perm.INBOX_VIEW)
+    return dataclasses.asdict(inbox.get_view(who, view_id))
+
+
+@router.patch(
+    "/inbox/views/{int:view_id}", response={200: SavedViewOut, **ERRORS}, summary="Rename a saved view"
+)
+def rename_view(request: HttpRequest, view_id: int, payload: RenameIn) -> Any:
+    who = _actor(request)  # the service checks: one's own view, or a shared one for managers and above
+    return dataclasses.asdict(inbox.rename_view(who, view_id, payload.name))
+
+
+@router.delete("/inbox/views/{int:view_id}", response={204: None, **ERRORS}, summary="Delete a saved view")
+def delete_view(request: HttpRequest, view_id: int) -> Any:
+    who = _actor(request)  # the service checks: one's own view, or a shared one for managers and above
+    inbox.delete_view(who, view_id)
+    return Status(204, None)
+
+
+@router.get("/inbox/{int:item_id}", response={200: ItemOut, **ERRORS}, summary="One item")
+def get_item(request: HttpRequest, item_id: int) -> Any:
+    who = _need(request, Perm.INBOX_VIEW)
+    return _out(inbox.view(inbox.get_item(who.workspace_id, item_id)))
+
+
+@router.post(
+    "/inbox/{int:item_id}/status", response={200: ItemOut, **ERRORS}, summary="Set where the team stands"
+)
+def set_status(request: HttpRequest, item_id: int, payload: StatusIn) -> Any:
+    who = _need(request, Perm.INBOX_REPLY)
+    return _out(inbox.set_status(who, item_id, payload.status))
+
+
+@router.post(
+    "/inbox/{int:item_id}/assign",
+    response={200: ItemOut, **ERRORS},
+    summary="Give the item to a member (null: to nobody); they are notified",
+)
+def assign(request: HttpRequest, item_id: int, payload: AssignIn) -> Any:
+    who = _need(request, Perm.INBOX_REPLY)
+    return _out(inbox.assign(who, item_id, payload.assigned_to_id))
 
 
 @router.get(
@@ -169,7 +343,7 @@ def people(request: HttpRequest, filters: Query[PeopleFilters]) -> Any:
 
 
 @router.post(
-    "/inbox/{item_id}/reply",
+    "/inbox/{int:item_id}/reply",
     response={201: ItemOut, **ERRORS},
     summary="Answer a comment or message as the channel",
 )
@@ -179,7 +353,7 @@ def reply(request: HttpRequest, item_id: int, payload: ReplyIn) -> Any:
 
 
 @router.post(
-    "/inbox/{item_id}/hide",
+    "/inbox/{int:item_id}/hide",
     response={200: ItemOut, **ERRORS},
     summary="Hide a comment (where the network allows)",
 )
@@ -189,7 +363,9 @@ def hide(request: HttpRequest, item_id: int) -> Any:
 
 
 @router.post(
-    "/inbox/{item_id}/delete", response={200: ItemOut, **ERRORS}, summary="Delete a comment on the network"
+    "/inbox/{int:item_id}/delete",
+    response={200: ItemOut, **ERRORS},
+    summary="Delete a comment on the network",
 )
 def delete(request: HttpRequest, item_id: int) -> Any:
     who = _need(request, Perm.INBOX_REPLY)
@@ -197,7 +373,7 @@ def delete(request: HttpRequest, item_id: int) -> Any:
 
 
 @router.post(
-    "/inbox/{item_id}/ban", response={200: ItemOut, **ERRORS}, summary="Ban the author from the channel"
+    "/inbox/{int:item_id}/ban", response={200: ItemOut, **ERRORS}, summary="Ban the author from the channel"
 )
 def ban(request: HttpRequest, item_id: int, payload: BanIn | None = None) -> Any:
     who = _need(request, Perm.INBOX_REPLY)

@@ -54,6 +54,9 @@ SERVICE_PERMS: dict[str, Perm | None] = {
     "GET /plan/ical": Perm.POSTS_VIEW,
     "POST /plan/ical/rotate": Perm.POSTS_PUBLISH,
     "DELETE /media/{media_id}": Perm.POSTS_EDIT,
+    # An API key has no person, so the only views it may change are shared ones: managers and above.
+    "PATCH /inbox/views/{view_id}": Perm.POSTS_APPROVE,
+    "DELETE /inbox/views/{view_id}": Perm.POSTS_APPROVE,
 }
 _NEED = re.compile(r"(?<![A-Za-z0-9])_?need\(\s*request\s*,\s*Perm\.([A-Z_]+)\s*\)")
 
@@ -79,6 +82,7 @@ def operations() -> list[Op]:
         for path, view in router.path_operations.items():
             for op in view.operations:
                 full = "/" + "/".join(part for part in f"{prefix}/{path}".split("/") if part)
+                full = re.sub(r"\{\w+:(\w+)\}", r"{\1}", full)  # as the OpenAPI names it: {int:x} is {x}
                 ops.extend(Op(method, full, op.view_func) for method in op.methods)
     # Deleting goes last: later routes still need the objects.
     return sorted(ops, key=lambda o: o.method == "DELETE")
@@ -226,6 +230,7 @@ def _world(name: str) -> tuple[Workspace, dict[str, Any], dict[Role, str]]:
         "target_id": PublicationTarget.objects.filter(variant__post_id=post).get().pk,
         "handle": "someone",
         "endpoint_id": _webhook_endpoint(ws),
+        "view_id": call("post", "/inbox/views", {"name": f"{name} view", "shared": True})["id"],
     }
     assert Channel.objects.filter(pk=channel, workspace=ws).exists()
     return ws, ids, keys

@@ -181,3 +181,93 @@ def _samples(now: dt.datetime, tz: ZoneInfo) -> list[tuple[str, str, str, dt.dat
     ]
     out.append(("Poll idea", "Which topic should we cover next week?", "Engagement", None))
     return out
+
+
+#: What the demo's audience says, per network: comments under the first post Rupor publishes on
+#: each emulated channel (in Russian, English and Korean: a complaint, questions, praise, spam and
+#: neutral remarks), and a direct message to the VK community, which needs no post.
+DEMO_COMMENTS: dict[str, list[str]] = {
+    "vk": [
+        "Заказал зерно неделю назад, до сих пор не доставили, и никто не отвечает. Верните деньги!",
+        "Do you ship to Almaty? How long does delivery take?",
+        "원두 정말 맛있어요! 매일 아침 마시고 있어요 ☕",
+    ],
+    "telegram": [
+        "Подскажите, во сколько вы открываетесь в субботу?",
+        "EARN $5000 A WEEK FROM HOME!!! Crypto bonus 100% guaranteed, click the link in my profile",
+        "오늘 게시물 잘 봤습니다.",
+    ],
+    "ok": [
+        "Спасибо за капучино, лучший в городе!",
+        "The barista was rude to me today and my order was wrong. Very disappointed.",
+        "Понятно, посмотрим.",
+    ],
+}
+DEMO_MESSAGES: dict[str, list[str]] = {
+    "vk": ["Здравствуйте! Можно забронировать столик на шестерых в пятницу вечером?"],
+}
+
+
+class DemoAudience:
+    """A job of the demo's worker (``rupor serve --demo``): the emulated audience speaks once the
+    demo has somewhere to speak. The emulators keep their state in memory, so this runs in the serve
+    process beside them: the direct message at once, and the comments as soon as the first post of
+    this run is published on each channel (the welcome post, two minutes after the demo is made).
+    Everything goes through the emulators' own audience paths; the inbox takes it in by polling,
+    exactly as it takes in anything else. A workspace whose inbox already holds such items (an
+    earlier run) is left alone."""
+
+    def __init__(self, running: dict[str, RunningEmulator]) -> None:
+        self.running = running
+        self.started = clock.now()
+        self.done: set[tuple[str, str]] = set()  # (network, "comments" | "messages")
+
+    def __call__(self, now: dt.datetime) -> int:  # noqa: ARG002 - the worker calls every job with the time
+        from rupor.channels.models import Channel
+        from rupor.inbox import service as inbox
+        from rupor.publishing import service as publishing
+
+        workspace = _demo_workspace()
+        if workspace is None:
+            return 0
+        spoke = 0
+        for channel in Channel.live.filter(workspace=workspace):
+            emulator, testing = self.running.get(channel.network), _testing(channel.network)
+            if emulator is None or testing is None:
+                continue
+            placed = 0
+            if (channel.network, "messages") not in self.done:
+                self.done.add((channel.network, "messages"))
+                if not inbox.list_items(
+                    workspace.pk, inbox.Filters(channel_id=channel.pk, kind="message")
+                ).exists():
+                    for text in DEMO_MESSAGES.get(channel.network, []):
+                        testing.audience_message(emulator, text)
+                        placed += 1
+            if (channel.network, "comments") not in self.done:
+                if inbox.list_items(
+                    workspace.pk, inbox.Filters(channel_id=channel.pk, kind="comment")
+                ).exists():
+                    self.done.add((channel.network, "comments"))
+                else:
+                    posts = publishing.published_posts(channel.pk, since=self.started)
+                    if posts:  # the first post of this run is out: its readers comment
+                        self.done.add((channel.network, "comments"))
+                        for text in DEMO_COMMENTS.get(channel.network, []):
+                            testing.audience_comment(emulator, posts[-1].remote_id, text)
+                            placed += 1
+            if placed:
+                inbox.poll_channel(channel.pk)  # the intake's own poll, now rather than in two minutes
+                spoke += placed
+        return spoke
+
+
+def _demo_workspace() -> Any:
+    from rupor.accounts.models import Workspace
+
+    return Workspace.objects.filter(memberships__user__email=DEMO_EMAIL, name=DEMO_WORKSPACE).first()
+
+
+def running_by_network(running: list[RunningEmulator]) -> dict[str, RunningEmulator]:
+    """The emulators :func:`start_emulators` started, by network (it starts them in this order)."""
+    return dict(zip(registry.available(), running, strict=False))

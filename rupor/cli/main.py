@@ -189,9 +189,12 @@ def serve(host: str, port: int, threads: int, worker: bool, demo: bool, demo_por
         from rupor.cli.jobs import periodic_jobs
         from rupor.publishing.worker import run_worker
 
+        jobs = list(periodic_jobs())
+        if demo:  # the emulated audience comments on the demo's posts (cli/demo.py)
+            jobs.append(demo_mod.DemoAudience(demo_mod.running_by_network(emulators)))
         worker_thread = threading.Thread(
             target=run_worker,
-            kwargs={"stop": stop, "jobs": periodic_jobs()},
+            kwargs={"stop": stop, "jobs": jobs},
             name="rupor-worker",
             daemon=True,
         )

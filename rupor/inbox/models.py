@@ -119,3 +119,30 @@ class IntakeCursor(models.Model):
 
     def __str__(self) -> str:
         return f"intake cursor of channel {self.channel_id}"
+
+
+class SavedView(models.Model):
+    """A named set of inbox filters: one person's own, or shared with the whole workspace.
+
+    ``filters`` holds the list's query as the address gives it (channel, network, status, label,
+    assignee, mine, unanswered, sort, from, to); whoever opens the view reads it afresh, so a
+    filter the page no longer knows is ignored rather than breaking the view.
+    """
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="inbox_views")
+    #: Who saved it; null for a shared view saved with an API key (no person behind it).
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    name = models.CharField(max_length=80)
+    shared = models.BooleanField(default=False)
+    filters = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=clock.now)
+    updated_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["workspace", "owner"], name="inbox_view_ws_owner_idx")]
+
+    def __str__(self) -> str:
+        return f"inbox view {self.name!r} of workspace {self.workspace_id}"

@@ -8,15 +8,16 @@ the network honours where it can (VK ``guid``/``random_id``).
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from rupor.accounts import service as accounts
@@ -25,9 +26,10 @@ from rupor.analytics import service as analytics
 from rupor.channels import service as channels
 from rupor.core import clock
 from rupor.core.errors import DomainError
+from rupor.core.timezones import zone
 from rupor.core.urls import http_url_or_empty
 from rupor.inbox import audience, priority
-from rupor.inbox.models import InboxItem, IntakeCursor, ItemKind, ItemStatus, Label, SendState
+from rupor.inbox.models import InboxItem, IntakeCursor, ItemKind, ItemStatus, Label, SavedView, SendState
 from rupor.networks import errors, registry
 from rupor.networks.base import (
     Adapter,
@@ -39,6 +41,7 @@ from rupor.networks.base import (
     Message,
     Person,
 )
+from rupor.notifications import service as notifications
 from rupor.publishing import service as publishing
 
 log = logging.getLogger(__name__)
@@ -475,10 +478,18 @@ class Filters:
     #: Highest priority first (inbox/priority.py: label, the author's reach, time waited), then
     #: newest first.
     urgent_first: bool = False
+    #: Only items that occurred at or after ``occurred_from`` and before ``occurred_before`` (aware
+    #: UTC; :func:`day_bounds` turns the workspace's calendar days into these).
+    occurred_from: dt.datetime | None = None
+    occurred_before: dt.datetime | None = None
+    #: Only items given to nobody.
+    unassigned: bool = False
 
 
-def list_items(workspace_id: int, filters: Filters | None = None) -> QuerySet[InboxItem]:
-    """Items of a workspace, newest first."""
+def list_items(
+    workspace_id: int, filters: Filters | None = None, *, now: dt.datetime | None = None
+) -> QuerySet[InboxItem]:
+    """Items of a workspace, newest first (or by priority as of ``now``, by default the clock's)."""
     f = filters or Filters()
     if f.status is not None and f.status not in ItemStatus.values:
         raise InboxError(
@@ -523,10 +534,22 @@ def list_items(workspace_id: int, filters: Filters | None = None) -> QuerySet[In
                 422,
             )
         qs = qs.filter(label=f.label)
+    qs = _queue_filters(qs, f)
     if f.urgent_first:
-        qs = qs.annotate(priority=priority.priority_expression(clock.now())).order_by(
+        qs = qs.annotate(priority=priority.priority_expression(now or clock.now())).order_by(
             "-priority", "-occurred_at", "-id"
         )
+    return qs
+
+
+def _queue_filters(qs: QuerySet[InboxItem], f: Filters) -> QuerySet[InboxItem]:
+    """The queue's narrower filters: nobody's items, and the days they occurred on."""
+    if f.unassigned:
+        qs = qs.filter(assigned_to__isnull=True)
+    if f.occurred_from is not None:
+        qs = qs.filter(occurred_at__gte=f.occurred_from)
+    if f.occurred_before is not None:
+        qs = qs.filter(occurred_at__lt=f.occurred_before)
     return qs
 
 
@@ -882,7 +905,27 @@ def assign(actor: accounts.Actor, item_id: int, user_id: int | None) -> ItemView
         item.assigned_to_id, item.updated_at = user_id, clock.now()
         item.save(update_fields=["assigned_to", "updated_at"])
         accounts.record(actor.workspace_id, actor, "inbox.assign", "inbox_item", item.pk, str(user_id or ""))
+        if user_id is not None and user_id != actor.user_id:
+            _tell_assignee(actor, item, user_id)
     return view(item)
+
+
+def _tell_assignee(actor: accounts.Actor, item: InboxItem, user_id: int) -> None:
+    """An in-app notification for whoever was given the item by someone else."""
+    who = actor.label or _("A teammate")
+    excerpt = (item.author_name or item.author_remote_id or "") + ": " + (item.text or "")[:120]
+    notifications.notify_member(
+        actor.workspace_id,
+        user_id,
+        ASSIGNED_EVENT,
+        _("%(who)s gave you an inbox item. %(excerpt)s") % {"who": who, "excerpt": excerpt.strip(": ")},
+        link=f"/inbox/{item.pk}/",
+        target_id=item.pk,
+    )
+
+
+#: The notification event a person gets when a teammate gives them an item.
+ASSIGNED_EVENT = "inbox_assigned"
 
 
 def channels_to_poll(now: dt.datetime, interval: dt.timedelta) -> Sequence[int]:
@@ -902,3 +945,290 @@ def channels_to_poll(now: dt.datetime, interval: dt.timedelta) -> Sequence[int]:
         if at is None or at < cutoff:
             ids.append(channel.id)
     return ids
+
+
+# -- the queue: dates, paging, bulk actions, saved views ------------------------------------
+
+
+def day_bounds(
+    workspace_id: int, first: dt.date | None, last: dt.date | None
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The instants that begin ``first`` and end ``last`` (both included) in the workspace's time
+    zone, for :class:`Filters`. A midnight the clocks skip is read as the day's first real instant."""
+    if first is not None and last is not None and last < first:
+        raise InboxError(_("The end date is before the start date."), "to", 422)
+    tz = zone(accounts.workspace_info(workspace_id).timezone)
+
+    def start_of(day: dt.date) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(), tzinfo=tz).astimezone(dt.UTC)
+
+    return (
+        start_of(first) if first is not None else None,
+        start_of(last + dt.timedelta(days=1)) if last is not None else None,
+    )
+
+
+#: The most items one page of the list holds.
+MAX_PAGE = 200
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[InboxItem]
+    #: Where the next page starts (pass it back as ``after``); blank when this is the last page.
+    next_cursor: str
+
+
+def _cursor(item: InboxItem, urgent: bool, now: dt.datetime) -> str:
+    rank = float(getattr(item, "priority", 0.0)) if urgent else 0.0
+    raw = "|".join(
+        (
+            repr(rank),
+            item.occurred_at.astimezone(dt.UTC).isoformat(),
+            str(item.pk),
+            now.astimezone(dt.UTC).isoformat(),
+        )
+    )
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _after(cursor: str) -> tuple[float, dt.datetime, int, dt.datetime]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        rank, when, pk, as_of = raw.split("|")
+        at, now = dt.datetime.fromisoformat(when), dt.datetime.fromisoformat(as_of)
+        if at.tzinfo is None or now.tzinfo is None:
+            raise ValueError(when)
+        return float(rank), at, int(pk), now
+    except ValueError as exc:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        raise InboxError(
+            _("This page cursor is not one Rupor gave; start from the first page."), "after", 422
+        ) from exc
+
+
+def page_items(
+    workspace_id: int, filters: Filters | None = None, *, after: str = "", limit: int = MAX_PAGE
+) -> Page:
+    """One page of :func:`list_items`, and the cursor of the next. Pages are keyed on the order
+    itself (priority, time, id), not on offsets: items arriving while someone pages (newer ones
+    go on top) neither repeat an item nor skip one on the following pages. Priority rises with
+    the time an item waits, so every page of one walk ranks as of the first page's moment (the
+    cursor carries it)."""
+    f = filters or Filters()
+    limit = max(1, min(limit, MAX_PAGE * 5))
+    now = clock.now()
+    later = Q()
+    if after:
+        rank, at, pk, now = _after(after)
+        older = Q(occurred_at__lt=at) | Q(occurred_at=at, pk__lt=pk)
+        later = (Q(priority__lt=rank) | (Q(priority=rank) & older)) if f.urgent_first else older
+    qs = list_items(workspace_id, f, now=now).filter(later)
+    rows = list(qs[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(items=rows, next_cursor=_cursor(rows[-1], f.urgent_first, now) if more and rows else "")
+
+
+#: What a bulk action may do to each item.
+BULK_ACTIONS = ("status", "assign", "done")
+#: The most items one bulk action takes.
+MAX_BULK = 500
+
+
+@dataclass(frozen=True)
+class BulkFailure:
+    item_id: int
+    message: str
+    status: int
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    done: list[int]
+    failed: list[BulkFailure]
+
+
+def bulk_apply(
+    actor: accounts.Actor,
+    item_ids: Sequence[int],
+    action: str,
+    *,
+    status: str = "",
+    user_id: int | None = None,
+) -> BulkResult:
+    """Set the status of, assign, or mark done many items in one request. Each item goes through
+    the same action as alone (:func:`set_status`, :func:`assign`): the actor's workspace and role
+    are checked and an audit entry recorded per item; an item that cannot be changed is reported
+    with its reason and the others are changed all the same."""
+    _require(actor, Perm.INBOX_REPLY)
+    if action not in BULK_ACTIONS:
+        raise InboxError(
+            _("%(value)s is not a bulk action; use one of %(allowed)s.")
+            % {"value": repr(action), "allowed": ", ".join(BULK_ACTIONS)},
+            "action",
+            422,
+        )
+    ids = list(dict.fromkeys(item_ids))
+    if not ids:
+        raise InboxError(_("Choose at least one item."), "ids", 422)
+    if len(ids) > MAX_BULK:
+        raise InboxError(_("At most %(n)s items can be changed at once.") % {"n": MAX_BULK}, "ids", 422)
+    if action == "status" and status not in WORK_STATUSES:
+        raise InboxError(
+            _("%(value)s is not a status a person sets; use one of %(allowed)s.")
+            % {"value": repr(status), "allowed": ", ".join(WORK_STATUSES)},
+            "status",
+            422,
+        )
+    done: list[int] = []
+    failed: list[BulkFailure] = []
+    for item_id in ids:
+        try:
+            with transaction.atomic():
+                if action == "assign":
+                    assign(actor, item_id, user_id)
+                else:
+                    set_status(actor, item_id, ItemStatus.DONE if action == "done" else status)
+        except InboxError as exc:
+            failed.append(BulkFailure(item_id, exc.message, exc.status))
+        else:
+            done.append(item_id)
+    detail = f"{action} {status or (user_id if action == 'assign' else '')}: {len(done)} done, {len(failed)} refused"
+    accounts.record(actor.workspace_id, actor, "inbox.bulk", "inbox_item", "", detail[:100])
+    return BulkResult(done=done, failed=failed)
+
+
+@dataclass(frozen=True)
+class SavedViewRef:
+    id: int
+    name: str
+    shared: bool
+    owner_id: int | None
+    filters: dict[str, str]
+    mine: bool  # saved by the person asking (they may rename and delete it)
+
+
+#: The filters a saved view keeps (the list's query parameters); anything else is dropped.
+VIEW_KEYS = ("channel", "network", "status", "assignee", "label", "mine", "unanswered", "sort", "from", "to")
+#: The most saved views one person (or the workspace, for shared ones) keeps.
+MAX_VIEWS = 50
+
+
+def _clean_filters(filters: Mapping[str, object]) -> dict[str, str]:
+    out = {}
+    for key in VIEW_KEYS:
+        value = str(filters.get(key) or "").strip()[:40]
+        if value:
+            out[key] = value
+    return out
+
+
+def _view_ref(row: SavedView, user_id: int | None) -> SavedViewRef:
+    return SavedViewRef(
+        id=row.pk,
+        name=row.name,
+        shared=row.shared,
+        owner_id=row.owner_id,
+        filters=dict(row.filters or {}),
+        mine=row.owner_id is not None and row.owner_id == user_id,
+    )
+
+
+def _visible_views(actor: accounts.Actor) -> QuerySet[SavedView]:
+    mine = Q(owner_id=actor.user_id) if actor.user_id is not None else Q(pk__in=[])
+    return SavedView.objects.filter(Q(workspace_id=actor.workspace_id) & (Q(shared=True) | mine))
+
+
+def saved_views(actor: accounts.Actor) -> list[SavedViewRef]:
+    """The actor's own saved views and the workspace's shared ones, by name."""
+    _require(actor, Perm.INBOX_VIEW)
+    return [_view_ref(v, actor.user_id) for v in _visible_views(actor)]
+
+
+def _may_share(actor: accounts.Actor) -> bool:
+    """Shared views are for managers and above (whoever may approve posts or run the workspace)."""
+    return actor.can(Perm.POSTS_APPROVE) or actor.can(Perm.WORKSPACE_MANAGE)
+
+
+def _check_name(actor: accounts.Actor, name: str, shared: bool, besides: int | None = None) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise InboxError(_("Give the view a name."), "name", 422)
+    if len(name) > 80:
+        raise InboxError(_("A view's name is at most 80 characters."), "name", 422)
+    same = _visible_views(actor).filter(name__iexact=name, shared=shared)
+    if not shared:
+        same = same.filter(owner_id=actor.user_id)
+    if besides is not None:
+        same = same.exclude(pk=besides)
+    if same.exists():
+        raise InboxError(_("A view with this name already exists."), "name", 409)
+    return name
+
+
+def save_view(
+    actor: accounts.Actor, name: str, filters: Mapping[str, object], *, shared: bool = False
+) -> SavedViewRef:
+    """Keep the current filters under a name: for the actor alone, or (managers and above) for
+    the whole workspace."""
+    _require(actor, Perm.INBOX_VIEW)
+    if shared and not _may_share(actor):
+        raise InboxError(_("Only managers and above can share a view with the workspace."), "shared", 403)
+    if not shared and actor.user_id is None:
+        raise InboxError(
+            _("An API key has no person to keep a personal view for; share it instead."), "shared", 422
+        )
+    name = _check_name(actor, name, shared)
+    if (
+        _visible_views(actor).filter(shared=shared, **({} if shared else {"owner_id": actor.user_id})).count()
+        >= MAX_VIEWS
+    ):
+        raise InboxError(
+            _("There are already %(n)s saved views; delete one first.") % {"n": MAX_VIEWS}, status=409
+        )
+    row = SavedView.objects.create(
+        workspace_id=actor.workspace_id,
+        owner_id=actor.user_id,
+        name=name,
+        shared=shared,
+        filters=_clean_filters(filters),
+    )
+    accounts.record(actor.workspace_id, actor, "inbox.view_save", "inbox_view", row.pk, name)
+    return _view_ref(row, actor.user_id)
+
+
+def get_view(actor: accounts.Actor, view_id: int) -> SavedViewRef:
+    _require(actor, Perm.INBOX_VIEW)
+    row = _visible_views(actor).filter(pk=view_id).first()
+    if row is None:
+        raise InboxError(_("No such saved view."), status=404)
+    return _view_ref(row, actor.user_id)
+
+
+def _own_view(actor: accounts.Actor, view_id: int) -> SavedView:
+    """A view the actor may change: their own, or a shared one when they may share."""
+    _require(actor, Perm.INBOX_VIEW)
+    row = _visible_views(actor).filter(pk=view_id).first()
+    if row is None:
+        raise InboxError(_("No such saved view."), status=404)
+    if not (row.owner_id == actor.user_id and actor.user_id is not None) and not (
+        row.shared and _may_share(actor)
+    ):
+        raise InboxError(_("Only whoever saved this view, or a manager, can change it."), status=403)
+    return row
+
+
+def rename_view(actor: accounts.Actor, view_id: int, name: str) -> SavedViewRef:
+    row = _own_view(actor, view_id)
+    name = _check_name(actor, name, row.shared, besides=row.pk)
+    if name != row.name:
+        row.name, row.updated_at = name, clock.now()
+        row.save(update_fields=["name", "updated_at"])
+        accounts.record(actor.workspace_id, actor, "inbox.view_rename", "inbox_view", row.pk, name)
+    return _view_ref(row, actor.user_id)
+
+
+def delete_view(actor: accounts.Actor, view_id: int) -> None:
+    row = _own_view(actor, view_id)
+    accounts.record(actor.workspace_id, actor, "inbox.view_delete", "inbox_view", row.pk, row.name)
+    row.delete()

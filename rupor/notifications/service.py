@@ -57,6 +57,7 @@ EVENTS: dict[str, Any] = {
     "missed": gettext_lazy("A post missed its time"),
     "held": gettext_lazy("A channel needs reconnecting; its posts are on hold"),
     "edit_failed": gettext_lazy("An edit of a published post did not reach the network"),
+    "inbox_assigned": gettext_lazy("An inbox item was assigned to you"),
 }
 TEST_EVENT = "test"
 
@@ -226,6 +227,51 @@ def notify(
     Delivery.objects.bulk_create(deliveries)
 
 
+def notify_member(
+    workspace_id: int, user_id: int, kind: str, body: str, *, link: str = "", target_id: int | None = None
+) -> None:
+    """Tell one member of the workspace (in-app, in their language) about an event of
+    :data:`EVENTS` that concerns them alone; webhook endpoints that chose the event get it too.
+    Nobody else is told, and no email is sent (it is a nudge, not an alarm)."""
+    member = next((m for m in accounts.recipients(workspace_id) if m.user_id == user_id), None)
+    if member is None:
+        return
+    now = clock.now()
+    title = event_title(kind)
+    Notification.objects.create(
+        workspace_id=workspace_id,
+        user_id=user_id,
+        kind=kind,
+        title=_in_language(title, member.language)[:200],
+        body=body,
+        link=link[:500],
+        target_id=target_id,
+        created_at=now,
+    )
+    payload = {
+        "event": kind,
+        "workspace_id": workspace_id,
+        "title": str(title),
+        "message": body,
+        "target_id": target_id,
+        "user_id": user_id,
+        "link": link,
+        "occurred_at": now.isoformat(),
+    }
+    Delivery.objects.bulk_create(
+        Delivery(
+            workspace_id=workspace_id,
+            channel=Delivery.Channel.WEBHOOK,
+            endpoint=endpoint,
+            kind=kind,
+            payload={**payload, "delivery": uuid.uuid4().hex},
+            next_attempt_at=now,
+        )
+        for endpoint in WebhookEndpoint.objects.filter(workspace_id=workspace_id, active=True)
+        if kind in endpoint.events  # only endpoints that chose it: "every event" means the failures
+    )
+
+
 def _mine(workspace_id: int, user_id: int | None) -> QuerySet[Notification]:
     qs = Notification.objects.filter(workspace_id=workspace_id)
     return qs.filter(user__isnull=True) if user_id is None else qs.filter(user_id=user_id)
@@ -241,6 +287,15 @@ def list_notifications(
         NotificationView(
             n.pk, n.kind, n.title, n.body, n.link, n.target_id, n.created_at, n.read_at is not None
         )
+        for n in qs[:limit]
+    ]
+
+
+def unread_of_kind(workspace_id: int, user_id: int, kind: str, *, limit: int = 5) -> list[NotificationView]:
+    """A member's unread notifications of one event, newest first (the inbox shows its own)."""
+    qs = _mine(workspace_id, user_id).filter(kind=kind, read_at__isnull=True).order_by("-created_at", "-id")
+    return [
+        NotificationView(n.pk, n.kind, n.title, n.body, n.link, n.target_id, n.created_at, False)
         for n in qs[:limit]
     ]
 

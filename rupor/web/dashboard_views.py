@@ -18,12 +18,31 @@ from rupor.channels import service as channels
 from rupor.channels.models import Channel
 from rupor.core import clock
 from rupor.core.timezones import to_utc, zone
+from rupor.inbox import service as inbox
 from rupor.planning import service as planning
 from rupor.planning.models import Post
 from rupor.publishing import service as publishing
 from rupor.publishing.models import TargetState
 from rupor.web import forms
 from rupor.web.base import SignedInRequest, WorkspaceRequest, _target_rows, workspace_view
+
+
+def _inbox_waiting(workspace_id: int, user_id: int) -> dict[str, Any]:
+    """What in the inbox still needs an answer: all of it, the complaints, and what is yours; each
+    number links to the inbox filtered the same way."""
+
+    def waiting(**filters: Any) -> int:
+        return inbox.list_items(workspace_id, inbox.Filters(unanswered=True, **filters)).count()
+
+    url = reverse("web:inbox")
+    return {
+        "all": inbox.waiting_count(workspace_id),
+        "all_url": f"{url}?unanswered=1",
+        "complaints": waiting(label="complaint"),
+        "complaints_url": f"{url}?unanswered=1&label=complaint",
+        "mine": waiting(assigned_to_id=user_id),
+        "mine_url": f"{url}?unanswered=1&mine=1",
+    }
 
 
 @login_required
@@ -105,6 +124,7 @@ def _dashboard(request: WorkspaceRequest) -> HttpResponseBase:
         },
     ]
     steps = [s for s in steps if can(role, s["perm"])]
+    waiting = _inbox_waiting(ws.pk, request.user.pk) if can(role, Perm.INBOX_VIEW) else None
     return render(
         request,
         "web/dashboard.html",
@@ -115,5 +135,6 @@ def _dashboard(request: WorkspaceRequest) -> HttpResponseBase:
             "steps": steps,
             "show_steps": any(not s["done"] for s in steps),
             "local_now": local_now,
+            "waiting": waiting,
         },
     )

@@ -27,7 +27,8 @@ from rupor.accounts.roles import Perm, Role, can
 from rupor.channels import service as channels
 from rupor.channels.models import Channel
 from rupor.inbox import hooks
-from rupor.inbox.models import InboxItem
+from rupor.inbox import service as inbox
+from rupor.inbox.models import InboxItem, SavedView
 from rupor.notifications.models import Delivery, WebhookEndpoint
 from rupor.planning import approvals, ical, slots
 from rupor.planning import media as media_lib
@@ -171,6 +172,7 @@ def _world(name: str, settings: Any) -> World:
         "item_id": InboxItem.objects.create(
             workspace=ws, channel_id=channel.pk, kind="comment", remote_id="1", text=f"{name} comment"
         ).pk,
+        "view_id": inbox.save_view(owner, f"{name} view", {"unanswered": "1"}, shared=True).id,
     }
     return World(ws, users, ids)
 
@@ -290,6 +292,7 @@ def test_another_workspaces_ids_answer_404_on_every_page_and_verb(two: tuple[Wor
         "webhooks": WebhookEndpoint.objects.filter(workspace=theirs.ws).count(),
         "deliveries": Delivery.objects.filter(workspace=theirs.ws).count(),
         "inbox": list(InboxItem.objects.filter(workspace=theirs.ws).values_list("status", "assigned_to")),
+        "views": list(SavedView.objects.filter(workspace=theirs.ws).values_list("name", flat=True)),
     }
     problems = []
     checked = 0
@@ -330,5 +333,6 @@ def test_another_workspaces_ids_answer_404_on_every_page_and_verb(two: tuple[Wor
         "webhooks": WebhookEndpoint.objects.filter(workspace=theirs.ws).count(),
         "deliveries": Delivery.objects.filter(workspace=theirs.ws).count(),
         "inbox": list(InboxItem.objects.filter(workspace=theirs.ws).values_list("status", "assigned_to")),
+        "views": list(SavedView.objects.filter(workspace=theirs.ws).values_list("name", flat=True)),
     }
     assert after == before

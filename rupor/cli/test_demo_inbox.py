@@ -1,0 +1,55 @@
+"""The demo's inbox: the emulated audience speaks through the emulators' own paths and the inbox
+takes it in by polling, once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from rupor.cli import demo
+from rupor.cli.test_demo import _free_block
+from rupor.core import clock
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def emulators(monkeypatch):
+    monkeypatch.setenv("RUPOR_DEMO_PORT_BASE", str(_free_block(3)))
+    running = demo.start_emulators()
+    yield running
+    for emulator in running:
+        emulator.stop()
+
+
+def test_the_demo_audience_fills_the_inbox_once(emulators):
+    from rupor.inbox.models import InboxItem
+    from rupor.publishing.worker import run_worker
+
+    demo.ensure_demo(verify=True)
+    audience = demo.DemoAudience(demo.running_by_network(emulators))
+
+    # At once: the direct message (it needs no post); no post is out yet, so no comment.
+    assert audience(clock.now()) == 1
+    message = InboxItem.objects.get(outgoing=False)
+    assert message.kind == "message" and message.channel.network == "vk"
+
+    # The welcome post goes out two minutes after the demo is made; then its readers comment.
+    clock.freeze(clock.now() + dt.timedelta(minutes=3))
+    try:
+        run_worker(once=True)
+        assert audience(clock.now()) == 9
+    finally:
+        clock.freeze(None)
+    comments = InboxItem.objects.filter(kind="comment", outgoing=False)
+    assert {c.channel.network for c in comments} == {"vk", "telegram", "ok"}
+    texts = {c.text for c in comments}
+    assert "Спасибо за капучино, лучший в городе!" in texts
+    assert "원두 정말 맛있어요! 매일 아침 마시고 있어요 ☕" in texts
+    assert all(c.post_id is not None for c in comments)  # placed on the demo's own posts
+
+    # Said once: the job and a fresh serve process (a new job) leave the inbox as it is.
+    assert audience(clock.now()) == 0
+    assert demo.DemoAudience(demo.running_by_network(emulators))(clock.now()) == 0
+    assert InboxItem.objects.filter(outgoing=False).count() == 10
