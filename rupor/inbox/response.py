@@ -32,7 +32,7 @@ from rupor.channels import service as channels
 from rupor.core import clock, timezones
 from rupor.core.errors import DomainError
 from rupor.inbox.business_time import Schedule, elapsed_seconds
-from rupor.inbox.models import InboxItem, ItemKind, ItemStatus, Label, ResponseSettings
+from rupor.inbox.models import InboxItem, ItemKind, ItemStatus, Label, NegativitySpike, ResponseSettings
 
 
 class ResponseError(DomainError):
@@ -425,6 +425,15 @@ def report(actor: accounts.Actor, since: dt.date, until: dt.date) -> Report:
             )
         ),
         days=tuple(days),
+    )
+
+
+def recent_spikes(workspace_id: int, limit: int = 10) -> list[NegativitySpike]:
+    """The spikes that raised an alert, newest first (the report page lists them)."""
+    return list(
+        NegativitySpike.objects.filter(workspace_id=workspace_id, notified=True)
+        .select_related("channel")
+        .order_by("-hour_start")[:limit]
     )
 
 

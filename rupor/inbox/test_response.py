@@ -298,7 +298,7 @@ def test_settings_are_checked_and_need_the_role(make_workspace, make_user):
 
 @pytest.mark.django_db
 def test_waiting_negative_item_alerts_its_recipients_once(make_workspace, make_user):
-    owner, mod, editor = (
+    owner, mod, _editor = (
         make_user("boss@example.com"),
         make_user("mod@example.com"),
         make_user("ed@example.com"),

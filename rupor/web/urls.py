@@ -6,6 +6,7 @@ from rupor.web import (
     channel_views,
     composer_views,
     dashboard_views,
+    inbox_report_views,
     inbox_views,
     notification_views,
     plan_views,
@@ -51,5 +52,6 @@ urlpatterns = [
     *calendar_views.urlpatterns,
     *plan_views.urlpatterns,
     *publishing_views.urlpatterns,
+    *inbox_report_views.urlpatterns,
     *inbox_views.urlpatterns,
 ]
