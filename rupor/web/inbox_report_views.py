@@ -14,7 +14,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from rupor.accounts import service as accounts
@@ -36,6 +36,17 @@ WEEKDAYS = (
     (4, gettext_lazy("Friday")),
     (5, gettext_lazy("Saturday")),
     (6, gettext_lazy("Sunday")),
+)
+
+#: The same names as they read inside a sentence (lower case in Russian).
+IN_A_SENTENCE = (
+    pgettext_lazy("weekday in a sentence", "Monday"),
+    pgettext_lazy("weekday in a sentence", "Tuesday"),
+    pgettext_lazy("weekday in a sentence", "Wednesday"),
+    pgettext_lazy("weekday in a sentence", "Thursday"),
+    pgettext_lazy("weekday in a sentence", "Friday"),
+    pgettext_lazy("weekday in a sentence", "Saturday"),
+    pgettext_lazy("weekday in a sentence", "Sunday"),
 )
 
 
@@ -128,8 +139,7 @@ def _display(row: response.Row) -> dict[str, Any]:
 def _schedule_text(chosen: response.Settings) -> str:
     if chosen.schedule is None:
         return _("Times are wall-clock time: business hours are not set.")
-    names = dict(WEEKDAYS)
-    days = ", ".join(str(names[d]) for d in chosen.days)
+    days = ", ".join(str(IN_A_SENTENCE[d]) for d in chosen.days)
     return _("Times count business hours only: %(days)s, %(start)s to %(end)s (%(zone)s).") % {
         "days": days,
         "start": f"{chosen.day_start:%H:%M}",
