@@ -329,7 +329,7 @@ def test_waiting_negative_item_alerts_its_recipients_once(make_workspace, make_u
 
     assert alerts.check_waiting(now) == 1
     notes = Notification.objects.filter(kind="inbox_waiting")
-    assert sorted(n.user_id for n in notes) == sorted([owner.pk, mod.pk])
+    assert sorted(n.user_id or 0 for n in notes) == sorted([owner.pk, mod.pk])
     assert {n.target_id for n in notes} == {angry.pk} and notes[0].link == f"/inbox/{angry.pk}/"
     assert "Comment 1" in notes[0].body
     assert Delivery.objects.filter(kind="inbox_waiting", channel="email").count() == 2

@@ -88,7 +88,9 @@ def test_a_manager_sets_business_hours_and_reads_the_report(browser: Any, live_s
     for locale, heading in HEADINGS.items():
         with open_page(browser, live_server.url) as page:
             sign_in(page, "manager@example.com", PASSWORD)
-            page.context.add_cookies([{"name": "django_language", "value": locale[:2], "url": live_server.url}])
+            page.context.add_cookies(
+                [{"name": "django_language", "value": locale[:2], "url": live_server.url}]
+            )
             page.goto("/inbox/report/?days=7")
             expect(page.get_by_role("heading", name=heading)).to_be_visible()
             _shot(page, f"inbox_report-{locale}.png")
