@@ -43,8 +43,9 @@ class ResponseError(DomainError):
 NOT_NEEDING = (ItemStatus.HIDDEN, ItemStatus.DELETED)
 #: The labels whose long wait raises an alert.
 ALERT_LABELS = (Label.NEGATIVE, Label.COMPLAINT)
-#: The longest period a report covers.
+#: The longest period a report covers, and the dates it may cover.
 MAX_DAYS = 366
+EARLIEST, LATEST = dt.date(1970, 1, 1), dt.date(9000, 12, 31)
 
 # -- recording -----------------------------------------------------------------------------
 
@@ -166,6 +167,13 @@ def _check(new: Settings, members: set[int]) -> None:
         raise ResponseError(_("Choose working days from Monday to Sunday."), "days", 422)
     if new.business_hours and not new.days:
         raise ResponseError(_("Choose at least one working day, or turn business hours off."), "days", 422)
+    for name, value in (("day_start", new.day_start), ("day_end", new.day_end)):
+        if value.tzinfo is not None:
+            raise ResponseError(
+                _("Write the time without a time zone, as HH:MM; the zone is a setting of its own."),
+                name,
+                422,
+            )
     if new.business_hours and new.day_start == new.day_end:
         raise ResponseError(_("The working day must start and end at different times."), "day_end", 422)
     if new.timezone:
@@ -365,6 +373,9 @@ def report(actor: accounts.Actor, since: dt.date, until: dt.date) -> Report:
     dates of the business-hours zone, both included): overall, per teammate, per channel, per day."""
     if not actor.can(Perm.INBOX_REPORT):
         raise ResponseError(_("Your role does not allow this."), status=403)
+    for name, day in (("since", since), ("until", until)):
+        if not EARLIEST <= day <= LATEST:
+            raise ResponseError(_("Choose dates from 1970 to 9000."), name, 422)
     if until < since:
         raise ResponseError(_("The period ends before it starts."), "until", 422)
     if (until - since).days >= MAX_DAYS:

@@ -277,6 +277,7 @@ def test_settings_are_checked_and_need_the_role(make_workspace, make_user):
         "alert_after_minutes": _settings(base, alert_after_minutes=10**6),
         "alert_roles": _settings(base, alert_roles=("overlord",)),
         "alert_user_ids": _settings(base, alert_user_ids=(987654,)),
+        "day_start": _settings(base, day_start=dt.time(9, tzinfo=dt.timezone(dt.timedelta(hours=3)))),
     }
     for field, value in bad.items():
         with pytest.raises(response.ResponseError) as caught:
@@ -291,6 +292,15 @@ def test_settings_are_checked_and_need_the_role(make_workspace, make_user):
         actor, _settings(base, business_hours=True, holidays=(dt.date(2027, 1, 1),), alert_roles=("owner",))
     )
     assert saved.schedule is not None and saved.holidays == (dt.date(2027, 1, 1),)
+    for since, until, field in (
+        (dt.date(1, 1, 1), dt.date(1, 1, 2), "since"),
+        (dt.date(9999, 12, 30), dt.date(9999, 12, 31), "since"),
+        (dt.date(2026, 1, 1), dt.date(2027, 6, 1), "since"),  # longer than a year
+        (dt.date(2026, 2, 1), dt.date(2026, 1, 1), "until"),
+    ):
+        with pytest.raises(response.ResponseError) as caught:
+            response.report(actor, since, until)
+        assert caught.value.field == field and caught.value.status == 422
 
 
 # -- alerts ---------------------------------------------------------------------------------
