@@ -56,6 +56,8 @@ class Perm(enum.StrEnum):
     POSTS_CLIENT_REVIEW = "posts.client_review"
     INBOX_VIEW = "inbox.view"
     INBOX_REPLY = "inbox.reply"
+    INBOX_REPORT = "inbox.report"  # response times and rates of the team (inbox or analytics roles)
+    INBOX_SETTINGS = "inbox.settings"  # business hours and the inbox's alerts
     ANALYTICS_VIEW = "analytics.view"
     REPORTS_VIEW = "reports.view"
 
@@ -73,6 +75,8 @@ _MANAGER = frozenset(
         Perm.POSTS_APPROVE,
         Perm.INBOX_VIEW,
         Perm.INBOX_REPLY,
+        Perm.INBOX_REPORT,
+        Perm.INBOX_SETTINGS,
         Perm.ANALYTICS_VIEW,
         Perm.REPORTS_VIEW,
     }
@@ -85,7 +89,9 @@ PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.EDITOR: frozenset(
         {Perm.WORKSPACE_VIEW, Perm.CHANNELS_VIEW, Perm.POSTS_VIEW, Perm.POSTS_INTERNAL, Perm.POSTS_EDIT}
     ),
-    Role.MODERATOR: frozenset({Perm.WORKSPACE_VIEW, Perm.CHANNELS_VIEW, Perm.INBOX_VIEW, Perm.INBOX_REPLY}),
+    Role.MODERATOR: frozenset(
+        {Perm.WORKSPACE_VIEW, Perm.CHANNELS_VIEW, Perm.INBOX_VIEW, Perm.INBOX_REPLY, Perm.INBOX_REPORT}
+    ),
     Role.ANALYST: frozenset(
         {
             Perm.WORKSPACE_VIEW,
@@ -94,6 +100,7 @@ PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.POSTS_INTERNAL,
             Perm.ANALYTICS_VIEW,
             Perm.REPORTS_VIEW,
+            Perm.INBOX_REPORT,
         }
     ),
     Role.CLIENT: frozenset(

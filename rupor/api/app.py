@@ -61,6 +61,7 @@ api.add_router(
 api.add_router(
     "/", "rupor.api.inbox_api.router"
 )  # inbox: comments and messages, replies, moderation, polling, webhook URL
+api.add_router("/", "rupor.api.inbox_report_api.router")  # inbox: response times, business hours, alerts
 api.add_router(
     "/", "rupor.api.analytics_api.router"
 )  # analytics: post and channel figures, collecting, competitors

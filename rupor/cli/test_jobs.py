@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from rupor.analytics import jobs as analytics_jobs
 from rupor.cli.jobs import periodic_jobs
+from rupor.inbox import alerts as inbox_alerts
 from rupor.inbox import jobs as inbox_jobs
 
 
 def test_rupor_worker_polls_inboxes_then_collects_metrics():
-    assert list(periodic_jobs()) == [inbox_jobs.run_due, inbox_jobs.run_triage, analytics_jobs.run_due]
+    assert list(periodic_jobs()) == [
+        inbox_jobs.run_due,
+        inbox_jobs.run_triage,
+        inbox_alerts.run_alerts,
+        analytics_jobs.run_due,
+    ]

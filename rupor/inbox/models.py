@@ -6,6 +6,8 @@ the same comment, and either may deliver it many times.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -90,6 +92,19 @@ class InboxItem(models.Model):
         max_length=16, choices=SendState.choices, blank=True, default=SendState.NONE
     )
     replied_by = models.CharField(max_length=200, blank=True, default="")
+    # Response times (inbox/response.py): when the team first answered what the audience wrote
+    # (a reply sent from Rupor, or one the intake saw our own account make on the network, which
+    # leaves the responder blank), and when a person marked it done (cleared when reopened).
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    first_responder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    #: When the "waiting too long" alert went out for this item (it goes out once).
+    wait_alerted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
@@ -146,3 +161,64 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return f"inbox view {self.name!r} of workspace {self.workspace_id}"
+
+
+def _default_days() -> list[int]:
+    return [0, 1, 2, 3, 4]
+
+
+def _default_alert_roles() -> list[str]:
+    return ["owner", "admin", "manager"]
+
+
+class ResponseSettings(models.Model):
+    """A workspace's business hours and the inbox's alerts (one row; absent = the defaults)."""
+
+    workspace = models.OneToOneField(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="inbox_response_settings"
+    )
+    #: Off: response times are counted in wall-clock time.
+    business_hours = models.BooleanField(default=False)
+    #: Working days, Monday = 0 … Sunday = 6.
+    days = models.JSONField(default=_default_days)
+    day_start = models.TimeField(default=dt.time(9, 0))
+    #: Earlier than ``day_start``: the working day runs overnight, into the next morning.
+    day_end = models.TimeField(default=dt.time(18, 0))
+    #: Blank: the workspace's own time zone.
+    timezone = models.CharField(max_length=64, blank=True, default="")
+    #: ISO dates (YYYY-MM-DD) that are not working days.
+    holidays = models.JSONField(default=list)
+    #: A negative or complaint item without an answer for this long raises an alert; 0 = never.
+    alert_after_minutes = models.PositiveIntegerField(default=60)
+    spike_alerts = models.BooleanField(default=True)
+    #: Who gets the alerts: members with these roles, and these people.
+    alert_roles = models.JSONField(default=_default_alert_roles)
+    alert_user_ids = models.JSONField(default=list)
+    updated_at = models.DateTimeField(default=clock.now)
+
+    def __str__(self) -> str:
+        return f"inbox response settings of workspace {self.workspace_id}"
+
+
+class NegativitySpike(models.Model):
+    """An hour of a channel whose negative and complaint items stood out from its usual level for
+    that hour of day (inbox/alerts.py). One row per (channel, hour); the alert goes out for the
+    first hour of a run of such hours."""
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE, related_name="+")
+    hour_start = models.DateTimeField()
+    count = models.PositiveIntegerField()
+    baseline = models.FloatField()
+    score = models.FloatField()
+    notified = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["-hour_start"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "hour_start"], name="inbox_spike_once_per_hour")
+        ]
+
+    def __str__(self) -> str:
+        return f"negativity spike on channel {self.channel_id} at {self.hour_start:%Y-%m-%d %H:00}"

@@ -28,7 +28,7 @@ from rupor.core import clock
 from rupor.core.errors import DomainError
 from rupor.core.timezones import zone
 from rupor.core.urls import http_url_or_empty
-from rupor.inbox import audience, priority
+from rupor.inbox import audience, priority, response
 from rupor.inbox.models import InboxItem, IntakeCursor, ItemKind, ItemStatus, Label, SavedView, SendState
 from rupor.networks import errors, registry
 from rupor.networks.base import (
@@ -155,6 +155,15 @@ def _upsert(
                     updated_at=clock.now(),
                     **values,
                 )
+                if values.get("outgoing"):  # our own account answered on the network
+                    at = values.get("occurred_at")
+                    response.record_network_reply(
+                        channel.id,
+                        kind,
+                        str(values.get("parent_remote_id") or ""),
+                        conv,
+                        at if isinstance(at, dt.datetime) else clock.now(),
+                    )
             return True
         except IntegrityError:  # the same item arrived at the same moment by the other path
             existing = InboxItem.objects.filter(channel_id=channel.id, kind=kind, remote_id=remote_id).first()
@@ -702,6 +711,7 @@ def reply(actor: accounts.Actor, item_id: int, text: str, *, idempotency_key: st
     call with the same key returns the reply already sent instead of sending it again.
     """
     _require(actor, Perm.INBOX_REPLY)
+    started = clock.now()
     item = get_item(actor.workspace_id, item_id)
     text = (text or "").strip()
     if not text:
@@ -788,6 +798,7 @@ def reply(actor: accounts.Actor, item_id: int, text: str, *, idempotency_key: st
             pending.save(update_fields=["send_state"])
         raise _failure(exc) from exc
     done = _settle(pending, remote, when)
+    response.record_rupor_reply(item, clock.now(), actor.user_id, started)
     if item.status in WAITING:
         InboxItem.objects.filter(pk=item.pk, status__in=WAITING).update(
             status=ItemStatus.ANSWERED, updated_at=clock.now()
@@ -890,7 +901,8 @@ def set_status(actor: accounts.Actor, item_id: int, status: str) -> ItemView:
     item = get_item(actor.workspace_id, item_id)
     if item.status != status:
         item.status, item.updated_at = status, clock.now()
-        item.save(update_fields=["status", "updated_at"])
+        resolution = response.status_fields(item, status, actor.user_id)
+        item.save(update_fields=["status", "updated_at", *resolution])
         accounts.record(actor.workspace_id, actor, "inbox.status", "inbox_item", item.pk, status)
     return view(item)
 

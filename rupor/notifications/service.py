@@ -21,6 +21,7 @@ import json
 import logging
 import secrets
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +59,9 @@ EVENTS: dict[str, Any] = {
     "held": gettext_lazy("A channel needs reconnecting; its posts are on hold"),
     "edit_failed": gettext_lazy("An edit of a published post did not reach the network"),
     "inbox_assigned": gettext_lazy("An inbox item was assigned to you"),
+    # The inbox's alerts (inbox/alerts.py).
+    "inbox_waiting": gettext_lazy("A negative comment or message is waiting for an answer"),
+    "inbox_spike": gettext_lazy("Negative comments and messages are spiking on a channel"),
 }
 TEST_EVENT = "test"
 
@@ -141,10 +145,21 @@ def notify_event(
     *,
     target_id: int | None = None,
     channel_id: int | None = None,
+    link: str = "",
+    user_ids: Collection[int] | None = None,
 ) -> None:
     """:func:`notify` of an event of :data:`EVENTS`, titled as the registry names it, in each
     member's language."""
-    notify(workspace_id, kind, event_title(kind), body, target_id=target_id, channel_id=channel_id)
+    notify(
+        workspace_id,
+        kind,
+        event_title(kind),
+        body,
+        target_id=target_id,
+        channel_id=channel_id,
+        link=link,
+        user_ids=user_ids,
+    )
 
 
 def notify(
@@ -157,13 +172,17 @@ def notify(
     target_id: int | None = None,
     channel_id: int | None = None,
     email: bool = True,
+    user_ids: Collection[int] | None = None,
 ) -> None:
-    """Record a notification for every member and queue its email and webhook deliveries.
+    """Record a notification for every member (or only the members ``user_ids`` names) and queue
+    its email and webhook deliveries.
 
     A translatable ``title`` is rendered in each member's language for their notification and
     email, and in the active language for webhooks."""
     now = clock.now()
     members = accounts.recipients(workspace_id)
+    if user_ids is not None:
+        members = [m for m in members if m.user_id in user_ids]
     rows = [
         Notification(
             workspace_id=workspace_id,

@@ -26,6 +26,7 @@ NAVIGATION: list[tuple[str, Any, str, str]] = [
         "posts.view",
     ),  # the section, not the state
     ("web:inbox", _("Inbox"), "mail", "inbox.view"),
+    ("web:inbox_report", _("Response times"), "clock", "inbox.report"),
     ("web:channels", _("Channels"), "radio", "channels.view"),
 ]
 ADMIN_NAVIGATION: list[tuple[str, Any, str, str]] = [

@@ -6,6 +6,7 @@ from rupor.web import (
     channel_views,
     composer_views,
     dashboard_views,
+    inbox_report_views,
     inbox_views,
     notification_views,
     people_views,
@@ -53,5 +54,6 @@ urlpatterns = [
     *plan_views.urlpatterns,
     *publishing_views.urlpatterns,
     *people_views.urlpatterns,
+    *inbox_report_views.urlpatterns,
     *inbox_views.urlpatterns,
 ]
