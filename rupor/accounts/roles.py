@@ -56,6 +56,7 @@ class Perm(enum.StrEnum):
     POSTS_CLIENT_REVIEW = "posts.client_review"
     INBOX_VIEW = "inbox.view"
     INBOX_REPLY = "inbox.reply"
+    INBOX_MONITOR = "inbox.monitor"  # the monitored keywords: add, remove
     ANALYTICS_VIEW = "analytics.view"
     REPORTS_VIEW = "reports.view"
 
@@ -73,6 +74,7 @@ _MANAGER = frozenset(
         Perm.POSTS_APPROVE,
         Perm.INBOX_VIEW,
         Perm.INBOX_REPLY,
+        Perm.INBOX_MONITOR,
         Perm.ANALYTICS_VIEW,
         Perm.REPORTS_VIEW,
     }

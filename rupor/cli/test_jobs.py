@@ -8,4 +8,9 @@ from rupor.inbox import jobs as inbox_jobs
 
 
 def test_rupor_worker_polls_inboxes_then_collects_metrics():
-    assert list(periodic_jobs()) == [inbox_jobs.run_due, inbox_jobs.run_triage, analytics_jobs.run_due]
+    assert list(periodic_jobs()) == [
+        inbox_jobs.run_due,
+        inbox_jobs.run_monitoring,
+        inbox_jobs.run_triage,
+        analytics_jobs.run_due,
+    ]
