@@ -62,6 +62,9 @@ api.add_router(
     "/", "rupor.api.inbox_api.router"
 )  # inbox: comments and messages, replies, moderation, polling, webhook URL
 api.add_router(
+    "/", "rupor.api.monitoring_api.router"
+)  # keyword monitoring: watched keywords, search channels, search now
+api.add_router(
     "/", "rupor.api.analytics_api.router"
 )  # analytics: post and channel figures, collecting, competitors
 api.add_router(

@@ -16,7 +16,7 @@ from rupor.accounts.roles import Perm
 from rupor.api.auth import need as _need
 from rupor.api.errors import ERRORS
 from rupor.channels import service as channels
-from rupor.inbox import hooks
+from rupor.inbox import hooks, monitoring
 from rupor.inbox import service as inbox
 
 router = Router(tags=["inbox"])
@@ -49,6 +49,13 @@ class ItemOut(Schema):
     language: str = Field(
         description="The language triage detected (ISO 639-1, 'und' unknown); empty until read"
     )
+    mention: MentionOut | None = Field(None, description="Mentions only: where it came from")
+
+
+class MentionOut(Schema):
+    source: str = Field(description="mention (addressed to the channel), keyword (a group chat) or search")
+    phrase: str = Field(description="The monitored keyword it matched, if any")
+    url: str = Field(description="The post or message on the network, when it has an address")
 
 
 class InboxFilters(Schema):
@@ -90,8 +97,12 @@ class HookOut(Schema):
     note: str
 
 
-def _out(item: inbox.ItemView) -> dict[str, Any]:
-    return dataclasses.asdict(item)
+def _out(item: inbox.ItemView, mentions: dict[int, monitoring.MentionView] | None = None) -> dict[str, Any]:
+    out = dataclasses.asdict(item)
+    if item.kind == "mention":
+        found = (mentions if mentions is not None else monitoring.mention_details([item.id])).get(item.id)
+        out["mention"] = dataclasses.asdict(found) if found else None
+    return out
 
 
 @router.get("/inbox", response={200: list[ItemOut], **ERRORS}, summary="Comments and messages, newest first")
@@ -105,8 +116,9 @@ def list_inbox(request: HttpRequest, filters: Query[InboxFilters]) -> Any:
         label=filters.label,
         urgent_first=filters.sort == "urgent",
     )
-    items = inbox.list_items(who.workspace_id, f)
-    return [_out(inbox.view(i)) for i in items[: filters.limit]]
+    items = list(inbox.list_items(who.workspace_id, f)[: filters.limit])
+    mentions = monitoring.mention_details([i.pk for i in items if i.kind == "mention"])
+    return [_out(inbox.view(i), mentions) for i in items]
 
 
 @router.post(
