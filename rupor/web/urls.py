@@ -7,6 +7,7 @@ from rupor.web import (
     composer_views,
     dashboard_views,
     inbox_views,
+    monitoring_views,
     notification_views,
     plan_views,
     publishing_views,
@@ -52,4 +53,5 @@ urlpatterns = [
     *plan_views.urlpatterns,
     *publishing_views.urlpatterns,
     *inbox_views.urlpatterns,
+    *monitoring_views.urlpatterns,
 ]
