@@ -226,6 +226,7 @@ def _world(name: str) -> tuple[Workspace, dict[str, Any], dict[Role, str]]:
         "target_id": PublicationTarget.objects.filter(variant__post_id=post).get().pk,
         "handle": "someone",
         "endpoint_id": _webhook_endpoint(ws),
+        "keyword_id": call("post", "/inbox/monitoring/keywords", {"phrase": f"{name} coffee"})["id"],
     }
     assert Channel.objects.filter(pk=channel, workspace=ws).exists()
     return ws, ids, keys
