@@ -44,7 +44,7 @@ def _mentions(ws) -> list[InboxItem]:
 
 
 def test_found_posts_arrive_once_with_link_author_and_keyword_and_not_again_after_a_restart(vk, vk_emu):
-    ws, channel, api = vk
+    ws, _channel, api = vk
     mine = vk_testing.public_post(vk_emu, 10090, "Rupor Demo flat white is great", ago_s=120)
     both = vk_testing.public_post(vk_emu, 10091, "Rupor Demo has the best flat white", ago_s=60)
     res = api.post("/inbox/monitoring/keywords", {"phrase": "  Rupor   Demo ", "language": ""})
@@ -106,7 +106,7 @@ def test_minus_words_and_language_leave_posts_out(vk, vk_emu):
 
 
 def test_bad_input_and_roles_are_refused_clearly(vk, make_workspace, api_for):
-    ws, channel, api = vk
+    ws, _channel, api = vk
     for body, field in (
         ({"phrase": "x"}, "phrase"),
         ({"phrase": "y" * 101}, "phrase"),
@@ -127,7 +127,7 @@ def test_bad_input_and_roles_are_refused_clearly(vk, make_workspace, api_for):
 
 
 def test_a_failing_keyword_backs_off_and_says_why_while_others_go_on(vk, vk_emu, make_workspace, api_for):
-    ws, channel, api = vk
+    _ws, channel, api = vk
     good = api.post("/inbox/monitoring/keywords", {"phrase": "Rupor Demo"}).json()
     # A second workspace whose channel lost its user token: its keyword fails, says so, waits.
     other = make_workspace("No token")

@@ -3,11 +3,12 @@ mentions: what is addressed to the bot arrives, commands and chatter are told ap
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from rupor.networks.base import EventKind
-from rupor.networks.telegram import testing
-from rupor.networks.telegram import wire
+from rupor.networks.telegram import testing, wire
 from rupor.networks.telegram.adapter import TelegramAdapter
 
 
@@ -61,30 +62,28 @@ def test_a_reply_in_the_chat_answers_the_mention_and_a_reply_to_the_bot_is_a_men
 
 
 def test_an_admin_bot_sees_all_chatter_and_comments_stay_comments(tg):
-    update = {
-        "update_id": 1,
-        "message": {
-            "message_id": 5,
-            "date": 1,
-            "chat": {"id": -1001000000002, "type": "supergroup", "title": "Chat"},
-            "from": {"id": 42, "is_bot": False, "first_name": "Ann"},
-            "text": "coffee is cold today",
-        },
+    message: dict[str, Any] = {
+        "message_id": 5,
+        "date": 1,
+        "chat": {"id": -1001000000002, "type": "supergroup", "title": "Chat"},
+        "from": {"id": 42, "is_bot": False, "first_name": "Ann"},
+        "text": "coffee is cold today",
     }
+    update = {"update_id": 1, "message": message}
     [chatter] = wire.update_to_events(update, "-100", 7000000001, "rupor_demo_bot")
     assert chatter.kind == EventKind.CHATTER
-    topic = {**update["message"], "message_thread_id": 3, "is_topic_message": True}
+    topic = {**message, "message_thread_id": 3, "is_topic_message": True}
     assert [e.kind for e in wire.update_to_events({"message": topic}, "-100", 1)] == [EventKind.CHATTER]
-    comment = {**update["message"], "message_thread_id": 3}
+    comment = {**message, "message_thread_id": 3}
     assert [e.kind for e in wire.update_to_events({"message": comment}, "-100", 1)] == [EventKind.COMMENT_NEW]
     command = {
-        **update["message"],
+        **message,
         "text": "/help",
         "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
     }
     assert wire.update_to_events({"message": command}, "-100", 1) == []
     emoji = {
-        **update["message"],
+        **message,
         "text": "🎉 @Rupor_Demo_Bot hi",
         "entities": [{"type": "mention", "offset": 3, "length": 15}],
     }

@@ -53,7 +53,7 @@ def test_search_pages_with_next_from_and_respects_the_time_window(vk):
     seen: list[str] = []
     start_from = ""
     for _ in range(5):
-        params = {"q": "zebra", "count": 2}
+        params: dict[str, Any] = {"q": "zebra", "count": 2}
         if start_from:
             params["start_from"] = start_from
         response = call(vk, "newsfeed.search", **params)["response"]
