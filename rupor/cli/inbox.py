@@ -10,7 +10,7 @@ import click
 
 @click.group()
 def inbox() -> None:
-    """The inbox: triage comments, mentions and messages."""
+    """The inbox: triage comments, mentions and messages; watch keywords (monitor)."""
 
 
 @inbox.command("classify")
