@@ -21,8 +21,9 @@ and the server's documented behaviour, not from our adapter:
 * group messages: a bot that is an administrator of a group receives all of them; an ordinary
   member with privacy mode on (``can_read_all_group_messages`` false, the default) receives only
   commands, messages that mention it (``@username``, ``text_mention``) and replies to its own
-  messages; the server marks ``mention``, ``bot_command``, ``hashtag`` and ``url`` entities
-  itself (UTF-16 offsets). ``POST /_emulator/group_message`` ``{"chat_id", "text", "user_id"?,
+  messages (``privacy_mode=False`` turns it off: every message, and ``getMe`` says so); the
+  server marks ``mention``, ``bot_command``, ``hashtag`` and ``url`` entities itself (UTF-16
+  offsets). ``POST /_emulator/group_message`` ``{"chat_id", "text", "user_id"?,
   "reply_to"?, "text_mention"?: {"offset", "length", "user_id"}, "message_thread_id"?}`` makes a
   member write one; "Coffee Talk" (``@coffee_talk``) is a supergroup where the demo bot is a
   plain member;
@@ -378,6 +379,8 @@ class Emulator:
         self.group_per_minute = int(options.get("group_per_minute", 20))
         self.global_per_second = int(options.get("global_per_second", 30))
         self.audience = bool(options.get("audience", True))
+        #: Privacy mode (BotFather's /setprivacy, on by default): off, a member bot gets every message.
+        self.privacy_mode = bool(options.get("privacy_mode", True))
         self.webhook_retry_s = float(options.get("webhook_retry_s", 0.2))
         self.clock = EmulatorClock()
         self.lock = threading.RLock()
@@ -838,6 +841,7 @@ class Emulator:
                 continue
             addressed = (
                 status == "administrator"
+                or not self.privacy_mode
                 or (parent is not None and parent.by_bot == bot.id)
                 or any(
                     _utf16(text, e["offset"], e["length"]).lower() == f"@{bot.username}".lower()
@@ -1006,7 +1010,7 @@ def m_getme(emu: Emulator, bot: BotState, params: Params) -> Any:
     return {
         **bot.user(),
         "can_join_groups": True,
-        "can_read_all_group_messages": False,
+        "can_read_all_group_messages": not emu.privacy_mode,
         "supports_inline_queries": False,
         "can_connect_to_business": False,
         "has_main_web_app": False,

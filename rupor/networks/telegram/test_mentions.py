@@ -90,3 +90,15 @@ def test_an_admin_bot_sees_all_chatter_and_comments_stay_comments(tg):
     assert [e.kind for e in wire.update_to_events({"message": emoji}, "-100", 1, "rupor_demo_bot")] == [
         EventKind.MENTION
     ]
+
+
+def test_with_privacy_mode_off_a_member_bot_gets_every_group_message():
+    running = testing.start(rate_limits=False, audience=False, privacy_mode=False)
+    try:
+        adapter = TelegramAdapter()
+        channel = testing.channel_for(running, settings={"pace": False})
+        assert adapter._me(channel)["can_read_all_group_messages"] is True
+        testing.group_message(running, "who has tried the new oat latte?")
+        assert [e.kind for e in _poll(adapter, channel)] == [EventKind.CHATTER]
+    finally:
+        running.stop()
