@@ -16,8 +16,8 @@ Routes:
   not a video container answers ``{"error": ...}``. The video can then be attached as
   ``video{owner_id}_{video_id}`` (an unknown video in ``attachments`` is error 100).
 * ``GET /lp/<group_id>?act=a_check&key=&ts=&wait=`` — Bots Long Poll, with ``failed`` 1/2/3.
-* ``newsfeed.search`` (user or service token; a community token is error 27 like every user-only
-  method): ``q`` (every word must appear, case-insensitive, at the start of a word; ``#tag``
+* ``newsfeed.search`` (user or service token — ``SERVICE_TOKEN`` is an application's; a
+  community token is error 27 like every user-only method): ``q`` (every word must appear, case-insensitive, at the start of a word; ``#tag``
   matches the hashtag), ``start_time`` (default 24 hours ago), ``end_time`` (default now),
   ``count`` (default 30, 0 to 200, error 100 above), ``start_from``/``next_from`` paging (an
   opaque string; absent on the last page), ``extended`` (``profiles``/``groups``); the answer is
@@ -91,6 +91,9 @@ OUTSIDER_USER_ID = 101
 ADMIN_TOKEN = "vk1.a.demo-admin-user-token"
 GROUP_TOKEN = "vk1.a.demo-community-token"
 OUTSIDER_TOKEN = "vk1.a.demo-outsider-user-token"
+#: An application's service token (no user, no community): search and public reads only.
+SERVICE_TOKEN = "vk1.a.demo-app-service-token"
+DEMO_APP_ID = 51000001
 CONFIRMATION_CODE = "a1b2c3d4"
 RATES = {"user": 3, "group": 20, "service": 5}
 #: The group chat the demo community's bot is a member of (VK numbers chats from 2000000000).
@@ -328,6 +331,7 @@ class VkEmulator:
                 ADMIN_TOKEN: Token("user", ADMIN_USER_ID),
                 OUTSIDER_TOKEN: Token("user", OUTSIDER_USER_ID),
                 GROUP_TOKEN: Token("group", DEMO_GROUP_ID),
+                SERVICE_TOKEN: Token("service", DEMO_APP_ID),
             }
             self.buckets: dict[str, deque[float]] = {}
             self.groups: dict[int, Group] = {}
