@@ -81,7 +81,9 @@ def test_search_refuses_a_community_token_and_too_large_counts(vk):
     # An application's service token may search (the schema's token types: user, service) but
     # not post.
     assert "response" in call(vk, "newsfeed.search", token=emu.SERVICE_TOKEN, q="coffee")
-    assert call(vk, "wall.post", token=emu.SERVICE_TOKEN, owner_id=-1, message="x")["error"]["error_code"] == 15
+    assert (
+        call(vk, "wall.post", token=emu.SERVICE_TOKEN, owner_id=-1, message="x")["error"]["error_code"] == 15
+    )
 
 
 def test_search_has_a_daily_quota_and_a_per_second_limit():
