@@ -58,6 +58,7 @@ class Perm(enum.StrEnum):
     INBOX_REPLY = "inbox.reply"
     INBOX_REPORT = "inbox.report"  # response times and rates of the team (inbox or analytics roles)
     INBOX_SETTINGS = "inbox.settings"  # business hours and the inbox's alerts
+    INBOX_MONITOR = "inbox.monitor"  # the monitored keywords: add, remove
     ANALYTICS_VIEW = "analytics.view"
     REPORTS_VIEW = "reports.view"
 
@@ -77,6 +78,7 @@ _MANAGER = frozenset(
         Perm.INBOX_REPLY,
         Perm.INBOX_REPORT,
         Perm.INBOX_SETTINGS,
+        Perm.INBOX_MONITOR,
         Perm.ANALYTICS_VIEW,
         Perm.REPORTS_VIEW,
     }

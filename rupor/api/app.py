@@ -63,6 +63,9 @@ api.add_router(
 )  # inbox: comments and messages, replies, moderation, polling, webhook URL
 api.add_router("/", "rupor.api.inbox_report_api.router")  # inbox: response times, business hours, alerts
 api.add_router(
+    "/", "rupor.api.monitoring_api.router"
+)  # keyword monitoring: watched keywords, search channels, search now
+api.add_router(
     "/", "rupor.api.analytics_api.router"
 )  # analytics: post and channel figures, collecting, competitors
 api.add_router(

@@ -18,7 +18,7 @@ from rupor.api.auth import need as _need
 from rupor.api.errors import ERRORS
 from rupor.api.schemas import NETWORK_KEYS
 from rupor.channels import service as channels
-from rupor.inbox import hooks
+from rupor.inbox import hooks, monitoring
 from rupor.inbox import service as inbox
 from rupor.networks import registry
 
@@ -61,6 +61,14 @@ class ItemOut(Schema):
     priority: float = Field(
         description="How much the item needs a person now: label, the author's reach, time waited (0 to about 85)"
     )
+
+    mention: MentionOut | None = Field(None, description="Mentions only: where it came from")
+
+
+class MentionOut(Schema):
+    source: str = Field(description="mention (addressed to the channel), keyword (a group chat) or search")
+    phrase: str = Field(description="The monitored keyword it matched, if any")
+    url: str = Field(description="The post or message on the network, when it has an address")
 
 
 class LatestItemOut(Schema):
@@ -176,8 +184,12 @@ class HookOut(Schema):
     note: str
 
 
-def _out(item: inbox.ItemView) -> dict[str, Any]:
-    return dataclasses.asdict(item)
+def _out(item: inbox.ItemView, mentions: dict[int, monitoring.MentionView] | None = None) -> dict[str, Any]:
+    out = dataclasses.asdict(item)
+    if item.kind == "mention":
+        found = (mentions if mentions is not None else monitoring.mention_details([item.id])).get(item.id)
+        out["mention"] = dataclasses.asdict(found) if found else None
+    return out
 
 
 @router.get(
@@ -217,7 +229,8 @@ def list_inbox(request: HttpRequest, response: HttpResponse, filters: Query[Inbo
         query["after"] = page.next_cursor
         response["Link"] = f'<{request.path}?{query.urlencode()}>; rel="next"'
         response["X-Next-Cursor"] = page.next_cursor
-    return [_out(inbox.view(i)) for i in page.items]
+    mentions = monitoring.mention_details([i.pk for i in page.items if i.kind == "mention"])
+    return [_out(inbox.view(i), mentions) for i in page.items]
 
 
 class BulkIn(Schema):

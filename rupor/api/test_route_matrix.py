@@ -231,6 +231,7 @@ def _world(name: str) -> tuple[Workspace, dict[str, Any], dict[Role, str]]:
         "handle": "someone",
         "endpoint_id": _webhook_endpoint(ws),
         "view_id": call("post", "/inbox/views", {"name": f"{name} view", "shared": True})["id"],
+        "keyword_id": call("post", "/inbox/monitoring/keywords", {"phrase": f"{name} coffee"})["id"],
     }
     assert Channel.objects.filter(pk=channel, workspace=ws).exists()
     return ws, ids, keys

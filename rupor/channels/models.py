@@ -19,6 +19,7 @@ JOB_LABELS = {
     "metrics": _("Metric collection"),
     "webhook": _("Webhook delivery"),
     "publishing": _("Publishing"),
+    "monitoring": _("Keyword monitoring"),
 }
 
 

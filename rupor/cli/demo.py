@@ -27,6 +27,10 @@ DEMO_SLOTS = [
 ]
 
 
+#: The keyword the demo workspace watches (the VK emulator's public posts mention it).
+DEMO_KEYWORD = "Rupor Demo"
+
+
 def _port_base() -> int:
     return int(os.environ.get("RUPOR_DEMO_PORT_BASE", "8901"))
 
@@ -104,6 +108,11 @@ def ensure_demo(*, verify: bool = False) -> dict[str, str]:
                         variants=tuple(planning.VariantInput(channel_id=c.pk) for c in demo_channels),
                     ),
                 )
+            # A watched keyword, so the inbox shows what monitoring finds on the VK emulator.
+            from rupor.inbox import monitoring
+
+            if not monitoring.list_keywords(workspace.pk).exists():
+                monitoring.add_keyword(owner, DEMO_KEYWORD)
     return {"workspace": workspace.slug, "email": DEMO_EMAIL, "password": DEMO_PASSWORD}
 
 

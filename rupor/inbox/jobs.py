@@ -72,3 +72,11 @@ def run_triage(now: dt.datetime) -> int:  # noqa: ARG001 - the worker calls ever
         done += read
         if read < service.TRIAGE_BATCH or time.monotonic() - started >= TRIAGE_BUDGET_S:
             return done
+
+
+def run_monitoring(now: dt.datetime) -> int:
+    """Search the monitored keywords whose time has come (``inbox/monitoring.py``); returns how
+    many new mentions arrived. Each keyword keeps its own cursor, failures and back-off."""
+    from rupor.inbox import monitoring
+
+    return monitoring.run_due(now)

@@ -222,3 +222,67 @@ class NegativitySpike(models.Model):
 
     def __str__(self) -> str:
         return f"negativity spike on channel {self.channel_id} at {self.hour_start:%Y-%m-%d %H:00}"
+
+
+class MonitoredKeyword(models.Model):
+    """A word or phrase the workspace watches for: found by searching the network's public posts
+    (where the network allows it) and in group chats the channels are in (``inbox/monitoring.py``)."""
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="monitored_keywords"
+    )
+    phrase = models.CharField(max_length=100)
+    #: The phrase folded for comparison (one phrase once per workspace, whatever its case).
+    key = models.CharField(max_length=100)
+    #: Posts containing any of these words are left out (space- or comma-separated, without "-").
+    minus_words = models.CharField(max_length=300, blank=True, default="")
+    #: Only posts in this language (ISO 639-1), blank for any.
+    language = models.CharField(max_length=8, blank=True, default="")
+    #: The channel whose account searches (blank: the workspace's first channel that can).
+    channel = models.ForeignKey(
+        "channels.Channel", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=clock.now)
+    #: The newest publication time searched up to (Unix seconds); the next search starts there.
+    cursor = models.BigIntegerField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    next_run_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True, default="")
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    found = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "key"], name="monitored_keyword_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"keyword {self.phrase!r} of workspace {self.workspace_id}"
+
+
+class MentionSource(models.TextChoices):
+    MENTION = "mention", _("Addressed to the channel")
+    KEYWORD = "keyword", _("Names a keyword in a group chat")
+    SEARCH = "search", _("Found by keyword search")
+
+
+class MentionInfo(models.Model):
+    """Where a mention came from: the network's own mention, a keyword in a group chat, or a
+    search; with the matched keyword and the address of the post or message."""
+
+    item = models.OneToOneField(InboxItem, on_delete=models.CASCADE, related_name="mention")
+    source = models.CharField(max_length=16, choices=MentionSource.choices)
+    keyword = models.ForeignKey(
+        MonitoredKeyword, null=True, blank=True, on_delete=models.SET_NULL, related_name="matches"
+    )
+    #: The keyword as it was when it matched (kept when the keyword is removed).
+    phrase = models.CharField(max_length=100, blank=True, default="")
+    url = models.CharField(max_length=500, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"{self.source} mention of item {self.item_id}"

@@ -28,8 +28,19 @@ from rupor.core import clock
 from rupor.core.errors import DomainError
 from rupor.core.timezones import zone
 from rupor.core.urls import http_url_or_empty
-from rupor.inbox import audience, priority, response
-from rupor.inbox.models import InboxItem, IntakeCursor, ItemKind, ItemStatus, Label, SavedView, SendState
+from rupor.inbox import audience, monitoring, priority, response
+from rupor.inbox.models import (
+    InboxItem,
+    IntakeCursor,
+    ItemKind,
+    ItemStatus,
+    Label,
+    MentionInfo,
+    MentionSource,
+    MonitoredKeyword,
+    SavedView,
+    SendState,
+)
 from rupor.networks import errors, registry
 from rupor.networks.base import (
     Adapter,
@@ -226,6 +237,54 @@ def _message_values(message: Message) -> dict[str, object]:
     }
 
 
+def _mention(
+    channel: channels.ChannelRef,
+    event: Event,
+    keywords: list[MonitoredKeyword],
+    posts: dict[str, publishing.PublishedPost | None],
+) -> bool:
+    """A message addressed to the channel (a mention), or chatter in a group chat that names one of
+    the workspace's keywords, as a ``mention`` item; other chatter is dropped. True when new."""
+    message = event.message
+    if message is None or message.outgoing or _is_ours(channel, message.author):
+        return False
+    keyword = next(
+        (
+            k
+            for k in keywords
+            if monitoring.matches(message.text, k.phrase, k.minus_words)
+            and monitoring.language_fits(k, message.text)
+        ),
+        None,
+    )
+    if event.kind == EventKind.CHATTER and keyword is None:
+        return False
+    remote_id = message.remote_id[:200]
+    values: dict[str, object] = {
+        "conversation_remote_id": message.conversation_id[:200],
+        "author_remote_id": message.author.remote_id[:200],
+        "author_name": message.author.name[:200],
+        "author_url": http_url_or_empty(message.author.url, max_length=500),
+        "text": message.text,
+        "occurred_at": message.created_at,
+        "outgoing": False,
+        "status": ItemStatus.NEW,
+    }
+    new = _upsert(channel, ItemKind.MENTION, remote_id, values, edit=False, posts=posts)
+    if new:
+        item = InboxItem.objects.get(channel_id=channel.id, kind=ItemKind.MENTION, remote_id=remote_id)
+        MentionInfo.objects.get_or_create(
+            item=item,
+            defaults={
+                "source": MentionSource.MENTION if event.kind == EventKind.MENTION else MentionSource.KEYWORD,
+                "keyword": keyword,
+                "phrase": keyword.phrase if keyword else "",
+                "url": http_url_or_empty(event.url, max_length=500),
+            },
+        )
+    return new
+
+
 def ingest_events(channel_id: int, events: Iterable[Event]) -> int:
     """Store what the events say; safe to call again with the same events (idempotent).
 
@@ -239,7 +298,13 @@ def ingest_events(channel_id: int, events: Iterable[Event]) -> int:
     new = 0
     posts: dict[str, publishing.PublishedPost | None] = {}
     members: list[analytics.MemberChange] = []
+    keywords: list[MonitoredKeyword] | None = None
     for event in events:
+        if event.kind in (EventKind.MENTION, EventKind.CHATTER) and event.message:
+            if keywords is None:
+                keywords = list(monitoring.list_keywords(channel.workspace_id))
+            new += _mention(channel, event, keywords, posts)
+            continue
         if (
             event.kind in (EventKind.COMMENT_NEW, EventKind.COMMENT_EDIT, EventKind.COMMENT_DELETE)
             and event.comment
@@ -723,9 +788,12 @@ def reply(actor: accounts.Actor, item_id: int, text: str, *, idempotency_key: st
     if channel is None:
         raise InboxError(_("The channel was removed; Rupor can no longer answer there."), status=409)
     adapter = _adapter(channel)
-    is_message = item.kind == ItemKind.MESSAGE
-    need = Capability.SEND_MESSAGE if is_message else Capability.REPLY_COMMENT
-    if need not in adapter.capabilities:
+    is_mention = item.kind == ItemKind.MENTION
+    if is_mention:
+        _can_answer_mention(item, adapter)
+    is_message = item.kind == ItemKind.MESSAGE or is_mention
+    need = Capability.SEND_MESSAGE if item.kind == ItemKind.MESSAGE else Capability.REPLY_COMMENT
+    if not is_mention and need not in adapter.capabilities:
         if is_message:
             refusal = _(
                 "%(network)s does not let Rupor answer direct messages; answer on %(network)s itself."
@@ -764,7 +832,7 @@ def reply(actor: accounts.Actor, item_id: int, text: str, *, idempotency_key: st
         pending = InboxItem.objects.create(
             workspace_id=actor.workspace_id,
             channel_id=channel.id,
-            kind=ItemKind.MESSAGE if is_message else ItemKind.COMMENT,
+            kind=item.kind if item.kind in (ItemKind.MESSAGE, ItemKind.MENTION) else ItemKind.COMMENT,
             remote_id=f"pending:{key}",
             conversation_remote_id=item.conversation_remote_id,
             post_id=item.post_id,
@@ -782,7 +850,12 @@ def reply(actor: accounts.Actor, item_id: int, text: str, *, idempotency_key: st
         )
     access = channels.access_for(channel.id)
     try:
-        if is_message:
+        if is_mention:
+            sent_m = adapter.reply_mention(
+                access, item.conversation_remote_id, item.remote_id, text, idempotency_key=key
+            )
+            remote, when = sent_m.remote_id, sent_m.created_at
+        elif is_message:
             sent_m = adapter.send_message(access, item.conversation_remote_id, text, idempotency_key=key)
             remote, when = sent_m.remote_id, sent_m.created_at
         else:
@@ -805,6 +878,27 @@ def reply(actor: accounts.Actor, item_id: int, text: str, *, idempotency_key: st
         )
     accounts.record(actor.workspace_id, actor, "inbox.reply", "inbox_item", item.pk, text[:100])
     return view(InboxItem.objects.select_related("channel").get(pk=done.pk))
+
+
+def _can_answer_mention(item: InboxItem, adapter: Adapter) -> None:
+    """Mentions are answered where they were made; a post found by search is answered on the
+    network itself (decision 0011)."""
+    found = MentionInfo.objects.filter(item=item).values_list("source", "url").first()
+    if found is not None and found[0] == MentionSource.SEARCH:
+        raise InboxError(
+            _(
+                "Rupor does not comment on posts it found by searching; open the post on %(network)s "
+                "to answer there."
+            )
+            % {"network": adapter.display_name},
+            status=422,
+        )
+    if Capability.REPLY_MENTION not in adapter.capabilities:
+        raise InboxError(
+            _("%(network)s does not let Rupor answer mentions; answer on %(network)s itself.")
+            % {"network": adapter.display_name},
+            status=422,
+        )
 
 
 def _moderate(

@@ -53,6 +53,10 @@ class Capability(enum.StrEnum):
     VERIFY = "verify"
     REFRESH = "refresh"
     LOOKUP_PEOPLE = "lookup_people"  # profiles (avatar, followers) of commenters, in batches
+    #: Search public posts of the whole network for a phrase (VK ``newsfeed.search``).
+    SEARCH_POSTS = "search_posts"
+    #: Answer a mention in the chat or thread where it was made (:meth:`Adapter.reply_mention`).
+    REPLY_MENTION = "reply_mention"
 
 
 class TextUnit(enum.StrEnum):
@@ -345,6 +349,12 @@ class EventKind(enum.StrEnum):
     MEMBER_LEAVE = "member_leave"
     POST_NEW = "post_new"
     REACTIONS = "reactions"
+    #: Someone addressed the channel where the network tells it: an @mention, a reply to the
+    #: channel's own message in a group chat, a post on its wall naming it (``Event.message``).
+    MENTION = "mention"
+    #: A message in a group chat the channel is in that is not addressed to it (``Event.message``);
+    #: the inbox keeps it only when it names one of the workspace's monitored keywords.
+    CHATTER = "chatter"
 
 
 @dataclass(frozen=True)
@@ -360,6 +370,28 @@ class Event:
     person: Person | None = None
     post_remote_id: str | None = None
     counts: Mapping[str, int] = field(default_factory=dict)
+    #: Where a person can see it on the network (mentions and chatter), when the network has one.
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class FoundPost:
+    """One public post a network search found (:meth:`Adapter.search_posts`)."""
+
+    remote_id: str
+    text: str
+    published_at: dt.datetime
+    author: Person
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of search results, newest first; ``cursor`` asks for the next page (``None``: no more)."""
+
+    posts: tuple[FoundPost, ...]
+    cursor: str | None
+    total: int | None = None
 
 
 @dataclass(frozen=True)
@@ -399,6 +431,9 @@ class Adapter:
     #: True when the network honours an idempotency key on create calls (VK guid, Mastodon
     #: Idempotency-Key, Bluesky rkey): then an unknown outcome may be retried with the same key.
     idempotent_publish: ClassVar[bool] = False
+    #: The credential field :meth:`search_posts` needs (VK: the administrator's user token); a
+    #: channel without it cannot search, and the monitoring page says so.
+    search_credential: ClassVar[str] = ""
 
     # -- text ---------------------------------------------------------------------------
     def text_length(self, text: str) -> int:
@@ -508,6 +543,33 @@ class Adapter:
 
     def poll_updates(self, channel: ChannelAccess, cursor: str | None) -> UpdatesPage:
         raise NotSupported(f"{self.display_name} cannot be polled for updates")
+
+    # -- monitoring ---------------------------------------------------------------------
+    def search_posts(
+        self,
+        channel: ChannelAccess,
+        query: str,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> SearchPage:
+        """Public posts of the whole network that contain ``query``, published between ``since``
+        and ``until``, newest first, a page at a time (``cursor`` from the previous page)."""
+        raise NotSupported(f"{self.display_name} does not let Rupor search public posts")
+
+    def reply_mention(
+        self,
+        channel: ChannelAccess,
+        conversation_id: str,
+        mention_remote_id: str,
+        text: str,
+        *,
+        idempotency_key: str,
+    ) -> Message:
+        """Answer a mention (a ``MENTION`` event's message) in the same chat or thread."""
+        raise NotSupported(f"{self.display_name} cannot answer mentions")
 
 
 CallWindow = Callable[[Sequence[RateLimit]], AbstractContextManager[None]]

@@ -44,6 +44,8 @@ CAPABILITY_METHODS = {
     Capability.WEBHOOKS: "handle_webhook",
     Capability.POLL_UPDATES: "poll_updates",
     Capability.VERIFY: "verify",
+    Capability.SEARCH_POSTS: "search_posts",
+    Capability.REPLY_MENTION: "reply_mention",
     Capability.PUBLISH_TEXT: "publish",
 }
 

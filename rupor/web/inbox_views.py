@@ -23,6 +23,7 @@ from rupor.accounts import service as accounts
 from rupor.accounts.roles import Perm, can
 from rupor.channels import service as channels
 from rupor.core.errors import DomainError
+from rupor.inbox import monitoring
 from rupor.inbox import service as inbox
 from rupor.inbox.models import InboxItem, ItemStatus, Label
 from rupor.networks import registry
@@ -164,6 +165,7 @@ def _list_context(request: HttpRequest) -> dict[str, Any]:
         "q": q,
         "date_problem": date_problem,
         "titles": _post_titles(here.workspace.pk, items),
+        "mentions": monitoring.mention_details([i.pk for i in items if i.kind == "mention"]),
         "refresh_s": REFRESH_S,
         "list_url": f"{reverse('web:inbox_list')}?{kept.urlencode()}",
         "filter_query": kept.urlencode(),
@@ -370,6 +372,7 @@ def _render_item(
             "seen": inbox.replies_to(ws_id, item.pk) if seen is None else seen,
             "problem": problem,
             "answered_meanwhile": answered_meanwhile,
+            "mention": monitoring.mention_details([item.pk]).get(item.pk),
         },
         status=status,
     )

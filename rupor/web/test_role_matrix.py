@@ -54,7 +54,11 @@ SIGNED_IN = {"web:dashboard", "web:profile", "web:workspace_new", "web:workspace
 #: Pages that answer 404 (not 403) to someone who may not see them, so as not to confirm the file exists.
 NOT_FOUND_WHEN_FORBIDDEN = {"media": Perm.POSTS_VIEW}
 #: Pages anyone who may see them may open, whose form (POST) needs a further permission.
-POST_PERMS = {"web:media": Perm.POSTS_EDIT, "web:plan_import": Perm.POSTS_EDIT}
+POST_PERMS = {
+    "web:media": Perm.POSTS_EDIT,
+    "web:plan_import": Perm.POSTS_EDIT,
+    "web:inbox_monitoring": Perm.INBOX_MONITOR,
+}
 SKIPPED_PREFIXES = ("api/", "i18n/")
 
 

@@ -8,6 +8,7 @@ from rupor.web import (
     dashboard_views,
     inbox_report_views,
     inbox_views,
+    monitoring_views,
     notification_views,
     people_views,
     plan_views,
@@ -56,4 +57,5 @@ urlpatterns = [
     *people_views.urlpatterns,
     *inbox_report_views.urlpatterns,
     *inbox_views.urlpatterns,
+    *monitoring_views.urlpatterns,
 ]

@@ -44,6 +44,8 @@ from rupor.networks.base import (
     CredentialField,
     Limits,
     Media,
+    Message,
+    Person,
     PostMetrics,
     Problem,
     Progress,
@@ -55,7 +57,7 @@ from rupor.networks.base import (
     UpdatesPage,
     WebhookResult,
 )
-from rupor.networks.errors import NotSupported, Rejected
+from rupor.networks.errors import NetworkError, NotSupported, Rejected
 from rupor.networks.telegram import wire
 from rupor.networks.telegram.formatting import EntityParseError, escape, parse_html
 
@@ -66,6 +68,9 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 BOT_PER_SECOND = 30
 CHAT_PER_SECOND = 1
 GROUP_PER_MINUTE = 20
+
+#: Bots' usernames by (API root, bot id), read once with getMe (see TelegramAdapter._bot_username).
+_USERNAMES: dict[tuple[str, int | None], str | None] = {}
 
 
 class TelegramAdapter(Adapter):
@@ -93,6 +98,7 @@ class TelegramAdapter(Adapter):
             Capability.WEBHOOKS,
             Capability.POLL_UPDATES,
             Capability.VERIFY,
+            Capability.REPLY_MENTION,
         }
     )
     limits: ClassVar[Limits] = Limits(
@@ -574,6 +580,40 @@ class TelegramAdapter(Adapter):
             comment, post_remote_id=comment.post_remote_id or post_remote_id, parent_remote_id=reply_to
         )
 
+    def reply_mention(
+        self,
+        channel: ChannelAccess,
+        conversation_id: str,  # noqa: ARG002 - the port's signature; the mention's id names its chat
+        mention_remote_id: str,
+        text: str,
+        *,
+        idempotency_key: str,  # noqa: ARG002 - the port's signature; the Bot API takes no such parameter
+    ) -> Message:
+        """A reply to the message in its chat (and so in its forum topic, where it has one)."""
+        chat, message_id = wire.parse_comment_id(mention_remote_id)
+        sent = self._call(
+            channel,
+            "sendMessage",
+            {
+                "chat_id": chat,
+                "text": escape(text),
+                "parse_mode": "HTML",
+                "reply_parameters": {"message_id": message_id},
+            },
+            create=True,
+        )
+        return Message(
+            wire.comment_id(chat, sent.get("message_id")),
+            chat,
+            Person(
+                str((sent.get("from") or {}).get("id", "")),
+                str((sent.get("from") or {}).get("first_name", "")),
+            ),
+            text,
+            clock.now(),
+            outgoing=True,
+        )
+
     def delete_comment(self, channel: ChannelAccess, post_remote_id: str, comment_remote_id: str) -> None:  # noqa: ARG002 - the port's signature; the Bot API takes no such parameter
         group, message_id = wire.parse_comment_id(comment_remote_id)
         try:
@@ -646,6 +686,20 @@ class TelegramAdapter(Adapter):
         head = token.split(":", 1)[0]
         return int(head) if head.isdigit() else None
 
+    def _bot_username(self, channel: ChannelAccess) -> str | None:
+        """The bot's @username (``getMe``), read once per bot and kept: group messages mention it
+        by name. Unknown (None) when ``getMe`` fails; replies and text mentions still count."""
+        bot_id = self._bot_id(channel)
+        base = channel.base_url or self.default_base_url
+        key = (base, bot_id)
+        if key not in _USERNAMES:
+            try:
+                me = self._me(channel)
+            except NetworkError:
+                return None
+            _USERNAMES[key] = str(me.get("username") or "") or None
+        return _USERNAMES[key]
+
     def handle_webhook(
         self, channel: ChannelAccess, headers: Mapping[str, str], body: bytes
     ) -> WebhookResult:
@@ -660,8 +714,20 @@ class TelegramAdapter(Adapter):
             return WebhookResult(status=400, body=b"bad request")
         if not isinstance(update, dict):
             return WebhookResult(status=400, body=b"bad request")
-        events = wire.update_to_events(update, channel.remote_id, self._bot_id(channel))
+        events = wire.update_to_events(
+            update, channel.remote_id, self._bot_id(channel), self._username_if_needed(channel, update)
+        )
         return WebhookResult(events=tuple(events))
+
+    def _username_if_needed(self, channel: ChannelAccess, update: Mapping[str, Any]) -> str | None:
+        """Ask for the bot's username only when a group message carries a mention entity."""
+        message = update.get("message")
+        if not isinstance(message, dict):
+            return None
+        entities = message.get("entities") or message.get("caption_entities") or ()
+        if any(isinstance(e, dict) and e.get("type") == "mention" for e in entities):
+            return self._bot_username(channel)
+        return None
 
     def set_webhook(self, channel: ChannelAccess, url: str) -> None:
         """Point the bot's updates at ``url`` (with the channel's secret, if any)."""
@@ -680,6 +746,7 @@ class TelegramAdapter(Adapter):
         events = []
         next_cursor = cursor
         for update in updates:
-            events.extend(wire.update_to_events(update, channel.remote_id, bot_id))
+            username = self._username_if_needed(channel, update)
+            events.extend(wire.update_to_events(update, channel.remote_id, bot_id, username))
             next_cursor = str(int(update["update_id"]) + 1)
         return UpdatesPage(events=tuple(events), cursor=next_cursor)

@@ -18,6 +18,15 @@ and the server's documented behaviour, not from our adapter:
 * the FAQ's flood limits (about 30 messages/s per bot, about 1 message/s per chat after a short
   burst, 20 messages per minute per group) answered with 429 and ``parameters.retry_after``;
 * no idempotency at all: every send creates a new message;
+* group messages: a bot that is an administrator of a group receives all of them; an ordinary
+  member with privacy mode on (``can_read_all_group_messages`` false, the default) receives only
+  commands, messages that mention it (``@username``, ``text_mention``) and replies to its own
+  messages (``privacy_mode=False`` turns it off: every message, and ``getMe`` says so); the
+  server marks ``mention``, ``bot_command``, ``hashtag`` and ``url`` entities itself (UTF-16
+  offsets). ``POST /_emulator/group_message`` ``{"chat_id", "text", "user_id"?,
+  "reply_to"?, "text_mention"?: {"offset", "length", "user_id"}, "message_thread_id"?}`` makes a
+  member write one; "Coffee Talk" (``@coffee_talk``) is a supergroup where the demo bot is a
+  plain member;
 * the 48-hour delete window, "message is not modified", pinning;
 * updates: ``getUpdates`` with offsets and remembered ``allowed_updates``, 409 while a webhook is
   set, webhook delivery from a background thread with the ``X-Telegram-Bot-Api-Secret-Token``
@@ -42,6 +51,7 @@ import itertools
 import json
 import math
 import random
+import re
 import struct
 import threading
 import time
@@ -78,6 +88,8 @@ DISCUSSION_GROUP_ID = -1001000000002
 OTHER_CHANNEL_ID = -1001000000003
 UPGRADED_SUPERGROUP_ID = -1001000000004
 OLD_GROUP_ID = -4000000001
+#: A public supergroup where the demo bot is an ordinary member (privacy mode applies there).
+COFFEE_TALK_ID = -1001000000005
 
 TEXT_MAX = 4096
 CAPTION_MAX = 1024
@@ -367,6 +379,8 @@ class Emulator:
         self.group_per_minute = int(options.get("group_per_minute", 20))
         self.global_per_second = int(options.get("global_per_second", 30))
         self.audience = bool(options.get("audience", True))
+        #: Privacy mode (BotFather's /setprivacy, on by default): off, a member bot gets every message.
+        self.privacy_mode = bool(options.get("privacy_mode", True))
         self.webhook_retry_s = float(options.get("webhook_retry_s", 0.2))
         self.clock = EmulatorClock()
         self.lock = threading.RLock()
@@ -491,6 +505,19 @@ class Emulator:
                 None,
                 migrated_to=UPGRADED_SUPERGROUP_ID,
                 members=42,
+                bot_status={DEMO_BOT_ID: "member", OTHER_BOT_ID: "left"},
+                created=now,
+            )
+        )
+        self._add_chat(
+            Chat(
+                COFFEE_TALK_ID,
+                "supergroup",
+                "Coffee Talk",
+                "coffee_talk",
+                "People talking about coffee",
+                members=950,
+                next_message_id=7001,
                 bot_status={DEMO_BOT_ID: "member", OTHER_BOT_ID: "left"},
                 created=now,
             )
@@ -748,6 +775,89 @@ class Emulator:
         self.enqueue("message", stored.payload)
         return stored
 
+    @staticmethod
+    def auto_entities(text: str) -> list[dict[str, Any]]:
+        """The entities the server marks in plain text by itself (offsets in UTF-16 units)."""
+        found: list[dict[str, Any]] = []
+        patterns = (
+            ("bot_command", r"(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{5,32})?"),
+            ("mention", r"(?<![\w@])@[A-Za-z0-9_]{5,32}"),
+            ("hashtag", r"(?<![\w#])#\w+"),
+            ("url", r"https?://[^\s]+"),
+        )
+        for kind, pattern in patterns:
+            for match in re.finditer(pattern, text):
+                if kind == "bot_command" and match.start() != 0:
+                    continue
+                before = len(text[: match.start()].encode("utf-16-le")) // 2
+                length = len(match.group(0).encode("utf-16-le")) // 2
+                found.append({"offset": before, "length": length, "type": kind})
+        return sorted(found, key=lambda e: e["offset"])
+
+    def group_message(
+        self,
+        chat: Chat,
+        user_id: int,
+        text: str,
+        *,
+        reply_to: int | None = None,
+        text_mention: dict[str, Any] | None = None,
+        thread_id: int | None = None,
+    ) -> Stored:
+        """A member writes in a group; each bot in it gets the update its rights allow."""
+        if chat.type not in ("group", "supergroup"):
+            raise ValueError("not a group")
+        user = self.users[user_id]
+        entities = self.auto_entities(text)
+        payload: dict[str, Any] = {"from": user, "text": text}
+        if text_mention:
+            mentioned = next((b for b in self.bots.values() if b.id == int(text_mention["user_id"])), None)
+            target = mentioned.user() if mentioned else self.users[int(text_mention["user_id"])]
+            entities.append(
+                {
+                    "offset": int(text_mention["offset"]),
+                    "length": int(text_mention["length"]),
+                    "type": "text_mention",
+                    "user": target,
+                }
+            )
+        if entities:
+            payload["entities"] = sorted(entities, key=lambda e: e["offset"])
+        parent = None
+        if reply_to is not None:
+            parent = self.messages.get((chat.id, reply_to))
+            if parent is None or parent.deleted:
+                raise ValueError("message to be replied not found")
+            payload["reply_to_message"] = {k: v for k, v in parent.payload.items() if k != "reply_to_message"}
+        if thread_id is not None:
+            payload["message_thread_id"] = thread_id
+            payload["is_topic_message"] = True
+        stored = self.store(chat, payload, bot=None)
+        for bot in self.bots.values():
+            if "message" not in bot.allowed or bot.revoked:
+                continue
+            status = chat.bot_status.get(bot.id, "left")
+            if status not in ("administrator", "member"):
+                continue
+            addressed = (
+                status == "administrator"
+                or not self.privacy_mode
+                or (parent is not None and parent.by_bot == bot.id)
+                or any(
+                    _utf16(text, e["offset"], e["length"]).lower() == f"@{bot.username}".lower()
+                    for e in entities
+                    if e["type"] == "mention"
+                )
+                or any(e["type"] == "bot_command" for e in entities)
+                or any(e["type"] == "text_mention" and e["user"].get("id") == bot.id for e in entities)
+            )
+            if addressed:
+                bot.updates.append(
+                    {"update_id": next(self._update_ids), "message": stored.payload, "_at": self.now()}
+                )
+        self.record("group_message", chat_id=chat.id, message_id=stored.message_id)
+        return stored
+
     # -- the simulated audience ----------------------------------------------------------------
 
     def simulate(self) -> None:
@@ -865,6 +975,11 @@ class Emulator:
 # -- method handlers ----------------------------------------------------------------------------
 
 
+def _utf16(text: str, offset: int, length: int) -> str:
+    raw = text.encode("utf-16-le")
+    return raw[offset * 2 : (offset + length) * 2].decode("utf-16-le", errors="ignore")
+
+
 def _message_for(emu: Emulator, chat: Chat, message_id: int, what: str) -> Stored:
     stored = emu.messages.get((chat.id, message_id))
     if stored is None or stored.deleted:
@@ -895,7 +1010,7 @@ def m_getme(emu: Emulator, bot: BotState, params: Params) -> Any:
     return {
         **bot.user(),
         "can_join_groups": True,
-        "can_read_all_group_messages": False,
+        "can_read_all_group_messages": not emu.privacy_mode,
         "supports_inline_queries": False,
         "can_connect_to_business": False,
         "has_main_web_app": False,
@@ -1642,6 +1757,26 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Starl
             stored = emu.comment(post, user_id, str(spec.get("text", "")))
             return JSONResponse({"chat_id": stored.chat_id, "message_id": stored.message_id})
 
+    async def group_message(request: Request) -> Response:
+        spec = json.loads(await request.body() or b"{}")
+        with emu.lock:
+            chat = emu.chats.get(int(spec.get("chat_id", COFFEE_TALK_ID)))
+            user_id = int(spec.get("user_id", 100_000_001))
+            if chat is None or user_id not in emu.users:
+                return JSONResponse({"error": "unknown chat or user"}, status_code=404)
+            try:
+                stored = emu.group_message(
+                    chat,
+                    user_id,
+                    str(spec.get("text", "")),
+                    reply_to=int(spec["reply_to"]) if spec.get("reply_to") is not None else None,
+                    text_mention=spec.get("text_mention"),
+                    thread_id=int(spec["message_thread_id"]) if spec.get("message_thread_id") else None,
+                )
+            except ValueError as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+            return JSONResponse({"chat_id": stored.chat_id, "message_id": stored.message_id})
+
     async def revoke(request: Request) -> Response:
         spec = json.loads(await request.body() or b"{}")
         with emu.lock:
@@ -1695,6 +1830,7 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Starl
         *control_routes(injector, emu.clock, emu.snapshot, ledger, emu.reset),
         Route("/_emulator/audience/comment", audience_comment, methods=["POST"]),
         Route("/_emulator/revoke", revoke, methods=["POST"]),
+        Route("/_emulator/group_message", group_message, methods=["POST"]),
         Route("/_emulator/bot_status", bot_status, methods=["POST"]),
         Route("/file/bot{token}/{path:path}", file_route, methods=["GET"]),
         Route("/c/{internal:int}/{message_id:int}", post_page, methods=["GET"]),

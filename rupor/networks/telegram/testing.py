@@ -21,6 +21,8 @@ DISCUSSION_GROUP_ID = str(emu_module.DISCUSSION_GROUP_ID)
 OTHER_CHANNEL_ID = str(emu_module.OTHER_CHANNEL_ID)
 MIGRATED_GROUP_ID = str(emu_module.OLD_GROUP_ID)
 DEMO_WEBHOOK_SECRET = "rupor-demo-webhook-secret"
+COFFEE_TALK_ID = str(emu_module.COFFEE_TALK_ID)
+DEMO_BOT_ID = emu_module.DEMO_BOT_ID
 
 
 def start(**options: Any) -> RunningEmulator:
@@ -99,3 +101,22 @@ def advance(emulator: RunningEmulator, seconds: float) -> None:
 def _emulator(emulator: RunningEmulator) -> emu_module.Emulator:
     state: emu_module.Emulator = emulator.app.state.emulator  # type: ignore[attr-defined]  # the emulator object the app factory hung on its state
     return state
+
+
+def group_message(
+    emulator: RunningEmulator,
+    text: str,
+    *,
+    chat_id: str = COFFEE_TALK_ID,
+    reply_to: int | None = None,
+    text_mention: dict[str, int] | None = None,
+    user_id: int = 100_000_001,
+) -> int:
+    """A member writes in a group (by default Coffee Talk, where the bot is a plain member);
+    returns the message id."""
+    body: dict[str, Any] = {"chat_id": int(chat_id), "text": text, "user_id": user_id}
+    if reply_to is not None:
+        body["reply_to"] = reply_to
+    if text_mention is not None:
+        body["text_mention"] = text_mention
+    return int(_control(emulator, "/_emulator/group_message", body)["message_id"])

@@ -266,10 +266,97 @@ def to_comment(message: Mapping[str, Any]) -> Comment:
     )
 
 
+def _utf16_slice(text: str, offset: int, length: int) -> str:
+    """The part of ``text`` an entity covers (offsets count UTF-16 code units)."""
+    raw = text.encode("utf-16-le")
+    return raw[offset * 2 : (offset + length) * 2].decode("utf-16-le", errors="ignore")
+
+
+def is_command(message: Mapping[str, Any]) -> bool:
+    """A ``/command`` (a bot_command entity at the start): for bots, never for the inbox."""
+    entities = message.get("entities") or ()
+    return any(
+        isinstance(e, dict) and e.get("type") == "bot_command" and e.get("offset") == 0 for e in entities
+    ) or str(message.get("text") or "").startswith("/")
+
+
+def mentions_bot(message: Mapping[str, Any], bot_id: int | None, bot_username: str | None) -> bool:
+    """Whether a group message is addressed to the bot: an ``@username`` mention entity, a
+    ``text_mention`` of the bot (a mention of someone without a username), or a reply to one of
+    the bot's own messages."""
+    reply = message.get("reply_to_message") or {}
+    if bot_id is not None and (reply.get("from") or {}).get("id") == bot_id:
+        return True
+    text = str(message.get("text") or message.get("caption") or "")
+    entities = message.get("entities") or message.get("caption_entities") or ()
+    wanted = f"@{bot_username}".casefold() if bot_username else None
+    for entity in entities:
+        if not isinstance(entity, dict):
+            continue
+        if entity.get("type") == "text_mention" and bot_id is not None:
+            if (entity.get("user") or {}).get("id") == bot_id:
+                return True
+        elif entity.get("type") == "mention" and wanted is not None:
+            part = _utf16_slice(text, int(entity.get("offset", 0)), int(entity.get("length", 0)))
+            if part.casefold() == wanted:
+                return True
+    return False
+
+
+def message_url(chat: Mapping[str, Any], message_id: Any) -> str | None:
+    """The t.me address of a message in a public (username) or private supergroup."""
+    username = chat.get("username")
+    if username:
+        return f"https://t.me/{username}/{message_id}"
+    chat_id = str(chat.get("id", ""))
+    if chat.get("type") == "supergroup" and chat_id.startswith("-100"):
+        return f"https://t.me/c/{chat_id[4:]}/{message_id}"
+    return None
+
+
+def _group_event(message: Mapping[str, Any], channel_remote_id: str, *, mentioned: bool) -> Event:
+    chat = message.get("chat") or {}
+    sender = message.get("from") or {}
+    remote = comment_id(chat.get("id"), message.get("message_id"))
+    person = _person(sender, message.get("sender_chat"))
+    when = _when(message.get("date"))
+    return Event(
+        kind=EventKind.MENTION if mentioned else EventKind.CHATTER,
+        remote_id=remote,
+        channel_remote_id=channel_remote_id,
+        occurred_at=when,
+        message=Message(
+            remote,
+            str(chat.get("id")),
+            person,
+            str(message.get("text") or message.get("caption") or ""),
+            when,
+        ),
+        person=person,
+        url=message_url(chat, message.get("message_id")),
+    )
+
+
+def is_comment(message: Mapping[str, Any]) -> bool:
+    """A comment under a channel post: in the discussion thread of its automatic forward (a
+    forum topic's messages carry a thread id too, but they are not comments)."""
+    if post_of(message) is not None:
+        return True
+    return bool(message.get("message_thread_id")) and not message.get("is_topic_message")
+
+
 def update_to_events(
-    update: Mapping[str, Any], channel_remote_id: str, bot_id: int | None = None
+    update: Mapping[str, Any],
+    channel_remote_id: str,
+    bot_id: int | None = None,
+    bot_username: str | None = None,
 ) -> list[Event]:
-    """Turn one Update into zero or more events (unknown kinds are skipped)."""
+    """Turn one Update into zero or more events (unknown kinds are skipped).
+
+    In a group: comments under channel posts are comments; a message addressed to the bot
+    (``@username``, ``text_mention``, a reply to the bot) is a mention; commands are dropped;
+    anything else is chatter, which the inbox keeps only when it names a monitored keyword.
+    """
     events: list[Event] = []
     for kind_key, edited in (("message", False), ("edited_message", True)):
         message = update.get(kind_key)
@@ -297,8 +384,11 @@ def update_to_events(
                 )
             )
             continue
-        if not (message.get("reply_to_message") or message.get("message_thread_id")):
-            continue  # chatter in the group that is not a comment on a post
+        if not is_comment(message):
+            if not edited and chat.get("type") in ("group", "supergroup") and not is_command(message):
+                mentioned = mentions_bot(message, bot_id, bot_username)
+                events.append(_group_event(message, channel_remote_id, mentioned=mentioned))
+            continue
         comment = to_comment(message)
         events.append(
             Event(

@@ -39,6 +39,7 @@ from rupor.networks.base import (
     CredentialField,
     Event,
     EventKind,
+    FoundPost,
     Limits,
     Media,
     MemoryProgress,
@@ -52,6 +53,7 @@ from rupor.networks.base import (
     Published,
     PublishRequest,
     RateLimit,
+    SearchPage,
     TextUnit,
     UpdatesPage,
     WebhookResult,
@@ -75,6 +77,7 @@ class VkAdapter(Adapter):
     display_name = "VKontakte"
     default_base_url = wire.DEFAULT_BASE_URL
     idempotent_publish = True
+    search_credential = USER  # newsfeed.search takes user and service tokens, never a community's
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {
             Capability.PUBLISH_TEXT,
@@ -100,6 +103,8 @@ class VkAdapter(Adapter):
             Capability.WEBHOOKS,
             Capability.POLL_UPDATES,
             Capability.VERIFY,
+            Capability.SEARCH_POSTS,
+            Capability.REPLY_MENTION,
         }
     )
     limits = Limits(
@@ -932,6 +937,8 @@ class VkAdapter(Adapter):
             ]
         if kind == "message_new":
             raw = obj.get("message", obj)
+            if int(raw.get("peer_id", 0) or 0) >= wire.CHAT_PEER_BASE:
+                return self._chat_events(channel_id, raw)
             message = self._message(raw, {})
             return [
                 Event(
@@ -955,7 +962,11 @@ class VkAdapter(Adapter):
                 )
             ]
         if kind == "wall_post_new":
-            remote = wire.post_remote_id(int(obj.get("owner_id", -int(channel_id))), int(obj.get("id", 0)))
+            owner = int(obj.get("owner_id", -int(channel_id)))
+            remote = wire.post_remote_id(owner, int(obj.get("id", 0)))
+            author = int(obj.get("from_id", owner) or owner)
+            if author > 0:  # someone else's post on the community's wall: addressed to it
+                return [self._wall_mention(channel_id, obj, owner, author, remote)]
             return [
                 Event(
                     kind=EventKind.POST_NEW,
@@ -966,6 +977,133 @@ class VkAdapter(Adapter):
                 )
             ]
         return []
+
+    def _wall_mention(
+        self, channel_id: str, obj: Mapping[str, Any], owner: int, author: int, remote: str
+    ) -> Event:
+        """A member's post on the community's wall (an open wall, or a suggestion): a mention."""
+        when = wire.timestamp(obj.get("date"))
+        person = Person(str(author), "", wire.owner_url(author))
+        return Event(
+            kind=EventKind.MENTION,
+            remote_id=remote,
+            channel_remote_id=channel_id,
+            occurred_at=when,
+            message=Message(remote, remote, person, str(obj.get("text", "")), when),
+            person=person,
+            post_remote_id=remote,
+            url=wire.post_url(owner, int(obj.get("id", 0))),
+        )
+
+    def _chat_events(self, channel_id: str, raw: Mapping[str, Any]) -> list[Event]:
+        """A message in a group chat the community's bot is in: a mention when it names the
+        community or answers one of its messages, chatter otherwise (commands are dropped)."""
+        text = str(raw.get("text", ""))
+        author = int(raw.get("from_id", 0) or 0)
+        gid = int(channel_id)
+        if author == -gid or text.startswith("/"):
+            return []
+        peer = int(raw["peer_id"])
+        remote = wire.chat_message_id(peer, int(raw.get("conversation_message_id", 0) or 0))
+        reply = raw.get("reply_message") or {}
+        mentioned = wire.names_community(text, gid) or int(reply.get("from_id", 0) or 0) == -gid
+        when = wire.timestamp(raw.get("date"))
+        person = Person(str(author), "", wire.owner_url(author))
+        return [
+            Event(
+                kind=EventKind.MENTION if mentioned else EventKind.CHATTER,
+                remote_id=remote,
+                channel_remote_id=channel_id,
+                occurred_at=when,
+                message=Message(remote, str(peer), person, text, when),
+                person=person,
+            )
+        ]
+
+    def reply_mention(
+        self,
+        channel: ChannelAccess,
+        conversation_id: str,
+        mention_remote_id: str,
+        text: str,
+        *,
+        idempotency_key: str,
+    ) -> Message:
+        """In a group chat: ``messages.send`` answering the message (``forward`` with
+        ``is_reply``); on the community's wall: a comment under the member's post."""
+        gid = self._gid(channel)
+        ours = Person(str(-gid), "", wire.owner_url(-gid))
+        if ":" in mention_remote_id:
+            peer, cmid = wire.split_chat_message_id(mention_remote_id)
+            forward = json.dumps({"peer_id": peer, "conversation_message_ids": [cmid], "is_reply": True})
+            message_id = self.call(
+                channel,
+                "messages.send",
+                {
+                    "peer_id": peer,
+                    "random_id": wire.random_id(idempotency_key),
+                    "message": text,
+                    "forward": forward,
+                },
+                token=GROUP,
+            )
+            return Message(f"{peer}:sent{message_id}", str(peer), ours, text, clock.now(), outgoing=True)
+        owner_id, _post = wire.split_post_id(mention_remote_id)
+        if owner_id != -gid:
+            raise errors.NotSupported(
+                _("Rupor answers only on its own community's wall; open the post on VK to answer there.")
+            )
+        comment = self.reply_comment(channel, conversation_id, text, idempotency_key=idempotency_key)
+        return Message(comment.remote_id, conversation_id, ours, text, comment.created_at, outgoing=True)
+
+    # -- monitoring ------------------------------------------------------------------------
+    def search_posts(
+        self,
+        channel: ChannelAccess,
+        query: str,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> SearchPage:
+        """``newsfeed.search`` with the administrator's user token (VK refuses community tokens
+        with error 27), ``extended=1`` for the authors' names."""
+        if not channel.credentials.get(USER):
+            raise errors.AuthExpired(
+                _("Searching VK needs the administrator's user token; add it to the channel."),
+                needs_person=True,
+                code="no_user_token",
+            )
+        params: dict[str, Any] = {
+            "q": query,
+            "extended": 1,
+            "count": max(1, min(limit, wire.SEARCH_PAGE_MAX)),
+            "start_time": int(since.timestamp()) if since else None,
+            "end_time": int(until.timestamp()) if until else None,
+            "start_from": cursor or None,
+        }
+        answer = self.call(channel, "newsfeed.search", params)
+        names = wire.names_of(answer.get("profiles"), answer.get("groups"))
+        posts = []
+        for item in answer.get("items") or ():
+            owner, post_id = int(item["owner_id"]), int(item["id"])
+            author = int(item.get("from_id", owner) or owner)
+            posts.append(
+                FoundPost(
+                    remote_id=wire.post_remote_id(owner, post_id),
+                    text=str(item.get("text", "")),
+                    published_at=wire.timestamp(item.get("date")),
+                    author=Person(str(author), names.get(author, ""), wire.owner_url(author)),
+                    url=wire.post_url(owner, post_id),
+                )
+            )
+        total = answer.get("total_count")
+        return SearchPage(
+            posts=tuple(posts),
+            cursor=str(answer["next_from"]) if answer.get("next_from") else None,
+            total=int(total) if isinstance(total, int) else None,
+        )
 
     def handle_webhook(
         self,

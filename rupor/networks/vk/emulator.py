@@ -16,13 +16,31 @@ Routes:
   not a video container answers ``{"error": ...}``. The video can then be attached as
   ``video{owner_id}_{video_id}`` (an unknown video in ``attachments`` is error 100).
 * ``GET /lp/<group_id>?act=a_check&key=&ts=&wait=`` — Bots Long Poll, with ``failed`` 1/2/3.
+* ``newsfeed.search`` (user or service token — ``SERVICE_TOKEN`` is an application's; a
+  community token is error 27 like every user-only method): ``q`` (every word must appear, case-insensitive, at the start of a word; ``#tag``
+  matches the hashtag), ``start_time`` (default 24 hours ago), ``end_time`` (default now),
+  ``count`` (default 30, 0 to 200, error 100 above), ``start_from``/``next_from`` paging (an
+  opaque string; absent on the last page), ``extended`` (``profiles``/``groups``); the answer is
+  ``{"items", "count", "total_count", "next_from"?}``, newest first, at most 1000 results per
+  query (``count`` is what can be paged, ``total_count`` everything found). Per-token daily
+  quota ``search_daily`` (default 1000 [M: the figure widely quoted from dev.vk.com's limits
+  page]) answers error 29 "Rate limit reached".
+* A group chat (``peer_id`` 2000000001, "Coffee lovers") the demo community's bot is in, without
+  access to every message: like VK, it receives ``message_new`` only for messages that mention
+  the community (``@rupor_demo`` is written into the text as ``[club1|@rupor_demo]``), reply to
+  its messages or start with ``/``; ``chat_all`` gives it every message. Messages of a chat carry
+  ``id`` 0 and their ``conversation_message_id``; ``messages.send`` answers in the chat with
+  ``forward={"peer_id", "conversation_message_ids", "is_reply": true}``.
 * ``/_emulator/*`` — faults, clock, state, ledger, reset (shared), plus VK extras:
   ``POST /_emulator/vk/errors`` ``{"method", "code", "count"}`` queues a VK error (e.g. 14
   captcha) for the next calls of a method; ``POST /_emulator/vk/audience_comment``
   ``{"post": "-1_5", "text", "user_id"?, "reply_to"?}`` (``reply_to``: a comment id on that
   post, as a reply in its thread); ``POST /_emulator/vk/audience_message`` ``{"text"}``;
   ``GET /_emulator/vk/posts_with?marker=``; ``POST /_emulator/vk/longpoll``
-  ``{"expire_key": true}`` or ``{"lose_history": true}``.
+  ``{"expire_key": true}`` or ``{"lose_history": true}``; ``POST /_emulator/vk/public_post``
+  ``{"owner_id", "text", "from_id"?, "ago_s"?}`` (a public post anyone can find by search, on a
+  user's wall or a community's); ``POST /_emulator/vk/chat_message`` ``{"text", "user_id"?,
+  "reply_to"?: conversation_message_id}`` (a member writes in the group chat).
 
 Modelled behaviour that VK does not document, marked as assumed:
 
@@ -86,8 +104,15 @@ DEACTIVATED_USER_ID = 10099
 ADMIN_TOKEN = "vk1.a.demo-admin-user-token"
 GROUP_TOKEN = "vk1.a.demo-community-token"
 OUTSIDER_TOKEN = "vk1.a.demo-outsider-user-token"
+#: An application's service token (no user, no community): search and public reads only.
+SERVICE_TOKEN = "vk1.a.demo-app-service-token"
+DEMO_APP_ID = 51000001
 CONFIRMATION_CODE = "a1b2c3d4"
 RATES = {"user": 3, "group": 20, "service": 5}
+#: The group chat the demo community's bot is a member of (VK numbers chats from 2000000000).
+CHAT_PEER_ID = 2000000001
+#: newsfeed.search answers at most this many results per query, however many it found.
+SEARCH_MAX_RESULTS = 1000
 WALL_ALBUM_ID = -14
 
 _FIRST = (
@@ -134,6 +159,13 @@ _COMPETITOR_LINES = (
     "Vote: which syrup should we add next?",
     "We are open late this Friday",
 )
+_PUBLIC_LINES = (
+    (10020, "Tried the new Rupor Demo latte today, lovely foam"),
+    (10021, "Does anyone know if Rupor Demo delivers on Sundays?"),
+    (10022, "Competitor Coffee or Rupor Demo — which one is better?"),
+    (10023, "Morning run, then coffee. Perfect day"),
+)
+
 _EVENT_TYPES = (
     "message_new",
     "message_reply",
@@ -239,6 +271,8 @@ class Msg:
     text: str
     out: int
     random_id: int = 0
+    cmid: int = 0  # conversation_message_id: the message's number within its conversation
+    reply_message: dict[str, Any] | None = None
 
 
 class Ctx:
@@ -310,6 +344,7 @@ class VkEmulator:
                 ADMIN_TOKEN: Token("user", ADMIN_USER_ID),
                 OUTSIDER_TOKEN: Token("user", OUTSIDER_USER_ID),
                 GROUP_TOKEN: Token("group", DEMO_GROUP_ID),
+                SERVICE_TOKEN: Token("service", DEMO_APP_ID),
             }
             self.buckets: dict[str, deque[float]] = {}
             self.groups: dict[int, Group] = {}
@@ -326,6 +361,8 @@ class VkEmulator:
             self.video_uploads = 0
             self.next_media = 457239017
             self.messages: dict[int, list[Msg]] = {}
+            self.search_calls: dict[tuple[str, int], int] = {}  # (token, day) -> newsfeed.search calls
+            self.chat_all = bool(self.options.get("chat_all", False))
             self.random_ids: dict[tuple[int, int], int] = {}
             self.ledger: list[dict[str, Any]] = []
             self.deliveries: list[dict[str, Any]] = []
@@ -362,6 +399,8 @@ class VkEmulator:
             rival.members[uid] = self.start - rng.randint(86400, 86400 * 700)
         rival.lp_key = self._key("lp", COMPETITOR_GROUP_ID, 0)
         self.groups = {g.id: g for g in (demo, rival)}
+        for i, (uid, text) in enumerate(_PUBLIC_LINES):
+            self._add_post(uid, uid, uid, self.start - (len(_PUBLIC_LINES) - i) * 3600, text, [])
         for i, text in enumerate(_COMPETITOR_LINES):
             self._add_post(
                 -COMPETITOR_GROUP_ID,
@@ -1745,28 +1784,57 @@ class VkEmulator:
         return group
 
     def message_json(self, m: Msg) -> dict[str, Any]:
-        return {
-            "id": m.id,
+        chat = m.peer_id >= 2000000000
+        out = {
+            # A community bot sees chat messages without an id of its own: only their number
+            # within the chat (conversation_message_id) names them.
+            "id": 0 if chat else m.id,
             "date": m.date,
             "peer_id": m.peer_id,
             "from_id": m.from_id,
             "text": m.text,
             "out": m.out,
-            "conversation_message_id": m.id,
+            "conversation_message_id": m.cmid if chat else m.id,
             "random_id": m.random_id,
             "attachments": [],
             "fwd_messages": [],
             "important": False,
             "is_hidden": False,
         }
+        if m.reply_message is not None:
+            out["reply_message"] = m.reply_message
+        return out
 
     def add_message(
-        self, group: Group, peer: int, from_id: int, text: str, out: int, random_id: int = 0
+        self,
+        group: Group,
+        peer: int,
+        from_id: int,
+        text: str,
+        out: int,
+        random_id: int = 0,
+        *,
+        reply_to: int | None = None,
+        deliver: bool = True,
     ) -> Msg:
         box = self.messages.setdefault(group.id, [])
-        msg = Msg(len(box) + 1, group.id, peer, from_id, self.now(), text, out, random_id)
+        cmid = 1 + sum(1 for m in box if m.peer_id == peer)
+        msg = Msg(len(box) + 1, group.id, peer, from_id, self.now(), text, out, random_id, cmid)
+        if reply_to is not None:
+            parent = next((m for m in box if m.peer_id == peer and m.cmid == reply_to), None)
+            if parent is None:
+                raise _param_error("forward: the message to reply to is not found")
+            msg.reply_message = {
+                "date": parent.date,
+                "from_id": parent.from_id,
+                "text": parent.text,
+                "attachments": [],
+                "conversation_message_id": parent.cmid,
+                "peer_id": parent.peer_id,
+                "id": 0,
+            }
         box.append(msg)
-        if not out:
+        if not out and deliver:
             self._event(
                 group,
                 "message_new",
@@ -1820,7 +1888,9 @@ class VkEmulator:
                     )
                     continue
                 raise VkError(wire.Code.MESSAGES_DENY, "Can't send messages for users without permission")
-            msg = self.add_message(group, peer, sender, ctx.text("message"), 1, random_id)
+            msg = self.add_message(
+                group, peer, sender, ctx.text("message"), 1, random_id, reply_to=self._reply_in(ctx, peer)
+            )
             self.ledger.append(
                 {
                     "kind": "message_sent",
@@ -1835,6 +1905,24 @@ class VkEmulator:
                 self.random_ids[key] = msg.id
             results.append({"peer_id": peer, "message_id": msg.id, "conversation_message_id": msg.id})
         return results if many else results[0]["message_id"]
+
+    @staticmethod
+    def _reply_in(ctx: Ctx, peer: int) -> int | None:
+        """The conversation_message_id ``forward`` (``is_reply``) or ``reply_to`` answers, if any."""
+        if ctx.has("forward"):
+            try:
+                forward = json.loads(ctx.text("forward"))
+                ids = [int(x) for x in forward.get("conversation_message_ids") or []]
+                if int(forward.get("peer_id", peer)) != peer:
+                    raise ValueError("another conversation")
+            except (ValueError, TypeError, AttributeError) as exc:
+                raise _param_error("forward is invalid") from exc
+            if len(ids) != 1 or not forward.get("is_reply"):
+                return None  # a forward, not a reply: nothing to thread (not modelled)
+            return ids[0]
+        if ctx.has("reply_to") and peer >= 2000000000:
+            raise _param_error("reply_to: use forward with is_reply for messages in chats")
+        return None
 
     def m_messages_getConversations(self, ctx: Ctx) -> Any:
         group = self._message_group(ctx)
@@ -1875,6 +1963,61 @@ class VkEmulator:
             "count": len(msgs),
             "items": [self.message_json(m) for m in msgs[max(0, offset) : max(0, offset) + count]],
         }
+
+    # -- search --------------------------------------------------------------------------
+    @staticmethod
+    def _matches(text: str, words: list[str]) -> bool:
+        folded = text.casefold()
+        for word in words:
+            if word.startswith("#"):
+                if not re.search(rf"(?<![\w#]){re.escape(word)}(?!\w)", folded):
+                    return False
+            elif not re.search(rf"(?<!\w){re.escape(word)}", folded):
+                return False
+        return True
+
+    def m_newsfeed_search(self, ctx: Ctx) -> Any:
+        raw_token = next(k for k, t in self.tokens.items() if t is ctx.token)
+        now = self.now()
+        day = now // 86400
+        used = self.search_calls.get((raw_token, day), 0)
+        if self.rate_limits and used >= int(self.options.get("search_daily", 1000)):
+            raise VkError(wire.Code.RATE_LIMIT, "Rate limit reached")
+        self.search_calls[(raw_token, day)] = used + 1
+        count = ctx.num("count", 30)
+        count = 30 if count is None else count
+        start = ctx.num("start_time", now - 86400)
+        end = ctx.num("end_time", now)
+        words = [w for w in ctx.text("q").casefold().split() if w]
+        found = []
+        if words:
+            found = [
+                p
+                for owner in self.posts.values()
+                for p in owner.values()
+                if not p.deleted
+                and p.post_type == "post"
+                and (start or 0) <= p.date <= (end if end is not None else now)
+                and self._matches(p.text, words)
+            ]
+        found.sort(key=lambda p: (-p.date, -p.owner_id, -p.id))
+        reachable = found[:SEARCH_MAX_RESULTS]
+        offset = 0
+        match = re.fullmatch(r"(\d+)/[0-9a-f]{8}", ctx.text("start_from"))
+        if match:
+            offset = int(match.group(1))
+        page = reachable[offset : offset + count]
+        out: dict[str, Any] = {
+            "items": [self.post_json(p, ctx) for p in page],
+            "count": len(reachable),
+            "total_count": len(found),
+        }
+        if count and offset + count < len(reachable):
+            nxt = offset + count
+            out["next_from"] = f"{nxt}/{self._key('nf', ctx.text('q'), nxt)[:8]}"
+        if ctx.flag("extended"):
+            out.update(self._extended({p.owner_id for p in page} | {p.from_id for p in page}))
+        return out
 
     # -- stats ---------------------------------------------------------------------------
     def m_stats_getPostReach(self, ctx: Ctx) -> Any:
@@ -1980,6 +2123,42 @@ class VkEmulator:
                 {"kind": "message_received", "group_id": group.id, "peer_id": user_id, "message_id": msg.id}
             )
             return msg.id
+
+    def public_post(self, owner_id: int, text: str, from_id: int | None = None, ago_s: int = 0) -> str:
+        """Someone publishes a public post (a user on their wall, or a community on its own)."""
+        with self.lock:
+            if owner_id < 0 and -owner_id not in self.groups:
+                raise VkError(wire.Code.PARAM_GROUP_ID, "Invalid group id")
+            author = owner_id if from_id is None else from_id
+            post = self._add_post(owner_id, author, abs(author), self.now() - max(0, ago_s), text, [])
+            if owner_id < 0 and author > 0:
+                self._post_event(post)  # a member's post on a community wall reaches the community
+            return wire.post_remote_id(owner_id, post.id)
+
+    def chat_message(self, text: str, user_id: int = 10011, reply_to: int | None = None) -> dict[str, Any]:
+        """A member writes in the group chat; the bot gets it when VK would give it to a bot."""
+        with self.lock:
+            group = self.groups[DEMO_GROUP_ID]
+            for g in self.groups.values():  # VK writes a typed @mention as a link to the community
+                text = re.sub(
+                    rf"(?<![\w\[|])@{re.escape(g.screen_name)}\b",
+                    f"[club{g.id}|@{g.screen_name}]",
+                    text,
+                    flags=re.IGNORECASE,
+                )
+            box = self.messages.get(group.id, [])
+            parent = next((m for m in box if m.peer_id == CHAT_PEER_ID and m.cmid == reply_to), None)
+            addressed = (
+                self.chat_all
+                or f"[club{group.id}|" in text
+                or f"[public{group.id}|" in text
+                or text.startswith("/")
+                or (parent is not None and parent.from_id == -group.id)
+            )
+            msg = self.add_message(
+                group, CHAT_PEER_ID, user_id, text, 0, reply_to=reply_to, deliver=addressed
+            )
+            return {"peer_id": CHAT_PEER_ID, "conversation_message_id": msg.cmid, "delivered": addressed}
 
     def posts_with(self, marker: str) -> int:
         with self.lock:
@@ -2160,6 +2339,31 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
         mid = emulator.audience_message(str(spec.get("text", "")), int(spec.get("user_id", 10011)))
         return JSONResponse({"message_id": mid, "peer_id": int(spec.get("user_id", 10011))})
 
+    async def public_post(request: Request) -> Response:
+        spec = json.loads(await request.body() or b"{}")
+        try:
+            remote = emulator.public_post(
+                int(spec["owner_id"]),
+                str(spec.get("text", "")),
+                int(spec["from_id"]) if spec.get("from_id") is not None else None,
+                int(spec.get("ago_s", 0)),
+            )
+        except VkError as exc:
+            return JSONResponse({"error": exc.msg}, status_code=404)
+        return JSONResponse({"post": remote})
+
+    async def chat_message(request: Request) -> Response:
+        spec = json.loads(await request.body() or b"{}")
+        try:
+            answer = emulator.chat_message(
+                str(spec.get("text", "")),
+                int(spec.get("user_id", 10011)),
+                int(spec["reply_to"]) if spec.get("reply_to") is not None else None,
+            )
+        except VkError as exc:
+            return JSONResponse({"error": exc.msg}, status_code=404)
+        return JSONResponse(answer)
+
     async def posts_with(request: Request) -> Response:
         return JSONResponse({"count": emulator.posts_with(request.query_params.get("marker", ""))})
 
@@ -2210,6 +2414,8 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
         Route("/_emulator/vk/audience_comment", audience_comment, methods=["POST"]),
         Route("/_emulator/vk/audience_message", audience_message, methods=["POST"]),
         Route("/_emulator/vk/posts_with", posts_with, methods=["GET"]),
+        Route("/_emulator/vk/public_post", public_post, methods=["POST"]),
+        Route("/_emulator/vk/chat_message", chat_message, methods=["POST"]),
         Route("/_emulator/vk/longpoll", longpoll_control, methods=["POST"]),
         *control_routes(injector, clock, emulator.snapshot, lambda: list(emulator.ledger), reset),
     ]

@@ -107,3 +107,22 @@ def state(emulator: RunningEmulator) -> emu.VkEmulator:
     """The in-process emulator state behind a :class:`RunningEmulator` (ledger, posts, clock)."""
     vk: emu.VkEmulator = getattr(emulator.app, "emulator")  # noqa: B009 - set by create_app, unknown to ASGIApp
     return vk
+
+
+def public_post(emulator: RunningEmulator, owner_id: int, text: str, *, ago_s: int = 0) -> str:
+    """Someone publishes a public post (``owner_id`` > 0: a user's wall); returns its remote id."""
+    return str(
+        _post(emulator, "/_emulator/vk/public_post", {"owner_id": owner_id, "text": text, "ago_s": ago_s})[
+            "post"
+        ]
+    )
+
+
+def chat_message(
+    emulator: RunningEmulator, text: str, *, reply_to: int | None = None, user_id: int = 10011
+) -> dict[str, Any]:
+    """A member writes in the group chat the demo community's bot is in."""
+    body: dict[str, Any] = {"text": text, "user_id": user_id}
+    if reply_to is not None:
+        body["reply_to"] = reply_to
+    return _post(emulator, "/_emulator/vk/chat_message", body)

@@ -8,7 +8,9 @@ vendored schema (``schema_5199.json``, trimmed from VKCOM/vk-api-schema 5.199, M
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
@@ -386,6 +388,35 @@ def group_person(raw: Mapping[str, Any]) -> Person:
         avatar_url=str(photo) if isinstance(photo, str) else None,
         followers=_count(raw.get("members_count")),
     )
+
+
+#: VK numbers group chats from here: a ``peer_id`` at or above it is a chat, not a person.
+CHAT_PEER_BASE = 2000000000
+#: newsfeed.search's largest ``count`` (schema: maximum 200).
+SEARCH_PAGE_MAX = 200
+
+
+def chat_message_id(peer_id: int, conversation_message_id: int) -> str:
+    """Our remote id of a message in a chat: a community's bot sees only its number in the chat."""
+    return f"{peer_id}:{conversation_message_id}"
+
+
+def split_chat_message_id(remote_id: str) -> tuple[int, int]:
+    peer, _, cmid = remote_id.partition(":")
+    return int(peer), int(cmid)
+
+
+def names_community(text: str, group_id: int) -> bool:
+    """Whether a text mentions the community: VK writes a mention as ``[club<id>|...]`` (or
+    ``[public<id>|...]``, ``@club<id>``), whatever name the person typed."""
+    return bool(re.search(rf"\[(?:club|public|event){group_id}\|", text)) or bool(
+        re.search(rf"@(?:club|public){group_id}\b", text)
+    )
+
+
+def random_id(key: str) -> int:
+    """``messages.send``'s ``random_id`` from an idempotency key: the same key, the same id."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") & 0x7FFFFFFF or 1
 
 
 def owner_url(owner_id: int) -> str:
