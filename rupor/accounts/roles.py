@@ -56,6 +56,8 @@ class Perm(enum.StrEnum):
     POSTS_CLIENT_REVIEW = "posts.client_review"
     INBOX_VIEW = "inbox.view"
     INBOX_REPLY = "inbox.reply"
+    INBOX_APPROVE = "inbox.approve"  # approve or reject replies of members whose replies need approval
+    INBOX_MANAGE = "inbox.manage"  # the workspace's saved replies
     ANALYTICS_VIEW = "analytics.view"
     REPORTS_VIEW = "reports.view"
 
@@ -73,6 +75,8 @@ _MANAGER = frozenset(
         Perm.POSTS_APPROVE,
         Perm.INBOX_VIEW,
         Perm.INBOX_REPLY,
+        Perm.INBOX_APPROVE,
+        Perm.INBOX_MANAGE,
         Perm.ANALYTICS_VIEW,
         Perm.REPORTS_VIEW,
     }

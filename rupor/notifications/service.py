@@ -21,6 +21,7 @@ import json
 import logging
 import secrets
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,8 @@ EVENTS: dict[str, Any] = {
     "missed": gettext_lazy("A post missed its time"),
     "held": gettext_lazy("A channel needs reconnecting; its posts are on hold"),
     "edit_failed": gettext_lazy("An edit of a published post did not reach the network"),
+    "inbox_reply_pending": gettext_lazy("A reply to the audience waits for approval"),
+    "inbox_reply_rejected": gettext_lazy("Your reply to the audience was sent back"),
 }
 TEST_EVENT = "test"
 
@@ -140,10 +143,21 @@ def notify_event(
     *,
     target_id: int | None = None,
     channel_id: int | None = None,
+    link: str = "",
+    user_ids: Collection[int] | None = None,
 ) -> None:
     """:func:`notify` of an event of :data:`EVENTS`, titled as the registry names it, in each
     member's language."""
-    notify(workspace_id, kind, event_title(kind), body, target_id=target_id, channel_id=channel_id)
+    notify(
+        workspace_id,
+        kind,
+        event_title(kind),
+        body,
+        target_id=target_id,
+        channel_id=channel_id,
+        link=link,
+        user_ids=user_ids,
+    )
 
 
 def notify(
@@ -156,13 +170,17 @@ def notify(
     target_id: int | None = None,
     channel_id: int | None = None,
     email: bool = True,
+    user_ids: Collection[int] | None = None,
 ) -> None:
     """Record a notification for every member and queue its email and webhook deliveries.
 
     A translatable ``title`` is rendered in each member's language for their notification and
-    email, and in the active language for webhooks."""
+    email, and in the active language for webhooks. ``user_ids``: only these members (an empty
+    collection: nobody in the app or by email; webhooks still receive the event)."""
     now = clock.now()
     members = accounts.recipients(workspace_id)
+    if user_ids is not None:
+        members = [m for m in members if m.user_id in set(user_ids)]
     rows = [
         Notification(
             workspace_id=workspace_id,
@@ -175,17 +193,19 @@ def notify(
             created_at=now,
         )
         for member in members
-    ] or [
-        Notification(
-            workspace_id=workspace_id,
-            kind=kind,
-            title=str(title)[:200],
-            body=body,
-            link=link[:500],
-            target_id=target_id,
-            created_at=now,
-        )
     ]
+    if not rows and user_ids is None:  # a workspace without members still keeps the notice
+        rows = [
+            Notification(
+                workspace_id=workspace_id,
+                kind=kind,
+                title=str(title)[:200],
+                body=body,
+                link=link[:500],
+                target_id=target_id,
+                created_at=now,
+            )
+        ]
     Notification.objects.bulk_create(rows)
     payload = {
         "event": kind,
