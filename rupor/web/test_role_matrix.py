@@ -27,7 +27,8 @@ from rupor.accounts.roles import Perm, Role, can
 from rupor.channels import service as channels
 from rupor.channels.models import Channel
 from rupor.inbox import hooks
-from rupor.inbox.models import InboxItem
+from rupor.inbox import answering
+from rupor.inbox.models import InboxItem, InternalNote, ReplyDraft, SavedReply
 from rupor.notifications.models import Delivery, WebhookEndpoint
 from rupor.planning import approvals, ical, slots
 from rupor.planning import media as media_lib
@@ -168,10 +169,15 @@ def _world(name: str, settings: Any) -> World:
         "hook_token": hooks.hook_token(Channel.objects.get(pk=channel.pk)),
         "key": key,
         "endpoint_id": _webhook_endpoint(ws),
-        "item_id": InboxItem.objects.create(
-            workspace=ws, channel_id=channel.pk, kind="comment", remote_id="1", text=f"{name} comment"
-        ).pk,
     }
+    item = InboxItem.objects.create(
+        workspace=ws, channel_id=channel.pk, kind="comment", remote_id="1", text=f"{name} comment"
+    )
+    ids["item_id"] = item.pk
+    ids["saved_reply_id"] = answering.create_saved_reply(owner, f"{name} thanks", "Thanks, {first_name}!").id
+    ids["draft_id"] = ReplyDraft.objects.create(
+        workspace=ws, item=item, author=users[Role.MODERATOR], text=f"{name} draft", idempotency_key=f"{name}-d"
+    ).pk
     return World(ws, users, ids)
 
 
@@ -290,6 +296,10 @@ def test_another_workspaces_ids_answer_404_on_every_page_and_verb(two: tuple[Wor
         "webhooks": WebhookEndpoint.objects.filter(workspace=theirs.ws).count(),
         "deliveries": Delivery.objects.filter(workspace=theirs.ws).count(),
         "inbox": list(InboxItem.objects.filter(workspace=theirs.ws).values_list("status", "assigned_to")),
+        "saved replies": list(SavedReply.objects.filter(workspace=theirs.ws).values_list("title", "body")),
+        "drafts": list(ReplyDraft.objects.filter(workspace=theirs.ws).values_list("state", "text")),
+        "notes": InternalNote.objects.filter(workspace=theirs.ws).count(),
+        "held": list(Membership.objects.filter(workspace=theirs.ws).values_list("replies_need_approval", flat=True)),
     }
     problems = []
     checked = 0
@@ -310,6 +320,10 @@ def test_another_workspaces_ids_answer_404_on_every_page_and_verb(two: tuple[Wor
             "time": "11:00",
             "decision": "approve",
             "text": "pwned",
+            "title": "pwned",
+            "body": "pwned",
+            "reason": "pwned",
+            "required": "1",
             f"m{theirs.ids['membership_id']}-role": "client",
         }
         for method in ("get", "post"):
@@ -330,5 +344,9 @@ def test_another_workspaces_ids_answer_404_on_every_page_and_verb(two: tuple[Wor
         "webhooks": WebhookEndpoint.objects.filter(workspace=theirs.ws).count(),
         "deliveries": Delivery.objects.filter(workspace=theirs.ws).count(),
         "inbox": list(InboxItem.objects.filter(workspace=theirs.ws).values_list("status", "assigned_to")),
+        "saved replies": list(SavedReply.objects.filter(workspace=theirs.ws).values_list("title", "body")),
+        "drafts": list(ReplyDraft.objects.filter(workspace=theirs.ws).values_list("state", "text")),
+        "notes": InternalNote.objects.filter(workspace=theirs.ws).count(),
+        "held": list(Membership.objects.filter(workspace=theirs.ws).values_list("replies_need_approval", flat=True)),
     }
     assert after == before
