@@ -115,7 +115,9 @@ class DraftOut(Schema):
     author_id: int | None
     author_label: str
     text: str
-    state: str = Field(description="pending, approving (being sent), sent, or rejected (sent back to the author)")
+    state: str = Field(
+        description="pending, approving (being sent), sent, or rejected (sent back to the author)"
+    )
     reason: str = Field(description="Why an approver sent it back")
     decided_by: str
     decided_at: dt.datetime | None
@@ -146,7 +148,9 @@ class DraftFilters(Schema):
 
 
 @router.get(
-    "/inbox/drafts", response={200: list[DraftOut], **ERRORS}, summary="Replies awaiting approval (and decided)"
+    "/inbox/drafts",
+    response={200: list[DraftOut], **ERRORS},
+    summary="Replies awaiting approval (and decided)",
 )
 def list_drafts(request: HttpRequest, filters: Query[DraftFilters]) -> Any:
     who = _need(request, Perm.INBOX_VIEW)
@@ -218,7 +222,9 @@ def create_saved_reply(request: HttpRequest, payload: SavedReplyIn) -> Any:
 
 
 @router.put(
-    "/inbox/saved-replies/{saved_reply_id}", response={200: SavedReplyOut, **ERRORS}, summary="Edit a saved reply"
+    "/inbox/saved-replies/{saved_reply_id}",
+    response={200: SavedReplyOut, **ERRORS},
+    summary="Edit a saved reply",
 )
 def update_saved_reply(request: HttpRequest, saved_reply_id: int, payload: SavedReplyIn) -> Any:
     who = _need(request, Perm.INBOX_MANAGE)

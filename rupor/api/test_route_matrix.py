@@ -223,7 +223,9 @@ def _world(name: str) -> tuple[Workspace, dict[str, Any], dict[Role, str]]:
         "link_id": ClientLink.objects.get(workspace=ws).pk,
         "media_id": Media.objects.get(workspace=ws).pk,
         "item_id": InboxItem.objects.get(channel_id=channel).pk,
-        "saved_reply_id": SavedReply.objects.create(workspace=ws, title=f"{name} hi", body="Hi {first_name}").pk,
+        "saved_reply_id": SavedReply.objects.create(
+            workspace=ws, title=f"{name} hi", body="Hi {first_name}"
+        ).pk,
         "draft_id": ReplyDraft.objects.create(
             workspace=ws,
             item=InboxItem.objects.get(channel_id=channel),

@@ -158,7 +158,9 @@ def delete_saved_reply(actor: accounts.Actor, saved_reply_id: int) -> None:
     row = _saved(actor.workspace_id, saved_reply_id)
     title = row.title
     row.delete()
-    accounts.record(actor.workspace_id, actor, "inbox.saved_reply.delete", "saved_reply", saved_reply_id, title)
+    accounts.record(
+        actor.workspace_id, actor, "inbox.saved_reply.delete", "saved_reply", saved_reply_id, title
+    )
 
 
 def first_name(author_name: str) -> str:
@@ -306,7 +308,9 @@ def answer(actor: accounts.Actor, item_id: int, text: str, *, idempotency_key: s
     return Answer(draft=submit(actor, item_id, text, idempotency_key=idempotency_key))
 
 
-def submit(actor: accounts.Actor, item_id: int, text: str, *, idempotency_key: str | None = None) -> DraftView:
+def submit(
+    actor: accounts.Actor, item_id: int, text: str, *, idempotency_key: str | None = None
+) -> DraftView:
     """Keep a reply for an approver and tell the approvers. The author's open draft on this item
     (pending or sent back) takes the new text; the same key twice is the same draft."""
     _require(actor, Perm.INBOX_REPLY)
@@ -366,7 +370,9 @@ def submit(actor: accounts.Actor, item_id: int, text: str, *, idempotency_key: s
     return draft_view(draft)
 
 
-def drafts(workspace_id: int, *, item_id: int | None = None, state: str | None = None) -> QuerySet[ReplyDraft]:
+def drafts(
+    workspace_id: int, *, item_id: int | None = None, state: str | None = None
+) -> QuerySet[ReplyDraft]:
     """Reply drafts of a workspace (or of one item), oldest first."""
     if state is not None and state not in DraftState.values:
         raise InboxError(
@@ -404,7 +410,9 @@ def get_draft(workspace_id: int, draft_id: int) -> DraftView:
 def _not_open(draft: ReplyDraft) -> InboxError:
     if draft.state == DraftState.APPROVING:
         return InboxError(_("Another approver is sending this reply right now."), status=409)
-    return InboxError(_("This reply was sent back to its author; it waits for their new version."), status=409)
+    return InboxError(
+        _("This reply was sent back to its author; it waits for their new version."), status=409
+    )
 
 
 def approve(actor: accounts.Actor, draft_id: int, *, text: str | None = None) -> DraftView:
@@ -449,7 +457,9 @@ def approve(actor: accounts.Actor, draft_id: int, *, text: str | None = None) ->
         updated_at=clock.now(),
     )
     summary = f"by {draft.author_label}{' (edited)' if edited else ''}: {new_text}"
-    accounts.record(actor.workspace_id, actor, "inbox.reply_approved", "inbox_item", draft.item_id, summary[:100])
+    accounts.record(
+        actor.workspace_id, actor, "inbox.reply_approved", "inbox_item", draft.item_id, summary[:100]
+    )
     draft.refresh_from_db()
     return draft_view(draft)
 

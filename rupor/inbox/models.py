@@ -118,7 +118,9 @@ class IntakeCursor(models.Model):
 class SavedReply(models.Model):
     """A reply the team keeps to send again, with variables filled per item (``inbox/answering.py``)."""
 
-    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="saved_replies")
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="saved_replies"
+    )
     title = models.CharField(max_length=100)
     body = models.TextField()
     created_by = models.ForeignKey(

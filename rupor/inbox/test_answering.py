@@ -68,7 +68,9 @@ def vk_emu() -> Iterator[RunningEmulator]:
 
 
 class World:
-    def __init__(self, ws: Workspace, users: dict[str, User], channel: Channel, access: ChannelAccess) -> None:
+    def __init__(
+        self, ws: Workspace, users: dict[str, User], channel: Channel, access: ChannelAccess
+    ) -> None:
         self.ws, self.users, self.channel, self.access = ws, users, channel, access
 
     def actor(self, who: str) -> accounts.Actor:
@@ -136,7 +138,8 @@ def test_saved_replies_by_api_refuse_unknown_variables_on_save_and_fill_an_item(
     assert "{name}, {order_id}" in bad.json()["detail"] and "{first_name}" in bad.json()["detail"]
 
     made = owner.post(
-        "/inbox/saved-replies", {"title": "Order", "body": "Hi {first_name}! {brand} on {channel} will check."}
+        "/inbox/saved-replies",
+        {"title": "Order", "body": "Hi {first_name}! {brand} on {channel} will check."},
     )
     assert made.status_code == 201, made.content
     saved_id = made.json()["id"]
@@ -187,11 +190,19 @@ def test_a_flagged_members_reply_waits_is_sent_back_then_approved_and_sent_once(
     moderator = world.session("moderator")
 
     # Nothing goes to VK: the reply is kept (202) and the approvers are told.
-    res = _api(moderator, "post", f"/inbox/{item.pk}/reply", {"text": "Sorry about that!", "idempotency_key": "k1"})
+    res = _api(
+        moderator, "post", f"/inbox/{item.pk}/reply", {"text": "Sorry about that!", "idempotency_key": "k1"}
+    )
     assert res.status_code == 202, res.content
     draft = res.json()
-    assert (draft["state"], draft["text"], draft["author_label"]) == ("pending", "Sorry about that!", "moderator@example.com")
-    again = _api(moderator, "post", f"/inbox/{item.pk}/reply", {"text": "Sorry about that!", "idempotency_key": "k1"})
+    assert (draft["state"], draft["text"], draft["author_label"]) == (
+        "pending",
+        "Sorry about that!",
+        "moderator@example.com",
+    )
+    again = _api(
+        moderator, "post", f"/inbox/{item.pk}/reply", {"text": "Sorry about that!", "idempotency_key": "k1"}
+    )
     assert again.status_code == 202 and again.json()["id"] == draft["id"]
     assert _sent(vk_emu, "Sorry about that!") == 0
     assert not InboxItem.objects.filter(outgoing=True, parent_remote_id=item.remote_id).exists()
@@ -214,12 +225,19 @@ def test_a_flagged_members_reply_waits_is_sent_back_then_approved_and_sent_once(
     assert (res.json()["state"], res.json()["reason"]) == ("rejected", "Offer a free refill")
     back = Notification.objects.get(workspace=world.ws, kind="inbox_reply_rejected")
     assert back.user_id == world.users["moderator"].pk and "Offer a free refill" in back.body
-    assert manager.post(f"/inbox/drafts/{draft['id']}/approve", {}).status_code == 409  # sent back: theirs now
+    assert (
+        manager.post(f"/inbox/drafts/{draft['id']}/approve", {}).status_code == 409
+    )  # sent back: theirs now
 
     # The author's text stayed; they edit and send it again: the same draft waits again.
     mine = _api(moderator, "get", f"/inbox/drafts?item_id={item.pk}").json()
     assert [(d["text"], d["state"]) for d in mine] == [("Sorry about that!", "rejected")]
-    res = _api(moderator, "post", f"/inbox/{item.pk}/reply", {"text": "Sorry! A refill is on us.", "idempotency_key": "k2"})
+    res = _api(
+        moderator,
+        "post",
+        f"/inbox/{item.pk}/reply",
+        {"text": "Sorry! A refill is on us.", "idempotency_key": "k2"},
+    )
     assert res.status_code == 202 and res.json()["id"] == draft["id"] and res.json()["state"] == "pending"
 
     # The approver edits and approves; approving again sends nothing more.
@@ -228,11 +246,18 @@ def test_a_flagged_members_reply_waits_is_sent_back_then_approved_and_sent_once(
     assert res.status_code == 200, res.content
     sent = res.json()
     assert sent["state"] == "sent" and sent["reply_item_id"]
-    assert owner.post(f"/inbox/drafts/{draft['id']}/approve", {}).json()["reply_item_id"] == sent["reply_item_id"]
+    assert (
+        owner.post(f"/inbox/drafts/{draft['id']}/approve", {}).json()["reply_item_id"]
+        == sent["reply_item_id"]
+    )
     assert _sent(vk_emu, "Sorry! The next refill is on us.") == 1
     assert _sent(vk_emu, "Sorry! A refill is on us.") == 0
     reply = InboxItem.objects.get(pk=sent["reply_item_id"])
-    assert (reply.outgoing, reply.parent_remote_id, reply.replied_by) == (True, item.remote_id, "moderator@example.com")
+    assert (reply.outgoing, reply.parent_remote_id, reply.replied_by) == (
+        True,
+        item.remote_id,
+        "moderator@example.com",
+    )
     item.refresh_from_db()
     assert item.status == "answered"
     assert answering.pending_count(world.ws.pk, item.pk) == 0
@@ -277,7 +302,9 @@ def test_an_approval_in_progress_is_not_taken_twice_and_a_stuck_one_is_resent_un
 @pytest.mark.django_db(transaction=True)
 def test_two_approvers_at_the_same_moment_send_the_reply_once(vk_emu: RunningEmulator, settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    users = {r: accounts.create_user(f"{r}@race.example", PASSWORD) for r in ("owner", "manager", "moderator")}
+    users = {
+        r: accounts.create_user(f"{r}@race.example", PASSWORD) for r in ("owner", "manager", "moderator")
+    }
     ws = accounts.create_workspace("Race", users["owner"])
     owner = accounts.actor_for_user(users["owner"], ws)
     assert owner is not None
@@ -318,11 +345,15 @@ def test_two_approvers_at_the_same_moment_send_the_reply_once(vk_emu: RunningEmu
 # -- notes -----------------------------------------------------------------------------------------
 
 
-def test_internal_notes_stay_in_rupor_in_time_order(world: World, vk_emu: RunningEmulator, api_for: Any) -> None:
+def test_internal_notes_stay_in_rupor_in_time_order(
+    world: World, vk_emu: RunningEmulator, api_for: Any
+) -> None:
     item, _post = _comment(world, vk_emu, "I want a refund")
     moderator = world.session("moderator")
     before = len(ledger(vk_emu))
-    assert _api(moderator, "post", f"/inbox/{item.pk}/notes", {"text": "Checking the order"}).status_code == 201
+    assert (
+        _api(moderator, "post", f"/inbox/{item.pk}/notes", {"text": "Checking the order"}).status_code == 201
+    )
     clock.freeze(clock.now() + dt.timedelta(minutes=1))
     owner = api_for(world.ws, "owner")
     assert owner.post(f"/inbox/{item.pk}/notes", {"text": "Refund approved"}).status_code == 201
@@ -341,7 +372,9 @@ def test_internal_notes_stay_in_rupor_in_time_order(world: World, vk_emu: Runnin
 # -- the audit trail -----------------------------------------------------------------------------
 
 
-def test_every_inbox_action_a_person_does_is_in_the_audit_trail(world: World, vk_emu: RunningEmulator) -> None:
+def test_every_inbox_action_a_person_does_is_in_the_audit_trail(
+    world: World, vk_emu: RunningEmulator
+) -> None:
     item, _post = _comment(world, vk_emu, "Spam spam spam")
     other, _post2 = _comment(world, vk_emu, "Nice place")
     manager = world.actor("manager")
@@ -373,5 +406,7 @@ def test_every_inbox_action_a_person_does_is_in_the_audit_trail(world: World, vk
         "inbox.reply_approved",
     ]
     assert {e.actor_id for e in entries if e.action != "inbox.reply_submitted"} == {world.users["manager"].pk}
-    assert {e.actor_id for e in entries if e.action == "inbox.reply_submitted"} == {world.users["moderator"].pk}
+    assert {e.actor_id for e in entries if e.action == "inbox.reply_submitted"} == {
+        world.users["moderator"].pk
+    }
     assert all(e.object_type == "inbox_item" for e in entries)

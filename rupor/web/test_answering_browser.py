@@ -117,7 +117,9 @@ def test_a_held_reply_is_approved_by_a_manager_and_reaches_vk_once(
 ) -> None:
     ws, owner, access, post = _world(vk_emu)
     question = InboxItem.objects.get(text="Is there a vegan option?")
-    answering.create_saved_reply(owner, "Vegan", "Hi {first_name}! Every drink at {brand} comes with oat milk.")
+    answering.create_saved_reply(
+        owner, "Vegan", "Hi {first_name}! Every drink at {brand} comes with oat milk."
+    )
     membership = Membership.objects.get(workspace=ws, user__email="moderator@example.com")
     item_url = reverse("web:inbox_item", args=[question.pk])
 
@@ -126,7 +128,9 @@ def test_a_held_reply_is_approved_by_a_manager_and_reaches_vk_once(
         page.goto(reverse("web:members"))
         row = page.locator("tr", has_text="moderator@example.com")
         row.get_by_role("button", name="Hold their inbox replies for approval").click()
-        expect(page.get_by_text("moderator@example.com's inbox replies now wait for approval.")).to_be_visible()
+        expect(
+            page.get_by_text("moderator@example.com's inbox replies now wait for approval.")
+        ).to_be_visible()
         _shot(page, "answer-members-en.png")
     membership.refresh_from_db()
     assert membership.replies_need_approval

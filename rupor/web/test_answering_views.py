@@ -75,7 +75,9 @@ def test_managers_keep_saved_replies_and_an_unknown_variable_is_explained_with_t
     assert "Unknown variable {barista}" in html
     assert "Hi {first_name}, ask {barista} please" in html and 'value="Vegan"' in html  # nothing lost
     assert not SavedReply.objects.exists()
-    res = manager.post(url, {"title": "Vegan", "body": "Hi {first_name}! All {brand} drinks come with oat milk."})
+    res = manager.post(
+        url, {"title": "Vegan", "body": "Hi {first_name}! All {brand} drinks come with oat milk."}
+    )
     assert res.status_code == 302
     saved = SavedReply.objects.get()
     assert "Vegan" in manager.get(url).content.decode()
@@ -90,7 +92,9 @@ def test_managers_keep_saved_replies_and_an_unknown_variable_is_explained_with_t
     assert _client(world["users"]["analyst"]).get(url).status_code == 403
     assert manager.post(reverse("web:saved_reply_delete", args=[saved.pk])).status_code == 302
     assert not SavedReply.objects.exists()
-    actions = set(AuditEntry.objects.filter(action__startswith="inbox.saved_reply").values_list("action", flat=True))
+    actions = set(
+        AuditEntry.objects.filter(action__startswith="inbox.saved_reply").values_list("action", flat=True)
+    )
     assert actions == {"inbox.saved_reply.create", "inbox.saved_reply.edit", "inbox.saved_reply.delete"}
 
 
@@ -124,7 +128,9 @@ def test_notes_show_in_time_order_with_their_author_and_reach_no_network(
     assert _client(world["users"]["owner"]).post(url, {"text": "Kitchen says yes"}).status_code == 302
     res = _client(world["users"]["owner"]).post(url, {"text": "   "}, follow=True)
     assert "Write the note." in res.content.decode()
-    html = _client(world["users"]["moderator"]).get(reverse("web:inbox_item", args=[item.pk])).content.decode()
+    html = (
+        _client(world["users"]["moderator"]).get(reverse("web:inbox_item", args=[item.pk])).content.decode()
+    )
     first, second = html.index("Asked the kitchen"), html.index("Kitchen says yes")
     assert first < second
     assert "moderator@example.com" in html[html.index('id="notes"') :]
@@ -138,15 +144,20 @@ def test_the_members_page_holds_a_moderators_replies_but_not_a_managers(world: d
     moderator, manager = _membership(world, "moderator"), _membership(world, "manager")
     assert reverse("web:member_reply_approval", args=[moderator.pk]) in page
     assert reverse("web:member_reply_approval", args=[manager.pk]) not in page
-    res = owner.post(reverse("web:member_reply_approval", args=[moderator.pk]), {"required": "1"}, follow=True)
+    res = owner.post(
+        reverse("web:member_reply_approval", args=[moderator.pk]), {"required": "1"}, follow=True
+    )
     assert "now wait for approval" in res.content.decode()
     moderator.refresh_from_db()
     assert moderator.replies_need_approval
     res = owner.post(reverse("web:member_reply_approval", args=[manager.pk]), {"required": "1"}, follow=True)
     assert "their own replies need no approval" in res.content.decode()
-    assert _client(world["users"]["manager"]).post(
-        reverse("web:member_reply_approval", args=[moderator.pk]), {"required": "0"}
-    ).status_code == 403
+    assert (
+        _client(world["users"]["manager"])
+        .post(reverse("web:member_reply_approval", args=[moderator.pk]), {"required": "0"})
+        .status_code
+        == 403
+    )
 
 
 def test_a_held_reply_waits_on_the_thread_page_and_a_manager_approves_it_with_an_edit(
@@ -158,7 +169,9 @@ def test_a_held_reply_waits_on_the_thread_page_and_a_manager_approves_it_with_an
     act = reverse("web:inbox_act", args=[item.pk])
     moderator = _client(world["users"]["moderator"])
     assert "Send for approval" in moderator.get(page_url).content.decode()
-    res = moderator.post(act, {"action": "reply", "text": "Yes it is!", "key": "web-k1", "seen": "0"}, follow=True)
+    res = moderator.post(
+        act, {"action": "reply", "text": "Yes it is!", "key": "web-k1", "seen": "0"}, follow=True
+    )
     html = res.content.decode()
     assert "Your reply waits for approval; nothing was sent yet." in html
     assert "Reply awaiting approval" in html and "Yes it is!</textarea>" in html  # theirs to change
@@ -171,9 +184,13 @@ def test_a_held_reply_waits_on_the_thread_page_and_a_manager_approves_it_with_an
     assert moderator.post(reverse("web:draft_approve", args=[draft.pk])).status_code == 403
     res = manager.post(reverse("web:draft_reject", args=[draft.pk]), {"reason": ""}, follow=True)
     assert "Say why" in res.content.decode()
-    res = manager.post(reverse("web:draft_approve", args=[draft.pk]), {"text": "Yes, it is vegan!"}, follow=True)
+    res = manager.post(
+        reverse("web:draft_approve", args=[draft.pk]), {"text": "Yes, it is vegan!"}, follow=True
+    )
     assert "Approved: the reply was sent." in res.content.decode()
-    manager.post(reverse("web:draft_approve", args=[draft.pk]), {"text": "Yes, it is vegan!"})  # a second press
+    manager.post(
+        reverse("web:draft_approve", args=[draft.pk]), {"text": "Yes, it is vegan!"}
+    )  # a second press
     sent = [e for e in ledger(vk_emu) if e["kind"] == "comment_created" and e["text"] == "Yes, it is vegan!"]
     assert len(sent) == 1
     html = moderator.get(page_url).content.decode()
@@ -189,7 +206,9 @@ def test_a_sent_back_reply_shows_the_reason_to_its_author_with_the_text_kept(wor
     assert moderator is not None and manager is not None
     draft = answering.submit(moderator, item.pk, "Dunno")
     answering.reject(manager, draft.id, "Ask the kitchen first")
-    html = _client(world["users"]["moderator"]).get(reverse("web:inbox_item", args=[item.pk])).content.decode()
+    html = (
+        _client(world["users"]["moderator"]).get(reverse("web:inbox_item", args=[item.pk])).content.decode()
+    )
     assert "manager@example.com sent your reply back: Ask the kitchen first" in html
     assert "Dunno</textarea>" in html
     assert "Reply awaiting approval" not in html

@@ -26,8 +26,7 @@ from rupor.accounts.models import ApiKey, Membership, User, Workspace
 from rupor.accounts.roles import Perm, Role, can
 from rupor.channels import service as channels
 from rupor.channels.models import Channel
-from rupor.inbox import hooks
-from rupor.inbox import answering
+from rupor.inbox import answering, hooks
 from rupor.inbox.models import InboxItem, InternalNote, ReplyDraft, SavedReply
 from rupor.notifications.models import Delivery, WebhookEndpoint
 from rupor.planning import approvals, ical, slots
@@ -176,7 +175,11 @@ def _world(name: str, settings: Any) -> World:
     ids["item_id"] = item.pk
     ids["saved_reply_id"] = answering.create_saved_reply(owner, f"{name} thanks", "Thanks, {first_name}!").id
     ids["draft_id"] = ReplyDraft.objects.create(
-        workspace=ws, item=item, author=users[Role.MODERATOR], text=f"{name} draft", idempotency_key=f"{name}-d"
+        workspace=ws,
+        item=item,
+        author=users[Role.MODERATOR],
+        text=f"{name} draft",
+        idempotency_key=f"{name}-d",
     ).pk
     return World(ws, users, ids)
 
@@ -299,7 +302,9 @@ def test_another_workspaces_ids_answer_404_on_every_page_and_verb(two: tuple[Wor
         "saved replies": list(SavedReply.objects.filter(workspace=theirs.ws).values_list("title", "body")),
         "drafts": list(ReplyDraft.objects.filter(workspace=theirs.ws).values_list("state", "text")),
         "notes": InternalNote.objects.filter(workspace=theirs.ws).count(),
-        "held": list(Membership.objects.filter(workspace=theirs.ws).values_list("replies_need_approval", flat=True)),
+        "held": list(
+            Membership.objects.filter(workspace=theirs.ws).values_list("replies_need_approval", flat=True)
+        ),
     }
     problems = []
     checked = 0
@@ -347,6 +352,8 @@ def test_another_workspaces_ids_answer_404_on_every_page_and_verb(two: tuple[Wor
         "saved replies": list(SavedReply.objects.filter(workspace=theirs.ws).values_list("title", "body")),
         "drafts": list(ReplyDraft.objects.filter(workspace=theirs.ws).values_list("state", "text")),
         "notes": InternalNote.objects.filter(workspace=theirs.ws).count(),
-        "held": list(Membership.objects.filter(workspace=theirs.ws).values_list("replies_need_approval", flat=True)),
+        "held": list(
+            Membership.objects.filter(workspace=theirs.ws).values_list("replies_need_approval", flat=True)
+        ),
     }
     assert after == before
