@@ -21,7 +21,7 @@ from django.test import Client
 from PIL import Image
 
 from rupor.accounts import service as accounts
-from rupor.accounts.models import Workspace
+from rupor.accounts.models import Membership, Workspace
 from rupor.accounts.roles import Perm, Role, can
 from rupor.api.app import api
 from rupor.channels.models import Channel
@@ -223,6 +223,11 @@ def _world(name: str) -> tuple[Workspace, dict[str, Any], dict[Role, str]]:
         "link_id": ClientLink.objects.get(workspace=ws).pk,
         "media_id": Media.objects.get(workspace=ws).pk,
         "item_id": InboxItem.objects.get(channel_id=channel).pk,
+        "membership_id": Membership.objects.create(
+            workspace=ws,
+            user=accounts.create_user(f"moderator@{name}.example", "a-long-enough-passphrase-42"),
+            role="moderator",
+        ).pk,
         "saved_reply_id": SavedReply.objects.create(
             workspace=ws, title=f"{name} hi", body="Hi {first_name}"
         ).pk,

@@ -266,6 +266,38 @@ def test_a_flagged_members_reply_waits_is_sent_back_then_approved_and_sent_once(
     assert owner.get("/inbox/drafts", state="lost").status_code == 422
 
 
+def test_admins_hold_a_members_replies_by_api(world: World, api_for: Any) -> None:
+    moderator = Membership.objects.get(workspace=world.ws, user=world.users["moderator"])
+    manager = Membership.objects.get(workspace=world.ws, user=world.users["manager"])
+    admin = api_for(world.ws, "admin")
+    path = f"/api/v1/members/{moderator.pk}/reply-approval"
+    res = admin.client.put(
+        path,
+        json.dumps({"required": True}),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {admin.key}"},
+    )
+    assert res.status_code == 200, res.content
+    assert res.json()["replies_need_approval"] is True
+    listed = {m["email"]: m["replies_need_approval"] for m in admin.get("/members").json()}
+    assert listed == {"owner@example.com": False, "manager@example.com": False, "moderator@example.com": True}
+    res = admin.client.put(
+        f"/api/v1/members/{manager.pk}/reply-approval",
+        json.dumps({"required": True}),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {admin.key}"},
+    )
+    assert res.status_code == 422 and "no approval" in res.json()["detail"]
+    manager_key = api_for(world.ws, "manager")
+    res = manager_key.client.put(
+        path,
+        json.dumps({"required": False}),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {manager_key.key}"},
+    )
+    assert res.status_code == 403
+
+
 def test_only_members_without_the_approve_permission_can_be_held(world: World) -> None:
     owner = world.actor("owner")
     manager = Membership.objects.get(workspace=world.ws, user=world.users["manager"])
