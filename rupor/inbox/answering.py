@@ -25,6 +25,7 @@ from rupor.accounts import service as accounts
 from rupor.accounts.roles import Perm
 from rupor.channels import service as channels
 from rupor.core import clock
+from rupor.core.errors import DomainError
 from rupor.inbox import service as inbox
 from rupor.inbox.models import DraftState, InboxItem, InternalNote, ReplyDraft, SavedReply
 from rupor.notifications import service as notifications
@@ -329,8 +330,8 @@ def submit(
             raise InboxError(
                 _("This idempotency key was already used for another reply."), "idempotency_key", 409
             )
-        if same.state == DraftState.PENDING and same.text == text:
-            return draft_view(same)  # the same press twice
+        if same.state == DraftState.SENT or (same.state == DraftState.PENDING and same.text == text):
+            return draft_view(same)  # the same press twice (or once more after it went out)
     with transaction.atomic():
         draft = (
             ReplyDraft.objects.select_for_update()
@@ -443,7 +444,7 @@ def approve(actor: accounts.Actor, draft_id: int, *, text: str | None = None) ->
     edited = new_text != draft.text
     try:
         sent = inbox.reply(actor, draft.item_id, new_text, idempotency_key=draft.idempotency_key)
-    except InboxError:
+    except DomainError:  # refused (the network, the channel): it waits again, under the same key
         ReplyDraft.objects.filter(pk=draft.pk, state=DraftState.APPROVING).update(
             state=DraftState.PENDING, updated_at=clock.now()
         )

@@ -331,6 +331,29 @@ def test_an_approval_in_progress_is_not_taken_twice_and_a_stuck_one_is_resent_un
     assert _sent(vk_emu, "Yes, within the city.") == 1
 
 
+def test_an_approval_whose_answer_was_lost_waits_again_and_the_next_one_sends_nothing_twice(
+    world: World, vk_emu: RunningEmulator
+) -> None:
+    item, _post = _comment(world, vk_emu, "Are dogs allowed?")
+    _flag(world)
+    draft = answering.submit(world.actor("moderator"), item.pk, "Dogs are welcome!")
+    # VK posts the reply, then the connection drops before Rupor hears back.
+    vk_testing.faults(
+        vk_emu, {"queue": [{"kind": "reset_after", "method": "wall.createComment", "count": 1}]}
+    )
+    try:
+        with pytest.raises(inbox.InboxError):
+            answering.approve(world.actor("manager"), draft.id)
+    finally:
+        vk_testing.faults(vk_emu, {})
+    assert _sent(vk_emu, "Dogs are welcome!") == 1
+    assert answering.get_draft(world.ws.pk, draft.id).state == "pending"  # an approver may try again
+    done = answering.approve(world.actor("owner"), draft.id)
+    assert done.state == "sent"
+    assert _sent(vk_emu, "Dogs are welcome!") == 1  # the same guid: VK keeps the first one
+    assert InboxItem.objects.filter(outgoing=True, text="Dogs are welcome!").count() == 1
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_approvers_at_the_same_moment_send_the_reply_once(vk_emu: RunningEmulator, settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -372,6 +395,9 @@ def test_two_approvers_at_the_same_moment_send_the_reply_once(vk_emu: RunningEmu
     assert set(outcomes) <= {"sent", "refused 409"}
     assert _sent(vk_emu, "Yes, from ten.") == 1
     assert InboxItem.objects.filter(outgoing=True, text="Yes, from ten.").count() == 1
+    # Only one of them sent it (the other was told, or found it sent): one send, one approval.
+    approvals = AuditEntry.objects.filter(workspace=ws, action__in=("inbox.reply", "inbox.reply_approved"))
+    assert sorted(approvals.values_list("action", flat=True)) == ["inbox.reply", "inbox.reply_approved"]
 
 
 # -- notes -----------------------------------------------------------------------------------------
