@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -182,6 +182,7 @@ def fill(body: str, values: Mapping[str, str]) -> str:
         return values[name] or _EMPTY
 
     text = _VARIABLE.sub(one, body)
+    text = re.sub(f"(?m)^[ \t]*{_EMPTY}[ \t]*[,;:]?[ \t]*", "", text)  # "{first_name}, hi" → "hi"
     text = re.sub(f"[ \t]*{_EMPTY}[ \t]*(?=[,.!?;:])", "", text)
     text = re.sub(f"(?<=\\S)[ \t]+{_EMPTY}", "", text)
     text = re.sub(f"{_EMPTY}[ \t]*", "", text)
@@ -395,6 +396,17 @@ def pending_count(workspace_id: int, item_id: int) -> int:
     return ReplyDraft.objects.filter(
         workspace_id=workspace_id, item_id=item_id, state__in=(DraftState.PENDING, DraftState.APPROVING)
     ).count()
+
+
+def awaiting_approval(workspace_id: int, item_ids: Iterable[int]) -> set[int]:
+    """Which of these items have a reply waiting for an approver (for a list to mark them)."""
+    return set(
+        ReplyDraft.objects.filter(
+            workspace_id=workspace_id,
+            item_id__in=list(item_ids),
+            state__in=(DraftState.PENDING, DraftState.APPROVING),
+        ).values_list("item_id", flat=True)
+    )
 
 
 def _draft(workspace_id: int, draft_id: int) -> ReplyDraft:

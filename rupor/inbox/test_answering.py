@@ -50,6 +50,10 @@ def test_fill_replaces_each_variable_once_and_tidies_an_empty_one() -> None:
     assert answering.fill("Hi {first_name}, thanks!", empty) == "Hi, thanks!"
     assert answering.fill("Dear {first_name} we are sorry", empty) == "Dear we are sorry"
     assert answering.fill("{first_name}\nThanks", empty) == "Thanks"
+    assert (
+        answering.fill("{first_name}, we are on it.\n{first_name}: see you", empty)
+        == "we are on it.\nsee you"
+    )
 
 
 def test_unknown_variables_are_named_once_in_order() -> None:
@@ -207,6 +211,7 @@ def test_a_flagged_members_reply_waits_is_sent_back_then_approved_and_sent_once(
     assert _sent(vk_emu, "Sorry about that!") == 0
     assert not InboxItem.objects.filter(outgoing=True, parent_remote_id=item.remote_id).exists()
     assert answering.pending_count(world.ws.pk, item.pk) == 1
+    assert answering.awaiting_approval(world.ws.pk, [item.pk, item.pk + 1000]) == {item.pk}
     told = Notification.objects.filter(workspace=world.ws, kind="inbox_reply_pending")
     assert sorted(told.values_list("user__email", flat=True)) == ["manager@example.com", "owner@example.com"]
     assert told.first().link == f"/inbox/{item.pk}/"  # type: ignore[union-attr]  # two rows, just checked
