@@ -174,12 +174,15 @@ def _world(name: str, settings: Any) -> World:
     )
     ids["item_id"] = item.pk
     ids["saved_reply_id"] = answering.create_saved_reply(owner, f"{name} thanks", "Thanks, {first_name}!").id
+    # Sent back: approving it answers 409 without calling Telegram (this channel has no test address).
     ids["draft_id"] = ReplyDraft.objects.create(
         workspace=ws,
         item=item,
         author=users[Role.MODERATOR],
         text=f"{name} draft",
         idempotency_key=f"{name}-d",
+        state="rejected",
+        reason="Too short",
     ).pk
     return World(ws, users, ids)
 
