@@ -77,9 +77,22 @@ def test_a_moderator_takes_the_negative_comment_and_answers_with_a_saved_reply(
     browser: Any, live_server: Any, vk_emu: RunningEmulator
 ) -> None:
     ws, owner, access, post = _world(vk_emu)
-    answering.create_saved_reply(
-        owner, "Apology", "Hi {first_name}, we are sorry. {brand} will make it right: write to us."
-    )
+    body = "Hi {first_name}, we are sorry. {brand} will make it right: write to us."
+    with open_page(browser, live_server.url, viewport={"width": 1200, "height": 900}) as page:
+        # A manager keeps the saved reply; a mistyped variable is explained and nothing typed is lost.
+        sign_in(page, "manager@example.com", PASSWORD)
+        page.goto(reverse("web:inbox"))
+        page.get_by_role("link", name="Saved replies").click()
+        page.get_by_label("Title").fill("Apology")
+        page.get_by_label("Text").fill(body.replace("{brand}", "{company}"))
+        page.get_by_role("button", name="Add saved reply").click()
+        expect(page.locator("#saved-problem")).to_contain_text("Unknown variable {company}")
+        expect(page.get_by_label("Text")).to_have_value(body.replace("{brand}", "{company}"))
+        _shot(page, "answer-saved-replies-error-en.png")
+        page.get_by_label("Text").fill(body)
+        page.get_by_role("button", name="Add saved reply").click()
+        expect(page.get_by_text("Saved reply added.")).to_be_visible()
+        expect(page.locator("#saved-replies")).to_contain_text("Apology")
     negative = InboxItem.objects.get(text=NEGATIVE)
     first = negative.author_name.split()[0]
     expected = f"Hi {first}, we are sorry. Coffee House will make it right: write to us."
