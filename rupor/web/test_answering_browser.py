@@ -76,7 +76,7 @@ def _replies_on_vk(access: ChannelAccess, post: str, text: str) -> list[Any]:
 def test_a_moderator_takes_the_negative_comment_and_answers_with_a_saved_reply(
     browser: Any, live_server: Any, vk_emu: RunningEmulator
 ) -> None:
-    ws, owner, access, post = _world(vk_emu)
+    _ws, _owner, access, post = _world(vk_emu)
     body = "Hi {first_name}, we are sorry. {brand} will make it right: write to us."
     with open_page(browser, live_server.url, viewport={"width": 1200, "height": 900}) as page:
         # A manager keeps the saved reply; a mistyped variable is explained and nothing typed is lost.
@@ -122,7 +122,6 @@ def test_a_moderator_takes_the_negative_comment_and_answers_with_a_saved_reply(
     assert len(on_vk) == 1
     assert on_vk[0].parent_remote_id == negative.remote_id  # under the comment it answers
     assert len([e for e in ledger(vk_emu) if e["kind"] == "comment_created" and e["text"] == expected]) == 1
-    del ws
 
 
 def test_a_held_reply_is_approved_by_a_manager_and_reaches_vk_once(
