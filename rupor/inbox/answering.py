@@ -27,7 +27,8 @@ from rupor.channels import service as channels
 from rupor.core import clock
 from rupor.core.errors import DomainError
 from rupor.inbox import service as inbox
-from rupor.inbox.models import DraftState, InboxItem, InternalNote, ReplyDraft, SavedReply
+from rupor.inbox.models import DraftState, InboxItem, InternalNote, ItemKind, ReplyDraft, SavedReply
+from rupor.networks import registry
 from rupor.notifications import service as notifications
 
 InboxError = inbox.InboxError
@@ -325,6 +326,7 @@ def submit(
     key = (idempotency_key or "").strip() or uuid.uuid4().hex
     if len(key) > 64:
         raise InboxError(_("The idempotency key is at most 64 characters."), "idempotency_key", 422)
+    _check_length(item, text)
     same = ReplyDraft.objects.filter(idempotency_key=key).first()
     if same is not None:
         if same.workspace_id != actor.workspace_id or same.item_id != item.pk:
@@ -370,6 +372,24 @@ def submit(
             user_ids=accounts.approvers(actor.workspace_id),
         )
     return draft_view(draft)
+
+
+def _check_length(item: InboxItem, text: str) -> None:
+    """Refuse at once a held reply the network would refuse for its length, so the author fixes it
+    now rather than after an approver pressed *approve* (``inbox.service.reply`` checks it again,
+    with everything else, when it is sent)."""
+    channel = channels.find_channel(item.channel_id)
+    if channel is None or channel.network not in registry.available():
+        return  # reply() explains these when it is sent
+    adapter = registry.adapter(channel.network)
+    limit = adapter.limits.message_max if item.kind == ItemKind.MESSAGE else adapter.limits.comment_max
+    if limit and adapter.text_length(text) > limit:
+        raise InboxError(
+            _("The reply is too long for %(network)s (%(limit)s at most).")
+            % {"network": adapter.display_name, "limit": limit},
+            "text",
+            422,
+        )
 
 
 def drafts(

@@ -216,6 +216,11 @@ def test_a_flagged_members_reply_waits_is_sent_back_then_approved_and_sent_once(
     assert sorted(told.values_list("user__email", flat=True)) == ["manager@example.com", "owner@example.com"]
     assert told.first().link == f"/inbox/{item.pk}/"  # type: ignore[union-attr]  # two rows, just checked
 
+    # A reply VK would refuse for its length is refused now, not after an approver approves it.
+    too_long = _api(moderator, "post", f"/inbox/{item.pk}/reply", {"text": "x" * 20000})
+    assert too_long.status_code == 422 and "too long for VK" in too_long.json()["detail"]
+    assert ReplyDraft.objects.get().text == "Sorry about that!"
+
     # The direct path is closed to them too.
     with pytest.raises(inbox.InboxError) as refused:
         inbox.reply(world.actor("moderator"), item.pk, "Sneaky")
