@@ -92,6 +92,8 @@ class Membership(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=ROLE_CHOICES)
     created_at = models.DateTimeField(default=clock.now)
+    #: The member's inbox replies wait for an approver (``Perm.INBOX_APPROVE``) before they are sent.
+    replies_need_approval = models.BooleanField(default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workspace", "user"], name="one_membership_per_user")]

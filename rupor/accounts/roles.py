@@ -59,6 +59,8 @@ class Perm(enum.StrEnum):
     INBOX_REPORT = "inbox.report"  # response times and rates of the team (inbox or analytics roles)
     INBOX_SETTINGS = "inbox.settings"  # business hours and the inbox's alerts
     INBOX_MONITOR = "inbox.monitor"  # the monitored keywords: add, remove
+    INBOX_APPROVE = "inbox.approve"  # approve or reject replies of members whose replies need approval
+    INBOX_MANAGE = "inbox.manage"  # the workspace's saved replies
     ANALYTICS_VIEW = "analytics.view"
     REPORTS_VIEW = "reports.view"
 
@@ -79,6 +81,8 @@ _MANAGER = frozenset(
         Perm.INBOX_REPORT,
         Perm.INBOX_SETTINGS,
         Perm.INBOX_MONITOR,
+        Perm.INBOX_APPROVE,
+        Perm.INBOX_MANAGE,
         Perm.ANALYTICS_VIEW,
         Perm.REPORTS_VIEW,
     }

@@ -336,6 +336,61 @@ def remove_member(actor: Actor, membership_id: int) -> int:
     return revoked
 
 
+def set_reply_approval(actor: Actor, membership_id: int, required: bool) -> Membership:
+    """Whether a member's inbox replies wait for an approver before they are sent (decision 0012).
+
+    Only for roles that cannot approve replies themselves: an approver's own replies go out."""
+    _require(actor, Perm.MEMBERS_MANAGE)
+    membership = Membership.objects.filter(pk=membership_id, workspace_id=actor.workspace_id).first()
+    if membership is None:
+        raise AccountsError(_("No such member."), status=404)
+    if not may_grant(actor.role, membership.role):
+        raise AccountsError(
+            _("The %(role)s role cannot change this for a member with the %(old)s role.")
+            % {"role": _role_name(actor.role), "old": _role_name(membership.role)},
+            status=403,
+        )
+    if required and can(membership.role, Perm.INBOX_APPROVE):
+        raise AccountsError(
+            _("A %(role)s approves replies; their own replies need no approval.")
+            % {"role": _role_name(membership.role)},
+            "replies_need_approval",
+            422,
+        )
+    if membership.replies_need_approval != required:
+        membership.replies_need_approval = required
+        membership.save(update_fields=["replies_need_approval"])
+        record(
+            actor.workspace_id,
+            actor,
+            "member.reply_approval",
+            "user",
+            membership.user_id,
+            "replies need approval" if required else "replies go out directly",
+        )
+    return membership
+
+
+def replies_need_approval(actor: Actor) -> bool:
+    """Whether this actor's inbox replies wait for an approver: a person whose membership says so
+    and whose role cannot approve (API keys carry their own role and are never held)."""
+    if actor.user_id is None or actor.can(Perm.INBOX_APPROVE):
+        return False
+    return Membership.objects.filter(
+        workspace_id=actor.workspace_id, user_id=actor.user_id, replies_need_approval=True
+    ).exists()
+
+
+def approvers(workspace_id: int) -> list[int]:
+    """The user ids of the workspace's active members who may approve inbox replies."""
+    roles = [r.value for r in Role if can(r, Perm.INBOX_APPROVE)]
+    return list(
+        Membership.objects.filter(
+            workspace_id=workspace_id, role__in=roles, user__is_active=True
+        ).values_list("user_id", flat=True)
+    )
+
+
 def _keep_an_owner(workspace_id: int, leaving: Membership) -> None:
     others = Membership.objects.filter(workspace_id=workspace_id, role=Role.OWNER).exclude(pk=leaving.pk)
     if not others.exists():

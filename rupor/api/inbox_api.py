@@ -18,7 +18,7 @@ from rupor.api.auth import need as _need
 from rupor.api.errors import ERRORS
 from rupor.api.schemas import NETWORK_KEYS
 from rupor.channels import service as channels
-from rupor.inbox import hooks, monitoring
+from rupor.inbox import answering, hooks, monitoring
 from rupor.inbox import service as inbox
 from rupor.networks import registry
 
@@ -253,6 +253,23 @@ class BulkOut(Schema):
     failed: list[BulkFailureOut]
 
 
+class DraftOut(Schema):
+    id: int
+    item_id: int
+    author_id: int | None
+    author_label: str
+    text: str
+    state: str = Field(
+        description="pending, approving (being sent), sent, or rejected (sent back to the author)"
+    )
+    reason: str = Field(description="Why an approver sent it back")
+    decided_by: str
+    decided_at: dt.datetime | None
+    reply_item_id: int | None = Field(description="The channel's reply (an inbox item) once sent")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
 @router.post(
     "/inbox/bulk",
     response={200: BulkOut, **ERRORS},
@@ -357,12 +374,160 @@ def people(request: HttpRequest, filters: Query[PeopleFilters]) -> Any:
 
 @router.post(
     "/inbox/{int:item_id}/reply",
-    response={201: ItemOut, **ERRORS},
+    response={201: ItemOut, 202: DraftOut, **ERRORS},
     summary="Answer a comment or message as the channel",
+    description="201: sent. 202: the caller's replies need approval, so nothing was sent: the reply "
+    "waits for an approver (see /inbox/drafts).",
 )
 def reply(request: HttpRequest, item_id: int, payload: ReplyIn) -> Any:
     who = _need(request, Perm.INBOX_REPLY)
-    return Status(201, _out(inbox.reply(who, item_id, payload.text, idempotency_key=payload.idempotency_key)))
+    done = answering.answer(who, item_id, payload.text, idempotency_key=payload.idempotency_key)
+    if done.draft is not None:
+        return Status(202, dataclasses.asdict(done.draft))
+    assert done.sent is not None  # answer() returns one or the other
+    return Status(201, _out(done.sent))
+
+
+class DraftFilters(Schema):
+    state: Literal["pending", "approving", "sent", "rejected"] | None = None
+    item_id: int | None = None
+
+
+@router.get(
+    "/inbox/drafts",
+    response={200: list[DraftOut], **ERRORS},
+    summary="Replies awaiting approval (and decided)",
+)
+def list_drafts(request: HttpRequest, filters: Query[DraftFilters]) -> Any:
+    who = _need(request, Perm.INBOX_VIEW)
+    rows = answering.drafts(who.workspace_id, item_id=filters.item_id, state=filters.state)
+    return [dataclasses.asdict(answering.draft_view(d)) for d in rows[:500]]
+
+
+class ApproveIn(Schema):
+    text: str | None = Field(None, max_length=20000, description="The approver's edit; omitted: as written")
+
+
+class RejectIn(Schema):
+    reason: str = Field(..., min_length=1, max_length=500)
+
+
+@router.post(
+    "/inbox/drafts/{draft_id}/approve",
+    response={200: DraftOut, **ERRORS},
+    summary="Approve a reply and send it (once, however often this is called)",
+)
+def approve_draft(request: HttpRequest, draft_id: int, payload: ApproveIn | None = None) -> Any:
+    who = _need(request, Perm.INBOX_APPROVE)
+    return dataclasses.asdict(answering.approve(who, draft_id, text=payload.text if payload else None))
+
+
+@router.post(
+    "/inbox/drafts/{draft_id}/reject",
+    response={200: DraftOut, **ERRORS},
+    summary="Send a reply back to its author with a reason",
+)
+def reject_draft(request: HttpRequest, draft_id: int, payload: RejectIn) -> Any:
+    who = _need(request, Perm.INBOX_APPROVE)
+    return dataclasses.asdict(answering.reject(who, draft_id, payload.reason))
+
+
+class SavedReplyIn(Schema):
+    title: str = Field(..., max_length=100)
+    body: str = Field(
+        ...,
+        max_length=4000,
+        description="May use {first_name}, {author_name}, {brand} (the workspace) and {channel}; any other "
+        "{variable} is refused",
+    )
+
+
+class SavedReplyOut(Schema):
+    id: int
+    title: str
+    body: str
+    updated_at: dt.datetime
+
+
+class RenderedOut(Schema):
+    saved_reply_id: int
+    item_id: int
+    text: str = Field(description="The saved reply with its variables filled for the item")
+
+
+@router.get("/inbox/saved-replies", response={200: list[SavedReplyOut], **ERRORS}, summary="Saved replies")
+def list_saved_replies(request: HttpRequest) -> Any:
+    who = _need(request, Perm.INBOX_VIEW)
+    return [dataclasses.asdict(r) for r in answering.saved_replies(who.workspace_id)]
+
+
+@router.post("/inbox/saved-replies", response={201: SavedReplyOut, **ERRORS}, summary="Add a saved reply")
+def create_saved_reply(request: HttpRequest, payload: SavedReplyIn) -> Any:
+    who = _need(request, Perm.INBOX_MANAGE)
+    return Status(201, dataclasses.asdict(answering.create_saved_reply(who, payload.title, payload.body)))
+
+
+@router.put(
+    "/inbox/saved-replies/{saved_reply_id}",
+    response={200: SavedReplyOut, **ERRORS},
+    summary="Edit a saved reply",
+)
+def update_saved_reply(request: HttpRequest, saved_reply_id: int, payload: SavedReplyIn) -> Any:
+    who = _need(request, Perm.INBOX_MANAGE)
+    return dataclasses.asdict(answering.update_saved_reply(who, saved_reply_id, payload.title, payload.body))
+
+
+@router.delete(
+    "/inbox/saved-replies/{saved_reply_id}", response={204: None, **ERRORS}, summary="Delete a saved reply"
+)
+def delete_saved_reply(request: HttpRequest, saved_reply_id: int) -> Any:
+    who = _need(request, Perm.INBOX_MANAGE)
+    answering.delete_saved_reply(who, saved_reply_id)
+    return Status(204, None)
+
+
+@router.get(
+    "/inbox/{int:item_id}/saved-replies/{saved_reply_id}",
+    response={200: RenderedOut, **ERRORS},
+    summary="A saved reply with its variables filled for an item (to edit, then send with /reply)",
+)
+def render_saved_reply(request: HttpRequest, item_id: int, saved_reply_id: int) -> Any:
+    who = _need(request, Perm.INBOX_REPLY)
+    text = answering.render_saved_reply(who, saved_reply_id, item_id)
+    return {"saved_reply_id": saved_reply_id, "item_id": item_id, "text": text}
+
+
+class NoteIn(Schema):
+    text: str = Field(..., min_length=1, max_length=5000)
+
+
+class NoteOut(Schema):
+    id: int
+    item_id: int
+    author_id: int | None
+    author_label: str
+    text: str
+    created_at: dt.datetime
+
+
+@router.get(
+    "/inbox/{int:item_id}/notes",
+    response={200: list[NoteOut], **ERRORS},
+    summary="The team's internal notes on an item, oldest first",
+)
+def list_notes(request: HttpRequest, item_id: int) -> Any:
+    who = _need(request, Perm.INBOX_VIEW)
+    return [dataclasses.asdict(n) for n in answering.notes(who.workspace_id, item_id)]
+
+
+@router.post(
+    "/inbox/{int:item_id}/notes",
+    response={201: NoteOut, **ERRORS},
+    summary="Add an internal note (seen by the team only, never sent to a network)",
+)
+def add_note(request: HttpRequest, item_id: int, payload: NoteIn) -> Any:
+    who = _need(request, Perm.INBOX_VIEW)
+    return Status(201, dataclasses.asdict(answering.add_note(who, item_id, payload.text)))
 
 
 @router.post(

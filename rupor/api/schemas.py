@@ -223,3 +223,10 @@ class MemberOut(Schema):
     email: str
     name: str
     role: str
+    replies_need_approval: bool = Field(
+        False, description="Their inbox replies wait for a manager, admin or owner before they are sent"
+    )
+
+
+class ReplyApprovalIn(Schema):
+    required: bool = Field(False, description="Hold the member's inbox replies for approval (true) or not")

@@ -21,13 +21,13 @@ from django.test import Client
 from PIL import Image
 
 from rupor.accounts import service as accounts
-from rupor.accounts.models import Workspace
+from rupor.accounts.models import Membership, Workspace
 from rupor.accounts.roles import Perm, Role, can
 from rupor.api.app import api
 from rupor.channels.models import Channel
 from rupor.core import clock
 from rupor.inbox import service as inbox
-from rupor.inbox.models import InboxItem
+from rupor.inbox.models import InboxItem, ReplyDraft, SavedReply
 from rupor.networks.base import Comment, Event, EventKind, Person
 from rupor.notifications.models import WebhookEndpoint
 from rupor.planning.models import ClientLink, Media, QueueSlot, Rubric
@@ -227,6 +227,20 @@ def _world(name: str) -> tuple[Workspace, dict[str, Any], dict[Role, str]]:
         "link_id": ClientLink.objects.get(workspace=ws).pk,
         "media_id": Media.objects.get(workspace=ws).pk,
         "item_id": InboxItem.objects.get(channel_id=channel).pk,
+        "membership_id": Membership.objects.create(
+            workspace=ws,
+            user=accounts.create_user(f"moderator@{name}.example", "a-long-enough-passphrase-42"),
+            role="moderator",
+        ).pk,
+        "saved_reply_id": SavedReply.objects.create(
+            workspace=ws, title=f"{name} hi", body="Hi {first_name}"
+        ).pk,
+        "draft_id": ReplyDraft.objects.create(
+            workspace=ws,
+            item=InboxItem.objects.get(channel_id=channel),
+            text=f"{name} draft",
+            idempotency_key=f"{name}-draft",
+        ).pk,
         "target_id": PublicationTarget.objects.filter(variant__post_id=post).get().pk,
         "handle": "someone",
         "endpoint_id": _webhook_endpoint(ws),

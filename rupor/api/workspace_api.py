@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import Router
 
 from rupor.accounts import service as accounts
-from rupor.accounts.models import User, Workspace
+from rupor.accounts.models import Membership, User, Workspace
 from rupor.accounts.roles import PERMISSIONS, Perm
 from rupor.api import schemas as s
 from rupor.api.auth import actor, need
@@ -59,10 +59,28 @@ def me(request: HttpRequest) -> Any:
 )
 def list_members(request: HttpRequest) -> Any:
     who = need(request, Perm.MEMBERS_VIEW)
-    return [
-        {"id": m.pk, "email": m.user.email, "name": m.user.name, "role": m.role}
-        for m in accounts.members(who.workspace_id)
-    ]
+    return [_member_out(m) for m in accounts.members(who.workspace_id)]
+
+
+def _member_out(m: Membership) -> dict[str, Any]:
+    return {
+        "id": m.pk,
+        "email": m.user.email,
+        "name": m.user.name,
+        "role": m.role,
+        "replies_need_approval": m.replies_need_approval,
+    }
+
+
+@router.put(
+    "/members/{membership_id}/reply-approval",
+    response={200: s.MemberOut, **ERRORS},
+    tags=["workspace"],
+    summary="Whether a member's inbox replies wait for approval (not for roles that approve)",
+)
+def set_reply_approval(request: HttpRequest, membership_id: int, payload: s.ReplyApprovalIn) -> Any:
+    who = need(request, Perm.MEMBERS_MANAGE)
+    return _member_out(accounts.set_reply_approval(who, membership_id, payload.required))
 
 
 @router.get(

@@ -286,3 +286,84 @@ class MentionInfo(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} mention of item {self.item_id}"
+
+
+class SavedReply(models.Model):
+    """A reply the team keeps to send again, with variables filled per item (``inbox/answering.py``)."""
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="saved_replies"
+    )
+    title = models.CharField(max_length=100)
+    body = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=clock.now)
+    updated_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["title", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "title"], name="inbox_saved_reply_title_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"saved reply {self.title!r} of workspace {self.workspace_id}"
+
+
+class InternalNote(models.Model):
+    """What the team says to itself about an item; never sent to a network."""
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey(InboxItem, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    author_label = models.CharField(max_length=200, blank=True, default="")
+    text = models.TextField()
+    created_at = models.DateTimeField(default=clock.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"note on inbox item {self.item_id} by {self.author_label}"
+
+
+class DraftState(models.TextChoices):
+    PENDING = "pending", _("Awaiting approval")
+    APPROVING = "approving", _("Being sent")
+    SENT = "sent", _("Approved and sent")
+    REJECTED = "rejected", _("Sent back")
+
+
+class ReplyDraft(models.Model):
+    """A reply by a member whose replies need approval: nothing goes to the network until an
+    approver approves it (decision 0012). At most one open draft per author and item."""
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey(InboxItem, on_delete=models.CASCADE, related_name="drafts")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    author_label = models.CharField(max_length=200, blank=True, default="")
+    text = models.TextField()
+    state = models.CharField(max_length=16, choices=DraftState.choices, default=DraftState.PENDING)
+    #: Why an approver sent it back (shown to the author).
+    reason = models.CharField(max_length=500, blank=True, default="")
+    decided_by = models.CharField(max_length=200, blank=True, default="")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    #: The key the approved reply is sent with: approving twice sends it once.
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    #: The outgoing item once sent.
+    reply_item_id = models.IntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=clock.now)
+    updated_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["workspace", "state"], name="inbox_draft_ws_state_idx")]
+
+    def __str__(self) -> str:
+        return f"reply draft {self.pk} ({self.state}) on inbox item {self.item_id}"

@@ -776,6 +776,8 @@ def reply(actor: accounts.Actor, item_id: int, text: str, *, idempotency_key: st
     call with the same key returns the reply already sent instead of sending it again.
     """
     _require(actor, Perm.INBOX_REPLY)
+    if accounts.replies_need_approval(actor):  # they answer through answering.answer (decision 0012)
+        raise InboxError(_("Your replies wait for an approver; nothing was sent."), status=403)
     started = clock.now()
     item = get_item(actor.workspace_id, item_id)
     text = (text or "").strip()

@@ -62,6 +62,8 @@ EVENTS: dict[str, Any] = {
     # The inbox's alerts (inbox/alerts.py).
     "inbox_waiting": gettext_lazy("A negative comment or message is waiting for an answer"),
     "inbox_spike": gettext_lazy("Negative comments and messages are spiking on a channel"),
+    "inbox_reply_pending": gettext_lazy("A reply to the audience waits for approval"),
+    "inbox_reply_rejected": gettext_lazy("Your reply to the audience was sent back"),
 }
 TEST_EVENT = "test"
 
@@ -178,11 +180,12 @@ def notify(
     its email and webhook deliveries.
 
     A translatable ``title`` is rendered in each member's language for their notification and
-    email, and in the active language for webhooks."""
+    email, and in the active language for webhooks. ``user_ids``: only these members (an empty
+    collection: nobody in the app or by email; webhooks still receive the event)."""
     now = clock.now()
     members = accounts.recipients(workspace_id)
     if user_ids is not None:
-        members = [m for m in members if m.user_id in user_ids]
+        members = [m for m in members if m.user_id in set(user_ids)]
     rows = [
         Notification(
             workspace_id=workspace_id,
@@ -195,17 +198,19 @@ def notify(
             created_at=now,
         )
         for member in members
-    ] or [
-        Notification(
-            workspace_id=workspace_id,
-            kind=kind,
-            title=str(title)[:200],
-            body=body,
-            link=link[:500],
-            target_id=target_id,
-            created_at=now,
-        )
     ]
+    if not rows and user_ids is None:  # a workspace without members still keeps the notice
+        rows = [
+            Notification(
+                workspace_id=workspace_id,
+                kind=kind,
+                title=str(title)[:200],
+                body=body,
+                link=link[:500],
+                target_id=target_id,
+                created_at=now,
+            )
+        ]
     Notification.objects.bulk_create(rows)
     payload = {
         "event": kind,

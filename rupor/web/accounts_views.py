@@ -256,6 +256,8 @@ def _members_page(request: WorkspaceRequest, invite_form: forms.InviteForm, **ex
                 and Role(m.role) in grantable
                 and m.user_id != request.user.pk,
                 "form": forms.RoleForm(initial={"role": m.role}, roles=grantable, prefix=f"m{m.pk}"),
+                # Approvers' own replies go out; the others' may be set to wait (decision 0012).
+                "may_need_approval": can(m.role, Perm.INBOX_REPLY) and not can(m.role, Perm.INBOX_APPROVE),
             }
         )
     return render(
@@ -340,6 +342,26 @@ def member_role(request: WorkspaceRequest, membership_id: int) -> HttpResponseBa
             _("%(email)s is now %(role)s.")
             % {"email": membership.user.email, "role": ROLE_LABELS[Role(membership.role)]},
         )
+    return redirect("web:members")
+
+
+@workspace_view(Perm.MEMBERS_MANAGE)
+@require_POST
+def member_reply_approval(request: WorkspaceRequest, membership_id: int) -> HttpResponseBase:
+    required = request.POST.get("required") == "1"
+    try:
+        membership = accounts.set_reply_approval(_actor(request), membership_id, required)
+    except accounts.AccountsError as exc:
+        if exc.status == 404:
+            raise Http404 from exc
+        messages.error(request, exc.message)
+    else:
+        done = (
+            _("%(email)s's inbox replies now wait for approval.")
+            if required
+            else _("%(email)s's inbox replies now go out directly.")
+        )
+        messages.success(request, done % {"email": membership.user.email})
     return redirect("web:members")
 
 

@@ -23,13 +23,13 @@ from rupor.accounts import service as accounts
 from rupor.accounts.roles import Perm, can
 from rupor.channels import service as channels
 from rupor.core.errors import DomainError
-from rupor.inbox import monitoring
+from rupor.inbox import answering, monitoring
 from rupor.inbox import service as inbox
 from rupor.inbox.models import InboxItem, ItemStatus, Label
 from rupor.networks import registry
 from rupor.notifications import service as notifications
 from rupor.planning.models import Post
-from rupor.web import forms
+from rupor.web import answering_views, forms
 from rupor.web.base import _actor, _ws, workspace_request, workspace_view
 
 #: How often the list asks for what is new, in seconds.
@@ -367,7 +367,7 @@ def _render_item(
             "members": accounts.members(ws_id),
             "work_statuses": [(s.value, s.label) for s in inbox.WORK_STATUSES],
             "work_status_values": [s.value for s in inbox.WORK_STATUSES],
-            "text": text,
+            **answering_views.thread_context(request, item, text),
             "key": key or uuid.uuid4().hex,
             "seen": inbox.replies_to(ws_id, item.pk) if seen is None else seen,
             "problem": problem,
@@ -381,7 +381,15 @@ def _render_item(
 @workspace_view(Perm.INBOX_VIEW)
 @require_GET
 def inbox_item(request: HttpRequest, item_id: int) -> HttpResponseBase:
-    return _render_item(request, _item(request, item_id))
+    item = _item(request, item_id)
+    saved = _int(request.GET.get("saved"))  # a saved reply picked without HTMX
+    text = ""
+    if saved and can(workspace_request(request).role, Perm.INBOX_REPLY):
+        try:
+            text = answering.render_saved_reply(_actor(request), saved, item.pk)
+        except DomainError as exc:
+            messages.error(request, str(exc))
+    return _render_item(request, item, text=text)
 
 
 def _reply(request: HttpRequest, item: InboxItem) -> HttpResponseBase:
@@ -394,10 +402,13 @@ def _reply(request: HttpRequest, item: InboxItem) -> HttpResponseBase:
     if now > seen and request.POST.get("confirm") != "1":
         return _render_item(request, item, text=text, key=key, seen=now, answered_meanwhile=True, status=409)
     try:
-        inbox.reply(_actor(request), item.pk, text, idempotency_key=key or None)
+        done = answering.answer(_actor(request), item.pk, text, idempotency_key=key or None)
     except DomainError as exc:
         return _render_item(request, item, text=text, key=key, seen=seen, problem=str(exc), status=exc.status)
-    messages.success(request, _("Your reply was sent."))
+    if done.draft is not None:
+        messages.success(request, _("Your reply waits for approval; nothing was sent yet."))
+    else:
+        messages.success(request, _("Your reply was sent."))
     return redirect("web:inbox_item", item_id=item.pk)
 
 

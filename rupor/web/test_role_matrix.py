@@ -26,9 +26,9 @@ from rupor.accounts.models import ApiKey, Membership, User, Workspace
 from rupor.accounts.roles import Perm, Role, can
 from rupor.channels import service as channels
 from rupor.channels.models import Channel
-from rupor.inbox import hooks
+from rupor.inbox import answering, hooks
 from rupor.inbox import service as inbox
-from rupor.inbox.models import InboxItem, SavedView
+from rupor.inbox.models import InboxItem, InternalNote, ReplyDraft, SavedReply, SavedView
 from rupor.notifications.models import Delivery, WebhookEndpoint
 from rupor.planning import approvals, ical, slots
 from rupor.planning import media as media_lib
@@ -173,11 +173,23 @@ def _world(name: str, settings: Any) -> World:
         "hook_token": hooks.hook_token(Channel.objects.get(pk=channel.pk)),
         "key": key,
         "endpoint_id": _webhook_endpoint(ws),
-        "item_id": InboxItem.objects.create(
-            workspace=ws, channel_id=channel.pk, kind="comment", remote_id="1", text=f"{name} comment"
-        ).pk,
         "view_id": inbox.save_view(owner, f"{name} view", {"unanswered": "1"}, shared=True).id,
     }
+    item = InboxItem.objects.create(
+        workspace=ws, channel_id=channel.pk, kind="comment", remote_id="1", text=f"{name} comment"
+    )
+    ids["item_id"] = item.pk
+    ids["saved_reply_id"] = answering.create_saved_reply(owner, f"{name} thanks", "Thanks, {first_name}!").id
+    # Sent back: approving it answers 409 without calling Telegram (this channel has no test address).
+    ids["draft_id"] = ReplyDraft.objects.create(
+        workspace=ws,
+        item=item,
+        author=users[Role.MODERATOR],
+        text=f"{name} draft",
+        idempotency_key=f"{name}-d",
+        state="rejected",
+        reason="Too short",
+    ).pk
     return World(ws, users, ids)
 
 
@@ -297,6 +309,12 @@ def test_another_workspaces_ids_answer_404_on_every_page_and_verb(two: tuple[Wor
         "deliveries": Delivery.objects.filter(workspace=theirs.ws).count(),
         "inbox": list(InboxItem.objects.filter(workspace=theirs.ws).values_list("status", "assigned_to")),
         "views": list(SavedView.objects.filter(workspace=theirs.ws).values_list("name", flat=True)),
+        "saved replies": list(SavedReply.objects.filter(workspace=theirs.ws).values_list("title", "body")),
+        "drafts": list(ReplyDraft.objects.filter(workspace=theirs.ws).values_list("state", "text")),
+        "notes": InternalNote.objects.filter(workspace=theirs.ws).count(),
+        "held": list(
+            Membership.objects.filter(workspace=theirs.ws).values_list("replies_need_approval", flat=True)
+        ),
     }
     problems = []
     checked = 0
@@ -317,6 +335,10 @@ def test_another_workspaces_ids_answer_404_on_every_page_and_verb(two: tuple[Wor
             "time": "11:00",
             "decision": "approve",
             "text": "pwned",
+            "title": "pwned",
+            "body": "pwned",
+            "reason": "pwned",
+            "required": "1",
             f"m{theirs.ids['membership_id']}-role": "client",
         }
         for method in ("get", "post"):
@@ -338,5 +360,11 @@ def test_another_workspaces_ids_answer_404_on_every_page_and_verb(two: tuple[Wor
         "deliveries": Delivery.objects.filter(workspace=theirs.ws).count(),
         "inbox": list(InboxItem.objects.filter(workspace=theirs.ws).values_list("status", "assigned_to")),
         "views": list(SavedView.objects.filter(workspace=theirs.ws).values_list("name", flat=True)),
+        "saved replies": list(SavedReply.objects.filter(workspace=theirs.ws).values_list("title", "body")),
+        "drafts": list(ReplyDraft.objects.filter(workspace=theirs.ws).values_list("state", "text")),
+        "notes": InternalNote.objects.filter(workspace=theirs.ws).count(),
+        "held": list(
+            Membership.objects.filter(workspace=theirs.ws).values_list("replies_need_approval", flat=True)
+        ),
     }
     assert after == before

@@ -2,6 +2,7 @@ from django.urls import path
 
 from rupor.web import (
     accounts_views,
+    answering_views,
     calendar_views,
     channel_views,
     composer_views,
@@ -36,6 +37,11 @@ urlpatterns = [
     path("members/invite/", accounts_views.member_invite, name="member_invite"),
     path("members/<int:membership_id>/role/", accounts_views.member_role, name="member_role"),
     path("members/<int:membership_id>/remove/", accounts_views.member_remove, name="member_remove"),
+    path(
+        "members/<int:membership_id>/reply-approval/",
+        accounts_views.member_reply_approval,
+        name="member_reply_approval",
+    ),
     path("api-keys/", accounts_views.api_keys, name="api_keys"),
     path("api-keys/<int:key_id>/revoke/", accounts_views.api_key_revoke, name="api_key_revoke"),
     path("channels/", channel_views.channel_list, name="channels"),
@@ -56,6 +62,7 @@ urlpatterns = [
     *publishing_views.urlpatterns,
     *people_views.urlpatterns,
     *inbox_report_views.urlpatterns,
+    *answering_views.urlpatterns,
     *inbox_views.urlpatterns,
     *monitoring_views.urlpatterns,
 ]
