@@ -72,3 +72,11 @@ def sign_in(page: Any, email: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/")
+
+
+def shot(page: Any, name: str) -> None:
+    """A full-page screenshot into $RUPOR_SHOTS, when it is set (to look at a page as people see it)."""
+    folder = os.environ.get("RUPOR_SHOTS")
+    if folder:
+        pathlib.Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(pathlib.Path(folder) / name), full_page=True)

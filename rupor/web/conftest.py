@@ -5,6 +5,8 @@ from typing import Any
 
 import pytest
 
+from rupor.networks.emulation import RunningEmulator
+from rupor.networks.vk import testing as vk_testing
 from rupor.web.browser_testing import launch, open_page
 
 
@@ -26,3 +28,11 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
     """A tab on the live server in English (modules that need another viewport define their own)."""
     with open_page(browser, live_server.url) as tab:
         yield tab
+
+
+@pytest.fixture
+def vk_emu() -> Iterator[RunningEmulator]:
+    """The VK emulator, without its rate limits (the inbox pages' tests answer through it)."""
+    emulator = vk_testing.start(rate_limits=False)
+    yield emulator
+    emulator.stop()

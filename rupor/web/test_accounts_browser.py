@@ -4,8 +4,6 @@ in English, Russian and Korean. Set ``RUPOR_SHOTS=/some/dir`` to keep screenshot
 from __future__ import annotations
 
 import datetime as dt
-import os
-import pathlib
 from typing import Any
 
 import pytest
@@ -13,7 +11,7 @@ from django.urls import reverse
 
 from rupor.accounts import service as accounts
 from rupor.core import clock
-from rupor.web.browser_testing import MARKS, expect, open_page
+from rupor.web.browser_testing import MARKS, expect, open_page, shot
 
 PASSWORD = "a-long-enough-passphrase-42"
 
@@ -24,13 +22,6 @@ WORDS = {
     "ru-RU": ("Слишком много неудачных попыток входа", "Выйти и продолжить"),
     "ko-KR": ("로그인 실패가 너무 많습니다", "로그아웃하고 계속"),
 }
-
-
-def _shot(page: Any, name: str) -> None:
-    folder = os.environ.get("RUPOR_SHOTS")
-    if folder:
-        pathlib.Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(pathlib.Path(folder) / name), full_page=True)
 
 
 @pytest.mark.parametrize("locale", list(WORDS))
@@ -54,7 +45,7 @@ def test_throttled_sign_in_and_someone_elses_invitation(browser: Any, live_serve
         page.locator("#id_password").fill(PASSWORD)
         page.locator("button[type=submit].primary").click()
         expect(page.locator(".form-errors")).to_contain_text(throttled_words)
-        _shot(page, f"login-throttled-{lang}.png")
+        shot(page, f"login-throttled-{lang}.png")
 
     with open_page(browser, live_server.url, locale=locale, viewport={"width": 1100, "height": 800}) as page:
         clock.advance(dt.timedelta(minutes=2))
@@ -65,7 +56,7 @@ def test_throttled_sign_in_and_someone_elses_invitation(browser: Any, live_serve
         page.wait_for_url("**/")
         page.goto(reverse("web:invitation", args=[token]))
         expect(page.locator(".callout")).to_contain_text("barista@example.com")
-        _shot(page, f"invitation-other-account-{lang}.png")
+        shot(page, f"invitation-other-account-{lang}.png")
         page.get_by_role("button", name=sign_out_words).click()
         expect(page.locator("#id_password1")).to_be_visible()
-        _shot(page, f"invitation-after-sign-out-{lang}.png")
+        shot(page, f"invitation-after-sign-out-{lang}.png")

@@ -5,12 +5,8 @@ The pages in English, Russian and Korean. Set ``RUPOR_SHOTS=/some/dir`` to keep 
 
 from __future__ import annotations
 
-import os
-import pathlib
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from django.urls import reverse
 
 from rupor.accounts import service as accounts
@@ -23,7 +19,7 @@ from rupor.networks import registry
 from rupor.networks.base import ChannelAccess
 from rupor.networks.emulation import RunningEmulator
 from rupor.networks.vk import testing as vk_testing
-from rupor.web.browser_testing import MARKS, expect, open_page, sign_in
+from rupor.web.browser_testing import MARKS, expect, open_page, shot, sign_in
 
 PASSWORD = "a-long-enough-passphrase-42"
 NEGATIVE = "This is the worst coffee I have ever had. Terrible, a total waste of money."
@@ -35,20 +31,6 @@ WORDS = {
     "ru": ("Готовые ответы", "Согласовать и отправить"),
     "ko": ("저장된 답변", "승인하고 보내기"),
 }
-
-
-def _shot(page: Any, name: str) -> None:
-    folder = os.environ.get("RUPOR_SHOTS")
-    if folder:
-        pathlib.Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(pathlib.Path(folder) / name), full_page=True)
-
-
-@pytest.fixture
-def vk_emu() -> Iterator[RunningEmulator]:
-    emulator = vk_testing.start(rate_limits=False)
-    yield emulator
-    emulator.stop()
 
 
 def _world(vk_emu: RunningEmulator) -> tuple[Workspace, accounts.Actor, ChannelAccess, str]:
@@ -88,7 +70,7 @@ def test_a_moderator_takes_the_negative_comment_and_answers_with_a_saved_reply(
         page.get_by_role("button", name="Add saved reply").click()
         expect(page.locator("#saved-problem")).to_contain_text("Unknown variable {company}")
         expect(page.get_by_label("Text")).to_have_value(body.replace("{brand}", "{company}"))
-        _shot(page, "answer-saved-replies-error-en.png")
+        shot(page, "answer-saved-replies-error-en.png")
         page.get_by_label("Text").fill(body)
         page.get_by_role("button", name="Add saved reply").click()
         expect(page.get_by_text("Saved reply added.")).to_be_visible()
@@ -111,7 +93,7 @@ def test_a_moderator_takes_the_negative_comment_and_answers_with_a_saved_reply(
 
         page.get_by_label("Saved reply").select_option(label="Apology")
         expect(page.get_by_label("Your reply")).to_have_value(expected)
-        _shot(page, "answer-thread-saved-en.png")
+        shot(page, "answer-thread-saved-en.png")
         page.get_by_role("button", name="Send reply").click()
         expect(page.get_by_text("Your reply was sent.")).to_be_visible()
         expect(page.locator(".thread li.ours")).to_contain_text(expected)
@@ -143,7 +125,7 @@ def test_a_held_reply_is_approved_by_a_manager_and_reaches_vk_once(
         expect(
             page.get_by_text("moderator@example.com's inbox replies now wait for approval.")
         ).to_be_visible()
-        _shot(page, "answer-members-en.png")
+        shot(page, "answer-members-en.png")
     membership.refresh_from_db()
     assert membership.replies_need_approval
 
@@ -154,7 +136,7 @@ def test_a_held_reply_is_approved_by_a_manager_and_reaches_vk_once(
         page.get_by_role("button", name="Send for approval").click()
         expect(page.get_by_text("Your reply waits for approval; nothing was sent yet.")).to_be_visible()
         expect(page.locator("#awaiting-approval")).to_be_visible()
-        _shot(page, "answer-held-author-en.png")
+        shot(page, "answer-held-author-en.png")
     assert not _replies_on_vk(access, post, "Yes, oat milk in everything")
 
     with open_page(browser, live_server.url, viewport={"width": 1200, "height": 900}) as page:
@@ -164,7 +146,7 @@ def test_a_held_reply_is_approved_by_a_manager_and_reaches_vk_once(
         box = page.get_by_label("Reply to approve (you can edit it)")
         expect(box).to_have_value("Yes, oat milk in everything")
         box.fill("Yes! Oat milk in every drink.")
-        _shot(page, "answer-approve-en.png")
+        shot(page, "answer-approve-en.png")
         page.get_by_role("button", name="Approve and send").click()
         expect(page.get_by_text("Approved: the reply was sent.")).to_be_visible()
         expect(page.locator(".thread li.ours")).to_contain_text("Yes! Oat milk in every drink.")
@@ -186,14 +168,14 @@ def test_a_held_reply_is_approved_by_a_manager_and_reaches_vk_once(
             page.context.add_cookies([{"name": "django_language", "value": lang, "url": live_server.url}])
             page.goto(reverse("web:saved_replies"))
             expect(page.locator("h1")).to_have_text(saved_title)
-            _shot(page, f"answer-saved-replies-{lang}.png")
+            shot(page, f"answer-saved-replies-{lang}.png")
             page.goto(reverse("web:inbox_item", args=[another.pk]))
             expect(page.get_by_role("button", name=approve)).to_be_visible()
-            _shot(page, f"answer-thread-approve-{lang}.png")
+            shot(page, f"answer-thread-approve-{lang}.png")
         with open_page(browser, live_server.url, viewport={"width": 1200, "height": 900}) as page:
             sign_in(page, "owner@example.com", PASSWORD)
             page.context.add_cookies([{"name": "django_language", "value": lang, "url": live_server.url}])
             page.goto(reverse("web:members"))
-            _shot(page, f"answer-members-{lang}.png")
+            shot(page, f"answer-members-{lang}.png")
             page.goto(reverse("web:inbox"))
-            _shot(page, f"answer-inbox-{lang}.png")
+            shot(page, f"answer-inbox-{lang}.png")

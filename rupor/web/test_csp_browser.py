@@ -6,8 +6,6 @@ Set ``RUPOR_SHOTS=/some/dir`` to keep a screenshot of each page.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import pathlib
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -21,7 +19,7 @@ from rupor.core import clock
 from rupor.networks import registry
 from rupor.planning import mix
 from rupor.planning import service as planning
-from rupor.web.browser_testing import MARKS, expect, open_page, sign_in
+from rupor.web.browser_testing import MARKS, expect, open_page, shot, sign_in
 from rupor.web.context import ADMIN_NAVIGATION, NAVIGATION
 
 PASSWORD = "a-long-enough-passphrase-42"
@@ -82,13 +80,6 @@ def workspace(db: Any) -> dict[str, Any]:
     return {"channels": made}
 
 
-def _shot(page: Any, name: str) -> None:
-    folder = os.environ.get("RUPOR_SHOTS")
-    if folder:
-        pathlib.Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(pathlib.Path(folder) / name), full_page=True)
-
-
 def test_the_main_pages_work_under_the_policy_without_a_violation(
     page: Any, workspace: dict[str, Any]
 ) -> None:
@@ -101,7 +92,7 @@ def test_the_main_pages_work_under_the_policy_without_a_violation(
         response = page.goto(reverse(name))
         assert response is not None and response.ok, name
         assert "default-src 'self'" in response.headers["content-security-policy"]
-        _shot(page, f"csp-{name.split(':')[1]}.png")
+        shot(page, f"csp-{name.split(':')[1]}.png")
     page.goto(reverse("web:calendar") + "?view=week")
 
     # The composer: htmx posts the text for the live check, composer.js draws the previews.
@@ -112,7 +103,7 @@ def test_the_main_pages_work_under_the_policy_without_a_violation(
     page.get_by_label("Shared text").fill("Fresh croissants every morning at https://coffee.example/menu")
     expect(page.locator(f"#preview-{vk.pk} .pv-text")).to_contain_text("Fresh croissants every morning")
     expect(page.locator(f"#counter-{tg.pk}")).to_contain_text(re.compile(r"^\s*61\b"))  # htmx answered
-    _shot(page, "csp-composer.png")
+    shot(page, "csp-composer.png")
 
     # A confirmation that used to be an inline onsubmit handler still asks first.
     page.goto(reverse("web:api_keys"))

@@ -4,12 +4,8 @@ Russian and Korean. Set ``RUPOR_SHOTS=/some/dir`` to keep screenshots."""
 
 from __future__ import annotations
 
-import os
-import pathlib
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from django.urls import reverse
 
 from rupor.accounts import service as accounts
@@ -19,7 +15,7 @@ from rupor.inbox.testing import connect, ledger, publish
 from rupor.networks import registry
 from rupor.networks.emulation import RunningEmulator
 from rupor.networks.vk import testing as vk_testing
-from rupor.web.browser_testing import MARKS, expect, open_page, sign_in
+from rupor.web.browser_testing import MARKS, expect, open_page, shot, sign_in
 
 PASSWORD = "a-long-enough-passphrase-42"
 
@@ -29,20 +25,6 @@ WORDS = {
     "ru-RU": ("Входящие", "Отправить ответ"),
     "ko-KR": ("받은 편지함", "답장 보내기"),
 }
-
-
-def _shot(page: Any, name: str) -> None:
-    folder = os.environ.get("RUPOR_SHOTS")
-    if folder:
-        pathlib.Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(pathlib.Path(folder) / name), full_page=True)
-
-
-@pytest.fixture
-def vk_emu() -> Iterator[RunningEmulator]:
-    emulator = vk_testing.start(rate_limits=False)
-    yield emulator
-    emulator.stop()
 
 
 def test_a_moderator_answers_a_vk_comment_once(
@@ -66,7 +48,7 @@ def test_a_moderator_answers_a_vk_comment_once(
         inbox_link.click()
         row = page.locator(".inbox-row", has_text="Is there a vegan option?")
         expect(row).to_contain_text("Coffee VK")
-        _shot(page, "inbox-list-en.png")
+        shot(page, "inbox-list-en.png")
 
         # A new comment shows up without reloading the page.
         vk_testing.audience_comment(vk_emu, target.remote_id, "And gluten-free?")
@@ -75,11 +57,11 @@ def test_a_moderator_answers_a_vk_comment_once(
 
         row.get_by_role("link", name="Open").click()
         page.get_by_label("Your reply").fill("Yes, the pumpkin soup!")
-        _shot(page, "inbox-thread-en.png")
+        shot(page, "inbox-thread-en.png")
         page.get_by_role("button", name="Send reply").click()
         expect(page.get_by_text("Your reply was sent.")).to_be_visible()
         expect(page.locator(".thread li.ours")).to_contain_text("Yes, the pumpkin soup!")
-        _shot(page, "inbox-thread-replied-en.png")
+        shot(page, "inbox-thread-replied-en.png")
 
     sent = [
         e for e in ledger(vk_emu) if e["kind"] == "comment_created" and e["text"] == "Yes, the pumpkin soup!"
@@ -101,7 +83,7 @@ def test_a_moderator_answers_a_vk_comment_once(
             page.context.add_cookies([{"name": "django_language", "value": lang, "url": live_server.url}])
             page.goto(reverse("web:inbox"))
             expect(page.locator("h1")).to_have_text(title)
-            _shot(page, f"inbox-list-{lang}.png")
+            shot(page, f"inbox-list-{lang}.png")
             page.goto(reverse("web:inbox_item", args=[item.pk]))
             expect(page.get_by_role("button", name=send)).to_be_visible()
-            _shot(page, f"inbox-thread-{lang}.png")
+            shot(page, f"inbox-thread-{lang}.png")

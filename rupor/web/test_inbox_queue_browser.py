@@ -5,8 +5,6 @@ typing), ticking items for a bulk action, and "show more" appending the next pag
 from __future__ import annotations
 
 import datetime as dt
-import os
-import pathlib
 from typing import Any
 
 import pytest
@@ -18,19 +16,12 @@ from rupor.inbox.models import InboxItem
 from rupor.inbox.testing import connect
 from rupor.networks.base import Comment, Event, EventKind, Person
 from rupor.networks.telegram import testing as telegram_testing
-from rupor.web.browser_testing import MARKS, expect, open_page, sign_in
+from rupor.web.browser_testing import MARKS, expect, open_page, shot, sign_in
 
 pytestmark = MARKS
 
 PASSWORD = "a-long-enough-passphrase-42"
 NOWHERE = type("E", (), {"url": "http://127.0.0.1:9"})()
-
-
-def _shot(page: Any, name: str) -> None:
-    folder = os.environ.get("RUPOR_SHOTS")
-    if folder:
-        pathlib.Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(pathlib.Path(folder) / name), full_page=True)
 
 
 def _comment(channel: Any, remote_id: str, text: str, at: dt.datetime) -> int:
@@ -81,7 +72,7 @@ def test_keyboard_shortcuts_on_the_list_and_the_thread(
         page.keyboard.press("?")
         expect(page.locator("#keys-help")).to_be_visible()
         expect(page.locator("#keys-help")).to_contain_text("Assign to me")
-        _shot(page, "queue-keys-en.png")
+        shot(page, "queue-keys-en.png")
         page.keyboard.press("Escape")
         expect(page.locator("#keys-help")).to_be_hidden()
 
@@ -127,7 +118,7 @@ def test_tick_items_bulk_done_and_show_more(browser: Any, live_server: Any, queu
         expect(page.locator("#picked-count")).to_have_text("Selected: 50")
         page.locator(f"#pick-{ids[0]}").uncheck()
         expect(page.locator("#picked-count")).to_have_text("Selected: 49")
-        _shot(page, "queue-ticked-en.png")
+        shot(page, "queue-ticked-en.png")
         page.get_by_role("button", name="Mark done").click()
         expect(page.get_by_text("49 items changed.")).to_be_visible()
         assert InboxItem.objects.filter(status="done").count() == 49
@@ -161,7 +152,7 @@ def test_the_queue_in_russian_and_korean(
         page.keyboard.press("?")
         expect(page.locator("#keys-help")).to_contain_text(words[0])
         expect(page.locator(".bulk-bar")).to_contain_text(words[1])
-        _shot(page, f"queue-keys-{locale}.png")
+        shot(page, f"queue-keys-{locale}.png")
 
 
 def sign_in_localized(page: Any) -> None:

@@ -5,8 +5,6 @@ Set ``RUPOR_SHOTS=/some/dir`` to keep screenshots."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import pathlib
 from typing import Any
 
 from rupor.accounts import service as accounts
@@ -15,20 +13,13 @@ from rupor.inbox import response
 from rupor.inbox.models import InboxItem
 from rupor.inbox.testing import connect
 from rupor.networks.telegram import testing as telegram_testing
-from rupor.web.browser_testing import MARKS, expect, open_page, sign_in
+from rupor.web.browser_testing import MARKS, expect, open_page, shot, sign_in
 
 PASSWORD = "a-long-enough-passphrase-42"
 
 pytestmark = MARKS
 
 HEADINGS = {"ru-RU": "Скорость ответа", "ko-KR": "응답 시간"}
-
-
-def _shot(page: Any, name: str) -> None:
-    folder = os.environ.get("RUPOR_SHOTS")
-    if folder:
-        pathlib.Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(pathlib.Path(folder) / name), full_page=True)
 
 
 def test_a_manager_sets_business_hours_and_reads_the_report(browser: Any, live_server: Any) -> None:
@@ -69,7 +60,7 @@ def test_a_manager_sets_business_hours_and_reads_the_report(browser: Any, live_s
         expect(
             page.get_by_label("Alert when a negative item or complaint waits longer than (minutes)")
         ).to_have_value("30")
-        _shot(page, "inbox_settings-error-en.png")
+        shot(page, "inbox_settings-error-en.png")
         page.get_by_label("Holidays").fill("2026-12-31")
         page.get_by_role("button", name="Save settings").click()
         expect(page.get_by_text("Inbox settings saved.")).to_be_visible()
@@ -83,7 +74,7 @@ def test_a_manager_sets_business_hours_and_reads_the_report(browser: Any, live_s
         expect(page.locator("#report-teammates")).to_contain_text("manager")
         page.get_by_role("link", name="Last 7 days").click()
         expect(page.locator("#day-chart li")).to_have_count(7)
-        _shot(page, "inbox_report-en.png")
+        shot(page, "inbox_report-en.png")
 
     for locale, heading in HEADINGS.items():
         with open_page(browser, live_server.url) as page:
@@ -93,6 +84,6 @@ def test_a_manager_sets_business_hours_and_reads_the_report(browser: Any, live_s
             )
             page.goto("/inbox/report/?days=7")
             expect(page.get_by_role("heading", name=heading)).to_be_visible()
-            _shot(page, f"inbox_report-{locale}.png")
+            shot(page, f"inbox_report-{locale}.png")
             page.goto("/inbox/settings/")
-            _shot(page, f"inbox_settings-{locale}.png")
+            shot(page, f"inbox_settings-{locale}.png")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import pathlib
 from typing import Any
 
@@ -19,7 +18,7 @@ from rupor.channels.models import Channel
 from rupor.planning import media as media_lib
 from rupor.planning import service as planning
 from rupor.planning.models import Media
-from rupor.web.browser_testing import MARKS, expect, open_page
+from rupor.web.browser_testing import MARKS, expect, open_page, shot
 
 PASSWORD = "a-long-enough-passphrase-42"
 
@@ -48,13 +47,6 @@ WORDS = {
         "머리글 아래",
     ),
 }
-
-
-def _shot(page: Any, name: str) -> None:
-    folder = os.environ.get("RUPOR_SHOTS")
-    if folder:
-        pathlib.Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(pathlib.Path(folder) / name), full_page=True)
 
 
 def _png(colour: tuple[int, int, int]) -> bytes:
@@ -109,17 +101,17 @@ def test_delete_an_unused_file_keep_a_used_one_and_refuse_a_hostile_import(
         expect(tiles).to_have_count(2)
         unused_tile = tiles.filter(has_text="old-banner.png")
         unused_tile.get_by_text(open_words).click()
-        _shot(page, f"media-delete-open-{lang}.png")
+        shot(page, f"media-delete-open-{lang}.png")
         unused_tile.get_by_role("button", name=delete_words).click()
         expect(page.locator("ul.messages")).to_contain_text(deleted_words)
         expect(page.locator(".media-tile")).to_have_count(1)
-        _shot(page, f"media-deleted-{lang}.png")
+        shot(page, f"media-deleted-{lang}.png")
         used_tile = page.locator(".media-tile").filter(has_text="spring-menu.png")
         used_tile.get_by_text(open_words).click()
         used_tile.get_by_role("button", name=delete_words).click()
         expect(page.locator("#media-delete-error")).to_contain_text(refused_words)
         expect(page.locator("#media-delete-error")).to_contain_text("Spring menu is here")
-        _shot(page, f"media-delete-refused-{lang}.png")
+        shot(page, f"media-delete-refused-{lang}.png")
         assert list(Media.objects.filter(workspace=ws).values_list("pk", flat=True)) == [used.pk]
         assert not Media.objects.filter(pk=unused.pk).exists()
 
@@ -127,4 +119,4 @@ def test_delete_an_unused_file_keep_a_used_one_and_refuse_a_hostile_import(
         page.locator("input[type=file]").set_input_files(str(_hostile_workbook(tmp_path)))
         page.locator("form[enctype] button[type=submit]").first.click()
         expect(page.locator("body")).to_contain_text(rows_words)
-        _shot(page, f"import-hostile-refused-{lang}.png")
+        shot(page, f"import-hostile-refused-{lang}.png")

@@ -4,12 +4,7 @@ and the page reads in Russian and Korean. Set ``RUPOR_SHOTS=/some/dir`` to keep 
 
 from __future__ import annotations
 
-import os
-import pathlib
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from rupor.accounts import service as accounts
 from rupor.core import clock
@@ -18,27 +13,13 @@ from rupor.inbox.models import InboxItem
 from rupor.inbox.testing import connect
 from rupor.networks.emulation import RunningEmulator
 from rupor.networks.vk import testing as vk_testing
-from rupor.web.browser_testing import MARKS, expect, open_page, sign_in
+from rupor.web.browser_testing import MARKS, expect, open_page, shot, sign_in
 
 PASSWORD = "a-long-enough-passphrase-42"
 
 pytestmark = MARKS
 
 WORDS = {"ru": ("Мониторинг", "Отслеживать"), "ko": ("모니터링", "모니터링")}
-
-
-def _shot(page: Any, name: str) -> None:
-    folder = os.environ.get("RUPOR_SHOTS")
-    if folder:
-        pathlib.Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(pathlib.Path(folder) / name), full_page=True)
-
-
-@pytest.fixture
-def vk_emu() -> Iterator[RunningEmulator]:
-    emulator = vk_testing.start(rate_limits=False)
-    yield emulator
-    emulator.stop()
 
 
 def test_a_manager_watches_a_keyword_and_the_found_post_arrives(
@@ -65,7 +46,7 @@ def test_a_manager_watches_a_keyword_and_the_found_post_arrives(
         page.get_by_label("Word or phrase").fill("Capybara mocha")
         page.get_by_role("button", name="Watch").click()
         expect(page.get_by_text("Rupor now watches “Capybara mocha”.")).to_be_visible()
-        _shot(page, "monitoring-en.png")
+        shot(page, "monitoring-en.png")
 
         assert jobs.run_monitoring(clock.now()) >= 1
         page.goto("/inbox/")
@@ -76,7 +57,7 @@ def test_a_manager_watches_a_keyword_and_the_found_post_arrives(
         )
         row.get_by_role("link", name="Open").click()
         expect(page.locator("#answer-on-network")).to_be_visible()
-        _shot(page, "monitoring-mention-en.png")
+        shot(page, "monitoring-mention-en.png")
     assert InboxItem.objects.filter(workspace=ws, kind="mention", remote_id=post).count() == 1
 
     for lang, (title, button) in WORDS.items():
@@ -86,4 +67,4 @@ def test_a_manager_watches_a_keyword_and_the_found_post_arrives(
             page.goto("/inbox/monitoring/")
             expect(page.locator("h1")).to_have_text(title)
             expect(page.get_by_role("button", name=button)).to_be_visible()
-            _shot(page, f"monitoring-{lang}.png")
+            shot(page, f"monitoring-{lang}.png")

@@ -4,13 +4,8 @@ Set ``RUPOR_SHOTS=/some/dir`` to keep screenshots."""
 
 from __future__ import annotations
 
-import os
-import pathlib
 import re
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from rupor.accounts import service as accounts
 from rupor.inbox import service as inbox
@@ -18,27 +13,13 @@ from rupor.inbox.models import InboxItem
 from rupor.inbox.testing import connect, publish
 from rupor.networks.emulation import RunningEmulator
 from rupor.networks.vk import testing as vk_testing
-from rupor.web.browser_testing import MARKS, expect, open_page, sign_in
+from rupor.web.browser_testing import MARKS, expect, open_page, shot, sign_in
 
 PASSWORD = "a-long-enough-passphrase-42"
 
 pytestmark = MARKS
 
 TITLES = {"en": "People", "ru": "Люди", "ko": "사람들"}
-
-
-def _shot(page: Any, name: str) -> None:
-    folder = os.environ.get("RUPOR_SHOTS")
-    if folder:
-        pathlib.Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(pathlib.Path(folder) / name), full_page=True)
-
-
-@pytest.fixture
-def vk_emu() -> Iterator[RunningEmulator]:
-    emulator = vk_testing.start(rate_limits=False)
-    yield emulator
-    emulator.stop()
 
 
 def test_authors_show_with_avatars_and_the_people_page_ranks_them(
@@ -68,13 +49,13 @@ def test_authors_show_with_avatars_and_the_people_page_ranks_them(
         broken = page.locator(".inbox-row", has_text="Agreed!")
         expect(broken.locator(".avatar img")).to_have_count(0)  # the initial shows instead
         expect(broken.locator(".avatar")).to_have_text(broken.locator(".author a").inner_text()[0].upper())
-        _shot(page, "inbox-authors-en.png")
+        shot(page, "inbox-authors-en.png")
         page.get_by_role("link", name="People").click()
         expect(page.locator("h1")).to_have_text("People")
         first_row = page.locator("table.people tbody tr").first
         expect(first_row).to_contain_text("Rye, of course")
         expect(first_row.locator("td.score")).to_have_text(re.compile(r"^\d+\.\d$"))
-        _shot(page, "people-en.png")
+        shot(page, "people-en.png")
 
     for lang in ("ru", "ko"):
         with open_page(browser, live_server.url, viewport={"width": 1300, "height": 900}) as page:
@@ -83,4 +64,4 @@ def test_authors_show_with_avatars_and_the_people_page_ranks_them(
             page.goto("/inbox/people/")
             expect(page.locator("h1")).to_have_text(TITLES[lang])
             expect(page.locator("table.people tbody tr")).to_have_count(2)
-            _shot(page, f"people-{lang}.png")
+            shot(page, f"people-{lang}.png")
