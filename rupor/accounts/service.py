@@ -302,21 +302,28 @@ def change_role(actor: Actor, membership_id: int, role: str) -> Membership:
     return membership
 
 
-def remove_member(actor: Actor, membership_id: int) -> int:
-    """Remove a member and revoke the API keys they created in this workspace (returns how many).
-
-    The workspace's iCal address is the plan's domain; entry points replace it after this.
-    """
+def _managed_membership(actor: Actor, membership_id: int, refusal: str) -> Membership:
+    """A membership of the actor's workspace whose role the actor may grant (``refusal`` names
+    ``%(role)s`` and ``%(old)s`` for when they may not)."""
     _require(actor, Perm.MEMBERS_MANAGE)
     membership = Membership.objects.filter(pk=membership_id, workspace_id=actor.workspace_id).first()
     if membership is None:
         raise AccountsError(_("No such member."), status=404)
     if not may_grant(actor.role, membership.role):
         raise AccountsError(
-            _("The %(role)s role cannot remove a member with the %(old)s role.")
-            % {"role": _role_name(actor.role), "old": _role_name(membership.role)},
-            status=403,
+            refusal % {"role": _role_name(actor.role), "old": _role_name(membership.role)}, status=403
         )
+    return membership
+
+
+def remove_member(actor: Actor, membership_id: int) -> int:
+    """Remove a member and revoke the API keys they created in this workspace (returns how many).
+
+    The workspace's iCal address is the plan's domain; entry points replace it after this.
+    """
+    membership = _managed_membership(
+        actor, membership_id, _("The %(role)s role cannot remove a member with the %(old)s role.")
+    )
     if membership.role == Role.OWNER:
         _keep_an_owner(actor.workspace_id, membership)
     with transaction.atomic():
@@ -340,16 +347,9 @@ def set_reply_approval(actor: Actor, membership_id: int, required: bool) -> Memb
     """Whether a member's inbox replies wait for an approver before they are sent (decision 0012).
 
     Only for roles that cannot approve replies themselves: an approver's own replies go out."""
-    _require(actor, Perm.MEMBERS_MANAGE)
-    membership = Membership.objects.filter(pk=membership_id, workspace_id=actor.workspace_id).first()
-    if membership is None:
-        raise AccountsError(_("No such member."), status=404)
-    if not may_grant(actor.role, membership.role):
-        raise AccountsError(
-            _("The %(role)s role cannot change this for a member with the %(old)s role.")
-            % {"role": _role_name(actor.role), "old": _role_name(membership.role)},
-            status=403,
-        )
+    membership = _managed_membership(
+        actor, membership_id, _("The %(role)s role cannot change this for a member with the %(old)s role.")
+    )
     if required and can(membership.role, Perm.INBOX_APPROVE):
         raise AccountsError(
             _("A %(role)s approves replies; their own replies need no approval.")

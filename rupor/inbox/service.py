@@ -1305,20 +1305,21 @@ def save_view(
     return _view_ref(row, actor.user_id)
 
 
-def get_view(actor: accounts.Actor, view_id: int) -> SavedViewRef:
+def _visible_view(actor: accounts.Actor, view_id: int) -> SavedView:
     _require(actor, Perm.INBOX_VIEW)
     row = _visible_views(actor).filter(pk=view_id).first()
     if row is None:
         raise InboxError(_("No such saved view."), status=404)
-    return _view_ref(row, actor.user_id)
+    return row
+
+
+def get_view(actor: accounts.Actor, view_id: int) -> SavedViewRef:
+    return _view_ref(_visible_view(actor, view_id), actor.user_id)
 
 
 def _own_view(actor: accounts.Actor, view_id: int) -> SavedView:
     """A view the actor may change: their own, or a shared one when they may share."""
-    _require(actor, Perm.INBOX_VIEW)
-    row = _visible_views(actor).filter(pk=view_id).first()
-    if row is None:
-        raise InboxError(_("No such saved view."), status=404)
+    row = _visible_view(actor, view_id)
     if not (row.owner_id == actor.user_id and actor.user_id is not None) and not (
         row.shared and _may_share(actor)
     ):
