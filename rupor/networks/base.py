@@ -335,7 +335,9 @@ class EventKind(enum.StrEnum):
     COMMENT_NEW = "comment_new"
     COMMENT_EDIT = "comment_edit"
     COMMENT_DELETE = "comment_delete"
+    COMMENT_RESTORE = "comment_restore"  # a deleted comment brought back (VK wall_reply_restore)
     MESSAGE_NEW = "message_new"
+    MESSAGE_EDIT = "message_edit"  # a direct message edited by its author (Telegram edited_message)
     MEMBER_JOIN = "member_join"
     MEMBER_LEAVE = "member_leave"
     POST_NEW = "post_new"

@@ -63,6 +63,13 @@ from rupor.networks.vk import wire
 
 USER, GROUP = "user_token", "group_token"
 _RATES = {USER: 3, GROUP: 20}
+#: Callback API / Long Poll updates that carry a whole comment, and what each one is to us
+#: (wall_reply_restore: a deleted comment brought back, with its text).
+_COMMENT_UPDATES = {
+    "wall_reply_new": EventKind.COMMENT_NEW,
+    "wall_reply_edit": EventKind.COMMENT_EDIT,
+    "wall_reply_restore": EventKind.COMMENT_RESTORE,
+}
 
 
 def _digest(token: str) -> str:
@@ -852,15 +859,15 @@ class VkAdapter(Adapter):
         obj = update.get("object") or {}
         event_id = str(update.get("event_id", ""))
         now = clock.now()
-        if kind in ("wall_reply_new", "wall_reply_edit"):
+        if kind in _COMMENT_UPDATES:
             owner_id = int(obj.get("post_owner_id", obj.get("owner_id", -int(channel_id))))
             comment = self._comment(obj, owner_id, int(obj.get("post_id", 0)), {})
             return [
                 Event(
-                    kind=EventKind.COMMENT_NEW if kind == "wall_reply_new" else EventKind.COMMENT_EDIT,
+                    kind=_COMMENT_UPDATES[kind],
                     remote_id=comment.remote_id
                     if kind == "wall_reply_new"
-                    else f"{comment.remote_id}:{event_id}",
+                    else f"{comment.remote_id}:{event_id or kind}",
                     channel_remote_id=channel_id,
                     occurred_at=comment.created_at,
                     comment=comment,

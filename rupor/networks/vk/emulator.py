@@ -19,7 +19,9 @@ Routes:
 * ``/_emulator/*`` — faults, clock, state, ledger, reset (shared), plus VK extras:
   ``POST /_emulator/vk/errors`` ``{"method", "code", "count"}`` queues a VK error (e.g. 14
   captcha) for the next calls of a method; ``POST /_emulator/vk/audience_comment``
-  ``{"post": "-1_5", "text"}``; ``POST /_emulator/vk/audience_message`` ``{"text"}``;
+  ``{"post": "-1_5", "text"}``; ``POST /_emulator/vk/audience_change`` ``{"comment": "-1_7",
+  "action": "edit"|"delete"|"restore", "text"}`` (the author's own edit, delete or restore);
+  ``POST /_emulator/vk/audience_message`` ``{"text"}``;
   ``GET /_emulator/vk/posts_with?marker=``; ``POST /_emulator/vk/longpoll``
   ``{"expire_key": true}`` or ``{"lose_history": true}``.
 
@@ -1200,21 +1202,62 @@ class VkEmulator:
         if comment.from_id != ctx.token.owner and (group is None or self._admin_level(ctx, group) < 1):
             raise VkError(wire.Code.WALL_ACCESS_COMMENT, "Access to wall's comment denied")
         if not comment.deleted:
-            comment.deleted = True
-            self.ledger.append({"kind": "comment_deleted", "owner_id": owner_id, "comment_id": comment.id})
-            if group is not None:
-                self._event(
-                    group,
-                    "wall_reply_delete",
-                    {
-                        "owner_id": owner_id,
-                        "id": comment.id,
-                        "user_id": ctx.token.owner,
-                        "deleter_id": ctx.token.owner,
-                        "post_id": comment.post_id,
-                    },
-                )
+            self._set_deleted(comment, True, by=ctx.token.owner)
         return 1
+
+    def m_wall_restoreComment(self, ctx: Ctx) -> Any:
+        """Bring a deleted comment back (its author or a community moderator), as VK does."""
+        owner_id = self._owner(ctx)
+        comment = self.comments.get(owner_id, {}).get(ctx.req_int("comment_id"))
+        if comment is None:
+            raise VkError(wire.Code.WALL_ACCESS_COMMENT, "Access to wall's comment denied")
+        group = self.groups.get(-owner_id)
+        if comment.from_id != ctx.token.owner and (group is None or self._admin_level(ctx, group) < 1):
+            raise VkError(wire.Code.WALL_ACCESS_COMMENT, "Access to wall's comment denied")
+        if comment.deleted:
+            self._set_deleted(comment, False)
+        return 1
+
+    def m_wall_editComment(self, ctx: Ctx) -> Any:
+        """Change a comment's text; only its author may (VK lets nobody else edit it)."""
+        owner_id = self._owner(ctx)
+        comment = self.comments.get(owner_id, {}).get(ctx.req_int("comment_id"))
+        if comment is None or comment.deleted or comment.from_id != ctx.token.owner:
+            raise VkError(wire.Code.WALL_ACCESS_COMMENT, "Access to wall's comment denied")
+        self._edit_comment(comment, ctx.text("message"))
+        return 1
+
+    def _edit_comment(self, comment: WallComment, text: str) -> None:
+        comment.text = text
+        self.ledger.append({"kind": "comment_edited", "owner_id": comment.owner_id, "comment_id": comment.id})
+        group = self.groups.get(-comment.owner_id)
+        if group is not None:
+            self._event(
+                group, "wall_reply_edit", {**self.comment_json(comment), "post_owner_id": comment.owner_id}
+            )
+
+    def _set_deleted(self, comment: WallComment, deleted: bool, by: int | None = None) -> None:
+        """Delete or restore a comment, with its ledger entry and Callback API / Long Poll event."""
+        comment.deleted = deleted
+        kind = "comment_deleted" if deleted else "comment_restored"
+        self.ledger.append({"kind": kind, "owner_id": comment.owner_id, "comment_id": comment.id})
+        group = self.groups.get(-comment.owner_id)
+        if group is None:
+            return
+        if deleted:
+            who = comment.from_id if by is None else by
+            obj = {
+                "owner_id": comment.owner_id,
+                "id": comment.id,
+                "user_id": who,
+                "deleter_id": who,
+                "post_id": comment.post_id,
+            }
+            self._event(group, "wall_reply_delete", obj)
+        else:
+            self._event(
+                group, "wall_reply_restore", {**self.comment_json(comment), "post_owner_id": comment.owner_id}
+            )
 
     # -- photos and polls ----------------------------------------------------------------
     def m_photos_getWallUploadServer(self, ctx: Ctx) -> Any:
@@ -1908,6 +1951,18 @@ class VkEmulator:
             comment = self._create_comment(post, user_id, text, None, self.now())
             return wire.comment_remote_id(owner_id, comment.id)
 
+    def audience_change(self, comment_ref: str, action: str, text: str = "") -> None:
+        """The comment's author edits (``edit``), deletes (``delete``) or restores (``restore``) it."""
+        owner_id, comment_id = comment_ref.split("_", 1)
+        with self.lock:
+            comment = self.comments.get(int(owner_id), {}).get(int(comment_id))
+            if comment is None:
+                raise VkError(wire.Code.WALL_ACCESS_COMMENT, "Access to wall's comment denied")
+            if action == "edit" and not comment.deleted:
+                self._edit_comment(comment, text)
+            elif action in ("delete", "restore") and comment.deleted != (action == "delete"):
+                self._set_deleted(comment, action == "delete")
+
     def audience_message(self, text: str, user_id: int = 10011) -> int:
         with self.lock:
             group = self.groups[DEMO_GROUP_ID]
@@ -2088,6 +2143,14 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
             return JSONResponse({"error": exc.msg}, status_code=404)
         return JSONResponse({"comment": remote})
 
+    async def audience_change(request: Request) -> Response:
+        spec = json.loads(await request.body() or b"{}")
+        try:
+            emulator.audience_change(str(spec["comment"]), str(spec["action"]), str(spec.get("text", "")))
+        except VkError as exc:
+            return JSONResponse({"error": exc.msg}, status_code=404)
+        return JSONResponse({"ok": True})
+
     async def audience_message(request: Request) -> Response:
         spec = json.loads(await request.body() or b"{}")
         mid = emulator.audience_message(str(spec.get("text", "")), int(spec.get("user_id", 10011)))
@@ -2141,6 +2204,7 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
         Route("/wall{owner_id}_{post_id}", post_page, methods=["GET"]),
         Route("/_emulator/vk/errors", queue_error, methods=["POST"]),
         Route("/_emulator/vk/audience_comment", audience_comment, methods=["POST"]),
+        Route("/_emulator/vk/audience_change", audience_change, methods=["POST"]),
         Route("/_emulator/vk/audience_message", audience_message, methods=["POST"]),
         Route("/_emulator/vk/posts_with", posts_with, methods=["GET"]),
         Route("/_emulator/vk/longpoll", longpoll_control, methods=["POST"]),
