@@ -107,7 +107,10 @@ def network_hook(request: HttpRequest, network: str, channel_id: int, token: str
         _malformed(channel.id, network)
         return HttpResponse(result.body, status=400, content_type=result.content_type)
     if result.events:
-        service.ingest_events(channel.id, result.events)
-    if result.status < 300:
-        channels.clear_job_error(channel.id, JOB)
+        service.ingest_for(channel, result.events)
+    if (
+        result.status < 300
+        and channels.channels_with_errors().filter(pk=channel.id, last_error_job=JOB).exists()
+    ):
+        channels.clear_job_error(channel.id, JOB)  # only then: a write on every delivery would serialise them
     return HttpResponse(result.body, status=result.status, content_type=result.content_type)

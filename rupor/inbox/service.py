@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import enum
 import logging
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -160,6 +161,26 @@ def _apply(item: InboxItem, op: _Op, values: dict[str, object], fresh: bool) -> 
     return changed
 
 
+#: Which Rupor post a network's post id is, remembered by this process (webhooks bring one comment
+#: a request): found ones for good (a published post keeps its id), unknown ones for
+#: ``_UNKNOWN_POST_S`` seconds (Rupor may record the post's id just after its first comments).
+_KNOWN_POSTS: dict[tuple[int, str], tuple[float, publishing.PublishedPost | None]] = {}
+_KNOWN_POSTS_MAX = 50_000
+_UNKNOWN_POST_S = 30.0
+
+
+def _published_post(channel_id: int, remote_post_id: str) -> publishing.PublishedPost | None:
+    key, now = (channel_id, remote_post_id), time.monotonic()
+    known = _KNOWN_POSTS.get(key)
+    if known is not None and (known[1] is not None or now - known[0] < _UNKNOWN_POST_S):
+        return known[1]
+    found = publishing.find_published(channel_id, remote_post_id)
+    if len(_KNOWN_POSTS) >= _KNOWN_POSTS_MAX:
+        _KNOWN_POSTS.clear()
+    _KNOWN_POSTS[key] = (now, found)
+    return found
+
+
 @dataclass
 class _Batch:
     """The items one call of :func:`ingest_events` touches, keyed by (kind, remote id)."""
@@ -176,7 +197,7 @@ class _Batch:
             return None
         conv = str(values.get("conversation_remote_id") or "")
         if conv not in self.posts:
-            self.posts[conv] = publishing.find_published(self.channel.id, conv)
+            self.posts[conv] = _published_post(self.channel.id, conv)
         return self.posts[conv]
 
     def store(self) -> int:
@@ -188,6 +209,8 @@ class _Batch:
         """
         if not self.ops:
             return 0
+        for (kind, _rid), _op, values in self.ops:
+            self._post(kind, values)  # looked up before the transaction, which holds the write lock
         for attempt in range(3):
             try:
                 with transaction.atomic():
@@ -315,6 +338,12 @@ def ingest_events(channel_id: int, events: Iterable[Event]) -> int:
     channel = channels.find_channel(channel_id, removed_too=True)
     if channel is None:
         return 0
+    return ingest_for(channel, events)
+
+
+def ingest_for(channel: channels.ChannelRef, events: Iterable[Event]) -> int:
+    """:func:`ingest_events` for a channel already looked up (the webhook intake has it)."""
+    channel_id = channel.id
     batch = _Batch(channel, {})
     members: list[analytics.MemberChange] = []
     for event in events:

@@ -36,11 +36,11 @@ SECRET = "rupor-demo-secret"
 
 
 @pytest.fixture
-def live(live_server, settings) -> Iterator[str]:
+def live(live_server, settings) -> str:
     settings.ROOT_URLCONF = HOOK_URLS
     settings.RUPOR_BASE_URL = live_server.url
     http.allow_origin(live_server.url)
-    yield str(live_server.url)
+    return str(live_server.url)
 
 
 @pytest.fixture
@@ -84,8 +84,9 @@ def _vk_callback(access, channel, events: tuple[str, ...]) -> None:
         {"group_id": 1, "server_id": server["server_id"], **dict.fromkeys(events, 1)},
     )
     assert _wait(
-        lambda: adapter.call(access, "groups.getCallbackServers", {"group_id": 1})["items"][0]["status"]
-        == "ok"
+        lambda: (
+            adapter.call(access, "groups.getCallbackServers", {"group_id": 1})["items"][0]["status"] == "ok"
+        )
     )
 
 
@@ -132,7 +133,9 @@ def test_vk_webhook_and_polling_deliver_every_change_once(live, vk_emu, make_wor
     assert _item(channel, second).text == "Nice!"
     inbox_service.poll_channel(channel.pk)
     # Every event delivered once more, in its original order: nothing changes.
-    for event in _vk_events(vk_emu, "wall_reply_new", "wall_reply_edit", "wall_reply_delete", "wall_reply_restore"):
+    for event in _vk_events(
+        vk_emu, "wall_reply_new", "wall_reply_edit", "wall_reply_delete", "wall_reply_restore"
+    ):
         assert _post(url, json.dumps({**event, "secret": SECRET}).encode()).status_code == 200
     assert InboxItem.objects.filter(channel=channel).count() == 2
     assert (_item(channel, first).text, _item(channel, second).status) == (
@@ -196,7 +199,10 @@ def test_telegram_edits_by_webhook_and_polling_are_stored_once(live, make_worksp
         person = {"id": 555, "is_bot": False, "first_name": "Ada"}
         dm = {"message_id": 9, "date": 1_700_000_000, "chat": {"id": 555, "type": "private"}, "from": person}
         for update in (
-            {"update_id": 900_002, "edited_message": {**dm, "text": "Hello, fixed", "edit_date": 1_700_000_060}},
+            {
+                "update_id": 900_002,
+                "edited_message": {**dm, "text": "Hello, fixed", "edit_date": 1_700_000_060},
+            },
             {"update_id": 900_001, "message": {**dm, "text": "Helo"}},
         ):
             assert _post(url, json.dumps(update).encode(), header).status_code == 200
@@ -256,7 +262,9 @@ def test_a_crash_between_fetching_and_the_cursor_loses_and_duplicates_nothing(
     monkeypatch.setattr(inbox_service, "ingest_events", real)
     result = inbox_service.poll_channel(channel.pk)  # the restarted worker reads them again
     assert result.new_items == (5 if when == "before storing" else 0)
-    assert sorted(InboxItem.objects.filter(channel=channel).values_list("remote_id", flat=True)) == sorted(ids)
+    assert sorted(InboxItem.objects.filter(channel=channel).values_list("remote_id", flat=True)) == sorted(
+        ids
+    )
     assert IntakeCursor.objects.get(channel_id=channel.pk).cursor != cursor
 
 
@@ -288,7 +296,9 @@ def test_malformed_webhook_bodies_are_400_and_recorded_on_the_channel(live, vk_e
         b"not json",
         b"[]",
         b'{"no": "type"}',
-        json.dumps({"type": "wall_reply_new", "group_id": 1, "secret": SECRET, "object": {"id": "x"}}).encode(),
+        json.dumps(
+            {"type": "wall_reply_new", "group_id": 1, "secret": SECRET, "object": {"id": "x"}}
+        ).encode(),
         json.dumps({"type": "wall_reply_delete", "group_id": 1, "secret": SECRET, "object": []}).encode(),
     ):
         Channel.objects.filter(pk=channel.pk).update(last_error="", last_error_job="")

@@ -304,6 +304,9 @@ class VkEmulator:
             self.groups: dict[int, Group] = {}
             self.posts: dict[int, dict[int, Post]] = {}
             self.comments: dict[int, dict[int, WallComment]] = {}
+            #: The same comments by post (owner id, post id), oldest first: a post's listing
+            #: reads its own comments, not every comment of the wall.
+            self.post_comments: dict[tuple[int, int], list[WallComment]] = {}
             self.next_post: dict[int, int] = {}
             self.next_comment: dict[int, int] = {}
             self.post_guids: dict[tuple[int, int, str], int] = {}
@@ -814,9 +817,7 @@ class VkEmulator:
 
     def post_json(self, post: Post, ctx: Ctx | None) -> dict[str, Any]:
         counts = self.engagement(post)
-        comments = [
-            c for c in self.comments.get(post.owner_id, {}).values() if c.post_id == post.id and not c.deleted
-        ]
+        comments = [c for c in self.post_comments.get((post.owner_id, post.id), ()) if not c.deleted]
         admin = (
             ctx is not None
             and post.owner_id < 0
@@ -1068,6 +1069,7 @@ class VkEmulator:
             stack,
         )
         self.comments.setdefault(post.owner_id, {})[cid] = comment
+        self.post_comments.setdefault((post.owner_id, post.id), []).append(comment)
         self.ledger.append(
             {
                 "kind": "comment_created",
@@ -1151,9 +1153,7 @@ class VkEmulator:
             raise _param_error("count should be less or equal to 100")
         offset = ctx.num("offset", 0) or 0
         threads = ctx.num("thread_items_count", 0) or 0
-        alive = [
-            c for c in self.comments.get(owner_id, {}).values() if c.post_id == post.id and not c.deleted
-        ]
+        alive = [c for c in self.post_comments.get((owner_id, post.id), ()) if not c.deleted]
         parent = ctx.num("comment_id")
         level = [c for c in alive if (c.parents_stack[:1] == [parent] if parent else not c.parents_stack)]
         level.sort(key=lambda c: c.id, reverse=ctx.text("sort", "asc") == "desc")
@@ -1165,11 +1165,15 @@ class VkEmulator:
                 else [c for c in level if c.id <= start]
             )
         page = level[offset : offset + count]
+        children: dict[int, list[WallComment]] = {}
+        for r in alive:
+            if r.parents_stack:
+                children.setdefault(r.parents_stack[0], []).append(r)
         items = []
         for c in page:
             item = self.comment_json(c)
             if not parent:
-                replies = sorted((r for r in alive if r.parents_stack[:1] == [c.id]), key=lambda r: r.id)
+                replies = sorted(children.get(c.id, ()), key=lambda r: r.id)
                 item["thread"] = {
                     "count": len(replies),
                     "items": [self.comment_json(r) for r in replies[:threads]],
