@@ -823,19 +823,50 @@ def _moderate(
         only_comments = {  # the verbs _moderate is called with for comments: hidden, deleted
             "hidden": _("Only comments can be hidden; %(network)s keeps direct messages as they are."),
             "deleted": _("Only comments can be deleted; %(network)s keeps direct messages as they are."),
+            "restored": _("Only comments can be deleted; %(network)s keeps direct messages as they are."),
         }[verb]
         raise InboxError(only_comments % network, status=422)
     if capability not in adapter.capabilities:
+        if capability == Capability.HIDE_COMMENT and adapter.no_hide_reason:
+            raise InboxError(str(adapter.no_hide_reason), status=422)
         alternative = ""
         if capability == Capability.HIDE_COMMENT and Capability.DELETE_COMMENT in adapter.capabilities:
             alternative = " " + _("You can delete the comment instead.")
         refusal = {
             Capability.HIDE_COMMENT: _("%(network)s does not let Rupor hide comments."),
             Capability.DELETE_COMMENT: _("%(network)s does not let Rupor delete comments."),
+            Capability.RESTORE_COMMENT: _("%(network)s cannot bring a deleted comment back."),
             Capability.BAN_USER: _("%(network)s does not let Rupor ban people."),
         }[capability]
         raise InboxError(refusal % network + alternative, status=422)
     return item, adapter, channel
+
+
+@dataclass(frozen=True)
+class Moderation:
+    """What the network lets Rupor do with a comment, for the thread page to offer."""
+
+    can_hide: bool
+    #: Why hiding is not offered (the network's API has no such method), for people.
+    no_hide_reason: str
+    can_delete: bool
+    #: A deleted comment can be brought back (VK wall.restoreComment).
+    can_restore: bool
+
+
+def moderation(network: str) -> Moderation:
+    """What moderation a channel's network allows (nothing, for a network Rupor cannot reach)."""
+    if network not in registry.available():
+        return Moderation(False, "", False, False)
+    adapter = registry.adapter(network)
+    caps = adapter.capabilities
+    can_hide = Capability.HIDE_COMMENT in caps
+    return Moderation(
+        can_hide=can_hide,
+        no_hide_reason="" if can_hide else str(adapter.no_hide_reason),
+        can_delete=Capability.DELETE_COMMENT in caps,
+        can_restore=Capability.RESTORE_COMMENT in caps,
+    )
 
 
 def hide(actor: accounts.Actor, item_id: int) -> ItemView:
@@ -867,6 +898,22 @@ def delete(actor: accounts.Actor, item_id: int) -> ItemView:
     item.status, item.updated_at = ItemStatus.DELETED, clock.now()
     item.save(update_fields=["status", "updated_at"])
     accounts.record(actor.workspace_id, actor, "inbox.delete", "inbox_item", item.pk, item.text[:100])
+    return view(item)
+
+
+def restore(actor: accounts.Actor, item_id: int) -> ItemView:
+    """Undo a deletion: bring the comment back on the network (where it can, VK) and in the inbox."""
+    item, adapter, channel = _moderate(actor, item_id, Capability.RESTORE_COMMENT, "restored")
+    if item.status != ItemStatus.DELETED:
+        return view(item)
+    try:
+        adapter.restore_comment(channels.access_for(channel.id), item.conversation_remote_id, item.remote_id)
+    except errors.NetworkError as exc:
+        raise _failure(exc) from exc
+    item.status = ItemStatus.ANSWERED if item.outgoing else ItemStatus.NEW
+    item.updated_at = clock.now()
+    item.save(update_fields=["status", "updated_at"])
+    accounts.record(actor.workspace_id, actor, "inbox.restore", "inbox_item", item.pk, item.text[:100])
     return view(item)
 
 

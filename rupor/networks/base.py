@@ -42,6 +42,7 @@ class Capability(enum.StrEnum):
     REPLY_COMMENT = "reply_comment"
     HIDE_COMMENT = "hide_comment"
     DELETE_COMMENT = "delete_comment"
+    RESTORE_COMMENT = "restore_comment"  # bring back a comment the channel deleted (VK wall.restoreComment)
     BAN_USER = "ban_user"
     READ_MESSAGES = "read_messages"
     SEND_MESSAGE = "send_message"
@@ -396,6 +397,8 @@ class Adapter:
     #: True when the network honours an idempotency key on create calls (VK guid, Mastodon
     #: Idempotency-Key, Bluesky rkey): then an unknown outcome may be retried with the same key.
     idempotent_publish: ClassVar[bool] = False
+    #: Without HIDE_COMMENT: why, in words for people (which of the network's methods exist).
+    no_hide_reason: ClassVar[_StrOrPromise] = ""
 
     # -- text ---------------------------------------------------------------------------
     def text_length(self, text: str) -> int:
@@ -469,6 +472,9 @@ class Adapter:
 
     def delete_comment(self, channel: ChannelAccess, post_remote_id: str, comment_remote_id: str) -> None:
         raise NotSupported(f"{self.display_name} cannot delete comments")
+
+    def restore_comment(self, channel: ChannelAccess, post_remote_id: str, comment_remote_id: str) -> None:
+        raise NotSupported(f"{self.display_name} cannot restore deleted comments")
 
     def ban_user(self, channel: ChannelAccess, user_remote_id: str, *, reason: str = "") -> None:
         raise NotSupported(f"{self.display_name} cannot ban users")

@@ -193,6 +193,7 @@ def _render_item(
             "seen": inbox.replies_to(ws_id, item.pk) if seen is None else seen,
             "problem": problem,
             "answered_meanwhile": answered_meanwhile,
+            "moderation": inbox.moderation(item.channel.network),
         },
         status=status,
     )
@@ -232,6 +233,7 @@ def inbox_act(request: HttpRequest, item_id: int) -> HttpResponseBase:
     done = {
         "hide": _("The comment is hidden."),
         "delete": _("The comment is deleted."),
+        "restore": _("The comment is back on the network."),
         "ban": _("The author is banned from the channel."),
         "status": _("Status changed."),
         "assign": _("Assignee changed."),
@@ -244,6 +246,8 @@ def inbox_act(request: HttpRequest, item_id: int) -> HttpResponseBase:
             inbox.hide(actor, item.pk)
         elif action == "delete":
             inbox.delete(actor, item.pk)
+        elif action == "restore":
+            inbox.restore(actor, item.pk)
         elif action == "ban":
             inbox.ban(actor, item.pk)
         elif action == "status":

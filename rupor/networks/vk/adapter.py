@@ -82,6 +82,12 @@ class VkAdapter(Adapter):
     display_name = "VKontakte"
     default_base_url = wire.DEFAULT_BASE_URL
     idempotent_publish = True
+    # The wall methods on comments are create, edit, delete, restore, report, get, close/open
+    # comments (dev.vk.com, the API schema): none hides one (docs/decisions/0011-hiding-comments.md).
+    no_hide_reason = gettext_lazy(
+        "VK's API has no way to hide a comment: it can only delete one. Deleting removes it for "
+        "everyone, and Rupor can undo the deletion while VK still keeps the comment."
+    )
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {
             Capability.PUBLISH_TEXT,
@@ -97,6 +103,7 @@ class VkAdapter(Adapter):
             Capability.READ_COMMENTS,
             Capability.REPLY_COMMENT,
             Capability.DELETE_COMMENT,
+            Capability.RESTORE_COMMENT,
             Capability.BAN_USER,
             Capability.READ_MESSAGES,
             Capability.SEND_MESSAGE,
@@ -671,6 +678,18 @@ class VkAdapter(Adapter):
             "wall.deleteComment",
             {"owner_id": owner_id, "comment_id": wire.split_comment_id(comment_remote_id)},
         )
+
+    def restore_comment(self, channel: ChannelAccess, post_remote_id: str, comment_remote_id: str) -> None:
+        owner_id, _ = wire.split_post_id(post_remote_id)
+        try:
+            self.call(
+                channel,
+                "wall.restoreComment",
+                {"owner_id": owner_id, "comment_id": wire.split_comment_id(comment_remote_id)},
+            )
+        except errors.Rejected as exc:
+            if exc.code != wire.Code.WALL_COMMENT_NOT_DELETED:  # already back: what was asked is done
+                raise
 
     def ban_user(self, channel: ChannelAccess, user_remote_id: str, *, reason: str = "") -> None:
         self.call(

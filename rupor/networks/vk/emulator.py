@@ -1218,8 +1218,9 @@ class VkEmulator:
         group = self.groups.get(-owner_id)
         if comment.from_id != ctx.token.owner and (group is None or self._admin_level(ctx, group) < 1):
             raise VkError(wire.Code.WALL_ACCESS_COMMENT, "Access to wall's comment denied")
-        if comment.deleted:
-            self._set_deleted(comment, False)
+        if not comment.deleted:
+            raise VkError(wire.Code.WALL_COMMENT_NOT_DELETED, "Comment has not been deleted")
+        self._set_deleted(comment, False)
         return 1
 
     def m_wall_editComment(self, ctx: Ctx) -> Any:
