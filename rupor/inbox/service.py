@@ -235,8 +235,8 @@ class _Batch:
         changed: dict[tuple[str, str], set[str]] = {}
         for key, op, values in self.ops:
             post = self._post(key[0], values)
-            item = stored.get(key) or fresh.get(key)
-            if item is None:
+            found = stored.get(key) or fresh.get(key)
+            if found is None:
                 item = InboxItem(
                     workspace_id=channel.workspace_id,
                     channel_id=channel.id,
@@ -250,9 +250,9 @@ class _Batch:
                 _apply(item, op, values, fresh=True)
                 fresh[key] = item
                 continue
-            fields = _apply(item, op, values, fresh=False)
-            if post is not None and item.post_id is None:
-                item.post_id, item.target_id = post.post_id, post.target_id
+            fields = _apply(found, op, values, fresh=False)
+            if post is not None and found.post_id is None:
+                found.post_id, found.target_id = post.post_id, post.target_id
                 fields |= {"post_id", "target_id"}
             if fields and key in stored:
                 changed.setdefault(key, set()).update(fields)
