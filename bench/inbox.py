@@ -134,9 +134,10 @@ class Server:
             str(threads),
             "--no-worker",
         ]
-        self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
+        # Its log goes to a file: a pipe nobody reads would fill up and stop the server.
+        self.log = Path(os.environ["RUPOR_HOME"]) / "server.log"
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -144,16 +145,18 @@ class Server:
                     return
             except OSError as exc:
                 if self.proc.poll() is not None:
-                    raise SystemExit(
-                        f"rupor serve exited: {self.proc.stderr.read().decode()[-2000:]}"
-                    ) from exc  # type: ignore[union-attr]  # stderr is a pipe
+                    raise SystemExit(f"rupor serve exited: {self.log.read_text()[-2000:]}") from exc
                 time.sleep(0.2)
         raise SystemExit("rupor serve did not start within 60 s")
 
     def stop(self) -> float:
         rss = _rss_mb(self.proc.pid)
         self.proc.terminate()
-        self.proc.wait(timeout=30)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
         return rss
 
 
