@@ -241,6 +241,9 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="4,000 items, 300 triaged: under a minute")
     parser.add_argument("--items", type=int, default=None, help="items in all (default 200,000)")
+    parser.add_argument(
+        "--webhook-items", type=int, default=None, help="of which through webhooks (default half)"
+    )
     parser.add_argument("--triage-items", type=int, default=None, help="stored items triaged (default 5,000)")
     parser.add_argument("--dup-rate", type=float, default=0.1, help="share delivered twice (default 0.1)")
     parser.add_argument("--senders", type=int, default=8, help="concurrent webhook clients (default 8)")
@@ -249,7 +252,7 @@ def main() -> None:
     items = args.items or (4_000 if args.quick else 200_000)
     triage_n = args.triage_items or (300 if args.quick else 5_000)
     rng = random.Random(11)
-    hook_n = items // 2
+    hook_n = min(items, args.webhook_items) if args.webhook_items is not None else items // 2
     poll_n = items - hook_n
     print(f"database: {VENDOR}; cores: {os.cpu_count()}; items: {items} ({hook_n} webhook, {poll_n} polling)")
 
