@@ -142,6 +142,13 @@ def _apply(item: InboxItem, op: _Op, values: dict[str, object], fresh: bool) -> 
         if item.status == ItemStatus.DELETED and not item.text and isinstance(text, str) and text:
             item.text = text  # deleted before we saw it: keep what it said, for the record
             changed.add("text")
+        when = values.get("occurred_at")
+        if isinstance(when, dt.datetime) and when < item.occurred_at:  # an edit came first
+            item.occurred_at = when
+            changed.add("occurred_at")
+        if values.get("outgoing") is True and not item.outgoing:  # written by the channel itself
+            item.outgoing = True
+            changed.add("outgoing")
     elif op is _Op.DELETE:
         if item.status != ItemStatus.DELETED:
             item.status = ItemStatus.DELETED

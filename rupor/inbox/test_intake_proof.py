@@ -208,6 +208,7 @@ def test_telegram_edits_by_webhook_and_polling_are_stored_once(live, make_worksp
             assert _post(url, json.dumps(update).encode(), header).status_code == 200
         message = InboxItem.objects.get(channel=channel, kind="message")
         assert (message.text, message.author_name) == ("Hello, fixed", "Ada")
+        assert message.occurred_at == dt.datetime.fromtimestamp(1_700_000_000, dt.UTC)  # when written
     finally:
         emulator.stop()
 
