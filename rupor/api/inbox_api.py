@@ -551,6 +551,16 @@ def delete(request: HttpRequest, item_id: int) -> Any:
 
 
 @router.post(
+    "/inbox/{int:item_id}/restore",
+    response={200: ItemOut, **ERRORS},
+    summary="Undo deleting a comment (where the network allows: VK)",
+)
+def restore(request: HttpRequest, item_id: int) -> Any:
+    who = _need(request, Perm.INBOX_REPLY)
+    return _out(inbox.restore(who, item_id))
+
+
+@router.post(
     "/inbox/{int:item_id}/ban", response={200: ItemOut, **ERRORS}, summary="Ban the author from the channel"
 )
 def ban(request: HttpRequest, item_id: int, payload: BanIn | None = None) -> Any:

@@ -12,6 +12,7 @@ import logging
 from typing import Protocol
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -56,6 +57,18 @@ def hook_url(channel: _Channel) -> str:
     return config.base_url() + hook_path(channel)
 
 
+def _malformed(channel_id: int, network: str) -> None:
+    """Keep on the channel, for people to see, that its webhook received a body it cannot read
+    (the channel's hook URL is secret, so this is the network or someone holding the URL)."""
+    name = registry.DISPLAY_NAMES.get(network, network)
+    channels.record_job_error(
+        channel_id,
+        JOB,
+        _("A webhook delivery for this channel could not be read (not a %(network)s update); it was refused.")
+        % {"network": name},
+    )
+
+
 @csrf_exempt
 @require_POST
 def network_hook(request: HttpRequest, network: str, channel_id: int, token: str) -> HttpResponse:
@@ -87,8 +100,17 @@ def network_hook(request: HttpRequest, network: str, channel_id: int, token: str
         # A body of a shape the network never sends (wrong types, missing fields, absurd
         # numbers or nesting): whoever sent it gets a 400, whatever the adapter tripped on.
         log.warning("malformed webhook body for channel %s (%s)", channel_id, type(exc).__name__)
+        _malformed(channel.id, network)
         return HttpResponse(b"malformed", status=400, content_type="text/plain")
+    if result.status == 400:  # the adapter could not read the body at all (not JSON, not an update)
+        log.warning("unreadable webhook body for channel %s", channel_id)
+        _malformed(channel.id, network)
+        return HttpResponse(result.body, status=400, content_type=result.content_type)
     if result.events:
-        service.ingest_events(channel.id, result.events)
-    channels.clear_job_error(channel.id, JOB)
+        service.ingest_for(channel, result.events)
+    if (
+        result.status < 300
+        and channels.channels_with_errors().filter(pk=channel.id, last_error_job=JOB).exists()
+    ):
+        channels.clear_job_error(channel.id, JOB)  # only then: a write on every delivery would serialise them
     return HttpResponse(result.body, status=result.status, content_type=result.content_type)

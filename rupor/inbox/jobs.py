@@ -26,34 +26,26 @@ def run_due(now: dt.datetime, *, interval: dt.timedelta = INTERVAL) -> int:
 
     Returns how many new inbox items were stored. A channel that fails, for whatever reason (the
     network refused, answered garbage, its stored settings are broken), gets the reason recorded
-    on it for people to see and is tried again at the next interval; the other channels are
-    polled all the same. A success clears the recorded failure.
+    on it for people to see and is tried again after a backoff (``service.poll_failed``: 30 s,
+    doubling, with full jitter, at most an hour); the other channels are polled all the same.
+    A success clears the recorded failure and the backoff.
     """
     new = 0
-    # A channel whose polling failed within the interval waits for the next one (a failure
-    # before the poll started, such as broken settings, does not move its cursor's clock).
-    failed = set(
-        channels.channels_with_errors()
-        .filter(last_error_job=JOB, last_error_at__gte=now - interval)
-        .values_list("pk", flat=True)
-    )
     for channel_id in service.channels_to_poll(now, interval):
-        if channel_id in failed:
-            continue
         try:
             new += service.poll_channel(channel_id).new_items
         except DomainError as exc:
             log.warning("polling channel %s failed: %s", channel_id, exc.message)
             channels.record_job_error(channel_id, JOB, exc.message)
+            service.poll_failed(channel_id, exc.message)
         except Exception as exc:
             # One channel's unexpected failure never stops the others.
             log.exception("polling channel %s failed unexpectedly", channel_id)
-            channels.record_job_error(
-                channel_id,
-                JOB,
-                _("Polling failed unexpectedly (%(kind)s); see the server log.")
-                % {"kind": type(exc).__name__},
-            )
+            message = _("Polling failed unexpectedly (%(kind)s); see the server log.") % {
+                "kind": type(exc).__name__
+            }
+            channels.record_job_error(channel_id, JOB, message)
+            service.poll_failed(channel_id, message)
         else:
             channels.clear_job_error(channel_id, JOB)
     return new

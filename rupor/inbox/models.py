@@ -131,6 +131,10 @@ class IntakeCursor(models.Model):
     cursor = models.TextField(blank=True, default="")
     last_polled_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True, default="")
+    #: Polls that failed in a row, and when the worker tries again (``core/backoff.py``); a
+    #: success clears both.
+    failures = models.PositiveIntegerField(default=0)
+    retry_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"intake cursor of channel {self.channel_id}"

@@ -11,7 +11,9 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
+import enum
 import logging
+import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ from rupor.accounts import service as accounts
 from rupor.accounts.roles import Perm
 from rupor.analytics import service as analytics
 from rupor.channels import service as channels
-from rupor.core import clock
+from rupor.core import backoff, clock
 from rupor.core.errors import DomainError
 from rupor.core.timezones import zone
 from rupor.core.urls import http_url_or_empty
@@ -61,6 +63,8 @@ log = logging.getLogger(__name__)
 READ_COMMENTS_DAYS = 14
 #: At most this many update pages are read per poll (each network pages at ~100 updates).
 MAX_PAGES = 10
+#: A post's comment listing shorter than this is complete (adapters read at most 50 pages of 100).
+COMPLETE_LISTING = 5000
 
 
 class InboxError(DomainError):
@@ -137,6 +141,176 @@ def _is_ours(channel: channels.ChannelRef, person: Person) -> bool:
     return bool(rid) and person.remote_id.lstrip("-") == rid and person.remote_id != ""
 
 
+class _Op(enum.Enum):
+    """What an event says about one item, applied in the order the events came."""
+
+    CREATE = "create"
+    EDIT = "edit"
+    DELETE = "delete"
+    RESTORE = "restore"
+
+
+#: Fields a create fills in on an item an earlier, out-of-order delete or edit stored first.
+_FILL_IN = ("author_remote_id", "author_name", "author_url", "parent_remote_id", "conversation_remote_id")
+
+
+def _apply(item: InboxItem, op: _Op, values: dict[str, object], fresh: bool) -> set[str]:
+    """Change ``item`` as ``op`` says (``fresh``: not stored yet); returns the fields changed.
+
+    Order-proof: an edit or a delete may arrive before the create (the item is stored from it and
+    the create fills in what was missing without undoing it); a repeated event changes nothing.
+    """
+    changed: set[str] = set()
+    text = values.get("text")
+    if fresh:
+        for name, value in values.items():
+            setattr(item, name, value)
+        return changed
+    if op is _Op.CREATE:
+        for name in _FILL_IN:
+            if not getattr(item, name) and values.get(name):
+                setattr(item, name, values[name])
+                changed.add(name)
+        if item.status == ItemStatus.DELETED and not item.text and isinstance(text, str) and text:
+            item.text = text  # deleted before we saw it: keep what it said, for the record
+            changed.add("text")
+        when = values.get("occurred_at")
+        if isinstance(when, dt.datetime) and when < item.occurred_at:  # an edit came first
+            item.occurred_at = when
+            changed.add("occurred_at")
+        if values.get("outgoing") is True and not item.outgoing:  # written by the channel itself
+            item.outgoing = True
+            changed.add("outgoing")
+    elif op is _Op.DELETE:
+        if item.status != ItemStatus.DELETED:
+            item.status = ItemStatus.DELETED
+            changed.add("status")
+    elif op is _Op.RESTORE and item.status == ItemStatus.DELETED:
+        item.status = ItemStatus.ANSWERED if item.outgoing else ItemStatus.NEW
+        changed.add("status")
+    if (
+        op in (_Op.EDIT, _Op.RESTORE)
+        and isinstance(text, str)
+        and text != item.text
+        and item.status != ItemStatus.DELETED
+    ):
+        item.text = text
+        item.label, item.negativity, item.language = "", None, ""
+        changed |= {"text", "label", "negativity", "language"}
+    return changed
+
+
+#: Which Rupor post a network's post id is, remembered by this process (webhooks bring one comment
+#: a request): found ones for good (a published post keeps its id), unknown ones for
+#: ``_UNKNOWN_POST_S`` seconds (Rupor may record the post's id just after its first comments).
+_KNOWN_POSTS: dict[tuple[int, str], tuple[float, publishing.PublishedPost | None]] = {}
+_KNOWN_POSTS_MAX = 50_000
+_UNKNOWN_POST_S = 30.0
+
+
+def _published_post(channel_id: int, remote_post_id: str) -> publishing.PublishedPost | None:
+    key, now = (channel_id, remote_post_id), time.monotonic()
+    known = _KNOWN_POSTS.get(key)
+    if known is not None and (known[1] is not None or now - known[0] < _UNKNOWN_POST_S):
+        return known[1]
+    found = publishing.find_published(channel_id, remote_post_id)
+    if len(_KNOWN_POSTS) >= _KNOWN_POSTS_MAX:
+        _KNOWN_POSTS.clear()
+    _KNOWN_POSTS[key] = (now, found)
+    return found
+
+
+@dataclass
+class _Batch:
+    """The items one call of :func:`ingest_events` touches, keyed by (kind, remote id)."""
+
+    channel: channels.ChannelRef
+    posts: dict[str, publishing.PublishedPost | None]
+    ops: list[tuple[tuple[str, str], _Op, dict[str, object]]] = dataclasses.field(default_factory=list)
+    #: The items the last :meth:`store` inserted.
+    created: list[InboxItem] = dataclasses.field(default_factory=list)
+
+    def add(self, kind: str, remote_id: str, op: _Op, values: dict[str, object]) -> None:
+        self.ops.append(((kind, remote_id[:200]), op, values))
+
+    def _post(self, kind: str, values: dict[str, object]) -> publishing.PublishedPost | None:
+        if kind != ItemKind.COMMENT:
+            return None
+        conv = str(values.get("conversation_remote_id") or "")
+        if conv not in self.posts:
+            self.posts[conv] = _published_post(self.channel.id, conv)
+        return self.posts[conv]
+
+    def store(self) -> int:
+        """Write the batch in one transaction: one query reads what is stored already, one bulk
+        insert adds the new items, changed ones are updated. Returns how many were new.
+
+        The unique constraint is the guard: when the other path stored one of these items in the
+        meantime, the transaction rolls back and the batch is applied again over what is stored.
+        """
+        if not self.ops:
+            return 0
+        for (kind, _rid), _op, values in self.ops:
+            self._post(kind, values)  # looked up before the transaction, which holds the write lock
+        for attempt in range(3):
+            try:
+                with transaction.atomic():
+                    new = self._store_once()
+                    for item in self.created:
+                        if item.outgoing:
+                            _answered_on_network(item)
+                    return new
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        return 0  # pragma: no cover - the loop returns or raises
+
+    def _store_once(self) -> int:
+        channel, now = self.channel, clock.now()
+        wanted = {key for key, _op, _v in self.ops}
+        stored: dict[tuple[str, str], InboxItem] = {}
+        remote_ids = sorted({rid for _kind, rid in wanted})
+        for chunk in range(0, len(remote_ids), 500):
+            for item in InboxItem.objects.filter(
+                channel_id=channel.id, remote_id__in=remote_ids[chunk : chunk + 500]
+            ):
+                if (item.kind, item.remote_id) in wanted:
+                    stored[(item.kind, item.remote_id)] = item
+        fresh: dict[tuple[str, str], InboxItem] = {}
+        changed: dict[tuple[str, str], set[str]] = {}
+        for key, op, values in self.ops:
+            post = self._post(key[0], values)
+            found = stored.get(key) or fresh.get(key)
+            if found is None:
+                item = InboxItem(
+                    workspace_id=channel.workspace_id,
+                    channel_id=channel.id,
+                    kind=key[0],
+                    remote_id=key[1],
+                    post_id=post.post_id if post else None,
+                    target_id=post.target_id if post else None,
+                    received_at=now,
+                    updated_at=now,
+                )
+                _apply(item, op, values, fresh=True)
+                fresh[key] = item
+                continue
+            fields = _apply(found, op, values, fresh=False)
+            if post is not None and found.post_id is None:
+                found.post_id, found.target_id = post.post_id, post.target_id
+                fields |= {"post_id", "target_id"}
+            if fields and key in stored:
+                changed.setdefault(key, set()).update(fields)
+        self.created = list(fresh.values())
+        if fresh:
+            InboxItem.objects.bulk_create(self.created, batch_size=500)
+        for key, fields in changed.items():
+            item = stored[key]
+            item.updated_at = now
+            item.save(update_fields=[*sorted(fields), "updated_at"])
+        return len(fresh)
+
+
 def _upsert(
     channel: channels.ChannelRef,
     kind: str,
@@ -147,59 +321,12 @@ def _upsert(
     posts: dict[str, publishing.PublishedPost | None],
 ) -> bool:
     """Insert the item, or refresh the one already stored. Returns True when it was new."""
-    conv = str(values.get("conversation_remote_id") or "")
-    if kind == ItemKind.COMMENT and conv not in posts:
-        posts[conv] = publishing.find_published(channel.id, conv)
-    post = posts.get(conv) if kind == ItemKind.COMMENT else None
-    existing = InboxItem.objects.filter(channel_id=channel.id, kind=kind, remote_id=remote_id).first()
-    if existing is None:
-        try:
-            with transaction.atomic():
-                InboxItem.objects.create(
-                    workspace_id=channel.workspace_id,
-                    channel_id=channel.id,
-                    kind=kind,
-                    remote_id=remote_id,
-                    post_id=post.post_id if post else None,
-                    target_id=post.target_id if post else None,
-                    received_at=clock.now(),
-                    updated_at=clock.now(),
-                    **values,
-                )
-                if values.get("outgoing"):  # our own account answered on the network
-                    at = values.get("occurred_at")
-                    response.record_network_reply(
-                        channel.id,
-                        kind,
-                        str(values.get("parent_remote_id") or ""),
-                        conv,
-                        at if isinstance(at, dt.datetime) else clock.now(),
-                    )
-            return True
-        except IntegrityError:  # the same item arrived at the same moment by the other path
-            existing = InboxItem.objects.filter(channel_id=channel.id, kind=kind, remote_id=remote_id).first()
-            if existing is None:
-                raise
-    changed: list[str] = []
-    if values.get("status") == ItemStatus.DELETED and existing.status != ItemStatus.DELETED:
-        existing.status = ItemStatus.DELETED
-        changed.append("status")
-    elif (
-        edit
-        and values.get("text") is not None
-        and values["text"] != existing.text
-        and existing.status != ItemStatus.DELETED
-    ):
-        existing.text = str(values["text"])
-        existing.label, existing.negativity, existing.language = "", None, ""
-        changed += ["text", "label", "negativity", "language"]
-    if post is not None and existing.post_id is None:
-        existing.post_id, existing.target_id = post.post_id, post.target_id
-        changed += ["post_id", "target_id"]
-    if changed:
-        existing.updated_at = clock.now()
-        existing.save(update_fields=[*changed, "updated_at"])
-    return False
+    op = _Op.EDIT if edit else _Op.CREATE
+    if values.get("status") == ItemStatus.DELETED:
+        op = _Op.DELETE
+    batch = _Batch(channel, posts)
+    batch.add(kind, remote_id, op, values)
+    return batch.store() > 0
 
 
 def _comment_values(
@@ -285,63 +412,53 @@ def _mention(
     return new
 
 
+#: What each comment event does to its item.
+_COMMENT_OPS = {
+    EventKind.COMMENT_NEW: _Op.CREATE,
+    EventKind.COMMENT_EDIT: _Op.EDIT,
+    EventKind.COMMENT_DELETE: _Op.DELETE,
+    EventKind.COMMENT_RESTORE: _Op.RESTORE,
+}
+
+
 def ingest_events(channel_id: int, events: Iterable[Event]) -> int:
     """Store what the events say; safe to call again with the same events (idempotent).
 
     Comments and messages become inbox items (once per remote id; an edit updates the text,
-    a delete marks the item deleted); joins/leaves and reaction totals go to analytics.
-    Returns how many new inbox items were stored.
+    a delete marks the item deleted, a restore brings it back); joins/leaves and reaction totals
+    go to analytics. The items are written together, in one transaction (see ``_Batch.store``),
+    whatever order the events came in. Returns how many new inbox items were stored.
     """
     channel = channels.find_channel(channel_id, removed_too=True)
     if channel is None:
         return 0
-    new = 0
-    posts: dict[str, publishing.PublishedPost | None] = {}
+    return ingest_for(channel, events)
+
+
+def ingest_for(channel: channels.ChannelRef, events: Iterable[Event]) -> int:
+    """:func:`ingest_events` for a channel already looked up (the webhook intake has it)."""
+    channel_id = channel.id
+    batch = _Batch(channel, {})
     members: list[analytics.MemberChange] = []
     keywords: list[MonitoredKeyword] | None = None
+    mentions = 0
     for event in events:
         if event.kind in (EventKind.MENTION, EventKind.CHATTER) and event.message:
             if keywords is None:
                 keywords = list(monitoring.list_keywords(channel.workspace_id))
-            new += _mention(channel, event, keywords, posts)
+            mentions += _mention(channel, event, keywords, batch.posts)
             continue
-        if (
-            event.kind in (EventKind.COMMENT_NEW, EventKind.COMMENT_EDIT, EventKind.COMMENT_DELETE)
-            and event.comment
-        ):
+        if event.kind in _COMMENT_OPS and event.comment:
             c = event.comment
             if not c.post_remote_id and event.post_remote_id:
                 c = dataclasses.replace(c, post_remote_id=event.post_remote_id)
-            deleted = event.kind == EventKind.COMMENT_DELETE
-            values = _comment_values(channel, c, deleted=deleted)
-            fresh = _upsert(
-                channel,
-                ItemKind.COMMENT,
-                c.remote_id[:200],
-                values,
-                edit=event.kind == EventKind.COMMENT_EDIT,
-                posts=posts,
+            op = _COMMENT_OPS[event.kind]
+            batch.add(
+                ItemKind.COMMENT, c.remote_id, op, _comment_values(channel, c, deleted=op is _Op.DELETE)
             )
-            new += fresh
-            if fresh and values.get("outgoing") and values.get("parent_remote_id"):
-                _answered_on_network(channel.id, ItemKind.COMMENT, remote_id=str(values["parent_remote_id"]))
-        elif event.kind == EventKind.MESSAGE_NEW and event.message:
-            fresh = _upsert(
-                channel,
-                ItemKind.MESSAGE,
-                event.message.remote_id[:200],
-                _message_values(event.message),
-                edit=False,
-                posts=posts,
-            )
-            new += fresh
-            if fresh and event.message.outgoing:
-                _answered_on_network(
-                    channel.id,
-                    ItemKind.MESSAGE,
-                    conversation=event.message.conversation_id[:200],
-                    before=event.message.created_at,
-                )
+        elif event.kind in (EventKind.MESSAGE_NEW, EventKind.MESSAGE_EDIT) and event.message:
+            op = _Op.EDIT if event.kind == EventKind.MESSAGE_EDIT else _Op.CREATE
+            batch.add(ItemKind.MESSAGE, event.message.remote_id, op, _message_values(event.message))
         elif event.kind in (EventKind.MEMBER_JOIN, EventKind.MEMBER_LEAVE):
             members.append(
                 analytics.MemberChange(
@@ -355,27 +472,35 @@ def ingest_events(channel_id: int, events: Iterable[Event]) -> int:
             analytics.record_reactions(
                 channel_id, event.post_remote_id, dict(event.counts), event.occurred_at
             )
+    new = batch.store()
     if members:
         analytics.record_member_events(channel_id, members)
-    return new
+    return new + mentions
 
 
-def _answered_on_network(
-    channel_id: int,
-    kind: str,
-    *,
-    remote_id: str = "",
-    conversation: str = "",
-    before: dt.datetime | None = None,
-) -> None:
-    """The channel answered on the network itself (in its own app, not through Rupor): what
-    that answers no longer waits. A comment's reply answers its parent; an outgoing message
-    answers the person's earlier messages in that conversation."""
-    waiting = InboxItem.objects.filter(channel_id=channel_id, kind=kind, outgoing=False, status__in=WAITING)
-    if remote_id:
-        waiting = waiting.filter(remote_id=remote_id)
+def _answered_on_network(reply: InboxItem) -> None:
+    """The channel wrote ``reply`` on the network itself (in its own app, or the intake saw a
+    reply Rupor sent): what it answers no longer waits, and its first response is recorded. A
+    comment's reply answers its parent; an outgoing message answers the person's earlier
+    messages in that conversation."""
+    waiting = InboxItem.objects.filter(
+        channel_id=reply.channel_id, kind=reply.kind, outgoing=False, status__in=WAITING
+    )
+    if reply.kind == ItemKind.MESSAGE:
+        waiting = waiting.filter(
+            conversation_remote_id=reply.conversation_remote_id, occurred_at__lte=reply.occurred_at
+        )
+    elif reply.parent_remote_id:
+        waiting = waiting.filter(remote_id=reply.parent_remote_id)
     else:
-        waiting = waiting.filter(conversation_remote_id=conversation, occurred_at__lte=before or clock.now())
+        return
+    response.record_network_reply(
+        reply.channel_id,
+        reply.kind,
+        reply.parent_remote_id,
+        reply.conversation_remote_id,
+        reply.occurred_at,
+    )
     waiting.update(status=ItemStatus.ANSWERED, updated_at=clock.now())
 
 
@@ -440,6 +565,35 @@ class PollResult:
     events: int
 
 
+def _read_recent_comments(
+    channel: channels.ChannelRef,
+    adapter: Adapter,
+    access: ChannelAccess,
+    events: list[Event],
+    listed: dict[str, set[str]],
+) -> None:
+    """The comments of posts Rupor published in the last ``READ_COMMENTS_DAYS`` days, as events
+    (appended to ``events`` as they are read, so a failure keeps what came before it); a post's
+    listing short of ``COMPLETE_LISTING`` is complete, and goes into ``listed``."""
+    since = clock.now() - dt.timedelta(days=READ_COMMENTS_DAYS)
+    for post in publishing.published_posts(channel.id, since=since)[:100]:
+        comments = adapter.read_comments(access, post.remote_id)
+        if len(comments) < COMPLETE_LISTING:
+            listed[post.remote_id] = {c.remote_id[:200] for c in comments}
+        for c in comments:
+            events.append(
+                Event(
+                    kind=EventKind.COMMENT_DELETE if c.deleted else EventKind.COMMENT_NEW,
+                    remote_id=c.remote_id,
+                    channel_remote_id=channel.remote_id,
+                    occurred_at=c.created_at,
+                    comment=c,
+                    person=c.author,
+                    post_remote_id=c.post_remote_id,
+                )
+            )
+
+
 def poll_channel(channel_id: int) -> PollResult:
     """Ask the network what is new on a channel and ingest it.
 
@@ -462,6 +616,8 @@ def poll_channel(channel_id: int) -> PollResult:
     state, _created = IntakeCursor.objects.get_or_create(channel_id=channel.id)
     first = state.last_polled_at is None
     events: list[Event] = []
+    started = clock.now()
+    listed: dict[str, set[str]] = {}  # post -> every comment it has now, where read in full
     try:
         if Capability.POLL_UPDATES in caps:
             cursor = state.cursor or None
@@ -474,21 +630,7 @@ def poll_channel(channel_id: int) -> PollResult:
                 if not page.events or not moved:
                     break
         if Capability.READ_COMMENTS in caps and (first or Capability.POLL_UPDATES not in caps):
-            since = clock.now() - dt.timedelta(days=READ_COMMENTS_DAYS)
-            for post in publishing.published_posts(channel_id, since=since)[:100]:
-                for c in adapter.read_comments(access, post.remote_id):
-                    kind = EventKind.COMMENT_DELETE if c.deleted else EventKind.COMMENT_NEW
-                    events.append(
-                        Event(
-                            kind=kind,
-                            remote_id=c.remote_id,
-                            channel_remote_id=channel.remote_id,
-                            occurred_at=c.created_at,
-                            comment=c,
-                            person=c.author,
-                            post_remote_id=c.post_remote_id,
-                        )
-                    )
+            _read_recent_comments(channel, adapter, access, events, listed)
         if Capability.READ_MESSAGES in caps and (first or Capability.POLL_UPDATES not in caps):
             for m in adapter.read_messages(access, since=state.last_polled_at):
                 events.append(
@@ -503,20 +645,59 @@ def poll_channel(channel_id: int) -> PollResult:
                 )
     except errors.READ_ERRORS as raised:
         exc = errors.as_network_error(raised, adapter.display_name)  # garbage from the network is its error
+        # What was read before the failure is stored first, then the cursor moves past it: a
+        # crash in between reads it again (stored once), never skips it.
+        ingest_events(channel_id, events)
         state.last_error = exc.message[:300]
         state.last_polled_at = clock.now()
-        state.save()
-        new = ingest_events(channel_id, events)  # what was read before the failure still counts
+        state.save(update_fields=["cursor", "last_error", "last_polled_at"])
         if isinstance(exc, errors.AuthExpired):
             channels.needs_reconnect(channel_id, exc.message)
         raise _failure(exc) from exc
     new = ingest_events(channel_id, events)
     if Capability.LOOKUP_PEOPLE in caps:
         _look_up_authors(channel, adapter, access)
+    if Capability.POLL_UPDATES not in caps and Capability.READ_COMMENTS in caps:
+        _mark_vanished(channel, listed, since=started)
     state.last_polled_at = clock.now()
-    state.last_error = ""
+    state.last_error, state.failures, state.retry_at = "", 0, None
     state.save()
     return PollResult(channel_id=channel_id, new_items=new, events=len(events))
+
+
+#: Polling retries a failing channel after ``core/backoff.delay`` of these (seconds).
+RETRY_BASE_S, RETRY_CAP_S = 30.0, 3600.0
+
+
+def poll_failed(channel_id: int, message: str) -> dt.datetime:
+    """The worker's poll of a channel failed: count it and say when to try again (exponential
+    backoff with full jitter, so channels a shared outage stopped do not all return together)."""
+    state, _created = IntakeCursor.objects.get_or_create(channel_id=channel_id)
+    state.failures += 1
+    state.retry_at = clock.now() + dt.timedelta(
+        seconds=backoff.delay(state.failures, base=RETRY_BASE_S, cap=RETRY_CAP_S)
+    )
+    state.last_error = message[:300]
+    state.save(update_fields=["failures", "retry_at", "last_error"])
+    return state.retry_at
+
+
+def _mark_vanished(channel: channels.ChannelRef, listed: dict[str, set[str]], *, since: dt.datetime) -> None:
+    """A network without an update feed (OK) says nothing when a comment is deleted: a comment
+    stored before this poll began that is missing from its post's complete listing was deleted."""
+    for post_remote_id, seen in listed.items():
+        (
+            InboxItem.objects.filter(
+                channel_id=channel.id,
+                kind=ItemKind.COMMENT,
+                conversation_remote_id=post_remote_id,
+                received_at__lt=since,
+            )
+            .exclude(status=ItemStatus.DELETED)
+            .exclude(remote_id__in=seen)
+            .exclude(remote_id__startswith="pending:")
+            .update(status=ItemStatus.DELETED, updated_at=clock.now())
+        )
 
 
 def poll_now(actor: accounts.Actor, channel_id: int) -> PollResult:
@@ -917,19 +1098,50 @@ def _moderate(
         only_comments = {  # the verbs _moderate is called with for comments: hidden, deleted
             "hidden": _("Only comments can be hidden; %(network)s keeps direct messages as they are."),
             "deleted": _("Only comments can be deleted; %(network)s keeps direct messages as they are."),
+            "restored": _("Only comments can be deleted; %(network)s keeps direct messages as they are."),
         }[verb]
         raise InboxError(only_comments % network, status=422)
     if capability not in adapter.capabilities:
+        if capability == Capability.HIDE_COMMENT and adapter.no_hide_reason:
+            raise InboxError(str(adapter.no_hide_reason), status=422)
         alternative = ""
         if capability == Capability.HIDE_COMMENT and Capability.DELETE_COMMENT in adapter.capabilities:
             alternative = " " + _("You can delete the comment instead.")
         refusal = {
             Capability.HIDE_COMMENT: _("%(network)s does not let Rupor hide comments."),
             Capability.DELETE_COMMENT: _("%(network)s does not let Rupor delete comments."),
+            Capability.RESTORE_COMMENT: _("%(network)s cannot bring a deleted comment back."),
             Capability.BAN_USER: _("%(network)s does not let Rupor ban people."),
         }[capability]
         raise InboxError(refusal % network + alternative, status=422)
     return item, adapter, channel
+
+
+@dataclass(frozen=True)
+class Moderation:
+    """What the network lets Rupor do with a comment, for the thread page to offer."""
+
+    can_hide: bool
+    #: Why hiding is not offered (the network's API has no such method), for people.
+    no_hide_reason: str
+    can_delete: bool
+    #: A deleted comment can be brought back (VK wall.restoreComment).
+    can_restore: bool
+
+
+def moderation(network: str) -> Moderation:
+    """What moderation a channel's network allows (nothing, for a network Rupor cannot reach)."""
+    if network not in registry.available():
+        return Moderation(False, "", False, False)
+    adapter = registry.adapter(network)
+    caps = adapter.capabilities
+    can_hide = Capability.HIDE_COMMENT in caps
+    return Moderation(
+        can_hide=can_hide,
+        no_hide_reason="" if can_hide else str(adapter.no_hide_reason),
+        can_delete=Capability.DELETE_COMMENT in caps,
+        can_restore=Capability.RESTORE_COMMENT in caps,
+    )
 
 
 def hide(actor: accounts.Actor, item_id: int) -> ItemView:
@@ -961,6 +1173,22 @@ def delete(actor: accounts.Actor, item_id: int) -> ItemView:
     item.status, item.updated_at = ItemStatus.DELETED, clock.now()
     item.save(update_fields=["status", "updated_at"])
     accounts.record(actor.workspace_id, actor, "inbox.delete", "inbox_item", item.pk, item.text[:100])
+    return view(item)
+
+
+def restore(actor: accounts.Actor, item_id: int) -> ItemView:
+    """Undo a deletion: bring the comment back on the network (where it can, VK) and in the inbox."""
+    item, adapter, channel = _moderate(actor, item_id, Capability.RESTORE_COMMENT, "restored")
+    if item.status != ItemStatus.DELETED:
+        return view(item)
+    try:
+        adapter.restore_comment(channels.access_for(channel.id), item.conversation_remote_id, item.remote_id)
+    except errors.NetworkError as exc:
+        raise _failure(exc) from exc
+    item.status = ItemStatus.ANSWERED if item.outgoing else ItemStatus.NEW
+    item.updated_at = clock.now()
+    item.save(update_fields=["status", "updated_at"])
+    accounts.record(actor.workspace_id, actor, "inbox.restore", "inbox_item", item.pk, item.text[:100])
     return view(item)
 
 
@@ -1047,10 +1275,16 @@ def channels_to_poll(now: dt.datetime, interval: dt.timedelta) -> Sequence[int]:
     ]
     cutoff = now - interval
     ids = []
-    last = dict(IntakeCursor.objects.values_list("channel_id", "last_polled_at"))
+    last = {
+        cid: (at, retry_at)
+        for cid, at, retry_at in IntakeCursor.objects.values_list("channel_id", "last_polled_at", "retry_at")
+    }
     for channel in channels.active_channels(pollable):
-        at = last.get(channel.id)
-        if at is None or at < cutoff:
+        at, retry_at = last.get(channel.id, (None, None))
+        if retry_at is not None:  # failing: tried again when its backoff says, not every interval
+            if retry_at <= now:
+                ids.append(channel.id)
+        elif at is None or at < cutoff:
             ids.append(channel.id)
     return ids
 

@@ -133,6 +133,14 @@ def test_vk_comment_by_webhook_and_polling_is_stored_once_and_answered_on_vk(vk,
         c for c in registry.adapter("vk").read_comments(access, target.remote_id) if c.remote_id == comment_id
     ]
     assert not remaining or remaining[0].deleted
+    # VK can undo it (wall.restoreComment); OK and Telegram cannot, and say so.
+    res = api.post(f"/inbox/{item.pk}/restore", {})
+    assert res.status_code == 200 and res.json()["status"] == "new", res.json()
+    assert [
+        c.text
+        for c in registry.adapter("vk").read_comments(access, target.remote_id)
+        if c.remote_id == comment_id
+    ] == ["Is there a vegan option?"]
 
 
 @pytest.mark.urls(HOOK_URLS)
@@ -247,8 +255,12 @@ def test_ok_comments_by_reading_posts_and_reply(make_workspace, api_for):
         assert len(replies) == 1
         res = api.post(f"/inbox/{item.pk}/ban", {})
         assert res.status_code == 422 and "ban" in res.json()["detail"]
+        res = api.post(f"/inbox/{item.pk}/hide", {})
+        assert res.status_code == 422 and "OK's API has no way to hide a comment" in res.json()["detail"]
         res = api.post(f"/inbox/{item.pk}/delete", {})
         assert res.status_code == 200, res.content
+        res = api.post(f"/inbox/{item.pk}/restore", {})
+        assert res.status_code == 422 and "cannot bring a deleted comment back" in res.json()["detail"]
     finally:
         emulator.stop()
 

@@ -42,6 +42,7 @@ class Capability(enum.StrEnum):
     REPLY_COMMENT = "reply_comment"
     HIDE_COMMENT = "hide_comment"
     DELETE_COMMENT = "delete_comment"
+    RESTORE_COMMENT = "restore_comment"  # bring back a comment the channel deleted (VK wall.restoreComment)
     BAN_USER = "ban_user"
     READ_MESSAGES = "read_messages"
     SEND_MESSAGE = "send_message"
@@ -344,7 +345,9 @@ class EventKind(enum.StrEnum):
     COMMENT_NEW = "comment_new"
     COMMENT_EDIT = "comment_edit"
     COMMENT_DELETE = "comment_delete"
+    COMMENT_RESTORE = "comment_restore"  # a deleted comment brought back (VK wall_reply_restore)
     MESSAGE_NEW = "message_new"
+    MESSAGE_EDIT = "message_edit"  # a direct message edited by its author (Telegram edited_message)
     MEMBER_JOIN = "member_join"
     MEMBER_LEAVE = "member_leave"
     POST_NEW = "post_new"
@@ -434,6 +437,8 @@ class Adapter:
     #: The credential field :meth:`search_posts` needs (VK: the administrator's user token); a
     #: channel without it cannot search, and the monitoring page says so.
     search_credential: ClassVar[str] = ""
+    #: Without HIDE_COMMENT: why, in words for people (which of the network's methods exist).
+    no_hide_reason: ClassVar[_StrOrPromise] = ""
 
     # -- text ---------------------------------------------------------------------------
     def text_length(self, text: str) -> int:
@@ -507,6 +512,9 @@ class Adapter:
 
     def delete_comment(self, channel: ChannelAccess, post_remote_id: str, comment_remote_id: str) -> None:
         raise NotSupported(f"{self.display_name} cannot delete comments")
+
+    def restore_comment(self, channel: ChannelAccess, post_remote_id: str, comment_remote_id: str) -> None:
+        raise NotSupported(f"{self.display_name} cannot restore deleted comments")
 
     def ban_user(self, channel: ChannelAccess, user_remote_id: str, *, reason: str = "") -> None:
         raise NotSupported(f"{self.display_name} cannot ban users")

@@ -373,6 +373,7 @@ def _render_item(
             "problem": problem,
             "answered_meanwhile": answered_meanwhile,
             "mention": monitoring.mention_details([item.pk]).get(item.pk),
+            "moderation": inbox.moderation(item.channel.network),
         },
         status=status,
     )
@@ -423,6 +424,7 @@ def inbox_act(request: HttpRequest, item_id: int) -> HttpResponseBase:
     done = {
         "hide": _("The comment is hidden."),
         "delete": _("The comment is deleted."),
+        "restore": _("The comment is back on the network."),
         "ban": _("The author is banned from the channel."),
         "status": _("Status changed."),
         "assign": _("Assignee changed."),
@@ -435,6 +437,8 @@ def inbox_act(request: HttpRequest, item_id: int) -> HttpResponseBase:
             inbox.hide(actor, item.pk)
         elif action == "delete":
             inbox.delete(actor, item.pk)
+        elif action == "restore":
+            inbox.restore(actor, item.pk)
         elif action == "ban":
             inbox.ban(actor, item.pk)
         elif action == "status":

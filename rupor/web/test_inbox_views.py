@@ -258,15 +258,24 @@ def test_hide_says_vk_cannot_then_delete_and_ban(on_vk: dict[str, Any], vk_emu: 
     item = on_vk["item"]
     client = _client(on_vk["users"]["moderator"])
     act = reverse("web:inbox_act", args=[item.pk])
+    page = client.get(reverse("web:inbox_item", args=[item.pk])).content.decode()
+    assert 'value="hide"' not in page and 'id="no-hide"' in page  # no Hide button: why instead
+    assert "VK&#x27;s API has no way to hide a comment" in page
     html = client.post(act, {"action": "hide"}, follow=True).content.decode()
-    assert "does not let Rupor hide comments" in html and "delete the comment instead" in html
+    assert "no way to hide a comment" in html and "undo the deletion" in html
     html = client.post(act, {"action": "ban"}, follow=True).content.decode()
     assert "The author is banned" in html
     assert any(e["kind"] == "user_banned" for e in ledger(vk_emu))
     html = client.post(act, {"action": "delete"}, follow=True).content.decode()
-    assert "The comment is deleted." in html
+    assert "The comment is deleted." in html and 'value="restore"' in html and 'value="delete"' not in html
     item.refresh_from_db()
     assert item.status == "deleted"
+    # Undo: VK brings the comment back (wall.restoreComment), and so does the inbox.
+    html = client.post(act, {"action": "restore"}, follow=True).content.decode()
+    assert "The comment is back on the network." in html
+    item.refresh_from_db()
+    assert item.status == "new"
+    assert [e["kind"] for e in ledger(vk_emu)][-2:] == ["comment_deleted", "comment_restored"]
 
 
 def test_the_thread_puts_each_reply_under_its_comment(world: dict[str, Any]) -> None:

@@ -68,6 +68,12 @@ class OkAdapter(Adapter):
     display_name = "Odnoklassniki"
     default_base_url = wire.DEFAULT_API_SERVER
     idempotent_publish = False
+    # OK's discussions methods read, add and delete comments; none hides one, and none brings a
+    # deleted one back (apiok.ru; docs/decisions/0013-hiding-comments.md).
+    no_hide_reason = gettext_lazy(
+        "OK's API has no way to hide a comment: it can only delete one, for everyone, and a "
+        "deleted comment cannot be brought back."
+    )
     capabilities = frozenset(
         {
             Capability.PUBLISH_TEXT,

@@ -78,6 +78,12 @@ class TelegramAdapter(Adapter):
     display_name: ClassVar[str] = "Telegram"
     default_base_url: ClassVar[str] = DEFAULT_BASE_URL
     idempotent_publish: ClassVar[bool] = False
+    # The Bot API deletes messages (deleteMessage, within 48 hours for others' messages) and has
+    # no way to hide one (docs/decisions/0013-hiding-comments.md).
+    no_hide_reason = gettext_lazy(
+        "Telegram's Bot API has no way to hide a comment: it can only delete one, for everyone, "
+        "and only within 48 hours of when it was written."
+    )
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {
             Capability.PUBLISH_TEXT,

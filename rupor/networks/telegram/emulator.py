@@ -858,6 +858,16 @@ class Emulator:
         self.record("group_message", chat_id=chat.id, message_id=stored.message_id)
         return stored
 
+    def edit_comment(self, chat_id: int, message_id: int, text: str) -> Stored:
+        """The comment's author edits it: Telegram sends the whole message again as
+        ``edited_message``, with ``edit_date``."""
+        stored = self.messages[(chat_id, message_id)]
+        stored.payload["text"] = text
+        stored.payload["edit_date"] = int(self.now())
+        self.record("comment_edited", chat_id=chat_id, message_id=message_id)
+        self.enqueue("edited_message", dict(stored.payload))
+        return stored
+
     # -- the simulated audience ----------------------------------------------------------------
 
     def simulate(self) -> None:
@@ -1777,6 +1787,16 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Starl
                 return JSONResponse({"error": str(exc)}, status_code=400)
             return JSONResponse({"chat_id": stored.chat_id, "message_id": stored.message_id})
 
+    async def audience_edit(request: Request) -> Response:
+        spec = json.loads(await request.body() or b"{}")
+        with emu.lock:
+            key = (int(spec["chat_id"]), int(spec["message_id"]))
+            stored = emu.messages.get(key)
+            if stored is None or stored.deleted or stored.by_bot is not None:
+                return JSONResponse({"error": "no such comment by a reader"}, status_code=404)
+            emu.edit_comment(key[0], key[1], str(spec.get("text", "")))
+            return JSONResponse({"ok": True})
+
     async def revoke(request: Request) -> Response:
         spec = json.loads(await request.body() or b"{}")
         with emu.lock:
@@ -1829,6 +1849,7 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Starl
     routes = [
         *control_routes(injector, emu.clock, emu.snapshot, ledger, emu.reset),
         Route("/_emulator/audience/comment", audience_comment, methods=["POST"]),
+        Route("/_emulator/audience/edit", audience_edit, methods=["POST"]),
         Route("/_emulator/revoke", revoke, methods=["POST"]),
         Route("/_emulator/group_message", group_message, methods=["POST"]),
         Route("/_emulator/bot_status", bot_status, methods=["POST"]),

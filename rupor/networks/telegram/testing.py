@@ -72,6 +72,16 @@ def audience_comment(emulator: RunningEmulator, post_remote_id: str, text: str) 
     return f"{answer['chat_id']}:{answer['message_id']}"
 
 
+def audience_edit(emulator: RunningEmulator, comment_remote_id: str, text: str) -> None:
+    """The reader edits their comment (``chat:message`` as :func:`audience_comment` returned it)."""
+    chat_id, message_id = comment_remote_id.split(":")
+    _control(
+        emulator,
+        "/_emulator/audience/edit",
+        {"chat_id": int(chat_id), "message_id": int(message_id), "text": text},
+    )
+
+
 def posts_with(emulator: RunningEmulator, marker: str) -> int:
     """Live channel posts (not discussion-group copies) whose text or caption contains ``marker``."""
     state = _emulator(emulator)

@@ -369,7 +369,7 @@ def update_to_events(
         if chat.get("type") == "private":
             events.append(
                 Event(
-                    kind=EventKind.MESSAGE_NEW,
+                    kind=EventKind.MESSAGE_EDIT if edited else EventKind.MESSAGE_NEW,
                     remote_id=comment_id(chat.get("id"), message.get("message_id")),
                     channel_remote_id=channel_remote_id,
                     occurred_at=_when(message.get("date")),

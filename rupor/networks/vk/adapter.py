@@ -65,6 +65,13 @@ from rupor.networks.vk import wire
 
 USER, GROUP = "user_token", "group_token"
 _RATES = {USER: 3, GROUP: 20}
+#: Callback API / Long Poll updates that carry a whole comment, and what each one is to us
+#: (wall_reply_restore: a deleted comment brought back, with its text).
+_COMMENT_UPDATES = {
+    "wall_reply_new": EventKind.COMMENT_NEW,
+    "wall_reply_edit": EventKind.COMMENT_EDIT,
+    "wall_reply_restore": EventKind.COMMENT_RESTORE,
+}
 
 
 def _digest(token: str) -> str:
@@ -78,6 +85,12 @@ class VkAdapter(Adapter):
     default_base_url = wire.DEFAULT_BASE_URL
     idempotent_publish = True
     search_credential = USER  # newsfeed.search takes user and service tokens, never a community's
+    # The wall methods on comments are create, edit, delete, restore, report, get, close/open
+    # comments (dev.vk.com, the API schema): none hides one (docs/decisions/0013-hiding-comments.md).
+    no_hide_reason = gettext_lazy(
+        "VK's API has no way to hide a comment: it can only delete one. Deleting removes it for "
+        "everyone, and Rupor can undo the deletion while VK still keeps the comment."
+    )
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {
             Capability.PUBLISH_TEXT,
@@ -93,6 +106,7 @@ class VkAdapter(Adapter):
             Capability.READ_COMMENTS,
             Capability.REPLY_COMMENT,
             Capability.DELETE_COMMENT,
+            Capability.RESTORE_COMMENT,
             Capability.BAN_USER,
             Capability.LOOKUP_PEOPLE,
             Capability.READ_MESSAGES,
@@ -671,6 +685,18 @@ class VkAdapter(Adapter):
             {"owner_id": owner_id, "comment_id": wire.split_comment_id(comment_remote_id)},
         )
 
+    def restore_comment(self, channel: ChannelAccess, post_remote_id: str, comment_remote_id: str) -> None:
+        owner_id, _ = wire.split_post_id(post_remote_id)
+        try:
+            self.call(
+                channel,
+                "wall.restoreComment",
+                {"owner_id": owner_id, "comment_id": wire.split_comment_id(comment_remote_id)},
+            )
+        except errors.Rejected as exc:
+            if exc.code != wire.Code.WALL_COMMENT_NOT_DELETED:  # already back: what was asked is done
+                raise
+
     def ban_user(self, channel: ChannelAccess, user_remote_id: str, *, reason: str = "") -> None:
         self.call(
             channel,
@@ -895,15 +921,15 @@ class VkAdapter(Adapter):
         obj = update.get("object") or {}
         event_id = str(update.get("event_id", ""))
         now = clock.now()
-        if kind in ("wall_reply_new", "wall_reply_edit"):
+        if kind in _COMMENT_UPDATES:
             owner_id = int(obj.get("post_owner_id", obj.get("owner_id", -int(channel_id))))
             comment = self._comment(obj, owner_id, int(obj.get("post_id", 0)), {})
             return [
                 Event(
-                    kind=EventKind.COMMENT_NEW if kind == "wall_reply_new" else EventKind.COMMENT_EDIT,
+                    kind=_COMMENT_UPDATES[kind],
                     remote_id=comment.remote_id
                     if kind == "wall_reply_new"
-                    else f"{comment.remote_id}:{event_id}",
+                    else f"{comment.remote_id}:{event_id or kind}",
                     channel_remote_id=channel_id,
                     occurred_at=comment.created_at,
                     comment=comment,

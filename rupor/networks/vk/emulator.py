@@ -35,7 +35,9 @@ Routes:
   ``POST /_emulator/vk/errors`` ``{"method", "code", "count"}`` queues a VK error (e.g. 14
   captcha) for the next calls of a method; ``POST /_emulator/vk/audience_comment``
   ``{"post": "-1_5", "text", "user_id"?, "reply_to"?}`` (``reply_to``: a comment id on that
-  post, as a reply in its thread); ``POST /_emulator/vk/audience_message`` ``{"text"}``;
+  post, as a reply in its thread); ``POST /_emulator/vk/audience_change`` ``{"comment": "-1_7",
+  "action": "edit"|"delete"|"restore", "text"}`` (the author's own edit, delete or restore);
+  ``POST /_emulator/vk/audience_message`` ``{"text"}``;
   ``GET /_emulator/vk/posts_with?marker=``; ``POST /_emulator/vk/longpoll``
   ``{"expire_key": true}`` or ``{"lose_history": true}``; ``POST /_emulator/vk/public_post``
   ``{"owner_id", "text", "from_id"?, "ago_s"?}`` (a public post anyone can find by search, on a
@@ -350,6 +352,9 @@ class VkEmulator:
             self.groups: dict[int, Group] = {}
             self.posts: dict[int, dict[int, Post]] = {}
             self.comments: dict[int, dict[int, WallComment]] = {}
+            #: The same comments by post (owner id, post id), oldest first: a post's listing
+            #: reads its own comments, not every comment of the wall.
+            self.post_comments: dict[tuple[int, int], list[WallComment]] = {}
             self.next_post: dict[int, int] = {}
             self.next_comment: dict[int, int] = {}
             self.post_guids: dict[tuple[int, int, str], int] = {}
@@ -889,9 +894,7 @@ class VkEmulator:
 
     def post_json(self, post: Post, ctx: Ctx | None) -> dict[str, Any]:
         counts = self.engagement(post)
-        comments = [
-            c for c in self.comments.get(post.owner_id, {}).values() if c.post_id == post.id and not c.deleted
-        ]
+        comments = [c for c in self.post_comments.get((post.owner_id, post.id), ()) if not c.deleted]
         admin = (
             ctx is not None
             and post.owner_id < 0
@@ -1143,6 +1146,7 @@ class VkEmulator:
             stack,
         )
         self.comments.setdefault(post.owner_id, {})[cid] = comment
+        self.post_comments.setdefault((post.owner_id, post.id), []).append(comment)
         self.ledger.append(
             {
                 "kind": "comment_created",
@@ -1226,9 +1230,7 @@ class VkEmulator:
             raise _param_error("count should be less or equal to 100")
         offset = ctx.num("offset", 0) or 0
         threads = ctx.num("thread_items_count", 0) or 0
-        alive = [
-            c for c in self.comments.get(owner_id, {}).values() if c.post_id == post.id and not c.deleted
-        ]
+        alive = [c for c in self.post_comments.get((owner_id, post.id), ()) if not c.deleted]
         parent = ctx.num("comment_id")
         level = [c for c in alive if (c.parents_stack[:1] == [parent] if parent else not c.parents_stack)]
         level.sort(key=lambda c: c.id, reverse=ctx.text("sort", "asc") == "desc")
@@ -1240,11 +1242,15 @@ class VkEmulator:
                 else [c for c in level if c.id <= start]
             )
         page = level[offset : offset + count]
+        children: dict[int, list[WallComment]] = {}
+        for r in alive:
+            if r.parents_stack:
+                children.setdefault(r.parents_stack[0], []).append(r)
         items = []
         for c in page:
             item = self.comment_json(c)
             if not parent:
-                replies = sorted((r for r in alive if r.parents_stack[:1] == [c.id]), key=lambda r: r.id)
+                replies = sorted(children.get(c.id, ()), key=lambda r: r.id)
                 item["thread"] = {
                     "count": len(replies),
                     "items": [self.comment_json(r) for r in replies[:threads]],
@@ -1277,21 +1283,63 @@ class VkEmulator:
         if comment.from_id != ctx.token.owner and (group is None or self._admin_level(ctx, group) < 1):
             raise VkError(wire.Code.WALL_ACCESS_COMMENT, "Access to wall's comment denied")
         if not comment.deleted:
-            comment.deleted = True
-            self.ledger.append({"kind": "comment_deleted", "owner_id": owner_id, "comment_id": comment.id})
-            if group is not None:
-                self._event(
-                    group,
-                    "wall_reply_delete",
-                    {
-                        "owner_id": owner_id,
-                        "id": comment.id,
-                        "user_id": ctx.token.owner,
-                        "deleter_id": ctx.token.owner,
-                        "post_id": comment.post_id,
-                    },
-                )
+            self._set_deleted(comment, True, by=ctx.token.owner)
         return 1
+
+    def m_wall_restoreComment(self, ctx: Ctx) -> Any:
+        """Bring a deleted comment back (its author or a community moderator), as VK does."""
+        owner_id = self._owner(ctx)
+        comment = self.comments.get(owner_id, {}).get(ctx.req_int("comment_id"))
+        if comment is None:
+            raise VkError(wire.Code.WALL_ACCESS_COMMENT, "Access to wall's comment denied")
+        group = self.groups.get(-owner_id)
+        if comment.from_id != ctx.token.owner and (group is None or self._admin_level(ctx, group) < 1):
+            raise VkError(wire.Code.WALL_ACCESS_COMMENT, "Access to wall's comment denied")
+        if not comment.deleted:
+            raise VkError(wire.Code.WALL_COMMENT_NOT_DELETED, "Comment has not been deleted")
+        self._set_deleted(comment, False)
+        return 1
+
+    def m_wall_editComment(self, ctx: Ctx) -> Any:
+        """Change a comment's text; only its author may (VK lets nobody else edit it)."""
+        owner_id = self._owner(ctx)
+        comment = self.comments.get(owner_id, {}).get(ctx.req_int("comment_id"))
+        if comment is None or comment.deleted or comment.from_id != ctx.token.owner:
+            raise VkError(wire.Code.WALL_ACCESS_COMMENT, "Access to wall's comment denied")
+        self._edit_comment(comment, ctx.text("message"))
+        return 1
+
+    def _edit_comment(self, comment: WallComment, text: str) -> None:
+        comment.text = text
+        self.ledger.append({"kind": "comment_edited", "owner_id": comment.owner_id, "comment_id": comment.id})
+        group = self.groups.get(-comment.owner_id)
+        if group is not None:
+            self._event(
+                group, "wall_reply_edit", {**self.comment_json(comment), "post_owner_id": comment.owner_id}
+            )
+
+    def _set_deleted(self, comment: WallComment, deleted: bool, by: int | None = None) -> None:
+        """Delete or restore a comment, with its ledger entry and Callback API / Long Poll event."""
+        comment.deleted = deleted
+        kind = "comment_deleted" if deleted else "comment_restored"
+        self.ledger.append({"kind": kind, "owner_id": comment.owner_id, "comment_id": comment.id})
+        group = self.groups.get(-comment.owner_id)
+        if group is None:
+            return
+        if deleted:
+            who = comment.from_id if by is None else by
+            obj = {
+                "owner_id": comment.owner_id,
+                "id": comment.id,
+                "user_id": who,
+                "deleter_id": who,
+                "post_id": comment.post_id,
+            }
+            self._event(group, "wall_reply_delete", obj)
+        else:
+            self._event(
+                group, "wall_reply_restore", {**self.comment_json(comment), "post_owner_id": comment.owner_id}
+            )
 
     # -- photos and polls ----------------------------------------------------------------
     def m_photos_getWallUploadServer(self, ctx: Ctx) -> Any:
@@ -2115,6 +2163,18 @@ class VkEmulator:
             comment = self._create_comment(post, user_id, text, parent, self.now())
             return wire.comment_remote_id(owner_id, comment.id)
 
+    def audience_change(self, comment_ref: str, action: str, text: str = "") -> None:
+        """The comment's author edits (``edit``), deletes (``delete``) or restores (``restore``) it."""
+        owner_id, comment_id = comment_ref.split("_", 1)
+        with self.lock:
+            comment = self.comments.get(int(owner_id), {}).get(int(comment_id))
+            if comment is None:
+                raise VkError(wire.Code.WALL_ACCESS_COMMENT, "Access to wall's comment denied")
+            if action == "edit" and not comment.deleted:
+                self._edit_comment(comment, text)
+            elif action in ("delete", "restore") and comment.deleted != (action == "delete"):
+                self._set_deleted(comment, action == "delete")
+
     def audience_message(self, text: str, user_id: int = 10011) -> int:
         with self.lock:
             group = self.groups[DEMO_GROUP_ID]
@@ -2334,6 +2394,14 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
             return JSONResponse({"error": exc.msg}, status_code=404)
         return JSONResponse({"comment": remote})
 
+    async def audience_change(request: Request) -> Response:
+        spec = json.loads(await request.body() or b"{}")
+        try:
+            emulator.audience_change(str(spec["comment"]), str(spec["action"]), str(spec.get("text", "")))
+        except VkError as exc:
+            return JSONResponse({"error": exc.msg}, status_code=404)
+        return JSONResponse({"ok": True})
+
     async def audience_message(request: Request) -> Response:
         spec = json.loads(await request.body() or b"{}")
         mid = emulator.audience_message(str(spec.get("text", "")), int(spec.get("user_id", 10011)))
@@ -2412,6 +2480,7 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
         Route("/wall{owner_id}_{post_id}", post_page, methods=["GET"]),
         Route("/_emulator/vk/errors", queue_error, methods=["POST"]),
         Route("/_emulator/vk/audience_comment", audience_comment, methods=["POST"]),
+        Route("/_emulator/vk/audience_change", audience_change, methods=["POST"]),
         Route("/_emulator/vk/audience_message", audience_message, methods=["POST"]),
         Route("/_emulator/vk/posts_with", posts_with, methods=["GET"]),
         Route("/_emulator/vk/public_post", public_post, methods=["POST"]),

@@ -79,6 +79,15 @@ def audience_comment(
     return str(_post(emulator, "/_emulator/vk/audience_comment", body)["comment"])
 
 
+def audience_change(emulator: RunningEmulator, comment_remote_id: str, action: str, text: str = "") -> None:
+    """The comment's author edits (``edit``), deletes (``delete``) or restores (``restore``) it."""
+    _post(
+        emulator,
+        "/_emulator/vk/audience_change",
+        {"comment": comment_remote_id, "action": action, "text": text},
+    )
+
+
 def audience_message(emulator: RunningEmulator, text: str) -> str:
     """A simulated member writes to the community; returns the message's remote id."""
     return str(_post(emulator, "/_emulator/vk/audience_message", {"text": text})["message_id"])

@@ -37,6 +37,7 @@ SAFE_WRITES = frozenset(
         "wall.edit",
         "wall.delete",
         "wall.deleteComment",
+        "wall.restoreComment",
         "groups.ban",
         "photos.saveWallPhoto",
         "photos.getWallUploadServer",
@@ -79,6 +80,7 @@ class Code(IntEnum):
     WALL_ADD_REPLY = 213
     WALL_ADD_POST = 214
     WALL_ADS_PUBLISHED = 219
+    WALL_COMMENT_NOT_DELETED = 243
     WALL_LINKS_FORBIDDEN = 222
     WALL_REPLY_FLOOD = 223
     WALL_ADS_POST_LIMIT = 224
@@ -195,6 +197,7 @@ ERRORS: dict[int, CodeRule] = {
     Code.WALL_ACCESS_REPLIES: CodeRule(
         Rejected, "Comments on this post are not available to the token.", **_PERSON
     ),
+    Code.WALL_COMMENT_NOT_DELETED: CodeRule(Rejected, "The comment is not deleted on VK.", **_PERSON),
     Code.WALL_ADD_REPLY: CodeRule(
         Rejected, "Comments on this post are closed or the author is not allowed to comment.", **_PERSON
     ),

@@ -1,0 +1,371 @@
+"""Inbox intake benchmark: how fast comments and messages are stored, exactly once.
+
+    python bench/inbox.py --quick            # < 1 minute; last line is one JSON object
+    python bench/inbox.py                    # the full run: 200,000 items
+    python bench/inbox.py --items 20000 --triage-items 2000
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/rupor_intake python bench/inbox.py --quick
+
+Two paths, each measured on its own, as Rupor runs them:
+
+1. ``webhook``: half of the items are posted over real HTTP to a running Rupor web server
+   (``rupor serve --no-worker``, a subprocess, waitress with ``--server-threads`` threads) at the
+   channels' hook URLs, by ``--senders`` concurrent keep-alive clients: VK Callback API bodies
+   (``wall_reply_new``, with the channel's secret) and Telegram updates (discussion-group
+   comments, with the secret header), one item per request as the networks send them.
+2. ``polling``: the other half are comments the VK emulator serves under posts Rupor published
+   (up to 100 posts, the most one poll reads); the VK adapter reads them (``wall.getComments``,
+   100 a page) in ``service.poll_channel``, as the worker does on a channel's first poll.
+
+Duplicates are mixed in on purpose (``--dup-rate``, default 10%): that share of webhook bodies
+is sent twice, shuffled among the rest (some at the same moment, by different senders), and
+that share of the polled comments is also delivered by webhook before the poll. Afterwards the
+database is counted: ``stored`` rows, ``duplicates`` (rows beyond one per channel, kind and
+remote id) and ``missing`` (items sent that were not stored).
+
+``triage``: the triage classifier (``service.triage_pending``, as the worker's job runs it)
+over ``--triage-items`` of the stored items, timed on its own.
+
+Figures: items/s stored per path and overall, triage items/s, peak RSS of this process (which
+also runs the emulators) and of the web server. Uses a throwaway RUPOR_HOME (SQLite) or a fresh
+``rupor_intake`` database (PostgreSQL, the server named by DATABASE_URL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DB_NAME = "rupor_intake"
+
+
+def _setup_env() -> str:
+    os.environ.setdefault("RUPOR_HOME", tempfile.mkdtemp(prefix="rupor-bench-inbox-"))
+    os.environ.setdefault("RUPOR_SECRET_KEY", "bench-secret-key-that-is-long-enough-0123456789abcdef")
+    os.environ["RUPOR_ALLOW_PRIVATE_URLS"] = "127.0.0.1"
+    os.environ.setdefault("RUPOR_LOG_LEVEL", "ERROR")
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("postgres"):
+        import psycopg
+
+        base, _, _ = url.rpartition("/")
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {DB_NAME}")
+        os.environ["DATABASE_URL"] = f"{base}/{DB_NAME}"
+        return "postgresql"
+    return "sqlite"
+
+
+VENDOR = _setup_env()
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rupor.settings")
+import django  # noqa: E402 - the environment (database, home) is set up first
+
+django.setup()
+from django.core.management import call_command  # noqa: E402 - the environment (database, home) is set up first
+
+from rupor.accounts import service as accounts  # noqa: E402 - the environment (database, home) is set up first
+from rupor.channels.models import Channel  # noqa: E402 - the environment (database, home) is set up first
+from rupor.core import http  # noqa: E402 - the environment (database, home) is set up first
+from rupor.inbox import hooks  # noqa: E402 - the environment (database, home) is set up first
+from rupor.inbox import service as inbox  # noqa: E402 - the environment (database, home) is set up first
+from rupor.inbox.models import InboxItem, IntakeCursor  # noqa: E402 - the environment (database, home) is set up first
+from rupor.inbox.testing import connect, publish  # noqa: E402 - the environment (database, home) is set up first
+from rupor.networks.telegram import emulator as tg_emu  # noqa: E402 - the environment (database, home) is set up first
+from rupor.networks.telegram import testing as tg_testing  # noqa: E402 - the environment (database, home) is set up first
+from rupor.networks.vk import testing as vk_testing  # noqa: E402 - the environment (database, home) is set up first
+
+call_command("migrate", verbosity=0)
+
+VK_SECRET = vk_testing.demo_credentials()["callback_secret"]
+TEXTS = (
+    "Where do you deliver?",
+    "Спасибо, всё пришло вовремя!",
+    "배송은 언제 되나요?",
+    "The order arrived broken, I want a refund",
+    "Nice photo",
+    "Когда будет новая коллекция?",
+    "Worst service ever, nobody answers",
+    "Great coffee, see you tomorrow",
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _rss_mb(pid: int) -> float:
+    """Peak resident memory of a running process (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Server:
+    """``rupor serve --no-worker`` in its own process, on the bench's database."""
+
+    def __init__(self, threads: int) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "RUPOR_BASE_URL": self.url}
+        cmd = [
+            str(Path(sys.executable).parent / "rupor"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--threads",
+            str(threads),
+            "--no-worker",
+        ]
+        # Its log goes to a file: a pipe nobody reads would fill up and stop the server.
+        self.log = Path(os.environ["RUPOR_HOME"]) / "server.log"
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError as exc:
+                if self.proc.poll() is not None:
+                    raise SystemExit(f"rupor serve exited: {self.log.read_text()[-2000:]}") from exc
+                time.sleep(0.2)
+        raise SystemExit("rupor serve did not start within 60 s")
+
+    def stop(self) -> float:
+        rss = _rss_mb(self.proc.pid)
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+        return rss
+
+
+def vk_body(comment_id: int, post_id: int, text: str, when: int) -> bytes:
+    obj = {
+        "id": comment_id,
+        "from_id": 10_000 + comment_id % 997,
+        "post_id": post_id,
+        "owner_id": -1,
+        "post_owner_id": -1,
+        "date": when,
+        "text": text,
+        "parents_stack": [],
+    }
+    update = {
+        "group_id": 1,
+        "type": "wall_reply_new",
+        "event_id": f"bench{comment_id}",
+        "v": "5.199",
+        "object": obj,
+        "secret": VK_SECRET,
+    }
+    return json.dumps(update).encode()
+
+
+def tg_body(n: int, text: str, when: int) -> bytes:
+    group = {"id": tg_emu.DISCUSSION_GROUP_ID, "type": "supergroup", "title": "Discussion"}
+    forward = {
+        "message_id": 1 + n % 50,
+        "date": when,
+        "chat": group,
+        "is_automatic_forward": True,
+        "forward_origin": {"type": "channel", "message_id": 1 + n % 50},
+    }
+    message = {
+        "message_id": 1_000 + n,
+        "date": when,
+        "chat": group,
+        "from": {"id": 7_000_000 + n % 991, "is_bot": False, "first_name": "Reader"},
+        "message_thread_id": forward["message_id"],
+        "reply_to_message": forward,
+        "text": text,
+    }
+    return json.dumps({"update_id": n, "message": message}).encode()
+
+
+def send_all(bodies: list[tuple[str, bytes, dict[str, str]]], senders: int) -> tuple[float, dict[int, int]]:
+    """POST every body (keep-alive clients, ``senders`` at a time); returns (seconds, statuses)."""
+    chunks = [bodies[i::senders] for i in range(senders)]
+
+    def run(chunk: list[tuple[str, bytes, dict[str, str]]]) -> dict[int, int]:
+        seen: dict[int, int] = {}
+        with http.client(timeout=60) as client:
+            for url, body, headers in chunk:
+                answer = client.post(
+                    url, content=body, headers={"Content-Type": "application/json", **headers}
+                )
+                seen[answer.status_code] = seen.get(answer.status_code, 0) + 1
+        return seen
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(senders) as pool:
+        results = list(pool.map(run, chunks))
+    elapsed = time.perf_counter() - started
+    statuses: dict[int, int] = {}
+    for r in results:
+        for code, n in r.items():
+            statuses[code] = statuses.get(code, 0) + n
+    return elapsed, statuses
+
+
+def count(channel_ids: list[int]) -> dict[str, int]:
+    rows = InboxItem.objects.filter(channel_id__in=channel_ids)
+    stored = rows.count()
+    distinct = rows.values("channel_id", "kind", "remote_id").distinct().count()
+    return {"stored": stored, "duplicates": stored - distinct}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="4,000 items, 300 triaged: under a minute")
+    parser.add_argument("--items", type=int, default=None, help="items in all (default 200,000)")
+    parser.add_argument(
+        "--webhook-items", type=int, default=None, help="of which through webhooks (default half)"
+    )
+    parser.add_argument("--triage-items", type=int, default=None, help="stored items triaged (default 5,000)")
+    parser.add_argument("--dup-rate", type=float, default=0.1, help="share delivered twice (default 0.1)")
+    parser.add_argument("--senders", type=int, default=8, help="concurrent webhook clients (default 8)")
+    parser.add_argument("--server-threads", type=int, default=8, help="web server threads (default 8)")
+    args = parser.parse_args()
+    items = args.items or (4_000 if args.quick else 200_000)
+    triage_n = args.triage_items or (300 if args.quick else 5_000)
+    rng = random.Random(11)
+    hook_n = min(items, args.webhook_items) if args.webhook_items is not None else items // 2
+    poll_n = items - hook_n
+    print(f"database: {VENDOR}; cores: {os.cpu_count()}; items: {items} ({hook_n} webhook, {poll_n} polling)")
+
+    vk = vk_testing.start(rate_limits=False)
+    tg = tg_testing.start(rate_limits=False)
+    user = accounts.create_user("bench@example.com", "correct horse battery")
+    ws = accounts.create_workspace("Bench", user, timezone="UTC")
+    ws_poll = accounts.create_workspace("Bench polling", user, timezone="UTC")
+    vk_hook = connect(ws, vk_testing.channel_for(vk, settings={"pace": False}), name="VK hooks")
+    tg_hook = connect(ws, tg_testing.channel_for(tg), name="Telegram hooks")
+    poll_access = vk_testing.channel_for(vk, settings={"pace": False})
+    vk_poll = connect(ws_poll, poll_access, name="VK polling")
+    server = Server(args.server_threads)
+    results: dict[str, Any] = {"database": VENDOR, "cores": os.cpu_count(), "items": items}
+    try:
+        # -- 1. webhooks -------------------------------------------------------------------
+        vk_url = server.url + hooks.hook_path(Channel.objects.get(pk=vk_hook.pk))
+        tg_url = server.url + hooks.hook_path(Channel.objects.get(pk=tg_hook.pk))
+        tg_header = {"X-Telegram-Bot-Api-Secret-Token": tg_testing.DEMO_WEBHOOK_SECRET}
+        now = int(time.time())
+        bodies: list[tuple[str, bytes, dict[str, str]]] = []
+        for n in range(hook_n):
+            text = TEXTS[n % len(TEXTS)]
+            if n % 2:
+                bodies.append((vk_url, vk_body(n, 1 + n % 50, text, now), {}))
+            else:
+                bodies.append((tg_url, tg_body(n, text, now), tg_header))
+        dups = rng.sample(bodies, int(len(bodies) * args.dup_rate))
+        sent = bodies + dups
+        rng.shuffle(sent)
+        elapsed, statuses = send_all(sent, args.senders)
+        figures = count([vk_hook.pk, tg_hook.pk])
+        hook = {
+            "items": hook_n,
+            "requests": len(sent),
+            "sent_twice": len(dups),
+            "seconds": round(elapsed, 2),
+            "items_per_s": round(figures["stored"] / elapsed, 1),
+            "requests_per_s": round(len(sent) / elapsed, 1),
+            "statuses": {str(k): v for k, v in sorted(statuses.items())},
+            **figures,
+            "missing": hook_n - (figures["stored"] - figures["duplicates"]),
+        }
+        print("webhook:", json.dumps(hook))
+
+        # -- 2. polling --------------------------------------------------------------------
+        posts_n = min(100, max(1, poll_n // 1000))
+        inbox.poll_channel(vk_poll.pk)  # the worker's first poll before anything was written
+        targets = [publish(vk_poll, poll_access, f"Bench post {i}") for i in range(posts_n)]
+        state = vk_testing.state(vk)
+        per_post = [poll_n // posts_n + (1 if i < poll_n % posts_n else 0) for i in range(posts_n)]
+        created: list[tuple[int, int, str]] = []
+        with state.lock:
+            for target, n in zip(targets, per_post, strict=True):
+                owner_id, post_id = (int(x) for x in target.remote_id.split("_"))
+                post = state.posts[owner_id][post_id]
+                for k in range(n):
+                    text = TEXTS[(k + post_id) % len(TEXTS)]
+                    comment = state._create_comment(post, 10_000 + k % 997, text, None, state.now())
+                    created.append((comment.id, post_id, text))
+        overlap = rng.sample(created, int(len(created) * args.dup_rate))
+        poll_url = server.url + hooks.hook_path(Channel.objects.get(pk=vk_poll.pk))
+        send_all([(poll_url, vk_body(c, p, t, now), {}) for c, p, t in overlap], args.senders)
+        IntakeCursor.objects.filter(channel_id=vk_poll.pk).update(last_polled_at=None)  # reads every post
+        started = time.perf_counter()
+        result = inbox.poll_channel(vk_poll.pk)
+        elapsed = time.perf_counter() - started
+        figures = count([vk_poll.pk])
+        poll = {
+            "items": poll_n,
+            "posts": posts_n,
+            "also_by_webhook": len(overlap),
+            "read": result.events,
+            "new": result.new_items,
+            "seconds": round(elapsed, 2),
+            "items_per_s": round(result.events / elapsed, 1),
+            **figures,
+            "missing": poll_n - (figures["stored"] - figures["duplicates"]),
+        }
+        print("polling:", json.dumps(poll))
+    finally:
+        server_rss = server.stop()
+        vk.stop()
+        tg.stop()
+
+    # -- 3. triage -----------------------------------------------------------------------------
+    inbox.triage_pending(8)  # loads the classifier: not part of the rate
+    started, done = time.perf_counter(), 0
+    while done < triage_n:
+        read = inbox.triage_pending(min(inbox.TRIAGE_BATCH, triage_n - done))
+        if not read:
+            break
+        done += read
+    triage_s = time.perf_counter() - started
+    total = count([vk_hook.pk, tg_hook.pk, vk_poll.pk])
+    results.update(
+        {
+            "stored": total["stored"],
+            "duplicates": total["duplicates"],
+            "missing": hook["missing"] + poll["missing"],
+            "items_per_s": round(total["stored"] / (hook["seconds"] + poll["seconds"]), 1),
+            "webhook_items_per_s": hook["items_per_s"],
+            "polling_items_per_s": poll["items_per_s"],
+            "triage_items": done,
+            "triage_per_s": round(done / triage_s, 1) if triage_s else None,
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "server_peak_rss_mb": round(server_rss, 1),
+            "webhook": hook,
+            "polling": poll,
+        }
+    )
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
