@@ -71,7 +71,7 @@ def test_the_bell_counts_only_my_unread_and_hides_at_zero(world: dict[str, Any])
     assert re.search(r'<span class="bell-count"[^>]*>2</span>', bell)
 
 
-def test_the_bell_costs_one_query(world: dict[str, Any], django_assert_num_queries: Any) -> None:
+def test_the_bell_costs_one_query(world: dict[str, Any]) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
