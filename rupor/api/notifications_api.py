@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
@@ -52,7 +52,9 @@ class NotificationsOut(Schema):
 
 
 class ReadIn(Schema):
-    ids: list[int] | None = Field(None, max_length=500, description="Mark these notifications read.")
+    ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None = Field(
+        None, max_length=500, description="Mark these notifications read."
+    )
     all: bool = Field(False, description="Mark every unread notification read.")
 
 

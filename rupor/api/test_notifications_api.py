@@ -125,7 +125,16 @@ def test_mark_all(world: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"all": False}, {"all": True, "ids": [1]}, {"ids": "1"}, {"ids": [1] * 501}]
+    "body",
+    [
+        {},
+        {"all": False},
+        {"all": True, "ids": [1]},
+        {"ids": "1"},
+        {"ids": [1] * 501},
+        {"ids": [2**70]},
+        {"ids": [0]},
+    ],
 )
 def test_bad_bodies_answer_422_in_the_error_shape(world: dict[str, Any], body: Any) -> None:
     res = _read(world, body)
