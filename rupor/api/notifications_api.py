@@ -1,18 +1,20 @@
-"""Outgoing notification webhooks: list, register (the secret is returned once), delete, test."""
+"""In-app notifications (list, mark read) and outgoing notification webhooks: list, register (the
+secret is returned once), delete, test."""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+import datetime as dt
+from typing import Annotated, Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
 from rupor.accounts.roles import Perm
 from rupor.api.auth import need as _need
-from rupor.api.errors import ERRORS
+from rupor.api.errors import ERRORS, ApiError
 from rupor.notifications import service as notifications
 
 router = Router(tags=["webhooks"])
@@ -26,6 +28,74 @@ class WebhookIn(Schema):
         max_length=len(notifications.EVENTS),
         description="Events to send: " + ", ".join(notifications.EVENTS) + ". Empty: every event.",
     )
+
+
+class NotificationFilters(Schema):
+    unread_only: bool = Field(False, description="Only the notifications not read yet.")
+    limit: int = Field(50, ge=1, le=200)
+
+
+class NotificationOut(Schema):
+    id: int
+    kind: str = Field(..., description="The event: " + ", ".join(notifications.EVENTS) + ", or another.")
+    title: str
+    body: str
+    link: str = Field(..., description="A path in the web app (blank: none).")
+    target_id: int | None
+    created_at: dt.datetime
+    read: bool
+
+
+class NotificationsOut(Schema):
+    unread: int = Field(..., description="How many of the caller's notifications are unread.")
+    items: list[NotificationOut]
+
+
+class ReadIn(Schema):
+    ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None = Field(
+        None, max_length=500, description="Mark these notifications read."
+    )
+    all: bool = Field(False, description="Mark every unread notification read.")
+
+
+class ReadOut(Schema):
+    marked: int = Field(..., description="How many notifications were unread and are now read.")
+    unread: int
+
+
+@router.get(
+    "/notifications",
+    response={200: NotificationsOut, **ERRORS},
+    tags=["notifications"],
+    summary="The caller's in-app notifications, newest first",
+    description="A person's own notifications; an API key with no person behind it gets the "
+    "workspace-wide ones (those addressed to nobody in particular).",
+)
+def list_notifications(request: HttpRequest, filters: Query[NotificationFilters]) -> Any:
+    who = _need(request, Perm.WORKSPACE_VIEW)
+    rows = notifications.list_notifications(
+        who.workspace_id, who.user_id, unread_only=filters.unread_only, limit=filters.limit
+    )
+    return {
+        "unread": notifications.unread_count(who.workspace_id, who.user_id),
+        "items": [dataclasses.asdict(n) for n in rows],
+    }
+
+
+@router.post(
+    "/notifications/read",
+    response={200: ReadOut, **ERRORS},
+    tags=["notifications"],
+    summary="Mark notifications read: some by id, or all",
+    description='Send `{"ids": [1, 2]}` or `{"all": true}`. Ids that are not the caller\'s, or are '
+    "already read, are skipped; the answer says how many were marked.",
+)
+def read_notifications(request: HttpRequest, payload: ReadIn) -> Any:
+    who = _need(request, Perm.WORKSPACE_VIEW)
+    if payload.all == (payload.ids is not None):
+        raise ApiError(422, 'Send either "ids" (a list of notification ids) or "all": true.')
+    marked = notifications.mark_read(who.workspace_id, who.user_id, None if payload.all else payload.ids)
+    return {"marked": marked, "unread": notifications.unread_count(who.workspace_id, who.user_id)}
 
 
 def _out(e: notifications.EndpointView) -> dict[str, Any]:

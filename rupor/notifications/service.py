@@ -302,17 +302,29 @@ def _mine(workspace_id: int, user_id: int | None) -> QuerySet[Notification]:
 
 
 def list_notifications(
-    workspace_id: int, user_id: int | None, *, unread_only: bool = False, limit: int = 50
+    workspace_id: int, user_id: int | None, *, unread_only: bool = False, limit: int = 50, offset: int = 0
 ) -> list[NotificationView]:
-    qs = _mine(workspace_id, user_id)
+    """A person's notifications (``user_id`` None: the workspace-wide ones), newest first."""
+    qs = _mine(workspace_id, user_id).order_by("-created_at", "-id")
     if unread_only:
         qs = qs.filter(read_at__isnull=True)
     return [
         NotificationView(
             n.pk, n.kind, n.title, n.body, n.link, n.target_id, n.created_at, n.read_at is not None
         )
-        for n in qs[:limit]
+        for n in qs[max(offset, 0) : max(offset, 0) + limit]
     ]
+
+
+def open_notification(workspace_id: int, user_id: int | None, notification_id: int) -> str:
+    """Mark one of a person's notifications read and return its link (blank when it has none).
+    Someone else's, or another workspace's, is not found (404)."""
+    found = _mine(workspace_id, user_id).filter(pk=notification_id).first()
+    if found is None:
+        raise NotificationsError(_("No such notification."), status=404)
+    if found.read_at is None:
+        _mine(workspace_id, user_id).filter(pk=found.pk, read_at__isnull=True).update(read_at=clock.now())
+    return found.link
 
 
 def unread_of_kind(workspace_id: int, user_id: int, kind: str, *, limit: int = 5) -> list[NotificationView]:

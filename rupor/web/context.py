@@ -40,6 +40,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     from rupor.accounts import service
     from rupor.accounts.roles import PERMISSIONS, ROLE_LABELS
     from rupor.inbox import service as inbox
+    from rupor.notifications import service as notifications
 
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
@@ -55,6 +56,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
 
     # The inbox's counter: what the audience wrote that still waits for an answer.
     counts = {"web:inbox": inbox.waiting_count(workspace.pk)} if workspace and "inbox.view" in perms else {}
+
+    # The bell: one COUNT of the person's unread notifications in this workspace.
+    unread_notifications = notifications.unread_count(workspace.pk, user.pk) if workspace and role else 0
 
     def items(rows: list[tuple[str, Any, str, str]]) -> list[dict[str, Any]]:
         out = []
@@ -80,4 +84,6 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "my_workspaces": service.workspaces_for(user),
         "nav_main": items(NAVIGATION),
         "nav_admin": items(ADMIN_NAVIGATION),
+        "unread_notifications": unread_notifications,
+        "here_notifications": here == "web:notifications",
     }

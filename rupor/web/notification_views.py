@@ -1,18 +1,83 @@
-"""Outgoing webhooks on the workspace settings page: register, send a test event, delete."""
+"""The notification centre (/notifications/: a member's own notifications, open one, mark all
+read) and outgoing webhooks on the workspace settings page: register, send a test event, delete."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.http import Http404, HttpResponseBase
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from rupor.accounts.roles import Perm
 from rupor.notifications import service as notifications
 from rupor.web import forms
 from rupor.web.accounts_views import settings_page
 from rupor.web.base import WorkspaceRequest, _bind_error, workspace_view
+
+#: Notifications on one page of the centre; "Show more" pages on.
+PAGE_SIZE = 50
+
+
+def _safe_link(request: WorkspaceRequest, link: str) -> str | None:
+    """``link`` when it is a path of this site ("/inbox/3/"); anything else (another host,
+    "//host", a scheme, a backslash trick) is refused: no open redirect."""
+    if not link.startswith("/") or link.startswith("//") or "\\" in link:
+        return None
+    if not url_has_allowed_host_and_scheme(link, allowed_hosts={request.get_host()}):
+        return None
+    return link
+
+
+def _page_number(raw: str) -> int:
+    return int(raw) if raw.isdigit() and 0 < int(raw) <= 10_000 else 1
+
+
+@workspace_view(Perm.WORKSPACE_VIEW)
+@require_GET
+def notifications_page(request: WorkspaceRequest) -> HttpResponseBase:
+    unread_only = request.GET.get("unread") == "1"
+    page = _page_number(request.GET.get("page", ""))
+    rows = notifications.list_notifications(
+        request.workspace.pk,
+        request.user.pk,
+        unread_only=unread_only,
+        limit=PAGE_SIZE + 1,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    return render(
+        request,
+        "web/notifications.html",
+        {
+            "notifications": rows[:PAGE_SIZE],
+            "more": len(rows) > PAGE_SIZE,
+            "page": page,
+            "next_page": page + 1,
+            "unread_only": unread_only,
+            "unread_total": notifications.unread_count(request.workspace.pk, request.user.pk),
+        },
+    )
+
+
+@workspace_view(Perm.WORKSPACE_VIEW)
+@require_POST
+def notification_open(request: WorkspaceRequest, notification_id: int) -> HttpResponseBase:
+    try:
+        link = notifications.open_notification(request.workspace.pk, request.user.pk, notification_id)
+    except notifications.NotificationsError as exc:
+        raise Http404 from exc
+    return redirect(_safe_link(request, link) or reverse("web:notifications"))
+
+
+@workspace_view(Perm.WORKSPACE_VIEW)
+@require_POST
+def notifications_read_all(request: WorkspaceRequest) -> HttpResponseBase:
+    marked = notifications.mark_read(request.workspace.pk, request.user.pk)
+    if marked:
+        messages.success(request, _("All notifications are marked as read."))
+    return redirect("web:notifications")
 
 
 @workspace_view(Perm.WEBHOOKS_MANAGE)

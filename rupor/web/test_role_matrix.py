@@ -29,7 +29,7 @@ from rupor.channels.models import Channel
 from rupor.inbox import answering, hooks
 from rupor.inbox import service as inbox
 from rupor.inbox.models import InboxItem, InternalNote, ReplyDraft, SavedReply, SavedView
-from rupor.notifications.models import Delivery, WebhookEndpoint
+from rupor.notifications.models import Delivery, Notification, WebhookEndpoint
 from rupor.planning import approvals, ical, slots
 from rupor.planning import media as media_lib
 from rupor.planning import service as planning
@@ -174,6 +174,13 @@ def _world(name: str, settings: Any) -> World:
         "key": key,
         "endpoint_id": _webhook_endpoint(ws),
         "view_id": inbox.save_view(owner, f"{name} view", {"unanswered": "1"}, shared=True).id,
+        "notification_id": Notification.objects.create(
+            workspace=ws,
+            user=users[Role.OWNER],
+            kind="inbox_assigned",
+            title=f"{name} notice",
+            link="/inbox/",
+        ).pk,
     }
     item = InboxItem.objects.create(
         workspace=ws, channel_id=channel.pk, kind="comment", remote_id="1", text=f"{name} comment"
@@ -315,6 +322,7 @@ def test_another_workspaces_ids_answer_404_on_every_page_and_verb(two: tuple[Wor
         "held": list(
             Membership.objects.filter(workspace=theirs.ws).values_list("replies_need_approval", flat=True)
         ),
+        "unread notices": Notification.objects.filter(workspace=theirs.ws, read_at=None).count(),
     }
     problems = []
     checked = 0
@@ -366,5 +374,6 @@ def test_another_workspaces_ids_answer_404_on_every_page_and_verb(two: tuple[Wor
         "held": list(
             Membership.objects.filter(workspace=theirs.ws).values_list("replies_need_approval", flat=True)
         ),
+        "unread notices": Notification.objects.filter(workspace=theirs.ws, read_at=None).count(),
     }
     assert after == before

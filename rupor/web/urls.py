@@ -26,6 +26,13 @@ urlpatterns = [
     path("workspaces/new/", accounts_views.workspace_new, name="workspace_new"),
     path("workspaces/switch/", accounts_views.workspace_switch, name="workspace_switch"),
     path("settings/", accounts_views.workspace_settings, name="workspace_settings"),
+    path("notifications/", notification_views.notifications_page, name="notifications"),
+    path("notifications/read/", notification_views.notifications_read_all, name="notifications_read_all"),
+    path(
+        "notifications/<int:notification_id>/open/",
+        notification_views.notification_open,
+        name="notification_open",
+    ),
     path("settings/webhooks/", notification_views.webhook_create, name="webhook_create"),
     path("settings/webhooks/<int:endpoint_id>/test/", notification_views.webhook_test, name="webhook_test"),
     path(
