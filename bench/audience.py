@@ -18,33 +18,14 @@ import json
 import os
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+import benchenv  # noqa: E402 - bench/ is on the path when a benchmark runs as a script
 
-
-def _setup_env() -> str:
-    os.environ.setdefault("RUPOR_HOME", tempfile.mkdtemp(prefix="rupor-bench-"))
-    os.environ.setdefault("RUPOR_SECRET_KEY", "bench-secret-key-that-is-long-enough-0123456789abcdef")
-    os.environ["RUPOR_ALLOW_PRIVATE_URLS"] = "127.0.0.1"
-    os.environ.setdefault("RUPOR_LOG_LEVEL", "ERROR")
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith("postgres"):
-        import psycopg
-
-        base, _, _ = url.rpartition("/")
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS bench_audience WITH (FORCE)")
-            conn.execute("CREATE DATABASE bench_audience")
-        os.environ["DATABASE_URL"] = f"{base}/bench_audience"
-        return "postgresql"
-    return "sqlite"
-
-
-VENDOR = _setup_env()
+VENDOR = benchenv.setup("bench_audience")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rupor.settings")
 import django  # noqa: E402 - the environment (database, home) is set up first
 

@@ -40,7 +40,6 @@ import resource
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -48,28 +47,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DB_NAME = "rupor_intake"
+import benchenv  # noqa: E402 - bench/ is on the path when a benchmark runs as a script
 
-
-def _setup_env() -> str:
-    os.environ.setdefault("RUPOR_HOME", tempfile.mkdtemp(prefix="rupor-bench-inbox-"))
-    os.environ.setdefault("RUPOR_SECRET_KEY", "bench-secret-key-that-is-long-enough-0123456789abcdef")
-    os.environ["RUPOR_ALLOW_PRIVATE_URLS"] = "127.0.0.1"
-    os.environ.setdefault("RUPOR_LOG_LEVEL", "ERROR")
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith("postgres"):
-        import psycopg
-
-        base, _, _ = url.rpartition("/")
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {DB_NAME}")
-        os.environ["DATABASE_URL"] = f"{base}/{DB_NAME}"
-        return "postgresql"
-    return "sqlite"
-
-
-VENDOR = _setup_env()
+VENDOR = benchenv.setup("rupor_intake", "rupor-bench-inbox-")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rupor.settings")
 import django  # noqa: E402 - the environment (database, home) is set up first
 

@@ -41,34 +41,15 @@ import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+import benchenv  # noqa: E402 - bench/ is on the path when a benchmark runs as a script
 
-
-def _setup_env() -> str:
-    os.environ.setdefault("RUPOR_HOME", tempfile.mkdtemp(prefix="rupor-bench-"))
-    os.environ.setdefault("RUPOR_SECRET_KEY", "bench-secret-key-that-is-long-enough-0123456789abcdef")
-    os.environ["RUPOR_ALLOW_PRIVATE_URLS"] = "127.0.0.1"
-    os.environ.setdefault("RUPOR_LOG_LEVEL", "ERROR")
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith("postgres"):
-        import psycopg
-
-        base, _, _ = url.rpartition("/")
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS bench_publish WITH (FORCE)")
-            conn.execute("CREATE DATABASE bench_publish")
-        os.environ["DATABASE_URL"] = f"{base}/bench_publish"
-        return "postgresql"
-    return "sqlite"
-
-
-VENDOR = _setup_env()
+VENDOR = benchenv.setup("bench_publish")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rupor.settings")
 import django  # noqa: E402 - the environment (database, home) is set up first
 
