@@ -89,3 +89,95 @@ class MemberEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.person_remote_id} on channel {self.channel_id}"
+
+
+class PostStat(models.Model):
+    """One row per post on a channel: the figures the dashboards read, kept in step by collection.
+
+    The counters are those of **one** reading (the newest that has them), never a mix of
+    readings, so a rate's numerator and denominator always come from the same moment: ``read_at``
+    says which. The raw series stays in :class:`PostMetricReading`; this row is its summary plus
+    the slices people compare by (rubric, format, text length, publishing time), so a dashboard
+    over a million posts reads one indexed table instead of twenty million readings.
+    """
+
+    class Format(models.TextChoices):
+        TEXT = "text"
+        PHOTO = "photo"
+        VIDEO = "video"
+        POLL = "poll"
+        LINK = "link"
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="post_stats")
+    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE, related_name="post_stats")
+    remote_post_id = models.CharField(max_length=200)
+    #: The publication target, the planned post and its rubric, where Rupor published it.
+    target_id = models.IntegerField(null=True, blank=True)
+    post_id = models.IntegerField(null=True, blank=True)
+    rubric_id = models.IntegerField(null=True, blank=True)
+    content_format = models.CharField(max_length=8, choices=Format.choices, default=Format.TEXT)
+    text_length = models.PositiveIntegerField(default=0)
+    text_excerpt = models.CharField(max_length=280, blank=True, default="")
+    url = models.URLField(max_length=500, blank=True, default="")
+    published_at = models.DateTimeField()
+    #: The reading the figures below come from (``None`` until the post is first read).
+    read_at = models.DateTimeField(null=True, blank=True)
+    likes = models.IntegerField(null=True, blank=True)
+    reposts = models.IntegerField(null=True, blank=True)
+    comments = models.IntegerField(null=True, blank=True)
+    views = models.IntegerField(null=True, blank=True)
+    reach = models.IntegerField(null=True, blank=True)
+    #: Complaints ("report") where the network counts them (VK post reach statistics).
+    complaints = models.IntegerField(null=True, blank=True)
+    #: True where the network gives emoji reactions only (Telegram): ``likes`` is their sum and
+    #: reposts/comments are unknown, so rates built on it are reaction rates, named as such.
+    reactions_only = models.BooleanField(default=False)
+    #: The channel's member count at (or nearest before) publishing: the ERpost denominator.
+    followers = models.IntegerField(null=True, blank=True)
+    #: Engagements (likes + reposts + comments) read nearest to 24 hours after publishing, and
+    #: the age in hours of that reading: the fixed-age figure "best time to post" compares.
+    engagements_24h = models.IntegerField(null=True, blank=True)
+    age_24h_hours = models.FloatField(null=True, blank=True)
+    readings = models.PositiveIntegerField(default=0)
+    #: The decaying schedule: when this post is read next (``None`` once it is done).
+    next_read_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "remote_post_id"], name="post_stat_once")]
+        indexes = [
+            models.Index(fields=["workspace", "published_at"], name="post_stat_ws_time_idx"),
+            models.Index(fields=["channel", "published_at"], name="post_stat_channel_time_idx"),
+            models.Index(fields=["next_read_at"], name="post_stat_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.remote_post_id} on channel {self.channel_id}"
+
+
+class ChannelDay(models.Model):
+    """One row per channel and calendar day (UTC): the daily channel figures.
+
+    ``joins``/``leaves`` are ``None`` where nothing tells them (the network neither reports them
+    nor sends events), never 0. ``source`` names where joins/leaves came from: "stats" (the
+    network's own daily statistics, VK ``stats.get``), "events" (counted from delivered
+    join/leave events) or "" (unknown).
+    """
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="channel_days")
+    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE, related_name="channel_days")
+    day = models.DateField()
+    members = models.IntegerField(null=True, blank=True)
+    joins = models.IntegerField(null=True, blank=True)
+    leaves = models.IntegerField(null=True, blank=True)
+    reach = models.IntegerField(null=True, blank=True)
+    views = models.IntegerField(null=True, blank=True)
+    source = models.CharField(max_length=8, blank=True, default="")
+    updated_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "day"], name="channel_day_once")]
+        indexes = [models.Index(fields=["workspace", "day"], name="channel_day_ws_idx")]
+
+    def __str__(self) -> str:
+        return f"channel {self.channel_id} on {self.day}"
