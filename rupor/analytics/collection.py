@@ -359,6 +359,22 @@ def apply_channel_metrics(
             store_audience(channel, d)
     if today not in covered:
         refresh_event_days(channel, [today])
+    if members is not None:
+        fill_followers(channel)
+
+
+def fill_followers(channel: ChannelFacts) -> int:
+    """Give posts still being read that have no follower count yet (published before the
+    channel's first member count) the count nearest their publishing."""
+    rows = list(
+        PostStat.objects.filter(
+            channel_id=channel.id, followers__isnull=True, next_read_at__isnull=False
+        ).only("id", "published_at")[:1000]
+    )
+    for row in rows:
+        row.followers = followers_at(channel.id, row.published_at)
+    PostStat.objects.bulk_update([r for r in rows if r.followers is not None], ["followers"], batch_size=500)
+    return len(rows)
 
 
 def store_audience(channel: ChannelFacts, day: ChannelDayStats) -> int:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -354,6 +354,13 @@ def rate_names(reactions_only: bool) -> dict[str, str]:
     return {k: FORMULAS[k] for k in ("er_followers", "er_reach", "er_views")}
 
 
+def _readings_of(channel_id: int, remote_id: str, target_id: int) -> QuerySet[PostMetricReading]:
+    """A variant's readings: by its target, or by its post id on the network."""
+    return PostMetricReading.objects.filter(channel_id=channel_id).filter(
+        Q(target_id=target_id) | Q(remote_post_id=remote_id) if remote_id else Q(target_id=target_id)
+    )
+
+
 def _latest_reading(channel_id: int, remote_id: str, target_id: int) -> PostMetricReading | None:
     """The newest reading of a post that has any counter: every figure shown comes from it."""
     has_any = (
@@ -363,9 +370,7 @@ def _latest_reading(channel_id: int, remote_id: str, target_id: int) -> PostMetr
         | Q(views__isnull=False)
         | Q(reach__isnull=False)
     )
-    qs = PostMetricReading.objects.filter(channel_id=channel_id).filter(
-        Q(target_id=target_id) | Q(remote_post_id=remote_id) if remote_id else Q(target_id=target_id)
-    )
+    qs = _readings_of(channel_id, remote_id, target_id)
     return qs.filter(has_any).order_by("-read_at", "-id").first() or qs.order_by("-read_at", "-id").first()
 
 
@@ -390,7 +395,7 @@ def post_summary(workspace_id: int, post_id: int) -> PostSummary:
     targets = publishing.post_targets(workspace_id, post_id)
     out = []
     for t in targets:
-        count = PostMetricReading.objects.filter(channel_id=t.channel_id, target_id=t.target_id).count()
+        count = _readings_of(t.channel_id, t.remote_id, t.target_id).count()
         reading = _latest_reading(t.channel_id, t.remote_id, t.target_id) if count else None
         name = registry.DISPLAY_NAMES.get(t.network, t.network)
         if reading is None:
