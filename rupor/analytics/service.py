@@ -22,6 +22,10 @@ from django.utils.translation import gettext_noop
 from rupor.accounts.roles import Perm
 from rupor.accounts.service import Actor
 from rupor.analytics import collection
+from rupor.analytics.audience import NETWORKS as _AUDIENCE_NETWORKS
+from rupor.analytics.audience import AudienceError as AudienceError
+from rupor.analytics.audience import ChannelAudience as ChannelAudience
+from rupor.analytics.audience import channel_audience as channel_audience
 from rupor.analytics.collection import ChannelFacts
 from rupor.analytics.models import (
     ChannelDay,
@@ -65,6 +69,11 @@ REACTION_RATE_NAMES: dict[str, str] = {
 
 def _facts(channel: channels.ChannelRef) -> ChannelFacts:
     return ChannelFacts(id=channel.id, workspace_id=channel.workspace_id, network=channel.network)
+
+
+def audience_networks() -> frozenset[str]:
+    """The networks whose channels' audience Rupor reads."""
+    return _AUDIENCE_NETWORKS
 
 
 class AnalyticsError(DomainError):

@@ -3,6 +3,7 @@ from django.urls import path
 from rupor.web import (
     accounts_views,
     answering_views,
+    audience_views,
     calendar_views,
     channel_views,
     composer_views,
@@ -72,4 +73,5 @@ urlpatterns = [
     *answering_views.urlpatterns,
     *inbox_views.urlpatterns,
     *monitoring_views.urlpatterns,
+    *audience_views.urlpatterns,
 ]
