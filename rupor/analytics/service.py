@@ -668,3 +668,18 @@ def competitor_page(actor: Actor, channel_id: int, handle: str) -> CompetitorPag
         posts=posts,
         average_er_followers=average,
     )
+
+
+def backfill_summaries(workspace_id: int | None = None) -> tuple[int, int, int]:
+    """Rebuild the summary tables (PostStat, ChannelDay) from the readings already stored, for one
+    workspace's channels or every channel (``rupor metrics backfill``; safe to run again).
+    Returns (channels, post rows, channel days)."""
+    if workspace_id is None:
+        refs = [
+            ChannelFacts(id=c.id, workspace_id=c.workspace_id, network=c.network)
+            for c in channels.active_channels(registry.available())
+        ]
+    else:
+        refs = [_facts(c) for c in channels.workspace_channels(workspace_id)]
+    posts, days = collection.backfill(refs)
+    return len(refs), posts, days
