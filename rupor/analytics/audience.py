@@ -260,7 +260,7 @@ def channel_audience(
         for b in breakdowns:
             if b.dimension == "sex_age":
                 continue
-            keys = tuple(bar.key for bar in b.bars if bar.key != "other")[:6]
+            keys = tuple(bar.key for bar in b.bars if bar.key != "other")[:8]
             rows = []
             for d in picked:
                 counts = per_day[d].get(b.dimension, {})

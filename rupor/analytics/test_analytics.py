@@ -150,6 +150,7 @@ def test_job_reads_posts_on_the_decaying_schedule(vk, vk_emu):
     _ws, channel, access, _api = vk
     target = publish(channel, access, "Job metrics")
     published = target.published_at
+    assert published is not None
     assert jobs.run_due(clock.now()) == 1  # the channel's own figures; the post is not due yet
     assert ChannelMetricReading.objects.filter(channel=channel).count() == 1
     assert PostMetricReading.objects.filter(channel=channel).count() == 0

@@ -118,17 +118,19 @@ def test_audience_collected_daily_through_the_api_and_page(vk_emu, make_workspac
     # The page, in each language.
     client = Client()
     client.force_login(owner)
-    page = client.get("/analytics/audience/", {"channel": channel.pk, "basis": "reach"})
+    page = client.get("/analytics/audience/", {"channel": str(channel.pk), "basis": "reach"})
     assert page.status_code == 200
     html = page.content.decode()
     assert 'id="audience-sex"' in html and "Women" in html and 'id="history-sex"' in html
     for lang, word in (("ru", "Женщины"), ("ko", "여성")):
         client.cookies["django_language"] = lang
-        res = client.get("/analytics/audience/", {"channel": channel.pk, "basis": "reach"})
+        res = client.get("/analytics/audience/", {"channel": str(channel.pk), "basis": "reach"})
         assert word in res.content.decode(), lang
-    assert client.get("/analytics/audience/", {"channel": channel.pk, "basis": "x"}).status_code == 422
+    assert client.get("/analytics/audience/", {"channel": str(channel.pk), "basis": "x"}).status_code == 422
     editor = accounts.create_user("ed@example.com", "a-long-enough-passphrase-42")
-    accounts.add_member(accounts.actor_for_user(owner, ws), "ed@example.com", "editor")
+    owner_actor = accounts.actor_for_user(owner, ws)
+    assert owner_actor is not None
+    accounts.add_member(owner_actor, "ed@example.com", "editor")
     other = Client()
     other.force_login(editor)
     assert other.get("/analytics/audience/").status_code == 403
