@@ -62,7 +62,7 @@ def test_an_analyst_reads_the_audience(browser: Any, live_server: Any) -> None:
         page.get_by_role("button", name="Show").click()
         expect(page.get_by_text("does not read OK audiences")).to_be_visible()
 
-    for locale, (heading, women) in HEADINGS.items():
+    for locale, (heading, women_word) in HEADINGS.items():
         with open_page(browser, live_server.url) as page:
             sign_in(page, "analyst@example.com", PASSWORD)
             page.context.add_cookies(
@@ -70,5 +70,5 @@ def test_an_analyst_reads_the_audience(browser: Any, live_server: Any) -> None:
             )
             page.goto(f"/analytics/audience/?channel={vk.pk}")
             expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
-            expect(page.locator("#audience-sex")).to_contain_text(women)
+            expect(page.locator("#audience-sex")).to_contain_text(women_word)
             shot(page, f"audience-{locale}.png")
