@@ -20,7 +20,7 @@ from django.utils.translation import gettext_noop
 
 from rupor.accounts.roles import Perm
 from rupor.accounts.service import Actor
-from rupor.analytics.models import ChannelMetricReading, MemberEvent, PostMetricReading
+from rupor.analytics.models import ChannelMetricReading, MemberEvent, PostMetricReading, WatchedPost
 from rupor.channels import service as channels
 from rupor.core import clock
 from rupor.core.errors import DomainError
@@ -523,4 +523,14 @@ def competitor_page(actor: Actor, channel_id: int, handle: str) -> CompetitorPag
         url=page.url,
         posts=posts,
         average_er_followers=average,
+    )
+
+
+def watched_post_texts(workspace_id: int, since: dt.datetime) -> list[tuple[dt.datetime, str]]:
+    """(publication time, text) of the workspace's watched pages' posts published since ``since``
+    (for the keyword trends of the inbox)."""
+    return list(
+        WatchedPost.objects.filter(workspace_id=workspace_id, published_at__gte=since)
+        .order_by("published_at")
+        .values_list("published_at", "text")
     )
