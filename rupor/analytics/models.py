@@ -195,7 +195,9 @@ class WatchedPage(models.Model):
     (``last_error``) until the next success clears it.
     """
 
-    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="watched_pages")
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="watched_pages"
+    )
     network = models.CharField(max_length=32)
     channel = models.ForeignKey(
         "channels.Channel", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -82,7 +82,9 @@ def test_watch_a_vk_page_collects_members_and_posts_then_readings_on_schedule(vk
 def test_next_reading_decays():
     published = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     hour = dt.timedelta(hours=1)
-    assert competitors.next_reading(published, published + 10 * 60 * dt.timedelta(seconds=1)) == published + hour
+    assert (
+        competitors.next_reading(published, published + 10 * 60 * dt.timedelta(seconds=1)) == published + hour
+    )
     assert competitors.next_reading(published, published + hour) == published + 6 * hour
     assert competitors.next_reading(published, published + 30 * hour) == published + 72 * hour
     assert competitors.next_reading(published, published + 31 * 24 * hour) is None

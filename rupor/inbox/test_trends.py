@@ -113,7 +113,12 @@ def test_keyword_spike_alerts_once_in_app_and_by_email(make_workspace, make_user
         _items(channel, _at(f"{day} 11:00", z), ["just coffee"], seq)
     # Today at 11:00: four comments name it (one more is a job ad: its minus-word leaves it out),
     # and a watched competitor posts about it twice.
-    _items(channel, _at("2026-12-10 11:00", z), ["latte!", "latte art", "oat latte", "cold latte", "latte job"], seq)
+    _items(
+        channel,
+        _at("2026-12-10 11:00", z),
+        ["latte!", "latte art", "oat latte", "cold latte", "latte job"],
+        seq,
+    )
     page = WatchedPage.objects.create(workspace=ws, network="vk", handle="rival", remote_id="3", name="Rival")
     for n in range(2):
         WatchedPost.objects.create(
