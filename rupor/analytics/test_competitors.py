@@ -265,3 +265,22 @@ def test_collection_takes_a_small_share_of_the_rate_limit(vk):
     WatchedPage.objects.update(next_read_at=None)
     assert competitors.run_due(clock.now()) == 2  # the third waits for the next pass
     assert competitors.run_due(clock.now()) == 1
+
+
+def test_cli_adds_lists_and_removes(vk):
+    from click.testing import CliRunner
+
+    from rupor.cli.main import cli
+
+    ws, _channel, _api = vk
+    runner = CliRunner()
+    added = runner.invoke(cli, ["competitors", "add", "--workspace", ws.slug, vk_testing.RIVAL_HANDLE])
+    assert added.exit_code == 0, added.output
+    page_id, network, name, members = added.output.strip().split("\t")
+    assert network == "vk" and name == "Bean Brothers" and int(members) >= 3000
+    listed = runner.invoke(cli, ["competitors", "list", "--workspace", ws.slug])
+    assert listed.exit_code == 0 and "Bean Brothers" in listed.output
+    refused = runner.invoke(cli, ["competitors", "add", "--workspace", ws.slug, vk_testing.PRIVATE_HANDLE])
+    assert refused.exit_code == 1 and "closed" in refused.output
+    assert runner.invoke(cli, ["competitors", "remove", "--workspace", ws.slug, page_id]).exit_code == 0
+    assert runner.invoke(cli, ["competitors", "remove", "--workspace", ws.slug, page_id]).exit_code == 1
