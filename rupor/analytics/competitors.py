@@ -32,7 +32,8 @@ from django.utils.translation import gettext as _
 from rupor.accounts.roles import Perm
 from rupor.accounts.service import Actor
 from rupor.analytics.models import WatchedPage, WatchedPageReading, WatchedPost, WatchedPostReading
-from rupor.analytics.service import AnalyticsError, engagements, network_failure
+from rupor.analytics.service import AnalyticsError as AnalyticsError  # refusals of this module
+from rupor.analytics.service import engagements, network_failure
 from rupor.channels import service as channels
 from rupor.core import clock
 from rupor.networks import errors, registry
