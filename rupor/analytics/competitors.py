@@ -72,7 +72,7 @@ FORMULAS: dict[str, str] = {
     "amplification_rate": "Amplification rate = Σreposts / F / P x 100%",
     "talk_rate": "Talk rate = Σcomments / F / P x 100%",
     "posts_per_week": "Posts per week = P / D x 7",
-    "growth": "Growth = members at the end - members at the start (daily readings); % of the start",
+    "growth": "Growth = members at the end - members at the start (daily readings; unknown until two); % of the start",
     "relative": "Relative score = the post's E / the median E of its page's posts in the period",
 }
 
@@ -443,17 +443,23 @@ def _rate(total: int, followers: int | None, count: int) -> float | None:
     return round(total / followers / count * 100, 4)
 
 
-def _members_between(page_id: int, start: dt.datetime, end: dt.datetime) -> tuple[int | None, int | None]:
+def _members_between(
+    page_id: int, start: dt.datetime, end: dt.datetime
+) -> tuple[int | None, int | None, bool]:
     """Members at the period's start and end: the first and last readings inside it (else the
-    nearest before it)."""
+    nearest before it), and whether those are two different readings (growth is known)."""
     rows = WatchedPageReading.objects.filter(page_id=page_id, members__isnull=False)
+    before = rows.filter(read_at__lt=start).order_by("-read_at").values_list("pk", "members").first()
     inside = rows.filter(read_at__gte=start, read_at__lt=end)
-    before = rows.filter(read_at__lt=start).order_by("-read_at").values_list("members", flat=True).first()
-    first = inside.order_by("read_at").values_list("members", flat=True).first()
-    last = inside.order_by("-read_at").values_list("members", flat=True).first()
-    start_members = before if before is not None else first
-    end_members = last if last is not None else before
-    return start_members, end_members
+    first = inside.order_by("read_at", "pk").values_list("pk", "members").first()
+    last = inside.order_by("-read_at", "-pk").values_list("pk", "members").first()
+    opening = before or first
+    closing = last or before
+    return (
+        opening[1] if opening else None,
+        closing[1] if closing else None,
+        opening is not None and closing is not None and opening[0] != closing[0],
+    )
 
 
 def relative_scores(values: Sequence[int]) -> tuple[float | None, list[float | None]]:
@@ -480,7 +486,7 @@ def compare(workspace_id: int, start: dt.datetime, end: dt.datetime, *, top: int
         posts_by_page[post.page_id].append(post)
     for page_id, view in views.items():
         posts = posts_by_page.get(page_id, [])
-        members_start, members = _members_between(page_id, start, end)
+        members_start, members, two_readings = _members_between(page_id, start, end)
         count = len(posts)
         es = [engagements(p.likes, p.reposts, p.comments) for p in posts]
         known = [(p, e) for p, e in zip(posts, es, strict=True) if e is not None]
@@ -510,7 +516,11 @@ def compare(workspace_id: int, start: dt.datetime, end: dt.datetime, *, top: int
                     relative=score,
                 )
             )
-        growth = members - members_start if members is not None and members_start is not None else None
+        growth = (
+            members - members_start
+            if two_readings and members is not None and members_start is not None
+            else None
+        )
         pages.append(
             PageFigures(
                 page=view,

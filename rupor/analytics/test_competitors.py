@@ -227,8 +227,8 @@ def test_comparison_figures_match_hand_computed_values(make_workspace):
     assert fa.talk_rate == pytest.approx(12 / 1000 / 4 * 100)
     assert fa.formats == {"photo": 0.5, "video": 0.25, "text": 0.25}
     assert fa.median_engagements == 21.0  # median of 6, 12, 30, 60
-    # beta: one reading inside the period is both start and end.
-    assert fb.members == 200 and fb.members_start == 200 and fb.growth == 0
+    # beta: one reading inside the period is both start and end: growth is unknown, not 0.
+    assert fb.members == 200 and fb.members_start == 200 and fb.growth is None and fb.growth_pct is None
     assert fb.er_post == pytest.approx(10 / 200 / 2 * 100) and fb.er_view is None
     assert fb.formats == {"link": 1.0} and fb.median_engagements == 5.0
 
