@@ -150,8 +150,9 @@ def _require(actor: Actor, perm: Perm) -> None:
 
 
 def add_page(actor: Actor, handle: str, *, channel_id: int | None = None, network: str = "") -> PageView:
-    """Watch a public page: read it now through ``channel_id`` (or the workspace's first channel
-    that can, on ``network`` if given) and store what it shows. A page that does not exist or
+    """Watch a public page: read it now through ``channel_id`` (else a channel on ``network``, or
+    on the network its address names; a bare short name is tried on each network that can read
+    pages, the first that knows it wins) and store what it shows. A page that does not exist or
     whose wall is closed is refused with the network's reason."""
     _require(actor, Perm.ANALYTICS_MANAGE)
     handle = " ".join((handle or "").split())
@@ -173,6 +174,7 @@ def add_page(actor: Actor, handle: str, *, channel_id: int | None = None, networ
                 422,
             )
     else:
+        network = network or network_of(handle)
         choices = reading_channels(actor.workspace_id, network)
         if not choices:
             raise AnalyticsError(
@@ -183,11 +185,24 @@ def add_page(actor: Actor, handle: str, *, channel_id: int | None = None, networ
         raise AnalyticsError(
             _("A workspace watches at most %(n)s pages; remove one first.") % {"n": MAX_PAGES}, "handle", 422
         )
-    adapter = registry.adapter(channel.network)
-    try:
-        found = adapter.public_page(channels.access_for(channel.id), handle, limit=READ_LIMIT)
-    except errors.NetworkError as exc:
-        raise network_failure(exc) from exc
+    # A bare short name names no network: try one channel of each network that can read pages.
+    tries = [channel] if channel_id is not None or network else _one_per_network(choices)
+    found: PublicPage | None = None
+    failure: errors.NetworkError | None = None
+    for candidate in tries:
+        try:
+            found = registry.adapter(candidate.network).public_page(
+                channels.access_for(candidate.id), handle, limit=READ_LIMIT
+            )
+        except errors.NetworkError as exc:
+            failure = failure or exc
+            continue
+        channel = candidate
+        break
+    if found is None:
+        if failure is None:
+            raise AnalyticsError(_("No such channel."), "channel", 422)
+        raise network_failure(failure) from failure
     now = clock.now()
     try:
         with transaction.atomic():
@@ -208,6 +223,30 @@ def add_page(actor: Actor, handle: str, *, channel_id: int | None = None, networ
             _("%(name)s is already on the watchlist.") % {"name": found.name or handle}, "handle", 409
         ) from None
     return get_page(actor.workspace_id, page.pk)
+
+
+#: Where an address says which network the page is on.
+_HOSTS = {
+    "vk.com": "vk",
+    "vk.ru": "vk",
+    "m.vk.com": "vk",
+    "ok.ru": "ok",
+    "m.ok.ru": "ok",
+    "odnoklassniki.ru": "ok",
+}
+
+
+def network_of(handle: str) -> str:
+    """The network an address points at ("vk.com/club1" -> "vk"), or "" for a bare name."""
+    host = handle.strip().lower().removeprefix("https://").removeprefix("http://").split("/", 1)[0]
+    return _HOSTS.get(host.removeprefix("www."), "")
+
+
+def _one_per_network(choices: Sequence[channels.ChannelRef]) -> list[channels.ChannelRef]:
+    seen: dict[str, channels.ChannelRef] = {}
+    for c in choices:
+        seen.setdefault(c.network, c)
+    return list(seen.values())
 
 
 def remove_page(actor: Actor, page_id: int) -> None:

@@ -151,16 +151,24 @@ def test_roles_and_workspace_isolation(vk, make_workspace, api_for):
     assert not WatchedPage.objects.exists()
 
 
-def test_ok_group_watched_end_to_end(make_workspace, api_for):
+def test_ok_group_watched_end_to_end(make_workspace, api_for, vk_emu):
     emulator = ok_testing.start(rate_limits=False)
     try:
         ws = make_workspace("OK shop")
         connect(ws, ok_testing.channel_for(emulator))
+        connect(ws, vk_testing.channel_for(vk_emu, settings={"pace": False}))
         api = api_for(ws, "owner")
-        res = api.post("/competitors", {"handle": ok_testing.COMPETITOR_HANDLE, "network": "ok"})
+        # A bare short name: VK does not know it, OK does.
+        res = api.post("/competitors", {"handle": ok_testing.COMPETITOR_HANDLE})
         assert res.status_code == 201, res.content
         body = res.json()
         assert body["network"] == "ok" and body["posts"] > 0 and body["members"]
+        # An address names its network.
+        assert competitors.network_of("https://vk.com/bean_brothers") == "vk"
+        assert competitors.network_of("ok.ru/group/1") == "ok" and competitors.network_of("rivalnews") == ""
+        vk_page = api.post("/competitors", {"handle": f"https://vk.com/{vk_testing.RIVAL_HANDLE}"})
+        assert vk_page.status_code == 201 and vk_page.json()["network"] == "vk"
+        assert api.delete(f"/competitors/{vk_page.json()['id']}").status_code == 204
         table = api.get("/competitors/comparison").json()
         assert table["pages"][0]["posts"] == body["posts"]
         missing = api.post("/competitors", {"handle": "no_such_group_here"})
