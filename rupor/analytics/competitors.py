@@ -60,6 +60,8 @@ MAX_PAGES = 30
 #: A failing page is tried again after this long, doubling up to a day.
 RETRY_FIRST = dt.timedelta(hours=1)
 TEXT_LIMIT = 2000
+#: A page being read is claimed this long (a worker that dies mid-read frees it then).
+CLAIM = dt.timedelta(minutes=10)
 FORMATS = ("text", "photo", "video", "poll", "link")
 
 #: The formulas the comparison shows (F = members at the period's end, P = posts in it,
@@ -407,6 +409,11 @@ def run_due(now: dt.datetime) -> int:
                 budget.setdefault(key, calls_per_pass(adapter, access))
         if key in budget and spent[key] + CALLS_PER_READ > budget[key]:
             continue  # this token's share is spent for this pass
+        # Claim the page (another worker may be at the same list): only one moves its time on.
+        if not WatchedPage.objects.filter(pk=page.pk, next_read_at=page.next_read_at).update(
+            next_read_at=now + CLAIM
+        ):
+            continue
         spent[key] += CALLS_PER_READ
         try:
             read_page(page.pk, now)
