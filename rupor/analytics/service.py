@@ -33,6 +33,7 @@ from rupor.analytics.models import (
     MemberEvent,
     PostMetricReading,
     PostStat,
+    WatchedPost,
 )
 from rupor.channels import service as channels
 from rupor.core import clock
@@ -683,3 +684,13 @@ def backfill_summaries(workspace_id: int | None = None) -> tuple[int, int, int]:
         refs = [_facts(c) for c in channels.workspace_channels(workspace_id)]
     posts, days = collection.backfill(refs)
     return len(refs), posts, days
+
+
+def watched_post_texts(workspace_id: int, since: dt.datetime) -> list[tuple[dt.datetime, str]]:
+    """(publication time, text) of the workspace's watched pages' posts published since ``since``
+    (for the keyword trends of the inbox)."""
+    return list(
+        WatchedPost.objects.filter(workspace_id=workspace_id, published_at__gte=since)
+        .order_by("published_at")
+        .values_list("published_at", "text")
+    )

@@ -2,6 +2,7 @@ from django.urls import path
 
 from rupor.web import (
     accounts_views,
+    analytics_watch_views,
     answering_views,
     audience_views,
     calendar_views,
@@ -74,4 +75,5 @@ urlpatterns = [
     *inbox_views.urlpatterns,
     *monitoring_views.urlpatterns,
     *audience_views.urlpatterns,
+    *analytics_watch_views.urlpatterns,
 ]
