@@ -27,6 +27,7 @@ NAVIGATION: list[tuple[str, Any, str, str]] = [
     ),  # the section, not the state
     ("web:inbox", _("Inbox"), "mail", "inbox.view"),
     ("web:inbox_report", _("Response times"), "clock", "inbox.report"),
+    ("web:analytics_best_time", _("Analytics"), "eye", "analytics.view"),
     ("web:channels", _("Channels"), "radio", "channels.view"),
 ]
 ADMIN_NAVIGATION: list[tuple[str, Any, str, str]] = [

@@ -1,8 +1,10 @@
 from django.urls import path
 
 from rupor.web import (
+    abtest_views,
     accounts_views,
     answering_views,
+    besttime_views,
     calendar_views,
     channel_views,
     composer_views,
@@ -72,4 +74,6 @@ urlpatterns = [
     *answering_views.urlpatterns,
     *inbox_views.urlpatterns,
     *monitoring_views.urlpatterns,
+    *besttime_views.urlpatterns,
+    *abtest_views.urlpatterns,
 ]
