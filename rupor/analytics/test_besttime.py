@@ -34,8 +34,8 @@ def test_shrink_is_the_credibility_weighted_mean() -> None:
     assert besttime.shrink(6.0, 2, 1.0, 3.0) == pytest.approx(1.8)
     # No posts: the prior itself.
     assert besttime.shrink(0.0, 0, 1.25, 3.0) == pytest.approx(1.25)
-    # Thin data loses to steady data: one post at 5× → (5 + 3) / 4 = 2.0 against ten posts
-    # at 2.5× → (25 + 3) / 13 = 2.1538…
+    # Thin data loses to steady data: one post at 5x → (5 + 3) / 4 = 2.0 against ten posts
+    # at 2.5x → (25 + 3) / 13 = 2.1538…
     one_lucky = besttime.shrink(5.0, 1, 1.0, 3.0)
     steady = besttime.shrink(25.0, 10, 1.0, 3.0)
     assert one_lucky == pytest.approx(2.0)

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema
+from ninja.responses import Status
 from pydantic import Field
 
 from rupor.accounts.roles import Perm
@@ -170,7 +171,7 @@ def post_choices(request: HttpRequest) -> Any:
 @router.post("/ab-tests", response={201: ABTestOut, **ERRORS}, summary="Create an A/B test")
 def create_test(request: HttpRequest, payload: ABTestIn) -> Any:
     who = _need(request, Perm.ANALYTICS_MANAGE)
-    return 201, _out(abtest.create_test(who, _input(payload)))
+    return Status(201, _out(abtest.create_test(who, _input(payload))))
 
 
 @router.get(
@@ -195,4 +196,4 @@ def update_test(request: HttpRequest, test_id: int, payload: ABTestIn) -> Any:
 def delete_test(request: HttpRequest, test_id: int) -> Any:
     who = _need(request, Perm.ANALYTICS_MANAGE)
     abtest.delete_test(who, test_id)
-    return 204, None
+    return Status(204, None)
