@@ -3,6 +3,7 @@ the CSV import of figures. Views parse, call analytics/abtest.py and render."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django import forms as djforms
@@ -20,6 +21,7 @@ from rupor.analytics import abtest
 from rupor.analytics.abtest import ABTestError, ABTestInput, ArmInput
 from rupor.analytics.models import ABTest
 from rupor.web.base import _actor, _bind_error, workspace_request, workspace_view
+from rupor.web.templatetags.analytics_ui import percent
 
 #: Width of the bar chart's plotting area (SVG user units) and the left label column.
 CHART_W = 640
@@ -106,12 +108,21 @@ def _bind(form: ABTestForm, exc: ABTestError) -> None:
     _bind_error(form, field or None, exc.message)
 
 
+def nice_step(raw: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 times a power of ten that is at least ``raw`` (axis ticks)."""
+    if raw <= 0:
+        return 0.25
+    power = 10.0 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+
+
 def bars(result: abtest.Result) -> dict[str, Any] | None:
     """The two rates with their 95% intervals on one scale, as SVG coordinates."""
     arms = [a for a in (result.a, result.b) if a.rate is not None]
     if not arms:
         return None
-    top = max(a.high or 0.0 for a in arms) * 1.15 or 1.0
+    step = nice_step(max(a.high or 0.0 for a in arms) / 4)
+    top = step * 4  # the highest interval end fits: step >= highest / 4
 
     def x(value: float) -> float:
         return LABEL_W + value / top * CHART_W
@@ -139,7 +150,11 @@ def bars(result: abtest.Result) -> dict[str, Any] | None:
                 },
             }
         )
-    ticks = [{"x": x(top * i / 4), "label": f"{top * i / 4 * 100:.2g}%"} for i in range(5)]
+    count = round(top / step)
+    ticks = [
+        {"x": x(step * i), "label": percent(step * i, 2 if step < 0.01 else 1 if step < 0.1 else 0)}
+        for i in range(count + 1)
+    ]
     return {"rows": rows, "ticks": ticks, "width": LABEL_W + CHART_W + 20, "height": 16 + 44 * 2 + 14}
 
 

@@ -25,9 +25,12 @@ from rupor.web.base import _actor, _ws, workspace_request, workspace_view
 PERIODS = (8, 16, 26, 52)
 
 
-def _colour(t: float) -> tuple[str, bool]:
-    """A green of lightness by ``t`` in 0..1 (darker is better), and whether text on it is light."""
+def _colour(t: float, evidence: bool) -> tuple[str, bool]:
+    """A green of lightness by ``t`` in 0..1 (darker is better), greyed where no post backs the
+    hour, and whether text on it is light."""
     lightness = 96 - 58 * t
+    if not evidence:
+        return f"hsl(152, 10%, {max(lightness, 86):.0f}%)", False
     return f"hsl(152, 52%, {lightness:.0f}%)", lightness < 62
 
 
@@ -43,7 +46,7 @@ def heat_rows(estimate: besttime.Estimate) -> list[dict[str, Any]]:
         for hour in range(24):
             slot = estimate.slots[day * 24 + hour]
             t = (slot.score - low) / span if span > 0 else 0.0
-            background, light = _colour(t)
+            background, light = _colour(t, slot.posts > 0)
             if slot.posts:
                 label = _(
                     "%(day)s %(hour)02d:00: %(score).2fx a typical post, %(posts)d posts at this hour"

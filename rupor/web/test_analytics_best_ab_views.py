@@ -153,3 +153,14 @@ def test_pages_are_translated(world: dict[str, Any], language: str) -> None:
     assert "Best time to post" not in best
     assert "How this is worked out" not in best
     assert "No A/B tests yet" not in ab
+
+
+def test_axis_steps_and_probabilities_read_well() -> None:
+    from rupor.web.abtest_views import nice_step
+    from rupor.web.templatetags.analytics_ui import probability
+
+    assert [nice_step(x) for x in (0.0231, 0.0175, 0.001, 0.3, 0.26)] == pytest.approx(
+        [0.025, 0.02, 0.001, 0.5, 0.5]
+    )
+    assert probability(0.99997) == "> 99.9%" and probability(0.00002) == "< 0.1%"
+    assert probability(0.97517) == "97.5%" and probability(None) == "—"

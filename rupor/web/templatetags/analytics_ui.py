@@ -14,3 +14,15 @@ def percent(value: float | None, digits: int = 0) -> str:
     if value is None:
         return "—"
     return f"{floatformat(value * 100, int(digits))}%"
+
+
+@register.filter
+def probability(value: float | None) -> str:
+    """A probability as a percentage, never a rounded-off certainty ("> 99.9%", not "100.0%")."""
+    if value is None:
+        return "—"
+    if value > 0.999:
+        return f"> {floatformat(99.9, 1)}%"
+    if value < 0.001:
+        return f"< {floatformat(0.1, 1)}%"
+    return percent(value, 1)
