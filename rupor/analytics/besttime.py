@@ -17,8 +17,8 @@ The method (docs/analytics.md, "Best time to post"), step by step:
 5. **Smoothing** across neighbouring hours on the week's ring (Sunday 23:00 is next to
    Monday 00:00): ``¼·previous + ½·slot + ¼·next``.
 6. **Evidence**: every slot carries how many posts back it; the best slots are taken only
-   among hours with posts, never two neighbouring hours, and no ranking is given below
-   :data:`MIN_POSTS` posts.
+   among hours with posts scoring above the channel's mean, never two neighbouring hours, and no
+   ranking is given below :data:`MIN_POSTS` posts.
 """
 
 from __future__ import annotations
@@ -154,12 +154,15 @@ def estimate(samples: Sequence[tuple[dt.datetime, int]], tz_name: str, k: float 
     ]
     n = len(samples)
     signal = "none" if n < MIN_POSTS else ("thin" if n < OK_POSTS else "ok")
-    return Estimate(n, typical, mu, k, signal, slots, [] if signal == "none" else best_slots(slots))
+    return Estimate(n, typical, mu, k, signal, slots, [] if signal == "none" else best_slots(slots, mu))
 
 
-def best_slots(slots: Sequence[Slot], count: int = TOP) -> list[Slot]:
-    """The highest scores among hours that have posts, never two neighbouring hours."""
-    ranked = sorted((s for s in slots if s.posts), key=lambda s: (-s.score, -s.posts, s.index))
+def best_slots(slots: Sequence[Slot], mean: float, count: int = TOP) -> list[Slot]:
+    """The highest scores above the channel's mean among hours that have posts, never two
+    neighbouring hours (an hour below the average is no "best" hour, however few others there are)."""
+    ranked = sorted(
+        (s for s in slots if s.posts and s.score > mean), key=lambda s: (-s.score, -s.posts, s.index)
+    )
     picked: list[Slot] = []
     taken: set[int] = set()
     for slot in ranked:

@@ -92,13 +92,15 @@ def test_estimate_matches_the_hand_computation() -> None:
     wed15 = e.slots[2 * 24 + 15]
     assert wed15.shrunk == pytest.approx((6 + 3 * prior15) / 9)
     assert wed15.nearby == 6
-    # the best hours: only hours with posts, best first
-    assert [(s.weekday, s.hour) for s in e.top] == [(0, 10), (2, 15)]
+    # the best hours: only hours with posts scoring above μ; Wednesday 15:00 (1.28 < 1.5) is not one
+    assert wed15.score == pytest.approx(0.75 + 0.5 * (6 + 3 * prior15) / 9)
+    assert [(s.weekday, s.hour) for s in e.top] == [(0, 10)]
 
 
 def test_the_time_zone_moves_the_slots() -> None:
     e = besttime.estimate(_samples(), "Asia/Seoul")  # UTC+9: Monday 10:00 UTC is Monday 19:00
-    assert [(s.weekday, s.hour) for s in e.top] == [(0, 19), (3, 0)]  # Wed 15:00 UTC is Thu 00:00
+    assert [(s.weekday, s.hour) for s in e.top] == [(0, 19)]
+    assert e.slots[3 * 24].posts == 6  # Wednesday 15:00 UTC is Thursday 00:00 in Seoul
 
 
 def test_too_few_posts_rank_nothing_and_a_flat_channel_is_flat() -> None:
@@ -154,12 +156,14 @@ def add_stat(
 
 
 def fill(ws: Workspace, channel: Channel) -> None:
-    """Two good Mondays 07:00 UTC (10:00 Moscow) and six ordinary Wednesdays 12:00 UTC (15:00)."""
+    """Two good Mondays 07:00 UTC (10:00 Moscow), two good Fridays 17:00 UTC (20:00) and six
+    ordinary Wednesdays 12:00 UTC (15:00)."""
     base = clock.now() - dt.timedelta(weeks=10)
     monday = base - dt.timedelta(days=base.weekday(), hours=base.hour, minutes=base.minute)
     monday = monday.replace(second=0, microsecond=0)
     for week in range(2):
         add_stat(ws, channel, monday + dt.timedelta(weeks=week, hours=7), 30)
+        add_stat(ws, channel, monday + dt.timedelta(weeks=week, days=4, hours=17), 25)
     for week in range(6):
         add_stat(ws, channel, monday + dt.timedelta(weeks=week, days=2, hours=12), 10)
 
@@ -180,12 +184,15 @@ def test_best_time_reads_only_posts_with_a_reading_near_24_hours(world: dict[str
 
     r = besttime.best_time(world["owner"], channel.pk)
     assert r.timezone == "Europe/Moscow"
-    assert r.estimate.posts == 8
+    assert r.estimate.posts == 10
     assert (
         r.skipped == 2
     )  # no 24-hour reading, and one read too late (deleted/old ones are not in the period's set)
     assert r.estimate.typical == 10
-    assert [(s.weekday, s.hour) for s in r.estimate.top] == [(0, 10), (2, 15)]  # Moscow time
+    # ratios 3, 3, 2.5, 2.5 and six 1s: μ = 1.7; Monday 10:00 scores 2.116, Friday 20:00 1.956
+    assert r.estimate.mean_ratio == pytest.approx(1.7)
+    assert [(s.weekday, s.hour) for s in r.estimate.top] == [(0, 10), (4, 20)]  # Moscow time
+    assert r.estimate.top[0].score == pytest.approx(0.25 * 1.7 * 2 + 0.5 * (6 + 3 * (6 + 3 * 1.7) / 5) / 5)
 
 
 def test_another_workspace_cannot_read_or_apply(world: dict[str, Any]) -> None:
@@ -204,12 +211,12 @@ def test_another_workspace_cannot_read_or_apply(world: dict[str, Any]) -> None:
 def test_apply_adds_the_best_hours_to_the_queue_once(world: dict[str, Any]) -> None:
     ws, channel = world["ws"], world["channel"]
     fill(ws, channel)
-    QueueSlot.objects.create(channel=channel, weekday=2, time=dt.time(15))  # already there
+    QueueSlot.objects.create(channel=channel, weekday=4, time=dt.time(20))  # already there
     done = besttime.apply_best_time(world["owner"], channel.pk, count=2)
     assert done.added == [(0, dt.time(10))]
-    assert done.existing == [(2, dt.time(15))]
+    assert done.existing == [(4, dt.time(20))]
     slots = sorted(QueueSlot.objects.filter(channel=channel).values_list("weekday", "time"))
-    assert slots == [(0, dt.time(10)), (2, dt.time(15))]
+    assert slots == [(0, dt.time(10)), (4, dt.time(20))]
     again = besttime.apply_best_time(world["owner"], channel.pk, count=2)
     assert again.added == [] and len(again.existing) == 2
     assert QueueSlot.objects.filter(channel=channel).count() == 2

@@ -24,8 +24,8 @@ def world(make_workspace: Callable[..., Workspace]) -> dict[str, Any]:
     channel = Channel.objects.create(workspace=ws, network="vk", name="Bakery VK", remote_id="-1")
     start = clock.now() - dt.timedelta(weeks=6)
     start = (start - dt.timedelta(days=start.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
-    for i in range(5):  # Mondays 09:00: 40 engagements; Thursdays 18:00: 10
-        for day, hour, value in ((0, 9, 40), (3, 18, 10)):
+    for i in range(5):  # Mondays 09:00: 40 engagements; Thursdays 18:00: 10; Wednesdays 12:00: 35
+        for day, hour, value in ((0, 9, 40), (3, 18, 10), (2, 12, 35)):
             PostStat.objects.create(
                 workspace=ws,
                 channel=channel,
@@ -46,8 +46,8 @@ def test_best_time_answers_168_slots_with_evidence(
     res = api_for(world["ws"], "analyst").get(f"/channels/{world['channel'].pk}/best-time")
     assert res.status_code == 200, res.content
     body = res.json()
-    assert len(body["slots"]) == 168 and body["posts"] == 10 and body["signal"] == "thin"
-    assert body["timezone"] == "UTC" and body["typical_engagements"] == 25
+    assert len(body["slots"]) == 168 and body["posts"] == 15 and body["signal"] == "thin"
+    assert body["timezone"] == "UTC" and body["typical_engagements"] == 35
     assert (body["top"][0]["weekday"], body["top"][0]["hour"], body["top"][0]["posts"]) == (0, 9, 5)
     empty = body["slots"][5]
     assert empty["posts"] == 0 and empty["mean"] is None
@@ -68,7 +68,8 @@ def test_apply_creates_queue_slots(world: dict[str, Any], api_for: Callable[...,
         f"/channels/{world['channel'].pk}/best-time/apply", {"count": 2}
     )
     assert res.status_code == 200, res.content
-    assert res.json()["added"] == [{"weekday": 0, "time": "09:00:00"}, {"weekday": 3, "time": "18:00:00"}]
+    # Thursday 18:00 is below the channel's average: never a "best" hour
+    assert res.json()["added"] == [{"weekday": 0, "time": "09:00:00"}, {"weekday": 2, "time": "12:00:00"}]
     assert QueueSlot.objects.filter(channel=world["channel"]).count() == 2
 
 

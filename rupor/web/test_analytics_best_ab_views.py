@@ -40,8 +40,10 @@ def world(db: Any) -> dict[str, Any]:
     channel = Channel.objects.create(workspace=ws, network="vk", name="Bakery VK", remote_id="-1")
     start = clock.now() - dt.timedelta(weeks=6)
     start = (start - dt.timedelta(days=start.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
-    for i in range(5):  # Mondays 01:00 UTC = 10:00 in Seoul: 40 engagements; Thursdays 09:00 UTC: 10
-        for day, hour, value in ((0, 1, 40), (3, 9, 10)):
+    for i in range(
+        5
+    ):  # Mondays 01:00 UTC = 10:00 in Seoul: 40; Thursdays 09:00 UTC: 10; Wednesdays 03:00 UTC: 35
+        for day, hour, value in ((0, 1, 40), (3, 9, 10), (2, 3, 35)):
             PostStat.objects.create(
                 workspace=ws,
                 channel=channel,
@@ -78,7 +80,7 @@ def test_apply_button_makes_queue_slots(world: dict[str, Any]) -> None:
     assert res.status_code == 200
     assert "Added to the queue" in res.content.decode()
     slots = sorted(QueueSlot.objects.filter(channel=world["channel"]).values_list("weekday", "time"))
-    assert slots == [(0, dt.time(10)), (3, dt.time(18))]
+    assert slots == [(0, dt.time(10)), (2, dt.time(12))]
     assert _client(world["users"]["analyst"]).post(url, {"count": "2"}).status_code == 403
     assert _client(world["stranger"]).post(url, {"count": "2"}).status_code in (403, 404)
 
