@@ -166,3 +166,6 @@ def test_axis_steps_and_probabilities_read_well() -> None:
     )
     assert probability(0.99997) == "> 99.9%" and probability(0.00002) == "< 0.1%"
     assert probability(0.97517) == "97.5%" and probability(None) == "—"
+    from rupor.web.templatetags.analytics_ui import pvalue
+
+    assert pvalue(0.04767) == "0.0477" and pvalue(0.00002) == "< 0.0001" and pvalue(None) == "—"

@@ -26,3 +26,13 @@ def probability(value: float | None) -> str:
     if value < 0.001:
         return f"< {floatformat(0.1, 1)}%"
     return percent(value, 1)
+
+
+@register.filter
+def pvalue(value: float | None) -> str:
+    """A p-value to four decimals, and "< 0.0001" rather than a rounded-off zero."""
+    if value is None:
+        return "—"
+    if value < 0.0001:
+        return f"< {floatformat(0.0001, 4)}"
+    return floatformat(value, 4)
