@@ -121,8 +121,9 @@ def bars(result: abtest.Result) -> dict[str, Any] | None:
     arms = [a for a in (result.a, result.b) if a.rate is not None]
     if not arms:
         return None
-    step = nice_step(max(a.high or 0.0 for a in arms) / 4)
-    top = step * 4  # the highest interval end fits: step >= highest / 4
+    highest = max(a.high or 0.0 for a in arms)
+    step = nice_step(highest / 4)
+    top = step * max(1, math.ceil(highest / step - 1e-9))  # up to four steps, the highest end inside
 
     def x(value: float) -> float:
         return LABEL_W + value / top * CHART_W
