@@ -62,7 +62,7 @@ class Perm(enum.StrEnum):
     INBOX_APPROVE = "inbox.approve"  # approve or reject replies of members whose replies need approval
     INBOX_MANAGE = "inbox.manage"  # the workspace's saved replies
     ANALYTICS_VIEW = "analytics.view"
-    ANALYTICS_MANAGE = "analytics.manage"  # change analytics settings: watched competitor pages
+    ANALYTICS_MANAGE = "analytics.manage"  # watched competitor pages; create, edit and delete A/B tests
     REPORTS_VIEW = "reports.view"
 
 

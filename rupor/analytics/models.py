@@ -331,3 +331,43 @@ class WatchedPostReading(models.Model):
 
     def __str__(self) -> str:
         return f"post {self.post_id} at {self.read_at:%Y-%m-%d %H:%M}"
+
+
+class ABTest(models.Model):
+    """An A/B test of two texts or creatives: each variant's successes out of trials.
+
+    A variant's figures come either from a post Rupor published (``*_post``: its latest
+    :class:`PostStat`, engagements out of reach or views, so they grow while the post is read) or
+    from figures a person entered or imported (``*_successes`` / ``*_trials``), e.g. link clicks
+    from an ad cabinet. The statistics are in ``abstats.py``; the rules in ``abtest.py``.
+    """
+
+    class Metric(models.TextChoices):
+        ER_REACH = "er_reach"  # engagements per reach
+        ER_VIEWS = "er_views"  # engagements per view
+        CLICKS_VIEWS = "clicks_views"  # link clicks per view (entered figures only)
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="ab_tests")
+    name = models.CharField(max_length=200)
+    hypothesis = models.TextField(blank=True, default="")
+    metric = models.CharField(max_length=16, choices=Metric.choices, default=Metric.ER_REACH)
+    #: The smallest relative change worth detecting (0.2 = +20%): it sets the planned sample.
+    mde = models.FloatField(default=0.2)
+    a_label = models.CharField(max_length=100, default="A")
+    a_post = models.ForeignKey(PostStat, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    a_successes = models.PositiveIntegerField(null=True, blank=True)
+    a_trials = models.PositiveIntegerField(null=True, blank=True)
+    b_label = models.CharField(max_length=100, default="B")
+    b_post = models.ForeignKey(PostStat, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    b_successes = models.PositiveIntegerField(null=True, blank=True)
+    b_trials = models.PositiveIntegerField(null=True, blank=True)
+    created_by_id = models.IntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=clock.now)
+    updated_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["workspace", "created_at"], name="ab_test_ws_idx")]
+
+    def __str__(self) -> str:
+        return self.name

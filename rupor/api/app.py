@@ -75,3 +75,5 @@ api.add_router(
     "/", "rupor.api.publishing_api.router"
 )  # publishing: target history, resolve, retry, publish anyway, health
 api.add_router("/", "rupor.api.notifications_api.router")  # outgoing webhooks: register, test, delete
+api.add_router("/", "rupor.api.besttime_api.router")  # analytics: best time to post, into the queue
+api.add_router("/", "rupor.api.abtest_api.router")  # analytics: A/B tests

@@ -23,7 +23,7 @@ from PIL import Image
 from rupor.accounts import service as accounts
 from rupor.accounts.models import Membership, Workspace
 from rupor.accounts.roles import Perm, Role, can
-from rupor.analytics.models import WatchedPage
+from rupor.analytics.models import ABTest, WatchedPage
 from rupor.api.app import api
 from rupor.channels.models import Channel
 from rupor.core import clock
@@ -250,6 +250,9 @@ def _world(name: str) -> tuple[Workspace, dict[str, Any], dict[Role, str]]:
         # A watched competitor page, stored directly: adding one reads it from the network.
         "page_id": WatchedPage.objects.create(
             workspace=ws, network="vk", handle=f"{name}-rival", remote_id=f"{name}-rival"
+        ).pk,
+        "test_id": ABTest.objects.create(
+            workspace=ws, name=f"{name} headline", a_successes=1, a_trials=10
         ).pk,
     }
     assert Channel.objects.filter(pk=channel, workspace=ws).exists()

@@ -387,6 +387,7 @@ def emulate(network: str, host: str, port: int, seed: int, no_rate_limits: bool)
     emulation.serve_forever(app, host, port)
 
 
+from rupor.cli.analytics import analytics  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.channel import channel  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.competitors import competitors  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.inbox import inbox  # noqa: E402 - the command groups register on `main`, defined above
@@ -400,6 +401,7 @@ cli.add_command(webhook)
 cli.add_command(inbox)
 cli.add_command(metrics)
 cli.add_command(competitors)
+cli.add_command(analytics)
 
 
 def _show_envvars(command: click.Command, prefix: str) -> None:

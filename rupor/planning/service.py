@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, cast
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -23,7 +23,7 @@ from rupor.core.urls import url_problem
 from rupor.networks import registry
 from rupor.networks.base import Capability, Content, Poll, Problem
 from rupor.networks.base import Media as MediaItem
-from rupor.planning.models import Media, Post, PostVariant, Rubric, VariantMedia
+from rupor.planning.models import Media, Post, PostVariant, QueueSlot, Rubric, VariantMedia
 from rupor.publishing import service as publishing
 
 DEFAULT_RUBRICS = [
@@ -669,3 +669,59 @@ def variant_facts(variant_ids: Sequence[int]) -> dict[int, VariantFacts]:
             text_excerpt=" ".join(text.split())[:280],
         )
     return out
+
+
+# -- queue slots (the door other domains use; planning.slots holds the queue's own logic) ------
+
+#: English weekday names for the audit trail.
+_WEEKDAY_KEYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True)
+class QueueSlotsAdded:
+    """What :func:`add_queue_slots` did: (weekday, local time) pairs added and already there."""
+
+    channel_id: int
+    added: list[tuple[int, dt.time]]
+    existing: list[tuple[int, dt.time]]
+
+
+def create_queue_slot(actor: Actor, channel_id: int, weekday: int, time: dt.time) -> QueueSlot | None:
+    """Write one weekly slot (the one place a slot is created) and audit it; ``None`` when the
+    channel already has a slot at that weekday and time. The caller has checked the role and
+    that the channel is the actor's."""
+    try:
+        with transaction.atomic():
+            slot = QueueSlot.objects.create(channel_id=channel_id, weekday=weekday, time=time)
+    except IntegrityError:
+        return None
+    record(
+        actor.workspace_id,
+        actor,
+        "queue.slot.add",
+        "channel",
+        channel_id,
+        f"{_WEEKDAY_KEYS[weekday]} {time:%H:%M}",
+    )
+    return slot
+
+
+def add_queue_slots(actor: Actor, channel_id: int, wanted: Sequence[tuple[int, dt.time]]) -> QueueSlotsAdded:
+    """Add weekly queue slots (weekday 0 = Monday, wall-clock time in the workspace zone) to a
+    channel, keeping those it already has. Needs the role that edits the queue."""
+    if not actor.can(Perm.POSTS_PUBLISH):
+        raise PlanningError(_("Your role does not allow changing the queue."), status=403)
+    channel = channels.find_channel(channel_id)
+    if channel is None or channel.workspace_id != actor.workspace_id:
+        raise PlanningError(
+            _("Channel %(id)s does not exist in this workspace.") % {"id": channel_id}, "channel_id", 404
+        )
+    added: list[tuple[int, dt.time]] = []
+    existing: list[tuple[int, dt.time]] = []
+    for weekday, time in wanted:
+        if not 0 <= weekday <= 6:
+            raise PlanningError(_("A weekday is 0 (Monday) to 6 (Sunday), or its English name."), "weekday")
+        local = time.replace(second=0, microsecond=0, tzinfo=None)
+        made = create_queue_slot(actor, channel.id, weekday, local)
+        (added if made is not None else existing).append((weekday, local))
+    return QueueSlotsAdded(channel.id, added, existing)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
@@ -25,7 +24,7 @@ from rupor.channels import service as channels
 from rupor.core import clock
 from rupor.core.timezones import zone
 from rupor.planning.models import Post, PostVariant, QueueSlot
-from rupor.planning.service import PlanningError, PostInput, get_post, update_post
+from rupor.planning.service import PlanningError, PostInput, create_queue_slot, get_post, update_post
 
 #: How far ahead "next free slot" looks.
 HORIZON_DAYS = 7 * 12
@@ -91,19 +90,14 @@ def add_slot(actor: Actor, channel_id: int, weekday: int | str, time: dt.time) -
     channel = _channel(actor.workspace_id, channel_id)
     day = parse_weekday(weekday)
     time = time.replace(second=0, microsecond=0, tzinfo=None)
-    try:
-        with transaction.atomic():
-            slot = QueueSlot.objects.create(channel_id=channel.id, weekday=day, time=time)
-    except IntegrityError as exc:
+    slot = create_queue_slot(actor, channel.id, day, time)
+    if slot is None:
         raise PlanningError(
             _("%(channel)s already has a slot on %(weekday)s at %(time)s.")
             % {"channel": channel.name, "weekday": WEEKDAY_NAMES[day], "time": f"{time:%H:%M}"},
             "time",
             409,
-        ) from exc
-    record(
-        actor.workspace_id, actor, "queue.slot.add", "channel", channel.id, f"{WEEKDAYS[day]} {time:%H:%M}"
-    )
+        )
     return SlotView(slot.pk, channel.id, day, time)
 
 

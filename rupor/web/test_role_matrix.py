@@ -24,6 +24,7 @@ from rupor.accounts import service as accounts
 from rupor.accounts.middleware import SESSION_KEY
 from rupor.accounts.models import ApiKey, Membership, User, Workspace
 from rupor.accounts.roles import Perm, Role, can
+from rupor.analytics.models import ABTest
 from rupor.channels import service as channels
 from rupor.channels.models import Channel
 from rupor.inbox import answering, hooks
@@ -186,6 +187,9 @@ def _world(name: str, settings: Any) -> World:
         workspace=ws, channel_id=channel.pk, kind="comment", remote_id="1", text=f"{name} comment"
     )
     ids["item_id"] = item.pk
+    ids["test_id"] = ABTest.objects.create(
+        workspace=ws, name=f"{name} headline", a_successes=1, a_trials=10
+    ).pk
     ids["saved_reply_id"] = answering.create_saved_reply(owner, f"{name} thanks", "Thanks, {first_name}!").id
     # Sent back: approving it answers 409 without calling Telegram (this channel has no test address).
     ids["draft_id"] = ReplyDraft.objects.create(

@@ -1,10 +1,12 @@
 from django.urls import path
 
 from rupor.web import (
+    abtest_views,
     accounts_views,
     analytics_watch_views,
     answering_views,
     audience_views,
+    besttime_views,
     calendar_views,
     channel_views,
     composer_views,
@@ -76,4 +78,6 @@ urlpatterns = [
     *monitoring_views.urlpatterns,
     *audience_views.urlpatterns,
     *analytics_watch_views.urlpatterns,
+    *besttime_views.urlpatterns,
+    *abtest_views.urlpatterns,
 ]
