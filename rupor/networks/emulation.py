@@ -9,7 +9,8 @@ under ``/_emulator`` so tests, benchmarks and people can steer it over HTTP:
   "hang_s": 30, "seed": 1}`` sets random faults; ``{"queue": [{"kind": "timeout_after",
   "method": "sendMessage", "count": 1}]}`` queues deterministic ones; ``DELETE`` clears all.
 * ``POST /_emulator/clock`` ``{"advance_s": 3600}`` moves the emulator's clock (engagement,
-  postponed posts, delete windows).
+  postponed posts, delete windows, members); ``{"at": 1767225600, "frozen": true}`` sets it to a
+  unix time and holds it there (``"frozen": false`` lets it run on); ``GET`` reads it.
 * ``GET /_emulator/state`` dumps the emulator's state, ``GET /_emulator/ledger`` every side effect.
 
 Fault kinds: ``5xx`` and ``429`` answer without any effect; ``reset`` drops the connection
@@ -44,10 +45,12 @@ POST_FAULTS = ("timeout_after", "reset_after")
 
 
 class EmulatorClock:
-    """The emulator's own notion of now: real time plus an offset tests can advance."""
+    """The emulator's own notion of now: real time plus an offset tests can advance, or a moment
+    it is frozen at (the demo builds its history with the emulators' clocks held at Rupor's)."""
 
     def __init__(self) -> None:
         self._offset = 0.0
+        self._frozen: float | None = None
         self._lock = threading.Lock()
 
     def now(self) -> dt.datetime:
@@ -55,11 +58,27 @@ class EmulatorClock:
 
     def timestamp(self) -> float:
         with self._lock:
-            return time.time() + self._offset
+            return self._frozen if self._frozen is not None else time.time() + self._offset
 
     def advance(self, seconds: float) -> None:
         with self._lock:
-            self._offset += seconds
+            if self._frozen is not None:
+                self._frozen += seconds
+            else:
+                self._offset += seconds
+
+    def set(self, at: float, *, frozen: bool = False) -> None:
+        """Jump to unix time ``at``; ``frozen`` holds it there until the next set/advance/run."""
+        with self._lock:
+            self._offset = at - time.time()
+            self._frozen = at if frozen else None
+
+    def run(self) -> None:
+        """Let a frozen clock run on from where it stands."""
+        with self._lock:
+            if self._frozen is not None:
+                self._offset = self._frozen - time.time()
+                self._frozen = None
 
 
 @dataclass
@@ -252,6 +271,17 @@ async def _drop(send: Send) -> None:
     raise ConnectionDropped("connection dropped by fault injection")
 
 
+def _steer(clock: EmulatorClock, spec: Any) -> None:
+    """Apply one ``POST /_emulator/clock`` body: ``at`` (with ``frozen``), ``frozen``, ``advance_s``."""
+    if not isinstance(spec, dict):
+        raise TypeError("the body must be a JSON object")
+    if spec.get("at") is not None:
+        clock.set(float(spec["at"]), frozen=bool(spec.get("frozen", False)))
+    elif spec.get("frozen") is False:
+        clock.run()
+    clock.advance(float(spec.get("advance_s", 0)))
+
+
 def control_routes(
     injector: FaultInjector,
     clock: EmulatorClock,
@@ -273,9 +303,11 @@ def control_routes(
 
     async def clock_route(request: Request) -> Response:
         if request.method == "POST":
-            spec = json.loads(await request.body() or b"{}")
-            clock.advance(float(spec.get("advance_s", 0)))
-        return JSONResponse({"now": clock.now().isoformat()})
+            try:
+                _steer(clock, json.loads(await request.body() or b"{}"))
+            except (ValueError, TypeError) as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse({"now": clock.now().isoformat(), "timestamp": clock.timestamp()})
 
     async def state_route(_request: Request) -> Response:
         return JSONResponse(state())

@@ -72,7 +72,6 @@ import hashlib
 import heapq
 import html
 import json
-import math
 import random
 import re
 import threading
@@ -90,6 +89,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 from starlette.types import Scope
 
+from rupor.networks import engagement
 from rupor.networks.base import looks_like_video
 from rupor.networks.emulation import EmulatorClock, FaultInjector, FaultMiddleware, control_routes
 from rupor.networks.vk import wire
@@ -111,6 +111,10 @@ SERVICE_TOKEN = "vk1.a.demo-app-service-token"
 DEMO_APP_ID = 51000001
 CONFIRMATION_CODE = "a1b2c3d4"
 RATES = {"user": 3, "group": 20, "service": 5}
+#: People who join and leave each community per day on average (networks/engagement.py).
+MEMBER_FLOW = {DEMO_GROUP_ID: (9.0, 4.0), COMPETITOR_GROUP_ID: (24.0, 9.0)}
+#: The simulated audience writes at most this many comments under one post.
+MAX_AUDIENCE_COMMENTS = 12
 #: The group chat the demo community's bot is a member of (VK numbers chats from 2000000000).
 CHAT_PEER_ID = 2000000001
 #: newsfeed.search answers at most this many results per query, however many it found.
@@ -189,6 +193,12 @@ _EVENT_TYPES = (
 )
 
 
+def _format(attachments: list[dict[str, Any]]) -> str:
+    """A post's format for the engagement model: video, photo, poll or link when attached."""
+    kinds = {a.get("type") for a in attachments}
+    return next((k for k in ("video", "photo", "poll", "link") if k in kinds), "text")
+
+
 class VkError(Exception):
     def __init__(self, code: int, msg: str | None = None, **extra: Any) -> None:
         super().__init__(msg or wire.error_description(code))
@@ -247,6 +257,8 @@ class Post:
     is_pinned: bool = False
     edited: int | None = None
     audience_comments: int = 0
+    #: How many followed the wall when the post was made (the audience its counters grow from).
+    audience: int = 100
 
 
 @dataclass
@@ -375,7 +387,8 @@ class VkEmulator:
             self.queued_errors: list[dict[str, Any]] = []
             #: How many times each method was answered (tests check that lookups are batched).
             self.calls: collections.Counter[str] = collections.Counter()
-            self.hours_done = 0
+            #: The last whole hour (unix time // 3600) whose joins and leaves are applied.
+            self.hours_done = self.start // 3600
             self.next_audience_user = 20000
             # What tick() has to look at, so that it does not walk every post on every call:
             # postponed posts, and demo-community posts by the time they can draw comments.
@@ -489,6 +502,7 @@ class VkEmulator:
             post_type,
             guid,
             close_comments=close_comments,
+            audience=len(group.members) if (group := self.groups.get(-owner_id)) else 100,
         )
         self.posts.setdefault(owner_id, {})[pid] = post
         if post_type == "postpone":
@@ -503,29 +517,26 @@ class VkEmulator:
             heapq.heappush(self._young, (post.date, post.id))
 
     # -- engagement ----------------------------------------------------------------------
-    def _potential(self, post: Post) -> tuple[float, float, float, float]:
-        rng = random.Random(f"{self.seed}:{post.owner_id}:{post.id}")
-        group = self.groups.get(-post.owner_id)
-        members = len(group.members) if group else 100
-        return (
-            members * rng.uniform(0.3, 0.9) + 20,
-            rng.uniform(0.03, 0.1),
-            rng.uniform(0.002, 0.012),
-            rng.uniform(0, 4),
+    def _model(self, post: Post) -> engagement.PostCounts:
+        """The post's counters now (networks/engagement.py: age, quality, hour, format)."""
+        return engagement.post_counts(
+            self.seed,
+            f"vk:{post.owner_id}_{post.id}",
+            published=post.date,
+            now=self.now(),
+            audience=post.audience,
+            content_format=_format(post.attachments),
         )
 
     def engagement(self, post: Post) -> dict[str, int]:
         if post.post_type != "post":
             return {"views": 0, "likes": 0, "reposts": 0, "reach": 0}
-        elapsed = max(0, self.now() - post.date)
-        potential, like_rate, repost_rate, _ = self._potential(post)
-        growth = 1 - math.exp(-elapsed / 7200)
-        views = int(potential * growth)
+        counts = self._model(post)
         return {
-            "views": views,
-            "likes": int(views * like_rate),
-            "reposts": int(views * repost_rate),
-            "reach": int(views * 0.85),
+            "views": counts.views,
+            "likes": counts.likes,
+            "reposts": counts.reposts,
+            "reach": counts.reach,
         }
 
     def tick(self) -> None:
@@ -552,7 +563,7 @@ class VkEmulator:
                     self._went_live(post)  # (an old one moves on to _mature at the next tick)
                 if post.post_type == "post" and post.owner_id == -DEMO_GROUP_ID:
                     self._audience_comments(post, now)
-            hours = (now - self.start) // 3600
+            hours = now // 3600
             while self.hours_done < hours:
                 self.hours_done += 1
                 self._member_churn(self.hours_done)
@@ -561,8 +572,7 @@ class VkEmulator:
         elapsed = now - post.date
         if elapsed < 1800:
             return
-        *_, comment_potential = self._potential(post)
-        due = int(comment_potential * (1 - math.exp(-elapsed / 7200)) + 0.5)
+        due = min(MAX_AUDIENCE_COMMENTS, self._model(post).comments)
         while post.audience_comments < due:
             post.audience_comments += 1
             n = post.audience_comments
@@ -572,21 +582,36 @@ class VkEmulator:
             self._create_comment(post, uid, rng.choice(_AUDIENCE_LINES), None, date)
 
     def _member_churn(self, hour: int) -> None:
-        group = self.groups[DEMO_GROUP_ID]
-        rng = random.Random(f"{self.seed}:h:{hour}")
-        when = self.start + hour * 3600
-        for _ in range(rng.randint(0, 5)):
-            uid = self.next_audience_user
-            self.next_audience_user += 1
-            group.members[uid] = when
-            group.joins.append((when, uid))
-            self._event(group, "group_join", {"user_id": uid, "join_type": "join"})
-        for _ in range(rng.randint(0, 2)):
-            candidates = sorted(u for u in group.members if u != ADMIN_USER_ID)
-            uid = candidates[rng.randrange(len(candidates))]
-            del group.members[uid]
-            group.leaves.append((when, uid))
-            self._event(group, "group_leave", {"user_id": uid, "self": 1})
+        """Joins and leaves in the absolute hour ``hour`` (networks/engagement.py's member flow),
+        each at the hour's start: the demo community's come as ``group_join``/``group_leave``
+        events too; ``stats.get`` counts the same lists, so its subscribed/unsubscribed always
+        agree with the change in ``members_count``."""
+        when = hour * 3600
+        for group_id, (per_day_in, per_day_out) in MEMBER_FLOW.items():
+            group = self.groups.get(group_id)
+            if group is None:
+                continue
+            joins, leaves = engagement.member_flow(
+                self.seed, f"vk:{group_id}", hour, joins_per_day=per_day_in, leaves_per_day=per_day_out
+            )
+            events = group_id == DEMO_GROUP_ID
+            for _ in range(joins):
+                uid = self.next_audience_user
+                self.next_audience_user += 1
+                group.members[uid] = when
+                group.joins.append((when, uid))
+                if events:
+                    self._event(group, "group_join", {"user_id": uid, "join_type": "join"})
+            if leaves:
+                rng = random.Random(f"{self.seed}:leave:{group_id}:{hour}")
+                candidates = sorted(
+                    u for u in group.members if u != ADMIN_USER_ID and group.admins.get(u) is None
+                )
+                for uid in rng.sample(candidates, min(leaves, len(candidates))):
+                    del group.members[uid]
+                    group.leaves.append((when, uid))
+                    if events:
+                        self._event(group, "group_leave", {"user_id": uid, "self": 1})
 
     # -- events --------------------------------------------------------------------------
     def _event(self, group: Group, kind: str, obj: dict[str, Any]) -> None:
