@@ -180,7 +180,9 @@ def serve(host: str, port: int, threads: int, worker: bool, demo: bool, demo_por
                 f"The demo's network emulators cannot start: {exc.strerror or exc}. "
                 "Choose other ports with 'rupor serve --demo --demo-port-base 8911'."
             )
-        info = demo_mod.ensure_demo(verify=True)
+        from rupor.cli import demo_history
+
+        info = demo_history.start_demo(demo_mod.running_by_network(emulators), say=console.print)
         console.print(
             f"[green]Demo ready.[/green] Log in as [bold]{info['email']}[/bold] with password [bold]{info['password']}[/bold]"
         )
