@@ -222,17 +222,44 @@ def schedule_history(owner: Any, workspace: Any, plan: Sequence[Planned]) -> int
     return len(plan)
 
 
-def history_jobs() -> list[Callable[[dt.datetime], object]]:
-    """The worker's periodic jobs that take figures in: inbox polling (Telegram's reactions and
-    joins arrive as updates) and every analytics job; triage, monitoring and alerts are left to
-    the running demo."""
-    from rupor.cli.jobs import periodic_jobs
+#: How often the history polls the inbox (Telegram's reactions and joins come as its updates):
+#: less often than the running worker, which the figures do not need and the start-up time does.
+INBOX_EVERY = dt.timedelta(hours=6)
+
+
+def _poll_inbox(at: dt.datetime) -> object:
     from rupor.inbox import jobs as inbox_jobs
 
-    return [
-        inbox_jobs.run_due,
-        *(job for job in periodic_jobs() if job.__module__.startswith("rupor.analytics")),
-    ]
+    return inbox_jobs.run_due(at, interval=INBOX_EVERY - dt.timedelta(minutes=1))
+
+
+def history_jobs() -> list[Callable[[dt.datetime], object]]:
+    """The worker's periodic jobs that take figures in: inbox polling (every
+    :data:`INBOX_EVERY`) and every analytics job of :func:`rupor.cli.jobs.periodic_jobs`;
+    triage, monitoring and alerts are left to the running demo."""
+    from rupor.cli.jobs import periodic_jobs
+
+    return [_poll_inbox, *(job for job in periodic_jobs() if job.__module__.startswith("rupor.analytics"))]
+
+
+def _next_step(at: dt.datetime, due: Sequence[dt.datetime]) -> dt.datetime:
+    """The next moment anything can happen: a post falls due, a post's next reading on the
+    collection schedule (``PostStat.next_read_at``), or the next whole ``INBOX_EVERY`` (the
+    inbox poll and the channels' daily figures). While no post has a schedule (nothing
+    published yet, or a collection that reads every post every hour), the next whole hour."""
+    from rupor.analytics.models import PostStat
+
+    hour = at + dt.timedelta(hours=1)
+    scheduled = PostStat.objects.exclude(next_read_at=None)
+    if not scheduled.exists():
+        return hour
+    every = int(INBOX_EVERY.total_seconds())
+    options = [dt.datetime.fromtimestamp((int(at.timestamp()) // every + 1) * every, dt.UTC)]
+    options += [t for t in due if t > at][:1]
+    later = scheduled.filter(next_read_at__gt=at).order_by("next_read_at")
+    options += list(later.values_list("next_read_at", flat=True)[:1])
+    late = scheduled.filter(next_read_at__lte=at).exists()  # read late (a failure): try again in an hour
+    return min([*options, hour] if late else options)
 
 
 def build(
@@ -272,21 +299,23 @@ def build(
             c.set((start - dt.timedelta(hours=1)).timestamp(), frozen=True)
         plan = history_plan(start, end, tz)
         schedule_history(owner, workspace, plan)
-        due = {p.at for p in plan}
+        due = sorted({p.at for p in plan})
         jobs = history_jobs()
-        at = start
+        at, week, worked = start, -1, start - dt.timedelta(days=1)
         while at <= end:
             clock.freeze(at)
             for c in clocks:
                 c.set(at.timestamp(), frozen=True)
-            if at in due or at.hour == 0:  # the posts due now (and, daily, any retry)
-                run_worker(once=True, concurrency=3)
+            if any(worked < t <= at for t in due) or at - worked >= dt.timedelta(days=1):
+                run_worker(once=True, concurrency=3)  # the posts due now (and, daily, any retry)
+                worked = at
             for job in jobs:
                 job(at)
             steps += 1
-            if progress is not None and at.hour == 0 and at.astimezone(tz).weekday() == 0:
-                progress(f"history: {at.astimezone(tz):%Y-%m-%d}")
-            at += dt.timedelta(hours=1)
+            if progress is not None and (at - start).days // 7 != week:
+                week = (at - start).days // 7
+                progress(f"  week of {at.astimezone(tz):%Y-%m-%d}")
+            at = _next_step(at, due)
     finally:
         clock.reset()
         for c in clocks:
