@@ -1,4 +1,20 @@
-"""The periodic job of the analytics domain (the worker calls :func:`run_due`)."""
+"""The periodic job of the analytics domain (the worker calls :func:`run_due`).
+
+Collection (docs/analytics.md, "Collection"):
+
+* **Posts** are read on a decaying schedule — about 1 h, 6 h, 24 h, 3 d, 7 d and 30 d after
+  publishing (:data:`rupor.analytics.collection.SCHEDULE`), each post's next read kept in
+  ``PostStat.next_read_at``. Each run reads, per channel, the posts due (up to
+  :data:`BATCH`, the most overdue first) in one adapter call.
+* **Channels** are read every :data:`CHANNEL_INTERVAL` (members; VK's daily statistics of
+  yesterday and today with joins, leaves, reach, views and audience), so every day has a
+  row written late in it.
+* **Quota**: before reading a channel the job asks publishing for room
+  (:func:`rupor.publishing.service.collection_room`): nothing while a post on the channel is
+  publishing or due within 15 minutes, and only when the channel's rate-limit buckets have been
+  left idle by publishing for a while; otherwise the channel waits for the next run (deferred,
+  not failed).
+"""
 
 from __future__ import annotations
 
@@ -8,30 +24,41 @@ import logging
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
-from rupor.analytics import service
-from rupor.analytics.models import ChannelMetricReading, PostMetricReading
+from rupor.analytics import collection, service
+from rupor.analytics.collection import ChannelFacts
+from rupor.analytics.models import ChannelMetricReading
 from rupor.channels import service as channels
 from rupor.core.errors import DomainError
 from rupor.networks import errors, registry
 from rupor.networks.base import Capability
+from rupor.publishing import service as publishing
 
 log = logging.getLogger(__name__)
 
-#: How often each channel and its recent posts are measured.
+#: How often the job looks for due work (the worker's period for it); a channel that failed is
+#: not tried again within this time.
 INTERVAL = dt.timedelta(hours=1)
+#: How often a channel's own figures are read.
+CHANNEL_INTERVAL = dt.timedelta(hours=6)
+#: At most this many due posts of one channel are read per run (one adapter call).
+BATCH = 100
+#: Posts published this long ago or less get their PostStat row when the job sees them.
+TRACK_DAYS = 31
 
 #: The name this job records its failures under (``Channel.last_error_job``).
 JOB = "metrics"
 
 
 def run_due(now: dt.datetime, *, interval: dt.timedelta = INTERVAL) -> int:
-    """Measure every active channel whose last reading is older than ``interval``.
+    """Read what is due on every active channel: the channel's own figures every
+    :data:`CHANNEL_INTERVAL`, and the posts whose scheduled read has come.
 
-    Returns how many channels were measured. A channel that fails, for whatever reason (the
+    Returns how many channels were read. A channel that fails, for whatever reason (the
     network refused or answered garbage, its stored settings are broken), gets the reason
-    recorded on it for people to see and is tried again at the next interval; the other channels
-    are measured all the same. Expired credentials put the channel on "reconnect"; a success
-    clears the recorded failure.
+    recorded on it for people to see and is tried again after ``interval``; the other channels
+    are read all the same. Expired credentials put the channel on "reconnect"; a success clears
+    the recorded failure. A channel without room in its rate limit is simply left for the next
+    run.
     """
     available = set(registry.available())
     cutoff = now - interval
@@ -39,12 +66,6 @@ def run_due(now: dt.datetime, *, interval: dt.timedelta = INTERVAL) -> int:
     live = channels.active_channels(available)
     last_channel = dict(
         ChannelMetricReading.objects.filter(source="poll")
-        .values("channel_id")
-        .annotate(at=Max("read_at"))
-        .values_list("channel_id", "at")
-    )
-    last_post = dict(
-        PostMetricReading.objects.filter(source="poll")
         .values("channel_id")
         .annotate(at=Max("read_at"))
         .values_list("channel_id", "at")
@@ -57,21 +78,27 @@ def run_due(now: dt.datetime, *, interval: dt.timedelta = INTERVAL) -> int:
         ):
             continue  # failed within the interval: not again before the next one
         caps = registry.adapter(channel.network).capabilities
-        due_channel = (
-            Capability.CHANNEL_METRICS in caps
-            and (last_channel.get(channel.id) or dt.datetime.min.replace(tzinfo=dt.UTC)) < cutoff
-        )
-        due_posts = (
-            Capability.POST_METRICS in caps
-            and (last_post.get(channel.id) or dt.datetime.min.replace(tzinfo=dt.UTC)) < cutoff
-        )
-        if not (due_channel or due_posts):
-            continue
+        facts = ChannelFacts(id=channel.id, workspace_id=channel.workspace_id, network=channel.network)
         try:
-            if due_channel:
+            never = dt.datetime.min.replace(tzinfo=dt.UTC)
+            channel_due = (
+                Capability.CHANNEL_METRICS in caps
+                and (last_channel.get(channel.id) or never) <= now - CHANNEL_INTERVAL
+            )
+            due: list[str] = []
+            if Capability.POST_METRICS in caps:
+                collection.track_published(facts, since=now - dt.timedelta(days=TRACK_DAYS))
+                due = collection.due_posts(channel.id, now, BATCH)
+            if not (channel_due or due):
+                continue
+            room = publishing.collection_room(channel.id, now=now)
+            if not room.ok:
+                log.info("channel %s: reading deferred (%s)", channel.id, room.reason)
+                continue
+            if channel_due:
                 service.collect_channel_metrics(channel.id)
-            if due_posts:
-                service.collect_post_metrics(channel.id)
+            if due:
+                service.collect_post_metrics(channel.id, remote_ids=due)
             done += 1
         except DomainError as exc:
             log.warning("measuring channel %s failed: %s", channel.id, exc.message)

@@ -181,3 +181,41 @@ class ChannelDay(models.Model):
 
     def __str__(self) -> str:
         return f"channel {self.channel_id} on {self.day}"
+
+
+class AudienceSnapshot(models.Model):
+    """Who the channel's audience is, one bar per row, per channel and day, where the network
+    tells (VK community statistics ``stats.get``: sex, age, sex and age, cities, countries, and
+    devices of the reach). Kept per day, so the audience's change over time can be shown.
+
+    ``basis`` names who was counted: "visitors" (people who opened the community that day) or
+    "reach" (people who saw its posts that day). ``key`` is the network's value ("f", "18-21",
+    "f;18-21", a city or country id/code, "mobile"/"other"); ``label`` a name where the key is
+    an id.
+    """
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="audience_snapshots"
+    )
+    channel = models.ForeignKey(
+        "channels.Channel", on_delete=models.CASCADE, related_name="audience_snapshots"
+    )
+    day = models.DateField()
+    basis = models.CharField(max_length=16)
+    dimension = models.CharField(max_length=16)
+    key = models.CharField(max_length=100)
+    label = models.CharField(max_length=100, blank=True, default="")
+    count = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "day", "basis", "dimension", "key"], name="audience_snapshot_once"
+            )
+        ]
+        indexes = [models.Index(fields=["channel", "day"], name="audience_channel_day_idx")]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.basis} {self.dimension}={self.key}: {self.count} on channel {self.channel_id}, {self.day}"
+        )

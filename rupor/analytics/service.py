@@ -15,12 +15,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from rupor.accounts.roles import Perm
 from rupor.accounts.service import Actor
-from rupor.analytics.models import ChannelMetricReading, MemberEvent, PostMetricReading
+from rupor.analytics import collection
+from rupor.analytics.collection import ChannelFacts
+from rupor.analytics.models import (
+    ChannelDay,
+    ChannelMetricReading,
+    MemberEvent,
+    PostMetricReading,
+    PostStat,
+)
 from rupor.channels import service as channels
 from rupor.core import clock
 from rupor.core.errors import DomainError
@@ -38,11 +47,24 @@ ENGAGEMENT_SET = "likes + reposts + comments (Telegram: likes = the sum of emoji
 FORMULAS: dict[str, str] = {
     "er_reach": "ERR (engagement rate by reach) = (likes + reposts + comments) / reach x 100%",
     "er_followers": "ERpost (engagement rate by followers, Popsters) = (likes + reposts + comments) / followers x 100%; "
-    "followers = the channel's latest member count read at or before the post's reading",
+    "followers = the channel's member count read at or nearest before publishing",
     "er_views": "ERview (engagement rate by views, Popsters) = (likes + reposts + comments) / views x 100%",
+    "reaction_rate": "Reaction rate by followers = emoji reactions / followers x 100% (networks that give only "
+    "reactions, such as Telegram: not an ERpost, because reposts and comments are unknown)",
     "growth_rate": "Follower growth rate = (members at end - members at start) / members at start x 100%",
     "net_growth": "Net growth = members at end - members at start",
+    "churn": "Churn = leaves in the period / members at the start of the period x 100%",
 }
+#: What a rate of a reactions-only post is called instead of ERpost / ERR / ERview.
+REACTION_RATE_NAMES: dict[str, str] = {
+    "er_followers": "Reaction rate by followers = reactions / followers x 100%",
+    "er_reach": "Reaction rate by reach = reactions / reach x 100%",
+    "er_views": "Reaction rate by views = reactions / views x 100%",
+}
+
+
+def _facts(channel: channels.ChannelRef) -> ChannelFacts:
+    return ChannelFacts(id=channel.id, workspace_id=channel.workspace_id, network=channel.network)
 
 
 class AnalyticsError(DomainError):
@@ -86,27 +108,44 @@ class CollectResult:
     notes: tuple[str, ...] = ()
 
 
-def collect_post_metrics(channel_id: int, *, days: int = COLLECT_DAYS) -> CollectResult:
-    """Read the counters of posts Rupor published on the channel in the last ``days`` days and
-    append one reading per post. Figures the network does not give stay ``None``."""
+def collect_post_metrics(
+    channel_id: int, *, days: int = COLLECT_DAYS, remote_ids: Sequence[str] | None = None
+) -> CollectResult:
+    """Read the counters of posts Rupor published on the channel — those of the last ``days``
+    days, or exactly ``remote_ids`` (the scheduled batch) — in one adapter call, append one
+    reading per post and bring each post's :class:`PostStat` up to date from its reading.
+
+    Figures the network does not give stay ``None``. A post the network no longer returns
+    (deleted on VK or OK) is marked deleted and no longer read.
+    """
     channel, adapter = _channel_and_adapter(channel_id, Capability.POST_METRICS)
-    posts = publishing.published_posts(channel_id, since=clock.now() - dt.timedelta(days=days))
-    if not posts:
+    facts = _facts(channel)
+    if remote_ids is None:
+        since = clock.now() - dt.timedelta(days=days)
+        collection.track_published(facts, since=since)
+        posts = publishing.published_posts(channel_id, since=since)
+        wanted = [p.remote_id for p in posts]
+    else:
+        wanted = list(remote_ids)
+    if not wanted:
         return CollectResult(channel_id, 0, (_("Rupor has not published on this channel recently."),))
-    by_remote = {p.remote_id: p for p in posts}
     try:
-        metrics = adapter.post_metrics(channels.access_for(channel.id), list(by_remote))
+        metrics = adapter.post_metrics(channels.access_for(channel.id), wanted)
     except errors.READ_ERRORS as exc:
         raise network_failure(errors.as_network_error(exc, adapter.display_name)) from exc
     now = clock.now()
+    targets = dict(
+        PostStat.objects.filter(channel_id=channel.id, remote_post_id__in=wanted).values_list(
+            "remote_post_id", "target_id"
+        )
+    )
     rows = []
     for m in metrics:
-        post = by_remote.get(m.remote_id)
         rows.append(
             PostMetricReading(
                 workspace_id=channel.workspace_id,
                 channel_id=channel.id,
-                target_id=post.target_id if post else None,
+                target_id=targets.get(m.remote_id),
                 remote_post_id=m.remote_id,
                 read_at=now,
                 likes=m.likes,
@@ -119,39 +158,52 @@ def collect_post_metrics(channel_id: int, *, days: int = COLLECT_DAYS) -> Collec
                 source="poll",
             )
         )
-    PostMetricReading.objects.bulk_create(rows)
+    with transaction.atomic():
+        PostMetricReading.objects.bulk_create(rows)
+        collection.apply_readings(facts, rows)
+        returned = {m.remote_id for m in metrics}
+        collection.mark_deleted(channel.id, [r for r in wanted if r not in returned], now)
     return CollectResult(
         channel_id, len(rows), tuple(_missing_notes(channel.network, rows[-1]) if rows else ())
     )
 
 
 def collect_channel_metrics(channel_id: int) -> CollectResult:
-    """Read members (and joins/leaves where the network reports them) and append one reading."""
+    """Read members (and the network's daily statistics where it keeps them: joins, leaves,
+    reach, views, audience), append one reading, and update the channel's days."""
     channel, adapter = _channel_and_adapter(channel_id, Capability.CHANNEL_METRICS)
     try:
         m = adapter.channel_metrics(channels.access_for(channel.id))
     except errors.READ_ERRORS as exc:
         raise network_failure(errors.as_network_error(exc, adapter.display_name)) from exc
-    ChannelMetricReading.objects.create(
-        workspace_id=channel.workspace_id,
-        channel_id=channel.id,
-        read_at=clock.now(),
-        members=m.members,
-        joins=m.joins,
-        leaves=m.leaves,
-        extra=dict(m.extra),
-        source="poll",
-    )
-    notes = []
-    name = registry.DISPLAY_NAMES.get(channel.network, channel.network)
-    if m.joins is None:
-        notes.append(
-            _(
-                "%(network)s does not report joins and leaves on request; Rupor counts those it receives as events."
-            )
-            % {"network": name}
+    now = clock.now()
+    with transaction.atomic():
+        ChannelMetricReading.objects.create(
+            workspace_id=channel.workspace_id,
+            channel_id=channel.id,
+            read_at=now,
+            members=m.members,
+            joins=m.joins,
+            leaves=m.leaves,
+            extra=dict(m.extra),
+            source="poll",
         )
+        collection.apply_channel_metrics(_facts(channel), read_at=now, members=m.members, days=m.days)
+    notes = []
+    if m.joins is None and not m.days:
+        notes.append(_joins_note(channel.network, collection.counts_events(_facts(channel))))
     return CollectResult(channel_id, 1, tuple(notes))
+
+
+def _joins_note(network: str, from_events: bool) -> str:
+    name = registry.DISPLAY_NAMES.get(network, network)
+    if from_events:
+        return _(
+            "%(network)s does not report joins and leaves on request; Rupor counts the join and leave events it receives."
+        ) % {"network": name}
+    return _(
+        "%(network)s reports neither joins and leaves nor events about them for this channel, so they are unknown (not zero)."
+    ) % {"network": name}
 
 
 @dataclass(frozen=True)
@@ -168,6 +220,7 @@ def record_member_events(channel_id: int, changes: Iterable[MemberChange]) -> in
     if channel is None:
         return 0
     new = 0
+    days: set[dt.date] = set()
     for change in changes:
         try:
             with transaction.atomic():
@@ -182,6 +235,9 @@ def record_member_events(channel_id: int, changes: Iterable[MemberChange]) -> in
             new += 1
         except IntegrityError:
             continue
+        days.add(change.occurred_at.astimezone(dt.UTC).date())
+    if days:
+        collection.refresh_event_days(_facts(channel), days)
     return new
 
 
@@ -199,16 +255,19 @@ def record_reactions(channel_id: int, remote_post_id: str, counts: dict[str, int
     ).exists():
         return False
     post = publishing.find_published(channel_id, remote_post_id)
-    PostMetricReading.objects.create(
-        workspace_id=channel.workspace_id,
-        channel_id=channel_id,
-        target_id=post.target_id if post else None,
-        remote_post_id=(post.remote_id if post else remote_post_id),
-        read_at=at,
-        likes=sum(counts.values()),
-        reactions=dict(counts),
-        source="event",
-    )
+    with transaction.atomic():
+        reading = PostMetricReading.objects.create(
+            workspace_id=channel.workspace_id,
+            channel_id=channel_id,
+            target_id=post.target_id if post else None,
+            remote_post_id=(post.remote_id if post else remote_post_id),
+            read_at=at,
+            likes=sum(counts.values()),
+            reactions=dict(counts),
+            source="event",
+        )
+        # Pushed totals update the post's row but not its reading schedule.
+        collection.apply_readings(_facts(channel), [reading], schedule=False)
     return True
 
 
@@ -271,6 +330,12 @@ class VariantMetrics:
     er_reach: float | None = None
     er_followers: float | None = None
     er_views: float | None = None
+    #: True where the network gives only emoji reactions (Telegram): the rates above are then
+    #: reaction rates, named so in ``rate_names``, not ERpost / ERR / ERview.
+    reactions_only: bool = False
+    #: What each rate of this variant is, by what went into it (the formula shown beside it).
+    rate_names: dict[str, str] = field(default_factory=dict)
+    deleted_at: dt.datetime | None = None
     notes: tuple[str, ...] = ()
 
 
@@ -282,48 +347,47 @@ class PostSummary:
     formulas: dict[str, str] = field(default_factory=lambda: dict(FORMULAS))
 
 
-def _followers_at(channel_id: int, at: dt.datetime) -> int | None:
-    reading = (
-        ChannelMetricReading.objects.filter(channel_id=channel_id, read_at__lte=at, members__isnull=False)
-        .order_by("-read_at", "-id")
-        .first()
+def rate_names(reactions_only: bool) -> dict[str, str]:
+    """The name and formula of each per-post rate, by what went into it."""
+    if reactions_only:
+        return dict(REACTION_RATE_NAMES)
+    return {k: FORMULAS[k] for k in ("er_followers", "er_reach", "er_views")}
+
+
+def _readings_of(channel_id: int, remote_id: str, target_id: int) -> QuerySet[PostMetricReading]:
+    """A variant's readings: by its target, or by its post id on the network."""
+    return PostMetricReading.objects.filter(channel_id=channel_id).filter(
+        Q(target_id=target_id) | Q(remote_post_id=remote_id) if remote_id else Q(target_id=target_id)
     )
-    if reading is None:  # read the channel after the post: still the best figure we have
-        reading = (
-            ChannelMetricReading.objects.filter(channel_id=channel_id, members__isnull=False)
-            .order_by("read_at", "id")
-            .first()
-        )
-    return reading.members if reading else None
 
 
-def _merge(readings: Sequence[PostMetricReading]) -> dict[str, Any]:
-    """The latest value of each counter across the newest readings (pushed reaction totals
-    carry only likes/reactions, polled readings carry the rest)."""
-    out: dict[str, Any] = {"read_at": None, "reactions": {}, "extra": {}}
-    for r in readings:  # newest first
-        if out["read_at"] is None:
-            out["read_at"] = r.read_at
-        for name in ("likes", "reposts", "comments", "views", "reach"):
-            if out.get(name) is None and getattr(r, name) is not None:
-                out[name] = getattr(r, name)
-        if not out["reactions"] and r.reactions:
-            out["reactions"] = dict(r.reactions)
-        if not out["extra"] and r.extra:
-            out["extra"] = dict(r.extra)
-    return out
+def _latest_reading(channel_id: int, remote_id: str, target_id: int) -> PostMetricReading | None:
+    """The newest reading of a post that has any counter: every figure shown comes from it."""
+    has_any = (
+        Q(likes__isnull=False)
+        | Q(reposts__isnull=False)
+        | Q(comments__isnull=False)
+        | Q(views__isnull=False)
+        | Q(reach__isnull=False)
+    )
+    qs = _readings_of(channel_id, remote_id, target_id)
+    return qs.filter(has_any).order_by("-read_at", "-id").first() or qs.order_by("-read_at", "-id").first()
 
 
 def post_summary(workspace_id: int, post_id: int) -> PostSummary:
     """The latest figures per published variant of a Rupor post, with engagement rates.
 
+    Every figure of a variant comes from **one** reading (the newest with any counter), so a
+    rate never divides one moment's counters by another moment's reach.
+
     * ``er_reach`` — ERR, engagement rate by reach: (likes + reposts + comments) / reach x 100%.
     * ``er_followers`` — ERpost (Popsters), engagement rate by followers:
-      (likes + reposts + comments) / followers x 100%, followers = the channel's latest member
-      count read at or before the post's latest reading.
+      (likes + reposts + comments) / followers x 100%, followers = the channel's member count
+      read at or nearest before publishing.
     * ``er_views`` — ERview (Popsters): (likes + reposts + comments) / views x 100%.
 
-    A rate is ``None`` when its denominator is unknown (Telegram bots cannot read views).
+    Where the network gives only reactions (Telegram), the same quotients are reaction rates and
+    ``rate_names`` says so. A rate is ``None`` when its denominator is unknown or zero.
     """
     from rupor.planning import service as planning
 
@@ -331,14 +395,10 @@ def post_summary(workspace_id: int, post_id: int) -> PostSummary:
     targets = publishing.post_targets(workspace_id, post_id)
     out = []
     for t in targets:
-        readings = list(
-            PostMetricReading.objects.filter(channel_id=t.channel_id, target_id=t.target_id).order_by(
-                "-read_at", "-id"
-            )[:10]
-        )
-        count = PostMetricReading.objects.filter(channel_id=t.channel_id, target_id=t.target_id).count()
+        count = _readings_of(t.channel_id, t.remote_id, t.target_id).count()
+        reading = _latest_reading(t.channel_id, t.remote_id, t.target_id) if count else None
         name = registry.DISPLAY_NAMES.get(t.network, t.network)
-        if not readings:
+        if reading is None:
             note = (
                 _("Not measured yet on %(network)s.")
                 if t.published
@@ -356,17 +416,29 @@ def post_summary(workspace_id: int, post_id: int) -> PostSummary:
                 )
             )
             continue
-        m = _merge(readings)
-        e = engagements(m.get("likes"), m.get("reposts"), m.get("comments"))
-        followers = _followers_at(t.channel_id, m["read_at"])
-        merged = PostMetricReading(
-            **{k: m.get(k) for k in ("likes", "reposts", "comments", "views", "reach")}
+        stat = PostStat.objects.filter(channel_id=t.channel_id, remote_post_id=reading.remote_post_id).first()
+        published_at = stat.published_at if stat else reading.read_at
+        followers = (
+            stat.followers
+            if stat and stat.followers is not None
+            else collection.followers_at(t.channel_id, published_at)
         )
-        notes = _missing_notes(t.network, merged)
+        e = engagements(reading.likes, reading.reposts, reading.comments)
+        only_reactions = reading.likes is not None and reading.reposts is None and reading.comments is None
+        notes = _missing_notes(t.network, reading)
         if followers is None:
             notes.append(
                 _("The channel's member count has not been read yet, so the rate by followers is unknown.")
             )
+        if only_reactions:
+            notes.append(
+                _(
+                    "%(network)s gives only emoji reactions for this post, so its rates are reaction rates, not ERpost."
+                )
+                % {"network": name}
+            )
+        if stat and stat.deleted_at:
+            notes.append(_("The post was deleted on the network; the figures are the last ones read."))
         out.append(
             VariantMetrics(
                 variant_id=t.variant_id,
@@ -375,19 +447,22 @@ def post_summary(workspace_id: int, post_id: int) -> PostSummary:
                 network=t.network,
                 remote_id=t.remote_id,
                 readings=count,
-                read_at=m["read_at"],
-                likes=m.get("likes"),
-                reposts=m.get("reposts"),
-                comments=m.get("comments"),
-                views=m.get("views"),
-                reach=m.get("reach"),
-                reactions=m["reactions"],
-                extra=m["extra"],
+                read_at=reading.read_at,
+                likes=reading.likes,
+                reposts=reading.reposts,
+                comments=reading.comments,
+                views=reading.views,
+                reach=reading.reach,
+                reactions=dict(reading.reactions or {}),
+                extra=dict(reading.extra or {}),
                 engagements=e,
                 followers=followers,
-                er_reach=_pct(e, m.get("reach")),
+                er_reach=_pct(e, reading.reach),
                 er_followers=_pct(e, followers),
-                er_views=_pct(e, m.get("views")),
+                er_views=_pct(e, reading.views),
+                reactions_only=only_reactions,
+                rate_names=rate_names(only_reactions),
+                deleted_at=stat.deleted_at if stat else None,
                 notes=tuple(notes),
             )
         )
@@ -413,50 +488,110 @@ class ChannelGrowth:
     members_end: int | None
     net_growth: int | None
     growth_rate: float | None
-    joins: int
-    leaves: int
+    #: ``None`` where nothing tells them (never 0 for "unknown"); ``joins_source`` says where
+    #: they came from: "events" (join/leave events received), "stats" (the network's daily
+    #: statistics, whole days) or "" (unknown).
+    joins: int | None
+    leaves: int | None
+    churn: float | None = None
+    joins_source: str = ""
     notes: tuple[str, ...] = ()
     formulas: dict[str, str] = field(
-        default_factory=lambda: {k: FORMULAS[k] for k in ("net_growth", "growth_rate")}
+        default_factory=lambda: {k: FORMULAS[k] for k in ("net_growth", "growth_rate", "churn")}
     )
 
 
+def churn(leaves: int | None, members_start: int | None) -> float | None:
+    """Churn = leaves / members at the start of the period x 100% (None when either is unknown
+    or there were no members)."""
+    return _pct(leaves, members_start)
+
+
+def _joins_leaves(
+    channel: ChannelFacts, start: dt.datetime, end: dt.datetime
+) -> tuple[int | None, int | None, str]:
+    """Joins and leaves in ``[start, end]``: counted from events where events tell them all,
+    else summed from the network's daily statistics when they cover every day of the period,
+    else unknown."""
+    if collection.counts_events(channel):
+        events = MemberEvent.objects.filter(
+            channel_id=channel.id, occurred_at__gte=start, occurred_at__lte=end
+        )
+        return (
+            events.filter(kind=MemberEvent.Kind.JOIN).count(),
+            events.filter(kind=MemberEvent.Kind.LEAVE).count(),
+            "events",
+        )
+    first, last = start.astimezone(dt.UTC).date(), end.astimezone(dt.UTC).date()
+    rows = list(
+        ChannelDay.objects.filter(
+            channel_id=channel.id, day__gte=first, day__lte=last, source="stats"
+        ).values_list("joins", "leaves")
+    )
+    if (
+        rows
+        and len(rows) == (last - first).days + 1
+        and all(j is not None and lv is not None for j, lv in rows)
+    ):
+        return sum(j for j, _ in rows if j is not None), sum(lv for _, lv in rows if lv is not None), "stats"
+    return None, None, ""
+
+
 def channel_growth(workspace_id: int, channel_id: int, start: dt.datetime, end: dt.datetime) -> ChannelGrowth:
-    """Members over ``[start, end]`` from the channel's readings, plus joins and leaves counted
-    from the events the network delivered in that window."""
+    """Members over ``[start, end]`` from the channel's readings, joins and leaves (events, or
+    the network's daily statistics), net growth, growth rate and churn.
+
+    Members at the start are those read at or nearest before ``start`` (else the first read in
+    the period); at the end, the last read by ``end``.
+    """
     if start.tzinfo is None or end.tzinfo is None:
         raise AnalyticsError(_("Give start and end with a time zone."), "start")
     if end < start:
         raise AnalyticsError(_("The end must not be before the start."), "end")
     channel = channels.get_channel(workspace_id, channel_id)
+    facts = ChannelFacts(id=channel.pk, workspace_id=channel.workspace_id, network=channel.network)
     readings = list(
         ChannelMetricReading.objects.filter(
             channel_id=channel_id, read_at__gte=start, read_at__lte=end, source="poll"
         ).order_by("read_at", "id")[:5000]
     )
     points = tuple(GrowthPoint(r.read_at, r.members, r.joins, r.leaves) for r in readings)
-    with_members = [r.members for r in readings if r.members is not None]
-    first = with_members[0] if with_members else None
-    last = with_members[-1] if with_members else None
-    net = last - first if first is not None and last is not None else None
-    events = MemberEvent.objects.filter(channel_id=channel_id, occurred_at__gte=start, occurred_at__lte=end)
+    known = ChannelMetricReading.objects.filter(channel_id=channel_id, members__isnull=False, source="poll")
+    first = (
+        known.filter(read_at__lte=start).order_by("-read_at", "-id").first()
+        or known.filter(read_at__gte=start, read_at__lte=end).order_by("read_at", "id").first()
+    )
+    last = known.filter(read_at__lte=end).order_by("-read_at", "-id").first()
+    two = first is not None and last is not None and first.pk != last.pk
+    members_start = first.members if first else None
+    members_end = last.members if last else None
+    net = (
+        members_end - members_start if two and members_start is not None and members_end is not None else None
+    )
+    joins, leaves, source = _joins_leaves(facts, start, end)
     notes = []
-    if len(with_members) < 2:
+    if not two:
         notes.append(
             _("Fewer than two member counts were read in this period, so growth cannot be computed yet.")
         )
+    if joins is None:
+        notes.append(_joins_note(channel.network, False))
+    elif source == "stats":
+        notes.append(_("Joins and leaves come from the network's daily statistics, counted by whole days."))
     return ChannelGrowth(
         channel_id=channel_id,
         network=channel.network,
         start=start,
         end=end,
         points=points,
-        members_start=first,
-        members_end=last,
+        members_start=members_start,
+        members_end=members_end,
         net_growth=net,
-        growth_rate=_pct(net, first) if len(with_members) >= 2 else None,
-        joins=events.filter(kind=MemberEvent.Kind.JOIN).count(),
-        leaves=events.filter(kind=MemberEvent.Kind.LEAVE).count(),
+        growth_rate=_pct(net, members_start) if net is not None else None,
+        joins=joins,
+        leaves=leaves,
+        churn=churn(leaves, members_start),
+        joins_source=source,
         notes=tuple(notes),
     )
 

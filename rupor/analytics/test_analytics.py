@@ -10,11 +10,13 @@ import pytest
 from django.test import Client
 
 from rupor.analytics import jobs
-from rupor.analytics.models import ChannelMetricReading, MemberEvent, PostMetricReading
+from rupor.analytics.models import ChannelDay, ChannelMetricReading, MemberEvent, PostMetricReading, PostStat
 from rupor.core import clock
 from rupor.inbox.testing import connect, publish
 from rupor.networks.telegram import testing as tg_testing
 from rupor.networks.vk import testing as vk_testing
+from rupor.publishing import testing as publishing_testing
+from rupor.publishing.models import PublicationTarget
 
 pytestmark = pytest.mark.django_db
 
@@ -55,8 +57,10 @@ def test_vk_post_metrics_collected_twice_are_two_readings_with_rates(vk, vk_emu)
     assert variant["views"] == readings[1].views
     e = (variant["likes"] or 0) + (variant["reposts"] or 0) + (variant["comments"] or 0)
     assert variant["engagements"] == e
+    # Followers at publishing: no count was read before the post, so the first one read after.
     assert (
-        variant["followers"] == ChannelMetricReading.objects.filter(channel=channel).latest("read_at").members
+        variant["followers"]
+        == ChannelMetricReading.objects.filter(channel=channel).earliest("read_at").members
     )
     if variant["followers"]:
         assert variant["er_followers"] == pytest.approx(e / variant["followers"] * 100, abs=1e-3)
@@ -142,17 +146,68 @@ def test_vk_competitor_page(vk):
     assert 400 <= res.status_code < 500 and "detail" in res.json()
 
 
-def test_jobs_measure_hourly(vk, vk_emu):
+def test_job_reads_posts_on_the_decaying_schedule(vk, vk_emu):
     _ws, channel, access, _api = vk
-    publish(channel, access, "Job metrics")
-    now = clock.now()
-    assert jobs.run_due(now) >= 1
+    target = publish(channel, access, "Job metrics")
+    published = target.published_at
+    assert jobs.run_due(clock.now()) == 1  # the channel's own figures; the post is not due yet
     assert ChannelMetricReading.objects.filter(channel=channel).count() == 1
-    assert PostMetricReading.objects.filter(channel=channel).count() == 1
-    assert jobs.run_due(now + dt.timedelta(minutes=10)) == 0
-    clock.advance(dt.timedelta(hours=2))
-    assert jobs.run_due(clock.now()) >= 1
-    assert PostMetricReading.objects.filter(channel=channel).count() == 2
+    assert PostMetricReading.objects.filter(channel=channel).count() == 0
+    stat = PostStat.objects.get(channel=channel, remote_post_id=target.remote_id)
+    assert stat.next_read_at == published + dt.timedelta(hours=1) and stat.target_id == target.pk
+    assert stat.followers == ChannelMetricReading.objects.get(channel=channel).members
+    day = ChannelDay.objects.get(channel=channel, day=clock.now().date())
+    assert day.members == stat.followers and day.source == "stats" and day.joins is not None
+
+    # An hour on (on both clocks), the post is read, once, in one batch.
+    clock.advance(dt.timedelta(hours=1, minutes=1))
+    vk_testing.advance(vk_emu, 3660)
+    assert jobs.run_due(clock.now()) == 1
+    first = PostMetricReading.objects.get(channel=channel)
+    stat.refresh_from_db()
+    assert stat.readings == 1 and stat.read_at == first.read_at and stat.views == first.views
+    assert stat.next_read_at == published + dt.timedelta(hours=6)
+    assert jobs.run_due(clock.now() + dt.timedelta(minutes=10)) == 0  # nothing due
+
+    # Six hours after publishing: the second read, and the numbers have moved.
+    clock.advance(dt.timedelta(hours=5))
+    vk_testing.advance(vk_emu, 5 * 3600)
+    assert jobs.run_due(clock.now()) == 1
+    second = PostMetricReading.objects.filter(channel=channel).latest("read_at")
+    stat.refresh_from_db()
+    assert stat.readings == 2 and second.views is not None and first.views is not None
+    assert second.views > first.views and stat.views == second.views and stat.likes == second.likes
+    assert stat.next_read_at == published + dt.timedelta(hours=24)
+    e = (second.likes or 0) + (second.reposts or 0) + (second.comments or 0)
+    assert stat.engagements_24h == e  # the reading nearest 24 h so far
+
+    # Deleted on the network: marked, and no longer read.
+    from rupor.networks import registry
+
+    registry.adapter("vk").delete(access, target.remote_id)
+    clock.advance(dt.timedelta(hours=18))
+    vk_testing.advance(vk_emu, 18 * 3600)
+    jobs.run_due(clock.now())
+    stat.refresh_from_db()
+    assert stat.deleted_at is not None and stat.next_read_at is None and stat.views == second.views
+
+
+def test_job_defers_to_publishing(vk, vk_emu):
+    _ws, channel, access, _api = vk
+    publish(channel, access, "Deferred metrics")
+    soon = publishing_testing.schedule(channel, "Due soon", clock.now() + dt.timedelta(minutes=5))
+    assert jobs.run_due(clock.now()) == 0  # a post is due on the channel: collection waits
+    assert ChannelMetricReading.objects.filter(channel=channel).count() == 0
+    PublicationTarget.objects.filter(pk=soon.pk).update(state="cancelled")
+    # Publishing just used the channel's rate limit: collection waits too.
+    from rupor.networks import registry
+    from rupor.publishing import ratelimit
+
+    ratelimit.try_acquire(registry.adapter("vk").rate_limits(access, None))
+    assert jobs.run_due(clock.now()) == 0
+    ratelimit.use("memory")  # the bucket idle again (fresh)
+    assert jobs.run_due(clock.now()) == 1
+    assert ChannelMetricReading.objects.filter(channel=channel).count() == 1
 
 
 def test_roles_and_other_workspaces(vk, make_workspace, api_for):

@@ -41,6 +41,12 @@ class VariantMetricsOut(Schema):
     er_reach: float | None = Field(description="ERR = E / reach x 100%")
     er_followers: float | None = Field(description="ERpost (Popsters) = E / followers x 100%")
     er_views: float | None = Field(description="ERview (Popsters) = E / views x 100%")
+    reactions_only: bool = Field(
+        description="true where the network gives only emoji reactions (Telegram): the three rates are "
+        "then reaction rates, named so in rate_names, not ERR / ERpost / ERview"
+    )
+    rate_names: dict[str, str] = Field(description="What each rate of this variant is, by what went into it")
+    deleted_at: dt.datetime | None = Field(description="When Rupor found the post deleted on the network")
     notes: list[str]
 
 
@@ -68,8 +74,16 @@ class ChannelGrowthOut(Schema):
     members_end: int | None
     net_growth: int | None
     growth_rate: float | None
-    joins: int = Field(description="Joins Rupor received as events in the period (each counted once)")
-    leaves: int
+    joins: int | None = Field(
+        description="Joins in the period: counted from join events, or summed from the network's daily "
+        "statistics; null when nothing tells them (never 0 for unknown; see notes)"
+    )
+    leaves: int | None = Field(description="Leaves in the period, like joins")
+    churn: float | None = Field(description="Churn = leaves / members at the start x 100%")
+    joins_source: str = Field(
+        description='"events" (join/leave events received), "stats" (the network\'s daily statistics, '
+        'whole days) or "" (unknown)'
+    )
     notes: list[str]
     formulas: dict[str, str]
 

@@ -146,6 +146,7 @@ class JobChannel:
     network: str
     last_error_job: str  # the job that last failed on it ('' when none)
     last_error_at: dt.datetime | None
+    workspace_id: int = 0
 
 
 def active_channels(networks: Iterable[str]) -> list[JobChannel]:
@@ -154,7 +155,7 @@ def active_channels(networks: Iterable[str]) -> list[JobChannel]:
         JobChannel(*row)
         for row in Channel.live.filter(status=Channel.Status.ACTIVE, network__in=list(networks))
         .order_by("id")
-        .values_list("pk", "network", "last_error_job", "last_error_at")
+        .values_list("pk", "network", "last_error_job", "last_error_at", "workspace_id")
     ]
 
 

@@ -312,12 +312,43 @@ class PostMetrics:
 
 
 @dataclass(frozen=True)
+class AudienceCount:
+    """One bar of an audience breakdown the network reports (VK community statistics).
+
+    ``basis`` says who was counted ("visitors" of the community, or people "reach"ed by its
+    posts); ``dimension`` is "sex", "age", "sex_age", "city", "country" or "device"; ``key`` the
+    network's value ("f", "18-21", "f;18-21", a city or country id, "mobile"/"other"); ``label``
+    a name to show where the key is an id.
+    """
+
+    basis: str
+    dimension: str
+    key: str
+    count: int
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class ChannelDayStats:
+    """A calendar day (UTC) of the network's own channel statistics; ``None``: not reported."""
+
+    day: dt.date
+    joins: int | None = None
+    leaves: int | None = None
+    reach: int | None = None
+    views: int | None = None
+    audience: tuple[AudienceCount, ...] = ()
+
+
+@dataclass(frozen=True)
 class ChannelMetrics:
     read_at: dt.datetime
     members: int | None = None
     joins: int | None = None
     leaves: int | None = None
     extra: Mapping[str, int] = field(default_factory=dict)
+    #: Per-day statistics where the network keeps them (VK ``stats.get``), oldest first.
+    days: tuple[ChannelDayStats, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -612,3 +612,60 @@ def reschedule_post(actor: Actor, post_id: int, when: dt.datetime) -> Post:
         fields.add("status")
         data = PostInput(scheduled_at=when, status=Post.Status.SCHEDULED)
     return update_post(actor, post_id, data, fields)
+
+
+# -- facts analytics compares posts by -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VariantFacts:
+    """What a published variant was, as analytics slices results by it (one per variant)."""
+
+    variant_id: int
+    post_id: int
+    rubric_id: int | None
+    #: "poll", "video", "photo", "link" or "text" (the first that applies, in that order).
+    content_format: str
+    #: Length of the text in characters (Unicode code points).
+    text_length: int
+    text_excerpt: str
+
+
+def content_format(*, poll: bool, media_kinds: Sequence[str], link: bool) -> str:
+    """The one format a post is counted under: a poll, else video, else photo, else link, else text."""
+    if poll:
+        return "poll"
+    if "video" in media_kinds:
+        return "video"
+    if "photo" in media_kinds:
+        return "photo"
+    if link:
+        return "link"
+    return "text"
+
+
+def variant_facts(variant_ids: Sequence[int]) -> dict[int, VariantFacts]:
+    """Format, rubric and text length of each variant (for analytics' per-post rows)."""
+    if not variant_ids:
+        return {}
+    variants = (
+        PostVariant.objects.filter(pk__in=list(variant_ids))
+        .select_related("post")
+        .prefetch_related("variantmedia_set__media")
+    )
+    out = {}
+    for v in variants:
+        text = v.text or ""
+        out[v.pk] = VariantFacts(
+            variant_id=v.pk,
+            post_id=v.post_id,
+            rubric_id=v.post.rubric_id,
+            content_format=content_format(
+                poll=bool(v.poll),
+                media_kinds=[vm.media.kind for vm in v.variantmedia_set.all()],
+                link=bool(v.link),
+            ),
+            text_length=len(text),
+            text_excerpt=" ".join(text.split())[:280],
+        )
+    return out

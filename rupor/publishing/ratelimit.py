@@ -82,6 +82,10 @@ class Backend(Protocol):
         """Set a slot taken with ``hold=held`` free at ``free_at``, unless it was taken again."""
         ...
 
+    def peek(self, keys: list[str]) -> dict[str, float]:
+        """The stored ``tat`` of each bucket that has one (read only; charges nothing)."""
+        ...
+
 
 class MemoryBackend:
     """Buckets in this process only."""
@@ -116,6 +120,10 @@ class MemoryBackend:
         with self._lock:
             if self._tat.get(slot) == held:
                 self._tat[slot] = free_at
+
+    def peek(self, keys: list[str]) -> dict[str, float]:
+        with self._lock:
+            return {k: self._tat[k] for k in keys if k in self._tat}
 
     def reset(self) -> None:
         with self._lock:
@@ -194,6 +202,11 @@ class DatabaseBackend:
 
         RateBucket.objects.filter(key=slot, tat=held).update(tat=free_at)
 
+    def peek(self, keys: list[str]) -> dict[str, float]:
+        from rupor.publishing.models import RateBucket
+
+        return dict(RateBucket.objects.filter(key__in=keys).values_list("key", "tat"))
+
     def penalize(self, keys: list[str], until: float) -> None:
         from django.db.models import Case, F, Value, When
 
@@ -271,6 +284,10 @@ class RedisBackend:
     def put_slot(self, slot: str, held: float, free_at: float) -> None:
         self._put(keys=[f"rupor:rate:{slot}"], args=[repr(held), repr(free_at)])
 
+    def peek(self, keys: list[str]) -> dict[str, float]:
+        values = self._redis.mget([f"rupor:rate:{k}" for k in keys]) if keys else []
+        return {k: float(v) for k, v in zip(keys, values, strict=True) if v is not None}
+
     def penalize(self, keys: list[str], until: float) -> None:
         pipe = self._redis.pipeline()
         for key in keys:
@@ -342,6 +359,23 @@ def acquire(limits: Sequence[RateLimit], *, max_wait: float, margin: float = MAR
 def interval(limits: Sequence[RateLimit], *, margin: float = MARGIN) -> float:
     """Seconds between two such calls at the paced rate (the slowest of their buckets)."""
     return max((c.step for c in _charges(limits, margin)), default=0.0)
+
+
+def idle_for(limits: Sequence[RateLimit]) -> float:
+    """Seconds since the busiest of these buckets last had a call charged to it: how long it has
+    had room to spare (``0`` while a call is still being paced, ``inf`` for buckets never used).
+
+    A bucket's ``tat`` is when its next call may go; once that moment has passed, the bucket has
+    been idle since. Collection reads this before it asks a network for statistics, so that it
+    only uses a bucket publishing has left alone for a while (:mod:`rupor.publishing.service`).
+    """
+    keys = [c.key for c in _charges(limits, MARGIN)]
+    if not keys:
+        return float("inf")
+    tat = backend().peek(keys)
+    if not tat:
+        return float("inf")
+    return max(0.0, time.time() - max(tat.values()))
 
 
 def penalize(limits: Sequence[RateLimit], retry_after: float) -> None:

@@ -454,6 +454,7 @@ class PublishedPost:
     channel_id: int
     remote_id: str
     published_at: dt.datetime | None
+    remote_url: str = ""
 
 
 def _published(qs: QuerySet[PublicationTarget]) -> list[PublishedPost]:
@@ -465,6 +466,7 @@ def _published(qs: QuerySet[PublicationTarget]) -> list[PublishedPost]:
             channel_id=t.channel_id,
             remote_id=t.remote_id,
             published_at=t.published_at,
+            remote_url=t.remote_url,
         )
         for t in qs.select_related("variant")
     ]
@@ -566,3 +568,63 @@ def text_only_contents(variant_ids: list[int]) -> dict[int, tuple[str, Content]]
     if not variant_ids:
         return {}
     return _source().text_only(variant_ids)
+
+
+# -- room for collection (analytics asks before it reads statistics) -------------------------
+
+#: Collection keeps away from a channel that has a post due to publish within this time.
+PUBLISH_GUARD = dt.timedelta(minutes=15)
+#: Collection uses a rate bucket only after publishing has left it alone for as long as this
+#: many publishes take at the paced rate (and at least ``RESERVE_MIN_S`` seconds).
+RESERVE_PUBLISHES = 5
+RESERVE_MIN_S = 10.0
+
+
+@dataclass(frozen=True)
+class CollectionRoom:
+    """The answer to "may collection call this channel's network now?" (``reason`` when not)."""
+
+    ok: bool
+    reason: str = ""
+
+
+def collection_room(channel_id: int, *, now: dt.datetime | None = None) -> CollectionRoom:
+    """Whether statistics collection may read a channel's figures now.
+
+    The rule (docs/analytics.md, "Quota"): collection never takes rate limit publishing needs.
+    It stays away while a post on the channel is publishing (or sending an edit), or is due to
+    publish within :data:`PUBLISH_GUARD`; and it starts only when the channel's publishing rate
+    buckets (shared by every worker: Redis or the database) have been idle for at least
+    :data:`RESERVE_PUBLISHES` publishes' worth of time (and :data:`RESERVE_MIN_S`) — publishing
+    has had its turn and has nothing paced. Collection's own calls then pass the same shared
+    call window as every network call, so the network's limit holds for both together, and a
+    publish that comes meanwhile waits at most for one batch of reads. Otherwise the answer is
+    ``ok=False`` with the reason, and collection tries again at its next run.
+    """
+    from django.db.models import Q
+
+    from rupor.channels import service as channels
+    from rupor.networks import registry
+    from rupor.publishing import ratelimit
+
+    now = now or clock.now()
+    horizon = now + PUBLISH_GUARD
+    busy = (
+        PublicationTarget.objects.filter(channel_id=channel_id)
+        .filter(
+            Q(state__in=(TargetState.PUBLISHING, TargetState.WAITING, TargetState.EDITING))
+            | Q(state=TargetState.SCHEDULED, next_attempt_at__lte=horizon)
+            | Q(state=TargetState.SCHEDULED, next_attempt_at__isnull=True, due_at__lte=horizon)
+        )
+        .exists()
+    )
+    if busy:
+        return CollectionRoom(False, "a post is publishing or due to publish on this channel soon")
+    access = channels.access_for(channel_id)
+    limits = list(registry.adapter(access.network).rate_limits(access, None))
+    if not limits:
+        return CollectionRoom(True)
+    reserve = max(RESERVE_MIN_S, RESERVE_PUBLISHES * ratelimit.interval(limits))
+    if ratelimit.idle_for(limits) < reserve:
+        return CollectionRoom(False, "publishing used this channel's rate limit moments ago")
+    return CollectionRoom(True)

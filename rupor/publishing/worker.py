@@ -257,6 +257,9 @@ class _Unlimited:
     def put_slot(self, slot: str, held: float, free_at: float) -> None:  # noqa: ARG002 - the limiter's interface; switched off, it ignores what it is given
         return None
 
+    def peek(self, keys: list[str]) -> dict[str, float]:  # noqa: ARG002 - the limiter's interface; switched off, it ignores what it is given
+        return {}
+
 
 def configure(
     *, rate_limits: str = "configured", retry_base: float | None = None, reconcile_delay: float | None = None

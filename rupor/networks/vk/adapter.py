@@ -32,6 +32,7 @@ from rupor.networks.base import (
     Adapter,
     Capability,
     ChannelAccess,
+    ChannelDayStats,
     ChannelInfo,
     ChannelMetrics,
     Comment,
@@ -855,33 +856,44 @@ class VkAdapter(Adapter):
         return out
 
     def channel_metrics(self, channel: ChannelAccess) -> ChannelMetrics:
+        """Members, plus ``stats.get`` for yesterday and today (joins, leaves, reach, views and
+        the visitors' and reach's sex, age, cities, countries and devices), where the token may
+        read the community's statistics."""
         gid = self._gid(channel)
         group = self.call(
             channel, "groups.getById", {"group_id": gid, "fields": "members_count"}, token=GROUP
         )["groups"][0]
         joins = leaves = None
         extra: dict[str, int] = {}
+        days: list[ChannelDayStats] = []
         try:
             periods = self.call(
-                channel, "stats.get", {"group_id": gid, "interval": "day", "intervals_count": 1}
+                channel, "stats.get", {"group_id": gid, "interval": "day", "intervals_count": 2}
             )
-            if periods:
-                activity = periods[0].get("activity") or {}
-                joins, leaves = activity.get("subscribed", 0), activity.get("unsubscribed", 0)
-                reach = periods[0].get("reach") or {}
-                extra = {
-                    f"reach_{k}" if k != "reach" else "reach": int(v)
-                    for k, v in reach.items()
-                    if isinstance(v, int)
-                }
         except errors.Rejected:
-            pass  # statistics are closed to this user; members still count
+            periods = []  # statistics are closed to this user; members still count
+        for period in periods or []:
+            parsed = wire.stats_day(period)
+            if parsed is not None:
+                days.append(parsed)
+        days.sort(key=lambda d: d.day)
+        if periods:
+            latest = max(periods, key=lambda p: int(p.get("period_from") or 0))
+            activity = latest.get("activity") or {}
+            joins, leaves = int(activity.get("subscribed", 0)), int(activity.get("unsubscribed", 0))
+            reach = latest.get("reach") or {}
+            extra = {
+                f"reach_{k}" if k != "reach" else "reach": int(v)
+                for k, v in reach.items()
+                if isinstance(v, int)
+            }
         return ChannelMetrics(
             read_at=clock.now(),
             members=group.get("members_count"),
             joins=joins,
             leaves=leaves,
             extra=extra,
+            days=tuple(days),
         )
 
     def public_page(self, channel: ChannelAccess, handle: str, *, limit: int = 20) -> PublicPage:

@@ -331,6 +331,79 @@ class Ctx:
         return self.token.owner if self.token.kind == "user" else None
 
 
+#: The emulated audience's cities and countries (VK ids, names as VK gives them in English).
+_CITIES = ((1, "Moscow"), (2, "Saint Petersburg"), (99, "Novosibirsk"), (49, "Yekaterinburg"), (60, "Kazan"))
+_COUNTRIES = ((1, "RU", "Russia"), (4, "KZ", "Kazakhstan"), (3, "BY", "Belarus"))
+_AGES = ("12-18", "18-21", "21-24", "24-27", "27-30", "30-35", "35-45", "45-100")
+_AGE_WEIGHTS = (4, 9, 14, 16, 15, 17, 15, 10)
+
+
+def _person(uid: int) -> tuple[str, str, int, int]:
+    """A member's sex, age band, city index and country index: fixed per user id (a hash)."""
+    h = int.from_bytes(hashlib.sha256(f"person:{uid}".encode()).digest()[:8], "big")
+    sex = "f" if h % 100 < 56 else "m"
+    pick, age = (h >> 8) % sum(_AGE_WEIGHTS), _AGES[-1]
+    for band, weight in zip(_AGES, _AGE_WEIGHTS, strict=True):
+        if pick < weight:
+            age = band
+            break
+        pick -= weight
+    city = (0, 0, 0, 0, 1, 1, 2, 3, 4)[(h >> 16) % 9]
+    country = 0 if (h >> 24) % 10 < 8 else 1 + (h >> 28) % 2
+    return sex, age, city, country
+
+
+def _shares(counts: dict[str, int], total: int) -> dict[str, int]:
+    """``total`` split over the keys in proportion to ``counts`` (largest remainder: exact sum)."""
+    whole = sum(counts.values())
+    if whole <= 0 or total <= 0:
+        return {}
+    raw = {k: v * total / whole for k, v in counts.items()}
+    out = {k: int(v) for k, v in raw.items()}
+    for k in sorted(raw, key=lambda k: (-(raw[k] - out[k]), k))[: total - sum(out.values())]:
+        out[k] += 1
+    return {k: v for k, v in out.items() if v}
+
+
+def _audience_sections(group: Group, until: int, total: int) -> dict[str, Any]:
+    """``sex``, ``age``, ``sex_age``, ``cities`` and ``countries`` of a ``stats.get`` section:
+    ``total`` people spread like the members who had joined by ``until`` (so the breakdown moves
+    as members come and go), each list as VK gives it (value + count; cities and countries with
+    their id and name)."""
+    sex: collections.Counter[str] = collections.Counter()
+    age: collections.Counter[str] = collections.Counter()
+    sex_age: collections.Counter[str] = collections.Counter()
+    city: collections.Counter[str] = collections.Counter()
+    country: collections.Counter[str] = collections.Counter()
+    for uid, joined in group.members.items():
+        if joined >= until:
+            continue
+        s, a, c, n = _person(uid)
+        sex[s] += 1
+        age[a] += 1
+        sex_age[f"{s};{a}"] += 1
+        city[str(c)] += 1
+        country[str(n)] += 1
+    return {
+        "sex": [{"value": k, "count": v} for k, v in sorted(_shares(sex, total).items())],
+        "age": [{"value": k, "count": v} for k, v in sorted(_shares(age, total).items())],
+        "sex_age": [{"value": k, "count": v} for k, v in sorted(_shares(sex_age, total).items())],
+        "cities": [
+            {"value": _CITIES[int(k)][0], "name": _CITIES[int(k)][1], "count": v}
+            for k, v in sorted(_shares(city, total).items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
+        "countries": [
+            {
+                "value": _COUNTRIES[int(k)][0],
+                "code": _COUNTRIES[int(k)][1],
+                "name": _COUNTRIES[int(k)][2],
+                "count": v,
+            }
+            for k, v in sorted(_shares(country, total).items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
+    }
+
+
 class VkEmulator:
     """All state of one emulated VK, guarded by one lock."""
 
@@ -2166,10 +2239,12 @@ class VkEmulator:
                         "reach": reach,
                         "reach_subscribers": int(reach * 0.8),
                         "mobile_reach": int(reach * 0.7),
+                        **_audience_sections(group, p_to, reach),
                     },
                     "visitors": {
                         "views": sum(self.engagement(p)["views"] for p in posts),
                         "visitors": int(reach * 0.3),
+                        **_audience_sections(group, p_to, int(reach * 0.3)),
                     },
                 }
             )

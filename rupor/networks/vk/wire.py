@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from rupor.networks import errors, transport
-from rupor.networks.base import Person
+from rupor.networks.base import AudienceCount, ChannelDayStats, Person
 from rupor.networks.errors import AuthExpired, CodeRule, RateLimited, Rejected, UnknownOutcome
 
 API_VERSION = "5.199"
@@ -424,3 +424,54 @@ def random_id(key: str) -> int:
 
 def owner_url(owner_id: int) -> str:
     return f"https://vk.com/id{owner_id}" if owner_id > 0 else f"https://vk.com/club{-owner_id}"
+
+
+def _audience_rows(basis: str, section: Mapping[str, Any]) -> list[AudienceCount]:
+    """The sex / age / sex_age / cities / countries lists of one ``stats.get`` section."""
+    out: list[AudienceCount] = []
+    for name, dimension in (("sex", "sex"), ("age", "age"), ("sex_age", "sex_age")):
+        for row in section.get(name) or []:
+            if isinstance(row, dict) and isinstance(row.get("count"), int) and row.get("value") is not None:
+                out.append(AudienceCount(basis, dimension, str(row["value"])[:100], int(row["count"])))
+    for row in section.get("cities") or []:
+        if isinstance(row, dict) and isinstance(row.get("count"), int):
+            key = str(row.get("value", row.get("name", "")))[:100]
+            out.append(AudienceCount(basis, "city", key, int(row["count"]), str(row.get("name", ""))[:100]))
+    for row in section.get("countries") or []:
+        if isinstance(row, dict) and isinstance(row.get("count"), int):
+            key = str(row.get("code") or row.get("value", ""))[:100]
+            out.append(
+                AudienceCount(basis, "country", key, int(row["count"]), str(row.get("name", ""))[:100])
+            )
+    return out
+
+
+def stats_day(period: Mapping[str, Any]) -> ChannelDayStats | None:
+    """One day of ``stats.get`` (``interval=day``): joins and leaves (``activity.subscribed`` /
+    ``unsubscribed``), reach, views, and the audience breakdowns of the visitors and the reach
+    sections; devices from ``mobile_reach`` of ``reach`` (mobile vs the rest)."""
+    start = period.get("period_from")
+    if not isinstance(start, int):
+        return None
+    activity = period.get("activity") or {}
+    reach = period.get("reach") or {}
+    visitors = period.get("visitors") or {}
+
+    def _int(section: Mapping[str, Any], key: str) -> int | None:
+        value = section.get(key)
+        return int(value) if isinstance(value, int) else None
+
+    audience = _audience_rows("visitors", visitors) + _audience_rows("reach", reach)
+    total, mobile = _int(reach, "reach"), _int(reach, "mobile_reach")
+    if total is not None and mobile is not None:
+        audience.append(AudienceCount("reach", "device", "mobile", mobile))
+        audience.append(AudienceCount("reach", "device", "other", max(0, total - mobile)))
+    return ChannelDayStats(
+        day=dt.datetime.fromtimestamp(start, dt.UTC).date(),
+        # VK leaves a zero out of ``activity``: the day was reported, so a missing count is 0.
+        joins=_int(activity, "subscribed") or 0,
+        leaves=_int(activity, "unsubscribed") or 0,
+        reach=total,
+        views=_int(visitors, "views"),
+        audience=tuple(audience),
+    )
