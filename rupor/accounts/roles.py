@@ -62,6 +62,7 @@ class Perm(enum.StrEnum):
     INBOX_APPROVE = "inbox.approve"  # approve or reject replies of members whose replies need approval
     INBOX_MANAGE = "inbox.manage"  # the workspace's saved replies
     ANALYTICS_VIEW = "analytics.view"
+    ANALYTICS_MANAGE = "analytics.manage"  # change analytics settings: watched competitor pages
     REPORTS_VIEW = "reports.view"
 
 
@@ -84,6 +85,7 @@ _MANAGER = frozenset(
         Perm.INBOX_APPROVE,
         Perm.INBOX_MANAGE,
         Perm.ANALYTICS_VIEW,
+        Perm.ANALYTICS_MANAGE,
         Perm.REPORTS_VIEW,
     }
 )

@@ -5,6 +5,7 @@ A figure a network cannot read (Telegram view counts, say) is stored as ``NULL``
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from rupor.core import clock
@@ -219,3 +220,114 @@ class AudienceSnapshot(models.Model):
         return (
             f"{self.basis} {self.dimension}={self.key}: {self.count} on channel {self.channel_id}, {self.day}"
         )
+
+
+# -- competitors ---------------------------------------------------------------------------
+
+
+class WatchedPage(models.Model):
+    """A public page of another brand the workspace watches (a VK community, an OK group).
+
+    Read through one of the workspace's channels on the same network (``channel``; another one
+    of that network when it is gone). A failing read keeps what was collected and records why
+    (``last_error``) until the next success clears it.
+    """
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="watched_pages"
+    )
+    network = models.CharField(max_length=32)
+    channel = models.ForeignKey(
+        "channels.Channel", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    #: What the person typed (an address or a short name); ``remote_id`` is what the network said.
+    handle = models.CharField(max_length=200)
+    remote_id = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, blank=True, default="")
+    url = models.CharField(max_length=500, blank=True, default="")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    added_at = models.DateTimeField(default=clock.now)
+    #: The latest member count and when the page was last read (members daily, posts as due).
+    members = models.IntegerField(null=True, blank=True)
+    members_read_at = models.DateTimeField(null=True, blank=True)
+    last_read_at = models.DateTimeField(null=True, blank=True)
+    next_read_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    last_error_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "network", "remote_id"], name="watched_page_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.network} page {self.name or self.remote_id} watched by workspace {self.workspace_id}"
+
+
+class WatchedPageReading(models.Model):
+    """A watched page's member count at one moment (append-only, one a day)."""
+
+    page = models.ForeignKey(WatchedPage, on_delete=models.CASCADE, related_name="readings")
+    read_at = models.DateTimeField(default=clock.now)
+    members = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["read_at", "id"]
+        indexes = [models.Index(fields=["page", "read_at"], name="watched_page_reading_idx")]
+
+    def __str__(self) -> str:
+        return f"page {self.page_id} at {self.read_at:%Y-%m-%d %H:%M}: {self.members}"
+
+
+class WatchedPost(models.Model):
+    """One post of a watched page: its latest figures, all from ONE reading (``read_at``)."""
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    page = models.ForeignKey(WatchedPage, on_delete=models.CASCADE, related_name="posts")
+    remote_id = models.CharField(max_length=200)
+    #: The text, cut at 2,000 characters (enough for keyword trends and an excerpt).
+    text = models.TextField(blank=True, default="")
+    url = models.CharField(max_length=500, blank=True, default="")
+    published_at = models.DateTimeField()
+    content_format = models.CharField(max_length=8, default="text")
+    likes = models.IntegerField(null=True, blank=True)
+    reposts = models.IntegerField(null=True, blank=True)
+    comments = models.IntegerField(null=True, blank=True)
+    views = models.IntegerField(null=True, blank=True)
+    read_at = models.DateTimeField()
+    readings = models.PositiveIntegerField(default=1)
+    #: When the post's next reading is due (None: old enough to be left as it is).
+    next_read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-published_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["page", "remote_id"], name="watched_post_once")]
+        indexes = [
+            models.Index(fields=["page", "published_at"], name="watched_post_page_idx"),
+            models.Index(fields=["workspace", "published_at"], name="watched_post_ws_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"post {self.remote_id} of page {self.page_id}"
+
+
+class WatchedPostReading(models.Model):
+    """A watched post's counters at one moment (append-only, on the decaying schedule)."""
+
+    post = models.ForeignKey(WatchedPost, on_delete=models.CASCADE, related_name="history")
+    read_at = models.DateTimeField(default=clock.now)
+    likes = models.IntegerField(null=True, blank=True)
+    reposts = models.IntegerField(null=True, blank=True)
+    comments = models.IntegerField(null=True, blank=True)
+    views = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["read_at", "id"]
+        indexes = [models.Index(fields=["post", "read_at"], name="watched_post_reading_idx")]
+
+    def __str__(self) -> str:
+        return f"post {self.post_id} at {self.read_at:%Y-%m-%d %H:%M}"

@@ -29,6 +29,7 @@ from rupor.analytics.models import (
     MemberEvent,
     PostMetricReading,
     PostStat,
+    WatchedPost,
 )
 from rupor.channels import service as channels
 from rupor.core import clock
@@ -658,4 +659,14 @@ def competitor_page(actor: Actor, channel_id: int, handle: str) -> CompetitorPag
         url=page.url,
         posts=posts,
         average_er_followers=average,
+    )
+
+
+def watched_post_texts(workspace_id: int, since: dt.datetime) -> list[tuple[dt.datetime, str]]:
+    """(publication time, text) of the workspace's watched pages' posts published since ``since``
+    (for the keyword trends of the inbox)."""
+    return list(
+        WatchedPost.objects.filter(workspace_id=workspace_id, published_at__gte=since)
+        .order_by("published_at")
+        .values_list("published_at", "text")
     )

@@ -69,6 +69,9 @@ api.add_router(
     "/", "rupor.api.analytics_api.router"
 )  # analytics: post and channel figures, collecting, competitors
 api.add_router(
+    "/", "rupor.api.competitors_api.router"
+)  # analytics: watched competitor pages, their comparison; keyword trends
+api.add_router(
     "/", "rupor.api.publishing_api.router"
 )  # publishing: target history, resolve, retry, publish anyway, health
 api.add_router("/", "rupor.api.notifications_api.router")  # outgoing webhooks: register, test, delete

@@ -12,16 +12,20 @@ from collections.abc import Callable, Sequence
 
 
 def periodic_jobs() -> Sequence[Callable[[dt.datetime], object]]:
-    """Inbox polling, keyword monitoring, triage and alerts, then metric collection; each job
-    decides itself what is due."""
+    """Inbox polling, keyword monitoring, triage and alerts (keyword trends too), then metric
+    collection and the watched competitor pages; each job decides itself what is due."""
+    from rupor.analytics import competitors
     from rupor.analytics import jobs as analytics_jobs
     from rupor.inbox import alerts as inbox_alerts
     from rupor.inbox import jobs as inbox_jobs
+    from rupor.inbox import trends
 
     return (
         inbox_jobs.run_due,
         inbox_jobs.run_monitoring,
         inbox_jobs.run_triage,
         inbox_alerts.run_alerts,
+        trends.run_alerts,
         analytics_jobs.run_due,
+        competitors.run_due,
     )

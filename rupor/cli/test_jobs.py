@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from rupor.analytics import competitors
 from rupor.analytics import jobs as analytics_jobs
 from rupor.cli.jobs import periodic_jobs
 from rupor.inbox import alerts as inbox_alerts
 from rupor.inbox import jobs as inbox_jobs
+from rupor.inbox import trends
 
 
 def test_rupor_worker_polls_inboxes_then_collects_metrics():
@@ -14,5 +16,7 @@ def test_rupor_worker_polls_inboxes_then_collects_metrics():
         inbox_jobs.run_monitoring,
         inbox_jobs.run_triage,
         inbox_alerts.run_alerts,
+        trends.run_alerts,
         analytics_jobs.run_due,
+        competitors.run_due,
     ]

@@ -6,7 +6,8 @@
 - **Negativity spike**: per channel, the count of negative and complaint items in a clock hour
   against the same hour of day over the previous ``BASELINE_DAYS`` days (so an evening peak that
   comes every day is no spike). The score is ``(count - mean) / max(sd, sqrt(mean), SD_FLOOR)``
-  (a Poisson floor for quiet channels); an hour with at least ``MIN_COUNT`` items and a score of
+  (a Poisson floor for quiet channels; the detector of :mod:`rupor.core.spikes`, which the
+  keyword trend alerts of :mod:`rupor.inbox.trends` share); an hour with at least ``MIN_COUNT`` items and a score of
   ``Z_ALERT`` or more is a spike. Each such hour is stored once; only the first hour of a run of
   them alerts, so a spike that lasts three hours is one alert.
 
@@ -18,17 +19,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
-import statistics
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils.translation import gettext as _
 
 from rupor.channels import service as channels
-from rupor.core import clock, timezones
+from rupor.core import clock, spikes, timezones
 from rupor.inbox import response
 from rupor.inbox.business_time import elapsed_seconds
 from rupor.inbox.models import InboxItem, ItemStatus, NegativitySpike
@@ -123,66 +121,33 @@ def check_waiting(now: dt.datetime) -> int:
 # -- spikes --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Score:
-    count: int
-    mean: float
-    sd: float
-    z: float
-
-    @property
-    def spike(self) -> bool:
-        return self.count >= MIN_COUNT and self.z >= Z_ALERT
+def score(count: int, history: Sequence[int]) -> spikes.Score:
+    """How far ``count`` stands above ``history`` (the same hour on earlier days): the shared
+    detector of :mod:`rupor.core.spikes` with this alert's floor."""
+    return spikes.score(count, history, sd_floor=SD_FLOOR)
 
 
-def score(count: int, history: Sequence[int]) -> Score:
-    """How far ``count`` stands above ``history`` (the same hour on earlier days)."""
-    mean = statistics.fmean(history) if history else 0.0
-    sd = statistics.pstdev(history) if len(history) > 1 else 0.0
-    spread = max(sd, math.sqrt(mean), SD_FLOOR)
-    return Score(count, mean, sd, (count - mean) / spread)
+def is_spike(found: spikes.Score) -> bool:
+    return found.spike(min_count=MIN_COUNT, z_alert=Z_ALERT)
 
 
-def _hour(at: dt.datetime) -> dt.datetime:
-    return at.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def _negative(channel_id: int, since: dt.datetime, until: dt.datetime) -> int:
-    return response.negative_items(channel_id).filter(occurred_at__gte=since, occurred_at__lt=until).count()
-
-
-def same_hours(hour: dt.datetime, zone: str, days: int = BASELINE_DAYS) -> list[dt.datetime]:
-    """The starts of the same wall-clock hour on each of the ``days`` previous days in ``zone``
-    (so the daily cycle stays put across a DST change)."""
-    tz = timezones.zone(zone)
-    local = hour.astimezone(tz)
-    out = []
-    for back in range(1, days + 1):
-        then = (local - dt.timedelta(days=back)).astimezone(dt.UTC)
-        out.append(then)
-    return out
-
-
-def channel_score(channel_id: int, hour: dt.datetime, zone: str, now: dt.datetime) -> Score:
-    count = _negative(channel_id, hour, min(hour + dt.timedelta(hours=1), now + dt.timedelta(seconds=1)))
-    starts = same_hours(hour, zone)
-    rows = (
+def channel_score(channel_id: int, hour: dt.datetime, zone: str, now: dt.datetime) -> spikes.Score:
+    """The negative items of the channel in ``hour`` against the same hour of the previous
+    :data:`BASELINE_DAYS` days (the daily cycle removed)."""
+    starts = spikes.same_hours(hour, zone, BASELINE_DAYS)
+    times = list(
         response.negative_items(channel_id)
-        .filter(occurred_at__gte=min(starts), occurred_at__lt=hour)
+        .filter(occurred_at__gte=min(starts), occurred_at__lte=now)
         .values_list("occurred_at", flat=True)
     )
-    history = dict.fromkeys(starts, 0)
-    for at in rows:
-        for start in starts:
-            if start <= at < start + dt.timedelta(hours=1):
-                history[start] += 1
-                break
-    return score(count, list(history.values()))
+    return spikes.score_hour(
+        times, hour, zone, days=BASELINE_DAYS, until=now + dt.timedelta(seconds=1), sd_floor=SD_FLOOR
+    )
 
 
 def check_spikes(now: dt.datetime) -> int:
     """Store each spiking hour of each channel once; alert at the first hour of a spike."""
-    current = _hour(now)
+    current = spikes.hour_of(now)
     hours = (current - dt.timedelta(hours=1), current)
     busy = (
         response.negative_all()
@@ -203,12 +168,12 @@ def check_spikes(now: dt.datetime) -> int:
             if NegativitySpike.objects.filter(channel_id=channel_id, hour_start=hour).exists():
                 continue
             found = channel_score(channel_id, hour, settings[ws].zone, now)
-            if found.spike and _record_spike(ws, channel_id, hour, found, settings[ws].zone):
+            if is_spike(found) and _record_spike(ws, channel_id, hour, found, settings[ws].zone):
                 sent += 1
     return sent
 
 
-def _record_spike(ws: int, channel_id: int, hour: dt.datetime, found: Score, zone: str) -> bool:
+def _record_spike(ws: int, channel_id: int, hour: dt.datetime, found: spikes.Score, zone: str) -> bool:
     """Store the spiking hour; alert when the hour before was not already part of the spike."""
     continues = NegativitySpike.objects.filter(
         channel_id=channel_id, hour_start=hour - dt.timedelta(hours=1)

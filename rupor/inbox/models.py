@@ -195,6 +195,9 @@ class ResponseSettings(models.Model):
     #: A negative or complaint item without an answer for this long raises an alert; 0 = never.
     alert_after_minutes = models.PositiveIntegerField(default=60)
     spike_alerts = models.BooleanField(default=True)
+    #: Keyword trend alerts (inbox/trends.py): in the app, and also by email when ``trend_email``.
+    trend_alerts = models.BooleanField(default=True)
+    trend_email = models.BooleanField(default=True)
     #: Who gets the alerts: members with these roles, and these people.
     alert_roles = models.JSONField(default=_default_alert_roles)
     alert_user_ids = models.JSONField(default=list)
@@ -371,3 +374,27 @@ class ReplyDraft(models.Model):
 
     def __str__(self) -> str:
         return f"reply draft {self.pk} ({self.state}) on inbox item {self.item_id}"
+
+
+class TrendSpike(models.Model):
+    """An hour in which a watched keyword was named far more often than at that hour on the
+    previous days (inbox/trends.py): in the inbox and in watched pages' posts. One row per
+    (keyword, hour); the alert goes out for the first hour of a run of such hours."""
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    keyword = models.ForeignKey(MonitoredKeyword, on_delete=models.CASCADE, related_name="spikes")
+    hour_start = models.DateTimeField()
+    count = models.PositiveIntegerField()
+    baseline = models.FloatField()
+    score = models.FloatField()
+    notified = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["-hour_start"]
+        constraints = [
+            models.UniqueConstraint(fields=["keyword", "hour_start"], name="trend_spike_once_per_hour")
+        ]
+
+    def __str__(self) -> str:
+        return f"trend spike of keyword {self.keyword_id} at {self.hour_start:%Y-%m-%d %H:00}"

@@ -361,6 +361,9 @@ class PublicPost:
     comments: int | None = None
     views: int | None = None
     url: str | None = None
+    #: What the post mostly is: "text", "photo", "video", "poll" or "link" (its first media
+    #: attachment decides; none: "text").
+    content_format: str = "text"
 
 
 @dataclass(frozen=True)

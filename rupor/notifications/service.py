@@ -64,6 +64,8 @@ EVENTS: dict[str, Any] = {
     "inbox_spike": gettext_lazy("Negative comments and messages are spiking on a channel"),
     "inbox_reply_pending": gettext_lazy("A reply to the audience waits for approval"),
     "inbox_reply_rejected": gettext_lazy("Your reply to the audience was sent back"),
+    # Keyword trends (inbox/trends.py).
+    "trend_spike": gettext_lazy("A watched keyword is spiking"),
 }
 TEST_EVENT = "test"
 
@@ -149,9 +151,10 @@ def notify_event(
     channel_id: int | None = None,
     link: str = "",
     user_ids: Collection[int] | None = None,
+    email: bool = True,
 ) -> None:
     """:func:`notify` of an event of :data:`EVENTS`, titled as the registry names it, in each
-    member's language."""
+    member's language (``email``: by email too)."""
     notify(
         workspace_id,
         kind,
@@ -161,6 +164,7 @@ def notify_event(
         channel_id=channel_id,
         link=link,
         user_ids=user_ids,
+        email=email,
     )
 
 

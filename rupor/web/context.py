@@ -27,6 +27,8 @@ NAVIGATION: list[tuple[str, Any, str, str]] = [
     ),  # the section, not the state
     ("web:inbox", _("Inbox"), "mail", "inbox.view"),
     ("web:inbox_report", _("Response times"), "clock", "inbox.report"),
+    # Analytics: competitors and trends (the dashboards' tabs join them in _analytics_tabs.html).
+    ("web:analytics_competitors", _("Analytics"), "chart", "analytics.view"),
     ("web:channels", _("Channels"), "radio", "channels.view"),
 ]
 ADMIN_NAVIGATION: list[tuple[str, Any, str, str]] = [
@@ -64,7 +66,11 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         out = []
         for name, label, icon, perm in rows:
             if perm in perms:
-                active = here == name or (name != "web:dashboard" and section.startswith(name.rstrip("s")))
+                active = (
+                    here == name
+                    or (name != "web:dashboard" and section.startswith(name.rstrip("s")))
+                    or (name.startswith("web:analytics") and section == "web:analytics")
+                )
                 out.append(
                     {
                         "url_name": name,

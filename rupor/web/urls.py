@@ -2,6 +2,7 @@ from django.urls import path
 
 from rupor.web import (
     accounts_views,
+    analytics_watch_views,
     answering_views,
     calendar_views,
     channel_views,
@@ -72,4 +73,5 @@ urlpatterns = [
     *answering_views.urlpatterns,
     *inbox_views.urlpatterns,
     *monitoring_views.urlpatterns,
+    *analytics_watch_views.urlpatterns,
 ]

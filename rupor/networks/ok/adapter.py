@@ -655,6 +655,7 @@ class OkAdapter(Adapter):
                     reposts=_int((topic.get("reshare_summary") or {}).get("count")),
                     comments=_int((topic.get("discussion_summary") or {}).get("comments_count")),
                     url=_topic_url(gid, tid),
+                    content_format=wire.topic_format(topic.get("media")),
                 )
             )
         return PublicPage(

@@ -244,6 +244,16 @@ def topic_text(media: Sequence[Mapping[str, Any]] | None) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
+#: A topic's media block types and the format they make a post, strongest first.
+_FORMATS = (("movie", "video"), ("photo", "photo"), ("poll", "poll"), ("link", "link"))
+
+
+def topic_format(media: Sequence[Mapping[str, Any]] | None) -> str:
+    """What a topic mostly is ("video", "photo", "poll", "link" or "text"), from its media blocks."""
+    kinds = {block.get("type") for block in media or ()}
+    return next((fmt for kind, fmt in _FORMATS if kind in kinds), "text")
+
+
 # -- video ---------------------------------------------------------------------------------
 #: ``video.getUploadUrl`` refuses files under 16 KB (``PARAM : FileToSmall``) and over 1 GB
 #: (``PARAM : FileToLarge``) [V apiok/documentation video.getUploadUrl].

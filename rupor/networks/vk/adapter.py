@@ -897,14 +897,35 @@ class VkAdapter(Adapter):
         )
 
     def public_page(self, channel: ChannelAccess, handle: str, *, limit: int = 20) -> PublicPage:
+        """A community's name, members and latest own posts (``groups.getById`` + ``wall.get``).
+
+        A deleted or blocked community comes back from ``groups.getById`` with ``deactivated``
+        and nothing else; a closed or private one (``is_closed`` 1 or 2) shows its name and
+        members but refuses ``wall.get`` with error 15 to anyone who is not a member. Both are
+        refusals a person must act on, said in words."""
         ref = handle.strip().rstrip("/").rsplit("/", 1)[-1].lstrip("@")
         group = self.call(channel, "groups.getById", {"group_id": ref, "fields": "members_count"})["groups"][
             0
         ]
         gid = int(group["id"])
-        page = self.call(
-            channel, "wall.get", {"owner_id": -gid, "count": max(1, min(limit, 100)), "filter": "owner"}
-        )
+        if group.get("deactivated"):
+            raise errors.Rejected(
+                f"The VK community {handle!r} was deleted or blocked ({group['deactivated']}).",
+                code=wire.Code.PARAM_GROUP_ID,
+                needs_person=True,
+            )
+        try:
+            page = self.call(
+                channel, "wall.get", {"owner_id": -gid, "count": max(1, min(limit, 100)), "filter": "owner"}
+            )
+        except errors.Rejected as exc:
+            if exc.code in (wire.Code.ACCESS, wire.Code.BLOCKED) and group.get("is_closed"):
+                raise errors.Rejected(
+                    f"The VK community {group.get('name') or handle!r} is closed: only its members see its wall.",
+                    code=exc.code,
+                    needs_person=True,
+                ) from exc
+            raise
         posts = tuple(
             PublicPost(
                 remote_id=wire.post_remote_id(-gid, int(i["id"])),
@@ -915,6 +936,7 @@ class VkAdapter(Adapter):
                 comments=wire.count_of(i, "comments"),
                 views=wire.count_of(i, "views"),
                 url=wire.post_url(-gid, int(i["id"])),
+                content_format=wire.post_format(i),
             )
             for i in page.get("items", [])
         )

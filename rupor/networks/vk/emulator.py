@@ -96,6 +96,13 @@ from rupor.networks.vk import wire
 
 DEMO_GROUP_ID = 1
 COMPETITOR_GROUP_ID = 2
+#: More public pages of other brands, for competitor watching: an open one with photos, videos
+#: and links, a closed and a private one (their walls are for members), a deleted and a blocked one.
+RIVAL_GROUP_ID = 3
+CLOSED_GROUP_ID = 4
+PRIVATE_GROUP_ID = 5
+DELETED_GROUP_ID = 6
+BANNED_GROUP_ID = 7
 ADMIN_USER_ID = 100
 OUTSIDER_USER_ID = 101
 #: No VK page has an id above this (ids are allocated in order): users.get leaves them out, and
@@ -165,6 +172,18 @@ _COMPETITOR_LINES = (
     "Vote: which syrup should we add next?",
     "We are open late this Friday",
 )
+_RIVAL_LINES = (
+    "Cold brew season opens today",
+    "A photo tour of our roastery",
+    "Latte art in 30 seconds",
+    "Where our beans come from",
+    "Two for one on Mondays",
+    "Meet the team behind the counter",
+    "New oat milk flat white",
+    "How to brew at home: a guide",
+    "Our first cafe turns five",
+    "Autumn pumpkin latte is back",
+)
 _PUBLIC_LINES = (
     (10020, "Tried the new Rupor Demo latte today, lovely foam"),
     (10021, "Does anyone know if Rupor Demo delivers on Sundays?"),
@@ -224,7 +243,8 @@ class Group:
     name: str
     screen_name: str
     type: str = "group"
-    is_closed: int = 0
+    is_closed: int = 0  # 0 open, 1 closed, 2 private (groups_group_is_closed)
+    deactivated: str = ""  # "deleted" or "banned": VK shows only its id, name and this
     wall: int = 2  # 0 off, 1 open, 2 limited, 3 closed
     admins: dict[int, int] = field(
         default_factory=dict
@@ -490,6 +510,7 @@ class VkEmulator:
             rival.members[uid] = self.start - rng.randint(86400, 86400 * 700)
         rival.lp_key = self._key("lp", COMPETITOR_GROUP_ID, 0)
         self.groups = {g.id: g for g in (demo, rival)}
+        self._seed_public_pages()
         for i, (uid, text) in enumerate(_PUBLIC_LINES):
             self._add_post(uid, uid, uid, self.start - (len(_PUBLIC_LINES) - i) * 3600, text, [])
         for i, text in enumerate(_COMPETITOR_LINES):
@@ -501,6 +522,33 @@ class VkEmulator:
                 text,
                 [],
             )
+
+    def _seed_public_pages(self) -> None:
+        """Other brands' communities (competitor watching), with a random stream of their own."""
+        rng = random.Random(f"vk-pages:{self.seed}")
+        pages = (
+            Group(RIVAL_GROUP_ID, "Bean Brothers", "bean_brothers", type="page", admins={998: 3}),
+            Group(CLOSED_GROUP_ID, "Closed Coffee Club", "closed_coffee_club", is_closed=1),
+            Group(PRIVATE_GROUP_ID, "Private Roasters", "private_roasters", is_closed=2),
+            Group(DELETED_GROUP_ID, "DELETED", "gone_cafe", deactivated="deleted"),
+            Group(BANNED_GROUP_ID, "Banned Brew", "banned_brew", deactivated="banned"),
+        )
+        for base, group in zip((3000, 300, 150, 0, 90), pages, strict=True):
+            for uid in range(50000 + group.id * 10000, 50000 + group.id * 10000 + base + rng.randint(0, 200)):
+                group.members[uid] = self.start - rng.randint(86400, 86400 * 500)
+            self.groups[group.id] = group
+        kinds: tuple[tuple[str, dict[str, Any]], ...] = (
+            ("photo", {"id": 1, "owner_id": -RIVAL_GROUP_ID, "sizes": []}),
+            ("video", {"id": 1, "owner_id": -RIVAL_GROUP_ID, "title": "Latte art"}),
+            ("link", {"url": "https://example.com/beans", "title": "Our beans"}),
+        )
+        for i, text in enumerate(_RIVAL_LINES):
+            kind, body = kinds[i % len(kinds)] if i % 4 else ("", {})
+            attachments = [{"type": kind, kind: body}] if kind else []
+            when = self.start - (len(_RIVAL_LINES) - i) * 86400 * 2 + rng.randint(0, 7200)
+            self._add_post(-RIVAL_GROUP_ID, -RIVAL_GROUP_ID, 998, when, text, attachments)
+        for gid in (CLOSED_GROUP_ID, PRIVATE_GROUP_ID):
+            self._add_post(-gid, -gid, 1, self.start - 86400, "Members only news", [])
 
     def _key(self, *parts: object) -> str:
         return hashlib.sha256(":".join(map(str, (self.seed, *parts))).encode()).hexdigest()
@@ -1048,6 +1096,8 @@ class VkEmulator:
             "photo_100": f"https://vk.com/images/community_100.png?g={group.id}",
             "photo_200": f"https://vk.com/images/community_200.png?g={group.id}",
         }
+        if group.deactivated:  # VK tells a deleted or blocked community by this alone
+            return {**out, "deactivated": group.deactivated}
         if ctx is not None and ctx.token.kind == "user":
             level = group.admins.get(ctx.token.owner, 0)
             out["is_admin"] = 1 if level else 0
@@ -1176,6 +1226,8 @@ class VkEmulator:
 
     def m_wall_get(self, ctx: Ctx) -> Any:
         owner_id = self._wall_owner(ctx)
+        if owner_id < 0 and -owner_id in self.groups:
+            self._require_wall_reader(ctx, self.groups[-owner_id])
         count = ctx.num("count", 20) or 0
         if count > 100:
             raise _param_error("count should be less or equal to 100")
@@ -1198,6 +1250,16 @@ class VkEmulator:
         if ctx.flag("extended"):
             out.update(self._extended({p.from_id for p in page} | {owner_id}))
         return out
+
+    def _require_wall_reader(self, ctx: Ctx, group: Group) -> None:
+        """A blocked or deleted community's wall is blocked content (error 19); a closed or private
+        one's is for its members and managers (error 15)."""
+        if group.deactivated:
+            raise VkError(wire.Code.BLOCKED, "Content blocked")
+        if group.is_closed and not (
+            self._admin_level(ctx, group) or (ctx.token.kind == "user" and ctx.token.owner in group.members)
+        ):
+            raise VkError(wire.Code.ACCESS, "Access denied: this wall available only for community members")
 
     def m_wall_getById(self, ctx: Ctx) -> Any:
         items = []

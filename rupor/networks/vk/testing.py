@@ -11,6 +11,13 @@ from rupor.networks.vk import emulator as emu
 
 DEMO_REMOTE_ID = str(emu.DEMO_GROUP_ID)
 COMPETITOR_HANDLE = "competitor_coffee"
+#: Other brands' communities on the emulator: open (with photos, videos and links), closed,
+#: private, deleted and blocked.
+RIVAL_HANDLE = "bean_brothers"
+CLOSED_HANDLE = "closed_coffee_club"
+PRIVATE_HANDLE = "private_roasters"
+DELETED_HANDLE = "gone_cafe"
+BANNED_HANDLE = "banned_brew"
 
 
 def demo_credentials() -> dict[str, str]:

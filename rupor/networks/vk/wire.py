@@ -63,6 +63,7 @@ class Code(IntEnum):
     ACCESS = 15
     VALIDATION_REQUIRED = 17
     USER_DELETED = 18
+    BLOCKED = 19
     UPLOAD = 22
     METHOD_DISABLED = 23
     GROUP_AUTH = 27
@@ -215,6 +216,7 @@ ERRORS: dict[int, CodeRule] = {
         Rejected, "VK does not know this method (Rupor needs an update).", **_PERSON
     ),
     Code.USER_DELETED: CodeRule(Rejected, "The VK user was deleted or banned.", **_PERSON),
+    Code.BLOCKED: CodeRule(Rejected, "VK has blocked this content.", **_PERSON),
     Code.INVALID_USER_ID: CodeRule(Rejected, "VK does not know this user.", **_PERSON),
     Code.PARAM_GROUP_ID: CodeRule(Rejected, "VK does not know this community.", **_PERSON),
     Code.PARAM_PHOTO: CodeRule(Rejected, "VK rejected the photo.", **_PERSON),
@@ -295,6 +297,17 @@ def count_of(item: dict[str, Any], key: str) -> int | None:
     if isinstance(value, dict) and isinstance(value.get("count"), int):
         return int(value["count"])
     return None
+
+
+#: A wall post's attachment types and the format they make a post, strongest first.
+_FORMATS = (("video", "video"), ("clip", "video"), ("photo", "photo"), ("poll", "poll"), ("link", "link"))
+
+
+def post_format(item: dict[str, Any]) -> str:
+    """What a wall post mostly is ("video", "photo", "poll", "link" or "text"), from the types of
+    its ``attachments``."""
+    kinds = {a.get("type") for a in item.get("attachments") or () if isinstance(a, dict)}
+    return next((fmt for kind, fmt in _FORMATS if kind in kinds), "text")
 
 
 def post_remote_id(owner_id: int, post_id: int) -> str:
