@@ -35,7 +35,9 @@ def add(slug: str, channel_id: int | None, network: str, handle: str) -> None:
 
 @competitors.command("list")
 @click.option("--workspace", "slug", required=True, help="Workspace slug.")
-@click.option("--days", type=click.IntRange(1, 366), default=30, show_default=True, help="The period compared.")
+@click.option(
+    "--days", type=click.IntRange(1, 366), default=30, show_default=True, help="The period compared."
+)
 def list_pages(slug: str, days: int) -> None:
     """Watched pages with the period's figures (tab-separated: id, network, name, members, posts a
     week, Avg ERpost %, last error)."""

@@ -36,6 +36,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rupor.core import clock
+from rupor.core.errors import DomainError
 from rupor.networks.emulation import RunningEmulator
 
 log = logging.getLogger(__name__)
@@ -242,24 +243,54 @@ def history_jobs() -> list[Callable[[dt.datetime], object]]:
     return [_poll_inbox, *(job for job in periodic_jobs() if job.__module__.startswith("rupor.analytics"))]
 
 
+def _schedules() -> list[Any]:
+    """What the collection path keeps a next reading time on: our posts, watched pages and
+    their posts (``next_read_at`` on each)."""
+    from rupor.analytics.models import PostStat, WatchedPage, WatchedPost
+
+    return [m.objects.exclude(next_read_at=None) for m in (PostStat, WatchedPage, WatchedPost)]
+
+
 def _next_step(at: dt.datetime, due: Sequence[dt.datetime]) -> dt.datetime:
-    """The next moment anything can happen: a post falls due, a post's next reading on the
-    collection schedule (``PostStat.next_read_at``), or the next whole ``INBOX_EVERY`` (the
-    inbox poll and the channels' daily figures). While no post has a schedule (nothing
-    published yet, or a collection that reads every post every hour), the next whole hour."""
+    """The next moment anything can happen: a post falls due, a reading on the collection
+    schedule (``next_read_at`` of our posts, watched pages and their posts), or the next whole
+    ``INBOX_EVERY`` (the inbox poll and the channels' daily figures). While none of our posts
+    has a schedule (nothing published yet), the next whole hour."""
     from rupor.analytics.models import PostStat
 
     hour = at + dt.timedelta(hours=1)
-    scheduled = PostStat.objects.exclude(next_read_at=None)
-    if not scheduled.exists():
+    if not PostStat.objects.exclude(next_read_at=None).exists():
         return hour
     every = int(INBOX_EVERY.total_seconds())
     options = [dt.datetime.fromtimestamp((int(at.timestamp()) // every + 1) * every, dt.UTC)]
     options += [t for t in due if t > at][:1]
-    later = scheduled.filter(next_read_at__gt=at).order_by("next_read_at")
-    options += list(later.values_list("next_read_at", flat=True)[:1])
-    late = scheduled.filter(next_read_at__lte=at).exists()  # read late (a failure): try again in an hour
-    return min([*options, hour] if late else options)
+    for scheduled in _schedules():
+        later = scheduled.filter(next_read_at__gt=at).order_by("next_read_at")
+        options += list(later.values_list("next_read_at", flat=True)[:1])
+        if scheduled.filter(next_read_at__lte=at).exists():
+            options.append(hour)  # read late (a failure, or the quota): try again in an hour
+    return min(options)
+
+
+def watch_pages(owner: Any) -> int:
+    """Watch the emulated competitors' public pages (VK's Competitor Coffee and Bean Brothers,
+    OK's rival group) through the demo's own channels, as a manager would on the page."""
+    from rupor.analytics import competitors
+    from rupor.cli.demo import _testing
+
+    watched = 0
+    for network, names in (("vk", ("COMPETITOR_HANDLE", "RIVAL_HANDLE")), ("ok", ("COMPETITOR_HANDLE",))):
+        testing = _testing(network)
+        for name in names:
+            handle = getattr(testing, name, None)
+            if handle is None:
+                continue
+            try:
+                competitors.add_page(owner, str(handle), network=network)
+                watched += 1
+            except DomainError as exc:  # the page or the network said no: the demo goes on without it
+                log.warning("the demo cannot watch %s on %s: %s", handle, network, exc.message)
+    return watched
 
 
 def build(
@@ -299,6 +330,7 @@ def build(
             c.set((start - dt.timedelta(hours=1)).timestamp(), frozen=True)
         plan = history_plan(start, end, tz)
         schedule_history(owner, workspace, plan)
+        watch_pages(owner)
         due = sorted({p.at for p in plan})
         jobs = history_jobs()
         at, week, worked = start, -1, start - dt.timedelta(days=1)

@@ -119,7 +119,7 @@ DEMO_APP_ID = 51000001
 CONFIRMATION_CODE = "a1b2c3d4"
 RATES = {"user": 3, "group": 20, "service": 5}
 #: People who join and leave each community per day on average (networks/engagement.py).
-MEMBER_FLOW = {DEMO_GROUP_ID: (9.0, 4.0), COMPETITOR_GROUP_ID: (24.0, 9.0)}
+MEMBER_FLOW = {DEMO_GROUP_ID: (9.0, 4.0), COMPETITOR_GROUP_ID: (24.0, 9.0), RIVAL_GROUP_ID: (40.0, 14.0)}
 #: The simulated audience writes at most this many comments under one post.
 MAX_AUDIENCE_COMMENTS = 12
 #: The group chat the demo community's bot is a member of (VK numbers chats from 2000000000).
@@ -184,6 +184,10 @@ _RIVAL_LINES = (
     "Our first cafe turns five",
     "Autumn pumpkin latte is back",
 )
+#: Other brands' pages that keep posting as the clock moves: every how many days, and their lines.
+PAGE_POSTING = {COMPETITOR_GROUP_ID: (2, _COMPETITOR_LINES), RIVAL_GROUP_ID: (1, _RIVAL_LINES)}
+#: UTC hours those posts go out at (morning to evening in Moscow).
+_PAGE_HOURS = (5, 6, 9, 12, 15, 16, 17, 18)
 _PUBLIC_LINES = (
     (10020, "Tried the new Rupor Demo latte today, lovely foam"),
     (10021, "Does anyone know if Rupor Demo delivers on Sundays?"),
@@ -488,6 +492,8 @@ class VkEmulator:
             self._postponed: set[tuple[int, int]] = set()
             self._young: list[tuple[int, int]] = []  # heap of (date, post id): demo posts < 30 min old
             self._mature: set[int] = set()  # demo post ids 30 min old or more
+            self._page_day: dict[int, int] = {}  # other brands' pages: the day of their next post
+            self._page_posts: dict[int, int] = {}  # ... and how many they made as the clock moved
             self._seed_world()
 
     def _seed_world(self) -> None:
@@ -684,10 +690,36 @@ class VkEmulator:
                     self._went_live(post)  # (an old one moves on to _mature at the next tick)
                 if post.post_type == "post" and post.owner_id == -DEMO_GROUP_ID:
                     self._audience_comments(post, now)
+            self._pages_post(now)
             hours = now // 3600
             while self.hours_done < hours:
                 self.hours_done += 1
                 self._member_churn(self.hours_done)
+
+    def _pages_post(self, now: int) -> None:
+        """Other brands' pages keep posting as the clock moves (competitor watching has a
+        stream to follow): each of :data:`PAGE_POSTING` on its days, at an hour drawn from the
+        seed and the day, its lines and formats in turn."""
+        for group_id, (every_days, lines) in PAGE_POSTING.items():
+            if group_id not in self.groups:
+                continue
+            while True:
+                day = self._page_day.get(group_id, self.start // 86400 + 1)
+                rng = random.Random(f"{self.seed}:page:{group_id}:{day}")
+                when = day * 86400 + rng.choice(_PAGE_HOURS) * 3600
+                if when > now:
+                    break
+                self._page_day[group_id] = day + every_days
+                n = self._page_posts.get(group_id, 0)
+                self._page_posts[group_id] = n + 1
+                kind = ("", "photo", "video", "", "link", "photo")[n % 6]
+                body = {
+                    "photo": {"id": 100 + n, "owner_id": -group_id, "sizes": []},
+                    "video": {"id": 100 + n, "owner_id": -group_id, "title": "Video"},
+                    "link": {"url": "https://example.com/news", "title": "News"},
+                }.get(kind)
+                attachments = [{"type": kind, kind: body}] if kind and body else []
+                self._add_post(-group_id, -group_id, 999, when, lines[n % len(lines)], attachments)
 
     def _audience_comments(self, post: Post, now: int) -> None:
         elapsed = now - post.date
