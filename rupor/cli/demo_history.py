@@ -32,12 +32,13 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rupor.core import clock
+from rupor.core import clock, config
 from rupor.core.errors import DomainError
-from rupor.networks.emulation import RunningEmulator
+from rupor.networks.emulation import RunningEmulator, load_state, save_state
 
 log = logging.getLogger(__name__)
 
@@ -317,6 +318,8 @@ def build(
     real_now = now or clock.now()
     end = real_now.replace(minute=0, second=0, microsecond=0)
     start = history_start(real_now, tz)
+    say = progress or (lambda _line: None)
+    say(f"Making the demo's past ({HISTORY_WEEKS} weeks of posts and readings)...")
     began = time.monotonic()
     saved: dict[str, bool] = {}
     previous_limiter = ratelimit.use(_Unlimited())
@@ -362,21 +365,75 @@ def build(
     )
 
 
+def state_path(network: str) -> Path:
+    """Where the demo keeps an emulator's world between processes (under ``RUPOR_HOME``)."""
+    return config.home() / "demo-emulators" / f"{network}.state"
+
+
+def save_worlds(running: dict[str, RunningEmulator]) -> None:
+    """Keep each emulator's world for the next process (``serve --demo`` calls it on the way out)."""
+    for network, emulator in running.items():
+        try:
+            save_state(_state(emulator), state_path(network))
+        except OSError as exc:
+            log.warning("the %s emulator's world could not be kept: %s", network, exc)
+
+
+def restore_worlds(running: dict[str, RunningEmulator]) -> int:
+    """Give each emulator the world the last process kept (its posts, members, comments);
+    returns how many were restored."""
+    return sum(1 for network, e in running.items() if load_state(_state(e), state_path(network)))
+
+
 def start_demo(running: dict[str, RunningEmulator], *, say: Callable[[str], None]) -> dict[str, str]:
-    """``serve --demo``'s start once its emulators run: on the first start, wind the emulators
-    back to the history's start, then make (or check) the demo workspace and build its past."""
+    """``serve --demo``'s start once its emulators run: the worlds the last process kept are
+    restored (``rupor demo`` builds the history and keeps them); when the demo workspace still
+    has no history, the emulators are wound back, and its past is built here and now."""
     from rupor.cli import demo as demo_mod
 
     history_due = pending()
     if history_due is not None:  # the emulators' worlds begin in the past
         rewind(running, history_due)
-    info = demo_mod.ensure_demo(verify=True)
+    else:
+        restore_worlds(running)
+    info = demo_mod.ensure_demo(verify=True, urls={n: e.url for n, e in running.items()})
     if history_due is not None:
-        say(f"Making the demo's past ({HISTORY_WEEKS} weeks of posts and readings)...")
-        made = build(running, progress=say)
-        if made is not None:
-            say(
-                f"Demo history: {made.posts} posts ({made.targets_published} publications), "
-                f"{made.steps} hourly steps, {made.seconds} s."
-            )
+        _report(build(running, progress=say), say)
     return info
+
+
+def build_offline(*, say: Callable[[str], None]) -> HistoryResult | None:
+    """``rupor demo``: build the demo workspace's past against emulators of this process (on
+    free ports) and keep their worlds for ``serve --demo``; ``None`` when it has one already."""
+    from rupor.cli import demo as demo_mod
+    from rupor.networks import registry
+
+    history_due = pending()
+    if history_due is None:
+        return None
+    running = {
+        network: RunningEmulator(
+            registry.emulator_factory(network)(seed=demo_mod.EMULATOR_SEED, rate_limits=True)
+        )
+        for network in registry.available()
+    }
+    try:
+        for emulator in running.values():
+            emulator.start()
+        rewind(running, history_due)
+        demo_mod.ensure_demo(verify=True, urls={n: e.url for n, e in running.items()})
+        made = build(running, progress=say)
+        save_worlds(running)
+    finally:
+        for emulator in running.values():
+            emulator.stop()
+    _report(made, say)
+    return made
+
+
+def _report(made: HistoryResult | None, say: Callable[[str], None]) -> None:
+    if made is not None:
+        say(
+            f"Demo history: {made.posts} posts ({made.targets_published} publications), "
+            f"{made.steps} steps of the clock, {made.seconds} s."
+        )

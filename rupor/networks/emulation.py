@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import pickle
 import random
 import socket
 import subprocess
@@ -32,6 +33,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -330,6 +332,39 @@ def control_routes(
         Route("/_emulator/ledger", ledger_route, methods=["GET"]),
         Route("/_emulator/reset", reset_route, methods=["POST"]),
     ]
+
+
+def save_state(state: object, path: Path) -> None:
+    """Write an emulator's world (its state object's attributes, less its clock, address, locks
+    and threads, which belong to the running process) to ``path``, so a later process can carry on
+    from it (the demo's emulators across ``rupor demo`` and restarts of ``serve --demo``)."""
+    kept: dict[str, Any] = {}
+    with getattr(state, "lock", threading.RLock()):
+        for name, value in vars(state).items():
+            if name in ("clock", "base_url"):  # this process's: its clock and the address it serves at
+                continue
+            try:
+                kept[name] = pickle.dumps(value)
+            except (TypeError, AttributeError, pickle.PicklingError):
+                continue  # a lock, an event, a thread: made anew by the next process
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(pickle.dumps(kept))
+    tmp.replace(path)
+
+
+def load_state(state: object, path: Path) -> bool:
+    """Put a world :func:`save_state` wrote back into a fresh emulator's state object (same
+    class); ``False`` when there is none or it cannot be read (the fresh world stays)."""
+    try:
+        # The file is the demo's own, under RUPOR_HOME (which only the operator may write).
+        kept = pickle.loads(path.read_bytes())  # noqa: S301 - written by save_state of this local demo
+        values = {name: pickle.loads(blob) for name, blob in kept.items()}  # noqa: S301 - as above
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+        return False
+    with getattr(state, "lock", threading.RLock()):
+        vars(state).update(values)
+    return True
 
 
 class RunningEmulator:
