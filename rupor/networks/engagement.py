@@ -111,10 +111,10 @@ def post_counts(
     hour = hour_effect(published)
     potential_views = (max(0, audience) * VIEW_SHARE + 20) * hour * FORMAT_VIEWS.get(content_format, 1.0)
     views = int(potential_views * share)
-    pull = q * hour * FORMAT_EFFECT.get(content_format, 1.0)
-    # Rates are taken of the *potential* views and grown with the same curve, so each counter
-    # rises smoothly (never one reaction short because views were rounded down).
-    lifetime = potential_views * pull / hour  # the hour already scaled the views
+    # Reactions are rates of the *potential* views (the hour is in them already), scaled by the
+    # post's quality and format and grown with the same curve, so each counter rises smoothly
+    # (never one reaction short because views were rounded down).
+    lifetime = potential_views * q * FORMAT_EFFECT.get(content_format, 1.0)
     return PostCounts(
         views=views,
         reach=int(views * REACH_SHARE),
