@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import logging
 import random
 import time
@@ -385,6 +386,26 @@ def restore_worlds(running: dict[str, RunningEmulator]) -> int:
     return sum(1 for network, e in running.items() if load_state(_state(e), state_path(network)))
 
 
+def forget_poll_servers() -> int:
+    """Make the demo channels' inbox cursors ask for their long-poll server again (VK keeps its
+    address in the cursor): the emulators serve on another port in the next process. The
+    position (``ts``) stays, so nothing is read twice or missed."""
+    from rupor.cli.demo import _demo_workspace
+    from rupor.inbox.models import IntakeCursor
+
+    changed = 0
+    for cursor in IntakeCursor.objects.filter(channel__workspace=_demo_workspace()):
+        try:
+            state = json.loads(cursor.cursor or "{}")
+        except ValueError:
+            continue
+        if isinstance(state, dict) and "server" in state:
+            cursor.cursor = json.dumps({"ts": state["ts"]} if "ts" in state else {})
+            cursor.save(update_fields=["cursor"])
+            changed += 1
+    return changed
+
+
 def start_demo(running: dict[str, RunningEmulator], *, say: Callable[[str], None]) -> dict[str, str]:
     """``serve --demo``'s start once its emulators run: the worlds the last process kept are
     restored (``rupor demo`` builds the history and keeps them); when the demo workspace still
@@ -394,8 +415,8 @@ def start_demo(running: dict[str, RunningEmulator], *, say: Callable[[str], None
     history_due = pending()
     if history_due is not None:  # the emulators' worlds begin in the past
         rewind(running, history_due)
-    else:
-        restore_worlds(running)
+    elif restore_worlds(running):
+        forget_poll_servers()
     info = demo_mod.ensure_demo(verify=True, urls={n: e.url for n, e in running.items()})
     if history_due is not None:
         _report(build(running, progress=say), say)
@@ -424,6 +445,7 @@ def build_offline(*, say: Callable[[str], None]) -> HistoryResult | None:
         demo_mod.ensure_demo(verify=True, urls={n: e.url for n, e in running.items()})
         made = build(running, progress=say)
         save_worlds(running)
+        forget_poll_servers()
     finally:
         for emulator in running.values():
             emulator.stop()
