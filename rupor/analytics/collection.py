@@ -137,7 +137,11 @@ def _new_stats(
 def track_published(channel: ChannelFacts, *, since: dt.datetime | None = None) -> int:
     """Give every post Rupor published on the channel (since ``since``) its :class:`PostStat`
     row, if it has none yet, due for its first read. Returns how many rows were added."""
-    posts = publishing.published_posts(channel.id, since=since)
+    return track_posts(channel, publishing.published_posts(channel.id, since=since))
+
+
+def track_posts(channel: ChannelFacts, posts: Sequence[publishing.PublishedPost]) -> int:
+    """:func:`track_published` for posts already read from publishing (the channel's own)."""
     if not posts:
         return 0
     known = set(

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import defaultdict
 
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from rupor.analytics import collection, service
 from rupor.analytics.collection import ChannelFacts
-from rupor.analytics.models import ChannelMetricReading
+from rupor.analytics.models import ChannelMetricReading, PostStat
 from rupor.channels import service as channels
 from rupor.core.errors import DomainError
 from rupor.networks import errors, registry
@@ -42,11 +43,36 @@ INTERVAL = dt.timedelta(hours=1)
 CHANNEL_INTERVAL = dt.timedelta(hours=6)
 #: At most this many due posts of one channel are read per run (one adapter call).
 BATCH = 100
-#: Posts published this long ago or less get their PostStat row when the job sees them.
+#: Posts published this long ago or less get their PostStat row when the channel is read.
 TRACK_DAYS = 31
+#: Posts published this recently get their PostStat row at every run.
+NEW_POSTS = dt.timedelta(hours=2)
 
 #: The name this job records its failures under (``Channel.last_error_job``).
 JOB = "metrics"
+
+
+def _due(
+    channel: ChannelFacts,
+    now: dt.datetime,
+    last_read: dt.datetime | None,
+    fresh: list[publishing.PublishedPost],
+    with_due: set[int],
+) -> tuple[bool, list[str]]:
+    """Whether the channel's own figures are due, and which of its posts are (tracking its new
+    posts first)."""
+    caps = registry.adapter(channel.network).capabilities
+    never = dt.datetime.min.replace(tzinfo=dt.UTC)
+    channel_due = Capability.CHANNEL_METRICS in caps and (last_read or never) <= now - CHANNEL_INTERVAL
+    due: list[str] = []
+    if Capability.POST_METRICS in caps:
+        if channel_due:
+            collection.track_published(channel, since=now - dt.timedelta(days=TRACK_DAYS))
+        elif fresh and collection.track_posts(channel, fresh):
+            with_due.add(channel.id)
+        if channel.id in with_due or channel_due:
+            due = collection.due_posts(channel.id, now, BATCH)
+    return channel_due, due
 
 
 def run_due(now: dt.datetime, *, interval: dt.timedelta = INTERVAL) -> int:
@@ -70,6 +96,16 @@ def run_due(now: dt.datetime, *, interval: dt.timedelta = INTERVAL) -> int:
         .annotate(at=Max("read_at"))
         .values_list("channel_id", "at")
     )
+    # New posts get their rows within their first hour (the first read is due at 1 h); a full
+    # sweep of the last TRACK_DAYS runs whenever the channel itself is read.
+    fresh: dict[int, list[publishing.PublishedPost]] = defaultdict(list)
+    for post in publishing.recently_published(now - NEW_POSTS):
+        fresh[post.channel_id].append(post)
+    with_due = set(
+        PostStat.objects.filter(next_read_at__lte=now, deleted_at__isnull=True)
+        .values_list("channel_id", flat=True)
+        .distinct()
+    )
     for channel in live:
         if (
             channel.last_error_job == JOB
@@ -77,18 +113,11 @@ def run_due(now: dt.datetime, *, interval: dt.timedelta = INTERVAL) -> int:
             and channel.last_error_at >= cutoff
         ):
             continue  # failed within the interval: not again before the next one
-        caps = registry.adapter(channel.network).capabilities
         facts = ChannelFacts(id=channel.id, workspace_id=channel.workspace_id, network=channel.network)
         try:
-            never = dt.datetime.min.replace(tzinfo=dt.UTC)
-            channel_due = (
-                Capability.CHANNEL_METRICS in caps
-                and (last_channel.get(channel.id) or never) <= now - CHANNEL_INTERVAL
+            channel_due, due = _due(
+                facts, now, last_channel.get(channel.id), fresh.get(channel.id, []), with_due
             )
-            due: list[str] = []
-            if Capability.POST_METRICS in caps:
-                collection.track_published(facts, since=now - dt.timedelta(days=TRACK_DAYS))
-                due = collection.due_posts(channel.id, now, BATCH)
             if not (channel_due or due):
                 continue
             room = publishing.collection_room(channel.id, now=now)

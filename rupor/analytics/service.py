@@ -22,6 +22,10 @@ from django.utils.translation import gettext_noop
 from rupor.accounts.roles import Perm
 from rupor.accounts.service import Actor
 from rupor.analytics import collection
+from rupor.analytics.audience import NETWORKS as _AUDIENCE_NETWORKS
+from rupor.analytics.audience import AudienceError as AudienceError
+from rupor.analytics.audience import ChannelAudience as ChannelAudience
+from rupor.analytics.audience import channel_audience as channel_audience
 from rupor.analytics.collection import ChannelFacts
 from rupor.analytics.models import (
     ChannelDay,
@@ -66,6 +70,11 @@ REACTION_RATE_NAMES: dict[str, str] = {
 
 def _facts(channel: channels.ChannelRef) -> ChannelFacts:
     return ChannelFacts(id=channel.id, workspace_id=channel.workspace_id, network=channel.network)
+
+
+def audience_networks() -> frozenset[str]:
+    """The networks whose channels' audience Rupor reads."""
+    return _AUDIENCE_NETWORKS
 
 
 class AnalyticsError(DomainError):
@@ -670,3 +679,18 @@ def watched_post_texts(workspace_id: int, since: dt.datetime) -> list[tuple[dt.d
         .order_by("published_at")
         .values_list("published_at", "text")
     )
+
+
+def backfill_summaries(workspace_id: int | None = None) -> tuple[int, int, int]:
+    """Rebuild the summary tables (PostStat, ChannelDay) from the readings already stored, for one
+    workspace's channels or every channel (``rupor metrics backfill``; safe to run again).
+    Returns (channels, post rows, channel days)."""
+    if workspace_id is None:
+        refs = [
+            ChannelFacts(id=c.id, workspace_id=c.workspace_id, network=c.network)
+            for c in channels.active_channels(registry.available())
+        ]
+    else:
+        refs = [_facts(c) for c in channels.workspace_channels(workspace_id)]
+    posts, days = collection.backfill(refs)
+    return len(refs), posts, days

@@ -150,6 +150,7 @@ def test_job_reads_posts_on_the_decaying_schedule(vk, vk_emu):
     _ws, channel, access, _api = vk
     target = publish(channel, access, "Job metrics")
     published = target.published_at
+    assert published is not None
     assert jobs.run_due(clock.now()) == 1  # the channel's own figures; the post is not due yet
     assert ChannelMetricReading.objects.filter(channel=channel).count() == 1
     assert PostMetricReading.objects.filter(channel=channel).count() == 0
@@ -233,3 +234,54 @@ def test_roles_and_other_workspaces(vk, make_workspace, api_for):
         res = stranger.get(path) if method == "get" else stranger.post(path, {})
         assert res.status_code == 404, (path, res.status_code)
         assert "detail" in res.json()
+
+
+def test_telegram_and_ok_collection_end_to_end(make_workspace):
+    from rupor.networks.ok import testing as ok_testing
+
+    tg = tg_testing.start(rate_limits=False)
+    ok = ok_testing.start(rate_limits=False)
+    try:
+        ws = make_workspace("Both")
+        tg_access, ok_access = tg_testing.channel_for(tg), ok_testing.channel_for(ok)
+        tg_ch, ok_ch = connect(ws, tg_access), connect(ws, ok_access)
+        tg_post = publish(tg_ch, tg_access, "Telegram stats")
+        ok_post = publish(ok_ch, ok_access, "OK stats")
+        assert jobs.run_due(clock.now()) == 2  # both channels' own figures
+        today = clock.now().date()
+        ok_day = ChannelDay.objects.get(channel=ok_ch, day=today)
+        assert ok_day.members is not None and ok_day.joins is None and ok_day.leaves is None
+        assert ok_day.source == ""  # OK tells neither: unknown, not 0
+        tg_day = ChannelDay.objects.get(channel=tg_ch, day=today)
+        assert tg_day.members is not None and (tg_day.joins, tg_day.leaves, tg_day.source) == (0, 0, "events")
+
+        clock.advance(dt.timedelta(hours=1, minutes=1))
+        tg_testing.advance(tg, 3660)
+        ok_testing.advance_clock(ok, 3660)
+        assert jobs.run_due(clock.now()) == 2  # both posts' first scheduled read
+        ok_stat = PostStat.objects.get(channel=ok_ch, remote_post_id=ok_post.remote_id)
+        assert ok_stat.readings == 1 and ok_stat.likes is not None and not ok_stat.reactions_only
+        assert ok_stat.next_read_at == ok_post.published_at + dt.timedelta(hours=6)
+        tg_stat = PostStat.objects.get(channel=tg_ch, remote_post_id=tg_post.remote_id)
+        assert tg_stat.readings == 1 and tg_stat.views is None
+        if tg_stat.likes is not None:  # reaction totals were pending in the update queue
+            assert tg_stat.reactions_only and tg_stat.reposts is None
+
+        # A join and a leave delivered by Telegram recount the day; churn follows.
+        from rupor.analytics import service
+
+        service.record_member_events(
+            tg_ch.pk,
+            [
+                service.MemberChange("j-1", True, clock.now()),
+                service.MemberChange("l-1", False, clock.now()),
+            ],
+        )
+        tg_day.refresh_from_db()
+        assert (tg_day.joins, tg_day.leaves) == (1, 1)
+        growth = service.channel_growth(ws.pk, tg_ch.pk, clock.now() - dt.timedelta(hours=2), clock.now())
+        assert growth.leaves == 1 and growth.members_start
+        assert growth.churn == pytest.approx(100 / growth.members_start, abs=1e-3)
+    finally:
+        tg.stop()
+        ok.stop()

@@ -317,3 +317,20 @@ def test_post_summary_uses_one_reading_and_names_reaction_rates(make_workspace):
     v = service.post_summary(ws2.pk, target2.variant.post_id).variants[0]
     assert v.deleted_at == T0 + 4 * H and v.engagements == 40
     assert any("deleted" in n for n in v.notes)
+
+
+def test_cli_backfill_rebuilds_a_workspace(make_workspace):
+    from click.testing import CliRunner
+
+    from rupor.cli.main import cli
+
+    ws = make_workspace()
+    ch, _facts = _channel(ws, "telegram")
+    _published(ch, "p", "31")
+    PostMetricReading.objects.create(workspace=ws, channel=ch, remote_post_id="31", read_at=T0 + H, likes=4)
+    result = CliRunner().invoke(cli, ["metrics", "backfill", "--workspace", ws.slug])
+    assert result.exit_code == 0, result.output
+    assert "1 channels, 1 post rows" in result.output
+    assert PostStat.objects.get(channel=ch).likes == 4
+    bad = CliRunner().invoke(cli, ["metrics", "backfill", "--workspace", "no-such-workspace"])
+    assert bad.exit_code == 2 and "no workspace" in bad.output

@@ -100,6 +100,61 @@ class CollectOut(Schema):
     notes: list[str]
 
 
+class AudienceBarOut(Schema):
+    key: str = Field(
+        description='The network\'s value: "f", "18-21", "f;18-21", a city id, a country code, "mobile"'
+    )
+    label: str
+    count: int
+    share: float = Field(description="Percent of the dimension's total that day")
+    share_before: float | None = Field(description="The share on the compared day")
+    change: float | None = Field(description="share - share_before, in percentage points")
+
+
+class AudienceBreakdownOut(Schema):
+    dimension: str = Field(description="sex, age, sex_age, city, country or device")
+    title: str
+    total: int
+    bars: list[AudienceBarOut]
+
+
+class AudienceHistoryRowOut(Schema):
+    day: dt.date
+    shares: list[float | None]
+
+
+class AudienceHistoryOut(Schema):
+    dimension: str
+    title: str
+    keys: list[str]
+    labels: list[str]
+    rows: list[AudienceHistoryRowOut]
+
+
+class AudienceOut(Schema):
+    channel_id: int
+    network: str
+    basis: str = Field(
+        description='"visitors" (people who opened the community) or "reach" (who saw its posts)'
+    )
+    supported: bool = Field(
+        description="false where the network tells nothing about the audience (see notes)"
+    )
+    day: dt.date | None = Field(description="The newest day reported")
+    compared_day: dt.date | None = Field(
+        description="The earliest day reported in the window: changes are against it"
+    )
+    days_with_data: int
+    breakdowns: list[AudienceBreakdownOut]
+    history: list[AudienceHistoryOut]
+    notes: list[str]
+
+
+class AudienceFilters(Schema):
+    basis: str = "visitors"
+    days: int = 30
+
+
 class CompetitorPostOut(Schema):
     remote_id: str
     text: str
@@ -177,6 +232,18 @@ def collect(request: HttpRequest, channel_id: int) -> Any:
     if len(failures) == 2 or any(f.status != 422 for f in failures):
         raise ApiError(failures[-1].status, failures[-1].message, failures[-1].field)
     return {"channel_id": channel_id, **counts, "notes": notes}
+
+
+@router.get(
+    "/channels/{channel_id}/audience",
+    response={200: AudienceOut, **ERRORS},
+    summary="Who the channel's audience is (sex, age, cities, countries, devices), where the network tells",
+)
+def audience(request: HttpRequest, channel_id: int, filters: Query[AudienceFilters]) -> Any:
+    who = _need(request, Perm.ANALYTICS_VIEW)
+    return dataclasses.asdict(
+        analytics.channel_audience(who.workspace_id, channel_id, basis=filters.basis, days=filters.days)
+    )
 
 
 @router.get(

@@ -482,6 +482,15 @@ def published_posts(channel_id: int, *, since: dt.datetime | None = None) -> lis
     return _published(qs.order_by("-published_at", "-id"))
 
 
+def recently_published(since: dt.datetime, *, limit: int = 5000) -> list[PublishedPost]:
+    """Posts Rupor published on any channel since ``since`` (newest first, at most ``limit``):
+    what statistics collection starts tracking."""
+    qs = PublicationTarget.objects.filter(state=TargetState.PUBLISHED, published_at__gte=since).exclude(
+        remote_id=""
+    )
+    return _published(qs.order_by("-published_at", "-id")[:limit])
+
+
 def find_published(channel_id: int, remote_post_id: str) -> PublishedPost | None:
     """The Rupor post behind a network's post id (albums count by any of their message ids)."""
     if not remote_post_id:

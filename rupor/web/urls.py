@@ -4,6 +4,7 @@ from rupor.web import (
     accounts_views,
     analytics_watch_views,
     answering_views,
+    audience_views,
     calendar_views,
     channel_views,
     composer_views,
@@ -74,4 +75,5 @@ urlpatterns = [
     *inbox_views.urlpatterns,
     *monitoring_views.urlpatterns,
     *analytics_watch_views.urlpatterns,
+    *audience_views.urlpatterns,
 ]

@@ -476,7 +476,7 @@ def stats_day(period: Mapping[str, Any]) -> ChannelDayStats | None:
 
     audience = _audience_rows("visitors", visitors) + _audience_rows("reach", reach)
     total, mobile = _int(reach, "reach"), _int(reach, "mobile_reach")
-    if total is not None and mobile is not None:
+    if total and mobile is not None:  # no reach that day: no devices to tell
         audience.append(AudienceCount("reach", "device", "mobile", mobile))
         audience.append(AudienceCount("reach", "device", "other", max(0, total - mobile)))
     return ChannelDayStats(
