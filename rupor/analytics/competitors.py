@@ -32,7 +32,8 @@ from django.utils.translation import gettext as _
 from rupor.accounts.roles import Perm
 from rupor.accounts.service import Actor
 from rupor.analytics.models import WatchedPage, WatchedPageReading, WatchedPost, WatchedPostReading
-from rupor.analytics.service import AnalyticsError, engagements, network_failure
+from rupor.analytics.service import AnalyticsError as AnalyticsError  # refusals of this module
+from rupor.analytics.service import engagements, network_failure
 from rupor.channels import service as channels
 from rupor.core import clock
 from rupor.networks import errors, registry
@@ -59,6 +60,8 @@ MAX_PAGES = 30
 #: A failing page is tried again after this long, doubling up to a day.
 RETRY_FIRST = dt.timedelta(hours=1)
 TEXT_LIMIT = 2000
+#: A page being read is claimed this long (a worker that dies mid-read frees it then).
+CLAIM = dt.timedelta(minutes=10)
 FORMATS = ("text", "photo", "video", "poll", "link")
 
 #: The formulas the comparison shows (F = members at the period's end, P = posts in it,
@@ -71,7 +74,7 @@ FORMULAS: dict[str, str] = {
     "amplification_rate": "Amplification rate = Σreposts / F / P x 100%",
     "talk_rate": "Talk rate = Σcomments / F / P x 100%",
     "posts_per_week": "Posts per week = P / D x 7",
-    "growth": "Growth = members at the end - members at the start (daily readings); % of the start",
+    "growth": "Growth = members at the end - members at the start (daily readings; unknown until two); % of the start",
     "relative": "Relative score = the post's E / the median E of its page's posts in the period",
 }
 
@@ -149,8 +152,9 @@ def _require(actor: Actor, perm: Perm) -> None:
 
 
 def add_page(actor: Actor, handle: str, *, channel_id: int | None = None, network: str = "") -> PageView:
-    """Watch a public page: read it now through ``channel_id`` (or the workspace's first channel
-    that can, on ``network`` if given) and store what it shows. A page that does not exist or
+    """Watch a public page: read it now through ``channel_id`` (else a channel on ``network``, or
+    on the network its address names; a bare short name is tried on each network that can read
+    pages, the first that knows it wins) and store what it shows. A page that does not exist or
     whose wall is closed is refused with the network's reason."""
     _require(actor, Perm.ANALYTICS_MANAGE)
     handle = " ".join((handle or "").split())
@@ -172,6 +176,7 @@ def add_page(actor: Actor, handle: str, *, channel_id: int | None = None, networ
                 422,
             )
     else:
+        network = network or network_of(handle)
         choices = reading_channels(actor.workspace_id, network)
         if not choices:
             raise AnalyticsError(
@@ -182,11 +187,24 @@ def add_page(actor: Actor, handle: str, *, channel_id: int | None = None, networ
         raise AnalyticsError(
             _("A workspace watches at most %(n)s pages; remove one first.") % {"n": MAX_PAGES}, "handle", 422
         )
-    adapter = registry.adapter(channel.network)
-    try:
-        found = adapter.public_page(channels.access_for(channel.id), handle, limit=READ_LIMIT)
-    except errors.NetworkError as exc:
-        raise network_failure(exc) from exc
+    # A bare short name names no network: try one channel of each network that can read pages.
+    tries = [channel] if channel_id is not None or network else _one_per_network(choices)
+    found: PublicPage | None = None
+    failure: errors.NetworkError | None = None
+    for candidate in tries:
+        try:
+            found = registry.adapter(candidate.network).public_page(
+                channels.access_for(candidate.id), handle, limit=READ_LIMIT
+            )
+        except errors.NetworkError as exc:
+            failure = failure or exc
+            continue
+        channel = candidate
+        break
+    if found is None:
+        if failure is None:
+            raise AnalyticsError(_("No such channel."), "channel", 422)
+        raise network_failure(failure) from failure
     now = clock.now()
     try:
         with transaction.atomic():
@@ -207,6 +225,30 @@ def add_page(actor: Actor, handle: str, *, channel_id: int | None = None, networ
             _("%(name)s is already on the watchlist.") % {"name": found.name or handle}, "handle", 409
         ) from None
     return get_page(actor.workspace_id, page.pk)
+
+
+#: Where an address says which network the page is on.
+_HOSTS = {
+    "vk.com": "vk",
+    "vk.ru": "vk",
+    "m.vk.com": "vk",
+    "ok.ru": "ok",
+    "m.ok.ru": "ok",
+    "odnoklassniki.ru": "ok",
+}
+
+
+def network_of(handle: str) -> str:
+    """The network an address points at ("vk.com/club1" -> "vk"), or "" for a bare name."""
+    host = handle.strip().lower().removeprefix("https://").removeprefix("http://").split("/", 1)[0]
+    return _HOSTS.get(host.removeprefix("www."), "")
+
+
+def _one_per_network(choices: Sequence[channels.ChannelRef]) -> list[channels.ChannelRef]:
+    seen: dict[str, channels.ChannelRef] = {}
+    for c in choices:
+        seen.setdefault(c.network, c)
+    return list(seen.values())
 
 
 def remove_page(actor: Actor, page_id: int) -> None:
@@ -367,6 +409,11 @@ def run_due(now: dt.datetime) -> int:
                 budget.setdefault(key, calls_per_pass(adapter, access))
         if key in budget and spent[key] + CALLS_PER_READ > budget[key]:
             continue  # this token's share is spent for this pass
+        # Claim the page (another worker may be at the same list): only one moves its time on.
+        if not WatchedPage.objects.filter(pk=page.pk, next_read_at=page.next_read_at).update(
+            next_read_at=now + CLAIM
+        ):
+            continue
         spent[key] += CALLS_PER_READ
         try:
             read_page(page.pk, now)
@@ -442,17 +489,23 @@ def _rate(total: int, followers: int | None, count: int) -> float | None:
     return round(total / followers / count * 100, 4)
 
 
-def _members_between(page_id: int, start: dt.datetime, end: dt.datetime) -> tuple[int | None, int | None]:
+def _members_between(
+    page_id: int, start: dt.datetime, end: dt.datetime
+) -> tuple[int | None, int | None, bool]:
     """Members at the period's start and end: the first and last readings inside it (else the
-    nearest before it)."""
+    nearest before it), and whether those are two different readings (growth is known)."""
     rows = WatchedPageReading.objects.filter(page_id=page_id, members__isnull=False)
+    before = rows.filter(read_at__lt=start).order_by("-read_at").values_list("pk", "members").first()
     inside = rows.filter(read_at__gte=start, read_at__lt=end)
-    before = rows.filter(read_at__lt=start).order_by("-read_at").values_list("members", flat=True).first()
-    first = inside.order_by("read_at").values_list("members", flat=True).first()
-    last = inside.order_by("-read_at").values_list("members", flat=True).first()
-    start_members = before if before is not None else first
-    end_members = last if last is not None else before
-    return start_members, end_members
+    first = inside.order_by("read_at", "pk").values_list("pk", "members").first()
+    last = inside.order_by("-read_at", "-pk").values_list("pk", "members").first()
+    opening = before or first
+    closing = last or before
+    return (
+        opening[1] if opening else None,
+        closing[1] if closing else None,
+        opening is not None and closing is not None and opening[0] != closing[0],
+    )
 
 
 def relative_scores(values: Sequence[int]) -> tuple[float | None, list[float | None]]:
@@ -479,7 +532,7 @@ def compare(workspace_id: int, start: dt.datetime, end: dt.datetime, *, top: int
         posts_by_page[post.page_id].append(post)
     for page_id, view in views.items():
         posts = posts_by_page.get(page_id, [])
-        members_start, members = _members_between(page_id, start, end)
+        members_start, members, two_readings = _members_between(page_id, start, end)
         count = len(posts)
         es = [engagements(p.likes, p.reposts, p.comments) for p in posts]
         known = [(p, e) for p, e in zip(posts, es, strict=True) if e is not None]
@@ -509,7 +562,11 @@ def compare(workspace_id: int, start: dt.datetime, end: dt.datetime, *, top: int
                     relative=score,
                 )
             )
-        growth = members - members_start if members is not None and members_start is not None else None
+        growth = (
+            members - members_start
+            if two_readings and members is not None and members_start is not None
+            else None
+        )
         pages.append(
             PageFigures(
                 page=view,

@@ -32,7 +32,10 @@ class PageIn(Schema):
         description="The page's address or short name (vk.com/club1, rivalnews)",
     )
     channel_id: int | None = Field(
-        None, ge=1, le=MAX_ID, description="The channel that reads it; empty: the first one that can"
+        None,
+        ge=1,
+        le=MAX_ID,
+        description="The channel that reads it; empty: one on the network the address names (a bare name: each network in turn)",
     )
     network: str = Field("", max_length=32, description="With no channel: the network to read it on (vk, ok)")
 

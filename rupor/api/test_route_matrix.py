@@ -23,6 +23,7 @@ from PIL import Image
 from rupor.accounts import service as accounts
 from rupor.accounts.models import Membership, Workspace
 from rupor.accounts.roles import Perm, Role, can
+from rupor.analytics.models import WatchedPage
 from rupor.api.app import api
 from rupor.channels.models import Channel
 from rupor.core import clock
@@ -246,6 +247,10 @@ def _world(name: str) -> tuple[Workspace, dict[str, Any], dict[Role, str]]:
         "endpoint_id": _webhook_endpoint(ws),
         "view_id": call("post", "/inbox/views", {"name": f"{name} view", "shared": True})["id"],
         "keyword_id": call("post", "/inbox/monitoring/keywords", {"phrase": f"{name} coffee"})["id"],
+        # A watched competitor page, stored directly: adding one reads it from the network.
+        "page_id": WatchedPage.objects.create(
+            workspace=ws, network="vk", handle=f"{name}-rival", remote_id=f"{name}-rival"
+        ).pk,
     }
     assert Channel.objects.filter(pk=channel, workspace=ws).exists()
     return ws, ids, keys

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from rupor.accounts.models import Workspace
+from rupor.accounts.roles import Role
 from rupor.accounts.service import Actor
 from rupor.analytics.models import WatchedPage, WatchedPost
 from rupor.channels.models import Channel
@@ -164,16 +165,16 @@ def test_trend_settings_turn_off_email_or_the_alerts(make_workspace, make_user, 
     channel = _channel(ws)
     MonitoredKeyword.objects.create(workspace=ws, phrase="mojito", key="mojito")
     seq = [0]
-    trends.set_settings(Actor(ws.pk, "owner"), alerts=True, email=False)
+    trends.set_settings(Actor(ws.pk, Role.OWNER), alerts=True, email=False)
     _items(channel, _at("2026-12-10 09:00"), ["mojito"] * 5, seq)
     assert trends.check_workspace(ws.pk, _at("2026-12-10 09:55")) == 1
     assert Notification.objects.filter(kind="trend_spike").count() == 1
     assert not Delivery.objects.filter(kind="trend_spike", channel=Delivery.Channel.EMAIL).exists()
-    trends.set_settings(Actor(ws.pk, "owner"), alerts=False, email=True)
+    trends.set_settings(Actor(ws.pk, Role.OWNER), alerts=False, email=True)
     _items(channel, _at("2026-12-10 15:00"), ["mojito"] * 9, seq)
     assert trends.check_workspace(ws.pk, _at("2026-12-10 15:55")) == 0
     with pytest.raises(trends.TrendError):
-        trends.set_settings(Actor(ws.pk, "analyst"), alerts=True, email=True)
+        trends.set_settings(Actor(ws.pk, Role.ANALYST), alerts=True, email=True)
 
     # The API: analysts read trends, editors do not; another workspace sees none of them.
     assert api_for(ws, "analyst").get("/analytics/trends").json()[0]["phrase"] == "mojito"
