@@ -1214,3 +1214,52 @@ def content_slices(
         selling=tuple(selling_rows),
         notes=tuple(notes),
     )
+
+
+# -- reading a request ---------------------------------------------------------------------
+
+#: The period a dashboard shows when none is chosen, in days (today included), and the presets.
+DEFAULT_DAYS = 30
+PRESETS = (7, 30, 90)
+
+
+def parse_period(raw_from: str, raw_to: str, raw_days: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The period a person asked for: ``from``/``to`` (YYYY-MM-DD), or ``days`` (the last N days
+    up to today), else the last :data:`DEFAULT_DAYS` days. Bad input is a 422 that says why."""
+    raw_from, raw_to, raw_days = raw_from.strip(), raw_to.strip(), raw_days.strip()
+    if raw_days and not (raw_from or raw_to):
+        if not raw_days.isdigit() or not 1 <= int(raw_days) <= MAX_DAYS:
+            raise DashboardError(
+                _("The number of days is a whole number from 1 to %(max)s.") % {"max": MAX_DAYS}, "days", 422
+            )
+        return today - dt.timedelta(days=int(raw_days) - 1), today
+    if not raw_from and not raw_to:
+        return today - dt.timedelta(days=DEFAULT_DAYS - 1), today
+    try:
+        start = dt.date.fromisoformat(raw_from) if raw_from else None
+    except ValueError:
+        start = None
+        bad = "from"
+    else:
+        bad = ""
+    try:
+        end = dt.date.fromisoformat(raw_to) if raw_to else today
+    except ValueError:
+        end, bad = None, bad or "to"
+    if bad or start is None or end is None:
+        raise DashboardError(_("Dates are written as YYYY-MM-DD."), bad or "from", 422)
+    check_period(start, end)
+    return start, end
+
+
+def parse_channels(raw: Sequence[str]) -> list[int]:
+    """Channel ids from a query string (``channel=3&channel=5``); an empty value means all."""
+    out = []
+    for value in raw:
+        value = value.strip()
+        if not value:
+            continue
+        if not value.isdigit():
+            raise DashboardError(_("A channel is given by its number."), "channel", 422)
+        out.append(int(value))
+    return out
