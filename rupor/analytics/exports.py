@@ -281,5 +281,42 @@ def export(tables: Sequence[Table], fmt: str) -> tuple[bytes, str]:
     return to_xlsx(tables), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def any_table(name: str) -> bool:
-    return name in OVERVIEW_TABLES or name in CONTENT_TABLES or name in ("overview", "content")
+@dataclass(frozen=True)
+class Download:
+    body: bytes
+    content_type: str
+    filename: str
+
+
+def download(
+    workspace_id: int,
+    table: str,
+    fmt: str,
+    start: dt.date,
+    end: dt.date,
+    *,
+    channel_ids: Sequence[int] | None = None,
+    content_allowed: bool,
+) -> Download:
+    """One table as CSV or XLSX, or every table of a page as one workbook ("overview" or
+    "content"): what the web's export links and the API answer. Refusals are
+    :class:`~rupor.analytics.dashboard.DashboardError` (unknown table 404, format 422, the "what
+    works" tables without ``content_allowed`` 403)."""
+    Error = dashboard.DashboardError
+    if fmt not in FORMATS:
+        raise Error(_("Export as csv or xlsx."), "format", 422)
+    content = table == "content" or table in CONTENT_TABLES
+    if not content and table != "overview" and table not in OVERVIEW_TABLES:
+        raise Error(_("There is no such table."), "table", 404)
+    if content and not content_allowed:
+        raise Error(_("Your role in this workspace does not allow this."), "table", 403)
+    if table in ("overview", "content") and fmt == "csv":
+        raise Error(_("A CSV file holds one table; choose a table or export as xlsx."), "format", 422)
+    if content:
+        c = dashboard.content_slices(workspace_id, start, end, channel_ids=channel_ids)
+        tables = [build(c) for name, build in CONTENT_TABLES.items() if table in (name, "content")]
+    else:
+        o = dashboard.overview(workspace_id, start, end, channel_ids=channel_ids)
+        tables = [make(o) for name, make in OVERVIEW_TABLES.items() if table in (name, "overview")]
+    body, content_type = export(tables, fmt)
+    return Download(body, content_type, filename(table, start, end, fmt))

@@ -382,49 +382,30 @@ def _refuse(message: str, status: int) -> HttpResponse:
     return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
 
 
-def export_response(
-    workspace_id: int, role: Any, table: str, fmt: str, params: QueryDict, zone: str
-) -> HttpResponse:
-    """One table as CSV or XLSX, or every table of a page as one workbook ("overview",
-    "content"); shared by the web's export links and the API."""
-    if fmt not in exports.FORMATS:
-        return _refuse(_("Export as csv or xlsx."), 422)
-    content = table == "content" or table in exports.CONTENT_TABLES
-    if not content and table != "overview" and table not in exports.OVERVIEW_TABLES:
-        return _refuse(_("There is no such table."), 404)
-    if content and not can(role, Perm.ANALYTICS_VIEW):
-        return _refuse(_("Your role in this workspace does not allow this."), 403)
-    if table in ("overview", "content") and fmt == "csv":
-        return _refuse(_("A CSV file holds one table; choose a table or export as xlsx."), 422)
-    today = timezones.to_local(clock.now(), zone).date()
-    try:
-        start, end = dashboard.parse_period(
-            params.get("from", ""), params.get("to", ""), params.get("days", ""), today
-        )
-        channel_ids = dashboard.parse_channels(params.getlist("channel"))
-        if content:
-            c = dashboard.content_slices(workspace_id, start, end, channel_ids=channel_ids)
-            builders = exports.CONTENT_TABLES
-            names = list(builders) if table == "content" else [table]
-            tables = [builders[n](c) for n in names]
-        else:
-            o = dashboard.overview(workspace_id, start, end, channel_ids=channel_ids)
-            overview_builders = exports.OVERVIEW_TABLES
-            names = list(overview_builders) if table == "overview" else [table]
-            tables = [overview_builders[n](o) for n in names]
-    except dashboard.DashboardError as exc:
-        return _refuse(str(exc), exc.status)
-    body, content_type = exports.export(tables, fmt)
-    out = HttpResponse(body, content_type=content_type)
-    out["Content-Disposition"] = f'attachment; filename="{exports.filename(table, start, end, fmt)}"'
-    return out
-
-
 @workspace_view(Perm.REPORTS_VIEW)
 @require_GET
 def export_page(request: HttpRequest, table: str, fmt: str) -> HttpResponseBase:
     here = workspace_request(request)
-    return export_response(here.workspace.pk, here.role, table, fmt, request.GET, here.workspace.timezone)
+    today = timezones.to_local(clock.now(), here.workspace.timezone).date()
+    params = request.GET
+    try:
+        start, end = dashboard.parse_period(
+            params.get("from", ""), params.get("to", ""), params.get("days", ""), today
+        )
+        got = exports.download(
+            here.workspace.pk,
+            table,
+            fmt,
+            start,
+            end,
+            channel_ids=dashboard.parse_channels(params.getlist("channel")),
+            content_allowed=can(here.role, Perm.ANALYTICS_VIEW),
+        )
+    except dashboard.DashboardError as exc:
+        return _refuse(str(exc), exc.status)
+    out = HttpResponse(got.body, content_type=got.content_type)
+    out["Content-Disposition"] = f'attachment; filename="{got.filename}"'
+    return out
 
 
 urlpatterns: list[URLPattern] = [

@@ -78,7 +78,7 @@ def test_period_and_channel_change_the_figures(shop):
     posts_7 = PostStat.objects.filter(
         workspace=ws, published_at__date__gte=NOW.date() - dt.timedelta(days=6)
     ).count()
-    assert f'data-key="posts" title=' in week.content.decode()
+    assert 'data-key="posts" title=' in week.content.decode()
     assert f'<dd class="value">{posts_7}</dd>' in week.content.decode()
     only_vk = client.get(
         reverse("web:analytics"), {"from": "2026-03-01", "to": "2026-03-10", "channel": vk.pk}
