@@ -61,7 +61,13 @@ call_command("migrate", verbosity=0)
 NOW = dt.datetime(2026, 6, 30, 12, 0, tzinfo=dt.UTC)
 NETWORKS = ("vk", "telegram", "ok")
 FORMATS = ("text", "photo", "photo", "video", "poll", "link")
-EXCERPTS = ("Autumn collection is in", "Poll: which colour next?", "Behind the scenes", "Weekend sale", "Customer story")
+EXCERPTS = (
+    "Autumn collection is in",
+    "Poll: which colour next?",
+    "Behind the scenes",
+    "Weekend sale",
+    "Customer story",
+)
 
 
 def _columns(model: type[models.Model]) -> list[str]:
@@ -210,7 +216,13 @@ def generate(channels: int, posts: int, readings: int, days: int, seed: int) -> 
         }
     with connection.cursor() as cursor:  # fresh statistics, as autovacuum would have by now
         cursor.execute("ANALYZE")
-    return {"workspace": ws, "owner": owner, "channel": chans[0].pk, "generate_s": time.perf_counter() - t0, **written}
+    return {
+        "workspace": ws,
+        "owner": owner,
+        "channel": chans[0].pk,
+        "generate_s": time.perf_counter() - t0,
+        **written,
+    }
 
 
 def _time(fn: Callable[[], Any], repeat: int) -> dict[str, float]:
@@ -258,7 +270,9 @@ def _report(ws_id: int) -> tuple[float, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="small and fast: 20 channels, 10,000 posts")
     full = 1 if VENDOR == "postgresql" else 10
     parser.add_argument("--channels", type=int, default=500 // full)
@@ -294,7 +308,10 @@ def main() -> None:
     results = {}
     for name, url in views.items():
         results[name] = _time(_get(client, url), args.repeat)
-        print(f"{name:28} p50 {results[name]['p50_ms']:8.1f} ms   p95 {results[name]['p95_ms']:8.1f} ms", flush=True)
+        print(
+            f"{name:28} p50 {results[name]['p50_ms']:8.1f} ms   p95 {results[name]['p95_ms']:8.1f} ms",
+            flush=True,
+        )
     report_s, basis = _report(data["workspace"].pk)
     worst = max(results.values(), key=lambda r: r["p95_ms"])
     summary = {
