@@ -669,3 +669,22 @@ def variant_facts(variant_ids: Sequence[int]) -> dict[int, VariantFacts]:
             text_excerpt=" ".join(text.split())[:280],
         )
     return out
+@dataclass(frozen=True)
+class RubricFacts:
+    """A rubric as other domains compare by it (analytics' "what works" and its 80/20 mix)."""
+
+    id: int
+    name: str
+    color: str
+    target_share: int
+    is_selling: bool
+
+
+def rubric_facts(workspace_id: int) -> list[RubricFacts]:
+    """The workspace's rubrics in their planned order, with target share and selling flag."""
+    return [
+        RubricFacts(*row)
+        for row in Rubric.objects.filter(workspace_id=workspace_id)
+        .order_by("position", "name")
+        .values_list("pk", "name", "color", "target_share", "is_selling")
+    ]

@@ -3,6 +3,7 @@ from django.urls import path
 from rupor.web import (
     accounts_views,
     analytics_watch_views,
+    analytics_views,
     answering_views,
     audience_views,
     calendar_views,
@@ -71,6 +72,7 @@ urlpatterns = [
     *publishing_views.urlpatterns,
     *people_views.urlpatterns,
     *inbox_report_views.urlpatterns,
+    *analytics_views.urlpatterns,
     *answering_views.urlpatterns,
     *inbox_views.urlpatterns,
     *monitoring_views.urlpatterns,
