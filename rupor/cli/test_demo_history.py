@@ -103,6 +103,7 @@ def test_history_through_the_collection_path_and_the_same_every_time():
         vk = demo_history._state(running["vk"])
         for stat in stats.filter(channel__network="vk"):
             owner, post_id = (int(x) for x in stat.remote_post_id.split("_"))
+            assert stat.read_at is not None
             vk.clock.set(stat.read_at.timestamp(), frozen=True)
             now = vk.engagement(vk.posts[owner][post_id])
             assert (stat.likes, stat.reposts, stat.views) == (now["likes"], now["reposts"], now["views"])

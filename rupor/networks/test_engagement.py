@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import statistics
 
 import pytest
@@ -63,7 +64,7 @@ def test_counters_never_go_down_and_stop_before_publishing():
         for a in ages
     ]
     assert rows[0] == rows[1] == engagement.PostCounts(0, 0, 0, 0, 0)
-    for before, after in zip(rows, rows[1:], strict=False):
+    for before, after in itertools.pairwise(rows):
         assert after.views >= before.views and after.likes >= before.likes
         assert after.reposts >= before.reposts and after.comments >= before.comments
 

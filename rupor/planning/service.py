@@ -669,6 +669,8 @@ def variant_facts(variant_ids: Sequence[int]) -> dict[int, VariantFacts]:
             text_excerpt=" ".join(text.split())[:280],
         )
     return out
+
+
 @dataclass(frozen=True)
 class RubricFacts:
     """A rubric as other domains compare by it (analytics' "what works" and its 80/20 mix)."""

@@ -2,8 +2,8 @@ from django.urls import path
 
 from rupor.web import (
     accounts_views,
-    analytics_watch_views,
     analytics_views,
+    analytics_watch_views,
     answering_views,
     audience_views,
     calendar_views,
