@@ -149,6 +149,10 @@ def _format(media: list[dict[str, Any]]) -> str:
     return "text"
 
 
+#: UTC hours the rival group posts at (morning to evening in Moscow).
+_PAGE_HOURS = (5, 6, 9, 12, 15, 17)
+
+
 @dataclass
 class OkComment:
     id: str
@@ -207,6 +211,8 @@ class OkEmulatorState:
         now = self.clock.timestamp()
         self.started = now
         self._flow_totals: dict[str, list[tuple[int, int]]] = {}
+        self._page_day = 0  # the day of the rival group's next post (tick)
+        self._page_posts = 0
         self.rng = random.Random(self.seed)
         self._next_id = 800000000000000 + self.seed * 1000
         self.apps = {DEMO_APP_KEY: DEMO_APP_SECRET}
@@ -234,8 +240,8 @@ class OkEmulatorState:
                 "Свежая выпечка каждый день",
                 1200,
                 admins={DEMO_UID},
-                join_rate_per_h=0.6,  # about 14 joins and 6 leaves a day
-                leave_rate_per_h=0.25,
+                join_rate_per_h=0.4,  # about 10 joins and 5 leaves a day
+                leave_rate_per_h=0.2,
             ),
             NO_RIGHTS_GID: Group(
                 NO_RIGHTS_GID,
@@ -281,6 +287,24 @@ class OkEmulatorState:
             self._new_topic(
                 DEMO_GID, None, f"group:{DEMO_GID}", [{"type": "text", "text": text}], created, created
             )
+
+    def tick(self) -> None:
+        """Other brands' groups keep posting as the clock moves (competitor watching has a
+        stream to follow): the rival group once a day, at an hour drawn from the seed and the day."""
+        with self.lock:
+            now = self.now()
+            while True:
+                day = self._page_day or int(self.started // 86400) + 1
+                when = day * 86400 + random.Random(f"{self.seed}:page:{day}").choice(_PAGE_HOURS) * 3600
+                if when > now:
+                    return
+                self._page_day = day + 1
+                text = COMPETITOR_POSTS[self._page_posts % len(COMPETITOR_POSTS)]
+                self._page_posts += 1
+                media = [{"type": "text", "text": text}]
+                if self._page_posts % 3 == 0:
+                    media.append({"type": "link", "url": "https://example.com/rival"})
+                self._new_topic(COMPETITOR_GID, None, f"group:{COMPETITOR_GID}", media, when, when)
 
     def reset(self) -> None:
         with self.lock:
@@ -1099,7 +1123,9 @@ _METHODS_LOWER = {name.lower(): name for name in METHODS}
 
 
 def dispatch(state: OkEmulatorState, params: dict[str, str], method: str | None) -> tuple[Any, int | None]:
-    """Run one API call; returns (JSON payload, error code or None)."""
+    """Run one API call (the world first brought up to the clock); returns (JSON payload, error
+    code or None)."""
+    state.tick()
     try:
         return _dispatch(state, params, method), None
     except ApiError as err:

@@ -148,8 +148,8 @@ _ADMIN_FLAGS = (
     "can_delete_stories",
 )
 #: Subscribers who join and leave the demo channel per day on average (networks/engagement.py).
-CHANNEL_JOINS_PER_DAY = 30.0
-CHANNEL_LEAVES_PER_DAY = 12.0
+CHANNEL_JOINS_PER_DAY = 16.0
+CHANNEL_LEAVES_PER_DAY = 8.0
 _REACTIONS = ("👍", "❤", "🔥", "🎉", "👏")
 
 # Messages the server gives for a missing required parameter, where it is not "<name> is empty".

@@ -119,7 +119,9 @@ DEMO_APP_ID = 51000001
 CONFIRMATION_CODE = "a1b2c3d4"
 RATES = {"user": 3, "group": 20, "service": 5}
 #: People who join and leave each community per day on average (networks/engagement.py).
-MEMBER_FLOW = {DEMO_GROUP_ID: (9.0, 4.0), COMPETITOR_GROUP_ID: (24.0, 9.0), RIVAL_GROUP_ID: (40.0, 14.0)}
+MEMBER_FLOW = {DEMO_GROUP_ID: (5.0, 3.0), COMPETITOR_GROUP_ID: (12.0, 6.0), RIVAL_GROUP_ID: (20.0, 9.0)}
+#: Walls whose posts the simulated audience comments on: the demo community and the competitors.
+_COMMENTED = frozenset({-DEMO_GROUP_ID, -COMPETITOR_GROUP_ID, -RIVAL_GROUP_ID})
 #: The simulated audience writes at most this many comments under one post.
 MAX_AUDIENCE_COMMENTS = 12
 #: The group chat the demo community's bot is a member of (VK numbers chats from 2000000000).
@@ -490,8 +492,9 @@ class VkEmulator:
             # What tick() has to look at, so that it does not walk every post on every call:
             # postponed posts, and demo-community posts by the time they can draw comments.
             self._postponed: set[tuple[int, int]] = set()
-            self._young: list[tuple[int, int]] = []  # heap of (date, post id): demo posts < 30 min old
-            self._mature: set[int] = set()  # demo post ids 30 min old or more
+            # heap of (date, owner id, post id): posts that draw comments, < 30 min old
+            self._young: list[tuple[int, int, int]] = []
+            self._mature: set[tuple[int, int]] = set()  # (owner id, post id) 30 min old or more
             self._page_day: dict[int, int] = {}  # other brands' pages: the day of their next post
             self._page_posts: dict[int, int] = {}  # ... and how many they made as the clock moved
             self._seed_world()
@@ -640,8 +643,8 @@ class VkEmulator:
 
     def _went_live(self, post: Post) -> None:
         """A post became a published one (its date no longer changes): watch it for comments."""
-        if post.owner_id == -DEMO_GROUP_ID and post.post_type == "post":
-            heapq.heappush(self._young, (post.date, post.id))
+        if post.owner_id in _COMMENTED and post.post_type == "post":
+            heapq.heappush(self._young, (post.date, post.owner_id, post.id))
 
     # -- engagement ----------------------------------------------------------------------
     def _model(self, post: Post) -> engagement.PostCounts:
@@ -673,9 +676,10 @@ class VkEmulator:
             # Only postponed posts and demo posts at least 30 minutes old can change here (a
             # younger post draws no comments yet); visit those in the order of self.posts.
             while self._young and self._young[0][0] <= now - 1800:
-                self._mature.add(heapq.heappop(self._young)[1])
+                _date, owner_id, pid = heapq.heappop(self._young)
+                self._mature.add((owner_id, pid))
             owners = {owner: i for i, owner in enumerate(self.posts)}
-            candidates = set(self._postponed) | {(-DEMO_GROUP_ID, pid) for pid in self._mature}
+            candidates = set(self._postponed) | self._mature
             for owner_id, pid in sorted(candidates, key=lambda key: (owners.get(key[0], 0), key[1])):
                 post = self.posts[owner_id][pid]
                 if post.deleted:
@@ -688,7 +692,7 @@ class VkEmulator:
                     )
                     self._postponed.discard((owner_id, pid))
                     self._went_live(post)  # (an old one moves on to _mature at the next tick)
-                if post.post_type == "post" and post.owner_id == -DEMO_GROUP_ID:
+                if post.post_type == "post" and post.owner_id in _COMMENTED:
                     self._audience_comments(post, now)
             self._pages_post(now)
             hours = now // 3600
