@@ -408,18 +408,16 @@ def forget_poll_servers() -> int:
 
 def start_demo(running: dict[str, RunningEmulator], *, say: Callable[[str], None]) -> dict[str, str]:
     """``serve --demo``'s start once its emulators run: the worlds the last process kept are
-    restored (``rupor demo`` builds the history and keeps them); when the demo workspace still
-    has no history, the emulators are wound back, and its past is built here and now."""
+    restored (``rupor demo`` builds the history and keeps them), then the demo workspace is made
+    or checked. It never builds the history itself: that takes a minute or more, and the server
+    should answer at once."""
     from rupor.cli import demo as demo_mod
 
-    history_due = pending()
-    if history_due is not None:  # the emulators' worlds begin in the past
-        rewind(running, history_due)
-    elif restore_worlds(running):
+    if restore_worlds(running):
         forget_poll_servers()
     info = demo_mod.ensure_demo(verify=True, urls={n: e.url for n, e in running.items()})
-    if history_due is not None:
-        _report(build(running, progress=say), say)
+    if pending() is not None:
+        say("The demo has no history yet: stop here and run 'rupor demo' to make weeks of it.")
     return info
 
 

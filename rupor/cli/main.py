@@ -355,7 +355,7 @@ def _stop_emulators(emulators: list[Any]) -> None:
 @click.option(
     "--no-history",
     is_flag=True,
-    help="Skip the weeks of emulated history (the first 'serve --demo' builds it then).",
+    help="Skip the weeks of emulated history (a later 'rupor demo' can still make it).",
 )
 def demo(no_history: bool) -> None:
     """Create (or show) the offline demo workspace and user, with weeks of emulated history
