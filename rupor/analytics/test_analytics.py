@@ -261,6 +261,7 @@ def test_telegram_and_ok_collection_end_to_end(make_workspace):
         assert jobs.run_due(clock.now()) == 2  # both posts' first scheduled read
         ok_stat = PostStat.objects.get(channel=ok_ch, remote_post_id=ok_post.remote_id)
         assert ok_stat.readings == 1 and ok_stat.likes is not None and not ok_stat.reactions_only
+        assert ok_post.published_at is not None
         assert ok_stat.next_read_at == ok_post.published_at + dt.timedelta(hours=6)
         tg_stat = PostStat.objects.get(channel=tg_ch, remote_post_id=tg_post.remote_id)
         assert tg_stat.readings == 1 and tg_stat.views is None

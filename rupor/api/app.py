@@ -74,6 +74,7 @@ api.add_router(
 api.add_router(
     "/", "rupor.api.publishing_api.router"
 )  # publishing: target history, resolve, retry, publish anyway, health
+api.add_router("/", "rupor.api.dashboard_api.router")  # analytics dashboards, what works, exports
 api.add_router("/", "rupor.api.notifications_api.router")  # outgoing webhooks: register, test, delete
 api.add_router("/", "rupor.api.besttime_api.router")  # analytics: best time to post, into the queue
 api.add_router("/", "rupor.api.abtest_api.router")  # analytics: A/B tests

@@ -247,6 +247,8 @@ def _world(name: str) -> tuple[Workspace, dict[str, Any], dict[Role, str]]:
         "endpoint_id": _webhook_endpoint(ws),
         "view_id": call("post", "/inbox/views", {"name": f"{name} view", "shared": True})["id"],
         "keyword_id": call("post", "/inbox/monitoring/keywords", {"phrase": f"{name} coffee"})["id"],
+        "table": "daily",  # an analytics export (/analytics/export/daily.csv)
+        "fmt": "csv",
         # A watched competitor page, stored directly: adding one reads it from the network.
         "page_id": WatchedPage.objects.create(
             workspace=ws, network="vk", handle=f"{name}-rival", remote_id=f"{name}-rival"

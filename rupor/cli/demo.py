@@ -31,6 +31,10 @@ DEMO_SLOTS = [
 DEMO_KEYWORD = "Rupor Demo"
 
 
+#: The seed of the demo's emulated networks (their audiences, members and counters).
+EMULATOR_SEED = 7
+
+
 def _port_base() -> int:
     return int(os.environ.get("RUPOR_DEMO_PORT_BASE", "8901"))
 
@@ -50,15 +54,16 @@ def start_emulators() -> list[RunningEmulator]:
     running = []
     urls = demo_urls()
     for network in registry.available():
-        app = registry.emulator_factory(network)(seed=7, rate_limits=True)
+        app = registry.emulator_factory(network)(seed=EMULATOR_SEED, rate_limits=True)
         port = int(urls[network].rsplit(":", 1)[1])
         running.append(RunningEmulator(app, port=port).start())
     return running
 
 
-def ensure_demo(*, verify: bool = False) -> dict[str, str]:
+def ensure_demo(*, verify: bool = False, urls: dict[str, str] | None = None) -> dict[str, str]:
     """Create the demo user, workspace, channels and plan once; later calls keep them pointing at
-    the emulators. ``verify`` (the emulators are running) checks each channel with its emulator."""
+    the emulators (at ``urls``, by network; the demo ports by default). ``verify`` (the emulators
+    are running) checks each channel with its emulator."""
     from rupor.accounts import service as accounts
     from rupor.accounts.models import User, Workspace
     from rupor.channels import service as channels
@@ -76,7 +81,7 @@ def ensure_demo(*, verify: bool = False) -> dict[str, str]:
             workspace = accounts.create_workspace(DEMO_WORKSPACE, user, timezone="Europe/Moscow")
         owner = accounts.actor_for_user(user, workspace)
         assert owner is not None
-        urls = demo_urls()
+        urls = urls or demo_urls()
         for network in registry.available():
             testing = _testing(network)
             if testing is None:

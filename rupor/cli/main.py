@@ -180,7 +180,9 @@ def serve(host: str, port: int, threads: int, worker: bool, demo: bool, demo_por
                 f"The demo's network emulators cannot start: {exc.strerror or exc}. "
                 "Choose other ports with 'rupor serve --demo --demo-port-base 8911'."
             )
-        info = demo_mod.ensure_demo(verify=True)
+        from rupor.cli import demo_history
+
+        info = demo_history.start_demo(demo_mod.running_by_network(emulators), say=console.print)
         console.print(
             f"[green]Demo ready.[/green] Log in as [bold]{info['email']}[/bold] with password [bold]{info['password']}[/bold]"
         )
@@ -228,8 +230,7 @@ def serve(host: str, port: int, threads: int, worker: bool, demo: bool, demo_por
         stop.set()
         if worker_thread is not None:
             worker_thread.join(timeout=30)
-        for emulator in emulators:
-            emulator.stop()
+        _stop_emulators(emulators)
 
 
 @cli.command()
@@ -339,14 +340,34 @@ def apikey_create(slug: str, role: str, name: str) -> None:
     click.echo(key.key)
 
 
+def _stop_emulators(emulators: list[Any]) -> None:
+    """Keep the demo emulators' worlds for the next start (cli/demo_history.py), then stop them."""
+    if emulators:
+        from rupor.cli import demo as demo_mod
+        from rupor.cli import demo_history
+
+        demo_history.save_worlds(demo_mod.running_by_network(emulators))
+    for emulator in emulators:
+        emulator.stop()
+
+
 @cli.command()
-def demo() -> None:
-    """Create (or show) the offline demo workspace and user. Safe to run again."""
+@click.option(
+    "--no-history",
+    is_flag=True,
+    help="Skip the weeks of emulated history (a later 'rupor demo' can still make it).",
+)
+def demo(no_history: bool) -> None:
+    """Create (or show) the offline demo workspace and user, with weeks of emulated history
+    (posts published and measured by Rupor against the emulators). Safe to run again."""
     _django()
     _migrate()
     from rupor.cli import demo as demo_mod
+    from rupor.cli import demo_history
 
     info = demo_mod.ensure_demo()
+    if not no_history:
+        demo_history.build_offline(say=console.print)
     click.echo(f"workspace: {info['workspace']}")
     click.echo(f"email: {info['email']}")
     click.echo(f"password: {info['password']}")

@@ -9,7 +9,8 @@ under ``/_emulator`` so tests, benchmarks and people can steer it over HTTP:
   "hang_s": 30, "seed": 1}`` sets random faults; ``{"queue": [{"kind": "timeout_after",
   "method": "sendMessage", "count": 1}]}`` queues deterministic ones; ``DELETE`` clears all.
 * ``POST /_emulator/clock`` ``{"advance_s": 3600}`` moves the emulator's clock (engagement,
-  postponed posts, delete windows).
+  postponed posts, delete windows, members); ``{"at": 1767225600, "frozen": true}`` sets it to a
+  unix time and holds it there (``"frozen": false`` lets it run on); ``GET`` reads it.
 * ``GET /_emulator/state`` dumps the emulator's state, ``GET /_emulator/ledger`` every side effect.
 
 Fault kinds: ``5xx`` and ``429`` answer without any effect; ``reset`` drops the connection
@@ -22,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import pickle
 import random
 import socket
 import subprocess
@@ -31,6 +33,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -44,10 +47,12 @@ POST_FAULTS = ("timeout_after", "reset_after")
 
 
 class EmulatorClock:
-    """The emulator's own notion of now: real time plus an offset tests can advance."""
+    """The emulator's own notion of now: real time plus an offset tests can advance, or a moment
+    it is frozen at (the demo builds its history with the emulators' clocks held at Rupor's)."""
 
     def __init__(self) -> None:
         self._offset = 0.0
+        self._frozen: float | None = None
         self._lock = threading.Lock()
 
     def now(self) -> dt.datetime:
@@ -55,11 +60,27 @@ class EmulatorClock:
 
     def timestamp(self) -> float:
         with self._lock:
-            return time.time() + self._offset
+            return self._frozen if self._frozen is not None else time.time() + self._offset
 
     def advance(self, seconds: float) -> None:
         with self._lock:
-            self._offset += seconds
+            if self._frozen is not None:
+                self._frozen += seconds
+            else:
+                self._offset += seconds
+
+    def set(self, at: float, *, frozen: bool = False) -> None:
+        """Jump to unix time ``at``; ``frozen`` holds it there until the next set/advance/run."""
+        with self._lock:
+            self._offset = at - time.time()
+            self._frozen = at if frozen else None
+
+    def run(self) -> None:
+        """Let a frozen clock run on from where it stands."""
+        with self._lock:
+            if self._frozen is not None:
+                self._offset = self._frozen - time.time()
+                self._frozen = None
 
 
 @dataclass
@@ -252,6 +273,17 @@ async def _drop(send: Send) -> None:
     raise ConnectionDropped("connection dropped by fault injection")
 
 
+def _steer(clock: EmulatorClock, spec: Any) -> None:
+    """Apply one ``POST /_emulator/clock`` body: ``at`` (with ``frozen``), ``frozen``, ``advance_s``."""
+    if not isinstance(spec, dict):
+        raise TypeError("the body must be a JSON object")
+    if spec.get("at") is not None:
+        clock.set(float(spec["at"]), frozen=bool(spec.get("frozen", False)))
+    elif spec.get("frozen") is False:
+        clock.run()
+    clock.advance(float(spec.get("advance_s", 0)))
+
+
 def control_routes(
     injector: FaultInjector,
     clock: EmulatorClock,
@@ -273,9 +305,11 @@ def control_routes(
 
     async def clock_route(request: Request) -> Response:
         if request.method == "POST":
-            spec = json.loads(await request.body() or b"{}")
-            clock.advance(float(spec.get("advance_s", 0)))
-        return JSONResponse({"now": clock.now().isoformat()})
+            try:
+                _steer(clock, json.loads(await request.body() or b"{}"))
+            except (ValueError, TypeError) as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse({"now": clock.now().isoformat(), "timestamp": clock.timestamp()})
 
     async def state_route(_request: Request) -> Response:
         return JSONResponse(state())
@@ -298,6 +332,39 @@ def control_routes(
         Route("/_emulator/ledger", ledger_route, methods=["GET"]),
         Route("/_emulator/reset", reset_route, methods=["POST"]),
     ]
+
+
+def save_state(state: object, path: Path) -> None:
+    """Write an emulator's world (its state object's attributes, less its clock, address, locks
+    and threads, which belong to the running process) to ``path``, so a later process can carry on
+    from it (the demo's emulators across ``rupor demo`` and restarts of ``serve --demo``)."""
+    kept: dict[str, Any] = {}
+    with getattr(state, "lock", threading.RLock()):
+        for name, value in vars(state).items():
+            if name in ("clock", "base_url"):  # this process's: its clock and the address it serves at
+                continue
+            try:
+                kept[name] = pickle.dumps(value)
+            except (TypeError, AttributeError, pickle.PicklingError):
+                continue  # a lock, an event, a thread: made anew by the next process
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(pickle.dumps(kept))
+    tmp.replace(path)
+
+
+def load_state(state: object, path: Path) -> bool:
+    """Put a world :func:`save_state` wrote back into a fresh emulator's state object (same
+    class); ``False`` when there is none or it cannot be read (the fresh world stays)."""
+    try:
+        # The file is the demo's own, under RUPOR_HOME (which only the operator may write).
+        kept = pickle.loads(path.read_bytes())  # noqa: S301 - written by save_state of this local demo
+        values = {name: pickle.loads(blob) for name, blob in kept.items()}  # noqa: S301 - as above
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+        return False
+    with getattr(state, "lock", threading.RLock()):
+        vars(state).update(values)
+    return True
 
 
 class RunningEmulator:

@@ -725,3 +725,24 @@ def add_queue_slots(actor: Actor, channel_id: int, wanted: Sequence[tuple[int, d
         made = create_queue_slot(actor, channel.id, weekday, local)
         (added if made is not None else existing).append((weekday, local))
     return QueueSlotsAdded(channel.id, added, existing)
+
+
+@dataclass(frozen=True)
+class RubricFacts:
+    """A rubric as other domains compare by it (analytics' "what works" and its 80/20 mix)."""
+
+    id: int
+    name: str
+    color: str
+    target_share: int
+    is_selling: bool
+
+
+def rubric_facts(workspace_id: int) -> list[RubricFacts]:
+    """The workspace's rubrics in their planned order, with target share and selling flag."""
+    return [
+        RubricFacts(*row)
+        for row in Rubric.objects.filter(workspace_id=workspace_id)
+        .order_by("position", "name")
+        .values_list("pk", "name", "color", "target_share", "is_selling")
+    ]

@@ -58,6 +58,7 @@ def audience_page(request: HttpRequest) -> HttpResponseBase:
             "days": days,
             "presets": PRESETS,
             "problem": problem,
+            "tab": "audience",
         },
         status=422 if problem else 200,
     )

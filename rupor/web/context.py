@@ -27,8 +27,7 @@ NAVIGATION: list[tuple[str, Any, str, str]] = [
     ),  # the section, not the state
     ("web:inbox", _("Inbox"), "mail", "inbox.view"),
     ("web:inbox_report", _("Response times"), "clock", "inbox.report"),
-    # Analytics: competitors and trends (the dashboards' tabs join them in _analytics_tabs.html).
-    ("web:analytics_competitors", _("Analytics"), "chart", "analytics.view"),
+    ("web:analytics", _("Analytics"), "chart", "reports.view"),
     ("web:channels", _("Channels"), "radio", "channels.view"),
 ]
 ADMIN_NAVIGATION: list[tuple[str, Any, str, str]] = [

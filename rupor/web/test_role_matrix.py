@@ -190,6 +190,7 @@ def _world(name: str, settings: Any) -> World:
     ids["test_id"] = ABTest.objects.create(
         workspace=ws, name=f"{name} headline", a_successes=1, a_trials=10
     ).pk
+    ids["table"], ids["fmt"] = "daily", "csv"  # an analytics export (/analytics/export/daily.csv)
     ids["saved_reply_id"] = answering.create_saved_reply(owner, f"{name} thanks", "Thanks, {first_name}!").id
     # Sent back: approving it answers 409 without calling Telegram (this channel has no test address).
     ids["draft_id"] = ReplyDraft.objects.create(

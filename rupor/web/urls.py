@@ -3,6 +3,7 @@ from django.urls import path
 from rupor.web import (
     abtest_views,
     accounts_views,
+    analytics_views,
     analytics_watch_views,
     answering_views,
     audience_views,
@@ -73,6 +74,7 @@ urlpatterns = [
     *publishing_views.urlpatterns,
     *people_views.urlpatterns,
     *inbox_report_views.urlpatterns,
+    *analytics_views.urlpatterns,
     *answering_views.urlpatterns,
     *inbox_views.urlpatterns,
     *monitoring_views.urlpatterns,

@@ -38,7 +38,6 @@ import datetime as dt
 import hashlib
 import html
 import json
-import math
 import random
 import re
 import threading
@@ -57,6 +56,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 from starlette.types import Scope
 
+from rupor.networks import engagement
 from rupor.networks.base import looks_like_video
 from rupor.networks.emulation import EmulatorClock, FaultInjector, FaultMiddleware, control_routes
 from rupor.networks.ok import wire
@@ -140,6 +140,19 @@ class Group:
     leave_rate_per_h: float = 0.0
 
 
+def _format(media: list[dict[str, Any]]) -> str:
+    """A topic's format for the engagement model: video, photo, poll or link when attached."""
+    kinds = {block.get("type") for block in media}
+    for kind, name in (("movie", "video"), ("photo", "photo"), ("poll", "poll"), ("link", "link")):
+        if kind in kinds:
+            return name
+    return "text"
+
+
+#: UTC hours the rival group posts at (morning to evening in Moscow).
+_PAGE_HOURS = (5, 6, 9, 12, 15, 17)
+
+
 @dataclass
 class OkComment:
     id: str
@@ -167,6 +180,8 @@ class Topic:
     restore_id: str = ""
     comments: list[OkComment] = field(default_factory=list)
     audience_comments: int = 0
+    #: How many followed the group when the topic was made (the audience its counters grow from).
+    audience: int = 100
 
     @property
     def text(self) -> str:
@@ -195,6 +210,9 @@ class OkEmulatorState:
     def _build(self) -> None:
         now = self.clock.timestamp()
         self.started = now
+        self._flow_totals: dict[str, list[tuple[int, int]]] = {}
+        self._page_day = 0  # the day of the rival group's next post (tick)
+        self._page_posts = 0
         self.rng = random.Random(self.seed)
         self._next_id = 800000000000000 + self.seed * 1000
         self.apps = {DEMO_APP_KEY: DEMO_APP_SECRET}
@@ -222,8 +240,8 @@ class OkEmulatorState:
                 "Свежая выпечка каждый день",
                 1200,
                 admins={DEMO_UID},
-                join_rate_per_h=3.0 + self.seed % 3,
-                leave_rate_per_h=1.0,
+                join_rate_per_h=0.4,  # about 10 joins and 5 leaves a day
+                leave_rate_per_h=0.2,
             ),
             NO_RIGHTS_GID: Group(
                 NO_RIGHTS_GID,
@@ -270,6 +288,24 @@ class OkEmulatorState:
                 DEMO_GID, None, f"group:{DEMO_GID}", [{"type": "text", "text": text}], created, created
             )
 
+    def tick(self) -> None:
+        """Other brands' groups keep posting as the clock moves (competitor watching has a
+        stream to follow): the rival group once a day, at an hour drawn from the seed and the day."""
+        with self.lock:
+            now = self.now()
+            while True:
+                day = self._page_day or int(self.started // 86400) + 1
+                when = day * 86400 + random.Random(f"{self.seed}:page:{day}").choice(_PAGE_HOURS) * 3600
+                if when > now:
+                    return
+                self._page_day = day + 1
+                text = COMPETITOR_POSTS[self._page_posts % len(COMPETITOR_POSTS)]
+                self._page_posts += 1
+                media = [{"type": "text", "text": text}]
+                if self._page_posts % 3 == 0:
+                    media.append({"type": "link", "url": "https://example.com/rival"})
+                self._new_topic(COMPETITOR_GID, None, f"group:{COMPETITOR_GID}", media, when, when)
+
     def reset(self) -> None:
         with self.lock:
             self._build()
@@ -291,6 +327,8 @@ class OkEmulatorState:
         digest = hashlib.sha256(f"{self.seed}:{tid}".encode()).digest()
         rates = tuple(0.5 + b / 255 for b in digest[:4])
         topic = Topic(tid, gid, owner_uid, author_ref, media, created, visible_at, rates)  # type: ignore[arg-type]  # the four engagement rates are a fixed-size tuple built from four digest bytes
+        group = self.groups.get(gid) if gid else None
+        topic.audience = self.members(group) if group is not None else 100
         self.topics[tid] = topic
         return topic
 
@@ -299,30 +337,50 @@ class OkEmulatorState:
         return self.clock.timestamp()
 
     def members(self, group: Group) -> int:
-        hours = max(0.0, self.now() - self.started) / 3600
-        return (
-            group.base_members
-            + len(group.members)
-            + len(group.admins)
-            + int(group.join_rate_per_h * hours)
-            - int(group.leave_rate_per_h * hours)
-        )
+        """The group's members now: the start count plus every join and minus every leave since
+        the world began (networks/engagement.py's hourly member flow, at the group's rates)."""
+        joins, leaves = self._flow(group, int(self.now() // 3600))
+        return group.base_members + len(group.members) + len(group.admins) + joins - leaves
+
+    def _flow(self, group: Group, hour: int) -> tuple[int, int]:
+        """Joins and leaves of ``group`` from the world's first hour up to ``hour`` (cached as
+        running totals: the clock mostly moves forward)."""
+        first = int(self.started // 3600)
+        totals = self._flow_totals.setdefault(group.gid, [(0, 0)])  # totals[i]: hours first..first+i-1
+        while len(totals) <= hour - first:
+            h = first + len(totals) - 1
+            j, lv = engagement.member_flow(
+                self.seed,
+                f"ok:{group.gid}",
+                h,
+                joins_per_day=group.join_rate_per_h * 24,
+                leaves_per_day=group.leave_rate_per_h * 24,
+            )
+            last = totals[-1]
+            totals.append((last[0] + j, last[1] + lv))
+        return totals[max(0, hour - first)]
 
     def counts(self, topic: Topic) -> dict[str, int]:
-        age_min = max(0.0, self.now() - topic.visible_at) / 60
-        rv, rl, rs, _rc = topic.rates
-        views = int(rv * 60 * math.log1p(age_min / 3)) if self.now() >= topic.visible_at else 0
-        self._grow_audience(topic, views)
+        """The topic's counters now (networks/engagement.py: age, quality, hour, format)."""
+        model = engagement.post_counts(
+            self.seed,
+            f"ok:{topic.id}",
+            published=topic.visible_at,
+            now=self.now(),
+            audience=topic.audience,
+            content_format=_format(topic.media),
+        )
+        self._grow_audience(topic, model.comments)
         return {
-            "views": views,
-            "reach": int(views * 0.8),
-            "likes": int(views * 0.05 * rl),
-            "reshares": int(views * 0.008 * rs),
+            "views": model.views,
+            "reach": model.reach,
+            "likes": model.likes,
+            "reshares": model.reposts,
             "comments": sum(1 for c in topic.comments if not c.deleted),
         }
 
-    def _grow_audience(self, topic: Topic, views: int) -> None:
-        target = min(25, int(views * 0.012 * topic.rates[3]))
+    def _grow_audience(self, topic: Topic, due: int) -> None:
+        target = min(25, due)
         while topic.audience_comments < target:
             k = topic.audience_comments
             pick = random.Random(f"{self.seed}:{topic.id}:{k}")
@@ -1065,7 +1123,9 @@ _METHODS_LOWER = {name.lower(): name for name in METHODS}
 
 
 def dispatch(state: OkEmulatorState, params: dict[str, str], method: str | None) -> tuple[Any, int | None]:
-    """Run one API call; returns (JSON payload, error code or None)."""
+    """Run one API call (the world first brought up to the clock); returns (JSON payload, error
+    code or None)."""
+    state.tick()
     try:
         return _dispatch(state, params, method), None
     except ApiError as err:

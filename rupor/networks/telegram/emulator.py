@@ -70,6 +70,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 from starlette.types import Scope
 
+from rupor.networks import engagement
 from rupor.networks.emulation import EmulatorClock, FaultInjector, FaultMiddleware, control_routes
 from rupor.networks.telegram.formatting import EntityParseError, parse_html, parse_markdown, parse_markdown_v2
 from rupor.networks.text import utf16_length
@@ -146,6 +147,9 @@ _ADMIN_FLAGS = (
     "can_edit_stories",
     "can_delete_stories",
 )
+#: Subscribers who join and leave the demo channel per day on average (networks/engagement.py).
+CHANNEL_JOINS_PER_DAY = 16.0
+CHANNEL_LEAVES_PER_DAY = 8.0
 _REACTIONS = ("👍", "❤", "🔥", "🎉", "👏")
 
 # Messages the server gives for a missing required parameter, where it is not "<name> is empty".
@@ -338,6 +342,15 @@ class Chat:
         return out
 
 
+def _format(payload: dict[str, Any]) -> str:
+    """A message's format for the engagement model: video, photo, poll or link."""
+    for key, name in (("video", "video"), ("animation", "video"), ("photo", "photo"), ("poll", "poll")):
+        if key in payload:
+            return name
+    entities = payload.get("entities") or []
+    return "link" if any(e.get("type") in ("url", "text_link") for e in entities) else "text"
+
+
 @dataclass
 class Stored:
     chat_id: int
@@ -523,6 +536,9 @@ class Emulator:
             )
         )
         self._joined = 0  # simulated subscribers who joined the demo channel so far
+        self._left = 0  # ... and who left it again
+        self._member_hour = int(now // 3600)  # the last hour whose joins and leaves are applied
+        self._audience: dict[tuple[int, int], int] = {}  # channel post -> members when posted
         self._comments_made: set[tuple[int, int, int]] = set()
         self._reported_reactions: dict[tuple[int, int], tuple[float, dict[str, int]]] = {}
         self._buckets: dict[Any, tuple[float, float]] = {}
@@ -723,6 +739,7 @@ class Emulator:
             self.forward_to_discussion(chat, stored)
         if chat.id == DEMO_CHANNEL_ID:
             self._channel_posts.append(stored)
+            self._audience[(chat.id, stored.message_id)] = chat.members
         return stored
 
     def forward_to_discussion(self, channel: Chat, post: Stored) -> None:
@@ -876,27 +893,25 @@ class Emulator:
             return
         now = self.now()
         channel = self.chats[DEMO_CHANNEL_ID]
-        # Subscribers: one joins every five minutes of emulator time.
-        due = int((now - self.started) // 300)
-        new = min(due - self._joined, 50)
-        for _ in range(max(0, new)):
-            self._joined += 1
-            channel.members += 1
-            uid = 200_000_000 + self._joined
-            user = {"id": uid, "is_bot": False, "first_name": f"Reader {self._joined}"}
-            self.users[uid] = user
-            self.enqueue(
-                "chat_member",
-                {
-                    "chat": channel.short(),
-                    "from": user,
-                    "date": int(now),
-                    "old_chat_member": {"status": "left", "user": user},
-                    "new_chat_member": {"status": "member", "user": user},
-                },
+        # Subscribers join and leave hour by hour (networks/engagement.py's member flow), each
+        # as a chat_member update; the member count moves by exactly those joins and leaves.
+        hour = int(now // 3600)
+        while self._member_hour < hour:
+            self._member_hour += 1
+            joins, leaves = engagement.member_flow(
+                self.seed,
+                f"telegram:{channel.id}",
+                self._member_hour,
+                joins_per_day=CHANNEL_JOINS_PER_DAY,
+                leaves_per_day=CHANNEL_LEAVES_PER_DAY,
             )
-            self.record("member_joined", chat_id=channel.id, user_id=uid)
-        self._joined = max(self._joined, due)
+            at = self._member_hour * 3600
+            for _ in range(joins):
+                self._joined += 1
+                self._member_change(channel, 200_000_000 + self._joined, "left", "member", at)
+            for _ in range(min(leaves, self._joined - self._left)):
+                self._left += 1  # the longest-subscribed simulated readers leave first
+                self._member_change(channel, 200_000_000 + self._left, "member", "left", at)
         if now - self._last_simulated < 0.5:
             return  # the per-post work below is throttled; joins above are cheap
         self._last_simulated = now
@@ -924,7 +939,7 @@ class Emulator:
                 if elapsed >= delay and key not in self._comments_made and post.forward_id is not None:
                     self._comments_made.add(key)
                     self.comment(post, author, text)
-            counts = self.reactions(plan[1], elapsed)
+            counts = self.reactions(post, now)
             last_at, last = self._reported_reactions.get((chat_id, message_id), (post.date, {}))
             if counts != last and now - last_at >= 60:
                 self._reported_reactions[(chat_id, message_id)] = (now, counts)
@@ -943,13 +958,39 @@ class Emulator:
                     only_admin_of=channel,
                 )
 
-    @staticmethod
-    def reactions(scale: float, elapsed: float) -> dict[str, int]:
+    def _member_change(self, channel: Chat, uid: int, old: str, new: str, at: float) -> None:
+        channel.members += 1 if new == "member" else -1
+        user = {"id": uid, "is_bot": False, "first_name": f"Reader {uid - 200_000_000}"}
+        self.users[uid] = user
+        self.enqueue(
+            "chat_member",
+            {
+                "chat": channel.short(),
+                "from": user,
+                "date": int(at),
+                "old_chat_member": {"status": old, "user": user},
+                "new_chat_member": {"status": new, "user": user},
+            },
+        )
+        self.record("member_joined" if new == "member" else "member_left", chat_id=channel.id, user_id=uid)
+
+    def reactions(self, post: Stored, now: float) -> dict[str, int]:
+        """The post's reaction counts now: the engagement model's likes (networks/engagement.py:
+        age, quality, hour, format), shared out over the emoji, the first most popular."""
+        total = engagement.post_counts(
+            self.seed,
+            f"telegram:{post.chat_id}_{post.message_id}",
+            published=post.date,
+            now=now,
+            audience=self._audience.get((post.chat_id, post.message_id), 100),
+            content_format=_format(post.payload),
+        ).likes
+        weights = [1 / (rank + 1) for rank in range(len(_REACTIONS))]
         out: dict[str, int] = {}
-        for rank, emoji in enumerate(_REACTIONS):
-            total = scale / (rank + 1) * (1 - math.exp(-elapsed / 3600))
-            if int(total):
-                out[emoji] = int(total)
+        for emoji, weight in zip(_REACTIONS, weights, strict=True):
+            share = int(total * weight / sum(weights))
+            if share:
+                out[emoji] = share
         return out
 
     # -- views for tests -----------------------------------------------------------------------

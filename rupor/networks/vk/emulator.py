@@ -72,7 +72,6 @@ import hashlib
 import heapq
 import html
 import json
-import math
 import random
 import re
 import threading
@@ -90,6 +89,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 from starlette.types import Scope
 
+from rupor.networks import engagement
 from rupor.networks.base import looks_like_video
 from rupor.networks.emulation import EmulatorClock, FaultInjector, FaultMiddleware, control_routes
 from rupor.networks.vk import wire
@@ -118,6 +118,12 @@ SERVICE_TOKEN = "vk1.a.demo-app-service-token"
 DEMO_APP_ID = 51000001
 CONFIRMATION_CODE = "a1b2c3d4"
 RATES = {"user": 3, "group": 20, "service": 5}
+#: People who join and leave each community per day on average (networks/engagement.py).
+MEMBER_FLOW = {DEMO_GROUP_ID: (5.0, 3.0), COMPETITOR_GROUP_ID: (12.0, 6.0), RIVAL_GROUP_ID: (20.0, 9.0)}
+#: Walls whose posts the simulated audience comments on: the demo community and the competitors.
+_COMMENTED = frozenset({-DEMO_GROUP_ID, -COMPETITOR_GROUP_ID, -RIVAL_GROUP_ID})
+#: The simulated audience writes at most this many comments under one post.
+MAX_AUDIENCE_COMMENTS = 12
 #: The group chat the demo community's bot is a member of (VK numbers chats from 2000000000).
 CHAT_PEER_ID = 2000000001
 #: newsfeed.search answers at most this many results per query, however many it found.
@@ -180,6 +186,10 @@ _RIVAL_LINES = (
     "Our first cafe turns five",
     "Autumn pumpkin latte is back",
 )
+#: Other brands' pages that keep posting as the clock moves: every how many days, and their lines.
+PAGE_POSTING = {COMPETITOR_GROUP_ID: (2, _COMPETITOR_LINES), RIVAL_GROUP_ID: (1, _RIVAL_LINES)}
+#: UTC hours those posts go out at (morning to evening in Moscow).
+_PAGE_HOURS = (5, 6, 9, 12, 15, 16, 17, 18)
 _PUBLIC_LINES = (
     (10020, "Tried the new Rupor Demo latte today, lovely foam"),
     (10021, "Does anyone know if Rupor Demo delivers on Sundays?"),
@@ -206,6 +216,12 @@ _EVENT_TYPES = (
     "user_block",
     "user_unblock",
 )
+
+
+def _format(attachments: list[dict[str, Any]]) -> str:
+    """A post's format for the engagement model: video, photo, poll or link when attached."""
+    kinds = {a.get("type") for a in attachments}
+    return next((k for k in ("video", "photo", "poll", "link") if k in kinds), "text")
 
 
 class VkError(Exception):
@@ -267,6 +283,8 @@ class Post:
     is_pinned: bool = False
     edited: int | None = None
     audience_comments: int = 0
+    #: How many followed the wall when the post was made (the audience its counters grow from).
+    audience: int = 100
 
 
 @dataclass
@@ -468,13 +486,17 @@ class VkEmulator:
             self.queued_errors: list[dict[str, Any]] = []
             #: How many times each method was answered (tests check that lookups are batched).
             self.calls: collections.Counter[str] = collections.Counter()
-            self.hours_done = 0
+            #: The last whole hour (unix time // 3600) whose joins and leaves are applied.
+            self.hours_done = self.start // 3600
             self.next_audience_user = 20000
             # What tick() has to look at, so that it does not walk every post on every call:
             # postponed posts, and demo-community posts by the time they can draw comments.
             self._postponed: set[tuple[int, int]] = set()
-            self._young: list[tuple[int, int]] = []  # heap of (date, post id): demo posts < 30 min old
-            self._mature: set[int] = set()  # demo post ids 30 min old or more
+            # heap of (date, owner id, post id): posts that draw comments, < 30 min old
+            self._young: list[tuple[int, int, int]] = []
+            self._mature: set[tuple[int, int]] = set()  # (owner id, post id) 30 min old or more
+            self._page_day: dict[int, int] = {}  # other brands' pages: the day of their next post
+            self._page_posts: dict[int, int] = {}  # ... and how many they made as the clock moved
             self._seed_world()
 
     def _seed_world(self) -> None:
@@ -610,6 +632,7 @@ class VkEmulator:
             post_type,
             guid,
             close_comments=close_comments,
+            audience=len(group.members) if (group := self.groups.get(-owner_id)) else 100,
         )
         self.posts.setdefault(owner_id, {})[pid] = post
         if post_type == "postpone":
@@ -620,33 +643,30 @@ class VkEmulator:
 
     def _went_live(self, post: Post) -> None:
         """A post became a published one (its date no longer changes): watch it for comments."""
-        if post.owner_id == -DEMO_GROUP_ID and post.post_type == "post":
-            heapq.heappush(self._young, (post.date, post.id))
+        if post.owner_id in _COMMENTED and post.post_type == "post":
+            heapq.heappush(self._young, (post.date, post.owner_id, post.id))
 
     # -- engagement ----------------------------------------------------------------------
-    def _potential(self, post: Post) -> tuple[float, float, float, float]:
-        rng = random.Random(f"{self.seed}:{post.owner_id}:{post.id}")
-        group = self.groups.get(-post.owner_id)
-        members = len(group.members) if group else 100
-        return (
-            members * rng.uniform(0.3, 0.9) + 20,
-            rng.uniform(0.03, 0.1),
-            rng.uniform(0.002, 0.012),
-            rng.uniform(0, 4),
+    def _model(self, post: Post) -> engagement.PostCounts:
+        """The post's counters now (networks/engagement.py: age, quality, hour, format)."""
+        return engagement.post_counts(
+            self.seed,
+            f"vk:{post.owner_id}_{post.id}",
+            published=post.date,
+            now=self.now(),
+            audience=post.audience,
+            content_format=_format(post.attachments),
         )
 
     def engagement(self, post: Post) -> dict[str, int]:
         if post.post_type != "post":
             return {"views": 0, "likes": 0, "reposts": 0, "reach": 0}
-        elapsed = max(0, self.now() - post.date)
-        potential, like_rate, repost_rate, _ = self._potential(post)
-        growth = 1 - math.exp(-elapsed / 7200)
-        views = int(potential * growth)
+        counts = self._model(post)
         return {
-            "views": views,
-            "likes": int(views * like_rate),
-            "reposts": int(views * repost_rate),
-            "reach": int(views * 0.85),
+            "views": counts.views,
+            "likes": counts.likes,
+            "reposts": counts.reposts,
+            "reach": counts.reach,
         }
 
     def tick(self) -> None:
@@ -656,9 +676,10 @@ class VkEmulator:
             # Only postponed posts and demo posts at least 30 minutes old can change here (a
             # younger post draws no comments yet); visit those in the order of self.posts.
             while self._young and self._young[0][0] <= now - 1800:
-                self._mature.add(heapq.heappop(self._young)[1])
+                _date, owner_id, pid = heapq.heappop(self._young)
+                self._mature.add((owner_id, pid))
             owners = {owner: i for i, owner in enumerate(self.posts)}
-            candidates = set(self._postponed) | {(-DEMO_GROUP_ID, pid) for pid in self._mature}
+            candidates = set(self._postponed) | self._mature
             for owner_id, pid in sorted(candidates, key=lambda key: (owners.get(key[0], 0), key[1])):
                 post = self.posts[owner_id][pid]
                 if post.deleted:
@@ -671,19 +692,44 @@ class VkEmulator:
                     )
                     self._postponed.discard((owner_id, pid))
                     self._went_live(post)  # (an old one moves on to _mature at the next tick)
-                if post.post_type == "post" and post.owner_id == -DEMO_GROUP_ID:
+                if post.post_type == "post" and post.owner_id in _COMMENTED:
                     self._audience_comments(post, now)
-            hours = (now - self.start) // 3600
+            self._pages_post(now)
+            hours = now // 3600
             while self.hours_done < hours:
                 self.hours_done += 1
                 self._member_churn(self.hours_done)
+
+    def _pages_post(self, now: int) -> None:
+        """Other brands' pages keep posting as the clock moves (competitor watching has a
+        stream to follow): each of :data:`PAGE_POSTING` on its days, at an hour drawn from the
+        seed and the day, its lines and formats in turn."""
+        for group_id, (every_days, lines) in PAGE_POSTING.items():
+            if group_id not in self.groups:
+                continue
+            while True:
+                day = self._page_day.get(group_id, self.start // 86400 + 1)
+                rng = random.Random(f"{self.seed}:page:{group_id}:{day}")
+                when = day * 86400 + rng.choice(_PAGE_HOURS) * 3600
+                if when > now:
+                    break
+                self._page_day[group_id] = day + every_days
+                n = self._page_posts.get(group_id, 0)
+                self._page_posts[group_id] = n + 1
+                kind = ("", "photo", "video", "", "link", "photo")[n % 6]
+                body = {
+                    "photo": {"id": 100 + n, "owner_id": -group_id, "sizes": []},
+                    "video": {"id": 100 + n, "owner_id": -group_id, "title": "Video"},
+                    "link": {"url": "https://example.com/news", "title": "News"},
+                }.get(kind)
+                attachments = [{"type": kind, kind: body}] if kind and body else []
+                self._add_post(-group_id, -group_id, 999, when, lines[n % len(lines)], attachments)
 
     def _audience_comments(self, post: Post, now: int) -> None:
         elapsed = now - post.date
         if elapsed < 1800:
             return
-        *_, comment_potential = self._potential(post)
-        due = int(comment_potential * (1 - math.exp(-elapsed / 7200)) + 0.5)
+        due = min(MAX_AUDIENCE_COMMENTS, self._model(post).comments)
         while post.audience_comments < due:
             post.audience_comments += 1
             n = post.audience_comments
@@ -693,21 +739,36 @@ class VkEmulator:
             self._create_comment(post, uid, rng.choice(_AUDIENCE_LINES), None, date)
 
     def _member_churn(self, hour: int) -> None:
-        group = self.groups[DEMO_GROUP_ID]
-        rng = random.Random(f"{self.seed}:h:{hour}")
-        when = self.start + hour * 3600
-        for _ in range(rng.randint(0, 5)):
-            uid = self.next_audience_user
-            self.next_audience_user += 1
-            group.members[uid] = when
-            group.joins.append((when, uid))
-            self._event(group, "group_join", {"user_id": uid, "join_type": "join"})
-        for _ in range(rng.randint(0, 2)):
-            candidates = sorted(u for u in group.members if u != ADMIN_USER_ID)
-            uid = candidates[rng.randrange(len(candidates))]
-            del group.members[uid]
-            group.leaves.append((when, uid))
-            self._event(group, "group_leave", {"user_id": uid, "self": 1})
+        """Joins and leaves in the absolute hour ``hour`` (networks/engagement.py's member flow),
+        each at the hour's start: the demo community's come as ``group_join``/``group_leave``
+        events too; ``stats.get`` counts the same lists, so its subscribed/unsubscribed always
+        agree with the change in ``members_count``."""
+        when = hour * 3600
+        for group_id, (per_day_in, per_day_out) in MEMBER_FLOW.items():
+            group = self.groups.get(group_id)
+            if group is None:
+                continue
+            joins, leaves = engagement.member_flow(
+                self.seed, f"vk:{group_id}", hour, joins_per_day=per_day_in, leaves_per_day=per_day_out
+            )
+            events = group_id == DEMO_GROUP_ID
+            for _ in range(joins):
+                uid = self.next_audience_user
+                self.next_audience_user += 1
+                group.members[uid] = when
+                group.joins.append((when, uid))
+                if events:
+                    self._event(group, "group_join", {"user_id": uid, "join_type": "join"})
+            if leaves:
+                rng = random.Random(f"{self.seed}:leave:{group_id}:{hour}")
+                candidates = sorted(
+                    u for u in group.members if u != ADMIN_USER_ID and group.admins.get(u) is None
+                )
+                for uid in rng.sample(candidates, min(leaves, len(candidates))):
+                    del group.members[uid]
+                    group.leaves.append((when, uid))
+                    if events:
+                        self._event(group, "group_leave", {"user_id": uid, "self": 1})
 
     # -- events --------------------------------------------------------------------------
     def _event(self, group: Group, kind: str, obj: dict[str, Any]) -> None:
