@@ -186,6 +186,7 @@ def _world(name: str, settings: Any) -> World:
         workspace=ws, channel_id=channel.pk, kind="comment", remote_id="1", text=f"{name} comment"
     )
     ids["item_id"] = item.pk
+    ids["table"], ids["fmt"] = "daily", "csv"  # an analytics export (/analytics/export/daily.csv)
     ids["saved_reply_id"] = answering.create_saved_reply(owner, f"{name} thanks", "Thanks, {first_name}!").id
     # Sent back: approving it answers 409 without calling Telegram (this channel has no test address).
     ids["draft_id"] = ReplyDraft.objects.create(
