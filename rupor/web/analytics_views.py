@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.urls import URLPattern, path
 from django.utils import formats
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from rupor.accounts.roles import Perm, can
@@ -217,19 +218,25 @@ def _heat_rows(o: dashboard.Overview) -> list[dict[str, Any]]:
     top = max((c.mean or 0.0 for row in o.heatmap for c in row), default=0.0)
     rows = []
     for d, row in enumerate(o.heatmap):
+        day = str(dashboard.WEEKDAY_LABELS[d])
         cells = []
         for h, cell in enumerate(row):
             level = 0 if cell.mean is None or not top else max(1, round(cell.mean / top * 5))
+            mean = number(cell.mean)
             cells.append(
                 {
-                    "hour": h,
                     "level": level,
-                    "mean": number(cell.mean),
-                    "posts": cell.posts,
+                    "mean": mean,
                     "empty": cell.mean is None,
+                    "title": ngettext(
+                        "%(day)s %(hour)s:00 — %(mean)s per post, %(posts)s post",
+                        "%(day)s %(hour)s:00 — %(mean)s per post, %(posts)s posts",
+                        cell.posts,
+                    )
+                    % {"day": day, "hour": h, "mean": mean, "posts": cell.posts},
                 }
             )
-        rows.append({"day": str(dashboard.WEEKDAY_LABELS[d]), "cells": cells})
+        rows.append({"day": day, "cells": cells})
     return rows
 
 
