@@ -327,6 +327,7 @@ def content_page(request: HttpRequest) -> HttpResponseBase:
                     [(basis, [r.mean_engagements for r in s.rows])],
                     horizontal=s.key in ("rubric", "format", "length", "weekday"),
                     height=80 + 30 * len(s.rows) if s.key != "hour" else 300,
+                    width=520,
                 )
                 if s.rows
                 else None,
@@ -353,6 +354,7 @@ def content_page(request: HttpRequest) -> HttpResponseBase:
         ],
         horizontal=True,
         height=90 + 40 * len(c.mix),
+        width=520,
     )
 
     def mix_rows(rows: tuple[dashboard.MixRow, ...]) -> list[dict[str, Any]]:

@@ -129,12 +129,15 @@ def bars(
     *,
     horizontal: bool = False,
     height: int = 320,
+    width: int = 800,
 ) -> SafeString:
     """Grouped bars (horizontal for long labels such as post texts and rubric names)."""
     kind = pygal.HorizontalBar if horizontal else pygal.Bar
     chart = kind(
         **_config(
             height=height,
+            width=width,
+            show_minor_x_labels=horizontal,  # a horizontal chart labels every bar
             x_labels_major_every=_labels_every(len(x_labels)) if not horizontal else None,
             show_legend=len(series) > 1,
             truncate_label=40 if horizontal else 12,
