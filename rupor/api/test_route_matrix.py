@@ -223,6 +223,8 @@ def _world(name: str) -> tuple[Workspace, dict[str, Any], dict[Role, str]]:
         "channel_id": channel,
         "post_id": post,
         "waiting_id": waiting,
+        "table": "daily",  # an analytics export: GET /analytics/export/daily.csv
+        "fmt": "csv",
         "rubric_id": Rubric.objects.filter(workspace=ws).first().pk,  # type: ignore[union-attr]  # a new workspace has its default rubrics
         "slot_id": QueueSlot.objects.get(channel_id=channel).pk,
         "link_id": ClientLink.objects.get(workspace=ws).pk,
@@ -247,8 +249,6 @@ def _world(name: str) -> tuple[Workspace, dict[str, Any], dict[Role, str]]:
         "endpoint_id": _webhook_endpoint(ws),
         "view_id": call("post", "/inbox/views", {"name": f"{name} view", "shared": True})["id"],
         "keyword_id": call("post", "/inbox/monitoring/keywords", {"phrase": f"{name} coffee"})["id"],
-        "table": "daily",  # an analytics export (/analytics/export/daily.csv)
-        "fmt": "csv",
         # A watched competitor page, stored directly: adding one reads it from the network.
         "page_id": WatchedPage.objects.create(
             workspace=ws, network="vk", handle=f"{name}-rival", remote_id=f"{name}-rival"

@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.urls import URLPattern, path
 from django.utils import formats
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from rupor.accounts.roles import Perm, can
@@ -24,6 +25,9 @@ from rupor.web import charts
 from rupor.web.base import workspace_request, workspace_view
 
 DASH = "—"
+#: The "by channel" table on the page shows this many channels (most engagements first); the
+#: export has them all.
+CHANNEL_ROWS = 25
 
 
 def number(value: float | None, *, percent: bool = False, digits: int = 2) -> str:
@@ -217,19 +221,25 @@ def _heat_rows(o: dashboard.Overview) -> list[dict[str, Any]]:
     top = max((c.mean or 0.0 for row in o.heatmap for c in row), default=0.0)
     rows = []
     for d, row in enumerate(o.heatmap):
+        day = str(dashboard.WEEKDAY_LABELS[d])
         cells = []
         for h, cell in enumerate(row):
             level = 0 if cell.mean is None or not top else max(1, round(cell.mean / top * 5))
+            mean = number(cell.mean)
             cells.append(
                 {
-                    "hour": h,
                     "level": level,
-                    "mean": number(cell.mean),
-                    "posts": cell.posts,
+                    "mean": mean,
                     "empty": cell.mean is None,
+                    "title": ngettext(
+                        "%(day)s %(hour)s:00 — %(mean)s per post, %(posts)s post",
+                        "%(day)s %(hour)s:00 — %(mean)s per post, %(posts)s posts",
+                        cell.posts,
+                    )
+                    % {"day": day, "hour": h, "mean": mean, "posts": cell.posts},
                 }
             )
-        rows.append({"day": str(dashboard.WEEKDAY_LABELS[d]), "cells": cells})
+        rows.append({"day": day, "cells": cells})
     return rows
 
 
@@ -280,8 +290,9 @@ def overview_page(request: HttpRequest) -> HttpResponseBase:
                         number(c.leaves),
                     ],
                 }
-                for c in o.channels
+                for c in o.channels[:CHANNEL_ROWS]
             ],
+            "channels_left_out": max(0, len(o.channels) - CHANNEL_ROWS),
             "daily_rows": [
                 {"day": d.day, "cells": [number(getattr(d, k)) for k in dashboard.DAILY_FIELDS]}
                 for d in o.daily
@@ -320,6 +331,7 @@ def content_page(request: HttpRequest) -> HttpResponseBase:
                     [(basis, [r.mean_engagements for r in s.rows])],
                     horizontal=s.key in ("rubric", "format", "length", "weekday"),
                     height=80 + 30 * len(s.rows) if s.key != "hour" else 300,
+                    width=520,
                 )
                 if s.rows
                 else None,
@@ -346,6 +358,7 @@ def content_page(request: HttpRequest) -> HttpResponseBase:
         ],
         horizontal=True,
         height=90 + 40 * len(c.mix),
+        width=520,
     )
 
     def mix_rows(rows: tuple[dashboard.MixRow, ...]) -> list[dict[str, Any]]:

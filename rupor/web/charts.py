@@ -64,6 +64,9 @@ def _config(**options: object) -> dict[str, object]:
         "allow_interruptions": True,
         "print_values": False,
         "margin": 12,
+        "margin_bottom": 28,
+        "show_minor_y_labels": False,
+        "y_labels_major_count": 6,
         "spacing": 10,
         "dots_size": 2.5,
         "stroke_style": {"width": 2},
@@ -126,12 +129,17 @@ def bars(
     *,
     horizontal: bool = False,
     height: int = 320,
+    width: int = 800,
 ) -> SafeString:
     """Grouped bars (horizontal for long labels such as post texts and rubric names)."""
     kind = pygal.HorizontalBar if horizontal else pygal.Bar
     chart = kind(
         **_config(
             height=height,
+            width=width,
+            # pygal swaps the axes' label options on a horizontal chart: label every bar there
+            show_minor_y_labels=horizontal,
+            y_labels_major_count=None if horizontal else 6,
             x_labels_major_every=_labels_every(len(x_labels)) if not horizontal else None,
             show_legend=len(series) > 1,
             truncate_label=40 if horizontal else 12,
