@@ -612,3 +612,24 @@ def reschedule_post(actor: Actor, post_id: int, when: dt.datetime) -> Post:
         fields.add("status")
         data = PostInput(scheduled_at=when, status=Post.Status.SCHEDULED)
     return update_post(actor, post_id, data, fields)
+
+
+@dataclass(frozen=True)
+class RubricFacts:
+    """A rubric as other domains compare by it (analytics' "what works" and its 80/20 mix)."""
+
+    id: int
+    name: str
+    color: str
+    target_share: int
+    is_selling: bool
+
+
+def rubric_facts(workspace_id: int) -> list[RubricFacts]:
+    """The workspace's rubrics in their planned order, with target share and selling flag."""
+    return [
+        RubricFacts(*row)
+        for row in Rubric.objects.filter(workspace_id=workspace_id)
+        .order_by("position", "name")
+        .values_list("pk", "name", "color", "target_share", "is_selling")
+    ]
