@@ -331,6 +331,13 @@ def _add(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _grouped(qs: QuerySet[Any], by: Sequence[str], aggregates: dict[str, Any]) -> list[dict[str, Any]]:
+    """``qs`` grouped by ``by`` with the aggregates under their own names (annotated under a
+    prefix, since an annotation may not share a name with a field it reads)."""
+    rows = qs.values(*by).annotate(**{f"agg_{k}": v for k, v in aggregates.items()}).order_by()
+    return [{k.removeprefix("agg_"): v for k, v in row.items()} for row in rows]
+
+
 def _pct(numerator: float | None, denominator: float | None) -> float | None:
     if numerator is None or not denominator:
         return None
@@ -375,7 +382,7 @@ def _channel_days(channel_ids: Sequence[int], start: dt.date, end: dt.date) -> d
     the mean member count, and joins/leaves summed over the days that report them."""
     out: dict[int, _ChannelDays] = defaultdict(_ChannelDays)
     days = ChannelDay.objects.filter(channel_id__in=list(channel_ids), day__gte=start, day__lte=end)
-    for row in days.values("channel_id").annotate(**_DAY_AGG).order_by():
+    for row in _grouped(days, ["channel_id"], _DAY_AGG):
         c = out[row["channel_id"]]
         c.members_avg, c.joins, c.leaves = row["members_avg"], row["joins"], row["leaves"]
         c.days, c.n_joins, c.n_leaves = row["days"], row["n_joins"], row["n_leaves"]
@@ -420,7 +427,7 @@ def _totals(
     workspace_id: int, scope: dict[int, channels.ChannelRef], start: dt.date, end: dt.date, zone: str
 ) -> _Totals:
     first, after = _bounds(start, end, zone)
-    rows = _posts(workspace_id, scope, first, after).values("channel_id").annotate(**_POST_AGG).order_by()
+    rows = _grouped(_posts(workspace_id, scope, first, after), ["channel_id"], _POST_AGG)
     by_channel = {r["channel_id"]: r for r in rows}
     reac = {c for c, r in by_channel.items() if r["posts_reac"] and not r["posts_full"]}
     return _Totals(
@@ -453,6 +460,10 @@ def _growth(t: _Totals) -> dict[str, Any]:
     leaves = [c for c in t.days.values() if c.n_leaves]
     churn = [c for c in leaves if c.members_start]
     return {
+        "members_from": frozenset(k for k, c in t.days.items() if c.members_end is not None),
+        "growth_from": frozenset(
+            k for k, c in t.days.items() if c.members_start is not None and c.members_end is not None
+        ),
         "members": sum(end_all) if end_all else None,
         "net_growth": (sum(c.members_end or 0 for c in both) - (start or 0)) if both else None,
         "growth_rate": _pct(sum(c.members_end or 0 for c in both) - (start or 0), start) if both else None,
@@ -647,8 +658,13 @@ def change_pct(value: Number, previous: Number) -> float | None:
     return (value - previous) / abs(previous) * 100
 
 
+#: Follower figures add up channels; they compare only when both periods know the same channels.
+_MEMBER_FIGURES = {"members": "members_from", "net_growth": "growth_from", "growth_rate": "growth_from"}
+
+
 def _figures(now: _Totals, before: _Totals) -> tuple[Figure, ...]:
     current, previous = _values(now), _values(before)
+    g_now, g_before = _growth(now), _growth(before)
     has_reac = bool(now.posts["posts_reac"] or before.posts["posts_reac"])
     has_full = bool(now.posts["posts_full"] or before.posts["posts_full"]) or not has_reac
     out = []
@@ -675,13 +691,18 @@ def _figures(now: _Totals, before: _Totals) -> tuple[Figure, ...]:
         prev, _prev_note = previous[key]
         if key not in RATES and key != "net_growth" and value is not None and not isinstance(value, int):
             value = int(value)
+        change = change_pct(value, prev)
+        basis = _MEMBER_FIGURES.get(key)
+        if basis and change is not None and g_now[basis] != g_before[basis]:
+            change = None
+            note = _("Not compared: the two periods know the followers of different channels.")
         out.append(
             Figure(
                 key=key,
                 label=str(LABELS[key]),
                 value=value,
                 previous=prev,
-                change_pct=change_pct(value, prev),
+                change_pct=change,
                 formula=str(FORMULAS[key]),
                 note=note,
                 unit="%" if key in RATES else "",
@@ -711,20 +732,19 @@ def _daily(
     the channels' figures for that day (``None`` where no channel reports them)."""
     first, after = _bounds(start, end, zone)
     by_day: dict[dt.date, dict[str, Any]] = {}
-    posts = (
-        _posts(workspace_id, scope, first, after)
-        .annotate(local_day=TruncDate("published_at", tzinfo=timezones.zone(zone)))
-        .values("local_day")
-        .annotate(**_DAILY_POST_AGG)
-        .order_by()
+    posts = _grouped(
+        _posts(workspace_id, scope, first, after).annotate(
+            local_day=TruncDate("published_at", tzinfo=timezones.zone(zone))
+        ),
+        ["local_day"],
+        _DAILY_POST_AGG,
     )
     for row in posts:
         by_day[row["local_day"]] = row
-    channel_days = (
-        ChannelDay.objects.filter(channel_id__in=list(scope), day__gte=start, day__lte=end)
-        .values("day")
-        .annotate(members=Sum("members"), joins=Sum("joins"), leaves=Sum("leaves"))
-        .order_by()
+    channel_days = _grouped(
+        ChannelDay.objects.filter(channel_id__in=list(scope), day__gte=start, day__lte=end),
+        ["day"],
+        {"members": Sum("members"), "joins": Sum("joins"), "leaves": Sum("leaves")},
     )
     by_channel_day = {row["day"]: row for row in channel_days}
     out = []
