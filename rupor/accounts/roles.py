@@ -63,6 +63,7 @@ class Perm(enum.StrEnum):
     INBOX_MANAGE = "inbox.manage"  # the workspace's saved replies
     ANALYTICS_VIEW = "analytics.view"
     REPORTS_VIEW = "reports.view"
+    REPORTS_MANAGE = "reports.manage"  # client reports: create, comment, schedule by email
 
 
 _ALL = frozenset(Perm)
@@ -85,6 +86,7 @@ _MANAGER = frozenset(
         Perm.INBOX_MANAGE,
         Perm.ANALYTICS_VIEW,
         Perm.REPORTS_VIEW,
+        Perm.REPORTS_MANAGE,
     }
 )
 

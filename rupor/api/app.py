@@ -72,3 +72,4 @@ api.add_router(
     "/", "rupor.api.publishing_api.router"
 )  # publishing: target history, resolve, retry, publish anyway, health
 api.add_router("/", "rupor.api.notifications_api.router")  # outgoing webhooks: register, test, delete
+api.add_router("/", "rupor.api.reports_api.router")  # client reports: PDF/XLSX, commentary, email schedules

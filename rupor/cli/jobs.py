@@ -12,9 +12,10 @@ from collections.abc import Callable, Sequence
 
 
 def periodic_jobs() -> Sequence[Callable[[dt.datetime], object]]:
-    """Inbox polling, keyword monitoring, triage and alerts, then metric collection; each job
-    decides itself what is due."""
+    """Inbox polling, keyword monitoring, triage and alerts, then metric collection and the
+    scheduled client reports; each job decides itself what is due."""
     from rupor.analytics import jobs as analytics_jobs
+    from rupor.analytics import reports as analytics_reports
     from rupor.inbox import alerts as inbox_alerts
     from rupor.inbox import jobs as inbox_jobs
 
@@ -24,4 +25,5 @@ def periodic_jobs() -> Sequence[Callable[[dt.datetime], object]]:
         inbox_jobs.run_triage,
         inbox_alerts.run_alerts,
         analytics_jobs.run_due,
+        analytics_reports.run_schedules,
     )

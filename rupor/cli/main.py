@@ -390,12 +390,14 @@ def emulate(network: str, host: str, port: int, seed: int, no_rate_limits: bool)
 from rupor.cli.channel import channel  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.inbox import inbox  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.plan import plan  # noqa: E402 - the command groups register on `main`, defined above
+from rupor.cli.report import report  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.webhook import webhook  # noqa: E402 - the command groups register on `main`, defined above
 
 cli.add_command(plan)
 cli.add_command(channel)
 cli.add_command(webhook)
 cli.add_command(inbox)
+cli.add_command(report)
 
 
 def _show_envvars(command: click.Command, prefix: str) -> None:

@@ -14,6 +14,7 @@ from rupor.web import (
     people_views,
     plan_views,
     publishing_views,
+    report_views,
 )
 
 app_name = "web"
@@ -72,4 +73,5 @@ urlpatterns = [
     *answering_views.urlpatterns,
     *inbox_views.urlpatterns,
     *monitoring_views.urlpatterns,
+    *report_views.urlpatterns,
 ]
