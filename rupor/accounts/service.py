@@ -267,7 +267,7 @@ def logo_png(workspace_id: int) -> bytes | None:
     name = Workspace.objects.values_list("logo", flat=True).get(pk=workspace_id)
     if not name:
         return None
-    storage = Workspace._meta.get_field("logo").storage  # type: ignore[union-attr]  # a FileField has one
+    storage = Workspace._meta.get_field("logo").storage
     try:
         with storage.open(name, "rb") as handle:
             return bytes(handle.read())

@@ -16,12 +16,11 @@ import threading
 from dataclasses import dataclass
 
 import matplotlib
+from django.utils.translation import gettext as _
 from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-
-from django.utils.translation import gettext as _
 
 from rupor.analytics import dashboard
 from rupor.analytics.report_document import ReportDocument
@@ -123,8 +122,14 @@ def activity_chart(overview: dashboard.Overview) -> Chart:
         ax.legend(frameon=False, ncols=4, loc="lower left", bbox_to_anchor=(0, 1.0), prop={"size": 7})
     else:
         ax.text(
-            0.5, 0.5, _("No engagement in this period"), ha="center", va="center", transform=ax.transAxes,
-            fontsize=9, color=_rgb("ink"),
+            0.5,
+            0.5,
+            _("No engagement in this period"),
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+            fontsize=9,
+            color=_rgb("ink"),
         )
     ticks, labels = _day_ticks(days)
     ax.set_xticks(ticks, labels)
@@ -189,7 +194,12 @@ def heatmap_chart(overview: dashboard.Overview) -> Chart:
     bar.ax.tick_params(labelsize=6)
     fig.tight_layout(pad=0.4)
     best = max(
-        ((c.mean, d, h) for d, row in enumerate(overview.heatmap) for h, c in enumerate(row) if c.mean is not None),
+        (
+            (c.mean, d, h)
+            for d, row in enumerate(overview.heatmap)
+            for h, c in enumerate(row)
+            if c.mean is not None
+        ),
         default=None,
     )
     if best is None:
@@ -200,7 +210,7 @@ def heatmap_chart(overview: dashboard.Overview) -> Chart:
             "hour": f"{best[2]:02d}",
             "mean": f"{best[0]:.1f}",
         }
-    return Chart("heatmap", _("When posts did best (weekday × hour)"), words, _png(fig))
+    return Chart("heatmap", _("When posts did best (weekday \u00d7 hour)"), words, _png(fig))
 
 
 def charts(document: ReportDocument) -> tuple[Chart, ...]:

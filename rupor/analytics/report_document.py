@@ -74,7 +74,7 @@ class ReportDocument:
     @property
     def period_text(self) -> str:
         o = self.overview
-        return _("%(start)s – %(end)s, compared with %(pstart)s – %(pend)s") % {
+        return _("%(start)s \u2013 %(end)s, compared with %(pstart)s \u2013 %(pend)s") % {
             "start": o.start.isoformat(),
             "end": o.end.isoformat(),
             "pstart": o.previous_start.isoformat(),
@@ -129,11 +129,11 @@ def number(value: dashboard.Number, unit: str = "") -> str:
 
 
 def change(figure: dashboard.Figure) -> str:
-    """The change against the previous period: "+12.5 %", "−3.0 %", or "—" when it has none."""
+    """The change against the previous period: "+12.5 %", "-3.0 %" (with a minus sign), or "—" when it has none."""
     pct = figure.change_pct
     if pct is None:
         return "—"
-    sign = "+" if pct > 0 else ("−" if pct < 0 else "±")
+    sign = "+" if pct > 0 else ("\u2212" if pct < 0 else "±")
     return f"{sign}{formats.number_format(abs(pct), 1, use_l10n=True, force_grouping=True)} %"
 
 
@@ -151,4 +151,6 @@ def trend(figure: dashboard.Figure) -> str:
 def heat_levels(overview: dashboard.Overview) -> list[list[float | None]]:
     """The heatmap's means scaled to 0..1 against its busiest cell (``None``: no posts)."""
     top = max((c.mean or 0.0 for row in overview.heatmap for c in row), default=0.0)
-    return [[None if c.mean is None else (c.mean / top if top else 0.0) for c in row] for row in overview.heatmap]
+    return [
+        [None if c.mean is None else (c.mean / top if top else 0.0) for c in row] for row in overview.heatmap
+    ]

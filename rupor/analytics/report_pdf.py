@@ -2,7 +2,7 @@
 
 Page one: the workspace's logo and name, the period, the headline figures as cards with their
 change against the previous period, the manager's commentary and the engagement chart. Then
-the followers chart and the weekday × hour heatmap, the top posts, every figure with its
+the followers chart and the weekday-by-hour heatmap, the top posts, every figure with its
 formula, and the notes. Text is set in the report font (Latin, Cyrillic, Hangul) and the
 document declares its language; charts are the PNGs ``report_charts`` draws.
 """
@@ -58,12 +58,14 @@ class _Pdf(FPDF):
         self.cell(
             0,
             5,
-            f"{self.document.workspace_name} · {self.document.overview.start.isoformat()} – "
+            f"{self.document.workspace_name} · {self.document.overview.start.isoformat()} \u2013 "
             f"{self.document.overview.end.isoformat()}",
             align=Align.L,
         )
         self.set_x(self.l_margin)
-        self.cell(0, 5, _("Page %(page)s of %(pages)s") % {"page": self.page_no(), "pages": "{nb}"}, align=Align.R)
+        self.cell(
+            0, 5, _("Page %(page)s of %(pages)s") % {"page": self.page_no(), "pages": "{nb}"}, align=Align.R
+        )
 
     def heading(self, text: str, size: float = 12) -> None:
         self.ln(2)
@@ -83,7 +85,9 @@ def _header(pdf: _Pdf) -> None:
     top = pdf.get_y()
     text_width = pdf.epw
     if d.logo_png:
-        pdf.image(io.BytesIO(d.logo_png), x=pdf.w - pdf.r_margin - 40, y=top, w=40, h=18, keep_aspect_ratio=True)
+        pdf.image(
+            io.BytesIO(d.logo_png), x=pdf.w - pdf.r_margin - 40, y=top, w=40, h=18, keep_aspect_ratio=True
+        )
         text_width = pdf.epw - 44
     pdf.set_font(FONT, "B", 18)
     pdf.set_text_color(*INK)

@@ -166,7 +166,9 @@ def create_report(
 def list_reports(actor: accounts.Actor) -> list[ReportInfo]:
     """The workspace's reports, the latest period first."""
     _require(actor, Perm.REPORTS_VIEW)
-    return [_info(r) for r in Report.objects.filter(workspace_id=actor.workspace_id).select_related("created_by")]
+    return [
+        _info(r) for r in Report.objects.filter(workspace_id=actor.workspace_id).select_related("created_by")
+    ]
 
 
 def _get(actor: accounts.Actor, report_id: int) -> Report:
@@ -187,14 +189,18 @@ def set_commentary(actor: accounts.Actor, report_id: int, commentary: str) -> Re
     report = _get(actor, report_id)
     report.commentary, report.updated_at = _commentary(commentary), clock.now()
     report.save(update_fields=["commentary", "updated_at"])
-    accounts.record(actor.workspace_id, actor, "report.comment", "report", report.pk, f"{len(report.commentary)}")
+    accounts.record(
+        actor.workspace_id, actor, "report.comment", "report", report.pk, f"{len(report.commentary)}"
+    )
     return _info(report)
 
 
 def delete_report(actor: accounts.Actor, report_id: int) -> None:
     _require(actor, Perm.REPORTS_MANAGE)
     report = _get(actor, report_id)
-    accounts.record(actor.workspace_id, actor, "report.delete", "report", report.pk, f"{report.start}..{report.end}")
+    accounts.record(
+        actor.workspace_id, actor, "report.delete", "report", report.pk, f"{report.start}..{report.end}"
+    )
     report.delete()
 
 
@@ -302,7 +308,7 @@ def save_schedule(
     *,
     frequency: str,
     recipients: list[str] | str,
-    format: str = "pdf",  # noqa: A002 - the field's name in the API and the form
+    format: str = "pdf",
     language: str = "en",
     active: bool = True,
     schedule_id: int | None = None,
@@ -327,7 +333,12 @@ def save_schedule(
         schedule.language, schedule.active = language, active
         schedule.save(update_fields=["frequency", "recipients", "format", "language", "active"])
     accounts.record(
-        actor.workspace_id, actor, "report.schedule", "report_schedule", schedule.pk, f"{frequency} {len(emails)}"
+        actor.workspace_id,
+        actor,
+        "report.schedule",
+        "report_schedule",
+        schedule.pk,
+        f"{frequency} {len(emails)}",
     )
     return _schedule_info(schedule)
 
@@ -352,7 +363,9 @@ def get_schedule(actor: accounts.Actor, schedule_id: int) -> ScheduleInfo:
 def delete_schedule(actor: accounts.Actor, schedule_id: int) -> None:
     _require(actor, Perm.REPORTS_MANAGE)
     schedule = _get_schedule(actor, schedule_id)
-    accounts.record(actor.workspace_id, actor, "report.unschedule", "report_schedule", schedule.pk, schedule.frequency)
+    accounts.record(
+        actor.workspace_id, actor, "report.unschedule", "report_schedule", schedule.pk, schedule.frequency
+    )
     schedule.delete()
 
 
@@ -414,13 +427,13 @@ def _email(schedule: ReportSchedule, report: Report) -> EmailMessage:
             language=schedule.language,
         )
         kinds = ["pdf", "xlsx"] if schedule.format == ReportSchedule.Format.BOTH else [schedule.format]
-        subject = _("[Rupor] %(title)s, %(start)s – %(end)s") % {
+        subject = _("[Rupor] %(title)s, %(start)s \u2013 %(end)s") % {
             "title": doc.title,
             "start": report.start.isoformat(),
             "end": report.end.isoformat(),
         }
         body = _(
-            "The report of %(workspace)s for %(start)s – %(end)s is attached.\n\n"
+            "The report of %(workspace)s for %(start)s \u2013 %(end)s is attached.\n\n"
             "This email is sent %(frequency)s because a manager of the workspace scheduled it in Rupor."
         ) % {
             "workspace": doc.workspace_name,
@@ -465,7 +478,9 @@ def run_schedules(now: dt.datetime) -> int:
     sent = 0
     zones: dict[int, str] = {}
     for schedule in ReportSchedule.objects.filter(active=True).order_by("pk"):
-        zone = zones.setdefault(schedule.workspace_id, accounts.workspace_info(schedule.workspace_id).timezone)
+        zone = zones.setdefault(
+            schedule.workspace_id, accounts.workspace_info(schedule.workspace_id).timezone
+        )
         period = _due(schedule, now, zone)
         if period is None:
             continue

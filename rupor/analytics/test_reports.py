@@ -17,13 +17,93 @@ from PIL import Image
 from pypdf import PdfReader
 
 from rupor.accounts import service as accounts
+from rupor.accounts.models import Workspace
 from rupor.accounts.roles import Role
 from rupor.analytics import report_document, reports
-from rupor.analytics import testing_reports as tr
-from rupor.analytics.models import Report, ReportDelivery, ReportSchedule
+from rupor.analytics.models import ChannelDay, PostStat, Report, ReportDelivery, ReportSchedule
+from rupor.channels.models import Channel
 from rupor.core import clock
 
 pytestmark = pytest.mark.django_db
+
+START, END = dt.date(2026, 3, 1), dt.date(2026, 3, 7)
+COMMENTARY = "Охват вырос благодаря видео. 동영상 덕분에 도달이 늘었습니다."
+
+
+def at(day: int, hour: int, month: int = 3) -> dt.datetime:
+    return dt.datetime(2026, month, day, hour, tzinfo=dt.UTC)
+
+
+def fill(workspace: Workspace) -> tuple[Channel, Channel]:
+    """Posts in 2026-03-01..07 (engagements 15 + 30 = 45, views 1300, reach 650) and one in the
+    week before (engagements 10); followers 1000 -> 1012 on the VK page."""
+    vk = Channel.objects.create(workspace=workspace, network="vk", name="Страница ВКонтакте", remote_id="-1")
+    tg = Channel.objects.create(
+        workspace=workspace, network="telegram", name="텔레그램 채널", remote_id="@tg"
+    )
+
+    def post(channel: Channel, remote: str, when: dt.datetime, text: str, **figures: object) -> None:
+        PostStat.objects.create(
+            workspace=workspace,
+            channel=channel,
+            remote_post_id=remote,
+            published_at=when,
+            text_excerpt=text,
+            text_length=len(text),
+            read_at=when + dt.timedelta(days=1),
+            **figures,
+        )
+
+    post(
+        vk,
+        "p1",
+        at(2, 10),
+        "Новая коллекция весны",
+        likes=10,
+        reposts=2,
+        comments=3,
+        views=300,
+        reach=150,
+        followers=1000,
+    )
+    post(
+        vk,
+        "p2",
+        at(5, 10),
+        "봄 신상품 영상",
+        likes=20,
+        reposts=5,
+        comments=5,
+        views=1000,
+        reach=500,
+        followers=1000,
+        content_format="video",
+    )
+    post(tg, "t1", at(3, 12), "=SUM(A1) реакции", likes=40, reactions_only=True, followers=2000)
+    post(
+        vk,
+        "old",
+        at(25, 9, month=2),
+        "Старый пост",
+        likes=5,
+        reposts=1,
+        comments=4,
+        views=500,
+        reach=200,
+        followers=990,
+    )
+    ChannelDay.objects.create(workspace=workspace, channel=vk, day=dt.date(2026, 2, 28), members=990)
+    for i in range(7):
+        ChannelDay.objects.create(
+            workspace=workspace,
+            channel=vk,
+            day=START + dt.timedelta(days=i),
+            members=1000 + 2 * i,
+            joins=3,
+            leaves=1,
+            source="stats",
+        )
+    return vk, tg
 
 
 def pdf_text(content: bytes) -> str:
@@ -42,7 +122,7 @@ def png(width: int = 120, height: int = 40, fmt: str = "PNG") -> io.BytesIO:
 @pytest.fixture
 def shop(make_workspace):
     ws = make_workspace("Магазин 가게", timezone="UTC")
-    tr.fill(ws)
+    fill(ws)
     return ws
 
 
@@ -62,7 +142,7 @@ def _march():
 @pytest.mark.parametrize("language", ["ru", "ko"])
 def test_pdf_has_the_kpis_with_their_change_and_russian_and_korean_text(shop, language):
     with translation.override(language):
-        rendered = reports.render_period(owner(shop), tr.START, tr.END, "pdf", commentary=tr.COMMENTARY)
+        rendered = reports.render_period(owner(shop), START, END, "pdf", commentary=COMMENTARY)
     assert rendered.content.startswith(b"%PDF-")
     assert rendered.filename == f"rupor-report-{shop.slug}-2026-03-01-2026-03-07.pdf"
     text = pdf_text(rendered.content)
@@ -77,24 +157,24 @@ def test_pdf_has_the_kpis_with_their_change_and_russian_and_korean_text(shop, la
     # ERpost = mean(15/1000, 30/1000) = 2.25 %; ERR = 45 / 650 = 6.92 %.
     assert ("2,25 %" in text) or ("2.25 %" in text)
     assert ("6,92 %" in text) or ("6.92 %" in text)
-    assert "2026-03-01 – 2026-03-07" in text
+    assert "2026-03-01 \u2013 2026-03-07" in text
 
 
 def test_pdf_speaks_the_reports_language(shop):
     with translation.override("ru"):
-        ru = pdf_text(reports.render_period(owner(shop), tr.START, tr.END, "pdf").content)
+        ru = pdf_text(reports.render_period(owner(shop), START, END, "pdf").content)
     with translation.override("ko"):
-        ko = pdf_text(reports.render_period(owner(shop), tr.START, tr.END, "pdf").content)
+        ko = pdf_text(reports.render_period(owner(shop), START, END, "pdf").content)
     assert "Комментарий менеджера" in ru and "Лучшие публикации" in ru
     assert "매니저 코멘트" in ko and "인기 게시물" in ko
 
 
 def test_xlsx_parses_back_with_the_right_numbers(shop):
-    rendered = reports.render_period(owner(shop), tr.START, tr.END, "xlsx", commentary=tr.COMMENTARY)
+    rendered = reports.render_period(owner(shop), START, END, "xlsx", commentary=COMMENTARY)
     book = load_workbook(io.BytesIO(rendered.content))
     kpi, daily, top, channels, formulas = book.worksheets
     assert kpi.title == "KPI"
-    assert kpi["A5"].value == tr.COMMENTARY
+    assert kpi["A5"].value == COMMENTARY
     rows = {r[4]: r for r in kpi.iter_rows(min_row=8, values_only=True) if r[4]}
     assert rows["posts"][1:4] == (3, 1, 200.0)
     assert rows["engagements"][1:4] == (45, 10, 350.0)
@@ -112,20 +192,23 @@ def test_xlsx_parses_back_with_the_right_numbers(shop):
     assert [r[9] for r in top_rows] == [40, 30, 15]  # engagements, best first
     assert top_rows[0][3] == "'=SUM(A1) реакции"  # a text that looks like a formula stays text
     assert top.cell(row=2, column=4).data_type != "f"
-    assert {r[0] for r in channels.iter_rows(min_row=2, values_only=True)} == {"Страница ВКонтакте", "텔레그램 채널"}
+    assert {r[0] for r in channels.iter_rows(min_row=2, values_only=True)} == {
+        "Страница ВКонтакте",
+        "텔레그램 채널",
+    }
     formula_rows = {r[1]: r for r in formulas.iter_rows(min_row=2, values_only=True) if r[1]}
     assert "followers" in formula_rows["er_post"][2]
 
 
 def test_the_logo_goes_into_the_pdf_and_the_xlsx(shop):
-    without = PdfReader(io.BytesIO(reports.render_period(owner(shop), tr.START, tr.END, "pdf").content))
+    without = PdfReader(io.BytesIO(reports.render_period(owner(shop), START, END, "pdf").content))
     accounts.set_logo(owner(shop), png(900, 300))
     stored = Image.open(io.BytesIO(accounts.logo_png(shop.pk) or b""))
     assert stored.format == "PNG" and stored.size == (600, 200)  # scaled to 600 px a side
-    with_logo = PdfReader(io.BytesIO(reports.render_period(owner(shop), tr.START, tr.END, "pdf").content))
+    with_logo = PdfReader(io.BytesIO(reports.render_period(owner(shop), START, END, "pdf").content))
     assert len(with_logo.pages[0].images) == len(without.pages[0].images) + 1
-    book = load_workbook(io.BytesIO(reports.render_period(owner(shop), tr.START, tr.END, "xlsx").content))
-    assert len(book["KPI"]._images) == 1  # noqa: SLF001 - openpyxl keeps a sheet's images there
+    book = load_workbook(io.BytesIO(reports.render_period(owner(shop), START, END, "xlsx").content))
+    assert len(book["KPI"]._images) == 1
 
 
 def test_a_logo_must_be_a_real_image(shop, make_workspace):
@@ -151,16 +234,16 @@ def test_a_logo_must_be_a_real_image(shop, make_workspace):
 
 def test_saved_reports_commentary_and_periods(shop):
     manager = as_role(shop, Role.MANAGER)
-    report, created = reports.create_report(manager, tr.START, tr.END, "  Первый комментарий ")
+    report, created = reports.create_report(manager, START, END, "  Первый комментарий ")
     assert created and report.commentary == "Первый комментарий"
-    again, created = reports.create_report(manager, tr.START, tr.END)
+    again, created = reports.create_report(manager, START, END)
     assert not created and again.id == report.id and again.commentary == "Первый комментарий"
     reports.set_commentary(manager, report.id, "한국어 코멘트")
     assert reports.get_report(manager, report.id).commentary == "한국어 코멘트"
     text = pdf_text(reports.download(manager, report.id, "pdf").content)
     assert "한국어 코멘트" in text
     with pytest.raises(reports.ReportError, match="ends before it starts"):
-        reports.create_report(manager, tr.END, tr.START)
+        reports.create_report(manager, END, START)
     with pytest.raises(reports.ReportError, match="366"):
         reports.create_report(manager, dt.date(2024, 1, 1), dt.date(2026, 1, 1))
     with pytest.raises(reports.ReportError, match="future"):
@@ -172,13 +255,13 @@ def test_saved_reports_commentary_and_periods(shop):
 
 
 def test_roles_clients_read_managers_write_others_nothing(shop):
-    report, _ = reports.create_report(owner(shop), tr.START, tr.END)
+    report, _ = reports.create_report(owner(shop), START, END)
     for role in (Role.CLIENT, Role.ANALYST):
         reader = as_role(shop, role)
         assert [r.id for r in reports.list_reports(reader)] == [report.id]
         assert reports.download(reader, report.id, "xlsx").content.startswith(b"PK")
         for write in (
-            lambda a: reports.create_report(a, tr.START, tr.END),
+            lambda a: reports.create_report(a, START, END),
             lambda a: reports.set_commentary(a, report.id, "no"),
             lambda a: reports.delete_report(a, report.id),
             lambda a: reports.save_schedule(a, frequency="weekly", recipients=["c@example.com"]),
@@ -194,7 +277,7 @@ def test_roles_clients_read_managers_write_others_nothing(shop):
 
 def test_workspaces_never_see_each_others_reports(shop, make_workspace):
     other = make_workspace("Чужой", timezone="UTC")
-    report, _ = reports.create_report(owner(shop), tr.START, tr.END)
+    report, _ = reports.create_report(owner(shop), START, END)
     schedule = reports.save_schedule(owner(shop), frequency="weekly", recipients=["a@example.com"])
     stranger = owner(other)
     assert reports.list_reports(stranger) == [] and reports.list_schedules(stranger) == []
@@ -210,15 +293,27 @@ def test_workspaces_never_see_each_others_reports(shop, make_workspace):
             attempt()
         assert refused.value.status == 404
     # The other workspace's own report of the same period has none of the shop's posts.
-    text = pdf_text(reports.render_period(stranger, tr.START, tr.END, "pdf").content)
+    text = pdf_text(reports.render_period(stranger, START, END, "pdf").content)
     assert "Страница ВКонтакте" not in text and "Чужой" in text
 
 
 def test_previous_period_weeks_and_months():
-    assert reports.previous_period("weekly", dt.date(2026, 3, 9)) == (dt.date(2026, 3, 2), dt.date(2026, 3, 8))
-    assert reports.previous_period("weekly", dt.date(2026, 3, 15)) == (dt.date(2026, 3, 2), dt.date(2026, 3, 8))
-    assert reports.previous_period("monthly", dt.date(2026, 3, 1)) == (dt.date(2026, 2, 1), dt.date(2026, 2, 28))
-    assert reports.previous_period("monthly", dt.date(2026, 1, 31)) == (dt.date(2025, 12, 1), dt.date(2025, 12, 31))
+    assert reports.previous_period("weekly", dt.date(2026, 3, 9)) == (
+        dt.date(2026, 3, 2),
+        dt.date(2026, 3, 8),
+    )
+    assert reports.previous_period("weekly", dt.date(2026, 3, 15)) == (
+        dt.date(2026, 3, 2),
+        dt.date(2026, 3, 8),
+    )
+    assert reports.previous_period("monthly", dt.date(2026, 3, 1)) == (
+        dt.date(2026, 2, 1),
+        dt.date(2026, 2, 28),
+    )
+    assert reports.previous_period("monthly", dt.date(2026, 1, 31)) == (
+        dt.date(2025, 12, 1),
+        dt.date(2025, 12, 31),
+    )
 
 
 def test_schedule_input_is_checked(shop):
@@ -254,7 +349,7 @@ def test_a_schedule_emails_each_period_exactly_once(shop):
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["client@example.com"]
-    assert "2026-03-02 – 2026-03-08" in message.subject and "Магазин 가게" in message.subject
+    assert "2026-03-02 \u2013 2026-03-08" in message.subject and "Магазин 가게" in message.subject
     names = [a[0] for a in message.attachments]
     assert names == [
         f"rupor-report-{shop.slug}-2026-03-02-2026-03-08.pdf",
@@ -279,7 +374,10 @@ def test_a_delivery_another_worker_holds_is_left_alone_until_its_lease_ends(shop
     now = dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.UTC)
     # Another worker claimed February a minute ago and is sending it.
     ReportDelivery.objects.create(
-        schedule=schedule, start=dt.date(2026, 2, 1), end=dt.date(2026, 2, 28), claimed_at=now - dt.timedelta(minutes=1)
+        schedule=schedule,
+        start=dt.date(2026, 2, 1),
+        end=dt.date(2026, 2, 28),
+        claimed_at=now - dt.timedelta(minutes=1),
     )
     assert reports.run_schedules(now) == 0 and mail.outbox == []
     # It died: after the lease another worker takes over, once.
@@ -314,7 +412,9 @@ def test_inactive_and_deleted_schedules_send_nothing(shop):
     clock.freeze(dt.datetime(2026, 2, 20, 9, 0, tzinfo=dt.UTC))
     a = owner(shop)
     paused = reports.save_schedule(a, frequency="monthly", recipients=["c@example.com"])
-    reports.save_schedule(a, schedule_id=paused.id, frequency="monthly", recipients=["c@example.com"], active=False)
+    reports.save_schedule(
+        a, schedule_id=paused.id, frequency="monthly", recipients=["c@example.com"], active=False
+    )
     gone = reports.save_schedule(a, frequency="monthly", recipients=["d@example.com"])
     reports.delete_schedule(a, gone.id)
     assert reports.run_schedules(dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.UTC)) == 0
@@ -333,14 +433,26 @@ def run_cli(*args: str):
 def test_cli_writes_the_report(shop, tmp_path):
     out = tmp_path / "report.pdf"
     result = run_cli(
-        "--workspace", shop.slug, "--from", "2026-03-01", "--to", "2026-03-07", "--format", "pdf",
-        "--output", str(out), "--language", "ko",
+        "--workspace",
+        shop.slug,
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-07",
+        "--format",
+        "pdf",
+        "--output",
+        str(out),
+        "--language",
+        "ko",
     )
     assert result.exit_code == 0, result.output
     text = pdf_text(out.read_bytes())
     assert "매니저 코멘트" in text and "텔레그램 채널" in text
     xlsx = tmp_path / "report.xlsx"
-    result = run_cli("--workspace", shop.slug, "--from", "2026-03-01", "--to", "2026-03-07", "--output", str(xlsx))
+    result = run_cli(
+        "--workspace", shop.slug, "--from", "2026-03-01", "--to", "2026-03-07", "--output", str(xlsx)
+    )
     assert result.exit_code == 0, result.output
     assert load_workbook(xlsx)["KPI"]["A1"].value == "Report: Магазин 가게"
 
@@ -349,11 +461,17 @@ def test_cli_writes_the_report(shop, tmp_path):
     ("args", "message"),
     [
         (["--workspace", "nope", "--from", "2026-03-01", "--to", "2026-03-07"], "no workspace with the slug"),
-        (["--from", "2026-13-01", "--to", "2026-03-07"], "'2026-13-01' is not a date; write it as YYYY-MM-DD"),
+        (
+            ["--from", "2026-13-01", "--to", "2026-03-07"],
+            "'2026-13-01' is not a date; write it as YYYY-MM-DD",
+        ),
         (["--from", "2026-03-01", "--to", "yesterday"], "--to"),
         (["--from", "2026-03-07", "--to", "2026-03-01"], "The period ends before it starts."),
         (["--from", "2024-01-01", "--to", "2026-03-01"], "at most 366 days"),
-        (["--from", "2026-03-01", "--to", "2026-03-07", "--format", "docx"], "'docx' is not one of 'pdf', 'xlsx'"),
+        (
+            ["--from", "2026-03-01", "--to", "2026-03-07", "--format", "docx"],
+            "'docx' is not one of 'pdf', 'xlsx'",
+        ),
     ],
 )
 def test_cli_refuses_bad_input_with_a_sentence(shop, tmp_path, args, message):

@@ -11,12 +11,13 @@ from typing import Any, Literal
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from ninja import Query, Router, Schema
+from ninja.responses import Status
 from pydantic import Field
 
 from rupor.accounts.roles import Perm
+from rupor.analytics import reports
 from rupor.api.auth import need as _need
 from rupor.api.errors import ERRORS
-from rupor.analytics import reports
 
 router = Router(tags=["reports"])
 
@@ -106,7 +107,7 @@ def list_reports(request: HttpRequest) -> Any:
 def create_report(request: HttpRequest, payload: ReportIn) -> Any:
     who = _need(request, Perm.REPORTS_MANAGE)
     report, created = reports.create_report(who, payload.start, payload.end, payload.commentary)
-    return (201 if created else 200), dataclasses.asdict(report)
+    return Status(201 if created else 200, dataclasses.asdict(report))
 
 
 @router.get(
@@ -139,7 +140,9 @@ def report_file(request: HttpRequest, report_id: int, q: Query[FileQuery]) -> An
 
 
 @router.put(
-    "/reports/{report_id}/commentary", response={200: ReportOut, **ERRORS}, summary="Set the manager's commentary"
+    "/reports/{report_id}/commentary",
+    response={200: ReportOut, **ERRORS},
+    summary="Set the manager's commentary",
 )
 def set_commentary(request: HttpRequest, report_id: int, payload: CommentaryIn) -> Any:
     who = _need(request, Perm.REPORTS_MANAGE)
@@ -149,7 +152,7 @@ def set_commentary(request: HttpRequest, report_id: int, payload: CommentaryIn) 
 @router.delete("/reports/{report_id}", response={204: None, **ERRORS}, summary="Delete a saved report")
 def delete_report(request: HttpRequest, report_id: int) -> Any:
     reports.delete_report(_need(request, Perm.REPORTS_MANAGE), report_id)
-    return 204, None
+    return Status(204, None)
 
 
 def _schedule(s: reports.ScheduleInfo) -> dict[str, Any]:
@@ -170,7 +173,7 @@ def list_schedules(request: HttpRequest) -> Any:
 )
 def create_schedule(request: HttpRequest, payload: ScheduleIn) -> Any:
     who = _need(request, Perm.REPORTS_MANAGE)
-    return 201, _schedule(reports.save_schedule(who, **payload.dict()))
+    return Status(201, _schedule(reports.save_schedule(who, **payload.dict())))
 
 
 @router.get("/report-schedules/{schedule_id}", response={200: ScheduleOut, **ERRORS}, summary="One schedule")
@@ -178,7 +181,9 @@ def get_schedule(request: HttpRequest, schedule_id: int) -> Any:
     return _schedule(reports.get_schedule(_need(request, Perm.REPORTS_VIEW), schedule_id))
 
 
-@router.put("/report-schedules/{schedule_id}", response={200: ScheduleOut, **ERRORS}, summary="Change a schedule")
+@router.put(
+    "/report-schedules/{schedule_id}", response={200: ScheduleOut, **ERRORS}, summary="Change a schedule"
+)
 def update_schedule(request: HttpRequest, schedule_id: int, payload: ScheduleIn) -> Any:
     who = _need(request, Perm.REPORTS_MANAGE)
     return _schedule(reports.save_schedule(who, schedule_id=schedule_id, **payload.dict()))
@@ -187,4 +192,4 @@ def update_schedule(request: HttpRequest, schedule_id: int, payload: ScheduleIn)
 @router.delete("/report-schedules/{schedule_id}", response={204: None, **ERRORS}, summary="Delete a schedule")
 def delete_schedule(request: HttpRequest, schedule_id: int) -> Any:
     reports.delete_schedule(_need(request, Perm.REPORTS_MANAGE), schedule_id)
-    return 204, None
+    return Status(204, None)

@@ -17,24 +17,36 @@ def _day(value: str, flag: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value.strip())
     except ValueError:
-        click.echo(f"Error ({flag}): {value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-03-31.", err=True)
+        click.echo(
+            f"Error ({flag}): {value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-03-31.", err=True
+        )
         sys.exit(2)
 
 
 @click.command("report")
 @click.option("--workspace", "slug", required=True, help="Workspace slug (see 'rupor workspace list').")
-@click.option("--from", "start", required=True, help="First day of the period, YYYY-MM-DD (the workspace's zone).")
+@click.option(
+    "--from", "start", required=True, help="First day of the period, YYYY-MM-DD (the workspace's zone)."
+)
 @click.option("--to", "end", required=True, help="Last day of the period, included, YYYY-MM-DD.")
 @click.option(
-    "--format", "fmt", type=click.Choice(["pdf", "xlsx"]), default=None,
+    "--format",
+    "fmt",
+    type=click.Choice(["pdf", "xlsx"]),
+    default=None,
     help="pdf or xlsx; default: taken from the output file's extension.",
 )
 @click.option("--output", required=True, type=click.Path(dir_okay=False), help="The file to write.")
 @click.option(
-    "--language", type=click.Choice(["en", "ru", "ko"]), default="en", show_default=True,
+    "--language",
+    type=click.Choice(["en", "ru", "ko"]),
+    default="en",
+    show_default=True,
     help="The report's language.",
 )
-@click.option("--commentary", default="", help="The manager's commentary (default: the saved report's, if any).")
+@click.option(
+    "--commentary", default="", help="The manager's commentary (default: the saved report's, if any)."
+)
 def report(
     slug: str, start: str, end: str, fmt: str | None, output: str, language: str, commentary: str
 ) -> None:
@@ -45,7 +57,10 @@ def report(
     suffix = target.suffix.lower().lstrip(".")
     if fmt is None:
         if suffix not in ("pdf", "xlsx"):
-            click.echo("Error (--format): give --format pdf or xlsx, or an --output ending in .pdf or .xlsx.", err=True)
+            click.echo(
+                "Error (--format): give --format pdf or xlsx, or an --output ending in .pdf or .xlsx.",
+                err=True,
+            )
             sys.exit(2)
         fmt = suffix
     elif suffix in ("pdf", "xlsx") and suffix != fmt:
@@ -69,4 +84,4 @@ def report(
         except reports.ReportError as exc:
             _fail(exc)
     target.write_bytes(rendered.content)
-    click.echo(f"Wrote {target} ({len(rendered.content):,} bytes, {fmt}, {first} – {last}).")
+    click.echo(f"Wrote {target} ({len(rendered.content):,} bytes, {fmt}, {first} \u2013 {last}).")

@@ -68,9 +68,9 @@ def _list_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
         "can_manage": manage,
         "form": {"start": start.isoformat(), "end": end.isoformat(), "commentary": ""},
         "schedule_form": {"frequency": "monthly", "recipients": "", "format": "pdf", "language": "en"},
-        "frequencies": FREQUENCIES,
-        "formats": FORMATS,
-        "languages": LANGUAGES,
+        "report_frequencies": FREQUENCIES,
+        "report_formats": FORMATS,
+        "report_languages": LANGUAGES,
         "problem": "",
         "problem_field": "",
         "schedule_problem": "",
@@ -97,7 +97,9 @@ def report_create(request: HttpRequest) -> HttpResponseBase:
     try:
         start, end = _date(typed["start"]), _date(typed["end"])
         if start is None or end is None:
-            raise reports.ReportError(_("Dates are written as YYYY-MM-DD."), "start" if start is None else "end")
+            raise reports.ReportError(
+                _("Dates are written as YYYY-MM-DD."), "start" if start is None else "end", 422
+            )
         report, created = reports.create_report(_actor(request), start, end, typed["commentary"])
     except DomainError as exc:
         context = _list_context(request, form=typed, problem=str(exc), problem_field=exc.field or "")
@@ -152,14 +154,16 @@ def _report_page(request: HttpRequest, report_id: int, status: int = 200, **extr
             "logo": _data_uri(doc.logo_png) if doc.logo_png else "",
             "cards": [r for r in _figure_rows(doc) if r["figure"] in doc.headline],
             "rows": _figure_rows(doc),
-            "charts": [
-                {"chart": c, "src": _data_uri(c.png)} for c in report_charts.charts(doc)
-            ],
+            "charts": [{"chart": c, "src": _data_uri(c.png)} for c in report_charts.charts(doc)],
             "top_posts": [
-                {"post": p, "published": timezones.to_local(p.published_at, zone),
-                 "engagements": report_document.number(p.engagements),
-                 "views": report_document.number(p.views), "reach": report_document.number(p.reach),
-                 "er": report_document.number(p.er_post, "%")}
+                {
+                    "post": p,
+                    "published": timezones.to_local(p.published_at, zone),
+                    "engagements": report_document.number(p.engagements),
+                    "views": report_document.number(p.views),
+                    "reach": report_document.number(p.reach),
+                    "er": report_document.number(p.er_post, "%"),
+                }
                 for p in doc.overview.top_posts
             ],
             "can_manage": _can_manage(request),
