@@ -49,6 +49,8 @@ LEASE = dt.timedelta(minutes=30)
 #: A failed delivery is tried again after this long, at most MAX_ATTEMPTS times in all.
 RETRY_AFTER = dt.timedelta(hours=1)
 MAX_ATTEMPTS = 5
+#: The earliest day a report covers (nothing was posted before; far dates would overflow).
+EARLIEST = dt.date(2000, 1, 1)
 #: Scheduled reports go out after this local hour, so the last day's figures are collected.
 SEND_AFTER_HOUR = 6
 
@@ -113,6 +115,8 @@ def check_period(workspace_id: int, start: dt.date | None, end: dt.date | None) 
     (in the workspace's time zone)."""
     if start is None or end is None:
         raise ReportError(_("Give the first and the last day of the period (YYYY-MM-DD)."), "start", 422)
+    if min(start, end) < EARLIEST:
+        raise ReportError(_("A report covers days from 2000 on."), "start", 422)
     try:
         dashboard.check_period(start, end)
     except dashboard.DashboardError as exc:
@@ -315,9 +319,10 @@ def save_schedule(
 ) -> ScheduleInfo:
     """Create a schedule, or change one of the workspace's (``schedule_id``)."""
     _require(actor, Perm.REPORTS_MANAGE)
+    existing = None if schedule_id is None else _get_schedule(actor, schedule_id)
     _check_schedule(frequency, format, language)
     emails = _recipients(recipients)
-    if schedule_id is None:
+    if existing is None:
         schedule = ReportSchedule.objects.create(
             workspace_id=actor.workspace_id,
             frequency=frequency,
@@ -328,7 +333,7 @@ def save_schedule(
             created_by_id=actor.user_id,
         )
     else:
-        schedule = _get_schedule(actor, schedule_id)
+        schedule = existing
         schedule.frequency, schedule.recipients, schedule.format = frequency, emails, format
         schedule.language, schedule.active = language, active
         schedule.save(update_fields=["frequency", "recipients", "format", "language", "active"])

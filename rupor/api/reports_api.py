@@ -65,7 +65,7 @@ class PeriodQuery(FileQuery):
 
 class ScheduleIn(Schema):
     frequency: Literal["weekly", "monthly"]
-    recipients: list[str] = Field(min_length=1, max_length=reports.MAX_RECIPIENTS)
+    recipients: list[str] = Field(description="At least one, at most 20 email addresses")
     format: Literal["pdf", "xlsx", "both"] = "pdf"
     language: Literal["en", "ru", "ko"] = "en"
     active: bool = True

@@ -9,6 +9,7 @@ so that a refusal is the role check and not a malformed body.
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import io
 import json
@@ -23,6 +24,7 @@ from PIL import Image
 from rupor.accounts import service as accounts
 from rupor.accounts.models import Membership, Workspace
 from rupor.accounts.roles import Perm, Role, can
+from rupor.analytics.models import Report, ReportSchedule
 from rupor.api.app import api
 from rupor.channels.models import Channel
 from rupor.core import clock
@@ -246,6 +248,10 @@ def _world(name: str) -> tuple[Workspace, dict[str, Any], dict[Role, str]]:
         "endpoint_id": _webhook_endpoint(ws),
         "view_id": call("post", "/inbox/views", {"name": f"{name} view", "shared": True})["id"],
         "keyword_id": call("post", "/inbox/monitoring/keywords", {"phrase": f"{name} coffee"})["id"],
+        "report_id": Report.objects.create(workspace=ws, start=dt.date(2026, 1, 1), end=dt.date(2026, 1, 7)).pk,
+        "schedule_id": ReportSchedule.objects.create(
+            workspace=ws, frequency="weekly", recipients=[f"boss@{name}.example"]
+        ).pk,
     }
     assert Channel.objects.filter(pk=channel, workspace=ws).exists()
     return ws, ids, keys

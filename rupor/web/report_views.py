@@ -13,7 +13,6 @@ import datetime as dt
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -52,11 +51,6 @@ def _can_manage(request: HttpRequest) -> bool:
     return can(workspace_request(request).role, Perm.REPORTS_MANAGE)
 
 
-def _require_manage(request: HttpRequest) -> None:
-    if not _can_manage(request):
-        raise PermissionDenied(_("Your role in this workspace does not allow this."))
-
-
 def _list_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     here = workspace_request(request)
     actor = _actor(request)
@@ -85,10 +79,9 @@ def report_list(request: HttpRequest) -> HttpResponseBase:
     return render(request, "web/reports.html", _list_context(request))
 
 
-@workspace_view(Perm.REPORTS_VIEW)
+@workspace_view(Perm.REPORTS_MANAGE)
 @require_POST
 def report_create(request: HttpRequest) -> HttpResponseBase:
-    _require_manage(request)
     typed = {
         "start": request.POST.get("start", "")[:20],
         "end": request.POST.get("end", "")[:20],
@@ -175,10 +168,9 @@ def _report_page(request: HttpRequest, report_id: int, status: int = 200, **extr
     )
 
 
-@workspace_view(Perm.REPORTS_VIEW)
+@workspace_view(Perm.REPORTS_MANAGE)
 @require_POST
 def report_commentary(request: HttpRequest, report_id: int) -> HttpResponseBase:
-    _require_manage(request)
     _get_report(request, report_id)
     text = request.POST.get("commentary", "")[: reports.MAX_COMMENTARY + 1]
     try:
@@ -189,10 +181,9 @@ def report_commentary(request: HttpRequest, report_id: int) -> HttpResponseBase:
     return redirect("web:report", report_id=report_id)
 
 
-@workspace_view(Perm.REPORTS_VIEW)
+@workspace_view(Perm.REPORTS_MANAGE)
 @require_POST
 def report_delete(request: HttpRequest, report_id: int) -> HttpResponseBase:
-    _require_manage(request)
     _get_report(request, report_id)
     reports.delete_report(_actor(request), report_id)
     messages.success(request, _("Report deleted."))
@@ -211,10 +202,9 @@ def report_download(request: HttpRequest, report_id: int, fmt: str) -> HttpRespo
     return response
 
 
-@workspace_view(Perm.REPORTS_VIEW)
+@workspace_view(Perm.REPORTS_MANAGE)
 @require_POST
 def schedule_create(request: HttpRequest) -> HttpResponseBase:
-    _require_manage(request)
     typed = {
         "frequency": request.POST.get("frequency", "")[:10],
         "recipients": request.POST.get("recipients", "")[:3000],
@@ -238,10 +228,9 @@ def schedule_create(request: HttpRequest) -> HttpResponseBase:
     return redirect("web:reports")
 
 
-@workspace_view(Perm.REPORTS_VIEW)
+@workspace_view(Perm.REPORTS_MANAGE)
 @require_http_methods(["POST"])
 def schedule_delete(request: HttpRequest, schedule_id: int) -> HttpResponseBase:
-    _require_manage(request)
     try:
         reports.delete_schedule(_actor(request), schedule_id)
     except reports.ReportError as exc:

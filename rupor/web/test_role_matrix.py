@@ -24,6 +24,7 @@ from rupor.accounts import service as accounts
 from rupor.accounts.middleware import SESSION_KEY
 from rupor.accounts.models import ApiKey, Membership, User, Workspace
 from rupor.accounts.roles import Perm, Role, can
+from rupor.analytics.models import Report, ReportSchedule
 from rupor.channels import service as channels
 from rupor.channels.models import Channel
 from rupor.inbox import answering, hooks
@@ -186,6 +187,11 @@ def _world(name: str, settings: Any) -> World:
         workspace=ws, channel_id=channel.pk, kind="comment", remote_id="1", text=f"{name} comment"
     )
     ids["item_id"] = item.pk
+    ids["report_id"] = Report.objects.create(workspace=ws, start=dt.date(2026, 1, 1), end=dt.date(2026, 1, 7)).pk
+    ids["schedule_id"] = ReportSchedule.objects.create(
+        workspace=ws, frequency="weekly", recipients=[f"boss@{name.lower()}.example"]
+    ).pk
+    ids["fmt"] = "xlsx"
     ids["saved_reply_id"] = answering.create_saved_reply(owner, f"{name} thanks", "Thanks, {first_name}!").id
     # Sent back: approving it answers 409 without calling Telegram (this channel has no test address).
     ids["draft_id"] = ReplyDraft.objects.create(
