@@ -183,7 +183,7 @@ def heatmap_chart(overview: dashboard.Overview) -> Chart:
     fig = _figure(7.2, 2.5)
     ax = fig.add_subplot()
     grid = [[c.mean if c.mean is not None else float("nan") for c in row] for row in overview.heatmap]
-    image = ax.imshow(grid, aspect="auto", cmap="Blues", interpolation="nearest")
+    image = ax.imshow(grid, aspect="auto", cmap="Blues", interpolation="nearest", vmin=0)
     days = [str(label) for label in dashboard.WEEKDAY_LABELS]
     ax.set_yticks(range(7), days, fontsize=7)
     ax.set_xticks(range(0, 24, 2), [f"{h:02d}" for h in range(0, 24, 2)], fontsize=7)

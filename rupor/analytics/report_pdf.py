@@ -13,6 +13,7 @@ import io
 import logging
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from fpdf import FPDF
 from fpdf.enums import Align, TableCellFillMode, XPos, YPos
 from fpdf.fonts import FontFace
@@ -233,7 +234,7 @@ def _figures(pdf: _Pdf) -> None:
         borders_layout="HORIZONTAL_LINES",
     ) as table:
         row = table.row()
-        for title in (_("Figure"), _("This period"), _("Previous"), _("Change"), _("Formula")):
+        for title in (_("Figure"), _("This period"), pgettext("period", "Previous"), pgettext("figure", "Change"), _("Formula")):
             row.cell(title)
         for f in o.figures:
             row = table.row()

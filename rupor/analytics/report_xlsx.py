@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from openpyxl import Workbook
 from openpyxl.drawing.image import Image as SheetImage
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -72,7 +73,7 @@ def _kpi(sheet: Worksheet, document: ReportDocument) -> None:
         logo.width, logo.height = int(logo.width * scale), 60
         sheet.add_image(logo, "G1")
     head = 7
-    _head(sheet, head, [_("Figure"), _("This period"), _("Previous"), _("Change, %"), _("Key")])
+    _head(sheet, head, [_("Figure"), _("This period"), pgettext("period", "Previous"), _("Change, %"), _("Key")])
     for row, f in enumerate(o.figures, start=head + 1):
         sheet.cell(row=row, column=1, value=f.label)
         value = sheet.cell(row=row, column=2, value=f.value)

@@ -248,7 +248,9 @@ def _world(name: str) -> tuple[Workspace, dict[str, Any], dict[Role, str]]:
         "endpoint_id": _webhook_endpoint(ws),
         "view_id": call("post", "/inbox/views", {"name": f"{name} view", "shared": True})["id"],
         "keyword_id": call("post", "/inbox/monitoring/keywords", {"phrase": f"{name} coffee"})["id"],
-        "report_id": Report.objects.create(workspace=ws, start=dt.date(2026, 1, 1), end=dt.date(2026, 1, 7)).pk,
+        "report_id": Report.objects.create(
+            workspace=ws, start=dt.date(2026, 1, 1), end=dt.date(2026, 1, 7)
+        ).pk,
         "schedule_id": ReportSchedule.objects.create(
             workspace=ws, frequency="weekly", recipients=[f"boss@{name}.example"]
         ).pk,

@@ -153,12 +153,18 @@ def test_api_reports_and_files(world, api_for):
     assert "매니저 코멘트" in pdf_text(pdf.content)
     one_off = client.get("/reports/file", **{"from": "2026-03-01", "to": "2026-03-07", "format": "xlsx"})
     assert one_off.status_code == 200
-    rows = {r[4]: r for r in load_workbook(io.BytesIO(one_off.content))["KPI"].iter_rows(min_row=8, values_only=True)}
+    rows = {
+        r[4]: r
+        for r in load_workbook(io.BytesIO(one_off.content))["KPI"].iter_rows(min_row=8, values_only=True)
+    }
     assert rows["engagements"][1:3] == (45, 10)
     bad = client.get("/reports/file", **{"from": "2026-03-07", "to": "2026-03-01"})
     assert bad.status_code == 422 and "ends before it starts" in bad.json()["detail"]
     assert client.get("/reports/file", **{"from": "2026-03-01"}).status_code == 422
-    assert client.get("/reports/file", **{"from": "2026-03-01", "to": "2026-03-07", "format": "doc"}).status_code == 422
+    assert (
+        client.get("/reports/file", **{"from": "2026-03-01", "to": "2026-03-07", "format": "doc"}).status_code
+        == 422
+    )
     assert client.post("/reports", {"start": "2026-03-01", "end": "2026-03-02"}).status_code == 403
     made = owner.post("/reports", {"start": "2026-03-08", "end": "2026-03-14", "commentary": "API"})
     assert made.status_code == 201 and made.json()["commentary"] == "API"

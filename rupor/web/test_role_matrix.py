@@ -187,7 +187,9 @@ def _world(name: str, settings: Any) -> World:
         workspace=ws, channel_id=channel.pk, kind="comment", remote_id="1", text=f"{name} comment"
     )
     ids["item_id"] = item.pk
-    ids["report_id"] = Report.objects.create(workspace=ws, start=dt.date(2026, 1, 1), end=dt.date(2026, 1, 7)).pk
+    ids["report_id"] = Report.objects.create(
+        workspace=ws, start=dt.date(2026, 1, 1), end=dt.date(2026, 1, 7)
+    ).pk
     ids["schedule_id"] = ReportSchedule.objects.create(
         workspace=ws, frequency="weekly", recipients=[f"boss@{name.lower()}.example"]
     ).pk
