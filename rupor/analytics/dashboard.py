@@ -7,7 +7,7 @@ step (``PostStat``: one row per post with the figures of one reading; ``ChannelD
 channel and day) and never the raw readings, so a period over a million posts is a handful of
 indexed, grouped queries.
 
-Rules every figure keeps (docs/analytics.md):
+Rules every figure keeps (docs/analytics-dashboards.md):
 
 * **Unknown is ``None``, never 0.** A counter no post of the period reports (Telegram views, OK
   joins) is ``None`` with a note; a counter some posts report is summed over those, and the note
@@ -33,6 +33,7 @@ from typing import Any
 
 from django.db.models import (
     Avg,
+    Case,
     Count,
     ExpressionWrapper,
     F,
@@ -41,8 +42,9 @@ from django.db.models import (
     QuerySet,
     Sum,
     Value,
+    When,
 )
-from django.db.models.functions import Cast, Coalesce, ExtractHour, ExtractIsoWeekDay, TruncDate
+from django.db.models.functions import Cast, Coalesce, ExtractHour, TruncDate
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -425,18 +427,34 @@ class _Totals:
 
 def _totals(
     workspace_id: int, scope: dict[int, channels.ChannelRef], start: dt.date, end: dt.date, zone: str
-) -> _Totals:
+) -> tuple[_Totals, _Totals]:
+    """The period's totals and those of the previous period of equal length, from one scan of
+    both periods' posts grouped by channel and period."""
+    prev_start, prev_end = previous_period(start, end)
+    first_before, _ = _bounds(prev_start, prev_end, zone)
     first, after = _bounds(start, end, zone)
-    rows = _grouped(_posts(workspace_id, scope, first, after), ["channel_id"], _POST_AGG)
-    by_channel = {r["channel_id"]: r for r in rows}
-    reac = {c for c, r in by_channel.items() if r["posts_reac"] and not r["posts_full"]}
-    return _Totals(
-        posts=_add(by_channel.values()),
-        by_channel=by_channel,
-        days=_channel_days(list(scope), start, end),
-        length=(end - start).days + 1,
-        reactions_channels=reac,
+    rows = _grouped(
+        _posts(workspace_id, scope, first_before, after).annotate(
+            current=Case(When(published_at__gte=first, then=Value(1)), default=Value(0))
+        ),
+        ["channel_id", "current"],
+        _POST_AGG,
     )
+    out = []
+    for current, (day_from, day_to) in ((1, (start, end)), (0, (prev_start, prev_end))):
+        by_channel = {r["channel_id"]: r for r in rows if r["current"] == current}
+        out.append(
+            _Totals(
+                posts=_add(by_channel.values()),
+                by_channel=by_channel,
+                days=_channel_days(list(scope), day_from, day_to),
+                length=(day_to - day_from).days + 1,
+                reactions_channels={
+                    c for c, r in by_channel.items() if r["posts_reac"] and not r["posts_full"]
+                },
+            )
+        )
+    return out[0], out[1]
 
 
 def _known(total: Any, n: int, of: int, what: str) -> tuple[Any, str]:
@@ -713,8 +731,9 @@ def _figures(now: _Totals, before: _Totals) -> tuple[Figure, ...]:
 
 # -- series, heatmap, top posts ------------------------------------------------------------
 
-_DAILY_POST_AGG: dict[str, Any] = {
+_HOURLY_POST_AGG: dict[str, Any] = {
     "posts": Count("id", filter=_LIVE),
+    "measured": Count("id", filter=_LIVE & _E_KNOWN),
     "likes": Sum("likes", filter=_FULL),
     "reactions": Sum("likes", filter=_REAC),
     "reposts": Sum("reposts", filter=_LIVE),
@@ -723,35 +742,53 @@ _DAILY_POST_AGG: dict[str, Any] = {
     "reach": Sum("reach", filter=_LIVE),
     "engagements": Sum(_E, filter=_FULL & _E_KNOWN),
 }
+_DAILY_SUMS = ("likes", "reactions", "reposts", "comments", "views", "reach", "engagements")
 
 
-def _daily(
+def _plus(a: int | None, b: int | None) -> int | None:
+    return b if a is None else (a if b is None else a + b)
+
+
+def _series(
     workspace_id: int, scope: dict[int, channels.ChannelRef], start: dt.date, end: dt.date, zone: str
-) -> tuple[DayRow, ...]:
-    """One row per local day of the period: that day's posts (by when they were published) and
-    the channels' figures for that day (``None`` where no channel reports them)."""
+) -> tuple[tuple[DayRow, ...], tuple[tuple[HeatCell, ...], ...]]:
+    """The daily series and the 7x24 heatmap from one scan of the period's posts grouped by
+    local day and hour, plus the channels' days.
+
+    A day row holds the posts published that local day with their figures (``None`` where no post
+    reports one) and the channels' figures for that day. A heatmap cell is the mean engagements
+    per post published in that local weekday and hour (E, or reactions on reactions-only
+    networks, so every measured post counts)."""
     first, after = _bounds(start, end, zone)
-    by_day: dict[dt.date, dict[str, Any]] = {}
-    posts = _grouped(
+    tz = timezones.zone(zone)
+    rows = _grouped(
         _posts(workspace_id, scope, first, after).annotate(
-            local_day=TruncDate("published_at", tzinfo=timezones.zone(zone))
+            local_day=TruncDate("published_at", tzinfo=tz), local_hour=ExtractHour("published_at", tzinfo=tz)
         ),
-        ["local_day"],
-        _DAILY_POST_AGG,
+        ["local_day", "local_hour"],
+        _HOURLY_POST_AGG,
     )
-    for row in posts:
-        by_day[row["local_day"]] = row
+    by_day: dict[dt.date, dict[str, Any]] = {}
+    cells: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    for row in rows:
+        acc = by_day.setdefault(row["local_day"], {"posts": 0})
+        acc["posts"] += row["posts"]
+        for k in _DAILY_SUMS:
+            acc[k] = _plus(acc.get(k), row[k])
+        cell = cells[(row["local_day"].weekday(), row["local_hour"])]
+        cell[0] += row["measured"]
+        cell[1] += (row["engagements"] or 0) + (row["reactions"] or 0)
     channel_days = _grouped(
         ChannelDay.objects.filter(channel_id__in=list(scope), day__gte=start, day__lte=end),
         ["day"],
         {"members": Sum("members"), "joins": Sum("joins"), "leaves": Sum("leaves")},
     )
     by_channel_day = {row["day"]: row for row in channel_days}
-    out = []
+    daily = []
     day = start
     while day <= end:
         p, c = by_day.get(day, {}), by_channel_day.get(day, {})
-        out.append(
+        daily.append(
             DayRow(
                 day=day,
                 posts=p.get("posts") or 0,
@@ -768,7 +805,18 @@ def _daily(
             )
         )
         day += dt.timedelta(days=1)
-    return tuple(out)
+    heatmap = tuple(
+        tuple(
+            HeatCell(
+                posts=cells[(d, h)][0] if (d, h) in cells else 0,
+                engagements=cells[(d, h)][1] if (d, h) in cells else 0,
+                mean=cells[(d, h)][1] / cells[(d, h)][0] if (d, h) in cells and cells[(d, h)][0] else None,
+            )
+            for h in range(24)
+        )
+        for d in range(7)
+    )
+    return tuple(daily), heatmap
 
 
 def _post_e(likes: int | None, reposts: int | None, comments: int | None, reactions_only: bool) -> int | None:
@@ -776,41 +824,6 @@ def _post_e(likes: int | None, reposts: int | None, comments: int | None, reacti
         return likes
     parts = [v for v in (likes, reposts, comments) if v is not None]
     return sum(parts) if parts else None
-
-
-def _heatmap(
-    workspace_id: int, scope: dict[int, channels.ChannelRef], start: dt.date, end: dt.date, zone: str
-) -> tuple[tuple[HeatCell, ...], ...]:
-    """Mean engagements per post by the local weekday and hour it was published (E, or reactions
-    on reactions-only networks, so every post counts)."""
-    first, after = _bounds(start, end, zone)
-    tz = timezones.zone(zone)
-    rows = (
-        _posts(workspace_id, scope, first, after)
-        .filter(_LIVE)
-        .annotate(
-            wd=ExtractIsoWeekDay("published_at", tzinfo=tz),
-            hr=ExtractHour("published_at", tzinfo=tz),
-        )
-        .values("wd", "hr")
-        .annotate(
-            posts=Count("id", filter=_E_KNOWN),
-            e=Sum(_E, filter=_E_KNOWN),
-        )
-        .order_by()
-    )
-    cells = {(r["wd"] - 1, r["hr"]): (r["posts"], r["e"] or 0) for r in rows}
-    return tuple(
-        tuple(
-            HeatCell(
-                posts=cells.get((d, h), (0, 0))[0],
-                engagements=cells.get((d, h), (0, 0))[1],
-                mean=(cells[(d, h)][1] / cells[(d, h)][0]) if cells.get((d, h), (0, 0))[0] else None,
-            )
-            for h in range(24)
-        )
-        for d in range(7)
-    )
 
 
 def _top_posts(
@@ -923,8 +936,8 @@ def overview(
     zone = accounts.workspace_info(workspace_id).timezone
     scope = _scope(workspace_id, channel_ids)
     prev_start, prev_end = previous_period(start, end)
-    now = _totals(workspace_id, scope, start, end, zone)
-    before = _totals(workspace_id, scope, prev_start, prev_end, zone)
+    now, before = _totals(workspace_id, scope, start, end, zone)
+    daily, heatmap = _series(workspace_id, scope, start, end, zone)
     return Overview(
         workspace_id=workspace_id,
         start=start,
@@ -934,9 +947,9 @@ def overview(
         timezone=zone,
         channel_ids=tuple(scope),
         figures=_figures(now, before),
-        daily=_daily(workspace_id, scope, start, end, zone),
+        daily=daily,
         top_posts=_top_posts(workspace_id, scope, start, end, zone),
-        heatmap=_heatmap(workspace_id, scope, start, end, zone),
+        heatmap=heatmap,
         channels=_channel_rows(now, scope),
         notes=_notes(now),
     )
@@ -1214,3 +1227,52 @@ def content_slices(
         selling=tuple(selling_rows),
         notes=tuple(notes),
     )
+
+
+# -- reading a request ---------------------------------------------------------------------
+
+#: The period a dashboard shows when none is chosen, in days (today included), and the presets.
+DEFAULT_DAYS = 30
+PRESETS = (7, 30, 90)
+
+
+def parse_period(raw_from: str, raw_to: str, raw_days: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The period a person asked for: ``from``/``to`` (YYYY-MM-DD), or ``days`` (the last N days
+    up to today), else the last :data:`DEFAULT_DAYS` days. Bad input is a 422 that says why."""
+    raw_from, raw_to, raw_days = raw_from.strip(), raw_to.strip(), raw_days.strip()
+    if raw_days and not (raw_from or raw_to):
+        if not raw_days.isdigit() or not 1 <= int(raw_days) <= MAX_DAYS:
+            raise DashboardError(
+                _("The number of days is a whole number from 1 to %(max)s.") % {"max": MAX_DAYS}, "days", 422
+            )
+        return today - dt.timedelta(days=int(raw_days) - 1), today
+    if not raw_from and not raw_to:
+        return today - dt.timedelta(days=DEFAULT_DAYS - 1), today
+    try:
+        start = dt.date.fromisoformat(raw_from) if raw_from else None
+    except ValueError:
+        start = None
+        bad = "from"
+    else:
+        bad = ""
+    try:
+        end = dt.date.fromisoformat(raw_to) if raw_to else today
+    except ValueError:
+        end, bad = None, bad or "to"
+    if bad or start is None or end is None:
+        raise DashboardError(_("Dates are written as YYYY-MM-DD."), bad or "from", 422)
+    check_period(start, end)
+    return start, end
+
+
+def parse_channels(raw: Sequence[str]) -> list[int]:
+    """Channel ids from a query string (``channel=3&channel=5``); an empty value means all."""
+    out = []
+    for value in raw:
+        value = value.strip()
+        if not value:
+            continue
+        if not value.isdigit():
+            raise DashboardError(_("A channel is given by its number."), "channel", 422)
+        out.append(int(value))
+    return out

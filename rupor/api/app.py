@@ -71,5 +71,6 @@ api.add_router(
 api.add_router(
     "/", "rupor.api.publishing_api.router"
 )  # publishing: target history, resolve, retry, publish anyway, health
+api.add_router("/", "rupor.api.dashboard_api.router")  # analytics dashboards, what works, exports
 api.add_router("/", "rupor.api.notifications_api.router")  # outgoing webhooks: register, test, delete
 api.add_router("/", "rupor.api.reports_api.router")  # client reports: PDF/XLSX, commentary, email schedules

@@ -192,11 +192,11 @@ def report_delete(request: HttpRequest, report_id: int) -> HttpResponseBase:
 
 @workspace_view(Perm.REPORTS_VIEW)
 @require_GET
-def report_download(request: HttpRequest, report_id: int, fmt: str) -> HttpResponseBase:
-    if fmt not in reports.FORMATS:
+def report_download(request: HttpRequest, report_id: int, kind: str) -> HttpResponseBase:
+    if kind not in reports.FORMATS:
         raise Http404
     _get_report(request, report_id)
-    rendered = reports.download(_actor(request), report_id, fmt)
+    rendered = reports.download(_actor(request), report_id, kind)
     response = HttpResponse(rendered.content, content_type=rendered.content_type)
     response["Content-Disposition"] = f'attachment; filename="{rendered.filename}"'
     return response
@@ -272,7 +272,7 @@ urlpatterns: list[URLPattern] = [
     path("reports/<int:report_id>/", report_page, name="report"),
     path("reports/<int:report_id>/commentary/", report_commentary, name="report_commentary"),
     path("reports/<int:report_id>/delete/", report_delete, name="report_delete"),
-    path("reports/<int:report_id>/download/<str:fmt>/", report_download, name="report_download"),
+    path("reports/<int:report_id>/download/<str:kind>/", report_download, name="report_download"),
     path("reports/schedules/", schedule_create, name="report_schedule_create"),
     path("reports/schedules/<int:schedule_id>/delete/", schedule_delete, name="report_schedule_delete"),
 ]

@@ -2,6 +2,7 @@ from django.urls import path
 
 from rupor.web import (
     accounts_views,
+    analytics_views,
     answering_views,
     calendar_views,
     channel_views,
@@ -70,6 +71,7 @@ urlpatterns = [
     *publishing_views.urlpatterns,
     *people_views.urlpatterns,
     *inbox_report_views.urlpatterns,
+    *analytics_views.urlpatterns,
     *answering_views.urlpatterns,
     *inbox_views.urlpatterns,
     *monitoring_views.urlpatterns,

@@ -1,0 +1,375 @@
+"""Analytics dashboards benchmark: how fast each dashboard view answers over a big workspace.
+
+    python bench/analytics.py --quick        # < 1 minute on SQLite; last line is one JSON object
+    python bench/analytics.py                # the full run: 500 channels, 1,000,000 posts,
+                                             # 20,000,000 readings (a tenth of that on SQLite)
+    python bench/analytics.py --channels 100 --posts 200000 --readings 2000000
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/x python bench/analytics.py
+
+One workspace gets ``--channels`` channels (VK, Telegram and OK in turn), ``--posts`` posts spread
+over ``--days`` days (``PostStat``: the one row per post the dashboards read), 20 readings per post
+(``PostMetricReading``, the raw series collection appends; the dashboards never read it, but it
+sits in the same database as it would in production) and one ``ChannelDay`` per channel and day.
+The data is a benchmark fixture, so it is written straight into the tables (PostgreSQL ``COPY``,
+SQLite ``executemany``), deterministically (``--seed``).
+
+Then each dashboard view is requested ``--repeat`` times through Django's test client as a signed-in
+owner (the whole stack: middleware, the view, its queries, pygal charts, the template), and the
+API's and the exports' answers the same way. Figures: p50/p95 per view in ms, the worst p95 (the
+``p95_ms`` of the summary), the time of one monthly client report (``rupor.analytics.reports``
+where that module exists, else the overview plus its XLSX export, said in ``report_basis``),
+generation time, and peak RSS of this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.util
+import json
+import os
+import random
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+import benchenv  # noqa: E402 - bench/ is on the path when a benchmark runs as a script
+
+VENDOR = benchenv.setup("rupor_bench_analytics", "rupor-bench-analytics-")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rupor.settings")
+import django  # noqa: E402 - the environment (database, home) is set up first
+
+django.setup()
+from django.core.management import call_command  # noqa: E402 - the environment (database, home) is set up first
+from django.db import connection, models, transaction  # noqa: E402 - the environment (database, home) is set up first
+from django.test import Client  # noqa: E402 - the environment (database, home) is set up first
+
+from rupor.accounts import service as accounts  # noqa: E402 - the environment (database, home) is set up first
+from rupor.analytics.models import ChannelDay, PostMetricReading, PostStat  # noqa: E402 - the environment (database, home) is set up first
+from rupor.channels.models import Channel  # noqa: E402 - the environment (database, home) is set up first
+from rupor.core import clock  # noqa: E402 - the environment (database, home) is set up first
+from rupor.planning import service as planning  # noqa: E402 - the environment (database, home) is set up first
+
+call_command("migrate", verbosity=0)
+
+NOW = dt.datetime(2026, 6, 30, 12, 0, tzinfo=dt.UTC)
+NETWORKS = ("vk", "telegram", "ok")
+FORMATS = ("text", "photo", "photo", "video", "poll", "link")
+EXCERPTS = (
+    "Autumn collection is in",
+    "Poll: which colour next?",
+    "Behind the scenes",
+    "Weekend sale",
+    "Customer story",
+)
+
+
+def _columns(model: type[models.Model]) -> list[str]:
+    return [f.column for f in model._meta.concrete_fields if not f.primary_key]
+
+
+def _write(model: type[models.Model], rows: Iterator[tuple[Any, ...]]) -> int:
+    """Stream rows (in :func:`_columns` order) into the model's table; returns how many."""
+    table, columns = model._meta.db_table, _columns(model)
+    count = 0
+    if VENDOR == "postgresql":
+        with connection.cursor() as cursor:
+            raw = cursor.cursor  # psycopg 3
+            with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(tuple(json.dumps(v) if isinstance(v, dict) else v for v in row))
+                    count += 1
+        return count
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    raw_conn = connection.connection
+    batch: list[tuple[Any, ...]] = []
+    for row in rows:
+        batch.append(tuple(json.dumps(v) if isinstance(v, dict) else v for v in row))
+        if len(batch) >= 20_000:
+            raw_conn.executemany(sql, batch)
+            count += len(batch)
+            batch = []
+    if batch:
+        raw_conn.executemany(sql, batch)
+        count += len(batch)
+    return count
+
+
+def _readings_in_sql(ws_id: int, first_channel: int, channels: int, readings: int, per_post: int, span: int) -> int:
+    """The raw readings generated by PostgreSQL itself (the same rows :func:`generate`'s Python
+    generator would write, without sending 20 million rows over the socket)."""
+    table, columns = PostMetricReading._meta.db_table, _columns(PostMetricReading)
+    values = {
+        "workspace_id": str(ws_id),
+        "channel_id": f"{first_channel} + ((g / {per_post}) %% {channels})",
+        "target_id": "NULL",
+        "remote_post_id": f"(g / {per_post})::text",
+        "read_at": f"%s::timestamptz - ((g::bigint * 7919) %% {span}) * interval '1 second'",
+        "likes": "g %% 500",
+        "reposts": "g %% 50",
+        "comments": "g %% 70",
+        "views": "g %% 20000",
+        "reach": "NULL",
+        "reactions": "'{}'::jsonb",
+        "extra": "'{}'::jsonb",
+        "source": "'poll'",
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"SELECT {', '.join(values[c] for c in columns)} FROM generate_series(0, {readings - 1}) AS g",
+            [NOW],
+        )
+        return int(cursor.rowcount)
+
+
+def _ordered(model: type[models.Model], values: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(values[c] for c in _columns(model))
+
+
+def generate(channels: int, posts: int, readings: int, days: int, seed: int) -> dict[str, Any]:
+    rnd = random.Random(seed)
+    clock.freeze(NOW)
+    owner = accounts.create_user("bench@example.com", "bench-password-1234")
+    ws = accounts.create_workspace("Bench", owner, timezone="Europe/Moscow")
+    rubrics = [r.id for r in planning.rubric_facts(ws.pk)]
+    chans = Channel.objects.bulk_create(
+        [
+            Channel(workspace=ws, network=NETWORKS[i % 3], name=f"Channel {i}", remote_id=f"bench-{i}")
+            for i in range(channels)
+        ]
+    )
+    first_day = NOW.date() - dt.timedelta(days=days - 1)
+    members = {c.pk: rnd.randint(1_000, 200_000) for c in chans}
+    t0 = time.perf_counter()
+
+    def channel_days() -> Iterator[tuple[Any, ...]]:
+        for c in chans:
+            m = members[c.pk]
+            known = c.network != "ok"
+            for d in range(days):
+                joins, leaves = rnd.randint(0, 80), rnd.randint(0, 40)
+                m += joins - leaves
+                yield _ordered(
+                    ChannelDay,
+                    {
+                        "workspace_id": ws.pk,
+                        "channel_id": c.pk,
+                        "day": first_day + dt.timedelta(days=d),
+                        "members": m,
+                        "joins": joins if known else None,
+                        "leaves": leaves if known else None,
+                        "reach": None,
+                        "views": None,
+                        "source": "stats" if known else "",
+                        "updated_at": NOW,
+                    },
+                )
+
+    per_post = max(1, readings // max(1, posts))
+    span = days * 86_400
+
+    def post_rows() -> Iterator[tuple[Any, ...]]:
+        for n in range(posts):
+            c = chans[n % channels]
+            when = NOW - dt.timedelta(seconds=rnd.randrange(span))
+            reac = c.network == "telegram"
+            views = rnd.randint(100, 50_000)
+            likes = views // rnd.randint(15, 80)
+            yield _ordered(
+                PostStat,
+                {
+                    "workspace_id": ws.pk,
+                    "channel_id": c.pk,
+                    "remote_post_id": str(n),
+                    "target_id": None,
+                    "post_id": None,
+                    "rubric_id": rnd.choice(rubrics) if rnd.random() < 0.8 else None,
+                    "content_format": rnd.choice(FORMATS),
+                    "text_length": rnd.randint(0, 2_000),
+                    "text_excerpt": rnd.choice(EXCERPTS),
+                    "url": "",
+                    "published_at": when,
+                    "read_at": when + dt.timedelta(days=1),
+                    "likes": likes,
+                    "reposts": None if reac else likes // 8,
+                    "comments": None if reac else likes // 5,
+                    "views": views,
+                    "reach": None if reac else views * 2 // 3,
+                    "complaints": rnd.randint(0, 2) if c.network == "vk" else None,
+                    "reactions_only": reac,
+                    "followers": members[c.pk],
+                    "engagements_24h": likes,
+                    "age_24h_hours": 24.0,
+                    "readings": per_post,
+                    "next_read_at": None,
+                    "deleted_at": when + dt.timedelta(days=2) if rnd.random() < 0.01 else None,
+                },
+            )
+
+    def reading_rows() -> Iterator[tuple[Any, ...]]:
+        for n in range(readings):
+            post = n // per_post
+            c = chans[post % channels]
+            yield _ordered(
+                PostMetricReading,
+                {
+                    "workspace_id": ws.pk,
+                    "channel_id": c.pk,
+                    "target_id": None,
+                    "remote_post_id": str(post),
+                    "read_at": NOW - dt.timedelta(seconds=(n * 7919) % span),
+                    "likes": n % 500,
+                    "reposts": n % 50,
+                    "comments": n % 70,
+                    "views": n % 20_000,
+                    "reach": None,
+                    "reactions": {},
+                    "extra": {},
+                    "source": "poll",
+                },
+            )
+
+    with transaction.atomic():
+        if VENDOR == "postgresql":
+            # A fixture: the rows reference rows this run created, so the deferred foreign-key
+            # checks (tens of millions at commit) are skipped for this session only.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = replica")
+        written = {
+            "channel_days": _write(ChannelDay, channel_days()),
+            "posts": _write(PostStat, post_rows()),
+        }
+        ids = [c.pk for c in chans]
+        if VENDOR == "postgresql" and ids == list(range(ids[0], ids[0] + len(ids))):
+            written["readings"] = _readings_in_sql(ws.pk, ids[0], channels, readings, per_post, span)
+        else:
+            written["readings"] = _write(PostMetricReading, reading_rows())
+    with connection.cursor() as cursor:  # fresh statistics, as autovacuum would have by now
+        cursor.execute("ANALYZE")
+    return {
+        "workspace": ws,
+        "owner": owner,
+        "channel": chans[0].pk,
+        "generate_s": time.perf_counter() - t0,
+        **written,
+    }
+
+
+def _time(fn: Callable[[], Any], repeat: int) -> dict[str, float]:
+    fn()  # warm: the first request compiles templates and fills caches
+    samples = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t) * 1000)
+    samples.sort()
+    p95 = samples[min(len(samples) - 1, max(0, round(0.95 * len(samples)) - 1))]
+    return {"p50_ms": round(statistics.median(samples), 1), "p95_ms": round(p95, 1)}
+
+
+def _get(client: Client, url: str) -> Callable[[], Any]:
+    def run() -> Any:
+        res = client.get(url)
+        if res.status_code != 200:
+            raise SystemExit(f"{url}: {res.status_code} {res.content[:300]!r}")
+        return res
+
+    return run
+
+
+def _report(ws_id: int) -> tuple[float, str]:
+    """One monthly client report: the report module's where it exists, else overview + XLSX."""
+    start, end = dt.date(2026, 6, 1), dt.date(2026, 6, 30)
+    if importlib.util.find_spec("rupor.analytics.reports") is not None:
+        from rupor.analytics import reports  # type: ignore[attr-defined]  # built on another branch
+
+        for name in ("build_report", "render_report", "report"):
+            fn = getattr(reports, name, None)
+            if callable(fn):
+                t = time.perf_counter()
+                try:
+                    fn(ws_id, start, end)
+                except TypeError:
+                    break
+                return time.perf_counter() - t, f"rupor.analytics.reports.{name}"
+    from rupor.analytics import exports
+
+    t = time.perf_counter()
+    exports.download(ws_id, "overview", "xlsx", start, end, content_allowed=True)
+    return time.perf_counter() - t, "overview + xlsx export (rupor.analytics.reports not present)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="small and fast: 20 channels, 10,000 posts")
+    full = 1 if VENDOR == "postgresql" else 10
+    parser.add_argument("--channels", type=int, default=500 // full)
+    parser.add_argument("--posts", type=int, default=1_000_000 // full)
+    parser.add_argument("--readings", type=int, default=20_000_000 // full)
+    parser.add_argument("--days", type=int, default=730, help="history the posts are spread over")
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=12)
+    args = parser.parse_args()
+    if args.quick:
+        args.channels, args.posts, args.readings, args.days, args.repeat = 20, 10_000, 100_000, 365, 7
+    data = generate(args.channels, args.posts, args.readings, args.days, args.seed)
+    print(
+        f"generated {data['posts']} posts, {data['readings']} readings, {data['channel_days']} channel days "
+        f"on {VENDOR} in {data['generate_s']:.1f} s",
+        flush=True,
+    )
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(data["owner"])
+    ch = data["channel"]
+    views = {
+        "overview_7d": "/analytics/?days=7",
+        "overview_30d": "/analytics/?days=30",
+        "overview_90d": "/analytics/?days=90",
+        "overview_30d_channel": f"/analytics/?days=30&channel={ch}",
+        "content_30d": "/analytics/content/?days=30",
+        "content_90d": "/analytics/content/?days=90",
+        "api_overview_30d": "/api/v1/analytics/overview?days=30",
+        "api_content_30d": "/api/v1/analytics/content?days=30",
+        "export_daily_csv_30d": "/analytics/export/daily.csv?days=30",
+        "export_overview_xlsx_30d": "/analytics/export/overview.xlsx?days=30",
+    }
+    results = {}
+    for name, url in views.items():
+        results[name] = _time(_get(client, url), args.repeat)
+        print(
+            f"{name:28} p50 {results[name]['p50_ms']:8.1f} ms   p95 {results[name]['p95_ms']:8.1f} ms",
+            flush=True,
+        )
+    report_s, basis = _report(data["workspace"].pk)
+    worst = max(results.values(), key=lambda r: r["p95_ms"])
+    summary = {
+        "database": VENDOR,
+        "readings": data["readings"],
+        "posts": data["posts"],
+        "channels": args.channels,
+        "channel_days": data["channel_days"],
+        "days": args.days,
+        "repeat": args.repeat,
+        "generate_s": round(data["generate_s"], 1),
+        "p50_ms": worst["p50_ms"],
+        "p95_ms": worst["p95_ms"],
+        "worst_view": max(results, key=lambda k: results[k]["p95_ms"]),
+        "views": results,
+        "report_s": round(report_s, 3),
+        "report_basis": basis,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
