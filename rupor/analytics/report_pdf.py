@@ -234,7 +234,13 @@ def _figures(pdf: _Pdf) -> None:
         borders_layout="HORIZONTAL_LINES",
     ) as table:
         row = table.row()
-        for title in (_("Figure"), _("This period"), pgettext("period", "Previous"), pgettext("figure", "Change"), _("Formula")):
+        for title in (
+            _("Figure"),
+            _("This period"),
+            pgettext("period", "Previous"),
+            pgettext("figure", "Change"),
+            _("Formula"),
+        ):
             row.cell(title)
         for f in o.figures:
             row = table.row()

@@ -73,7 +73,9 @@ def _kpi(sheet: Worksheet, document: ReportDocument) -> None:
         logo.width, logo.height = int(logo.width * scale), 60
         sheet.add_image(logo, "G1")
     head = 7
-    _head(sheet, head, [_("Figure"), _("This period"), pgettext("period", "Previous"), _("Change, %"), _("Key")])
+    _head(
+        sheet, head, [_("Figure"), _("This period"), pgettext("period", "Previous"), _("Change, %"), _("Key")]
+    )
     for row, f in enumerate(o.figures, start=head + 1):
         sheet.cell(row=row, column=1, value=f.label)
         value = sheet.cell(row=row, column=2, value=f.value)
