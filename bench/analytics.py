@@ -4,6 +4,7 @@
     python bench/analytics.py                # the full run: 500 channels, 1,000,000 posts,
                                              # 20,000,000 readings (a tenth of that on SQLite)
     python bench/analytics.py --channels 100 --posts 200000 --readings 2000000
+    DATABASE_URL=... python bench/analytics.py --reuse   # time again over the last run's data
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/x python bench/analytics.py
 
 One workspace gets ``--channels`` channels (VK, Telegram and OK in turn), ``--posts`` posts spread
@@ -41,7 +42,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import benchenv  # noqa: E402 - bench/ is on the path when a benchmark runs as a script
 
-VENDOR = benchenv.setup("rupor_bench_analytics", "rupor-bench-analytics-")
+#: ``--reuse``: time the views again over the data a previous run left (PostgreSQL only).
+REUSE = "--reuse" in sys.argv
+if REUSE:
+    base_url, _, _ = os.environ["DATABASE_URL"].rpartition("/")
+    os.environ["DATABASE_URL"] = f"{base_url}/rupor_bench_analytics"
+    os.environ.setdefault("RUPOR_SECRET_KEY", "bench-secret-key-that-is-long-enough-0123456789abcdef")
+    os.environ.setdefault("RUPOR_LOG_LEVEL", "ERROR")
+    VENDOR = "postgresql"
+else:
+    VENDOR = benchenv.setup("rupor_bench_analytics", "rupor-bench-analytics-")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rupor.settings")
 import django  # noqa: E402 - the environment (database, home) is set up first
 
@@ -178,9 +188,12 @@ def generate(channels: int, posts: int, readings: int, days: int, seed: int) -> 
     span = days * 86_400
 
     def post_rows() -> Iterator[tuple[Any, ...]]:
+        # In publishing order, as collection creates them (a post's row appears when it goes out),
+        # so the table's physical order follows publishing time as it does in production.
+        step = span / max(1, posts)
         for n in range(posts):
             c = chans[n % channels]
-            when = NOW - dt.timedelta(seconds=rnd.randrange(span))
+            when = NOW - dt.timedelta(seconds=span - n * step - rnd.random() * step)
             reac = c.network == "telegram"
             views = rnd.randint(100, 50_000)
             likes = views // rnd.randint(15, 80)
@@ -320,10 +333,30 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=730, help="history the posts are spread over")
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument(
+        "--reuse", action="store_true", help="PostgreSQL: time again over the last run's data"
+    )
     args = parser.parse_args()
     if args.quick:
         args.channels, args.posts, args.readings, args.days, args.repeat = 20, 10_000, 100_000, 365, 7
-    data = generate(args.channels, args.posts, args.readings, args.days, args.seed)
+    if args.reuse:
+        from django.contrib.auth import get_user_model
+
+        clock.freeze(NOW)
+        owner = get_user_model().objects.get(email="bench@example.com")
+        ws = accounts.workspaces_for(owner)[0]
+        data = {
+            "workspace": ws,
+            "owner": owner,
+            "channel": Channel.objects.filter(workspace=ws).order_by("pk").values_list("pk", flat=True)[0],
+            "generate_s": 0.0,
+            "posts": PostStat.objects.filter(workspace=ws).count(),
+            "readings": PostMetricReading.objects.filter(workspace=ws).count(),
+            "channel_days": ChannelDay.objects.filter(workspace=ws).count(),
+        }
+        args.channels = Channel.objects.filter(workspace=ws).count()
+    else:
+        data = generate(args.channels, args.posts, args.readings, args.days, args.seed)
     print(
         f"generated {data['posts']} posts, {data['readings']} readings, {data['channel_days']} channel days "
         f"on {VENDOR} in {data['generate_s']:.1f} s",

@@ -224,6 +224,8 @@ def _world(name: str) -> tuple[Workspace, dict[str, Any], dict[Role, str]]:
         "channel_id": channel,
         "post_id": post,
         "waiting_id": waiting,
+        "table": "daily",  # an analytics export: GET /analytics/export/daily.csv
+        "fmt": "csv",
         "rubric_id": Rubric.objects.filter(workspace=ws).first().pk,  # type: ignore[union-attr]  # a new workspace has its default rubrics
         "slot_id": QueueSlot.objects.get(channel_id=channel).pk,
         "link_id": ClientLink.objects.get(workspace=ws).pk,

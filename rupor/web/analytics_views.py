@@ -25,6 +25,9 @@ from rupor.web import charts
 from rupor.web.base import workspace_request, workspace_view
 
 DASH = "—"
+#: The "by channel" table on the page shows this many channels (most engagements first); the
+#: export has them all.
+CHANNEL_ROWS = 25
 
 
 def number(value: float | None, *, percent: bool = False, digits: int = 2) -> str:
@@ -287,8 +290,9 @@ def overview_page(request: HttpRequest) -> HttpResponseBase:
                         number(c.leaves),
                     ],
                 }
-                for c in o.channels
+                for c in o.channels[:CHANNEL_ROWS]
             ],
+            "channels_left_out": max(0, len(o.channels) - CHANNEL_ROWS),
             "daily_rows": [
                 {"day": d.day, "cells": [number(getattr(d, k)) for k in dashboard.DAILY_FIELDS]}
                 for d in o.daily

@@ -137,7 +137,9 @@ def bars(
         **_config(
             height=height,
             width=width,
-            show_minor_x_labels=horizontal,  # a horizontal chart labels every bar
+            # pygal swaps the axes' label options on a horizontal chart: label every bar there
+            show_minor_y_labels=horizontal,
+            y_labels_major_count=None if horizontal else 6,
             x_labels_major_every=_labels_every(len(x_labels)) if not horizontal else None,
             show_legend=len(series) > 1,
             truncate_label=40 if horizontal else 12,

@@ -28,3 +28,10 @@ def test_a_chart_has_no_script_or_style_and_is_labelled():
 def test_labels_from_the_networks_are_escaped():
     svg = charts.bars("Top", "Bars", ['<img src=x onerror="alert(1)">'], [("E", [5])], horizontal=True)
     assert "<img" not in svg and "&lt;img" in svg
+
+
+def test_a_horizontal_chart_labels_every_bar():
+    svg = charts.bars(
+        "By rubric", "Bars", ["Useful", "Selling", "News"], [("E", [3, 4, 5])], horizontal=True, width=520
+    )
+    assert svg.count(">Useful</text>") == 1 and svg.count(">News</text>") == 1
