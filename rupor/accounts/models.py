@@ -79,6 +79,9 @@ class Workspace(models.Model):
     )
     approval = models.CharField(_("approval"), max_length=16, choices=Approval.choices, default=Approval.NONE)
     created_at = models.DateTimeField(default=clock.now)
+    #: The logo client reports carry: a PNG that ``service.set_logo`` checked and re-encoded
+    #: (at most LOGO_MAX_SIDE pixels a side), or "" for none.
+    logo = models.FileField(upload_to="logos/%Y/%m/", blank=True, default="")
 
     class Meta:
         ordering = ["name"]

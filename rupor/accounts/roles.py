@@ -64,6 +64,7 @@ class Perm(enum.StrEnum):
     ANALYTICS_VIEW = "analytics.view"
     ANALYTICS_MANAGE = "analytics.manage"  # watched competitor pages; create, edit and delete A/B tests
     REPORTS_VIEW = "reports.view"
+    REPORTS_MANAGE = "reports.manage"  # client reports: create, comment, schedule by email
 
 
 _ALL = frozenset(Perm)
@@ -87,6 +88,7 @@ _MANAGER = frozenset(
         Perm.ANALYTICS_VIEW,
         Perm.ANALYTICS_MANAGE,
         Perm.REPORTS_VIEW,
+        Perm.REPORTS_MANAGE,
     }
 )
 

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import re
 import secrets
+import warnings
 from dataclasses import dataclass
+from typing import IO
 
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.dispatch import Signal
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from PIL import Image, UnidentifiedImageError
 
 from rupor.accounts.models import (
     ApiKey,
@@ -195,6 +200,79 @@ def update_workspace(
         f"{name} · {timezone} · {approval}",
     )
     return workspace
+
+
+#: A workspace logo: the most bytes accepted, the image types, the pixels decoded at most, and
+#: the longest side it is stored at (a report prints it a few centimetres wide).
+LOGO_MAX_BYTES = 2 * 1024 * 1024
+LOGO_TYPES = ("PNG", "JPEG", "WEBP", "GIF")
+LOGO_MAX_PIXELS = 25_000_000
+LOGO_MAX_SIDE = 600
+
+
+def set_logo(actor: Actor, source: IO[bytes]) -> None:
+    """Give the workspace a logo (client reports carry it). The upload must be a PNG, JPEG, WebP
+    or GIF image of at most 2 MB; it is decoded, scaled down to at most LOGO_MAX_SIDE pixels a
+    side and stored re-encoded as PNG, so nothing but pixels survives (no scripts, no metadata)."""
+    _require(actor, Perm.WORKSPACE_MANAGE)
+    data = source.read(LOGO_MAX_BYTES + 1)
+    if not data:
+        raise AccountsError(_("Choose an image file for the logo."), "logo")
+    if len(data) > LOGO_MAX_BYTES:
+        raise AccountsError(_("A logo is at most 2 MB."), "logo")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                kind = probe.format or ""
+                width, height = probe.size
+                if kind not in LOGO_TYPES:
+                    raise AccountsError(_("A logo is a PNG, JPEG, WebP or GIF image."), "logo")
+                if width * height > LOGO_MAX_PIXELS:
+                    raise AccountsError(_("The logo has too many pixels (at most 25 megapixels)."), "logo")
+                probe.seek(0)
+                image = probe.convert("RGBA")
+    except AccountsError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise AccountsError(_("A logo is a PNG, JPEG, WebP or GIF image."), "logo") from exc
+    except (OSError, ValueError, SyntaxError) as exc:  # truncated or corrupt image data
+        raise AccountsError(_("The logo image is damaged and cannot be read."), "logo") from exc
+    image.thumbnail((LOGO_MAX_SIDE, LOGO_MAX_SIDE))
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    workspace = Workspace.objects.get(pk=actor.workspace_id)
+    old = workspace.logo.name
+    workspace.logo.save(f"{workspace.slug}.png", ContentFile(out.getvalue()), save=True)
+    if old:
+        storage, name = workspace.logo.storage, old
+        transaction.on_commit(lambda: storage.delete(name))
+    record(workspace.pk, actor, "workspace.logo", "workspace", workspace.pk, f"{image.width}x{image.height}")
+
+
+def remove_logo(actor: Actor) -> None:
+    """Take the workspace's logo away (reports go out without one)."""
+    _require(actor, Perm.WORKSPACE_MANAGE)
+    workspace = Workspace.objects.get(pk=actor.workspace_id)
+    if not workspace.logo.name:
+        return
+    storage, name = workspace.logo.storage, workspace.logo.name
+    Workspace.objects.filter(pk=workspace.pk).update(logo="")
+    transaction.on_commit(lambda: storage.delete(name))
+    record(workspace.pk, actor, "workspace.logo", "workspace", workspace.pk, "removed")
+
+
+def logo_png(workspace_id: int) -> bytes | None:
+    """The workspace's logo as PNG bytes, or ``None`` when it has none (or its file is gone)."""
+    name = Workspace.objects.values_list("logo", flat=True).get(pk=workspace_id)
+    if not name:
+        return None
+    storage = Workspace._meta.get_field("logo").storage
+    try:
+        with storage.open(name, "rb") as handle:
+            return bytes(handle.read())
+    except OSError:
+        return None
 
 
 def members(workspace_id: int) -> QuerySet[Membership]:

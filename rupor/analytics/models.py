@@ -371,3 +371,98 @@ class ABTest(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# -- client reports ------------------------------------------------------------------------
+
+
+class Report(models.Model):
+    """A client report: a workspace's figures over a period (local days ``start``..``end``) and
+    the manager's commentary. The figures are computed each time it is rendered (PDF, XLSX,
+    the page), from the tables collection keeps, so a report opened later shows the newest
+    readings of the same posts; what the report *is* (period, commentary) is stored here."""
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="reports")
+    start = models.DateField()
+    end = models.DateField()
+    commentary = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    #: The schedule that made it, when a schedule did.
+    schedule = models.ForeignKey(
+        "analytics.ReportSchedule", on_delete=models.SET_NULL, null=True, blank=True, related_name="reports"
+    )
+    created_at = models.DateTimeField(default=clock.now)
+    updated_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["-end", "-start", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "start", "end"], name="report_once_per_period")
+        ]
+
+    def __str__(self) -> str:
+        return f"report {self.start}..{self.end} of workspace {self.workspace_id}"
+
+
+class ReportSchedule(models.Model):
+    """Send the previous week's or month's report by email to these addresses."""
+
+    class Frequency(models.TextChoices):
+        WEEKLY = "weekly"
+        MONTHLY = "monthly"
+
+    class Format(models.TextChoices):
+        PDF = "pdf"
+        XLSX = "xlsx"
+        BOTH = "both"
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="report_schedules"
+    )
+    frequency = models.CharField(max_length=8, choices=Frequency.choices)
+    recipients = models.JSONField(default=list)
+    format = models.CharField(max_length=4, choices=Format.choices, default=Format.PDF)
+    #: The language the report and its email are written in (en, ru, ko).
+    language = models.CharField(max_length=8, default="en")
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.frequency} report of workspace {self.workspace_id}"
+
+
+class ReportDelivery(models.Model):
+    """One period's email of one schedule: created once (the unique constraint is the claim, so
+    several workers never send the same period twice), then sent, or failed and retried."""
+
+    class State(models.TextChoices):
+        SENDING = "sending"
+        SENT = "sent"
+        FAILED = "failed"
+
+    schedule = models.ForeignKey(ReportSchedule, on_delete=models.CASCADE, related_name="deliveries")
+    start = models.DateField()
+    end = models.DateField()
+    state = models.CharField(max_length=8, choices=State.choices, default=State.SENDING)
+    attempts = models.PositiveIntegerField(default=1)
+    #: When a worker took it (a "sending" delivery older than the lease is taken again).
+    claimed_at = models.DateTimeField(default=clock.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["-start", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["schedule", "start"], name="report_delivery_once_per_period")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schedule_id} {self.start}..{self.end} {self.state}"

@@ -9,6 +9,7 @@ so that a refusal is the role check and not a malformed body.
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import io
 import json
@@ -23,7 +24,7 @@ from PIL import Image
 from rupor.accounts import service as accounts
 from rupor.accounts.models import Membership, Workspace
 from rupor.accounts.roles import Perm, Role, can
-from rupor.analytics.models import ABTest, WatchedPage
+from rupor.analytics.models import ABTest, Report, ReportSchedule, WatchedPage
 from rupor.api.app import api
 from rupor.channels.models import Channel
 from rupor.core import clock
@@ -255,6 +256,12 @@ def _world(name: str) -> tuple[Workspace, dict[str, Any], dict[Role, str]]:
         ).pk,
         "test_id": ABTest.objects.create(
             workspace=ws, name=f"{name} headline", a_successes=1, a_trials=10
+        ).pk,
+        "report_id": Report.objects.create(
+            workspace=ws, start=dt.date(2026, 1, 1), end=dt.date(2026, 1, 7)
+        ).pk,
+        "schedule_id": ReportSchedule.objects.create(
+            workspace=ws, frequency="weekly", recipients=[f"boss@{name}.example"]
         ).pk,
     }
     assert Channel.objects.filter(pk=channel, workspace=ws).exists()

@@ -13,9 +13,11 @@ from collections.abc import Callable, Sequence
 
 def periodic_jobs() -> Sequence[Callable[[dt.datetime], object]]:
     """Inbox polling, keyword monitoring, triage and alerts (keyword trends too), then metric
-    collection and the watched competitor pages; each job decides itself what is due."""
+    collection, the watched competitor pages and the scheduled client reports; each job decides
+    itself what is due."""
     from rupor.analytics import competitors
     from rupor.analytics import jobs as analytics_jobs
+    from rupor.analytics import reports as analytics_reports
     from rupor.inbox import alerts as inbox_alerts
     from rupor.inbox import jobs as inbox_jobs
     from rupor.inbox import trends
@@ -28,4 +30,5 @@ def periodic_jobs() -> Sequence[Callable[[dt.datetime], object]]:
         trends.run_alerts,
         analytics_jobs.run_due,
         competitors.run_due,
+        analytics_reports.run_schedules,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rupor.analytics import competitors
 from rupor.analytics import jobs as analytics_jobs
+from rupor.analytics import reports as analytics_reports
 from rupor.cli.jobs import periodic_jobs
 from rupor.inbox import alerts as inbox_alerts
 from rupor.inbox import jobs as inbox_jobs
@@ -19,4 +20,5 @@ def test_rupor_worker_polls_inboxes_then_collects_metrics():
         trends.run_alerts,
         analytics_jobs.run_due,
         competitors.run_due,
+        analytics_reports.run_schedules,
     ]

@@ -3,6 +3,7 @@ API keys and the profile."""
 
 from __future__ import annotations
 
+import base64
 import logging
 from typing import Any
 
@@ -231,6 +232,8 @@ def settings_page(
     if form is None:
         form = forms.WorkspaceSettingsForm(initial=_settings_initial(ws))
     context: dict[str, Any] = {"form": form, "tz_names": forms.timezone_names(), **extra}
+    logo = accounts.logo_png(ws.pk)
+    context["logo"] = "data:image/png;base64," + base64.b64encode(logo).decode("ascii") if logo else ""
     if can(request.role, Perm.WEBHOOKS_MANAGE):
         context["webhooks"] = notifications.endpoints(ws.pk)
         context["webhook_form"] = webhook_form or forms.WebhookForm(events=notifications.EVENTS)

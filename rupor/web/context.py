@@ -29,6 +29,7 @@ NAVIGATION: list[tuple[str, Any, str, str]] = [
     ("web:inbox_report", _("Response times"), "clock", "inbox.report"),
     ("web:analytics", _("Analytics"), "chart", "reports.view"),
     ("web:channels", _("Channels"), "radio", "channels.view"),
+    ("web:reports", _("Reports"), "report", "reports.view"),
 ]
 ADMIN_NAVIGATION: list[tuple[str, Any, str, str]] = [
     ("web:members", _("Members"), "users", "members.view"),

@@ -24,7 +24,7 @@ from rupor.accounts import service as accounts
 from rupor.accounts.middleware import SESSION_KEY
 from rupor.accounts.models import ApiKey, Membership, User, Workspace
 from rupor.accounts.roles import Perm, Role, can
-from rupor.analytics.models import ABTest
+from rupor.analytics.models import ABTest, Report, ReportSchedule
 from rupor.channels import service as channels
 from rupor.channels.models import Channel
 from rupor.inbox import answering, hooks
@@ -190,6 +190,13 @@ def _world(name: str, settings: Any) -> World:
     ids["test_id"] = ABTest.objects.create(
         workspace=ws, name=f"{name} headline", a_successes=1, a_trials=10
     ).pk
+    ids["report_id"] = Report.objects.create(
+        workspace=ws, start=dt.date(2026, 1, 1), end=dt.date(2026, 1, 7)
+    ).pk
+    ids["schedule_id"] = ReportSchedule.objects.create(
+        workspace=ws, frequency="weekly", recipients=[f"boss@{name.lower()}.example"]
+    ).pk
+    ids["kind"] = "xlsx"  # a client report's download (/reports/<id>/download/xlsx/)
     ids["table"], ids["fmt"] = "daily", "csv"  # an analytics export (/analytics/export/daily.csv)
     ids["saved_reply_id"] = answering.create_saved_reply(owner, f"{name} thanks", "Thanks, {first_name}!").id
     # Sent back: approving it answers 409 without calling Telegram (this channel has no test address).

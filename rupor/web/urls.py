@@ -19,6 +19,7 @@ from rupor.web import (
     people_views,
     plan_views,
     publishing_views,
+    report_views,
 )
 
 app_name = "web"
@@ -82,4 +83,5 @@ urlpatterns = [
     *analytics_watch_views.urlpatterns,
     *besttime_views.urlpatterns,
     *abtest_views.urlpatterns,
+    *report_views.urlpatterns,
 ]
