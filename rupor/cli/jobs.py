@@ -12,13 +12,14 @@ from collections.abc import Callable, Sequence
 
 
 def periodic_jobs() -> Sequence[Callable[[dt.datetime], object]]:
-    """Inbox polling, keyword monitoring, triage and alerts, then metric collection; each job
+    """Staged webhook deliveries, inbox polling, keyword monitoring, triage and alerts, then metric collection; each job
     decides itself what is due."""
     from rupor.analytics import jobs as analytics_jobs
     from rupor.inbox import alerts as inbox_alerts
     from rupor.inbox import jobs as inbox_jobs
 
     return (
+        inbox_jobs.run_staged,
         inbox_jobs.run_due,
         inbox_jobs.run_monitoring,
         inbox_jobs.run_triage,
