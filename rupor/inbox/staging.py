@@ -41,8 +41,7 @@ log = logging.getLogger(__name__)
 DRAIN_BATCH = 500
 #: A row whose drain failed this many times is left in the table (with the reason) for people.
 MAX_ATTEMPTS = 5
-#: The drainer thread wakes at least this often (leftovers), and closes its database
-#: connection when it found nothing to do for that long.
+#: The drainer thread closes its database connection when it had nothing to do for this long.
 IDLE_S = 2.0
 #: How long the woken drainer waits for more deliveries before it drains (a batch of one costs
 #: as many queries as a batch of hundreds); also the least delay before a delivery is an item.
@@ -255,22 +254,27 @@ class _Drainer:
             thread.join(timeout)
 
     def _run(self) -> None:
+        """Drain at start (what a process that died left), then whenever woken; after
+        ``IDLE_S`` without work the database connection is closed (leftovers of other processes
+        are the worker's job, ``jobs.run_staged``)."""
+        woken = True
         try:
             while not self._stop.is_set():
+                if woken:
+                    self._wake.clear()
+                    try:
+                        while not self._stop.is_set() and drain() == DRAIN_BATCH:
+                            pass
+                    except Exception:  # noqa: BLE001 - the thread lives on; the rows wait for the next pass
+                        log.exception("draining staged webhook deliveries failed")
+                        connection.close()
+                        self._stop.wait(1.0)
+                else:
+                    connection.close()  # idle: give the connection back
                 woken = self._wake.wait(IDLE_S)
                 if woken:
                     # Let deliveries gather: a drain costs a few queries whatever its size.
                     self._stop.wait(GATHER_S)
-                self._wake.clear()
-                try:
-                    while not self._stop.is_set() and drain() == DRAIN_BATCH:
-                        pass
-                except Exception:  # noqa: BLE001 - the thread lives on; the rows wait for the next pass
-                    log.exception("draining staged webhook deliveries failed")
-                    connection.close()
-                    self._stop.wait(1.0)
-                if not woken:
-                    connection.close()  # idle: give the connection back
         finally:
             connection.close()
 
