@@ -1,7 +1,8 @@
 """Inbox intake benchmark: how fast comments and messages are stored, exactly once.
 
     python bench/inbox.py --quick            # < 1 minute; last line is one JSON object
-    python bench/inbox.py                    # the full run: 200,000 items
+    python bench/inbox.py                    # 200,000 items (100,000 a path), this database
+    python bench/inbox.py --full             # the full run: 200,000 a path, SQLite then PostgreSQL
     python bench/inbox.py --items 20000 --triage-items 2000
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/rupor_intake python bench/inbox.py --quick
 
@@ -49,6 +50,41 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+#: Where ``--full`` runs the PostgreSQL half (a fresh ``rupor_intake`` database on that server).
+POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/rupor_intake"
+FULL_PER_PATH = 200_000
+
+
+def full_run(extra: list[str]) -> None:
+    """``--full``: 200,000 items through the webhook endpoint and 200,000 through polling, on
+    SQLite and then on PostgreSQL (``RUPOR_BENCH_POSTGRES_URL``, default :data:`POSTGRES_URL`),
+    each run in a process of its own; the last line is one JSON object with both runs and the
+    figures of the slower one at the top level."""
+    runs: dict[str, Any] = {}
+    for vendor in ("sqlite", "postgresql"):
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "RUPOR_HOME")}
+        if vendor == "postgresql":
+            env["DATABASE_URL"] = os.environ.get("RUPOR_BENCH_POSTGRES_URL", POSTGRES_URL)
+        cmd = [sys.executable, __file__, "--items", str(2 * FULL_PER_PATH), "--webhook-items", str(FULL_PER_PATH), *extra]
+        print(f"== {vendor}: {' '.join(cmd[1:])}", flush=True)
+        proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True, check=False)
+        lines = proc.stdout.strip().splitlines()
+        for line in lines[:-1]:
+            print(f"  {line}", flush=True)
+        if proc.returncode != 0 or not lines:
+            raise SystemExit(f"the {vendor} run failed (exit {proc.returncode})")
+        runs[vendor] = json.loads(lines[-1])
+    keys = ("items", "stored", "duplicates", "missing", "items_per_s", "webhook_items_per_s", "polling_items_per_s", "triage_per_s", "peak_rss_mb", "server_peak_rss_mb")
+    summary = {k: (max if k in ("duplicates", "missing", "peak_rss_mb", "server_peak_rss_mb") else min)(r[k] for r in runs.values()) for k in keys if k not in ("items", "stored")}
+    summary["items"] = sum(r["items"] for r in runs.values())
+    summary["stored"] = sum(r["stored"] for r in runs.values())
+    print(json.dumps({**summary, "runs": runs}))
+
+
+if __name__ == "__main__" and "--full" in sys.argv:
+    full_run([a for a in sys.argv[1:] if a != "--full"])
+    raise SystemExit(0)
+
 import benchenv  # noqa: E402 - bench/ is on the path when a benchmark runs as a script
 
 VENDOR = benchenv.setup("rupor_intake", "rupor-bench-inbox-")
@@ -265,6 +301,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--full", action="store_true", help="see the top of this file (handled before setup)")
     parser.add_argument("--quick", action="store_true", help="4,000 items, 300 triaged: under a minute")
     parser.add_argument("--items", type=int, default=None, help="items in all (default 200,000)")
     parser.add_argument(
