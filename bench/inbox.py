@@ -65,7 +65,15 @@ def full_run(extra: list[str]) -> None:
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "RUPOR_HOME")}
         if vendor == "postgresql":
             env["DATABASE_URL"] = os.environ.get("RUPOR_BENCH_POSTGRES_URL", POSTGRES_URL)
-        cmd = [sys.executable, __file__, "--items", str(2 * FULL_PER_PATH), "--webhook-items", str(FULL_PER_PATH), *extra]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--items",
+            str(2 * FULL_PER_PATH),
+            "--webhook-items",
+            str(FULL_PER_PATH),
+            *extra,
+        ]
         print(f"== {vendor}: {' '.join(cmd[1:])}", flush=True)
         proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True, check=False)
         lines = proc.stdout.strip().splitlines()
@@ -74,8 +82,25 @@ def full_run(extra: list[str]) -> None:
         if proc.returncode != 0 or not lines:
             raise SystemExit(f"the {vendor} run failed (exit {proc.returncode})")
         runs[vendor] = json.loads(lines[-1])
-    keys = ("items", "stored", "duplicates", "missing", "items_per_s", "webhook_items_per_s", "polling_items_per_s", "triage_per_s", "peak_rss_mb", "server_peak_rss_mb")
-    summary = {k: (max if k in ("duplicates", "missing", "peak_rss_mb", "server_peak_rss_mb") else min)(r[k] for r in runs.values()) for k in keys if k not in ("items", "stored")}
+    keys = (
+        "items",
+        "stored",
+        "duplicates",
+        "missing",
+        "items_per_s",
+        "webhook_items_per_s",
+        "polling_items_per_s",
+        "triage_per_s",
+        "peak_rss_mb",
+        "server_peak_rss_mb",
+    )
+    summary = {
+        k: (max if k in ("duplicates", "missing", "peak_rss_mb", "server_peak_rss_mb") else min)(
+            r[k] for r in runs.values()
+        )
+        for k in keys
+        if k not in ("items", "stored")
+    }
     summary["items"] = sum(r["items"] for r in runs.values())
     summary["stored"] = sum(r["stored"] for r in runs.values())
     print(json.dumps({**summary, "runs": runs}))

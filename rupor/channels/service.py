@@ -152,12 +152,24 @@ class HookTarget:
 
 _HOOK_ROW = prepared.PreparedRow(
     Channel,
-    lambda pk, network: Channel.live.filter(pk=pk, network=network)
-    .order_by()
-    .values_list(*_REF, "settings", "credentials_encrypted", "base_url", "last_error_job")[:1],
+    lambda pk, network: (
+        Channel.live.filter(pk=pk, network=network)
+        .order_by()
+        .values_list(*_REF, "settings", "credentials_encrypted", "base_url", "last_error_job")[:1]
+    ),
     (-7_777_777_777, "\x00network"),
-    ("id", "workspace_id", "network", "remote_id", "name", "cadence_hours", "settings",
-     "credentials_encrypted", "base_url", "last_error_job"),
+    (
+        "id",
+        "workspace_id",
+        "network",
+        "remote_id",
+        "name",
+        "cadence_hours",
+        "settings",
+        "credentials_encrypted",
+        "base_url",
+        "last_error_job",
+    ),
 )
 #: ChannelAccess by channel id, with the stored values it was made from: decrypting the
 #: credentials and checking the settings is done again only when those values change.

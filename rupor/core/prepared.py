@@ -11,10 +11,10 @@ single-row INSERT. Only for queries whose shape never changes.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.db import connections, models
-from django.db.models import QuerySet
+from django.db.models import Field, QuerySet
 
 
 class PreparedRow:
@@ -34,7 +34,7 @@ class PreparedRow:
     ) -> None:
         self._build = build
         self._placeholders = tuple(placeholders)
-        self._fields = [model._meta.get_field(name) for name in fields]
+        self._fields = [cast("Field[Any, Any]", model._meta.get_field(name)) for name in fields]
         self._compiled: dict[str, tuple[str, list[int | None], list[object]]] = {}
 
     def _compile(self, alias: str) -> tuple[str, list[int | None], list[object]]:
@@ -51,7 +51,7 @@ class PreparedRow:
         if compiled is None:
             compiled = self._compiled[using] = self._compile(using)
         sql, slots, fixed = compiled
-        params = [fixed[i] if slot is None else values[slot] for i, slot in enumerate(slots)]
+        params: list[Any] = [fixed[i] if slot is None else values[slot] for i, slot in enumerate(slots)]
         connection = connections[using]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -70,7 +70,7 @@ class PreparedInsert:
 
     def __init__(self, model: type[models.Model], fields: Sequence[str]) -> None:
         self._table = model._meta.db_table
-        self._fields = [model._meta.get_field(name) for name in fields]
+        self._fields = [cast("Field[Any, Any]", model._meta.get_field(name)) for name in fields]
         self._sql: dict[str, str] = {}
 
     def insert(self, *values: object, using: str = "default") -> None:
@@ -83,14 +83,12 @@ class PreparedInsert:
         sql = self._sql.get(using)
         if sql is None:
             quote = connection.ops.quote_name
-            columns = ", ".join(quote(f.column) for f in self._fields)  # type: ignore[union-attr]  # concrete fields only
+            columns = ", ".join(quote(str(f.column)) for f in self._fields)
             marks = ", ".join(["%s"] * len(self._fields))
-            sql = self._sql[using] = f"INSERT INTO {quote(self._table)} ({columns}) VALUES ({marks})"
+            # Names from the model, quoted by the backend; the values go as parameters.
+            sql = self._sql[using] = f"INSERT INTO {quote(self._table)} ({columns}) VALUES ({marks})"  # noqa: S608 - see above
         params = [
-            [
-                f.get_db_prep_save(v, connection)  # type: ignore[union-attr]  # concrete fields only
-                for f, v in zip(self._fields, values, strict=True)
-            ]
+            [f.get_db_prep_save(v, connection) for f, v in zip(self._fields, values, strict=True)]
             for values in rows
         ]
         with connection.cursor() as cursor:

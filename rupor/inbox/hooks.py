@@ -151,8 +151,15 @@ _PLAIN_HEADERS = [
     ("Referrer-Policy", "same-origin"),
     ("Cache-Control", "no-store"),
 ]
-_REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 413: "Payload Too Large",
-            500: "Internal Server Error", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    413: "Payload Too Large",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 def _wsgi_headers(environ: Mapping[str, Any]) -> dict[str, str]:
@@ -199,7 +206,11 @@ def wsgi_route(application: WSGIApplication) -> WSGIApplication:
                 log.exception("webhook for channel %s failed", channel_id)
                 connection.close()  # a broken connection is not kept for the next delivery
                 answer = Answer(500, b"error")
-        headers = [("Content-Type", answer.content_type), ("Content-Length", str(len(answer.body))), *_PLAIN_HEADERS]
+        headers = [
+            ("Content-Type", answer.content_type),
+            ("Content-Length", str(len(answer.body))),
+            *_PLAIN_HEADERS,
+        ]
         start_response(f"{answer.status} {_REASONS.get(answer.status, 'Error')}", headers)
         return [answer.body]
 

@@ -18,9 +18,9 @@ arrival is kept. A caller already inside a transaction (the Django test client, 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
-import contextlib
 import threading
 import time
 from collections.abc import Mapping
@@ -138,7 +138,9 @@ class _Failed:
     final: bool  # no use trying again (the body no longer reads as a delivery)
 
 
-def _events(channel_id: int, rows: list[tuple[int, str, bytes, dict[str, str]]]) -> tuple[list[Event], _Failed | None]:
+def _events(
+    channel_id: int, rows: list[tuple[int, str, bytes, dict[str, str]]]
+) -> tuple[list[Event], _Failed | None]:
     """Read the channel's staged bodies again (the adapter checked them when they came)."""
     try:
         access = channels.access_for(channel_id)
@@ -148,8 +150,8 @@ def _events(channel_id: int, rows: list[tuple[int, str, bytes, dict[str, str]]])
     unreadable: list[int] = []
     for row_id, network, body, headers in rows:
         try:
-            result = registry.adapter(network).handle_webhook(access, headers, bytes(body))
-        except Exception:  # noqa: BLE001 - a body that no longer reads is kept aside, not retried forever
+            result = registry.adapter(network).handle_webhook(access, headers, body)
+        except Exception:
             log.exception("staged webhook delivery %s cannot be read again", row_id)
             unreadable.append(row_id)
             continue
@@ -158,7 +160,9 @@ def _events(channel_id: int, rows: list[tuple[int, str, bytes, dict[str, str]]])
             continue
         events.extend(result.events)
     if unreadable:
-        return events, _Failed(unreadable, "the delivery no longer reads as one (secret or settings changed?)", True)
+        return events, _Failed(
+            unreadable, "the delivery no longer reads as one (secret or settings changed?)", True
+        )
     return events, None
 
 
@@ -177,7 +181,7 @@ def drain(limit: int = DRAIN_BATCH) -> int:
             return 0
         by_channel: dict[int, list[tuple[int, str, bytes, dict[str, str]]]] = {}
         for row_id, channel_id, network, body, headers in rows:
-            by_channel.setdefault(channel_id, []).append((row_id, network, body, headers))
+            by_channel.setdefault(channel_id, []).append((row_id, network, bytes(body), headers))
         done: list[int] = []
         failures: list[_Failed] = []
         for channel_id, deliveries in by_channel.items():
@@ -193,7 +197,7 @@ def drain(limit: int = DRAIN_BATCH) -> int:
                 with transaction.atomic():
                     if channel is not None and events:
                         service.ingest_for(channel, events)
-            except Exception as exc:  # noqa: BLE001 - one channel's failure never stops the others
+            except Exception as exc:
                 log.exception("draining webhook deliveries of channel %s failed", channel_id)
                 failures.append(_Failed(ids, f"{type(exc).__name__}: {exc}", final=False))
                 continue
@@ -265,7 +269,7 @@ class _Drainer:
                     try:
                         while not self._stop.is_set() and drain() == DRAIN_BATCH:
                             pass
-                    except Exception:  # noqa: BLE001 - the thread lives on; the rows wait for the next pass
+                    except Exception:
                         log.exception("draining staged webhook deliveries failed")
                         connection.close()
                         self._stop.wait(1.0)

@@ -57,7 +57,9 @@ class _Fallback:
         return [b"django"]
 
 
-def _call(app, path: str, body: bytes, method: str = "POST", length: str | None = None) -> tuple[int, bytes, dict]:
+def _call(
+    app, path: str, body: bytes, method: str = "POST", length: str | None = None
+) -> tuple[int, bytes, dict]:
     seen: dict[str, Any] = {}
 
     def start_response(status: str, headers: list[tuple[str, str]]) -> None:
@@ -162,7 +164,15 @@ def test_order_of_arrival_is_kept_through_the_staging_table(channel, no_drainer)
 
 @pytest.mark.parametrize(
     "body",
-    [b"not json", b"[]", b'{"no": "type"}', _comment(1)[:-10], json.dumps({"type": "wall_reply_new", "group_id": 1, "secret": SECRET, "object": {"id": "x"}}).encode()],
+    [
+        b"not json",
+        b"[]",
+        b'{"no": "type"}',
+        _comment(1)[:-10],
+        json.dumps(
+            {"type": "wall_reply_new", "group_id": 1, "secret": SECRET, "object": {"id": "x"}}
+        ).encode(),
+    ],
 )
 def test_malformed_bodies_are_400_recorded_and_never_staged(channel, body, no_drainer):
     app = hooks.wsgi_route(_Fallback())
