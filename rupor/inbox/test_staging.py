@@ -59,7 +59,7 @@ class _Fallback:
 
 def _call(
     app, path: str, body: bytes, method: str = "POST", length: str | None = None
-) -> tuple[int, bytes, dict]:
+) -> tuple[int, bytes, dict[str, str]]:
     seen: dict[str, Any] = {}
 
     def start_response(status: str, headers: list[tuple[str, str]]) -> None:
