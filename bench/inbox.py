@@ -75,10 +75,12 @@ def full_run(extra: list[str]) -> None:
             *extra,
         ]
         print(f"== {vendor}: {' '.join(cmd[1:])}", flush=True)
-        proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True, check=False)
-        lines = proc.stdout.strip().splitlines()
-        for line in lines[:-1]:
-            print(f"  {line}", flush=True)
+        lines: list[str] = []
+        with subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True) as proc:
+            assert proc.stdout is not None
+            for line in proc.stdout:  # as it comes: a long run shows each path when it is done
+                lines.append(line.rstrip("\n"))
+                print(f"  {lines[-1]}", flush=True)
         if proc.returncode != 0 or not lines:
             raise SystemExit(f"the {vendor} run failed (exit {proc.returncode})")
         runs[vendor] = json.loads(lines[-1])

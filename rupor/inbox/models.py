@@ -118,7 +118,11 @@ class InboxItem(models.Model):
                 name="inbox_reply_key_unique",
             ),
         ]
-        indexes = [models.Index(fields=["workspace", "status", "occurred_at"], name="inbox_ws_status_idx")]
+        indexes = [
+            models.Index(fields=["workspace", "status", "occurred_at"], name="inbox_ws_status_idx"),
+            # Polling updates every item of a person it looked up (service._look_up_authors).
+            models.Index(fields=["channel", "author_remote_id"], name="inbox_channel_author_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.remote_id} on channel {self.channel_id}"
