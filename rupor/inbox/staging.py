@@ -47,7 +47,7 @@ IDLE_S = 2.0
 #: as many queries as a batch of hundreds); also the least delay before a delivery is an item.
 GATHER_S = 0.05
 #: Request headers kept with a delivery (what the adapters read); the rest are not stored.
-KEPT_HEADERS = ("content-type", "x-telegram-bot-api-secret-token", "x-ok-signature")
+KEPT_HEADERS = ("content-type", "x-telegram-bot-api-secret-token")
 
 _INSERT = prepared.PreparedInsert(
     HookDelivery, ("channel", "network", "body", "headers", "received_at", "attempts", "last_error")
