@@ -19,6 +19,8 @@ def setup(db_name: str, home_prefix: str = "rupor-bench-") -> str:
         return "sqlite"
     import psycopg
 
+    db_name = os.environ.get("RUPOR_BENCH_DB", db_name)  # a name of one's own on a shared server
+
     base, _, _ = url.rpartition("/")
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")

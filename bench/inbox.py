@@ -1,7 +1,8 @@
 """Inbox intake benchmark: how fast comments and messages are stored, exactly once.
 
     python bench/inbox.py --quick            # < 1 minute; last line is one JSON object
-    python bench/inbox.py                    # the full run: 200,000 items
+    python bench/inbox.py                    # 200,000 items (100,000 a path), this database
+    python bench/inbox.py --full             # the full run: 200,000 a path, SQLite then PostgreSQL
     python bench/inbox.py --items 20000 --triage-items 2000
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/rupor_intake python bench/inbox.py --quick
 
@@ -33,6 +34,7 @@ also runs the emulators) and of the web server. Uses a throwaway RUPOR_HOME (SQL
 from __future__ import annotations
 
 import argparse
+import http.client as http_client
 import json
 import os
 import random
@@ -44,9 +46,72 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+#: Where ``--full`` runs the PostgreSQL half (a fresh ``rupor_intake`` database on that server).
+POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/rupor_intake"
+FULL_PER_PATH = 200_000
+
+
+def full_run(extra: list[str]) -> None:
+    """``--full``: 200,000 items through the webhook endpoint and 200,000 through polling, on
+    SQLite and then on PostgreSQL (``RUPOR_BENCH_POSTGRES_URL``, default :data:`POSTGRES_URL`),
+    each run in a process of its own; the last line is one JSON object with both runs and the
+    figures of the slower one at the top level."""
+    runs: dict[str, Any] = {}
+    for vendor in ("sqlite", "postgresql"):
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "RUPOR_HOME")}
+        if vendor == "postgresql":
+            env["DATABASE_URL"] = os.environ.get("RUPOR_BENCH_POSTGRES_URL", POSTGRES_URL)
+        cmd = [
+            sys.executable,
+            __file__,
+            "--items",
+            str(2 * FULL_PER_PATH),
+            "--webhook-items",
+            str(FULL_PER_PATH),
+            *extra,
+        ]
+        print(f"== {vendor}: {' '.join(cmd[1:])}", flush=True)
+        lines: list[str] = []
+        with subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True) as proc:
+            assert proc.stdout is not None
+            for line in proc.stdout:  # as it comes: a long run shows each path when it is done
+                lines.append(line.rstrip("\n"))
+                print(f"  {lines[-1]}", flush=True)
+        if proc.returncode != 0 or not lines:
+            raise SystemExit(f"the {vendor} run failed (exit {proc.returncode})")
+        runs[vendor] = json.loads(lines[-1])
+    keys = (
+        "items",
+        "stored",
+        "duplicates",
+        "missing",
+        "items_per_s",
+        "webhook_items_per_s",
+        "polling_items_per_s",
+        "triage_per_s",
+        "peak_rss_mb",
+        "server_peak_rss_mb",
+    )
+    summary = {
+        k: (max if k in ("duplicates", "missing", "peak_rss_mb", "server_peak_rss_mb") else min)(
+            r[k] for r in runs.values()
+        )
+        for k in keys
+        if k not in ("items", "stored")
+    }
+    summary["items"] = sum(r["items"] for r in runs.values())
+    summary["stored"] = sum(r["stored"] for r in runs.values())
+    print(json.dumps({**summary, "runs": runs}))
+
+
+if __name__ == "__main__" and "--full" in sys.argv:
+    full_run([a for a in sys.argv[1:] if a != "--full"])
+    raise SystemExit(0)
+
 import benchenv  # noqa: E402 - bench/ is on the path when a benchmark runs as a script
 
 VENDOR = benchenv.setup("rupor_intake", "rupor-bench-inbox-")
@@ -61,7 +126,7 @@ from rupor.channels.models import Channel  # noqa: E402 - the environment (datab
 from rupor.core import http  # noqa: E402 - the environment (database, home) is set up first
 from rupor.inbox import hooks  # noqa: E402 - the environment (database, home) is set up first
 from rupor.inbox import service as inbox  # noqa: E402 - the environment (database, home) is set up first
-from rupor.inbox.models import InboxItem, IntakeCursor  # noqa: E402 - the environment (database, home) is set up first
+from rupor.inbox.models import HookDelivery, InboxItem, IntakeCursor  # noqa: E402 - the environment (database, home) is set up first
 from rupor.inbox.testing import connect, publish  # noqa: E402 - the environment (database, home) is set up first
 from rupor.networks.telegram import emulator as tg_emu  # noqa: E402 - the environment (database, home) is set up first
 from rupor.networks.telegram import testing as tg_testing  # noqa: E402 - the environment (database, home) is set up first
@@ -86,6 +151,15 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _cpu_s(pid: int | None = None) -> float:
+    """CPU seconds (user + system) a process has used so far (this one when ``pid`` is None)."""
+    if pid is None:
+        t = os.times()
+        return t.user + t.system
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _rss_mb(pid: int) -> float:
@@ -183,11 +257,33 @@ def tg_body(n: int, text: str, when: int) -> bytes:
     return json.dumps({"update_id": n, "message": message}).encode()
 
 
-def send_all(bodies: list[tuple[str, bytes, dict[str, str]]], senders: int) -> tuple[float, dict[int, int]]:
+def _raw_sender(chunk: list[tuple[str, bytes, dict[str, str]]]) -> dict[int, int]:
+    """POST each body over one keep-alive connection with the standard library's http.client
+    (a tenth of httpx's time per request: the client shares the two cores with the server)."""
+    seen: dict[int, int] = {}
+    conn: http_client.HTTPConnection | None = None
+    for url, body, headers in chunk:
+        parts = urlsplit(url)
+        if conn is None:
+            conn = http_client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        conn.request("POST", parts.path, body=body, headers={"Content-Type": "application/json", **headers})
+        answer = conn.getresponse()
+        answer.read()
+        seen[answer.status] = seen.get(answer.status, 0) + 1
+    if conn is not None:
+        conn.close()
+    return seen
+
+
+def send_all(
+    bodies: list[tuple[str, bytes, dict[str, str]]], senders: int, kind: str = "raw"
+) -> tuple[float, dict[int, int]]:
     """POST every body (keep-alive clients, ``senders`` at a time); returns (seconds, statuses)."""
     chunks = [bodies[i::senders] for i in range(senders)]
 
     def run(chunk: list[tuple[str, bytes, dict[str, str]]]) -> dict[int, int]:
+        if kind == "raw":
+            return _raw_sender(chunk)
         seen: dict[int, int] = {}
         with http.client(timeout=60) as client:
             for url, body, headers in chunk:
@@ -208,6 +304,19 @@ def send_all(bodies: list[tuple[str, bytes, dict[str, str]]], senders: int) -> t
     return elapsed, statuses
 
 
+def wait_drained(limit_s: float = 600.0) -> int:
+    """Wait until the server's drainer has stored every staged webhook delivery (the webhook
+    answers once a delivery is staged; an item counts as stored when it is an inbox item).
+    Returns how many were still staged when ``limit_s`` ran out (0: all stored)."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        left = HookDelivery.objects.count()
+        if left == 0:
+            return 0
+        time.sleep(0.02)
+    return int(HookDelivery.objects.count())
+
+
 def count(channel_ids: list[int]) -> dict[str, int]:
     rows = InboxItem.objects.filter(channel_id__in=channel_ids)
     stored = rows.count()
@@ -219,6 +328,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--full", action="store_true", help="see the top of this file (handled before setup)")
     parser.add_argument("--quick", action="store_true", help="4,000 items, 300 triaged: under a minute")
     parser.add_argument("--items", type=int, default=None, help="items in all (default 200,000)")
     parser.add_argument(
@@ -227,6 +337,12 @@ def main() -> None:
     parser.add_argument("--triage-items", type=int, default=None, help="stored items triaged (default 5,000)")
     parser.add_argument("--dup-rate", type=float, default=0.1, help="share delivered twice (default 0.1)")
     parser.add_argument("--senders", type=int, default=8, help="concurrent webhook clients (default 8)")
+    parser.add_argument(
+        "--client",
+        choices=("raw", "httpx"),
+        default="raw",
+        help="webhook client: raw (http.client, default) or httpx (Rupor's own client, slower)",
+    )
     parser.add_argument("--server-threads", type=int, default=8, help="web server threads (default 8)")
     args = parser.parse_args()
     items = args.items or (4_000 if args.quick else 200_000)
@@ -263,16 +379,30 @@ def main() -> None:
         dups = rng.sample(bodies, int(len(bodies) * args.dup_rate))
         sent = bodies + dups
         rng.shuffle(sent)
-        elapsed, statuses = send_all(sent, args.senders)
+        load_before = os.getloadavg()
+        cpu_server, cpu_bench = _cpu_s(server.proc.pid), _cpu_s()
+        started = time.perf_counter()
+        answered_s, statuses = send_all(sent, args.senders, args.client)
+        drained = wait_drained()
+        elapsed = time.perf_counter() - started
+        cpu_server, cpu_bench = _cpu_s(server.proc.pid) - cpu_server, _cpu_s() - cpu_bench
         figures = count([vk_hook.pk, tg_hook.pk])
         hook = {
             "items": hook_n,
             "requests": len(sent),
             "sent_twice": len(dups),
+            "client": args.client,
+            "answered_s": round(answered_s, 2),
+            "staged_left": drained,
             "seconds": round(elapsed, 2),
-            "items_per_s": round(figures["stored"] / elapsed, 1),
-            "requests_per_s": round(len(sent) / elapsed, 1),
+            "items_per_s": round(figures["stored"] / max(elapsed, 1e-9), 1),
+            "requests_per_s": round(len(sent) / max(elapsed, 1e-9), 1),
             "statuses": {str(k): v for k, v in sorted(statuses.items())},
+            # What shared the two cores: the server, this process (the clients), and the rest.
+            "server_cpu_ms_per_request": round(1000 * cpu_server / max(1, len(sent)), 3),
+            "client_cpu_ms_per_request": round(1000 * cpu_bench / max(1, len(sent)), 3),
+            "cores_used_by_bench": round((cpu_server + cpu_bench) / max(elapsed, 1e-9), 2),
+            "load_average": [round(x, 2) for x in (*load_before, *os.getloadavg()[:1])],
             **figures,
             "missing": hook_n - (figures["stored"] - figures["duplicates"]),
         }
@@ -295,7 +425,8 @@ def main() -> None:
                     created.append((comment.id, post_id, text))
         overlap = rng.sample(created, int(len(created) * args.dup_rate))
         poll_url = server.url + hooks.hook_path(Channel.objects.get(pk=vk_poll.pk))
-        send_all([(poll_url, vk_body(c, p, t, now), {}) for c, p, t in overlap], args.senders)
+        send_all([(poll_url, vk_body(c, p, t, now), {}) for c, p, t in overlap], args.senders, args.client)
+        wait_drained()
         IntakeCursor.objects.filter(channel_id=vk_poll.pk).update(last_polled_at=None)  # reads every post
         started = time.perf_counter()
         result = inbox.poll_channel(vk_poll.pk)

@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 
 
 def periodic_jobs() -> Sequence[Callable[[dt.datetime], object]]:
-    """Inbox polling, keyword monitoring, triage and alerts (keyword trends too), then metric
-    collection, the watched competitor pages and the scheduled client reports; each job decides
-    itself what is due."""
+    """Staged webhook deliveries, inbox polling, keyword monitoring, triage and alerts (keyword
+    trends too), then metric collection, the watched competitor pages and the scheduled client
+    reports; each job decides itself what is due."""
     from rupor.analytics import competitors
     from rupor.analytics import jobs as analytics_jobs
     from rupor.analytics import reports as analytics_reports
@@ -23,6 +23,7 @@ def periodic_jobs() -> Sequence[Callable[[dt.datetime], object]]:
     from rupor.inbox import trends
 
     return (
+        inbox_jobs.run_staged,
         inbox_jobs.run_due,
         inbox_jobs.run_monitoring,
         inbox_jobs.run_triage,

@@ -203,7 +203,10 @@ def serve(host: str, port: int, threads: int, worker: bool, demo: bool, demo_por
         worker_thread.start()
     from waitress.server import create_server
 
+    from rupor.inbox import staging
     from rupor.wsgi import application
+
+    staging.drainer.ensure_started()  # stores what webhooks staged, leftovers of a crash first
 
     try:
         server = create_server(application, host=host, port=port, threads=threads, ident="Rupor")
@@ -228,6 +231,7 @@ def serve(host: str, port: int, threads: int, worker: bool, demo: bool, demo_por
         pass  # closed by the signal handler
     finally:
         stop.set()
+        staging.drainer.stop()
         if worker_thread is not None:
             worker_thread.join(timeout=30)
         _stop_emulators(emulators)

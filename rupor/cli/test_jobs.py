@@ -13,6 +13,7 @@ from rupor.inbox import trends
 
 def test_rupor_worker_polls_inboxes_then_collects_metrics():
     assert list(periodic_jobs()) == [
+        inbox_jobs.run_staged,  # webhook deliveries a dead process left staged, before polling
         inbox_jobs.run_due,
         inbox_jobs.run_monitoring,
         inbox_jobs.run_triage,

@@ -12,6 +12,7 @@ and is stored without the link rather than refused.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 from django.core.exceptions import ValidationError
@@ -72,6 +73,13 @@ def http_url_or_empty(value: str | None, *, max_length: int = MAX_URL_LENGTH) ->
     """``value`` when it is a safe http(s) address, else ``""`` (for data from networks: the item is
     kept, the link is not)."""
     text = (value or "").strip()
-    if not text or url_problem(text, max_length=max_length):
+    if not text or not _safe(text, max_length):
         return ""
     return text
+
+
+@functools.lru_cache(maxsize=8192)
+def _safe(text: str, max_length: int) -> bool:
+    """:func:`url_problem` found nothing; remembered, since the intake sees the same authors'
+    links over and over (the check is a regular expression of some cost)."""
+    return url_problem(text, max_length=max_length) is None

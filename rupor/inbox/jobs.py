@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from rupor.channels import service as channels
 from rupor.core.errors import DomainError
-from rupor.inbox import service
+from rupor.inbox import service, staging
 
 log = logging.getLogger(__name__)
 
@@ -72,3 +72,9 @@ def run_monitoring(now: dt.datetime) -> int:
     from rupor.inbox import monitoring
 
     return monitoring.run_due(now)
+
+
+def run_staged(now: dt.datetime) -> int:  # noqa: ARG001 - the worker calls every job with the time
+    """Store webhook deliveries left staged (``inbox/staging.py``): those of a web process that
+    died before its drainer read them, or of a server run without the drainer thread."""
+    return staging.drain_all()

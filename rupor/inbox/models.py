@@ -118,7 +118,11 @@ class InboxItem(models.Model):
                 name="inbox_reply_key_unique",
             ),
         ]
-        indexes = [models.Index(fields=["workspace", "status", "occurred_at"], name="inbox_ws_status_idx")]
+        indexes = [
+            models.Index(fields=["workspace", "status", "occurred_at"], name="inbox_ws_status_idx"),
+            # Polling updates every item of a person it looked up (service._look_up_authors).
+            models.Index(fields=["channel", "author_remote_id"], name="inbox_channel_author_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.remote_id} on channel {self.channel_id}"
@@ -138,6 +142,28 @@ class IntakeCursor(models.Model):
 
     def __str__(self) -> str:
         return f"intake cursor of channel {self.channel_id}"
+
+
+class HookDelivery(models.Model):
+    """A webhook delivery taken in but not yet stored as inbox items (``inbox/staging.py``).
+
+    The webhook answers the network once this row is committed, so nothing is lost when the
+    process dies before the drainer has read it; the drainer turns staged deliveries into items
+    through the same batch path as polling and deletes the rows in that transaction. ``body``
+    and ``headers`` are what the network sent (the adapter reads them again when draining).
+    """
+
+    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE, related_name="+")
+    network = models.CharField(max_length=20)
+    body = models.BinaryField()
+    headers = models.JSONField(default=dict)
+    received_at = models.DateTimeField()
+    #: Drains that failed on this row; after ``staging.MAX_ATTEMPTS`` it is left for people to see.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"webhook delivery {self.pk} for channel {self.channel_id}"
 
 
 class SavedView(models.Model):

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.utils.translation import gettext as _
 
 from rupor.accounts import service as accounts
@@ -533,21 +533,29 @@ def _look_up_authors(channel: channels.ChannelRef, adapter: Adapter, access: Cha
         log.warning("inbox: looking people up on channel %s failed: %s", channel.id, raised)
         return 0
     now = clock.now()
-    for rid in ids:
-        person = people.get(rid)
-        mine = InboxItem.objects.filter(channel_id=channel.id, author_remote_id=rid)
-        if person is None:  # the network does not know them (any more): do not ask again
-            mine.update(author_looked_up_at=now)
-            continue
-        mine.update(
-            author_avatar_url=http_url_or_empty(person.avatar_url, max_length=500),
-            author_followers=person.followers,
-            author_looked_up_at=now,
-        )
-        if person.name:
-            mine.filter(author_name="").update(author_name=person.name[:200])
-        if person.url:
-            mine.filter(author_url="").update(author_url=http_url_or_empty(person.url, max_length=500))
+    # One transaction for all of them: a commit each (up to three per person) cost a disk flush
+    # each on PostgreSQL, which made the updates most of a poll's time.
+    with transaction.atomic():
+        for rid in ids:
+            person = people.get(rid)
+            mine = InboxItem.objects.filter(channel_id=channel.id, author_remote_id=rid)
+            if person is None:  # the network does not know them (any more): do not ask again
+                mine.update(author_looked_up_at=now)
+                continue
+            fill: dict[str, object] = {}  # the name and link only where the item has none
+            if person.name:
+                fill["author_name"] = Case(
+                    When(author_name="", then=Value(person.name[:200])), default=F("author_name")
+                )
+            url = http_url_or_empty(person.url, max_length=500) if person.url else ""
+            if url:
+                fill["author_url"] = Case(When(author_url="", then=Value(url)), default=F("author_url"))
+            mine.update(
+                author_avatar_url=http_url_or_empty(person.avatar_url, max_length=500),
+                author_followers=person.followers,
+                author_looked_up_at=now,
+                **fill,
+            )
     return len(ids)
 
 

@@ -20,7 +20,7 @@ from rupor.channels.models import Channel
 from rupor.core import clock, http
 from rupor.inbox import hooks, jobs
 from rupor.inbox import service as inbox_service
-from rupor.inbox.models import InboxItem, IntakeCursor
+from rupor.inbox.models import HookDelivery, InboxItem, IntakeCursor
 from rupor.inbox.testing import connect, publish
 from rupor.networks import registry
 from rupor.networks.emulation import RunningEmulator
@@ -90,6 +90,11 @@ def _vk_callback(access, channel, events: tuple[str, ...]) -> None:
     )
 
 
+def _stored() -> None:
+    """Wait for the drainer: a webhook answers once the delivery is staged (inbox/staging.py)."""
+    assert _wait(lambda: not HookDelivery.objects.exists()), "staged deliveries were not stored"
+
+
 def _item(channel, remote_id: str) -> InboxItem:
     rows = list(InboxItem.objects.filter(channel=channel, remote_id=remote_id))
     assert len(rows) == 1, rows
@@ -115,6 +120,7 @@ def test_vk_webhook_and_polling_deliver_every_change_once(live, vk_emu, make_wor
         for _ in range(2):
             answer = _post(url, json.dumps({**event, "secret": SECRET}).encode())
             assert (answer.status_code, answer.content) == (200, b"ok")
+    _stored()
     inbox_service.poll_channel(channel.pk)
     assert InboxItem.objects.filter(channel=channel).count() == 2
 
@@ -137,6 +143,7 @@ def test_vk_webhook_and_polling_deliver_every_change_once(live, vk_emu, make_wor
         vk_emu, "wall_reply_new", "wall_reply_edit", "wall_reply_delete", "wall_reply_restore"
     ):
         assert _post(url, json.dumps({**event, "secret": SECRET}).encode()).status_code == 200
+    _stored()
     assert InboxItem.objects.filter(channel=channel).count() == 2
     assert (_item(channel, first).text, _item(channel, second).status) == (
         "Where do you deliver? Moscow?",
@@ -163,6 +170,7 @@ def test_vk_out_of_order_delivery_ends_where_the_network_is(live, vk_emu, make_w
     events = _vk_events(vk_emu, "wall_reply_new", "wall_reply_edit", "wall_reply_delete")
     for event in reversed(events):  # newest first: every later change before what it changes
         assert _post(url, json.dumps({**event, "secret": SECRET}).encode()).status_code == 200
+    _stored()
     assert InboxItem.objects.filter(channel=channel).count() == 4
     assert _item(channel, reply.remote_id).parent_remote_id == parent
     assert _item(channel, reply.remote_id).outgoing is True
@@ -194,6 +202,7 @@ def test_telegram_edits_by_webhook_and_polling_are_stored_once(live, make_worksp
         header = {"X-Telegram-Bot-Api-Secret-Token": tg_testing.DEMO_WEBHOOK_SECRET}
         for update in [*reversed(updates), *updates]:
             assert _post(url, json.dumps(update).encode(), header).status_code == 200
+        _stored()
         assert _item(channel, comment).text == "Is it vegan? And gluten-free?"
         # A direct message edited by its author (Bot API: edited_message in a private chat).
         person = {"id": 555, "is_bot": False, "first_name": "Ada"}
@@ -206,6 +215,7 @@ def test_telegram_edits_by_webhook_and_polling_are_stored_once(live, make_worksp
             {"update_id": 900_001, "message": {**dm, "text": "Helo"}},
         ):
             assert _post(url, json.dumps(update).encode(), header).status_code == 200
+        _stored()
         message = InboxItem.objects.get(channel=channel, kind="message")
         assert (message.text, message.author_name) == ("Hello, fixed", "Ada")
         assert message.occurred_at == dt.datetime.fromtimestamp(1_700_000_000, dt.UTC)  # when written
