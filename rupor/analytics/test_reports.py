@@ -165,7 +165,7 @@ def test_pdf_speaks_the_reports_language(shop):
         ru = pdf_text(reports.render_period(owner(shop), START, END, "pdf").content)
     with translation.override("ko"):
         ko = pdf_text(reports.render_period(owner(shop), START, END, "pdf").content)
-    assert "Комментарий менеджера" in ru and "Лучшие публикации" in ru
+    assert "Комментарий менеджера" in ru and "Лучшие посты" in ru
     assert "매니저 코멘트" in ko and "인기 게시물" in ko
 
 

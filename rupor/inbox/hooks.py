@@ -96,8 +96,8 @@ def receive(network: str, channel_id: int, token: str, headers: Mapping[str, str
     recorded on the channel). The events are then staged in one INSERT, committed before the
     answer, and stored as inbox items by the drainer a moment later.
     """
-    if network not in registry.available():
-        return NOT_FOUND
+    if network not in registry.available() or not 0 < channel_id < 2**63:
+        return NOT_FOUND  # no channel has such an id (and the database cannot even compare it)
     target = channels.hook_target(network, channel_id, token)
     if target is None:
         return NOT_FOUND
