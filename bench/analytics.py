@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib.util
 import json
 import os
 import random
@@ -300,25 +299,15 @@ def _get(client: Client, url: str) -> Callable[[], Any]:
 
 
 def _report(ws_id: int) -> tuple[float, str]:
-    """One monthly client report: the report module's where it exists, else overview + XLSX."""
+    """One monthly client report, rendered as the PDF a client downloads (charts, KPIs, top posts)."""
+    from rupor.accounts.roles import Role
+    from rupor.accounts.service import Actor
+    from rupor.analytics import reports
+
     start, end = dt.date(2026, 6, 1), dt.date(2026, 6, 30)
-    if importlib.util.find_spec("rupor.analytics.reports") is not None:
-        from rupor.analytics import reports  # type: ignore[attr-defined]  # built on another branch
-
-        for name in ("build_report", "render_report", "report"):
-            fn = getattr(reports, name, None)
-            if callable(fn):
-                t = time.perf_counter()
-                try:
-                    fn(ws_id, start, end)
-                except TypeError:
-                    break
-                return time.perf_counter() - t, f"rupor.analytics.reports.{name}"
-    from rupor.analytics import exports
-
     t = time.perf_counter()
-    exports.download(ws_id, "overview", "xlsx", start, end, content_allowed=True)
-    return time.perf_counter() - t, "overview + xlsx export (rupor.analytics.reports not present)"
+    reports.render_period(Actor(ws_id, Role.OWNER, label="bench"), start, end, "pdf")
+    return time.perf_counter() - t, "monthly PDF report (rupor.analytics.reports.render_period)"
 
 
 def main() -> None:
