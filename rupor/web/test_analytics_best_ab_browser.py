@@ -40,6 +40,7 @@ def test_best_time_to_queue_and_an_ab_test(browser: Any, live_server: Any) -> No
     with open_page(browser, live_server.url, viewport={"width": 1300, "height": 1000}) as page:
         sign_in(page, "owner@example.com", PASSWORD)
         page.get_by_role("link", name="Analytics").click()
+        page.locator(".analytics-tabs").get_by_role("link", name="Best time to post").click()
         expect(page.locator("h1")).to_have_text("Best time to post")
         expect(page.locator("td.hc")).to_have_count(168)
         expect(page.locator("td.hc.best")).to_have_count(2)

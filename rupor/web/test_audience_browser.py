@@ -47,7 +47,8 @@ def test_an_analyst_reads_the_audience(browser: Any, live_server: Any) -> None:
 
     with open_page(browser, live_server.url) as page:
         sign_in(page, "analyst@example.com", PASSWORD)
-        page.get_by_role("link", name="Audience").first.click()
+        page.get_by_role("link", name="Analytics").click()
+        page.locator(".analytics-tabs").get_by_role("link", name="Audience").click()
         expect(page.get_by_role("heading", name="Audience", exact=True)).to_be_visible()
         expect(page.locator("#audience-sex")).to_contain_text("Women")
         expect(page.locator("#audience-sex")).to_contain_text("60.0%")
