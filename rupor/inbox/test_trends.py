@@ -99,6 +99,22 @@ def _items(channel: Channel, start: dt.datetime, texts: list[str], seq: list[int
         )
 
 
+def test_a_keywords_language_filter_counts_only_texts_in_that_language():
+    at = dt.datetime(2026, 12, 10, 11, tzinfo=UTC)
+    russian = MonitoredKeyword(pk=1, phrase="latte", key="latte", language="ru")
+    any_language = MonitoredKeyword(pk=2, phrase="latte", key="latte")
+    texts = [
+        trends.Text(at, "Latte is great and I would like another cup today", "pages"),  # detected: en
+        # detected: ru
+        trends.Text(at, "Закажу latte с собой, очень вкусный кофе у вас в кофейне", "pages"),  # noqa: RUF001 - Russian
+        trends.Text(at, "latte", "inbox", language="ru"),  # triage already said ru: trusted
+        trends.Text(at, "latte", "inbox", language="en"),
+    ]
+    found = trends.keyword_times([russian, any_language], texts)
+    assert [t.text for t in found[1]] == [texts[1].text, "latte"] and found[1][1].language == "ru"
+    assert len(found[2]) == 4
+
+
 @pytest.mark.django_db
 def test_keyword_spike_alerts_once_in_app_and_by_email(make_workspace, make_user):
     owner = make_user("boss@example.com")

@@ -68,22 +68,43 @@ class Text:
     at: dt.datetime
     text: str
     source: str  # "inbox" or "pages"
+    #: ISO 639-1 as triage found it; blank when not read yet (then detected when a keyword asks).
+    language: str = ""
 
 
 def _texts(workspace_id: int, since: dt.datetime) -> list[Text]:
     rows = (
         InboxItem.objects.filter(workspace_id=workspace_id, occurred_at__gte=since, outgoing=False)
         .exclude(text="")
-        .values_list("occurred_at", "text")
+        .values_list("occurred_at", "text", "language")
     )
-    out = [Text(at, text, "inbox") for at, text in rows.iterator()]
+    out = [Text(at, text, "inbox", language) for at, text, language in rows.iterator()]
     out += [Text(at, text, "pages") for at, text in analytics.watched_post_texts(workspace_id, since)]
     return out
 
 
 def keyword_times(keywords: Sequence[MonitoredKeyword], texts: Sequence[Text]) -> dict[int, list[Text]]:
-    """Which texts name each keyword (its minus-words heeded)."""
-    return {k.pk: [t for t in texts if monitoring.matches(t.text, k.phrase, k.minus_words)] for k in keywords}
+    """Which texts name each keyword (its minus-words and its language filter heeded)."""
+    found: dict[int, list[Text]] = {}
+    detected: dict[int, str] = {}  # a text's language, detected once whatever the keywords
+
+    def language(index: int, text: Text) -> str:
+        if text.language:
+            return text.language
+        if index not in detected:
+            from rupor.inbox.triage import detect_language  # as monitoring.language_fits does
+
+            detected[index] = detect_language(text.text)
+        return detected[index]
+
+    for k in keywords:
+        found[k.pk] = [
+            t
+            for i, t in enumerate(texts)
+            if monitoring.matches(t.text, k.phrase, k.minus_words)
+            and (not k.language or language(i, t) == k.language)
+        ]
+    return found
 
 
 def _score(times: Sequence[dt.datetime], hour: dt.datetime, zone: str, now: dt.datetime) -> spikes.Score:

@@ -56,9 +56,25 @@ def _list_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     actor = _actor(request)
     start, end = _default_period(here.workspace.timezone)
     manage = can(here.role, Perm.REPORTS_MANAGE)
+    editing, edit_form = extra.pop("editing_schedule", None), extra.pop("edit_form", None)
+    rows = [
+        {
+            "s": s,
+            "open": s.id == editing,
+            "form": edit_form
+            if s.id == editing and edit_form is not None
+            else {
+                "frequency": s.frequency,
+                "recipients": ", ".join(s.recipients),
+                "format": s.format,
+                "language": s.language,
+            },
+        }
+        for s in (reports.list_schedules(actor) if manage else [])
+    ]
     return {
         "reports": reports.list_reports(actor),
-        "schedules": reports.list_schedules(actor) if manage else [],
+        "schedules": rows,
         "can_manage": manage,
         "form": {"start": start.isoformat(), "end": end.isoformat(), "commentary": ""},
         "schedule_form": {"frequency": "monthly", "recipients": "", "format": "pdf", "language": "en"},
@@ -202,15 +218,17 @@ def report_download(request: HttpRequest, report_id: int, kind: str) -> HttpResp
     return response
 
 
-@workspace_view(Perm.REPORTS_MANAGE)
-@require_POST
-def schedule_create(request: HttpRequest) -> HttpResponseBase:
+def _save_schedule(request: HttpRequest, schedule_id: int | None) -> HttpResponseBase:
+    """The new-schedule form and each schedule's edit form post here; a problem re-shows the page
+    with what was typed, in the form it was typed in."""
     typed = {
         "frequency": request.POST.get("frequency", "")[:10],
         "recipients": request.POST.get("recipients", "")[:3000],
         "format": request.POST.get("format", "")[:10],
         "language": request.POST.get("language", "")[:10],
     }
+    # The new-schedule form has no pause box: a new schedule is active.
+    active = schedule_id is None or request.POST.get("active") in ("1", "on")
     try:
         reports.save_schedule(
             _actor(request),
@@ -218,14 +236,52 @@ def schedule_create(request: HttpRequest) -> HttpResponseBase:
             recipients=typed["recipients"],
             format=typed["format"],
             language=typed["language"],
+            active=active,
+            schedule_id=schedule_id,
         )
+    except reports.ReportError as exc:
+        if exc.status == 404:
+            raise Http404 from exc
+        return _schedule_problem(request, schedule_id, typed, exc)
     except DomainError as exc:
-        context = _list_context(
-            request, schedule_form=typed, schedule_problem=str(exc), schedule_field=exc.field or ""
-        )
-        return render(request, "web/reports.html", context, status=exc.status)
-    messages.success(request, _("Schedule saved: the report goes out after each period ends."))
+        return _schedule_problem(request, schedule_id, typed, exc)
+    if not active:
+        messages.success(request, _("Schedule paused: nothing goes out until it is resumed."))
+    else:
+        messages.success(request, _("Schedule saved: the report goes out after each period ends."))
     return redirect("web:reports")
+
+
+def _schedule_problem(
+    request: HttpRequest, schedule_id: int | None, typed: dict[str, str], exc: DomainError
+) -> HttpResponseBase:
+    if schedule_id is None:
+        extra: dict[str, Any] = {
+            "schedule_form": typed,
+            "schedule_problem": str(exc),
+            "schedule_field": exc.field or "",
+        }
+    else:
+        extra = {
+            "editing_schedule": schedule_id,
+            "edit_form": typed,
+            "edit_problem": str(exc),
+            "edit_field": exc.field or "",
+        }
+    return render(request, "web/reports.html", _list_context(request, **extra), status=exc.status)
+
+
+@workspace_view(Perm.REPORTS_MANAGE)
+@require_POST
+def schedule_create(request: HttpRequest) -> HttpResponseBase:
+    return _save_schedule(request, None)
+
+
+@workspace_view(Perm.REPORTS_MANAGE)
+@require_POST
+def schedule_edit(request: HttpRequest, schedule_id: int) -> HttpResponseBase:
+    """Change a schedule's frequency, recipients, format or language, or pause/resume it."""
+    return _save_schedule(request, schedule_id)
 
 
 @workspace_view(Perm.REPORTS_MANAGE)
@@ -274,5 +330,6 @@ urlpatterns: list[URLPattern] = [
     path("reports/<int:report_id>/delete/", report_delete, name="report_delete"),
     path("reports/<int:report_id>/download/<str:kind>/", report_download, name="report_download"),
     path("reports/schedules/", schedule_create, name="report_schedule_create"),
+    path("reports/schedules/<int:schedule_id>/", schedule_edit, name="report_schedule_edit"),
     path("reports/schedules/<int:schedule_id>/delete/", schedule_delete, name="report_schedule_delete"),
 ]

@@ -120,6 +120,47 @@ def test_a_manager_creates_comments_schedules_and_deletes(world):
     assert not Report.objects.filter(pk=new.pk).exists()
 
 
+def test_a_manager_edits_and_pauses_a_schedule_in_the_page(world):
+    client = _client(world["users"]["manager"])
+    body = {"frequency": "monthly", "recipients": "boss@example.com", "format": "pdf", "language": "en"}
+    assert client.post("/reports/schedules/", body).status_code == 302
+    schedule = ReportSchedule.objects.get(workspace=world["ws"])
+    page = client.get("/reports/").content.decode()
+    assert f'id="schedule-{schedule.pk}-form"' in page and "boss@example.com" in page
+
+    bad = client.post(f"/reports/schedules/{schedule.pk}/", {**body, "recipients": "nobody, cfo@example.com"})
+    text = bad.content.decode()
+    assert bad.status_code == 422 and "is not an email address" in text
+    assert (
+        f'id="schedule-{schedule.pk}-problem"' in text and "nobody, cfo@example.com" in text
+    )  # kept as typed
+    assert ReportSchedule.objects.get(pk=schedule.pk).recipients == ["boss@example.com"]
+
+    edited = {"frequency": "weekly", "recipients": "cfo@example.com; boss@example.com", "format": "both"}
+    assert client.post(f"/reports/schedules/{schedule.pk}/", {**edited, "language": "ru"}).status_code == 302
+    schedule.refresh_from_db()
+    assert (schedule.frequency, schedule.format, schedule.language) == ("weekly", "both", "ru")
+    assert (
+        schedule.recipients == ["cfo@example.com", "boss@example.com"] and not schedule.active
+    )  # box unticked
+    assert f'id="schedule-{schedule.pk}-paused"' in client.get("/reports/").content.decode()
+    resumed = {**edited, "language": "ru", "active": "1"}
+    assert client.post(f"/reports/schedules/{schedule.pk}/", resumed).status_code == 302
+    assert ReportSchedule.objects.get(pk=schedule.pk).active
+
+    assert (
+        _client(world["users"]["client"]).post(f"/reports/schedules/{schedule.pk}/", resumed).status_code
+        == 403
+    )
+    # Another workspace's owner: not found, and nothing changed.
+    assert (
+        _client(world["users"]["stranger"]).post(f"/reports/schedules/{schedule.pk}/", body).status_code
+        == 404
+    )
+    assert ReportSchedule.objects.get(pk=schedule.pk).frequency == "weekly"
+    assert client.post("/reports/schedules/999999/", resumed).status_code == 404
+
+
 def test_the_logo_is_uploaded_in_the_settings(world):
     client = _client(world["users"]["owner"])
     image = io.BytesIO()
