@@ -55,6 +55,8 @@ class ABTestInput:
     mde: float = 0.2
     a: ArmInput = field(default_factory=ArmInput)
     b: ArmInput = field(default_factory=ArmInput)
+    #: A's expected rate (0 < rate < 1) to plan the sample from; ``None``: A's first rate, kept.
+    baseline: float | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,8 @@ class Result:
     metric: str
     metric_label: str
     mde: float
+    baseline: float | None  # the rate the plan is computed from
+    baseline_given: bool  # set by a person (else kept from A's first rate)
     a: ArmResult
     b: ArmResult
     ready: bool  # both variants have trials
@@ -175,7 +179,13 @@ def result(test: ABTest) -> Result:
         prob, method = bayes.probability, bayes.method
         if a.rate:
             lift = (b.rate or 0.0) / a.rate - 1
-    planned = abstats.sample_size(a.rate, test.mde) if a.rate is not None else None
+    given = test.baseline is not None and test.baseline_given
+    if test.baseline is None and a.rate is not None and 0 < a.rate < 1:
+        # The plan is made once: from A's first rate, kept, so it does not move as A's rate does.
+        test.baseline = a.rate
+        if test.pk is not None:
+            ABTest.objects.filter(pk=test.pk, baseline__isnull=True).update(baseline=a.rate)
+    planned = abstats.sample_size(test.baseline, test.mde) if test.baseline is not None else None
     still = None
     if planned is not None:
         still = max(0, planned - (a.trials or 0), planned - (b.trials or 0))
@@ -205,6 +215,8 @@ def result(test: ABTest) -> Result:
         test.metric,
         str(METRIC_LABELS[ABTest.Metric(test.metric)]),
         test.mde,
+        test.baseline,
+        given,
         a,
         b,
         ready,
@@ -291,11 +303,24 @@ def _check(actor: Actor, data: ABTestInput) -> dict[str, Any]:
         )
     if len(data.hypothesis or "") > 2000:
         raise ABTestError(_("The hypothesis is at most 2000 characters."), "hypothesis")
+    baseline = data.baseline
+    if baseline is not None and (
+        isinstance(baseline, bool)
+        or not isinstance(baseline, int | float)
+        or not math.isfinite(baseline)
+        or not 0 < baseline < 1
+    ):
+        raise ABTestError(
+            _("The baseline rate is a share between 0 and 1 (0.05 = 5%), or empty to use A's first rate."),
+            "baseline",
+        )
     out: dict[str, Any] = {
         "name": name,
         "metric": data.metric,
         "hypothesis": (data.hypothesis or "").strip(),
         "mde": float(data.mde),
+        "baseline": None if baseline is None else float(baseline),
+        "baseline_given": baseline is not None,
     }
     for key, arm in (("a", data.a), ("b", data.b)):
         label = (arm.label or "").strip() or key.upper()
@@ -346,6 +371,7 @@ def input_of(actor: Actor, test_id: int) -> ABTestInput:
         t.mde,
         ArmInput(t.a_label, t.a_post_id, t.a_successes, t.a_trials),
         ArmInput(t.b_label, t.b_post_id, t.b_successes, t.b_trials),
+        t.baseline if t.baseline_given else None,
     )
 
 
@@ -361,6 +387,10 @@ def update_test(actor: Actor, test_id: int, data: ABTestInput) -> Result:
     _require(actor, Perm.ANALYTICS_MANAGE)
     test = _get(actor, test_id)
     values = _check(actor, data)
+    if values["baseline"] is None and not test.baseline_given and values["a_post"] == test.a_post:
+        # Same variant A (only its figures or other fields edited): the plan made from its first
+        # rate stays; a different post for A starts a new plan.
+        values["baseline"] = test.baseline
     for key, value in values.items():
         setattr(test, key, value)
     test.updated_at = clock.now()

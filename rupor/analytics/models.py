@@ -353,6 +353,10 @@ class ABTest(models.Model):
     metric = models.CharField(max_length=16, choices=Metric.choices, default=Metric.ER_REACH)
     #: The smallest relative change worth detecting (0.2 = +20%): it sets the planned sample.
     mde = models.FloatField(default=0.2)
+    #: A's rate the planned sample is computed from (0 < rate < 1): the one given when the test was
+    #: set up, or else A's first rate, kept from then on so the plan does not move as A's rate does.
+    baseline = models.FloatField(null=True, blank=True)
+    baseline_given = models.BooleanField(default=False)
     a_label = models.CharField(max_length=100, default="A")
     a_post = models.ForeignKey(PostStat, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     a_successes = models.PositiveIntegerField(null=True, blank=True)

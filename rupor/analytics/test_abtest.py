@@ -133,6 +133,28 @@ def test_verdict_once_the_planned_sample_is_reached(world: dict[str, Any]) -> No
     assert alike.verdict.startswith("No significant difference")
 
 
+def test_the_plan_is_made_once_and_does_not_move_with_as_rate(world: dict[str, Any]) -> None:
+    r = abtest.create_test(world["owner"], figures(10, 100, 20, 100))
+    assert r.baseline == pytest.approx(0.1) and not r.baseline_given
+    # A's rate doubles as figures come in: the plan stays the one made from A's first rate.
+    later = abtest.update_test(world["owner"], r.id, figures(40, 200, 30, 200, name="Renamed"))
+    assert later.a.rate == pytest.approx(0.2)
+    assert later.baseline == pytest.approx(0.1) and later.planned == abstats.sample_size(0.1, 0.2)
+    assert abtest.get_test(world["owner"], r.id).planned == later.planned
+
+    # A rate a person sets is used instead, and kept through edits of the figures.
+    given = abtest.update_test(world["owner"], r.id, figures(40, 200, 30, 200, baseline=0.05))
+    assert given.baseline_given and given.planned == abstats.sample_size(0.05, 0.2)
+    assert abtest.input_of(world["owner"], r.id).baseline == pytest.approx(0.05)
+
+    # No figures for A yet: nothing to plan from until they come, then the first rate is kept.
+    empty = abtest.create_test(world["owner"], figures(None, None, 1, 10))
+    assert empty.baseline is None and empty.planned is None
+    first = abtest.update_test(world["owner"], empty.id, figures(3, 100, 1, 10))
+    assert first.baseline == pytest.approx(0.03)
+    assert ABTest.objects.get(pk=empty.id).baseline == pytest.approx(0.03)
+
+
 def test_a_variant_from_a_published_post(world: dict[str, Any]) -> None:
     data = ABTestInput(
         "Post vs figures",
@@ -160,6 +182,8 @@ def test_a_variant_from_a_published_post(world: dict[str, Any]) -> None:
         (figures(1, 10, 1, 10, metric="likes"), "metric", "Unknown metric"),
         (figures(1, 10, 1, 10, mde=0), "mde", "1%"),
         (figures(1, 10, 1, 10, mde=float("nan")), "mde", "number"),
+        (figures(1, 10, 1, 10, baseline=1.5), "baseline", "between 0 and 1"),
+        (figures(1, 10, 1, 10, baseline=0), "baseline", "between 0 and 1"),
     ],
 )
 def test_bad_input_is_refused_with_the_field(

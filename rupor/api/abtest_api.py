@@ -45,6 +45,14 @@ class ABTestIn(Schema):
         allow_inf_nan=False,
         description="Smallest relative change worth detecting (0.2 = 20%); sets the planned sample",
     )
+    baseline: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        allow_inf_nan=False,
+        description="A's expected rate (0.05 = 5%) the planned sample is computed from; "
+        "empty: A's first rate, kept from then on",
+    )
     a: ArmIn = Field(default_factory=lambda: ArmIn())
     b: ArmIn = Field(default_factory=lambda: ArmIn())
 
@@ -68,6 +76,8 @@ class ABTestOut(Schema):
     metric: str
     metric_label: str
     mde: float
+    baseline: float | None = Field(description="The rate the planned sample is computed from")
+    baseline_given: bool = Field(description="true: set by a person; false: kept from A's first rate")
     a: ArmOut
     b: ArmOut
     z: float | None = Field(description="Pooled two-proportion z statistic of B against A")
@@ -126,6 +136,8 @@ def _out(r: abtest.Result) -> dict[str, Any]:
         "metric": r.metric,
         "metric_label": r.metric_label,
         "mde": r.mde,
+        "baseline": r.baseline,
+        "baseline_given": r.baseline_given,
         "a": _arm(r.a),
         "b": _arm(r.b),
         "z": r.z,
@@ -148,7 +160,13 @@ def _input(payload: ABTestIn) -> abtest.ABTestInput:
         return abtest.ArmInput(a.label, a.post_stat_id, a.successes, a.trials)
 
     return abtest.ABTestInput(
-        payload.name, payload.metric, payload.hypothesis, payload.mde, arm(payload.a), arm(payload.b)
+        payload.name,
+        payload.metric,
+        payload.hypothesis,
+        payload.mde,
+        arm(payload.a),
+        arm(payload.b),
+        payload.baseline,
     )
 
 

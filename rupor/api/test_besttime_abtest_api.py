@@ -88,6 +88,7 @@ def test_ab_test_crud_and_statistics(world: dict[str, Any], api_for: Callable[..
     assert made["p_value"] == pytest.approx(0.04767, abs=1e-4)
     assert made["prob_b_beats_a"] == pytest.approx(0.975, abs=1e-3) and made["bayes_method"] == "exact"
     assert made["planned_reached"] is False and "Do not stop" in made["warning"]
+    assert made["baseline"] == pytest.approx(0.1) and made["baseline_given"] is False  # A's first rate
     analyst = api_for(world["ws"], "analyst")
     assert [t["id"] for t in analyst.get("/ab-tests").json()] == [made["id"]]
     assert analyst.get(f"/ab-tests/{made['id']}").json()["b"]["label"] == "Long"
@@ -112,6 +113,7 @@ def test_ab_test_crud_and_statistics(world: dict[str, Any], api_for: Callable[..
         ({"b": {"successes": -1, "trials": 10}}, "b.successes"),
         ({"a": {"successes": 1}}, "a.trials"),
         ({"a": {"post_stat_id": 2**40}}, "a.post_stat_id"),
+        ({"baseline": 1.2}, "baseline"),
     ],
 )
 def test_ab_test_bad_input_is_a_clear_4xx(

@@ -46,6 +46,15 @@ class ABTestForm(djforms.Form):
             "Relative to A: 20 means B's rate 20% higher (or lower) than A's. It sets the planned sample."
         ),
     )
+    baseline = djforms.FloatField(
+        label=gettext_lazy("A's expected rate, % (optional)"),
+        required=False,
+        min_value=0.001,
+        max_value=99.999,
+        help_text=gettext_lazy(
+            "The rate the planned sample is computed from. Empty: A's first rate, kept from then on."
+        ),
+    )
     a_label = djforms.CharField(label=gettext_lazy("Label"), max_length=100, initial="A")
     a_post = djforms.TypedChoiceField(
         label=gettext_lazy("Published post"), required=False, coerce=int, empty_value=None
@@ -81,6 +90,7 @@ class ABTestForm(djforms.Form):
             mde=d["mde"] / 100,
             a=ArmInput(d.get("a_label") or "A", d.get("a_post"), d.get("a_successes"), d.get("a_trials")),
             b=ArmInput(d.get("b_label") or "B", d.get("b_post"), d.get("b_successes"), d.get("b_trials")),
+            baseline=None if d.get("baseline") is None else d["baseline"] / 100,
         )
 
 
@@ -90,6 +100,7 @@ def _initial(data: ABTestInput) -> dict[str, Any]:
         "hypothesis": data.hypothesis,
         "metric": data.metric,
         "mde": round(data.mde * 100, 2),
+        "baseline": None if data.baseline is None else round(data.baseline * 100, 3),
     }
     for key, arm in (("a", data.a), ("b", data.b)):
         out.update(
