@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from rupor.accounts.roles import Perm, can
-from rupor.analytics import dashboard, exports
+from rupor.analytics import dashboard, exports, report_document
 from rupor.core import clock, timezones
 from rupor.networks import registry
 from rupor.web import charts
@@ -41,13 +41,14 @@ def number(value: float | None, *, percent: bool = False, digits: int = 2) -> st
     return formats.number_format(int(value), force_grouping=True)
 
 
-def change(value: float | None) -> dict[str, str]:
-    if value is None:
+def change(figure: dashboard.Figure) -> dict[str, str]:
+    """The change as text ("+12.5 %") and its colour class: ``up`` where the change is good (churn,
+    leaves and complaints falling too), ``down`` where it is bad, as the client report colours it."""
+    if figure.change_pct is None:
         return {"text": DASH, "direction": "none"}
-    sign = "+" if value > 0 else ("\u2212" if value < 0 else "\u00b1")  # minus sign, plus-minus
     return {
-        "text": f"{sign}{formats.number_format(abs(value), 1, force_grouping=True)} %",
-        "direction": "up" if value > 0 else ("down" if value < 0 else "flat"),
+        "text": report_document.change(figure),
+        "direction": report_document.trend(figure) or "flat",
     }
 
 
@@ -86,7 +87,7 @@ def _figure_groups(o: dashboard.Overview) -> list[dict[str, Any]]:
                     "f": f,
                     "value": number(f.value, percent=f.unit == "%"),
                     "previous": number(f.previous, percent=f.unit == "%"),
-                    "change": change(f.change_pct),
+                    "change": change(f),
                     "footnote": footnote,
                 }
             )

@@ -202,3 +202,18 @@ def test_what_works_page_shows_every_slice_and_the_mix(shop):
     assert b'id="mix-table"' in page.content and b'id="selling-table"' in page.content
     assert b"<script" not in page.content.split(b"<main")[1].split(b"</main>")[0]
     assert b"<style" not in page.content
+
+
+def test_a_change_is_coloured_by_whether_it_is_good_not_by_its_sign():
+    from rupor.analytics.dashboard import Figure
+    from rupor.web.analytics_views import change
+
+    def fig(key: str, pct: float | None) -> Figure:
+        return Figure(key, key, 1, 1, pct, "")
+
+    assert change(fig("reach", 12.5)) == {"text": "+12.5 %", "direction": "up"}
+    assert change(fig("reach", -3.0))["direction"] == "down"
+    assert change(fig("churn", 20.0)) == {"text": "+20.0 %", "direction": "down"}  # more churn is bad
+    assert change(fig("complaints", -50.0))["direction"] == "up"
+    assert change(fig("leaves", 0.0))["direction"] == "flat"
+    assert change(fig("reach", None))["direction"] == "none"
