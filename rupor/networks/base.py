@@ -676,7 +676,9 @@ def latest_credentials(channel: ChannelAccess) -> Mapping[str, str]:
     they were rotated into since (a refresh token works once, so the old ones are spent)."""
     creds = channel.credentials
     for _step in range(100):
-        newer = _rotated.get((channel.network, channel.remote_id, _secret_key(creds.get("refresh_token", ""))))
+        newer = _rotated.get(
+            (channel.network, channel.remote_id, _secret_key(creds.get("refresh_token", "")))
+        )
         if newer is None or newer is creds:
             return creds
         creds = newer
@@ -698,7 +700,10 @@ def rotate_credentials(channel: ChannelAccess, renew: Renewal) -> Mapping[str, s
             if fresh is not None:
                 current = fresh
         start = channel.credentials
-        for creds in {id(start): start, id(latest_credentials(channel)): latest_credentials(channel)}.values():
+        for creds in {
+            id(start): start,
+            id(latest_credentials(channel)): latest_credentials(channel),
+        }.values():
             key = (channel.network, channel.remote_id, _secret_key(creds.get("refresh_token", "")))
             if creds is not current and creds.get("refresh_token") != current.get("refresh_token"):
                 _rotated[key] = current

@@ -40,8 +40,8 @@ from rupor.networks.base import (
     Event,
     EventKind,
     Limits,
-    Message,
     Media,
+    Message,
     Person,
     PostMetrics,
     Problem,
@@ -194,11 +194,17 @@ class XAdapter(Adapter):
     def _token(self, channel: ChannelAccess) -> str:
         creds = latest_credentials(channel)
         expires = str(creds.get("expires_at", "") or "")
-        if creds.get("refresh_token") and expires.isdigit() and int(expires) - RENEW_MARGIN_S < clock.now().timestamp():
+        if (
+            creds.get("refresh_token")
+            and expires.isdigit()
+            and int(expires) - RENEW_MARGIN_S < clock.now().timestamp()
+        ):
             creds = self._renew(channel, creds.get("access_token", ""))
         token = creds.get("access_token", "")
         if not token:
-            raise errors.AuthExpired(_("The X connection has no access token; reconnect X."), needs_person=True)
+            raise errors.AuthExpired(
+                _("The X connection has no access token; reconnect X."), needs_person=True
+            )
         return token
 
     def refresh(self, channel: ChannelAccess) -> Mapping[str, str] | None:
@@ -219,7 +225,9 @@ class XAdapter(Adapter):
             form = {"grant_type": "refresh_token", "refresh_token": refresh}
             headers = {}
             if current.get("client_secret"):
-                headers["Authorization"] = wire.basic_auth(current.get("client_id", ""), current["client_secret"])
+                headers["Authorization"] = wire.basic_auth(
+                    current.get("client_id", ""), current["client_secret"]
+                )
             else:
                 form["client_id"] = current.get("client_id", "")
             response = transport.send(
@@ -274,7 +282,11 @@ class XAdapter(Adapter):
                     data=data,
                     files=files,
                 )
-            if response.status_code == 401 and attempt == 1 and latest_credentials(channel).get("refresh_token"):
+            if (
+                response.status_code == 401
+                and attempt == 1
+                and latest_credentials(channel).get("refresh_token")
+            ):
                 self._renew(channel, token)  # nothing happened: renew and send once more
                 continue
             return self._decode(response, creates=creates, channel=channel)
@@ -283,7 +295,9 @@ class XAdapter(Adapter):
     def _window(self, channel: ChannelAccess, what: str) -> Sequence[RateLimit]:
         return self.rate_limits(channel) if what == "POST /2/tweets" else ()
 
-    def _decode(self, response: httpx.Response, *, creates: bool, channel: ChannelAccess | None = None) -> Any:
+    def _decode(
+        self, response: httpx.Response, *, creates: bool, channel: ChannelAccess | None = None
+    ) -> Any:
         excerpt = _excerpt(response.text)
         status = response.status_code
         if channel is not None and "x-rate-limit-limit" in response.headers:
@@ -302,19 +316,25 @@ class XAdapter(Adapter):
 
     # -- connection -----------------------------------------------------------------------------
     def verify(self, channel: ChannelAccess) -> ChannelInfo:
-        me = self._call(channel, "GET", "/2/users/me", params={"user.fields": "public_metrics,profile_image_url"})
+        me = self._call(
+            channel, "GET", "/2/users/me", params={"user.fields": "public_metrics,profile_image_url"}
+        )
         user = me["data"]
         uid = str(user["id"])
         if channel.remote_id and str(channel.remote_id) != uid:
             raise errors.Rejected(
-                _("This X token belongs to @%(username)s, not to the account %(id)s; reconnect with that account.")
+                _(
+                    "This X token belongs to @%(username)s, not to the account %(id)s; reconnect with that account."
+                )
                 % {"username": user.get("username", ""), "id": channel.remote_id},
                 code=403,
                 needs_person=True,
             )
         notes = [_("The access token lives two hours; Rupor renews it with the refresh token.")]
         if not latest_credentials(channel).get("refresh_token"):
-            notes = [_("There is no refresh token (offline.access was not allowed): reconnect X every two hours.")]
+            notes = [
+                _("There is no refresh token (offline.access was not allowed): reconnect X every two hours.")
+            ]
         try:
             self._call(channel, "GET", f"/2/users/{uid}/mentions", params={"max_results": 5})
         except errors.NotSupported as exc:
@@ -355,9 +375,7 @@ class XAdapter(Adapter):
         if content.pin:
             problems.append(Problem("pin", _("Rupor cannot pin posts on X.")))
         if content.first_comment:
-            problems.append(
-                Problem("first_comment", _("On X, write a thread instead of a first comment."))
-            )
+            problems.append(Problem("first_comment", _("On X, write a thread instead of a first comment.")))
         return problems
 
     def rate_limits(self, channel: ChannelAccess, content: Content | None = None) -> Sequence[RateLimit]:
@@ -414,7 +432,9 @@ class XAdapter(Adapter):
             )
             progress.save("pending", index)
             try:
-                answer = self._call(channel, "POST", "/2/tweets", creates=True, endpoint="POST /2/tweets", json_body=body)
+                answer = self._call(
+                    channel, "POST", "/2/tweets", creates=True, endpoint="POST /2/tweets", json_body=body
+                )
                 tweet_id = str(answer["data"]["id"])
             except DuplicateContent as exc:
                 found = self._find(channel, parts[index], reply_to)
@@ -430,7 +450,8 @@ class XAdapter(Adapter):
                 tweet_id = found
             except errors.SHAPE_ERRORS as exc:
                 raise errors.UnknownOutcome(
-                    _("X answered the post in a form Rupor does not understand."), excerpt=str(type(exc).__name__)
+                    _("X answered the post in a form Rupor does not understand."),
+                    excerpt=str(type(exc).__name__),
                 ) from exc
             posted.append(tweet_id)
             progress.save("thread_ids", posted)
@@ -439,7 +460,8 @@ class XAdapter(Adapter):
             remote_id=posted[0],
             url=self._url(channel, posted[0]),
             published_at=clock.now(),
-            excerpt=f"post {posted[0]}" + (f" and {len(posted) - 1} more in the thread" if len(posted) > 1 else ""),
+            excerpt=f"post {posted[0]}"
+            + (f" and {len(posted) - 1} more in the thread" if len(posted) > 1 else ""),
         )
 
     def _url(self, channel: ChannelAccess, tweet_id: str) -> str:
@@ -458,12 +480,21 @@ class XAdapter(Adapter):
                 continue
             media_id = str(done["id"]) if isinstance(done, dict) and done.get("id") else ""
             if not media_id:
-                category = "tweet_video" if item.kind == "video" else ("tweet_gif" if item.content_type == "image/gif" else "tweet_image")
+                category = (
+                    "tweet_video"
+                    if item.kind == "video"
+                    else ("tweet_gif" if item.content_type == "image/gif" else "tweet_image")
+                )
                 init = self._call(
                     channel,
                     "POST",
                     "/2/media/upload",
-                    data={"command": "INIT", "media_type": item.content_type, "total_bytes": str(item.size), "media_category": category},
+                    data={
+                        "command": "INIT",
+                        "media_type": item.content_type,
+                        "total_bytes": str(item.size),
+                        "media_category": category,
+                    },
                 )
                 media_id = str(init["data"]["id"])
                 with item.open() as handle:
@@ -498,12 +529,15 @@ class XAdapter(Adapter):
             pause = float(info.get("check_after_secs") or 1)
             if waited + pause > PROCESSING_WAIT_S:
                 raise errors.MediaProcessing(
-                    _("X is still processing %(file)s; Rupor will try again shortly.") % {"file": item.filename},
+                    _("X is still processing %(file)s; Rupor will try again shortly.")
+                    % {"file": item.filename},
                     retry_after=pause,
                 )
             time.sleep(pause)
             waited += pause
-            status = self._call(channel, "GET", "/2/media/upload", params={"command": "STATUS", "media_id": media_id})
+            status = self._call(
+                channel, "GET", "/2/media/upload", params={"command": "STATUS", "media_id": media_id}
+            )
             info = (status.get("data") or {}).get("processing_info")
         if isinstance(info, dict) and info.get("state") == "failed":
             raise errors.Rejected(
@@ -530,7 +564,11 @@ class XAdapter(Adapter):
                 if created < since:
                     return None
                 replied = next(
-                    (str(r.get("id")) for r in tweet.get("referenced_tweets") or () if r.get("type") == "replied_to"),
+                    (
+                        str(r.get("id"))
+                        for r in tweet.get("referenced_tweets") or ()
+                        if r.get("type") == "replied_to"
+                    ),
                     None,
                 )
                 if _same_text(str(tweet.get("text", "")), text) and replied == reply_to:
@@ -556,7 +594,9 @@ class XAdapter(Adapter):
             if found is None:
                 return None
             previous = found
-        return Published(remote_id=root, url=self._url(channel, root), excerpt=f"found post {root} by its text")
+        return Published(
+            remote_id=root, url=self._url(channel, root), excerpt=f"found post {root} by its text"
+        )
 
     def delete(self, channel: ChannelAccess, remote_id: str) -> None:
         self._call(channel, "DELETE", f"/2/tweets/{remote_id}", endpoint="DELETE /2/tweets/:id")
@@ -625,7 +665,10 @@ class XAdapter(Adapter):
                 channel,
                 "GET",
                 "/2/users",
-                params={"ids": ",".join(ids[start : start + 100]), "user.fields": "profile_image_url,public_metrics"},
+                params={
+                    "ids": ",".join(ids[start : start + 100]),
+                    "user.fields": "profile_image_url,public_metrics",
+                },
             )
             for raw in page.get("data") or ():
                 out.append(_person(raw))
@@ -651,10 +694,24 @@ class XAdapter(Adapter):
             if str(raw.get("in_reply_to_user_id", "")) == str(channel.remote_id):
                 comment = _comment(raw, str(raw.get("conversation_id") or raw["id"]), users)
                 events.append(
-                    Event(EventKind.COMMENT_NEW, comment.remote_id, channel.remote_id, created, comment=comment, person=author, post_remote_id=comment.post_remote_id)
+                    Event(
+                        EventKind.COMMENT_NEW,
+                        comment.remote_id,
+                        channel.remote_id,
+                        created,
+                        comment=comment,
+                        person=author,
+                        post_remote_id=comment.post_remote_id,
+                    )
                 )
             else:
-                message = Message(str(raw["id"]), str(raw.get("conversation_id") or raw["id"]), author, str(raw.get("text", "")), created)
+                message = Message(
+                    str(raw["id"]),
+                    str(raw.get("conversation_id") or raw["id"]),
+                    author,
+                    str(raw.get("text", "")),
+                    created,
+                )
                 events.append(
                     Event(
                         EventKind.MENTION,
@@ -675,7 +732,10 @@ class XAdapter(Adapter):
         ids = list(dict.fromkeys(remote_ids))
         for start in range(0, len(ids), 100):
             page = self._call(
-                channel, "GET", "/2/tweets", params={"ids": ",".join(ids[start : start + 100]), "tweet.fields": "public_metrics"}
+                channel,
+                "GET",
+                "/2/tweets",
+                params={"ids": ",".join(ids[start : start + 100]), "tweet.fields": "public_metrics"},
             )
             for raw in page.get("data") or ():
                 m = raw.get("public_metrics") or {}
@@ -687,7 +747,11 @@ class XAdapter(Adapter):
                         reposts=_int(m.get("retweet_count")),
                         comments=_int(m.get("reply_count")),
                         views=_int(m.get("impression_count")),
-                        extra={k: int(m[k]) for k in ("quote_count", "bookmark_count") if _int(m.get(k)) is not None},
+                        extra={
+                            k: int(m[k])
+                            for k in ("quote_count", "bookmark_count")
+                            if _int(m.get(k)) is not None
+                        },
                     )
                 )
         return out
@@ -695,7 +759,8 @@ class XAdapter(Adapter):
     def channel_metrics(self, channel: ChannelAccess) -> ChannelMetrics:
         me = self._call(channel, "GET", "/2/users/me", params={"user.fields": "public_metrics"})
         return ChannelMetrics(
-            read_at=clock.now(), members=_int(((me.get("data") or {}).get("public_metrics") or {}).get("followers_count"))
+            read_at=clock.now(),
+            members=_int(((me.get("data") or {}).get("public_metrics") or {}).get("followers_count")),
         )
 
 
@@ -714,7 +779,9 @@ def error_for(
             message = _("X asks Rupor to slow down; Rupor will wait until the limit resets.")
         return errors.RateLimited(message, code=429, excerpt=excerpt, retry_after=wait)
     if status == 401:
-        return errors.AuthExpired(_("The token has expired; reconnect X."), code=401, excerpt=excerpt, needs_person=True)
+        return errors.AuthExpired(
+            _("The token has expired; reconnect X."), code=401, excerpt=excerpt, needs_person=True
+        )
     if wire.is_duplicate(status, payload):
         return DuplicateContent(_("X already has a post with this exact text."), code=403, excerpt=excerpt)
     if wire.is_not_enrolled(status, payload):
@@ -728,7 +795,12 @@ def error_for(
             needs_person=True,
         )
     if status >= 500:
-        return errors.ambiguous(creates, _("X answered with a server error (%(status)s).") % {"status": status}, code=status, excerpt=excerpt)
+        return errors.ambiguous(
+            creates,
+            _("X answered with a server error (%(status)s).") % {"status": status},
+            code=status,
+            excerpt=excerpt,
+        )
     if status == 403:
         return errors.Rejected(
             _("X refused: %(detail)s") % {"detail": detail or _("the account or app may not do this")},
@@ -737,7 +809,9 @@ def error_for(
             needs_person=True,
         )
     if status == 404:
-        return errors.Rejected(_("X cannot find that post; it may have been deleted."), code=404, excerpt=excerpt)
+        return errors.Rejected(
+            _("X cannot find that post; it may have been deleted."), code=404, excerpt=excerpt
+        )
     return errors.Rejected(
         _("X did not accept the request: %(detail)s") % {"detail": detail or status},
         code=status,

@@ -132,7 +132,10 @@ class Problem(Exception):
 
     def __init__(self, status: int, title: str, detail: str, type_: str = "about:blank", **extra: Any):
         super().__init__(detail)
-        self.status, self.body = status, {"title": title, "detail": detail, "type": type_, "status": status, **extra}
+        self.status, self.body = (
+            status,
+            {"title": title, "detail": detail, "type": type_, "status": status, **extra},
+        )
         self.headers: dict[str, str] = {}
 
 
@@ -227,14 +230,21 @@ class XEmulatorState:
         self.users: dict[str, dict[str, Any]] = {
             DEMO_USER_ID: {"username": DEMO_USERNAME, "name": DEMO_NAME, "followers": 1200},
             COMPETITOR_ID: {"username": COMPETITOR_USERNAME, "name": "Rival News", "followers": 5400},
-            **{uid: {"username": u, "name": n, "followers": 40 + i * 17} for i, (uid, u, n) in enumerate(AUDIENCE)},
+            **{
+                uid: {"username": u, "name": n, "followers": 40 + i * 17}
+                for i, (uid, u, n) in enumerate(AUDIENCE)
+            },
         }
         far = self.started + 10 * 365 * 86400
         self.tokens: dict[str, Token] = {
             DEMO_ACCESS_TOKEN: Token(DEMO_USER_ID, DEMO_CLIENT_ID, frozenset(ALL_SCOPES.split()), far),
             FREE_ACCESS_TOKEN: Token(DEMO_USER_ID, FREE_CLIENT_ID, frozenset(ALL_SCOPES.split()), far),
-            READ_ONLY_TOKEN: Token(DEMO_USER_ID, DEMO_CLIENT_ID, frozenset({"tweet.read", "users.read"}), far),
-            EXPIRED_TOKEN: Token(DEMO_USER_ID, DEMO_CLIENT_ID, frozenset(ALL_SCOPES.split()), self.started - 60),
+            READ_ONLY_TOKEN: Token(
+                DEMO_USER_ID, DEMO_CLIENT_ID, frozenset({"tweet.read", "users.read"}), far
+            ),
+            EXPIRED_TOKEN: Token(
+                DEMO_USER_ID, DEMO_CLIENT_ID, frozenset(ALL_SCOPES.split()), self.started - 60
+            ),
         }
         self.refresh_tokens: dict[str, Token] = {
             DEMO_REFRESH_TOKEN: Token(DEMO_USER_ID, DEMO_CLIENT_ID, frozenset(ALL_SCOPES.split()), far)
@@ -259,7 +269,9 @@ class XEmulatorState:
         return str(self._next_id)
 
     def record(self, kind: str, **data: Any) -> None:
-        self.ledger.append({"kind": kind, "at": dt.datetime.fromtimestamp(self.now(), dt.UTC).isoformat(), **data})
+        self.ledger.append(
+            {"kind": kind, "at": dt.datetime.fromtimestamp(self.now(), dt.UTC).isoformat(), **data}
+        )
 
     # -- audience ------------------------------------------------------------------------------
     def metrics(self, tweet: Tweet) -> dict[str, int]:
@@ -322,7 +334,11 @@ class XEmulatorState:
 
     def posts_with(self, marker: str) -> int:
         with self.lock:
-            return sum(1 for t in self.tweets.values() if not t.deleted and t.author_id == DEMO_USER_ID and marker in t.text)
+            return sum(
+                1
+                for t in self.tweets.values()
+                if not t.deleted and t.author_id == DEMO_USER_ID and marker in t.text
+            )
 
     def dump(self) -> dict[str, Any]:
         with self.lock:
@@ -339,7 +355,10 @@ class XEmulatorState:
                     }
                     for t in self.tweets.values()
                 ],
-                "uploads": {u.id: {"segments": len(u.segments), "finalized": u.finalized_at is not None} for u in self.uploads.values()},
+                "uploads": {
+                    u.id: {"segments": len(u.segments), "finalized": u.finalized_at is not None}
+                    for u in self.uploads.values()
+                },
                 "refresh_tokens": len(self.refresh_tokens),
             }
 
@@ -370,7 +389,10 @@ class XEmulatorState:
                 problem.headers = {**headers, "x-rate-limit-remaining": "0", **day_headers}
                 raise problem
             if endpoint == "POST /2/tweets":
-                for name, used, cap in (("user", day_user, tier["user_24h"]), ("app", day_app, tier["app_24h"])):
+                for name, used, cap in (
+                    ("user", day_user, tier["user_24h"]),
+                    ("app", day_app, tier["app_24h"]),
+                ):
                     if len(used) >= cap:
                         problem = Problem(
                             429,
@@ -380,7 +402,11 @@ class XEmulatorState:
                             period="Daily",
                             scope=name.title(),
                         )
-                        problem.headers = {**headers, "x-rate-limit-remaining": str(limit - len(calls)), **day_headers}
+                        problem.headers = {
+                            **headers,
+                            "x-rate-limit-remaining": str(limit - len(calls)),
+                            **day_headers,
+                        }
                         raise problem
         calls.append(now)
         self.windows[key] = calls
@@ -445,7 +471,12 @@ def _fields(request: Request, name: str) -> set[str]:
 
 
 def _problem_response(problem: Problem) -> JSONResponse:
-    return JSONResponse(problem.body, status_code=problem.status, headers=problem.headers, media_type="application/problem+json")
+    return JSONResponse(
+        problem.body,
+        status_code=problem.status,
+        headers=problem.headers,
+        media_type="application/problem+json",
+    )
 
 
 def _endpoint(method: str, path: str) -> str | None:
@@ -494,12 +525,17 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
         return run
 
     # -- tweets --------------------------------------------------------------------------------
-    def create_tweet(request: Request, body: bytes) -> tuple[int, Any, dict[str, str]]:
+    def create_tweet(request: Request, body: bytes) -> tuple[int, Any, dict[str, str]]:  # noqa: C901 - one check per rule X documents for a post
         token, headers = authed(request, "POST /2/tweets", "tweet.write")
         try:
             spec = json.loads(body or b"{}")
         except ValueError:
-            raise Problem(400, "Invalid Request", "Request body is not valid JSON.", "https://api.twitter.com/2/problems/invalid-request") from None
+            raise Problem(
+                400,
+                "Invalid Request",
+                "Request body is not valid JSON.",
+                "https://api.twitter.com/2/problems/invalid-request",
+            ) from None
         if not isinstance(spec, dict):
             raise invalid_request("The request body must be a JSON object", "body")
         text = spec.get("text")
@@ -512,7 +548,11 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
         if not text and not media and not poll:
             raise invalid_request("Tweet text or media is required", "text")
         if weighted_length(text) > MAX_WEIGHTED:
-            raise Problem(403, "Forbidden", "Your Tweet text is too long. For more information on how Twitter determines text length see https://github.com/twitter/twitter-text.")
+            raise Problem(
+                403,
+                "Forbidden",
+                "Your Tweet text is too long. For more information on how Twitter determines text length see https://github.com/twitter/twitter-text.",
+            )
         if len(media) > 4:
             raise invalid_request("$.media.media_ids: size must be between 1 and 4", "media.media_ids")
         uploads = []
@@ -531,16 +571,24 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
                 raise invalid_request("A Tweet with a poll cannot have media.", "poll")
             options_ = poll.get("options") or []
             duration = poll.get("duration_minutes")
-            if not 2 <= len(options_) <= 4 or any(not isinstance(o, str) or not 1 <= len(o) <= 25 for o in options_):
+            if not 2 <= len(options_) <= 4 or any(
+                not isinstance(o, str) or not 1 <= len(o) <= 25 for o in options_
+            ):
                 raise invalid_request("$.poll.options: 2 to 4 options of 1 to 25 characters", "poll.options")
             if not isinstance(duration, int) or not 5 <= duration <= 10080:
-                raise invalid_request("$.poll.duration_minutes: must be between 5 and 10080", "poll.duration_minutes")
+                raise invalid_request(
+                    "$.poll.duration_minutes: must be between 5 and 10080", "poll.duration_minutes"
+                )
             poll_data = {"id": state.new_id(), "options": list(options_), "duration_minutes": duration}
         parent = None
         if reply is not None:
             parent = state.tweets.get(str(reply))
             if parent is None or parent.deleted:
-                raise Problem(403, "Forbidden", "You attempted to reply to a Tweet that is deleted or not visible to you.")
+                raise Problem(
+                    403,
+                    "Forbidden",
+                    "You attempted to reply to a Tweet that is deleted or not visible to you.",
+                )
         if text and any(
             t.author_id == token.user_id and not t.deleted and t.text == text for t in state.tweets.values()
         ):
@@ -622,7 +670,15 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
         fields = _fields(request, "user.fields")
         data = [_user_json(state, uid, fields) for uid in ids if uid in state.users]
         errors = [
-            {"value": uid, "detail": f"Could not find user with ids: [{uid}].", "title": "Not Found Error", "resource_type": "user", "parameter": "ids", "resource_id": uid, "type": "https://api.twitter.com/2/problems/resource-not-found"}
+            {
+                "value": uid,
+                "detail": f"Could not find user with ids: [{uid}].",
+                "title": "Not Found Error",
+                "resource_type": "user",
+                "parameter": "ids",
+                "resource_id": uid,
+                "type": "https://api.twitter.com/2/problems/resource-not-found",
+            }
             for uid in ids
             if uid not in state.users
         ]
@@ -643,7 +699,9 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
         found = [
             t
             for t in state.tweets.values()
-            if not t.deleted and t.author_id != uid and (t.in_reply_to_user == uid or handle in t.text.lower())
+            if not t.deleted
+            and t.author_id != uid
+            and (t.in_reply_to_user == uid or handle in t.text.lower())
         ]
         return (200, *_page(request, state, found, headers))
 
@@ -688,7 +746,9 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
     async def authorize(request: Request) -> Response:
         q = request.query_params
         if q.get("response_type") != "code" or q.get("client_id") not in state.clients:
-            return PlainTextResponse("Something went wrong: unknown client or response type.", status_code=400)
+            return PlainTextResponse(
+                "Something went wrong: unknown client or response type.", status_code=400
+            )
         if q.get("code_challenge_method") != "S256" or not q.get("code_challenge"):
             return PlainTextResponse("Something went wrong: PKCE with S256 is required.", status_code=400)
         code = secrets.token_urlsafe(24)
@@ -701,7 +761,10 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
                 "expires": state.now() + 30,
             }
         # The emulated person always allows the application.
-        return RedirectResponse(f"{q.get('redirect_uri', '')}?{urlencode({'state': q.get('state', ''), 'code': code})}", status_code=302)
+        return RedirectResponse(
+            f"{q.get('redirect_uri', '')}?{urlencode({'state': q.get('state', ''), 'code': code})}",
+            status_code=302,
+        )
 
     async def token_endpoint(request: Request) -> Response:
         form = dict(await request.form())
@@ -711,14 +774,18 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
             client_id = base64.b64decode(basic[6:]).decode("utf-8", "replace").split(":", 1)[0]
 
         def refused(description: str) -> Response:
-            return JSONResponse({"error": "invalid_request", "error_description": description}, status_code=400)
+            return JSONResponse(
+                {"error": "invalid_request", "error_description": description}, status_code=400
+            )
 
         with state.lock:
             grant = form.get("grant_type")
             if grant == "authorization_code":
                 code = state.codes.pop(str(form.get("code", "")), None)
                 verifier = str(form.get("code_verifier", ""))
-                challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+                challenge = (
+                    base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+                )
                 if code is None or code["expires"] < state.now() or code["client_id"] != client_id:
                     return refused("Value passed for the authorization code was invalid.")
                 if challenge != code["challenge"] or code["redirect_uri"] != form.get("redirect_uri", ""):
@@ -732,10 +799,18 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
                 scopes, user = old.scopes, old.user_id
                 state.record("token_refreshed", client_id=client_id)
             else:
-                return JSONResponse({"error": "unsupported_grant_type", "error_description": "Unsupported grant type"}, status_code=400)
+                return JSONResponse(
+                    {"error": "unsupported_grant_type", "error_description": "Unsupported grant type"},
+                    status_code=400,
+                )
             access = secrets.token_urlsafe(40)
             state.tokens[access] = Token(user, client_id, scopes, state.now() + ACCESS_TOKEN_TTL_S)
-            out = {"token_type": "bearer", "expires_in": ACCESS_TOKEN_TTL_S, "access_token": access, "scope": " ".join(sorted(scopes))}
+            out = {
+                "token_type": "bearer",
+                "expires_in": ACCESS_TOKEN_TTL_S,
+                "access_token": access,
+                "scope": " ".join(sorted(scopes)),
+            }
             if "offline.access" in scopes:
                 refresh = secrets.token_urlsafe(40)
                 state.refresh_tokens[refresh] = Token(user, client_id, scopes, state.now() + 180 * 86400)
@@ -806,14 +881,28 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
     def rate_limited(_method: str) -> Response:
         reset = int(state.now()) + 900
         return JSONResponse(
-            {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429},
+            {
+                "title": "Too Many Requests",
+                "detail": "Too Many Requests",
+                "type": "about:blank",
+                "status": 429,
+            },
             status_code=429,
-            headers={"x-rate-limit-limit": "100", "x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)},
+            headers={
+                "x-rate-limit-limit": "100",
+                "x-rate-limit-remaining": "0",
+                "x-rate-limit-reset": str(reset),
+            },
         )
 
     def server_error(_method: str) -> Response:
         return JSONResponse(
-            {"title": "Service Unavailable", "detail": "Service Unavailable", "type": "about:blank", "status": 503},
+            {
+                "title": "Service Unavailable",
+                "detail": "Service Unavailable",
+                "type": "about:blank",
+                "status": 503,
+            },
             status_code=503,
         )
 
@@ -824,7 +913,9 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
     return app
 
 
-def _page(request: Request, state: XEmulatorState, found: list[Tweet], headers: dict[str, str]) -> tuple[Any, dict[str, str]]:
+def _page(
+    request: Request, state: XEmulatorState, found: list[Tweet], headers: dict[str, str]
+) -> tuple[Any, dict[str, str]]:
     """One page of a timeline, newest first, with X's ``meta`` and ``pagination_token``."""
     found = sorted(found, key=lambda t: int(t.id), reverse=True)
     since = request.query_params.get("since_id")
@@ -845,14 +936,25 @@ def _page(request: Request, state: XEmulatorState, found: list[Tweet], headers: 
         out["meta"].update(newest_id=page[0].id, oldest_id=page[-1].id)
         if "author_id" in request.query_params.get("expansions", ""):
             ufields = _fields(request, "user.fields")
-            out["includes"] = {"users": [_user_json(state, uid, ufields) for uid in sorted({t.author_id for t in page}) if uid in state.users]}
+            out["includes"] = {
+                "users": [
+                    _user_json(state, uid, ufields)
+                    for uid in sorted({t.author_id for t in page})
+                    if uid in state.users
+                ]
+            }
     if len(found) > size:
         out["meta"]["next_token"] = page[-1].id
     return out, headers
 
 
 def _media_json(state: XEmulatorState, upload: Upload) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": upload.id, "media_key": f"3_{upload.id}", "size": upload.total_bytes, "expires_after_secs": 86400}
+    out: dict[str, Any] = {
+        "id": upload.id,
+        "media_key": f"3_{upload.id}",
+        "size": upload.total_bytes,
+        "expires_after_secs": 86400,
+    }
     if upload.is_video and upload.finalized_at is not None:
         elapsed = state.now() - upload.finalized_at
         if elapsed >= VIDEO_PROCESSING_S:
@@ -864,7 +966,9 @@ def _media_json(state: XEmulatorState, upload: Upload) -> dict[str, Any]:
     return out
 
 
-def _media_command(state: XEmulatorState, token: Token, form: dict[str, Any], data: bytes, headers: dict[str, str]) -> Response:
+def _media_command(
+    state: XEmulatorState, token: Token, form: dict[str, Any], data: bytes, headers: dict[str, str]
+) -> Response:
     command = str(form.get("command", "")).upper()
     if command == "INIT":
         try:
@@ -877,13 +981,24 @@ def _media_command(state: XEmulatorState, token: Token, form: dict[str, Any], da
         limit = VIDEO_MAX if media_type.startswith("video/") else IMAGE_MAX
         if not 0 < total <= limit:
             raise invalid_request("total_bytes is out of range for this media type", "total_bytes", total)
-        upload = Upload(state.new_id(), token.user_id, media_type, str(form.get("media_category", "tweet_image")), total, state.now())
+        upload = Upload(
+            state.new_id(),
+            token.user_id,
+            media_type,
+            str(form.get("media_category", "tweet_image")),
+            total,
+            state.now(),
+        )
         state.uploads[upload.id] = upload
         state.record("media_init", id=upload.id, bytes=total)
-        return JSONResponse({"data": {"id": upload.id, "media_key": f"3_{upload.id}", "expires_after_secs": 86400}}, headers=headers)
-    upload = state.uploads.get(str(form.get("media_id", "")))
-    if upload is None or upload.user_id != token.user_id:
+        return JSONResponse(
+            {"data": {"id": upload.id, "media_key": f"3_{upload.id}", "expires_after_secs": 86400}},
+            headers=headers,
+        )
+    found = state.uploads.get(str(form.get("media_id", "")))
+    if found is None or found.user_id != token.user_id:
         raise invalid_request("Invalid media_id", "media_id")
+    upload = found
     if command == "APPEND":
         try:
             index = int(form.get("segment_index", -1))

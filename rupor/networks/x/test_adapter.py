@@ -7,9 +7,9 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 
-import httpx
 import pytest
 
+from rupor.core import http
 from rupor.networks import base, errors
 from rupor.networks.base import Content, EventKind, Media, MemoryProgress, Poll, PublishRequest
 from rupor.networks.emulation import RunningEmulator
@@ -61,7 +61,9 @@ def test_a_thread_resumes_after_the_last_posted_id(server):
     request = _request(f"A {marker}", options={"thread": [f"B {marker}", f"C {marker}"]})
     progress = MemoryProgress()
     quick = replace(channel, settings={**channel.settings, "timeout": 0.5})
-    testing.faults(server, {"hang_s": 2, "queue": [{"kind": "timeout_after", "method": "POST /2/tweets", "count": 1}]})
+    testing.faults(
+        server, {"hang_s": 2, "queue": [{"kind": "timeout_after", "method": "POST /2/tweets", "count": 1}]}
+    )
     with pytest.raises(errors.UnknownOutcome):
         adapter.publish(quick, request, progress)
     assert progress["pending"] == 0
@@ -89,29 +91,39 @@ def test_duplicate_content_is_reconciled_not_resent(server):
 
 def test_photos_video_and_polls(server):
     adapter, channel = XAdapter(), testing.channel_for(server)
-    photos = tuple(Media.from_bytes("photo", f"p{i}.png", "image/png", b"\x89PNG" + bytes(6000)) for i in range(2))
+    photos = tuple(
+        Media.from_bytes("photo", f"p{i}.png", "image/png", b"\x89PNG" + bytes(6000)) for i in range(2)
+    )
     progress = MemoryProgress()
     published = adapter.publish(channel, _request("two photos", media=photos), progress)
     tweet = _state(server).tweets[published.remote_id]
     assert len(tweet.media_ids) == 2
     video = Media.from_bytes("video", "v.mp4", "video/mp4", b"\x00\x00\x00\x18ftypmp42" + bytes(9000))
     progress = MemoryProgress()
-    published = adapter.publish(channel, _request("a video", media=(video,)), progress)  # waits for processing
+    published = adapter.publish(
+        channel, _request("a video", media=(video,)), progress
+    )  # waits for processing
     assert progress["media:0"]["ready"] is True
     assert _state(server).tweets[published.remote_id].media_ids == (progress["media:0"]["id"],)
     poll = Poll("Tea or coffee?", ("Tea", "Coffee"))
-    published = adapter.publish(channel, _request("Vote", poll=poll, options={"poll_minutes": 60}), MemoryProgress())
+    published = adapter.publish(
+        channel, _request("Vote", poll=poll, options={"poll_minutes": 60}), MemoryProgress()
+    )
     assert _state(server).tweets[published.remote_id].poll["duration_minutes"] == 60  # type: ignore[index]  # the poll was given
 
 
 def test_an_expired_token_is_renewed_once_and_the_refresh_token_rotated(server, monkeypatch):
-    monkeypatch.setattr(base, "_credential_store", None)  # kept in this process (channels' store: its own test)
+    monkeypatch.setattr(
+        base, "_credential_store", None
+    )  # kept in this process (channels' store: its own test)
     adapter = XAdapter()
     channel = testing.broken_channel(server, "expired_token")
     results: list[str] = []
 
     def post(n: int) -> None:
-        results.append(adapter.publish(channel, _request(f"renewed {n} {uuid.uuid4().hex}"), MemoryProgress()).remote_id)
+        results.append(
+            adapter.publish(channel, _request(f"renewed {n} {uuid.uuid4().hex}"), MemoryProgress()).remote_id
+        )
 
     threads = [threading.Thread(target=post, args=(n,)) for n in range(4)]
     for t in threads:
@@ -124,10 +136,14 @@ def test_an_expired_token_is_renewed_once_and_the_refresh_token_rotated(server, 
     newest = base.latest_credentials(channel)
     assert newest["refresh_token"] != emu.DEMO_REFRESH_TOKEN
     assert int(newest["expires_at"]) > 0
-    with httpx.Client(base_url=server.url) as c:  # the spent refresh token no longer works
+    with http.client(base_url=server.url) as c:  # the spent refresh token no longer works
         spent = c.post(
             "/2/oauth2/token",
-            data={"grant_type": "refresh_token", "refresh_token": emu.DEMO_REFRESH_TOKEN, "client_id": emu.DEMO_CLIENT_ID},
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": emu.DEMO_REFRESH_TOKEN,
+                "client_id": emu.DEMO_CLIENT_ID,
+            },
         )
     assert spent.status_code == 400
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 
+from rupor.core import http
 from rupor.networks.emulation import RunningEmulator
 from rupor.networks.x import emulator as emu
 from rupor.networks.x import testing
@@ -24,8 +25,8 @@ def server() -> Iterator[RunningEmulator]:
         running.stop()
 
 
-def _client(server: RunningEmulator, token: str = emu.DEMO_ACCESS_TOKEN) -> httpx.Client:
-    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=5)
+def _client(server: RunningEmulator, token: str = emu.DEMO_ACCESS_TOKEN) -> Any:
+    return http.client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=5)
 
 
 def test_a_post_is_created_and_the_same_text_again_is_duplicate_content(server):
@@ -102,7 +103,9 @@ def test_chunked_video_upload_is_processed_before_it_can_be_posted(server):
         testing.advance_clock(server, emu.VIDEO_PROCESSING_S)
         status = c.get("/2/media/upload", params={"command": "STATUS", "media_id": media_id}).json()["data"]
         assert status["processing_info"]["state"] == "succeeded"
-        assert c.post("/2/tweets", json={"text": "video", "media": {"media_ids": [media_id]}}).status_code == 201
+        assert (
+            c.post("/2/tweets", json={"text": "video", "media": {"media_ids": [media_id]}}).status_code == 201
+        )
 
 
 def test_polls_are_validated(server):
@@ -126,15 +129,22 @@ def test_pkce_code_exchange_and_refresh_token_rotation(server):
         "code_challenge": challenge,
         "code_challenge_method": "S256",
     }
-    with httpx.Client(base_url=server.url, timeout=5) as c:
+    with http.client(base_url=server.url, timeout=5) as c:
 
         def code() -> str:
             redirect = c.get("/i/oauth2/authorize", params=authorize)
             assert redirect.status_code == 302
             return parse_qs(urlsplit(redirect.headers["location"]).query)["code"][0]
 
-        form = {"grant_type": "authorization_code", "redirect_uri": "http://app/cb", "client_id": emu.DEMO_CLIENT_ID}
-        assert c.post("/2/oauth2/token", data={**form, "code": code(), "code_verifier": "wrong"}).status_code == 400
+        form = {
+            "grant_type": "authorization_code",
+            "redirect_uri": "http://app/cb",
+            "client_id": emu.DEMO_CLIENT_ID,
+        }
+        assert (
+            c.post("/2/oauth2/token", data={**form, "code": code(), "code_verifier": "wrong"}).status_code
+            == 400
+        )
         tokens = c.post("/2/oauth2/token", data={**form, "code": code(), "code_verifier": verifier}).json()
         assert tokens["expires_in"] == 7200
         assert tokens["refresh_token"]
@@ -163,6 +173,11 @@ def test_errors_have_x_problem_shapes(server):
     with _client(server, "nope") as c:
         answer = c.get("/2/users/me")
     assert answer.status_code == 401
-    assert answer.json() == {"title": "Unauthorized", "detail": "Unauthorized", "type": "about:blank", "status": 401}
+    assert answer.json() == {
+        "title": "Unauthorized",
+        "detail": "Unauthorized",
+        "type": "about:blank",
+        "status": 401,
+    }
     with _client(server, emu.READ_ONLY_TOKEN) as c:
         assert c.post("/2/tweets", json={"text": "no scope"}).status_code == 403

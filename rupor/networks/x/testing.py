@@ -46,13 +46,19 @@ def broken_channel(emulator: Any, problem: str) -> ChannelAccess:
     ``expired_token``: an expired access token with a working refresh token."""
     creds = demo_credentials()
     if problem == "bad_token":
-        return channel_for(emulator, credentials={"client_id": emu.DEMO_CLIENT_ID, "access_token": "revoked" + "x" * 40})
+        return channel_for(
+            emulator, credentials={"client_id": emu.DEMO_CLIENT_ID, "access_token": "revoked" + "x" * 40}
+        )
     if problem == "no_rights":
         return channel_for(emulator, remote_id=emu.COMPETITOR_ID)
     if problem == "read_only":
-        return channel_for(emulator, credentials={"client_id": emu.DEMO_CLIENT_ID, "access_token": emu.READ_ONLY_TOKEN})
+        return channel_for(
+            emulator, credentials={"client_id": emu.DEMO_CLIENT_ID, "access_token": emu.READ_ONLY_TOKEN}
+        )
     if problem == "free_tier":
-        return channel_for(emulator, credentials={"client_id": emu.FREE_CLIENT_ID, "access_token": emu.FREE_ACCESS_TOKEN})
+        return channel_for(
+            emulator, credentials={"client_id": emu.FREE_CLIENT_ID, "access_token": emu.FREE_ACCESS_TOKEN}
+        )
     if problem == "expired_token":
         return channel_for(emulator, credentials={**creds, "access_token": emu.EXPIRED_TOKEN})
     raise ValueError(f"unknown problem {problem!r}")

@@ -88,7 +88,9 @@ def basic_auth(client_id: str, client_secret: str) -> str:
     return "Basic " + base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
 
 
-def token_credentials(answer: Mapping[str, Any], now: dt.datetime, previous: Mapping[str, str]) -> dict[str, str]:
+def token_credentials(
+    answer: Mapping[str, Any], now: dt.datetime, previous: Mapping[str, str]
+) -> dict[str, str]:
     """The stored credentials after a token answer: the new access token, its expiry, and the new
     refresh token (rotated: the one just used no longer works)."""
     out = dict(previous)
