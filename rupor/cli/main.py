@@ -158,7 +158,9 @@ def serve(host: str, port: int, threads: int, worker: bool, demo: bool, demo_por
         from rupor.networks import registry
 
         count = len(registry.NETWORKS)  # one emulator port per network
-        taken = [p for p in range(demo_port_base, demo_port_base + count) if not _port_is_free("127.0.0.1", p)]
+        taken = [
+            p for p in range(demo_port_base, demo_port_base + count) if not _port_is_free("127.0.0.1", p)
+        ]
         if taken:
             free = _free_ports_after("127.0.0.1", demo_port_base + count, count, avoid=port)
             _fail(
