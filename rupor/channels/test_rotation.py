@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rupor.accounts import service as accounts
+from rupor.accounts.models import User
 from rupor.channels import service
 from rupor.channels.models import Channel
 from rupor.networks import base
@@ -62,5 +63,9 @@ def test_a_renewal_is_stored_on_every_channel_that_held_the_old_refresh_token(x_
     refreshed = [e for e in x_emulator.app.emulator.ledger if e["kind"] == "token_refreshed"]
     assert len(refreshed) == 1
     # Saving the channel later keeps working: Rupor's own bookkeeping is not an unknown field.
-    owner = accounts.actor_for_user(first.workspace.memberships.first().user, first.workspace)
-    service.update(owner, first.pk, {"name": "Renamed"}, verify=False)
+    user = User.objects.get(email="alpha@example.com")
+    owner = accounts.actor_for_user(user, first.workspace)
+    assert owner is not None
+    service.update(
+        owner, first.pk, {"name": "Renamed", "credentials": {"client_id": emu.DEMO_CLIENT_ID}}, verify=False
+    )
