@@ -337,8 +337,9 @@ def _validate_base_url(url: str) -> str:
     return url.rstrip("/")
 
 
-#: Credentials Rupor itself keeps beside those a person enters (never asked for in a form).
-INTERNAL_CREDENTIALS = frozenset({"rotated_from"})
+#: Credentials Rupor itself keeps beside those a person enters (never asked for in a form): when a
+#: renewed access token expires, and which refresh token it was renewed from.
+INTERNAL_CREDENTIALS = frozenset({"expires_at", "rotated_from"})
 
 
 def _validate_credentials(network: str, credentials: Mapping[str, str] | None) -> dict[str, str]:

@@ -174,13 +174,6 @@ class XAdapter(Adapter):
                 "renewal; Rupor stores the new one each time."
             ),
         ),
-        CredentialField(
-            "expires_at",
-            gettext_lazy("Access token expiry (unix time)"),
-            secret=False,
-            required=False,
-            help=gettext_lazy("Filled in by Rupor when it renews the token; leave empty."),
-        ),
     )
 
     # -- transport ---------------------------------------------------------------------------
