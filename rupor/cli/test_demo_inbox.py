@@ -10,13 +10,14 @@ import pytest
 from rupor.cli import demo
 from rupor.cli.test_demo import _free_block
 from rupor.core import clock
+from rupor.networks import registry
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def emulators(monkeypatch):
-    monkeypatch.setenv("RUPOR_DEMO_PORT_BASE", str(_free_block(3)))
+    monkeypatch.setenv("RUPOR_DEMO_PORT_BASE", str(_free_block(len(registry.NETWORKS))))
     running = demo.start_emulators()
     yield running
     for emulator in running:
@@ -43,7 +44,7 @@ def test_the_demo_audience_fills_the_inbox_once(emulators):
     finally:
         clock.freeze(None)
     comments = InboxItem.objects.filter(kind="comment", outgoing=False)
-    assert {c.channel.network for c in comments} == {"vk", "telegram", "ok"}
+    assert {c.channel.network for c in comments} == {"vk", "telegram", "ok", "x"}
     texts = {c.text for c in comments}
     assert "Спасибо за капучино, лучший в городе!" in texts
     assert "원두 정말 맛있어요! 매일 아침 마시고 있어요 ☕" in texts
