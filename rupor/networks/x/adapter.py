@@ -854,3 +854,46 @@ def _int(value: Any) -> int | None:
 
 def _excerpt(text: str) -> str:
     return re.sub(r"(access_token|refresh_token|Bearer)[\"=:\s]+[^&\s\"]+", r"\1=***", text)[:300]
+
+
+def exchange_code(
+    *,
+    client_id: str,
+    code: str,
+    pkce: wire.Pkce,
+    redirect_uri: str,
+    client_secret: str = "",
+    base_url: str | None = None,
+) -> dict[str, str]:
+    """The last step of connecting with OAuth 2.0 and PKCE: trade the authorization ``code`` (with
+    the ``code_verifier`` of the same authorization) for the credentials Rupor stores."""
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "code_verifier": pkce.verifier,
+    }
+    headers = {}
+    if client_secret:
+        headers["Authorization"] = wire.basic_auth(client_id, client_secret)
+    else:
+        form["client_id"] = client_id
+    response = transport.send(
+        NAME,
+        "POST",
+        f"{(base_url or wire.DEFAULT_API_ROOT).rstrip('/')}/2/oauth2/token",
+        creates=False,
+        what="authorization code",
+        headers=headers,
+        data=form,
+    )
+    if response.status_code in (400, 401):
+        raise errors.AuthExpired(
+            _("X did not accept the authorization; start connecting X again."),
+            code=response.status_code,
+            excerpt=_excerpt(response.text),
+            needs_person=True,
+        )
+    payload = XAdapter()._decode(response, creates=False)
+    creds = {"client_id": client_id, **({"client_secret": client_secret} if client_secret else {})}
+    return wire.token_credentials(payload, clock.now(), creds)
