@@ -13,8 +13,9 @@ Figures (every run prints each figure as it comes, then one JSON object as its l
    with a trivial client (other processes, keep-alive connections, no engine, no database), and
    each row gives the ratio engine/ceiling.
 2. ``ratelimit``: the emulators' real limits on (VK 3 calls/s per user token; Telegram 1
-   message/s per chat and 20 per minute per group, 30/s per bot): the rate achieved as a share
-   of the allowed rate, and the number of rate-limit errors the networks answered, per run
+   message/s per chat and 20 per minute per group, 30/s per bot; X 100 posts per 15 minutes per
+   user, spaced evenly, about one every 9 s): the rate
+   achieved as a share of the allowed rate, and the number of rate-limit errors the networks answered, per run
    (``--saturation-runs N`` repeats it: an error is a rare event, one run proves little).
 3. ``lateness``: 200 targets/s falling due continuously for a minute, 4 workers
    (``--load-rate``, ``--load-seconds``, ``--load-workers``); p50/p99 lateness.
@@ -60,6 +61,7 @@ from django.db.models import F  # noqa: E402 - the environment (database, home) 
 from rupor.core import clock  # noqa: E402 - the environment (database, home) is set up first
 from rupor.networks.telegram import testing as tg_testing  # noqa: E402 - the environment (database, home) is set up first
 from rupor.networks.vk import testing as vk_testing  # noqa: E402 - the environment (database, home) is set up first
+from rupor.networks.x import testing as x_testing  # noqa: E402 - the environment (database, home) is set up first
 from rupor.publishing import testing as pt  # noqa: E402 - the environment (database, home) is set up first
 from rupor.publishing.models import Attempt, PublicationTarget, TargetState, WorkerHeartbeat  # noqa: E402 - the environment (database, home) is set up first
 
@@ -69,6 +71,8 @@ FAR = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 UNFINISHED = [TargetState.SCHEDULED, TargetState.PUBLISHING, TargetState.WAITING]
 #: Targets are made due this far ahead of "now" (more than the workers' 1 s poll interval).
 LEAD_S = 1.5
+#: X's window for creating posts: 100 per 15 minutes per user (docs.x.com "Rate limits").
+X_WINDOW_POSTS = 100
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -373,6 +377,7 @@ def saturation(seconds: float) -> dict[str, Any]:
     (configured rate-limit backend: the database, or Redis with RUPOR_REDIS_URL)."""
     vk = vk_testing.start(rate_limits=True)
     tg = tg_testing.start(rate_limits=True)
+    x = x_testing.start(rate_limits=True)
     try:
         _fresh_table()
         vk_chan = vk_channels(vk, 1, pace=True)  # the pacer is on in production too
@@ -386,8 +391,10 @@ def saturation(seconds: float) -> dict[str, Any]:
             settings={"chat_type": "supergroup", "forward_wait_s": 0.0},
         )
         tg_group = pt.channel(ws, tg_group_access, name="tg group")
+        x_chan = pt.channel(pt.workspace("bench x", late_window_minutes=600), x_testing.channel_for(x))
         # More than can go out in the window at the allowed rates.
         plan = {
+            "x_user": ([x_chan], X_WINDOW_POSTS / 900, 1 + int(seconds * X_WINDOW_POSTS / 900 * 1.2)),
             "vk_user_token": (vk_chan, 3.0, 1 + int(seconds * 3 * 1.2)),
             "telegram_channel": ([tg_chan], 1.0, 1 + int(seconds * 1.2)),
             "telegram_group": ([tg_group], 20 / 60, 1 + int(seconds / 3 * 1.2)),
@@ -396,6 +403,7 @@ def saturation(seconds: float) -> dict[str, Any]:
             name: _schedule_far(chans, n, f"sat-{name}-{time.monotonic_ns()}")
             for name, (chans, _, n) in plan.items()
         }
+
         pool = Workers(2, tag="sat")
         start = clock.now() + dt.timedelta(seconds=LEAD_S)
         for chunk in ids.values():
@@ -418,6 +426,7 @@ def saturation(seconds: float) -> dict[str, Any]:
     finally:
         vk.stop()
         tg.stop()
+        x.stop()
 
 
 # -- 3. lateness under load ------------------------------------------------------------------

@@ -287,3 +287,26 @@ def test_telegram_and_ok_collection_end_to_end(make_workspace):
     finally:
         tg.stop()
         ok.stop()
+
+
+def test_x_public_metrics_reach_analytics(make_workspace):
+    from rupor.networks.x import testing as x_testing
+
+    emulator = x_testing.start(rate_limits=False)
+    try:
+        ws = make_workspace("X")
+        access = x_testing.channel_for(emulator)
+        channel = connect(ws, access)
+        post = publish(channel, access, "X stats")
+        assert jobs.run_due(clock.now()) == 1  # the account's followers
+        assert ChannelDay.objects.get(channel=channel, day=clock.now().date()).members == 1200
+        clock.advance(dt.timedelta(hours=1, minutes=1))
+        x_testing.advance_clock(emulator, 3660)
+        assert jobs.run_due(clock.now()) == 1  # the post's first scheduled read
+        stat = PostStat.objects.get(channel=channel, remote_post_id=post.remote_id)
+        assert stat.readings == 1
+        assert stat.views is not None and stat.views > 0  # impressions
+        assert stat.likes is not None and stat.reposts is not None and stat.comments is not None
+        assert not stat.reactions_only
+    finally:
+        emulator.stop()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -336,6 +337,11 @@ def _validate_base_url(url: str) -> str:
     return url.rstrip("/")
 
 
+#: Credentials Rupor itself keeps beside those a person enters (never asked for in a form): when a
+#: renewed access token expires, and which refresh token it was renewed from.
+INTERNAL_CREDENTIALS = frozenset({"expires_at", "rotated_from"})
+
+
 def _validate_credentials(network: str, credentials: Mapping[str, str] | None) -> dict[str, str]:
     creds = {str(k): str(v) for k, v in (credentials or {}).items()}
     if network in registry.NETWORKS:
@@ -351,7 +357,7 @@ def _validate_credentials(network: str, credentials: Mapping[str, str] | None) -
                     % {"field": field.label, "network": adapter.display_name},
                     f"credentials.{field.name}",
                 )
-        unknown = set(creds) - known
+        unknown = set(creds) - known - INTERNAL_CREDENTIALS
         if unknown and known:
             raise ChannelError(
                 _("Unknown credential field(s): %(fields)s.") % {"fields": ", ".join(sorted(unknown))},
@@ -549,3 +555,39 @@ def channels_with_errors(workspace_id: int | None = None) -> QuerySet[Channel]:
     """Live channels whose last periodic job failed, newest failure first (``None``: every workspace)."""
     qs = Channel.live.exclude(last_error="").order_by("-last_error_at", "pk")
     return qs if workspace_id is None else qs.filter(workspace_id=workspace_id)
+
+
+def rotate_stored_credentials(
+    probe: ChannelAccess, renew: Callable[[Mapping[str, str]], Mapping[str, str] | None]
+) -> Mapping[str, str]:
+    """Renew a channel's rotating credentials (an X refresh token works once) with its rows locked:
+    every live channel of the same account whose stored refresh token is the one ``probe`` started
+    from, or already its successor, gets the same new pair, and no two workers renew at once.
+    Installed as the networks' credential store (:func:`rupor.networks.base.install_credential_store`)."""
+    mine = str(probe.credentials.get("refresh_token", ""))
+    with transaction.atomic():
+        rows = list(
+            Channel.live.select_for_update()
+            .filter(network=probe.network, remote_id=probe.remote_id)
+            .order_by("pk")
+        )
+        stored = [(row, row.get_credentials()) for row in rows]
+        ours = [
+            (row, creds)
+            for row, creds in stored
+            if creds.get("refresh_token") == mine
+            or (mine and creds.get("rotated_from") == hashlib.sha256(mine.encode()).hexdigest())
+        ]
+        current: Mapping[str, str] = ours[0][1] if ours else probe.credentials
+        fresh = renew(current)
+        if fresh is None:
+            return current
+        updated = {
+            **fresh,
+            "rotated_from": hashlib.sha256(str(current.get("refresh_token", "")).encode()).hexdigest(),
+        }
+        for row, _creds in ours:
+            row.set_credentials(updated)
+            row.updated_at = clock.now()
+            row.save(update_fields=["credentials_encrypted", "updated_at"])
+        return updated

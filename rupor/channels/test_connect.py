@@ -153,3 +153,57 @@ def test_cli_connect_verifies_and_explains(emulated, make_workspace):
     for secret in testing.demo_credentials().values():
         if len(secret) >= 8:
             assert secret not in listing.output
+
+
+@pytest.mark.django_db
+def test_cli_connects_x_with_oauth_and_pkce(make_workspace, monkeypatch):
+    """``rupor channel connect-x``: the person opens the printed address, allows the app and pastes
+    the address X sent them back to; the code and its verifier become stored, renewable tokens."""
+    from rupor.cli.main import cli
+    from rupor.core import http
+    from rupor.networks.x import emulator as x_emu
+    from rupor.networks.x import testing as x_testing
+    from rupor.networks.x import wire as x_wire
+
+    emulator = x_testing.start()
+    shown: list[str] = []
+    real = x_wire.authorize_url
+
+    def remember(*args, **kwargs):
+        shown.append(real(*args, **kwargs))
+        return shown[-1]
+
+    def person_allows(*_args, **_kwargs):  # the browser: X redirects back with the code
+        with http.client(timeout=5) as client:
+            return client.get(shown[-1]).headers["location"]
+
+    monkeypatch.setattr(x_wire, "authorize_url", remember)
+    monkeypatch.setattr("click.prompt", person_allows)
+    try:
+        ws = make_workspace("X connect")
+        res = CliRunner().invoke(
+            cli,
+            [
+                "channel",
+                "connect-x",
+                "--workspace",
+                ws.slug,
+                "--client-id",
+                x_emu.DEMO_CLIENT_ID,
+                "--redirect-uri",
+                "http://127.0.0.1/callback",
+                "--authorize-url",
+                emulator.url + "/i/oauth2/authorize",
+                "--base-url",
+                emulator.url,
+            ],
+        )
+        assert res.exit_code == 0, res.output
+        assert "code_challenge_method=S256" in shown[-1]
+        channel = Channel.objects.get(workspace=ws, network="x")
+        assert channel.remote_id == x_emu.DEMO_USER_ID
+        creds = channel.get_credentials()
+        assert creds["refresh_token"] and creds["expires_at"]
+        assert creds["access_token"] not in res.output
+    finally:
+        emulator.stop()

@@ -171,3 +171,68 @@ def list_channels(slug: str) -> None:
 
     for c in service.list_channels(actor.workspace_id):
         click.echo(f"{c.pk}\t{c.network}\t{c.name}\t{c.remote_id}\t{c.status}")
+
+
+@channel.command("connect-x")
+@click.option("--workspace", "slug", required=True, help="Workspace slug.")
+@click.option(
+    "--client-id", required=True, help="The OAuth 2.0 Client ID of your app in the X developer portal."
+)
+@click.option("--client-secret", default="", help="Only for a confidential client (a web app).")
+@click.option(
+    "--redirect-uri", required=True, help="A callback URL registered for the app (where X sends you back)."
+)
+@click.option("--authorize-url", default="", help="Authorization page override (emulator).")
+@click.option("--base-url", default="", help="API base URL override (proxy, emulator).")
+@click.option("--name", default="", help="Display name (learned from X when omitted).")
+def connect_x(
+    slug: str,
+    client_id: str,
+    client_secret: str,
+    redirect_uri: str,
+    authorize_url: str,
+    base_url: str,
+    name: str,
+) -> None:
+    """Connect an X account with OAuth 2.0 and PKCE: open the printed address, allow the app, then
+    paste the address X sends you back to; the tokens are stored encrypted and renewed by Rupor."""
+    import secrets
+    from urllib.parse import parse_qs, urlsplit
+
+    from rupor.channels import service
+    from rupor.networks import errors
+    from rupor.networks.x import adapter as x_adapter
+    from rupor.networks.x import wire as x_wire
+
+    actor = _operator(slug)
+    pkce = x_wire.Pkce.new()
+    state = secrets.token_urlsafe(16)
+    address = x_wire.authorize_url(
+        client_id, redirect_uri, state, pkce, base=authorize_url or x_wire.AUTHORIZE_URL
+    )
+    click.echo("Open this address, allow the app, and paste the address X sends you back to:")
+    click.echo(address)
+    back = click.prompt("Address", prompt_suffix=": ").strip()
+    query = parse_qs(urlsplit(back).query)
+    if query.get("state", [""])[0] != state or not query.get("code"):
+        click.echo("That address is not X's answer to this authorization (state or code missing).", err=True)
+        sys.exit(1)
+    try:
+        credentials = x_adapter.exchange_code(
+            client_id=client_id,
+            client_secret=client_secret,
+            code=query["code"][0],
+            pkce=pkce,
+            redirect_uri=redirect_uri,
+            base_url=base_url or None,
+        )
+        created = service.connect(
+            actor,
+            service.ChannelInput(network="x", name=name, credentials=credentials, base_url=base_url),
+        )
+    except service.ChannelError as exc:
+        _fail(exc)
+    except errors.NetworkError as exc:
+        click.echo(f"Error: {exc.message}", err=True)
+        sys.exit(1)
+    click.echo(f"{created.pk}\t{created.network}\t{created.name}\tverified")

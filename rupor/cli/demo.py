@@ -216,6 +216,11 @@ DEMO_COMMENTS: dict[str, list[str]] = {
         "The barista was rude to me today and my order was wrong. Very disappointed.",
         "Понятно, посмотрим.",
     ],
+    "x": [
+        "Is the new single-origin back in stock? Asking for a friend ☕",
+        "Ваш сайт не открывается уже второй день, что случилось?",
+        "좋은 소식이네요! 주말에 들를게요.",
+    ],
 }
 DEMO_MESSAGES: dict[str, list[str]] = {
     "vk": ["Здравствуйте! Можно забронировать столик на шестерых в пятницу вечером?"],

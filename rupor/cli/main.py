@@ -142,7 +142,7 @@ def _free_ports_after(host: str, start: int, size: int, *, avoid: int | None = N
     show_default=True,
     type=click.IntRange(1, 65533),
     envvar="RUPOR_DEMO_PORT_BASE",
-    help="With --demo: the first of the three emulator ports (VK, Telegram, OK use it and the next two).",
+    help="With --demo: the first of the emulator ports (VK, Telegram, OK, X use it and the next ones).",
 )
 def serve(host: str, port: int, threads: int, worker: bool, demo: bool, demo_port_base: int) -> None:
     """Migrate, then serve the web app and API (and the in-process worker)."""
@@ -155,12 +155,17 @@ def serve(host: str, port: int, threads: int, worker: bool, demo: bool, demo_por
         )
     if demo:
         os.environ["RUPOR_DEMO_PORT_BASE"] = str(demo_port_base)
-        taken = [p for p in range(demo_port_base, demo_port_base + 3) if not _port_is_free("127.0.0.1", p)]
+        from rupor.networks import registry
+
+        count = len(registry.NETWORKS)  # one emulator port per network
+        taken = [
+            p for p in range(demo_port_base, demo_port_base + count) if not _port_is_free("127.0.0.1", p)
+        ]
         if taken:
-            free = _free_ports_after("127.0.0.1", demo_port_base + 3, 3, avoid=port)
+            free = _free_ports_after("127.0.0.1", demo_port_base + count, count, avoid=port)
             _fail(
                 f"Port {taken[0]} is already in use, so the demo's network emulators (ports {demo_port_base}\u2013"
-                f"{demo_port_base + 2}) cannot start. Stop the program that uses it, or choose other ports: "
+                f"{demo_port_base + count - 1}) cannot start. Stop the program that uses it, or choose other ports: "
                 f"'make run DEMO_PORT_BASE={free}' or 'rupor serve --demo --demo-port-base {free}'."
             )
     if not os.environ.get("RUPOR_BASE_URL"):
@@ -394,7 +399,7 @@ def demo(no_history: bool) -> None:
 )
 @click.option("--no-rate-limits", is_flag=True, help="Turn the network's rate limits off (benchmarks).")
 def emulate(network: str, host: str, port: int, seed: int, no_rate_limits: bool) -> None:
-    """Run the emulator of a network (vk, telegram, ok) as a standalone HTTP server."""
+    """Run the emulator of a network (vk, telegram, ok, x) as a standalone HTTP server."""
     _django()
     from rupor.networks import emulation, registry
 

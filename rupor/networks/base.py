@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
 import io
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -646,3 +648,63 @@ def looks_like_video(data: bytes) -> bool:
         or head[:3] == b"FLV"
         or head[:4] == b"\x30\x26\xb2\x75"
     )
+
+
+#: Renews a channel's credentials: given the newest stored ones, returns replacements to store, or
+#: ``None`` when those are still good (another worker already renewed them).
+Renewal = Callable[[Mapping[str, str]], Mapping[str, str] | None]
+CredentialStore = Callable[[ChannelAccess, Renewal], Mapping[str, str]]
+_credential_store: CredentialStore | None = None
+_rotated: dict[tuple[str, str, str], Mapping[str, str]] = {}
+_rotation_locks: dict[tuple[str, str], threading.Lock] = {}
+_rotation_guard = threading.Lock()
+
+
+def install_credential_store(store: CredentialStore | None) -> None:
+    """Install where rotated credentials are kept (the channels app installs one that locks the
+    channel's row and saves them encrypted; ``None`` keeps them in this process only)."""
+    global _credential_store
+    _credential_store = store
+
+
+def _secret_key(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def latest_credentials(channel: ChannelAccess) -> Mapping[str, str]:
+    """The newest credentials this process knows for ``channel``: those it was given, or what
+    they were rotated into since (a refresh token works once, so the old ones are spent)."""
+    creds = channel.credentials
+    for _step in range(100):
+        newer = _rotated.get(
+            (channel.network, channel.remote_id, _secret_key(creds.get("refresh_token", "")))
+        )
+        if newer is None or newer is creds:
+            return creds
+        creds = newer
+    return creds
+
+
+def rotate_credentials(channel: ChannelAccess, renew: Renewal) -> Mapping[str, str]:
+    """Renew ``channel``'s credentials under a per-channel lock and keep the result: ``renew``
+    sees the newest stored credentials and returns new ones, or ``None`` when they are fresh.
+    Only one renewal runs at a time for a channel, so a rotating refresh token is used once."""
+    with _rotation_guard:
+        lock = _rotation_locks.setdefault((channel.network, channel.remote_id), threading.Lock())
+    with lock:
+        if _credential_store is not None:
+            current = _credential_store(channel, renew)
+        else:
+            current = latest_credentials(channel)
+            fresh = renew(current)
+            if fresh is not None:
+                current = fresh
+        start = channel.credentials
+        for creds in {
+            id(start): start,
+            id(latest_credentials(channel)): latest_credentials(channel),
+        }.values():
+            key = (channel.network, channel.remote_id, _secret_key(creds.get("refresh_token", "")))
+            if creds is not current and creds.get("refresh_token") != current.get("refresh_token"):
+                _rotated[key] = current
+        return current

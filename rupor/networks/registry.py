@@ -22,6 +22,7 @@ NETWORKS: dict[str, tuple[str, str]] = {
         "rupor.networks.telegram.emulator:create_app",
     ),
     "ok": ("rupor.networks.ok.adapter:OkAdapter", "rupor.networks.ok.emulator:create_app"),
+    "x": ("rupor.networks.x.adapter:XAdapter", "rupor.networks.x.emulator:create_app"),
 }
 
 DISPLAY_NAMES: dict[str, str] = {

@@ -296,7 +296,16 @@ def content_preview(
         "over": limit is not None and length > limit,
         "problems": [p.message for p in problems],
         "html": options.get("format") == "html",
+        "handle": str((channel.settings or {}).get("username") or _handle(channel.name)),
+        "thread": [mark_safe(_linkify(str(t))) for t in options.get("thread") or () if str(t).strip()]  # noqa: S308 - escaped by _linkify
+        if network == "x"
+        else [],
     }
+
+
+def _handle(name: str) -> str:
+    """An @handle-looking form of a channel's name, where the account's own is not stored."""
+    return re.sub(r"[^A-Za-z0-9_]", "", name.replace(" ", "_"))[:15] or "account"
 
 
 def variant_preview(variant: PostVariant) -> dict[str, Any]:

@@ -32,3 +32,18 @@ def test_preview_invents_no_view_counts_or_other_figures(world: World, network: 
     assert not re.search(r"\d", text), text  # no "👁 1", no likes or shares the post does not have
     assert "pv-views" not in shown
     assert "{#" not in shown  # template comments stay comments
+
+
+def test_x_preview_looks_like_a_post_on_x_and_counts_weighted_characters(world: World) -> None:
+    from rupor.web.test_composer import _connect
+
+    x = _connect(world.owner, "x", "Alpha X", "1600000000000000001")
+    client = world.client(Role.EDITOR)
+    body = _check(client, x, variant_text="界" * 100 + " https://example.com/" + "a" * 80)
+    shown = _preview(body, x.pk)
+    assert "pv-x-post" in shown
+    assert "@Alpha_X" in shown
+    assert "224" in body  # 100 CJK characters weigh 2 each (200), the space 1, the link 23
+    over = _check(client, x, variant_text="界" * 141)
+    assert "282" in over
+    assert "280" in over
