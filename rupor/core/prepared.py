@@ -96,3 +96,42 @@ class PreparedInsert:
                 cursor.execute(sql, params[0])
             else:
                 cursor.executemany(sql, params)
+
+
+class PreparedObjectInsert:
+    """New ``model`` instances inserted with one ``executemany`` of an INSERT the ORM's field
+    list wrote once: what ``bulk_create`` does, without compiling a statement of hundreds of
+    rows every call (on a hot path that compile cost more than the insert). Every concrete field
+    but an automatic primary key is written, each value prepared by its field (``pre_save``,
+    ``get_db_prep_save``), as ``bulk_create`` prepares it. The primary keys are not read back
+    and no signals are sent (``bulk_create`` sends none either). A row that breaks a unique
+    constraint raises ``IntegrityError``, as ``bulk_create`` does; the caller decides the
+    transaction."""
+
+    def __init__(self, model: type[models.Model]) -> None:
+        self._table = model._meta.db_table
+        self._fields = [
+            f
+            for f in model._meta.concrete_fields
+            if not (f.primary_key and getattr(f, "db_returning", False))
+        ]
+        self._sql: dict[str, str] = {}
+
+    def insert(self, objs: Sequence[models.Model], using: str = "default") -> None:
+        if not objs:
+            return
+        connection = connections[using]
+        sql = self._sql.get(using)
+        if sql is None:
+            quote = connection.ops.quote_name
+            columns = ", ".join(quote(str(f.column)) for f in self._fields)
+            marks = ", ".join(["%s"] * len(self._fields))
+            # Names from the model, quoted by the backend; the values go as parameters.
+            sql = self._sql[using] = f"INSERT INTO {quote(self._table)} ({columns}) VALUES ({marks})"  # noqa: S608 - see above
+        fields = self._fields
+        params = [[f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields] for obj in objs]
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, params)
+        for obj in objs:
+            obj._state.adding = False
+            obj._state.db = using
