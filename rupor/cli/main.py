@@ -121,7 +121,16 @@ def _free_ports_after(host: str, start: int, size: int, *, avoid: int | None = N
     show_default=True,
     type=click.IntRange(1, 256),
     envvar="RUPOR_THREADS",
-    help="Web server threads.",
+    help="Web server threads (in each web process).",
+)
+@click.option(
+    "--processes",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    envvar="RUPOR_PROCESSES",
+    help="Web server processes. Above 1, that many processes share the port and this one runs the "
+    "worker and the webhook drainer: use the number of cores for heavy webhook traffic.",
 )
 @click.option(
     "--worker/--no-worker",
@@ -144,7 +153,9 @@ def _free_ports_after(host: str, start: int, size: int, *, avoid: int | None = N
     envvar="RUPOR_DEMO_PORT_BASE",
     help="With --demo: the first of the emulator ports (VK, Telegram, OK, X use it and the next ones).",
 )
-def serve(host: str, port: int, threads: int, worker: bool, demo: bool, demo_port_base: int) -> None:
+def serve(
+    host: str, port: int, threads: int, processes: int, worker: bool, demo: bool, demo_port_base: int
+) -> None:
     """Migrate, then serve the web app and API (and the in-process worker)."""
     # Check the ports before anything else, so a taken one is a plain sentence, not a traceback.
     if not _port_is_free(host, port):
@@ -206,12 +217,26 @@ def serve(host: str, port: int, threads: int, worker: bool, demo: bool, demo_por
             daemon=True,
         )
         worker_thread.start()
-    from waitress.server import create_server
-
     from rupor.inbox import staging
-    from rupor.wsgi import application
 
     staging.drainer.ensure_started()  # stores what webhooks staged, leftovers of a crash first
+    try:
+        if processes > 1:
+            _serve_processes(host, port, threads, processes, stop, emulators)
+        else:
+            _serve_one(host, port, threads, stop, emulators)
+    finally:
+        stop.set()
+        staging.drainer.stop()
+        if worker_thread is not None:
+            worker_thread.join(timeout=30)
+
+
+def _serve_one(host: str, port: int, threads: int, stop: threading.Event, emulators: list[Any]) -> None:
+    """The web app in this process (waitress, ``threads`` threads) until SIGTERM or Ctrl+C."""
+    from waitress.server import create_server
+
+    from rupor.wsgi import application
 
     try:
         server = create_server(application, host=host, port=port, threads=threads, ident="Rupor")
@@ -235,10 +260,41 @@ def serve(host: str, port: int, threads: int, worker: bool, demo: bool, demo_por
     except (OSError, ValueError):
         pass  # closed by the signal handler
     finally:
+        _stop_emulators(emulators)
+
+
+def _serve_processes(
+    host: str, port: int, threads: int, processes: int, stop: threading.Event, emulators: list[Any]
+) -> None:
+    """``serve --processes N``: N web processes on one socket (``cli/webprocs.py``); this one
+    supervises them until SIGTERM or Ctrl+C, and keeps the drainer and the worker."""
+    from rupor.cli import webprocs
+    from rupor.inbox import staging
+
+    try:
+        sock = webprocs.listen(host, port)
+    except OSError as exc:  # taken between the check and now
+        _stop_emulators(emulators)
+        _fail(
+            f"Rupor cannot listen on {host}:{port}: {exc.strerror or exc}. "
+            "Choose another port: 'make run PORT=8011' or 'rupor serve --port 8011'."
+        )
+    procs = webprocs.WebProcesses(sock, processes, threads, staging.drainer.wake_fd)
+    procs.start()
+
+    def shutdown(*_args: object) -> None:
         stop.set()
-        staging.drainer.stop()
-        if worker_thread is not None:
-            worker_thread.join(timeout=30)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    console.print(
+        f"Rupor is running at [bold]http://{host}:{port}/[/bold] with {processes} web processes (Ctrl+C to stop)"
+    )
+    try:
+        procs.supervise(stop)
+    finally:
+        stop.set()
+        procs.stop()
         _stop_emulators(emulators)
 
 

@@ -191,3 +191,51 @@ def test_served_base_url_is_an_address_a_browser_can_open():
     assert served_base_url("127.0.0.1", 8011) == "http://127.0.0.1:8011"
     assert served_base_url("0.0.0.0", 8011) == "http://127.0.0.1:8011"
     assert served_base_url("::1", 8011) == "http://[::1]:8011"
+
+
+def _children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads child processes from /proc")
+def test_serve_with_several_web_processes_restarts_a_dead_one_and_stops_them_all(tmp_path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "RUPOR_SECRET_KEY")}
+    env["RUPOR_HOME"] = str(tmp_path / "home")
+    cmd = [
+        sys.executable,
+        "-m",
+        "rupor.cli.main",
+        "serve",
+        "--port",
+        str(port),
+        "--processes",
+        "2",
+        "--no-worker",
+    ]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    started = time.monotonic()
+    try:
+        # Migrating a fresh database comes first: slow on a loaded machine.
+        assert _wait(f"http://127.0.0.1:{port}/login/", proc, seconds=240).status_code == 200
+        web = _children(proc.pid)
+        assert len(web) == 2
+        time.sleep(max(0.0, 6 - (time.monotonic() - started)))  # past the "died at start" window
+        os.kill(web[0], signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (web[0] in _children(proc.pid) or len(_children(proc.pid)) < 2):
+            time.sleep(0.2)
+        again = _children(proc.pid)
+        assert len(again) == 2 and web[0] not in again and web[1] in again
+        for _ in range(6):  # whichever process takes it, the port answers
+            assert _wait(f"http://127.0.0.1:{port}/login/", proc).status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    assert proc.returncode == 0, proc.stdout.read() if proc.stdout else b""
+    for pid in again:
+        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]

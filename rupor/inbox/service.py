@@ -26,7 +26,7 @@ from rupor.accounts import service as accounts
 from rupor.accounts.roles import Perm
 from rupor.analytics import service as analytics
 from rupor.channels import service as channels
-from rupor.core import backoff, clock
+from rupor.core import backoff, clock, prepared
 from rupor.core.errors import DomainError
 from rupor.core.timezones import zone
 from rupor.core.urls import http_url_or_empty
@@ -203,6 +203,9 @@ def _apply(item: InboxItem, op: _Op, values: dict[str, object], fresh: bool) -> 
 #: Which Rupor post a network's post id is, remembered by this process (webhooks bring one comment
 #: a request): found ones for good (a published post keeps its id), unknown ones for
 #: ``_UNKNOWN_POST_S`` seconds (Rupor may record the post's id just after its first comments).
+#: The batch path's insert of new items (``_Batch._store_once``), its SQL written once.
+_INSERT_ITEMS = prepared.PreparedObjectInsert(InboxItem)
+
 _KNOWN_POSTS: dict[tuple[int, str], tuple[float, publishing.PublishedPost | None]] = {}
 _KNOWN_POSTS_MAX = 50_000
 _UNKNOWN_POST_S = 30.0
@@ -303,7 +306,7 @@ class _Batch:
                 changed.setdefault(key, set()).update(fields)
         self.created = list(fresh.values())
         if fresh:
-            InboxItem.objects.bulk_create(self.created, batch_size=500)
+            _INSERT_ITEMS.insert(self.created)  # one executemany, no per-call SQL compile
         for key, fields in changed.items():
             item = stored[key]
             item.updated_at = now

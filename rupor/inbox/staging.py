@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import logging
+import os
+import select
 import threading
 import time
 from collections.abc import Mapping
@@ -59,10 +62,51 @@ def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k.lower() in KEPT_HEADERS}
 
 
-#: Held by this process around its writes to the staging table and its drains. SQLite has one
-#: writer at a time and makes the others sleep and retry (up to 100 ms a try); waiting on this
-#: lock instead hands over at once. Other processes still meet SQLite's busy timeout.
-_WRITE_LOCK = threading.Lock()
+class _WriteLock:
+    """Held around every write to the staging table and every drain.
+
+    SQLite has one writer at a time and makes the others sleep and retry (up to 100 ms a try);
+    waiting on a lock instead hands the write over at once. Within a process that is a thread
+    lock; on SQLite the web processes of ``rupor serve --processes N`` and the drainer also share
+    an ``flock`` on a file beside the database (the kernel wakes the next waiter when it is
+    released). The file is opened once per process: a descriptor inherited across ``fork`` would
+    share the lock with the parent instead of excluding it.
+    """
+
+    def __init__(self) -> None:
+        self._thread_lock = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0
+
+    def _file(self) -> int | None:
+        if connection.vendor != "sqlite":
+            return None  # PostgreSQL: row locks and its own lock manager do it
+        if self._pid != os.getpid():
+            name = str(connection.settings_dict["NAME"])
+            if name == ":memory:" or name.startswith("file:"):
+                return None
+            self._fd, self._pid = os.open(name + ".write-lock", os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
+        return self._fd
+
+    def __enter__(self) -> None:
+        self._thread_lock.acquire()
+        try:
+            fd = self._file()
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._thread_lock.release()
+            raise
+
+    def __exit__(self, *_exc: object) -> None:
+        try:
+            if self._fd is not None and self._pid == os.getpid():
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
+
+
+_WRITE_LOCK = _WriteLock()
 
 
 class _Ticket:
@@ -140,13 +184,14 @@ class _Failed:
 
 def _events(
     channel_id: int, rows: list[tuple[int, str, bytes, dict[str, str]]]
-) -> tuple[list[Event], _Failed | None]:
-    """Read the channel's staged bodies again (the adapter checked them when they came)."""
+) -> tuple[list[tuple[int, list[Event]]], _Failed | None]:
+    """Read the channel's staged bodies again (the adapter checked them when they came): the
+    events of each row, in order."""
     try:
         access = channels.access_for(channel_id)
     except channels.ChannelError as exc:
         return [], _Failed([r[0] for r in rows], exc.message, final=False)
-    events: list[Event] = []
+    events: list[tuple[int, list[Event]]] = []
     unreadable: list[int] = []
     for row_id, network, body, headers in rows:
         try:
@@ -158,7 +203,7 @@ def _events(
         if result.status >= 300:
             unreadable.append(row_id)  # e.g. the secret changed since it came
             continue
-        events.extend(result.events)
+        events.append((row_id, list(result.events)))
     if unreadable:
         return events, _Failed(
             unreadable, "the delivery no longer reads as one (secret or settings changed?)", True
@@ -169,30 +214,45 @@ def _events(
 def drain(limit: int = DRAIN_BATCH) -> int:
     """Store up to ``limit`` staged deliveries, oldest first, and delete them, in one
     transaction (one savepoint per channel, so one broken channel does not hold up the others).
-    Returns how many rows were handled (0: nothing was waiting)."""
+    Returns how many rows were read (0: nothing was waiting).
+
+    The rows are read and their bodies parsed before the write lock is taken (a read does not
+    wait for writers, and staging goes on meanwhile); in the transaction the rows are *claimed*
+    again by id (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's write lock serialises it), so
+    of two drainers that read the same rows only the first stores them and the other finds
+    them gone. Neither reads rows newer than ones not stored yet, so the order of arrival is kept.
+    """
+    rows = list(
+        HookDelivery.objects.filter(attempts__lt=MAX_ATTEMPTS)
+        .order_by("id")
+        .values_list("id", "channel_id", "network", "body", "headers")[:limit]
+    )
+    if not rows:
+        return 0
+    by_channel: dict[int, list[tuple[int, str, bytes, dict[str, str]]]] = {}
+    for row_id, channel_id, network, body, headers in rows:
+        by_channel.setdefault(channel_id, []).append((row_id, network, bytes(body), headers))
+    parsed = {
+        channel_id: (*_events(channel_id, deliveries), channels.find_channel(channel_id, removed_too=True))
+        for channel_id, deliveries in by_channel.items()
+    }
     with _WRITE_LOCK if not connection.in_atomic_block else _NO_LOCK, transaction.atomic():
-        rows = list(
+        claimed = set(
             HookDelivery.objects.select_for_update()
-            .filter(attempts__lt=MAX_ATTEMPTS)
-            .order_by("id")
-            .values_list("id", "channel_id", "network", "body", "headers")[:limit]
+            .filter(id__in=[r[0] for r in rows])
+            .values_list("id", flat=True)
         )
-        if not rows:
-            return 0
-        by_channel: dict[int, list[tuple[int, str, bytes, dict[str, str]]]] = {}
-        for row_id, channel_id, network, body, headers in rows:
-            by_channel.setdefault(channel_id, []).append((row_id, network, bytes(body), headers))
         done: list[int] = []
         failures: list[_Failed] = []
-        for channel_id, deliveries in by_channel.items():
-            events, failed = _events(channel_id, deliveries)
+        for channel_id, (per_row, failed, channel) in parsed.items():
             if failed is not None:
-                failures.append(failed)
-            failed_ids = set(failed.ids) if failed else set()
-            ids = [r[0] for r in deliveries if r[0] not in failed_ids]
+                failed = dataclasses.replace(failed, ids=[i for i in failed.ids if i in claimed])
+                if failed.ids:
+                    failures.append(failed)
+            ids = [row_id for row_id, _events in per_row if row_id in claimed]
             if not ids:
                 continue
-            channel = channels.find_channel(channel_id, removed_too=True)
+            events = [e for row_id, evs in per_row if row_id in claimed for e in evs]
             try:
                 with transaction.atomic():
                     if channel is not None and events:
@@ -228,16 +288,35 @@ def waiting() -> int:
 
 
 class _Drainer:
-    """The process's drainer thread: sleeps until a delivery is staged (or ``IDLE_S``)."""
+    """The process's drainer thread: sleeps until a delivery is staged (or ``IDLE_S``).
+
+    It is woken through a pipe, so that other processes can wake it too: the web processes of
+    ``rupor serve --processes N`` stage deliveries and write a byte to the pipe they inherited
+    (:meth:`wake_only`), and the one drainer, in the parent process, stores them.
+    """
 
     def __init__(self) -> None:
-        self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._read_fd, self._write_fd = os.pipe()
+        os.set_blocking(self._read_fd, False)
+        os.set_blocking(self._write_fd, False)
+        self._wakes_only = False
+
+    @property
+    def wake_fd(self) -> int:
+        """The pipe's end a process that stages but does not drain writes to (:meth:`wake_only`)."""
+        return self._write_fd
+
+    def wake_only(self, fd: int) -> None:
+        """This process stages deliveries but does not drain them: it wakes the drainer of
+        another process through ``fd`` (that drainer's :attr:`wake_fd`, inherited)."""
+        os.set_blocking(fd, False)
+        self._write_fd, self._wakes_only = fd, True
 
     def ensure_started(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
+        if self._wakes_only or (self._thread is not None and self._thread.is_alive()):
             return
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
@@ -247,12 +326,23 @@ class _Drainer:
             self._thread.start()
 
     def wake(self) -> None:
-        self._wake.set()
+        with contextlib.suppress(BlockingIOError, BrokenPipeError):
+            os.write(self._write_fd, b"\0")  # a full pipe: the drainer is awake already
+
+    def _woken(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` for a wake; empty the pipe. True when woken."""
+        ready, _w, _x = select.select([self._read_fd], [], [], timeout)
+        if not ready:
+            return False
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self._read_fd, 4096):
+                pass
+        return True
 
     def stop(self, timeout: float = 30.0) -> None:
         """Finish the batch in hand and stop (what is left waits for the next start)."""
         self._stop.set()
-        self._wake.set()
+        self.wake()
         thread = self._thread
         if thread is not None:
             thread.join(timeout)
@@ -265,7 +355,6 @@ class _Drainer:
         try:
             while not self._stop.is_set():
                 if woken:
-                    self._wake.clear()
                     try:
                         while not self._stop.is_set() and drain() == DRAIN_BATCH:
                             pass
@@ -275,10 +364,11 @@ class _Drainer:
                         self._stop.wait(1.0)
                 else:
                     connection.close()  # idle: give the connection back
-                woken = self._wake.wait(IDLE_S)
+                woken = self._woken(IDLE_S)
                 if woken:
                     # Let deliveries gather: a drain costs a few queries whatever its size.
                     self._stop.wait(GATHER_S)
+                    self._woken(0)  # the wakes of the gathered deliveries: this drain takes them
         finally:
             connection.close()
 

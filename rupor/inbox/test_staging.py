@@ -4,6 +4,7 @@ before anything is staged, and a restarted drainer picks up what was left."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import time
@@ -11,6 +12,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.db import IntegrityError
+from django.utils import timezone
 
 from rupor.channels.models import Channel
 from rupor.inbox import hooks, jobs, staging
@@ -243,3 +246,37 @@ def test_a_row_that_cannot_be_read_again_is_kept_aside_with_the_reason(channel, 
     kept = list(HookDelivery.objects.values_list("attempts", "last_error"))
     assert len(kept) == 2 and all(a == staging.MAX_ATTEMPTS and "no longer reads" in e for a, e in kept)
     assert staging.drain() == 0  # not tried again and again
+
+
+def test_the_prepared_insert_stores_what_bulk_create_stores(channel):
+    """``_Batch`` inserts new items with ``core/prepared.PreparedObjectInsert`` (one executemany);
+    every column must read back as ``bulk_create`` would have written it."""
+    from rupor.core import prepared
+
+    now = timezone.now()
+
+    def item(remote_id: str) -> InboxItem:
+        return InboxItem(
+            workspace_id=channel.workspace_id,
+            channel_id=channel.id,
+            kind="comment",
+            remote_id=remote_id,
+            text="Где доставка? 배송",
+            author_name="Reader",
+            occurred_at=now - dt.timedelta(minutes=3),
+            received_at=now,
+            updated_at=now,
+            negativity=0.25,
+            author_followers=10,
+            outgoing=True,
+        )
+
+    InboxItem.objects.bulk_create([item("bulk")])
+    prepared.PreparedObjectInsert(InboxItem).insert([item("prepared"), item("prepared-2")])
+    rows = {
+        r["remote_id"]: {k: v for k, v in r.items() if k not in ("id", "remote_id")}
+        for r in InboxItem.objects.filter(channel=channel).values()
+    }
+    assert rows["prepared"] == rows["bulk"] == rows["prepared-2"]
+    with pytest.raises(IntegrityError):  # the unique key still guards against a repeat
+        prepared.PreparedObjectInsert(InboxItem).insert([item("bulk")])
