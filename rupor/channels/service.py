@@ -23,7 +23,7 @@ from rupor.core.errors import DomainError
 from rupor.core.urls import url_problem
 from rupor.networks import errors as network_errors
 from rupor.networks import registry
-from rupor.networks.base import ChannelAccess, ChannelInfo
+from rupor.networks.base import ChannelAccess, ChannelInfo, MemoryCredentialStore
 from rupor.networks.errors import NetworkError
 
 #: Sent (with ``channel_id``) when a person's change verified a channel again; publishing
@@ -240,6 +240,10 @@ def get_channel(workspace_id: int, channel_id: int) -> Channel:
     return channel
 
 
+#: The setting :func:`access` adds: the channel's id, for :class:`ChannelCredentialStore`.
+CHANNEL_ID_SETTING = "rupor_channel_id"
+
+
 def access(channel: Channel) -> ChannelAccess:
     """What an adapter needs to act for this channel (credentials decrypted in memory only).
 
@@ -257,6 +261,8 @@ def access(channel: Channel) -> ChannelAccess:
             exc.field,
             422,
         ) from exc
+    if channel.pk is not None:  # where rotated credentials go back to (ChannelCredentialStore)
+        settings = {**settings, CHANNEL_ID_SETTING: channel.pk}
     return ChannelAccess(
         network=channel.network,
         remote_id=channel.remote_id,
@@ -267,12 +273,19 @@ def access(channel: Channel) -> ChannelAccess:
 
 
 def access_from_stored(
-    *, network: str, remote_id: str, base_url: str, settings: Any, credentials_encrypted: str
+    *,
+    network: str,
+    remote_id: str,
+    base_url: str,
+    settings: Any,
+    credentials_encrypted: str,
+    channel_id: int | None = None,
 ) -> ChannelAccess:
     """:func:`access` for a channel's stored values read with another query (the publishing
     engine reads a claimed batch's channels in the same one as its targets)."""
     return access(
         Channel(
+            pk=channel_id,
             network=network,
             remote_id=remote_id,
             base_url=base_url,
@@ -343,7 +356,7 @@ def _validate_credentials(network: str, credentials: Mapping[str, str] | None) -
             adapter = registry.adapter(network)
         except (ImportError, AttributeError):
             return creds
-        known = {f.name for f in adapter.credential_fields}
+        known = {f.name for f in adapter.credential_fields} | adapter.managed_credentials
         for field in adapter.credential_fields:
             if field.required and not creds.get(field.name, "").strip():
                 raise ChannelError(
@@ -444,6 +457,12 @@ def update(
             reverify = True
     if changes.get("credentials") is not None:
         merged = {**channel.get_credentials(), **{str(k): str(v) for k, v in changes["credentials"].items()}}
+        managed = (
+            registry.adapter(channel.network).managed_credentials
+            if channel.network in registry.NETWORKS
+            else frozenset()
+        )
+        merged = {k: v for k, v in merged.items() if k not in managed}  # a new login: the old session goes
         channel.set_credentials(_validate_credentials(channel.network, merged))
         reverify = True
     settings_changed = _save_settings(channel, changes.get("settings"))
@@ -549,3 +568,29 @@ def channels_with_errors(workspace_id: int | None = None) -> QuerySet[Channel]:
     """Live channels whose last periodic job failed, newest failure first (``None``: every workspace)."""
     qs = Channel.live.exclude(last_error="").order_by("-last_error_at", "pk")
     return qs if workspace_id is None else qs.filter(workspace_id=workspace_id)
+
+
+class ChannelCredentialStore:
+    """:class:`rupor.networks.base.CredentialStore` on a channel's encrypted credentials: the
+    change runs under the channel row's lock (``SELECT ... FOR UPDATE``) with what is stored at
+    that moment, so two workers never rotate one session twice. An access not made by
+    :func:`access` (a probe before connecting, a test) has no row: process memory keeps it."""
+
+    def __init__(self) -> None:
+        self._memory = MemoryCredentialStore()
+
+    def update(self, channel: ChannelAccess, change: Any) -> Mapping[str, str]:
+        pk = channel.settings.get(CHANNEL_ID_SETTING)
+        if pk is None:
+            return self._memory.update(channel, change)
+        with transaction.atomic():
+            row = Channel.objects.select_for_update().filter(pk=pk).first()
+            if row is None:
+                return self._memory.update(channel, change)
+            current = row.get_credentials()
+            new = change(current)
+            if new is None:
+                return current
+            row.set_credentials(dict(new))
+            row.save(update_fields=["credentials_encrypted"])
+            return dict(new)

@@ -473,6 +473,9 @@ class Adapter:
     search_credential: ClassVar[str] = ""
     #: Without HIDE_COMMENT: why, in words for people (which of the network's methods exist).
     no_hide_reason: ClassVar[_StrOrPromise] = ""
+    #: Credential keys the adapter itself writes through :func:`credential_store` (a session it
+    #: created); never typed by a person, dropped when a person changes the credentials.
+    managed_credentials: ClassVar[frozenset[str]] = frozenset()
 
     # -- text ---------------------------------------------------------------------------
     def text_length(self, text: str) -> int:
@@ -646,3 +649,61 @@ def looks_like_video(data: bytes) -> bool:
         or head[:3] == b"FLV"
         or head[:4] == b"\x30\x26\xb2\x75"
     )
+
+
+#: Changes a channel's stored credentials: gets what is stored now, returns the new mapping to
+#: store, or ``None`` to leave it as it is.
+CredentialChange = Callable[[Mapping[str, str]], "Mapping[str, str] | None"]
+
+
+class CredentialStore(Protocol):
+    """Where an adapter keeps credentials the network rotates (a Bluesky session's refresh token).
+
+    :meth:`update` runs ``change`` under a lock on the channel, with the credentials stored at
+    that moment (another worker may have rotated them meanwhile), stores what it returns and
+    returns what is stored afterwards.
+    """
+
+    def update(self, channel: ChannelAccess, change: CredentialChange) -> Mapping[str, str]: ...
+
+
+class MemoryCredentialStore:
+    """A process-local :class:`CredentialStore` (a bare adapter outside Rupor, tests): keyed by
+    the channel's network, account, address and original credentials, under one lock."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.RLock()
+        self._items: dict[tuple[str, ...], dict[str, str]] = {}
+
+    def _key(self, channel: ChannelAccess, managed: frozenset[str]) -> tuple[str, ...]:
+        own = tuple(sorted(f"{k}={v}" for k, v in channel.credentials.items() if k not in managed))
+        return (channel.network, channel.remote_id, channel.base_url or "", *own)
+
+    def update(self, channel: ChannelAccess, change: CredentialChange) -> Mapping[str, str]:
+        from rupor.networks import registry
+
+        managed = registry.adapter(channel.network).managed_credentials
+        with self._lock:
+            key = self._key(channel, managed)
+            current = self._items.get(key, dict(channel.credentials))
+            new = change(current)
+            if new is not None:
+                current = dict(new)
+                self._items[key] = current
+            return dict(current)
+
+
+_credential_store: CredentialStore = MemoryCredentialStore()
+
+
+def install_credential_store(store: CredentialStore | None) -> None:
+    """Install where rotated credentials are kept (the channels app installs one that writes them
+    to the channel's encrypted credentials under a row lock); ``None``: back to process memory."""
+    global _credential_store
+    _credential_store = store if store is not None else MemoryCredentialStore()
+
+
+def credential_store() -> CredentialStore:
+    return _credential_store
