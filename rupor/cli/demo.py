@@ -216,6 +216,11 @@ DEMO_COMMENTS: dict[str, list[str]] = {
         "The barista was rude to me today and my order was wrong. Very disappointed.",
         "Понятно, посмотрим.",
     ],
+    "bluesky": [
+        "This looks amazing, is there a vegan option?",
+        "Заходил вчера, очередь на полчаса. Может, стоит открыть второй зал?",
+        "사진 너무 예뻐요! 🥐",
+    ],
 }
 DEMO_MESSAGES: dict[str, list[str]] = {
     "vk": ["Здравствуйте! Можно забронировать столик на шестерых в пятницу вечером?"],

@@ -109,7 +109,9 @@ def test_posts_read_back_from_the_reference_pds(pds):
     app_password = _xrpc(
         pds, "com.atproto.server.createAppPassword", token=alice["accessJwt"], body={"name": "rupor"}
     )["password"]
-    channel = ChannelAccess("bluesky", alice["did"], {"handle": "alice.test", "app_password": app_password}, pds)
+    channel = ChannelAccess(
+        "bluesky", alice["did"], {"handle": "alice.test", "app_password": app_password}, pds
+    )
     adapter = BlueskyAdapter()
     info = adapter.verify(channel)
     assert info.remote_id == alice["did"]
@@ -129,7 +131,9 @@ def test_posts_read_back_from_the_reference_pds(pds):
     assert at.repo == alice["did"] and at.collection == wire.POST
     assert at.rkey == rkey_for(request.idempotency_key)  # the key decided with the target
     record = _xrpc(
-        pds, "com.atproto.repo.getRecord", params={"repo": at.repo, "collection": at.collection, "rkey": at.rkey}
+        pds,
+        "com.atproto.repo.getRecord",
+        params={"repo": at.repo, "collection": at.collection, "rkey": at.rkey},
     )
     value = record["value"]
     assert value["text"] == text
@@ -145,12 +149,16 @@ def test_posts_read_back_from_the_reference_pds(pds):
     assert embedded["alt"] == "A red rectangle"
     assert embedded["aspectRatio"] == {"width": 40, "height": 30}
     cid = embedded["image"]["ref"]["$link"]
-    blob = httpx.get(f"{pds}/xrpc/com.atproto.sync.getBlob", params={"did": alice["did"], "cid": cid}, timeout=30)
+    blob = httpx.get(
+        f"{pds}/xrpc/com.atproto.sync.getBlob", params={"did": alice["did"], "cid": cid}, timeout=30
+    )
     assert blob.status_code == 200 and blob.content == image
 
     # A retry after an unknown outcome: the same record under the same key is a no-op.
     head = _xrpc(pds, "com.atproto.sync.getLatestCommit", params={"did": alice["did"]})
-    again = adapter.publish(channel, request, MemoryProgress({k: v for k, v in progress.items() if k != "post:ref"}))
+    again = adapter.publish(
+        channel, request, MemoryProgress({k: v for k, v in progress.items() if k != "post:ref"})
+    )
     assert again.remote_id == published.remote_id
     assert _xrpc(pds, "com.atproto.sync.getLatestCommit", params={"did": alice["did"]}) == head
     posts = _xrpc(
@@ -163,7 +171,11 @@ def test_posts_read_back_from_the_reference_pds(pds):
     value = _xrpc(
         pds,
         "com.atproto.repo.getRecord",
-        params={"repo": alice["did"], "collection": wire.POST, "rkey": wire.parse_at_uri(reply.remote_id).rkey},
+        params={
+            "repo": alice["did"],
+            "collection": wire.POST,
+            "rkey": wire.parse_at_uri(reply.remote_id).rkey,
+        },
     )["value"]
     assert value["reply"]["root"] == {"uri": published.remote_id, "cid": record["cid"]}
     assert value["reply"]["parent"] == value["reply"]["root"]
