@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 import pytest
 
@@ -33,13 +34,14 @@ def _kinds(emulator, kind: str) -> int:
     return sum(1 for e in testing.ledger(emulator) if e["kind"] == kind)
 
 
-def _record(emulator, uri: str) -> dict:
+def _record(emulator, uri: str) -> dict[str, Any]:
     at = wire.parse_at_uri(uri)
     with http.client(base_url=emulator.url) as client:
-        return client.get(
+        found: dict[str, Any] = client.get(
             "/xrpc/com.atproto.repo.getRecord",
             params={"repo": at.repo, "collection": at.collection, "rkey": at.rkey},
         ).json()
+    return found
 
 
 def test_one_login_for_many_posts_and_a_refresh_when_the_token_expires(running):

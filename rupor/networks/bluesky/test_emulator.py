@@ -3,6 +3,8 @@ sessions, putRecord no-ops), independently of the adapter."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from rupor.core import http
@@ -26,14 +28,14 @@ def xrpc():
         emulator.stop()
 
 
-def _put(client, rkey: str, record: dict):
+def _put(client, rkey: str, record: dict[str, Any]):
     return client.post(
         "/xrpc/com.atproto.repo.putRecord",
         json={"repo": emu.DEMO_DID, "collection": wire.POST, "rkey": rkey, "record": record},
     )
 
 
-def _post(text: str, **extra) -> dict:
+def _post(text: str, **extra) -> dict[str, Any]:
     return {"$type": wire.POST, "text": text, "createdAt": "2026-01-01T00:00:00.000Z", **extra}
 
 

