@@ -58,6 +58,7 @@ from django.core.management import call_command  # noqa: E402 - the environment 
 from django.db.models import F  # noqa: E402 - the environment (database, home) is set up first
 
 from rupor.core import clock  # noqa: E402 - the environment (database, home) is set up first
+from rupor.networks.bluesky import testing as bsky_testing  # noqa: E402 - the environment (database, home) is set up first
 from rupor.networks.telegram import testing as tg_testing  # noqa: E402 - the environment (database, home) is set up first
 from rupor.networks.vk import testing as vk_testing  # noqa: E402 - the environment (database, home) is set up first
 from rupor.publishing import testing as pt  # noqa: E402 - the environment (database, home) is set up first
@@ -369,10 +370,11 @@ def _share(ids: list[int], allowed: float, start: dt.datetime, end: dt.datetime)
 
 
 def saturation(seconds: float) -> dict[str, Any]:
-    """VK and Telegram with their limits on, at the same time, as a person runs the worker
-    (configured rate-limit backend: the database, or Redis with RUPOR_REDIS_URL)."""
+    """VK, Telegram and Bluesky with their limits on, at the same time, as a person runs the
+    worker (configured rate-limit backend: the database, or Redis with RUPOR_REDIS_URL)."""
     vk = vk_testing.start(rate_limits=True)
     tg = tg_testing.start(rate_limits=True)
+    bsky = bsky_testing.start(rate_limits=True)
     try:
         _fresh_table()
         vk_chan = vk_channels(vk, 1, pace=True)  # the pacer is on in production too
@@ -386,11 +388,19 @@ def saturation(seconds: float) -> dict[str, Any]:
             settings={"chat_type": "supergroup", "forward_wait_s": 0.0},
         )
         tg_group = pt.channel(ws, tg_group_access, name="tg group")
+        bsky_chan = pt.channel(
+            pt.workspace("bench bluesky", late_window_minutes=600),
+            bsky_testing.channel_for(bsky),
+            name="bluesky account",
+        )
+        # Bluesky: 5000 write points an hour, a post is a create of 3 points.
+        bsky_rate = 5000 / 3 / 3600
         # More than can go out in the window at the allowed rates.
         plan = {
             "vk_user_token": (vk_chan, 3.0, 1 + int(seconds * 3 * 1.2)),
             "telegram_channel": ([tg_chan], 1.0, 1 + int(seconds * 1.2)),
             "telegram_group": ([tg_group], 20 / 60, 1 + int(seconds / 3 * 1.2)),
+            "bluesky_account": ([bsky_chan], bsky_rate, 1 + int(seconds * bsky_rate * 1.2)),
         }
         ids = {
             name: _schedule_far(chans, n, f"sat-{name}-{time.monotonic_ns()}")
@@ -418,6 +428,7 @@ def saturation(seconds: float) -> dict[str, Any]:
     finally:
         vk.stop()
         tg.stop()
+        bsky.stop()
 
 
 # -- 3. lateness under load ------------------------------------------------------------------
