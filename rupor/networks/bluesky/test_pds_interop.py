@@ -23,6 +23,7 @@ import pytest
 from PIL import Image
 
 from rupor.core import http
+from rupor.networks import errors
 from rupor.networks.base import ChannelAccess, Content, Media, MemoryProgress, PublishRequest
 from rupor.networks.bluesky import wire
 from rupor.networks.bluesky.adapter import BlueskyAdapter, rkey_for
@@ -176,3 +177,33 @@ def test_posts_read_back_from_the_reference_pds(pds):
     )["value"]
     assert value["reply"]["root"] == {"uri": published.remote_id, "cid": record["cid"]}
     assert value["reply"]["parent"] == value["reply"]["root"]
+
+    # refreshSession (the refresh JWT in the Authorization header) rotates the session, and the
+    # rotated one keeps working.
+    renewed = adapter.refresh(channel)
+    assert renewed is not None and "refreshJwt" in renewed["session"]
+    later = adapter.publish(
+        channel, PublishRequest(Content(text="after the refresh"), "k2"), MemoryProgress()
+    )
+    assert (
+        _xrpc(
+            pds,
+            "com.atproto.repo.getRecord",
+            params={
+                "repo": alice["did"],
+                "collection": wire.POST,
+                "rkey": wire.parse_at_uri(later.remote_id).rkey,
+            },
+        )["value"]["text"]
+        == "after the refresh"
+    )
+
+
+def test_a_wrong_app_password_is_auth_expired(pds):
+    _account(pds, "carol.test")
+    channel = ChannelAccess(
+        "bluesky", "", {"handle": "carol.test", "app_password": "aaaa-bbbb-cccc-dddd"}, pds
+    )
+    with pytest.raises(errors.AuthExpired) as failed:
+        BlueskyAdapter().verify(channel)
+    assert failed.value.code == "AuthenticationRequired"
