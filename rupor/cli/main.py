@@ -155,12 +155,17 @@ def serve(host: str, port: int, threads: int, worker: bool, demo: bool, demo_por
         )
     if demo:
         os.environ["RUPOR_DEMO_PORT_BASE"] = str(demo_port_base)
-        taken = [p for p in range(demo_port_base, demo_port_base + 3) if not _port_is_free("127.0.0.1", p)]
+        from rupor.networks import registry
+
+        count = len(registry.NETWORKS)
+        taken = [
+            p for p in range(demo_port_base, demo_port_base + count) if not _port_is_free("127.0.0.1", p)
+        ]
         if taken:
-            free = _free_ports_after("127.0.0.1", demo_port_base + 3, 3, avoid=port)
+            free = _free_ports_after("127.0.0.1", demo_port_base + count, count, avoid=port)
             _fail(
                 f"Port {taken[0]} is already in use, so the demo's network emulators (ports {demo_port_base}\u2013"
-                f"{demo_port_base + 2}) cannot start. Stop the program that uses it, or choose other ports: "
+                f"{demo_port_base + count - 1}) cannot start. Stop the program that uses it, or choose other ports: "
                 f"'make run DEMO_PORT_BASE={free}' or 'rupor serve --demo --demo-port-base {free}'."
             )
     if not os.environ.get("RUPOR_BASE_URL"):

@@ -10,13 +10,14 @@ import pytest
 from rupor.cli import demo
 from rupor.cli.test_demo import _free_block
 from rupor.core import clock
+from rupor.networks import registry
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def emulators(monkeypatch):
-    monkeypatch.setenv("RUPOR_DEMO_PORT_BASE", str(_free_block(3)))
+    monkeypatch.setenv("RUPOR_DEMO_PORT_BASE", str(_free_block(len(registry.NETWORKS))))
     running = demo.start_emulators()
     yield running
     for emulator in running:

@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from rupor.networks import registry
+
 pytestmark = pytest.mark.slow
 
 
@@ -63,7 +65,12 @@ def _readme_api_example() -> str:
 def test_serve_demo_end_to_end(tmp_path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "RUPOR_SECRET_KEY")}
-    env.update({"RUPOR_HOME": str(tmp_path / "home"), "RUPOR_DEMO_PORT_BASE": str(_free_block(3))})
+    env.update(
+        {
+            "RUPOR_HOME": str(tmp_path / "home"),
+            "RUPOR_DEMO_PORT_BASE": str(_free_block(len(registry.NETWORKS))),
+        }
+    )
     cmd = [sys.executable, "-m", "rupor.cli.main"]
     proc = subprocess.Popen(
         [*cmd, "serve", "--port", str(port), "--demo"],
@@ -162,7 +169,7 @@ def test_taken_port_is_a_plain_sentence_with_the_way_out(tmp_path):
 
 
 def test_taken_emulator_port_is_a_plain_sentence_with_the_way_out(tmp_path):
-    port, base = _free_port(), _free_block(3)
+    port, base = _free_port(), _free_block(len(registry.NETWORKS))
     done = _serve_with_port_taken(
         tmp_path, ["--port", str(port), "--demo", "--demo-port-base", str(base)], base + 1
     )
