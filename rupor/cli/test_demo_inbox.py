@@ -40,17 +40,18 @@ def test_the_demo_audience_fills_the_inbox_once(emulators):
     clock.freeze(clock.now() + dt.timedelta(minutes=3))
     try:
         run_worker(once=True)
-        assert audience(clock.now()) == 9
+        assert audience(clock.now()) == 12
     finally:
         clock.freeze(None)
     comments = InboxItem.objects.filter(kind="comment", outgoing=False)
-    assert {c.channel.network for c in comments} == {"vk", "telegram", "ok"}
+    assert {c.channel.network for c in comments} == {"vk", "telegram", "ok", "bluesky"}
     texts = {c.text for c in comments}
     assert "Спасибо за капучино, лучший в городе!" in texts
     assert "원두 정말 맛있어요! 매일 아침 마시고 있어요 ☕" in texts
+    assert "사진 너무 예뻐요! 🥐" in texts  # a reply on Bluesky, taken in from its notifications
     assert all(c.post_id is not None for c in comments)  # placed on the demo's own posts
 
     # Said once: the job and a fresh serve process (a new job) leave the inbox as it is.
     assert audience(clock.now()) == 0
     assert demo.DemoAudience(demo.running_by_network(emulators))(clock.now()) == 0
-    assert InboxItem.objects.filter(outgoing=False).count() == 10
+    assert InboxItem.objects.filter(outgoing=False).count() == 13

@@ -66,6 +66,8 @@ ACCESS_TTL_S = 2 * 3600
 REFRESH_TTL_S = 90 * 86400
 REFRESH_GRACE_S = 2 * 3600
 BLOB_MAX_BYTES = 50 * 1024 * 1024
+#: At most this many replies from the emulated audience under one post.
+AUDIENCE_REPLIES_MAX = 10
 _SECRET = b"rupor-bluesky-emulator"
 
 AUDIENCE: tuple[tuple[str, str, str], ...] = (
@@ -174,13 +176,16 @@ class BlueskyEmulatorState:
         self.seq = 0
         for index, text in enumerate(("Fresh bread every morning 🥖", "Our new croissants are here!")):
             created = now - (2 - index) * 86400
-            self._store(
+            seeded = self._store(
                 DEMO_DID,
                 wire.POST,
                 wire.tid(int(created * 1_000_000), 1),
                 {"$type": wire.POST, "text": text, "createdAt": wire.iso(_at(created))},
                 created,
             )
+            # The account's earlier posts had their conversation before the world began: only
+            # posts written through the API draw new replies (the inbox then has Rupor's posts).
+            seeded.audience_replies = AUDIENCE_REPLIES_MAX
 
     def reset(self) -> None:
         with self.lock:
@@ -476,7 +481,11 @@ class BlueskyEmulatorState:
 
     def _grow_audience(self, rec: Record, due: int) -> None:
         """The audience replies to the demo account's posts as time goes on (at most 10 a post)."""
-        while rec.audience_replies < min(10, due) and not rec.deleted and rec.value.get("reply") is None:
+        while (
+            rec.audience_replies < min(AUDIENCE_REPLIES_MAX, due)
+            and not rec.deleted
+            and rec.value.get("reply") is None
+        ):
             k = rec.audience_replies
             rec.audience_replies += 1
             pick = random.Random(f"{self.seed}:{rec.uri}:{k}")
