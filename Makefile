@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: run test lint setup clean
+.PHONY: run test lint setup clean pds
 
 # mypy runs strict on everything but the tests; the tests get a second run that lets pytest
 # fixtures go unannotated (pyproject.toml [tool.mypy] says why).
@@ -29,6 +29,11 @@ run: setup
 
 test: setup
 	$(BIN)/pytest
+
+# The reference Bluesky PDS (npm @atproto/pds with its own Node 22) for the interop test; cached
+# under ~/.cache/rupor/pds by tools/pds/package-lock.json, so a second run is instant.
+pds:
+	tools/pds/setup.sh
 
 lint: setup
 	$(BIN)/ruff check .

@@ -59,6 +59,7 @@ from django.core.management import call_command  # noqa: E402 - the environment 
 from django.db.models import F  # noqa: E402 - the environment (database, home) is set up first
 
 from rupor.core import clock  # noqa: E402 - the environment (database, home) is set up first
+from rupor.networks.bluesky import testing as bsky_testing  # noqa: E402 - the environment (database, home) is set up first
 from rupor.networks.telegram import testing as tg_testing  # noqa: E402 - the environment (database, home) is set up first
 from rupor.networks.vk import testing as vk_testing  # noqa: E402 - the environment (database, home) is set up first
 from rupor.networks.x import testing as x_testing  # noqa: E402 - the environment (database, home) is set up first
@@ -373,11 +374,12 @@ def _share(ids: list[int], allowed: float, start: dt.datetime, end: dt.datetime)
 
 
 def saturation(seconds: float) -> dict[str, Any]:
-    """VK and Telegram with their limits on, at the same time, as a person runs the worker
-    (configured rate-limit backend: the database, or Redis with RUPOR_REDIS_URL)."""
+    """VK, Telegram and Bluesky with their limits on, at the same time, as a person runs the
+    worker (configured rate-limit backend: the database, or Redis with RUPOR_REDIS_URL)."""
     vk = vk_testing.start(rate_limits=True)
     tg = tg_testing.start(rate_limits=True)
     x = x_testing.start(rate_limits=True)
+    bsky = bsky_testing.start(rate_limits=True)
     try:
         _fresh_table()
         vk_chan = vk_channels(vk, 1, pace=True)  # the pacer is on in production too
@@ -392,12 +394,20 @@ def saturation(seconds: float) -> dict[str, Any]:
         )
         tg_group = pt.channel(ws, tg_group_access, name="tg group")
         x_chan = pt.channel(pt.workspace("bench x", late_window_minutes=600), x_testing.channel_for(x))
+        bsky_chan = pt.channel(
+            pt.workspace("bench bluesky", late_window_minutes=600),
+            bsky_testing.channel_for(bsky),
+            name="bluesky account",
+        )
+        # Bluesky: 5000 write points an hour, a post is a create of 3 points.
+        bsky_rate = 5000 / 3 / 3600
         # More than can go out in the window at the allowed rates.
         plan = {
             "x_user": ([x_chan], X_WINDOW_POSTS / 900, 1 + int(seconds * X_WINDOW_POSTS / 900 * 1.2)),
             "vk_user_token": (vk_chan, 3.0, 1 + int(seconds * 3 * 1.2)),
             "telegram_channel": ([tg_chan], 1.0, 1 + int(seconds * 1.2)),
             "telegram_group": ([tg_group], 20 / 60, 1 + int(seconds / 3 * 1.2)),
+            "bluesky_account": ([bsky_chan], bsky_rate, 1 + int(seconds * bsky_rate * 1.2)),
         }
         ids = {
             name: _schedule_far(chans, n, f"sat-{name}-{time.monotonic_ns()}")
@@ -427,6 +437,7 @@ def saturation(seconds: float) -> dict[str, Any]:
         vk.stop()
         tg.stop()
         x.stop()
+        bsky.stop()
 
 
 # -- 3. lateness under load ------------------------------------------------------------------

@@ -9,5 +9,5 @@ class ChannelsConfig(AppConfig):
         from rupor.channels import service
         from rupor.networks.base import install_credential_store
 
-        # Rotating credentials (X's refresh tokens) are saved on the channel's row, under its lock.
+        # Rotating credentials (X's refresh tokens, Bluesky's sessions) are saved on the channel's row, under its lock.
         install_credential_store(service.rotate_stored_credentials)

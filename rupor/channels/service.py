@@ -241,6 +241,10 @@ def get_channel(workspace_id: int, channel_id: int) -> Channel:
     return channel
 
 
+#: The setting :func:`access` adds: the channel's id, for :func:`rotate_stored_credentials`.
+CHANNEL_ID_SETTING = "rupor_channel_id"
+
+
 def access(channel: Channel) -> ChannelAccess:
     """What an adapter needs to act for this channel (credentials decrypted in memory only).
 
@@ -258,6 +262,8 @@ def access(channel: Channel) -> ChannelAccess:
             exc.field,
             422,
         ) from exc
+    if channel.pk is not None:  # where rotated credentials go back to (rotate_stored_credentials)
+        settings = {**settings, CHANNEL_ID_SETTING: channel.pk}
     return ChannelAccess(
         network=channel.network,
         remote_id=channel.remote_id,
@@ -268,12 +274,19 @@ def access(channel: Channel) -> ChannelAccess:
 
 
 def access_from_stored(
-    *, network: str, remote_id: str, base_url: str, settings: Any, credentials_encrypted: str
+    *,
+    network: str,
+    remote_id: str,
+    base_url: str,
+    settings: Any,
+    credentials_encrypted: str,
+    channel_id: int | None = None,
 ) -> ChannelAccess:
     """:func:`access` for a channel's stored values read with another query (the publishing
     engine reads a claimed batch's channels in the same one as its targets)."""
     return access(
         Channel(
+            pk=channel_id,
             network=network,
             remote_id=remote_id,
             base_url=base_url,
@@ -349,7 +362,7 @@ def _validate_credentials(network: str, credentials: Mapping[str, str] | None) -
             adapter = registry.adapter(network)
         except (ImportError, AttributeError):
             return creds
-        known = {f.name for f in adapter.credential_fields}
+        known = {f.name for f in adapter.credential_fields} | adapter.managed_credentials
         for field in adapter.credential_fields:
             if field.required and not creds.get(field.name, "").strip():
                 raise ChannelError(
@@ -450,6 +463,12 @@ def update(
             reverify = True
     if changes.get("credentials") is not None:
         merged = {**channel.get_credentials(), **{str(k): str(v) for k, v in changes["credentials"].items()}}
+        managed = (
+            registry.adapter(channel.network).managed_credentials
+            if channel.network in registry.NETWORKS
+            else frozenset()
+        )
+        merged = {k: v for k, v in merged.items() if k not in managed}  # a new login: the old session goes
         channel.set_credentials(_validate_credentials(channel.network, merged))
         reverify = True
     settings_changed = _save_settings(channel, changes.get("settings"))
@@ -560,11 +579,16 @@ def channels_with_errors(workspace_id: int | None = None) -> QuerySet[Channel]:
 def rotate_stored_credentials(
     probe: ChannelAccess, renew: Callable[[Mapping[str, str]], Mapping[str, str] | None]
 ) -> Mapping[str, str]:
-    """Renew a channel's rotating credentials (an X refresh token works once) with its rows locked:
-    every live channel of the same account whose stored refresh token is the one ``probe`` started
-    from, or already its successor, gets the same new pair, and no two workers renew at once.
-    Installed as the networks' credential store (:func:`rupor.networks.base.install_credential_store`)."""
+    """Renew a channel's rotating credentials with its rows locked, so no two workers renew at once
+    and a refresh token that works once (X) or a session (Bluesky) is used once.
+
+    The rows renewed together: the channel the access was made for (:data:`CHANNEL_ID_SETTING`),
+    and every live channel of the same account whose stored refresh token is the one ``probe``
+    started from, or already its successor (one X account connected in several workspaces shares
+    a refresh token). Installed as the networks' credential store
+    (:func:`rupor.networks.base.install_credential_store`)."""
     mine = str(probe.credentials.get("refresh_token", ""))
+    own_pk = probe.settings.get(CHANNEL_ID_SETTING)
     with transaction.atomic():
         rows = list(
             Channel.live.select_for_update()
@@ -575,17 +599,23 @@ def rotate_stored_credentials(
         ours = [
             (row, creds)
             for row, creds in stored
-            if creds.get("refresh_token") == mine
-            or (mine and creds.get("rotated_from") == hashlib.sha256(mine.encode()).hexdigest())
+            if row.pk == own_pk
+            or (
+                mine
+                and (
+                    creds.get("refresh_token") == mine
+                    or creds.get("rotated_from") == hashlib.sha256(mine.encode()).hexdigest()
+                )
+            )
         ]
+        ours.sort(key=lambda pair: pair[0].pk != own_pk)  # the access's own row first
         current: Mapping[str, str] = ours[0][1] if ours else probe.credentials
         fresh = renew(current)
         if fresh is None:
             return current
-        updated = {
-            **fresh,
-            "rotated_from": hashlib.sha256(str(current.get("refresh_token", "")).encode()).hexdigest(),
-        }
+        updated = dict(fresh)
+        if current.get("refresh_token"):
+            updated["rotated_from"] = hashlib.sha256(str(current["refresh_token"]).encode()).hexdigest()
         for row, _creds in ours:
             row.set_credentials(updated)
             row.updated_at = clock.now()

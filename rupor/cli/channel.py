@@ -59,7 +59,7 @@ def channel() -> None:
 
 @channel.command("connect")
 @click.option("--workspace", "slug", required=True, help="Workspace slug.")
-@click.option("--network", required=True, help="vk, telegram, ok, …")
+@click.option("--network", required=True, help="vk, telegram, ok, bluesky, …")
 @click.option(
     "--remote-id", default="", help="Community, chat or group id (learned from the network when possible)."
 )

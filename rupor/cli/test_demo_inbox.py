@@ -40,14 +40,15 @@ def test_the_demo_audience_fills_the_inbox_once(emulators):
     clock.freeze(clock.now() + dt.timedelta(minutes=3))
     try:
         run_worker(once=True)
-        assert audience(clock.now()) == 12  # three comments on each of the four networks
+        assert audience(clock.now()) == 15  # three comments on each of the five networks
     finally:
         clock.freeze(None)
     comments = InboxItem.objects.filter(kind="comment", outgoing=False)
-    assert {c.channel.network for c in comments} == {"vk", "telegram", "ok", "x"}
+    assert {c.channel.network for c in comments} == {"vk", "telegram", "ok", "x", "bluesky"}
     texts = {c.text for c in comments}
     assert "Спасибо за капучино, лучший в городе!" in texts
     assert "원두 정말 맛있어요! 매일 아침 마시고 있어요 ☕" in texts
+    assert "사진 너무 예뻐요! 🥐" in texts  # a reply on Bluesky, taken in from its notifications
     assert all(c.post_id is not None for c in comments)  # placed on the demo's own posts
 
     # Said once: the job and a fresh serve process (a new job) leave the inbox as it is.

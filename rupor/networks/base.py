@@ -475,6 +475,9 @@ class Adapter:
     search_credential: ClassVar[str] = ""
     #: Without HIDE_COMMENT: why, in words for people (which of the network's methods exist).
     no_hide_reason: ClassVar[_StrOrPromise] = ""
+    #: Credential keys the adapter itself writes through :func:`rotate_credentials` (a session it
+    #: created); never typed by a person, dropped when a person changes the credentials.
+    managed_credentials: ClassVar[frozenset[str]] = frozenset()
 
     # -- text ---------------------------------------------------------------------------
     def text_length(self, text: str) -> int:

@@ -23,6 +23,10 @@ NETWORKS: dict[str, tuple[str, str]] = {
     ),
     "ok": ("rupor.networks.ok.adapter:OkAdapter", "rupor.networks.ok.emulator:create_app"),
     "x": ("rupor.networks.x.adapter:XAdapter", "rupor.networks.x.emulator:create_app"),
+    "bluesky": (
+        "rupor.networks.bluesky.adapter:BlueskyAdapter",
+        "rupor.networks.bluesky.emulator:create_app",
+    ),
 }
 
 DISPLAY_NAMES: dict[str, str] = {

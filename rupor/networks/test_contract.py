@@ -240,4 +240,5 @@ def _publish_methods(network: str) -> tuple[str, ...]:
         "telegram": ("sendMessage",),
         "ok": ("mediatopic.post",),
         "x": ("POST /2/tweets",),
+        "bluesky": ("com.atproto.repo.putRecord",),
     }.get(network, ())

@@ -340,6 +340,7 @@ class _AccessCache:
                 base_url=claim.channel_base_url,
                 settings=claim.channel_settings,
                 credentials_encrypted=claim.channel_credentials,
+                channel_id=claim.channel_id,
             )
             with self._lock:
                 self._items[key] = access

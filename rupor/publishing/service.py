@@ -154,7 +154,12 @@ def request_edits(variant_ids: list[int], *, actor: str = "") -> int:
 
 
 def new_idempotency_key() -> str:
-    return uuid.uuid4().hex
+    """32 hex digits: the time the target is made (milliseconds, 12 digits) and 80 random bits.
+
+    The time lets a network whose key must be time-ordered derive one from it (Bluesky's record
+    key is a TID, decided when the target is made).
+    """
+    return f"{int(clock.now().timestamp() * 1000):012x}{uuid.uuid4().hex[:20]}"
 
 
 @transaction.atomic

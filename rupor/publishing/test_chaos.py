@@ -2,10 +2,11 @@
 moments, emulators injecting 429s, 5xx, resets and timeouts after the side effect.
 
 Afterwards, according to the emulators' own records: every target is published exactly once,
-or failed/unconfirmed with a reason; none is lost; no duplicates on VK (idempotency key); no
-automatic re-send after an unknown outcome on Telegram (no key, cannot be searched); none on OK
-and X either (no key: an unknown outcome is looked up in the group's topics or the account's
-timeline, and X's duplicate-content refusal is reconciled, never taken as "not there").
+or failed/unconfirmed with a reason; none is lost; no duplicates on VK (idempotency key) and Bluesky
+(record key); no automatic re-send after an unknown outcome on Telegram (no key, cannot be
+searched); none on OK and X either (no key: an unknown outcome is looked up in the group's topics
+or the account's timeline, and X's duplicate-content refusal is reconciled, never taken as "not
+there").
 
 Sized for < 2 minutes on PostgreSQL; smaller on SQLite (one writer at a time).
 """
@@ -32,7 +33,7 @@ from rupor.publishing.models import Attempt, PublicationTarget, TargetState
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-NETWORKS = ("vk", "telegram", "ok", "x")
+NETWORKS = ("vk", "telegram", "ok", "x", "bluesky")
 FAULTS = {
     "p_5xx": 0.03,
     "p_429": 0.03,

@@ -213,6 +213,7 @@ def _draft_of(variant: PostVariant) -> forms.VariantDraft:
         poll_multiple=bool(poll.get("multiple", False)),
         poll_anonymous=bool(poll.get("anonymous", True)),
         html=(variant.options or {}).get("format") == "html",
+        alt_text="\n".join(str(a) for a in (variant.options or {}).get("alt") or ()),
     )
 
 
@@ -287,7 +288,7 @@ def _save_post(
             first_comment=drafts[c.pk].first_comment,
             media_ids=tuple(drafts[c.pk].media_ids),
             options={
-                **{k: v for k, v in post_variant_options(post, c.pk).items() if k != "format"},
+                **{k: v for k, v in post_variant_options(post, c.pk).items() if k not in ("format", "alt")},
                 **drafts[c.pk].options(),
             },
         )

@@ -362,6 +362,7 @@ class VariantDraft:
     poll_multiple: bool = False
     poll_anonymous: bool = True
     html: bool = False  # Telegram: the text is Telegram HTML
+    alt_text: str = ""  # Bluesky: the images' descriptions, one line per image
 
     def poll(self) -> dict[str, Any] | None:
         if not self.poll_on:
@@ -374,11 +375,17 @@ class VariantDraft:
         }
 
     def options(self) -> dict[str, Any]:
-        return {"format": "html"} if self.html else {}
+        out: dict[str, Any] = {"format": "html"} if self.html else {}
+        alts = [line.strip() for line in self.alt_text.splitlines()]
+        while alts and not alts[-1]:
+            alts.pop()
+        if alts:
+            out["alt"] = alts
+        return out
 
     @property
     def has_extras(self) -> bool:
-        return bool(self.link or self.first_comment or self.poll_on or self.html)
+        return bool(self.link or self.first_comment or self.poll_on or self.html or self.alt_text.strip())
 
 
 class VariantRow(BaseModel):
@@ -400,6 +407,7 @@ class VariantRow(BaseModel):
     poll_multiple: bool = False
     poll_anonymous: bool = False
     format: str = ""
+    alt: str = ""
 
     @classmethod
     def from_post(cls, data: Mapping[str, Any], channel_id: int) -> VariantRow:
@@ -428,6 +436,7 @@ class VariantRow(BaseModel):
             poll_multiple=bool(one("poll_multiple")),
             poll_anonymous=bool(one("poll_anonymous")),
             format=one("format"),
+            alt=one("alt"),
         )
 
     @property
@@ -455,6 +464,7 @@ class VariantRow(BaseModel):
             poll_multiple=self.poll_multiple,
             poll_anonymous=self.poll_anonymous if self.poll else True,
             html=self.format == "html",
+            alt_text=self.alt,
         )
 
 

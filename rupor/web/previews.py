@@ -76,6 +76,33 @@ def _linkify(text: str, *, links: bool = True) -> str:
     return "".join(out)
 
 
+def _bluesky_text(text: str) -> SafeString:
+    """Escape ``text`` and mark its links, mentions and hashtags where the Bluesky adapter will
+    put facets (the same detection), as the Bluesky app shows them."""
+    from rupor.networks.bluesky import wire
+
+    out: list[str] = []
+    pos = 0
+    for span in wire.detect(text):
+        out.append(str(escape(text[pos : span.start])))
+        shown = text[span.start : span.end]
+        if span.kind == "link":
+            out.append(
+                str(
+                    format_html(
+                        '<a href="{}" target="_blank" rel="noopener noreferrer nofollow">{}</a>',
+                        span.value,
+                        shown,
+                    )
+                )
+            )
+        else:
+            out.append(str(format_html('<span class="pv-tag">{}</span>', shown)))
+        pos = span.end
+    out.append(str(escape(text[pos:])))
+    return mark_safe("".join(out))  # noqa: S308 - every piece escaped above
+
+
 _ENTITY_TAGS = {
     "bold": ("<strong>", "</strong>"),
     "italic": ("<em>", "</em>"),
@@ -238,6 +265,8 @@ def content_preview(
     more: SafeString = mark_safe("")
     if network == "telegram":
         measured, body = _telegram_text(text, options)
+    elif network == "bluesky":
+        body = _bluesky_text(text)
     elif network == "vk":
         shown, hidden = _fold(text)
         body = mark_safe(_linkify(shown))  # noqa: S308 - escaped by _linkify
@@ -297,8 +326,9 @@ def content_preview(
         "problems": [p.message for p in problems],
         "html": options.get("format") == "html",
         "handle": str((channel.settings or {}).get("username") or _handle(channel.name)),
+        "alts": _alts(options, len(items)),
         "thread": [mark_safe(_linkify(str(t))) for t in options.get("thread") or () if str(t).strip()]  # noqa: S308 - escaped by _linkify
-        if network == "x"
+        if isinstance(options.get("thread"), list)
         else [],
     }
 
@@ -306,6 +336,12 @@ def content_preview(
 def _handle(name: str) -> str:
     """An @handle-looking form of a channel's name, where the account's own is not stored."""
     return re.sub(r"[^A-Za-z0-9_]", "", name.replace(" ", "_"))[:15] or "account"
+
+
+def _alts(options: Mapping[str, Any], count: int) -> list[str]:
+    raw = options.get("alt")
+    alts = [str(a) for a in raw] if isinstance(raw, list) else []
+    return (alts + [""] * count)[:count]
 
 
 def variant_preview(variant: PostVariant) -> dict[str, Any]:

@@ -565,3 +565,32 @@ def test_review_views_of_another_workspace_answer_404(world: World) -> None:
     )
     assert manager.post(reverse("web:post_client_link", args=[post.pk])).status_code == 404
     assert manager.post(reverse("web:post_check"), {"channel": channel.pk}).status_code == 404
+
+
+def test_bluesky_alt_texts_are_kept_and_previewed_like_a_bluesky_post(world: World) -> None:
+    bsky = _connect(world.owner, "bluesky", "Alpha Bluesky", "did:plc:alpha")
+    client = world.client(Role.EDITOR)
+    data = {
+        "text": "Hi @mina.bsky.social, see https://example.com #launch",
+        "title": "Bluesky launch",
+        "channels": [bsky.pk],
+        "media": [world.photo.pk],
+        f"variant_media_follows_{bsky.pk}": "1",
+        f"variant_alt_{bsky.pk}": "A sunrise over the bay\n",
+        "action": "save",
+    }
+    assert client.post(reverse("web:post_new"), data).status_code == 302
+    variant = Post.objects.get(title="Bluesky launch").variants.get()
+    assert variant.options == {"alt": ["A sunrise over the bay"]}
+    page = client.get(reverse("web:post_edit", args=[variant.post_id])).content.decode()
+    assert "A sunrise over the bay</textarea>" in page
+    preview = _check(client, bsky, text="Hi @mina.bsky.social #launch", media=[world.photo.pk])
+    assert "pv-bsky" in preview
+    assert '<span class="pv-tag">@mina.bsky.social</span>' in preview
+    assert '<span class="pv-tag">#launch</span>' in preview
+    assert "/ 300" in preview  # the limit, counted in graphemes
+    # Clearing the descriptions removes them.
+    data[f"variant_alt_{bsky.pk}"] = ""
+    client.post(reverse("web:post_edit", args=[variant.post_id]), data)
+    variant.refresh_from_db()
+    assert "alt" not in variant.options

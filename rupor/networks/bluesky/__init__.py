@@ -1,0 +1,1 @@
+"""Bluesky (AT Protocol): posts, facets, images, threads, notifications and counts."""
