@@ -374,7 +374,7 @@ def _share(ids: list[int], allowed: float, start: dt.datetime, end: dt.datetime)
 
 
 def saturation(seconds: float) -> dict[str, Any]:
-    """VK, Telegram and Bluesky with their limits on, at the same time, as a person runs the
+    """VK, Telegram, X and Bluesky with their limits on, at the same time, as a person runs the
     worker (configured rate-limit backend: the database, or Redis with RUPOR_REDIS_URL)."""
     vk = vk_testing.start(rate_limits=True)
     tg = tg_testing.start(rate_limits=True)

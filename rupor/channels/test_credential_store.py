@@ -10,7 +10,8 @@ import pytest
 from rupor.accounts.models import Workspace
 from rupor.channels import service
 from rupor.channels.models import Channel
-from rupor.networks.base import Content, MemoryProgress, PublishRequest, credential_store
+from rupor.networks import base
+from rupor.networks.base import Content, MemoryProgress, PublishRequest
 from rupor.networks.bluesky import testing
 from rupor.networks.bluesky.adapter import BlueskyAdapter
 
@@ -30,7 +31,7 @@ def _logins(emulator) -> int:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_session_is_stored_on_the_channel_and_shared(running):
-    assert isinstance(credential_store(), service.ChannelCredentialStore)
+    assert base._credential_store is service.rotate_stored_credentials  # installed by the channels app
     ws = Workspace.objects.create(name="W", slug=f"w-{uuid.uuid4().hex[:6]}")
     access = testing.channel_for(running)
     channel = Channel(

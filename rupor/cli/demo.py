@@ -220,6 +220,7 @@ DEMO_COMMENTS: dict[str, list[str]] = {
         "Is the new single-origin back in stock? Asking for a friend ☕",
         "Ваш сайт не открывается уже второй день, что случилось?",
         "좋은 소식이네요! 주말에 들를게요.",
+    ],
     "bluesky": [
         "This looks amazing, is there a vegan option?",
         "Заходил вчера, очередь на полчаса. Может, стоит открыть второй зал?",

@@ -5,7 +5,7 @@ It speaks XRPC to the account's PDS itself (:mod:`rupor.networks.bluesky.wire`):
 
 * **one session, refreshed**: ``createSession`` with the handle and an app password happens once;
   the access and refresh JWTs are kept in the channel's credentials (``session``, written through
-  :func:`rupor.networks.base.credential_store` under the channel's lock) and renewed with
+  :func:`rupor.networks.base.rotate_credentials` under the channel's lock) and renewed with
   ``refreshSession`` when the access JWT expires. A login happens again only when the refresh
   JWT itself is dead (90 days); a refused app password holds the channel's posts;
 * **idempotent posts**: each post's record key is a TID decided from the target's idempotency key
@@ -54,7 +54,7 @@ from rupor.networks.base import (
     TextUnit,
     UpdatesPage,
     call_window,
-    credential_store,
+    rotate_credentials,
 )
 from rupor.networks.bluesky import wire
 from rupor.networks.text import kind_name
@@ -248,7 +248,7 @@ class BlueskyAdapter(Adapter):
             made.update(_session_of(answer))
             return {**current, SESSION_KEY: json.dumps(made)}
 
-        credential_store().update(channel, change)
+        rotate_credentials(channel, change)
         self._remember(channel, made)
         return made
 
@@ -269,7 +269,7 @@ class BlueskyAdapter(Adapter):
             return {**current, SESSION_KEY: json.dumps(renewed)}
 
         try:
-            credential_store().update(channel, change)
+            rotate_credentials(channel, change)
         except errors.AuthExpired:
             return self._login(channel, session)
         self._remember(channel, renewed)
