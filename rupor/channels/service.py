@@ -578,7 +578,7 @@ def channels_with_errors(workspace_id: int | None = None) -> QuerySet[Channel]:
 
 def rotate_stored_credentials(
     probe: ChannelAccess, renew: Callable[[Mapping[str, str]], Mapping[str, str] | None]
-) -> Mapping[str, str]:
+) -> Mapping[str, str] | None:
     """Renew a channel's rotating credentials with its rows locked, so no two workers renew at once
     and a refresh token that works once (X) or a session (Bluesky) is used once.
 
@@ -589,6 +589,8 @@ def rotate_stored_credentials(
     (:func:`rupor.networks.base.install_credential_store`)."""
     mine = str(probe.credentials.get("refresh_token", ""))
     own_pk = probe.settings.get(CHANNEL_ID_SETTING)
+    if own_pk is None and not mine:
+        return None  # a probe before connecting shares nothing stored: the process keeps it
     with transaction.atomic():
         rows = list(
             Channel.live.select_for_update()

@@ -54,4 +54,4 @@ def test_the_demo_audience_fills_the_inbox_once(emulators):
     # Said once: the job and a fresh serve process (a new job) leave the inbox as it is.
     assert audience(clock.now()) == 0
     assert demo.DemoAudience(demo.running_by_network(emulators))(clock.now()) == 0
-    assert InboxItem.objects.filter(outgoing=False).count() == 13
+    assert InboxItem.objects.filter(outgoing=False).count() == 16

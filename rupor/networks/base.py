@@ -656,9 +656,11 @@ def looks_like_video(data: bytes) -> bool:
 #: Renews a channel's credentials: given the newest stored ones, returns replacements to store, or
 #: ``None`` when those are still good (another worker already renewed them).
 Renewal = Callable[[Mapping[str, str]], Mapping[str, str] | None]
-CredentialStore = Callable[[ChannelAccess, Renewal], Mapping[str, str]]
+#: Renews under a lock where the credentials are kept; ``None`` when it keeps nothing for this
+#: access (a probe before the channel is saved): then this process's memory keeps them.
+CredentialStore = Callable[[ChannelAccess, Renewal], Mapping[str, str] | None]
 _credential_store: CredentialStore | None = None
-_rotated: dict[tuple[str, str, str], Mapping[str, str]] = {}
+_rotated: dict[tuple[str, str, str, str], Mapping[str, str]] = {}
 _rotation_locks: dict[tuple[str, str], threading.Lock] = {}
 _rotation_guard = threading.Lock()
 
@@ -679,13 +681,24 @@ def latest_credentials(channel: ChannelAccess) -> Mapping[str, str]:
     they were rotated into since (a refresh token works once, so the old ones are spent)."""
     creds = channel.credentials
     for _step in range(100):
-        newer = _rotated.get(
-            (channel.network, channel.remote_id, _secret_key(creds.get("refresh_token", "")))
-        )
+        newer = _rotated.get(_memory_key(channel, creds))
         if newer is None or newer is creds:
             return creds
         creds = newer
     return creds
+
+
+def _memory_key(channel: ChannelAccess, creds: Mapping[str, str]) -> tuple[str, str, str, str]:
+    """Which credentials these are: all of them but those the adapter writes itself (a session),
+    so a rotated refresh token (X) leads on to its successor, and a session written beside the
+    same handle and password (Bluesky) is found again, but never another password's."""
+    from rupor.networks import registry
+
+    managed = (
+        registry.adapter(channel.network).managed_credentials if channel.network in registry.NETWORKS else ()
+    )
+    own = "\n".join(f"{k}={v}" for k, v in sorted(creds.items()) if k not in managed)
+    return (channel.network, channel.remote_id, channel.base_url or "", _secret_key(own))
 
 
 def rotate_credentials(channel: ChannelAccess, renew: Renewal) -> Mapping[str, str]:
@@ -695,8 +708,9 @@ def rotate_credentials(channel: ChannelAccess, renew: Renewal) -> Mapping[str, s
     with _rotation_guard:
         lock = _rotation_locks.setdefault((channel.network, channel.remote_id), threading.Lock())
     with lock:
-        if _credential_store is not None:
-            current = _credential_store(channel, renew)
+        kept = _credential_store(channel, renew) if _credential_store is not None else None
+        if kept is not None:
+            current = kept
         else:
             current = latest_credentials(channel)
             fresh = renew(current)
@@ -707,7 +721,7 @@ def rotate_credentials(channel: ChannelAccess, renew: Renewal) -> Mapping[str, s
             id(start): start,
             id(latest_credentials(channel)): latest_credentials(channel),
         }.values():
-            key = (channel.network, channel.remote_id, _secret_key(creds.get("refresh_token", "")))
-            if creds is not current and creds.get("refresh_token") != current.get("refresh_token"):
-                _rotated[key] = current
+            # A refresh token that changed (X), or a session written beside the same ones (Bluesky).
+            if creds is not current and dict(creds) != dict(current):
+                _rotated[_memory_key(channel, creds)] = current
         return current
