@@ -358,6 +358,7 @@ def request(
     data: dict[str, Any] | None = None,
     json: Any = None,
     files: dict[str, Any] | None = None,
+    content: bytes | None = None,
 ) -> httpx.Response:
     """One request on the shared keep-alive pool of ``url``'s origin (absolute URL), read whole.
 
@@ -373,6 +374,7 @@ def request(
         data=data,
         json=json,
         files=files,
+        content=content,
     )
 
 

@@ -48,11 +48,20 @@ def send(
     data: dict[str, Any] | None = None,
     json: Any = None,
     files: dict[str, Any] | None = None,
+    content: bytes | None = None,
 ) -> httpx.Response:
     """One request on the shared pool; a transport failure is raised as a taxonomy error."""
     try:
         return http.request(
-            method, url, timeout=timeout, headers=headers, params=params, data=data, json=json, files=files
+            method,
+            url,
+            timeout=timeout,
+            headers=headers,
+            params=params,
+            data=data,
+            json=json,
+            files=files,
+            content=content,
         )
     except httpx.HTTPError as exc:
         raise transport_error(exc, network=network, creates=creates, what=what) from exc
