@@ -23,7 +23,7 @@ from rupor.core.errors import DomainError
 from rupor.core.urls import url_problem
 from rupor.networks import errors as network_errors
 from rupor.networks import registry
-from rupor.networks.base import ChannelAccess, ChannelInfo
+from rupor.networks.base import Capability, ChannelAccess, ChannelInfo
 from rupor.networks.errors import NetworkError
 
 #: Sent (with ``channel_id``) when a person's change verified a channel again; publishing
@@ -351,7 +351,7 @@ def _validate_credentials(network: str, credentials: Mapping[str, str] | None) -
                     % {"field": field.label, "network": adapter.display_name},
                     f"credentials.{field.name}",
                 )
-        unknown = set(creds) - known
+        unknown = set(creds) - known - {_WARNED}
         if unknown and known:
             raise ChannelError(
                 _("Unknown credential field(s): %(fields)s.") % {"fields": ", ".join(sorted(unknown))},
@@ -526,6 +526,92 @@ def needs_reconnect(channel_id: int, message: str) -> None:
     Channel.objects.filter(pk=channel_id).update(
         status=Channel.Status.RECONNECT, status_message=message[:300], updated_at=clock.now()
     )
+
+
+@dataclass(frozen=True)
+class CredentialCheck:
+    """What :func:`check_credentials` found and did for one channel."""
+
+    channel_id: int
+    workspace_id: int
+    name: str
+    network: str
+    refreshed: bool
+    connection_ends: dt.datetime | None
+    #: Tell the channel's people now that the connection ends soon (once per end date).
+    warn: bool
+    #: The connection has ended: the channel now needs reconnecting.
+    expired: bool
+    #: Who connected the channel (still a member), to be told first.
+    owner_id: int | None
+
+
+def renewable_channels() -> list[int]:
+    """Live channels of networks whose credentials expire (``Capability.REFRESH``)."""
+    networks = [n for n in registry.available() if Capability.REFRESH in registry.adapter(n).capabilities]
+    return list(
+        Channel.live.filter(network__in=networks)
+        .exclude(status=Channel.Status.RECONNECT)
+        .values_list("pk", flat=True)
+    )
+
+
+def check_credentials(
+    channel_id: int, now: dt.datetime, *, refresh_ahead: dt.timedelta, warn_ahead: dt.timedelta
+) -> CredentialCheck | None:
+    """Renew the channel's access token when it ends within ``refresh_ahead`` and say whether its
+    people should be warned that the connection itself ends within ``warn_ahead``.
+
+    The channel's row stays locked while this runs (``SELECT ... FOR UPDATE``): two workers never
+    refresh the same channel at once, and the rotated tokens are stored before anyone reads the
+    old ones again. A refused refresh (the refresh token expired or was revoked) raises
+    :class:`AuthExpired`; the caller holds the channel for reconnection.
+    """
+    with transaction.atomic():
+        channel = Channel.live.select_for_update().filter(pk=channel_id).first()
+        if channel is None:
+            return None
+        adapter = registry.adapter(channel.network)
+        creds = channel.get_credentials()
+        access_end = adapter.access_expires(creds)
+        refreshed = False
+        if access_end is not None and access_end - now <= refresh_ahead:
+            new = adapter.refresh(access(channel))
+            if new is not None:
+                creds = {k: str(v) for k, v in new.items()}
+                refreshed = True
+        ends = adapter.connection_expires(creds)
+        expired = ends is not None and ends <= now
+        warn = False
+        if (
+            ends is not None
+            and not expired
+            and ends - now <= warn_ahead
+            and creds.get(_WARNED) != ends.isoformat()
+        ):
+            creds[_WARNED] = ends.isoformat()
+            warn = True
+        if refreshed or warn:
+            channel.set_credentials(creds)
+            channel.updated_at = now
+            channel.save(update_fields=["credentials_encrypted", "updated_at"])
+        return CredentialCheck(
+            channel.pk,
+            channel.workspace_id,
+            channel.name,
+            channel.network,
+            refreshed,
+            ends,
+            warn,
+            expired,
+            accounts.done_by(channel.workspace_id, "channel.connect", "channel", channel.pk)
+            if warn
+            else None,
+        )
+
+
+#: Kept among a channel's credentials: the connection end its people were warned about.
+_WARNED = "expiry_warned_for"
 
 
 def record_job_error(channel_id: int, job: str, message: str) -> None:
