@@ -216,6 +216,11 @@ DEMO_COMMENTS: dict[str, list[str]] = {
         "The barista was rude to me today and my order was wrong. Very disappointed.",
         "Понятно, посмотрим.",
     ],
+    "linkedin": [
+        "Great to see a local business sharing how it works. Are you hiring baristas this season?",
+        "Интересно, а вы поставляете кофе в офисы?",
+        "좋은 인사이트 감사합니다. 팀과 공유했어요.",
+    ],
 }
 DEMO_MESSAGES: dict[str, list[str]] = {
     "vk": ["Здравствуйте! Можно забронировать столик на шестерых в пятницу вечером?"],
