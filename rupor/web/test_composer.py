@@ -565,3 +565,18 @@ def test_review_views_of_another_workspace_answer_404(world: World) -> None:
     )
     assert manager.post(reverse("web:post_client_link", args=[post.pk])).status_code == 404
     assert manager.post(reverse("web:post_check"), {"channel": channel.pk}).status_code == 404
+
+
+def test_linkedin_preview_looks_like_a_linkedin_post_and_counts_to_3000(world: World) -> None:
+    client = world.client(Role.EDITOR)
+    linkedin = _connect(world.owner, "linkedin", "Alpha on LinkedIn", "10000001")
+    text = "We are hiring (Lisbon) #bakers " + "word " * 80
+    body = _check(client, linkedin, variant_text=text, variant_link="https://example.com/jobs")
+    assert "pv-li" in body and "…see more" in body  # folded after about three lines
+    assert "(Lisbon) " in body  # shown as typed: the adapter escapes it for LinkedIn, people never see that
+    assert "Repost" in body and "example.com" in body
+    assert f"{len(text)}</span> / 3,000" in body
+    over = _check(client, linkedin, variant_text="a" * 3001)
+    assert "3,001</span> / 3,000" in over and 'class="counter over"' in over
+    client.cookies["django_language"] = "ko"
+    assert "퍼가기" in _check(client, linkedin, variant_text="안녕하세요")
