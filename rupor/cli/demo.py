@@ -218,7 +218,7 @@ DEMO_COMMENTS: dict[str, list[str]] = {
     ],
     "linkedin": [
         "Great to see a local business sharing how it works. Are you hiring baristas this season?",
-        "Интересно, а вы поставляете кофе в офисы?",
+        "Интересно, вы поставляете кофе в офисы?",
         "좋은 인사이트 감사합니다. 팀과 공유했어요.",
     ],
 }

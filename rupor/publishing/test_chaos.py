@@ -3,7 +3,10 @@ moments, emulators injecting 429s, 5xx, resets and timeouts after the side effec
 
 Afterwards, according to the emulators' own records: every target is published exactly once,
 or failed/unconfirmed with a reason; none is lost; no duplicates on VK (idempotency key); no
-automatic re-send after an unknown outcome on Telegram (no key, cannot be searched).
+automatic re-send after an unknown outcome on Telegram (no key, cannot be searched), OK and
+LinkedIn (no key: reconciled by the post's text among the page's recent posts, or unconfirmed).
+LinkedIn's markers carry little-text reserved characters (``#``, ``~``), so a post whose
+commentary was not escaped would be cut short on the emulator and counted as missing.
 
 Sized for < 2 minutes on PostgreSQL; smaller on SQLite (one writer at a time).
 """
@@ -30,7 +33,10 @@ from rupor.publishing.models import Attempt, PublicationTarget, TargetState
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-NETWORKS = ("vk", "telegram", "ok")
+NETWORKS = ("vk", "telegram", "ok", "linkedin")
+#: Networks without an idempotency key: an unknown outcome is reconciled or left unconfirmed,
+#: never sent again.
+NOT_IDEMPOTENT = ("telegram", "ok", "linkedin")
 FAULTS = {
     "p_5xx": 0.03,
     "p_429": 0.03,
@@ -181,7 +187,7 @@ def test_chaos_exactly_once_under_sigkill_and_faults():
             else:  # unconfirmed: the post may or may not be there, but never twice
                 assert t.error_message, "an unconfirmed target says why"
                 assert count <= 1
-            if network == "telegram" and count > 1:
+            if network in NOT_IDEMPOTENT and count > 1:
                 resent_unknown += 1
         injected = {}
         for network, emulator in emulators.items():
