@@ -13,6 +13,7 @@ Sized for < 2 minutes on PostgreSQL; smaller on SQLite (one writer at a time).
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import os
 import random
@@ -107,6 +108,16 @@ def test_chaos_exactly_once_under_sigkill_and_faults():
             ids = pt.bulk_schedule([ch], per_network, clock.now(), f"chaos{run}{network}")
             for i, target_id in enumerate(ids):
                 texts[target_id] = (network, f"chaos{run}{network} #{i}")
+        # Interleave the networks in claim order (next_attempt_at, then id), so the faults of the
+        # first 30 seconds meet every network, not only those scheduled first.
+        start = clock.now()
+        position = {
+            tid: i for network in NETWORKS for i, tid in enumerate(t for t in texts if texts[t][0] == network)
+        }
+        rows = list(PublicationTarget.objects.filter(pk__in=list(texts)))
+        for row in rows:
+            row.due_at = row.next_attempt_at = start + dt.timedelta(milliseconds=position[row.pk])
+        PublicationTarget.objects.bulk_update(rows, ["due_at", "next_attempt_at"], batch_size=500)
         # Markers must not be prefixes of one another (#1 vs #10): end them.
         for target_id, (network, text) in list(texts.items()):
             marked = f"{text}~"

@@ -4,7 +4,7 @@ It behaves like https://api.linkedin.com/rest/ as LinkedIn documents it on Micro
 
 * every ``/rest/`` call needs ``Authorization: Bearer``, ``LinkedIn-Version: YYYYMM`` (missing →
   400 ``VERSION_MISSING``; not an active version → 426 ``NONEXISTENT_VERSION``) and
-  ``X-Restli-Protocol-Version: 2.0.0``; unknown token → 401 ``INVALID_ACCESS_TOKEN`` (65600),
+  ``X-Restli-Protocol-Version: 2.0.0`` (missing → 400); unknown token → 401 ``INVALID_ACCESS_TOKEN`` (65600),
   revoked → 401 ``REVOKED_ACCESS_TOKEN`` (65601), expired → 401 ``EXPIRED_ACCESS_TOKEN``
   (65602); a member without a page role → 403 ``ACCESS_DENIED``;
 * ``POST /rest/posts`` (author ``urn:li:organization:N``, ``commentary``, ``visibility``,
@@ -354,6 +354,12 @@ class LinkedInEmulatorState:
             )
         if version not in ACTIVE_VERSIONS:
             raise ApiError(426, "NONEXISTENT_VERSION", f"Requested version {version} is not active")
+        if request.headers.get("x-restli-protocol-version") != wire.RESTLI_PROTOCOL:
+            raise ApiError(
+                400,
+                "INVALID_PARAMS",
+                "Rest.li protocol version 2.0.0 is required: send X-Restli-Protocol-Version: 2.0.0",
+            )
         auth = request.headers.get("authorization", "")
         token = self.tokens.get(auth.removeprefix("Bearer ").strip()) if auth.startswith("Bearer ") else None
         if token is None:

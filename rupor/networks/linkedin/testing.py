@@ -28,8 +28,12 @@ def demo_credentials(now: dt.datetime | None = None) -> dict[str, str]:
         "refresh_token": emu.DEMO_REFRESH,
         "client_id": emu.DEMO_CLIENT_ID,
         "client_secret": emu.DEMO_CLIENT_SECRET,
-        "access_token_expires_at": (now + dt.timedelta(seconds=wire.ACCESS_TOKEN_TTL_S)).isoformat(),
-        "refresh_token_expires_at": (now + dt.timedelta(seconds=wire.REFRESH_TOKEN_TTL_S)).isoformat(),
+        "access_token_expires_at": (now + dt.timedelta(seconds=wire.ACCESS_TOKEN_TTL_S)).isoformat(
+            timespec="seconds"
+        ),
+        "refresh_token_expires_at": (now + dt.timedelta(seconds=wire.REFRESH_TOKEN_TTL_S)).isoformat(
+            timespec="seconds"
+        ),
     }
 
 

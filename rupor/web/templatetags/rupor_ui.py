@@ -39,6 +39,9 @@ _ICONS = {
     "layers": '<path d="M12 3l9 5-9 5-9-5 9-5z"/><path d="M3 13l9 5 9-5"/>',
     "bell": '<path d="M6 16V11a6 6 0 0112 0v5l2 2H4l2-2z"/><path d="M10 20.5a2 2 0 004 0"/>',
     "report": '<path d="M6 3h9l4 4v14H6z"/><path d="M14 3v5h5"/><path d="M9 17v-3M12 17v-6M15 17v-4"/>',
+    "thumb": '<path d="M7 10v10H4V10z"/><path d="M7 10l4-7a2 2 0 013 2l-1 5h6a2 2 0 012 2.3l-1.2 6A2 2 0 0117.8 20H7"/>',
+    "comment": '<path d="M4 5h16v11H9l-5 4z"/>',
+    "send": '<path d="M21 3L3 11l7 3 3 7z"/><path d="M10 14L21 3"/>',
     "eye": '<path d="M2 12s3.5-7 10-7 10 7 10 7-3.5 7-10 7S2 12 2 12z"/><circle cx="12" cy="12" r="3"/>',
 }
 
