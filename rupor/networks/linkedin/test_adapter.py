@@ -262,7 +262,7 @@ def test_daily_member_limit_answers_429_as_rate_limited():
         with pytest.raises(errors.RateLimited) as limited:
             adapter.publish(channel, _req("three"), MemoryProgress())
         assert limited.value.nothing_happened
-        assert "daily limit" in limited.value.message
+        assert "limiting calls" in limited.value.message
     finally:
         running.stop()
 
