@@ -208,6 +208,25 @@ class LinkedInAdapter(Adapter):
 
     # -- connection ---------------------------------------------------------------------------
     def verify(self, channel: ChannelAccess) -> ChannelInfo:
+        """The page and whether the member may post there; without a page id, the first page the
+        member administers (``organizationAcls``)."""
+        acls = self._json(
+            channel,
+            "GET",
+            "/rest/organizationAcls",
+            "organizationAcls.get",
+            params={"q": "roleAssignee", "role": "ADMINISTRATOR", "state": "APPROVED"},
+        )
+        pages = [str(a.get("organization", "")) for a in acls.get("elements") or ()]
+        if not channel.remote_id.strip():
+            if not pages:
+                raise errors.Rejected(
+                    _("The connected LinkedIn member administers no page; give the page id."),
+                    needs_person=True,
+                )
+            channel = ChannelAccess(
+                channel.network, pages[0], channel.credentials, channel.base_url, channel.settings
+            )
         org_id = wire.organization_id(channel.remote_id)
         org_urn = wire.organization_urn(channel.remote_id)
         try:
@@ -220,9 +239,7 @@ class LinkedInAdapter(Adapter):
                     needs_person=True,
                 ) from exc
             raise
-        acls = self._json(channel, "GET", "/rest/organizationAcls", "organizationAcls.get",
-                          params={"q": "roleAssignee", "role": "ADMINISTRATOR", "state": "APPROVED"})  # fmt: skip
-        can_publish = any(str(a.get("organization")) == org_urn for a in acls.get("elements") or ())
+        can_publish = org_urn in pages
         notes = [_("LinkedIn access tokens live 60 days; Rupor warns a week before the connection ends.")]
         if not can_publish:
             notes.append(

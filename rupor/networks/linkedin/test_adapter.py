@@ -275,3 +275,10 @@ def test_an_answer_without_json_maps_by_status():
     error = error_for(limited, create=True)
     assert isinstance(error, errors.RateLimited)
     assert error.retry_after == 30.0
+
+
+def test_verify_without_a_page_id_finds_the_page_the_member_administers(em, adapter):
+    info = adapter.verify(testing.channel_for(em, remote_id=""))
+    assert info.remote_id == emu.DEMO_ORG
+    assert info.name == "Rupor Demo Bakery"
+    assert info.url == f"https://www.linkedin.com/company/{emu.DEMO_ORG}/"
