@@ -636,7 +636,13 @@ def _comment(raw: Mapping[str, Any], post_remote_id: str) -> Comment:
     return Comment(
         remote_id=str(raw["id"]),
         post_remote_id=post_remote_id,
-        author=Person(remote_id=actor, name=str(raw.get("actorName") or ""), url=_person_url(actor)),
+        # The Comments API names the author by URN only; reading a member's profile needs that
+        # member's own consent, so Rupor shows "LinkedIn member" rather than the URN.
+        author=Person(
+            remote_id=actor,
+            name=_("LinkedIn page") if actor.startswith("urn:li:organization:") else _("LinkedIn member"),
+            url=_person_url(actor),
+        ),
         text=str((raw.get("message") or {}).get("text", "")),
         created_at=at,
         parent_remote_id=parent.rstrip(")").rsplit(",", 1)[-1] if parent else None,
