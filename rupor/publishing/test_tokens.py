@@ -27,7 +27,9 @@ def em():
 def _channel(em, make_workspace, make_user, **creds):
     owner, other = make_user(), make_user()
     ws = make_workspace(owner=owner)
-    accounts.add_member(accounts.actor_for_user(owner, ws), other.email, "editor")
+    actor = accounts.actor_for_user(owner, ws)
+    assert actor is not None
+    accounts.add_member(actor, other.email, "editor")
     access = linkedin.channel_for(em)
     ch = testing.channel(ws, linkedin.channel_for(em, credentials={**access.credentials, **creds}))
     AuditEntry.objects.create(

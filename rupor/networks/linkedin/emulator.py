@@ -40,6 +40,7 @@ import json
 import random
 import re
 import threading
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -73,7 +74,7 @@ ACTIVE_VERSIONS = frozenset({"202508", "202509", "202510", "202511", "202512", "
 #: emulator's daily caps per endpoint, per application and per member.
 DAILY_APP_LIMIT = 100_000
 DAILY_MEMBER_LIMIT = 5_000
-#: How long an uploaded image or document is PROCESSING before it is AVAILABLE.
+#: How long (real seconds) an uploaded image or document is PROCESSING before it is AVAILABLE.
 PROCESSING_S = 0.2
 
 AUDIENCE = (
@@ -341,7 +342,8 @@ class LinkedInEmulatorState:
         asset = self.assets[urn]
         if asset["available_at"] is None:
             return "WAITING_UPLOAD"
-        return "AVAILABLE" if self.now() >= asset["available_at"] else "PROCESSING"
+        # Processing takes real time, whatever the emulator's clock does (the demo freezes it).
+        return "AVAILABLE" if time.time() >= asset["available_at"] else "PROCESSING"
 
     # -- checks -------------------------------------------------------------------------------
     def authorize(self, request: Request, endpoint: str) -> Token:
@@ -670,7 +672,7 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
             limit = wire.DOCUMENT_MAX_BYTES if asset["kind"] == "document" else wire.IMAGE_MAX_BYTES
             if len(data) > limit:
                 return PlainTextResponse("Entity too large", status_code=413)
-            asset.update(bytes=len(data), available_at=state.now() + PROCESSING_S)
+            asset.update(bytes=len(data), available_at=time.time() + PROCESSING_S)
             state.record(f"{asset['kind']}_uploaded", urn=urn, bytes=len(data))
         return Response(status_code=201)
 

@@ -254,7 +254,7 @@ def test_share_statistics_grow_with_time(em, adapter):
 def test_daily_member_limit_answers_429_as_rate_limited():
     running = testing.start(rate_limits=True)
     try:
-        running.app.emulator.daily_member_limit = 2
+        _state(running).daily_member_limit = 2
         adapter = LinkedInAdapter()
         channel = testing.channel_for(running)
         adapter.publish(channel, _req("one"), MemoryProgress())
