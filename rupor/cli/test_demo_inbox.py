@@ -43,7 +43,7 @@ def test_the_demo_audience_fills_the_inbox_once(emulators):
     finally:
         clock.freeze(None)
     comments = InboxItem.objects.filter(kind="comment", outgoing=False)
-    assert {c.channel.network for c in comments} == {"vk", "telegram", "ok"}
+    assert {c.channel.network for c in comments} == {"vk", "telegram", "ok", "linkedin"}
     texts = {c.text for c in comments}
     assert "Спасибо за капучино, лучший в городе!" in texts
     assert "원두 정말 맛있어요! 매일 아침 마시고 있어요 ☕" in texts

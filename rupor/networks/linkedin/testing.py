@@ -13,6 +13,8 @@ from rupor.networks.linkedin import emulator as emu
 from rupor.networks.linkedin import wire
 
 DEMO_REMOTE_ID = emu.DEMO_ORG
+#: When this process's demo tokens count as issued (the same credentials every time it asks).
+ISSUED = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 def start(**options: Any) -> RunningEmulator:
@@ -22,7 +24,7 @@ def start(**options: Any) -> RunningEmulator:
 
 
 def demo_credentials(now: dt.datetime | None = None) -> dict[str, str]:
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or ISSUED
     return {
         "access_token": emu.DEMO_TOKEN,
         "refresh_token": emu.DEMO_REFRESH,

@@ -200,12 +200,11 @@ ERRORS: dict[int, CodeRule] = {
     ),
     404: CodeRule(Rejected, "LinkedIn cannot find that post or comment; it may have been deleted."),
     # LinkedIn answers 429 for its daily caps and, now and then, to protect itself; it sends no
-    # Retry-After. Rupor waits a little and its backoff grows with each repeated refusal.
+    # Retry-After, so no wait is invented here: the engine's backoff grows with each refusal.
     429: CodeRule(
         RateLimited,
         "LinkedIn is limiting calls for this application or member (a daily cap, or a short throttle); "
         "Rupor will try again later.",
-        retry_after=30.0,
     ),
     500: CodeRule(UnknownOutcome, "LinkedIn answered with a server error."),
     503: CodeRule(Transient, "LinkedIn is temporarily unavailable; Rupor will try again."),
