@@ -39,7 +39,7 @@ def test_the_demo_audience_fills_the_inbox_once(emulators):
     clock.freeze(clock.now() + dt.timedelta(minutes=3))
     try:
         run_worker(once=True)
-        assert audience(clock.now()) == 9
+        assert audience(clock.now()) == 12
     finally:
         clock.freeze(None)
     comments = InboxItem.objects.filter(kind="comment", outgoing=False)
@@ -52,4 +52,4 @@ def test_the_demo_audience_fills_the_inbox_once(emulators):
     # Said once: the job and a fresh serve process (a new job) leave the inbox as it is.
     assert audience(clock.now()) == 0
     assert demo.DemoAudience(demo.running_by_network(emulators))(clock.now()) == 0
-    assert InboxItem.objects.filter(outgoing=False).count() == 10
+    assert InboxItem.objects.filter(outgoing=False).count() == 13
