@@ -351,7 +351,7 @@ def _validate_credentials(network: str, credentials: Mapping[str, str] | None) -
                     % {"field": field.label, "network": adapter.display_name},
                     f"credentials.{field.name}",
                 )
-        unknown = set(creds) - known - {_WARNED}
+        unknown = set(creds) - known - {_WARNED, _TRIED}
         if unknown and known:
             raise ChannelError(
                 _("Unknown credential field(s): %(fields)s.") % {"fields": ", ".join(sorted(unknown))},
@@ -547,13 +547,10 @@ class CredentialCheck:
 
 
 def renewable_channels() -> list[int]:
-    """Live channels of networks whose credentials expire (``Capability.REFRESH``)."""
+    """Live channels of networks whose credentials expire (``Capability.REFRESH``), held ones
+    included (a refresh may bring one back)."""
     networks = [n for n in registry.available() if Capability.REFRESH in registry.adapter(n).capabilities]
-    return list(
-        Channel.live.filter(network__in=networks)
-        .exclude(status=Channel.Status.RECONNECT)
-        .values_list("pk", flat=True)
-    )
+    return list(Channel.live.filter(network__in=networks).values_list("pk", flat=True))
 
 
 def check_credentials(
@@ -565,7 +562,9 @@ def check_credentials(
     The channel's row stays locked while this runs (``SELECT ... FOR UPDATE``): two workers never
     refresh the same channel at once, and the rotated tokens are stored before anyone reads the
     old ones again. A refused refresh (the refresh token expired or was revoked) raises
-    :class:`AuthExpired`; the caller holds the channel for reconnection.
+    :class:`AuthExpired`; the caller holds the channel for reconnection. A channel already held
+    for reconnection is tried once per refresh token: when that works, it is active again and its
+    held posts are released (``channel_reconnected``).
     """
     with transaction.atomic():
         channel = Channel.live.select_for_update().filter(pk=channel_id).first()
@@ -573,10 +572,22 @@ def check_credentials(
             return None
         adapter = registry.adapter(channel.network)
         creds = channel.get_credentials()
+        held = channel.status == Channel.Status.RECONNECT
+        if held and (not creds.get("refresh_token") or creds.get(_TRIED) == creds.get("refresh_token")):
+            return None
         access_end = adapter.access_expires(creds)
+        due = held or (access_end is not None and access_end - now <= refresh_ahead)
         refreshed = False
-        if access_end is not None and access_end - now <= refresh_ahead:
-            new = adapter.refresh(access(channel))
+        if due:
+            try:
+                new = adapter.refresh(access(channel))
+            except network_errors.AuthExpired:
+                if not held:
+                    raise
+                creds[_TRIED] = creds.get("refresh_token", "")
+                channel.set_credentials(creds)
+                channel.save(update_fields=["credentials_encrypted"])
+                return None
             if new is not None:
                 creds = {k: str(v) for k, v in new.items()}
                 refreshed = True
@@ -591,10 +602,18 @@ def check_credentials(
         ):
             creds[_WARNED] = ends.isoformat()
             warn = True
+        fields = []
         if refreshed or warn:
             channel.set_credentials(creds)
+            fields += ["credentials_encrypted", "updated_at"]
+        reconnected = held and refreshed and not expired
+        if reconnected:
+            channel.status, channel.status_message = Channel.Status.ACTIVE, ""
+            fields += ["status", "status_message", "updated_at"]
+            transaction.on_commit(lambda: channel_reconnected.send(sender=Channel, channel_id=channel_id))
+        if fields:
             channel.updated_at = now
-            channel.save(update_fields=["credentials_encrypted", "updated_at"])
+            channel.save(update_fields=sorted(set(fields)))
         return CredentialCheck(
             channel.pk,
             channel.workspace_id,
@@ -603,13 +622,15 @@ def check_credentials(
             refreshed,
             ends,
             warn,
-            expired,
+            expired and not held,
             accounts.done_by(channel.workspace_id, "channel.connect", "channel", channel.pk)
             if warn
             else None,
         )
 
 
+#: Kept among a channel's credentials: the refresh token a held channel was last tried with.
+_TRIED = "refresh_tried_with"
 #: Kept among a channel's credentials: the connection end its people were warned about.
 _WARNED = "expiry_warned_for"
 

@@ -86,3 +86,22 @@ def test_an_ended_connection_or_refused_refresh_holds_the_channel(em, make_works
         row = Channel.objects.get(pk=ch.pk)
         assert row.status == Channel.Status.RECONNECT
         assert "reconnect LinkedIn" in row.status_message
+
+
+@pytest.mark.django_db
+def test_a_held_channel_whose_refresh_works_is_active_again(em, make_workspace, make_user):
+    now = clock.now()
+    held, _o, _x = _channel(em, make_workspace, make_user, access_token=emu.EXPIRED_TOKEN)
+    Channel.objects.filter(pk=held.pk).update(status=Channel.Status.RECONNECT, status_message="expired")
+    refused, _o2, _x2 = _channel(em, make_workspace, make_user, refresh_token="revoked")
+    Channel.objects.filter(pk=refused.pk).update(status=Channel.Status.RECONNECT)
+    before = len(em.app.emulator.ledger)
+    tokens.run_due(now)
+    assert [e["kind"] for e in em.app.emulator.ledger[before:]] == ["token_refreshed", "token_refused"]
+    back = Channel.objects.get(pk=held.pk)
+    assert back.status == Channel.Status.ACTIVE and back.status_message == ""
+    assert back.get_credentials()["access_token"] != emu.EXPIRED_TOKEN
+    assert Channel.objects.get(pk=refused.pk).status == Channel.Status.RECONNECT
+    before = len(em.app.emulator.ledger)
+    tokens.run_due(now)  # the refused refresh token is not tried again
+    assert [e for e in em.app.emulator.ledger[before:] if e["kind"] == "token_refused"] == []

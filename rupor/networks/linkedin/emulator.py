@@ -795,6 +795,7 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
             refresh = state.refresh_tokens.get(form.get("refresh_token", ""))
             now = state.now()
             if refresh is None or refresh.revoked or refresh.expires_at <= now:
+                state.record("token_refused")
                 return JSONResponse(
                     {
                         "error": "invalid_grant",
