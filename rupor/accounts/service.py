@@ -325,6 +325,26 @@ def recipients(workspace_id: int) -> list[Recipient]:
     ]
 
 
+def done_by(workspace_id: int, action: str, object_type: str, object_id: object) -> int | None:
+    """The user who first did ``action`` on the object (from the audit log), if still a member."""
+    user_id = (
+        AuditEntry.objects.filter(
+            workspace_id=workspace_id, action=action, object_type=object_type, object_id=str(object_id)
+        )
+        .order_by("at", "pk")
+        .values_list("actor_id", flat=True)
+        .first()
+    )
+    if (
+        user_id is None
+        or not Membership.objects.filter(
+            workspace_id=workspace_id, user_id=user_id, user__is_active=True
+        ).exists()
+    ):
+        return None
+    return int(user_id)
+
+
 def _require(actor: Actor, perm: Perm) -> None:
     if not actor.can(perm):
         raise AccountsError(_("Your role does not allow this."), status=403)

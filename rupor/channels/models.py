@@ -20,6 +20,7 @@ JOB_LABELS = {
     "webhook": _("Webhook delivery"),
     "publishing": _("Publishing"),
     "monitoring": _("Keyword monitoring"),
+    "tokens": _("Token renewal"),
 }
 
 

@@ -24,7 +24,7 @@ from rupor.core.errors import DomainError
 from rupor.core.urls import url_problem
 from rupor.networks import errors as network_errors
 from rupor.networks import registry
-from rupor.networks.base import ChannelAccess, ChannelInfo
+from rupor.networks.base import Capability, ChannelAccess, ChannelInfo
 from rupor.networks.errors import NetworkError
 
 #: Sent (with ``channel_id``) when a person's change verified a channel again; publishing
@@ -351,8 +351,9 @@ def _validate_base_url(url: str) -> str:
 
 
 #: Credentials Rupor itself keeps beside those a person enters (never asked for in a form): when a
-#: renewed access token expires, and which refresh token it was renewed from.
-INTERNAL_CREDENTIALS = frozenset({"expires_at", "rotated_from"})
+#: renewed access token expires, which refresh token it was renewed from, which refresh token a
+#: held channel was last retried with, and which end date its owner was warned of.
+INTERNAL_CREDENTIALS = frozenset({"expires_at", "rotated_from", "refresh_tried_with", "expiry_warned_for"})
 
 
 def _validate_credentials(network: str, credentials: Mapping[str, str] | None) -> dict[str, str]:
@@ -551,6 +552,113 @@ def needs_reconnect(channel_id: int, message: str) -> None:
     Channel.objects.filter(pk=channel_id).update(
         status=Channel.Status.RECONNECT, status_message=message[:300], updated_at=clock.now()
     )
+
+
+@dataclass(frozen=True)
+class CredentialCheck:
+    """What :func:`check_credentials` found and did for one channel."""
+
+    channel_id: int
+    workspace_id: int
+    name: str
+    network: str
+    refreshed: bool
+    connection_ends: dt.datetime | None
+    #: Tell the channel's people now that the connection ends soon (once per end date).
+    warn: bool
+    #: The connection has ended: the channel now needs reconnecting.
+    expired: bool
+    #: Who connected the channel (still a member), to be told first.
+    owner_id: int | None
+
+
+def renewable_channels() -> list[int]:
+    """Live channels of networks whose credentials expire (``Capability.REFRESH``), held ones
+    included (a refresh may bring one back)."""
+    networks = [n for n in registry.available() if Capability.REFRESH in registry.adapter(n).capabilities]
+    return list(Channel.live.filter(network__in=networks).values_list("pk", flat=True))
+
+
+def check_credentials(
+    channel_id: int, now: dt.datetime, *, refresh_ahead: dt.timedelta, warn_ahead: dt.timedelta
+) -> CredentialCheck | None:
+    """Renew the channel's access token when it ends within ``refresh_ahead`` and say whether its
+    people should be warned that the connection itself ends within ``warn_ahead``.
+
+    The channel's row stays locked while this runs (``SELECT ... FOR UPDATE``): two workers never
+    refresh the same channel at once, and the rotated tokens are stored before anyone reads the
+    old ones again. A refused refresh (the refresh token expired or was revoked) raises
+    :class:`AuthExpired`; the caller holds the channel for reconnection. A channel already held
+    for reconnection is tried once per refresh token: when that works, it is active again and its
+    held posts are released (``channel_reconnected``).
+    """
+    with transaction.atomic():
+        channel = Channel.live.select_for_update().filter(pk=channel_id).first()
+        if channel is None:
+            return None
+        adapter = registry.adapter(channel.network)
+        creds = channel.get_credentials()
+        held = channel.status == Channel.Status.RECONNECT
+        if held and (not creds.get("refresh_token") or creds.get(_TRIED) == creds.get("refresh_token")):
+            return None
+        access_end = adapter.access_expires(creds)
+        due = held or (access_end is not None and access_end - now <= refresh_ahead)
+        refreshed = False
+        if due:
+            try:
+                new = adapter.refresh(access(channel))
+            except network_errors.AuthExpired:
+                if not held:
+                    raise
+                creds[_TRIED] = creds.get("refresh_token", "")
+                channel.set_credentials(creds)
+                channel.save(update_fields=["credentials_encrypted"])
+                return None
+            if new is not None:
+                creds = {k: str(v) for k, v in new.items()}
+                refreshed = True
+        ends = adapter.connection_expires(creds)
+        expired = ends is not None and ends <= now
+        warn = False
+        if (
+            ends is not None
+            and not expired
+            and ends - now <= warn_ahead
+            and creds.get(_WARNED) != ends.isoformat()
+        ):
+            creds[_WARNED] = ends.isoformat()
+            warn = True
+        fields = []
+        if refreshed or warn:
+            channel.set_credentials(creds)
+            fields += ["credentials_encrypted", "updated_at"]
+        reconnected = held and refreshed and not expired
+        if reconnected:
+            channel.status, channel.status_message = Channel.Status.ACTIVE, ""
+            fields += ["status", "status_message", "updated_at"]
+            transaction.on_commit(lambda: channel_reconnected.send(sender=Channel, channel_id=channel_id))
+        if fields:
+            channel.updated_at = now
+            channel.save(update_fields=sorted(set(fields)))
+        return CredentialCheck(
+            channel.pk,
+            channel.workspace_id,
+            channel.name,
+            channel.network,
+            refreshed,
+            ends,
+            warn,
+            expired and not held,
+            accounts.done_by(channel.workspace_id, "channel.connect", "channel", channel.pk)
+            if warn
+            else None,
+        )
+
+
+#: Kept among a channel's credentials: the refresh token a held channel was last tried with.
+_TRIED = "refresh_tried_with"
+#: Kept among a channel's credentials: the connection end its people were warned about.
+_WARNED = "expiry_warned_for"
 
 
 def record_job_error(channel_id: int, job: str, message: str) -> None:

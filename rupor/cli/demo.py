@@ -226,6 +226,11 @@ DEMO_COMMENTS: dict[str, list[str]] = {
         "Заходил вчера, очередь на полчаса. Может, стоит открыть второй зал?",
         "사진 너무 예뻐요! 🥐",
     ],
+    "linkedin": [
+        "Great to see a local business sharing how it works. Are you hiring baristas this season?",
+        "Интересно, вы поставляете кофе в офисы?",
+        "좋은 인사이트 감사합니다. 팀과 공유했어요.",
+    ],
 }
 DEMO_MESSAGES: dict[str, list[str]] = {
     "vk": ["Здравствуйте! Можно забронировать столик на шестерых в пятницу вечером?"],

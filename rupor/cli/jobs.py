@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 
 def periodic_jobs() -> Sequence[Callable[[dt.datetime], object]]:
-    """Staged webhook deliveries, inbox polling, keyword monitoring, triage and alerts (keyword
+    """Token renewal and expiry warnings, staged webhook deliveries, inbox polling, keyword monitoring, triage and alerts (keyword
     trends too), then metric collection, the watched competitor pages and the scheduled client
     reports; each job decides itself what is due."""
     from rupor.analytics import competitors
@@ -21,8 +21,10 @@ def periodic_jobs() -> Sequence[Callable[[dt.datetime], object]]:
     from rupor.inbox import alerts as inbox_alerts
     from rupor.inbox import jobs as inbox_jobs
     from rupor.inbox import trends
+    from rupor.publishing import tokens
 
     return (
+        tokens.run_due,
         inbox_jobs.run_staged,
         inbox_jobs.run_due,
         inbox_jobs.run_monitoring,

@@ -9,10 +9,12 @@ from rupor.cli.jobs import periodic_jobs
 from rupor.inbox import alerts as inbox_alerts
 from rupor.inbox import jobs as inbox_jobs
 from rupor.inbox import trends
+from rupor.publishing import tokens
 
 
 def test_rupor_worker_polls_inboxes_then_collects_metrics():
     assert list(periodic_jobs()) == [
+        tokens.run_due,  # expiring tokens renewed before anything calls the networks
         inbox_jobs.run_staged,  # webhook deliveries a dead process left staged, before polling
         inbox_jobs.run_due,
         inbox_jobs.run_monitoring,

@@ -499,6 +499,16 @@ class Adapter:
         """Return new credentials, or ``None`` when they do not expire."""
         return None
 
+    def access_expires(self, credentials: Mapping[str, str]) -> dt.datetime | None:
+        """When the stored access token ends (``None``: never, or not known); :meth:`refresh`
+        renews it ahead of that (``Capability.REFRESH``)."""
+        return None
+
+    def connection_expires(self, credentials: Mapping[str, str]) -> dt.datetime | None:
+        """When the connection ends unless a person reconnects (no refresh can extend it):
+        people are warned ahead of it (``None``: never, or not known)."""
+        return None
+
     # -- publishing ---------------------------------------------------------------------
     def publish(self, channel: ChannelAccess, request: PublishRequest, progress: Progress) -> Published:
         raise NotSupported(f"{self.display_name} cannot publish")

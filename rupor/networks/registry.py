@@ -27,6 +27,10 @@ NETWORKS: dict[str, tuple[str, str]] = {
         "rupor.networks.bluesky.adapter:BlueskyAdapter",
         "rupor.networks.bluesky.emulator:create_app",
     ),
+    "linkedin": (
+        "rupor.networks.linkedin.adapter:LinkedInAdapter",
+        "rupor.networks.linkedin.emulator:create_app",
+    ),
 }
 
 DISPLAY_NAMES: dict[str, str] = {

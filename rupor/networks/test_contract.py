@@ -241,4 +241,5 @@ def _publish_methods(network: str) -> tuple[str, ...]:
         "ok": ("mediatopic.post",),
         "x": ("POST /2/tweets",),
         "bluesky": ("com.atproto.repo.putRecord",),
+        "linkedin": ("posts.create",),
     }.get(network, ())

@@ -57,6 +57,7 @@ EVENTS: dict[str, Any] = {
     "unconfirmed": gettext_lazy("A post needs checking: Rupor cannot tell whether it went out"),
     "missed": gettext_lazy("A post missed its time"),
     "held": gettext_lazy("A channel needs reconnecting; its posts are on hold"),
+    "credentials_expiring": gettext_lazy("A channel's connection ends soon; reconnect it"),
     "edit_failed": gettext_lazy("An edit of a published post did not reach the network"),
     "inbox_assigned": gettext_lazy("An inbox item was assigned to you"),
     # The inbox's alerts (inbox/alerts.py).

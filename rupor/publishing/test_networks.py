@@ -24,8 +24,13 @@ from rupor.publishing.worker import run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-NETWORKS = ["vk", "telegram", "ok"]
-POST_METHOD = {"vk": "wall.post", "telegram": "sendMessage", "ok": "mediatopic.post"}
+NETWORKS = ["vk", "telegram", "ok", "linkedin"]
+POST_METHOD = {
+    "vk": "wall.post",
+    "telegram": "sendMessage",
+    "ok": "mediatopic.post",
+    "linkedin": "posts.create",
+}
 
 
 def _testing(network: str) -> Any:

@@ -36,6 +36,9 @@ from rupor.planning.models import Media, PostVariant
 #: VK folds a long wall post after about this many characters or lines behind "Show more…".
 VK_FOLD_CHARS = 300
 VK_FOLD_LINES = 6
+#: LinkedIn shows about the first three lines (some 210 characters) of a post, then "…see more".
+LINKEDIN_FOLD_CHARS = 210
+LINKEDIN_FOLD_LINES = 3
 
 _URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]", re.IGNORECASE)
 _TAG = re.compile(r"(?<![\w#])#[\w]+", re.UNICODE)
@@ -189,16 +192,16 @@ def _telegram_text(text: str, options: Mapping[str, Any]) -> tuple[str, SafeStri
     return text, mark_safe(_linkify(text))  # noqa: S308 - escaped by _linkify
 
 
-def _fold(text: str) -> tuple[str, str]:
-    """VK's fold: (shown, hidden behind "Show more…")."""
+def _fold(text: str, chars: int = VK_FOLD_CHARS, max_lines: int = VK_FOLD_LINES) -> tuple[str, str]:
+    """A network's fold (VK's by default): (shown, hidden behind "Show more…")."""
     lines = text.split("\n")
     cut = len(text)
-    if len(lines) > VK_FOLD_LINES:
-        cut = len("\n".join(lines[:VK_FOLD_LINES]))
-    if cut > VK_FOLD_CHARS:
-        cut = VK_FOLD_CHARS
+    if len(lines) > max_lines:
+        cut = len("\n".join(lines[:max_lines]))
+    if cut > chars:
+        cut = chars
         space = text.rfind(" ", 0, cut)
-        if space > VK_FOLD_CHARS // 2:
+        if space > chars // 2:
             cut = space
     if cut >= len(text.rstrip()):
         return text, ""
@@ -267,8 +270,10 @@ def content_preview(
         measured, body = _telegram_text(text, options)
     elif network == "bluesky":
         body = _bluesky_text(text)
-    elif network == "vk":
-        shown, hidden = _fold(text)
+    elif network in ("vk", "linkedin"):
+        shown, hidden = (
+            _fold(text, LINKEDIN_FOLD_CHARS, LINKEDIN_FOLD_LINES) if network == "linkedin" else _fold(text)
+        )
         body = mark_safe(_linkify(shown))  # noqa: S308 - escaped by _linkify
         more = mark_safe(_linkify(hidden))  # noqa: S308 - escaped by _linkify
     else:

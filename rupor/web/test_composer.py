@@ -594,3 +594,18 @@ def test_bluesky_alt_texts_are_kept_and_previewed_like_a_bluesky_post(world: Wor
     client.post(reverse("web:post_edit", args=[variant.post_id]), data)
     variant.refresh_from_db()
     assert "alt" not in variant.options
+
+
+def test_linkedin_preview_looks_like_a_linkedin_post_and_counts_to_3000(world: World) -> None:
+    client = world.client(Role.EDITOR)
+    linkedin = _connect(world.owner, "linkedin", "Alpha on LinkedIn", "10000001")
+    text = "We are hiring (Lisbon) #bakers " + "word " * 80
+    body = _check(client, linkedin, variant_text=text, variant_link="https://example.com/jobs")
+    assert "pv-li" in body and "…see more" in body  # folded after about three lines
+    assert "(Lisbon) " in body  # shown as typed: the adapter escapes it for LinkedIn, people never see that
+    assert "Repost" in body and "example.com" in body
+    assert f"{len(text)}</span> / 3,000" in body
+    over = _check(client, linkedin, variant_text="a" * 3001)
+    assert "3,001</span> / 3,000" in over and 'class="counter over"' in over
+    client.cookies["django_language"] = "ko"
+    assert "퍼가기" in _check(client, linkedin, variant_text="안녕하세요")

@@ -42,6 +42,9 @@ _ICONS = {
     "reply": '<path d="M4 5h16v11H9l-5 4V5z"/>',
     "repost": '<path d="M7 7h11l-3-3M17 17H6l3 3"/><path d="M18 7v5M6 17v-5"/>',
     "heart": '<path d="M12 20s-7-4.4-7-10a4 4 0 017-2.6A4 4 0 0119 10c0 5.6-7 10-7 10z"/>',
+    "thumb": '<path d="M7 10v10H4V10z"/><path d="M7 10l4-7a2 2 0 013 2l-1 5h6a2 2 0 012 2.3l-1.2 6A2 2 0 0117.8 20H7"/>',
+    "comment": '<path d="M4 5h16v11H9l-5 4z"/>',
+    "send": '<path d="M21 3L3 11l7 3 3 7z"/><path d="M10 14L21 3"/>',
     "eye": '<path d="M2 12s3.5-7 10-7 10 7 10 7-3.5 7-10 7S2 12 2 12z"/><circle cx="12" cy="12" r="3"/>',
 }
 

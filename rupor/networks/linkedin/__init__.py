@@ -1,0 +1,1 @@
+"""LinkedIn organisation pages: Posts API, images, documents, comments, share statistics."""
