@@ -22,6 +22,10 @@ NETWORKS: dict[str, tuple[str, str]] = {
         "rupor.networks.telegram.emulator:create_app",
     ),
     "ok": ("rupor.networks.ok.adapter:OkAdapter", "rupor.networks.ok.emulator:create_app"),
+    "mastodon": (
+        "rupor.networks.mastodon.adapter:MastodonAdapter",
+        "rupor.networks.mastodon.emulator:create_app",
+    ),
 }
 
 DISPLAY_NAMES: dict[str, str] = {

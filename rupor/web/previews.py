@@ -249,7 +249,7 @@ def content_preview(
     unit = "chars"
     if supported:
         adapter = registry.adapter(network)
-        limits = adapter.limits
+        limits = planned.channel_limits(channel)
         length = adapter.text_length(measured)
         limit = limits.caption_max if media and limits.caption_max is not None else limits.text_max
         unit = limits.text_unit.value
