@@ -54,7 +54,9 @@ def _post(emulator: RunningEmulator, path: str, body: dict[str, Any]) -> Any:
 
 def audience_comment(emulator: RunningEmulator, post_remote_id: str, text: str) -> str:
     """Someone replies to a status; returns the reply's id."""
-    return str(_post(emulator, "/_emulator/audience/reply", {"status_id": post_remote_id, "text": text})["id"])
+    return str(
+        _post(emulator, "/_emulator/audience/reply", {"status_id": post_remote_id, "text": text})["id"]
+    )
 
 
 def audience_mention(emulator: RunningEmulator, text: str) -> str:
