@@ -134,6 +134,7 @@ class MastodonAdapter(Adapter):
         creates: bool = False,
         params: dict[str, Any] | None = None,
         data: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
         files: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         ok: tuple[int, ...] = (200,),
@@ -155,6 +156,7 @@ class MastodonAdapter(Adapter):
                 headers=sent,
                 params=params,
                 data=data,
+                json=json,
                 files=files,
             )
         return response.status_code, self._decode(response, creates=creates, ok=ok)
@@ -306,7 +308,7 @@ class MastodonAdapter(Adapter):
         ):
             scheduled = request.publish_at
         poll = content.poll
-        form = wire.status_form(
+        body = wire.status_body(
             text=content.text,
             media_ids=media_ids,
             poll_options=poll.options if poll else (),
@@ -323,7 +325,7 @@ class MastodonAdapter(Adapter):
             "POST",
             "/api/v1/statuses",
             creates=True,
-            data=form,
+            json=body,
             headers={"Idempotency-Key": wire.idempotency_key(request.idempotency_key)},
         )
         if scheduled is not None or ("scheduled_at" in status and "content" not in status):
@@ -440,7 +442,7 @@ class MastodonAdapter(Adapter):
             "POST",
             "/api/v1/statuses",
             creates=True,
-            data=wire.status_form(text=body, in_reply_to_id=target),
+            json=wire.status_body(text=body, in_reply_to_id=target),
             headers={"Idempotency-Key": wire.idempotency_key(idempotency_key)},
         )
         return _comment(status, post_remote_id)

@@ -2,7 +2,7 @@
 
 Everything here follows the official documentation (https://docs.joinmastodon.org/):
 
-* ``POST /api/v1/statuses`` takes form fields ``status``, ``media_ids[]``, ``poll[options][]``,
+* ``POST /api/v1/statuses`` takes (as form fields or JSON) ``status``, ``media_ids[]``, ``poll[options][]``,
   ``poll[expires_in]``, ``poll[multiple]``, ``in_reply_to_id``, ``sensitive``, ``spoiler_text``,
   ``visibility`` (public|unlisted|private|direct), ``language`` and ``scheduled_at`` (then the
   answer is a ScheduledStatus, not a Status); the ``Idempotency-Key`` header makes a repeat within
@@ -183,7 +183,7 @@ def limits_from_instance(instance: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def status_form(
+def status_body(
     *,
     text: str,
     media_ids: list[str] | tuple[str, ...] = (),
@@ -197,27 +197,30 @@ def status_form(
     language: str = "",
     scheduled_at: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """The form fields of ``POST /api/v1/statuses`` (list values are sent as repeated ``[]`` keys)."""
-    form: dict[str, Any] = {"status": text}
+    """The JSON body of ``POST /api/v1/statuses``. Mastodon takes its parameters as form data or
+    as JSON alike; JSON keeps the poll's nesting (``poll.options``) without Rails-style keys."""
+    body: dict[str, Any] = {"status": text}
     if media_ids:
-        form["media_ids[]"] = list(media_ids)
+        body["media_ids"] = list(media_ids)
     if poll_options:
-        form["poll[options][]"] = list(poll_options)
-        form["poll[expires_in]"] = str(poll_expires_in or 86400)
-        form["poll[multiple]"] = "true" if poll_multiple else "false"
+        body["poll"] = {
+            "options": list(poll_options),
+            "expires_in": int(poll_expires_in or 86400),
+            "multiple": poll_multiple,
+        }
     if in_reply_to_id:
-        form["in_reply_to_id"] = in_reply_to_id
+        body["in_reply_to_id"] = in_reply_to_id
     if visibility:
-        form["visibility"] = visibility
+        body["visibility"] = visibility
     if spoiler_text:
-        form["spoiler_text"] = spoiler_text
+        body["spoiler_text"] = spoiler_text
     if sensitive:
-        form["sensitive"] = "true"
+        body["sensitive"] = True
     if language:
-        form["language"] = language
+        body["language"] = language
     if scheduled_at is not None:
-        form["scheduled_at"] = format_time(scheduled_at)
-    return form
+        body["scheduled_at"] = format_time(scheduled_at)
+    return body
 
 
 class _Text(HTMLParser):
