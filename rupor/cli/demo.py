@@ -216,6 +216,11 @@ DEMO_COMMENTS: dict[str, list[str]] = {
         "The barista was rude to me today and my order was wrong. Very disappointed.",
         "Понятно, посмотрим.",
     ],
+    "mastodon": [
+        "Lovely thread! Do you have oat milk options?",
+        "Заходил вчера, очень уютно. Спасибо!",
+        "이 원두는 어디서 살 수 있나요?",
+    ],
 }
 DEMO_MESSAGES: dict[str, list[str]] = {
     "vk": ["Здравствуйте! Можно забронировать столик на шестерых в пятницу вечером?"],
