@@ -235,4 +235,9 @@ def test_errors_never_carry_credentials(net):
 
 
 def _publish_methods(network: str) -> tuple[str, ...]:
-    return {"vk": ("wall.post",), "telegram": ("sendMessage",), "ok": ("mediatopic.post",), "mastodon": ("statuses.create",)}.get(network, ())
+    return {
+        "vk": ("wall.post",),
+        "telegram": ("sendMessage",),
+        "ok": ("mediatopic.post",),
+        "mastodon": ("statuses.create",),
+    }.get(network, ())

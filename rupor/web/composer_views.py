@@ -214,6 +214,9 @@ def _draft_of(variant: PostVariant) -> forms.VariantDraft:
         poll_multiple=bool(poll.get("multiple", False)),
         poll_anonymous=bool(poll.get("anonymous", True)),
         html=(variant.options or {}).get("format") == "html",
+        spoiler_text=str((variant.options or {}).get("spoiler_text", "")),
+        visibility=str((variant.options or {}).get("visibility", "")),
+        language=str((variant.options or {}).get("language", "")),
     )
 
 
@@ -288,7 +291,11 @@ def _save_post(
             first_comment=drafts[c.pk].first_comment,
             media_ids=tuple(drafts[c.pk].media_ids),
             options={
-                **{k: v for k, v in post_variant_options(post, c.pk).items() if k != "format"},
+                **{
+                    k: v
+                    for k, v in post_variant_options(post, c.pk).items()
+                    if k not in forms.COMPOSER_OPTIONS
+                },
                 **drafts[c.pk].options(),
             },
         )

@@ -345,6 +345,13 @@ def read_ids(values: Iterable[str]) -> list[int]:
     return out
 
 
+#: The variant options the composer writes for Mastodon (``Content.options``).
+MASTODON_OPTIONS = ("spoiler_text", "visibility", "language")
+#: Every option the composer owns: a saved value it no longer sends was cleared by the person.
+COMPOSER_OPTIONS = ("format", *MASTODON_OPTIONS)
+MASTODON_VISIBILITIES = ("public", "unlisted", "private", "direct")
+
+
 @dataclass
 class VariantDraft:
     """One channel's variant as typed in the composer (or as saved, when editing)."""
@@ -362,6 +369,10 @@ class VariantDraft:
     poll_multiple: bool = False
     poll_anonymous: bool = True
     html: bool = False  # Telegram: the text is Telegram HTML
+    #: Mastodon: the content warning shown before the text, who sees the post, its language.
+    spoiler_text: str = ""
+    visibility: str = ""
+    language: str = ""
 
     def poll(self) -> dict[str, Any] | None:
         if not self.poll_on:
@@ -374,11 +385,23 @@ class VariantDraft:
         }
 
     def options(self) -> dict[str, Any]:
-        return {"format": "html"} if self.html else {}
+        out: dict[str, Any] = {"format": "html"} if self.html else {}
+        for key in MASTODON_OPTIONS:
+            value = str(getattr(self, key)).strip()
+            if value:
+                out[key] = value
+        return out
 
     @property
     def has_extras(self) -> bool:
-        return bool(self.link or self.first_comment or self.poll_on or self.html)
+        return bool(
+            self.link
+            or self.first_comment
+            or self.poll_on
+            or self.html
+            or self.spoiler_text
+            or self.visibility
+        )
 
 
 class VariantRow(BaseModel):
@@ -400,6 +423,9 @@ class VariantRow(BaseModel):
     poll_multiple: bool = False
     poll_anonymous: bool = False
     format: str = ""
+    spoiler_text: str = ""
+    visibility: str = ""
+    language: str = ""
 
     @classmethod
     def from_post(cls, data: Mapping[str, Any], channel_id: int) -> VariantRow:
@@ -428,6 +454,9 @@ class VariantRow(BaseModel):
             poll_multiple=bool(one("poll_multiple")),
             poll_anonymous=bool(one("poll_anonymous")),
             format=one("format"),
+            spoiler_text=one("spoiler_text").strip()[:500],
+            visibility=one("visibility") if one("visibility") in MASTODON_VISIBILITIES else "",
+            language=one("language").strip().lower()[:8],
         )
 
     @property
@@ -455,6 +484,9 @@ class VariantRow(BaseModel):
             poll_multiple=self.poll_multiple,
             poll_anonymous=self.poll_anonymous if self.poll else True,
             html=self.format == "html",
+            spoiler_text=self.spoiler_text,
+            visibility=self.visibility,
+            language=self.language,
         )
 
 

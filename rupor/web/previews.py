@@ -296,6 +296,12 @@ def content_preview(
         "over": limit is not None and length > limit,
         "problems": [p.message for p in problems],
         "html": options.get("format") == "html",
+        # Mastodon: the content warning the text hides behind, who may see it, and the instance.
+        "spoiler": str(options.get("spoiler_text") or "").strip(),
+        "visibility": str(options.get("visibility") or ""),
+        "instance": urlsplit(channel.base_url or "https://mastodon.social").netloc
+        if network == "mastodon"
+        else "",
     }
 
 

@@ -117,6 +117,11 @@ class MastodonAdapter(Adapter):
         ),
     )
 
+    def text_length(self, text: str) -> int:
+        """Characters as Mastodon counts them: every link is 23, a mention of someone on another
+        instance counts without its domain."""
+        return wire.length(text)
+
     # -- transport -----------------------------------------------------------------------------
     def _root(self, channel: ChannelAccess) -> str:
         return (channel.base_url or self.default_base_url).rstrip("/")

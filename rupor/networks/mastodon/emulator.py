@@ -8,7 +8,8 @@ Built from the official documentation (https://docs.joinmastodon.org/), not from
 * ``GET /api/v1/accounts/verify_credentials``, ``GET /api/v1/apps/verify_credentials`` (with the
   token's scopes), ``GET /api/v1/accounts/:id``, ``GET /api/v1/accounts?id[]=``;
 * ``GET /api/v2/instance`` with ``configuration`` (characters, media, polls) — the only place the
-  limits come from;
+  limits come from (``create_app(max_characters=5000)`` makes an instance like the forks that
+  allow more);
 * ``POST /api/v1/statuses`` (form or JSON) with ``Idempotency-Key`` (the same key within an hour
   returns the same status), visibility, ``spoiler_text``, ``sensitive``, ``language``, polls
   (``poll[options][]``, ``poll[expires_in]``, ``poll[multiple]``; not with media), ``scheduled_at``
@@ -134,9 +135,13 @@ class MediaItem:
 
 
 class MastodonEmulatorState:
-    def __init__(self, seed: int = 0, rate_limits: bool = True) -> None:
+    def __init__(self, seed: int = 0, rate_limits: bool = True, max_characters: int | None = None) -> None:
         self.seed = seed
         self.rate_limits = rate_limits
+        #: This instance's own limits (``/api/v2/instance``); a fork or an admin may change them.
+        self.configuration: dict[str, Any] = json.loads(json.dumps(wire.DEFAULT_CONFIGURATION))
+        if max_characters:
+            self.configuration["statuses"]["max_characters"] = int(max_characters)
         self.clock = EmulatorClock()
         self.lock = threading.RLock()
         self.base_url = ""
@@ -365,7 +370,7 @@ class MastodonEmulatorState:
         poll_param = params.get("poll")
         if isinstance(poll_param, Mapping):  # a JSON body
             options = [str(o) for o in poll_param.get("options") or ()]
-        conf = wire.DEFAULT_CONFIGURATION
+        conf = self.configuration
         if not text.strip() and not media_ids:
             raise ApiError(422, "Validation failed: Text can't be blank")
         if len(text) > conf["statuses"]["max_characters"]:
@@ -585,7 +590,9 @@ def _method_of(scope: Scope, _body: bytes) -> str | None:
 
 def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any:  # noqa: C901 - the emulator's route table
     """The Mastodon emulator as an ASGI app; ``app.emulator`` is its :class:`MastodonEmulatorState`."""
-    state = MastodonEmulatorState(seed=seed, rate_limits=rate_limits)
+    state = MastodonEmulatorState(
+        seed=seed, rate_limits=rate_limits, max_characters=options.get("max_characters")
+    )
     if options.get("base_url"):
         state.base_url = str(options["base_url"]).rstrip("/")
     injector = FaultInjector(seed=seed)
@@ -771,7 +778,7 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
                 "configuration": {
                     "urls": {"streaming": "wss://mastodon.example"},
                     "accounts": {"max_featured_tags": 10, "max_pinned_statuses": 5},
-                    **json.loads(json.dumps(wire.DEFAULT_CONFIGURATION)),
+                    **json.loads(json.dumps(state.configuration)),
                     "translation": {"enabled": False},
                 },
                 "registrations": {"enabled": False, "approval_required": False, "message": None},
@@ -875,7 +882,7 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
             raise ApiError(422, "Validation failed: File can't be blank")
         data = await upload.read()
         ctype = upload.content_type or "application/octet-stream"
-        conf = wire.DEFAULT_CONFIGURATION["media_attachments"]
+        conf = state.configuration["media_attachments"]
         if ctype not in conf["supported_mime_types"] or not data:
             raise ApiError(422, "Validation failed: File content type is invalid")
         kind = ctype.split("/")[0]

@@ -222,6 +222,13 @@ def test_oauth_registration_and_code_exchange(em):
     assert info.remote_id == emu.DEMO_ACCOUNT_ID and info.can_publish
 
 
+def test_links_count_23_and_remote_mentions_without_their_domain(adapter):
+    link = "https://example.com/" + "a" * 200
+    assert adapter.text_length(f"Read {link}") == 5 + 23
+    assert adapter.text_length("hi @anna@example.social") == len("hi @anna")
+    assert adapter.validate(Content(text="a" * 470 + " " + link)) == []
+
+
 def test_wire_helpers():
     assert wire.idempotency_key("t1") == wire.idempotency_key("t1") != wire.idempotency_key("t2")
     assert wire.plain_text("<p>Hi <a href='x'>@anna</a><br />there</p><p>Two</p>") == "Hi @anna\nthere\n\nTwo"

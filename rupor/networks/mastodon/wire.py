@@ -246,6 +246,20 @@ def plain_text(content_html: str) -> str:
     return "".join(parser.parts).strip()
 
 
+#: A link as Mastodon's counter finds it (app/javascript .../compose/util/counter.js: URLs count
+#: ``characters_reserved_per_url``; a mention ``@user@domain`` counts only ``@user``).
+_URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
+_REMOTE_MENTION = re.compile(r"(^|[^/\w])@(\w+)@[\w.\-]+\w", re.UNICODE)
+URL_CHARACTERS = 23
+
+
+def length(text: str, *, per_url: int = URL_CHARACTERS) -> int:
+    """The length of a status as Mastodon counts it against ``max_characters``."""
+    counted = _URL.sub("x" * per_url, text)
+    counted = _REMOTE_MENTION.sub(lambda m: f"{m.group(1)}@{m.group(2)}", counted)
+    return len(counted)
+
+
 _LEADING_MENTIONS = re.compile(r"^(?:@[\w.\-]+(?:@[\w.\-]+)?\s+)+")
 
 
