@@ -253,6 +253,8 @@ def content_preview(
         length = adapter.text_length(measured)
         limit = limits.caption_max if media and limits.caption_max is not None else limits.text_max
         unit = limits.text_unit.value
+        if network == "mastodon":  # characters, with every link counted as 23 (the adapter's text_length)
+            unit = "chars_links23"
     parsed_poll = content.poll
     items = [_media_view(m) for m in media]
     link_view = None
