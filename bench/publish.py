@@ -13,7 +13,8 @@ Figures (every run prints each figure as it comes, then one JSON object as its l
    with a trivial client (other processes, keep-alive connections, no engine, no database), and
    each row gives the ratio engine/ceiling.
 2. ``ratelimit``: the emulators' real limits on (VK 3 calls/s per user token; Telegram 1
-   message/s per chat and 20 per minute per group, 30/s per bot): the rate achieved as a share
+   message/s per chat and 20 per minute per group, 30/s per bot; Mastodon 300 requests per 5
+   minutes per account): the rate achieved as a share
    of the allowed rate, and the number of rate-limit errors the networks answered, per run
    (``--saturation-runs N`` repeats it: an error is a rare event, one run proves little).
 3. ``lateness``: 200 targets/s falling due continuously for a minute, 4 workers
@@ -58,6 +59,7 @@ from django.core.management import call_command  # noqa: E402 - the environment 
 from django.db.models import F  # noqa: E402 - the environment (database, home) is set up first
 
 from rupor.core import clock  # noqa: E402 - the environment (database, home) is set up first
+from rupor.networks.mastodon import testing as mastodon_testing  # noqa: E402 - the environment (database, home) is set up first
 from rupor.networks.telegram import testing as tg_testing  # noqa: E402 - the environment (database, home) is set up first
 from rupor.networks.vk import testing as vk_testing  # noqa: E402 - the environment (database, home) is set up first
 from rupor.publishing import testing as pt  # noqa: E402 - the environment (database, home) is set up first
@@ -369,10 +371,11 @@ def _share(ids: list[int], allowed: float, start: dt.datetime, end: dt.datetime)
 
 
 def saturation(seconds: float) -> dict[str, Any]:
-    """VK and Telegram with their limits on, at the same time, as a person runs the worker
-    (configured rate-limit backend: the database, or Redis with RUPOR_REDIS_URL)."""
+    """VK, Telegram and Mastodon with their limits on, at the same time, as a person runs the
+    worker (configured rate-limit backend: the database, or Redis with RUPOR_REDIS_URL)."""
     vk = vk_testing.start(rate_limits=True)
     tg = tg_testing.start(rate_limits=True)
+    masto = mastodon_testing.start(rate_limits=True)
     try:
         _fresh_table()
         vk_chan = vk_channels(vk, 1, pace=True)  # the pacer is on in production too
@@ -386,11 +389,18 @@ def saturation(seconds: float) -> dict[str, Any]:
             settings={"chat_type": "supergroup", "forward_wait_s": 0.0},
         )
         tg_group = pt.channel(ws, tg_group_access, name="tg group")
+        masto_chan = pt.channel(
+            pt.workspace("bench mastodon", late_window_minutes=600),
+            mastodon_testing.channel_for(masto),
+            name="mastodon account",
+        )
         # More than can go out in the window at the allowed rates.
         plan = {
             "vk_user_token": (vk_chan, 3.0, 1 + int(seconds * 3 * 1.2)),
             "telegram_channel": ([tg_chan], 1.0, 1 + int(seconds * 1.2)),
             "telegram_group": ([tg_group], 20 / 60, 1 + int(seconds / 3 * 1.2)),
+            # 300 requests per 5 minutes per account; a text status is one request.
+            "mastodon_account": ([masto_chan], 300 / 300, 1 + int(seconds * 1.2)),
         }
         ids = {
             name: _schedule_far(chans, n, f"sat-{name}-{time.monotonic_ns()}")
@@ -418,6 +428,7 @@ def saturation(seconds: float) -> dict[str, Any]:
     finally:
         vk.stop()
         tg.stop()
+        masto.stop()
 
 
 # -- 3. lateness under load ------------------------------------------------------------------

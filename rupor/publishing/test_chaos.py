@@ -2,7 +2,8 @@
 moments, emulators injecting 429s, 5xx, resets and timeouts after the side effect.
 
 Afterwards, according to the emulators' own records: every target is published exactly once,
-or failed/unconfirmed with a reason; none is lost; no duplicates on VK (idempotency key); no
+or failed/unconfirmed with a reason; none is lost; no duplicates on VK and Mastodon (idempotency
+keys: ``guid``, ``Idempotency-Key``); no
 automatic re-send after an unknown outcome on Telegram (no key, cannot be searched).
 
 Sized for < 2 minutes on PostgreSQL; smaller on SQLite (one writer at a time).
@@ -30,7 +31,7 @@ from rupor.publishing.models import Attempt, PublicationTarget, TargetState
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-NETWORKS = ("vk", "telegram", "ok")
+NETWORKS = ("vk", "telegram", "ok", "mastodon")
 FAULTS = {
     "p_5xx": 0.03,
     "p_429": 0.03,

@@ -30,7 +30,7 @@ def channel_for(emulator: RunningEmulator, **overrides: Any) -> ChannelAccess:
         "remote_id": DEMO_REMOTE_ID,
         "credentials": demo_credentials(),
         "base_url": emulator.url,
-        "settings": {"media_wait_s": 10},
+        "settings": {},
     }
     fields.update(overrides)
     return ChannelAccess(**fields)
