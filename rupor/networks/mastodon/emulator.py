@@ -39,7 +39,7 @@ import itertools
 import json
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -531,6 +531,11 @@ class MastodonEmulatorState:
             )
 
 
+#: An API handler: the request, its token, its parameters -> a response or (status, JSON body).
+Handler = Callable[[Request, "Token", dict[str, Any]], Awaitable[Any]]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
 class RateLimitedError(Exception):
     def __init__(self, headers: dict[str, str]) -> None:
         super().__init__("rate limited")
@@ -552,7 +557,7 @@ def _bool(value: Any) -> bool:
 async def _params(request: Request) -> dict[str, Any]:
     """Query, form or JSON parameters, merged; repeated ``x[]`` keys become lists."""
     out: dict[str, Any] = {}
-    pairs = list(request.query_params.multi_items())
+    pairs: list[tuple[str, Any]] = list(request.query_params.multi_items())
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("application/json"):
         body = json.loads(await request.body() or b"{}")
@@ -597,10 +602,10 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
         state.base_url = str(options["base_url"]).rstrip("/")
     injector = FaultInjector(seed=seed)
 
-    def api(scope_name: str | None, *, media: bool = False) -> Any:
+    def api(scope_name: str | None, *, media: bool = False) -> Callable[[Handler], Endpoint]:
         """Wrap a handler: authenticate, count against the limits, answer errors as Mastodon does."""
 
-        def wrap(handler: Any) -> Any:
+        def wrap(handler: Handler) -> Endpoint:
             async def endpoint(request: Request) -> Response:
                 if not state.base_url:
                     state.base_url = str(request.base_url).rstrip("/")
@@ -831,7 +836,7 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
             found = state.statuses.get(request.path_params["id"])
             if found is None or found.deleted:
                 raise ApiError(404, "Record not found")
-            ancestors = []
+            ancestors: list[Status] = []
             parent = found.in_reply_to_id
             while parent and parent in state.statuses:
                 ancestors.insert(0, state.statuses[parent])
@@ -975,7 +980,7 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
                     else (s.mentions[0] if s.mentions else s.account_id)
                 )
                 threads.setdefault(other, []).append(s)
-            out = []
+            out: list[dict[str, Any]] = []
             for other, items in threads.items():
                 last = max(items, key=lambda s: int(s.id))
                 out.append(
@@ -1104,5 +1109,5 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
     app = FaultMiddleware(inner, injector, _method_of, rate_limited, server_error)
     app.state = SimpleNamespace(emulator=state, injector=injector)  # type: ignore[attr-defined]  # Starlette's app has no declared slot for the emulator; tests and the demo reach it here
     app.emulator = state  # type: ignore[attr-defined]  # as above
-    app.injector = injector  # type: ignore[attr-defined]  # as above
+    app.injector = injector
     return app

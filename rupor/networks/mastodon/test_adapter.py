@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -44,7 +45,7 @@ def request(content: Content, key: str | None = None) -> PublishRequest:
     return PublishRequest(content, idempotency_key=key or uuid.uuid4().hex)
 
 
-def status(em, remote_id: str) -> dict:
+def status(em, remote_id: str) -> Any:
     with http.client(base_url=em.url, timeout=5) as c:
         return c.get(
             f"/api/v1/statuses/{remote_id}", headers={"Authorization": f"Bearer {emu.DEMO_TOKEN}"}
@@ -151,6 +152,7 @@ def test_rate_limited_waits_until_the_reset_header(em, adapter):
     testing.faults(em, {"queue": [{"kind": "429", "method": "statuses.create", "count": 1}]})
     with pytest.raises(errors.RateLimited) as limited:
         adapter.publish(testing.channel_for(em), request(Content(text="x")), MemoryProgress())
+    assert limited.value.retry_after is not None
     assert 30 <= limited.value.retry_after <= 61
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 import pytest
 
@@ -74,7 +75,7 @@ def channel(server, token):
     return ChannelAccess("mastodon", info.remote_id, {"access_token": token}, server.base_url, {})
 
 
-def read_back(server, remote_id: str) -> dict:
+def read_back(server, remote_id: str) -> Any:
     with http.client(base_url=server.base_url, timeout=10) as c:
         response = c.get(f"/api/v1/statuses/{remote_id}", headers={"Authorization": "Bearer alice_token"})
         response.raise_for_status()
