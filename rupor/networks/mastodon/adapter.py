@@ -110,7 +110,7 @@ class MastodonAdapter(Adapter):
             help=gettext_lazy(
                 "The OAuth access token of Rupor's application on your instance, with the read and write "
                 "scopes. Put the instance's address (https://mastodon.social, or your own server) in the API "
-                "address field. On the instance: Preferences → Development → New application, or let "
+                "base URL field. On the instance: Preferences → Development → New application, or let "
                 "Rupor register one with “rupor channel mastodon-login”. Mastodon tokens do not expire; "
                 "they last until revoked."
             ),
