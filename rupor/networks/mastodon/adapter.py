@@ -90,6 +90,8 @@ class MastodonAdapter(Adapter):
             Capability.PUBLISH_ALBUM,
             Capability.PUBLISH_VIDEO,
             Capability.PUBLISH_POLL,
+            Capability.PUBLISH_LINK,
+            Capability.FIRST_COMMENT,
             Capability.DELETE,
             Capability.READ_COMMENTS,
             Capability.REPLY_COMMENT,
@@ -262,13 +264,19 @@ class MastodonAdapter(Adapter):
             problems.append(
                 Problem("pin", _("Rupor cannot pin posts on %(network)s.") % {"network": NETWORK})
             )
-        if content.first_comment:
-            problems.append(
-                Problem(
-                    "first_comment",
-                    _("Rupor does not add a first reply on %(network)s.") % {"network": NETWORK},
+        text_max = (limits or self.limits).text_max
+        if content.link and content.link not in content.text and text_max:
+            length = self.text_length(_with_link(content))
+            if length > text_max:
+                problems.append(
+                    Problem(
+                        "text",
+                        _(
+                            "With the link after it, the text has %(length)s characters; this instance allows %(max)s."
+                        )
+                        % {"length": length, "max": text_max},
+                    )
                 )
-            )
         return problems
 
     def rate_limits(self, channel: ChannelAccess, content: Content | None = None) -> Sequence[RateLimit]:
@@ -314,7 +322,7 @@ class MastodonAdapter(Adapter):
             scheduled = request.publish_at
         poll = content.poll
         body = wire.status_body(
-            text=content.text,
+            text=_with_link(content),
             media_ids=media_ids,
             poll_options=poll.options if poll else (),
             poll_expires_in=int(options.get("poll_expires_in") or POLL_EXPIRES_S) if poll else None,
@@ -338,6 +346,15 @@ class MastodonAdapter(Adapter):
             return Published(
                 remote_id=sid, published_at=scheduled, excerpt=f"scheduled status {status['id']}"
             )
+        if content.first_comment and not progress.get("first_comment_id"):
+            # The first reply of the account's own thread; its key is the target's, one step on.
+            reply = self.reply_comment(
+                channel,
+                str(status["id"]),
+                content.first_comment,
+                idempotency_key=f"{request.idempotency_key}:first-reply",
+            )
+            progress.save("first_comment_id", reply.remote_id)
         return Published(
             remote_id=str(status["id"]),
             url=str(status.get("url") or "") or None,
@@ -663,6 +680,14 @@ def _event(status: Mapping[str, Any], me: str) -> Event:
         person=author,
         url=str(status.get("url") or "") or None,
     )
+
+
+def _with_link(content: Content) -> str:
+    """The status text: a link of the variant goes after the text unless the text has it
+    (Mastodon makes the preview card from the first link of a status)."""
+    if not content.link or content.link in content.text:
+        return content.text
+    return f"{content.text.rstrip()}\n\n{content.link}" if content.text.strip() else content.link
 
 
 def _int(value: Any) -> int | None:

@@ -107,6 +107,16 @@ def test_media_still_processing_is_transient_and_the_upload_is_kept(em, adapter)
     assert status(em, published.remote_id)["media_attachments"][0]["id"] == uploaded
 
 
+def test_a_link_goes_after_the_text_and_a_first_reply_threads_under_it(em, adapter):
+    channel = testing.channel_for(em)
+    content = Content(text="Our menu", link="https://example.com/menu", first_comment="Prices inside")
+    progress = MemoryProgress()
+    published = adapter.publish(channel, request(content), progress)
+    assert "https://example.com/menu" in status(em, published.remote_id)["content"]
+    replies = adapter.read_comments(channel, published.remote_id)
+    assert [(c.remote_id, c.text) for c in replies] == [(progress["first_comment_id"], "Prices inside")]
+
+
 def test_poll(em, adapter):
     content = Content(text="Tea or coffee?", poll=Poll("Tea or coffee?", ("Tea", "Coffee"), multiple=True))
     published = adapter.publish(testing.channel_for(em), request(content), MemoryProgress())
