@@ -174,6 +174,8 @@ class MastodonEmulatorState:
         self.idempotency: dict[tuple[str, str], tuple[float, int, dict[str, Any]]] = {}
         self.notifications: list[dict[str, Any]] = []  # {id, type, account_id, status_id, at}
         self.windows: dict[tuple[str, str, int], int] = {}
+        self.followers_at: dict[int, int] = {}  # the demo account's followers by hour (a pure function of it)
+        self.status_counts: dict[str, int] = {}
         self.ledger: list[dict[str, Any]] = []
 
     def reset(self) -> None:
@@ -243,9 +245,7 @@ class MastodonEmulatorState:
             "header": f"https://{DOMAIN}/headers/original/missing.png",
             "followers_count": self.followers(account),
             "following_count": 10,
-            "statuses_count": sum(
-                1 for s in self.statuses.values() if s.account_id == account.id and not s.deleted
-            ),
+            "statuses_count": self.status_counts.get(account.id, 0),
             "emojis": [],
             "fields": [],
         }
@@ -254,6 +254,12 @@ class MastodonEmulatorState:
         if account.id != DEMO_ACCOUNT_ID:
             return account.followers
         hours = int(self.now() // 3600)
+        cached = self.followers_at.get(hours)
+        if cached is None:
+            cached = self.followers_at[hours] = self._followers(account, hours)
+        return cached
+
+    def _followers(self, account: Account, hours: int) -> int:
         start = int(account.created_at // 3600)
         total = account.followers
         for hour in range(max(start, hours - 24 * 60), hours):
@@ -490,6 +496,7 @@ class MastodonEmulatorState:
         for mid in media_ids:
             self.media[mid].used = True
         self.statuses[status.id] = status
+        self.status_counts[account_id] = self.status_counts.get(account_id, 0) + 1
         self.record("status_created", id=status.id, text=text, visibility=visibility)
         self._notify(status)
         return 200, self.status_json(status)
@@ -827,6 +834,7 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
             body = state.status_json(found)
             body["text"] = found.text
             found.deleted = True
+            state.status_counts[found.account_id] -= 1
             state.record("status_deleted", id=found.id)
             return 200, body
 
