@@ -15,7 +15,7 @@ from rupor.channels.testing import Recorder
 from rupor.networks import registry
 from rupor.web import forms
 
-NETWORKS = ["vk", "telegram", "ok"]
+NETWORKS = ["vk", "telegram", "ok", "mastodon"]
 
 
 @pytest.fixture(params=NETWORKS)

@@ -8,6 +8,7 @@ import socket
 import pytest
 
 from rupor.cli import demo
+from rupor.networks import registry
 from rupor.core import clock
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,7 +31,7 @@ def _free_block(size: int) -> int:
 
 @pytest.fixture
 def emulators(monkeypatch):
-    monkeypatch.setenv("RUPOR_DEMO_PORT_BASE", str(_free_block(3)))
+    monkeypatch.setenv("RUPOR_DEMO_PORT_BASE", str(_free_block(len(registry.NETWORKS))))
     running = demo.start_emulators()
     yield running
     for emulator in running:
@@ -44,7 +45,7 @@ def test_demo_channels_show_as_verified_and_follow_the_emulators(emulators, monk
     assert Channel.live.filter(verified_at__isnull=True).exists()
     info = demo.ensure_demo(verify=True)  # what 'rupor serve --demo' does with them running
     channels = list(Channel.live.filter(workspace__slug=info["workspace"]))
-    assert {c.network for c in channels} == {"vk", "telegram", "ok"}
+    assert {c.network for c in channels} == set(registry.available())
     assert all(c.verified_at is not None for c in channels)
     assert {c.base_url for c in channels} == set(demo.demo_urls().values())
 
@@ -81,8 +82,10 @@ def test_demo_plan_is_in_the_future_and_mostly_this_month(today):
 def test_demo_runs_when_an_emulator_does_not_answer(monkeypatch):
     from rupor.channels.models import Channel
 
-    monkeypatch.setenv("RUPOR_DEMO_PORT_BASE", str(_free_block(3)))  # nothing listens there
+    monkeypatch.setenv(
+        "RUPOR_DEMO_PORT_BASE", str(_free_block(len(registry.NETWORKS)))
+    )  # nothing listens there
     info = demo.ensure_demo(verify=True)
     channels = list(Channel.live.filter(workspace__slug=info["workspace"]))
-    assert {c.network for c in channels} == {"vk", "telegram", "ok"}
+    assert {c.network for c in channels} == set(registry.available())
     assert all(c.verified_at is None for c in channels)  # shown as "Not verified", not hidden

@@ -63,7 +63,7 @@ def _readme_api_example() -> str:
 def test_serve_demo_end_to_end(tmp_path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "RUPOR_SECRET_KEY")}
-    env.update({"RUPOR_HOME": str(tmp_path / "home"), "RUPOR_DEMO_PORT_BASE": str(_free_block(3))})
+    env.update({"RUPOR_HOME": str(tmp_path / "home"), "RUPOR_DEMO_PORT_BASE": str(_free_block(5))})
     cmd = [sys.executable, "-m", "rupor.cli.main"]
     proc = subprocess.Popen(
         [*cmd, "serve", "--port", str(port), "--demo"],
@@ -162,7 +162,7 @@ def test_taken_port_is_a_plain_sentence_with_the_way_out(tmp_path):
 
 
 def test_taken_emulator_port_is_a_plain_sentence_with_the_way_out(tmp_path):
-    port, base = _free_port(), _free_block(3)
+    port, base = _free_port(), _free_block(5)
     done = _serve_with_port_taken(
         tmp_path, ["--port", str(port), "--demo", "--demo-port-base", str(base)], base + 1
     )

@@ -68,6 +68,7 @@ DEMO_CLIENT_SECRET = "mastodon-emulator-client-secret-0123456789"
 #: Images up to this size are processed at once (200); bigger files and any video take a while (202).
 SYNC_IMAGE_BYTES = 1024 * 1024
 PROCESSING_S = 3.0
+INJECTED_THROTTLE_S = 5
 AUDIENCE = (
     ("109000000000000101", "anna", "Anna Berg"),
     ("109000000000000102", "kenji", "Kenji Sato"),
@@ -1100,7 +1101,9 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
     inner.state.injector = injector
 
     def rate_limited(_method: str) -> Response:
-        reset = dt.datetime.fromtimestamp(state.now() + 60, dt.UTC)
+        # An injected 429 is a short throttle (a proxy's, or a window about to end): its reset is
+        # a few seconds ahead, so tests see the adapter wait for exactly that.
+        reset = dt.datetime.fromtimestamp(state.now() + INJECTED_THROTTLE_S, dt.UTC)
         return _error(
             429,
             "Too many requests",
