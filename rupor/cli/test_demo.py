@@ -8,8 +8,8 @@ import socket
 import pytest
 
 from rupor.cli import demo
-from rupor.networks import registry
 from rupor.core import clock
+from rupor.networks import registry
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
