@@ -68,3 +68,37 @@ def test_the_preview_looks_like_a_mastodon_post(world: World, instance: Any) -> 
     assert "Spoilers" in body and "Show more" in body
     assert "links count as 23" in body
     assert '<span class="count">42</span> / 1,000' in body  # 19 characters and a link of 23
+
+
+def test_the_mastodon_options_are_saved_and_shown_again(world: World, instance: Any) -> None:
+    from django.urls import reverse
+
+    from rupor.planning.models import Post
+
+    channel = channels.connect(
+        world.owner,
+        channels.ChannelInput(
+            network="mastodon", base_url=instance.url, credentials={"access_token": emu.DEMO_TOKEN}
+        ),
+    )
+    client = world.client(Role.MANAGER)
+    fields = {
+        "text": "Coffee notes",
+        "title": "Notes",
+        "channels": [channel.pk],
+        "action": "save",
+        f"variant_spoiler_text_{channel.pk}": "Long read",
+        f"variant_visibility_{channel.pk}": "private",
+        f"variant_language_{channel.pk}": "EN",
+    }
+    assert client.post(reverse("web:post_new"), fields).status_code == 302
+    post = Post.objects.get(title="Notes")
+    variant = post.variants.get(channel=channel)
+    assert variant.options == {"spoiler_text": "Long read", "visibility": "private", "language": "en"}
+    page = client.get(reverse("web:post_edit", args=[post.pk])).content.decode()
+    assert 'value="Long read"' in page and 'value="private" selected' in page
+    # Cleared in the composer, gone from the variant.
+    fields.update({f"variant_spoiler_text_{channel.pk}": "", f"variant_visibility_{channel.pk}": ""})
+    assert client.post(reverse("web:post_edit", args=[post.pk]), fields).status_code == 302
+    variant.refresh_from_db()
+    assert variant.options == {"language": "en"}
