@@ -15,8 +15,9 @@ Figures (every run prints each figure as it comes, then one JSON object as its l
 2. ``ratelimit``: the emulators' real limits on (VK 3 calls/s per user token; Telegram 1
    message/s per chat and 20 per minute per group, 30/s per bot; X 100 posts per 15 minutes per
    user, spaced evenly, about one every 9 s; Bluesky 5,000 write points an hour; LinkedIn 10
-   calls/s per token, the pace Rupor keeps under LinkedIn's unpublished daily caps): the rate
-   achieved as a share of the allowed rate, and the number of rate-limit errors the networks answered, per run
+   calls/s per token, the pace Rupor keeps under LinkedIn's unpublished daily caps; Mastodon 300
+   requests per 5 minutes per account): the rate achieved as a share of the allowed rate, and the
+   number of rate-limit errors the networks answered, per run
    (``--saturation-runs N`` repeats it: an error is a rare event, one run proves little).
 3. ``lateness``: 200 targets/s falling due continuously for a minute, 4 workers
    (``--load-rate``, ``--load-seconds``, ``--load-workers``); p50/p99 lateness.
@@ -63,6 +64,7 @@ from rupor.core import clock  # noqa: E402 - the environment (database, home) is
 from rupor.networks.bluesky import testing as bsky_testing  # noqa: E402 - the environment (database, home) is set up first
 from rupor.networks.linkedin import testing as li_testing  # noqa: E402 - the environment (database, home) is set up first
 from rupor.networks.linkedin.adapter import ASSUMED_REQUESTS_PER_SECOND as LI_PER_S  # noqa: E402 - as above
+from rupor.networks.mastodon import testing as mastodon_testing  # noqa: E402 - the environment (database, home) is set up first
 from rupor.networks.telegram import testing as tg_testing  # noqa: E402 - the environment (database, home) is set up first
 from rupor.networks.vk import testing as vk_testing  # noqa: E402 - the environment (database, home) is set up first
 from rupor.networks.x import testing as x_testing  # noqa: E402 - the environment (database, home) is set up first
@@ -377,13 +379,14 @@ def _share(ids: list[int], allowed: float, start: dt.datetime, end: dt.datetime)
 
 
 def saturation(seconds: float) -> dict[str, Any]:
-    """VK, Telegram, X, Bluesky and LinkedIn with their limits on, at the same time, as a person runs the
-    worker (configured rate-limit backend: the database, or Redis with RUPOR_REDIS_URL)."""
+    """Every network with its limits on, at the same time, as a person runs the worker
+    (configured rate-limit backend: the database, or Redis with RUPOR_REDIS_URL)."""
     vk = vk_testing.start(rate_limits=True)
     tg = tg_testing.start(rate_limits=True)
     x = x_testing.start(rate_limits=True)
     bsky = bsky_testing.start(rate_limits=True)
     li = li_testing.start(rate_limits=True)
+    masto = mastodon_testing.start(rate_limits=True)
     try:
         _fresh_table()
         vk_chan = vk_channels(vk, 1, pace=True)  # the pacer is on in production too
@@ -408,6 +411,11 @@ def saturation(seconds: float) -> dict[str, Any]:
         li_chan = pt.channel(
             pt.workspace("bench linkedin", late_window_minutes=600), li_testing.channel_for(li)
         )
+        masto_chan = pt.channel(
+            pt.workspace("bench mastodon", late_window_minutes=600),
+            mastodon_testing.channel_for(masto),
+            name="mastodon account",
+        )
         # More than can go out in the window at the allowed rates.
         plan = {
             "x_user": ([x_chan], X_WINDOW_POSTS / 900, 1 + int(seconds * X_WINDOW_POSTS / 900 * 1.2)),
@@ -416,6 +424,8 @@ def saturation(seconds: float) -> dict[str, Any]:
             "telegram_group": ([tg_group], 20 / 60, 1 + int(seconds / 3 * 1.2)),
             "bluesky_account": ([bsky_chan], bsky_rate, 1 + int(seconds * bsky_rate * 1.2)),
             "linkedin_token": ([li_chan], float(LI_PER_S), 1 + int(seconds * LI_PER_S * 1.2)),
+            # 300 requests per 5 minutes per account; a text status is one request.
+            "mastodon_account": ([masto_chan], 300 / 300, 1 + int(seconds * 1.2)),
         }
         ids = {
             name: _schedule_far(chans, n, f"sat-{name}-{time.monotonic_ns()}")
@@ -447,6 +457,7 @@ def saturation(seconds: float) -> dict[str, Any]:
         x.stop()
         bsky.stop()
         li.stop()
+        masto.stop()
 
 
 # -- 3. lateness under load ------------------------------------------------------------------

@@ -18,8 +18,9 @@ from django.utils.translation import gettext as _
 
 from rupor.core.errors import DomainError
 
-#: Keys Rupor itself keeps in ``settings`` (the webhook secret); never written from outside.
-INTERNAL_KEYS = frozenset({"hook_token"})
+#: Keys Rupor itself keeps in ``settings`` (the webhook secret; the limits a channel's own server
+#: stated when it was verified, ``networks.base.LIMITS_SETTING``); never written from outside.
+INTERNAL_KEYS = frozenset({"hook_token", "network_limits"})
 
 
 class SettingError(DomainError):

@@ -24,7 +24,7 @@ from rupor.core.errors import DomainError
 from rupor.core.urls import url_problem
 from rupor.networks import errors as network_errors
 from rupor.networks import registry
-from rupor.networks.base import Capability, ChannelAccess, ChannelInfo
+from rupor.networks.base import LIMITS_SETTING, Capability, ChannelAccess, ChannelInfo
 from rupor.networks.errors import NetworkError
 
 #: Sent (with ``channel_id``) when a person's change verified a channel again; publishing
@@ -434,6 +434,7 @@ def connect(actor: accounts.Actor, data: ChannelInput, *, verify: bool = True) -
     if info is not None:
         channel.verified_at = clock.now()
         channel.status_message = " ".join(info.notes)[:300]
+        _cache_limits(channel, info)
     try:
         with transaction.atomic():
             channel.save()
@@ -488,6 +489,7 @@ def update(
             channel.verified_at = clock.now()
             channel.status = Channel.Status.ACTIVE
             channel.status_message = " ".join(info.notes)[:300]
+            _cache_limits(channel, info)
     if reverify or settings_changed:
         # A person changed what the jobs use: let them try again at their next pass.
         channel.last_error, channel.last_error_at, channel.last_error_job = "", None, ""
@@ -499,6 +501,17 @@ def update(
     if settings_changed and channel.status == Channel.Status.ACTIVE:
         channel_settings_fixed.send(sender=Channel, channel_id=channel.pk)
     return channel
+
+
+def _cache_limits(channel: Channel, info: ChannelInfo) -> None:
+    """Keep the limits the channel's own server stated (a Mastodon instance's) on the channel,
+    where the composer and the checks read them (``Adapter.limits_for``); refreshed on every verify."""
+    stored = dict(channel.settings) if isinstance(channel.settings, Mapping) else {}
+    if info.limits:
+        stored[LIMITS_SETTING] = dict(info.limits)
+    else:
+        stored.pop(LIMITS_SETTING, None)
+    channel.settings = stored
 
 
 def _save_settings(channel: Channel, values: Mapping[str, Any] | None) -> bool:

@@ -15,7 +15,7 @@ from rupor.channels.testing import Recorder
 from rupor.networks import registry
 from rupor.web import forms
 
-NETWORKS = ["vk", "telegram", "ok", "linkedin"]
+NETWORKS = ["vk", "telegram", "ok", "linkedin", "mastodon"]
 
 
 @pytest.fixture(params=NETWORKS)

@@ -11,7 +11,7 @@ from rupor.channels.models import Channel
 from rupor.channels.testing import Recorder
 from rupor.inbox.testing import connect
 
-NETWORKS = ["vk", "telegram", "ok", "linkedin"]
+NETWORKS = ["vk", "telegram", "ok", "linkedin", "mastodon"]
 
 #: Answers of the right content type and the wrong shape (and some not JSON at all).
 GARBAGE = [

@@ -236,3 +236,46 @@ def connect_x(
         click.echo(f"Error: {exc.message}", err=True)
         sys.exit(1)
     click.echo(f"{created.pk}\t{created.network}\t{created.name}\tverified")
+
+
+@channel.command("mastodon-login")
+@click.option("--instance", required=True, help="The Mastodon instance, e.g. https://mastodon.social.")
+@click.option(
+    "--code", default="", help="The authorization code the instance showed (asked for when omitted)."
+)
+@click.option("--client-id", default="", help="Rupor's application on the instance, when registered before.")
+@click.option("--client-secret", default="", help="The secret of that application.")
+def mastodon_login(instance: str, code: str, client_id: str, client_secret: str) -> None:
+    """Get a Mastodon access token: register Rupor on the instance, open the address it prints,
+    approve, and paste the code; then connect with --credential access_token=... --base-url INSTANCE."""
+    from rupor.cli.main import _django
+
+    _django()
+    from rupor.networks.errors import NetworkError
+    from rupor.networks.mastodon import adapter as mastodon
+
+    try:
+        if not (client_id and client_secret):
+            app = mastodon.register_app(instance)
+            client_id, client_secret = app["client_id"], app["client_secret"]
+            click.echo(
+                f"Registered Rupor on {instance}; to finish later, pass --client-id {client_id} "
+                f"--client-secret {client_secret} --code CODE.",
+                err=True,
+            )
+        if not code:
+            click.echo(
+                f"Open this address, approve Rupor, and copy the code:\n{mastodon.authorize_url(instance, client_id)}",
+                err=True,
+            )
+            code = click.prompt("Code", err=True).strip()
+        token = mastodon.exchange_code(instance, client_id, client_secret, code)
+    except NetworkError as exc:
+        click.echo(f"Error: {exc.message}", err=True)
+        sys.exit(1)
+    click.echo(token)
+    click.echo(
+        f"Connect it: rupor channel connect --workspace SLUG --network mastodon --base-url {instance} "
+        "--credential access_token=<the token above>",
+        err=True,
+    )

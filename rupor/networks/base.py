@@ -12,6 +12,7 @@ that are implemented.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 import hashlib
@@ -60,6 +61,10 @@ class Capability(enum.StrEnum):
     SEARCH_POSTS = "search_posts"
     #: Answer a mention in the chat or thread where it was made (:meth:`Adapter.reply_mention`).
     REPLY_MENTION = "reply_mention"
+
+
+#: The channel setting where a channel's own limits are cached (:meth:`Adapter.limits_for`).
+LIMITS_SETTING = "network_limits"
 
 
 class TextUnit(enum.StrEnum):
@@ -266,6 +271,10 @@ class ChannelInfo:
     can_publish: bool = True
     notes: tuple[str, ...] = ()  # plain-language remarks ("The bot cannot read view counts")
     expires_at: dt.datetime | None = None
+    #: Limits this channel's server states for itself (a Mastodon instance's ``/api/v2/instance``):
+    #: :class:`Limits` field names and values, cached on the channel (``settings["network_limits"]``)
+    #: and read back by :meth:`Adapter.limits_for`. Empty: the network's limits are the same for all.
+    limits: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -485,11 +494,29 @@ class Adapter:
 
         return measure(text, self.limits.text_unit)
 
-    def validate(self, content: Content) -> list[Problem]:
-        """Check content against this network's limits without any I/O."""
+    def limits_for(self, settings: Mapping[str, Any] | None) -> Limits:
+        """The limits of one channel: the network's, with what its server stated for itself when
+        the channel was verified (``settings["network_limits"]``, see :attr:`ChannelInfo.limits`)."""
+        stated = (settings or {}).get(LIMITS_SETTING)
+        if not isinstance(stated, Mapping) or not stated:
+            return self.limits
+        names = {f.name: f for f in dataclasses.fields(Limits)}
+        changes: dict[str, Any] = {}
+        for key, value in stated.items():
+            if key not in names or key == "text_unit":
+                continue
+            if key.endswith("_types") and isinstance(value, (list, tuple)) and value:
+                changes[key] = tuple(str(v) for v in value)
+            elif isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                changes[key] = value
+        return dataclasses.replace(self.limits, **changes)
+
+    def validate(self, content: Content, limits: Limits | None = None) -> list[Problem]:
+        """Check content against this network's limits (or one channel's, from
+        :meth:`limits_for`) without any I/O."""
         from rupor.networks.text import validate_against_limits
 
-        return validate_against_limits(self, content)
+        return validate_against_limits(self, content, limits)
 
     # -- connection ---------------------------------------------------------------------
     def verify(self, channel: ChannelAccess) -> ChannelInfo:

@@ -31,6 +31,10 @@ NETWORKS: dict[str, tuple[str, str]] = {
         "rupor.networks.linkedin.adapter:LinkedInAdapter",
         "rupor.networks.linkedin.emulator:create_app",
     ),
+    "mastodon": (
+        "rupor.networks.mastodon.adapter:MastodonAdapter",
+        "rupor.networks.mastodon.emulator:create_app",
+    ),
 }
 
 DISPLAY_NAMES: dict[str, str] = {

@@ -242,4 +242,5 @@ def _publish_methods(network: str) -> tuple[str, ...]:
         "x": ("POST /2/tweets",),
         "bluesky": ("com.atproto.repo.putRecord",),
         "linkedin": ("posts.create",),
+        "mastodon": ("statuses.create",),
     }.get(network, ())

@@ -131,12 +131,14 @@ def text_limit_message(network: str, unit: TextUnit, limit: int, length: int, *,
     return _("%(network)s allows %(max)s %(unit)s in a text; this one has %(length)s.") % args
 
 
-def validate_against_limits(adapter: Adapter, content: Content) -> list[Problem]:  # noqa: C901 - one check per kind of limit a network declares
+def validate_against_limits(  # noqa: C901 - one check per kind of limit a network declares
+    adapter: Adapter, content: Content, limits: Limits | None = None
+) -> list[Problem]:
     """Generic checks from :class:`Limits`; adapters add their own rules on top.
 
     Messages are in the active language (English when none is active, as in the worker).
     """
-    limits: Limits = adapter.limits
+    limits = limits or adapter.limits
     problems: list[Problem] = []
     name = adapter.display_name
     unit = limits.text_unit

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from rupor.core.urls import url_problem
 from rupor.networks import registry
-from rupor.networks.base import Content, Poll, Problem
+from rupor.networks.base import Content, Limits, Poll, Problem
 from rupor.planning.models import Media
 from rupor.planning.service import media_reference
 
@@ -53,6 +53,14 @@ def build_content(
     )
 
 
+def channel_limits(channel: OnNetwork) -> Limits:
+    """The limits of this channel: its network's, with what its own server stated (a Mastodon
+    instance's characters, attachments and poll options, cached when the channel was verified)."""
+    adapter = registry.adapter(channel.network)
+    settings = getattr(channel, "settings", None)
+    return adapter.limits_for(settings if isinstance(settings, Mapping) else None)
+
+
 def content_problems(channel: OnNetwork, content: Content) -> list[Problem]:
     """Everything that keeps ``content`` from fitting ``channel``'s network (empty when it fits):
     the network's own limits and the one link check (``core/urls.py``)."""
@@ -65,7 +73,8 @@ def content_problems(channel: OnNetwork, content: Content) -> list[Problem]:
                 % {"network": registry.DISPLAY_NAMES.get(network, network)},
             )
         ]
-    problems = registry.adapter(network).validate(content)
+    adapter = registry.adapter(network)
+    problems = adapter.validate(content, channel_limits(channel))
     why = url_problem(content.link) if content.link else None
     if why:
         problems.append(Problem("link", why))

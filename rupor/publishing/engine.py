@@ -571,7 +571,7 @@ def _begin(target_id: int, worker_id: str) -> _Work | Result:
             return _state(target)
         adapter, access, request = prepared
         if target.state == TargetState.SCHEDULED:
-            problems = adapter.validate(request.content)
+            problems = adapter.validate(request.content, adapter.limits_for(access.settings))
             if problems:
                 _finish(
                     target,
@@ -583,7 +583,7 @@ def _begin(target_id: int, worker_id: str) -> _Work | Result:
                 return _state(target)
         if target.state == TargetState.EDITING:
             problems = (
-                adapter.validate(request.content)
+                adapter.validate(request.content, adapter.limits_for(access.settings))
                 if Capability.EDIT in adapter.capabilities
                 else [Problem("", f"{adapter.display_name} does not let published posts be edited.")]
             )
@@ -804,7 +804,7 @@ def _begin_fast(claim: Claim, worker_id: str) -> _Work | None:
         access = _access_cache.get(claim)
     except channels.ChannelError:  # stored settings that do not fit: the locked path holds it
         return None
-    if adapter.validate(content):  # the locked path records the problems
+    if adapter.validate(content, adapter.limits_for(access.settings)):  # the locked path records the problems
         return None
     request = PublishRequest(content=content, idempotency_key=claim.idempotency_key)
     return _Work(

@@ -2,9 +2,9 @@
 moments, emulators injecting 429s, 5xx, resets and timeouts after the side effect.
 
 Afterwards, according to the emulators' own records: every target is published exactly once,
-or failed/unconfirmed with a reason; none is lost; no duplicates on VK (idempotency key) and Bluesky
-(record key); no automatic re-send after an unknown outcome on Telegram (no key, cannot be
-searched), OK, X and LinkedIn (no key: an unknown outcome is looked up in the group's topics, the
+or failed/unconfirmed with a reason; none is lost; no duplicates on VK and Mastodon (idempotency
+keys: ``guid``, ``Idempotency-Key``) and Bluesky (record key); no automatic re-send after an
+unknown outcome on Telegram (no key, cannot be searched), OK, X and LinkedIn (no key: an unknown outcome is looked up in the group's topics, the
 account's timeline or the page's recent posts, or left unconfirmed; X's duplicate-content refusal
 is reconciled, never taken as "not there"). LinkedIn's markers carry little-text reserved
 characters (``#``, ``~``), so a post whose commentary was not escaped would be cut short on the
@@ -36,7 +36,7 @@ from rupor.publishing.models import Attempt, PublicationTarget, TargetState
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-NETWORKS = ("vk", "telegram", "ok", "x", "bluesky", "linkedin")
+NETWORKS = ("vk", "telegram", "ok", "x", "bluesky", "linkedin", "mastodon")
 #: Networks without an idempotency key: an unknown outcome is reconciled or left unconfirmed,
 #: never sent again.
 NOT_IDEMPOTENT = ("telegram", "ok", "x", "linkedin")

@@ -24,12 +24,13 @@ from rupor.publishing.worker import run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-NETWORKS = ["vk", "telegram", "ok", "linkedin"]
+NETWORKS = ["vk", "telegram", "ok", "linkedin", "mastodon"]
 POST_METHOD = {
     "vk": "wall.post",
     "telegram": "sendMessage",
     "ok": "mediatopic.post",
     "linkedin": "posts.create",
+    "mastodon": "statuses.create",
 }
 
 
@@ -137,6 +138,7 @@ def test_nothing_happened_errors_are_retried(emulators, network, kind):
     ("network", "expected"),
     [
         ("vk", TargetState.PUBLISHED),  # guid: re-sent with the same key, VK keeps one post
+        ("mastodon", TargetState.PUBLISHED),  # Idempotency-Key: the instance returns the first status
         ("ok", TargetState.PUBLISHED),  # looked up on the group's feed and found
         ("telegram", TargetState.UNCONFIRMED),  # cannot know: a person decides
     ],

@@ -28,6 +28,7 @@ from rupor.channels.models import Channel
 from rupor.core.timezones import LocalTimeError, to_utc
 from rupor.networks import registry
 from rupor.planning import approvals, compose
+from rupor.planning import content as planned_content
 from rupor.planning import media as media_lib
 from rupor.planning import service as planning
 from rupor.planning.models import Media, Post, PostVariant, Review
@@ -214,6 +215,9 @@ def _draft_of(variant: PostVariant) -> forms.VariantDraft:
         poll_anonymous=bool(poll.get("anonymous", True)),
         html=(variant.options or {}).get("format") == "html",
         alt_text="\n".join(str(a) for a in (variant.options or {}).get("alt") or ()),
+        spoiler_text=str((variant.options or {}).get("spoiler_text", "")),
+        visibility=str((variant.options or {}).get("visibility", "")),
+        language=str((variant.options or {}).get("language", "")),
     )
 
 
@@ -288,7 +292,11 @@ def _save_post(
             first_comment=drafts[c.pk].first_comment,
             media_ids=tuple(drafts[c.pk].media_ids),
             options={
-                **{k: v for k, v in post_variant_options(post, c.pk).items() if k not in ("format", "alt")},
+                **{
+                    k: v
+                    for k, v in post_variant_options(post, c.pk).items()
+                    if k not in forms.COMPOSER_OPTIONS
+                },
                 **drafts[c.pk].options(),
             },
         )
@@ -457,7 +465,7 @@ def _post_form_page(request: WorkspaceRequest, post: Post | None) -> HttpRespons
                 "media": [library[m] for m in draft.media_ids if m in library],
                 "preview": preview,
                 "refused": False,
-                "poll_max": _poll_max(c.network),
+                "poll_max": _poll_max(c),
                 "media_field": f"variant_media_{c.pk}",
                 "id_suffix": str(c.pk),
             }
@@ -489,9 +497,9 @@ def _post_form_page(request: WorkspaceRequest, post: Post | None) -> HttpRespons
     )
 
 
-def _poll_max(network: str) -> int:
-    if network in registry.available():
-        return registry.adapter(network).limits.poll_options_max or 10
+def _poll_max(channel: Channel) -> int:
+    if channel.network in registry.available():
+        return planned_content.channel_limits(channel).poll_options_max or 10
     return 10
 
 

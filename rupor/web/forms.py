@@ -345,6 +345,13 @@ def read_ids(values: Iterable[str]) -> list[int]:
     return out
 
 
+#: The variant options the composer writes for Mastodon (``Content.options``).
+MASTODON_OPTIONS = ("spoiler_text", "visibility", "language")
+#: Every option the composer owns: a saved value it no longer sends was cleared by the person.
+COMPOSER_OPTIONS = ("format", "alt", *MASTODON_OPTIONS)
+MASTODON_VISIBILITIES = ("public", "unlisted", "private", "direct")
+
+
 @dataclass
 class VariantDraft:
     """One channel's variant as typed in the composer (or as saved, when editing)."""
@@ -363,6 +370,10 @@ class VariantDraft:
     poll_anonymous: bool = True
     html: bool = False  # Telegram: the text is Telegram HTML
     alt_text: str = ""  # Bluesky: the images' descriptions, one line per image
+    #: Mastodon: the content warning shown before the text, who sees the post, its language.
+    spoiler_text: str = ""
+    visibility: str = ""
+    language: str = ""
 
     def poll(self) -> dict[str, Any] | None:
         if not self.poll_on:
@@ -381,11 +392,23 @@ class VariantDraft:
             alts.pop()
         if alts:
             out["alt"] = alts
+        for key in MASTODON_OPTIONS:
+            value = str(getattr(self, key)).strip()
+            if value:
+                out[key] = value
         return out
 
     @property
     def has_extras(self) -> bool:
-        return bool(self.link or self.first_comment or self.poll_on or self.html or self.alt_text.strip())
+        return bool(
+            self.link
+            or self.first_comment
+            or self.poll_on
+            or self.html
+            or self.alt_text.strip()
+            or self.spoiler_text
+            or self.visibility
+        )
 
 
 class VariantRow(BaseModel):
@@ -408,6 +431,9 @@ class VariantRow(BaseModel):
     poll_anonymous: bool = False
     format: str = ""
     alt: str = ""
+    spoiler_text: str = ""
+    visibility: str = ""
+    language: str = ""
 
     @classmethod
     def from_post(cls, data: Mapping[str, Any], channel_id: int) -> VariantRow:
@@ -437,6 +463,9 @@ class VariantRow(BaseModel):
             poll_anonymous=bool(one("poll_anonymous")),
             format=one("format"),
             alt=one("alt"),
+            spoiler_text=one("spoiler_text").strip()[:500],
+            visibility=one("visibility") if one("visibility") in MASTODON_VISIBILITIES else "",
+            language=one("language").strip().lower()[:8],
         )
 
     @property
@@ -465,6 +494,9 @@ class VariantRow(BaseModel):
             poll_anonymous=self.poll_anonymous if self.poll else True,
             html=self.format == "html",
             alt_text=self.alt,
+            spoiler_text=self.spoiler_text,
+            visibility=self.visibility,
+            language=self.language,
         )
 
 

@@ -283,10 +283,12 @@ def content_preview(
     unit = "chars"
     if supported:
         adapter = registry.adapter(network)
-        limits = adapter.limits
+        limits = planned.channel_limits(channel)
         length = adapter.text_length(measured)
         limit = limits.caption_max if media and limits.caption_max is not None else limits.text_max
         unit = limits.text_unit.value
+        if network == "mastodon":  # characters, with every link counted as 23 (the adapter's text_length)
+            unit = "chars_links23"
     parsed_poll = content.poll
     items = [_media_view(m) for m in media]
     link_view = None
@@ -335,6 +337,12 @@ def content_preview(
         "thread": [mark_safe(_linkify(str(t))) for t in options.get("thread") or () if str(t).strip()]  # noqa: S308 - escaped by _linkify
         if isinstance(options.get("thread"), list)
         else [],
+        # Mastodon: the content warning the text hides behind, who may see it, and the instance.
+        "spoiler": str(options.get("spoiler_text") or "").strip(),
+        "visibility": str(options.get("visibility") or ""),
+        "instance": urlsplit(channel.base_url or "https://mastodon.social").netloc
+        if network == "mastodon"
+        else "",
     }
 
 

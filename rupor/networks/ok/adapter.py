@@ -228,8 +228,8 @@ class OkAdapter(Adapter):
         )
 
     # -- publishing ---------------------------------------------------------------------------
-    def validate(self, content: Content) -> list[Problem]:
-        problems = super().validate(content)
+    def validate(self, content: Content, limits: Limits | None = None) -> list[Problem]:
+        problems = super().validate(content, limits)
         for index, item in enumerate(content.media):
             if item.kind not in ("photo", "video"):
                 problems.append(

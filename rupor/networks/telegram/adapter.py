@@ -190,7 +190,8 @@ class TelegramAdapter(Adapter):
             html = f"{html}\n\n{escape(content.link)}" if html.strip() else escape(content.link)
         return html
 
-    def validate(self, content: Content) -> list[Problem]:
+    def validate(self, content: Content, limits: Limits | None = None) -> list[Problem]:
+        del limits  # the Bot API's limits are the same for every chat
         problems: list[Problem] = []
         plain = content.text
         if content.options.get("format") == "html":

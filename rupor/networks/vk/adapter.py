@@ -224,8 +224,8 @@ class VkAdapter(Adapter):
         return wire.parse(method, answer, creates=creates, token=label)
 
     # -- text ------------------------------------------------------------------------------
-    def validate(self, content: Content) -> list[Problem]:
-        problems = super().validate(content)
+    def validate(self, content: Content, limits: Limits | None = None) -> list[Problem]:
+        problems = super().validate(content, limits)
         for index, media in enumerate(content.media):
             if media.kind not in ("photo", "video"):
                 problems.append(
