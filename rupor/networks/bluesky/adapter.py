@@ -321,8 +321,8 @@ class BlueskyAdapter(Adapter):
         return {**channel.credentials, SESSION_KEY: json.dumps(renewed)}
 
     # -- publishing ---------------------------------------------------------------------------------
-    def validate(self, content: Content) -> list[Problem]:
-        problems = super().validate(content)
+    def validate(self, content: Content, limits: Limits | None = None) -> list[Problem]:
+        problems = super().validate(content, limits)
         size = len(content.text.encode())
         if size > wire.TEXT_MAX_BYTES:
             problems.append(

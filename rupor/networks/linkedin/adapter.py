@@ -302,8 +302,8 @@ class LinkedInAdapter(Adapter):
         return out
 
     # -- publishing ---------------------------------------------------------------------------
-    def validate(self, content: Content) -> list[Problem]:
-        problems = super().validate(content)
+    def validate(self, content: Content, limits: Limits | None = None) -> list[Problem]:
+        problems = super().validate(content, limits)
         for index, item in enumerate(content.media):
             if item.kind == "document":
                 if item.content_type not in wire.DOCUMENT_TYPES:

@@ -344,8 +344,8 @@ class XAdapter(Adapter):
     def text_length(self, text: str) -> int:
         return weighted_length(text)
 
-    def validate(self, content: Content) -> list[Problem]:
-        problems = super().validate(content)
+    def validate(self, content: Content, limits: Limits | None = None) -> list[Problem]:
+        problems = super().validate(content, limits)
         if content.link and content.link not in content.text:
             joined = f"{content.text}\n{content.link}".strip()
             if weighted_length(joined) > wire.MAX_WEIGHTED and not any(p.field == "text" for p in problems):
