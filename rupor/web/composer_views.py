@@ -487,6 +487,10 @@ def _post_form_page(request: WorkspaceRequest, post: Post | None) -> HttpRespons
                 "id_suffix": str(c.pk),
             }
         )
+    same = _same_texts(channel_list, checked, drafts)
+    copied = {key for group in same for key in group.keys}
+    for row in rows:  # a variant that copies another opens its network's conventions
+        row["copied"] = row["channel"].pk in copied
     extra: dict[str, Any] = {}
     if request.method == "POST" and form.is_valid():
         chosen = [c for c in channel_list if c.pk in set(form.cleaned_data["channels"])]
@@ -501,7 +505,7 @@ def _post_form_page(request: WorkspaceRequest, post: Post | None) -> HttpRespons
             "form": form,
             "post": post,
             "variant_rows": rows,
-            "same": _same_texts(channel_list, checked, drafts),
+            "same": same,
             "tz": ws.timezone,
             "shared_media": [library[m] for m in shared_media if m in library],
             "actions": _composer_actions(request, post),
