@@ -74,7 +74,7 @@ def test_check_warns_of_one_text_everywhere_and_gives_each_networks_advice(make_
     # Adapted: no warning. A picture without alt text on Instagram is advised on; with it, not.
     picture = _picture(api)
     variants = [
-        {"channel_id": vk, "text": "Весенняя распродажа: −20% на всё до воскресенья 🌸"},
+        {"channel_id": vk, "text": "Весенняя распродажа: -20% на всё до воскресенья 🌸"},
         {"channel_id": tg, "text": "Why we cut prices in spring, and what it taught us about our customers."},
         {"channel_id": insta, "text": "Spring colours, spring prices. Link in bio.", "media_ids": [picture]},
     ]

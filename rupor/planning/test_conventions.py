@@ -108,7 +108,10 @@ def test_tips_are_translated() -> None:
             english = [str(t) for t in conv.tips]
         for language in ("ru", "ko"):
             with translation.override(language):
-                assert all(str(t) != e for t, e in zip(conv.tips, english, strict=True)), (conv.network, language)
+                assert all(str(t) != e for t, e in zip(conv.tips, english, strict=True)), (
+                    conv.network,
+                    language,
+                )
 
 
 def test_unknown_network_has_no_advice() -> None:
@@ -162,7 +165,9 @@ def test_long_is_measured_in_the_networks_unit() -> None:
 
 def test_vk_and_telegram_very_long() -> None:
     assert "long" in codes("vk", text="word " * 300) and "long" not in codes("vk", text="word " * 150)
-    assert "long" in codes("telegram", text="word " * 500) and "long" not in codes("telegram", text="word " * 300)
+    assert "long" in codes("telegram", text="word " * 500) and "long" not in codes(
+        "telegram", text="word " * 300
+    )
     assert "long" not in codes("facebook", text="word " * 3000)  # long and expert is welcome there
 
 

@@ -489,8 +489,8 @@ def _post_form_page(request: WorkspaceRequest, post: Post | None) -> HttpRespons
         )
     same = _same_texts(channel_list, checked, drafts)
     copied = {key for group in same for key in group.keys}
-    for row in rows:  # a variant that copies another opens its network's conventions
-        row["copied"] = row["channel"].pk in copied
+    for c, row in zip(channel_list, rows, strict=True):  # a copying variant opens its network's conventions
+        row["copied"] = c.pk in copied
     extra: dict[str, Any] = {}
     if request.method == "POST" and form.is_valid():
         chosen = [c for c in channel_list if c.pk in set(form.cleaned_data["channels"])]
