@@ -59,7 +59,12 @@ def test_check_warns_of_one_text_everywhere_and_gives_each_networks_advice(make_
     text = "Spring sale: 20% off everything until Sunday! https://shop.example/sale"
     res = api.post(
         "/plan/check",
-        {"text": text, "variants": [{"channel_id": vk}, {"channel_id": tg}, {"channel_id": insta}]},
+        {  # the body of POST /posts is accepted as it is (status and time are not checked here)
+            "text": text,
+            "status": "scheduled",
+            "scheduled_at": "2099-01-01T10:00:00Z",
+            "variants": [{"channel_id": vk}, {"channel_id": tg}, {"channel_id": insta}],
+        },
     )
     assert res.status_code == 200, res.content
     body = res.json()
