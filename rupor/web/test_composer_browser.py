@@ -192,6 +192,10 @@ def test_one_text_everywhere_is_warned_of_live_and_adapting_clears_it(
     expect(warning).to_contain_text("One text everywhere")
     expect(warning).to_contain_text("Coffee House VK (VKontakte)")
     _shot(page, "composer-same-text.png")
+    page.locator(f"input[name=channels][value='{tg.pk}']").uncheck()
+    expect(warning).not_to_contain_text("One text everywhere")
+    page.locator(f"input[name=channels][value='{tg.pk}']").check()
+    expect(warning).to_contain_text("One text everywhere")
     page.locator(f"#variant-{tg.pk}").fill(
         "Why we bake at 5 a.m.: the story of our croissants, from the baker."
     )
