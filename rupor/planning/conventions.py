@@ -24,8 +24,8 @@ from rupor.networks import registry
 
 #: Two normalised texts at least this alike (``difflib`` ratio) count as "the same text".
 SIMILAR_RATIO = 0.9
-#: Only this much of each text is compared (``SequenceMatcher`` is quadratic in the worst case).
-COMPARED_CHARS = 4000
+#: Only this many words of each text are compared (``SequenceMatcher`` is quadratic in the worst case).
+COMPARED_WORDS = 400
 
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _HASHTAG = re.compile(r"(?<![\w#&])#\w+", re.UNICODE)
@@ -298,18 +298,19 @@ def normalise(text: str) -> str:
     """``text`` as compared: no addresses, no punctuation, one case, single spaces."""
     text = _URL.sub(" ", text).casefold()
     text = _PUNCT.sub(" ", text)
-    return _SPACE.sub(" ", text).strip()[:COMPARED_CHARS]
+    return _SPACE.sub(" ", text).strip()
 
 
 def similarity(a: str, b: str) -> float:
-    """How alike two texts are after :func:`normalise`, 0 to 1 (``difflib``'s ratio: twice the
-    matched characters over both lengths). Two empty texts are not alike (nothing was written)."""
-    na, nb = normalise(a), normalise(b)
-    if not na or not nb:
+    """How alike two texts are after :func:`normalise`, 0 to 1: ``difflib``'s ratio over their
+    words (twice the matched words over both lengths), the first :data:`COMPARED_WORDS` of each.
+    Two empty texts are not alike (nothing was written)."""
+    wa, wb = normalise(a).split()[:COMPARED_WORDS], normalise(b).split()[:COMPARED_WORDS]
+    if not wa or not wb:
         return 0.0
-    if na == nb:
+    if wa == wb:
         return 1.0
-    matcher = difflib.SequenceMatcher(None, na, nb, autojunk=False)
+    matcher = difflib.SequenceMatcher(None, wa, wb, autojunk=False)
     if matcher.real_quick_ratio() < SIMILAR_RATIO or matcher.quick_ratio() < SIMILAR_RATIO:
         return matcher.quick_ratio()  # an upper bound already below the mark: not alike
     return matcher.ratio()

@@ -52,7 +52,7 @@ def test_empty_texts_are_not_alike() -> None:
 
 def test_very_long_texts_are_compared_within_the_cap() -> None:
     a = "word " * 50_000
-    assert similarity(a, a + "tail") == 1.0  # both cut to COMPARED_CHARS
+    assert similarity(a, a + "tail") == 1.0  # both cut to COMPARED_WORDS
 
 
 # -- groups ----------------------------------------------------------------------------------------
