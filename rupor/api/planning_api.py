@@ -24,10 +24,12 @@ from rupor.accounts.roles import Perm
 from rupor.api import schemas as s
 from rupor.api.auth import actor as _actor
 from rupor.api.auth import need as _need
-from rupor.api.errors import ERRORS, ErrorItem, ErrorOut
+from rupor.api.errors import ERRORS, ApiError, ErrorItem, ErrorOut
+from rupor.channels.models import Channel
 from rupor.core import clock
 from rupor.core.timezones import LocalTimeError, to_local, to_utc
-from rupor.planning import approvals, ical, mix, plan_io, slots
+from rupor.planning import approvals, conventions, ical, mix, plan_io, slots
+from rupor.planning import content as planned
 from rupor.planning import media as media_lib
 from rupor.planning.models import Media, Post, Rubric
 from rupor.planning.service import PlanningError
@@ -676,6 +678,7 @@ class MediaOut(Schema):
     original_name: str
     url: str | None
     thumbnail_url: str | None
+    alt_text: str = Field("", description="What the picture shows, sent to networks that take alt text")
     created_at: dt.datetime
 
 
@@ -691,6 +694,7 @@ def _media_out(m: Media) -> dict[str, Any]:
         "original_name": m.original_name,
         "url": media_lib.media_url(m),
         "thumbnail_url": media_lib.media_url(m, thumbnail=True),
+        "alt_text": m.alt_text,
         "created_at": m.created_at,
     }
 
@@ -729,3 +733,132 @@ def list_media(request: HttpRequest, q: Query[MediaQuery]) -> Any:
 def delete_media(request: HttpRequest, media_id: int) -> Any:
     media_lib.delete_media(_actor(request), media_id)
     return Status(204, None)
+
+
+class MediaPatch(Schema):
+    alt_text: str = Field(..., max_length=media_lib.ALT_TEXT_MAX)
+
+
+@router.patch(
+    "/media/{media_id}",
+    response={200: MediaOut, **ERR},
+    tags=["media"],
+    summary="Describe a picture (alt text, sent to the networks that take it)",
+)
+def patch_media(request: HttpRequest, media_id: int, payload: MediaPatch) -> Any:
+    who = _need(request, Perm.POSTS_EDIT)
+    return _media_out(media_lib.set_alt_text(who, media_id, payload.alt_text))
+
+
+# -- checking variants as the composer does --------------------------------------------------
+
+
+class CheckIn(Schema):
+    text: str = Field("", max_length=100_000, description="The shared text (a variant without text uses it)")
+    media_ids: list[int] = Field(default_factory=list, max_length=20, description="The shared media")
+    variants: list[s.VariantIn] = Field(default_factory=list, max_length=50)
+
+
+class AdviceOut(Schema):
+    code: str = Field(
+        ...,
+        description="needs_media, alt_missing, link_not_clickable, long, long_title or hashtags",
+    )
+    message: str
+
+
+class ConventionOut(Schema):
+    summary: str
+    tips: list[str]
+
+
+class VariantCheckOut(Schema):
+    channel_id: int
+    network: str
+    problems: list[ErrorItem] = Field(..., description="What the network refuses: the post cannot go out so")
+    advice: list[AdviceOut] = Field(
+        ..., description="The network's conventions: soft warnings, never a refusal"
+    )
+    convention: ConventionOut | None
+
+
+class SameTextOut(Schema):
+    channel_ids: list[int]
+    similarity: float = Field(..., description="0-1, after normalising case, spaces, punctuation and links")
+    identical: bool
+    message: str
+
+
+class CheckOut(Schema):
+    variants: list[VariantCheckOut]
+    same_text: list[SameTextOut] = Field(
+        ..., description="Variants for different networks whose texts are the same or nearly (90% or more)"
+    )
+
+
+@router.post(
+    "/plan/check",
+    response={200: CheckOut, **ERR},
+    tags=["posts"],
+    summary="Check variants as the composer does: limits, network conventions, one text everywhere",
+)
+def check_variants(request: HttpRequest, payload: CheckIn) -> Any:
+    who = _need(request, Perm.POSTS_EDIT)
+    wanted = {v.channel_id for v in payload.variants}
+    found = {c.pk: c for c in Channel.live.filter(workspace_id=who.workspace_id, pk__in=wanted)}
+    media_ids = set(payload.media_ids) | {m for v in payload.variants for m in v.media_ids}
+    library = {m.pk: m for m in Media.objects.filter(workspace_id=who.workspace_id, pk__in=media_ids)}
+    out: list[dict[str, Any]] = []
+    texts: list[conventions.VariantText] = []
+    for i, v in enumerate(payload.variants):
+        channel = found.get(v.channel_id)
+        if channel is None:
+            raise ApiError(404, "No such channel.", f"variants[{i}].channel_id")
+        ids = v.media_ids or payload.media_ids
+        missing = [m for m in ids if m not in library]
+        if missing:
+            raise ApiError(
+                404, f"Media {missing[0]} is not in this workspace's library.", f"variants[{i}].media_ids"
+            )
+        media = [library[m] for m in ids]
+        text = payload.text if v.text is None else v.text
+        built = planned.build_content(
+            text=text,
+            media=media,
+            link=v.link,
+            poll=v.poll.dict() if v.poll else None,
+            first_comment=v.first_comment,
+            options=v.options,
+        )
+        conv = conventions.convention(channel.network)
+        out.append(
+            {
+                "channel_id": channel.pk,
+                "network": channel.network,
+                "problems": [
+                    {"field": p.field, "message": p.message} for p in planned.content_problems(channel, built)
+                ],
+                "advice": [
+                    dataclasses.asdict(a)
+                    for a in planned.content_advice(channel, text=text, media=media, link=v.link)
+                ],
+                "convention": {"summary": str(conv.summary), "tips": [str(t) for t in conv.tips]}
+                if conv
+                else None,
+            }
+        )
+        texts.append(
+            conventions.VariantText(
+                channel.pk, conventions.label(channel.name, channel.network), channel.network, text
+            )
+        )
+    same = [
+        {
+            "channel_ids": g.keys,
+            "similarity": round(g.similarity, 3),
+            "identical": g.identical,
+            "message": g.message,
+        }
+        for g in conventions.same_texts(texts)
+    ]
+    return {"variants": out, "same_text": same}

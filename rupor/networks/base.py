@@ -160,6 +160,8 @@ class Media:
     head: bytes = b""
     width: int | None = None
     height: int | None = None
+    #: What a picture shows, for screen readers (networks that take alt text send it).
+    alt: str = ""
 
     @classmethod
     def from_bytes(

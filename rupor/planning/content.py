@@ -1,5 +1,6 @@
 """What a variant's content is, and whether it fits its network: the one check the composer's
-live preview, the compose action and the plan import share (network limits, polls, media, link)."""
+live preview, the compose action and the plan import share (network limits, polls, media, link);
+and the soft advice of the network's conventions (``planning/conventions.py``), which never refuses."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.utils.translation import gettext as _
 from rupor.core.urls import url_problem
 from rupor.networks import registry
 from rupor.networks.base import Content, Limits, Poll, Problem
+from rupor.planning import conventions
 from rupor.planning.models import Media
 from rupor.planning.service import media_reference
 
@@ -79,3 +81,13 @@ def content_problems(channel: OnNetwork, content: Content) -> list[Problem]:
     if why:
         problems.append(Problem("link", why))
     return problems
+
+
+def content_advice(
+    channel: OnNetwork, *, text: str, media: Sequence[Media] = (), link: str = ""
+) -> list[conventions.Advice]:
+    """The network's conventions applied to what was typed (soft warnings, never a refusal);
+    lengths in the network's own unit where its adapter is registered."""
+    network = channel.network
+    measure = registry.adapter(network).text_length if network in registry.available() else len
+    return conventions.advice(network, text=text, media=media, link=link, length=measure)

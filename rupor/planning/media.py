@@ -480,3 +480,25 @@ def serve_media(request: HttpRequest, path: str) -> HttpResponseBase:
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+#: Longer alt text is refused (Mastodon's limit; the shortest of the networks that take it is X's 1,000).
+ALT_TEXT_MAX = 1500
+
+
+def set_alt_text(actor: Actor, media_id: int, alt_text: str) -> Media:
+    """Describe a picture for people who cannot see it; networks that take alt text send it with
+    the picture. An empty text removes the description."""
+    if not actor.can(Perm.POSTS_EDIT):
+        raise PlanningError(_("Your role does not allow editing media."), status=403)
+    media = Media.objects.filter(pk=media_id, workspace_id=actor.workspace_id).first()
+    if media is None:
+        raise PlanningError(_("No such file in the media library."), status=404)
+    alt_text = " ".join(alt_text.split())
+    if len(alt_text) > ALT_TEXT_MAX:
+        raise PlanningError(_("Alt text is at most %(max)s characters.") % {"max": ALT_TEXT_MAX}, "alt_text")
+    if alt_text != media.alt_text:
+        media.alt_text = alt_text
+        media.save(update_fields=["alt_text"])
+        record(actor.workspace_id, actor, "media.alt_text", "media", media.pk, media.original_name)
+    return media

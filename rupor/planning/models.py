@@ -98,6 +98,8 @@ class Media(models.Model):
     #: post (is this video really one?) never opens the file.
     head = models.BinaryField(max_length=256, default=b"", blank=True, editable=False)
     original_name = models.CharField(max_length=255)
+    #: What the picture shows, for people who cannot see it (networks that take alt text send it).
+    alt_text = models.CharField(max_length=1500, blank=True, default="")
     thumbnail = models.FileField(upload_to="thumbs/%Y/%m/", blank=True, default="")
     uploaded_by = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -171,6 +171,7 @@ def media_reference(media: Media) -> MediaItem:
         bytes(media.head),
         media.width,
         media.height,
+        media.alt_text,
     )
 
 

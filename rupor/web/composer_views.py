@@ -27,7 +27,7 @@ from rupor.channels import service as channels
 from rupor.channels.models import Channel
 from rupor.core.timezones import LocalTimeError, to_utc
 from rupor.networks import registry
-from rupor.planning import approvals, compose
+from rupor.planning import approvals, compose, conventions
 from rupor.planning import content as planned_content
 from rupor.planning import media as media_lib
 from rupor.planning import service as planning
@@ -175,6 +175,18 @@ def _review_context(request: WorkspaceRequest, post: Post, **extra: Any) -> dict
         "can_reject": may_approve and status in (Post.Status.IN_REVIEW, Post.Status.CLIENT_REVIEW),
         "can_link": may_approve and mode == Workspace.Approval.CLIENT and status == Post.Status.CLIENT_REVIEW,
         "fingerprint": approvals.content_fingerprint(post) if status in approvals.AWAITING_DECISION else "",
+        # a reviewer sees what the composer warned about: one text sent everywhere
+        "same": conventions.same_texts(
+            [
+                conventions.VariantText(
+                    v.channel_id,
+                    conventions.label(v.channel.name, v.channel.network),
+                    v.channel.network,
+                    v.text,
+                )
+                for v in post.variants.all()
+            ]
+        ),
         "error": "",
         "comment": "",
         "new_link": None,
@@ -245,6 +257,19 @@ def _composer_state(
         else:
             draft.media_follows = draft.media_ids == shared_media
     return shared_text, shared_media, drafts
+
+
+def _same_texts(
+    channel_list: list[Channel], checked: set[int], drafts: dict[int, forms.VariantDraft]
+) -> list[conventions.SameText]:
+    """The chosen channels whose variants carry the same text on different networks."""
+    return conventions.same_texts(
+        [
+            conventions.VariantText(c.pk, conventions.label(c.name, c.network), c.network, drafts[c.pk].text)
+            for c in channel_list
+            if c.pk in checked and c.pk in drafts
+        ]
+    )
 
 
 def _variant_preview(
@@ -466,10 +491,15 @@ def _post_form_page(request: WorkspaceRequest, post: Post | None) -> HttpRespons
                 "preview": preview,
                 "refused": False,
                 "poll_max": _poll_max(c),
+                "convention": conventions.convention(c.network),
                 "media_field": f"variant_media_{c.pk}",
                 "id_suffix": str(c.pk),
             }
         )
+    same = _same_texts(channel_list, checked, drafts)
+    copied = {key for group in same for key in group.keys}
+    for c, row in zip(channel_list, rows, strict=True):  # a copying variant opens its network's conventions
+        row["copied"] = c.pk in copied
     extra: dict[str, Any] = {}
     if request.method == "POST" and form.is_valid():
         chosen = [c for c in channel_list if c.pk in set(form.cleaned_data["channels"])]
@@ -484,6 +514,7 @@ def _post_form_page(request: WorkspaceRequest, post: Post | None) -> HttpRespons
             "form": form,
             "post": post,
             "variant_rows": rows,
+            "same": same,
             "tz": ws.timezone,
             "shared_media": [library[m] for m in shared_media if m in library],
             "actions": _composer_actions(request, post),
@@ -568,6 +599,17 @@ def post_check(request: WorkspaceRequest) -> HttpResponseBase:
     except djforms.ValidationError:
         when = None
     preview = _variant_preview(channel, draft, library, when)
+    # The whole form comes with each check (htmx sends the enclosing form): the chosen channels'
+    # variants are compared again, and the "same text" warning is swapped out of band.
+    chosen = set(forms.read_ids(request.POST.getlist("channels")))
+    same: list[conventions.SameText] = []
+    if chosen:
+        others = [c for c in channels.list_channels(ws.pk) if c.pk in chosen]
+        drafts = {
+            c.pk: forms.read_variant(request.POST, c.pk, shared_text=shared_text, shared_media=shared_media)
+            for c in others
+        }
+        same = _same_texts(others, chosen, drafts)
     context: dict[str, Any] = {
         "channel": channel,
         "p": preview,
@@ -575,9 +617,12 @@ def post_check(request: WorkspaceRequest) -> HttpResponseBase:
         "limit": preview["limit"],
         "unit": preview["unit"],
         "problems": preview["problems"],
+        "advice": preview["advice"],
         "supported": preview["supported"],
         "over": preview["over"],
         "oob": request.POST.get("preview", "1") != "0",
+        "same_checked": bool(chosen),
+        "same": same,
     }
     return render(request, "web/_composer_check.html", context)
 

@@ -653,6 +653,8 @@ def media_library(request: HttpRequest) -> HttpResponseBase:
         return _media_page(request)
     if "delete" in request.POST:  # /media/<path> is the file server, so deleting posts here
         return _media_delete(request)
+    if "alt_for" in request.POST:  # describing a picture, the same way
+        return _media_alt(request)
     if not can(workspace_request(request).role, Perm.POSTS_EDIT):
         return _media_page(request, [_("Your role does not allow uploading media.")], status=403)
     uploads = request.FILES.getlist("files")
@@ -697,6 +699,22 @@ def media_library(request: HttpRequest) -> HttpResponseBase:
     if errors:
         return _media_page(request, errors, status=400)
     return redirect("web:media")
+
+
+def _media_alt(request: HttpRequest) -> HttpResponseBase:
+    try:
+        media_id = int(request.POST.get("alt_for", ""))
+    except ValueError:
+        media_id = 0
+    if not 0 < media_id < 2**63:
+        media_id = 0  # no such file (and no database overflow)
+    try:
+        media_lib.set_alt_text(_actor(request), media_id, request.POST.get("alt_text", ""))
+    except PlanningError as exc:
+        return _media_page(request, status=exc.status, delete_error=exc.message)
+    messages.success(request, _("The description was saved."))
+    kind = request.GET.get("kind", "")
+    return redirect(reverse("web:media") + (f"?kind={kind}" if kind in ("photo", "video") else ""))
 
 
 def _media_delete(request: HttpRequest) -> HttpResponseBase:

@@ -254,7 +254,8 @@ def content_preview(
     "multiple", "anonymous"}`` or ``None``; ``when`` is an aware time (shown in the active
     zone) or ``None`` for "not scheduled"; ``options`` are the variant's options
     (``{"format": "html"}`` makes Telegram text HTML). Also returns the live counter's values
-    (``length``, ``limit``, ``unit``, ``over``) and ``problems`` (plain-language strings).
+    (``length``, ``limit``, ``unit``, ``over``), ``problems`` (what the network refuses, in
+    plain language) and ``advice`` (its conventions' soft warnings).
     """
     options = dict(options or {})
     link = (link or "").strip()
@@ -289,6 +290,7 @@ def content_preview(
         unit = limits.text_unit.value
         if network == "mastodon":  # characters, with every link counted as 23 (the adapter's text_length)
             unit = "chars_links23"
+    advice = planned.content_advice(channel, text=measured, media=media, link=link)
     parsed_poll = content.poll
     items = [_media_view(m) for m in media]
     link_view = None
@@ -331,6 +333,8 @@ def content_preview(
         "unit": unit,
         "over": limit is not None and length > limit,
         "problems": [p.message for p in problems],
+        # soft warnings from the network's conventions (planning/conventions.py): never a refusal
+        "advice": [a.message for a in advice],
         "html": options.get("format") == "html",
         "handle": str((channel.settings or {}).get("username") or _handle(channel.name)),
         "alts": _alts(options, len(items)),

@@ -123,7 +123,7 @@ def test_compose_for_two_networks_with_media_and_poll_then_schedule(
 
     # A poll on VK only.
     box = page.locator(f"#variant-box-{vk.pk}")
-    box.locator("summary").click()
+    box.locator("details.extras > summary").click()
     box.get_by_label("Add a poll").check()
     box.get_by_label("Question").fill("What do you take with it?")
     box.get_by_label("Option 1").fill("Cappuccino")
@@ -135,7 +135,7 @@ def test_compose_for_two_networks_with_media_and_poll_then_schedule(
     # Telegram gets its own words, with its formatting.
     tg_box = page.locator(f"#variant-box-{tg.pk}")
     tg_box.locator("textarea[name^=variant_text_]").fill("<b>Fresh croissants</b> every morning")
-    tg_box.locator("summary").click()
+    tg_box.locator("details.extras > summary").click()
     tg_box.get_by_label("Telegram formatting in the text").check()
     expect(tg_preview.locator(".pv-text strong")).to_have_text("Fresh croissants")
     page.wait_for_timeout(400)
@@ -171,3 +171,34 @@ def test_compose_for_two_networks_with_media_and_poll_then_schedule(
     expect(page.locator("#review-panel")).to_contain_text("the client approve")
     expect(page.get_by_role("button", name="Send to the client")).to_be_visible()
     _shot(page, "composer-approval-en.png")
+
+
+def test_one_text_everywhere_is_warned_of_live_and_adapting_clears_it(
+    page: Any, setup: tuple[Channel, Channel]
+) -> None:
+    vk, tg = setup
+    page.goto("/login/")
+    page.get_by_label("Email").fill("anna@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/")
+    page.goto("/posts/new/")
+    page.locator(f"input[name=channels][value='{vk.pk}']").check()
+    page.locator(f"input[name=channels][value='{tg.pk}']").check()
+    expect(page.locator(f"#variant-box-{vk.pk} .convention")).to_contain_text("Short and visual")
+    expect(page.locator(f"#variant-box-{tg.pk} .convention")).to_contain_text("The author's own voice")
+    page.get_by_label("Shared text").fill("Fresh croissants every morning, come early for the warm ones!")
+    warning = page.locator("#same-text")
+    expect(warning).to_contain_text("One text everywhere")
+    expect(warning).to_contain_text("Coffee House VK (VKontakte)")
+    _shot(page, "composer-same-text.png")
+    page.locator(f"input[name=channels][value='{tg.pk}']").uncheck()
+    expect(warning).not_to_contain_text("One text everywhere")
+    page.locator(f"input[name=channels][value='{tg.pk}']").check()
+    expect(warning).to_contain_text("One text everywhere")
+    page.locator(f"#variant-{tg.pk}").fill(
+        "Why we bake at 5 a.m.: the story of our croissants, from the baker."
+    )
+    expect(warning).not_to_contain_text("One text everywhere")
+    page.locator(f"#variant-{vk.pk}").fill("word " * 300)
+    expect(page.locator(f"#counter-{vk.pk} .advice")).to_contain_text("This is long for VK")

@@ -48,6 +48,12 @@
       if (box.getAttribute("data-media-follows") === "1" && slot) copyShared(box);
       check(box, true);
     }
+    if (!on && fetch) {  // the "same text" warning compares the chosen channels: ask again without this one
+      var other = boxes.filter(function (b) { return !b.disabled; })[0];
+      var same = document.getElementById("same-text");
+      if (other) check(other, true);
+      else if (same) same.innerHTML = "";
+    }
   }
 
   // -- text: a variant follows the shared text until someone edits it ----------------------
