@@ -209,6 +209,15 @@ class Content:
     pin: bool = False
     options: Mapping[str, Any] = field(default_factory=dict)
 
+    def alt_text(self, index: int) -> str:
+        """What the ``index``-th picture shows, for screen readers: the variant's own description
+        (``options["alt"]``, one per picture, as the composer writes them) or else the one kept
+        with the picture in the media library; "" when neither says."""
+        own = self.options.get("alt")
+        if isinstance(own, (list, tuple)) and index < len(own) and str(own[index]).strip():
+            return str(own[index]).strip()
+        return self.media[index].alt if index < len(self.media) else ""
+
 
 class Progress(Protocol):
     """Durable scratch space for multi-part publishing (uploads, album parts, first comment).

@@ -83,3 +83,18 @@ def test_a_large_video_is_uploaded_by_streaming_it(emulator, video_file):
     assert peak < PEAK_LIMIT, (
         f"{network}: {peak / 2**20:.1f} MB allocated to upload {VIDEO_BYTES / 2**20:.0f} MB"
     )
+
+
+def test_alt_text_is_the_variants_own_or_else_the_librarys() -> None:
+    import dataclasses
+
+    from rupor.networks.base import Content, Media
+
+    kept = dataclasses.replace(
+        Media.from_bytes("photo", "a.png", "image/png", b"\x89PNG"), alt="A shop window"
+    )
+    bare = Media.from_bytes("photo", "b.png", "image/png", b"\x89PNG")
+    content = Content(text="x", media=(kept, bare, kept), options={"alt": ["", "Flowers", "  "]})
+    assert [content.alt_text(i) for i in range(3)] == ["A shop window", "Flowers", "A shop window"]
+    assert Content(text="x", media=(bare,)).alt_text(0) == ""
+    assert Content(text="x").alt_text(5) == ""

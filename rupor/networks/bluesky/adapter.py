@@ -472,12 +472,10 @@ class BlueskyAdapter(Adapter):
 
     def _build(self, channel: ChannelAccess, did: str, content: Content) -> dict[str, Any]:  # noqa: ARG002 - the repo is the session's
         record = self._text_record(channel, content.text, content)
-        alts = content.options.get("alt")
-        alts = alts if isinstance(alts, list) else []
         images = []
         for index, item in enumerate(content.media):
             blob = self._upload(channel, item)
-            image: dict[str, Any] = {"image": blob, "alt": str(alts[index]) if index < len(alts) else ""}
+            image: dict[str, Any] = {"image": blob, "alt": content.alt_text(index)}
             if item.width and item.height:
                 image["aspectRatio"] = {"width": item.width, "height": item.height}
             images.append(image)

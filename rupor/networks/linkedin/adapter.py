@@ -367,7 +367,7 @@ class LinkedInAdapter(Adapter):
                 if item.kind == "document":
                     media["title"] = _document_title(item)
                 else:
-                    media["altText"] = str(content.options.get("alt_text", ""))[:4086]
+                    media["altText"] = content.alt_text(0)[:4086]
             elif content.link:
                 article = {
                     "source": content.link,

@@ -95,7 +95,7 @@ def test_image_post_goes_through_initialize_upload_and_put(em, adapter):
     photo = Media.from_bytes("photo", "cake.jpg", "image/jpeg", JPEG)
     published = adapter.publish(
         testing.channel_for(em),
-        _req(f"Our cake {m}", media=(photo,), options={"alt_text": "A cake"}),
+        _req(f"Our cake {m}", media=(photo,), options={"alt": ["A cake"]}),
         MemoryProgress(),
     )
     post = _state(em).posts[published.remote_id]

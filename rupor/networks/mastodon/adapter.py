@@ -369,10 +369,7 @@ class MastodonAdapter(Adapter):
         saved = progress.get(key)
         if saved:
             return str(saved)
-        alts = content.options.get("alt_texts")
-        alt = (
-            str(alts[index]) if isinstance(alts, (list, tuple)) and index < len(alts) and alts[index] else ""
-        )
+        alt = content.alt_text(index)
         data = {"description": alt} if alt else None
         with item.open() as handle:
             _code, media = self._call(

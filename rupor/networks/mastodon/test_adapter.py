@@ -86,7 +86,7 @@ def test_status_with_content_warning_visibility_and_language(em, adapter):
 def test_video_waits_for_processing_then_posts(em, adapter):
     video = Media.from_bytes("video", "clip.mp4", "video/mp4", MP4)
     photo = Media.from_bytes("photo", "a.png", "image/png", PNG)
-    content = Content(text="Clip", media=(video, photo), options={"alt_texts": ["A short clip", ""]})
+    content = Content(text="Clip", media=(video, photo), options={"alt": ["A short clip", ""]})
     progress = MemoryProgress()
     published = adapter.publish(testing.channel_for(em), request(content), progress)
     got = status(em, published.remote_id)

@@ -113,9 +113,7 @@ def test_the_same_target_twice_is_one_status(server, channel):
 
 def test_media_with_alt_text(server, channel):
     photo = Media.from_bytes("photo", "pic.png", "image/png", PNG)
-    published = publish(
-        channel, Content(text="A picture", media=(photo,), options={"alt_texts": ["A test card"]})
-    )
+    published = publish(channel, Content(text="A picture", media=(photo,), options={"alt": ["A test card"]}))
     media = read_back(server, published.remote_id)["media_attachments"]
     assert len(media) == 1
     assert media[0]["type"] == "image"
