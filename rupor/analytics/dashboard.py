@@ -33,6 +33,7 @@ from typing import Any
 
 from django.db.models import (
     Avg,
+    BigIntegerField,
     Case,
     Count,
     ExpressionWrapper,
@@ -44,8 +45,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models import BigIntegerField
-from django.db.models.functions import Cast, Coalesce, ExtractHour, TruncDate
+from django.db.models.functions import Cast, Coalesce, ExtractHour, ExtractIsoWeekDay, TruncDate
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -359,7 +359,9 @@ def _mean_pct(total: float | None, n: int) -> float | None:
 POST_AGG = _POST_AGG
 grouped = _grouped
 #: The aggregates that are counts (0, never ``None``, where no post is counted).
-COUNTS = frozenset(k for k in _POST_AGG if k.startswith(("n_", "posts")) or k.endswith("_n") or k == "deleted")
+COUNTS = frozenset(
+    k for k in _POST_AGG if k.startswith(("n_", "posts")) or k.endswith("_n") or k == "deleted"
+)
 #: Read period figures from the daily rollup (:class:`PostDay`) rather than from every post.
 #: The figures are the same either way (the tests compare them); ``False`` is the direct path.
 USE_ROLLUP = True
@@ -367,10 +369,7 @@ USE_ROLLUP = True
 
 def _rolled(keys: Iterable[str]) -> dict[str, Any]:
     """Sums of rollup columns under their own names (integers stay integers on PostgreSQL)."""
-    return {
-        k: Sum(k) if k in _FLOAT_SUMS else Cast(Sum(k), output_field=BigIntegerField())
-        for k in keys
-    }
+    return {k: Sum(k) if k in _FLOAT_SUMS else Cast(Sum(k), output_field=BigIntegerField()) for k in keys}
 
 
 _FLOAT_SUMS = frozenset({"erpost_sum", "love_sum", "talk_sum", "amp_sum", "rr_sum"})
@@ -461,8 +460,8 @@ def _totals(
     first, after = _bounds(start, end, zone)
     if USE_ROLLUP:
         rows = _grouped(
-            PostDay.objects.filter(
-                workspace_id=workspace_id, channel_id__in=list(scope), day__gte=prev_start, day__lte=end
+            PostDay.objects.filter(  # the scope's channels are the workspace's
+                channel_id__in=list(scope), day__gte=prev_start, day__lte=end
             ).annotate(current=Case(When(day__gte=start, then=Value(1)), default=Value(0))),
             ["channel_id", "current"],
             _rolled(_POST_AGG),
@@ -813,8 +812,8 @@ def _series(
     cells: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
     if USE_ROLLUP:
         for row in _grouped(
-            PostDay.objects.filter(
-                workspace_id=workspace_id, channel_id__in=list(scope), day__gte=start, day__lte=end
+            PostDay.objects.filter(  # the scope's channels are the workspace's
+                channel_id__in=list(scope), day__gte=start, day__lte=end
             ),
             ["day"],
             _rolled(("posts", "likes", "reactions", "reposts", "comments", "views", "reach", "e")),
@@ -1130,15 +1129,20 @@ def content_slices(
                 _("%(n)s reactions-only posts (Telegram) are left out: reactions are not engagements.")
                 % {"n": skipped}
             )
+    # E, the local hour and the ISO weekday come computed from the database: reading a
+    # timestamp per post and converting it in Python was most of this view's time.
     rows = list(
-        rows_qs.values_list(
+        rows_qs.annotate(
+            post_e=Coalesce(F("likes"), Value(0)) if basis == "reactions" else _E,
+            local_hour=ExtractHour("published_at", tzinfo=tz),
+            local_weekday=ExtractIsoWeekDay("published_at", tzinfo=tz),
+        ).values_list(
             "rubric_id",
             "content_format",
             "text_length",
-            "published_at",
-            "likes",
-            "reposts",
-            "comments",
+            "local_hour",
+            "local_weekday",
+            "post_e",
             "followers",
         )
     )
@@ -1147,17 +1151,19 @@ def content_slices(
         k: defaultdict(_Group) for k in ("rubric", "format", "length", "hour", "weekday")
     }
     selling: dict[bool | None, _Group] = defaultdict(_Group)
-    for rubric_id, fmt, length, published_at, likes, reposts, comments, followers in rows:
-        e = _post_e(likes, reposts, comments, basis == "reactions") or 0
+    buckets: dict[int, int] = {}
+    for rubric_id, fmt, length, hour, iso_weekday, e, followers in rows:
         er = e / followers if followers else None
-        local = published_at.astimezone(tz)
         rubric = rubric_id if rubric_id in rubrics else None
+        bucket = buckets.get(length)
+        if bucket is None:
+            bucket = buckets[length] = length_bucket(length)
         for key, value in (
             ("rubric", rubric),
             ("format", fmt),
-            ("length", length_bucket(length)),
-            ("hour", local.hour),
-            ("weekday", local.weekday()),
+            ("length", bucket),
+            ("hour", hour),
+            ("weekday", iso_weekday - 1),
         ):
             g = groups[key][value]
             g.es.append(e)

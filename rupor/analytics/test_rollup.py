@@ -42,7 +42,11 @@ def _same(a: Any, b: Any, path: str = "") -> None:
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
             _same(x, y, f"{path}[{i}]")
     elif isinstance(a, float) or isinstance(b, float):
-        assert a is not None and b is not None and math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12), (path, a, b)
+        assert a is not None and b is not None and math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12), (
+            path,
+            a,
+            b,
+        )
     else:
         assert a == b and type(a) is type(b), (path, a, b)
 
@@ -56,7 +60,7 @@ def _overview(ws: Workspace, start: dt.date, end: dt.date, *, direct: bool, **kw
 
 
 def _workspace(make_workspace, zone: str) -> Workspace:
-    ws = make_workspace("Rollup", timezone=zone)
+    ws: Workspace = make_workspace("Rollup", timezone=zone)
     for i, network in enumerate(("vk", "telegram", "ok", "vk")):
         Channel.objects.create(workspace=ws, network=network, name=f"{network} {i}", remote_id=f"r{i}")
     testing.fill(ws.pk, days=75, posts_per_day=3, end=TODAY)
@@ -137,7 +141,9 @@ def test_backfill_rebuilds_the_rollup(make_workspace):
     start = TODAY - dt.timedelta(days=29)
     before = _overview(ws, start, TODAY, direct=True)
     PostDay.objects.filter(workspace=ws).delete()
-    PostDay.objects.create(workspace=ws, channel=Channel.objects.filter(workspace=ws).first(), day=TODAY, posts=999)
+    PostDay.objects.create(
+        workspace=ws, channel=Channel.objects.filter(workspace=ws)[0], day=TODAY, posts=999
+    )
     service.backfill_summaries(ws.pk)
     assert not PostDay.objects.filter(posts=999).exists()
     _same(_overview(ws, start, TODAY, direct=False), before)
