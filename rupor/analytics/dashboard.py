@@ -7,7 +7,7 @@ step (``PostStat``: one row per post with the figures of one reading; ``ChannelD
 channel and day) and never the raw readings, so a period over a million posts is a handful of
 indexed, grouped queries.
 
-Rules every figure keeps (docs/analytics-dashboards.md):
+Rules every figure keeps (docs/analytics.md, "Dashboards"):
 
 * **Unknown is ``None``, never 0.** A counter no post of the period reports (Telegram views, OK
   joins) is ``None`` with a note; a counter some posts report is summed over those, and the note
