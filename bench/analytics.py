@@ -6,6 +6,9 @@
     python bench/analytics.py --channels 100 --posts 200000 --readings 2000000
     DATABASE_URL=... python bench/analytics.py --reuse   # time again over the last run's data
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/x python bench/analytics.py
+    DATABASE_URL=... python bench/analytics.py --reuse --compare   # each view over the posts
+                                             # directly, then over the daily rollup (PostDay)
+    RUPOR_BENCH_DB=name                      # a database name of one's own on a shared server
 
 One workspace gets ``--channels`` channels (VK, Telegram and OK in turn), ``--posts`` posts spread
 over ``--days`` days (``PostStat``: the one row per post the dashboards read), 20 readings per post
@@ -45,7 +48,7 @@ import benchenv  # noqa: E402 - bench/ is on the path when a benchmark runs as a
 REUSE = "--reuse" in sys.argv
 if REUSE:
     base_url, _, _ = os.environ["DATABASE_URL"].rpartition("/")
-    os.environ["DATABASE_URL"] = f"{base_url}/rupor_bench_analytics"
+    os.environ["DATABASE_URL"] = f"{base_url}/{os.environ.get('RUPOR_BENCH_DB', 'rupor_bench_analytics')}"
     os.environ.setdefault("RUPOR_SECRET_KEY", "bench-secret-key-that-is-long-enough-0123456789abcdef")
     os.environ.setdefault("RUPOR_LOG_LEVEL", "ERROR")
     VENDOR = "postgresql"
@@ -278,14 +281,20 @@ def generate(channels: int, posts: int, readings: int, days: int, seed: int) -> 
 
 def _time(fn: Callable[[], Any], repeat: int) -> dict[str, float]:
     fn()  # warm: the first request compiles templates and fills caches
-    samples = []
+    samples, cpu = [], []
     for _ in range(repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn()
         samples.append((time.perf_counter() - t) * 1000)
+        cpu.append((time.process_time() - c) * 1000)
     samples.sort()
     p95 = samples[min(len(samples) - 1, max(0, round(0.95 * len(samples)) - 1))]
-    return {"p50_ms": round(statistics.median(samples), 1), "p95_ms": round(p95, 1)}
+    return {
+        "p50_ms": round(statistics.median(samples), 1),
+        "p95_ms": round(p95, 1),
+        # CPU time of this process (Django, templates, charts; not the database server's)
+        "cpu_ms": round(statistics.median(cpu), 1),
+    }
 
 
 def _get(client: Client, url: str) -> Callable[[], Any]:
@@ -325,6 +334,11 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="PostgreSQL: time again over the last run's data"
     )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="time each view twice, over the posts directly (before the rollup) and over the rollup",
+    )
     args = parser.parse_args()
     if args.quick:
         args.channels, args.posts, args.readings, args.days, args.repeat = 20, 10_000, 100_000, 365, 7
@@ -351,6 +365,15 @@ def main() -> None:
         f"on {VENDOR} in {data['generate_s']:.1f} s",
         flush=True,
     )
+    from rupor.analytics import dashboard, rollup
+
+    t = time.perf_counter()
+    rollup.ensure(data["workspace"].pk, data["workspace"].timezone)
+    rollup_s = time.perf_counter() - t
+    if VENDOR == "postgresql" and rollup_s > 1:
+        with connection.cursor() as cursor:  # fresh statistics for the rebuilt rollup
+            cursor.execute("ANALYZE analytics_postday")
+    print(f"rollup ready in {rollup_s:.1f} s", flush=True)
     client = Client(HTTP_HOST="localhost")
     client.force_login(data["owner"])
     ch = data["channel"]
@@ -366,11 +389,22 @@ def main() -> None:
         "export_daily_csv_30d": "/analytics/export/daily.csv?days=30",
         "export_overview_xlsx_30d": "/analytics/export/overview.xlsx?days=30",
     }
-    results = {}
+    results: dict[str, dict[str, float]] = {}
+    direct: dict[str, dict[str, float]] = {}
     for name, url in views.items():
+        if args.compare:
+            dashboard.USE_ROLLUP = False
+            direct[name] = _time(_get(client, url), args.repeat)
+            dashboard.USE_ROLLUP = True
+            print(
+                f"{name:28} direct  p50 {direct[name]['p50_ms']:8.1f} ms   p95 {direct[name]['p95_ms']:8.1f} ms"
+                f"   cpu {direct[name]['cpu_ms']:7.1f} ms   load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
         results[name] = _time(_get(client, url), args.repeat)
         print(
-            f"{name:28} p50 {results[name]['p50_ms']:8.1f} ms   p95 {results[name]['p95_ms']:8.1f} ms",
+            f"{name:28} rollup  p50 {results[name]['p50_ms']:8.1f} ms   p95 {results[name]['p95_ms']:8.1f} ms"
+            f"   cpu {results[name]['cpu_ms']:7.1f} ms   load {os.getloadavg()[0]:.1f}",
             flush=True,
         )
     report_s, basis = _report(data["workspace"].pk)
@@ -388,6 +422,9 @@ def main() -> None:
         "p95_ms": worst["p95_ms"],
         "worst_view": max(results, key=lambda k: results[k]["p95_ms"]),
         "views": results,
+        **({"views_direct": direct} if direct else {}),
+        "rollup_s": round(rollup_s, 1),
+        "load_avg": round(os.getloadavg()[0], 1),
         "report_s": round(report_s, 3),
         "report_basis": basis,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),

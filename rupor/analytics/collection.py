@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 
+from rupor.analytics import rollup
 from rupor.analytics.models import (
     AudienceSnapshot,
     ChannelDay,
@@ -154,6 +155,7 @@ def track_posts(channel: ChannelFacts, posts: Sequence[publishing.PublishedPost]
         return 0
     rows = _new_stats(channel, fresh, fallback_at=clock.now())
     PostStat.objects.bulk_create(rows, ignore_conflicts=True)
+    rollup.refresh_posts(channel.workspace_id, channel.id, [r.published_at for r in rows])
     return len(rows)
 
 
@@ -262,6 +264,7 @@ def apply_readings(
         if stat.followers is None:
             stat.followers = followers_at(channel.id, stat.published_at)
     PostStat.objects.bulk_update(list(stats.values()), _STAT_FIELDS, batch_size=500)
+    rollup.refresh_posts(channel.workspace_id, channel.id, [s.published_at for s in stats.values()])
     return len(stats)
 
 
@@ -271,9 +274,12 @@ def mark_deleted(channel_id: int, remote_ids: Iterable[str], at: dt.datetime) ->
     ids = list(remote_ids)
     if not ids:
         return 0
-    return PostStat.objects.filter(
-        channel_id=channel_id, remote_post_id__in=ids, deleted_at__isnull=True
-    ).update(deleted_at=at, next_read_at=None)
+    live = PostStat.objects.filter(channel_id=channel_id, remote_post_id__in=ids, deleted_at__isnull=True)
+    touched = list(live.values_list("workspace_id", "published_at"))
+    count = live.update(deleted_at=at, next_read_at=None)
+    if touched:
+        rollup.refresh_posts(touched[0][0], channel_id, [published for _ws, published in touched])
+    return count
 
 
 # -- channels --------------------------------------------------------------------------------
@@ -377,7 +383,9 @@ def fill_followers(channel: ChannelFacts) -> int:
     )
     for row in rows:
         row.followers = followers_at(channel.id, row.published_at)
-    PostStat.objects.bulk_update([r for r in rows if r.followers is not None], ["followers"], batch_size=500)
+    filled = [r for r in rows if r.followers is not None]
+    PostStat.objects.bulk_update(filled, ["followers"], batch_size=500)
+    rollup.refresh_posts(channel.workspace_id, channel.id, [r.published_at for r in filled])
     return len(rows)
 
 

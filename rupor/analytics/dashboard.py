@@ -7,7 +7,7 @@ step (``PostStat``: one row per post with the figures of one reading; ``ChannelD
 channel and day) and never the raw readings, so a period over a million posts is a handful of
 indexed, grouped queries.
 
-Rules every figure keeps (docs/analytics-dashboards.md):
+Rules every figure keeps (docs/analytics.md, "Dashboards"):
 
 * **Unknown is ``None``, never 0.** A counter no post of the period reports (Telegram views, OK
   joins) is ``None`` with a note; a counter some posts report is summed over those, and the note
@@ -33,6 +33,7 @@ from typing import Any
 
 from django.db.models import (
     Avg,
+    BigIntegerField,
     Case,
     Count,
     ExpressionWrapper,
@@ -44,12 +45,12 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce, ExtractHour, TruncDate
+from django.db.models.functions import Cast, Coalesce, ExtractHour, ExtractIsoWeekDay, TruncDate
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from rupor.accounts import service as accounts
-from rupor.analytics.models import ChannelDay, PostStat
+from rupor.analytics.models import ChannelDay, PostDay, PostStat
 from rupor.channels import service as channels
 from rupor.core import timezones
 from rupor.core.errors import DomainError
@@ -231,12 +232,15 @@ def previous_period(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
     return start - dt.timedelta(days=length), start - dt.timedelta(days=1)
 
 
-def _bounds(start: dt.date, end: dt.date, zone: str) -> tuple[dt.datetime, dt.datetime]:
+def period_bounds(start: dt.date, end: dt.date, zone: str) -> tuple[dt.datetime, dt.datetime]:
     """The period's local days as UTC instants [from, to)."""
     tz = timezones.zone(zone)
     first = dt.datetime.combine(start, dt.time(), tzinfo=tz).astimezone(dt.UTC)
     after = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=tz).astimezone(dt.UTC)
     return first, after
+
+
+_bounds = period_bounds
 
 
 def _scope(workspace_id: int, channel_ids: Sequence[int] | None) -> dict[int, channels.ChannelRef]:
@@ -350,6 +354,27 @@ def _mean_pct(total: float | None, n: int) -> float | None:
     return None if not n or total is None else total / n * 100
 
 
+#: The post aggregates, the grouping helper and the period bounds, for the daily rollup
+#: (:mod:`rupor.analytics.rollup`), which stores these very aggregates per channel and day.
+POST_AGG = _POST_AGG
+grouped = _grouped
+#: The aggregates that are counts (0, never ``None``, where no post is counted).
+COUNTS = frozenset(
+    k for k in _POST_AGG if k.startswith(("n_", "posts")) or k.endswith("_n") or k == "deleted"
+)
+#: Read period figures from the daily rollup (:class:`PostDay`) rather than from every post.
+#: The figures are the same either way (the tests compare them); ``False`` is the direct path.
+USE_ROLLUP = True
+
+
+def _rolled(keys: Iterable[str]) -> dict[str, Any]:
+    """Sums of rollup columns under their own names (integers stay integers on PostgreSQL)."""
+    return {k: Sum(k) if k in _FLOAT_SUMS else Cast(Sum(k), output_field=BigIntegerField()) for k in keys}
+
+
+_FLOAT_SUMS = frozenset({"erpost_sum", "love_sum", "talk_sum", "amp_sum", "rr_sum"})
+
+
 # -- channel days --------------------------------------------------------------------------
 
 _DAY_AGG: dict[str, Any] = {
@@ -433,13 +458,22 @@ def _totals(
     prev_start, prev_end = previous_period(start, end)
     first_before, _ = _bounds(prev_start, prev_end, zone)
     first, after = _bounds(start, end, zone)
-    rows = _grouped(
-        _posts(workspace_id, scope, first_before, after).annotate(
-            current=Case(When(published_at__gte=first, then=Value(1)), default=Value(0))
-        ),
-        ["channel_id", "current"],
-        _POST_AGG,
-    )
+    if USE_ROLLUP:
+        rows = _grouped(
+            PostDay.objects.filter(  # the scope's channels are the workspace's
+                channel_id__in=list(scope), day__gte=prev_start, day__lte=end
+            ).annotate(current=Case(When(day__gte=start, then=Value(1)), default=Value(0))),
+            ["channel_id", "current"],
+            _rolled(_POST_AGG),
+        )
+    else:
+        rows = _grouped(
+            _posts(workspace_id, scope, first_before, after).annotate(
+                current=Case(When(published_at__gte=first, then=Value(1)), default=Value(0))
+            ),
+            ["channel_id", "current"],
+            _POST_AGG,
+        )
     out = []
     for current, (day_from, day_to) in ((1, (start, end)), (0, (prev_start, prev_end))):
         by_channel = {r["channel_id"]: r for r in rows if r["current"] == current}
@@ -742,6 +776,12 @@ _HOURLY_POST_AGG: dict[str, Any] = {
     "reach": Sum("reach", filter=_LIVE),
     "engagements": Sum(_E, filter=_FULL & _E_KNOWN),
 }
+#: What the heatmap needs of each local day and hour (the daily series comes from the rollup).
+_HEAT_AGG: dict[str, Any] = {
+    "measured": _HOURLY_POST_AGG["measured"],
+    "reactions": _HOURLY_POST_AGG["reactions"],
+    "engagements": _HOURLY_POST_AGG["engagements"],
+}
 _DAILY_SUMS = ("likes", "reactions", "reposts", "comments", "views", "reach", "engagements")
 
 
@@ -766,15 +806,25 @@ def _series(
             local_day=TruncDate("published_at", tzinfo=tz), local_hour=ExtractHour("published_at", tzinfo=tz)
         ),
         ["local_day", "local_hour"],
-        _HOURLY_POST_AGG,
+        _HEAT_AGG if USE_ROLLUP else _HOURLY_POST_AGG,
     )
     by_day: dict[dt.date, dict[str, Any]] = {}
     cells: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    if USE_ROLLUP:
+        for row in _grouped(
+            PostDay.objects.filter(  # the scope's channels are the workspace's
+                channel_id__in=list(scope), day__gte=start, day__lte=end
+            ),
+            ["day"],
+            _rolled(("posts", "likes", "reactions", "reposts", "comments", "views", "reach", "e")),
+        ):
+            by_day[row["day"]] = {**row, "engagements": row["e"]}
     for row in rows:
-        acc = by_day.setdefault(row["local_day"], {"posts": 0})
-        acc["posts"] += row["posts"]
-        for k in _DAILY_SUMS:
-            acc[k] = _plus(acc.get(k), row[k])
+        if not USE_ROLLUP:
+            acc = by_day.setdefault(row["local_day"], {"posts": 0})
+            acc["posts"] += row["posts"]
+            for k in _DAILY_SUMS:
+                acc[k] = _plus(acc.get(k), row[k])
         cell = cells[(row["local_day"].weekday(), row["local_hour"])]
         cell[0] += row["measured"]
         cell[1] += (row["engagements"] or 0) + (row["reactions"] or 0)
@@ -935,6 +985,10 @@ def overview(
     check_period(start, end)
     zone = accounts.workspace_info(workspace_id).timezone
     scope = _scope(workspace_id, channel_ids)
+    if USE_ROLLUP:
+        from rupor.analytics import rollup
+
+        rollup.ensure(workspace_id, zone)
     prev_start, prev_end = previous_period(start, end)
     now, before = _totals(workspace_id, scope, start, end, zone)
     daily, heatmap = _series(workspace_id, scope, start, end, zone)
@@ -1075,15 +1129,20 @@ def content_slices(
                 _("%(n)s reactions-only posts (Telegram) are left out: reactions are not engagements.")
                 % {"n": skipped}
             )
+    # E, the local hour and the ISO weekday come computed from the database: reading a
+    # timestamp per post and converting it in Python was most of this view's time.
     rows = list(
-        rows_qs.values_list(
+        rows_qs.annotate(
+            post_e=Coalesce(F("likes"), Value(0)) if basis == "reactions" else _E,
+            local_hour=ExtractHour("published_at", tzinfo=tz),
+            local_weekday=ExtractIsoWeekDay("published_at", tzinfo=tz),
+        ).values_list(
             "rubric_id",
             "content_format",
             "text_length",
-            "published_at",
-            "likes",
-            "reposts",
-            "comments",
+            "local_hour",
+            "local_weekday",
+            "post_e",
             "followers",
         )
     )
@@ -1092,17 +1151,19 @@ def content_slices(
         k: defaultdict(_Group) for k in ("rubric", "format", "length", "hour", "weekday")
     }
     selling: dict[bool | None, _Group] = defaultdict(_Group)
-    for rubric_id, fmt, length, published_at, likes, reposts, comments, followers in rows:
-        e = _post_e(likes, reposts, comments, basis == "reactions") or 0
+    buckets: dict[int, int] = {}
+    for rubric_id, fmt, length, hour, iso_weekday, e, followers in rows:
         er = e / followers if followers else None
-        local = published_at.astimezone(tz)
         rubric = rubric_id if rubric_id in rubrics else None
+        bucket = buckets.get(length)
+        if bucket is None:
+            bucket = buckets[length] = length_bucket(length)
         for key, value in (
             ("rubric", rubric),
             ("format", fmt),
-            ("length", length_bucket(length)),
-            ("hour", local.hour),
-            ("weekday", local.weekday()),
+            ("length", bucket),
+            ("hour", hour),
+            ("weekday", iso_weekday - 1),
         ):
             g = groups[key][value]
             g.es.append(e)

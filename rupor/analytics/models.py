@@ -470,3 +470,88 @@ class ReportDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.schedule_id} {self.start}..{self.end} {self.state}"
+
+
+def _count() -> models.IntegerField[int, int]:
+    return models.IntegerField(default=0)
+
+
+def _sum() -> models.IntegerField[int | None, int | None]:
+    # 32-bit, as PostStat's counters: PostgreSQL sums these with a 64-bit accumulator, where
+    # 64-bit columns would be summed as numeric (several times slower over a period's rows)
+    return models.IntegerField(null=True, blank=True)
+
+
+def _fsum() -> models.FloatField[float | None, float | None]:
+    return models.FloatField(null=True, blank=True)
+
+
+class PostDay(models.Model):
+    """The daily rollup of :class:`PostStat`: one row per channel and local day (in the
+    workspace's time zone, :class:`PostDayZone`) with the sums and counts the period figures
+    add up (``rupor.analytics.dashboard``'s post aggregates, column for column).
+
+    Every column is additive, so a period's figures are the sums of its days' rows: a 90-day
+    overview over 500 channels reads 45,000 of these rows instead of every post. Collection
+    refreshes the days of the posts it writes (:mod:`rupor.analytics.rollup`); ``rupor metrics
+    backfill`` rebuilds them (decision 0021).
+    """
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="post_days")
+    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE, related_name="post_days")
+    day = models.DateField()
+    posts = _count()
+    posts_full = _count()
+    posts_reac = _count()
+    deleted = _count()
+    likes = _sum()
+    n_likes = _count()
+    reactions = _sum()
+    n_reactions = _count()
+    reposts = _sum()
+    n_reposts = _count()
+    comments = _sum()
+    n_comments = _count()
+    views = _sum()
+    n_views = _count()
+    reach = _sum()
+    n_reach = _count()
+    complaints = _sum()
+    n_complaints = _count()
+    e = _sum()
+    n_e = _count()
+    erpost_sum = _fsum()
+    erpost_n = _count()
+    love_sum = _fsum()
+    love_n = _count()
+    talk_sum = _fsum()
+    talk_n = _count()
+    amp_sum = _fsum()
+    amp_n = _count()
+    err_e = _sum()
+    err_r = _sum()
+    erv_e = _sum()
+    erv_v = _sum()
+    rr_sum = _fsum()
+    rr_n = _count()
+    rrv_e = _sum()
+    rrv_v = _sum()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "day"], name="post_day_once")]
+
+    def __str__(self) -> str:
+        return f"channel {self.channel_id} on {self.day}"
+
+
+class PostDayZone(models.Model):
+    """The time zone a workspace's :class:`PostDay` rows are local to. The dashboards rebuild
+    the rollup when the workspace's zone is no longer this one (or the rollup was never built)."""
+
+    workspace = models.OneToOneField(
+        "accounts.Workspace", on_delete=models.CASCADE, primary_key=True, related_name="post_day_zone"
+    )
+    zone = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id}: {self.zone}"

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_noop
 
 from rupor.accounts.roles import Perm
 from rupor.accounts.service import Actor
-from rupor.analytics import collection
+from rupor.analytics import collection, rollup
 from rupor.analytics.audience import NETWORKS as _AUDIENCE_NETWORKS
 from rupor.analytics.audience import AudienceError as AudienceError
 from rupor.analytics.audience import ChannelAudience as ChannelAudience
@@ -683,6 +683,8 @@ def backfill_summaries(workspace_id: int | None = None) -> tuple[int, int, int]:
     else:
         refs = [_facts(c) for c in channels.workspace_channels(workspace_id)]
     posts, days = collection.backfill(refs)
+    for ws in sorted({r.workspace_id for r in refs}):
+        rollup.rebuild(ws)  # the daily rollup of the rebuilt posts, in the workspace's zone
     return len(refs), posts, days
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+from rupor.analytics import rollup
 from rupor.analytics.models import ChannelDay, PostStat
 from rupor.channels import service as channels
 from rupor.core import clock
@@ -95,4 +96,5 @@ def fill(
                 )
     PostStat.objects.bulk_create(posts, batch_size=2000)
     ChannelDay.objects.bulk_create(chan_days, batch_size=2000, ignore_conflicts=True)
+    rollup.rebuild(workspace_id)  # the posts were written directly, past collection
     return len(posts)
