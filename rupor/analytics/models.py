@@ -494,7 +494,7 @@ class PostDay(models.Model):
     Every column is additive, so a period's figures are the sums of its days' rows: a 90-day
     overview over 500 channels reads 45,000 of these rows instead of every post. Collection
     refreshes the days of the posts it writes (:mod:`rupor.analytics.rollup`); ``rupor metrics
-    backfill`` rebuilds them (decision 0021).
+    backfill`` rebuilds them (decision 0024).
     """
 
     workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="post_days")

@@ -4,7 +4,7 @@ by ``rupor metrics backfill`` and whenever the workspace's time zone changes.
 A row holds, for one channel and one local day (the workspace's time zone), the sums and counts
 of :data:`rupor.analytics.dashboard.POST_AGG` over the posts published that day, computed by the
 very query the dashboards would otherwise run over the posts. Every column is additive, so a
-period's figures are the sums of its days' rows (decision 0021).
+period's figures are the sums of its days' rows (decision 0024).
 """
 
 from __future__ import annotations

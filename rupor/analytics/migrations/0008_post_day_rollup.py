@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0004_workspace_logo'),
-        ('analytics', '0006_client_reports'),
+        ('analytics', '0007_ab_test_baseline'),
         ('channels', '0002_job_errors'),
     ]
 
