@@ -16,7 +16,7 @@ from rupor.api.errors import ERRORS, ErrorShapeMiddleware
 pytestmark = pytest.mark.django_db
 
 CHANNEL = {
-    "network": "mastodon",
+    "network": "youtube",
     "name": "Ours",
     "remote_id": "acct-1",
     "credentials": {"token": "t"},
