@@ -28,7 +28,8 @@ import datetime as dt
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -462,13 +463,14 @@ def _totals(
     first_before, _ = _bounds(prev_start, prev_end, zone)
     first, after = _bounds(start, end, zone)
     if USE_ROLLUP:
-        rows = _grouped(
-            PostDay.objects.filter(  # the scope's channels are the workspace's
-                channel_id__in=list(scope), day__gte=prev_start, day__lte=end
-            ).annotate(current=Case(When(day__gte=start, then=Value(1)), default=Value(0))),
-            ["channel_id", "current"],
-            _rolled(_POST_AGG),
-        )
+        with _roomy():
+            rows = _grouped(
+                PostDay.objects.filter(  # the scope's channels are the workspace's
+                    channel_id__in=list(scope), day__gte=prev_start, day__lte=end
+                ).annotate(current=Case(When(day__gte=start, then=Value(1)), default=Value(0))),
+                ["channel_id", "current"],
+                _rolled(_POST_AGG),
+            )
     else:
         rows = _grouped(
             _posts(workspace_id, scope, first_before, after).annotate(
@@ -804,16 +806,11 @@ def _series(
     networks, so every measured post counts)."""
     first, after = _bounds(start, end, zone)
     tz = timezones.zone(zone)
-    rows = _grouped(
-        _posts(workspace_id, scope, first, after).annotate(
-            local_day=TruncDate("published_at", tzinfo=tz), local_hour=ExtractHour("published_at", tzinfo=tz)
-        ),
-        ["local_day", "local_hour"],
-        _HEAT_AGG if USE_ROLLUP else _HOURLY_POST_AGG,
-    )
     by_day: dict[dt.date, dict[str, Any]] = {}
     cells: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
     if USE_ROLLUP:
+        # the daily series from the rollup; the heatmap straight by local weekday and hour (168
+        # groups, hashed in memory, where grouping by day and hour sorted every post)
         for row in _grouped(
             PostDay.objects.filter(  # the scope's channels are the workspace's
                 channel_id__in=list(scope), day__gte=start, day__lte=end
@@ -822,15 +819,35 @@ def _series(
             _rolled(("posts", "likes", "reactions", "reposts", "comments", "views", "reach", "e")),
         ):
             by_day[row["day"]] = {**row, "engagements": row["e"]}
-    for row in rows:
-        if not USE_ROLLUP:
+        with _roomy():
+            heat = _grouped(
+                _posts(workspace_id, scope, first, after).annotate(
+                    local_weekday=ExtractIsoWeekDay("published_at", tzinfo=tz),
+                    local_hour=ExtractHour("published_at", tzinfo=tz),
+                ),
+                ["local_weekday", "local_hour"],
+                _HEAT_AGG,
+            )
+        for row in heat:
+            cell = cells[(int(row["local_weekday"]) - 1, int(row["local_hour"]))]
+            cell[0] += row["measured"]
+            cell[1] += (row["engagements"] or 0) + (row["reactions"] or 0)
+    else:
+        for row in _grouped(
+            _posts(workspace_id, scope, first, after).annotate(
+                local_day=TruncDate("published_at", tzinfo=tz),
+                local_hour=ExtractHour("published_at", tzinfo=tz),
+            ),
+            ["local_day", "local_hour"],
+            _HOURLY_POST_AGG,
+        ):
             acc = by_day.setdefault(row["local_day"], {"posts": 0})
             acc["posts"] += row["posts"]
             for k in _DAILY_SUMS:
                 acc[k] = _plus(acc.get(k), row[k])
-        cell = cells[(row["local_day"].weekday(), row["local_hour"])]
-        cell[0] += row["measured"]
-        cell[1] += (row["engagements"] or 0) + (row["reactions"] or 0)
+            cell = cells[(row["local_day"].weekday(), row["local_hour"])]
+            cell[0] += row["measured"]
+            cell[1] += (row["engagements"] or 0) + (row["reactions"] or 0)
     channel_days = _grouped(
         ChannelDay.objects.filter(channel_id__in=list(scope), day__gte=start, day__lte=end),
         ["day"],
@@ -1128,6 +1145,19 @@ _SLICE_KEYS = ("rubric", "format", "length", "hour", "weekday", "selling")
 SLICES_IN_SQL = True
 
 
+@contextmanager
+def _roomy() -> Iterator[None]:
+    """A transaction whose queries may use 32 MB per sort or hash table on PostgreSQL (the
+    default 4 MB). A grouping of the period's posts by expressions whose distinct values the
+    planner cannot guess (local hour, weekday) is then hashed in memory rather than sorted on
+    disk: about half the time for 90 days of 1,000,000 posts."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL work_mem = '32MB'")
+        yield
+
+
 def _slices_in_python(
     rows_qs: QuerySet[PostStat], post_e: Any, tz: Any, rubrics: dict[int, Any]
 ) -> dict[str, dict[Any, _Summary]]:
@@ -1210,9 +1240,7 @@ def _slices_in_sql(
     cols = ", ".join(f"k_{k}" for k in _SLICE_KEYS)
     sets = ", ".join(f"(k_{k})" for k in _SLICE_KEYS)
     out: dict[str, dict[Any, _Summary]] = {k: {} for k in _SLICE_KEYS}
-    with transaction.atomic(), connection.cursor() as cursor:
-        # the sort by E and the hash tables fit in memory (an external merge doubles the time)
-        cursor.execute("SET LOCAL work_mem = '32MB'")
+    with _roomy(), connection.cursor() as cursor:
         cursor.execute(
             f"SELECT GROUPING({cols}), {cols}, COUNT(*), SUM(k_e), "  # noqa: S608 - column names are constants
             "ARRAY_AGG(k_e), SUM(k_er), COUNT(k_er) "
