@@ -8,6 +8,8 @@
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/x python bench/analytics.py
     DATABASE_URL=... python bench/analytics.py --reuse --compare   # each view over the posts
                                              # directly, then over the daily rollup (PostDay)
+                                             # and with the content slices in SQL
+    ... --views content_90d,overview_90d     # only these views
     RUPOR_BENCH_DB=name                      # a database name of one's own on a shared server
 
 One workspace gets ``--channels`` channels (VK, Telegram and OK in turn), ``--posts`` posts spread
@@ -337,8 +339,10 @@ def main() -> None:
     parser.add_argument(
         "--compare",
         action="store_true",
-        help="time each view twice, over the posts directly (before the rollup) and over the rollup",
+        help="time each view twice, over the posts directly (before the rollup, slices in Python) "
+        "and the fast way (the rollup, slices in SQL)",
     )
+    parser.add_argument("--views", default="", help="only these views (names, comma-separated)")
     args = parser.parse_args()
     if args.quick:
         args.channels, args.posts, args.readings, args.days, args.repeat = 20, 10_000, 100_000, 365, 7
@@ -389,13 +393,15 @@ def main() -> None:
         "export_daily_csv_30d": "/analytics/export/daily.csv?days=30",
         "export_overview_xlsx_30d": "/analytics/export/overview.xlsx?days=30",
     }
+    if args.views:
+        views = {k: v for k, v in views.items() if k in args.views.split(",")}
     results: dict[str, dict[str, float]] = {}
     direct: dict[str, dict[str, float]] = {}
     for name, url in views.items():
         if args.compare:
-            dashboard.USE_ROLLUP = False
+            dashboard.USE_ROLLUP = dashboard.SLICES_IN_SQL = False
             direct[name] = _time(_get(client, url), args.repeat)
-            dashboard.USE_ROLLUP = True
+            dashboard.USE_ROLLUP = dashboard.SLICES_IN_SQL = True
             print(
                 f"{name:28} direct  p50 {direct[name]['p50_ms']:8.1f} ms   p95 {direct[name]['p95_ms']:8.1f} ms"
                 f"   cpu {direct[name]['cpu_ms']:7.1f} ms   load {os.getloadavg()[0]:.1f}",

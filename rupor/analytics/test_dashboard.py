@@ -234,8 +234,8 @@ def test_what_works_slices_and_mix(fixture):
 
 
 def test_median_of_an_even_and_odd_group():
-    group = dashboard._Group(es=[1, 2, 100])
-    assert group.row("k", "k", 3).median_engagements == 2.0
+    assert dashboard._Group(es=[1, 2, 100]).summary().row("k", "k", 3).median_engagements == 2.0
+    assert dashboard._Group(es=[1, 2, 100, 7]).summary().row("k", "k", 4).median_engagements == 4.5
     assert dashboard.length_bucket(0) == 0 and dashboard.length_bucket(160) == 1
     assert dashboard.length_bucket(161) == 2 and dashboard.length_bucket(5000) == 4
 

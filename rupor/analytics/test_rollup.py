@@ -18,6 +18,7 @@ from rupor.analytics.collection import ChannelFacts
 from rupor.analytics.models import PostDay, PostDayZone, PostMetricReading, PostStat
 from rupor.channels.models import Channel
 from rupor.core import clock
+from rupor.planning import service as planning
 
 pytestmark = pytest.mark.django_db
 
@@ -148,3 +149,42 @@ def test_backfill_rebuilds_the_rollup(make_workspace):
     service.backfill_summaries(ws.pk)
     assert not PostDay.objects.filter(posts=999).exists()
     _same(_overview(ws, start, TODAY, direct=False), before)
+
+
+def _slices(
+    ws: Workspace, start: dt.date, end: dt.date, *, direct: bool, **kw: Any
+) -> dashboard.ContentSlices:
+    dashboard.SLICES_IN_SQL = not direct
+    try:
+        return dashboard.content_slices(ws.pk, start, end, **kw)
+    finally:
+        dashboard.SLICES_IN_SQL = True
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "America/New_York"])
+def test_slices_in_sql_are_the_slices_from_every_post(make_workspace, zone):
+    """On PostgreSQL the "what works" slices (means, exact medians, rates) come from one grouped
+    query; they are those computed post by post (SQLite always computes them post by post)."""
+    ws = _workspace(make_workspace, zone)
+    assert {r.is_selling for r in planning.rubric_facts(ws.pk)} == {True, False}  # the default rubrics
+    posts = list(PostStat.objects.filter(workspace=ws).order_by("id").values_list("id", flat=True))
+    PostStat.objects.filter(id__in=posts[::13]).update(rubric_id=None)
+    PostStat.objects.filter(id__in=posts[2::37]).update(rubric_id=999_999)  # a rubric since deleted
+    PostStat.objects.filter(id__in=posts[1::31]).update(text_length=0)
+    one = Channel.objects.filter(workspace=ws, network="vk").order_by("pk").first()
+    tg = Channel.objects.filter(workspace=ws, network="telegram").order_by("pk").first()
+    assert one is not None and tg is not None
+    for days in (1, 7, 30, 60):
+        start = TODAY - dt.timedelta(days=days - 1)
+        fast = _slices(ws, start, TODAY, direct=False)
+        _same(fast, _slices(ws, start, TODAY, direct=True))
+        assert fast.posts and fast.slice("rubric").rows and fast.selling  # over real data
+    assert any(r.median_engagements != int(r.median_engagements or 0) for s in fast.slices for r in s.rows)
+    for channel_ids in ([one.pk], [tg.pk]):  # reactions only: the slices compare reactions
+        start = TODAY - dt.timedelta(days=29)
+        _same(
+            _slices(ws, start, TODAY, direct=False, channel_ids=channel_ids),
+            _slices(ws, start, TODAY, direct=True, channel_ids=channel_ids),
+        )
+    empty = TODAY + dt.timedelta(days=1)
+    _same(_slices(ws, empty, empty, direct=False), _slices(ws, empty, empty, direct=True))
