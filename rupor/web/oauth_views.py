@@ -128,8 +128,9 @@ def channel_oauth_start(request: WorkspaceRequest, network: str) -> HttpResponse
 @workspace_view(Perm.CHANNELS_MANAGE)
 @require_GET
 def channel_oauth_callback(request: WorkspaceRequest, network: str) -> HttpResponseBase:
-    if network not in NETWORKS:
-        raise Http404
+    if network not in NETWORKS:  # no flow starts for it, so no answer can belong to one
+        messages.error(request, _("Rupor does not connect this network by signing in."))
+        return redirect("web:channels")
     try:
         flow = oauth.take(
             request.session,
