@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from click.testing import CliRunner
@@ -175,7 +176,12 @@ def test_cli_connects_x_with_oauth_and_pkce(make_workspace, monkeypatch):
 
     def person_allows(*_args, **_kwargs):  # the browser: X redirects back with the code
         with http.client(timeout=5) as client:
-            return client.get(shown[-1]).headers["location"]
+            page = client.get(shown[-1])  # X's consent page; the person presses "Authorize app"
+            assert "Authorize app" in page.text
+            query = dict(parse_qsl(urlsplit(shown[-1]).query))
+            return client.post(shown[-1].split("?")[0], data={**query, "decision": "allow"}).headers[
+                "location"
+            ]
 
     monkeypatch.setattr(x_wire, "authorize_url", remember)
     monkeypatch.setattr("click.prompt", person_allows)

@@ -555,11 +555,20 @@ def register_app(
     return {"client_id": str(payload["client_id"]), "client_secret": str(payload["client_secret"])}
 
 
-def authorize_url(instance: str, client_id: str, *, redirect_uri: str = wire.OOB_REDIRECT) -> str:
-    """Where the account's owner approves Rupor (the instance shows or redirects with a code)."""
-    query = urlencode(
-        {"client_id": client_id, "scope": wire.SCOPES, "redirect_uri": redirect_uri, "response_type": "code"}
-    )
+def authorize_url(
+    instance: str, client_id: str, *, redirect_uri: str = wire.OOB_REDIRECT, state: str = ""
+) -> str:
+    """Where the account's owner approves Rupor (the instance shows or redirects with a code and
+    the ``state`` given here)."""
+    params = {
+        "client_id": client_id,
+        "scope": wire.SCOPES,
+        "redirect_uri": redirect_uri,
+        "response_type": "code",
+    }
+    if state:
+        params["state"] = state
+    query = urlencode(params)
     return f"{instance.rstrip('/')}/oauth/authorize?{query}"
 
 

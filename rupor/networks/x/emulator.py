@@ -11,7 +11,9 @@ What it models, each from the documentation of the real endpoint:
   ``GET /2/media/upload?command=STATUS&media_id=`` (video is processed asynchronously:
   ``processing_info`` with ``state`` and ``check_after_secs``), and the newer
   ``/2/media/upload/initialize``, ``/2/media/upload/{id}/append``, ``/{id}/finalize`` routes;
-* OAuth 2.0 authorization code with PKCE (``/i/oauth2/authorize``, S256 only) and
+* OAuth 2.0 authorization code with PKCE (``GET /i/oauth2/authorize`` shows the consent page;
+  its "Authorize app" sends the person back with ``code`` and ``state``, "Cancel" with
+  ``error=access_denied``; S256 only) and
   ``POST /2/oauth2/token`` with refresh-token rotation: a refresh token works once;
 * X has **no idempotency key**: the same text posted twice by the same user is refused with 403
   "You are not allowed to create a Tweet with duplicate content."; any other text is a new post;
@@ -744,13 +746,36 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
 
     # -- OAuth 2.0 ------------------------------------------------------------------------------
     async def authorize(request: Request) -> Response:
-        q = request.query_params
+        """GET: X's consent page ("Authorize app" / "Cancel"); POST: the person's decision, sent
+        back to the app's ``redirect_uri`` with ``code`` and ``state``, or ``error=access_denied``."""
+        q: Any = request.query_params if request.method == "GET" else await request.form()
         if q.get("response_type") != "code" or q.get("client_id") not in state.clients:
             return PlainTextResponse(
                 "Something went wrong: unknown client or response type.", status_code=400
             )
         if q.get("code_challenge_method") != "S256" or not q.get("code_challenge"):
             return PlainTextResponse("Something went wrong: PKCE with S256 is required.", status_code=400)
+        if request.method == "GET":
+            hidden = "".join(
+                f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(str(v))}">'
+                for k, v in q.items()
+            )
+            scopes = "".join(f"<li>{html.escape(s)}</li>" for s in str(q.get("scope", "")).split())
+            return HTMLResponse(
+                "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Authorize app / X"
+                "</title></head><body style='font-family:sans-serif;max-width:36rem;margin:3rem auto'>"
+                f"<h1>An app wants to access your X account</h1><p>Signed in as @{DEMO_USERNAME}.</p>"
+                f"<p>It asks for:</p><ul>{scopes}</ul>"
+                f"<form method='post'>{hidden}"
+                "<button name='decision' value='allow' id='allow'>Authorize app</button> "
+                "<button name='decision' value='deny' id='deny'>Cancel</button></form></body></html>"
+            )
+        back = str(q.get("redirect_uri", ""))
+        if q.get("decision") != "allow":
+            return RedirectResponse(
+                f"{back}?{urlencode({'error': 'access_denied', 'state': q.get('state', '')})}",
+                status_code=302,
+            )
         code = secrets.token_urlsafe(24)
         with state.lock:
             state.codes[code] = {
@@ -760,9 +785,8 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
                 "scopes": frozenset(q.get("scope", "").split()),
                 "expires": state.now() + 30,
             }
-        # The emulated person always allows the application.
         return RedirectResponse(
-            f"{q.get('redirect_uri', '')}?{urlencode({'state': q.get('state', ''), 'code': code})}",
+            f"{back}?{urlencode({'state': q.get('state', ''), 'code': code})}",
             status_code=302,
         )
 
@@ -868,7 +892,7 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
         Route("/2/media/upload/{id}/append", media_upload, methods=["POST"]),
         Route("/2/media/upload/{id}/finalize", media_upload, methods=["POST"]),
         Route("/2/oauth2/token", token_endpoint, methods=["POST"]),
-        Route("/i/oauth2/authorize", authorize, methods=["GET"]),
+        Route("/i/oauth2/authorize", authorize, methods=["GET", "POST"]),
         Route("/{user}/status/{tid}", tweet_page, methods=["GET"]),
         Route("/_emulator/audience/reply", audience_reply, methods=["POST"]),
         Route("/_emulator/audience/mention", audience_mention, methods=["POST"]),

@@ -132,7 +132,9 @@ def test_pkce_code_exchange_and_refresh_token_rotation(server):
     with http.client(base_url=server.url, timeout=5) as c:
 
         def code() -> str:
-            redirect = c.get("/i/oauth2/authorize", params=authorize)
+            page = c.get("/i/oauth2/authorize", params=authorize)
+            assert page.status_code == 200 and "Authorize app" in page.text
+            redirect = c.post("/i/oauth2/authorize", data={**authorize, "decision": "allow"})
             assert redirect.status_code == 302
             return parse_qs(urlsplit(redirect.headers["location"]).query)["code"][0]
 
@@ -181,3 +183,22 @@ def test_errors_have_x_problem_shapes(server):
     }
     with _client(server, emu.READ_ONLY_TOKEN) as c:
         assert c.post("/2/tweets", json={"text": "no scope"}).status_code == 403
+
+
+def test_the_consent_page_cancel_answers_access_denied(server):
+    authorize = {
+        "response_type": "code",
+        "client_id": emu.DEMO_CLIENT_ID,
+        "redirect_uri": "http://app/cb",
+        "scope": "tweet.read",
+        "state": "s2",
+        "code_challenge": "c" * 43,
+        "code_challenge_method": "S256",
+    }
+    with http.client(base_url=server.url, timeout=5) as c:
+        answer = c.post("/i/oauth2/authorize", data={**authorize, "decision": "deny"})
+    assert answer.status_code == 302
+    assert parse_qs(urlsplit(answer.headers["location"]).query) == {
+        "error": ["access_denied"],
+        "state": ["s2"],
+    }
