@@ -13,6 +13,8 @@ from django.utils.translation import ngettext, npgettext, pgettext
 
 from rupor.networks.base import Content, Limits, Problem, TextUnit
 
+from rupor.networks.thread import thread_problems
+
 if TYPE_CHECKING:
     from rupor.networks.base import Adapter
 
@@ -143,6 +145,7 @@ def validate_against_limits(  # noqa: C901 - one check per kind of limit a netwo
     name = adapter.display_name
     unit = limits.text_unit
     length = adapter.text_length(content.text)
+    problems.extend(thread_problems(adapter, content.options, limits))
     caption = bool(content.media) and limits.caption_max is not None
     text_max = limits.caption_max if caption else limits.text_max
     if text_max is not None and length > text_max:
