@@ -35,7 +35,10 @@ def test_a_sentence_longer_than_a_post_splits_between_words_and_a_huge_word_insi
 
 def test_paragraphs_stay_apart_and_a_short_text_is_one_post() -> None:
     assert split_text("One.\n\nTwo.", len, 100) == ["One.\n\nTwo."]
-    assert split_text("First paragraph here.\n\nSecond one.", len, 25) == ["First paragraph here.", "Second one."]
+    assert split_text("First paragraph here.\n\nSecond one.", len, 25) == [
+        "First paragraph here.",
+        "Second one.",
+    ]
 
 
 def test_split_counts_in_the_networks_unit() -> None:
@@ -57,7 +60,9 @@ def test_thread_problems_name_each_bad_part() -> None:
     too_many = thread_problems(x, {"thread": ["p"] * (MAX_PARTS + 1)}, None)
     assert [p.field for p in too_many] == ["options.thread"]
     assert thread_problems(x, {"thread": "not a list"}, None)[0].field == "options.thread"
-    assert "cannot post threads" in thread_problems(registry.adapter("vk"), {"thread": ["a"]}, None)[0].message
+    assert (
+        "cannot post threads" in thread_problems(registry.adapter("vk"), {"thread": ["a"]}, None)[0].message
+    )
     bluesky = registry.adapter("bluesky")
     assert thread_problems(bluesky, {"thread": ["👍" * 300]}, None) == []
     assert thread_problems(bluesky, {"thread": ["👍" * 301]}, None)[0].field == "options.thread[0]"

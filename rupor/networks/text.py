@@ -12,7 +12,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, npgettext, pgettext
 
 from rupor.networks.base import Content, Limits, Problem, TextUnit
-
 from rupor.networks.thread import thread_problems
 
 if TYPE_CHECKING:

@@ -24,7 +24,7 @@ MAX_PARTS = 25
 SEPARATOR = "---"
 
 _SEPARATOR_LINE = re.compile(r"^[ \t]*-{3,}[ \t]*$", re.MULTILINE)
-_SENTENCE_END = re.compile(r"(?<=[.!?…。！？])\s+")
+_SENTENCE_END = re.compile("(?<=[.!?\u2026\u3002\uff01\uff1f])\\s+")  # also the ellipsis and CJK full stops
 
 
 def supports_thread(adapter: Adapter) -> bool:
@@ -41,14 +41,20 @@ def join_parts(parts: list[str]) -> str:
     return f"\n{SEPARATOR}\n".join(parts)
 
 
-def thread_problems(adapter: Adapter, options: Mapping[str, Any] | None, limits: Limits | None) -> list[Problem]:
+def thread_problems(
+    adapter: Adapter, options: Mapping[str, Any] | None, limits: Limits | None
+) -> list[Problem]:
     """What is wrong with ``options["thread"]``: not a list of non-empty texts, too many parts,
     or a part over the network's text limit (each named by its post number: the first post is 1)."""
     raw = (options or {}).get("thread")
     if raw is None:
         return []
     if not supports_thread(adapter):
-        return [Problem("options.thread", _("%(network)s cannot post threads.") % {"network": adapter.display_name})]
+        return [
+            Problem(
+                "options.thread", _("%(network)s cannot post threads.") % {"network": adapter.display_name}
+            )
+        ]
     if not isinstance(raw, list | tuple):
         return [Problem("options.thread", _("A thread is a list of texts, one per post."))]
     problems: list[Problem] = []
@@ -81,52 +87,50 @@ def thread_problems(adapter: Adapter, options: Mapping[str, Any] | None, limits:
 def split_text(text: str, measure: Callable[[str], int], limit: int) -> list[str]:
     """``text`` cut into parts that each measure at most ``limit``: at paragraph and sentence ends
     where possible, else between words, and inside a word only when one word alone is too long."""
-    text = text.strip()
-    if not text:
-        return []
-    pieces: list[str] = []  # sentences (a paragraph break kept as a "\n\n" piece)
+    parts: list[str] = []
+    current = ""
+    for piece in _pieces(text.strip()):
+        if piece == "\n\n":  # a paragraph break: kept inside a part, dropped between parts
+            current = f"{current}\n\n" if current else ""
+            continue
+        joined = f"{current}{'' if not current or current.endswith(chr(10)) else ' '}{piece}"
+        if measure(joined) <= limit:
+            current = joined
+            continue
+        if current.strip():
+            parts.append(current.strip())
+        current = piece if measure(piece) <= limit else _by_words(piece, measure, limit, parts)
+    if current.strip():
+        parts.append(current.strip())
+    return parts
+
+
+def _pieces(text: str) -> list[str]:
+    """The sentences of ``text``, a ``"\n\n"`` piece between paragraphs."""
+    pieces: list[str] = []
     for n, paragraph in enumerate(p for p in re.split(r"\n\s*\n", text) if p.strip()):
         if n:
             pieces.append("\n\n")
         pieces.extend(s for s in _SENTENCE_END.split(paragraph.strip()) if s)
-    parts: list[str] = []
-    current = ""
+    return pieces
 
-    def push(piece: str) -> None:
-        nonlocal current
-        if piece == "\n\n":
-            if current:
-                current += "\n\n"
-            return
-        candidate = f"{current}{'' if not current or current.endswith(chr(10)) else ' '}{piece}"
+
+def _by_words(sentence: str, measure: Callable[[str], int], limit: int, parts: list[str]) -> str:
+    """A sentence longer than a post, cut between words into ``parts``; returns the unfinished rest."""
+    current = ""
+    for word in sentence.split():
+        candidate = f"{current} {word}" if current else word
         if measure(candidate) <= limit:
             current = candidate
-            return
-        if current.strip():
-            parts.append(current.strip())
-            current = ""
-        if measure(piece) <= limit:
-            current = piece
-            return
-        for word in piece.split():  # a sentence longer than a post: between words
-            candidate = f"{current} {word}" if current else word
-            if measure(candidate) <= limit:
-                current = candidate
-                continue
-            if current:
-                parts.append(current)
-            current = ""
-            while measure(word) > limit:  # one word longer than a post
-                cut = max(1, _fit(word, measure, limit))
-                parts.append(word[:cut])
-                word = word[cut:]
-            current = word
-
-    for piece in pieces:
-        push(piece)
-    if current.strip():
-        parts.append(current.strip())
-    return parts
+            continue
+        if current:
+            parts.append(current)
+        while measure(word) > limit:  # one word longer than a post
+            cut = max(1, _fit(word, measure, limit))
+            parts.append(word[:cut])
+            word = word[cut:]
+        current = word
+    return current
 
 
 def _fit(word: str, measure: Callable[[str], int], limit: int) -> int:

@@ -74,7 +74,9 @@ def test_split_into_a_thread_is_offered_for_a_long_x_text_and_fills_the_field(wo
     body = _check(client, x, variant_text=text)
     assert "data-thread-split" in body and "Split into a thread" in body
     assert "data-thread-split" not in _check(client, x, variant_text="Short")
-    res = client.post(reverse("web:post_thread_split"), {"channel": x.pk, "text": text, "thread": "Last word"})
+    res = client.post(
+        reverse("web:post_thread_split"), {"channel": x.pk, "text": text, "thread": "Last word"}
+    )
     assert res.status_code == 200
     data = json.loads(res.content)
     parts = [data["text"], *data["thread"].split("\n---\n")]
@@ -82,6 +84,12 @@ def test_split_into_a_thread_is_offered_for_a_long_x_text_and_fills_the_field(wo
     assert all(weighted_length(p) <= 280 for p in parts)
     assert " ".join(parts[:-1]) == text
     # Not a thread network, or not this workspace's channel: no split.
-    assert client.post(reverse("web:post_thread_split"), {"channel": world.vk.pk, "text": text}).status_code == 404
+    assert (
+        client.post(reverse("web:post_thread_split"), {"channel": world.vk.pk, "text": text}).status_code
+        == 404
+    )
     assert client.post(reverse("web:post_thread_split"), {"channel": "nope", "text": text}).status_code == 404
-    assert world.client(Role.ANALYST).post(reverse("web:post_thread_split"), {"channel": x.pk}).status_code == 403
+    assert (
+        world.client(Role.ANALYST).post(reverse("web:post_thread_split"), {"channel": x.pk}).status_code
+        == 403
+    )
