@@ -144,13 +144,13 @@ def validate_against_limits(  # noqa: C901 - one check per kind of limit a netwo
     name = adapter.display_name
     unit = limits.text_unit
     length = adapter.text_length(content.text)
-    problems.extend(thread_problems(adapter, content.options, limits))
     caption = bool(content.media) and limits.caption_max is not None
     text_max = limits.caption_max if caption else limits.text_max
     if text_max is not None and length > text_max:
         problems.append(Problem("text", text_limit_message(name, unit, text_max, length, caption=caption)))
     if not content.text.strip() and not content.media and content.poll is None and not content.link:
         problems.append(Problem("text", _("The post is empty: add text, media, a poll or a link.")))
+    problems.extend(thread_problems(adapter, content.options, limits))
     media_count = len(content.media)
     if limits.media_max is not None and media_count > limits.media_max:
         problems.append(
