@@ -74,3 +74,16 @@ def test_a_bluesky_thread_is_three_posts_each_replying_to_the_one_before() -> No
         assert roots == [None, records[0].uri, records[0].uri]
     finally:
         emulator.stop()
+
+
+def test_a_mastodon_thread_is_three_statuses_each_replying_to_the_one_before() -> None:
+    marker = f"m{uuid.uuid4().hex[:10]}"
+    emulator = _publish("mastodon", marker)
+    try:
+        statuses = sorted(
+            (s for s in emulator.app.emulator.statuses.values() if marker in s.text), key=lambda s: s.text
+        )
+        assert [s.text.split()[0] for s in statuses] == ["1/3", "2/3", "3/3"]
+        assert [s.in_reply_to_id for s in statuses] == [None, statuses[0].id, statuses[1].id]
+    finally:
+        emulator.stop()
