@@ -61,6 +61,8 @@ class Capability(enum.StrEnum):
     SEARCH_POSTS = "search_posts"
     #: Answer a mention in the chat or thread where it was made (:meth:`Adapter.reply_mention`).
     REPLY_MENTION = "reply_mention"
+    #: Publish ``options["thread"]``: more posts, each a reply to the one before (see ``rupor.networks.thread``).
+    THREAD = "thread"
 
 
 #: The channel setting where a channel's own limits are cached (:meth:`Adapter.limits_for`).

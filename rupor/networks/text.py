@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, npgettext, pgettext
 
 from rupor.networks.base import Content, Limits, Problem, TextUnit
+from rupor.networks.thread import thread_problems
 
 if TYPE_CHECKING:
     from rupor.networks.base import Adapter
@@ -149,6 +150,7 @@ def validate_against_limits(  # noqa: C901 - one check per kind of limit a netwo
         problems.append(Problem("text", text_limit_message(name, unit, text_max, length, caption=caption)))
     if not content.text.strip() and not content.media and content.poll is None and not content.link:
         problems.append(Problem("text", _("The post is empty: add text, media, a poll or a link.")))
+    problems.extend(thread_problems(adapter, content.options, limits))
     media_count = len(content.media)
     if limits.media_max is not None and media_count > limits.media_max:
         problems.append(

@@ -23,6 +23,7 @@ from rupor.core.urls import url_problem
 from rupor.networks import registry
 from rupor.networks.base import Capability, Content, Poll, Problem
 from rupor.networks.base import Media as MediaItem
+from rupor.networks.thread import thread_problems
 from rupor.planning.models import Media, Post, PostVariant, QueueSlot, Rubric, VariantMedia
 from rupor.publishing import service as publishing
 
@@ -212,6 +213,29 @@ def variant_problems(variant: PostVariant) -> list[Problem]:
     return adapter.validate(content)
 
 
+def _check_thread(variant: PostVariant, index: int) -> None:
+    """``options["thread"]`` must be posts the channel's network can take: a list of at most 25
+    non-empty texts, each within the network's text limit (a 422 naming the first bad part)."""
+    if "thread" not in variant.options:
+        return
+    if not variant.options["thread"]:  # an empty thread is no thread
+        del variant.options["thread"]
+        return
+    network = variant.channel.network
+    if network not in registry.available():
+        raise PlanningError(
+            _("%(network)s cannot post threads.") % {"network": registry.DISPLAY_NAMES.get(network, network)},
+            f"variants[{index}].options.thread",
+            422,
+        )
+    from rupor.planning.content import channel_limits
+
+    problems = thread_problems(registry.adapter(network), variant.options, channel_limits(variant.channel))
+    if problems:
+        errors = [Problem(f"variants[{index}].{p.field}", p.message) for p in problems]
+        raise PlanningError(problems[0].message, errors[0].field, 422, errors)
+
+
 def _check_poll(poll: dict[str, Any] | None, index: int) -> dict[str, Any] | None:
     if poll is None:
         return None
@@ -288,6 +312,7 @@ def _write_variants(workspace_id: int, post: Post, variants: Sequence[VariantInp
         variant.poll = _check_poll(v.poll, index)
         variant.first_comment = v.first_comment or ""
         variant.options = dict(v.options or {})
+        _check_thread(variant, index)
         variant.save()
         VariantMedia.objects.filter(variant=variant).delete()
         VariantMedia.objects.bulk_create(

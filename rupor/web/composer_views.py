@@ -27,6 +27,7 @@ from rupor.channels import service as channels
 from rupor.channels.models import Channel
 from rupor.core.timezones import LocalTimeError, to_utc
 from rupor.networks import registry
+from rupor.networks.thread import join_parts, split_for, supports_thread
 from rupor.planning import approvals, compose, conventions
 from rupor.planning import content as planned_content
 from rupor.planning import media as media_lib
@@ -230,6 +231,7 @@ def _draft_of(variant: PostVariant) -> forms.VariantDraft:
         spoiler_text=str((variant.options or {}).get("spoiler_text", "")),
         visibility=str((variant.options or {}).get("visibility", "")),
         language=str((variant.options or {}).get("language", "")),
+        thread_text=join_parts([str(t) for t in (variant.options or {}).get("thread") or ()]),
     )
 
 
@@ -491,6 +493,7 @@ def _post_form_page(request: WorkspaceRequest, post: Post | None) -> HttpRespons
                 "preview": preview,
                 "refused": False,
                 "poll_max": _poll_max(c),
+                "thread": c.network in registry.available() and supports_thread(registry.adapter(c.network)),
                 "convention": conventions.convention(c.network),
                 "media_field": f"variant_media_{c.pk}",
                 "id_suffix": str(c.pk),
@@ -581,6 +584,32 @@ def post_delete(request: WorkspaceRequest, post_id: int) -> HttpResponseBase:
 
 @workspace_view(Perm.POSTS_EDIT)
 @require_POST
+def post_thread_split(request: WorkspaceRequest) -> HttpResponseBase:
+    """JSON: the variant's text split into posts that fit its network — the first post's text,
+    and the rest as the "Thread" field's blocks (separated by lines of ``---``)."""
+    try:
+        channel_id = int(request.POST.get("channel", ""))
+    except ValueError as exc:
+        raise Http404 from exc
+    channel = _get_channel(request, channel_id)
+    if channel.network not in registry.available():
+        raise Http404
+    adapter = registry.adapter(channel.network)
+    if not supports_thread(adapter):
+        raise Http404
+    parts = split_for(adapter, request.POST.get("text", ""), planned_content.channel_limits(channel))
+    typed = request.POST.get("thread", "").strip()
+    return JsonResponse({"text": parts[0] if parts else "", "thread": _joined(parts[1:], typed)})
+
+
+def _joined(rest: list[str], typed: str) -> str:
+    """The split-off posts, followed by the parts that were already in the field."""
+    blocks = [*rest, *([typed] if typed else [])]
+    return join_parts(blocks)
+
+
+@workspace_view(Perm.POSTS_EDIT)
+@require_POST
 def post_check(request: WorkspaceRequest) -> HttpResponseBase:
     """HTMX: one variant checked live — its length in the network's unit, what does not fit its
     network (text, media, poll, link, first comment), and its preview (swapped out of band)."""
@@ -620,6 +649,8 @@ def post_check(request: WorkspaceRequest) -> HttpResponseBase:
         "advice": preview["advice"],
         "supported": preview["supported"],
         "over": preview["over"],
+        "can_split": preview["can_split"],
+        "thread_counts": preview["thread_counts"],
         "oob": request.POST.get("preview", "1") != "0",
         "same_checked": bool(chosen),
         "same": same,

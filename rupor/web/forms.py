@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from rupor.accounts.models import Workspace
 from rupor.accounts.roles import ROLE_LABELS, Role
 from rupor.networks.base import CredentialField
+from rupor.networks.thread import parse_parts
 
 LOCAL_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -348,7 +349,7 @@ def read_ids(values: Iterable[str]) -> list[int]:
 #: The variant options the composer writes for Mastodon (``Content.options``).
 MASTODON_OPTIONS = ("spoiler_text", "visibility", "language")
 #: Every option the composer owns: a saved value it no longer sends was cleared by the person.
-COMPOSER_OPTIONS = ("format", "alt", *MASTODON_OPTIONS)
+COMPOSER_OPTIONS = ("format", "alt", "thread", *MASTODON_OPTIONS)
 MASTODON_VISIBILITIES = ("public", "unlisted", "private", "direct")
 
 
@@ -374,6 +375,11 @@ class VariantDraft:
     spoiler_text: str = ""
     visibility: str = ""
     language: str = ""
+    #: X, Bluesky: the posts after the first, separated by a line of ``---``.
+    thread_text: str = ""
+
+    def thread(self) -> list[str]:
+        return parse_parts(self.thread_text)
 
     def poll(self) -> dict[str, Any] | None:
         if not self.poll_on:
@@ -396,6 +402,8 @@ class VariantDraft:
             value = str(getattr(self, key)).strip()
             if value:
                 out[key] = value
+        if self.thread():
+            out["thread"] = self.thread()
         return out
 
     @property
@@ -408,6 +416,7 @@ class VariantDraft:
             or self.alt_text.strip()
             or self.spoiler_text
             or self.visibility
+            or self.thread_text.strip()
         )
 
 
@@ -434,6 +443,7 @@ class VariantRow(BaseModel):
     spoiler_text: str = ""
     visibility: str = ""
     language: str = ""
+    thread: str = ""
 
     @classmethod
     def from_post(cls, data: Mapping[str, Any], channel_id: int) -> VariantRow:
@@ -466,6 +476,7 @@ class VariantRow(BaseModel):
             spoiler_text=one("spoiler_text").strip()[:500],
             visibility=one("visibility") if one("visibility") in MASTODON_VISIBILITIES else "",
             language=one("language").strip().lower()[:8],
+            thread=one("thread"),
         )
 
     @property
@@ -497,6 +508,7 @@ class VariantRow(BaseModel):
             spoiler_text=self.spoiler_text,
             visibility=self.visibility,
             language=self.language,
+            thread_text=self.thread,
         )
 
 

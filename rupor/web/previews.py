@@ -30,6 +30,7 @@ from django.utils.safestring import SafeString, mark_safe
 from rupor.channels.models import Channel
 from rupor.core.urls import url_problem
 from rupor.networks import registry
+from rupor.networks.thread import supports_thread
 from rupor.planning import content as planned
 from rupor.planning.models import Media, PostVariant
 
@@ -281,6 +282,8 @@ def content_preview(
         body = mark_safe(_linkify(text))  # noqa: S308 - escaped by _linkify
     length = len(measured)
     limit: int | None = None
+    can_split = False
+    thread_counts: list[dict[str, Any]] = []
     unit = "chars"
     if supported:
         adapter = registry.adapter(network)
@@ -290,6 +293,12 @@ def content_preview(
         unit = limits.text_unit.value
         if network == "mastodon":  # characters, with every link counted as 23 (the adapter's text_length)
             unit = "chars_links23"
+        if supports_thread(adapter):
+            can_split = limits.text_max is not None and length > limits.text_max and not media
+            for n, part in enumerate(_thread_parts(options), start=2):
+                size = adapter.text_length(part)
+                over = limits.text_max is not None and size > limits.text_max
+                thread_counts.append({"n": n, "length": size, "limit": limits.text_max, "over": over})
     advice = planned.content_advice(channel, text=measured, media=media, link=link)
     parsed_poll = content.poll
     items = [_media_view(m) for m in media]
@@ -332,6 +341,8 @@ def content_preview(
         "limit": limit,
         "unit": unit,
         "over": limit is not None and length > limit,
+        "can_split": can_split,
+        "thread_counts": thread_counts,
         "problems": [p.message for p in problems],
         # soft warnings from the network's conventions (planning/conventions.py): never a refusal
         "advice": [a.message for a in advice],
@@ -377,3 +388,8 @@ def variant_preview(variant: PostVariant) -> dict[str, Any]:
         when=variant.post.scheduled_at,
         options=variant.options or {},
     )
+
+
+def _thread_parts(options: Mapping[str, Any]) -> list[str]:
+    raw = options.get("thread")
+    return [str(t) for t in raw if str(t).strip()] if isinstance(raw, list) else []

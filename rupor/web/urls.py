@@ -71,6 +71,7 @@ urlpatterns = [
     path("posts/", composer_views.post_list, name="posts"),
     path("posts/new/", composer_views.post_new, name="post_new"),
     path("posts/check/", composer_views.post_check, name="post_check"),
+    path("posts/thread-split/", composer_views.post_thread_split, name="post_thread_split"),
     path("posts/<int:post_id>/edit/", composer_views.post_edit, name="post_edit"),
     path("posts/<int:post_id>/delete/", composer_views.post_delete, name="post_delete"),
     path("posts/media/", composer_views.post_media_library, name="post_media_library"),

@@ -79,6 +79,7 @@ class BlueskyAdapter(Adapter):
     capabilities = frozenset(
         {
             Capability.PUBLISH_TEXT,
+            Capability.THREAD,
             Capability.PUBLISH_PHOTO,
             Capability.PUBLISH_ALBUM,
             Capability.PUBLISH_LINK,

@@ -85,6 +85,7 @@ class MastodonAdapter(Adapter):
     )
     capabilities = frozenset(
         {
+            Capability.THREAD,
             Capability.PUBLISH_TEXT,
             Capability.PUBLISH_PHOTO,
             Capability.PUBLISH_ALBUM,
@@ -242,6 +243,13 @@ class MastodonAdapter(Adapter):
         problems = super().validate(content, limits)
         if content.media and content.poll is not None:
             problems.append(Problem("poll", _("A Mastodon post can have media or a poll, not both.")))
+        if content.options.get("thread") and content.options.get("native_schedule"):
+            problems.append(
+                Problem(
+                    "options.thread",
+                    _("A thread cannot be scheduled on the instance; Rupor posts it on time."),
+                )
+            )
         visibility = content.options.get("visibility")
         if visibility and visibility not in wire.VISIBILITIES:
             problems.append(
@@ -346,6 +354,7 @@ class MastodonAdapter(Adapter):
             return Published(
                 remote_id=sid, published_at=scheduled, excerpt=f"scheduled status {status['id']}"
             )
+        self._thread(channel, request, str(status["id"]), progress)
         if content.first_comment and not progress.get("first_comment_id"):
             # The first reply of the account's own thread; its key is the target's, one step on.
             reply = self.reply_comment(
@@ -361,6 +370,37 @@ class MastodonAdapter(Adapter):
             published_at=wire.parse_time(status.get("created_at")) or clock.now(),
             excerpt=f"status {status['id']}",
         )
+
+    def _thread(
+        self, channel: ChannelAccess, request: PublishRequest, first_id: str, progress: Progress
+    ) -> None:
+        """``options["thread"]``: each part a status replying to the one before, with the first's
+        visibility and language; each part's own ``Idempotency-Key`` makes a retry return the
+        status already made, and the posted ids are kept so a retry goes on after the last."""
+        raw = request.content.options.get("thread")
+        parts = [str(t) for t in raw if str(t).strip()] if isinstance(raw, list) else []
+        posted = [str(i) for i in progress.get("thread_ids") or []]
+        options = request.content.options
+        for index, text in enumerate(parts):
+            if index < len(posted):
+                continue
+            _code, status = self._call(
+                channel,
+                "POST",
+                "/api/v1/statuses",
+                creates=True,
+                json=wire.status_body(
+                    text=text,
+                    in_reply_to_id=posted[-1] if posted else first_id,
+                    visibility=str(options.get("visibility") or "") or None,
+                    language=str(options.get("language") or ""),
+                ),
+                headers={
+                    "Idempotency-Key": wire.idempotency_key(f"{request.idempotency_key}:thread:{index}")
+                },
+            )
+            posted.append(str(status["id"]))
+            progress.save("thread_ids", posted)
 
     def _upload(
         self, channel: ChannelAccess, item: Media, index: int, content: Content, progress: Progress

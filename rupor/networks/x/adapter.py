@@ -113,6 +113,7 @@ class XAdapter(Adapter):
     capabilities = frozenset(
         {
             Capability.PUBLISH_TEXT,
+            Capability.THREAD,
             Capability.PUBLISH_PHOTO,
             Capability.PUBLISH_ALBUM,
             Capability.PUBLISH_VIDEO,
@@ -351,14 +352,6 @@ class XAdapter(Adapter):
             if weighted_length(joined) > wire.MAX_WEIGHTED and not any(p.field == "text" for p in problems):
                 problems.append(
                     Problem("text", _("With the link the text is over X's 280 weighted characters."))
-                )
-        for index, extra in enumerate(_thread(content)[1:], start=1):
-            if weighted_length(extra) > wire.MAX_WEIGHTED:
-                problems.append(
-                    Problem(
-                        f"options.thread[{index - 1}]",
-                        _("Post %(n)s of the thread is over X's 280 weighted characters.") % {"n": index + 1},
-                    )
                 )
         videos = [m for m in content.media if m.kind == "video"]
         if videos and len(content.media) > 1:

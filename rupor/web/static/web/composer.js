@@ -249,6 +249,35 @@
     });
   }
 
+  // -- "Split into a thread": the server cuts the text into posts that fit; the first stays the
+  // variant's text, the others fill the "Thread" field (blocks separated by lines of ---) --------
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-thread-split]");
+    if (!button) return;
+    var box = button.closest("[data-variant]");
+    var area = box && box.querySelector("textarea[name^=variant_text_]");
+    var thread = box && box.querySelector("textarea[data-thread]");
+    if (!area || !thread) return;
+    var body = new FormData();
+    body.append("channel", box.getAttribute("data-variant"));
+    body.append("text", area.value);
+    body.append("thread", thread.value);
+    button.disabled = true;
+    fetch(button.getAttribute("data-split-url"), {
+      method: "POST", body: body, credentials: "same-origin", headers: { "X-CSRFToken": csrf },
+    }).then(function (response) { return response.ok ? response.json() : null; }).then(function (data) {
+      button.disabled = false;
+      if (!data || !data.text) return;
+      area.value = data.text;
+      box.setAttribute("data-follows", area.value === (shared ? shared.value : "") ? "1" : "0");
+      thread.value = data.thread;
+      var extras = thread.closest("details");
+      if (extras) extras.open = true;
+      check(box, true);
+      thread.focus();
+    }, function () { button.disabled = false; });
+  });
+
   // -- one click handler for the composer's buttons ---------------------------------------------
   document.addEventListener("click", function (event) {
     var el = event.target.closest("[data-media-open], [data-media-remove], [data-media-left], [data-media-reset], [data-media-pick], [data-media-close], [data-poll-add], [data-poll-remove]");
