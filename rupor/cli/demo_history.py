@@ -203,11 +203,13 @@ def schedule_history(owner: Any, workspace: Any, plan: Sequence[Planned]) -> int
     rubrics = {r.name: r.pk for r in Rubric.objects.filter(workspace=workspace)}
     photos = [media.save_media(owner, name, _png(color)).pk for name, color in PHOTOS]
     for i, item in enumerate(plan):
+        link = LINK if item.content_format == "link" else ""
         variants = tuple(
             planning.VariantInput(
                 channel_id=c.pk,
                 media_ids=(photos[i % len(photos)],) if item.content_format == "photo" else (),
-                link=LINK if item.content_format == "link" else "",
+                link=link,
+                **_fitted(c.network, item.text, link),
             )
             for c in demo_channels
         )
@@ -223,6 +225,24 @@ def schedule_history(owner: Any, workspace: Any, plan: Sequence[Planned]) -> int
             ),
         )
     return len(plan)
+
+
+def _fitted(network: str, text: str, link: str) -> dict[str, Any]:
+    """The variant's own text where the shared one is too long for the network, as a person adapts
+    it: a thread where the network has threads (X, Bluesky), else nothing of its own."""
+    from rupor.networks import registry
+    from rupor.networks import thread as threads
+
+    adapter = registry.adapter(network)
+    limit = adapter.limits.text_max
+
+    def measure(part: str) -> int:  # the link goes out with the first post
+        return adapter.text_length(f"{part}\n{link}" if link else part)
+
+    if limit is None or measure(text) <= limit or not threads.supports_thread(adapter):
+        return {}
+    parts = threads.split_text(text, measure, limit)
+    return {"text": parts[0], "options": {"thread": parts[1:]}} if len(parts) > 1 else {}
 
 
 #: How often the history polls the inbox (Telegram's reactions and joins come as its updates):

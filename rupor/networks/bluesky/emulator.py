@@ -110,6 +110,9 @@ class Record:
     deleted: bool = False
     audience: int = 100
     audience_replies: int = 0
+    #: The order the repo's records were first written in: the engagement model's key (the record
+    #: key holds the writer's clock and random bits, so the same history would count differently).
+    number: int = 0
 
 
 @dataclass
@@ -293,6 +296,8 @@ class BlueskyEmulatorState:
         uri = wire.at_uri(repo, collection, rkey)
         cid = cid_of(value)
         rec = Record(uri, cid, value, repo, collection, rkey, at)
+        earlier = self.records.get(uri)
+        rec.number = earlier.number if earlier is not None else self.revs + 1
         account = self.accounts.get(repo)
         rec.audience = account.followers if account else 100
         self.records[uri] = rec
@@ -455,7 +460,7 @@ class BlueskyEmulatorState:
     def counts(self, rec: Record) -> dict[str, int]:
         model = engagement.post_counts(
             self.seed,
-            f"bluesky:{rec.uri}",
+            f"bluesky:{rec.repo}:{rec.number}",
             published=rec.indexed_at,
             now=self.now(),
             audience=rec.audience,
@@ -488,7 +493,7 @@ class BlueskyEmulatorState:
         ):
             k = rec.audience_replies
             rec.audience_replies += 1
-            pick = random.Random(f"{self.seed}:{rec.uri}:{k}")
+            pick = random.Random(f"{self.seed}:{rec.repo}:{rec.number}:{k}")
             did = AUDIENCE[pick.randrange(len(AUDIENCE))][0]
             self.audience_post(did, AUDIENCE_LINES[pick.randrange(len(AUDIENCE_LINES))], reply_to=rec.uri)
 

@@ -16,7 +16,10 @@ What it models, each from the documentation of the real endpoint:
   ``error=access_denied``; S256 only) and
   ``POST /2/oauth2/token`` with refresh-token rotation: a refresh token works once;
 * X has **no idempotency key**: the same text posted twice by the same user is refused with 403
-  "You are not allowed to create a Tweet with duplicate content."; any other text is a new post;
+  "You are not allowed to create a Tweet with duplicate content."; any other text is a new post.
+  X does not document how far back it compares; the emulator compares with the account's posts
+  of the last :data:`DUPLICATE_WINDOW_S` (a day), inside the 48 hours Rupor searches when it
+  reconciles, so a text repeated a week later (a weekly rubric) is a new post;
 * text longer than 280 *weighted* characters is refused (twitter-text v3 configuration: code
   points in the light ranges weigh 1, others 2, a URL 23), as are polls and media out of range;
 * per-user 15-minute windows and the per-user and per-app 24-hour caps on creating posts, told
@@ -79,6 +82,8 @@ MEDIA_CHUNK_MAX = 5 * 1024 * 1024
 IMAGE_MAX = 5 * 1024 * 1024
 VIDEO_MAX = 512 * 1024 * 1024
 VIDEO_PROCESSING_S = 2
+#: How far back the duplicate-content check compares (X does not document it; see the module text).
+DUPLICATE_WINDOW_S = 86400
 
 #: Access tiers: posts per 15 minutes per user, per 24 h per user and per app, and what the tier
 #: can read (docs.x.com "Rate limits"; the caps change often, which is why clients read headers).
@@ -591,8 +596,10 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
                     "Forbidden",
                     "You attempted to reply to a Tweet that is deleted or not visible to you.",
                 )
+        since = state.now() - DUPLICATE_WINDOW_S
         if text and any(
-            t.author_id == token.user_id and not t.deleted and t.text == text for t in state.tweets.values()
+            t.author_id == token.user_id and not t.deleted and t.text == text and t.created >= since
+            for t in state.tweets.values()
         ):
             raise Problem(403, "Forbidden", "You are not allowed to create a Tweet with duplicate content.")
         tweet = state._add(
