@@ -40,6 +40,9 @@ NETWORKS = ("vk", "telegram", "ok", "x", "bluesky", "linkedin", "mastodon")
 #: Networks without an idempotency key: an unknown outcome is reconciled or left unconfirmed,
 #: never sent again.
 NOT_IDEMPOTENT = ("telegram", "ok", "x", "linkedin")
+#: X's 429 names the end of its 15-minute window, and Rupor rightly waits for it: longer than this
+#: test runs. X's rate limits are tested in its own tests and measured by bench/publish.py.
+FAULTS_BY_NETWORK = {"x": {"p_429": 0.0}}
 FAULTS = {
     "p_5xx": 0.03,
     "p_429": 0.03,
@@ -126,10 +129,11 @@ def test_chaos_exactly_once_under_sigkill_and_faults():
             marked = f"{text}~"
             PostVariant.objects.filter(target__pk=target_id).update(text=marked)
             texts[target_id] = (network, marked)
-        for emulator in emulators.values():
+        for network, emulator in emulators.items():
             with http.client(base_url=emulator.url, timeout=5) as client:
                 client.post(
-                    "/_emulator/faults", json={**FAULTS, "seed": rng.randrange(1000)}
+                    "/_emulator/faults",
+                    json={**FAULTS, **FAULTS_BY_NETWORK.get(network, {}), "seed": rng.randrange(1000)},
                 ).raise_for_status()
 
         db_name = connection.settings_dict["NAME"]
@@ -180,7 +184,14 @@ def test_chaos_exactly_once_under_sigkill_and_faults():
             for t in targets.values()
             if t.state not in (TargetState.PUBLISHED, TargetState.FAILED, TargetState.UNCONFIRMED)
         ]
-        assert lost == [], f"targets left unfinished: {lost[:10]} ({len(lost)})"
+        assert lost == [], (
+            "targets left unfinished: "
+            + ", ".join(
+                f"{texts[pk][0]} #{pk} {targets[pk].state} {targets[pk].next_attempt_at} {targets[pk].error_message[:80]}"
+                for pk in lost[:10]
+            )
+            + f" ({len(lost)})"
+        )
         duplicates: dict[str, int] = {}
         resent_unknown = 0
         summary: dict[str, dict[str, int]] = {}
