@@ -85,12 +85,13 @@ def test_history_through_the_collection_path_and_the_same_every_time():
         made = build(running)
         plan = demo_history.history_plan(demo_history.history_start(NOW, MOSCOW), NOW, MOSCOW)
         assert made.posts == len(plan) >= 10
-        assert made.targets_published == len(registry.available()) * len(plan)  # every post on every demo channel
+        every = len(registry.available()) * len(plan)  # every post on every demo channel
+        assert made.targets_published == every
         assert not demo_history.needs_history(demo._demo_workspace())
         assert demo_history.build(running, now=NOW) is None  # once
 
         stats = PostStat.objects.all()
-        assert stats.count() == len(registry.available()) * len(plan)
+        assert stats.count() == every
         assert {s.content_format for s in stats} == {"text", "photo", "link"}
         readings = PostMetricReading.objects.all()
         first, last = readings.order_by("read_at").first(), readings.order_by("read_at").last()
