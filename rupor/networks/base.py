@@ -144,6 +144,12 @@ HEAD_BYTES = 256
 #: (``with media.open() as handle``). Each call opens the file afresh.
 MediaOpener = Callable[[], IO[bytes]]
 
+#: Gives a public address of one media file for networks that fetch media themselves (the Graph
+#: API takes pictures and videos by URL, not in the call): ``link(None)`` serves the file as
+#: stored, ``link("jpeg")`` the file converted to JPEG. The address is signed and expires; it is
+#: built from ``RUPOR_BASE_URL``, which must then be reachable by the network.
+MediaLinker = Callable[[str | None], str]
+
 
 @dataclass(frozen=True)
 class Media:
@@ -164,6 +170,8 @@ class Media:
     height: int | None = None
     #: What a picture shows, for screen readers (networks that take alt text send it).
     alt: str = ""
+    #: A public address of the file (:data:`MediaLinker`); ``None`` where none can be given.
+    link: MediaLinker | None = field(default=None, compare=False)
 
     @classmethod
     def from_bytes(
