@@ -146,8 +146,10 @@ MediaOpener = Callable[[], IO[bytes]]
 
 #: Gives a public address of one media file for networks that fetch media themselves (the Graph
 #: API takes pictures and videos by URL, not in the call): ``link(None)`` serves the file as
-#: stored, ``link("jpeg")`` the file converted to JPEG. The address is signed and expires; it is
-#: built from ``RUPOR_BASE_URL``, which must then be reachable by the network.
+#: stored, ``link("jpeg")`` the file converted to JPEG, ``link("jpeg:0.8-1.91")`` converted to
+#: JPEG and centre-cropped into that range of width/height ratios (Instagram's feed). The address
+#: is signed and expires; it is built from ``RUPOR_BASE_URL``, which must then be reachable by the
+#: network.
 MediaLinker = Callable[[str | None], str]
 
 
