@@ -172,12 +172,12 @@ def _rss_mb(pid: int) -> float:
 
 
 def _family(pid: int) -> list[int]:
-    """``pid`` and its child processes (the web processes of ``serve --processes``)."""
+    """``pid`` and its descendants (the web processes of ``serve --processes`` and theirs)."""
     try:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
         children = []
-    return [pid, *(int(c) for c in children)]
+    return [pid, *(p for c in children for p in _family(int(c)))]
 
 
 class Server:

@@ -271,15 +271,13 @@ def _serve_processes(
     from rupor.cli import webprocs
     from rupor.inbox import staging
 
-    try:
-        sock = webprocs.listen(host, port)
-    except OSError as exc:  # taken between the check and now
+    if not _port_is_free(host, port):
         _stop_emulators(emulators)
         _fail(
-            f"Rupor cannot listen on {host}:{port}: {exc.strerror or exc}. "
+            f"Rupor cannot listen on {host}:{port}: the port is in use. "
             "Choose another port: 'make run PORT=8011' or 'rupor serve --port 8011'."
         )
-    procs = webprocs.WebProcesses(sock, processes, threads, staging.drainer.wake_fd)
+    procs = webprocs.WebProcesses(host, port, processes, threads, staging.drainer.wake_address)
     procs.start()
 
     def shutdown(*_args: object) -> None:
@@ -296,6 +294,8 @@ def _serve_processes(
         stop.set()
         procs.stop()
         _stop_emulators(emulators)
+    if procs.failure:
+        _fail(f"Rupor stopped: {procs.failure} (its message is above).")
 
 
 @cli.command()

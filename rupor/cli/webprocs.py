@@ -1,122 +1,141 @@
-"""The web processes of ``rupor serve --processes N`` (decision 0021).
+"""The web processes of ``rupor serve --processes N`` (decisions 0021, 0025).
 
-One Python process runs one thread of Python at a time (the GIL), so a single waitress process
+One Python process runs one thread of Python at a time (the GIL), so a single web process
 answers webhooks with about one core whatever its thread count. With ``--processes N`` the
-``serve`` process binds the listening socket and starts N web processes
-(``python -m rupor.cli.webprocs``) that inherit it and accept on it, each a waitress server with
-``--threads`` threads. The ``serve`` process itself answers no request: it runs the one webhook
-drainer (the web processes stage deliveries and wake it through a pipe they inherit,
-``inbox/staging.py``), the in-process worker and the demo's emulators, and starts a web process
-again when one dies. New processes are started rather than forked, so no thread's lock is copied
-into a child half taken.
+``serve`` process starts one child, ``python -m rupor.cli.webprocs``, which runs Granian (an
+HTTP server written in Rust, serving Rupor's WSGI application) with N worker processes of
+``--threads`` Python threads each: Granian parses HTTP outside Python, which leaves the cores to
+Rupor's own work (about half the CPU per webhook of a pure-Python server), and it starts a
+worker again when one dies. The ``serve`` process itself answers no request: it runs the one
+webhook drainer (the web processes stage deliveries and wake it through the socket named by
+``staging.WAKE_ENV``), the in-process worker and the demo's emulators, and starts the web server
+again when it exits.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
+from typing import Any
 
 log = logging.getLogger(__name__)
 
-#: A web process that dies this soon after its start is not started again (it would only die again).
+#: A web server that exits this soon after its start is not started again (it would only exit again).
 FAILED_START_S = 5.0
 
 
-def listen(host: str, port: int) -> socket.socket:
-    """The listening socket the web processes share (the address is reusable, as waitress's)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-        sock.listen(1024)
-    except OSError:
-        sock.close()
-        raise
-    sock.set_inheritable(True)
-    return sock
-
-
 class WebProcesses:
-    """``count`` web processes serving ``sock``, each waking the drainer through ``wake_fd``."""
+    """Granian with ``count`` worker processes on ``host:port``, each waking the drainer at
+    ``wake_address``; started again when it exits (unless it failed at start)."""
 
-    def __init__(self, sock: socket.socket, count: int, threads: int, wake_fd: int) -> None:
-        self._sock, self._count, self._threads, self._wake_fd = sock, count, threads, wake_fd
-        self._procs: list[tuple[subprocess.Popen[bytes], float]] = []
+    def __init__(self, host: str, port: int, count: int, threads: int, wake_address: str) -> None:
+        self._args = [host, str(port), str(count), str(threads)]
+        self._wake_address = wake_address
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._started = 0.0
+        #: Why the web server stopped on its own (empty while it runs or after a normal stop).
+        self.failure = ""
 
-    def _spawn(self) -> tuple[subprocess.Popen[bytes], float]:
-        fd = self._sock.fileno()
-        cmd = [sys.executable, "-m", "rupor.cli.webprocs", str(fd), str(self._wake_fd), str(self._threads)]
-        proc = subprocess.Popen(cmd, pass_fds=(fd, self._wake_fd))  # noqa: S603 - our own module, fixed arguments
-        return proc, time.monotonic()
+    def _spawn(self) -> None:
+        from rupor.inbox import staging
+
+        env = {**os.environ, staging.WAKE_ENV: self._wake_address}
+        cmd = [sys.executable, "-m", "rupor.cli.webprocs", *self._args]
+        self._proc = subprocess.Popen(cmd, env=env)  # noqa: S603 - our own module, fixed arguments
+        self._started = time.monotonic()
 
     @property
-    def pids(self) -> list[int]:
-        return [p.pid for p, _t in self._procs]
+    def pid(self) -> int | None:
+        """The web server's main process (Granian's; its workers are its children)."""
+        return self._proc.pid if self._proc is not None else None
 
     def start(self) -> None:
-        self._procs = [self._spawn() for _ in range(self._count)]
+        self._spawn()
 
     def supervise(self, stop: threading.Event, every_s: float = 0.5) -> None:
-        """Until ``stop``: start a web process again when one exits (unless it died at start)."""
+        """Until ``stop``: start the web server again when it exits (unless it died at start)."""
         while not stop.wait(every_s):
-            for i, (proc, started) in enumerate(self._procs):
-                code = proc.poll()
-                if code is None:
-                    continue
-                if time.monotonic() - started < FAILED_START_S:
-                    log.error("a web process exited at start (exit %s); stopping", code)
-                    stop.set()
-                    return
-                log.warning("web process %s exited (exit %s); starting another", proc.pid, code)
-                self._procs[i] = self._spawn()
+            proc = self._proc
+            if proc is None or (code := proc.poll()) is None:
+                continue
+            if time.monotonic() - self._started < FAILED_START_S:
+                self.failure = f"the web server exited at start (exit {code})"
+                log.error("%s; stopping", self.failure)
+                stop.set()
+                return
+            log.warning("the web server (%s) exited (exit %s); starting it again", proc.pid, code)
+            self._spawn()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Ask every web process to finish (SIGTERM), then wait; kill what is still running."""
-        for proc, _t in self._procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        for proc, _t in self._procs:
-            try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        self._sock.close()
+        """Ask the web server to finish (SIGTERM: Granian stops its workers), then wait; kill
+        what is still running."""
+        proc = self._proc
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
-def main(argv: list[str]) -> None:
-    """A web process: serve the inherited socket ``argv[0]``, wake the drainer through
-    ``argv[1]``, with ``argv[2]`` threads; SIGTERM ends it."""
-    sock_fd, wake_fd, threads = (int(a) for a in argv)
+def _follow_parent(every_s: float = 1.0) -> None:
+    """End this process (SIGTERM, so it finishes what it serves) once its parent is gone: a web
+    server whose ``serve`` process was killed, or a worker whose web server was, must not go on
+    answering on the port with nobody draining or supervising."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        log.warning("the parent process %s is gone; stopping", parent)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="rupor-follow-parent", daemon=True).start()
+
+
+def application() -> Any:
+    """The WSGI application of one Granian worker (Granian calls this factory in each worker):
+    Rupor's, with webhook deliveries staged here and drained by the serve process."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rupor.settings")
     import django
 
     django.setup()
-    from waitress.server import create_server
-
     from rupor.inbox import staging
-    from rupor.wsgi import application
+    from rupor.wsgi import application as wsgi
 
-    staging.drainer.wake_only(wake_fd)
-    sock = socket.socket(fileno=sock_fd)
-    server = create_server(application, sockets=[sock], threads=threads, ident="Rupor")
+    staging.drainer.wake_only(os.environ[staging.WAKE_ENV])
+    _follow_parent()
+    return wsgi
 
-    def shutdown(*_args: object) -> None:
-        server.close()
 
-    signal.signal(signal.SIGTERM, shutdown)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the serve process, which stops us
-    with contextlib.suppress(OSError, ValueError):  # closed by the signal handler
-        server.run()
+def main(argv: list[str]) -> None:
+    """The web server: Granian on ``argv[0]:argv[1]`` with ``argv[2]`` workers of ``argv[3]``
+    threads; SIGTERM ends it (and its workers)."""
+    from granian.constants import Interfaces
+    from granian.server import Server
+
+    host, port, workers, threads = argv[0], int(argv[1]), int(argv[2]), int(argv[3])
+    _follow_parent()
+    Server(
+        "rupor.cli.webprocs:application",
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        factory=True,
+        workers=workers,
+        blocking_threads=threads,
+        backpressure=threads,
+        respawn_failed_workers=True,
+        log_level="error",  # type: ignore[arg-type]  # Granian takes the level's name (its thread-count advice is noise)
+    ).serve()
 
 
 if __name__ == "__main__":

@@ -23,7 +23,9 @@ import dataclasses
 import fcntl
 import logging
 import os
+import secrets
 import select
+import socket
 import threading
 import time
 from collections.abc import Mapping
@@ -287,37 +289,67 @@ def waiting() -> int:
     return HookDelivery.objects.count()
 
 
+#: The environment variable that names the drainer's wake socket to the web processes of
+#: ``rupor serve --processes N`` (:attr:`_Drainer.wake_address`, :meth:`_Drainer.wake_only`).
+WAKE_ENV = "RUPOR_DRAIN_WAKE"
+
+
+def _abstract(address: str) -> str:
+    """A socket address in Linux's abstract namespace, written with a leading "@" (as ``ss``
+    shows it, and as an environment variable can carry it), as the socket calls take it."""
+    return "\0" + address.removeprefix("@")
+
+
 class _Drainer:
     """The process's drainer thread: sleeps until a delivery is staged (or ``IDLE_S``).
 
-    It is woken through a pipe, so that other processes can wake it too: the web processes of
-    ``rupor serve --processes N`` stage deliveries and write a byte to the pipe they inherited
-    (:meth:`wake_only`), and the one drainer, in the parent process, stores them.
+    It is woken through a datagram socket in Linux's abstract namespace (no file, gone with the
+    process), so that other processes can wake it too: the web processes of ``rupor serve
+    --processes N``, which the web server may start by fork or by a new interpreter alike, learn
+    its name from :data:`WAKE_ENV`, stage deliveries and send it a byte (:meth:`wake_only`); the
+    one drainer, in the serve process, stores them. A wake that cannot be sent (the socket's
+    queue is full, or the drainer is gone) is dropped: the drainer is awake already, or the
+    worker's periodic drain (``jobs.run_staged``) stores what waits.
     """
 
     def __init__(self) -> None:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._read_fd, self._write_fd = os.pipe()
-        os.set_blocking(self._read_fd, False)
-        os.set_blocking(self._write_fd, False)
+        self._inbox: socket.socket | None = None
+        self._address = ""
+        self._out = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._out.setblocking(False)
         self._wakes_only = False
 
-    @property
-    def wake_fd(self) -> int:
-        """The pipe's end a process that stages but does not drain writes to (:meth:`wake_only`)."""
-        return self._write_fd
+    def _bound(self) -> socket.socket:
+        """The socket this process's drainer is woken on (bound on first use)."""
+        with self._lock:
+            if self._inbox is None:
+                inbox = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                inbox.setblocking(False)
+                # Abstract namespace: unique per process and drainer, nothing on disk.
+                address = f"@rupor-drain-{os.getpid()}-{secrets.token_hex(6)}"
+                inbox.bind(_abstract(address))
+                self._inbox, self._address = inbox, address
+            return self._inbox
 
-    def wake_only(self, fd: int) -> None:
+    @property
+    def wake_address(self) -> str:
+        """What a process that stages but does not drain is given to wake this drainer
+        (:meth:`wake_only`, through :data:`WAKE_ENV`): ``@`` and the abstract socket's name."""
+        self._bound()
+        return self._address
+
+    def wake_only(self, address: str) -> None:
         """This process stages deliveries but does not drain them: it wakes the drainer of
-        another process through ``fd`` (that drainer's :attr:`wake_fd`, inherited)."""
-        os.set_blocking(fd, False)
-        self._write_fd, self._wakes_only = fd, True
+        another process at ``address`` (that drainer's :attr:`wake_address`)."""
+        self._address, self._wakes_only = address, True
 
     def ensure_started(self) -> None:
         if self._wakes_only or (self._thread is not None and self._thread.is_alive()):
             return
+        self._bound()
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 return
@@ -326,16 +358,21 @@ class _Drainer:
             self._thread.start()
 
     def wake(self) -> None:
-        with contextlib.suppress(BlockingIOError, BrokenPipeError):
-            os.write(self._write_fd, b"\0")  # a full pipe: the drainer is awake already
+        if not self._address:
+            return
+        # A full queue: the drainer is awake already; no socket there: it is gone (the
+        # worker's periodic drain stores what waits).
+        with contextlib.suppress(BlockingIOError, ConnectionRefusedError, FileNotFoundError):
+            self._out.sendto(b"\0", _abstract(self._address))
 
     def _woken(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` for a wake; empty the pipe. True when woken."""
-        ready, _w, _x = select.select([self._read_fd], [], [], timeout)
+        """Wait up to ``timeout`` for a wake; take every wake waiting. True when woken."""
+        inbox = self._bound()
+        ready, _w, _x = select.select([inbox], [], [], timeout)
         if not ready:
             return False
         with contextlib.suppress(BlockingIOError):
-            while os.read(self._read_fd, 4096):
+            while inbox.recv(64):
                 pass
         return True
 

@@ -5,7 +5,6 @@ time store each item once; a drainer killed in the middle of a drain loses nothi
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -22,7 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 __all__ = ["channel", "no_drainer", "vk_emu"]  # fixtures, shared with test_staging.py
 
 #: A process of its own on the test database: ``stage`` posts deliveries through the WSGI route
-#: from 8 threads and wakes the drainer through a pipe (as a web process does), ``drain``
+#: from 8 threads and wakes the drainer through its socket (as a web process does), ``drain``
 #: drains until nothing waits, ``die`` is killed (SIGKILL) in the middle of a drain.
 _PROCESS = r"""
 import json, os, signal, sys, threading
@@ -34,7 +33,7 @@ connections["default"].settings_dict["NAME"] = sys.argv[1]
 from rupor.inbox import hooks, service, staging
 mode = sys.argv[2]
 if mode == "stage":
-    staging.drainer.wake_only(int(sys.argv[4]))
+    staging.drainer.wake_only(sys.argv[4])
     path, bodies = json.loads(open(sys.argv[3]).read())
     app = hooks.wsgi_route(None)
     statuses = []
@@ -65,11 +64,9 @@ elif mode == "die":
 """
 
 
-def _process(*args: str, pass_fds: tuple[int, ...] = ()) -> subprocess.Popen[str]:
+def _process(*args: str) -> subprocess.Popen[str]:
     name = str(connection.settings_dict["NAME"])
-    return subprocess.Popen(
-        [sys.executable, "-c", _PROCESS, name, *args], stdout=subprocess.PIPE, text=True, pass_fds=pass_fds
-    )
+    return subprocess.Popen([sys.executable, "-c", _PROCESS, name, *args], stdout=subprocess.PIPE, text=True)
 
 
 def test_two_processes_stage_at_once_while_another_drains(channel, no_drainer, tmp_path: Path):
@@ -79,21 +76,16 @@ def test_two_processes_stage_at_once_while_another_drains(channel, no_drainer, t
     second = [_comment(n).decode() for n in range(121, 271)]
     (tmp_path / "a.json").write_text(json.dumps([path, first]))
     (tmp_path / "b.json").write_text(json.dumps([path, second]))
-    wake_r, wake_w = os.pipe()
-    try:
-        stagers = [
-            _process("stage", str(tmp_path / f), str(wake_w), pass_fds=(wake_w,))
-            for f in ("a.json", "b.json")
-        ]
-        drainer = _process("drain")  # a drainer running at the same time as the staging
-        statuses = [json.loads(p.communicate(timeout=120)[0]) for p in stagers]
-        drainer.communicate(timeout=120)
-        assert drainer.returncode == 0
-        os.set_blocking(wake_r, False)
-        assert os.read(wake_r, 4096), "the staging processes woke the drainer through the pipe"
-    finally:
-        os.close(wake_r)
-        os.close(wake_w)
+    # A drainer's socket, as the serve process gives it to its web processes (its thread is not
+    # started: the test reads the wakes itself).
+    woken = staging._Drainer()
+    address = woken.wake_address
+    stagers = [_process("stage", str(tmp_path / f), address) for f in ("a.json", "b.json")]
+    drainer = _process("drain")  # a drainer running at the same time as the staging
+    statuses = [json.loads(p.communicate(timeout=120)[0]) for p in stagers]
+    drainer.communicate(timeout=120)
+    assert drainer.returncode == 0
+    assert woken._woken(0), "the staging processes woke the drainer through its socket"
     assert [sorted(set(s)) for s in statuses] == [[200], [200]]
     assert [len(s) for s in statuses] == [150, 150]
     staging.drain_all()  # what the concurrent drainer had not seen yet

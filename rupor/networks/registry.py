@@ -83,14 +83,20 @@ def _load(path: str) -> Any:
 
 def available() -> list[str]:
     """Networks with a working adapter, in display order."""
+    return list(_available(tuple(NETWORKS.items())))
+
+
+@cache
+def _available(networks: tuple[tuple[str, tuple[str, str]], ...]) -> tuple[str, ...]:
+    """:func:`available` for one state of :data:`NETWORKS` (asked on every webhook delivery)."""
     out = []
-    for key in NETWORKS:
+    for key, (adapter_path, _emulator) in networks:
         try:
-            _load(NETWORKS[key][0])
+            _load(adapter_path)
         except (ImportError, AttributeError):
             continue
         out.append(key)
-    return out
+    return tuple(out)
 
 
 @cache
