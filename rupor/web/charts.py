@@ -11,6 +11,7 @@ shows its numbers as a table beside it (decision 0017).
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import uuid
@@ -46,6 +47,7 @@ STYLE = Style(
 
 _STYLE_OR_SCRIPT = re.compile(r"<(style|script)\b[^>]*>.*?</\1>", re.DOTALL)
 _CHART_ID = re.compile(r"#chart-[0-9a-f-]{36}")
+_CHART_ID_ATTR = re.compile(r'id="chart-[0-9a-f-]{36}"')
 _COMMENTS = re.compile(r"<!--.*?-->", re.DOTALL)
 
 
@@ -80,6 +82,9 @@ def _finish(svg: str, title: str, desc: str) -> SafeString:
     """The rendered SVG without its ``<style>``, its config ``<script>`` and comments, labelled for screen readers."""
     svg = _STYLE_OR_SCRIPT.sub("", svg).replace("<title>Pygal</title>", "", 1)
     svg = _COMMENTS.sub("", svg)
+    # A chart drawn once may be shown twice on a page: each showing gets ids of its own.
+    own = uuid.uuid4()
+    svg = _CHART_ID.sub(f"#chart-{own}", _CHART_ID_ATTR.sub(f'id="chart-{own}"', svg))
     label = f"c{uuid.uuid4().hex[:12]}"
     head = f'<svg role="img" aria-labelledby="{label}-t {label}-d" preserveAspectRatio="xMidYMid meet" '
     svg = svg.replace("<svg ", head, 1)
@@ -105,6 +110,25 @@ def line(
     percent: bool = False,
 ) -> SafeString:
     """A time series: one line per series over the x labels; ``None`` breaks a line (unknown)."""
+    return _finish(_line_svg(tuple(x_labels), _frozen(series), percent), title, desc)
+
+
+#: Charts drawn lately, by everything that goes into their SVG (labels, series names and values,
+#: options): pygal takes tens of milliseconds a chart, and a dashboard asks for the same charts
+#: again until its figures change. Each page still gets its own ids (``_finish``).
+_DRAWN = 256
+
+
+def _frozen(
+    series: Sequence[tuple[str, Sequence[float | None]]],
+) -> tuple[tuple[str, tuple[float | None, ...]], ...]:
+    return tuple((str(name), tuple(values)) for name, values in series)
+
+
+@functools.lru_cache(maxsize=_DRAWN)
+def _line_svg(
+    x_labels: tuple[str, ...], series: tuple[tuple[str, tuple[float | None, ...]], ...], percent: bool
+) -> str:
     chart = pygal.Line(
         **_config(
             x_labels_major_every=_labels_every(len(x_labels)),
@@ -118,7 +142,7 @@ def line(
     chart.x_labels = list(x_labels)
     for name, values in series:
         chart.add(name, list(values))
-    return _finish(chart.render(is_unicode=True), title, desc)
+    return str(chart.render(is_unicode=True))
 
 
 def bars(
@@ -132,6 +156,18 @@ def bars(
     width: int = 800,
 ) -> SafeString:
     """Grouped bars (horizontal for long labels such as post texts and rubric names)."""
+    svg = _bars_svg(tuple(x_labels), _frozen(series), horizontal, height, width)
+    return _finish(svg, title, desc)
+
+
+@functools.lru_cache(maxsize=_DRAWN)
+def _bars_svg(
+    x_labels: tuple[str, ...],
+    series: tuple[tuple[str, tuple[float | None, ...]], ...],
+    horizontal: bool,
+    height: int,
+    width: int,
+) -> str:
     kind = pygal.HorizontalBar if horizontal else pygal.Bar
     chart = kind(
         **_config(
@@ -149,7 +185,7 @@ def bars(
     chart.x_labels = list(x_labels)
     for name, values in series:
         chart.add(name, list(values))
-    return _finish(chart.render(is_unicode=True), title, desc)
+    return str(chart.render(is_unicode=True))
 
 
 def stylesheet() -> str:
