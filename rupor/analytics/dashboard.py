@@ -54,7 +54,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from rupor.accounts import service as accounts
-from rupor.analytics.models import ChannelDay, PostDay, PostStat
+from rupor.analytics.models import POST_ENGAGEMENTS, ChannelDay, PostDay, PostHour, PostStat
 from rupor.channels import service as channels
 from rupor.core import timezones
 from rupor.core.errors import DomainError
@@ -268,7 +268,7 @@ _FULL = _LIVE & Q(reactions_only=False)
 _REAC = _LIVE & Q(reactions_only=True)
 _E_KNOWN = Q(likes__isnull=False) | Q(reposts__isnull=False) | Q(comments__isnull=False)
 _HAS_F = Q(followers__gt=0)
-_E = Coalesce(F("likes"), Value(0)) + Coalesce(F("reposts"), Value(0)) + Coalesce(F("comments"), Value(0))
+_E = POST_ENGAGEMENTS
 
 
 def _per_follower(expr: Any) -> Any:
@@ -788,10 +788,64 @@ _HEAT_AGG: dict[str, Any] = {
     "engagements": _HOURLY_POST_AGG["engagements"],
 }
 _DAILY_SUMS = ("likes", "reactions", "reposts", "comments", "views", "reach", "engagements")
+HEAT_AGG = _HEAT_AGG
 
 
 def _plus(a: int | None, b: int | None) -> int | None:
     return b if a is None else (a if b is None else a + b)
+
+
+def _heat_direct(
+    workspace_id: int, channel_ids: Iterable[int], first: dt.datetime, after: dt.datetime, tz: dt.tzinfo
+) -> dict[tuple[int, int], tuple[int, int]]:
+    """(measured posts, their engagements) by local (weekday, hour) over these channels' posts."""
+    with _roomy():
+        heat = _grouped(
+            _posts(workspace_id, channel_ids, first, after).annotate(
+                local_weekday=ExtractIsoWeekDay("published_at", tzinfo=tz),
+                local_hour=ExtractHour("published_at", tzinfo=tz),
+            ),
+            ["local_weekday", "local_hour"],
+            _HEAT_AGG,
+        )
+    return {
+        (int(r["local_weekday"]) - 1, int(r["local_hour"])): (
+            r["measured"] or 0,
+            (r["engagements"] or 0) + (r["reactions"] or 0),
+        )
+        for r in heat
+    }
+
+
+def _heat_from_rollup(
+    workspace_id: int,
+    scope: dict[int, channels.ChannelRef],
+    start: dt.date,
+    end: dt.date,
+    first: dt.datetime,
+    after: dt.datetime,
+    tz: dt.tzinfo,
+) -> dict[tuple[int, int], tuple[int, int]]:
+    """The heatmap's cells over the scope: the workspace's hourly rollup (:class:`PostHour`, all
+    its channels) less the posts of the channels outside the scope, when those are the fewer
+    channels (removed ones, or the few a person left out); else the scope's posts directly."""
+    from rupor.analytics import rollup
+
+    outside = rollup.hour_channels(workspace_id) - set(scope)
+    if len(outside) > len(scope):
+        return _heat_direct(workspace_id, scope, first, after, tz)
+    cells: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    for day, hour, measured, engagements in PostHour.objects.filter(
+        workspace_id=workspace_id, day__gte=start, day__lte=end
+    ).values_list("day", "hour", "measured", "engagements"):
+        cell = cells[(day.weekday(), hour)]
+        cell[0] += measured
+        cell[1] += engagements
+    if outside:
+        for key, (measured, engagements) in _heat_direct(workspace_id, outside, first, after, tz).items():
+            cells[key][0] -= measured
+            cells[key][1] -= engagements
+    return {key: (m, e) for key, (m, e) in cells.items()}
 
 
 def _series(
@@ -809,8 +863,7 @@ def _series(
     by_day: dict[dt.date, dict[str, Any]] = {}
     cells: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
     if USE_ROLLUP:
-        # the daily series from the rollup; the heatmap straight by local weekday and hour (168
-        # groups, hashed in memory, where grouping by day and hour sorted every post)
+        # the daily series from the daily rollup, the heatmap from the hourly one
         for row in _grouped(
             PostDay.objects.filter(  # the scope's channels are the workspace's
                 channel_id__in=list(scope), day__gte=start, day__lte=end
@@ -819,19 +872,12 @@ def _series(
             _rolled(("posts", "likes", "reactions", "reposts", "comments", "views", "reach", "e")),
         ):
             by_day[row["day"]] = {**row, "engagements": row["e"]}
-        with _roomy():
-            heat = _grouped(
-                _posts(workspace_id, scope, first, after).annotate(
-                    local_weekday=ExtractIsoWeekDay("published_at", tzinfo=tz),
-                    local_hour=ExtractHour("published_at", tzinfo=tz),
-                ),
-                ["local_weekday", "local_hour"],
-                _HEAT_AGG,
-            )
-        for row in heat:
-            cell = cells[(int(row["local_weekday"]) - 1, int(row["local_hour"]))]
-            cell[0] += row["measured"]
-            cell[1] += (row["engagements"] or 0) + (row["reactions"] or 0)
+        for (weekday, hour), (measured, engagements) in _heat_from_rollup(
+            workspace_id, scope, start, end, first, after, tz
+        ).items():
+            cell = cells[(weekday, hour)]
+            cell[0] += measured
+            cell[1] += engagements
     else:
         for row in _grouped(
             _posts(workspace_id, scope, first, after).annotate(

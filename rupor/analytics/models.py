@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Coalesce
 
 from rupor.core import clock
 
@@ -92,6 +93,14 @@ class MemberEvent(models.Model):
         return f"{self.kind} {self.person_remote_id} on channel {self.channel_id}"
 
 
+#: A post's engagements as the dashboards rank posts: likes + reposts + comments, unknown as 0.
+POST_ENGAGEMENTS = (
+    Coalesce(models.F("likes"), models.Value(0))
+    + Coalesce(models.F("reposts"), models.Value(0))
+    + Coalesce(models.F("comments"), models.Value(0))
+)
+
+
 class PostStat(models.Model):
     """One row per post on a channel: the figures the dashboards read, kept in step by collection.
 
@@ -150,6 +159,21 @@ class PostStat(models.Model):
             models.Index(fields=["workspace", "published_at"], name="post_stat_ws_time_idx"),
             models.Index(fields=["channel", "published_at"], name="post_stat_channel_time_idx"),
             models.Index(fields=["next_read_at"], name="post_stat_due_idx"),
+            # The top posts of a period (``dashboard._top_posts``): walked from the most engaged
+            # down, the first ten of the period come after a few dozen entries, where sorting
+            # the period's posts took a scan of all of them.
+            models.Index(
+                models.F("workspace"),
+                POST_ENGAGEMENTS.desc(),
+                models.F("published_at").desc(),
+                name="post_stat_ws_top_idx",
+                condition=models.Q(deleted_at__isnull=True)
+                & (
+                    models.Q(likes__isnull=False)
+                    | models.Q(reposts__isnull=False)
+                    | models.Q(comments__isnull=False)
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -544,14 +568,42 @@ class PostDay(models.Model):
         return f"channel {self.channel_id} on {self.day}"
 
 
+class PostHour(models.Model):
+    """The heatmap's rollup: one row per workspace, local day and local hour with how many
+    measured posts were published then and their engagements (reactions on reactions-only
+    networks), over every channel the workspace's posts are on (:attr:`PostDayZone.hour_channels`).
+
+    Posts are sparse per channel (a few a day), so a row per channel would be a row per post;
+    a row per workspace is 24 a day: a 90-day heatmap adds up 2,160 rows, and one over some of
+    the channels subtracts the posts of the others when they are fewer (decision 0026).
+    """
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="post_hours")
+    day = models.DateField()
+    hour = models.PositiveSmallIntegerField()
+    measured = _count()
+    engagements = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "day", "hour"], name="post_hour_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"workspace {self.workspace_id} on {self.day} {self.hour}:00"
+
+
 class PostDayZone(models.Model):
-    """The time zone a workspace's :class:`PostDay` rows are local to. The dashboards rebuild
-    the rollup when the workspace's zone is no longer this one (or the rollup was never built)."""
+    """The time zone a workspace's :class:`PostDay` and :class:`PostHour` rows are local to. The
+    dashboards rebuild the rollups when the workspace's zone is no longer this one (or they were
+    never built), and the hourly one when a channel whose posts it holds no longer exists."""
 
     workspace = models.OneToOneField(
         "accounts.Workspace", on_delete=models.CASCADE, primary_key=True, related_name="post_day_zone"
     )
     zone = models.CharField(max_length=64)
+    #: The channels whose posts :class:`PostHour` holds (``None``: not built yet).
+    hour_channels = models.JSONField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.workspace_id}: {self.zone}"

@@ -96,6 +96,32 @@ def test_rollup_figures_are_the_direct_figures(make_workspace, zone):
     assert sum(p + d for p, d in totals) == PostStat.objects.filter(workspace=ws).count()
 
 
+def test_heatmap_rollup_takes_out_channels_outside_the_scope_removed_and_deleted_ones(make_workspace):
+    ws = _workspace(make_workspace, "Asia/Kolkata")
+    chans = list(Channel.objects.filter(workspace=ws).order_by("pk"))
+    start = TODAY - dt.timedelta(days=44)
+
+    def both(**kw: Any) -> dashboard.Overview:
+        rolled = _overview(ws, start, TODAY, direct=False, **kw)
+        _same(rolled, _overview(ws, start, TODAY, direct=True, **kw))
+        return rolled
+
+    whole = both()
+    assert set(rollup.hour_channels(ws.pk)) == {c.pk for c in chans}
+    # three of four channels: the rollup less the fourth's posts
+    three = both(channel_ids=[c.pk for c in chans[:3]])
+    assert sum(c.posts for row in three.heatmap for c in row) < sum(
+        c.posts for row in whole.heatmap for c in row
+    )
+    # a removed (archived) channel leaves the dashboards; its posts stay in the rollup, taken out
+    Channel.objects.filter(pk=chans[3].pk).update(status=Channel.Status.ARCHIVED)
+    _same(both().heatmap, three.heatmap)
+    # a channel deleted with its posts: the hourly rollup is rebuilt without them
+    chans[2].delete()
+    both()
+    assert set(rollup.hour_channels(ws.pk)) == {c.pk for c in chans[:2]} | {chans[3].pk}
+
+
 def test_a_new_time_zone_rebuilds_the_rollup(make_workspace):
     ws = _workspace(make_workspace, "UTC")
     start = TODAY - dt.timedelta(days=6)

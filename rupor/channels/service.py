@@ -90,6 +90,11 @@ def workspace_channels(workspace_id: int) -> list[ChannelRef]:
     ]
 
 
+def channel_ids(workspace_id: int) -> set[int]:
+    """The ids of every channel the workspace has, live or removed (archived)."""
+    return set(Channel.objects.filter(workspace_id=workspace_id).values_list("pk", flat=True))
+
+
 def find_channel(channel_id: int, *, network: str = "", removed_too: bool = False) -> ChannelRef | None:
     """The channel with this id (and network, if given); ``None`` when there is none or, unless
     ``removed_too``, it was removed."""
