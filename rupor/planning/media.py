@@ -38,6 +38,7 @@ from rupor.accounts.service import Actor, record
 from rupor.core import config, http
 from rupor.core.urls import url_problem
 from rupor.networks.base import HEAD_BYTES
+from rupor.planning import public_media
 from rupor.planning.models import Media, Post, VariantMedia
 from rupor.planning.service import PlanningError
 
@@ -340,6 +341,9 @@ def delete_media(actor: Actor, media_id: int) -> None:
             media.delete()
             record(actor.workspace_id, actor, "media.delete", "media", media_id, summary)
             transaction.on_commit(lambda: [storage.delete(name) for name in files])
+            if not Media.objects.filter(sha256=media.sha256).exists():  # no workspace has these bytes now
+                sha256 = media.sha256
+                transaction.on_commit(lambda: public_media.delete_conversions(storage, sha256))
     except ProtectedError:  # a post took the file up between the check and the delete
         _refuse_if_used(media)
         raise
