@@ -164,6 +164,23 @@ def test_webp_converts_and_a_plain_jpeg_in_range_is_served_as_is(store: Callable
     assert b"".join(response.streaming_content) == data  # byte for byte: no conversion
 
 
+def test_cmyk_jpeg_and_transparent_gif_become_rgb(store: Callable[..., Media]) -> None:
+    cmyk = store("print.jpg", _picture("JPEG", (300, 300), "CMYK"))
+    image = _image(_fetch(public_media.link(cmyk, "jpeg")))
+    assert image.mode == "RGB"  # a CMYK JPEG is not served as is: Instagram wants RGB
+    gif = Image.new("P", (200, 200), 0)
+    gif.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
+    gif.paste(1, (50, 50, 150, 150))
+    out = io.BytesIO()
+    gif.save(out, "GIF", transparency=0)
+    item = store("sticker.gif", out.getvalue())
+    image = _image(_fetch(public_media.link(item, "jpeg")))
+    assert image.mode == "RGB"
+    assert all(channel > 245 for channel in _rgb(image, (10, 10)))  # the transparent border is white
+    red, green, _b = _rgb(image, (100, 100))
+    assert red > 200 and green < 60
+
+
 def test_exif_rotated_jpeg_is_turned_upright(store: Callable[..., Media]) -> None:
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90 clockwise to display"

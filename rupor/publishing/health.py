@@ -65,13 +65,16 @@ class HealthSnapshot:
 
 def media_unreachable(workspace_id: int | None) -> tuple[str, ...]:
     """The networks (of :data:`MEDIA_BY_URL_NETWORKS`) with a channel here that cannot fetch media,
-    because ``RUPOR_BASE_URL`` is not reachable from the internet; empty when it is."""
+    because ``RUPOR_BASE_URL`` is not reachable from the internet; empty when it is. A channel
+    whose API address is itself local (the demo's emulators, a stand-in on this network) can
+    reach Rupor and is left out."""
     if http.reachable_from_internet(config.base_url()):
         return ()
-    if workspace_id is None:
-        present = {c.network for c in channels.active_channels(MEDIA_BY_URL_NETWORKS)}
-    else:
-        present = {c.network for c in channels.workspace_channels(workspace_id)}
+    present = {
+        network
+        for network, api in channels.channel_addresses(MEDIA_BY_URL_NETWORKS, workspace_id)
+        if not api or http.reachable_from_internet(api)
+    }
     return tuple(n for n in MEDIA_BY_URL_NETWORKS if n in present)
 
 
