@@ -314,3 +314,16 @@ def test_an_http_client_fetches_the_link_from_a_live_server(
     assert Image.open(io.BytesIO(response.content)).size == (1000, 1250)
     assert head.status_code == 200 and head.headers["content-length"] == response.headers["content-length"]
     assert expired.status_code == 410
+
+
+def test_links_survive_a_key_rotation_only_through_the_old_keys(
+    store: Callable[..., Media], settings: Any
+) -> None:
+    item = store("photo.png", _picture("PNG", (200, 200)))
+    url = public_media.link(item, None)
+    old = settings.SECRET_KEY
+    settings.SECRET_KEY = "a-new-secret-key-that-is-long-enough-to-be-real-0123456789"
+    settings.RUPOR_OLD_SECRET_KEYS = (old,)
+    assert _fetch(url).status_code == 200  # a link handed to Meta before the rotation still works
+    settings.RUPOR_OLD_SECRET_KEYS = ()
+    assert _fetch(url).status_code == 404
