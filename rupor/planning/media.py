@@ -52,6 +52,8 @@ MAX_PIXELS = 40_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 CHUNK_BYTES = 1024 * 1024
 MIN_SIDE_PX = 10
+#: The EXIF tag saying how a picture is turned for display (5-8: a quarter turn, width and height swap).
+EXIF_ORIENTATION = 0x0112
 THUMBNAIL_PX = 320
 PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 EXTENSIONS = {
@@ -193,7 +195,11 @@ def inspect(source: Source, filename: str = "") -> MediaInfo:  # noqa: C901 - on
                     width, height = image.size
                     if width * height > MAX_PIXELS:
                         raise _too_many_pixels(name, width, height)
+                    # A JPEG's EXIF is in its header; other formats' would need decoding to find.
+                    turned = fmt == "JPEG" and image.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8)
                     image.verify()  # checks the file's structure without decoding pixels
+                if turned:  # shown a quarter-turn round: the size people (and networks) see
+                    width, height = height, width
         except Image.DecompressionBombError as exc:  # over twice MAX_PIXELS: Pillow refuses to open it
             raise _too_many_pixels(name) from exc
         except PlanningError:

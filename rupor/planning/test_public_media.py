@@ -18,7 +18,7 @@ from PIL import Image
 
 from rupor.accounts import service as accounts
 from rupor.core import clock, http
-from rupor.core.imaging import parse_link_format
+from rupor.core.imaging import crop_into, parse_link_format
 from rupor.planning import media as media_lib
 from rupor.planning import public_media
 from rupor.planning import service as planning
@@ -185,9 +185,16 @@ def test_exif_rotated_jpeg_is_turned_upright(store: Callable[..., Media]) -> Non
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90 clockwise to display"
     item = store("phone.jpg", _picture("JPEG", (600, 400), exif=exif.tobytes()))
+    assert (item.width, item.height) == (400, 600)  # the library keeps the size people see
     image = _image(_fetch(public_media.link(item, "jpeg")))
     assert image.size == (400, 600)
     assert image.getexif().get(0x0112, 1) == 1
+    # What the composer predicts from the stored size is what is served.
+    predicted = crop_into(item.width, item.height, "0.8", "1.91")
+    assert _image(_fetch(public_media.link(item, "jpeg:0.8-1.91"))).size == (
+        predicted.width,
+        predicted.height,
+    )
 
 
 @pytest.mark.parametrize(
