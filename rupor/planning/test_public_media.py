@@ -190,6 +190,7 @@ def test_exif_rotated_jpeg_is_turned_upright(store: Callable[..., Media]) -> Non
     assert image.size == (400, 600)
     assert image.getexif().get(0x0112, 1) == 1
     # What the composer predicts from the stored size is what is served.
+    assert item.width is not None and item.height is not None
     predicted = crop_into(item.width, item.height, "0.8", "1.91")
     assert _image(_fetch(public_media.link(item, "jpeg:0.8-1.91"))).size == (
         predicted.width,
