@@ -24,11 +24,15 @@ Lifetime: ``RUPOR_MEDIA_LINK_HOURS`` (24 by default; docs/decisions/0025-signed-
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import logging
+import os
 import re
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO
 
 from django.core import signing
@@ -228,10 +232,24 @@ def prepare(media: Media, fmt: LinkFormat) -> tuple[Storage, str, str]:
         data = convert(handle, fmt)
     if data is None:
         return storage, media.file.name, media.content_type
-    saved = storage.save(name, ContentFile(data))
-    if saved != name:  # another fetch converted it meanwhile: keep one copy
-        storage.delete(saved)
+    _keep(storage, name, data)
     return storage, name, "image/jpeg"
+
+
+def _keep(storage: Storage, name: str, data: bytes) -> None:
+    """Store a conversion so that no reader ever sees it half written."""
+    try:
+        target = Path(storage.path(name))
+    except NotImplementedError:  # a storage without local paths: its own save, one copy kept
+        saved = storage.save(name, ContentFile(data))
+        if saved != name:  # another fetch converted it meanwhile
+            storage.delete(saved)
+        return
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".part-", delete=False) as part:
+        part.write(data)
+    os.chmod(part.name, 0o600)  # as every file under RUPOR_HOME
+    os.replace(part.name, target)  # atomic: a concurrent conversion of the same bytes wins or loses whole
 
 
 def delete_conversions(storage: Storage, sha256: str) -> None:
@@ -243,6 +261,8 @@ def delete_conversions(storage: Storage, sha256: str) -> None:
         return
     for name in files:
         storage.delete(f"{folder}/{name}")
+    with contextlib.suppress(NotImplementedError, OSError):  # the empty folder too, where there is one
+        Path(storage.path(folder)).rmdir()
 
 
 # -- the view ------------------------------------------------------------------------------------

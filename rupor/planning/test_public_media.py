@@ -240,14 +240,17 @@ def test_a_conversion_is_made_once_and_kept_beside_the_media(
     for _ in range(3):
         assert _fetch(url).status_code == 200
     assert cached.stat().st_mtime_ns == made
-    assert list(cached.parent.iterdir()) == [cached]
+    assert list(cached.parent.iterdir()) == [cached]  # no partial file left behind
+    assert cached.stat().st_mode & 0o077 == 0  # the operator's alone, as everything in RUPOR_HOME
 
     assert item.uploaded_by is not None
     item_owner = accounts.actor_for_user(item.uploaded_by, item.workspace)
     assert item_owner is not None
     with django_capture_on_commit_callbacks(execute=True):
         media_lib.delete_media(item_owner, item.pk)
-    assert not cached.exists()  # the copies go with the last item holding these bytes
+    assert (
+        not cached.exists() and not cached.parent.exists()
+    )  # the copies go with the last item holding these bytes
     assert _fetch(url).status_code == 404
 
 
