@@ -75,7 +75,7 @@ class Config:
     default_from_email: str
     worker_poll_s: float
     lease_s: float
-    #: How long a signed public address of a media file stays valid (docs/decisions/0025).
+    #: How long a signed public address of a media file stays valid (docs/decisions/0027).
     media_link_hours: float = 24.0
 
     @property

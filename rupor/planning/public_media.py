@@ -18,7 +18,7 @@ link is made (in the worker, before the network is told the address), and kept b
 media under ``public/<sha256>/`` so that every fetch only streams a file. Conversions go with
 the last library item that has those bytes (:func:`delete_conversions`).
 
-Lifetime: ``RUPOR_MEDIA_LINK_HOURS`` (24 by default; docs/decisions/0025-signed-media-links.md).
+Lifetime: ``RUPOR_MEDIA_LINK_HOURS`` (24 by default; docs/decisions/0027-signed-media-links.md).
 """
 
 from __future__ import annotations
