@@ -25,6 +25,7 @@ RUPOR_ALLOW_PRIVATE_URLS = CONFIG.allow_private_urls
 RUPOR_REDIS_URL = CONFIG.redis_url
 RUPOR_WORKER_POLL_S = CONFIG.worker_poll_s
 RUPOR_LEASE_S = CONFIG.lease_s
+RUPOR_MEDIA_LINK_HOURS = CONFIG.media_link_hours
 
 INSTALLED_APPS = [
     "django.contrib.auth",

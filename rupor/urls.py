@@ -1,7 +1,7 @@
 from django.urls import include, path
 
 from rupor.api.app import api
-from rupor.planning import ical
+from rupor.planning import ical, public_media
 from rupor.planning.media import serve_media
 
 urlpatterns = [
@@ -10,5 +10,7 @@ urlpatterns = [
     path("", include("rupor.inbox.urls")),
     path("ical/<str:token>.ics", ical.feed_view, name="ical-feed"),
     path("media/<path:path>", serve_media, name="media"),
+    # Signed, expiring addresses for networks that fetch media themselves (planning/public_media.py).
+    path("public-media/<str:token>.<str:ext>", public_media.serve, name="public-media"),
     path("", include("rupor.web.urls")),
 ]

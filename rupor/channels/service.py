@@ -696,6 +696,17 @@ def clear_job_error(channel_id: int, job: str) -> None:
     )
 
 
+def channel_addresses(networks: Iterable[str], workspace_id: int | None = None) -> list[tuple[str, str]]:
+    """``(network, API base URL)`` of each live channel on these networks (one workspace's, or
+    every one's); the base URL is ``""`` for a channel that talks to the network itself."""
+    rows = Channel.live.filter(network__in=list(networks))
+    if workspace_id is not None:
+        rows = rows.filter(workspace_id=workspace_id)
+    return [
+        (network, base_url) for network, base_url in rows.order_by("id").values_list("network", "base_url")
+    ]
+
+
 def channels_with_errors(workspace_id: int | None = None) -> QuerySet[Channel]:
     """Live channels whose last periodic job failed, newest failure first (``None``: every workspace)."""
     qs = Channel.live.exclude(last_error="").order_by("-last_error_at", "pk")

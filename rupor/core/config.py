@@ -75,6 +75,8 @@ class Config:
     default_from_email: str
     worker_poll_s: float
     lease_s: float
+    #: How long a signed public address of a media file stays valid (docs/decisions/0027).
+    media_link_hours: float = 24.0
 
     @property
     def media_root(self) -> Path:
@@ -175,6 +177,7 @@ def load() -> Config:
         default_from_email=os.environ.get("RUPOR_DEFAULT_FROM_EMAIL", "Rupor <rupor@localhost>"),
         worker_poll_s=_float("RUPOR_WORKER_POLL_S", 1.0, minimum=0.01),
         lease_s=_float("RUPOR_LEASE_S", 120.0, minimum=1.0),
+        media_link_hours=_float("RUPOR_MEDIA_LINK_HOURS", 24.0, minimum=0.25),
     )
 
 
@@ -222,6 +225,11 @@ def worker_poll_s() -> float:
 
 def lease_s() -> float:
     return float(str(_live("RUPOR_LEASE_S", 120.0)))
+
+
+def media_link_hours() -> float:
+    """How long a signed public address of a media file stays valid, in hours."""
+    return float(str(_live("RUPOR_MEDIA_LINK_HOURS", 24.0)))
 
 
 def old_secret_keys() -> tuple[str, ...]:

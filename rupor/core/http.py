@@ -156,6 +156,26 @@ def vetted_addresses(host: str, port: int) -> list[str]:
     return addresses
 
 
+#: Names that never lead outside the operator's network, whatever they resolve to.
+_LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa", ".localdomain")
+
+
+def reachable_from_internet(url: str) -> bool:
+    """Whether the internet could plausibly reach ``url`` (judged from its host alone, without
+    resolving it): ``False`` for loopback, private and link-local addresses, ``localhost``, names
+    without a dot and the local suffixes (``.local``, ``.internal``, ...). Used to warn that a
+    network which fetches media from Rupor (Facebook, Instagram) cannot reach ``RUPOR_BASE_URL``."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    if not host:
+        return False
+    literal = _parse_literal(host)
+    if literal is not None:
+        return is_public_address(literal)
+    if host == "localhost" or "." not in host:
+        return False
+    return not host.endswith(_LOCAL_SUFFIXES)
+
+
 def check_url(url: str) -> None:
     """Raise :class:`BlockedAddress` unless ``url`` may be called.
 

@@ -38,6 +38,7 @@ from rupor.accounts.service import Actor, record
 from rupor.core import config, http
 from rupor.core.urls import url_problem
 from rupor.networks.base import HEAD_BYTES
+from rupor.planning import public_media
 from rupor.planning.models import Media, Post, VariantMedia
 from rupor.planning.service import PlanningError
 
@@ -51,6 +52,8 @@ MAX_PIXELS = 40_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 CHUNK_BYTES = 1024 * 1024
 MIN_SIDE_PX = 10
+#: The EXIF tag saying how a picture is turned for display (5-8: a quarter turn, width and height swap).
+EXIF_ORIENTATION = 0x0112
 THUMBNAIL_PX = 320
 PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 EXTENSIONS = {
@@ -192,7 +195,11 @@ def inspect(source: Source, filename: str = "") -> MediaInfo:  # noqa: C901 - on
                     width, height = image.size
                     if width * height > MAX_PIXELS:
                         raise _too_many_pixels(name, width, height)
+                    # A JPEG's EXIF is in its header; other formats' would need decoding to find.
+                    turned = fmt == "JPEG" and image.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8)
                     image.verify()  # checks the file's structure without decoding pixels
+                if turned:  # shown a quarter-turn round: the size people (and networks) see
+                    width, height = height, width
         except Image.DecompressionBombError as exc:  # over twice MAX_PIXELS: Pillow refuses to open it
             raise _too_many_pixels(name) from exc
         except PlanningError:
@@ -340,6 +347,9 @@ def delete_media(actor: Actor, media_id: int) -> None:
             media.delete()
             record(actor.workspace_id, actor, "media.delete", "media", media_id, summary)
             transaction.on_commit(lambda: [storage.delete(name) for name in files])
+            if not Media.objects.filter(sha256=media.sha256).exists():  # no workspace has these bytes now
+                sha256 = media.sha256
+                transaction.on_commit(lambda: public_media.delete_conversions(storage, sha256))
     except ProtectedError:  # a post took the file up between the check and the delete
         _refuse_if_used(media)
         raise

@@ -24,6 +24,7 @@ from rupor.networks import registry
 from rupor.networks.base import Capability, Content, Poll, Problem
 from rupor.networks.base import Media as MediaItem
 from rupor.networks.thread import thread_problems
+from rupor.planning import public_media
 from rupor.planning.models import Media, Post, PostVariant, QueueSlot, Rubric, VariantMedia
 from rupor.publishing import service as publishing
 
@@ -153,10 +154,12 @@ def get_post(workspace_id: int, post_id: int) -> Post:
 
 
 def media_reference(media: Media) -> MediaItem:
-    """A library item as adapters take it: the stored facts and a way to open the file.
+    """A library item as adapters take it: the stored facts, a way to open the file and a way to
+    give its public, signed address (``link``) to networks that fetch media themselves.
 
     Nothing here opens the file: size, type, dimensions and the first bytes were stored when it
-    was uploaded; the adapter streams the file from storage only while it uploads it."""
+    was uploaded; the adapter streams the file from storage only while it uploads it, and a link
+    is signed (and a conversion made) only when the adapter asks for one."""
     storage, name = media.file.storage, media.file.name
 
     def open_file() -> IO[bytes]:
@@ -173,6 +176,7 @@ def media_reference(media: Media) -> MediaItem:
         media.width,
         media.height,
         media.alt_text,
+        link=public_media.linker(media),
     )
 
 

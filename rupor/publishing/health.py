@@ -8,11 +8,15 @@ from dataclasses import dataclass
 from django.db.models import Count, Q
 
 from rupor.channels import service as channels
-from rupor.core import clock
+from rupor.core import clock, config, http
 from rupor.publishing.models import Attempt, PublicationTarget, TargetState, WorkerHeartbeat
 
 #: A worker that has not checked in for this long is shown as gone.
 ALIVE_WITHIN = dt.timedelta(seconds=60)
+
+#: Networks that fetch pictures and videos from Rupor's public media links (the Graph API takes
+#: an address, not the bytes), so they need ``RUPOR_BASE_URL`` reachable from the internet.
+MEDIA_BY_URL_NETWORKS = ("facebook", "instagram")
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,25 @@ class HealthSnapshot:
     attempt_errors_24h: dict[str, int]  # error kind -> attempts that ended with it
     counts: dict[str, int]  # state -> targets
     channel_errors: tuple[ChannelErrorView, ...] = ()  # newest failure first
+    #: Networks of live channels that fetch media from RUPOR_BASE_URL while the internet cannot
+    #: reach it (a loopback or private address): their posts with media will fail.
+    media_unreachable: tuple[str, ...] = ()
+    base_url: str = ""
+
+
+def media_unreachable(workspace_id: int | None) -> tuple[str, ...]:
+    """The networks (of :data:`MEDIA_BY_URL_NETWORKS`) with a channel here that cannot fetch media,
+    because ``RUPOR_BASE_URL`` is not reachable from the internet; empty when it is. A channel
+    whose API address is itself local (the demo's emulators, a stand-in on this network) can
+    reach Rupor and is left out."""
+    if http.reachable_from_internet(config.base_url()):
+        return ()
+    present = {
+        network
+        for network, api in channels.channel_addresses(MEDIA_BY_URL_NETWORKS, workspace_id)
+        if not api or http.reachable_from_internet(api)
+    }
+    return tuple(n for n in MEDIA_BY_URL_NETWORKS if n in present)
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -128,7 +151,9 @@ def health_snapshot(workspace_id: int | None = None) -> HealthSnapshot:
         attempt_errors_24h=errors,
         counts=counts,
         channel_errors=channel_errors,
+        media_unreachable=media_unreachable(workspace_id),
+        base_url=config.base_url(),
     )
 
 
-__all__ = ["ChannelErrorView", "HealthSnapshot", "WorkerView", "health_snapshot"]
+__all__ = ["ChannelErrorView", "HealthSnapshot", "WorkerView", "health_snapshot", "media_unreachable"]

@@ -60,6 +60,10 @@ def overview(request: HttpRequest) -> HttpResponseBase:
             "failures": [
                 {"network": n, "name": registry.DISPLAY_NAMES.get(n, n), "count": c} for n, c in failures
             ],
+            # Networks that fetch media from RUPOR_BASE_URL, which the internet cannot reach.
+            "media_unreachable": ", ".join(
+                registry.display_name(n) for n in (snapshot.media_unreachable if snapshot else ())
+            ),
         },
     )
 

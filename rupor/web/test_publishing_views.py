@@ -116,3 +116,34 @@ def test_a_targets_history_shows_its_transitions(world: dict[str, Any]) -> None:
     client.post(reverse("web:publishing_act", args=[target]), {"action": "anyway", "next": "target"})
     html = client.get(reverse("web:publishing_target", args=[target])).content.decode()
     assert "Publication history" in html and "owner@example.com" in html and "scheduled" in html
+
+
+def test_the_page_warns_when_meta_cannot_fetch_media_from_a_private_base_url(
+    world: dict[str, Any], settings: Any
+) -> None:
+    from rupor.channels.models import Channel
+
+    settings.RUPOR_BASE_URL = "http://127.0.0.1:8000"
+    owner = _client("owner@example.com")
+
+    def warned() -> bool:
+        return 'id="media-unreachable"' in owner.get(reverse("web:publishing")).content.decode()
+
+    assert not warned()  # no Facebook or Instagram channel yet
+    # A channel talking to a stand-in on this machine (the demo's emulator) reaches Rupor.
+    Channel.objects.create(
+        workspace=world["ws"],
+        network="instagram",
+        name="Emulated IG",
+        remote_id="17841400000000002",
+        base_url="http://127.0.0.1:8908",
+    )
+    assert not warned()
+    Channel.objects.create(
+        workspace=world["ws"], network="instagram", name="Coffee IG", remote_id="17841400000000001"
+    )
+    html = owner.get(reverse("web:publishing")).content.decode()
+    assert 'id="media-unreachable"' in html
+    assert "Instagram" in html and "http://127.0.0.1:8000" in html
+    settings.RUPOR_BASE_URL = "https://rupor.example.com"
+    assert not warned()
