@@ -119,6 +119,27 @@ def create_giveaway(request: HttpRequest, payload: GiveawayIn) -> Any:
     return Status(201, _out(service.create_giveaway(who, data)))
 
 
+# Before /giveaways/{giveaway_id}: routes match in order, and "verify" is no id.
+@router.post(
+    "/giveaways/verify",
+    response={200: VerificationOut, **ERRORS},
+    summary="Recompute a draw from its published files alone",
+)
+def verify(request: HttpRequest, payload: VerifyIn) -> Any:
+    _need(request, Perm.WORKSPACE_VIEW)
+    try:
+        result = service.verify_files(payload.files)
+    except procedure.Unreadable as exc:
+        raise ApiError(422, f"These are not a giveaway's files: {exc}") from exc
+    return {
+        "ok": result.ok,
+        "steps": [{"key": s.key, "ok": s.ok, "detail": s.detail} for s in result.steps],
+        "winners": result.winners,
+        "reserve": result.reserve,
+        "replaced": result.replaced,
+    }
+
+
 @router.get("/giveaways/{giveaway_id}", response={200: GiveawayOut, **ERRORS}, summary="One giveaway")
 def get_giveaway(request: HttpRequest, giveaway_id: int) -> Any:
     return _out(service.get_giveaway(_need(request, Perm.GIVEAWAYS_VIEW), giveaway_id))
@@ -157,23 +178,3 @@ def get_file(request: HttpRequest, giveaway_id: int, name: str) -> Any:
     if name not in files:
         raise ApiError(404, "Not published (yet).")
     return HttpResponse(files[name].encode(), content_type="application/json")
-
-
-@router.post(
-    "/giveaways/verify",
-    response={200: VerificationOut, **ERRORS},
-    summary="Recompute a draw from its published files alone",
-)
-def verify(request: HttpRequest, payload: VerifyIn) -> Any:
-    _need(request, Perm.WORKSPACE_VIEW)
-    try:
-        result = service.verify_files(payload.files)
-    except procedure.Unreadable as exc:
-        raise ApiError(422, f"These are not a giveaway's files: {exc}") from exc
-    return {
-        "ok": result.ok,
-        "steps": [{"key": s.key, "ok": s.ok, "detail": s.detail} for s in result.steps],
-        "winners": result.winners,
-        "reserve": result.reserve,
-        "replaced": result.replaced,
-    }
