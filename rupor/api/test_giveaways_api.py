@@ -45,6 +45,6 @@ def test_verify_files_alone(make_workspace, api_for):
     assert good.json()["winners"] == draw["winners"]
     entrants["list_sha256"] = "00" * 32
     bad = api.post("/giveaways/verify", {"files": [rules, entrants, draw]}).json()
-    assert bad["ok"] is False and [s["key"] for s in bad["steps"] if not s["ok"]][0] == "list_hash"
+    assert bad["ok"] is False and next(s["key"] for s in bad["steps"] if not s["ok"]) == "list_hash"
     assert api.post("/giveaways/verify", {"files": [rules]}).status_code == 422
     assert procedure.RULES_FORMAT in str(rules["format"])
