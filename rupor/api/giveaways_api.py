@@ -16,9 +16,9 @@ from pydantic import Field
 from rupor.accounts.roles import Perm
 from rupor.api.auth import need as _need
 from rupor.api.errors import ERRORS, ApiError
+from rupor.core import config
 from rupor.giveaways import procedure, service
 from rupor.giveaways.models import Giveaway
-from rupor.networks.drand import beacon
 
 router = Router(tags=["giveaways"])
 
@@ -40,7 +40,9 @@ class GiveawayIn(Schema):
     excluded_ids: list[str] = Field(default_factory=list, max_length=1000)
     winners: int = Field(default=1, ge=1, le=service.MAX_WINNERS)
     reserve: int = Field(default=3, ge=0, le=service.MAX_RESERVE)
-    beacon_url: str = Field(default=beacon.DEFAULT_BASE_URL, max_length=300)
+    beacon_url: str = Field(
+        default="", max_length=300, description="The drand relay; empty: the configured one (RUPOR_DRAND_URL)"
+    )
 
 
 class GiveawayOut(Schema):
@@ -115,7 +117,13 @@ def list_giveaways(request: HttpRequest) -> Any:
 @router.post("/giveaways", response={201: GiveawayOut, **ERRORS}, summary="Create a giveaway (a draft)")
 def create_giveaway(request: HttpRequest, payload: GiveawayIn) -> Any:
     who = _need(request, Perm.GIVEAWAYS_MANAGE)
-    data = service.GiveawayInput(**{**payload.dict(), "excluded_ids": tuple(payload.excluded_ids)})
+    data = service.GiveawayInput(
+        **{
+            **payload.dict(),
+            "excluded_ids": tuple(payload.excluded_ids),
+            "beacon_url": payload.beacon_url or config.drand_url(),
+        }
+    )
     return Status(201, _out(service.create_giveaway(who, data)))
 
 

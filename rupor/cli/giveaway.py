@@ -56,9 +56,10 @@ def _show(g: Any) -> None:
 @click.option("--workspace", "slug", required=True, help="Workspace slug.")
 def list_cmd(slug: str) -> None:
     """The workspace's giveaways, newest first."""
+    actor = _operator(slug)  # sets Django up before the models are imported
     from rupor.giveaways import service
 
-    for g in service.list_giveaways(_operator(slug)):
+    for g in service.list_giveaways(actor):
         _show(g)
 
 
@@ -87,7 +88,9 @@ def list_cmd(slug: str) -> None:
 @click.option("--exclude", multiple=True, help="A network id who cannot win (repeat).")
 @click.option("--winners", type=int, default=1, show_default=True, help="How many win.")
 @click.option("--reserve", type=int, default=3, show_default=True, help="How many are drawn in reserve.")
-@click.option("--beacon-url", default="https://api.drand.sh", show_default=True, help="drand relay.")
+@click.option(
+    "--beacon-url", default="", help="drand relay (default: RUPOR_DRAND_URL, else https://api.drand.sh)."
+)
 def create_cmd(
     slug: str,
     channel_id: int,
@@ -107,6 +110,8 @@ def create_cmd(
     beacon_url: str,
 ) -> None:
     """Create a draft giveaway (nothing is published until 'announce')."""
+    actor = _operator(slug)  # sets Django up before the models are imported
+    from rupor.core import config
     from rupor.giveaways import service
 
     data = service.GiveawayInput(
@@ -124,9 +129,8 @@ def create_cmd(
         excluded_ids=exclude,
         winners=winners,
         reserve=reserve,
-        beacon_url=beacon_url,
+        beacon_url=beacon_url or config.drand_url(),
     )
-    actor = _operator(slug)
     try:
         _show(service.create_giveaway(actor, data))
     except service.GiveawayError as exc:
@@ -138,9 +142,9 @@ def _step(name: str) -> click.Command:
     @click.option("--workspace", "slug", required=True, help="Workspace slug.")
     @click.argument("giveaway_id", type=int)
     def run(slug: str, giveaway_id: int) -> None:
+        actor = _operator(slug)  # sets Django up before the models are imported
         from rupor.giveaways import service
 
-        actor = _operator(slug)
         try:
             _show(getattr(service, name)(actor, giveaway_id))
         except service.GiveawayError as exc:
@@ -167,9 +171,9 @@ for _name in ("announce", "close", "draw", "cancel"):
 )
 def files_cmd(slug: str, giveaway_id: int, output: str) -> None:
     """Write the published files (rules.json, entrants.json, draw.json and bundle.json)."""
+    actor = _operator(slug)  # sets Django up before the models are imported
     from rupor.giveaways import service
 
-    actor = _operator(slug)
     try:
         found = service.get_giveaway(actor, giveaway_id)
     except service.GiveawayError as exc:

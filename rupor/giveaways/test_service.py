@@ -191,3 +191,33 @@ def test_roles_managers_create_others_only_view(setup, relay):
     with pytest.raises(service.GiveawayError) as hidden:
         service.get_giveaway(other, made.pk)
     assert hidden.value.status == 404
+
+
+def test_without_a_named_post_the_published_rules_post_is_counted(setup, vk, relay):
+    from rupor.networks.base import Content, MemoryProgress, PublishRequest
+    from rupor.networks.vk.adapter import VkAdapter
+    from rupor.publishing.models import PublicationTarget, TargetState
+
+    _ws, channel, manager, access = setup
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=1)
+    clock.freeze(start)
+    giveaway = service.create_giveaway(manager, _input(channel.pk, relay, "", start, excluded_ids=()))
+    giveaway = service.announce(manager, giveaway.pk)
+    assert service.contest_post(giveaway) == ""  # drafted, not published: nothing to count yet
+    clock.freeze(giveaway.ends_at + dt.timedelta(minutes=1))
+    with pytest.raises(service.GiveawayError) as unpublished:
+        service.close(manager, giveaway.pk)
+    assert unpublished.value.status == 409
+    # The manager publishes the rules post (as the engine would: its target becomes published).
+    rules_post = planning.get_post(channel.workspace_id, giveaway.rules_post_id or 0)
+    target = PublicationTarget.objects.get(variant__post=rules_post)
+    remote = VkAdapter().publish(
+        access, PublishRequest(Content(text=rules_post.text), "gv-rules"), MemoryProgress()
+    )
+    PublicationTarget.objects.filter(pk=target.pk).update(
+        state=TargetState.PUBLISHED, remote_id=remote.remote_id
+    )
+    gv_testing.take_part(vk, remote.remote_id, "gift", users=(10040, 10041))
+    giveaway = service.close(manager, giveaway.pk)
+    entrants = json.loads(giveaway.entrants_json)
+    assert entrants["post"] == remote.remote_id and entrants["entrants"] == ["10040", "10041"]

@@ -20,11 +20,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from rupor.accounts.roles import Perm, can
 from rupor.channels import service as channels
-from rupor.core import clock, timezones
+from rupor.core import clock, config, timezones
 from rupor.giveaways import service
 from rupor.giveaways.service import GiveawayError, GiveawayInput
 from rupor.networks import registry
-from rupor.networks.drand import beacon
 from rupor.web.base import WorkspaceRequest, _actor, _bind_error, workspace_view
 from rupor.web.forms import LOCAL_INPUT_FORMAT
 
@@ -105,7 +104,6 @@ class GiveawayForm(djforms.Form):
     beacon_url = djforms.URLField(
         assume_scheme="https",
         label=gettext_lazy("drand relay"),
-        initial=beacon.DEFAULT_BASE_URL,
         help_text=gettext_lazy(
             "The public randomness beacon (League of Entropy's quicknet, a round every 3 s)."
         ),
@@ -192,7 +190,11 @@ def giveaway_new(request: WorkspaceRequest) -> HttpResponseBase:
         now = timezones.to_local(clock.now(), tz).replace(second=0, microsecond=0)
         form = GiveawayForm(
             channel_choices=choices,
-            initial={"starts_at": now, "ends_at": now + dt.timedelta(days=7)},
+            initial={
+                "starts_at": now,
+                "ends_at": now + dt.timedelta(days=7),
+                "beacon_url": config.drand_url(),
+            },
         )
     return render(
         request,
