@@ -21,6 +21,7 @@ CSRF_TRUSTED_ORIGINS = [CONFIG.base_url]
 RUPOR_HOME = CONFIG.home
 RUPOR_BASE_URL = CONFIG.base_url
 RUPOR_HTTP_TIMEOUT = CONFIG.http_timeout
+RUPOR_DRAND_URL = CONFIG.drand_url
 RUPOR_ALLOW_PRIVATE_URLS = CONFIG.allow_private_urls
 RUPOR_REDIS_URL = CONFIG.redis_url
 RUPOR_WORKER_POLL_S = CONFIG.worker_poll_s
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "rupor.notifications",
     "rupor.inbox",
     "rupor.analytics",
+    "rupor.giveaways",
     "rupor.web",
 ]
 

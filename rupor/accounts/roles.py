@@ -65,6 +65,8 @@ class Perm(enum.StrEnum):
     ANALYTICS_MANAGE = "analytics.manage"  # watched competitor pages; create, edit and delete A/B tests
     REPORTS_VIEW = "reports.view"
     REPORTS_MANAGE = "reports.manage"  # client reports: create, comment, schedule by email
+    GIVEAWAYS_VIEW = "giveaways.view"
+    GIVEAWAYS_MANAGE = "giveaways.manage"  # create, announce, close, draw and cancel giveaways
 
 
 _ALL = frozenset(Perm)
@@ -89,6 +91,8 @@ _MANAGER = frozenset(
         Perm.ANALYTICS_MANAGE,
         Perm.REPORTS_VIEW,
         Perm.REPORTS_MANAGE,
+        Perm.GIVEAWAYS_VIEW,
+        Perm.GIVEAWAYS_MANAGE,
     }
 )
 
@@ -97,10 +101,24 @@ PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.ADMIN: _ALL - {Perm.WORKSPACE_DELETE, Perm.POSTS_CLIENT_REVIEW},
     Role.MANAGER: _MANAGER,
     Role.EDITOR: frozenset(
-        {Perm.WORKSPACE_VIEW, Perm.CHANNELS_VIEW, Perm.POSTS_VIEW, Perm.POSTS_INTERNAL, Perm.POSTS_EDIT}
+        {
+            Perm.WORKSPACE_VIEW,
+            Perm.CHANNELS_VIEW,
+            Perm.POSTS_VIEW,
+            Perm.POSTS_INTERNAL,
+            Perm.POSTS_EDIT,
+            Perm.GIVEAWAYS_VIEW,
+        }
     ),
     Role.MODERATOR: frozenset(
-        {Perm.WORKSPACE_VIEW, Perm.CHANNELS_VIEW, Perm.INBOX_VIEW, Perm.INBOX_REPLY, Perm.INBOX_REPORT}
+        {
+            Perm.WORKSPACE_VIEW,
+            Perm.CHANNELS_VIEW,
+            Perm.INBOX_VIEW,
+            Perm.INBOX_REPLY,
+            Perm.INBOX_REPORT,
+            Perm.GIVEAWAYS_VIEW,
+        }
     ),
     Role.ANALYST: frozenset(
         {
@@ -111,10 +129,17 @@ PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.ANALYTICS_VIEW,
             Perm.REPORTS_VIEW,
             Perm.INBOX_REPORT,
+            Perm.GIVEAWAYS_VIEW,
         }
     ),
     Role.CLIENT: frozenset(
-        {Perm.WORKSPACE_VIEW, Perm.POSTS_VIEW, Perm.POSTS_CLIENT_REVIEW, Perm.REPORTS_VIEW}
+        {
+            Perm.WORKSPACE_VIEW,
+            Perm.POSTS_VIEW,
+            Perm.POSTS_CLIENT_REVIEW,
+            Perm.REPORTS_VIEW,
+            Perm.GIVEAWAYS_VIEW,
+        }
     ),
 }
 

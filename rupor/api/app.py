@@ -78,4 +78,5 @@ api.add_router("/", "rupor.api.dashboard_api.router")  # analytics dashboards, w
 api.add_router("/", "rupor.api.notifications_api.router")  # outgoing webhooks: register, test, delete
 api.add_router("/", "rupor.api.besttime_api.router")  # analytics: best time to post, into the queue
 api.add_router("/", "rupor.api.abtest_api.router")  # analytics: A/B tests
+api.add_router("/", "rupor.api.giveaways_api.router")  # giveaways: rules, list, draw, verification
 api.add_router("/", "rupor.api.reports_api.router")  # client reports: PDF/XLSX, commentary, email schedules

@@ -28,6 +28,7 @@ from rupor.analytics.models import ABTest, Report, ReportSchedule, WatchedPage
 from rupor.api.app import api
 from rupor.channels.models import Channel
 from rupor.core import clock
+from rupor.giveaways.models import Giveaway
 from rupor.inbox import service as inbox
 from rupor.inbox.models import InboxItem, ReplyDraft, SavedReply
 from rupor.networks.base import Comment, Event, EventKind, Person
@@ -263,6 +264,12 @@ def _world(name: str) -> tuple[Workspace, dict[str, Any], dict[Role, str]]:
         "schedule_id": ReportSchedule.objects.create(
             workspace=ws, frequency="weekly", recipients=[f"boss@{name}.example"]
         ).pk,
+        # A draft giveaway: "cancel" is the one action that does not reach the network or drand.
+        "giveaway_id": Giveaway.objects.create(
+            workspace=ws, channel_id=channel, title=f"{name} giveaway", starts_at=now, ends_at=now
+        ).pk,
+        "action": "cancel",
+        "name": "rules.json",
     }
     assert Channel.objects.filter(pk=channel, workspace=ws).exists()
     return ws, ids, keys

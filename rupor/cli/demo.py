@@ -12,6 +12,7 @@ from django.db import transaction
 
 from rupor.core import clock
 from rupor.networks import registry
+from rupor.networks.drand import emulator as drand_emulator
 from rupor.networks.emulation import RunningEmulator
 
 DEMO_EMAIL = "demo@rupor.local"
@@ -57,6 +58,9 @@ def start_emulators() -> list[RunningEmulator]:
         app = registry.emulator_factory(network)(seed=EMULATOR_SEED, rate_limits=True)
         port = int(urls[network].rsplit(":", 1)[1])
         running.append(RunningEmulator(app, port=port).start())
+    # drand's relay, on the port after the networks' (giveaways: RUPOR_DRAND_URL names it).
+    drand = drand_emulator.create_app(seed=str(EMULATOR_SEED))
+    running.append(RunningEmulator(drand, port=_port_base() + len(registry.NETWORKS)).start())
     return running
 
 

@@ -168,7 +168,7 @@ def serve(
         os.environ["RUPOR_DEMO_PORT_BASE"] = str(demo_port_base)
         from rupor.networks import registry
 
-        count = len(registry.NETWORKS)  # one emulator port per network
+        count = len(registry.NETWORKS) + 1  # one emulator port per network, then drand's
         taken = [
             p for p in range(demo_port_base, demo_port_base + count) if not _port_is_free("127.0.0.1", p)
         ]
@@ -179,6 +179,9 @@ def serve(
                 f"{demo_port_base + count - 1}) cannot start. Stop the program that uses it, or choose other ports: "
                 f"'make run DEMO_PORT_BASE={free}' or 'rupor serve --demo --demo-port-base {free}'."
             )
+        if not os.environ.get("RUPOR_DRAND_URL"):
+            # Giveaways take their randomness from the demo's drand emulator, on the last port.
+            os.environ["RUPOR_DRAND_URL"] = f"http://127.0.0.1:{demo_port_base + count - 1}"
     if not os.environ.get("RUPOR_BASE_URL"):
         # Links Rupor shows (iCal feed, invitations, webhooks, review links) point where it really serves.
         os.environ["RUPOR_BASE_URL"] = served_base_url(host, port)
@@ -476,6 +479,7 @@ def emulate(network: str, host: str, port: int, seed: int, no_rate_limits: bool)
 from rupor.cli.analytics import analytics  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.channel import channel  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.competitors import competitors  # noqa: E402 - the command groups register on `main`, defined above
+from rupor.cli.giveaway import giveaway  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.inbox import inbox  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.metrics import metrics  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.plan import plan  # noqa: E402 - the command groups register on `main`, defined above
@@ -490,6 +494,7 @@ cli.add_command(metrics)
 cli.add_command(competitors)
 cli.add_command(analytics)
 cli.add_command(report)
+cli.add_command(giveaway)
 
 
 def _show_envvars(command: click.Command, prefix: str) -> None:

@@ -77,6 +77,8 @@ class Config:
     lease_s: float
     #: How long a signed public address of a media file stays valid (docs/decisions/0027).
     media_link_hours: float = 24.0
+    #: The drand relay giveaways take their randomness from (the offline demo points it at its emulator).
+    drand_url: str = "https://api.drand.sh"
 
     @property
     def media_root(self) -> Path:
@@ -153,6 +155,9 @@ def load() -> Config:
         email_port = int(os.environ.get("RUPOR_EMAIL_PORT", "587"))
     except ValueError as exc:
         raise ConfigError("RUPOR_EMAIL_PORT must be a port number") from exc
+    drand_url = os.environ.get("RUPOR_DRAND_URL", "https://api.drand.sh").rstrip("/")
+    if urlsplit(drand_url).scheme not in ("http", "https") or not urlsplit(drand_url).hostname:
+        raise ConfigError(f"RUPOR_DRAND_URL must be an http(s) URL, not {drand_url!r}")
     level = os.environ.get("RUPOR_LOG_LEVEL", "INFO").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigError(f"RUPOR_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {level!r}")
@@ -178,6 +183,7 @@ def load() -> Config:
         worker_poll_s=_float("RUPOR_WORKER_POLL_S", 1.0, minimum=0.01),
         lease_s=_float("RUPOR_LEASE_S", 120.0, minimum=1.0),
         media_link_hours=_float("RUPOR_MEDIA_LINK_HOURS", 24.0, minimum=0.25),
+        drand_url=drand_url,
     )
 
 
@@ -197,6 +203,11 @@ def _live(name: str, default: object) -> object:
 def base_url() -> str:
     """Where people reach this Rupor (links in mail, feeds, webhooks), without a trailing slash."""
     return str(_live("RUPOR_BASE_URL", "http://127.0.0.1:8000")).rstrip("/")
+
+
+def drand_url() -> str:
+    """The drand relay a new giveaway names by default (RUPOR_DRAND_URL)."""
+    return str(_live("RUPOR_DRAND_URL", "https://api.drand.sh")).rstrip("/")
 
 
 def home() -> Path:

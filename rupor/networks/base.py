@@ -63,6 +63,12 @@ class Capability(enum.StrEnum):
     REPLY_MENTION = "reply_mention"
     #: Publish ``options["thread"]``: more posts, each a reply to the one before (see ``rupor.networks.thread``).
     THREAD = "thread"
+    #: Giveaways (rupor/giveaways): which conditions on an entrant the network lets Rupor check.
+    CHECK_MEMBER = "check_member"  # is this person a member / subscriber now (membership)
+    LIST_MEMBERS = "list_members"  # every member of the community (community_members)
+    LIST_STAFF = "list_staff"  # the community's managers (community_staff)
+    LIST_LIKERS = "list_likers"  # who liked a post (post_likers)
+    LIST_REPOSTERS = "list_reposters"  # who reposted a post (post_reposters)
 
 
 #: The channel setting where a channel's own limits are cached (:meth:`Adapter.limits_for`).
@@ -650,6 +656,27 @@ class Adapter:
 
     def poll_updates(self, channel: ChannelAccess, cursor: str | None) -> UpdatesPage:
         raise NotSupported(f"{self.display_name} cannot be polled for updates")
+
+    # -- giveaways -----------------------------------------------------------------------
+    def membership(self, channel: ChannelAccess, user_ids: Sequence[str]) -> Mapping[str, bool]:
+        """Whether each of these people is a member (subscriber) of the channel's community now."""
+        raise NotSupported(f"{self.display_name} cannot check membership")
+
+    def community_members(self, channel: ChannelAccess) -> Sequence[str]:
+        """Every member of the channel's community now (their remote ids)."""
+        raise NotSupported(f"{self.display_name} cannot list its members")
+
+    def community_staff(self, channel: ChannelAccess) -> Sequence[str]:
+        """The people who manage the channel's community (administrators, editors, moderators)."""
+        raise NotSupported(f"{self.display_name} cannot list its managers")
+
+    def post_likers(self, channel: ChannelAccess, post_remote_id: str) -> Sequence[str]:
+        """Everyone who likes the post now."""
+        raise NotSupported(f"{self.display_name} cannot list who liked a post")
+
+    def post_reposters(self, channel: ChannelAccess, post_remote_id: str) -> Sequence[str]:
+        """Everyone who reposted (shared) the post."""
+        raise NotSupported(f"{self.display_name} cannot list who reposted a post")
 
     # -- monitoring ---------------------------------------------------------------------
     def search_posts(

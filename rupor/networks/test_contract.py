@@ -46,6 +46,11 @@ CAPABILITY_METHODS = {
     Capability.VERIFY: "verify",
     Capability.SEARCH_POSTS: "search_posts",
     Capability.REPLY_MENTION: "reply_mention",
+    Capability.CHECK_MEMBER: "membership",
+    Capability.LIST_MEMBERS: "community_members",
+    Capability.LIST_STAFF: "community_staff",
+    Capability.LIST_LIKERS: "post_likers",
+    Capability.LIST_REPOSTERS: "post_reposters",
     Capability.PUBLISH_TEXT: "publish",
 }
 

@@ -30,6 +30,7 @@ NAVIGATION: list[tuple[str, Any, str, str]] = [
     ("web:analytics", _("Analytics"), "chart", "reports.view"),
     ("web:channels", _("Channels"), "radio", "channels.view"),
     ("web:reports", _("Reports"), "report", "reports.view"),
+    ("web:giveaways", _("Giveaways"), "gift", "giveaways.view"),
 ]
 ADMIN_NAVIGATION: list[tuple[str, Any, str, str]] = [
     ("web:members", _("Members"), "users", "members.view"),

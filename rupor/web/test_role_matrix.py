@@ -27,6 +27,8 @@ from rupor.accounts.roles import Perm, Role, can
 from rupor.analytics.models import ABTest, Report, ReportSchedule
 from rupor.channels import service as channels
 from rupor.channels.models import Channel
+from rupor.core import clock
+from rupor.giveaways.models import Giveaway
 from rupor.inbox import answering, hooks
 from rupor.inbox import service as inbox
 from rupor.inbox.models import InboxItem, InternalNote, ReplyDraft, SavedReply, SavedView
@@ -49,6 +51,9 @@ PUBLIC = {
     "web:client_review_media",
     "ical-feed",
     "network-hook",
+    "web:giveaway_verify",  # recomputes a draw from files alone, for anyone
+    "web:giveaway_public",  # a published giveaway's page and files, by its unguessable id
+    "web:giveaway_file",
 }
 #: Pages for any signed-in person, whatever their role (they choose or create a workspace).
 SIGNED_IN = {"web:dashboard", "web:profile", "web:workspace_new", "web:workspace_switch"}
@@ -196,6 +201,15 @@ def _world(name: str, settings: Any) -> World:
     ids["schedule_id"] = ReportSchedule.objects.create(
         workspace=ws, frequency="weekly", recipients=[f"boss@{name.lower()}.example"]
     ).pk
+    # A draft giveaway on the channel: its actions refuse a draft's "close" and "draw" with a message.
+    ids["giveaway_id"] = Giveaway.objects.create(
+        workspace=ws,
+        channel_id=channel.pk,
+        title=f"{name} giveaway",
+        starts_at=clock.now(),
+        ends_at=clock.now(),
+    ).pk
+    ids["action"] = "close"
     ids["kind"] = "xlsx"  # a client report's download (/reports/<id>/download/xlsx/)
     ids["table"], ids["fmt"] = "daily", "csv"  # an analytics export (/analytics/export/daily.csv)
     ids["saved_reply_id"] = answering.create_saved_reply(owner, f"{name} thanks", "Thanks, {first_name}!").id

@@ -12,6 +12,7 @@ from rupor.web import (
     channel_views,
     composer_views,
     dashboard_views,
+    giveaway_views,
     inbox_report_views,
     inbox_views,
     monitoring_views,
@@ -92,4 +93,5 @@ urlpatterns = [
     *besttime_views.urlpatterns,
     *abtest_views.urlpatterns,
     *report_views.urlpatterns,
+    *giveaway_views.urlpatterns,
 ]

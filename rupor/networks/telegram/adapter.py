@@ -104,6 +104,7 @@ class TelegramAdapter(Adapter):
             Capability.WEBHOOKS,
             Capability.POLL_UPDATES,
             Capability.VERIFY,
+            Capability.CHECK_MEMBER,
             Capability.REPLY_MENTION,
         }
     )
@@ -673,6 +674,26 @@ class TelegramAdapter(Adapter):
                     likes=sum(reactions.values()) if reactions is not None else None,
                     reactions=reactions or {},
                 )
+            )
+        return out
+
+    def membership(self, channel: ChannelAccess, user_ids: Sequence[str]) -> Mapping[str, bool]:
+        """``getChatMember`` per person (the Bot API has no batch and no member list): a member,
+        an administrator, the creator, or restricted but still ``is_member``."""
+        out: dict[str, bool] = {}
+        for uid in user_ids:
+            if not uid.lstrip("-").isdigit():
+                continue
+            try:
+                member = self._call(
+                    channel, "getChatMember", {"chat_id": self._chat(channel), "user_id": uid}
+                )
+            except Rejected:
+                out[uid] = False  # "user not found": never in the chat
+                continue
+            status = member.get("status") if isinstance(member, dict) else None
+            out[uid] = status in ("creator", "administrator", "member") or (
+                status == "restricted" and bool(member.get("is_member"))
             )
         return out
 

@@ -27,6 +27,9 @@ and the server's documented behaviour, not from our adapter:
   "reply_to"?, "text_mention"?: {"offset", "length", "user_id"}, "message_thread_id"?}`` makes a
   member write one; "Coffee Talk" (``@coffee_talk``) is a supergroup where the demo bot is a
   plain member;
+* ``getChatMember`` for a reader: ``member`` unless a ``chat_member`` update said otherwise
+  (``POST /_emulator/audience/membership`` ``{"chat_id"?, "user_id", "action": "join"|"leave"}``
+  sends one, as the hourly subscriber flow does);
 * the 48-hour delete window, "message is not modified", pinning;
 * updates: ``getUpdates`` with offsets and remembered ``allowed_updates``, 409 while a webhook is
   set, webhook delivery from a background thread with the ``X-Telegram-Bot-Api-Secret-Token``
@@ -331,6 +334,8 @@ class Chat:
     migrated_to: int | None = None
     bot_status: dict[int, str] = field(default_factory=dict)  # bot id -> administrator|member|left|kicked
     bot_rights: dict[int, dict[str, bool]] = field(default_factory=dict)
+    #: People whose membership changed (chat_member updates): user id -> member|left|kicked.
+    statuses: dict[int, str] = field(default_factory=dict)
     next_message_id: int = 1
     pinned: int | None = None
     created: float = 0.0
@@ -960,7 +965,12 @@ class Emulator:
 
     def _member_change(self, channel: Chat, uid: int, old: str, new: str, at: float) -> None:
         channel.members += 1 if new == "member" else -1
-        user = {"id": uid, "is_bot": False, "first_name": f"Reader {uid - 200_000_000}"}
+        channel.statuses[uid] = new
+        user = self.users.get(uid) or {
+            "id": uid,
+            "is_bot": False,
+            "first_name": f"Reader {uid - 200_000_000}",
+        }
         self.users[uid] = user
         self.enqueue(
             "chat_member",
@@ -1517,7 +1527,8 @@ def m_getchatmember(emu: Emulator, bot: BotState, params: Params) -> Any:
     user = emu.users.get(user_id)
     if user is None:
         raise _bad("user not found")
-    return {"status": "member", "user": user}
+    # A person the emulator knows is a member unless a chat_member update said otherwise.
+    return {"status": chat.statuses.get(user_id, "member"), "user": user}
 
 
 def m_getupdates_sync(emu: Emulator, bot: BotState, params: Params) -> list[dict[str, Any]]:
@@ -1838,6 +1849,19 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Starl
             emu.edit_comment(key[0], key[1], str(spec.get("text", "")))
             return JSONResponse({"ok": True})
 
+    async def audience_membership(request: Request) -> Response:
+        spec = json.loads(await request.body() or b"{}")
+        with emu.lock:
+            chat = emu.chats.get(int(spec.get("chat_id", DEMO_CHANNEL_ID)))
+            user_id = int(spec.get("user_id", 100_000_001))
+            if chat is None or user_id not in emu.users:
+                return JSONResponse({"error": "unknown chat or user"}, status_code=404)
+            new = "left" if spec.get("action") == "leave" else "member"
+            old = chat.statuses.get(user_id, "member" if new == "left" else "left")
+            if old != new:
+                emu._member_change(chat, user_id, old, new, emu.clock.timestamp())
+            return JSONResponse({"ok": True})
+
     async def revoke(request: Request) -> Response:
         spec = json.loads(await request.body() or b"{}")
         with emu.lock:
@@ -1891,6 +1915,7 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Starl
         *control_routes(injector, emu.clock, emu.snapshot, ledger, emu.reset),
         Route("/_emulator/audience/comment", audience_comment, methods=["POST"]),
         Route("/_emulator/audience/edit", audience_edit, methods=["POST"]),
+        Route("/_emulator/audience/membership", audience_membership, methods=["POST"]),
         Route("/_emulator/revoke", revoke, methods=["POST"]),
         Route("/_emulator/group_message", group_message, methods=["POST"]),
         Route("/_emulator/bot_status", bot_status, methods=["POST"]),

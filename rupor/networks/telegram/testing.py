@@ -130,3 +130,13 @@ def group_message(
     if text_mention is not None:
         body["text_mention"] = text_mention
     return int(_control(emulator, "/_emulator/group_message", body)["message_id"])
+
+
+def audience_membership(
+    emulator: RunningEmulator, user_id: int, action: str, chat_id: int = emu_module.DEMO_CHANNEL_ID
+) -> None:
+    """A reader joins (``"join"``) or leaves (``"leave"``) a chat (a ``chat_member`` update)."""
+    with http.client(base_url=emulator.url, timeout=10) as client:
+        client.post(
+            "/_emulator/audience/membership", json={"chat_id": chat_id, "user_id": user_id, "action": action}
+        ).raise_for_status()

@@ -120,6 +120,11 @@ class VkAdapter(Adapter):
             Capability.VERIFY,
             Capability.SEARCH_POSTS,
             Capability.REPLY_MENTION,
+            Capability.CHECK_MEMBER,
+            Capability.LIST_MEMBERS,
+            Capability.LIST_STAFF,
+            Capability.LIST_LIKERS,
+            Capability.LIST_REPOSTERS,
         }
     )
     limits = Limits(
@@ -1117,6 +1122,55 @@ class VkAdapter(Adapter):
         return Message(comment.remote_id, conversation_id, ours, text, comment.created_at, outgoing=True)
 
     # -- monitoring ------------------------------------------------------------------------
+    # -- giveaways ------------------------------------------------------------------------
+    def membership(self, channel: ChannelAccess, user_ids: Sequence[str]) -> Mapping[str, bool]:
+        """``groups.isMember`` with ``user_ids``, at most 500 people a call."""
+        gid = self._gid(channel)
+        out: dict[str, bool] = {}
+        ids = [u for u in user_ids if u.isdigit()]
+        for start in range(0, len(ids), wire.IS_MEMBER_BATCH):
+            batch = ids[start : start + wire.IS_MEMBER_BATCH]
+            answer = self.call(channel, "groups.isMember", {"group_id": gid, "user_ids": ",".join(batch)})
+            out.update(wire.memberships(answer))
+        return out
+
+    def _pages(self, channel: ChannelAccess, method: str, params: Mapping[str, Any]) -> list[str]:
+        """Every id of a paged ``{"count", "items"}`` list, 1000 a call."""
+        out: list[str] = []
+        offset = 0
+        while True:
+            page = self.call(channel, method, {**params, "offset": offset, "count": wire.LIST_PAGE})
+            items = wire.id_list(page)
+            out.extend(items)
+            offset += len(items)
+            if not items or offset >= int(page.get("count", 0)):
+                return out
+
+    def community_members(self, channel: ChannelAccess) -> Sequence[str]:
+        """``groups.getMembers``, every page."""
+        return self._pages(channel, "groups.getMembers", {"group_id": self._gid(channel), "sort": "id_asc"})
+
+    def community_staff(self, channel: ChannelAccess) -> Sequence[str]:
+        """``groups.getMembers`` with ``filter=managers`` (the administrator's user token)."""
+        page = self.call(channel, "groups.getMembers", {"group_id": self._gid(channel), "filter": "managers"})
+        return wire.id_list(page)
+
+    def _liked(self, channel: ChannelAccess, post_remote_id: str, what: str) -> list[str]:
+        owner_id, post_id = wire.split_post_id(post_remote_id)
+        return self._pages(
+            channel,
+            "likes.getList",
+            {"type": "post", "owner_id": owner_id, "item_id": post_id, "filter": what},
+        )
+
+    def post_likers(self, channel: ChannelAccess, post_remote_id: str) -> Sequence[str]:
+        """``likes.getList`` with ``filter=likes`` (a user token: VK refuses a community's)."""
+        return self._liked(channel, post_remote_id, "likes")
+
+    def post_reposters(self, channel: ChannelAccess, post_remote_id: str) -> Sequence[str]:
+        """``likes.getList`` with ``filter=copies``: who shared the post."""
+        return self._liked(channel, post_remote_id, "copies")
+
     def search_posts(
         self,
         channel: ChannelAccess,

@@ -16,6 +16,11 @@ Routes:
   not a video container answers ``{"error": ...}``. The video can then be attached as
   ``video{owner_id}_{video_id}`` (an unknown video in ``attachments`` is error 100).
 * ``GET /lp/<group_id>?act=a_check&key=&ts=&wait=`` — Bots Long Poll, with ``failed`` 1/2/3.
+* ``groups.isMember`` (``user_id``: 0/1, or ``{"member"}`` with ``extended``; ``user_ids``, at
+  most 500: ``[{"member", "user_id"}]``) and ``likes.getList`` (``type=post`` only; ``filter``
+  likes or copies; user or service token, error 27 for a community's): who likes or reposted a
+  post is the modelled audience in a seeded order plus the named people, so ``count`` always
+  equals the post's ``likes.count`` / ``reposts.count``.
 * ``newsfeed.search`` (user or service token — ``SERVICE_TOKEN`` is an application's; a
   community token is error 27 like every user-only method): ``q`` (every word must appear, case-insensitive, at the start of a word; ``#tag``
   matches the hashtag), ``start_time`` (default 24 hours ago), ``end_time`` (default now),
@@ -38,6 +43,10 @@ Routes:
   post, as a reply in its thread); ``POST /_emulator/vk/audience_change`` ``{"comment": "-1_7",
   "action": "edit"|"delete"|"restore", "text"}`` (the author's own edit, delete or restore);
   ``POST /_emulator/vk/audience_message`` ``{"text"}``;
+  ``POST /_emulator/vk/audience_reaction`` ``{"post": "-1_5", "user_id", "type": "like"|"copy",
+  "undo"?}`` (a named person likes or reposts a post: ``likes.getList`` lists them after the
+  modelled audience, and the post's counters count them); ``POST /_emulator/vk/audience_membership``
+  ``{"group_id", "user_id", "action": "join"|"leave"}`` (with ``group_join``/``group_leave`` events);
   ``GET /_emulator/vk/posts_with?marker=``; ``POST /_emulator/vk/longpoll``
   ``{"expire_key": true}`` or ``{"lose_history": true}``; ``POST /_emulator/vk/public_post``
   ``{"owner_id", "text", "from_id"?, "ago_s"?}`` (a public post anyone can find by search, on a
@@ -129,6 +138,8 @@ CHAT_PEER_ID = 2000000001
 #: newsfeed.search answers at most this many results per query, however many it found.
 SEARCH_MAX_RESULTS = 1000
 WALL_ALBUM_ID = -14
+#: The first user id of each community's simulated audience (whose likes and reposts are modelled).
+_AUDIENCE_BASE = {DEMO_GROUP_ID: 10000, COMPETITOR_GROUP_ID: 30000}
 
 _FIRST = (
     "Anna",
@@ -285,6 +296,10 @@ class Post:
     audience_comments: int = 0
     #: How many followed the wall when the post was made (the audience its counters grow from).
     audience: int = 100
+    #: Likes and reposts by named people (POST /_emulator/vk/audience_reaction), on top of the
+    #: modelled ones: user id -> unix time.
+    liked_by: dict[int, int] = field(default_factory=dict)
+    reposted_by: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -662,12 +677,31 @@ class VkEmulator:
         if post.post_type != "post":
             return {"views": 0, "likes": 0, "reposts": 0, "reach": 0}
         counts = self._model(post)
+        likes, reposts = counts.likes, counts.reposts
+        if post.liked_by or post.reposted_by:
+            likes = len(self.reactors(post, "likes"))
+            reposts = len(self.reactors(post, "copies"))
         return {
             "views": counts.views,
-            "likes": counts.likes,
-            "reposts": counts.reposts,
+            "likes": likes,
+            "reposts": reposts,
             "reach": counts.reach,
         }
+
+    def reactors(self, post: Post, what: str) -> list[int]:
+        """Who likes (``likes``) or reposted (``copies``) the post, in the order they did: the
+        modelled audience (a fixed, seeded order over the wall's audience, so a growing counter
+        only ever adds people) and then the named ones. Counters and likes.getList agree."""
+        counts = self._model(post) if post.post_type == "post" else None
+        modelled = 0 if counts is None else (counts.likes if what == "likes" else counts.reposts)
+        base = _AUDIENCE_BASE.get(-post.owner_id, 50000 + abs(post.owner_id) * 10000)
+        pool = list(range(base, base + max(post.audience, modelled)))
+        random.Random(f"{self.seed}:{what}:{post.owner_id}_{post.id}").shuffle(pool)
+        named = post.liked_by if what == "likes" else post.reposted_by
+        out = pool[:modelled]
+        seen = set(out)
+        out.extend(u for u, _when in sorted(named.items(), key=lambda kv: (kv[1], kv[0])) if u not in seen)
+        return out
 
     def tick(self) -> None:
         """Bring the world up to the emulator clock: postponed posts, audience, members."""
@@ -1898,6 +1932,36 @@ class VkEmulator:
             return {"count": len(ids), "items": [self.profile(u) for u in page]}
         return {"count": len(ids), "items": page}
 
+    def m_groups_isMember(self, ctx: Ctx) -> Any:
+        """One ``user_id``: 0/1 (``{"member"}`` when ``extended``); ``user_ids``: a list of
+        ``{"member", "user_id"}``, in the order asked."""
+        group = self._group(ctx.text("group_id"))
+        extended = ctx.flag("extended")
+        if ctx.has("user_ids"):
+            ids = [int(u) for u in ctx.items("user_ids")]
+            return [{"member": int(u in group.members), "user_id": u} for u in ids]
+        uid = ctx.num("user_id")
+        if uid is None:
+            uid = ctx.token.owner if ctx.token.kind == "user" else None
+        if uid is None:
+            raise _param_error("user_id is undefined")
+        member = int(uid in group.members)
+        return {"member": member} if extended else member
+
+    def m_likes_getList(self, ctx: Ctx) -> Any:
+        """Posts only (``type=post``); ``filter`` likes (default) or copies; ``offset``/``count``
+        (default 100); ``extended`` gives profiles instead of ids."""
+        if ctx.text("type") != "post":
+            raise _param_error("type: only posts are emulated")
+        owner_id = self._owner(ctx)
+        post = self._post(owner_id, ctx.num("item_id"))
+        ids = self.reactors(post, ctx.text("filter", "likes") or "likes")
+        offset, count = ctx.num("offset", 0) or 0, ctx.num("count", 100)
+        page = ids[offset : offset + (100 if count is None else count)]
+        if ctx.flag("extended"):
+            return {"count": len(ids), "items": [{"type": "profile", **self.profile(u)} for u in page]}
+        return {"count": len(ids), "items": page}
+
     def _managed_group(self, ctx: Ctx) -> Group:
         group = self._group(ctx.req_int("group_id"))
         self._require_admin(ctx, group, 3)
@@ -2361,6 +2425,31 @@ class VkEmulator:
             comment = self._create_comment(post, user_id, text, parent, self.now())
             return wire.comment_remote_id(owner_id, comment.id)
 
+    def audience_reaction(self, post_ref: str, user_id: int, what: str, undo: bool = False) -> None:
+        """A person likes (``likes``) or reposts (``copies``) a post, or takes the like back."""
+        owner_id, post_id = wire.split_post_id(post_ref)
+        with self.lock:
+            post = self._post(owner_id, post_id)
+            named = post.liked_by if what == "likes" else post.reposted_by
+            if undo:
+                named.pop(user_id, None)
+            else:
+                named.setdefault(user_id, int(self.now()))
+
+    def audience_membership(self, group_id: int, user_id: int, action: str) -> None:
+        """A person joins or leaves a community, as the hourly churn does (events included)."""
+        with self.lock:
+            group = self.groups[group_id]
+            when = int(self.now())
+            if action == "join" and user_id not in group.members:
+                group.members[user_id] = when
+                group.joins.append((when, user_id))
+                self._event(group, "group_join", {"user_id": user_id, "join_type": "join"})
+            elif action == "leave" and user_id in group.members:
+                del group.members[user_id]
+                group.leaves.append((when, user_id))
+                self._event(group, "group_leave", {"user_id": user_id, "self": 1})
+
     def audience_change(self, comment_ref: str, action: str, text: str = "") -> None:
         """The comment's author edits (``edit``), deletes (``delete``) or restores (``restore``) it."""
         owner_id, comment_id = comment_ref.split("_", 1)
@@ -2592,6 +2681,27 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
             return JSONResponse({"error": exc.msg}, status_code=404)
         return JSONResponse({"comment": remote})
 
+    async def audience_reaction(request: Request) -> Response:
+        spec = json.loads(await request.body() or b"{}")
+        try:
+            emulator.audience_reaction(
+                str(spec["post"]),
+                int(spec["user_id"]),
+                "copies" if spec.get("type") == "copy" else "likes",
+                bool(spec.get("undo", False)),
+            )
+        except VkError as exc:
+            return JSONResponse({"error": exc.msg}, status_code=404)
+        return JSONResponse({"ok": True})
+
+    async def audience_membership(request: Request) -> Response:
+        spec = json.loads(await request.body() or b"{}")
+        try:
+            emulator.audience_membership(int(spec["group_id"]), int(spec["user_id"]), str(spec["action"]))
+        except KeyError:
+            return JSONResponse({"error": "no such community"}, status_code=404)
+        return JSONResponse({"ok": True})
+
     async def audience_change(request: Request) -> Response:
         spec = json.loads(await request.body() or b"{}")
         try:
@@ -2679,6 +2789,8 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
         Route("/_emulator/vk/errors", queue_error, methods=["POST"]),
         Route("/_emulator/vk/audience_comment", audience_comment, methods=["POST"]),
         Route("/_emulator/vk/audience_change", audience_change, methods=["POST"]),
+        Route("/_emulator/vk/audience_reaction", audience_reaction, methods=["POST"]),
+        Route("/_emulator/vk/audience_membership", audience_membership, methods=["POST"]),
         Route("/_emulator/vk/audience_message", audience_message, methods=["POST"]),
         Route("/_emulator/vk/posts_with", posts_with, methods=["GET"]),
         Route("/_emulator/vk/public_post", public_post, methods=["POST"]),

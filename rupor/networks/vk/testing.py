@@ -142,3 +142,25 @@ def chat_message(
     if reply_to is not None:
         body["reply_to"] = reply_to
     return _post(emulator, "/_emulator/vk/chat_message", body)
+
+
+def audience_reaction(
+    emulator: RunningEmulator, post_remote_id: str, user_id: int, *, kind: str = "like", undo: bool = False
+) -> None:
+    """A named person likes (``kind="like"``) or reposts (``"copy"``) a post, or takes it back."""
+    _post(
+        emulator,
+        "/_emulator/vk/audience_reaction",
+        {"post": post_remote_id, "user_id": user_id, "type": kind, "undo": undo},
+    )
+
+
+def audience_membership(
+    emulator: RunningEmulator, user_id: int, action: str, group_id: int = emu.DEMO_GROUP_ID
+) -> None:
+    """A person joins (``"join"``) or leaves (``"leave"``) a community."""
+    _post(
+        emulator,
+        "/_emulator/vk/audience_membership",
+        {"group_id": group_id, "user_id": user_id, "action": action},
+    )

@@ -488,3 +488,29 @@ def stats_day(period: Mapping[str, Any]) -> ChannelDayStats | None:
         views=_int(visitors, "views"),
         audience=tuple(audience),
     )
+
+
+#: groups.isMember takes at most 500 ``user_ids``; groups.getMembers and likes.getList give at
+#: most 1000 ids a call (the schema's ``count`` maximum).
+IS_MEMBER_BATCH = 500
+LIST_PAGE = 1000
+
+
+def id_list(page: Any) -> list[str]:
+    """The ids of a ``{"count", "items"}`` answer (plain ids, or objects with an ``id``)."""
+    items = page.get("items", []) if isinstance(page, dict) else []
+    out: list[str] = []
+    for item in items:
+        value = item.get("id") if isinstance(item, dict) else item
+        if isinstance(value, int):
+            out.append(str(value))
+    return out
+
+
+def memberships(answer: Any) -> dict[str, bool]:
+    """``groups.isMember`` with ``user_ids``: ``[{"member": 0|1, "user_id"}]`` → id → member."""
+    out: dict[str, bool] = {}
+    for row in answer if isinstance(answer, list) else []:
+        if isinstance(row, dict) and isinstance(row.get("user_id"), int):
+            out[str(row["user_id"])] = bool(row.get("member"))
+    return out

@@ -12,6 +12,8 @@ register = template.Library()
 
 # Simple line icons drawn for Rupor (24x24, stroke currentColor).
 _ICONS = {
+    "gift": '<rect x="3" y="8" width="18" height="4"/><path d="M12 8v13M19 12v9H5v-9"/>'
+    '<path d="M12 8S11 3 7.5 3a2.5 2.5 0 000 5M12 8s1-5 4.5-5a2.5 2.5 0 010 5"/>',
     "chart": '<path d="M3 3v18h18"/><path d="m7 14 4-4 3 3 5-6"/>',
     "home": '<path d="M3 11l9-8 9 8"/><path d="M5 10v10h5v-6h4v6h5V10"/>',
     "edit": '<path d="M4 20h4L19 9l-4-4L4 16v4z"/><path d="M13.5 6.5l4 4"/>',

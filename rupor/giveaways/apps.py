@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class GiveawaysConfig(AppConfig):
+    name = "rupor.giveaways"
+    label = "giveaways"
