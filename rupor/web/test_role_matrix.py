@@ -54,6 +54,7 @@ PUBLIC = {
     "web:giveaway_verify",  # recomputes a draw from files alone, for anyone
     "web:giveaway_public",  # a published giveaway's page and files, by its unguessable id
     "web:giveaway_file",
+    "public-media",  # a library file for a network that fetches media, by a signed, expiring token
 }
 #: Pages for any signed-in person, whatever their role (they choose or create a workspace).
 SIGNED_IN = {"web:dashboard", "web:profile", "web:workspace_new", "web:workspace_switch"}
