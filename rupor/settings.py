@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "rupor.accounts",
     "rupor.channels",
     "rupor.planning",
+    "rupor.links",
     "rupor.publishing",
     "rupor.notifications",
     "rupor.inbox",

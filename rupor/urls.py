@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from rupor.api.app import api
+from rupor.links.redirect import follow
 from rupor.planning import ical
 from rupor.planning.media import serve_media
 
@@ -10,5 +11,6 @@ urlpatterns = [
     path("", include("rupor.inbox.urls")),
     path("ical/<str:token>.ics", ical.feed_view, name="ical-feed"),
     path("media/<path:path>", serve_media, name="media"),
+    path("l/<str:code>", follow, name="short-link"),
     path("", include("rupor.web.urls")),
 ]
