@@ -277,9 +277,10 @@ def test_a_post_goes_out_on_vk_with_its_short_link_and_the_click_lands_on_the_ta
         while pt.states([tracked.pk, plain.pk]) != {TargetState.PUBLISHED: 2} and time.monotonic() < deadline:
             run_worker(once=True, concurrency=1, worker_id="w-links")
             time.sleep(0.05)
+        world: Any = emulator.app
         texts = [
             p.text
-            for posts in emulator.app.emulator.posts.values()
+            for posts in world.emulator.posts.values()
             for p in posts.values()
             if marker in p.text
         ]
