@@ -14,6 +14,7 @@ from rupor.web import (
     dashboard_views,
     inbox_report_views,
     inbox_views,
+    links_views,
     monitoring_views,
     notification_views,
     oauth_views,
@@ -92,4 +93,5 @@ urlpatterns = [
     *besttime_views.urlpatterns,
     *abtest_views.urlpatterns,
     *report_views.urlpatterns,
+    *links_views.urlpatterns,
 ]
