@@ -260,7 +260,7 @@ def track(
     def change(url: str) -> str:
         if url not in memo:
             memo[url] = _final(ref, conv, url, store=store)
-        if memo[url] != url:
+        if memo[url] != url and (url, memo[url]) not in changes:
             changes.append((url, memo[url]))
         return memo[url]
 

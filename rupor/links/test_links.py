@@ -279,10 +279,7 @@ def test_a_post_goes_out_on_vk_with_its_short_link_and_the_click_lands_on_the_ta
             time.sleep(0.05)
         world: Any = emulator.app
         texts = [
-            p.text
-            for posts in world.emulator.posts.values()
-            for p in posts.values()
-            if marker in p.text
+            p.text for posts in world.emulator.posts.values() for p in posts.values() if marker in p.text
         ]
         short = next(t for t in texts if "plain" not in t)
         assert f"{marker} plain https://shop.example/as-is" in texts
