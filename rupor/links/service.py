@@ -377,6 +377,20 @@ def post_stats(
     return {r["link__post_id"]: _stats(r) for r in rows.values("link__post_id").annotate(**_COUNTS)}
 
 
+def post_network_stats(
+    workspace_id: int,
+    post_ids: Sequence[int],
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> dict[tuple[int, str], Stats]:
+    """Clicks per (post, network): a post's links on each network it went out on."""
+    rows = _clicks(workspace_id, since, until).filter(link__post_id__in=list(post_ids))
+    return {
+        (r["link__post_id"], r["link__network"]): _stats(r)
+        for r in rows.values("link__post_id", "link__network").annotate(**_COUNTS)
+    }
+
+
 def network_stats(
     workspace_id: int, since: dt.datetime | None = None, until: dt.datetime | None = None
 ) -> dict[str, Stats]:

@@ -577,6 +577,7 @@ def _post_form_page(request: WorkspaceRequest, post: Post | None) -> HttpRespons
             "shared_media": [library[m] for m in shared_media if m in library],
             "actions": _composer_actions(request, post),
             "review": _review_context(request, post) if post is not None else None,
+            "post_links": _post_links(request, post),
             "queue_url": _queue_url(),
             "max_photo_mb": media_lib.MAX_PHOTO_BYTES // (1024 * 1024),
             "max_video_mb": media_lib.MAX_VIDEO_BYTES // (1024 * 1024),
@@ -584,6 +585,14 @@ def _post_form_page(request: WorkspaceRequest, post: Post | None) -> HttpRespons
         },
         status=400 if (form.is_bound and form.errors) or extra else 200,
     )
+
+
+def _post_links(request: HttpRequest, post: Post | None) -> list[links.LinkRow]:
+    """The post's short links with their clicks, for those who may read analytics."""
+    actor = _actor(request)
+    if post is None or not actor.can(Perm.ANALYTICS_VIEW):
+        return []
+    return links.links_table(actor, post_id=post.pk)
 
 
 def _poll_max(channel: Channel) -> int:

@@ -64,3 +64,21 @@ def test_an_analyst_reads_the_conventions_but_cannot_change_them(
         client.post("/analytics/links/settings/", {"utm_enabled": "1", "medium": "social"}).status_code == 403
     )
     assert links.conventions(ws.pk).utm_enabled is False
+
+
+def test_clicks_show_on_the_analytics_overview_and_on_the_post(owner_client: tuple[Client, Any]) -> None:
+    from rupor.planning.models import Post
+
+    client, ws = owner_client
+    LinkSettings.objects.create(workspace=ws, short_links=True)
+    post = Post.objects.create(workspace=ws, title="Launch", text="https://shop.example/launch")
+    ref = links.VariantRef(ws.pk, post.pk, 5000, 1, "telegram")
+    code = links.track(ref, text=post.text, link=None, first_comment=None).text.rsplit("/l/", 1)[1]
+    chrome = (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 Chrome/124.0.0.0 Safari/537.36"
+    )
+    Client().get(f"/l/{code}", HTTP_USER_AGENT=chrome, REMOTE_ADDR="203.0.113.4")
+    overview = client.get("/analytics/?days=7").content.decode()
+    assert 'id="link-clicks"' in overview
+    edit = client.get(f"/posts/{post.pk}/edit/").content.decode()
+    assert 'id="post-links"' in edit and f"/l/{code}" in edit
