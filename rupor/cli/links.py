@@ -61,19 +61,8 @@ def by_network(slug: str, days: int) -> None:
 @links.command("settings")
 @click.option("--workspace", "slug", required=True, help="Workspace slug.")
 @click.option("--utm/--no-utm", default=None, help="Tag links of published variants with UTM parameters.")
-@click.option(
-    "--medium",
-    type=click.Choice(["social", "paid_social"]),
-    default=None,
-    metavar="MEDIUM",
-    help="utm_medium.",
-)
-@click.option(
-    "--campaign-source",
-    type=click.Choice(["rubric", "title", "fixed"]),
-    default=None,
-    help="utm_campaign from.",
-)
+@click.option("--medium", default=None, help="utm_medium: social or paid_social.")
+@click.option("--campaign-source", default=None, help="utm_campaign from: rubric, title or fixed.")
 @click.option("--campaign", default=None, help="The fixed campaign name (and the fallback).")
 @click.option(
     "--short/--no-short", default=None, help="Replace links by Rupor's short links that count clicks."
