@@ -84,18 +84,17 @@ def settings(
     from rupor.links import service
 
     now = service.conventions(actor.workspace_id)
-    changes = {
-        "utm_enabled": utm,
-        "medium": medium,
-        "campaign_source": campaign_source,
-        "campaign": campaign,
-        "short_links": short,
-        "short_domain": short_domain,
-    }
-    wanted = {k: v for k, v in changes.items() if v is not None}
-    if wanted:
+    wanted = service.Conventions(
+        utm_enabled=now.utm_enabled if utm is None else utm,
+        medium=now.medium if medium is None else medium,
+        campaign_source=now.campaign_source if campaign_source is None else campaign_source,
+        campaign=now.campaign if campaign is None else campaign,
+        short_links=now.short_links if short is None else short,
+        short_domain=now.short_domain if short_domain is None else short_domain,
+    )
+    if wanted != now:
         try:
-            now = service.save_conventions(actor, dataclasses.replace(now, **wanted))
+            now = service.save_conventions(actor, wanted)
         except service.LinksError as exc:
             _fail(exc)
     for key, value in dataclasses.asdict(now).items():

@@ -284,7 +284,11 @@ def _link_context(request: HttpRequest, post: Post | None) -> dict[str, Any]:
     rubric_id = (
         forms.parse_id(source.get("rubric")) if source is not None else (post.rubric_id if post else None)
     )
-    rubric = Rubric.objects.filter(workspace_id=ws.pk, pk=rubric_id).values_list("name", flat=True).first()
+    rubric = (
+        Rubric.objects.filter(workspace_id=ws.pk, pk=rubric_id).values_list("name", flat=True).first()
+        if rubric_id
+        else None
+    )
     variants = {v.channel_id: v.pk for v in post.variants.all()} if post else {}
     return {
         "workspace_id": ws.pk,
