@@ -81,4 +81,4 @@ def test_clicks_show_on_the_analytics_overview_and_on_the_post(owner_client: tup
     overview = client.get("/analytics/?days=7").content.decode()
     assert 'id="link-clicks"' in overview
     edit = client.get(f"/posts/{post.pk}/edit/").content.decode()
-    assert 'id="post-links"' in edit and f"/l/{code}" in edit
+    assert 'id="post-links"' in edit and f"<code>{code}</code>" in edit
