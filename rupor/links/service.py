@@ -16,6 +16,7 @@ import csv
 import datetime as dt
 import hashlib
 import hmac
+import html
 import io
 import logging
 from collections.abc import Iterable, Sequence
@@ -103,7 +104,7 @@ def save_conventions(actor: Actor, data: Conventions) -> Conventions:
         raise LinksError(_("Name the campaign."), "campaign")
     domain = data.short_domain.strip().rstrip("/")
     if domain:
-        problem = url_problem(domain)
+        problem = url_problem(domain, max_length=200)
         if problem:
             raise LinksError(problem, "short_domain")
     LinkSettings.objects.update_or_create(
@@ -137,6 +138,9 @@ class VariantRef:
     title: str = ""
     #: The variant's own switch (``options["tracked_links"]``); False: its links stay as written.
     enabled: bool = True
+    #: The text is HTML (Telegram's ``format: html``): addresses in it are read unescaped and
+    #: written back with ``&`` as ``&amp;``, as Telegram's parser requires.
+    html: bool = False
 
 
 @dataclass(frozen=True)
@@ -264,7 +268,10 @@ def track(
             changes.append((url, memo[url]))
         return memo[url]
 
-    new_text = utm.rewrite(text, change)
+    def in_html(written: str) -> str:
+        return html.escape(change(html.unescape(written)), quote=True)
+
+    new_text = utm.rewrite(text, in_html if ref.html else change)
     new_link = change(link) if link else link
     new_comment = utm.rewrite(first_comment, change) if first_comment else first_comment
     return Tracked(new_text, new_link, new_comment, tuple(changes))

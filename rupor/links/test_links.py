@@ -291,3 +291,49 @@ def test_a_post_goes_out_on_vk_with_its_short_link_and_the_click_lands_on_the_ta
     finally:
         emulator.stop()
         ratelimit.use(previous)
+
+
+def test_links_in_telegram_html_are_read_unescaped_and_written_escaped(make_workspace: Any) -> None:
+    ws = make_workspace()
+    LinkSettings.objects.create(workspace=ws, utm_enabled=True)
+    ref = service.VariantRef(ws.pk, 9, 90, 1, "telegram", html=True)
+    text = '<a href="https://shop.example/?a=1&amp;b=2">shop</a>'
+    out = service.track(ref, text=text, link=None, first_comment=None).text
+    assert out.startswith(
+        '<a href="https://shop.example/?a=1&amp;b=2&amp;utm_source=telegram&amp;utm_medium=social'
+    )
+    assert "&u" not in out.replace("&amp;", "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_telegram_html_post_goes_out_with_its_tagged_link_intact() -> None:
+    from rupor.networks.telegram import testing as tg
+    from rupor.publishing import ratelimit
+    from rupor.publishing import testing as pt
+    from rupor.publishing.models import TargetState
+    from rupor.publishing.worker import run_worker
+
+    previous = ratelimit.use("memory")
+    emulator = tg.start(rate_limits=False)
+    try:
+        ws = pt.workspace()
+        LinkSettings.objects.create(workspace=ws, utm_enabled=True)
+        ch = pt.channel(ws, tg.channel_for(emulator))
+        marker = f"m{uuid.uuid4().hex[:8]}"
+        text = f'<b>{marker}</b> <a href="https://shop.example/?a=1&amp;b=2">shop</a>'
+        target = pt.schedule(ch, text, options={"format": "html"})
+        deadline = time.monotonic() + 30
+        while pt.states([target.pk]) != {TargetState.PUBLISHED: 1} and time.monotonic() < deadline:
+            run_worker(once=True, concurrency=1, worker_id="w-links-tg")
+            time.sleep(0.05)
+        assert pt.states([target.pk]) == {TargetState.PUBLISHED: 1}
+        world: Any = emulator.app
+        sent = [m.payload for m in world.state.emulator.messages.values() if marker in str(m.payload)]
+        assert sent  # the channel post (and its automatic forward to the discussion group)
+        urls = [e.get("url", "") for e in sent[0].get("entities", []) if e.get("type") == "text_link"]
+        assert urls and urls[0].startswith(
+            "https://shop.example/?a=1&b=2&utm_source=telegram&utm_medium=social"
+        )
+    finally:
+        emulator.stop()
+        ratelimit.use(previous)

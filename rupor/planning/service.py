@@ -595,6 +595,7 @@ def link_ref(variant: PostVariant) -> links.VariantRef:
         rubric=post.rubric.name if post.rubric_id and post.rubric else "",
         title=post.title,
         enabled=(variant.options or {}).get(links.VARIANT_SWITCH, True) is not False,
+        html=(variant.options or {}).get("format") == "html",
     )
 
 

@@ -314,6 +314,7 @@ def _tracked(channel: Channel, draft: forms.VariantDraft, ctx: dict[str, Any] | 
         rubric=ctx["rubric"],
         title=ctx["title"],
         enabled=not draft.plain_links,
+        html=draft.html,
     )
     return links.track(
         ref,
