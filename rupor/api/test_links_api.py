@@ -65,3 +65,33 @@ def test_settings_links_networks_and_csv(make_workspace: Any, api_for: Any) -> N
 
     other = make_workspace("Other")
     assert api_for(other, "owner").get("/links").json() == []
+
+
+def test_a_variant_switches_tracked_links_off_through_the_api(make_workspace: Any, api_for: Any) -> None:
+    from rupor.accounts import service as accounts
+    from rupor.accounts.roles import Role
+    from rupor.channels import service as channels
+    from rupor.networks import registry
+    from rupor.planning import service as planning
+    from rupor.planning.models import PostVariant
+
+    ws = make_workspace()
+    owner = api_for(ws, "owner")
+    actor = accounts.Actor(ws.pk, Role.OWNER)
+    creds = {f.name: "x" for f in registry.adapter("vk").credential_fields if f.required}
+    vk = channels.connect(
+        actor, channels.ChannelInput(network="vk", name="VK", remote_id="1", credentials=creds), verify=False
+    )
+    links.save_conventions(actor, links.Conventions(utm_enabled=True))
+    body = {
+        "text": "See https://a.example/x",
+        "variants": [{"channel_id": vk.pk, "options": {"tracked_links": False}}],
+    }
+    created = owner.post("/posts", body)
+    assert created.status_code in (200, 201), created.content
+    variant = PostVariant.objects.select_related("channel", "post__rubric").get(post_id=created.json()["id"])
+    assert variant.options["tracked_links"] is False
+    assert planning.published_content(variant).text == "See https://a.example/x"
+    variant.options = {}
+    variant.save()
+    assert "utm_source=vk" in planning.published_content(variant).text
