@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "rupor.accounts",
     "rupor.channels",
     "rupor.planning",
+    "rupor.links",
     "rupor.publishing",
     "rupor.notifications",
     "rupor.inbox",

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from rupor.api.app import api
+from rupor.links.redirect import follow
 from rupor.planning import ical, public_media
 from rupor.planning.media import serve_media
 
@@ -12,5 +13,6 @@ urlpatterns = [
     path("media/<path:path>", serve_media, name="media"),
     # Signed, expiring addresses for networks that fetch media themselves (planning/public_media.py).
     path("public-media/<str:token>.<str:ext>", public_media.serve, name="public-media"),
+    path("l/<str:code>", follow, name="short-link"),
     path("", include("rupor.web.urls")),
 ]

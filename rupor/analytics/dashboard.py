@@ -165,6 +165,8 @@ class TopPost:
     #: E / followers x 100 (a reaction rate where ``reactions_only``).
     er_post: float | None
     reactions_only: bool
+    #: The planned post it was published from (None: published outside Rupor).
+    post_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -966,6 +968,7 @@ def _top_posts(
             "reach",
             "followers",
             "reactions_only",
+            "post_id",
         )[:TOP_POSTS]
     )
     out = []
@@ -991,6 +994,7 @@ def _top_posts(
                 followers=r["followers"],
                 er_post=_pct(e, r["followers"]),
                 reactions_only=r["reactions_only"],
+                post_id=r["post_id"],
             )
         )
     return tuple(out)

@@ -119,7 +119,14 @@ class VariantIn(Schema):
     poll: PollIn | None = None
     first_comment: str = Field("", max_length=10_000)
     media_ids: list[int] = Field(default_factory=list, max_length=20)
-    options: dict[str, Any] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "Network options (format, alt, thread, spoiler_text, visibility, language…); "
+            "tracked_links: false publishes this variant's links as written, without the workspace's "
+            "UTM tags and short links"
+        ),
+    )
 
 
 class PostIn(Schema):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from rupor.core import clock
 from rupor.core.errors import DomainError
 from rupor.core.timezones import LocalTimeError, to_utc
 from rupor.core.urls import url_problem
+from rupor.links import service as links
 from rupor.networks import registry
 from rupor.networks.base import Capability, Content, Poll, Problem
 from rupor.networks.base import Media as MediaItem
@@ -585,14 +587,48 @@ def delete_post(actor: Actor, post_id: int) -> None:
         record(actor.workspace_id, actor, "post.delete", "post", post_id, label)
 
 
+def link_ref(variant: PostVariant) -> links.VariantRef:
+    """What a variant's links are tagged with: its network, post, rubric, title and own switch."""
+    post = variant.post
+    return links.VariantRef(
+        workspace_id=post.workspace_id,
+        post_id=post.pk,
+        variant_id=variant.pk,
+        channel_id=variant.channel_id,
+        network=variant.channel.network,
+        rubric=post.rubric.name if post.rubric_id and post.rubric else "",
+        title=post.title,
+        enabled=(variant.options or {}).get(links.VARIANT_SWITCH, True) is not False,
+        html=(variant.options or {}).get("format") == "html",
+    )
+
+
+def published_content(variant: PostVariant, conv: links.Conventions | None = None) -> Content:
+    """The content that goes out: :func:`variant_content` with the links tagged and shortened by
+    the workspace's conventions (links.track, which falls back to the long address)."""
+    content = variant_content(variant)
+    tracked = links.track(
+        link_ref(variant),
+        text=content.text,
+        link=content.link,
+        first_comment=content.first_comment,
+        conv=conv,
+    )
+    if not tracked.changes:
+        return content
+    return dataclasses.replace(
+        content, text=tracked.text, link=tracked.link, first_comment=tracked.first_comment
+    )
+
+
 def content_for_variant(variant_id: int) -> tuple[str, Content]:
-    """(network, content) of a variant, for the publishing engine."""
+    """(network, content) of a variant, for the publishing engine (links as published)."""
     variant = (
-        PostVariant.objects.select_related("channel")
+        PostVariant.objects.select_related("channel", "post__rubric")
         .prefetch_related("variantmedia_set__media")
         .get(pk=variant_id)
     )
-    return variant.channel.network, variant_content(variant)
+    return variant.channel.network, published_content(variant)
 
 
 def text_only_contents(variant_ids: list[int]) -> dict[int, tuple[str, Content]]:
@@ -605,10 +641,19 @@ def text_only_contents(variant_ids: list[int]) -> dict[int, tuple[str, Content]]
         return {}
     variants = (
         PostVariant.objects.filter(pk__in=variant_ids)
-        .select_related("channel")
+        .select_related("channel", "post__rubric")
         .prefetch_related("variantmedia_set")
     )
-    return {v.pk: (v.channel.network, variant_content(v)) for v in variants if not v.variantmedia_set.all()}
+    conv: dict[int, links.Conventions] = {}
+    out: dict[int, tuple[str, Content]] = {}
+    for v in variants:
+        if v.variantmedia_set.all():
+            continue
+        workspace_id = v.post.workspace_id
+        if workspace_id not in conv:
+            conv[workspace_id] = links.conventions(workspace_id)
+        out[v.pk] = (v.channel.network, published_content(v, conv[workspace_id]))
+    return out
 
 
 def reschedule_post(actor: Actor, post_id: int, when: dt.datetime) -> Post:

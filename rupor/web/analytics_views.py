@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET
 from rupor.accounts.roles import Perm, can
 from rupor.analytics import dashboard, exports, report_document
 from rupor.core import clock, timezones
+from rupor.links import service as links
 from rupor.networks import registry
 from rupor.web import charts
 from rupor.web.base import workspace_request, workspace_view
@@ -256,11 +257,17 @@ def overview_page(request: HttpRequest) -> HttpResponseBase:
     except dashboard.DashboardError as exc:
         state = {**_state(QueryDict(), here.workspace.timezone), "problem": str(exc), "status": exc.status}
         o = dashboard.overview(here.workspace.pk, state["start"], state["end"])
+    first, after = dashboard.period_bounds(state["start"], state["end"], here.workspace.timezone)
+    post_ids = [p.post_id for p in o.top_posts if p.post_id]
+    clicks = links.post_network_stats(here.workspace.pk, post_ids, first, after)
+    by_network = links.network_stats(here.workspace.pk, first, after)
     return render(
         request,
         "web/analytics.html",
         {
             "tab": "overview",
+            "link_networks": sorted(by_network.items()),
+            "link_total": sum(by_network.values(), links.Stats()),
             "o": o,
             "filters": _filters(here, state),
             "groups": _figure_groups(o),
@@ -274,6 +281,7 @@ def overview_page(request: HttpRequest) -> HttpResponseBase:
                     "er": number(p.er_post, percent=True),
                     "views": number(p.views),
                     "reach": number(p.reach),
+                    "clicks": clicks.get((p.post_id or 0, p.network)),
                 }
                 for p in o.top_posts
             ],

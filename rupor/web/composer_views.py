@@ -26,13 +26,14 @@ from rupor.accounts.roles import Perm, can
 from rupor.channels import service as channels
 from rupor.channels.models import Channel
 from rupor.core.timezones import LocalTimeError, to_utc
+from rupor.links import service as links
 from rupor.networks import registry
 from rupor.networks.thread import join_parts, split_for, supports_thread
 from rupor.planning import approvals, compose, conventions
 from rupor.planning import content as planned_content
 from rupor.planning import media as media_lib
 from rupor.planning import service as planning
-from rupor.planning.models import Media, Post, PostVariant, Review
+from rupor.planning.models import Media, Post, PostVariant, Review, Rubric
 from rupor.web import forms, previews
 from rupor.web.base import WorkspaceRequest, _actor, _get_channel, _target_rows, _ws, workspace_view
 
@@ -232,6 +233,7 @@ def _draft_of(variant: PostVariant) -> forms.VariantDraft:
         visibility=str((variant.options or {}).get("visibility", "")),
         language=str((variant.options or {}).get("language", "")),
         thread_text=join_parts([str(t) for t in (variant.options or {}).get("thread") or ()]),
+        plain_links=(variant.options or {}).get(links.VARIANT_SWITCH, True) is False,
     )
 
 
@@ -274,20 +276,77 @@ def _same_texts(
     )
 
 
+def _link_context(request: HttpRequest, post: Post | None) -> dict[str, Any]:
+    """What the preview tags links with: the post (its id, variants), its rubric and title as typed."""
+    ws = _ws(request)
+    source = request.POST if request.method == "POST" else None
+    title = source.get("title", "") if source is not None else (post.title if post else "")
+    rubric_id = (
+        forms.parse_id(source.get("rubric")) if source is not None else (post.rubric_id if post else None)
+    )
+    rubric = (
+        Rubric.objects.filter(workspace_id=ws.pk, pk=rubric_id).values_list("name", flat=True).first()
+        if rubric_id
+        else None
+    )
+    variants = {v.channel_id: v.pk for v in post.variants.all()} if post else {}
+    return {
+        "workspace_id": ws.pk,
+        "post_id": post.pk if post else None,
+        "variants": variants,
+        "title": title,
+        "rubric": rubric or "",
+        "conv": links.conventions(ws.pk),
+    }
+
+
+def _tracked(channel: Channel, draft: forms.VariantDraft, ctx: dict[str, Any] | None) -> links.Tracked:
+    """The variant's text, link and first comment as they will be published (links tagged and
+    shortened by the workspace's conventions; nothing is stored for a preview)."""
+    if ctx is None:
+        return links.Tracked(draft.text, draft.link or None, draft.first_comment or None)
+    ref = links.VariantRef(
+        workspace_id=ctx["workspace_id"],
+        post_id=ctx["post_id"],
+        variant_id=ctx["variants"].get(channel.pk),
+        channel_id=channel.pk,
+        network=channel.network,
+        rubric=ctx["rubric"],
+        title=ctx["title"],
+        enabled=not draft.plain_links,
+        html=draft.html,
+    )
+    return links.track(
+        ref,
+        text=draft.text,
+        link=draft.link or None,
+        first_comment=draft.first_comment or None,
+        store=False,
+        conv=ctx["conv"],
+    )
+
+
 def _variant_preview(
-    channel: Channel, draft: forms.VariantDraft, media: dict[int, Media], when: dt.datetime | None
+    channel: Channel,
+    draft: forms.VariantDraft,
+    media: dict[int, Media],
+    when: dt.datetime | None,
+    link_ctx: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     items = [media[m] for m in draft.media_ids if m in media]
+    tracked = _tracked(channel, draft, link_ctx)
     preview = previews.content_preview(
         channel,
-        text=draft.text,
+        text=tracked.text,
         media=items,
-        link=draft.link,
+        link=tracked.link or "",
         poll=draft.poll(),
-        first_comment=draft.first_comment,
+        first_comment=tracked.first_comment or "",
         when=when,
         options=draft.options(),
     )
+    preview["tracked"] = tracked.changes
+    preview["links_on"] = bool(link_ctx and link_ctx["conv"].active)
     missing = [m for m in draft.media_ids if m not in media]
     if missing:
         preview["problems"].insert(
@@ -479,9 +538,10 @@ def _post_form_page(request: WorkspaceRequest, post: Post | None) -> HttpRespons
             post.scheduled_at if post else _aware(ws, forms.parse_local_time(initial.get("scheduled_at", "")))
         )
     rows = []
+    link_ctx = _link_context(request, post)
     for c in channel_list:
         draft = drafts[c.pk]
-        preview = _variant_preview(c, draft, library, when)
+        preview = _variant_preview(c, draft, library, when, link_ctx)
         rows.append(
             {
                 "channel": c,
@@ -522,6 +582,7 @@ def _post_form_page(request: WorkspaceRequest, post: Post | None) -> HttpRespons
             "shared_media": [library[m] for m in shared_media if m in library],
             "actions": _composer_actions(request, post),
             "review": _review_context(request, post) if post is not None else None,
+            "post_links": _post_links(request, post),
             "queue_url": _queue_url(),
             "max_photo_mb": media_lib.MAX_PHOTO_BYTES // (1024 * 1024),
             "max_video_mb": media_lib.MAX_VIDEO_BYTES // (1024 * 1024),
@@ -529,6 +590,14 @@ def _post_form_page(request: WorkspaceRequest, post: Post | None) -> HttpRespons
         },
         status=400 if (form.is_bound and form.errors) or extra else 200,
     )
+
+
+def _post_links(request: HttpRequest, post: Post | None) -> list[links.LinkRow]:
+    """The post's short links with their clicks, for those who may read analytics."""
+    actor = _actor(request)
+    if post is None or not actor.can(Perm.ANALYTICS_VIEW):
+        return []
+    return links.links_table(actor, post_id=post.pk)
 
 
 def _poll_max(channel: Channel) -> int:
@@ -627,7 +696,9 @@ def post_check(request: WorkspaceRequest) -> HttpResponseBase:
         when = _aware(ws, forms.parse_local_time(request.POST.get("scheduled_at", "")))
     except djforms.ValidationError:
         when = None
-    preview = _variant_preview(channel, draft, library, when)
+    post_id = forms.parse_id(request.POST.get("post"))
+    post = Post.objects.filter(workspace_id=ws.pk, pk=post_id).first() if post_id else None
+    preview = _variant_preview(channel, draft, library, when, _link_context(request, post))
     # The whole form comes with each check (htmx sends the enclosing form): the chosen channels'
     # variants are compared again, and the "same text" warning is swapped out of band.
     chosen = set(forms.read_ids(request.POST.getlist("channels")))

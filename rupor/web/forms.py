@@ -349,7 +349,7 @@ def read_ids(values: Iterable[str]) -> list[int]:
 #: The variant options the composer writes for Mastodon (``Content.options``).
 MASTODON_OPTIONS = ("spoiler_text", "visibility", "language")
 #: Every option the composer owns: a saved value it no longer sends was cleared by the person.
-COMPOSER_OPTIONS = ("format", "alt", "thread", *MASTODON_OPTIONS)
+COMPOSER_OPTIONS = ("format", "alt", "thread", "tracked_links", *MASTODON_OPTIONS)
 MASTODON_VISIBILITIES = ("public", "unlisted", "private", "direct")
 
 
@@ -377,6 +377,9 @@ class VariantDraft:
     language: str = ""
     #: X, Bluesky: the posts after the first, separated by a line of ``---``.
     thread_text: str = ""
+    #: The links go out as written: the workspace's UTM tags and short links are off for this
+    #: variant (``options["tracked_links"] = False``).
+    plain_links: bool = False
 
     def thread(self) -> list[str]:
         return parse_parts(self.thread_text)
@@ -404,6 +407,8 @@ class VariantDraft:
                 out[key] = value
         if self.thread():
             out["thread"] = self.thread()
+        if self.plain_links:
+            out["tracked_links"] = False
         return out
 
     @property
@@ -417,6 +422,7 @@ class VariantDraft:
             or self.spoiler_text
             or self.visibility
             or self.thread_text.strip()
+            or self.plain_links
         )
 
 
@@ -444,6 +450,8 @@ class VariantRow(BaseModel):
     visibility: str = ""
     language: str = ""
     thread: str = ""
+    #: "1": the variant's links are tagged and shortened; "0": published as written.
+    tracked_links: str = ""
 
     @classmethod
     def from_post(cls, data: Mapping[str, Any], channel_id: int) -> VariantRow:
@@ -477,6 +485,7 @@ class VariantRow(BaseModel):
             visibility=one("visibility") if one("visibility") in MASTODON_VISIBILITIES else "",
             language=one("language").strip().lower()[:8],
             thread=one("thread"),
+            tracked_links=one("tracked_links"),
         )
 
     @property
@@ -509,6 +518,7 @@ class VariantRow(BaseModel):
             visibility=self.visibility,
             language=self.language,
             thread_text=self.thread,
+            plain_links=self.tracked_links == "0",
         )
 
 

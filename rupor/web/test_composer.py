@@ -609,3 +609,39 @@ def test_linkedin_preview_looks_like_a_linkedin_post_and_counts_to_3000(world: W
     assert "3,001</span> / 3,000" in over and 'class="counter over"' in over
     client.cookies["django_language"] = "ko"
     assert "퍼가기" in _check(client, linkedin, variant_text="안녕하세요")
+
+
+# -- tracked links -------------------------------------------------------------------------------
+
+
+def test_the_preview_shows_links_as_published_and_a_variant_can_switch_them_off(world: World) -> None:
+    from rupor.links.models import LinkSettings
+
+    LinkSettings.objects.create(workspace=world.ws, utm_enabled=True, campaign_source="title")
+    client = world.client(Role.EDITOR)
+    body = _check(client, world.vk, text="Sale https://shop.example/s", title="Spring Sale")
+    assert "utm_source=vk&amp;utm_medium=social&amp;utm_campaign=spring_sale" in body
+    plain = _check(
+        client, world.vk, text="Sale https://shop.example/s", title="Spring Sale", variant_tracked_links="0"
+    )
+    assert "utm_source" not in plain
+    # The switch is kept with the variant, and its published content honours it.
+    response = client.post(
+        reverse("web:post_new"),
+        {
+            "title": "Spring Sale",
+            "text": "Sale https://shop.example/s",
+            "channels": [world.vk.pk, world.tg.pk],
+            f"variant_tracked_links_{world.tg.pk}": ["0"],
+            f"variant_tracked_links_{world.vk.pk}": ["0", "1"],
+            "action": "save",
+        },
+    )
+    assert response.status_code == 302, response.content
+    post = Post.objects.get(title="Spring Sale")
+    by_channel = {v.channel_id: v for v in post.variants.all()}
+    assert by_channel[world.tg.pk].options.get("tracked_links") is False
+    tg_text = planning.published_content(by_channel[world.tg.pk]).text
+    vk_text = planning.published_content(by_channel[world.vk.pk]).text
+    assert tg_text == "Sale https://shop.example/s"
+    assert f"utm_content={post.pk}" in vk_text and "utm_source=vk" in vk_text

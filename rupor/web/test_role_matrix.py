@@ -55,6 +55,7 @@ PUBLIC = {
     "web:giveaway_public",  # a published giveaway's page and files, by its unguessable id
     "web:giveaway_file",
     "public-media",  # a library file for a network that fetches media, by a signed, expiring token
+    "short-link",  # a tracked link's redirect, for anyone who clicks it
 }
 #: Pages for any signed-in person, whatever their role (they choose or create a workspace).
 SIGNED_IN = {"web:dashboard", "web:profile", "web:workspace_new", "web:workspace_switch"}

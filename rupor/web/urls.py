@@ -15,6 +15,7 @@ from rupor.web import (
     giveaway_views,
     inbox_report_views,
     inbox_views,
+    links_views,
     monitoring_views,
     notification_views,
     oauth_views,
@@ -94,4 +95,5 @@ urlpatterns = [
     *abtest_views.urlpatterns,
     *report_views.urlpatterns,
     *giveaway_views.urlpatterns,
+    *links_views.urlpatterns,
 ]
