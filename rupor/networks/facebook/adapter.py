@@ -59,8 +59,9 @@ from rupor.networks.graph import wire as graph
 log = logging.getLogger(__name__)
 
 COMMENT_FIELDS = "id,message,created_time,from{id,name},parent{id},is_hidden"
-#: Posts of the Page's feed searched after an unknown outcome.
-RECONCILE_DEPTH = 50
+#: How far back the Page's feed is searched after an unknown outcome: pages of posts, newest first.
+RECONCILE_PAGES = 5
+RECONCILE_PAGE_SIZE = 100
 #: Ids per ``GET /?ids=`` call (the Graph API allows 50).
 IDS_PER_CALL = 50
 
@@ -229,9 +230,8 @@ class FacebookAdapter(Adapter):
         token = answer.get("access_token") if isinstance(answer, Mapping) else None
         if not token:
             raise errors.AuthExpired(
-                _(
-                    "Facebook gave no Page token: the connected person has no role on this Page any more; reconnect."
-                ),
+                "Facebook gave no Page token: the connected person has no role on this Page any more; "
+                "reconnect.",
                 needs_person=True,
             )
         return str(token)
@@ -355,11 +355,8 @@ class FacebookAdapter(Adapter):
             return str(saved)
         if item.link is None:
             raise errors.Rejected(
-                _(
-                    "Facebook fetches pictures from a public address, and %(file)s has none: set RUPOR_BASE_URL "
-                    "to an address Facebook can reach."
-                )
-                % {"file": item.filename},
+                f"Facebook fetches pictures from a public address, and {item.filename} has none: set "
+                "RUPOR_BASE_URL to an address Facebook can reach.",
                 needs_person=True,
             )
         data: dict[str, Any] = {"url": item.link(None), "published": "false", "temporary": "true"}
@@ -381,17 +378,24 @@ class FacebookAdapter(Adapter):
         text = _with_link(content).strip()
         try:
             for edge in ("feed", "scheduled_posts"):
-                answer = self._call(
-                    channel,
-                    "GET",
-                    f"{channel.remote_id}/{edge}",
-                    params={"fields": "id,message,created_time,attachments", "limit": str(RECONCILE_DEPTH)},
-                )
-                for post in answer.get("data", []):
-                    if text and str(post.get("message") or "").strip() == text:
-                        return self._found(post)
-                    if not text and content.media and post.get("attachments"):
-                        return self._found(post)
+                after: str | None = None
+                for _page in range(RECONCILE_PAGES):
+                    params = {
+                        "fields": "id,message,created_time,attachments",
+                        "limit": str(RECONCILE_PAGE_SIZE),
+                    }
+                    if after:
+                        params["after"] = after
+                    answer = self._call(channel, "GET", f"{channel.remote_id}/{edge}", params=params)
+                    for post in answer.get("data", []):
+                        if text and str(post.get("message") or "").strip() == text:
+                            return self._found(post)
+                        if not text and content.media and post.get("attachments"):
+                            return self._found(post)
+                    paging = answer.get("paging") or {}
+                    after = (paging.get("cursors") or {}).get("after")
+                    if not after or not paging.get("next"):
+                        break
         except errors.SHAPE_ERRORS as exc:
             raise errors.as_network_error(exc, wire.NETWORK) from exc
         return None
