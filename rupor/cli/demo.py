@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
-from rupor.core import clock
+from rupor.core import clock, config, http
 from rupor.networks import registry
 from rupor.networks.emulation import RunningEmulator
 
@@ -57,6 +57,9 @@ def start_emulators() -> list[RunningEmulator]:
         app = registry.emulator_factory(network)(seed=EMULATOR_SEED, rate_limits=True)
         port = int(urls[network].rsplit(":", 1)[1])
         running.append(RunningEmulator(app, port=port).start())
+    # The Facebook emulator fetches pictures from Rupor's own media links, as Meta does; in the
+    # demo those are on this machine, which the outbound guard refuses unless told.
+    http.allow_origin(config.base_url())
     return running
 
 

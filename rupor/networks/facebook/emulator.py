@@ -37,6 +37,7 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from starlette.applications import Starlette
@@ -123,6 +124,16 @@ class FacebookState:
             "name": "Alex Analyst",
             "roles": {DEMO_PAGE_ID: ["ANALYZE"]},
         }
+
+    def reset(self) -> None:
+        """Forget every post, photo and comment (the demo's history starts its world anew)."""
+        with self.lock:
+            self.posts.clear()
+            self.photos.clear()
+            self.comments.clear()
+            self.ledger.clear()
+            self.page_meter.reset()
+            self.app_meter.reset()
 
     # -- tokens ----------------------------------------------------------------------------------
     def page_token(self, page_id: str, user_token: str) -> str:
@@ -773,23 +784,16 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any:
         with state.lock:
             return list(state.ledger)
 
-    def reset() -> None:
-        with state.lock:
-            state.posts.clear()
-            state.photos.clear()
-            state.comments.clear()
-            state.ledger.clear()
-            state.page_meter.reset()
-            state.app_meter.reset()
-
     routes = [
-        *control_routes(injector, state.clock, dump, ledger, reset),
+        *control_routes(injector, state.clock, dump, ledger, state.reset),
         Route("/_emulator/audience/comment", audience_comment, methods=["POST"]),
         Route("/_emulator/posts_with", posts_with, methods=["GET"]),
         Route("/{path:path}", api, methods=["GET", "POST", "DELETE"]),
     ]
     app = Starlette(routes=routes)
     wrapped: Any = FaultMiddleware(app, injector, g.method_of, g.rate_limited_answer, g.server_error_answer)
+    # Tests and the demo reach the state here (the demo's history keeps and restores its world).
+    wrapped.state = SimpleNamespace(emulator=state, injector=injector)
     wrapped.emulator = state
     wrapped.injector = injector
     return wrapped
