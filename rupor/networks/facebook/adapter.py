@@ -279,7 +279,12 @@ class FacebookAdapter(Adapter):
         except errors.SHAPE_ERRORS as exc:
             raise errors.as_network_error(exc, wire.NETWORK) from exc
         tasks = [str(t) for t in page.get("tasks") or []]
-        notes: list[str] = []
+        notes: list[str] = [
+            _(
+                "The Page token Rupor read does not expire. Facebook fetches pictures from Rupor's public "
+                "address (RUPOR_BASE_URL), which must be reachable from the internet."
+            )
+        ]
         can_publish = wire.TASK_CREATE in tasks
         if not can_publish:
             notes.append(
