@@ -96,7 +96,9 @@ class FacebookAdapter(Adapter):
             Capability.PUBLISH_ALBUM,
             Capability.PUBLISH_LINK,
             Capability.FIRST_COMMENT,
+            Capability.EDIT,
             Capability.DELETE,
+            Capability.PIN,
             Capability.RECONCILE,
             Capability.READ_COMMENTS,
             Capability.REPLY_COMMENT,
@@ -329,6 +331,9 @@ class FacebookAdapter(Adapter):
         )
         post_id = str(answer["id"])
         progress.save("post_id", post_id)
+        if content.pin and not progress.get("pinned"):
+            self.pin(channel, post_id)
+            progress.save("pinned", True)
         if content.first_comment and not progress.get("first_comment_id"):
             reply = self.reply_comment(
                 channel, post_id, content.first_comment, idempotency_key=f"{request.idempotency_key}:first"
@@ -414,6 +419,14 @@ class FacebookAdapter(Adapter):
             published_at=wire.parse_time(post.get("created_time")) or clock.now(),
             excerpt=f"found post {post_id}",
         )
+
+    def edit(self, channel: ChannelAccess, remote_id: str, content: Content) -> None:
+        """A new text for the post (``POST /{post-id}`` ``message``); pictures and links stay."""
+        self._call(channel, "POST", remote_id, what="editing the post", data={"message": _with_link(content)})
+
+    def pin(self, channel: ChannelAccess, remote_id: str) -> None:
+        """Pin the post to the top of the Page (``is_pinned``); the one pinned before is unpinned."""
+        self._call(channel, "POST", remote_id, what="pinning the post", data={"is_pinned": "true"})
 
     def delete(self, channel: ChannelAccess, remote_id: str) -> None:
         self._call(channel, "DELETE", remote_id, what="deleting the post")

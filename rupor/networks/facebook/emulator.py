@@ -271,6 +271,8 @@ class _Emulator:
                 out[name] = int(post["scheduled_ts"])
             elif name == "is_published":
                 out[name] = post["published"]
+            elif name == "is_hidden":
+                out[name] = bool(post.get("hidden"))
             elif name == "permalink_url":
                 out[name] = wire.post_url(post["id"])
             elif name == "from":
@@ -425,6 +427,8 @@ class _Emulator:
                     post["deleted"] = True
                     s.record("delete_post", id=post["id"])
                     return {"success": True}
+                if edge == "" and method == "POST":
+                    return self.update_post(post, params, kind, user)
                 if edge == "comments":
                     return self.comments_edge(method, post["id"], post["id"], params, kind, user)
                 if edge == "insights" and method == "GET":
@@ -565,6 +569,29 @@ class _Emulator:
         }
         s.record("create_post", id=post_id, message=message, photos=photos, scheduled=scheduled_ts)
         return {"id": post_id}
+
+    def update_post(
+        self, post: dict[str, Any], params: dict[str, Any], kind: str, user: str | None
+    ) -> dict[str, Any]:
+        """``POST /{post-id}``: a new ``message``, ``is_pinned``, ``is_hidden``, or ``is_published``
+        (publish a scheduled or unpublished post now)."""
+        self.check_params("PagePost", "POST", "/", params)
+        self._need(kind, user, post["page_id"], wire.TASK_CREATE, "pages_manage_posts")
+        if "message" in params:
+            post["message"] = str(params["message"])
+        if "is_pinned" in params:
+            pinned = _bool(params["is_pinned"], default=False)
+            for other in self.s.posts.values():
+                if other["page_id"] == post["page_id"] and pinned:
+                    other["pinned"] = False
+            post["pinned"] = pinned
+        if "is_hidden" in params:
+            post["hidden"] = _bool(params["is_hidden"], default=False)
+        if _bool(params.get("is_published"), default=False) and not post["published"]:
+            post["published"], post["scheduled_ts"] = True, None
+            post["created_ts"] = self.s.clock.timestamp()
+        self.s.record("update_post", id=post["id"], fields=sorted(params))
+        return {"success": True}
 
     async def create_photo(
         self, page: dict[str, Any], params: dict[str, Any], kind: str, who: str, user: str | None

@@ -252,3 +252,15 @@ def test_business_use_case_usage_pauses_before_the_limit(adapter: fb.FacebookAda
         calls = len(app.emulator.page_meter.calls[emu.DEMO_PAGE_ID])
         assert 18 <= calls < 20  # stopped at 90 %, before Meta's limit refused anything
     client.forget_pauses()
+
+
+def test_edit_and_pin(em: RunningEmulator, adapter: fb.FacebookAdapter) -> None:
+    channel = _channel(em)
+    first = adapter.publish(channel, _request("Pinned first", pin=True), MemoryProgress())
+    assert _state(em).posts[first.remote_id]["pinned"]
+    second = adapter.publish(channel, _request("Typo hre"), MemoryProgress())
+    adapter.edit(channel, second.remote_id, Content(text="Typo here"))
+    adapter.pin(channel, second.remote_id)
+    posts = _state(em).posts
+    assert posts[second.remote_id]["message"] == "Typo here"
+    assert posts[second.remote_id]["pinned"] and not posts[first.remote_id]["pinned"]

@@ -239,3 +239,16 @@ def test_business_use_case_limit_throttles_with_code_32() -> None:
             "estimated_time_to_regain_access"
         ]
         assert regain > 0
+
+
+def test_post_update_edits_pins_and_checks_types(em: RunningEmulator) -> None:
+    token = _page_token(em)
+    post_id = _call(em, "POST", f"/{emu.DEMO_PAGE_ID}/feed", token, message="Frist")[1]["id"]
+    assert _call(em, "POST", f"/{post_id}", token, message="First", is_pinned="true")[1] == {"success": True}
+    assert _call(em, "GET", f"/{post_id}", token, fields="message")[1] == {"message": "First"}
+    # is_pinned can be written but is not a readable field of PagePost (the SDK lists no such field).
+    assert _call(em, "GET", f"/{post_id}", token, fields="is_pinned")[1]["error"]["code"] == 100
+    assert em.app.emulator.posts[post_id]["pinned"]  # type: ignore[attr-defined]  # set by create_app
+    assert _call(em, "POST", f"/{post_id}", token, is_pinned="maybe")[1]["error"]["code"] == 100
+    analyst = _page_token(em, emu.READ_ONLY_USER_TOKEN)
+    assert _call(em, "POST", f"/{post_id}", analyst, message="x")[1]["error"]["code"] == 200
