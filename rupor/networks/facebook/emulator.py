@@ -11,6 +11,8 @@ SDK by ``tools/facebook_graph_spec.py``), not from Rupor's adapter:
   parameters of the spec's edges (booleans, integers, enums) are checked, others ignored;
 * ``GET /me``, ``GET /me/accounts`` (Pages with their Page token and ``tasks``), ``GET /{page-id}``
   (``fields=access_token`` with a user token of someone with a role gives the Page token);
+  ``GET /oauth/access_token?grant_type=fb_exchange_token`` (a long-lived user token, 60 days) and
+  ``GET /debug_token`` (type and expiry; a Page token's ``expires_at`` is 0);
 * ``POST /{page-id}/feed`` (``message``, ``link``, ``published``, ``scheduled_publish_time`` 10
   minutes to 30 days ahead, ``attached_media`` of this Page's unpublished photos, each usable once),
   ``GET /{page-id}/feed|published_posts|scheduled_posts``, ``GET``/``DELETE /{post-id}``;
@@ -58,6 +60,10 @@ DEMO_PAGE_ID = "104000000000001"
 DEMO_PAGE_NAME = "Rupor Coffee House"
 DEMO_BUSINESS_ID = "880000000000001"
 DEMO_USER_ID = "100000000000007"
+DEMO_APP_ID = "1234567890123"
+DEMO_APP_SECRET = "demo-app-secret-0123456789"
+#: A long-lived user token lasts about 60 days (``expires_in`` as Meta answers it).
+LONG_LIVED_S = 5183944
 DEMO_USER_TOKEN = "EAAR" + "demouser" * 6
 READ_ONLY_USER_TOKEN = "EAAR" + "analyst0" * 6
 READ_ONLY_USER_ID = "100000000000008"
@@ -349,14 +355,49 @@ class _Emulator:
         try:
             g.check_version(version)
             params = await g.params_of(request)
+            if path.rstrip("/") == "/oauth/access_token":
+                with self.s.lock:
+                    return JSONResponse(self.exchange(params))
             with self.s.lock:
                 kind, who, user = self.s.who(g.token_of(request, params))
+                if path.rstrip("/") == "/debug_token":
+                    return JSONResponse(self.debug_token(str(params.get("input_token") or "")))
                 headers = self.meter(kind, who)
             parts = [p for p in path.split("/") if p]
             result = await self.route(request.method, parts, params, kind, who, user)
         except g.GraphFault as fault:
             return fault.response(headers)
         return JSONResponse(result, headers=headers)
+
+    def exchange(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``GET /oauth/access_token?grant_type=fb_exchange_token``: a long-lived user token (about
+        60 days) for a short-lived one, given the app's id and secret."""
+        if params.get("grant_type") != "fb_exchange_token":
+            raise g.invalid_param("Unsupported grant_type")
+        if params.get("client_id") != DEMO_APP_ID or params.get("client_secret") != DEMO_APP_SECRET:
+            raise g.GraphFault(1, "Error validating client secret.")
+        short = str(params.get("fb_exchange_token") or "")
+        if short not in self.s.users:
+            raise g.invalid_token()
+        long_lived = "EAAR" + secrets.token_hex(24)
+        self.s.users[long_lived] = dict(self.s.users[short])
+        return {"access_token": long_lived, "token_type": "bearer", "expires_in": LONG_LIVED_S}
+
+    def debug_token(self, token: str) -> dict[str, Any]:
+        """``GET /debug_token?input_token=``: whose token it is, its type and when it expires
+        (``expires_at: 0`` for a Page token read with a long-lived user token: never)."""
+        data: dict[str, Any] = {"app_id": DEMO_APP_ID, "application": "Rupor", "is_valid": True}
+        if token in self.s.users:
+            user = self.s.users[token]
+            data.update(
+                type="USER", user_id=user["user_id"], expires_at=int(self.s.clock.timestamp()) + LONG_LIVED_S
+            )
+        elif token in self.s.page_tokens:
+            page, _user = self.s.page_tokens[token]
+            data.update(type="PAGE", profile_id=page, expires_at=0)
+        else:
+            data = {"is_valid": False, "error": {"code": 190, "message": "Invalid OAuth access token."}}
+        return {"data": data}
 
     def meter(self, kind: str, who: str) -> dict[str, str]:
         now = self.s.clock.timestamp()

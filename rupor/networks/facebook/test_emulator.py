@@ -252,3 +252,26 @@ def test_post_update_edits_pins_and_checks_types(em: RunningEmulator) -> None:
     assert _call(em, "POST", f"/{post_id}", token, is_pinned="maybe")[1]["error"]["code"] == 100
     analyst = _page_token(em, emu.READ_ONLY_USER_TOKEN)
     assert _call(em, "POST", f"/{post_id}", analyst, message="x")[1]["error"]["code"] == 200
+
+
+def test_long_lived_token_exchange_and_debug_token(em: RunningEmulator) -> None:
+    with http.client(base_url=em.url, timeout=5) as client:
+        params = {
+            "grant_type": "fb_exchange_token",
+            "client_id": emu.DEMO_APP_ID,
+            "client_secret": emu.DEMO_APP_SECRET,
+            "fb_exchange_token": emu.DEMO_USER_TOKEN,
+        }
+        answer = client.get(f"{V}/oauth/access_token", params=params).json()
+        wrong = client.get(f"{V}/oauth/access_token", params={**params, "client_secret": "nope"}).json()
+    assert answer["token_type"] == "bearer" and answer["expires_in"] == emu.LONG_LIVED_S
+    assert wrong["error"]["code"] == 1
+    long_lived = answer["access_token"]
+    page_token = _page_token(em, long_lived)
+    page = _call(em, "GET", "/debug_token", long_lived, input_token=page_token)[1]["data"]
+    assert page["type"] == "PAGE" and page["expires_at"] == 0 and page["profile_id"] == emu.DEMO_PAGE_ID
+    user = _call(em, "GET", "/debug_token", long_lived, input_token=long_lived)[1]["data"]
+    assert user["type"] == "USER" and user["expires_at"] > 0
+    assert (
+        _call(em, "GET", "/debug_token", long_lived, input_token="EAAbogus")[1]["data"]["is_valid"] is False
+    )
