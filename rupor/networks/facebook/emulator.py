@@ -62,6 +62,8 @@ DEMO_BUSINESS_ID = "880000000000001"
 DEMO_USER_ID = "100000000000007"
 DEMO_APP_ID = "1234567890123"
 DEMO_APP_SECRET = "demo-app-secret-0123456789"
+#: The longest since..until window of one insights call (90 days).
+INSIGHTS_WINDOW_S = 90 * 86400
 #: A long-lived user token lasts about 60 days (``expires_in`` as Meta answers it).
 LONG_LIVED_S = 5183944
 DEMO_USER_TOKEN = "EAAR" + "demouser" * 6
@@ -763,6 +765,10 @@ class _Emulator:
         for name in names:
             if name not in valid or name in self.s.retired:
                 raise g.GraphFault(100, wire.INVALID_METRIC_MESSAGE)
+        since, until = params.get("since"), params.get("until")
+        numeric = bool(since and until and str(since).isdigit() and str(until).isdigit())
+        if numeric and int(str(until)) - int(str(since)) > INSIGHTS_WINDOW_S:
+            raise g.invalid_param("There cannot be more than 90 days (7776000 s) between since and until")
         period = str(params.get("period") or ("day" if level == "page" else "lifetime"))
         data = []
         for name in names:

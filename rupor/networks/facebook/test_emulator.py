@@ -219,6 +219,10 @@ def test_insights_refuse_the_whole_call_for_one_retired_metric(em: RunningEmulat
         em, "GET", f"/{emu.DEMO_PAGE_ID}/insights", token, metric="page_engaged_users", period="day"
     )[1]
     assert page["error"]["code"] == 100
+    window = {"metric": "page_media_view", "period": "day", "since": "1700000000"}
+    assert "data" in _call(em, "GET", f"/{emu.DEMO_PAGE_ID}/insights", token, **window, until="1707000000")[1]
+    too_long = _call(em, "GET", f"/{emu.DEMO_PAGE_ID}/insights", token, **window, until="1710000000")[1]
+    assert too_long["error"]["code"] == 100
 
 
 def test_business_use_case_limit_throttles_with_code_32() -> None:
