@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
-from rupor.core import clock
+from rupor.core import clock, config, http
 from rupor.networks import registry
 from rupor.networks.drand import emulator as drand_emulator
 from rupor.networks.emulation import RunningEmulator
@@ -61,6 +61,9 @@ def start_emulators() -> list[RunningEmulator]:
     # drand's relay, on the port after the networks' (giveaways: RUPOR_DRAND_URL names it).
     drand = drand_emulator.create_app(seed=str(EMULATOR_SEED))
     running.append(RunningEmulator(drand, port=_port_base() + len(registry.NETWORKS)).start())
+    # The Facebook emulator fetches pictures from Rupor's own media links, as Meta does; in the
+    # demo those are on this machine, which the outbound guard refuses unless told.
+    http.allow_origin(config.base_url())
     return running
 
 
@@ -239,6 +242,11 @@ DEMO_COMMENTS: dict[str, list[str]] = {
         "Lovely thread! Do you have oat milk options?",
         "Заходил вчера, очень уютно. Спасибо!",
         "이 원두는 어디서 살 수 있나요?",
+    ],
+    "facebook": [
+        "Are you open on Sunday mornings? Planning a family breakfast.",
+        "Третий раз заказываю — и снова холодный кофе. Разберитесь, пожалуйста.",
+        "분위기 최고예요! 친구들이랑 또 갈게요 😊",
     ],
 }
 DEMO_MESSAGES: dict[str, list[str]] = {

@@ -192,6 +192,12 @@ def _rate_limits(running: dict[str, RunningEmulator], on: bool, saved: dict[str,
             state.rate_limits = False
 
 
+#: Networks that fetch pictures from Rupor's public address (Media.link) rather than taking them in
+#: the call: the history is built with no web server to fetch from, so their variants of picture
+#: posts go out as text.
+FETCHES_MEDIA_BY_URL = ("facebook", "instagram")
+
+
 def schedule_history(owner: Any, workspace: Any, plan: Sequence[Planned]) -> int:
     """Schedule the plan's posts on every live demo channel, as the workspace's owner."""
     from rupor.channels.models import Channel
@@ -207,7 +213,9 @@ def schedule_history(owner: Any, workspace: Any, plan: Sequence[Planned]) -> int
         variants = tuple(
             planning.VariantInput(
                 channel_id=c.pk,
-                media_ids=(photos[i % len(photos)],) if item.content_format == "photo" else (),
+                media_ids=(photos[i % len(photos)],)
+                if item.content_format == "photo" and c.network not in FETCHES_MEDIA_BY_URL
+                else (),
                 link=link,
                 **_fitted(c.network, item.text, link),
             )

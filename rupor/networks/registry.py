@@ -35,6 +35,10 @@ NETWORKS: dict[str, tuple[str, str]] = {
         "rupor.networks.mastodon.adapter:MastodonAdapter",
         "rupor.networks.mastodon.emulator:create_app",
     ),
+    "facebook": (
+        "rupor.networks.facebook.adapter:FacebookAdapter",
+        "rupor.networks.facebook.emulator:create_app",
+    ),
 }
 
 DISPLAY_NAMES: dict[str, str] = {

@@ -248,4 +248,5 @@ def _publish_methods(network: str) -> tuple[str, ...]:
         "bluesky": ("com.atproto.repo.putRecord",),
         "linkedin": ("posts.create",),
         "mastodon": ("statuses.create",),
+        "facebook": ("POST feed",),
     }.get(network, ())

@@ -4,8 +4,8 @@ moments, emulators injecting 429s, 5xx, resets and timeouts after the side effec
 Afterwards, according to the emulators' own records: every target is published exactly once,
 or failed/unconfirmed with a reason; none is lost; no duplicates on VK and Mastodon (idempotency
 keys: ``guid``, ``Idempotency-Key``) and Bluesky (record key); no automatic re-send after an
-unknown outcome on Telegram (no key, cannot be searched), OK, X and LinkedIn (no key: an unknown outcome is looked up in the group's topics, the
-account's timeline or the page's recent posts, or left unconfirmed; X's duplicate-content refusal
+unknown outcome on Telegram (no key, cannot be searched), OK, X, LinkedIn and Facebook (no key: an unknown outcome is looked up in the group's topics, the
+account's timeline or the page's recent posts or feed, or left unconfirmed; X's duplicate-content refusal
 is reconciled, never taken as "not there"). LinkedIn's markers carry little-text reserved
 characters (``#``, ``~``), so a post whose commentary was not escaped would be cut short on the
 emulator and counted as missing.
@@ -36,13 +36,15 @@ from rupor.publishing.models import Attempt, PublicationTarget, TargetState
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-NETWORKS = ("vk", "telegram", "ok", "x", "bluesky", "linkedin", "mastodon")
+NETWORKS = ("vk", "telegram", "ok", "x", "bluesky", "linkedin", "mastodon", "facebook")
 #: Networks without an idempotency key: an unknown outcome is reconciled or left unconfirmed,
 #: never sent again.
-NOT_IDEMPOTENT = ("telegram", "ok", "x", "linkedin")
+NOT_IDEMPOTENT = ("telegram", "ok", "x", "linkedin", "facebook")
 #: X's 429 names the end of its 15-minute window, and Rupor rightly waits for it: longer than this
 #: test runs. X's rate limits are tested in its own tests and measured by bench/publish.py.
-FAULTS_BY_NETWORK = {"x": {"p_429": 0.0}}
+#: Facebook's throttling codes (4, 17, 32, 613) carry no short wait either (minutes, from the usage
+#: headers); they are tested in rupor/networks/graph and rupor/networks/facebook.
+FAULTS_BY_NETWORK = {"x": {"p_429": 0.0}, "facebook": {"p_429": 0.0}}
 FAULTS = {
     "p_5xx": 0.03,
     "p_429": 0.03,

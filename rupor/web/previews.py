@@ -40,6 +40,9 @@ VK_FOLD_LINES = 6
 #: LinkedIn shows about the first three lines (some 210 characters) of a post, then "…see more".
 LINKEDIN_FOLD_CHARS = 210
 LINKEDIN_FOLD_LINES = 3
+#: Facebook shows about the first 480 characters (or five lines) of a Page post, then "See more".
+FACEBOOK_FOLD_CHARS = 480
+FACEBOOK_FOLD_LINES = 5
 
 _URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]", re.IGNORECASE)
 _TAG = re.compile(r"(?<![\w#])#[\w]+", re.UNICODE)
@@ -272,10 +275,12 @@ def content_preview(
         measured, body = _telegram_text(text, options)
     elif network == "bluesky":
         body = _bluesky_text(text)
-    elif network in ("vk", "linkedin"):
-        shown, hidden = (
-            _fold(text, LINKEDIN_FOLD_CHARS, LINKEDIN_FOLD_LINES) if network == "linkedin" else _fold(text)
-        )
+    elif network in ("vk", "linkedin", "facebook"):
+        folds = {
+            "linkedin": (LINKEDIN_FOLD_CHARS, LINKEDIN_FOLD_LINES),
+            "facebook": (FACEBOOK_FOLD_CHARS, FACEBOOK_FOLD_LINES),
+        }
+        shown, hidden = _fold(text, *folds.get(network, (VK_FOLD_CHARS, VK_FOLD_LINES)))
         body = mark_safe(_linkify(shown))  # noqa: S308 - escaped by _linkify
         more = mark_safe(_linkify(hidden))  # noqa: S308 - escaped by _linkify
     else:

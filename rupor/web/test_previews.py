@@ -47,3 +47,22 @@ def test_x_preview_looks_like_a_post_on_x_and_counts_weighted_characters(world: 
     over = _check(client, x, variant_text="界" * 141)
     assert "282" in over
     assert "280" in over
+
+
+def test_facebook_preview_folds_long_text_behind_see_more(world: World) -> None:
+    from rupor.web.test_composer import _connect
+
+    page = _connect(world.owner, "facebook", "Alpha Page", "104000000000009")
+    client = world.client(Role.EDITOR)
+    long_text = "Coffee news. " * 60
+    shown = _preview(
+        _check(client, page, variant_text=long_text, variant_link="https://example.com/beans"), page.pk
+    )
+    assert "pv-fb" in shown
+    assert "See more" in shown  # 780 characters: Facebook folds after about 480
+    assert "EXAMPLE.COM" in shown  # the link card names the site as Facebook does
+    text = re.sub(r"<[^>]+>", " ", shown)
+    text = re.sub(r"\b\d{1,2}:\d{2}\b", " ", text)
+    assert not re.search(r"\d", text.replace("beans", ""))  # no invented likes or shares
+    short = _preview(_check(client, page, variant_text="Short one"), page.pk)
+    assert "See more" not in short
