@@ -35,6 +35,10 @@ NETWORKS: dict[str, tuple[str, str]] = {
         "rupor.networks.mastodon.adapter:MastodonAdapter",
         "rupor.networks.mastodon.emulator:create_app",
     ),
+    "instagram": (
+        "rupor.networks.instagram.adapter:InstagramAdapter",
+        "rupor.networks.instagram.emulator:create_app",
+    ),
 }
 
 DISPLAY_NAMES: dict[str, str] = {
