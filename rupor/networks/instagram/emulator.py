@@ -291,11 +291,12 @@ class InstagramEmulatorState:
         return media
 
     def _media_of(self, container: Container, *, carousel_child: bool) -> IgMedia:
-        kind = {
+        kinds: dict[str, str] = {
             wire.MediaType.CAROUSEL: "CAROUSEL_ALBUM",
             wire.MediaType.REELS: "VIDEO",
             wire.MediaType.VIDEO: "VIDEO",
-        }.get(container.kind, "IMAGE")
+        }
+        kind = kinds.get(container.kind, "IMAGE")
         media = IgMedia(
             id=self.next_id(),
             owner=container.owner,
