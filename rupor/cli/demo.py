@@ -33,6 +33,10 @@ DEMO_SLOTS = [
 DEMO_KEYWORD = "Rupor Demo"
 
 
+#: Networks whose emulator fetches each picture from Rupor's own address (RUPOR_BASE_URL), as the
+#: real network does: only a running web server (``rupor serve --demo``) can give them one.
+MEDIA_BY_URL = frozenset({"instagram"})
+
 #: The seed of the demo's emulated networks (their audiences, members and counters).
 EMULATOR_SEED = 7
 

@@ -211,14 +211,10 @@ class InstagramAdapter(Adapter):
                 _("The token lacks %(perms)s: reconnect and grant it so Rupor can publish.")
                 % {"perms": ", ".join(missing)}
             )
-        for permission, what in (
-            (wire.COMMENTS_PERMISSION, _("answer and hide comments")),
-            (wire.INSIGHTS_PERMISSION, _("read views and reach")),
-        ):
-            if permission not in granted:
-                notes.append(
-                    _("Without %(perm)s Rupor cannot %(what)s.") % {"perm": permission, "what": what}
-                )
+        if wire.COMMENTS_PERMISSION not in granted:
+            notes.append(_("Without instagram_manage_comments Rupor cannot answer or hide comments."))
+        if wire.INSIGHTS_PERMISSION not in granted:
+            notes.append(_("Without instagram_manage_insights Rupor cannot read views and reach."))
         stated: dict[str, Any] = {}
         if can_publish:
             _used, total, _window = self.quota(channel)
