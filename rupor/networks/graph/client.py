@@ -117,8 +117,10 @@ def call(
     if error is not None:
         wait = wire.throttle_wait(usages)
         mapped = wire.to_network_error(error, creates=creates, excerpt=excerpt, retry_after=wait)
-        if isinstance(mapped, errors.RateLimited):
-            _note(base, token, mapped.retry_after or wire.DEFAULT_THROTTLE_WAIT_S, app_wide=error.code == 4)
+        if isinstance(mapped, errors.RateLimited) and usages:
+            # The headers say how far over the limit it is: every call with this app or token
+            # waits, not only the one refused (the refused one carries ``retry_after`` itself).
+            _note(base, token, max(wire.pause_for(usages), wait or 0.0), app_wide=error.code == 4)
         raise mapped
     app_wide = any(u.header == "x-app-usage" and u.percent >= wire.PAUSE_AT for u in usages)
     _note(base, token, wire.pause_for(usages), app_wide=app_wide)

@@ -200,14 +200,9 @@ def method_of(scope: Scope, _body: bytes) -> str | None:
 
 
 def rate_limited_answer(_method: str) -> Response:
-    """An injected throttle: code 4 with the app's usage at 100 %."""
-    return error_response(
-        4,
-        "(#4) Application request limit reached",
-        is_transient=True,
-        status=403,
-        headers={"X-App-Usage": '{"call_count":100,"total_cputime":12,"total_time":20}'},
-    )
+    """An injected throttle (fault injection): code 4, without usage headers, so it stands for a
+    single refused call rather than an app at its limit (the usage meters emulate that)."""
+    return error_response(4, "(#4) Application request limit reached", is_transient=True, status=403)
 
 
 def server_error_answer(_method: str) -> Response:
