@@ -182,9 +182,14 @@ class InstagramAdapter(Adapter):
             mapped = error_for(
                 error, creates=creates, excerpt=excerpt, retry_after=graph.throttle_wait(usages)
             )
-            if pace and isinstance(mapped, errors.RateLimited) and error.code in graph.RATE_LIMIT_CODES:
-                graph_client._note(
-                    base, token, mapped.retry_after or graph.DEFAULT_THROTTLE_WAIT_S, app_wide=error.code == 4
+            if pace and isinstance(mapped, errors.RateLimited) and usages:
+                # As the core's call(): the headers say how far over the limit it is, so every call
+                # of this token waits, not only the refused one.
+                graph_client._note(  # the core keeps the pause; it has no public setter yet
+                    base,
+                    token,
+                    max(graph.pause_for(usages), graph.throttle_wait(usages) or 0.0),
+                    app_wide=error.code == 4,
                 )
             raise mapped
         graph_client._note(base, token, graph.pause_for(usages), app_wide=False)
