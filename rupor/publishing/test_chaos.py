@@ -149,6 +149,8 @@ def test_chaos_exactly_once_under_sigkill_and_faults(live_server):
             ids = pt.bulk_schedule([ch], per_network, clock.now(), f"chaos{run}{network}")
             if network == "instagram":
                 _attach_picture(ids)
+                # Room for every post in one day (Rupor waits out a full quota; tested on its own).
+                mod.set_quota(emulators[network], 2 * per_network)
             for i, target_id in enumerate(ids):
                 texts[target_id] = (network, f"chaos{run}{network} #{i}")
         # Interleave the networks in claim order (next_attempt_at, then id), so the faults of the
