@@ -114,11 +114,11 @@ def ensure_demo(*, verify: bool = False, urls: dict[str, str] | None = None) -> 
                 for c in demo_channels
                 if Capability.PUBLISH_TEXT not in registry.adapter(c.network).capabilities
             }
-            picture = (
-                (planning_media.save_media(owner, "rupor-demo-cup.jpg", demo_picture()).pk,)
-                if picture_first
-                else ()
-            )
+            picture: tuple[int, ...] = ()
+            if picture_first:
+                cup = planning_media.save_media(owner, "rupor-demo-cup.jpg", demo_picture())
+                planning_media.set_alt_text(owner, cup.pk, "A white cup of coffee on a saucer, steam rising")
+                picture = (cup.pk,)
             for title, text, rubric, when in _samples(clock.now(), ZoneInfo(workspace.timezone)):
                 planning.create_post(
                     owner,
