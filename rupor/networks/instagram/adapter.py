@@ -209,16 +209,20 @@ class InstagramAdapter(Adapter):
         granted = self._permissions(channel)
         notes: list[str] = []
         can_publish = True
-        missing = [p for p in (wire.PUBLISH_PERMISSION,) if p not in granted]
-        if missing:
+        if granted is None:
+            # A Page token has no /me/permissions; the first publish will say what is missing.
+            notes.append(
+                _("Rupor could not read this token's permissions; it needs instagram_content_publish.")
+            )
+        elif wire.PUBLISH_PERMISSION not in granted:
             can_publish = False
             notes.append(
                 _("The token lacks %(perms)s: reconnect and grant it so Rupor can publish.")
-                % {"perms": ", ".join(missing)}
+                % {"perms": wire.PUBLISH_PERMISSION}
             )
-        if wire.COMMENTS_PERMISSION not in granted:
+        if granted is not None and wire.COMMENTS_PERMISSION not in granted:
             notes.append(_("Without instagram_manage_comments Rupor cannot answer or hide comments."))
-        if wire.INSIGHTS_PERMISSION not in granted:
+        if granted is not None and wire.INSIGHTS_PERMISSION not in granted:
             notes.append(_("Without instagram_manage_insights Rupor cannot read views and reach."))
         stated: dict[str, Any] = {}
         if can_publish:
@@ -239,8 +243,13 @@ class InstagramAdapter(Adapter):
             limits=stated,
         )
 
-    def _permissions(self, channel: ChannelAccess) -> set[str]:
-        found = self._call(channel, "GET", "me/permissions")
+    def _permissions(self, channel: ChannelAccess) -> set[str] | None:
+        """The permissions granted to the token (``GET /me/permissions``, a user token's edge);
+        ``None`` when the token has no such edge (a Page token)."""
+        try:
+            found = self._call(channel, "GET", "me/permissions")
+        except errors.Rejected:
+            return None
         return {
             str(p.get("permission"))
             for p in found.get("data") or ()
