@@ -61,7 +61,7 @@ class ChannelIn(Schema):
     base_url: str = Field("", max_length=300)
     settings: dict[str, Any] = Field(
         default_factory=dict,
-        description="Per-channel options, each checked against its type and bounds: timeout (0.1-120 s), pace, longpoll_wait (0-90 s), callback_confirmation, chat_type, forward_attempts (1-20), forward_wait_s (0-10 s)",
+        description="Per-channel options, each checked against its type and bounds: timeout (0.1-120 s), pace, longpoll_wait (0-90 s), callback_confirmation, chat_type, forward_attempts (1-20), forward_wait_s (0-10 s), processing_wait_s (0-120 s)",
     )
     color: str = Field("", pattern=r"^(#[0-9a-fA-F]{6})?$")
     cadence_hours: int | None = Field(None, ge=1, le=24 * 90)

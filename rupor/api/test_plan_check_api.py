@@ -39,9 +39,9 @@ def _channel(api: Any, network: str, remote_id: str) -> int:
 
 def _picture(api: Any) -> int:
     data = io.BytesIO()
-    Image.new("RGB", (64, 48), (9, 9, 9)).save(data, "PNG")
+    Image.new("RGB", (1080, 1080), (9, 9, 9)).save(data, "JPEG")  # as Instagram takes it: no advice on it
     data.seek(0)
-    data.name = "shop.png"
+    data.name = "shop.jpg"
     res = api.client.post("/api/v1/media", {"file": data}, headers=api._headers())
     assert res.status_code == 201, res.content
     return int(res.json()["id"])
@@ -74,7 +74,7 @@ def test_check_warns_of_one_text_everywhere_and_gives_each_networks_advice(make_
     assert by_channel[vk]["problems"] == [] and by_channel[vk]["advice"] == []
     assert by_channel[vk]["convention"]["summary"].startswith("Short and visual")
     assert {a["code"] for a in by_channel[insta]["advice"]} == {"needs_media", "link_not_clickable"}
-    assert by_channel[insta]["problems"]  # no adapter yet: Rupor says it cannot publish there
+    assert by_channel[insta]["problems"]  # Instagram has no text-only posts
 
     # Adapted: no warning. A picture without alt text on Instagram is advised on; with it, not.
     picture = _picture(api)

@@ -40,7 +40,8 @@ class Option:
 OPTIONS: dict[str, Option] = {
     # Seconds one request to the network may take (connect, send and read).
     "timeout": Option(float, 0.1, 120),
-    # Whether VK calls are paced to VK's published per-token rate (tests turn it off).
+    # Whether VK calls are paced to VK's published per-token rate, and Graph API (Instagram) calls
+    # wait out a kept usage pause (tests turn it off).
     "pace": Option(bool),
     # Seconds VK's long poll server may hold a poll open.
     "longpoll_wait": Option(int, 0, 90),
@@ -51,6 +52,9 @@ OPTIONS: dict[str, Option] = {
     # How often, and how many seconds apart, Telegram's automatic forward of a post is looked for.
     "forward_attempts": Option(int, 1, 20),
     "forward_wait_s": Option(float, 0, 10),
+    # Seconds an Instagram publish polls a container Meta is processing before it hands the engine
+    # the second step (a reel).
+    "processing_wait_s": Option(float, 0, 120),
 }
 
 

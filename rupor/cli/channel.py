@@ -48,7 +48,7 @@ def _fail(exc: Any) -> NoReturn:
 
 SETTING_HELP = (
     "A channel setting, e.g. --setting timeout=10 (repeat for each; checked against its type and bounds: "
-    "timeout, pace, longpoll_wait, callback_confirmation, chat_type, forward_attempts, forward_wait_s)."
+    "timeout, pace, longpoll_wait, callback_confirmation, chat_type, forward_attempts, forward_wait_s, processing_wait_s)."
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import io
 import os
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,6 +13,7 @@ from django.db import transaction
 
 from rupor.core import clock, config, http
 from rupor.networks import registry
+from rupor.networks.base import Capability
 from rupor.networks.drand import emulator as drand_emulator
 from rupor.networks.emulation import RunningEmulator
 
@@ -31,6 +33,10 @@ DEMO_SLOTS = [
 #: The keyword the demo workspace watches (the VK emulator's public posts mention it).
 DEMO_KEYWORD = "Rupor Demo"
 
+
+#: Networks whose emulator fetches each picture from Rupor's own address (RUPOR_BASE_URL), as the
+#: real network does: only a running web server (``rupor serve --demo``) can give them one.
+MEDIA_BY_URL = frozenset({"instagram"})
 
 #: The seed of the demo's emulated networks (their audiences, members and counters).
 EMULATOR_SEED = 7
@@ -75,6 +81,7 @@ def ensure_demo(*, verify: bool = False, urls: dict[str, str] | None = None) -> 
     from rupor.accounts.models import User, Workspace
     from rupor.channels import service as channels
     from rupor.channels.models import Channel
+    from rupor.planning import media as planning_media
     from rupor.planning import service as planning
     from rupor.planning import slots
     from rupor.planning.models import Rubric
@@ -108,6 +115,17 @@ def ensure_demo(*, verify: bool = False, urls: dict[str, str] | None = None) -> 
         if not workspace.posts.exists():
             demo_channels = list(Channel.live.filter(workspace=workspace))
             rubrics = {r.name: r.pk for r in Rubric.objects.filter(workspace=workspace)}
+            # Networks without text-only posts (Instagram) get the demo's picture with each post.
+            picture_first = {
+                c.pk
+                for c in demo_channels
+                if Capability.PUBLISH_TEXT not in registry.adapter(c.network).capabilities
+            }
+            picture: tuple[int, ...] = ()
+            if picture_first:
+                cup = planning_media.save_media(owner, "rupor-demo-cup.jpg", demo_picture())
+                planning_media.set_alt_text(owner, cup.pk, "A white cup of coffee on a saucer, steam rising")
+                picture = (cup.pk,)
             for title, text, rubric, when in _samples(clock.now(), ZoneInfo(workspace.timezone)):
                 planning.create_post(
                     owner,
@@ -117,7 +135,12 @@ def ensure_demo(*, verify: bool = False, urls: dict[str, str] | None = None) -> 
                         rubric_id=rubrics.get(rubric),
                         status="scheduled" if when else "draft",
                         scheduled_at=when,
-                        variants=tuple(planning.VariantInput(channel_id=c.pk) for c in demo_channels),
+                        variants=tuple(
+                            planning.VariantInput(
+                                channel_id=c.pk, media_ids=picture if c.pk in picture_first else ()
+                            )
+                            for c in demo_channels
+                        ),
                     ),
                 )
             # A watched keyword, so the inbox shows what monitoring finds on the VK emulator.
@@ -126,6 +149,24 @@ def ensure_demo(*, verify: bool = False, urls: dict[str, str] | None = None) -> 
             if not monitoring.list_keywords(workspace.pk).exists():
                 monitoring.add_keyword(owner, DEMO_KEYWORD)
     return {"workspace": workspace.slug, "email": DEMO_EMAIL, "password": DEMO_PASSWORD}
+
+
+def demo_picture() -> bytes:
+    """The demo's picture (a cup of coffee, drawn here: 1080 x 1080 JPEG), for networks whose
+    posts are pictures first."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (1080, 1080), (236, 224, 206))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((240, 700, 840, 820), fill=(210, 196, 176))  # the saucer
+    draw.rounded_rectangle((330, 420, 750, 760), radius=60, fill=(250, 250, 248))  # the cup
+    draw.ellipse((730, 500, 870, 640), outline=(250, 250, 248), width=28)  # its handle
+    draw.ellipse((350, 390, 730, 470), fill=(111, 70, 42))  # the coffee
+    for x in (450, 540, 630):  # steam
+        draw.arc((x - 30, 220, x + 30, 370), 100, 260, fill=(190, 176, 160), width=10)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=88)
+    return out.getvalue()
 
 
 def _attach_demo_channel(owner: Any, workspace: Any, network: str, url: str, *, verify: bool) -> None:
@@ -237,6 +278,11 @@ DEMO_COMMENTS: dict[str, list[str]] = {
         "Great to see a local business sharing how it works. Are you hiring baristas this season?",
         "Интересно, вы поставляете кофе в офисы?",
         "좋은 인사이트 감사합니다. 팀과 공유했어요.",
+    ],
+    "instagram": [
+        "What a cup! Which beans are these? 😍",
+        "Ждём вас в гости, но почему доставка так долго? Третий день жду заказ.",
+        "분위기 너무 좋아요! 🤎",
     ],
     "mastodon": [
         "Lovely thread! Do you have oat milk options?",

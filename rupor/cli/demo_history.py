@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from rupor.cli.demo import MEDIA_BY_URL
 from rupor.core import clock, config
 from rupor.core.errors import DomainError
 from rupor.networks.emulation import RunningEmulator, load_state, save_state
@@ -205,7 +206,11 @@ def schedule_history(owner: Any, workspace: Any, plan: Sequence[Planned]) -> int
     from rupor.planning import service as planning
     from rupor.planning.models import Rubric
 
-    demo_channels = list(Channel.live.filter(workspace=workspace).order_by("pk"))
+    # Networks that fetch pictures from Rupor's own address (Instagram) have no past here: no web
+    # server serves RUPOR_BASE_URL while `rupor demo` builds it. Their posts begin with the demo.
+    demo_channels = [
+        c for c in Channel.live.filter(workspace=workspace).order_by("pk") if c.network not in MEDIA_BY_URL
+    ]
     rubrics = {r.name: r.pk for r in Rubric.objects.filter(workspace=workspace)}
     photos = [media.save_media(owner, name, _png(color)).pk for name, color in PHOTOS]
     for i, item in enumerate(plan):

@@ -85,7 +85,9 @@ def test_history_through_the_collection_path_and_the_same_every_time():
         made = build(running)
         plan = demo_history.history_plan(demo_history.history_start(NOW, MOSCOW), NOW, MOSCOW)
         assert made.posts == len(plan) >= 10
-        every = len(registry.available()) * len(plan)  # every post on every demo channel
+        # every post on every demo channel but those whose pictures are fetched by URL (no web
+        # server serves RUPOR_BASE_URL while the history is built)
+        every = len(set(registry.available()) - demo.MEDIA_BY_URL) * len(plan)
         assert made.targets_published == every
         assert not demo_history.needs_history(demo._demo_workspace())
         assert demo_history.build(running, now=NOW) is None  # once

@@ -547,6 +547,12 @@ class Adapter:
 
         return validate_against_limits(self, content, limits)
 
+    def advice(self, content: Content) -> list[Problem]:
+        """Soft notes on what the network will do to ``content`` on the way (a picture converted
+        or cropped): the composer shows them beside the conventions' advice; never a refusal, and
+        no I/O."""
+        return []
+
     # -- connection ---------------------------------------------------------------------
     def verify(self, channel: ChannelAccess) -> ChannelInfo:
         raise NotSupported(f"{self.display_name} cannot verify credentials")

@@ -39,6 +39,10 @@ NETWORKS: dict[str, tuple[str, str]] = {
         "rupor.networks.facebook.adapter:FacebookAdapter",
         "rupor.networks.facebook.emulator:create_app",
     ),
+    "instagram": (
+        "rupor.networks.instagram.adapter:InstagramAdapter",
+        "rupor.networks.instagram.emulator:create_app",
+    ),
 }
 
 DISPLAY_NAMES: dict[str, str] = {

@@ -89,5 +89,10 @@ def content_advice(
     """The network's conventions applied to what was typed (soft warnings, never a refusal);
     lengths in the network's own unit where its adapter is registered."""
     network = channel.network
-    measure = registry.adapter(network).text_length if network in registry.available() else len
-    return conventions.advice(network, text=text, media=media, link=link, length=measure)
+    if network not in registry.available():
+        return conventions.advice(network, text=text, media=media, link=link)
+    adapter = registry.adapter(network)
+    out = conventions.advice(network, text=text, media=media, link=link, length=adapter.text_length)
+    # What the network will do to the files on the way (Instagram: converted to JPEG, cropped).
+    notes = adapter.advice(Content(text=text, media=tuple(media_reference(m) for m in media)))
+    return out + [conventions.Advice("media_changed", note.message) for note in notes]

@@ -36,15 +36,20 @@ from rupor.publishing.models import Attempt, PublicationTarget, TargetState
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-NETWORKS = ("vk", "telegram", "ok", "x", "bluesky", "linkedin", "mastodon", "facebook")
+#: Instagram takes its pictures from Rupor's signed media links (served here by a live server), so
+#: it joins where Rupor gives such links (``rupor.planning.public_media``).
+MEDIA_LINKS = importlib.util.find_spec("rupor.planning.public_media") is not None
+NETWORKS = ("vk", "telegram", "ok", "x", "bluesky", "linkedin", "mastodon", "facebook") + (
+    ("instagram",) if MEDIA_LINKS else ()
+)
 #: Networks without an idempotency key: an unknown outcome is reconciled or left unconfirmed,
-#: never sent again.
-NOT_IDEMPOTENT = ("telegram", "ok", "x", "linkedin", "facebook")
+#: never sent again (Instagram: the kept container is reused, and Meta publishes it once).
+NOT_IDEMPOTENT = ("telegram", "ok", "x", "linkedin", "facebook", "instagram")
 #: X's 429 names the end of its 15-minute window, and Rupor rightly waits for it: longer than this
 #: test runs. X's rate limits are tested in its own tests and measured by bench/publish.py.
-#: Facebook's throttling codes (4, 17, 32, 613) carry no short wait either (minutes, from the usage
-#: headers); they are tested in rupor/networks/graph and rupor/networks/facebook.
-FAULTS_BY_NETWORK = {"x": {"p_429": 0.0}, "facebook": {"p_429": 0.0}}
+#: Facebook's and Instagram's throttling codes carry no short wait either (minutes, from the usage
+#: headers); they are tested in rupor/networks/graph, facebook and instagram.
+FAULTS_BY_NETWORK = {"x": {"p_429": 0.0}, "facebook": {"p_429": 0.0}, "instagram": {"p_429": 0.0}}
 FAULTS = {
     "p_5xx": 0.03,
     "p_429": 0.03,
@@ -58,7 +63,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LOG = Path(os.environ.get("RUPOR_HOME", "/tmp")) / "chaos-workers.log"
 
 
-def _spawn(db_name: str, index: int) -> subprocess.Popen[bytes]:
+def _spawn(db_name: str, index: int, base_url: str) -> subprocess.Popen[bytes]:
     # Declared rate limits are off here (the emulators' too): this test is about exactly-once
     # under kills and faults, and the injected 429s still exercise the rate-limited path.
     # Rate-limit sharing has its own tests in test_engine.py and bench/publish.py.
@@ -68,6 +73,7 @@ def _spawn(db_name: str, index: int) -> subprocess.Popen[bytes]:
         RUPOR_WORKER_POLL_S="0.05",
         RUPOR_ALLOW_PRIVATE_URLS="127.0.0.1",
         RUPOR_LOG_LEVEL="ERROR",
+        RUPOR_BASE_URL=base_url,  # the media links the workers give Instagram point at the live server
     )
     return subprocess.Popen(
         [
@@ -94,7 +100,34 @@ def _spawn(db_name: str, index: int) -> subprocess.Popen[bytes]:
     )
 
 
-def test_chaos_exactly_once_under_sigkill_and_faults():
+def _attach_picture(target_ids: list[int]) -> None:
+    """Give these targets' variants a JPEG of the library (Instagram has no text-only posts)."""
+    from django.core.files.base import ContentFile
+
+    from rupor.networks.instagram import testing as ig
+    from rupor.planning import media as library
+    from rupor.planning.models import Media, VariantMedia
+
+    variants = list(PostVariant.objects.filter(target__pk__in=target_ids))
+    data = ig.picture(1080, 1080)
+    info = library.inspect(data, "chaos.jpg")
+    picture = Media(
+        workspace_id=variants[0].post.workspace_id,
+        kind=info.kind,
+        content_type=info.content_type,
+        size=info.size,
+        width=info.width,
+        height=info.height,
+        sha256=info.sha256,
+        head=info.head,
+        original_name="chaos.jpg",
+    )
+    picture.file.save("chaos.jpg", ContentFile(data), save=False)
+    picture.save()
+    VariantMedia.objects.bulk_create([VariantMedia(variant=v, media=picture, position=0) for v in variants])
+
+
+def test_chaos_exactly_once_under_sigkill_and_faults(live_server):
     # The same 3,000 (PostgreSQL) or 900 (SQLite) targets in all, however many networks take part.
     per_network = (3000 if connection.vendor == "postgresql" else 900) // len(NETWORKS)
     modules = {n: importlib.import_module(f"rupor.networks.{n}.testing") for n in NETWORKS}
@@ -114,6 +147,10 @@ def test_chaos_exactly_once_under_sigkill_and_faults():
             )
             ch = pt.channel(pt.workspace(f"chaos {network}", late_window_minutes=60), access)
             ids = pt.bulk_schedule([ch], per_network, clock.now(), f"chaos{run}{network}")
+            if network == "instagram":
+                _attach_picture(ids)
+                # Room for every post in one day (Rupor waits out a full quota; tested on its own).
+                mod.set_quota(emulators[network], 2 * per_network)
             for i, target_id in enumerate(ids):
                 texts[target_id] = (network, f"chaos{run}{network} #{i}")
         # Interleave the networks in claim order (next_attempt_at, then id), so the faults of the
@@ -139,7 +176,8 @@ def test_chaos_exactly_once_under_sigkill_and_faults():
                 ).raise_for_status()
 
         db_name = connection.settings_dict["NAME"]
-        workers = [_spawn(db_name, i) for i in range(3)]
+        http.allow_origin(live_server.url)  # the Instagram emulator fetches the pictures from it
+        workers = [_spawn(db_name, i, live_server.url) for i in range(3)]
         spawned = len(workers)
         kills = 0
         chaos_until = time.monotonic() + 30
@@ -151,7 +189,7 @@ def test_chaos_exactly_once_under_sigkill_and_faults():
                 workers[victim].send_signal(signal.SIGKILL)
                 workers[victim].wait()
                 kills += 1
-                workers[victim] = _spawn(db_name, spawned)
+                workers[victim] = _spawn(db_name, spawned, live_server.url)
                 spawned += 1
             else:
                 for emulator in emulators.values():

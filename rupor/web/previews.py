@@ -357,6 +357,11 @@ def content_preview(
         "thread": [mark_safe(_linkify(str(t))) for t in options.get("thread") or () if str(t).strip()]  # noqa: S308 - escaped by _linkify
         if isinstance(options.get("thread"), list)
         else [],
+        # Instagram: the feed shows the first picture in its own shape within 4:5..1.91:1 (Rupor
+        # crops it into that range), the caption folded after its first lines, links as plain text.
+        "ig_ratio": _ig_ratio(items),
+        "ig_caption": text.strip(),
+        "ig_folds": len(text.strip()) > INSTAGRAM_FOLD_CHARS or text.strip().count("\n") >= 2,
         # Mastodon: the content warning the text hides behind, who may see it, and the instance.
         "spoiler": str(options.get("spoiler_text") or "").strip(),
         "visibility": str(options.get("visibility") or ""),
@@ -364,6 +369,20 @@ def content_preview(
         if network == "mastodon"
         else "",
     }
+
+
+#: Instagram folds a caption behind "more" after about this many characters (or two lines).
+INSTAGRAM_FOLD_CHARS = 125
+
+
+def _ig_ratio(items: list[dict[str, Any]]) -> str:
+    """The first picture's shape as Instagram's feed shows it: its own, held within 4:5..1.91:1."""
+    first = items[0] if items else {}
+    width, height = first.get("width"), first.get("height")
+    if not width or not height:
+        return "1 / 1"
+    ratio = min(max(width / height, 0.8), 1.91)
+    return f"{ratio:.3f} / 1"
 
 
 def _handle(name: str) -> str:

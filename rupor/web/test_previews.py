@@ -66,3 +66,23 @@ def test_facebook_preview_folds_long_text_behind_see_more(world: World) -> None:
     assert not re.search(r"\d", text.replace("beans", ""))  # no invented likes or shares
     short = _preview(_check(client, page, variant_text="Short one"), page.pk)
     assert "See more" not in short
+
+
+def test_instagram_preview_is_a_picture_first_post_and_says_what_happens_to_the_picture(world: World) -> None:
+    from rupor.planning import media as media_lib
+    from rupor.web.test_composer import _connect, _png
+
+    ig = _connect(world.owner, "instagram", "Alpha Coffee", "17841400000000001")
+    client = world.client(Role.EDITOR)
+    wide = media_lib.save_media(world.owner, "panorama.png", _png(3000, 1000))
+    body = _check(
+        client, ig, variant_text="Fresh roast today", variant_media=[wide.pk], variant_media_follows="0"
+    )
+    shown = _preview(body, ig.pk)
+    assert "pv-ig" in shown
+    assert "aspect-ratio: 1.910 / 1" in shown  # the feed shows it cropped to Instagram's widest
+    assert "Fresh roast today" in shown
+    assert "will be converted to JPEG" in body
+    assert "crops it to the middle" in body
+    text_only = _check(client, ig, variant_text="Only words")
+    assert "Instagram has no text-only posts" in text_only
