@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "rupor.notifications",
     "rupor.inbox",
     "rupor.analytics",
+    "rupor.newsletters",
     "rupor.web",
 ]
 

@@ -65,6 +65,9 @@ class Perm(enum.StrEnum):
     ANALYTICS_MANAGE = "analytics.manage"  # watched competitor pages; create, edit and delete A/B tests
     REPORTS_VIEW = "reports.view"
     REPORTS_MANAGE = "reports.manage"  # client reports: create, comment, schedule by email
+    NEWSLETTERS_VIEW = "newsletters.view"  # lists, newsletters and their delivery statistics
+    NEWSLETTERS_DRAFT = "newsletters.draft"  # write and edit newsletter drafts
+    NEWSLETTERS_SEND = "newsletters.send"  # lists, imports, segments, welcome chains; schedule and send
 
 
 _ALL = frozenset(Perm)
@@ -89,6 +92,9 @@ _MANAGER = frozenset(
         Perm.ANALYTICS_MANAGE,
         Perm.REPORTS_VIEW,
         Perm.REPORTS_MANAGE,
+        Perm.NEWSLETTERS_VIEW,
+        Perm.NEWSLETTERS_DRAFT,
+        Perm.NEWSLETTERS_SEND,
     }
 )
 
@@ -97,7 +103,15 @@ PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.ADMIN: _ALL - {Perm.WORKSPACE_DELETE, Perm.POSTS_CLIENT_REVIEW},
     Role.MANAGER: _MANAGER,
     Role.EDITOR: frozenset(
-        {Perm.WORKSPACE_VIEW, Perm.CHANNELS_VIEW, Perm.POSTS_VIEW, Perm.POSTS_INTERNAL, Perm.POSTS_EDIT}
+        {
+            Perm.WORKSPACE_VIEW,
+            Perm.CHANNELS_VIEW,
+            Perm.POSTS_VIEW,
+            Perm.POSTS_INTERNAL,
+            Perm.POSTS_EDIT,
+            Perm.NEWSLETTERS_VIEW,
+            Perm.NEWSLETTERS_DRAFT,
+        }
     ),
     Role.MODERATOR: frozenset(
         {Perm.WORKSPACE_VIEW, Perm.CHANNELS_VIEW, Perm.INBOX_VIEW, Perm.INBOX_REPLY, Perm.INBOX_REPORT}
@@ -111,10 +125,17 @@ PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.ANALYTICS_VIEW,
             Perm.REPORTS_VIEW,
             Perm.INBOX_REPORT,
+            Perm.NEWSLETTERS_VIEW,
         }
     ),
     Role.CLIENT: frozenset(
-        {Perm.WORKSPACE_VIEW, Perm.POSTS_VIEW, Perm.POSTS_CLIENT_REVIEW, Perm.REPORTS_VIEW}
+        {
+            Perm.WORKSPACE_VIEW,
+            Perm.POSTS_VIEW,
+            Perm.POSTS_CLIENT_REVIEW,
+            Perm.REPORTS_VIEW,
+            Perm.NEWSLETTERS_VIEW,
+        }
     ),
 }
 
