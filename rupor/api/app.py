@@ -79,3 +79,4 @@ api.add_router("/", "rupor.api.notifications_api.router")  # outgoing webhooks: 
 api.add_router("/", "rupor.api.besttime_api.router")  # analytics: best time to post, into the queue
 api.add_router("/", "rupor.api.abtest_api.router")  # analytics: A/B tests
 api.add_router("/", "rupor.api.reports_api.router")  # client reports: PDF/XLSX, commentary, email schedules
+api.add_router("/", "rupor.api.newsletters_api.router")  # newsletters: lists, imports, sends, figures

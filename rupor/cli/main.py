@@ -478,6 +478,7 @@ from rupor.cli.channel import channel  # noqa: E402 - the command groups registe
 from rupor.cli.competitors import competitors  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.inbox import inbox  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.metrics import metrics  # noqa: E402 - the command groups register on `main`, defined above
+from rupor.cli.newsletter import newsletter  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.plan import plan  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.report import report  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.webhook import webhook  # noqa: E402 - the command groups register on `main`, defined above
@@ -490,6 +491,7 @@ cli.add_command(metrics)
 cli.add_command(competitors)
 cli.add_command(analytics)
 cli.add_command(report)
+cli.add_command(newsletter)
 
 
 def _show_envvars(command: click.Command, prefix: str) -> None:

@@ -73,7 +73,9 @@ class _Poll:
 
 
 def _sent_to(emulator: RunningEmulator) -> list[int]:
-    return sorted(e.get("peer_id", e.get("chat_id")) for e in ledger(emulator) if e["kind"] == "message_sent")
+    return sorted(
+        int(e.get("peer_id", e.get("chat_id"))) for e in ledger(emulator) if e["kind"] == "message_sent"
+    )
 
 
 def _statuses(list_id: int) -> dict[str, str]:

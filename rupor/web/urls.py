@@ -15,6 +15,7 @@ from rupor.web import (
     inbox_report_views,
     inbox_views,
     monitoring_views,
+    newsletter_views,
     notification_views,
     oauth_views,
     people_views,
@@ -92,4 +93,5 @@ urlpatterns = [
     *besttime_views.urlpatterns,
     *abtest_views.urlpatterns,
     *report_views.urlpatterns,
+    *newsletter_views.urlpatterns,
 ]
