@@ -102,6 +102,7 @@ class StatsOut(Schema):
     skipped: int
     clicks: int | None = Field(description="Null until the message's links are tracked links")
     read: int | None = Field(description="Null: the network does not report reads to a community or bot")
+    next_at: dt.datetime | None = Field(description="When the first waiting message is due")
 
 
 def _newsletter(workspace_id: int, newsletter_id: int) -> dict[str, Any]:

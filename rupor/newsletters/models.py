@@ -46,6 +46,15 @@ class Source(models.TextChoices):
     IMPORT = "import", _("Imported with proof of consent")
 
 
+#: ``Subscription.unsubscribe_reason`` codes and what they mean.
+UNSUBSCRIBE_REASONS = {
+    "keyword": _("replied a stop word"),
+    "link": _("the unsubscribe link"),
+    "network": _("denied messages / blocked the bot"),
+    "unreachable": _("the network refused the message"),
+}
+
+
 class Subscription(models.Model):
     """One person on one list. ``address`` is their conversation id on the channel's network."""
 
@@ -80,6 +89,11 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.address} on {self.list_id}"
+
+    @property
+    def reason_label(self) -> str:
+        """Why they left, for people (``unsubscribe_reason`` holds the code)."""
+        return str(UNSUBSCRIBE_REASONS.get(self.unsubscribe_reason, self.unsubscribe_reason))
 
     def tag_list(self) -> builtins.list[str]:  # ``list`` here is the field
         return [t for t in self.tags.split(",") if t]

@@ -1,7 +1,7 @@
 """Community newsletters: opt-in lists per channel, one-click unsubscribe, segments, a welcome
 chain, scheduled sends in the worker, and what became of each message.
 
-Rules (docs/decisions/0023-newsletters.md):
+Rules (docs/decisions/0025-newsletters.md):
 
 * **Consent first.** A person is on a list only after they opted in themselves: VK's
   ``message_allow`` (the *Allow messages* button or a subscription widget with the list's key),
@@ -635,6 +635,8 @@ class Stats:
     clicks: int | None = None
     #: Reads: ``None`` where the network does not tell a community bot (VK, Telegram).
     read: int | None = None
+    #: When the first waiting message is due (quiet hours or a retry push it later).
+    next_at: dt.datetime | None = None
 
 
 def stats(workspace_id: int, newsletter_id: int) -> Stats:
@@ -653,6 +655,10 @@ def stats(workspace_id: int, newsletter_id: int) -> Stats:
         unreachable=counts.get(Delivery.State.UNREACHABLE, 0),
         unconfirmed=counts.get(Delivery.State.UNCONFIRMED, 0),
         skipped=counts.get(Delivery.State.SKIPPED, 0),
+        next_at=Delivery.objects.filter(newsletter=n, state=Delivery.State.PENDING)
+        .order_by("due_at")
+        .values_list("due_at", flat=True)
+        .first(),
     )
 
 

@@ -74,7 +74,9 @@ class _Poll:
 
 def _sent_to(emulator: RunningEmulator) -> list[int]:
     return sorted(
-        int(e.get("peer_id", e.get("chat_id"))) for e in ledger(emulator) if e["kind"] == "message_sent"
+        int(e["peer_id"] if "peer_id" in e else e["chat_id"])
+        for e in ledger(emulator)
+        if e["kind"] == "message_sent"
     )
 
 
