@@ -14,7 +14,6 @@ from ninja.responses import Status
 from pydantic import Field
 
 from rupor.accounts.roles import Perm
-from rupor.api.auth import actor as _actor
 from rupor.api.auth import need as _need
 from rupor.api.errors import ERRORS
 from rupor.core import clock
@@ -23,7 +22,7 @@ from rupor.newsletters import service
 router = Router(tags=["newsletters"])
 
 
-class ListOut(Schema):
+class SubscriberListOut(Schema):
     id: int
     name: str
     channel_id: int
@@ -38,7 +37,7 @@ class ListOut(Schema):
     unsubscribed: int
 
 
-class ListIn(Schema):
+class SubscriberListIn(Schema):
     channel_id: int
     name: str = Field(max_length=120)
     key: str = Field(max_length=60, description="For VK's subscription widget and Telegram's /start KEY")
@@ -50,21 +49,21 @@ class ListIn(Schema):
     quiet_end: int = Field(9, ge=0, le=23, description="Quiet hours end (workspace time)")
 
 
-class ImportIn(Schema):
+class SubscriberImportIn(Schema):
     csv: str = Field(
         max_length=1_000_000,
         description="Rows of address,consented_at (ISO 8601 with a zone),proof[,tags separated by ;]",
     )
 
 
-class RefusedRow(Schema):
+class SubscriberRefusedRow(Schema):
     line: int
     reason: str
 
 
-class ImportOut(Schema):
+class SubscriberImportOut(Schema):
     added: int
-    refused: list[RefusedRow]
+    refused: list[SubscriberRefusedRow]
 
 
 class NewsletterIn(Schema):
@@ -88,11 +87,11 @@ class NewsletterOut(Schema):
     finished_at: dt.datetime | None
 
 
-class ScheduleIn(Schema):
+class NewsletterScheduleIn(Schema):
     at: dt.datetime | None = Field(None, description="With a zone; default: now")
 
 
-class StatsOut(Schema):
+class NewsletterStatsOut(Schema):
     recipients: int
     pending: int
     sent: int
@@ -121,15 +120,19 @@ def _newsletter(workspace_id: int, newsletter_id: int) -> dict[str, Any]:
     }
 
 
-@router.get("/newsletters/lists", response={200: list[ListOut], **ERRORS}, summary="Subscriber lists")
+@router.get(
+    "/newsletters/lists", response={200: list[SubscriberListOut], **ERRORS}, summary="Subscriber lists"
+)
 def list_lists(request: HttpRequest) -> Any:
     who = _need(request, Perm.NEWSLETTERS_VIEW)
     return [dataclasses.asdict(r) for r in service.list_rows(who.workspace_id)]
 
 
-@router.post("/newsletters/lists", response={201: ListOut, **ERRORS}, summary="Create a subscriber list")
-def create_list(request: HttpRequest, payload: ListIn) -> Any:
-    who = _actor(request)
+@router.post(
+    "/newsletters/lists", response={201: SubscriberListOut, **ERRORS}, summary="Create a subscriber list"
+)
+def create_list(request: HttpRequest, payload: SubscriberListIn) -> Any:
+    who = _need(request, Perm.NEWSLETTERS_SEND)
     list_id = service.create_list(who, service.ListInput(**payload.dict()))
     return Status(
         201, next(dataclasses.asdict(r) for r in service.list_rows(who.workspace_id) if r.id == list_id)
@@ -138,11 +141,11 @@ def create_list(request: HttpRequest, payload: ListIn) -> Any:
 
 @router.post(
     "/newsletters/lists/{list_id}/import",
-    response={200: ImportOut, **ERRORS},
+    response={200: SubscriberImportOut, **ERRORS},
     summary="Import subscribers, each with when and how they agreed",
 )
-def import_subscribers(request: HttpRequest, list_id: int, payload: ImportIn) -> Any:
-    result = service.import_subscribers(_actor(request), list_id, payload.csv)
+def import_subscribers(request: HttpRequest, list_id: int, payload: SubscriberImportIn) -> Any:
+    result = service.import_subscribers(_need(request, Perm.NEWSLETTERS_SEND), list_id, payload.csv)
     return {"added": result.added, "refused": [{"line": line, "reason": why} for line, why in result.refused]}
 
 
@@ -156,7 +159,7 @@ def list_newsletters(request: HttpRequest) -> Any:
 
 @router.post("/newsletters", response={201: NewsletterOut, **ERRORS}, summary="Save a newsletter draft")
 def create_newsletter(request: HttpRequest, payload: NewsletterIn) -> Any:
-    who = _actor(request)
+    who = _need(request, Perm.NEWSLETTERS_DRAFT)
     nid = service.create_newsletter(who, service.NewsletterInput(**payload.dict()))
     return Status(201, _newsletter(who.workspace_id, nid))
 
@@ -166,8 +169,8 @@ def create_newsletter(request: HttpRequest, payload: NewsletterIn) -> Any:
     response={200: NewsletterOut, **ERRORS},
     summary="Send it at a time (quiet hours hold each message until they end)",
 )
-def schedule(request: HttpRequest, newsletter_id: int, payload: ScheduleIn) -> Any:
-    who = _actor(request)
+def schedule(request: HttpRequest, newsletter_id: int, payload: NewsletterScheduleIn) -> Any:
+    who = _need(request, Perm.NEWSLETTERS_SEND)
     service.schedule(who, newsletter_id, payload.at or clock.now())
     return _newsletter(who.workspace_id, newsletter_id)
 
@@ -178,14 +181,14 @@ def schedule(request: HttpRequest, newsletter_id: int, payload: ScheduleIn) -> A
     summary="Stop it: what has not gone out is skipped",
 )
 def cancel(request: HttpRequest, newsletter_id: int) -> Any:
-    who = _actor(request)
+    who = _need(request, Perm.NEWSLETTERS_SEND)
     service.cancel(who, newsletter_id)
     return _newsletter(who.workspace_id, newsletter_id)
 
 
 @router.get(
     "/newsletters/{newsletter_id}/stats",
-    response={200: StatsOut, **ERRORS},
+    response={200: NewsletterStatsOut, **ERRORS},
     summary="What became of each message",
 )
 def stats(request: HttpRequest, newsletter_id: int) -> Any:

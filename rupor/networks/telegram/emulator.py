@@ -597,6 +597,8 @@ class Emulator:
                 chat = self.chats.get(int(raw))
             except ValueError:
                 chat = None
+        if chat is None and write and raw.isdigit() and int(raw) in self.users:
+            raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
         if chat is None:
             raise _bad("chat not found")
         status = chat.bot_status.get(bot.id, "left")
