@@ -1,7 +1,7 @@
 """Community newsletters: opt-in lists per channel, one-click unsubscribe, segments, a welcome
 chain, scheduled sends in the worker, and what became of each message.
 
-Rules (docs/decisions/0025-newsletters.md):
+Rules (docs/decisions/0029-newsletters.md):
 
 * **Consent first.** A person is on a list only after they opted in themselves: VK's
   ``message_allow`` (the *Allow messages* button or a subscription widget with the list's key),
