@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "rupor.inbox",
     "rupor.analytics",
     "rupor.giveaways",
+    "rupor.newsletters",
     "rupor.web",
 ]
 

@@ -67,6 +67,9 @@ class Perm(enum.StrEnum):
     REPORTS_MANAGE = "reports.manage"  # client reports: create, comment, schedule by email
     GIVEAWAYS_VIEW = "giveaways.view"
     GIVEAWAYS_MANAGE = "giveaways.manage"  # create, announce, close, draw and cancel giveaways
+    NEWSLETTERS_VIEW = "newsletters.view"  # lists, newsletters and their delivery statistics
+    NEWSLETTERS_DRAFT = "newsletters.draft"  # write and edit newsletter drafts
+    NEWSLETTERS_SEND = "newsletters.send"  # lists, imports, segments, welcome chains; schedule and send
 
 
 _ALL = frozenset(Perm)
@@ -93,6 +96,9 @@ _MANAGER = frozenset(
         Perm.REPORTS_MANAGE,
         Perm.GIVEAWAYS_VIEW,
         Perm.GIVEAWAYS_MANAGE,
+        Perm.NEWSLETTERS_VIEW,
+        Perm.NEWSLETTERS_DRAFT,
+        Perm.NEWSLETTERS_SEND,
     }
 )
 
@@ -108,6 +114,8 @@ PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.POSTS_INTERNAL,
             Perm.POSTS_EDIT,
             Perm.GIVEAWAYS_VIEW,
+            Perm.NEWSLETTERS_VIEW,
+            Perm.NEWSLETTERS_DRAFT,
         }
     ),
     Role.MODERATOR: frozenset(
@@ -130,6 +138,7 @@ PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.REPORTS_VIEW,
             Perm.INBOX_REPORT,
             Perm.GIVEAWAYS_VIEW,
+            Perm.NEWSLETTERS_VIEW,
         }
     ),
     Role.CLIENT: frozenset(
@@ -139,6 +148,7 @@ PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.POSTS_CLIENT_REVIEW,
             Perm.REPORTS_VIEW,
             Perm.GIVEAWAYS_VIEW,
+            Perm.NEWSLETTERS_VIEW,
         }
     ),
 }

@@ -271,6 +271,12 @@ def _world(name: str) -> tuple[Workspace, dict[str, Any], dict[Role, str]]:
         "action": "cancel",
         "name": "rules.json",
     }
+    ids["list_id"] = call(
+        "post", "/newsletters/lists", {"channel_id": channel, "name": f"{name} news", "key": "news"}
+    )["id"]
+    ids["newsletter_id"] = call(
+        "post", "/newsletters", {"list_id": ids["list_id"], "title": "June", "text": "Hi"}
+    )["id"]
     assert Channel.objects.filter(pk=channel, workspace=ws).exists()
     return ws, ids, keys
 

@@ -148,6 +148,7 @@ def ensure_demo(*, verify: bool = False, urls: dict[str, str] | None = None) -> 
 
             if not monitoring.list_keywords(workspace.pk).exists():
                 monitoring.add_keyword(owner, DEMO_KEYWORD)
+            _demo_newsletters(owner, workspace.pk)
     return {"workspace": workspace.slug, "email": DEMO_EMAIL, "password": DEMO_PASSWORD}
 
 
@@ -167,6 +168,23 @@ def demo_picture() -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", quality=88)
     return out.getvalue()
+
+
+def _demo_newsletters(owner: Any, workspace_id: int) -> None:
+    """A newsletter list on the VK community and on the Telegram bot, each with a welcome
+    message: people join by allowing the community's messages, /start or the word "новости"."""
+    from rupor.newsletters import service as newsletters
+
+    if newsletters.list_rows(workspace_id):
+        return
+    for channel in newsletters.messaging_channels(workspace_id):
+        list_id = newsletters.create_list(
+            owner,
+            newsletters.ListInput(channel.id, "Coffee news", "news", keyword="новости", is_default=True),
+        )
+        newsletters.add_welcome_step(
+            owner, list_id, "Welcome! Every Friday: one recipe and the week's news.", 0, "useful"
+        )
 
 
 def _attach_demo_channel(owner: Any, workspace: Any, network: str, url: str, *, verify: bool) -> None:

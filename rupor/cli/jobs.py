@@ -21,6 +21,7 @@ def periodic_jobs() -> Sequence[Callable[[dt.datetime], object]]:
     from rupor.inbox import alerts as inbox_alerts
     from rupor.inbox import jobs as inbox_jobs
     from rupor.inbox import trends
+    from rupor.newsletters import service as newsletters
     from rupor.publishing import tokens
 
     return (
@@ -34,4 +35,5 @@ def periodic_jobs() -> Sequence[Callable[[dt.datetime], object]]:
         analytics_jobs.run_due,
         competitors.run_due,
         analytics_reports.run_schedules,
+        newsletters.run_due,
     )

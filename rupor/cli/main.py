@@ -483,6 +483,7 @@ from rupor.cli.giveaway import giveaway  # noqa: E402 - the command groups regis
 from rupor.cli.inbox import inbox  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.links import links  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.metrics import metrics  # noqa: E402 - the command groups register on `main`, defined above
+from rupor.cli.newsletter import newsletter  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.plan import plan  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.report import report  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.webhook import webhook  # noqa: E402 - the command groups register on `main`, defined above
@@ -497,6 +498,7 @@ cli.add_command(analytics)
 cli.add_command(report)
 cli.add_command(giveaway)
 cli.add_command(links)
+cli.add_command(newsletter)
 
 
 def _show_envvars(command: click.Command, prefix: str) -> None:

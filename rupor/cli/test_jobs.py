@@ -9,6 +9,7 @@ from rupor.cli.jobs import periodic_jobs
 from rupor.inbox import alerts as inbox_alerts
 from rupor.inbox import jobs as inbox_jobs
 from rupor.inbox import trends
+from rupor.newsletters import service as newsletters
 from rupor.publishing import tokens
 
 
@@ -24,4 +25,5 @@ def test_rupor_worker_polls_inboxes_then_collects_metrics():
         analytics_jobs.run_due,
         competitors.run_due,
         analytics_reports.run_schedules,
+        newsletters.run_due,  # newsletter and welcome messages, after the intake read opt-ins and stops
     ]

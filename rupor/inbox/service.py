@@ -15,7 +15,7 @@ import enum
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -424,6 +424,73 @@ _COMMENT_OPS = {
 }
 
 
+@dataclasses.dataclass(frozen=True)
+class Signal:
+    """What a person said to a channel that a layer above may act on (newsletter opt-ins and
+    unsubscribes): a new direct message (``kind`` "message"), or the network telling that they
+    allowed ("allow", with the widget's ``key``) or withdrew ("deny") the channel's messages.
+    ``address`` is where a direct message to them goes (their conversation id)."""
+
+    channel_id: int
+    workspace_id: int
+    network: str
+    kind: str
+    address: str
+    name: str
+    text: str
+    key: str
+    occurred_at: dt.datetime
+
+
+SignalListener = Callable[[Sequence[Signal]], None]
+_signal_listeners: list[SignalListener] = []
+
+
+def listen_to_signals(listener: SignalListener) -> None:
+    """Register a listener (the newsletters app, at start-up); it is called with each batch's
+    signals inside the intake's transaction, once per new message (a repeated delivery of the
+    same message is not a new one) and for every allow/deny event (which carry their time, so a
+    listener can ignore one older than what it knows)."""
+    if listener not in _signal_listeners:
+        _signal_listeners.append(listener)
+
+
+def _signals(
+    channel: channels.ChannelRef, events: Sequence[Event], created: Sequence[InboxItem]
+) -> list[Signal]:
+    out = [
+        Signal(
+            channel.id,
+            channel.workspace_id,
+            channel.network,
+            "allow" if e.kind == EventKind.MESSAGES_ALLOW else "deny",
+            e.person.remote_id,
+            e.person.name,
+            "",
+            e.key,
+            e.occurred_at,
+        )
+        for e in events
+        if e.kind in (EventKind.MESSAGES_ALLOW, EventKind.MESSAGES_DENY) and e.person is not None
+    ]
+    out.extend(
+        Signal(
+            channel.id,
+            channel.workspace_id,
+            channel.network,
+            "message",
+            item.conversation_remote_id or item.author_remote_id,
+            item.author_name,
+            item.text,
+            "",
+            item.occurred_at,
+        )
+        for item in created
+        if item.kind == ItemKind.MESSAGE and not item.outgoing
+    )
+    return out
+
+
 def ingest_events(channel_id: int, events: Iterable[Event]) -> int:
     """Store what the events say; safe to call again with the same events (idempotent).
 
@@ -445,6 +512,7 @@ def ingest_for(channel: channels.ChannelRef, events: Iterable[Event]) -> int:
     members: list[analytics.MemberChange] = []
     keywords: list[MonitoredKeyword] | None = None
     mentions = 0
+    events = list(events)
     for event in events:
         if event.kind in (EventKind.MENTION, EventKind.CHATTER) and event.message:
             if keywords is None:
@@ -478,6 +546,11 @@ def ingest_for(channel: channels.ChannelRef, events: Iterable[Event]) -> int:
     new = batch.store()
     if members:
         analytics.record_member_events(channel_id, members)
+    if _signal_listeners:
+        signals = _signals(channel, events, batch.created)
+        if signals:
+            for listener in _signal_listeners:
+                listener(signals)
     return new + mentions
 
 

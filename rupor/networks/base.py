@@ -432,6 +432,11 @@ class EventKind(enum.StrEnum):
     #: A message in a group chat the channel is in that is not addressed to it (``Event.message``);
     #: the inbox keeps it only when it names one of the workspace's monitored keywords.
     CHATTER = "chatter"
+    #: A person allowed the channel to message them (VK ``message_allow``); ``Event.key`` is the
+    #: subscription key a widget passed (``messages.allowMessagesFromGroup``), if any.
+    MESSAGES_ALLOW = "messages_allow"
+    #: A person withdrew it (VK ``message_deny``, Telegram: the bot blocked).
+    MESSAGES_DENY = "messages_deny"
 
 
 @dataclass(frozen=True)
@@ -449,6 +454,8 @@ class Event:
     counts: Mapping[str, int] = field(default_factory=dict)
     #: Where a person can see it on the network (mentions and chatter), when the network has one.
     url: str | None = None
+    #: The key a subscription widget or deep link passed with a ``MESSAGES_ALLOW``.
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -504,6 +511,9 @@ class Adapter:
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     limits: ClassVar[Limits] = Limits()
     credential_fields: ClassVar[tuple[CredentialField, ...]] = ()
+    #: Whether :meth:`send_message` honours its ``idempotency_key`` on the network (VK's
+    #: ``random_id``): a send whose outcome is unknown may then be repeated with the same key.
+    idempotent_messages: ClassVar[bool] = False
     default_base_url: ClassVar[str]
     #: True when the network honours an idempotency key on create calls (VK guid, Mastodon
     #: Idempotency-Key, Bluesky rkey): then an unknown outcome may be retried with the same key.

@@ -12,6 +12,9 @@ Transient            failed before the request had any effect     retry with bac
 AuthExpired          token expired/revoked; nothing happened      hold, ask to reconnect
 Rejected             the request is wrong or not allowed;         fail, tell a person
                      nothing happened; retrying will not help
+Unreachable          (a Rejected) this person does not accept      stop writing to them
+                     messages from the channel: never allowed,
+                     denied or blocked it; nothing was sent
 Duplicate            the network says this exact thing exists     treat as published if
                                                                   ``remote_id`` is known
 MediaProcessing      media still processing / failed processing   wait (two-step) or fail
@@ -71,6 +74,13 @@ class AuthExpired(NetworkError):
 
 class Rejected(NetworkError):
     kind = "rejected"
+
+
+class Unreachable(Rejected):
+    """A direct message refused because the person does not (or no longer) accept the channel's
+    messages: VK 900/901/902, Telegram's 403 in a private chat. Nothing was sent."""
+
+    kind = "unreachable"
 
 
 class Duplicate(NetworkError):

@@ -27,6 +27,7 @@ NAVIGATION: list[tuple[str, Any, str, str]] = [
     ),  # the section, not the state
     ("web:inbox", _("Inbox"), "mail", "inbox.view"),
     ("web:inbox_report", _("Response times"), "clock", "inbox.report"),
+    ("web:newsletters", _("Newsletters"), "mail", "newsletters.view"),
     ("web:analytics", _("Analytics"), "chart", "reports.view"),
     ("web:channels", _("Channels"), "radio", "channels.view"),
     ("web:reports", _("Reports"), "report", "reports.view"),

@@ -32,6 +32,7 @@ from rupor.giveaways.models import Giveaway
 from rupor.inbox import answering, hooks
 from rupor.inbox import service as inbox
 from rupor.inbox.models import InboxItem, InternalNote, ReplyDraft, SavedReply, SavedView
+from rupor.newsletters import service as newsletters
 from rupor.notifications.models import Delivery, Notification, WebhookEndpoint
 from rupor.planning import approvals, ical, slots
 from rupor.planning import media as media_lib
@@ -56,6 +57,7 @@ PUBLIC = {
     "web:giveaway_file",
     "public-media",  # a library file for a network that fetches media, by a signed, expiring token
     "short-link",  # a tracked link's redirect, for anyone who clicks it
+    "web:unsubscribe",  # a newsletter's one-click unsubscribe, by the subscriber's token
 }
 #: Pages for any signed-in person, whatever their role (they choose or create a workspace).
 SIGNED_IN = {"web:dashboard", "web:profile", "web:workspace_new", "web:workspace_switch"}
@@ -211,6 +213,10 @@ def _world(name: str, settings: Any) -> World:
         starts_at=clock.now(),
         ends_at=clock.now(),
     ).pk
+    ids["list_id"] = newsletters.create_list(owner, newsletters.ListInput(channel.id, f"{name} news", "news"))
+    ids["newsletter_id"] = newsletters.create_newsletter(
+        owner, newsletters.NewsletterInput(ids["list_id"], "June", "Hi")
+    )
     ids["action"] = "close"
     ids["kind"] = "xlsx"  # a client report's download (/reports/<id>/download/xlsx/)
     ids["table"], ids["fmt"] = "daily", "csv"  # an analytics export (/analytics/export/daily.csv)

@@ -17,6 +17,7 @@ from rupor.web import (
     inbox_views,
     links_views,
     monitoring_views,
+    newsletter_views,
     notification_views,
     oauth_views,
     people_views,
@@ -96,4 +97,5 @@ urlpatterns = [
     *report_views.urlpatterns,
     *giveaway_views.urlpatterns,
     *links_views.urlpatterns,
+    *newsletter_views.urlpatterns,
 ]

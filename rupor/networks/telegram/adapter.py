@@ -56,8 +56,9 @@ from rupor.networks.base import (
     TextUnit,
     UpdatesPage,
     WebhookResult,
+    call_window,
 )
-from rupor.networks.errors import NetworkError, NotSupported, Rejected
+from rupor.networks.errors import NetworkError, NotSupported, Rejected, Unreachable
 from rupor.networks.telegram import wire
 from rupor.networks.telegram.formatting import EntityParseError, escape, parse_html
 
@@ -326,6 +327,50 @@ class TelegramAdapter(Adapter):
                 RateLimit(f"telegram:discussion-group:{bot}:{chat}", GROUP_PER_MINUTE, 60.0, comment)
             )
         return limits
+
+    def send_message(
+        self,
+        channel: ChannelAccess,
+        conversation_id: str,
+        text: str,
+        *,
+        idempotency_key: str,  # noqa: ARG002 - the base class's signature; the Bot API has no key
+    ) -> Message:
+        """A direct message to a person who started the bot (their chat id is their user id).
+
+        The Bot API has no idempotency key (``idempotency_key`` is unused): an ambiguous failure
+        is an :class:`UnknownOutcome` the caller must not repeat. A 403 here means the person never
+        started the bot or blocked it: :class:`Unreachable`. Each call holds a slot of the bot's
+        30 messages/s and of the chat's 1 message/s.
+        """
+        token = channel.credentials.get("bot_token", "")
+        bot = hashlib.sha256(token.encode()).hexdigest()[:16]
+        limits = [
+            RateLimit(f"telegram:bot:{bot}", BOT_PER_SECOND, 1.0),
+            RateLimit(f"telegram:chat:{bot}:{conversation_id}", CHAT_PER_SECOND, 1.0),
+        ]
+        try:
+            with call_window(limits):
+                sent = self._call(
+                    channel, "sendMessage", {"chat_id": conversation_id, "text": text}, create=True
+                )
+        except Rejected as exc:
+            if exc.code == wire.Code.FORBIDDEN:
+                raise Unreachable(
+                    _("This person has not started the bot or has blocked it."),
+                    code=exc.code,
+                    excerpt=exc.excerpt,
+                ) from None
+            raise
+        me = channel.settings.get("bot_id", "")
+        return Message(
+            remote_id=wire.comment_id(conversation_id, sent.get("message_id")),
+            conversation_id=conversation_id,
+            author=Person(str(me)),
+            text=text,
+            created_at=clock.now(),
+            outgoing=True,
+        )
 
     def publish(self, channel: ChannelAccess, request: PublishRequest, progress: Progress) -> Published:
         content = request.content

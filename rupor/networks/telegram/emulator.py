@@ -30,6 +30,12 @@ and the server's documented behaviour, not from our adapter:
 * ``getChatMember`` for a reader: ``member`` unless a ``chat_member`` update said otherwise
   (``POST /_emulator/audience/membership`` ``{"chat_id"?, "user_id", "action": "join"|"leave"}``
   sends one, as the hourly subscriber flow does);
+* private chats: ``POST /_emulator/private_message`` ``{"user_id", "text"}`` makes a person
+  write to the demo bot (``/start`` first; their chat's id is their user id), ``POST
+  /_emulator/block_bot`` ``{"user_id"}`` has them block it (``my_chat_member`` ``kicked``); a
+  bot writes only to people who started it ("Forbidden: bot can't initiate conversation with a
+  user") and never after a block ("Forbidden: bot was blocked by the user"), both 403;
+  writing again unblocks it;
 * the 48-hour delete window, "message is not modified", pinning;
 * updates: ``getUpdates`` with offsets and remembered ``allowed_updates``, 409 while a webhook is
   set, webhook delivery from a background thread with the ``X-Telegram-Bot-Api-Secret-Token``
@@ -341,6 +347,8 @@ class Chat:
     created: float = 0.0
 
     def short(self) -> dict[str, Any]:
+        if self.type == "private":  # a person's chat with the bot: its id is theirs, no title
+            return {"id": self.id, "type": "private", "first_name": self.title}
         out: dict[str, Any] = {"id": self.id, "type": self.type, "title": self.title}
         if self.username:
             out["username"] = self.username
@@ -594,9 +602,18 @@ class Emulator:
                 chat = self.chats.get(int(raw))
             except ValueError:
                 chat = None
+        if chat is None and write and raw.isdigit() and int(raw) in self.users:
+            raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
         if chat is None:
             raise _bad("chat not found")
         status = chat.bot_status.get(bot.id, "left")
+        if chat.type == "private":
+            # A bot may write only to people who started it, and not after they blocked it.
+            if status == "kicked":
+                raise ApiError(403, "Forbidden: bot was blocked by the user")
+            if status == "left":
+                raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
+            return chat
         if chat.type == "group" and chat.migrated_to is not None and write:
             raise _bad("group chat was upgraded to a supergroup chat", migrate_to_chat_id=chat.migrated_to)
         if status == "kicked":
@@ -815,6 +832,61 @@ class Emulator:
                 length = len(match.group(0).encode("utf-16-le")) // 2
                 found.append({"offset": before, "length": length, "type": kind})
         return sorted(found, key=lambda e: e["offset"])
+
+    def private_message(self, user_id: int, text: str, *, bot_id: int = DEMO_BOT_ID) -> Stored:
+        """A person writes to the bot in their private chat (``/start`` first opens it).
+
+        Their chat exists from their first message; writing to a bot they blocked unblocks it
+        (Telegram has them press *Restart*), which the bot learns as ``my_chat_member``.
+        """
+        user = self.users[user_id]
+        bot = next(b for b in self.bots.values() if b.id == bot_id)
+        chat = self.chats.get(user_id)
+        if chat is None:
+            chat = Chat(user_id, "private", str(user.get("first_name", "")), created=self.now())
+            self.chats[user_id] = chat
+        if chat.bot_status.get(bot.id) == "kicked":
+            self._private_status(chat, bot, user, "member")
+        chat.bot_status[bot.id] = "member"
+        entities = self.auto_entities(text)
+        payload: dict[str, Any] = {"from": user, "text": text}
+        if entities:
+            payload["entities"] = entities
+        stored = self.store(chat, payload, bot=None)
+        if "message" in bot.allowed and not bot.revoked:
+            bot.updates.append(
+                {"update_id": next(self._update_ids), "message": stored.payload, "_at": self.now()}
+            )
+        return stored
+
+    def block_bot(self, user_id: int, *, bot_id: int = DEMO_BOT_ID) -> None:
+        """A person blocks the bot (or deletes the chat with it): the bot gets ``my_chat_member``
+        with the status ``kicked`` and every later message to them is a 403."""
+        bot = next(b for b in self.bots.values() if b.id == bot_id)
+        chat = self.chats.get(user_id)
+        if chat is None or chat.type != "private":
+            raise ValueError("this person never started the bot")
+        if chat.bot_status.get(bot.id) != "kicked":
+            self._private_status(chat, bot, self.users[user_id], "kicked")
+            chat.bot_status[bot.id] = "kicked"
+
+    def _private_status(self, chat: Chat, bot: BotState, user: dict[str, Any], new: str) -> None:
+        old = chat.bot_status.get(bot.id, "member")
+        if "my_chat_member" not in bot.allowed or bot.revoked:
+            return
+        bot.updates.append(
+            {
+                "update_id": next(self._update_ids),
+                "my_chat_member": {
+                    "chat": chat.short(),
+                    "from": user,
+                    "date": int(self.now()),
+                    "old_chat_member": {"user": bot.user(), "status": old},
+                    "new_chat_member": {"user": bot.user(), "status": new},
+                },
+                "_at": self.now(),
+            }
+        )
 
     def group_message(
         self,
@@ -1839,6 +1911,24 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Starl
                 return JSONResponse({"error": str(exc)}, status_code=400)
             return JSONResponse({"chat_id": stored.chat_id, "message_id": stored.message_id})
 
+    async def private_message(request: Request) -> Response:
+        spec = json.loads(await request.body() or b"{}")
+        with emu.lock:
+            user_id = int(spec.get("user_id", 100_000_001))
+            if user_id not in emu.users:
+                return JSONResponse({"error": "unknown user"}, status_code=404)
+            stored = emu.private_message(user_id, str(spec.get("text", "")))
+            return JSONResponse({"chat_id": stored.chat_id, "message_id": stored.message_id})
+
+    async def block_bot(request: Request) -> Response:
+        spec = json.loads(await request.body() or b"{}")
+        with emu.lock:
+            try:
+                emu.block_bot(int(spec.get("user_id", 100_000_001)))
+            except (ValueError, KeyError) as exc:
+                return JSONResponse({"error": str(exc)}, status_code=404)
+        return JSONResponse({"ok": True})
+
     async def audience_edit(request: Request) -> Response:
         spec = json.loads(await request.body() or b"{}")
         with emu.lock:
@@ -1919,6 +2009,8 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Starl
         Route("/_emulator/revoke", revoke, methods=["POST"]),
         Route("/_emulator/group_message", group_message, methods=["POST"]),
         Route("/_emulator/bot_status", bot_status, methods=["POST"]),
+        Route("/_emulator/private_message", private_message, methods=["POST"]),
+        Route("/_emulator/block_bot", block_bot, methods=["POST"]),
         Route("/file/bot{token}/{path:path}", file_route, methods=["GET"]),
         Route("/c/{internal:int}/{message_id:int}", post_page, methods=["GET"]),
         Route("/{name}/{message_id:int}", post_page, methods=["GET"]),

@@ -565,3 +565,24 @@ def test_audience_is_deterministic_for_a_seed():
             running.stop()
 
     assert run() == run()
+
+
+def test_a_bot_writes_only_to_people_who_started_it_and_never_after_a_block(em):
+    user = 100_000_001
+    refused = call(em, "sendMessage", chat_id=user, text="hi")
+    assert refused.status_code == 403
+    assert refused.json()["description"] == "Forbidden: bot can't initiate conversation with a user"
+    with http.client(base_url=em.url, timeout=5) as client:
+        client.post("/_emulator/private_message", json={"user_id": user, "text": "/start"}).raise_for_status()
+        assert ok(call(em, "sendMessage", chat_id=user, text="hi"))["chat"] == {
+            "id": user,
+            "type": "private",
+            "first_name": "Anna",
+        }
+        client.post("/_emulator/block_bot", json={"user_id": user}).raise_for_status()
+    blocked = call(em, "sendMessage", chat_id=user, text="hi")
+    assert blocked.status_code == 403
+    assert blocked.json()["description"] == "Forbidden: bot was blocked by the user"
+    updates = ok(call(em, "getUpdates"))
+    assert updates[0]["message"]["text"] == "/start"
+    assert updates[-1]["my_chat_member"]["new_chat_member"]["status"] == "kicked"

@@ -434,6 +434,7 @@ def update_to_events(
                     person=_person(user),
                 )
             )
+    events.extend(_private_status(update, channel_remote_id))
     reactions = update.get("message_reaction_count")
     if isinstance(reactions, dict):
         events.append(
@@ -447,6 +448,28 @@ def update_to_events(
             )
         )
     return events
+
+
+def _private_status(update: Mapping[str, Any], channel_remote_id: str) -> list[Event]:
+    """A person blocked the bot (``kicked``), from ``my_chat_member`` in their private chat: the
+    bot may no longer write to them. Unblocking is no consent of its own: Telegram has them press
+    *Restart*, which sends ``/start``, a message like any other."""
+    member = update.get("my_chat_member")
+    if not isinstance(member, dict) or (member.get("chat") or {}).get("type") != "private":
+        return []
+    new = (member.get("new_chat_member") or {}).get("status")
+    if new != "kicked":
+        return []
+    user = member.get("from") or {}
+    return [
+        Event(
+            kind=EventKind.MESSAGES_DENY,
+            remote_id=f"bot:{user.get('id')}:{member.get('date')}:{new}",
+            channel_remote_id=channel_remote_id,
+            occurred_at=_when(member.get("date")),
+            person=_person(user),
+        )
+    ]
 
 
 def reaction_counts(update: Mapping[str, Any]) -> dict[str, int]:

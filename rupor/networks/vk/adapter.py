@@ -85,6 +85,7 @@ class VkAdapter(Adapter):
     display_name = "VKontakte"
     default_base_url = wire.DEFAULT_BASE_URL
     idempotent_publish = True
+    idempotent_messages = True  # messages.send dedupes on random_id
     search_credential = USER  # newsfeed.search takes user and service tokens, never a community's
     # The wall methods on comments are create, edit, delete, restore, report, get, close/open
     # comments (dev.vk.com, the API schema): none hides one (docs/decisions/0013-hiding-comments.md).
@@ -784,9 +785,7 @@ class VkAdapter(Adapter):
         self, channel: ChannelAccess, conversation_id: str, text: str, *, idempotency_key: str
     ) -> Message:
         gid = self._gid(channel)
-        random_id = (
-            int.from_bytes(hashlib.sha256(idempotency_key.encode()).digest()[:4], "big") & 0x7FFFFFFF or 1
-        )
+        random_id = wire.random_id(idempotency_key)
         message_id = self.call(
             channel,
             "messages.send",
@@ -1013,6 +1012,18 @@ class VkAdapter(Adapter):
                     occurred_at=message.created_at,
                     message=message,
                     person=message.author,
+                )
+            ]
+        if kind in ("message_allow", "message_deny"):
+            user = int(obj.get("user_id", 0))
+            return [
+                Event(
+                    kind=EventKind.MESSAGES_ALLOW if kind == "message_allow" else EventKind.MESSAGES_DENY,
+                    remote_id=event_id or f"{kind}:{user}:{now.timestamp()}",
+                    channel_remote_id=channel_id,
+                    occurred_at=now,
+                    person=Person(str(user), "", wire.owner_url(user)),
+                    key=str(obj.get("key") or "")[:100],
                 )
             ]
         if kind in ("group_join", "group_leave"):

@@ -51,7 +51,14 @@ Routes:
   ``{"expire_key": true}`` or ``{"lose_history": true}``; ``POST /_emulator/vk/public_post``
   ``{"owner_id", "text", "from_id"?, "ago_s"?}`` (a public post anyone can find by search, on a
   user's wall or a community's); ``POST /_emulator/vk/chat_message`` ``{"text", "user_id"?,
-  "reply_to"?: conversation_message_id}`` (a member writes in the group chat).
+  "reply_to"?: conversation_message_id}`` (a member writes in the group chat);
+  ``POST /_emulator/vk/message_allow`` ``{"user_id", "allow": true|false, "key"?}`` (a person
+  presses *Allow messages* / *Deny messages* for the demo community, or a widget calls
+  ``messages.allowMessagesFromGroup`` with ``key``: Callback API ``message_allow`` {user_id,
+  key} / ``message_deny`` {user_id}).
+* Permission to write (dev.vk.com ``messages.send``, error 901): the community may write to a
+  person who allowed its messages or who wrote to it, never after they denied them (until they
+  allow again or write again); ``messages.isMessagesFromGroupAllowed`` answers the same.
 
 Modelled behaviour that VK does not document, marked as assumed:
 
@@ -495,6 +502,9 @@ class VkEmulator:
             self.search_calls: dict[tuple[str, int], int] = {}  # (token, day) -> newsfeed.search calls
             self.chat_all = bool(self.options.get("chat_all", False))
             self.random_ids: dict[tuple[int, int], int] = {}
+            #: (group id, user id) -> True (allowed messages) / False (denied them); absent: whether
+            #: they ever wrote to the community decides.
+            self.allowed: dict[tuple[int, int], bool] = {}
             self.ledger: list[dict[str, Any]] = []
             self.deliveries: list[dict[str, Any]] = []
             self.pending: list[dict[str, Any]] = []
@@ -2142,6 +2152,8 @@ class VkEmulator:
                 "id": 0,
             }
         box.append(msg)
+        if not out:
+            self.allowed.pop((group.id, peer), None)  # writing to the community lets it answer again
         if not out and deliver:
             self._event(
                 group,
@@ -2182,8 +2194,7 @@ class VkEmulator:
             key = (sender, random_id)
             if random_id and key in self.random_ids and not many:
                 return self.random_ids[key]
-            talked = any(m.peer_id == peer for m in self.messages.get(group.id, []))
-            if not talked:
+            if not self.may_write(group, peer):
                 if many:
                     results.append(
                         {
@@ -2213,6 +2224,38 @@ class VkEmulator:
                 self.random_ids[key] = msg.id
             results.append({"peer_id": peer, "message_id": msg.id, "conversation_message_id": msg.id})
         return results if many else results[0]["message_id"]
+
+    def may_write(self, group: Group, peer: int) -> bool:
+        """Whether the community may message this peer (error 901 otherwise)."""
+        if peer >= 2000000000:
+            return any(m.peer_id == peer for m in self.messages.get(group.id, []))
+        said = self.allowed.get((group.id, peer))
+        if said is not None:
+            return said
+        return any(m.peer_id == peer and not m.out for m in self.messages.get(group.id, []))
+
+    def m_messages_isMessagesFromGroupAllowed(self, ctx: Ctx) -> Any:
+        group = self._message_group(ctx)
+        if ctx.token.kind == "group" and ctx.num("group_id") != group.id:
+            raise _param_error("group_id is invalid")
+        return {"is_allowed": int(self.may_write(group, ctx.num("user_id") or 0))}
+
+    def message_permission(self, user_id: int, *, allow: bool, key: str = "") -> None:
+        """A person allows or denies the demo community's messages; its Callback servers hear it."""
+        with self.lock:
+            group = self.groups[DEMO_GROUP_ID]
+            self.allowed[(group.id, user_id)] = allow
+            if allow:
+                self._event(group, "message_allow", {"user_id": user_id, "key": key})
+            else:
+                self._event(group, "message_deny", {"user_id": user_id})
+            self.ledger.append(
+                {
+                    "kind": "message_allow" if allow else "message_deny",
+                    "group_id": group.id,
+                    "user_id": user_id,
+                }
+            )
 
     @staticmethod
     def _reply_in(ctx: Ctx, peer: int) -> int | None:
@@ -2715,6 +2758,13 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
         mid = emulator.audience_message(str(spec.get("text", "")), int(spec.get("user_id", 10011)))
         return JSONResponse({"message_id": mid, "peer_id": int(spec.get("user_id", 10011))})
 
+    async def message_allow(request: Request) -> Response:
+        spec = json.loads(await request.body() or b"{}")
+        emulator.message_permission(
+            int(spec["user_id"]), allow=bool(spec.get("allow", True)), key=str(spec.get("key", ""))
+        )
+        return JSONResponse({"ok": True})
+
     async def public_post(request: Request) -> Response:
         spec = json.loads(await request.body() or b"{}")
         try:
@@ -2795,6 +2845,7 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
         Route("/_emulator/vk/posts_with", posts_with, methods=["GET"]),
         Route("/_emulator/vk/public_post", public_post, methods=["POST"]),
         Route("/_emulator/vk/chat_message", chat_message, methods=["POST"]),
+        Route("/_emulator/vk/message_allow", message_allow, methods=["POST"]),
         Route("/_emulator/vk/longpoll", longpoll_control, methods=["POST"]),
         *control_routes(injector, clock, emulator.snapshot, lambda: list(emulator.ledger), reset),
     ]

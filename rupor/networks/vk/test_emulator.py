@@ -372,3 +372,30 @@ def test_responses_carry_schema_required_fields(vk):
     server = call(vk, "photos.getWallUploadServer", group_id=1)["response"]
     for prop in _required_props(objects["photos_photo_upload"]):
         assert prop in server, prop
+
+
+def test_messages_permission_follows_allow_deny_and_writing(vk):
+    def allowed(user_id: int) -> int:
+        answer = call(
+            vk, "messages.isMessagesFromGroupAllowed", token=emu.GROUP_TOKEN, group_id=1, user_id=user_id
+        )
+        return int(answer["response"]["is_allowed"])
+
+    def send(user_id: int, random_id: int) -> dict[str, Any]:
+        return call(
+            vk, "messages.send", token=emu.GROUP_TOKEN, peer_id=user_id, random_id=random_id, message="hi"
+        )
+
+    assert allowed(10030) == 0 and send(10030, 1)["error"]["error_code"] == 901
+    world = testing.state(vk)
+    world.message_permission(10030, allow=True, key="news")
+    assert allowed(10030) == 1 and "response" in send(10030, 2)
+    world.message_permission(10030, allow=False)
+    assert allowed(10030) == 0 and send(10030, 3)["error"]["error_code"] == 901
+    testing._post(vk, "/_emulator/vk/audience_message", {"text": "hello again", "user_id": 10030})
+    assert allowed(10030) == 1  # writing to the community lets it answer
+    events = [e for _ts, e in world.groups[1].events if e["type"] in ("message_allow", "message_deny")]
+    assert [(e["type"], e["object"]) for e in events] == [
+        ("message_allow", {"user_id": 10030, "key": "news"}),
+        ("message_deny", {"user_id": 10030}),
+    ]

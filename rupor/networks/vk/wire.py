@@ -22,7 +22,7 @@ import httpx
 
 from rupor.networks import errors, transport
 from rupor.networks.base import AudienceCount, ChannelDayStats, Person
-from rupor.networks.errors import AuthExpired, CodeRule, RateLimited, Rejected, UnknownOutcome
+from rupor.networks.errors import AuthExpired, CodeRule, RateLimited, Rejected, UnknownOutcome, Unreachable
 
 API_VERSION = "5.199"
 DEFAULT_BASE_URL = "https://api.vk.com"
@@ -227,13 +227,13 @@ ERRORS: dict[int, CodeRule] = {
         **_PERSON,
     ),
     Code.MESSAGES_BLACKLIST: CodeRule(
-        Rejected, "This person has blocked messages from the community.", **_PERSON
+        Unreachable, "This person has blocked messages from the community.", **_PERSON
     ),
     Code.MESSAGES_DENY: CodeRule(
-        Rejected, "This person has not allowed the community to send them messages.", **_PERSON
+        Unreachable, "This person has not allowed the community to send them messages.", **_PERSON
     ),
     Code.MESSAGES_PRIVACY: CodeRule(
-        Rejected, "This person's privacy settings do not allow messages from the community.", **_PERSON
+        Unreachable, "This person's privacy settings do not allow messages from the community.", **_PERSON
     ),
     Code.MESSAGES_TOO_LONG: CodeRule(
         Rejected, "The message is too long for VK (9000 characters at most).", **_PERSON
@@ -431,7 +431,11 @@ def names_community(text: str, group_id: int) -> bool:
 
 
 def random_id(key: str) -> int:
-    """``messages.send``'s ``random_id`` from an idempotency key: the same key, the same id."""
+    """The ``messages.send`` ``random_id`` for an idempotency key: a decimal key within VK's
+    positive int32 is used as it is (a sequence never collides), any other key is hashed to
+    31 bits (fine for a few messages, not for a newsletter's thousands)."""
+    if key.isdigit() and 0 < int(key) < 2**31:
+        return int(key)
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") & 0x7FFFFFFF or 1
 
 
