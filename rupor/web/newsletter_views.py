@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
@@ -201,6 +201,8 @@ def newsletter_action(request: HttpRequest, newsletter_id: int) -> HttpResponseB
             service.schedule(_actor(request), newsletter_id, at)
             messages.success(request, _("Scheduled. Quiet hours hold messages until they end."))
     except NewsletterError as exc:
+        if exc.status == 404:  # not this workspace's: nothing to go back to
+            raise Http404(str(exc)) from exc
         _refused(request, exc)
     return redirect("web:newsletter", newsletter_id=newsletter_id)
 
