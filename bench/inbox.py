@@ -9,9 +9,9 @@
 Two paths, each measured on its own, as Rupor runs them:
 
 1. ``webhook``: half of the items are posted over real HTTP to a running Rupor web server
-   (``rupor serve --no-worker --processes P``, a subprocess: P waitress processes, default one a
-   core, of ``--server-threads`` threads each, and the serve process's drainer) at the
-   channels' hook URLs, by ``--senders`` concurrent keep-alive clients: VK Callback API bodies
+   (``rupor serve --no-worker --processes P``, a subprocess: Granian with P worker processes,
+   default one a core, of ``--server-threads`` threads each (default serve's own: 2), and the
+   serve process's drainer) at the channels' hook URLs, by ``--senders`` concurrent keep-alive clients: VK Callback API bodies
    (``wall_reply_new``, with the channel's secret) and Telegram updates (discussion-group
    comments, with the secret header), one item per request as the networks send them.
 2. ``polling``: the other half are comments the VK emulator serves under posts Rupor published
@@ -183,7 +183,7 @@ def _family(pid: int) -> list[int]:
 class Server:
     """``rupor serve --no-worker`` in its own process, on the bench's database."""
 
-    def __init__(self, threads: int, processes: int) -> None:
+    def __init__(self, threads: int | None, processes: int) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "RUPOR_BASE_URL": self.url}
@@ -194,8 +194,7 @@ class Server:
             "127.0.0.1",
             "--port",
             str(self.port),
-            "--threads",
-            str(threads),
+            *(["--threads", str(threads)] if threads else []),
             "--processes",
             str(processes),
             "--no-worker",
@@ -372,7 +371,10 @@ def main() -> None:
         help="webhook client: raw (http.client, default) or httpx (Rupor's own client, slower)",
     )
     parser.add_argument(
-        "--server-threads", type=int, default=8, help="threads per web server process (default 8)"
+        "--server-threads",
+        type=int,
+        default=None,
+        help="threads per web server process (default: rupor serve's, 2 a process with several)",
     )
     parser.add_argument(
         "--server-processes",

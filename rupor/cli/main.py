@@ -117,11 +117,11 @@ def _free_ports_after(host: str, start: int, size: int, *, avoid: int | None = N
 )
 @click.option(
     "--threads",
-    default=8,
-    show_default=True,
+    default=None,
     type=click.IntRange(1, 256),
     envvar="RUPOR_THREADS",
-    help="Web server threads (in each web process).",
+    help="Web server threads in each web process [default: 8 in one process; 2 a process with "
+    "--processes above 1, where more threads only wait for Python's lock].",
 )
 @click.option(
     "--processes",
@@ -154,9 +154,13 @@ def _free_ports_after(host: str, start: int, size: int, *, avoid: int | None = N
     help="With --demo: the first of the emulator ports (VK, Telegram, OK, X use it and the next ones).",
 )
 def serve(
-    host: str, port: int, threads: int, processes: int, worker: bool, demo: bool, demo_port_base: int
+    host: str, port: int, threads: int | None, processes: int, worker: bool, demo: bool, demo_port_base: int
 ) -> None:
     """Migrate, then serve the web app and API (and the in-process worker)."""
+    if threads is None:
+        # One process keeps requests moving while some wait on the database; with a process a
+        # core, each one's threads mostly queue for the GIL (bench/inbox.py: 2 beat 8 and 32).
+        threads = 8 if processes == 1 else 2
     # Check the ports before anything else, so a taken one is a plain sentence, not a traceback.
     if not _port_is_free(host, port):
         free = _free_ports_after(host, port, 1)
