@@ -35,6 +35,10 @@ NETWORKS: dict[str, tuple[str, str]] = {
         "rupor.networks.mastodon.adapter:MastodonAdapter",
         "rupor.networks.mastodon.emulator:create_app",
     ),
+    "youtube": (
+        "rupor.networks.youtube.adapter:YouTubeAdapter",
+        "rupor.networks.youtube.emulator:create_app",
+    ),
 }
 
 DISPLAY_NAMES: dict[str, str] = {
