@@ -190,8 +190,10 @@ class YouTubeAdapter(Adapter):
         return float(value) if value is not None else None
 
     def _project(self, channel: ChannelAccess) -> str:
+        """Whose quota this is: the OAuth client (one Google Cloud project) at this API root."""
         client = latest_credentials(channel).get("client_id", "")
-        return f"client:{client}" if client else f"channel:{channel.remote_id}"
+        who = f"client:{client}" if client else f"channel:{channel.remote_id}"
+        return f"{self._root(channel)}|{who}"
 
     def _token(self, channel: ChannelAccess) -> str:
         creds = latest_credentials(channel)
