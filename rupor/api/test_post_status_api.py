@@ -21,7 +21,12 @@ def test_status_and_filter(make_workspace, api_for):
     channels = [
         api.post(
             "/channels",
-            {"network": "examplenet", "remote_id": f"acct-{i}", "credentials": {"token": "t"}, "verify": False},
+            {
+                "network": "examplenet",
+                "remote_id": f"acct-{i}",
+                "credentials": {"token": "t"},
+                "verify": False,
+            },
         ).json()["id"]
         for i in range(3)
     ]

@@ -23,10 +23,11 @@ starts, and is refused with a plain sentence when it would not fit (:mod:`.quota
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import IO, Any
 
 import httpx
 from django.utils.translation import gettext as _
@@ -67,6 +68,8 @@ RENEW_MARGIN_S = 120
 #: How many of the channel's newest uploads reconciliation reads (pages of 50).
 RECONCILE_PAGES = 4
 PAGE = 50
+#: What one read of a video file takes while a chunk streams out.
+PIECE_BYTES = 1024 * 1024
 #: The wait after a per-minute rate limit, when YouTube names none.
 RATE_LIMIT_WAIT_S = 60.0
 #: Statuses of a resumable upload session's answers (Google's "Resume Incomplete" is 308).
@@ -266,11 +269,12 @@ class YouTubeAdapter(Adapter):
         what: str,
         params: dict[str, Any] | None = None,
         json_body: Any = None,
-        content: bytes | None = None,
+        content: bytes | Callable[[], Iterator[bytes]] | None = None,
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         """One request with the access token; a 401 renews it once and sends again (nothing
-        happened on a 401)."""
+        happened on a 401). ``content`` may be a function giving the body's pieces afresh for
+        each sending (a chunk streamed from the file)."""
         for attempt in (1, 2):
             token = self._token(channel)
             response = transport.send(
@@ -283,7 +287,7 @@ class YouTubeAdapter(Adapter):
                 headers={"Authorization": f"Bearer {token}", **(headers or {})},
                 params=params,
                 json=json_body,
-                content=content,
+                content=content() if callable(content) else content,
             )
             if (
                 response.status_code == HTTPStatus.UNAUTHORIZED
@@ -521,16 +525,9 @@ class YouTubeAdapter(Adapter):
             session = self._open_session(channel, request, video, progress)
         uri = str(session["uri"])
         with video.open() as handle:
-            handle.seek(offset)
             while True:
-                chunk = handle.read(min(wire.CHUNK_BYTES, video.size - offset))
-                if not chunk:
-                    raise errors.Rejected(
-                        _("The file %(file)s is shorter than it was when uploaded to Rupor.")
-                        % {"file": video.filename},
-                        needs_person=True,
-                    )
-                last = offset + len(chunk) >= video.size
+                size = min(wire.CHUNK_BYTES, video.size - offset)
+                last = offset + size >= video.size
                 answer = self._send(
                     channel,
                     "PUT",
@@ -538,14 +535,13 @@ class YouTubeAdapter(Adapter):
                     # Only the last byte makes the video: an earlier chunk lost on the way is resent.
                     creates=last,
                     what="videos.insert (upload)",
-                    content=chunk,
+                    content=functools.partial(_pieces, handle, offset, size, video.filename),
                     headers={
-                        "Content-Range": wire.content_range(offset, len(chunk), video.size),
+                        "Content-Length": str(size),
+                        "Content-Range": wire.content_range(offset, size, video.size),
                         "Content-Type": video.content_type,
                     },
                 )
-                sent = len(chunk)
-                del chunk  # the next read must not hold two chunks at once
                 if answer.status_code in DONE:
                     try:
                         return str(self._decode(channel, answer, creates=True)["id"])
@@ -556,10 +552,7 @@ class YouTubeAdapter(Adapter):
                         ) from exc
                 if answer.status_code != RESUME_INCOMPLETE:
                     self._decode(channel, answer, creates=last)
-                acknowledged = wire.next_offset(answer.headers.get("range"))
-                if acknowledged != offset + sent:
-                    handle.seek(acknowledged)
-                offset = acknowledged
+                offset = wire.next_offset(answer.headers.get("range"))
 
     def _open_session(
         self, channel: ChannelAccess, request: PublishRequest, video: Media, progress: Progress
@@ -957,6 +950,22 @@ def error_for(error: wire.ApiError, *, creates: bool, excerpt: str) -> errors.Ne
 
 
 # -- helpers ------------------------------------------------------------------------------------------
+def _pieces(handle: IO[bytes], offset: int, size: int, filename: str) -> Iterator[bytes]:
+    """``size`` bytes of the file from ``offset``, a piece at a time: a chunk is streamed to
+    YouTube as it is read, so not even one chunk sits whole in memory."""
+    handle.seek(offset)
+    left = size
+    while left:
+        piece = handle.read(min(PIECE_BYTES, left))
+        if not piece:
+            raise errors.Rejected(
+                _("The file %(file)s is shorter than it was when uploaded to Rupor.") % {"file": filename},
+                needs_person=True,
+            )
+        left -= len(piece)
+        yield piece
+
+
 def _comment(raw: Mapping[str, Any], video_id: str) -> Comment:
     snippet = raw.get("snippet") or {}
     author_id = str((snippet.get("authorChannelId") or {}).get("value") or "")

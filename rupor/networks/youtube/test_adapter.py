@@ -18,7 +18,7 @@ from rupor.networks.base import Content, Media, MemoryProgress, PublishRequest
 from rupor.networks.emulation import RunningEmulator
 from rupor.networks.youtube import emulator as emu
 from rupor.networks.youtube import testing, wire
-from rupor.networks.youtube.adapter import YouTubeAdapter, error_for
+from rupor.networks.youtube.adapter import PIECE_BYTES, YouTubeAdapter, error_for
 
 CHUNKS = 3
 TOTAL = wire.CHUNK_BYTES * (CHUNKS - 1) + 12345
@@ -107,7 +107,7 @@ def test_a_failure_in_the_middle_resumes_from_the_acknowledged_byte_with_one_vid
     readers: list[_Reader] = []
 
     def fail_second_chunk(read: int) -> None:
-        if read == 2 and len(readers) == 1:
+        if read == wire.CHUNK_BYTES // PIECE_BYTES + 1 and len(readers) == 1:  # chunk 2's first piece
             # The second chunk reaches YouTube, then the connection dies before the answer.
             _fault(yt, {"queue": [{"kind": "reset_after", "method": "videos.insert", "count": 1}]})
 
