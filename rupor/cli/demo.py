@@ -110,7 +110,10 @@ def ensure_demo(*, verify: bool = False, urls: dict[str, str] | None = None) -> 
                         rubric_id=rubrics.get(rubric),
                         status="scheduled" if when else "draft",
                         scheduled_at=when,
-                        variants=tuple(planning.VariantInput(channel_id=c.pk) for c in demo_channels),
+                        variants=tuple(
+                            planning.VariantInput(channel_id=c.pk, **video_post(owner, c.network, title))
+                            for c in demo_channels
+                        ),
                     ),
                 )
             # A watched keyword, so the inbox shows what monitoring finds on the VK emulator.
@@ -119,6 +122,31 @@ def ensure_demo(*, verify: bool = False, urls: dict[str, str] | None = None) -> 
             if not monitoring.list_keywords(workspace.pk).exists():
                 monitoring.add_keyword(owner, DEMO_KEYWORD)
     return {"workspace": workspace.slug, "email": DEMO_EMAIL, "password": DEMO_PASSWORD}
+
+
+def needs_video(network: str) -> bool:
+    """A network whose every post is a video (YouTube): no text post, a video upload."""
+    from rupor.networks.base import Capability
+
+    caps = registry.adapter(network).capabilities
+    return Capability.PUBLISH_VIDEO in caps and Capability.PUBLISH_TEXT not in caps
+
+
+def demo_video_bytes(seconds: int = 2) -> bytes:
+    """A small file that starts like an MP4 (an ISO BMFF ``ftyp`` box), the demo's video."""
+    head = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
+    return head + bytes(range(256)) * (64 * seconds)
+
+
+def video_post(owner: Any, network: str, title: str, photos: tuple[int, ...] = ()) -> dict[str, Any]:
+    """A variant's own media and options where the network's posts are videos: the demo video,
+    a picture as its thumbnail, the post's title as the video's; nothing elsewhere."""
+    if not needs_video(network):
+        return {"media_ids": photos} if photos else {}
+    from rupor.planning import media
+
+    video = media.save_media(owner, "demo-video.mp4", demo_video_bytes())  # stored once (same bytes)
+    return {"media_ids": (video.pk, *photos[:1]), "options": {"title": title[:100]}}
 
 
 def _attach_demo_channel(owner: Any, workspace: Any, network: str, url: str, *, verify: bool) -> None:
@@ -235,6 +263,11 @@ DEMO_COMMENTS: dict[str, list[str]] = {
         "Lovely thread! Do you have oat milk options?",
         "Заходил вчера, очень уютно. Спасибо!",
         "이 원두는 어디서 살 수 있나요?",
+    ],
+    "youtube": [
+        "Great video! What grinder do you use at 0:45?",
+        "Звук очень тихий, ничего не слышно. Переснимите, пожалуйста.",
+        "영상 잘 봤어요. 다음 편도 기대할게요!",
     ],
 }
 DEMO_MESSAGES: dict[str, list[str]] = {
