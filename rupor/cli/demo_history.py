@@ -210,7 +210,10 @@ def schedule_history(owner: Any, workspace: Any, plan: Sequence[Planned]) -> int
             planning.VariantInput(
                 channel_id=c.pk,
                 link=link,
-                **{**_fitted(c.network, item.text, link), **video_post(owner, c.network, item.title, picture)},
+                **{
+                    **_fitted(c.network, item.text, link),
+                    **video_post(owner, c.network, item.title, picture),
+                },
             )
             for c in demo_channels
         )
