@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # rupor
 
-import benchenv  # noqa: E402 - bench/ is on the path when a benchmark runs as a script
+import benchenv
 
 benchenv.setup("bench_youtube_upload")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rupor.settings")
@@ -68,7 +68,9 @@ def _media(path: Path) -> Media:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--mib", type=int, default=1024, help="size of the video in MiB (default 1024)")
     args = parser.parse_args()
     size = args.mib * 1024 * 1024
