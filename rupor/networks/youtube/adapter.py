@@ -135,11 +135,13 @@ class YouTubeAdapter(Adapter):
     capabilities = frozenset(
         {
             Capability.PUBLISH_VIDEO,
+            Capability.EDIT,
             Capability.DELETE,
             Capability.RECONCILE,
             Capability.READ_COMMENTS,
             Capability.REPLY_COMMENT,
             Capability.HIDE_COMMENT,
+            Capability.LOOKUP_PEOPLE,
             Capability.POST_METRICS,
             Capability.CHANNEL_METRICS,
             Capability.POLL_UPDATES,
@@ -678,6 +680,27 @@ class YouTubeAdapter(Adapter):
     def delete(self, channel: ChannelAccess, remote_id: str) -> None:
         self._call(channel, "DELETE", "videos.delete", "/videos", params={"id": remote_id})
 
+    def edit(self, channel: ChannelAccess, remote_id: str, content: Content) -> None:
+        """``videos.update(part=snippet)``: title, description and tags (the video stays)."""
+        problems = [p for p in self.validate(content) if p.field not in ("media",)]
+        if problems:
+            raise errors.Rejected(problems[0].message, needs_person=True)
+        title, description = title_and_description(content)
+        snippet: dict[str, Any] = {
+            "title": title,
+            "description": description,
+            "categoryId": str(content.options.get("category") or wire.DEFAULT_CATEGORY),
+            "tags": tags_of(content),
+        }
+        self._call(
+            channel,
+            "PUT",
+            "videos.update",
+            "/videos",
+            params={"part": "snippet"},
+            json_body={"id": remote_id, "snippet": snippet},
+        )
+
     # -- conversation -------------------------------------------------------------------------------
     def read_comments(
         self, channel: ChannelAccess, post_remote_id: str, *, since: dt.datetime | None = None
@@ -787,6 +810,37 @@ class YouTubeAdapter(Adapter):
             "/comments/setModerationStatus",
             params={"id": comment_remote_id, "moderationStatus": "rejected"},
         )
+
+    def people(self, channel: ChannelAccess, remote_ids: Sequence[str]) -> Sequence[Person]:
+        """Commenters' channels, 50 a call: name, link, avatar and subscribers (unless hidden)."""
+        ids = sorted({r for r in remote_ids if r.startswith("UC")})
+        out: list[Person] = []
+        for start in range(0, len(ids), PAGE):
+            page = self._call(
+                channel,
+                "GET",
+                "channels.list",
+                "/channels",
+                params={"part": "snippet,statistics", "id": ",".join(ids[start : start + PAGE])},
+            )
+            for raw in page.get("items") or ():
+                snippet, stats = raw.get("snippet") or {}, raw.get("statistics") or {}
+                picture = ((snippet.get("thumbnails") or {}).get("default") or {}).get("url")
+                cid = str(raw["id"])
+                out.append(
+                    Person(
+                        remote_id=cid,
+                        name=str(snippet.get("title") or cid),
+                        url=wire.channel_url(cid),
+                        avatar_url=picture
+                        if isinstance(picture, str) and picture.startswith("https://")
+                        else None,
+                        followers=None
+                        if stats.get("hiddenSubscriberCount")
+                        else _int(stats.get("subscriberCount")),
+                    )
+                )
+        return out
 
     def poll_updates(self, channel: ChannelAccess, cursor: str | None) -> UpdatesPage:
         """New comments and replies on all the channel's videos (``allThreadsRelatedToChannelId``,

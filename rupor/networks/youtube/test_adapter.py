@@ -281,3 +281,23 @@ def test_read_only_connection_cannot_upload(yt) -> None:
         )
     assert refused.value.code == "insufficientPermissions"
     assert emu.READ_ONLY_TOKEN not in str(refused.value)
+
+
+def test_edit_changes_title_description_and_tags(yt) -> None:
+    channel = testing.channel_for(yt)
+    video = adapter().publish(
+        channel, _request((testing.video(),), text="Old title\nOld words"), MemoryProgress()
+    )
+    adapter().edit(
+        channel,
+        video.remote_id,
+        Content(text="New title\nNew words", media=(testing.video(),), options={"tags": "a, b"}),
+    )
+    snippet = yt.app.emulator.videos[video.remote_id].snippet
+    assert (snippet["title"], snippet["description"], snippet["tags"]) == (
+        "New title",
+        "New words",
+        ["a", "b"],
+    )
+    with pytest.raises(errors.Rejected):
+        adapter().edit(channel, video.remote_id, Content(text="T" * 101))
