@@ -169,10 +169,11 @@ class YouTubeAdapter(Adapter):
                 "The project's daily quota is counted per client."
             ),
         ),
-        CredentialField("client_secret", gettext_lazy("OAuth client secret")),
+        CredentialField("client_secret", gettext_lazy("OAuth client secret"), required=False),
         CredentialField(
             "refresh_token",
             gettext_lazy("Refresh token"),
+            required=False,
             help=gettext_lazy(
                 "From the OAuth consent with the scopes youtube.upload and youtube.force-ssl (offline access). "
                 "While the consent screen is in Testing, Google ends it after seven days."
@@ -182,7 +183,9 @@ class YouTubeAdapter(Adapter):
             "access_token",
             gettext_lazy("Access token"),
             required=False,
-            help=gettext_lazy("Optional: Rupor gets a fresh one from the refresh token every hour."),
+            help=gettext_lazy(
+                "Optional with a refresh token, from which Rupor gets a fresh one every hour; alone, it works for an hour."
+            ),
         ),
     )
 

@@ -8,7 +8,6 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from rupor.core import http
@@ -45,7 +44,7 @@ def _client(running: RunningEmulator) -> Any:
     return http.client(base_url=running.url, timeout=10)
 
 
-def _session(c: Any, total: int, body: dict[str, Any] | None = None, **params: str) -> httpx.Response:
+def _session(c: Any, total: int, body: dict[str, Any] | None = None, **params: str) -> Any:
     return c.post(
         "/upload/youtube/v3/videos",
         params={"uploadType": "resumable", "part": "snippet,status", **params},
@@ -54,7 +53,7 @@ def _session(c: Any, total: int, body: dict[str, Any] | None = None, **params: s
     )
 
 
-def _put(c: Any, uri: str, data: bytes, first: int, total: int) -> httpx.Response:
+def _put(c: Any, uri: str, data: bytes, first: int, total: int) -> Any:
     return c.put(
         uri, content=data, headers={**AUTH, "Content-Range": wire.content_range(first, len(data), total)}
     )

@@ -48,18 +48,14 @@ def broken_channel(emulator: Any, problem: str) -> ChannelAccess:
     without a YouTube channel; ``read_only``: a token with youtube.readonly only;
     ``expired_token``: an expired access token with a working refresh token."""
     creds = demo_credentials()
+    # An access token alone (no refresh token): what it may do is all there is.
+    revoked = {"client_id": emu.DEMO_CLIENT_ID}
     if problem == "bad_token":
-        return channel_for(
-            emulator, credentials={"client_id": emu.DEMO_CLIENT_ID, "access_token": "ya29.revoked" + "x" * 30}
-        )
+        return channel_for(emulator, credentials={**revoked, "access_token": "ya29.revoked" + "x" * 30})
     if problem == "no_rights":
-        return channel_for(
-            emulator, credentials={"client_id": emu.DEMO_CLIENT_ID, "access_token": emu.NO_CHANNEL_TOKEN}
-        )
+        return channel_for(emulator, credentials={**revoked, "access_token": emu.NO_CHANNEL_TOKEN})
     if problem == "read_only":
-        return channel_for(
-            emulator, credentials={"client_id": emu.DEMO_CLIENT_ID, "access_token": emu.READ_ONLY_TOKEN}
-        )
+        return channel_for(emulator, credentials={**revoked, "access_token": emu.READ_ONLY_TOKEN})
     if problem == "expired_token":
         return channel_for(emulator, credentials={**creds, "access_token": emu.EXPIRED_TOKEN})
     raise ValueError(f"unknown problem {problem!r}")
