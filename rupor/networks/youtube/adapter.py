@@ -521,7 +521,12 @@ class YouTubeAdapter(Adapter):
             if answer.status_code == RESUME_INCOMPLETE:
                 offset = wire.next_offset(answer.headers.get("range"))
             elif answer.status_code in GONE:
-                session = None  # expired unfinished: it made no video, a new session is safe
+                # An expired session: if it had finished, its video is among the uploads; if not,
+                # it made none and a new session is safe.
+                found = self.find_published(channel, request)
+                if found is not None:
+                    return found.remote_id
+                session = None
             else:
                 self._decode(channel, answer, creates=False)
         else:

@@ -301,3 +301,14 @@ def test_edit_changes_title_description_and_tags(yt) -> None:
     )
     with pytest.raises(errors.Rejected):
         adapter().edit(channel, video.remote_id, Content(text="T" * 101))
+
+
+def test_an_expired_session_looks_for_its_video_before_starting_again(yt) -> None:
+    request = _request((testing.video(),), text="Expired session\nStill one video")
+    progress = MemoryProgress()
+    first = adapter().publish(testing.channel_for(yt), request, progress)
+    progress.save("video_id", None)  # as if the answer was lost, a week ago
+    testing.advance_clock(yt, 8 * 86400)  # the session has expired on YouTube
+    again = adapter().publish(testing.channel_for(yt), request, progress)
+    assert again.remote_id == first.remote_id
+    assert testing.posts_with(yt, "Expired session") == 1
