@@ -4,7 +4,8 @@ Every API request is checked against the discovery document (:mod:`.discovery`):
 unknown parameters, enum values, ``part`` names and request body fields, with the API's own 400
 answers. Served:
 
-* the resumable upload protocol of ``videos.insert``: ``POST /upload/youtube/v3/videos?
+* ``videos.insert`` in one request (``uploadType=multipart``: metadata and media as
+  ``multipart/related``; ``uploadType=media``: the bytes alone), and its resumable upload protocol: ``POST /upload/youtube/v3/videos?
   uploadType=resumable`` answers a session URI in ``Location``; ``PUT``s of chunks (multiples of
   256 KiB but the last) answer 308 with ``Range``; ``Content-Range: bytes */TOTAL`` asks how far
   the session got; the last byte makes the video (exactly one per session). Bytes go to a
@@ -27,6 +28,8 @@ description contain a marker), ``quota`` (units used per project and day).
 from __future__ import annotations
 
 import datetime as dt
+import email.parser
+import email.policy
 import json
 import random
 import string
@@ -472,14 +475,12 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
     def _start_upload(request: Request, body: bytes) -> Response:
         query = query_of(request)
         kind = (query.get("uploadType") or [""])[0]
-        if kind != "resumable":
-            raise Invalid(
-                400,
-                "badRequest",
-                "Rupor's emulator serves the resumable upload protocol only (uploadType=resumable).",
-            )
+        if kind not in ("resumable", "multipart", "media"):
+            raise Invalid(400, "badRequest", "Invalid uploadType: expected resumable, multipart or media.")
         token, asked = begin(request, "videos.insert", (SCOPE_UPLOAD, *WRITE_SCOPES))
         channel = own_channel(token)
+        if kind != "resumable":
+            return _simple_upload(request, kind, body, token, channel, asked)
         spec = json_body("videos.insert", body)
         snippet, status = check_metadata(spec)
         length = request.headers.get("x-upload-content-length", "")
@@ -516,6 +517,47 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
         state.record("upload_session", id=session.id, total=session.total)
         location = f"{state.base_url}/upload/youtube/v3/videos?uploadType=resumable&upload_id={session.id}"
         return Response(status_code=200, headers={"Location": location, "X-GUploader-UploadID": session.id})
+
+    def _simple_upload(
+        request: Request, kind: str, body: bytes, token: Token, channel: str, asked: list[str]
+    ) -> Response:
+        """``uploadType=multipart`` (a JSON part, then the media part, ``multipart/related``) or
+        ``uploadType=media`` (the bytes alone): one request makes the video."""
+        content_type = request.headers.get("content-type", "")
+        if kind == "multipart":
+            parsed = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+                b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+            )
+            parts = list(parsed.iter_parts()) if parsed.is_multipart() else []
+            if len(parts) != 2:
+                raise Invalid(400, "badContent", "Expected a multipart/related body: metadata, then media.")
+            raw_spec, raw_media = parts[0].get_payload(decode=True), parts[1].get_payload(decode=True)
+            spec = json_body("videos.insert", raw_spec if isinstance(raw_spec, bytes) else b"{}")
+            media = raw_media if isinstance(raw_media, bytes) else b""
+            media_type = parts[1].get_content_type()
+        else:
+            spec, media, media_type = {"snippet": {"title": "unknown"}}, body, content_type
+        snippet, status = check_metadata(spec)
+        if not media:
+            raise Invalid(400, "badContent", "The media is empty.", domain="youtube.video")
+        if not (media_type.startswith("video/") or media_type == "application/octet-stream"):
+            raise Invalid(
+                400, "badContent", f"Media type '{media_type}' is not supported.", domain="youtube.video"
+            )
+        session = UploadSession(
+            id=state.new_id(32, "AB"),
+            project=token.client_id,
+            channel_id=channel,
+            metadata={"snippet": snippet, "status": status},
+            parts=asked,
+            total=len(media),
+            content_type=media_type,
+            path=str(Path(state.spool) / f"upload-{len(state.sessions)}"),
+            created_at=state.now(),
+            received=len(media),
+        )
+        state.sessions[session.id] = session
+        return _finish(session)
 
     async def put_upload(request: Request) -> Response:
         upload_id = (query_of(request).get("upload_id") or [""])[0]

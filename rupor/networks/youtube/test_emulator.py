@@ -267,3 +267,30 @@ def test_refresh_token_gives_an_hour_long_access_token(yt) -> None:
             },
         )
         assert bad.status_code == 400 and bad.json()["error"] == "invalid_grant"
+
+
+def test_multipart_upload_makes_a_video_in_one_request(yt) -> None:
+    boundary = "rupor-boundary"
+    metadata = json.dumps({"snippet": {"title": "One request"}, "status": {"privacyStatus": "private"}})
+    body = (
+        (
+            f"--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{metadata}\r\n"
+            f"--{boundary}\r\nContent-Type: video/mp4\r\n\r\n"
+        ).encode()
+        + testing.video_bytes(500)
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    with _client(yt) as c:
+        made = c.post(
+            "/upload/youtube/v3/videos",
+            params={"uploadType": "multipart", "part": "snippet,status"},
+            headers={**AUTH, "Content-Type": f"multipart/related; boundary={boundary}"},
+            content=body,
+        )
+        assert made.status_code == 200, made.text
+        assert made.json()["status"]["privacyStatus"] == "private"
+        bad = c.post(
+            "/upload/youtube/v3/videos", params={"uploadType": "chunked", "part": "snippet"}, headers=AUTH
+        )
+        assert bad.status_code == 400
+    assert testing.posts_with(yt, "One request") == 1
