@@ -14,6 +14,13 @@ from django.utils import translation
 from rupor.accounts import service as accounts
 from rupor.accounts.models import User, Workspace
 from rupor.core import clock
+from rupor.networks import registry
+
+#: A network Rupor knows by name only, with no adapter, for the tests of what Rupor does without
+#: one (every real network gets an adapter in time). Named here, before the API builds its schema.
+NO_ADAPTER = "examplenet"
+registry.DISPLAY_NAMES.setdefault(NO_ADAPTER, "Example network")
+registry.ABBREVIATIONS.setdefault(NO_ADAPTER, "EX")
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ SECRET = "s3cr3t-token-value-never-shown-0123456789"
 
 def _channel(api, **extra):
     body = {
-        "network": "youtube",
+        "network": "examplenet",
         "name": "Our Mastodon",
         "remote_id": "acct-1",
         "credentials": {"token": SECRET},
@@ -73,10 +73,10 @@ def test_bad_channel_input_gets_field_messages(make_workspace, api_for):
     api = api_for(make_workspace(), "owner")
     cases: list[tuple[dict[str, Any], str]] = [
         ({"network": "myspace", "remote_id": "x"}, "network"),
-        ({"network": "youtube", "remote_id": "x", "base_url": "ftp://nope"}, "base_url"),
-        ({"network": "youtube", "remote_id": "x", "color": "red"}, "color"),
-        ({"network": "youtube", "remote_id": ""}, "remote_id"),
-        ({"network": "youtube", "remote_id": "x", "cadence_hours": 0}, "cadence_hours"),
+        ({"network": "examplenet", "remote_id": "x", "base_url": "ftp://nope"}, "base_url"),
+        ({"network": "examplenet", "remote_id": "x", "color": "red"}, "color"),
+        ({"network": "examplenet", "remote_id": ""}, "remote_id"),
+        ({"network": "examplenet", "remote_id": "x", "cadence_hours": 0}, "cadence_hours"),
     ]
     for body, field in cases:
         body.setdefault("verify", False)

@@ -16,7 +16,7 @@ from rupor.api.errors import ERRORS, ErrorShapeMiddleware
 pytestmark = pytest.mark.django_db
 
 CHANNEL = {
-    "network": "youtube",
+    "network": "examplenet",
     "name": "Ours",
     "remote_id": "acct-1",
     "credentials": {"token": "t"},

@@ -22,7 +22,7 @@ def auth_headers(db, make_workspace, api_for):
     ws = make_workspace("Fuzz")
     api = api_for(ws, "owner")
     channel = api.post(
-        "/channels", {"network": "youtube", "remote_id": "fuzz", "name": "Fuzz", "verify": False}
+        "/channels", {"network": "examplenet", "remote_id": "fuzz", "name": "Fuzz", "verify": False}
     ).json()["id"]
     api.post("/posts", {"text": "seed", "variants": [{"channel_id": channel}]})
     return {"Authorization": f"Bearer {api.key}"}

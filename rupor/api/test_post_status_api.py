@@ -21,7 +21,12 @@ def test_status_and_filter(make_workspace, api_for):
     channels = [
         api.post(
             "/channels",
-            {"network": "youtube", "remote_id": f"acct-{i}", "credentials": {"token": "t"}, "verify": False},
+            {
+                "network": "examplenet",
+                "remote_id": f"acct-{i}",
+                "credentials": {"token": "t"},
+                "verify": False,
+            },
         ).json()["id"]
         for i in range(3)
     ]
@@ -57,7 +62,7 @@ def test_a_published_post_keeps_its_time_through_the_api(make_workspace, api_for
     api = api_for(make_workspace(), "owner")
     channel = api.post(
         "/channels",
-        {"network": "youtube", "remote_id": "acct", "credentials": {"token": "t"}, "verify": False},
+        {"network": "examplenet", "remote_id": "acct", "credentials": {"token": "t"}, "verify": False},
     ).json()["id"]
     post = api.post(
         "/posts",

@@ -12,7 +12,12 @@ pytestmark = pytest.mark.django_db
 def _target(api, state: str) -> int:
     channel = api.post(
         "/channels",
-        {"network": "youtube", "remote_id": f"acct-{state}", "credentials": {"token": "t"}, "verify": False},
+        {
+            "network": "examplenet",
+            "remote_id": f"acct-{state}",
+            "credentials": {"token": "t"},
+            "verify": False,
+        },
     ).json()["id"]
     post = api.post("/posts", {"text": "hello", "variants": [{"channel_id": channel}]}).json()
     target_id = PublicationTarget.objects.get(variant_id=post["variants"][0]["id"]).pk

@@ -55,6 +55,12 @@ OPTIONS: dict[str, Option] = {
     # Seconds an Instagram publish polls a container Meta is processing before it hands the engine
     # the second step (a reel).
     "processing_wait_s": Option(float, 0, 120),
+    # YouTube: the Google Cloud project's daily quota in units, its separate daily bucket of
+    # uploads (0: uploads cost units instead, the older model), and method costs that differ from
+    # the published ones ("videos.insert=1600,thumbnails.set=50").
+    "quota_units_per_day": Option(int, 1, 10**9),
+    "quota_uploads_per_day": Option(int, 0, 10**6),
+    "quota_costs": Option(str, max_length=1000),
 }
 
 

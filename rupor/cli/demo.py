@@ -137,7 +137,10 @@ def ensure_demo(*, verify: bool = False, urls: dict[str, str] | None = None) -> 
                         scheduled_at=when,
                         variants=tuple(
                             planning.VariantInput(
-                                channel_id=c.pk, media_ids=picture if c.pk in picture_first else ()
+                                channel_id=c.pk,
+                                **video_post(
+                                    owner, c.network, title, picture if c.pk in picture_first else ()
+                                ),
                             )
                             for c in demo_channels
                         ),
@@ -185,6 +188,31 @@ def _demo_newsletters(owner: Any, workspace_id: int) -> None:
         newsletters.add_welcome_step(
             owner, list_id, "Welcome! Every Friday: one recipe and the week's news.", 0, "useful"
         )
+
+
+def needs_video(network: str) -> bool:
+    """A network whose every post is a video (YouTube): no text post, a video upload."""
+    from rupor.networks.base import Capability
+
+    caps = registry.adapter(network).capabilities
+    return Capability.PUBLISH_VIDEO in caps and Capability.PUBLISH_TEXT not in caps
+
+
+def demo_video_bytes(seconds: int = 2) -> bytes:
+    """A small file that starts like an MP4 (an ISO BMFF ``ftyp`` box), the demo's video."""
+    head = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
+    return head + bytes(range(256)) * (64 * seconds)
+
+
+def video_post(owner: Any, network: str, title: str, photos: tuple[int, ...] = ()) -> dict[str, Any]:
+    """A variant's own media and options where the network's posts are videos: the demo video,
+    a picture as its thumbnail, the post's title as the video's; nothing elsewhere."""
+    if not needs_video(network):
+        return {"media_ids": photos} if photos else {}
+    from rupor.planning import media
+
+    video = media.save_media(owner, "demo-video.mp4", demo_video_bytes())  # stored once (same bytes)
+    return {"media_ids": (video.pk, *photos[:1]), "options": {"title": title[:100]}}
 
 
 def _attach_demo_channel(owner: Any, workspace: Any, network: str, url: str, *, verify: bool) -> None:
@@ -311,6 +339,11 @@ DEMO_COMMENTS: dict[str, list[str]] = {
         "Are you open on Sunday mornings? Planning a family breakfast.",
         "Третий раз заказываю — и снова холодный кофе. Разберитесь, пожалуйста.",
         "분위기 최고예요! 친구들이랑 또 갈게요 😊",
+    ],
+    "youtube": [
+        "Great video! What grinder do you use at 0:45?",
+        "Звук очень тихий, ничего не слышно. Переснимите, пожалуйста.",
+        "영상 잘 봤어요. 다음 편도 기대할게요!",
     ],
 }
 DEMO_MESSAGES: dict[str, list[str]] = {

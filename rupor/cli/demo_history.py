@@ -202,6 +202,7 @@ FETCHES_MEDIA_BY_URL = ("facebook", "instagram")
 def schedule_history(owner: Any, workspace: Any, plan: Sequence[Planned]) -> int:
     """Schedule the plan's posts on every live demo channel, as the workspace's owner."""
     from rupor.channels.models import Channel
+    from rupor.cli.demo import video_post
     from rupor.planning import media
     from rupor.planning import service as planning
     from rupor.planning.models import Rubric
@@ -215,14 +216,17 @@ def schedule_history(owner: Any, workspace: Any, plan: Sequence[Planned]) -> int
     photos = [media.save_media(owner, name, _png(color)).pk for name, color in PHOTOS]
     for i, item in enumerate(plan):
         link = LINK if item.content_format == "link" else ""
+        picture = (photos[i % len(photos)],) if item.content_format == "photo" else ()
         variants = tuple(
             planning.VariantInput(
                 channel_id=c.pk,
-                media_ids=(photos[i % len(photos)],)
-                if item.content_format == "photo" and c.network not in FETCHES_MEDIA_BY_URL
-                else (),
                 link=link,
-                **_fitted(c.network, item.text, link),
+                **{
+                    **_fitted(c.network, item.text, link),
+                    **video_post(
+                        owner, c.network, item.title, picture if c.network not in FETCHES_MEDIA_BY_URL else ()
+                    ),
+                },
             )
             for c in demo_channels
         )

@@ -462,7 +462,7 @@ def demo(no_history: bool) -> None:
 )
 @click.option("--no-rate-limits", is_flag=True, help="Turn the network's rate limits off (benchmarks).")
 def emulate(network: str, host: str, port: int, seed: int, no_rate_limits: bool) -> None:
-    """Run the emulator of a network (vk, telegram, ok, x, bluesky, linkedin, mastodon, facebook, instagram) as a standalone HTTP server."""
+    """Run the emulator of a network (vk, telegram, ok, x, bluesky, linkedin, mastodon, facebook, instagram, youtube) as a standalone HTTP server."""
     _django()
     from rupor.networks import emulation, registry
 

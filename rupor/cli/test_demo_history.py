@@ -94,7 +94,8 @@ def test_history_through_the_collection_path_and_the_same_every_time():
 
         stats = PostStat.objects.all()
         assert stats.count() == every
-        assert {s.content_format for s in stats} == {"text", "photo", "link"}
+        # YouTube's are videos (a picture there is the video's thumbnail).
+        assert {s.content_format for s in stats} == {"text", "photo", "link", "video"}
         readings = PostMetricReading.objects.all()
         first, last = readings.order_by("read_at").first(), readings.order_by("read_at").last()
         assert first is not None and last is not None

@@ -378,9 +378,12 @@ def request(
     data: dict[str, Any] | None = None,
     json: Any = None,
     files: dict[str, Any] | None = None,
-    content: bytes | None = None,
+    content: bytes | Iterator[bytes] | None = None,
 ) -> httpx.Response:
     """One request on the shared keep-alive pool of ``url``'s origin (absolute URL), read whole.
+
+    ``content`` may be an iterator of pieces (give ``Content-Length`` in ``headers``): a large
+    body is then sent as it is read, never held whole.
 
     The same guard, user agent and size cap as :func:`client`; no redirects, no cookies. Safe to
     call from any thread; the pools are closed when the process exits (:func:`close_pools`).

@@ -75,7 +75,7 @@ def test_empty_is_no_link() -> None:
 def _channel(api: Any, remote_id: str = "acct") -> int:
     res = api.post(
         "/channels",
-        {"network": "youtube", "remote_id": remote_id, "credentials": {"token": "t"}, "verify": False},
+        {"network": "examplenet", "remote_id": remote_id, "credentials": {"token": "t"}, "verify": False},
     )
     assert res.status_code == 201, res.content
     return int(res.json()["id"])
@@ -193,7 +193,7 @@ def test_a_channel_base_url_must_be_http(make_workspace: Any, api_for: Any, base
     res = api.post(
         "/channels",
         {
-            "network": "youtube",
+            "network": "examplenet",
             "remote_id": "acct",
             "credentials": {"token": "t"},
             "base_url": base_url,

@@ -442,6 +442,11 @@ class EmulatorProcess:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def pid(self) -> int | None:
+        """The serving process's id while it runs (benchmarks read its memory from ``/proc``)."""
+        return self._process.pid if self._process is not None else None
+
     def start(self) -> EmulatorProcess:
         from rupor.core import http
 

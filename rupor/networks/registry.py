@@ -43,6 +43,10 @@ NETWORKS: dict[str, tuple[str, str]] = {
         "rupor.networks.instagram.adapter:InstagramAdapter",
         "rupor.networks.instagram.emulator:create_app",
     ),
+    "youtube": (
+        "rupor.networks.youtube.adapter:YouTubeAdapter",
+        "rupor.networks.youtube.emulator:create_app",
+    ),
 }
 
 DISPLAY_NAMES: dict[str, str] = {

@@ -71,12 +71,15 @@ def _fault(emulator: Any, spec: dict[str, Any]) -> None:
         c.post("/_emulator/faults", json=spec).raise_for_status()
 
 
-def _request(text: str, testing: ModuleType | None = None) -> PublishRequest:
-    """A post of ``text``; a network without text-only posts (Instagram) gives its own content
-    around it (``testing.contract_content``)."""
-    make = getattr(testing, "contract_content", None)
-    content = make(text) if make is not None else Content(text=text)
-    return PublishRequest(content, idempotency_key=uuid.uuid4().hex)
+def _content(testing: ModuleType, text: str) -> Content:
+    """What a post of ``text`` is on the network: the text alone, or what the network's
+    ``testing.content_for`` makes of it where a post needs more (a YouTube post is a video)."""
+    make = getattr(testing, "content_for", None)
+    return make(text) if make is not None else Content(text=text)
+
+
+def _request(testing: ModuleType, text: str) -> PublishRequest:
+    return PublishRequest(_content(testing, text), idempotency_key=uuid.uuid4().hex)
 
 
 def _quick(channel: Any, seconds: float = 0.5) -> Any:
@@ -116,7 +119,7 @@ def test_publish_then_delete_exactly_once(net):
     _network, adapter, testing, emulator = net
     channel = testing.channel_for(emulator)
     marker = f"contract-{uuid.uuid4().hex[:8]}"
-    published = adapter.publish(channel, _request(f"Hello from Rupor {marker}", testing), MemoryProgress())
+    published = adapter.publish(channel, _request(testing, f"Hello from Rupor {marker}"), MemoryProgress())
     assert published.remote_id
     assert testing.posts_with(emulator, marker) == 1
     if Capability.DELETE in adapter.capabilities:
@@ -128,7 +131,7 @@ def test_timeout_after_the_side_effect_is_an_unknown_outcome(net):
     network, adapter, testing, emulator = net
     channel = _quick(testing.channel_for(emulator))
     marker = f"timeout-{uuid.uuid4().hex[:8]}"
-    request = _request(f"Post {marker}", testing)
+    request = _request(testing, f"Post {marker}")
     _fault(emulator, {"hang_s": 2, "p_timeout_after": 1.0, "methods": list(_publish_methods(network))})
     with pytest.raises(UnknownOutcome):
         adapter.publish(channel, request, MemoryProgress())
@@ -150,14 +153,14 @@ def test_reset_and_5xx_and_429_map_to_the_taxonomy(net):
     methods = list(_publish_methods(network))
     _fault(emulator, {"queue": [{"kind": "429", "method": m, "count": 1} for m in methods[:1]]})
     with pytest.raises(RateLimited) as limited:
-        adapter.publish(channel, _request("rate limited", testing), MemoryProgress())
+        adapter.publish(channel, _request(testing, "rate limited"), MemoryProgress())
     assert limited.value.nothing_happened
     _fault(emulator, {"queue": [{"kind": "5xx", "method": methods[0], "count": 1}]})
     with pytest.raises((Transient, UnknownOutcome)):
-        adapter.publish(channel, _request("server error", testing), MemoryProgress())
+        adapter.publish(channel, _request(testing, "server error"), MemoryProgress())
     _fault(emulator, {"queue": [{"kind": "reset", "method": methods[0], "count": 1}]})
     with pytest.raises(UnknownOutcome):
-        adapter.publish(channel, _request("reset", testing), MemoryProgress())
+        adapter.publish(channel, _request(testing, "reset"), MemoryProgress())
 
 
 def test_connection_refused_is_transient(net):
@@ -165,7 +168,7 @@ def test_connection_refused_is_transient(net):
     channel = replace(testing.channel_for(emulator), base_url="http://127.0.0.1:9")
     http.allow_origin("http://127.0.0.1:9")
     with pytest.raises(Transient):
-        adapter.publish(_quick(channel), _request("nobody listens", testing), MemoryProgress())
+        adapter.publish(_quick(channel), _request(testing, "nobody listens"), MemoryProgress())
 
 
 def test_comments_round_trip(net):
@@ -173,7 +176,7 @@ def test_comments_round_trip(net):
     if Capability.READ_COMMENTS not in adapter.capabilities:
         pytest.skip(f"{network} cannot read comments")
     channel = testing.channel_for(emulator)
-    post = adapter.publish(channel, _request("Tell us what you think", testing), MemoryProgress())
+    post = adapter.publish(channel, _request(testing, "Tell us what you think"), MemoryProgress())
     comment_id = testing.audience_comment(emulator, post.remote_id, "Love it!")
     comments = adapter.read_comments(channel, post.remote_id)
     assert any(c.remote_id == str(comment_id) and "Love it!" in c.text for c in comments)
@@ -193,7 +196,7 @@ def test_commenters_can_be_looked_up_in_one_batch(net):
     if Capability.LOOKUP_PEOPLE not in adapter.capabilities:
         pytest.skip(f"{network} cannot look people up")
     channel = testing.channel_for(emulator)
-    post = adapter.publish(channel, _request("Who are you?", testing), MemoryProgress())
+    post = adapter.publish(channel, _request(testing, "Who are you?"), MemoryProgress())
     testing.audience_comment(emulator, post.remote_id, "Me!")
     authors = {c.author.remote_id for c in adapter.read_comments(channel, post.remote_id)}
     found = adapter.people(channel, [*sorted(authors), *sorted(authors), "999999999999"])
@@ -212,19 +215,19 @@ def test_comments_of_a_post_deleted_on_the_network_are_none(net):
     if Capability.READ_COMMENTS not in adapter.capabilities or Capability.DELETE not in adapter.capabilities:
         pytest.skip(f"{network} cannot read comments or delete posts")
     channel = testing.channel_for(emulator)
-    post = adapter.publish(channel, _request("Here today", testing), MemoryProgress())
+    post = adapter.publish(channel, _request(testing, "Here today"), MemoryProgress())
     testing.audience_comment(emulator, post.remote_id, "First!")
     adapter.delete(channel, post.remote_id)
     assert list(adapter.read_comments(channel, post.remote_id)) == []
 
 
 def test_validation_counts_in_the_network_unit(net):
-    _network, adapter, _testing, _emulator = net
+    _network, adapter, testing, _emulator = net
     assert adapter.validate(Content(text="")) != []  # empty posts are refused everywhere
     limit = adapter.limits.text_max
     if limit is not None:
-        assert adapter.validate(Content(text="a" * limit)) == []
-        problems = adapter.validate(Content(text="a" * (limit + 1)))
+        assert adapter.validate(_content(testing, "a" * limit)) == []
+        problems = adapter.validate(_content(testing, "a" * (limit + 1)))
         assert problems
         assert problems[0].field == "text"
 
@@ -234,7 +237,7 @@ def test_errors_never_carry_credentials(net):
     channel = testing.broken_channel(emulator, "bad_token")
     secrets = [v for v in channel.credentials.values() if len(v) >= 8]
     try:
-        adapter.publish(_quick(channel), _request("x", testing), MemoryProgress())
+        adapter.publish(_quick(channel), _request(testing, "x"), MemoryProgress())
     except NetworkError as exc:
         for secret in secrets:
             assert secret not in exc.message
@@ -252,6 +255,5 @@ def _publish_methods(network: str) -> tuple[str, ...]:
         "bluesky": ("com.atproto.repo.putRecord",),
         "linkedin": ("posts.create",),
         "mastodon": ("statuses.create",),
-        "facebook": ("POST feed",),
-        "instagram": ("media_publish",),
+        "youtube": ("videos.insert",),
     }.get(network, ())

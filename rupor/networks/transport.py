@@ -18,6 +18,7 @@ network's ``wire.py`` table (:class:`~rupor.networks.errors.CodeRule`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from http import HTTPStatus
 from typing import Any
 
@@ -48,7 +49,7 @@ def send(
     data: dict[str, Any] | None = None,
     json: Any = None,
     files: dict[str, Any] | None = None,
-    content: bytes | None = None,
+    content: bytes | Iterator[bytes] | None = None,
 ) -> httpx.Response:
     """One request on the shared pool; a transport failure is raised as a taxonomy error."""
     try:

@@ -8,7 +8,10 @@ unknown outcome on Telegram (no key, cannot be searched), OK, X, LinkedIn and Fa
 account's timeline or the page's recent posts or feed, or left unconfirmed; X's duplicate-content refusal
 is reconciled, never taken as "not there"). LinkedIn's markers carry little-text reserved
 characters (``#``, ``~``), so a post whose commentary was not escaped would be cut short on the
-emulator and counted as missing.
+emulator and counted as missing. YouTube (no key either) uploads a small video per target through
+a resumable session kept in the target's progress: a later attempt asks the session how far it
+got, so a lost answer never makes a second video; without the session the channel's uploads are
+searched by title.
 
 Sized for < 2 minutes on PostgreSQL; smaller on SQLite (one writer at a time).
 """
@@ -16,6 +19,7 @@ Sized for < 2 minutes on PostgreSQL; smaller on SQLite (one writer at a time).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import importlib
 import os
 import random
@@ -27,10 +31,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.core.files.base import ContentFile
 from django.db import connection
 
 from rupor.core import clock, http
-from rupor.planning.models import PostVariant
+from rupor.planning.models import Media, PostVariant, VariantMedia
 from rupor.publishing import testing as pt
 from rupor.publishing.models import Attempt, PublicationTarget, TargetState
 
@@ -39,17 +44,21 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 #: Instagram takes its pictures from Rupor's signed media links (served here by a live server), so
 #: it joins where Rupor gives such links (``rupor.planning.public_media``).
 MEDIA_LINKS = importlib.util.find_spec("rupor.planning.public_media") is not None
-NETWORKS = ("vk", "telegram", "ok", "x", "bluesky", "linkedin", "mastodon", "facebook") + (
+NETWORKS = ("vk", "telegram", "ok", "x", "bluesky", "linkedin", "mastodon", "facebook", "youtube") + (
     ("instagram",) if MEDIA_LINKS else ()
 )
 #: Networks without an idempotency key: an unknown outcome is reconciled or left unconfirmed,
 #: never sent again (Instagram: the kept container is reused, and Meta publishes it once).
-NOT_IDEMPOTENT = ("telegram", "ok", "x", "linkedin", "facebook", "instagram")
+NOT_IDEMPOTENT = ("telegram", "ok", "x", "linkedin", "facebook", "instagram", "youtube")
 #: X's 429 names the end of its 15-minute window, and Rupor rightly waits for it: longer than this
 #: test runs. X's rate limits are tested in its own tests and measured by bench/publish.py.
 #: Facebook's and Instagram's throttling codes carry no short wait either (minutes, from the usage
 #: headers); they are tested in rupor/networks/graph, facebook and instagram.
 FAULTS_BY_NETWORK = {"x": {"p_429": 0.0}, "facebook": {"p_429": 0.0}, "instagram": {"p_429": 0.0}}
+#: YouTube's daily quota is not what this test is about (its own tests refuse over it): room for
+#: every upload here. A YouTube post is a video: each of its variants carries a small one.
+SETTINGS_BY_NETWORK = {"youtube": {"quota_uploads_per_day": 100_000}}
+NEEDS_VIDEO = ("youtube",)
 FAULTS = {
     "p_5xx": 0.03,
     "p_429": 0.03,
@@ -127,6 +136,23 @@ def _attach_picture(target_ids: list[int]) -> None:
     VariantMedia.objects.bulk_create([VariantMedia(variant=v, media=picture, position=0) for v in variants])
 
 
+def _attach_video(workspace_id: int, target_ids: list[int], data: bytes) -> None:
+    """One small video in the workspace's library, attached to each target's variant."""
+    video = Media(
+        workspace_id=workspace_id,
+        kind="video",
+        content_type="video/mp4",
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        head=data[:256],
+        original_name="chaos.mp4",
+    )
+    video.file.save("chaos.mp4", ContentFile(data), save=False)
+    video.save()
+    variants = PublicationTarget.objects.filter(pk__in=target_ids).values_list("variant_id", flat=True)
+    VariantMedia.objects.bulk_create([VariantMedia(variant_id=v, media=video, position=0) for v in variants])
+
+
 def test_chaos_exactly_once_under_sigkill_and_faults(live_server):
     # The same 3,000 (PostgreSQL) or 900 (SQLite) targets in all, however many networks take part.
     per_network = (3000 if connection.vendor == "postgresql" else 900) // len(NETWORKS)
@@ -143,7 +169,7 @@ def test_chaos_exactly_once_under_sigkill_and_faults(live_server):
                 access.remote_id,
                 access.credentials,
                 access.base_url,
-                {**access.settings, "timeout": 0.5, "pace": False},
+                {**access.settings, "timeout": 0.5, "pace": False, **SETTINGS_BY_NETWORK.get(network, {})},
             )
             ch = pt.channel(pt.workspace(f"chaos {network}", late_window_minutes=60), access)
             ids = pt.bulk_schedule([ch], per_network, clock.now(), f"chaos{run}{network}")
@@ -151,6 +177,8 @@ def test_chaos_exactly_once_under_sigkill_and_faults(live_server):
                 _attach_picture(ids)
                 # Room for every post in one day (Rupor waits out a full quota; tested on its own).
                 mod.set_quota(emulators[network], 2 * per_network)
+            if network in NEEDS_VIDEO:
+                _attach_video(ch.workspace_id, ids, mod.video_bytes())
             for i, target_id in enumerate(ids):
                 texts[target_id] = (network, f"chaos{run}{network} #{i}")
         # Interleave the networks in claim order (next_attempt_at, then id), so the faults of the

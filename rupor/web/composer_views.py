@@ -215,7 +215,7 @@ def _draft_of(variant: PostVariant) -> forms.VariantDraft:
     options = [str(o) for o in poll.get("options", [])] or ["", ""]
     while len(options) < 2:
         options.append("")
-    return forms.VariantDraft(
+    draft = forms.VariantDraft(
         channel_id=variant.channel_id,
         text=variant.text,
         follows=variant.text == variant.post.text,
@@ -235,6 +235,20 @@ def _draft_of(variant: PostVariant) -> forms.VariantDraft:
         thread_text=join_parts([str(t) for t in (variant.options or {}).get("thread") or ()]),
         plain_links=(variant.options or {}).get(links.VARIANT_SWITCH, True) is False,
     )
+    for attr, key in forms.YOUTUBE_OPTIONS.items():
+        setattr(draft, attr, _youtube_value(key, (variant.options or {}).get(key)))
+    return draft
+
+
+def _youtube_value(key: str, value: object) -> str:
+    """A saved YouTube option as its composer field shows it (tags joined, the time as typed)."""
+    if value is None:
+        return ""
+    if key == "tags" and isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    if key == "publish_at":
+        return str(value).removesuffix(":00Z").removesuffix("Z")[:16]
+    return str(value)
 
 
 def _composer_state(

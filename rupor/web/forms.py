@@ -348,9 +348,18 @@ def read_ids(values: Iterable[str]) -> list[int]:
 
 #: The variant options the composer writes for Mastodon (``Content.options``).
 MASTODON_OPTIONS = ("spoiler_text", "visibility", "language")
+#: The variant options the composer writes for YouTube (``Content.options``), by draft field.
+YOUTUBE_OPTIONS = {
+    "yt_title": "title",
+    "yt_tags": "tags",
+    "yt_privacy": "privacy",
+    "yt_publish_at": "publish_at",
+    "yt_playlist": "playlist",
+}
 #: Every option the composer owns: a saved value it no longer sends was cleared by the person.
-COMPOSER_OPTIONS = ("format", "alt", "thread", "tracked_links", *MASTODON_OPTIONS)
+COMPOSER_OPTIONS = ("format", "alt", "thread", "tracked_links", *MASTODON_OPTIONS, *YOUTUBE_OPTIONS.values())
 MASTODON_VISIBILITIES = ("public", "unlisted", "private", "direct")
+YOUTUBE_PRIVACY = ("public", "unlisted", "private")
 
 
 @dataclass
@@ -380,6 +389,13 @@ class VariantDraft:
     #: The links go out as written: the workspace's UTM tags and short links are off for this
     #: variant (``options["tracked_links"] = False``).
     plain_links: bool = False
+    #: YouTube: the video's title (else the text's first line), tags (comma-separated), privacy,
+    #: the time YouTube makes a private video public (UTC, ``YYYY-MM-DDTHH:MM``) and a playlist id.
+    yt_title: str = ""
+    yt_tags: str = ""
+    yt_privacy: str = ""
+    yt_publish_at: str = ""
+    yt_playlist: str = ""
 
     def thread(self) -> list[str]:
         return parse_parts(self.thread_text)
@@ -405,6 +421,10 @@ class VariantDraft:
             value = str(getattr(self, key)).strip()
             if value:
                 out[key] = value
+        for attr, key in YOUTUBE_OPTIONS.items():
+            value = str(getattr(self, attr)).strip()
+            if value:
+                out[key] = f"{value}:00Z" if key == "publish_at" and len(value) == 16 else value
         if self.thread():
             out["thread"] = self.thread()
         if self.plain_links:
@@ -423,6 +443,7 @@ class VariantDraft:
             or self.visibility
             or self.thread_text.strip()
             or self.plain_links
+            or any(str(getattr(self, attr)).strip() for attr in YOUTUBE_OPTIONS)
         )
 
 
@@ -452,6 +473,11 @@ class VariantRow(BaseModel):
     thread: str = ""
     #: "1": the variant's links are tagged and shortened; "0": published as written.
     tracked_links: str = ""
+    yt_title: str = ""
+    yt_tags: str = ""
+    yt_privacy: str = ""
+    yt_publish_at: str = ""
+    yt_playlist: str = ""
 
     @classmethod
     def from_post(cls, data: Mapping[str, Any], channel_id: int) -> VariantRow:
@@ -486,6 +512,11 @@ class VariantRow(BaseModel):
             language=one("language").strip().lower()[:8],
             thread=one("thread"),
             tracked_links=one("tracked_links"),
+            yt_title=one("yt_title").strip()[:200],
+            yt_tags=one("yt_tags").strip()[:1000],
+            yt_privacy=one("yt_privacy") if one("yt_privacy") in YOUTUBE_PRIVACY else "",
+            yt_publish_at=one("yt_publish_at").strip()[:25],
+            yt_playlist=one("yt_playlist").strip()[:100],
         )
 
     @property
@@ -519,6 +550,11 @@ class VariantRow(BaseModel):
             language=self.language,
             thread_text=self.thread,
             plain_links=self.tracked_links == "0",
+            yt_title=self.yt_title,
+            yt_tags=self.yt_tags,
+            yt_privacy=self.yt_privacy,
+            yt_publish_at=self.yt_publish_at,
+            yt_playlist=self.yt_playlist,
         )
 
 

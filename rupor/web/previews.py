@@ -30,7 +30,9 @@ from django.utils.safestring import SafeString, mark_safe
 from rupor.channels.models import Channel
 from rupor.core.urls import url_problem
 from rupor.networks import registry
+from rupor.networks.base import Content
 from rupor.networks.thread import supports_thread
+from rupor.networks.youtube import adapter as youtube
 from rupor.planning import content as planned
 from rupor.planning.models import Media, PostVariant
 
@@ -368,6 +370,25 @@ def content_preview(
         "instance": urlsplit(channel.base_url or "https://mastodon.social").netloc
         if network == "mastodon"
         else "",
+        "yt": _youtube_view(content, items) if network == "youtube" else None,
+    }
+
+
+def _youtube_view(content: Content, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """A YouTube watch page's parts: the player (the thumbnail picture where one is attached),
+    the title, privacy or the time YouTube makes it public, the description and its tags."""
+    title, description = youtube.title_and_description(content)
+    video = next((m for m in items if m["kind"] == "video"), None)
+    picture = next((m for m in items if m["kind"] == "photo"), None)
+    return {
+        "title": title,
+        "description": mark_safe(_linkify(description)),  # noqa: S308 - escaped by _linkify
+        "has_description": bool(description),
+        "privacy": str(content.options.get("privacy") or "public"),
+        "publish_at": youtube.publish_at_of(content),
+        "thumb": picture["thumb"] if picture else (video["thumb"] if video else ""),
+        "video_name": video["name"] if video else "",
+        "tags": youtube.tags_of(content),
     }
 
 

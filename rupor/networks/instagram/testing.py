@@ -84,7 +84,7 @@ def video() -> Media:
     return media_server().media(MP4, "clip.mp4", "video/mp4", kind="video")
 
 
-def contract_content(text: str) -> Content:
+def content_for(text: str) -> Content:
     """What the shared contract suite publishes here: Instagram has no text-only posts."""
     return Content(text=text, media=(photo(),))
 
