@@ -255,5 +255,7 @@ def _publish_methods(network: str) -> tuple[str, ...]:
         "bluesky": ("com.atproto.repo.putRecord",),
         "linkedin": ("posts.create",),
         "mastodon": ("statuses.create",),
+        "facebook": ("POST feed",),
+        "instagram": ("media_publish",),
         "youtube": ("videos.insert",),
     }.get(network, ())
