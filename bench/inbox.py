@@ -10,7 +10,7 @@ Two paths, each measured on its own, as Rupor runs them:
 
 1. ``webhook``: half of the items are posted over real HTTP to a running Rupor web server
    (``rupor serve --no-worker --processes P``, a subprocess: Granian with P worker processes,
-   default one a core, of ``--server-threads`` threads each (default serve's own: 2), and the
+   default one a core, of ``--server-threads`` threads each (default serve's own), and the
    serve process's drainer) at the channels' hook URLs, by ``--senders`` concurrent keep-alive clients: VK Callback API bodies
    (``wall_reply_new``, with the channel's secret) and Telegram updates (discussion-group
    comments, with the secret header), one item per request as the networks send them.
@@ -374,7 +374,7 @@ def main() -> None:
         "--server-threads",
         type=int,
         default=None,
-        help="threads per web server process (default: rupor serve's, 2 a process with several)",
+        help="threads per web server process (default: rupor serve's own)",
     )
     parser.add_argument(
         "--server-processes",

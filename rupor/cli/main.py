@@ -120,8 +120,8 @@ def _free_ports_after(host: str, start: int, size: int, *, avoid: int | None = N
     default=None,
     type=click.IntRange(1, 256),
     envvar="RUPOR_THREADS",
-    help="Web server threads in each web process [default: 8 in one process; 2 a process with "
-    "--processes above 1, where more threads only wait for Python's lock].",
+    help="Web server threads in each web process [default: 8; 2 with --processes above 1 on "
+    "SQLite, where more threads only wait for Python's lock].",
 )
 @click.option(
     "--processes",
@@ -157,10 +157,6 @@ def serve(
     host: str, port: int, threads: int | None, processes: int, worker: bool, demo: bool, demo_port_base: int
 ) -> None:
     """Migrate, then serve the web app and API (and the in-process worker)."""
-    if threads is None:
-        # One process keeps requests moving while some wait on the database; with a process a
-        # core, each one's threads mostly queue for the GIL (bench/inbox.py: 2 beat 8 and 32).
-        threads = 8 if processes == 1 else 2
     # Check the ports before anything else, so a taken one is a plain sentence, not a traceback.
     if not _port_is_free(host, port):
         free = _free_ports_after(host, port, 1)
@@ -191,6 +187,15 @@ def serve(
         os.environ["RUPOR_BASE_URL"] = served_base_url(host, port)
     _django()
     _migrate()
+    if threads is None:
+        from django.db import connection
+
+        # One process keeps requests moving while some wait on the database. With a process a
+        # core on SQLite (no flush at commit), more threads only queue for the GIL; on
+        # PostgreSQL a webhook's commit waits for the WAL flush, and more threads waiting share
+        # one flush (bench/inbox.py, webhooks a second: SQLite 1,719 with 2 threads, 1,158 with
+        # 32; PostgreSQL 787 with 2, 1,221 with 8).
+        threads = 8 if processes == 1 or connection.vendor == "postgresql" else 2
     stop = threading.Event()
     emulators: list[Any] = []
     if demo:
