@@ -206,7 +206,7 @@ def serve(
         except OSError as exc:  # taken between the check and now
             _fail(
                 f"The demo's network emulators cannot start: {exc.strerror or exc}. "
-                "Choose other ports with 'rupor serve --demo --demo-port-base 8911'."
+                "Choose other ports with 'rupor serve --demo --demo-port-base 8921'."
             )
         from rupor.cli import demo_history
 
