@@ -151,7 +151,7 @@ def _schedule_at(request: HttpRequest, zone: str) -> dt.datetime:
         return clock.now()
     try:
         return to_utc(dt.datetime.fromisoformat(raw).replace(tzinfo=None), zone)
-    except ValueError:
+    except (ValueError, OverflowError):  # not a date, or one at the edge of the calendar
         raise NewsletterError(_("A date and time, please."), "scheduled_at") from None
     except LocalTimeError as exc:
         raise NewsletterError(str(exc), "scheduled_at") from None

@@ -217,6 +217,10 @@ def _world(name: str, settings: Any) -> World:
     ids["newsletter_id"] = newsletters.create_newsletter(
         owner, newsletters.NewsletterInput(ids["list_id"], "June", "Hi")
     )
+    ids["public_id"] = Giveaway.objects.get(pk=ids["giveaway_id"]).public_id
+    ids["name"] = "rules.json"  # a giveaway's published file (public routes: test_odd_input)
+    ids["ext"] = "png"  # a signed public media address (/public-media/<token>.<ext>)
+    ids["code"] = "nosuchcode"  # a short link (/l/<code>)
     ids["action"] = "close"
     ids["kind"] = "xlsx"  # a client report's download (/reports/<id>/download/xlsx/)
     ids["table"], ids["fmt"] = "daily", "csv"  # an analytics export (/analytics/export/daily.csv)

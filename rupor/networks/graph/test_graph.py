@@ -4,10 +4,12 @@ the SDK extract, and the emulators' shared parts (media by URL, usage metering).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.applications import Starlette
@@ -241,18 +243,25 @@ def test_parse_fields_syntax() -> None:
         specs.parse_fields("id,comments.limit(")
 
 
+def _run(coro: Any) -> Any:
+    """Run a coroutine to its end in a thread of its own (this thread may have an event loop
+    running already: the browser tests' Playwright, in the same test process)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def test_fetch_url_as_meta_does() -> None:
     with MediaServer() as server:
         good = server.media(PNG, "a.png", "image/png")
         link = good.link
         assert link is not None
-        fetched = asyncio.run(emulation.fetch_url(link(None)))
+        fetched = _run(emulation.fetch_url(link(None)))
         assert fetched is not None and fetched.data == PNG
         assert emulation.looks_like_image(fetched.data) == "image/png"
         broken = server.broken_media().link
         assert broken is not None
-        assert asyncio.run(emulation.fetch_url(broken(None))) is None
-        assert asyncio.run(emulation.fetch_url(link(None), max_bytes=10)) is None
+        assert _run(emulation.fetch_url(broken(None))) is None
+        assert _run(emulation.fetch_url(link(None), max_bytes=10)) is None
     assert emulation.looks_like_image(JPEG) == "image/jpeg"
     assert emulation.looks_like_image(b"hello") is None
 
