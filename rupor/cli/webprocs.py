@@ -14,6 +14,7 @@ again when it exits.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -77,13 +78,42 @@ class WebProcesses:
         proc = self._proc
         if proc is None:
             return
+        workers = _children(proc.pid)
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        # Its workers finish on their own (Granian stops them; a worker whose parent is gone
+        # stops itself): wait for them, so that nothing of ours still answers once this returns.
+        while workers and time.monotonic() < deadline:
+            workers = [pid for pid in workers if _running(pid)]
+            time.sleep(0.1)
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (read from /proc on Linux; none elsewhere)."""
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in os.scandir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError, ValueError), open(f"{task.path}/children") as handle:
+                found += [int(c) for c in handle.read().split()]
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a process that has not ended (a zombie has)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def _follow_parent(every_s: float = 1.0) -> None:
