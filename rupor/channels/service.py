@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -181,14 +182,46 @@ _HOOK_ROW = prepared.PreparedRow(
 #: credentials and checking the settings is done again only when those values change.
 _HOOK_ACCESS: dict[int, tuple[tuple[object, ...], ChannelAccess]] = {}
 _HOOK_ACCESS_MAX = 10_000
+#: How long a channel's row, read for one webhook delivery, answers the next ones in this process
+#: (seconds). A network sends a channel's events one request each, hundreds a second at peak: one
+#: read a second instead of one a request. A change saved in this process counts at once
+#: (:func:`forget_hook_row`, on every save and delete of a channel); one saved by another
+#: process (another web process, the CLI) counts within this time. What a delivery accepted in
+#: that second leads to is what a delivery accepted just before the change leads to: its events
+#: are stored on the channel as it was (a removed channel's stay with it, hidden with it).
+HOOK_ROW_TTL_S = 1.0
+_HOOK_ROWS: dict[tuple[int, str], tuple[float, tuple[Any, ...]]] = {}
+
+
+def forget_hook_row(channel_id: int) -> None:
+    """Drop what :func:`hook_target` remembers of a channel (called when it is saved or deleted)."""
+    for key in [k for k in _HOOK_ROWS if k[0] == channel_id]:
+        _HOOK_ROWS.pop(key, None)
+
+
+def _hook_row(channel_id: int, network: str) -> tuple[Any, ...] | None:
+    key = (channel_id, network)
+    now = time.monotonic()
+    cached = _HOOK_ROWS.get(key)
+    if cached is not None and now - cached[0] < HOOK_ROW_TTL_S:
+        return cached[1]
+    row = _HOOK_ROW.first(channel_id, network)
+    if row is None:
+        _HOOK_ROWS.pop(key, None)  # misses are not kept: a URL guessed at costs its own read
+        return None
+    if len(_HOOK_ROWS) >= _HOOK_ACCESS_MAX:
+        _HOOK_ROWS.clear()
+    _HOOK_ROWS[key] = (now, row)
+    return row
 
 
 def hook_target(network: str, channel_id: int, token: str) -> HookTarget | None:
     """:func:`hook_channel` and :func:`access_for` in one query, for the webhook intake's hot
     path: the live channel a webhook URL names if its secret matches (compared in constant time),
-    with what its adapter needs. The row is read on every call (a removed channel or a new token
-    counts at once); only the decrypted credentials are kept while the stored ones are unchanged."""
-    row = _HOOK_ROW.first(channel_id, network)
+    with what its adapter needs. The row is read at most once in :data:`HOOK_ROW_TTL_S` per
+    process and channel (a change saved here counts at once, elsewhere within that time); the
+    decrypted credentials are kept while the stored ones are unchanged."""
+    row = _hook_row(channel_id, network)
     if row is None:
         return None
     stored = _stored_settings(row[6])
@@ -687,6 +720,7 @@ def record_job_error(channel_id: int, job: str, message: str) -> None:
         last_error_at=clock.now(),
         last_error_job=job[:40],
     )
+    forget_hook_row(channel_id)
 
 
 def clear_job_error(channel_id: int, job: str) -> None:
@@ -694,6 +728,7 @@ def clear_job_error(channel_id: int, job: str) -> None:
     Channel.objects.filter(pk=channel_id, last_error_job=job).update(
         last_error="", last_error_at=None, last_error_job=""
     )
+    forget_hook_row(channel_id)
 
 
 def channel_addresses(networks: Iterable[str], workspace_id: int | None = None) -> list[tuple[str, str]]:

@@ -78,7 +78,9 @@ class PreparedInsert:
 
     def insert_many(self, rows: Sequence[Sequence[object]], using: str = "default") -> None:
         """Several rows with one statement's round trips (``executemany``); the caller decides
-        the transaction (autocommit: each row is committed on its own)."""
+        the transaction (autocommit: each row is committed on its own). A plain ``str``/``int``/
+        ``bool``/``None`` for a text, number, boolean or foreign key field is passed as it is
+        (what its ``get_db_prep_save`` would return), any other value through the field."""
         connection = connections[using]
         sql = self._sql.get(using)
         if sql is None:
@@ -87,8 +89,12 @@ class PreparedInsert:
             marks = ", ".join(["%s"] * len(self._fields))
             # Names from the model, quoted by the backend; the values go as parameters.
             sql = self._sql[using] = f"INSERT INTO {quote(self._table)} ({columns}) VALUES ({marks})"  # noqa: S608 - see above
+        plain = [type(f) in _PLAIN_FIELDS for f in self._fields]
         params = [
-            [f.get_db_prep_save(v, connection) for f, v in zip(self._fields, values, strict=True)]
+            [
+                v if is_plain and type(v) in _PLAIN_VALUES else f.get_db_prep_save(v, connection)
+                for f, is_plain, v in zip(self._fields, plain, values, strict=True)
+            ]
             for values in rows
         ]
         with connection.cursor() as cursor:

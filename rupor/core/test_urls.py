@@ -230,3 +230,20 @@ def test_inbox_keeps_an_item_whose_profile_link_is_not_http_without_the_link(
     urls = dict(InboxItem.objects.values_list("remote_id", "author_url"))
     assert urls == {"c1": "", "c2": "https://social.example/@alice", "m1": ""}
     assert InboxItem.objects.get(remote_id="c1").text == "hi"
+
+
+def test_the_ascii_shortcut_finds_exactly_the_hidden_characters_the_full_check_finds() -> None:
+    import unicodedata
+
+    from rupor.core import urls as urls_module
+
+    def full(value: str) -> bool:
+        return any(ch.isspace() or unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"} for ch in value)
+
+    for code in range(128):
+        value = f"https://example.com/a{chr(code)}b"
+        assert urls_module._has_hidden_characters(value) is full(value), hex(code)
+    # Beyond ASCII the full check runs: a zero-width space and a right-to-left mark are found.
+    assert urls_module._has_hidden_characters("https://example.com/\u200bx")
+    assert urls_module._has_hidden_characters("https://exa\u200fmple.com/")
+    assert not urls_module._has_hidden_characters("https://пример.рф/путь")

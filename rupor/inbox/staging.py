@@ -146,8 +146,12 @@ class _GroupCommit:
             batch, self._pending, self._writing = self._pending, [], True
         error: BaseException | None = None
         try:
-            with _WRITE_LOCK, transaction.atomic():
-                _INSERT.insert_many([t.row for t in batch])
+            with _WRITE_LOCK:
+                if len(batch) == 1:
+                    _INSERT.insert(*batch[0].row)  # autocommit: one statement, its own transaction
+                else:
+                    with transaction.atomic():
+                        _INSERT.insert_many([t.row for t in batch])
         except BaseException as exc:  # noqa: BLE001 - handed to every thread whose row it was
             error = exc
         with self._cv:

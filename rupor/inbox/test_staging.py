@@ -280,3 +280,31 @@ def test_the_prepared_insert_stores_what_bulk_create_stores(channel):
     assert rows["prepared"] == rows["bulk"] == rows["prepared-2"]
     with pytest.raises(IntegrityError):  # the unique key still guards against a repeat
         prepared.PreparedObjectInsert(InboxItem).insert([item("bulk")])
+
+
+def test_the_channel_row_is_read_once_a_second_and_a_change_made_here_counts_at_once(
+    channel, no_drainer, monkeypatch, django_assert_num_queries
+):
+    from rupor.channels import service as channels_service
+
+    clock_s = [1000.0]
+    monkeypatch.setattr(channels_service.time, "monotonic", lambda: clock_s[0])
+    app, path = hooks.wsgi_route(_Fallback()), hooks.hook_path(channel)
+    assert _call(app, path, _comment(1))[0] == 200
+    # Within the second: the row is not read again (only the staging INSERT is written).
+    token = hooks.hook_token(channel)
+    with django_assert_num_queries(0):
+        assert channels_service.hook_target("vk", channel.pk, token) is not None
+    # A new token saved in this process counts at once: the old URL is a 404.
+    Channel.objects.get(pk=channel.pk).save()  # any save forgets what was read
+    fresh = Channel.objects.get(pk=channel.pk)
+    fresh.settings = {**fresh.settings, "hook_token": "a-new-token-after-a-leak"}
+    fresh.save(update_fields=["settings"])
+    assert _call(app, path, _comment(2))[0] == 404
+    # Changed by another process (no signal here): the old row answers until the second is over.
+    assert _call(app, hooks.hook_path(fresh), _comment(3))[0] == 200
+    Channel.objects.filter(pk=channel.pk).update(status="archived")  # removed
+    assert _call(app, hooks.hook_path(fresh), _comment(4))[0] == 200
+    clock_s[0] += channels_service.HOOK_ROW_TTL_S
+    assert _call(app, hooks.hook_path(fresh), _comment(5))[0] == 404
+    assert HookDelivery.objects.filter(channel=channel).count() == 3
