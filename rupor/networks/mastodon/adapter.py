@@ -333,7 +333,11 @@ class MastodonAdapter(Adapter):
             text=_with_link(content),
             media_ids=media_ids,
             poll_options=poll.options if poll else (),
-            poll_expires_in=int(options.get("poll_expires_in") or POLL_EXPIRES_S) if poll else None,
+            poll_expires_in=(
+                poll.minutes * 60 if poll.minutes else int(options.get("poll_expires_in") or POLL_EXPIRES_S)
+            )
+            if poll
+            else None,
             poll_multiple=poll.multiple if poll else False,
             visibility=str(options.get("visibility") or "") or None,
             spoiler_text=str(options.get("spoiler_text") or ""),

@@ -177,6 +177,10 @@ def limits_from_instance(instance: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             out[name] = value
     types = media.get("supported_mime_types")
+    low, high = polls.get("min_expiration"), polls.get("max_expiration")
+    if isinstance(low, int) and isinstance(high, int) and 0 < low <= high:
+        out["poll_minutes_min"] = -(-low // 60)  # whole minutes inside the instance's seconds
+        out["poll_minutes_max"] = high // 60
     if isinstance(types, list) and types:
         out["photo_types"] = [str(t) for t in types if str(t).startswith("image/")]
         out["video_types"] = [str(t) for t in types if str(t).startswith("video/")]

@@ -141,6 +141,7 @@ class VkAdapter(Adapter):
         poll_options_min=1,  # add_answers: 1 to 10 [V]
         poll_options_max=10,
         poll_option_max=100,  # [V dev.vk.com]
+        poll_minutes_min=1,  # polls.create end_date: a Unix time in the future, no stated maximum
         links_max=None,  # links in the text are fine; at most one link *attachment* (checked below)
         comment_max=16384,
         message_max=9000,  # messages.send maxLength [V schema]
@@ -461,6 +462,11 @@ class VkAdapter(Adapter):
                         "is_anonymous": poll.anonymous,
                         "is_multiple": poll.multiple,
                         "add_answers": json.dumps(list(poll.options), ensure_ascii=False),
+                        **(
+                            {"end_date": int(clock.now().timestamp()) + poll.minutes * 60}
+                            if poll.minutes
+                            else {}
+                        ),
                     },
                 )
                 done = f"poll{created['owner_id']}_{created['id']}"

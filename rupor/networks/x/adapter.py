@@ -143,6 +143,8 @@ class XAdapter(Adapter):
         poll_options_min=2,
         poll_options_max=4,
         poll_option_max=wire.POLL_OPTION_MAX,
+        poll_minutes_min=wire.POLL_MIN_MINUTES,
+        poll_minutes_max=wire.POLL_MAX_MINUTES,
         comment_max=wire.MAX_WEIGHTED,
     )
     credential_fields = (
@@ -411,7 +413,9 @@ class XAdapter(Adapter):
             self._day_cap(channel)
             poll = None
             if index == 0 and content.poll is not None:
-                minutes = int(content.options.get("poll_minutes", DEFAULT_POLL_MINUTES))
+                minutes = int(
+                    content.poll.minutes or content.options.get("poll_minutes", DEFAULT_POLL_MINUTES)
+                )
                 poll = (content.poll.options, max(wire.POLL_MIN_MINUTES, min(wire.POLL_MAX_MINUTES, minutes)))
             body = wire.tweet_body(
                 parts[index], reply_to=reply_to, media_ids=media_ids if index == 0 else (), poll=poll
