@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext_lazy as _
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
 
 from rupor.core import clock
 
@@ -641,6 +641,9 @@ class PollResult(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["channel", "remote_post_id"], name="poll_result_once_per_post")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} poll {self.remote_post_id}"
 
     @property
     def correct_share(self) -> float | None:

@@ -6,7 +6,7 @@
   :class:`PollResult`. Telegram reports no votes to a reader: Rupor stops the poll at its closing
   time (``stopPoll``), which returns the final votes (:func:`collect`).
 * **Keyword polls** (networks without polls): :func:`count_keyword_votes` counts the post's
-  collected comments — a reply's first number (1–9, or several for a multiple-answer poll) is its
+  collected comments — a reply's first number (1 to 9, or several for a multiple-answer poll) is its
   vote; one vote per author, the author's latest valid reply wins, replies after the closing time
   are ignored.
 """
@@ -68,7 +68,11 @@ def vote_of(text: str, options: int, *, multiple: bool) -> tuple[int, ...] | Non
 
 
 def count_keyword_votes(
-    comments: Sequence[CommentLike], options: int, *, multiple: bool = False, closes_at: dt.datetime | None = None
+    comments: Sequence[CommentLike],
+    options: int,
+    *,
+    multiple: bool = False,
+    closes_at: dt.datetime | None = None,
 ) -> Count:
     """Votes per option from the comments: one vote per author, the author's latest valid reply
     wins (an invalid later reply does not undo an earlier vote), replies after ``closes_at``
@@ -95,7 +99,7 @@ _comments: Callable[[int, int], Sequence[CommentLike]] | None = None
 
 def provide_comments(reader: Callable[[int, int], Sequence[CommentLike]]) -> None:
     """The inbox hands over its reader of a post's comments (``inbox.service.post_comments``)."""
-    global _comments  # noqa: PLW0603 - the one reader, set once at start-up
+    global _comments
     _comments = reader
 
 
@@ -109,7 +113,9 @@ def _kind(network: str, poll: Poll) -> str:
     caps = registry.adapter(network).capabilities
     if Capability.PUBLISH_POLL not in caps:
         return PollResult.Kind.KEYWORD
-    return PollResult.Kind.QUIZ if poll.is_quiz and Capability.PUBLISH_QUIZ in caps else PollResult.Kind.NATIVE
+    return (
+        PollResult.Kind.QUIZ if poll.is_quiz and Capability.PUBLISH_QUIZ in caps else PollResult.Kind.NATIVE
+    )
 
 
 def _store(
@@ -192,9 +198,7 @@ def collect(channel_id: int, now: dt.datetime | None = None) -> int:
     wanted = planning.variant_polls([p.variant_id for p in posts])
     if not wanted:
         return 0
-    done = {
-        r: c for r, c in PollResult.objects.filter(channel_id=channel_id).values_list("remote_post_id", "closed")
-    }
+    done = dict(PollResult.objects.filter(channel_id=channel_id).values_list("remote_post_id", "closed"))
     updated = 0
     for post in posts:
         poll = wanted.get(post.variant_id)
@@ -205,7 +209,10 @@ def collect(channel_id: int, now: dt.datetime | None = None) -> int:
             if _comments is None:
                 continue
             count = count_keyword_votes(
-                _comments(channel_id, post.target_id), len(poll.options), multiple=poll.multiple, closes_at=ends
+                _comments(channel_id, post.target_id),
+                len(poll.options),
+                multiple=poll.multiple,
+                closes_at=ends,
             )
             _store(
                 channel,

@@ -31,6 +31,7 @@ from rupor.analytics.models import (
     ChannelDay,
     ChannelMetricReading,
     MemberEvent,
+    PollResult,
     PostMetricReading,
     PostStat,
     WatchedPost,
@@ -747,8 +748,10 @@ class PollView:
 def poll_results(workspace_id: int, post_id: int) -> list[PollView]:
     """The poll results of a planned post, one per channel it went out on (this workspace's only)."""
     out = []
-    for r in PollResult.objects.filter(workspace_id=workspace_id, post_id=post_id).select_related("channel").order_by(
-        "channel__network", "channel_id"
+    for r in (
+        PollResult.objects.filter(workspace_id=workspace_id, post_id=post_id)
+        .select_related("channel")
+        .order_by("channel__network", "channel_id")
     ):
         votes = [int(v) for v in r.votes]
         top = max(votes, default=0) or 1

@@ -1675,7 +1675,9 @@ def post_comments(channel_id: int, target_id: int) -> list[PostComment]:
     """The audience's comments on one published post (not our own replies, not deleted ones),
     oldest first: what a keyword poll is counted from."""
     rows = (
-        InboxItem.objects.filter(channel_id=channel_id, target_id=target_id, kind=ItemKind.COMMENT, outgoing=False)
+        InboxItem.objects.filter(
+            channel_id=channel_id, target_id=target_id, kind=ItemKind.COMMENT, outgoing=False
+        )
         .exclude(status=ItemStatus.DELETED)
         .order_by("occurred_at", "id")
         .values_list("author_remote_id", "text", "occurred_at", "remote_id")

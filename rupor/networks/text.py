@@ -271,12 +271,19 @@ def poll_extra_problems(adapter: Adapter, poll: Poll, limits: Limits) -> list[Pr
     if poll.correct_option is not None:
         if Capability.PUBLISH_QUIZ not in adapter.capabilities:
             problems.append(
-                Problem("poll.correct_option", _("%(network)s has no quizzes: leave the right answer unmarked.") % {"network": name})
+                Problem(
+                    "poll.correct_option",
+                    _("%(network)s has no quizzes: leave the right answer unmarked.") % {"network": name},
+                )
             )
         elif not 0 <= poll.correct_option < len(poll.options):
-            problems.append(Problem("poll.correct_option", _("The right answer must be one of the poll's options.")))
+            problems.append(
+                Problem("poll.correct_option", _("The right answer must be one of the poll's options."))
+            )
         if poll.multiple:
-            problems.append(Problem("poll.multiple", _("A quiz has one right answer: it cannot allow several answers.")))
+            problems.append(
+                Problem("poll.multiple", _("A quiz has one right answer: it cannot allow several answers."))
+            )
     if poll.explanation:
         if poll.correct_option is None:
             problems.append(Problem("poll.explanation", _("Only a quiz has an explanation of its answer.")))

@@ -42,11 +42,15 @@ class Kind(enum.StrEnum):
 
 
 def native(network: str) -> bool:
-    return network in registry.available() and Capability.PUBLISH_POLL in registry.adapter(network).capabilities
+    return (
+        network in registry.available() and Capability.PUBLISH_POLL in registry.adapter(network).capabilities
+    )
 
 
 def quizzes(network: str) -> bool:
-    return network in registry.available() and Capability.PUBLISH_QUIZ in registry.adapter(network).capabilities
+    return (
+        network in registry.available() and Capability.PUBLISH_QUIZ in registry.adapter(network).capabilities
+    )
 
 
 def kind_for(network: str, poll: Poll | None = None) -> Kind:

@@ -290,7 +290,9 @@ def _check_poll(poll: dict[str, Any] | None, index: int) -> dict[str, Any] | Non
     )
     if minutes is not None and minutes < 1:
         raise PlanningError(
-            _("How long a poll stays open is a whole number of minutes."), f"variants[{index}].poll.minutes", 422
+            _("How long a poll stays open is a whole number of minutes."),
+            f"variants[{index}].poll.minutes",
+            422,
         )
     explanation = poll.get("explanation") or ""
     if not isinstance(explanation, str):
@@ -891,7 +893,9 @@ def rubric_facts(workspace_id: int) -> list[RubricFacts]:
 def variant_polls(variant_ids: Sequence[int]) -> dict[int, Poll]:
     """The polls of these variants (those that have one), for counting their votes."""
     out: dict[int, Poll] = {}
-    for pk, stored in PostVariant.objects.filter(pk__in=variant_ids, poll__isnull=False).values_list("pk", "poll"):
+    for pk, stored in PostVariant.objects.filter(pk__in=variant_ids, poll__isnull=False).values_list(
+        "pk", "poll"
+    ):
         poll = poll_from(stored)
         if poll is not None and poll.options:
             out[pk] = poll

@@ -569,6 +569,7 @@ class MastodonAdapter(Adapter):
                         extra={"quotes": int(raw["quotes_count"])}
                         if isinstance(raw.get("quotes_count"), int)
                         else {},
+                        poll=wire.poll_tally(raw["poll"]) if isinstance(raw.get("poll"), Mapping) else None,
                     )
                 )
         return out

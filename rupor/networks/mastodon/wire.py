@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from html.parser import HTMLParser
 from typing import Any
 
+from rupor.networks.base import PollTally
 from rupor.networks.errors import AuthExpired, CodeRule, RateLimited, Rejected, Transient, UnknownOutcome
 
 DEFAULT_INSTANCE = "https://mastodon.social"
@@ -284,3 +285,21 @@ def status_format(status: Mapping[str, Any]) -> str:
     if status.get("card"):
         return "link"
     return "text"
+
+
+def poll_tally(poll: Mapping[str, Any]) -> PollTally:
+    """A Poll entity (in a Status, or ``GET /api/v1/polls/:id``): ``options[].votes_count``;
+    ``voters_count`` is the people (null unless multiple choice, where ``votes_count`` is);
+    ``expired`` and ``expires_at``."""
+    options = [o for o in poll.get("options") or () if isinstance(o, Mapping)]
+    voters = poll.get("voters_count")
+    if not isinstance(voters, int):
+        voters = poll.get("votes_count") if not poll.get("multiple") else None
+    return PollTally(
+        remote_poll_id=str(poll.get("id", "")),
+        options=tuple(str(o.get("title", "")) for o in options),
+        votes=tuple(int(o.get("votes_count") or 0) for o in options),
+        voters=voters if isinstance(voters, int) else None,
+        closed=bool(poll.get("expired")),
+        closes_at=parse_time(str(poll["expires_at"])) if poll.get("expires_at") else None,
+    )

@@ -1095,14 +1095,17 @@ class Emulator:
         close_date = poll.get("close_date")
         if isinstance(close_date, int) and now >= close_date:
             now = float(close_date)
-        voters = 2 * engagement.post_counts(
-            self.seed,
-            f"telegram:{post.chat_id}_{post.message_id}",
-            published=post.date,
-            now=now,
-            audience=self._audience.get((post.chat_id, post.message_id), 100),
-            content_format="poll",
-        ).likes
+        voters = (
+            2
+            * engagement.post_counts(
+                self.seed,
+                f"telegram:{post.chat_id}_{post.message_id}",
+                published=post.date,
+                now=now,
+                audience=self._audience.get((post.chat_id, post.message_id), 100),
+                content_format="poll",
+            ).likes
+        )
         rng = random.Random(f"{self.seed}:poll:{post.chat_id}:{post.message_id}")
         options = poll["options"]
         weights = [rng.uniform(0.5, 3.0) for _ in options]

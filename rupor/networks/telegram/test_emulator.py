@@ -621,7 +621,15 @@ def test_open_period_and_close_date_exclude_each_other(em):
 
 def test_stop_poll_returns_the_seeded_votes_once(em):
     sent = ok(
-        call(em, "sendPoll", chat_id=CHANNEL, question="2+2?", options=["3", "4"], type="quiz", correct_option_ids=[1])
+        call(
+            em,
+            "sendPoll",
+            chat_id=CHANNEL,
+            question="2+2?",
+            options=["3", "4"],
+            type="quiz",
+            correct_option_ids=[1],
+        )
     )
     advance(em, 6 * 3600)
     stopped = ok(call(em, "stopPoll", chat_id=CHANNEL, message_id=sent["message_id"]))

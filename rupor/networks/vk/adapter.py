@@ -46,6 +46,7 @@ from rupor.networks.base import (
     MemoryProgress,
     Message,
     Person,
+    PollTally,
     PostMetrics,
     Problem,
     Progress,
@@ -861,9 +862,22 @@ class VkAdapter(Adapter):
                     views=wire.count_of(item, "views"),
                     reach=int(row["reach_total"]) if isinstance(row.get("reach_total"), int) else None,
                     extra=extra,
+                    poll=self._poll_of(channel, item),
                 )
             )
         return out
+
+    def _poll_of(self, channel: ChannelAccess, item: Mapping[str, Any]) -> PollTally | None:
+        """The votes of the post's attached poll, read with ``polls.getById`` (the wall's copy
+        of the poll can lag behind)."""
+        for attachment in item.get("attachments") or ():
+            poll = attachment.get("poll") if isinstance(attachment, Mapping) else None
+            if attachment.get("type") == "poll" and isinstance(poll, Mapping):
+                fresh = self.call(
+                    channel, "polls.getById", {"owner_id": poll["owner_id"], "poll_id": poll["id"]}
+                )
+                return wire.poll_tally(fresh)
+        return None
 
     def channel_metrics(self, channel: ChannelAccess) -> ChannelMetrics:
         """Members, plus ``stats.get`` for yesterday and today (joins, leaves, reach, views and

@@ -725,9 +725,21 @@ class XAdapter(Adapter):
                 channel,
                 "GET",
                 "/2/tweets",
-                params={"ids": ",".join(ids[start : start + 100]), "tweet.fields": "public_metrics"},
+                params={
+                    "ids": ",".join(ids[start : start + 100]),
+                    "tweet.fields": "public_metrics,attachments",
+                    "expansions": "attachments.poll_ids",
+                    "poll.fields": "options,voting_status,end_datetime,duration_minutes",
+                },
             )
+            polls = {
+                str(p.get("id")): p
+                for p in (page.get("includes") or {}).get("polls") or ()
+                if isinstance(p, Mapping)
+            }
             for raw in page.get("data") or ():
+                poll_ids = (raw.get("attachments") or {}).get("poll_ids") or ()
+                poll = next((polls[str(i)] for i in poll_ids if str(i) in polls), None)
                 m = raw.get("public_metrics") or {}
                 out.append(
                     PostMetrics(
@@ -742,6 +754,7 @@ class XAdapter(Adapter):
                             for k in ("quote_count", "bookmark_count")
                             if _int(m.get(k)) is not None
                         },
+                        poll=wire.poll_tally(poll) if poll is not None else None,
                     )
                 )
         return out
