@@ -711,16 +711,29 @@ def collect_polls(channel_id: int) -> int:
 
 
 @dataclass(frozen=True)
+class PollOptionView:
+    text: str
+    votes: int
+    #: The bar's length: this option's votes as a percentage of the most-voted option's.
+    bar: int
+    #: This option's share of all the votes (0..1).
+    share: float
+    correct: bool
+
+
+@dataclass(frozen=True)
 class PollView:
     """One post's poll results for people: votes per option, voters, a quiz's right share."""
 
+    post_id: int | None
     channel_id: int
+    channel_name: str
     network: str
     remote_post_id: str
     kind: str
     kind_label: str
     question: str
-    options: tuple[tuple[str, int, float], ...]  # text, votes, share of the largest (for the bar)
+    options: tuple[PollOptionView, ...]
     voters: int | None
     correct_option: int | None
     correct_share: float | None
@@ -730,12 +743,13 @@ class PollView:
 
     def as_json(self) -> dict[str, Any]:
         return {
+            "post_id": self.post_id,
             "channel_id": self.channel_id,
             "network": self.network,
             "remote_post_id": self.remote_post_id,
             "kind": self.kind,
             "question": self.question,
-            "options": [{"text": t, "votes": v} for t, v, _share in self.options],
+            "options": [{"text": o.text, "votes": o.votes} for o in self.options],
             "voters": self.voters,
             "correct_option": self.correct_option,
             "correct_share": self.correct_share,
@@ -745,25 +759,33 @@ class PollView:
         }
 
 
-def poll_results(workspace_id: int, post_id: int) -> list[PollView]:
-    """The poll results of a planned post, one per channel it went out on (this workspace's only)."""
+def poll_results(workspace_id: int, post_id: int | None = None, *, limit: int = 50) -> list[PollView]:
+    """The poll results of a planned post, one per channel it went out on, or (no post) the
+    workspace's latest ``limit``; this workspace's only."""
     out = []
-    for r in (
-        PollResult.objects.filter(workspace_id=workspace_id, post_id=post_id)
-        .select_related("channel")
-        .order_by("channel__network", "channel_id")
-    ):
+    rows = PollResult.objects.filter(workspace_id=workspace_id).select_related("channel")
+    if post_id is not None:
+        rows = rows.filter(post_id=post_id).order_by("channel__network", "channel_id")
+    else:
+        rows = rows.order_by("-closes_at", "-id")[:limit]
+    for r in rows:
         votes = [int(v) for v in r.votes]
         top = max(votes, default=0) or 1
+        total = sum(votes) or 1
         out.append(
             PollView(
+                post_id=r.post_id,
                 channel_id=r.channel_id,
+                channel_name=r.channel.name,
                 network=r.channel.network,
                 remote_post_id=r.remote_post_id,
                 kind=r.kind,
                 kind_label=str(PollResult.Kind(r.kind).label),
                 question=r.question,
-                options=tuple((str(t), v, v / top) for t, v in zip(r.options, votes, strict=False)),
+                options=tuple(
+                    PollOptionView(str(t), v, round(100 * v / top), v / total, i == r.correct_option)
+                    for i, (t, v) in enumerate(zip(r.options, votes, strict=False))
+                ),
                 voters=r.voters,
                 correct_option=r.correct_option,
                 correct_share=r.correct_share,
@@ -773,3 +795,11 @@ def poll_results(workspace_id: int, post_id: int) -> list[PollView]:
             )
         )
     return out
+
+
+def post_poll_results(workspace_id: int, post_id: int) -> list[PollView]:
+    """:func:`poll_results` of one post, a 404 (PlanningError) for another workspace's or none."""
+    from rupor.planning import service as planning
+
+    planning.get_post(workspace_id, post_id)
+    return poll_results(workspace_id, post_id)
