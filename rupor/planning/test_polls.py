@@ -47,7 +47,9 @@ def test_a_telegram_quiz_is_saved_and_goes_out_as_one(world):
     assert variant.poll["correct_option"] == 1
     assert variant.poll["minutes"] == 90
     content = variant_content(variant)
-    assert content.poll == Poll("2+2?", ("3", "4", "5"), correct_option=1, explanation="Simple sums.", minutes=90)
+    assert content.poll == Poll(
+        "2+2?", ("3", "4", "5"), correct_option=1, explanation="Simple sums.", minutes=90
+    )
     assert polls.kind_for("telegram", content.poll) == polls.Kind.QUIZ
 
 
