@@ -4,6 +4,7 @@ Telegram quiz stopped at its closing time, VK votes read with the metrics."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.django_db
 T0 = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)
 
 
-def _published(ch, remote_id: str, poll: dict, at: dt.datetime = T0) -> PublicationTarget:
+def _published(ch, remote_id: str, poll: dict[str, Any], at: dt.datetime = T0) -> PublicationTarget:
     target = publishing_testing.schedule(ch, "Vote!", at, poll=poll)
     PublicationTarget.objects.filter(pk=target.pk).update(
         state=TargetState.PUBLISHED, remote_id=remote_id, published_at=at

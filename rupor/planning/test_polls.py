@@ -44,8 +44,10 @@ def test_a_telegram_quiz_is_saved_and_goes_out_as_one(world):
     saved = _save(ws, tg, dict(QUIZ, minutes="90"), intent=compose.Intent.SCHEDULE)
     assert saved.ok, saved.refusals
     variant = PostVariant.objects.get(channel=tg)
-    assert variant.poll["correct_option"] == 1
-    assert variant.poll["minutes"] == 90
+    stored = variant.poll
+    assert stored is not None
+    assert stored["correct_option"] == 1
+    assert stored["minutes"] == 90
     content = variant_content(variant)
     assert content.poll == Poll(
         "2+2?", ("3", "4", "5"), correct_option=1, explanation="Simple sums.", minutes=90

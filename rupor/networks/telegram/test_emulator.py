@@ -592,7 +592,12 @@ def test_a_bot_writes_only_to_people_who_started_it_and_never_after_a_block(em):
 
 
 def test_quiz_needs_one_right_answer_within_range_and_a_short_explanation(em):
-    base = {"chat_id": CHANNEL, "question": "2+2?", "options": ["3", "4", "5"], "type": "quiz"}
+    base: dict[str, Any] = {
+        "chat_id": CHANNEL,
+        "question": "2+2?",
+        "options": ["3", "4", "5"],
+        "type": "quiz",
+    }
     assert fail(call(em, "sendPoll", **base))["description"] == "Bad Request: QUIZ_CORRECT_ANSWERS_EMPTY"
     for bad in ([3], [-1], [2, 1], [1, 1]):
         body = fail(call(em, "sendPoll", correct_option_ids=bad, allows_multiple_answers=True, **base))
@@ -613,7 +618,7 @@ def test_quiz_needs_one_right_answer_within_range_and_a_short_explanation(em):
 
 
 def test_open_period_and_close_date_exclude_each_other(em):
-    base = {"chat_id": CHANNEL, "question": "Q", "options": ["a", "b"]}
+    base: dict[str, Any] = {"chat_id": CHANNEL, "question": "Q", "options": ["a", "b"]}
     both = fail(call(em, "sendPoll", open_period=60, close_date=10**10, **base))
     assert both["error_code"] == 400
     assert fail(call(em, "sendPoll", close_date=1, **base))["error_code"] == 400
