@@ -53,6 +53,13 @@ def quizzes(network: str) -> bool:
     )
 
 
+def results(network: str) -> bool:
+    """Whether Rupor reads the network's native poll votes back (``Capability.POLL_RESULTS``)."""
+    return (
+        network in registry.available() and Capability.POLL_RESULTS in registry.adapter(network).capabilities
+    )
+
+
 def kind_for(network: str, poll: Poll | None = None) -> Kind:
     """How a poll on ``network`` goes out (a quiz only where it is one and the network has quizzes)."""
     if not native(network):

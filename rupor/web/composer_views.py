@@ -573,6 +573,7 @@ def _post_form_page(request: WorkspaceRequest, post: Post | None) -> HttpRespons
                 "poll_max": _poll_max(c),
                 "poll_kind": planned_polls.kind_for(c.network),
                 "poll_quiz": planned_polls.quizzes(c.network),
+                "poll_results": planned_polls.results(c.network),
                 "thread": c.network in registry.available() and supports_thread(registry.adapter(c.network)),
                 "convention": conventions.convention(c.network),
                 "media_field": f"variant_media_{c.pk}",

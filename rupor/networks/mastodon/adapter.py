@@ -91,6 +91,7 @@ class MastodonAdapter(Adapter):
             Capability.PUBLISH_ALBUM,
             Capability.PUBLISH_VIDEO,
             Capability.PUBLISH_POLL,
+            Capability.POLL_RESULTS,
             Capability.PUBLISH_LINK,
             Capability.FIRST_COMMENT,
             Capability.DELETE,

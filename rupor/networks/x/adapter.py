@@ -118,6 +118,7 @@ class XAdapter(Adapter):
             Capability.PUBLISH_ALBUM,
             Capability.PUBLISH_VIDEO,
             Capability.PUBLISH_POLL,
+            Capability.POLL_RESULTS,
             Capability.PUBLISH_LINK,
             Capability.DELETE,
             Capability.RECONCILE,
