@@ -181,7 +181,7 @@ def _minimal(method: str) -> tuple[dict[str, Any], dict[str, Any]]:
         files = {"a": ("a.png", png(), "image/png"), "b": ("b.png", png(), "image/png")}
     elif method == "sendpoll":
         params.update(question="Q?", options=[{"text": "a"}, {"text": "b"}])
-    elif method in ("deletemessage", "pinchatmessage", "editmessagetext", "editmessagecaption"):
+    elif method in ("deletemessage", "pinchatmessage", "editmessagetext", "editmessagecaption", "stoppoll"):
         params["message_id"] = 1
     elif method == "getchatmember":
         params["user_id"] = emu.DEMO_BOT_ID
