@@ -146,4 +146,11 @@ def run_due(now: dt.datetime, *, interval: dt.timedelta = INTERVAL) -> int:
             )
         else:
             channels.clear_job_error(channel.id, JOB)
+    for channel in live:
+        # Keyword polls counted from the comments; Telegram polls stopped at their closing time.
+        try:
+            service.collect_polls(channel.id)
+        except Exception:
+            # A poll that cannot be counted now is counted at the next run; nothing else waits.
+            log.exception("counting the polls of channel %s failed", channel.id)
     return done

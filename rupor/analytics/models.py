@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
 
 from rupor.core import clock
 
@@ -607,3 +608,46 @@ class PostDayZone(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workspace_id}: {self.zone}"
+
+
+class PollResult(models.Model):
+    """The votes of one post's poll (docs/decisions/0099-polls-and-quizzes.md): read from the
+    network for a native poll or quiz, counted from the post's comments for a keyword poll;
+    replaced at each reading, final once ``closed``."""
+
+    class Kind(models.TextChoices):
+        NATIVE = "native", _("Native poll")
+        QUIZ = "quiz", _("Quiz")
+        KEYWORD = "keyword", _("Poll answered in comments")
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="poll_results")
+    channel = models.ForeignKey("channels.Channel", on_delete=models.CASCADE, related_name="poll_results")
+    remote_post_id = models.CharField(max_length=200)
+    target_id = models.IntegerField(null=True, blank=True)
+    post_id = models.IntegerField(null=True, blank=True, db_index=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    question = models.CharField(max_length=300, blank=True, default="")
+    options = models.JSONField(default=list)  # the option texts, in order
+    votes = models.JSONField(default=list)  # votes per option, in the same order
+    #: People who voted (fewer than the votes' sum where several answers are allowed).
+    voters = models.IntegerField(null=True, blank=True)
+    #: A quiz's right option (0-based).
+    correct_option = models.IntegerField(null=True, blank=True)
+    closed = models.BooleanField(default=False)
+    closes_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "remote_post_id"], name="poll_result_once_per_post")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} poll {self.remote_post_id}"
+
+    @property
+    def correct_share(self) -> float | None:
+        """The share of voters who chose a quiz's right answer (``None`` when no quiz or no votes)."""
+        if self.correct_option is None or not self.voters or self.correct_option >= len(self.votes):
+            return None
+        return int(self.votes[self.correct_option]) / self.voters

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +21,7 @@ from django.utils.translation import gettext_noop
 
 from rupor.accounts.roles import Perm
 from rupor.accounts.service import Actor
-from rupor.analytics import collection, rollup
+from rupor.analytics import collection, polls, rollup
 from rupor.analytics.audience import NETWORKS as _AUDIENCE_NETWORKS
 from rupor.analytics.audience import AudienceError as AudienceError
 from rupor.analytics.audience import ChannelAudience as ChannelAudience
@@ -31,6 +31,7 @@ from rupor.analytics.models import (
     ChannelDay,
     ChannelMetricReading,
     MemberEvent,
+    PollResult,
     PostMetricReading,
     PostStat,
     WatchedPost,
@@ -173,6 +174,7 @@ def collect_post_metrics(
         collection.apply_readings(facts, rows)
         returned = {m.remote_id for m in metrics}
         collection.mark_deleted(channel.id, [r for r in wanted if r not in returned], now)
+        polls.record_tallies(channel.id, metrics)
     return CollectResult(
         channel_id, len(rows), tuple(_missing_notes(channel.network, rows[-1]) if rows else ())
     )
@@ -696,3 +698,108 @@ def watched_post_texts(workspace_id: int, since: dt.datetime) -> list[tuple[dt.d
         .order_by("published_at")
         .values_list("published_at", "text")
     )
+
+
+def provide_poll_comments(reader: Callable[[int, int], Sequence[polls.CommentLike]]) -> None:
+    """The inbox's reader of a post's comments, for keyword polls (set by ``inbox/apps.py``)."""
+    polls.provide_comments(reader)
+
+
+def collect_polls(channel_id: int) -> int:
+    """Count the channel's keyword polls and stop its Telegram polls that are due (the job's)."""
+    return polls.collect(channel_id)
+
+
+@dataclass(frozen=True)
+class PollOptionView:
+    text: str
+    votes: int
+    #: The bar's length: this option's votes as a percentage of the most-voted option's.
+    bar: int
+    #: This option's share of all the votes (0..1).
+    share: float
+    correct: bool
+
+
+@dataclass(frozen=True)
+class PollView:
+    """One post's poll results for people: votes per option, voters, a quiz's right share."""
+
+    post_id: int | None
+    channel_id: int
+    channel_name: str
+    network: str
+    remote_post_id: str
+    kind: str
+    kind_label: str
+    question: str
+    options: tuple[PollOptionView, ...]
+    voters: int | None
+    correct_option: int | None
+    correct_share: float | None
+    closed: bool
+    closes_at: dt.datetime | None
+    read_at: dt.datetime
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "post_id": self.post_id,
+            "channel_id": self.channel_id,
+            "network": self.network,
+            "remote_post_id": self.remote_post_id,
+            "kind": self.kind,
+            "question": self.question,
+            "options": [{"text": o.text, "votes": o.votes} for o in self.options],
+            "voters": self.voters,
+            "correct_option": self.correct_option,
+            "correct_share": self.correct_share,
+            "closed": self.closed,
+            "closes_at": self.closes_at.isoformat() if self.closes_at else None,
+            "read_at": self.read_at.isoformat(),
+        }
+
+
+def poll_results(workspace_id: int, post_id: int | None = None, *, limit: int = 50) -> list[PollView]:
+    """The poll results of a planned post, one per channel it went out on, or (no post) the
+    workspace's latest ``limit``; this workspace's only."""
+    out = []
+    rows = PollResult.objects.filter(workspace_id=workspace_id).select_related("channel")
+    if post_id is not None:
+        rows = rows.filter(post_id=post_id).order_by("channel__network", "channel_id")
+    else:
+        rows = rows.order_by("-closes_at", "-id")[:limit]
+    for r in rows:
+        votes = [int(v) for v in r.votes]
+        top = max(votes, default=0) or 1
+        total = sum(votes) or 1
+        out.append(
+            PollView(
+                post_id=r.post_id,
+                channel_id=r.channel_id,
+                channel_name=r.channel.name,
+                network=r.channel.network,
+                remote_post_id=r.remote_post_id,
+                kind=r.kind,
+                kind_label=str(PollResult.Kind(r.kind).label),
+                question=r.question,
+                options=tuple(
+                    PollOptionView(str(t), v, round(100 * v / top), v / total, i == r.correct_option)
+                    for i, (t, v) in enumerate(zip(r.options, votes, strict=False))
+                ),
+                voters=r.voters,
+                correct_option=r.correct_option,
+                correct_share=r.correct_share,
+                closed=r.closed,
+                closes_at=r.closes_at,
+                read_at=r.read_at,
+            )
+        )
+    return out
+
+
+def post_poll_results(workspace_id: int, post_id: int) -> list[PollView]:
+    """:func:`poll_results` of one post, a 404 (PlanningError) for another workspace's or none."""
+    from rupor.planning import service as planning
+
+    planning.get_post(workspace_id, post_id)
+    return poll_results(workspace_id, post_id)

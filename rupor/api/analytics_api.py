@@ -254,3 +254,36 @@ def audience(request: HttpRequest, channel_id: int, filters: Query[AudienceFilte
 def competitor(request: HttpRequest, channel_id: int, handle: str) -> Any:
     who = _need(request, Perm.ANALYTICS_VIEW)
     return dataclasses.asdict(analytics.competitor_page(who, channel_id, handle))
+
+
+class PollOptionOut(Schema):
+    text: str
+    votes: int
+
+
+class PollResultOut(Schema):
+    post_id: int | None
+    channel_id: int
+    network: str
+    remote_post_id: str
+    kind: str = Field(description="native, quiz, or keyword (counted from the post's comments)")
+    question: str
+    options: list[PollOptionOut]
+    voters: int | None = Field(description="People who voted; null where the network does not say")
+    correct_option: int | None = Field(description="A quiz's right option (0-based)")
+    correct_share: float | None = Field(
+        description="For quizzes: the share of voters who chose the right option"
+    )
+    closed: bool
+    closes_at: str | None
+    read_at: str
+
+
+@router.get(
+    "/posts/{post_id}/polls",
+    response={200: list[PollResultOut], **ERRORS},
+    summary="The post's poll and quiz results, one per channel",
+)
+def post_polls(request: HttpRequest, post_id: int) -> Any:
+    who = _need(request, Perm.ANALYTICS_VIEW)
+    return [r.as_json() for r in analytics.post_poll_results(who.workspace_id, post_id)]

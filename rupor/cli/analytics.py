@@ -93,3 +93,43 @@ def ab_tests(slug: str) -> None:
             else ("planned sample reached" if t.reached else "no plan yet")
         )
         click.echo(f"{t.id}\t{t.name}\t{rate(t.a)}\t{rate(t.b)}\t{p}\t{prob}\t{still}\t{t.verdict}")
+
+
+@analytics.command("polls")
+@click.option("--workspace", "slug", required=True, help="Workspace slug.")
+@click.option(
+    "--post", "post_id", type=click.IntRange(1, 2**62), default=None, help="Only this post's polls."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, as the API answers.")
+def polls(slug: str, post_id: int | None, as_json: bool) -> None:
+    """Poll and quiz results: votes per option, voters, a quiz's right share, open or closed."""
+    import json
+
+    from rupor.analytics import service
+    from rupor.core.errors import DomainError
+
+    actor = _operator(slug)
+    try:
+        results = (
+            service.post_poll_results(actor.workspace_id, post_id)
+            if post_id is not None
+            else service.poll_results(actor.workspace_id)
+        )
+    except DomainError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps([r.as_json() for r in results], ensure_ascii=False, indent=2))
+        return
+    if not results:
+        click.echo("No poll results yet.")
+    for r in results:
+        state = "closed" if r.closed else "open"
+        voters = "voters unknown" if r.voters is None else f"{r.voters} voters"
+        click.echo(
+            f"post {r.post_id} on {r.network} channel {r.channel_id} ({r.kind}, {state}, {voters}): {r.question}"
+        )
+        for index, o in enumerate(r.options, start=1):
+            mark = " (right answer)" if o.correct else ""
+            click.echo(f"  {index}. {o.text}{mark}\t{o.votes}\t{'#' * round(o.bar / 5)}")
+        if r.correct_share is not None:
+            click.echo(f"  answered right: {100 * r.correct_share:.0f} %")

@@ -1659,3 +1659,27 @@ def delete_view(actor: accounts.Actor, view_id: int) -> None:
     row = _own_view(actor, view_id)
     accounts.record(actor.workspace_id, actor, "inbox.view_delete", "inbox_view", row.pk, row.name)
     row.delete()
+
+
+@dataclass(frozen=True)
+class PostComment:
+    """A comment under a post, as a keyword poll counts it (``analytics.polls``)."""
+
+    author: str
+    text: str
+    at: dt.datetime
+    remote_id: str
+
+
+def post_comments(channel_id: int, target_id: int) -> list[PostComment]:
+    """The audience's comments on one published post (not our own replies, not deleted ones),
+    oldest first: what a keyword poll is counted from."""
+    rows = (
+        InboxItem.objects.filter(
+            channel_id=channel_id, target_id=target_id, kind=ItemKind.COMMENT, outgoing=False
+        )
+        .exclude(status=ItemStatus.DELETED)
+        .order_by("occurred_at", "id")
+        .values_list("author_remote_id", "text", "occurred_at", "remote_id")
+    )
+    return [PostComment(a, t, at, r) for a, t, at, r in rows]

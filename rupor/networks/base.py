@@ -35,6 +35,10 @@ class Capability(enum.StrEnum):
     PUBLISH_ALBUM = "publish_album"
     PUBLISH_VIDEO = "publish_video"
     PUBLISH_POLL = "publish_poll"
+    #: A poll with one correct answer (Telegram's quiz mode); Rupor shows who answered right.
+    PUBLISH_QUIZ = "publish_quiz"
+    #: Reads a native poll's votes back (``PostMetrics.poll``).
+    POLL_RESULTS = "poll_results"
     PUBLISH_LINK = "publish_link"
     FIRST_COMMENT = "first_comment"
     EDIT = "edit"
@@ -101,6 +105,11 @@ class Limits:
     poll_options_max: int | None = None
     poll_question_max: int | None = None
     poll_option_max: int | None = None
+    #: How long a poll may stay open, in minutes (``None``: the network takes no closing time).
+    poll_minutes_min: int | None = None
+    poll_minutes_max: int | None = None
+    #: The longest explanation of a quiz's answer.
+    quiz_explanation_max: int | None = None
     links_max: int | None = None
     comment_max: int | None = None
     message_max: int | None = None
@@ -213,6 +222,31 @@ class Poll:
     options: tuple[str, ...]
     multiple: bool = False
     anonymous: bool = True
+    #: The index of the right answer: the poll is a quiz (``Capability.PUBLISH_QUIZ``).
+    correct_option: int | None = None
+    #: Shown to who answers a quiz wrongly (Telegram's lamp icon).
+    explanation: str = ""
+    #: How long the poll stays open after publishing; ``None``: the network's default.
+    minutes: int | None = None
+
+    @property
+    def is_quiz(self) -> bool:
+        return self.correct_option is not None
+
+
+@dataclass(frozen=True)
+class PollTally:
+    """A native poll's votes as the network reports them (read with the post's metrics)."""
+
+    remote_poll_id: str
+    options: tuple[str, ...]
+    votes: tuple[int, ...]
+    #: People who voted (with multiple answers fewer than the sum of the votes); ``None``: unknown.
+    voters: int | None
+    closed: bool
+    closes_at: dt.datetime | None = None
+    #: For quizzes: the right option, when the network says it.
+    correct_option: int | None = None
 
 
 @dataclass(frozen=True)
@@ -349,6 +383,8 @@ class PostMetrics:
     reach: int | None = None
     reactions: Mapping[str, int] = field(default_factory=dict)
     extra: Mapping[str, int] = field(default_factory=dict)
+    #: The post's native poll, where it has one and the network reports its votes.
+    poll: PollTally | None = None
 
 
 @dataclass(frozen=True)
@@ -656,6 +692,11 @@ class Adapter:
     # -- measurement --------------------------------------------------------------------
     def post_metrics(self, channel: ChannelAccess, remote_ids: Sequence[str]) -> Sequence[PostMetrics]:
         raise NotSupported(f"{self.display_name} cannot read post metrics")
+
+    def stop_poll(self, channel: ChannelAccess, remote_id: str) -> PollTally:
+        """Close the post's native poll now and return its final votes (Telegram ``stopPoll``);
+        networks that close polls themselves at the closing time do not need it."""
+        raise NotSupported(f"{self.display_name} cannot stop polls")
 
     def channel_metrics(self, channel: ChannelAccess) -> ChannelMetrics:
         raise NotSupported(f"{self.display_name} cannot read channel metrics")

@@ -11,7 +11,7 @@ from django.utils import formats, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, npgettext, pgettext
 
-from rupor.networks.base import Content, Limits, Problem, TextUnit
+from rupor.networks.base import Capability, Content, Limits, Poll, Problem, TextUnit
 from rupor.networks.thread import thread_problems
 
 if TYPE_CHECKING:
@@ -243,6 +243,7 @@ def validate_against_limits(  # noqa: C901 - one check per kind of limit a netwo
                 )
             if not option.strip():
                 problems.append(Problem(f"poll.options[{index}]", _("Poll options cannot be empty.")))
+        problems.extend(poll_extra_problems(adapter, poll, limits))
     if limits.links_max is not None:
         links = count_links(content.text) + (1 if content.link else 0)
         if links > limits.links_max:
@@ -255,6 +256,61 @@ def validate_against_limits(  # noqa: C901 - one check per kind of limit a netwo
                         limits.links_max,
                     )
                     % {"network": name, "max": number(limits.links_max)},
+                )
+            )
+    return problems
+
+
+def poll_extra_problems(adapter: Adapter, poll: Poll, limits: Limits) -> list[Problem]:
+    """A quiz's and a closing time's rules: a quiz only where the network has quizzes
+    (``Capability.PUBLISH_QUIZ``), one right answer among the options, a single-answer poll, an
+    explanation within the network's length; the open time within its range."""
+
+    problems: list[Problem] = []
+    name = adapter.display_name
+    if poll.correct_option is not None:
+        if Capability.PUBLISH_QUIZ not in adapter.capabilities:
+            problems.append(
+                Problem(
+                    "poll.correct_option",
+                    _("%(network)s has no quizzes: leave the right answer unmarked.") % {"network": name},
+                )
+            )
+        elif not 0 <= poll.correct_option < len(poll.options):
+            problems.append(
+                Problem("poll.correct_option", _("The right answer must be one of the poll's options."))
+            )
+        if poll.multiple:
+            problems.append(
+                Problem("poll.multiple", _("A quiz has one right answer: it cannot allow several answers."))
+            )
+    if poll.explanation:
+        if poll.correct_option is None:
+            problems.append(Problem("poll.explanation", _("Only a quiz has an explanation of its answer.")))
+        elif limits.quiz_explanation_max is not None and len(poll.explanation) > limits.quiz_explanation_max:
+            problems.append(
+                Problem(
+                    "poll.explanation",
+                    ngettext(
+                        "%(network)s allows %(max)s character in a quiz explanation.",
+                        "%(network)s allows %(max)s characters in a quiz explanation.",
+                        limits.quiz_explanation_max,
+                    )
+                    % {"network": name, "max": number(limits.quiz_explanation_max)},
+                )
+            )
+    if poll.minutes is not None:
+        low, high = limits.poll_minutes_min, limits.poll_minutes_max
+        if low is None and high is None:
+            problems.append(
+                Problem("poll.minutes", _("%(network)s polls take no closing time.") % {"network": name})
+            )
+        elif (low is not None and poll.minutes < low) or (high is not None and poll.minutes > high):
+            problems.append(
+                Problem(
+                    "poll.minutes",
+                    _("A %(network)s poll stays open from %(min)s to %(max)s minutes.")
+                    % {"network": name, "min": number(low or 1), "max": number(high) if high else "∞"},
                 )
             )
     return problems

@@ -12,9 +12,9 @@ from django.utils.translation import gettext as _
 from rupor.core.urls import url_problem
 from rupor.networks import registry
 from rupor.networks.base import Content, Limits, Poll, Problem
-from rupor.planning import conventions
+from rupor.planning import conventions, polls
 from rupor.planning.models import Media
-from rupor.planning.service import media_reference
+from rupor.planning.service import media_reference, poll_from
 
 
 class OnNetwork(Protocol):
@@ -25,14 +25,7 @@ class OnNetwork(Protocol):
 
 
 def poll_of(poll: Mapping[str, Any] | None) -> Poll | None:
-    if not poll:
-        return None
-    return Poll(
-        question=str(poll.get("question", "")).strip(),
-        options=tuple(str(o).strip() for o in poll.get("options", []) or []),
-        multiple=bool(poll.get("multiple", False)),
-        anonymous=bool(poll.get("anonymous", True)),
-    )
+    return poll_from(poll)
 
 
 def build_content(
@@ -76,7 +69,12 @@ def content_problems(channel: OnNetwork, content: Content) -> list[Problem]:
             )
         ]
     adapter = registry.adapter(network)
-    problems = adapter.validate(content, channel_limits(channel))
+    limits = channel_limits(channel)
+    problems = []
+    if content.poll is not None:
+        problems.extend(polls.poll_problems(network, content.poll, limits))
+    content = polls.as_published(network, content)
+    problems.extend(p for p in adapter.validate(content, limits) if p not in problems)
     why = url_problem(content.link) if content.link else None
     if why:
         problems.append(Problem("link", why))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, cast
 
@@ -26,7 +26,7 @@ from rupor.networks import registry
 from rupor.networks.base import Capability, Content, Poll, Problem
 from rupor.networks.base import Media as MediaItem
 from rupor.networks.thread import thread_problems
-from rupor.planning import public_media
+from rupor.planning import polls, public_media
 from rupor.planning.models import Media, Post, PostVariant, QueueSlot, Rubric, VariantMedia
 from rupor.publishing import service as publishing
 
@@ -185,15 +185,8 @@ def media_reference(media: Media) -> MediaItem:
 def variant_content(variant: PostVariant) -> Content:
     """The network-neutral content of a variant, as adapters take it (media by reference)."""
     items = [media_reference(vm.media) for vm in variant.variantmedia_set.all()]
-    poll = None
-    if variant.poll:
-        poll = Poll(
-            question=str(variant.poll.get("question", "")),
-            options=tuple(str(o) for o in variant.poll.get("options", [])),
-            multiple=bool(variant.poll.get("multiple", False)),
-            anonymous=bool(variant.poll.get("anonymous", True)),
-        )
-    return Content(
+    poll = poll_from(variant.poll)
+    content = Content(
         text=variant.text,
         media=tuple(items),
         poll=poll,
@@ -201,6 +194,8 @@ def variant_content(variant: PostVariant) -> Content:
         first_comment=variant.first_comment or None,
         options=variant.options or {},
     )
+    # A network without polls gets the poll written into the text (answered in comments).
+    return polls.as_published(variant.channel.network, content)
 
 
 def variant_problems(variant: PostVariant) -> list[Problem]:
@@ -242,7 +237,39 @@ def _check_thread(variant: PostVariant, index: int) -> None:
         raise PlanningError(problems[0].message, errors[0].field, 422, errors)
 
 
+def poll_from(poll: Mapping[str, Any] | None) -> Poll | None:
+    """The stored poll of a variant (``PostVariant.poll``) as adapters take it."""
+    if not poll:
+        return None
+    correct = poll.get("correct_option")
+    minutes = poll.get("minutes")
+    return Poll(
+        question=str(poll.get("question", "")).strip(),
+        options=tuple(str(o).strip() for o in poll.get("options", []) or []),
+        multiple=bool(poll.get("multiple", False)),
+        anonymous=bool(poll.get("anonymous", True)),
+        correct_option=correct if isinstance(correct, int) and not isinstance(correct, bool) else None,
+        explanation=str(poll.get("explanation") or "").strip(),
+        minutes=minutes if isinstance(minutes, int) and not isinstance(minutes, bool) else None,
+    )
+
+
+def _optional_int(value: Any, field: str, message: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise PlanningError(message, field, 422)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int):
+        raise PlanningError(message, field, 422)
+    return value
+
+
 def _check_poll(poll: dict[str, Any] | None, index: int) -> dict[str, Any] | None:
+    """The shape of a variant's poll: question, options, multiple, anonymous, and optionally a
+    quiz's ``correct_option`` (0-based) and ``explanation``, and ``minutes`` open. Whether the
+    network takes them is the content check's (``networks/text.py``), refused with a 422."""
     if poll is None:
         return None
     if not isinstance(poll, dict):
@@ -251,12 +278,51 @@ def _check_poll(poll: dict[str, Any] | None, index: int) -> dict[str, Any] | Non
     options = poll.get("options")
     if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
         raise PlanningError(_("Poll options are a list of texts."), f"variants[{index}].poll.options")
-    return {
+    correct = _optional_int(
+        poll.get("correct_option"),
+        f"variants[{index}].poll.correct_option",
+        _("The right answer is the number of an option, counted from 0."),
+    )
+    minutes = _optional_int(
+        poll.get("minutes"),
+        f"variants[{index}].poll.minutes",
+        _("How long a poll stays open is a whole number of minutes."),
+    )
+    if minutes is not None and minutes < 1:
+        raise PlanningError(
+            _("How long a poll stays open is a whole number of minutes."),
+            f"variants[{index}].poll.minutes",
+            422,
+        )
+    explanation = poll.get("explanation") or ""
+    if not isinstance(explanation, str):
+        raise PlanningError(_("A quiz's explanation is a text."), f"variants[{index}].poll.explanation", 422)
+    out: dict[str, Any] = {
         "question": question,
         "options": [o.strip() for o in options],
         "multiple": bool(poll.get("multiple", False)),
         "anonymous": bool(poll.get("anonymous", True)),
     }
+    if correct is not None:
+        out["correct_option"] = correct
+    if explanation.strip():
+        out["explanation"] = explanation.strip()
+    if minutes is not None:
+        out["minutes"] = minutes
+    return out
+
+
+def _check_poll_fits(variant: PostVariant, index: int) -> None:
+    """A poll's own rules on its channel's network, on every save (a 422 naming the field)."""
+    poll = poll_from(variant.poll)
+    if poll is None:
+        return
+    from rupor.planning.content import channel_limits
+
+    problems = polls.poll_problems(variant.channel.network, poll, channel_limits(variant.channel))
+    if problems:
+        errors = [Problem(f"variants[{index}].{p.field}", p.message) for p in problems]
+        raise PlanningError(problems[0].message, errors[0].field, 422, errors)
 
 
 def _resolve_time(workspace: accounts.WorkspaceInfo, data: PostInput) -> dt.datetime | None:
@@ -316,6 +382,7 @@ def _write_variants(workspace_id: int, post: Post, variants: Sequence[VariantInp
             raise PlanningError(problem, f"variants[{index}].link")
         variant.link = link
         variant.poll = _check_poll(v.poll, index)
+        _check_poll_fits(variant, index)
         variant.first_comment = v.first_comment or ""
         variant.options = dict(v.options or {})
         _check_thread(variant, index)
@@ -821,3 +888,15 @@ def rubric_facts(workspace_id: int) -> list[RubricFacts]:
         .order_by("position", "name")
         .values_list("pk", "name", "color", "target_share", "is_selling")
     ]
+
+
+def variant_polls(variant_ids: Sequence[int]) -> dict[int, Poll]:
+    """The polls of these variants (those that have one), for counting their votes."""
+    out: dict[int, Poll] = {}
+    for pk, stored in PostVariant.objects.filter(pk__in=variant_ids, poll__isnull=False).values_list(
+        "pk", "poll"
+    ):
+        poll = poll_from(stored)
+        if poll is not None and poll.options:
+            out[pk] = poll
+    return out

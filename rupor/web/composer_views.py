@@ -32,6 +32,7 @@ from rupor.networks.thread import join_parts, split_for, supports_thread
 from rupor.planning import approvals, compose, conventions
 from rupor.planning import content as planned_content
 from rupor.planning import media as media_lib
+from rupor.planning import polls as planned_polls
 from rupor.planning import service as planning
 from rupor.planning.models import Media, Post, PostVariant, Review, Rubric
 from rupor.web import forms, previews
@@ -227,6 +228,9 @@ def _draft_of(variant: PostVariant) -> forms.VariantDraft:
         poll_options=options,
         poll_multiple=bool(poll.get("multiple", False)),
         poll_anonymous=bool(poll.get("anonymous", True)),
+        poll_correct=str(poll["correct_option"] + 1) if isinstance(poll.get("correct_option"), int) else "",
+        poll_explanation=str(poll.get("explanation", "")),
+        poll_minutes=str(poll["minutes"]) if isinstance(poll.get("minutes"), int) else "",
         html=(variant.options or {}).get("format") == "html",
         alt_text="\n".join(str(a) for a in (variant.options or {}).get("alt") or ()),
         spoiler_text=str((variant.options or {}).get("spoiler_text", "")),
@@ -567,6 +571,9 @@ def _post_form_page(request: WorkspaceRequest, post: Post | None) -> HttpRespons
                 "preview": preview,
                 "refused": False,
                 "poll_max": _poll_max(c),
+                "poll_kind": planned_polls.kind_for(c.network),
+                "poll_quiz": planned_polls.quizzes(c.network),
+                "poll_results": planned_polls.results(c.network),
                 "thread": c.network in registry.available() and supports_thread(registry.adapter(c.network)),
                 "convention": conventions.convention(c.network),
                 "media_field": f"variant_media_{c.pk}",
@@ -615,6 +622,8 @@ def _post_links(request: HttpRequest, post: Post | None) -> list[links.LinkRow]:
 
 
 def _poll_max(channel: Channel) -> int:
+    if not planned_polls.native(channel.network):
+        return planned_polls.KEYWORD_OPTIONS_MAX
     if channel.network in registry.available():
         return planned_content.channel_limits(channel).poll_options_max or 10
     return 10

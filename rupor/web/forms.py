@@ -378,6 +378,11 @@ class VariantDraft:
     poll_options: list[str] = dataclasses.field(default_factory=lambda: ["", ""])
     poll_multiple: bool = False
     poll_anonymous: bool = True
+    #: A quiz: the right option's number (1-based, as people count; "" for none), its
+    #: explanation; how long the poll stays open (minutes, "" for the network's default).
+    poll_correct: str = ""
+    poll_explanation: str = ""
+    poll_minutes: str = ""
     html: bool = False  # Telegram: the text is Telegram HTML
     alt_text: str = ""  # Bluesky: the images' descriptions, one line per image
     #: Mastodon: the content warning shown before the text, who sees the post, its language.
@@ -403,12 +408,22 @@ class VariantDraft:
     def poll(self) -> dict[str, Any] | None:
         if not self.poll_on:
             return None
-        return {
+        out: dict[str, Any] = {
             "question": self.poll_question.strip(),
             "options": [o.strip() for o in self.poll_options if o.strip()],
             "multiple": self.poll_multiple,
             "anonymous": self.poll_anonymous,
         }
+        correct = self.poll_correct.strip()
+        if correct:
+            # The planning check refuses anything but a number with a sentence (422).
+            out["correct_option"] = int(correct) - 1 if correct.isdigit() else correct
+        if self.poll_explanation.strip():
+            out["explanation"] = self.poll_explanation.strip()
+        if self.poll_minutes.strip():
+            minutes = self.poll_minutes.strip()
+            out["minutes"] = int(minutes) if minutes.isdigit() else minutes
+        return out
 
     def options(self) -> dict[str, Any]:
         out: dict[str, Any] = {"format": "html"} if self.html else {}
@@ -465,6 +480,9 @@ class VariantRow(BaseModel):
     poll_options: tuple[str, ...] = ()
     poll_multiple: bool = False
     poll_anonymous: bool = False
+    poll_correct: str = ""
+    poll_explanation: str = ""
+    poll_minutes: str = ""
     format: str = ""
     alt: str = ""
     spoiler_text: str = ""
@@ -505,6 +523,9 @@ class VariantRow(BaseModel):
             poll_options=tuple(many("poll_option")),
             poll_multiple=bool(one("poll_multiple")),
             poll_anonymous=bool(one("poll_anonymous")),
+            poll_correct=one("poll_correct").strip()[:4],
+            poll_explanation=one("poll_explanation")[:1000],
+            poll_minutes=one("poll_minutes").strip()[:12],
             format=one("format"),
             alt=one("alt"),
             spoiler_text=one("spoiler_text").strip()[:500],
@@ -543,6 +564,9 @@ class VariantRow(BaseModel):
             poll_options=options,
             poll_multiple=self.poll_multiple,
             poll_anonymous=self.poll_anonymous if self.poll else True,
+            poll_correct=self.poll_correct,
+            poll_explanation=self.poll_explanation,
+            poll_minutes=self.poll_minutes,
             html=self.format == "html",
             alt_text=self.alt,
             spoiler_text=self.spoiler_text,

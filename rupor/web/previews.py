@@ -34,6 +34,7 @@ from rupor.networks.base import Content
 from rupor.networks.thread import supports_thread
 from rupor.networks.youtube import adapter as youtube
 from rupor.planning import content as planned
+from rupor.planning import polls as planned_polls
 from rupor.planning.models import Media, PostVariant
 
 #: VK folds a long wall post after about this many characters or lines behind "Show more…".
@@ -271,6 +272,10 @@ def content_preview(
         text=text, media=media, link=link, poll=poll, first_comment=first_comment, options=options
     )
     problems = problems_for(channel, content)
+    if content.poll is not None and not planned_polls.native(network):
+        # A network without polls gets the poll written under the text: preview and count that.
+        content = planned_polls.as_published(network, content)
+        text = content.text
     measured = text
     more: SafeString = mark_safe("")
     if network == "telegram":

@@ -22,6 +22,7 @@ from rupor.web import (
     oauth_views,
     people_views,
     plan_views,
+    poll_views,
     publishing_views,
     report_views,
 )
@@ -97,5 +98,6 @@ urlpatterns = [
     *report_views.urlpatterns,
     *giveaway_views.urlpatterns,
     *links_views.urlpatterns,
+    *poll_views.urlpatterns,
     *newsletter_views.urlpatterns,
 ]

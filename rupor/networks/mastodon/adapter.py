@@ -91,6 +91,7 @@ class MastodonAdapter(Adapter):
             Capability.PUBLISH_ALBUM,
             Capability.PUBLISH_VIDEO,
             Capability.PUBLISH_POLL,
+            Capability.POLL_RESULTS,
             Capability.PUBLISH_LINK,
             Capability.FIRST_COMMENT,
             Capability.DELETE,
@@ -333,7 +334,11 @@ class MastodonAdapter(Adapter):
             text=_with_link(content),
             media_ids=media_ids,
             poll_options=poll.options if poll else (),
-            poll_expires_in=int(options.get("poll_expires_in") or POLL_EXPIRES_S) if poll else None,
+            poll_expires_in=(
+                poll.minutes * 60 if poll.minutes else int(options.get("poll_expires_in") or POLL_EXPIRES_S)
+            )
+            if poll
+            else None,
             poll_multiple=poll.multiple if poll else False,
             visibility=str(options.get("visibility") or "") or None,
             spoiler_text=str(options.get("spoiler_text") or ""),
@@ -565,6 +570,7 @@ class MastodonAdapter(Adapter):
                         extra={"quotes": int(raw["quotes_count"])}
                         if isinstance(raw.get("quotes_count"), int)
                         else {},
+                        poll=wire.poll_tally(raw["poll"]) if isinstance(raw.get("poll"), Mapping) else None,
                     )
                 )
         return out

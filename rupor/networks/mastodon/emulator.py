@@ -37,6 +37,7 @@ import datetime as dt
 import html
 import itertools
 import json
+import random
 import secrets
 import threading
 from collections.abc import Awaitable, Callable, Mapping
@@ -285,6 +286,44 @@ class MastodonEmulatorState:
             "blurhash": "UFBWY:8_0Jof4mNG-;xt0Kt7%2Rj~qWBt7of",
         }
 
+    def poll_json(self, status: Status, likes: int) -> dict[str, Any]:
+        """The status's Poll entity with its audience's votes (seeded: about three voters per
+        favourite, a favourite option drawn per poll; no votes move after ``expires_at``); with
+        multiple choice a voter picks one or two, so ``votes_count`` exceeds ``voters_count``."""
+        assert status.poll is not None
+        expires = status.poll["expires_at"]
+        if self.now() >= expires:
+            likes = engagement.post_counts(
+                self.seed,
+                status.id,
+                published=status.created_at,
+                now=float(expires),
+                audience=status.audience,
+                content_format="poll",
+            ).likes
+        rng = random.Random(f"mastodon-poll:{self.seed}:{status.id}")
+        weights = [rng.uniform(0.5, 3.0) for _ in status.poll["options"]]
+        voters = 3 * likes
+        shares = [int(voters * w / sum(weights)) for w in weights]
+        shares[weights.index(max(weights))] += voters - sum(shares)
+        if status.poll["multiple"]:
+            second = rng.randrange(len(shares))
+            shares[second] += voters // 4
+        return {
+            "id": status.poll["id"],
+            "expires_at": wire.format_time(dt.datetime.fromtimestamp(expires, dt.UTC)),
+            "expired": self.now() >= expires,
+            "multiple": status.poll["multiple"],
+            "votes_count": sum(shares),
+            "voters_count": voters if status.poll["multiple"] else None,
+            "options": [
+                {"title": o, "votes_count": n} for o, n in zip(status.poll["options"], shares, strict=True)
+            ],
+            "emojis": [],
+            "voted": False,
+            "own_votes": [],
+        }
+
     def status_json(self, status: Status) -> dict[str, Any]:
         account = self.accounts[status.account_id]
         base = self.base_url or f"https://{DOMAIN}"
@@ -298,18 +337,7 @@ class MastodonEmulatorState:
             content_format=self._format(status),
         )
         mine = status.account_id == DEMO_ACCOUNT_ID and status.in_reply_to_id is None
-        poll = None
-        if status.poll is not None:
-            poll = {
-                "id": status.poll["id"],
-                "expires_at": wire.format_time(dt.datetime.fromtimestamp(status.poll["expires_at"], dt.UTC)),
-                "expired": self.now() >= status.poll["expires_at"],
-                "multiple": status.poll["multiple"],
-                "votes_count": 0,
-                "voters_count": 0,
-                "options": [{"title": o, "votes_count": 0} for o in status.poll["options"]],
-                "emojis": [],
-            }
+        poll = self.poll_json(status, counts.likes) if status.poll is not None else None
         return {
             "id": status.id,
             "uri": f"{base}/users/{account.username}/statuses/{status.id}",
@@ -824,6 +852,17 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
                 if i in state.statuses and not state.statuses[i].deleted
             ]
 
+    @api("read:statuses")
+    async def get_poll(request: Request, _tok: Token, _params_: dict[str, Any]) -> Any:
+        """``GET /api/v1/polls/:id``: the Poll entity (404 for an unknown id)."""
+        with state.lock:
+            for status in state.statuses.values():
+                if status.poll is not None and str(status.poll["id"]) == request.path_params["id"]:
+                    if status.deleted:
+                        break
+                    return 200, state.status_json(status)["poll"]
+            raise ApiError(404, "Record not found")
+
     @api("write:statuses")
     async def delete_status(request: Request, tok: Token, _params_: dict[str, Any]) -> Any:
         with state.lock:
@@ -1082,6 +1121,7 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
         Route("/api/v1/statuses", get_statuses, methods=["GET"]),
         Route("/api/v1/statuses/{id}/context", context, methods=["GET"]),
         Route("/api/v1/statuses/{id}", get_status, methods=["GET"]),
+        Route("/api/v1/polls/{id}", get_poll, methods=["GET"]),
         Route("/api/v1/statuses/{id}", delete_status, methods=["DELETE"]),
         Route("/api/v1/scheduled_statuses", scheduled_list, methods=["GET"]),
         Route("/api/v1/scheduled_statuses/{id}", scheduled_delete, methods=["DELETE"]),

@@ -248,3 +248,28 @@ def test_wire_helpers():
     now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     assert wire.retry_after({"x-ratelimit-reset": "2026-01-01T00:01:00.000Z"}, now) == 60.0
     assert wire.limits_from_instance({}) == {}
+
+
+def test_poll_votes_come_back_with_the_metrics_and_from_the_polls_route(em, adapter):
+    content = Content(text="Tea or coffee?", poll=Poll("Tea or coffee?", ("Tea", "Coffee"), minutes=60))
+    channel = testing.channel_for(em)
+    published = adapter.publish(channel, request(content), MemoryProgress())
+    assert status(em, published.remote_id)["poll"]["expires_at"]
+    testing.advance_clock(em, 2 * 3600)
+    [metrics] = adapter.post_metrics(channel, [published.remote_id])
+    assert metrics.poll is not None
+    assert metrics.poll.options == ("Tea", "Coffee")
+    assert metrics.poll.closed is True
+    assert metrics.poll.voters == sum(metrics.poll.votes) > 0
+    poll_id = status(em, published.remote_id)["poll"]["id"]
+    with http.client(base_url=em.url, timeout=5) as c:
+        auth = {"Authorization": f"Bearer {emu.DEMO_TOKEN}"}
+        assert c.get(f"/api/v1/polls/{poll_id}", headers=auth).json()["votes_count"] == sum(
+            metrics.poll.votes
+        )
+        assert c.get("/api/v1/polls/999999", headers=auth).status_code == 404
+
+
+def test_poll_minutes_outside_the_instance_range_are_refused(adapter):
+    problems = adapter.validate(Content(text="q", poll=Poll("q", ("a", "b"), minutes=1)))
+    assert [p.field for p in problems] == ["poll.minutes"]

@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from html.parser import HTMLParser
 from typing import Any
 
+from rupor.networks.base import PollTally
 from rupor.networks.errors import AuthExpired, CodeRule, RateLimited, Rejected, Transient, UnknownOutcome
 
 DEFAULT_INSTANCE = "https://mastodon.social"
@@ -177,6 +178,10 @@ def limits_from_instance(instance: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(value, int) and not isinstance(value, bool) and value > 0:
             out[name] = value
     types = media.get("supported_mime_types")
+    low, high = polls.get("min_expiration"), polls.get("max_expiration")
+    if isinstance(low, int) and isinstance(high, int) and 0 < low <= high:
+        out["poll_minutes_min"] = -(-low // 60)  # whole minutes inside the instance's seconds
+        out["poll_minutes_max"] = high // 60
     if isinstance(types, list) and types:
         out["photo_types"] = [str(t) for t in types if str(t).startswith("image/")]
         out["video_types"] = [str(t) for t in types if str(t).startswith("video/")]
@@ -280,3 +285,21 @@ def status_format(status: Mapping[str, Any]) -> str:
     if status.get("card"):
         return "link"
     return "text"
+
+
+def poll_tally(poll: Mapping[str, Any]) -> PollTally:
+    """A Poll entity (in a Status, or ``GET /api/v1/polls/:id``): ``options[].votes_count``;
+    ``voters_count`` is the people (null unless multiple choice, where ``votes_count`` is);
+    ``expired`` and ``expires_at``."""
+    options = [o for o in poll.get("options") or () if isinstance(o, Mapping)]
+    voters = poll.get("voters_count")
+    if not isinstance(voters, int):
+        voters = poll.get("votes_count") if not poll.get("multiple") else None
+    return PollTally(
+        remote_poll_id=str(poll.get("id", "")),
+        options=tuple(str(o.get("title", "")) for o in options),
+        votes=tuple(int(o.get("votes_count") or 0) for o in options),
+        voters=voters if isinstance(voters, int) else None,
+        closed=bool(poll.get("expired")),
+        closes_at=parse_time(str(poll["expires_at"])) if poll.get("expires_at") else None,
+    )

@@ -46,6 +46,7 @@ from rupor.networks.base import (
     Media,
     Message,
     Person,
+    PollTally,
     PostMetrics,
     Problem,
     Progress,
@@ -92,6 +93,8 @@ class TelegramAdapter(Adapter):
             Capability.PUBLISH_ALBUM,
             Capability.PUBLISH_VIDEO,
             Capability.PUBLISH_POLL,
+            Capability.PUBLISH_QUIZ,
+            Capability.POLL_RESULTS,
             Capability.PUBLISH_LINK,
             Capability.FIRST_COMMENT,
             Capability.EDIT,
@@ -124,6 +127,11 @@ class TelegramAdapter(Adapter):
         poll_options_max=12,
         poll_question_max=300,
         poll_option_max=100,
+        # Rupor closes the poll itself with stopPoll (which returns the final votes); the range is
+        # the Bot API's open_period, 5 s to 2,628,000 s (about a month), in whole minutes.
+        poll_minutes_min=1,
+        poll_minutes_max=43800,
+        quiz_explanation_max=200,
         comment_max=4096,
         message_max=4096,
         delete_window=dt.timedelta(hours=48),
@@ -440,6 +448,11 @@ class TelegramAdapter(Adapter):
                 "is_anonymous": poll.anonymous,
                 "allows_multiple_answers": poll.multiple,
             }
+            if poll.correct_option is not None:
+                params["type"] = "quiz"
+                params["correct_option_ids"] = [poll.correct_option]
+                if poll.explanation:
+                    params["explanation"] = poll.explanation
             message = self._call(channel, "sendPoll", params, create=True)
             return [*sent, message]
         if not media:
@@ -680,6 +693,12 @@ class TelegramAdapter(Adapter):
         self._call(channel, "banChatMember", {"chat_id": group, "user_id": int(user_remote_id)})
 
     # -- measurement --------------------------------------------------------------------------
+
+    def stop_poll(self, channel: ChannelAccess, remote_id: str) -> PollTally:
+        """``stopPoll`` on the post's poll (its last message): the final Poll, votes and all."""
+        message_id = self._ids(remote_id)[-1]
+        poll = self._call(channel, "stopPoll", {"chat_id": self._chat(channel), "message_id": message_id})
+        return wire.poll_tally(poll)
 
     def post_metrics(self, channel: ChannelAccess, remote_ids: Sequence[str]) -> Sequence[PostMetrics]:
         """Reaction totals still waiting in the update queue; views are never readable by bots.

@@ -732,9 +732,16 @@ class Emulator:
         self.messages[(chat.id, message_id)] = stored
         return stored
 
-    def enqueue(self, kind: str, payload: dict[str, Any], *, only_admin_of: Chat | None = None) -> None:
+    def enqueue(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        only_admin_of: Chat | None = None,
+        only_bot: int | None = None,
+    ) -> None:
         for bot in self.bots.values():
-            if kind not in bot.allowed or bot.revoked:
+            if kind not in bot.allowed or bot.revoked or (only_bot is not None and bot.id != only_bot):
                 continue
             chat_id = payload.get("chat", {}).get("id")
             chat = self.chats.get(chat_id) if isinstance(chat_id, int) else None
@@ -1016,6 +1023,9 @@ class Emulator:
                 if elapsed >= delay and key not in self._comments_made and post.forward_id is not None:
                     self._comments_made.add(key)
                     self.comment(post, author, text)
+            if "poll" in post.payload and self.count_votes(post, now):
+                # Bots hear only of the polls they sent (the Update's "poll" field).
+                self.enqueue("poll", dict(post.payload["poll"]), only_bot=post.by_bot)
             counts = self.reactions(post, now)
             last_at, last = self._reported_reactions.get((chat_id, message_id), (post.date, {}))
             if counts != last and now - last_at >= 60:
@@ -1074,6 +1084,43 @@ class Emulator:
             if share:
                 out[emoji] = share
         return out
+
+    def count_votes(self, post: Stored, now: float) -> bool:
+        """Bring an open poll's votes up to ``now`` (seeded audience votes: about as many voters
+        as the engagement model's likes, twice over; a quiz's right answer chosen most often);
+        True when they changed. A closed poll keeps its votes."""
+        poll = post.payload.get("poll")
+        if not isinstance(poll, dict) or poll.get("is_closed"):
+            return False
+        close_date = poll.get("close_date")
+        if isinstance(close_date, int) and now >= close_date:
+            now = float(close_date)
+        voters = (
+            2
+            * engagement.post_counts(
+                self.seed,
+                f"telegram:{post.chat_id}_{post.message_id}",
+                published=post.date,
+                now=now,
+                audience=self._audience.get((post.chat_id, post.message_id), 100),
+                content_format="poll",
+            ).likes
+        )
+        rng = random.Random(f"{self.seed}:poll:{post.chat_id}:{post.message_id}")
+        options = poll["options"]
+        weights = [rng.uniform(0.5, 3.0) for _ in options]
+        for right in poll.get("correct_option_ids") or ():
+            weights[right] *= 2.5
+        shares = [int(voters * w / sum(weights)) for w in weights]
+        shares[weights.index(max(weights))] += voters - sum(shares)
+        changed = poll.get("total_voter_count") != voters
+        for option, n in zip(options, shares, strict=True):
+            option["voter_count"] = n
+        poll["total_voter_count"] = voters
+        if isinstance(close_date, int) and self.now() >= close_date:
+            poll["is_closed"] = True
+            changed = True
+        return changed
 
     # -- views for tests -----------------------------------------------------------------------
 
@@ -1397,6 +1444,18 @@ def m_sendpoll(emu: Emulator, bot: BotState, params: Params) -> Any:  # noqa: C9
     poll_type = params.text("type") or "regular"
     if poll_type not in ("regular", "quiz"):
         raise _bad("unsupported poll type specified")
+    multiple = params.flag("allows_multiple_answers")
+    correct: list[int] = []
+    explanation = ""
+    if poll_type == "quiz":
+        correct = _quiz_answers(params, len(texts), multiple)
+        explanation = params.text("explanation")
+        if utf16_length(explanation) > 200:
+            raise _bad("poll explanation length must not exceed 200")
+        if explanation.count("\n") > 2:
+            raise _bad("poll explanation must contain at most 2 line feeds")
+    if params.has("open_period") and params.has("close_date"):
+        raise _bad("can't use open_period and close_date together")
     is_anonymous = params.flag("is_anonymous") if params.has("is_anonymous") else True
     chat = emu.resolve(params.text("chat_id"), bot, write=True)
     if chat.type == "channel" and not is_anonymous:
@@ -1415,7 +1474,7 @@ def m_sendpoll(emu: Emulator, bot: BotState, params: Params) -> Any:  # noqa: C9
         "is_closed": params.flag("is_closed"),
         "is_anonymous": is_anonymous,
         "type": poll_type,
-        "allows_multiple_answers": params.flag("allows_multiple_answers"),
+        "allows_multiple_answers": multiple,
         "allows_revoting": params.flag("allows_revoting")
         if params.has("allows_revoting")
         else poll_type != "quiz",
@@ -1423,7 +1482,58 @@ def m_sendpoll(emu: Emulator, bot: BotState, params: Params) -> Any:  # noqa: C9
     }
     if open_period:
         poll["open_period"] = open_period
+    if params.has("close_date"):
+        close_date = params.integer("close_date")
+        if not 5 <= close_date - int(emu.now()) <= 2628000:
+            raise _bad("poll close date is invalid")
+        poll["close_date"] = close_date
+    elif open_period:
+        poll["close_date"] = int(emu.now()) + open_period
+    if poll_type == "quiz":
+        poll["correct_option_ids"] = correct  # the bot sent it, so it sees the answer
+        if explanation:
+            poll["explanation"] = explanation
     return emu.post_to_chat(bot, chat, {"poll": poll}, reply_to).payload
+
+
+def _quiz_answers(params: Params, count: int, multiple: bool) -> list[int]:
+    """A quiz's right answers: ``correct_option_ids`` (a JSON list, monotonically increasing,
+    0-based), or the older single ``correct_option_id``; required, within the options, and more
+    than one only where several answers are allowed."""
+    if params.has("correct_option_ids"):
+        ids = params.json("correct_option_ids", "can't parse correct option ids JSON object")
+        if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+            raise _bad("expected an Array of Integer as correct_option_ids")
+    elif params.has("correct_option_id"):
+        ids = [params.integer("correct_option_id", -1)]
+    else:
+        ids = []
+    if not ids:
+        raise _bad("QUIZ_CORRECT_ANSWERS_EMPTY")
+    if any(not 0 <= i < count for i in ids) or any(a >= b for a, b in itertools.pairwise(ids)):
+        raise _bad("QUIZ_CORRECT_ANSWER_INVALID")
+    if len(ids) > 1 and not multiple:
+        raise _bad("QUIZ_CORRECT_ANSWERS_TOO_MUCH")
+    return list(ids)
+
+
+def m_stoppoll(emu: Emulator, bot: BotState, params: Params) -> Any:
+    """``stopPoll``: closes a poll the bot sent and returns the stopped Poll with its votes."""
+    if not params.has("message_id"):
+        raise _bad("message identifier is not specified")
+    chat = emu.resolve(params.text("chat_id"), bot, write=True)
+    stored = _message_for(emu, chat, params.integer("message_id"), "message with poll to stop")
+    poll = stored.payload.get("poll")
+    if not isinstance(poll, dict):
+        raise _bad("message with poll to stop not found")
+    if stored.by_bot != bot.id:
+        raise _bad("message can't be edited")
+    if poll.get("is_closed"):
+        raise _bad("poll has already been closed")
+    emu.count_votes(stored, emu.now())
+    poll["is_closed"] = True
+    emu.record("poll_stopped", chat_id=chat.id, message_id=stored.message_id)
+    return poll
 
 
 def _editable(emu: Emulator, bot: BotState, params: Params) -> tuple[Chat, Stored]:
@@ -1708,6 +1818,7 @@ HANDLERS = {
     "sendvideo": m_sendvideo,
     "sendmediagroup": m_sendmediagroup,
     "sendpoll": m_sendpoll,
+    "stoppoll": m_stoppoll,
     "editmessagetext": m_editmessagetext,
     "editmessagecaption": m_editmessagecaption,
     "deletemessage": m_deletemessage,

@@ -541,3 +541,36 @@ def test_docs_shaped_updates_become_events():
     assert A.handle_webhook(channel, {"X-Telegram-Bot-Api-Secret-Token": "s"}, body).events == tuple(events)
     assert A.handle_webhook(channel, {}, body).status == 403
     assert A.handle_webhook(channel, {"X-Telegram-Bot-Api-Secret-Token": "s"}, b"not json").status == 400
+
+
+def test_quiz_goes_out_as_a_quiz_and_stop_poll_reads_the_final_votes(em):
+    quiz = Poll("2+2?", ("3", "4", "5"), correct_option=1, explanation="Count on your fingers.")
+    assert A.validate(Content(poll=quiz)) == []
+    published = publish(em, Content(text="Quiz time", poll=quiz))
+    state = testing._emulator(em)
+    sent = state.messages[(emu.DEMO_CHANNEL_ID, int(published.remote_id.split(",")[-1]))].payload["poll"]
+    assert sent["type"] == "quiz"
+    assert sent["correct_option_ids"] == [1]
+    assert sent["explanation"] == "Count on your fingers."
+    testing.advance(em, 12 * 3600)
+    tally = A.stop_poll(testing.channel_for(em), published.remote_id)
+    assert tally.closed is True
+    assert tally.options == ("3", "4", "5")
+    assert tally.correct_option == 1
+    assert tally.voters == sum(tally.votes) > 0
+    assert tally.votes[1] == max(tally.votes)  # the seeded audience mostly knows the answer
+    with pytest.raises(Rejected):
+        A.stop_poll(testing.channel_for(em), published.remote_id)  # closed already
+
+
+def test_quiz_rules_are_checked_before_sending():
+    fields = {
+        p.field
+        for p in A.validate(
+            Content(
+                poll=Poll("Q", ("a", "b"), multiple=True, correct_option=2, explanation="x" * 201, minutes=0)
+            )
+        )
+    }
+    assert {"poll.correct_option", "poll.multiple", "poll.explanation", "poll.minutes"} <= fields
+    assert A.validate(Content(poll=Poll("Q", ("a", "b"), minutes=43800))) == []

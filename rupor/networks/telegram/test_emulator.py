@@ -181,7 +181,7 @@ def _minimal(method: str) -> tuple[dict[str, Any], dict[str, Any]]:
         files = {"a": ("a.png", png(), "image/png"), "b": ("b.png", png(), "image/png")}
     elif method == "sendpoll":
         params.update(question="Q?", options=[{"text": "a"}, {"text": "b"}])
-    elif method in ("deletemessage", "pinchatmessage", "editmessagetext", "editmessagecaption"):
+    elif method in ("deletemessage", "pinchatmessage", "editmessagetext", "editmessagecaption", "stoppoll"):
         params["message_id"] = 1
     elif method == "getchatmember":
         params["user_id"] = emu.DEMO_BOT_ID
@@ -586,3 +586,63 @@ def test_a_bot_writes_only_to_people_who_started_it_and_never_after_a_block(em):
     updates = ok(call(em, "getUpdates"))
     assert updates[0]["message"]["text"] == "/start"
     assert updates[-1]["my_chat_member"]["new_chat_member"]["status"] == "kicked"
+
+
+# -- quizzes and poll results -------------------------------------------------------------------
+
+
+def test_quiz_needs_one_right_answer_within_range_and_a_short_explanation(em):
+    base: dict[str, Any] = {
+        "chat_id": CHANNEL,
+        "question": "2+2?",
+        "options": ["3", "4", "5"],
+        "type": "quiz",
+    }
+    assert fail(call(em, "sendPoll", **base))["description"] == "Bad Request: QUIZ_CORRECT_ANSWERS_EMPTY"
+    for bad in ([3], [-1], [2, 1], [1, 1]):
+        body = fail(call(em, "sendPoll", correct_option_ids=bad, allows_multiple_answers=True, **base))
+        assert body["description"] == "Bad Request: QUIZ_CORRECT_ANSWER_INVALID", bad
+    body = fail(call(em, "sendPoll", correct_option_ids=[0, 1], **base))
+    assert body["description"] == "Bad Request: QUIZ_CORRECT_ANSWERS_TOO_MUCH"
+    long = fail(call(em, "sendPoll", correct_option_ids=[1], explanation="x" * 201, **base))
+    assert long["error_code"] == 400
+    assert "explanation" in long["description"]
+    sent = ok(call(em, "sendPoll", correct_option_ids=[1], explanation="x" * 200, **base))
+    assert_conforms(sent, "Message")
+    assert sent["poll"]["type"] == "quiz"
+    assert sent["poll"]["correct_option_ids"] == [1]
+    assert sent["poll"]["allows_revoting"] is False
+    # The older single id is still read, as the form field a client sends.
+    older = ok(call(em, "sendPoll", via="form", correct_option_id="2", **base))
+    assert older["poll"]["correct_option_ids"] == [2]
+
+
+def test_open_period_and_close_date_exclude_each_other(em):
+    base: dict[str, Any] = {"chat_id": CHANNEL, "question": "Q", "options": ["a", "b"]}
+    both = fail(call(em, "sendPoll", open_period=60, close_date=10**10, **base))
+    assert both["error_code"] == 400
+    assert fail(call(em, "sendPoll", close_date=1, **base))["error_code"] == 400
+
+
+def test_stop_poll_returns_the_seeded_votes_once(em):
+    sent = ok(
+        call(
+            em,
+            "sendPoll",
+            chat_id=CHANNEL,
+            question="2+2?",
+            options=["3", "4"],
+            type="quiz",
+            correct_option_ids=[1],
+        )
+    )
+    advance(em, 6 * 3600)
+    stopped = ok(call(em, "stopPoll", chat_id=CHANNEL, message_id=sent["message_id"]))
+    assert_conforms(stopped, "Poll")
+    assert stopped["is_closed"] is True
+    votes = [o["voter_count"] for o in stopped["options"]]
+    assert stopped["total_voter_count"] == sum(votes) > 0
+    again = fail(call(em, "stopPoll", chat_id=CHANNEL, message_id=sent["message_id"]))
+    assert again["description"] == "Bad Request: poll has already been closed"
+    text = ok(call(em, "sendMessage", chat_id=CHANNEL, text="no poll here"))
+    assert fail(call(em, "stopPoll", chat_id=CHANNEL, message_id=text["message_id"]))["error_code"] == 400

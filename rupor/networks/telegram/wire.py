@@ -17,7 +17,7 @@ import httpx
 
 from rupor.core import http
 from rupor.networks import errors, transport
-from rupor.networks.base import Comment, Event, EventKind, Message, Person
+from rupor.networks.base import Comment, Event, EventKind, Message, Person, PollTally
 from rupor.networks.errors import AuthExpired, NetworkError, RateLimited, Rejected
 
 #: The update types Rupor asks for. ``message_reaction_count`` and ``chat_member`` are not in
@@ -483,3 +483,26 @@ def reaction_counts(update: Mapping[str, Any]) -> dict[str, int]:
         )
         counts[key] = counts.get(key, 0) + int(item.get("total_count") or 0)
     return counts
+
+
+def poll_tally(poll: Mapping[str, Any]) -> PollTally:
+    """A Bot API ``Poll`` object as votes per option (``voter_count``), voters
+    (``total_voter_count``), closed or not, and a quiz's right option (``correct_option_ids``,
+    or the older ``correct_option_id``)."""
+    options = [o for o in poll.get("options") or () if isinstance(o, Mapping)]
+    correct = poll.get("correct_option_ids")
+    right: int | None = None
+    if isinstance(correct, list) and correct and isinstance(correct[0], int):
+        right = correct[0]
+    elif isinstance(poll.get("correct_option_id"), int):
+        right = int(poll["correct_option_id"])
+    closes = poll.get("close_date")
+    return PollTally(
+        remote_poll_id=str(poll.get("id", "")),
+        options=tuple(str(o.get("text", "")) for o in options),
+        votes=tuple(int(o.get("voter_count") or 0) for o in options),
+        voters=int(poll["total_voter_count"]) if isinstance(poll.get("total_voter_count"), int) else None,
+        closed=bool(poll.get("is_closed")),
+        closes_at=dt.datetime.fromtimestamp(closes, dt.UTC) if isinstance(closes, int) else None,
+        correct_option=right,
+    )

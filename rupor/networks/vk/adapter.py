@@ -46,6 +46,7 @@ from rupor.networks.base import (
     MemoryProgress,
     Message,
     Person,
+    PollTally,
     PostMetrics,
     Problem,
     Progress,
@@ -100,6 +101,7 @@ class VkAdapter(Adapter):
             Capability.PUBLISH_ALBUM,
             Capability.PUBLISH_VIDEO,
             Capability.PUBLISH_POLL,
+            Capability.POLL_RESULTS,
             Capability.PUBLISH_LINK,
             Capability.FIRST_COMMENT,
             Capability.EDIT,
@@ -141,6 +143,7 @@ class VkAdapter(Adapter):
         poll_options_min=1,  # add_answers: 1 to 10 [V]
         poll_options_max=10,
         poll_option_max=100,  # [V dev.vk.com]
+        poll_minutes_min=1,  # polls.create end_date: a Unix time in the future, no stated maximum
         links_max=None,  # links in the text are fine; at most one link *attachment* (checked below)
         comment_max=16384,
         message_max=9000,  # messages.send maxLength [V schema]
@@ -461,6 +464,11 @@ class VkAdapter(Adapter):
                         "is_anonymous": poll.anonymous,
                         "is_multiple": poll.multiple,
                         "add_answers": json.dumps(list(poll.options), ensure_ascii=False),
+                        **(
+                            {"end_date": int(clock.now().timestamp()) + poll.minutes * 60}
+                            if poll.minutes
+                            else {}
+                        ),
                     },
                 )
                 done = f"poll{created['owner_id']}_{created['id']}"
@@ -855,9 +863,22 @@ class VkAdapter(Adapter):
                     views=wire.count_of(item, "views"),
                     reach=int(row["reach_total"]) if isinstance(row.get("reach_total"), int) else None,
                     extra=extra,
+                    poll=self._poll_of(channel, item),
                 )
             )
         return out
+
+    def _poll_of(self, channel: ChannelAccess, item: Mapping[str, Any]) -> PollTally | None:
+        """The votes of the post's attached poll, read with ``polls.getById`` (the wall's copy
+        of the poll can lag behind)."""
+        for attachment in item.get("attachments") or ():
+            poll = attachment.get("poll") if isinstance(attachment, Mapping) else None
+            if attachment.get("type") == "poll" and isinstance(poll, Mapping):
+                fresh = self.call(
+                    channel, "polls.getById", {"owner_id": poll["owner_id"], "poll_id": poll["id"]}
+                )
+                return wire.poll_tally(fresh)
+        return None
 
     def channel_metrics(self, channel: ChannelAccess) -> ChannelMetrics:
         """Members, plus ``stats.get`` for yesterday and today (joins, leaves, reach, views and

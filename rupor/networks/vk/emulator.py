@@ -494,6 +494,7 @@ class VkEmulator:
             self.comment_guids: dict[tuple[int, int, str], int] = {}
             self.uploads: dict[str, dict[str, Any]] = {}
             self.photos: dict[tuple[int, int], dict[str, Any]] = {}
+            self.polls_counted_closed: set[tuple[int, int]] = set()
             self.polls: dict[tuple[int, int], dict[str, Any]] = {}
             self.videos: dict[tuple[int, int], dict[str, Any]] = {}
             self.video_uploads = 0
@@ -1793,6 +1794,47 @@ class VkEmulator:
             out["platform"] = "external"
         return out
 
+    def poll_votes(self, poll: dict[str, Any]) -> dict[str, Any]:
+        """The poll with its audience's votes as of now (seeded: voters come over the first
+        day, a favourite answer drawn per poll; nothing moves after ``end_date``), ``rate`` in
+        percent of the votes as VK gives it, ``closed`` once the end date passed."""
+        now = self.now()
+        end = int(poll.get("end_date") or 0)
+        if end and now >= end:
+            poll["closed"] = True
+            now = end
+        key = (int(poll["owner_id"]), int(poll["id"]))
+        if key in self.polls_counted_closed:
+            return poll
+        rng = random.Random(f"vk-poll:{self.seed}:{poll['owner_id']}:{poll['id']}")
+        crowd = rng.randint(40, 400)
+        weights = [rng.uniform(0.5, 3.0) for _ in poll["answers"]]
+        elapsed_h = max(0.0, (now - int(poll["created"])) / 3600)
+        voters = int(crowd * (1 - 0.5 ** (elapsed_h / 6)))
+        shares = [int(voters * w / sum(weights)) for w in weights]
+        shares[weights.index(max(weights))] += voters - sum(shares)
+        total = sum(shares)
+        for answer, n in zip(poll["answers"], shares, strict=True):
+            answer["votes"] = n
+            answer["rate"] = round(100 * n / total, 2) if total else 0
+        poll["votes"] = total
+        if poll.get("closed"):
+            self.polls_counted_closed.add(key)
+        return poll
+
+    def m_polls_getById(self, ctx: Ctx) -> Any:
+        """``polls.getById``: a poll by ``owner_id`` and ``poll_id`` with its answers' votes."""
+        pid = ctx.num("poll_id")
+        if not pid:
+            raise _param_error("poll_id is undefined")
+        owner = ctx.num("owner_id") or ctx.token.owner
+        poll = self.polls.get((owner, pid))
+        if poll is None:
+            raise VkError(
+                wire.Code.PARAM, "One of the parameters specified was missing or invalid: poll not found"
+            )
+        return self.poll_votes(poll)
+
     def m_polls_create(self, ctx: Ctx) -> Any:
         question = ctx.text("question")
         if not question.strip():
@@ -1812,6 +1854,9 @@ class VkEmulator:
         owner = ctx.num("owner_id") or ctx.token.owner
         if owner < 0:
             self._require_admin(ctx, self._group(-owner), 2)
+        end_date = ctx.num("end_date", 0) or 0
+        if end_date and end_date <= self.now():
+            raise _param_error("end_date should be in the future")
         pid = self.next_media
         self.next_media += 1
         poll = {

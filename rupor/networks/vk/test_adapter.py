@@ -434,3 +434,28 @@ def test_people_lookups_are_batched_by_vk_limits(channel):
     (error 100, from the schema's maxItems), so all of them coming back proves the split."""
     ids = [str(20000 + i) for i in range(1500)]
     assert len(adapter.people(channel, ids)) == 1500
+
+
+def test_poll_with_an_end_date_and_its_votes_read_with_polls_get_by_id(vk, channel):
+    marker = f"poll-{key()}"
+    content = Content(text=marker, poll=Poll("Which one?", ("A", "B", "C"), minutes=120))
+    published = adapter.publish(channel, PublishRequest(content, key()), MemoryProgress())
+    testing.advance(vk, 3600)
+    [metrics] = adapter.post_metrics(channel, [published.remote_id])
+    tally = metrics.poll
+    assert tally is not None
+    assert tally.options == ("A", "B", "C")
+    assert tally.closed is False
+    assert tally.voters == sum(tally.votes) > 0
+    assert tally.closes_at is not None
+    testing.advance(vk, 2 * 3600)
+    [later] = adapter.post_metrics(channel, [published.remote_id])
+    assert later.poll is not None and later.poll.closed is True
+    assert later.poll.voters is not None and later.poll.voters >= tally.voters
+
+
+def test_polls_create_refuses_an_end_date_in_the_past(vk, channel):
+    with pytest.raises(errors.Rejected):
+        adapter.call(
+            channel, "polls.create", {"owner_id": -1, "question": "Q", "add_answers": '["a"]', "end_date": 1}
+        )

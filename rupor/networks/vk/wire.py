@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from rupor.networks import errors, transport
-from rupor.networks.base import AudienceCount, ChannelDayStats, Person
+from rupor.networks.base import AudienceCount, ChannelDayStats, Person, PollTally
 from rupor.networks.errors import AuthExpired, CodeRule, RateLimited, Rejected, UnknownOutcome, Unreachable
 
 API_VERSION = "5.199"
@@ -518,3 +518,18 @@ def memberships(answer: Any) -> dict[str, bool]:
         if isinstance(row, dict) and isinstance(row.get("user_id"), int):
             out[str(row["user_id"])] = bool(row.get("member"))
     return out
+
+
+def poll_tally(poll: Mapping[str, Any]) -> PollTally:
+    """A VK Poll object (``polls.getById``): each answer's ``votes``; ``votes`` is the number of
+    votes, which VK counts per person, so it is also the voters; ``closed``; ``end_date`` (0: no end)."""
+    answers = [a for a in poll.get("answers") or () if isinstance(a, Mapping)]
+    end = poll.get("end_date")
+    return PollTally(
+        remote_poll_id=f"{poll.get('owner_id')}_{poll.get('id')}",
+        options=tuple(str(a.get("text", "")) for a in answers),
+        votes=tuple(int(a.get("votes") or 0) for a in answers),
+        voters=int(poll["votes"]) if isinstance(poll.get("votes"), int) else None,
+        closed=bool(poll.get("closed")),
+        closes_at=dt.datetime.fromtimestamp(end, dt.UTC) if isinstance(end, int) and end > 0 else None,
+    )

@@ -118,6 +118,7 @@ class XAdapter(Adapter):
             Capability.PUBLISH_ALBUM,
             Capability.PUBLISH_VIDEO,
             Capability.PUBLISH_POLL,
+            Capability.POLL_RESULTS,
             Capability.PUBLISH_LINK,
             Capability.DELETE,
             Capability.RECONCILE,
@@ -143,6 +144,8 @@ class XAdapter(Adapter):
         poll_options_min=2,
         poll_options_max=4,
         poll_option_max=wire.POLL_OPTION_MAX,
+        poll_minutes_min=wire.POLL_MIN_MINUTES,
+        poll_minutes_max=wire.POLL_MAX_MINUTES,
         comment_max=wire.MAX_WEIGHTED,
     )
     credential_fields = (
@@ -411,7 +414,9 @@ class XAdapter(Adapter):
             self._day_cap(channel)
             poll = None
             if index == 0 and content.poll is not None:
-                minutes = int(content.options.get("poll_minutes", DEFAULT_POLL_MINUTES))
+                minutes = int(
+                    content.poll.minutes or content.options.get("poll_minutes", DEFAULT_POLL_MINUTES)
+                )
                 poll = (content.poll.options, max(wire.POLL_MIN_MINUTES, min(wire.POLL_MAX_MINUTES, minutes)))
             body = wire.tweet_body(
                 parts[index], reply_to=reply_to, media_ids=media_ids if index == 0 else (), poll=poll
@@ -721,9 +726,21 @@ class XAdapter(Adapter):
                 channel,
                 "GET",
                 "/2/tweets",
-                params={"ids": ",".join(ids[start : start + 100]), "tweet.fields": "public_metrics"},
+                params={
+                    "ids": ",".join(ids[start : start + 100]),
+                    "tweet.fields": "public_metrics,attachments",
+                    "expansions": "attachments.poll_ids",
+                    "poll.fields": "options,voting_status,end_datetime,duration_minutes",
+                },
             )
+            polls = {
+                str(p.get("id")): p
+                for p in (page.get("includes") or {}).get("polls") or ()
+                if isinstance(p, Mapping)
+            }
             for raw in page.get("data") or ():
+                poll_ids = (raw.get("attachments") or {}).get("poll_ids") or ()
+                poll = next((polls[str(i)] for i in poll_ids if str(i) in polls), None)
                 m = raw.get("public_metrics") or {}
                 out.append(
                     PostMetrics(
@@ -738,6 +755,7 @@ class XAdapter(Adapter):
                             for k in ("quote_count", "bookmark_count")
                             if _int(m.get(k)) is not None
                         },
+                        poll=wire.poll_tally(poll) if poll is not None else None,
                     )
                 )
         return out

@@ -458,6 +458,43 @@ def _tweet_json(state: XEmulatorState, tweet: Tweet, fields: set[str]) -> dict[s
     return out
 
 
+def _poll_json(state: XEmulatorState, tweet: Tweet, fields: set[str]) -> dict[str, Any]:
+    """A Poll object (``expansions=attachments.poll_ids``): ``id`` and ``options`` (``position``
+    from 1, ``label``, ``votes``) always, ``duration_minutes``, ``end_datetime`` and
+    ``voting_status`` when asked for in ``poll.fields``. The audience's votes are seeded: about
+    twice the likes vote, a favourite option drawn per poll; none move after the end."""
+    assert tweet.poll is not None
+    end = tweet.created + 60 * int(tweet.poll["duration_minutes"])
+    closed = state.now() >= end
+    likes = engagement.post_counts(
+        state.seed,
+        f"x:{tweet.id}",
+        published=tweet.created,
+        now=min(state.now(), end),
+        audience=tweet.audience,
+        content_format="poll",
+    ).likes
+    rng = random.Random(f"x-poll:{state.seed}:{tweet.id}")
+    weights = [rng.uniform(0.5, 3.0) for _ in tweet.poll["options"]]
+    voters = 2 * likes
+    shares = [int(voters * w / sum(weights)) for w in weights]
+    shares[weights.index(max(weights))] += voters - sum(shares)
+    out: dict[str, Any] = {
+        "id": tweet.poll["id"],
+        "options": [
+            {"position": i + 1, "label": label, "votes": n}
+            for i, (label, n) in enumerate(zip(tweet.poll["options"], shares, strict=True))
+        ],
+    }
+    if "duration_minutes" in fields:
+        out["duration_minutes"] = tweet.poll["duration_minutes"]
+    if "end_datetime" in fields:
+        out["end_datetime"] = _iso(end)
+    if "voting_status" in fields:
+        out["voting_status"] = "closed" if closed else "open"
+    return out
+
+
 def _user_json(state: XEmulatorState, uid: str, fields: set[str]) -> dict[str, Any]:
     user = state.users[uid]
     out: dict[str, Any] = {"id": uid, "name": user["name"], "username": user["username"]}
@@ -634,6 +671,11 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
         out: dict[str, Any] = {}
         if data:
             out["data"] = data
+            if "attachments.poll_ids" in request.query_params.get("expansions", "").split(","):
+                pfields = _fields(request, "poll.fields")
+                polled = [state.tweets[t["id"]] for t in data if state.tweets[t["id"]].poll]
+                if polled:
+                    out["includes"] = {"polls": [_poll_json(state, t, pfields) for t in polled]}
         if errors:
             out["errors"] = errors
         return 200, out, headers

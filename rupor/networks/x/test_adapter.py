@@ -206,3 +206,19 @@ def test_public_metrics_go_to_analytics_fields(server):
     assert metrics.reposts is not None
     assert "quote_count" in metrics.extra
     assert adapter.channel_metrics(channel).members == 1200
+
+
+def test_poll_votes_come_back_with_the_metrics(server):
+    adapter, channel = XAdapter(), testing.channel_for(server)
+    poll = Poll("Tea or coffee?", ("Tea", "Coffee", "Water"), minutes=30)
+    published = adapter.publish(channel, _request("Vote now", poll=poll), MemoryProgress())
+    assert _state(server).tweets[published.remote_id].poll["duration_minutes"] == 30  # type: ignore[index]  # the poll was given
+    testing.advance_clock(server, 3600)
+    [metrics] = adapter.post_metrics(channel, [published.remote_id])
+    assert metrics.poll is not None
+    assert metrics.poll.options == ("Tea", "Coffee", "Water")
+    assert metrics.poll.closed is True
+    assert metrics.poll.voters == sum(metrics.poll.votes) > 0
+    assert (
+        adapter.validate(Content(text="x", poll=Poll("q", ("a", "b"), minutes=4)))[0].field == "poll.minutes"
+    )

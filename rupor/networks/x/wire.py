@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from rupor.networks.base import PollTally
+
 DEFAULT_API_ROOT = "https://api.x.com"
 AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"
 SCOPES = ("tweet.read", "tweet.write", "users.read", "offline.access", "media.write")
@@ -200,3 +202,23 @@ def tweet_body(
 
 def tweet_url(username: str, tweet_id: str) -> str:
     return f"https://x.com/{username or 'i/web'}/status/{tweet_id}"
+
+
+def poll_tally(poll: Mapping[str, Any]) -> PollTally:
+    """An X Poll object: ``options`` (``position``, ``label``, ``votes``), ``voting_status``
+    ("open" or "closed"), ``end_datetime``. X polls take one answer, so the voters are the votes."""
+    options = sorted(
+        (o for o in poll.get("options") or () if isinstance(o, Mapping)),
+        key=lambda o: int(o.get("position") or 0),
+    )
+    votes = tuple(int(o.get("votes") or 0) for o in options)
+    end = poll.get("end_datetime")
+    closes = dt.datetime.fromisoformat(str(end).replace("Z", "+00:00")) if end else None
+    return PollTally(
+        remote_poll_id=str(poll.get("id", "")),
+        options=tuple(str(o.get("label", "")) for o in options),
+        votes=votes,
+        voters=sum(votes),
+        closed=poll.get("voting_status") == "closed",
+        closes_at=closes,
+    )
