@@ -611,7 +611,7 @@ class PostDayZone(models.Model):
 
 
 class PollResult(models.Model):
-    """The votes of one post's poll (docs/decisions/0099-polls-and-quizzes.md): read from the
+    """The votes of one post's poll (docs/decisions/0034-polls-and-quizzes.md): read from the
     network for a native poll or quiz, counted from the post's comments for a keyword poll;
     replaced at each reading, final once ``closed``."""
 

@@ -1,4 +1,4 @@
-"""Poll and quiz results (docs/decisions/0099-polls-and-quizzes.md).
+"""Poll and quiz results (docs/decisions/0034-polls-and-quizzes.md).
 
 * **Native polls and quizzes**: the adapter reports a post's poll with its metrics
   (``PostMetrics.poll``: VK ``polls.getById``, Mastodon ``GET /api/v1/polls/:id``, X's

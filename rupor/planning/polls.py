@@ -1,4 +1,4 @@
-"""Polls as a post type (docs/decisions/0099-polls-and-quizzes.md).
+"""Polls as a post type (docs/decisions/0034-polls-and-quizzes.md).
 
 A variant's poll goes out in one of three ways, decided by its channel's network:
 
