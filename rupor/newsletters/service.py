@@ -863,3 +863,28 @@ def run_due(now: dt.datetime, *, budget: int = 500, budget_s: float = 10.0, leas
             handled += 1
     finish_done(clock.now())
     return handled
+
+
+def reconcile_after_restore(now: dt.datetime | None = None) -> int:
+    """Make a database restored from a backup safe to send from (docs/decisions/0099).
+
+    The instance the backup came from kept sending after it: a message pending and due then, or
+    being sent, or of a newsletter that fell due since, may have reached its person. Each such
+    delivery is left "sending" with a call under way and an expired lease, so the worker treats
+    it as after a worker died mid-send: sent again only where the network drops a repeat of the
+    same key (VK's ``random_id``, the delivery's id), else unconfirmed. Returns how many."""
+    now = now or clock.now()
+    due_newsletters = list(
+        Newsletter.objects.filter(status=Newsletter.Status.SCHEDULED, scheduled_at__lte=now).values_list(
+            "pk", flat=True
+        )
+    )
+    start_due(now)  # the rows they would have had, so that each is judged like the others
+    in_doubt = Delivery.objects.filter(
+        Q(state=Delivery.State.PENDING, due_at__lte=now)
+        | Q(state=Delivery.State.PENDING, newsletter_id__in=due_newsletters)
+        | Q(state=Delivery.State.SENDING)
+    )
+    return in_doubt.update(
+        state=Delivery.State.SENDING, in_flight=True, lease_until=now - dt.timedelta(seconds=1)
+    )
