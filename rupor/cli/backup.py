@@ -144,3 +144,55 @@ def restore(archive: Path, force: bool, passphrase_file: Path | None, pg_bin: st
             code=3,
         )
     console.print("Start Rupor again ('rupor serve' or 'rupor worker').")
+
+
+@click.group()
+def release() -> None:
+    """Checks before a release: the previous release's code must run on the new schema."""
+
+
+@release.command("check")
+@click.option(
+    "--static-only", is_flag=True, help="Only read the migrations; do not migrate a scratch database."
+)
+def release_check(static_only: bool) -> None:
+    """Check that every migration since the recorded release (rupor/migrations_release.txt) is
+    expand-only: the previous release's code keeps working during a rolling upgrade."""
+    _django()
+    from rupor.ops import releases
+
+    try:
+        recorded = releases.read_release()
+        problems = releases.static_problems(recorded)
+    except releases.ReleaseFileError as exc:
+        _fail(f"The recorded release is unusable: {exc}.")
+    newer = releases.new_migrations(releases.MigrationLoader(None, ignore_no_migrations=True), recorded)
+    console.print(f"Previous release {recorded.version}; {len(newer)} migration(s) since.")
+    if not static_only and not problems:
+        with releases.scratch_sqlite() as alias:
+            problems = releases.upgrade_problems(alias, recorded)
+    for problem in problems:
+        console.print(f"[red]✗[/red] {escape(str(problem))}")
+    if problems:
+        _fail(f"{len(problems)} problem(s): the previous release's code would break on the new schema.")
+    console.print(
+        "[green]OK[/green]: "
+        + (
+            "no migration since then breaks its code."
+            if static_only
+            else "no migration since then breaks its code, and its models read and write the migrated schema."
+        )
+    )
+
+
+@release.command("record")
+@click.argument("version")
+def release_record(version: str) -> None:
+    """Print the current leaf migrations as release VERSION, for rupor/migrations_release.txt."""
+    _django()
+    from rupor.ops import releases
+
+    try:
+        click.echo(releases.format_release(version, releases.head_leaves()), nl=False)
+    except releases.ReleaseFileError as exc:
+        _fail(str(exc))

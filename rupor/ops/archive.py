@@ -25,7 +25,7 @@ import os
 import secrets
 import tarfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
@@ -265,22 +265,22 @@ def _member_name(member: tarfile.TarInfo) -> str:
 
 def _copy(src: IO[bytes], dest: Path) -> tuple[int, str]:
     digest, size = hashlib.sha256(), 0
-    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
+    try:
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        out = os.fdopen(fd, "wb")
+    except OSError as exc:
+        raise ArchiveError(f"Cannot unpack the archive into {dest.parent}: {exc.strerror or exc}.") from exc
+    with out:
         while chunk := src.read(1 << 20):
             digest.update(chunk)
             size += len(chunk)
-            out.write(chunk)
+            try:
+                out.write(chunk)
+            except OSError as exc:
+                raise ArchiveError(
+                    f"Cannot unpack the archive into {dest.parent}: {exc.strerror or exc} (is the disk full?)."
+                ) from exc
     return size, digest.hexdigest()
-
-
-def _members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
-    try:
-        yield from tar
-    except (tarfile.TarError, EOFError, OSError) as exc:
-        if isinstance(exc, ArchiveError):
-            raise
-        raise ArchiveError(f"The archive is damaged or incomplete ({exc}). Use a complete copy.") from exc
 
 
 def read(source: Path, folder: Path, *, passphrase: str | None = None) -> Extracted:
@@ -307,13 +307,16 @@ def read(source: Path, folder: Path, *, passphrase: str | None = None) -> Extrac
             raise ArchiveError(
                 f"{source.name} is not a Rupor backup archive (or it is damaged): {exc}."
             ) from exc
-        return _extract(tar, folder)
+        try:
+            return _extract(tar, folder)
+        except (tarfile.TarError, EOFError, OSError) as exc:
+            raise ArchiveError(f"The archive is damaged or incomplete ({exc}). Use a complete copy.") from exc
 
 
 def _extract(tar: tarfile.TarFile, folder: Path) -> Extracted:
     seen: dict[str, dict[str, Any]] = {}
     manifest: dict[str, Any] | None = None
-    for member in _members(tar):
+    for member in tar:
         if member.isdir():
             _member_name(member)
             continue
