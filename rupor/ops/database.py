@@ -131,9 +131,11 @@ def _tool(name: str, pg_bin: str | None) -> str:
     found = shutil.which(name, path=pg_bin) if pg_bin else shutil.which(name)
     if found is None:
         where = f"in {pg_bin}" if pg_bin else "on the PATH"
+        major = server_major() if vendor() == "postgresql" else 0
+        package = f"postgresql-client-{major}" if major else "postgresql-client"
         raise DatabaseError(
             f"{name} was not found {where}. Backing up and restoring PostgreSQL needs the PostgreSQL client "
-            f"tools of the server's major version (Debian/Ubuntu: apt install postgresql-client-{server_major()}); "
+            f"tools of the server's major version (Debian/Ubuntu: apt install {package}); "
             "point --pg-bin (RUPOR_PG_BIN) at their folder if they are installed elsewhere."
         )
     return found
