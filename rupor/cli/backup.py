@@ -8,14 +8,14 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from rupor.cli.main import _django, _fail, console
-
 PASSPHRASE_ENV = "RUPOR_BACKUP_PASSPHRASE"
 MIN_PASSPHRASE = 12
 
 
 def _passphrase(path: Path | None) -> str | None:
     """The passphrase from --passphrase-file, else RUPOR_BACKUP_PASSPHRASE, else none."""
+    from rupor.cli.main import _fail
+
     if path is not None:
         try:
             value = path.read_text().strip()
@@ -72,6 +72,8 @@ PASSPHRASE_FILE = click.option(
 def backup(output: Path, passphrase_file: Path | None, keep: int | None, pg_bin: str | None) -> None:
     """Back up the database, media, state files and secret key into one archive (safe while
     Rupor runs). With a passphrase the archive is encrypted (AES-256-GCM)."""
+    from rupor.cli.main import _django, _fail, console
+
     _django()
     from rupor.ops import service as ops
 
@@ -93,7 +95,9 @@ def backup(output: Path, passphrase_file: Path | None, keep: int | None, pg_bin:
     for name in result.removed:
         console.print(f"Deleted the older archive {escape(name)} (--keep {keep}).")
     if result.encrypted:
-        console.print("The archive is encrypted: keep its passphrase apart from it; without it nothing can be restored.")
+        console.print(
+            "The archive is encrypted: keep its passphrase apart from it; without it nothing can be restored."
+        )
     else:
         console.print(
             "[bold yellow]This archive holds the secret key that decrypts every channel's credentials.[/bold yellow] "
@@ -112,6 +116,8 @@ def restore(archive: Path, force: bool, passphrase_file: Path | None, pg_bin: st
     """Restore an archive of 'rupor backup' into the configured database and RUPOR_HOME, then
     migrate. Stop Rupor first. What was due or publishing at the backup is checked with the
     networks before anything is sent again."""
+    from rupor.cli.main import _django, _fail, console
+
     _django()
     from rupor.ops import service as ops
 
@@ -158,7 +164,11 @@ def release() -> None:
 def release_check(static_only: bool) -> None:
     """Check that every migration since the recorded release (rupor/migrations_release.txt) is
     expand-only: the previous release's code keeps working during a rolling upgrade."""
+    from rupor.cli.main import _django, _fail, console
+
     _django()
+    from django.db.migrations.loader import MigrationLoader
+
     from rupor.ops import releases
 
     try:
@@ -166,7 +176,7 @@ def release_check(static_only: bool) -> None:
         problems = releases.static_problems(recorded)
     except releases.ReleaseFileError as exc:
         _fail(f"The recorded release is unusable: {exc}.")
-    newer = releases.new_migrations(releases.MigrationLoader(None, ignore_no_migrations=True), recorded)
+    newer = releases.new_migrations(MigrationLoader(None, ignore_no_migrations=True), recorded)
     console.print(f"Previous release {recorded.version}; {len(newer)} migration(s) since.")
     if not static_only and not problems:
         with releases.scratch_sqlite() as alias:
@@ -189,6 +199,8 @@ def release_check(static_only: bool) -> None:
 @click.argument("version")
 def release_record(version: str) -> None:
     """Print the current leaf migrations as release VERSION, for rupor/migrations_release.txt."""
+    from rupor.cli.main import _django, _fail
+
     _django()
     from rupor.ops import releases
 

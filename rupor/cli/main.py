@@ -485,8 +485,8 @@ def emulate(network: str, host: str, port: int, seed: int, no_rate_limits: bool)
     emulation.serve_forever(app, host, port)
 
 
-from rupor.cli.backup import backup, release, restore  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.analytics import analytics  # noqa: E402 - the command groups register on `main`, defined above
+from rupor.cli.backup import backup, release, restore  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.channel import channel  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.competitors import competitors  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.giveaway import giveaway  # noqa: E402 - the command groups register on `main`, defined above

@@ -28,7 +28,9 @@ def rupor(home: Path, *args: str, **env: str | None) -> subprocess.CompletedProc
             environment.pop(key, None)
         else:
             environment[key] = value
-    return subprocess.run([RUPOR, *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [RUPOR, *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300
+    )
 
 
 def ok(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
@@ -49,7 +51,16 @@ def archive(tmp_path_factory) -> Path:
     """A small instance (a user, a workspace, a media file) backed up once for the module."""
     home = tmp_path_factory.mktemp("source")
     ok(rupor(home, "migrate", RUPOR_SECRET_KEY=KEY))
-    ok(rupor(home, "createuser", "owner@example.com", "--password", "correct horse battery", RUPOR_SECRET_KEY=KEY))
+    ok(
+        rupor(
+            home,
+            "createuser",
+            "owner@example.com",
+            "--password",
+            "correct horse battery",
+            RUPOR_SECRET_KEY=KEY,
+        )
+    )
     ok(rupor(home, "workspace", "create", "Acme", "--owner", "owner@example.com", RUPOR_SECRET_KEY=KEY))
     (home / "media" / "media").mkdir(parents=True)
     (home / "media" / "media" / "a.jpg").write_bytes(b"\xff\xd8 picture")
@@ -65,7 +76,9 @@ def rewritten(source: Path, dest: Path, change) -> Path:
     """A copy of the archive whose manifest ``change`` edited (its file checksums still hold)."""
     with tarfile.open(source) as src, tarfile.open(dest, "w") as out:
         for member in src.getmembers():
-            data = src.extractfile(member).read()
+            handle = src.extractfile(member)
+            assert handle is not None
+            data = handle.read()
             if member.name.endswith("/manifest.json"):
                 manifest = json.loads(data)
                 change(manifest)
@@ -133,20 +146,34 @@ def test_another_vendor_a_newer_rupor_or_another_key_is_refused(archive, tmp_pat
 
     newer = rewritten(archive, tmp_path / "newer.tar", future)
     done = rupor(home, "restore", str(newer))
-    assert done.returncode == 1 and "newer Rupor (9.0.0)" in done.stderr and "accounts.9999_future" in done.stderr
+    assert (
+        done.returncode == 1
+        and "newer Rupor (9.0.0)" in done.stderr
+        and "accounts.9999_future" in done.stderr
+    )
 
     other_key = rupor(home, "restore", str(archive), RUPOR_SECRET_KEY="another-key-" + "x" * 40)
     assert other_key.returncode == 1 and "RUPOR_SECRET_KEY is set to another key" in other_key.stderr
     assert "publishing_publicationtarget" not in tables(home)
     # The old key listed as an old one is enough: the data stays readable.
-    ok(rupor(home, "restore", str(archive), RUPOR_SECRET_KEY="another-key-" + "x" * 40, RUPOR_OLD_SECRET_KEYS=KEY))
+    ok(
+        rupor(
+            home,
+            "restore",
+            str(archive),
+            RUPOR_SECRET_KEY="another-key-" + "x" * 40,
+            RUPOR_OLD_SECRET_KEYS=KEY,
+        )
+    )
 
 
 def test_an_encrypted_archive_and_the_operators_mistakes(archive, tmp_path):
     source = archive.parent.parent / "source"
     if not source.exists():  # tmp_path_factory numbers its folders
         source = next(p for p in archive.parent.parent.iterdir() if p.name.startswith("source"))
-    short = rupor(source, "backup", "--output", str(tmp_path), RUPOR_SECRET_KEY=KEY, RUPOR_BACKUP_PASSPHRASE="short")
+    short = rupor(
+        source, "backup", "--output", str(tmp_path), RUPOR_SECRET_KEY=KEY, RUPOR_BACKUP_PASSPHRASE="short"
+    )
     assert short.returncode == 1 and "too short" in short.stderr
     keep = rupor(source, "backup", "--output", str(tmp_path / "x.tar"), "--keep", "2", RUPOR_SECRET_KEY=KEY)
     assert keep.returncode == 1 and "--keep needs a folder" in keep.stderr
@@ -158,7 +185,17 @@ def test_an_encrypted_archive_and_the_operators_mistakes(archive, tmp_path):
     written = []
     for _ in range(3):
         done = ok(
-            rupor(source, "backup", "-o", str(tmp_path), "--keep", "2", "--passphrase-file", str(passphrase), RUPOR_SECRET_KEY=KEY)
+            rupor(
+                source,
+                "backup",
+                "-o",
+                str(tmp_path),
+                "--keep",
+                "2",
+                "--passphrase-file",
+                str(passphrase),
+                RUPOR_SECRET_KEY=KEY,
+            )
         )
         written.append(Path(done.stdout.strip()))
         assert "encrypted" in done.stderr
@@ -178,12 +215,30 @@ def test_postgresql_client_tools_missing_or_too_old(tmp_path):
     url = os.environ["DATABASE_URL"]
     empty = tmp_path / "bin"
     empty.mkdir()
-    done = rupor(tmp_path, "backup", "-o", str(tmp_path), "--pg-bin", str(empty), DATABASE_URL=url, RUPOR_SECRET_KEY=KEY)
+    done = rupor(
+        tmp_path,
+        "backup",
+        "-o",
+        str(tmp_path),
+        "--pg-bin",
+        str(empty),
+        DATABASE_URL=url,
+        RUPOR_SECRET_KEY=KEY,
+    )
     assert done.returncode == 1 and f"pg_dump was not found in {empty}" in done.stderr
     assert "postgresql-client-" in done.stderr
     old = empty / "pg_dump"
     old.write_text("#!/bin/sh\necho 'pg_dump (PostgreSQL) 9.6.24'\n")
     old.chmod(0o755)
-    done = rupor(tmp_path, "backup", "-o", str(tmp_path), "--pg-bin", str(empty), DATABASE_URL=url, RUPOR_SECRET_KEY=KEY)
+    done = rupor(
+        tmp_path,
+        "backup",
+        "-o",
+        str(tmp_path),
+        "--pg-bin",
+        str(empty),
+        DATABASE_URL=url,
+        RUPOR_SECRET_KEY=KEY,
+    )
     assert done.returncode == 1 and "pg_dump 9 cannot dump this PostgreSQL" in done.stderr
     assert not list(tmp_path.glob("rupor-backup-*")), "no archive is left behind"

@@ -174,9 +174,7 @@ def load() -> Config:
         home=home,
         database_url=database_url,
         secret_key=secret,
-        old_secret_keys=tuple(
-            dict.fromkeys(_list("RUPOR_OLD_SECRET_KEYS") + _old_secrets_from_file(home))
-        ),
+        old_secret_keys=tuple(dict.fromkeys(_list("RUPOR_OLD_SECRET_KEYS") + _old_secrets_from_file(home))),
         debug=debug,
         base_url=base_url,
         allowed_hosts=hosts,

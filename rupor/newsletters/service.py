@@ -885,7 +885,9 @@ def reconcile_after_restore(now: dt.datetime | None = None) -> int:
         Q(state=Delivery.State.PENDING, due_at__lte=now) | Q(state=Delivery.State.SENDING)
     ).update(state=Delivery.State.SENDING, in_flight=True, lease_until=now - dt.timedelta(seconds=1))
     start_due(now)
-    unconfirmed = Delivery.objects.filter(newsletter_id__in=started_since, state=Delivery.State.PENDING).update(
+    unconfirmed = Delivery.objects.filter(
+        newsletter_id__in=started_since, state=Delivery.State.PENDING
+    ).update(
         state=Delivery.State.UNCONFIRMED,
         error=_(
             "Rupor was restored from a backup taken before this newsletter went out; it may have reached this "

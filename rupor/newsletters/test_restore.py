@@ -49,7 +49,8 @@ def test_a_newsletter_that_fell_due_after_the_backup_is_not_sent_again(make_work
     assert _sent_to(tg_emu) == [100_000_001, 100_000_002], "no message twice"
     states = set(Delivery.objects.filter(newsletter_id=nid).values_list("state", flat=True))
     assert states == {Delivery.State.UNCONFIRMED}
-    assert "restored from a backup" in Delivery.objects.filter(newsletter_id=nid).first().error
+    first = Delivery.objects.filter(newsletter_id=nid).first()
+    assert first is not None and "restored from a backup" in first.error
 
 
 def test_due_messages_are_settled_by_the_key_on_vk_and_left_to_a_person_on_telegram(
@@ -69,7 +70,9 @@ def test_due_messages_are_settled_by_the_key_on_vk_and_left_to_a_person_on_teleg
     service.run_due(clock.now())  # the lost instance sends everything after the backup
     assert len(_sent_to(tg_emu)) == 2 and len(_sent_to(vk_emu)) == 2
     for pk, state, due_at in rows:  # ... and the restore brings back the backup's rows
-        Delivery.objects.filter(pk=pk).update(state=state, due_at=due_at, sent_at=None, remote_id="", in_flight=False)
+        Delivery.objects.filter(pk=pk).update(
+            state=state, due_at=due_at, sent_at=None, remote_id="", in_flight=False
+        )
     Newsletter.objects.filter(pk__in=[tg_news, vk_news]).update(status=Newsletter.Status.SENDING)
 
     assert service.reconcile_after_restore(clock.now()) == 4

@@ -209,7 +209,7 @@ class Writer:
             size = facts.st_size
             info = self._info(name, size, facts.st_mtime)
             reader = _Hashing(handle)
-            self.tar.addfile(info, reader)  # type: ignore[arg-type]  # tarfile reads it like a file
+            self.tar.addfile(info, reader)  # tarfile only reads it
         self.files[name] = {"size": size, "sha256": reader.digest.hexdigest()}
         return True
 
@@ -302,7 +302,7 @@ def read(source: Path, folder: Path, *, passphrase: str | None = None) -> Extrac
             raw.seek(0)
             stream = raw
         try:
-            tar = tarfile.open(fileobj=stream, mode="r|")
+            tar = tarfile.open(fileobj=stream, mode="r|")  # noqa: SIM115 - a stream over ``raw``, closed with it
         except (tarfile.TarError, EOFError) as exc:
             raise ArchiveError(
                 f"{source.name} is not a Rupor backup archive (or it is damaged): {exc}."
@@ -377,7 +377,11 @@ def _check_members(manifest: dict[str, Any], seen: dict[str, dict[str, Any]]) ->
         )
     for name, facts in seen.items():
         want = listed[name]
-        if not isinstance(want, dict) or want.get("sha256") != facts["sha256"] or want.get("size") != facts["size"]:
+        if (
+            not isinstance(want, dict)
+            or want.get("sha256") != facts["sha256"]
+            or want.get("size") != facts["size"]
+        ):
             raise ArchiveError(f"The archive is damaged: {name} does not match its checksum.")
 
 

@@ -28,6 +28,7 @@ from rupor.ops.archive import ArchiveError
 SQLITE_FILE = "database.sqlite3"
 PG_FILE = "database.pgdump"
 
+
 class DatabaseError(ArchiveError):
     """The database cannot be copied or restored; the message says why and what to do."""
 
@@ -61,7 +62,7 @@ def known_migrations() -> set[tuple[str, str]]:
     loader = MigrationLoader(None, ignore_no_migrations=True)
     known = set(loader.disk_migrations)
     for migration in loader.disk_migrations.values():
-        known.update(tuple(r) for r in migration.replaces)
+        known.update((str(app), str(name)) for app, name in migration.replaces)
     return known
 
 
@@ -86,7 +87,9 @@ def _sqlite_dump(dest: Path) -> Dumped:
     finally:
         src.close()
     if status != "ok":
-        raise DatabaseError(f"The copy of the database fails SQLite's check ({status}); the original may be damaged.")
+        raise DatabaseError(
+            f"The copy of the database fails SQLite's check ({status}); the original may be damaged."
+        )
     return Dumped("sqlite", SQLITE_FILE, version)
 
 
@@ -225,7 +228,9 @@ def _pg_wipe() -> None:
         tables = [quote(r[0]) for r in cursor.fetchall()]
         if tables:
             cursor.execute(f"DROP TABLE IF EXISTS {', '.join(tables)} CASCADE")
-        cursor.execute("SELECT sequence_name FROM information_schema.sequences WHERE sequence_schema = current_schema()")
+        cursor.execute(
+            "SELECT sequence_name FROM information_schema.sequences WHERE sequence_schema = current_schema()"
+        )
         sequences = [quote(r[0]) for r in cursor.fetchall()]
         if sequences:
             cursor.execute(f"DROP SEQUENCE IF EXISTS {', '.join(sequences)} CASCADE")

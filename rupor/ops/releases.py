@@ -184,7 +184,7 @@ def _altered(app: str, op: AlterField, released: _Released) -> str | None:
     return None
 
 
-def _operation_problem(app: str, op: Operation, released: _Released) -> str | None:  # noqa: C901 - one branch per kind of operation, a table
+def _operation_problem(app: str, op: Operation, released: _Released) -> str | None:
     if isinstance(op, AddField):
         field = op.field
         if (
@@ -208,11 +208,15 @@ def _operation_problem(app: str, op: Operation, released: _Released) -> str | No
         return None
     if isinstance(op, RenameField):
         if released.field(app, op.model_name, op.old_name) is not None:
-            return f"renames {op.model_name}.{op.old_name}: add the new column, copy, and drop the old one later"
+            return (
+                f"renames {op.model_name}.{op.old_name}: add the new column, copy, and drop the old one later"
+            )
         return None
     if isinstance(op, DeleteModel):
         if released.model(app, op.name) is not None:
-            return f"drops the table of {op.name}, which the previous release uses: drop it in a later release"
+            return (
+                f"drops the table of {op.name}, which the previous release uses: drop it in a later release"
+            )
         return None
     if isinstance(op, RenameModel):
         if released.model(app, op.old_name) is not None:
@@ -250,7 +254,9 @@ def _migration_problems(
         problem = _operation_problem(key[0], op, released)
         if problem is None:
             continue
-        if isinstance(op, RunSQL) and (getattr(migration, "expand_only", False) or contract_after is not None):
+        if isinstance(op, RunSQL) and (
+            getattr(migration, "expand_only", False) or contract_after is not None
+        ):
             continue
         problems.append(Problem(name, problem))
     return problems
@@ -317,7 +323,7 @@ def old_code_problems(alias: str, release: Release) -> list[Problem]:
     old_apps = loader.project_state(release.leaves).apps
     with connection.cursor() as cursor:
         tables = set(connection.introspection.table_names(cursor))
-    problems = []
+    problems: list[Problem] = []
     for model in old_apps.get_models(include_auto_created=True):
         if not model._meta.managed or model._meta.proxy:
             continue
@@ -331,7 +337,10 @@ def scratch_sqlite(alias: str = "release_check") -> Iterator[str]:
     """A throwaway SQLite database under ``alias`` for :func:`upgrade_problems`."""
     with tempfile.TemporaryDirectory(prefix="rupor-release-check-") as folder:
         configured = connections.configure_settings(
-            {"default": {}, alias: {"ENGINE": "django.db.backends.sqlite3", "NAME": f"{folder}/check.sqlite3"}}
+            {
+                "default": {},
+                alias: {"ENGINE": "django.db.backends.sqlite3", "NAME": f"{folder}/check.sqlite3"},
+            }
         )
         connections.settings[alias] = configured[alias]
         try:

@@ -166,7 +166,9 @@ def restore(
         try:
             keys = json.loads(extracted.path("keys.json").read_text())
         except (OSError, ValueError) as exc:
-            raise ArchiveError("The archive's keys.json is missing or unreadable: the archive is damaged.") from exc
+            raise ArchiveError(
+                "The archive's keys.json is missing or unreadable: the archive is damaged."
+            ) from exc
         _check(manifest, keys)
         created_at = dt.datetime.fromisoformat(str(manifest["created_at"]))
         db_file = str(manifest["database"]["file"])

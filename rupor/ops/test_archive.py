@@ -64,7 +64,7 @@ def test_a_chunk_sized_archive_still_ends_with_its_last_chunk(tmp_path):
     cut = tmp_path / "cut.tar"
     body = path.read_bytes()
     cut.write_bytes(body[: len(body) - (archive.TAG)])  # the (empty or short) last chunk is gone
-    with pytest.raises(ArchiveError, match="cut short|damaged"):
+    with pytest.raises(ArchiveError, match=r"cut short|damaged"):
         archive.read(cut, tmp_path / "o", passphrase="correct horse battery staple")
 
 
@@ -97,7 +97,7 @@ def test_a_cut_archive_is_refused(tmp_path):
     write(path, {"database.sqlite3": os.urandom(50_000)})
     path.write_bytes(path.read_bytes()[:30_000])
     (tmp_path / "o").mkdir()
-    with pytest.raises(ArchiveError, match="damaged|incomplete|no manifest"):
+    with pytest.raises(ArchiveError, match=r"damaged|incomplete|no manifest"):
         archive.read(path, tmp_path / "o")
 
 
@@ -140,7 +140,9 @@ def test_a_file_the_manifest_does_not_list_or_misses(tmp_path):
         archive.read(path, tmp_path / "o2")
 
 
-@pytest.mark.parametrize("name", ["rupor-backup/../escape", "/etc/passwd", "other/x", "rupor-backup/a\\..\\b"])
+@pytest.mark.parametrize(
+    "name", ["rupor-backup/../escape", "/etc/passwd", "other/x", "rupor-backup/a\\..\\b"]
+)
 def test_names_outside_the_archive_folder_are_refused(tmp_path, name):
     path = tmp_path / "a.tar"
     _raw_tar(path, [(tarfile.TarInfo(name), b"1")])
@@ -165,14 +167,19 @@ def test_a_newer_format_or_a_foreign_file_is_refused(tmp_path):
     path = tmp_path / "a.tar"
     _raw_tar(
         path,
-        [(tarfile.TarInfo("rupor-backup/manifest.json"), _manifest({}, format_version=99, rupor_version="9.0"))],
+        [
+            (
+                tarfile.TarInfo("rupor-backup/manifest.json"),
+                _manifest({}, format_version=99, rupor_version="9.0"),
+            )
+        ],
     )
     (tmp_path / "o").mkdir()
     with pytest.raises(ArchiveError, match=r"format 99.*Rupor 9\.0"):
         archive.read(path, tmp_path / "o")
     junk = tmp_path / "junk.tar"
     junk.write_bytes(b"this is not a tar file at all" * 100)
-    with pytest.raises(ArchiveError, match="not a Rupor backup|damaged"):
+    with pytest.raises(ArchiveError, match=r"not a Rupor backup|damaged"):
         archive.read(junk, tmp_path / "o")
 
 

@@ -62,10 +62,23 @@ def _env(**changes: str | None) -> dict[str, str]:
 
 
 def _worker(env: dict[str, str], *args: str, once: bool = False) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "rupor.publishing", "--rate-limits", "off", "--reconcile-delay", "0.2", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "rupor.publishing",
+        "--rate-limits",
+        "off",
+        "--reconcile-delay",
+        "0.2",
+        *args,
+    ]
     log = Path(env.get("RUPOR_HOME", "/tmp")) / "backup-test-worker.log"
     return subprocess.Popen(
-        [*command, "--once"] if once else command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("ab")
+        [*command, "--once"] if once else command,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("ab"),
     )
 
 
@@ -134,7 +147,12 @@ def _restored_database(tmp_path: Path) -> Iterator[dict[str, str]]:
 
     name = f"rupor_backup_rt_{uuid.uuid4().hex[:8]}"
     s = connection.settings_dict
-    params = {"host": s["HOST"] or "127.0.0.1", "port": s["PORT"] or 5432, "user": s["USER"], "password": s["PASSWORD"]}
+    params = {
+        "host": s["HOST"] or "127.0.0.1",
+        "port": s["PORT"] or 5432,
+        "user": s["USER"],
+        "password": s["PASSWORD"],
+    }
     with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     url = f"postgres://{s['USER']}:{s['PASSWORD']}@{params['host']}:{params['port']}/{name}"
@@ -145,10 +163,10 @@ def _restored_database(tmp_path: Path) -> Iterator[dict[str, str]]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _picture() -> Media:
+def _picture(workspace_id: int) -> Media:
     data = hashlib.sha256(b"picture").digest() * 64
     media = Media(
-        workspace_id=PostVariant.objects.first().post.workspace_id,
+        workspace_id=workspace_id,
         kind="photo",
         content_type="image/jpeg",
         size=len(data),
@@ -175,7 +193,11 @@ def test_backup_while_publishing_then_restore_publishes_nothing_twice(tmp_path, 
         for network, mod in NETWORKS.items():
             access = mod.channel_for(emulators[network])
             access = type(access)(
-                access.network, access.remote_id, access.credentials, access.base_url, {**access.settings, "pace": False}
+                access.network,
+                access.remote_id,
+                access.credentials,
+                access.base_url,
+                {**access.settings, "pace": False},
             )
             ch = pt.channel(ws, access, name=f"{network} channel")
             for i in range(PER_NETWORK):
@@ -184,20 +206,28 @@ def test_backup_while_publishing_then_restore_publishes_nothing_twice(tmp_path, 
                 text = f"bk{run}{network}b{i}~"
                 second[pt.schedule(ch, text, later).pk] = (network, text)
         draft = Post.objects.create(workspace=ws, text="a draft with a picture")
-        variant = PostVariant.objects.create(post=draft, channel=Channel.objects.filter(workspace=ws).first(), text="d")
-        picture = _picture()
+        variant = PostVariant.objects.create(
+            post=draft, channel=Channel.objects.filter(workspace=ws)[0], text="d"
+        )
+        picture = _picture(ws.pk)
         VariantMedia.objects.create(variant=variant, media=picture, position=0)
         picture_bytes = Path(picture.file.path).read_bytes()
         for i in range(4):
             InboxItem.objects.create(
-                workspace=ws, channel=variant.channel, kind=ItemKind.COMMENT, remote_id=f"c{run}{i}", text=f"comment {i}"
+                workspace=ws,
+                channel=variant.channel,
+                kind=ItemKind.COMMENT,
+                remote_id=f"c{run}{i}",
+                text=f"comment {i}",
             )
 
         db_name = str(connection.settings_dict["NAME"])
         workers = [_worker(_env(), "--database-name", db_name, "--worker-id", f"src-{i}") for i in range(2)]
         _wait(
-            lambda: PublicationTarget.objects.filter(pk__in=list(first), state=TargetState.PUBLISHED).count()
-            == len(first),
+            lambda: (
+                PublicationTarget.objects.filter(pk__in=list(first), state=TargetState.PUBLISHED).count()
+                == len(first)
+            ),
             "the first posts published",
         )
         # The second posts fall due a few seconds after the backup is taken.
@@ -205,8 +235,10 @@ def test_backup_while_publishing_then_restore_publishes_nothing_twice(tmp_path, 
         PublicationTarget.objects.filter(pk__in=list(second)).update(due_at=due, next_attempt_at=due)
         result = ops.create(tmp_path, keep=3)
         _wait(
-            lambda: PublicationTarget.objects.filter(pk__in=list(second), state=TargetState.PUBLISHED).count()
-            == len(second),
+            lambda: (
+                PublicationTarget.objects.filter(pk__in=list(second), state=TargetState.PUBLISHED).count()
+                == len(second)
+            ),
             "the second posts published after the backup",
         )
         for w in workers:
@@ -253,7 +285,9 @@ def test_backup_while_publishing_then_restore_publishes_nothing_twice(tmp_path, 
                 if network != "telegram" or target_id in first:
                     assert state == TargetState.PUBLISHED, f"{network} {text}: {state}"
                 else:  # no key, no lookup: a person says whether it is there
-                    assert state in (TargetState.UNCONFIRMED, TargetState.PUBLISHED), f"{network} {text}: {state}"
+                    assert state in (TargetState.UNCONFIRMED, TargetState.PUBLISHED), (
+                        f"{network} {text}: {state}"
+                    )
             assert after["restore_events"] > 0
     finally:
         for w in workers:

@@ -33,18 +33,31 @@ def released():
 def problems(released, *operations, release: Release = RELEASE, **attrs) -> list[str]:
     migration = type("Migration", (migrations.Migration,), attrs)("0099_test", "channels")
     migration.operations = list(operations)
-    return [p.message for p in releases._migration_problems(("channels", "0099_test"), migration, released, release)]
+    return [
+        p.message
+        for p in releases._migration_problems(("channels", "0099_test"), migration, released, release)
+    ]
 
 
 def test_adding_is_fine_dropping_or_renaming_what_the_release_uses_is_not(released):
     assert problems(released, migrations.AddField("channel", "note", models.TextField(null=True))) == []
-    assert problems(released, migrations.AddField("channel", "flag", models.BooleanField(db_default=False))) == []
-    assert problems(
-        released,
-        migrations.CreateModel("Fresh", [("id", models.BigAutoField(primary_key=True)), ("x", models.TextField())]),
-        migrations.AddField("fresh", "y", models.TextField()),  # a model the release does not know
-    ) == []
-    (required,) = problems(released, migrations.AddField("channel", "flag", models.BooleanField(default=False)))
+    assert (
+        problems(released, migrations.AddField("channel", "flag", models.BooleanField(db_default=False)))
+        == []
+    )
+    assert (
+        problems(
+            released,
+            migrations.CreateModel(
+                "Fresh", [("id", models.BigAutoField(primary_key=True)), ("x", models.TextField())]
+            ),
+            migrations.AddField("fresh", "y", models.TextField()),  # a model the release does not know
+        )
+        == []
+    )
+    (required,) = problems(
+        released, migrations.AddField("channel", "flag", models.BooleanField(default=False))
+    )
     assert "NOT NULL without a database default" in required
     (dropped,) = problems(released, migrations.RemoveField("channel", "status_message"))
     assert "drops channel.status_message" in dropped
@@ -55,27 +68,40 @@ def test_adding_is_fine_dropping_or_renaming_what_the_release_uses_is_not(releas
 
 
 def test_a_state_only_removal_is_the_expand_step(released):
-    state_only = migrations.SeparateDatabaseAndState(state_operations=[migrations.RemoveField("channel", "color")])
+    state_only = migrations.SeparateDatabaseAndState(
+        state_operations=[migrations.RemoveField("channel", "color")]
+    )
     assert problems(released, state_only) == []
-    for_real = migrations.SeparateDatabaseAndState(database_operations=[migrations.RemoveField("channel", "color")])
+    for_real = migrations.SeparateDatabaseAndState(
+        database_operations=[migrations.RemoveField("channel", "color")]
+    )
     assert problems(released, for_real)
 
 
 def test_altering_a_column_the_release_writes(released):
-    same = models.CharField(max_length=300, blank=True, default="")
+    same: models.CharField[str, str] = models.CharField(max_length=300, blank=True, default="")
     assert problems(released, migrations.AlterField("channel", "status_message", same)) == []
-    wider = models.CharField(max_length=600, blank=True, default="")
+    wider: models.CharField[str, str] = models.CharField(max_length=600, blank=True, default="")
     assert problems(released, migrations.AlterField("channel", "status_message", wider)) == []
     (shorter,) = problems(
-        released, migrations.AlterField("channel", "status_message", models.CharField(max_length=10, default=""))
+        released,
+        migrations.AlterField("channel", "status_message", models.CharField(max_length=10, default="")),
     )
     assert "shortens" in shorter
-    (not_null,) = problems(released, migrations.AlterField("channel", "cadence_hours", models.PositiveIntegerField()))
+    (not_null,) = problems(
+        released, migrations.AlterField("channel", "cadence_hours", models.PositiveIntegerField())
+    )
     assert "NOT NULL" in not_null
-    assert problems(
-        released, migrations.AlterField("channel", "cadence_hours", models.PositiveIntegerField(db_default=0))
-    ) == []
-    (retyped,) = problems(released, migrations.AlterField("channel", "status_message", models.TextField(default="")))
+    assert (
+        problems(
+            released,
+            migrations.AlterField("channel", "cadence_hours", models.PositiveIntegerField(db_default=0)),
+        )
+        == []
+    )
+    (retyped,) = problems(
+        released, migrations.AlterField("channel", "status_message", models.TextField(default=""))
+    )
     assert "type" in retyped
     (moved,) = problems(
         released,
@@ -90,7 +116,10 @@ def test_raw_sql_needs_a_mark_and_a_contract_step_waits_for_its_release(released
     assert problems(released, drop, expand_only=True) == []
     (waiting,) = problems(released, drop, contract_after_release="0.2.0")
     assert "waits until 0.2.0" in waiting
-    assert problems(released, drop, release=Release("0.2.0", RELEASE.leaves), contract_after_release="0.2.0") == []
+    assert (
+        problems(released, drop, release=Release("0.2.0", RELEASE.leaves), contract_after_release="0.2.0")
+        == []
+    )
     # A contract step still may not drop what the previous release uses.
     assert problems(
         released,
@@ -110,8 +139,12 @@ def test_the_migrations_since_the_release_are_expand_only():
 
 def test_the_release_file(tmp_path):
     path = tmp_path / "release.txt"
-    path.write_text(releases.format_release("1.2.0", [("channels", "0002_job_errors"), ("accounts", "0001_initial")]))
-    assert releases.read_release(path) == Release("1.2.0", (("accounts", "0001_initial"), ("channels", "0002_job_errors")))
+    path.write_text(
+        releases.format_release("1.2.0", [("channels", "0002_job_errors"), ("accounts", "0001_initial")])
+    )
+    assert releases.read_release(path) == Release(
+        "1.2.0", (("accounts", "0001_initial"), ("channels", "0002_job_errors"))
+    )
     for bad, message in (
         ("release 1.x\naccounts 0001_initial\n", "not a release version"),
         ("accounts 0001_initial\n", "no release version"),
@@ -146,6 +179,9 @@ def test_old_models_meet_a_missing_column_and_a_required_new_one():
             db_table = "ops_release_probe"
             apps = probe_apps
 
+        def __str__(self) -> str:
+            return self.kept
+
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TABLE ops_release_probe (id integer PRIMARY KEY, kept text NOT NULL, required text NOT NULL, "
@@ -172,11 +208,18 @@ def _scratch() -> Iterator[str]:
 
     s = connection.settings_dict
     name = f"rupor_backup_release_{uuid.uuid4().hex[:8]}"
-    params = {"host": s["HOST"] or "127.0.0.1", "port": s["PORT"] or 5432, "user": s["USER"], "password": s["PASSWORD"]}
+    params = {
+        "host": s["HOST"] or "127.0.0.1",
+        "port": s["PORT"] or 5432,
+        "user": s["USER"],
+        "password": s["PASSWORD"],
+    }
     with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     alias = "release_check"
-    connections.settings[alias] = connections.configure_settings({"default": {}, alias: {**s, "NAME": name}})[alias]
+    connections.settings[alias] = connections.configure_settings({"default": {}, alias: {**s, "NAME": name}})[
+        alias
+    ]
     try:
         yield alias
     finally:

@@ -81,7 +81,7 @@ from rupor.networks.errors import (
 from rupor.notifications import service as notifications
 from rupor.publishing import ratelimit
 from rupor.publishing.models import Attempt, PublicationTarget, TargetState
-from rupor.publishing.service import RESTORED, HELD_FOR_SETTINGS, content_for_variant, text_only_contents
+from rupor.publishing.service import HELD_FOR_SETTINGS, RESTORED, content_for_variant, text_only_contents
 from rupor.publishing.transitions import Move, transition
 
 log = logging.getLogger(__name__)
@@ -1152,18 +1152,7 @@ def _reconcile(work: _Work, worker_id: str) -> Result:
     if found is not None:
         return _record_success(work, worker_id, found, "found on the network after an unknown outcome")
     if restored_late:
-        with _locked(work.target_id) as target:
-            if target is None or target.state != TargetState.PUBLISHING:
-                return _state(target)
-            _finish(
-                target,
-                TargetState.UNCONFIRMED,
-                "restored from a backup; not on the network and past the late window",
-                kind=UnknownOutcome.kind,
-                message="Rupor was restored from a backup and this post is not on the network, but its time "
-                "passed the late window, so it was not posted late. Choose “publish again” to post it now.",
-            )
-            return _state(target)
+        return _restored_too_late(work)
     if attempts >= POLICY.max_attempts:
         with _locked(work.target_id) as target:
             if target is None or target.state != TargetState.PUBLISHING:
@@ -1172,6 +1161,23 @@ def _reconcile(work: _Work, worker_id: str) -> Result:
             return _state(target)
     # The network can be searched and shows no such post: nothing went out, sending is safe.
     return _send(work, worker_id, "not found on the network after an unknown outcome; sending again")
+
+
+def _restored_too_late(work: _Work) -> Result:
+    """Restored from a backup, not on the network, and its late window has passed: not posted
+    late (a person may still choose "publish again")."""
+    with _locked(work.target_id) as target:
+        if target is None or target.state != TargetState.PUBLISHING:
+            return _state(target)
+        _finish(
+            target,
+            TargetState.UNCONFIRMED,
+            "restored from a backup; not on the network and past the late window",
+            kind=UnknownOutcome.kind,
+            message="Rupor was restored from a backup and this post is not on the network, but its time "
+            "passed the late window, so it was not posted late. Choose “publish again” to post it now.",
+        )
+        return _state(target)
 
 
 def _out_of_attempts(target: PublicationTarget) -> bool:

@@ -668,7 +668,9 @@ def live_workers(within: dt.timedelta = dt.timedelta(seconds=60)) -> list[str]:
     ]
 
 
-def reconcile_after_restore(backup_at: dt.datetime, *, now: dt.datetime | None = None) -> RestoreReconciliation:
+def reconcile_after_restore(
+    backup_at: dt.datetime, *, now: dt.datetime | None = None
+) -> RestoreReconciliation:
     """Make a database restored from a backup safe to publish from.
 
     The backup is a moment in the past; the instance it came from kept publishing after it. So

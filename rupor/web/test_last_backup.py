@@ -30,6 +30,7 @@ def team():
     owner = accounts.create_user("owner@example.com", PASSWORD)
     ws = accounts.create_workspace("Coffee House", owner, timezone="Europe/Moscow")
     actor = accounts.actor_for_user(owner, ws)
+    assert actor is not None
     for role in ("admin", "manager"):
         accounts.create_user(f"{role}@example.com", PASSWORD)
         accounts.add_member(actor, f"{role}@example.com", role)
@@ -41,7 +42,9 @@ def test_owners_see_the_last_backup_and_a_reminder_when_it_is_missing_or_old(tea
     assert 'id="last-backup"' in page and "none yet" in page
     assert 'id="backup-stale"' in page and "No backup has been made" in page
 
-    BackupRecord.objects.create(archive_name="rupor-backup-old.tar", finished_at=clock.now() - dt.timedelta(days=5))
+    BackupRecord.objects.create(
+        archive_name="rupor-backup-old.tar", finished_at=clock.now() - dt.timedelta(days=5)
+    )
     page = _page("owner@example.com")
     assert 'id="backup-stale"' in page and "The last backup was made 5" in page
 
