@@ -53,8 +53,8 @@ PASSPHRASE_FILE = click.option(
 
 @click.command()
 @click.option(
-    "--output",
     "-o",
+    "--output",
     required=True,
     type=click.Path(path_type=Path),
     envvar="RUPOR_BACKUP_OUTPUT",
@@ -137,6 +137,12 @@ def restore(archive: Path, force: bool, passphrase_file: Path | None, pg_bin: st
         console.print(
             f"{result.targets_checking} publication(s) were due or publishing at the backup: the worker checks each "
             "with its network before sending it (some may end unconfirmed, for a person to decide)."
+        )
+    if result.targets_later:
+        console.print(
+            f"{result.targets_later} publication(s) are scheduled later and go out at their time. If someone "
+            f"published or rescheduled any of them by hand after {result.created_at:%Y-%m-%d %H:%M} UTC, take it "
+            "off the schedule before it falls due: the backup cannot know."
         )
     if result.deliveries_in_doubt:
         console.print(

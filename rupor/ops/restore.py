@@ -35,6 +35,7 @@ class RestoreResult:
     files: int
     migrated: tuple[str, ...]  # migrations run after the restore (the archive was older)
     targets_checking: int  # publications checked with the network before any send
+    targets_later: int  # scheduled after the restore: sent at their time
     deliveries_in_doubt: int  # newsletter messages judged like an interrupted send
     unreadable_channels: tuple[str, ...]  # channels whose credentials the keys do not open
 
@@ -207,6 +208,7 @@ def restore(
         files=files,
         migrated=migrated,
         targets_checking=targets.checking,
+        targets_later=targets.scheduled_later,
         deliveries_in_doubt=deliveries,
         unreadable_channels=unreadable,
     )

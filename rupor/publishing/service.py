@@ -655,6 +655,7 @@ RESTORED = "restored"
 class RestoreReconciliation:
     checking: int  # due or publishing at the backup: checked with the network before any send
     released: int  # waiting or editing under a lease of a worker that is gone
+    scheduled_later: int = 0  # still ahead: sent at their time unless published by hand since
 
 
 def live_workers(within: dt.timedelta = dt.timedelta(seconds=60)) -> list[str]:
@@ -716,4 +717,5 @@ def reconcile_after_restore(
         .update(lease_owner="", lease_expires_at=None)
     )
     WorkerHeartbeat.objects.filter(stopped_at__isnull=True).update(stopped_at=models.F("seen_at"))
-    return RestoreReconciliation(checking=checking, released=released)
+    later = PublicationTarget.objects.filter(state=TargetState.SCHEDULED).count()
+    return RestoreReconciliation(checking=checking, released=released, scheduled_later=later)

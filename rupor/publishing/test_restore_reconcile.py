@@ -130,7 +130,7 @@ def test_publishing_under_a_dead_workers_lease_is_reconciled_at_once_and_later_p
     WorkerHeartbeat.objects.create(worker_id="old-host:1", hostname="old-host", pid=1, seen_at=T0)
     assert service.live_workers() == ["old-host:1"]
     result = service.reconcile_after_restore(BACKUP_AT)
-    assert result.checking == 1
+    assert (result.checking, result.scheduled_later) == (1, 1)
     assert service.live_workers() == [], "the backed-up instance's workers are not taken for live ones"
     assert reload(later).state == TargetState.SCHEDULED and reload(later).error_kind == ""
     drain()
