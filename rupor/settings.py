@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "rupor.analytics",
     "rupor.giveaways",
     "rupor.newsletters",
+    "rupor.ops",
     "rupor.web",
 ]
 

@@ -20,7 +20,7 @@ from rupor.accounts import service as accounts
 from rupor.accounts.roles import Perm
 from rupor.channels import options
 from rupor.channels.models import Channel
-from rupor.core import clock, prepared
+from rupor.core import clock, crypto, prepared
 from rupor.core.errors import DomainError
 from rupor.core.urls import url_problem
 from rupor.networks import errors as network_errors
@@ -621,6 +621,18 @@ class CredentialCheck:
     expired: bool
     #: Who connected the channel (still a member), to be told first.
     owner_id: int | None
+
+
+def unreadable_credentials() -> list[str]:
+    """Names of live channels whose stored credentials the configured keys cannot decrypt (after a
+    restore: the secret key did not come along). Nothing decrypted leaves this function."""
+    unreadable = []
+    for channel in Channel.live.exclude(credentials_encrypted="").only("pk", "name", "credentials_encrypted"):
+        try:
+            channel.get_credentials()
+        except (crypto.DecryptionError, ValueError):
+            unreadable.append(channel.name or f"#{channel.pk}")
+    return unreadable
 
 
 def renewable_channels() -> list[int]:

@@ -486,6 +486,7 @@ def emulate(network: str, host: str, port: int, seed: int, no_rate_limits: bool)
 
 
 from rupor.cli.analytics import analytics  # noqa: E402 - the command groups register on `main`, defined above
+from rupor.cli.backup import backup, release, restore  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.channel import channel  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.competitors import competitors  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.giveaway import giveaway  # noqa: E402 - the command groups register on `main`, defined above
@@ -508,6 +509,9 @@ cli.add_command(report)
 cli.add_command(giveaway)
 cli.add_command(links)
 cli.add_command(newsletter)
+cli.add_command(backup)
+cli.add_command(restore)
+cli.add_command(release)
 
 
 def _show_envvars(command: click.Command, prefix: str) -> None:

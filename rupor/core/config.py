@@ -109,7 +109,7 @@ def secure_home(config: Config) -> None:
     _private_dir(config.media_root)
     _private_dir(config.home / "mail")
     for path in config.home.iterdir():
-        if path.name.startswith(("rupor.sqlite3", "secret_key")):
+        if path.name.startswith(("rupor.sqlite3", "secret_key", "old_secret_keys")):
             _private_file(path)
 
 
@@ -126,6 +126,15 @@ def _secret_from_file(home: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(key + "\n")
     return key
+
+
+def _old_secrets_from_file(home: Path) -> tuple[str, ...]:
+    """Keys listed one a line in ``RUPOR_HOME/old_secret_keys``: ``rupor restore`` writes the old
+    keys the backed-up instance still decrypted with, so its data stays readable here."""
+    path = home / "old_secret_keys"
+    if not path.is_file():
+        return ()
+    return tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
 
 
 def load() -> Config:
@@ -165,7 +174,7 @@ def load() -> Config:
         home=home,
         database_url=database_url,
         secret_key=secret,
-        old_secret_keys=_list("RUPOR_OLD_SECRET_KEYS"),
+        old_secret_keys=tuple(dict.fromkeys(_list("RUPOR_OLD_SECRET_KEYS") + _old_secrets_from_file(home))),
         debug=debug,
         base_url=base_url,
         allowed_hosts=hosts,

@@ -863,3 +863,35 @@ def run_due(now: dt.datetime, *, budget: int = 500, budget_s: float = 10.0, leas
             handled += 1
     finish_done(clock.now())
     return handled
+
+
+def reconcile_after_restore(now: dt.datetime | None = None) -> int:
+    """Make a database restored from a backup safe to send from (docs/decisions/0099).
+
+    The instance the backup came from kept sending after it: a message pending and due then, or
+    being sent, may have reached its person. Each such delivery is left "sending" with a call
+    under way and an expired lease, so the worker treats it as after a worker died mid-send: sent
+    again only where the network drops a repeat of the same key (VK's ``random_id``, the
+    delivery's id, which the row kept), else unconfirmed. A newsletter that fell due after the
+    backup may have gone out then under ids this database never had: its messages are made now
+    and marked unconfirmed at once, never sent. Returns how many deliveries were marked."""
+    now = now or clock.now()
+    started_since = list(
+        Newsletter.objects.filter(status=Newsletter.Status.SCHEDULED, scheduled_at__lte=now).values_list(
+            "pk", flat=True
+        )
+    )
+    in_doubt = Delivery.objects.filter(
+        Q(state=Delivery.State.PENDING, due_at__lte=now) | Q(state=Delivery.State.SENDING)
+    ).update(state=Delivery.State.SENDING, in_flight=True, lease_until=now - dt.timedelta(seconds=1))
+    start_due(now)
+    unconfirmed = Delivery.objects.filter(
+        newsletter_id__in=started_since, state=Delivery.State.PENDING
+    ).update(
+        state=Delivery.State.UNCONFIRMED,
+        error=_(
+            "Rupor was restored from a backup taken before this newsletter went out; it may have reached this "
+            "person since, so it is not sent again."
+        ),
+    )
+    return in_doubt + unconfirmed

@@ -81,7 +81,7 @@ from rupor.networks.errors import (
 from rupor.notifications import service as notifications
 from rupor.publishing import ratelimit
 from rupor.publishing.models import Attempt, PublicationTarget, TargetState
-from rupor.publishing.service import HELD_FOR_SETTINGS, content_for_variant, text_only_contents
+from rupor.publishing.service import HELD_FOR_SETTINGS, RESTORED, content_for_variant, text_only_contents
 from rupor.publishing.transitions import Move, transition
 
 log = logging.getLogger(__name__)
@@ -1095,14 +1095,17 @@ def _unknown(target: PublicationTarget, exc: NetworkError, worker_id: str) -> No
 
 def _reconcile(work: _Work, worker_id: str) -> Result:
     """A ``publishing`` target under an expired lease: a call was (maybe) in flight."""
-    with _locked(work.target_id) as target:
+    with _locked(work.target_id, related=True) as target:
         if target is None or not _ours(target, worker_id, clock.now()):
             return Outcome.LOST
         _close_dangling_attempts(target)
         attempts = target.attempts
-        if work.adapter.idempotent_publish and _out_of_attempts(target):
+        # Found due or publishing by a restore, and past its late window now: it is looked up,
+        # never sent (not even with its key, which would post it late if it never went out).
+        restored_late = target.error_kind == RESTORED and _late(target, clock.now())
+        if work.adapter.idempotent_publish and not restored_late and _out_of_attempts(target):
             return _state(target)
-    if work.adapter.idempotent_publish:
+    if work.adapter.idempotent_publish and not restored_late:
         # The network drops a repeat of the same key: sending again is safe and settles it.
         return _send(work, worker_id, "re-sent with the same idempotency key after an unknown outcome")
     wait = _rate_wait(work)
@@ -1148,6 +1151,8 @@ def _reconcile(work: _Work, worker_id: str) -> Result:
             return _state(target)
     if found is not None:
         return _record_success(work, worker_id, found, "found on the network after an unknown outcome")
+    if restored_late:
+        return _restored_too_late(work)
     if attempts >= POLICY.max_attempts:
         with _locked(work.target_id) as target:
             if target is None or target.state != TargetState.PUBLISHING:
@@ -1156,6 +1161,23 @@ def _reconcile(work: _Work, worker_id: str) -> Result:
             return _state(target)
     # The network can be searched and shows no such post: nothing went out, sending is safe.
     return _send(work, worker_id, "not found on the network after an unknown outcome; sending again")
+
+
+def _restored_too_late(work: _Work) -> Result:
+    """Restored from a backup, not on the network, and its late window has passed: not posted
+    late (a person may still choose "publish again")."""
+    with _locked(work.target_id) as target:
+        if target is None or target.state != TargetState.PUBLISHING:
+            return _state(target)
+        _finish(
+            target,
+            TargetState.UNCONFIRMED,
+            "restored from a backup; not on the network and past the late window",
+            kind=UnknownOutcome.kind,
+            message="Rupor was restored from a backup and this post is not on the network, but its time "
+            "passed the late window, so it was not posted late. Choose “publish again” to post it now.",
+        )
+        return _state(target)
 
 
 def _out_of_attempts(target: PublicationTarget) -> bool:

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from rupor.core import clock
 from rupor.core.urls import url_problem
 from rupor.networks.base import Content
-from rupor.publishing.models import ACTIVE_STATES, PublicationTarget, TargetState
+from rupor.publishing.models import ACTIVE_STATES, PublicationTarget, TargetState, WorkerHeartbeat
 from rupor.publishing.transitions import transition
 
 
@@ -642,3 +642,80 @@ def collection_room(channel_id: int, *, now: dt.datetime | None = None) -> Colle
     if ratelimit.idle_for(limits) < reserve:
         return CollectionRoom(False, "publishing used this channel's rate limit moments ago")
     return CollectionRoom(True)
+
+
+# -- after a restore from a backup (docs/decisions/0099) ----------------------------------------
+
+#: ``error_kind`` of a target that a restore found due or publishing: the engine reconciles it
+#: like an unknown outcome, and never sends one past its late window (``engine._reconcile``).
+RESTORED = "restored"
+
+
+@dataclass(frozen=True)
+class RestoreReconciliation:
+    checking: int  # due or publishing at the backup: checked with the network before any send
+    released: int  # waiting or editing under a lease of a worker that is gone
+    scheduled_later: int = 0  # still ahead: sent at their time unless published by hand since
+
+
+def live_workers(within: dt.timedelta = dt.timedelta(seconds=60)) -> list[str]:
+    """``host:pid`` of each worker that checked in within ``within`` and has not stopped."""
+    since = clock.now() - within
+    return [
+        f"{host}:{pid}"
+        for host, pid in WorkerHeartbeat.objects.filter(seen_at__gte=since, stopped_at__isnull=True)
+        .order_by("hostname", "pid")
+        .values_list("hostname", "pid")
+    ]
+
+
+def reconcile_after_restore(
+    backup_at: dt.datetime, *, now: dt.datetime | None = None
+) -> RestoreReconciliation:
+    """Make a database restored from a backup safe to publish from.
+
+    The backup is a moment in the past; the instance it came from kept publishing after it. So
+    every target that was publishing then, and every scheduled one that fell due since (its
+    attempt may have happened after the backup), may already be on the network. Each becomes
+    ``publishing`` with no lease and ``error_kind`` :data:`RESTORED`: the next worker reconciles
+    it exactly as after a worker died mid-call (the same idempotency key where the network
+    honours one, else a lookup, else unconfirmed for a person), and one past its late window is
+    only looked up, never sent late. Leases of waiting and editing targets are dropped (their
+    workers are gone), and so are the heartbeats of those workers.
+    """
+    now = now or clock.now()
+    when = backup_at.strftime("%Y-%m-%d %H:%M")
+    cause = f"restored from the backup of {when} UTC: may have gone out since; checking"
+    message = (
+        f"Rupor was restored from a backup of {when} UTC, when this post was due or being published. "
+        "It may have gone out after the backup, so Rupor checks with the network before sending it."
+    )
+    due = models.Q(state=TargetState.SCHEDULED) & (
+        models.Q(next_attempt_at__lte=now) | models.Q(next_attempt_at__isnull=True, due_at__lte=now)
+    )
+    candidates = PublicationTarget.objects.filter(due | models.Q(state=TargetState.PUBLISHING))
+    checking = 0
+    for target_id in list(candidates.values_list("pk", flat=True)):
+        with transaction.atomic():
+            target = PublicationTarget.objects.select_for_update().filter(pk=target_id).first()
+            if target is None or target.state not in (TargetState.SCHEDULED, TargetState.PUBLISHING):
+                continue
+            if target.state == TargetState.SCHEDULED:
+                transition(target, TargetState.PUBLISHING, cause, "restore")
+            target.lease_owner = ""
+            target.lease_expires_at = None
+            target.error_kind = RESTORED
+            target.error_message = message[:500]
+            target.updated_at = now
+            target.save(
+                update_fields=["lease_owner", "lease_expires_at", "error_kind", "error_message", "updated_at"]
+            )
+            checking += 1
+    released = (
+        PublicationTarget.objects.filter(state__in=(TargetState.WAITING, TargetState.EDITING))
+        .exclude(lease_owner="")
+        .update(lease_owner="", lease_expires_at=None)
+    )
+    WorkerHeartbeat.objects.filter(stopped_at__isnull=True).update(stopped_at=models.F("seen_at"))
+    later = PublicationTarget.objects.filter(state=TargetState.SCHEDULED).count()
+    return RestoreReconciliation(checking=checking, released=released, scheduled_later=later)

@@ -18,9 +18,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from rupor.accounts.roles import Perm, can
+from rupor.accounts.roles import Perm, Role, can
 from rupor.channels.models import Channel
+from rupor.core import clock
 from rupor.networks import registry
+from rupor.ops import service as ops
 from rupor.planning import service as planning
 from rupor.publishing import health
 from rupor.publishing import service as publishing
@@ -36,6 +38,10 @@ ACTIONS = {
 }
 
 
+#: An owner is reminded when the newest backup is older than this (a daily schedule has failed).
+BACKUP_STALE_DAYS = 2
+
+
 def _own(request: HttpRequest, target_id: int) -> None:
     if not publishing.in_workspace(_ws(request).pk, target_id):
         raise Http404
@@ -49,6 +55,9 @@ def overview(request: HttpRequest) -> HttpResponseBase:
     targets = list(publishing.needing_attention(ws.pk)[:200])
     snapshot = health.health_snapshot(ws.pk) if can(role, Perm.CHANNELS_VIEW) else None
     failures = sorted((snapshot.failures_24h if snapshot else {}).items())
+    # Backups are of the whole installation: its owners' business (the CLI records each one).
+    owner = snapshot is not None and role == Role.OWNER
+    last_backup = ops.last_backup() if owner else None
     return render(
         request,
         "web/publishing.html",
@@ -64,6 +73,10 @@ def overview(request: HttpRequest) -> HttpResponseBase:
             "media_unreachable": ", ".join(
                 registry.display_name(n) for n in (snapshot.media_unreachable if snapshot else ())
             ),
+            "show_backup": owner,
+            "last_backup": last_backup,
+            "backup_stale": last_backup is None
+            or clock.now() - last_backup.finished_at > dt.timedelta(days=BACKUP_STALE_DAYS),
         },
     )
 
