@@ -1,4 +1,4 @@
-"""``rupor backup`` and ``rupor restore`` (rupor/ops, docs/decisions/0099)."""
+"""``rupor backup`` and ``rupor restore`` (rupor/ops, docs/decisions/0035)."""
 
 from __future__ import annotations
 

@@ -866,7 +866,7 @@ def run_due(now: dt.datetime, *, budget: int = 500, budget_s: float = 10.0, leas
 
 
 def reconcile_after_restore(now: dt.datetime | None = None) -> int:
-    """Make a database restored from a backup safe to send from (docs/decisions/0099).
+    """Make a database restored from a backup safe to send from (docs/decisions/0035).
 
     The instance the backup came from kept sending after it: a message pending and due then, or
     being sent, may have reached its person. Each such delivery is left "sending" with a call

@@ -1,5 +1,5 @@
 """After a restore from a backup, a newsletter the backed-up instance sent after the backup is
-not sent twice (decision 0099): a message that was due or being sent is judged like an
+not sent twice (decision 0035): a message that was due or being sent is judged like an
 interrupted send (VK drops a repeat of its ``random_id``; Telegram cannot, so it stays
 unconfirmed), and a newsletter that fell due after the backup is not sent at all."""
 

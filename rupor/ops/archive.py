@@ -1,5 +1,5 @@
 """The backup archive: one tar file holding the database dump, the files kept under
-``RUPOR_HOME``, the keys and a manifest (docs/decisions/0099).
+``RUPOR_HOME``, the keys and a manifest (docs/decisions/0035).
 
 Layout (every name under ``rupor-backup/``)::
 

@@ -2,7 +2,7 @@
 
 During a rolling upgrade the new schema is in place while processes of the previous release
 still run (a worker not yet restarted, a second web host). So migrations are *expand / contract*
-(docs/upgrades.md, decision 0099): a release only adds (tables, nullable columns, columns with a
+(docs/upgrades.md, decision 0035): a release only adds (tables, nullable columns, columns with a
 database default) and stops using what it will drop; a later release drops it, in a migration
 marked as a contract step. Two checks hold a change to that, both against the previous release's
 leaf migrations, recorded in ``rupor/migrations_release.txt``:

@@ -1,5 +1,5 @@
 """``rupor restore``: an archive of ``rupor backup`` back into the configured database and
-RUPOR_HOME, checked before anything is touched, then migrated and reconciled (decision 0099)."""
+RUPOR_HOME, checked before anything is touched, then migrated and reconciled (decision 0035)."""
 
 from __future__ import annotations
 

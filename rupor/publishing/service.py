@@ -644,7 +644,7 @@ def collection_room(channel_id: int, *, now: dt.datetime | None = None) -> Colle
     return CollectionRoom(True)
 
 
-# -- after a restore from a backup (docs/decisions/0099) ----------------------------------------
+# -- after a restore from a backup (docs/decisions/0035) ----------------------------------------
 
 #: ``error_kind`` of a target that a restore found due or publishing: the engine reconciles it
 #: like an unknown outcome, and never sends one past its late window (``engine._reconcile``).
