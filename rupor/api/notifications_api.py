@@ -128,7 +128,7 @@ def list_webhooks(request: HttpRequest) -> Any:
 def create_webhook(request: HttpRequest, payload: WebhookIn) -> Any:
     who = _need(request, Perm.WEBHOOKS_MANAGE)
     new = notifications.create_endpoint(
-        who.workspace_id, payload.url, events=payload.events, description=payload.description
+        who.workspace_id, payload.url, events=payload.events, description=payload.description, by=who
     )
     out = _out(notifications.endpoint(who.workspace_id, new.id))
     return Status(201, {**out, "secret": new.secret})
@@ -147,7 +147,7 @@ def get_webhook(request: HttpRequest, endpoint_id: int) -> Any:
 @router.delete("/webhooks/{endpoint_id}", response={204: None, **ERRORS}, summary="Delete a webhook endpoint")
 def delete_webhook(request: HttpRequest, endpoint_id: int) -> Any:
     who = _need(request, Perm.WEBHOOKS_MANAGE)
-    notifications.remove_endpoint(who.workspace_id, endpoint_id)
+    notifications.remove_endpoint(who.workspace_id, endpoint_id, by=who)
     return Status(204, None)
 
 
@@ -158,4 +158,4 @@ def delete_webhook(request: HttpRequest, endpoint_id: int) -> Any:
 )
 def test_webhook(request: HttpRequest, endpoint_id: int) -> Any:
     who = _need(request, Perm.WEBHOOKS_MANAGE)
-    return dataclasses.asdict(notifications.send_test(who.workspace_id, endpoint_id))
+    return dataclasses.asdict(notifications.send_test(who.workspace_id, endpoint_id, by=who))

@@ -360,6 +360,7 @@ def set_tags(actor: accounts.Actor, subscription_id: int, tags: Sequence[str]) -
         raise NewsletterError(_("No such subscriber."), status=404)
     sub.tags = _tags(tags)
     sub.save(update_fields=["tags"])
+    accounts.record(actor.workspace_id, actor, "newsletter.tags", "subscriber", sub.pk, sub.tags.strip(","))
 
 
 def _tags(tags: Sequence[str]) -> str:
@@ -453,6 +454,7 @@ def create_segment(
         source=source,
         active_within_days=active_within_days,
     )
+    accounts.record(actor.workspace_id, actor, "newsletter.segment_create", "segment", seg.pk, seg.name)
     return seg.pk
 
 
@@ -490,6 +492,14 @@ def add_welcome_step(actor: accounts.Actor, list_id: int, text: str, delay_hours
         delay_hours=delay_hours,
         text=text.strip(),
         purpose=purpose if purpose in Purpose.values else Purpose.USEFUL,
+    )
+    accounts.record(
+        actor.workspace_id,
+        actor,
+        "newsletter.welcome_step",
+        "welcome_step",
+        step.pk,
+        f"{lst.name} #{position}",
     )
     return step.pk
 
@@ -537,6 +547,7 @@ def create_newsletter(actor: accounts.Actor, data: NewsletterInput) -> int:
         purpose=data.purpose,
         created_by=actor.label,
     )
+    accounts.record(actor.workspace_id, actor, "newsletter.create", "newsletter", n.pk, n.title)
     return n.pk
 
 

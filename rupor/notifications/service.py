@@ -365,7 +365,12 @@ def _clean_events(events: list[str] | None) -> list[str]:
 
 
 def create_endpoint(
-    workspace_id: int, url: str, *, events: list[str] | None = None, description: str = ""
+    workspace_id: int,
+    url: str,
+    *,
+    events: list[str] | None = None,
+    description: str = "",
+    by: accounts.Actor | None = None,
 ) -> NewEndpoint:
     """Add a webhook endpoint; its signing secret is returned once and stored encrypted.
 
@@ -401,6 +406,15 @@ def create_endpoint(
     )
     endpoint.set_secret(secret)
     endpoint.save()
+    # The address and the events, never the secret.
+    accounts.record(
+        workspace_id,
+        by,
+        "webhook.create",
+        "webhook",
+        endpoint.pk,
+        f"{endpoint.url} · {', '.join(chosen) or 'all'}",
+    )
     return NewEndpoint(endpoint.pk, endpoint.url, secret)
 
 
@@ -437,14 +451,20 @@ def endpoint(workspace_id: int, endpoint_id: int, *, recent: int = 20) -> Endpoi
     raise NotificationsError(_("No such webhook endpoint."), status=404)
 
 
-def remove_endpoint(workspace_id: int, endpoint_id: int) -> None:
+def remove_endpoint(workspace_id: int, endpoint_id: int, *, by: accounts.Actor | None = None) -> None:
     """Delete an endpoint and its deliveries; another workspace's is not found (404)."""
+    url = (
+        WebhookEndpoint.objects.filter(workspace_id=workspace_id, pk=endpoint_id)
+        .values_list("url", flat=True)
+        .first()
+    )
     deleted, _rows = WebhookEndpoint.objects.filter(workspace_id=workspace_id, pk=endpoint_id).delete()
     if not deleted:
         raise NotificationsError(_("No such webhook endpoint."), status=404)
+    accounts.record(workspace_id, by, "webhook.delete", "webhook", endpoint_id, url or "")
 
 
-def send_test(workspace_id: int, endpoint_id: int) -> DeliveryView:
+def send_test(workspace_id: int, endpoint_id: int, *, by: accounts.Actor | None = None) -> DeliveryView:
     """Send a ``test`` event to one endpoint now and return how it went. A failed test is
     recorded and not retried (the person is watching and can send another)."""
     found = WebhookEndpoint.objects.filter(workspace_id=workspace_id, pk=endpoint_id).first()
@@ -482,6 +502,9 @@ def send_test(workspace_id: int, endpoint_id: int) -> DeliveryView:
         delivery.state = Delivery.State.SENT
         delivery.sent_at = clock.now()
     delivery.save(update_fields=["state", "last_error", "sent_at"])
+    accounts.record(
+        workspace_id, by, "webhook.test", "webhook", endpoint_id, f"{found.url}: {delivery.state}"
+    )
     return _delivery_view(delivery)
 
 

@@ -15,7 +15,7 @@ from rupor.accounts.roles import Perm
 from rupor.notifications import service as notifications
 from rupor.web import forms
 from rupor.web.accounts_views import settings_page
-from rupor.web.base import WorkspaceRequest, _bind_error, workspace_view
+from rupor.web.base import WorkspaceRequest, _actor, _bind_error, workspace_view
 
 #: Notifications on one page of the centre; "Show more" pages on.
 PAGE_SIZE = 50
@@ -88,7 +88,11 @@ def webhook_create(request: WorkspaceRequest) -> HttpResponseBase:
         data = form.cleaned_data
         try:
             new = notifications.create_endpoint(
-                request.workspace.pk, data["url"], events=data["events"], description=data["description"]
+                request.workspace.pk,
+                data["url"],
+                events=data["events"],
+                description=data["description"],
+                by=_actor(request),
             )
         except notifications.NotificationsError as exc:
             _bind_error(form, exc.field, exc.message)
@@ -101,7 +105,7 @@ def webhook_create(request: WorkspaceRequest) -> HttpResponseBase:
 @require_POST
 def webhook_delete(request: WorkspaceRequest, endpoint_id: int) -> HttpResponseBase:
     try:
-        notifications.remove_endpoint(request.workspace.pk, endpoint_id)
+        notifications.remove_endpoint(request.workspace.pk, endpoint_id, by=_actor(request))
     except notifications.NotificationsError as exc:
         raise Http404 from exc
     messages.success(request, _("The webhook endpoint was deleted; Rupor sends it nothing more."))
@@ -112,7 +116,7 @@ def webhook_delete(request: WorkspaceRequest, endpoint_id: int) -> HttpResponseB
 @require_POST
 def webhook_test(request: WorkspaceRequest, endpoint_id: int) -> HttpResponseBase:
     try:
-        result = notifications.send_test(request.workspace.pk, endpoint_id)
+        result = notifications.send_test(request.workspace.pk, endpoint_id, by=_actor(request))
     except notifications.NotificationsError as exc:
         raise Http404 from exc
     if result.state == "sent":

@@ -7,6 +7,7 @@ from rupor.web import (
     analytics_watch_views,
     answering_views,
     audience_views,
+    audit_views,
     besttime_views,
     calendar_views,
     channel_views,
@@ -98,4 +99,5 @@ urlpatterns = [
     *giveaway_views.urlpatterns,
     *links_views.urlpatterns,
     *newsletter_views.urlpatterns,
+    *audit_views.urlpatterns,
 ]
