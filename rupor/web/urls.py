@@ -44,6 +44,17 @@ urlpatterns = [
         notification_views.notification_open,
         name="notification_open",
     ),
+    path(
+        "notifications/<int:notification_id>/read/",
+        notification_views.notification_read,
+        name="notification_read",
+    ),
+    path(
+        "notifications/<int:notification_id>/unread/",
+        notification_views.notification_unread,
+        name="notification_unread",
+    ),
+    path("profile/email/", notification_views.email_preferences, name="email_preferences"),
     path("settings/webhooks/", notification_views.webhook_create, name="webhook_create"),
     path("settings/webhooks/<int:endpoint_id>/test/", notification_views.webhook_test, name="webhook_test"),
     path(
