@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 def periodic_jobs() -> Sequence[Callable[[dt.datetime], object]]:
     """Token renewal and expiry warnings, staged webhook deliveries, inbox polling, keyword monitoring, triage and alerts (keyword
     trends too), then metric collection, the watched competitor pages and the scheduled client
-    reports; each job decides itself what is due."""
+    reports, newsletter sends and the daily email digests; each job decides itself what is due."""
     from rupor.analytics import competitors
     from rupor.analytics import jobs as analytics_jobs
     from rupor.analytics import reports as analytics_reports
@@ -22,6 +22,7 @@ def periodic_jobs() -> Sequence[Callable[[dt.datetime], object]]:
     from rupor.inbox import jobs as inbox_jobs
     from rupor.inbox import trends
     from rupor.newsletters import service as newsletters
+    from rupor.notifications import service as notifications
     from rupor.publishing import tokens
 
     return (
@@ -36,4 +37,5 @@ def periodic_jobs() -> Sequence[Callable[[dt.datetime], object]]:
         competitors.run_due,
         analytics_reports.run_schedules,
         newsletters.run_due,
+        notifications.send_digests,
     )
