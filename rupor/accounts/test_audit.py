@@ -241,7 +241,7 @@ def test_the_csv_speaks_the_language_asked_for(team: dict[str, Any]) -> None:
     assert rows[0][2] == "Кто"
     assert rows[1][4] == "Добавлен участник"
     rows = _csv(audit.csv_lines(team["ws"].pk, audit.parse_filters({"action": "member.add"}), language="ko"))
-    assert rows[0][2] == "누가"
+    assert rows[0][2] == "수행자"
 
 
 def test_a_client_deciding_through_a_review_link_is_named_on_the_entry(team: dict[str, Any]) -> None:
