@@ -13,6 +13,7 @@ from ninja.responses import Status
 from pydantic import Field
 
 from rupor.accounts.roles import Perm
+from rupor.accounts.service import Actor
 from rupor.api.auth import need as _need
 from rupor.api.errors import ERRORS, ApiError
 from rupor.notifications import service as notifications
@@ -137,8 +138,7 @@ class EmailPreferencesOut(Schema):
     timezone: str
 
 
-def _person(request: HttpRequest) -> int:
-    who = _need(request, Perm.WORKSPACE_VIEW)
+def _person(who: Actor) -> int:
     if who.user_id is None:
         raise ApiError(
             422,
@@ -165,7 +165,7 @@ def _prefs_out(p: notifications.EmailPreferences) -> dict[str, Any]:
     summary="Which events email the caller, and whether as a daily digest",
 )
 def get_email_preferences(request: HttpRequest) -> Any:
-    return _prefs_out(notifications.email_preferences(_person(request)))
+    return _prefs_out(notifications.email_preferences(_person(_need(request, Perm.WORKSPACE_VIEW))))
 
 
 @router.put(
@@ -175,7 +175,7 @@ def get_email_preferences(request: HttpRequest) -> Any:
     summary="Choose which events email the caller, and whether as a daily digest",
 )
 def put_email_preferences(request: HttpRequest, payload: EmailPreferencesIn) -> Any:
-    user_id = _person(request)
+    user_id = _person(_need(request, Perm.WORKSPACE_VIEW))
     current = notifications.email_preferences(user_id)
     try:
         saved = notifications.save_email_preferences(
