@@ -230,11 +230,14 @@ def _date(raw: str, field: str) -> dt.date | None:
     if not raw:
         return None
     try:
-        return dt.date.fromisoformat(raw)
+        day = dt.date.fromisoformat(raw)
     except ValueError:
         raise AuditError(
             _("%(value)s is not a date; write it as 2026-05-31.") % {"value": repr(raw[:40])}, field
         ) from None
+    if not dt.date(1970, 1, 1) <= day <= dt.date(9000, 12, 31):
+        raise AuditError(_("Choose dates between 1970 and 9000."), field)
+    return day
 
 
 def _who(raw: str) -> str:

@@ -162,6 +162,8 @@ def test_dates_are_days_of_the_workspace_zone_both_included(team: dict[str, Any]
         ({"object_type": "POST"}, "object_type"),
         ({"q": "x" * 201}, "q"),
         ({"object_id": "9" * 41}, "object_id"),
+        ({"from": "0001-01-01"}, "from"),  # its start in the zone is before the first date
+        ({"to": "9999-12-31"}, "to"),
     ],
 )
 def test_a_filter_that_cannot_be_one_is_refused_with_its_field(raw: dict[str, str], field: str) -> None:
@@ -170,7 +172,9 @@ def test_a_filter_that_cannot_be_one_is_refused_with_its_field(raw: dict[str, st
     assert refused.value.field == field
 
 
-def test_another_workspaces_entries_never_appear(team: dict[str, Any], make_workspace: Any, make_user: Any) -> None:
+def test_another_workspaces_entries_never_appear(
+    team: dict[str, Any], make_workspace: Any, make_user: Any
+) -> None:
     other = make_workspace("Other", owner=make_user("stranger@example.com"))
     accounts.record(other.pk, None, "post.delete", "post", 99, "Their post")
     mine = audit.page(team["ws"].pk, audit.Filters()).entries
@@ -221,7 +225,7 @@ def test_the_csv_streams_the_filtered_entries_in_batches_and_neutralises_formula
     AuditEntry.objects.all().delete()
     for n in range(5):
         clock.freeze(dt.datetime(2026, 3, 10, 9, n, tzinfo=dt.UTC))
-        accounts.record(ws.pk, actor, "post.update", "post", n, f"=HYPERLINK(\"http://evil\",\"{n}\")")
+        accounts.record(ws.pk, actor, "post.update", "post", n, f'=HYPERLINK("http://evil","{n}")')
     accounts.record(ws.pk, actor, "channel.update", "channel", 1, "+7 999 call me")
     lines = audit.csv_lines(ws.pk, audit.parse_filters({"action": "post.*"}), language="en")
     assert not isinstance(lines, list)  # a generator: the trail is streamed, not built in memory

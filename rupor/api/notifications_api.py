@@ -122,7 +122,9 @@ def unread_notifications(request: HttpRequest, payload: UnreadIn) -> Any:
 class EmailPreferencesIn(Schema):
     emailed: dict[str, bool] = Field(
         default_factory=dict,
-        description="Event -> emailed or not, for the events named (" + ", ".join(notifications.EVENTS) + "); "
+        description="Event -> emailed or not, for the events named ("
+        + ", ".join(notifications.EVENTS)
+        + "); "
         "the others keep their current choice.",
     )
     digest: bool = Field(False, description="One email a day instead of one per event.")

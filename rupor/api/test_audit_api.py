@@ -71,7 +71,9 @@ def test_pages_and_the_csv(ws: Any, api_for: Any) -> None:
         ({"action": "DROP TABLE"}, "action"),
     ],
 )
-def test_a_filter_that_cannot_be_is_a_422_naming_it(ws: Any, api_for: Any, params: dict[str, str], field: str) -> None:
+def test_a_filter_that_cannot_be_is_a_422_naming_it(
+    ws: Any, api_for: Any, params: dict[str, str], field: str
+) -> None:
     res = api_for(ws, "owner").get("/audit", **params)
     assert res.status_code == 422, res.content
     body = res.json()
@@ -96,13 +98,17 @@ def test_notifications_marked_unread_again(ws: Any, api_for: Any) -> None:
     mine = Notification.objects.get(user=owner)
     client = Client()
     client.force_login(owner)
-    read = client.post("/api/v1/notifications/read", json.dumps({"all": True}), content_type="application/json")
+    read = client.post(
+        "/api/v1/notifications/read", json.dumps({"all": True}), content_type="application/json"
+    )
     assert read.json() == {"marked": 1, "unread": 0}
     again = client.post(
         "/api/v1/notifications/unread", json.dumps({"ids": [mine.pk, 10**9]}), content_type="application/json"
     )
     assert again.json() == {"marked": 1, "unread": 1}
-    empty = client.post("/api/v1/notifications/unread", json.dumps({"ids": []}), content_type="application/json")
+    empty = client.post(
+        "/api/v1/notifications/unread", json.dumps({"ids": []}), content_type="application/json"
+    )
     assert empty.status_code == 422
 
 
@@ -115,7 +121,9 @@ def test_a_person_reads_and_changes_their_email_preferences(ws: Any, api_for: An
     assert got["defaults"] == notifications.EMAIL_DEFAULTS and got["digest"] is False
     put = client.put(
         "/api/v1/me/email-preferences",
-        json.dumps({"emailed": {"failed": False}, "digest": True, "digest_hour": 9, "timezone": "Europe/Moscow"}),
+        json.dumps(
+            {"emailed": {"failed": False}, "digest": True, "digest_hour": 9, "timezone": "Europe/Moscow"}
+        ),
         content_type="application/json",
     )
     assert put.status_code == 200, put.content
@@ -128,9 +136,12 @@ def test_a_person_reads_and_changes_their_email_preferences(ws: Any, api_for: An
         content_type="application/json",
     )
     assert bad.status_code == 422 and "nonsense" in bad.json()["detail"]
-    assert client.put(
-        "/api/v1/me/email-preferences", json.dumps({"digest_hour": 25}), content_type="application/json"
-    ).status_code == 422
+    assert (
+        client.put(
+            "/api/v1/me/email-preferences", json.dumps({"digest_hour": 25}), content_type="application/json"
+        ).status_code
+        == 422
+    )
     # A key has no person: a clear refusal, not someone else's preferences.
     keyed = api_for(ws, "owner").get("/me/email-preferences")
     assert keyed.status_code == 422 and "person" in keyed.json()["detail"]

@@ -69,6 +69,8 @@ EVENTS: dict[str, Any] = {
     "inbox_reply_rejected": gettext_lazy("Your reply to the audience was sent back"),
     # Keyword trends (inbox/trends.py).
     "trend_spike": gettext_lazy("A watched keyword is spiking"),
+    # Giveaways drawn by the worker at their beacon round (giveaways/service.py run_due).
+    "giveaway_drawn": gettext_lazy("A giveaway was drawn; its results post waits to be published"),
 }
 TEST_EVENT = "test"
 #: The kind of a daily digest email (one per person and workspace, gathering their emails).

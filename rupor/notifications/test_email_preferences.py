@@ -132,7 +132,9 @@ def test_a_digest_gathers_the_day_into_one_email_at_the_persons_hour(team: dict[
     # A quiet day sends nothing.
     clock.freeze(dt.datetime(2026, 3, 12, 5, 30, tzinfo=dt.UTC))
     assert notifications.send_digests(clock.now()) == 0
-    assert EmailPreference.objects.get(user=owner).last_digest_at == dt.datetime(2026, 3, 12, 5, 0, tzinfo=dt.UTC)
+    assert EmailPreference.objects.get(user=owner).last_digest_at == dt.datetime(
+        2026, 3, 12, 5, 0, tzinfo=dt.UTC
+    )
 
 
 def test_a_digest_is_claimed_once_even_when_workers_read_the_same_row(team: dict[str, Any]) -> None:
@@ -148,7 +150,9 @@ def test_a_digest_is_claimed_once_even_when_workers_read_the_same_row(team: dict
     assert Delivery.objects.filter(kind=notifications.DIGEST_EVENT).count() == 1
 
 
-def test_the_digest_hour_is_the_persons_wall_clock_across_a_dst_change(make_user: Any, make_workspace: Any) -> None:
+def test_the_digest_hour_is_the_persons_wall_clock_across_a_dst_change(
+    make_user: Any, make_workspace: Any
+) -> None:
     clock.freeze(dt.datetime(2026, 3, 27, 12, 0, tzinfo=dt.UTC))
     user = make_user("ber@example.com")
     ws = make_workspace(owner=user, timezone="Europe/Berlin")
@@ -200,7 +204,9 @@ def test_a_digest_speaks_its_persons_language(team: dict[str, Any]) -> None:
         ({"timezone": ""}, "timezone"),
     ],
 )
-def test_preferences_that_cannot_be_are_refused(team: dict[str, Any], change: dict[str, Any], field: str) -> None:
+def test_preferences_that_cannot_be_are_refused(
+    team: dict[str, Any], change: dict[str, Any], field: str
+) -> None:
     with pytest.raises(notifications.NotificationsError) as refused:
         _prefs(team["owner"], **change)
     assert refused.value.field == field and refused.value.status == 422

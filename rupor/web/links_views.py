@@ -63,6 +63,7 @@ def links_page(request: HttpRequest) -> HttpResponseBase:
             "may_manage": can(here.role, Perm.ANALYTICS_MANAGE),
             "mediums": links.MEDIUMS,
             "sources": links.CAMPAIGN_SOURCES,
+            "newsletter_mediums": links.NEWSLETTER_MEDIUMS,
             "query": query,
             "filters": {"query": ""},
         },
@@ -83,6 +84,8 @@ def links_settings(request: HttpRequest) -> HttpResponseBase:
                 campaign=data.get("campaign", ""),
                 short_links=data.get("short_links") == "1",
                 short_domain=data.get("short_domain", ""),
+                newsletter_links=data.get("newsletter_links") == "1",
+                newsletter_medium=data.get("newsletter_medium", ""),
             ),
         )
     except links.LinksError as exc:

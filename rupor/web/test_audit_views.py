@@ -72,7 +72,10 @@ def test_owners_and_admins_read_the_trail_others_are_refused(team: dict[str, Any
     for role in ("manager", "analyst"):
         assert _browser(team[role], ws).get(reverse("web:audit")).status_code == 403
         assert _browser(team[role], ws).get(reverse("web:audit_export")).status_code == 403
-        assert reverse("web:audit") not in _browser(team[role], ws).get(reverse("web:dashboard")).content.decode()
+        assert (
+            reverse("web:audit")
+            not in _browser(team[role], ws).get(reverse("web:dashboard")).content.decode()
+        )
 
 
 def test_the_filters_narrow_the_page_and_the_export_alike(team: dict[str, Any]) -> None:
@@ -137,7 +140,10 @@ def test_read_and_unread_again_on_the_notification_list(team: dict[str, Any]) ->
     assert "Mark as unread" in html and 'class="bell-count"' not in html
     client.post(reverse("web:notification_unread", args=[mine.pk]))
     assert notifications.unread_count(ws.pk, owner.pk) == 1
-    assert 'class="bell-count" aria-hidden="true">1<' in client.get(reverse("web:notifications")).content.decode()
+    assert (
+        'class="bell-count" aria-hidden="true">1<'
+        in client.get(reverse("web:notifications")).content.decode()
+    )
     # Someone else's is not found.
     theirs = Notification.objects.get(user=team["admin"])
     assert client.post(reverse("web:notification_read", args=[theirs.pk])).status_code == 404
@@ -150,7 +156,13 @@ def test_the_profile_page_saves_email_preferences_and_keeps_a_refused_form(team:
     assert "Email notifications" in html and 'name="email_failed" value="1" checked' in html
     assert 'name="email_inbox_assigned" value="1">' in html  # off by default
     assert 'value="Europe/Moscow"' in html  # the digest's zone starts as the workspace's
-    form = {"email_inbox_assigned": "1", "email_missed": "1", "digest": "daily", "digest_hour": "7", "timezone": "Asia/Seoul"}
+    form = {
+        "email_inbox_assigned": "1",
+        "email_missed": "1",
+        "digest": "daily",
+        "digest_hour": "7",
+        "timezone": "Asia/Seoul",
+    }
     saved = client.post(reverse("web:email_preferences"), form, follow=True)
     assert "Your email preferences are saved." in saved.content.decode()
     prefs = notifications.email_preferences(owner.pk)

@@ -171,10 +171,14 @@ def test_every_one_click_fix_is_in_the_audit_trail_with_who_pressed_it(world: di
         ("publishing.retry", "publication", str(targets[TargetState.FAILED]), "owner@example.com"),
     ]
     # A refused click (already resolved) records nothing.
-    client.post(reverse("web:publishing_act", args=[targets[TargetState.UNCONFIRMED]]), {"action": "republish"})
+    client.post(
+        reverse("web:publishing_act", args=[targets[TargetState.UNCONFIRMED]]), {"action": "republish"}
+    )
     assert AuditEntry.objects.filter(action="publishing.republish").count() == 0
     # "Retry all" records each publication it sends again.
     PublicationTarget.objects.filter(pk=targets[TargetState.FAILED]).update(state=TargetState.FAILED)
     client.post(reverse("web:publishing_retry_all"))
     assert AuditEntry.objects.filter(action="publishing.retry").count() == 2
-    assert not AuditEntry.objects.filter(object_id=str(world["foreign"]), action__startswith="publishing.").exists()
+    assert not AuditEntry.objects.filter(
+        object_id=str(world["foreign"]), action__startswith="publishing."
+    ).exists()

@@ -28,7 +28,11 @@ def email_preferences_card(context: template.Context) -> dict[str, Any]:
     posted = request.session.pop("rupor_email_prefs_posted", None)
     if isinstance(posted, dict):
         emailed = set(posted.get("emailed") or ())
-        digest, hour, timezone = bool(posted.get("digest")), str(posted.get("digest_hour", "")), str(posted.get("timezone", ""))
+        digest, hour, timezone = (
+            bool(posted.get("digest")),
+            str(posted.get("digest_hour", "")),
+            str(posted.get("timezone", "")),
+        )
         error, field = str(posted.get("error", "")), str(posted.get("field", ""))
     else:
         emailed = {kind for kind, on in prefs.emailed.items() if on}
@@ -36,7 +40,12 @@ def email_preferences_card(context: template.Context) -> dict[str, Any]:
     return {
         "csrf_token": context.get("csrf_token"),
         "events": [
-            {"kind": kind, "label": label, "on": kind in emailed, "default": notifications.EMAIL_DEFAULTS[kind]}
+            {
+                "kind": kind,
+                "label": label,
+                "on": kind in emailed,
+                "default": notifications.EMAIL_DEFAULTS[kind],
+            }
             for kind, label in notifications.EVENTS.items()
         ],
         "digest": digest,
