@@ -19,7 +19,7 @@ from rupor.accounts.roles import Perm, can
 from rupor.core import clock
 from rupor.links import service as links
 from rupor.web import forms
-from rupor.web.base import _actor, workspace_request, workspace_view
+from rupor.web.base import _actor, _ws, workspace_request, workspace_view
 
 #: Click periods offered, in days (0: since the link was made).
 PERIODS = (7, 30, 90, 0)
@@ -85,7 +85,9 @@ def links_settings(request: HttpRequest) -> HttpResponseBase:
                 short_links=data.get("short_links") == "1",
                 short_domain=data.get("short_domain", ""),
                 newsletter_links=data.get("newsletter_links") == "1",
-                newsletter_medium=data.get("newsletter_medium", ""),
+                # A form from before the newsletter settings keeps the medium as it is.
+                newsletter_medium=data.get("newsletter_medium")
+                or links.conventions(_ws(request).pk).newsletter_medium,
             ),
         )
     except links.LinksError as exc:
