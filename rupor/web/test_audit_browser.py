@@ -12,6 +12,7 @@ import io
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from rupor.accounts import service as accounts
 from rupor.accounts.models import AuditEntry
@@ -21,6 +22,14 @@ from rupor.web.browser_testing import MARKS, expect, open_page, shot
 PASSWORD = "a-long-enough-passphrase-42"
 
 pytestmark = MARKS
+
+
+@pytest.fixture(autouse=True)
+def _warm() -> None:
+    """Import every page's code before the browser's first request (the live server shares this
+    process): on a busy machine the first request otherwise outlasts the browser's timeout."""
+    Client().get("/login/")
+
 
 #: The page's words in each language the test walks through.
 WORDS = {
