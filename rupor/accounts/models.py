@@ -149,6 +149,8 @@ class AuditEntry(models.Model):
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="audit")
     actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    #: The API key that acted (the key's row stays after it is revoked, so the entry keeps naming it).
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     actor_label = models.CharField(max_length=200, blank=True)
     action = models.CharField(max_length=64)
     object_type = models.CharField(max_length=40, blank=True)
@@ -158,6 +160,10 @@ class AuditEntry(models.Model):
 
     class Meta:
         ordering = ["-at"]
+        indexes = [
+            # The audit page: a workspace's entries newest first, walked by (at, id).
+            models.Index(fields=["workspace", "-at", "-id"], name="audit_ws_at_idx"),
+        ]
 
     def __str__(self) -> str:
         return (

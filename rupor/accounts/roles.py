@@ -70,6 +70,7 @@ class Perm(enum.StrEnum):
     NEWSLETTERS_VIEW = "newsletters.view"  # lists, newsletters and their delivery statistics
     NEWSLETTERS_DRAFT = "newsletters.draft"  # write and edit newsletter drafts
     NEWSLETTERS_SEND = "newsletters.send"  # lists, imports, segments, welcome chains; schedule and send
+    AUDIT_VIEW = "audit.view"  # the workspace's audit trail: who changed what, and its CSV
 
 
 _ALL = frozenset(Perm)

@@ -682,10 +682,14 @@ def record(
     *,
     user_id: int | None = None,
 ) -> None:
+    """Write one audit entry: who (a person, an API key, or ``None`` for Rupor itself — then
+    ``user_id`` may name the person a system action was for), what, on which object. The summary
+    is for people; it never holds a secret (keys, tokens and passwords are never passed here)."""
     AuditEntry.objects.create(
         workspace_id=workspace_id,
         actor_id=actor.user_id if actor else user_id,
-        actor_label=actor.label if actor else "",
+        api_key_id=actor.api_key_id if actor else None,
+        actor_label=(actor.label if actor else "")[:200],
         action=action,
         object_type=object_type,
         object_id=str(object_id),

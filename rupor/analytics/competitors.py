@@ -30,7 +30,7 @@ from django.db.models import Count, F, Q
 from django.utils.translation import gettext as _
 
 from rupor.accounts.roles import Perm
-from rupor.accounts.service import Actor
+from rupor.accounts.service import Actor, record
 from rupor.analytics.models import WatchedPage, WatchedPageReading, WatchedPost, WatchedPostReading
 from rupor.analytics.service import AnalyticsError as AnalyticsError  # refusals of this module
 from rupor.analytics.service import engagements, network_failure
@@ -220,6 +220,14 @@ def add_page(actor: Actor, handle: str, *, channel_id: int | None = None, networ
                 added_at=now,
             )
             _store(page, found, now)
+            record(
+                actor.workspace_id,
+                actor,
+                "competitor.add",
+                "watched_page",
+                page.pk,
+                f"{page.name} ({page.network})",
+            )
     except IntegrityError:
         raise AnalyticsError(
             _("%(name)s is already on the watchlist.") % {"name": found.name or handle}, "handle", 409
@@ -254,9 +262,15 @@ def _one_per_network(choices: Sequence[channels.ChannelRef]) -> list[channels.Ch
 def remove_page(actor: Actor, page_id: int) -> None:
     """Stop watching a page; what was collected goes with it."""
     _require(actor, Perm.ANALYTICS_MANAGE)
+    name = (
+        WatchedPage.objects.filter(workspace_id=actor.workspace_id, pk=page_id)
+        .values_list("name", flat=True)
+        .first()
+    )
     deleted, _rows = WatchedPage.objects.filter(workspace_id=actor.workspace_id, pk=page_id).delete()
     if not deleted:
         raise AnalyticsError(_("No such watched page."), status=404)
+    record(actor.workspace_id, actor, "competitor.remove", "watched_page", page_id, name or "")
 
 
 # -- collecting ----------------------------------------------------------------------------

@@ -224,8 +224,15 @@ class Overview:
 # -- period and scope ----------------------------------------------------------------------
 
 
+#: The days a period may cover: its start, the previous period and the zone's offset stay dates.
+EARLIEST_DAY, LATEST_DAY = dt.date(1970, 1, 1), dt.date(9000, 12, 31)
+
+
 def check_period(start: dt.date, end: dt.date) -> None:
-    """Refuse a period that ends before it starts or is longer than :data:`MAX_DAYS`."""
+    """Refuse a period that ends before it starts, is longer than :data:`MAX_DAYS` or lies
+    outside EARLIEST_DAY..LATEST_DAY."""
+    if not (start >= EARLIEST_DAY and end <= LATEST_DAY):
+        raise DashboardError(_("Choose dates between 1970 and 9000."), "from", 422)
     if start > end:
         raise DashboardError(_("The period ends before it starts."), "from", 422)
     if (end - start).days + 1 > MAX_DAYS:

@@ -33,6 +33,10 @@ class ConventionsIO(Schema):
     short_domain: str = Field(
         "", description="https://go.example.com: where short links point; empty: Rupor's address"
     )
+    newsletter_links: bool = Field(
+        True, description="Tag and shorten the links of newsletters, whose clicks are then counted"
+    )
+    newsletter_medium: str = Field("email", description="utm_medium of newsletters: email or newsletter")
 
 
 class StatsOut(Schema):

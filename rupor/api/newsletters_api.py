@@ -99,9 +99,17 @@ class NewsletterStatsOut(Schema):
     unreachable: int
     unconfirmed: int
     skipped: int
-    clicks: int | None = Field(description="Null until the message's links are tracked links")
-    read: int | None = Field(description="Null: the network does not report reads to a community or bot")
+    clicks: int | None = Field(
+        description="Clicks by people through the message's tracked links (bots left out); null when "
+        "its links are not tracked"
+    )
+    unique_clicks: int | None = Field(description="Of those, each visitor's first click on a link a day")
+    read: int | None = Field(
+        description="Messages read, where the network tells a community (VK); null where it does not "
+        "(Telegram tells a bot nothing of reads)"
+    )
     next_at: dt.datetime | None = Field(description="When the first waiting message is due")
+    tracked_links: int = Field(description="How many of the message's links are tracked short links")
 
 
 def _newsletter(workspace_id: int, newsletter_id: int) -> dict[str, Any]:

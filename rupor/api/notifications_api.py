@@ -13,6 +13,7 @@ from ninja.responses import Status
 from pydantic import Field
 
 from rupor.accounts.roles import Perm
+from rupor.accounts.service import Actor
 from rupor.api.auth import need as _need
 from rupor.api.errors import ERRORS, ApiError
 from rupor.notifications import service as notifications
@@ -98,6 +99,99 @@ def read_notifications(request: HttpRequest, payload: ReadIn) -> Any:
     return {"marked": marked, "unread": notifications.unread_count(who.workspace_id, who.user_id)}
 
 
+class UnreadIn(Schema):
+    ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
+        ..., min_length=1, max_length=500, description="Mark these notifications unread again."
+    )
+
+
+@router.post(
+    "/notifications/unread",
+    response={200: ReadOut, **ERRORS},
+    tags=["notifications"],
+    summary="Mark notifications unread again, by id",
+    description="Ids that are not the caller's, or are unread already, are skipped; the answer says "
+    "how many were marked.",
+)
+def unread_notifications(request: HttpRequest, payload: UnreadIn) -> Any:
+    who = _need(request, Perm.WORKSPACE_VIEW)
+    marked = notifications.mark_unread(who.workspace_id, who.user_id, payload.ids)
+    return {"marked": marked, "unread": notifications.unread_count(who.workspace_id, who.user_id)}
+
+
+class EmailPreferencesIn(Schema):
+    emailed: dict[str, bool] = Field(
+        default_factory=dict,
+        description="Event -> emailed or not, for the events named ("
+        + ", ".join(notifications.EVENTS)
+        + "); "
+        "the others keep their current choice.",
+    )
+    digest: bool = Field(False, description="One email a day instead of one per event.")
+    digest_hour: int = Field(8, ge=0, le=23, description="The hour of the daily email, in `timezone`.")
+    timezone: str = Field("UTC", max_length=64, description="An IANA time zone, e.g. Europe/Moscow.")
+
+
+class EmailPreferencesOut(Schema):
+    emailed: dict[str, bool] = Field(..., description="Every event, and whether it emails the caller.")
+    defaults: dict[str, bool] = Field(..., description="What each event does for someone who never chose.")
+    digest: bool
+    digest_hour: int
+    timezone: str
+
+
+def _person(who: Actor) -> int:
+    if who.user_id is None:
+        raise ApiError(
+            422,
+            "An API key has no person behind it, so it has no email preferences; call this with a "
+            "person's session.",
+        )
+    return who.user_id
+
+
+def _prefs_out(p: notifications.EmailPreferences) -> dict[str, Any]:
+    return {
+        "emailed": p.emailed,
+        "defaults": notifications.EMAIL_DEFAULTS,
+        "digest": p.digest,
+        "digest_hour": p.digest_hour,
+        "timezone": p.timezone,
+    }
+
+
+@router.get(
+    "/me/email-preferences",
+    response={200: EmailPreferencesOut, **ERRORS},
+    tags=["notifications"],
+    summary="Which events email the caller, and whether as a daily digest",
+)
+def get_email_preferences(request: HttpRequest) -> Any:
+    return _prefs_out(notifications.email_preferences(_person(_need(request, Perm.WORKSPACE_VIEW))))
+
+
+@router.put(
+    "/me/email-preferences",
+    response={200: EmailPreferencesOut, **ERRORS},
+    tags=["notifications"],
+    summary="Choose which events email the caller, and whether as a daily digest",
+)
+def put_email_preferences(request: HttpRequest, payload: EmailPreferencesIn) -> Any:
+    user_id = _person(_need(request, Perm.WORKSPACE_VIEW))
+    current = notifications.email_preferences(user_id)
+    try:
+        saved = notifications.save_email_preferences(
+            user_id,
+            emailed={**current.emailed, **payload.emailed},
+            digest=payload.digest,
+            digest_hour=payload.digest_hour,
+            timezone=payload.timezone,
+        )
+    except notifications.NotificationsError as exc:
+        raise ApiError(exc.status, exc.message, field=exc.field) from exc
+    return _prefs_out(saved)
+
+
 def _out(e: notifications.EndpointView) -> dict[str, Any]:
     return {
         "id": e.id,
@@ -128,7 +222,7 @@ def list_webhooks(request: HttpRequest) -> Any:
 def create_webhook(request: HttpRequest, payload: WebhookIn) -> Any:
     who = _need(request, Perm.WEBHOOKS_MANAGE)
     new = notifications.create_endpoint(
-        who.workspace_id, payload.url, events=payload.events, description=payload.description
+        who.workspace_id, payload.url, events=payload.events, description=payload.description, by=who
     )
     out = _out(notifications.endpoint(who.workspace_id, new.id))
     return Status(201, {**out, "secret": new.secret})
@@ -147,7 +241,7 @@ def get_webhook(request: HttpRequest, endpoint_id: int) -> Any:
 @router.delete("/webhooks/{endpoint_id}", response={204: None, **ERRORS}, summary="Delete a webhook endpoint")
 def delete_webhook(request: HttpRequest, endpoint_id: int) -> Any:
     who = _need(request, Perm.WEBHOOKS_MANAGE)
-    notifications.remove_endpoint(who.workspace_id, endpoint_id)
+    notifications.remove_endpoint(who.workspace_id, endpoint_id, by=who)
     return Status(204, None)
 
 
@@ -158,4 +252,4 @@ def delete_webhook(request: HttpRequest, endpoint_id: int) -> Any:
 )
 def test_webhook(request: HttpRequest, endpoint_id: int) -> Any:
     who = _need(request, Perm.WEBHOOKS_MANAGE)
-    return dataclasses.asdict(notifications.send_test(who.workspace_id, endpoint_id))
+    return dataclasses.asdict(notifications.send_test(who.workspace_id, endpoint_id, by=who))

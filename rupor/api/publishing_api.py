@@ -54,7 +54,7 @@ def _act(fn: Any, *args: Any, **kwargs: Any) -> Any:
 )
 def retry_failed(request: HttpRequest, payload: RetryIn) -> Any:
     who = _need(request, Perm.POSTS_PUBLISH)
-    count = _act(publishing.retry_failed, who.workspace_id, payload.target_ids, actor=who.label)
+    count = _act(publishing.retry_failed, who.workspace_id, payload.target_ids, actor=who.label, by=who)
     return {"rescheduled": count}
 
 
@@ -86,6 +86,7 @@ def resolve(request: HttpRequest, target_id: int, payload: ResolveIn) -> Any:
         payload.resolution,
         actor=who.label,
         remote_url=payload.remote_url,
+        by=who,
     )
     return {"id": target_id, "state": state}
 
@@ -98,7 +99,7 @@ def resolve(request: HttpRequest, target_id: int, payload: ResolveIn) -> Any:
 def publish_anyway(request: HttpRequest, target_id: int) -> Any:
     who = _need(request, Perm.POSTS_PUBLISH)
     _own_target(who.workspace_id, target_id)
-    state = _act(publishing.publish_anyway, target_id, actor=who.label)
+    state = _act(publishing.publish_anyway, target_id, actor=who.label, by=who)
     return {"id": target_id, "state": state}
 
 

@@ -14,14 +14,17 @@ from collections.abc import Callable, Sequence
 def periodic_jobs() -> Sequence[Callable[[dt.datetime], object]]:
     """Token renewal and expiry warnings, staged webhook deliveries, inbox polling, keyword monitoring, triage and alerts (keyword
     trends too), then metric collection, the watched competitor pages and the scheduled client
-    reports; each job decides itself what is due."""
+    reports, newsletter sends (and their reads), the daily email digests, and giveaways closed at
+    their end and drawn at their beacon round; each job decides itself what is due."""
     from rupor.analytics import competitors
     from rupor.analytics import jobs as analytics_jobs
     from rupor.analytics import reports as analytics_reports
+    from rupor.giveaways import service as giveaways
     from rupor.inbox import alerts as inbox_alerts
     from rupor.inbox import jobs as inbox_jobs
     from rupor.inbox import trends
     from rupor.newsletters import service as newsletters
+    from rupor.notifications import service as notifications
     from rupor.publishing import tokens
 
     return (
@@ -36,4 +39,6 @@ def periodic_jobs() -> Sequence[Callable[[dt.datetime], object]]:
         competitors.run_due,
         analytics_reports.run_schedules,
         newsletters.run_due,
+        notifications.send_digests,
+        giveaways.run_due,
     )

@@ -70,6 +70,12 @@ def by_network(slug: str, days: int) -> None:
 @click.option(
     "--short-domain", default=None, help="https://go.example.com; an empty value: Rupor's own address."
 )
+@click.option(
+    "--newsletter-links/--no-newsletter-links",
+    default=None,
+    help="Tag and shorten the links of newsletters (their clicks are the newsletter's figures).",
+)
+@click.option("--newsletter-medium", default=None, help="utm_medium of newsletters: email or newsletter.")
 def settings(
     slug: str,
     utm: bool | None,
@@ -78,6 +84,8 @@ def settings(
     campaign: str | None,
     short: bool | None,
     short_domain: str | None,
+    newsletter_links: bool | None,
+    newsletter_medium: str | None,
 ) -> None:
     """Show the conventions; with options, change those named first."""
     actor = _operator(slug)
@@ -91,6 +99,8 @@ def settings(
         campaign=now.campaign if campaign is None else campaign,
         short_links=now.short_links if short is None else short,
         short_domain=now.short_domain if short_domain is None else short_domain,
+        newsletter_links=now.newsletter_links if newsletter_links is None else newsletter_links,
+        newsletter_medium=now.newsletter_medium if newsletter_medium is None else newsletter_medium,
     )
     if wanted != now:
         try:

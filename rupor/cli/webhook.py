@@ -28,7 +28,9 @@ def add(slug: str, url: str, description: str, events: tuple[str, ...]) -> None:
     from rupor.notifications import service
 
     try:
-        new = service.create_endpoint(actor.workspace_id, url, events=list(events), description=description)
+        new = service.create_endpoint(
+            actor.workspace_id, url, events=list(events), description=description, by=actor
+        )
     except service.NotificationsError as exc:
         _fail(exc)
     click.echo(f"{new.id}\t{new.url}")
@@ -57,7 +59,7 @@ def send_test(slug: str, endpoint_id: int) -> None:
     from rupor.notifications import service
 
     try:
-        result = service.send_test(actor.workspace_id, endpoint_id)
+        result = service.send_test(actor.workspace_id, endpoint_id, by=actor)
     except service.NotificationsError as exc:
         _fail(exc)
     click.echo(f"{result.state}\t{result.last_error}".rstrip())
@@ -74,7 +76,7 @@ def remove(slug: str, endpoint_id: int) -> None:
     from rupor.notifications import service
 
     try:
-        service.remove_endpoint(actor.workspace_id, endpoint_id)
+        service.remove_endpoint(actor.workspace_id, endpoint_id, by=actor)
     except service.NotificationsError as exc:
         _fail(exc)
     click.echo(f"Removed webhook endpoint {endpoint_id}.")

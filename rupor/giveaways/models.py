@@ -53,6 +53,12 @@ class Giveaway(models.Model):
     results_post_id = models.IntegerField(null=True, blank=True)
     created_by_id = models.IntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=clock.now)
+    #: The worker's claim while it closes or draws this giveaway by itself (``service.run_due``);
+    #: after a failure, when it tries again.
+    auto_until = models.DateTimeField(null=True, blank=True)
+    #: Why the worker has not closed or drawn it yet (the beacon round not out, the network
+    #: refused), for people; blank once it has.
+    auto_note = models.CharField(max_length=300, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from rupor.accounts.roles import Perm
+from rupor.accounts.roles import Perm, Role
 from rupor.accounts.service import Actor, record
 from rupor.channels import service as channels
 from rupor.core import clock, config
@@ -29,6 +30,7 @@ from rupor.networks import registry
 from rupor.networks.base import Adapter, Capability, ChannelAccess
 from rupor.networks.drand import beacon
 from rupor.networks.errors import NetworkError
+from rupor.notifications import service as notifications
 from rupor.planning import service as planning
 from rupor.publishing import service as publishing
 
@@ -452,18 +454,32 @@ def close(actor: Actor, giveaway_id: int) -> Giveaway:
     round's time, or never)."""
     _require(actor, Perm.GIVEAWAYS_MANAGE)
     giveaway = get_giveaway(actor, giveaway_id)
-    _state(giveaway, Giveaway.State.ANNOUNCED)
-    now = clock.now()
-    if now < giveaway.ends_at:
-        raise GiveawayError(_("The entries are still open."), status=409)
+    return _close(actor, giveaway)
+
+
+def _too_late(giveaway: Giveaway) -> GiveawayError | None:
     deadline = round_time(giveaway)
-    if deadline is not None and now >= deadline:
-        raise GiveawayError(
+    if deadline is not None and clock.now() >= deadline:
+        return GiveawayError(
             _(
                 "Too late: the beacon round named in the rules is already public, so a list frozen now could be chosen to suit it. Cancel this giveaway."
             ),
             status=409,
         )
+    return None
+
+
+def _close(actor: Actor, giveaway: Giveaway) -> Giveaway:
+    """Close the entries of an announced giveaway. The list is written by one conditional update
+    (still announced, still before the round's time), so a person and a worker closing at once
+    freeze one list: the later one is refused and its reading dropped."""
+    _state(giveaway, Giveaway.State.ANNOUNCED)
+    now = clock.now()
+    if now < giveaway.ends_at:
+        raise GiveawayError(_("The entries are still open."), status=409)
+    late = _too_late(giveaway)
+    if late is not None:
+        raise late
     post = contest_post(giveaway)
     needs_post = giveaway.require_like or giveaway.require_repost or bool(giveaway.comment_keyword)
     if needs_post and not post:
@@ -484,10 +500,17 @@ def close(actor: Actor, giveaway_id: int) -> Giveaway:
         "entrants": ids,
         "list_sha256": procedure.list_hash(ids),
     }
-    giveaway.entrants_json = procedure.canonical(entrants).decode()
-    giveaway.state = Giveaway.State.CLOSED
-    giveaway.save(update_fields=["entrants_json", "state"])
-    record(actor.workspace_id, actor, "giveaway.close", "giveaway", giveaway.pk, entrants["list_sha256"])
+    late = _too_late(giveaway)  # reading the network took time: the round may be out now
+    if late is not None:
+        raise late
+    with transaction.atomic():
+        frozen = procedure.canonical(entrants).decode()
+        if not Giveaway.objects.filter(pk=giveaway.pk, state=Giveaway.State.ANNOUNCED).update(
+            entrants_json=frozen, state=Giveaway.State.CLOSED, auto_until=None, auto_note=""
+        ):
+            raise GiveawayError(_("This giveaway was closed meanwhile."), status=409)
+        record(actor.workspace_id, actor, "giveaway.close", "giveaway", giveaway.pk, entrants["list_sha256"])
+    giveaway.refresh_from_db()
     return giveaway
 
 
@@ -518,6 +541,12 @@ def draw(actor: Actor, giveaway_id: int) -> Giveaway:
     network, publish the draw file and draft the results post."""
     _require(actor, Perm.GIVEAWAYS_MANAGE)
     giveaway = get_giveaway(actor, giveaway_id)
+    return _draw(actor, giveaway)
+
+
+def _draw(actor: Actor, giveaway: Giveaway) -> Giveaway:
+    """Draw a closed giveaway. The draw and its results post are written by one conditional
+    update (still closed), so a person and a worker drawing at once draw once."""
     _state(giveaway, Giveaway.State.CLOSED)
     rules = json.loads(giveaway.rules_json)
     entrants = json.loads(giveaway.entrants_json)
@@ -551,12 +580,16 @@ def draw(actor: Actor, giveaway_id: int) -> Giveaway:
         clock.now(),
     )
     with transaction.atomic():
+        if not Giveaway.objects.filter(pk=giveaway.pk, state=Giveaway.State.CLOSED).update(
+            state=Giveaway.State.DRAWN, auto_until=None, auto_note=""
+        ):
+            raise GiveawayError(_("This giveaway was drawn meanwhile."), status=409)
         giveaway.draw_json = procedure.canonical(record_doc).decode()
         giveaway.state = Giveaway.State.DRAWN
         giveaway.results_post_id = _draft_post(
             actor, giveaway, _("Giveaway results: %(t)s") % {"t": giveaway.title}, results_text(giveaway)
         )
-        giveaway.save()
+        giveaway.save(update_fields=["draw_json", "results_post_id"])
         record(
             actor.workspace_id,
             actor,
@@ -606,7 +639,91 @@ def cancel(actor: Actor, giveaway_id: int) -> Giveaway:
     _require(actor, Perm.GIVEAWAYS_MANAGE)
     giveaway = get_giveaway(actor, giveaway_id)
     _state(giveaway, Giveaway.State.DRAFT, Giveaway.State.ANNOUNCED, Giveaway.State.CLOSED)
+    # Conditional, like closing and drawing: a worker that drew meanwhile wins, and says so.
+    if not Giveaway.objects.filter(pk=giveaway.pk, state=giveaway.state).update(
+        state=Giveaway.State.CANCELLED, auto_until=None
+    ):
+        raise GiveawayError(_("This giveaway changed meanwhile; look at it again."), status=409)
     giveaway.state = Giveaway.State.CANCELLED
-    giveaway.save(update_fields=["state"])
     record(actor.workspace_id, actor, "giveaway.cancel", "giveaway", giveaway.pk, giveaway.title)
     return giveaway
+
+
+# -- the worker: closing at the end time, drawing once the round is out ------------------------
+
+#: How long a worker holds a giveaway it closes or draws (the network's reads take a while).
+AUTO_LEASE = dt.timedelta(minutes=10)
+#: After a failed try, when the worker tries again (the round comes within seconds of its time;
+#: a network's refusal may pass).
+AUTO_RETRY = dt.timedelta(minutes=2)
+
+
+def _rupor(workspace_id: int) -> Actor:
+    """Rupor acting by itself in a workspace: the audit trail names no person ("automatic")."""
+    return Actor(workspace_id, Role.OWNER)
+
+
+def _claim(giveaway: Giveaway, now: dt.datetime) -> bool:
+    """Take the giveaway for this worker (one conditional update: free, or its lease ran out)."""
+    return bool(
+        Giveaway.objects.filter(pk=giveaway.pk, state=giveaway.state)
+        .filter(Q(auto_until__isnull=True) | Q(auto_until__lte=now))
+        .update(auto_until=now + AUTO_LEASE)
+    )
+
+
+def _wait(giveaway: Giveaway, now: dt.datetime, why: str) -> None:
+    Giveaway.objects.filter(pk=giveaway.pk, state=giveaway.state).update(
+        auto_until=now + AUTO_RETRY, auto_note=why[:300]
+    )
+
+
+def _tell_drawn(giveaway: Giveaway) -> None:
+    notifications.notify_event(
+        giveaway.workspace_id,
+        "giveaway_drawn",
+        _("“%(title)s” was drawn at its beacon round; the results post waits for you to publish it.")
+        % {"title": giveaway.title},
+        link=f"/giveaways/{giveaway.pk}/",
+        target_id=giveaway.pk,
+        user_ids=[giveaway.created_by_id] if giveaway.created_by_id else None,
+    )
+
+
+def run_due(now: dt.datetime) -> int:
+    """The worker's job: close each announced giveaway whose entries ended, and draw each closed
+    one once its named drand round is out. Each giveaway is claimed by a conditional update
+    (several workers act once) and written by another (a person pressing the button meanwhile
+    wins); a failure is noted on the giveaway and tried again after AUTO_RETRY. A giveaway whose
+    round came before it could be closed is left for a person to cancel. Returns how many it
+    closed or drew."""
+    acted = 0
+    free = Q(auto_until__isnull=True) | Q(auto_until__lte=now)
+    for giveaway in Giveaway.objects.select_related("channel").filter(
+        free, state=Giveaway.State.ANNOUNCED, ends_at__lte=now
+    ):
+        late = _too_late(giveaway)
+        if late is not None:
+            if giveaway.auto_note != late.message[:300]:
+                Giveaway.objects.filter(pk=giveaway.pk).update(auto_note=late.message[:300])
+            continue
+        if not _claim(giveaway, now):
+            continue
+        try:
+            _close(_rupor(giveaway.workspace_id), giveaway)
+        except GiveawayError as exc:
+            _wait(giveaway, now, exc.message)
+            continue
+        acted += 1
+    for giveaway in Giveaway.objects.select_related("channel").filter(free, state=Giveaway.State.CLOSED):
+        due = round_time(giveaway)
+        if due is None or now < due or not _claim(giveaway, now):
+            continue
+        try:
+            drawn = _draw(_rupor(giveaway.workspace_id), giveaway)
+        except GiveawayError as exc:
+            _wait(giveaway, now, exc.message)
+            continue
+        _tell_drawn(drawn)
+        acted += 1
+    return acted

@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from rupor.accounts.roles import Perm
-from rupor.accounts.service import Actor
+from rupor.accounts.service import Actor, record
 from rupor.analytics import service as analytics
 from rupor.core import clock, spikes, timezones
 from rupor.core.errors import DomainError
@@ -273,4 +273,12 @@ def set_settings(actor: Actor, *, alerts: bool, email: bool) -> None:
         raise TrendError(_("Your role does not allow this."), status=403)
     ResponseSettings.objects.update_or_create(
         workspace_id=actor.workspace_id, defaults={"trend_alerts": alerts, "trend_email": email}
+    )
+    record(
+        actor.workspace_id,
+        actor,
+        "inbox.trend_settings",
+        "workspace",
+        actor.workspace_id,
+        f"alerts {'on' if alerts else 'off'}, email {'on' if email else 'off'}",
     )

@@ -34,6 +34,20 @@ class LinkSettings(models.Model):
     #: Where short links point (``https://go.example.com``); empty: Rupor's own base URL.
     short_domain = models.CharField(_("short link domain"), max_length=200, blank=True, default="")
 
+    class NewsletterMedium(models.TextChoices):
+        EMAIL = "email", _("email (analytics count it as the Email channel)")
+        NEWSLETTER = "newsletter", _("newsletter")
+
+    #: The links of newsletters: tagged and shortened whatever the posts' switches say (a
+    #: newsletter's clicks are its figures), unless turned off here.
+    newsletter_links = models.BooleanField(_("track links in newsletters"), default=True)
+    newsletter_medium = models.CharField(
+        _("utm_medium of newsletters"),
+        max_length=20,
+        choices=NewsletterMedium.choices,
+        default=NewsletterMedium.EMAIL,
+    )
+
     def __str__(self) -> str:
         return f"link settings of workspace {self.workspace_id}"
 
@@ -47,6 +61,8 @@ class ShortLink(models.Model):
     url = models.URLField(max_length=2000)
     post_id = models.PositiveIntegerField(null=True, blank=True, db_index=True)
     variant_id = models.PositiveIntegerField(null=True, blank=True)
+    #: A newsletter's link (then no post or variant): one per newsletter and address.
+    newsletter_id = models.PositiveIntegerField(null=True, blank=True, db_index=True)
     channel_id = models.PositiveIntegerField(null=True, blank=True)
     network = models.CharField(max_length=32, blank=True, default="")
     created_at = models.DateTimeField(default=clock.now)
@@ -54,7 +70,10 @@ class ShortLink(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["variant_id", "url"], name="one_short_link_per_variant_url")
+            models.UniqueConstraint(fields=["variant_id", "url"], name="one_short_link_per_variant_url"),
+            models.UniqueConstraint(
+                fields=["newsletter_id", "url"], name="one_short_link_per_newsletter_url"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -48,6 +48,7 @@ _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 VARIANT_SWITCH = "tracked_links"
 MEDIUMS = tuple(LinkSettings.Medium.values)
 CAMPAIGN_SOURCES = tuple(LinkSettings.CampaignSource.values)
+NEWSLETTER_MEDIUMS = tuple(LinkSettings.NewsletterMedium.values)
 
 
 class LinksError(DomainError):
@@ -67,6 +68,9 @@ class Conventions:
     campaign: str = ""
     short_links: bool = False
     short_domain: str = ""
+    #: Newsletters' links: tagged (with ``newsletter_medium``) and shortened, on their own switch.
+    newsletter_links: bool = True
+    newsletter_medium: str = "email"
 
     @property
     def active(self) -> bool:
@@ -84,6 +88,8 @@ def conventions(workspace_id: int) -> Conventions:
         campaign=row.campaign,
         short_links=row.short_links,
         short_domain=row.short_domain,
+        newsletter_links=row.newsletter_links,
+        newsletter_medium=row.newsletter_medium,
     )
 
 
@@ -97,6 +103,8 @@ def save_conventions(actor: Actor, data: Conventions) -> Conventions:
     _require(actor, Perm.ANALYTICS_MANAGE)
     if data.medium not in MEDIUMS:
         raise LinksError(_("Choose social or paid_social."), "medium")
+    if data.newsletter_medium not in NEWSLETTER_MEDIUMS:
+        raise LinksError(_("Choose email or newsletter."), "newsletter_medium")
     if data.campaign_source not in CAMPAIGN_SOURCES:
         raise LinksError(_("Choose rubric, title or fixed."), "campaign_source")
     campaign = utm.slug(data.campaign)
@@ -116,6 +124,8 @@ def save_conventions(actor: Actor, data: Conventions) -> Conventions:
             "campaign": campaign,
             "short_links": data.short_links,
             "short_domain": domain,
+            "newsletter_links": data.newsletter_links,
+            "newsletter_medium": data.newsletter_medium,
         },
     )
     record(actor.workspace_id, actor, "links.settings", "workspace", actor.workspace_id, "")
@@ -178,9 +188,11 @@ def _convention(ref: VariantRef, conv: Conventions) -> utm.Convention:
     )
 
 
-def _code_for(variant_id: int, url: str, extra: int = 0) -> str:
+def _code_for(owner: int | str, url: str, extra: int = 0) -> str:
+    """The code of a short link, derived from what it belongs to (a variant's id, or "n<id>" for a
+    newsletter) and the address: the same link gets the same code, before and after it is made."""
     key = hashlib.sha256(django_settings.SECRET_KEY.encode()).digest()
-    digest = hmac.new(key, f"rupor.links.code|{variant_id}|{url}".encode(), hashlib.sha256).digest()
+    digest = hmac.new(key, f"rupor.links.code|{owner}|{url}".encode(), hashlib.sha256).digest()
     number = int.from_bytes(digest, "big")
     chars = []
     for _i in range(CODE_LENGTH + extra):
@@ -224,6 +236,130 @@ def _short(ref: VariantRef, url: str, *, store: bool) -> str | None:
             continue
         return code
     return None
+
+
+# -- newsletters ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewsletterRef:
+    """The facts of a newsletter its links are tagged with."""
+
+    workspace_id: int
+    newsletter_id: int
+    network: str
+    title: str = ""
+
+
+def _newsletter_short(ref: NewsletterRef, url: str, *, store: bool) -> str | None:
+    """The code of the newsletter's short link to ``url`` (made once per newsletter and address;
+    ``store=False``: the code it would get)."""
+    existing = (
+        ShortLink.objects.filter(newsletter_id=ref.newsletter_id, url=url)
+        .values_list("code", flat=True)
+        .first()
+    )
+    if existing:
+        return existing
+    owner = f"n{ref.newsletter_id}"
+    if not store:
+        return _code_for(owner, url)
+    for extra in range(3):
+        code = _code_for(owner, url, extra)
+        try:
+            with transaction.atomic():
+                ShortLink.objects.create(
+                    workspace_id=ref.workspace_id,
+                    code=code,
+                    url=url,
+                    newsletter_id=ref.newsletter_id,
+                    network=ref.network,
+                )
+        except IntegrityError:
+            again = ShortLink.objects.filter(newsletter_id=ref.newsletter_id, url=url).values_list(
+                "code", flat=True
+            )
+            if again.first():
+                return again.first()
+            continue
+        return code
+    return None
+
+
+def track_newsletter(ref: NewsletterRef, text: str, *, store: bool = True) -> Tracked:
+    """A newsletter's text as it is sent: every address tagged (utm_source the network,
+    utm_medium the workspace's newsletter medium, utm_campaign the newsletter's title or the
+    fixed campaign, utm_content ``newsletter-<id>``) and replaced by a short link counted for the
+    newsletter. Unchanged when the workspace turned newsletter links off; when a short link
+    cannot be made, the tagged long address is sent."""
+    conv = conventions(ref.workspace_id)
+    if not conv.newsletter_links:
+        return Tracked(text, None, None)
+    fixed = utm.slug(conv.campaign)
+    convention = utm.Convention(
+        source=utm.slug(ref.network),
+        medium=conv.newsletter_medium,
+        campaign=fixed if conv.campaign_source == "fixed" else (utm.slug(ref.title) or fixed),
+        content=f"newsletter-{ref.newsletter_id}",
+    )
+    changes: list[tuple[str, str]] = []
+    memo: dict[str, str] = {}
+
+    def change(url: str) -> str:
+        if url not in memo:
+            memo[url] = _newsletter_final(ref, conv, convention, url, store=store)
+            if memo[url] != url:
+                changes.append((url, memo[url]))
+        return memo[url]
+
+    return Tracked(utm.rewrite(text, change), None, None, tuple(changes))
+
+
+def _newsletter_final(
+    ref: NewsletterRef, conv: Conventions, convention: utm.Convention, url: str, *, store: bool
+) -> str:
+    if url.startswith(short_base(conv) + "/l/"):
+        return url  # already one of ours
+    tagged = utm.tag(url, convention)
+    if len(tagged) > 2000:
+        return tagged
+    try:
+        code = _newsletter_short(ref, tagged, store=store)
+    except DatabaseError:
+        log.warning("short link for newsletter %s not made; the long address is sent", ref.newsletter_id)
+        return tagged
+    return short_url(conv, code) if code else tagged
+
+
+def newsletter_stats(workspace_id: int, newsletter_ids: Sequence[int]) -> dict[int, Stats]:
+    """Each newsletter's clicks over all its links (newsletters without clicks left out)."""
+    rows = _clicks(workspace_id, None, None).filter(link__newsletter_id__in=list(newsletter_ids))
+    return {
+        r["link__newsletter_id"]: _stats(r) for r in rows.values("link__newsletter_id").annotate(**_COUNTS)
+    }
+
+
+def newsletter_links(workspace_id: int, newsletter_id: int) -> list[LinkRow]:
+    """A newsletter's short links, each with its clicks."""
+    conv = conventions(workspace_id)
+    found = list(
+        ShortLink.objects.filter(workspace_id=workspace_id, newsletter_id=newsletter_id).order_by("pk")
+    )
+    stats = link_stats(workspace_id, [link.pk for link in found])
+    return [
+        LinkRow(
+            id=link.pk,
+            code=link.code,
+            short_url=short_url(conv, link.code),
+            url=link.url,
+            post_id=None,
+            channel_id=None,
+            network=link.network,
+            created_at=link.created_at,
+            stats=stats.get(link.pk, Stats()),
+        )
+        for link in found
+    ]
 
 
 def _final(ref: VariantRef, conv: Conventions, url: str, *, store: bool) -> str:

@@ -73,6 +73,8 @@ class Capability(enum.StrEnum):
     LIST_STAFF = "list_staff"  # the community's managers (community_staff)
     LIST_LIKERS = "list_likers"  # who liked a post (post_likers)
     LIST_REPOSTERS = "list_reposters"  # who reposted a post (post_reposters)
+    #: Newsletters: which of the messages the channel sent a person has read (message_reads).
+    READ_RECEIPTS = "read_receipts"
 
 
 #: The channel setting where a channel's own limits are cached (:meth:`Adapter.limits_for`).
@@ -688,6 +690,12 @@ class Adapter:
         self, channel: ChannelAccess, conversation_id: str, text: str, *, idempotency_key: str
     ) -> Message:
         raise NotSupported(f"{self.display_name} cannot send direct messages")
+
+    def message_reads(self, channel: ChannelAccess, conversation_ids: Sequence[str]) -> Mapping[str, str]:
+        """For each conversation, the id of the last message the channel sent that the person has
+        read ("" when none); conversations the network does not know are left out. Messages are
+        read in order, so every message of ours up to that id is read (READ_RECEIPTS)."""
+        raise NotSupported(f"{self.display_name} does not tell whether a message was read")
 
     # -- measurement --------------------------------------------------------------------
     def post_metrics(self, channel: ChannelAccess, remote_ids: Sequence[str]) -> Sequence[PostMetrics]:

@@ -38,6 +38,7 @@ CAPABILITY_METHODS = {
     Capability.LOOKUP_PEOPLE: "people",
     Capability.READ_MESSAGES: "read_messages",
     Capability.SEND_MESSAGE: "send_message",
+    Capability.READ_RECEIPTS: "message_reads",
     Capability.POST_METRICS: "post_metrics",
     Capability.CHANNEL_METRICS: "channel_metrics",
     Capability.PUBLIC_PAGES: "public_page",

@@ -138,6 +138,12 @@ class Newsletter(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     created_by = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(default=clock.now)
+    #: The text as it goes out, its links tracked (``links.track_newsletter``): made once when
+    #: the newsletter starts, so every person and every retry gets the same links. Blank: ``text``.
+    sent_text = models.TextField(blank=True, default="")
+    #: When the worker last asked the network which of its messages were read (the claim of the
+    #: next read check: one worker at a time).
+    reads_checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["status", "scheduled_at"])]
@@ -197,6 +203,8 @@ class Delivery(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     remote_id = models.CharField(max_length=100, blank=True, default="")
     error = models.CharField(max_length=500, blank=True, default="")
+    #: When Rupor first saw that the person had read it (where the network tells: VK).
+    read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -17,6 +17,9 @@ Rules (docs/decisions/0032-newsletters.md):
   reported and never repeated.
 * Quiet hours of each list, in the workspace's zone; the networks' rate limits through the
   adapters' call windows; retries with ``core/backoff`` for what certainly did not happen.
+* **Figures.** Links go out as tracked links made once per newsletter (``links.track_newsletter``:
+  short link and UTM tags, so the newsletter's clicks are counted); reads where the network
+  tells a community (VK ``out_read``); Telegram tells a bot nothing of reads.
 """
 
 from __future__ import annotations
@@ -42,8 +45,9 @@ from rupor.core import backoff, clock, config
 from rupor.core.errors import DomainError
 from rupor.core.timezones import LocalTimeError, to_local, to_utc
 from rupor.inbox import service as inbox
+from rupor.links import service as links
 from rupor.networks import errors, registry
-from rupor.networks.base import Adapter
+from rupor.networks.base import Adapter, Capability
 from rupor.newsletters.models import (
     Delivery,
     Newsletter,
@@ -360,6 +364,7 @@ def set_tags(actor: accounts.Actor, subscription_id: int, tags: Sequence[str]) -
         raise NewsletterError(_("No such subscriber."), status=404)
     sub.tags = _tags(tags)
     sub.save(update_fields=["tags"])
+    accounts.record(actor.workspace_id, actor, "newsletter.tags", "subscriber", sub.pk, sub.tags.strip(","))
 
 
 def _tags(tags: Sequence[str]) -> str:
@@ -453,6 +458,7 @@ def create_segment(
         source=source,
         active_within_days=active_within_days,
     )
+    accounts.record(actor.workspace_id, actor, "newsletter.segment_create", "segment", seg.pk, seg.name)
     return seg.pk
 
 
@@ -490,6 +496,14 @@ def add_welcome_step(actor: accounts.Actor, list_id: int, text: str, delay_hours
         delay_hours=delay_hours,
         text=text.strip(),
         purpose=purpose if purpose in Purpose.values else Purpose.USEFUL,
+    )
+    accounts.record(
+        actor.workspace_id,
+        actor,
+        "newsletter.welcome_step",
+        "welcome_step",
+        step.pk,
+        f"{lst.name} #{position}",
     )
     return step.pk
 
@@ -537,6 +551,7 @@ def create_newsletter(actor: accounts.Actor, data: NewsletterInput) -> int:
         purpose=data.purpose,
         created_by=actor.label,
     )
+    accounts.record(actor.workspace_id, actor, "newsletter.create", "newsletter", n.pk, n.title)
     return n.pk
 
 
@@ -632,12 +647,23 @@ class Stats:
     unreachable: int
     unconfirmed: int
     skipped: int
-    #: Clicks through the message's links: ``None`` until links go through tracked links.
+    #: Clicks by people through the message's tracked links (bots left out); ``None`` when its
+    #: links are not tracked (newsletter links turned off, or a text without links).
     clicks: int | None = None
-    #: Reads: ``None`` where the network does not tell a community bot (VK, Telegram).
+    #: Of those, the first click of a visitor on a link each day.
+    unique_clicks: int | None = None
+    #: Messages the person has read, where the network tells (VK); ``None`` where it does not
+    #: (Telegram tells a bot nothing of reads).
     read: int | None = None
     #: When the first waiting message is due (quiet hours or a retry push it later).
     next_at: dt.datetime | None = None
+    #: How many links of the message are tracked (short links counting for this newsletter).
+    tracked_links: int = 0
+
+
+def reports_reads(network: str) -> bool:
+    """Whether the network tells a community which of its messages were read."""
+    return Capability.READ_RECEIPTS in registry.adapter(network).capabilities
 
 
 def stats(workspace_id: int, newsletter_id: int) -> Stats:
@@ -648,6 +674,10 @@ def stats(workspace_id: int, newsletter_id: int) -> Stats:
         .annotate(c=Count("pk"))
         .values_list("state", "c")
     )
+    tracked = len(links.newsletter_links(workspace_id, n.pk))
+    clicked = links.newsletter_stats(workspace_id, [n.pk]).get(n.pk, links.Stats())
+    channel = channels.find_channel(n.list.channel_id, removed_too=True)
+    reads = channel is not None and reports_reads(channel.network)
     return Stats(
         recipients=sum(counts.values()),
         pending=counts.get(Delivery.State.PENDING, 0) + counts.get(Delivery.State.SENDING, 0),
@@ -656,10 +686,14 @@ def stats(workspace_id: int, newsletter_id: int) -> Stats:
         unreachable=counts.get(Delivery.State.UNREACHABLE, 0),
         unconfirmed=counts.get(Delivery.State.UNCONFIRMED, 0),
         skipped=counts.get(Delivery.State.SKIPPED, 0),
+        clicks=clicked.human if tracked else None,
+        unique_clicks=clicked.unique if tracked else None,
+        read=Delivery.objects.filter(newsletter=n, read_at__isnull=False).count() if reads else None,
         next_at=Delivery.objects.filter(newsletter=n, state=Delivery.State.PENDING)
         .order_by("due_at")
         .values_list("due_at", flat=True)
         .first(),
+        tracked_links=tracked,
     )
 
 
@@ -696,16 +730,17 @@ def outside_quiet_hours(at: dt.datetime, lst: SubscriberList, zone: str) -> dt.d
         return to_utc(wall + dt.timedelta(hours=1), zone)
 
 
-def links_in(text: str, *, delivery_id: int) -> str:
-    """The one place a message's links pass through before they are sent: tracked links (per
-    delivery, for click statistics) will replace each address here. Today: unchanged."""
-    del delivery_id  # the seam's argument: which message a tracked link would count for
-    return text
+def tracked_text(n: Newsletter, network: str, *, store: bool = True) -> str:
+    """The newsletter's text with its links tracked (``links.track_newsletter``: tagged with the
+    workspace's newsletter medium and shortened once per newsletter and address, so its clicks
+    count for it); ``store=False`` makes nothing (what the page shows before it goes out)."""
+    ref = links.NewsletterRef(n.workspace_id, n.pk, network, n.title)
+    return links.track_newsletter(ref, n.text, store=store).text
 
 
 def message_text(delivery: Delivery, body: str) -> str:
-    """The message as sent: the body (its links through :func:`links_in`) and the unsubscribe line."""
-    return f"{links_in(body, delivery_id=delivery.pk)}\n\n— stop / стоп: {unsubscribe_url(delivery.subscription)}"
+    """The message as sent: the body and the unsubscribe line."""
+    return f"{body}\n\n— stop / стоп: {unsubscribe_url(delivery.subscription)}"
 
 
 def start_due(now: dt.datetime) -> int:
@@ -722,6 +757,10 @@ def start_due(now: dt.datetime) -> int:
                 status=Newsletter.Status.SENDING, started_at=now
             ):
                 continue  # another worker started it
+            # The links once, for everyone: each retry and each person gets the same short links.
+            channel = channels.find_channel(n.list.channel_id)
+            if channel is not None:
+                Newsletter.objects.filter(pk=n.pk).update(sent_text=tracked_text(n, channel.network))
             ids = list(audience(n.list, n.segment, now).values_list("pk", flat=True))
             for chunk in range(0, len(ids), 1000):
                 Delivery.objects.bulk_create(
@@ -814,7 +853,10 @@ def send_claimed(claim: Claimed, now: dt.datetime) -> str:
         )
     attempt = d.attempts + 1
     Delivery.objects.filter(pk=d.pk).update(attempts=attempt, in_flight=True)
-    body = d.newsletter.text if d.newsletter is not None else d.step.text if d.step is not None else ""
+    if d.newsletter is not None:
+        body = d.newsletter.sent_text or d.newsletter.text
+    else:
+        body = d.step.text if d.step is not None else ""
     try:
         sent = adapter.send_message(
             channels.access_for(channel.id), sub.address, message_text(d, body), idempotency_key=str(d.pk)
@@ -848,10 +890,62 @@ def finish_done(now: dt.datetime) -> int:
     return done
 
 
+#: Reads are asked for during this long after a newsletter starts, at most once per READ_EVERY.
+READ_WINDOW = dt.timedelta(days=7)
+READ_EVERY = dt.timedelta(minutes=30)
+
+
+def _is_read(remote_id: str, out_read: str) -> bool:
+    """A message of ours is read when its id is at most the conversation's last read one."""
+    return remote_id.isdigit() and out_read.isdigit() and int(remote_id) <= int(out_read)
+
+
+def collect_reads(now: dt.datetime) -> int:
+    """Ask the networks that tell (VK: ``messages.getConversationsById``'s ``out_read``) which
+    messages of recent newsletters were read, and mark them. Each newsletter is claimed by a
+    conditional update of its ``reads_checked_at`` (one worker per check), checked at most every
+    READ_EVERY for READ_WINDOW after it starts; a network error leaves it for the next check.
+    Returns how many messages were newly marked read."""
+    marked = 0
+    due = Newsletter.objects.select_related("list").filter(
+        status__in=(Newsletter.Status.SENDING, Newsletter.Status.SENT), started_at__gte=now - READ_WINDOW
+    )
+    for n in due.filter(Q(reads_checked_at__isnull=True) | Q(reads_checked_at__lte=now - READ_EVERY)):
+        claim = Newsletter.objects.filter(pk=n.pk)
+        claim = (
+            claim.filter(reads_checked_at__isnull=True)
+            if n.reads_checked_at is None
+            else claim.filter(reads_checked_at=n.reads_checked_at)
+        )
+        if not claim.update(reads_checked_at=now):
+            continue
+        channel = channels.find_channel(n.list.channel_id)
+        if channel is None or not reports_reads(channel.network):
+            continue
+        rows = list(
+            Delivery.objects.filter(newsletter=n, state=Delivery.State.SENT, read_at__isnull=True)
+            .exclude(remote_id="")
+            .values_list("pk", "remote_id", "subscription__address")
+        )
+        if not rows:
+            continue
+        try:
+            reads = registry.adapter(channel.network).message_reads(
+                channels.access_for(channel.id), [address for _pk, _rid, address in rows]
+            )
+        except errors.NetworkError as exc:
+            log.info("reads of newsletter %s not known this time: %s", n.pk, exc.message)
+            continue
+        read_ids = [pk for pk, rid, address in rows if _is_read(rid, reads.get(address, ""))]
+        marked += Delivery.objects.filter(pk__in=read_ids, read_at__isnull=True).update(read_at=now)
+    return marked
+
+
 def run_due(now: dt.datetime, *, budget: int = 500, budget_s: float = 10.0, lease_s: float = LEASE_S) -> int:
     """The worker's job: start due newsletters, send up to ``budget`` due messages for at most
     about ``budget_s`` seconds (the other periodic jobs share its thread; VK lets a community
-    send about 20 a second), close the finished ones. Returns how many messages it handled."""
+    send about 20 a second), close the finished ones, then ask which were read. Returns how many
+    messages it handled."""
     start_due(now)
     handled, stop_at = 0, time.monotonic() + budget_s
     while handled < budget and time.monotonic() < stop_at:
@@ -862,6 +956,7 @@ def run_due(now: dt.datetime, *, budget: int = 500, budget_s: float = 10.0, leas
             send_claimed(claim, clock.now())
             handled += 1
     finish_done(clock.now())
+    collect_reads(clock.now())
     return handled
 
 

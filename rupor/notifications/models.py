@@ -75,6 +75,10 @@ class Delivery(models.Model):
         PENDING = "pending"
         SENT = "sent"
         FAILED = "failed"
+        #: An email kept for its person's daily digest (the worker never sends it alone).
+        DIGEST = "digest"
+        #: An email that went out inside a digest (the digest is a delivery of its own).
+        BUNDLED = "bundled"
 
     workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="deliveries")
     channel = models.CharField(max_length=10, choices=Channel.choices)
@@ -82,6 +86,10 @@ class Delivery(models.Model):
         WebhookEndpoint, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
     )
     to_email = models.EmailField(blank=True, default="")
+    #: The person an email is for (their digest gathers their emails by it); empty for webhooks.
+    user = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     kind = models.CharField(max_length=40)
     payload = models.JSONField(default=dict)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
@@ -93,7 +101,29 @@ class Delivery(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"]),
+            models.Index(fields=["user", "state"], name="delivery_user_state_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel} delivery {self.pk}: {self.state}"
+
+
+class EmailPreference(models.Model):
+    """Which events a person wants by email, in every workspace they belong to, and whether as
+    they happen or gathered into one email a day. No row: the defaults (``service.EMAIL_DEFAULTS``)."""
+
+    user = models.OneToOneField("accounts.User", on_delete=models.CASCADE, related_name="email_preference")
+    #: The person's explicit choices: event kind -> emailed or not (a kind not named: its default).
+    choices = models.JSONField(default=dict, blank=True)
+    #: One email a day at ``digest_hour`` (in ``timezone``) instead of one email per event.
+    digest = models.BooleanField(default=False)
+    digest_hour = models.PositiveSmallIntegerField(default=8)
+    timezone = models.CharField(max_length=64, default="UTC")
+    #: The digest moment last sent (or skipped for want of news); the claim of the next one.
+    last_digest_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=clock.now)
+
+    def __str__(self) -> str:
+        return f"email preferences of user {self.user_id}"

@@ -21,7 +21,8 @@ import json
 import logging
 import secrets
 import uuid
-from collections.abc import Collection
+import zoneinfo
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,13 +33,14 @@ from django.db.models import QuerySet
 from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from rupor.accounts import service as accounts
 from rupor.core import backoff, clock, config, http
 from rupor.core.errors import DomainError
+from rupor.core.timezones import LocalTimeError, to_utc, zone
 from rupor.core.urls import clean_http_url
-from rupor.notifications.models import Delivery, Notification, WebhookEndpoint
+from rupor.notifications.models import Delivery, EmailPreference, Notification, WebhookEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +69,16 @@ EVENTS: dict[str, Any] = {
     "inbox_reply_rejected": gettext_lazy("Your reply to the audience was sent back"),
     # Keyword trends (inbox/trends.py).
     "trend_spike": gettext_lazy("A watched keyword is spiking"),
+    # Giveaways drawn by the worker at their beacon round (giveaways/service.py run_due).
+    "giveaway_drawn": gettext_lazy("A giveaway was drawn; its results post waits to be published"),
 }
 TEST_EVENT = "test"
+#: The kind of a daily digest email (one per person and workspace, gathering their emails).
+DIGEST_EVENT = "digest"
+
+#: Whether an event emails a person who has not chosen: every alarm does; a nudge meant for one
+#: person in the app (an item assigned to them) does only when they ask for it.
+EMAIL_DEFAULTS: dict[str, bool] = {kind: kind != "inbox_assigned" for kind in EVENTS}
 
 
 class NotificationsError(DomainError):
@@ -118,6 +128,95 @@ class EndpointView:
     active: bool
     created_at: dt.datetime
     recent: tuple[DeliveryView, ...]  # newest first
+
+
+@dataclass(frozen=True)
+class EmailPreferences:
+    """What a person wants by email: per event kind, and as it happens or in a daily digest
+    (at ``digest_hour`` o'clock in ``timezone``)."""
+
+    emailed: dict[str, bool]  # every kind of EVENTS
+    digest: bool
+    digest_hour: int
+    timezone: str
+
+    def wants(self, kind: str) -> bool:
+        return self.emailed.get(kind, EMAIL_DEFAULTS.get(kind, True))
+
+
+def _preferences(row: EmailPreference | None, timezone: str = "UTC") -> EmailPreferences:
+    choices = row.choices if row is not None and isinstance(row.choices, dict) else {}
+    emailed = {kind: bool(choices.get(kind, default)) for kind, default in EMAIL_DEFAULTS.items()}
+    if row is None:
+        return EmailPreferences(emailed, False, 8, timezone)
+    return EmailPreferences(emailed, row.digest, row.digest_hour, row.timezone)
+
+
+def email_preferences(user_id: int, *, timezone: str = "UTC") -> EmailPreferences:
+    """A person's email preferences (``timezone``: the digest's zone until they chose one)."""
+    return _preferences(EmailPreference.objects.filter(user_id=user_id).first(), timezone)
+
+
+def save_email_preferences(
+    user_id: int, *, emailed: Mapping[str, bool], digest: bool, digest_hour: int, timezone: str
+) -> EmailPreferences:
+    """Store a person's choices. ``emailed`` names event kinds (others keep their default); an
+    unknown kind, an hour outside 0 to 23 or an unknown time zone is refused. Turning the digest
+    off sends what was waiting for it at once, as one last digest."""
+    unknown = [k for k in emailed if k not in EVENTS]
+    if unknown:
+        raise NotificationsError(
+            _("Unknown event %(event)s; the events are: %(known)s.")
+            % {"event": repr(unknown[0]), "known": ", ".join(EVENTS)},
+            "emailed",
+            422,
+        )
+    if not 0 <= digest_hour <= 23:
+        raise NotificationsError(_("The digest hour is 0 to 23."), "digest_hour", 422)
+    if timezone not in zoneinfo.available_timezones():
+        raise NotificationsError(
+            _("%(value)s is not a known time zone (e.g. Europe/Moscow).") % {"value": repr(timezone[:64])},
+            "timezone",
+            422,
+        )
+    with transaction.atomic():
+        row, _created = EmailPreference.objects.select_for_update().get_or_create(user_id=user_id)
+        was_digest = row.digest
+        row.choices = {kind: bool(on) for kind, on in emailed.items()}
+        row.digest, row.digest_hour, row.timezone = digest, digest_hour, timezone
+        row.updated_at = clock.now()
+        if digest and not was_digest:
+            # The first digest gathers from now on: no empty email for the moment just past.
+            row.last_digest_at = _digest_moment(row, clock.now())
+        row.save()
+        if was_digest and not digest:
+            _bundle(user_id)
+    return _preferences(row)
+
+
+def _email_plans(user_ids: Collection[int]) -> dict[int, EmailPreferences]:
+    """The preferences of these people, in one query (no row: the defaults)."""
+    rows = {p.user_id: p for p in EmailPreference.objects.filter(user_id__in=list(user_ids))}
+    return {uid: _preferences(rows.get(uid)) for uid in user_ids}
+
+
+def _email_delivery(
+    workspace_id: int, member: accounts.Recipient, plan: EmailPreferences, kind: str, payload: dict[str, Any]
+) -> Delivery | None:
+    """The email of one event to one member, as their preferences say: none, now, or kept for
+    their digest."""
+    if not member.email or not plan.wants(kind):
+        return None
+    return Delivery(
+        workspace_id=workspace_id,
+        channel=Delivery.Channel.EMAIL,
+        to_email=member.email,
+        user_id=member.user_id,
+        kind=kind,
+        payload=payload,
+        state=Delivery.State.DIGEST if plan.digest else Delivery.State.PENDING,
+        next_attempt_at=clock.now(),
+    )
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -227,20 +326,19 @@ def notify(
         "link": link,
         "occurred_at": now.isoformat(),
     }
-    deliveries = []
+    deliveries: list[Delivery] = []
     if email:
-        deliveries += [
-            Delivery(
-                workspace_id=workspace_id,
-                channel=Delivery.Channel.EMAIL,
-                to_email=member.email,
-                kind=kind,
-                payload={**payload, "title": _in_language(title, member.language)},
-                next_attempt_at=now,
+        plans = _email_plans([m.user_id for m in members])
+        for member in members:
+            found = _email_delivery(
+                workspace_id,
+                member,
+                plans[member.user_id],
+                kind,
+                {**payload, "title": _in_language(title, member.language)},
             )
-            for member in members
-            if member.email
-        ]
+            if found is not None:
+                deliveries.append(found)
     for endpoint in WebhookEndpoint.objects.filter(workspace_id=workspace_id, active=True):
         if endpoint.wants(kind):
             deliveries.append(
@@ -261,7 +359,8 @@ def notify_member(
 ) -> None:
     """Tell one member of the workspace (in-app, in their language) about an event of
     :data:`EVENTS` that concerns them alone; webhook endpoints that chose the event get it too.
-    Nobody else is told, and no email is sent (it is a nudge, not an alarm)."""
+    Nobody else is told; an email goes only to a member who asked for this event by email (it
+    is a nudge, not an alarm: off by default)."""
     member = next((m for m in accounts.recipients(workspace_id) if m.user_id == user_id), None)
     if member is None:
         return
@@ -287,7 +386,7 @@ def notify_member(
         "link": link,
         "occurred_at": now.isoformat(),
     }
-    Delivery.objects.bulk_create(
+    deliveries = [
         Delivery(
             workspace_id=workspace_id,
             channel=Delivery.Channel.WEBHOOK,
@@ -298,7 +397,15 @@ def notify_member(
         )
         for endpoint in WebhookEndpoint.objects.filter(workspace_id=workspace_id, active=True)
         if kind in endpoint.events  # only endpoints that chose it: "every event" means the failures
+    ]
+    mail = _email_delivery(
+        workspace_id,
+        member,
+        email_preferences(user_id),
+        kind,
+        {**payload, "title": _in_language(title, member.language)},
     )
+    Delivery.objects.bulk_create([*deliveries, *([mail] if mail is not None else [])])
 
 
 def _mine(workspace_id: int, user_id: int | None) -> QuerySet[Notification]:
@@ -341,15 +448,27 @@ def unread_of_kind(workspace_id: int, user_id: int, kind: str, *, limit: int = 5
     ]
 
 
+def is_mine(workspace_id: int, user_id: int | None, notification_id: int) -> bool:
+    """Whether the notification is this person's, in this workspace."""
+    return _mine(workspace_id, user_id).filter(pk=notification_id).exists()
+
+
 def unread_count(workspace_id: int, user_id: int | None) -> int:
     return _mine(workspace_id, user_id).filter(read_at__isnull=True).count()
 
 
 def mark_read(workspace_id: int, user_id: int | None, ids: list[int] | None = None) -> int:
+    """Mark a person's notifications read: these ``ids`` (others' are skipped), or all."""
     qs = _mine(workspace_id, user_id).filter(read_at__isnull=True)
     if ids is not None:
         qs = qs.filter(pk__in=ids)
     return qs.update(read_at=clock.now())
+
+
+def mark_unread(workspace_id: int, user_id: int | None, ids: list[int]) -> int:
+    """Mark some of a person's notifications unread again (to come back to them); returns how
+    many were read and are now unread. Someone else's ids are skipped."""
+    return _mine(workspace_id, user_id).filter(pk__in=ids, read_at__isnull=False).update(read_at=None)
 
 
 def _clean_events(events: list[str] | None) -> list[str]:
@@ -365,7 +484,12 @@ def _clean_events(events: list[str] | None) -> list[str]:
 
 
 def create_endpoint(
-    workspace_id: int, url: str, *, events: list[str] | None = None, description: str = ""
+    workspace_id: int,
+    url: str,
+    *,
+    events: list[str] | None = None,
+    description: str = "",
+    by: accounts.Actor | None = None,
 ) -> NewEndpoint:
     """Add a webhook endpoint; its signing secret is returned once and stored encrypted.
 
@@ -401,6 +525,15 @@ def create_endpoint(
     )
     endpoint.set_secret(secret)
     endpoint.save()
+    # The address and the events, never the secret.
+    accounts.record(
+        workspace_id,
+        by,
+        "webhook.create",
+        "webhook",
+        endpoint.pk,
+        f"{endpoint.url} · {', '.join(chosen) or 'all'}",
+    )
     return NewEndpoint(endpoint.pk, endpoint.url, secret)
 
 
@@ -437,14 +570,20 @@ def endpoint(workspace_id: int, endpoint_id: int, *, recent: int = 20) -> Endpoi
     raise NotificationsError(_("No such webhook endpoint."), status=404)
 
 
-def remove_endpoint(workspace_id: int, endpoint_id: int) -> None:
+def remove_endpoint(workspace_id: int, endpoint_id: int, *, by: accounts.Actor | None = None) -> None:
     """Delete an endpoint and its deliveries; another workspace's is not found (404)."""
+    url = (
+        WebhookEndpoint.objects.filter(workspace_id=workspace_id, pk=endpoint_id)
+        .values_list("url", flat=True)
+        .first()
+    )
     deleted, _rows = WebhookEndpoint.objects.filter(workspace_id=workspace_id, pk=endpoint_id).delete()
     if not deleted:
         raise NotificationsError(_("No such webhook endpoint."), status=404)
+    accounts.record(workspace_id, by, "webhook.delete", "webhook", endpoint_id, url or "")
 
 
-def send_test(workspace_id: int, endpoint_id: int) -> DeliveryView:
+def send_test(workspace_id: int, endpoint_id: int, *, by: accounts.Actor | None = None) -> DeliveryView:
     """Send a ``test`` event to one endpoint now and return how it went. A failed test is
     recorded and not retried (the person is watching and can send another)."""
     found = WebhookEndpoint.objects.filter(workspace_id=workspace_id, pk=endpoint_id).first()
@@ -482,6 +621,9 @@ def send_test(workspace_id: int, endpoint_id: int) -> DeliveryView:
         delivery.state = Delivery.State.SENT
         delivery.sent_at = clock.now()
     delivery.save(update_fields=["state", "last_error", "sent_at"])
+    accounts.record(
+        workspace_id, by, "webhook.test", "webhook", endpoint_id, f"{found.url}: {delivery.state}"
+    )
     return _delivery_view(delivery)
 
 
@@ -561,3 +703,98 @@ def deliver_pending(limit: int = 20) -> int:
 def recent_deliveries(workspace_id: int, limit: int = 50) -> list[DeliveryView]:
     rows = Delivery.objects.filter(workspace_id=workspace_id).order_by("-id")[:limit]
     return [_delivery_view(d) for d in rows]
+
+
+# -- the daily digest -------------------------------------------------------------------------
+
+
+def _digest_moment(pref: EmailPreference, now: dt.datetime) -> dt.datetime:
+    """The latest digest moment at or before ``now``: ``digest_hour`` o'clock in the person's
+    zone today, else yesterday (an hour the clocks skip is read as the hour after)."""
+    local_day = now.astimezone(zone(pref.timezone)).date()
+    for day in (local_day, local_day - dt.timedelta(days=1)):
+        wall = dt.datetime.combine(day, dt.time(pref.digest_hour))
+        try:
+            moment = to_utc(wall, pref.timezone)
+        except LocalTimeError:
+            moment = to_utc(wall + dt.timedelta(hours=1), pref.timezone)
+        if moment <= now:
+            return moment
+    return moment  # unreachable: yesterday's moment is always past
+
+
+def _bundle(user_id: int) -> int:
+    """Gather the person's waiting emails into one digest email per workspace (in their
+    language); returns how many digests were queued. The caller holds the person's claim."""
+    rows = list(
+        Delivery.objects.filter(
+            user_id=user_id, channel=Delivery.Channel.EMAIL, state=Delivery.State.DIGEST
+        ).order_by("workspace_id", "id")
+    )
+    by_workspace: dict[int, list[Delivery]] = {}
+    for row in rows:
+        by_workspace.setdefault(row.workspace_id, []).append(row)
+    queued = 0
+    base = config.base_url()
+    for workspace_id, items in by_workspace.items():
+        member = next((m for m in accounts.recipients(workspace_id) if m.user_id == user_id), None)
+        taken = Delivery.objects.filter(pk__in=[r.pk for r in items], state=Delivery.State.DIGEST).update(
+            state=Delivery.State.BUNDLED, sent_at=clock.now()
+        )
+        if member is None or not member.email or not taken:
+            continue  # no longer a member there: nothing of that workspace is mailed to them
+        with translation.override(member.language or None):
+            name = accounts.workspace_info(workspace_id).name
+            title = ngettext(
+                "%(workspace)s: %(n)s notification today",
+                "%(workspace)s: %(n)s notifications today",
+                len(items),
+            ) % {"workspace": name, "n": len(items)}
+            lines = []
+            for item in items:
+                p = item.payload
+                link = f"\n  {base}{p['link']}" if p.get("link") else ""
+                lines.append(f"• {p.get('title', '')}\n  {p.get('message', '')}{link}")
+            footer = _("Choose which events email you, and when, on your profile page.")
+        Delivery.objects.create(
+            workspace_id=workspace_id,
+            channel=Delivery.Channel.EMAIL,
+            to_email=member.email,
+            user_id=user_id,
+            kind=DIGEST_EVENT,
+            payload={
+                "event": DIGEST_EVENT,
+                "workspace_id": workspace_id,
+                "title": title,
+                "message": "\n\n".join(lines) + f"\n\n{footer}",
+                "link": "/notifications/",
+                "occurred_at": clock.now().isoformat(),
+            },
+            next_attempt_at=clock.now(),
+        )
+        queued += 1
+    return queued
+
+
+def send_digests(now: dt.datetime | None = None) -> int:
+    """The worker's job: for each person whose digest moment has come, gather their waiting
+    emails into digests. The preference row is the claim (one conditional update moves its
+    ``last_digest_at`` to the moment), so any number of workers sends each digest once; a day
+    without news sends nothing. Returns how many digests were queued."""
+    now = now or clock.now()
+    queued = 0
+    for pref in EmailPreference.objects.filter(digest=True):
+        moment = _digest_moment(pref, now)
+        if pref.last_digest_at is not None and pref.last_digest_at >= moment:
+            continue
+        with transaction.atomic():
+            claim = EmailPreference.objects.filter(pk=pref.pk, digest=True)
+            claim = (
+                claim.filter(last_digest_at__isnull=True)
+                if pref.last_digest_at is None
+                else claim.filter(last_digest_at=pref.last_digest_at)
+            )
+            if not claim.update(last_digest_at=moment):
+                continue  # another worker took it, or the person just changed it
+            queued += _bundle(pref.user_id)
+    return queued

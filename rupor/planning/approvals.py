@@ -113,7 +113,9 @@ def _log(
         actor_label=who[:200],
     )
     summary = f"{stage} {decision}: {post}" + (f" — {comment}" if comment else "")
-    record(post.workspace_id, actor, f"post.review.{decision}", "post", post.pk, summary)
+    # A client deciding through a review link has no account: the entry keeps the link's label.
+    by = actor if actor is not None else Actor(post.workspace_id, Role.CLIENT, label=who[:200])
+    record(post.workspace_id, by, f"post.review.{decision}", "post", post.pk, summary)
 
 
 def _set_status(post: Post, status: str) -> None:

@@ -17,6 +17,7 @@ from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy
 
+from rupor.accounts import service as accounts
 from rupor.core import clock
 from rupor.core.urls import url_problem
 from rupor.networks.base import Content
@@ -333,27 +334,57 @@ def _reschedule_now(target: PublicationTarget, cause: str, actor: str, *, late: 
     target.save()
 
 
+def _audit(by: accounts.Actor | None, target: PublicationTarget, action: str, summary: str) -> None:
+    """The audit entry of a person's one-click fix (``by``: who pressed it)."""
+    if by is not None:
+        accounts.record(
+            target.workspace_id,
+            by,
+            action,
+            "publication",
+            target.pk,
+            f"post {target.variant.post_id} on channel {target.channel_id}: {summary}",
+        )
+
+
 @transaction.atomic
-def retry_failed(workspace_id: int, target_ids: list[int] | None = None, *, actor: str = "") -> int:
+def retry_failed(
+    workspace_id: int,
+    target_ids: list[int] | None = None,
+    *,
+    actor: str = "",
+    by: accounts.Actor | None = None,
+) -> int:
     """Bulk "retry failed" after a fix: failed targets go out again now (with the same
-    idempotency key). Returns how many were rescheduled."""
+    idempotency key). Returns how many were rescheduled; ``by`` (the person) is audited."""
     qs = PublicationTarget.objects.select_for_update().filter(
         workspace_id=workspace_id, state=TargetState.FAILED
     )
     if target_ids is not None:
         qs = qs.filter(pk__in=target_ids)
     count = 0
-    for target in qs:
+    for target in qs.select_related("variant"):
         _reschedule_now(target, "retry requested", actor, late=True)
+        _audit(by, target, "publishing.retry", "retry requested")
         count += 1
     return count
 
 
 @transaction.atomic
-def resolve_unconfirmed(target_id: int, resolution: str, *, actor: str = "", remote_url: str = "") -> str:
+def resolve_unconfirmed(
+    target_id: int,
+    resolution: str,
+    *,
+    actor: str = "",
+    remote_url: str = "",
+    by: accounts.Actor | None = None,
+) -> str:
     """A person looked at the channel: ``"published"`` (it is there) or ``"republish"`` (it is not;
-    send it again — with a fresh idempotency key, since the old one may be spent)."""
-    target = PublicationTarget.objects.select_for_update().filter(pk=target_id).first()
+    send it again — with a fresh idempotency key, since the old one may be spent). ``by``: the
+    person, for the audit trail."""
+    target = (
+        PublicationTarget.objects.select_for_update().filter(pk=target_id).select_related("variant").first()
+    )
     if target is None:
         raise ActionError("No such publication.", 404)
     if target.state != TargetState.UNCONFIRMED:
@@ -368,24 +399,29 @@ def resolve_unconfirmed(target_id: int, resolution: str, *, actor: str = "", rem
             target.remote_url = remote_url.strip()
         target.error_kind = target.error_message = ""
         target.save()
+        _audit(by, target, "publishing.confirm", target.remote_url or "it is on the channel")
     elif resolution == "republish":
         target.idempotency_key = new_idempotency_key()
         target.progress = {}
         _reschedule_now(target, "a person asked to publish it again", actor, late=True)
+        _audit(by, target, "publishing.republish", "sent again as a new post")
     else:
         raise ActionError("Choose “published” or “republish”.", 400)
     return str(target.state)
 
 
 @transaction.atomic
-def publish_anyway(target_id: int, *, actor: str = "") -> str:
-    """A missed target goes out now, late, because a person asked."""
-    target = PublicationTarget.objects.select_for_update().filter(pk=target_id).first()
+def publish_anyway(target_id: int, *, actor: str = "", by: accounts.Actor | None = None) -> str:
+    """A missed target goes out now, late, because a person (``by``, audited) asked."""
+    target = (
+        PublicationTarget.objects.select_for_update().filter(pk=target_id).select_related("variant").first()
+    )
     if target is None:
         raise ActionError("No such publication.", 404)
     if target.state != TargetState.MISSED:
         raise ActionError("Only a missed publication can be published anyway.")
     _reschedule_now(target, "publish anyway", actor, late=True)
+    _audit(by, target, "publishing.anyway", "published late")
     return str(target.state)
 
 

@@ -37,6 +37,7 @@ ADMIN_NAVIGATION: list[tuple[str, Any, str, str]] = [
     ("web:members", _("Members"), "users", "members.view"),
     ("web:api_keys", _("API keys"), "key", "apikeys.manage"),
     ("web:workspace_settings", _("Settings"), "settings", "workspace.manage"),
+    ("web:audit", _("Audit trail"), "book", "audit.view"),
 ]
 
 

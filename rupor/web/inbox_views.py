@@ -77,10 +77,13 @@ def _int(value: str | None) -> int | None:
 
 
 def _date(value: str) -> dt.date | None:
+    """A day of the filter, or None when it is not one (nor a day the list can hold: one whose
+    start in the workspace's zone is outside what dates can express, like 0001-01-01)."""
     try:
-        return dt.date.fromisoformat(value.strip()) if value.strip() else None
+        day = dt.date.fromisoformat(value.strip()) if value.strip() else None
     except ValueError:
         return None
+    return day if day is None or dt.date(1970, 1, 1) <= day <= dt.date(9000, 12, 31) else None
 
 
 def _query(params: QueryDict) -> ListQuery:

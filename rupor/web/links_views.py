@@ -19,7 +19,7 @@ from rupor.accounts.roles import Perm, can
 from rupor.core import clock
 from rupor.links import service as links
 from rupor.web import forms
-from rupor.web.base import _actor, workspace_request, workspace_view
+from rupor.web.base import _actor, _ws, workspace_request, workspace_view
 
 #: Click periods offered, in days (0: since the link was made).
 PERIODS = (7, 30, 90, 0)
@@ -63,6 +63,7 @@ def links_page(request: HttpRequest) -> HttpResponseBase:
             "may_manage": can(here.role, Perm.ANALYTICS_MANAGE),
             "mediums": links.MEDIUMS,
             "sources": links.CAMPAIGN_SOURCES,
+            "newsletter_mediums": links.NEWSLETTER_MEDIUMS,
             "query": query,
             "filters": {"query": ""},
         },
@@ -83,6 +84,10 @@ def links_settings(request: HttpRequest) -> HttpResponseBase:
                 campaign=data.get("campaign", ""),
                 short_links=data.get("short_links") == "1",
                 short_domain=data.get("short_domain", ""),
+                newsletter_links=data.get("newsletter_links") == "1",
+                # A form from before the newsletter settings keeps the medium as it is.
+                newsletter_medium=data.get("newsletter_medium")
+                or links.conventions(_ws(request).pk).newsletter_medium,
             ),
         )
     except links.LinksError as exc:

@@ -15,8 +15,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from rupor.accounts.roles import Perm, can
+from rupor.channels import service as channels
 from rupor.core import clock
 from rupor.core.timezones import LocalTimeError, to_local, to_utc
+from rupor.links import service as links
 from rupor.newsletters import service
 from rupor.newsletters.service import NewsletterError
 from rupor.web.base import _actor, workspace_request, workspace_view
@@ -167,12 +169,23 @@ def newsletter_page(request: HttpRequest, newsletter_id: int) -> HttpResponseBas
         return HttpResponse(exc.message, status=404)
     zone = here.workspace.timezone
     suggested = to_local(clock.now() + dt.timedelta(hours=1), zone).replace(minute=0, second=0, microsecond=0)
+    channel = channels.find_channel(n.list.channel_id, removed_too=True)
+    network = channel.network if channel is not None else ""
+    stats = service.stats(here.workspace.pk, n.pk)
+    conv = links.conventions(here.workspace.pk)
     return render(
         request,
         "web/newsletter.html",
         {
             "n": n,
-            "stats": service.stats(here.workspace.pk, n.pk),
+            "stats": stats,
+            "network": network,
+            "rates": _rates(stats),
+            "links": links.newsletter_links(here.workspace.pk, n.pk),
+            "tracking": conv.newsletter_links,
+            "medium": conv.newsletter_medium,
+            # Before it goes out: the text as it will be sent (nothing is made for the preview).
+            "preview": service.tracked_text(n, network, store=False) if network and not n.sent_text else "",
             "problems": service.problems(here.workspace.pk, n.pk),
             "reach": service.audience(n.list, n.segment, clock.now()).count(),
             "mix": service.mix(here.workspace.pk, n.list_id),
@@ -182,6 +195,15 @@ def newsletter_page(request: HttpRequest, newsletter_id: int) -> HttpResponseBas
             "tz": zone,
         },
     )
+
+
+def _rates(stats: service.Stats) -> dict[str, int | None]:
+    """Read and clicked as whole percents of the messages delivered (None: not known)."""
+
+    def share(part: int | None) -> int | None:
+        return round(part * 100 / stats.sent) if part is not None and stats.sent else None
+
+    return {"read": share(stats.read), "clicked": share(stats.unique_clicks)}
 
 
 @workspace_view(Perm.NEWSLETTERS_SEND)

@@ -3,7 +3,10 @@ read) and outgoing webhooks on the workspace settings page: register, send a tes
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,7 +18,7 @@ from rupor.accounts.roles import Perm
 from rupor.notifications import service as notifications
 from rupor.web import forms
 from rupor.web.accounts_views import settings_page
-from rupor.web.base import WorkspaceRequest, _bind_error, workspace_view
+from rupor.web.base import SignedInRequest, WorkspaceRequest, _actor, _bind_error, workspace_view
 
 #: Notifications on one page of the centre; "Show more" pages on.
 PAGE_SIZE = 50
@@ -80,6 +83,69 @@ def notifications_read_all(request: WorkspaceRequest) -> HttpResponseBase:
     return redirect("web:notifications")
 
 
+def _back_to_list(request: WorkspaceRequest) -> HttpResponseBase:
+    """Back to the page of the list the person was on (the filter and page they had)."""
+    query = {k: v for k in ("unread", "page") if (v := request.POST.get(k, "")).isdigit()}
+    url = reverse("web:notifications")
+    return redirect(f"{url}?{urlencode(query)}" if query else url)
+
+
+@workspace_view(Perm.WORKSPACE_VIEW)
+@require_POST
+def notification_read(request: WorkspaceRequest, notification_id: int) -> HttpResponseBase:
+    """Mark one of the person's notifications read without opening it."""
+    _own_notification(request, notification_id)
+    notifications.mark_read(request.workspace.pk, request.user.pk, [notification_id])
+    return _back_to_list(request)
+
+
+@workspace_view(Perm.WORKSPACE_VIEW)
+@require_POST
+def notification_unread(request: WorkspaceRequest, notification_id: int) -> HttpResponseBase:
+    """Mark one of the person's notifications unread again, to come back to it."""
+    _own_notification(request, notification_id)
+    notifications.mark_unread(request.workspace.pk, request.user.pk, [notification_id])
+    return _back_to_list(request)
+
+
+def _own_notification(request: WorkspaceRequest, notification_id: int) -> None:
+    """Someone else's notification, or another workspace's, is a 404."""
+    if not notifications.is_mine(request.workspace.pk, request.user.pk, notification_id):
+        raise Http404
+
+
+#: Where the email preferences form keeps what was sent when it is refused, for the profile
+#: page to show it again with the reason (the page belongs to accounts; the form to us).
+POSTED_KEY = "rupor_email_prefs_posted"
+
+
+@login_required
+@require_POST
+def email_preferences(request: SignedInRequest) -> HttpResponseBase:
+    """Save the person's email preferences (the card on the profile page)."""
+    emailed = {kind: request.POST.get(f"email_{kind}") == "1" for kind in notifications.EVENTS}
+    raw_hour = request.POST.get("digest_hour", "")
+    timezone = request.POST.get("timezone", "").strip()[:64]
+    digest = request.POST.get("digest") == "daily"
+    try:
+        hour = int(raw_hour) if raw_hour.strip().isdigit() else -1
+        notifications.save_email_preferences(
+            request.user.pk, emailed=emailed, digest=digest, digest_hour=hour, timezone=timezone
+        )
+    except notifications.NotificationsError as exc:
+        request.session[POSTED_KEY] = {
+            "emailed": [k for k, on in emailed.items() if on],
+            "digest": digest,
+            "digest_hour": raw_hour[:4],
+            "timezone": timezone,
+            "error": exc.message,
+            "field": exc.field or "",
+        }
+        return redirect(reverse("web:profile") + "#email-prefs")
+    messages.success(request, _("Your email preferences are saved."))
+    return redirect(reverse("web:profile") + "#email-prefs")
+
+
 @workspace_view(Perm.WEBHOOKS_MANAGE)
 @require_POST
 def webhook_create(request: WorkspaceRequest) -> HttpResponseBase:
@@ -88,7 +154,11 @@ def webhook_create(request: WorkspaceRequest) -> HttpResponseBase:
         data = form.cleaned_data
         try:
             new = notifications.create_endpoint(
-                request.workspace.pk, data["url"], events=data["events"], description=data["description"]
+                request.workspace.pk,
+                data["url"],
+                events=data["events"],
+                description=data["description"],
+                by=_actor(request),
             )
         except notifications.NotificationsError as exc:
             _bind_error(form, exc.field, exc.message)
@@ -101,7 +171,7 @@ def webhook_create(request: WorkspaceRequest) -> HttpResponseBase:
 @require_POST
 def webhook_delete(request: WorkspaceRequest, endpoint_id: int) -> HttpResponseBase:
     try:
-        notifications.remove_endpoint(request.workspace.pk, endpoint_id)
+        notifications.remove_endpoint(request.workspace.pk, endpoint_id, by=_actor(request))
     except notifications.NotificationsError as exc:
         raise Http404 from exc
     messages.success(request, _("The webhook endpoint was deleted; Rupor sends it nothing more."))
@@ -112,7 +182,7 @@ def webhook_delete(request: WorkspaceRequest, endpoint_id: int) -> HttpResponseB
 @require_POST
 def webhook_test(request: WorkspaceRequest, endpoint_id: int) -> HttpResponseBase:
     try:
-        result = notifications.send_test(request.workspace.pk, endpoint_id)
+        result = notifications.send_test(request.workspace.pk, endpoint_id, by=_actor(request))
     except notifications.NotificationsError as exc:
         raise Http404 from exc
     if result.state == "sent":

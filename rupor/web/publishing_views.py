@@ -213,17 +213,22 @@ def act(request: HttpRequest, target_id: int) -> HttpResponseBase:
     if action not in ACTIONS:
         messages.error(request, _("Choose what to do with this publication."))
         return redirect("web:publishing")
-    actor = _actor(request).label
+    who = _actor(request)
+    actor = who.label
     try:
         with transaction.atomic():
             if action in ("published", "republish"):
                 publishing.resolve_unconfirmed(
-                    target_id, action, actor=actor, remote_url=request.POST.get("remote_url", "").strip()
+                    target_id,
+                    action,
+                    actor=actor,
+                    remote_url=request.POST.get("remote_url", "").strip(),
+                    by=who,
                 )
             elif action == "anyway":
-                publishing.publish_anyway(target_id, actor=actor)
+                publishing.publish_anyway(target_id, actor=actor, by=who)
             else:
-                publishing.retry_failed(_ws(request).pk, [target_id], actor=actor)
+                publishing.retry_failed(_ws(request).pk, [target_id], actor=actor, by=who)
     except publishing.ActionError as exc:
         messages.error(request, str(exc))
     else:
@@ -245,7 +250,8 @@ def act(request: HttpRequest, target_id: int) -> HttpResponseBase:
 @require_POST
 def retry_all(request: HttpRequest) -> HttpResponseBase:
     with transaction.atomic():
-        count = publishing.retry_failed(_ws(request).pk, None, actor=_actor(request).label)
+        who = _actor(request)
+        count = publishing.retry_failed(_ws(request).pk, None, actor=who.label, by=who)
     if count:
         messages.success(
             request,

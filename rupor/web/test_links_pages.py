@@ -45,6 +45,19 @@ def test_links_page_lists_links_and_saves_conventions(owner_client: tuple[Client
     assert saved.status_code == 302
     conv = links.conventions(ws.pk)
     assert (conv.medium, conv.campaign, conv.short_links) == ("paid_social", "spring_sale", False)
+    assert conv.newsletter_medium == "email"  # a form without the newsletter fields keeps the medium
+    client.post(
+        "/analytics/links/settings/",
+        {
+            "medium": "social",
+            "campaign_source": "rubric",
+            "newsletter_links": "1",
+            "newsletter_medium": "newsletter",
+        },
+    )
+    conv = links.conventions(ws.pk)
+    assert (conv.newsletter_links, conv.newsletter_medium) == (True, "newsletter")
+    assert 'name="newsletter_medium"' in client.get("/analytics/links/").content.decode()
     exported = client.get("/analytics/links/export.csv?days=0")
     assert exported.content.decode().splitlines()[1].startswith(code)
 

@@ -54,6 +54,20 @@ QUERY_KEYS = [
     "title",
     "text",
     "comment",
+    # The audit trail's filters and pages, the notification list, the email preferences.
+    "who",
+    "object_type",
+    "object_id",
+    "from",
+    "to",
+    "q",
+    "before",
+    "after",
+    "unread",
+    "digest",
+    "digest_hour",
+    "timezone",
+    "email_failed",
 ]
 #: Pages whose POST destroys what later pages need: they go last.
 LAST = ("delete", "remove", "revoke", "logout", "switch")

@@ -147,3 +147,38 @@ def test_the_page_warns_when_meta_cannot_fetch_media_from_a_private_base_url(
     assert "Instagram" in html and "http://127.0.0.1:8000" in html
     settings.RUPOR_BASE_URL = "https://rupor.example.com"
     assert not warned()
+
+
+def test_every_one_click_fix_is_in_the_audit_trail_with_who_pressed_it(world: dict[str, Any]) -> None:
+    from rupor.accounts.models import AuditEntry
+
+    client = _client("owner@example.com")
+    targets = world["targets"]
+    for state, action in (
+        (TargetState.UNCONFIRMED, "published"),
+        (TargetState.MISSED, "anyway"),
+        (TargetState.FAILED, "retry"),
+    ):
+        client.post(reverse("web:publishing_act", args=[targets[state]]), {"action": action})
+    entries = list(
+        AuditEntry.objects.filter(workspace=world["ws"], action__startswith="publishing.")
+        .order_by("pk")
+        .values_list("action", "object_type", "object_id", "actor__email")
+    )
+    assert entries == [
+        ("publishing.confirm", "publication", str(targets[TargetState.UNCONFIRMED]), "owner@example.com"),
+        ("publishing.anyway", "publication", str(targets[TargetState.MISSED]), "owner@example.com"),
+        ("publishing.retry", "publication", str(targets[TargetState.FAILED]), "owner@example.com"),
+    ]
+    # A refused click (already resolved) records nothing.
+    client.post(
+        reverse("web:publishing_act", args=[targets[TargetState.UNCONFIRMED]]), {"action": "republish"}
+    )
+    assert AuditEntry.objects.filter(action="publishing.republish").count() == 0
+    # "Retry all" records each publication it sends again.
+    PublicationTarget.objects.filter(pk=targets[TargetState.FAILED]).update(state=TargetState.FAILED)
+    client.post(reverse("web:publishing_retry_all"))
+    assert AuditEntry.objects.filter(action="publishing.retry").count() == 2
+    assert not AuditEntry.objects.filter(
+        object_id=str(world["foreign"]), action__startswith="publishing."
+    ).exists()

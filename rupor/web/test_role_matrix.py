@@ -60,7 +60,13 @@ PUBLIC = {
     "web:unsubscribe",  # a newsletter's one-click unsubscribe, by the subscriber's token
 }
 #: Pages for any signed-in person, whatever their role (they choose or create a workspace).
-SIGNED_IN = {"web:dashboard", "web:profile", "web:workspace_new", "web:workspace_switch"}
+SIGNED_IN = {
+    "web:dashboard",
+    "web:profile",
+    "web:workspace_new",
+    "web:workspace_switch",
+    "web:email_preferences",  # a person's own email preferences, whatever their role
+}
 #: Pages that answer 404 (not 403) to someone who may not see them, so as not to confirm the file exists.
 NOT_FOUND_WHEN_FORBIDDEN = {"media": Perm.POSTS_VIEW}
 #: Pages anyone who may see them may open, whose form (POST) needs a further permission.

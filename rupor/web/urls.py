@@ -7,6 +7,7 @@ from rupor.web import (
     analytics_watch_views,
     answering_views,
     audience_views,
+    audit_views,
     besttime_views,
     calendar_views,
     channel_views,
@@ -44,6 +45,17 @@ urlpatterns = [
         notification_views.notification_open,
         name="notification_open",
     ),
+    path(
+        "notifications/<int:notification_id>/read/",
+        notification_views.notification_read,
+        name="notification_read",
+    ),
+    path(
+        "notifications/<int:notification_id>/unread/",
+        notification_views.notification_unread,
+        name="notification_unread",
+    ),
+    path("profile/email/", notification_views.email_preferences, name="email_preferences"),
     path("settings/webhooks/", notification_views.webhook_create, name="webhook_create"),
     path("settings/webhooks/<int:endpoint_id>/test/", notification_views.webhook_test, name="webhook_test"),
     path(
@@ -100,4 +112,5 @@ urlpatterns = [
     *links_views.urlpatterns,
     *poll_views.urlpatterns,
     *newsletter_views.urlpatterns,
+    *audit_views.urlpatterns,
 ]

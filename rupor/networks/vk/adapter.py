@@ -128,6 +128,7 @@ class VkAdapter(Adapter):
             Capability.LIST_STAFF,
             Capability.LIST_LIKERS,
             Capability.LIST_REPOSTERS,
+            Capability.READ_RECEIPTS,
         }
     )
     limits = Limits(
@@ -808,6 +809,31 @@ class VkAdapter(Adapter):
             created_at=clock.now(),
             outgoing=True,
         )
+
+    #: messages.getConversationsById takes at most this many peers a call [V schema: maxItems].
+    READS_PER_CALL = 100
+
+    def message_reads(self, channel: ChannelAccess, conversation_ids: Sequence[str]) -> Mapping[str, str]:
+        """``messages.getConversationsById`` with the community token: each conversation's
+        ``out_read``, the id of the last outgoing message the person has read (what
+        ``messages.send`` answered for ours), 100 peers a call."""
+        gid = self._gid(channel)
+        peers = [c for c in dict.fromkeys(conversation_ids) if c.lstrip("-").isdigit()]
+        out: dict[str, str] = {}
+        for start in range(0, len(peers), self.READS_PER_CALL):
+            chunk = peers[start : start + self.READS_PER_CALL]
+            found = self.call(
+                channel,
+                "messages.getConversationsById",
+                {"peer_ids": ",".join(chunk), "group_id": gid},
+                token=GROUP,
+            )
+            for item in found.get("items", []):
+                peer = str((item.get("peer") or {}).get("id", ""))
+                read = int(item.get("out_read") or 0)
+                if peer:
+                    out[peer] = str(read) if read > 0 else ""
+        return out
 
     # -- measurement -----------------------------------------------------------------------
     def post_metrics(self, channel: ChannelAccess, remote_ids: Sequence[str]) -> Sequence[PostMetrics]:

@@ -52,6 +52,9 @@ Routes:
   ``{"owner_id", "text", "from_id"?, "ago_s"?}`` (a public post anyone can find by search, on a
   user's wall or a community's); ``POST /_emulator/vk/chat_message`` ``{"text", "user_id"?,
   "reply_to"?: conversation_message_id}`` (a member writes in the group chat);
+  ``POST /_emulator/vk/message_read`` ``{"user_id", "message_id"?}`` (a person reads the demo
+  community's messages up to one, or all; besides, READ_SHARE of them are read by themselves
+  5 minutes to 6 hours after sending: ``messages.getConversationsById``'s ``out_read``);
   ``POST /_emulator/vk/message_allow`` ``{"user_id", "allow": true|false, "key"?}`` (a person
   presses *Allow messages* / *Deny messages* for the demo community, or a widget calls
   ``messages.allowMessagesFromGroup`` with ``key``: Callback API ``message_allow`` {user_id,
@@ -134,6 +137,10 @@ SERVICE_TOKEN = "vk1.a.demo-app-service-token"
 DEMO_APP_ID = 51000001
 CONFIRMATION_CODE = "a1b2c3d4"
 RATES = {"user": 3, "group": 20, "service": 5}
+#: The emulated audience's reading of a community's messages: the share read, and the delay
+#: after sending (seconds, from the first to the last reader).
+READ_SHARE = 0.6
+READ_DELAY_S = (300, 6 * 3600)
 #: People who join and leave each community per day on average (networks/engagement.py).
 MEMBER_FLOW = {DEMO_GROUP_ID: (5.0, 3.0), COMPETITOR_GROUP_ID: (12.0, 6.0), RIVAL_GROUP_ID: (20.0, 9.0)}
 #: Walls whose posts the simulated audience comments on: the demo community and the competitors.
@@ -506,6 +513,9 @@ class VkEmulator:
             #: (group id, user id) -> True (allowed messages) / False (denied them); absent: whether
             #: they ever wrote to the community decides.
             self.allowed: dict[tuple[int, int], bool] = {}
+            #: (group id, peer id) -> the last message of the community the person said they
+            #: read (POST /_emulator/vk/message_read); the audience model reads others by itself.
+            self.reads: dict[tuple[int, int], int] = {}
             self.ledger: list[dict[str, Any]] = []
             self.deliveries: list[dict[str, Any]] = []
             self.pending: list[dict[str, Any]] = []
@@ -2334,7 +2344,7 @@ class VkEmulator:
                     "peer": {"id": m.peer_id, "type": "user", "local_id": m.peer_id},
                     "last_message_id": m.id,
                     "in_read": m.id,
-                    "out_read": m.id,
+                    "out_read": self.out_read(group, m.peer_id),
                     "can_write": {"allowed": True},
                 },
                 "last_message": self.message_json(m),
@@ -2345,6 +2355,71 @@ class VkEmulator:
         if ctx.flag("extended"):
             out["profiles"] = [self.profile(m.peer_id) for m in convs[offset : offset + count]]
         return out
+
+    def _read_by_model(self, m: Msg) -> bool:
+        """Whether the emulated person has read the community's message ``m`` by now: a share
+        of READ_SHARE of messages are read, each after its own delay (a pure function of the
+        seed and the message, so a run is repeatable)."""
+        h = int(self._key("read", m.group_id, m.id)[:12], 16)
+        if (h % 1000) / 1000 >= READ_SHARE:
+            return False
+        low, high = READ_DELAY_S
+        return self.now() >= m.date + low + (h // 1000) % (high - low)
+
+    def out_read(self, group: Group, peer: int) -> int:
+        """``out_read`` of a conversation: the last outgoing message the person has read. They
+        read in order; writing to the community reads all before; a chat reads nothing here."""
+        if peer >= 2000000000:
+            return 0
+        mine = [m for m in self.messages.get(group.id, []) if m.peer_id == peer]
+        last_in = max((m.id for m in mine if not m.out), default=0)
+        read = self.reads.get((group.id, peer), 0)
+        for m in mine:
+            if m.out and (m.id < last_in or self._read_by_model(m)):
+                read = max(read, m.id)
+        return read
+
+    def m_messages_getConversationsById(self, ctx: Ctx) -> Any:
+        group = self._message_group(ctx)
+        if ctx.token.kind == "group" and ctx.has("group_id") and ctx.num("group_id") != group.id:
+            raise _param_error("group_id is invalid")
+        box = self.messages.get(group.id, [])
+        items = []
+        for peer in dict.fromkeys(int(x) for x in ctx.items("peer_ids")):
+            mine = [m for m in box if m.peer_id == peer]
+            if not mine:
+                continue  # no conversation with this peer: VK leaves it out
+            last = mine[-1]
+            chat = peer >= 2000000000
+            items.append(
+                {
+                    "peer": {
+                        "id": peer,
+                        "type": "chat" if chat else "user",
+                        "local_id": peer - 2000000000 if chat else peer,
+                    },
+                    "last_message_id": 0 if chat else last.id,
+                    "last_conversation_message_id": last.cmid,
+                    "in_read": max((m.id for m in mine if not m.out), default=0),
+                    "out_read": self.out_read(group, peer),
+                    "can_write": {"allowed": self.may_write(group, peer)},
+                    "version": last.id,
+                }
+            )
+        return {"count": len(items), "items": items}
+
+    def read_message(self, user_id: int, message_id: int | None = None) -> int:
+        """A person reads the demo community's messages up to ``message_id`` (default: all)."""
+        with self.lock:
+            group = self.groups[DEMO_GROUP_ID]
+            ours = [m.id for m in self.messages.get(group.id, []) if m.peer_id == user_id and m.out]
+            upto = max((i for i in ours if message_id is None or i <= message_id), default=0)
+            key = (group.id, user_id)
+            self.reads[key] = max(self.reads.get(key, 0), upto)
+            self.ledger.append(
+                {"kind": "message_read", "group_id": group.id, "user_id": user_id, "upto": upto}
+            )
+            return self.reads[key]
 
     def m_messages_getHistory(self, ctx: Ctx) -> Any:
         group = self._message_group(ctx)
@@ -2810,6 +2885,12 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
         )
         return JSONResponse({"ok": True})
 
+    async def message_read(request: Request) -> Response:
+        spec = json.loads(await request.body() or b"{}")
+        upto = spec.get("message_id")
+        read = emulator.read_message(int(spec["user_id"]), int(upto) if upto is not None else None)
+        return JSONResponse({"out_read": read})
+
     async def public_post(request: Request) -> Response:
         spec = json.loads(await request.body() or b"{}")
         try:
@@ -2891,6 +2972,7 @@ def create_app(seed: int = 0, rate_limits: bool = True, **options: Any) -> Any: 
         Route("/_emulator/vk/public_post", public_post, methods=["POST"]),
         Route("/_emulator/vk/chat_message", chat_message, methods=["POST"]),
         Route("/_emulator/vk/message_allow", message_allow, methods=["POST"]),
+        Route("/_emulator/vk/message_read", message_read, methods=["POST"]),
         Route("/_emulator/vk/longpoll", longpoll_control, methods=["POST"]),
         *control_routes(injector, clock, emulator.snapshot, lambda: list(emulator.ledger), reset),
     ]
