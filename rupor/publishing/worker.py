@@ -241,8 +241,13 @@ def _run_periodic_jobs(jobs: Sequence[PeriodicJob]) -> None:
     for job in jobs:
         try:
             job(clock.now())
-        except Exception:
-            log.exception("periodic job %s failed", job.__module__)
+        except Exception as exc:
+            kind = dbwatch.note_exception(exc) if isinstance(exc, OperationalError | InterfaceError) else None
+            if kind is None:
+                log.exception("periodic job %s failed", job.__module__)
+            else:
+                log.warning("periodic job %s stopped: database connection %s (%s)", job.__module__, kind, exc)
+                _drop_connection()
         finally:
             close_old_connections()
 
