@@ -113,7 +113,9 @@ def drop_role(role: str) -> None:
     sql(f"DROP ROLE IF EXISTS {role}")
 
 
-def schedule(posts: int, spread: float, emulators: dict[str, Any]) -> tuple[dict[int, tuple[str, str]], dt.datetime]:
+def schedule(
+    posts: int, spread: float, emulators: dict[str, Any]
+) -> tuple[dict[int, tuple[str, str]], dt.datetime]:
     run = uuid.uuid4().hex[:6]
     texts: dict[int, tuple[str, str]] = {}
     per = posts // len(MODULES)
@@ -157,8 +159,10 @@ def spawn(env: dict[str, str], concurrency: int, log: Path, rate_limits: str) ->
     )
 
 
-def main() -> None:  # noqa: C901, PLR0915 - one benchmark run, step by step, as the docstring lists it
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main() -> None:  # noqa: C901 - one benchmark run, step by step, as the docstring lists it
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="3 workers, 300 posts over 10 s")
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--concurrency", type=int, default=4)
@@ -175,7 +179,9 @@ def main() -> None:  # noqa: C901, PLR0915 - one benchmark run, step by step, as
         help="off (default): workers as `python -m rupor.publishing --rate-limits off`, so the figures are the "
         "engine's and not one emulated account's limits; configured: `rupor worker` as shipped",
     )
-    parser.add_argument("--settle", type=float, default=120.0, help="seconds allowed after the last post falls due")
+    parser.add_argument(
+        "--settle", type=float, default=120.0, help="seconds allowed after the last post falls due"
+    )
     args = parser.parse_args()
     if args.quick:
         args.workers, args.posts, args.spread = 3, 300, 10.0
@@ -219,7 +225,8 @@ def main() -> None:  # noqa: C901, PLR0915 - one benchmark run, step by step, as
             loads.append(os.getloadavg()[0])
             if role:
                 peak_connections = max(
-                    peak_connections, sql("SELECT count(*) FROM pg_stat_activity WHERE usename = %s", [role])[0][0]
+                    peak_connections,
+                    sql("SELECT count(*) FROM pg_stat_activity WHERE usename = %s", [role])[0][0],
                 )
             if args.kill_every and now_m >= next_kill and now_m < last_due_m:
                 victim = rng.randrange(len(workers))
@@ -233,8 +240,13 @@ def main() -> None:  # noqa: C901, PLR0915 - one benchmark run, step by step, as
                 terminated = sql(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = %s", [role]
                 )[0][0]
-                say(f"terminated {terminated} connections of the workers at {now_m - terminate_at + args.spread / 2:.0f} s")
-            if now_m > last_due_m and not PublicationTarget.objects.filter(pk__in=ids).exclude(state__in=TERMINAL).exists():
+                say(
+                    f"terminated {terminated} connections of the workers at {now_m - terminate_at + args.spread / 2:.0f} s"
+                )
+            if (
+                now_m > last_due_m
+                and not PublicationTarget.objects.filter(pk__in=ids).exclude(state__in=TERMINAL).exists()
+            ):
                 break
         settled_s = time.monotonic() - last_due_m
         for p in procs:
@@ -246,13 +258,19 @@ def main() -> None:  # noqa: C901, PLR0915 - one benchmark run, step by step, as
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
 
-        rows = list(PublicationTarget.objects.filter(pk__in=ids).values_list("pk", "state", "due_at", "published_at"))
-        published = [(due, at) for _pk, state, due, at in rows if state == TargetState.PUBLISHED and at and due]
+        rows = list(
+            PublicationTarget.objects.filter(pk__in=ids).values_list("pk", "state", "due_at", "published_at")
+        )
+        published = [
+            (due, at) for _pk, state, due, at in rows if state == TargetState.PUBLISHED and at and due
+        ]
         stranded = [pk for pk, state, _due, _at in rows if state != TargetState.PUBLISHED]
         lateness = [max(0.0, (at - due).total_seconds()) for due, at in published]
         last_at = max((at for _due, at in published), default=first_due)
         span = max(0.001, (last_at - first_due).total_seconds())
-        duplicates = sum(1 for pk, (n, text) in texts.items() if MODULES[n].posts_with(emulators[n], text) > 1)
+        duplicates = sum(
+            1 for pk, (n, text) in texts.items() if MODULES[n].posts_with(emulators[n], text) > 1
+        )
         troubles = {t.kind: t.last_15_minutes for t in dbwatch.recent()}
         beats = list(WorkerHeartbeat.objects.values_list("db_errors", flat=True))
         figures = {

@@ -330,9 +330,9 @@ class _Loop:
             _touch(self.alive_file)
             self.last_alive = now_m
         self._duties(now_m)
-        self.outage.answered()
         free = self.concurrency * 2 - len(self.in_flight)
         claimed = engine.claim_batch(self.worker_id, free) if len(self.in_flight) <= self.refill_at else []
+        self.outage.answered()  # the whole pass reached the database: any outage is over
         for claim in claimed:
             future = pool.submit(_publish_in_thread, claim, self.worker_id)
             future.add_done_callback(self._finished)
