@@ -18,7 +18,11 @@ COPY rupor ./rupor
 # Rupor's runtime dependencies (pyproject.toml), each at the version requirements.lock pins:
 # the lock is the constraint, so the image runs what the tests ran, and the test and lint tools
 # the lock also pins stay out.
-RUN /opt/rupor/bin/pip install --prefer-binary --constraint requirements.lock . \
+# Behind a proxy that intercepts TLS, mount its CA bundle and name it:
+#   --build-arg CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt -v /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro
+ARG CA_BUNDLE=""
+RUN if [ -n "$CA_BUNDLE" ]; then export PIP_CERT="$CA_BUNDLE"; fi \
+    && /opt/rupor/bin/pip install --prefer-binary --constraint requirements.lock . \
     && find /opt/rupor -depth -type d -name __pycache__ -exec rm -rf {} + \
     && /opt/rupor/bin/python -m compileall -q /opt/rupor/lib
 

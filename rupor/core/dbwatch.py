@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 REFUSED = "refused"
 #: A connection that broke while in use (the server restarted, a proxy or firewall cut it).
 LOST = "lost"
-#: No pooled connection became free within RUPOR_DB_POOL_TIMEOUT.
+#: No pooled connection became free within RUPOR_DB_POOL_TIMEOUT (while the server accepted
+#: connections: a wait that followed refusals is named a refusal).
 EXHAUSTED = "exhausted"
 KINDS = (REFUSED, LOST, EXHAUSTED)
 
@@ -48,6 +49,9 @@ _REDIS_KEY = "rupor:db-trouble"
 _FILE_NAME = "db-trouble.log"
 #: The file is rewritten without old notes when it grows past this.
 _FILE_TRIM_BYTES = 256 * 1024
+#: A pool that had no connection to lend this soon after one of its connects was refused was
+#: refused, not exhausted.
+REFUSALS_EXPLAIN_S = 30.0
 #: A note's message is cut to this many characters.
 _MESSAGE_CHARS = 300
 
@@ -78,6 +82,7 @@ _count = 0
 _last_at: dt.datetime | None = None
 _last_message = ""
 _seq = 0
+_last_refused = -1e9  # time.monotonic() of this process's last refused connect
 _redis_client: Any = None
 _redis_url: str | None = None
 
@@ -123,10 +128,12 @@ def _pool_wait(cause: BaseException) -> bool:
 
 def note(kind: str, message: str) -> None:
     """Record one trouble of ``kind`` met by this process now (never raises)."""
-    global _count, _last_at, _last_message, _seq
+    global _count, _last_at, _last_message, _seq, _last_refused
     now = time.time()
     text = redact(" ".join(message.split()))[:_MESSAGE_CHARS]
     with _lock:
+        if kind == REFUSED:
+            _last_refused = time.monotonic()
         _count += 1
         _last_at = dt.datetime.fromtimestamp(now, dt.UTC)
         _last_message = text
@@ -147,6 +154,10 @@ def note_exception(exc: BaseException) -> str | None:
     from django.db import connection
 
     kind = classify(exc, connected=connection.connection is not None)
+    if kind == EXHAUSTED and time.monotonic() - _last_refused < REFUSALS_EXPLAIN_S:
+        # The pool had nothing to lend because the server refused its attempts (each already
+        # noted as it happened): that is the trouble to name, not the wait.
+        return REFUSED
     if kind is not None:
         note(kind, str(exc.__cause__ or exc))
     return kind
@@ -187,9 +198,9 @@ def recent(now: float | None = None) -> tuple[Trouble, ...]:
 
 def forget() -> None:
     """Empty the journal and this process's counts (tests, and an operator starting afresh)."""
-    global _count, _last_at, _last_message
+    global _count, _last_at, _last_message, _last_refused
     with _lock:
-        _count, _last_at, _last_message = 0, None, ""
+        _count, _last_at, _last_message, _last_refused = 0, None, "", -1e9
     if config.redis_url():
         _redis().delete(_REDIS_KEY)
     else:

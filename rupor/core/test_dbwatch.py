@@ -132,3 +132,13 @@ def test_notes_of_several_processes_meet_in_redis(settings):
     finally:
         dbwatch.forget()
     assert dbwatch.recent() == ()
+
+
+@pytest.mark.django_db
+def test_a_pool_that_waited_because_the_server_refused_names_the_refusal():
+    timeout = _wrapped(PoolTimeout("couldn't get a connection after 10.00 sec"))
+    assert dbwatch.note_exception(timeout) == dbwatch.EXHAUSTED  # nothing refused: the pool was busy
+    dbwatch.note(dbwatch.REFUSED, "connection failed: too many connections")  # the pool's connect
+    assert dbwatch.note_exception(timeout) == dbwatch.REFUSED
+    kinds = {t.kind: t.last_minute for t in dbwatch.recent()}
+    assert kinds == {dbwatch.EXHAUSTED: 1, dbwatch.REFUSED: 1}, "the refusal is noted once, by the connect"

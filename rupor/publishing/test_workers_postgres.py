@@ -242,10 +242,11 @@ def test_workers_killed_and_refused_publish_every_target_exactly_once(settings, 
             if web.poll() is None:
                 with contextlib.suppress(httpx.TransportError):  # still starting
                     probes.append(_get(f"http://127.0.0.1:{port}/healthz")[0])
-            if elapsed > SPREAD_S + 4 and api is None and dbwatch.recent():
-                # What people see, from the web process (its first request is slow: ask while
-                # the workers finish).
-                api = _get(f"http://127.0.0.1:{port}/api/v1/health", {"Authorization": f"Bearer {key}"})
+            if elapsed > SPREAD_S + 4 and api is None and probes and dbwatch.recent():
+                # What people see, from the web process once it answers (its first request is
+                # slow: ask while the workers finish).
+                with contextlib.suppress(httpx.TransportError):
+                    api = _get(f"http://127.0.0.1:{port}/api/v1/health", {"Authorization": f"Bearer {key}"})
             if elapsed > SPREAD_S + 4 and api is not None and _active(ids) == 0:
                 break
         settled_s = time.monotonic() - began
