@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
 from rupor.core import config as _config
+from rupor.core import dbpool as _dbpool
 
 CONFIG = _config.load()
 _config.secure_home(CONFIG)
@@ -27,6 +27,7 @@ RUPOR_REDIS_URL = CONFIG.redis_url
 RUPOR_WORKER_POLL_S = CONFIG.worker_poll_s
 RUPOR_LEASE_S = CONFIG.lease_s
 RUPOR_MEDIA_LINK_HOURS = CONFIG.media_link_hours
+RUPOR_WORKER_ALIVE_FILE = CONFIG.worker_alive_file
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -88,9 +89,7 @@ TEMPLATES = [
 ]
 
 if CONFIG.database_url:
-    DATABASES = {
-        "default": dj_database_url.parse(CONFIG.database_url, conn_max_age=60, conn_health_checks=True)
-    }
+    DATABASES = {"default": _dbpool.database(CONFIG)}
 else:
     CONFIG.home.mkdir(parents=True, exist_ok=True)
     DATABASES = {

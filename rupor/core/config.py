@@ -44,6 +44,19 @@ def _float(name: str, default: float, *, minimum: float = 0.0) -> float:
     return value
 
 
+def _int(name: str, default: int, *, minimum: int = 0, maximum: int = 10_000) -> int:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name} must be between {minimum} and {maximum}, not {value}")
+    return value
+
+
 def _list(name: str, default: str = "") -> tuple[str, ...]:
     return tuple(item.strip() for item in os.environ.get(name, default).split(",") if item.strip())
 
@@ -79,6 +92,14 @@ class Config:
     media_link_hours: float = 24.0
     #: The drand relay giveaways take their randomness from (the offline demo points it at its emulator).
     drand_url: str = "https://api.drand.sh"
+    #: PostgreSQL connection pool of each process (0: no pool, one connection per thread kept
+    #: for a minute, as before Django had pools); at least ``db_pool_min`` open while idle; a
+    #: thread waits at most ``db_pool_timeout`` seconds for a free connection (docs/decisions/0040).
+    db_pool_max: int = 8
+    db_pool_min: int = 0
+    db_pool_timeout: float = 10.0
+    #: A file ``rupor worker`` touches on every pass of its loop, for a container's health check.
+    worker_alive_file: str = ""
 
     @property
     def media_root(self) -> Path:
@@ -167,6 +188,7 @@ def load() -> Config:
     drand_url = os.environ.get("RUPOR_DRAND_URL", "https://api.drand.sh").rstrip("/")
     if urlsplit(drand_url).scheme not in ("http", "https") or not urlsplit(drand_url).hostname:
         raise ConfigError(f"RUPOR_DRAND_URL must be an http(s) URL, not {drand_url!r}")
+    pool_max, pool_min = _pool_sizes()
     level = os.environ.get("RUPOR_LOG_LEVEL", "INFO").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigError(f"RUPOR_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {level!r}")
@@ -193,7 +215,23 @@ def load() -> Config:
         lease_s=_float("RUPOR_LEASE_S", 120.0, minimum=1.0),
         media_link_hours=_float("RUPOR_MEDIA_LINK_HOURS", 24.0, minimum=0.25),
         drand_url=drand_url,
+        db_pool_max=pool_max,
+        db_pool_min=pool_min,
+        db_pool_timeout=_float("RUPOR_DB_POOL_TIMEOUT", 10.0, minimum=0.5),
+        worker_alive_file=os.environ.get("RUPOR_WORKER_ALIVE_FILE", "").strip(),
     )
+
+
+def _pool_sizes() -> tuple[int, int]:
+    """RUPOR_DB_POOL_MAX and RUPOR_DB_POOL_MIN, checked against each other."""
+    pool_max = _int("RUPOR_DB_POOL_MAX", 8, maximum=1000)
+    pool_min = _int("RUPOR_DB_POOL_MIN", 0, maximum=1000)
+    if pool_max and pool_min > pool_max:
+        raise ConfigError(
+            f"RUPOR_DB_POOL_MIN ({pool_min}) must not exceed RUPOR_DB_POOL_MAX ({pool_max}): "
+            "a pool cannot keep more connections open than it may hold"
+        )
+    return pool_max, pool_min
 
 
 # -- reading the running settings ----------------------------------------------------------------
@@ -245,6 +283,11 @@ def worker_poll_s() -> float:
 
 def lease_s() -> float:
     return float(str(_live("RUPOR_LEASE_S", 120.0)))
+
+
+def worker_alive_file() -> str:
+    """The file ``rupor worker`` touches on each pass (RUPOR_WORKER_ALIVE_FILE; empty: none)."""
+    return str(_live("RUPOR_WORKER_ALIVE_FILE", ""))
 
 
 def media_link_hours() -> float:

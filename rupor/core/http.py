@@ -17,6 +17,9 @@ connection is reused only for :data:`KEEPALIVE_EXPIRY` seconds, below the idle t
 commonly keep (5 s and more), and a connection the server closed while idle is noticed before
 reuse (httpcore checks that an idle socket has nothing to read). Nothing is ever sent twice
 here: retrying is the caller's decision, by the error class (``networks/errors.py``).
+
+A thread about to wait on the network first gives its pooled database connection back (when no
+transaction holds it: ``core/dbpool.give_back``), so waiting threads never exhaust the pool.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ import httpcore
 import httpx
 
 from rupor import __version__
-from rupor.core import config
+from rupor.core import config, dbpool
 
 USER_AGENT = f"Rupor/{__version__} (+https://github.com/rupor-social/rupor)"
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
@@ -258,6 +261,8 @@ class _GuardedTransport(httpx.HTTPTransport):
             raise BlockedAddress(f"only http and https URLs may be called, not {request.url.scheme!r}")
         if not request.url.host:
             raise BlockedAddress("the URL has no host")
+        # No pooled database connection is held while the other side answers (core/dbpool.py).
+        dbpool.give_back()
         response = super().handle_request(request)
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self._max_bytes:

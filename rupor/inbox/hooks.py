@@ -21,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from rupor.channels import service as channels
-from rupor.core import config
+from rupor.core import config, dbpool
 from rupor.inbox import staging
 from rupor.networks import errors, registry
 
@@ -182,7 +182,8 @@ def wsgi_route(application: WSGIApplication) -> WSGIApplication:
     workspaces); skipping it and the URL resolver halves the time per request. Only a POST to a
     well-formed hook path takes this route; everything else (other methods, odd paths) goes to
     Django, which answers as before. The database connection is kept between deliveries (the
-    route never closes it, as Django does after each request) unless a query failed.
+    route never closes it, as Django does after each request) unless a query failed; with a
+    connection pool (core/dbpool.py) it goes back to the pool after each delivery.
     """
 
     def route(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -206,6 +207,8 @@ def wsgi_route(application: WSGIApplication) -> WSGIApplication:
                 log.exception("webhook for channel %s failed", channel_id)
                 connection.close()  # a broken connection is not kept for the next delivery
                 answer = Answer(500, b"error")
+            # With a pool, the connection goes back to it for the process's other threads.
+            dbpool.give_back()
         headers = [
             ("Content-Type", answer.content_type),
             ("Content-Length", str(len(answer.body))),

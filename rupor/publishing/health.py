@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Q
 
 from rupor.channels import service as channels
-from rupor.core import clock, config, http
+from rupor.core import clock, config, dbwatch, http
 from rupor.publishing.models import Attempt, PublicationTarget, TargetState, WorkerHeartbeat
 
 #: A worker that has not checked in for this long is shown as gone.
@@ -29,6 +29,10 @@ class WorkerView:
     in_flight: int
     done: int
     alive: bool
+    #: Database connections refused, lost or exhausted since the worker started, and the last one.
+    db_errors: int = 0
+    db_error_at: dt.datetime | None = None
+    db_error: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,9 @@ class HealthSnapshot:
     #: reach it (a loopback or private address): their posts with media will fail.
     media_unreachable: tuple[str, ...] = ()
     base_url: str = ""
+    #: What every Rupor process met with the database in the last 15 minutes (refused, lost,
+    #: exhausted connections), read from the journal the database is not needed for.
+    database: tuple[dbwatch.Trouble, ...] = ()
 
 
 def media_unreachable(workspace_id: int | None) -> tuple[str, ...]:
@@ -105,6 +112,9 @@ def health_snapshot(workspace_id: int | None = None) -> HealthSnapshot:
             w.in_flight,
             w.done,
             w.stopped_at is None and now - w.seen_at <= ALIVE_WITHIN,
+            w.db_errors,
+            w.db_error_at,
+            w.db_error,
         )
         for w in WorkerHeartbeat.objects.filter(seen_at__gte=since)[:100]
     )
@@ -153,6 +163,7 @@ def health_snapshot(workspace_id: int | None = None) -> HealthSnapshot:
         channel_errors=channel_errors,
         media_unreachable=media_unreachable(workspace_id),
         base_url=config.base_url(),
+        database=dbwatch.recent(),
     )
 
 

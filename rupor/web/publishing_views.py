@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from rupor.accounts.roles import Perm, Role, can
 from rupor.channels.models import Channel
-from rupor.core import clock
+from rupor.core import clock, dbwatch
 from rupor.networks import registry
 from rupor.ops import service as ops
 from rupor.planning import service as planning
@@ -77,8 +77,58 @@ def overview(request: HttpRequest) -> HttpResponseBase:
             "last_backup": last_backup,
             "backup_stale": last_backup is None
             or clock.now() - last_backup.finished_at > dt.timedelta(days=BACKUP_STALE_DAYS),
+            "database": database_notes(snapshot.database if snapshot else ()),
         },
     )
+
+
+def database_notes(troubles: tuple[dbwatch.Trouble, ...]) -> list[dict[str, object]]:
+    """What the database did to Rupor's processes lately, in words, with what to do about it."""
+    notes = []
+    for trouble in troubles:
+        numbers = {
+            "minute": trouble.last_minute,
+            "quarter": trouble.last_15_minutes,
+            "processes": trouble.processes,
+        }
+        if trouble.kind == dbwatch.REFUSED:
+            text = _(
+                "The database refused connections: %(minute)s in the last minute, %(quarter)s in the last "
+                "15 minutes (Rupor processes affected: %(processes)s)."
+            )
+            hint = _(
+                "Too many connections for the role or the server, or the server is not accepting them. Workers "
+                "wait and try again by themselves; raise the connection limit (CONNECTION LIMIT, "
+                "max_connections) or lower RUPOR_DB_POOL_MAX or the number of processes."
+            )
+        elif trouble.kind == dbwatch.LOST:
+            text = _(
+                "Database connections were lost: %(minute)s in the last minute, %(quarter)s in the last "
+                "15 minutes (Rupor processes affected: %(processes)s)."
+            )
+            hint = _(
+                "The server restarted or the network cut connections. Workers reconnect by themselves, and "
+                "what they were publishing is taken up again when its lease expires."
+            )
+        else:
+            text = _(
+                "No pooled database connection was free in time: %(minute)s in the last minute, %(quarter)s "
+                "in the last 15 minutes (Rupor processes affected: %(processes)s)."
+            )
+            hint = _(
+                "Threads waited longer than RUPOR_DB_POOL_TIMEOUT for a connection: raise RUPOR_DB_POOL_MAX, "
+                "or lower the worker's concurrency or the web server's threads."
+            )
+        notes.append(
+            {
+                "kind": trouble.kind,
+                "text": text % numbers,
+                "hint": hint,
+                "at": trouble.last_at,
+                "message": trouble.last_message,
+            }
+        )
+    return notes
 
 
 def network_address(remote_url: str, base_url: str) -> str:

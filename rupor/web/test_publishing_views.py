@@ -182,3 +182,38 @@ def test_every_one_click_fix_is_in_the_audit_trail_with_who_pressed_it(world: di
     assert not AuditEntry.objects.filter(
         object_id=str(world["foreign"]), action__startswith="publishing."
     ).exists()
+@pytest.fixture
+def journal(settings, tmp_path):
+    from rupor.core import dbwatch
+
+    settings.RUPOR_HOME = str(tmp_path)
+    settings.RUPOR_REDIS_URL = None
+    dbwatch.forget()
+    yield dbwatch
+    dbwatch.forget()
+
+
+def test_the_health_card_says_what_the_database_did_in_each_language(
+    world: dict[str, Any], journal: Any
+) -> None:
+    for _ in range(3):
+        journal.note(journal.REFUSED, 'connection failed: FATAL: too many connections for role "rupor"')
+    journal.note(journal.LOST, "terminating connection due to administrator command")
+    client = _client("owner@example.com")
+    html = client.get(reverse("web:publishing")).content.decode()
+    assert 'id="database-refused"' in html and 'id="database-lost"' in html
+    assert "The database refused connections: 3 in the last minute, 3 in the last 15 minutes" in html
+    assert "too many connections for role" in html  # the server's own words, to look up
+    assert "RUPOR_DB_POOL_MAX" in html
+    for language, words in (
+        ("ru", "База данных отказывала в подключении"),
+        ("ko", "데이터베이스가 연결을 거부했습니다"),
+    ):
+        client.cookies["django_language"] = language
+        html = client.get(reverse("web:publishing"), headers={"accept-language": language}).content.decode()
+        assert words in html, language
+
+
+def test_no_database_trouble_no_callout(world: dict[str, Any], journal: Any) -> None:
+    html = _client("owner@example.com").get(reverse("web:publishing")).content.decode()
+    assert 'id="database-' not in html
