@@ -182,6 +182,8 @@ def test_every_one_click_fix_is_in_the_audit_trail_with_who_pressed_it(world: di
     assert not AuditEntry.objects.filter(
         object_id=str(world["foreign"]), action__startswith="publishing."
     ).exists()
+
+
 @pytest.fixture
 def journal(settings, tmp_path):
     from rupor.core import dbwatch
