@@ -211,22 +211,22 @@ def _with_proof(
 ) -> tuple[Any, HttpResponse | None]:
     """Run ``action`` with the password or code the form carries, throttled like sign-in: wrong
     proofs count against the account, so a borrowed session cannot guess the password here."""
+    # A password field: what was typed is never rendered back.
     form = forms.TwoFactorProofForm(request.POST, prefix=prefix)
+    valid = form.is_valid()
     checks = ((throttle.TWO_FACTOR_ACCOUNT, request.user.email),)
     wait = throttle.wait_seconds(*checks)
     if wait:
-        form = forms.TwoFactorProofForm(prefix=prefix)
         form.add_error(None, _too_many(wait))
         return None, _proof_refused(request, prefix, form, 429)
-    if not form.is_valid():
+    if not valid:
         return None, _proof_refused(request, prefix, form, 400)
     try:
         result = action(request.user, form.cleaned_data["proof"])
     except accounts.AccountsError as exc:
         if exc.field == "proof":
             throttle.record_failure(*checks)
-        form = forms.TwoFactorProofForm(prefix=prefix)
-        form.add_error(None, exc.message)
+        form.add_error("proof" if exc.field == "proof" else None, exc.message)
         return None, _proof_refused(request, prefix, form, exc.status)
     throttle.clear(throttle.TWO_FACTOR_ACCOUNT, request.user.email)
     return result, None
