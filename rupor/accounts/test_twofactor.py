@@ -202,7 +202,9 @@ def test_new_recovery_codes_replace_the_old_ones(ann: User) -> None:
     assert AuditEntry.objects.filter(action="two_factor.recovery_regenerate").count() == 2
 
 
-def test_recovery_codes_survive_a_rotation_of_the_instance_secret(ann: User, settings: Any, monkeypatch: Any) -> None:
+def test_recovery_codes_survive_a_rotation_of_the_instance_secret(
+    ann: User, settings: Any, monkeypatch: Any
+) -> None:
     _secret, codes = turn_on(ann)
     old = settings.SECRET_KEY
     settings.SECRET_KEY = "a brand new instance secret that is long enough"

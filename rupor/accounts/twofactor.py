@@ -27,6 +27,7 @@ from urllib.parse import quote, urlencode
 from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django_otp.oath import TOTP
 
 from rupor.accounts.models import Membership, RecoveryCode, TwoFactorDevice, User
@@ -56,7 +57,11 @@ class TwoFactorLocked(AccountsError):
 
     def __init__(self, wait: int) -> None:
         super().__init__(
-            _("Too many wrong codes in a row. Wait %(count)d seconds and try again, or use a recovery code.")
+            ngettext(
+                "Too many wrong codes in a row. Wait %(count)d second and try again, or use a recovery code.",
+                "Too many wrong codes in a row. Wait %(count)d seconds and try again, or use a recovery code.",
+                wait,
+            )
             % {"count": wait},
             "code",
             429,

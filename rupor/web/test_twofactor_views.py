@@ -34,9 +34,7 @@ def ann(make_user: Any, make_workspace: Any) -> User:
 
 
 def _password_step(client: Client, email: str = "ann@example.com", nxt: str = "") -> Any:
-    return client.post(
-        "/login/" + (f"?next={nxt}" if nxt else ""), {"username": email, "password": PASSWORD}
-    )
+    return client.post("/login/" + (f"?next={nxt}" if nxt else ""), {"username": email, "password": PASSWORD})
 
 
 def _signed_in(client: Client) -> bool:
@@ -147,7 +145,7 @@ def test_setting_it_up_on_the_profile(ann: User) -> None:
     done = client.post("/profile/two-factor/", {"code": code_for(setup.secret)})
     assert done.status_code == 200 and done["Cache-Control"] == "no-store"
     codes_html = done.content.decode()
-    assert codes_html.count('<li>') >= 10 and "shown only this once" in codes_html
+    assert codes_html.count("<li>") >= 10 and "shown only this once" in codes_html
     assert accounts.has_two_factor(ann.pk)
     profile = client.get("/profile/").content.decode()
     assert "10 unused recovery codes left" in profile

@@ -334,11 +334,7 @@ class TwoFactorRequiredMiddleware:
             return self.get_response(request)
         if match.view_name in OPEN_WITHOUT_TWO_FACTOR or not match.view_name.startswith("web:"):
             return self.get_response(request)
-        messages.warning(
-            request,
-            _("%(workspace)s requires two-factor sign-in. Set it up to go on working there.")
-            % {"workspace": workspace.name},
-        )
+        # The set-up page says which workspace requires it and why it was opened.
         target = reverse("web:two_factor_setup")
         if request.headers.get("HX-Request"):
             response = HttpResponse(status=204)
