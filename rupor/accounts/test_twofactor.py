@@ -14,7 +14,7 @@ from rupor.accounts import service as accounts
 from rupor.accounts import twofactor
 from rupor.accounts.models import AuditEntry, RecoveryCode, TwoFactorDevice, User, Workspace
 from rupor.accounts.roles import Role
-from rupor.core import clock, crypto
+from rupor.core import clock, config
 from rupor.notifications.models import Delivery, Notification
 
 PASSWORD = "correct horse battery"
@@ -208,9 +208,9 @@ def test_recovery_codes_survive_a_rotation_of_the_instance_secret(
     _secret, codes = turn_on(ann)
     old = settings.SECRET_KEY
     settings.SECRET_KEY = "a brand new instance secret that is long enough"
-    monkeypatch.setattr(crypto.config, "old_secret_keys", lambda: (old,))
+    monkeypatch.setattr(config, "old_secret_keys", lambda: (old,))
     assert twofactor.verify(ann, codes[0]) is not None
-    monkeypatch.setattr(crypto.config, "old_secret_keys", tuple)
+    monkeypatch.setattr(config, "old_secret_keys", tuple)
     assert twofactor.verify(ann, codes[1]) is None  # without the old secret, no digest matches
 
 
