@@ -38,6 +38,9 @@ class MeOut(Schema):
     role: str
     permissions: list[str]
     workspaces: list[WorkspaceOut]
+    two_factor: bool | None = Field(
+        None, description="Whether the calling person signs in with a second factor (null for an API key)"
+    )
 
 
 class CredentialFieldOut(Schema):

@@ -49,6 +49,7 @@ def me(request: HttpRequest) -> Any:
         "workspaces": [_workspace_out(w) for w in accounts.workspaces_for(user)]
         if user
         else [_workspace_out(workspace)],
+        "two_factor": accounts.has_two_factor(user.pk) if user else None,
     }
 
 
