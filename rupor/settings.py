@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "rupor.accounts.middleware.CurrentWorkspaceMiddleware",
+    # Members of a workspace that requires two-factor sign-in set it up before anything else there.
+    "rupor.web.twofactor_views.TwoFactorRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "rupor.urls"

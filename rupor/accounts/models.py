@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from typing import ClassVar
 
@@ -10,9 +11,10 @@ from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, DeviceManager, ThrottlingMixin, TimestampMixin
 
 from rupor.accounts.roles import ROLE_LABELS, Role
-from rupor.core import clock
+from rupor.core import clock, crypto
 
 ROLE_CHOICES = [(r.value, ROLE_LABELS[r]) for r in Role]
 
@@ -82,6 +84,9 @@ class Workspace(models.Model):
     #: The logo client reports carry: a PNG that ``service.set_logo`` checked and re-encoded
     #: (at most LOGO_MAX_SIDE pixels a side), or "" for none.
     logo = models.FileField(upload_to="logos/%Y/%m/", blank=True, default="")
+    #: Members must sign in with a second factor (``TwoFactorDevice``) to work here; those without
+    #: one are sent to set it up first. API keys are not affected (docs/decisions/0041).
+    require_two_factor = models.BooleanField(_("require two-factor sign-in"), default=False)
 
     class Meta:
         ordering = ["name"]
@@ -187,3 +192,64 @@ class AuthFailure(models.Model):
 
     def __str__(self) -> str:
         return f"failed {self.scope} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+#: The purpose (core/crypto.py) of the key an authenticator app shares with Rupor.
+TOTP_KEY_PURPOSE = "totp-key"
+
+
+class TwoFactorDevice(TimestampMixin, ThrottlingMixin, Device):  # type: ignore[misc]  # django-otp ships no type hints
+    """A person's authenticator app: a django-otp device for TOTP (RFC 6238, 30 s, 6 digits).
+
+    Unlike django-otp's own ``TOTPDevice``, the shared key is stored encrypted
+    (``core/crypto.py``, purpose ``totp-key``), never as plain hex; verification still uses
+    django-otp's RFC 6238 implementation (``accounts/twofactor.py``). ``confirmed`` stays false
+    until the person has typed a code from the app; only a confirmed device asks for a code at
+    sign-in. ``last_t`` is the time step of the last accepted code: a code is accepted once.
+    One device per person (docs/decisions/0041).
+    """
+
+    user: models.ForeignKey[User, User] = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="two_factor_devices"
+    )
+    confirmed: models.BooleanField[bool, bool] = models.BooleanField(default=False)
+    key_encrypted: models.TextField[str, str] = models.TextField()
+    last_t: models.BigIntegerField[int, int] = models.BigIntegerField(default=-1)
+    confirmed_at: models.DateTimeField[dt.datetime | None, dt.datetime | None] = models.DateTimeField(
+        null=True, blank=True
+    )
+    objects: ClassVar[models.Manager[TwoFactorDevice]] = DeviceManager()
+    # For django-stubs, which cannot see the managers of a model with an untyped base.
+    _default_manager: ClassVar[models.Manager[TwoFactorDevice]]
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user"], name="one_two_factor_device_per_user")]
+
+    def __str__(self) -> str:
+        state = "confirmed" if self.confirmed else "unconfirmed"
+        return f"{state} authenticator app of user {self.user_id}"
+
+    def set_key(self, key: bytes) -> None:
+        self.key_encrypted = crypto.encrypt(key.hex(), TOTP_KEY_PURPOSE)
+
+    def get_key(self) -> bytes:
+        return bytes.fromhex(crypto.decrypt(self.key_encrypted, TOTP_KEY_PURPOSE))
+
+    def get_throttle_factor(self) -> int:
+        # django-otp's back-off: after n wrong codes in a row the next waits 2**(n-1) seconds.
+        return 1
+
+
+class RecoveryCode(models.Model):
+    """One single-use recovery code; only a keyed digest is stored (the code is shown once)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=clock.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "code_hash"], name="recoverycode_lookup")]
+
+    def __str__(self) -> str:
+        return f"recovery code of user {self.user_id} ({'used' if self.used_at else 'unused'})"

@@ -42,6 +42,7 @@ class Perm(enum.StrEnum):
     WORKSPACE_VIEW = "workspace.view"
     WORKSPACE_MANAGE = "workspace.manage"
     WORKSPACE_DELETE = "workspace.delete"
+    WORKSPACE_SECURITY = "workspace.security"  # require two-factor sign-in of the members (owners only)
     MEMBERS_VIEW = "members.view"
     MEMBERS_MANAGE = "members.manage"
     APIKEYS_MANAGE = "apikeys.manage"
@@ -105,7 +106,7 @@ _MANAGER = frozenset(
 
 PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.OWNER: _ALL,
-    Role.ADMIN: _ALL - {Perm.WORKSPACE_DELETE, Perm.POSTS_CLIENT_REVIEW},
+    Role.ADMIN: _ALL - {Perm.WORKSPACE_DELETE, Perm.POSTS_CLIENT_REVIEW, Perm.WORKSPACE_SECURITY},
     Role.MANAGER: _MANAGER,
     Role.EDITOR: frozenset(
         {

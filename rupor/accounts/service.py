@@ -24,6 +24,7 @@ from rupor.accounts.models import (
     AuditEntry,
     Invitation,
     Membership,
+    TwoFactorDevice,
     User,
     Workspace,
     validate_timezone,
@@ -695,3 +696,75 @@ def record(
         object_id=str(object_id),
         summary=summary[:300],
     )
+
+
+# -- two-factor sign-in (the actions are in accounts/twofactor.py) -----------------------
+
+#: Sent inside the transaction of a change to a person's two-factor sign-in that they must hear
+#: about, with ``user_id``, ``event`` ("two_factor_disabled" or "recovery_code_used"),
+#: ``by_operator`` (turned off from the command line) and ``left`` (recovery codes left).
+#: notifications tells the person; accounts does not know it exists.
+two_factor_event = Signal()
+
+
+def has_two_factor(user_id: int) -> bool:
+    """Whether the person signs in with a second factor (a confirmed authenticator app)."""
+    return TwoFactorDevice.objects.filter(user_id=user_id, confirmed=True).exists()
+
+
+def two_factor_users(user_ids: list[int]) -> set[int]:
+    """Which of these people sign in with a second factor."""
+    return set(
+        TwoFactorDevice.objects.filter(user_id__in=user_ids, confirmed=True).values_list("user_id", flat=True)
+    )
+
+
+def two_factor_required(workspace_id: int) -> bool:
+    """Whether the workspace requires its members to sign in with a second factor."""
+    return bool(Workspace.objects.filter(pk=workspace_id, require_two_factor=True).exists())
+
+
+def two_factor_missing(user_id: int, workspace_id: int) -> bool:
+    """Whether this person must set up two-factor sign-in before working in this workspace."""
+    return two_factor_required(workspace_id) and not has_two_factor(user_id)
+
+
+def set_two_factor_required(actor: Actor, required: bool) -> Workspace:
+    """Require (or stop requiring) two-factor sign-in of the workspace's members (owners only).
+
+    A person turning it on must use it themselves, so they are not sent away at once. API keys
+    are not affected: they are not a person's sign-in (docs/decisions/0041)."""
+    _require(actor, Perm.WORKSPACE_SECURITY)
+    if required and actor.user_id is not None and not has_two_factor(actor.user_id):
+        raise AccountsError(
+            _("Turn on two-factor sign-in for yourself first (on your profile), then require it here."),
+            "require_two_factor",
+            409,
+        )
+    workspace = Workspace.objects.get(pk=actor.workspace_id)
+    if workspace.require_two_factor != required:
+        workspace.require_two_factor = required
+        workspace.save(update_fields=["require_two_factor"])
+        record(
+            workspace.pk,
+            actor,
+            "workspace.two_factor",
+            "workspace",
+            workspace.pk,
+            "two-factor sign-in required" if required else "two-factor sign-in optional",
+        )
+    return workspace
+
+
+def account_recipient(user_id: int) -> tuple[Recipient, list[int]] | None:
+    """An active person as notifications reach them about their own account, with the workspaces
+    they belong to (by name); ``None`` for an unknown or deactivated account."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return None
+    workspace_ids = list(
+        Membership.objects.filter(user_id=user_id)
+        .order_by("workspace__name", "workspace_id")
+        .values_list("workspace_id", flat=True)
+    )
+    return Recipient(user.pk, user.email, user.language), workspace_ids

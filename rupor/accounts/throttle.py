@@ -33,7 +33,19 @@ SIGN_IN_ADDRESS = Limit("signin-address", 60, dt.timedelta(minutes=1))
 #: Unknown or revoked API keys from one address.
 API_KEY_ADDRESS = Limit("apikey-address", 30, dt.timedelta(minutes=1))
 
-_LONGEST = max(SIGN_IN_ACCOUNT.window, SIGN_IN_ADDRESS.window, API_KEY_ADDRESS.window)
+#: Wrong second-step codes (and wrong proofs for turning two-factor sign-in off) for one account:
+#: far fewer than passwords, since a code has only a million values (accounts/twofactor.py).
+TWO_FACTOR_ACCOUNT = Limit("2fa-account", 5, dt.timedelta(minutes=5))
+#: Wrong second-step codes from one address (for any accounts).
+TWO_FACTOR_ADDRESS = Limit("2fa-address", 30, dt.timedelta(minutes=5))
+
+_LONGEST = max(
+    SIGN_IN_ACCOUNT.window,
+    SIGN_IN_ADDRESS.window,
+    API_KEY_ADDRESS.window,
+    TWO_FACTOR_ACCOUNT.window,
+    TWO_FACTOR_ADDRESS.window,
+)
 
 
 def _digest(value: str) -> str:

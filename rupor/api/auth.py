@@ -62,6 +62,12 @@ class SessionWorkspaceAuth(APIKeyCookie):
         else:
             ctx = accounts.resolve_membership(user, slug)
             actor = accounts.actor_for_user(user, ctx[0]) if ctx else None
+        if actor is not None and accounts.two_factor_missing(user.pk, actor.workspace_id):
+            # The web pages send such a member to set it up first; the API refuses the session.
+            raise ApiError(
+                403,
+                "This workspace requires two-factor sign-in; set it up on your profile page (/profile/two-factor/) first.",
+            )
         return actor
 
 

@@ -24,6 +24,10 @@ class WorkspaceOut(Schema):
     timezone: str
     late_window_minutes: int
     approval: str
+    require_two_factor: bool = Field(
+        False,
+        description="Members must sign in with a second factor to work here (API keys are not affected)",
+    )
 
 
 class MeOut(Schema):
@@ -34,6 +38,9 @@ class MeOut(Schema):
     role: str
     permissions: list[str]
     workspaces: list[WorkspaceOut]
+    two_factor: bool | None = Field(
+        None, description="Whether the calling person signs in with a second factor (null for an API key)"
+    )
 
 
 class CredentialFieldOut(Schema):
@@ -233,7 +240,14 @@ class MemberOut(Schema):
     replies_need_approval: bool = Field(
         False, description="Their inbox replies wait for a manager, admin or owner before they are sent"
     )
+    two_factor: bool = Field(False, description="They sign in with a second factor (an authenticator app)")
 
 
 class ReplyApprovalIn(Schema):
     required: bool = Field(False, description="Hold the member's inbox replies for approval (true) or not")
+
+
+class TwoFactorRequirementIn(Schema):
+    required: bool = Field(
+        ..., description="Require two-factor sign-in of every member (true) or leave it to each"
+    )

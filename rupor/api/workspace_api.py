@@ -25,6 +25,7 @@ def _workspace_out(w: Workspace) -> dict[str, Any]:
         "timezone": w.timezone,
         "late_window_minutes": w.late_window_minutes,
         "approval": w.approval,
+        "require_two_factor": w.require_two_factor,
     }
 
 
@@ -48,6 +49,7 @@ def me(request: HttpRequest) -> Any:
         "workspaces": [_workspace_out(w) for w in accounts.workspaces_for(user)]
         if user
         else [_workspace_out(workspace)],
+        "two_factor": accounts.has_two_factor(user.pk) if user else None,
     }
 
 
@@ -59,16 +61,19 @@ def me(request: HttpRequest) -> Any:
 )
 def list_members(request: HttpRequest) -> Any:
     who = need(request, Perm.MEMBERS_VIEW)
-    return [_member_out(m) for m in accounts.members(who.workspace_id)]
+    memberships = list(accounts.members(who.workspace_id))
+    with_two_factor = accounts.two_factor_users([m.user_id for m in memberships])
+    return [_member_out(m, m.user_id in with_two_factor) for m in memberships]
 
 
-def _member_out(m: Membership) -> dict[str, Any]:
+def _member_out(m: Membership, two_factor: bool | None = None) -> dict[str, Any]:
     return {
         "id": m.pk,
         "email": m.user.email,
         "name": m.user.name,
         "role": m.role,
         "replies_need_approval": m.replies_need_approval,
+        "two_factor": accounts.has_two_factor(m.user_id) if two_factor is None else two_factor,
     }
 
 
@@ -81,6 +86,22 @@ def _member_out(m: Membership) -> dict[str, Any]:
 def set_reply_approval(request: HttpRequest, membership_id: int, payload: s.ReplyApprovalIn) -> Any:
     who = need(request, Perm.MEMBERS_MANAGE)
     return _member_out(accounts.set_reply_approval(who, membership_id, payload.required))
+
+
+@router.put(
+    "/workspace/two-factor",
+    response={200: s.WorkspaceOut, **ERRORS},
+    tags=["workspace"],
+    summary="Require two-factor sign-in of the members, or leave it to each (owners)",
+    description=(
+        "Members of a workspace that requires it are sent to set up two-factor sign-in before anything else "
+        "in it, and the API refuses their browser session until they have. API keys are not affected: a key "
+        "is not a person's sign-in. Someone turning it on must use two-factor sign-in themselves (409)."
+    ),
+)
+def set_two_factor_requirement(request: HttpRequest, payload: s.TwoFactorRequirementIn) -> Any:
+    who = need(request, Perm.WORKSPACE_SECURITY)
+    return _workspace_out(accounts.set_two_factor_required(who, payload.required))
 
 
 @router.get(

@@ -9,6 +9,8 @@ values are re-encrypted with the newest key on the next write.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 from functools import lru_cache
 from typing import Any
@@ -62,3 +64,15 @@ def decrypt_json(token: str, purpose: str = "credentials") -> dict[str, Any]:
     if not isinstance(data, dict):
         raise DecryptionError("stored secret is not an object")
     return data
+
+
+def keyed_digests(value: str, purpose: str) -> tuple[str, ...]:
+    """HMAC-SHA256 of ``value`` (hex) under a key derived for ``purpose``: the current secret's
+    first, then each old secret's (``RUPOR_OLD_SECRET_KEYS``), so a value stored under an old
+    secret is still recognised after a rotation. For short secrets people type (recovery codes):
+    a copy of the database alone cannot test guesses against them without the instance secret."""
+    secrets = (settings.SECRET_KEY, *config.old_secret_keys())
+    return tuple(
+        hmac.new(_derive(secret, "digest:" + purpose), value.encode(), hashlib.sha256).hexdigest()
+        for secret in secrets
+    )

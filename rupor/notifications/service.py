@@ -798,3 +798,93 @@ def send_digests(now: dt.datetime | None = None) -> int:
                 continue  # another worker took it, or the person just changed it
             queued += _bundle(pref.user_id)
     return queued
+# -- a person's own account --------------------------------------------------------------
+
+#: Events about a person's own account. Each reaches only that person, in the app (in every
+#: workspace they belong to) and by email; never a webhook, and not a choice they can turn off.
+ACCOUNT_EVENTS: dict[str, Any] = {
+    "two_factor_disabled": gettext_lazy("Two-factor sign-in was turned off for your account"),
+    "recovery_code_used": gettext_lazy("A recovery code was used to sign in to your account"),
+}
+
+
+def _account_body(event: str, email: str, *, by_operator: bool, left: int) -> str:
+    when = clock.now().strftime("%Y-%m-%d %H:%M UTC")
+    if event == "recovery_code_used":
+        return translation.ngettext(
+            "Someone signed in to %(email)s with a recovery code at %(when)s; %(left)d code is left. If it was not you, change your password and make new recovery codes on your profile.",
+            "Someone signed in to %(email)s with a recovery code at %(when)s; %(left)d codes are left. If it was not you, change your password and make new recovery codes on your profile.",
+            left,
+        ) % {"email": email, "when": when, "left": left}
+    if by_operator:
+        return _(
+            "The operator of this Rupor turned off two-factor sign-in for %(email)s at %(when)s. Turn it on again on your profile."
+        ) % {"email": email, "when": when}
+    return _(
+        "Two-factor sign-in was turned off for %(email)s at %(when)s. If it was not you, change your password and turn it on again on your profile."
+    ) % {"email": email, "when": when}
+
+
+def notify_account(user_id: int, event: str, *, by_operator: bool = False, left: int = 0) -> None:
+    """Tell a person about something that happened to their own account (:data:`ACCOUNT_EVENTS`):
+    an in-app notification in each workspace they belong to and one email, in their language.
+    Called inside the transaction of the change (``accounts.service.two_factor_event``)."""
+    found = accounts.account_recipient(user_id)
+    if found is None:
+        return
+    person, workspace_ids = found
+    now = clock.now()
+    with translation.override(person.language or translation.get_language()):
+        title = str(ACCOUNT_EVENTS[event])[:200]
+        body = _account_body(event, person.email, by_operator=by_operator, left=left)
+    Notification.objects.bulk_create(
+        Notification(
+            workspace_id=workspace_id,
+            user_id=person.user_id,
+            kind=event,
+            title=title,
+            body=body,
+            link="/profile/",
+            created_at=now,
+        )
+        for workspace_id in workspace_ids
+    )
+    if person.email and workspace_ids:
+        # The outbox keeps a delivery under a workspace; the person's first one carries it.
+        Delivery.objects.create(
+            workspace_id=workspace_ids[0],
+            channel=Delivery.Channel.EMAIL,
+            to_email=person.email,
+            kind=event,
+            payload={
+                "event": event,
+                "title": title,
+                "message": body,
+                "link": "/profile/",
+                "occurred_at": now.isoformat(),
+            },
+            next_attempt_at=now,
+        )
+    elif person.email:
+        # In no workspace, so no outbox to queue in: sent once the change is committed.
+        transaction.on_commit(lambda: _send_account_mail(person.email, title, body))
+
+
+def _send_account_mail(email: str, title: str, body: str) -> None:
+    try:
+        send_mail(f"[Rupor] {title}", f"{body}\n\n{config.base_url()}/profile/", None, [email])
+    except Exception:  # mail is best effort here; the change is already made
+        log.warning("could not send an account notice by email", exc_info=True)
+
+
+def on_two_factor_event(
+    sender: object,  # noqa: ARG001 - Django's signal signature
+    *,
+    user_id: int,
+    event: str,
+    by_operator: bool,
+    left: int,
+    **_kwargs: object,
+) -> None:
+    """The receiver of ``accounts.service.two_factor_event`` (connected in apps.py)."""
+    notify_account(user_id, event, by_operator=by_operator, left=left)

@@ -478,7 +478,11 @@ def serve_media(request: HttpRequest, path: str) -> HttpResponseBase:
     if media is None:
         raise Http404
     role = accounts.role_of(user, media.workspace_id)
-    if role is None or not can(role, Perm.POSTS_VIEW):
+    if (
+        role is None
+        or not can(role, Perm.POSTS_VIEW)
+        or accounts.two_factor_missing(user.pk, media.workspace_id)
+    ):
         raise Http404
     field = media.file if media.file.name == path else media.thumbnail
     try:

@@ -29,7 +29,7 @@ from rupor.accounts.models import Invitation, User, Workspace
 from rupor.accounts.roles import GRANTABLE, ROLE_HELP, ROLE_LABELS, Perm, Role, can
 from rupor.notifications import service as notifications
 from rupor.planning import ical
-from rupor.web import forms
+from rupor.web import forms, twofactor_views
 from rupor.web.base import (
     SignedInRequest,
     WorkspaceRequest,
@@ -88,6 +88,9 @@ def login(request: HttpRequest) -> HttpResponseBase:
         elif form.is_valid():
             user = form.get_user()
             throttle.clear(throttle.SIGN_IN_ACCOUNT, user.email)
+            if accounts.has_two_factor(user.pk):
+                # Not signed in yet: the second step signs in (twofactor_views).
+                return twofactor_views.start_second_step(request, user, _safe_next(request, "web:dashboard"))
             auth.login(request, user)
             return _with_language(redirect(_safe_next(request, "web:dashboard")), user.language)
         elif form.has_error(NON_FIELD_ERRORS, "invalid_login"):
@@ -250,10 +253,13 @@ def _members_page(request: WorkspaceRequest, invite_form: forms.InviteForm, **ex
     role = request.role
     grantable = _grantable(role)
     rows = []
-    for m in accounts.members(ws.pk):
+    memberships = list(accounts.members(ws.pk))
+    with_two_factor = accounts.two_factor_users([m.user_id for m in memberships])
+    for m in memberships:
         rows.append(
             {
                 "membership": m,
+                "two_factor": m.user_id in with_two_factor,
                 "role_label": ROLE_LABELS[Role(m.role)],
                 "manageable": can(role, Perm.MEMBERS_MANAGE)
                 and Role(m.role) in grantable
@@ -272,6 +278,7 @@ def _members_page(request: WorkspaceRequest, invite_form: forms.InviteForm, **ex
             "role_help": [(ROLE_LABELS[r], ROLE_HELP[r]) for r in Role],
             "role_help_map": {r.value: ROLE_HELP[r] for r in Role},
             "invitations": accounts.pending_invitations(ws.pk) if can(role, Perm.MEMBERS_MANAGE) else [],
+            "two_factor_required": ws.require_two_factor,
             **extra,
         },
         status=extra.pop("status", 200),
@@ -471,9 +478,19 @@ def profile(request: SignedInRequest) -> HttpResponseBase:
             messages.success(request, _("Password changed."))
             return redirect("web:profile")
     status = 400 if request.method == "POST" else 200
-    return render(
-        request,
-        "web/profile.html",
-        {"profile_form": profile_form, "password_form": password_form},
-        status=status,
-    )
+    return profile_page(request, profile_form=profile_form, password_form=password_form, status=status)
+
+
+def profile_page(request: SignedInRequest, status: int = 200, **forms_given: Any) -> HttpResponse:
+    """The profile page with the forms given (the others empty), two-factor sign-in included."""
+    user = request.user
+    current_language = user.language or translation.get_language() or settings.LANGUAGE_CODE
+    context = {
+        "profile_form": forms.ProfileForm(initial={"name": user.name, "language": current_language[:2]}),
+        "password_form": PasswordChangeForm(user),
+        "off_form": forms.TwoFactorProofForm(prefix="off"),
+        "codes_form": forms.TwoFactorProofForm(prefix="codes"),
+        **twofactor_views.profile_context(request),
+        **forms_given,
+    }
+    return render(request, "web/profile.html", context, status=status)

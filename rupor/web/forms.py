@@ -617,3 +617,42 @@ class AcceptInvitationForm(forms.Form):
         if data.get("password1") and data.get("password2") and data["password1"] != data["password2"]:
             self.add_error("password2", _("The two passwords differ."))
         return data
+
+
+class TwoFactorCodeForm(forms.Form):
+    """The second step of signing in: a code from the app or a recovery code."""
+
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=40,
+        help_text=_("The 6-digit code your authenticator app shows, or one of your recovery codes."),
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "autofocus": True,
+                "autocapitalize": "off",
+                "spellcheck": "false",
+            }
+        ),
+    )
+
+
+class TwoFactorConfirmForm(forms.Form):
+    """The first code from the app, which turns two-factor sign-in on."""
+
+    code = forms.CharField(
+        label=_("Code from the app"),
+        max_length=12,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+class TwoFactorProofForm(forms.Form):
+    """The password or a current code, to turn two-factor sign-in off or make new recovery codes."""
+
+    proof = forms.CharField(
+        label=_("Your password or a current code from the app"),
+        strip=False,
+        max_length=200,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )

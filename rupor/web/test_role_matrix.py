@@ -45,6 +45,7 @@ pytestmark = pytest.mark.django_db
 #: Pages anyone may open (they check a token or sign people in themselves).
 PUBLIC = {
     "web:login",
+    "web:login_two_factor",  # the second step of signing in: only a session that passed the password
     "web:logout",
     "web:invitation",
     "web:client_review",
@@ -66,6 +67,10 @@ SIGNED_IN = {
     "web:workspace_new",
     "web:workspace_switch",
     "web:email_preferences",  # a person's own email preferences, whatever their role
+    # A person's own two-factor sign-in (profile).
+    "web:two_factor_setup",
+    "web:two_factor_disable",
+    "web:two_factor_recovery_codes",
 }
 #: Pages that answer 404 (not 403) to someone who may not see them, so as not to confirm the file exists.
 NOT_FOUND_WHEN_FORBIDDEN = {"media": Perm.POSTS_VIEW}

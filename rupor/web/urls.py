@@ -26,6 +26,7 @@ from rupor.web import (
     poll_views,
     publishing_views,
     report_views,
+    twofactor_views,
 )
 
 app_name = "web"
@@ -35,6 +36,15 @@ urlpatterns = [
     path("logout/", accounts_views.logout, name="logout"),
     path("invitations/<str:token>/", accounts_views.accept_invitation, name="invitation"),
     path("profile/", accounts_views.profile, name="profile"),
+    path("login/two-factor/", twofactor_views.login_two_factor, name="login_two_factor"),
+    path("profile/two-factor/", twofactor_views.two_factor_setup, name="two_factor_setup"),
+    path("profile/two-factor/off/", twofactor_views.two_factor_disable, name="two_factor_disable"),
+    path(
+        "profile/two-factor/recovery-codes/",
+        twofactor_views.two_factor_recovery_codes,
+        name="two_factor_recovery_codes",
+    ),
+    path("settings/two-factor/", twofactor_views.workspace_two_factor, name="workspace_two_factor"),
     path("workspaces/new/", accounts_views.workspace_new, name="workspace_new"),
     path("workspaces/switch/", accounts_views.workspace_switch, name="workspace_switch"),
     path("settings/", accounts_views.workspace_settings, name="workspace_settings"),
