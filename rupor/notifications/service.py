@@ -798,6 +798,8 @@ def send_digests(now: dt.datetime | None = None) -> int:
                 continue  # another worker took it, or the person just changed it
             queued += _bundle(pref.user_id)
     return queued
+
+
 # -- a person's own account --------------------------------------------------------------
 
 #: Events about a person's own account. Each reaches only that person, in the app (in every
