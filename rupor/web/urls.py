@@ -24,6 +24,7 @@ from rupor.web import (
     plan_views,
     publishing_views,
     report_views,
+    smo_views,
 )
 
 app_name = "web"
@@ -98,4 +99,5 @@ urlpatterns = [
     *giveaway_views.urlpatterns,
     *links_views.urlpatterns,
     *newsletter_views.urlpatterns,
+    *smo_views.urlpatterns,
 ]
