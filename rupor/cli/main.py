@@ -495,6 +495,7 @@ from rupor.cli.metrics import metrics  # noqa: E402 - the command groups registe
 from rupor.cli.newsletter import newsletter  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.plan import plan  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.report import report  # noqa: E402 - the command groups register on `main`, defined above
+from rupor.cli.smo import smo  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.webhook import webhook  # noqa: E402 - the command groups register on `main`, defined above
 
 cli.add_command(plan)
@@ -508,6 +509,7 @@ cli.add_command(report)
 cli.add_command(giveaway)
 cli.add_command(links)
 cli.add_command(newsletter)
+cli.add_command(smo)
 
 
 def _show_envvars(command: click.Command, prefix: str) -> None:

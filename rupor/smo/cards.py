@@ -221,7 +221,9 @@ def _geometry(
 
 
 def _size_problems(rule: CardRule, meta: PageMeta, image: ImageFacts) -> tuple[list[Problem], str]:
-    """The picture's size against the network's figures, and the layout it gets."""
+    """The picture's size against the network's figures, and the layout it gets. Where the
+    network publishes no figures, what follows from common practice is a note, not a warning."""
+    advice = WARNING if rule.documented else INFO
     assert image.width is not None and image.height is not None
     w, h = image.width, image.height
     minimum, large, ratio, ratio_label = _geometry(rule, meta)
@@ -243,7 +245,7 @@ def _size_problems(rule: CardRule, meta: PageMeta, image: ImageFacts) -> tuple[l
     if large is not None and layout == "small":
         out.append(
             Problem(
-                WARNING,
+                advice,
                 "image_small_layout",
                 _("At %(size)s the picture shows as a small thumbnail beside the title, not large above it.")
                 % {"size": _size((w, h))},
@@ -269,7 +271,7 @@ def _size_problems(rule: CardRule, meta: PageMeta, image: ImageFacts) -> tuple[l
     if layout == "large" and abs(actual - ratio) / ratio > RATIO_TOLERANCE:
         out.append(
             Problem(
-                WARNING,
+                advice,
                 "image_ratio",
                 _(
                     "The picture is %(size)s (%(actual)s:1); %(network)s crops it to %(ratio)s, cutting its edges."

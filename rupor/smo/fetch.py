@@ -81,14 +81,15 @@ def _failures(url: str, seconds: float) -> Iterator[None]:
     host = _host(url)
     try:
         yield
-    except http.BlockedAddress as exc:
+    except http.BlockedAddress as exc:  # the guard's own text is for logs; people get this
         raise FetchFailure(
             "blocked",
             _(
-                "%(url)s leads to a private or local address (%(why)s). Rupor does not fetch those, "
-                "and the networks could not reach it either: check a public address."
+                "%(url)s leads to a private or local address (%(host)s). Rupor does not fetch those, "
+                "and the networks could not reach it either: check a public address. (An operator "
+                "can allow a host with RUPOR_ALLOW_PRIVATE_URLS.)"
             )
-            % {"url": url, "why": exc},
+            % {"url": url, "host": host},
         ) from exc
     except http.ResponseTooLarge as exc:
         raise FetchFailure(

@@ -11,6 +11,7 @@ Whoever writes content may use the kit (``Perm.POSTS_EDIT``: owners, admins, man
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -37,6 +38,8 @@ __all__ = [
     "ShareOptions",
     "SmoError",
     "Widget",
+    "check_address",
+    "check_data",
     "check_link",
     "community_widgets",
     "parse_share_options",
@@ -233,6 +236,11 @@ def check_link(actor: Actor, url: str) -> LinkCheck:
     address, 422 one Rupor may not or cannot read (private, not a page, an error status, too big,
     redirect loops), 502 when its server is unreachable or too slow."""
     _require(actor)
+    return check_address(url)
+
+
+def check_address(url: str) -> LinkCheck:
+    """:func:`check_link` without a workspace: for the operator's command line."""
     clean = clean_url(url)
     try:
         return check(clean)
@@ -240,3 +248,16 @@ def check_link(actor: Actor, url: str) -> LinkCheck:
         raise SmoError(
             exc.message, "url", status=502 if exc.code in UPSTREAM else 422, code=exc.code
         ) from exc
+
+
+def check_data(result: LinkCheck) -> dict[str, object]:
+    """``result`` as plain data for the API and the CLI's JSON (the previews' thumbnails left out)."""
+    data = dataclasses.asdict(result)
+    for image in data["images"]:
+        image.pop("thumbnail", None)
+    for card in data["cards"]:
+        card.pop("image_thumbnail", None)
+    data["level"] = result.level
+    for card, found in zip(data["cards"], result.cards, strict=True):
+        card["level"] = found.level
+    return data
