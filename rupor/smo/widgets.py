@@ -236,13 +236,12 @@ def _facebook(channel: ChannelFacts, _o: Mapping[str, str], lang: str) -> list[W
     page = f"https://www.facebook.com/{channel.remote_id.strip()}"
     snippet = format_html(
         '<div id="fb-root"></div>\n'
-        '<script async defer crossorigin="anonymous" src="https://connect.facebook.net/{}/sdk.js#xfbml=1&version={}"></script>\n'
+        '<script async defer crossorigin="anonymous" src="{}"></script>\n'
         '<div class="fb-page" data-href="{}" data-tabs="timeline" data-width="340" data-height="500" '
         'data-small-header="false" data-adapt-container-width="true" data-hide-cover="false" '
         'data-show-facepile="true"><blockquote cite="{}" class="fb-xfbml-parse-ignore">'
         '<a href="{}">{}</a></blockquote></div>\n',
-        _FACEBOOK_LOCALES.get(lang, "en_US"),
-        GRAPH_VERSION,
+        f"https://connect.facebook.net/{_FACEBOOK_LOCALES.get(lang, 'en_US')}/sdk.js#xfbml=1&version={GRAPH_VERSION}",
         page,
         page,
         page,
