@@ -28,11 +28,14 @@ class ShareIn(Schema):
     colour: str = Field("brand", description="brand (each network's colour) or mono (mono_colour)")
     mono_colour: str = Field("#1f2937", description="#rrggbb, for colour=mono")
     page: str = Field(
-        "current", description="current: the page the buttons are on (read by the script); fixed: url and title"
+        "current",
+        description="current: the page the buttons are on (read by the script); fixed: url and title",
     )
     url: str = Field("", description="The page shared, for page=fixed")
     title: str = Field("", description="Its title, for page=fixed (at most 200 characters)")
-    utm: bool = Field(True, description="Tag the shared address: utm_source=network, utm_medium from the conventions")
+    utm: bool = Field(
+        True, description="Tag the shared address: utm_source=network, utm_medium from the conventions"
+    )
     campaign: str = Field("share_buttons", description="utm_campaign")
     language: str = Field("en", description="The buttons' language: en, ru or ko")
     instance: str = Field("mastodon.social", description="The Mastodon server the button offers first")
@@ -41,7 +44,9 @@ class ShareIn(Schema):
 class ShareOut(Schema):
     snippet: str = Field(description="Self-contained HTML, CSS and script to paste into the site")
     links: dict[str, str] = Field(description="Each button's share address (page=fixed only)")
-    tagged: dict[str, str] = Field(description="The address visitors from each network arrive at (page=fixed only)")
+    tagged: dict[str, str] = Field(
+        description="The address visitors from each network arrive at (page=fixed only)"
+    )
     medium: str = Field(description="The utm_medium of the workspace's link conventions")
 
 
@@ -59,7 +64,9 @@ class WidgetOut(Schema):
     network: str
     kind: str = Field(description="community, page, timeline, post or discussion")
     title: str
-    snippet: str = Field(description="The network's embed code; empty while a field it needs is empty or wrong")
+    snippet: str = Field(
+        description="The network's embed code; empty while a field it needs is empty or wrong"
+    )
     script_host: str = Field(description="Where the widget's script loads from")
     docs: str
     fields: list[WidgetFieldOut]
@@ -140,7 +147,9 @@ class CheckOut(Schema):
 
 
 @router.post(
-    "/smo/share-buttons", response={200: ShareOut, **ERRORS}, summary="Share buttons for the site, as a snippet"
+    "/smo/share-buttons",
+    response={200: ShareOut, **ERRORS},
+    summary="Share buttons for the site, as a snippet",
 )
 def share_buttons(request: HttpRequest, payload: ShareIn) -> Any:
     who = _need(request, Perm.POSTS_EDIT)

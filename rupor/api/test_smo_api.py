@@ -31,7 +31,10 @@ def test_share_buttons_and_widgets(api_for: Any, make_workspace: Any) -> None:
     )
     assert made.status_code == 200, made.content
     data = made.json()
-    assert data["tagged"]["vk"] == "https://shop.example/?utm_source=vk&utm_medium=social&utm_campaign=share_buttons&utm_content=share_button"
+    assert (
+        data["tagged"]["vk"]
+        == "https://shop.example/?utm_source=vk&utm_medium=social&utm_campaign=share_buttons&utm_content=share_button"
+    )
     assert data["links"]["linkedin"].startswith("https://www.linkedin.com/sharing/share-offsite/?url=")
     assert "<style>" in data["snippet"] and data["medium"] == "social"
     bad = api.post("/smo/share-buttons", {"networks": ["myspace"]})
@@ -42,7 +45,9 @@ def test_share_buttons_and_widgets(api_for: Any, make_workspace: Any) -> None:
     assert api_for(ws, "analyst").get("/smo/widgets").status_code == 403
 
 
-def test_link_check_answers_and_refusals(api_for: Any, make_workspace: Any, site: SiteServer, settings: Any) -> None:
+def test_link_check_answers_and_refusals(
+    api_for: Any, make_workspace: Any, site: SiteServer, settings: Any
+) -> None:
     api = api_for(make_workspace(), "manager")
     checked = api.post("/smo/link-check", {"url": site.good_page()})
     assert checked.status_code == 200, checked.content

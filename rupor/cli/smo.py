@@ -75,7 +75,9 @@ def check(url: str, as_json: bool, strict: bool) -> None:
 @click.option("--utm/--no-utm", default=True, show_default=True, help="Tag the shared address per network.")
 @click.option("--campaign", default="share_buttons", show_default=True, help="utm_campaign.")
 @click.option("--language", default="en", show_default=True, help="The buttons' language: en, ru or ko.")
-@click.option("--instance", default="mastodon.social", show_default=True, help="Mastodon server offered first.")
+@click.option(
+    "--instance", default="mastodon.social", show_default=True, help="Mastodon server offered first."
+)
 def share(
     slug: str,
     networks: str,
@@ -125,7 +127,9 @@ def widgets(slug: str, language: str) -> None:
 
     found = service.community_widgets(actor, {}, language=language)
     if not found:
-        click.echo("No channel with a widget: connect VK, Telegram, OK, Facebook, X, LinkedIn, Bluesky or Mastodon.")
+        click.echo(
+            "No channel with a widget: connect VK, Telegram, OK, Facebook, X, LinkedIn, Bluesky or Mastodon."
+        )
         return
     for widget in found:
         click.echo(f"== {widget.channel_name} ({widget.network}, {widget.kind}): {widget.title}")

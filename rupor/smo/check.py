@@ -305,7 +305,10 @@ def _image_tag_problems(meta: metadata.PageMeta, images: dict[str, ImageFacts]) 
                     WARNING,
                     "image_size_declared",
                     _("og:image:width and og:image:height say %(declared)s, but the picture is %(actual)s.")
-                    % {"declared": f"{og.width}\u00d7{og.height}", "actual": f"{facts.width}\u00d7{facts.height}"},
+                    % {
+                        "declared": f"{og.width}\u00d7{og.height}",
+                        "actual": f"{facts.width}\u00d7{facts.height}",
+                    },
                     _(
                         "Write the picture's real size: networks lay the card out from it before they fetch it."
                     ),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from rupor.smo import check as checker
@@ -71,7 +72,9 @@ def test_a_page_without_any_title_is_an_error(site: SiteServer) -> None:
 
 def test_a_tiny_picture_loses_the_card_where_networks_need_a_minimum(site: SiteServer) -> None:
     tiny = site.add("/img/tiny.png", Answer(body=picture(100, 50, "PNG"), content_type="image/png"))
-    result = checker.check(site.add("/tiny", Answer(body=page(f'<title>T</title><meta property="og:image" content="{tiny}">'))))
+    result = checker.check(
+        site.add("/tiny", Answer(body=page(f'<title>T</title><meta property="og:image" content="{tiny}">')))
+    )
     for network in ("facebook", "x", "linkedin"):
         card = _card(result, network)
         assert "image_too_small" in _codes(card.problems) and card.layout == "none", network
@@ -84,7 +87,11 @@ def test_a_tiny_picture_loses_the_card_where_networks_need_a_minimum(site: SiteS
 
 def test_a_relative_picture_address_is_an_error_with_the_full_one_as_fix(site: SiteServer) -> None:
     site.add("/img/rel.jpg", Answer(body=picture(1200, 630), content_type="image/jpeg"))
-    result = checker.check(site.add("/rel", Answer(body=page('<title>T</title><meta property="og:image" content="/img/rel.jpg">'))))
+    result = checker.check(
+        site.add(
+            "/rel", Answer(body=page('<title>T</title><meta property="og:image" content="/img/rel.jpg">'))
+        )
+    )
     problem = next(p for p in _card(result, "facebook").problems if p.code == "image_relative")
     assert problem.level == "error" and problem.fix.endswith(site.url + "/img/rel.jpg")
     assert result.images[0].width == 1200  # fetched all the same, so its size is known
@@ -94,29 +101,44 @@ def test_a_heavy_picture_is_refused_by_the_networks_with_a_limit(site: SiteServe
     heavy = site.add(
         "/img/heavy.jpg", Answer(body=picture(1200, 630, padding=6 * 1024 * 1024), content_type="image/jpeg")
     )
-    result = checker.check(site.add("/heavy", Answer(body=page(f'<title>T</title><meta property="og:image" content="{heavy}">'))))
+    result = checker.check(
+        site.add("/heavy", Answer(body=page(f'<title>T</title><meta property="og:image" content="{heavy}">')))
+    )
     assert "image_heavy" in _codes(_card(result, "x").problems)  # 5 MB
     assert "image_heavy" in _codes(_card(result, "mastodon").problems)  # 2 MB
     assert "image_heavy" not in _codes(_card(result, "facebook").problems)  # 8 MB
     assert _card(result, "facebook").layout == "large"
 
 
-def test_a_picture_beyond_what_rupor_reads_is_too_big_for_every_network(site: SiteServer, monkeypatch: Any) -> None:
+def test_a_picture_beyond_what_rupor_reads_is_too_big_for_every_network(
+    site: SiteServer, monkeypatch: Any
+) -> None:
     monkeypatch.setattr(fetch, "IMAGE_MAX_BYTES", 256 * 1024)
-    huge = site.add("/img/huge.jpg", Answer(body=picture(1200, 630, padding=512 * 1024), content_type="image/jpeg"))
-    result = checker.check(site.add("/huge", Answer(body=page(f'<title>T</title><meta property="og:image" content="{huge}">'))))
+    huge = site.add(
+        "/img/huge.jpg", Answer(body=picture(1200, 630, padding=512 * 1024), content_type="image/jpeg")
+    )
+    result = checker.check(
+        site.add("/huge", Answer(body=page(f'<title>T</title><meta property="og:image" content="{huge}">')))
+    )
     (image,) = result.images
     assert "too big for every network" in image.problem
     assert all("image_unreadable" in _codes(c.problems) for c in result.cards)
 
 
 def test_an_svg_or_broken_picture_is_not_a_picture_the_networks_read(site: SiteServer) -> None:
-    svg = site.add("/img/logo.svg", Answer(body=b'<svg xmlns="http://www.w3.org/2000/svg"/>', content_type="image/svg+xml"))
+    svg = site.add(
+        "/img/logo.svg",
+        Answer(body=b'<svg xmlns="http://www.w3.org/2000/svg"/>', content_type="image/svg+xml"),
+    )
     gone = site.url + "/img/gone.jpg"
     result = checker.check(
         site.add(
             "/svg",
-            Answer(body=page(f'<title>T</title><meta property="og:image" content="{svg}"><meta name="twitter:image" content="{gone}">')),
+            Answer(
+                body=page(
+                    f'<title>T</title><meta property="og:image" content="{svg}"><meta name="twitter:image" content="{gone}">'
+                )
+            ),
         )
     )
     facebook = next(p for p in _card(result, "facebook").problems if p.code == "image_unreadable")
@@ -142,7 +164,9 @@ def test_declared_sizes_that_are_wrong_and_an_x_summary_card(site: SiteServer) -
 
 def test_a_long_title_is_cut_as_the_network_cuts_it(site: SiteServer) -> None:
     title = "Our spring menu: " + "coffee and cakes and tea " * 6
-    result = checker.check(site.add("/long", Answer(body=page(f'<meta property="og:title" content="{title}">'))))
+    result = checker.check(
+        site.add("/long", Answer(body=page(f'<meta property="og:title" content="{title}">')))
+    )
     x = _card(result, "x")
     assert "title_long" in _codes(x.problems)
     assert x.shown_title.endswith("\u2026") and len(x.shown_title) <= 70
@@ -186,7 +210,12 @@ def test_private_addresses_are_refused_directly_and_after_a_redirect(site: SiteS
         checker.check(inside)
     assert redirected.value.code == "blocked" and "127.0.0.2" in redirected.value.message
     metadata_picture = "http://169.254.169.254/latest/meta-data/x.jpg"
-    result = checker.check(site.add("/meta", Answer(body=page(f'<title>T</title><meta property="og:image" content="{metadata_picture}">'))))
+    result = checker.check(
+        site.add(
+            "/meta",
+            Answer(body=page(f'<title>T</title><meta property="og:image" content="{metadata_picture}">')),
+        )
+    )
     assert "private or local address" in result.images[0].problem
     assert "/latest" not in "".join(site.seen)
 
@@ -205,8 +234,10 @@ def test_answers_that_are_not_a_page(site: SiteServer) -> None:
     assert "facebookexternalhit" in refused.value.message
 
 
-def test_a_slow_server_times_out_and_a_closed_port_is_unreachable(site: SiteServer, monkeypatch: Any, settings: Any) -> None:
-    monkeypatch.setattr(fetch, "TIMEOUT", fetch.httpx.Timeout(1.0, read=0.2))
+def test_a_slow_server_times_out_and_a_closed_port_is_unreachable(
+    site: SiteServer, monkeypatch: Any, settings: Any
+) -> None:
+    monkeypatch.setattr(fetch, "TIMEOUT", httpx.Timeout(1.0, read=0.2))
     site.add("/slow", Answer(body=page("<title>Slow</title>"), delay=1.0))
     with pytest.raises(CheckFailure) as slow:
         checker.check(site.url + "/slow")
@@ -224,13 +255,19 @@ def test_a_huge_page_is_read_as_far_as_its_head(site: SiteServer) -> None:
     assert result.truncated and result.bytes_read == fetch.PAGE_READ_BYTES
     assert _card(result, "facebook").title == "Big page"
     assert "page_large" in _codes(result.problems)
-    endless_head = b"<html><head><title>Slow head</title><!--" + b"x" * (fetch.PAGE_READ_BYTES + 10) + b"--></head></html>"
+    endless_head = (
+        b"<html><head><title>Slow head</title><!--"
+        + b"x" * (fetch.PAGE_READ_BYTES + 10)
+        + b"--></head></html>"
+    )
     with pytest.raises(CheckFailure) as headless:
         checker.check(site.add("/endless", Answer(body=endless_head)))
     assert headless.value.code == "too_big"
 
 
 def test_a_page_in_another_charset_is_read_in_it(site: SiteServer) -> None:
-    body = '<html><head><meta charset="windows-1251"><title>Весеннее меню</title></head></html>'.encode("cp1251")
+    body = '<html><head><meta charset="windows-1251"><title>Весеннее меню</title></head></html>'.encode(
+        "cp1251"
+    )
     result = checker.check(site.add("/ru", Answer(body=body, content_type="text/html")))
     assert result.meta.title == "Весеннее меню"

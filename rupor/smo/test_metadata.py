@@ -22,7 +22,12 @@ def test_image_properties_belong_to_the_image_before_them() -> None:
         "A cup",
         False,
     )
-    assert (second.url, second.type, second.width, second.absolute) == ("https://cdn.example/b.png", "image/png", None, True)
+    assert (second.url, second.type, second.width, second.absolute) == (
+        "https://cdn.example/b.png",
+        "image/png",
+        None,
+        True,
+    )
     assert (twitter.source, twitter.alt) == ("twitter:image", "T")
     assert meta.image("og:image") is first
     assert meta.tags["og:image"] == "/a.jpg"

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from rupor.accounts.roles import Role
 from rupor.accounts.service import Actor
@@ -20,6 +20,12 @@ from rupor.smo.share import ShareOptions
 
 def _tree(snippet: str) -> LexborHTMLParser:
     return LexborHTMLParser(snippet)
+
+
+def one(where: LexborHTMLParser | LexborNode, selector: str) -> LexborNode:
+    found = where.css_first(selector)
+    assert found is not None, selector
+    return found
 
 
 def test_each_network_has_its_documented_share_address() -> None:
@@ -54,23 +60,23 @@ def test_a_fixed_page_snippet_works_without_its_script_and_escapes_what_was_type
     snippet = share.snippet(options, links, "social")
     assert "<b>" not in snippet and "&lt;b&gt;" in snippet
     tree = _tree(snippet)
-    box = tree.css_first(".rs-share")
+    box = one(tree, ".rs-share")
     assert box.attributes["role"] == "group" and box.attributes["aria-label"] == "Share this page"
     assert box.attributes["data-rs-title"] == 'Spring "menu" <b>& more</b>'
-    vk = tree.css_first("a.rs-vk")
+    vk = one(tree, "a.rs-vk")
     assert vk.attributes["aria-label"] == "Share on VK"
     assert vk.attributes["rel"] == "noopener noreferrer" and vk.attributes["target"] == "_blank"
     shared = parse_qs(urlsplit(vk.attributes["href"] or "").query)
     assert shared["url"] == ["https://example.com/news?id=1&utm_source=vk"]
     assert shared["title"] == ['Spring "menu" <b>& more</b>']
-    assert tree.css_first("svg").attributes["aria-hidden"] == "true"
-    native = tree.css_first("button.rs-web_share")
+    assert one(tree, "svg").attributes["aria-hidden"] == "true"
+    native = one(tree, "button.rs-web_share")
     assert "hidden" in native.attributes  # shown by the script where navigator.share exists
-    mastodon = tree.css_first("details.rs-mastodon-box")
-    assert mastodon.css_first("input").attributes["value"] == "mastodon.social"
-    assert mastodon.css_first("label").text().startswith("Your Mastodon server")
+    mastodon = one(tree, "details.rs-mastodon-box")
+    assert one(mastodon, "input").attributes["value"] == "mastodon.social"
+    assert one(mastodon, "label").text().startswith("Your Mastodon server")
     # The script is a constant: nothing typed ever lands inside it.
-    script = tree.css_first("script").text()
+    script = one(tree, "script").text()
     assert script.strip() == share.SCRIPT.strip() and "menu" not in script
     assert "<script src" not in snippet and "<link" not in snippet  # nothing loaded from elsewhere
 
@@ -78,10 +84,10 @@ def test_a_fixed_page_snippet_works_without_its_script_and_escapes_what_was_type
 def test_the_current_page_is_filled_in_by_the_script_with_its_tags() -> None:
     snippet = share.snippet(ShareOptions(networks=("telegram",), campaign="spring"), {}, "paid_social")
     tree = _tree(snippet)
-    link = tree.css_first("a.rs-telegram")
+    link = one(tree, "a.rs-telegram")
     assert link.attributes["href"] == "#"
     assert link.attributes["data-rs-share"] == "https://t.me/share/url?url={url}&text={title}"
-    box = tree.css_first(".rs-share")
+    box = one(tree, ".rs-share")
     assert box.attributes["data-rs-utm-medium"] == "paid_social"
     assert box.attributes["data-rs-utm-campaign"] == "spring"
     assert "data-rs-url" not in box.attributes
@@ -90,12 +96,12 @@ def test_the_current_page_is_filled_in_by_the_script_with_its_tags() -> None:
 def test_styles_sizes_and_languages() -> None:
     icons_only = _tree(share.snippet(ShareOptions(networks=("vk",), style="icons", size="lg"), {}, "social"))
     assert icons_only.css_first(".rs-label") is None and icons_only.css_first("svg") is not None
-    assert "height:48px" in icons_only.css_first("style").text()
+    assert "height:48px" in one(icons_only, "style").text()
     labels = _tree(share.snippet(ShareOptions(networks=("vk",), style="labels"), {}, "social"))
-    assert labels.css_first("svg") is None and labels.css_first(".rs-label").text() == "VK"
+    assert labels.css_first("svg") is None and one(labels, ".rs-label").text() == "VK"
     russian = _tree(share.snippet(ShareOptions(networks=("vk", "web_share"), language="ru"), {}, "social"))
-    assert russian.css_first("a.rs-vk").attributes["aria-label"] == "Поделиться в VK"
-    assert russian.css_first(".rs-share").attributes["aria-label"] == "Поделиться страницей"
+    assert one(russian, "a.rs-vk").attributes["aria-label"] == "Поделиться в VK"
+    assert one(russian, ".rs-share").attributes["aria-label"] == "Поделиться страницей"
 
 
 @pytest.mark.parametrize("key", [*SHARE_TARGETS, "web_share"])
@@ -132,7 +138,9 @@ def test_bad_options_are_refused_with_the_field_to_blame(data: dict[str, Any], f
 
 
 def test_options_keep_the_kit_order_and_read_comma_lists() -> None:
-    options = service.parse_share_options({"networks": "web_share, x,vk", "utm": "0", "campaign": "Spring Sale"})
+    options = service.parse_share_options(
+        {"networks": "web_share, x,vk", "utm": "0", "campaign": "Spring Sale"}
+    )
     assert options.networks == ("vk", "x", "web_share")
     assert options.utm is False and options.campaign == "spring_sale"
 
@@ -143,7 +151,12 @@ def test_the_kit_tags_each_network_by_the_workspace_conventions(make_workspace: 
     LinkSettings.objects.create(workspace=ws, utm_enabled=True, medium="paid_social")
     actor = Actor(ws.pk, Role.EDITOR)
     options = service.parse_share_options(
-        {"networks": ["vk", "bluesky"], "page": "fixed", "url": "https://shop.example/p?utm_campaign=mine", "title": "P"}
+        {
+            "networks": ["vk", "bluesky"],
+            "page": "fixed",
+            "url": "https://shop.example/p?utm_campaign=mine",
+            "title": "P",
+        }
     )
     kit = service.share_kit(actor, options)
     tagged = parse_qs(urlsplit(kit.tagged["vk"]).query)

@@ -22,10 +22,12 @@ def _one(facts: ChannelFacts, overrides: dict[str, str] | None = None, lang: str
 
 def test_vk_and_ok_widgets_come_from_the_channel_ids() -> None:
     vk = _one(ChannelFacts(1, "vk", "Bakery", "-42"))
-    assert 'VK.Widgets.Group("vk_groups_42", {mode: 4, wide: 1, width: "auto", height: 400}, 42);' in vk.snippet
+    assert (
+        'VK.Widgets.Group("vk_groups_42", {mode: 4, wide: 1, width: "auto", height: 400}, 42);' in vk.snippet
+    )
     assert '<script src="https://vk.com/js/api/openapi.js?169"></script>' in vk.snippet
     ok = _one(ChannelFacts(2, "ok", "Bakery", "70000000000001"))
-    assert "OK.CONNECT.insertGroupWidget(\"ok_group_70000000000001\", \"70000000000001\"" in ok.snippet
+    assert 'OK.CONNECT.insertGroupWidget("ok_group_70000000000001", "70000000000001"' in ok.snippet
     assert ok.script_host == "connect.ok.ru"
     assert _one(ChannelFacts(3, "vk", "Odd", "someone")).snippet == ""
 
@@ -38,7 +40,9 @@ def test_the_facebook_page_plugin_names_the_page_and_speaks_the_language() -> No
 
 
 def test_telegram_widgets_read_the_newest_post_and_accept_typed_values() -> None:
-    facts = ChannelFacts(5, "telegram", "News", "-1001", post_remote_id="43,44", post_url="https://t.me/rupor_news/43")
+    facts = ChannelFacts(
+        5, "telegram", "News", "-1001", post_remote_id="43,44", post_url="https://t.me/rupor_news/43"
+    )
     post, discussion = widgets_for(facts, {}, "en")
     assert 'data-telegram-post="rupor_news/43"' in post.snippet
     assert 'data-telegram-discussion="rupor_news"' in discussion.snippet
@@ -55,7 +59,9 @@ def test_telegram_widgets_read_the_newest_post_and_accept_typed_values() -> None
 
 def test_x_timeline_needs_the_handle() -> None:
     found = _one(ChannelFacts(7, "x", "Rupor", "1600", post_url="https://x.com/rupor_demo/status/1"))
-    assert 'href="https://twitter.com/rupor_demo"' in found.snippet and "Posts by @rupor_demo" in found.snippet
+    assert (
+        'href="https://twitter.com/rupor_demo"' in found.snippet and "Posts by @rupor_demo" in found.snippet
+    )
     empty = _one(ChannelFacts(8, "x", "Rupor", "1600"))
     assert empty.snippet == "" and empty.fields[0].name == "handle"
     bad = _one(ChannelFacts(8, "x", "Rupor", "1600"), {"8-handle": "not a handle"})
@@ -68,9 +74,12 @@ def test_post_embeds_of_mastodon_bluesky_and_linkedin() -> None:
     assert 'src="https://social.example/embed.js"' in mastodon.snippet
     uri = "at://did:plc:abc/app.bsky.feed.post/3kxyz"
     bluesky = _one(ChannelFacts(10, "bluesky", "Rupor", "did:plc:abc", post_remote_id=uri))
-    assert f'data-bluesky-uri="{uri}"' in bluesky.snippet and "embed.bsky.app/static/embed.js" in bluesky.snippet
+    assert (
+        f'data-bluesky-uri="{uri}"' in bluesky.snippet and "embed.bsky.app/static/embed.js" in bluesky.snippet
+    )
     from_url = _one(
-        ChannelFacts(10, "bluesky", "Rupor", "did:plc:abc"), {"10-post": "https://bsky.app/profile/rupor.example/post/3kq"}
+        ChannelFacts(10, "bluesky", "Rupor", "did:plc:abc"),
+        {"10-post": "https://bsky.app/profile/rupor.example/post/3kq"},
     )
     assert 'data-bluesky-uri="at://rupor.example/app.bsky.feed.post/3kq"' in from_url.snippet
     linkedin = _one(ChannelFacts(11, "linkedin", "Rupor", "10000001", post_remote_id="urn:li:share:7100"))

@@ -7,6 +7,7 @@ its origin (``RUPOR_ALLOW_PRIVATE_URLS``), which is what the tests of the refusa
 
 from __future__ import annotations
 
+import contextlib
 import io
 import threading
 import time
@@ -40,7 +41,7 @@ def picture(width: int, height: int, fmt: str = "JPEG", *, padding: int = 0) -> 
 
 
 def page(head: str, body: str = "<p>Hello</p>") -> bytes:
-    return f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">{head}</head><body>{body}</body></html>".encode()
+    return f'<!doctype html><html lang="en"><head><meta charset="utf-8">{head}</head><body>{body}</body></html>'.encode()
 
 
 class SiteServer:
@@ -55,7 +56,11 @@ class SiteServer:
             def do_GET(self) -> None:
                 site.seen.append(self.path)
                 route = site.routes.get(self.path)
-                answer = (route() if callable(route) else route) if route is not None else Answer(404, b"not found")
+                answer = (
+                    (route() if callable(route) else route)
+                    if route is not None
+                    else Answer(404, b"not found")
+                )
                 if answer.delay:
                     time.sleep(answer.delay)
                 self.send_response(answer.status)
@@ -64,10 +69,9 @@ class SiteServer:
                 for name, value in (answer.headers or {}).items():
                     self.send_header(name, value)
                 self.end_headers()
-                try:
+                # The checker may stop reading (a page read only as far as its head).
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(answer.body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the checker stopped reading (a page read only as far as its head)
 
             def log_message(self, *args: Any) -> None:
                 return None

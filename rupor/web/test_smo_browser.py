@@ -36,7 +36,9 @@ def editor_tab(browser: Any, live_server: Any) -> Iterator[Any]:
     actor = accounts.actor_for_user(owner, ws)
     assert actor is not None
     accounts.add_member(actor, accounts.create_user("editor@example.com", PASSWORD).email, "editor")
-    context = browser.new_context(base_url=live_server.url, locale="en-US", viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(
+        base_url=live_server.url, locale="en-US", viewport={"width": 1400, "height": 1000}
+    )
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     tab = context.new_page()
     tab.set_default_timeout(10_000)
@@ -122,7 +124,10 @@ def test_an_editor_checks_how_a_page_will_look_when_shared(editor_tab: Any, site
     violations = _policy_violations(tab)
     good = site.good_page()
     tiny = site.add("/img/tiny.png", Answer(body=picture(120, 60, "PNG"), content_type="image/png"))
-    bare = site.add("/bare", Answer(body=html_page(f'<title>Bare page</title><meta property="og:image" content="{tiny}">')))
+    bare = site.add(
+        "/bare",
+        Answer(body=html_page(f'<title>Bare page</title><meta property="og:image" content="{tiny}">')),
+    )
     sign_in(tab, "editor@example.com", PASSWORD)
     tab.goto("/smo/")
     tab.get_by_role("link", name="Link preview check").click()
@@ -131,7 +136,9 @@ def test_an_editor_checks_how_a_page_will_look_when_shared(editor_tab: Any, site
     cards = tab.locator("#check-cards > section")
     expect(cards).to_have_count(8)
     expect(tab.locator("#check-summary")).to_contain_text("Ready to share")
-    expect(tab.locator("#card-facebook .smo-mock-title")).to_have_text("Spring menu at the Rupor Coffee House")
+    expect(tab.locator("#card-facebook .smo-mock-title")).to_have_text(
+        "Spring menu at the Rupor Coffee House"
+    )
     expect(tab.locator("#card-facebook .smo-mock-image img")).to_be_visible()
     shot(tab, "smo-check-good")
 

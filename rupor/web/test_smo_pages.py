@@ -74,11 +74,15 @@ def test_widgets_page_lists_the_channels_widgets(editor: tuple[Client, Any]) -> 
     page = client.get("/smo/widgets/")
     body = page.content.decode()
     assert "widgets-offline" in body and f'name="{channel.pk}-username"' in body
-    typed = client.get(f"/smo/widgets/?{channel.pk}-username=bakery_news&{channel.pk}-post=5").content.decode()
+    typed = client.get(
+        f"/smo/widgets/?{channel.pk}-username=bakery_news&{channel.pk}-post=5"
+    ).content.decode()
     assert 'data-telegram-post="bakery_news/5"' in typed and "telegram.org" in typed
 
 
-def test_the_check_page_shows_each_network_and_explains_a_refusal(editor: tuple[Client, Any], site: SiteServer) -> None:
+def test_the_check_page_shows_each_network_and_explains_a_refusal(
+    editor: tuple[Client, Any], site: SiteServer
+) -> None:
     client, _ws = editor
     page = client.get("/smo/check/", {"url": site.good_page()})
     body = page.content.decode()
