@@ -21,9 +21,10 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 IMAGE_SOURCES = ("og:image", "twitter:image", "vk:image")
 #: X's limit on twitter:image:alt.
 X_ALT_MAX = 420
-#: The card previews' picture width, and the largest picture decoded for one (40 megapixels).
+#: The card previews' picture width, and the largest picture decoded for one (16 megapixels:
+#: 48 MB of pixels at most, in one request).
 THUMB_WIDTH = 480
-THUMB_MAX_PIXELS = 40_000_000
+THUMB_MAX_PIXELS = 16_000_000
 
 
 class CheckFailure(Exception):

@@ -144,6 +144,9 @@ def fetch(url: str, *, accept: str, keep: int, whole: bool, max_bytes: int) -> F
     headers = {"Accept": accept, "Accept-Encoding": "gzip, deflate"}
     with http.client(timeout=TIMEOUT, max_bytes=max_bytes, headers=headers) as client:
         for _hop in range(MAX_REDIRECTS + 1):
+            if time.monotonic() > deadline:
+                with _failures(current, DEADLINE_S):
+                    raise httpx.ReadTimeout("the redirects took too long")
             with _failures(current, DEADLINE_S), client.stream("GET", current) as response:
                 location = response.headers.get("location", "").strip()
                 if response.status_code in _REDIRECTS and location:
