@@ -120,7 +120,7 @@ def test_an_editor_builds_copies_and_previews_share_buttons(editor_tab: Any) -> 
     tab.get_by_label("Page address").fill("ftp://bakery.example/")
     expect(tab.locator("#kit-error")).to_contain_text("http")
     expect(tab.get_by_label("Page address")).to_have_value("ftp://bakery.example/")
-    shot(tab, "smo-kit")
+    shot(tab, "smo-kit.png")
     assert not violations, violations
 
 
@@ -145,7 +145,7 @@ def test_an_editor_checks_how_a_page_will_look_when_shared(editor_tab: Any, site
         "Spring menu at the Rupor Coffee House"
     )
     expect(tab.locator("#card-facebook .smo-mock-image img")).to_be_visible()
-    shot(tab, "smo-check-good")
+    shot(tab, "smo-check-good.png")
 
     tab.get_by_label("Page address").fill(bare)
     tab.get_by_role("button", name="Check").click()
@@ -156,5 +156,5 @@ def test_an_editor_checks_how_a_page_will_look_when_shared(editor_tab: Any, site
     tab.get_by_label("Page address").fill("http://192.168.0.10/")
     tab.get_by_role("button", name="Check").click()
     expect(tab.locator("#check-error")).to_contain_text("private or local address")
-    shot(tab, "smo-check-refused")
+    shot(tab, "smo-check-refused.png")
     assert not violations, violations
