@@ -83,3 +83,6 @@ api.add_router("/", "rupor.api.reports_api.router")  # client reports: PDF/XLSX,
 api.add_router("/", "rupor.api.links_api.router")  # tracked links: UTM conventions, short links, clicks, CSV
 api.add_router("/", "rupor.api.newsletters_api.router")  # newsletters: lists, imports, sends, figures
 api.add_router("/", "rupor.api.audit_api.router")  # the audit trail: filtered pages and CSV
+api.add_router(
+    "/", "rupor.api.smo_api.router"
+)  # SMO kit: share buttons, community widgets, link-preview check

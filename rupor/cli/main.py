@@ -496,6 +496,7 @@ from rupor.cli.metrics import metrics  # noqa: E402 - the command groups registe
 from rupor.cli.newsletter import newsletter  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.plan import plan  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.report import report  # noqa: E402 - the command groups register on `main`, defined above
+from rupor.cli.smo import smo  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.twofactor import two_factor  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.webhook import webhook  # noqa: E402 - the command groups register on `main`, defined above
 
@@ -514,6 +515,7 @@ cli.add_command(backup)
 cli.add_command(restore)
 cli.add_command(release)
 cli.add_command(two_factor)
+cli.add_command(smo)
 
 
 def _show_envvars(command: click.Command, prefix: str) -> None:

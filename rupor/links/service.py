@@ -164,6 +164,24 @@ class Tracked:
     changes: tuple[tuple[str, str], ...] = ()
 
 
+def tag_for_network(url: str, network: str, *, medium: str, campaign: str = "", content: str = "") -> str:
+    """``url`` tagged as shared on ``network`` outside a post (the site's share buttons):
+    ``utm_source`` the network, ``utm_medium`` ``medium``, campaign and content as given (slugs);
+    a tag the address already has is kept as written."""
+    convention = utm.Convention(
+        source=utm.slug(network),
+        medium=utm.slug(medium),
+        campaign=utm.slug(campaign),
+        content=utm.slug(content),
+    )
+    return utm.tag(url, convention)
+
+
+def tag_slug(value: str) -> str:
+    """A UTM tag value as the builder writes it (lower case, underscores)."""
+    return utm.slug(value)
+
+
 def short_base(conv: Conventions) -> str:
     return (conv.short_domain or config.base_url()).rstrip("/")
 

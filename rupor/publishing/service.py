@@ -513,14 +513,18 @@ def _published(qs: QuerySet[PublicationTarget]) -> list[PublishedPost]:
     ]
 
 
-def published_posts(channel_id: int, *, since: dt.datetime | None = None) -> list[PublishedPost]:
-    """Posts Rupor published on a channel (newest first), optionally only those since ``since``."""
+def published_posts(
+    channel_id: int, *, since: dt.datetime | None = None, limit: int | None = None
+) -> list[PublishedPost]:
+    """Posts Rupor published on a channel (newest first), optionally only those since ``since``
+    and only the newest ``limit``."""
     qs = PublicationTarget.objects.filter(channel_id=channel_id, state=TargetState.PUBLISHED).exclude(
         remote_id=""
     )
     if since is not None:
         qs = qs.filter(published_at__gte=since)
-    return _published(qs.order_by("-published_at", "-id"))
+    qs = qs.order_by("-published_at", "-id")
+    return _published(qs[:limit] if limit is not None else qs)
 
 
 def recently_published(since: dt.datetime, *, limit: int = 5000) -> list[PublishedPost]:

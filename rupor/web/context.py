@@ -29,6 +29,7 @@ NAVIGATION: list[tuple[str, Any, str, str]] = [
     ("web:inbox_report", _("Response times"), "clock", "inbox.report"),
     ("web:newsletters", _("Newsletters"), "mail", "newsletters.view"),
     ("web:analytics", _("Analytics"), "chart", "reports.view"),
+    ("web:smo", _("SMO kit"), "share", "posts.edit"),  # beside Analytics, where the links are
     ("web:channels", _("Channels"), "radio", "channels.view"),
     ("web:reports", _("Reports"), "report", "reports.view"),
     ("web:giveaways", _("Giveaways"), "gift", "giveaways.view"),

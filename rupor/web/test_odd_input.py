@@ -68,6 +68,17 @@ QUERY_KEYS = [
     "digest_hour",
     "timezone",
     "email_failed",
+    # the SMO kit's form and checker
+    "url",
+    "networks",
+    "style",
+    "size",
+    "colour",
+    "mono_colour",
+    "utm",
+    "campaign",
+    "language",
+    "instance",
 ]
 #: Pages whose POST destroys what later pages need: they go last.
 LAST = ("delete", "remove", "revoke", "logout", "switch")

@@ -26,6 +26,7 @@ from rupor.web import (
     poll_views,
     publishing_views,
     report_views,
+    smo_views,
     twofactor_views,
 )
 
@@ -123,4 +124,5 @@ urlpatterns = [
     *poll_views.urlpatterns,
     *newsletter_views.urlpatterns,
     *audit_views.urlpatterns,
+    *smo_views.urlpatterns,
 ]

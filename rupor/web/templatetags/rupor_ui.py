@@ -49,6 +49,7 @@ _ICONS = {
     "thumb": '<path d="M7 10v10H4V10z"/><path d="M7 10l4-7a2 2 0 013 2l-1 5h6a2 2 0 012 2.3l-1.2 6A2 2 0 0117.8 20H7"/>',
     "comment": '<path d="M4 5h16v11H9l-5 4z"/>',
     "send": '<path d="M21 3L3 11l7 3 3 7z"/><path d="M10 14L21 3"/>',
+    "share": '<circle cx="18" cy="5" r="2.5"/><circle cx="6" cy="12" r="2.5"/><circle cx="18" cy="19" r="2.5"/><path d="M8.2 13.3l7.6 4.4M15.8 6.3l-7.6 4.4"/>',
     "eye": '<path d="M2 12s3.5-7 10-7 10 7 10 7-3.5 7-10 7S2 12 2 12z"/><circle cx="12" cy="12" r="3"/>',
 }
 

@@ -1,0 +1,1 @@
+"""The SMO kit for the company site: share buttons, community widgets, link-preview checks."""
