@@ -5,7 +5,6 @@ nothing trips Rupor's Content-Security-Policy), then checks a local page's link 
 from __future__ import annotations
 
 import re
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -13,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from rupor.accounts import service as accounts
+from rupor.core import http
 from rupor.smo.testing import Answer, SiteServer, picture
 from rupor.smo.testing import page as html_page
 from rupor.web.browser_testing import MARKS, expect, shot, sign_in
@@ -39,7 +39,8 @@ def editor_tab(browser: Any, live_server: Any) -> Iterator[Any]:
     accounts.add_member(actor, accounts.create_user("editor@example.com", PASSWORD).email, "editor")
     # The live server's first answer imports every view (seconds on a busy machine): take it here,
     # not within the browser's 10-second navigation timeout.
-    urllib.request.urlopen(live_server.url + "/login/", timeout=120).read()
+    with http.trusted(live_server.url), http.client(timeout=120) as warm:
+        warm.get(live_server.url + "/login/")
     context = browser.new_context(
         base_url=live_server.url, locale="en-US", viewport={"width": 1400, "height": 1000}
     )
