@@ -86,7 +86,7 @@ class Workspace(models.Model):
     logo = models.FileField(upload_to="logos/%Y/%m/", blank=True, default="")
     #: Members must sign in with a second factor (``TwoFactorDevice``) to work here; those without
     #: one are sent to set it up first. API keys are not affected (docs/decisions/0041).
-    require_two_factor = models.BooleanField(_("require two-factor sign-in"), default=False)
+    require_two_factor = models.BooleanField(_("require two-factor sign-in"), default=False, db_default=False)
 
     class Meta:
         ordering = ["name"]

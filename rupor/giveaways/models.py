@@ -58,7 +58,7 @@ class Giveaway(models.Model):
     auto_until = models.DateTimeField(null=True, blank=True)
     #: Why the worker has not closed or drawn it yet (the beacon round not out, the network
     #: refused), for people; blank once it has.
-    auto_note = models.CharField(max_length=300, blank=True, default="")
+    auto_note = models.CharField(max_length=300, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]

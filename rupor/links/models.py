@@ -40,12 +40,13 @@ class LinkSettings(models.Model):
 
     #: The links of newsletters: tagged and shortened whatever the posts' switches say (a
     #: newsletter's clicks are its figures), unless turned off here.
-    newsletter_links = models.BooleanField(_("track links in newsletters"), default=True)
+    newsletter_links = models.BooleanField(_("track links in newsletters"), default=True, db_default=True)
     newsletter_medium = models.CharField(
         _("utm_medium of newsletters"),
         max_length=20,
         choices=NewsletterMedium.choices,
         default=NewsletterMedium.EMAIL,
+        db_default=NewsletterMedium.EMAIL.value,
     )
 
     def __str__(self) -> str:

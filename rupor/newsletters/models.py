@@ -140,7 +140,7 @@ class Newsletter(models.Model):
     created_at = models.DateTimeField(default=clock.now)
     #: The text as it goes out, its links tracked (``links.track_newsletter``): made once when
     #: the newsletter starts, so every person and every retry gets the same links. Blank: ``text``.
-    sent_text = models.TextField(blank=True, default="")
+    sent_text = models.TextField(blank=True, default="", db_default="")
     #: When the worker last asked the network which of its messages were read (the claim of the
     #: next read check: one worker at a time).
     reads_checked_at = models.DateTimeField(null=True, blank=True)

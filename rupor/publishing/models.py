@@ -146,9 +146,9 @@ class WorkerHeartbeat(models.Model):
     done = models.PositiveIntegerField(default=0)
     #: Database connections this worker found refused, lost or exhausted since it started, the
     #: last time and message (core/dbwatch.py): written once the database answers again.
-    db_errors = models.PositiveIntegerField(default=0)
+    db_errors = models.PositiveIntegerField(default=0, db_default=0)
     db_error_at = models.DateTimeField(null=True, blank=True)
-    db_error = models.CharField(max_length=300, blank=True, default="")
+    db_error = models.CharField(max_length=300, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-seen_at"]

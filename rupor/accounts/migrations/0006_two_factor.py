@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='workspace',
             name='require_two_factor',
-            field=models.BooleanField(default=False, verbose_name='require two-factor sign-in'),
+            field=models.BooleanField(db_default=False, default=False, verbose_name='require two-factor sign-in'),
         ),
         migrations.CreateModel(
             name='RecoveryCode',

@@ -14,12 +14,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='linksettings',
             name='newsletter_links',
-            field=models.BooleanField(default=True, verbose_name='track links in newsletters'),
+            field=models.BooleanField(db_default=True, default=True, verbose_name='track links in newsletters'),
         ),
         migrations.AddField(
             model_name='linksettings',
             name='newsletter_medium',
-            field=models.CharField(choices=[('email', 'email (analytics count it as the Email channel)'), ('newsletter', 'newsletter')], default='email', max_length=20, verbose_name='utm_medium of newsletters'),
+            field=models.CharField(choices=[('email', 'email (analytics count it as the Email channel)'), ('newsletter', 'newsletter')], db_default='email', default='email', max_length=20, verbose_name='utm_medium of newsletters'),
         ),
         migrations.AddField(
             model_name='shortlink',
