@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+#: What RUPOR_LOG_FORMAT may say.
+LOG_FORMATS = ("plain", "json")
+#: The shortest RUPOR_METRICS_TOKEN accepted: a guessable token would expose the instance's figures.
+METRICS_TOKEN_MIN = 24
 PLACEHOLDER_SECRETS = {"change-me", "changeme", "secret", "dev", "development", "insecure", "xxx"}
 
 
@@ -79,6 +83,10 @@ class Config:
     media_link_hours: float = 24.0
     #: The drand relay giveaways take their randomness from (the offline demo points it at its emulator).
     drand_url: str = "https://api.drand.sh"
+    #: ``plain`` (a line of text) or ``json`` (one JSON object per line) for every log line.
+    log_format: str = "plain"
+    #: The bearer token Prometheus sends to /metrics; empty: the endpoint does not exist (404).
+    metrics_token: str = ""
 
     @property
     def media_root(self) -> Path:
@@ -161,6 +169,15 @@ def load() -> Config:
     level = os.environ.get("RUPOR_LOG_LEVEL", "INFO").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigError(f"RUPOR_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {level!r}")
+    log_format = os.environ.get("RUPOR_LOG_FORMAT", "plain").strip().lower() or "plain"
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(f"RUPOR_LOG_FORMAT must be plain or json, not {log_format!r}")
+    metrics_token = os.environ.get("RUPOR_METRICS_TOKEN", "").strip()
+    if metrics_token and (len(metrics_token) < METRICS_TOKEN_MIN or metrics_token.lower() in PLACEHOLDER_SECRETS):
+        raise ConfigError(
+            f"RUPOR_METRICS_TOKEN must be a random value of at least {METRICS_TOKEN_MIN} characters "
+            "(or unset, which turns /metrics off)"
+        )
     return Config(
         home=home,
         database_url=database_url,
@@ -184,6 +201,8 @@ def load() -> Config:
         lease_s=_float("RUPOR_LEASE_S", 120.0, minimum=1.0),
         media_link_hours=_float("RUPOR_MEDIA_LINK_HOURS", 24.0, minimum=0.25),
         drand_url=drand_url,
+        log_format=log_format,
+        metrics_token=metrics_token,
     )
 
 
@@ -246,3 +265,8 @@ def media_link_hours() -> float:
 def old_secret_keys() -> tuple[str, ...]:
     value = _live("RUPOR_OLD_SECRET_KEYS", ())
     return tuple(str(item) for item in value) if isinstance(value, list | tuple) else ()
+
+
+def metrics_token() -> str:
+    """The bearer token /metrics asks for (RUPOR_METRICS_TOKEN); empty: /metrics is off."""
+    return str(_live("RUPOR_METRICS_TOKEN", "") or "")
