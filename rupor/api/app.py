@@ -82,3 +82,4 @@ api.add_router("/", "rupor.api.giveaways_api.router")  # giveaways: rules, list,
 api.add_router("/", "rupor.api.reports_api.router")  # client reports: PDF/XLSX, commentary, email schedules
 api.add_router("/", "rupor.api.links_api.router")  # tracked links: UTM conventions, short links, clicks, CSV
 api.add_router("/", "rupor.api.newsletters_api.router")  # newsletters: lists, imports, sends, figures
+api.add_router("/", "rupor.api.operations_api.router")  # operations: workers, queues, lag, errors, disk

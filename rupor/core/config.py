@@ -173,7 +173,9 @@ def load() -> Config:
     if log_format not in LOG_FORMATS:
         raise ConfigError(f"RUPOR_LOG_FORMAT must be plain or json, not {log_format!r}")
     metrics_token = os.environ.get("RUPOR_METRICS_TOKEN", "").strip()
-    if metrics_token and (len(metrics_token) < METRICS_TOKEN_MIN or metrics_token.lower() in PLACEHOLDER_SECRETS):
+    if metrics_token and (
+        len(metrics_token) < METRICS_TOKEN_MIN or metrics_token.lower() in PLACEHOLDER_SECRETS
+    ):
         raise ConfigError(
             f"RUPOR_METRICS_TOKEN must be a random value of at least {METRICS_TOKEN_MIN} characters "
             "(or unset, which turns /metrics off)"

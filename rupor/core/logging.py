@@ -103,7 +103,7 @@ ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tupl
 class PlainFormatter(logging.Formatter):
     """The plain line (``time LEVEL logger: message``), with tracebacks redacted too."""
 
-    def formatException(self, ei: ExcInfo) -> str:  # noqa: N802 - logging.Formatter's name
+    def formatException(self, ei: ExcInfo) -> str:
         return redact(super().formatException(ei))
 
 
@@ -114,18 +114,26 @@ class JsonFormatter(_JsonFormatter):
     def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: ARG002 - dictConfig's "()" passes the formatter options; this one has its own
         super().__init__(
             ["asctime", "levelname", "name", "message"],
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger", "exc_info": "exception"},
+            rename_fields={
+                "asctime": "time",
+                "levelname": "level",
+                "name": "logger",
+                "exc_info": "exception",
+            },
             json_ensure_ascii=False,
         )
 
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - logging.Formatter's name
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         del datefmt
         return dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds")
 
-    def formatException(self, ei: ExcInfo) -> str:  # noqa: N802 - logging.Formatter's name
-        return redact(super().formatException(ei))
+    def formatException(self, ei: ExcInfo) -> str:
+        # exc_info_as_array is off, so the parent gives one text (its annotation allows a list).
+        return redact(str(super().formatException(ei)))
 
-    def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
         super().add_fields(log_data, record, message_dict)
         log_data.setdefault("action", None)
         # Values a filter did not see (a handler without RedactSecrets): cleaned here as well.

@@ -46,7 +46,9 @@ def test_one_json_object_per_line_with_action_and_ids(json_log):
     log.info(
         "target %s published",
         7,
-        extra=fields("publish.attempt", workspace_id=1, channel_id=2, post_id=3, target_id=7, attempt=1, gone=None),
+        extra=fields(
+            "publish.attempt", workspace_id=1, channel_id=2, post_id=3, target_id=7, attempt=1, gone=None
+        ),
     )
     log.warning("line one\nline two")
     first, second = _lines(out)
@@ -72,7 +74,11 @@ def test_secrets_never_reach_a_json_line(json_log):
             **fields("channel.verify", channel_id=4),
             "password": "hunter2-password",
             "credentials": {"access_token": "tok-in-a-dict", "user": "me"},
-            "headers": {"Authorization": "Bearer abc.def.ghi", "Cookie": "sessionid=s3ss10n", "Accept": "json"},
+            "headers": {
+                "Authorization": "Bearer abc.def.ghi",
+                "Cookie": "sessionid=s3ss10n",
+                "Accept": "json",
+            },
             "note": "Authorization: Bearer zzz-token-zzz",
             "api_key": "rpr_abcdefghijklmnop",
             "url": "https://x.test/cb?code=1&token=leaky-token-value",

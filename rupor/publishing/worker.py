@@ -38,6 +38,7 @@ def default_worker_id() -> str:
 
 def _heartbeat(worker_id: str, in_flight: int, done: int, *, stopped: bool = False) -> None:
     now = clock.now()
+    rate_waits = engine.RATE_WAITS.of(worker_id)
     WorkerHeartbeat.objects.update_or_create(
         worker_id=worker_id,
         defaults={
@@ -47,6 +48,7 @@ def _heartbeat(worker_id: str, in_flight: int, done: int, *, stopped: bool = Fal
             "in_flight": in_flight,
             "done": done,
             "stopped_at": now if stopped else None,
+            "rate_waits": rate_waits,
         },
         create_defaults={
             "hostname": socket.gethostname()[:200],
@@ -55,8 +57,11 @@ def _heartbeat(worker_id: str, in_flight: int, done: int, *, stopped: bool = Fal
             "seen_at": now,
             "in_flight": in_flight,
             "done": done,
+            "rate_waits": rate_waits,
         },
     )
+    if stopped:
+        engine.RATE_WAITS.forget(worker_id)
 
 
 #: A publishing thread keeps its database connection between targets (opening one costs more
