@@ -56,7 +56,7 @@ from django.utils.translation import gettext as _
 
 from rupor.channels import service as channels
 from rupor.core import backoff, clock, config
-from rupor.core.logging import redact
+from rupor.core.logging import fields, redact
 from rupor.networks import registry
 from rupor.networks.base import (
     Adapter,
@@ -680,7 +680,15 @@ def _defer(work: _Work, worker_id: str, seconds: float, cause: str) -> Result:
             _release(target)
             target.next_attempt_at = clock.now() + dt.timedelta(seconds=seconds)
         target.save(update_fields=["lease_owner", "lease_expires_at", "next_attempt_at"])
-        log.debug("target %s deferred %.2fs: %s", target.pk, seconds, cause)
+        log.debug(
+            "target %s deferred %.2fs: %s",
+            target.pk,
+            seconds,
+            cause,
+            extra=fields(
+                "publish.defer", target_id=target.pk, channel_id=work.channel_id, worker_id=worker_id
+            ),
+        )
         return _state(target)
 
 
@@ -1002,8 +1010,35 @@ def _send(work: _Work, worker_id: str, note: str) -> Result:
         with _crash_recorded(work):
             published = work.adapter.publish(work.access, work.request, progress)
     except NetworkError as exc:
-        return _record_error(work, worker_id, exc)
-    return _record_success(work, worker_id, published)
+        return _logged(work, worker_id, _record_error(work, worker_id, exc), exc)
+    return _logged(work, worker_id, _record_success(work, worker_id, published), None)
+
+
+def _logged(work: _Work, worker_id: str, result: Result, exc: NetworkError | None) -> Result:
+    """One log line per attempt: what the network said and the state the target was left in,
+    with the ids for a JSON log (``RUPOR_LOG_FORMAT=json``)."""
+    answer = exc.kind if exc is not None else "published"
+    log.log(
+        logging.INFO if exc is None else logging.WARNING,
+        "target %s on %s: %s -> %s%s",
+        work.target_id,
+        work.network,
+        answer,
+        result,
+        f" ({exc.message})" if exc is not None else "",
+        extra=fields(
+            "publish.attempt",
+            workspace_id=work.workspace_id,
+            channel_id=work.channel_id,
+            target_id=work.target_id,
+            attempt_id=work.attempt_id,
+            network=work.network,
+            worker_id=worker_id,
+            outcome=answer,
+            state=str(result),
+        ),
+    )
+    return result
 
 
 def publish_claimed_work(work: _Work, worker_id: str) -> Result:

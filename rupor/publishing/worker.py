@@ -22,6 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from django.db import close_old_connections, connections
 
 from rupor.core import clock, config
+from rupor.core.logging import fields
 from rupor.publishing import engine
 from rupor.publishing.models import WorkerHeartbeat
 
@@ -77,7 +78,19 @@ def _publish_in_thread(claim: engine.Claim, worker_id: str) -> engine.Result:
         # A bug, or the database going away: said loudly, with the traceback, and never recorded
         # as the network's answer. The target keeps its state and lease; when the lease expires
         # it is claimed again (reconciled if a call may have gone out). Keep the worker alive.
-        log.exception("publishing target %s stopped on an internal error; its lease will expire", claim.id)
+        log.exception(
+            "publishing target %s stopped on an internal error; its lease will expire",
+            claim.id,
+            extra=fields(
+                "publish.attempt",
+                workspace_id=claim.workspace_id,
+                channel_id=claim.channel_id,
+                target_id=claim.id,
+                network=claim.channel_network,
+                worker_id=worker_id,
+                outcome="internal_error",
+            ),
+        )
         return engine.Outcome.ERROR
     finally:
         _tidy_connections()

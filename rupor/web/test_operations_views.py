@@ -70,7 +70,9 @@ def test_admins_may_look_and_managers_may_not(world):
     assert _client("admin@example.com").get(reverse("web:operations")).status_code == 200
     manager = _client("manager@example.com")
     assert manager.get(reverse("web:operations")).status_code == 403
-    assert f'href="{reverse("web:operations")}"' not in manager.get(reverse("web:publishing")).content.decode()
+    assert (
+        f'href="{reverse("web:operations")}"' not in manager.get(reverse("web:publishing")).content.decode()
+    )
 
 
 def test_the_other_workspace_sees_only_its_own(world):
