@@ -121,6 +121,11 @@ def _workers(snap: OperationsSnapshot) -> Iterator[Metric]:
     alive = GaugeMetricFamily(
         "rupor_worker_alive", "1 while a worker checks in, else 0.", labels=["worker", "host"]
     )
+    stopped = GaugeMetricFamily(
+        "rupor_worker_stopped",
+        "1 for a worker that stopped cleanly; a worker neither alive nor stopped died or lost the database.",
+        labels=["worker", "host"],
+    )
     age = GaugeMetricFamily(
         "rupor_worker_heartbeat_age_seconds",
         "Seconds since a worker last checked in.",
@@ -145,6 +150,7 @@ def _workers(snap: OperationsSnapshot) -> Iterator[Metric]:
     )
     for w in engine.workers:
         alive.add_metric([w.worker_id, w.hostname], 1.0 if w.alive else 0.0)
+        stopped.add_metric([w.worker_id, w.hostname], 1.0 if w.stopped else 0.0)
         age.add_metric([w.worker_id, w.hostname], w.age_s)
         in_flight.add_metric([w.worker_id], float(w.in_flight))
         handled.add_metric([w.worker_id], float(w.done))
@@ -152,7 +158,7 @@ def _workers(snap: OperationsSnapshot) -> Iterator[Metric]:
             for how in ("inline", "deferred"):
                 waits.add_metric([w.worker_id, network, how], float(row.get(how, 0) or 0))
                 waited.add_metric([w.worker_id, network, how], float(row.get(f"{how}_s", 0) or 0))
-    yield from (alive, age, in_flight, handled, waits, waited)
+    yield from (alive, stopped, age, in_flight, handled, waits, waited)
 
 
 def _intake(snap: OperationsSnapshot) -> Iterator[Metric]:

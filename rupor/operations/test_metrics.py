@@ -78,6 +78,8 @@ def test_the_scrape_parses_and_says_what_the_database_holds(world):
     assert v("rupor_worker_alive", worker="host:1:alive", host="host") == 1
     assert v("rupor_worker_alive", worker="host:2:stale", host="host") == 0
     assert v("rupor_worker_heartbeat_age_seconds", worker="host:2:stale", host="host") == 600
+    assert v("rupor_worker_stopped", worker="host:2:stale", host="host") == 0
+    assert v("rupor_worker_stopped", worker="host:3:stopped", host="other") == 1
     assert v("rupor_worker_in_flight", worker="host:1:alive") == 2
     assert v("rupor_worker_handled_total", worker="host:1:alive") == 40
     assert v("rupor_rate_limit_waits_total", worker="host:1:alive", network="vk", how="inline") == 3
