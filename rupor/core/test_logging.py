@@ -7,6 +7,7 @@ import json
 import logging
 import logging.config
 from collections.abc import Iterator
+from typing import Any, cast
 
 import pytest
 from django.conf import settings
@@ -161,9 +162,11 @@ def test_the_log_format_setting(monkeypatch):
 
 def test_the_settings_logging_dict_builds_both_formats():
     # The formatters as dictConfig builds them, without reconfiguring this process's logging.
-    configurator = logging.config.DictConfigurator(settings.LOGGING)
-    plain = configurator.configure_formatter(dict(settings.LOGGING["formatters"]["plain"]))
-    as_json = configurator.configure_formatter(dict(settings.LOGGING["formatters"]["json"]))
+    logging_config = cast(dict[str, Any], settings.LOGGING)
+    formatters = cast(dict[str, dict[str, str]], logging_config["formatters"])
+    configurator = logging.config.DictConfigurator(logging_config)
+    plain = configurator.configure_formatter(dict(formatters["plain"]))
+    as_json = configurator.configure_formatter(dict(formatters["json"]))
     assert isinstance(plain, PlainFormatter)
     assert isinstance(as_json, JsonFormatter)
     record = logging.LogRecord("rupor.x", logging.INFO, __file__, 1, "hello", None, None)

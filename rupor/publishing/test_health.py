@@ -36,11 +36,11 @@ def test_each_attempt_logs_one_line_with_the_ids(caplog):
     first = lines[0]
     attempt = Attempt.objects.filter(target=target).order_by("number").first()
     assert attempt is not None
-    assert (first.workspace_id, first.channel_id, first.target_id) == (ws.pk, ch.pk, target.pk)  # type: ignore[attr-defined]  # set through extra=
-    assert first.attempt_id == attempt.pk  # type: ignore[attr-defined]  # set through extra=
-    assert first.network == "scripted"  # type: ignore[attr-defined]  # set through extra=
-    assert first.worker_id == "w-log"  # type: ignore[attr-defined]  # set through extra=
-    assert first.outcome == attempt.outcome  # type: ignore[attr-defined]  # set through extra=
+    assert (first.workspace_id, first.channel_id, first.target_id) == (ws.pk, ch.pk, target.pk)
+    assert first.attempt_id == attempt.pk
+    assert first.network == "scripted"
+    assert first.worker_id == "w-log"
+    assert first.outcome == attempt.outcome
     assert attempt.outcome == "transient"
     assert (
         first.getMessage() == f"target {target.pk} on scripted: transient -> scheduled (The network is busy.)"
