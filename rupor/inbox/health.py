@@ -7,17 +7,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Max, Min, Q
 
 from rupor.core import clock
-from rupor.core.distribution import Distribution, distribution
+from rupor.core.distribution import Distribution, by_group
 from rupor.inbox import staging
 from rupor.inbox.models import HookDelivery, InboxItem, IntakeCursor, ItemStatus
 
 #: The window of the intake latency: items received this recently.
 RECENT = dt.timedelta(hours=1)
-#: At most this many of the newest items are read for the latency (a backwards walk of the
-#: primary key): past it, the window is the time these took to arrive.
+#: The latency is measured over at most this many of the newest items (a range of the primary
+#: key, so a scrape never scans the table): past it, the window is the time these took to arrive.
 LATENCY_SAMPLE = 2000
 #: What the audience wrote that still waits for an answer (the sidebar's counter).
 WAITING = (ItemStatus.NEW, ItemStatus.IN_PROGRESS)
@@ -58,15 +58,11 @@ def intake_health(workspace_id: int | None = None) -> IntakeHealth:
         stuck=Count("id", filter=Q(attempts__gte=staging.MAX_ATTEMPTS)),
         oldest=Min("received_at"),
     )
-    since = now - RECENT
-    latency: dict[str, list[float]] = {}
-    for network, occurred, received in (
-        items.filter(outgoing=False)
-        .order_by("-id")
-        .values_list("channel__network", "occurred_at", "received_at")[:LATENCY_SAMPLE]
-    ):
-        if received is not None and occurred is not None and received >= since:
-            latency.setdefault(network, []).append((received - occurred).total_seconds())
+    # The newest LATENCY_SAMPLE items of the instance (a range of the primary key), of which
+    # those received within RECENT: counted by the database, grouped by network.
+    newest = InboxItem.objects.aggregate(top=Max("pk"))["top"] or 0
+    recent = items.filter(pk__gt=newest - LATENCY_SAMPLE, outgoing=False, received_at__gte=now - RECENT)
+    latency = by_group(recent, "occurred_at", "received_at", "channel__network")
     return IntakeHealth(
         waiting=waiting["n"] or 0,
         oldest_waiting_s=_age(now, waiting["oldest"]),
@@ -74,7 +70,7 @@ def intake_health(workspace_id: int | None = None) -> IntakeHealth:
         staged_stuck=stage["stuck"] or 0,
         oldest_staged_s=_age(now, stage["oldest"]),
         polls_failing=cursors.filter(failures__gt=0).exclude(channel__status="archived").count(),
-        latency_recent={n: distribution(v) for n, v in sorted(latency.items())},
+        latency_recent=latency,
     )
 
 

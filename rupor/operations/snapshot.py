@@ -38,7 +38,8 @@ def operations_snapshot(workspace_id: int | None = None) -> OperationsSnapshot:
     return OperationsSnapshot(
         at=clock.now(),
         workspace_id=workspace_id,
-        engine=health_snapshot(workspace_id),
+        # The last hour's lateness distribution stands in for the day's exact percentiles.
+        engine=health_snapshot(workspace_id, day_percentiles=False),
         intake=intake_health(workspace_id),
         collection=collection_lag(workspace_id),
         outbox=outbox_backlog(workspace_id),
