@@ -83,13 +83,18 @@ def test_the_other_workspace_sees_only_its_own(world):
     assert "host:1:alive" in html  # the workers are the instance's
 
 
-@pytest.mark.parametrize(("language", "title"), [("ru", "Эксплуатация"), ("ko", "운영")])
-def test_the_page_speaks_russian_and_korean(world, language, title):
+@pytest.mark.parametrize(
+    ("language", "title", "lateness"),
+    [("ru", "Эксплуатация", "Опоздание публикаций"), ("ko", "운영", "게시 지각")],
+)
+def test_the_page_speaks_russian_and_korean(world, language, title, lateness):
     res = _client("owner@example.com", language).get(reverse("web:operations"))
     assert res.status_code == 200
     html = res.content.decode()
     assert f"<h1>{title}</h1>" in html
-    assert "Workers alive" not in html
+    assert lateness in html
+    for english in ("Workers alive", "Lateness of publications", "Intake latency", "Last errors per channel"):
+        assert english not in html
 
 
 def test_the_page_names_the_metrics_address_once_a_token_is_set(world, settings):
