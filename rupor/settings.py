@@ -28,6 +28,7 @@ RUPOR_WORKER_POLL_S = CONFIG.worker_poll_s
 RUPOR_LEASE_S = CONFIG.lease_s
 RUPOR_MEDIA_LINK_HOURS = CONFIG.media_link_hours
 RUPOR_WORKER_ALIVE_FILE = CONFIG.worker_alive_file
+RUPOR_METRICS_TOKEN = CONFIG.metrics_token
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -174,8 +175,17 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact": {"()": "rupor.core.logging.RedactSecrets"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
+    "formatters": {
+        "plain": {
+            "()": "rupor.core.logging.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        },
+        # RUPOR_LOG_FORMAT=json: one JSON object per line (time, level, logger, message, action, ids).
+        "json": {"()": "rupor.core.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": CONFIG.log_format, "filters": ["redact"]}
+    },
     "root": {"handlers": ["console"], "level": CONFIG.log_level},
     "loggers": {
         "httpx": {"level": "WARNING"},

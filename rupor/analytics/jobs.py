@@ -30,6 +30,7 @@ from rupor.analytics.collection import ChannelFacts
 from rupor.analytics.models import ChannelMetricReading, PostStat
 from rupor.channels import service as channels
 from rupor.core.errors import DomainError
+from rupor.core.logging import fields
 from rupor.networks import errors, registry
 from rupor.networks.base import Capability
 from rupor.publishing import service as publishing
@@ -122,7 +123,14 @@ def run_due(now: dt.datetime, *, interval: dt.timedelta = INTERVAL) -> int:
                 continue
             room = publishing.collection_room(channel.id, now=now)
             if not room.ok:
-                log.info("channel %s: reading deferred (%s)", channel.id, room.reason)
+                log.info(
+                    "channel %s: reading deferred (%s)",
+                    channel.id,
+                    room.reason,
+                    extra=fields(
+                        "analytics.collect", channel_id=channel.id, workspace_id=channel.workspace_id
+                    ),
+                )
                 continue
             if channel_due:
                 service.collect_channel_metrics(channel.id)
@@ -130,14 +138,23 @@ def run_due(now: dt.datetime, *, interval: dt.timedelta = INTERVAL) -> int:
                 service.collect_post_metrics(channel.id, remote_ids=due)
             done += 1
         except DomainError as exc:
-            log.warning("measuring channel %s failed: %s", channel.id, exc.message)
+            log.warning(
+                "measuring channel %s failed: %s",
+                channel.id,
+                exc.message,
+                extra=fields("analytics.collect", channel_id=channel.id, workspace_id=channel.workspace_id),
+            )
             channels.record_job_error(channel.id, JOB, exc.message)
             cause = exc.__cause__
             if isinstance(cause, errors.AuthExpired):
                 channels.needs_reconnect(channel.id, cause.message)
         except Exception as exc:
             # One channel's unexpected failure never stops the others.
-            log.exception("measuring channel %s failed unexpectedly", channel.id)
+            log.exception(
+                "measuring channel %s failed unexpectedly",
+                channel.id,
+                extra=fields("analytics.collect", channel_id=channel.id, workspace_id=channel.workspace_id),
+            )
             channels.record_job_error(
                 channel.id,
                 JOB,

@@ -86,3 +86,4 @@ api.add_router("/", "rupor.api.audit_api.router")  # the audit trail: filtered p
 api.add_router(
     "/", "rupor.api.smo_api.router"
 )  # SMO kit: share buttons, community widgets, link-preview check
+api.add_router("/", "rupor.api.operations_api.router")  # operations: workers, queues, lag, errors, disk

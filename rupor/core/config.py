@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+#: What RUPOR_LOG_FORMAT may say.
+LOG_FORMATS = ("plain", "json")
+#: The shortest RUPOR_METRICS_TOKEN accepted: a guessable token would expose the instance's figures.
+METRICS_TOKEN_MIN = 24
 PLACEHOLDER_SECRETS = {"change-me", "changeme", "secret", "dev", "development", "insecure", "xxx"}
 
 
@@ -100,6 +104,10 @@ class Config:
     db_pool_timeout: float = 10.0
     #: A file ``rupor worker`` touches on every pass of its loop, for a container's health check.
     worker_alive_file: str = ""
+    #: ``plain`` (a line of text) or ``json`` (one JSON object per line) for every log line.
+    log_format: str = "plain"
+    #: The bearer token Prometheus sends to /metrics; empty: the endpoint does not exist (404).
+    metrics_token: str = ""
 
     @property
     def media_root(self) -> Path:
@@ -192,6 +200,17 @@ def load() -> Config:
     level = os.environ.get("RUPOR_LOG_LEVEL", "INFO").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigError(f"RUPOR_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {level!r}")
+    log_format = os.environ.get("RUPOR_LOG_FORMAT", "plain").strip().lower() or "plain"
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(f"RUPOR_LOG_FORMAT must be plain or json, not {log_format!r}")
+    metrics_token = os.environ.get("RUPOR_METRICS_TOKEN", "").strip()
+    if metrics_token and (
+        len(metrics_token) < METRICS_TOKEN_MIN or metrics_token.lower() in PLACEHOLDER_SECRETS
+    ):
+        raise ConfigError(
+            f"RUPOR_METRICS_TOKEN must be a random value of at least {METRICS_TOKEN_MIN} characters "
+            "(or unset, which turns /metrics off)"
+        )
     return Config(
         home=home,
         database_url=database_url,
@@ -219,6 +238,8 @@ def load() -> Config:
         db_pool_min=pool_min,
         db_pool_timeout=_float("RUPOR_DB_POOL_TIMEOUT", 10.0, minimum=0.5),
         worker_alive_file=os.environ.get("RUPOR_WORKER_ALIVE_FILE", "").strip(),
+        log_format=log_format,
+        metrics_token=metrics_token,
     )
 
 
@@ -298,3 +319,8 @@ def media_link_hours() -> float:
 def old_secret_keys() -> tuple[str, ...]:
     value = _live("RUPOR_OLD_SECRET_KEYS", ())
     return tuple(str(item) for item in value) if isinstance(value, list | tuple) else ()
+
+
+def metrics_token() -> str:
+    """The bearer token /metrics asks for (RUPOR_METRICS_TOKEN); empty: /metrics is off."""
+    return str(_live("RUPOR_METRICS_TOKEN", "") or "")

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from rupor.channels import service as channels
 from rupor.core.errors import DomainError
+from rupor.core.logging import fields
 from rupor.inbox import service, staging
 
 log = logging.getLogger(__name__)
@@ -35,12 +36,21 @@ def run_due(now: dt.datetime, *, interval: dt.timedelta = INTERVAL) -> int:
         try:
             new += service.poll_channel(channel_id).new_items
         except DomainError as exc:
-            log.warning("polling channel %s failed: %s", channel_id, exc.message)
+            log.warning(
+                "polling channel %s failed: %s",
+                channel_id,
+                exc.message,
+                extra=fields("inbox.poll", channel_id=channel_id),
+            )
             channels.record_job_error(channel_id, JOB, exc.message)
             service.poll_failed(channel_id, exc.message)
         except Exception as exc:
             # One channel's unexpected failure never stops the others.
-            log.exception("polling channel %s failed unexpectedly", channel_id)
+            log.exception(
+                "polling channel %s failed unexpectedly",
+                channel_id,
+                extra=fields("inbox.poll", channel_id=channel_id),
+            )
             message = _("Polling failed unexpectedly (%(kind)s); see the server log.") % {
                 "kind": type(exc).__name__
             }

@@ -38,6 +38,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from rupor.accounts import service as accounts
 from rupor.core import backoff, clock, config, http
 from rupor.core.errors import DomainError
+from rupor.core.logging import fields
 from rupor.core.timezones import LocalTimeError, to_utc, zone
 from rupor.core.urls import clean_http_url
 from rupor.notifications.models import Delivery, EmailPreference, Notification, WebhookEndpoint
@@ -691,7 +692,19 @@ def deliver_pending(limit: int = 20) -> int:
                         )
                     ),
                 )
-            log.warning("delivery %s (%s) failed: %s", delivery.pk, delivery.channel, error)
+            log.warning(
+                "delivery %s (%s) failed: %s",
+                delivery.pk,
+                delivery.channel,
+                error,
+                extra=fields(
+                    "notification.deliver",
+                    workspace_id=delivery.workspace_id,
+                    delivery_id=delivery.pk,
+                    kind=delivery.kind,
+                    attempt=delivery.attempts,
+                ),
+            )
             continue
         Delivery.objects.filter(pk=delivery.pk).update(
             state=Delivery.State.SENT, sent_at=clock.now(), last_error=""

@@ -56,7 +56,7 @@ from django.utils.translation import gettext as _
 
 from rupor.channels import service as channels
 from rupor.core import backoff, clock, config
-from rupor.core.logging import redact
+from rupor.core.logging import fields, redact
 from rupor.networks import registry
 from rupor.networks.base import (
     Adapter,
@@ -680,7 +680,15 @@ def _defer(work: _Work, worker_id: str, seconds: float, cause: str) -> Result:
             _release(target)
             target.next_attempt_at = clock.now() + dt.timedelta(seconds=seconds)
         target.save(update_fields=["lease_owner", "lease_expires_at", "next_attempt_at"])
-        log.debug("target %s deferred %.2fs: %s", target.pk, seconds, cause)
+        log.debug(
+            "target %s deferred %.2fs: %s",
+            target.pk,
+            seconds,
+            cause,
+            extra=fields(
+                "publish.defer", target_id=target.pk, channel_id=work.channel_id, worker_id=worker_id
+            ),
+        )
         return _state(target)
 
 
@@ -702,12 +710,41 @@ def _start_attempt(work: _Work, worker_id: str, note: str) -> bool:
         return True
 
 
+class RateWaits:
+    """What rate limits cost each worker of this process, per network: the calls that waited
+    inline for room (and how long) and the targets put back for later (and how far). A worker's
+    heartbeat stores its own figures (``WorkerHeartbeat.rate_waits``), so those of every process
+    reach the database, where the operations page and /metrics read them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_worker: dict[str, dict[str, dict[str, float]]] = {}
+
+    def add(self, worker_id: str, network: str, how: str, seconds: float) -> None:
+        with self._lock:
+            row = self._by_worker.setdefault(worker_id, {}).setdefault(
+                network, {"inline": 0, "inline_s": 0.0, "deferred": 0, "deferred_s": 0.0}
+            )
+            row[how] += 1
+            row[f"{how}_s"] += max(0.0, seconds)
+
+    def of(self, worker_id: str) -> dict[str, dict[str, float]]:
+        with self._lock:
+            return {net: dict(row) for net, row in self._by_worker.get(worker_id, {}).items()}
+
+    def forget(self, worker_id: str) -> None:
+        with self._lock:
+            self._by_worker.pop(worker_id, None)
+
+
+RATE_WAITS = RateWaits()
+
 _waiters_lock = threading.Lock()
 _waiters: set[tuple[str, ...]] = set()
 _put_back_until: dict[tuple[str, ...], float] = {}  # monotonic time of the last target put back, per buckets
 
 
-def _rate_wait(work: _Work) -> float:
+def _rate_wait(work: _Work, worker_id: str) -> float:
     """0 once the shared buckets are charged for this call; else how long to put the target back.
 
     Only one thread of a process waits inline for a given set of buckets: the others put their
@@ -735,12 +772,20 @@ def _rate_wait(work: _Work) -> float:
             _put_back_until[key] = at
             for stale in [k for k, until in _put_back_until.items() if until < now]:
                 del _put_back_until[stale]
-        return at - now + random.uniform(0, step / 2)
+        later = at - now + random.uniform(0, step / 2)
+        RATE_WAITS.add(worker_id, work.network, "deferred", later)
+        return later
+    started = time.monotonic()
     try:
-        return ratelimit.acquire(limits, max_wait=POLICY.inline_rate_wait_s)
+        later = ratelimit.acquire(limits, max_wait=POLICY.inline_rate_wait_s)
     finally:
         with _waiters_lock:
             _waiters.discard(key)
+    if later > 0:
+        RATE_WAITS.add(worker_id, work.network, "deferred", later)
+    else:
+        RATE_WAITS.add(worker_id, work.network, "inline", time.monotonic() - started)
+    return later
 
 
 def publish_target(target_id: int, worker_id: str) -> Result:
@@ -943,7 +988,7 @@ def _crash_recorded(work: _Work) -> Iterator[None]:
 
 
 def _send(work: _Work, worker_id: str, note: str) -> Result:
-    wait = _rate_wait(work)
+    wait = _rate_wait(work, worker_id)
     if wait > 0:
         return _defer(work, worker_id, wait, "waiting for rate-limit room")
     if work.fast and work.state == TargetState.SCHEDULED and _start_fast(work, worker_id, note):
@@ -965,8 +1010,35 @@ def _send(work: _Work, worker_id: str, note: str) -> Result:
         with _crash_recorded(work):
             published = work.adapter.publish(work.access, work.request, progress)
     except NetworkError as exc:
-        return _record_error(work, worker_id, exc)
-    return _record_success(work, worker_id, published)
+        return _logged(work, worker_id, _record_error(work, worker_id, exc), exc)
+    return _logged(work, worker_id, _record_success(work, worker_id, published), None)
+
+
+def _logged(work: _Work, worker_id: str, result: Result, exc: NetworkError | None) -> Result:
+    """One log line per attempt: what the network said and the state the target was left in,
+    with the ids for a JSON log (``RUPOR_LOG_FORMAT=json``)."""
+    answer = exc.kind if exc is not None else "published"
+    log.log(
+        logging.INFO if exc is None else logging.WARNING,
+        "target %s on %s: %s -> %s%s",
+        work.target_id,
+        work.network,
+        answer,
+        result,
+        f" ({exc.message})" if exc is not None else "",
+        extra=fields(
+            "publish.attempt",
+            workspace_id=work.workspace_id,
+            channel_id=work.channel_id,
+            target_id=work.target_id,
+            attempt_id=work.attempt_id,
+            network=work.network,
+            worker_id=worker_id,
+            outcome=answer,
+            state=str(result),
+        ),
+    )
+    return result
 
 
 def publish_claimed_work(work: _Work, worker_id: str) -> Result:
@@ -1108,7 +1180,7 @@ def _reconcile(work: _Work, worker_id: str) -> Result:
     if work.adapter.idempotent_publish and not restored_late:
         # The network drops a repeat of the same key: sending again is safe and settles it.
         return _send(work, worker_id, "re-sent with the same idempotency key after an unknown outcome")
-    wait = _rate_wait(work)
+    wait = _rate_wait(work, worker_id)
     if wait > 0:
         return _defer(work, worker_id, wait, "waiting for rate-limit room to reconcile")
     try:
@@ -1233,7 +1305,7 @@ def _complete_waiting(work: _Work, worker_id: str) -> Result:
         _close_dangling_attempts(target)
         if _complete_crashed_out(target):
             return _state(target)
-    wait = _rate_wait(work)
+    wait = _rate_wait(work, worker_id)
     if wait > 0:
         return _defer(work, worker_id, wait, "waiting for rate-limit room")
     if not _start_attempt(work, worker_id, "finishing two-step publishing"):
@@ -1293,7 +1365,7 @@ def _edit_settled(target: PublicationTarget, cause: str, *, kind: str = "", mess
 
 def _edit(work: _Work, worker_id: str) -> Result:
     """One attempt at sending a published target's saved content as an edit."""
-    wait = _rate_wait(work)
+    wait = _rate_wait(work, worker_id)
     if wait > 0:
         return _defer(work, worker_id, wait, "waiting for rate-limit room to edit")
     with _locked(work.target_id) as target:

@@ -91,6 +91,8 @@ class PublicationTarget(models.Model):
             models.Index(fields=["state", "next_attempt_at"], name="target_due_idx"),
             models.Index(fields=["state", "lease_expires_at"], name="target_lease_idx"),
             models.Index(fields=["workspace", "state"]),
+            # The lateness of what was published lately (health.py, /metrics): a range, not a scan.
+            models.Index(fields=["state", "published_at"], name="target_published_idx"),
         ]
 
     def __str__(self) -> str:
@@ -128,6 +130,8 @@ class Attempt(models.Model):
 
     class Meta:
         ordering = ["started_at", "id"]
+        # The attempts that ended lately, by outcome and network (health.py, /metrics).
+        indexes = [models.Index(fields=["finished_at"], name="attempt_finished_idx")]
 
     def __str__(self) -> str:
         return f"attempt {self.number} of target {self.target_id}: {self.outcome or 'running'}"
@@ -149,6 +153,9 @@ class WorkerHeartbeat(models.Model):
     db_errors = models.PositiveIntegerField(default=0, db_default=0)
     db_error_at = models.DateTimeField(null=True, blank=True)
     db_error = models.CharField(max_length=300, blank=True, default="", db_default="")
+    #: What rate limits cost this worker since it started, per network (``engine.RateWaits``):
+    #: ``{"vk": {"inline": calls, "inline_s": seconds, "deferred": targets, "deferred_s": seconds}}``.
+    rate_waits = models.JSONField(default=dict, db_default={}, blank=True)
 
     class Meta:
         ordering = ["-seen_at"]

@@ -231,19 +231,26 @@ def test_one_thread_waits_for_a_busy_token_the_others_serve_other_channels():
             assert work is not None
             works[claim.id] = work
         first, second, third, elsewhere = (works[t.pk] for t in PublicationTarget.objects.order_by("pk"))
-        assert engine._rate_wait(first) == 0.0  # charged: the token is now busy for ~1 s
+        engine.RATE_WAITS.forget("w")
+        assert engine._rate_wait(first, "w") == 0.0  # charged: the token is now busy for ~1 s
+        assert engine.RATE_WAITS.of("w") == {}  # room at once: no wait counted
         waited: list[float] = []
-        waiter = threading.Thread(target=lambda: waited.append(engine._rate_wait(second)))
+        waiter = threading.Thread(target=lambda: waited.append(engine._rate_wait(second, "w")))
         waiter.start()
         time.sleep(0.1)
         started = time.monotonic()
         # Another thread wanting the same token does not sleep too: its target goes back for a while...
-        assert engine._rate_wait(third) >= engine.POLICY.rate_defer_s
+        assert engine._rate_wait(third, "w") >= engine.POLICY.rate_defer_s
         # ...and another token's target goes at once.
-        assert engine._rate_wait(elsewhere) == 0.0
+        assert engine._rate_wait(elsewhere, "w") == 0.0
         assert time.monotonic() - started < 0.5
         waiter.join()
         assert waited == [0.0]  # the one waiting thread got the next slot
+        # What the waits cost, as the worker's heartbeat stores it: one inline, one put back.
+        (costs,) = engine.RATE_WAITS.of("w").values()
+        assert (costs["inline"], costs["deferred"]) == (1, 1)
+        assert costs["inline_s"] > 0 and costs["deferred_s"] >= engine.POLICY.rate_defer_s
+        engine.RATE_WAITS.forget("w")
     finally:
         pt.ScriptedAdapter.limits_per_s = None
 

@@ -16,6 +16,7 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 
 from rupor.channels import service as channels
+from rupor.core.logging import fields
 from rupor.networks import registry
 from rupor.networks.errors import AuthExpired, NetworkError
 from rupor.notifications import service as notifications
@@ -43,7 +44,12 @@ def run_due(now: dt.datetime) -> int:
             acted += 1
             continue
         except NetworkError as exc:
-            log.warning("renewing the credentials of channel %s failed: %s", channel_id, exc.message)
+            log.warning(
+                "renewing the credentials of channel %s failed: %s",
+                channel_id,
+                exc.message,
+                extra=fields("channel.renew", channel_id=channel_id),
+            )
             channels.record_job_error(channel_id, JOB, exc.message)
             continue
         if check is None:

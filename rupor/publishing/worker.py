@@ -36,6 +36,7 @@ from django.db import (
 )
 
 from rupor.core import backoff, clock, config, dbpool, dbwatch
+from rupor.core.logging import fields
 from rupor.publishing import engine
 from rupor.publishing.models import WorkerHeartbeat
 
@@ -59,6 +60,7 @@ def default_worker_id() -> str:
 def _heartbeat(worker_id: str, in_flight: int, done: int, *, stopped: bool = False) -> None:
     now = clock.now()
     trouble = dbwatch.totals()
+    rate_waits = engine.RATE_WAITS.of(worker_id)
     WorkerHeartbeat.objects.update_or_create(
         worker_id=worker_id,
         defaults={
@@ -71,6 +73,7 @@ def _heartbeat(worker_id: str, in_flight: int, done: int, *, stopped: bool = Fal
             "db_errors": trouble.count,
             "db_error_at": trouble.last_at,
             "db_error": trouble.last_message[:300],
+            "rate_waits": rate_waits,
         },
         create_defaults={
             "hostname": socket.gethostname()[:200],
@@ -79,8 +82,11 @@ def _heartbeat(worker_id: str, in_flight: int, done: int, *, stopped: bool = Fal
             "seen_at": now,
             "in_flight": in_flight,
             "done": done,
+            "rate_waits": rate_waits,
         },
     )
+    if stopped:
+        engine.RATE_WAITS.forget(worker_id)
 
 
 #: A publishing thread keeps its database connection between targets (opening one costs more
@@ -100,7 +106,17 @@ def _publish_in_thread(claim: engine.Claim, worker_id: str) -> engine.Result:
         kind = dbwatch.note_exception(exc) if isinstance(exc, OperationalError | InterfaceError) else None
         if kind is None:
             log.exception(
-                "publishing target %s stopped on an internal error; its lease will expire", claim.id
+                "publishing target %s stopped on an internal error; its lease will expire",
+                claim.id,
+                extra=fields(
+                    "publish.attempt",
+                    workspace_id=claim.workspace_id,
+                    channel_id=claim.channel_id,
+                    target_id=claim.id,
+                    network=claim.channel_network,
+                    worker_id=worker_id,
+                    outcome="internal_error",
+                ),
             )
         else:
             log.warning(
@@ -108,6 +124,15 @@ def _publish_in_thread(claim: engine.Claim, worker_id: str) -> engine.Result:
                 claim.id,
                 kind,
                 exc,
+                extra=fields(
+                    "publish.attempt",
+                    workspace_id=claim.workspace_id,
+                    channel_id=claim.channel_id,
+                    target_id=claim.id,
+                    network=claim.channel_network,
+                    worker_id=worker_id,
+                    outcome="internal_error",
+                ),
             )
             _drop_connection()
         return engine.Outcome.ERROR

@@ -39,6 +39,8 @@ ADMIN_NAVIGATION: list[tuple[str, Any, str, str]] = [
     ("web:api_keys", _("API keys"), "key", "apikeys.manage"),
     ("web:workspace_settings", _("Settings"), "settings", "workspace.manage"),
     ("web:audit", _("Audit trail"), "book", "audit.view"),
+    # Workers, queues, lag, errors and disk: for the people who run this Rupor.
+    ("web:operations", _("Operations"), "activity", "workspace.manage"),
 ]
 
 

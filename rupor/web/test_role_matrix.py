@@ -59,6 +59,7 @@ PUBLIC = {
     "public-media",  # a library file for a network that fetches media, by a signed, expiring token
     "short-link",  # a tracked link's redirect, for anyone who clicks it
     "web:unsubscribe",  # a newsletter's one-click unsubscribe, by the subscriber's token
+    "metrics",  # Prometheus's scrape: 404 unless RUPOR_METRICS_TOKEN is set, then that bearer token
 }
 #: Pages for any signed-in person, whatever their role (they choose or create a workspace).
 SIGNED_IN = {

@@ -21,6 +21,7 @@ from rupor.web import (
     newsletter_views,
     notification_views,
     oauth_views,
+    operations_views,
     people_views,
     plan_views,
     poll_views,
@@ -49,6 +50,7 @@ urlpatterns = [
     path("workspaces/new/", accounts_views.workspace_new, name="workspace_new"),
     path("workspaces/switch/", accounts_views.workspace_switch, name="workspace_switch"),
     path("settings/", accounts_views.workspace_settings, name="workspace_settings"),
+    path("operations/", operations_views.operations, name="operations"),
     path("notifications/", notification_views.notifications_page, name="notifications"),
     path("notifications/read/", notification_views.notifications_read_all, name="notifications_read_all"),
     path(

@@ -15,6 +15,7 @@ _ICONS = {
     "gift": '<rect x="3" y="8" width="18" height="4"/><path d="M12 8v13M19 12v9H5v-9"/>'
     '<path d="M12 8S11 3 7.5 3a2.5 2.5 0 000 5M12 8s1-5 4.5-5a2.5 2.5 0 010 5"/>',
     "chart": '<path d="M3 3v18h18"/><path d="m7 14 4-4 3 3 5-6"/>',
+    "activity": '<path d="M3 12h4l3-8 4 16 3-8h4"/>',
     "home": '<path d="M3 11l9-8 9 8"/><path d="M5 10v10h5v-6h4v6h5V10"/>',
     "edit": '<path d="M4 20h4L19 9l-4-4L4 16v4z"/><path d="M13.5 6.5l4 4"/>',
     "radio": '<circle cx="12" cy="12" r="2"/><path d="M16.2 7.8a6 6 0 010 8.4M7.8 16.2a6 6 0 010-8.4M19 5a10 10 0 010 14M5 19A10 10 0 015 5"/>',
