@@ -42,7 +42,7 @@ def _recorded_actions() -> dict[str, str]:
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                 codes = [arg.value]
             elif isinstance(arg, ast.IfExp):
-                codes = [c.value for c in (arg.body, arg.orelse) if isinstance(c, ast.Constant)]
+                codes = [str(c.value) for c in (arg.body, arg.orelse) if isinstance(c, ast.Constant)]
             for code in codes:
                 found[code] = f"{path.relative_to(ROOT)}:{node.lineno}"
     return found

@@ -193,6 +193,11 @@ HOOK_ROW_TTL_S = 1.0
 _HOOK_ROWS: dict[tuple[int, str], tuple[float, tuple[Any, ...]]] = {}
 
 
+def _seconds() -> float:
+    """The clock :data:`HOOK_ROW_TTL_S` is counted on (monotonic)."""
+    return time.monotonic()
+
+
 def forget_hook_row(channel_id: int) -> None:
     """Drop what :func:`hook_target` remembers of a channel (called when it is saved or deleted)."""
     for key in [k for k in _HOOK_ROWS if k[0] == channel_id]:
@@ -201,7 +206,7 @@ def forget_hook_row(channel_id: int) -> None:
 
 def _hook_row(channel_id: int, network: str) -> tuple[Any, ...] | None:
     key = (channel_id, network)
-    now = time.monotonic()
+    now = _seconds()
     cached = _HOOK_ROWS.get(key)
     if cached is not None and now - cached[0] < HOOK_ROW_TTL_S:
         return cached[1]

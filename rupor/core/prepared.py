@@ -90,7 +90,7 @@ class PreparedInsert:
             # Names from the model, quoted by the backend; the values go as parameters.
             sql = self._sql[using] = f"INSERT INTO {quote(self._table)} ({columns}) VALUES ({marks})"  # noqa: S608 - see above
         plain = [type(f) in _PLAIN_FIELDS for f in self._fields]
-        params = [
+        params: list[list[Any]] = [
             [
                 v if is_plain and type(v) in _PLAIN_VALUES else f.get_db_prep_save(v, connection)
                 for f, is_plain, v in zip(self._fields, plain, values, strict=True)

@@ -288,7 +288,7 @@ def test_the_channel_row_is_read_once_a_second_and_a_change_made_here_counts_at_
     from rupor.channels import service as channels_service
 
     clock_s = [1000.0]
-    monkeypatch.setattr(channels_service.time, "monotonic", lambda: clock_s[0])
+    monkeypatch.setattr(channels_service, "_seconds", lambda: clock_s[0])
     app, path = hooks.wsgi_route(_Fallback()), hooks.hook_path(channel)
     assert _call(app, path, _comment(1))[0] == 200
     # Within the second: the row is not read again (only the staging INSERT is written).
