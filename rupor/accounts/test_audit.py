@@ -32,12 +32,15 @@ def _recorded_actions() -> dict[str, str]:
         if path.name.startswith("test_") or "networks" in path.parts or "migrations" in path.parts:
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            if not isinstance(node, ast.Call) or len(node.args) < 3:
+            if not isinstance(node, ast.Call):
                 continue
             name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-            if name not in ("record", "_audit"):  # publishing audits its one-click fixes through _audit
+            # publishing audits its one-click fixes through _audit; two-factor sign-in records in
+            # every workspace of the person through _record_everywhere (the action comes second).
+            position = {"record": 2, "_audit": 2, "_record_everywhere": 1}.get(name)
+            if position is None or len(node.args) <= position:
                 continue
-            arg = node.args[2]
+            arg = node.args[position]
             codes = []
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                 codes = [arg.value]
