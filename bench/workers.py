@@ -72,8 +72,9 @@ from rupor.publishing.models import PublicationTarget, TargetState, WorkerHeartb
 
 MODULES: dict[str, Any] = {"vk": vk_testing, "mastodon": mastodon_testing, "bluesky": bsky_testing}
 TERMINAL = [TargetState.PUBLISHED, TargetState.FAILED, TargetState.UNCONFIRMED, TargetState.MISSED]
-#: The first post falls due this long after the workers start (they are up by then).
-LEAD_S = 8.0
+#: The first post falls due this long after the workers have checked in.
+LEAD_S = 3.0
+FAR = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
 
 def say(text: str) -> None:
@@ -113,9 +114,8 @@ def drop_role(role: str) -> None:
     sql(f"DROP ROLE IF EXISTS {role}")
 
 
-def schedule(
-    posts: int, spread: float, emulators: dict[str, Any]
-) -> tuple[dict[int, tuple[str, str]], dt.datetime]:
+def schedule(posts: int, emulators: dict[str, Any]) -> dict[int, tuple[str, str]]:
+    """``posts`` targets spread over the networks, due far in the future until :func:`fall_due`."""
     run = uuid.uuid4().hex[:6]
     texts: dict[int, tuple[str, str]] = {}
     per = posts // len(MODULES)
@@ -129,19 +129,36 @@ def schedule(
             {**access.settings, "timeout": 5, "pace": False},
         )
         ch = pt.channel(pt.workspace(f"bench {network}", late_window_minutes=120), access)
-        for i, target_id in enumerate(pt.bulk_schedule([ch], per, clock.now(), f"bw{run}{network}")):
-            texts[target_id] = (network, f"bw{run}{network} #{i}~")
+        for i, target_id in enumerate(pt.bulk_schedule([ch], per, FAR, f"bw{run}{network}")):
+            texts[target_id] = (network, f"bw{run}{network} #{i}~")  # ended: #1 is no prefix of #10
+    variants = list(PostVariant.objects.filter(target__pk__in=list(texts)).values_list("pk", "target__pk"))
+    PostVariant.objects.bulk_update(
+        [PostVariant(pk=v, text=texts[t][1]) for v, t in variants], ["text"], batch_size=1000
+    )
+    return texts
+
+
+def fall_due(ids: list[int], spread: float) -> dt.datetime:
+    """Make the targets fall due one after another over ``spread`` seconds from LEAD_S on,
+    networks interleaved; returns the first due moment."""
     first = clock.now() + dt.timedelta(seconds=LEAD_S)
-    ids = sorted(texts)
     step = spread / max(1, len(ids))
-    rows = list(PublicationTarget.objects.filter(pk__in=ids))
-    order = {pk: i for i, pk in enumerate(random.Random(1).sample(ids, len(ids)))}  # networks interleaved
+    order = {pk: i for i, pk in enumerate(random.Random(1).sample(ids, len(ids)))}
+    rows = list(PublicationTarget.objects.filter(pk__in=ids).only("pk"))
     for row in rows:
         row.due_at = row.next_attempt_at = first + dt.timedelta(seconds=order[row.pk] * step)
     PublicationTarget.objects.bulk_update(rows, ["due_at", "next_attempt_at"], batch_size=1000)
-    for target_id, (_network, text) in texts.items():
-        PostVariant.objects.filter(target__pk=target_id).update(text=text)
-    return texts, first
+    return first
+
+
+def wait_for_workers(count: int, limit_s: float = 90.0) -> float:
+    """Seconds until ``count`` workers have checked in (or ``limit_s``)."""
+    began = time.monotonic()
+    while time.monotonic() - began < limit_s:
+        if WorkerHeartbeat.objects.filter(stopped_at__isnull=True).count() >= count:
+            break
+        time.sleep(0.5)
+    return time.monotonic() - began
 
 
 def spawn(env: dict[str, str], concurrency: int, log: Path, rate_limits: str) -> subprocess.Popen[bytes]:
@@ -210,14 +227,20 @@ def main() -> None:  # noqa: C901 - one benchmark run, step by step, as the docs
     procs: list[subprocess.Popen[bytes]] = []
     rng = random.Random(7)
     try:
-        texts, first_due = schedule(args.posts, args.spread, emulators)
+        texts = schedule(args.posts, emulators)
         ids = list(texts)
         workers = [spawn(env, args.concurrency, log, args.rate_limits) for _ in range(args.workers)]
         procs += workers
+        # Each worker needs one connection to check in (a role limited below that leaves some
+        # refused until another is killed). Start the clock when those that can are up.
+        up_s = wait_for_workers(min(args.workers, limit) if limit else args.workers)
+        say(f"workers up in {up_s:.1f} s")
+        first_due = fall_due(ids, args.spread)
+        lead = max(0.0, (first_due - clock.now()).total_seconds())
         kills = terminated = peak_connections = 0
-        last_due_m = time.monotonic() + LEAD_S + args.spread
-        terminate_at = time.monotonic() + LEAD_S + args.spread / 2
-        next_kill = time.monotonic() + LEAD_S + args.kill_every
+        last_due_m = time.monotonic() + lead + args.spread
+        terminate_at = time.monotonic() + lead + args.spread / 2
+        next_kill = time.monotonic() + lead + args.kill_every
         loads = []
         while time.monotonic() < last_due_m + args.settle:
             time.sleep(0.5)
