@@ -46,6 +46,8 @@ class Ga4Client:
         self.calls = 0
         #: Seconds until the quota that is nearly spent is renewed (``None``: there is room).
         self.quota_wait: float | None = None
+        #: Rows a page (tests make it small to see the paging).
+        self.page_limit = wire.PAGE_LIMIT
 
     # -- signing in ---------------------------------------------------------------------------
     def _account(self) -> wire.ServiceAccount:
@@ -179,7 +181,9 @@ class Ga4Client:
             raise errors.Rejected("A GA4 key event is named by letters, digits and underscores.", needs_person=True)
         offset = 0
         while True:
-            body = wire.report_body(query.first, query.last, query.mediums, query.goal, offset=offset)
+            body = wire.report_body(
+                query.first, query.last, query.mediums, query.goal, offset=offset, limit=self.page_limit
+            )
             report = self._report(body, "the report")
             try:
                 parsed = [_row(dims, metrics) for dims, metrics in report.rows]

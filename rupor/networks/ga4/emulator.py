@@ -327,6 +327,7 @@ def issue(state: Ga4State, form: dict[str, list[str]]) -> dict[str, Any]:
         raise TokenRefusal("invalid_scope", "Empty or missing scope not allowed.")
     value = "ya29.c." + secrets.token_urlsafe(48)
     state.tokens[value] = Token(account.email, account.project, scopes, now + TOKEN_TTL_S)
+    state.events.append({"kind": "token", "client_email": account.email, "at": now})
     return {"access_token": value, "expires_in": TOKEN_TTL_S - 1, "token_type": "Bearer"}
 
 

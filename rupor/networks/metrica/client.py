@@ -23,8 +23,10 @@ class MetricaClient:
         self.counter = access.account_id
         self.token = access.credentials.get("token", "")
         self.root = (access.base_url or wire.DEFAULT_API_ROOT).rstrip("/")
-        #: Calls made by this client (the job counts them against the daily quota).
+        #: Calls made by this client.
         self.calls = 0
+        #: Rows a page (tests make it small to see the paging).
+        self.page_limit = wire.PAGE_LIMIT
 
     def _get(self, path: str, params: Mapping[str, str] | None, what: str) -> Any:
         if not wire.COUNTER_ID.fullmatch(self.counter):
@@ -76,7 +78,13 @@ class MetricaClient:
         offset = 1
         while True:
             params = wire.data_params(
-                self.counter, query.first, query.last, query.mediums, query.goal, offset=offset
+                self.counter,
+                query.first,
+                query.last,
+                query.mediums,
+                query.goal,
+                offset=offset,
+                limit=self.page_limit,
             )
             payload = self._get(wire.DATA_PATH, params, "the report")
             try:
