@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 def periodic_jobs() -> Sequence[Callable[[dt.datetime], object]]:
     """Token renewal and expiry warnings, staged webhook deliveries, inbox polling, keyword monitoring, triage and alerts (keyword
-    trends too), then metric collection, the watched competitor pages and the scheduled client
+    trends too), then metric collection, the site traffic of tracked links (web analytics), the watched competitor pages and the scheduled client
     reports; each job decides itself what is due."""
     from rupor.analytics import competitors
     from rupor.analytics import jobs as analytics_jobs
@@ -21,6 +21,7 @@ def periodic_jobs() -> Sequence[Callable[[dt.datetime], object]]:
     from rupor.inbox import alerts as inbox_alerts
     from rupor.inbox import jobs as inbox_jobs
     from rupor.inbox import trends
+    from rupor.links import traffic
     from rupor.newsletters import service as newsletters
     from rupor.publishing import tokens
 
@@ -33,6 +34,7 @@ def periodic_jobs() -> Sequence[Callable[[dt.datetime], object]]:
         inbox_alerts.run_alerts,
         trends.run_alerts,
         analytics_jobs.run_due,
+        traffic.run_due,
         competitors.run_due,
         analytics_reports.run_schedules,
         newsletters.run_due,
