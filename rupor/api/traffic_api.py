@@ -10,7 +10,8 @@ import datetime as dt
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router, Schema, Status
+from ninja import Query, Router, Schema
+from ninja.responses import Status
 from pydantic import Field
 
 from rupor.accounts.roles import Perm
