@@ -467,21 +467,25 @@ def demo(no_history: bool) -> None:
 )
 @click.option("--no-rate-limits", is_flag=True, help="Turn the network's rate limits off (benchmarks).")
 def emulate(network: str, host: str, port: int, seed: int, no_rate_limits: bool) -> None:
-    """Run the emulator of a network (vk, telegram, ok, x, bluesky, linkedin, mastodon, facebook, instagram, youtube) as a standalone HTTP server."""
+    """Run the emulator of a network (vk, telegram, ok, x, bluesky, linkedin, mastodon, facebook, instagram, youtube) or of a web analytics service (metrica, ga4) as a standalone HTTP server."""
     _django()
-    from rupor.networks import emulation, registry
+    from rupor.networks import emulation, registry, webanalytics
 
-    if network not in registry.NETWORKS:
-        _fail(f"No emulator for {network!r}; choose one of: {', '.join(registry.NETWORKS)}.")
+    known = [*registry.NETWORKS, *webanalytics.SOURCES]
+    if network not in known:
+        _fail(f"No emulator for {network!r}; choose one of: {', '.join(known)}.")
     if not _port_is_free(host, port):
         _fail(
             f"Port {port} is already in use on {host}, so the emulator cannot listen there. "
             f"Choose another port: 'rupor emulate {network} --port {_free_ports_after(host, port + 1, 1)}'."
         )
-    app = registry.emulator_factory(network)(seed=seed, rate_limits=not no_rate_limits)
-    console.print(
-        f"{registry.DISPLAY_NAMES[network]} emulator on http://{host}:{port}/ (control API under /_emulator/)"
-    )
+    if network in webanalytics.SOURCES:
+        factory: Any = webanalytics.emulator_factory(network)
+        name = webanalytics.DISPLAY_NAMES[network]
+    else:
+        factory, name = registry.emulator_factory(network), registry.DISPLAY_NAMES[network]
+    app = factory(seed=seed, rate_limits=not no_rate_limits)
+    console.print(f"{name} emulator on http://{host}:{port}/ (control API under /_emulator/)")
     emulation.serve_forever(app, host, port)
 
 
