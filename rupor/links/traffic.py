@@ -643,5 +643,5 @@ def traffic_csv(lines: Sequence[TrafficLine]) -> str:
             line.traffic.users,
             line.traffic.conversions,
         ]
-        writer.writerow([f"'{c}" if isinstance(c, str) and c[:1] in "=+-@" else c for c in cells])
+        writer.writerow([f"'{c}" if isinstance(c, str) and c[:1] and c[0] in "=+-@" else c for c in cells])
     return out.getvalue()

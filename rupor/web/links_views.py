@@ -1,6 +1,7 @@
 """Tracked links: the workspace's short links with their clicks (people and bots apart, unique
-per day), clicks by network, the UTM and short-link conventions (managers and up change them),
-and the CSV export. They parse, call ``links.service`` and render."""
+per day), clicks by network, the site traffic web analytics counted for them (traffic_views.py),
+the UTM and short-link conventions (managers and up change them), and the CSV export. They
+parse, call ``links.service`` and render."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from rupor.accounts.roles import Perm, can
 from rupor.core import clock
 from rupor.links import service as links
-from rupor.web import forms
+from rupor.web import forms, traffic_views
 from rupor.web.base import _actor, workspace_request, workspace_view
 
 #: Click periods offered, in days (0: since the link was made).
@@ -65,6 +66,7 @@ def links_page(request: HttpRequest) -> HttpResponseBase:
             "sources": links.CAMPAIGN_SOURCES,
             "query": query,
             "filters": {"query": ""},
+            "traffic": traffic_views.links_section(request, f["days"], f["network"], f["post"]),
         },
     )
 

@@ -24,6 +24,7 @@ from rupor.web import (
     plan_views,
     publishing_views,
     report_views,
+    traffic_views,
 )
 
 app_name = "web"
@@ -97,5 +98,6 @@ urlpatterns = [
     *report_views.urlpatterns,
     *giveaway_views.urlpatterns,
     *links_views.urlpatterns,
+    *traffic_views.urlpatterns,
     *newsletter_views.urlpatterns,
 ]
