@@ -32,13 +32,12 @@ def _put(api, emulator, **changes):
         "base_url": emulator.url,
         **changes,
     }
-    res = api.client.put(
+    return api.client.put(
         "/api/v1/links/traffic/sources/metrica",
         json.dumps(body),
         content_type="application/json",
         headers=api._headers(),
     )
-    return res
 
 
 def test_connect_read_and_show_traffic_over_the_api(make_workspace, api_for, metrica):

@@ -35,7 +35,9 @@ class SourceIn(Schema):
         description="Metrica: the OAuth token; GA4: the service account key file (JSON). Empty: keep the stored one",
     )
     goal: str = Field(
-        "", max_length=60, description="The conversion counted: a Metrica goal id or a GA4 key event; empty: all"
+        "",
+        max_length=60,
+        description="The conversion counted: a Metrica goal id or a GA4 key event; empty: all",
     )
     base_url: str = Field("", max_length=300, description="The service's address when not its own (a proxy)")
     verify: bool = Field(True, description="Ask the service first; nothing is saved when it refuses")

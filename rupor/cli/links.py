@@ -112,7 +112,10 @@ KINDS = ("metrica", "ga4")
 @links.command("traffic")
 @click.option("--workspace", "slug", required=True, help="Workspace slug.")
 @click.option(
-    "--source", type=click.Choice(KINDS), default=None, help="metrica or ga4 (default: Metrica when connected)."
+    "--source",
+    type=click.Choice(KINDS),
+    default=None,
+    help="metrica or ga4 (default: Metrica when connected).",
 )
 @click.option(
     "--by", type=click.Choice(("post", "campaign", "network", "day")), default="post", show_default=True
@@ -197,7 +200,9 @@ def source_list(slug: str) -> None:
 @source_group.command("connect")
 @click.argument("kind", type=click.Choice(KINDS))
 @click.option("--workspace", "slug", required=True, help="Workspace slug.")
-@click.option("--account", "account_id", required=True, help="The Metrica counter number or the GA4 property id.")
+@click.option(
+    "--account", "account_id", required=True, help="The Metrica counter number or the GA4 property id."
+)
 @click.option(
     "--secret-file",
     type=click.File("r"),
@@ -217,7 +222,9 @@ def source_connect(
 
     secret = secret_file.read(traffic.MAX_SECRET + 1) if secret_file is not None else ""
     try:
-        row = traffic.connect(actor, traffic.SourceInput(kind, account_id, secret, goal, base_url), verify=verify)
+        row = traffic.connect(
+            actor, traffic.SourceInput(kind, account_id, secret, goal, base_url), verify=verify
+        )
     except traffic.TrafficError as exc:
         _fail(exc)
     _show(row)

@@ -24,22 +24,40 @@ def ga4():
     emulator = ga4_testing.start()
     ga4_testing.add_landings(
         emulator,
-        [("https://shop.example/?utm_source=telegram&utm_medium=social&utm_campaign=news&utm_content=12", NOW - dt.timedelta(days=4))],
+        [
+            (
+                "https://shop.example/?utm_source=telegram&utm_medium=social&utm_campaign=news&utm_content=12",
+                NOW - dt.timedelta(days=4),
+            )
+        ],
     )
     yield emulator
     emulator.stop()
 
 
 def test_connect_collect_and_print_traffic(ga4) -> None:
-    ws = accounts.create_workspace("Roastery", accounts.create_user("o@example.com", "a-long-enough-passphrase-42"))
+    ws = accounts.create_workspace(
+        "Roastery", accounts.create_user("o@example.com", "a-long-enough-passphrase-42")
+    )
     runner = CliRunner()
     none = runner.invoke(cli, ["links", "traffic", "--workspace", ws.slug])
     assert none.exit_code == 1 and "no web analytics source" in none.output
-    base = ["links", "source", "connect", "ga4", "--workspace", ws.slug, "--account", ga4_testing.DEMO_PROPERTY_ID]
+    base = [
+        "links",
+        "source",
+        "connect",
+        "ga4",
+        "--workspace",
+        ws.slug,
+        "--account",
+        ga4_testing.DEMO_PROPERTY_ID,
+    ]
     bad = runner.invoke(cli, [*base, "--secret-file", "-", "--base-url", ga4.url], input="not a key")
     assert bad.exit_code == 1 and "Error (secret)" in bad.output
     out = runner.invoke(
-        cli, [*base, "--secret-file", "-", "--base-url", ga4.url, "--goal", "purchase"], input=ga4_testing.demo_key_text()
+        cli,
+        [*base, "--secret-file", "-", "--base-url", ga4.url, "--goal", "purchase"],
+        input=ga4_testing.demo_key_text(),
     )
     assert out.exit_code == 0, out.output
     assert "goal\tpurchase" in out.output and "PRIVATE KEY" not in out.output
@@ -50,7 +68,9 @@ def test_connect_collect_and_print_traffic(ga4) -> None:
     assert listed.output.startswith(f"ga4\t{ga4_testing.DEMO_PROPERTY_ID}\tactive")
     table = runner.invoke(cli, ["links", "traffic", "--workspace", ws.slug, "--by", "post"])
     assert table.exit_code == 0 and table.output.startswith("12\ttelegram\t-\t-\t")
-    assert runner.invoke(cli, ["links", "traffic", "--workspace", ws.slug, "--csv"]).output.startswith("post_id,")
+    assert runner.invoke(cli, ["links", "traffic", "--workspace", ws.slug, "--csv"]).output.startswith(
+        "post_id,"
+    )
     gone = runner.invoke(cli, ["links", "source", "disconnect", "ga4", "--workspace", ws.slug])
     assert gone.exit_code == 0
     again = runner.invoke(cli, ["links", "source", "test", "ga4", "--workspace", ws.slug])

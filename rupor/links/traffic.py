@@ -121,7 +121,9 @@ def _kind(kind: str) -> str:
 
 def _row(source: TrafficSource) -> SourceRow:
     info = source.info or {}
-    goals = tuple((str(g[0]), str(g[1])) for g in info.get("goals", []) if isinstance(g, list) and len(g) == 2)
+    goals = tuple(
+        (str(g[0]), str(g[1])) for g in info.get("goals", []) if isinstance(g, list) and len(g) == 2
+    )
     names = dict(goals)
     return SourceRow(
         kind=source.kind,
@@ -276,7 +278,8 @@ def connect(actor: Actor, data: SourceInput, *, verify: bool = True) -> SourceRo
         found = _verify(webanalytics.SourceAccess(kind, account, credentials, base_url or None))
         if goal and goal not in {g.id for g in found.goals}:
             raise TrafficError(
-                _("%(name)s does not count %(goal)s: choose one of its goals.") % {"name": found.name, "goal": goal},
+                _("%(name)s does not count %(goal)s: choose one of its goals.")
+                % {"name": found.name, "goal": goal},
                 "goal",
                 422,
             )
@@ -319,7 +322,9 @@ def check_connection(actor: Actor, kind: str) -> SourceRow:
     try:
         info = _verify(access)
     except TrafficError as exc:
-        TrafficSource.objects.filter(pk=found.pk).update(last_error=exc.message[:500], last_error_at=clock.now())
+        TrafficSource.objects.filter(pk=found.pk).update(
+            last_error=exc.message[:500], last_error_at=clock.now()
+        )
         raise
     TrafficSource.objects.filter(pk=found.pk).update(
         info=_info(info, dict(access.credentials)),
@@ -373,7 +378,13 @@ def _post_id(medium: str, content: str) -> int | None:
 def _rows_for(source: TrafficSource, found: Iterable[webanalytics.TrafficRow]) -> list[TrafficDay]:
     merged: dict[tuple[dt.date, str, str, str, str], list[int]] = {}
     for r in found:
-        key = (r.day, r.source[:TAG_LENGTH], r.medium[:TAG_LENGTH], r.campaign[:TAG_LENGTH], r.content[:TAG_LENGTH])
+        key = (
+            r.day,
+            r.source[:TAG_LENGTH],
+            r.medium[:TAG_LENGTH],
+            r.campaign[:TAG_LENGTH],
+            r.content[:TAG_LENGTH],
+        )
         sums = merged.setdefault(key, [0, 0, 0])
         sums[0] += max(0, r.sessions)
         sums[1] += max(0, r.users)
@@ -474,7 +485,9 @@ def run_due(now: dt.datetime) -> int:
         Q(leased_until__isnull=True) | Q(leased_until__lte=now),
     )
     done = 0
-    for source_id in list(due.order_by(F("next_run_at").asc(nulls_first=True)).values_list("pk", flat=True)[:PER_PASS]):
+    for source_id in list(
+        due.order_by(F("next_run_at").asc(nulls_first=True)).values_list("pk", flat=True)[:PER_PASS]
+    ):
         outcome = collect(source_id, now)
         done += 1 if outcome is not None and not outcome.error else 0
     return done
@@ -505,7 +518,9 @@ class Traffic:
     conversions: int = 0
 
     def __add__(self, other: Traffic) -> Traffic:
-        return Traffic(self.sessions + other.sessions, self.users + other.users, self.conversions + other.conversions)
+        return Traffic(
+            self.sessions + other.sessions, self.users + other.users, self.conversions + other.conversions
+        )
 
     @property
     def conversion_rate(self) -> float | None:
@@ -538,9 +553,7 @@ def default_kind(workspace_id: int) -> str:
     return next((k for k in KINDS if k in kinds), "")
 
 
-def _days(
-    workspace_id: int, kind: str, first: dt.date | None, last: dt.date | None
-) -> QuerySet[TrafficDay]:
+def _days(workspace_id: int, kind: str, first: dt.date | None, last: dt.date | None) -> QuerySet[TrafficDay]:
     rows = TrafficDay.objects.filter(workspace_id=workspace_id, source__kind=kind)
     if first is not None:
         rows = rows.filter(day__gte=first)

@@ -117,7 +117,7 @@ def _share(since: float, start: float, end: float) -> float:
 
 def _round(value: float, *parts: object) -> int:
     """``value`` rounded down or up, up with the probability of its fraction (seeded)."""
-    return int(math.floor(value + _uniform("round", *parts)))
+    return math.floor(value + _uniform("round", *parts))
 
 
 def day_bounds(day: dt.date, zone: ZoneInfo) -> tuple[float, float]:
@@ -173,7 +173,9 @@ def reaches(seed: int, key: str, day: dt.date, sessions: int, goal: str, rate: f
     """How many times ``goal`` (converting at ``rate`` of sessions) was reached."""
     if sessions <= 0 or rate <= 0:
         return 0
-    return min(sessions, _round(sessions * rate * quality(seed, "goal:" + key) ** 0.5, seed, "g", goal, key, day))
+    return min(
+        sessions, _round(sessions * rate * quality(seed, "goal:" + key) ** 0.5, seed, "g", goal, key, day)
+    )
 
 
 def days(first: dt.date, last: dt.date) -> Iterator[dt.date]:

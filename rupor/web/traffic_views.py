@@ -34,7 +34,7 @@ MAX_KEY_FILE = traffic.MAX_SECRET
 class SecretTextarea(forms.Textarea):
     """A text area that never shows its value again (a pasted key is not echoed into a page)."""
 
-    def format_value(self, value: Any) -> str:
+    def format_value(self, value: Any) -> str:  # noqa: ARG002 - Django's Widget defines the signature
         return ""
 
 
@@ -49,14 +49,26 @@ class SourceForm(forms.Form):
         help_text=gettext_lazy("Only for a proxy in front of the service; empty: the service's own address."),
     )
 
-    def __init__(self, kind: str, *args: Any, goals: tuple[tuple[str, str], ...] = (), **kwargs: Any) -> None:
-        super().__init__(*args, prefix=kind, **kwargs)
+    def __init__(
+        self,
+        kind: str,
+        data: Any = None,
+        files: Any = None,
+        *,
+        initial: dict[str, Any] | None = None,
+        goals: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        super().__init__(data, files, prefix=kind, initial=initial)
         self.kind = kind
         if kind == "metrica":
             self.fields["account_id"].label = _("Counter number")
-            self.fields["account_id"].help_text = _("Metrica → Settings: the number of the site's counter (tag).")
+            self.fields["account_id"].help_text = _(
+                "Metrica → Settings: the number of the site's counter (tag)."
+            )
             self.fields["secret"].label = _("OAuth token")
-            self.fields["secret"].widget = forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
+            self.fields["secret"].widget = forms.PasswordInput(
+                render_value=False, attrs={"autocomplete": "off"}
+            )
             self.fields["secret"].help_text = _(
                 "A token of a Yandex account that may read the counter, made for an app with the "
                 "metrika:read permission (oauth.yandex.com). Left empty: the stored one is kept."
@@ -65,9 +77,13 @@ class SourceForm(forms.Form):
             self.fields["goal"].label = _("Conversions: goal")
         else:
             self.fields["account_id"].label = _("Property id")
-            self.fields["account_id"].help_text = _("GA4 → Admin → Property details: the property's id (digits).")
+            self.fields["account_id"].help_text = _(
+                "GA4 → Admin → Property details: the property's id (digits)."
+            )
             self.fields["secret"].label = _("Service account key (JSON)")
-            self.fields["secret"].widget = SecretTextarea(attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off"})
+            self.fields["secret"].widget = SecretTextarea(
+                attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off"}
+            )
             self.fields["secret"].help_text = _(
                 "Google Cloud → IAM → Service accounts → Keys → Add key (JSON): paste the file, or upload it "
                 "below. Give the service account's e-mail Viewer access in GA4's Property access management. "
@@ -79,7 +95,10 @@ class SourceForm(forms.Form):
         if goals:
             self.fields["goal"] = forms.ChoiceField(
                 required=False,
-                choices=[("", every), *[(gid, f"{name} ({gid})" if name != gid else name) for gid, name in goals]],
+                choices=[
+                    ("", every),
+                    *[(gid, f"{name} ({gid})" if name != gid else name) for gid, name in goals],
+                ],
                 label=self.fields["goal"].label,
             )
         else:
@@ -94,7 +113,8 @@ class SourceForm(forms.Form):
         if upload is not None:
             if upload.size > MAX_KEY_FILE:
                 return "x" * (MAX_KEY_FILE + 1)  # refused as too long by the domain, with its sentence
-            return upload.read(MAX_KEY_FILE + 1).decode("utf-8", "replace")
+            raw: bytes = upload.read(MAX_KEY_FILE + 1)
+            return raw.decode("utf-8", "replace")
         return str(self.cleaned_data.get("secret") or "")
 
 
@@ -252,7 +272,9 @@ def links_section(request: HttpRequest, days: int, network: str, post_id: int | 
         return out
     actor = _actor(request)
     first, last = traffic.period(here.workspace.pk, days)
-    by_post = traffic.table(actor, kind=kind, by="post", first=first, last=last, network=network, post_id=post_id)
+    by_post = traffic.table(
+        actor, kind=kind, by="post", first=first, last=last, network=network, post_id=post_id
+    )
     ids = [line.post_id for line in by_post if line.post_id]
     since = clock.now() - dt.timedelta(days=days) if days else None
     clicks = links.post_network_stats(here.workspace.pk, ids, since)
@@ -273,9 +295,12 @@ def links_section(request: HttpRequest, days: int, network: str, post_id: int | 
                 }
                 for line in by_post[:100]
             ],
-            "by_campaign": traffic.table(actor, kind=kind, by="campaign", first=first, last=last, network=network),
+            "by_campaign": traffic.table(
+                actor, kind=kind, by="campaign", first=first, last=last, network=network
+            ),
             "by_network": {
-                line.network: line.traffic for line in traffic.table(actor, kind=kind, by="network", first=first, last=last)
+                line.network: line.traffic
+                for line in traffic.table(actor, kind=kind, by="network", first=first, last=last)
             },
         }
     )
@@ -337,7 +362,9 @@ def export(request: HttpRequest) -> HttpResponseBase:
         except traffic.TrafficError as exc:
             return HttpResponse(exc.message, status=exc.status, content_type="text/plain; charset=utf-8")
     out = HttpResponse(traffic.traffic_csv(lines), content_type="text/csv; charset=utf-8")
-    out["Content-Disposition"] = f'attachment; filename="traffic-{kind or "none"}-{by if by in traffic.GROUPINGS else "post"}.csv"'
+    out["Content-Disposition"] = (
+        f'attachment; filename="traffic-{kind or "none"}-{by if by in traffic.GROUPINGS else "post"}.csv"'
+    )
     return out
 
 

@@ -40,7 +40,9 @@ class Ga4Client:
         self.property = access.account_id
         self.key_text = access.credentials.get("service_account", "")
         self.root = (access.base_url or wire.DEFAULT_API_ROOT).rstrip("/")
-        self.token_url = (access.base_url.rstrip("/") + wire.TOKEN_PATH) if access.base_url else wire.TOKEN_URL
+        self.token_url = (
+            (access.base_url.rstrip("/") + wire.TOKEN_PATH) if access.base_url else wire.TOKEN_URL
+        )
         self.quota = Quota()
         self.timezone = ""
         self.calls = 0
@@ -136,7 +138,9 @@ class Ga4Client:
         self.quota = Quota(
             tokens_per_hour=q["tokensPerHour"][1] if "tokensPerHour" in q else None,
             tokens_per_day=q["tokensPerDay"][1] if "tokensPerDay" in q else None,
-            tokens_per_project_per_hour=q["tokensPerProjectPerHour"][1] if "tokensPerProjectPerHour" in q else None,
+            tokens_per_project_per_hour=q["tokensPerProjectPerHour"][1]
+            if "tokensPerProjectPerHour" in q
+            else None,
             extra={name: remaining for name, (_used, remaining) in q.items()},
         )
         cost = max((used for name, (used, _left) in q.items() if name.startswith("tokens")), default=0)
@@ -155,7 +159,9 @@ class Ga4Client:
             local = now.astimezone(zone)
             midnight = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), zone)
             return max(60.0, (midnight - now).total_seconds())
-        hourly = [q for q in (self.quota.tokens_per_hour, self.quota.tokens_per_project_per_hour) if q is not None]
+        hourly = [
+            q for q in (self.quota.tokens_per_hour, self.quota.tokens_per_project_per_hour) if q is not None
+        ]
         if hourly and min(hourly) < reserve:
             return max(60.0, 3600.0 - (now.minute * 60 + now.second))
         return None
@@ -178,7 +184,9 @@ class Ga4Client:
 
     def traffic(self, query: TrafficQuery) -> Iterator[TrafficRow]:
         if query.goal and not wire.KEY_EVENT.fullmatch(query.goal):
-            raise errors.Rejected("A GA4 key event is named by letters, digits and underscores.", needs_person=True)
+            raise errors.Rejected(
+                "A GA4 key event is named by letters, digits and underscores.", needs_person=True
+            )
         offset = 0
         while True:
             body = wire.report_body(

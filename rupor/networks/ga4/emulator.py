@@ -162,7 +162,9 @@ class TokenRefusal(Exception):
         self.error, self.description, self.status = error, description, status
 
     def response(self) -> JSONResponse:
-        return JSONResponse({"error": self.error, "error_description": self.description}, status_code=self.status)
+        return JSONResponse(
+            {"error": self.error, "error_description": self.description}, status_code=self.status
+        )
 
 
 @dataclass
@@ -444,7 +446,7 @@ def _int64(body: dict[str, Any], name: str) -> int:
     try:
         value = int(str(raw))
     except ValueError:
-        raise _invalid(f'Invalid value at \'{name}\' (TYPE_INT64), "{raw}"') from None
+        raise _invalid(f"Invalid value at '{name}' (TYPE_INT64), \"{raw}\"") from None
     if value < 0:
         raise _invalid(f"{name} must be positive; it is {value}.")
     return value
@@ -481,7 +483,7 @@ def _string_filter(field_name: str, spec: dict[str, Any]) -> Predicate:
     return lambda r: test(norm(r[field_name]))
 
 
-def _filter(spec: Any, depth: int = 0) -> Predicate:  # noqa: C901 - one branch per FilterExpression kind, as documented
+def _filter(spec: Any, depth: int = 0) -> Predicate:
     if not isinstance(spec, dict) or depth > 10:
         raise _invalid("Invalid dimensionFilter.")
     if "andGroup" in spec or "orGroup" in spec:
@@ -500,7 +502,9 @@ def _filter(spec: Any, depth: int = 0) -> Predicate:  # noqa: C901 - one branch 
     if name not in DIMENSIONS:
         if name in METRICS or name.startswith(wire.METRIC_KEY_EVENTS):
             raise _invalid(f"Metric {name} cannot be used in dimensionFilter; use metricFilter.")
-        raise _invalid(f"Field {name} is not a valid dimension. For a list of valid dimensions and metrics, see {SCHEMA_URL}")
+        raise _invalid(
+            f"Field {name} is not a valid dimension. For a list of valid dimensions and metrics, see {SCHEMA_URL}"
+        )
     if "inListFilter" in one:
         spec_list = one["inListFilter"] or {}
         case = bool(spec_list.get("caseSensitive", False))
@@ -527,10 +531,14 @@ def _check_metric(name: str, prop: Property) -> None:
         return
     if name.startswith(wire.METRIC_KEY_EVENTS + ":") and name.split(":", 1)[1] in prop.key_events:
         return
-    raise _invalid(f"Field {name} is not a valid metric. For a list of valid dimensions and metrics, see {SCHEMA_URL}")
+    raise _invalid(
+        f"Field {name} is not a valid metric. For a list of valid dimensions and metrics, see {SCHEMA_URL}"
+    )
 
 
-def _order(body: dict[str, Any], dims: list[str], metrics: list[str]) -> Callable[[tuple[list[str], list[str]]], Any]:
+def _order(
+    body: dict[str, Any], dims: list[str], metrics: list[str]
+) -> Callable[[tuple[list[str], list[str]]], Any]:
     keys: list[tuple[str, int, bool]] = []
     for item in body.get("orderBys", []) or []:
         desc = bool(item.get("desc", False))
@@ -557,7 +565,7 @@ def _order(body: dict[str, Any], dims: list[str], metrics: list[str]) -> Callabl
                 out.append(-number if desc else number)
             else:
                 text = row[0][index]
-                out.append(tuple(-ord(c) for c in text) + (1,) if desc else text)
+                out.append((*tuple(-ord(c) for c in text), 1) if desc else text)
         return out
 
     return key
@@ -583,7 +591,9 @@ def run_report(state: Ga4State, prop: Property, body: Any) -> tuple[dict[str, An
         raise _invalid("A request needs at least one dimension or metric.")
     for d in dims:
         if d not in DIMENSIONS:
-            raise _invalid(f"Field {d} is not a valid dimension. For a list of valid dimensions and metrics, see {SCHEMA_URL}")
+            raise _invalid(
+                f"Field {d} is not a valid dimension. For a list of valid dimensions and metrics, see {SCHEMA_URL}"
+            )
     for m in metrics:
         _check_metric(m, prop)
     ranges = body.get("dateRanges") or []
@@ -621,13 +631,14 @@ def run_report(state: Ga4State, prop: Property, body: Any) -> tuple[dict[str, An
     page = rows[offset : offset + limit]
     answer: dict[str, Any] = {
         "dimensionHeaders": [{"name": d} for d in [*dims, *extra]],
-        "metricHeaders": [
-            {"name": m, "type": METRICS.get(m, ("", "TYPE_INTEGER"))[1]} for m in metrics
-        ],
+        "metricHeaders": [{"name": m, "type": METRICS.get(m, ("", "TYPE_INTEGER"))[1]} for m in metrics],
     }
     if page:
         answer["rows"] = [
-            {"dimensionValues": [{"value": v} for v in values], "metricValues": [{"value": n} for n in numbers]}
+            {
+                "dimensionValues": [{"value": v} for v in values],
+                "metricValues": [{"value": n} for n in numbers],
+            }
             for values, numbers in page
         ]
     if rows:
@@ -638,7 +649,7 @@ def run_report(state: Ga4State, prop: Property, body: Any) -> tuple[dict[str, An
 
 
 def metadata(prop: Property) -> dict[str, Any]:
-    metrics = [
+    metrics: list[dict[str, Any]] = [
         {"apiName": name, "uiName": ui, "description": ui, "type": kind, "category": "Session"}
         for name, (ui, kind) in METRICS.items()
     ]
@@ -698,7 +709,9 @@ def create_app(seed: int = 0, rate_limits: bool = True, sample: bool = True) -> 
 
     def property_for(token: Token, raw: str) -> Property:
         if not re.fullmatch(r"\d{1,15}", raw):
-            raise _invalid(f"Invalid property ID: {raw}. A numeric Property ID is required. See {PROPERTY_ID_URL}")
+            raise _invalid(
+                f"Invalid property ID: {raw}. A numeric Property ID is required. See {PROPERTY_ID_URL}"
+            )
         account = state.accounts.get(token.email)
         prop = state.properties.get(raw)
         if prop is None or account is None or raw not in account.properties:
@@ -728,7 +741,10 @@ def create_app(seed: int = 0, rate_limits: bool = True, sample: bool = True) -> 
         busy = state.in_flight[prop.id]
         quota["concurrentRequests"] = {"consumed": 0, "remaining": max(0, state.limits.concurrent - busy)}
         quota["serverErrorsPerProjectPerHour"] = {"consumed": 0, "remaining": wire.SERVER_ERRORS_PER_HOUR}
-        quota["potentiallyThresholdedRequestsPerHour"] = {"consumed": 0, "remaining": wire.THRESHOLDED_PER_HOUR}
+        quota["potentiallyThresholdedRequestsPerHour"] = {
+            "consumed": 0,
+            "remaining": wire.THRESHOLDED_PER_HOUR,
+        }
         return quota
 
     async def report(request: Request) -> Response:
@@ -748,7 +764,8 @@ def create_app(seed: int = 0, rate_limits: bool = True, sample: bool = True) -> 
         with state.lock:
             if state.rate_limits and state.in_flight[prop.id] >= state.limits.concurrent:
                 return ApiError(
-                    429, f"Exhausted concurrent requests quota for property {prop.id}. To learn more, see {QUOTA_URL}"
+                    429,
+                    f"Exhausted concurrent requests quota for property {prop.id}. To learn more, see {QUOTA_URL}",
                 ).response()
             state.in_flight[prop.id] += 1
         try:
@@ -757,7 +774,9 @@ def create_app(seed: int = 0, rate_limits: bool = True, sample: bool = True) -> 
             with state.lock:
                 answer, cost = run_report(state, prop, body)
                 quota = charge(prop, token.project, cost)
-                state.events.append({"kind": "runReport", "property": prop.id, "cost": cost, "at": state.now()})
+                state.events.append(
+                    {"kind": "runReport", "property": prop.id, "cost": cost, "at": state.now()}
+                )
             if isinstance(body, dict) and body.get("returnPropertyQuota"):
                 answer["propertyQuota"] = quota
             return JSONResponse(answer)
@@ -791,7 +810,11 @@ def create_app(seed: int = 0, rate_limits: bool = True, sample: bool = True) -> 
             with state.lock:
                 for item in body.get("landings", []):
                     since = item.get("since", state.now())
-                    when = dt.datetime.fromisoformat(since).timestamp() if isinstance(since, str) else float(since)
+                    when = (
+                        dt.datetime.fromisoformat(since).timestamp()
+                        if isinstance(since, str)
+                        else float(since)
+                    )
                     landing = sitetraffic.landing_from_url(str(item["url"]), when)
                     if landing is None:
                         continue
@@ -806,7 +829,12 @@ def create_app(seed: int = 0, rate_limits: bool = True, sample: bool = True) -> 
         try:
             body = await request.json()
             with state.lock:
-                for name in ("tokens_per_day", "tokens_per_hour", "tokens_per_project_per_hour", "concurrent"):
+                for name in (
+                    "tokens_per_day",
+                    "tokens_per_hour",
+                    "tokens_per_project_per_hour",
+                    "concurrent",
+                ):
                     if name in body:
                         setattr(state.limits, name, int(body[name]))
                 if "report_delay_s" in body:
@@ -849,9 +877,10 @@ def create_app(seed: int = 0, rate_limits: bool = True, sample: bool = True) -> 
         inner,
         injector,
         _method_of,
-        lambda _m: ApiError(429, f"Exhausted property tokens per hour. To learn more, see {QUOTA_URL}").response(),
+        lambda _m: ApiError(
+            429, f"Exhausted property tokens per hour. To learn more, see {QUOTA_URL}"
+        ).response(),
         lambda _m: ApiError(503, "The service is currently unavailable.").response(),
     )
     app.state = SimpleNamespace(emulator=state, clock=state.clock)  # type: ignore[attr-defined]  # the shape every emulator has: tests and the demo reach the state here
     return app
-

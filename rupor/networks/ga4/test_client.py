@@ -36,7 +36,12 @@ def _forget_tokens():
 def ga4():
     emulator = testing.start()
     testing.add_landings(
-        emulator, [(VK, NOW - dt.timedelta(days=6)), (TG, NOW - dt.timedelta(days=2)), (NO_CONTENT, NOW - dt.timedelta(days=1))]
+        emulator,
+        [
+            (VK, NOW - dt.timedelta(days=6)),
+            (TG, NOW - dt.timedelta(days=2)),
+            (NO_CONTENT, NOW - dt.timedelta(days=1)),
+        ],
     )
     yield emulator
     emulator.stop()
@@ -74,9 +79,12 @@ def test_traffic_by_day_and_tags_with_not_set_as_empty(ga4):
         ("ok", "social", "news", ""),  # GA4 says "(not set)"
     }
     assert all(r.users <= r.sessions for r in rows)
-    purchases = sum(r.conversions for r in client_for(testing.access_for(ga4)).traffic(
-        TrafficQuery(_week().first, TODAY, goal="purchase")
-    ))
+    purchases = sum(
+        r.conversions
+        for r in client_for(testing.access_for(ga4)).traffic(
+            TrafficQuery(_week().first, TODAY, goal="purchase")
+        )
+    )
     assert 0 <= purchases <= sum(r.conversions for r in rows)
 
 
@@ -112,9 +120,7 @@ def test_an_empty_report_has_no_rows_and_no_row_count(ga4):
     old = TODAY - dt.timedelta(days=800)
     assert list(client.traffic(TrafficQuery(old, old))) == []
     token = ga4_client._tokens[next(iter(ga4_client._tokens))][0]
-    status, body = testing.run_report(
-        ga4, wire.report_body(old, old, ("social",), "", offset=0), token
-    )
+    status, body = testing.run_report(ga4, wire.report_body(old, old, ("social",), "", offset=0), token)
     assert status == 200 and "rows" not in body and "rowCount" not in body
     assert body["propertyQuota"]["tokensPerHour"]["remaining"] > 0
 
@@ -142,7 +148,10 @@ def test_a_file_that_is_not_a_key_is_named_for_what_it_lacks(ga4):
     for text, words in (
         ("not json", "not JSON"),
         (json.dumps({"type": "authorized_user"}), "service account"),
-        (json.dumps({"type": "service_account", "client_email": "a@b", "private_key": "nope"}), "cannot be read"),
+        (
+            json.dumps({"type": "service_account", "client_email": "a@b", "private_key": "nope"}),
+            "cannot be read",
+        ),
     ):
         with pytest.raises(errors.AuthExpired) as caught:
             client_for(testing.access_for(ga4, credentials={"service_account": text})).verify()
@@ -175,7 +184,9 @@ def test_paging_stops_before_the_quota_runs_out(fresh):
     with pytest.raises(errors.RateLimited) as caught:
         list(client.traffic(_week()))
     assert caught.value.code == "quota_reserve" and 60 <= (caught.value.retry_after or 0) <= 3600
-    assert client.quota.tokens_per_project_per_hour is not None and client.quota.tokens_per_project_per_hour > 0
+    assert (
+        client.quota.tokens_per_project_per_hour is not None and client.quota.tokens_per_project_per_hour > 0
+    )
 
 
 def test_the_daily_quota_waits_for_the_property_midnight(fresh):
@@ -266,8 +277,17 @@ def test_filters_order_and_headers(ga4):
         "dimensionFilter": {
             "andGroup": {
                 "expressions": [
-                    {"filter": {"fieldName": "sessionMedium", "stringFilter": {"matchType": "ENDS_WITH", "value": "social"}}},
-                    {"notExpression": {"filter": {"fieldName": "sessionSource", "stringFilter": {"value": "ok"}}}},
+                    {
+                        "filter": {
+                            "fieldName": "sessionMedium",
+                            "stringFilter": {"matchType": "ENDS_WITH", "value": "social"},
+                        }
+                    },
+                    {
+                        "notExpression": {
+                            "filter": {"fieldName": "sessionSource", "stringFilter": {"value": "ok"}}
+                        }
+                    },
                 ]
             }
         },

@@ -76,13 +76,20 @@ def new_key(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
     if emulator is not None:
-        public = key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode()
+        public = (
+            key.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
         _post(
             emulator,
             "/_emulator/service-accounts",
-            {"client_email": email, "public_key": public, "properties": list(properties), "disabled": disabled},
+            {
+                "client_email": email,
+                "public_key": public,
+                "properties": list(properties),
+                "disabled": disabled,
+            },
         )
     return json.dumps(
         {

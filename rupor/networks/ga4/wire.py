@@ -129,9 +129,15 @@ class TokenError(enum.StrEnum):
 
 _NAME = "Google Analytics"
 _RULES: dict[str, errors.CodeRule] = {
-    Status.INVALID_ARGUMENT: errors.CodeRule(errors.Rejected, f"{_NAME} refused the report: {{detail}}", needs_person=True),
-    Status.FAILED_PRECONDITION: errors.CodeRule(errors.Rejected, f"{_NAME} refused the report: {{detail}}", needs_person=True),
-    Status.NOT_FOUND: errors.CodeRule(errors.Rejected, f"{_NAME} has no property {{property}}.", needs_person=True),
+    Status.INVALID_ARGUMENT: errors.CodeRule(
+        errors.Rejected, f"{_NAME} refused the report: {{detail}}", needs_person=True
+    ),
+    Status.FAILED_PRECONDITION: errors.CodeRule(
+        errors.Rejected, f"{_NAME} refused the report: {{detail}}", needs_person=True
+    ),
+    Status.NOT_FOUND: errors.CodeRule(
+        errors.Rejected, f"{_NAME} has no property {{property}}.", needs_person=True
+    ),
     Status.PERMISSION_DENIED: errors.CodeRule(
         errors.Rejected,
         "The service account may not read GA4 property {property}: add its e-mail address as a Viewer in "
@@ -142,11 +148,15 @@ _RULES: dict[str, errors.CodeRule] = {
         errors.AuthExpired, f"{_NAME} refused the service account's access token.", needs_person=True
     ),
     Status.RESOURCE_EXHAUSTED: errors.CodeRule(
-        errors.RateLimited, "The GA4 property's API quota is spent; Rupor will read again later.", retry_after=3600.0
+        errors.RateLimited,
+        "The GA4 property's API quota is spent; Rupor will read again later.",
+        retry_after=3600.0,
     ),
     Status.INTERNAL: errors.CodeRule(errors.Transient, f"{_NAME} had a server error; Rupor will try again."),
     Status.UNAVAILABLE: errors.CodeRule(errors.Transient, f"{_NAME} is unavailable; Rupor will try again."),
-    Status.DEADLINE_EXCEEDED: errors.CodeRule(errors.Transient, f"{_NAME} took too long; Rupor will try again."),
+    Status.DEADLINE_EXCEEDED: errors.CodeRule(
+        errors.Transient, f"{_NAME} took too long; Rupor will try again."
+    ),
     Status.UNKNOWN: errors.CodeRule(errors.Transient, f"{_NAME} failed; Rupor will try again."),
 }
 _TOKEN_RULES: dict[str, errors.CodeRule] = {
@@ -157,10 +167,14 @@ _TOKEN_RULES: dict[str, errors.CodeRule] = {
         needs_person=True,
     ),
     TokenError.INVALID_CLIENT: errors.CodeRule(
-        errors.AuthExpired, "Google does not know this service account: check the key file.", needs_person=True
+        errors.AuthExpired,
+        "Google does not know this service account: check the key file.",
+        needs_person=True,
     ),
     TokenError.UNAUTHORIZED_CLIENT: errors.CodeRule(
-        errors.AuthExpired, "Google does not let this service account sign in: check the key file.", needs_person=True
+        errors.AuthExpired,
+        "Google does not let this service account sign in: check the key file.",
+        needs_person=True,
     ),
 }
 
@@ -211,7 +225,11 @@ def _b64(raw: bytes) -> str:
 
 def assertion(account: ServiceAccount, now: int, scope: str = SCOPE) -> str:
     """The signed JWT (RS256) that asks Google's token endpoint for an access token."""
-    header = {"alg": "RS256", "typ": "JWT", **({"kid": account.private_key_id} if account.private_key_id else {})}
+    header = {
+        "alg": "RS256",
+        "typ": "JWT",
+        **({"kid": account.private_key_id} if account.private_key_id else {}),
+    }
     claims = {
         "iss": account.client_email,
         "scope": scope,
@@ -308,7 +326,9 @@ def key_events(payload: Any) -> list[str]:
     """The key events a property's metadata lists (``keyEvents:<name>`` metrics)."""
     prefix = METRIC_KEY_EVENTS + ":"
     return sorted(
-        str(m["apiName"])[len(prefix) :] for m in payload.get("metrics", []) if str(m["apiName"]).startswith(prefix)
+        str(m["apiName"])[len(prefix) :]
+        for m in payload.get("metrics", [])
+        if str(m["apiName"]).startswith(prefix)
     )
 
 
@@ -329,16 +349,23 @@ def token_error(payload: Any) -> tuple[str, str]:
 
 
 def error_for(status: str, detail: str, *, prop: str, excerpt: str) -> errors.NetworkError:
-    rule = _RULES.get(status, errors.CodeRule(errors.Rejected, f"{_NAME} refused the request ({{code}}): {{detail}}"))
+    rule = _RULES.get(
+        status, errors.CodeRule(errors.Rejected, f"{_NAME} refused the request ({{code}}): {{detail}}")
+    )
     message = rule.message.format(code=status or "unknown", detail=detail or status, property=prop)
     return rule.kind(
-        message, code=status or None, excerpt=excerpt, retry_after=rule.retry_after, needs_person=rule.needs_person
+        message,
+        code=status or None,
+        excerpt=excerpt,
+        retry_after=rule.retry_after,
+        needs_person=rule.needs_person,
     )
 
 
 def token_error_for(kind: str, detail: str, *, excerpt: str) -> errors.NetworkError:
     rule = _TOKEN_RULES.get(
-        kind, errors.CodeRule(errors.Rejected, "Google refused the sign-in ({code}): {detail}", needs_person=True)
+        kind,
+        errors.CodeRule(errors.Rejected, "Google refused the sign-in ({code}): {detail}", needs_person=True),
     )
     message = rule.message.format(code=kind or "unknown", detail=detail or kind)
     return rule.kind(message, code=kind or None, excerpt=excerpt, needs_person=rule.needs_person)

@@ -32,7 +32,9 @@ class MetricaClient:
         if not wire.COUNTER_ID.fullmatch(self.counter):
             raise errors.Rejected("A Yandex Metrica counter number is digits only.", needs_person=True)
         if not self.token:
-            raise errors.AuthExpired("No Yandex Metrica token is stored: connect the counter again.", needs_person=True)
+            raise errors.AuthExpired(
+                "No Yandex Metrica token is stored: connect the counter again.", needs_person=True
+            )
         self.calls += 1
         answer = transport.send(
             NAME,

@@ -155,7 +155,9 @@ class MetricaState:
         self.world_start = now
         self.counters = {
             DEMO_COUNTER_ID: Counter(DEMO_COUNTER_ID, DEMO_COUNTER_NAME, DEMO_SITE, DEMO_LOGIN, list(GOALS)),
-            OTHER_COUNTER_ID: Counter(OTHER_COUNTER_ID, "Another site", "another.example", "someone-else", []),
+            OTHER_COUNTER_ID: Counter(
+                OTHER_COUNTER_ID, "Another site", "another.example", "someone-else", []
+            ),
         }
         self.tokens = {
             DEMO_TOKEN: TokenRow(DEMO_LOGIN),
@@ -191,20 +193,26 @@ class MetricaState:
             while window and window[0] <= now - 1:
                 window.popleft()
             if len(window) >= self.limits.per_second:
-                raise ApiError(429, wire.Code.QUOTA_REQUESTS_BY_IP, "Too many requests per second from this IP.")
+                raise ApiError(
+                    429, wire.Code.QUOTA_REQUESTS_BY_IP, "Too many requests per second from this IP."
+                )
             if self.in_flight[login] >= self.limits.parallel:
                 raise ApiError(
                     429, wire.Code.QUOTA_PARALLEL_REQUESTS, "Too many parallel requests for this user."
                 )
             day = dt.datetime.fromtimestamp(now, dt.UTC).date().isoformat()
             if self.daily[(login, day)] >= self.limits.per_day:
-                raise ApiError(429, wire.Code.QUOTA_REQUESTS_BY_UID, "Daily request quota for this user is spent.")
+                raise ApiError(
+                    429, wire.Code.QUOTA_REQUESTS_BY_UID, "Daily request quota for this user is spent."
+                )
             recent = self.reports[login]
             while recent and recent[0] <= now - 300:
                 recent.popleft()
             if report and len(recent) >= self.limits.per_five_minutes:
                 raise ApiError(
-                    429, wire.Code.QUOTA_REQUESTS_BY_UID, "Too many report requests in five minutes for this user."
+                    429,
+                    wire.Code.QUOTA_REQUESTS_BY_UID,
+                    "Too many report requests in five minutes for this user.",
                 )
             window.append(now)
             self.daily[(login, day)] += 1
@@ -445,7 +453,9 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     return int(text)
 
 
-def _sort_key(sort: list[str], dims: list[str], metrics: list[str]) -> Callable[[tuple[list[str | None], list[float]]], Any]:
+def _sort_key(
+    sort: list[str], dims: list[str], metrics: list[str]
+) -> Callable[[tuple[list[str | None], list[float]]], Any]:
     keys: list[tuple[str, int, bool]] = []
     for item in sort:
         desc = item.startswith("-")
@@ -455,7 +465,9 @@ def _sort_key(sort: list[str], dims: list[str], metrics: list[str]) -> Callable[
         elif name in metrics:
             keys.append(("m", metrics.index(name), desc))
         else:
-            raise _invalid(f"Wrong parameter: 'sort', '{name}' is not among the query's dimensions and metrics")
+            raise _invalid(
+                f"Wrong parameter: 'sort', '{name}' is not among the query's dimensions and metrics"
+            )
 
     def key(row: tuple[list[str | None], list[float]]) -> Any:
         out: list[Any] = []
@@ -486,7 +498,7 @@ class _Desc:
         return hash(self.value)
 
 
-def table(state: MetricaState, counter: Counter, request: Request) -> dict[str, Any]:  # noqa: C901 - one validation per documented parameter, in the API's order
+def table(state: MetricaState, counter: Counter, request: Request) -> dict[str, Any]:
     q = request.query_params
     metrics = [m for m in q.get("metrics", "").split(",") if m]
     _check_metrics(metrics, counter)
@@ -547,7 +559,8 @@ def table(state: MetricaState, counter: Counter, request: Request) -> dict[str, 
             "adfox_event_id": "0",
         },
         "data": [
-            {"dimensions": [{"name": value} for value in values], "metrics": numbers} for values, numbers in page
+            {"dimensions": [{"name": value} for value in values], "metrics": numbers}
+            for values, numbers in page
         ],
         "total_rows": len(rows),
         "total_rows_rounded": False,
@@ -575,7 +588,7 @@ def _method_of(scope: Scope, _body: bytes) -> str | None:
     return None
 
 
-def create_app(seed: int = 0, rate_limits: bool = True, sample: bool = True) -> Any:
+def create_app(seed: int = 0, rate_limits: bool = True, sample: bool = True) -> Any:  # noqa: C901 - the routes share the state through closures
     state = MetricaState(seed=seed, rate_limits=rate_limits, sample=sample)
     injector = FaultInjector(seed=seed)
 
@@ -583,7 +596,9 @@ def create_app(seed: int = 0, rate_limits: bool = True, sample: bool = True) -> 
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() not in ("oauth", "bearer") or not token.strip():
-            raise ApiError(401, wire.Code.UNAUTHORIZED, "Unauthorized: no OAuth token in the Authorization header")
+            raise ApiError(
+                401, wire.Code.UNAUTHORIZED, "Unauthorized: no OAuth token in the Authorization header"
+            )
         row = state.tokens.get(token.strip())
         if row is None or row.expired:
             raise ApiError(403, wire.Code.INVALID_TOKEN, "Invalid oauth_token")
@@ -683,7 +698,11 @@ def create_app(seed: int = 0, rate_limits: bool = True, sample: bool = True) -> 
             with state.lock:
                 for item in body.get("landings", []):
                     since = item.get("since", state.now())
-                    when = dt.datetime.fromisoformat(since).timestamp() if isinstance(since, str) else float(since)
+                    when = (
+                        dt.datetime.fromisoformat(since).timestamp()
+                        if isinstance(since, str)
+                        else float(since)
+                    )
                     landing = sitetraffic.landing_from_url(str(item["url"]), when)
                     if landing is None:
                         continue
@@ -724,7 +743,9 @@ def create_app(seed: int = 0, rate_limits: bool = True, sample: bool = True) -> 
         inner,
         injector,
         _method_of,
-        lambda _m: ApiError(429, wire.Code.QUOTA_REQUESTS_BY_IP, "Too many requests per second from this IP.").response(),
+        lambda _m: ApiError(
+            429, wire.Code.QUOTA_REQUESTS_BY_IP, "Too many requests per second from this IP."
+        ).response(),
         lambda _m: ApiError(503, wire.Code.BACKEND_ERROR, "Internal server error").response(),
     )
     app.state = SimpleNamespace(emulator=state, clock=state.clock)  # type: ignore[attr-defined]  # the shape every emulator has: tests and the demo reach the state here

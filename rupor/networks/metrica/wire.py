@@ -97,7 +97,7 @@ class Code(enum.StrEnum):
 #: Seconds to wait after each quota: the IP and parallel limits lift within a second; the daily
 #: and five-minute limits per user share one error type, so Rupor waits the five minutes, and
 #: the collection job's backoff stretches the wait while the day's quota stays spent.
-QUOTA_WAIT = {
+QUOTA_WAIT: dict[str, float] = {
     Code.QUOTA_REQUESTS_BY_IP: 1.0,
     Code.QUOTA_PARALLEL_REQUESTS: 1.0,
     Code.QUOTA_REQUESTS_BY_UID: 300.0,
@@ -105,8 +105,12 @@ QUOTA_WAIT = {
 }
 
 _RULES: dict[str, errors.CodeRule] = {
-    Code.BACKEND_ERROR: errors.CodeRule(errors.Transient, "Yandex Metrica had a server error; Rupor will try again."),
-    Code.TIMEOUT: errors.CodeRule(errors.Transient, "Yandex Metrica took too long to answer; Rupor will try again."),
+    Code.BACKEND_ERROR: errors.CodeRule(
+        errors.Transient, "Yandex Metrica had a server error; Rupor will try again."
+    ),
+    Code.TIMEOUT: errors.CodeRule(
+        errors.Transient, "Yandex Metrica took too long to answer; Rupor will try again."
+    ),
     Code.INVALID_PARAMETER: errors.CodeRule(
         errors.Rejected, "Yandex Metrica refused the request: {detail}", needs_person=True
     ),
@@ -114,10 +118,16 @@ _RULES: dict[str, errors.CodeRule] = {
         errors.Rejected, "Yandex Metrica refused the request: {detail}", needs_person=True
     ),
     Code.FILTER_LIMITS: errors.CodeRule(errors.Rejected, "Yandex Metrica refused the filter: {detail}"),
-    Code.QUERY_ERROR: errors.CodeRule(errors.Rejected, "Yandex Metrica found the report too complex: {detail}"),
-    Code.TOO_MUCH_ROWS: errors.CodeRule(errors.Rejected, "Yandex Metrica found the report too large: {detail}"),
+    Code.QUERY_ERROR: errors.CodeRule(
+        errors.Rejected, "Yandex Metrica found the report too complex: {detail}"
+    ),
+    Code.TOO_MUCH_ROWS: errors.CodeRule(
+        errors.Rejected, "Yandex Metrica found the report too large: {detail}"
+    ),
     Code.NOT_FOUND: errors.CodeRule(
-        errors.Rejected, "Yandex Metrica has no counter {counter}: check the counter number.", needs_person=True
+        errors.Rejected,
+        "Yandex Metrica has no counter {counter}: check the counter number.",
+        needs_person=True,
     ),
     Code.ACCESS_DENIED: errors.CodeRule(
         errors.Rejected,
@@ -126,7 +136,9 @@ _RULES: dict[str, errors.CodeRule] = {
         needs_person=True,
     ),
     Code.INVALID_TOKEN: errors.CodeRule(
-        errors.AuthExpired, "Yandex Metrica refused the token (expired or revoked): get a new one.", needs_person=True
+        errors.AuthExpired,
+        "Yandex Metrica refused the token (expired or revoked): get a new one.",
+        needs_person=True,
     ),
     Code.UNAUTHORIZED: errors.CodeRule(
         errors.AuthExpired, "Yandex Metrica did not accept the token: get a new one.", needs_person=True
