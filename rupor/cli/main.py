@@ -166,9 +166,10 @@ def serve(
         )
     if demo:
         os.environ["RUPOR_DEMO_PORT_BASE"] = str(demo_port_base)
-        from rupor.networks import registry
+        from rupor.networks import registry, webanalytics
 
-        count = len(registry.NETWORKS) + 1  # one emulator port per network, then drand's
+        # One emulator port per network, then drand's, then the web analytics' (Metrica, GA4).
+        count = len(registry.NETWORKS) + 1 + len(webanalytics.SOURCES)
         taken = [
             p for p in range(demo_port_base, demo_port_base + count) if not _port_is_free("127.0.0.1", p)
         ]
@@ -180,8 +181,8 @@ def serve(
                 f"'make run DEMO_PORT_BASE={free}' or 'rupor serve --demo --demo-port-base {free}'."
             )
         if not os.environ.get("RUPOR_DRAND_URL"):
-            # Giveaways take their randomness from the demo's drand emulator, on the last port.
-            os.environ["RUPOR_DRAND_URL"] = f"http://127.0.0.1:{demo_port_base + count - 1}"
+            # Giveaways take their randomness from the demo's drand emulator, after the networks'.
+            os.environ["RUPOR_DRAND_URL"] = f"http://127.0.0.1:{demo_port_base + len(registry.NETWORKS)}"
     if not os.environ.get("RUPOR_BASE_URL"):
         # Links Rupor shows (iCal feed, invitations, webhooks, review links) point where it really serves.
         os.environ["RUPOR_BASE_URL"] = served_base_url(host, port)
@@ -211,6 +212,8 @@ def serve(
         from rupor.cli import demo_history
 
         info = demo_history.start_demo(demo_mod.running_by_network(emulators), say=console.print)
+        sites = demo_mod.web_analytics_running(emulators)
+        demo_mod.ensure_demo_sources({kind: e.url for kind, e in sites.items()})
         console.print(
             f"[green]Demo ready.[/green] Log in as [bold]{info['email']}[/bold] with password [bold]{info['password']}[/bold]"
         )
@@ -222,6 +225,7 @@ def serve(
         jobs = list(periodic_jobs())
         if demo:  # the emulated audience comments on the demo's posts (cli/demo.py)
             jobs.append(demo_mod.DemoAudience(demo_mod.running_by_network(emulators)))
+            jobs.append(demo_mod.DemoVisitors(demo_mod.web_analytics_running(emulators)))
         worker_thread = threading.Thread(
             target=run_worker,
             kwargs={"stop": stop, "jobs": jobs},
