@@ -118,7 +118,11 @@ KINDS = ("metrica", "ga4")
     help="metrica or ga4 (default: Metrica when connected).",
 )
 @click.option(
-    "--by", type=click.Choice(("post", "campaign", "network", "day")), default="post", show_default=True
+    "--by",
+    type=click.Choice(("post", "campaign", "network", "day")),
+    default="post",
+    show_default=True,
+    help="Group by post (and network), campaign, network or day.",
 )
 @click.option("--days", type=click.IntRange(0, 3650), default=30, show_default=True, help="0: all time.")
 @click.option("--post", "post_id", type=click.IntRange(1, 2**31), default=None, help="Only this post.")
