@@ -122,6 +122,7 @@ KINDS = ("metrica", "ga4")
     type=click.Choice(("post", "campaign", "network", "day")),
     default="post",
     show_default=True,
+    metavar="BY",
     help="Group by post (and network), campaign, network or day.",
 )
 @click.option("--days", type=click.IntRange(0, 3650), default=30, show_default=True, help="0: all time.")
