@@ -37,8 +37,6 @@ from rupor.links.models import TAG_LENGTH, LinkSettings, TrafficDay, TrafficSour
 from rupor.links.service import LinksError
 from rupor.networks import errors as net_errors
 from rupor.networks import webanalytics
-from rupor.networks.ga4 import wire as ga4_wire
-from rupor.networks.metrica import wire as metrica_wire
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +60,7 @@ PER_PASS = 20
 MEDIUMS = tuple(LinkSettings.Medium.values)
 #: What a table can be grouped by.
 GROUPINGS = ("post", "campaign", "network", "day")
-MAX_SECRET = ga4_wire.MAX_KEY_FILE
+MAX_SECRET = webanalytics.MAX_SECRET
 
 
 class TrafficError(LinksError):
@@ -169,8 +167,7 @@ def source(actor: Actor, kind: str) -> SourceRow:
 
 def _clean_account(kind: str, account_id: str) -> str:
     value = account_id.strip()
-    pattern = metrica_wire.COUNTER_ID if kind == "metrica" else ga4_wire.PROPERTY_ID
-    if not pattern.fullmatch(value):
+    if not webanalytics.account_ok(kind, value):
         message = (
             _("A Metrica counter number is digits only (Metrica → Settings → counter number).")
             if kind == "metrica"
@@ -181,26 +178,15 @@ def _clean_account(kind: str, account_id: str) -> str:
 
 
 def _clean_secret(kind: str, secret: str) -> dict[str, str]:
-    if len(secret) > MAX_SECRET:
-        raise TrafficError(_("This is too long to be a key."), "secret")
-    if kind == "metrica":
-        token = secret.strip()
-        if not token or len(token) > 500 or any(c.isspace() for c in token):
-            raise TrafficError(_("Paste the OAuth token: one word, without spaces."), "secret")
-        return {"token": token}
     try:
-        ga4_wire.parse_key(secret.strip())
+        return webanalytics.credentials_from(kind, secret)
     except ValueError as exc:
         raise TrafficError(str(exc), "secret") from exc
-    return {"service_account": secret.strip()}
 
 
 def _clean_goal(kind: str, goal: str) -> str:
     goal = goal.strip()
-    if not goal:
-        return ""
-    ok = goal.isdigit() and len(goal) <= 12 if kind == "metrica" else bool(ga4_wire.KEY_EVENT.fullmatch(goal))
-    if not ok:
+    if goal and not webanalytics.goal_ok(kind, goal):
         message = (
             _("A Metrica goal is its number (Metrica → Goals).")
             if kind == "metrica"
@@ -228,13 +214,6 @@ def _access(source: TrafficSource) -> webanalytics.SourceAccess:
     return webanalytics.SourceAccess(source.kind, source.account_id, credentials, source.base_url or None)
 
 
-def _client_email(credentials: dict[str, str]) -> str:
-    try:
-        return ga4_wire.parse_key(credentials.get("service_account", "")).client_email
-    except ValueError:
-        return ""
-
-
 def _verify(access: webanalytics.SourceAccess) -> webanalytics.SourceInfo:
     """The service's answer to a connection test, or a refusal a person reads (422 / 429 / 502)."""
     try:
@@ -251,7 +230,7 @@ def _info(found: webanalytics.SourceInfo, credentials: dict[str, str]) -> dict[s
         "name": found.name,
         "timezone": found.timezone,
         "goals": [[g.id, g.name] for g in found.goals],
-        "client_email": _client_email(credentials),
+        "client_email": webanalytics.client_email(credentials),
     }
 
 
@@ -285,7 +264,7 @@ def connect(actor: Actor, data: SourceInput, *, verify: bool = True) -> SourceRo
             )
         info, verified_at = _info(found, credentials), clock.now()
     else:
-        info["client_email"] = _client_email(credentials)
+        info["client_email"] = webanalytics.client_email(credentials)
     now = clock.now()
     with transaction.atomic():
         row = existing or TrafficSource(workspace_id=actor.workspace_id, kind=kind, created_at=now)

@@ -21,6 +21,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from django.utils.translation import gettext as _
+
 #: source key -> "module:class" of its client.
 SOURCES: dict[str, str] = {
     "metrica": "rupor.networks.metrica.client:MetricaClient",
@@ -128,6 +130,54 @@ def client_for(access: SourceAccess) -> Client:
     factory = getattr(importlib.import_module(module), name)
     client: Client = factory(access)
     return client
+
+
+#: Longest secret accepted (a token, or a service account key file of about 2.4 KB).
+MAX_SECRET = 20_000
+
+
+def account_ok(kind: str, account_id: str) -> bool:
+    """Whether ``account_id`` has the shape of the kind's counter number or property id."""
+    from rupor.networks.ga4 import wire as ga4_wire
+    from rupor.networks.metrica import wire as metrica_wire
+
+    pattern = metrica_wire.COUNTER_ID if kind == "metrica" else ga4_wire.PROPERTY_ID
+    return bool(pattern.fullmatch(account_id))
+
+
+def goal_ok(kind: str, goal: str) -> bool:
+    """Whether ``goal`` has the shape of a Metrica goal id or a GA4 key event name."""
+    from rupor.networks.ga4 import wire as ga4_wire
+
+    if kind == "metrica":
+        return goal.isascii() and goal.isdigit() and len(goal) <= 12
+    return bool(ga4_wire.KEY_EVENT.fullmatch(goal))
+
+
+def credentials_from(kind: str, secret: str) -> dict[str, str]:
+    """The credentials a person's secret makes (a Metrica token, a GA4 key file's text);
+    ``ValueError`` with a sentence when it cannot be one."""
+    from rupor.networks.ga4 import wire as ga4_wire
+
+    if len(secret) > MAX_SECRET:
+        raise ValueError(_("This is too long to be a key."))
+    if kind == "metrica":
+        token = secret.strip()
+        if not token or len(token) > 500 or any(c.isspace() for c in token):
+            raise ValueError(_("Paste the OAuth token: one word, without spaces."))
+        return {"token": token}
+    ga4_wire.parse_key(secret.strip())
+    return {"service_account": secret.strip()}
+
+
+def client_email(credentials: Mapping[str, str]) -> str:
+    """The service account of GA4 credentials (not a secret: GA4's access list names it)."""
+    from rupor.networks.ga4 import wire as ga4_wire
+
+    try:
+        return ga4_wire.parse_key(credentials.get("service_account", "")).client_email
+    except ValueError:
+        return ""
 
 
 def emulator_factory(kind: str) -> object:

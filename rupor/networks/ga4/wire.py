@@ -53,6 +53,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from django.utils.translation import gettext as _
 
 from rupor.networks import errors
 
@@ -98,7 +99,7 @@ RESERVE_REQUESTS = 5
 ASSERTION_TTL_S = 3600
 PROPERTY_ID = re.compile(r"[1-9][0-9]{0,14}")
 KEY_EVENT = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,39}")
-MAX_KEY_FILE = 20_000
+MAX_KEY_FILE = 20_000  # webanalytics.MAX_SECRET
 
 
 class Status(enum.StrEnum):
@@ -195,22 +196,24 @@ class ServiceAccount:
 def parse_key(text: str) -> ServiceAccount:
     """The service account in a key file; ``ValueError`` with a sentence when it is not one."""
     if len(text) > MAX_KEY_FILE:
-        raise ValueError("The key file is too large to be a service account key.")
+        raise ValueError(_("The key file is too large to be a service account key."))
     try:
         data = json.loads(text)
     except ValueError:
-        raise ValueError("The key file is not JSON: paste the whole file Google Cloud gave you.") from None
+        raise ValueError(_("The key file is not JSON: paste the whole file Google Cloud gave you.")) from None
     if not isinstance(data, dict) or data.get("type") != "service_account":
-        raise ValueError('The key file is not a service account key (its "type" must be "service_account").')
+        raise ValueError(
+            _('The key file is not a service account key (its "type" must be "service_account").')
+        )
     email, key = data.get("client_email"), data.get("private_key")
     if not isinstance(email, str) or "@" not in email or not isinstance(key, str):
-        raise ValueError('The key file lacks "client_email" or "private_key".')
+        raise ValueError(_('The key file lacks "client_email" or "private_key".'))
     try:
         loaded = serialization.load_pem_private_key(key.encode(), password=None)
     except (ValueError, TypeError):
-        raise ValueError("The key file's private key cannot be read.") from None
+        raise ValueError(_("The key file's private key cannot be read.")) from None
     if not isinstance(loaded, rsa.RSAPrivateKey):
-        raise ValueError("The key file's private key is not an RSA key.")
+        raise ValueError(_("The key file's private key is not an RSA key."))
     return ServiceAccount(
         client_email=email,
         private_key=key,
