@@ -215,11 +215,13 @@ def _access(source: TrafficSource) -> webanalytics.SourceAccess:
 
 
 def _verify(access: webanalytics.SourceAccess) -> webanalytics.SourceInfo:
-    """The service's answer to a connection test, or a refusal a person reads (422 / 429 / 502)."""
+    """The service's answer to a connection test, or a refusal a person reads (422, or 429)."""
     try:
         return webanalytics.client_for(access).verify()
     except net_errors.NetworkError as exc:
-        raise TrafficError(exc.message, "secret", net_errors.http_status(exc)) from exc
+        # As a channel's check: the service's answer is the person's to read (429: wait first).
+        status = 429 if isinstance(exc, net_errors.RateLimited) else 422
+        raise TrafficError(exc.message, "secret", status) from exc
     except net_errors.SHAPE_ERRORS as exc:
         failure = net_errors.as_network_error(exc, DISPLAY_NAMES[access.kind])
         raise TrafficError(failure.message, "base_url", 422) from exc

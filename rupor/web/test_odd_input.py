@@ -54,6 +54,8 @@ QUERY_KEYS = [
     "title",
     "text",
     "comment",
+    "source",
+    "by",
 ]
 #: Pages whose POST destroys what later pages need: they go last.
 LAST = ("delete", "remove", "revoke", "logout", "switch")
