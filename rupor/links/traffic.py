@@ -453,6 +453,7 @@ def collect(source_id: int, now: dt.datetime | None = None, *, force: bool = Fal
             status=TrafficSource.Status.ACTIVE,
         )
         if not unchanged:
+            TrafficSource.objects.filter(pk=source.pk).update(leased_until=None)
             return Collected(source.pk)
         TrafficDay.objects.filter(source_id=source.pk, day__gte=first, day__lte=last).delete()
         TrafficDay.objects.bulk_create(rows, batch_size=500)
