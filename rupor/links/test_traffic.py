@@ -16,6 +16,7 @@ from rupor.accounts.service import Actor
 from rupor.core import clock
 from rupor.links import traffic
 from rupor.links.models import TrafficDay, TrafficSource
+from rupor.networks import webanalytics
 from rupor.networks.ga4 import client as ga4_client
 from rupor.networks.ga4 import testing as ga4_testing
 from rupor.networks.metrica import emulator as metrica_emu
@@ -314,4 +315,30 @@ def test_disconnecting_forgets_the_credentials_and_figures(make_workspace, metri
         traffic.disconnect(_actor(ws, Role.MANAGER), "metrica")
     traffic.disconnect(_actor(ws, Role.ADMIN), "metrica")
     assert not TrafficSource.objects.filter(workspace=ws).exists()
+    assert not TrafficDay.objects.filter(workspace=ws).exists()
+
+
+def test_a_connection_changed_during_a_read_keeps_that_read_out(make_workspace, metrica, monkeypatch):
+    ws = make_workspace()
+    _connect_metrica(ws, metrica)
+    real = webanalytics.client_for
+
+    def changed_meanwhile(access: Any) -> Any:
+        client = real(access)
+        read = client.traffic
+
+        def traffic_then_change(query: Any) -> Any:
+            rows = list(read(query))
+            monkeypatch.setattr(webanalytics, "client_for", real)
+            _connect_metrica(ws, metrica, goal="302")  # someone picks another goal meanwhile
+            yield from rows
+
+        client.traffic = traffic_then_change  # type: ignore[method-assign]  # the test's stand-in for one read
+        return client
+
+    monkeypatch.setattr(webanalytics, "client_for", changed_meanwhile)
+    outcome = traffic.collect(TrafficSource.objects.get(workspace=ws).pk, force=True)
+    assert outcome is not None and outcome.rows == 0 and not outcome.error
+    source = TrafficSource.objects.get(workspace=ws)
+    assert source.goal == "302" and source.collected_through is None and source.leased_until is None
     assert not TrafficDay.objects.filter(workspace=ws).exists()
