@@ -259,7 +259,11 @@ class DemoVisitors:
             with http.client(base_url=emulator.url, timeout=10) as client:
                 client.post("/_emulator/landings", json=body).raise_for_status()
         self.last_link = fresh[-1][0]
-        for source_id in TrafficSource.objects.filter(workspace=workspace).values_list("pk", flat=True):
+        # The emulated site's past just changed (visits of these links, from when they were made):
+        # read the whole backfill again, not only the last days.
+        sources = TrafficSource.objects.filter(workspace=workspace)
+        sources.update(collected_through=None)
+        for source_id in sources.values_list("pk", flat=True):
             traffic.collect(source_id, force=True)
         return len(fresh)
 

@@ -214,6 +214,11 @@ def serve(
         info = demo_history.start_demo(demo_mod.running_by_network(emulators), say=console.print)
         sites = demo_mod.web_analytics_running(emulators)
         demo_mod.ensure_demo_sources({kind: e.url for kind, e in sites.items()})
+        # The site's visitors of the links published so far, counted before the first page is shown.
+        visitors = demo_mod.DemoVisitors(sites)
+        from rupor.core import clock
+
+        visitors(clock.now())
         console.print(
             f"[green]Demo ready.[/green] Log in as [bold]{info['email']}[/bold] with password [bold]{info['password']}[/bold]"
         )
@@ -225,7 +230,7 @@ def serve(
         jobs = list(periodic_jobs())
         if demo:  # the emulated audience comments on the demo's posts (cli/demo.py)
             jobs.append(demo_mod.DemoAudience(demo_mod.running_by_network(emulators)))
-            jobs.append(demo_mod.DemoVisitors(demo_mod.web_analytics_running(emulators)))
+            jobs.append(visitors)
         worker_thread = threading.Thread(
             target=run_worker,
             kwargs={"stop": stop, "jobs": jobs},

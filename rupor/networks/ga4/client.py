@@ -177,7 +177,7 @@ class Ga4Client:
             raise errors.as_network_error(exc, NAME) from exc
         report = self._report(wire.probe_body(), "a test report")
         return SourceInfo(
-            name=f"GA4 property {self.property}",
+            name="",  # the Data API does not say a property's name (the Admin API would)
             timezone=report.timezone,
             goals=tuple(Goal(e, e) for e in events),
         )
