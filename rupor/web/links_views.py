@@ -50,6 +50,8 @@ def links_page(request: HttpRequest) -> HttpResponseBase:
     networks = links.network_stats(here.workspace.pk, since=since)
     total = sum(networks.values(), links.Stats())
     query = "&".join(f"{k}={v}" for k, v in f.items() if v)
+    site = traffic_views.links_section(request, f["days"], f["network"], f["post"])
+    visits = site.get("by_network", {})
     return render(
         request,
         "web/analytics_links.html",
@@ -66,7 +68,12 @@ def links_page(request: HttpRequest) -> HttpResponseBase:
             "sources": links.CAMPAIGN_SOURCES,
             "query": query,
             "filters": {"query": ""},
-            "traffic": traffic_views.links_section(request, f["days"], f["network"], f["post"]),
+            "traffic": site,
+            # Each network with clicks or site sessions: its clicks beside its sessions.
+            "network_rows": [
+                (n, networks.get(n, links.Stats()), visits.get(n))
+                for n in sorted(set(networks) | set(visits))
+            ],
         },
     )
 
