@@ -27,6 +27,8 @@ from rupor.web import forms as web_forms
 from rupor.web.analytics_views import number
 from rupor.web.base import _actor, workspace_request, workspace_view
 
+#: Lines of the "by post" table shown on the Links page (the CSV has all of them).
+SHOWN_POSTS = 30
 #: Largest key file accepted as an upload (a service account key is about 2.4 KB).
 MAX_KEY_FILE = traffic.MAX_SECRET
 
@@ -293,8 +295,9 @@ def links_section(request: HttpRequest, days: int, network: str, post_id: int | 
                     "title": titles.get(line.post_id or 0),
                     "clicks": clicks.get((line.post_id or 0, line.network)),
                 }
-                for line in by_post[:100]
+                for line in by_post[:SHOWN_POSTS]
             ],
+            "more_posts": max(0, len(by_post) - SHOWN_POSTS),
             "by_campaign": traffic.table(
                 actor, kind=kind, by="campaign", first=first, last=last, network=network
             ),
