@@ -81,6 +81,7 @@ api.add_router("/", "rupor.api.abtest_api.router")  # analytics: A/B tests
 api.add_router("/", "rupor.api.giveaways_api.router")  # giveaways: rules, list, draw, verification
 api.add_router("/", "rupor.api.reports_api.router")  # client reports: PDF/XLSX, commentary, email schedules
 api.add_router("/", "rupor.api.links_api.router")  # tracked links: UTM conventions, short links, clicks, CSV
+api.add_router("/", "rupor.api.traffic_api.router")  # tracked links' site traffic: Metrica and GA4 sources
 api.add_router("/", "rupor.api.newsletters_api.router")  # newsletters: lists, imports, sends, figures
 api.add_router("/", "rupor.api.audit_api.router")  # the audit trail: filtered pages and CSV
 api.add_router(

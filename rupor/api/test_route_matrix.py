@@ -270,6 +270,7 @@ def _world(name: str) -> tuple[Workspace, dict[str, Any], dict[Role, str]]:
         ).pk,
         "action": "cancel",
         "name": "rules.json",
+        "source": "metrica",  # a web analytics source (/links/traffic/sources/metrica)
     }
     ids["list_id"] = call(
         "post", "/newsletters/lists", {"channel_id": channel, "name": f"{name} news", "key": "news"}

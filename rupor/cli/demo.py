@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import io
+import logging
 import os
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,10 +13,12 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 
 from rupor.core import clock, config, http
-from rupor.networks import registry
+from rupor.networks import registry, webanalytics
 from rupor.networks.base import Capability
 from rupor.networks.drand import emulator as drand_emulator
 from rupor.networks.emulation import RunningEmulator
+
+log = logging.getLogger(__name__)
 
 DEMO_EMAIL = "demo@rupor.local"
 DEMO_PASSWORD = "rupor-demo"  # a local, offline demo: the README says to not expose it
@@ -50,6 +53,21 @@ def demo_urls() -> dict[str, str]:
     return {network: f"http://127.0.0.1:{_port_base() + i}" for i, network in enumerate(registry.NETWORKS)}
 
 
+def drand_port() -> int:
+    """drand's relay: the port after the networks'."""
+    return _port_base() + len(registry.NETWORKS)
+
+
+def web_analytics_urls() -> dict[str, str]:
+    """The web analytics emulators (Metrica, GA4): the ports after drand's."""
+    return {kind: f"http://127.0.0.1:{drand_port() + 1 + i}" for i, kind in enumerate(webanalytics.SOURCES)}
+
+
+#: How many ports the demo's emulators take from the base: the networks, drand, web analytics.
+def demo_port_count() -> int:
+    return len(registry.NETWORKS) + 1 + len(webanalytics.SOURCES)
+
+
 def _testing(network: str) -> Any | None:
     try:
         return importlib.import_module(f"rupor.networks.{network}.testing")
@@ -66,7 +84,13 @@ def start_emulators() -> list[RunningEmulator]:
         running.append(RunningEmulator(app, port=port).start())
     # drand's relay, on the port after the networks' (giveaways: RUPOR_DRAND_URL names it).
     drand = drand_emulator.create_app(seed=str(EMULATOR_SEED))
-    running.append(RunningEmulator(drand, port=_port_base() + len(registry.NETWORKS)).start())
+    running.append(RunningEmulator(drand, port=drand_port()).start())
+    # The site's web analytics (Metrica, GA4), on the ports after drand's: DemoVisitors tells
+    # them the demo's tracked links, whose visitors they then count.
+    for kind, url in web_analytics_urls().items():
+        factory: Any = webanalytics.emulator_factory(kind)
+        app = factory(seed=EMULATOR_SEED, rate_limits=True, sample=False)
+        running.append(RunningEmulator(app, port=int(url.rsplit(":", 1)[1])).start())
     # The Facebook emulator fetches pictures from Rupor's own media links, as Meta does; in the
     # demo those are on this machine, which the outbound guard refuses unless told.
     http.allow_origin(config.base_url())
@@ -108,6 +132,7 @@ def ensure_demo(*, verify: bool = False, urls: dict[str, str] | None = None) -> 
                     raise
                 # An emulator that does not answer as expected: the channel shows "Not verified" and the demo runs.
                 _attach_demo_channel(owner, workspace, network, urls[network], verify=False)
+        _demo_link_conventions(owner, workspace.pk)
         for channel in Channel.live.filter(workspace=workspace):
             if not channel.queue_slots.exists():  # a weekly rhythm, so "Add to queue" works at once
                 for weekday, time in DEMO_SLOTS:
@@ -153,6 +178,100 @@ def ensure_demo(*, verify: bool = False, urls: dict[str, str] | None = None) -> 
                 monitoring.add_keyword(owner, DEMO_KEYWORD)
             _demo_newsletters(owner, workspace.pk)
     return {"workspace": workspace.slug, "email": DEMO_EMAIL, "password": DEMO_PASSWORD}
+
+
+def _demo_link_conventions(owner: Any, workspace_id: int) -> None:
+    """Tag and shorten the links of what the demo publishes (once: a manager's later choice stays),
+    so its web analytics have tagged visits to count."""
+    from rupor.links import service as links
+    from rupor.links.models import LinkSettings
+
+    if not LinkSettings.objects.filter(workspace_id=workspace_id).exists():
+        links.save_conventions(owner, links.Conventions(utm_enabled=True, short_links=True))
+
+
+def ensure_demo_sources(urls: dict[str, str] | None = None, *, verify: bool = True) -> list[str]:
+    """Connect the demo workspace to the emulated Metrica counter and GA4 property (at ``urls``,
+    by kind; the demo ports by default), or follow them to new ports; the kinds connected."""
+    from rupor.accounts import service as accounts
+    from rupor.accounts.models import User
+    from rupor.links import traffic
+    from rupor.links.models import TrafficSource
+    from rupor.networks.ga4 import testing as ga4_testing
+    from rupor.networks.metrica import testing as metrica_testing
+
+    workspace = _demo_workspace()
+    if workspace is None:
+        return []
+    owner = accounts.actor_for_user(User.objects.get(email=DEMO_EMAIL), workspace)
+    assert owner is not None
+    urls = urls or web_analytics_urls()
+    wanted = {
+        "metrica": (metrica_testing.DEMO_COUNTER_ID, metrica_testing.demo_credentials()["token"], ""),
+        "ga4": (ga4_testing.DEMO_PROPERTY_ID, ga4_testing.demo_key_text(), "purchase"),
+    }
+    connected = []
+    for kind, (account, secret, goal) in wanted.items():
+        existing = TrafficSource.objects.filter(workspace=workspace, kind=kind).first()
+        if existing is not None and existing.base_url == urls[kind] and (existing.verified_at or not verify):
+            connected.append(kind)
+            continue
+        if existing is not None and existing.account_id != account:
+            continue  # someone connected a counter of their own: the demo leaves it alone
+        try:
+            traffic.connect(
+                owner, traffic.SourceInput(kind, account, secret, goal, urls[kind]), verify=verify
+            )
+        except traffic.TrafficError as exc:  # an emulator that does not answer: the demo runs without it
+            log.warning("the demo cannot connect %s: %s", kind, exc.message)
+            continue
+        connected.append(kind)
+    return connected
+
+
+class DemoVisitors:
+    """A job of the demo's worker (``rupor serve --demo``): the site's visitors. Each tracked link
+    the demo published becomes a landing of the emulated Metrica and GA4 (from the moment its short
+    link was made), whose visitors they then count; when new links arrived, both sources are read
+    at once rather than at their next turn. The emulators keep landings in memory, so a new serve
+    process tells them every link again."""
+
+    def __init__(self, running: dict[str, RunningEmulator]) -> None:
+        self.running = running
+        self.last_link = 0
+
+    def __call__(self, now: dt.datetime) -> int:  # noqa: ARG002 - the worker calls every job with the time
+        from rupor.links import traffic
+        from rupor.links.models import ShortLink, TrafficSource
+
+        workspace = _demo_workspace()
+        if workspace is None or not self.running:
+            return 0
+        fresh = list(
+            ShortLink.objects.filter(workspace=workspace, pk__gt=self.last_link)
+            .order_by("pk")
+            .values_list("pk", "url", "created_at")[:2000]
+        )
+        if not fresh:
+            return 0
+        body = {"landings": [{"url": url, "since": at.timestamp()} for _pk, url, at in fresh]}
+        for emulator in self.running.values():
+            with http.client(base_url=emulator.url, timeout=10) as client:
+                client.post("/_emulator/landings", json=body).raise_for_status()
+        self.last_link = fresh[-1][0]
+        # The emulated site's past just changed (visits of these links, from when they were made):
+        # read the whole backfill again, not only the last days.
+        sources = TrafficSource.objects.filter(workspace=workspace)
+        sources.update(collected_through=None)
+        for source_id in sources.values_list("pk", flat=True):
+            traffic.collect(source_id, force=True)
+        return len(fresh)
+
+
+def web_analytics_running(running: list[RunningEmulator]) -> dict[str, RunningEmulator]:
+    """The web analytics emulators :func:`start_emulators` started, by kind (found by their ports)."""
+    ports = {int(url.rsplit(":", 1)[1]): kind for kind, url in web_analytics_urls().items()}
+    return {ports[e.port]: e for e in running if e.port in ports}
 
 
 def demo_picture() -> bytes:

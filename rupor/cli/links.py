@@ -1,10 +1,13 @@
 """``rupor links``: the workspace's short links with their clicks (as a table or CSV), clicks by
-network, and the UTM and short-link conventions (the operator acts as owner)."""
+network, the UTM and short-link conventions, the site traffic web analytics counted for them
+(``traffic``) and its sources (``source``; the operator acts as owner)."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import sys
+from typing import Any
 
 import click
 
@@ -109,3 +112,178 @@ def settings(
             _fail(exc)
     for key, value in dataclasses.asdict(now).items():
         click.echo(f"{key}\t{value}")
+
+
+# -- site traffic from web analytics ----------------------------------------------------------
+
+KINDS = ("metrica", "ga4")
+
+
+@links.command("traffic")
+@click.option("--workspace", "slug", required=True, help="Workspace slug.")
+@click.option(
+    "--source",
+    type=click.Choice(KINDS),
+    default=None,
+    help="metrica or ga4 (default: Metrica when connected).",
+)
+@click.option(
+    "--by",
+    type=click.Choice(("post", "campaign", "network", "day")),
+    default="post",
+    show_default=True,
+    metavar="BY",
+    help="Group by post (and network), campaign, network or day.",
+)
+@click.option("--days", type=click.IntRange(0, 3650), default=30, show_default=True, help="0: all time.")
+@click.option("--post", "post_id", type=click.IntRange(1, 2**31), default=None, help="Only this post.")
+@click.option("--network", default="", help="Only this utm_source.")
+@click.option("--campaign", default="", help="Only this utm_campaign.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")
+def traffic_table(
+    slug: str,
+    source: str | None,
+    by: str,
+    days: int,
+    post_id: int | None,
+    network: str,
+    campaign: str,
+    as_csv: bool,
+) -> None:
+    """Sessions, users and conversions the site's analytics counted for tracked links:
+    post, network, campaign, day, sessions, users, conversions (tab-separated)."""
+    actor = _operator(slug)
+    from rupor.links import traffic
+
+    kind = source or traffic.default_kind(actor.workspace_id)
+    if not kind:
+        click.echo(
+            "Error: no web analytics source is connected (see 'rupor links source connect --help').", err=True
+        )
+        sys.exit(1)
+    first, last = traffic.period(actor.workspace_id, days)
+    try:
+        lines = traffic.table(
+            actor,
+            kind=kind,
+            by=by,
+            first=first,
+            last=last,
+            post_id=post_id,
+            network=network[:100],
+            campaign=campaign[:100],
+        )
+    except traffic.TrafficError as exc:
+        _fail(exc)
+    if as_csv:
+        click.echo(traffic.traffic_csv(lines), nl=False)
+        return
+    for line in lines:
+        t = line.traffic
+        day = line.day.isoformat() if line.day else "-"
+        click.echo(
+            f"{line.post_id or '-'}\t{line.network or '-'}\t{line.campaign or '-'}\t{day}"
+            f"\t{t.sessions}\t{t.users}\t{t.conversions}"
+        )
+
+
+@links.group("source")
+def source_group() -> None:
+    """The workspace's web analytics: Yandex Metrica (a counter and an OAuth token) and Google
+    Analytics 4 (a property and a service account key)."""
+
+
+def _show(row: Any) -> None:
+    for key, value in dataclasses.asdict(row).items():
+        click.echo(f"{key}\t{value if value not in (None, '') else '-'}")
+
+
+@source_group.command("list")
+@click.option("--workspace", "slug", required=True, help="Workspace slug.")
+def source_list(slug: str) -> None:
+    """Each connected source: kind, account, status, last collection, last error."""
+    actor = _operator(slug)
+    from rupor.links import traffic
+
+    for row in traffic.sources(actor):
+        collected = row.collected_at.isoformat() if row.collected_at else "never"
+        click.echo(
+            f"{row.kind}\t{row.account_id}\t{row.status}\t{row.name or '-'}\t{collected}\t{row.last_error or '-'}"
+        )
+
+
+@source_group.command("connect")
+@click.argument("kind", type=click.Choice(KINDS))
+@click.option("--workspace", "slug", required=True, help="Workspace slug.")
+@click.option(
+    "--account", "account_id", required=True, help="The Metrica counter number or the GA4 property id."
+)
+@click.option(
+    "--secret-file",
+    type=click.File("r"),
+    default=None,
+    help="A file with the Metrica OAuth token or the GA4 service account key (JSON); '-' reads it from "
+    "standard input. Left out: the stored one is kept.",
+)
+@click.option("--goal", default="", help="Count this Metrica goal id or GA4 key event (default: every goal).")
+@click.option("--base-url", default="", help="The service's address when not its own (a proxy, an emulator).")
+@click.option("--verify/--no-verify", default=True, show_default=True, help="Ask the service first.")
+def source_connect(
+    kind: str, slug: str, account_id: str, secret_file: Any, goal: str, base_url: str, verify: bool
+) -> None:
+    """Connect (or change) Yandex Metrica or GA4; the secret is read from a file, never the command line."""
+    actor = _operator(slug)
+    from rupor.links import traffic
+
+    secret = secret_file.read(traffic.MAX_SECRET + 1) if secret_file is not None else ""
+    try:
+        row = traffic.connect(
+            actor, traffic.SourceInput(kind, account_id, secret, goal, base_url), verify=verify
+        )
+    except traffic.TrafficError as exc:
+        _fail(exc)
+    _show(row)
+
+
+@source_group.command("test")
+@click.argument("kind", type=click.Choice(KINDS))
+@click.option("--workspace", "slug", required=True, help="Workspace slug.")
+def source_test(kind: str, slug: str) -> None:
+    """Ask the service now with the stored credentials."""
+    actor = _operator(slug)
+    from rupor.links import traffic
+
+    try:
+        _show(traffic.check_connection(actor, kind))
+    except traffic.TrafficError as exc:
+        _fail(exc)
+
+
+@source_group.command("collect")
+@click.argument("kind", type=click.Choice(KINDS))
+@click.option("--workspace", "slug", required=True, help="Workspace slug.")
+def source_collect(kind: str, slug: str) -> None:
+    """Read the source now (what the worker does every six hours)."""
+    actor = _operator(slug)
+    from rupor.links import traffic
+
+    try:
+        done = traffic.collect_now(actor, kind)
+    except traffic.TrafficError as exc:
+        _fail(exc)
+    click.echo(f"{done.rows} rows for {done.first} to {done.last}")
+
+
+@source_group.command("disconnect")
+@click.argument("kind", type=click.Choice(KINDS))
+@click.option("--workspace", "slug", required=True, help="Workspace slug.")
+def source_disconnect(kind: str, slug: str) -> None:
+    """Forget the source, its credentials and the traffic read from it."""
+    actor = _operator(slug)
+    from rupor.links import traffic
+
+    try:
+        traffic.disconnect(actor, kind)
+    except traffic.TrafficError as exc:
+        _fail(exc)
+    click.echo(f"{kind} disconnected")

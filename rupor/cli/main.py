@@ -166,9 +166,10 @@ def serve(
         )
     if demo:
         os.environ["RUPOR_DEMO_PORT_BASE"] = str(demo_port_base)
-        from rupor.networks import registry
+        from rupor.networks import registry, webanalytics
 
-        count = len(registry.NETWORKS) + 1  # one emulator port per network, then drand's
+        # One emulator port per network, then drand's, then the web analytics' (Metrica, GA4).
+        count = len(registry.NETWORKS) + 1 + len(webanalytics.SOURCES)
         taken = [
             p for p in range(demo_port_base, demo_port_base + count) if not _port_is_free("127.0.0.1", p)
         ]
@@ -180,8 +181,8 @@ def serve(
                 f"'make run DEMO_PORT_BASE={free}' or 'rupor serve --demo --demo-port-base {free}'."
             )
         if not os.environ.get("RUPOR_DRAND_URL"):
-            # Giveaways take their randomness from the demo's drand emulator, on the last port.
-            os.environ["RUPOR_DRAND_URL"] = f"http://127.0.0.1:{demo_port_base + count - 1}"
+            # Giveaways take their randomness from the demo's drand emulator, after the networks'.
+            os.environ["RUPOR_DRAND_URL"] = f"http://127.0.0.1:{demo_port_base + len(registry.NETWORKS)}"
     if not os.environ.get("RUPOR_BASE_URL"):
         # Links Rupor shows (iCal feed, invitations, webhooks, review links) point where it really serves.
         os.environ["RUPOR_BASE_URL"] = served_base_url(host, port)
@@ -211,6 +212,13 @@ def serve(
         from rupor.cli import demo_history
 
         info = demo_history.start_demo(demo_mod.running_by_network(emulators), say=console.print)
+        sites = demo_mod.web_analytics_running(emulators)
+        demo_mod.ensure_demo_sources({kind: e.url for kind, e in sites.items()})
+        # The site's visitors of the links published so far, counted before the first page is shown.
+        visitors = demo_mod.DemoVisitors(sites)
+        from rupor.core import clock
+
+        visitors(clock.now())
         console.print(
             f"[green]Demo ready.[/green] Log in as [bold]{info['email']}[/bold] with password [bold]{info['password']}[/bold]"
         )
@@ -222,6 +230,7 @@ def serve(
         jobs = list(periodic_jobs())
         if demo:  # the emulated audience comments on the demo's posts (cli/demo.py)
             jobs.append(demo_mod.DemoAudience(demo_mod.running_by_network(emulators)))
+            jobs.append(visitors)
         worker_thread = threading.Thread(
             target=run_worker,
             kwargs={"stop": stop, "jobs": jobs},
@@ -467,21 +476,25 @@ def demo(no_history: bool) -> None:
 )
 @click.option("--no-rate-limits", is_flag=True, help="Turn the network's rate limits off (benchmarks).")
 def emulate(network: str, host: str, port: int, seed: int, no_rate_limits: bool) -> None:
-    """Run the emulator of a network (vk, telegram, ok, x, bluesky, linkedin, mastodon, facebook, instagram, youtube) as a standalone HTTP server."""
+    """Run the emulator of a network (vk, telegram, ok, x, bluesky, linkedin, mastodon, facebook, instagram, youtube) or of a web analytics service (metrica, ga4) as a standalone HTTP server."""
     _django()
-    from rupor.networks import emulation, registry
+    from rupor.networks import emulation, registry, webanalytics
 
-    if network not in registry.NETWORKS:
-        _fail(f"No emulator for {network!r}; choose one of: {', '.join(registry.NETWORKS)}.")
+    known = [*registry.NETWORKS, *webanalytics.SOURCES]
+    if network not in known:
+        _fail(f"No emulator for {network!r}; choose one of: {', '.join(known)}.")
     if not _port_is_free(host, port):
         _fail(
             f"Port {port} is already in use on {host}, so the emulator cannot listen there. "
             f"Choose another port: 'rupor emulate {network} --port {_free_ports_after(host, port + 1, 1)}'."
         )
-    app = registry.emulator_factory(network)(seed=seed, rate_limits=not no_rate_limits)
-    console.print(
-        f"{registry.DISPLAY_NAMES[network]} emulator on http://{host}:{port}/ (control API under /_emulator/)"
-    )
+    if network in webanalytics.SOURCES:
+        factory: Any = webanalytics.emulator_factory(network)
+        name = webanalytics.DISPLAY_NAMES[network]
+    else:
+        factory, name = registry.emulator_factory(network), registry.DISPLAY_NAMES[network]
+    app = factory(seed=seed, rate_limits=not no_rate_limits)
+    console.print(f"{name} emulator on http://{host}:{port}/ (control API under /_emulator/)")
     emulation.serve_forever(app, host, port)
 
 

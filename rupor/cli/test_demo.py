@@ -31,7 +31,7 @@ def _free_block(size: int) -> int:
 
 @pytest.fixture
 def emulators(monkeypatch):
-    monkeypatch.setenv("RUPOR_DEMO_PORT_BASE", str(_free_block(len(registry.NETWORKS))))
+    monkeypatch.setenv("RUPOR_DEMO_PORT_BASE", str(_free_block(demo.demo_port_count())))
     running = demo.start_emulators()
     yield running
     for emulator in running:

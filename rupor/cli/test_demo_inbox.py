@@ -17,7 +17,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def emulators(monkeypatch):
-    monkeypatch.setenv("RUPOR_DEMO_PORT_BASE", str(_free_block(len(registry.NETWORKS))))
+    monkeypatch.setenv(
+        "RUPOR_DEMO_PORT_BASE", str(_free_block(len(registry.NETWORKS) + 3))
+    )  # networks, drand, Metrica, GA4
     running = demo.start_emulators()
     yield running
     for emulator in running:

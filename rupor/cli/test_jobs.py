@@ -9,6 +9,7 @@ from rupor.cli.jobs import periodic_jobs
 from rupor.inbox import alerts as inbox_alerts
 from rupor.inbox import jobs as inbox_jobs
 from rupor.inbox import trends
+from rupor.links import traffic
 from rupor.newsletters import service as newsletters
 from rupor.publishing import tokens
 
@@ -23,6 +24,7 @@ def test_rupor_worker_polls_inboxes_then_collects_metrics():
         inbox_alerts.run_alerts,
         trends.run_alerts,
         analytics_jobs.run_due,
+        traffic.run_due,  # the site's own analytics of tracked links (Metrica, GA4)
         competitors.run_due,
         analytics_reports.run_schedules,
         newsletters.run_due,  # newsletter and welcome messages, after the intake read opt-ins and stops

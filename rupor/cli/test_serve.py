@@ -69,7 +69,9 @@ def test_serve_demo_end_to_end(tmp_path):
     env.update(
         {
             "RUPOR_HOME": str(tmp_path / "home"),
-            "RUPOR_DEMO_PORT_BASE": str(_free_block(len(registry.NETWORKS))),
+            "RUPOR_DEMO_PORT_BASE": str(
+                _free_block(len(registry.NETWORKS) + 3)
+            ),  # networks, drand, Metrica, GA4
         }
     )
     cmd = [sys.executable, "-m", "rupor.cli.main"]

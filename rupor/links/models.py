@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from rupor.core import clock
+from rupor.core import clock, crypto
 
 
 class LinkSettings(models.Model):
@@ -104,3 +104,107 @@ class LinkClick(models.Model):
 
     def __str__(self) -> str:
         return f"click on {self.link_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class TrafficSource(models.Model):
+    """A site's web analytics, connected once per workspace (one of each kind): Yandex Metrica (a
+    counter and an OAuth token) or Google Analytics 4 (a property and a service account key).
+    Rupor reads from it the visits its tagged links brought (docs/decisions/0044)."""
+
+    class Kind(models.TextChoices):
+        METRICA = "metrica", "Yandex Metrica"
+        GA4 = "ga4", "Google Analytics 4"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Connected")
+        RECONNECT = "reconnect", _("Needs new credentials")
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="traffic_sources"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    #: The Metrica counter number or the GA4 property id (digits).
+    account_id = models.CharField(max_length=20)
+    credentials_encrypted = models.TextField(blank=True, default="")
+    #: The service's address, when not its own (a proxy, an emulator).
+    base_url = models.URLField(max_length=300, blank=True, default="")
+    #: The conversion counted: a Metrica goal id or a GA4 key event; empty: every goal.
+    goal = models.CharField(max_length=60, blank=True, default="")
+    #: What the last connection test learned: name, time zone, goals ([id, name] pairs).
+    info = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    #: The last collection that read every page, and the last day it covered (the source's day).
+    collected_at = models.DateTimeField(null=True, blank=True)
+    collected_through = models.DateField(null=True, blank=True)
+    #: When the collection job reads it next (None: as soon as it runs).
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    #: Held by a reader until then (a worker that died mid-read gives it up at that moment).
+    leased_until = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=clock.now)
+    updated_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "kind"], name="one_traffic_source_per_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.account_id} of workspace {self.workspace_id}"
+
+    # Credentials never leave this model in plain text except through these two methods.
+    def set_credentials(self, values: dict[str, str]) -> None:
+        self.credentials_encrypted = crypto.encrypt_json(
+            {k: str(v) for k, v in values.items()}, purpose=CREDENTIALS_PURPOSE
+        )
+
+    def get_credentials(self) -> dict[str, str]:
+        return {
+            k: str(v)
+            for k, v in crypto.decrypt_json(self.credentials_encrypted, purpose=CREDENTIALS_PURPOSE).items()
+        }
+
+
+#: The key derived for web analytics credentials (apart from the channels').
+CREDENTIALS_PURPOSE = "web-analytics-credentials"
+
+
+#: A tag is kept to this many characters (Rupor's own are slugs of at most 100).
+TAG_LENGTH = 100
+
+
+class TrafficDay(models.Model):
+    """The visits of one day (the source's own local day) with one combination of UTM tags, as
+    the source reported them at the last collection (a day is replaced whole when read again)."""
+
+    source = models.ForeignKey(TrafficSource, on_delete=models.CASCADE, related_name="days")
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    utm_source = models.CharField(max_length=TAG_LENGTH, blank=True, default="")
+    utm_medium = models.CharField(max_length=TAG_LENGTH, blank=True, default="")
+    utm_campaign = models.CharField(max_length=TAG_LENGTH, blank=True, default="")
+    utm_content = models.CharField(max_length=TAG_LENGTH, blank=True, default="")
+    #: The post, when utm_content is a post's number (Rupor's convention); named by id.
+    post_id = models.PositiveIntegerField(null=True, blank=True)
+    sessions = models.PositiveIntegerField(default=0)
+    users = models.PositiveIntegerField(default=0)
+    conversions = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "day", "utm_source", "utm_medium", "utm_campaign", "utm_content"],
+                name="one_traffic_row_per_source_day_tags",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "day"]),
+            models.Index(fields=["workspace", "post_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.utm_source}/{self.utm_campaign}/{self.utm_content}: {self.sessions}"

@@ -640,5 +640,5 @@ def links_csv(rows: Sequence[LinkRow]) -> str:
             r.stats.bot,
             r.stats.unique,
         ]
-        writer.writerow([f"'{c}" if isinstance(c, str) and c[:1] in "=+-@" else c for c in cells])
+        writer.writerow([f"'{c}" if isinstance(c, str) and c[:1] and c[0] in "=+-@" else c for c in cells])
     return out.getvalue()

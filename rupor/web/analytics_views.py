@@ -21,6 +21,7 @@ from rupor.accounts.roles import Perm, can
 from rupor.analytics import dashboard, exports, report_document
 from rupor.core import clock, timezones
 from rupor.links import service as links
+from rupor.links import traffic
 from rupor.networks import registry
 from rupor.web import charts
 from rupor.web.base import workspace_request, workspace_view
@@ -261,6 +262,8 @@ def overview_page(request: HttpRequest) -> HttpResponseBase:
     post_ids = [p.post_id for p in o.top_posts if p.post_id]
     clicks = links.post_network_stats(here.workspace.pk, post_ids, first, after)
     by_network = links.network_stats(here.workspace.pk, first, after)
+    visits_kind = traffic.default_kind(here.workspace.pk)
+    visits = traffic.post_traffic(here.workspace.pk, post_ids, visits_kind, state["start"], state["end"])
     return render(
         request,
         "web/analytics.html",
@@ -282,9 +285,11 @@ def overview_page(request: HttpRequest) -> HttpResponseBase:
                     "views": number(p.views),
                     "reach": number(p.reach),
                     "clicks": clicks.get((p.post_id or 0, p.network)),
+                    "visits": visits.get((p.post_id or 0, p.network)),
                 }
                 for p in o.top_posts
             ],
+            "visits_source": traffic.DISPLAY_NAMES.get(visits_kind, ""),
             "channel_rows": [
                 {
                     "c": c,

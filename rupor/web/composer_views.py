@@ -35,7 +35,7 @@ from rupor.planning import media as media_lib
 from rupor.planning import polls as planned_polls
 from rupor.planning import service as planning
 from rupor.planning.models import Media, Post, PostVariant, Review, Rubric
-from rupor.web import forms, previews
+from rupor.web import forms, previews, traffic_views
 from rupor.web.base import WorkspaceRequest, _actor, _get_channel, _target_rows, _ws, workspace_view
 
 # -- posts -------------------------------------------------------------------------------
@@ -604,6 +604,7 @@ def _post_form_page(request: WorkspaceRequest, post: Post | None) -> HttpRespons
             "actions": _composer_actions(request, post),
             "review": _review_context(request, post) if post is not None else None,
             "post_links": _post_links(request, post),
+            "post_results": traffic_views.post_results(request, post),
             "queue_url": _queue_url(),
             "max_photo_mb": media_lib.MAX_PHOTO_BYTES // (1024 * 1024),
             "max_video_mb": media_lib.MAX_VIDEO_BYTES // (1024 * 1024),

@@ -1,6 +1,7 @@
 """Tracked links: the workspace's short links with their clicks (people and bots apart, unique
-per day), clicks by network, the UTM and short-link conventions (managers and up change them),
-and the CSV export. They parse, call ``links.service`` and render."""
+per day), clicks by network, the site traffic web analytics counted for them (traffic_views.py),
+the UTM and short-link conventions (managers and up change them), and the CSV export. They
+parse, call ``links.service`` and render."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from rupor.accounts.roles import Perm, can
 from rupor.core import clock
 from rupor.links import service as links
-from rupor.web import forms
+from rupor.web import forms, traffic_views
 from rupor.web.base import _actor, _ws, workspace_request, workspace_view
 
 #: Click periods offered, in days (0: since the link was made).
@@ -49,6 +50,8 @@ def links_page(request: HttpRequest) -> HttpResponseBase:
     networks = links.network_stats(here.workspace.pk, since=since)
     total = sum(networks.values(), links.Stats())
     query = "&".join(f"{k}={v}" for k, v in f.items() if v)
+    site = traffic_views.links_section(request, f["days"], f["network"], f["post"])
+    visits = site.get("by_network", {})
     return render(
         request,
         "web/analytics_links.html",
@@ -66,6 +69,12 @@ def links_page(request: HttpRequest) -> HttpResponseBase:
             "newsletter_mediums": links.NEWSLETTER_MEDIUMS,
             "query": query,
             "filters": {"query": ""},
+            "traffic": site,
+            # Each network with clicks or site sessions: its clicks beside its sessions.
+            "network_rows": [
+                (n, networks.get(n, links.Stats()), visits.get(n))
+                for n in sorted(set(networks) | set(visits))
+            ],
         },
     )
 

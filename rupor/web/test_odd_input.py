@@ -79,6 +79,8 @@ QUERY_KEYS = [
     "campaign",
     "language",
     "instance",
+    "source",
+    "by",
 ]
 #: Pages whose POST destroys what later pages need: they go last.
 LAST = ("delete", "remove", "revoke", "logout", "switch")

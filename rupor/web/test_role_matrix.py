@@ -236,6 +236,7 @@ def _world(name: str, settings: Any) -> World:
     ids["action"] = "close"
     ids["kind"] = "xlsx"  # a client report's download (/reports/<id>/download/xlsx/)
     ids["table"], ids["fmt"] = "daily", "csv"  # an analytics export (/analytics/export/daily.csv)
+    ids["source"] = "metrica"  # a web analytics source (/settings/web-analytics/metrica/test/)
     ids["saved_reply_id"] = answering.create_saved_reply(owner, f"{name} thanks", "Thanks, {first_name}!").id
     # Sent back: approving it answers 409 without calling Telegram (this channel has no test address).
     ids["draft_id"] = ReplyDraft.objects.create(

@@ -28,6 +28,7 @@ from rupor.web import (
     publishing_views,
     report_views,
     smo_views,
+    traffic_views,
     twofactor_views,
 )
 
@@ -124,6 +125,7 @@ urlpatterns = [
     *giveaway_views.urlpatterns,
     *links_views.urlpatterns,
     *poll_views.urlpatterns,
+    *traffic_views.urlpatterns,
     *newsletter_views.urlpatterns,
     *audit_views.urlpatterns,
     *smo_views.urlpatterns,
