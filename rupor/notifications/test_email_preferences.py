@@ -49,7 +49,7 @@ def _emails(ws: Workspace, **kw: Any) -> list[tuple[str, str, str]]:
 
 def _prefs(user: User, **kw: Any) -> notifications.EmailPreferences:
     current = notifications.email_preferences(user.pk)
-    args = {
+    args: dict[str, Any] = {
         "emailed": current.emailed,
         "digest": current.digest,
         "digest_hour": current.digest_hour,
