@@ -691,9 +691,9 @@ def record(
         actor_id=actor.user_id if actor else user_id,
         api_key_id=actor.api_key_id if actor else None,
         actor_label=(actor.label if actor else "")[:200],
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
+        action=action[:64],
+        object_type=object_type[:40],
+        object_id=str(object_id)[:40],
         summary=summary[:300],
     )
 

@@ -41,11 +41,15 @@ def _recorded_actions() -> dict[str, str]:
             if position is None or len(node.args) <= position:
                 continue
             arg = node.args[position]
-            codes = []
+            codes: list[str] = []
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                 codes = [arg.value]
             elif isinstance(arg, ast.IfExp):
-                codes = [str(c.value) for c in (arg.body, arg.orelse) if isinstance(c, ast.Constant)]
+                codes = [
+                    c.value
+                    for c in (arg.body, arg.orelse)
+                    if isinstance(c, ast.Constant) and isinstance(c.value, str)
+                ]
             for code in codes:
                 found[code] = f"{path.relative_to(ROOT)}:{node.lineno}"
     return found

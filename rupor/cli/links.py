@@ -74,11 +74,12 @@ def by_network(slug: str, days: int) -> None:
     "--short-domain", default=None, help="https://go.example.com; an empty value: Rupor's own address."
 )
 @click.option(
-    "--newsletter-links/--no-newsletter-links",
+    "--newsletter-links",
+    type=click.Choice(["on", "off"]),
     default=None,
-    help="Tag and shorten the links of newsletters (their clicks are the newsletter's figures).",
+    help="Tag and shorten newsletters' links (on, the default) or send them as written (off).",
 )
-@click.option("--newsletter-medium", default=None, help="utm_medium of newsletters: email or newsletter.")
+@click.option("--newsletter-medium", default=None, help="Newsletters' utm_medium: email or newsletter.")
 def settings(
     slug: str,
     utm: bool | None,
@@ -87,7 +88,7 @@ def settings(
     campaign: str | None,
     short: bool | None,
     short_domain: str | None,
-    newsletter_links: bool | None,
+    newsletter_links: str | None,
     newsletter_medium: str | None,
 ) -> None:
     """Show the conventions; with options, change those named first."""
@@ -102,7 +103,7 @@ def settings(
         campaign=now.campaign if campaign is None else campaign,
         short_links=now.short_links if short is None else short,
         short_domain=now.short_domain if short_domain is None else short_domain,
-        newsletter_links=now.newsletter_links if newsletter_links is None else newsletter_links,
+        newsletter_links=now.newsletter_links if newsletter_links is None else newsletter_links == "on",
         newsletter_medium=now.newsletter_medium if newsletter_medium is None else newsletter_medium,
     )
     if wanted != now:

@@ -414,12 +414,15 @@ def apikey_create(slug: str, role: str, name: str) -> None:
     _django()
     from rupor.accounts import service
     from rupor.accounts.models import Workspace
+    from rupor.accounts.roles import Role
 
     ws = Workspace.objects.filter(slug=slug).first()
     if ws is None:
         _fail(f"No workspace with the slug {slug!r} (see 'rupor workspace list').")
     try:
-        key = service.create_api_key(None, ws, role, name=name)
+        # The operator acts as owner; the audit trail names them as the other commands do.
+        operator = service.Actor(ws.pk, Role.OWNER, label="operator (CLI)")
+        key = service.create_api_key(operator, ws, role, name=name)
     except service.AccountsError as exc:
         _fail(exc.message)
     console.print(f"Created a {key.role.value} key for {ws.slug}. Store it now; it is not shown again.")

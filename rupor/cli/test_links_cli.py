@@ -38,3 +38,28 @@ def test_settings_then_a_click_listed_by_link_and_network() -> None:
     assert runner.invoke(cli, ["links", "list", "--workspace", ws.slug, "--csv"]).output.startswith(
         "code,short_url"
     )
+
+
+def test_newsletter_link_settings_from_the_command_line() -> None:
+    ws = accounts.create_workspace(
+        "Deli", accounts.create_user("d@example.com", "a-long-enough-passphrase-42")
+    )
+    runner = CliRunner()
+    out = runner.invoke(
+        cli,
+        [
+            "links",
+            "settings",
+            "--workspace",
+            ws.slug,
+            "--newsletter-links",
+            "off",
+            "--newsletter-medium",
+            "newsletter",
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    assert "newsletter_links\tFalse" in out.output and "newsletter_medium\tnewsletter" in out.output
+    bad = runner.invoke(cli, ["links", "settings", "--workspace", ws.slug, "--newsletter-medium", "sms"])
+    assert bad.exit_code != 0 and "email or newsletter" in bad.output
+    assert links.conventions(ws.pk).newsletter_medium == "newsletter"
