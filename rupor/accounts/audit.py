@@ -83,6 +83,8 @@ ACTIONS: dict[str, Promise] = {
     "publishing.retry": gettext_lazy("Retried a failed publication"),
     # Links.
     "links.settings": gettext_lazy("Changed the tracked link settings"),
+    "traffic.connect": gettext_lazy("Connected web analytics"),
+    "traffic.disconnect": gettext_lazy("Disconnected web analytics"),
     # Inbox.
     "inbox.reply": gettext_lazy("Replied in the inbox"),
     "inbox.reply_submitted": gettext_lazy("Sent a reply for approval"),
@@ -140,6 +142,7 @@ OBJECT_TYPES: dict[str, Promise] = {
     "user": gettext_lazy("Member"),
     "invitation": gettext_lazy("Invitation"),
     "apikey": gettext_lazy("API key"),
+    "traffic_source": gettext_lazy("Web analytics source"),
     "webhook": gettext_lazy("Webhook endpoint"),
     "channel": gettext_lazy("Channel"),
     "post": gettext_lazy("Post"),
@@ -513,6 +516,7 @@ _GROUP_TYPES = {
     "inbox": "inbox_item",
     "competitor": "watched_page",
     "publishing": "publication",
+    "traffic": "traffic_source",
 }
 
 
