@@ -3,6 +3,7 @@ the queues and the last error on each channel; a manager is not shown the way th
 
 from __future__ import annotations
 
+import urllib.request
 from typing import Any
 
 import pytest
@@ -19,7 +20,10 @@ pytestmark = MARKS
 
 
 @pytest.fixture
-def world(settings: Any, tmp_path: Any) -> Any:
+def world(settings: Any, tmp_path: Any, live_server: Any) -> Any:
+    # The live server imports the URL conf (the whole API) on its first request: seconds on a busy
+    # machine, more than a page load may take. Let it do that before Chromium's first visit.
+    urllib.request.urlopen(f"{live_server.url}/login/", timeout=120).read()
     settings.RUPOR_HOME = tmp_path
     disk.forget()
     w = ot.build(tmp_path)
@@ -38,7 +42,7 @@ def world(settings: Any, tmp_path: Any) -> Any:
 
 def test_the_owner_reads_workers_queues_and_errors(world: Any, page: Any) -> None:
     sign_in(page, "owner@example.com", PASSWORD)
-    page.get_by_role("navigation", name="Main navigation").get_by_role("link", name="Operations").click()
+    page.locator("aside.sidebar").get_by_role("link", name="Operations").click()
     page.wait_for_url("**/operations/")
     expect(page.get_by_role("heading", name="Operations", exact=True)).to_be_visible()
     workers = page.locator("#workers tbody tr")
