@@ -3,10 +3,10 @@ the queues and the last error on each channel; a manager is not shown the way th
 
 from __future__ import annotations
 
-import urllib.request
 from typing import Any
 
 import pytest
+from django.urls import get_resolver
 
 from rupor.accounts import service as accounts
 from rupor.accounts.models import Membership
@@ -21,9 +21,9 @@ pytestmark = MARKS
 
 @pytest.fixture
 def world(settings: Any, tmp_path: Any, live_server: Any) -> Any:
-    # The live server imports the URL conf (the whole API) on its first request: seconds on a busy
-    # machine, more than a page load may take. Let it do that before Chromium's first visit.
-    urllib.request.urlopen(f"{live_server.url}/login/", timeout=120).read()
+    # The URL conf (the whole API) is imported on the first request: seconds on a busy machine,
+    # more than a page load may take. Import it here, in this process, before Chromium's first visit.
+    assert get_resolver().url_patterns
     settings.RUPOR_HOME = tmp_path
     disk.forget()
     w = ot.build(tmp_path)
