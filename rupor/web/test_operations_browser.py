@@ -41,6 +41,7 @@ def world(settings: Any, tmp_path: Any, live_server: Any) -> Any:
 
 
 def test_the_owner_reads_workers_queues_and_errors(world: Any, page: Any) -> None:
+    page.set_default_timeout(30_000)  # the page reads a dozen counts; a busy machine is slow at it
     sign_in(page, "owner@example.com", PASSWORD)
     page.locator("aside.sidebar").get_by_role("link", name="Operations").click()
     page.wait_for_url("**/operations/")
