@@ -493,6 +493,7 @@ from rupor.cli.inbox import inbox  # noqa: E402 - the command groups register on
 from rupor.cli.links import links  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.metrics import metrics  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.newsletter import newsletter  # noqa: E402 - the command groups register on `main`, defined above
+from rupor.cli.operations import operations  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.plan import plan  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.report import report  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.webhook import webhook  # noqa: E402 - the command groups register on `main`, defined above
@@ -508,6 +509,7 @@ cli.add_command(report)
 cli.add_command(giveaway)
 cli.add_command(links)
 cli.add_command(newsletter)
+cli.add_command(operations)
 
 
 def _show_envvars(command: click.Command, prefix: str) -> None:
