@@ -510,6 +510,7 @@ from rupor.cli.inbox import inbox  # noqa: E402 - the command groups register on
 from rupor.cli.links import links  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.metrics import metrics  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.newsletter import newsletter  # noqa: E402 - the command groups register on `main`, defined above
+from rupor.cli.operations import operations  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.plan import plan  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.report import report  # noqa: E402 - the command groups register on `main`, defined above
 from rupor.cli.smo import smo  # noqa: E402 - the command groups register on `main`, defined above
@@ -532,6 +533,7 @@ cli.add_command(restore)
 cli.add_command(release)
 cli.add_command(two_factor)
 cli.add_command(smo)
+cli.add_command(operations)
 
 
 def _show_envvars(command: click.Command, prefix: str) -> None:

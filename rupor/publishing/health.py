@@ -275,7 +275,7 @@ def health_snapshot(workspace_id: int | None = None, *, day_percentiles: bool = 
     }
     errors = {
         row["outcome"]: row["n"]
-        for row in attempts.filter(started_at__gte=since)
+        for row in attempts.filter(finished_at__gte=since)  # attempt_finished_idx: a range, not a scan
         .exclude(outcome__in=["", "published", "waiting"])
         .values("outcome")
         .annotate(n=Count("id"))
