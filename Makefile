@@ -19,7 +19,7 @@ $(BIN)/rupor: pyproject.toml requirements.lock
 
 setup: $(BIN)/rupor
 
-# Another port when 8000 (or the emulators' 8901-8911) is taken: make run PORT=8011 DEMO_PORT_BASE=8921
+# Another port when 8000 (or the emulators' 8901-8913) is taken: make run PORT=8011 DEMO_PORT_BASE=8921
 PORT           ?= $(or $(RUPOR_PORT),8000)
 DEMO_PORT_BASE ?= $(or $(RUPOR_DEMO_PORT_BASE),8901)
 
