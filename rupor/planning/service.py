@@ -319,6 +319,8 @@ def _check_poll_fits(variant: PostVariant, index: int) -> None:
         return
     from rupor.planning.content import channel_limits
 
+    if variant.channel.network not in registry.available():
+        return  # a network Rupor has no adapter for: the content check says so
     problems = polls.poll_problems(variant.channel.network, poll, channel_limits(variant.channel))
     if problems:
         errors = [Problem(f"variants[{index}].{p.field}", p.message) for p in problems]

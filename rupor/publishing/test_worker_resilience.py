@@ -107,7 +107,7 @@ def test_a_target_whose_write_loses_the_connection_keeps_its_lease(monkeypatch, 
         raise _lost()
 
     monkeypatch.setattr(engine, "publish_claimed", lost)
-    claim = type("Claim", (), {"id": 42})()
+    claim = type("Claim", (), {"id": 42, "workspace_id": 1, "channel_id": 7, "channel_network": "vk"})()
     assert worker._publish_in_thread(claim, "w") == engine.Outcome.ERROR
     assert "database connection lost" in caplog.text and "Traceback" not in caplog.text
     assert dbwatch.recent()[0].kind == dbwatch.LOST
