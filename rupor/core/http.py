@@ -70,6 +70,14 @@ def allow_origin(url: str) -> None:
         _allowed_origins.add(((parts.hostname or "").lower(), parts.port))
 
 
+def forget_origin(url: str) -> None:
+    """Stop trusting a host:port :func:`allow_origin` trusted (its server has stopped, and the
+    port may next be some other server's)."""
+    parts = urlsplit(url)
+    with _allowed_lock:
+        _allowed_origins.discard(((parts.hostname or "").lower(), parts.port))
+
+
 def _configured_allowlist() -> set[tuple[str, int | None]]:
     out: set[tuple[str, int | None]] = set()
     for item in config.allow_private_urls():

@@ -18,6 +18,8 @@ from typing import Any
 
 from PIL import Image
 
+from rupor.core import http
+
 
 @dataclass
 class Answer:
@@ -89,6 +91,8 @@ class SiteServer:
         return f"http://{self.origin}"
 
     def start(self) -> SiteServer:
+        # The port may have been an emulator's a moment ago, trusted then: not this server.
+        http.forget_origin(self.url)
         self._thread.start()
         return self
 

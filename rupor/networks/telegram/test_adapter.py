@@ -340,7 +340,9 @@ def test_reactions_and_members_arrive_as_events_and_metrics(em):
     channel = testing.channel_for(em)
     published = publish(em, Content(text="react to me"))
     page = A.poll_updates(channel, None)  # also tells Telegram which updates Rupor wants
-    testing.advance(em, 3 * 3600)
+    # A whole day: joins follow the audience's daily rhythm (about 16 a day), so a few night
+    # hours can pass with none; over a day the chance of none is below one in a million.
+    testing.advance(em, 24 * 3600)
     metrics = A.post_metrics(channel, [published.remote_id])
     assert metrics[0].views is None
     assert metrics[0].reactions
