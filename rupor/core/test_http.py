@@ -43,6 +43,8 @@ def local_server() -> Iterator[tuple[int, type[_Recorder]]]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    # The port may have been a stopped emulator's, trusted then: this server is not.
+    http.forget_origin(f"http://127.0.0.1:{server.server_address[1]}")
     yield server.server_address[1], handler
     server.shutdown()
     server.server_close()
@@ -129,6 +131,17 @@ def test_the_operator_allow_list_still_lets_rupor_call_local_services(local_serv
     settings.RUPOR_ALLOW_PRIVATE_URLS = ()
     with http.client(timeout=QUICK) as c, pytest.raises(http.BlockedAddress):
         c.get(f"http://127.0.0.1:{port}/ok")
+
+
+def test_a_forgotten_origin_is_refused_again(local_server):
+    port, _handler = local_server
+    url = f"http://127.0.0.1:{port}"
+    http.allow_origin(url)
+    with http.client(timeout=QUICK) as c:
+        assert c.get(f"{url}/ok").status_code == 200
+    http.forget_origin(url)
+    with http.client(timeout=QUICK) as c, pytest.raises(http.BlockedAddress):
+        c.get(f"{url}/ok")
 
 
 def test_redirects_are_checked_again(local_server, fake_dns, settings):
