@@ -34,7 +34,7 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from rupor.channels import service as channels
-from rupor.core import clock, prepared
+from rupor.core import clock, dbpool, prepared
 from rupor.inbox import service
 from rupor.inbox.models import HookDelivery
 from rupor.networks import registry
@@ -134,6 +134,10 @@ class _GroupCommit:
         self._writing = False
 
     def submit(self, row: tuple[object, ...]) -> None:
+        # A thread that may wait for another's write must not hold a pooled connection that
+        # write needs: with as many request threads as the pool has connections, waiters
+        # holding them all would leave the writer none until the pool's timeout (a 500 each).
+        dbpool.give_back()
         ticket = _Ticket(row)
         with self._cv:
             self._pending.append(ticket)
@@ -399,6 +403,7 @@ class _Drainer:
                     try:
                         while not self._stop.is_set() and drain() == DRAIN_BATCH:
                             pass
+                        dbpool.give_back()  # pooled: back for the request threads between drains
                     except Exception:
                         log.exception("draining staged webhook deliveries failed")
                         connection.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -16,6 +17,8 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from rupor.channels.models import Channel
+from rupor.channels import service as channels
+from rupor.core import dbpool
 from rupor.inbox import hooks, jobs, staging
 from rupor.inbox import service as inbox_service
 from rupor.inbox.models import HookDelivery, InboxItem
@@ -308,3 +311,50 @@ def test_the_channel_row_is_read_once_a_second_and_a_change_made_here_counts_at_
     clock_s[0] += channels_service.HOOK_ROW_TTL_S
     assert _call(app, hooks.hook_path(fresh), _comment(5))[0] == 404
     assert HookDelivery.objects.filter(channel=channel).count() == 3
+
+
+def test_a_thread_waiting_for_the_group_write_holds_no_pooled_connection(channel, no_drainer):
+    """Request threads beyond the pool's size once left the writer of a group without a
+    connection (every waiter held one): 500s after the pool's timeout under load."""
+    from django.db import connection
+
+    if not dbpool.pooled():
+        pytest.skip("connections are pooled on PostgreSQL only")
+    target = channels.hook_target("vk", channel.pk, hooks.hook_path(channel).rstrip("/").rsplit("/", 1)[1])
+    assert target is not None
+    pool = connection.pool
+
+    def stage(n: int, hold_first: bool) -> None:
+        if hold_first:
+            Channel.objects.filter(pk=channel.pk).exists()  # this thread now holds a connection
+        staging.stage(target, {}, _comment(n))
+        dbpool.give_back()
+
+    def in_use() -> int:
+        stats = pool.get_stats()
+        return int(stats.get("pool_size", 0) - stats.get("pool_available", 0))
+
+    dbpool.give_back()
+    before = in_use()  # another test's drainer thread may still hold one
+    group = staging._GROUP
+    staging._WRITE_LOCK.__enter__()  # the group's writer waits here, as behind a long write
+    try:
+        writer = threading.Thread(target=stage, args=(1, True))
+        writer.start()
+        _until(lambda: group._writing)
+        waiter = threading.Thread(target=stage, args=(2, True))
+        waiter.start()
+        _until(lambda: len(group._pending) == 1)
+        assert in_use() == before  # neither the writer nor the waiter holds one
+    finally:
+        staging._WRITE_LOCK.__exit__()
+    writer.join(10)
+    waiter.join(10)
+    assert HookDelivery.objects.filter(channel_id=channel.pk).count() == 2
+
+
+def _until(condition: Callable[[], bool], limit_s: float = 10.0) -> None:
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        assert time.monotonic() < deadline, "the threads did not get there"
+        time.sleep(0.005)
