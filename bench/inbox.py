@@ -451,7 +451,12 @@ def main() -> None:
     )
     parser.add_argument("--triage-items", type=int, default=None, help="stored items triaged (default 5,000)")
     parser.add_argument("--dup-rate", type=float, default=0.1, help="share delivered twice (default 0.1)")
-    parser.add_argument("--senders", type=int, default=8, help="concurrent webhook clients (default 8)")
+    parser.add_argument(
+        "--senders",
+        type=int,
+        default=32,
+        help="concurrent webhook clients (default 32; Telegram opens up to 40 to one webhook by default)",
+    )
     parser.add_argument(
         "--client",
         choices=("socket", "raw", "httpx"),

@@ -120,8 +120,8 @@ def _free_ports_after(host: str, start: int, size: int, *, avoid: int | None = N
     default=None,
     type=click.IntRange(1, 256),
     envvar="RUPOR_THREADS",
-    help="Web server threads in each web process [default: 8; 2 with --processes above 1 on "
-    "SQLite, where more threads only wait for Python's lock].",
+    help="Web server threads in each web process [default: 8; 16 with --processes above 1, "
+    "where webhook deliveries waiting on a commit share it].",
 )
 @click.option(
     "--processes",
@@ -189,14 +189,13 @@ def serve(
     _django()
     _migrate()
     if threads is None:
-        from django.db import connection
-
-        # One process keeps requests moving while some wait on the database. With a process a
-        # core on SQLite (no flush at commit), more threads only queue for the GIL; on
-        # PostgreSQL a webhook's commit waits for the WAL flush, and more threads waiting share
-        # one flush (bench/inbox.py, webhooks a second: SQLite 1,719 with 2 threads, 1,158 with
-        # 32; PostgreSQL 787 with 2, 1,221 with 8).
-        threads = 8 if processes == 1 or connection.vendor == "postgresql" else 2
+        # Several web processes: 16 threads each. Webhook deliveries spend much of their time
+        # waiting on a commit, and more threads waiting share one commit (the group commit of
+        # inbox/staging.py; one WAL flush on PostgreSQL). bench/inbox.py, two processes, 32
+        # senders, webhooks a second: SQLite 2,712 with 8 threads, 3,067 with 16; PostgreSQL
+        # 1,791 with 8, 2,795 with 16, 2,597 with 32. Threads beyond the connection pool
+        # (RUPOR_DB_POOL_MAX) borrow and give back, so they need no more connections.
+        threads = 8 if processes == 1 else 16
     stop = threading.Event()
     emulators: list[Any] = []
     if demo:

@@ -16,8 +16,8 @@ import pytest
 from django.db import IntegrityError
 from django.utils import timezone
 
-from rupor.channels.models import Channel
 from rupor.channels import service as channels
+from rupor.channels.models import Channel
 from rupor.core import dbpool
 from rupor.inbox import hooks, jobs, staging
 from rupor.inbox import service as inbox_service
@@ -322,7 +322,7 @@ def test_a_thread_waiting_for_the_group_write_holds_no_pooled_connection(channel
         pytest.skip("connections are pooled on PostgreSQL only")
     target = channels.hook_target("vk", channel.pk, hooks.hook_path(channel).rstrip("/").rsplit("/", 1)[1])
     assert target is not None
-    pool = connection.pool
+    pool = connection.pool  # type: ignore[attr-defined]  # the PostgreSQL wrapper's, pooled here
 
     def stage(n: int, hold_first: bool) -> None:
         if hold_first:
