@@ -54,6 +54,9 @@ def open_page(browser: Any, base_url: str, **options: Any) -> Iterator[Any]:
     context = browser.new_context(base_url=base_url, **options)
     tab = context.new_page()
     tab.set_default_timeout(10_000)
+    # Loading a page may take longer than waiting for something on it: a fresh live server's
+    # first request imports the whole URL configuration, 10-30 s on a loaded machine.
+    tab.set_default_navigation_timeout(60_000)
     try:
         yield tab
     finally:
