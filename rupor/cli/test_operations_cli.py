@@ -10,7 +10,6 @@ from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
 from rupor.cli.main import cli
-from rupor.core import clock, disk
 from rupor.operations import testing as ot
 
 pytestmark = pytest.mark.django_db
@@ -18,13 +17,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def world(settings: Any, tmp_path: Any) -> Any:
-    settings.RUPOR_HOME = tmp_path
-    disk.forget()
-    try:
-        yield ot.build(tmp_path)
-    finally:
-        clock.reset()
-        disk.forget()
+    with ot.built(settings, tmp_path) as w:
+        yield w
 
 
 def test_the_summary_names_what_needs_an_operator(world):

@@ -13,7 +13,6 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from rupor.core import clock, disk
 from rupor.operations import testing as ot
 from rupor.operations.metrics import render
 
@@ -27,14 +26,8 @@ def _rules() -> list[dict[str, Any]]:
 
 @pytest.mark.django_db
 def test_every_metric_an_alert_names_is_served(settings: Any, tmp_path: Any) -> None:
-    settings.RUPOR_HOME = tmp_path
-    disk.forget()
-    try:
-        ot.build(tmp_path)
+    with ot.built(settings, tmp_path):
         served = {s.name for f in text_string_to_metric_families(render().decode()) for s in f.samples}
-    finally:
-        clock.reset()
-        disk.forget()
     named = {name for rule in _rules() for name in re.findall(r"\brupor_[a-z0-9_]+", rule["expr"])}
     assert named, "no rule names a Rupor metric"
     assert named - served == set()

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
-from rupor.core import clock, disk
+from rupor.core import disk
 from rupor.operations import testing as ot
 from rupor.operations.metrics import render
 from rupor.operations.snapshot import operations_snapshot
@@ -20,13 +20,8 @@ TOKEN = "a-very-long-random-scrape-token-0123456789"
 
 @pytest.fixture
 def world(settings: Any, tmp_path: Any) -> Any:
-    settings.RUPOR_HOME = tmp_path
-    disk.forget()
-    try:
-        yield ot.build(tmp_path)
-    finally:
-        clock.reset()
-        disk.forget()
+    with ot.built(settings, tmp_path) as w:
+        yield w
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

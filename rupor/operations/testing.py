@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rupor.accounts.models import Workspace
 from rupor.analytics.models import PostStat
 from rupor.channels.models import Channel
-from rupor.core import clock
+from rupor.core import clock, disk
 from rupor.inbox.models import HookDelivery, InboxItem, IntakeCursor, ItemStatus
 from rupor.notifications.models import Delivery
 from rupor.planning.models import Media
@@ -214,3 +217,16 @@ def build(home: Path) -> World:
     (home / "media" / "media" / "one.png").write_bytes(b"x" * 1000)
     (home / "rupor.sqlite3").write_bytes(b"d" * 24)
     return World(a=a, b=b, vk=vk, tg=tg, other=other, failed_target=failed)
+
+
+@contextmanager
+def built(settings: Any, home: Path) -> Iterator[World]:
+    """:func:`build` with ``home`` as RUPOR_HOME (pytest-django's ``settings``), the disk figures
+    read afresh, and the clock and those figures put back afterwards."""
+    settings.RUPOR_HOME = home
+    disk.forget()
+    try:
+        yield build(home)
+    finally:
+        clock.reset()
+        disk.forget()

@@ -10,7 +10,6 @@ from django.urls import get_resolver
 
 from rupor.accounts import service as accounts
 from rupor.accounts.models import Membership
-from rupor.core import clock, disk
 from rupor.operations import testing as ot
 from rupor.web.browser_testing import MARKS, expect, shot, sign_in
 
@@ -24,20 +23,14 @@ def world(settings: Any, tmp_path: Any, live_server: Any) -> Any:
     # The URL conf (the whole API) is imported on the first request: seconds on a busy machine,
     # more than a page load may take. Import it here, in this process, before Chromium's first visit.
     assert get_resolver().url_patterns
-    settings.RUPOR_HOME = tmp_path
-    disk.forget()
-    w = ot.build(tmp_path)
-    Membership.objects.create(
-        user=accounts.create_user("owner@example.com", PASSWORD), workspace=w.a, role="owner"
-    )
-    Membership.objects.create(
-        user=accounts.create_user("manager@example.com", PASSWORD), workspace=w.a, role="manager"
-    )
-    try:
+    with ot.built(settings, tmp_path) as w:
+        Membership.objects.create(
+            user=accounts.create_user("owner@example.com", PASSWORD), workspace=w.a, role="owner"
+        )
+        Membership.objects.create(
+            user=accounts.create_user("manager@example.com", PASSWORD), workspace=w.a, role="manager"
+        )
         yield w
-    finally:
-        clock.reset()
-        disk.forget()
 
 
 def test_the_owner_reads_workers_queues_and_errors(world: Any, page: Any) -> None:

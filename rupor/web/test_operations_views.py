@@ -11,7 +11,6 @@ from django.urls import reverse
 
 from rupor.accounts import service as accounts
 from rupor.accounts.models import Membership
-from rupor.core import clock, disk
 from rupor.operations import testing as ot
 from rupor.web.operations_views import duration
 
@@ -22,21 +21,15 @@ PASSWORD = "a-long-enough-passphrase-42"
 
 @pytest.fixture
 def world(settings: Any, tmp_path: Any) -> Any:
-    settings.RUPOR_HOME = tmp_path
-    disk.forget()
-    w = ot.build(tmp_path)
-    for email, ws, role in (
-        ("owner@example.com", w.a, "owner"),
-        ("admin@example.com", w.a, "admin"),
-        ("manager@example.com", w.a, "manager"),
-        ("other@example.com", w.b, "owner"),
-    ):
-        Membership.objects.create(user=accounts.create_user(email, PASSWORD), workspace=ws, role=role)
-    try:
+    with ot.built(settings, tmp_path) as w:
+        for email, ws, role in (
+            ("owner@example.com", w.a, "owner"),
+            ("admin@example.com", w.a, "admin"),
+            ("manager@example.com", w.a, "manager"),
+            ("other@example.com", w.b, "owner"),
+        ):
+            Membership.objects.create(user=accounts.create_user(email, PASSWORD), workspace=ws, role=role)
         yield w
-    finally:
-        clock.reset()
-        disk.forget()
 
 
 def _client(email: str, language: str = "en") -> Client:
